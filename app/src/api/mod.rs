@@ -1,0 +1,9 @@
+//! Server functions: the browser's contract with the server, one module per
+//! area. Each is thin: authenticate, call the domain, map the result to a
+//! DTO. Authorization is decided in the domain, never here.
+pub mod account;
+pub mod auth;
+pub mod users;
+
+#[cfg(feature = "ssr")]
+pub mod web;

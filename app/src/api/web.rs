@@ -1,0 +1,122 @@
+//! What server functions need from the web layer: the domain, the session
+//! cookie, and the response status.
+use http::header::{HeaderValue, COOKIE, SET_COOKIE, USER_AGENT};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::domain::actor::Member;
+use crate::domain::{auth, Domain};
+use crate::model::AppError;
+
+pub const SESSION_COOKIE: &str = "console_session";
+
+/// Provided by the server to every page render and server function.
+#[derive(Clone)]
+pub struct WebContext {
+    pub domain: Domain,
+    /// Set the `Secure` attribute on cookies (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+pub fn web() -> Result<WebContext, AppError> {
+    use_context::<WebContext>().ok_or_else(|| {
+        tracing::error!("WebContext missing from the server function context");
+        AppError::Internal
+    })
+}
+
+pub fn domain() -> Result<Domain, AppError> {
+    web().map(|w| w.domain)
+}
+
+fn request_parts() -> Result<http::request::Parts, AppError> {
+    use_context::<http::request::Parts>().ok_or(AppError::Internal)
+}
+
+pub fn session_token() -> Option<String> {
+    let parts = request_parts().ok()?;
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+pub fn user_agent() -> String {
+    request_parts()
+        .ok()
+        .and_then(|p| p.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The signed-in member and their session token, or `Unauthenticated`.
+pub async fn signed_in() -> Result<(Member, String), AppError> {
+    let token = session_token().ok_or(AppError::Unauthenticated)?;
+    let member = auth::authenticate(&domain()?, &token).await?;
+    Ok((member, token))
+}
+
+pub async fn member() -> Result<Member, AppError> {
+    signed_in().await.map(|(member, _)| member)
+}
+
+fn set_cookie(value: String) {
+    if let (Some(response), Ok(value)) =
+        (use_context::<ResponseOptions>(), HeaderValue::from_str(&value))
+    {
+        response.append_header(SET_COOKIE, value);
+    }
+}
+
+pub fn set_session_cookie(token: &str) -> Result<(), AppError> {
+    let secure = if web()?.secure_cookies { "; Secure" } else { "" };
+    set_cookie(format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"));
+    Ok(())
+}
+
+pub fn clear_session_cookie() {
+    set_cookie(format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+}
+
+/// Answers an error with its HTTP status (server function errors are 500 by default).
+pub fn reply<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let (Err(err), Some(response)) = (&result, use_context::<ResponseOptions>()) {
+        if let Ok(status) = http::StatusCode::from_u16(err.status()) {
+            response.set_status(status);
+        }
+    }
+    result
+}
+
+/// Only same-site paths may follow a log-in, never another site.
+pub fn safe_next(next: Option<String>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path
+        }
+        _ => "/account".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/account/certificates".into())), "/account/certificates");
+        for hostile in ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "/a\nb"] {
+            assert_eq!(safe_next(Some(hostile.into())), "/account", "{hostile}");
+        }
+        assert_eq!(safe_next(None), "/account");
+    }
+}

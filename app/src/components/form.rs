@@ -1,0 +1,97 @@
+//! Form fields with a visible label and their error beside them.
+use leptos::prelude::*;
+
+use crate::model::AppError;
+
+/// The latest result of a server action, as the error for one field.
+pub fn field_error<T: Clone + Send + Sync + 'static>(
+    result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    field: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || match result.get() {
+        Some(Err(err)) => err.message_for(field),
+        _ => None,
+    })
+}
+
+/// The error of the latest result that belongs to no field of the form.
+pub fn form_error<T: Clone + Send + Sync + 'static>(
+    result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    fields: &'static [&'static str],
+) -> Signal<Option<String>> {
+    Signal::derive(move || match result.get() {
+        Some(Err(AppError::Invalid(errors))) => errors
+            .iter()
+            .find(|e| !fields.contains(&e.field.as_str()))
+            .map(|e| e.message.clone()),
+        Some(Err(err)) => Some(err.to_string()),
+        _ => None,
+    })
+}
+
+#[component]
+pub fn Field(
+    /// The visible label, in the wording of the spec.
+    label: &'static str,
+    /// The input's name: the server function argument it fills.
+    name: &'static str,
+    /// A prefix that keeps ids unique when two forms share a field name.
+    #[prop(default = "")]
+    form: &'static str,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(optional, into)] value: String,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] maxlength: Option<usize>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("{form}{name}");
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described_by = {
+        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if error.get().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=input_type
+                autocomplete=autocomplete
+                value=value
+                maxlength=maxlength
+                aria-invalid=move || error.get().map(|_| "true")
+                aria-describedby=described_by
+            />
+            {hint.map(|text| view! { <p class="hint" id=hint_id>{text}</p> })}
+            <p class="error" id=error_id aria-live="polite">{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// A message above a form: an error, or the confirmation of a success.
+#[component]
+pub fn FormStatus(
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(optional, into)] success: Option<Signal<Option<String>>>,
+) -> impl IntoView {
+    view! {
+        <div class="form-status" role="status" aria-live="polite">
+            {move || error.get().map(|e| view! { <p class="alert error">{e}</p> })}
+            {move || {
+                success.and_then(|s| s.get()).map(|s| view! { <p class="alert success">{s}</p> })
+            }}
+        </div>
+    }
+}

@@ -1,0 +1,86 @@
+//! The My Account tab bar. Tabs are links to real URLs, so each renders on the
+//! server for a direct visit and switches on the client after hydration.
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Account,
+    Certificates,
+    OAuthTokens,
+    JsLibraries,
+    Integrations,
+    Users,
+    AccountInformation,
+    PhoneNumbers,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 8] = [
+        Tab::Account,
+        Tab::Users,
+        Tab::AccountInformation,
+        Tab::PhoneNumbers,
+        Tab::Certificates,
+        Tab::OAuthTokens,
+        Tab::JsLibraries,
+        Tab::Integrations,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Account => "Account",
+            Tab::Certificates => "Certificates",
+            Tab::OAuthTokens => "OAuth Tokens",
+            Tab::JsLibraries => "JS Libraries",
+            Tab::Integrations => "Integrations",
+            Tab::Users => "Manage Users",
+            Tab::AccountInformation => "Account Information",
+            Tab::PhoneNumbers => "Phone Numbers",
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Tab::Account => "/account",
+            Tab::Certificates => "/account/certificates",
+            Tab::OAuthTokens => "/account/oauth-tokens",
+            Tab::JsLibraries => "/account/js-libraries",
+            Tab::Integrations => "/account/integrations",
+            Tab::Users => "/account/users",
+            Tab::AccountInformation => "/account/account-information",
+            Tab::PhoneNumbers => "/account/phone-numbers",
+        }
+    }
+
+    /// Tabs only admins see (the server refuses their data to anyone else).
+    pub fn admin_only(self) -> bool {
+        matches!(self, Tab::Users | Tab::AccountInformation | Tab::PhoneNumbers)
+    }
+
+    pub fn visible_to(is_admin: bool) -> impl Iterator<Item = Tab> {
+        Tab::ALL.into_iter().filter(move |t| is_admin || !t.admin_only())
+    }
+}
+
+#[component]
+pub fn TabBar(is_admin: bool) -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="My Account sections">
+            <ul>
+                {Tab::visible_to(is_admin)
+                    .map(|tab| {
+                        view! {
+                            <li>
+                                // `exact`: "/account" must not stay current on its sub-tabs.
+                                <A href=tab.path() exact=true>
+                                    {tab.label()}
+                                </A>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
+    }
+}

@@ -1,0 +1,4 @@
+//! sea-orm entities: one module per table.
+pub mod account;
+pub mod session;
+pub mod user;

@@ -1,0 +1,12 @@
+//! Schema migrations: one module per change, never edited once landed.
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_accounts_users_sessions;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_accounts_users_sessions::Migration)]
+    }
+}

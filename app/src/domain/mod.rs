@@ -1,0 +1,55 @@
+//! Server-only business rules. No Leptos and no HTTP in here: every entry
+//! point (server functions, the operator CLI, later the JSON API) calls these
+//! services with the acting user, so each rule lives in one place.
+pub mod actor;
+pub mod auth;
+pub mod clock;
+pub mod crypto;
+pub mod db;
+pub mod entity;
+pub mod migration;
+pub mod scope;
+pub mod users;
+pub mod validation;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::model::AppError;
+use auth::SessionPolicy;
+use clock::Clock;
+use crypto::PasswordHasher;
+
+/// Everything the services need, handed to them explicitly.
+#[derive(Clone)]
+pub struct Domain {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: PasswordHasher,
+    pub sessions: SessionPolicy,
+}
+
+impl Domain {
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Domain {
+            db,
+            clock,
+            passwords: PasswordHasher::new(cores),
+            sessions: SessionPolicy::default(),
+        }
+    }
+}
+
+/// Database failures are logged here with their detail; the browser only
+/// learns that something went wrong.
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::Internal
+    }
+}

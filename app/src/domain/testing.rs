@@ -1,0 +1,88 @@
+//! Fixtures for tests of the domain and of the server: a fresh database per
+//! test and users inserted with a precomputed password hash (hashing costs
+//! tens of milliseconds; tests need many users).
+//!
+//! The database is SQLite in memory unless `DATABASE_URL` names a PostgreSQL
+//! server, in which case each call creates a new database on it; the same
+//! test binaries run against both.
+use std::sync::{Arc, OnceLock};
+
+use chrono::{TimeZone, Utc};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
+
+use super::actor::Member;
+use super::clock::ManualClock;
+use super::crypto::{hash_now, random_bytes};
+use super::db::connect_and_migrate;
+use super::entity::{account, user};
+use super::Domain;
+
+/// The password every fixture user has.
+pub const PASSWORD: &str = "Velvet-Otter-Sunrise-42";
+
+pub fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_now(PASSWORD)).clone()
+}
+
+/// A domain over a fresh, migrated database, with a clock the test controls.
+pub async fn fresh_domain() -> (Domain, ManualClock) {
+    let url = fresh_database_url().await;
+    let db = connect_and_migrate(&url).await.expect("connect and migrate the test database");
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap());
+    (Domain::new(db, Arc::new(clock.clone())), clock)
+}
+
+async fn fresh_database_url() -> String {
+    match std::env::var("DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            let name = format!(
+                "test_{}",
+                random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect::<String>()
+            );
+            let admin = Database::connect(&server).await.expect("connect to the PostgreSQL server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create a test database");
+            admin.close().await.ok();
+            let (base, _) = server.rsplit_once('/').expect("DATABASE_URL ends in /dbname");
+            format!("{base}/{name}")
+        }
+        _ => "sqlite::memory:".into(),
+    }
+}
+
+/// A new account with one admin (first name "Ada"), as sign-up would make it.
+pub async fn account_with_admin(d: &Domain, company: &str, email: &str) -> Member {
+    let account = account::ActiveModel {
+        company_name: Set(company.into()),
+        plan: Set("demo".into()),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .expect("insert account");
+    add_user(d, account.id, email, true).await
+}
+
+/// Another user in an existing account, with [`PASSWORD`].
+pub async fn add_user(d: &Domain, account_id: i32, email: &str, is_admin: bool) -> Member {
+    let user = user::ActiveModel {
+        account_id: Set(account_id),
+        email: Set(email.to_lowercase()),
+        first_name: Set("Ada".into()),
+        last_name: Set("Lovelace".into()),
+        password_hash: Set(Some(password_hash())),
+        is_admin: Set(is_admin),
+        can_create: Set(is_admin),
+        can_share: Set(is_admin),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .expect("insert user");
+    Member::new(user.id, user.account_id, user.is_admin)
+}

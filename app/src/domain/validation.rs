@@ -1,0 +1,140 @@
+//! Input rules shared by every entry point. Each returns the cleaned value or
+//! a message for the field; callers collect messages with [`Errors`].
+use crate::model::{AppError, FieldError};
+
+pub const NAME_MAX: usize = 100;
+pub const COMPANY_MAX: usize = 200;
+pub const EMAIL_MAX: usize = 254;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+
+/// Collects field errors so a form reports all of its problems at once.
+#[derive(Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    /// Keeps the value when valid; otherwise records the message and returns a default.
+    pub fn check<T: Default>(&mut self, field: &str, result: Result<T, String>) -> T {
+        result.unwrap_or_else(|message| {
+            self.0.push(FieldError { field: field.into(), message });
+            T::default()
+        })
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.into(), message: message.into() });
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.0)) }
+    }
+}
+
+fn bounded_text(value: &str, what: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(format!("{what} is required."));
+    }
+    if value.chars().count() > max {
+        return Err(format!("{what} must be at most {max} characters."));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{what} must not contain control characters."));
+    }
+    Ok(value.to_owned())
+}
+
+pub fn person_name(value: &str, what: &str) -> Result<String, String> {
+    bounded_text(value, what, NAME_MAX)
+}
+
+pub fn company_name(value: &str) -> Result<String, String> {
+    bounded_text(value, "Company Name", COMPANY_MAX)
+}
+
+/// Emails compare case-insensitively after trimming, so they are stored that way.
+pub fn normalize_email(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
+pub fn email(value: &str) -> Result<String, String> {
+    let email = normalize_email(value);
+    if email.is_empty() {
+        return Err("Email Address is required.".into());
+    }
+    if email.len() > EMAIL_MAX {
+        return Err(format!("Email Address must be at most {EMAIL_MAX} characters."));
+    }
+    let malformed = || "Enter an email address like name@example.com.".to_string();
+    let (local, domain) = email.split_once('@').ok_or_else(malformed)?;
+    let domain_ok = domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.chars().any(|c| c.is_whitespace() || c.is_control() || "@<>()[]\\,;:\"".contains(c));
+    if domain_ok && local_ok { Ok(email) } else { Err(malformed()) }
+}
+
+/// Length limits plus a guessability check (zxcvbn), no composition rules.
+/// `context` holds the user's own name, email and company, which make weak passwords.
+pub fn new_password(password: &str, context: &[&str]) -> Result<String, String> {
+    let length = password.chars().count();
+    if length < PASSWORD_MIN {
+        return Err(format!("Password must be at least {PASSWORD_MIN} characters."));
+    }
+    if length > PASSWORD_MAX {
+        return Err(format!("Password must be at most {PASSWORD_MAX} characters."));
+    }
+    let estimate = zxcvbn::zxcvbn(password, context);
+    if u8::from(estimate.score()) < 3 {
+        let hint = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        return Err(format!(
+            "This password is too easy to guess{hint}. Try a longer phrase of unrelated words."
+        ));
+    }
+    Ok(password.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_checked() {
+        assert_eq!(email("  Ann@Example.COM ").unwrap(), "ann@example.com");
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@-x.com", "ann@x..com"] {
+            assert!(email(bad).is_err(), "{bad:?} should be refused");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(email(&long).is_err());
+    }
+
+    #[test]
+    fn names_are_required_and_bounded() {
+        assert_eq!(person_name("  Ann ", "First Name").unwrap(), "Ann");
+        assert_eq!(person_name("   ", "First Name").unwrap_err(), "First Name is required.");
+        assert!(person_name(&"x".repeat(101), "First Name").unwrap_err().contains("at most 100"));
+        assert!(person_name("a\u{0}b", "First Name").is_err());
+    }
+
+    #[test]
+    fn passwords_have_length_limits_and_must_not_be_guessable() {
+        assert!(new_password("short", &[]).unwrap_err().contains("at least 8"));
+        assert!(new_password(&"x".repeat(129), &[]).unwrap_err().contains("at most 128"));
+        assert!(new_password("password1", &[]).unwrap_err().contains("too easy"));
+        // The user's own details make a weak password.
+        assert!(new_password("gracehopper@example.com", &["gracehopper@example.com"]).is_err());
+        assert!(new_password("Velvet-Otter-Sunrise-42", &[]).is_ok());
+        // No composition rules: a long lower-case phrase is fine.
+        assert!(new_password("purple elephants juggle quietly", &[]).is_ok());
+    }
+}

@@ -1,0 +1,69 @@
+//! The My Account console: UI, its contract with the server (`api`, `model`),
+//! and, server-side only, the business rules (`domain`).
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod components;
+pub mod model;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod domain;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use components::tabs::Tab;
+use pages::{account::AccountTab, log_in::LogInPage, my_account::MyAccountPage, not_built::NotBuilt};
+use pages::{sign_up::SignUpPage, users::UsersTab};
+
+/// The HTML document around the app. Stylesheet and title live here rather
+/// than in `App`: leptos_meta components at the top of `App` broke release
+/// hydration in a trial build.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <title>"My Account · Voice Console"</title>
+                <link rel="stylesheet" id="leptos" href="/pkg/console.css" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <pages::NotFound /> }>
+                <Route path=path!("/") view=|| view! { <Redirect path="/account" /> } />
+                <Route path=path!("/signup") view=SignUpPage />
+                <Route path=path!("/login") view=LogInPage />
+                // Async: the page is rendered once the signed-in user is known,
+                // so a redirect to log-in or a 403 can still set the status.
+                <ParentRoute path=path!("/account") view=MyAccountPage ssr=SsrMode::Async>
+                    <Route path=path!("") view=AccountTab />
+                    <Route path=path!("certificates") view=|| view! { <NotBuilt tab=Tab::Certificates /> } />
+                    <Route path=path!("oauth-tokens") view=|| view! { <NotBuilt tab=Tab::OAuthTokens /> } />
+                    <Route path=path!("js-libraries") view=|| view! { <NotBuilt tab=Tab::JsLibraries /> } />
+                    <Route path=path!("integrations") view=|| view! { <NotBuilt tab=Tab::Integrations /> } />
+                    <Route path=path!("users") view=UsersTab />
+                    <Route path=path!("account-information") view=|| view! { <NotBuilt tab=Tab::AccountInformation /> } />
+                    <Route path=path!("phone-numbers") view=|| view! { <NotBuilt tab=Tab::PhoneNumbers /> } />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

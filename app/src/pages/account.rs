@@ -1,0 +1,101 @@
+//! The Account tab: the user's own name and password.
+use leptos::either::Either;
+use leptos::html;
+use leptos::prelude::*;
+
+use super::my_account::UserResource;
+use crate::api::account::{ChangePassword, UpdateName};
+use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::model::CurrentUser;
+
+#[component]
+pub fn AccountTab() -> impl IntoView {
+    let UserResource(user) = expect_context::<UserResource>();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(me) => Either::Left(view! { <AccountForms me /> }),
+                    // The page around the tab already shows the error or redirects.
+                    Err(_) => Either::Right(()),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A success message derived from the action's latest result.
+fn success<T: Clone + Send + Sync + 'static>(
+    action: ServerAction<T>,
+    message: &'static str,
+) -> Signal<Option<String>>
+where
+    T: leptos::server_fn::ServerFn<Output = (), Error = crate::model::AppError>,
+{
+    let result = action.value();
+    Signal::derive(move || matches!(result.get(), Some(Ok(()))).then(|| message.to_string()))
+}
+
+#[component]
+fn AccountForms(me: CurrentUser) -> impl IntoView {
+    let UserResource(user) = expect_context::<UserResource>();
+    let update_name = ServerAction::<UpdateName>::new();
+    let change_password = ServerAction::<ChangePassword>::new();
+    let password_form = NodeRef::<html::Form>::new();
+
+    // A saved name shows up in the top bar; a changed password is not left in the form.
+    Effect::new(move |_| {
+        if let Some(Ok(())) = update_name.value().get() {
+            user.refetch();
+        }
+    });
+    Effect::new(move |_| {
+        if let (Some(Ok(())), Some(form)) = (change_password.value().get(), password_form.get()) {
+            form.reset();
+        }
+    });
+
+    let name_result = update_name.value();
+    let password_result = change_password.value();
+    view! {
+        <section class="panel" aria-labelledby="details-heading">
+            <h2 id="details-heading">"User Settings"</h2>
+            <ActionForm action=update_name attr:novalidate=true>
+                <FormStatus
+                    error=form_error(name_result, &["first_name", "last_name"])
+                    success=success(update_name, "Your name was saved.")
+                />
+                <Field label="First Name" name="first_name" autocomplete="given-name" value=me.first_name maxlength=100 error=field_error(name_result, "first_name") />
+                <Field label="Last Name" name="last_name" autocomplete="family-name" value=me.last_name maxlength=100 error=field_error(name_result, "last_name") />
+                <div class="field">
+                    <span class="label">"Email Address"</span>
+                    <p class="readonly">{me.email}</p>
+                </div>
+                <button type="submit" class="primary" disabled=move || update_name.pending().get()>
+                    "Save"
+                </button>
+            </ActionForm>
+        </section>
+        <section class="panel" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Change Password"</h2>
+            <ActionForm action=change_password node_ref=password_form attr:novalidate=true>
+                <FormStatus
+                    error=form_error(password_result, &["current_password", "new_password"])
+                    success=success(change_password, "Your password was changed. Your other sessions were signed out.")
+                />
+                <Field label="Current Password" name="current_password" input_type="password" autocomplete="current-password" error=field_error(password_result, "current_password") />
+                <Field
+                    label="New Password"
+                    name="new_password"
+                    input_type="password"
+                    autocomplete="new-password"
+                    hint="At least 8 characters. A phrase of unrelated words is strong and easy to remember."
+                    error=field_error(password_result, "new_password")
+                />
+                <button type="submit" class="primary" disabled=move || change_password.pending().get()>
+                    "Change Password"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,27 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::auth::LogIn;
+use crate::components::form::{field_error, form_error, Field, FormStatus};
+
+#[component]
+pub fn LogInPage() -> impl IntoView {
+    let log_in = ServerAction::<LogIn>::new();
+    let result = log_in.value();
+    let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Log in"</h1>
+            <ActionForm action=log_in attr:class="card" attr:novalidate=true>
+                <FormStatus error=form_error(result, &["email", "password"]) />
+                <input type="hidden" name="next" value=next />
+                <Field label="Email Address" name="email" input_type="email" autocomplete="username" error=field_error(result, "email") />
+                <Field label="Password" name="password" input_type="password" autocomplete="current-password" error=field_error(result, "password") />
+                <button type="submit" class="primary" disabled=move || log_in.pending().get()>
+                    "Log In"
+                </button>
+            </ActionForm>
+            <p>"New here? " <a href="/signup">"Create an account"</a></p>
+        </main>
+    }
+}

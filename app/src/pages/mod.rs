@@ -1,0 +1,47 @@
+//! One module per page or tab.
+pub mod account;
+pub mod log_in;
+pub mod my_account;
+pub mod not_built;
+pub mod sign_up;
+pub mod users;
+
+use leptos::prelude::*;
+
+/// Sets the HTTP status of a page rendered on the server; a no-op in the browser.
+pub fn set_status(code: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(response), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(code),
+    ) {
+        response.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = code;
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    set_status(404);
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Page not found"</h1>
+            <p>
+                "There is nothing at this address. " <a href="/account">"Go to My Account"</a>
+            </p>
+        </main>
+    }
+}
+
+/// What a signed-in user sees at a URL their role does not allow.
+#[component]
+pub fn Refused(message: String) -> impl IntoView {
+    set_status(403);
+    view! {
+        <section class="panel refused">
+            <h2>"Not available"</h2>
+            <p>{message}</p>
+        </section>
+    }
+}

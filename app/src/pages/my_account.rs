@@ -1,0 +1,73 @@
+//! The My Account page: the top bar, the tab bar, and the current tab.
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect};
+use leptos_router::hooks::use_location;
+
+use crate::api::auth::{signed_in_user, LogOut};
+use crate::components::tabs::TabBar;
+use crate::model::{AppError, CurrentUser};
+
+/// The signed-in user, loaded once for the page and shared with its tabs.
+#[derive(Clone, Copy)]
+pub struct UserResource(pub Resource<Result<CurrentUser, AppError>>);
+
+/// Percent-encodes a path for the `next` query parameter.
+fn encode_component(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+pub fn MyAccountPage() -> impl IntoView {
+    let user = Resource::new(|| (), |_| signed_in_user());
+    provide_context(UserResource(user));
+    let location = use_location();
+    let log_out = ServerAction::<LogOut>::new();
+
+    // The tab content (<Outlet/>) sits beside this Suspense, not inside it:
+    // nested suspending routes are a known hydration trap (leptos #3726).
+    let chrome = move || {
+        Suspend::new(async move {
+            match user.await {
+                Ok(me) => Either::Left(view! {
+                    <header class="topbar">
+                        <span class="brand">"Voice Console"</span>
+                        <span class="who">
+                            <span class="name">{me.full_name()}</span>
+                            <span class="company">{me.company_name.clone()}</span>
+                        </span>
+                        <ActionForm action=log_out attr:class="logout">
+                            <button type="submit">"Log out"</button>
+                        </ActionForm>
+                    </header>
+                    <h1>"My Account"</h1>
+                    <TabBar is_admin=me.is_admin />
+                }),
+                Err(AppError::Unauthenticated) => {
+                    let here = location.pathname.get_untracked();
+                    let next = format!("/login?next={}", encode_component(&here));
+                    Either::Right(Either::Left(view! { <Redirect path=next /> }))
+                }
+                Err(err) => Either::Right(Either::Right(view! {
+                    <p class="alert error">{err.to_string()}</p>
+                })),
+            }
+        })
+    };
+
+    view! {
+        <div class="console">
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>{chrome}</Suspense>
+            <main id="main">
+                <Outlet />
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,37 @@
+use leptos::prelude::*;
+
+use crate::api::auth::SignUp;
+use crate::components::form::{field_error, form_error, Field, FormStatus};
+
+const FIELDS: &[&str] = &["company_name", "first_name", "last_name", "email", "password"];
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let sign_up = ServerAction::<SignUp>::new();
+    let result = sign_up.value();
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Create your account"</h1>
+            <p>"You will be the admin of your company's account and can add your colleagues later."</p>
+            <ActionForm action=sign_up attr:class="card" attr:novalidate=true>
+                <FormStatus error=form_error(result, FIELDS) />
+                <Field label="Company Name" name="company_name" autocomplete="organization" error=field_error(result, "company_name") />
+                <Field label="First Name" name="first_name" autocomplete="given-name" error=field_error(result, "first_name") />
+                <Field label="Last Name" name="last_name" autocomplete="family-name" error=field_error(result, "last_name") />
+                <Field label="Email Address" name="email" input_type="email" autocomplete="email" error=field_error(result, "email") />
+                <Field
+                    label="Password"
+                    name="password"
+                    input_type="password"
+                    autocomplete="new-password"
+                    hint="At least 8 characters. A phrase of unrelated words is strong and easy to remember."
+                    error=field_error(result, "password")
+                />
+                <button type="submit" class="primary" disabled=move || sign_up.pending().get()>
+                    "Sign Up"
+                </button>
+            </ActionForm>
+            <p>"Already have an account? " <a href="/login">"Log in"</a></p>
+        </main>
+    }
+}

@@ -1,0 +1,92 @@
+//! Operator subcommands: how the people who run the service act, never
+//! through the web UI. Every command is logged.
+use std::io::BufRead;
+
+use app::domain::users::{self, OperatorNewUser};
+use app::domain::Domain;
+use app::model::AppError;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+pub const USAGE: &str = "\
+Usage:
+  server [serve]                      run the web server
+  server user add --account-of EMAIL --email EMAIL --first-name NAME --last-name NAME
+                  [--admin] [--password-stdin]
+                                      add a user to the account of an existing user;
+                                      the password is read from the first line of stdin
+  server promote --email EMAIL        make a user an admin of their account
+  server help                         show this text";
+
+/// Reads `--name value` pairs and `--flag`s.
+struct Flags(Vec<String>);
+
+impl Flags {
+    fn value(&self, name: &str) -> Result<String, String> {
+        let at = self.0.iter().position(|a| a == name).ok_or(format!("{name} is required"))?;
+        self.0
+            .get(at + 1)
+            .filter(|v| !v.starts_with("--"))
+            .cloned()
+            .ok_or(format!("{name} needs a value"))
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|a| a == name)
+    }
+}
+
+/// Runs an operator command; returns the text to print or an error message.
+pub async fn run(domain: &Domain, args: &[String]) -> Result<String, String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["user", "add", ..] => user_add(domain, Flags(args[2..].to_vec())).await,
+        ["promote", ..] => promote(domain, Flags(args[1..].to_vec())).await,
+        _ => Err(USAGE.into()),
+    }
+}
+
+async fn user_add(domain: &Domain, flags: Flags) -> Result<String, String> {
+    let owner_email = flags.value("--account-of")?;
+    let owner = app::domain::entity::user::Entity::find()
+        .filter(app::domain::entity::user::Column::Email.eq(owner_email.trim().to_lowercase()))
+        .one(&domain.db)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or(format!("No user has the email address {owner_email}."))?;
+    let password = if flags.has("--password-stdin") {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        None
+    };
+    let input = OperatorNewUser {
+        account_id: owner.account_id,
+        email: flags.value("--email")?,
+        first_name: flags.value("--first-name")?,
+        last_name: flags.value("--last-name")?,
+        is_admin: flags.has("--admin"),
+        password,
+    };
+    let email = input.email.clone();
+    let user_id = users::operator_add_user(domain, input).await.map_err(explain)?;
+    tracing::info!(target: "operator", user_id, account_id = owner.account_id, "operator added a user");
+    Ok(format!("Added user {user_id} ({email}) to account {}.", owner.account_id))
+}
+
+async fn promote(domain: &Domain, flags: Flags) -> Result<String, String> {
+    let user = users::operator_promote(domain, &flags.value("--email")?).await.map_err(explain)?;
+    tracing::info!(target: "operator", user_id = user.id, account_id = user.account_id, "operator promoted a user to admin");
+    Ok(format!("{} is now an admin of account {}.", user.email, user.account_id))
+}
+
+fn explain(err: AppError) -> String {
+    match err {
+        AppError::Invalid(errors) => errors
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,64 @@
+//! Configuration from the environment. Every variable is named in the README.
+use std::path::PathBuf;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the embedded default keeps its files (`DATA_DIR`, default `./data`).
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`; default: a SQLite file in the data directory.
+    pub database_url: String,
+    /// `PUBLIC_URL`: the address people use to reach the console. Its origin is
+    /// the only one allowed to send state-changing requests; `https` makes
+    /// cookies `Secure`.
+    pub public_url: String,
+}
+
+impl Config {
+    pub fn from_env(site_addr: std::net::SocketAddr) -> Self {
+        let data_dir = PathBuf::from(std::env::var("DATA_DIR").unwrap_or_else(|_| "data".into()));
+        let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("console.db").display())
+        });
+        let public_url = std::env::var("PUBLIC_URL")
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|_| format!("http://{site_addr}"));
+        Config { data_dir, database_url, public_url }
+    }
+
+    /// Scheme, host and port of the public URL, as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> String {
+        let after_scheme = self.public_url.find("://").map(|i| i + 3).unwrap_or(0);
+        match self.public_url[after_scheme..].find('/') {
+            Some(slash) => self.public_url[..after_scheme + slash].to_owned(),
+            None => self.public_url.clone(),
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// Creates the data directory if the database lives in it.
+    pub fn prepare_data_dir(&self) -> std::io::Result<()> {
+        if self.database_url.starts_with("sqlite://") {
+            std::fs::create_dir_all(&self.data_dir)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn public_origin_drops_the_path() {
+        let mut config = Config::from_env("127.0.0.1:3000".parse().unwrap());
+        config.public_url = "https://console.example.com/base".into();
+        assert_eq!(config.public_origin(), "https://console.example.com");
+        assert!(config.secure_cookies());
+        config.public_url = "http://127.0.0.1:3000".into();
+        assert_eq!(config.public_origin(), "http://127.0.0.1:3000");
+        assert!(!config.secure_cookies());
+    }
+}

@@ -1,0 +1,56 @@
+//! The axum server: configuration, routes, middleware and the operator CLI.
+pub mod cli;
+pub mod config;
+pub mod security;
+
+use app::api::web::WebContext;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use security::{CspNonce, SecurityPolicy};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub web: WebContext,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Context for every page render and server function call.
+fn request_context(web: WebContext) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(web.clone());
+        // Re-provide the nonce the security middleware put in the CSP header;
+        // leptos_axum otherwise makes up its own and the page never hydrates.
+        if let Some(parts) = use_context::<http::request::Parts>() {
+            if let Some(CspNonce(nonce)) = parts.extensions.get::<CspNonce>() {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.clone()));
+            }
+        }
+    }
+}
+
+/// The whole application as one router: pages, server functions, static
+/// files, and the security middleware around them. Tests drive this directly.
+pub fn build_router(leptos_options: LeptosOptions, web: WebContext, policy: SecurityPolicy) -> Router {
+    let routes = generate_route_list(App);
+    let context = request_context(web.clone());
+    let state = AppState { leptos_options: leptos_options.clone(), web };
+    Router::new()
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
+        .with_state(state)
+}

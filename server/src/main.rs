@@ -1,0 +1,79 @@
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use app::api::web::WebContext;
+use app::domain::clock::SystemClock;
+use app::domain::{db, Domain};
+use axum::serve::ListenerExt;
+use leptos::config::{get_configuration, Env};
+use server::config::Config;
+use server::security::SecurityPolicy;
+use server::{build_router, cli};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(args.first().map(String::as_str), Some("help" | "--help" | "-h")) {
+        println!("{}", cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let leptos_options = match get_configuration(None) {
+        Ok(conf) => conf.leptos_options,
+        Err(err) => return fail(&format!("configuration: {err}")),
+    };
+    let config = Config::from_env(leptos_options.site_addr);
+    if let Err(err) = config.prepare_data_dir() {
+        return fail(&format!("cannot create {}: {err}", config.data_dir.display()));
+    }
+    let database = match db::connect_and_migrate(&config.database_url).await {
+        Ok(db) => db,
+        Err(err) => return fail(&format!("database: {err}")),
+    };
+    let domain = Domain::new(database, Arc::new(SystemClock));
+
+    match args.first().map(String::as_str) {
+        None | Some("serve") => serve(leptos_options, config, domain).await,
+        Some(_) => match cli::run(&domain, &args).await {
+            Ok(message) => {
+                println!("{message}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => fail(&message),
+        },
+    }
+}
+
+async fn serve(leptos_options: leptos::config::LeptosOptions, config: Config, domain: Domain) -> ExitCode {
+    let addr = leptos_options.site_addr;
+    let policy = SecurityPolicy {
+        public_origin: config.public_origin(),
+        dev_reload_port: (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
+    };
+    let web = WebContext { domain, secure_cookies: config.secure_cookies() };
+    let router = build_router(leptos_options, web, policy);
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(err) => return fail(&format!("cannot listen on {addr}: {err}")),
+    };
+    // Without TCP_NODELAY, responses written in pieces stall on delayed ACKs.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    println!("My Account console: {}", config.public_url);
+    println!("Data directory: {}", config.data_dir.display());
+    match axum::serve(listener, router.into_make_service()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(&format!("server: {err}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("{message}");
+    ExitCode::FAILURE
+}
