@@ -36,16 +36,17 @@ impl Flags {
 }
 
 /// Runs an operator command; returns the text to print or an error message.
-pub async fn run(domain: &Domain, args: &[String]) -> Result<String, String> {
+/// `input` is where `--password-stdin` reads from (stdin, or a buffer in tests).
+pub async fn run(domain: &Domain, args: &[String], input: &mut dyn BufRead) -> Result<String, String> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
-        ["user", "add", ..] => user_add(domain, Flags(args[2..].to_vec())).await,
+        ["user", "add", ..] => user_add(domain, Flags(args[2..].to_vec()), input).await,
         ["promote", ..] => promote(domain, Flags(args[1..].to_vec())).await,
         _ => Err(USAGE.into()),
     }
 }
 
-async fn user_add(domain: &Domain, flags: Flags) -> Result<String, String> {
+async fn user_add(domain: &Domain, flags: Flags, input: &mut dyn BufRead) -> Result<String, String> {
     let owner_email = flags.value("--account-of")?;
     let owner = app::domain::entity::user::Entity::find()
         .filter(app::domain::entity::user::Column::Email.eq(owner_email.trim().to_lowercase()))
@@ -55,7 +56,7 @@ async fn user_add(domain: &Domain, flags: Flags) -> Result<String, String> {
         .ok_or(format!("No user has the email address {owner_email}."))?;
     let password = if flags.has("--password-stdin") {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        input.read_line(&mut line).map_err(|e| e.to_string())?;
         Some(line.trim_end_matches(['\r', '\n']).to_owned())
     } else {
         None

@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
 
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(leptos_options, config, domain).await,
-        Some(_) => match cli::run(&domain, &args).await {
+        Some(_) => match cli::run(&domain, &args, &mut std::io::stdin().lock()).await {
             Ok(message) => {
                 println!("{message}");
                 ExitCode::SUCCESS

@@ -80,3 +80,21 @@ fn is_cross_site(request: &Request, public_origin: &str) -> bool {
         None => false,
     }
 }
+
+/// Errors raised before a server function's body runs (a missing or malformed
+/// argument) leave server_fn's fixed 500; give them the status their
+/// `AppError` stands for, so bad input is a 422 like every other refusal.
+pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<app::model::AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(parts.status);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

@@ -1,0 +1,160 @@
+//! Drives the whole router in process, as a browser would over HTTP.
+#![allow(dead_code)]
+use std::io::Cursor;
+
+use app::api::web::{WebContext, SESSION_COOKIE};
+use app::domain::clock::ManualClock;
+use app::domain::testing::fresh_domain;
+use app::domain::Domain;
+use axum::body::{to_bytes, Body};
+use axum::Router;
+use http::{header, Request, Response, StatusCode};
+use leptos::config::LeptosOptions;
+use server::security::SecurityPolicy;
+use tower::ServiceExt;
+
+pub const ORIGIN: &str = "http://console.test";
+
+pub struct TestApp {
+    router: Router,
+    pub domain: Domain,
+    pub clock: ManualClock,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The session token this reply sets, if any.
+    pub fn session(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix(&format!("{SESSION_COOKIE}=")))
+            .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+            .filter(|token| !token.is_empty())
+    }
+
+    pub fn set_cookie(&self) -> String {
+        self.headers.get(header::SET_COOKIE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let (domain, clock) = fresh_domain().await;
+        let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
+        let web = WebContext { domain: domain.clone(), secure_cookies: false };
+        let policy = SecurityPolicy { public_origin: ORIGIN.into(), dev_reload_port: None };
+        TestApp { router: server::build_router(options, web, policy), domain, clock }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response: Response<Body> = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// A same-origin POST of a form to a server function, as the browser sends it.
+    pub async fn call(&self, function: &str, form: &[(&str, &str)], session: Option<&str>) -> Reply {
+        self.call_from(function, form, session, Some("same-origin"), None).await
+    }
+
+    pub async fn call_from(
+        &self,
+        function: &str,
+        form: &[(&str, &str)],
+        session: Option<&str>,
+        sec_fetch_site: Option<&str>,
+        origin: Option<&str>,
+    ) -> Reply {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut request = Request::post(format!("/fn/{function}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(token) = session {
+            request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+        }
+        if let Some(site) = sec_fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    pub async fn page(&self, path: &str, session: Option<&str>) -> Reply {
+        let mut request = Request::get(path).header(header::ACCEPT, "text/html");
+        if let Some(token) = session {
+            request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// Signs up a new account through the server function; returns the admin's session.
+    pub async fn sign_up(&self, email: &str) -> String {
+        let reply = self
+            .call(
+                "sign_up",
+                &[
+                    ("company_name", "Acme Voice"),
+                    ("first_name", "Grace"),
+                    ("last_name", "Hopper"),
+                    ("email", email),
+                    ("password", app::domain::testing::PASSWORD),
+                ],
+                None,
+            )
+            .await;
+        assert!(reply.status.is_success(), "sign-up failed: {} {}", reply.status, reply.body);
+        reply.session().expect("sign-up sets the session cookie")
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Reply {
+        self.call("log_in", &[("email", email), ("password", password)], None).await
+    }
+
+    /// Adds a non-admin with the operator command, as the README documents it,
+    /// and logs them in; returns their session.
+    pub async fn operator_adds_member(&self, account_of: &str, email: &str) -> String {
+        let password = "Maple-Canyon-Drift-19";
+        let args: Vec<String> = [
+            "user", "add", "--account-of", account_of, "--email", email, "--first-name", "Bob",
+            "--last-name", "Builder", "--password-stdin",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut stdin = Cursor::new(format!("{password}\n"));
+        server::cli::run(&self.domain, &args, &mut stdin).await.expect("operator user add");
+        self.log_in(email, password).await.session().expect("the new member logs in")
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
