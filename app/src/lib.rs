@@ -16,7 +16,9 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::tabs::Tab;
-use pages::{account::AccountTab, log_in::LogInPage, my_account::MyAccountPage, not_built::NotBuilt};
+use pages::{
+    account::AccountTab, log_in::LogInPage, my_account::MyAccountPage, not_built::NotBuilt,
+};
 use pages::{sign_up::SignUpPage, users::UsersTab};
 
 /// The HTML document around the app. Stylesheet and title live here rather

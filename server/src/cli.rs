@@ -22,7 +22,11 @@ struct Flags(Vec<String>);
 
 impl Flags {
     fn value(&self, name: &str) -> Result<String, String> {
-        let at = self.0.iter().position(|a| a == name).ok_or(format!("{name} is required"))?;
+        let at = self
+            .0
+            .iter()
+            .position(|a| a == name)
+            .ok_or(format!("{name} is required"))?;
         self.0
             .get(at + 1)
             .filter(|v| !v.starts_with("--"))
@@ -37,7 +41,11 @@ impl Flags {
 
 /// Runs an operator command; returns the text to print or an error message.
 /// `input` is where `--password-stdin` reads from (stdin, or a buffer in tests).
-pub async fn run(domain: &Domain, args: &[String], input: &mut dyn BufRead) -> Result<String, String> {
+pub async fn run(
+    domain: &Domain,
+    args: &[String],
+    input: &mut dyn BufRead,
+) -> Result<String, String> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["user", "add", ..] => user_add(domain, Flags(args[2..].to_vec()), input).await,
@@ -46,7 +54,11 @@ pub async fn run(domain: &Domain, args: &[String], input: &mut dyn BufRead) -> R
     }
 }
 
-async fn user_add(domain: &Domain, flags: Flags, input: &mut dyn BufRead) -> Result<String, String> {
+async fn user_add(
+    domain: &Domain,
+    flags: Flags,
+    input: &mut dyn BufRead,
+) -> Result<String, String> {
     let owner_email = flags.value("--account-of")?;
     let owner = app::domain::entity::user::Entity::find()
         .filter(app::domain::entity::user::Column::Email.eq(owner_email.trim().to_lowercase()))
@@ -70,15 +82,25 @@ async fn user_add(domain: &Domain, flags: Flags, input: &mut dyn BufRead) -> Res
         password,
     };
     let email = input.email.clone();
-    let user_id = users::operator_add_user(domain, input).await.map_err(explain)?;
+    let user_id = users::operator_add_user(domain, input)
+        .await
+        .map_err(explain)?;
     tracing::info!(target: "operator", user_id, account_id = owner.account_id, "operator added a user");
-    Ok(format!("Added user {user_id} ({email}) to account {}.", owner.account_id))
+    Ok(format!(
+        "Added user {user_id} ({email}) to account {}.",
+        owner.account_id
+    ))
 }
 
 async fn promote(domain: &Domain, flags: Flags) -> Result<String, String> {
-    let user = users::operator_promote(domain, &flags.value("--email")?).await.map_err(explain)?;
+    let user = users::operator_promote(domain, &flags.value("--email")?)
+        .await
+        .map_err(explain)?;
     tracing::info!(target: "operator", user_id = user.id, account_id = user.account_id, "operator promoted a user to admin");
-    Ok(format!("{} is now an admin of account {}.", user.email, user.account_id))
+    Ok(format!(
+        "{} is now an admin of account {}.",
+        user.email, user.account_id
+    ))
 }
 
 fn explain(err: AppError) -> String {

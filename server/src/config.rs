@@ -13,16 +13,28 @@ pub struct Config {
     pub public_url: String,
 }
 
+/// An environment variable, with empty meaning unset.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 impl Config {
     pub fn from_env(site_addr: std::net::SocketAddr) -> Self {
-        let data_dir = PathBuf::from(std::env::var("DATA_DIR").unwrap_or_else(|_| "data".into()));
-        let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-            format!("sqlite://{}?mode=rwc", data_dir.join("console.db").display())
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("console.db").display()
+            )
         });
-        let public_url = std::env::var("PUBLIC_URL")
+        let public_url = var("PUBLIC_URL")
             .map(|u| u.trim_end_matches('/').to_owned())
-            .unwrap_or_else(|_| format!("http://{site_addr}"));
-        Config { data_dir, database_url, public_url }
+            .unwrap_or_else(|| format!("http://{site_addr}"));
+        Config {
+            data_dir,
+            database_url,
+            public_url,
+        }
     }
 
     /// Scheme, host and port of the public URL, as browsers send it in `Origin`.

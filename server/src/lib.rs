@@ -40,18 +40,34 @@ fn request_context(web: WebContext) -> impl Fn() + Clone + Send + Sync + 'static
 
 /// The whole application as one router: pages, server functions, static
 /// files, and the security middleware around them. Tests drive this directly.
-pub fn build_router(leptos_options: LeptosOptions, web: WebContext, policy: SecurityPolicy) -> Router {
+pub fn build_router(
+    leptos_options: LeptosOptions,
+    web: WebContext,
+    policy: SecurityPolicy,
+) -> Router {
     let routes = generate_route_list(App);
     let context = request_context(web.clone());
-    let state = AppState { leptos_options: leptos_options.clone(), web };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        web,
+    };
     Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
-        .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
-        .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            policy.clone(),
+            security::refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            security::security_headers,
+        ))
         .with_state(state)
 }

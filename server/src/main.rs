@@ -19,7 +19,10 @@ async fn main() -> ExitCode {
         )
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if matches!(args.first().map(String::as_str), Some("help" | "--help" | "-h")) {
+    if matches!(
+        args.first().map(String::as_str),
+        Some("help" | "--help" | "-h")
+    ) {
         println!("{}", cli::USAGE);
         return ExitCode::SUCCESS;
     }
@@ -29,7 +32,10 @@ async fn main() -> ExitCode {
     };
     let config = Config::from_env(leptos_options.site_addr);
     if let Err(err) = config.prepare_data_dir() {
-        return fail(&format!("cannot create {}: {err}", config.data_dir.display()));
+        return fail(&format!(
+            "cannot create {}: {err}",
+            config.data_dir.display()
+        ));
     }
     let database = match db::connect_and_migrate(&config.database_url).await {
         Ok(db) => db,
@@ -49,13 +55,20 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(leptos_options: leptos::config::LeptosOptions, config: Config, domain: Domain) -> ExitCode {
+async fn serve(
+    leptos_options: leptos::config::LeptosOptions,
+    config: Config,
+    domain: Domain,
+) -> ExitCode {
     let addr = leptos_options.site_addr;
     let policy = SecurityPolicy {
         public_origin: config.public_origin(),
         dev_reload_port: (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
     };
-    let web = WebContext { domain, secure_cookies: config.secure_cookies() };
+    let web = WebContext {
+        domain,
+        secure_cookies: config.secure_cookies(),
+    };
     let router = build_router(leptos_options, web, policy);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,

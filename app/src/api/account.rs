@@ -7,17 +7,30 @@ use crate::model::AppError;
 pub async fn update_name(first_name: String, last_name: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::users;
-    reply(async { users::update_name(&domain()?, &member().await?, &first_name, &last_name).await }.await)
+    reply(
+        async { users::update_name(&domain()?, &member().await?, &first_name, &last_name).await }
+            .await,
+    )
 }
 
 #[server(prefix = "/fn", endpoint = "change_password")]
-pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::users;
     reply(
         async {
             let (member, token) = signed_in().await?;
-            users::change_password(&domain()?, &member, &token, &current_password, &new_password).await
+            users::change_password(
+                &domain()?,
+                &member,
+                &token,
+                &current_password,
+                &new_password,
+            )
+            .await
         }
         .await,
     )

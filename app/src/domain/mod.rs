@@ -35,7 +35,9 @@ pub struct Domain {
 
 impl Domain {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         Domain {
             db,
             clock,

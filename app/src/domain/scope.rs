@@ -13,7 +13,9 @@ pub struct Scoped {
 
 impl Scoped {
     pub fn of(actor: &Member) -> Self {
-        Scoped { account_id: actor.account_id() }
+        Scoped {
+            account_id: actor.account_id(),
+        }
     }
 
     pub fn users(&self) -> Select<user::Entity> {

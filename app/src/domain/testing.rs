@@ -28,7 +28,9 @@ pub fn password_hash() -> String {
 /// A domain over a fresh, migrated database, with a clock the test controls.
 pub async fn fresh_domain() -> (Domain, ManualClock) {
     let url = fresh_database_url().await;
-    let db = connect_and_migrate(&url).await.expect("connect and migrate the test database");
+    let db = connect_and_migrate(&url)
+        .await
+        .expect("connect and migrate the test database");
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap());
     (Domain::new(db, Arc::new(clock.clone())), clock)
 }
@@ -38,15 +40,22 @@ async fn fresh_database_url() -> String {
         Ok(server) if server.starts_with("postgres") => {
             let name = format!(
                 "test_{}",
-                random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect::<String>()
+                random_bytes::<8>()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
             );
-            let admin = Database::connect(&server).await.expect("connect to the PostgreSQL server");
+            let admin = Database::connect(&server)
+                .await
+                .expect("connect to the PostgreSQL server");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .expect("create a test database");
             admin.close().await.ok();
-            let (base, _) = server.rsplit_once('/').expect("DATABASE_URL ends in /dbname");
+            let (base, _) = server
+                .rsplit_once('/')
+                .expect("DATABASE_URL ends in /dbname");
             format!("{base}/{name}")
         }
         _ => "sqlite::memory:".into(),

@@ -5,12 +5,15 @@ use leptos::prelude::*;
 
 use super::my_account::UserResource;
 use crate::api::account::{ChangePassword, UpdateName};
+use crate::api::auth::signed_in_user;
 use crate::components::form::{field_error, form_error, Field, FormStatus};
 use crate::model::CurrentUser;
 
 #[component]
 pub fn AccountTab() -> impl IntoView {
-    let UserResource(user) = expect_context::<UserResource>();
+    // Its own copy of the user, not the page's: the page's copy is refetched
+    // after a save (for the top bar), which must not re-create these forms.
+    let user = Resource::new(|| (), |_| signed_in_user());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -40,11 +40,16 @@ impl Reply {
     }
 
     pub fn set_cookie(&self) -> String {
-        self.headers.get(header::SET_COOKIE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+        self.headers
+            .get(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
     }
 
     pub fn location(&self) -> Option<&str> {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -55,10 +60,23 @@ impl Reply {
 impl TestApp {
     pub async fn new() -> Self {
         let (domain, clock) = fresh_domain().await;
-        let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
-        let web = WebContext { domain: domain.clone(), secure_cookies: false };
-        let policy = SecurityPolicy { public_origin: ORIGIN.into(), dev_reload_port: None };
-        TestApp { router: server::build_router(options, web, policy), domain, clock }
+        let options = LeptosOptions::builder()
+            .output_name("console")
+            .site_root("target/site")
+            .build();
+        let web = WebContext {
+            domain: domain.clone(),
+            secure_cookies: false,
+        };
+        let policy = SecurityPolicy {
+            public_origin: ORIGIN.into(),
+            dev_reload_port: None,
+        };
+        TestApp {
+            router: server::build_router(options, web, policy),
+            domain,
+            clock,
+        }
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
@@ -66,12 +84,22 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     /// A same-origin POST of a form to a server function, as the browser sends it.
-    pub async fn call(&self, function: &str, form: &[(&str, &str)], session: Option<&str>) -> Reply {
-        self.call_from(function, form, session, Some("same-origin"), None).await
+    pub async fn call(
+        &self,
+        function: &str,
+        form: &[(&str, &str)],
+        session: Option<&str>,
+    ) -> Reply {
+        self.call_from(function, form, session, Some("same-origin"), None)
+            .await
     }
 
     pub async fn call_from(
@@ -124,12 +152,18 @@ impl TestApp {
                 None,
             )
             .await;
-        assert!(reply.status.is_success(), "sign-up failed: {} {}", reply.status, reply.body);
+        assert!(
+            reply.status.is_success(),
+            "sign-up failed: {} {}",
+            reply.status,
+            reply.body
+        );
         reply.session().expect("sign-up sets the session cookie")
     }
 
     pub async fn log_in(&self, email: &str, password: &str) -> Reply {
-        self.call("log_in", &[("email", email), ("password", password)], None).await
+        self.call("log_in", &[("email", email), ("password", password)], None)
+            .await
     }
 
     /// Adds a non-admin with the operator command, as the README documents it,
@@ -137,22 +171,38 @@ impl TestApp {
     pub async fn operator_adds_member(&self, account_of: &str, email: &str) -> String {
         let password = "Maple-Canyon-Drift-19";
         let args: Vec<String> = [
-            "user", "add", "--account-of", account_of, "--email", email, "--first-name", "Bob",
-            "--last-name", "Builder", "--password-stdin",
+            "user",
+            "add",
+            "--account-of",
+            account_of,
+            "--email",
+            email,
+            "--first-name",
+            "Bob",
+            "--last-name",
+            "Builder",
+            "--password-stdin",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
         let mut stdin = Cursor::new(format!("{password}\n"));
-        server::cli::run(&self.domain, &args, &mut stdin).await.expect("operator user add");
-        self.log_in(email, password).await.session().expect("the new member logs in")
+        server::cli::run(&self.domain, &args, &mut stdin)
+            .await
+            .expect("operator user add");
+        self.log_in(email, password)
+            .await
+            .session()
+            .expect("the new member logs in")
     }
 }
 
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             b' ' => "+".into(),
             _ => format!("%{b:02X}"),
         })

@@ -7,6 +7,8 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_accounts_users_sessions::Migration)]
+        vec![Box::new(
+            m20261122_000001_accounts_users_sessions::Migration,
+        )]
     }
 }

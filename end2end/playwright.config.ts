@@ -1,0 +1,54 @@
+import { defineConfig } from '@playwright/test';
+import * as path from 'path';
+import * as os from 'os';
+
+// The browser tests run against the release build, started here with a fresh
+// SQLite database in its own data directory.
+export const PORT = Number(process.env.E2E_PORT ?? 3100);
+export const DATA_DIR = path.join(__dirname, '.data');
+export const SERVER_BIN =
+  process.env.CONSOLE_SERVER_BIN ??
+  path.join(process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/voice-console/target'), 'release/server');
+export const SERVER_ENV = {
+  LEPTOS_ENV: 'PROD',
+  LEPTOS_OUTPUT_NAME: 'console',
+  LEPTOS_SITE_ROOT: path.join(__dirname, '..', 'target', 'site'),
+  LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
+  DATA_DIR,
+  DATABASE_URL: '',
+  RUST_LOG: 'warn',
+};
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: process.env.CI ? 'list' : [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command: `rm -rf "${DATA_DIR}" && exec "${SERVER_BIN}" serve`,
+    env: SERVER_ENV,
+    url: `http://127.0.0.1:${PORT}/login`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,92 @@
+import { test, expect } from '@playwright/test';
+import { expectAccessible, hydrated, logIn, signUp, uniqueEmail, PASSWORD } from './helpers';
+
+test('sign up, switch tabs, edit the name, change the password, log out and in again', async ({ page }) => {
+  const email = uniqueEmail('grace');
+  await page.goto('/signup');
+  await expectAccessible(page);
+  await signUp(page, email);
+
+  // Landed on My Account, rendered with the new user and every tab an admin sees.
+  await hydrated(page);
+  await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
+  await expect(page.getByText('Grace Hopper')).toBeVisible();
+  const tabs = page.getByRole('navigation', { name: 'My Account sections' });
+  for (const name of ['Account', 'Manage Users', 'Account Information', 'Phone Numbers', 'Certificates', 'OAuth Tokens', 'JS Libraries', 'Integrations']) {
+    await expect(tabs.getByRole('link', { name, exact: true })).toBeVisible();
+  }
+  await expectAccessible(page);
+
+  // Tabs switch on the client: the page is not reloaded.
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await tabs.getByRole('link', { name: 'Certificates' }).click();
+  await expect(page).toHaveURL(/\/account\/certificates$/);
+  await expect(page.getByText('not available yet')).toBeVisible();
+  await expect(tabs.getByRole('link', { name: 'Certificates' })).toHaveAttribute('aria-current', 'page');
+  await expectAccessible(page);
+  await tabs.getByRole('link', { name: 'Manage Users' }).click();
+  await expect(page).toHaveURL(/\/account\/users$/);
+  await expect(page.getByText('You are the only user')).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+  // ...and from the keyboard alone.
+  await tabs.getByRole('link', { name: 'Manage Users' }).focus();
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/account$/);
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+  // Bad input is explained beside the field, and nothing is saved.
+  await page.getByLabel('First Name').fill('');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByLabel('First Name')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByText('First Name is required.')).toBeVisible();
+  await expectAccessible(page);
+
+  // Edit the name; after a reload it is kept.
+  await page.getByLabel('First Name').fill('Amazing');
+  await page.getByLabel('Last Name').fill('Grace');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Your name was saved.')).toBeVisible();
+  await expect(page.locator('.topbar')).toContainText('Amazing Grace');
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel('First Name')).toHaveValue('Amazing');
+  await expect(page.getByLabel('Last Name')).toHaveValue('Grace');
+
+  // Change the password: a wrong current password is refused first.
+  const newPassword = 'Quartz-Harbor-Lantern-77';
+  await page.getByLabel('Current Password').fill('not-my-password');
+  await page.getByLabel('New Password').fill(newPassword);
+  await page.getByRole('button', { name: 'Change Password' }).click();
+  await expect(page.getByText('The current password is incorrect.')).toBeVisible();
+  await page.getByLabel('Current Password').fill(PASSWORD);
+  await page.getByLabel('New Password').fill(newPassword);
+  await page.getByRole('button', { name: 'Change Password' }).click();
+  await expect(page.getByText('Your password was changed.')).toBeVisible();
+  await expect(page.getByLabel('New Password')).toHaveValue('');
+
+  // Log out, then log in with the new password.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expectAccessible(page);
+  await logIn(page, email, PASSWORD);
+  await expect(page.getByText('The email address or password is incorrect.')).toBeVisible();
+  await logIn(page, email, newPassword);
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.locator('.topbar')).toContainText('Amazing Grace');
+});
+
+test('sign-up explains bad input beside each field', async ({ page }) => {
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.getByLabel('Email Address').fill('not-an-email');
+  await page.getByLabel('Password').fill('password');
+  await page.getByRole('button', { name: 'Sign Up' }).click();
+  await expect(page.getByText('Company Name is required.')).toBeVisible();
+  await expect(page.getByText('Enter an email address like name@example.com.')).toBeVisible();
+  await expect(page.getByText(/too easy to guess/)).toBeVisible();
+  await expect(page.getByLabel('Password')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page).toHaveURL(/\/signup$/);
+  await expectAccessible(page);
+});

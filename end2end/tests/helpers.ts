@@ -1,0 +1,53 @@
+import { expect, Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { execFileSync } from 'child_process';
+import { SERVER_BIN, SERVER_ENV } from '../playwright.config';
+
+export const PASSWORD = 'Velvet-Otter-Sunrise-42';
+
+let counter = 0;
+/** An email address no other test uses. */
+export function uniqueEmail(name: string): string {
+  counter += 1;
+  return `${name}.${Date.now()}.${counter}@example.com`;
+}
+
+/** Waits until the page has hydrated, so clicks are handled by the app. */
+export async function hydrated(page: Page) {
+  await page.waitForFunction(() => document.body.dataset.hydrated === 'true');
+}
+
+/** No serious or critical accessibility violation on the page as it is now. */
+export async function expectAccessible(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`)).toEqual([]);
+}
+
+export async function signUp(page: Page, email: string, company = 'Acme Voice') {
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.getByLabel('Company Name').fill(company);
+  await page.getByLabel('First Name').fill('Grace');
+  await page.getByLabel('Last Name').fill('Hopper');
+  await page.getByLabel('Email Address').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign Up' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+}
+
+export async function logIn(page: Page, email: string, password: string) {
+  await hydrated(page);
+  await page.getByLabel('Email Address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log In' }).click();
+}
+
+/** The operator command from the README, run against the test server's data. */
+export function operatorAddsMember(accountOf: string, email: string, password: string) {
+  execFileSync(
+    SERVER_BIN,
+    ['user', 'add', '--account-of', accountOf, '--email', email, '--first-name', 'Bob', '--last-name', 'Builder', '--password-stdin'],
+    { env: { ...process.env, ...SERVER_ENV }, input: `${password}\n` },
+  );
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what the build (and, with `test`, the test suite) needs and is
+# missing. Tools are checked by version, not presence: /usr/bin/wasm-opt
+# exists on these machines and is the broken one.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/env.sh"
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pinned in Cargo.toml
+BINARYEN_VERSION=132.0.0
+
+say() { printf '==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]} (apt)"
+    as_root apt-get install -y "${missing[@]}" >/dev/null \
+      || { as_root apt-get update >/dev/null && as_root apt-get install -y "${missing[@]}" >/dev/null; }
+  fi
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # No --locked: its lock file names a crate version the registry lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if ! "$CONSOLE_TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+  say "installing wasm-opt (npm binaryen $BINARYEN_VERSION)"
+  mkdir -p "$CONSOLE_TOOLS_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$CONSOLE_TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+
+if [ "${1:-}" = test ]; then
+  apt_install chromium postgresql
+  if [ ! -d "$here/../end2end/node_modules/@playwright/test" ] || [ ! -d "$here/../end2end/node_modules/@axe-core/playwright" ]; then
+    say "installing the browser-test packages (npm ci)"
+    (cd "$here/../end2end" && npm ci --silent --no-audit --no-fund >/dev/null)
+  fi
+fi

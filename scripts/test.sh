@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs every test: the Rust tests on SQLite, the
+# same test binaries against a real PostgreSQL server, and the browser tests
+# against the release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/ensure-tools.sh test
+start=$(date +%s)
+
+# One build of the test binaries serves both databases.
+rust_tests=(cargo test --locked -p app -p server --features app/ssr,app/testing)
+echo "==> Rust tests on SQLite"
+DATABASE_URL= "${rust_tests[@]}"
+echo "==> The same Rust tests on PostgreSQL"
+scripts/with-postgres.sh "${rust_tests[@]}"
+
+echo "==> Release build"
+cargo leptos build --release
+echo "==> Browser tests"
+(cd end2end && npx playwright test)
+echo "==> All tests passed in $(( $(date +%s) - start ))s"
