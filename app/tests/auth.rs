@@ -234,3 +234,16 @@ async fn a_demotion_takes_effect_on_the_next_request() {
     let member = auth::authenticate(&d, &s.token).await.unwrap();
     assert!(matches!(member.admin(), Err(AppError::Forbidden(_))));
 }
+
+/// The suite runs twice, on SQLite and on PostgreSQL: make sure the second
+/// run really talks to PostgreSQL instead of quietly falling back.
+#[tokio::test]
+async fn the_tests_run_on_the_database_that_was_asked_for() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    let (d, _) = fresh_domain().await;
+    let wanted = match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => DatabaseBackend::Postgres,
+        _ => DatabaseBackend::Sqlite,
+    };
+    assert_eq!(d.db.get_database_backend(), wanted);
+}
