@@ -16,10 +16,11 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::tabs::Tab;
+use pages::email_links::{ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage};
 use pages::{
     account::AccountTab, log_in::LogInPage, my_account::MyAccountPage, not_built::NotBuilt,
 };
-use pages::{sign_up::SignUpPage, users::UsersTab};
+use pages::{forgot_password::ForgotPasswordPage, sign_up::SignUpPage, users::UsersTab};
 
 /// The HTML document around the app. Stylesheet and title live here rather
 /// than in `App`: leptos_meta components at the top of `App` broke release
@@ -53,6 +54,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/account" /> } />
                 <Route path=path!("/signup") view=SignUpPage />
                 <Route path=path!("/login") view=LogInPage />
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage />
+                <Route path=path!("/verify-email") view=VerifyEmailPage />
+                <Route path=path!("/reset-password") view=ResetPasswordPage />
+                <Route path=path!("/confirm-email") view=ConfirmEmailPage />
                 // Async: the page is rendered once the signed-in user is known,
                 // so a redirect to log-in or a 403 can still set the status.
                 <ParentRoute path=path!("/account") view=MyAccountPage ssr=SsrMode::Async>

@@ -12,6 +12,8 @@ pub struct CurrentUser {
     pub last_name: String,
     pub email: String,
     pub is_admin: bool,
+    /// Whether the user has proved they receive mail at `email`.
+    pub email_verified: bool,
     pub company_name: String,
 }
 

@@ -239,7 +239,7 @@ async fn a_demotion_takes_effect_on_the_next_request() {
 /// run really talks to PostgreSQL instead of quietly falling back.
 #[tokio::test]
 async fn the_tests_run_on_the_database_that_was_asked_for() {
-    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    use sea_orm::DatabaseBackend;
     let (d, _) = fresh_domain().await;
     let wanted = match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => DatabaseBackend::Postgres,

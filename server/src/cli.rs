@@ -2,6 +2,7 @@
 //! through the web UI. Every command is logged.
 use std::io::BufRead;
 
+use app::domain::mail;
 use app::domain::users::{self, OperatorNewUser};
 use app::domain::Domain;
 use app::model::AppError;
@@ -15,6 +16,8 @@ Usage:
                                       add a user to the account of an existing user;
                                       the password is read from the first line of stdin
   server promote --email EMAIL        make a user an admin of their account
+  server mail failed                  list the emails whose delivery failed for good
+  server mail retry (--id ID | --all) queue failed emails again, with a fresh set of tries
   server help                         show this text";
 
 /// Reads `--name value` pairs and `--flag`s.
@@ -50,6 +53,8 @@ pub async fn run(
     match words.as_slice() {
         ["user", "add", ..] => user_add(domain, Flags(args[2..].to_vec()), input).await,
         ["promote", ..] => promote(domain, Flags(args[1..].to_vec())).await,
+        ["mail", "failed"] => failed_mail(domain).await,
+        ["mail", "retry", ..] => retry_mail(domain, Flags(args[2..].to_vec())).await,
         _ => Err(USAGE.into()),
     }
 }
@@ -101,6 +106,43 @@ async fn promote(domain: &Domain, flags: Flags) -> Result<String, String> {
         "{} is now an admin of account {}.",
         user.email, user.account_id
     ))
+}
+
+async fn failed_mail(domain: &Domain) -> Result<String, String> {
+    let rows = mail::failed(domain).await.map_err(explain)?;
+    if rows.is_empty() {
+        return Ok("No failed emails.".into());
+    }
+    Ok(rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{}\t{}\t{}\t{} tries\t{}",
+                r.id,
+                r.created_at.format("%Y-%m-%d %H:%M"),
+                r.to_address,
+                r.attempts,
+                r.last_error.as_deref().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+async fn retry_mail(domain: &Domain, flags: Flags) -> Result<String, String> {
+    let id = if flags.has("--all") {
+        None
+    } else {
+        Some(
+            flags
+                .value("--id")?
+                .parse::<i32>()
+                .map_err(|_| "--id needs a number".to_string())?,
+        )
+    };
+    let queued = mail::retry_failed(domain, id).await.map_err(explain)?;
+    tracing::info!(target: "operator", queued, ?id, "operator queued failed emails again");
+    Ok(format!("Queued {queued} email(s) again."))
 }
 
 fn explain(err: AppError) -> String {

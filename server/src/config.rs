@@ -1,6 +1,8 @@
 //! Configuration from the environment. Every variable is named in the README.
 use std::path::PathBuf;
 
+use app::domain::mail::SmtpSecurity;
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Where the embedded default keeps its files (`DATA_DIR`, default `./data`).
@@ -11,6 +13,22 @@ pub struct Config {
     /// the only one allowed to send state-changing requests; `https` makes
     /// cookies `Secure`.
     pub public_url: String,
+    /// `MAIL_FROM`: the sender of every automated email.
+    pub mail_from: String,
+    /// How mail leaves: SMTP when `SMTP_HOST` is set, else the folder `MAIL_DIR`.
+    pub mail: MailConfig,
+}
+
+#[derive(Clone, Debug)]
+pub enum MailConfig {
+    /// The embedded default: .eml files in this folder (`MAIL_DIR`, default `$DATA_DIR/mail`).
+    Folder(PathBuf),
+    Smtp {
+        host: String,
+        port: u16,
+        security: SmtpSecurity,
+        credentials: Option<(String, String)>,
+    },
 }
 
 /// An environment variable, with empty meaning unset.
@@ -30,10 +48,43 @@ impl Config {
         let public_url = var("PUBLIC_URL")
             .map(|u| u.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://{site_addr}"));
+        let mail_from =
+            var("MAIL_FROM").unwrap_or_else(|| "Voice Console <no-reply@localhost>".into());
+        let mail = match var("SMTP_HOST") {
+            Some(host) => {
+                let security = match var("SMTP_SECURITY").as_deref() {
+                    Some("none") => SmtpSecurity::None,
+                    Some("tls") => SmtpSecurity::Tls,
+                    _ => SmtpSecurity::StartTls,
+                };
+                let default_port = match security {
+                    SmtpSecurity::None => 25,
+                    SmtpSecurity::StartTls => 587,
+                    SmtpSecurity::Tls => 465,
+                };
+                let port = var("SMTP_PORT")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(default_port);
+                let credentials = var("SMTP_USERNAME").zip(var("SMTP_PASSWORD"));
+                MailConfig::Smtp {
+                    host,
+                    port,
+                    security,
+                    credentials,
+                }
+            }
+            None => MailConfig::Folder(
+                var("MAIL_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| data_dir.join("mail")),
+            ),
+        };
         Config {
             data_dir,
             database_url,
             public_url,
+            mail_from,
+            mail,
         }
     }
 

@@ -2,6 +2,7 @@
 pub mod cli;
 pub mod config;
 pub mod security;
+pub mod worker;
 
 use app::api::web::WebContext;
 use app::{shell, App};

@@ -3,12 +3,14 @@ use std::sync::Arc;
 
 use app::api::web::WebContext;
 use app::domain::clock::SystemClock;
+use app::domain::mail::Transport;
 use app::domain::{db, Domain};
 use axum::serve::ListenerExt;
 use leptos::config::{get_configuration, Env};
-use server::config::Config;
+use lettre::message::Mailbox;
+use server::config::{Config, MailConfig};
 use server::security::SecurityPolicy;
-use server::{build_router, cli};
+use server::{build_router, cli, worker};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -41,7 +43,8 @@ async fn main() -> ExitCode {
         Ok(db) => db,
         Err(err) => return fail(&format!("database: {err}")),
     };
-    let domain = Domain::new(database, Arc::new(SystemClock));
+    let mut domain = Domain::new(database, Arc::new(SystemClock));
+    domain.public_url = config.public_url.clone();
 
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(leptos_options, config, domain).await,
@@ -65,6 +68,23 @@ async fn serve(
         public_origin: config.public_origin(),
         dev_reload_port: (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
     };
+    let sender: Mailbox = match config.mail_from.parse() {
+        Ok(sender) => sender,
+        Err(err) => return fail(&format!("MAIL_FROM {:?}: {err}", config.mail_from)),
+    };
+    let transport = match &config.mail {
+        MailConfig::Folder(dir) => Transport::Folder(dir.clone()),
+        MailConfig::Smtp {
+            host,
+            port,
+            security,
+            credentials,
+        } => match Transport::smtp(host, *port, *security, credentials.clone()) {
+            Ok(transport) => transport,
+            Err(err) => return fail(&format!("SMTP: {err}")),
+        },
+    };
+    worker::spawn(domain.clone(), transport, sender);
     let web = WebContext {
         domain,
         secure_cookies: config.secure_cookies(),
@@ -80,6 +100,14 @@ async fn serve(
     });
     println!("My Account console: {}", config.public_url);
     println!("Data directory: {}", config.data_dir.display());
+    match &config.mail {
+        MailConfig::Folder(dir) => {
+            println!("Emails are delivered as .eml files into: {}", dir.display())
+        }
+        MailConfig::Smtp { host, port, .. } => {
+            println!("Emails are delivered by SMTP via {host}:{port}")
+        }
+    }
     match axum::serve(listener, router.into_make_service()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("server: {err}")),

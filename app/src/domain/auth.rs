@@ -7,8 +7,10 @@ use sea_orm::{
 use super::actor::Member;
 use super::crypto::{new_token, token_hash};
 use super::entity::{account, session, user};
+use super::tokens::{self, Purpose};
 use super::validation::{self, Errors};
 use super::Domain;
+use super::{lifecycle, mail};
 use crate::model::AppError;
 
 /// How long sessions live: ended after `idle` without a request, and after
@@ -101,11 +103,19 @@ pub async fn sign_up(d: &Domain, input: SignUp, user_agent: &str) -> Result<NewS
         can_create: Set(true),
         can_share: Set(true),
         created_at: Set(now),
+        email_verified_at: Set(None),
         ..Default::default()
     }
     .insert(&txn)
     .await
     .map_err(email_conflict)?;
+    let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None).await?;
+    mail::enqueue(
+        &txn,
+        now,
+        lifecycle::verification_email(d, &user.email, &token),
+    )
+    .await?;
     txn.commit().await?;
     start_session(d, &user, user_agent).await
 }

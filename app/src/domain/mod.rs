@@ -7,8 +7,11 @@ pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod entity;
+pub mod lifecycle;
+pub mod mail;
 pub mod migration;
 pub mod scope;
+pub mod tokens;
 pub mod users;
 pub mod validation;
 
@@ -31,9 +34,17 @@ pub struct Domain {
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,
     pub sessions: SessionPolicy,
+    /// The address people use to reach the console; every link in an email
+    /// starts with it (never with a request's Host header).
+    pub public_url: String,
 }
 
 impl Domain {
+    /// A link into the console, e.g. `link("/reset-password", token)`.
+    pub fn link(&self, path: &str, token: &str) -> String {
+        format!("{}{path}?token={token}", self.public_url)
+    }
+
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -43,6 +54,7 @@ impl Domain {
             clock,
             passwords: PasswordHasher::new(cores),
             sessions: SessionPolicy::default(),
+            public_url: "http://127.0.0.1:3000".into(),
         }
     }
 }

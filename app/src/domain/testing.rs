@@ -88,6 +88,7 @@ pub async fn add_user(d: &Domain, account_id: i32, email: &str, is_admin: bool) 
         can_create: Set(is_admin),
         can_share: Set(is_admin),
         created_at: Set(d.clock.now()),
+        email_verified_at: Set(Some(d.clock.now())),
         ..Default::default()
     }
     .insert(&d.db)

@@ -13,7 +13,7 @@ use super::validation::{self, Errors};
 use super::Domain;
 use crate::model::{AppError, CurrentUser, UserRow};
 
-async fn own_row(d: &Domain, actor: &Member) -> Result<user::Model, AppError> {
+pub(super) async fn own_row(d: &Domain, actor: &Member) -> Result<user::Model, AppError> {
     Scoped::of(actor)
         .users()
         .filter(user::Column::Id.eq(actor.user_id()))
@@ -34,6 +34,7 @@ pub async fn current_user(d: &Domain, actor: &Member) -> Result<CurrentUser, App
         last_name: me.last_name,
         email: me.email,
         is_admin: me.is_admin,
+        email_verified: me.email_verified_at.is_some(),
         company_name: company.company_name,
     })
 }
@@ -177,6 +178,9 @@ pub async fn operator_add_user(d: &Domain, input: OperatorNewUser) -> Result<i32
         can_create: Set(input.is_admin),
         can_share: Set(input.is_admin),
         created_at: Set(d.clock.now()),
+        // The operator vouches for the address of a user given a password;
+        // one without a password proves it with an invitation later.
+        email_verified_at: Set(input.password.is_some().then(|| d.clock.now())),
         ..Default::default()
     }
     .insert(&d.db)

@@ -23,6 +23,7 @@ pub fn LogInPage() -> impl IntoView {
                     "Log In"
                 </button>
             </ActionForm>
+            <p><a href="/forgot-password">"Forgot password?"</a></p>
             <p>"New here? " <a href="/signup">"Create an account"</a></p>
         </main>
     }

@@ -1,5 +1,7 @@
 //! One module per page or tab.
 pub mod account;
+pub mod email_links;
+pub mod forgot_password;
 pub mod log_in;
 pub mod my_account;
 pub mod not_built;

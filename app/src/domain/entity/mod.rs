@@ -1,4 +1,6 @@
 //! sea-orm entities: one module per table.
 pub mod account;
+pub mod email_outbox;
+pub mod email_token;
 pub mod session;
 pub mod user;

@@ -17,6 +17,8 @@ pub struct Model {
     pub can_create: bool,
     pub can_share: bool,
     pub created_at: DateTimeUtc,
+    /// When the user proved they receive mail at `email`; `None` until then.
+    pub email_verified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

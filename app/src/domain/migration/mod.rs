@@ -2,13 +2,15 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_accounts_users_sessions;
+mod m20261122_000002_email;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261122_000001_accounts_users_sessions::Migration,
-        )]
+        vec![
+            Box::new(m20261122_000001_accounts_users_sessions::Migration),
+            Box::new(m20261122_000002_email::Migration),
+        ]
     }
 }

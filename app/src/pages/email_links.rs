@@ -1,0 +1,88 @@
+//! The pages that links in emails open. Opening one changes nothing (mail
+//! scanners open links in advance); its button POSTs the token.
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::lifecycle::{ConfirmEmailChange, ResetPassword, VerifyEmail};
+use crate::components::form::{field_error, form_error, Field, FormStatus};
+
+fn token_from_query() -> String {
+    use_query_map()
+        .with_untracked(|q| q.get("token"))
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let verify = ServerAction::<VerifyEmail>::new();
+    let result = verify.value();
+    let done = Signal::derive(move || {
+        matches!(result.get(), Some(Ok(())))
+            .then(|| "Your email address is verified. Thank you!".to_string())
+    });
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Verify your email address"</h1>
+            <ActionForm action=verify attr:class="card">
+                <FormStatus error=form_error(result, &[]) success=done />
+                <input type="hidden" name="token" value=token_from_query() />
+                <p>"Press the button to confirm that this address is yours."</p>
+                <button type="submit" class="primary" disabled=move || verify.pending().get() || done.get().is_some()>
+                    "Verify Email Address"
+                </button>
+            </ActionForm>
+            <p><a href="/account">"Go to My Account"</a></p>
+        </main>
+    }
+}
+
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let reset = ServerAction::<ResetPassword>::new();
+    let result = reset.value();
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Choose a new password"</h1>
+            <ActionForm action=reset attr:class="card" attr:novalidate=true>
+                <FormStatus error=form_error(result, &["new_password"]) />
+                <input type="hidden" name="token" value=token_from_query() />
+                <Field
+                    label="New Password"
+                    name="new_password"
+                    input_type="password"
+                    autocomplete="new-password"
+                    hint="At least 8 characters. A phrase of unrelated words is strong and easy to remember."
+                    error=field_error(result, "new_password")
+                />
+                <button type="submit" class="primary" disabled=move || reset.pending().get()>
+                    "Set New Password"
+                </button>
+            </ActionForm>
+            <p><a href="/forgot-password">"Ask for a new link"</a></p>
+        </main>
+    }
+}
+
+#[component]
+pub fn ConfirmEmailPage() -> impl IntoView {
+    let confirm = ServerAction::<ConfirmEmailChange>::new();
+    let result = confirm.value();
+    let done = Signal::derive(move || match result.get() {
+        Some(Ok(email)) => Some(format!("Your account now uses {email}.")),
+        _ => None,
+    });
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Confirm your new email address"</h1>
+            <ActionForm action=confirm attr:class="card">
+                <FormStatus error=form_error(result, &[]) success=done />
+                <input type="hidden" name="token" value=token_from_query() />
+                <p>"Press the button to start using this address for your account."</p>
+                <button type="submit" class="primary" disabled=move || confirm.pending().get() || done.get().is_some()>
+                    "Confirm New Email Address"
+                </button>
+            </ActionForm>
+            <p><a href="/account">"Go to My Account"</a></p>
+        </main>
+    }
+}

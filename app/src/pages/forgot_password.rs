@@ -1,0 +1,31 @@
+use leptos::prelude::*;
+
+use crate::api::lifecycle::RequestPasswordReset;
+use crate::components::form::{field_error, form_error, Field, FormStatus};
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let request = ServerAction::<RequestPasswordReset>::new();
+    let result = request.value();
+    let sent = Signal::derive(move || {
+        matches!(result.get(), Some(Ok(()))).then(|| {
+            "If an account uses that address, we have sent it a link to reset the password. \
+             The link works for one hour."
+                .to_string()
+        })
+    });
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Forgot your password?"</h1>
+            <p>"Enter your email address and we will send you a link to choose a new password."</p>
+            <ActionForm action=request attr:class="card" attr:novalidate=true>
+                <FormStatus error=form_error(result, &["email"]) success=sent />
+                <Field label="Email Address" name="email" input_type="email" autocomplete="email" error=field_error(result, "email") />
+                <button type="submit" class="primary" disabled=move || request.pending().get()>
+                    "Send Reset Link"
+                </button>
+            </ActionForm>
+            <p><a href="/login">"Back to log in"</a></p>
+        </main>
+    }
+}
