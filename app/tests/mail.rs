@@ -310,3 +310,26 @@ async fn the_embedded_default_writes_one_readable_eml_file_per_email() {
     assert!(first.contains("Body of Welcome"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn long_links_stay_whole_in_the_delivered_text() {
+    let (d, _) = fresh_domain().await;
+    let port = free_port();
+    let inbox = start_smtp(port);
+    let link = format!(
+        "https://console.example.com/reset-password?token={}",
+        "A".repeat(90)
+    );
+    let email = Email {
+        to: "ada@example.com".into(),
+        subject: "Link".into(),
+        body: format!("Open:\n\n{link}\n"),
+    };
+    mail::enqueue(&d.db, d.clock.now(), email).await.unwrap();
+    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
+        .await
+        .unwrap();
+    let message = &inbox.messages()[0];
+    assert!(message.contains(&link), "{message}");
+    assert_eq!(header(message, "Content-Transfer-Encoding"), Some("7bit"));
+}

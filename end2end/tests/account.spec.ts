@@ -56,15 +56,16 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
 
   // Change the password: a wrong current password is refused first.
   const newPassword = 'Quartz-Harbor-Lantern-77';
-  await page.getByLabel('Current Password').fill('not-my-password');
-  await page.getByLabel('New Password').fill(newPassword);
-  await page.getByRole('button', { name: 'Change Password' }).click();
-  await expect(page.getByText('The current password is incorrect.')).toBeVisible();
-  await page.getByLabel('Current Password').fill(PASSWORD);
-  await page.getByLabel('New Password').fill(newPassword);
-  await page.getByRole('button', { name: 'Change Password' }).click();
-  await expect(page.getByText('Your password was changed.')).toBeVisible();
-  await expect(page.getByLabel('New Password')).toHaveValue('');
+  const passwordForm = page.getByRole('region', { name: 'Change Password' });
+  await passwordForm.getByLabel('Current Password').fill('not-my-password');
+  await passwordForm.getByLabel('New Password').fill(newPassword);
+  await passwordForm.getByRole('button', { name: 'Change Password' }).click();
+  await expect(passwordForm.getByText('The current password is incorrect.')).toBeVisible();
+  await passwordForm.getByLabel('Current Password').fill(PASSWORD);
+  await passwordForm.getByLabel('New Password').fill(newPassword);
+  await passwordForm.getByRole('button', { name: 'Change Password' }).click();
+  await expect(passwordForm.getByText('Your password was changed.')).toBeVisible();
+  await expect(passwordForm.getByLabel('New Password')).toHaveValue('');
 
   // Log out, then log in with the new password.
   await page.getByRole('button', { name: 'Log out' }).click();

@@ -1,7 +1,9 @@
 import { expect, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { execFileSync } from 'child_process';
-import { SERVER_BIN, SERVER_ENV } from '../playwright.config';
+import { existsSync, readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { DATA_DIR, SERVER_BIN, SERVER_ENV } from '../playwright.config';
 
 export const PASSWORD = 'Velvet-Otter-Sunrise-42';
 
@@ -50,4 +52,24 @@ export function operatorAddsMember(accountOf: string, email: string, password: s
     ['user', 'add', '--account-of', accountOf, '--email', email, '--first-name', 'Bob', '--last-name', 'Builder', '--password-stdin'],
     { env: { ...process.env, ...SERVER_ENV }, input: `${password}\n` },
   );
+}
+
+/**
+ * The link to `path` in the newest email to `to`, read from the local mail
+ * folder the server delivers into (its worker polls every two seconds).
+ */
+export async function linkFromMailFolder(to: string, path: string): Promise<string> {
+  const folder = join(DATA_DIR, 'mail');
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.eml')).sort().reverse() : [];
+    for (const file of files) {
+      const text = readFileSync(join(folder, file), 'utf8');
+      if (!text.includes(`To: ${to}`)) continue;
+      const match = text.match(new RegExp(`https?://[^\\s]+${path.replace('/', '\\/')}\\?token=[A-Za-z0-9_-]+`));
+      if (match) return match[0];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`no email to ${to} with a ${path} link in ${folder}`);
 }

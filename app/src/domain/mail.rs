@@ -10,8 +10,8 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
-use lettre::message::header::ContentType;
-use lettre::message::Mailbox;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::sea_query::Expr;
@@ -140,8 +140,22 @@ fn build_message(row: &outbox::Model, sender: &Mailbox) -> Result<Message, Strin
         .subject(row.subject.clone())
         .date(row.created_at.into())
         .header(ContentType::TEXT_PLAIN)
-        .body(row.body_text.clone())
+        .body(readable_body(&row.body_text))
         .map_err(|e| e.to_string())
+}
+
+/// Plain 7-bit text when the text allows it (ASCII, lines within RFC 5322's
+/// 998 characters), so the .eml files and the links in them stay readable:
+/// lettre would otherwise pick quoted-printable for any line over 76
+/// characters and break long links across lines.
+fn readable_body(text: &str) -> Body {
+    let plain = text.is_ascii() && text.lines().all(|line| line.len() <= 998);
+    if plain {
+        let crlf = text.lines().collect::<Vec<_>>().join("\r\n") + "\r\n";
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text.to_owned())
+    }
 }
 
 async fn deliver(transport: &Transport, row: &outbox::Model, sender: &Mailbox) -> Outcome {

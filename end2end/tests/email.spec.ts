@@ -1,0 +1,83 @@
+import { test, expect } from '@playwright/test';
+import { expectAccessible, hydrated, linkFromMailFolder, logIn, signUp, uniqueEmail, PASSWORD } from './helpers';
+
+test('sign up, open the verification email from the mail folder, verify', async ({ page }) => {
+  const email = uniqueEmail('verify');
+  await signUp(page, email);
+  await hydrated(page);
+  await expect(page.getByRole('heading', { name: 'Your email address is not verified' })).toBeVisible();
+
+  const link = await linkFromMailFolder(email, '/verify-email');
+  await page.goto(link);
+  await hydrated(page);
+  await expectAccessible(page);
+  await page.getByRole('button', { name: 'Verify Email Address' }).click();
+  await expect(page.getByText('Your email address is verified.')).toBeVisible();
+
+  await page.goto('/account');
+  await expect(page.getByRole('heading', { name: 'User Settings' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Your email address is not verified' })).toHaveCount(0);
+
+  // The link works once.
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Verify Email Address' }).click();
+  await expect(page.getByText('This link has already been used.')).toBeVisible();
+});
+
+test('forgot password from the log-in page, reset from the email, log in with the new password', async ({ page }) => {
+  const email = uniqueEmail('forgot');
+  await signUp(page, email);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Forgot password?' }).click();
+  await expect(page).toHaveURL(/\/forgot-password$/);
+  await expectAccessible(page);
+  await page.getByLabel('Email Address').fill(email);
+  await page.getByRole('button', { name: 'Send Reset Link' }).click();
+  await expect(page.getByText('If an account uses that address')).toBeVisible();
+
+  const link = await linkFromMailFolder(email, '/reset-password');
+  await page.goto(link);
+  await hydrated(page);
+  await expectAccessible(page);
+  const newPassword = 'Quartz-Harbor-Lantern-77';
+  await page.getByLabel('New Password').fill('short');
+  await page.getByRole('button', { name: 'Set New Password' }).click();
+  await expect(page.getByText('Password must be at least 8 characters.')).toBeVisible();
+  await page.getByLabel('New Password').fill(newPassword);
+  await page.getByRole('button', { name: 'Set New Password' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await logIn(page, email, PASSWORD);
+  await expect(page.getByText('The email address or password is incorrect.')).toBeVisible();
+  await logIn(page, email, newPassword);
+  await expect(page).toHaveURL(/\/account$/);
+});
+
+test('change the email address: it changes only once the new address confirms', async ({ page }) => {
+  const email = uniqueEmail('old');
+  const newEmail = uniqueEmail('new');
+  await signUp(page, email);
+  await hydrated(page);
+  const section = page.getByRole('region', { name: 'Change Email Address' });
+  await section.getByLabel('New Email Address').fill(newEmail);
+  await section.getByLabel('Current Password').fill('wrong-password');
+  await section.getByRole('button', { name: 'Change Email Address' }).click();
+  await expect(section.getByText('The current password is incorrect.')).toBeVisible();
+  await section.getByLabel('Current Password').fill(PASSWORD);
+  await section.getByRole('button', { name: 'Change Email Address' }).click();
+  await expect(section.getByText(`We sent a confirmation link to ${newEmail}.`)).toBeVisible();
+
+  const link = await linkFromMailFolder(newEmail, '/confirm-email');
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Confirm New Email Address' }).click();
+  await expect(page.getByText(`Your account now uses ${newEmail}.`)).toBeVisible();
+  await page.goto('/account');
+  await expect(page.getByText(newEmail)).toBeVisible();
+});
