@@ -95,3 +95,22 @@ pub fn FormStatus(
         </div>
     }
 }
+
+/// A field for choosing a password, with the advice that goes with it.
+#[component]
+pub fn NewPasswordField(
+    label: &'static str,
+    name: &'static str,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <Field
+            label
+            name
+            input_type="password"
+            autocomplete="new-password"
+            hint="At least 8 characters. A phrase of unrelated words is strong and easy to remember."
+            error
+        />
+    }
+}

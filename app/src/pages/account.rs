@@ -7,7 +7,7 @@ use super::my_account::UserResource;
 use crate::api::account::{ChangePassword, UpdateName};
 use crate::api::auth::signed_in_user;
 use crate::api::lifecycle::{RequestEmailChange, ResendVerification};
-use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::components::form::{field_error, form_error, Field, FormStatus, NewPasswordField};
 use crate::model::CurrentUser;
 
 #[component]
@@ -91,14 +91,7 @@ fn AccountForms(me: CurrentUser) -> impl IntoView {
                     success=success(change_password, "Your password was changed. Your other sessions were signed out.")
                 />
                 <Field label="Current Password" name="current_password" input_type="password" autocomplete="current-password" error=field_error(password_result, "current_password") />
-                <Field
-                    label="New Password"
-                    name="new_password"
-                    input_type="password"
-                    autocomplete="new-password"
-                    hint="At least 8 characters. A phrase of unrelated words is strong and easy to remember."
-                    error=field_error(password_result, "new_password")
-                />
+                <NewPasswordField label="New Password" name="new_password" error=field_error(password_result, "new_password") />
                 <button type="submit" class="primary" disabled=move || change_password.pending().get()>
                     "Change Password"
                 </button>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::lifecycle::{ConfirmEmailChange, ResetPassword, VerifyEmail};
-use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::components::form::{field_error, form_error, FormStatus, NewPasswordField};
 
 fn token_from_query() -> String {
     use_query_map()
@@ -46,14 +46,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <ActionForm action=reset attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["new_password"]) />
                 <input type="hidden" name="token" value=token_from_query() />
-                <Field
-                    label="New Password"
-                    name="new_password"
-                    input_type="password"
-                    autocomplete="new-password"
-                    hint="At least 8 characters. A phrase of unrelated words is strong and easy to remember."
-                    error=field_error(result, "new_password")
-                />
+                <NewPasswordField label="New Password" name="new_password" error=field_error(result, "new_password") />
                 <button type="submit" class="primary" disabled=move || reset.pending().get()>
                     "Set New Password"
                 </button>

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::api::auth::SignUp;
-use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::components::form::{field_error, form_error, Field, FormStatus, NewPasswordField};
 
 const FIELDS: &[&str] = &[
     "company_name",
@@ -25,14 +25,7 @@ pub fn SignUpPage() -> impl IntoView {
                 <Field label="First Name" name="first_name" autocomplete="given-name" error=field_error(result, "first_name") />
                 <Field label="Last Name" name="last_name" autocomplete="family-name" error=field_error(result, "last_name") />
                 <Field label="Email Address" name="email" input_type="email" autocomplete="email" error=field_error(result, "email") />
-                <Field
-                    label="Password"
-                    name="password"
-                    input_type="password"
-                    autocomplete="new-password"
-                    hint="At least 8 characters. A phrase of unrelated words is strong and easy to remember."
-                    error=field_error(result, "password")
-                />
+                <NewPasswordField label="Password" name="password" error=field_error(result, "password") />
                 <button type="submit" class="primary" disabled=move || sign_up.pending().get()>
                     "Sign Up"
                 </button>
