@@ -17,6 +17,7 @@ use leptos_router::{path, SsrMode};
 
 use components::tabs::Tab;
 use pages::email_links::{ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage};
+use pages::integrations::IntegrationsTab;
 use pages::{
     account::AccountTab, log_in::LogInPage, my_account::MyAccountPage, not_built::NotBuilt,
 };
@@ -65,7 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("certificates") view=|| view! { <NotBuilt tab=Tab::Certificates /> } />
                     <Route path=path!("oauth-tokens") view=|| view! { <NotBuilt tab=Tab::OAuthTokens /> } />
                     <Route path=path!("js-libraries") view=|| view! { <NotBuilt tab=Tab::JsLibraries /> } />
-                    <Route path=path!("integrations") view=|| view! { <NotBuilt tab=Tab::Integrations /> } />
+                    <Route path=path!("integrations") view=IntegrationsTab />
                     <Route path=path!("users") view=UsersTab />
                     <Route path=path!("account-information") view=|| view! { <NotBuilt tab=Tab::AccountInformation /> } />
                     <Route path=path!("phone-numbers") view=|| view! { <NotBuilt tab=Tab::PhoneNumbers /> } />

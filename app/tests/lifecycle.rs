@@ -45,44 +45,28 @@ async fn sign_up(d: &Domain, email: &str) -> auth::NewSession {
 }
 
 fn field(err: &AppError, name: &str) -> String {
-    err.message_for(name)
-        .unwrap_or_else(|| panic!("no {name} error in {err:?}"))
+    err.message_for(name).unwrap_or_else(|| panic!("no {name} error in {err:?}"))
 }
 
 #[tokio::test]
 async fn sign_up_writes_a_verification_link_and_using_it_verifies_the_address() {
     let (d, _) = fresh_domain().await;
     let s = sign_up(&d, "grace@example.com").await;
-    assert!(
-        !users::current_user(&d, &s.member)
-            .await
-            .unwrap()
-            .email_verified
-    );
+    assert!(!users::current_user(&d, &s.member).await.unwrap().email_verified);
     let emails = outbox_to(&d, "grace@example.com").await;
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].subject, "Verify your email address");
     let token = link_token(&d, "grace@example.com", "/verify-email").await;
     // Only a hash of the token is stored.
     let stored = email_token::Entity::find().all(&d.db).await.unwrap();
-    assert!(stored
-        .iter()
-        .all(|t| t.token_hash != token && !t.token_hash.contains(&token)));
+    assert!(stored.iter().all(|t| t.token_hash != token && !t.token_hash.contains(&token)));
     assert!(token.len() >= 43, "256 bits");
 
     lifecycle::verify_email(&d, &token).await.unwrap();
-    assert!(
-        users::current_user(&d, &s.member)
-            .await
-            .unwrap()
-            .email_verified
-    );
+    assert!(users::current_user(&d, &s.member).await.unwrap().email_verified);
     let again = lifecycle::verify_email(&d, &token).await.err().unwrap();
     assert_eq!(field(&again, "token"), LINK_USED);
-    let forged = lifecycle::verify_email(&d, "forged-token")
-        .await
-        .err()
-        .unwrap();
+    let forged = lifecycle::verify_email(&d, "forged-token").await.err().unwrap();
     assert_eq!(field(&forged, "token"), LINK_INVALID);
 }
 
@@ -95,17 +79,11 @@ async fn a_resent_verification_link_replaces_the_old_one() {
     let second = link_token(&d, "grace@example.com", "/verify-email").await;
     assert_ne!(first, second);
     assert_eq!(
-        field(
-            &lifecycle::verify_email(&d, &first).await.err().unwrap(),
-            "token"
-        ),
+        field(&lifecycle::verify_email(&d, &first).await.err().unwrap(), "token"),
         LINK_EXPIRED
     );
     lifecycle::verify_email(&d, &second).await.unwrap();
-    assert!(
-        lifecycle::resend_verification(&d, &s.member).await.is_err(),
-        "already verified"
-    );
+    assert!(lifecycle::resend_verification(&d, &s.member).await.is_err(), "already verified");
 }
 
 #[tokio::test]
@@ -130,20 +108,11 @@ async fn an_account_never_verified_is_removed_after_seven_days_freeing_the_addre
 async fn forgot_password_answers_the_same_whether_or_not_the_address_exists() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    assert_eq!(
-        lifecycle::request_password_reset(&d, "nobody@example.com").await,
-        Ok(())
-    );
-    assert_eq!(
-        lifecycle::request_password_reset(&d, " ADA@example.com").await,
-        Ok(())
-    );
+    assert_eq!(lifecycle::request_password_reset(&d, "nobody@example.com").await, Ok(()));
+    assert_eq!(lifecycle::request_password_reset(&d, " ADA@example.com").await, Ok(()));
     assert!(outbox_to(&d, "nobody@example.com").await.is_empty());
     assert_eq!(outbox_to(&d, "ada@example.com").await.len(), 1);
-    let bad = lifecycle::request_password_reset(&d, "not an email")
-        .await
-        .err()
-        .unwrap();
+    let bad = lifecycle::request_password_reset(&d, "not an email").await.err().unwrap();
     assert!(bad.message_for("email").is_some());
 }
 
@@ -151,37 +120,21 @@ async fn forgot_password_answers_the_same_whether_or_not_the_address_exists() {
 async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let old_session = auth::log_in(&d, "ada@example.com", PASSWORD, "t")
-        .await
-        .unwrap();
-    lifecycle::request_password_reset(&d, "ada@example.com")
-        .await
-        .unwrap();
+    let old_session = auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    lifecycle::request_password_reset(&d, "ada@example.com").await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
 
     // A refused password leaves the link working.
-    let weak = lifecycle::reset_password(&d, &token, "password1", "t")
-        .await
-        .err()
-        .unwrap();
+    let weak = lifecycle::reset_password(&d, &token, "password1", "t").await.err().unwrap();
     assert!(field(&weak, "new_password").contains("too easy"));
 
     let new_password = "Quartz-Harbor-Lantern-77";
-    let fresh = lifecycle::reset_password(&d, &token, new_password, "t")
-        .await
-        .unwrap();
-    assert_eq!(
-        auth::authenticate(&d, &old_session.token).await,
-        Err(AppError::Unauthenticated)
-    );
+    let fresh = lifecycle::reset_password(&d, &token, new_password, "t").await.unwrap();
+    assert_eq!(auth::authenticate(&d, &old_session.token).await, Err(AppError::Unauthenticated));
     assert!(auth::authenticate(&d, &fresh.token).await.is_ok());
-    assert!(auth::log_in(&d, "ada@example.com", new_password, "t")
-        .await
-        .is_ok());
-    let reused = lifecycle::reset_password(&d, &token, "Another-Fine-Phrase-88", "t")
-        .await
-        .err()
-        .unwrap();
+    assert!(auth::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
+    let reused =
+        lifecycle::reset_password(&d, &token, "Another-Fine-Phrase-88", "t").await.err().unwrap();
     assert_eq!(field(&reused, "token"), LINK_USED);
 }
 
@@ -189,22 +142,13 @@ async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
 async fn a_reset_link_expires_after_an_hour() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    lifecycle::request_password_reset(&d, "ada@example.com")
-        .await
-        .unwrap();
+    lifecycle::request_password_reset(&d, "ada@example.com").await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
     clock.advance(Duration::minutes(61));
-    let late = lifecycle::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t")
-        .await
-        .err()
-        .unwrap();
+    let late =
+        lifecycle::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t").await.err().unwrap();
     assert_eq!(field(&late, "token"), LINK_EXPIRED);
-    assert!(
-        auth::log_in(&d, "ada@example.com", PASSWORD, "t")
-            .await
-            .is_ok(),
-        "password unchanged"
-    );
+    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok(), "password unchanged");
 }
 
 #[tokio::test]
@@ -213,67 +157,33 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     let me = account_with_admin(&d, "Acme", "ada@example.com").await;
     account_with_admin(&d, "Other", "taken@example.com").await;
 
-    let wrong = lifecycle::request_email_change(&d, &me, "wrong", "new@example.com")
-        .await
-        .err()
-        .unwrap();
+    let wrong =
+        lifecycle::request_email_change(&d, &me, "wrong", "new@example.com").await.err().unwrap();
     assert!(wrong.message_for("current_password").is_some());
     let taken = lifecycle::request_email_change(&d, &me, PASSWORD, "Taken@example.com")
         .await
         .err()
         .unwrap();
     assert!(field(&taken, "new_email").contains("already exists"));
-    let malformed = lifecycle::request_email_change(&d, &me, PASSWORD, "nope")
-        .await
-        .err()
-        .unwrap();
+    let malformed = lifecycle::request_email_change(&d, &me, PASSWORD, "nope").await.err().unwrap();
     assert!(malformed.message_for("new_email").is_some());
-    assert_eq!(
-        outbox::Entity::find().count(&d.db).await.unwrap(),
-        0,
-        "refusals send nothing"
-    );
+    assert_eq!(outbox::Entity::find().count(&d.db).await.unwrap(), 0, "refusals send nothing");
 
-    let to = lifecycle::request_email_change(&d, &me, PASSWORD, " New@Example.com ")
-        .await
-        .unwrap();
+    let to = lifecycle::request_email_change(&d, &me, PASSWORD, " New@Example.com ").await.unwrap();
     assert_eq!(to, "new@example.com");
-    assert_eq!(
-        users::current_user(&d, &me).await.unwrap().email,
-        "ada@example.com",
-        "not yet"
-    );
+    assert_eq!(users::current_user(&d, &me).await.unwrap().email, "ada@example.com", "not yet");
     let notice = outbox_to(&d, "ada@example.com").await;
     assert_eq!(notice.len(), 1);
     assert!(notice[0].body_text.contains("new@example.com"));
-    assert!(
-        !notice[0].body_text.contains("token="),
-        "the old address gets no link"
-    );
+    assert!(!notice[0].body_text.contains("token="), "the old address gets no link");
 
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
+    assert_eq!(lifecycle::confirm_email_change(&d, &token).await.unwrap(), "new@example.com");
+    assert_eq!(users::current_user(&d, &me).await.unwrap().email, "new@example.com");
+    assert!(auth::log_in(&d, "new@example.com", PASSWORD, "t").await.is_ok());
+    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
     assert_eq!(
-        lifecycle::confirm_email_change(&d, &token).await.unwrap(),
-        "new@example.com"
-    );
-    assert_eq!(
-        users::current_user(&d, &me).await.unwrap().email,
-        "new@example.com"
-    );
-    assert!(auth::log_in(&d, "new@example.com", PASSWORD, "t")
-        .await
-        .is_ok());
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t")
-        .await
-        .is_err());
-    assert_eq!(
-        field(
-            &lifecycle::confirm_email_change(&d, &token)
-                .await
-                .err()
-                .unwrap(),
-            "token"
-        ),
+        field(&lifecycle::confirm_email_change(&d, &token).await.err().unwrap(), "token"),
         LINK_USED
     );
 }
@@ -282,21 +192,12 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
 async fn an_email_change_link_cannot_take_an_address_claimed_meanwhile() {
     let (d, _) = fresh_domain().await;
     let me = account_with_admin(&d, "Acme", "ada@example.com").await;
-    lifecycle::request_email_change(&d, &me, PASSWORD, "new@example.com")
-        .await
-        .unwrap();
+    lifecycle::request_email_change(&d, &me, PASSWORD, "new@example.com").await.unwrap();
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
     account_with_admin(&d, "Fast", "new@example.com").await;
-    let err = lifecycle::confirm_email_change(&d, &token)
-        .await
-        .err()
-        .unwrap();
+    let err = lifecycle::confirm_email_change(&d, &token).await.err().unwrap();
     assert!(field(&err, "token").contains("already exists"));
-    let still = user::Entity::find_by_id(me.user_id())
-        .one(&d.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let still = user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap();
     assert_eq!(still.email, "ada@example.com");
 }
 
@@ -305,12 +206,7 @@ async fn links_are_built_from_the_configured_public_url() {
     let (mut d, _) = fresh_domain().await;
     d.public_url = "https://console.example.com".into();
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    lifecycle::request_password_reset(&d, "ada@example.com")
-        .await
-        .unwrap();
+    lifecycle::request_password_reset(&d, "ada@example.com").await.unwrap();
     let body = &outbox_to(&d, "ada@example.com").await[0].body_text;
-    assert!(
-        body.contains("https://console.example.com/reset-password?token="),
-        "{body}"
-    );
+    assert!(body.contains("https://console.example.com/reset-password?token="), "{body}");
 }

@@ -54,11 +54,7 @@ impl Inbox {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Starts an SMTP server on `port` in a thread that lives as long as the test process.
@@ -66,11 +62,7 @@ fn start_smtp(port: u16) -> Inbox {
     let inbox = Inbox::default();
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP port");
     let mut server = Server::new(inbox.clone());
-    server
-        .with_name("smtp.test")
-        .with_ssl(SslConfig::None)
-        .unwrap()
-        .with_tcp_listener(listener);
+    server.with_name("smtp.test").with_ssl(SslConfig::None).unwrap().with_tcp_listener(listener);
     std::thread::spawn(move || {
         let _ = server.serve();
     });
@@ -86,27 +78,19 @@ fn sender() -> Mailbox {
 }
 
 async fn enqueue(d: &Domain, to: &str, subject: &str) {
-    let email = Email {
-        to: to.into(),
-        subject: subject.into(),
-        body: format!("Body of {subject}\n"),
-    };
+    let email =
+        Email { to: to.into(), subject: subject.into(), body: format!("Body of {subject}\n") };
     mail::enqueue(&d.db, d.clock.now(), email).await.unwrap();
 }
 
 async fn rows(d: &Domain) -> Vec<outbox::Model> {
-    outbox::Entity::find()
-        .order_by_asc(outbox::Column::Id)
-        .all(&d.db)
-        .await
-        .unwrap()
+    outbox::Entity::find().order_by_asc(outbox::Column::Id).all(&d.db).await.unwrap()
 }
 
 fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    message.lines().find_map(|line| {
-        line.strip_prefix(name)
-            .and_then(|rest| rest.strip_prefix(": "))
-    })
+    message
+        .lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")))
 }
 
 #[tokio::test]
@@ -116,30 +100,17 @@ async fn an_outbox_row_is_delivered_by_smtp_with_a_message_id_from_its_row() {
     let inbox = start_smtp(port);
     enqueue(&d, "ada@example.com", "Hello").await;
 
-    assert_eq!(
-        mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap(), 1);
     let messages = inbox.messages();
     assert_eq!(messages.len(), 1);
     assert_eq!(header(&messages[0], "Subject"), Some("Hello"));
     assert!(messages[0].contains("Body of Hello"));
     let row = &rows(&d).await[0];
-    assert_eq!(
-        header(&messages[0], "Message-ID"),
-        Some(mail::message_id(row, &sender()).as_str())
-    );
+    assert_eq!(header(&messages[0], "Message-ID"), Some(mail::message_id(row, &sender()).as_str()));
     assert_eq!((row.status.as_str(), row.attempts), (SENT, 1));
     assert!(row.sent_at.is_some());
     // A sent row is never sent again.
-    assert_eq!(
-        mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -149,47 +120,24 @@ async fn smtp_down_then_back_gives_exactly_one_message_per_row() {
     enqueue(&d, "ada@example.com", "First").await;
     enqueue(&d, "bob@example.com", "Second").await;
 
-    assert_eq!(
-        mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap(), 2);
     for row in rows(&d).await {
         assert_eq!((row.status.as_str(), row.attempts), (PENDING, 1));
         assert!(row.last_error.is_some());
         assert!(row.next_attempt_at > clock_now(&d), "backs off");
     }
     // Not due yet: nothing is tried.
-    assert_eq!(
-        mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap(), 0);
 
     let inbox = start_smtp(port);
     clock.advance(Duration::seconds(31));
-    assert_eq!(
-        mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap(), 2);
     clock.advance(Duration::hours(2));
-    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-        .await
-        .unwrap();
-    let subjects: Vec<_> = inbox
-        .messages()
-        .iter()
-        .map(|m| header(m, "Subject").unwrap().to_owned())
-        .collect();
+    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
+    let subjects: Vec<_> =
+        inbox.messages().iter().map(|m| header(m, "Subject").unwrap().to_owned()).collect();
     assert_eq!(subjects, ["First", "Second"]);
-    assert!(rows(&d)
-        .await
-        .iter()
-        .all(|r| r.status == SENT && r.attempts == 2));
+    assert!(rows(&d).await.iter().all(|r| r.status == SENT && r.attempts == 2));
 }
 
 fn clock_now(d: &Domain) -> chrono::DateTime<chrono::Utc> {
@@ -202,26 +150,18 @@ async fn a_row_that_keeps_failing_ends_failed_after_the_last_try() {
     let port = free_port();
     enqueue(&d, "ada@example.com", "Never").await;
     for _ in 0..MAX_ATTEMPTS {
-        mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-            .await
-            .unwrap();
+        mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
         clock.advance(Duration::hours(2));
     }
     let row = &rows(&d).await[0];
     assert_eq!((row.status.as_str(), row.attempts), (FAILED, MAX_ATTEMPTS));
-    assert!(
-        row.last_error.as_deref().unwrap().contains("onnect"),
-        "{:?}",
-        row.last_error
-    );
+    assert!(row.last_error.as_deref().unwrap().contains("onnect"), "{:?}", row.last_error);
 
     // The operator queues it again once the server is back.
     let inbox = start_smtp(port);
     assert_eq!(mail::failed(&d).await.unwrap().len(), 1);
     assert_eq!(mail::retry_failed(&d, None).await.unwrap(), 1);
-    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-        .await
-        .unwrap();
+    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
     assert_eq!(inbox.messages().len(), 1);
     assert!(mail::failed(&d).await.unwrap().is_empty());
 }
@@ -233,16 +173,10 @@ async fn a_permanently_rejected_message_ends_failed_with_its_error_at_once() {
     let inbox = start_smtp(port);
     enqueue(&d, "nobody@reject.example", "Refused").await;
     enqueue(&d, "ada@example.com", "Accepted").await;
-    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-        .await
-        .unwrap();
+    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
     let all = rows(&d).await;
     assert_eq!((all[0].status.as_str(), all[0].attempts), (FAILED, 1));
-    assert!(
-        all[0].last_error.as_deref().unwrap().contains("550"),
-        "{:?}",
-        all[0].last_error
-    );
+    assert!(all[0].last_error.as_deref().unwrap().contains("550"), "{:?}", all[0].last_error);
     assert_eq!(all[1].status, SENT);
     assert_eq!(inbox.messages().len(), 1);
 }
@@ -261,9 +195,7 @@ async fn two_workers_on_one_database_send_n_messages_for_n_rows() {
         let transport = smtp_transport(port);
         let mut handled = 0;
         loop {
-            let n = mail::deliver_due(&d, &transport, &sender(), 4)
-                .await
-                .unwrap();
+            let n = mail::deliver_due(&d, &transport, &sender(), 4).await.unwrap();
             if n == 0 {
                 break handled;
             }
@@ -274,17 +206,12 @@ async fn two_workers_on_one_database_send_n_messages_for_n_rows() {
     assert_eq!(first.unwrap() + second.unwrap(), N);
     let messages = inbox.messages();
     assert_eq!(messages.len(), N);
-    let mut ids: Vec<_> = messages
-        .iter()
-        .map(|m| header(m, "Message-ID").unwrap().to_owned())
-        .collect();
+    let mut ids: Vec<_> =
+        messages.iter().map(|m| header(m, "Message-ID").unwrap().to_owned()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), N, "every row was sent once");
-    assert!(rows(&d)
-        .await
-        .iter()
-        .all(|r| r.status == SENT && r.attempts == 1));
+    assert!(rows(&d).await.iter().all(|r| r.status == SENT && r.attempts == 1));
 }
 
 #[tokio::test]
@@ -294,13 +221,8 @@ async fn the_embedded_default_writes_one_readable_eml_file_per_email() {
     let _ = std::fs::remove_dir_all(&dir);
     enqueue(&d, "ada@example.com", "Welcome").await;
     enqueue(&d, "bob@example.com", "Again").await;
-    mail::deliver_due(&d, &Transport::Folder(dir.clone()), &sender(), 10)
-        .await
-        .unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    mail::deliver_due(&d, &Transport::Folder(dir.clone()), &sender(), 10).await.unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     assert_eq!(files.len(), 2);
     assert!(files.iter().all(|f| f.extension().unwrap() == "eml"));
@@ -316,19 +238,14 @@ async fn long_links_stay_whole_in_the_delivered_text() {
     let (d, _) = fresh_domain().await;
     let port = free_port();
     let inbox = start_smtp(port);
-    let link = format!(
-        "https://console.example.com/reset-password?token={}",
-        "A".repeat(90)
-    );
+    let link = format!("https://console.example.com/reset-password?token={}", "A".repeat(90));
     let email = Email {
         to: "ada@example.com".into(),
         subject: "Link".into(),
         body: format!("Open:\n\n{link}\n"),
     };
     mail::enqueue(&d.db, d.clock.now(), email).await.unwrap();
-    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10)
-        .await
-        .unwrap();
+    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
     let message = &inbox.messages()[0];
     assert!(message.contains(&link), "{message}");
     assert_eq!(header(message, "Content-Transfer-Encoding"), Some("7bit"));

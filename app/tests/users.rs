@@ -10,85 +10,43 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 async fn a_user_changes_their_name_and_bad_names_change_nothing() {
     let (d, _) = fresh_domain().await;
     let me = account_with_admin(&d, "Acme", "ada@example.com").await;
-    users::update_name(&d, &me, "  Augusta ", "King")
-        .await
-        .unwrap();
+    users::update_name(&d, &me, "  Augusta ", "King").await.unwrap();
     let now = users::current_user(&d, &me).await.unwrap();
-    assert_eq!(
-        (now.first_name.as_str(), now.last_name.as_str()),
-        ("Augusta", "King")
-    );
+    assert_eq!((now.first_name.as_str(), now.last_name.as_str()), ("Augusta", "King"));
 
-    let err = users::update_name(&d, &me, "", &"k".repeat(101))
-        .await
-        .err()
-        .unwrap();
-    assert_eq!(
-        err.message_for("first_name").unwrap(),
-        "First Name is required."
-    );
-    assert!(err
-        .message_for("last_name")
-        .unwrap()
-        .contains("at most 100"));
+    let err = users::update_name(&d, &me, "", &"k".repeat(101)).await.err().unwrap();
+    assert_eq!(err.message_for("first_name").unwrap(), "First Name is required.");
+    assert!(err.message_for("last_name").unwrap().contains("at most 100"));
     let after = users::current_user(&d, &me).await.unwrap();
-    assert_eq!(
-        (after.first_name.as_str(), after.last_name.as_str()),
-        ("Augusta", "King")
-    );
+    assert_eq!((after.first_name.as_str(), after.last_name.as_str()), ("Augusta", "King"));
 }
 
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let here = auth::log_in(&d, "ada@example.com", PASSWORD, "laptop")
-        .await
-        .unwrap();
-    let elsewhere = auth::log_in(&d, "ada@example.com", PASSWORD, "phone")
-        .await
-        .unwrap();
+    let here = auth::log_in(&d, "ada@example.com", PASSWORD, "laptop").await.unwrap();
+    let elsewhere = auth::log_in(&d, "ada@example.com", PASSWORD, "phone").await.unwrap();
     let new_password = "Quartz-Harbor-Lantern-77";
 
     let err = users::change_password(&d, &here.member, &here.token, "wrong", new_password)
         .await
         .err()
         .unwrap();
-    assert_eq!(
-        err.message_for("current_password").unwrap(),
-        "The current password is incorrect."
-    );
-    assert!(
-        auth::authenticate(&d, &elsewhere.token).await.is_ok(),
-        "a refusal ends nothing"
-    );
+    assert_eq!(err.message_for("current_password").unwrap(), "The current password is incorrect.");
+    assert!(auth::authenticate(&d, &elsewhere.token).await.is_ok(), "a refusal ends nothing");
 
     let err = users::change_password(&d, &here.member, &here.token, PASSWORD, "password123")
         .await
         .err()
         .unwrap();
-    assert!(err
-        .message_for("new_password")
-        .unwrap()
-        .contains("too easy"));
+    assert!(err.message_for("new_password").unwrap().contains("too easy"));
 
-    users::change_password(&d, &here.member, &here.token, PASSWORD, new_password)
-        .await
-        .unwrap();
-    assert!(
-        auth::authenticate(&d, &here.token).await.is_ok(),
-        "this session stays"
-    );
-    assert_eq!(
-        auth::authenticate(&d, &elsewhere.token).await,
-        Err(AppError::Unauthenticated)
-    );
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t")
-        .await
-        .is_err());
-    assert!(auth::log_in(&d, "ada@example.com", new_password, "t")
-        .await
-        .is_ok());
+    users::change_password(&d, &here.member, &here.token, PASSWORD, new_password).await.unwrap();
+    assert!(auth::authenticate(&d, &here.token).await.is_ok(), "this session stays");
+    assert_eq!(auth::authenticate(&d, &elsewhere.token).await, Err(AppError::Unauthenticated));
+    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    assert!(auth::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
 }
 
 #[tokio::test]
@@ -98,9 +56,7 @@ async fn admins_list_only_their_own_accounts_users_and_members_are_refused() {
     let member = add_user(&d, admin.account_id(), "bob@example.com", false).await;
     account_with_admin(&d, "Other", "eve@other.example").await;
 
-    let rows = users::list_users(&d, &admin.admin().unwrap())
-        .await
-        .unwrap();
+    let rows = users::list_users(&d, &admin.admin().unwrap()).await.unwrap();
     let emails: Vec<_> = rows.iter().map(|r| r.email.as_str()).collect();
     assert_eq!(emails.len(), 2);
     assert!(emails.contains(&"ada@example.com") && emails.contains(&"bob@example.com"));
@@ -122,25 +78,14 @@ async fn operators_add_users_to_existing_accounts_with_the_same_rules() {
     let id = users::operator_add_user(&d, input("Bob@Example.com", Some("Maple-Canyon-Drift-19")))
         .await
         .unwrap();
-    let bob = user::Entity::find_by_id(id)
-        .one(&d.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let bob = user::Entity::find_by_id(id).one(&d.db).await.unwrap().unwrap();
     assert_eq!(
         (bob.account_id, bob.is_admin, bob.email.as_str()),
         (admin.account_id(), false, "bob@example.com")
     );
-    assert!(
-        auth::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t")
-            .await
-            .is_ok()
-    );
+    assert!(auth::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
 
-    let taken = users::operator_add_user(&d, input("ADA@example.com", None))
-        .await
-        .err()
-        .unwrap();
+    let taken = users::operator_add_user(&d, input("ADA@example.com", None)).await.err().unwrap();
     assert!(taken.message_for("email").is_some());
     let weak = users::operator_add_user(&d, input("carl@example.com", Some("12345678")))
         .await
@@ -163,12 +108,8 @@ async fn operators_promote_a_user_to_admin_of_their_account() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, admin.account_id(), "bob@example.com", false).await;
-    let promoted = users::operator_promote(&d, " BOB@example.com")
-        .await
-        .unwrap();
+    let promoted = users::operator_promote(&d, " BOB@example.com").await.unwrap();
     assert!(promoted.is_admin);
     assert_eq!(promoted.account_id, bob.account_id());
-    assert!(users::operator_promote(&d, "nobody@example.com")
-        .await
-        .is_err());
+    assert!(users::operator_promote(&d, "nobody@example.com").await.is_err());
 }

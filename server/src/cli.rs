@@ -2,11 +2,12 @@
 //! through the web UI. Every command is logged.
 use std::io::BufRead;
 
-use app::domain::mail;
 use app::domain::users::{self, OperatorNewUser};
 use app::domain::Domain;
+use app::domain::{integrations, mail};
 use app::model::AppError;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::path::Path;
 
 pub const USAGE: &str = "\
 Usage:
@@ -18,6 +19,7 @@ Usage:
   server promote --email EMAIL        make a user an admin of their account
   server mail failed                  list the emails whose delivery failed for good
   server mail retry (--id ID | --all) queue failed emails again, with a fresh set of tries
+  server secrets rotate               seal stored secrets with a new key (restart the servers after)
   server help                         show this text";
 
 /// Reads `--name value` pairs and `--flag`s.
@@ -25,11 +27,7 @@ struct Flags(Vec<String>);
 
 impl Flags {
     fn value(&self, name: &str) -> Result<String, String> {
-        let at = self
-            .0
-            .iter()
-            .position(|a| a == name)
-            .ok_or(format!("{name} is required"))?;
+        let at = self.0.iter().position(|a| a == name).ok_or(format!("{name} is required"))?;
         self.0
             .get(at + 1)
             .filter(|v| !v.starts_with("--"))
@@ -87,25 +85,15 @@ async fn user_add(
         password,
     };
     let email = input.email.clone();
-    let user_id = users::operator_add_user(domain, input)
-        .await
-        .map_err(explain)?;
+    let user_id = users::operator_add_user(domain, input).await.map_err(explain)?;
     tracing::info!(target: "operator", user_id, account_id = owner.account_id, "operator added a user");
-    Ok(format!(
-        "Added user {user_id} ({email}) to account {}.",
-        owner.account_id
-    ))
+    Ok(format!("Added user {user_id} ({email}) to account {}.", owner.account_id))
 }
 
 async fn promote(domain: &Domain, flags: Flags) -> Result<String, String> {
-    let user = users::operator_promote(domain, &flags.value("--email")?)
-        .await
-        .map_err(explain)?;
+    let user = users::operator_promote(domain, &flags.value("--email")?).await.map_err(explain)?;
     tracing::info!(target: "operator", user_id = user.id, account_id = user.account_id, "operator promoted a user to admin");
-    Ok(format!(
-        "{} is now an admin of account {}.",
-        user.email, user.account_id
-    ))
+    Ok(format!("{} is now an admin of account {}.", user.email, user.account_id))
 }
 
 async fn failed_mail(domain: &Domain) -> Result<String, String> {
@@ -133,16 +121,33 @@ async fn retry_mail(domain: &Domain, flags: Flags) -> Result<String, String> {
     let id = if flags.has("--all") {
         None
     } else {
-        Some(
-            flags
-                .value("--id")?
-                .parse::<i32>()
-                .map_err(|_| "--id needs a number".to_string())?,
-        )
+        Some(flags.value("--id")?.parse::<i32>().map_err(|_| "--id needs a number".to_string())?)
     };
     let queued = mail::retry_failed(domain, id).await.map_err(explain)?;
     tracing::info!(target: "operator", queued, ?id, "operator queued failed emails again");
     Ok(format!("Queued {queued} email(s) again."))
+}
+
+/// `secrets rotate`: adds a new current key to the key file (the old ones
+/// stay, to open what is not re-sealed yet), then re-seals every stored secret
+/// with it in one transaction. A crash in between loses nothing: the old keys
+/// still open the old rows, and running the command again finishes the job.
+pub async fn rotate_secrets(
+    domain: &Domain,
+    args: &[String],
+    key_file: &Path,
+) -> Result<String, String> {
+    if args.get(1).map(String::as_str) != Some("rotate") {
+        return Err(USAGE.into());
+    }
+    let rotated = domain.secrets.rotated();
+    rotated.save(key_file).map_err(|e| e.to_string())?;
+    let resealed = integrations::reseal_all(domain, &rotated).await.map_err(explain)?;
+    tracing::info!(target: "operator", key_id = rotated.current_key_id(), resealed, "operator rotated the secret key");
+    Ok(format!(
+        "New key {} sealed {resealed} secret(s). Restart the servers so they seal with it.",
+        rotated.current_key_id()
+    ))
 }
 
 fn explain(err: AppError) -> String {

@@ -13,6 +13,9 @@ pub struct Config {
     /// the only one allowed to send state-changing requests; `https` makes
     /// cookies `Secure`.
     pub public_url: String,
+    /// `SECRET_KEYS_FILE`: the keys that seal stored secrets (default
+    /// `$DATA_DIR/secret-keys`, created with mode 0600 on first start).
+    pub secret_keys_file: PathBuf,
     /// `MAIL_FROM`: the sender of every automated email.
     pub mail_from: String,
     /// How mail leaves: SMTP when `SMTP_HOST` is set, else the folder `MAIL_DIR`.
@@ -40,10 +43,7 @@ impl Config {
     pub fn from_env(site_addr: std::net::SocketAddr) -> Self {
         let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = var("DATABASE_URL").unwrap_or_else(|| {
-            format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.join("console.db").display()
-            )
+            format!("sqlite://{}?mode=rwc", data_dir.join("console.db").display())
         });
         let public_url = var("PUBLIC_URL")
             .map(|u| u.trim_end_matches('/').to_owned())
@@ -62,30 +62,18 @@ impl Config {
                     SmtpSecurity::StartTls => 587,
                     SmtpSecurity::Tls => 465,
                 };
-                let port = var("SMTP_PORT")
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(default_port);
+                let port = var("SMTP_PORT").and_then(|p| p.parse().ok()).unwrap_or(default_port);
                 let credentials = var("SMTP_USERNAME").zip(var("SMTP_PASSWORD"));
-                MailConfig::Smtp {
-                    host,
-                    port,
-                    security,
-                    credentials,
-                }
+                MailConfig::Smtp { host, port, security, credentials }
             }
             None => MailConfig::Folder(
-                var("MAIL_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| data_dir.join("mail")),
+                var("MAIL_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("mail")),
             ),
         };
-        Config {
-            data_dir,
-            database_url,
-            public_url,
-            mail_from,
-            mail,
-        }
+        let secret_keys_file = var("SECRET_KEYS_FILE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("secret-keys"));
+        Config { data_dir, database_url, public_url, secret_keys_file, mail_from, mail }
     }
 
     /// Scheme, host and port of the public URL, as browsers send it in `Origin`.
@@ -101,12 +89,9 @@ impl Config {
         self.public_url.starts_with("https://")
     }
 
-    /// Creates the data directory if the database lives in it.
+    /// Creates the data directory.
     pub fn prepare_data_dir(&self) -> std::io::Result<()> {
-        if self.database_url.starts_with("sqlite://") {
-            std::fs::create_dir_all(&self.data_dir)?;
-        }
-        Ok(())
+        std::fs::create_dir_all(&self.data_dir)
     }
 }
 

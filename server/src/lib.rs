@@ -48,27 +48,15 @@ pub fn build_router(
 ) -> Router {
     let routes = generate_route_list(App);
     let context = request_context(web.clone());
-    let state = AppState {
-        leptos_options: leptos_options.clone(),
-        web,
-    };
+    let state = AppState { leptos_options: leptos_options.clone(), web };
     Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
-        .layer(axum::middleware::from_fn_with_state(
-            policy.clone(),
-            security::refuse_cross_site,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            policy,
-            security::security_headers,
-        ))
+        .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
         .with_state(state)
 }

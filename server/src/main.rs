@@ -4,6 +4,7 @@ use std::sync::Arc;
 use app::api::web::WebContext;
 use app::domain::clock::SystemClock;
 use app::domain::mail::Transport;
+use app::domain::secrets::Keyring;
 use app::domain::{db, Domain};
 use axum::serve::ListenerExt;
 use leptos::config::{get_configuration, Env};
@@ -21,10 +22,7 @@ async fn main() -> ExitCode {
         )
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if matches!(
-        args.first().map(String::as_str),
-        Some("help" | "--help" | "-h")
-    ) {
+    if matches!(args.first().map(String::as_str), Some("help" | "--help" | "-h")) {
         println!("{}", cli::USAGE);
         return ExitCode::SUCCESS;
     }
@@ -34,20 +32,30 @@ async fn main() -> ExitCode {
     };
     let config = Config::from_env(leptos_options.site_addr);
     if let Err(err) = config.prepare_data_dir() {
-        return fail(&format!(
-            "cannot create {}: {err}",
-            config.data_dir.display()
-        ));
+        return fail(&format!("cannot create {}: {err}", config.data_dir.display()));
     }
     let database = match db::connect_and_migrate(&config.database_url).await {
         Ok(db) => db,
         Err(err) => return fail(&format!("database: {err}")),
     };
-    let mut domain = Domain::new(database, Arc::new(SystemClock));
+    let keyring = match Keyring::load_or_create(&config.secret_keys_file) {
+        Ok(keyring) => Arc::new(keyring),
+        Err(err) => return fail(&format!("secret keys: {err}")),
+    };
+    let mut domain = Domain::new(database, Arc::new(SystemClock), keyring);
     domain.public_url = config.public_url.clone();
 
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(leptos_options, config, domain).await,
+        Some("secrets") => {
+            match cli::rotate_secrets(&domain, &args, &config.secret_keys_file).await {
+                Ok(message) => {
+                    println!("{message}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => fail(&message),
+            }
+        }
         Some(_) => match cli::run(&domain, &args, &mut std::io::stdin().lock()).await {
             Ok(message) => {
                 println!("{message}");
@@ -74,21 +82,15 @@ async fn serve(
     };
     let transport = match &config.mail {
         MailConfig::Folder(dir) => Transport::Folder(dir.clone()),
-        MailConfig::Smtp {
-            host,
-            port,
-            security,
-            credentials,
-        } => match Transport::smtp(host, *port, *security, credentials.clone()) {
-            Ok(transport) => transport,
-            Err(err) => return fail(&format!("SMTP: {err}")),
-        },
+        MailConfig::Smtp { host, port, security, credentials } => {
+            match Transport::smtp(host, *port, *security, credentials.clone()) {
+                Ok(transport) => transport,
+                Err(err) => return fail(&format!("SMTP: {err}")),
+            }
+        }
     };
     worker::spawn(domain.clone(), transport, sender);
-    let web = WebContext {
-        domain,
-        secure_cookies: config.secure_cookies(),
-    };
+    let web = WebContext { domain, secure_cookies: config.secure_cookies() };
     let router = build_router(leptos_options, web, policy);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,

@@ -63,16 +63,9 @@ pub async fn refuse_cross_site(
     request: Request,
     next: Next,
 ) -> Response {
-    let safe = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && is_cross_site(&request, &policy.public_origin) {
-        return (
-            StatusCode::FORBIDDEN,
-            Body::from("Cross-site request refused."),
-        )
-            .into_response();
+        return (StatusCode::FORBIDDEN, Body::from("Cross-site request refused.")).into_response();
     }
     next.run(request).await
 }

@@ -18,19 +18,14 @@ async fn token_in_latest_email(app: &TestApp, to: &str, path: &str) -> String {
         .await
         .unwrap();
     let marker = format!("{path}?token=");
-    let body = &emails
-        .iter()
-        .find(|e| e.body_text.contains(&marker))
-        .expect("a link email")
-        .body_text;
+    let body =
+        &emails.iter().find(|e| e.body_text.contains(&marker)).expect("a link email").body_text;
     let start = body.find(&marker).unwrap() + marker.len();
     body[start..].split_whitespace().next().unwrap().to_owned()
 }
 
 async fn verified(app: &TestApp, session: &str) -> bool {
-    app.call("signed_in_user", &[], Some(session)).await.json()["email_verified"]
-        .as_bool()
-        .unwrap()
+    app.call("signed_in_user", &[], Some(session)).await.json()["email_verified"].as_bool().unwrap()
 }
 
 #[tokio::test]
@@ -42,16 +37,11 @@ async fn opening_a_verification_link_changes_nothing_and_its_button_verifies() {
     let token = token_in_latest_email(&app, ADMIN, "/verify-email").await;
 
     for _ in 0..2 {
-        let page = app
-            .page(&format!("/verify-email?token={token}"), None)
-            .await;
+        let page = app.page(&format!("/verify-email?token={token}"), None).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("Verify Email Address"));
     }
-    assert!(
-        !verified(&app, &session).await,
-        "a mail scanner's GET used up nothing"
-    );
+    assert!(!verified(&app, &session).await, "a mail scanner's GET used up nothing");
 
     let reply = app.call("verify_email", &[("token", &token)], None).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -67,16 +57,9 @@ async fn opening_a_verification_link_changes_nothing_and_its_button_verifies() {
 async fn forgot_password_gives_the_same_reply_for_known_and_unknown_addresses() {
     let app = TestApp::new().await;
     app.sign_up(ADMIN).await;
-    let known = app
-        .call("request_password_reset", &[("email", ADMIN)], None)
-        .await;
-    let unknown = app
-        .call(
-            "request_password_reset",
-            &[("email", "nobody@example.com")],
-            None,
-        )
-        .await;
+    let known = app.call("request_password_reset", &[("email", ADMIN)], None).await;
+    let unknown =
+        app.call("request_password_reset", &[("email", "nobody@example.com")], None).await;
     assert_eq!(known.status, StatusCode::OK);
     assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
 }
@@ -85,8 +68,7 @@ async fn forgot_password_gives_the_same_reply_for_known_and_unknown_addresses() 
 async fn a_reset_link_signs_in_with_the_new_password_and_ends_old_sessions() {
     let app = TestApp::new().await;
     let old = app.sign_up(ADMIN).await;
-    app.call("request_password_reset", &[("email", ADMIN)], None)
-        .await;
+    app.call("request_password_reset", &[("email", ADMIN)], None).await;
     let token = token_in_latest_email(&app, ADMIN, "/reset-password").await;
     assert!(app
         .page(&format!("/reset-password?token={token}"), None)
@@ -96,31 +78,17 @@ async fn a_reset_link_signs_in_with_the_new_password_and_ends_old_sessions() {
 
     let new_password = "Quartz-Harbor-Lantern-77";
     let reply = app
-        .call(
-            "reset_password",
-            &[("token", &token), ("new_password", new_password)],
-            None,
-        )
+        .call("reset_password", &[("token", &token), ("new_password", new_password)], None)
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.location(), Some("/account"));
     let fresh = reply.session().expect("signed in");
-    assert_eq!(
-        app.call("signed_in_user", &[], Some(&fresh)).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.call("signed_in_user", &[], Some(&old)).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.call("signed_in_user", &[], Some(&fresh)).await.status, StatusCode::OK);
+    assert_eq!(app.call("signed_in_user", &[], Some(&old)).await.status, StatusCode::UNAUTHORIZED);
     assert!(app.log_in(ADMIN, new_password).await.session().is_some());
 
     let reused = app
-        .call(
-            "reset_password",
-            &[("token", &token), ("new_password", new_password)],
-            None,
-        )
+        .call("reset_password", &[("token", &token), ("new_password", new_password)], None)
         .await;
     assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reused.session().is_none());
@@ -130,21 +98,13 @@ async fn a_reset_link_signs_in_with_the_new_password_and_ends_old_sessions() {
 async fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_address() {
     let app = TestApp::new().await;
     let session = app.sign_up(ADMIN).await;
-    let form = |password: &'static str| {
-        [
-            ("current_password", password),
-            ("new_email", "new@example.com"),
-        ]
-    };
+    let form =
+        |password: &'static str| [("current_password", password), ("new_email", "new@example.com")];
     assert_eq!(
-        app.call("request_email_change", &form(PASSWORD), None)
-            .await
-            .status,
+        app.call("request_email_change", &form(PASSWORD), None).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let wrong = app
-        .call("request_email_change", &form("wrong"), Some(&session))
-        .await;
+    let wrong = app.call("request_email_change", &form("wrong"), Some(&session)).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     let cross = app
         .call_from(
@@ -157,27 +117,13 @@ async fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_
         .await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
 
-    let asked = app
-        .call("request_email_change", &form(PASSWORD), Some(&session))
-        .await;
+    let asked = app.call("request_email_change", &form(PASSWORD), Some(&session)).await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
-    assert_eq!(
-        app.call("signed_in_user", &[], Some(&session)).await.json()["email"],
-        ADMIN
-    );
+    assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);
     let token = token_in_latest_email(&app, "new@example.com", "/confirm-email").await;
-    assert!(app
-        .page(&format!("/confirm-email?token={token}"), None)
-        .await
-        .status
-        .is_success());
-    assert_eq!(
-        app.call("signed_in_user", &[], Some(&session)).await.json()["email"],
-        ADMIN
-    );
-    let confirmed = app
-        .call("confirm_email_change", &[("token", &token)], None)
-        .await;
+    assert!(app.page(&format!("/confirm-email?token={token}"), None).await.status.is_success());
+    assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);
+    let confirmed = app.call("confirm_email_change", &[("token", &token)], None).await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
     assert_eq!(
         app.call("signed_in_user", &[], Some(&session)).await.json()["email"],

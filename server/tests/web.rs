@@ -8,11 +8,8 @@ use http::StatusCode;
 use support::{TestApp, ORIGIN};
 
 const ADMIN: &str = "grace@example.com";
-const ADMIN_TABS: [&str; 3] = [
-    "/account/users",
-    "/account/account-information",
-    "/account/phone-numbers",
-];
+const ADMIN_TABS: [&str; 3] =
+    ["/account/users", "/account/account-information", "/account/phone-numbers"];
 
 #[tokio::test]
 async fn sign_up_sets_a_session_cookie_that_scripts_cannot_read() {
@@ -36,10 +33,7 @@ async fn sign_up_sets_a_session_cookie_that_scripts_cannot_read() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
         "{cookie}"
     );
-    assert!(
-        !cookie.contains("Secure"),
-        "plain-HTTP development has no Secure flag"
-    );
+    assert!(!cookie.contains("Secure"), "plain-HTTP development has no Secure flag");
     let token = reply.session().unwrap();
     assert!(token.len() >= 43, "a 256-bit token");
 
@@ -88,45 +82,25 @@ async fn log_in_returns_to_a_same_site_next_page_only() {
     let app = TestApp::new().await;
     app.sign_up(ADMIN).await;
     let form = |next: &'static str| [("email", ADMIN), ("password", PASSWORD), ("next", next)];
-    let reply = app
-        .call("log_in", &form("/account/certificates"), None)
-        .await;
+    let reply = app.call("log_in", &form("/account/certificates"), None).await;
     assert_eq!(reply.location(), Some("/account/certificates"));
-    let reply = app
-        .call("log_in", &form("https://evil.example/"), None)
-        .await;
+    let reply = app.call("log_in", &form("https://evil.example/"), None).await;
     assert_eq!(reply.location(), Some("/account"));
 }
 
 #[tokio::test]
 async fn signed_out_visitors_are_sent_to_log_in_and_back() {
     let app = TestApp::new().await;
-    for path in [
-        "/account",
-        "/account/certificates",
-        "/account/phone-numbers",
-    ] {
+    for path in ["/account", "/account/certificates", "/account/phone-numbers"] {
         let reply = app.page(path, None).await;
         assert_eq!(reply.status, StatusCode::FOUND, "{path}");
-        assert_eq!(
-            reply.location(),
-            Some(format!("/login?next={path}").as_str())
-        );
+        assert_eq!(reply.location(), Some(format!("/login?next={path}").as_str()));
     }
     let reply = app.page("/account", Some("forged-session-token")).await;
     assert_eq!(reply.location(), Some("/login?next=/account"));
+    assert_eq!(app.call("signed_in_user", &[], None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        app.call("signed_in_user", &[], None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.call(
-            "update_name",
-            &[("first_name", "A"), ("last_name", "B")],
-            None
-        )
-        .await
-        .status,
+        app.call("update_name", &[("first_name", "A"), ("last_name", "B")], None).await.status,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -148,10 +122,7 @@ async fn every_tab_renders_on_the_server_and_admins_see_the_admin_tabs() {
     for path in tabs {
         let page = app.page(path, Some(&admin)).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
-        assert!(
-            page.body.contains("Grace Hopper"),
-            "{path} renders the user on the server"
-        );
+        assert!(page.body.contains("Grace Hopper"), "{path} renders the user on the server");
         for admin_tab in ADMIN_TABS {
             assert!(
                 page.body.contains(&format!("href=\"{admin_tab}\"")),
@@ -175,20 +146,11 @@ async fn a_member_sees_no_admin_tab_and_the_server_refuses_admin_urls_and_functi
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Bob Builder"));
     for admin_tab in ADMIN_TABS {
-        assert!(
-            !page.body.contains(&format!("href=\"{admin_tab}\"")),
-            "member sees {admin_tab}"
-        );
+        assert!(!page.body.contains(&format!("href=\"{admin_tab}\"")), "member sees {admin_tab}");
         let refused = app.page(admin_tab, Some(&member)).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{admin_tab}");
-        assert!(
-            refused.body.contains("Only an account admin"),
-            "{admin_tab}"
-        );
-        assert!(
-            !refused.body.contains("grace@example.com"),
-            "{admin_tab} leaks the user list"
-        );
+        assert!(refused.body.contains("Only an account admin"), "{admin_tab}");
+        assert!(!refused.body.contains("grace@example.com"), "{admin_tab} leaks the user list");
     }
     let listed = app.call("list_users", &[], Some(&member)).await;
     assert_eq!(listed.status, StatusCode::FORBIDDEN);
@@ -215,48 +177,22 @@ async fn names_are_saved_and_bad_names_are_refused_beside_their_fields() {
     let app = TestApp::new().await;
     let admin = app.sign_up(ADMIN).await;
     let saved = app
-        .call(
-            "update_name",
-            &[("first_name", "Amazing"), ("last_name", "Grace")],
-            Some(&admin),
-        )
+        .call("update_name", &[("first_name", "Amazing"), ("last_name", "Grace")], Some(&admin))
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    assert_eq!(
-        app.call("signed_in_user", &[], Some(&admin)).await.json()["first_name"],
-        "Amazing"
-    );
+    assert_eq!(app.call("signed_in_user", &[], Some(&admin)).await.json()["first_name"], "Amazing");
 
     let long = "x".repeat(101);
-    let refused = app
-        .call(
-            "update_name",
-            &[("first_name", ""), ("last_name", &long)],
-            Some(&admin),
-        )
-        .await;
+    let refused =
+        app.call("update_name", &[("first_name", ""), ("last_name", &long)], Some(&admin)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<_> = refused.json()["Invalid"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].clone())
-        .collect();
+    let fields: Vec<_> =
+        refused.json()["Invalid"].as_array().unwrap().iter().map(|e| e["field"].clone()).collect();
     assert_eq!(fields, ["first_name", "last_name"]);
-    assert_eq!(
-        app.call("signed_in_user", &[], Some(&admin)).await.json()["last_name"],
-        "Grace"
-    );
+    assert_eq!(app.call("signed_in_user", &[], Some(&admin)).await.json()["last_name"], "Grace");
 
-    let missing = app
-        .call("update_name", &[("first_name", "Only")], Some(&admin))
-        .await;
-    assert_eq!(
-        missing.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        missing.body
-    );
+    let missing = app.call("update_name", &[("first_name", "Only")], Some(&admin)).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
 }
 
 #[tokio::test]
@@ -269,41 +205,25 @@ async fn a_password_change_needs_the_current_password_and_ends_other_sessions() 
     let refused = app
         .call(
             "change_password",
-            &[
-                ("current_password", "wrong"),
-                ("new_password", new_password),
-            ],
+            &[("current_password", "wrong"), ("new_password", new_password)],
             Some(&here),
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refused.json()["Invalid"][0]["field"], "current_password");
-    assert_eq!(
-        app.call("signed_in_user", &[], Some(&elsewhere))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.call("signed_in_user", &[], Some(&elsewhere)).await.status, StatusCode::OK);
 
     let changed = app
         .call(
             "change_password",
-            &[
-                ("current_password", PASSWORD),
-                ("new_password", new_password),
-            ],
+            &[("current_password", PASSWORD), ("new_password", new_password)],
             Some(&here),
         )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(app.call("signed_in_user", &[], Some(&here)).await.status, StatusCode::OK);
     assert_eq!(
-        app.call("signed_in_user", &[], Some(&here)).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.call("signed_in_user", &[], Some(&elsewhere))
-            .await
-            .status,
+        app.call("signed_in_user", &[], Some(&elsewhere)).await.status,
         StatusCode::UNAUTHORIZED
     );
     assert!(app.log_in(ADMIN, new_password).await.session().is_some());
@@ -328,31 +248,16 @@ async fn state_changing_requests_from_another_site_are_refused_and_change_nothin
     let app = TestApp::new().await;
     let admin = app.sign_up(ADMIN).await;
     let form = [("first_name", "Mallory"), ("last_name", "Evil")];
-    let cross_site = app
-        .call_from("update_name", &form, Some(&admin), Some("cross-site"), None)
-        .await;
+    let cross_site =
+        app.call_from("update_name", &form, Some(&admin), Some("cross-site"), None).await;
     assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
-    let same_site = app
-        .call_from("update_name", &form, Some(&admin), Some("same-site"), None)
-        .await;
-    assert_eq!(
-        same_site.status,
-        StatusCode::FORBIDDEN,
-        "a sibling subdomain is another origin"
-    );
-    let foreign_origin = app
-        .call_from(
-            "update_name",
-            &form,
-            Some(&admin),
-            None,
-            Some("https://evil.example"),
-        )
-        .await;
+    let same_site =
+        app.call_from("update_name", &form, Some(&admin), Some("same-site"), None).await;
+    assert_eq!(same_site.status, StatusCode::FORBIDDEN, "a sibling subdomain is another origin");
+    let foreign_origin =
+        app.call_from("update_name", &form, Some(&admin), None, Some("https://evil.example")).await;
     assert_eq!(foreign_origin.status, StatusCode::FORBIDDEN);
-    let log_out = app
-        .call_from("log_out", &[], Some(&admin), Some("cross-site"), None)
-        .await;
+    let log_out = app.call_from("log_out", &[], Some(&admin), Some("cross-site"), None).await;
     assert_eq!(log_out.status, StatusCode::FORBIDDEN);
     let me = app.call("signed_in_user", &[], Some(&admin)).await.json();
     assert_eq!(
@@ -360,14 +265,8 @@ async fn state_changing_requests_from_another_site_are_refused_and_change_nothin
         (Some("Grace"), Some("Hopper"))
     );
 
-    let own_origin = app
-        .call_from("update_name", &form, Some(&admin), None, Some(ORIGIN))
-        .await;
-    assert_eq!(
-        own_origin.status,
-        StatusCode::OK,
-        "an older browser sending only Origin"
-    );
+    let own_origin = app.call_from("update_name", &form, Some(&admin), None, Some(ORIGIN)).await;
+    assert_eq!(own_origin.status, StatusCode::OK, "an older browser sending only Origin");
 }
 
 #[tokio::test]
@@ -376,15 +275,8 @@ async fn pages_carry_security_headers_and_their_scripts_the_csp_nonce() {
     let admin = app.sign_up(ADMIN).await;
     for (path, session) in [("/login", None), ("/account", Some(admin.as_str()))] {
         let page = app.page(path, session).await;
-        let csp = page.headers["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let nonce = csp
-            .split("'nonce-")
-            .nth(1)
-            .and_then(|rest| rest.split('\'').next())
-            .unwrap();
+        let csp = page.headers["content-security-policy"].to_str().unwrap().to_owned();
+        let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap();
         assert!(
             csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
             "{csp}"
@@ -399,10 +291,7 @@ async fn pages_carry_security_headers_and_their_scripts_the_csp_nonce() {
         assert!(page.headers.contains_key("referrer-policy"));
         let other = app.page(path, session).await;
         assert!(
-            !other.headers["content-security-policy"]
-                .to_str()
-                .unwrap()
-                .contains(nonce),
+            !other.headers["content-security-policy"].to_str().unwrap().contains(nonce),
             "fresh per request"
         );
     }

@@ -23,14 +23,8 @@ pub async fn change_password(
     reply(
         async {
             let (member, token) = signed_in().await?;
-            users::change_password(
-                &domain()?,
-                &member,
-                &token,
-                &current_password,
-                &new_password,
-            )
-            .await
+            users::change_password(&domain()?, &member, &token, &current_password, &new_password)
+                .await
         }
         .await,
     )

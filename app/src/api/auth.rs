@@ -15,13 +15,7 @@ pub async fn sign_up(
     use crate::domain::auth;
     reply(
         async {
-            let input = auth::SignUp {
-                company_name,
-                first_name,
-                last_name,
-                email,
-                password,
-            };
+            let input = auth::SignUp { company_name, first_name, last_name, email, password };
             let session = auth::sign_up(&domain()?, input, &user_agent()).await?;
             set_session_cookie(&session.token)?;
             leptos_axum::redirect("/account");

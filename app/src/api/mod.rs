@@ -3,6 +3,7 @@
 //! DTO. Authorization is decided in the domain, never here.
 pub mod account;
 pub mod auth;
+pub mod integrations;
 pub mod lifecycle;
 pub mod users;
 

@@ -49,12 +49,7 @@ pub fn session_token() -> Option<String> {
 pub fn user_agent() -> String {
     request_parts()
         .ok()
-        .and_then(|p| {
-            p.headers
-                .get(USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
+        .and_then(|p| p.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
         .unwrap_or_default()
 }
 
@@ -70,30 +65,21 @@ pub async fn member() -> Result<Member, AppError> {
 }
 
 fn set_cookie(value: String) {
-    if let (Some(response), Ok(value)) = (
-        use_context::<ResponseOptions>(),
-        HeaderValue::from_str(&value),
-    ) {
+    if let (Some(response), Ok(value)) =
+        (use_context::<ResponseOptions>(), HeaderValue::from_str(&value))
+    {
         response.append_header(SET_COOKIE, value);
     }
 }
 
 pub fn set_session_cookie(token: &str) -> Result<(), AppError> {
-    let secure = if web()?.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    set_cookie(format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"
-    ));
+    let secure = if web()?.secure_cookies { "; Secure" } else { "" };
+    set_cookie(format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"));
     Ok(())
 }
 
 pub fn clear_session_cookie() {
-    set_cookie(format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
-    ));
+    set_cookie(format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
 }
 
 /// Answers an error with its HTTP status (server function errors are 500 by default).
@@ -127,17 +113,10 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(
-            safe_next(Some("/account/certificates".into())),
-            "/account/certificates"
-        );
-        for hostile in [
-            "https://evil.example",
-            "//evil.example",
-            "/\\evil.example",
-            "evil",
-            "/a\nb",
-        ] {
+        assert_eq!(safe_next(Some("/account/certificates".into())), "/account/certificates");
+        for hostile in
+            ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "/a\nb"]
+        {
             assert_eq!(safe_next(Some(hostile.into())), "/account", "{hostile}");
         }
         assert_eq!(safe_next(None), "/account");

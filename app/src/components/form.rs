@@ -20,10 +20,9 @@ pub fn form_error<T: Clone + Send + Sync + 'static>(
     fields: &'static [&'static str],
 ) -> Signal<Option<String>> {
     Signal::derive(move || match result.get() {
-        Some(Err(AppError::Invalid(errors))) => errors
-            .iter()
-            .find(|e| !fields.contains(&e.field.as_str()))
-            .map(|e| e.message.clone()),
+        Some(Err(AppError::Invalid(errors))) => {
+            errors.iter().find(|e| !fields.contains(&e.field.as_str())).map(|e| e.message.clone())
+        }
         Some(Err(err)) => Some(err.to_string()),
         _ => None,
     })
@@ -112,5 +111,48 @@ pub fn NewPasswordField(
             hint="At least 8 characters. A phrase of unrelated words is strong and easy to remember."
             error
         />
+    }
+}
+
+/// A multi-line field with a visible label and its error beside it.
+#[component]
+pub fn TextAreaField(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "")] form: &'static str,
+    #[prop(optional, into)] value: String,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(default = 4)] rows: u32,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("{form}{name}");
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described_by = {
+        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
+        move || {
+            let ids: Vec<_> =
+                [hint.map(|_| hint_id.clone()), error.get().map(|_| error_id.clone())]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <textarea
+                id=id
+                name=name
+                rows=rows
+                aria-invalid=move || error.get().map(|_| "true")
+                aria-describedby=described_by
+            >
+                {value}
+            </textarea>
+            {hint.map(|text| view! { <p class="hint" id=hint_id>{text}</p> })}
+            <p class="error" id=error_id aria-live="polite">{move || error.get()}</p>
+        </div>
     }
 }

@@ -1,3 +1,4 @@
 //! Reusable pieces of UI.
 pub mod form;
+pub mod modal;
 pub mod tabs;

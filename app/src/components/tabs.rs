@@ -55,16 +55,11 @@ impl Tab {
 
     /// Tabs only admins see (the server refuses their data to anyone else).
     pub fn admin_only(self) -> bool {
-        matches!(
-            self,
-            Tab::Users | Tab::AccountInformation | Tab::PhoneNumbers
-        )
+        matches!(self, Tab::Users | Tab::AccountInformation | Tab::PhoneNumbers)
     }
 
     pub fn visible_to(is_admin: bool) -> impl Iterator<Item = Tab> {
-        Tab::ALL
-            .into_iter()
-            .filter(move |t| is_admin || !t.admin_only())
+        Tab::ALL.into_iter().filter(move |t| is_admin || !t.admin_only())
     }
 }
 

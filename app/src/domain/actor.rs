@@ -14,11 +14,7 @@ pub struct Member {
 impl Member {
     /// Only the authentication code in this module tree creates members.
     pub(in crate::domain) fn new(user_id: i32, account_id: i32, is_admin: bool) -> Self {
-        Member {
-            user_id,
-            account_id,
-            is_admin,
-        }
+        Member { user_id, account_id, is_admin }
     }
 
     pub fn user_id(&self) -> i32 {
@@ -38,9 +34,7 @@ impl Member {
         if self.is_admin {
             Ok(Admin(self.clone()))
         } else {
-            Err(AppError::Forbidden(
-                "Only an account admin can do this.".into(),
-            ))
+            Err(AppError::Forbidden("Only an account admin can do this.".into()))
         }
     }
 }

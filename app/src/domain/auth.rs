@@ -23,10 +23,7 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        SessionPolicy {
-            idle: Duration::days(7),
-            absolute: Duration::days(30),
-        }
+        SessionPolicy { idle: Duration::days(7), absolute: Duration::days(30) }
     }
 }
 
@@ -54,29 +51,14 @@ pub const EMAIL_TAKEN: &str = "An account with this email address already exists
 /// Creates an account whose first user is its admin, and signs them in.
 pub async fn sign_up(d: &Domain, input: SignUp, user_agent: &str) -> Result<NewSession, AppError> {
     let mut errors = Errors::default();
-    let company_name = errors.check(
-        "company_name",
-        validation::company_name(&input.company_name),
-    );
-    let first_name = errors.check(
-        "first_name",
-        validation::person_name(&input.first_name, "First Name"),
-    );
-    let last_name = errors.check(
-        "last_name",
-        validation::person_name(&input.last_name, "Last Name"),
-    );
+    let company_name = errors.check("company_name", validation::company_name(&input.company_name));
+    let first_name =
+        errors.check("first_name", validation::person_name(&input.first_name, "First Name"));
+    let last_name =
+        errors.check("last_name", validation::person_name(&input.last_name, "Last Name"));
     let email = errors.check("email", validation::email(&input.email));
-    let context = [
-        first_name.as_str(),
-        last_name.as_str(),
-        email.as_str(),
-        company_name.as_str(),
-    ];
-    errors.check(
-        "password",
-        validation::new_password(&input.password, &context),
-    );
+    let context = [first_name.as_str(), last_name.as_str(), email.as_str(), company_name.as_str()];
+    errors.check("password", validation::new_password(&input.password, &context));
     if !email.is_empty() && email_taken(d, &email).await? {
         errors.add("email", EMAIL_TAKEN);
     }
@@ -110,22 +92,13 @@ pub async fn sign_up(d: &Domain, input: SignUp, user_agent: &str) -> Result<NewS
     .await
     .map_err(email_conflict)?;
     let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None).await?;
-    mail::enqueue(
-        &txn,
-        now,
-        lifecycle::verification_email(d, &user.email, &token),
-    )
-    .await?;
+    mail::enqueue(&txn, now, lifecycle::verification_email(d, &user.email, &token)).await?;
     txn.commit().await?;
     start_session(d, &user, user_agent).await
 }
 
 pub async fn email_taken(d: &Domain, email: &str) -> Result<bool, AppError> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(&d.db)
-        .await?
-        .is_some())
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(&d.db).await?.is_some())
 }
 
 /// Two sign-ups racing for one address: the unique index decides, and the
@@ -146,10 +119,7 @@ pub async fn log_in(
     user_agent: &str,
 ) -> Result<NewSession, AppError> {
     let email = validation::normalize_email(email);
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .one(&d.db)
-        .await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&d.db).await?;
     let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
     let matches = d.passwords.verify(password, hash).await?;
     match found {
@@ -174,10 +144,7 @@ pub(super) async fn start_session(
     }
     .insert(&d.db)
     .await?;
-    Ok(NewSession {
-        token,
-        member: Member::new(user.id, user.account_id, user.is_admin),
-    })
+    Ok(NewSession { token, member: Member::new(user.id, user.account_id, user.is_admin) })
 }
 
 /// The member a session token belongs to, if the session is still alive.
@@ -208,9 +175,7 @@ pub async fn authenticate(d: &Domain, token: &str) -> Result<Member, AppError> {
 }
 
 pub async fn log_out(d: &Domain, token: &str) -> Result<(), AppError> {
-    session::Entity::delete_by_id(token_hash(token))
-        .exec(&d.db)
-        .await?;
+    session::Entity::delete_by_id(token_hash(token)).exec(&d.db).await?;
     Ok(())
 }
 

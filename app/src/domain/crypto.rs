@@ -24,9 +24,7 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(concurrency: usize) -> Self {
-        PasswordHasher {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-        }
+        PasswordHasher { permits: Arc::new(Semaphore::new(concurrency.max(1))) }
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
@@ -40,9 +38,7 @@ impl PasswordHasher {
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AppError> {
         let password = password.to_owned();
         let known = hash.is_some();
-        let hash = hash
-            .map(str::to_owned)
-            .unwrap_or_else(|| dummy_hash().to_owned());
+        let hash = hash.map(str::to_owned).unwrap_or_else(|| dummy_hash().to_owned());
         let matches = self.run(move || verify_now(&password, &hash)).await?;
         Ok(known && matches)
     }
@@ -51,33 +47,20 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| AppError::Internal)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| AppError::Internal)
+        let _permit = self.permits.acquire().await.map_err(|_| AppError::Internal)?;
+        tokio::task::spawn_blocking(work).await.map_err(|_| AppError::Internal)
     }
 }
 
 /// Hashes synchronously; for operator commands and test fixtures.
 pub fn hash_now(password: &str) -> String {
     let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16-byte salt encodes");
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 hashing")
-        .to_string()
+    argon2().hash_password(password.as_bytes(), &salt).expect("argon2 hashing").to_string()
 }
 
 fn verify_now(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| {
-            argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
@@ -99,8 +82,5 @@ pub fn new_token() -> String {
 
 /// What is stored instead of a token: its SHA-256, hex-encoded.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -44,19 +44,11 @@ pub fn verification_email(d: &Domain, to: &str, token: &str) -> Email {
 pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppError> {
     let me = own_row(d, actor).await?;
     if me.email_verified_at.is_some() {
-        return Err(AppError::field(
-            "form",
-            "Your email address is already verified.",
-        ));
+        return Err(AppError::field("form", "Your email address is already verified."));
     }
     let txn = d.db.begin().await?;
     let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None).await?;
-    mail::enqueue(
-        &txn,
-        d.clock.now(),
-        verification_email(d, &me.email, &token),
-    )
-    .await?;
+    mail::enqueue(&txn, d.clock.now(), verification_email(d, &me.email, &token)).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -77,10 +69,7 @@ pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
 /// "Forgot password?": the same answer whether or not the address exists.
 pub async fn request_password_reset(d: &Domain, email: &str) -> Result<(), AppError> {
     let email = validation::email(email).map_err(|m| AppError::field("email", m))?;
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .one(&d.db)
-        .await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&d.db).await?;
     if let Some(user) = found {
         let txn = d.db.begin().await?;
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
@@ -91,11 +80,7 @@ pub async fn request_password_reset(d: &Domain, email: &str) -> Result<(), AppEr
              password stays as it is.\n",
             d.link("/reset-password", &token)
         );
-        let reset = Email {
-            to: user.email.clone(),
-            subject: "Reset your password".into(),
-            body,
-        };
+        let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
         mail::enqueue(&txn, d.clock.now(), reset).await?;
         txn.commit().await?;
     }
@@ -114,15 +99,8 @@ pub async fn reset_password(
     // A refused password rolls the transaction back, so the link still works.
     let txn = d.db.begin().await?;
     let used = tokens::consume(d, &txn, token, Purpose::ResetPassword).await?;
-    let user = user::Entity::find_by_id(used.user_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let context = [
-        user.first_name.as_str(),
-        user.last_name.as_str(),
-        user.email.as_str(),
-    ];
+    let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let context = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
     validation::new_password(new_password, &context)
         .map_err(|m| AppError::field("new_password", m))?;
     let hash = d.passwords.hash(new_password).await?;
@@ -155,25 +133,15 @@ pub async fn request_email_change(
     } else if !new_email.is_empty() && email_taken(d, &new_email).await? {
         errors.add("new_email", EMAIL_TAKEN);
     }
-    if !d
-        .passwords
-        .verify(current_password, me.password_hash.as_deref())
-        .await?
-    {
+    if !d.passwords.verify(current_password, me.password_hash.as_deref()).await? {
         errors.add("current_password", "The current password is incorrect.");
     }
     errors.into_result()?;
 
     let now = d.clock.now();
     let txn = d.db.begin().await?;
-    let token = tokens::issue(
-        d,
-        &txn,
-        me.id,
-        Purpose::ChangeEmail,
-        Some(new_email.clone()),
-    )
-    .await?;
+    let token =
+        tokens::issue(d, &txn, me.id, Purpose::ChangeEmail, Some(new_email.clone())).await?;
     let confirm = Email {
         to: new_email.clone(),
         subject: "Confirm your new email address".into(),
@@ -205,21 +173,15 @@ pub async fn confirm_email_change(d: &Domain, token: &str) -> Result<String, App
     let txn = d.db.begin().await?;
     let used = tokens::consume(d, &txn, token, Purpose::ChangeEmail).await?;
     let new_email = used.new_email.ok_or(AppError::Internal)?;
-    let user = user::Entity::find_by_id(used.user_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let mut active = user.into_active_model();
     active.email = Set(new_email.clone());
     active.email_verified_at = Set(Some(d.clock.now()));
     // Someone may have taken the address since the link was sent.
-    active
-        .update(&txn)
-        .await
-        .map_err(|e| match email_conflict(e) {
-            AppError::Invalid(_) => AppError::field("token", EMAIL_TAKEN),
-            other => other,
-        })?;
+    active.update(&txn).await.map_err(|e| match email_conflict(e) {
+        AppError::Invalid(_) => AppError::field("token", EMAIL_TAKEN),
+        other => other,
+    })?;
     txn.commit().await?;
     Ok(new_email)
 }

@@ -98,9 +98,7 @@ impl Transport {
                 AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(|e| e.to_string())?
             }
         };
-        let mut builder = builder
-            .port(port)
-            .timeout(Some(std::time::Duration::from_secs(20)));
+        let mut builder = builder.port(port).timeout(Some(std::time::Duration::from_secs(20)));
         if let Some((user, password)) = credentials {
             builder = builder.credentials(Credentials::new(user, password));
         }
@@ -120,19 +118,11 @@ enum Outcome {
 /// The Message-ID of a row: derived from the row, so a resend after a crash
 /// carries the same one.
 pub fn message_id(row: &outbox::Model, sender: &Mailbox) -> String {
-    format!(
-        "<outbox-{}-{}@{}>",
-        row.id,
-        row.created_at.timestamp(),
-        sender.email.domain()
-    )
+    format!("<outbox-{}-{}@{}>", row.id, row.created_at.timestamp(), sender.email.domain())
 }
 
 fn build_message(row: &outbox::Model, sender: &Mailbox) -> Result<Message, String> {
-    let to: Mailbox = row
-        .to_address
-        .parse()
-        .map_err(|e| format!("bad recipient: {e}"))?;
+    let to: Mailbox = row.to_address.parse().map_err(|e| format!("bad recipient: {e}"))?;
     Message::builder()
         .message_id(Some(message_id(row, sender)))
         .from(sender.clone())
@@ -184,11 +174,7 @@ async fn write_eml(
     bytes: &[u8],
 ) -> std::io::Result<()> {
     tokio::fs::create_dir_all(dir).await?;
-    let name = format!(
-        "{}-{:06}.eml",
-        row.created_at.format("%Y%m%d-%H%M%S"),
-        row.id
-    );
+    let name = format!("{}-{:06}.eml", row.created_at.format("%Y%m%d-%H%M%S"), row.id);
     let partial = dir.join(format!(".{name}.partial"));
     tokio::fs::write(&partial, bytes).await?;
     tokio::fs::rename(&partial, dir.join(name)).await

@@ -7,10 +7,12 @@ pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod entity;
+pub mod integrations;
 pub mod lifecycle;
 pub mod mail;
 pub mod migration;
 pub mod scope;
+pub mod secrets;
 pub mod tokens;
 pub mod users;
 pub mod validation;
@@ -26,6 +28,7 @@ use crate::model::AppError;
 use auth::SessionPolicy;
 use clock::Clock;
 use crypto::PasswordHasher;
+use secrets::Keyring;
 
 /// Everything the services need, handed to them explicitly.
 #[derive(Clone)]
@@ -37,6 +40,8 @@ pub struct Domain {
     /// The address people use to reach the console; every link in an email
     /// starts with it (never with a request's Host header).
     pub public_url: String,
+    /// Seals and opens stored secrets.
+    pub secrets: Arc<Keyring>,
 }
 
 impl Domain {
@@ -45,16 +50,15 @@ impl Domain {
         format!("{}{path}?token={token}", self.public_url)
     }
 
-    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, secrets: Arc<Keyring>) -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Domain {
             db,
             clock,
             passwords: PasswordHasher::new(cores),
             sessions: SessionPolicy::default(),
             public_url: "http://127.0.0.1:3000".into(),
+            secrets,
         }
     }
 }

@@ -5,7 +5,7 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
 use super::actor::Member;
-use super::entity::user;
+use super::entity::{integration, user};
 
 pub struct Scoped {
     account_id: i32,
@@ -13,12 +13,14 @@ pub struct Scoped {
 
 impl Scoped {
     pub fn of(actor: &Member) -> Self {
-        Scoped {
-            account_id: actor.account_id(),
-        }
+        Scoped { account_id: actor.account_id() }
     }
 
     pub fn users(&self) -> Select<user::Entity> {
         user::Entity::find().filter(user::Column::AccountId.eq(self.account_id))
+    }
+
+    pub fn integrations(&self) -> Select<integration::Entity> {
+        integration::Entity::find().filter(integration::Column::AccountId.eq(self.account_id))
     }
 }

@@ -27,12 +27,15 @@ pub fn password_hash() -> String {
 
 /// A domain over a fresh, migrated database, with a clock the test controls.
 pub async fn fresh_domain() -> (Domain, ManualClock) {
-    let url = fresh_database_url().await;
-    let db = connect_and_migrate(&url)
-        .await
-        .expect("connect and migrate the test database");
+    domain_on(&fresh_database_url().await).await
+}
+
+/// A domain over the database at `url` (e.g. a SQLite file a test inspects).
+pub async fn domain_on(url: &str) -> (Domain, ManualClock) {
+    let db = connect_and_migrate(url).await.expect("connect and migrate the test database");
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap());
-    (Domain::new(db, Arc::new(clock.clone())), clock)
+    let keyring = Arc::new(super::secrets::Keyring::generate());
+    (Domain::new(db, Arc::new(clock.clone()), keyring), clock)
 }
 
 async fn fresh_database_url() -> String {
@@ -40,25 +43,38 @@ async fn fresh_database_url() -> String {
         Ok(server) if server.starts_with("postgres") => {
             let name = format!(
                 "test_{}",
-                random_bytes::<8>()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
+                random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect::<String>()
             );
-            let admin = Database::connect(&server)
-                .await
-                .expect("connect to the PostgreSQL server");
+            let admin = Database::connect(&server).await.expect("connect to the PostgreSQL server");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .expect("create a test database");
             admin.close().await.ok();
-            let (base, _) = server
-                .rsplit_once('/')
-                .expect("DATABASE_URL ends in /dbname");
+            let (base, _) = server.rsplit_once('/').expect("DATABASE_URL ends in /dbname");
             format!("{base}/{name}")
         }
         _ => "sqlite::memory:".into(),
+    }
+}
+
+/// Credentials that pass validation, with recognisable secret material.
+pub mod samples {
+    pub const AWS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+    pub const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    pub const PRIVATE_KEY_MATERIAL: &str =
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7SECRETMATERIAL";
+
+    pub fn dialogflow_config() -> String {
+        serde_json::json!({
+            "type": "service_account",
+            "project_id": "voice-bot-123",
+            "private_key_id": "abc123",
+            "private_key": format!("-----BEGIN PRIVATE KEY-----\n{PRIVATE_KEY_MATERIAL}\n-----END PRIVATE KEY-----\n"),
+            "client_email": "bot@voice-bot-123.iam.gserviceaccount.com",
+            "client_id": "1234567890",
+        })
+        .to_string()
     }
 }
 

@@ -24,10 +24,8 @@ pub(super) async fn own_row(d: &Domain, actor: &Member) -> Result<user::Model, A
 
 pub async fn current_user(d: &Domain, actor: &Member) -> Result<CurrentUser, AppError> {
     let me = own_row(d, actor).await?;
-    let company = account::Entity::find_by_id(me.account_id)
-        .one(&d.db)
-        .await?
-        .ok_or(AppError::Internal)?;
+    let company =
+        account::Entity::find_by_id(me.account_id).one(&d.db).await?.ok_or(AppError::Internal)?;
     Ok(CurrentUser {
         id: me.id,
         first_name: me.first_name,
@@ -46,10 +44,7 @@ pub async fn update_name(
     last_name: &str,
 ) -> Result<(), AppError> {
     let mut errors = Errors::default();
-    let first_name = errors.check(
-        "first_name",
-        validation::person_name(first_name, "First Name"),
-    );
+    let first_name = errors.check("first_name", validation::person_name(first_name, "First Name"));
     let last_name = errors.check("last_name", validation::person_name(last_name, "Last Name"));
     errors.into_result()?;
     let mut me = own_row(d, actor).await?.into_active_model();
@@ -69,21 +64,10 @@ pub async fn change_password(
     new_password: &str,
 ) -> Result<(), AppError> {
     let me = own_row(d, actor).await?;
-    let context = [
-        me.first_name.as_str(),
-        me.last_name.as_str(),
-        me.email.as_str(),
-    ];
+    let context = [me.first_name.as_str(), me.last_name.as_str(), me.email.as_str()];
     let mut errors = Errors::default();
-    errors.check(
-        "new_password",
-        validation::new_password(new_password, &context),
-    );
-    if !d
-        .passwords
-        .verify(current_password, me.password_hash.as_deref())
-        .await?
-    {
+    errors.check("new_password", validation::new_password(new_password, &context));
+    if !d.passwords.verify(current_password, me.password_hash.as_deref()).await? {
         errors.add("current_password", "The current password is incorrect.");
     }
     errors.into_result()?;
@@ -137,28 +121,17 @@ pub struct OperatorNewUser {
 /// Operator command: adds a user to an existing account. Returns the user id.
 pub async fn operator_add_user(d: &Domain, input: OperatorNewUser) -> Result<i32, AppError> {
     let mut errors = Errors::default();
-    let first_name = errors.check(
-        "first_name",
-        validation::person_name(&input.first_name, "First Name"),
-    );
-    let last_name = errors.check(
-        "last_name",
-        validation::person_name(&input.last_name, "Last Name"),
-    );
+    let first_name =
+        errors.check("first_name", validation::person_name(&input.first_name, "First Name"));
+    let last_name =
+        errors.check("last_name", validation::person_name(&input.last_name, "Last Name"));
     let email = errors.check("email", validation::email(&input.email));
     if let Some(password) = &input.password {
         let context = [first_name.as_str(), last_name.as_str(), email.as_str()];
         errors.check("password", validation::new_password(password, &context));
     }
-    if account::Entity::find_by_id(input.account_id)
-        .one(&d.db)
-        .await?
-        .is_none()
-    {
-        errors.add(
-            "account",
-            format!("There is no account {}.", input.account_id),
-        );
+    if account::Entity::find_by_id(input.account_id).one(&d.db).await?.is_none() {
+        errors.add("account", format!("There is no account {}.", input.account_id));
     }
     if !email.is_empty() && email_taken(d, &email).await? {
         errors.add("email", EMAIL_TAKEN);
@@ -194,13 +167,10 @@ pub async fn operator_add_user(d: &Domain, input: OperatorNewUser) -> Result<i32
 pub async fn operator_promote(d: &Domain, email: &str) -> Result<user::Model, AppError> {
     let email = validation::normalize_email(email);
     let txn = d.db.begin().await?;
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| {
-            AppError::field("email", format!("No user has the email address {email}."))
-        })?;
+    let found =
+        user::Entity::find().filter(user::Column::Email.eq(&email)).one(&txn).await?.ok_or_else(
+            || AppError::field("email", format!("No user has the email address {email}.")),
+        )?;
     let mut active = found.into_active_model();
     active.is_admin = Set(true);
     let updated = active.update(&txn).await?;

@@ -16,19 +16,13 @@ impl Errors {
     /// Keeps the value when valid; otherwise records the message and returns a default.
     pub fn check<T: Default>(&mut self, field: &str, result: Result<T, String>) -> T {
         result.unwrap_or_else(|message| {
-            self.0.push(FieldError {
-                field: field.into(),
-                message,
-            });
+            self.0.push(FieldError { field: field.into(), message });
             T::default()
         })
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+        self.0.push(FieldError { field: field.into(), message: message.into() });
     }
 
     pub fn into_result(self) -> Result<(), AppError> {
@@ -73,9 +67,7 @@ pub fn email(value: &str) -> Result<String, String> {
         return Err("Email Address is required.".into());
     }
     if email.len() > EMAIL_MAX {
-        return Err(format!(
-            "Email Address must be at most {EMAIL_MAX} characters."
-        ));
+        return Err(format!("Email Address must be at most {EMAIL_MAX} characters."));
     }
     let malformed = || "Enter an email address like name@example.com.".to_string();
     let (local, domain) = email.split_once('@').ok_or_else(malformed)?;
@@ -103,14 +95,10 @@ pub fn email(value: &str) -> Result<String, String> {
 pub fn new_password(password: &str, context: &[&str]) -> Result<String, String> {
     let length = password.chars().count();
     if length < PASSWORD_MIN {
-        return Err(format!(
-            "Password must be at least {PASSWORD_MIN} characters."
-        ));
+        return Err(format!("Password must be at least {PASSWORD_MIN} characters."));
     }
     if length > PASSWORD_MAX {
-        return Err(format!(
-            "Password must be at most {PASSWORD_MAX} characters."
-        ));
+        return Err(format!("Password must be at most {PASSWORD_MAX} characters."));
     }
     let estimate = zxcvbn::zxcvbn(password, context);
     if u8::from(estimate.score()) < 3 {
@@ -152,27 +140,16 @@ mod tests {
     #[test]
     fn names_are_required_and_bounded() {
         assert_eq!(person_name("  Ann ", "First Name").unwrap(), "Ann");
-        assert_eq!(
-            person_name("   ", "First Name").unwrap_err(),
-            "First Name is required."
-        );
-        assert!(person_name(&"x".repeat(101), "First Name")
-            .unwrap_err()
-            .contains("at most 100"));
+        assert_eq!(person_name("   ", "First Name").unwrap_err(), "First Name is required.");
+        assert!(person_name(&"x".repeat(101), "First Name").unwrap_err().contains("at most 100"));
         assert!(person_name("a\u{0}b", "First Name").is_err());
     }
 
     #[test]
     fn passwords_have_length_limits_and_must_not_be_guessable() {
-        assert!(new_password("short", &[])
-            .unwrap_err()
-            .contains("at least 8"));
-        assert!(new_password(&"x".repeat(129), &[])
-            .unwrap_err()
-            .contains("at most 128"));
-        assert!(new_password("password1", &[])
-            .unwrap_err()
-            .contains("too easy"));
+        assert!(new_password("short", &[]).unwrap_err().contains("at least 8"));
+        assert!(new_password(&"x".repeat(129), &[]).unwrap_err().contains("at most 128"));
+        assert!(new_password("password1", &[]).unwrap_err().contains("too easy"));
         // The user's own details make a weak password.
         assert!(new_password("gracehopper@example.com", &["gracehopper@example.com"]).is_err());
         assert!(new_password("Velvet-Otter-Sunrise-42", &[]).is_ok());

@@ -7,9 +7,7 @@ use crate::api::lifecycle::{ConfirmEmailChange, ResetPassword, VerifyEmail};
 use crate::components::form::{field_error, form_error, FormStatus, NewPasswordField};
 
 fn token_from_query() -> String {
-    use_query_map()
-        .with_untracked(|q| q.get("token"))
-        .unwrap_or_default()
+    use_query_map().with_untracked(|q| q.get("token")).unwrap_or_default()
 }
 
 #[component]

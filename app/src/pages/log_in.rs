@@ -8,9 +8,7 @@ use crate::components::form::{field_error, form_error, Field, FormStatus};
 pub fn LogInPage() -> impl IntoView {
     let log_in = ServerAction::<LogIn>::new();
     let result = log_in.value();
-    let next = use_query_map()
-        .with_untracked(|q| q.get("next"))
-        .unwrap_or_default();
+    let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
     view! {
         <main id="main" class="narrow">
             <h1>"Log in"</h1>

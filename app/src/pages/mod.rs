@@ -2,6 +2,7 @@
 pub mod account;
 pub mod email_links;
 pub mod forgot_password;
+pub mod integrations;
 pub mod log_in;
 pub mod my_account;
 pub mod not_built;
@@ -13,10 +14,9 @@ use leptos::prelude::*;
 /// Sets the HTTP status of a page rendered on the server; a no-op in the browser.
 pub fn set_status(code: u16) {
     #[cfg(feature = "ssr")]
-    if let (Some(response), Ok(status)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        http::StatusCode::from_u16(code),
-    ) {
+    if let (Some(response), Ok(status)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(code))
+    {
         response.set_status(status);
     }
     #[cfg(not(feature = "ssr"))]

@@ -3,13 +3,7 @@ use leptos::prelude::*;
 use crate::api::auth::SignUp;
 use crate::components::form::{field_error, form_error, Field, FormStatus, NewPasswordField};
 
-const FIELDS: &[&str] = &[
-    "company_name",
-    "first_name",
-    "last_name",
-    "email",
-    "password",
-];
+const FIELDS: &[&str] = &["company_name", "first_name", "last_name", "email", "password"];
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {

@@ -47,9 +47,7 @@ impl Reply {
     }
 
     pub fn location(&self) -> Option<&str> {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -60,23 +58,11 @@ impl Reply {
 impl TestApp {
     pub async fn new() -> Self {
         let (domain, clock) = fresh_domain().await;
-        let options = LeptosOptions::builder()
-            .output_name("console")
-            .site_root("target/site")
-            .build();
-        let web = WebContext {
-            domain: domain.clone(),
-            secure_cookies: false,
-        };
-        let policy = SecurityPolicy {
-            public_origin: ORIGIN.into(),
-            dev_reload_port: None,
-        };
-        TestApp {
-            router: server::build_router(options, web, policy),
-            domain,
-            clock,
-        }
+        let options =
+            LeptosOptions::builder().output_name("console").site_root("target/site").build();
+        let web = WebContext { domain: domain.clone(), secure_cookies: false };
+        let policy = SecurityPolicy { public_origin: ORIGIN.into(), dev_reload_port: None };
+        TestApp { router: server::build_router(options, web, policy), domain, clock }
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
@@ -84,11 +70,7 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     /// A same-origin POST of a form to a server function, as the browser sends it.
@@ -98,8 +80,7 @@ impl TestApp {
         form: &[(&str, &str)],
         session: Option<&str>,
     ) -> Reply {
-        self.call_from(function, form, session, Some("same-origin"), None)
-            .await
+        self.call_from(function, form, session, Some("same-origin"), None).await
     }
 
     pub async fn call_from(
@@ -152,18 +133,12 @@ impl TestApp {
                 None,
             )
             .await;
-        assert!(
-            reply.status.is_success(),
-            "sign-up failed: {} {}",
-            reply.status,
-            reply.body
-        );
+        assert!(reply.status.is_success(), "sign-up failed: {} {}", reply.status, reply.body);
         reply.session().expect("sign-up sets the session cookie")
     }
 
     pub async fn log_in(&self, email: &str, password: &str) -> Reply {
-        self.call("log_in", &[("email", email), ("password", password)], None)
-            .await
+        self.call("log_in", &[("email", email), ("password", password)], None).await
     }
 
     /// Adds a non-admin with the operator command, as the README documents it,
@@ -187,13 +162,8 @@ impl TestApp {
         .map(|s| s.to_string())
         .collect();
         let mut stdin = Cursor::new(format!("{password}\n"));
-        server::cli::run(&self.domain, &args, &mut stdin)
-            .await
-            .expect("operator user add");
-        self.log_in(email, password)
-            .await
-            .session()
-            .expect("the new member logs in")
+        server::cli::run(&self.domain, &args, &mut stdin).await.expect("operator user add");
+        self.log_in(email, password).await.session().expect("the new member logs in")
     }
 }
 

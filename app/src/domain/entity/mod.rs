@@ -2,5 +2,6 @@
 pub mod account;
 pub mod email_outbox;
 pub mod email_token;
+pub mod integration;
 pub mod session;
 pub mod user;

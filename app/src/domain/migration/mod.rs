@@ -3,6 +3,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_accounts_users_sessions;
 mod m20261122_000002_email;
+mod m20261122_000003_integrations;
 
 pub struct Migrator;
 
@@ -11,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_accounts_users_sessions::Migration),
             Box::new(m20261122_000002_email::Migration),
+            Box::new(m20261122_000003_integrations::Migration),
         ]
     }
 }

@@ -1,0 +1,66 @@
+//! Integrations: every user of the account lists them; admins manage them.
+use leptos::prelude::*;
+
+use crate::model::{AppError, IntegrationRow};
+
+#[server(prefix = "/fn", endpoint = "list_integrations")]
+pub async fn list_integrations() -> Result<Vec<IntegrationRow>, AppError> {
+    use super::web::*;
+    use crate::domain::integrations;
+    reply(async { integrations::list(&domain()?, &member().await?).await }.await)
+}
+
+#[server(prefix = "/fn", endpoint = "add_integration")]
+pub async fn add_integration(
+    service: String,
+    name: String,
+    description: Option<String>,
+    config: Option<String>,
+    key: Option<String>,
+    secret: Option<String>,
+    region: Option<String>,
+) -> Result<IntegrationRow, AppError> {
+    use super::web::*;
+    use crate::domain::integrations::{self, NewIntegration};
+    reply(
+        async {
+            let admin = member().await?.admin()?;
+            let input = NewIntegration {
+                service,
+                name,
+                description: description.unwrap_or_default(),
+                config: config.unwrap_or_default(),
+                key: key.unwrap_or_default(),
+                secret: secret.unwrap_or_default(),
+                region: region.unwrap_or_default(),
+            };
+            integrations::add(&domain()?, &admin, input).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "update_integration")]
+pub async fn update_integration(
+    id: i32,
+    name: String,
+    description: Option<String>,
+) -> Result<IntegrationRow, AppError> {
+    use super::web::*;
+    use crate::domain::integrations;
+    reply(
+        async {
+            let admin = member().await?.admin()?;
+            let description = description.unwrap_or_default();
+            integrations::update(&domain()?, &admin, id, &name, &description).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "delete_integration")]
+pub async fn delete_integration(id: i32) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::integrations;
+    reply(async { integrations::delete(&domain()?, &member().await?.admin()?, id).await }.await)
+}

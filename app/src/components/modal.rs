@@ -1,0 +1,79 @@
+//! Real dialogs, on the browser's own `<dialog>`: shown modal, the rest of the
+//! page is inert (focus stays inside), Escape closes, and focus returns to the
+//! element that opened it.
+use leptos::html;
+use leptos::prelude::*;
+
+#[component]
+pub fn Modal(
+    /// The dialog's heading, which also names it for assistive technology.
+    title: Signal<String>,
+    /// Whether the dialog is open; the dialog sets it to false when closed.
+    open: RwSignal<bool>,
+    /// Keeps ids unique when several dialogs are on a page.
+    id: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let dialog = NodeRef::<html::Dialog>::new();
+    let heading_id = format!("{id}-title");
+
+    #[cfg(feature = "hydrate")]
+    {
+        let opener = StoredValue::new_local(None::<leptos::web_sys::HtmlElement>);
+        Effect::new(move |_| {
+            let wanted = open.get();
+            let Some(element) = dialog.get() else { return };
+            if wanted && !element.open() {
+                use leptos::wasm_bindgen::JsCast;
+                let active = leptos::prelude::document()
+                    .active_element()
+                    .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+                opener.set_value(active);
+                let _ = element.show_modal();
+            } else if !wanted && element.open() {
+                element.close();
+            }
+            if !wanted {
+                if let Some(opener) = opener.get_value() {
+                    let _ = opener.focus();
+                }
+            }
+        });
+    }
+
+    let children = StoredValue::new(children);
+    let labelled_by = heading_id.clone();
+    view! {
+        <dialog node_ref=dialog id=id class="modal" aria-labelledby=labelled_by on:close=move |_| open.set(false)>
+            <Show when=move || open.get()>
+                <h2 id=heading_id.clone()>{move || title.get()}</h2>
+                {children.read_value()()}
+            </Show>
+        </dialog>
+    }
+}
+
+/// A dialog that asks before something irreversible; its button says "Yes".
+#[component]
+pub fn Confirm(
+    title: Signal<String>,
+    open: RwSignal<bool>,
+    id: &'static str,
+    /// What will happen, in a sentence.
+    message: Signal<String>,
+    /// Runs when the user answers Yes.
+    on_yes: Callback<()>,
+    #[prop(into)] pending: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <Modal title open id>
+            <p>{move || message.get()}</p>
+            <div class="actions">
+                <button type="button" class="danger" disabled=move || pending.get() on:click=move |_| on_yes.run(())>
+                    "Yes"
+                </button>
+                <button type="button" on:click=move |_| open.set(false)>"Cancel"</button>
+            </div>
+        </Modal>
+    }
+}

@@ -1,0 +1,271 @@
+//! The Integrations tab: every user sees the account's integrations; admins
+//! add them (credentials are write-once), rename them and delete them.
+use leptos::either::Either;
+use leptos::prelude::*;
+
+use super::my_account::UserResource;
+use crate::api::integrations::{
+    list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
+};
+use crate::components::form::{field_error, form_error, Field, FormStatus, TextAreaField};
+use crate::components::modal::{Confirm, Modal};
+use crate::model::{IntegrationRow, Service, AWS_REGIONS};
+
+#[component]
+pub fn IntegrationsTab() -> impl IntoView {
+    let UserResource(user) = expect_context::<UserResource>();
+    let add = ServerAction::<AddIntegration>::new();
+    let update = ServerAction::<UpdateIntegration>::new();
+    let delete = ServerAction::<DeleteIntegration>::new();
+    let rows = Resource::new(
+        move || (add.version().get(), update.version().get(), delete.version().get()),
+        |_| list_integrations(),
+    );
+    let adding = RwSignal::new(false);
+    let editing = RwSignal::new(None::<IntegrationRow>);
+    let edit_open = RwSignal::new(false);
+    let deleting = RwSignal::new(None::<IntegrationRow>);
+    let delete_open = RwSignal::new(false);
+
+    // A dialog closes once its change went through.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            adding.set(false);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            edit_open.set(false);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            delete_open.set(false);
+        }
+    });
+
+    let table = move || {
+        Suspend::new(async move {
+            let is_admin = user.await.map(|u| u.is_admin).unwrap_or(false);
+            match rows.await {
+                Ok(rows) => Either::Left(view! {
+                    <IntegrationTable rows is_admin editing edit_open deleting delete_open />
+                    {is_admin.then(|| view! {
+                        <button type="button" class="primary" on:click=move |_| adding.set(true)>
+                            "Add Integration"
+                        </button>
+                    })}
+                }),
+                Err(err) => Either::Right(view! { <p class="alert error">{err.to_string()}</p> }),
+            }
+        })
+    };
+
+    let delete_message = Signal::derive(move || {
+        deleting
+            .get()
+            .map(|row| {
+                format!("Delete the integration {}? Applications using it will lose it.", row.name)
+            })
+            .unwrap_or_default()
+    });
+    view! {
+        <section class="panel" aria-labelledby="integrations-heading">
+            <h2 id="integrations-heading">"Integrations"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{table}</Transition>
+        </section>
+        <Modal title=Signal::derive(|| "Add Integration".to_string()) open=adding id="add-integration">
+            <AddIntegrationForm add />
+        </Modal>
+        <Modal title=Signal::derive(|| "Edit Integration".to_string()) open=edit_open id="edit-integration">
+            {move || editing.get().map(|row| view! { <EditIntegrationForm row update /> })}
+        </Modal>
+        <Confirm
+            title=Signal::derive(|| "Delete Integration".to_string())
+            open=delete_open
+            id="delete-integration"
+            message=delete_message
+            pending=delete.pending()
+            on_yes=Callback::new(move |_| {
+                if let Some(row) = deleting.get_untracked() {
+                    delete.dispatch(DeleteIntegration { id: row.id });
+                }
+            })
+        />
+    }
+}
+
+#[component]
+fn IntegrationTable(
+    rows: Vec<IntegrationRow>,
+    is_admin: bool,
+    editing: RwSignal<Option<IntegrationRow>>,
+    edit_open: RwSignal<bool>,
+    deleting: RwSignal<Option<IntegrationRow>>,
+    delete_open: RwSignal<bool>,
+) -> impl IntoView {
+    if rows.is_empty() {
+        let text = if is_admin {
+            "This account has no integrations yet. Add one to connect Dialogflow, DynamoDB or S3."
+        } else {
+            "This account has no integrations yet. An account admin can add them."
+        };
+        return Either::Left(view! { <p>{text}</p> });
+    }
+    Either::Right(view! {
+        <table>
+            <caption class="sr-only">"Integrations of this account"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Service"</th>
+                    <th scope="col">"Credentials"</th>
+                    <th scope="col">"Description"</th>
+                    <th scope="col">"Added"</th>
+                    {is_admin.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .into_iter()
+                    .map(|row| {
+                        let for_edit = row.clone();
+                        let for_delete = row.clone();
+                        let region = row.region.clone().map(|r| format!(" · {r}")).unwrap_or_default();
+                        view! {
+                            <tr>
+                                <td>{row.name.clone()}</td>
+                                <td>{row.service.label()}{region}</td>
+                                <td><code>{row.hint.clone()}</code></td>
+                                <td>{row.description.clone()}</td>
+                                <td>{row.added.clone()}</td>
+                                {is_admin.then(|| view! {
+                                    <td class="actions">
+                                        <button type="button" aria-label=format!("Edit {}", row.name) on:click=move |_| {
+                                            editing.set(Some(for_edit.clone()));
+                                            edit_open.set(true);
+                                        }>"Edit"</button>
+                                        <button type="button" class="danger" aria-label=format!("Delete {}", row.name) on:click=move |_| {
+                                            deleting.set(Some(for_delete.clone()));
+                                            delete_open.set(true);
+                                        }>"Delete"</button>
+                                    </td>
+                                })}
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    })
+}
+
+const ADD_FIELDS: &[&str] =
+    &["service", "name", "description", "config", "key", "secret", "region"];
+
+#[component]
+fn AddIntegrationForm(add: ServerAction<AddIntegration>) -> impl IntoView {
+    let service = RwSignal::new(Service::Dialogflow);
+    let result = add.value();
+    view! {
+        <ActionForm action=add attr:novalidate=true>
+            <FormStatus error=form_error(result, ADD_FIELDS) />
+            <div class="field">
+                <label for="add-service">"Select Service"</label>
+                <select
+                    id="add-service"
+                    name="service"
+                    on:change=move |ev| {
+                        if let Some(chosen) = Service::from_key(&event_target_value(&ev)) {
+                            service.set(chosen);
+                        }
+                    }
+                >
+                    {Service::ALL
+                        .into_iter()
+                        .map(|s| view! { <option value=s.key() selected=move || service.get() == s>{s.label()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <Field label="Name" name="name" form="add-" maxlength=100 error=field_error(result, "name") />
+            {move || match service.get() {
+                Service::Dialogflow => Either::Left(view! {
+                    <TextAreaField
+                        label="Config"
+                        name="config"
+                        form="add-"
+                        rows=6
+                        hint="Paste the service-account key JSON that Google Cloud lets you download."
+                        error=field_error(result, "config")
+                    />
+                }),
+                aws => Either::Right(view! {
+                    <Field label="Key" name="key" form="add-" hint="The access key id, e.g. AKIAIOSFODNN7EXAMPLE." error=field_error(result, "key") />
+                    <Field label="Secret" name="secret" form="add-" input_type="password" error=field_error(result, "secret") />
+                    {(aws == Service::DynamoDb).then(|| view! {
+                        <div class="field">
+                            <label for="add-region">"Select Region"</label>
+                            <select id="add-region" name="region" aria-describedby="add-region-error">
+                                <option value="">"Choose a region"</option>
+                                {AWS_REGIONS
+                                    .iter()
+                                    .map(|(code, name)| view! { <option value=*code>{format!("{name} ({code})")}</option> })
+                                    .collect_view()}
+                            </select>
+                            <p class="error" id="add-region-error" aria-live="polite">{move || field_error(result, "region").get()}</p>
+                        </div>
+                    })}
+                }),
+            }}
+            <TextAreaField label="Description" name="description" form="add-" rows=2 error=field_error(result, "description") />
+            <p class="hint">"Credentials are stored encrypted and cannot be viewed or changed after the integration is added."</p>
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || add.pending().get()>"Add"</button>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn EditIntegrationForm(
+    row: IntegrationRow,
+    update: ServerAction<UpdateIntegration>,
+) -> impl IntoView {
+    let result = update.value();
+    let locked = if row.service.is_aws() {
+        Either::Left(view! {
+            <LockedField label="Key" id="edit-key" value=row.hint.clone() />
+            <LockedField label="Secret" id="edit-secret" value="••••••••".into() />
+        })
+    } else {
+        Either::Right(view! {
+            <LockedField label="Config" id="edit-config" value=format!("Service account of project {}", row.hint) />
+        })
+    };
+    view! {
+        <ActionForm action=update attr:novalidate=true>
+            <FormStatus error=form_error(result, &["name", "description"]) />
+            <input type="hidden" name="id" value=row.id />
+            <p>{row.service.label()}</p>
+            <Field label="Name" name="name" form="edit-" value=row.name.clone() maxlength=100 error=field_error(result, "name") />
+            {locked}
+            <TextAreaField label="Description" name="description" form="edit-" rows=2 value=row.description.clone() error=field_error(result, "description") />
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || update.pending().get()>"Update"</button>
+            </div>
+        </ActionForm>
+    }
+}
+
+/// A credential shown but not editable: credentials are write-once.
+#[component]
+fn LockedField(label: &'static str, id: &'static str, value: String) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type="text" value=value disabled=true aria-describedby=hint_id.clone() />
+            <p class="hint" id=hint_id>"Locked: credentials cannot be changed after the integration is added."</p>
+        </div>
+    }
+}

@@ -1,0 +1,259 @@
+//! Integrations: write-once credentials, sealed at rest, never shown again.
+use std::sync::Arc;
+
+use app::domain::entity::integration;
+use app::domain::integrations::{self, Credentials, NewIntegration, NAME_TAKEN};
+use app::domain::testing::samples::{dialogflow_config, AWS_KEY, AWS_SECRET, PRIVATE_KEY_MATERIAL};
+use app::domain::testing::{account_with_admin, add_user, domain_on, fresh_domain};
+use app::domain::Domain;
+use app::model::{AppError, Service};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
+
+fn dynamodb(name: &str) -> NewIntegration {
+    NewIntegration {
+        service: "dynamodb".into(),
+        name: name.into(),
+        description: "Call records".into(),
+        key: AWS_KEY.into(),
+        secret: AWS_SECRET.into(),
+        region: "eu-west-1".into(),
+        ..Default::default()
+    }
+}
+
+fn dialogflow(name: &str) -> NewIntegration {
+    NewIntegration {
+        service: "dialogflow".into(),
+        name: name.into(),
+        config: dialogflow_config(),
+        ..Default::default()
+    }
+}
+
+fn s3(name: &str) -> NewIntegration {
+    NewIntegration {
+        service: "s3".into(),
+        name: name.into(),
+        key: AWS_KEY.into(),
+        secret: AWS_SECRET.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn admins_add_each_kind_and_every_user_of_the_account_sees_them_masked() {
+    let (d, _) = fresh_domain().await;
+    let admin = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let member = add_user(&d, admin.account_id(), "bob@example.com", false).await;
+    let a = admin.admin().unwrap();
+    let flow = integrations::add(&d, &a, dialogflow("Bot")).await.unwrap();
+    let dynamo = integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
+    let bucket = integrations::add(&d, &a, s3("Recordings")).await.unwrap();
+    assert_eq!((flow.service, flow.hint.as_str()), (Service::Dialogflow, "voice-bot-123"));
+    assert_eq!(
+        (dynamo.service, dynamo.hint.as_str(), dynamo.region.as_deref()),
+        (Service::DynamoDb, "…MPLE", Some("eu-west-1"))
+    );
+    assert_eq!((bucket.service, bucket.region.as_deref()), (Service::S3, None));
+
+    let seen = integrations::list(&d, &member).await.unwrap();
+    assert_eq!(
+        seen.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["Bot", "Recordings", "Records"]
+    );
+    let shown = format!("{seen:?}");
+    for secret in [AWS_SECRET, AWS_KEY, PRIVATE_KEY_MATERIAL] {
+        assert!(!shown.contains(secret), "{secret} reached the list");
+    }
+    // The server itself can still use them.
+    assert_eq!(
+        integrations::credentials(&d, &a, dynamo.id).await.unwrap(),
+        Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
+    );
+    assert_eq!(
+        integrations::credentials(&d, &a, flow.id).await.unwrap(),
+        Credentials::Dialogflow { config: dialogflow_config() }
+    );
+}
+
+#[tokio::test]
+async fn bad_credentials_are_refused_beside_their_fields_and_nothing_is_stored() {
+    let (d, _) = fresh_domain().await;
+    let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let cases: Vec<(NewIntegration, &str, &str)> = vec![
+        (NewIntegration { service: "ftp".into(), ..dynamodb("X") }, "service", "Select a service"),
+        (NewIntegration { name: " ".into(), ..dynamodb("X") }, "name", "required"),
+        (NewIntegration { key: "AKIA123".into(), ..dynamodb("X") }, "key", "AKIA or ASIA"),
+        (NewIntegration { key: "ABCDIOSFODNN7EXAMPLE".into(), ..s3("X") }, "key", "AKIA or ASIA"),
+        (NewIntegration { key: "akiaiosfodnn7example".into(), ..s3("X") }, "key", "AKIA or ASIA"),
+        (NewIntegration { secret: "short".into(), ..dynamodb("X") }, "secret", "40 characters"),
+        (NewIntegration { region: "mars-north-1".into(), ..dynamodb("X") }, "region", "region"),
+        (
+            NewIntegration { config: "{not json".into(), ..dialogflow("X") },
+            "config",
+            "not valid JSON",
+        ),
+        (
+            NewIntegration { config: r#"{"type":"user"}"#.into(), ..dialogflow("X") },
+            "config",
+            "service_account",
+        ),
+        (
+            NewIntegration {
+                config: dialogflow_config().replace("voice-bot-123", ""),
+                ..dialogflow("X")
+            },
+            "config",
+            "project_id",
+        ),
+        (
+            NewIntegration {
+                config: dialogflow_config().replace("BEGIN PRIVATE KEY", "BEGIN SOMETHING"),
+                ..dialogflow("X")
+            },
+            "config",
+            "private_key",
+        ),
+        (
+            NewIntegration { description: "d".repeat(501), ..dynamodb("X") },
+            "description",
+            "at most 500",
+        ),
+    ];
+    for (input, field, expected) in cases {
+        let err = integrations::add(&d, &a, input).await.err().unwrap();
+        let message =
+            err.message_for(field).unwrap_or_else(|| panic!("no {field} error in {err:?}"));
+        assert!(message.contains(expected), "{field}: {message}");
+    }
+    assert_eq!(integration::Entity::find().count(&d.db).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn names_are_unique_within_an_account_only() {
+    let (d, _) = fresh_domain().await;
+    let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let other = account_with_admin(&d, "Other", "eve@other.example").await.admin().unwrap();
+    integrations::add(&d, &a, s3("Recordings")).await.unwrap();
+    let err = integrations::add(&d, &a, s3(" recordings ")).await.err().unwrap();
+    assert_eq!(err.message_for("name").unwrap(), NAME_TAKEN);
+    integrations::add(&d, &other, s3("Recordings")).await.unwrap();
+    let second = integrations::add(&d, &a, s3("Archive")).await.unwrap();
+    let err = integrations::update(&d, &a, second.id, "RECORDINGS", "").await.err().unwrap();
+    assert_eq!(err.message_for("name").unwrap(), NAME_TAKEN);
+}
+
+#[tokio::test]
+async fn an_update_changes_name_and_description_only() {
+    let (d, _) = fresh_domain().await;
+    let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let added = integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
+    let updated =
+        integrations::update(&d, &a, added.id, "Call records", "Kept 90 days").await.unwrap();
+    assert_eq!(
+        (updated.name.as_str(), updated.description.as_str()),
+        ("Call records", "Kept 90 days")
+    );
+    assert_eq!(
+        (updated.hint, updated.region, updated.service),
+        (added.hint, added.region, added.service)
+    );
+    assert_eq!(
+        integrations::credentials(&d, &a, added.id).await.unwrap(),
+        Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
+    );
+    let err = integrations::update(&d, &a, added.id, "", "").await.err().unwrap();
+    assert!(err.message_for("name").is_some());
+}
+
+#[tokio::test]
+async fn another_accounts_integration_can_be_neither_read_nor_changed() {
+    let (d, _) = fresh_domain().await;
+    let ours = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let theirs = account_with_admin(&d, "Other", "eve@other.example").await;
+    let added = integrations::add(&d, &ours, dynamodb("Records")).await.unwrap();
+    let eve = theirs.admin().unwrap();
+    assert!(integrations::list(&d, &theirs).await.unwrap().is_empty());
+    assert_eq!(integrations::update(&d, &eve, added.id, "Mine", "").await, Err(AppError::NotFound));
+    assert_eq!(integrations::delete(&d, &eve, added.id).await, Err(AppError::NotFound));
+    assert_eq!(integrations::credentials(&d, &eve, added.id).await, Err(AppError::NotFound));
+    let still = integrations::list(&d, ours.member()).await.unwrap();
+    assert_eq!(still.len(), 1);
+    assert_eq!(still[0].name, "Records");
+    integrations::delete(&d, &ours, added.id).await.unwrap();
+    assert!(integrations::list(&d, ours.member()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn no_plaintext_secret_is_in_the_database_file() {
+    let path = std::env::temp_dir().join(format!("console-secrets-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let (d, _) = domain_on(&format!("sqlite://{}?mode=rwc", path.display())).await;
+    let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
+    integrations::add(&d, &a, dialogflow("Bot")).await.unwrap();
+    d.db.close_by_ref().await.unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let haystack = String::from_utf8_lossy(&bytes);
+    for secret in [AWS_SECRET, AWS_KEY, PRIVATE_KEY_MATERIAL, "bot@voice-bot-123"] {
+        assert!(!haystack.contains(secret), "{secret} is in the database file");
+    }
+    assert!(haystack.contains("Records"), "the file is the one written");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn a_tampered_ciphertext_is_rejected() {
+    let (d, _) = fresh_domain().await;
+    let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let added = integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
+    let other = integrations::add(&d, &a, s3("Other")).await.unwrap();
+    let row = integration::Entity::find_by_id(added.id).one(&d.db).await.unwrap().unwrap();
+    let mut flipped = row.ciphertext.clone().into_bytes();
+    let middle = flipped.len() / 2;
+    flipped[middle] = if flipped[middle] == b'A' { b'B' } else { b'A' };
+    let mut active = row.into_active_model();
+    active.ciphertext = Set(String::from_utf8(flipped).unwrap());
+    active.update(&d.db).await.unwrap();
+    assert_eq!(integrations::credentials(&d, &a, added.id).await, Err(AppError::Internal));
+
+    // A ciphertext moved from another row of another account does not open either.
+    let theirs = account_with_admin(&d, "Other", "eve@other.example").await.admin().unwrap();
+    let foreign = integrations::add(&d, &theirs, s3("Theirs")).await.unwrap();
+    let source = integration::Entity::find_by_id(foreign.id).one(&d.db).await.unwrap().unwrap();
+    let mut target = integration::Entity::find_by_id(other.id)
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    target.ciphertext = Set(source.ciphertext);
+    target.update(&d.db).await.unwrap();
+    assert_eq!(integrations::credentials(&d, &a, other.id).await, Err(AppError::Internal));
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_every_integration_readable() {
+    let (d, _) = fresh_domain().await;
+    let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let ids = [
+        integrations::add(&d, &a, dynamodb("Records")).await.unwrap().id,
+        integrations::add(&d, &a, dialogflow("Bot")).await.unwrap().id,
+        integrations::add(&d, &a, s3("Recordings")).await.unwrap().id,
+    ];
+    let rotated = Arc::new(d.secrets.rotated());
+    assert_eq!(integrations::reseal_all(&d, &rotated).await.unwrap(), 3);
+    let after = Domain { secrets: rotated.clone(), ..d.clone() };
+    for row in integration::Entity::find().all(&d.db).await.unwrap() {
+        assert_eq!(row.key_id, rotated.current_key_id());
+    }
+    assert!(integrations::credentials(&after, &a, ids[0]).await.is_ok());
+    assert_eq!(
+        integrations::credentials(&after, &a, ids[1]).await.unwrap(),
+        Credentials::Dialogflow { config: dialogflow_config() }
+    );
+    assert!(integrations::credentials(&after, &a, ids[2]).await.is_ok());
+    // The old keyring alone no longer opens them: they really were re-sealed.
+    assert_eq!(integrations::credentials(&d, &a, ids[0]).await, Err(AppError::Internal));
+    assert_eq!(integrations::reseal_all(&after, &rotated).await.unwrap(), 0, "nothing left to do");
+}
