@@ -1,0 +1,106 @@
+import { test, expect, Page } from '@playwright/test';
+import { expectAccessible, hydrated, logIn, operatorAddsMember, signUp, uniqueEmail } from './helpers';
+
+const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
+const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const DIALOGFLOW = JSON.stringify({
+  type: 'service_account',
+  project_id: 'voice-bot-123',
+  private_key: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcw\n-----END PRIVATE KEY-----\n',
+  client_email: 'bot@voice-bot-123.iam.gserviceaccount.com',
+});
+
+async function openAdd(page: Page) {
+  await page.getByRole('button', { name: 'Add Integration' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add Integration' });
+  await expect(dialog).toBeVisible();
+  return dialog;
+}
+
+test('an admin adds each kind, edits a name, deletes one; a member sees them read-only', async ({ page }) => {
+  const admin = uniqueEmail('integrations');
+  await signUp(page, admin);
+  await hydrated(page);
+  await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name: 'Integrations' }).click();
+  await expect(page.getByText('This account has no integrations yet.')).toBeVisible();
+
+  // Dialogflow, with a bad config first: the error sits beside the field.
+  let dialog = await openAdd(page);
+  await expectAccessible(page);
+  await dialog.getByLabel('Name').fill('Support bot');
+  await dialog.getByLabel('Config').fill('{"type": "user"}');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog.getByText(/Config must be a service-account key/)).toBeVisible();
+  await dialog.getByLabel('Config').fill(DIALOGFLOW);
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'Support bot', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'voice-bot-123', exact: true })).toBeVisible();
+  // Focus went back to the button that opened the dialog.
+  await expect(page.getByRole('button', { name: 'Add Integration' })).toBeFocused();
+
+  // DynamoDB with a region.
+  dialog = await openAdd(page);
+  await dialog.getByLabel('Select Service').selectOption('dynamodb');
+  await dialog.getByLabel('Name').fill('Call records');
+  await dialog.getByLabel('Key').fill(AWS_KEY);
+  await dialog.getByLabel('Secret').fill(AWS_SECRET);
+  await dialog.getByLabel('Select Region').selectOption('eu-west-1');
+  await dialog.getByLabel('Description').fill('Kept 90 days');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'Call records', exact: true })).toBeVisible();
+
+  // S3; Escape closes a dialog without adding anything.
+  dialog = await openAdd(page);
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  dialog = await openAdd(page);
+  await dialog.getByLabel('Select Service').selectOption('s3');
+  await dialog.getByLabel('Name').fill('Recordings');
+  await dialog.getByLabel('Key').fill(AWS_KEY);
+  await dialog.getByLabel('Secret').fill(AWS_SECRET);
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'Recordings', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: '…MPLE', exact: true })).toHaveCount(2);
+  expect(await page.content()).not.toContain(AWS_SECRET);
+  await expectAccessible(page);
+
+  // Edit: the name changes, the credentials are locked.
+  await page.getByRole('button', { name: 'Edit Call records' }).click();
+  dialog = page.getByRole('dialog', { name: 'Edit Integration' });
+  await expect(dialog.getByLabel('Key')).toBeDisabled();
+  await expect(dialog.getByLabel('Secret')).toBeDisabled();
+  await expectAccessible(page);
+  await dialog.getByLabel('Name').fill('DynamoDB records');
+  await dialog.getByRole('button', { name: 'Update' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'DynamoDB records', exact: true })).toBeVisible();
+
+  // Delete asks first.
+  await page.getByRole('button', { name: 'Delete Recordings' }).click();
+  dialog = page.getByRole('dialog', { name: 'Delete Integration' });
+  await expect(dialog.getByText('Delete the integration Recordings?')).toBeVisible();
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'Recordings', exact: true })).toHaveCount(0);
+
+  // After a reload, the changes are kept.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByRole('cell', { name: 'DynamoDB records', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Support bot', exact: true })).toBeVisible();
+
+  // A member sees the table but no way to change it.
+  const member = uniqueEmail('reader');
+  operatorAddsMember(admin, member, 'Maple-Canyon-Drift-19');
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/login?next=/account/integrations');
+  await logIn(page, member, 'Maple-Canyon-Drift-19');
+  await expect(page).toHaveURL(/\/account\/integrations$/);
+  await expect(page.getByRole('cell', { name: 'DynamoDB records', exact: true })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Add Integration' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /^Edit / })).toHaveCount(0);
+});
