@@ -16,7 +16,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::tabs::Tab;
-use pages::email_links::{ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage};
+use pages::email_links::{ActivatePage, ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage};
 use pages::integrations::IntegrationsTab;
 use pages::{
     account::AccountTab, log_in::LogInPage, my_account::MyAccountPage, not_built::NotBuilt,
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email") view=VerifyEmailPage />
                 <Route path=path!("/reset-password") view=ResetPasswordPage />
                 <Route path=path!("/confirm-email") view=ConfirmEmailPage />
+                <Route path=path!("/activate") view=ActivatePage />
                 // Async: the page is rendered once the signed-in user is known,
                 // so a redirect to log-in or a 403 can still set the status.
                 <ParentRoute path=path!("/account") view=MyAccountPage ssr=SsrMode::Async>

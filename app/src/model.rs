@@ -33,6 +33,52 @@ pub struct UserRow {
     pub is_admin: bool,
     pub can_create: bool,
     pub can_share: bool,
+    pub two_factor_enabled: bool,
+    /// Still invited: has not set a password yet.
+    pub invited: bool,
+}
+
+/// How the user table is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserSort {
+    #[default]
+    Name,
+    Email,
+    Status,
+}
+
+impl UserSort {
+    pub const ALL: [UserSort; 3] = [UserSort::Name, UserSort::Email, UserSort::Status];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            UserSort::Name => "name",
+            UserSort::Email => "email",
+            UserSort::Status => "status",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UserSort::Name => "Name",
+            UserSort::Email => "Email",
+            UserSort::Status => "Status",
+        }
+    }
+
+    pub fn from_key(key: &str) -> UserSort {
+        UserSort::ALL.into_iter().find(|s| s.key() == key).unwrap_or_default()
+    }
+}
+
+/// One page of the user table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPage {
+    pub rows: Vec<UserRow>,
+    /// Where the next page starts, if there is one (an opaque cursor).
+    pub next: Option<String>,
+    /// Whether the account has more than one user (the table is shown only then).
+    pub several_users: bool,
 }
 
 /// A message about one form field, shown beside it.

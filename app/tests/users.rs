@@ -1,9 +1,10 @@
 //! A user's own settings, the admin's user list, and the operator commands.
 use app::domain::auth;
+use app::domain::directory;
 use app::domain::entity::user;
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
 use app::domain::users::{self, OperatorNewUser};
-use app::model::AppError;
+use app::model::{AppError, UserSort};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 #[tokio::test]
@@ -56,8 +57,9 @@ async fn admins_list_only_their_own_accounts_users_and_members_are_refused() {
     let member = add_user(&d, admin.account_id(), "bob@example.com", false).await;
     account_with_admin(&d, "Other", "eve@other.example").await;
 
-    let rows = users::list_users(&d, &admin.admin().unwrap()).await.unwrap();
-    let emails: Vec<_> = rows.iter().map(|r| r.email.as_str()).collect();
+    let page =
+        directory::list_users(&d, &admin.admin().unwrap(), "", UserSort::Name, None).await.unwrap();
+    let emails: Vec<_> = page.rows.iter().map(|r| r.email.as_str()).collect();
     assert_eq!(emails.len(), 2);
     assert!(emails.contains(&"ada@example.com") && emails.contains(&"bob@example.com"));
     assert!(matches!(member.admin(), Err(AppError::Forbidden(_))));

@@ -2,6 +2,7 @@
 pub mod cli;
 pub mod config;
 pub mod security;
+pub mod signed_out;
 pub mod worker;
 
 use app::api::web::WebContext;
@@ -48,7 +49,7 @@ pub fn build_router(
 ) -> Router {
     let routes = generate_route_list(App);
     let context = request_context(web.clone());
-    let state = AppState { leptos_options: leptos_options.clone(), web };
+    let state = AppState { leptos_options: leptos_options.clone(), web: web.clone() };
     Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
@@ -56,7 +57,15 @@ pub fn build_router(
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
+        .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
         .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
+        // A request that takes this long has stalled (leptos 0.8 can, rarely,
+        // stall a server render with several <Suspense>s): answer instead of
+        // holding the connection forever.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_secs(30),
+        ))
         .with_state(state)
 }

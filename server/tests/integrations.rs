@@ -15,7 +15,11 @@ fn assert_no_secret(what: &str, text: &str) {
     }
 }
 
-async fn add_dynamodb(app: &TestApp, session: &str, name: &str) -> (StatusCode, serde_json::Value, String) {
+async fn add_dynamodb(
+    app: &TestApp,
+    session: &str,
+    name: &str,
+) -> (StatusCode, serde_json::Value, String) {
     let reply = app
         .call(
             "add_integration",
@@ -34,87 +38,124 @@ async fn add_dynamodb(app: &TestApp, session: &str, name: &str) -> (StatusCode, 
     (reply.status, json, reply.body)
 }
 
-#[tokio::test]
-async fn secrets_never_come_back_in_responses_or_pages() {
-    let app = TestApp::new().await;
-    let admin = app.sign_up(ADMIN).await;
-    let (status, added, body) = add_dynamodb(&app, &admin, "Records").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(added["hint"], "…MPLE");
-    assert_no_secret("the add response", &body);
-    let config = dialogflow_config();
-    let flow = app
-        .call("add_integration", &[("service", "dialogflow"), ("name", "Bot"), ("config", &config)], Some(&admin))
-        .await;
-    assert_eq!(flow.status, StatusCode::OK, "{}", flow.body);
-    assert_no_secret("the add response", &flow.body);
+#[test]
+fn secrets_never_come_back_in_responses_or_pages() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let (status, added, body) = add_dynamodb(&app, &admin, "Records").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(added["hint"], "…MPLE");
+        assert_no_secret("the add response", &body);
+        let config = dialogflow_config();
+        let flow = app
+            .call(
+                "add_integration",
+                &[("service", "dialogflow"), ("name", "Bot"), ("config", &config)],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(flow.status, StatusCode::OK, "{}", flow.body);
+        assert_no_secret("the add response", &flow.body);
 
-    let listed = app.call("list_integrations", &[], Some(&admin)).await;
-    assert_eq!(listed.json().as_array().unwrap().len(), 2);
-    assert_no_secret("the list", &listed.body);
-    let page = app.page("/account/integrations", Some(&admin)).await;
-    assert!(page.body.contains("Records") && page.body.contains("voice-bot-123"));
-    assert_no_secret("the rendered page", &page.body);
+        let listed = app.call("list_integrations", &[], Some(&admin)).await;
+        assert_eq!(listed.json().as_array().unwrap().len(), 2);
+        assert_no_secret("the list", &listed.body);
+        let page = app.page("/account/integrations", Some(&admin)).await;
+        assert!(page.body.contains("Records") && page.body.contains("voice-bot-123"));
+        assert_no_secret("the rendered page", &page.body);
 
-    let id = added["id"].to_string();
-    let updated = app.call("update_integration", &[("id", &id), ("name", "Renamed"), ("description", "")], Some(&admin)).await;
-    assert_eq!(updated.status, StatusCode::OK);
-    assert_no_secret("the update response", &updated.body);
+        let id = added["id"].to_string();
+        let updated = app
+            .call(
+                "update_integration",
+                &[("id", &id), ("name", "Renamed"), ("description", "")],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(updated.status, StatusCode::OK);
+        assert_no_secret("the update response", &updated.body);
+    })
 }
 
-#[tokio::test]
-async fn members_see_integrations_read_only_and_are_refused_changes() {
-    let app = TestApp::new().await;
-    let admin = app.sign_up(ADMIN).await;
-    let (_, added, _) = add_dynamodb(&app, &admin, "Records").await;
-    let member = app.operator_adds_member(ADMIN, "bob@example.com").await;
-    let id = added["id"].to_string();
+#[test]
+fn members_see_integrations_read_only_and_are_refused_changes() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let (_, added, _) = add_dynamodb(&app, &admin, "Records").await;
+        let member = app.operator_adds_member(ADMIN, "bob@example.com").await;
+        let id = added["id"].to_string();
 
-    let listed = app.call("list_integrations", &[], Some(&member)).await;
-    assert_eq!(listed.status, StatusCode::OK);
-    assert_eq!(listed.json()[0]["name"], "Records");
-    let page = app.page("/account/integrations", Some(&member)).await;
-    assert!(page.body.contains("Records"));
-    assert!(!page.body.contains("Add Integration"), "no admin controls for members");
+        let listed = app.call("list_integrations", &[], Some(&member)).await;
+        assert_eq!(listed.status, StatusCode::OK);
+        assert_eq!(listed.json()[0]["name"], "Records");
+        let page = app.page("/account/integrations", Some(&member)).await;
+        assert!(page.body.contains("Records"));
+        assert!(!page.body.contains("Add Integration"), "no admin controls for members");
 
-    let (status, _, _) = add_dynamodb(&app, &member, "Mine").await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let renamed = app.call("update_integration", &[("id", &id), ("name", "Hijacked")], Some(&member)).await;
-    assert_eq!(renamed.status, StatusCode::FORBIDDEN);
-    let deleted = app.call("delete_integration", &[("id", &id)], Some(&member)).await;
-    assert_eq!(deleted.status, StatusCode::FORBIDDEN);
-    let after = app.call("list_integrations", &[], Some(&admin)).await.json();
-    assert_eq!(after.as_array().unwrap().len(), 1);
-    assert_eq!(after[0]["name"], "Records");
+        let (status, _, _) = add_dynamodb(&app, &member, "Mine").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let renamed = app
+            .call("update_integration", &[("id", &id), ("name", "Hijacked")], Some(&member))
+            .await;
+        assert_eq!(renamed.status, StatusCode::FORBIDDEN);
+        let deleted = app.call("delete_integration", &[("id", &id)], Some(&member)).await;
+        assert_eq!(deleted.status, StatusCode::FORBIDDEN);
+        let after = app.call("list_integrations", &[], Some(&admin)).await.json();
+        assert_eq!(after.as_array().unwrap().len(), 1);
+        assert_eq!(after[0]["name"], "Records");
+    })
 }
 
-#[tokio::test]
-async fn another_accounts_admin_gets_not_found_and_changes_nothing() {
-    let app = TestApp::new().await;
-    let admin = app.sign_up(ADMIN).await;
-    let (_, added, _) = add_dynamodb(&app, &admin, "Records").await;
-    let intruder = app.sign_up("eve@other.example").await;
-    let id = added["id"].to_string();
+#[test]
+fn another_accounts_admin_gets_not_found_and_changes_nothing() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let (_, added, _) = add_dynamodb(&app, &admin, "Records").await;
+        let intruder = app.sign_up("eve@other.example").await;
+        let id = added["id"].to_string();
 
-    assert_eq!(app.call("list_integrations", &[], Some(&intruder)).await.json(), serde_json::json!([]));
-    let renamed = app.call("update_integration", &[("id", &id), ("name", "Hijacked")], Some(&intruder)).await;
-    assert_eq!(renamed.status, StatusCode::NOT_FOUND);
-    let deleted = app.call("delete_integration", &[("id", &id)], Some(&intruder)).await;
-    assert_eq!(deleted.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.call("list_integrations", &[], Some(&admin)).await.json()[0]["name"], "Records");
-    assert_eq!(app.call("list_integrations", &[], None).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.call("list_integrations", &[], Some(&intruder)).await.json(),
+            serde_json::json!([])
+        );
+        let renamed = app
+            .call("update_integration", &[("id", &id), ("name", "Hijacked")], Some(&intruder))
+            .await;
+        assert_eq!(renamed.status, StatusCode::NOT_FOUND);
+        let deleted = app.call("delete_integration", &[("id", &id)], Some(&intruder)).await;
+        assert_eq!(deleted.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.call("list_integrations", &[], Some(&admin)).await.json()[0]["name"],
+            "Records"
+        );
+        assert_eq!(app.call("list_integrations", &[], None).await.status, StatusCode::UNAUTHORIZED);
+    })
 }
 
-#[tokio::test]
-async fn bad_input_is_a_422_with_the_field_named() {
-    let app = TestApp::new().await;
-    let admin = app.sign_up(ADMIN).await;
-    let reply = app
-        .call("add_integration", &[("service", "s3"), ("name", "X"), ("key", "AKIA1"), ("secret", "x")], Some(&admin))
-        .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<_> = reply.json()["Invalid"].as_array().unwrap().iter().map(|e| e["field"].clone()).collect();
-    assert_eq!(fields, ["key", "secret"]);
-    let bad_id = app.call("delete_integration", &[("id", "not-a-number")], Some(&admin)).await;
-    assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+#[test]
+fn bad_input_is_a_422_with_the_field_named() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let reply = app
+            .call(
+                "add_integration",
+                &[("service", "s3"), ("name", "X"), ("key", "AKIA1"), ("secret", "x")],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let fields: Vec<_> = reply.json()["Invalid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].clone())
+            .collect();
+        assert_eq!(fields, ["key", "secret"]);
+        let bad_id = app.call("delete_integration", &[("id", "not-a-number")], Some(&admin)).await;
+        assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+    })
 }

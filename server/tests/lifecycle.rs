@@ -28,105 +28,117 @@ async fn verified(app: &TestApp, session: &str) -> bool {
     app.call("signed_in_user", &[], Some(session)).await.json()["email_verified"].as_bool().unwrap()
 }
 
-#[tokio::test]
-async fn opening_a_verification_link_changes_nothing_and_its_button_verifies() {
-    let app = TestApp::new().await;
-    let session = app.sign_up(ADMIN).await;
-    let account = app.page("/account", Some(&session)).await;
-    assert!(account.body.contains("Your email address is not verified"));
-    let token = token_in_latest_email(&app, ADMIN, "/verify-email").await;
+#[test]
+fn opening_a_verification_link_changes_nothing_and_its_button_verifies() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let session = app.sign_up(ADMIN).await;
+        let account = app.page("/account", Some(&session)).await;
+        assert!(account.body.contains("Your email address is not verified"));
+        let token = token_in_latest_email(&app, ADMIN, "/verify-email").await;
 
-    for _ in 0..2 {
-        let page = app.page(&format!("/verify-email?token={token}"), None).await;
-        assert_eq!(page.status, StatusCode::OK);
-        assert!(page.body.contains("Verify Email Address"));
-    }
-    assert!(!verified(&app, &session).await, "a mail scanner's GET used up nothing");
+        for _ in 0..2 {
+            let page = app.page(&format!("/verify-email?token={token}"), None).await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(page.body.contains("Verify Email Address"));
+        }
+        assert!(!verified(&app, &session).await, "a mail scanner's GET used up nothing");
 
-    let reply = app.call("verify_email", &[("token", &token)], None).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    assert!(verified(&app, &session).await);
-    let account = app.page("/account", Some(&session)).await;
-    assert!(!account.body.contains("Your email address is not verified"));
-    let again = app.call("verify_email", &[("token", &token)], None).await;
-    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(again.body.contains("already been used"));
+        let reply = app.call("verify_email", &[("token", &token)], None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert!(verified(&app, &session).await);
+        let account = app.page("/account", Some(&session)).await;
+        assert!(!account.body.contains("Your email address is not verified"));
+        let again = app.call("verify_email", &[("token", &token)], None).await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(again.body.contains("already been used"));
+    })
 }
 
-#[tokio::test]
-async fn forgot_password_gives_the_same_reply_for_known_and_unknown_addresses() {
-    let app = TestApp::new().await;
-    app.sign_up(ADMIN).await;
-    let known = app.call("request_password_reset", &[("email", ADMIN)], None).await;
-    let unknown =
-        app.call("request_password_reset", &[("email", "nobody@example.com")], None).await;
-    assert_eq!(known.status, StatusCode::OK);
-    assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
+#[test]
+fn forgot_password_gives_the_same_reply_for_known_and_unknown_addresses() {
+    support::run(async {
+        let app = TestApp::new().await;
+        app.sign_up(ADMIN).await;
+        let known = app.call("request_password_reset", &[("email", ADMIN)], None).await;
+        let unknown =
+            app.call("request_password_reset", &[("email", "nobody@example.com")], None).await;
+        assert_eq!(known.status, StatusCode::OK);
+        assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
+    })
 }
 
-#[tokio::test]
-async fn a_reset_link_signs_in_with_the_new_password_and_ends_old_sessions() {
-    let app = TestApp::new().await;
-    let old = app.sign_up(ADMIN).await;
-    app.call("request_password_reset", &[("email", ADMIN)], None).await;
-    let token = token_in_latest_email(&app, ADMIN, "/reset-password").await;
-    assert!(app
-        .page(&format!("/reset-password?token={token}"), None)
-        .await
-        .body
-        .contains("New Password"));
+#[test]
+fn a_reset_link_signs_in_with_the_new_password_and_ends_old_sessions() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let old = app.sign_up(ADMIN).await;
+        app.call("request_password_reset", &[("email", ADMIN)], None).await;
+        let token = token_in_latest_email(&app, ADMIN, "/reset-password").await;
+        assert!(app
+            .page(&format!("/reset-password?token={token}"), None)
+            .await
+            .body
+            .contains("New Password"));
 
-    let new_password = "Quartz-Harbor-Lantern-77";
-    let reply = app
-        .call("reset_password", &[("token", &token), ("new_password", new_password)], None)
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    assert_eq!(reply.location(), Some("/account"));
-    let fresh = reply.session().expect("signed in");
-    assert_eq!(app.call("signed_in_user", &[], Some(&fresh)).await.status, StatusCode::OK);
-    assert_eq!(app.call("signed_in_user", &[], Some(&old)).await.status, StatusCode::UNAUTHORIZED);
-    assert!(app.log_in(ADMIN, new_password).await.session().is_some());
+        let new_password = "Quartz-Harbor-Lantern-77";
+        let reply = app
+            .call("reset_password", &[("token", &token), ("new_password", new_password)], None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.location(), Some("/account"));
+        let fresh = reply.session().expect("signed in");
+        assert_eq!(app.call("signed_in_user", &[], Some(&fresh)).await.status, StatusCode::OK);
+        assert_eq!(
+            app.call("signed_in_user", &[], Some(&old)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert!(app.log_in(ADMIN, new_password).await.session().is_some());
 
-    let reused = app
-        .call("reset_password", &[("token", &token), ("new_password", new_password)], None)
-        .await;
-    assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(reused.session().is_none());
+        let reused = app
+            .call("reset_password", &[("token", &token), ("new_password", new_password)], None)
+            .await;
+        assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(reused.session().is_none());
+    })
 }
 
-#[tokio::test]
-async fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_address() {
-    let app = TestApp::new().await;
-    let session = app.sign_up(ADMIN).await;
-    let form =
-        |password: &'static str| [("current_password", password), ("new_email", "new@example.com")];
-    assert_eq!(
-        app.call("request_email_change", &form(PASSWORD), None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    let wrong = app.call("request_email_change", &form("wrong"), Some(&session)).await;
-    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let cross = app
-        .call_from(
-            "request_email_change",
-            &form(PASSWORD),
-            Some(&session),
-            Some("cross-site"),
-            None,
-        )
-        .await;
-    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+#[test]
+fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_address() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let session = app.sign_up(ADMIN).await;
+        let form = |password: &'static str| {
+            [("current_password", password), ("new_email", "new@example.com")]
+        };
+        assert_eq!(
+            app.call("request_email_change", &form(PASSWORD), None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let wrong = app.call("request_email_change", &form("wrong"), Some(&session)).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let cross = app
+            .call_from(
+                "request_email_change",
+                &form(PASSWORD),
+                Some(&session),
+                Some("cross-site"),
+                None,
+            )
+            .await;
+        assert_eq!(cross.status, StatusCode::FORBIDDEN);
 
-    let asked = app.call("request_email_change", &form(PASSWORD), Some(&session)).await;
-    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
-    assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);
-    let token = token_in_latest_email(&app, "new@example.com", "/confirm-email").await;
-    assert!(app.page(&format!("/confirm-email?token={token}"), None).await.status.is_success());
-    assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);
-    let confirmed = app.call("confirm_email_change", &[("token", &token)], None).await;
-    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
-    assert_eq!(
-        app.call("signed_in_user", &[], Some(&session)).await.json()["email"],
-        "new@example.com"
-    );
+        let asked = app.call("request_email_change", &form(PASSWORD), Some(&session)).await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);
+        let token = token_in_latest_email(&app, "new@example.com", "/confirm-email").await;
+        assert!(app.page(&format!("/confirm-email?token={token}"), None).await.status.is_success());
+        assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);
+        let confirmed = app.call("confirm_email_change", &[("token", &token)], None).await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+        assert_eq!(
+            app.call("signed_in_user", &[], Some(&session)).await.json()["email"],
+            "new@example.com"
+        );
+    })
 }

@@ -1,11 +1,134 @@
-//! The admin's view of the account's users (the Manage Users tab).
+//! The Manage Users tab (admins): the user table, invitations, edits and
+//! deletions; and the activation link an invited user opens.
 use leptos::prelude::*;
 
-use crate::model::{AppError, UserRow};
+use crate::model::{AppError, UserPage, UserRow};
 
 #[server(prefix = "/fn", endpoint = "list_users")]
-pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
+pub async fn list_users(
+    search: Option<String>,
+    sort: Option<String>,
+    after: Option<String>,
+) -> Result<UserPage, AppError> {
     use super::web::*;
-    use crate::domain::users;
-    reply(async { users::list_users(&domain()?, &member().await?.admin()?).await }.await)
+    use crate::domain::directory;
+    use crate::model::UserSort;
+    reply(
+        async {
+            let admin = member().await?.admin()?;
+            let sort = UserSort::from_key(sort.as_deref().unwrap_or_default());
+            let search = search.unwrap_or_default();
+            directory::list_users(&domain()?, &admin, &search, sort, after.as_deref()).await
+        }
+        .await,
+    )
+}
+
+/// The fields of the Add User and Edit User forms. Checkboxes send a value
+/// only when ticked; Account Admin is a Yes/No choice.
+#[cfg(feature = "ssr")]
+fn user_form(
+    first_name: String,
+    last_name: String,
+    email: String,
+    is_admin: Option<String>,
+    can_create: Option<String>,
+    can_share: Option<String>,
+) -> crate::domain::user_admin::UserForm {
+    crate::domain::user_admin::UserForm {
+        first_name,
+        last_name,
+        email,
+        is_admin: is_admin.as_deref() == Some("yes"),
+        can_create: can_create.is_some(),
+        can_share: can_share.is_some(),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "add_user")]
+pub async fn add_user(
+    first_name: String,
+    last_name: String,
+    email: String,
+    is_admin: Option<String>,
+    can_create: Option<String>,
+    can_share: Option<String>,
+) -> Result<UserRow, AppError> {
+    use super::web::*;
+    use crate::domain::user_admin;
+    reply(
+        async {
+            let admin = member().await?.admin()?;
+            let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
+            user_admin::invite(&domain()?, &admin, form).await
+        }
+        .await,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/fn", endpoint = "update_user")]
+pub async fn update_user(
+    id: i32,
+    first_name: String,
+    last_name: String,
+    email: String,
+    is_admin: Option<String>,
+    can_create: Option<String>,
+    can_share: Option<String>,
+) -> Result<UserRow, AppError> {
+    use super::web::*;
+    use crate::domain::user_admin;
+    reply(
+        async {
+            let admin = member().await?.admin()?;
+            let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
+            user_admin::update(&domain()?, &admin, id, form).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "delete_user")]
+pub async fn delete_user(id: i32) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::user_admin;
+    reply(async { user_admin::delete(&domain()?, &member().await?.admin()?, id).await }.await)
+}
+
+#[server(prefix = "/fn", endpoint = "resend_invitation")]
+pub async fn resend_invitation(id: i32) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::user_admin;
+    reply(
+        async { user_admin::resend_invitation(&domain()?, &member().await?.admin()?, id).await }
+            .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "send_password_reset")]
+pub async fn send_password_reset(id: i32) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::user_admin;
+    reply(
+        async { user_admin::send_password_reset(&domain()?, &member().await?.admin()?, id).await }
+            .await,
+    )
+}
+
+/// The button on the page an invitation link opens.
+#[server(prefix = "/fn", endpoint = "activate")]
+pub async fn activate(token: String, new_password: String) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::user_admin;
+    reply(
+        async {
+            let session =
+                user_admin::activate(&domain()?, &token, &new_password, &user_agent()).await?;
+            set_session_cookie(&session.token)?;
+            leptos_axum::redirect("/account");
+            Ok(())
+        }
+        .await,
+    )
 }

@@ -10,6 +10,9 @@ use crate::model::AppError;
 
 pub const SESSION_COOKIE: &str = "console_session";
 
+/// Where server functions are served (their `prefix`).
+pub const SERVER_FN_PREFIX: &str = "/fn/";
+
 /// Provided by the server to every page render and server function.
 #[derive(Clone)]
 pub struct WebContext {
@@ -82,9 +85,17 @@ pub fn clear_session_cookie() {
     set_cookie(format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
 }
 
-/// Answers an error with its HTTP status (server function errors are 500 by default).
+/// Answers an error with its HTTP status (server function errors are 500 by
+/// default). Only for a request to the server function itself: the same
+/// function called while a page renders (as a resource) must not set the
+/// page's status; the page decides that (a redirect, a 403).
 pub fn reply<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let (Err(err), Some(response)) = (&result, use_context::<ResponseOptions>()) {
+    let called_over_http = request_parts()
+        .map(|parts| parts.uri.path().starts_with(SERVER_FN_PREFIX))
+        .unwrap_or(false);
+    if let (true, Err(err), Some(response)) =
+        (called_over_http, &result, use_context::<ResponseOptions>())
+    {
         if let Ok(status) = http::StatusCode::from_u16(err.status()) {
             response.set_status(status);
         }

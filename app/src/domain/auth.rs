@@ -59,7 +59,7 @@ pub async fn sign_up(d: &Domain, input: SignUp, user_agent: &str) -> Result<NewS
     let email = errors.check("email", validation::email(&input.email));
     let context = [first_name.as_str(), last_name.as_str(), email.as_str(), company_name.as_str()];
     errors.check("password", validation::new_password(&input.password, &context));
-    if !email.is_empty() && email_taken(d, &email).await? {
+    if !email.is_empty() && email_taken(&d.db, &email).await? {
         errors.add("email", EMAIL_TAKEN);
     }
     errors.into_result()?;
@@ -97,8 +97,12 @@ pub async fn sign_up(d: &Domain, input: SignUp, user_agent: &str) -> Result<NewS
     start_session(d, &user, user_agent).await
 }
 
-pub async fn email_taken(d: &Domain, email: &str) -> Result<bool, AppError> {
-    Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(&d.db).await?.is_some())
+/// Whether any account's user has `email`. Pass the transaction when inside one.
+pub async fn email_taken(
+    conn: &impl sea_orm::ConnectionTrait,
+    email: &str,
+) -> Result<bool, AppError> {
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(conn).await?.is_some())
 }
 
 /// Two sign-ups racing for one address: the unique index decides, and the

@@ -130,7 +130,7 @@ pub async fn request_email_change(
     let new_email = errors.check("new_email", validation::email(new_email));
     if !new_email.is_empty() && new_email == me.email {
         errors.add("new_email", "This is already your email address.");
-    } else if !new_email.is_empty() && email_taken(d, &new_email).await? {
+    } else if !new_email.is_empty() && email_taken(&d.db, &new_email).await? {
         errors.add("new_email", EMAIL_TAKEN);
     }
     if !d.passwords.verify(current_password, me.password_hash.as_deref()).await? {
@@ -138,12 +138,25 @@ pub async fn request_email_change(
     }
     errors.into_result()?;
 
-    let now = d.clock.now();
     let txn = d.db.begin().await?;
+    send_email_change(d, &txn, &me, &new_email).await?;
+    txn.commit().await?;
+    Ok(new_email)
+}
+
+/// Writes the confirmation link to the new address and the notice to the old
+/// one, in the caller's transaction. Used by the user themself and by an admin.
+pub(super) async fn send_email_change(
+    d: &Domain,
+    txn: &sea_orm::DatabaseTransaction,
+    user: &user::Model,
+    new_email: &str,
+) -> Result<(), AppError> {
+    let now = d.clock.now();
     let token =
-        tokens::issue(d, &txn, me.id, Purpose::ChangeEmail, Some(new_email.clone())).await?;
+        tokens::issue(d, txn, user.id, Purpose::ChangeEmail, Some(new_email.to_owned())).await?;
     let confirm = Email {
-        to: new_email.clone(),
+        to: new_email.to_owned(),
         subject: "Confirm your new email address".into(),
         body: format!(
             "You asked to use this address for your Voice Console account.\n\nTo confirm, open \
@@ -153,19 +166,17 @@ pub async fn request_email_change(
         ),
     };
     let notice = Email {
-        to: me.email.clone(),
+        to: user.email.clone(),
         subject: "Your email address is being changed".into(),
         body: format!(
-            "Someone signed in to your Voice Console account asked to change its email address \
-             to {new_email}.\n\nThe change happens only when the link sent to that address is \
-             used. If this was not you, change your password now and contact your account \
-             admin.\n"
+            "Someone asked to change the email address of your Voice Console account to \
+             {new_email}.\n\nThe change happens only when the link sent to that address is used. \
+             If you did not expect this, change your password now and contact your account admin.\n"
         ),
     };
-    mail::enqueue(&txn, now, confirm).await?;
-    mail::enqueue(&txn, now, notice).await?;
-    txn.commit().await?;
-    Ok(new_email)
+    mail::enqueue(txn, now, confirm).await?;
+    mail::enqueue(txn, now, notice).await?;
+    Ok(())
 }
 
 /// The button on the page an email-change link opens.

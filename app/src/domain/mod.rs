@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod crypto;
 pub mod db;
+pub mod directory;
 pub mod entity;
 pub mod integrations;
 pub mod lifecycle;
@@ -14,6 +15,7 @@ pub mod migration;
 pub mod scope;
 pub mod secrets;
 pub mod tokens;
+pub mod user_admin;
 pub mod users;
 pub mod validation;
 

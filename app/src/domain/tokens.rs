@@ -11,6 +11,8 @@ use crate::model::AppError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
+    /// An invited user's first password.
+    Activate,
     VerifyEmail,
     ResetPassword,
     ChangeEmail,
@@ -19,6 +21,7 @@ pub enum Purpose {
 impl Purpose {
     fn as_str(self) -> &'static str {
         match self {
+            Purpose::Activate => "activate",
             Purpose::VerifyEmail => "verify_email",
             Purpose::ResetPassword => "reset_password",
             Purpose::ChangeEmail => "change_email",
@@ -27,6 +30,7 @@ impl Purpose {
 
     pub fn lifetime(self) -> Duration {
         match self {
+            Purpose::Activate => Duration::hours(48),
             // An unverified account is removed after 7 days anyway.
             Purpose::VerifyEmail => Duration::days(7),
             Purpose::ResetPassword => Duration::hours(1),

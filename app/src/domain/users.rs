@@ -1,17 +1,16 @@
 //! A user's own settings, the admin's view of the account's users, and the
 //! operator's commands for adding and promoting users.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
 };
 
-use super::actor::{Admin, Member};
+use super::actor::Member;
 use super::auth::{email_conflict, email_taken, end_sessions, EMAIL_TAKEN};
 use super::entity::{account, user};
 use super::scope::Scoped;
 use super::validation::{self, Errors};
 use super::Domain;
-use crate::model::{AppError, CurrentUser, UserRow};
+use crate::model::{AppError, CurrentUser};
 
 pub(super) async fn own_row(d: &Domain, actor: &Member) -> Result<user::Model, AppError> {
     Scoped::of(actor)
@@ -82,30 +81,6 @@ pub async fn change_password(
     Ok(())
 }
 
-/// The account's users, for its admins. (Search, sort and paging come with
-/// the Manage Users tab.)
-pub async fn list_users(d: &Domain, admin: &Admin) -> Result<Vec<UserRow>, AppError> {
-    let rows = Scoped::of(admin.member())
-        .users()
-        .order_by_asc(user::Column::LastName)
-        .order_by_asc(user::Column::FirstName)
-        .order_by_asc(user::Column::Id)
-        .all(&d.db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|u| UserRow {
-            id: u.id,
-            first_name: u.first_name,
-            last_name: u.last_name,
-            email: u.email,
-            is_admin: u.is_admin,
-            can_create: u.can_create,
-            can_share: u.can_share,
-        })
-        .collect())
-}
-
 /// What an operator supplies to add a user to an existing account.
 pub struct OperatorNewUser {
     pub account_id: i32,
@@ -133,7 +108,7 @@ pub async fn operator_add_user(d: &Domain, input: OperatorNewUser) -> Result<i32
     if account::Entity::find_by_id(input.account_id).one(&d.db).await?.is_none() {
         errors.add("account", format!("There is no account {}.", input.account_id));
     }
-    if !email.is_empty() && email_taken(d, &email).await? {
+    if !email.is_empty() && email_taken(&d.db, &email).await? {
         errors.add("email", EMAIL_TAKEN);
     }
     errors.into_result()?;

@@ -3,9 +3,8 @@ use leptos::either::Either;
 use leptos::html;
 use leptos::prelude::*;
 
-use super::my_account::UserResource;
+use super::my_account::{signed_in_user_resource, UserResource};
 use crate::api::account::{ChangePassword, UpdateName};
-use crate::api::auth::signed_in_user;
 use crate::api::lifecycle::{RequestEmailChange, ResendVerification};
 use crate::components::form::{field_error, form_error, Field, FormStatus, NewPasswordField};
 use crate::model::CurrentUser;
@@ -14,7 +13,7 @@ use crate::model::CurrentUser;
 pub fn AccountTab() -> impl IntoView {
     // Its own copy of the user, not the page's: the page's copy is refetched
     // after a save (for the top bar), which must not re-create these forms.
-    let user = Resource::new(|| (), |_| signed_in_user());
+    let user = signed_in_user_resource();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -77,3 +77,22 @@ pub fn ConfirmEmailPage() -> impl IntoView {
         </main>
     }
 }
+
+#[component]
+pub fn ActivatePage() -> impl IntoView {
+    let activate = ServerAction::<crate::api::users::Activate>::new();
+    let result = activate.value();
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Welcome! Choose your password"</h1>
+            <ActionForm action=activate attr:class="card" attr:novalidate=true>
+                <FormStatus error=form_error(result, &["new_password"]) />
+                <input type="hidden" name="token" value=token_from_query() />
+                <NewPasswordField label="New Password" name="new_password" error=field_error(result, "new_password") />
+                <button type="submit" class="primary" disabled=move || activate.pending().get()>
+                    "Activate Account"
+                </button>
+            </ActionForm>
+        </main>
+    }
+}

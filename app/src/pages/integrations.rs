@@ -3,7 +3,7 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::my_account::UserResource;
+use super::my_account::signed_in_user_resource;
 use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
@@ -13,7 +13,7 @@ use crate::model::{IntegrationRow, Service, AWS_REGIONS};
 
 #[component]
 pub fn IntegrationsTab() -> impl IntoView {
-    let UserResource(user) = expect_context::<UserResource>();
+    let user = signed_in_user_resource();
     let add = ServerAction::<AddIntegration>::new();
     let update = ServerAction::<UpdateIntegration>::new();
     let delete = ServerAction::<DeleteIntegration>::new();

@@ -8,9 +8,16 @@ use crate::api::auth::{signed_in_user, LogOut};
 use crate::components::tabs::TabBar;
 use crate::model::{AppError, CurrentUser};
 
-/// The signed-in user, loaded once for the page and shared with its tabs.
+/// The page's own copy of the signed-in user, for the top bar and tab bar. A
+/// tab refetches it after changing the name. Tabs that need the user load
+/// their own copy with [`signed_in_user_resource`]: one resource read in two
+/// `<Suspense>`s makes a fraction of server renders hang (leptos #4851).
 #[derive(Clone, Copy)]
 pub struct UserResource(pub Resource<Result<CurrentUser, AppError>>);
+
+pub fn signed_in_user_resource() -> Resource<Result<CurrentUser, AppError>> {
+    Resource::new(|| (), |_| signed_in_user())
+}
 
 /// Percent-encodes a path for the `next` query parameter.
 fn encode_component(text: &str) -> String {
@@ -26,7 +33,7 @@ fn encode_component(text: &str) -> String {
 
 #[component]
 pub fn MyAccountPage() -> impl IntoView {
-    let user = Resource::new(|| (), |_| signed_in_user());
+    let user = signed_in_user_resource();
     provide_context(UserResource(user));
     let location = use_location();
     let log_out = ServerAction::<LogOut>::new();

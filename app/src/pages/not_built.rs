@@ -3,13 +3,13 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::my_account::UserResource;
+use super::my_account::signed_in_user_resource;
 use super::Refused;
 use crate::components::tabs::Tab;
 
 #[component]
 pub fn NotBuilt(tab: Tab) -> impl IntoView {
-    let UserResource(user) = expect_context::<UserResource>();
+    let user = signed_in_user_resource();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

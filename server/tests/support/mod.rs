@@ -178,3 +178,13 @@ fn encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// Runs a test on a runtime of its own, on the test's thread.
+///
+/// Not one shared multi-threaded runtime: leptos 0.8.23 still has a rare race
+/// between parallel `<Suspense>`s on different threads that stalls a server
+/// render (about one run of this file in fifty stalled that way; see leptos
+/// #4851 for the family). The server guards against it with a request timeout.
+pub fn run<F: std::future::Future>(test: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(test)
+}

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use sea_orm::Set;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -19,7 +20,17 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the user proved they receive mail at `email`; `None` until then.
     pub email_verified_at: Option<DateTimeUtc>,
+    /// Derived (see `before_save`): lower-cased "first last", the name sort key.
+    pub name_key: String,
+    /// Derived: lower-cased name and email, what search matches.
+    pub search_text: String,
+    /// Derived: `invited` until the user has a password, then `active`.
+    pub status: String,
+    pub two_factor_enabled: bool,
 }
+
+pub const INVITED: &str = "invited";
+pub const ACTIVE: &str = "active";
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
@@ -46,4 +57,24 @@ impl Related<super::session::Entity> for Entity {
     }
 }
 
-impl ActiveModelBehavior for ActiveModel {}
+/// The sort and search columns are derived here, in one place, from the
+/// names, email and password every write already carries.
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(mut self, _db: &C, _insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if let (Some(first), Some(last), Some(email)) =
+            (self.first_name.try_as_ref(), self.last_name.try_as_ref(), self.email.try_as_ref())
+        {
+            let name = format!("{first} {last}").to_lowercase();
+            self.search_text = Set(format!("{name} {}", email.to_lowercase()));
+            self.name_key = Set(name);
+        }
+        if let Some(hash) = self.password_hash.try_as_ref() {
+            self.status = Set(if hash.is_some() { ACTIVE } else { INVITED }.into());
+        }
+        Ok(self)
+    }
+}

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts_users_sessions;
 mod m20261122_000002_email;
 mod m20261122_000003_integrations;
+mod m20261122_000004_user_directory;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts_users_sessions::Migration),
             Box::new(m20261122_000002_email::Migration),
             Box::new(m20261122_000003_integrations::Migration),
+            Box::new(m20261122_000004_user_directory::Migration),
         ]
     }
 }

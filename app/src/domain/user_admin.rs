@@ -1,0 +1,281 @@
+//! What an admin does to the users of their account: invite, edit, reset a
+//! password, delete. The rules that keep an account safe live here: emails
+//! are unique system-wide, the last admin can be neither demoted nor deleted
+//! (also when two admins act at the same moment), nobody deletes themself,
+//! and another account's user is "not found". The admin never sets or sees a
+//! password; 2FA is the user's own business.
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+
+use super::actor::Admin;
+use super::auth::{
+    email_conflict, email_taken, end_sessions, start_session, NewSession, EMAIL_TAKEN,
+};
+use super::directory::user_row;
+use super::entity::{account, user};
+use super::lifecycle;
+use super::mail::{self, Email};
+use super::scope::Scoped;
+use super::tokens::{self, Purpose};
+use super::validation::{self, Errors};
+use super::Domain;
+use crate::model::{AppError, UserRow};
+
+pub const LAST_ADMIN: &str =
+    "An account needs at least one admin: make another user an admin first.";
+pub const NOT_YOURSELF: &str = "You cannot delete your own user; another admin can.";
+
+/// The Add User and Edit User forms.
+#[derive(Clone, Debug, Default)]
+pub struct UserForm {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub can_create: bool,
+    pub can_share: bool,
+}
+
+struct Checked {
+    first_name: String,
+    last_name: String,
+    email: String,
+}
+
+fn check(form: &UserForm) -> (Errors, Checked) {
+    let mut errors = Errors::default();
+    let first_name =
+        errors.check("first_name", validation::person_name(&form.first_name, "First Name"));
+    let last_name =
+        errors.check("last_name", validation::person_name(&form.last_name, "Last Name"));
+    let email = errors.check("email", validation::email(&form.email));
+    (errors, Checked { first_name, last_name, email })
+}
+
+fn invitation_email(d: &Domain, to: &str, company: &str, token: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("You are invited to {company} on Voice Console"),
+        body: format!(
+            "An admin of {company} added you to their Voice Console account.\n\nTo choose your \
+             password and sign in, open this link and press the button on the page:\n\n{}\n\nThe \
+             link works once, for 48 hours. If it expires, ask your admin to send a new one.\n",
+            d.link("/activate", token)
+        ),
+    }
+}
+
+async fn company(conn: &impl ConnectionTrait, account_id: i32) -> Result<String, AppError> {
+    Ok(account::Entity::find_by_id(account_id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .company_name)
+}
+
+/// Serialises admin changes within one account: on PostgreSQL the UPDATE locks
+/// the account's row until commit; on SQLite a transaction that writes first
+/// takes the database's write lock at once. Either way a second admin's
+/// change waits, then sees the first one's result.
+async fn lock_account(txn: &DatabaseTransaction, account_id: i32) -> Result<(), AppError> {
+    account::Entity::update_many()
+        .col_expr(account::Column::CompanyName, Expr::col(account::Column::CompanyName).into())
+        .filter(account::Column::Id.eq(account_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The acting admin, re-read under the lock: an admin demoted a moment ago
+/// acts as an admin no more.
+async fn still_admin(txn: &DatabaseTransaction, admin: &Admin) -> Result<(), AppError> {
+    let me = user::Entity::find_by_id(admin.member().user_id()).one(txn).await?;
+    match me {
+        Some(me) if me.is_admin && me.account_id == admin.account_id() => Ok(()),
+        _ => Err(AppError::Forbidden("Only an account admin can do this.".into())),
+    }
+}
+
+async fn find_in_account(
+    conn: &impl ConnectionTrait,
+    admin: &Admin,
+    id: i32,
+) -> Result<user::Model, AppError> {
+    Scoped::of(admin.member())
+        .users()
+        .filter(user::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn other_admins(
+    txn: &DatabaseTransaction,
+    account_id: i32,
+    except: i32,
+) -> Result<u64, AppError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::AccountId.eq(account_id))
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Id.ne(except))
+        .count(txn)
+        .await?)
+}
+
+/// Add User: the user appears as invited and gets an activation link.
+pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow, AppError> {
+    let (mut errors, checked) = check(&form);
+    if !checked.email.is_empty() && email_taken(&d.db, &checked.email).await? {
+        errors.add("email", EMAIL_TAKEN);
+    }
+    errors.into_result()?;
+    let now = d.clock.now();
+    let txn = d.db.begin().await?;
+    lock_account(&txn, admin.account_id()).await?;
+    still_admin(&txn, admin).await?;
+    let user = user::ActiveModel {
+        account_id: Set(admin.account_id()),
+        email: Set(checked.email),
+        first_name: Set(checked.first_name),
+        last_name: Set(checked.last_name),
+        password_hash: Set(None),
+        is_admin: Set(form.is_admin),
+        can_create: Set(form.can_create),
+        can_share: Set(form.can_share),
+        created_at: Set(now),
+        email_verified_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(email_conflict)?;
+    let token = tokens::issue(d, &txn, user.id, Purpose::Activate, None).await?;
+    let company = company(&txn, admin.account_id()).await?;
+    mail::enqueue(&txn, now, invitation_email(d, &user.email, &company, &token)).await?;
+    txn.commit().await?;
+    Ok(user_row(user))
+}
+
+/// Sends an invited user a fresh activation link (the old one stops working).
+pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
+    let txn = d.db.begin().await?;
+    let user = find_in_account(&txn, admin, id).await?;
+    if user.status != user::INVITED {
+        return Err(AppError::field("form", "This user has already activated their account."));
+    }
+    let token = tokens::issue(d, &txn, user.id, Purpose::Activate, None).await?;
+    let company = company(&txn, admin.account_id()).await?;
+    mail::enqueue(&txn, d.clock.now(), invitation_email(d, &user.email, &company, &token)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The button on the page an activation link opens: sets the first password
+/// and signs the new user in.
+pub async fn activate(
+    d: &Domain,
+    token: &str,
+    password: &str,
+    user_agent: &str,
+) -> Result<NewSession, AppError> {
+    let txn = d.db.begin().await?;
+    let used = tokens::consume(d, &txn, token, Purpose::Activate).await?;
+    let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let context = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
+    validation::new_password(password, &context).map_err(|m| AppError::field("new_password", m))?;
+    let hash = d.passwords.hash(password).await?;
+    let mut active = user.into_active_model();
+    active.password_hash = Set(Some(hash));
+    active.email_verified_at = Set(Some(d.clock.now()));
+    let user = active.update(&txn).await?;
+    txn.commit().await?;
+    start_session(d, &user, user_agent).await
+}
+
+/// Edit User. An active user's new email takes effect when confirmed from the
+/// new address; an invited user's invitation goes to the new address at once.
+pub async fn update(
+    d: &Domain,
+    admin: &Admin,
+    id: i32,
+    form: UserForm,
+) -> Result<UserRow, AppError> {
+    let (mut errors, checked) = check(&form);
+    let txn = d.db.begin().await?;
+    lock_account(&txn, admin.account_id()).await?;
+    still_admin(&txn, admin).await?;
+    let target = find_in_account(&txn, admin, id).await?;
+    let email_changes = !checked.email.is_empty() && checked.email != target.email;
+    if email_changes && email_taken(&txn, &checked.email).await? {
+        errors.add("email", EMAIL_TAKEN);
+    }
+    if target.is_admin
+        && !form.is_admin
+        && other_admins(&txn, admin.account_id(), target.id).await? == 0
+    {
+        errors.add("is_admin", LAST_ADMIN);
+    }
+    errors.into_result()?;
+
+    let now = d.clock.now();
+    let invited = target.status == user::INVITED;
+    let mut active = target.clone().into_active_model();
+    active.first_name = Set(checked.first_name);
+    active.last_name = Set(checked.last_name);
+    active.is_admin = Set(form.is_admin);
+    active.can_create = Set(form.can_create);
+    active.can_share = Set(form.can_share);
+    if email_changes && invited {
+        active.email = Set(checked.email.clone());
+    }
+    let updated = active.update(&txn).await.map_err(email_conflict)?;
+    if email_changes && invited {
+        let token = tokens::issue(d, &txn, updated.id, Purpose::Activate, None).await?;
+        let company = company(&txn, admin.account_id()).await?;
+        mail::enqueue(&txn, now, invitation_email(d, &updated.email, &company, &token)).await?;
+    } else if email_changes {
+        lifecycle::send_email_change(d, &txn, &updated, &checked.email).await?;
+    }
+    txn.commit().await?;
+    Ok(user_row(updated))
+}
+
+/// Reset Password: the user gets a reset link; the admin never sets or sees a
+/// password. An invited user gets a fresh invitation instead.
+pub async fn send_password_reset(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
+    let target = find_in_account(&d.db, admin, id).await?;
+    if target.status == user::INVITED {
+        return resend_invitation(d, admin, id).await;
+    }
+    lifecycle::request_password_reset(d, &target.email).await
+}
+
+/// Delete User: removes the user and their sessions, and hands everything
+/// they owned to the admin who deleted them, in one transaction.
+pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
+    if id == admin.member().user_id() {
+        return Err(AppError::Forbidden(NOT_YOURSELF.into()));
+    }
+    let txn = d.db.begin().await?;
+    lock_account(&txn, admin.account_id()).await?;
+    still_admin(&txn, admin).await?;
+    let target = find_in_account(&txn, admin, id).await?;
+    if target.is_admin && other_admins(&txn, admin.account_id(), target.id).await? == 0 {
+        return Err(AppError::Forbidden(LAST_ADMIN.into()));
+    }
+    hand_over(&txn, target.id, admin.member().user_id()).await?;
+    end_sessions(&txn, target.id, None).await?;
+    user::Entity::delete_by_id(target.id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Gives what `from` owned to `to`. Users own nothing else yet: developer
+/// keys, OAuth tokens, JS libraries, applications and phone numbers join this
+/// list as their features land (their tests check the hand-over).
+async fn hand_over(_txn: &DatabaseTransaction, _from: i32, _to: i32) -> Result<(), AppError> {
+    Ok(())
+}
