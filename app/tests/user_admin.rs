@@ -11,7 +11,12 @@ use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 fn form(first: &str, email: &str) -> UserForm {
-    UserForm { first_name: first.into(), last_name: "Doe".into(), email: email.into(), ..Default::default() }
+    UserForm {
+        first_name: first.into(),
+        last_name: "Doe".into(),
+        email: email.into(),
+        ..Default::default()
+    }
 }
 
 async fn token_in_latest_email(d: &Domain, to: &str, path: &str) -> String {
@@ -22,7 +27,8 @@ async fn token_in_latest_email(d: &Domain, to: &str, path: &str) -> String {
         .await
         .unwrap();
     let marker = format!("{path}?token=");
-    let body = &emails.iter().find(|e| e.body_text.contains(&marker)).expect("a link email").body_text;
+    let body =
+        &emails.iter().find(|e| e.body_text.contains(&marker)).expect("a link email").body_text;
     let start = body.find(&marker).unwrap() + marker.len();
     body[start..].split_whitespace().next().unwrap().to_owned()
 }
@@ -31,7 +37,13 @@ async fn token_in_latest_email(d: &Domain, to: &str, path: &str) -> String {
 async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let (d, clock) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
-    let row = user_admin::invite(&d, &admin, UserForm { can_create: true, ..form("Bob", "Bob@Example.com") }).await.unwrap();
+    let row = user_admin::invite(
+        &d,
+        &admin,
+        UserForm { can_create: true, ..form("Bob", "Bob@Example.com") },
+    )
+    .await
+    .unwrap();
     assert!(row.invited && row.can_create && !row.can_share && !row.is_admin);
     assert_eq!(row.email, "bob@example.com");
     let token = token_in_latest_email(&d, "bob@example.com", "/activate").await;
@@ -61,10 +73,14 @@ async fn emails_stay_unique_across_all_accounts() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     account_with_admin(&d, "Other", "eve@other.example").await;
-    let err = user_admin::invite(&d, &admin, form("Eve", " EVE@other.example")).await.err().unwrap();
+    let err =
+        user_admin::invite(&d, &admin, form("Eve", " EVE@other.example")).await.err().unwrap();
     assert!(err.message_for("email").unwrap().contains("already exists"));
     let bob = user_admin::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
-    let err = user_admin::update(&d, &admin, bob.id, form("Bob", "eve@other.example")).await.err().unwrap();
+    let err = user_admin::update(&d, &admin, bob.id, form("Bob", "eve@other.example"))
+        .await
+        .err()
+        .unwrap();
     assert!(err.message_for("email").is_some());
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 3);
 }
@@ -75,10 +91,17 @@ async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address(
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     let bob = user_admin::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
     let old = token_in_latest_email(&d, "bob@example.com", "/activate").await;
-    let updated = user_admin::update(&d, &admin, bob.id, form("Robert", "rob@example.com")).await.unwrap();
-    assert_eq!((updated.first_name.as_str(), updated.email.as_str()), ("Robert", "rob@example.com"));
+    let updated =
+        user_admin::update(&d, &admin, bob.id, form("Robert", "rob@example.com")).await.unwrap();
+    assert_eq!(
+        (updated.first_name.as_str(), updated.email.as_str()),
+        ("Robert", "rob@example.com")
+    );
     let new = token_in_latest_email(&d, "rob@example.com", "/activate").await;
-    assert!(user_admin::activate(&d, &old, "Maple-Canyon-Drift-19", "t").await.is_err(), "the old link is void");
+    assert!(
+        user_admin::activate(&d, &old, "Maple-Canyon-Drift-19", "t").await.is_err(),
+        "the old link is void"
+    );
     assert!(user_admin::activate(&d, &new, "Maple-Canyon-Drift-19", "t").await.is_ok());
 }
 
@@ -108,18 +131,31 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_th
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
-    let err = user_admin::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await.err().unwrap();
+    let err = user_admin::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com"))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(err.message_for("is_admin").unwrap(), LAST_ADMIN);
-    assert_eq!(user_admin::delete(&d, &admin, ada.user_id()).await, Err(AppError::Forbidden(NOT_YOURSELF.into())));
+    assert_eq!(
+        user_admin::delete(&d, &admin, ada.user_id()).await,
+        Err(AppError::Forbidden(NOT_YOURSELF.into()))
+    );
 
     // With a second admin, one may step down.
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     user_admin::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await.unwrap();
     // Now Ada is no admin: her old capability no longer works...
-    assert!(matches!(user_admin::delete(&d, &admin, grace.user_id()).await, Err(AppError::Forbidden(_))));
+    assert!(matches!(
+        user_admin::delete(&d, &admin, grace.user_id()).await,
+        Err(AppError::Forbidden(_))
+    ));
     // ...and Grace, the last admin, cannot be demoted.
     let grace_admin = grace.admin().unwrap();
-    let err = user_admin::update(&d, &grace_admin, grace.user_id(), form("Grace", "grace@example.com")).await.err().unwrap();
+    let err =
+        user_admin::update(&d, &grace_admin, grace.user_id(), form("Grace", "grace@example.com"))
+            .await
+            .err()
+            .unwrap();
     assert_eq!(err.message_for("is_admin").unwrap(), LAST_ADMIN);
 }
 
@@ -132,16 +168,27 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     let (d1, d2) = (d.clone(), d.clone());
     let (grace_id, ada_id) = (grace.user_id(), ada.user_id());
     let demote_grace = tokio::spawn(async move {
-        let f = UserForm { first_name: "Grace".into(), last_name: "Doe".into(), email: "grace@example.com".into(), ..Default::default() };
+        let f = UserForm {
+            first_name: "Grace".into(),
+            last_name: "Doe".into(),
+            email: "grace@example.com".into(),
+            ..Default::default()
+        };
         user_admin::update(&d1, &a, grace_id, f).await
     });
     let demote_ada = tokio::spawn(async move {
-        let f = UserForm { first_name: "Ada".into(), last_name: "Doe".into(), email: "ada@example.com".into(), ..Default::default() };
+        let f = UserForm {
+            first_name: "Ada".into(),
+            last_name: "Doe".into(),
+            email: "ada@example.com".into(),
+            ..Default::default()
+        };
         user_admin::update(&d2, &g, ada_id, f).await
     });
     let results = [demote_grace.await.unwrap(), demote_ada.await.unwrap()];
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
-    let admins = user::Entity::find().filter(user::Column::IsAdmin.eq(true)).count(&d.db).await.unwrap();
+    let admins =
+        user::Entity::find().filter(user::Column::IsAdmin.eq(true)).count(&d.db).await.unwrap();
     assert_eq!(admins, 1);
 }
 
@@ -153,8 +200,19 @@ async fn deleting_a_user_removes_them_and_their_sessions() {
     let bob_session = auth::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     user_admin::delete(&d, &ada.admin().unwrap(), bob_session.member.user_id()).await.unwrap();
     assert_eq!(auth::authenticate(&d, &bob_session.token).await, Err(AppError::Unauthenticated));
-    assert_eq!(session::Entity::find().filter(session::Column::UserId.eq(bob_session.member.user_id())).count(&d.db).await.unwrap(), 0);
-    assert!(user::Entity::find_by_id(bob_session.member.user_id()).one(&d.db).await.unwrap().is_none());
+    assert_eq!(
+        session::Entity::find()
+            .filter(session::Column::UserId.eq(bob_session.member.user_id()))
+            .count(&d.db)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(user::Entity::find_by_id(bob_session.member.user_id())
+        .one(&d.db)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -163,7 +221,10 @@ async fn another_accounts_user_is_not_found_and_nothing_changes() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     let eve = account_with_admin(&d, "Other", "eve@other.example").await;
     let id = eve.user_id();
-    assert_eq!(user_admin::update(&d, &ada, id, form("Hacked", "eve@other.example")).await, Err(AppError::NotFound));
+    assert_eq!(
+        user_admin::update(&d, &ada, id, form("Hacked", "eve@other.example")).await,
+        Err(AppError::NotFound)
+    );
     assert_eq!(user_admin::delete(&d, &ada, id).await, Err(AppError::NotFound));
     assert_eq!(user_admin::send_password_reset(&d, &ada, id).await, Err(AppError::NotFound));
     assert_eq!(user_admin::resend_invitation(&d, &ada, id).await, Err(AppError::NotFound));
@@ -220,17 +281,22 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
             assert!(seen.windows(2).all(|w| w[0].email < w[1].email));
         }
         if sort == UserSort::Name {
-            let keys: Vec<_> = seen.iter().map(|r| format!("{} {}", r.first_name, r.last_name).to_lowercase()).collect();
+            let keys: Vec<_> = seen
+                .iter()
+                .map(|r| format!("{} {}", r.first_name, r.last_name).to_lowercase())
+                .collect();
             assert!(keys.windows(2).all(|w| w[0] <= w[1]));
         }
     }
     let found = directory::list_users(&d, &admin, "NAME085", UserSort::Name, None).await.unwrap();
     assert!(!found.rows.is_empty() && found.rows.iter().all(|r| r.first_name == "Name085"));
-    let by_email = directory::list_users(&d, &admin, "user01", UserSort::Email, None).await.unwrap();
+    let by_email =
+        directory::list_users(&d, &admin, "user01", UserSort::Email, None).await.unwrap();
     assert_eq!(by_email.rows.len(), 10, "user010..user019");
     let literal = directory::list_users(&d, &admin, "%", UserSort::Name, None).await.unwrap();
     assert!(literal.rows.is_empty(), "% is not a wildcard");
-    let bad = directory::list_users(&d, &admin, "", UserSort::Name, Some("garbage")).await.err().unwrap();
+    let bad =
+        directory::list_users(&d, &admin, "", UserSort::Name, Some("garbage")).await.err().unwrap();
     assert!(bad.message_for("after").is_some());
 }
 
@@ -240,4 +306,89 @@ async fn a_lone_user_sees_no_table() {
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     let page = directory::list_users(&d, &admin, "", UserSort::Name, None).await.unwrap();
     assert!(!page.several_users);
+}
+
+/// The plan the database makes for a page query, one line per step.
+async fn plan(
+    d: &Domain,
+    search: &str,
+    sort: UserSort,
+    after: Option<&str>,
+    account_id: i32,
+) -> String {
+    use sea_orm::{
+        ConnectionTrait, DatabaseBackend, QuerySelect, QueryTrait, Statement, TransactionTrait,
+    };
+    let scope = user::Entity::find().filter(user::Column::AccountId.eq(account_id));
+    let query = directory::page_query(scope, search, sort, after).unwrap().limit(PAGE_SIZE + 1);
+    let backend = d.db.get_database_backend();
+    let built = query.build(backend);
+    let txn = d.db.begin().await.unwrap();
+    let (prefix, column) = match backend {
+        DatabaseBackend::Postgres => {
+            // Tiny test tables make a sequential scan cheapest; what matters
+            // is that an index can serve the query.
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
+            ("EXPLAIN ", "QUERY PLAN")
+        }
+        _ => ("EXPLAIN QUERY PLAN ", "detail"),
+    };
+    let explain = Statement::from_sql_and_values(
+        backend,
+        format!("{prefix}{}", built.sql),
+        built.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let rows = txn.query_all_raw(explain).await.unwrap();
+    let lines: Vec<String> =
+        rows.iter().map(|r| r.try_get::<String>("", column).unwrap()).collect();
+    txn.rollback().await.unwrap();
+    lines.join("\n")
+}
+
+#[tokio::test]
+async fn search_and_sort_use_indexes() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    for i in 0..60 {
+        add_user(&d, ada.account_id(), &format!("user{i:02}@example.com"), false).await;
+    }
+    let postgres = d.db.get_database_backend() == DatabaseBackend::Postgres;
+    if postgres {
+        d.db.execute_unprepared("ANALYZE users").await.unwrap();
+    }
+    let page =
+        directory::list_users(&d, &ada.admin().unwrap(), "", UserSort::Name, None).await.unwrap();
+    let cursor = page.next.unwrap();
+    // Email order may also come from the unique index on email alone.
+    let email_indexes = ["idx_users_account_email", "users_email_key", "sqlite_autoindex_users"];
+    let cases: [(&str, UserSort, Option<&str>, &[&str]); 5] = [
+        ("", UserSort::Name, None, &["idx_users_account_name"]),
+        ("", UserSort::Name, Some(cursor.as_str()), &["idx_users_account_name"]),
+        ("", UserSort::Email, None, &email_indexes),
+        ("", UserSort::Status, None, &["idx_users_account_status"]),
+        // A search may start from the trigram index (PostgreSQL, selective
+        // terms) or from an account index; either way no table scan.
+        ("user4", UserSort::Name, None, &["idx_users_"]),
+    ];
+    for (search, sort, after, indexes) in cases {
+        let plan = plan(&d, search, sort, after, ada.account_id()).await;
+        assert!(
+            indexes.iter().any(|index| plan.contains(index)),
+            "{search:?} {sort:?} {after:?} should use one of {indexes:?}:\n{plan}"
+        );
+        assert!(!plan.contains("Seq Scan"), "a sequential scan:\n{plan}");
+        if search.is_empty() {
+            assert!(!plan.contains("TEMP B-TREE"), "sorted outside the index:\n{plan}");
+        }
+        if !postgres {
+            assert!(
+                plan.lines().all(|l| !l.starts_with("SCAN users") || l.contains("INDEX")),
+                "{plan}"
+            );
+        }
+        if postgres && search.is_empty() {
+            assert!(!plan.contains("Sort  ("), "sorted outside the index:\n{plan}");
+        }
+    }
 }
