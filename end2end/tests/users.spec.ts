@@ -1,0 +1,76 @@
+import { test, expect } from '@playwright/test';
+import { expectAccessible, hydrated, linkFromMailFolder, logIn, signUp, uniqueEmail } from './helpers';
+
+test('an admin invites a user who activates, then edits and deletes them', async ({ page }) => {
+  const admin = uniqueEmail('boss');
+  const invited = uniqueEmail('newbie');
+  await signUp(page, admin);
+  await hydrated(page);
+  const tabs = page.getByRole('navigation', { name: 'My Account sections' });
+  await tabs.getByRole('link', { name: 'Manage Users' }).click();
+  await expect(page.getByText('You are the only user of this account so far.')).toBeVisible();
+
+  // Add User: a real dialog, with errors beside the fields.
+  await page.getByRole('button', { name: 'Add User' }).click();
+  let dialog = page.getByRole('dialog', { name: 'Add User' });
+  await expect(dialog).toBeVisible();
+  await expectAccessible(page);
+  await dialog.getByLabel('First Name').fill('Nina');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog.getByText('Last Name is required.')).toBeVisible();
+  await dialog.getByLabel('Last Name').fill('Newbie');
+  await dialog.getByLabel('Email Address').fill(invited);
+  await dialog.getByLabel('Can Create').check();
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Add User' })).toBeFocused();
+  const row = page.getByRole('row', { name: /Nina Newbie/ });
+  await expect(row).toBeVisible();
+  await expect(row.getByRole('cell', { name: 'Invited' })).toBeVisible();
+  await expectAccessible(page);
+
+  // The invited user opens the activation email, sets a password, is signed in, sees no admin tab.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  const link = await linkFromMailFolder(invited, '/activate');
+  await page.goto(link);
+  await hydrated(page);
+  await expectAccessible(page);
+  await page.getByLabel('New Password').fill('Maple-Canyon-Drift-19');
+  await page.getByRole('button', { name: 'Activate Account' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.locator('.topbar')).toContainText('Nina Newbie');
+  await hydrated(page);
+  await expect(tabs.getByRole('link', { name: 'Manage Users' })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  // The admin edits their permissions and sees the table update.
+  await page.goto('/login?next=/account/users');
+  await logIn(page, admin, 'Velvet-Otter-Sunrise-42');
+  await expect(page).toHaveURL(/\/account\/users$/);
+  await hydrated(page);
+  await expect(row.getByRole('cell', { name: 'Active' })).toBeVisible();
+  await page.getByRole('button', { name: 'Edit Nina Newbie' }).click();
+  dialog = page.getByRole('dialog', { name: 'Edit User' });
+  await expect(dialog.getByLabel('Can Create')).toBeChecked();
+  await dialog.getByLabel('Can Share').check();
+  await dialog.getByLabel('Yes').check();
+  await dialog.getByRole('button', { name: 'Update' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(row.getByRole('cell', { name: 'Yes' })).toHaveCount(3);
+
+  // Search narrows the table on the server.
+  await page.getByLabel('Search users').fill('nina');
+  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);
+  await expect(row).toBeVisible();
+  await page.getByLabel('Search users').fill('');
+
+  // Delete asks first.
+  await page.getByRole('button', { name: 'Delete Nina Newbie' }).click();
+  dialog = page.getByRole('dialog', { name: 'Delete User' });
+  await expect(dialog.getByText(`Delete Nina Newbie (${invited})?`)).toBeVisible();
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('row', { name: /Nina Newbie/ })).toHaveCount(0);
+});
