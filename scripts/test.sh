@@ -18,6 +18,9 @@ DATABASE_URL= "${rust_tests[@]}"
 echo "==> The same Rust tests on PostgreSQL"
 scripts/with-postgres.sh "${rust_tests[@]}"
 
+echo "==> Benchmarks at a tiny size, to keep them working (full size: see the README)"
+cargo run --locked -q -p server --features app/ssr,app/testing --example user_table_bench -- --users 300 --samples 3 2>/dev/null
+
 echo "==> Release build"
 cargo leptos build --release
 echo "==> Browser tests"
