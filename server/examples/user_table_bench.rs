@@ -21,11 +21,21 @@ use tower::ServiceExt;
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
-async fn post(router: &axum::Router, path: &str, body: String, cookie: Option<&str>) -> (u16, http::HeaderMap, String) {
-    let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+async fn post(
+    router: &axum::Router,
+    path: &str,
+    body: String,
+    cookie: Option<&str>,
+) -> (u16, http::HeaderMap, String) {
+    let mut request =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(token) = cookie {
         request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
     }
@@ -59,7 +69,8 @@ async fn measure(label: &str, samples: usize, mut call: impl AsyncFnMut() -> usi
 async fn main() {
     let users = arg("--users", 100_000);
     let samples = arg("--samples", 200);
-    let postgres = std::env::var("DATABASE_URL").map(|u| u.starts_with("postgres")).unwrap_or(false);
+    let postgres =
+        std::env::var("DATABASE_URL").map(|u| u.starts_with("postgres")).unwrap_or(false);
     let (d, _) = if postgres {
         fresh_domain().await
     } else {
@@ -74,7 +85,11 @@ async fn main() {
     let now = Utc::now();
     for chunk in (1..users).collect::<Vec<_>>().chunks(1000) {
         let rows = chunk.iter().map(|i| {
-            let (first, last, email) = (format!("First{}", i % 997), format!("Last{i:06}"), format!("user{i:06}@bench.example"));
+            let (first, last, email) = (
+                format!("First{}", i % 997),
+                format!("Last{i:06}"),
+                format!("user{i:06}@bench.example"),
+            );
             let name_key = format!("{first} {last}").to_lowercase();
             user::ActiveModel {
                 account_id: Set(admin.account_id()),
@@ -99,17 +114,35 @@ async fn main() {
     if postgres {
         sea_orm::ConnectionTrait::execute_unprepared(&d.db, "ANALYZE users").await.unwrap();
     }
-    println!("database: {}   users: {users}   seeded in {:.1} s", if postgres { "PostgreSQL" } else { "SQLite (file)" }, seed_start.elapsed().as_secs_f64());
+    println!(
+        "database: {}   users: {users}   seeded in {:.1} s",
+        if postgres { "PostgreSQL" } else { "SQLite (file)" },
+        seed_start.elapsed().as_secs_f64()
+    );
 
     let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
     let web = WebContext { domain: d.clone(), secure_cookies: false };
-    let policy = SecurityPolicy { public_origin: "http://bench.test".into(), dev_reload_port: None };
+    let policy =
+        SecurityPolicy { public_origin: "http://bench.test".into(), dev_reload_port: None };
     let router = server::build_router(options, web, policy);
-    let (_, headers, _) = post(&router, "/fn/log_in", format!("email=admin%40bench.example&password={PASSWORD}"), None).await;
+    let (_, headers, _) = post(
+        &router,
+        "/fn/log_in",
+        format!("email=admin%40bench.example&password={PASSWORD}"),
+        None,
+    )
+    .await;
     let cookie = headers
         .get_all(header::SET_COOKIE)
         .iter()
-        .find_map(|v| v.to_str().ok()?.strip_prefix(&format!("{SESSION_COOKIE}="))?.split(';').next().map(str::to_owned))
+        .find_map(|v| {
+            v.to_str()
+                .ok()?
+                .strip_prefix(&format!("{SESSION_COOKIE}="))?
+                .split(';')
+                .next()
+                .map(str::to_owned)
+        })
         .expect("log in");
 
     let page = |body: String| {
@@ -132,9 +165,19 @@ async fn main() {
     }
     let rows = |json: serde_json::Value| json["rows"].as_array().map(Vec::len).unwrap_or(0);
     measure("first page (by name)", samples, async || rows(page("sort=name".into()).await)).await;
-    measure("first page (by status)", samples, async || rows(page("sort=status".into()).await)).await;
+    measure("first page (by status)", samples, async || rows(page("sort=status".into()).await))
+        .await;
     let deep = format!("sort=name&after={after}");
-    measure(&format!("deep page (#{deep_target})"), samples, async || rows(page(deep.clone()).await)).await;
-    measure("search \"last0421\"", samples, async || rows(page("search=last0421&sort=name".into()).await)).await;
-    measure("search \"first12 \" (common)", samples, async || rows(page("search=first12+&sort=name".into()).await)).await;
+    measure(&format!("deep page (#{deep_target})"), samples, async || {
+        rows(page(deep.clone()).await)
+    })
+    .await;
+    measure("search \"last0421\"", samples, async || {
+        rows(page("search=last0421&sort=name".into()).await)
+    })
+    .await;
+    measure("search \"first12 \" (common)", samples, async || {
+        rows(page("search=first12+&sort=name".into()).await)
+    })
+    .await;
 }

@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use app::domain::users::{self, OperatorNewUser};
 use app::domain::Domain;
-use app::domain::{integrations, mail};
+use app::domain::{integrations, mail, user_admin};
 use app::model::AppError;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::path::Path;
@@ -15,7 +15,8 @@ Usage:
   server user add --account-of EMAIL --email EMAIL --first-name NAME --last-name NAME
                   [--admin] [--password-stdin]
                                       add a user to the account of an existing user;
-                                      the password is read from the first line of stdin
+                                      the password is read from the first line of stdin;
+                                      without it the user is emailed an invitation
   server promote --email EMAIL        make a user an admin of their account
   server mail failed                  list the emails whose delivery failed for good
   server mail retry (--id ID | --all) queue failed emails again, with a fresh set of tries
@@ -85,9 +86,14 @@ async fn user_add(
         password,
     };
     let email = input.email.clone();
+    let invite = input.password.is_none();
     let user_id = users::operator_add_user(domain, input).await.map_err(explain)?;
-    tracing::info!(target: "operator", user_id, account_id = owner.account_id, "operator added a user");
-    Ok(format!("Added user {user_id} ({email}) to account {}.", owner.account_id))
+    if invite {
+        user_admin::operator_invite(domain, user_id).await.map_err(explain)?;
+    }
+    tracing::info!(target: "operator", user_id, account_id = owner.account_id, invite, "operator added a user");
+    let how = if invite { "; an invitation email is on its way" } else { "" };
+    Ok(format!("Added user {user_id} ({email}) to account {}{how}.", owner.account_id))
 }
 
 async fn promote(domain: &Domain, flags: Flags) -> Result<String, String> {

@@ -117,3 +117,35 @@ fn the_admin_cannot_delete_themself_or_demote_the_last_admin() {
         assert_eq!(app.call("signed_in_user", &[], Some(&admin)).await.json()["is_admin"], true);
     })
 }
+
+#[test]
+fn an_operator_added_user_without_a_password_is_emailed_an_invitation() {
+    run(async {
+        use app::domain::entity::email_outbox as outbox;
+        use sea_orm::EntityTrait;
+        let app = TestApp::new().await;
+        app.sign_up(ADMIN).await;
+        let args: Vec<String> = [
+            "user",
+            "add",
+            "--account-of",
+            ADMIN,
+            "--email",
+            "ivy@example.com",
+            "--first-name",
+            "Ivy",
+            "--last-name",
+            "Lee",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let said =
+            server::cli::run(&app.domain, &args, &mut std::io::Cursor::new("")).await.unwrap();
+        assert!(said.contains("invitation"), "{said}");
+        let emails = outbox::Entity::find().all(&app.domain.db).await.unwrap();
+        let invitation =
+            emails.iter().find(|e| e.to_address == "ivy@example.com").expect("an invitation");
+        assert!(invitation.body_text.contains("/activate?token="));
+    })
+}

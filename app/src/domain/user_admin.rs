@@ -163,14 +163,30 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
 pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
     let user = find_in_account(&txn, admin, id).await?;
+    send_invitation(d, &txn, &user).await?;
+    txn.commit().await.map_err(Into::into)
+}
+
+/// Operator command `user add` without a password: the user gets the same
+/// invitation an admin's Add User sends.
+pub async fn operator_invite(d: &Domain, user_id: i32) -> Result<(), AppError> {
+    let txn = d.db.begin().await?;
+    let user = user::Entity::find_by_id(user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    send_invitation(d, &txn, &user).await?;
+    txn.commit().await.map_err(Into::into)
+}
+
+async fn send_invitation(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    user: &user::Model,
+) -> Result<(), AppError> {
     if user.status != user::INVITED {
         return Err(AppError::field("form", "This user has already activated their account."));
     }
-    let token = tokens::issue(d, &txn, user.id, Purpose::Activate, None).await?;
-    let company = company(&txn, admin.account_id()).await?;
-    mail::enqueue(&txn, d.clock.now(), invitation_email(d, &user.email, &company, &token)).await?;
-    txn.commit().await?;
-    Ok(())
+    let token = tokens::issue(d, txn, user.id, Purpose::Activate, None).await?;
+    let company = company(txn, user.account_id).await?;
+    mail::enqueue(txn, d.clock.now(), invitation_email(d, &user.email, &company, &token)).await
 }
 
 /// The button on the page an activation link opens: sets the first password

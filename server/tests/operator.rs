@@ -1,0 +1,80 @@
+//! Operator subcommands, run in process as the binary runs them.
+mod support;
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use app::domain::integrations::{self, Credentials, NewIntegration};
+use app::domain::mail::{self, Email};
+use app::domain::secrets::Keyring;
+use app::domain::testing::account_with_admin;
+use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
+use app::domain::Domain;
+use support::{run, TestApp};
+
+fn words(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn secrets_rotate_writes_a_new_key_and_reseals_every_integration() {
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        let admin = account_with_admin(d, "Acme", "ada@example.com").await.admin().unwrap();
+        let input = NewIntegration {
+            service: "s3".into(),
+            name: "Recordings".into(),
+            key: AWS_KEY.into(),
+            secret: AWS_SECRET.into(),
+            ..Default::default()
+        };
+        let added = integrations::add(d, &admin, input).await.unwrap();
+        let dir = std::env::temp_dir().join(format!("console-rotate-{}", std::process::id()));
+        let key_file = dir.join("secret-keys");
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let said = server::cli::rotate_secrets(d, &words(&["secrets", "rotate"]), &key_file)
+            .await
+            .unwrap();
+        assert!(said.contains("sealed 1 secret"), "{said}");
+        // A server started afresh reads the new key file and still opens the secret.
+        let restarted =
+            Domain { secrets: Arc::new(Keyring::load_or_create(&key_file).unwrap()), ..d.clone() };
+        assert_eq!(
+            integrations::credentials(&restarted, &admin, added.id).await.unwrap(),
+            Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
+        );
+        assert!(server::cli::rotate_secrets(d, &words(&["secrets", "spin"]), &key_file)
+            .await
+            .is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+}
+
+#[test]
+fn mail_failed_lists_and_mail_retry_requeues() {
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        let email =
+            Email { to: "not an address".into(), subject: "Broken".into(), body: "x".into() };
+        mail::enqueue(&d.db, d.clock.now(), email).await.unwrap();
+        let folder = std::env::temp_dir().join(format!("console-cli-mail-{}", std::process::id()));
+        let sender = "Console <no-reply@console.test>".parse().unwrap();
+        mail::deliver_due(d, &mail::Transport::Folder(folder), &sender, 10).await.unwrap();
+
+        let mut stdin = Cursor::new("");
+        let listed = server::cli::run(d, &words(&["mail", "failed"]), &mut stdin).await.unwrap();
+        assert!(listed.contains("not an address") && listed.contains("bad recipient"), "{listed}");
+        let retried =
+            server::cli::run(d, &words(&["mail", "retry", "--all"]), &mut stdin).await.unwrap();
+        assert_eq!(retried, "Queued 1 email(s) again.");
+        let none = server::cli::run(d, &words(&["mail", "failed"]), &mut stdin).await.unwrap();
+        assert_eq!(none, "No failed emails.");
+        assert!(
+            server::cli::run(d, &words(&["mail", "retry"]), &mut stdin).await.is_err(),
+            "needs --id or --all"
+        );
+    })
+}
