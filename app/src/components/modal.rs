@@ -77,3 +77,15 @@ pub fn Confirm(
         </Modal>
     }
 }
+
+/// Closes a dialog once the action its form runs has succeeded.
+pub fn close_on_success<T: Clone + Send + Sync + 'static>(
+    result: impl Get<Value = Option<Result<T, crate::model::AppError>>> + Send + Sync + 'static,
+    open: RwSignal<bool>,
+) {
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = result.get() {
+            open.set(false);
+        }
+    });
+}

@@ -8,7 +8,7 @@ use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
 use crate::components::form::{field_error, form_error, Field, FormStatus, TextAreaField};
-use crate::components::modal::{Confirm, Modal};
+use crate::components::modal::{close_on_success, Confirm, Modal};
 use crate::model::{IntegrationRow, Service, AWS_REGIONS};
 
 #[component]
@@ -27,22 +27,9 @@ pub fn IntegrationsTab() -> impl IntoView {
     let deleting = RwSignal::new(None::<IntegrationRow>);
     let delete_open = RwSignal::new(false);
 
-    // A dialog closes once its change went through.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = add.value().get() {
-            adding.set(false);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = update.value().get() {
-            edit_open.set(false);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = delete.value().get() {
-            delete_open.set(false);
-        }
-    });
+    close_on_success(add.value(), adding);
+    close_on_success(update.value(), edit_open);
+    close_on_success(delete.value(), delete_open);
 
     let table = move || {
         Suspend::new(async move {

@@ -8,7 +8,7 @@ use crate::api::users::{
     list_users, AddUser, DeleteUser, ResendInvitation, SendPasswordReset, UpdateUser,
 };
 use crate::components::form::{field_error, form_error, Field, FormStatus};
-use crate::components::modal::{Confirm, Modal};
+use crate::components::modal::{close_on_success, Confirm, Modal};
 use crate::model::{AppError, UserPage, UserRow, UserSort};
 
 #[component]
@@ -45,21 +45,9 @@ pub fn UsersTab() -> impl IntoView {
     let edit_open = RwSignal::new(false);
     let deleting = RwSignal::new(None::<UserRow>);
     let delete_open = RwSignal::new(false);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = add.value().get() {
-            adding.set(false);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = update.value().get() {
-            edit_open.set(false);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = delete.value().get() {
-            delete_open.set(false);
-        }
-    });
+    close_on_success(add.value(), adding);
+    close_on_success(update.value(), edit_open);
+    close_on_success(delete.value(), delete_open);
 
     let table = move || {
         Suspend::new(async move {
