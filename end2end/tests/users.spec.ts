@@ -65,6 +65,8 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);
   await expect(row).toBeVisible();
   await page.getByLabel('Search users').fill('');
+  // Wait for the full table: clicking while rows re-render could hit another row.
+  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toBeVisible();
 
   // Delete asks first.
   await page.getByRole('button', { name: 'Delete Nina Newbie' }).click();
