@@ -65,7 +65,9 @@ async fn admins_add_each_kind_and_every_user_of_the_account_sees_them_masked() {
     for secret in [AWS_SECRET, AWS_KEY, PRIVATE_KEY_MATERIAL] {
         assert!(!shown.contains(secret), "{secret} reached the list");
     }
-    // The server itself can still use them.
+    // The server itself can still use them, and a debug print of them shows no secret.
+    let opened = integrations::credentials(&d, &a, dynamo.id).await.unwrap();
+    assert!(!format!("{opened:?}").contains(AWS_SECRET), "{opened:?}");
     assert_eq!(
         integrations::credentials(&d, &a, dynamo.id).await.unwrap(),
         Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }

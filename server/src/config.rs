@@ -22,7 +22,7 @@ pub struct Config {
     pub mail: MailConfig,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum MailConfig {
     /// The embedded default: .eml files in this folder (`MAIL_DIR`, default `$DATA_DIR/mail`).
     Folder(PathBuf),
@@ -37,6 +37,22 @@ pub enum MailConfig {
 /// An environment variable, with empty meaning unset.
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Never prints the SMTP password.
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailConfig::Folder(dir) => f.debug_tuple("Folder").field(dir).finish(),
+            MailConfig::Smtp { host, port, security, credentials } => f
+                .debug_struct("Smtp")
+                .field("host", host)
+                .field("port", port)
+                .field("security", security)
+                .field("username", &credentials.as_ref().map(|(user, _)| user))
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl Config {

@@ -3,36 +3,13 @@
 //! client-side navigation), but a server render that only redirects is wasted
 //! work, and leptos 0.8 renders that end in a redirect occasionally stalled
 //! under concurrent load in our tests.
-use app::api::web::{WebContext, SESSION_COOKIE};
+use app::api::web::{session_token_in, WebContext};
 use app::domain::auth;
+use app::pages::log_in_url;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{header, Method, StatusCode};
-
-/// `next`, percent-encoded for the query string (a path keeps its slashes).
-fn encode(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn session_token(request: &Request) -> Option<String> {
-    request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
-}
 
 pub async fn send_to_log_in(
     State(web): State<WebContext>,
@@ -44,14 +21,13 @@ pub async fn send_to_log_in(
     if request.method() != Method::GET || !my_account {
         return next.run(request).await;
     }
-    let signed_in = match session_token(&request) {
+    let signed_in = match session_token_in(request.headers()) {
         Some(token) => auth::authenticate(&web.domain, &token).await.is_ok(),
         None => false,
     };
     if signed_in {
         next.run(request).await
     } else {
-        let to = format!("/login?next={}", encode(&path));
-        (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+        (StatusCode::FOUND, [(header::LOCATION, log_in_url(&path))]).into_response()
     }
 }

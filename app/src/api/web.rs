@@ -37,9 +37,12 @@ fn request_parts() -> Result<http::request::Parts, AppError> {
 }
 
 pub fn session_token() -> Option<String> {
-    let parts = request_parts().ok()?;
-    parts
-        .headers
+    session_token_in(&request_parts().ok()?.headers)
+}
+
+/// The session token in a request's cookies; also read by the server's middleware.
+pub fn session_token_in(headers: &http::HeaderMap) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -89,3 +89,49 @@ pub fn close_on_success<T: Clone + Send + Sync + 'static>(
         }
     });
 }
+
+/// The dialogs of a table whose rows can be added, edited and deleted: which
+/// are open, and which row they are about.
+pub struct RowDialogs<T: Send + Sync + 'static> {
+    pub adding: RwSignal<bool>,
+    pub editing: RwSignal<Option<T>>,
+    pub edit_open: RwSignal<bool>,
+    pub deleting: RwSignal<Option<T>>,
+    pub delete_open: RwSignal<bool>,
+}
+
+impl<T: Send + Sync + 'static> Clone for RowDialogs<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for RowDialogs<T> {}
+
+impl<T: Clone + Send + Sync + 'static> RowDialogs<T> {
+    pub fn new() -> Self {
+        RowDialogs {
+            adding: RwSignal::new(false),
+            editing: RwSignal::new(None),
+            edit_open: RwSignal::new(false),
+            deleting: RwSignal::new(None),
+            delete_open: RwSignal::new(false),
+        }
+    }
+
+    pub fn edit(&self, row: T) {
+        self.editing.set(Some(row));
+        self.edit_open.set(true);
+    }
+
+    pub fn delete(&self, row: T) {
+        self.deleting.set(Some(row));
+        self.delete_open.set(true);
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Default for RowDialogs<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

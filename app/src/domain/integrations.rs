@@ -37,10 +37,26 @@ pub struct NewIntegration {
 }
 
 /// The sealed part of an integration.
-#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(PartialEq, Eq, Serialize, Deserialize)]
 pub enum Credentials {
     Dialogflow { config: String },
     Aws { key: String, secret: String },
+}
+
+/// Never prints the secrets, should credentials end up in a log line.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Dialogflow { .. } => f.write_str("Credentials::Dialogflow { .. }"),
+            Credentials::Aws { key, .. } => {
+                write!(
+                    f,
+                    "Credentials::Aws {{ key: …{}, .. }}",
+                    &key[key.len().saturating_sub(4)..]
+                )
+            }
+        }
+    }
 }
 
 /// What is bound to every sealed credential: it opens only for its account.

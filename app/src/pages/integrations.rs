@@ -8,7 +8,7 @@ use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
 use crate::components::form::{field_error, form_error, Field, FormStatus, TextAreaField};
-use crate::components::modal::{close_on_success, Confirm, Modal};
+use crate::components::modal::{close_on_success, Confirm, Modal, RowDialogs};
 use crate::model::{IntegrationRow, Service, AWS_REGIONS};
 
 #[component]
@@ -21,11 +21,8 @@ pub fn IntegrationsTab() -> impl IntoView {
         move || (add.version().get(), update.version().get(), delete.version().get()),
         |_| list_integrations(),
     );
-    let adding = RwSignal::new(false);
-    let editing = RwSignal::new(None::<IntegrationRow>);
-    let edit_open = RwSignal::new(false);
-    let deleting = RwSignal::new(None::<IntegrationRow>);
-    let delete_open = RwSignal::new(false);
+    let dialogs = RowDialogs::<IntegrationRow>::new();
+    let RowDialogs { adding, editing, edit_open, deleting, delete_open } = dialogs;
 
     close_on_success(add.value(), adding);
     close_on_success(update.value(), edit_open);
@@ -36,7 +33,7 @@ pub fn IntegrationsTab() -> impl IntoView {
             let is_admin = user.await.map(|u| u.is_admin).unwrap_or(false);
             match rows.await {
                 Ok(rows) => Either::Left(view! {
-                    <IntegrationTable rows is_admin editing edit_open deleting delete_open />
+                    <IntegrationTable rows is_admin dialogs />
                     {is_admin.then(|| view! {
                         <button type="button" class="primary" on:click=move |_| adding.set(true)>
                             "Add Integration"
@@ -86,10 +83,7 @@ pub fn IntegrationsTab() -> impl IntoView {
 fn IntegrationTable(
     rows: Vec<IntegrationRow>,
     is_admin: bool,
-    editing: RwSignal<Option<IntegrationRow>>,
-    edit_open: RwSignal<bool>,
-    deleting: RwSignal<Option<IntegrationRow>>,
-    delete_open: RwSignal<bool>,
+    dialogs: RowDialogs<IntegrationRow>,
 ) -> impl IntoView {
     if rows.is_empty() {
         let text = if is_admin {
@@ -128,14 +122,8 @@ fn IntegrationTable(
                                 <td>{row.added.clone()}</td>
                                 {is_admin.then(|| view! {
                                     <td class="actions">
-                                        <button type="button" aria-label=format!("Edit {}", row.name) on:click=move |_| {
-                                            editing.set(Some(for_edit.clone()));
-                                            edit_open.set(true);
-                                        }>"Edit"</button>
-                                        <button type="button" class="danger" aria-label=format!("Delete {}", row.name) on:click=move |_| {
-                                            deleting.set(Some(for_delete.clone()));
-                                            delete_open.set(true);
-                                        }>"Delete"</button>
+                                        <button type="button" aria-label=format!("Edit {}", row.name) on:click=move |_| dialogs.edit(for_edit.clone())>"Edit"</button>
+                                        <button type="button" class="danger" aria-label=format!("Delete {}", row.name) on:click=move |_| dialogs.delete(for_delete.clone())>"Delete"</button>
                                     </td>
                                 })}
                             </tr>

@@ -11,6 +11,20 @@ pub mod users;
 
 use leptos::prelude::*;
 
+/// Where a signed-out visitor of `path` is sent: log in, then come back.
+pub fn log_in_url(path: &str) -> String {
+    let next: String = path
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("/login?next={next}")
+}
+
 /// Sets the HTTP status of a page rendered on the server; a no-op in the browser.
 pub fn set_status(code: u16) {
     #[cfg(feature = "ssr")]

@@ -19,18 +19,6 @@ pub fn signed_in_user_resource() -> Resource<Result<CurrentUser, AppError>> {
     Resource::new(|| (), |_| signed_in_user())
 }
 
-/// Percent-encodes a path for the `next` query parameter.
-fn encode_component(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[component]
 pub fn MyAccountPage() -> impl IntoView {
     let user = signed_in_user_resource();
@@ -59,8 +47,9 @@ pub fn MyAccountPage() -> impl IntoView {
                 }),
                 Err(AppError::Unauthenticated) => {
                     let here = location.pathname.get_untracked();
-                    let next = format!("/login?next={}", encode_component(&here));
-                    Either::Right(Either::Left(view! { <Redirect path=next /> }))
+                    Either::Right(Either::Left(
+                        view! { <Redirect path=super::log_in_url(&here) /> },
+                    ))
                 }
                 Err(err) => Either::Right(Either::Right(view! {
                     <p class="alert error">{err.to_string()}</p>

@@ -8,7 +8,7 @@ use crate::api::users::{
     list_users, AddUser, DeleteUser, ResendInvitation, SendPasswordReset, UpdateUser,
 };
 use crate::components::form::{field_error, form_error, Field, FormStatus};
-use crate::components::modal::{close_on_success, Confirm, Modal};
+use crate::components::modal::{close_on_success, Confirm, Modal, RowDialogs};
 use crate::model::{AppError, UserPage, UserRow, UserSort};
 
 #[component]
@@ -40,11 +40,8 @@ pub fn UsersTab() -> impl IntoView {
         after.set(None);
     };
 
-    let adding = RwSignal::new(false);
-    let editing = RwSignal::new(None::<UserRow>);
-    let edit_open = RwSignal::new(false);
-    let deleting = RwSignal::new(None::<UserRow>);
-    let delete_open = RwSignal::new(false);
+    let dialogs = RowDialogs::<UserRow>::new();
+    let RowDialogs { adding, editing, edit_open, deleting, delete_open } = dialogs;
     close_on_success(add.value(), adding);
     close_on_success(update.value(), edit_open);
     close_on_success(delete.value(), delete_open);
@@ -53,7 +50,7 @@ pub fn UsersTab() -> impl IntoView {
         Suspend::new(async move {
             match users.await {
                 Ok(page) => EitherOf3::A(view! {
-                    <UserTable page search sort pages after restart=Callback::new(move |_| restart()) editing edit_open deleting delete_open />
+                    <UserTable page search sort pages after restart=Callback::new(move |_| restart()) dialogs />
                 }),
                 Err(AppError::Forbidden(why)) => EitherOf3::B(view! { <Refused message=why /> }),
                 Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
@@ -120,10 +117,7 @@ fn UserTable(
     pages: RwSignal<Vec<Option<String>>>,
     after: RwSignal<Option<String>>,
     restart: Callback<()>,
-    editing: RwSignal<Option<UserRow>>,
-    edit_open: RwSignal<bool>,
-    deleting: RwSignal<Option<UserRow>>,
-    delete_open: RwSignal<bool>,
+    dialogs: RowDialogs<UserRow>,
 ) -> impl IntoView {
     if !page.several_users {
         return Either::Left(view! {
@@ -196,14 +190,8 @@ fn UserTable(
                                 <td>{check(u.two_factor_enabled)}</td>
                                 <td>{if u.invited { "Invited" } else { "Active" }}</td>
                                 <td class="actions">
-                                    <button type="button" aria-label=format!("Edit {name}") on:click=move |_| {
-                                        editing.set(Some(for_edit.clone()));
-                                        edit_open.set(true);
-                                    }>"Edit"</button>
-                                    <button type="button" class="danger" aria-label=format!("Delete {name}") on:click=move |_| {
-                                        deleting.set(Some(for_delete.clone()));
-                                        delete_open.set(true);
-                                    }>"Delete"</button>
+                                    <button type="button" aria-label=format!("Edit {name}") on:click=move |_| dialogs.edit(for_edit.clone())>"Edit"</button>
+                                    <button type="button" class="danger" aria-label=format!("Delete {name}") on:click=move |_| dialogs.delete(for_delete.clone())>"Delete"</button>
                                 </td>
                             </tr>
                         }
