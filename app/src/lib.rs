@@ -16,8 +16,10 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::tabs::Tab;
+use pages::account_info::AccountInformationTab;
 use pages::email_links::{ActivatePage, ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage};
 use pages::integrations::IntegrationsTab;
+use pages::phone_numbers::PhoneNumbersTab;
 use pages::{
     account::AccountTab, log_in::LogInPage, my_account::MyAccountPage, not_built::NotBuilt,
 };
@@ -69,8 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("js-libraries") view=|| view! { <NotBuilt tab=Tab::JsLibraries /> } />
                     <Route path=path!("integrations") view=IntegrationsTab />
                     <Route path=path!("users") view=UsersTab />
-                    <Route path=path!("account-information") view=|| view! { <NotBuilt tab=Tab::AccountInformation /> } />
-                    <Route path=path!("phone-numbers") view=|| view! { <NotBuilt tab=Tab::PhoneNumbers /> } />
+                    <Route path=path!("account-information") view=AccountInformationTab />
+                    <Route path=path!("phone-numbers") view=PhoneNumbersTab />
                 </ParentRoute>
             </Routes>
         </Router>

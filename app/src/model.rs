@@ -81,6 +81,61 @@ pub struct UserPage {
     pub several_users: bool,
 }
 
+/// The company details on the Account Information tab.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub company_name: String,
+    pub address: String,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    /// E.164, or empty.
+    pub phone: String,
+}
+
+/// A user of the account as a picker offers them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserChoice {
+    pub id: i32,
+    pub name: String,
+    pub email: String,
+}
+
+/// One of the account's phone numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumberRow {
+    pub id: i32,
+    /// E.164; [`readable_phone`] formats it for people.
+    pub e164: String,
+    pub pci: bool,
+    pub owner: UserChoice,
+}
+
+/// The Phone Numbers tab: the account's numbers and whether it may hold more.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumbers {
+    pub rows: Vec<PhoneNumberRow>,
+    /// Why no further number can be requested (the demo plan's limit), if so.
+    pub limit: Option<String>,
+}
+
+/// An owner change the Phone Numbers tab saves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerChange {
+    pub number_id: i32,
+    pub owner_id: i32,
+}
+
+/// `+18005550100` as `(800) 555-0100`; other countries' numbers stay E.164.
+pub fn readable_phone(e164: &str) -> String {
+    match e164.strip_prefix("+1") {
+        Some(d) if d.len() == 10 && d.chars().all(|c| c.is_ascii_digit()) => {
+            format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..])
+        }
+        _ => e164.to_owned(),
+    }
+}
+
 /// A message about one form field, shown beside it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
@@ -103,6 +158,9 @@ pub enum AppError {
     NotFound,
     /// Too many attempts; try again later.
     TooManyRequests(String),
+    /// Allowed, but the current state does not permit it (a plan's limit, an
+    /// empty stock); nothing was changed.
+    Conflict(String),
     /// Something failed on the server; details are in the server log only.
     Internal,
     /// Transport or encoding failure between browser and server.
@@ -132,6 +190,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::NotFound => 404,
             AppError::TooManyRequests(_) => 429,
+            AppError::Conflict(_) => 409,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }
@@ -145,7 +204,7 @@ impl fmt::Display for AppError {
             AppError::Unauthenticated => write!(f, "Please log in."),
             AppError::Forbidden(why) => write!(f, "{why}"),
             AppError::NotFound => write!(f, "Not found."),
-            AppError::TooManyRequests(why) => write!(f, "{why}"),
+            AppError::TooManyRequests(why) | AppError::Conflict(why) => write!(f, "{why}"),
             AppError::Internal => write!(f, "Something went wrong on our side. Please try again."),
             AppError::Transport(_) => write!(f, "Could not reach the server. Please try again."),
         }

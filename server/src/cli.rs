@@ -2,6 +2,7 @@
 //! through the web UI. Every command is logged.
 use std::io::BufRead;
 
+use app::domain::account_info::{self, Plan};
 use app::domain::users::{self, OperatorNewUser};
 use app::domain::Domain;
 use app::domain::{integrations, mail, user_admin};
@@ -18,6 +19,9 @@ Usage:
                                       the password is read from the first line of stdin;
                                       without it the user is emailed an invitation
   server promote --email EMAIL        make a user an admin of their account
+  server account plan --account-of EMAIL --plan (demo|full)
+                                      move the account of a user to another plan
+                                      (a demo account holds one phone number at most)
   server mail failed                  list the emails whose delivery failed for good
   server mail retry (--id ID | --all) queue failed emails again, with a fresh set of tries
   server secrets rotate               seal stored secrets with a new key (restart the servers after)
@@ -52,9 +56,26 @@ pub async fn run(
     match words.as_slice() {
         ["user", "add", ..] => user_add(domain, Flags(args[2..].to_vec()), input).await,
         ["promote", ..] => promote(domain, Flags(args[1..].to_vec())).await,
+        ["account", "plan", ..] => account_plan(domain, Flags(args[2..].to_vec())).await,
         ["mail", "failed"] => failed_mail(domain).await,
         ["mail", "retry", ..] => retry_mail(domain, Flags(args[2..].to_vec())).await,
         _ => Err(USAGE.into()),
+    }
+}
+
+async fn account_plan(domain: &Domain, flags: Flags) -> Result<String, String> {
+    let email = flags.value("--account-of")?;
+    let wanted = flags.value("--plan")?;
+    let plan =
+        Plan::from_key(&wanted).ok_or(format!("--plan must be demo or full, not {wanted:?}"))?;
+    match account_info::set_plan(domain, &email, plan).await {
+        Ok(before) => Ok(format!(
+            "The account of {email} was on the {} plan and is now on the {} plan.",
+            before.key(),
+            plan.key()
+        )),
+        Err(AppError::NotFound) => Err(format!("No user has the email address {email}.")),
+        Err(err) => Err(err.to_string()),
     }
 }
 

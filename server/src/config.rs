@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 
 use app::domain::mail::SmtpSecurity;
+use app::domain::provisioning::{self, Provisioned};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -20,6 +21,10 @@ pub struct Config {
     pub mail_from: String,
     /// How mail leaves: SMTP when `SMTP_HOST` is set, else the folder `MAIL_DIR`.
     pub mail: MailConfig,
+    /// `NUMBER_POOL_FILE`: the toll-free numbers the embedded provisioning
+    /// provider hands out, one E.164 number a line, `pci` after PCI-enabled
+    /// ones. Unset: a built-in pool of 40 numbers.
+    pub number_pool_file: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -86,10 +91,19 @@ impl Config {
                 var("MAIL_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("mail")),
             ),
         };
+        let number_pool_file = var("NUMBER_POOL_FILE").map(PathBuf::from);
         let secret_keys_file = var("SECRET_KEYS_FILE")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("secret-keys"));
-        Config { data_dir, database_url, public_url, secret_keys_file, mail_from, mail }
+        Config {
+            data_dir,
+            database_url,
+            public_url,
+            secret_keys_file,
+            mail_from,
+            mail,
+            number_pool_file,
+        }
     }
 
     /// Scheme, host and port of the public URL, as browsers send it in `Origin`.
@@ -98,6 +112,18 @@ impl Config {
         match self.public_url[after_scheme..].find('/') {
             Some(slash) => self.public_url[..after_scheme + slash].to_owned(),
             None => self.public_url.clone(),
+        }
+    }
+
+    /// The embedded provisioning provider's stock: the pool file, or the built-in pool.
+    pub fn number_pool(&self) -> Result<Vec<Provisioned>, String> {
+        match &self.number_pool_file {
+            None => Ok(provisioning::default_pool()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                provisioning::parse_pool(&text).map_err(|e| format!("{}: {e}", path.display()))
+            }
         }
     }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use app::api::web::WebContext;
 use app::domain::clock::SystemClock;
 use app::domain::mail::Transport;
+use app::domain::provisioning;
 use app::domain::secrets::Keyring;
 use app::domain::{db, Domain};
 use axum::serve::ListenerExt;
@@ -89,6 +90,14 @@ async fn serve(
             }
         }
     };
+    let stocked = match config.number_pool() {
+        Ok(pool) => provisioning::stock_local_pool(&domain.db, &pool).await,
+        Err(err) => return fail(&format!("NUMBER_POOL_FILE {err}")),
+    };
+    match stocked {
+        Ok(added) => tracing::info!(added, "local number pool stocked"),
+        Err(_) => return fail("could not stock the local number pool"),
+    }
     worker::spawn(domain.clone(), transport, sender);
     let web = WebContext { domain, secure_cookies: config.secure_cookies() };
     let router = build_router(leptos_options, web, policy);

@@ -2,9 +2,11 @@
 //! area. Each is thin: authenticate, call the domain, map the result to a
 //! DTO. Authorization is decided in the domain, never here.
 pub mod account;
+pub mod account_info;
 pub mod auth;
 pub mod integrations;
 pub mod lifecycle;
+pub mod phones;
 pub mod users;
 
 #[cfg(feature = "ssr")]

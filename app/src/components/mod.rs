@@ -2,3 +2,4 @@
 pub mod form;
 pub mod modal;
 pub mod tabs;
+pub mod user_picker;

@@ -1,6 +1,7 @@
 //! Server-only business rules. No Leptos and no HTTP in here: every entry
 //! point (server functions, the operator CLI, later the JSON API) calls these
 //! services with the acting user, so each rule lives in one place.
+pub mod account_info;
 pub mod actor;
 pub mod auth;
 pub mod clock;
@@ -12,6 +13,8 @@ pub mod integrations;
 pub mod lifecycle;
 pub mod mail;
 pub mod migration;
+pub mod phones;
+pub mod provisioning;
 pub mod scope;
 pub mod secrets;
 pub mod tokens;
@@ -30,6 +33,7 @@ use crate::model::AppError;
 use auth::SessionPolicy;
 use clock::Clock;
 use crypto::PasswordHasher;
+use provisioning::NumberProvider;
 use secrets::Keyring;
 
 /// Everything the services need, handed to them explicitly.
@@ -44,6 +48,8 @@ pub struct Domain {
     pub public_url: String,
     /// Seals and opens stored secrets.
     pub secrets: Arc<Keyring>,
+    /// Where toll-free numbers come from.
+    pub numbers: Arc<dyn NumberProvider>,
 }
 
 impl Domain {
@@ -61,6 +67,7 @@ impl Domain {
             sessions: SessionPolicy::default(),
             public_url: "http://127.0.0.1:3000".into(),
             secrets,
+            numbers: Arc::new(provisioning::LocalPool),
         }
     }
 }

@@ -5,7 +5,7 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
 use super::actor::Member;
-use super::entity::{integration, user};
+use super::entity::{integration, phone_number, user};
 
 pub struct Scoped {
     account_id: i32,
@@ -22,5 +22,9 @@ impl Scoped {
 
     pub fn integrations(&self) -> Select<integration::Entity> {
         integration::Entity::find().filter(integration::Column::AccountId.eq(self.account_id))
+    }
+
+    pub fn phone_numbers(&self) -> Select<phone_number::Entity> {
+        phone_number::Entity::find().filter(phone_number::Column::AccountId.eq(self.account_id))
     }
 }

@@ -38,6 +38,19 @@ pub async fn domain_on(url: &str) -> (Domain, ManualClock) {
     (Domain::new(db, Arc::new(clock.clone()), keyring), clock)
 }
 
+/// Like [`fresh_domain`], but with a pool of connections that really run at
+/// the same time: a fresh SQLite file (not `:memory:`, which allows one
+/// connection) unless `DATABASE_URL` names a PostgreSQL server.
+pub async fn fresh_concurrent_domain() -> (Domain, ManualClock) {
+    let url = fresh_database_url().await;
+    if url.starts_with("postgres") {
+        return domain_on(&url).await;
+    }
+    let name = random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let path = std::env::temp_dir().join(format!("console-test-{name}.db"));
+    domain_on(&format!("sqlite://{}?mode=rwc", path.display())).await
+}
+
 async fn fresh_database_url() -> String {
     match std::env::var("DATABASE_URL") {
         Ok(server) if server.starts_with("postgres") => {

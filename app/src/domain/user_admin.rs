@@ -80,7 +80,10 @@ async fn company(conn: &impl ConnectionTrait, account_id: i32) -> Result<String,
 /// the account's row until commit; on SQLite a transaction that writes first
 /// takes the database's write lock at once. Either way a second admin's
 /// change waits, then sees the first one's result.
-async fn lock_account(txn: &DatabaseTransaction, account_id: i32) -> Result<(), AppError> {
+pub(super) async fn lock_account(
+    txn: &DatabaseTransaction,
+    account_id: i32,
+) -> Result<(), AppError> {
     account::Entity::update_many()
         .col_expr(account::Column::CompanyName, Expr::col(account::Column::CompanyName).into())
         .filter(account::Column::Id.eq(account_id))
@@ -91,7 +94,7 @@ async fn lock_account(txn: &DatabaseTransaction, account_id: i32) -> Result<(), 
 
 /// The acting admin, re-read under the lock: an admin demoted a moment ago
 /// acts as an admin no more.
-async fn still_admin(txn: &DatabaseTransaction, admin: &Admin) -> Result<(), AppError> {
+pub(super) async fn still_admin(txn: &DatabaseTransaction, admin: &Admin) -> Result<(), AppError> {
     let me = user::Entity::find_by_id(admin.member().user_id()).one(txn).await?;
     match me {
         Some(me) if me.is_admin && me.account_id == admin.account_id() => Ok(()),
@@ -289,9 +292,10 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     Ok(())
 }
 
-/// Gives what `from` owned to `to`. Users own nothing else yet: developer
-/// keys, OAuth tokens, JS libraries, applications and phone numbers join this
-/// list as their features land (their tests check the hand-over).
-async fn hand_over(_txn: &DatabaseTransaction, _from: i32, _to: i32) -> Result<(), AppError> {
+/// Gives what `from` owned to `to`, inside the deletion's transaction.
+/// Everything a user can own joins this list as its feature lands (each
+/// feature's tests check its hand-over).
+async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
+    super::phones::hand_over(txn, from, to).await?;
     Ok(())
 }

@@ -90,6 +90,48 @@ pub fn email(value: &str) -> Result<String, String> {
     }
 }
 
+/// Text that may be left empty, with a length limit.
+pub fn optional_text(value: &str, what: &str, max: usize) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Ok(String::new());
+    }
+    bounded_text(value, what, max)
+}
+
+/// An international phone number as people type it (`+44 20 7946 0958`,
+/// `+1 (415) 555-0100`, `0044…`), as E.164. Empty stays empty.
+pub fn international_phone(value: &str, what: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let invalid = || {
+        format!(
+            "{what} must be an international number with its country code, e.g. +1 415 555 0100."
+        )
+    };
+    let compact: String = value.chars().filter(|c| !" -.()".contains(*c)).collect();
+    let digits =
+        compact.strip_prefix('+').or_else(|| compact.strip_prefix("00")).ok_or_else(invalid)?;
+    // E.164: a country code (never starting with 0) and at most 15 digits in all.
+    let well_formed = (7..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0');
+    if !well_formed {
+        return Err(invalid());
+    }
+    // North America: area code and exchange both start with 2-9.
+    if let Some(national) = digits.strip_prefix('1') {
+        let nanp = national.len() == 10
+            && !matches!(national.as_bytes()[0], b'0' | b'1')
+            && !matches!(national.as_bytes()[3], b'0' | b'1');
+        if !nanp {
+            return Err(invalid());
+        }
+    }
+    Ok(format!("+{digits}"))
+}
+
 /// Length limits plus a guessability check (zxcvbn), no composition rules.
 /// `context` holds the user's own name, email and company, which make weak passwords.
 pub fn new_password(password: &str, context: &[&str]) -> Result<String, String> {
@@ -143,6 +185,26 @@ mod tests {
         assert_eq!(person_name("   ", "First Name").unwrap_err(), "First Name is required.");
         assert!(person_name(&"x".repeat(101), "First Name").unwrap_err().contains("at most 100"));
         assert!(person_name("a\u{0}b", "First Name").is_err());
+    }
+
+    #[test]
+    fn phone_numbers_become_e164() {
+        assert_eq!(international_phone(" +1 (415) 555-0100 ", "Phone").unwrap(), "+14155550100");
+        assert_eq!(international_phone("+44 20 7946 0958", "Phone").unwrap(), "+442079460958");
+        assert_eq!(international_phone("0049 30 1234567", "Phone").unwrap(), "+49301234567");
+        assert_eq!(international_phone("  ", "Phone").unwrap(), "");
+        for bad in [
+            "415 555 0100",
+            "+1 415 555 010",
+            "+1 015 555 0100",
+            "+0 123 456 789",
+            "+44 20 7946 095a",
+            "+1234567890123456",
+            "+12",
+        ] {
+            let err = international_phone(bad, "Phone Number").unwrap_err();
+            assert!(err.starts_with("Phone Number must be an international number"), "{bad:?}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::my_account::{signed_in_user_resource, UserResource};
+use super::phone_numbers::MyPhoneNumbers;
 use crate::api::account::{ChangePassword, UpdateName};
 use crate::api::lifecycle::{RequestEmailChange, ResendVerification};
 use crate::components::form::{field_error, form_error, Field, FormStatus, NewPasswordField};
@@ -24,6 +25,7 @@ pub fn AccountTab() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <MyPhoneNumbers />
     }
 }
 

@@ -1,11 +1,13 @@
 //! One module per page or tab.
 pub mod account;
+pub mod account_info;
 pub mod email_links;
 pub mod forgot_password;
 pub mod integrations;
 pub mod log_in;
 pub mod my_account;
 pub mod not_built;
+pub mod phone_numbers;
 pub mod sign_up;
 pub mod users;
 

@@ -10,6 +10,13 @@ pub struct Model {
     /// `demo` or `full`; changed only by an operator.
     pub plan: String,
     pub created_at: DateTimeUtc,
+    /// Company details from the Account Information tab; empty until saved.
+    pub address: String,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    /// E.164, or empty.
+    pub phone: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

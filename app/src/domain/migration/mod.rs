@@ -5,6 +5,7 @@ mod m20261122_000001_accounts_users_sessions;
 mod m20261122_000002_email;
 mod m20261122_000003_integrations;
 mod m20261122_000004_user_directory;
+mod m20261122_000005_phone_numbers;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_email::Migration),
             Box::new(m20261122_000003_integrations::Migration),
             Box::new(m20261122_000004_user_directory::Migration),
+            Box::new(m20261122_000005_phone_numbers::Migration),
         ]
     }
 }

@@ -1,0 +1,53 @@
+//! Phone numbers: admins list, request, reassign and release them; every
+//! user sees the numbers they own.
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::model::{AppError, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice};
+
+#[server(prefix = "/fn", endpoint = "list_phone_numbers")]
+pub async fn list_phone_numbers() -> Result<PhoneNumbers, AppError> {
+    use super::web::*;
+    use crate::domain::phones;
+    reply(async { phones::list(&domain()?, &member().await?.admin()?).await }.await)
+}
+
+#[server(prefix = "/fn", endpoint = "my_phone_numbers")]
+pub async fn my_phone_numbers() -> Result<Vec<PhoneNumberRow>, AppError> {
+    use super::web::*;
+    use crate::domain::phones;
+    reply(async { phones::owned_by_me(&domain()?, &member().await?).await }.await)
+}
+
+#[server(prefix = "/fn", endpoint = "request_phone_number")]
+pub async fn request_phone_number() -> Result<PhoneNumberRow, AppError> {
+    use super::web::*;
+    use crate::domain::phones;
+    reply(async { phones::request(&domain()?, &member().await?.admin()?).await }.await)
+}
+
+/// JSON: the changes are a list of pairs.
+#[server(prefix = "/fn", endpoint = "save_phone_owners", input = Json)]
+pub async fn save_phone_owners(changes: Vec<OwnerChange>) -> Result<PhoneNumbers, AppError> {
+    use super::web::*;
+    use crate::domain::phones;
+    reply(
+        async { phones::save_owners(&domain()?, &member().await?.admin()?, &changes).await }.await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "release_phone_number")]
+pub async fn release_phone_number(id: i32) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::phones;
+    reply(async { phones::release(&domain()?, &member().await?.admin()?, id).await }.await)
+}
+
+#[server(prefix = "/fn", endpoint = "phone_owner_choices")]
+pub async fn phone_owner_choices(search: String) -> Result<Vec<UserChoice>, AppError> {
+    use super::web::*;
+    use crate::domain::phones;
+    reply(
+        async { phones::owner_choices(&domain()?, &member().await?.admin()?, &search).await }.await,
+    )
+}

@@ -1,0 +1,160 @@
+//! A combobox that finds one user of the account by name or email as you
+//! type. The server does the searching (a bounded index scan), so it works
+//! the same with five users or fifty thousand.
+use std::future::Future;
+
+use leptos::prelude::*;
+
+use crate::model::{AppError, UserChoice};
+
+#[component]
+pub fn UserPicker<S, F>(
+    /// The accessible name of the input, e.g. "Owner of (800) 555-0100".
+    label: String,
+    /// Unique on the page: the input's id; the list's id derives from it.
+    id: String,
+    /// The user chosen now.
+    #[prop(into)]
+    chosen: Signal<UserChoice>,
+    on_choose: Callback<UserChoice>,
+    /// Finds the users matching what was typed.
+    search: S,
+) -> impl IntoView
+where
+    S: Fn(String) -> F + Copy + Send + Sync + 'static,
+    F: Future<Output = Result<Vec<UserChoice>, AppError>> + 'static,
+{
+    let text = RwSignal::new(chosen.get_untracked().name);
+    let open = RwSignal::new(false);
+    let choices = RwSignal::new(Vec::<UserChoice>::new());
+    let active = RwSignal::new(None::<usize>);
+    let problem = RwSignal::new(None::<String>);
+    // Another choice made elsewhere (e.g. the table reloaded) shows here.
+    Effect::new(move |_| text.set(chosen.get().name));
+
+    let lookup = move |typed: String| {
+        leptos::task::spawn_local(async move {
+            let found = search(typed.clone()).await;
+            // A slower answer to an older query must not replace a newer one.
+            if text.get_untracked() != typed {
+                return;
+            }
+            match found {
+                Ok(found) => {
+                    problem.set(None);
+                    choices.set(found);
+                }
+                Err(err) => {
+                    choices.set(Vec::new());
+                    problem.set(Some(err.to_string()));
+                }
+            }
+            active.set(None);
+        });
+    };
+    let choose = move |choice: UserChoice| {
+        text.set(choice.name.clone());
+        open.set(false);
+        on_choose.run(choice);
+    };
+    let list_id = format!("{id}-list");
+    let option_id = {
+        let id = id.clone();
+        move |at: usize| format!("{id}-option-{at}")
+    };
+    let active_descendant = {
+        let option_id = option_id.clone();
+        move || active.get().filter(|_| open.get()).map(&option_id)
+    };
+    view! {
+        <div class="picker">
+            <input
+                id=id.clone()
+                type="text"
+                role="combobox"
+                autocomplete="off"
+                aria-label=label
+                aria-autocomplete="list"
+                aria-controls=list_id.clone()
+                aria-expanded=move || if open.get() { "true" } else { "false" }
+                aria-activedescendant=active_descendant
+                prop:value=move || text.get()
+                on:focus=move |_| {
+                    open.set(true);
+                    lookup(String::new());
+                    text.set(String::new());
+                }
+                on:input=move |ev| {
+                    let typed = event_target_value(&ev);
+                    text.set(typed.clone());
+                    open.set(true);
+                    lookup(typed);
+                }
+                on:blur=move |_| {
+                    open.set(false);
+                    text.set(chosen.get_untracked().name);
+                }
+                on:keydown=move |ev| {
+                    let count = choices.with_untracked(Vec::len);
+                    match ev.key().as_str() {
+                        "ArrowDown" if count > 0 => {
+                            ev.prevent_default();
+                            open.set(true);
+                            active.update(|a| *a = Some(a.map_or(0, |i| (i + 1) % count)));
+                        }
+                        "ArrowUp" if count > 0 => {
+                            ev.prevent_default();
+                            active.update(|a| *a = Some(a.map_or(count - 1, |i| (i + count - 1) % count)));
+                        }
+                        "Enter" => {
+                            ev.prevent_default();
+                            let picked = active.get_untracked().and_then(|i| choices.with_untracked(|c| c.get(i).cloned()));
+                            if let Some(choice) = picked {
+                                choose(choice);
+                            }
+                        }
+                        "Escape" => {
+                            open.set(false);
+                            text.set(chosen.get_untracked().name);
+                        }
+                        _ => {}
+                    }
+                }
+            />
+            <ul id=list_id role="listbox" class="picker-list" hidden=move || !open.get()>
+                {move || {
+                    let option_id = option_id.clone();
+                    choices
+                        .get()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(at, choice)| {
+                            let picked = choice.clone();
+                            view! {
+                                <li
+                                    id=option_id(at)
+                                    role="option"
+                                    aria-selected=move || if active.get() == Some(at) { "true" } else { "false" }
+                                    // mousedown, not click: it comes before the input's blur.
+                                    on:mousedown=move |ev| {
+                                        ev.prevent_default();
+                                        choose(picked.clone());
+                                    }
+                                >
+                                    <span class="name">{choice.name}</span>
+                                    " "
+                                    <span class="email">{choice.email}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+                {move || (open.get() && choices.with(Vec::is_empty)).then(|| view! {
+                    <li class="empty" role="option" aria-disabled="true">
+                        {problem.get().unwrap_or_else(|| "No user matches.".into())}
+                    </li>
+                })}
+            </ul>
+        </div>
+    }
+}

@@ -1,0 +1,17 @@
+use sea_orm::entity::prelude::*;
+
+/// The embedded provisioning provider's stock of toll-free numbers.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "local_number_pool")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub e164: String,
+    pub pci: bool,
+    /// The account holding the number; `None` while it is free.
+    pub taken_by: Option<i32>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

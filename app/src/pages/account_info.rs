@@ -1,0 +1,70 @@
+//! The Account Information tab (admins): the company's name, address and
+//! phone number.
+use leptos::either::EitherOf3;
+use leptos::prelude::*;
+
+use super::Refused;
+use crate::api::account_info::{load_account_info, SaveAccountInfo};
+use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::model::{AccountInfo, AppError};
+
+const FIELDS: &[&str] = &["company_name", "address", "city", "state", "zip", "phone"];
+
+#[component]
+pub fn AccountInformationTab() -> impl IntoView {
+    let info = Resource::new(|| (), |_| load_account_info());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match info.await {
+                    Ok(info) => EitherOf3::A(view! { <AccountInfoForm info /> }),
+                    Err(AppError::Forbidden(why)) => EitherOf3::B(view! { <Refused message=why /> }),
+                    Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
+    let save = ServerAction::<SaveAccountInfo>::new();
+    let result = save.value();
+    let saved = Signal::derive(move || {
+        matches!(result.get(), Some(Ok(_))).then(|| "Account information saved.".to_string())
+    });
+    // The phone as the server kept it (E.164), shown once saved. A memo, so
+    // that a failed save does not redraw the field over what was typed.
+    let stored_phone = info.phone.clone();
+    let phone = Memo::new(move |before: Option<&String>| match result.get() {
+        Some(Ok(saved)) => saved.phone,
+        _ => before.cloned().unwrap_or_else(|| stored_phone.clone()),
+    });
+    view! {
+        <section class="panel" aria-labelledby="account-info-heading">
+            <h2 id="account-info-heading">"Account Information"</h2>
+            <ActionForm action=save attr:novalidate=true>
+                <FormStatus error=form_error(result, FIELDS) success=saved />
+                <Field label="Company Name" name="company_name" value=info.company_name maxlength=200 autocomplete="organization" error=field_error(result, "company_name") />
+                <Field label="Address" name="address" value=info.address maxlength=200 autocomplete="street-address" error=field_error(result, "address") />
+                <Field label="City" name="city" value=info.city maxlength=100 autocomplete="address-level2" error=field_error(result, "city") />
+                <Field label="State" name="state" value=info.state maxlength=100 autocomplete="address-level1" error=field_error(result, "state") />
+                <Field label="Zip" name="zip" value=info.zip maxlength=10 autocomplete="postal-code" error=field_error(result, "zip") />
+                {move || view! {
+                    <Field
+                        label="Phone Number"
+                        name="phone"
+                        input_type="tel"
+                        autocomplete="tel"
+                        value=phone.get()
+                        hint="With the country code, e.g. +1 415 555 0100."
+                        error=field_error(result, "phone")
+                    />
+                }}
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

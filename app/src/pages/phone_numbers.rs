@@ -1,0 +1,267 @@
+//! The Phone Numbers tab (admins): the account's numbers with their owners,
+//! requesting and releasing numbers. Also the "Your phone numbers" list every
+//! user sees on their Account tab.
+use std::collections::BTreeMap;
+
+use leptos::either::{Either, EitherOf3};
+use leptos::prelude::*;
+
+use super::Refused;
+use crate::api::phones::{
+    list_phone_numbers, my_phone_numbers, phone_owner_choices, ReleasePhoneNumber,
+    RequestPhoneNumber, SavePhoneOwners,
+};
+use crate::components::form::{form_error, FormStatus};
+use crate::components::modal::{close_on_success, Confirm};
+use crate::components::user_picker::UserPicker;
+use crate::model::{
+    readable_phone, AppError, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice,
+};
+
+/// Owner changes not saved yet, by number id.
+type Pending = RwSignal<BTreeMap<i32, UserChoice>>;
+
+#[component]
+pub fn PhoneNumbersTab() -> impl IntoView {
+    let request = ServerAction::<RequestPhoneNumber>::new();
+    let save = ServerAction::<SavePhoneOwners>::new();
+    let release = ServerAction::<ReleasePhoneNumber>::new();
+    let numbers = Resource::new(
+        move || (request.version().get(), save.version().get(), release.version().get()),
+        |_| list_phone_numbers(),
+    );
+    let pending: Pending = RwSignal::new(BTreeMap::new());
+    // Saved owners are the table's now; a released number has nothing pending.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            pending.set(BTreeMap::new());
+        }
+    });
+    let releasing = RwSignal::new(None::<PhoneNumberRow>);
+    let release_open = RwSignal::new(false);
+    close_on_success(release.value(), release_open);
+    Effect::new(move |_| {
+        if let (Some(Ok(())), Some(row)) = (release.value().get(), releasing.get_untracked()) {
+            pending.update(|p| {
+                p.remove(&row.id);
+            });
+        }
+    });
+
+    let table = move || {
+        Suspend::new(async move {
+            match numbers.await {
+                Ok(numbers) => EitherOf3::A(view! {
+                    <NumberTable numbers request save pending releasing release_open />
+                }),
+                Err(AppError::Forbidden(why)) => EitherOf3::B(view! { <Refused message=why /> }),
+                Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
+            }
+        })
+    };
+    let release_message = Signal::derive(move || {
+        releasing
+            .get()
+            .map(|row| {
+                format!(
+                    "Delete {}? The number is released to the carrier and this account can no longer use it.",
+                    readable_phone(&row.e164)
+                )
+            })
+            .unwrap_or_default()
+    });
+    view! {
+        <section class="panel" aria-labelledby="numbers-heading">
+            <h2 id="numbers-heading">"Phone Numbers"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{table}</Transition>
+            <FormStatus error=form_error(release.value(), &[]) />
+        </section>
+        <Confirm
+            title=Signal::derive(|| "Delete Phone Number".to_string())
+            open=release_open
+            id="delete-number"
+            message=release_message
+            pending=release.pending()
+            on_yes=Callback::new(move |_| {
+                if let Some(row) = releasing.get_untracked() {
+                    release.dispatch(ReleasePhoneNumber { id: row.id });
+                }
+            })
+        />
+    }
+}
+
+#[component]
+fn NumberTable(
+    numbers: PhoneNumbers,
+    request: ServerAction<RequestPhoneNumber>,
+    save: ServerAction<SavePhoneOwners>,
+    pending: Pending,
+    releasing: RwSignal<Option<PhoneNumberRow>>,
+    release_open: RwSignal<bool>,
+) -> impl IntoView {
+    let PhoneNumbers { rows, limit } = numbers;
+    let saved_owners: BTreeMap<i32, i32> = rows.iter().map(|r| (r.id, r.owner.id)).collect();
+    let changes = move || {
+        pending
+            .get()
+            .into_iter()
+            .filter(|(number, owner)| saved_owners.get(number) != Some(&owner.id))
+            .map(|(number_id, owner)| OwnerChange { number_id, owner_id: owner.id })
+            .collect::<Vec<_>>()
+    };
+    let changes = Memo::new(move |_| changes());
+    let table = if rows.is_empty() {
+        Either::Left(view! {
+            <p>"This account has no phone numbers yet. Request one to start taking calls."</p>
+        })
+    } else {
+        Either::Right(view! {
+            <table class="numbers">
+                <caption class="sr-only">"Phone numbers of this account"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Phone Number"</th>
+                        <th scope="col">"Owner"</th>
+                        <th scope="col">"PCI"</th>
+                        <th scope="col"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|row| view! { <NumberRow row pending releasing release_open /> })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <div class="actions">
+                <button
+                    type="button"
+                    class="primary"
+                    disabled=move || changes.get().is_empty() || save.pending().get()
+                    on:click=move |_| {
+                        save.dispatch(SavePhoneOwners { changes: changes.get_untracked() });
+                    }
+                >
+                    "Save"
+                </button>
+                {move || (!changes.get().is_empty()).then(|| view! {
+                    <span class="hint">"Owner changes are applied when you save."</span>
+                })}
+            </div>
+            <FormStatus
+                error=form_error(save.value(), &[])
+                success=Signal::derive(move || {
+                    matches!(save.value().get(), Some(Ok(_))).then(|| "Owners saved.".to_string())
+                })
+            />
+        })
+    };
+    let limit_id = "request-number-limit";
+    view! {
+        {table}
+        <div class="actions">
+            <button
+                type="button"
+                class="primary"
+                disabled=limit.is_some()
+                aria-describedby=limit.is_some().then_some(limit_id)
+                on:click=move |_| {
+                    request.dispatch(RequestPhoneNumber {});
+                }
+            >
+                {move || if request.pending().get() { "Requesting…" } else { "Request a Phone Number" }}
+            </button>
+        </div>
+        {limit.map(|why| view! { <p class="hint" id=limit_id>{why}</p> })}
+        <FormStatus error=form_error(request.value(), &[]) />
+    }
+}
+
+#[component]
+fn NumberRow(
+    row: PhoneNumberRow,
+    pending: Pending,
+    releasing: RwSignal<Option<PhoneNumberRow>>,
+    release_open: RwSignal<bool>,
+) -> impl IntoView {
+    let readable = readable_phone(&row.e164);
+    let id = row.id;
+    let owner = Signal::derive({
+        let saved = row.owner.clone();
+        move || pending.with(|p| p.get(&id).cloned()).unwrap_or_else(|| saved.clone())
+    });
+    let for_delete = row.clone();
+    view! {
+        <tr>
+            <td><span title=row.e164.clone()>{readable.clone()}</span></td>
+            <td>
+                <UserPicker
+                    label=format!("Owner of {readable}")
+                    id=format!("owner-{id}")
+                    chosen=owner
+                    on_choose=Callback::new(move |choice: UserChoice| {
+                        pending.update(|p| {
+                            p.insert(id, choice);
+                        })
+                    })
+                    search=phone_owner_choices
+                />
+            </td>
+            <td class="pci">
+                {if row.pci {
+                    Either::Left(view! { <span aria-label="PCI-enabled" title="PCI-enabled">"✓"</span> })
+                } else {
+                    Either::Right(view! { <span class="sr-only">"Not PCI-enabled"</span> })
+                }}
+            </td>
+            <td class="actions">
+                <button
+                    type="button"
+                    class="danger"
+                    aria-label=format!("Delete {readable}")
+                    on:click=move |_| {
+                        releasing.set(Some(for_delete.clone()));
+                        release_open.set(true);
+                    }
+                >
+                    "Delete"
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+/// The numbers the signed-in user owns, on their Account tab.
+#[component]
+pub fn MyPhoneNumbers() -> impl IntoView {
+    let numbers = Resource::new(|| (), |_| my_phone_numbers());
+    view! {
+        <section class="panel" aria-labelledby="my-numbers-heading">
+            <h2 id="my-numbers-heading">"Your phone numbers"</h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match numbers.await {
+                        Ok(rows) if rows.is_empty() => EitherOf3::A(view! {
+                            <p>"You own no phone numbers. An account admin assigns them on the Phone Numbers tab."</p>
+                        }),
+                        Ok(rows) => EitherOf3::B(view! {
+                            <ul class="my-numbers">
+                                {rows
+                                    .into_iter()
+                                    .map(|row| view! {
+                                        <li>
+                                            {readable_phone(&row.e164)}
+                                            {row.pci.then_some(" (PCI-enabled)")}
+                                        </li>
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }),
+                        Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,88 @@
+//! Account Information: company details saved whole or not at all; plans.
+use app::domain::account_info::{self, Plan};
+use app::domain::testing::{account_with_admin, fresh_domain};
+use app::model::{AccountInfo, AppError};
+
+fn details() -> AccountInfo {
+    AccountInfo {
+        company_name: "Acme Voice, Inc.".into(),
+        address: "1 Infinite Loop, Suite 2".into(),
+        city: "Cupertino".into(),
+        state: "CA".into(),
+        zip: "95014-2083".into(),
+        phone: "+1 (408) 555-0100".into(),
+    }
+}
+
+#[tokio::test]
+async fn an_admin_saves_the_details_and_the_phone_is_kept_as_e164() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let before = account_info::get(&d, &admin).await.unwrap();
+    assert_eq!(before, AccountInfo { company_name: "Acme".into(), ..Default::default() });
+    let saved = account_info::save(&d, &admin, details()).await.unwrap();
+    let expected = AccountInfo { phone: "+14085550100".into(), ..details() };
+    assert_eq!(saved, expected);
+    assert_eq!(account_info::get(&d, &admin).await.unwrap(), expected);
+    // Optional fields can be cleared again.
+    let cleared = AccountInfo { company_name: "Acme".into(), ..Default::default() };
+    assert_eq!(account_info::save(&d, &admin, cleared.clone()).await.unwrap(), cleared);
+}
+
+#[tokio::test]
+async fn bad_input_reports_every_field_and_saves_nothing() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let bad = AccountInfo {
+        company_name: "   ".into(),
+        address: "x".repeat(201),
+        city: "y".repeat(101),
+        state: "z".repeat(101),
+        zip: "95014_2083".into(),
+        phone: "555-0100".into(),
+    };
+    let err = account_info::save(&d, &admin, bad).await.unwrap_err();
+    let expected = [
+        ("company_name", "Company Name is required."),
+        ("address", "Address must be at most 200 characters."),
+        ("city", "City must be at most 100 characters."),
+        ("state", "State must be at most 100 characters."),
+        ("zip", "Zip may contain only letters, digits, spaces and dashes."),
+        (
+            "phone",
+            "Phone Number must be an international number with its country code, e.g. +1 415 555 0100.",
+        ),
+    ];
+    for (field, message) in expected {
+        assert_eq!(err.message_for(field).as_deref(), Some(message), "{field}");
+    }
+    // One bad field keeps the good ones from being saved too.
+    let one_bad = AccountInfo { zip: "12345678901".into(), ..details() };
+    assert!(matches!(account_info::save(&d, &admin, one_bad).await, Err(AppError::Invalid(_))));
+    assert_eq!(account_info::get(&d, &admin).await.unwrap().company_name, "Acme");
+}
+
+#[tokio::test]
+async fn each_account_sees_and_changes_only_its_own_details() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    account_info::save(&d, &ada.admin().unwrap(), details()).await.unwrap();
+    assert_eq!(account_info::get(&d, &eve.admin().unwrap()).await.unwrap().company_name, "Globex");
+}
+
+#[tokio::test]
+async fn operators_change_plans_by_a_members_email() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    assert_eq!(account_info::plan(&d.db, ada.account_id()).await.unwrap(), Plan::Demo);
+    let before = account_info::set_plan(&d, " ADA@example.com ", Plan::Full).await.unwrap();
+    assert_eq!(before, Plan::Demo);
+    assert_eq!(account_info::plan(&d.db, ada.account_id()).await.unwrap(), Plan::Full);
+    assert_eq!(
+        account_info::set_plan(&d, "nobody@example.com", Plan::Full).await,
+        Err(AppError::NotFound)
+    );
+}

@@ -1,0 +1,253 @@
+//! Phone numbers: provisioning from the local pool, the demo plan's limit,
+//! owners, release, the hand-over on deletion, and other accounts' refusals.
+use std::collections::HashSet;
+
+use app::domain::account_info::{self, Plan};
+use app::domain::entity::{local_number_pool, phone_number};
+use app::domain::phones::{self, DEMO_LIMIT, POOL_EMPTY};
+use app::domain::provisioning::{self, default_pool, Provisioned};
+use app::domain::testing::{account_with_admin, add_user, fresh_concurrent_domain, fresh_domain};
+use app::domain::{user_admin, Domain};
+use app::model::{AppError, OwnerChange};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+async fn stocked(pool: &[Provisioned]) -> Domain {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, pool).await.unwrap();
+    d
+}
+
+fn numbers(list: &[(&str, bool)]) -> Vec<Provisioned> {
+    list.iter().map(|(e164, pci)| Provisioned { e164: e164.to_string(), pci: *pci }).collect()
+}
+
+async fn full_plan(d: &Domain, email: &str) {
+    account_info::set_plan(d, email, Plan::Full).await.unwrap();
+}
+
+async fn free_numbers(d: &Domain) -> u64 {
+    local_number_pool::Entity::find()
+        .filter(local_number_pool::Column::TakenBy.is_null())
+        .count(&d.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_admin_requests_a_toll_free_number_and_owns_it() {
+    let d = stocked(&numbers(&[("+18005550100", true), ("+18885550101", false)])).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let row = phones::request(&d, &admin).await.unwrap();
+    assert_eq!((row.e164.as_str(), row.pci), ("+18005550100", true));
+    assert_eq!((row.owner.id, row.owner.email.as_str()), (ada.user_id(), "ada@example.com"));
+    let listed = phones::list(&d, &admin).await.unwrap();
+    assert_eq!(listed.rows, vec![row]);
+    assert_eq!(free_numbers(&d).await, 1);
+}
+
+#[tokio::test]
+async fn a_demo_account_holds_one_number_and_a_full_one_more() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    assert_eq!(phones::list(&d, &admin).await.unwrap().limit, None);
+    phones::request(&d, &admin).await.unwrap();
+    // The tab explains the limit before the admin tries...
+    assert_eq!(phones::list(&d, &admin).await.unwrap().limit.as_deref(), Some(DEMO_LIMIT));
+    // ...and the server refuses anyway, changing nothing.
+    assert_eq!(phones::request(&d, &admin).await, Err(AppError::Conflict(DEMO_LIMIT.into())));
+    assert_eq!(phone_number::Entity::find().count(&d.db).await.unwrap(), 1);
+    assert_eq!(free_numbers(&d).await, 39);
+
+    full_plan(&d, "ada@example.com").await;
+    phones::request(&d, &admin).await.unwrap();
+    phones::request(&d, &admin).await.unwrap();
+    let listed = phones::list(&d, &admin).await.unwrap();
+    assert_eq!((listed.rows.len(), listed.limit), (3, None));
+
+    // Back on demo, the numbers stay but no further one comes.
+    account_info::set_plan(&d, "ada@example.com", Plan::Demo).await.unwrap();
+    assert_eq!(phones::list(&d, &admin).await.unwrap().rows.len(), 3);
+    assert!(matches!(phones::request(&d, &admin).await, Err(AppError::Conflict(_))));
+}
+
+#[tokio::test]
+async fn an_empty_pool_is_a_clear_message_and_changes_nothing() {
+    let d = stocked(&numbers(&[("+18005550100", false)])).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
+    phones::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let refused = phones::request(&d, &grace.admin().unwrap()).await;
+    assert_eq!(refused, Err(AppError::Conflict(POOL_EMPTY.into())));
+    assert!(phones::list(&d, &grace.admin().unwrap()).await.unwrap().rows.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_never_get_the_same_number() {
+    let (d, _) = fresh_concurrent_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    // Two accounts with two admins each, every admin asking three times at once.
+    let mut admins = Vec::new();
+    for company in ["acme", "globex"] {
+        let first = account_with_admin(&d, company, &format!("ada@{company}.com")).await;
+        full_plan(&d, &format!("ada@{company}.com")).await;
+        let second = add_user(&d, first.account_id(), &format!("grace@{company}.com"), true).await;
+        admins.extend([first.admin().unwrap(), second.admin().unwrap()]);
+    }
+    let mut tasks = Vec::new();
+    for admin in admins.iter().cycle().take(12).cloned() {
+        let d = d.clone();
+        tasks.push(tokio::spawn(async move { phones::request(&d, &admin).await }));
+    }
+    let mut got = Vec::new();
+    for task in tasks {
+        got.push(task.await.unwrap().expect("every request gets a number").e164);
+    }
+    let distinct: HashSet<_> = got.iter().collect();
+    assert_eq!(distinct.len(), 12, "{got:?}");
+    assert_eq!(phone_number::Entity::find().count(&d.db).await.unwrap(), 12);
+    assert_eq!(free_numbers(&d).await, 40 - 12);
+}
+
+#[tokio::test]
+async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    full_plan(&d, "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let stranger = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let admin = ada.admin().unwrap();
+    let first = phones::request(&d, &admin).await.unwrap();
+    let second = phones::request(&d, &admin).await.unwrap();
+    assert!(phones::owned_by_me(&d, &bob).await.unwrap().is_empty());
+
+    // A user of another account cannot own this account's number; the valid
+    // change sent with it is not applied either.
+    let err = phones::save_owners(
+        &d,
+        &admin,
+        &[
+            OwnerChange { number_id: first.id, owner_id: bob.user_id() },
+            OwnerChange { number_id: second.id, owner_id: stranger.user_id() },
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.message_for(&format!("owner-{}", second.id)).as_deref(),
+        Some("Choose the owner among the users of this account.")
+    );
+    assert!(phones::owned_by_me(&d, &bob).await.unwrap().is_empty());
+
+    let saved = phones::save_owners(
+        &d,
+        &admin,
+        &[OwnerChange { number_id: first.id, owner_id: bob.user_id() }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(saved.rows[0].owner.email, "bob@example.com");
+    let bobs = phones::owned_by_me(&d, &bob).await.unwrap();
+    assert_eq!(bobs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![first.id]);
+    assert_eq!(phones::owned_by_me(&d, &ada).await.unwrap()[0].id, second.id);
+}
+
+#[tokio::test]
+async fn another_accounts_numbers_are_not_found() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let theirs = phones::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let eve_admin = eve.admin().unwrap();
+    assert!(phones::list(&d, &eve_admin).await.unwrap().rows.is_empty());
+    assert_eq!(phones::release(&d, &eve_admin, theirs.id).await, Err(AppError::NotFound));
+    let steal = [OwnerChange { number_id: theirs.id, owner_id: eve.user_id() }];
+    assert_eq!(phones::save_owners(&d, &eve_admin, &steal).await, Err(AppError::NotFound));
+    // Still Ada's, still held.
+    assert_eq!(phones::owned_by_me(&d, &ada).await.unwrap().len(), 1);
+    // The picker offers only the admin's own account.
+    let offered = phones::owner_choices(&d, &eve_admin, "").await.unwrap();
+    assert_eq!(
+        offered.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+        vec!["eve@example.com"]
+    );
+}
+
+#[tokio::test]
+async fn releasing_a_number_returns_it_to_the_pool() {
+    let d = stocked(&numbers(&[("+18005550100", false)])).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let held = phones::request(&d, &admin).await.unwrap();
+    assert_eq!(free_numbers(&d).await, 0);
+    phones::release(&d, &admin, held.id).await.unwrap();
+    assert!(phones::list(&d, &admin).await.unwrap().rows.is_empty());
+    assert_eq!(free_numbers(&d).await, 1);
+    // Released, it can be requested again (here by another account).
+    let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
+    assert_eq!(phones::request(&d, &grace.admin().unwrap()).await.unwrap().e164, "+18005550100");
+}
+
+#[tokio::test]
+async fn a_deleted_users_numbers_pass_to_the_admin_who_deleted_them() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    full_plan(&d, "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let admin = ada.admin().unwrap();
+    let number = phones::request(&d, &admin).await.unwrap();
+    phones::save_owners(
+        &d,
+        &admin,
+        &[OwnerChange { number_id: number.id, owner_id: bob.user_id() }],
+    )
+    .await
+    .unwrap();
+    // Grace, not Ada, deletes Bob: the number becomes Grace's.
+    user_admin::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
+    let rows = phones::list(&d, &admin).await.unwrap().rows;
+    assert_eq!(rows.len(), 1, "the number is kept");
+    assert_eq!(rows[0].owner.id, grace.user_id());
+}
+
+#[tokio::test]
+async fn a_demoted_admin_can_no_longer_request_reassign_or_release() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    full_plan(&d, "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let stale = grace.admin().unwrap();
+    let number = phones::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let form = user_admin::UserForm {
+        first_name: "Grace".into(),
+        last_name: "Hopper".into(),
+        email: "grace@example.com".into(),
+        ..Default::default()
+    };
+    user_admin::update(&d, &ada.admin().unwrap(), grace.user_id(), form).await.unwrap();
+    assert!(matches!(phones::request(&d, &stale).await, Err(AppError::Forbidden(_))));
+    assert!(matches!(phones::release(&d, &stale, number.id).await, Err(AppError::Forbidden(_))));
+    let change = [OwnerChange { number_id: number.id, owner_id: grace.user_id() }];
+    assert!(matches!(phones::save_owners(&d, &stale, &change).await, Err(AppError::Forbidden(_))));
+    assert_eq!(phones::list(&d, &ada.admin().unwrap()).await.unwrap().rows.len(), 1);
+}
+
+#[tokio::test]
+async fn the_owner_picker_searches_and_stays_small() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    for i in 0..20 {
+        add_user(&d, ada.account_id(), &format!("agent{i:02}@example.com"), false).await;
+    }
+    let admin = ada.admin().unwrap();
+    let all = phones::owner_choices(&d, &admin, "").await.unwrap();
+    assert_eq!(all.len() as u64, phones::CHOICES);
+    let found = phones::owner_choices(&d, &admin, "AGENT07").await.unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+        vec!["agent07@example.com"]
+    );
+    assert!(phones::owner_choices(&d, &admin, &"x".repeat(101)).await.is_err());
+}
