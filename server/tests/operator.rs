@@ -78,3 +78,26 @@ fn mail_failed_lists_and_mail_retry_requeues() {
         );
     })
 }
+
+#[test]
+fn account_plan_moves_an_account_between_demo_and_full() {
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        let admin = account_with_admin(d, "Acme", "ada@example.com").await;
+        let mut stdin = Cursor::new(String::new());
+        let plan =
+            |p: &str| words(&["account", "plan", "--account-of", "ada@example.com", "--plan", p]);
+        let said = server::cli::run(d, &plan("full"), &mut stdin).await.unwrap();
+        assert!(said.contains("was on the demo plan and is now on the full plan"), "{said}");
+        let current = app::domain::account_info::plan(&d.db, admin.account_id()).await.unwrap();
+        assert_eq!(current, app::domain::account_info::Plan::Full);
+
+        let refused = server::cli::run(d, &plan("gold"), &mut stdin).await.unwrap_err();
+        assert!(refused.contains("--plan must be demo or full"), "{refused}");
+        let unknown =
+            words(&["account", "plan", "--account-of", "nobody@example.com", "--plan", "demo"]);
+        let refused = server::cli::run(d, &unknown, &mut stdin).await.unwrap_err();
+        assert!(refused.contains("No user has the email address"), "{refused}");
+    })
+}

@@ -110,6 +110,22 @@ impl TestApp {
         self.send(request.body(Body::from(body)).unwrap()).await
     }
 
+    /// A same-origin POST of a JSON body, for server functions that take JSON.
+    pub async fn call_json(
+        &self,
+        function: &str,
+        body: serde_json::Value,
+        session: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::post(format!("/fn/{function}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("sec-fetch-site", "same-origin");
+        if let Some(token) = session {
+            request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+        }
+        self.send(request.body(Body::from(body.to_string())).unwrap()).await
+    }
+
     pub async fn page(&self, path: &str, session: Option<&str>) -> Reply {
         let mut request = Request::get(path).header(header::ACCEPT, "text/html");
         if let Some(token) = session {

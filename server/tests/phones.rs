@@ -1,0 +1,181 @@
+//! Account Information and Phone Numbers over HTTP: admins only, JSON errors
+//! with the right status, pages rendered on the server.
+mod support;
+
+use app::domain::provisioning::{self, default_pool};
+use http::StatusCode;
+use serde_json::json;
+use support::TestApp;
+
+const ADMIN: &str = "grace@example.com";
+const MEMBER: &str = "bob@example.com";
+
+async fn stocked_app() -> TestApp {
+    let app = TestApp::new().await;
+    provisioning::stock_local_pool(&app.domain.db, &default_pool()).await.unwrap();
+    app
+}
+
+#[test]
+fn an_admin_requests_assigns_and_releases_a_number() {
+    support::run(async {
+        let app = stocked_app().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let requested = app.call("request_phone_number", &[], Some(&admin)).await;
+        assert_eq!(requested.status, StatusCode::OK, "{}", requested.body);
+        let number = requested.json();
+        assert_eq!(number["e164"], "+18005550100");
+        assert_eq!(number["owner"]["email"], ADMIN);
+
+        // Sign-ups are on the demo plan: a second number is refused with 409.
+        let again = app.call("request_phone_number", &[], Some(&admin)).await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+        assert!(again.body.contains("A demo account can hold one phone number"), "{}", again.body);
+
+        // The picker finds Bob; saving makes him the owner, which he sees.
+        let found = app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await;
+        let bob_id = found.json()[0]["id"].as_i64().unwrap();
+        let changes = json!({ "changes": [{ "number_id": number["id"], "owner_id": bob_id }] });
+        let saved = app.call_json("save_phone_owners", changes, Some(&admin)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        assert_eq!(saved.json()["rows"][0]["owner"]["email"], MEMBER);
+        let mine = app.call("my_phone_numbers", &[], Some(&member)).await;
+        assert_eq!(mine.json()[0]["e164"], "+18005550100");
+        let account_page = app.page("/account", Some(&member)).await;
+        assert!(account_page.body.contains("(800) 555-0100"), "the member's Account tab lists it");
+
+        let page = app.page("/account/phone-numbers", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("(800) 555-0100") && page.body.contains("Request a Phone Number")
+        );
+        assert!(
+            page.body.contains("A demo account can hold one phone number"),
+            "the limit is explained"
+        );
+
+        let id = number["id"].to_string();
+        let released = app.call("release_phone_number", &[("id", &id)], Some(&admin)).await;
+        assert_eq!(released.status, StatusCode::OK, "{}", released.body);
+        assert_eq!(app.call("my_phone_numbers", &[], Some(&member)).await.json(), json!([]));
+    })
+}
+
+#[test]
+fn members_cannot_list_request_reassign_or_release_numbers() {
+    support::run(async {
+        let app = stocked_app().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let number = app.call("request_phone_number", &[], Some(&admin)).await.json();
+        let id = number["id"].to_string();
+        for (function, form) in [
+            ("list_phone_numbers", vec![]),
+            ("request_phone_number", vec![]),
+            ("release_phone_number", vec![("id", id.as_str())]),
+            ("phone_owner_choices", vec![("search", "")]),
+            ("load_account_info", vec![]),
+            (
+                "save_account_info",
+                vec![
+                    ("company_name", "Mine now"),
+                    ("address", ""),
+                    ("city", ""),
+                    ("state", ""),
+                    ("zip", ""),
+                    ("phone", ""),
+                ],
+            ),
+        ] {
+            let reply = app.call(function, &form, Some(&member)).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{function}: {}", reply.body);
+        }
+        let member_id =
+            app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await.json()[0]
+                ["id"]
+                .clone();
+        let grab = json!({ "changes": [{ "number_id": number["id"], "owner_id": member_id }] });
+        let reply = app.call_json("save_phone_owners", grab, Some(&member)).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        // Nothing changed: the number is still the admin's, the company unchanged.
+        let listed = app.call("list_phone_numbers", &[], Some(&admin)).await.json();
+        assert_eq!(listed["rows"][0]["owner"]["email"], ADMIN);
+        assert_eq!(
+            app.call("load_account_info", &[], Some(&admin)).await.json()["company_name"],
+            "Acme Voice"
+        );
+        for path in ["/account/phone-numbers", "/account/account-information"] {
+            let page = app.page(path, Some(&member)).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+            assert!(!page.body.contains("(800) 555-0100"));
+        }
+        // Signed out, the functions answer 401.
+        assert_eq!(
+            app.call("list_phone_numbers", &[], None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    })
+}
+
+#[test]
+fn another_accounts_number_is_not_found() {
+    support::run(async {
+        let app = stocked_app().await;
+        let admin = app.sign_up(ADMIN).await;
+        let other = app.sign_up("eve@example.com").await;
+        let number = app.call("request_phone_number", &[], Some(&admin)).await.json();
+        let id = number["id"].to_string();
+        let reply = app.call("release_phone_number", &[("id", &id)], Some(&other)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        let eve_id = app.call("phone_owner_choices", &[("search", "")], Some(&other)).await.json()
+            [0]["id"]
+            .clone();
+        let steal = json!({ "changes": [{ "number_id": number["id"], "owner_id": eve_id }] });
+        assert_eq!(
+            app.call_json("save_phone_owners", steal, Some(&other)).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let theirs = app.call("list_phone_numbers", &[], Some(&other)).await.json();
+        assert_eq!(theirs["rows"], json!([]));
+        assert_eq!(
+            app.call("list_phone_numbers", &[], Some(&admin)).await.json()["rows"][0]["owner"]
+                ["email"],
+            ADMIN
+        );
+    })
+}
+
+#[test]
+fn account_information_is_saved_and_bad_fields_are_named() {
+    support::run(async {
+        let app = stocked_app().await;
+        let admin = app.sign_up(ADMIN).await;
+        let form = |zip: &'static str, phone: &'static str| {
+            vec![
+                ("company_name", "Acme Voice Ltd"),
+                ("address", "10 Downing Street"),
+                ("city", "London"),
+                ("state", ""),
+                ("zip", zip),
+                ("phone", phone),
+            ]
+        };
+        let bad =
+            app.call("save_account_info", &form("SW1A 2AA!", "020 7946 0958"), Some(&admin)).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            bad.body.contains("Zip may contain only letters, digits, spaces and dashes."),
+            "{}",
+            bad.body
+        );
+        assert!(bad.body.contains("Phone Number must be an international number"), "{}", bad.body);
+        let good = app
+            .call("save_account_info", &form("SW1A 2AA", "+44 20 7946 0958"), Some(&admin))
+            .await;
+        assert_eq!(good.status, StatusCode::OK, "{}", good.body);
+        assert_eq!(good.json()["phone"], "+442079460958");
+        let page = app.page("/account/account-information", Some(&admin)).await;
+        assert!(page.body.contains("Acme Voice Ltd") && page.body.contains("+442079460958"));
+    })
+}
