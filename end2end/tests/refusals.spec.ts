@@ -38,6 +38,12 @@ test('a member sees no admin tab and is refused at an admin URL', async ({ page 
   await expect(page.getByText('Only an account admin can do this.')).toBeVisible();
   const info = await page.goto('/account/account-information');
   expect(info?.status()).toBe(403);
-  await expect(page.getByText('Only an account admin can see this page.')).toBeVisible();
+  await expect(page.getByText('Only an account admin can do this.')).toBeVisible();
+  const numbers = await page.goto('/account/phone-numbers');
+  expect(numbers?.status()).toBe(403);
+  await expect(page.getByText('Only an account admin can do this.')).toBeVisible();
+  // What they own is on their Account tab instead.
+  await page.goto('/account');
+  await expect(page.getByRole('heading', { name: 'Your phone numbers' })).toBeVisible();
   await expectAccessible(page);
 });

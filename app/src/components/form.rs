@@ -39,7 +39,9 @@ pub fn Field(
     form: &'static str,
     #[prop(default = "text")] input_type: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
-    #[prop(optional, into)] value: String,
+    /// The value shown; when it changes after a save, the input follows.
+    #[prop(optional, into)]
+    value: Signal<String>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] maxlength: Option<usize>,
     #[prop(into)] error: Signal<Option<String>>,
@@ -68,7 +70,9 @@ pub fn Field(
                 name=name
                 type=input_type
                 autocomplete=autocomplete
+                // The attribute for the server's HTML, the property for changes after it.
                 value=value
+                prop:value=value
                 maxlength=maxlength
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by

@@ -34,7 +34,7 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
         matches!(result.get(), Some(Ok(_))).then(|| "Account information saved.".to_string())
     });
     // The phone as the server kept it (E.164), shown once saved. A memo, so
-    // that a failed save does not redraw the field over what was typed.
+    // that a failed save does not overwrite what was typed.
     let stored_phone = info.phone.clone();
     let phone = Memo::new(move |before: Option<&String>| match result.get() {
         Some(Ok(saved)) => saved.phone,
@@ -50,17 +50,15 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
                 <Field label="City" name="city" value=info.city maxlength=100 autocomplete="address-level2" error=field_error(result, "city") />
                 <Field label="State" name="state" value=info.state maxlength=100 autocomplete="address-level1" error=field_error(result, "state") />
                 <Field label="Zip" name="zip" value=info.zip maxlength=10 autocomplete="postal-code" error=field_error(result, "zip") />
-                {move || view! {
-                    <Field
-                        label="Phone Number"
-                        name="phone"
-                        input_type="tel"
-                        autocomplete="tel"
-                        value=phone.get()
-                        hint="With the country code, e.g. +1 415 555 0100."
-                        error=field_error(result, "phone")
-                    />
-                }}
+                <Field
+                    label="Phone Number"
+                    name="phone"
+                    input_type="tel"
+                    autocomplete="tel"
+                    value=phone
+                    hint="With the country code, e.g. +1 415 555 0100."
+                    error=field_error(result, "phone")
+                />
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
                 </div>

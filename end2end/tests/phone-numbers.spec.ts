@@ -1,0 +1,71 @@
+import { test, expect, Page } from '@playwright/test';
+import { expectAccessible, hydrated, operatorAddsMember, signUp, uniqueEmail } from './helpers';
+
+async function openTab(page: Page, name: string) {
+  await hydrated(page);
+  await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name }).click();
+}
+
+test('an admin requests a number, assigns an owner, saves, reloads and deletes it', async ({ page }) => {
+  const admin = uniqueEmail('numbers');
+  await signUp(page, admin);
+  const bob = uniqueEmail('bob');
+  operatorAddsMember(admin, bob, 'Maple-Canyon-Drift-19');
+
+  await openTab(page, 'Phone Numbers');
+  await expect(page.getByText('This account has no phone numbers yet.')).toBeVisible();
+  await page.getByRole('button', { name: 'Request a Phone Number' }).click();
+  const owner = page.getByRole('combobox', { name: /^Owner of \(8\d\d\) \d{3}-\d{4}$/ });
+  await expect(owner).toHaveValue('Grace Hopper');
+  const readable = (await owner.getAttribute('aria-label'))!.replace('Owner of ', '');
+  // A demo account holds one number: the button says why it is disabled.
+  await expect(page.getByRole('button', { name: 'Request a Phone Number' })).toBeDisabled();
+  await expect(page.getByText('A demo account can hold one phone number.', { exact: false })).toBeVisible();
+  await expectAccessible(page);
+
+  // The picker searches as one types; Save applies the choice.
+  await owner.click();
+  await owner.fill('Bob');
+  await page.getByRole('option', { name: new RegExp(`Bob Builder ${bob.replace(/[.+]/g, '\\$&')}`) }).click();
+  await expect(owner).toHaveValue('Bob Builder');
+  await expectAccessible(page);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByText('Owners saved.')).toBeVisible();
+
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByRole('combobox', { name: `Owner of ${readable}` })).toHaveValue('Bob Builder');
+
+  await page.getByRole('button', { name: `Delete ${readable}` }).click();
+  const dialog = page.getByRole('dialog', { name: 'Delete Phone Number' });
+  await expect(dialog).toContainText(readable);
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(page.getByText('This account has no phone numbers yet.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Request a Phone Number' })).toBeEnabled();
+});
+
+test('an admin saves the company details; a bad zip and phone are named beside their fields', async ({ page }) => {
+  await signUp(page, uniqueEmail('company'));
+  await openTab(page, 'Account Information');
+  await expect(page.getByLabel('Company Name')).toHaveValue('Acme Voice');
+  await page.getByLabel('Address').fill('1 Main Street');
+  await page.getByLabel('City').fill('Springfield');
+  await page.getByLabel('State').fill('IL');
+  await page.getByLabel('Zip').fill('62701_');
+  await page.getByLabel('Phone Number').fill('217 555 0100');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Zip may contain only letters, digits, spaces and dashes.')).toBeVisible();
+  await expect(page.getByText(/Phone Number must be an international number/)).toBeVisible();
+  await expectAccessible(page);
+  await page.getByLabel('Zip').fill('62701-1234');
+  await page.getByLabel('Phone Number').fill('+1 217 555 0100');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Account information saved.')).toBeVisible();
+  await expect(page.getByLabel('Phone Number')).toHaveValue('+12175550100');
+
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel('City')).toHaveValue('Springfield');
+  await expect(page.getByLabel('Zip')).toHaveValue('62701-1234');
+  await expect(page.getByLabel('Phone Number')).toHaveValue('+12175550100');
+});
