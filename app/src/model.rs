@@ -109,6 +109,8 @@ pub struct PhoneNumberRow {
     pub e164: String,
     pub pci: bool,
     pub owner: UserChoice,
+    /// The application calls to this number run, if it is deployed.
+    pub deployed_to: Option<Named>,
 }
 
 /// The Phone Numbers tab: the account's numbers and whether it may hold more.
@@ -117,6 +119,54 @@ pub struct PhoneNumbers {
     pub rows: Vec<PhoneNumberRow>,
     /// Why no further number can be requested (the demo plan's limit), if so.
     pub limit: Option<String>,
+}
+
+/// Something referred to by id and shown by name (an application, a library).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    pub id: i32,
+    pub name: String,
+}
+
+/// The longest JS library code, in characters; the browser counts toward it.
+pub const JS_LIBRARY_MAX: usize = 4096;
+
+/// One of the user's JS libraries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsLibraryRow {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub code: String,
+    /// The names of the applications it is attached to.
+    pub used_by: Vec<String>,
+    /// The day it was last changed, `YYYY-MM-DD`.
+    pub updated: String,
+}
+
+/// An application the user owns or that is shared with them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationRow {
+    pub id: i32,
+    pub name: String,
+    pub owner: UserChoice,
+    /// Whether the signed-in user owns it (and so may share, clone and configure it).
+    pub mine: bool,
+    /// Who it is shared with; listed for its owner only.
+    pub shared_with: Vec<UserChoice>,
+    pub libraries: Vec<Named>,
+    pub integrations: Vec<Named>,
+}
+
+/// The Applications page: what the user sees and may do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applications {
+    pub rows: Vec<ApplicationRow>,
+    pub can_create: bool,
+    pub can_share: bool,
+    /// What an application's settings can attach: the account's libraries and integrations.
+    pub libraries: Vec<Named>,
+    pub integrations: Vec<Named>,
 }
 
 /// An owner change the Phone Numbers tab saves.
@@ -275,6 +325,8 @@ pub struct IntegrationRow {
     pub hint: String,
     /// The day it was added, `YYYY-MM-DD`.
     pub added: String,
+    /// The names of the applications it is attached to.
+    pub used_by: Vec<String>,
 }
 
 /// AWS regions, as listed by AWS on 2025-06-01: (code, name). Add new ones here.

@@ -177,12 +177,12 @@ async fn another_accounts_integration_can_be_neither_read_nor_changed() {
     let eve = theirs.admin().unwrap();
     assert!(integrations::list(&d, &theirs).await.unwrap().is_empty());
     assert_eq!(integrations::update(&d, &eve, added.id, "Mine", "").await, Err(AppError::NotFound));
-    assert_eq!(integrations::delete(&d, &eve, added.id).await, Err(AppError::NotFound));
+    assert_eq!(integrations::delete(&d, &eve, added.id, true).await, Err(AppError::NotFound));
     assert_eq!(integrations::credentials(&d, &eve, added.id).await, Err(AppError::NotFound));
     let still = integrations::list(&d, ours.member()).await.unwrap();
     assert_eq!(still.len(), 1);
     assert_eq!(still[0].name, "Records");
-    integrations::delete(&d, &ours, added.id).await.unwrap();
+    integrations::delete(&d, &ours, added.id, false).await.unwrap();
     assert!(integrations::list(&d, ours.member()).await.unwrap().is_empty());
 }
 

@@ -59,8 +59,14 @@ pub async fn update_integration(
 }
 
 #[server(prefix = "/fn", endpoint = "delete_integration")]
-pub async fn delete_integration(id: i32) -> Result<(), AppError> {
+pub async fn delete_integration(id: i32, detach: Option<bool>) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::integrations;
-    reply(async { integrations::delete(&domain()?, &member().await?.admin()?, id).await }.await)
+    reply(
+        async {
+            let admin = member().await?.admin()?;
+            integrations::delete(&domain()?, &admin, id, detach.unwrap_or(false)).await
+        }
+        .await,
+    )
 }

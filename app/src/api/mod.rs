@@ -3,8 +3,10 @@
 //! DTO. Authorization is decided in the domain, never here.
 pub mod account;
 pub mod account_info;
+pub mod applications;
 pub mod auth;
 pub mod integrations;
+pub mod libraries;
 pub mod lifecycle;
 pub mod phones;
 pub mod users;

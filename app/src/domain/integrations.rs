@@ -9,7 +9,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::actor::{Admin, Member};
-use super::entity::integration;
+use super::applications::{in_use_message, using_integrations};
+use super::entity::{application_integration, integration};
 use super::scope::Scoped;
 use super::secrets::{Keyring, Sealed};
 use super::validation::{self, Errors};
@@ -73,6 +74,7 @@ fn row(model: integration::Model) -> IntegrationRow {
         region: model.region,
         hint: model.hint,
         added: model.created_at.format("%Y-%m-%d").to_string(),
+        used_by: Vec::new(),
     }
 }
 
@@ -82,7 +84,15 @@ pub async fn list(d: &Domain, actor: &Member) -> Result<Vec<IntegrationRow>, App
         .order_by_asc(integration::Column::NameKey)
         .all(&d.db)
         .await?;
-    Ok(rows.into_iter().map(row).collect())
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let mut used = using_integrations(&d.db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|model| {
+            let used_by = used.remove(&model.id).unwrap_or_default();
+            IntegrationRow { used_by, ..row(model) }
+        })
+        .collect())
 }
 
 fn description(value: &str) -> Result<String, String> {
@@ -255,9 +265,23 @@ pub async fn update(
     Ok(row(model))
 }
 
-pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
+/// Deletes an integration. One that applications use is deleted only when
+/// the admin confirmed detaching it (`detach`); then it leaves every
+/// application in the same transaction.
+pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<(), AppError> {
     let found = find(d, admin, id).await?;
-    integration::Entity::delete_by_id(found.id).exec(&d.db).await?;
+    let txn = d.db.begin().await?;
+    let used_by =
+        using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
+    if !used_by.is_empty() && !detach {
+        return Err(AppError::Conflict(in_use_message(&found.name, &used_by)));
+    }
+    application_integration::Entity::delete_many()
+        .filter(application_integration::Column::IntegrationId.eq(found.id))
+        .exec(&txn)
+        .await?;
+    integration::Entity::delete_by_id(found.id).exec(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }
 

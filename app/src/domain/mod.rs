@@ -3,13 +3,16 @@
 //! services with the acting user, so each rule lives in one place.
 pub mod account_info;
 pub mod actor;
+pub mod applications;
 pub mod auth;
 pub mod clock;
 pub mod crypto;
 pub mod db;
+pub mod deployments;
 pub mod directory;
 pub mod entity;
 pub mod integrations;
+pub mod libraries;
 pub mod lifecycle;
 pub mod mail;
 pub mod migration;

@@ -2,6 +2,8 @@
 //! provider, give each an owner among the account's users, and release them.
 //! Owners see their numbers on their Account tab. A demo account holds one
 //! number at most.
+use std::collections::HashMap;
+
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
@@ -10,11 +12,13 @@ use sea_orm::{
 use super::account_info;
 use super::actor::{Admin, Member};
 use super::directory;
-use super::entity::{phone_number, user};
+use super::entity::{application, deployment, phone_number, user};
 use super::scope::Scoped;
 use super::user_admin::{lock_account, still_admin};
 use super::Domain;
-use crate::model::{AppError, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice, UserSort};
+use crate::model::{
+    AppError, Named, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice, UserSort,
+};
 
 pub const DEMO_LIMIT: &str =
     "A demo account can hold one phone number. Contact support to move to a full account for more.";
@@ -40,6 +44,7 @@ async fn rows(
         .find_also_related(user::Entity)
         .all(conn)
         .await?;
+    let deployed = deployed_to(conn, found.iter().map(|(n, _)| n.id)).await?;
     found
         .into_iter()
         .map(|(number, owner)| {
@@ -52,9 +57,26 @@ async fn rows(
                 e164: number.e164,
                 pci: number.pci,
                 owner: user_choice(&owner),
+                deployed_to: deployed.get(&number.id).cloned(),
             })
         })
         .collect()
+}
+
+/// The application each of these numbers is deployed to.
+async fn deployed_to(
+    conn: &impl ConnectionTrait,
+    number_ids: impl Iterator<Item = i32>,
+) -> Result<HashMap<i32, Named>, AppError> {
+    let found = deployment::Entity::find()
+        .filter(deployment::Column::PhoneNumberId.is_in(number_ids))
+        .find_also_related(application::Entity)
+        .all(conn)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(d, app)| app.map(|a| (d.phone_number_id, Named { id: a.id, name: a.name })))
+        .collect())
 }
 
 /// Why the account may not request another number, if it may not.

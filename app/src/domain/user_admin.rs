@@ -297,5 +297,6 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
 /// feature's tests check its hand-over).
 async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
     super::phones::hand_over(txn, from, to).await?;
+    super::applications::hand_over(txn, from, to).await?;
     Ok(())
 }

@@ -49,7 +49,15 @@ pub fn IntegrationsTab() -> impl IntoView {
         deleting
             .get()
             .map(|row| {
-                format!("Delete the integration {}? Applications using it will lose it.", row.name)
+                if row.used_by.is_empty() {
+                    format!("Delete the integration {}?", row.name)
+                } else {
+                    format!(
+                        "Delete the integration {}? It is detached from the applications using it: {}.",
+                        row.name,
+                        row.used_by.join(", ")
+                    )
+                }
             })
             .unwrap_or_default()
     });
@@ -72,7 +80,8 @@ pub fn IntegrationsTab() -> impl IntoView {
             pending=delete.pending()
             on_yes=Callback::new(move |_| {
                 if let Some(row) = deleting.get_untracked() {
-                    delete.dispatch(DeleteIntegration { id: row.id });
+                    // The dialog named the applications using it: Yes detaches it from them.
+                    delete.dispatch(DeleteIntegration { id: row.id, detach: Some(true) });
                 }
             })
         />

@@ -1,0 +1,286 @@
+//! JS libraries, applications, sharing, attachments and deployments: every
+//! permission, the other-account refusals and the hand-over on deletion.
+use app::domain::account_info::{self, Plan};
+use app::domain::actor::Member;
+use app::domain::applications::{self, NEEDS_CAN_CREATE, NEEDS_CAN_SHARE, OWNER_ONLY};
+use app::domain::entity::user;
+use app::domain::integrations::{self, NewIntegration};
+use app::domain::libraries::{self, LibraryForm};
+use app::domain::provisioning::{self, default_pool};
+use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain};
+use app::domain::{deployments, phones, user_admin, Domain};
+use app::model::{AppError, OwnerChange, JS_LIBRARY_MAX};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+
+fn library(name: &str, code: &str) -> LibraryForm {
+    LibraryForm { name: name.into(), description: "Helpers".into(), code: code.into() }
+}
+
+/// A non-admin with the given permissions.
+async fn member_with(
+    d: &Domain,
+    account_id: i32,
+    email: &str,
+    can_create: bool,
+    can_share: bool,
+) -> Member {
+    let member = add_user(d, account_id, email, false).await;
+    set_permissions(d, &member, can_create, can_share).await;
+    member
+}
+
+async fn set_permissions(d: &Domain, member: &Member, can_create: bool, can_share: bool) {
+    let found = user::Entity::find_by_id(member.user_id()).one(&d.db).await.unwrap().unwrap();
+    let mut model = found.into_active_model();
+    model.can_create = Set(can_create);
+    model.can_share = Set(can_share);
+    model.update(&d.db).await.unwrap();
+}
+
+async fn s3(d: &Domain, admin: &Member, name: &str) -> i32 {
+    let input = NewIntegration {
+        service: "s3".into(),
+        name: name.into(),
+        key: AWS_KEY.into(),
+        secret: AWS_SECRET.into(),
+        ..Default::default()
+    };
+    integrations::add(d, &admin.admin().unwrap(), input).await.unwrap().id
+}
+
+#[tokio::test]
+async fn libraries_are_checked_for_length_and_belong_to_their_author() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let lib =
+        libraries::add(&d, &ada, library("Greeting", "function hi() { return 1; }")).await.unwrap();
+    // Code that does not parse may still be saved: the browser only warns.
+    libraries::add(&d, &ada, library("Broken", "function (")).await.unwrap();
+    let exactly = "x".repeat(JS_LIBRARY_MAX);
+    libraries::add(&d, &ada, library("Longest", &exactly)).await.unwrap();
+    let err =
+        libraries::add(&d, &ada, library("Too long", &format!("{exactly}y"))).await.unwrap_err();
+    assert_eq!(
+        err.message_for("code").as_deref(),
+        Some("Code must be at most 4096 characters; this is 4097.")
+    );
+    let err = libraries::add(
+        &d,
+        &ada,
+        LibraryForm { name: " ".into(), description: "d".repeat(501), code: " ".into() },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.message_for("name").is_some() && err.message_for("description").is_some());
+    assert_eq!(err.message_for("code").as_deref(), Some("Code is required."));
+
+    assert_eq!(libraries::list(&d, &ada).await.unwrap().len(), 3);
+    // Bob neither sees nor changes Ada's library.
+    assert!(libraries::list(&d, &bob).await.unwrap().is_empty());
+    assert_eq!(
+        libraries::update(&d, &bob, lib.id, library("Mine", "1")).await,
+        Err(AppError::NotFound)
+    );
+    assert_eq!(libraries::delete(&d, &bob, lib.id, true).await, Err(AppError::NotFound));
+    let edited =
+        libraries::update(&d, &ada, lib.id, library("Greeting", "var a = 2;")).await.unwrap();
+    assert_eq!(edited.code, "var a = 2;");
+}
+
+#[tokio::test]
+async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
+    let dan = member_with(&d, ada.account_id(), "dan@example.com", true, true).await;
+    assert_eq!(
+        applications::create(&d, &carol, "IVR").await,
+        Err(AppError::Forbidden(NEEDS_CAN_CREATE.into()))
+    );
+    let app = applications::create(&d, &ada, "IVR").await.unwrap();
+    // Carol sees nothing until it is shared with her.
+    assert!(applications::list(&d, &carol).await.unwrap().rows.is_empty());
+    assert_eq!(
+        applications::share_choices(&d, &carol, "").await,
+        Err(AppError::Forbidden(NEEDS_CAN_SHARE.into()))
+    );
+    let shared = applications::share(&d, &ada, app.id, carol.user_id()).await.unwrap();
+    assert_eq!(
+        shared.shared_with.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+        vec!["carol@example.com"]
+    );
+    let seen = applications::list(&d, &carol).await.unwrap();
+    assert_eq!(
+        (seen.rows.len(), seen.rows[0].mine, seen.can_create, seen.can_share),
+        (1, false, false, false)
+    );
+    assert!(seen.rows[0].shared_with.is_empty(), "only the owner sees the share list");
+
+    // A shared user, even one with both permissions, neither shares, clones
+    // nor configures someone else's application.
+    applications::share(&d, &ada, app.id, dan.user_id()).await.unwrap();
+    let forbidden = Err(AppError::Forbidden(OWNER_ONLY.into()));
+    assert_eq!(applications::share(&d, &dan, app.id, carol.user_id()).await.map(|_| ()), forbidden);
+    assert_eq!(applications::clone(&d, &dan, app.id).await.map(|_| ()), forbidden);
+    assert_eq!(
+        applications::set_attachments(&d, &dan, app.id, &[], &[]).await.map(|_| ()),
+        forbidden
+    );
+    assert_eq!(applications::delete(&d, &dan, app.id).await, forbidden);
+
+    // An owner without Can Share cannot share; without Can Create cannot clone.
+    set_permissions(&d, &ada, false, false).await;
+    let dan_id = dan.user_id();
+    assert_eq!(
+        applications::share(&d, &ada, app.id, dan_id).await,
+        Err(AppError::Forbidden(NEEDS_CAN_SHARE.into()))
+    );
+    assert_eq!(
+        applications::clone(&d, &ada, app.id).await,
+        Err(AppError::Forbidden(NEEDS_CAN_CREATE.into()))
+    );
+    // Unsharing stays possible for the owner.
+    let after = applications::unshare(&d, &ada, app.id, carol.user_id()).await.unwrap();
+    assert_eq!(after.shared_with.len(), 1);
+    assert!(applications::list(&d, &carol).await.unwrap().rows.is_empty());
+}
+
+#[tokio::test]
+async fn nothing_crosses_accounts() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let app = applications::create(&d, &ada, "IVR").await.unwrap();
+    let eves_library = libraries::add(&d, &eve, library("Theirs", "1")).await.unwrap();
+    let eves_integration = s3(&d, &eve, "Their bucket").await;
+    // Ada cannot share with Eve, nor attach Eve's things.
+    let err = applications::share(&d, &ada, app.id, eve.user_id()).await.unwrap_err();
+    assert_eq!(err.message_for("user").as_deref(), Some("Choose a user of this account."));
+    let err =
+        applications::set_attachments(&d, &ada, app.id, &[eves_library.id], &[eves_integration])
+            .await
+            .unwrap_err();
+    assert!(err.message_for("libraries").is_some() && err.message_for("integrations").is_some());
+    // Eve cannot see, clone, share or configure Ada's application.
+    assert!(applications::list(&d, &eve).await.unwrap().rows.is_empty());
+    assert_eq!(applications::clone(&d, &eve, app.id).await, Err(AppError::NotFound));
+    assert_eq!(applications::share(&d, &eve, app.id, eve.user_id()).await, Err(AppError::NotFound));
+    assert_eq!(
+        applications::set_attachments(&d, &eve, app.id, &[], &[]).await,
+        Err(AppError::NotFound)
+    );
+    assert_eq!(applications::delete(&d, &eve, app.id).await, Err(AppError::NotFound));
+    let offered = applications::share_choices(&d, &ada, "").await.unwrap();
+    assert!(offered.is_empty(), "only Ada's account, and not Ada herself: {offered:?}");
+}
+
+#[tokio::test]
+async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let lib = libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
+    let bucket = s3(&d, &ada, "Recordings").await;
+    let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
+    let set = applications::set_attachments(&d, &ada, ivr.id, &[lib.id], &[bucket]).await.unwrap();
+    assert_eq!(
+        (set.libraries[0].name.as_str(), set.integrations[0].name.as_str()),
+        ("Greeting", "Recordings")
+    );
+    let copy = applications::clone(&d, &ada, ivr.id).await.unwrap();
+    assert_eq!(
+        (copy.name.as_str(), copy.libraries.len(), copy.integrations.len()),
+        ("IVR (copy)", 1, 1)
+    );
+
+    assert_eq!(libraries::list(&d, &ada).await.unwrap()[0].used_by, vec!["IVR", "IVR (copy)"]);
+    let listed = integrations::list(&d, &ada).await.unwrap();
+    assert_eq!(listed[0].used_by, vec!["IVR", "IVR (copy)"]);
+
+    // Without confirmation nothing is deleted, and the applications are named.
+    let refused = libraries::delete(&d, &ada, lib.id, false).await;
+    assert_eq!(
+        refused,
+        Err(AppError::Conflict(
+            "Greeting is used by IVR, IVR (copy). Confirm to detach it from those applications and delete it.".into()
+        ))
+    );
+    let admin = ada.admin().unwrap();
+    assert!(
+        matches!(integrations::delete(&d, &admin, bucket, false).await, Err(AppError::Conflict(m)) if m.contains("IVR (copy)"))
+    );
+    assert_eq!(libraries::list(&d, &ada).await.unwrap().len(), 1);
+
+    libraries::delete(&d, &ada, lib.id, true).await.unwrap();
+    integrations::delete(&d, &admin, bucket, true).await.unwrap();
+    let apps = applications::list(&d, &ada).await.unwrap().rows;
+    assert!(apps.iter().all(|a| a.libraries.is_empty() && a.integrations.is_empty()), "{apps:?}");
+    // An unused library goes without asking.
+    let unused = libraries::add(&d, &ada, library("Spare", "1")).await.unwrap();
+    libraries::delete(&d, &ada, unused.id, false).await.unwrap();
+}
+
+#[tokio::test]
+async fn number_owners_deploy_to_applications_they_can_see() {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    account_info::set_plan(&d, "ada@example.com", Plan::Full).await.unwrap();
+    let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
+    let admin = ada.admin().unwrap();
+    let number = phones::request(&d, &admin).await.unwrap();
+    let other_number = phones::request(&d, &admin).await.unwrap();
+    phones::save_owners(
+        &d,
+        &admin,
+        &[OwnerChange { number_id: number.id, owner_id: carol.user_id() }],
+    )
+    .await
+    .unwrap();
+    let shared = applications::create(&d, &ada, "Shared IVR").await.unwrap();
+    let private = applications::create(&d, &ada, "Private IVR").await.unwrap();
+
+    // Carol, with neither permission, cannot deploy to what she cannot see...
+    let err = deployments::deploy(&d, &carol, number.id, shared.id).await.unwrap_err();
+    assert_eq!(err.message_for("application").as_deref(), Some("Choose one of your applications."));
+    applications::share(&d, &ada, shared.id, carol.user_id()).await.unwrap();
+    // ...then can, once it is shared with her; never with a number she does not own.
+    deployments::deploy(&d, &carol, number.id, shared.id).await.unwrap();
+    assert_eq!(
+        deployments::deploy(&d, &carol, other_number.id, shared.id).await,
+        Err(AppError::NotFound)
+    );
+    let mine = phones::owned_by_me(&d, &carol).await.unwrap();
+    assert_eq!(mine[0].deployed_to.as_ref().map(|a| a.name.as_str()), Some("Shared IVR"));
+    assert!(deployments::deploy(&d, &carol, number.id, private.id).await.is_err());
+    deployments::undeploy(&d, &carol, number.id).await.unwrap();
+    assert_eq!(phones::owned_by_me(&d, &carol).await.unwrap()[0].deployed_to, None);
+    // Deleting an application ends its deployments.
+    deployments::deploy(&d, &ada, other_number.id, private.id).await.unwrap();
+    applications::delete(&d, &ada, private.id).await.unwrap();
+    let admin_view = phones::list(&d, &admin).await.unwrap();
+    assert!(admin_view.rows.iter().all(|r| r.deployed_to.is_none()));
+}
+
+#[tokio::test]
+async fn a_deleted_users_applications_and_libraries_pass_to_the_deleting_admin() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", true, true).await;
+    let lib = libraries::add(&d, &bob, library("Bob's helpers", "1")).await.unwrap();
+    let app = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
+    applications::set_attachments(&d, &bob, app.id, &[lib.id], &[]).await.unwrap();
+    applications::share(&d, &bob, app.id, grace.user_id()).await.unwrap();
+    applications::share(&d, &bob, app.id, ada.user_id()).await.unwrap();
+
+    user_admin::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
+    let graces = applications::list(&d, &grace).await.unwrap().rows;
+    assert_eq!(graces.len(), 1);
+    assert!(graces[0].mine && graces[0].owner.id == grace.user_id());
+    assert_eq!(graces[0].libraries[0].name, "Bob's helpers", "attachments are kept");
+    // Grace's own share of it is gone; Ada's stays.
+    assert_eq!(graces[0].shared_with.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ada.user_id()]);
+    assert_eq!(libraries::list(&d, &grace).await.unwrap()[0].name, "Bob's helpers");
+}
