@@ -17,6 +17,8 @@ use leptos_router::{path, SsrMode};
 
 use components::tabs::Tab;
 use pages::account_info::AccountInformationTab;
+use pages::applications::ApplicationsTab;
+use pages::js_libraries::JsLibrariesTab;
 use pages::email_links::{ActivatePage, ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage};
 use pages::integrations::IntegrationsTab;
 use pages::phone_numbers::PhoneNumbersTab;
@@ -68,7 +70,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=AccountTab />
                     <Route path=path!("certificates") view=|| view! { <NotBuilt tab=Tab::Certificates /> } />
                     <Route path=path!("oauth-tokens") view=|| view! { <NotBuilt tab=Tab::OAuthTokens /> } />
-                    <Route path=path!("js-libraries") view=|| view! { <NotBuilt tab=Tab::JsLibraries /> } />
+                    <Route path=path!("js-libraries") view=JsLibrariesTab />
+                    <Route path=path!("applications") view=ApplicationsTab />
                     <Route path=path!("integrations") view=IntegrationsTab />
                     <Route path=path!("users") view=UsersTab />
                     <Route path=path!("account-information") view=AccountInformationTab />

@@ -13,10 +13,11 @@ pub enum Tab {
     Users,
     AccountInformation,
     PhoneNumbers,
+    Applications,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 8] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Account,
         Tab::Users,
         Tab::AccountInformation,
@@ -25,6 +26,7 @@ impl Tab {
         Tab::OAuthTokens,
         Tab::JsLibraries,
         Tab::Integrations,
+        Tab::Applications,
     ];
 
     pub fn label(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Tab {
             Tab::Users => "Manage Users",
             Tab::AccountInformation => "Account Information",
             Tab::PhoneNumbers => "Phone Numbers",
+            Tab::Applications => "Applications",
         }
     }
 
@@ -50,6 +53,7 @@ impl Tab {
             Tab::Users => "/account/users",
             Tab::AccountInformation => "/account/account-information",
             Tab::PhoneNumbers => "/account/phone-numbers",
+            Tab::Applications => "/account/applications",
         }
     }
 

@@ -13,9 +13,9 @@ pub fn UserPicker<S, F>(
     label: String,
     /// Unique on the page: the input's id; the list's id derives from it.
     id: String,
-    /// The user chosen now.
+    /// The user chosen now, if any.
     #[prop(into)]
-    chosen: Signal<UserChoice>,
+    chosen: Signal<Option<UserChoice>>,
     on_choose: Callback<UserChoice>,
     /// Finds the users matching what was typed.
     search: S,
@@ -24,13 +24,14 @@ where
     S: Fn(String) -> F + Copy + Send + Sync + 'static,
     F: Future<Output = Result<Vec<UserChoice>, AppError>> + 'static,
 {
-    let text = RwSignal::new(chosen.get_untracked().name);
+    let chosen_name = move || chosen.get_untracked().map(|c| c.name).unwrap_or_default();
+    let text = RwSignal::new(chosen_name());
     let open = RwSignal::new(false);
     let choices = RwSignal::new(Vec::<UserChoice>::new());
     let active = RwSignal::new(None::<usize>);
     let problem = RwSignal::new(None::<String>);
     // Another choice made elsewhere (e.g. the table reloaded) shows here.
-    Effect::new(move |_| text.set(chosen.get().name));
+    Effect::new(move |_| text.set(chosen.get().map(|c| c.name).unwrap_or_default()));
 
     let lookup = move |typed: String| {
         leptos::task::spawn_local(async move {
@@ -92,7 +93,7 @@ where
                 }
                 on:blur=move |_| {
                     open.set(false);
-                    text.set(chosen.get_untracked().name);
+                    text.set(chosen_name());
                 }
                 on:keydown=move |ev| {
                     let count = choices.with_untracked(Vec::len);
@@ -115,7 +116,7 @@ where
                         }
                         "Escape" => {
                             open.set(false);
-                            text.set(chosen.get_untracked().name);
+                            text.set(chosen_name());
                         }
                         _ => {}
                     }

@@ -111,6 +111,7 @@ fn IntegrationTable(
                     <th scope="col">"Service"</th>
                     <th scope="col">"Credentials"</th>
                     <th scope="col">"Description"</th>
+                    <th scope="col">"Used by"</th>
                     <th scope="col">"Added"</th>
                     {is_admin.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                 </tr>
@@ -128,6 +129,7 @@ fn IntegrationTable(
                                 <td>{row.service.label()}{region}</td>
                                 <td><code>{row.hint.clone()}</code></td>
                                 <td>{row.description.clone()}</td>
+                                <td>{if row.used_by.is_empty() { "No application".to_string() } else { row.used_by.join(", ") }}</td>
                                 <td>{row.added.clone()}</td>
                                 {is_admin.then(|| view! {
                                     <td class="actions">

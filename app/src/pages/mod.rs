@@ -1,9 +1,11 @@
 //! One module per page or tab.
 pub mod account;
 pub mod account_info;
+pub mod applications;
 pub mod email_links;
 pub mod forgot_password;
 pub mod integrations;
+pub mod js_libraries;
 pub mod log_in;
 pub mod my_account;
 pub mod not_built;

@@ -7,6 +7,7 @@ use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use super::Refused;
+use crate::api::applications::{list_applications, DeployNumber};
 use crate::api::phones::{
     list_phone_numbers, my_phone_numbers, phone_owner_choices, ReleasePhoneNumber,
     RequestPhoneNumber, SavePhoneOwners,
@@ -15,7 +16,7 @@ use crate::components::form::{form_error, FormStatus};
 use crate::components::modal::{close_on_success, Confirm};
 use crate::components::user_picker::UserPicker;
 use crate::model::{
-    readable_phone, AppError, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice,
+    readable_phone, AppError, ApplicationRow, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice,
 };
 
 /// Owner changes not saved yet, by number id.
@@ -189,7 +190,7 @@ fn NumberRow(
     let id = row.id;
     let owner = Signal::derive({
         let saved = row.owner.clone();
-        move || pending.with(|p| p.get(&id).cloned()).unwrap_or_else(|| saved.clone())
+        move || Some(pending.with(|p| p.get(&id).cloned()).unwrap_or_else(|| saved.clone()))
     });
     let for_delete = row.clone();
     view! {
@@ -232,36 +233,77 @@ fn NumberRow(
     }
 }
 
-/// The numbers the signed-in user owns, on their Account tab.
+/// The numbers the signed-in user owns, on their Account tab, each deployable
+/// to one of the applications they can see.
 #[component]
 pub fn MyPhoneNumbers() -> impl IntoView {
-    let numbers = Resource::new(|| (), |_| my_phone_numbers());
+    let deploy = ServerAction::<DeployNumber>::new();
+    let numbers = Resource::new(
+        move || deploy.version().get(),
+        |_| async move {
+            let numbers = my_phone_numbers().await?;
+            let apps = if numbers.is_empty() { Vec::new() } else { list_applications().await?.rows };
+            Ok::<_, AppError>((numbers, apps))
+        },
+    );
     view! {
         <section class="panel" aria-labelledby="my-numbers-heading">
             <h2 id="my-numbers-heading">"Your phone numbers"</h2>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match numbers.await {
-                        Ok(rows) if rows.is_empty() => EitherOf3::A(view! {
+                        Ok((rows, _)) if rows.is_empty() => EitherOf3::A(view! {
                             <p>"You own no phone numbers. An account admin assigns them on the Phone Numbers tab."</p>
                         }),
-                        Ok(rows) => EitherOf3::B(view! {
-                            <ul class="my-numbers">
-                                {rows
-                                    .into_iter()
-                                    .map(|row| view! {
-                                        <li>
-                                            {readable_phone(&row.e164)}
-                                            {row.pci.then_some(" (PCI-enabled)")}
-                                        </li>
-                                    })
-                                    .collect_view()}
-                            </ul>
+                        Ok((rows, apps)) => EitherOf3::B(view! {
+                            <table>
+                                <caption class="sr-only">"Phone numbers you own"</caption>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Phone Number"</th>
+                                        <th scope="col">"PCI"</th>
+                                        <th scope="col">"Deployed to"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {rows.into_iter().map(|row| view! { <MyNumberRow row apps=apps.clone() deploy /> }).collect_view()}
+                                </tbody>
+                            </table>
                         }),
                         Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
                     }
                 })}
-            </Suspense>
+            </Transition>
+            <FormStatus error=form_error(deploy.value(), &[]) />
         </section>
+    }
+}
+
+#[component]
+fn MyNumberRow(row: PhoneNumberRow, apps: Vec<ApplicationRow>, deploy: ServerAction<DeployNumber>) -> impl IntoView {
+    let readable = readable_phone(&row.e164);
+    let current = row.deployed_to.as_ref().map(|a| a.id);
+    let number_id = row.id;
+    let select_id = format!("deploy-{number_id}");
+    view! {
+        <tr>
+            <td>{readable.clone()}</td>
+            <td class="pci">{row.pci.then_some("✓")}<span class="sr-only">{if row.pci { "PCI-enabled" } else { "Not PCI-enabled" }}</span></td>
+            <td>
+                <label class="sr-only" for=select_id.clone()>{format!("Application for {readable}")}</label>
+                <select
+                    id=select_id
+                    on:change=move |ev| {
+                        let application_id = event_target_value(&ev).parse().ok();
+                        deploy.dispatch(DeployNumber { number_id, application_id });
+                    }
+                >
+                    <option value="" selected=current.is_none()>"Not deployed"</option>
+                    {apps.into_iter().map(|app| view! {
+                        <option value=app.id selected=current == Some(app.id)>{app.name}</option>
+                    }).collect_view()}
+                </select>
+            </td>
+        </tr>
     }
 }
