@@ -18,9 +18,9 @@ use leptos_router::{path, SsrMode};
 use components::tabs::Tab;
 use pages::account_info::AccountInformationTab;
 use pages::applications::ApplicationsTab;
-use pages::js_libraries::JsLibrariesTab;
 use pages::email_links::{ActivatePage, ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage};
 use pages::integrations::IntegrationsTab;
+use pages::js_libraries::JsLibrariesTab;
 use pages::phone_numbers::PhoneNumbersTab;
 use pages::{
     account::AccountTab, log_in::LogInPage, my_account::MyAccountPage, not_built::NotBuilt,

@@ -79,7 +79,12 @@ pub fn ApplicationsTab() -> impl IntoView {
         actions
             .deleting
             .get()
-            .map(|a| format!("Delete the application {}? Numbers deployed to it stop running it.", a.name))
+            .map(|a| {
+                format!(
+                    "Delete the application {}? Numbers deployed to it stop running it.",
+                    a.name
+                )
+            })
             .unwrap_or_default()
     });
     view! {
@@ -172,9 +177,18 @@ fn names(things: &[Named]) -> String {
 }
 
 #[component]
-fn ApplicationRowView(app: ApplicationRow, can_create: bool, can_share: bool, actions: RowActions) -> impl IntoView {
+fn ApplicationRowView(
+    app: ApplicationRow,
+    can_create: bool,
+    can_share: bool,
+    actions: RowActions,
+) -> impl IntoView {
     let shared = if app.mine {
-        if app.shared_with.is_empty() { "Nobody".to_string() } else { app.shared_with.iter().map(|u| u.name.clone()).collect::<Vec<_>>().join(", ") }
+        if app.shared_with.is_empty() {
+            "Nobody".to_string()
+        } else {
+            app.shared_with.iter().map(|u| u.name.clone()).collect::<Vec<_>>().join(", ")
+        }
     } else {
         "You".to_string()
     };
@@ -225,7 +239,8 @@ fn SettingsForm(
     attach: ServerAction<SetApplicationAttachments>,
 ) -> impl IntoView {
     let chosen_libraries = RwSignal::new(app.libraries.iter().map(|l| l.id).collect::<Vec<_>>());
-    let chosen_integrations = RwSignal::new(app.integrations.iter().map(|i| i.id).collect::<Vec<_>>());
+    let chosen_integrations =
+        RwSignal::new(app.integrations.iter().map(|i| i.id).collect::<Vec<_>>());
     let id = app.id;
     view! {
         <FormStatus error=form_error(attach.value(), &[]) />
@@ -244,7 +259,12 @@ fn SettingsForm(
 }
 
 #[component]
-fn Checklist(legend: &'static str, empty: &'static str, things: Vec<Named>, chosen: RwSignal<Vec<i32>>) -> impl IntoView {
+fn Checklist(
+    legend: &'static str,
+    empty: &'static str,
+    things: Vec<Named>,
+    chosen: RwSignal<Vec<i32>>,
+) -> impl IntoView {
     view! {
         <fieldset class="field">
             <legend>{legend}</legend>

@@ -155,8 +155,12 @@ fn LibraryForm(
         </div>
     };
     match (add, update) {
-        (Some(add), _) => Either::Left(view! { <ActionForm action=add attr:novalidate=true>{fields}</ActionForm> }),
-        (_, Some(update)) => Either::Right(Either::Left(view! { <ActionForm action=update attr:novalidate=true>{fields}</ActionForm> })),
+        (Some(add), _) => Either::Left(
+            view! { <ActionForm action=add attr:novalidate=true>{fields}</ActionForm> },
+        ),
+        (_, Some(update)) => Either::Right(Either::Left(
+            view! { <ActionForm action=update attr:novalidate=true>{fields}</ActionForm> },
+        )),
         _ => Either::Right(Either::Right(())),
     }
 }

@@ -242,7 +242,8 @@ pub fn MyPhoneNumbers() -> impl IntoView {
         move || deploy.version().get(),
         |_| async move {
             let numbers = my_phone_numbers().await?;
-            let apps = if numbers.is_empty() { Vec::new() } else { list_applications().await?.rows };
+            let apps =
+                if numbers.is_empty() { Vec::new() } else { list_applications().await?.rows };
             Ok::<_, AppError>((numbers, apps))
         },
     );
@@ -280,7 +281,11 @@ pub fn MyPhoneNumbers() -> impl IntoView {
 }
 
 #[component]
-fn MyNumberRow(row: PhoneNumberRow, apps: Vec<ApplicationRow>, deploy: ServerAction<DeployNumber>) -> impl IntoView {
+fn MyNumberRow(
+    row: PhoneNumberRow,
+    apps: Vec<ApplicationRow>,
+    deploy: ServerAction<DeployNumber>,
+) -> impl IntoView {
     let readable = readable_phone(&row.e164);
     let current = row.deployed_to.as_ref().map(|a| a.id);
     let number_id = row.id;

@@ -1,0 +1,61 @@
+import { test, expect, Page } from '@playwright/test';
+import { expectAccessible, hydrated, signUp, uniqueEmail } from './helpers';
+
+async function openTab(page: Page, name: string) {
+  await hydrated(page);
+  await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name, exact: true }).click();
+}
+
+test('add a library, create an application, attach it, see it used, deploy a number to it', async ({ page }) => {
+  await signUp(page, uniqueEmail('apps'));
+
+  // A library: the count follows the typing and a syntax error is pointed at.
+  await openTab(page, 'JS Libraries');
+  await expect(page.getByText('You have no JS libraries yet.')).toBeVisible();
+  await page.getByRole('button', { name: 'Add JS Library' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add JS Library' });
+  await dialog.getByLabel('Name').fill('Greeting');
+  await dialog.getByLabel('Description').fill('Says hello');
+  const code = dialog.getByLabel('Code');
+  await code.fill('function hello(name) {\n  return "Hi " + ;\n}');
+  await expect(dialog.getByText(/Line 2, column 18: Unexpected token/)).toBeVisible();
+  await expect(dialog.getByText('43 / 4096 characters')).toBeVisible();
+  await expectAccessible(page);
+  await code.fill('function hello(name) {\n  return "Hi " + name;\n}');
+  await expect(dialog.getByText(/does not parse/)).toHaveCount(0);
+  await dialog.getByRole('button', { name: 'Save Library' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'Greeting', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'No application' })).toBeVisible();
+
+  // An application with the library attached.
+  await openTab(page, 'Applications');
+  await page.getByLabel('New application name').fill('Main IVR');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
+  await page.getByRole('button', { name: 'Settings of Main IVR' }).click();
+  const settings = page.getByRole('dialog', { name: 'Settings of Main IVR' });
+  await settings.getByRole('checkbox', { name: 'Greeting' }).check();
+  await expectAccessible(page);
+  await settings.getByRole('button', { name: 'Save Settings' }).click();
+  await expect(settings).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'Greeting', exact: true })).toBeVisible();
+
+  await openTab(page, 'JS Libraries');
+  await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
+
+  // A number, deployed by its owner from the Account tab.
+  await openTab(page, 'Phone Numbers');
+  await page.getByRole('button', { name: 'Request a Phone Number' }).click();
+  const owner = page.getByRole('combobox', { name: /^Owner of / });
+  await expect(owner).toHaveValue('Grace Hopper');
+  const readable = (await owner.getAttribute('aria-label'))!.replace('Owner of ', '');
+  await openTab(page, 'Account');
+  const select = page.getByLabel(`Application for ${readable}`);
+  await select.selectOption({ label: 'Main IVR' });
+  await expect(select).toHaveValue(/\d+/);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel(`Application for ${readable}`).locator('option:checked')).toHaveText('Main IVR');
+  await expectAccessible(page);
+});

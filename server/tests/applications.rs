@@ -1,0 +1,111 @@
+//! JS libraries and applications over HTTP: permission refusals answer 403,
+//! another account's things 404, and the pages render what is used where.
+mod support;
+
+use http::StatusCode;
+use serde_json::json;
+use support::TestApp;
+
+const ADMIN: &str = "grace@example.com";
+const MEMBER: &str = "bob@example.com";
+
+#[test]
+fn a_library_attached_to_an_application_shows_where_it_is_used() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let added = app
+            .call(
+                "add_js_library",
+                &[("name", "Greeting"), ("description", "Says hi"), ("code", "function hi() {}")],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+        let too_long = "x".repeat(4097);
+        let refused = app
+            .call("add_js_library", &[("name", "Big"), ("code", too_long.as_str())], Some(&admin))
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("Code must be at most 4096 characters"), "{}", refused.body);
+
+        let created = app.call("create_application", &[("name", "Main IVR")], Some(&admin)).await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+        let ivr = created.json();
+        let attach =
+            json!({ "id": ivr["id"], "library_ids": [added.json()["id"]], "integration_ids": [] });
+        let attached = app.call_json("set_application_attachments", attach, Some(&admin)).await;
+        assert_eq!(attached.status, StatusCode::OK, "{}", attached.body);
+        assert_eq!(attached.json()["libraries"][0]["name"], "Greeting");
+
+        let page = app.page("/account/js-libraries", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Greeting") && page.body.contains("Main IVR"), "used-by column");
+        let apps_page = app.page("/account/applications", Some(&admin)).await;
+        assert!(apps_page.body.contains("Main IVR") && apps_page.body.contains("Greeting"));
+
+        // Deleting it without confirming names the application and keeps it.
+        let id = added.json()["id"].to_string();
+        let asked = app.call("delete_js_library", &[("id", &id)], Some(&admin)).await;
+        assert_eq!(asked.status, StatusCode::CONFLICT);
+        assert!(asked.body.contains("Greeting is used by Main IVR"), "{}", asked.body);
+        let confirmed =
+            app.call("delete_js_library", &[("id", &id), ("detach", "true")], Some(&admin)).await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+        let listed = app.call("list_applications", &[], Some(&admin)).await.json();
+        assert_eq!(listed["rows"][0]["libraries"], json!([]));
+    })
+}
+
+#[test]
+fn permissions_are_enforced_by_the_server() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        // Added by the operator command: a member without Can Create or Can Share.
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let created = app.call("create_application", &[("name", "Sneaky")], Some(&member)).await;
+        assert_eq!(created.status, StatusCode::FORBIDDEN, "{}", created.body);
+        assert!(created.body.contains("Can Create"));
+        let choices = app.call("share_choices", &[("search", "")], Some(&member)).await;
+        assert_eq!(choices.status, StatusCode::FORBIDDEN);
+
+        let ivr =
+            app.call("create_application", &[("name", "Main IVR")], Some(&admin)).await.json();
+        let id = ivr["id"].to_string();
+        // Not shared with the member: it does not exist for them.
+        let cloned = app.call("clone_application", &[("id", &id)], Some(&member)).await;
+        assert_eq!(cloned.status, StatusCode::NOT_FOUND);
+        let bob_id = app.call("share_choices", &[("search", "bob")], Some(&admin)).await.json()[0]
+            ["id"]
+            .to_string();
+        let shared =
+            app.call("share_application", &[("id", &id), ("user_id", &bob_id)], Some(&admin)).await;
+        assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
+        // Shared now: visible, but cloning, sharing and deleting stay the owner's.
+        let seen = app.call("list_applications", &[], Some(&member)).await.json();
+        assert_eq!(seen["rows"][0]["name"], "Main IVR");
+        for (function, form) in [
+            ("clone_application", vec![("id", id.as_str())]),
+            ("delete_application", vec![("id", id.as_str())]),
+            ("share_application", vec![("id", id.as_str()), ("user_id", bob_id.as_str())]),
+        ] {
+            let reply = app.call(function, &form, Some(&member)).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{function}: {}", reply.body);
+        }
+        let settings = json!({ "id": ivr["id"], "library_ids": [], "integration_ids": [] });
+        let reply = app.call_json("set_application_attachments", settings, Some(&member)).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+        // Another account sees none of it.
+        let other = app.sign_up("eve@example.com").await;
+        let reply = app.call("clone_application", &[("id", &id)], Some(&other)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.call("list_applications", &[], Some(&other)).await.json()["rows"],
+            json!([])
+        );
+        let page = app.page("/account/applications", Some(&other)).await;
+        assert!(!page.body.contains("Main IVR"));
+    })
+}
