@@ -93,6 +93,52 @@ pub struct AccountInfo {
     pub phone: String,
 }
 
+/// The user's two-factor authentication, as their Account tab shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorStatus {
+    pub enabled: bool,
+    pub recovery_codes_left: usize,
+}
+
+/// What setting up two-factor authentication shows once: the secret as a QR
+/// code (SVG, rendered on the server) and as text for typing in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorSetup {
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+/// A developer key as listed: never the key itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeveloperKeyRow {
+    pub id: i32,
+    pub name: String,
+    /// The key's first characters, e.g. `vk_AbCd1234`.
+    pub prefix: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+/// A key just generated: `key` is shown once and never again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDeveloperKey {
+    pub row: DeveloperKeyRow,
+    pub key: String,
+}
+
+/// One of the user's signed-in browsers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// Identifies the session for ending it (the SHA-256 of its token, never the token).
+    pub id: String,
+    pub device: String,
+    pub last_seen: String,
+    pub started: String,
+    /// Whether it is the session making this request.
+    pub current: bool,
+}
+
 /// A user of the account as a picker offers them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserChoice {

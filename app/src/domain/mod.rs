@@ -9,6 +9,7 @@ pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod deployments;
+pub mod developer_keys;
 pub mod directory;
 pub mod entity;
 pub mod integrations;
@@ -20,7 +21,10 @@ pub mod phones;
 pub mod provisioning;
 pub mod scope;
 pub mod secrets;
+pub mod sessions;
+pub mod throttle;
 pub mod tokens;
+pub mod two_factor;
 pub mod user_admin;
 pub mod users;
 pub mod validation;
@@ -51,6 +55,8 @@ pub struct Domain {
     pub public_url: String,
     /// Seals and opens stored secrets.
     pub secrets: Arc<Keyring>,
+    /// When failed log-ins slow down and lock.
+    pub throttle: throttle::ThrottlePolicy,
     /// Where toll-free numbers come from.
     pub numbers: Arc<dyn NumberProvider>,
 }
@@ -71,6 +77,7 @@ impl Domain {
             public_url: "http://127.0.0.1:3000".into(),
             secrets,
             numbers: Arc::new(provisioning::LocalPool),
+            throttle: throttle::ThrottlePolicy::default(),
         }
     }
 }

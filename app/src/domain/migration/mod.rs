@@ -6,6 +6,7 @@ mod m20261122_000002_email;
 mod m20261122_000003_integrations;
 mod m20261122_000004_user_directory;
 mod m20261122_000005_phone_numbers;
+mod m20261122_000006_personal_security;
 mod m20261122_000008_applications;
 
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_integrations::Migration),
             Box::new(m20261122_000004_user_directory::Migration),
             Box::new(m20261122_000005_phone_numbers::Migration),
+            Box::new(m20261122_000006_personal_security::Migration),
             Box::new(m20261122_000008_applications::Migration),
         ]
     }
