@@ -23,7 +23,7 @@ use pages::integrations::IntegrationsTab;
 use pages::js_libraries::JsLibrariesTab;
 use pages::phone_numbers::PhoneNumbersTab;
 use pages::{
-    account::AccountTab, log_in::LogInPage, my_account::MyAccountPage, not_built::NotBuilt,
+    account::AccountTab, log_in::{LogInCodePage, LogInPage}, my_account::MyAccountPage, not_built::NotBuilt,
 };
 use pages::{forgot_password::ForgotPasswordPage, sign_up::SignUpPage, users::UsersTab};
 
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/account" /> } />
                 <Route path=path!("/signup") view=SignUpPage />
                 <Route path=path!("/login") view=LogInPage />
+                <Route path=path!("/login/two-factor") view=LogInCodePage />
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage />
                 <Route path=path!("/verify-email") view=VerifyEmailPage />
                 <Route path=path!("/reset-password") view=ResetPasswordPage />

@@ -121,7 +121,7 @@ async fn main() {
     );
 
     let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
-    let web = WebContext { domain: d.clone(), secure_cookies: false };
+    let web = WebContext { domain: d.clone(), secure_cookies: false, trusted_proxies: Vec::new() };
     let policy =
         SecurityPolicy { public_origin: "http://bench.test".into(), dev_reload_port: None };
     let router = server::build_router(options, web, policy);

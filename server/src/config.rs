@@ -1,6 +1,8 @@
 //! Configuration from the environment. Every variable is named in the README.
+use std::net::IpAddr;
 use std::path::PathBuf;
 
+use app::domain::auth::SessionPolicy;
 use app::domain::mail::SmtpSecurity;
 use app::domain::provisioning::{self, Provisioned};
 
@@ -25,6 +27,12 @@ pub struct Config {
     /// provider hands out, one E.164 number a line, `pci` after PCI-enabled
     /// ones. Unset: a built-in pool of 40 numbers.
     pub number_pool_file: Option<PathBuf>,
+    /// `TRUSTED_PROXIES`: comma-separated addresses of reverse proxies whose
+    /// `X-Forwarded-For` names the client. Empty: the connection's peer is the client.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `SESSION_IDLE_MINUTES` (default 7 days) and `SESSION_LIFETIME_HOURS`
+    /// (default 30 days): when sessions end without a request, and in any case.
+    pub sessions: SessionPolicy,
 }
 
 #[derive(Clone)]
@@ -92,6 +100,20 @@ impl Config {
             ),
         };
         let number_pool_file = var("NUMBER_POOL_FILE").map(PathBuf::from);
+        let trusted_proxies = var("TRUSTED_PROXIES")
+            .map(|list| list.split(',').filter_map(|a| a.trim().parse().ok()).collect())
+            .unwrap_or_default();
+        let defaults = SessionPolicy::default();
+        let sessions = SessionPolicy {
+            idle: var("SESSION_IDLE_MINUTES")
+                .and_then(|m| m.parse().ok())
+                .map(chrono::Duration::minutes)
+                .unwrap_or(defaults.idle),
+            absolute: var("SESSION_LIFETIME_HOURS")
+                .and_then(|h| h.parse().ok())
+                .map(chrono::Duration::hours)
+                .unwrap_or(defaults.absolute),
+        };
         let secret_keys_file = var("SECRET_KEYS_FILE")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("secret-keys"));
@@ -103,6 +125,8 @@ impl Config {
             mail_from,
             mail,
             number_pool_file,
+            trusted_proxies,
+            sessions,
         }
     }
 

@@ -1,4 +1,5 @@
 //! The axum server: configuration, routes, middleware and the operator CLI.
+pub mod api_v1;
 pub mod cli;
 pub mod config;
 pub mod security;
@@ -18,6 +19,12 @@ use security::{CspNonce, SecurityPolicy};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub web: WebContext,
+}
+
+impl FromRef<AppState> for WebContext {
+    fn from_ref(state: &AppState) -> Self {
+        state.web.clone()
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -51,6 +58,7 @@ pub fn build_router(
     let context = request_context(web.clone());
     let state = AppState { leptos_options: leptos_options.clone(), web: web.clone() };
     Router::new()
+        .merge(api_v1::router())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -45,6 +45,7 @@ async fn main() -> ExitCode {
     };
     let mut domain = Domain::new(database, Arc::new(SystemClock), keyring);
     domain.public_url = config.public_url.clone();
+    domain.sessions = config.sessions;
 
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(leptos_options, config, domain).await,
@@ -99,7 +100,11 @@ async fn serve(
         Err(_) => return fail("could not stock the local number pool"),
     }
     worker::spawn(domain.clone(), transport, sender);
-    let web = WebContext { domain, secure_cookies: config.secure_cookies() };
+    let web = WebContext {
+        domain,
+        secure_cookies: config.secure_cookies(),
+        trusted_proxies: config.trusted_proxies.clone(),
+    };
     let router = build_router(leptos_options, web, policy);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -119,7 +124,7 @@ async fn serve(
             println!("Emails are delivered by SMTP via {host}:{port}")
         }
     }
-    match axum::serve(listener, router.into_make_service()).await {
+    match axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("server: {err}")),
     }

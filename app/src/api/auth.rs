@@ -31,7 +31,35 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     use crate::domain::auth;
     reply(
         async {
-            let session = auth::log_in(&domain()?, &email, &password, &user_agent()).await?;
+            let d = domain()?;
+            match auth::log_in_from(&d, &email, &password, &user_agent(), client_address()).await? {
+                auth::LogIn::Session(session) => {
+                    set_session_cookie(&session.token)?;
+                    leptos_axum::redirect(&safe_next(next));
+                }
+                auth::LogIn::SecondFactor { challenge } => {
+                    set_challenge_cookie(&challenge)?;
+                    leptos_axum::redirect(&crate::pages::two_factor_url(&safe_next(next)));
+                }
+            }
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The second step of a log-in with two-factor authentication.
+#[server(prefix = "/fn", endpoint = "log_in_code")]
+pub async fn log_in_code(code: String, next: Option<String>) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::auth;
+    reply(
+        async {
+            let challenge = challenge_token()
+                .ok_or_else(|| AppError::field("code", auth::CHALLENGE_EXPIRED))?;
+            let session =
+                auth::complete_second_factor(&domain()?, &challenge, &code, &user_agent()).await?;
+            clear_challenge_cookie();
             set_session_cookie(&session.token)?;
             leptos_axum::redirect(&safe_next(next));
             Ok(())

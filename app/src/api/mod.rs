@@ -9,6 +9,7 @@ pub mod integrations;
 pub mod libraries;
 pub mod lifecycle;
 pub mod phones;
+pub mod security;
 pub mod users;
 
 #[cfg(feature = "ssr")]

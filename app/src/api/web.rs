@@ -19,6 +19,8 @@ pub struct WebContext {
     pub domain: Domain,
     /// Set the `Secure` attribute on cookies (when served over HTTPS).
     pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub fn web() -> Result<WebContext, AppError> {
@@ -42,13 +44,17 @@ pub fn session_token() -> Option<String> {
 
 /// The session token in a request's cookies; also read by the server's middleware.
 pub fn session_token_in(headers: &http::HeaderMap) -> Option<String> {
+    cookie_in(headers, SESSION_COOKIE)
+}
+
+fn cookie_in(headers: &http::HeaderMap, cookie: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == cookie)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -57,6 +63,37 @@ pub fn user_agent() -> String {
         .ok()
         .and_then(|p| p.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// The address the request came from: the connection's peer, or, when that
+/// peer is a trusted proxy, the last address in `X-Forwarded-For` that is
+/// not one of the trusted proxies (what a client writes there is not believed).
+pub fn client_address() -> Option<std::net::IpAddr> {
+    let parts = request_parts().ok()?;
+    let trusted = web().ok()?.trusted_proxies;
+    client_address_of(&parts, &trusted)
+}
+
+pub fn client_address_of(
+    parts: &http::request::Parts,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer))
 }
 
 /// The signed-in member and their session token, or `Unauthenticated`.
@@ -82,6 +119,25 @@ pub fn set_session_cookie(token: &str) -> Result<(), AppError> {
     let secure = if web()?.secure_cookies { "; Secure" } else { "" };
     set_cookie(format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"));
     Ok(())
+}
+
+/// The pending second step of a log-in: short-lived, HttpOnly, this site only.
+pub const CHALLENGE_COOKIE: &str = "console_login_challenge";
+
+pub fn set_challenge_cookie(token: &str) -> Result<(), AppError> {
+    let secure = if web()?.secure_cookies { "; Secure" } else { "" };
+    set_cookie(format!(
+        "{CHALLENGE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=300{secure}"
+    ));
+    Ok(())
+}
+
+pub fn clear_challenge_cookie() {
+    set_cookie(format!("{CHALLENGE_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+}
+
+pub fn challenge_token() -> Option<String> {
+    cookie_in(&request_parts().ok()?.headers, CHALLENGE_COOKIE)
 }
 
 pub fn clear_session_cookie() {

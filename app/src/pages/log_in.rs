@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::auth::LogIn;
+use crate::api::auth::{LogIn, LogInCode};
 use crate::components::form::{field_error, form_error, Field, FormStatus};
 
 #[component]
@@ -23,6 +23,34 @@ pub fn LogInPage() -> impl IntoView {
             </ActionForm>
             <p><a href="/forgot-password">"Forgot password?"</a></p>
             <p>"New here? " <a href="/signup">"Create an account"</a></p>
+        </main>
+    }
+}
+
+/// The second step for users with two-factor authentication on.
+#[component]
+pub fn LogInCodePage() -> impl IntoView {
+    let log_in = ServerAction::<LogInCode>::new();
+    let result = log_in.value();
+    let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Two-factor authentication"</h1>
+            <ActionForm action=log_in attr:class="card" attr:novalidate=true>
+                <FormStatus error=form_error(result, &["code"]) />
+                <input type="hidden" name="next" value=next />
+                <Field
+                    label="Authentication code"
+                    name="code"
+                    autocomplete="one-time-code"
+                    hint="The 6-digit code from your authenticator app, or one of your recovery codes."
+                    error=field_error(result, "code")
+                />
+                <button type="submit" class="primary" disabled=move || log_in.pending().get()>
+                    "Verify"
+                </button>
+            </ActionForm>
+            <p><a href="/login">"Start again"</a></p>
         </main>
     }
 }

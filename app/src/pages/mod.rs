@@ -17,16 +17,23 @@ use leptos::prelude::*;
 
 /// Where a signed-out visitor of `path` is sent: log in, then come back.
 pub fn log_in_url(path: &str) -> String {
-    let next: String = path
-        .bytes()
+    format!("/login?next={}", encode_path(path))
+}
+
+/// The second step of a log-in with two-factor authentication, then `path`.
+pub fn two_factor_url(path: &str) -> String {
+    format!("/login/two-factor?next={}", encode_path(path))
+}
+
+fn encode_path(path: &str) -> String {
+    path.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
                 (b as char).to_string()
             }
             _ => format!("%{b:02X}"),
         })
-        .collect();
-    format!("/login?next={next}")
+        .collect()
 }
 
 /// Sets the HTTP status of a page rendered on the server; a no-op in the browser.

@@ -55,12 +55,19 @@ impl Reply {
     }
 }
 
+/// The address the test router believes `X-Forwarded-For` from.
+pub const TRUSTED_PROXY: &str = "10.0.0.1";
+
 impl TestApp {
     pub async fn new() -> Self {
         let (domain, clock) = fresh_domain().await;
         let options =
             LeptosOptions::builder().output_name("console").site_root("target/site").build();
-        let web = WebContext { domain: domain.clone(), secure_cookies: false };
+        let web = WebContext {
+            domain: domain.clone(),
+            secure_cookies: false,
+            trusted_proxies: vec![TRUSTED_PROXY.parse().unwrap()],
+        };
         let policy = SecurityPolicy { public_origin: ORIGIN.into(), dev_reload_port: None };
         TestApp { router: server::build_router(options, web, policy), domain, clock }
     }
