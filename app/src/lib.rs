@@ -23,7 +23,10 @@ use pages::integrations::IntegrationsTab;
 use pages::js_libraries::JsLibrariesTab;
 use pages::phone_numbers::PhoneNumbersTab;
 use pages::{
-    account::AccountTab, log_in::{LogInCodePage, LogInPage}, my_account::MyAccountPage, not_built::NotBuilt,
+    account::AccountTab,
+    log_in::{LogInCodePage, LogInPage},
+    my_account::MyAccountPage,
+    not_built::NotBuilt,
 };
 use pages::{forgot_password::ForgotPasswordPage, sign_up::SignUpPage, users::UsersTab};
 

@@ -52,7 +52,8 @@ fn code(err: &AppError) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = match &self.0 {
             AppError::Unauthenticated => {
                 "Send a developer key as `Authorization: Bearer <key>`; this one is missing, revoked or unknown.".to_string()
@@ -116,7 +117,10 @@ async fn list_users(
 }
 
 /// Admins get the account's numbers; other users the numbers they own.
-async fn phone_numbers(State(web): State<WebContext>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn phone_numbers(
+    State(web): State<WebContext>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let member = caller(&web, &headers).await?;
     let rows = match member.admin() {
         Ok(admin) => phones::list(&web.domain, &admin).await?.rows,

@@ -5,7 +5,7 @@ use std::io::BufRead;
 use app::domain::account_info::{self, Plan};
 use app::domain::users::{self, OperatorNewUser};
 use app::domain::Domain;
-use app::domain::{integrations, mail, user_admin};
+use app::domain::{integrations, mail, two_factor, user_admin};
 use app::model::AppError;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::path::Path;
@@ -19,6 +19,8 @@ Usage:
                                       the password is read from the first line of stdin;
                                       without it the user is emailed an invitation
   server promote --email EMAIL        make a user an admin of their account
+  server user reset-2fa --email EMAIL   turn off a user's two-factor authentication after
+                                      checking who they are; they are emailed about it
   server account plan --account-of EMAIL --plan (demo|full)
                                       move the account of a user to another plan
                                       (a demo account holds one phone number at most)
@@ -55,11 +57,23 @@ pub async fn run(
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["user", "add", ..] => user_add(domain, Flags(args[2..].to_vec()), input).await,
+        ["user", "reset-2fa", ..] => reset_two_factor(domain, Flags(args[2..].to_vec())).await,
         ["promote", ..] => promote(domain, Flags(args[1..].to_vec())).await,
         ["account", "plan", ..] => account_plan(domain, Flags(args[2..].to_vec())).await,
         ["mail", "failed"] => failed_mail(domain).await,
         ["mail", "retry", ..] => retry_mail(domain, Flags(args[2..].to_vec())).await,
         _ => Err(USAGE.into()),
+    }
+}
+
+async fn reset_two_factor(domain: &Domain, flags: Flags) -> Result<String, String> {
+    let email = flags.value("--email")?;
+    match two_factor::operator_reset(domain, &email).await {
+        Ok(()) => {
+            Ok(format!("Two-factor authentication of {email} is off; they were emailed about it."))
+        }
+        Err(AppError::NotFound) => Err(format!("No user has the email address {email}.")),
+        Err(err) => Err(err.to_string()),
     }
 }
 

@@ -124,7 +124,12 @@ async fn serve(
             println!("Emails are delivered by SMTP via {host}:{port}")
         }
     }
-    match axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await {
+    match axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("server: {err}")),
     }

@@ -43,9 +43,7 @@ pub async fn regenerate_recovery_codes(code: String) -> Result<Vec<String>, AppE
 pub async fn disable_two_factor(password: String, code: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::two_factor;
-    reply(
-        async { two_factor::disable(&domain()?, &member().await?, &password, &code).await }.await,
-    )
+    reply(async { two_factor::disable(&domain()?, &member().await?, &password, &code).await }.await)
 }
 
 #[server(prefix = "/fn", endpoint = "list_developer_keys")]

@@ -124,7 +124,8 @@ pub enum LogIn {
 /// How long the second step of a log-in may take, and how many codes it may try.
 pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
 pub const CHALLENGE_ATTEMPTS: i32 = 5;
-pub const CHALLENGE_EXPIRED: &str = "This log-in has expired. Please enter your email and password again.";
+pub const CHALLENGE_EXPIRED: &str =
+    "This log-in has expired. Please enter your email and password again.";
 
 /// Checks the password (throttled per email and per client address) and
 /// opens a session, or asks for the second factor. An unknown email costs the
@@ -188,8 +189,10 @@ pub async fn complete_second_factor(
 ) -> Result<NewSession, AppError> {
     let expired = || AppError::field("code", CHALLENGE_EXPIRED);
     let hash = token_hash(challenge);
-    let found = login_challenge::Entity::find_by_id(hash.clone()).one(&d.db).await?.ok_or_else(expired)?;
-    if d.clock.now() - found.created_at > CHALLENGE_LIFETIME || found.attempts >= CHALLENGE_ATTEMPTS {
+    let found =
+        login_challenge::Entity::find_by_id(hash.clone()).one(&d.db).await?.ok_or_else(expired)?;
+    if d.clock.now() - found.created_at > CHALLENGE_LIFETIME || found.attempts >= CHALLENGE_ATTEMPTS
+    {
         login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
         return Err(expired());
     }

@@ -34,7 +34,10 @@ fn row(model: &developer_key::Model) -> DeveloperKeyRow {
 }
 
 fn new_key() -> String {
-    format!("{KEY_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+    format!(
+        "{KEY_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+    )
 }
 
 pub async fn list(d: &Domain, me: &Member) -> Result<Vec<DeveloperKeyRow>, AppError> {

@@ -47,7 +47,11 @@ pub fn device(user_agent: &str) -> String {
     }
 }
 
-pub async fn list(d: &Domain, me: &Member, current_token: &str) -> Result<Vec<SessionRow>, AppError> {
+pub async fn list(
+    d: &Domain,
+    me: &Member,
+    current_token: &str,
+) -> Result<Vec<SessionRow>, AppError> {
     let current = token_hash(current_token);
     let now = d.clock.now();
     let rows = session::Entity::find()
@@ -58,7 +62,9 @@ pub async fn list(d: &Domain, me: &Member, current_token: &str) -> Result<Vec<Se
     Ok(rows
         .into_iter()
         // Expired sessions are removed when next used; they are not "active".
-        .filter(|s| now - s.last_seen_at <= d.sessions.idle && now - s.created_at <= d.sessions.absolute)
+        .filter(|s| {
+            now - s.last_seen_at <= d.sessions.idle && now - s.created_at <= d.sessions.absolute
+        })
         .map(|s| SessionRow {
             current: s.token_hash == current,
             device: device(&s.user_agent),

@@ -79,7 +79,9 @@ pub async fn check(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
             )));
         }
         if row.subject == subjects.email && row.failures >= policy.email_slow_after {
-            let wait = Duration::seconds((1i64 << (row.failures - policy.email_slow_after + 1).min(6)).min(60));
+            let wait = Duration::seconds(
+                (1i64 << (row.failures - policy.email_slow_after + 1).min(6)).min(60),
+            );
             if now - row.last_failure_at < wait {
                 return Err(AppError::TooManyRequests(format!(
                     "Too many failed log-ins. Wait {} seconds and try again.",
@@ -100,8 +102,9 @@ pub async fn record_failure(d: &Domain, subjects: &Subjects) -> Result<(), AppEr
     for subject in subjects.all() {
         // One statement per subject, so concurrent failures all count: a
         // fresh window starts at 1, a running one adds 1.
-        let window_open = Expr::col((login_failure::Entity, login_failure::Column::WindowStartedAt))
-            .gt(now - policy.window);
+        let window_open =
+            Expr::col((login_failure::Entity, login_failure::Column::WindowStartedAt))
+                .gt(now - policy.window);
         login_failure::Entity::insert(login_failure::ActiveModel {
             subject: Set(subject.clone()),
             failures: Set(1),
@@ -113,25 +116,39 @@ pub async fn record_failure(d: &Domain, subjects: &Subjects) -> Result<(), AppEr
             OnConflict::column(login_failure::Column::Subject)
                 .value(
                     login_failure::Column::Failures,
-                    Expr::case(window_open.clone(), Expr::col((login_failure::Entity, login_failure::Column::Failures)).add(1))
-                        .finally(1),
+                    Expr::case(
+                        window_open.clone(),
+                        Expr::col((login_failure::Entity, login_failure::Column::Failures)).add(1),
+                    )
+                    .finally(1),
                 )
                 .value(
                     login_failure::Column::WindowStartedAt,
-                    Expr::case(window_open.clone(), Expr::col((login_failure::Entity, login_failure::Column::WindowStartedAt)))
-                        .finally(now),
+                    Expr::case(
+                        window_open.clone(),
+                        Expr::col((login_failure::Entity, login_failure::Column::WindowStartedAt)),
+                    )
+                    .finally(now),
                 )
                 .value(login_failure::Column::LastFailureAt, now)
                 .to_owned(),
         )
         .exec(&d.db)
         .await?;
-        let limit = if subject.starts_with("ip:") { policy.address_lock_after } else { policy.email_lock_after };
+        let limit = if subject.starts_with("ip:") {
+            policy.address_lock_after
+        } else {
+            policy.email_lock_after
+        };
         login_failure::Entity::update_many()
             .col_expr(login_failure::Column::LockedUntil, Some(now + policy.lock).into())
             .filter(login_failure::Column::Subject.eq(subject))
             .filter(login_failure::Column::Failures.gte(limit))
-            .filter(login_failure::Column::LockedUntil.is_null().or(login_failure::Column::LockedUntil.lt(now)))
+            .filter(
+                login_failure::Column::LockedUntil
+                    .is_null()
+                    .or(login_failure::Column::LockedUntil.lt(now)),
+            )
             .exec(&d.db)
             .await?;
     }

@@ -30,8 +30,12 @@ pub fn code_at(secret: &[u8], step: i64) -> u32 {
     mac.update(&(step as u64).to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = (digest[19] & 0x0f) as usize;
-    let binary = u32::from_be_bytes([digest[offset], digest[offset + 1], digest[offset + 2], digest[offset + 3]])
-        & 0x7fff_ffff;
+    let binary = u32::from_be_bytes([
+        digest[offset],
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]) & 0x7fff_ffff;
     binary % 1_000_000
 }
 
@@ -46,7 +50,8 @@ pub fn base32(bytes: &[u8]) -> String {
     for chunk in bytes.chunks(5) {
         let mut buffer = [0u8; 5];
         buffer[..chunk.len()].copy_from_slice(chunk);
-        let bits = u64::from_be_bytes([0, 0, 0, buffer[0], buffer[1], buffer[2], buffer[3], buffer[4]]);
+        let bits =
+            u64::from_be_bytes([0, 0, 0, buffer[0], buffer[1], buffer[2], buffer[3], buffer[4]]);
         let symbols = (chunk.len() * 8).div_ceil(5);
         for i in 0..symbols {
             out.push(ALPHABET[((bits >> (35 - i * 5)) & 31) as usize] as char);
@@ -115,7 +120,10 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
     if enabled_row(&d.db, me.user_id()).await?.is_some() {
         return Err(AppError::Conflict("Two-factor authentication is already on.".into()));
     }
-    let user = user::Entity::find_by_id(me.user_id()).one(&d.db).await?.ok_or(AppError::Unauthenticated)?;
+    let user = user::Entity::find_by_id(me.user_id())
+        .one(&d.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     let secret = random_bytes::<20>();
     let sealed = d.secrets.seal(
         &base64::engine::general_purpose::STANDARD.encode(secret),
@@ -156,10 +164,16 @@ pub async fn confirm_setup(d: &Domain, me: &Member, code: &str) -> Result<Vec<St
         .filter(two_factor::Column::EnabledAt.is_null())
         .one(&txn)
         .await?
-        .ok_or_else(|| AppError::Conflict("Start setting up two-factor authentication first.".into()))?;
+        .ok_or_else(|| {
+            AppError::Conflict("Start setting up two-factor authentication first.".into())
+        })?;
     let secret = open_secret(d, &pending)?;
-    let step = matching_step(&secret, code, now, pending.last_step)
-        .ok_or_else(|| AppError::field("code", "That code is not valid. Enter the current 6-digit code from your authenticator app."))?;
+    let step = matching_step(&secret, code, now, pending.last_step).ok_or_else(|| {
+        AppError::field(
+            "code",
+            "That code is not valid. Enter the current 6-digit code from your authenticator app.",
+        )
+    })?;
     let mut active = pending.into_active_model();
     active.enabled_at = Set(Some(now));
     active.last_step = Set(step);
@@ -175,7 +189,10 @@ async fn replace_recovery_codes(
     conn: &impl ConnectionTrait,
     user_id: i32,
 ) -> Result<Vec<String>, AppError> {
-    recovery_code::Entity::delete_many().filter(recovery_code::Column::UserId.eq(user_id)).exec(conn).await?;
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     for code in &codes {
         recovery_code::ActiveModel {
@@ -190,7 +207,11 @@ async fn replace_recovery_codes(
     Ok(codes)
 }
 
-async fn set_flag(conn: &impl ConnectionTrait, user_id: i32, on: bool) -> Result<user::Model, AppError> {
+async fn set_flag(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    on: bool,
+) -> Result<user::Model, AppError> {
     let found = user::Entity::find_by_id(user_id).one(conn).await?.ok_or(AppError::NotFound)?;
     let mut active = found.into_active_model();
     active.two_factor_enabled = Set(on);
@@ -216,7 +237,12 @@ fn notice(to: &str, enabled: bool) -> Email {
 /// Checks a second factor for `user_id`: a TOTP code newer than the last one
 /// used, or an unused recovery code. Either is used up by this call. The
 /// updates are conditional, so two requests with one code cannot both pass.
-pub async fn verify(d: &Domain, conn: &impl ConnectionTrait, user_id: i32, code: &str) -> Result<bool, AppError> {
+pub async fn verify(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    code: &str,
+) -> Result<bool, AppError> {
     let Some(row) = enabled_row(conn, user_id).await? else { return Ok(false) };
     let secret = open_secret(d, &row)?;
     if let Some(step) = matching_step(&secret, code, d.clock.now(), row.last_step) {
@@ -245,7 +271,11 @@ pub async fn is_enabled(conn: &impl ConnectionTrait, user_id: i32) -> Result<boo
 }
 
 /// New recovery codes (the old ones stop working), after a valid code.
-pub async fn regenerate_recovery_codes(d: &Domain, me: &Member, code: &str) -> Result<Vec<String>, AppError> {
+pub async fn regenerate_recovery_codes(
+    d: &Domain,
+    me: &Member,
+    code: &str,
+) -> Result<Vec<String>, AppError> {
     let txn = d.db.begin().await?;
     if !verify(d, &txn, me.user_id(), code).await? {
         return Err(AppError::field("code", WRONG_CODE));
@@ -257,7 +287,10 @@ pub async fn regenerate_recovery_codes(d: &Domain, me: &Member, code: &str) -> R
 
 /// Turns 2FA off; needs the password and a code.
 pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Result<(), AppError> {
-    let user = user::Entity::find_by_id(me.user_id()).one(&d.db).await?.ok_or(AppError::Unauthenticated)?;
+    let user = user::Entity::find_by_id(me.user_id())
+        .one(&d.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if !d.passwords.verify(password, user.password_hash.as_deref()).await? {
         return Err(AppError::field("password", "The password is incorrect."));
     }
@@ -273,7 +306,10 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
 
 async fn remove(conn: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
     two_factor::Entity::delete_by_id(user_id).exec(conn).await?;
-    recovery_code::Entity::delete_many().filter(recovery_code::Column::UserId.eq(user_id)).exec(conn).await?;
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
     set_flag(conn, user_id, false).await?;
     Ok(())
 }
@@ -288,14 +324,19 @@ pub async fn operator_reset(d: &Domain, email: &str) -> Result<(), AppError> {
         .ok_or(AppError::NotFound)?;
     let txn = d.db.begin().await?;
     remove(&txn, user.id).await?;
-    mail::enqueue(&txn, d.clock.now(), Email {
-        to: user.email.clone(),
-        subject: "Two-factor authentication was reset".into(),
-        body: "Support turned off two-factor authentication for your Voice Console user, as you \
+    mail::enqueue(
+        &txn,
+        d.clock.now(),
+        Email {
+            to: user.email.clone(),
+            subject: "Two-factor authentication was reset".into(),
+            body:
+                "Support turned off two-factor authentication for your Voice Console user, as you \
                asked. Log in with your password and turn it on again from your Account tab.\n\n\
                If you did not ask for this, contact support at once.\n"
-            .into(),
-    })
+                    .into(),
+        },
+    )
     .await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user = user.id, "two-factor authentication reset by an operator");
@@ -310,7 +351,12 @@ mod tests {
     fn rfc_6238_sha1_vectors() {
         // RFC 6238 appendix B, SHA-1, 8 digits; the 6-digit codes are their last six.
         let secret = b"12345678901234567890";
-        for (time, eight) in [(59, 94287082u32), (1111111109, 7081804), (1234567890, 89005924), (2000000000, 69279037)] {
+        for (time, eight) in [
+            (59, 94287082u32),
+            (1111111109, 7081804),
+            (1234567890, 89005924),
+            (2000000000, 69279037),
+        ] {
             assert_eq!(code_at(secret, time / 30), eight % 1_000_000, "t={time}");
         }
     }

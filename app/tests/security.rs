@@ -1,0 +1,309 @@
+//! Personal security: TOTP two-factor with replay protection and recovery
+//! codes, log-in throttling with its expiry, developer keys, sessions.
+use app::domain::auth::{self, LogIn};
+use app::domain::clock::ManualClock;
+use app::domain::entity::{email_outbox as outbox, user};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
+use app::domain::two_factor::{self, code_at, step_of};
+use app::domain::{developer_keys, sessions, user_admin, Domain};
+use app::model::AppError;
+use chrono::Duration;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+fn decode_base32(text: &str) -> Vec<u8> {
+    let mut bits = 0u64;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.chars() {
+        let value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c).unwrap() as u64;
+        bits = (bits << 5) | value;
+        count += 5;
+        if count >= 8 {
+            out.push((bits >> (count - 8)) as u8);
+            count -= 8;
+        }
+    }
+    out
+}
+
+fn current_code(d: &Domain, secret: &[u8]) -> String {
+    format!("{:06}", code_at(secret, step_of(d.clock.now())))
+}
+
+async fn subjects_of_mail(d: &Domain, to: &str) -> Vec<String> {
+    outbox::Entity::find()
+        .filter(outbox::Column::ToAddress.eq(to))
+        .all(&d.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.subject)
+        .collect()
+}
+
+/// Turns 2FA on for `email`; returns the secret and the recovery codes.
+async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<String>) {
+    let me = auth::log_in(d, email, PASSWORD, "t").await.unwrap().member;
+    let setup = two_factor::begin_setup(d, &me).await.unwrap();
+    assert!(setup.qr_svg.starts_with("<?xml") || setup.qr_svg.contains("<svg"), "an SVG QR code");
+    assert!(setup.otpauth_uri.starts_with("otpauth://totp/Voice%20Console:"));
+    let secret = decode_base32(&setup.secret);
+    let codes = two_factor::confirm_setup(d, &me, &current_code(d, &secret)).await.unwrap();
+    clock.advance(Duration::seconds(30));
+    (secret, codes)
+}
+
+async fn second_step(d: &Domain, email: &str) -> String {
+    match auth::log_in_from(d, email, PASSWORD, "t", None).await.unwrap() {
+        LogIn::SecondFactor { challenge } => challenge,
+        LogIn::Session(_) => panic!("2FA is on: the password alone must not open a session"),
+    }
+}
+
+#[tokio::test]
+async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
+    let secret = decode_base32(&setup.secret);
+    // A wrong code leaves 2FA off, and log-in as it was.
+    let wrong = two_factor::confirm_setup(&d, &ada, "000000").await.unwrap_err();
+    assert!(wrong.message_for("code").is_some());
+    assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
+    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+
+    let codes = two_factor::confirm_setup(&d, &ada, &current_code(&d, &secret)).await.unwrap();
+    assert_eq!(codes.len(), 10);
+    let status = two_factor::status(&d, &ada).await.unwrap();
+    assert!(status.enabled && status.recovery_codes_left == 10);
+    let row = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
+    assert!(row.two_factor_enabled, "the user table shows it");
+    assert!(subjects_of_mail(&d, "ada@example.com")
+        .await
+        .contains(&"Two-factor authentication is on".to_string()));
+
+    // The code that confirmed setup cannot log in: it was used.
+    let challenge = second_step(&d, "ada@example.com").await;
+    let replay =
+        auth::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
+    assert_eq!(replay.err().unwrap().message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
+    clock.advance(Duration::seconds(30));
+    let fresh = current_code(&d, &secret);
+    let session = auth::complete_second_factor(&d, &challenge, &fresh, "t").await.unwrap();
+    assert_eq!(session.member.user_id(), ada.user_id());
+    // The challenge opened one session; the same code does not work twice.
+    let again = second_step(&d, "ada@example.com").await;
+    assert!(auth::complete_second_factor(&d, &again, &fresh, "t").await.is_err());
+    assert!(auth::complete_second_factor(&d, &challenge, &fresh, "t").await.is_err());
+    // The convenience log-in without a second step refuses.
+    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once_and_challenges_expire() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (_, codes) = enable(&d, &clock, "ada@example.com").await;
+    let challenge = second_step(&d, "ada@example.com").await;
+    auth::complete_second_factor(&d, &challenge, &codes[0].to_uppercase(), "t").await.unwrap();
+    let challenge = second_step(&d, "ada@example.com").await;
+    assert!(auth::complete_second_factor(&d, &challenge, &codes[0], "t").await.is_err(), "used up");
+
+    // Five wrong codes end the challenge, even before it expires.
+    for _ in 0..5 {
+        assert!(auth::complete_second_factor(&d, &challenge, "123456", "t").await.is_err());
+    }
+    let ended = auth::complete_second_factor(&d, &challenge, &codes[1], "t").await.err().unwrap();
+    assert_eq!(ended.message_for("code").as_deref(), Some(auth::CHALLENGE_EXPIRED));
+    // And an unused challenge expires after five minutes.
+    let slow = second_step(&d, "ada@example.com").await;
+    clock.advance(Duration::minutes(6));
+    let late = auth::complete_second_factor(&d, &slow, &codes[1], "t").await.err().unwrap();
+    assert_eq!(late.message_for("code").as_deref(), Some(auth::CHALLENGE_EXPIRED));
+}
+
+#[tokio::test]
+async fn disabling_needs_the_password_and_a_code() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, codes) = enable(&d, &clock, "ada@example.com").await;
+    let code = current_code(&d, &secret);
+    let wrong_password = two_factor::disable(&d, &ada, "not it", &code).await.unwrap_err();
+    assert!(wrong_password.message_for("password").is_some());
+    let wrong_code = two_factor::disable(&d, &ada, PASSWORD, "999999").await.unwrap_err();
+    assert!(wrong_code.message_for("code").is_some());
+    assert!(two_factor::status(&d, &ada).await.unwrap().enabled);
+    // New recovery codes replace the old ones.
+    let fresh_codes = two_factor::regenerate_recovery_codes(&d, &ada, &code).await.unwrap();
+    assert!(
+        two_factor::disable(&d, &ada, PASSWORD, &codes[0]).await.is_err(),
+        "old codes are void"
+    );
+    two_factor::disable(&d, &ada, PASSWORD, &fresh_codes[0]).await.unwrap();
+    assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
+    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(subjects_of_mail(&d, "ada@example.com")
+        .await
+        .contains(&"Two-factor authentication is off".to_string()));
+}
+
+#[tokio::test]
+async fn an_operator_resets_2fa_and_the_user_is_told() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    enable(&d, &clock, "ada@example.com").await;
+    two_factor::operator_reset(&d, "ADA@example.com").await.unwrap();
+    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(subjects_of_mail(&d, "ada@example.com")
+        .await
+        .contains(&"Two-factor authentication was reset".to_string()));
+    assert_eq!(two_factor::operator_reset(&d, "nobody@example.com").await, Err(AppError::NotFound));
+}
+
+#[tokio::test]
+async fn failed_log_ins_slow_down_then_lock_briefly_known_email_or_not() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    for email in ["ada@example.com", "nobody@example.com"] {
+        let attempt = |password: &'static str| auth::log_in(&d, email, password, "t");
+        for _ in 0..3 {
+            assert!(matches!(attempt("wrong").await, Err(AppError::Invalid(_))));
+        }
+        // From the third failure each attempt waits: 2 s, then 4 s, …
+        assert!(matches!(attempt("wrong").await, Err(AppError::TooManyRequests(_))), "{email}");
+        for failures in 3..10 {
+            clock.advance(Duration::seconds(61));
+            assert!(
+                matches!(attempt("wrong").await, Err(AppError::Invalid(_))),
+                "{email} {failures}"
+            );
+        }
+        // Ten failures lock the email for 15 minutes, correct password or not,
+        // with the same answer for a real account and an unknown address.
+        clock.advance(Duration::seconds(61));
+        let locked = attempt(PASSWORD).await.err().unwrap();
+        assert!(
+            matches!(&locked, AppError::TooManyRequests(m) if m.contains("Try again in")),
+            "{email}: {locked:?}"
+        );
+        clock.advance(Duration::minutes(16));
+    }
+    // The lock has expired: the real user logs in, and that clears the count.
+    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(matches!(
+        auth::log_in(&d, "ada@example.com", "wrong", "t").await,
+        Err(AppError::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn one_address_trying_many_emails_is_locked() {
+    let (d, _) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let address = Some("203.0.113.9".parse().unwrap());
+    for i in 0..50 {
+        let email = format!("guess{i}@example.com");
+        let result = auth::log_in_from(&d, &email, "wrong", "t", address).await;
+        assert!(matches!(result, Err(AppError::Invalid(_))), "attempt {i}");
+    }
+    let locked = auth::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
+    assert!(matches!(locked, Err(AppError::TooManyRequests(_))));
+    // Another address is not affected.
+    let other = auth::log_in_from(
+        &d,
+        "ada@example.com",
+        PASSWORD,
+        "t",
+        Some("198.51.100.7".parse().unwrap()),
+    )
+    .await;
+    assert!(matches!(other, Ok(LogIn::Session(_))));
+}
+
+#[tokio::test]
+async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let first = developer_keys::generate(&d, &grace, "CI").await.unwrap();
+    assert!(first.key.starts_with("vk_") && first.key.len() > 40);
+    assert!(first.key.starts_with(&first.row.prefix));
+    let listed = developer_keys::list(&d, &grace).await.unwrap();
+    assert_eq!(listed, vec![first.row.clone()]);
+    assert!(serde_json::to_string(&listed).unwrap().find(&first.key).is_none(), "never listed");
+    let acting = developer_keys::authenticate(&d, &first.key).await.unwrap();
+    assert!(acting.admin().is_ok());
+    assert!(developer_keys::list(&d, &grace).await.unwrap()[0].last_used.is_some());
+
+    // Regenerating replaces the secret; revoking ends it.
+    let second = developer_keys::regenerate(&d, &grace, first.row.id).await.unwrap();
+    assert_eq!(developer_keys::authenticate(&d, &first.key).await, Err(AppError::Unauthenticated));
+    assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());
+    // Another user can neither revoke nor regenerate it.
+    assert_eq!(developer_keys::revoke(&d, &ada, second.row.id).await, Err(AppError::NotFound));
+    let third = developer_keys::generate(&d, &grace, "Reports").await.unwrap();
+    developer_keys::revoke(&d, &grace, second.row.id).await.unwrap();
+    assert_eq!(developer_keys::authenticate(&d, &second.key).await, Err(AppError::Unauthenticated));
+
+    // A demoted admin's key loses admin rights at once.
+    let form = user_admin::UserForm {
+        first_name: "Grace".into(),
+        last_name: "Hopper".into(),
+        email: "grace@example.com".into(),
+        ..Default::default()
+    };
+    user_admin::update(&d, &ada.admin().unwrap(), grace.user_id(), form).await.unwrap();
+    let demoted = developer_keys::authenticate(&d, &third.key).await.unwrap();
+    assert!(demoted.admin().is_err());
+    // A deleted user's keys stop working.
+    user_admin::delete(&d, &ada.admin().unwrap(), grace.user_id()).await.unwrap();
+    assert_eq!(developer_keys::authenticate(&d, &third.key).await, Err(AppError::Unauthenticated));
+    assert_eq!(
+        developer_keys::authenticate(&d, "vk_made-up").await,
+        Err(AppError::Unauthenticated)
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_ended_by_their_user_only() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let firefox =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0";
+    let laptop = auth::log_in(&d, "ada@example.com", PASSWORD, firefox).await.unwrap();
+    clock.advance(Duration::minutes(5));
+    let phone = auth::log_in(
+        &d,
+        "ada@example.com",
+        PASSWORD,
+        "Mozilla/5.0 (Linux; Android 14) Chrome/120.0 Mobile Safari/537.36",
+    )
+    .await
+    .unwrap();
+    let bobs = auth::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    let listed = sessions::list(&d, &ada, &phone.token).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|s| (s.device.as_str(), s.current)).collect::<Vec<_>>(),
+        vec![("Chrome on Android", true), ("Firefox on Windows", false)]
+    );
+    assert!(
+        serde_json::to_string(&listed).unwrap().find(&laptop.token).is_none(),
+        "ids are not tokens"
+    );
+
+    // Bob cannot end Ada's session.
+    let laptop_id = listed[1].id.clone();
+    assert_eq!(sessions::end(&d, &bob, &laptop_id).await, Err(AppError::NotFound));
+    sessions::end(&d, &ada, &laptop_id).await.unwrap();
+    assert_eq!(auth::authenticate(&d, &laptop.token).await, Err(AppError::Unauthenticated));
+    let again = auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    sessions::end_others(&d, &ada, &phone.token).await.unwrap();
+    assert_eq!(auth::authenticate(&d, &again.token).await, Err(AppError::Unauthenticated));
+    assert!(auth::authenticate(&d, &phone.token).await.is_ok());
+    assert!(auth::authenticate(&d, &bobs.token).await.is_ok(), "Bob's sessions are his");
+
+    // Idle and absolute lifetimes end sessions.
+    clock.advance(Duration::days(8));
+    assert_eq!(auth::authenticate(&d, &phone.token).await, Err(AppError::Unauthenticated));
+}
