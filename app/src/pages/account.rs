@@ -3,6 +3,7 @@ use leptos::either::Either;
 use leptos::html;
 use leptos::prelude::*;
 
+use super::account_security::{DeveloperKeysSection, SessionsSection, TwoFactorSection};
 use super::my_account::{signed_in_user_resource, UserResource};
 use super::phone_numbers::MyPhoneNumbers;
 use crate::api::account::{ChangePassword, UpdateName};
@@ -25,6 +26,9 @@ pub fn AccountTab() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <TwoFactorSection />
+        <DeveloperKeysSection />
+        <SessionsSection />
         <MyPhoneNumbers />
     }
 }

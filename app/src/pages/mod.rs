@@ -1,6 +1,7 @@
 //! One module per page or tab.
 pub mod account;
 pub mod account_info;
+pub mod account_security;
 pub mod applications;
 pub mod email_links;
 pub mod forgot_password;

@@ -30,11 +30,16 @@ pub struct Reply {
 impl Reply {
     /// The session token this reply sets, if any.
     pub fn session(&self) -> Option<String> {
+        self.cookie(SESSION_COOKIE)
+    }
+
+    /// The value this reply sets for `name`, if it sets one.
+    pub fn cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all(header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(|c| c.strip_prefix(&format!("{SESSION_COOKIE}=")))
+            .find_map(|c| c.strip_prefix(&format!("{name}=")))
             .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
             .filter(|token| !token.is_empty())
     }

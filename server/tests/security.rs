@@ -1,0 +1,220 @@
+//! Personal security over HTTP: the JSON API with developer keys, the
+//! two-step log-in, throttling by client address behind a trusted proxy.
+mod support;
+
+use app::domain::clock::Clock;
+use app::domain::two_factor::{code_at, step_of};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{header, Request, StatusCode};
+use serde_json::Value;
+use support::{TestApp, TRUSTED_PROXY};
+
+const ADMIN: &str = "grace@example.com";
+const MEMBER: &str = "bob@example.com";
+
+async fn api(app: &TestApp, path: &str, key: Option<&str>) -> (StatusCode, Value) {
+    let mut request = Request::get(path);
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    let reply = app.send(request.body(Body::empty()).unwrap()).await;
+    (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
+}
+
+async fn new_key(app: &TestApp, session: &str) -> (String, String) {
+    let made = app.call("generate_developer_key", &[("name", "Script")], Some(session)).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let json = made.json();
+    (json["key"].as_str().unwrap().to_owned(), json["row"]["id"].to_string())
+}
+
+#[test]
+fn the_api_acts_as_the_keys_user_with_their_current_rights() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let (admin_key, admin_key_id) = new_key(&app, &admin).await;
+        let (member_key, _) = new_key(&app, &member).await;
+
+        let (status, me) = api(&app, "/api/v1/me", Some(&admin_key)).await;
+        assert_eq!((status, me["email"].as_str()), (StatusCode::OK, Some(ADMIN)));
+        let (status, users) = api(&app, "/api/v1/users?sort=email", Some(&admin_key)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(users["users"].as_array().unwrap().len(), 2);
+        let (status, numbers) = api(&app, "/api/v1/phone-numbers", Some(&member_key)).await;
+        assert_eq!((status, &numbers["phone_numbers"]), (StatusCode::OK, &serde_json::json!([])));
+
+        // A member's key gets the member's refusal, as JSON with a stable code.
+        let (status, body) = api(&app, "/api/v1/users", Some(&member_key)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden"))
+        );
+        let (status, body) = api(&app, "/api/v1/users?sort=age", Some(&admin_key)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid"))
+        );
+        assert_eq!(body["error"]["fields"][0]["field"], "sort");
+        // No key, a made-up key, or a session cookie instead of a key: 401.
+        for key in [None, Some("vk_not-a-real-key")] {
+            let (status, body) = api(&app, "/api/v1/me", key).await;
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+            );
+        }
+        let cookie_only = Request::get("/api/v1/me")
+            .header(header::COOKIE, format!("console_session={admin}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.send(cookie_only).await.status, StatusCode::UNAUTHORIZED);
+        let (status, _) = api(&app, "/api/v1/nothing-here", Some(&admin_key)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Demoting the admin shrinks what the key may do at once.
+        let choices = app.call("list_users", &[("search", "bob")], Some(&admin)).await.json();
+        let bob_id = choices["rows"][0]["id"].to_string();
+        let promote = [
+            ("id", bob_id.as_str()),
+            ("first_name", "Bob"),
+            ("last_name", "Builder"),
+            ("email", MEMBER),
+            ("is_admin", "yes"),
+        ];
+        let promoted = app.call("update_user", &promote, Some(&admin)).await;
+        assert_eq!(promoted.json()["is_admin"], true, "{}", promoted.body);
+        let (me_json, _) = (api(&app, "/api/v1/me", Some(&admin_key)).await.1, ());
+        let grace_id = me_json["id"].to_string();
+        let demote = [
+            ("id", grace_id.as_str()),
+            ("first_name", "Grace"),
+            ("last_name", "Hopper"),
+            ("email", ADMIN),
+        ];
+        let bob_session = member;
+        let demoted = app.call("update_user", &demote, Some(&bob_session)).await;
+        assert_eq!(demoted.status, StatusCode::OK, "{}", demoted.body);
+        let (status, _) = api(&app, "/api/v1/users", Some(&admin_key)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a demoted admin's key loses admin routes");
+
+        // Revoked: refused at once.
+        let revoked =
+            app.call("revoke_developer_key", &[("id", &admin_key_id)], Some(&admin)).await;
+        assert_eq!(revoked.status, StatusCode::OK);
+        assert_eq!(api(&app, "/api/v1/me", Some(&admin_key)).await.0, StatusCode::UNAUTHORIZED);
+
+        let spec =
+            app.send(Request::get("/api/v1/openapi.json").body(Body::empty()).unwrap()).await;
+        let spec: Value = serde_json::from_str(&spec.body).unwrap();
+        assert_eq!(spec["openapi"], "3.0.3");
+        for path in ["/me", "/users", "/phone-numbers"] {
+            assert!(spec["paths"][path]["get"].is_object(), "{path} is described");
+        }
+    })
+}
+
+#[test]
+fn log_in_with_two_factor_takes_two_steps() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let session = app.sign_up(ADMIN).await;
+        let setup = app.call("begin_two_factor", &[], Some(&session)).await.json();
+        let secret = base32_decode(setup["secret"].as_str().unwrap());
+        assert!(
+            !setup["qr_svg"].as_str().unwrap().contains("style="),
+            "the CSP allows no inline styles"
+        );
+        let code = format!("{:06}", code_at(&secret, step_of(app.clock.now())));
+        let confirmed = app.call("confirm_two_factor", &[("code", &code)], Some(&session)).await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+        app.clock.advance(chrono::Duration::seconds(30));
+
+        // The password alone sets no session, only the challenge cookie.
+        let first = app.log_in(ADMIN, app::domain::testing::PASSWORD).await;
+        assert!(first.session().is_none(), "no session before the second factor");
+        let challenge = first.cookie("console_login_challenge").expect("a challenge cookie");
+        assert!(first.set_cookie().contains("HttpOnly"));
+        let code = format!("{:06}", code_at(&secret, step_of(app.clock.now())));
+        let call = |code: String, challenge: Option<String>| {
+            let app = &app;
+            async move {
+                let mut request = Request::post("/fn/log_in_code")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header("sec-fetch-site", "same-origin");
+                if let Some(c) = challenge {
+                    request =
+                        request.header(header::COOKIE, format!("console_login_challenge={c}"));
+                }
+                app.send(request.body(Body::from(format!("code={code}"))).unwrap()).await
+            }
+        };
+        assert_eq!(call(code.clone(), None).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let wrong = call("000000".into(), Some(challenge.clone())).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let second = call(code.clone(), Some(challenge.clone())).await;
+        assert!(second.session().is_some(), "{} {}", second.status, second.body);
+        // Replaying the same code with the same challenge: refused.
+        assert_eq!(call(code, Some(challenge)).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    })
+}
+
+#[test]
+fn forwarded_addresses_count_only_behind_the_trusted_proxy() {
+    support::run(async {
+        let app = TestApp::new().await;
+        app.sign_up(ADMIN).await;
+        let attempt = |peer: &'static str, forwarded: String, email: String| {
+            let app = &app;
+            async move {
+                let mut request = Request::post("/fn/log_in")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header("sec-fetch-site", "same-origin")
+                    .header("x-forwarded-for", forwarded);
+                request = request.extension(ConnectInfo::<std::net::SocketAddr>(
+                    format!("{peer}:4000").parse().unwrap(),
+                ));
+                let body = format!("email={email}&password=wrong");
+                app.send(request.body(Body::from(body)).unwrap()).await.status
+            }
+        };
+        // Behind the proxy, one client trying fifty emails gets locked...
+        for i in 0..50 {
+            let status =
+                attempt(TRUSTED_PROXY, "203.0.113.5".into(), format!("guess{i}%40example.com"))
+                    .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "attempt {i}");
+        }
+        let locked =
+            attempt(TRUSTED_PROXY, "203.0.113.5".into(), "other%40example.com".into()).await;
+        assert_eq!(locked, StatusCode::TOO_MANY_REQUESTS);
+        // ...while another client behind the same proxy is not.
+        let other =
+            attempt(TRUSTED_PROXY, "203.0.113.6".into(), "other%40example.com".into()).await;
+        assert_eq!(other, StatusCode::UNPROCESSABLE_ENTITY);
+        // A client talking directly cannot choose its address by header:
+        // its own address is counted, whatever it forwards.
+        for i in 0..50 {
+            let forged = format!("198.51.100.{i}");
+            attempt("192.0.2.77", forged, format!("direct{i}%40example.com")).await;
+        }
+        let direct =
+            attempt("192.0.2.77", "198.51.100.200".into(), "fresh%40example.com".into()).await;
+        assert_eq!(direct, StatusCode::TOO_MANY_REQUESTS);
+    })
+}
+
+fn base32_decode(text: &str) -> Vec<u8> {
+    let (mut bits, mut count, mut out) = (0u64, 0, Vec::new());
+    for c in text.chars() {
+        bits = (bits << 5) | "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c).unwrap() as u64;
+        count += 5;
+        if count >= 8 {
+            out.push((bits >> (count - 8)) as u8);
+            count -= 8;
+        }
+    }
+    out
+}
