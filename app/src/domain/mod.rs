@@ -72,7 +72,9 @@ impl Domain {
         Domain {
             db,
             clock,
-            passwords: PasswordHasher::new(cores),
+            // One core is left to everything else, so a flood of log-ins
+            // (each an argon2 verification) cannot starve other requests.
+            passwords: PasswordHasher::new(cores.saturating_sub(1).max(1)),
             sessions: SessionPolicy::default(),
             public_url: "http://127.0.0.1:3000".into(),
             secrets,
