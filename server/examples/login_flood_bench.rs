@@ -48,7 +48,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn page_latencies(addr: SocketAddr, cookie: &str, samples: usize) -> Vec<Duration> {
-    let head = format!("GET /account HTTP/1.1\r\nAccept: text/html\r\nCookie: {SESSION_COOKIE}={cookie}");
+    let head =
+        format!("GET /account HTTP/1.1\r\nAccept: text/html\r\nCookie: {SESSION_COOKIE}={cookie}");
     let mut times = Vec::with_capacity(samples);
     for _ in 0..samples {
         let start = Instant::now();
@@ -80,12 +81,15 @@ async fn main() {
         secure_cookies: false,
         trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
     };
-    let policy = SecurityPolicy { public_origin: "http://bench.test".into(), dev_reload_port: None };
+    let policy =
+        SecurityPolicy { public_origin: "http://bench.test".into(), dev_reload_port: None };
     let router = server::build_router(options, web, policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
     });
 
     let log_in = "POST /fn/log_in HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nSec-Fetch-Site: same-origin";
@@ -114,7 +118,12 @@ async fn main() {
             let mut i = 0usize;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
-                let head = format!("{log_in}\r\nX-Forwarded-For: 10.{}.{}.{}", f % 250, (i / 250) % 250, i % 250);
+                let head = format!(
+                    "{log_in}\r\nX-Forwarded-For: 10.{}.{}.{}",
+                    f % 250,
+                    (i / 250) % 250,
+                    i % 250
+                );
                 let body = format!("email=victim{f}x{i}%40bench.example&password=wrong-{i}");
                 let (status, _) = request(addr, &head, &body).await;
                 assert!(status == 422 || status == 429, "log-in answered {status}");
