@@ -139,6 +139,46 @@ pub struct SessionRow {
     pub current: bool,
 }
 
+/// A client certificate of the account, as every user sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRow {
+    pub id: i32,
+    pub domain: String,
+    pub subject: String,
+    pub issuer: String,
+    /// The day it expires, `YYYY-MM-DD`.
+    pub expires: String,
+    pub expiry: Expiry,
+    pub added_by: String,
+    /// Whether the signed-in user may delete it (who added it, or an admin).
+    pub can_delete: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Expiry {
+    Valid,
+    /// Within 30 days.
+    Soon,
+    Expired,
+}
+
+/// A connected Stripe account, as its owner sees it. The tokens stay on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthTokenRow {
+    pub id: i32,
+    /// "Test" or "Live".
+    pub token_type: String,
+    pub provider_account_id: String,
+    pub added: String,
+}
+
+/// The OAuth Tokens tab: whether Stripe is enabled for the account, and the user's tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthTokens {
+    pub enabled: bool,
+    pub rows: Vec<OAuthTokenRow>,
+}
+
 /// A user of the account as a picker offers them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserChoice {

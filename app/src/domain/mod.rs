@@ -5,6 +5,7 @@ pub mod account_info;
 pub mod actor;
 pub mod applications;
 pub mod auth;
+pub mod certificates;
 pub mod clock;
 pub mod crypto;
 pub mod db;
@@ -17,6 +18,7 @@ pub mod libraries;
 pub mod lifecycle;
 pub mod mail;
 pub mod migration;
+pub mod outbound;
 pub mod phones;
 pub mod provisioning;
 pub mod scope;
@@ -55,6 +57,8 @@ pub struct Domain {
     pub public_url: String,
     /// Seals and opens stored secrets.
     pub secrets: Arc<Keyring>,
+    /// The outbound HTTPS client (presents the account's client certificates).
+    pub outbound: Arc<outbound::Outbound>,
     /// When failed log-ins slow down and lock.
     pub throttle: throttle::ThrottlePolicy,
     /// Where toll-free numbers come from.
@@ -80,6 +84,7 @@ impl Domain {
             secrets,
             numbers: Arc::new(provisioning::LocalPool),
             throttle: throttle::ThrottlePolicy::default(),
+            outbound: Arc::new(outbound::Outbound::public()),
         }
     }
 }

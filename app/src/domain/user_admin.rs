@@ -298,5 +298,6 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
 async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
     super::phones::hand_over(txn, from, to).await?;
     super::applications::hand_over(txn, from, to).await?;
+    super::certificates::hand_over(txn, from, to).await?;
     Ok(())
 }

@@ -17,6 +17,8 @@ pub struct Model {
     pub zip: String,
     /// E.164, or empty.
     pub phone: String,
+    /// Whether users may connect Stripe accounts (OAuth Tokens tab); set by an operator.
+    pub stripe_enabled: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

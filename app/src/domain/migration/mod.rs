@@ -8,6 +8,7 @@ mod m20261122_000004_user_directory;
 mod m20261122_000005_phone_numbers;
 mod m20261122_000006_personal_security;
 mod m20261122_000008_applications;
+mod m20261122_000009_certificates_oauth;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_phone_numbers::Migration),
             Box::new(m20261122_000006_personal_security::Migration),
             Box::new(m20261122_000008_applications::Migration),
+            Box::new(m20261122_000009_certificates_oauth::Migration),
         ]
     }
 }

@@ -1,0 +1,241 @@
+//! Client certificates: parsed and checked before storing, one per domain,
+//! deleted by who added them or an admin, and really presented by the
+//! outbound HTTPS client to a server that requires them.
+use std::sync::Arc;
+
+use app::domain::certificates::{self, NewCertificate};
+use app::domain::outbound::{self, Outbound};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain};
+use app::domain::user_admin;
+use app::model::{AppError, Expiry};
+use chrono::{Datelike, Duration};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::RootCertStore;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Ca {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+fn ca(name: &str) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    Ca { cert: params.self_signed(&key).unwrap(), key }
+}
+
+/// A certificate signed by `ca`: (certificate PEM, key PEM, key pair).
+fn issue(
+    ca: &Ca,
+    common_name: &str,
+    hosts: &[&str],
+    days: i64,
+) -> (String, String, rcgen::Certificate, KeyPair) {
+    issue_until(ca, common_name, hosts, chrono::Utc::now() + Duration::days(days))
+}
+
+fn issue_until(
+    ca: &Ca,
+    common_name: &str,
+    hosts: &[&str],
+    not_after: chrono::DateTime<chrono::Utc>,
+) -> (String, String, rcgen::Certificate, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, common_name);
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after =
+        rcgen::date_time_ymd(not_after.year(), not_after.month() as u8, not_after.day() as u8);
+    let cert = params.signed_by(&key, &ca.cert, &ca.key).unwrap();
+    (cert.pem(), key.serialize_pem(), cert, key)
+}
+
+/// A TLS server on loopback that requires a client certificate from `client_ca`.
+async fn mtls_server(server_ca: &Ca, client_ca: &Ca) -> u16 {
+    let (_, _, cert, key) = issue(server_ca, "localhost", &["localhost"], 30);
+    let mut roots = RootCertStore::empty();
+    roots.add(client_ca.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let mut buffer = vec![0u8; 4096];
+                let _ = tls.read(&mut buffer).await;
+                let who = tls.get_ref().1.peer_certificates().map(|c| c.len()).unwrap_or(0);
+                let body = format!("hello, {who} certificate(s)");
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+fn trusting(ca: &Ca) -> Arc<Outbound> {
+    let mut roots = RootCertStore::empty();
+    roots.add(CertificateDer::from(ca.cert.der().to_vec())).unwrap();
+    Arc::new(Outbound::trusting(roots))
+}
+
+fn input(domain: &str, certificate: &str, key: &str) -> NewCertificate {
+    NewCertificate {
+        domain: domain.into(),
+        certificate: certificate.into(),
+        private_key: key.into(),
+    }
+}
+
+#[tokio::test]
+async fn the_outbound_client_presents_the_accounts_certificate_for_the_host() {
+    let (mut d, _) = fresh_domain().await;
+    let server_ca = ca("Server CA");
+    let client_ca = ca("Client CA");
+    d.outbound = trusting(&server_ca);
+    let port = mtls_server(&server_ca, &client_ca).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let url = format!("https://localhost:{port}/ping");
+
+    // Without a certificate the server refuses the handshake.
+    let refused = outbound::send_for_account(&d, ada.account_id(), "GET", &url, None).await;
+    assert!(refused.is_err(), "{refused:?}");
+
+    let (cert, key, ..) = issue(&client_ca, "Acme outbound", &[], 365);
+    certificates::add(&d, &ada, input("localhost", &cert, &key)).await.unwrap();
+    let answer = outbound::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
+    assert_eq!((answer.status, answer.body.as_str()), (200, "hello, 1 certificate(s)"));
+    // Another account's certificate is never presented for it.
+    assert!(outbound::send_for_account(&d, eve.account_id(), "GET", &url, None).await.is_err());
+    // A certificate the server does not trust is refused too.
+    let stranger_ca = ca("Someone else");
+    let (cert, key, ..) = issue(&stranger_ca, "Globex outbound", &[], 365);
+    certificates::add(&d, &eve, input("localhost", &cert, &key)).await.unwrap();
+    assert!(outbound::send_for_account(&d, eve.account_id(), "GET", &url, None).await.is_err());
+}
+
+#[tokio::test]
+async fn bad_input_is_named_beside_its_field_and_nothing_is_stored() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let authority = ca("CA");
+    let (cert, key, ..) = issue(&authority, "Acme", &[], 365);
+    let (_, other_key, ..) = issue(&authority, "Other", &[], 365);
+
+    let err =
+        certificates::add(&d, &ada, input("not a domain", "hello", "world")).await.unwrap_err();
+    assert_eq!(
+        err.message_for("domain").as_deref(),
+        Some("Domain must be a host name like api.example.com.")
+    );
+    assert!(err
+        .message_for("certificate")
+        .unwrap()
+        .starts_with("Certificate must be a PEM certificate"));
+    assert!(err
+        .message_for("private_key")
+        .unwrap()
+        .starts_with("Private Key must be a PEM private key"));
+    let mismatch =
+        certificates::add(&d, &ada, input("api.example.com", &cert, &other_key)).await.unwrap_err();
+    assert_eq!(
+        mismatch.message_for("private_key").as_deref(),
+        Some("The private key does not belong to this certificate.")
+    );
+    let truncated = cert.replace("\n", "").chars().take(120).collect::<String>();
+    assert!(certificates::add(&d, &ada, input("api.example.com", &truncated, &key)).await.is_err());
+    assert!(certificates::list(&d, &ada).await.unwrap().is_empty());
+
+    let added = certificates::add(&d, &ada, input("API.example.com", &cert, &key)).await.unwrap();
+    assert_eq!(
+        (added.domain.as_str(), added.subject.as_str(), added.issuer.as_str()),
+        ("api.example.com", "CN=Acme", "CN=CA")
+    );
+    let again =
+        certificates::add(&d, &ada, input("api.example.com", &cert, &key)).await.unwrap_err();
+    assert!(again
+        .message_for("domain")
+        .unwrap()
+        .contains("already has a certificate for api.example.com"));
+    // The key never comes back.
+    let listed = serde_json::to_string(&certificates::list(&d, &ada).await.unwrap()).unwrap();
+    assert!(!listed.contains("PRIVATE KEY") && !listed.contains(&key[40..80]));
+}
+
+#[tokio::test]
+async fn expiry_is_flagged_by_the_domain_clock() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let authority = ca("CA");
+    // Dates relative to the domain's clock, which the flags are judged by.
+    for (domain, days, expected) in
+        [("long.example.com", 365, Expiry::Valid), ("soon.example.com", 20, Expiry::Soon)]
+    {
+        let (cert, key, ..) =
+            issue_until(&authority, domain, &[], d.clock.now() + Duration::days(days));
+        let row = certificates::add(&d, &ada, input(domain, &cert, &key)).await.unwrap();
+        assert_eq!(row.expiry, expected, "{domain}");
+    }
+    clock.advance(Duration::days(30 * 13));
+    let rows = certificates::list(&d, &ada).await.unwrap();
+    assert!(rows.iter().all(|r| r.expiry == Expiry::Expired), "{rows:?}");
+}
+
+#[tokio::test]
+async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let carol = add_user(&d, ada.account_id(), "carol@example.com", false).await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let authority = ca("CA");
+    let add = |domain: &'static str, who: app::domain::actor::Member| {
+        let (cert, key, ..) = issue(&authority, domain, &[], 365);
+        let d = &d;
+        async move { certificates::add(d, &who, input(domain, &cert, &key)).await.unwrap() }
+    };
+    let bobs = add("bob.example.com", bob.clone()).await;
+    let second = add("two.example.com", bob.clone()).await;
+    // Every user of the account sees it; only Bob and admins may delete it.
+    let seen = certificates::list(&d, &carol).await.unwrap();
+    assert_eq!((seen.len(), seen[0].can_delete), (2, false));
+    assert!(certificates::list(&d, &eve).await.unwrap().is_empty());
+    assert!(matches!(certificates::delete(&d, &carol, bobs.id).await, Err(AppError::Forbidden(_))));
+    assert_eq!(certificates::delete(&d, &eve, bobs.id).await, Err(AppError::NotFound));
+    certificates::delete(&d, &bob, bobs.id).await.unwrap();
+    // Deleting Bob hands his certificate to the admin who deleted him.
+    user_admin::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
+    let rows = certificates::list(&d, &carol).await.unwrap();
+    assert_eq!((rows.len(), rows[0].added_by.as_str()), (1, "Ada Lovelace"));
+    certificates::delete(&d, &ada, second.id).await.unwrap();
+    assert!(certificates::list(&d, &ada).await.unwrap().is_empty());
+}
