@@ -15,18 +15,18 @@ use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use components::tabs::Tab;
 use pages::account_info::AccountInformationTab;
 use pages::applications::ApplicationsTab;
+use pages::certificates::CertificatesTab;
 use pages::email_links::{ActivatePage, ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage};
 use pages::integrations::IntegrationsTab;
 use pages::js_libraries::JsLibrariesTab;
+use pages::oauth_tokens::OAuthTokensTab;
 use pages::phone_numbers::PhoneNumbersTab;
 use pages::{
     account::AccountTab,
     log_in::{LogInCodePage, LogInPage},
     my_account::MyAccountPage,
-    not_built::NotBuilt,
 };
 use pages::{forgot_password::ForgotPasswordPage, sign_up::SignUpPage, users::UsersTab};
 
@@ -72,8 +72,8 @@ pub fn App() -> impl IntoView {
                 // so a redirect to log-in or a 403 can still set the status.
                 <ParentRoute path=path!("/account") view=MyAccountPage ssr=SsrMode::Async>
                     <Route path=path!("") view=AccountTab />
-                    <Route path=path!("certificates") view=|| view! { <NotBuilt tab=Tab::Certificates /> } />
-                    <Route path=path!("oauth-tokens") view=|| view! { <NotBuilt tab=Tab::OAuthTokens /> } />
+                    <Route path=path!("certificates") view=CertificatesTab />
+                    <Route path=path!("oauth-tokens") view=OAuthTokensTab />
                     <Route path=path!("js-libraries") view=JsLibrariesTab />
                     <Route path=path!("applications") view=ApplicationsTab />
                     <Route path=path!("integrations") view=IntegrationsTab />

@@ -21,7 +21,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await page.evaluate(() => ((window as any).__sameDocument = true));
   await tabs.getByRole('link', { name: 'Certificates' }).click();
   await expect(page).toHaveURL(/\/account\/certificates$/);
-  await expect(page.getByText('not available yet')).toBeVisible();
+  await expect(page.getByText('This account has no client certificates yet.')).toBeVisible();
   await expect(tabs.getByRole('link', { name: 'Certificates' })).toHaveAttribute('aria-current', 'page');
   await expectAccessible(page);
   await tabs.getByRole('link', { name: 'Manage Users' }).click();

@@ -5,7 +5,7 @@ use std::io::BufRead;
 use app::domain::account_info::{self, Plan};
 use app::domain::users::{self, OperatorNewUser};
 use app::domain::Domain;
-use app::domain::{integrations, mail, two_factor, user_admin};
+use app::domain::{integrations, mail, oauth, two_factor, user_admin};
 use app::model::AppError;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::path::Path;
@@ -21,6 +21,8 @@ Usage:
   server promote --email EMAIL        make a user an admin of their account
   server user reset-2fa --email EMAIL   turn off a user's two-factor authentication after
                                       checking who they are; they are emailed about it
+  server account enable-stripe --account-of EMAIL
+                                      let the users of that account connect Stripe (OAuth Tokens)
   server account plan --account-of EMAIL --plan (demo|full)
                                       move the account of a user to another plan
                                       (a demo account holds one phone number at most)
@@ -59,6 +61,7 @@ pub async fn run(
         ["user", "add", ..] => user_add(domain, Flags(args[2..].to_vec()), input).await,
         ["user", "reset-2fa", ..] => reset_two_factor(domain, Flags(args[2..].to_vec())).await,
         ["promote", ..] => promote(domain, Flags(args[1..].to_vec())).await,
+        ["account", "enable-stripe", ..] => enable_stripe(domain, Flags(args[2..].to_vec())).await,
         ["account", "plan", ..] => account_plan(domain, Flags(args[2..].to_vec())).await,
         ["mail", "failed"] => failed_mail(domain).await,
         ["mail", "retry", ..] => retry_mail(domain, Flags(args[2..].to_vec())).await,
@@ -72,6 +75,15 @@ async fn reset_two_factor(domain: &Domain, flags: Flags) -> Result<String, Strin
         Ok(()) => {
             Ok(format!("Two-factor authentication of {email} is off; they were emailed about it."))
         }
+        Err(AppError::NotFound) => Err(format!("No user has the email address {email}.")),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+async fn enable_stripe(domain: &Domain, flags: Flags) -> Result<String, String> {
+    let email = flags.value("--account-of")?;
+    match oauth::enable_stripe(domain, &email).await {
+        Ok(()) => Ok(format!("Stripe is enabled for the account of {email}.")),
         Err(AppError::NotFound) => Err(format!("No user has the email address {email}.")),
         Err(err) => Err(err.to_string()),
     }

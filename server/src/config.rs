@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use app::domain::auth::SessionPolicy;
 use app::domain::mail::SmtpSecurity;
+use app::domain::oauth::{OAuthClient, OAuthConfig};
 use app::domain::provisioning::{self, Provisioned};
 
 #[derive(Clone, Debug)]
@@ -33,6 +34,15 @@ pub struct Config {
     /// `SESSION_IDLE_MINUTES` (default 7 days) and `SESSION_LIFETIME_HOURS`
     /// (default 30 days): when sessions end without a request, and in any case.
     pub sessions: SessionPolicy,
+    /// Stripe Connect: `STRIPE_AUTHORIZE_URL`, `STRIPE_TOKEN_URL` (Stripe's by
+    /// default), and per mode `STRIPE_CLIENT_ID_TEST` + `STRIPE_SECRET_KEY_TEST`,
+    /// `STRIPE_CLIENT_ID_LIVE` + `STRIPE_SECRET_KEY_LIVE`.
+    pub oauth: OAuthConfig,
+}
+
+/// A mode's client when both its variables are set.
+fn oauth_client(id: &str, secret: &str) -> Option<OAuthClient> {
+    Some(OAuthClient { client_id: var(id)?, secret: var(secret)? })
 }
 
 #[derive(Clone)]
@@ -117,7 +127,15 @@ impl Config {
         let secret_keys_file = var("SECRET_KEYS_FILE")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("secret-keys"));
+        let defaults = OAuthConfig::default();
+        let oauth = OAuthConfig {
+            authorize_url: var("STRIPE_AUTHORIZE_URL").unwrap_or(defaults.authorize_url),
+            token_url: var("STRIPE_TOKEN_URL").unwrap_or(defaults.token_url),
+            test: oauth_client("STRIPE_CLIENT_ID_TEST", "STRIPE_SECRET_KEY_TEST"),
+            live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE"),
+        };
         Config {
+            oauth,
             data_dir,
             database_url,
             public_url,

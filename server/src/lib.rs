@@ -2,6 +2,7 @@
 pub mod api_v1;
 pub mod cli;
 pub mod config;
+pub mod oauth_callback;
 pub mod security;
 pub mod signed_out;
 pub mod worker;
@@ -59,6 +60,10 @@ pub fn build_router(
     let state = AppState { leptos_options: leptos_options.clone(), web: web.clone() };
     Router::new()
         .merge(api_v1::router())
+        .route(
+            app::domain::oauth::CALLBACK_PATH,
+            axum::routing::get(oauth_callback::stripe_callback),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

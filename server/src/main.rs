@@ -46,6 +46,7 @@ async fn main() -> ExitCode {
     let mut domain = Domain::new(database, Arc::new(SystemClock), keyring);
     domain.public_url = config.public_url.clone();
     domain.sessions = config.sessions;
+    domain.oauth = Arc::new(config.oauth.clone());
 
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(leptos_options, config, domain).await,

@@ -144,7 +144,7 @@ fn every_tab_renders_on_the_server_and_admins_see_the_admin_tabs() {
             }
         }
         let certificates = app.page("/account/certificates", Some(&admin)).await;
-        assert!(certificates.body.contains("not available yet"));
+        assert!(certificates.body.contains("This account has no client certificates yet."));
         let account = app.page("/account", Some(&admin)).await;
         assert!(account.body.contains("value=\"Grace\"") && account.body.contains(ADMIN));
     })

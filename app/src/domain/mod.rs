@@ -18,6 +18,7 @@ pub mod libraries;
 pub mod lifecycle;
 pub mod mail;
 pub mod migration;
+pub mod oauth;
 pub mod outbound;
 pub mod phones;
 pub mod provisioning;
@@ -59,6 +60,8 @@ pub struct Domain {
     pub secrets: Arc<Keyring>,
     /// The outbound HTTPS client (presents the account's client certificates).
     pub outbound: Arc<outbound::Outbound>,
+    /// The OAuth provider (Stripe Connect) and this server's clients.
+    pub oauth: Arc<oauth::OAuthConfig>,
     /// When failed log-ins slow down and lock.
     pub throttle: throttle::ThrottlePolicy,
     /// Where toll-free numbers come from.
@@ -85,6 +88,7 @@ impl Domain {
             numbers: Arc::new(provisioning::LocalPool),
             throttle: throttle::ThrottlePolicy::default(),
             outbound: Arc::new(outbound::Outbound::public()),
+            oauth: Arc::new(oauth::OAuthConfig::default()),
         }
     }
 }

@@ -285,7 +285,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     if target.is_admin && other_admins(&txn, admin.account_id(), target.id).await? == 0 {
         return Err(AppError::Forbidden(LAST_ADMIN.into()));
     }
-    hand_over(&txn, target.id, admin.member().user_id()).await?;
+    hand_over(d, &txn, target.id, admin.member().user_id()).await?;
     end_sessions(&txn, target.id, None).await?;
     user::Entity::delete_by_id(target.id).exec(&txn).await?;
     txn.commit().await?;
@@ -295,9 +295,15 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
 /// Gives what `from` owned to `to`, inside the deletion's transaction.
 /// Everything a user can own joins this list as its feature lands (each
 /// feature's tests check its hand-over).
-async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
+async fn hand_over(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    from: i32,
+    to: i32,
+) -> Result<(), AppError> {
     super::phones::hand_over(txn, from, to).await?;
     super::applications::hand_over(txn, from, to).await?;
     super::certificates::hand_over(txn, from, to).await?;
+    super::oauth::hand_over(&d.secrets, txn, from, to).await?;
     Ok(())
 }

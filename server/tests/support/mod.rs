@@ -63,18 +63,28 @@ impl Reply {
 /// The address the test router believes `X-Forwarded-For` from.
 pub const TRUSTED_PROXY: &str = "10.0.0.1";
 
+fn router(domain: &Domain) -> Router {
+    let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
+    let web = WebContext {
+        domain: domain.clone(),
+        secure_cookies: false,
+        trusted_proxies: vec![TRUSTED_PROXY.parse().unwrap()],
+    };
+    let policy = SecurityPolicy { public_origin: ORIGIN.into(), dev_reload_port: None };
+    server::build_router(options, web, policy)
+}
+
 impl TestApp {
     pub async fn new() -> Self {
         let (domain, clock) = fresh_domain().await;
-        let options =
-            LeptosOptions::builder().output_name("console").site_root("target/site").build();
-        let web = WebContext {
-            domain: domain.clone(),
-            secure_cookies: false,
-            trusted_proxies: vec![TRUSTED_PROXY.parse().unwrap()],
-        };
-        let policy = SecurityPolicy { public_origin: ORIGIN.into(), dev_reload_port: None };
-        TestApp { router: server::build_router(options, web, policy), domain, clock }
+        TestApp { router: router(&domain), domain, clock }
+    }
+
+    /// Changes the domain's configuration (e.g. the OAuth provider) before use.
+    #[allow(dead_code)] // not every test binary configures
+    pub fn configure(&mut self, change: impl FnOnce(&mut Domain)) {
+        change(&mut self.domain);
+        self.router = router(&self.domain);
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {

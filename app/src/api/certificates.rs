@@ -1,0 +1,36 @@
+//! Client certificates: every user of the account sees them; whoever added
+//! one, or an admin, deletes it.
+use leptos::prelude::*;
+
+use crate::model::{AppError, CertificateRow};
+
+#[server(prefix = "/fn", endpoint = "list_certificates")]
+pub async fn list_certificates() -> Result<Vec<CertificateRow>, AppError> {
+    use super::web::*;
+    use crate::domain::certificates;
+    reply(async { certificates::list(&domain()?, &member().await?).await }.await)
+}
+
+#[server(prefix = "/fn", endpoint = "add_certificate")]
+pub async fn add_certificate(
+    domain_name: String,
+    certificate: String,
+    private_key: String,
+) -> Result<CertificateRow, AppError> {
+    use super::web::*;
+    use crate::domain::certificates::{self, NewCertificate};
+    reply(
+        async {
+            let input = NewCertificate { domain: domain_name, certificate, private_key };
+            certificates::add(&domain()?, &member().await?, input).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "delete_certificate")]
+pub async fn delete_certificate(id: i32) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::certificates;
+    reply(async { certificates::delete(&domain()?, &member().await?, id).await }.await)
+}

@@ -1,0 +1,201 @@
+//! The Stripe OAuth flow end to end against a local provider: the state is
+//! bound to the session, used once, and the token is stored sealed for the
+//! user who connected it.
+mod support;
+
+use std::sync::Arc;
+
+use app::domain::oauth::{OAuthClient, OAuthConfig};
+use axum::body::Body;
+use axum::extract::Form;
+use axum::routing::post;
+use axum::Json;
+use http::{header, Request, StatusCode};
+use serde_json::json;
+use support::TestApp;
+
+const ADMIN: &str = "grace@example.com";
+const MEMBER: &str = "bob@example.com";
+const SECRET: &str = "sk_test_local_provider_secret";
+const ACCESS_TOKEN: &str = "sk_test_connected_ACCESS_TOKEN_123";
+
+/// A local provider's token endpoint: only the right secret and code get a token.
+async fn provider() -> String {
+    let app = axum::Router::new().route(
+        "/token",
+        post(|Form(form): Form<std::collections::HashMap<String, String>>| async move {
+            let ok = form.get("grant_type").map(String::as_str) == Some("authorization_code")
+                && form.get("client_secret").map(String::as_str) == Some(SECRET)
+                && form.get("code").map(String::as_str) == Some("good-code");
+            if !ok {
+                return (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant" })));
+            }
+            (
+                StatusCode::OK,
+                Json(json!({
+                    "access_token": ACCESS_TOKEN,
+                    "refresh_token": "rt_test_REFRESH",
+                    "token_type": "bearer",
+                    "stripe_user_id": "acct_1LocalTest",
+                    "livemode": false,
+                    "scope": "read_write"
+                })),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://127.0.0.1:{port}")
+}
+
+async fn app_with_provider() -> TestApp {
+    let url = provider().await;
+    let mut app = TestApp::new().await;
+    app.configure(|d| {
+        d.oauth = Arc::new(OAuthConfig {
+            authorize_url: format!("{url}/authorize"),
+            token_url: format!("{url}/token"),
+            test: Some(OAuthClient { client_id: "ca_test_local".into(), secret: SECRET.into() }),
+            live: None,
+        });
+    });
+    app
+}
+
+fn state_of(url: &str) -> String {
+    url.split(['?', '&']).find_map(|p| p.strip_prefix("state=")).unwrap().to_owned()
+}
+
+/// The provider's redirect back, as a browser follows it: a cross-site GET.
+async fn callback(app: &TestApp, session: Option<&str>, query: &str) -> String {
+    let mut request = Request::get(format!("/oauth/stripe/callback?{query}"))
+        .header("sec-fetch-site", "cross-site");
+    if let Some(token) = session {
+        request = request.header(header::COOKIE, format!("console_session={token}"));
+    }
+    let reply = app.send(request.body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    reply.location().unwrap().to_owned()
+}
+
+async fn start(app: &TestApp, session: &str) -> String {
+    let started = app.call("start_oauth", &[("token_type", "test")], Some(session)).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    started.json().as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_authorization_code_flow_stores_the_token_for_its_user() {
+    support::run(async {
+        let app = app_with_provider().await;
+        let admin = app.sign_up(ADMIN).await;
+        // Until an operator enables Stripe, there is no flow to start.
+        let refused = app.call("start_oauth", &[("token_type", "test")], Some(&admin)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["enabled"] == false);
+        let page = app.page("/account/oauth-tokens", Some(&admin)).await;
+        assert!(page.body.contains("Stripe is not enabled for this account"));
+        let args: Vec<String> = ["account", "enable-stripe", "--account-of", ADMIN]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        server::cli::run(&app.domain, &args, &mut std::io::Cursor::new(String::new()))
+            .await
+            .unwrap();
+
+        let url = start(&app, &admin).await;
+        assert!(
+            url.contains("client_id=ca_test_local") && url.contains("response_type=code"),
+            "{url}"
+        );
+        assert!(
+            url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2Foauth%2Fstripe%2Fcallback"),
+            "{url}"
+        );
+        let state = state_of(&url);
+        let outcome = callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await;
+        assert_eq!(outcome, "/account/oauth-tokens?oauth=connected");
+        let listed = app.call("list_oauth_tokens", &[], Some(&admin)).await;
+        let tokens = listed.json();
+        assert_eq!(tokens["rows"][0]["provider_account_id"], "acct_1LocalTest");
+        assert_eq!(tokens["rows"][0]["token_type"], "Test");
+        assert!(!listed.body.contains(ACCESS_TOKEN), "the token never reaches a browser");
+        let page = app.page("/account/oauth-tokens", Some(&admin)).await;
+        assert!(page.body.contains("acct_1LocalTest") && !page.body.contains(ACCESS_TOKEN));
+
+        // The same state again: refused, nothing added.
+        let replay = callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await;
+        assert_eq!(replay, "/account/oauth-tokens?oauth=invalid_state");
+        // A made-up state, or none: refused.
+        assert_eq!(
+            callback(&app, Some(&admin), "code=good-code&state=forged").await,
+            "/account/oauth-tokens?oauth=invalid_state"
+        );
+        assert_eq!(
+            callback(&app, Some(&admin), "code=good-code").await,
+            "/account/oauth-tokens?oauth=invalid_state"
+        );
+        // A real state used from another session (an attacker's link): refused.
+        let other = app.operator_adds_member(ADMIN, MEMBER).await;
+        let state = state_of(&start(&app, &admin).await);
+        assert_eq!(
+            callback(&app, Some(&other), &format!("code=good-code&state={state}")).await,
+            "/account/oauth-tokens?oauth=invalid_state"
+        );
+        assert_eq!(
+            callback(&app, None, &format!("code=good-code&state={state}")).await,
+            "/account/oauth-tokens?oauth=invalid_state"
+        );
+        // A code the provider rejects, or the user declining.
+        let state = state_of(&start(&app, &admin).await);
+        assert_eq!(
+            callback(&app, Some(&admin), &format!("code=bad-code&state={state}")).await,
+            "/account/oauth-tokens?oauth=failed"
+        );
+        let state = state_of(&start(&app, &admin).await);
+        assert_eq!(
+            callback(&app, Some(&admin), &format!("error=access_denied&state={state}")).await,
+            "/account/oauth-tokens?oauth=denied"
+        );
+        // A state expires after ten minutes.
+        let state = state_of(&start(&app, &admin).await);
+        app.clock.advance(chrono::Duration::minutes(11));
+        assert_eq!(
+            callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await,
+            "/account/oauth-tokens?oauth=invalid_state"
+        );
+        assert_eq!(
+            app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["rows"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        // Live mode has no client here: a clear refusal.
+        let live = app.call("start_oauth", &[("token_type", "live")], Some(&admin)).await;
+        assert_eq!(live.status, StatusCode::CONFLICT);
+        // Tokens are the owner's: another user neither sees nor deletes them.
+        let admin_again =
+            app.log_in(ADMIN, app::domain::testing::PASSWORD).await.session().unwrap();
+        let id = tokens["rows"][0]["id"].to_string();
+        assert_eq!(
+            app.call("list_oauth_tokens", &[], Some(&other)).await.json()["rows"],
+            json!([])
+        );
+        assert_eq!(
+            app.call("delete_oauth_token", &[("id", &id)], Some(&other)).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let eve = app.sign_up("eve@example.com").await;
+        assert_eq!(
+            app.call("delete_oauth_token", &[("id", &id)], Some(&eve)).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.call("delete_oauth_token", &[("id", &id)], Some(&admin_again)).await.status,
+            StatusCode::OK
+        );
+    })
+}
