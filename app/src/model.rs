@@ -197,6 +197,8 @@ pub struct PhoneNumberRow {
     pub owner: UserChoice,
     /// The application calls to this number run, if it is deployed.
     pub deployed_to: Option<Named>,
+    /// The OAuth token that deployment uses, if one is assigned.
+    pub token: Option<Named>,
 }
 
 /// The Phone Numbers tab: the account's numbers and whether it may hold more.

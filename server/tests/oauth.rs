@@ -199,3 +199,70 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
         );
     })
 }
+
+#[test]
+fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
+    support::run(async {
+        use app::domain::{applications, deployments, oauth, phones, provisioning, user_admin};
+        let app = app_with_provider().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let args: Vec<String> = ["account", "enable-stripe", "--account-of", ADMIN]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        server::cli::run(&app.domain, &args, &mut std::io::Cursor::new(String::new()))
+            .await
+            .unwrap();
+        for session in [&admin, &member] {
+            let state = state_of(&start(&app, session).await);
+            assert_eq!(
+                callback(&app, Some(session), &format!("code=good-code&state={state}")).await,
+                "/account/oauth-tokens?oauth=connected"
+            );
+        }
+        let d = &app.domain;
+        let grace = app::domain::auth::authenticate(d, &admin).await.unwrap();
+        let bob = app::domain::auth::authenticate(d, &member).await.unwrap();
+        let bobs_token = oauth::list(d, &bob).await.unwrap().rows[0].id;
+        let graces_token = oauth::list(d, &grace).await.unwrap().rows[0].id;
+
+        // Bob deploys his number to a shared application and gives it his token.
+        provisioning::stock_local_pool(&d.db, &provisioning::default_pool()).await.unwrap();
+        let number = phones::request(d, &grace.admin().unwrap()).await.unwrap();
+        phones::save_owners(
+            d,
+            &grace.admin().unwrap(),
+            &[app::model::OwnerChange { number_id: number.id, owner_id: bob.user_id() }],
+        )
+        .await
+        .unwrap();
+        let ivr = applications::create(d, &grace, "IVR").await.unwrap();
+        applications::share(d, &grace, ivr.id, bob.user_id()).await.unwrap();
+        let early =
+            deployments::assign_token(d, &bob, number.id, Some(bobs_token)).await.unwrap_err();
+        assert!(early.message_for("token").unwrap().contains("Deploy the number"));
+        deployments::deploy(d, &bob, number.id, ivr.id).await.unwrap();
+        let others =
+            deployments::assign_token(d, &bob, number.id, Some(graces_token)).await.unwrap_err();
+        assert_eq!(
+            others.message_for("token").as_deref(),
+            Some("Choose one of your OAuth tokens.")
+        );
+        assert_eq!(
+            deployments::assign_token(d, &grace, number.id, Some(graces_token)).await,
+            Err(app::model::AppError::NotFound)
+        );
+        deployments::assign_token(d, &bob, number.id, Some(bobs_token)).await.unwrap();
+        let mine = phones::owned_by_me(d, &bob).await.unwrap();
+        assert_eq!(mine[0].token.as_ref().map(|t| t.name.as_str()), Some("acct_1LocalTest (Test)"));
+
+        // Deleting Bob gives Grace his token (still usable) and his number, deployment and all.
+        user_admin::delete(d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
+        let hers = oauth::list(d, &grace).await.unwrap().rows;
+        assert_eq!(hers.len(), 2);
+        assert_eq!(oauth::access_token(d, &grace, bobs_token).await.unwrap(), ACCESS_TOKEN);
+        let numbers = phones::owned_by_me(d, &grace).await.unwrap();
+        assert_eq!(numbers[0].token.as_ref().map(|t| t.id), Some(bobs_token));
+    })
+}

@@ -86,3 +86,18 @@ pub async fn deploy_number(number_id: i32, application_id: Option<i32>) -> Resul
         .await,
     )
 }
+
+#[server(prefix = "/fn", endpoint = "assign_deployment_token")]
+pub async fn assign_deployment_token(
+    number_id: i32,
+    token_id: Option<i32>,
+) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::deployments;
+    reply(
+        async {
+            deployments::assign_token(&domain()?, &member().await?, number_id, token_id).await
+        }
+        .await,
+    )
+}

@@ -12,7 +12,7 @@ use sea_orm::{
 use super::account_info;
 use super::actor::{Admin, Member};
 use super::directory;
-use super::entity::{application, deployment, phone_number, user};
+use super::entity::{application, deployment, deployment_token, oauth_token, phone_number, user};
 use super::scope::Scoped;
 use super::user_admin::{lock_account, still_admin};
 use super::Domain;
@@ -45,6 +45,7 @@ async fn rows(
         .all(conn)
         .await?;
     let deployed = deployed_to(conn, found.iter().map(|(n, _)| n.id)).await?;
+    let tokens = tokens_of(conn, found.iter().map(|(n, _)| n.id)).await?;
     found
         .into_iter()
         .map(|(number, owner)| {
@@ -58,6 +59,7 @@ async fn rows(
                 pci: number.pci,
                 owner: user_choice(&owner),
                 deployed_to: deployed.get(&number.id).cloned(),
+                token: tokens.get(&number.id).cloned(),
             })
         })
         .collect()
@@ -76,6 +78,35 @@ async fn deployed_to(
     Ok(found
         .into_iter()
         .filter_map(|(d, app)| app.map(|a| (d.phone_number_id, Named { id: a.id, name: a.name })))
+        .collect())
+}
+
+/// The OAuth token each of these numbers' deployments uses, named by its provider account.
+async fn tokens_of(
+    conn: &impl ConnectionTrait,
+    number_ids: impl Iterator<Item = i32>,
+) -> Result<HashMap<i32, Named>, AppError> {
+    let links = deployment_token::Entity::find()
+        .filter(deployment_token::Column::PhoneNumberId.is_in(number_ids))
+        .all(conn)
+        .await?;
+    let tokens: HashMap<i32, oauth_token::Model> = oauth_token::Entity::find()
+        .filter(oauth_token::Column::Id.is_in(links.iter().map(|l| l.oauth_token_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    Ok(links
+        .into_iter()
+        .filter_map(|l| {
+            let t = tokens.get(&l.oauth_token_id)?;
+            let kind = if t.livemode { "Live" } else { "Test" };
+            Some((
+                l.phone_number_id,
+                Named { id: t.id, name: format!("{} ({kind})", t.provider_account_id) },
+            ))
+        })
         .collect())
 }
 

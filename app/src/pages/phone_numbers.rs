@@ -7,7 +7,8 @@ use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use super::Refused;
-use crate::api::applications::{list_applications, DeployNumber};
+use crate::api::applications::{list_applications, AssignDeploymentToken, DeployNumber};
+use crate::api::oauth::list_oauth_tokens;
 use crate::api::phones::{
     list_phone_numbers, my_phone_numbers, phone_owner_choices, ReleasePhoneNumber,
     RequestPhoneNumber, SavePhoneOwners,
@@ -16,7 +17,8 @@ use crate::components::form::{form_error, FormStatus};
 use crate::components::modal::{close_on_success, Confirm};
 use crate::components::user_picker::UserPicker;
 use crate::model::{
-    readable_phone, AppError, ApplicationRow, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice,
+    readable_phone, AppError, ApplicationRow, OAuthTokenRow, OwnerChange, PhoneNumberRow,
+    PhoneNumbers, UserChoice,
 };
 
 /// Owner changes not saved yet, by number id.
@@ -238,13 +240,17 @@ fn NumberRow(
 #[component]
 pub fn MyPhoneNumbers() -> impl IntoView {
     let deploy = ServerAction::<DeployNumber>::new();
+    let assign = ServerAction::<AssignDeploymentToken>::new();
     let numbers = Resource::new(
-        move || deploy.version().get(),
+        move || (deploy.version().get(), assign.version().get()),
         |_| async move {
             let numbers = my_phone_numbers().await?;
-            let apps =
-                if numbers.is_empty() { Vec::new() } else { list_applications().await?.rows };
-            Ok::<_, AppError>((numbers, apps))
+            if numbers.is_empty() {
+                return Ok::<_, AppError>((numbers, Vec::new(), Vec::new()));
+            }
+            let apps = list_applications().await?.rows;
+            let tokens = list_oauth_tokens().await?.rows;
+            Ok((numbers, apps, tokens))
         },
     );
     view! {
@@ -253,10 +259,10 @@ pub fn MyPhoneNumbers() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match numbers.await {
-                        Ok((rows, _)) if rows.is_empty() => EitherOf3::A(view! {
+                        Ok((rows, ..)) if rows.is_empty() => EitherOf3::A(view! {
                             <p>"You own no phone numbers. An account admin assigns them on the Phone Numbers tab."</p>
                         }),
-                        Ok((rows, apps)) => EitherOf3::B(view! {
+                        Ok((rows, apps, tokens)) => EitherOf3::B(view! {
                             <table>
                                 <caption class="sr-only">"Phone numbers you own"</caption>
                                 <thead>
@@ -264,10 +270,11 @@ pub fn MyPhoneNumbers() -> impl IntoView {
                                         <th scope="col">"Phone Number"</th>
                                         <th scope="col">"PCI"</th>
                                         <th scope="col">"Deployed to"</th>
+                                        <th scope="col">"OAuth token"</th>
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    {rows.into_iter().map(|row| view! { <MyNumberRow row apps=apps.clone() deploy /> }).collect_view()}
+                                    {rows.into_iter().map(|row| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign /> }).collect_view()}
                                 </tbody>
                             </table>
                         }),
@@ -276,6 +283,7 @@ pub fn MyPhoneNumbers() -> impl IntoView {
                 })}
             </Transition>
             <FormStatus error=form_error(deploy.value(), &[]) />
+            <FormStatus error=form_error(assign.value(), &[]) />
         </section>
     }
 }
@@ -284,8 +292,13 @@ pub fn MyPhoneNumbers() -> impl IntoView {
 fn MyNumberRow(
     row: PhoneNumberRow,
     apps: Vec<ApplicationRow>,
+    tokens: Vec<OAuthTokenRow>,
     deploy: ServerAction<DeployNumber>,
+    assign: ServerAction<AssignDeploymentToken>,
 ) -> impl IntoView {
+    let current_token = row.token.as_ref().map(|t| t.id);
+    let token_id = format!("token-{}", row.id);
+    let deployed = row.deployed_to.is_some();
     let readable = readable_phone(&row.e164);
     let current = row.deployed_to.as_ref().map(|a| a.id);
     let number_id = row.id;
@@ -308,6 +321,23 @@ fn MyNumberRow(
                         <option value=app.id selected=current == Some(app.id)>{app.name}</option>
                     }).collect_view()}
                 </select>
+            </td>
+            <td>
+                {deployed.then(|| view! {
+                    <label class="sr-only" for=token_id.clone()>{format!("OAuth token for {readable}")}</label>
+                    <select
+                        id=token_id.clone()
+                        on:change=move |ev| {
+                            let token_id = event_target_value(&ev).parse().ok();
+                            assign.dispatch(AssignDeploymentToken { number_id, token_id });
+                        }
+                    >
+                        <option value="" selected=current_token.is_none()>"None"</option>
+                        {tokens.into_iter().map(|t| view! {
+                            <option value=t.id selected=current_token == Some(t.id)>{format!("{} ({})", t.provider_account_id, t.token_type)}</option>
+                        }).collect_view()}
+                    </select>
+                })}
             </td>
         </tr>
     }
