@@ -5,6 +5,7 @@ import * as os from 'os';
 // The browser tests run against the release build, started here with a fresh
 // SQLite database in its own data directory.
 export const PORT = Number(process.env.E2E_PORT ?? 3100);
+export const PROVIDER_PORT = Number(process.env.E2E_PROVIDER_PORT ?? 3199);
 export const DATA_DIR = path.join(__dirname, '.data');
 export const SERVER_BIN =
   process.env.CONSOLE_SERVER_BIN ??
@@ -17,6 +18,11 @@ export const SERVER_ENV = {
   DATA_DIR,
   DATABASE_URL: '',
   RUST_LOG: 'warn',
+  // A local OAuth provider the Stripe spec starts (plain http is allowed to loopback only).
+  STRIPE_AUTHORIZE_URL: `http://127.0.0.1:${PROVIDER_PORT}/authorize`,
+  STRIPE_TOKEN_URL: `http://127.0.0.1:${PROVIDER_PORT}/token`,
+  STRIPE_CLIENT_ID_TEST: 'ca_e2e_test',
+  STRIPE_SECRET_KEY_TEST: 'sk_test_e2e_secret',
 };
 
 export default defineConfig({

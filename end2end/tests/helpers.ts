@@ -54,6 +54,11 @@ export function operatorAddsMember(accountOf: string, email: string, password: s
   );
 }
 
+/** Any operator command from the README, run against the test server's data. */
+export function operator(args: string[]) {
+  return execFileSync(SERVER_BIN, args, { env: { ...process.env, ...SERVER_ENV } }).toString();
+}
+
 /**
  * The link to `path` in the newest email to `to`, read from the local mail
  * folder the server delivers into (its worker polls every two seconds).

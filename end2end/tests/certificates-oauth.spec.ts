@@ -1,0 +1,106 @@
+import { test, expect } from '@playwright/test';
+import { execFileSync } from 'child_process';
+import { mkdtempSync, readFileSync } from 'fs';
+import { createServer, Server } from 'http';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { PROVIDER_PORT } from '../playwright.config';
+import { expectAccessible, hydrated, operator, signUp, uniqueEmail } from './helpers';
+
+/** A self-signed client certificate and its key, made by openssl for this run. */
+function certificate(commonName: string): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-cert-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '365', '-subj', `/CN=${commonName}`,
+  ], { stdio: 'ignore' });
+  return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+}
+
+let provider: Server;
+const issuedCodes = new Set<string>();
+
+test.beforeAll(async () => {
+  // A stand-in for Stripe Connect: /authorize approves at once and sends the
+  // browser back with a code; /token exchanges that code once for a token.
+  provider = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${PROVIDER_PORT}`);
+    if (url.pathname === '/authorize') {
+      const code = `code_${Math.random().toString(36).slice(2)}`;
+      issuedCodes.add(code);
+      const back = new URL(url.searchParams.get('redirect_uri')!);
+      back.searchParams.set('code', code);
+      back.searchParams.set('state', url.searchParams.get('state')!);
+      res.writeHead(302, { Location: back.toString() }).end();
+      return;
+    }
+    if (url.pathname === '/token' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        const code = form.get('code') ?? '';
+        const ok = form.get('client_secret') === 'sk_test_e2e_secret' && issuedCodes.delete(code);
+        res.writeHead(ok ? 200 : 400, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(ok
+          ? { access_token: 'sk_test_e2e_ACCESS', refresh_token: 'rt_e2e', stripe_user_id: 'acct_e2eConnected', livemode: false, token_type: 'bearer', scope: 'read_write' }
+          : { error: 'invalid_grant' }));
+      });
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => provider.listen(PROVIDER_PORT, '127.0.0.1', resolve));
+});
+
+test.afterAll(async () => {
+  await new Promise((resolve) => provider.close(resolve));
+});
+
+test('add a client certificate; a key that does not match is named beside its field', async ({ page }) => {
+  await signUp(page, uniqueEmail('certs'));
+  await hydrated(page);
+  await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name: 'Certificates' }).click();
+  await page.getByRole('button', { name: 'Add Certificate' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add Certificate' });
+  const mine = certificate('e2e client');
+  const other = certificate('someone else');
+  await dialog.getByLabel('Domain').fill('api.partner.example');
+  await dialog.getByLabel('Certificate').fill(mine.cert);
+  await dialog.getByLabel('Private Key').fill(other.key);
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog.getByText('The private key does not belong to this certificate.')).toBeVisible();
+  await expectAccessible(page);
+  await dialog.getByLabel('Private Key').fill(mine.key);
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'api.partner.example', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'CN=e2e client', exact: true }).first()).toBeVisible();
+  expect(await page.content()).not.toContain(mine.key.split('\n')[1]);
+});
+
+test('connect a Stripe account through the OAuth flow against the local provider', async ({ page }) => {
+  const email = uniqueEmail('stripe');
+  await signUp(page, email);
+  await hydrated(page);
+  const tabs = page.getByRole('navigation', { name: 'My Account sections' });
+  await tabs.getByRole('link', { name: 'OAuth Tokens' }).click();
+  await expect(page.getByText('Stripe is not enabled for this account yet.', { exact: false })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Add Token' })).toHaveCount(0);
+
+  operator(['account', 'enable-stripe', '--account-of', email]);
+  await page.reload();
+  await hydrated(page);
+  await page.getByLabel('Token Type').selectOption('test');
+  await page.getByRole('button', { name: 'Add Token' }).click();
+  await expect(page).toHaveURL(/\/account\/oauth-tokens\?oauth=connected$/);
+  await expect(page.getByText('Your Stripe account is connected.')).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'acct_e2eConnected', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Test', exact: true })).toBeVisible();
+  expect(await page.content()).not.toContain('sk_test_e2e_ACCESS');
+  await expectAccessible(page);
+
+  await page.getByRole('button', { name: 'Delete the token of acct_e2eConnected' }).click();
+  await page.getByRole('dialog', { name: 'Delete OAuth Token' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(page.getByText('You have not connected a Stripe account yet.')).toBeVisible();
+});
