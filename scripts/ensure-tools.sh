@@ -51,7 +51,7 @@ if ! "$CONSOLE_TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | gre
 fi
 
 if [ "${1:-}" = test ]; then
-  apt_install chromium postgresql
+  apt_install chromium postgresql openssl
   if [ ! -d "$here/../end2end/node_modules/@playwright/test" ] || [ ! -d "$here/../end2end/node_modules/@axe-core/playwright" ]; then
     say "installing the browser-test packages (npm ci)"
     (cd "$here/../end2end" && npm ci --silent --no-audit --no-fund >/dev/null)
