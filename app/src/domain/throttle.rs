@@ -71,14 +71,16 @@ pub async fn check(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
         .filter(login_failure::Column::Subject.is_in(subjects.all().cloned()))
         .all(&d.db)
         .await?;
-    for row in rows.into_iter().filter(|r| now - r.window_started_at < policy.window) {
+    for row in rows {
+        // A lock lasts its full time, even past the window it was counted in.
         if let Some(until) = row.locked_until.filter(|until| *until > now) {
             return Err(AppError::TooManyRequests(format!(
                 "Too many failed log-ins. Try again in {} minutes, or reset your password.",
                 minutes(until, now).max(1)
             )));
         }
-        if row.subject == subjects.email && row.failures >= policy.email_slow_after {
+        let counting = now - row.window_started_at < policy.window;
+        if counting && row.subject == subjects.email && row.failures >= policy.email_slow_after {
             let wait = Duration::seconds(
                 (1i64 << (row.failures - policy.email_slow_after + 1).min(6)).min(60),
             );
