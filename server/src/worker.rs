@@ -1,10 +1,11 @@
-//! Background work of every server process: delivering the outbox and
-//! removing accounts whose address was never verified. Both are safe with
+//! Background work of every server process: delivering the outbox,
+//! removing accounts whose address was never verified, and forgetting
+//! expired log-in throttling records, challenges and OAuth states. Both are safe with
 //! several processes on one database.
 use std::time::Duration;
 
 use app::domain::mail::{self, Transport};
-use app::domain::{lifecycle, Domain};
+use app::domain::{lifecycle, throttle, Domain};
 use lettre::message::Mailbox;
 
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -24,6 +25,9 @@ pub fn spawn(domain: Domain, transport: Transport, sender: Mailbox) -> tokio::ta
             if last_cleanup.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY) {
                 if let Err(err) = lifecycle::remove_unverified_accounts(&domain).await {
                     tracing::error!(error = %err, "removing unverified accounts failed");
+                }
+                if let Err(err) = throttle::forget_expired(&domain).await {
+                    tracing::error!(error = %err, "forgetting expired log-in records failed");
                 }
                 last_cleanup = Some(tokio::time::Instant::now());
             }

@@ -162,3 +162,29 @@ pub async fn record_success(d: &Domain, subjects: &Subjects) -> Result<(), AppEr
     login_failure::Entity::delete_by_id(subjects.email.clone()).exec(&d.db).await?;
     Ok(())
 }
+
+/// Forgets failures whose window and lock are both over, and log-in
+/// challenges and OAuth states past their lifetime, so a flood of made-up
+/// emails does not grow the tables for ever. Run hourly by the worker.
+pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
+    use super::entity::{login_challenge, oauth_state};
+    let now = d.clock.now();
+    let failures = login_failure::Entity::delete_many()
+        .filter(login_failure::Column::WindowStartedAt.lt(now - d.throttle.window))
+        .filter(
+            sea_orm::Condition::any()
+                .add(login_failure::Column::LockedUntil.is_null())
+                .add(login_failure::Column::LockedUntil.lt(now)),
+        )
+        .exec(&d.db)
+        .await?;
+    let challenges = login_challenge::Entity::delete_many()
+        .filter(login_challenge::Column::CreatedAt.lt(now - super::auth::CHALLENGE_LIFETIME))
+        .exec(&d.db)
+        .await?;
+    let states = oauth_state::Entity::delete_many()
+        .filter(oauth_state::Column::CreatedAt.lt(now - super::oauth::STATE_LIFETIME))
+        .exec(&d.db)
+        .await?;
+    Ok(failures.rows_affected + challenges.rows_affected + states.rows_affected)
+}
