@@ -134,29 +134,14 @@ pub async fn start(
     .insert(&d.db)
     .await?;
     let redirect = format!("{}{CALLBACK_PATH}", d.public_url);
-    let query = [
+    let query = outbound::encode_form(&[
         ("response_type", "code"),
         ("client_id", client.client_id.as_str()),
         ("scope", "read_write"),
         ("state", state.as_str()),
         ("redirect_uri", redirect.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k}={}", encode(v)))
-    .collect::<Vec<_>>()
-    .join("&");
+    ]);
     Ok(format!("{}?{query}", d.oauth.authorize_url))
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Why a callback was not accepted; each has a fixed message on the tab.
