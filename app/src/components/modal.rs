@@ -135,3 +135,16 @@ impl<T: Clone + Send + Sync + 'static> Default for RowDialogs<T> {
         Self::new()
     }
 }
+
+/// The question a Delete dialog asks about something applications may use:
+/// it names them, since Yes detaches it from all of them.
+pub fn delete_question(kind: &str, name: &str, used_by: &[String]) -> String {
+    if used_by.is_empty() {
+        format!("Delete the {kind} {name}?")
+    } else {
+        format!(
+            "Delete the {kind} {name}? It is detached from the applications using it: {}.",
+            used_by.join(", ")
+        )
+    }
+}

@@ -8,7 +8,7 @@ use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
 use crate::components::form::{field_error, form_error, Field, FormStatus, TextAreaField};
-use crate::components::modal::{close_on_success, Confirm, Modal, RowDialogs};
+use crate::components::modal::{close_on_success, delete_question, Confirm, Modal, RowDialogs};
 use crate::model::{IntegrationRow, Service, AWS_REGIONS};
 
 #[component]
@@ -48,17 +48,7 @@ pub fn IntegrationsTab() -> impl IntoView {
     let delete_message = Signal::derive(move || {
         deleting
             .get()
-            .map(|row| {
-                if row.used_by.is_empty() {
-                    format!("Delete the integration {}?", row.name)
-                } else {
-                    format!(
-                        "Delete the integration {}? It is detached from the applications using it: {}.",
-                        row.name,
-                        row.used_by.join(", ")
-                    )
-                }
-            })
+            .map(|row| delete_question("integration", &row.name, &row.used_by))
             .unwrap_or_default()
     });
     view! {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::api::libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
 use crate::components::form::{field_error, form_error, Field, FormStatus};
 use crate::components::js_syntax::syntax_problem;
-use crate::components::modal::{close_on_success, Confirm, Modal, RowDialogs};
+use crate::components::modal::{close_on_success, delete_question, Confirm, Modal, RowDialogs};
 use crate::model::{AppError, JsLibraryRow, JS_LIBRARY_MAX};
 
 const FIELDS: &[&str] = &["name", "description", "code"];
@@ -37,17 +37,7 @@ pub fn JsLibrariesTab() -> impl IntoView {
     let delete_message = Signal::derive(move || {
         deleting
             .get()
-            .map(|row| {
-                if row.used_by.is_empty() {
-                    format!("Delete the JS library {}?", row.name)
-                } else {
-                    format!(
-                        "Delete the JS library {}? It is detached from the applications using it: {}.",
-                        row.name,
-                        row.used_by.join(", ")
-                    )
-                }
-            })
+            .map(|row| delete_question("JS library", &row.name, &row.used_by))
             .unwrap_or_default()
     });
     view! {
