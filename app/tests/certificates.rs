@@ -12,6 +12,7 @@ use chrono::{Datelike, Duration};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::RootCertStore;
+use sea_orm::EntityTrait;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Ca {
@@ -191,6 +192,48 @@ async fn bad_input_is_named_beside_its_field_and_nothing_is_stored() {
 }
 
 #[tokio::test]
+async fn a_passphrase_protected_key_is_named_as_such() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (cert, ..) = issue(&ca("CA"), "Acme", &[], 365);
+    // The shape openssl writes for `openssl pkcs8 -topk8 -v2 aes256`; its content is never read.
+    let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n";
+    let err =
+        certificates::add(&d, &ada, input("api.example.com", &cert, encrypted)).await.unwrap_err();
+    assert_eq!(
+        err.message_for("private_key").as_deref(),
+        Some("Private Key is protected by a passphrase; remove it first (openssl pkey -in key.pem -out plain.pem).")
+    );
+    assert!(certificates::list(&d, &ada).await.unwrap().is_empty());
+}
+
+/// People often paste a combined .pem file (certificate and key) into both
+/// fields: the key must end up sealed only, never in the stored certificate.
+#[tokio::test]
+async fn a_key_pasted_with_the_certificate_is_not_stored_in_the_clear() {
+    use app::domain::entity::certificate;
+    let (mut d, _) = fresh_domain().await;
+    let server_ca = ca("Server CA");
+    let client_ca = ca("Client CA");
+    d.outbound = trusting(&server_ca);
+    let port = mtls_server(&server_ca, &client_ca).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (cert, key, ..) = issue(&client_ca, "Acme outbound", &[], 365);
+    let combined = format!("{key}{cert}");
+    certificates::add(&d, &ada, input("localhost", &combined, &combined)).await.unwrap();
+
+    let stored = certificate::Entity::find().all(&d.db).await.unwrap().remove(0);
+    assert!(!stored.cert_pem.contains("PRIVATE KEY"), "{}", stored.cert_pem);
+    let key_body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!stored.cert_pem.replace('\n', "").contains(&key_body[..40]));
+    assert_eq!(stored.cert_pem.replace('\n', ""), cert.replace(['\n', '\r'], ""));
+    // What was stored still authenticates the account's calls.
+    let url = format!("https://localhost:{port}/ping");
+    let answer = outbound::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
+    assert_eq!(answer.status, 200);
+}
+
+#[tokio::test]
 async fn expiry_is_flagged_by_the_domain_clock() {
     let (d, clock) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
@@ -232,10 +275,17 @@ async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
     assert!(matches!(certificates::delete(&d, &carol, bobs.id).await, Err(AppError::Forbidden(_))));
     assert_eq!(certificates::delete(&d, &eve, bobs.id).await, Err(AppError::NotFound));
     certificates::delete(&d, &bob, bobs.id).await.unwrap();
-    // Deleting Bob hands his certificate to the admin who deleted him.
+    // Deleting Bob hands his certificate to the admin who deleted him (every
+    // test user is called Ada Lovelace, so the row itself says whose it is).
     user_admin::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
     let rows = certificates::list(&d, &carol).await.unwrap();
     assert_eq!((rows.len(), rows[0].added_by.as_str()), (1, "Ada Lovelace"));
+    let stored = app::domain::entity::certificate::Entity::find_by_id(second.id)
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.added_by, grace.user_id());
     certificates::delete(&d, &ada, second.id).await.unwrap();
     assert!(certificates::list(&d, &ada).await.unwrap().is_empty());
 }

@@ -80,9 +80,38 @@ fn private_key(pem: &str) -> Result<PrivateKeyDer<'static>, String> {
     if pem.len() > PEM_MAX {
         return Err("Private Key is too long.".into());
     }
-    rustls_pemfile::private_key(&mut pem.as_bytes()).ok().flatten().ok_or_else(|| {
-        "Private Key must be a PEM private key (-----BEGIN PRIVATE KEY-----, RSA or EC).".into()
+    let found = rustls_pemfile::private_key(&mut pem.as_bytes()).ok().flatten();
+    found.ok_or_else(|| {
+        // PKCS#8 "ENCRYPTED PRIVATE KEY" and OpenSSL's legacy "Proc-Type: 4,ENCRYPTED":
+        // the server cannot use a key it has no passphrase for, so say what to do.
+        if pem.contains("ENCRYPTED") {
+            "Private Key is protected by a passphrase; remove it first (openssl pkey -in key.pem -out plain.pem).".into()
+        } else {
+            "Private Key must be a PEM private key (-----BEGIN PRIVATE KEY-----, RSA or EC).".into()
+        }
     })
+}
+
+/// The chain written back as PEM, certificates only: whatever else was pasted
+/// into the field (a private key from a combined .pem file, above all) is not
+/// stored in the clear.
+fn chain_pem(chain: &[CertificateDer<'_>]) -> String {
+    use base64::Engine;
+    chain
+        .iter()
+        .map(|cert| {
+            let text = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+            let lines: Vec<&str> = text
+                .as_bytes()
+                .chunks(64)
+                .map(|line| std::str::from_utf8(line).unwrap_or_default())
+                .collect();
+            format!(
+                "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                lines.join("\n")
+            )
+        })
+        .collect()
 }
 
 struct Parsed {
@@ -155,7 +184,7 @@ pub async fn add(
         subject: Set(parsed.subject),
         issuer: Set(parsed.issuer),
         not_after: Set(parsed.not_after),
-        cert_pem: Set(input.certificate.trim().to_owned()),
+        cert_pem: Set(chain_pem(&chain)),
         key_id: Set(sealed.key_id),
         key_ciphertext: Set(sealed.ciphertext),
         created_at: Set(d.clock.now()),
