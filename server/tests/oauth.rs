@@ -24,16 +24,18 @@ async fn provider() -> String {
     let app = axum::Router::new().route(
         "/token",
         post(|Form(form): Form<std::collections::HashMap<String, String>>| async move {
+            // Codes "good-code…" are good; what follows becomes part of the token.
+            let code = form.get("code").map(String::as_str).unwrap_or_default();
             let ok = form.get("grant_type").map(String::as_str) == Some("authorization_code")
                 && form.get("client_secret").map(String::as_str) == Some(SECRET)
-                && form.get("code").map(String::as_str) == Some("good-code");
+                && code.starts_with("good-code");
             if !ok {
                 return (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant" })));
             }
             (
                 StatusCode::OK,
                 Json(json!({
-                    "access_token": ACCESS_TOKEN,
+                    "access_token": format!("{ACCESS_TOKEN}{}", &code["good-code".len()..]),
                     "refresh_token": "rt_test_REFRESH",
                     "token_type": "bearer",
                     "stripe_user_id": "acct_1LocalTest",
@@ -171,6 +173,21 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
                 .unwrap()
                 .len(),
             1
+        );
+        // Connecting the same Stripe account again refreshes its token in
+        // place (deployments keep it) instead of listing it twice.
+        let state = state_of(&start(&app, &admin).await);
+        assert_eq!(
+            callback(&app, Some(&admin), &format!("code=good-code-again&state={state}")).await,
+            "/account/oauth-tokens?oauth=connected"
+        );
+        let rows = app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["rows"].clone();
+        assert_eq!((rows.as_array().unwrap().len(), &rows[0]["id"]), (1, &tokens["rows"][0]["id"]));
+        let grace = app::domain::auth::authenticate(&app.domain, &admin).await.unwrap();
+        let id = rows[0]["id"].as_i64().unwrap() as i32;
+        assert_eq!(
+            app::domain::oauth::access_token(&app.domain, &grace, id).await.unwrap(),
+            format!("{ACCESS_TOKEN}-again")
         );
 
         // Live mode has no client here: a clear refusal.

@@ -219,19 +219,43 @@ pub async fn callback(
     })
     .map_err(|_| CallbackRefusal::ExchangeFailed)?;
     let sealed = d.secrets.seal(&sealed_json, &seal_context(me.account_id(), me.user_id()));
-    let model = oauth_token::ActiveModel {
-        account_id: Set(me.account_id()),
-        owner_id: Set(me.user_id()),
-        provider: Set(PROVIDER.into()),
-        livemode: Set(exchange.livemode),
-        provider_account_id: Set(exchange.stripe_user_id),
-        key_id: Set(sealed.key_id),
-        ciphertext: Set(sealed.ciphertext),
-        created_at: Set(d.clock.now()),
-        ..Default::default()
+    // Connecting the same Stripe account again in the same mode refreshes the
+    // user's token for it rather than listing it twice; the row keeps its id,
+    // so deployments that use it go on working, with the new token.
+    let earlier = oauth_token::Entity::find()
+        .filter(oauth_token::Column::AccountId.eq(me.account_id()))
+        .filter(oauth_token::Column::OwnerId.eq(me.user_id()))
+        .filter(oauth_token::Column::Provider.eq(PROVIDER))
+        .filter(oauth_token::Column::Livemode.eq(exchange.livemode))
+        .filter(oauth_token::Column::ProviderAccountId.eq(exchange.stripe_user_id.as_str()))
+        .one(&d.db)
+        .await
+        .map_err(internal)?;
+    let now = d.clock.now();
+    let model = match earlier {
+        Some(model) => {
+            let mut active = model.into_active_model();
+            active.key_id = Set(sealed.key_id);
+            active.ciphertext = Set(sealed.ciphertext);
+            active.created_at = Set(now);
+            active.update(&d.db).await
+        }
+        None => {
+            oauth_token::ActiveModel {
+                account_id: Set(me.account_id()),
+                owner_id: Set(me.user_id()),
+                provider: Set(PROVIDER.into()),
+                livemode: Set(exchange.livemode),
+                provider_account_id: Set(exchange.stripe_user_id),
+                key_id: Set(sealed.key_id),
+                ciphertext: Set(sealed.ciphertext),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&d.db)
+            .await
+        }
     }
-    .insert(&d.db)
-    .await
     .map_err(internal)?;
     Ok(row(&model))
 }
