@@ -7,6 +7,7 @@ use app::domain::certificates::{self, NewCertificate};
 use app::domain::outbound::{self, Outbound};
 use app::domain::testing::{account_with_admin, add_user, fresh_domain};
 use app::domain::user_admin;
+use app::domain::Domain;
 use app::model::{AppError, Expiry};
 use chrono::{Datelike, Duration};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
@@ -115,16 +116,22 @@ fn input(domain: &str, certificate: &str, key: &str) -> NewCertificate {
     }
 }
 
-#[tokio::test]
-async fn the_outbound_client_presents_the_accounts_certificate_for_the_host() {
+/// A domain whose outbound client trusts a local TLS server that requires
+/// client certificates issued by the returned authority; and that server's URL.
+async fn with_mtls_server() -> (Domain, Ca, String) {
     let (mut d, _) = fresh_domain().await;
     let server_ca = ca("Server CA");
     let client_ca = ca("Client CA");
     d.outbound = trusting(&server_ca);
     let port = mtls_server(&server_ca, &client_ca).await;
+    (d, client_ca, format!("https://localhost:{port}/ping"))
+}
+
+#[tokio::test]
+async fn the_outbound_client_presents_the_accounts_certificate_for_the_host() {
+    let (d, client_ca, url) = with_mtls_server().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
-    let url = format!("https://localhost:{port}/ping");
 
     // Without a certificate the server refuses the handshake.
     let refused = outbound::send_for_account(&d, ada.account_id(), "GET", &url, None).await;
@@ -212,11 +219,7 @@ async fn a_passphrase_protected_key_is_named_as_such() {
 #[tokio::test]
 async fn a_key_pasted_with_the_certificate_is_not_stored_in_the_clear() {
     use app::domain::entity::certificate;
-    let (mut d, _) = fresh_domain().await;
-    let server_ca = ca("Server CA");
-    let client_ca = ca("Client CA");
-    d.outbound = trusting(&server_ca);
-    let port = mtls_server(&server_ca, &client_ca).await;
+    let (d, client_ca, url) = with_mtls_server().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let (cert, key, ..) = issue(&client_ca, "Acme outbound", &[], 365);
     let combined = format!("{key}{cert}");
@@ -228,7 +231,6 @@ async fn a_key_pasted_with_the_certificate_is_not_stored_in_the_clear() {
     assert!(!stored.cert_pem.replace('\n', "").contains(&key_body[..40]));
     assert_eq!(stored.cert_pem.replace('\n', ""), cert.replace(['\n', '\r'], ""));
     // What was stored still authenticates the account's calls.
-    let url = format!("https://localhost:{port}/ping");
     let answer = outbound::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
     assert_eq!(answer.status, 200);
 }

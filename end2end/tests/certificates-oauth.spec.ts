@@ -100,6 +100,14 @@ test('connect a Stripe account through the OAuth flow against the local provider
   expect(await page.content()).not.toContain('sk_test_e2e_ACCESS');
   await expectAccessible(page);
 
+  // A callback link with a state this session never started (an attacker's
+  // link) connects nothing and says why.
+  await page.goto('/oauth/stripe/callback?code=code_forged&state=forged');
+  await expect(page).toHaveURL(/\/account\/oauth-tokens\?oauth=invalid_state$/);
+  await hydrated(page);
+  await expect(page.getByText('Stripe was not connected: that link was not started here', { exact: false })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'acct_e2eConnected', exact: true })).toHaveCount(1);
+
   await page.getByRole('button', { name: 'Delete the token of acct_e2eConnected' }).click();
   await page.getByRole('dialog', { name: 'Delete OAuth Token' }).getByRole('button', { name: 'Yes' }).click();
   await expect(page.getByText('You have not connected a Stripe account yet.')).toBeVisible();
