@@ -1,5 +1,9 @@
 //! Account Information: company details saved whole or not at all; plans.
-use app::domain::account_info::{self, Plan};
+use app::domain::admin::account_info;
+use app::domain::core::actor::Operator;
+use app::domain::core::limits;
+use app::domain::core::limits::Plan;
+use app::domain::operator;
 use app::domain::testing::{account_with_admin, fresh_domain};
 use app::model::{AccountInfo, AppError};
 
@@ -77,12 +81,16 @@ async fn each_account_sees_and_changes_only_its_own_details() {
 async fn operators_change_plans_by_a_members_email() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    assert_eq!(account_info::plan(&d.db, ada.account_id()).await.unwrap(), Plan::Demo);
-    let before = account_info::set_plan(&d, " ADA@example.com ", Plan::Full).await.unwrap();
+    assert_eq!(limits::plan(&d.db, ada.account_id()).await.unwrap(), Plan::Demo);
+    let before =
+        operator::set_plan(&d, &Operator::from_command_line(), " ADA@example.com ", Plan::Full)
+            .await
+            .unwrap();
     assert_eq!(before, Plan::Demo);
-    assert_eq!(account_info::plan(&d.db, ada.account_id()).await.unwrap(), Plan::Full);
+    assert_eq!(limits::plan(&d.db, ada.account_id()).await.unwrap(), Plan::Full);
     assert_eq!(
-        account_info::set_plan(&d, "nobody@example.com", Plan::Full).await,
+        operator::set_plan(&d, &Operator::from_command_line(), "nobody@example.com", Plan::Full)
+            .await,
         Err(AppError::NotFound)
     );
 }

@@ -1,15 +1,20 @@
 //! JS libraries, applications, sharing, attachments and deployments: every
 //! permission, the other-account refusals and the hand-over on deletion.
-use app::domain::account_info::{self, Plan};
-use app::domain::actor::Member;
-use app::domain::applications::{self, NEEDS_CAN_CREATE, NEEDS_CAN_SHARE, OWNER_ONLY};
+use app::domain::admin::users;
+use app::domain::core::actor::Member;
+use app::domain::core::actor::Operator;
+use app::domain::core::limits::Plan;
+use app::domain::core::provisioning::{self, default_pool};
 use app::domain::entity::user;
-use app::domain::integrations::{self, NewIntegration};
-use app::domain::libraries::{self, LibraryForm};
-use app::domain::provisioning::{self, default_pool};
+use app::domain::features::applications::{self, NEEDS_CAN_CREATE, NEEDS_CAN_SHARE, OWNER_ONLY};
+use app::domain::features::deployments;
+use app::domain::features::integrations::{self, NewIntegration};
+use app::domain::features::js_libraries::{self, LibraryForm};
+use app::domain::features::phone_numbers;
+use app::domain::operator;
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
 use app::domain::testing::{account_with_admin, add_user, fresh_domain};
-use app::domain::{deployments, phones, user_admin, Domain};
+use app::domain::Domain;
 use app::model::{AppError, OwnerChange, JS_LIBRARY_MAX};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 
@@ -54,19 +59,20 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
-    let lib =
-        libraries::add(&d, &ada, library("Greeting", "function hi() { return 1; }")).await.unwrap();
+    let lib = js_libraries::add(&d, &ada, library("Greeting", "function hi() { return 1; }"))
+        .await
+        .unwrap();
     // Code that does not parse may still be saved: the browser only warns.
-    libraries::add(&d, &ada, library("Broken", "function (")).await.unwrap();
+    js_libraries::add(&d, &ada, library("Broken", "function (")).await.unwrap();
     let exactly = "x".repeat(JS_LIBRARY_MAX);
-    libraries::add(&d, &ada, library("Longest", &exactly)).await.unwrap();
+    js_libraries::add(&d, &ada, library("Longest", &exactly)).await.unwrap();
     let err =
-        libraries::add(&d, &ada, library("Too long", &format!("{exactly}y"))).await.unwrap_err();
+        js_libraries::add(&d, &ada, library("Too long", &format!("{exactly}y"))).await.unwrap_err();
     assert_eq!(
         err.message_for("code").as_deref(),
         Some("Code must be at most 4096 characters; this is 4097.")
     );
-    let err = libraries::add(
+    let err = js_libraries::add(
         &d,
         &ada,
         LibraryForm { name: " ".into(), description: "d".repeat(501), code: " ".into() },
@@ -76,16 +82,16 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     assert!(err.message_for("name").is_some() && err.message_for("description").is_some());
     assert_eq!(err.message_for("code").as_deref(), Some("Code is required."));
 
-    assert_eq!(libraries::list(&d, &ada).await.unwrap().len(), 3);
+    assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 3);
     // Bob neither sees nor changes Ada's library.
-    assert!(libraries::list(&d, &bob).await.unwrap().is_empty());
+    assert!(js_libraries::list(&d, &bob).await.unwrap().is_empty());
     assert_eq!(
-        libraries::update(&d, &bob, lib.id, library("Mine", "1")).await,
+        js_libraries::update(&d, &bob, lib.id, library("Mine", "1")).await,
         Err(AppError::NotFound)
     );
-    assert_eq!(libraries::delete(&d, &bob, lib.id, true).await, Err(AppError::NotFound));
+    assert_eq!(js_libraries::delete(&d, &bob, lib.id, true).await, Err(AppError::NotFound));
     let edited =
-        libraries::update(&d, &ada, lib.id, library("Greeting", "var a = 2;")).await.unwrap();
+        js_libraries::update(&d, &ada, lib.id, library("Greeting", "var a = 2;")).await.unwrap();
     assert_eq!(edited.code, "var a = 2;");
 }
 
@@ -153,7 +159,7 @@ async fn nothing_crosses_accounts() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
     let app = applications::create(&d, &ada, "IVR").await.unwrap();
-    let eves_library = libraries::add(&d, &eve, library("Theirs", "1")).await.unwrap();
+    let eves_library = js_libraries::add(&d, &eve, library("Theirs", "1")).await.unwrap();
     let eves_integration = s3(&d, &eve, "Their bucket").await;
     // Ada cannot share with Eve, nor attach Eve's things.
     let err = applications::share(&d, &ada, app.id, eve.user_id()).await.unwrap_err();
@@ -180,7 +186,7 @@ async fn nothing_crosses_accounts() {
 async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    let lib = libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
+    let lib = js_libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
     let bucket = s3(&d, &ada, "Recordings").await;
     let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
     let set = applications::set_attachments(&d, &ada, ivr.id, &[lib.id], &[bucket]).await.unwrap();
@@ -194,12 +200,12 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
         ("IVR (copy)", 1, 1)
     );
 
-    assert_eq!(libraries::list(&d, &ada).await.unwrap()[0].used_by, vec!["IVR", "IVR (copy)"]);
+    assert_eq!(js_libraries::list(&d, &ada).await.unwrap()[0].used_by, vec!["IVR", "IVR (copy)"]);
     let listed = integrations::list(&d, &ada).await.unwrap();
     assert_eq!(listed[0].used_by, vec!["IVR", "IVR (copy)"]);
 
     // Without confirmation nothing is deleted, and the applications are named.
-    let refused = libraries::delete(&d, &ada, lib.id, false).await;
+    let refused = js_libraries::delete(&d, &ada, lib.id, false).await;
     assert_eq!(
         refused,
         Err(AppError::Conflict(
@@ -210,15 +216,15 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     assert!(
         matches!(integrations::delete(&d, &admin, bucket, false).await, Err(AppError::Conflict(m)) if m.contains("IVR (copy)"))
     );
-    assert_eq!(libraries::list(&d, &ada).await.unwrap().len(), 1);
+    assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 1);
 
-    libraries::delete(&d, &ada, lib.id, true).await.unwrap();
+    js_libraries::delete(&d, &ada, lib.id, true).await.unwrap();
     integrations::delete(&d, &admin, bucket, true).await.unwrap();
     let apps = applications::list(&d, &ada).await.unwrap().rows;
     assert!(apps.iter().all(|a| a.libraries.is_empty() && a.integrations.is_empty()), "{apps:?}");
     // An unused library goes without asking.
-    let unused = libraries::add(&d, &ada, library("Spare", "1")).await.unwrap();
-    libraries::delete(&d, &ada, unused.id, false).await.unwrap();
+    let unused = js_libraries::add(&d, &ada, library("Spare", "1")).await.unwrap();
+    js_libraries::delete(&d, &ada, unused.id, false).await.unwrap();
 }
 
 #[tokio::test]
@@ -226,12 +232,14 @@ async fn number_owners_deploy_to_applications_they_can_see() {
     let (d, _) = fresh_domain().await;
     provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    account_info::set_plan(&d, "ada@example.com", Plan::Full).await.unwrap();
+    operator::set_plan(&d, &Operator::from_command_line(), "ada@example.com", Plan::Full)
+        .await
+        .unwrap();
     let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
     let admin = ada.admin().unwrap();
-    let number = phones::request(&d, &admin).await.unwrap();
-    let other_number = phones::request(&d, &admin).await.unwrap();
-    phones::save_owners(
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
+    let other_number = phone_numbers::request(&d, &admin).await.unwrap();
+    phone_numbers::save_owners(
         &d,
         &admin,
         &[OwnerChange { number_id: number.id, owner_id: carol.user_id() }],
@@ -251,15 +259,15 @@ async fn number_owners_deploy_to_applications_they_can_see() {
         deployments::deploy(&d, &carol, other_number.id, shared.id).await,
         Err(AppError::NotFound)
     );
-    let mine = phones::owned_by_me(&d, &carol).await.unwrap();
+    let mine = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
     assert_eq!(mine[0].deployed_to.as_ref().map(|a| a.name.as_str()), Some("Shared IVR"));
     assert!(deployments::deploy(&d, &carol, number.id, private.id).await.is_err());
     deployments::undeploy(&d, &carol, number.id).await.unwrap();
-    assert_eq!(phones::owned_by_me(&d, &carol).await.unwrap()[0].deployed_to, None);
+    assert_eq!(phone_numbers::owned_by_me(&d, &carol).await.unwrap()[0].deployed_to, None);
     // Deleting an application ends its deployments.
     deployments::deploy(&d, &ada, other_number.id, private.id).await.unwrap();
     applications::delete(&d, &ada, private.id).await.unwrap();
-    let admin_view = phones::list(&d, &admin).await.unwrap();
+    let admin_view = phone_numbers::list(&d, &admin).await.unwrap();
     assert!(admin_view.rows.iter().all(|r| r.deployed_to.is_none()));
 }
 
@@ -269,18 +277,18 @@ async fn a_deleted_users_applications_and_libraries_pass_to_the_deleting_admin()
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, true).await;
-    let lib = libraries::add(&d, &bob, library("Bob's helpers", "1")).await.unwrap();
+    let lib = js_libraries::add(&d, &bob, library("Bob's helpers", "1")).await.unwrap();
     let app = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
     applications::set_attachments(&d, &bob, app.id, &[lib.id], &[]).await.unwrap();
     applications::share(&d, &bob, app.id, grace.user_id()).await.unwrap();
     applications::share(&d, &bob, app.id, ada.user_id()).await.unwrap();
 
-    user_admin::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
+    users::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
     let graces = applications::list(&d, &grace).await.unwrap().rows;
     assert_eq!(graces.len(), 1);
     assert!(graces[0].mine && graces[0].owner.id == grace.user_id());
     assert_eq!(graces[0].libraries[0].name, "Bob's helpers", "attachments are kept");
     // Grace's own share of it is gone; Ada's stays.
     assert_eq!(graces[0].shared_with.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ada.user_id()]);
-    assert_eq!(libraries::list(&d, &grace).await.unwrap()[0].name, "Bob's helpers");
+    assert_eq!(js_libraries::list(&d, &grace).await.unwrap()[0].name, "Bob's helpers");
 }

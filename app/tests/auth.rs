@@ -1,8 +1,13 @@
 //! Sign-up, log-in and sessions, against a fresh database per test.
-use app::domain::auth::{self, SignUp, WRONG_CREDENTIALS};
+use app::domain::core::actor::Operator;
 use app::domain::entity::{account, session, user};
+use app::domain::identity::log_in::{self, WRONG_CREDENTIALS};
+use app::domain::identity::profile;
+use app::domain::identity::sessions;
+use app::domain::identity::sign_up;
+use app::domain::identity::sign_up::SignUp;
+use app::domain::operator::{self, NewUserByOperator};
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
-use app::domain::users;
 use app::model::AppError;
 use chrono::Duration;
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -20,9 +25,10 @@ fn sign_up_input(email: &str) -> SignUp {
 #[tokio::test]
 async fn sign_up_creates_an_account_whose_first_user_is_its_admin() {
     let (d, _) = fresh_domain().await;
-    let session = auth::sign_up(&d, sign_up_input("  Grace@Example.COM "), "test").await.unwrap();
+    let session =
+        sign_up::sign_up(&d, sign_up_input("  Grace@Example.COM "), "test").await.unwrap();
     assert!(session.member.is_admin());
-    let me = users::current_user(&d, &session.member).await.unwrap();
+    let me = profile::current_user(&d, &session.member).await.unwrap();
     assert_eq!(me.email, "grace@example.com");
     assert_eq!(me.company_name, "Acme Voice");
     assert_eq!((me.first_name.as_str(), me.last_name.as_str()), ("Grace", "Hopper"));
@@ -33,14 +39,15 @@ async fn sign_up_creates_an_account_whose_first_user_is_its_admin() {
     // The cookie token itself is never stored, only its hash.
     let row = session::Entity::find().one(&d.db).await.unwrap().unwrap();
     assert_ne!(row.token_hash, session.token);
-    assert_eq!(auth::authenticate(&d, &session.token).await.unwrap(), session.member);
+    assert_eq!(sessions::authenticate(&d, &session.token).await.unwrap(), session.member);
 }
 
 #[tokio::test]
 async fn a_taken_email_is_refused_in_any_case_and_spacing_and_nothing_is_written() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "First", "taken@example.com").await;
-    let err = auth::sign_up(&d, sign_up_input(" TAKEN@example.com"), "test").await.err().unwrap();
+    let err =
+        sign_up::sign_up(&d, sign_up_input(" TAKEN@example.com"), "test").await.err().unwrap();
     assert!(err.message_for("email").unwrap().contains("already exists"), "{err:?}");
     assert_eq!(account::Entity::find().count(&d.db).await.unwrap(), 1);
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 1);
@@ -56,7 +63,7 @@ async fn sign_up_reports_every_bad_field_and_writes_nothing() {
         email: "not-an-email".into(),
         password: "password".into(),
     };
-    let Err(AppError::Invalid(errors)) = auth::sign_up(&d, input, "test").await else {
+    let Err(AppError::Invalid(errors)) = sign_up::sign_up(&d, input, "test").await else {
         panic!("expected field errors");
     };
     let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -69,24 +76,26 @@ async fn log_in_gives_the_same_answer_for_a_wrong_password_and_an_unknown_email(
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let wrong_password =
-        auth::log_in(&d, "ada@example.com", "not the password", "t").await.err().unwrap();
-    let unknown_email = auth::log_in(&d, "nobody@example.com", PASSWORD, "t").await.err().unwrap();
+        log_in::log_in(&d, "ada@example.com", "not the password", "t").await.err().unwrap();
+    let unknown_email =
+        log_in::log_in(&d, "nobody@example.com", PASSWORD, "t").await.err().unwrap();
     assert_eq!(wrong_password, unknown_email);
     assert_eq!(wrong_password.message_for("password").unwrap(), WRONG_CREDENTIALS);
     assert_eq!(session::Entity::find().count(&d.db).await.unwrap(), 0);
 
-    let ok = auth::log_in(&d, " ADA@example.com ", PASSWORD, "t").await.unwrap();
-    assert_eq!(auth::authenticate(&d, &ok.token).await.unwrap(), ok.member);
+    let ok = log_in::log_in(&d, " ADA@example.com ", PASSWORD, "t").await.unwrap();
+    assert_eq!(sessions::authenticate(&d, &ok.token).await.unwrap(), ok.member);
 }
 
 #[tokio::test]
 async fn a_user_without_a_password_cannot_log_in() {
     let (d, _) = fresh_domain().await;
-    let admin = account_with_admin(&d, "Acme", "ada@example.com").await;
-    users::operator_add_user(
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    operator::add_user(
         &d,
-        users::OperatorNewUser {
-            account_id: admin.account_id(),
+        &Operator::from_command_line(),
+        NewUserByOperator {
+            account_of: "ada@example.com".into(),
             email: "invited@example.com".into(),
             first_name: "In".into(),
             last_name: "Vited".into(),
@@ -96,7 +105,7 @@ async fn a_user_without_a_password_cannot_log_in() {
     )
     .await
     .unwrap();
-    let err = auth::log_in(&d, "invited@example.com", "", "t").await.err().unwrap();
+    let err = log_in::log_in(&d, "invited@example.com", "", "t").await.err().unwrap();
     assert_eq!(err.message_for("password").unwrap(), WRONG_CREDENTIALS);
 }
 
@@ -104,10 +113,10 @@ async fn a_user_without_a_password_cannot_log_in() {
 async fn log_out_ends_the_session() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let s = auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
-    auth::log_out(&d, &s.token).await.unwrap();
-    assert_eq!(auth::authenticate(&d, &s.token).await, Err(AppError::Unauthenticated));
-    assert_eq!(auth::authenticate(&d, "made-up-token").await, Err(AppError::Unauthenticated));
+    let s = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    sessions::log_out(&d, &s.token).await.unwrap();
+    assert_eq!(sessions::authenticate(&d, &s.token).await, Err(AppError::Unauthenticated));
+    assert_eq!(sessions::authenticate(&d, "made-up-token").await, Err(AppError::Unauthenticated));
 }
 
 #[tokio::test]
@@ -115,24 +124,24 @@ async fn sessions_expire_after_inactivity_and_after_their_absolute_lifetime() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
 
-    let idle = auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let idle = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     clock.advance(d.sessions.idle - Duration::minutes(1));
-    assert!(auth::authenticate(&d, &idle.token).await.is_ok(), "used just in time");
+    assert!(sessions::authenticate(&d, &idle.token).await.is_ok(), "used just in time");
     clock.advance(d.sessions.idle + Duration::minutes(1));
-    assert_eq!(auth::authenticate(&d, &idle.token).await, Err(AppError::Unauthenticated));
+    assert_eq!(sessions::authenticate(&d, &idle.token).await, Err(AppError::Unauthenticated));
 
-    let busy = auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let busy = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     let start = clock_now(&d);
     // Used every day, it still ends once the absolute lifetime is over.
     while clock_now(&d) - start < d.sessions.absolute - Duration::days(1) {
         clock.advance(Duration::days(1));
-        assert!(auth::authenticate(&d, &busy.token).await.is_ok());
+        assert!(sessions::authenticate(&d, &busy.token).await.is_ok());
     }
     clock.advance(Duration::days(2));
-    assert_eq!(auth::authenticate(&d, &busy.token).await, Err(AppError::Unauthenticated));
+    assert_eq!(sessions::authenticate(&d, &busy.token).await, Err(AppError::Unauthenticated));
 }
 
-fn clock_now(d: &app::domain::Domain) -> chrono::DateTime<chrono::Utc> {
+fn clock_now(d: &app::domain::core::Domain) -> chrono::DateTime<chrono::Utc> {
     d.clock.now()
 }
 
@@ -141,13 +150,13 @@ async fn a_demotion_takes_effect_on_the_next_request() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await;
     add_user(&d, admin.account_id(), "second@example.com", true).await;
-    let s = auth::log_in(&d, "second@example.com", PASSWORD, "t").await.unwrap();
-    assert!(auth::authenticate(&d, &s.token).await.unwrap().admin().is_ok());
+    let s = log_in::log_in(&d, "second@example.com", PASSWORD, "t").await.unwrap();
+    assert!(sessions::authenticate(&d, &s.token).await.unwrap().admin().is_ok());
     let row = user::Entity::find_by_id(s.member.user_id()).one(&d.db).await.unwrap().unwrap();
     let mut active: user::ActiveModel = row.into();
     active.is_admin = sea_orm::Set(false);
     sea_orm::ActiveModelTrait::update(active, &d.db).await.unwrap();
-    let member = auth::authenticate(&d, &s.token).await.unwrap();
+    let member = sessions::authenticate(&d, &s.token).await.unwrap();
     assert!(matches!(member.admin(), Err(AppError::Forbidden(_))));
 }
 

@@ -3,11 +3,11 @@
 //! outbound HTTPS client to a server that requires them.
 use std::sync::Arc;
 
-use app::domain::certificates::{self, NewCertificate};
-use app::domain::outbound::{self, Outbound};
+use app::domain::admin::users;
+use app::domain::core::outbound::Outbound;
+use app::domain::core::Domain;
+use app::domain::features::certificates::{self, NewCertificate};
 use app::domain::testing::{account_with_admin, add_user, fresh_domain};
-use app::domain::user_admin;
-use app::domain::Domain;
 use app::model::{AppError, Expiry};
 use chrono::{Datelike, Duration};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
@@ -134,20 +134,21 @@ async fn the_outbound_client_presents_the_accounts_certificate_for_the_host() {
     let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
 
     // Without a certificate the server refuses the handshake.
-    let refused = outbound::send_for_account(&d, ada.account_id(), "GET", &url, None).await;
+    let refused = certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await;
     assert!(refused.is_err(), "{refused:?}");
 
     let (cert, key, ..) = issue(&client_ca, "Acme outbound", &[], 365);
     certificates::add(&d, &ada, input("localhost", &cert, &key)).await.unwrap();
-    let answer = outbound::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
+    let answer =
+        certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
     assert_eq!((answer.status, answer.body.as_str()), (200, "hello, 1 certificate(s)"));
     // Another account's certificate is never presented for it.
-    assert!(outbound::send_for_account(&d, eve.account_id(), "GET", &url, None).await.is_err());
+    assert!(certificates::send_for_account(&d, eve.account_id(), "GET", &url, None).await.is_err());
     // A certificate the server does not trust is refused too.
     let stranger_ca = ca("Someone else");
     let (cert, key, ..) = issue(&stranger_ca, "Globex outbound", &[], 365);
     certificates::add(&d, &eve, input("localhost", &cert, &key)).await.unwrap();
-    assert!(outbound::send_for_account(&d, eve.account_id(), "GET", &url, None).await.is_err());
+    assert!(certificates::send_for_account(&d, eve.account_id(), "GET", &url, None).await.is_err());
 }
 
 #[tokio::test]
@@ -231,7 +232,8 @@ async fn a_key_pasted_with_the_certificate_is_not_stored_in_the_clear() {
     assert!(!stored.cert_pem.replace('\n', "").contains(&key_body[..40]));
     assert_eq!(stored.cert_pem.replace('\n', ""), cert.replace(['\n', '\r'], ""));
     // What was stored still authenticates the account's calls.
-    let answer = outbound::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
+    let answer =
+        certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
     assert_eq!(answer.status, 200);
 }
 
@@ -263,7 +265,7 @@ async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
     let carol = add_user(&d, ada.account_id(), "carol@example.com", false).await;
     let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
     let authority = ca("CA");
-    let add = |domain: &'static str, who: app::domain::actor::Member| {
+    let add = |domain: &'static str, who: app::domain::core::actor::Member| {
         let (cert, key, ..) = issue(&authority, domain, &[], 365);
         let d = &d;
         async move { certificates::add(d, &who, input(domain, &cert, &key)).await.unwrap() }
@@ -279,7 +281,7 @@ async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
     certificates::delete(&d, &bob, bobs.id).await.unwrap();
     // Deleting Bob hands his certificate to the admin who deleted him (every
     // test user is called Ada Lovelace, so the row itself says whose it is).
-    user_admin::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
+    users::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
     let rows = certificates::list(&d, &carol).await.unwrap();
     assert_eq!((rows.len(), rows[0].added_by.as_str()), (1, "Ada Lovelace"));
     let stored = app::domain::entity::certificate::Entity::find_by_id(second.id)

@@ -1,11 +1,11 @@
 //! Integrations: write-once credentials, sealed at rest, never shown again.
 use std::sync::Arc;
 
+use app::domain::core::Domain;
 use app::domain::entity::integration;
-use app::domain::integrations::{self, Credentials, NewIntegration, NAME_TAKEN};
+use app::domain::features::integrations::{self, Credentials, NewIntegration, NAME_TAKEN};
 use app::domain::testing::samples::{dialogflow_config, AWS_KEY, AWS_SECRET, PRIVATE_KEY_MATERIAL};
 use app::domain::testing::{account_with_admin, add_user, domain_on, fresh_domain};
-use app::domain::Domain;
 use app::model::{AppError, Service};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 

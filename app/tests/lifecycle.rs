@@ -1,11 +1,15 @@
 //! Verified sign-up, forgot password and confirmed email change: the emails
 //! they write to the outbox and the links in them.
-use app::domain::auth::{self, SignUp};
+use app::domain::core::tokens::{LINK_EXPIRED, LINK_INVALID, LINK_USED};
 use app::domain::entity::{account, email_outbox as outbox, email_token, user};
-use app::domain::lifecycle::{self, UNVERIFIED_ACCOUNT_LIFETIME};
+use app::domain::identity::email_links::{self, UNVERIFIED_ACCOUNT_LIFETIME};
+use app::domain::identity::log_in;
+use app::domain::identity::profile;
+use app::domain::identity::sessions;
+use app::domain::identity::sign_up;
+use app::domain::identity::sign_up::SignUp;
 use app::domain::testing::{account_with_admin, fresh_domain, PASSWORD};
-use app::domain::tokens::{LINK_EXPIRED, LINK_INVALID, LINK_USED};
-use app::domain::{users, Domain};
+use app::domain::Domain;
 use app::model::AppError;
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -33,7 +37,7 @@ async fn link_token(d: &Domain, address: &str, path: &str) -> String {
     body[start..].split_whitespace().next().unwrap().to_owned()
 }
 
-async fn sign_up(d: &Domain, email: &str) -> auth::NewSession {
+async fn sign_up(d: &Domain, email: &str) -> sessions::NewSession {
     let input = SignUp {
         company_name: "Acme".into(),
         first_name: "Grace".into(),
@@ -41,7 +45,7 @@ async fn sign_up(d: &Domain, email: &str) -> auth::NewSession {
         email: email.into(),
         password: PASSWORD.into(),
     };
-    auth::sign_up(d, input, "test").await.unwrap()
+    sign_up::sign_up(d, input, "test").await.unwrap()
 }
 
 fn field(err: &AppError, name: &str) -> String {
@@ -52,7 +56,7 @@ fn field(err: &AppError, name: &str) -> String {
 async fn sign_up_writes_a_verification_link_and_using_it_verifies_the_address() {
     let (d, _) = fresh_domain().await;
     let s = sign_up(&d, "grace@example.com").await;
-    assert!(!users::current_user(&d, &s.member).await.unwrap().email_verified);
+    assert!(!profile::current_user(&d, &s.member).await.unwrap().email_verified);
     let emails = outbox_to(&d, "grace@example.com").await;
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].subject, "Verify your email address");
@@ -62,11 +66,11 @@ async fn sign_up_writes_a_verification_link_and_using_it_verifies_the_address() 
     assert!(stored.iter().all(|t| t.token_hash != token && !t.token_hash.contains(&token)));
     assert!(token.len() >= 43, "256 bits");
 
-    lifecycle::verify_email(&d, &token).await.unwrap();
-    assert!(users::current_user(&d, &s.member).await.unwrap().email_verified);
-    let again = lifecycle::verify_email(&d, &token).await.err().unwrap();
+    email_links::verify_email(&d, &token).await.unwrap();
+    assert!(profile::current_user(&d, &s.member).await.unwrap().email_verified);
+    let again = email_links::verify_email(&d, &token).await.err().unwrap();
     assert_eq!(field(&again, "token"), LINK_USED);
-    let forged = lifecycle::verify_email(&d, "forged-token").await.err().unwrap();
+    let forged = email_links::verify_email(&d, "forged-token").await.err().unwrap();
     assert_eq!(field(&forged, "token"), LINK_INVALID);
 }
 
@@ -75,15 +79,15 @@ async fn a_resent_verification_link_replaces_the_old_one() {
     let (d, _) = fresh_domain().await;
     let s = sign_up(&d, "grace@example.com").await;
     let first = link_token(&d, "grace@example.com", "/verify-email").await;
-    lifecycle::resend_verification(&d, &s.member).await.unwrap();
+    email_links::resend_verification(&d, &s.member).await.unwrap();
     let second = link_token(&d, "grace@example.com", "/verify-email").await;
     assert_ne!(first, second);
     assert_eq!(
-        field(&lifecycle::verify_email(&d, &first).await.err().unwrap(), "token"),
+        field(&email_links::verify_email(&d, &first).await.err().unwrap(), "token"),
         LINK_EXPIRED
     );
-    lifecycle::verify_email(&d, &second).await.unwrap();
-    assert!(lifecycle::resend_verification(&d, &s.member).await.is_err(), "already verified");
+    email_links::verify_email(&d, &second).await.unwrap();
+    assert!(email_links::resend_verification(&d, &s.member).await.is_err(), "already verified");
 }
 
 #[tokio::test]
@@ -92,14 +96,14 @@ async fn an_account_never_verified_is_removed_after_seven_days_freeing_the_addre
     sign_up(&d, "squatter@example.com").await;
     let kept = sign_up(&d, "real@example.com").await;
     let token = link_token(&d, "real@example.com", "/verify-email").await;
-    lifecycle::verify_email(&d, &token).await.unwrap();
+    email_links::verify_email(&d, &token).await.unwrap();
 
     clock.advance(UNVERIFIED_ACCOUNT_LIFETIME - Duration::minutes(1));
-    assert_eq!(lifecycle::remove_unverified_accounts(&d).await.unwrap(), 0);
+    assert_eq!(app::domain::jobs::remove_unverified_accounts(&d).await.unwrap(), 0);
     clock.advance(Duration::minutes(2));
-    assert_eq!(lifecycle::remove_unverified_accounts(&d).await.unwrap(), 1);
+    assert_eq!(app::domain::jobs::remove_unverified_accounts(&d).await.unwrap(), 1);
     assert_eq!(account::Entity::find().count(&d.db).await.unwrap(), 1);
-    assert!(users::current_user(&d, &kept.member).await.is_ok());
+    assert!(profile::current_user(&d, &kept.member).await.is_ok());
     // The address is free again.
     sign_up(&d, "squatter@example.com").await;
 }
@@ -108,11 +112,11 @@ async fn an_account_never_verified_is_removed_after_seven_days_freeing_the_addre
 async fn forgot_password_answers_the_same_whether_or_not_the_address_exists() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    assert_eq!(lifecycle::request_password_reset(&d, "nobody@example.com").await, Ok(()));
-    assert_eq!(lifecycle::request_password_reset(&d, " ADA@example.com").await, Ok(()));
+    assert_eq!(email_links::request_password_reset(&d, "nobody@example.com").await, Ok(()));
+    assert_eq!(email_links::request_password_reset(&d, " ADA@example.com").await, Ok(()));
     assert!(outbox_to(&d, "nobody@example.com").await.is_empty());
     assert_eq!(outbox_to(&d, "ada@example.com").await.len(), 1);
-    let bad = lifecycle::request_password_reset(&d, "not an email").await.err().unwrap();
+    let bad = email_links::request_password_reset(&d, "not an email").await.err().unwrap();
     assert!(bad.message_for("email").is_some());
 }
 
@@ -120,21 +124,24 @@ async fn forgot_password_answers_the_same_whether_or_not_the_address_exists() {
 async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let old_session = auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
-    lifecycle::request_password_reset(&d, "ada@example.com").await.unwrap();
+    let old_session = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    email_links::request_password_reset(&d, "ada@example.com").await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
 
     // A refused password leaves the link working.
-    let weak = lifecycle::reset_password(&d, &token, "password1", "t").await.err().unwrap();
+    let weak = email_links::reset_password(&d, &token, "password1", "t").await.err().unwrap();
     assert!(field(&weak, "new_password").contains("too easy"));
 
     let new_password = "Quartz-Harbor-Lantern-77";
-    let fresh = lifecycle::reset_password(&d, &token, new_password, "t").await.unwrap();
-    assert_eq!(auth::authenticate(&d, &old_session.token).await, Err(AppError::Unauthenticated));
-    assert!(auth::authenticate(&d, &fresh.token).await.is_ok());
-    assert!(auth::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
+    let fresh = email_links::reset_password(&d, &token, new_password, "t").await.unwrap();
+    assert_eq!(
+        sessions::authenticate(&d, &old_session.token).await,
+        Err(AppError::Unauthenticated)
+    );
+    assert!(sessions::authenticate(&d, &fresh.token).await.is_ok());
+    assert!(log_in::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
     let reused =
-        lifecycle::reset_password(&d, &token, "Another-Fine-Phrase-88", "t").await.err().unwrap();
+        email_links::reset_password(&d, &token, "Another-Fine-Phrase-88", "t").await.err().unwrap();
     assert_eq!(field(&reused, "token"), LINK_USED);
 }
 
@@ -142,13 +149,18 @@ async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
 async fn a_reset_link_expires_after_an_hour() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    lifecycle::request_password_reset(&d, "ada@example.com").await.unwrap();
+    email_links::request_password_reset(&d, "ada@example.com").await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
     clock.advance(Duration::minutes(61));
-    let late =
-        lifecycle::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t").await.err().unwrap();
+    let late = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t")
+        .await
+        .err()
+        .unwrap();
     assert_eq!(field(&late, "token"), LINK_EXPIRED);
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok(), "password unchanged");
+    assert!(
+        log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok(),
+        "password unchanged"
+    );
 }
 
 #[tokio::test]
@@ -158,32 +170,34 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     account_with_admin(&d, "Other", "taken@example.com").await;
 
     let wrong =
-        lifecycle::request_email_change(&d, &me, "wrong", "new@example.com").await.err().unwrap();
+        email_links::request_email_change(&d, &me, "wrong", "new@example.com").await.err().unwrap();
     assert!(wrong.message_for("current_password").is_some());
-    let taken = lifecycle::request_email_change(&d, &me, PASSWORD, "Taken@example.com")
+    let taken = email_links::request_email_change(&d, &me, PASSWORD, "Taken@example.com")
         .await
         .err()
         .unwrap();
     assert!(field(&taken, "new_email").contains("already exists"));
-    let malformed = lifecycle::request_email_change(&d, &me, PASSWORD, "nope").await.err().unwrap();
+    let malformed =
+        email_links::request_email_change(&d, &me, PASSWORD, "nope").await.err().unwrap();
     assert!(malformed.message_for("new_email").is_some());
     assert_eq!(outbox::Entity::find().count(&d.db).await.unwrap(), 0, "refusals send nothing");
 
-    let to = lifecycle::request_email_change(&d, &me, PASSWORD, " New@Example.com ").await.unwrap();
+    let to =
+        email_links::request_email_change(&d, &me, PASSWORD, " New@Example.com ").await.unwrap();
     assert_eq!(to, "new@example.com");
-    assert_eq!(users::current_user(&d, &me).await.unwrap().email, "ada@example.com", "not yet");
+    assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "ada@example.com", "not yet");
     let notice = outbox_to(&d, "ada@example.com").await;
     assert_eq!(notice.len(), 1);
     assert!(notice[0].body_text.contains("new@example.com"));
     assert!(!notice[0].body_text.contains("token="), "the old address gets no link");
 
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
-    assert_eq!(lifecycle::confirm_email_change(&d, &token).await.unwrap(), "new@example.com");
-    assert_eq!(users::current_user(&d, &me).await.unwrap().email, "new@example.com");
-    assert!(auth::log_in(&d, "new@example.com", PASSWORD, "t").await.is_ok());
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    assert_eq!(email_links::confirm_email_change(&d, &token).await.unwrap(), "new@example.com");
+    assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "new@example.com");
+    assert!(log_in::log_in(&d, "new@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
     assert_eq!(
-        field(&lifecycle::confirm_email_change(&d, &token).await.err().unwrap(), "token"),
+        field(&email_links::confirm_email_change(&d, &token).await.err().unwrap(), "token"),
         LINK_USED
     );
 }
@@ -192,10 +206,10 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
 async fn an_email_change_link_cannot_take_an_address_claimed_meanwhile() {
     let (d, _) = fresh_domain().await;
     let me = account_with_admin(&d, "Acme", "ada@example.com").await;
-    lifecycle::request_email_change(&d, &me, PASSWORD, "new@example.com").await.unwrap();
+    email_links::request_email_change(&d, &me, PASSWORD, "new@example.com").await.unwrap();
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
     account_with_admin(&d, "Fast", "new@example.com").await;
-    let err = lifecycle::confirm_email_change(&d, &token).await.err().unwrap();
+    let err = email_links::confirm_email_change(&d, &token).await.err().unwrap();
     assert!(field(&err, "token").contains("already exists"));
     let still = user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap();
     assert_eq!(still.email, "ada@example.com");
@@ -206,7 +220,7 @@ async fn links_are_built_from_the_configured_public_url() {
     let (mut d, _) = fresh_domain().await;
     d.public_url = "https://console.example.com".into();
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    lifecycle::request_password_reset(&d, "ada@example.com").await.unwrap();
+    email_links::request_password_reset(&d, "ada@example.com").await.unwrap();
     let body = &outbox_to(&d, "ada@example.com").await[0].body_text;
     assert!(body.contains("https://console.example.com/reset-password?token="), "{body}");
 }

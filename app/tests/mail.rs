@@ -3,12 +3,12 @@
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use app::domain::entity::email_outbox as outbox;
-use app::domain::mail::{
+use app::domain::core::mail::{
     self, Email, SmtpSecurity, Transport, FAILED, MAX_ATTEMPTS, PENDING, SENT,
 };
+use app::domain::core::Domain;
+use app::domain::entity::email_outbox as outbox;
 use app::domain::testing::fresh_domain;
-use app::domain::Domain;
 use chrono::Duration;
 use lettre::message::Mailbox;
 use mailin_embedded::{response, Handler, Response, Server, SslConfig};

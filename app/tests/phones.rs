@@ -2,12 +2,15 @@
 //! owners, release, the hand-over on deletion, and other accounts' refusals.
 use std::collections::HashSet;
 
-use app::domain::account_info::{self, Plan};
+use app::domain::admin::users;
+use app::domain::core::actor::Operator;
+use app::domain::core::limits::Plan;
+use app::domain::core::provisioning::{self, default_pool, Provisioned};
 use app::domain::entity::{local_number_pool, phone_number};
-use app::domain::phones::{self, DEMO_LIMIT, POOL_EMPTY};
-use app::domain::provisioning::{self, default_pool, Provisioned};
+use app::domain::features::phone_numbers::{self, DEMO_LIMIT, POOL_EMPTY};
+use app::domain::operator;
 use app::domain::testing::{account_with_admin, add_user, fresh_concurrent_domain, fresh_domain};
-use app::domain::{user_admin, Domain};
+use app::domain::Domain;
 use app::model::{AppError, OwnerChange};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -22,7 +25,7 @@ fn numbers(list: &[(&str, bool)]) -> Vec<Provisioned> {
 }
 
 async fn full_plan(d: &Domain, email: &str) {
-    account_info::set_plan(d, email, Plan::Full).await.unwrap();
+    operator::set_plan(d, &Operator::from_command_line(), email, Plan::Full).await.unwrap();
 }
 
 async fn free_numbers(d: &Domain) -> u64 {
@@ -38,10 +41,10 @@ async fn an_admin_requests_a_toll_free_number_and_owns_it() {
     let d = stocked(&numbers(&[("+18005550100", true), ("+18885550101", false)])).await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
-    let row = phones::request(&d, &admin).await.unwrap();
+    let row = phone_numbers::request(&d, &admin).await.unwrap();
     assert_eq!((row.e164.as_str(), row.pci), ("+18005550100", true));
     assert_eq!((row.owner.id, row.owner.email.as_str()), (ada.user_id(), "ada@example.com"));
-    let listed = phones::list(&d, &admin).await.unwrap();
+    let listed = phone_numbers::list(&d, &admin).await.unwrap();
     assert_eq!(listed.rows, vec![row]);
     assert_eq!(free_numbers(&d).await, 1);
 }
@@ -51,25 +54,30 @@ async fn a_demo_account_holds_one_number_and_a_full_one_more() {
     let d = stocked(&default_pool()).await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
-    assert_eq!(phones::list(&d, &admin).await.unwrap().limit, None);
-    phones::request(&d, &admin).await.unwrap();
+    assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().limit, None);
+    phone_numbers::request(&d, &admin).await.unwrap();
     // The tab explains the limit before the admin tries...
-    assert_eq!(phones::list(&d, &admin).await.unwrap().limit.as_deref(), Some(DEMO_LIMIT));
+    assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().limit.as_deref(), Some(DEMO_LIMIT));
     // ...and the server refuses anyway, changing nothing.
-    assert_eq!(phones::request(&d, &admin).await, Err(AppError::Conflict(DEMO_LIMIT.into())));
+    assert_eq!(
+        phone_numbers::request(&d, &admin).await,
+        Err(AppError::Conflict(DEMO_LIMIT.into()))
+    );
     assert_eq!(phone_number::Entity::find().count(&d.db).await.unwrap(), 1);
     assert_eq!(free_numbers(&d).await, 39);
 
     full_plan(&d, "ada@example.com").await;
-    phones::request(&d, &admin).await.unwrap();
-    phones::request(&d, &admin).await.unwrap();
-    let listed = phones::list(&d, &admin).await.unwrap();
+    phone_numbers::request(&d, &admin).await.unwrap();
+    phone_numbers::request(&d, &admin).await.unwrap();
+    let listed = phone_numbers::list(&d, &admin).await.unwrap();
     assert_eq!((listed.rows.len(), listed.limit), (3, None));
 
     // Back on demo, the numbers stay but no further one comes.
-    account_info::set_plan(&d, "ada@example.com", Plan::Demo).await.unwrap();
-    assert_eq!(phones::list(&d, &admin).await.unwrap().rows.len(), 3);
-    assert!(matches!(phones::request(&d, &admin).await, Err(AppError::Conflict(_))));
+    operator::set_plan(&d, &Operator::from_command_line(), "ada@example.com", Plan::Demo)
+        .await
+        .unwrap();
+    assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().rows.len(), 3);
+    assert!(matches!(phone_numbers::request(&d, &admin).await, Err(AppError::Conflict(_))));
 }
 
 #[tokio::test]
@@ -77,10 +85,10 @@ async fn an_empty_pool_is_a_clear_message_and_changes_nothing() {
     let d = stocked(&numbers(&[("+18005550100", false)])).await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
-    phones::request(&d, &ada.admin().unwrap()).await.unwrap();
-    let refused = phones::request(&d, &grace.admin().unwrap()).await;
+    phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let refused = phone_numbers::request(&d, &grace.admin().unwrap()).await;
     assert_eq!(refused, Err(AppError::Conflict(POOL_EMPTY.into())));
-    assert!(phones::list(&d, &grace.admin().unwrap()).await.unwrap().rows.is_empty());
+    assert!(phone_numbers::list(&d, &grace.admin().unwrap()).await.unwrap().rows.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -98,7 +106,7 @@ async fn concurrent_requests_never_get_the_same_number() {
     let mut tasks = Vec::new();
     for admin in admins.iter().cycle().take(12).cloned() {
         let d = d.clone();
-        tasks.push(tokio::spawn(async move { phones::request(&d, &admin).await }));
+        tasks.push(tokio::spawn(async move { phone_numbers::request(&d, &admin).await }));
     }
     let mut got = Vec::new();
     for task in tasks {
@@ -118,13 +126,13 @@ async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
     let stranger = account_with_admin(&d, "Globex", "eve@example.com").await;
     let admin = ada.admin().unwrap();
-    let first = phones::request(&d, &admin).await.unwrap();
-    let second = phones::request(&d, &admin).await.unwrap();
-    assert!(phones::owned_by_me(&d, &bob).await.unwrap().is_empty());
+    let first = phone_numbers::request(&d, &admin).await.unwrap();
+    let second = phone_numbers::request(&d, &admin).await.unwrap();
+    assert!(phone_numbers::owned_by_me(&d, &bob).await.unwrap().is_empty());
 
     // A user of another account cannot own this account's number; the valid
     // change sent with it is not applied either.
-    let err = phones::save_owners(
+    let err = phone_numbers::save_owners(
         &d,
         &admin,
         &[
@@ -138,9 +146,9 @@ async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
         err.message_for(&format!("owner-{}", second.id)).as_deref(),
         Some("Choose the owner among the users of this account.")
     );
-    assert!(phones::owned_by_me(&d, &bob).await.unwrap().is_empty());
+    assert!(phone_numbers::owned_by_me(&d, &bob).await.unwrap().is_empty());
 
-    let saved = phones::save_owners(
+    let saved = phone_numbers::save_owners(
         &d,
         &admin,
         &[OwnerChange { number_id: first.id, owner_id: bob.user_id() }],
@@ -148,9 +156,9 @@ async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
     .await
     .unwrap();
     assert_eq!(saved.rows[0].owner.email, "bob@example.com");
-    let bobs = phones::owned_by_me(&d, &bob).await.unwrap();
+    let bobs = phone_numbers::owned_by_me(&d, &bob).await.unwrap();
     assert_eq!(bobs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![first.id]);
-    assert_eq!(phones::owned_by_me(&d, &ada).await.unwrap()[0].id, second.id);
+    assert_eq!(phone_numbers::owned_by_me(&d, &ada).await.unwrap()[0].id, second.id);
 }
 
 #[tokio::test]
@@ -158,16 +166,16 @@ async fn another_accounts_numbers_are_not_found() {
     let d = stocked(&default_pool()).await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
-    let theirs = phones::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let theirs = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
     let eve_admin = eve.admin().unwrap();
-    assert!(phones::list(&d, &eve_admin).await.unwrap().rows.is_empty());
-    assert_eq!(phones::release(&d, &eve_admin, theirs.id).await, Err(AppError::NotFound));
+    assert!(phone_numbers::list(&d, &eve_admin).await.unwrap().rows.is_empty());
+    assert_eq!(phone_numbers::release(&d, &eve_admin, theirs.id).await, Err(AppError::NotFound));
     let steal = [OwnerChange { number_id: theirs.id, owner_id: eve.user_id() }];
-    assert_eq!(phones::save_owners(&d, &eve_admin, &steal).await, Err(AppError::NotFound));
+    assert_eq!(phone_numbers::save_owners(&d, &eve_admin, &steal).await, Err(AppError::NotFound));
     // Still Ada's, still held.
-    assert_eq!(phones::owned_by_me(&d, &ada).await.unwrap().len(), 1);
+    assert_eq!(phone_numbers::owned_by_me(&d, &ada).await.unwrap().len(), 1);
     // The picker offers only the admin's own account.
-    let offered = phones::owner_choices(&d, &eve_admin, "").await.unwrap();
+    let offered = phone_numbers::owner_choices(&d, &eve_admin, "").await.unwrap();
     assert_eq!(
         offered.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
         vec!["eve@example.com"]
@@ -179,14 +187,17 @@ async fn releasing_a_number_returns_it_to_the_pool() {
     let d = stocked(&numbers(&[("+18005550100", false)])).await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
-    let held = phones::request(&d, &admin).await.unwrap();
+    let held = phone_numbers::request(&d, &admin).await.unwrap();
     assert_eq!(free_numbers(&d).await, 0);
-    phones::release(&d, &admin, held.id).await.unwrap();
-    assert!(phones::list(&d, &admin).await.unwrap().rows.is_empty());
+    phone_numbers::release(&d, &admin, held.id).await.unwrap();
+    assert!(phone_numbers::list(&d, &admin).await.unwrap().rows.is_empty());
     assert_eq!(free_numbers(&d).await, 1);
     // Released, it can be requested again (here by another account).
     let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
-    assert_eq!(phones::request(&d, &grace.admin().unwrap()).await.unwrap().e164, "+18005550100");
+    assert_eq!(
+        phone_numbers::request(&d, &grace.admin().unwrap()).await.unwrap().e164,
+        "+18005550100"
+    );
 }
 
 #[tokio::test]
@@ -197,8 +208,8 @@ async fn a_deleted_users_numbers_pass_to_the_admin_who_deleted_them() {
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
     let admin = ada.admin().unwrap();
-    let number = phones::request(&d, &admin).await.unwrap();
-    phones::save_owners(
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
+    phone_numbers::save_owners(
         &d,
         &admin,
         &[OwnerChange { number_id: number.id, owner_id: bob.user_id() }],
@@ -206,8 +217,8 @@ async fn a_deleted_users_numbers_pass_to_the_admin_who_deleted_them() {
     .await
     .unwrap();
     // Grace, not Ada, deletes Bob: the number becomes Grace's.
-    user_admin::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
-    let rows = phones::list(&d, &admin).await.unwrap().rows;
+    users::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
+    let rows = phone_numbers::list(&d, &admin).await.unwrap().rows;
     assert_eq!(rows.len(), 1, "the number is kept");
     assert_eq!(rows[0].owner.id, grace.user_id());
 }
@@ -219,19 +230,25 @@ async fn a_demoted_admin_can_no_longer_request_reassign_or_release() {
     full_plan(&d, "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     let stale = grace.admin().unwrap();
-    let number = phones::request(&d, &ada.admin().unwrap()).await.unwrap();
-    let form = user_admin::UserForm {
+    let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let form = users::UserForm {
         first_name: "Grace".into(),
         last_name: "Hopper".into(),
         email: "grace@example.com".into(),
         ..Default::default()
     };
-    user_admin::update(&d, &ada.admin().unwrap(), grace.user_id(), form).await.unwrap();
-    assert!(matches!(phones::request(&d, &stale).await, Err(AppError::Forbidden(_))));
-    assert!(matches!(phones::release(&d, &stale, number.id).await, Err(AppError::Forbidden(_))));
+    users::update(&d, &ada.admin().unwrap(), grace.user_id(), form).await.unwrap();
+    assert!(matches!(phone_numbers::request(&d, &stale).await, Err(AppError::Forbidden(_))));
+    assert!(matches!(
+        phone_numbers::release(&d, &stale, number.id).await,
+        Err(AppError::Forbidden(_))
+    ));
     let change = [OwnerChange { number_id: number.id, owner_id: grace.user_id() }];
-    assert!(matches!(phones::save_owners(&d, &stale, &change).await, Err(AppError::Forbidden(_))));
-    assert_eq!(phones::list(&d, &ada.admin().unwrap()).await.unwrap().rows.len(), 1);
+    assert!(matches!(
+        phone_numbers::save_owners(&d, &stale, &change).await,
+        Err(AppError::Forbidden(_))
+    ));
+    assert_eq!(phone_numbers::list(&d, &ada.admin().unwrap()).await.unwrap().rows.len(), 1);
 }
 
 #[tokio::test]
@@ -242,12 +259,12 @@ async fn the_owner_picker_searches_and_stays_small() {
         add_user(&d, ada.account_id(), &format!("agent{i:02}@example.com"), false).await;
     }
     let admin = ada.admin().unwrap();
-    let all = phones::owner_choices(&d, &admin, "").await.unwrap();
-    assert_eq!(all.len() as u64, phones::CHOICES);
-    let found = phones::owner_choices(&d, &admin, "AGENT07").await.unwrap();
+    let all = phone_numbers::owner_choices(&d, &admin, "").await.unwrap();
+    assert_eq!(all.len() as u64, app::domain::core::people::CHOICES);
+    let found = phone_numbers::owner_choices(&d, &admin, "AGENT07").await.unwrap();
     assert_eq!(
         found.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
         vec!["agent07@example.com"]
     );
-    assert!(phones::owner_choices(&d, &admin, &"x".repeat(101)).await.is_err());
+    assert!(phone_numbers::owner_choices(&d, &admin, &"x".repeat(101)).await.is_err());
 }

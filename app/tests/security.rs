@@ -1,11 +1,15 @@
 //! Personal security: TOTP two-factor with replay protection and recovery
 //! codes, log-in throttling with its expiry, developer keys, sessions.
-use app::domain::auth::{self, LogIn};
-use app::domain::clock::ManualClock;
+use app::domain::admin::users;
+use app::domain::core::actor::Operator;
+use app::domain::core::clock::ManualClock;
 use app::domain::entity::{email_outbox as outbox, user};
+use app::domain::identity::developer_keys;
+use app::domain::identity::log_in::{self, LogIn};
+use app::domain::identity::sessions;
+use app::domain::identity::two_factor::{self, code_at, step_of};
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
-use app::domain::two_factor::{self, code_at, step_of};
-use app::domain::{developer_keys, sessions, user_admin, Domain};
+use app::domain::{operator, Domain};
 use app::model::AppError;
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -43,7 +47,7 @@ async fn subjects_of_mail(d: &Domain, to: &str) -> Vec<String> {
 
 /// Turns 2FA on for `email`; returns the secret and the recovery codes.
 async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<String>) {
-    let me = auth::log_in(d, email, PASSWORD, "t").await.unwrap().member;
+    let me = log_in::log_in(d, email, PASSWORD, "t").await.unwrap().member;
     let setup = two_factor::begin_setup(d, &me).await.unwrap();
     assert!(setup.qr_svg.starts_with("<?xml") || setup.qr_svg.contains("<svg"), "an SVG QR code");
     assert!(setup.otpauth_uri.starts_with("otpauth://totp/Voice%20Console:"));
@@ -54,7 +58,7 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
 }
 
 async fn second_step(d: &Domain, email: &str) -> String {
-    match auth::log_in_from(d, email, PASSWORD, "t", None).await.unwrap() {
+    match log_in::log_in_from(d, email, PASSWORD, "t", None).await.unwrap() {
         LogIn::SecondFactor { challenge } => challenge,
         LogIn::Session(_) => panic!("2FA is on: the password alone must not open a session"),
     }
@@ -70,7 +74,7 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let wrong = two_factor::confirm_setup(&d, &ada, "000000").await.unwrap_err();
     assert!(wrong.message_for("code").is_some());
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
 
     let codes = two_factor::confirm_setup(&d, &ada, &current_code(&d, &secret)).await.unwrap();
     assert_eq!(codes.len(), 10);
@@ -85,18 +89,18 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     // The code that confirmed setup cannot log in: it was used.
     let challenge = second_step(&d, "ada@example.com").await;
     let replay =
-        auth::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
+        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
     assert_eq!(replay.err().unwrap().message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
     clock.advance(Duration::seconds(30));
     let fresh = current_code(&d, &secret);
-    let session = auth::complete_second_factor(&d, &challenge, &fresh, "t").await.unwrap();
+    let session = log_in::complete_second_factor(&d, &challenge, &fresh, "t").await.unwrap();
     assert_eq!(session.member.user_id(), ada.user_id());
     // The challenge opened one session; the same code does not work twice.
     let again = second_step(&d, "ada@example.com").await;
-    assert!(auth::complete_second_factor(&d, &again, &fresh, "t").await.is_err());
-    assert!(auth::complete_second_factor(&d, &challenge, &fresh, "t").await.is_err());
+    assert!(log_in::complete_second_factor(&d, &again, &fresh, "t").await.is_err());
+    assert!(log_in::complete_second_factor(&d, &challenge, &fresh, "t").await.is_err());
     // The convenience log-in without a second step refuses.
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
 }
 
 #[tokio::test]
@@ -105,21 +109,24 @@ async fn recovery_codes_work_once_and_challenges_expire() {
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let (_, codes) = enable(&d, &clock, "ada@example.com").await;
     let challenge = second_step(&d, "ada@example.com").await;
-    auth::complete_second_factor(&d, &challenge, &codes[0].to_uppercase(), "t").await.unwrap();
+    log_in::complete_second_factor(&d, &challenge, &codes[0].to_uppercase(), "t").await.unwrap();
     let challenge = second_step(&d, "ada@example.com").await;
-    assert!(auth::complete_second_factor(&d, &challenge, &codes[0], "t").await.is_err(), "used up");
+    assert!(
+        log_in::complete_second_factor(&d, &challenge, &codes[0], "t").await.is_err(),
+        "used up"
+    );
 
     // Five wrong codes end the challenge, even before it expires.
     for _ in 0..5 {
-        assert!(auth::complete_second_factor(&d, &challenge, "123456", "t").await.is_err());
+        assert!(log_in::complete_second_factor(&d, &challenge, "123456", "t").await.is_err());
     }
-    let ended = auth::complete_second_factor(&d, &challenge, &codes[1], "t").await.err().unwrap();
-    assert_eq!(ended.message_for("code").as_deref(), Some(auth::CHALLENGE_EXPIRED));
+    let ended = log_in::complete_second_factor(&d, &challenge, &codes[1], "t").await.err().unwrap();
+    assert_eq!(ended.message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
     // And an unused challenge expires after five minutes.
     let slow = second_step(&d, "ada@example.com").await;
     clock.advance(Duration::minutes(6));
-    let late = auth::complete_second_factor(&d, &slow, &codes[1], "t").await.err().unwrap();
-    assert_eq!(late.message_for("code").as_deref(), Some(auth::CHALLENGE_EXPIRED));
+    let late = log_in::complete_second_factor(&d, &slow, &codes[1], "t").await.err().unwrap();
+    assert_eq!(late.message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
 }
 
 #[tokio::test]
@@ -141,7 +148,7 @@ async fn disabling_needs_the_password_and_a_code() {
     );
     two_factor::disable(&d, &ada, PASSWORD, &fresh_codes[0]).await.unwrap();
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
     assert!(subjects_of_mail(&d, "ada@example.com")
         .await
         .contains(&"Two-factor authentication is off".to_string()));
@@ -152,12 +159,17 @@ async fn an_operator_resets_2fa_and_the_user_is_told() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
     enable(&d, &clock, "ada@example.com").await;
-    two_factor::operator_reset(&d, "ADA@example.com").await.unwrap();
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    operator::reset_two_factor(&d, &Operator::from_command_line(), "ADA@example.com")
+        .await
+        .unwrap();
+    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
     assert!(subjects_of_mail(&d, "ada@example.com")
         .await
         .contains(&"Two-factor authentication was reset".to_string()));
-    assert_eq!(two_factor::operator_reset(&d, "nobody@example.com").await, Err(AppError::NotFound));
+    assert_eq!(
+        operator::reset_two_factor(&d, &Operator::from_command_line(), "nobody@example.com").await,
+        Err(AppError::NotFound)
+    );
 }
 
 #[tokio::test]
@@ -165,7 +177,7 @@ async fn failed_log_ins_slow_down_then_lock_briefly_known_email_or_not() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
     for email in ["ada@example.com", "nobody@example.com"] {
-        let attempt = |password: &'static str| auth::log_in(&d, email, password, "t");
+        let attempt = |password: &'static str| log_in::log_in(&d, email, password, "t");
         for _ in 0..3 {
             assert!(matches!(attempt("wrong").await, Err(AppError::Invalid(_))));
         }
@@ -194,11 +206,11 @@ async fn failed_log_ins_slow_down_then_lock_briefly_known_email_or_not() {
     }
     // Once over, the records are forgotten (the worker does this hourly).
     clock.advance(Duration::minutes(16));
-    assert!(app::domain::throttle::forget_expired(&d).await.unwrap() >= 1);
+    assert!(app::domain::jobs::forget_expired(&d).await.unwrap() >= 1);
     // The lock has expired: the real user logs in, and that clears the count.
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
     assert!(matches!(
-        auth::log_in(&d, "ada@example.com", "wrong", "t").await,
+        log_in::log_in(&d, "ada@example.com", "wrong", "t").await,
         Err(AppError::Invalid(_))
     ));
 }
@@ -210,13 +222,13 @@ async fn one_address_trying_many_emails_is_locked() {
     let address = Some("203.0.113.9".parse().unwrap());
     for i in 0..50 {
         let email = format!("guess{i}@example.com");
-        let result = auth::log_in_from(&d, &email, "wrong", "t", address).await;
+        let result = log_in::log_in_from(&d, &email, "wrong", "t", address).await;
         assert!(matches!(result, Err(AppError::Invalid(_))), "attempt {i}");
     }
-    let locked = auth::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
+    let locked = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
     assert!(matches!(locked, Err(AppError::TooManyRequests(_))));
     // Another address is not affected.
-    let other = auth::log_in_from(
+    let other = log_in::log_in_from(
         &d,
         "ada@example.com",
         PASSWORD,
@@ -253,17 +265,17 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     assert_eq!(developer_keys::authenticate(&d, &second.key).await, Err(AppError::Unauthenticated));
 
     // A demoted admin's key loses admin rights at once.
-    let form = user_admin::UserForm {
+    let form = users::UserForm {
         first_name: "Grace".into(),
         last_name: "Hopper".into(),
         email: "grace@example.com".into(),
         ..Default::default()
     };
-    user_admin::update(&d, &ada.admin().unwrap(), grace.user_id(), form).await.unwrap();
+    users::update(&d, &ada.admin().unwrap(), grace.user_id(), form).await.unwrap();
     let demoted = developer_keys::authenticate(&d, &third.key).await.unwrap();
     assert!(demoted.admin().is_err());
     // A deleted user's keys stop working.
-    user_admin::delete(&d, &ada.admin().unwrap(), grace.user_id()).await.unwrap();
+    users::delete(&d, &ada.admin().unwrap(), grace.user_id()).await.unwrap();
     assert_eq!(developer_keys::authenticate(&d, &third.key).await, Err(AppError::Unauthenticated));
     assert_eq!(
         developer_keys::authenticate(&d, "vk_made-up").await,
@@ -278,9 +290,9 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
     let firefox =
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0";
-    let laptop = auth::log_in(&d, "ada@example.com", PASSWORD, firefox).await.unwrap();
+    let laptop = log_in::log_in(&d, "ada@example.com", PASSWORD, firefox).await.unwrap();
     clock.advance(Duration::minutes(5));
-    let phone = auth::log_in(
+    let phone = log_in::log_in(
         &d,
         "ada@example.com",
         PASSWORD,
@@ -288,7 +300,7 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     )
     .await
     .unwrap();
-    let bobs = auth::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    let bobs = log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     let listed = sessions::list(&d, &ada, &phone.token).await.unwrap();
     assert_eq!(
         listed.iter().map(|s| (s.device.as_str(), s.current)).collect::<Vec<_>>(),
@@ -303,14 +315,14 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     let laptop_id = listed[1].id.clone();
     assert_eq!(sessions::end(&d, &bob, &laptop_id).await, Err(AppError::NotFound));
     sessions::end(&d, &ada, &laptop_id).await.unwrap();
-    assert_eq!(auth::authenticate(&d, &laptop.token).await, Err(AppError::Unauthenticated));
-    let again = auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    assert_eq!(sessions::authenticate(&d, &laptop.token).await, Err(AppError::Unauthenticated));
+    let again = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     sessions::end_others(&d, &ada, &phone.token).await.unwrap();
-    assert_eq!(auth::authenticate(&d, &again.token).await, Err(AppError::Unauthenticated));
-    assert!(auth::authenticate(&d, &phone.token).await.is_ok());
-    assert!(auth::authenticate(&d, &bobs.token).await.is_ok(), "Bob's sessions are his");
+    assert_eq!(sessions::authenticate(&d, &again.token).await, Err(AppError::Unauthenticated));
+    assert!(sessions::authenticate(&d, &phone.token).await.is_ok());
+    assert!(sessions::authenticate(&d, &bobs.token).await.is_ok(), "Bob's sessions are his");
 
     // Idle and absolute lifetimes end sessions.
     clock.advance(Duration::days(8));
-    assert_eq!(auth::authenticate(&d, &phone.token).await, Err(AppError::Unauthenticated));
+    assert_eq!(sessions::authenticate(&d, &phone.token).await, Err(AppError::Unauthenticated));
 }

@@ -1,11 +1,12 @@
 //! The admin's user table and the rules that keep an account safe.
-use app::domain::auth;
-use app::domain::directory::{self, PAGE_SIZE};
+use app::domain::admin::users::{self, UserForm, LAST_ADMIN, NOT_YOURSELF};
+use app::domain::core::directory::{self, PAGE_SIZE};
+use app::domain::core::tokens::LINK_EXPIRED;
+use app::domain::core::Domain;
 use app::domain::entity::{email_outbox as outbox, session, user};
+use app::domain::identity::log_in;
+use app::domain::identity::sessions;
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
-use app::domain::tokens::LINK_EXPIRED;
-use app::domain::user_admin::{self, UserForm, LAST_ADMIN, NOT_YOURSELF};
-use app::domain::Domain;
 use app::model::{AppError, UserSort};
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -37,35 +38,32 @@ async fn token_in_latest_email(d: &Domain, to: &str, path: &str) -> String {
 async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let (d, clock) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
-    let row = user_admin::invite(
-        &d,
-        &admin,
-        UserForm { can_create: true, ..form("Bob", "Bob@Example.com") },
-    )
-    .await
-    .unwrap();
+    let row =
+        users::invite(&d, &admin, UserForm { can_create: true, ..form("Bob", "Bob@Example.com") })
+            .await
+            .unwrap();
     assert!(row.invited && row.can_create && !row.can_share && !row.is_admin);
     assert_eq!(row.email, "bob@example.com");
     let token = token_in_latest_email(&d, "bob@example.com", "/activate").await;
-    assert!(auth::log_in(&d, "bob@example.com", "", "t").await.is_err(), "no password yet");
+    assert!(log_in::log_in(&d, "bob@example.com", "", "t").await.is_err(), "no password yet");
 
-    let weak = user_admin::activate(&d, &token, "password1", "t").await.err().unwrap();
+    let weak = users::activate(&d, &token, "password1", "t").await.err().unwrap();
     assert!(weak.message_for("new_password").is_some());
-    let session = user_admin::activate(&d, &token, "Maple-Canyon-Drift-19", "t").await.unwrap();
+    let session = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t").await.unwrap();
     assert!(!session.member.is_admin());
-    assert!(auth::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
-    let again = user_admin::activate(&d, &token, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
+    assert!(log_in::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
+    let again = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
     assert!(again.message_for("token").unwrap().contains("already been used"));
 
     // A second invitation's link expires after 48 hours; a resend replaces it.
-    let carl = user_admin::invite(&d, &admin, form("Carl", "carl@example.com")).await.unwrap();
+    let carl = users::invite(&d, &admin, form("Carl", "carl@example.com")).await.unwrap();
     let first = token_in_latest_email(&d, "carl@example.com", "/activate").await;
     clock.advance(Duration::hours(49));
-    let late = user_admin::activate(&d, &first, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
+    let late = users::activate(&d, &first, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
     assert_eq!(late.message_for("token").unwrap(), LINK_EXPIRED);
-    user_admin::resend_invitation(&d, &admin, carl.id).await.unwrap();
+    users::resend_invitation(&d, &admin, carl.id).await.unwrap();
     let fresh = token_in_latest_email(&d, "carl@example.com", "/activate").await;
-    assert!(user_admin::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t").await.is_ok());
+    assert!(users::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t").await.is_ok());
 }
 
 #[tokio::test]
@@ -73,14 +71,11 @@ async fn emails_stay_unique_across_all_accounts() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     account_with_admin(&d, "Other", "eve@other.example").await;
-    let err =
-        user_admin::invite(&d, &admin, form("Eve", " EVE@other.example")).await.err().unwrap();
+    let err = users::invite(&d, &admin, form("Eve", " EVE@other.example")).await.err().unwrap();
     assert!(err.message_for("email").unwrap().contains("already exists"));
-    let bob = user_admin::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
-    let err = user_admin::update(&d, &admin, bob.id, form("Bob", "eve@other.example"))
-        .await
-        .err()
-        .unwrap();
+    let bob = users::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
+    let err =
+        users::update(&d, &admin, bob.id, form("Bob", "eve@other.example")).await.err().unwrap();
     assert!(err.message_for("email").is_some());
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 3);
 }
@@ -89,20 +84,20 @@ async fn emails_stay_unique_across_all_accounts() {
 async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
-    let bob = user_admin::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
+    let bob = users::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
     let old = token_in_latest_email(&d, "bob@example.com", "/activate").await;
     let updated =
-        user_admin::update(&d, &admin, bob.id, form("Robert", "rob@example.com")).await.unwrap();
+        users::update(&d, &admin, bob.id, form("Robert", "rob@example.com")).await.unwrap();
     assert_eq!(
         (updated.first_name.as_str(), updated.email.as_str()),
         ("Robert", "rob@example.com")
     );
     let new = token_in_latest_email(&d, "rob@example.com", "/activate").await;
     assert!(
-        user_admin::activate(&d, &old, "Maple-Canyon-Drift-19", "t").await.is_err(),
+        users::activate(&d, &old, "Maple-Canyon-Drift-19", "t").await.is_err(),
         "the old link is void"
     );
-    assert!(user_admin::activate(&d, &new, "Maple-Canyon-Drift-19", "t").await.is_ok());
+    assert!(users::activate(&d, &new, "Maple-Canyon-Drift-19", "t").await.is_ok());
 }
 
 #[tokio::test]
@@ -111,7 +106,7 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     let admin_member = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = admin_member.admin().unwrap();
     let bob = add_user(&d, admin_member.account_id(), "bob@example.com", false).await;
-    let updated = user_admin::update(
+    let updated = users::update(
         &d,
         &admin,
         bob.user_id(),
@@ -122,8 +117,8 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     assert_eq!(updated.email, "bob@example.com", "not until confirmed");
     assert!(updated.can_share);
     let token = token_in_latest_email(&d, "bobby@example.com", "/confirm-email").await;
-    app::domain::lifecycle::confirm_email_change(&d, &token).await.unwrap();
-    assert!(auth::log_in(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
+    app::domain::identity::email_links::confirm_email_change(&d, &token).await.unwrap();
+    assert!(log_in::log_in(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
 }
 
 #[tokio::test]
@@ -131,31 +126,30 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_th
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
-    let err = user_admin::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com"))
+    let err = users::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com"))
         .await
         .err()
         .unwrap();
     assert_eq!(err.message_for("is_admin").unwrap(), LAST_ADMIN);
     assert_eq!(
-        user_admin::delete(&d, &admin, ada.user_id()).await,
+        users::delete(&d, &admin, ada.user_id()).await,
         Err(AppError::Forbidden(NOT_YOURSELF.into()))
     );
 
     // With a second admin, one may step down.
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
-    user_admin::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await.unwrap();
+    users::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await.unwrap();
     // Now Ada is no admin: her old capability no longer works...
     assert!(matches!(
-        user_admin::delete(&d, &admin, grace.user_id()).await,
+        users::delete(&d, &admin, grace.user_id()).await,
         Err(AppError::Forbidden(_))
     ));
     // ...and Grace, the last admin, cannot be demoted.
     let grace_admin = grace.admin().unwrap();
-    let err =
-        user_admin::update(&d, &grace_admin, grace.user_id(), form("Grace", "grace@example.com"))
-            .await
-            .err()
-            .unwrap();
+    let err = users::update(&d, &grace_admin, grace.user_id(), form("Grace", "grace@example.com"))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(err.message_for("is_admin").unwrap(), LAST_ADMIN);
 }
 
@@ -174,7 +168,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
             email: "grace@example.com".into(),
             ..Default::default()
         };
-        user_admin::update(&d1, &a, grace_id, f).await
+        users::update(&d1, &a, grace_id, f).await
     });
     let demote_ada = tokio::spawn(async move {
         let f = UserForm {
@@ -183,7 +177,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
             email: "ada@example.com".into(),
             ..Default::default()
         };
-        user_admin::update(&d2, &g, ada_id, f).await
+        users::update(&d2, &g, ada_id, f).await
     });
     let results = [demote_grace.await.unwrap(), demote_ada.await.unwrap()];
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
@@ -197,9 +191,12 @@ async fn deleting_a_user_removes_them_and_their_sessions() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     add_user(&d, ada.account_id(), "bob@example.com", false).await;
-    let bob_session = auth::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
-    user_admin::delete(&d, &ada.admin().unwrap(), bob_session.member.user_id()).await.unwrap();
-    assert_eq!(auth::authenticate(&d, &bob_session.token).await, Err(AppError::Unauthenticated));
+    let bob_session = log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    users::delete(&d, &ada.admin().unwrap(), bob_session.member.user_id()).await.unwrap();
+    assert_eq!(
+        sessions::authenticate(&d, &bob_session.token).await,
+        Err(AppError::Unauthenticated)
+    );
     assert_eq!(
         session::Entity::find()
             .filter(session::Column::UserId.eq(bob_session.member.user_id()))
@@ -222,12 +219,12 @@ async fn another_accounts_user_is_not_found_and_nothing_changes() {
     let eve = account_with_admin(&d, "Other", "eve@other.example").await;
     let id = eve.user_id();
     assert_eq!(
-        user_admin::update(&d, &ada, id, form("Hacked", "eve@other.example")).await,
+        users::update(&d, &ada, id, form("Hacked", "eve@other.example")).await,
         Err(AppError::NotFound)
     );
-    assert_eq!(user_admin::delete(&d, &ada, id).await, Err(AppError::NotFound));
-    assert_eq!(user_admin::send_password_reset(&d, &ada, id).await, Err(AppError::NotFound));
-    assert_eq!(user_admin::resend_invitation(&d, &ada, id).await, Err(AppError::NotFound));
+    assert_eq!(users::delete(&d, &ada, id).await, Err(AppError::NotFound));
+    assert_eq!(users::send_password_reset(&d, &ada, id).await, Err(AppError::NotFound));
+    assert_eq!(users::resend_invitation(&d, &ada, id).await, Err(AppError::NotFound));
     let still = user::Entity::find_by_id(id).one(&d.db).await.unwrap().unwrap();
     assert_eq!(still.first_name, "Ada");
     assert_eq!(outbox::Entity::find().count(&d.db).await.unwrap(), 0);
@@ -238,7 +235,7 @@ async fn reset_password_sends_a_link_to_the_user_not_the_admin() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
-    user_admin::send_password_reset(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+    users::send_password_reset(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
     let emails = outbox::Entity::find().all(&d.db).await.unwrap();
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].to_address, "bob@example.com");
@@ -255,14 +252,14 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
         let u = add_user(&d, ada.account_id(), &email, false).await;
         let name = format!("Name{:03}", (i * 37) % 100);
         let f = UserForm { first_name: name, last_name: "Doe".into(), email, ..Default::default() };
-        user_admin::update(&d, &admin, u.user_id(), f).await.unwrap();
+        users::update(&d, &admin, u.user_id(), f).await.unwrap();
     }
     account_with_admin(&d, "Other", "zed@other.example").await;
     for sort in [UserSort::Name, UserSort::Email, UserSort::Status] {
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page = directory::list_users(&d, &admin, "", sort, after.as_deref()).await.unwrap();
+            let page = users::list_users(&d, &admin, "", sort, after.as_deref()).await.unwrap();
             assert!(page.several_users);
             assert!(page.rows.len() <= PAGE_SIZE as usize);
             seen.extend(page.rows);
@@ -288,15 +285,14 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
             assert!(keys.windows(2).all(|w| w[0] <= w[1]));
         }
     }
-    let found = directory::list_users(&d, &admin, "NAME085", UserSort::Name, None).await.unwrap();
+    let found = users::list_users(&d, &admin, "NAME085", UserSort::Name, None).await.unwrap();
     assert!(!found.rows.is_empty() && found.rows.iter().all(|r| r.first_name == "Name085"));
-    let by_email =
-        directory::list_users(&d, &admin, "user01", UserSort::Email, None).await.unwrap();
+    let by_email = users::list_users(&d, &admin, "user01", UserSort::Email, None).await.unwrap();
     assert_eq!(by_email.rows.len(), 10, "user010..user019");
-    let literal = directory::list_users(&d, &admin, "%", UserSort::Name, None).await.unwrap();
+    let literal = users::list_users(&d, &admin, "%", UserSort::Name, None).await.unwrap();
     assert!(literal.rows.is_empty(), "% is not a wildcard");
     let bad =
-        directory::list_users(&d, &admin, "", UserSort::Name, Some("garbage")).await.err().unwrap();
+        users::list_users(&d, &admin, "", UserSort::Name, Some("garbage")).await.err().unwrap();
     assert!(bad.message_for("after").is_some());
 }
 
@@ -304,7 +300,7 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
 async fn a_lone_user_sees_no_table() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
-    let page = directory::list_users(&d, &admin, "", UserSort::Name, None).await.unwrap();
+    let page = users::list_users(&d, &admin, "", UserSort::Name, None).await.unwrap();
     assert!(!page.several_users);
 }
 
@@ -358,7 +354,7 @@ async fn search_and_sort_use_indexes() {
         d.db.execute_unprepared("ANALYZE users").await.unwrap();
     }
     let page =
-        directory::list_users(&d, &ada.admin().unwrap(), "", UserSort::Name, None).await.unwrap();
+        users::list_users(&d, &ada.admin().unwrap(), "", UserSort::Name, None).await.unwrap();
     let cursor = page.next.unwrap();
     // Email order may also come from the unique index on email alone.
     let email_indexes = ["idx_users_account_email", "users_email_key", "sqlite_autoindex_users"];

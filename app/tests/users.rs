@@ -1,9 +1,12 @@
 //! A user's own settings, the admin's user list, and the operator commands.
-use app::domain::auth;
-use app::domain::directory;
+use app::domain::admin::users;
+use app::domain::core::actor::Operator;
 use app::domain::entity::user;
+use app::domain::identity::log_in;
+use app::domain::identity::profile;
+use app::domain::identity::sessions;
+use app::domain::operator::{self, NewUserByOperator};
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
-use app::domain::users::{self, OperatorNewUser};
 use app::model::{AppError, UserSort};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
@@ -11,14 +14,14 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 async fn a_user_changes_their_name_and_bad_names_change_nothing() {
     let (d, _) = fresh_domain().await;
     let me = account_with_admin(&d, "Acme", "ada@example.com").await;
-    users::update_name(&d, &me, "  Augusta ", "King").await.unwrap();
-    let now = users::current_user(&d, &me).await.unwrap();
+    profile::update_name(&d, &me, "  Augusta ", "King").await.unwrap();
+    let now = profile::current_user(&d, &me).await.unwrap();
     assert_eq!((now.first_name.as_str(), now.last_name.as_str()), ("Augusta", "King"));
 
-    let err = users::update_name(&d, &me, "", &"k".repeat(101)).await.err().unwrap();
+    let err = profile::update_name(&d, &me, "", &"k".repeat(101)).await.err().unwrap();
     assert_eq!(err.message_for("first_name").unwrap(), "First Name is required.");
     assert!(err.message_for("last_name").unwrap().contains("at most 100"));
-    let after = users::current_user(&d, &me).await.unwrap();
+    let after = profile::current_user(&d, &me).await.unwrap();
     assert_eq!((after.first_name.as_str(), after.last_name.as_str()), ("Augusta", "King"));
 }
 
@@ -26,28 +29,28 @@ async fn a_user_changes_their_name_and_bad_names_change_nothing() {
 async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let here = auth::log_in(&d, "ada@example.com", PASSWORD, "laptop").await.unwrap();
-    let elsewhere = auth::log_in(&d, "ada@example.com", PASSWORD, "phone").await.unwrap();
+    let here = log_in::log_in(&d, "ada@example.com", PASSWORD, "laptop").await.unwrap();
+    let elsewhere = log_in::log_in(&d, "ada@example.com", PASSWORD, "phone").await.unwrap();
     let new_password = "Quartz-Harbor-Lantern-77";
 
-    let err = users::change_password(&d, &here.member, &here.token, "wrong", new_password)
+    let err = profile::change_password(&d, &here.member, &here.token, "wrong", new_password)
         .await
         .err()
         .unwrap();
     assert_eq!(err.message_for("current_password").unwrap(), "The current password is incorrect.");
-    assert!(auth::authenticate(&d, &elsewhere.token).await.is_ok(), "a refusal ends nothing");
+    assert!(sessions::authenticate(&d, &elsewhere.token).await.is_ok(), "a refusal ends nothing");
 
-    let err = users::change_password(&d, &here.member, &here.token, PASSWORD, "password123")
+    let err = profile::change_password(&d, &here.member, &here.token, PASSWORD, "password123")
         .await
         .err()
         .unwrap();
     assert!(err.message_for("new_password").unwrap().contains("too easy"));
 
-    users::change_password(&d, &here.member, &here.token, PASSWORD, new_password).await.unwrap();
-    assert!(auth::authenticate(&d, &here.token).await.is_ok(), "this session stays");
-    assert_eq!(auth::authenticate(&d, &elsewhere.token).await, Err(AppError::Unauthenticated));
-    assert!(auth::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
-    assert!(auth::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
+    profile::change_password(&d, &here.member, &here.token, PASSWORD, new_password).await.unwrap();
+    assert!(sessions::authenticate(&d, &here.token).await.is_ok(), "this session stays");
+    assert_eq!(sessions::authenticate(&d, &elsewhere.token).await, Err(AppError::Unauthenticated));
+    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    assert!(log_in::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
 }
 
 #[tokio::test]
@@ -58,7 +61,7 @@ async fn admins_list_only_their_own_accounts_users_and_members_are_refused() {
     account_with_admin(&d, "Other", "eve@other.example").await;
 
     let page =
-        directory::list_users(&d, &admin.admin().unwrap(), "", UserSort::Name, None).await.unwrap();
+        users::list_users(&d, &admin.admin().unwrap(), "", UserSort::Name, None).await.unwrap();
     let emails: Vec<_> = page.rows.iter().map(|r| r.email.as_str()).collect();
     assert_eq!(emails.len(), 2);
     assert!(emails.contains(&"ada@example.com") && emails.contains(&"bob@example.com"));
@@ -69,39 +72,36 @@ async fn admins_list_only_their_own_accounts_users_and_members_are_refused() {
 async fn operators_add_users_to_existing_accounts_with_the_same_rules() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await;
-    let input = |email: &str, password: Option<&str>| OperatorNewUser {
-        account_id: admin.account_id(),
+    let input = |email: &str, password: Option<&str>| NewUserByOperator {
+        account_of: "ada@example.com".into(),
         email: email.into(),
         first_name: "Bob".into(),
         last_name: "Builder".into(),
         is_admin: false,
         password: password.map(Into::into),
     };
-    let id = users::operator_add_user(&d, input("Bob@Example.com", Some("Maple-Canyon-Drift-19")))
-        .await
-        .unwrap();
-    let bob = user::Entity::find_by_id(id).one(&d.db).await.unwrap().unwrap();
+    let op = Operator::from_command_line();
+    let added =
+        operator::add_user(&d, &op, input("Bob@Example.com", Some("Maple-Canyon-Drift-19")))
+            .await
+            .unwrap();
+    let bob = user::Entity::find_by_id(added.id).one(&d.db).await.unwrap().unwrap();
     assert_eq!(
         (bob.account_id, bob.is_admin, bob.email.as_str()),
         (admin.account_id(), false, "bob@example.com")
     );
-    assert!(auth::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
+    assert!(log_in::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
 
-    let taken = users::operator_add_user(&d, input("ADA@example.com", None)).await.err().unwrap();
+    let taken = operator::add_user(&d, &op, input("ADA@example.com", None)).await.err().unwrap();
     assert!(taken.message_for("email").is_some());
-    let weak = users::operator_add_user(&d, input("carl@example.com", Some("12345678")))
+    let weak = operator::add_user(&d, &op, input("carl@example.com", Some("12345678")))
         .await
         .err()
         .unwrap();
     assert!(weak.message_for("password").is_some());
     let mut nowhere = input("dora@example.com", None);
-    nowhere.account_id = 9999;
-    assert!(users::operator_add_user(&d, nowhere)
-        .await
-        .err()
-        .unwrap()
-        .message_for("account")
-        .is_some());
+    nowhere.account_of = "nobody@example.com".into();
+    assert_eq!(operator::add_user(&d, &op, nowhere).await.err(), Some(AppError::NotFound));
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 2);
 }
 
@@ -110,8 +110,11 @@ async fn operators_promote_a_user_to_admin_of_their_account() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, admin.account_id(), "bob@example.com", false).await;
-    let promoted = users::operator_promote(&d, " BOB@example.com").await.unwrap();
+    let promoted =
+        operator::promote(&d, &Operator::from_command_line(), " BOB@example.com").await.unwrap();
     assert!(promoted.is_admin);
     assert_eq!(promoted.account_id, bob.account_id());
-    assert!(users::operator_promote(&d, "nobody@example.com").await.is_err());
+    assert!(operator::promote(&d, &Operator::from_command_line(), "nobody@example.com")
+        .await
+        .is_err());
 }

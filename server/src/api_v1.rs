@@ -5,8 +5,10 @@
 //! so the key has exactly the user's current rights. Errors are JSON:
 //! `{"error": {"code": "...", "message": "...", "fields": [...]}}`.
 use app::api::web::WebContext;
-use app::domain::actor::Member;
-use app::domain::{developer_keys, directory, phones, users};
+use app::domain::admin::users;
+use app::domain::core::actor::Member;
+use app::domain::features::phone_numbers;
+use app::domain::identity::{developer_keys, profile};
 use app::model::{AppError, UserSort};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -37,19 +39,6 @@ impl From<AppError> for ApiError {
     }
 }
 
-/// Stable machine-readable codes, part of the API's contract.
-fn code(err: &AppError) -> &'static str {
-    match err {
-        AppError::Invalid(_) => "invalid",
-        AppError::Unauthenticated => "unauthenticated",
-        AppError::Forbidden(_) => "forbidden",
-        AppError::NotFound => "not_found",
-        AppError::TooManyRequests(_) => "too_many_requests",
-        AppError::Conflict(_) => "conflict",
-        AppError::Internal | AppError::Transport(_) => "internal",
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
@@ -60,7 +49,7 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut body = json!({ "error": { "code": code(&self.0), "message": message } });
+        let mut body = json!({ "error": { "code": self.0.code(), "message": message } });
         if let AppError::Invalid(fields) = &self.0 {
             body["error"]["fields"] = json!(fields);
         }
@@ -83,7 +72,7 @@ async fn caller(web: &WebContext, headers: &HeaderMap) -> Result<Member, ApiErro
 
 async fn me(State(web): State<WebContext>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let member = caller(&web, &headers).await?;
-    let user = users::current_user(&web.domain, &member).await?;
+    let user = profile::current_user(&web.domain, &member).await?;
     Ok(Json(json!(user)))
 }
 
@@ -100,12 +89,8 @@ async fn list_users(
     Query(query): Query<UserQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let admin = caller(&web, &headers).await?.admin()?;
-    let sort = match query.sort.as_deref() {
-        None => UserSort::Name,
-        Some(key @ ("name" | "email" | "status")) => UserSort::from_key(key),
-        Some(_) => Err(AppError::field("sort", "sort must be name, email or status."))?,
-    };
-    let page = directory::list_users(
+    let sort = UserSort::parse(query.sort.as_deref())?;
+    let page = users::list_users(
         &web.domain,
         &admin,
         query.search.as_deref().unwrap_or(""),
@@ -123,8 +108,8 @@ async fn phone_numbers(
 ) -> Result<Json<Value>, ApiError> {
     let member = caller(&web, &headers).await?;
     let rows = match member.admin() {
-        Ok(admin) => phones::list(&web.domain, &admin).await?.rows,
-        Err(_) => phones::owned_by_me(&web.domain, &member).await?,
+        Ok(admin) => phone_numbers::list(&web.domain, &admin).await?.rows,
+        Err(_) => phone_numbers::owned_by_me(&web.domain, &member).await?,
     };
     Ok(Json(json!({ "phone_numbers": rows })))
 }

@@ -2,13 +2,13 @@
 //! through the web UI. Every command is logged.
 use std::io::BufRead;
 
-use app::domain::account_info::{self, Plan};
-use app::domain::users::{self, OperatorNewUser};
-use app::domain::Domain;
-use app::domain::{integrations, mail, oauth, two_factor, user_admin};
-use app::model::AppError;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::path::Path;
+
+use app::domain::core::actor::Operator;
+use app::domain::core::limits::Plan;
+use app::domain::operator::{self, NewUserByOperator};
+use app::domain::Domain;
+use app::model::AppError;
 
 pub const USAGE: &str = "\
 Usage:
@@ -71,7 +71,7 @@ pub async fn run(
 
 async fn reset_two_factor(domain: &Domain, flags: Flags) -> Result<String, String> {
     let email = flags.value("--email")?;
-    match two_factor::operator_reset(domain, &email).await {
+    match operator::reset_two_factor(domain, &Operator::from_command_line(), &email).await {
         Ok(()) => {
             Ok(format!("Two-factor authentication of {email} is off; they were emailed about it."))
         }
@@ -82,7 +82,7 @@ async fn reset_two_factor(domain: &Domain, flags: Flags) -> Result<String, Strin
 
 async fn enable_stripe(domain: &Domain, flags: Flags) -> Result<String, String> {
     let email = flags.value("--account-of")?;
-    match oauth::enable_stripe(domain, &email).await {
+    match operator::enable_stripe(domain, &Operator::from_command_line(), &email).await {
         Ok(()) => Ok(format!("Stripe is enabled for the account of {email}.")),
         Err(AppError::NotFound) => Err(format!("No user has the email address {email}.")),
         Err(err) => Err(err.to_string()),
@@ -94,7 +94,7 @@ async fn account_plan(domain: &Domain, flags: Flags) -> Result<String, String> {
     let wanted = flags.value("--plan")?;
     let plan =
         Plan::from_key(&wanted).ok_or(format!("--plan must be demo or full, not {wanted:?}"))?;
-    match account_info::set_plan(domain, &email, plan).await {
+    match operator::set_plan(domain, &Operator::from_command_line(), &email, plan).await {
         Ok(before) => Ok(format!(
             "The account of {email} was on the {} plan and is now on the {} plan.",
             before.key(),
@@ -111,12 +111,6 @@ async fn user_add(
     input: &mut dyn BufRead,
 ) -> Result<String, String> {
     let owner_email = flags.value("--account-of")?;
-    let owner = app::domain::entity::user::Entity::find()
-        .filter(app::domain::entity::user::Column::Email.eq(owner_email.trim().to_lowercase()))
-        .one(&domain.db)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or(format!("No user has the email address {owner_email}."))?;
     let password = if flags.has("--password-stdin") {
         let mut line = String::new();
         input.read_line(&mut line).map_err(|e| e.to_string())?;
@@ -124,33 +118,35 @@ async fn user_add(
     } else {
         None
     };
-    let input = OperatorNewUser {
-        account_id: owner.account_id,
+    let input = NewUserByOperator {
+        account_of: owner_email.clone(),
         email: flags.value("--email")?,
         first_name: flags.value("--first-name")?,
         last_name: flags.value("--last-name")?,
         is_admin: flags.has("--admin"),
         password,
     };
-    let email = input.email.clone();
     let invite = input.password.is_none();
-    let user_id = users::operator_add_user(domain, input).await.map_err(explain)?;
-    if invite {
-        user_admin::operator_invite(domain, user_id).await.map_err(explain)?;
-    }
-    tracing::info!(target: "operator", user_id, account_id = owner.account_id, invite, "operator added a user");
+    let user = match operator::add_user(domain, &Operator::from_command_line(), input).await {
+        Err(AppError::NotFound) => {
+            return Err(format!("No user has the email address {owner_email}."))
+        }
+        other => other.map_err(explain)?,
+    };
     let how = if invite { "; an invitation email is on its way" } else { "" };
-    Ok(format!("Added user {user_id} ({email}) to account {}{how}.", owner.account_id))
+    Ok(format!("Added user {} ({}) to account {}{how}.", user.id, user.email, user.account_id))
 }
 
 async fn promote(domain: &Domain, flags: Flags) -> Result<String, String> {
-    let user = users::operator_promote(domain, &flags.value("--email")?).await.map_err(explain)?;
-    tracing::info!(target: "operator", user_id = user.id, account_id = user.account_id, "operator promoted a user to admin");
+    let email = flags.value("--email")?;
+    let user =
+        operator::promote(domain, &Operator::from_command_line(), &email).await.map_err(explain)?;
     Ok(format!("{} is now an admin of account {}.", user.email, user.account_id))
 }
 
 async fn failed_mail(domain: &Domain) -> Result<String, String> {
-    let rows = mail::failed(domain).await.map_err(explain)?;
+    let rows =
+        operator::failed_mail(domain, &Operator::from_command_line()).await.map_err(explain)?;
     if rows.is_empty() {
         return Ok("No failed emails.".into());
     }
@@ -176,8 +172,8 @@ async fn retry_mail(domain: &Domain, flags: Flags) -> Result<String, String> {
     } else {
         Some(flags.value("--id")?.parse::<i32>().map_err(|_| "--id needs a number".to_string())?)
     };
-    let queued = mail::retry_failed(domain, id).await.map_err(explain)?;
-    tracing::info!(target: "operator", queued, ?id, "operator queued failed emails again");
+    let queued =
+        operator::retry_mail(domain, &Operator::from_command_line(), id).await.map_err(explain)?;
     Ok(format!("Queued {queued} email(s) again."))
 }
 
@@ -195,8 +191,9 @@ pub async fn rotate_secrets(
     }
     let rotated = domain.secrets.rotated();
     rotated.save(key_file).map_err(|e| e.to_string())?;
-    let resealed = integrations::reseal_all(domain, &rotated).await.map_err(explain)?;
-    tracing::info!(target: "operator", key_id = rotated.current_key_id(), resealed, "operator rotated the secret key");
+    let resealed = operator::reseal_secrets(domain, &Operator::from_command_line(), &rotated)
+        .await
+        .map_err(explain)?;
     Ok(format!(
         "New key {} sealed {resealed} secret(s). Restart the servers so they seal with it.",
         rotated.current_key_id()

@@ -2,10 +2,10 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use app::domain::auth::SessionPolicy;
-use app::domain::mail::SmtpSecurity;
-use app::domain::oauth::{OAuthClient, OAuthConfig};
-use app::domain::provisioning::{self, Provisioned};
+use app::domain::core::limits::SessionPolicy;
+use app::domain::core::mail::SmtpSecurity;
+use app::domain::core::oauth_provider::{OAuthClient, OAuthConfig};
+use app::domain::core::provisioning::{self, Provisioned};
 
 #[derive(Clone, Debug)]
 pub struct Config {

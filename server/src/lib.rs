@@ -61,7 +61,7 @@ pub fn build_router(
     Router::new()
         .merge(api_v1::router())
         .route(
-            app::domain::oauth::CALLBACK_PATH,
+            app::domain::core::oauth_provider::CALLBACK_PATH,
             axum::routing::get(oauth_callback::stripe_callback),
         )
         .leptos_routes_with_context(&state, routes, context.clone(), {

@@ -2,11 +2,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use app::api::web::WebContext;
-use app::domain::clock::SystemClock;
-use app::domain::mail::Transport;
-use app::domain::provisioning;
-use app::domain::secrets::Keyring;
-use app::domain::{db, Domain};
+use app::domain::core::clock::SystemClock;
+use app::domain::core::db;
+use app::domain::core::mail::Transport;
+use app::domain::core::provisioning;
+use app::domain::core::secrets::Keyring;
+use app::domain::Domain;
 use axum::serve::ListenerExt;
 use leptos::config::{get_configuration, Env};
 use lettre::message::Mailbox;

@@ -1,9 +1,10 @@
 //! Where the OAuth provider sends the browser back: a cross-site GET, so it
 //! changes something only when its `state` is one the same session started
-//! (see `app::domain::oauth`). It always answers with a redirect to the
+//! (see `app::domain::features::oauth_tokens`). It always answers with a redirect to the
 //! OAuth Tokens tab and a fixed outcome code, never with provider text.
 use app::api::web::{session_token_in, WebContext};
-use app::domain::{auth, oauth};
+use app::domain::features::oauth_tokens;
+use app::domain::identity::sessions;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,11 +26,11 @@ pub async fn stripe_callback(
     headers: HeaderMap,
     Query(query): Query<Callback>,
 ) -> Response {
-    let invalid = oauth::CallbackRefusal::InvalidState.key();
+    let invalid = oauth_tokens::CallbackRefusal::InvalidState.key();
     let Some(session) = session_token_in(&headers) else { return back(invalid) };
-    let Ok(me) = auth::authenticate(&web.domain, &session).await else { return back(invalid) };
+    let Ok(me) = sessions::authenticate(&web.domain, &session).await else { return back(invalid) };
     let Some(state) = query.state else { return back(invalid) };
-    match oauth::callback(&web.domain, &me, &session, &state, query.code.as_deref()).await {
+    match oauth_tokens::callback(&web.domain, &me, &session, &state, query.code.as_deref()).await {
         Ok(_) => back("connected"),
         Err(refusal) => back(refusal.key()),
     }

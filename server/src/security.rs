@@ -81,12 +81,16 @@ fn is_cross_site(request: &Request, public_origin: &str) -> bool {
     }
 }
 
-/// Errors raised before a server function's body runs (a missing or malformed
-/// argument) leave server_fn's fixed 500; give them the status their
-/// `AppError` stands for, so bad input is a 422 like every other refusal.
+/// The one place a server function's error gets its HTTP status: server_fn
+/// answers every error (from the body, or a missing or malformed argument
+/// before it runs) with a fixed 500 and the `AppError` as JSON; this gives it
+/// the status `AppError::status` names, the same one `/api/v1` answers with.
+/// A server function called while a page renders is not a request of its
+/// own, so it never sets the page's status.
 pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with(app::api::web::SERVER_FN_PREFIX);
     let response = next.run(request).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
     let (mut parts, body) = response.into_parts();

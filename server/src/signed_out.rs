@@ -4,7 +4,7 @@
 //! work, and leptos 0.8 renders that end in a redirect occasionally stalled
 //! under concurrent load in our tests.
 use app::api::web::{session_token_in, WebContext};
-use app::domain::auth;
+use app::domain::identity::sessions;
 use app::pages::log_in_url;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -22,7 +22,7 @@ pub async fn send_to_log_in(
         return next.run(request).await;
     }
     let signed_in = match session_token_in(request.headers()) {
-        Some(token) => auth::authenticate(&web.domain, &token).await.is_ok(),
+        Some(token) => sessions::authenticate(&web.domain, &token).await.is_ok(),
         None => false,
     };
     if signed_in {

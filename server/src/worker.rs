@@ -1,11 +1,10 @@
-//! Background work of every server process: delivering the outbox,
-//! removing accounts whose address was never verified, and forgetting
-//! expired log-in throttling records, challenges and OAuth states. Both are safe with
-//! several processes on one database.
+//! Background work of every server process: the domain's jobs (delivering
+//! the outbox, the hourly clean-up) on a timer. Both are safe with several
+//! processes on one database.
 use std::time::Duration;
 
-use app::domain::mail::{self, Transport};
-use app::domain::{lifecycle, throttle, Domain};
+use app::domain::core::mail::Transport;
+use app::domain::{jobs, Domain};
 use lettre::message::Mailbox;
 
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -16,19 +15,14 @@ pub fn spawn(domain: Domain, transport: Transport, sender: Mailbox) -> tokio::ta
     tokio::spawn(async move {
         let mut last_cleanup: Option<tokio::time::Instant> = None;
         loop {
-            match mail::deliver_due(&domain, &transport, &sender, BATCH).await {
+            match jobs::deliver_mail(&domain, &transport, &sender, BATCH).await {
                 // A full batch: there may be more waiting.
                 Ok(handled) if handled as u64 == BATCH => continue,
                 Ok(_) => {}
                 Err(err) => tracing::error!(error = %err, "mail worker pass failed"),
             }
             if last_cleanup.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY) {
-                if let Err(err) = lifecycle::remove_unverified_accounts(&domain).await {
-                    tracing::error!(error = %err, "removing unverified accounts failed");
-                }
-                if let Err(err) = throttle::forget_expired(&domain).await {
-                    tracing::error!(error = %err, "forgetting expired log-in records failed");
-                }
+                jobs::clean_up(&domain).await;
                 last_cleanup = Some(tokio::time::Instant::now());
             }
             tokio::time::sleep(POLL_EVERY).await;

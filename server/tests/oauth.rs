@@ -5,7 +5,13 @@ mod support;
 
 use std::sync::Arc;
 
-use app::domain::oauth::{OAuthClient, OAuthConfig};
+use app::domain::admin::users;
+use app::domain::core::oauth_provider::{OAuthClient, OAuthConfig};
+use app::domain::core::provisioning;
+use app::domain::features::applications;
+use app::domain::features::deployments;
+use app::domain::features::oauth_tokens;
+use app::domain::features::phone_numbers;
 use axum::body::Body;
 use axum::extract::Form;
 use axum::routing::post;
@@ -183,10 +189,13 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
         );
         let rows = app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["rows"].clone();
         assert_eq!((rows.as_array().unwrap().len(), &rows[0]["id"]), (1, &tokens["rows"][0]["id"]));
-        let grace = app::domain::auth::authenticate(&app.domain, &admin).await.unwrap();
+        let grace =
+            app::domain::identity::sessions::authenticate(&app.domain, &admin).await.unwrap();
         let id = rows[0]["id"].as_i64().unwrap() as i32;
         assert_eq!(
-            app::domain::oauth::access_token(&app.domain, &grace, id).await.unwrap(),
+            app::domain::features::oauth_tokens::access_token(&app.domain, &grace, id)
+                .await
+                .unwrap(),
             format!("{ACCESS_TOKEN}-again")
         );
 
@@ -220,7 +229,6 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
 #[test]
 fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
     support::run(async {
-        use app::domain::{applications, deployments, oauth, phones, provisioning, user_admin};
         let app = app_with_provider().await;
         let admin = app.sign_up(ADMIN).await;
         let member = app.operator_adds_member(ADMIN, MEMBER).await;
@@ -239,15 +247,15 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
             );
         }
         let d = &app.domain;
-        let grace = app::domain::auth::authenticate(d, &admin).await.unwrap();
-        let bob = app::domain::auth::authenticate(d, &member).await.unwrap();
-        let bobs_token = oauth::list(d, &bob).await.unwrap().rows[0].id;
-        let graces_token = oauth::list(d, &grace).await.unwrap().rows[0].id;
+        let grace = app::domain::identity::sessions::authenticate(d, &admin).await.unwrap();
+        let bob = app::domain::identity::sessions::authenticate(d, &member).await.unwrap();
+        let bobs_token = oauth_tokens::list(d, &bob).await.unwrap().rows[0].id;
+        let graces_token = oauth_tokens::list(d, &grace).await.unwrap().rows[0].id;
 
         // Bob deploys his number to a shared application and gives it his token.
         provisioning::stock_local_pool(&d.db, &provisioning::default_pool()).await.unwrap();
-        let number = phones::request(d, &grace.admin().unwrap()).await.unwrap();
-        phones::save_owners(
+        let number = phone_numbers::request(d, &grace.admin().unwrap()).await.unwrap();
+        phone_numbers::save_owners(
             d,
             &grace.admin().unwrap(),
             &[app::model::OwnerChange { number_id: number.id, owner_id: bob.user_id() }],
@@ -271,15 +279,15 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
             Err(app::model::AppError::NotFound)
         );
         deployments::assign_token(d, &bob, number.id, Some(bobs_token)).await.unwrap();
-        let mine = phones::owned_by_me(d, &bob).await.unwrap();
+        let mine = phone_numbers::owned_by_me(d, &bob).await.unwrap();
         assert_eq!(mine[0].token.as_ref().map(|t| t.name.as_str()), Some("acct_1LocalTest (Test)"));
 
         // Deleting Bob gives Grace his token (still usable) and his number, deployment and all.
-        user_admin::delete(d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
-        let hers = oauth::list(d, &grace).await.unwrap().rows;
+        users::delete(d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
+        let hers = oauth_tokens::list(d, &grace).await.unwrap().rows;
         assert_eq!(hers.len(), 2);
-        assert_eq!(oauth::access_token(d, &grace, bobs_token).await.unwrap(), ACCESS_TOKEN);
-        let numbers = phones::owned_by_me(d, &grace).await.unwrap();
+        assert_eq!(oauth_tokens::access_token(d, &grace, bobs_token).await.unwrap(), ACCESS_TOKEN);
+        let numbers = phone_numbers::owned_by_me(d, &grace).await.unwrap();
         assert_eq!(numbers[0].token.as_ref().map(|t| t.id), Some(bobs_token));
     })
 }

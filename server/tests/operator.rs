@@ -4,12 +4,12 @@ mod support;
 use std::io::Cursor;
 use std::sync::Arc;
 
-use app::domain::integrations::{self, Credentials, NewIntegration};
-use app::domain::mail::{self, Email};
-use app::domain::secrets::Keyring;
+use app::domain::core::mail::{self, Email};
+use app::domain::core::secrets::Keyring;
+use app::domain::core::Domain;
+use app::domain::features::integrations::{self, Credentials, NewIntegration};
 use app::domain::testing::account_with_admin;
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
-use app::domain::Domain;
 use support::{run, TestApp};
 
 fn words(args: &[&str]) -> Vec<String> {
@@ -90,8 +90,8 @@ fn account_plan_moves_an_account_between_demo_and_full() {
             |p: &str| words(&["account", "plan", "--account-of", "ada@example.com", "--plan", p]);
         let said = server::cli::run(d, &plan("full"), &mut stdin).await.unwrap();
         assert!(said.contains("was on the demo plan and is now on the full plan"), "{said}");
-        let current = app::domain::account_info::plan(&d.db, admin.account_id()).await.unwrap();
-        assert_eq!(current, app::domain::account_info::Plan::Full);
+        let current = app::domain::core::limits::plan(&d.db, admin.account_id()).await.unwrap();
+        assert_eq!(current, app::domain::core::limits::Plan::Full);
 
         let refused = server::cli::run(d, &plan("gold"), &mut stdin).await.unwrap_err();
         assert!(refused.contains("--plan must be demo or full"), "{refused}");

@@ -2,7 +2,7 @@
 //! with the right status, pages rendered on the server.
 mod support;
 
-use app::domain::provisioning::{self, default_pool};
+use app::domain::core::provisioning::{self, default_pool};
 use http::StatusCode;
 use serde_json::json;
 use support::TestApp;

@@ -2,8 +2,8 @@
 //! two-step log-in, throttling by client address behind a trusted proxy.
 mod support;
 
-use app::domain::clock::Clock;
-use app::domain::two_factor::{code_at, step_of};
+use app::domain::core::clock::Clock;
+use app::domain::identity::two_factor::{code_at, step_of};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{header, Request, StatusCode};

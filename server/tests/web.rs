@@ -2,7 +2,7 @@
 //! cookies, headers, and every refusal.
 mod support;
 
-use app::domain::auth::WRONG_CREDENTIALS;
+use app::domain::identity::log_in::WRONG_CREDENTIALS;
 use app::domain::testing::PASSWORD;
 use http::StatusCode;
 use support::{TestApp, ORIGIN};

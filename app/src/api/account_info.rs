@@ -6,8 +6,8 @@ use crate::model::{AccountInfo, AppError};
 #[server(prefix = "/fn", endpoint = "load_account_info")]
 pub async fn load_account_info() -> Result<AccountInfo, AppError> {
     use super::web::*;
-    use crate::domain::account_info;
-    reply(async { account_info::get(&domain()?, &member().await?.admin()?).await }.await)
+    use crate::domain::admin::account_info;
+    account_info::get(&domain()?, &member().await?.admin()?).await
 }
 
 #[server(prefix = "/fn", endpoint = "save_account_info")]
@@ -20,13 +20,8 @@ pub async fn save_account_info(
     phone: String,
 ) -> Result<AccountInfo, AppError> {
     use super::web::*;
-    use crate::domain::account_info;
-    reply(
-        async {
-            let admin = member().await?.admin()?;
-            let input = AccountInfo { company_name, address, city, state, zip, phone };
-            account_info::save(&domain()?, &admin, input).await
-        }
-        .await,
-    )
+    use crate::domain::admin::account_info;
+    let admin = member().await?.admin()?;
+    let input = AccountInfo { company_name, address, city, state, zip, phone };
+    account_info::save(&domain()?, &admin, input).await
 }

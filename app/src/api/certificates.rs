@@ -7,8 +7,8 @@ use crate::model::{AppError, CertificateRow};
 #[server(prefix = "/fn", endpoint = "list_certificates")]
 pub async fn list_certificates() -> Result<Vec<CertificateRow>, AppError> {
     use super::web::*;
-    use crate::domain::certificates;
-    reply(async { certificates::list(&domain()?, &member().await?).await }.await)
+    use crate::domain::features::certificates;
+    certificates::list(&domain()?, &member().await?).await
 }
 
 #[server(prefix = "/fn", endpoint = "add_certificate")]
@@ -18,19 +18,14 @@ pub async fn add_certificate(
     private_key: String,
 ) -> Result<CertificateRow, AppError> {
     use super::web::*;
-    use crate::domain::certificates::{self, NewCertificate};
-    reply(
-        async {
-            let input = NewCertificate { domain: domain_name, certificate, private_key };
-            certificates::add(&domain()?, &member().await?, input).await
-        }
-        .await,
-    )
+    use crate::domain::features::certificates::{self, NewCertificate};
+    let input = NewCertificate { domain: domain_name, certificate, private_key };
+    certificates::add(&domain()?, &member().await?, input).await
 }
 
 #[server(prefix = "/fn", endpoint = "delete_certificate")]
 pub async fn delete_certificate(id: i32) -> Result<(), AppError> {
     use super::web::*;
-    use crate::domain::certificates;
-    reply(async { certificates::delete(&domain()?, &member().await?, id).await }.await)
+    use crate::domain::features::certificates;
+    certificates::delete(&domain()?, &member().await?, id).await
 }

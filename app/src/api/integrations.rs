@@ -6,8 +6,8 @@ use crate::model::{AppError, IntegrationRow};
 #[server(prefix = "/fn", endpoint = "list_integrations")]
 pub async fn list_integrations() -> Result<Vec<IntegrationRow>, AppError> {
     use super::web::*;
-    use crate::domain::integrations;
-    reply(async { integrations::list(&domain()?, &member().await?).await }.await)
+    use crate::domain::features::integrations;
+    integrations::list(&domain()?, &member().await?).await
 }
 
 #[server(prefix = "/fn", endpoint = "add_integration")]
@@ -21,23 +21,18 @@ pub async fn add_integration(
     region: Option<String>,
 ) -> Result<IntegrationRow, AppError> {
     use super::web::*;
-    use crate::domain::integrations::{self, NewIntegration};
-    reply(
-        async {
-            let admin = member().await?.admin()?;
-            let input = NewIntegration {
-                service,
-                name,
-                description: description.unwrap_or_default(),
-                config: config.unwrap_or_default(),
-                key: key.unwrap_or_default(),
-                secret: secret.unwrap_or_default(),
-                region: region.unwrap_or_default(),
-            };
-            integrations::add(&domain()?, &admin, input).await
-        }
-        .await,
-    )
+    use crate::domain::features::integrations::{self, NewIntegration};
+    let admin = member().await?.admin()?;
+    let input = NewIntegration {
+        service,
+        name,
+        description: description.unwrap_or_default(),
+        config: config.unwrap_or_default(),
+        key: key.unwrap_or_default(),
+        secret: secret.unwrap_or_default(),
+        region: region.unwrap_or_default(),
+    };
+    integrations::add(&domain()?, &admin, input).await
 }
 
 #[server(prefix = "/fn", endpoint = "update_integration")]
@@ -47,26 +42,16 @@ pub async fn update_integration(
     description: Option<String>,
 ) -> Result<IntegrationRow, AppError> {
     use super::web::*;
-    use crate::domain::integrations;
-    reply(
-        async {
-            let admin = member().await?.admin()?;
-            let description = description.unwrap_or_default();
-            integrations::update(&domain()?, &admin, id, &name, &description).await
-        }
-        .await,
-    )
+    use crate::domain::features::integrations;
+    let admin = member().await?.admin()?;
+    let description = description.unwrap_or_default();
+    integrations::update(&domain()?, &admin, id, &name, &description).await
 }
 
 #[server(prefix = "/fn", endpoint = "delete_integration")]
 pub async fn delete_integration(id: i32, detach: Option<bool>) -> Result<(), AppError> {
     use super::web::*;
-    use crate::domain::integrations;
-    reply(
-        async {
-            let admin = member().await?.admin()?;
-            integrations::delete(&domain()?, &admin, id, detach.unwrap_or(false)).await
-        }
-        .await,
-    )
+    use crate::domain::features::integrations;
+    let admin = member().await?.admin()?;
+    integrations::delete(&domain()?, &admin, id, detach.unwrap_or(false)).await
 }

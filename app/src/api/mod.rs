@@ -1,17 +1,22 @@
 //! Server functions: the browser's contract with the server, one module per
-//! area. Each is thin: authenticate, call the domain, map the result to a
-//! DTO. Authorization is decided in the domain, never here.
-pub mod account;
+//! feature, named as in `model`, `pages` and `domain`. Each is thin:
+//! authenticate, call the domain, map the result to a DTO. Authorization is
+//! decided in the domain, never here.
 pub mod account_info;
 pub mod applications;
-pub mod auth;
 pub mod certificates;
+pub mod deployments;
+pub mod developer_keys;
+pub mod email_links;
 pub mod integrations;
-pub mod libraries;
-pub mod lifecycle;
-pub mod oauth;
-pub mod phones;
-pub mod security;
+pub mod js_libraries;
+pub mod log_in;
+pub mod oauth_tokens;
+pub mod phone_numbers;
+pub mod profile;
+pub mod sessions;
+pub mod sign_up;
+pub mod two_factor;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -11,17 +11,12 @@ pub async fn list_users(
     after: Option<String>,
 ) -> Result<UserPage, AppError> {
     use super::web::*;
-    use crate::domain::directory;
+    use crate::domain::admin::users;
     use crate::model::UserSort;
-    reply(
-        async {
-            let admin = member().await?.admin()?;
-            let sort = UserSort::from_key(sort.as_deref().unwrap_or_default());
-            let search = search.unwrap_or_default();
-            directory::list_users(&domain()?, &admin, &search, sort, after.as_deref()).await
-        }
-        .await,
-    )
+    let admin = member().await?.admin()?;
+    let sort = UserSort::parse(sort.as_deref())?;
+    let search = search.unwrap_or_default();
+    users::list_users(&domain()?, &admin, &search, sort, after.as_deref()).await
 }
 
 /// The fields of the Add User and Edit User forms. Checkboxes send a value
@@ -34,8 +29,8 @@ fn user_form(
     is_admin: Option<String>,
     can_create: Option<String>,
     can_share: Option<String>,
-) -> crate::domain::user_admin::UserForm {
-    crate::domain::user_admin::UserForm {
+) -> crate::domain::admin::users::UserForm {
+    crate::domain::admin::users::UserForm {
         first_name,
         last_name,
         email,
@@ -55,15 +50,10 @@ pub async fn add_user(
     can_share: Option<String>,
 ) -> Result<UserRow, AppError> {
     use super::web::*;
-    use crate::domain::user_admin;
-    reply(
-        async {
-            let admin = member().await?.admin()?;
-            let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
-            user_admin::invite(&domain()?, &admin, form).await
-        }
-        .await,
-    )
+    use crate::domain::admin::users;
+    let admin = member().await?.admin()?;
+    let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
+    users::invite(&domain()?, &admin, form).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -78,57 +68,40 @@ pub async fn update_user(
     can_share: Option<String>,
 ) -> Result<UserRow, AppError> {
     use super::web::*;
-    use crate::domain::user_admin;
-    reply(
-        async {
-            let admin = member().await?.admin()?;
-            let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
-            user_admin::update(&domain()?, &admin, id, form).await
-        }
-        .await,
-    )
+    use crate::domain::admin::users;
+    let admin = member().await?.admin()?;
+    let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
+    users::update(&domain()?, &admin, id, form).await
 }
 
 #[server(prefix = "/fn", endpoint = "delete_user")]
 pub async fn delete_user(id: i32) -> Result<(), AppError> {
     use super::web::*;
-    use crate::domain::user_admin;
-    reply(async { user_admin::delete(&domain()?, &member().await?.admin()?, id).await }.await)
+    use crate::domain::admin::users;
+    users::delete(&domain()?, &member().await?.admin()?, id).await
 }
 
 #[server(prefix = "/fn", endpoint = "resend_invitation")]
 pub async fn resend_invitation(id: i32) -> Result<(), AppError> {
     use super::web::*;
-    use crate::domain::user_admin;
-    reply(
-        async { user_admin::resend_invitation(&domain()?, &member().await?.admin()?, id).await }
-            .await,
-    )
+    use crate::domain::admin::users;
+    users::resend_invitation(&domain()?, &member().await?.admin()?, id).await
 }
 
 #[server(prefix = "/fn", endpoint = "send_password_reset")]
 pub async fn send_password_reset(id: i32) -> Result<(), AppError> {
     use super::web::*;
-    use crate::domain::user_admin;
-    reply(
-        async { user_admin::send_password_reset(&domain()?, &member().await?.admin()?, id).await }
-            .await,
-    )
+    use crate::domain::admin::users;
+    users::send_password_reset(&domain()?, &member().await?.admin()?, id).await
 }
 
 /// The button on the page an invitation link opens.
 #[server(prefix = "/fn", endpoint = "activate")]
 pub async fn activate(token: String, new_password: String) -> Result<(), AppError> {
     use super::web::*;
-    use crate::domain::user_admin;
-    reply(
-        async {
-            let session =
-                user_admin::activate(&domain()?, &token, &new_password, &user_agent()).await?;
-            set_session_cookie(&session.token)?;
-            leptos_axum::redirect("/account");
-            Ok(())
-        }
-        .await,
-    )
+    use crate::domain::admin::users;
+    let session = users::activate(&domain()?, &token, &new_password, &user_agent()).await?;
+    set_session_cookie(&session.token)?;
+    leptos_axum::redirect("/account");
+    Ok(())
 }

@@ -4,8 +4,9 @@ use http::header::{HeaderValue, COOKIE, SET_COOKIE, USER_AGENT};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
-use crate::domain::actor::Member;
-use crate::domain::{auth, Domain};
+use crate::domain::core::actor::Member;
+use crate::domain::identity::sessions;
+use crate::domain::Domain;
 use crate::model::AppError;
 
 pub const SESSION_COOKIE: &str = "console_session";
@@ -99,7 +100,7 @@ pub fn client_address_of(
 /// The signed-in member and their session token, or `Unauthenticated`.
 pub async fn signed_in() -> Result<(Member, String), AppError> {
     let token = session_token().ok_or(AppError::Unauthenticated)?;
-    let member = auth::authenticate(&domain()?, &token).await?;
+    let member = sessions::authenticate(&domain()?, &token).await?;
     Ok((member, token))
 }
 
@@ -142,24 +143,6 @@ pub fn challenge_token() -> Option<String> {
 
 pub fn clear_session_cookie() {
     set_cookie(format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
-}
-
-/// Answers an error with its HTTP status (server function errors are 500 by
-/// default). Only for a request to the server function itself: the same
-/// function called while a page renders (as a resource) must not set the
-/// page's status; the page decides that (a redirect, a 403).
-pub fn reply<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    let called_over_http = request_parts()
-        .map(|parts| parts.uri.path().starts_with(SERVER_FN_PREFIX))
-        .unwrap_or(false);
-    if let (true, Err(err), Some(response)) =
-        (called_over_http, &result, use_context::<ResponseOptions>())
-    {
-        if let Ok(status) = http::StatusCode::from_u16(err.status()) {
-            response.set_status(status);
-        }
-    }
-    result
 }
 
 /// Only same-site paths may follow a log-in, never another site.

@@ -14,6 +14,14 @@ pub fn field_error<T: Clone + Send + Sync + 'static>(
     })
 }
 
+/// `message` once the latest result is a success.
+pub fn success_message<T: Clone + Send + Sync + 'static>(
+    result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    message: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || matches!(result.get(), Some(Ok(_))).then(|| message.to_string()))
+}
+
 /// The error of the latest result that belongs to no field of the form.
 pub fn form_error<T: Clone + Send + Sync + 'static>(
     result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
@@ -26,6 +34,43 @@ pub fn form_error<T: Clone + Send + Sync + 'static>(
         Some(Err(err)) => Some(err.to_string()),
         _ => None,
     })
+}
+
+/// The frame of a field whose control has the id `id`: its label, the
+/// control, its hint and its error.
+#[component]
+fn FieldFrame(
+    id: String,
+    label: &'static str,
+    hint: Option<&'static str>,
+    error: Signal<Option<String>>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            {children()}
+            {hint.map(|text| view! { <p class="hint" id=format!("{id}-hint")>{text}</p> })}
+            <p class="error" id=format!("{id}-error") aria-live="polite">{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// What describes the control of a [`FieldFrame`]: the hint if there is one,
+/// the error while there is one.
+fn described_by(
+    id: &str,
+    hint: Option<&'static str>,
+    error: Signal<Option<String>>,
+) -> impl Fn() -> Option<String> + Send + Sync + 'static {
+    let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
+    move || {
+        let ids: Vec<_> = [hint.map(|_| hint_id.clone()), error.get().map(|_| error_id.clone())]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!ids.is_empty()).then(|| ids.join(" "))
+    }
 }
 
 #[component]
@@ -47,24 +92,9 @@ pub fn Field(
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
-    let error_id = format!("{id}-error");
-    let hint_id = format!("{id}-hint");
-    let described_by = {
-        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
-        move || {
-            let mut ids = Vec::new();
-            if hint.is_some() {
-                ids.push(hint_id.clone());
-            }
-            if error.get().is_some() {
-                ids.push(error_id.clone());
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
+    let described_by = described_by(&id, hint, error);
     view! {
-        <div class="field" class:invalid=move || error.get().is_some()>
-            <label for=id.clone()>{label}</label>
+        <FieldFrame id=id.clone() label hint error>
             <input
                 id=id
                 name=name
@@ -77,9 +107,7 @@ pub fn Field(
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
             />
-            {hint.map(|text| view! { <p class="hint" id=hint_id>{text}</p> })}
-            <p class="error" id=error_id aria-live="polite">{move || error.get()}</p>
-        </div>
+        </FieldFrame>
     }
 }
 
@@ -130,22 +158,9 @@ pub fn TextAreaField(
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
-    let error_id = format!("{id}-error");
-    let hint_id = format!("{id}-hint");
-    let described_by = {
-        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
-        move || {
-            let ids: Vec<_> =
-                [hint.map(|_| hint_id.clone()), error.get().map(|_| error_id.clone())]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
+    let described_by = described_by(&id, hint, error);
     view! {
-        <div class="field" class:invalid=move || error.get().is_some()>
-            <label for=id.clone()>{label}</label>
+        <FieldFrame id=id.clone() label hint error>
             <textarea
                 id=id
                 name=name
@@ -155,8 +170,6 @@ pub fn TextAreaField(
             >
                 {value}
             </textarea>
-            {hint.map(|text| view! { <p class="hint" id=hint_id>{text}</p> })}
-            <p class="error" id=error_id aria-live="polite">{move || error.get()}</p>
-        </div>
+        </FieldFrame>
     }
 }

@@ -1,6 +1,9 @@
 //! Reusable pieces of UI.
 pub mod form;
 pub mod js_syntax;
+pub mod loaded;
 pub mod modal;
+pub mod status;
+pub mod table;
 pub mod tabs;
 pub mod user_picker;

@@ -3,10 +3,14 @@
 //! element that opened it.
 use leptos::html;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+use crate::model::AppError;
 
 #[component]
 pub fn Modal(
     /// The dialog's heading, which also names it for assistive technology.
+    #[prop(into)]
     title: Signal<String>,
     /// Whether the dialog is open; the dialog sets it to false when closed.
     open: RwSignal<bool>,
@@ -56,10 +60,11 @@ pub fn Modal(
 /// A dialog that asks before something irreversible; its button says "Yes".
 #[component]
 pub fn Confirm(
-    title: Signal<String>,
+    #[prop(into)] title: Signal<String>,
     open: RwSignal<bool>,
     id: &'static str,
     /// What will happen, in a sentence.
+    #[prop(into)]
     message: Signal<String>,
     /// Runs when the user answers Yes.
     on_yes: Callback<()>,
@@ -80,7 +85,7 @@ pub fn Confirm(
 
 /// Closes a dialog once the action its form runs has succeeded.
 pub fn close_on_success<T: Clone + Send + Sync + 'static>(
-    result: impl Get<Value = Option<Result<T, crate::model::AppError>>> + Send + Sync + 'static,
+    result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
     open: RwSignal<bool>,
 ) {
     Effect::new(move |_| {
@@ -134,6 +139,58 @@ impl<T: Clone + Send + Sync + 'static> Default for RowDialogs<T> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The Edit dialog of a table's rows: `form` for the row `dialogs` is editing.
+#[component]
+pub fn EditDialog<T, F, V>(
+    #[prop(into)] title: Signal<String>,
+    id: &'static str,
+    dialogs: RowDialogs<T>,
+    form: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let form = StoredValue::new(form);
+    view! {
+        <Modal title open=dialogs.edit_open id>
+            {move || dialogs.editing.get().map(|row| form.with_value(|form| form(row)))}
+        </Modal>
+    }
+}
+
+/// The Delete dialog of a table's rows: asks `question` about the row
+/// `dialogs` is deleting, runs `action` with `input(row)` on Yes, and closes
+/// once that has succeeded.
+#[component]
+pub fn ConfirmDelete<T, S, Q, I>(
+    #[prop(into)] title: Signal<String>,
+    id: &'static str,
+    dialogs: RowDialogs<T>,
+    action: ServerAction<S>,
+    question: Q,
+    input: I,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+    Q: Fn(&T) -> String + Send + Sync + 'static,
+    I: Fn(&T) -> S + Send + Sync + 'static,
+{
+    close_on_success(action.value(), dialogs.delete_open);
+    let message = Signal::derive(move || {
+        dialogs.deleting.with(|row| row.as_ref().map(&question)).unwrap_or_default()
+    });
+    let on_yes = Callback::new(move |_| {
+        if let Some(row) = dialogs.deleting.get_untracked() {
+            action.dispatch(input(&row));
+        }
+    });
+    view! { <Confirm title open=dialogs.delete_open id message pending=action.pending() on_yes /> }
 }
 
 /// The question a Delete dialog asks about something applications may use:

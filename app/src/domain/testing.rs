@@ -10,12 +10,12 @@ use std::sync::{Arc, OnceLock};
 use chrono::{TimeZone, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
 
-use super::actor::Member;
-use super::clock::ManualClock;
-use super::crypto::{hash_now, random_bytes};
-use super::db::connect_and_migrate;
-use super::entity::{account, user};
-use super::Domain;
+use crate::domain::core::actor::Member;
+use crate::domain::core::clock::ManualClock;
+use crate::domain::core::crypto::{hash_now, random_bytes};
+use crate::domain::core::db::connect_and_migrate;
+use crate::domain::core::Domain;
+use crate::domain::entity::{account, user};
 
 /// The password every fixture user has.
 pub const PASSWORD: &str = "Velvet-Otter-Sunrise-42";
@@ -34,7 +34,7 @@ pub async fn fresh_domain() -> (Domain, ManualClock) {
 pub async fn domain_on(url: &str) -> (Domain, ManualClock) {
     let db = connect_and_migrate(url).await.expect("connect and migrate the test database");
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap());
-    let keyring = Arc::new(super::secrets::Keyring::generate());
+    let keyring = Arc::new(crate::domain::core::secrets::Keyring::generate());
     (Domain::new(db, Arc::new(clock.clone()), keyring), clock)
 }
 

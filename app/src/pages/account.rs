@@ -1,15 +1,15 @@
-//! The Account tab: the user's own name and password.
+//! The Account tab: the user's own profile, two-factor authentication,
+//! developer keys, signed-in sessions and phone numbers.
 use leptos::either::Either;
-use leptos::html;
 use leptos::prelude::*;
 
-use super::account_security::{DeveloperKeysSection, SessionsSection, TwoFactorSection};
-use super::my_account::{signed_in_user_resource, UserResource};
+use super::developer_keys::DeveloperKeysSection;
+use super::my_account::signed_in_user_resource;
 use super::phone_numbers::MyPhoneNumbers;
-use crate::api::account::{ChangePassword, UpdateName};
-use crate::api::lifecycle::{RequestEmailChange, ResendVerification};
-use crate::components::form::{field_error, form_error, Field, FormStatus, NewPasswordField};
-use crate::model::CurrentUser;
+use super::profile::ProfileForms;
+use super::sessions::SessionsSection;
+use super::two_factor::TwoFactorSection;
+use crate::components::loaded::loading;
 
 #[component]
 pub fn AccountTab() -> impl IntoView {
@@ -17,10 +17,10 @@ pub fn AccountTab() -> impl IntoView {
     // after a save (for the top bar), which must not re-create these forms.
     let user = signed_in_user_resource();
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(me) => Either::Left(view! { <AccountForms me /> }),
+                    Ok(me) => Either::Left(view! { <ProfileForms me /> }),
                     // The page around the tab already shows the error or redirects.
                     Err(_) => Either::Right(()),
                 }
@@ -30,131 +30,5 @@ pub fn AccountTab() -> impl IntoView {
         <DeveloperKeysSection />
         <SessionsSection />
         <MyPhoneNumbers />
-    }
-}
-
-/// A success message derived from the action's latest result.
-fn success<T: Clone + Send + Sync + 'static>(
-    action: ServerAction<T>,
-    message: &'static str,
-) -> Signal<Option<String>>
-where
-    T: leptos::server_fn::ServerFn<Output = (), Error = crate::model::AppError>,
-{
-    let result = action.value();
-    Signal::derive(move || matches!(result.get(), Some(Ok(()))).then(|| message.to_string()))
-}
-
-#[component]
-fn AccountForms(me: CurrentUser) -> impl IntoView {
-    let UserResource(user) = expect_context::<UserResource>();
-    let update_name = ServerAction::<UpdateName>::new();
-    let change_password = ServerAction::<ChangePassword>::new();
-    let password_form = NodeRef::<html::Form>::new();
-
-    // A saved name shows up in the top bar; a changed password is not left in the form.
-    Effect::new(move |_| {
-        if let Some(Ok(())) = update_name.value().get() {
-            user.refetch();
-        }
-    });
-    Effect::new(move |_| {
-        if let (Some(Ok(())), Some(form)) = (change_password.value().get(), password_form.get()) {
-            form.reset();
-        }
-    });
-
-    let name_result = update_name.value();
-    let password_result = change_password.value();
-    let email = me.email.clone();
-    view! {
-        {(!me.email_verified).then(|| view! { <UnverifiedNotice email=me.email.clone() /> })}
-        <section class="panel" aria-labelledby="details-heading">
-            <h2 id="details-heading">"User Settings"</h2>
-            <ActionForm action=update_name attr:novalidate=true>
-                <FormStatus
-                    error=form_error(name_result, &["first_name", "last_name"])
-                    success=success(update_name, "Your name was saved.")
-                />
-                <Field label="First Name" name="first_name" autocomplete="given-name" value=me.first_name maxlength=100 error=field_error(name_result, "first_name") />
-                <Field label="Last Name" name="last_name" autocomplete="family-name" value=me.last_name maxlength=100 error=field_error(name_result, "last_name") />
-                <div class="field">
-                    <span class="label">"Email Address"</span>
-                    <p class="readonly">{email}</p>
-                </div>
-                <button type="submit" class="primary" disabled=move || update_name.pending().get()>
-                    "Save"
-                </button>
-            </ActionForm>
-        </section>
-        <ChangeEmail />
-        <section class="panel" aria-labelledby="password-heading">
-            <h2 id="password-heading">"Change Password"</h2>
-            <ActionForm action=change_password node_ref=password_form attr:novalidate=true>
-                <FormStatus
-                    error=form_error(password_result, &["current_password", "new_password"])
-                    success=success(change_password, "Your password was changed. Your other sessions were signed out.")
-                />
-                <Field label="Current Password" name="current_password" input_type="password" autocomplete="current-password" error=field_error(password_result, "current_password") />
-                <NewPasswordField label="New Password" name="new_password" error=field_error(password_result, "new_password") />
-                <button type="submit" class="primary" disabled=move || change_password.pending().get()>
-                    "Change Password"
-                </button>
-            </ActionForm>
-        </section>
-    }
-}
-
-#[component]
-fn UnverifiedNotice(email: String) -> impl IntoView {
-    let resend = ServerAction::<ResendVerification>::new();
-    let result = resend.value();
-    let sent = {
-        let email = email.clone();
-        Signal::derive(move || {
-            matches!(result.get(), Some(Ok(()))).then(|| format!("We sent a new link to {email}."))
-        })
-    };
-    view! {
-        <section class="panel notice" aria-labelledby="unverified-heading">
-            <h2 id="unverified-heading">"Your email address is not verified"</h2>
-            <p>
-                "We sent a link to " <strong>{email}</strong>
-                ". Open it to confirm the address is yours; an account whose address is never verified is removed after 7 days."
-            </p>
-            <ActionForm action=resend>
-                <FormStatus error=form_error(result, &[]) success=sent />
-                <button type="submit" disabled=move || resend.pending().get()>
-                    "Resend Verification Email"
-                </button>
-            </ActionForm>
-        </section>
-    }
-}
-
-#[component]
-fn ChangeEmail() -> impl IntoView {
-    let change = ServerAction::<RequestEmailChange>::new();
-    let result = change.value();
-    let sent = Signal::derive(move || {
-        match result.get() {
-        Some(Ok(address)) => Some(format!(
-            "We sent a confirmation link to {address}. Your address changes when you open it; we also told your current address."
-        )),
-        _ => None,
-    }
-    });
-    view! {
-        <section class="panel" aria-labelledby="email-heading">
-            <h2 id="email-heading">"Change Email Address"</h2>
-            <ActionForm action=change attr:novalidate=true>
-                <FormStatus error=form_error(result, &["new_email", "current_password"]) success=sent />
-                <Field label="New Email Address" name="new_email" input_type="email" autocomplete="email" error=field_error(result, "new_email") />
-                <Field label="Current Password" name="current_password" form="email-" input_type="password" autocomplete="current-password" error=field_error(result, "current_password") />
-                <button type="submit" class="primary" disabled=move || change.pending().get()>
-                    "Change Email Address"
-                </button>
-            </ActionForm>
-        </section>
     }
 }

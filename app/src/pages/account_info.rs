@@ -1,12 +1,11 @@
 //! The Account Information tab (admins): the company's name, address and
 //! phone number.
-use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
-use super::Refused;
 use crate::api::account_info::{load_account_info, SaveAccountInfo};
-use crate::components::form::{field_error, form_error, Field, FormStatus};
-use crate::model::{AccountInfo, AppError};
+use crate::components::form::{field_error, form_error, success_message, Field, FormStatus};
+use crate::components::loaded::Loaded;
+use crate::model::AccountInfo;
 
 const FIELDS: &[&str] = &["company_name", "address", "city", "state", "zip", "phone"];
 
@@ -14,15 +13,7 @@ const FIELDS: &[&str] = &["company_name", "address", "city", "state", "zip", "ph
 pub fn AccountInformationTab() -> impl IntoView {
     let info = Resource::new(|| (), |_| load_account_info());
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match info.await {
-                    Ok(info) => EitherOf3::A(view! { <AccountInfoForm info /> }),
-                    Err(AppError::Forbidden(why)) => EitherOf3::B(view! { <Refused message=why /> }),
-                    Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=info view=|info| view! { <AccountInfoForm info /> } admin_only=true />
     }
 }
 
@@ -30,9 +21,7 @@ pub fn AccountInformationTab() -> impl IntoView {
 fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
     let save = ServerAction::<SaveAccountInfo>::new();
     let result = save.value();
-    let saved = Signal::derive(move || {
-        matches!(result.get(), Some(Ok(_))).then(|| "Account information saved.".to_string())
-    });
+    let saved = success_message(result, "Account information saved.");
     // The phone as the server kept it (E.164), shown once saved. A memo, so
     // that a failed save does not overwrite what was typed.
     let stored_phone = info.phone.clone();

@@ -9,20 +9,20 @@ use crate::api::applications::{
     SetApplicationAttachments, ShareApplication, UnshareApplication,
 };
 use crate::components::form::{field_error, form_error, Field, FormStatus};
-use crate::components::modal::{close_on_success, Confirm, Modal};
+use crate::components::loaded::Loaded;
+use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
+use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{ApplicationRow, Applications, Named, UserChoice};
 
-/// The actions a row's buttons dispatch, and which dialog is about which row.
+/// What a row's buttons do: the Settings dialog is the rows' edit dialog;
+/// Share has a dialog of its own; Clone runs at once.
 #[derive(Clone, Copy)]
-struct RowActions {
+struct Buttons {
+    dialogs: RowDialogs<ApplicationRow>,
     clone: ServerAction<CloneApplication>,
-    settings: RwSignal<Option<ApplicationRow>>,
-    settings_open: RwSignal<bool>,
     sharing: RwSignal<Option<ApplicationRow>>,
     share_open: RwSignal<bool>,
-    deleting: RwSignal<Option<ApplicationRow>>,
-    delete_open: RwSignal<bool>,
 }
 
 #[component]
@@ -46,68 +46,41 @@ pub fn ApplicationsTab() -> impl IntoView {
         },
         |_| list_applications(),
     );
-    let actions = RowActions {
+    let buttons = Buttons {
+        dialogs: RowDialogs::new(),
         clone,
-        settings: RwSignal::new(None),
-        settings_open: RwSignal::new(false),
         sharing: RwSignal::new(None),
         share_open: RwSignal::new(false),
-        deleting: RwSignal::new(None),
-        delete_open: RwSignal::new(false),
     };
-    close_on_success(attach.value(), actions.settings_open);
-    close_on_success(delete.value(), actions.delete_open);
+    let dialogs = buttons.dialogs;
+    close_on_success(attach.value(), dialogs.edit_open);
     // The share dialog stays open to share with several users; it shows the
     // application as the server returns it.
     Effect::new(move |_| {
         for result in [share.value().get(), unshare.value().get()] {
             if let Some(Ok(row)) = result {
-                actions.sharing.set(Some(row));
+                buttons.sharing.set(Some(row));
             }
         }
     });
 
-    let body = move || {
-        Suspend::new(async move {
-            match apps.await {
-                Ok(apps) => Either::Left(view! { <ApplicationList apps create actions attach /> }),
-                Err(err) => Either::Right(view! { <p class="alert error">{err.to_string()}</p> }),
-            }
-        })
-    };
-    let delete_message = Signal::derive(move || {
-        actions
-            .deleting
-            .get()
-            .map(|a| {
-                format!(
-                    "Delete the application {}? Numbers deployed to it stop running it.",
-                    a.name
-                )
-            })
-            .unwrap_or_default()
-    });
     view! {
         <section class="panel" aria-labelledby="applications-heading">
             <h2 id="applications-heading">"Applications"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{body}</Transition>
+            <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons attach /> } />
             <FormStatus error=form_error(clone.value(), &[]) />
             <FormStatus error=form_error(delete.value(), &[]) />
         </section>
-        <Modal title=Signal::derive(move || format!("Share {}", actions.sharing.get().map(|a| a.name).unwrap_or_default())) open=actions.share_open id="share-application">
-            {move || actions.sharing.get().map(|app| view! { <ShareForm app share unshare /> })}
+        <Modal title=Signal::derive(move || format!("Share {}", buttons.sharing.get().map(|a| a.name).unwrap_or_default())) open=buttons.share_open id="share-application">
+            {move || buttons.sharing.get().map(|app| view! { <ShareForm app share unshare /> })}
         </Modal>
-        <Confirm
-            title=Signal::derive(|| "Delete Application".to_string())
-            open=actions.delete_open
+        <ConfirmDelete
+            title="Delete Application"
             id="delete-application"
-            message=delete_message
-            pending=delete.pending()
-            on_yes=Callback::new(move |_| {
-                if let Some(app) = actions.deleting.get_untracked() {
-                    delete.dispatch(DeleteApplication { id: app.id });
-                }
-            })
+            dialogs
+            action=delete
+            question=|a: &ApplicationRow| format!("Delete the application {}? Numbers deployed to it stop running it.", a.name)
+            input=|app: &ApplicationRow| DeleteApplication { id: app.id }
         />
     }
 }
@@ -116,37 +89,23 @@ pub fn ApplicationsTab() -> impl IntoView {
 fn ApplicationList(
     apps: Applications,
     create: ServerAction<CreateApplication>,
-    actions: RowActions,
+    buttons: Buttons,
     attach: ServerAction<SetApplicationAttachments>,
 ) -> impl IntoView {
     let Applications { rows, can_create, can_share, libraries, integrations } = apps;
     let create_result = create.value();
     // What the settings dialog offers, for as many openings as it takes.
     let choices = StoredValue::new((libraries, integrations));
-    let table = if rows.is_empty() {
-        Either::Left(view! { <p>"No application is yours or shared with you yet."</p> })
-    } else {
-        Either::Right(view! {
-            <table>
-                <caption class="sr-only">"Applications you own or that are shared with you"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Owner"</th>
-                        <th scope="col">"Shared with"</th>
-                        <th scope="col">"JS Libraries"</th>
-                        <th scope="col">"Integrations"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {rows.into_iter().map(|app| view! { <ApplicationRowView app can_create can_share actions /> }).collect_view()}
-                </tbody>
-            </table>
-        })
-    };
+    let dialogs = buttons.dialogs;
     view! {
-        {table}
+        <DataTable
+            caption="Applications you own or that are shared with you"
+            columns=&["Name", "Owner", "Shared with", "JS Libraries", "Integrations"]
+            actions=true
+            empty="No application is yours or shared with you yet."
+            rows
+            row=move |app: ApplicationRow| view! { <ApplicationRowView app can_create can_share buttons /> }
+        />
         {if can_create {
             Either::Left(view! {
                 <ActionForm action=create attr:novalidate=true attr:class="inline-form">
@@ -160,11 +119,14 @@ fn ApplicationList(
                 <p class="hint">"You see the applications shared with you. Creating applications needs the Can Create permission."</p>
             })
         }}
-        <Modal title=Signal::derive(move || format!("Settings of {}", actions.settings.get().map(|a| a.name).unwrap_or_default())) open=actions.settings_open id="application-settings">
-            {move || actions.settings.get().map(|app| view! {
+        <EditDialog
+            title=Signal::derive(move || format!("Settings of {}", dialogs.editing.get().map(|a| a.name).unwrap_or_default()))
+            id="application-settings"
+            dialogs
+            form=move |app: ApplicationRow| view! {
                 <SettingsForm app libraries=choices.get_value().0 integrations=choices.get_value().1 attach />
-            })}
-        </Modal>
+            }
+        />
     }
 }
 
@@ -181,7 +143,7 @@ fn ApplicationRowView(
     app: ApplicationRow,
     can_create: bool,
     can_share: bool,
-    actions: RowActions,
+    buttons: Buttons,
 ) -> impl IntoView {
     let shared = if app.mine {
         if app.shared_with.is_empty() {
@@ -193,30 +155,27 @@ fn ApplicationRowView(
         "You".to_string()
     };
     let owner = if app.mine { "You".to_string() } else { app.owner.name.clone() };
-    let buttons = app.mine.then(|| {
-        let (for_settings, for_share, for_delete) = (app.clone(), app.clone(), app.clone());
+    let Buttons { dialogs, clone, sharing, share_open } = buttons;
+    let mine = app.mine.then(|| {
+        let (for_settings, for_share) = (app.clone(), app.clone());
         let id = app.id;
         let name = app.name.clone();
         view! {
-            <button type="button" aria-label=format!("Settings of {name}") on:click=move |_| {
-                actions.settings.set(Some(for_settings.clone()));
-                actions.settings_open.set(true);
-            }>"Settings"</button>
+            <button type="button" aria-label=format!("Settings of {name}") on:click=move |_| dialogs.edit(for_settings.clone())>
+                "Settings"
+            </button>
             {can_share.then(|| view! {
                 <button type="button" aria-label=format!("Share {name}") on:click=move |_| {
-                    actions.sharing.set(Some(for_share.clone()));
-                    actions.share_open.set(true);
+                    sharing.set(Some(for_share.clone()));
+                    share_open.set(true);
                 }>"Share"</button>
             })}
             {can_create.then(|| view! {
                 <button type="button" aria-label=format!("Clone {name}") on:click=move |_| {
-                    actions.clone.dispatch(CloneApplication { id });
+                    clone.dispatch(CloneApplication { id });
                 }>"Clone"</button>
             })}
-            <button type="button" class="danger" aria-label=format!("Delete {name}") on:click=move |_| {
-                actions.deleting.set(Some(for_delete.clone()));
-                actions.delete_open.set(true);
-            }>"Delete"</button>
+            <DeleteButton dialogs row=app.clone() name=name.clone() />
         }
     });
     view! {
@@ -226,7 +185,7 @@ fn ApplicationRowView(
             <td>{shared}</td>
             <td>{names(&app.libraries)}</td>
             <td>{names(&app.integrations)}</td>
-            <td class="actions">{buttons}</td>
+            <RowActions>{mine}</RowActions>
         </tr>
     }
 }

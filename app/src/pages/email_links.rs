@@ -3,8 +3,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::lifecycle::{ConfirmEmailChange, ResetPassword, VerifyEmail};
-use crate::components::form::{field_error, form_error, FormStatus, NewPasswordField};
+use crate::api::email_links::{ConfirmEmailChange, ResetPassword, VerifyEmail};
+use crate::components::form::{
+    field_error, form_error, success_message, FormStatus, NewPasswordField,
+};
 
 fn token_from_query() -> String {
     use_query_map().with_untracked(|q| q.get("token")).unwrap_or_default()
@@ -14,10 +16,7 @@ fn token_from_query() -> String {
 pub fn VerifyEmailPage() -> impl IntoView {
     let verify = ServerAction::<VerifyEmail>::new();
     let result = verify.value();
-    let done = Signal::derive(move || {
-        matches!(result.get(), Some(Ok(())))
-            .then(|| "Your email address is verified. Thank you!".to_string())
-    });
+    let done = success_message(result, "Your email address is verified. Thank you!");
     view! {
         <main id="main" class="narrow">
             <h1>"Verify your email address"</h1>

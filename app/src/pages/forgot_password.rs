@@ -1,19 +1,17 @@
 use leptos::prelude::*;
 
-use crate::api::lifecycle::RequestPasswordReset;
-use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::api::email_links::RequestPasswordReset;
+use crate::components::form::{field_error, form_error, success_message, Field, FormStatus};
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
     let request = ServerAction::<RequestPasswordReset>::new();
     let result = request.value();
-    let sent = Signal::derive(move || {
-        matches!(result.get(), Some(Ok(()))).then(|| {
-            "If an account uses that address, we have sent it a link to reset the password. \
-             The link works for one hour."
-                .to_string()
-        })
-    });
+    let sent = success_message(
+        result,
+        "If an account uses that address, we have sent it a link to reset the password. \
+         The link works for one hour.",
+    );
     view! {
         <main id="main" class="narrow">
             <h1>"Forgot your password?"</h1>

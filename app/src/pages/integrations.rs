@@ -8,7 +8,11 @@ use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
 use crate::components::form::{field_error, form_error, Field, FormStatus, TextAreaField};
-use crate::components::modal::{close_on_success, delete_question, Confirm, Modal, RowDialogs};
+use crate::components::loaded::loading;
+use crate::components::modal::{
+    close_on_success, delete_question, ConfirmDelete, EditDialog, Modal, RowDialogs,
+};
+use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
 use crate::model::{IntegrationRow, Service, AWS_REGIONS};
 
 #[component]
@@ -22,11 +26,8 @@ pub fn IntegrationsTab() -> impl IntoView {
         |_| list_integrations(),
     );
     let dialogs = RowDialogs::<IntegrationRow>::new();
-    let RowDialogs { adding, editing, edit_open, deleting, delete_open } = dialogs;
-
-    close_on_success(add.value(), adding);
-    close_on_success(update.value(), edit_open);
-    close_on_success(delete.value(), delete_open);
+    close_on_success(add.value(), dialogs.adding);
+    close_on_success(update.value(), dialogs.edit_open);
 
     let table = move || {
         Suspend::new(async move {
@@ -35,7 +36,7 @@ pub fn IntegrationsTab() -> impl IntoView {
                 Ok(rows) => Either::Left(view! {
                     <IntegrationTable rows is_admin dialogs />
                     {is_admin.then(|| view! {
-                        <button type="button" class="primary" on:click=move |_| adding.set(true)>
+                        <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>
                             "Add Integration"
                         </button>
                     })}
@@ -44,36 +45,23 @@ pub fn IntegrationsTab() -> impl IntoView {
             }
         })
     };
-
-    let delete_message = Signal::derive(move || {
-        deleting
-            .get()
-            .map(|row| delete_question("integration", &row.name, &row.used_by))
-            .unwrap_or_default()
-    });
     view! {
         <section class="panel" aria-labelledby="integrations-heading">
             <h2 id="integrations-heading">"Integrations"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{table}</Transition>
+            <Transition fallback=loading>{table}</Transition>
         </section>
-        <Modal title=Signal::derive(|| "Add Integration".to_string()) open=adding id="add-integration">
+        <Modal title="Add Integration" open=dialogs.adding id="add-integration">
             <AddIntegrationForm add />
         </Modal>
-        <Modal title=Signal::derive(|| "Edit Integration".to_string()) open=edit_open id="edit-integration">
-            {move || editing.get().map(|row| view! { <EditIntegrationForm row update /> })}
-        </Modal>
-        <Confirm
-            title=Signal::derive(|| "Delete Integration".to_string())
-            open=delete_open
+        <EditDialog title="Edit Integration" id="edit-integration" dialogs form=move |row: IntegrationRow| view! { <EditIntegrationForm row update /> } />
+        <ConfirmDelete
+            title="Delete Integration"
             id="delete-integration"
-            message=delete_message
-            pending=delete.pending()
-            on_yes=Callback::new(move |_| {
-                if let Some(row) = deleting.get_untracked() {
-                    // The dialog named the applications using it: Yes detaches it from them.
-                    delete.dispatch(DeleteIntegration { id: row.id, detach: Some(true) });
-                }
-            })
+            dialogs
+            action=delete
+            question=|row: &IntegrationRow| delete_question("integration", &row.name, &row.used_by)
+            // The dialog named the applications using it: Yes detaches it from them.
+            input=|row: &IntegrationRow| DeleteIntegration { id: row.id, detach: Some(true) }
         />
     }
 }
@@ -84,56 +72,40 @@ fn IntegrationTable(
     is_admin: bool,
     dialogs: RowDialogs<IntegrationRow>,
 ) -> impl IntoView {
-    if rows.is_empty() {
-        let text = if is_admin {
-            "This account has no integrations yet. Add one to connect Dialogflow, DynamoDB or S3."
-        } else {
-            "This account has no integrations yet. An account admin can add them."
-        };
-        return Either::Left(view! { <p>{text}</p> });
+    let empty = if is_admin {
+        "This account has no integrations yet. Add one to connect Dialogflow, DynamoDB or S3."
+    } else {
+        "This account has no integrations yet. An account admin can add them."
+    };
+    let row = move |row: IntegrationRow| {
+        let region = row.region.clone().map(|r| format!(" · {r}")).unwrap_or_default();
+        view! {
+            <tr>
+                <td>{row.name.clone()}</td>
+                <td>{row.service.label()}{region}</td>
+                <td><code>{row.hint.clone()}</code></td>
+                <td>{row.description.clone()}</td>
+                <td>{used_by(&row.used_by)}</td>
+                <td>{row.added.clone()}</td>
+                {is_admin.then(|| view! {
+                    <RowActions>
+                        <EditButton dialogs row=row.clone() name=row.name.clone() />
+                        <DeleteButton dialogs row=row.clone() name=row.name.clone() />
+                    </RowActions>
+                })}
+            </tr>
+        }
+    };
+    view! {
+        <DataTable
+            caption="Integrations of this account"
+            columns=&["Name", "Service", "Credentials", "Description", "Used by", "Added"]
+            actions=is_admin
+            empty
+            rows
+            row
+        />
     }
-    Either::Right(view! {
-        <table>
-            <caption class="sr-only">"Integrations of this account"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Service"</th>
-                    <th scope="col">"Credentials"</th>
-                    <th scope="col">"Description"</th>
-                    <th scope="col">"Used by"</th>
-                    <th scope="col">"Added"</th>
-                    {is_admin.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
-                </tr>
-            </thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|row| {
-                        let for_edit = row.clone();
-                        let for_delete = row.clone();
-                        let region = row.region.clone().map(|r| format!(" · {r}")).unwrap_or_default();
-                        view! {
-                            <tr>
-                                <td>{row.name.clone()}</td>
-                                <td>{row.service.label()}{region}</td>
-                                <td><code>{row.hint.clone()}</code></td>
-                                <td>{row.description.clone()}</td>
-                                <td>{if row.used_by.is_empty() { "No application".to_string() } else { row.used_by.join(", ") }}</td>
-                                <td>{row.added.clone()}</td>
-                                {is_admin.then(|| view! {
-                                    <td class="actions">
-                                        <button type="button" aria-label=format!("Edit {}", row.name) on:click=move |_| dialogs.edit(for_edit.clone())>"Edit"</button>
-                                        <button type="button" class="danger" aria-label=format!("Delete {}", row.name) on:click=move |_| dialogs.delete(for_delete.clone())>"Delete"</button>
-                                    </td>
-                                })}
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
-    })
 }
 
 const ADD_FIELDS: &[&str] =

@@ -3,10 +3,14 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::api::libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
+use crate::api::js_libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
 use crate::components::form::{field_error, form_error, Field, FormStatus};
 use crate::components::js_syntax::syntax_problem;
-use crate::components::modal::{close_on_success, delete_question, Confirm, Modal, RowDialogs};
+use crate::components::loaded::Loaded;
+use crate::components::modal::{
+    close_on_success, delete_question, ConfirmDelete, EditDialog, Modal, RowDialogs,
+};
+use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
 use crate::model::{AppError, JsLibraryRow, JS_LIBRARY_MAX};
 
 const FIELDS: &[&str] = &["name", "description", "code"];
@@ -21,25 +25,9 @@ pub fn JsLibrariesTab() -> impl IntoView {
         |_| list_js_libraries(),
     );
     let dialogs = RowDialogs::<JsLibraryRow>::new();
-    let RowDialogs { adding, editing, edit_open, deleting, delete_open } = dialogs;
-    close_on_success(add.value(), adding);
-    close_on_success(update.value(), edit_open);
-    close_on_success(delete.value(), delete_open);
+    close_on_success(add.value(), dialogs.adding);
+    close_on_success(update.value(), dialogs.edit_open);
 
-    let table = move || {
-        Suspend::new(async move {
-            match rows.await {
-                Ok(rows) => Either::Left(view! { <LibraryTable rows dialogs /> }),
-                Err(err) => Either::Right(view! { <p class="alert error">{err.to_string()}</p> }),
-            }
-        })
-    };
-    let delete_message = Signal::derive(move || {
-        deleting
-            .get()
-            .map(|row| delete_question("JS library", &row.name, &row.used_by))
-            .unwrap_or_default()
-    });
     view! {
         <section class="panel" aria-labelledby="libraries-heading">
             <h2 id="libraries-heading">"JS Libraries"</h2>
@@ -47,72 +35,52 @@ pub fn JsLibrariesTab() -> impl IntoView {
                 "Common JavaScript functions for your applications, up to "
                 {JS_LIBRARY_MAX} " characters each. Third-party libraries are not supported."
             </p>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{table}</Transition>
+            <Loaded resource=rows view=move |rows| view! { <LibraryTable rows dialogs /> } />
             <FormStatus error=form_error(delete.value(), &[]) />
-            <button type="button" class="primary" on:click=move |_| adding.set(true)>"Add JS Library"</button>
+            <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add JS Library"</button>
         </section>
-        <Modal title=Signal::derive(|| "Add JS Library".to_string()) open=adding id="add-library">
+        <Modal title="Add JS Library" open=dialogs.adding id="add-library">
             <LibraryForm row=None add=Some(add) update=None />
         </Modal>
-        <Modal title=Signal::derive(|| "Edit JS Library".to_string()) open=edit_open id="edit-library">
-            {move || editing.get().map(|row| view! { <LibraryForm row=Some(row) add=None update=Some(update) /> })}
-        </Modal>
-        <Confirm
-            title=Signal::derive(|| "Delete JS Library".to_string())
-            open=delete_open
+        <EditDialog title="Edit JS Library" id="edit-library" dialogs form=move |row: JsLibraryRow| view! { <LibraryForm row=Some(row) add=None update=Some(update) /> } />
+        <ConfirmDelete
+            title="Delete JS Library"
             id="delete-library"
-            message=delete_message
-            pending=delete.pending()
-            on_yes=Callback::new(move |_| {
-                if let Some(row) = deleting.get_untracked() {
-                    // The dialog named the applications using it: Yes detaches it.
-                    delete.dispatch(DeleteJsLibrary { id: row.id, detach: Some(true) });
-                }
-            })
+            dialogs
+            action=delete
+            question=|row: &JsLibraryRow| delete_question("JS library", &row.name, &row.used_by)
+            // The dialog named the applications using it: Yes detaches it.
+            input=|row: &JsLibraryRow| DeleteJsLibrary { id: row.id, detach: Some(true) }
         />
     }
 }
 
 #[component]
 fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> impl IntoView {
-    if rows.is_empty() {
-        return Either::Left(view! { <p>"You have no JS libraries yet."</p> });
+    let row = move |row: JsLibraryRow| {
+        view! {
+            <tr>
+                <td>{row.name.clone()}</td>
+                <td>{row.description.clone()}</td>
+                <td>{used_by(&row.used_by)}</td>
+                <td>{row.updated.clone()}</td>
+                <RowActions>
+                    <EditButton dialogs row=row.clone() name=row.name.clone() />
+                    <DeleteButton dialogs row=row.clone() name=row.name.clone() />
+                </RowActions>
+            </tr>
+        }
+    };
+    view! {
+        <DataTable
+            caption="Your JS libraries"
+            columns=&["Name", "Description", "Used by", "Updated"]
+            actions=true
+            empty="You have no JS libraries yet."
+            rows
+            row
+        />
     }
-    Either::Right(view! {
-        <table>
-            <caption class="sr-only">"Your JS libraries"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Description"</th>
-                    <th scope="col">"Used by"</th>
-                    <th scope="col">"Updated"</th>
-                    <th scope="col"><span class="sr-only">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|row| {
-                        let (for_edit, for_delete) = (row.clone(), row.clone());
-                        let used_by = if row.used_by.is_empty() { "No application".to_string() } else { row.used_by.join(", ") };
-                        view! {
-                            <tr>
-                                <td>{row.name.clone()}</td>
-                                <td>{row.description.clone()}</td>
-                                <td>{used_by}</td>
-                                <td>{row.updated.clone()}</td>
-                                <td class="actions">
-                                    <button type="button" aria-label=format!("Edit {}", row.name) on:click=move |_| dialogs.edit(for_edit.clone())>"Edit"</button>
-                                    <button type="button" class="danger" aria-label=format!("Delete {}", row.name) on:click=move |_| dialogs.delete(for_delete.clone())>"Delete"</button>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
-    })
 }
 
 /// The Add or Edit dialog's form: one of `add` / `update` is given.

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::auth::{LogIn, LogInCode};
+use crate::api::log_in::{LogIn, LogInCode};
 use crate::components::form::{field_error, form_error, Field, FormStatus};
 
 #[component]

@@ -1,9 +1,10 @@
-//! One module per page or tab.
+//! One module per page, tab or section of the Account tab, named by feature
+//! as in `api`, `model` and `domain`.
 pub mod account;
 pub mod account_info;
-pub mod account_security;
 pub mod applications;
 pub mod certificates;
+pub mod developer_keys;
 pub mod email_links;
 pub mod forgot_password;
 pub mod integrations;
@@ -12,10 +13,15 @@ pub mod log_in;
 pub mod my_account;
 pub mod oauth_tokens;
 pub mod phone_numbers;
+pub mod profile;
+pub mod sessions;
 pub mod sign_up;
+pub mod two_factor;
 pub mod users;
 
 use leptos::prelude::*;
+
+pub use crate::components::status::{set_status, Refused};
 
 /// Where a signed-out visitor of `path` is sent: log in, then come back.
 pub fn log_in_url(path: &str) -> String {
@@ -38,18 +44,6 @@ fn encode_path(path: &str) -> String {
         .collect()
 }
 
-/// Sets the HTTP status of a page rendered on the server; a no-op in the browser.
-pub fn set_status(code: u16) {
-    #[cfg(feature = "ssr")]
-    if let (Some(response), Ok(status)) =
-        (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(code))
-    {
-        response.set_status(status);
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = code;
-}
-
 #[component]
 pub fn NotFound() -> impl IntoView {
     set_status(404);
@@ -60,17 +54,5 @@ pub fn NotFound() -> impl IntoView {
                 "There is nothing at this address. " <a href="/account">"Go to My Account"</a>
             </p>
         </main>
-    }
-}
-
-/// What a signed-in user sees at a URL their role does not allow.
-#[component]
-pub fn Refused(message: String) -> impl IntoView {
-    set_status(403);
-    view! {
-        <section class="panel refused">
-            <h2>"Not available"</h2>
-            <p>{message}</p>
-        </section>
     }
 }

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
-use crate::api::auth::{signed_in_user, LogOut};
+use crate::api::log_in::{signed_in_user, LogOut};
+use crate::components::loaded::loading;
 use crate::components::tabs::TabBar;
 use crate::model::{AppError, CurrentUser};
 
@@ -60,7 +61,7 @@ pub fn MyAccountPage() -> impl IntoView {
 
     view! {
         <div class="console">
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>{chrome}</Suspense>
+            <Suspense fallback=loading>{chrome}</Suspense>
             <main id="main">
                 <Outlet />
             </main>

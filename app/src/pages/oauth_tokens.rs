@@ -1,13 +1,15 @@
 //! The OAuth Tokens tab: the user's connected Stripe accounts. Add Token
 //! sends the browser to Stripe; Stripe sends it back to the server's
 //! callback, which returns here with an outcome code.
-use leptos::either::{Either, EitherOf3};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::oauth::{list_oauth_tokens, DeleteOauthToken, StartOauth};
+use crate::api::oauth_tokens::{list_oauth_tokens, DeleteOauthToken, StartOauth};
 use crate::components::form::{form_error, FormStatus};
-use crate::components::modal::{close_on_success, Confirm};
+use crate::components::loaded::Loaded;
+use crate::components::modal::{ConfirmDelete, RowDialogs};
+use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::model::{OAuthTokenRow, OAuthTokens};
 
 /// The fixed message for each outcome the callback reports.
@@ -39,55 +41,44 @@ pub fn OAuthTokensTab() -> impl IntoView {
             let _ = url;
         }
     });
-    let deleting = RwSignal::new(None::<OAuthTokenRow>);
-    let delete_open = RwSignal::new(false);
-    close_on_success(delete.value(), delete_open);
-    let body = move || {
-        Suspend::new(async move {
-            match tokens.await {
-                Ok(OAuthTokens { enabled: false, .. }) => EitherOf3::A(view! {
-                    <p class="notice-text">"Stripe is not enabled for this account yet. Contact support to have it enabled; then you can connect Stripe accounts here."</p>
-                }),
-                Ok(OAuthTokens { rows, .. }) => EitherOf3::B(view! {
-                    <TokenTable rows deleting delete_open />
-                    <form class="inline-form" on:submit=move |ev| {
-                        ev.prevent_default();
-                        let token_type = event_target_value_of_select(&ev);
-                        start.dispatch(StartOauth { token_type });
-                    }>
-                        <div class="field">
-                            <label for="token-type">"Token Type"</label>
-                            <select id="token-type" name="token_type">
-                                <option value="test">"Test"</option>
-                                <option value="live">"Live"</option>
-                            </select>
-                        </div>
-                        <button type="submit" class="primary" disabled=move || start.pending().get()>"Add Token"</button>
-                    </form>
-                    <FormStatus error=form_error(start.value(), &[]) />
-                }),
-                Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
-            }
-        })
+    let dialogs = RowDialogs::<OAuthTokenRow>::new();
+    let body = move |tokens: OAuthTokens| match tokens {
+        OAuthTokens { enabled: false, .. } => Either::Left(view! {
+            <p class="notice-text">"Stripe is not enabled for this account yet. Contact support to have it enabled; then you can connect Stripe accounts here."</p>
+        }),
+        OAuthTokens { rows, .. } => Either::Right(view! {
+            <TokenTable rows dialogs />
+            <form class="inline-form" on:submit=move |ev| {
+                ev.prevent_default();
+                let token_type = event_target_value_of_select(&ev);
+                start.dispatch(StartOauth { token_type });
+            }>
+                <div class="field">
+                    <label for="token-type">"Token Type"</label>
+                    <select id="token-type" name="token_type">
+                        <option value="test">"Test"</option>
+                        <option value="live">"Live"</option>
+                    </select>
+                </div>
+                <button type="submit" class="primary" disabled=move || start.pending().get()>"Add Token"</button>
+            </form>
+            <FormStatus error=form_error(start.value(), &[]) />
+        }),
     };
     view! {
         <section class="panel" aria-labelledby="oauth-heading">
             <h2 id="oauth-heading">"OAuth Tokens"</h2>
             {outcome.map(|(ok, text)| view! { <p class=if ok { "alert success" } else { "alert error" } role="status">{text}</p> })}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{body}</Transition>
+            <Loaded resource=tokens view=body />
             <FormStatus error=form_error(delete.value(), &[]) />
         </section>
-        <Confirm
-            title=Signal::derive(|| "Delete OAuth Token".to_string())
-            open=delete_open
+        <ConfirmDelete
+            title="Delete OAuth Token"
             id="delete-token"
-            message=Signal::derive(move || deleting.get().map(|t| format!("Delete the {} token of {}? Deployments using it lose it.", t.token_type, t.provider_account_id)).unwrap_or_default())
-            pending=delete.pending()
-            on_yes=Callback::new(move |_| {
-                if let Some(row) = deleting.get_untracked() {
-                    delete.dispatch(DeleteOauthToken { id: row.id });
-                }
-            })
+            dialogs
+            action=delete
+            question=|t: &OAuthTokenRow| format!("Delete the {} token of {}? Deployments using it lose it.", t.token_type, t.provider_account_id)
+            input=|row: &OAuthTokenRow| DeleteOauthToken { id: row.id }
         />
     }
 }
@@ -112,43 +103,27 @@ fn event_target_value_of_select(ev: &leptos::ev::SubmitEvent) -> String {
 }
 
 #[component]
-fn TokenTable(
-    rows: Vec<OAuthTokenRow>,
-    deleting: RwSignal<Option<OAuthTokenRow>>,
-    delete_open: RwSignal<bool>,
-) -> impl IntoView {
-    if rows.is_empty() {
-        return Either::Left(view! { <p>"You have not connected a Stripe account yet."</p> });
+fn TokenTable(rows: Vec<OAuthTokenRow>, dialogs: RowDialogs<OAuthTokenRow>) -> impl IntoView {
+    let row = move |row: OAuthTokenRow| {
+        view! {
+            <tr>
+                <td>{row.token_type.clone()}</td>
+                <td>{row.provider_account_id.clone()}</td>
+                <td>{row.added.clone()}</td>
+                <RowActions>
+                    <DeleteButton dialogs row=row.clone() name=format!("the token of {}", row.provider_account_id) />
+                </RowActions>
+            </tr>
+        }
+    };
+    view! {
+        <DataTable
+            caption="Your OAuth tokens"
+            columns=&["Token Type", "Stripe Account", "Added"]
+            actions=true
+            empty="You have not connected a Stripe account yet."
+            rows
+            row
+        />
     }
-    Either::Right(view! {
-        <table>
-            <caption class="sr-only">"Your OAuth tokens"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Token Type"</th>
-                    <th scope="col">"Stripe Account"</th>
-                    <th scope="col">"Added"</th>
-                    <th scope="col"><span class="sr-only">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows.into_iter().map(|row| {
-                    let for_delete = row.clone();
-                    view! {
-                        <tr>
-                            <td>{row.token_type.clone()}</td>
-                            <td>{row.provider_account_id.clone()}</td>
-                            <td>{row.added.clone()}</td>
-                            <td class="actions">
-                                <button type="button" class="danger" aria-label=format!("Delete the token of {}", row.provider_account_id) on:click=move |_| {
-                                    deleting.set(Some(for_delete.clone()));
-                                    delete_open.set(true);
-                                }>"Delete"</button>
-                            </td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
-    })
 }

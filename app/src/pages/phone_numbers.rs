@@ -3,18 +3,20 @@
 //! user sees on their Account tab.
 use std::collections::BTreeMap;
 
-use leptos::either::{Either, EitherOf3};
+use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::Refused;
-use crate::api::applications::{list_applications, AssignDeploymentToken, DeployNumber};
-use crate::api::oauth::list_oauth_tokens;
-use crate::api::phones::{
+use crate::api::applications::list_applications;
+use crate::api::deployments::{AssignDeploymentToken, DeployNumber};
+use crate::api::oauth_tokens::list_oauth_tokens;
+use crate::api::phone_numbers::{
     list_phone_numbers, my_phone_numbers, phone_owner_choices, ReleasePhoneNumber,
     RequestPhoneNumber, SavePhoneOwners,
 };
-use crate::components::form::{form_error, FormStatus};
-use crate::components::modal::{close_on_success, Confirm};
+use crate::components::form::{form_error, success_message, FormStatus};
+use crate::components::loaded::Loaded;
+use crate::components::modal::{ConfirmDelete, RowDialogs};
+use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{
     readable_phone, AppError, ApplicationRow, OAuthTokenRow, OwnerChange, PhoneNumberRow,
@@ -40,56 +42,32 @@ pub fn PhoneNumbersTab() -> impl IntoView {
             pending.set(BTreeMap::new());
         }
     });
-    let releasing = RwSignal::new(None::<PhoneNumberRow>);
-    let release_open = RwSignal::new(false);
-    close_on_success(release.value(), release_open);
+    let dialogs = RowDialogs::<PhoneNumberRow>::new();
     Effect::new(move |_| {
-        if let (Some(Ok(())), Some(row)) = (release.value().get(), releasing.get_untracked()) {
+        if let (Some(Ok(())), Some(row)) = (release.value().get(), dialogs.deleting.get_untracked())
+        {
             pending.update(|p| {
                 p.remove(&row.id);
             });
         }
     });
 
-    let table = move || {
-        Suspend::new(async move {
-            match numbers.await {
-                Ok(numbers) => EitherOf3::A(view! {
-                    <NumberTable numbers request save pending releasing release_open />
-                }),
-                Err(AppError::Forbidden(why)) => EitherOf3::B(view! { <Refused message=why /> }),
-                Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
-            }
-        })
-    };
-    let release_message = Signal::derive(move || {
-        releasing
-            .get()
-            .map(|row| {
-                format!(
-                    "Delete {}? The number is released to the carrier and this account can no longer use it.",
-                    readable_phone(&row.e164)
-                )
-            })
-            .unwrap_or_default()
-    });
     view! {
         <section class="panel" aria-labelledby="numbers-heading">
             <h2 id="numbers-heading">"Phone Numbers"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{table}</Transition>
+            <Loaded resource=numbers view=move |numbers| view! { <NumberTable numbers request save pending dialogs /> } admin_only=true />
             <FormStatus error=form_error(release.value(), &[]) />
         </section>
-        <Confirm
-            title=Signal::derive(|| "Delete Phone Number".to_string())
-            open=release_open
+        <ConfirmDelete
+            title="Delete Phone Number"
             id="delete-number"
-            message=release_message
-            pending=release.pending()
-            on_yes=Callback::new(move |_| {
-                if let Some(row) = releasing.get_untracked() {
-                    release.dispatch(ReleasePhoneNumber { id: row.id });
-                }
-            })
+            dialogs
+            action=release
+            question=|row: &PhoneNumberRow| format!(
+                "Delete {}? The number is released to the carrier and this account can no longer use it.",
+                readable_phone(&row.e164)
+            )
+            input=|row: &PhoneNumberRow| ReleasePhoneNumber { id: row.id }
         />
     }
 }
@@ -100,8 +78,7 @@ fn NumberTable(
     request: ServerAction<RequestPhoneNumber>,
     save: ServerAction<SavePhoneOwners>,
     pending: Pending,
-    releasing: RwSignal<Option<PhoneNumberRow>>,
-    release_open: RwSignal<bool>,
+    dialogs: RowDialogs<PhoneNumberRow>,
 ) -> impl IntoView {
     let PhoneNumbers { rows, limit } = numbers;
     let saved_owners: BTreeMap<i32, i32> = rows.iter().map(|r| (r.id, r.owner.id)).collect();
@@ -120,23 +97,14 @@ fn NumberTable(
         })
     } else {
         Either::Right(view! {
-            <table class="numbers">
-                <caption class="sr-only">"Phone numbers of this account"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Phone Number"</th>
-                        <th scope="col">"Owner"</th>
-                        <th scope="col">"PCI"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {rows
-                        .into_iter()
-                        .map(|row| view! { <NumberRow row pending releasing release_open /> })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <DataTable
+                caption="Phone numbers of this account"
+                columns=&["Phone Number", "Owner", "PCI"]
+                actions=true
+                class="numbers"
+                rows
+                row=move |row: PhoneNumberRow| view! { <NumberRow row pending dialogs /> }
+            />
             <div class="actions">
                 <button
                     type="button"
@@ -154,9 +122,7 @@ fn NumberTable(
             </div>
             <FormStatus
                 error=form_error(save.value(), &[])
-                success=Signal::derive(move || {
-                    matches!(save.value().get(), Some(Ok(_))).then(|| "Owners saved.".to_string())
-                })
+                success=success_message(save.value(), "Owners saved.")
             />
         })
     };
@@ -185,8 +151,7 @@ fn NumberTable(
 fn NumberRow(
     row: PhoneNumberRow,
     pending: Pending,
-    releasing: RwSignal<Option<PhoneNumberRow>>,
-    release_open: RwSignal<bool>,
+    dialogs: RowDialogs<PhoneNumberRow>,
 ) -> impl IntoView {
     let readable = readable_phone(&row.e164);
     let id = row.id;
@@ -194,7 +159,6 @@ fn NumberRow(
         let saved = row.owner.clone();
         move || Some(pending.with(|p| p.get(&id).cloned()).unwrap_or_else(|| saved.clone()))
     });
-    let for_delete = row.clone();
     view! {
         <tr>
             <td><span title=row.e164.clone()>{readable.clone()}</span></td>
@@ -218,22 +182,16 @@ fn NumberRow(
                     Either::Right(view! { <span class="sr-only">"Not PCI-enabled"</span> })
                 }}
             </td>
-            <td class="actions">
-                <button
-                    type="button"
-                    class="danger"
-                    aria-label=format!("Delete {readable}")
-                    on:click=move |_| {
-                        releasing.set(Some(for_delete.clone()));
-                        release_open.set(true);
-                    }
-                >
-                    "Delete"
-                </button>
-            </td>
+            <RowActions>
+                <DeleteButton dialogs row=row.clone() name=readable.clone() />
+            </RowActions>
         </tr>
     }
 }
+
+/// The user's own numbers, and the applications and OAuth tokens a number
+/// can be deployed with.
+type Deployable = (Vec<PhoneNumberRow>, Vec<ApplicationRow>, Vec<OAuthTokenRow>);
 
 /// The numbers the signed-in user owns, on their Account tab, each deployable
 /// to one of the applications they can see.
@@ -246,7 +204,7 @@ pub fn MyPhoneNumbers() -> impl IntoView {
         |_| async move {
             let numbers = my_phone_numbers().await?;
             if numbers.is_empty() {
-                return Ok::<_, AppError>((numbers, Vec::new(), Vec::new()));
+                return Ok::<Deployable, AppError>((numbers, Vec::new(), Vec::new()));
             }
             let apps = list_applications().await?.rows;
             let tokens = list_oauth_tokens().await?.rows;
@@ -256,32 +214,15 @@ pub fn MyPhoneNumbers() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="my-numbers-heading">
             <h2 id="my-numbers-heading">"Your phone numbers"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match numbers.await {
-                        Ok((rows, ..)) if rows.is_empty() => EitherOf3::A(view! {
-                            <p>"You own no phone numbers. An account admin assigns them on the Phone Numbers tab."</p>
-                        }),
-                        Ok((rows, apps, tokens)) => EitherOf3::B(view! {
-                            <table>
-                                <caption class="sr-only">"Phone numbers you own"</caption>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Phone Number"</th>
-                                        <th scope="col">"PCI"</th>
-                                        <th scope="col">"Deployed to"</th>
-                                        <th scope="col">"OAuth token"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {rows.into_iter().map(|row| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign /> }).collect_view()}
-                                </tbody>
-                            </table>
-                        }),
-                        Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=numbers view=move |(rows, apps, tokens): Deployable| view! {
+                <DataTable
+                    caption="Phone numbers you own"
+                    columns=&["Phone Number", "PCI", "Deployed to", "OAuth token"]
+                    empty="You own no phone numbers. An account admin assigns them on the Phone Numbers tab."
+                    rows
+                    row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign /> }
+                />
+            } />
             <FormStatus error=form_error(deploy.value(), &[]) />
             <FormStatus error=form_error(assign.value(), &[]) />
         </section>

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::api::auth::SignUp;
+use crate::api::sign_up::SignUp;
 use crate::components::form::{field_error, form_error, Field, FormStatus, NewPasswordField};
 
 const FIELDS: &[&str] = &["company_name", "first_name", "last_name", "email", "password"];

@@ -2,13 +2,15 @@
 //! users; add, edit and delete them in dialogs.
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
-use super::Refused;
 use crate::api::users::{
     list_users, AddUser, DeleteUser, ResendInvitation, SendPasswordReset, UpdateUser,
 };
-use crate::components::form::{field_error, form_error, Field, FormStatus};
-use crate::components::modal::{close_on_success, Confirm, Modal, RowDialogs};
+use crate::components::form::{field_error, form_error, success_message, Field, FormStatus};
+use crate::components::loaded::Loaded;
+use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
+use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
 use crate::model::{AppError, UserPage, UserRow, UserSort};
 
 #[component]
@@ -41,61 +43,30 @@ pub fn UsersTab() -> impl IntoView {
     };
 
     let dialogs = RowDialogs::<UserRow>::new();
-    let RowDialogs { adding, editing, edit_open, deleting, delete_open } = dialogs;
-    close_on_success(add.value(), adding);
-    close_on_success(update.value(), edit_open);
-    close_on_success(delete.value(), delete_open);
+    close_on_success(add.value(), dialogs.adding);
+    close_on_success(update.value(), dialogs.edit_open);
 
-    let table = move || {
-        Suspend::new(async move {
-            match users.await {
-                Ok(page) => EitherOf3::A(view! {
-                    <UserTable page search sort pages after restart=Callback::new(move |_| restart()) dialogs />
-                }),
-                Err(AppError::Forbidden(why)) => EitherOf3::B(view! { <Refused message=why /> }),
-                Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
-            }
-        })
+    let table = move |page| {
+        view! { <UserTable page search sort pages after restart=Callback::new(move |_| restart()) dialogs /> }
     };
-    let delete_message = Signal::derive(move || {
-        deleting
-            .get()
-            .map(|u| {
-                format!(
-                    "Delete {} {} ({})? They can no longer sign in.",
-                    u.first_name, u.last_name, u.email
-                )
-            })
-            .unwrap_or_default()
-    });
-    let delete_error = Signal::derive(move || match delete.value().get() {
-        Some(Err(err)) => Some(err.to_string()),
-        _ => None,
-    });
     view! {
         <section class="panel" aria-labelledby="users-heading">
             <h2 id="users-heading">"Manage Users"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{table}</Transition>
-            <FormStatus error=delete_error />
-            <button type="button" class="primary" on:click=move |_| adding.set(true)>"Add User"</button>
+            <Loaded resource=users view=table admin_only=true />
+            <FormStatus error=form_error(delete.value(), &[]) />
+            <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add User"</button>
         </section>
-        <Modal title=Signal::derive(|| "Add User".to_string()) open=adding id="add-user">
+        <Modal title="Add User" open=dialogs.adding id="add-user">
             <UserForm add=Some(add) update=None row=None />
         </Modal>
-        <Modal title=Signal::derive(|| "Edit User".to_string()) open=edit_open id="edit-user">
-            {move || editing.get().map(|row| view! { <UserForm add=None update=Some(update) row=Some(row) /> })}
-        </Modal>
-        <Confirm
-            title=Signal::derive(|| "Delete User".to_string())
-            open=delete_open
+        <EditDialog title="Edit User" id="edit-user" dialogs form=move |row: UserRow| view! { <UserForm add=None update=Some(update) row=Some(row) /> } />
+        <ConfirmDelete
+            title="Delete User"
             id="delete-user"
-            message=delete_message
-            pending=delete.pending()
-            on_yes=Callback::new(move |_| {
-                if let Some(row) = deleting.get_untracked() {
-                    delete.dispatch(DeleteUser { id: row.id });
-                }
-            })
+            dialogs
+            action=delete
+            question=|u: &UserRow| format!("Delete {} {} ({})? They can no longer sign in.", u.first_name, u.last_name, u.email)
+            input=|u: &UserRow| DeleteUser { id: u.id }
         />
     }
 }
@@ -159,46 +130,30 @@ fn UserTable(
             </div>
         </div>
         {empty.then(|| view! { <p>"No user matches this search."</p> })}
-        <table>
-            <caption class="sr-only">"Users of this account"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Email"</th>
-                    <th scope="col">"Admin"</th>
-                    <th scope="col">"Can Create"</th>
-                    <th scope="col">"Can Share"</th>
-                    <th scope="col">"2FA"</th>
-                    <th scope="col">"Status"</th>
-                    <th scope="col"><span class="sr-only">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {page
-                    .rows
-                    .into_iter()
-                    .map(|u| {
-                        let name = format!("{} {}", u.first_name, u.last_name);
-                        let (for_edit, for_delete) = (u.clone(), u.clone());
-                        view! {
-                            <tr>
-                                <td>{name.clone()}</td>
-                                <td>{u.email.clone()}</td>
-                                <td>{check(u.is_admin)}</td>
-                                <td>{check(u.can_create)}</td>
-                                <td>{check(u.can_share)}</td>
-                                <td>{check(u.two_factor_enabled)}</td>
-                                <td>{if u.invited { "Invited" } else { "Active" }}</td>
-                                <td class="actions">
-                                    <button type="button" aria-label=format!("Edit {name}") on:click=move |_| dialogs.edit(for_edit.clone())>"Edit"</button>
-                                    <button type="button" class="danger" aria-label=format!("Delete {name}") on:click=move |_| dialogs.delete(for_delete.clone())>"Delete"</button>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <DataTable
+            caption="Users of this account"
+            columns=&["Name", "Email", "Admin", "Can Create", "Can Share", "2FA", "Status"]
+            actions=true
+            rows=page.rows
+            row=move |u: UserRow| {
+                let name = format!("{} {}", u.first_name, u.last_name);
+                view! {
+                    <tr>
+                        <td>{name.clone()}</td>
+                        <td>{u.email.clone()}</td>
+                        <td>{check(u.is_admin)}</td>
+                        <td>{check(u.can_create)}</td>
+                        <td>{check(u.can_share)}</td>
+                        <td>{check(u.two_factor_enabled)}</td>
+                        <td>{if u.invited { "Invited" } else { "Active" }}</td>
+                        <RowActions>
+                            <EditButton dialogs row=u.clone() name=name.clone() />
+                            <DeleteButton dialogs row=u name />
+                        </RowActions>
+                    </tr>
+                }
+            }
+        />
         <nav class="pager" aria-label="Pages of users">
             <button type="button" disabled=!has_previous on:click=move |_| {
                 let mut stack = pages.get_untracked();
@@ -301,30 +256,33 @@ fn UserForm(
 /// Reset Password for an active user, Resend Invitation for an invited one.
 #[component]
 fn PasswordHelp(row: UserRow) -> impl IntoView {
-    let reset = ServerAction::<SendPasswordReset>::new();
-    let resend = ServerAction::<ResendInvitation>::new();
     let id = row.id;
     if row.invited {
-        let sent = Signal::derive(move || {
-            matches!(resend.value().get(), Some(Ok(())))
-                .then(|| "A new activation email is on its way.".to_string())
-        });
-        Either::Left(view! {
-            <div class="actions">
-                <FormStatus error=form_error(resend.value(), &[]) success=sent />
-                <button type="button" on:click=move |_| { resend.dispatch(ResendInvitation { id }); }>"Resend Invitation"</button>
-            </div>
-        })
+        let action = ServerAction::<ResendInvitation>::new();
+        let (input, sent) = (ResendInvitation { id }, "A new activation email is on its way.");
+        Either::Left(view! { <MailButton action input label="Resend Invitation" sent /> })
     } else {
-        let sent = Signal::derive(move || {
-            matches!(reset.value().get(), Some(Ok(())))
-                .then(|| "A password reset email is on its way.".to_string())
-        });
-        Either::Right(view! {
-            <div class="actions">
-                <FormStatus error=form_error(reset.value(), &[]) success=sent />
-                <button type="button" on:click=move |_| { reset.dispatch(SendPasswordReset { id }); }>"Reset Password"</button>
-            </div>
-        })
+        let action = ServerAction::<SendPasswordReset>::new();
+        let (input, sent) = (SendPasswordReset { id }, "A password reset email is on its way.");
+        Either::Right(view! { <MailButton action input label="Reset Password" sent /> })
+    }
+}
+
+/// A button that has the server send the user an email, and the outcome.
+#[component]
+fn MailButton<S>(
+    action: ServerAction<S>,
+    input: S,
+    label: &'static str,
+    sent: &'static str,
+) -> impl IntoView
+where
+    S: ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+{
+    view! {
+        <div class="actions">
+            <FormStatus error=form_error(action.value(), &[]) success=success_message(action.value(), sent) />
+            <button type="button" on:click=move |_| { action.dispatch(input.clone()); }>{label}</button>
+        </div>
     }
 }

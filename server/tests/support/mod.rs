@@ -3,9 +3,9 @@
 use std::io::Cursor;
 
 use app::api::web::{WebContext, SESSION_COOKIE};
-use app::domain::clock::ManualClock;
+use app::domain::core::clock::ManualClock;
+use app::domain::core::Domain;
 use app::domain::testing::fresh_domain;
-use app::domain::Domain;
 use axum::body::{to_bytes, Body};
 use axum::Router;
 use http::{header, Request, Response, StatusCode};

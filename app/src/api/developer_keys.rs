@@ -1,0 +1,32 @@
+//! The signed-in user's own developer keys (the Account tab).
+use leptos::prelude::*;
+
+use crate::model::{AppError, DeveloperKeyRow, NewDeveloperKey};
+
+#[server(prefix = "/fn", endpoint = "list_developer_keys")]
+pub async fn list_developer_keys() -> Result<Vec<DeveloperKeyRow>, AppError> {
+    use super::web::*;
+    use crate::domain::identity::developer_keys;
+    developer_keys::list(&domain()?, &member().await?).await
+}
+
+#[server(prefix = "/fn", endpoint = "generate_developer_key")]
+pub async fn generate_developer_key(name: String) -> Result<NewDeveloperKey, AppError> {
+    use super::web::*;
+    use crate::domain::identity::developer_keys;
+    developer_keys::generate(&domain()?, &member().await?, &name).await
+}
+
+#[server(prefix = "/fn", endpoint = "regenerate_developer_key")]
+pub async fn regenerate_developer_key(id: i32) -> Result<NewDeveloperKey, AppError> {
+    use super::web::*;
+    use crate::domain::identity::developer_keys;
+    developer_keys::regenerate(&domain()?, &member().await?, id).await
+}
+
+#[server(prefix = "/fn", endpoint = "revoke_developer_key")]
+pub async fn revoke_developer_key(id: i32) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::developer_keys;
+    developer_keys::revoke(&domain()?, &member().await?, id).await
+}

@@ -1,0 +1,56 @@
+//! Email verification, password reset and email change.
+use leptos::prelude::*;
+
+use crate::model::AppError;
+
+#[server(prefix = "/fn", endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::email_links;
+    email_links::resend_verification(&domain()?, &member().await?).await
+}
+
+#[server(prefix = "/fn", endpoint = "verify_email")]
+pub async fn verify_email(token: String) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::email_links;
+    email_links::verify_email(&domain()?, &token).await
+}
+
+#[server(prefix = "/fn", endpoint = "request_password_reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::email_links;
+    email_links::request_password_reset(&domain()?, &email).await
+}
+
+#[server(prefix = "/fn", endpoint = "reset_password")]
+pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::email_links;
+    let session =
+        email_links::reset_password(&domain()?, &token, &new_password, &user_agent()).await?;
+    set_session_cookie(&session.token)?;
+    leptos_axum::redirect("/account");
+    Ok(())
+}
+
+/// Returns the address the confirmation link was sent to.
+#[server(prefix = "/fn", endpoint = "request_email_change")]
+pub async fn request_email_change(
+    current_password: String,
+    new_email: String,
+) -> Result<String, AppError> {
+    use super::web::*;
+    use crate::domain::identity::email_links;
+    email_links::request_email_change(&domain()?, &member().await?, &current_password, &new_email)
+        .await
+}
+
+/// Returns the address now in use.
+#[server(prefix = "/fn", endpoint = "confirm_email_change")]
+pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
+    use super::web::*;
+    use crate::domain::identity::email_links;
+    email_links::confirm_email_change(&domain()?, &token).await
+}

@@ -1,0 +1,43 @@
+//! JS libraries: each user manages their own.
+use leptos::prelude::*;
+
+use crate::model::{AppError, JsLibraryRow};
+
+#[server(prefix = "/fn", endpoint = "list_js_libraries")]
+pub async fn list_js_libraries() -> Result<Vec<JsLibraryRow>, AppError> {
+    use super::web::*;
+    use crate::domain::features::js_libraries;
+    js_libraries::list(&domain()?, &member().await?).await
+}
+
+#[server(prefix = "/fn", endpoint = "add_js_library")]
+pub async fn add_js_library(
+    name: String,
+    description: Option<String>,
+    code: String,
+) -> Result<JsLibraryRow, AppError> {
+    use super::web::*;
+    use crate::domain::features::js_libraries::{self, LibraryForm};
+    let form = LibraryForm { name, description: description.unwrap_or_default(), code };
+    js_libraries::add(&domain()?, &member().await?, form).await
+}
+
+#[server(prefix = "/fn", endpoint = "update_js_library")]
+pub async fn update_js_library(
+    id: i32,
+    name: String,
+    description: Option<String>,
+    code: String,
+) -> Result<JsLibraryRow, AppError> {
+    use super::web::*;
+    use crate::domain::features::js_libraries::{self, LibraryForm};
+    let form = LibraryForm { name, description: description.unwrap_or_default(), code };
+    js_libraries::update(&domain()?, &member().await?, id, form).await
+}
+
+#[server(prefix = "/fn", endpoint = "delete_js_library")]
+pub async fn delete_js_library(id: i32, detach: Option<bool>) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::features::js_libraries;
+    js_libraries::delete(&domain()?, &member().await?, id, detach.unwrap_or(false)).await
+}

@@ -1,0 +1,56 @@
+//! Log-in (with its second step), log-out and who is signed in.
+use leptos::prelude::*;
+
+use crate::model::{AppError, CurrentUser};
+
+#[server(prefix = "/fn", endpoint = "log_in")]
+pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::log_in;
+    let d = domain()?;
+    match log_in::log_in_from(&d, &email, &password, &user_agent(), client_address()).await? {
+        log_in::LogIn::Session(session) => {
+            set_session_cookie(&session.token)?;
+            leptos_axum::redirect(&safe_next(next));
+        }
+        log_in::LogIn::SecondFactor { challenge } => {
+            set_challenge_cookie(&challenge)?;
+            leptos_axum::redirect(&crate::pages::two_factor_url(&safe_next(next)));
+        }
+    }
+    Ok(())
+}
+
+/// The second step of a log-in with two-factor authentication.
+#[server(prefix = "/fn", endpoint = "log_in_code")]
+pub async fn log_in_code(code: String, next: Option<String>) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::log_in;
+    let challenge =
+        challenge_token().ok_or_else(|| AppError::field("code", log_in::CHALLENGE_EXPIRED))?;
+    let session =
+        log_in::complete_second_factor(&domain()?, &challenge, &code, &user_agent()).await?;
+    clear_challenge_cookie();
+    set_session_cookie(&session.token)?;
+    leptos_axum::redirect(&safe_next(next));
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::sessions;
+    if let Some(token) = session_token() {
+        sessions::log_out(&domain()?, &token).await?;
+    }
+    clear_session_cookie();
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "signed_in_user")]
+pub async fn signed_in_user() -> Result<CurrentUser, AppError> {
+    use super::web::*;
+    use crate::domain::identity::profile;
+    profile::current_user(&domain()?, &member().await?).await
+}

@@ -1,0 +1,43 @@
+//! What a tab shows of the data it loads: "Loading…" first, then the data,
+//! or the error in its place.
+use leptos::either::EitherOf3;
+use leptos::prelude::*;
+
+use super::status::Refused;
+use crate::model::AppError;
+
+/// What a tab shows while its data loads.
+pub fn loading() -> impl IntoView {
+    view! { <p class="loading">"Loading…"</p> }
+}
+
+/// `view` of what `resource` loads, inside a `<Transition>`: what was shown
+/// stays while the resource reloads after a change.
+#[component]
+pub fn Loaded<T, F, V>(
+    resource: Resource<Result<T, AppError>>,
+    view: F,
+    /// For the tabs only admins see: a refusal shows [`Refused`] (status 403)
+    /// instead of an error message.
+    #[prop(optional)]
+    admin_only: bool,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let body = move || {
+        let view = view.clone();
+        Suspend::new(async move {
+            match resource.await {
+                Ok(data) => EitherOf3::A(view(data)),
+                Err(AppError::Forbidden(why)) if admin_only => {
+                    EitherOf3::B(view! { <Refused message=why /> })
+                }
+                Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
+            }
+        })
+    };
+    view! { <Transition fallback=loading>{body}</Transition> }
+}

@@ -1,0 +1,27 @@
+//! How a page answers besides its content: the HTTP status of a server
+//! render, and what a signed-in user sees where their role is refused.
+use leptos::prelude::*;
+
+/// Sets the HTTP status of a page rendered on the server; a no-op in the browser.
+pub fn set_status(code: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(response), Ok(status)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(code))
+    {
+        response.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = code;
+}
+
+/// What a signed-in user sees at a URL their role does not allow.
+#[component]
+pub fn Refused(message: String) -> impl IntoView {
+    set_status(403);
+    view! {
+        <section class="panel refused">
+            <h2>"Not available"</h2>
+            <p>{message}</p>
+        </section>
+    }
+}

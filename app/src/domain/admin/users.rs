@@ -1,0 +1,295 @@
+//! Manage Users: the admin's table of the account's users, and what an
+//! admin does to them: invite, edit, reset a password, delete. The rules that keep an account safe live here: emails
+//! are unique system-wide, the last admin can be neither demoted nor deleted
+//! (also when two admins act at the same moment), nobody deletes themself,
+//! and another account's user is "not found". The admin never sets or sees a
+//! password; 2FA is the user's own business.
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+};
+
+use crate::domain::core::actor::Admin;
+use crate::domain::core::directory;
+use crate::domain::core::mail::{self, Email};
+use crate::domain::core::people::{email_conflict, email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::tokens::{self, Purpose};
+use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::{account, user};
+use crate::domain::features::{applications, certificates, oauth_tokens, phone_numbers};
+use crate::domain::identity::email_links;
+use crate::domain::identity::sessions::{end_sessions, NewSession};
+use crate::model::{AppError, UserPage, UserRow, UserSort};
+
+pub const LAST_ADMIN: &str =
+    "An account needs at least one admin: make another user an admin first.";
+pub const NOT_YOURSELF: &str = "You cannot delete your own user; another admin can.";
+
+/// The Add User and Edit User forms.
+#[derive(Clone, Debug, Default)]
+pub struct UserForm {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub can_create: bool,
+    pub can_share: bool,
+}
+
+struct Checked {
+    first_name: String,
+    last_name: String,
+    email: String,
+}
+
+fn check(form: &UserForm) -> (Errors, Checked) {
+    let mut errors = Errors::default();
+    let first_name =
+        errors.check("first_name", validation::person_name(&form.first_name, "First Name"));
+    let last_name =
+        errors.check("last_name", validation::person_name(&form.last_name, "Last Name"));
+    let email = errors.check("email", validation::email(&form.email));
+    (errors, Checked { first_name, last_name, email })
+}
+
+fn invitation_email(d: &Domain, to: &str, company: &str, token: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("You are invited to {company} on Voice Console"),
+        body: format!(
+            "An admin of {company} added you to their Voice Console account.\n\nTo choose your \
+             password and sign in, open this link and press the button on the page:\n\n{}\n\nThe \
+             link works once, for 48 hours. If it expires, ask your admin to send a new one.\n",
+            d.link("/activate", token)
+        ),
+    }
+}
+
+async fn company(conn: &impl ConnectionTrait, account_id: i32) -> Result<String, AppError> {
+    Ok(account::Entity::find_by_id(account_id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .company_name)
+}
+
+async fn find_in_account(
+    conn: &impl ConnectionTrait,
+    admin: &Admin,
+    id: i32,
+) -> Result<user::Model, AppError> {
+    Scoped::of(admin.member())
+        .users()
+        .filter(user::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn other_admins(
+    txn: &DatabaseTransaction,
+    admin: &Admin,
+    except: i32,
+) -> Result<u64, AppError> {
+    Ok(Scoped::of(admin.member())
+        .users()
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Id.ne(except))
+        .count(txn)
+        .await?)
+}
+
+/// Add User: the user appears as invited and gets an activation link.
+pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow, AppError> {
+    let (mut errors, checked) = check(&form);
+    if !checked.email.is_empty() && email_taken(&d.db, &checked.email).await? {
+        errors.add("email", EMAIL_TAKEN);
+    }
+    errors.into_result()?;
+    let now = d.clock.now();
+    let txn = d.db.begin().await?;
+    lock_account(&txn, admin.account_id()).await?;
+    admin.recheck(&txn).await?;
+    let user = NewUser {
+        account_id: admin.account_id(),
+        email: checked.email,
+        first_name: checked.first_name,
+        last_name: checked.last_name,
+        password_hash: None,
+        is_admin: form.is_admin,
+        can_create: form.can_create,
+        can_share: form.can_share,
+        email_verified_at: None,
+    }
+    .insert(&txn, now)
+    .await?;
+    let token = tokens::issue(d, &txn, user.id, Purpose::Activate, None).await?;
+    let company = company(&txn, admin.account_id()).await?;
+    mail::enqueue(&txn, now, invitation_email(d, &user.email, &company, &token)).await?;
+    txn.commit().await?;
+    Ok(user_row(user))
+}
+
+/// Sends an invited user a fresh activation link (the old one stops working).
+pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
+    let txn = d.db.begin().await?;
+    let user = find_in_account(&txn, admin, id).await?;
+    send_invitation(d, &txn, &user).await?;
+    txn.commit().await.map_err(Into::into)
+}
+
+/// Writes a fresh activation link for an invited user (the old one stops
+/// working) in the caller's transaction.
+pub async fn send_invitation(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    user: &user::Model,
+) -> Result<(), AppError> {
+    if user.status != user::INVITED {
+        return Err(AppError::field("form", "This user has already activated their account."));
+    }
+    let token = tokens::issue(d, txn, user.id, Purpose::Activate, None).await?;
+    let company = company(txn, user.account_id).await?;
+    mail::enqueue(txn, d.clock.now(), invitation_email(d, &user.email, &company, &token)).await
+}
+
+/// The button on the page an activation link opens: sets the first password
+/// and signs the new user in.
+pub async fn activate(
+    d: &Domain,
+    token: &str,
+    password: &str,
+    user_agent: &str,
+) -> Result<NewSession, AppError> {
+    email_links::redeem_password_link(d, token, Purpose::Activate, password, user_agent).await
+}
+
+/// Edit User. An active user's new email takes effect when confirmed from the
+/// new address; an invited user's invitation goes to the new address at once.
+pub async fn update(
+    d: &Domain,
+    admin: &Admin,
+    id: i32,
+    form: UserForm,
+) -> Result<UserRow, AppError> {
+    let (mut errors, checked) = check(&form);
+    let txn = d.db.begin().await?;
+    lock_account(&txn, admin.account_id()).await?;
+    admin.recheck(&txn).await?;
+    let target = find_in_account(&txn, admin, id).await?;
+    let email_changes = !checked.email.is_empty() && checked.email != target.email;
+    if email_changes && email_taken(&txn, &checked.email).await? {
+        errors.add("email", EMAIL_TAKEN);
+    }
+    if target.is_admin && !form.is_admin && other_admins(&txn, admin, target.id).await? == 0 {
+        errors.add("is_admin", LAST_ADMIN);
+    }
+    errors.into_result()?;
+
+    let now = d.clock.now();
+    let invited = target.status == user::INVITED;
+    let mut active = target.clone().into_active_model();
+    active.first_name = Set(checked.first_name);
+    active.last_name = Set(checked.last_name);
+    active.is_admin = Set(form.is_admin);
+    active.can_create = Set(form.can_create);
+    active.can_share = Set(form.can_share);
+    if email_changes && invited {
+        active.email = Set(checked.email.clone());
+    }
+    let updated = active.update(&txn).await.map_err(email_conflict)?;
+    if email_changes && invited {
+        let token = tokens::issue(d, &txn, updated.id, Purpose::Activate, None).await?;
+        let company = company(&txn, admin.account_id()).await?;
+        mail::enqueue(&txn, now, invitation_email(d, &updated.email, &company, &token)).await?;
+    } else if email_changes {
+        email_links::send_email_change(d, &txn, &updated, &checked.email).await?;
+    }
+    txn.commit().await?;
+    Ok(user_row(updated))
+}
+
+/// Reset Password: the user gets a reset link; the admin never sets or sees a
+/// password. An invited user gets a fresh invitation instead.
+pub async fn send_password_reset(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
+    let target = find_in_account(&d.db, admin, id).await?;
+    if target.status == user::INVITED {
+        return resend_invitation(d, admin, id).await;
+    }
+    email_links::request_password_reset(d, &target.email).await
+}
+
+/// Delete User: removes the user and their sessions, and hands everything
+/// they owned to the admin who deleted them, in one transaction.
+pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
+    if id == admin.member().user_id() {
+        return Err(AppError::Forbidden(NOT_YOURSELF.into()));
+    }
+    let txn = d.db.begin().await?;
+    lock_account(&txn, admin.account_id()).await?;
+    admin.recheck(&txn).await?;
+    let target = find_in_account(&txn, admin, id).await?;
+    if target.is_admin && other_admins(&txn, admin, target.id).await? == 0 {
+        return Err(AppError::Forbidden(LAST_ADMIN.into()));
+    }
+    hand_over(d, &txn, target.id, admin.member().user_id()).await?;
+    end_sessions(&txn, target.id, None).await?;
+    user::Entity::delete_by_id(target.id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Gives what `from` owned to `to`, inside the deletion's transaction.
+/// Everything a user can own joins this list as its feature lands (each
+/// feature's tests check its hand-over).
+async fn hand_over(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    from: i32,
+    to: i32,
+) -> Result<(), AppError> {
+    phone_numbers::hand_over(txn, from, to).await?;
+    applications::hand_over(txn, from, to).await?;
+    certificates::hand_over(txn, from, to).await?;
+    oauth_tokens::hand_over(&d.secrets, txn, from, to).await?;
+    Ok(())
+}
+
+pub fn user_row(u: user::Model) -> UserRow {
+    UserRow {
+        id: u.id,
+        invited: u.status == user::INVITED,
+        first_name: u.first_name,
+        last_name: u.last_name,
+        email: u.email,
+        is_admin: u.is_admin,
+        can_create: u.can_create,
+        can_share: u.can_share,
+        two_factor_enabled: u.two_factor_enabled,
+    }
+}
+
+pub async fn list_users(
+    d: &Domain,
+    admin: &Admin,
+    search: &str,
+    sort: UserSort,
+    after: Option<&str>,
+) -> Result<UserPage, AppError> {
+    let scope = Scoped::of(admin.member());
+    // Two ids say whether there is more than one user, without counting all.
+    let several_users = scope
+        .users()
+        .select_only()
+        .column(user::Column::Id)
+        .limit(2)
+        .into_tuple::<i32>()
+        .all(&d.db)
+        .await?
+        .len()
+        > 1;
+    let (rows, next) = directory::page(&d.db, scope.users(), search, sort, after).await?;
+    Ok(UserPage { rows: rows.into_iter().map(user_row).collect(), next, several_users })
+}

@@ -1,0 +1,19 @@
+//! Connecting to the database chosen by URL and bringing its schema up to date.
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+use crate::domain::migration::Migrator;
+
+/// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`) and runs
+/// any migrations not yet applied.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false);
+    if url.starts_with("sqlite::memory:") {
+        // Every pooled connection to :memory: is a separate database.
+        options.max_connections(1);
+    }
+    let db = Database::connect(options).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}

@@ -1,0 +1,86 @@
+//! The numbers that bound what a session, a log-in or an account may do,
+//! in one place so the README and the code agree.
+use chrono::Duration;
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+use crate::domain::entity::account;
+use crate::model::AppError;
+
+/// How long sessions live: ended after `idle` without a request, and after
+/// `absolute` in any case.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy { idle: Duration::days(7), absolute: Duration::days(30) }
+    }
+}
+
+/// The thresholds, documented in the README.
+#[derive(Clone, Copy, Debug)]
+pub struct ThrottlePolicy {
+    /// Failures are counted within this window, then forgotten.
+    pub window: Duration,
+    /// From this many failures of one email, each attempt waits 2, 4, 8 … seconds (at most a minute).
+    pub email_slow_after: i32,
+    /// At this many failures one email is locked for `lock`.
+    pub email_lock_after: i32,
+    /// At this many failures one client address is locked for `lock`.
+    pub address_lock_after: i32,
+    pub lock: Duration,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        ThrottlePolicy {
+            window: Duration::minutes(15),
+            email_slow_after: 3,
+            email_lock_after: 10,
+            address_lock_after: 50,
+            lock: Duration::minutes(15),
+        }
+    }
+}
+
+/// What an account may hold. Sign-ups start on the demo plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    Demo,
+    Full,
+}
+
+impl Plan {
+    pub fn key(self) -> &'static str {
+        match self {
+            Plan::Demo => "demo",
+            Plan::Full => "full",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Plan> {
+        match key {
+            "demo" => Some(Plan::Demo),
+            "full" => Some(Plan::Full),
+            _ => None,
+        }
+    }
+
+    /// How many phone numbers an account on this plan may hold.
+    pub fn number_limit(self) -> Option<usize> {
+        match self {
+            Plan::Demo => Some(1),
+            Plan::Full => None,
+        }
+    }
+}
+
+/// The plan an account is on now.
+pub async fn plan(conn: &impl ConnectionTrait, account_id: i32) -> Result<Plan, AppError> {
+    let model =
+        account::Entity::find_by_id(account_id).one(conn).await?.ok_or(AppError::NotFound)?;
+    Ok(Plan::from_key(&model.plan).unwrap_or(Plan::Demo))
+}

@@ -1,0 +1,295 @@
+//! Email that is never lost: an outbox row is written in the same transaction
+//! as the change that causes it, and workers deliver rows by SMTP (or, in the
+//! embedded default, into a folder of .eml files), with retries and backoff.
+//!
+//! Several server processes may share one database: a worker claims a row with
+//! a conditional UPDATE (it succeeds for exactly one of them, on SQLite and
+//! PostgreSQL alike) and holds it for [`CLAIM_FOR`]. A worker that dies
+//! mid-delivery lets the claim lapse and another one sends the row again with
+//! the same Message-ID, so the duplicate is recognisable.
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, Utc};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use crate::domain::core::Domain;
+use crate::domain::entity::email_outbox as outbox;
+use crate::model::AppError;
+
+/// After this many failed tries a row ends `failed`.
+pub const MAX_ATTEMPTS: i32 = 8;
+/// How long a worker holds a claimed row before another may take it over.
+pub const CLAIM_FOR: Duration = Duration::minutes(5);
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+/// An email to send.
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Writes `email` to the outbox on `conn`: pass the transaction of the change
+/// that causes it, so both are kept or neither.
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    email: Email,
+) -> Result<(), AppError> {
+    outbox::ActiveModel {
+        to_address: Set(email.to),
+        subject: Set(email.subject),
+        body_text: Set(email.body),
+        status: Set(PENDING.into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        claimed_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// How delivered mail leaves the server.
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// The embedded default: one readable .eml file per email in this folder.
+    Folder(PathBuf),
+}
+
+/// SMTP connection security.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain text: only for a relay on the same host or in tests.
+    None,
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl Transport {
+    pub fn smtp(
+        host: &str,
+        port: u16,
+        security: SmtpSecurity,
+        credentials: Option<(String, String)>,
+    ) -> Result<Self, String> {
+        let builder = match security {
+            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+            SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                .map_err(|e| e.to_string())?,
+            SmtpSecurity::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(|e| e.to_string())?
+            }
+        };
+        let mut builder = builder.port(port).timeout(Some(std::time::Duration::from_secs(20)));
+        if let Some((user, password)) = credentials {
+            builder = builder.credentials(Credentials::new(user, password));
+        }
+        Ok(Transport::Smtp(builder.build()))
+    }
+}
+
+/// Where delivery stands for one row after a try.
+enum Outcome {
+    Sent,
+    /// Worth trying again later (server down, temporary rejection).
+    Transient(String),
+    /// Will never succeed (the address or the message was refused for good).
+    Permanent(String),
+}
+
+/// The Message-ID of a row: derived from the row, so a resend after a crash
+/// carries the same one.
+pub fn message_id(row: &outbox::Model, sender: &Mailbox) -> String {
+    format!("<outbox-{}-{}@{}>", row.id, row.created_at.timestamp(), sender.email.domain())
+}
+
+fn build_message(row: &outbox::Model, sender: &Mailbox) -> Result<Message, String> {
+    let to: Mailbox = row.to_address.parse().map_err(|e| format!("bad recipient: {e}"))?;
+    Message::builder()
+        .message_id(Some(message_id(row, sender)))
+        .from(sender.clone())
+        .to(to)
+        .subject(row.subject.clone())
+        .date(row.created_at.into())
+        .header(ContentType::TEXT_PLAIN)
+        .body(readable_body(&row.body_text))
+        .map_err(|e| e.to_string())
+}
+
+/// Plain 7-bit text when the text allows it (ASCII, lines within RFC 5322's
+/// 998 characters), so the .eml files and the links in them stay readable:
+/// lettre would otherwise pick quoted-printable for any line over 76
+/// characters and break long links across lines.
+fn readable_body(text: &str) -> Body {
+    let plain = text.is_ascii() && text.lines().all(|line| line.len() <= 998);
+    if plain {
+        let crlf = text.lines().collect::<Vec<_>>().join("\r\n") + "\r\n";
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text.to_owned())
+    }
+}
+
+async fn deliver(transport: &Transport, row: &outbox::Model, sender: &Mailbox) -> Outcome {
+    let message = match build_message(row, sender) {
+        Ok(message) => message,
+        Err(why) => return Outcome::Permanent(why),
+    };
+    match transport {
+        Transport::Smtp(smtp) => match smtp.send(message).await {
+            Ok(_) => Outcome::Sent,
+            Err(err) if err.is_permanent() => Outcome::Permanent(err.to_string()),
+            Err(err) => Outcome::Transient(err.to_string()),
+        },
+        Transport::Folder(dir) => match write_eml(dir, row, &message.formatted()).await {
+            Ok(()) => Outcome::Sent,
+            Err(err) => Outcome::Transient(format!("writing to {}: {err}", dir.display())),
+        },
+    }
+}
+
+/// Writes the message beside its final name and renames it, so nobody opens a
+/// half-written file.
+async fn write_eml(
+    dir: &std::path::Path,
+    row: &outbox::Model,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let name = format!("{}-{:06}.eml", row.created_at.format("%Y%m%d-%H%M%S"), row.id);
+    let partial = dir.join(format!(".{name}.partial"));
+    tokio::fs::write(&partial, bytes).await?;
+    tokio::fs::rename(&partial, dir.join(name)).await
+}
+
+/// The wait before try number `attempts + 1`: 30 s doubling, at most an hour.
+fn backoff(attempts: i32) -> Duration {
+    let doublings = (attempts.max(1) - 1).min(7) as u32;
+    (Duration::seconds(30) * 2i32.pow(doublings)).min(Duration::hours(1))
+}
+
+/// Takes the row for this worker if nobody else holds it. Exactly one of
+/// several racing workers sees `true`.
+async fn claim(d: &Domain, row: &outbox::Model, now: DateTime<Utc>) -> Result<bool, AppError> {
+    let free = Condition::any()
+        .add(outbox::Column::ClaimedUntil.is_null())
+        .add(outbox::Column::ClaimedUntil.lt(now));
+    let result = outbox::Entity::update_many()
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + CLAIM_FOR))
+        .filter(outbox::Column::Id.eq(row.id))
+        .filter(outbox::Column::Status.eq(PENDING))
+        .filter(free)
+        .exec(&d.db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// One pass of a worker: delivers up to `batch` due rows. Returns how many it
+/// handled (sent, retried later or failed).
+pub async fn deliver_due(
+    d: &Domain,
+    transport: &Transport,
+    sender: &Mailbox,
+    batch: u64,
+) -> Result<usize, AppError> {
+    let now = d.clock.now();
+    let due = outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(PENDING))
+        .filter(outbox::Column::NextAttemptAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(outbox::Column::ClaimedUntil.is_null())
+                .add(outbox::Column::ClaimedUntil.lt(now)),
+        )
+        .order_by_asc(outbox::Column::Id)
+        .limit(batch)
+        .all(&d.db)
+        .await?;
+    let mut handled = 0;
+    for row in due {
+        if !claim(d, &row, now).await? {
+            continue;
+        }
+        let outcome = deliver(transport, &row, sender).await;
+        let attempts = row.attempts + 1;
+        let finished = d.clock.now();
+        let mut update: outbox::ActiveModel = row.into();
+        update.attempts = Set(attempts);
+        update.claimed_until = Set(None);
+        match outcome {
+            Outcome::Sent => {
+                update.status = Set(SENT.into());
+                update.sent_at = Set(Some(finished));
+                update.last_error = Set(None);
+            }
+            Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {
+                tracing::warn!(attempts, error = %why, "email delivery failed; will retry");
+                update.next_attempt_at = Set(finished + backoff(attempts));
+                update.last_error = Set(Some(why));
+            }
+            Outcome::Transient(why) | Outcome::Permanent(why) => {
+                tracing::error!(attempts, error = %why, "email delivery failed for good");
+                update.status = Set(FAILED.into());
+                update.last_error = Set(Some(why));
+            }
+        }
+        update.update(&d.db).await?;
+        handled += 1;
+    }
+    Ok(handled)
+}
+
+/// Operator view: the emails that ended `failed`, oldest first.
+pub async fn failed(d: &Domain) -> Result<Vec<outbox::Model>, AppError> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(FAILED))
+        .order_by_asc(outbox::Column::Id)
+        .all(&d.db)
+        .await?)
+}
+
+/// Operator command: puts failed emails (one, or all with `None`) back in the
+/// queue with a fresh set of tries. Returns how many.
+pub async fn retry_failed(d: &Domain, id: Option<i32>) -> Result<u64, AppError> {
+    let mut update = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(PENDING))
+        .col_expr(outbox::Column::Attempts, Expr::value(0))
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(d.clock.now()))
+        .filter(outbox::Column::Status.eq(FAILED));
+    if let Some(id) = id {
+        update = update.filter(outbox::Column::Id.eq(id));
+    }
+    Ok(update.exec(&d.db).await?.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_thirty_seconds_up_to_an_hour() {
+        assert_eq!(backoff(1), Duration::seconds(30));
+        assert_eq!(backoff(2), Duration::seconds(60));
+        assert_eq!(backoff(4), Duration::seconds(240));
+        assert_eq!(backoff(7), Duration::seconds(30 * 64));
+        assert_eq!(backoff(20), Duration::hours(1));
+    }
+}

@@ -1,0 +1,88 @@
+//! The bottom layer of the domain: imports only `entity` (and `migration`).
+//! Capabilities, tenant scope, the people of an account, and the
+//! infrastructure every rule needs: clock, crypto, sealed secrets, email
+//! links, validation, limits, the outbox, the outbound client and the number
+//! provider. [`Domain`] is the context every service is handed.
+pub mod actor;
+pub mod clock;
+pub mod crypto;
+pub mod db;
+pub mod directory;
+pub mod limits;
+pub mod mail;
+pub mod oauth_provider;
+pub mod outbound;
+pub mod people;
+pub mod provisioning;
+pub mod scope;
+pub mod secrets;
+pub mod tokens;
+pub mod validation;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::model::AppError;
+use clock::Clock;
+use crypto::PasswordHasher;
+use limits::{SessionPolicy, ThrottlePolicy};
+use oauth_provider::OAuthConfig;
+use provisioning::NumberProvider;
+use secrets::Keyring;
+
+/// Everything the services need, handed to them explicitly.
+#[derive(Clone)]
+pub struct Domain {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: PasswordHasher,
+    pub sessions: SessionPolicy,
+    /// The address people use to reach the console; every link in an email
+    /// starts with it (never with a request's Host header).
+    pub public_url: String,
+    /// Seals and opens stored secrets.
+    pub secrets: Arc<Keyring>,
+    /// The outbound HTTPS client (presents the account's client certificates).
+    pub outbound: Arc<outbound::Outbound>,
+    /// The OAuth provider (Stripe Connect) and this server's clients.
+    pub oauth: Arc<OAuthConfig>,
+    /// When failed log-ins slow down and lock.
+    pub throttle: ThrottlePolicy,
+    /// Where toll-free numbers come from.
+    pub numbers: Arc<dyn NumberProvider>,
+}
+
+impl Domain {
+    /// A link into the console, e.g. `link("/reset-password", token)`.
+    pub fn link(&self, path: &str, token: &str) -> String {
+        format!("{}{path}?token={token}", self.public_url)
+    }
+
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, secrets: Arc<Keyring>) -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Domain {
+            db,
+            clock,
+            // One core is left to everything else, so a flood of log-ins
+            // (each an argon2 verification) cannot starve other requests.
+            passwords: PasswordHasher::new(cores.saturating_sub(1).max(1)),
+            sessions: SessionPolicy::default(),
+            public_url: "http://127.0.0.1:3000".into(),
+            secrets,
+            numbers: Arc::new(provisioning::LocalPool),
+            throttle: ThrottlePolicy::default(),
+            outbound: Arc::new(outbound::Outbound::public()),
+            oauth: Arc::new(OAuthConfig::default()),
+        }
+    }
+}
+
+/// Database failures are logged here with their detail; the browser only
+/// learns that something went wrong.
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::Internal
+    }
+}

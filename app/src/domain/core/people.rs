@@ -1,0 +1,121 @@
+//! The account's people as every layer needs them: one's own row, whether an
+//! address is taken, the one constructor of a new user row, and the short
+//! list a user picker offers.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    SqlErr,
+};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::directory;
+use crate::domain::core::scope::Scoped;
+use crate::domain::core::Domain;
+use crate::domain::entity::user;
+use crate::model::{AppError, UserChoice, UserSort};
+
+pub const EMAIL_TAKEN: &str = "An account with this email address already exists. Log in instead.";
+
+/// The acting user's own row, read now.
+pub async fn own_row(d: &Domain, actor: &Member) -> Result<user::Model, AppError> {
+    Scoped::of(actor)
+        .users()
+        .filter(user::Column::Id.eq(actor.user_id()))
+        .one(&d.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// Whether any account's user has `email`. Pass the transaction when inside one.
+pub async fn email_taken(
+    conn: &impl sea_orm::ConnectionTrait,
+    email: &str,
+) -> Result<bool, AppError> {
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(conn).await?.is_some())
+}
+
+/// Two sign-ups racing for one address: the unique index decides, and the
+/// loser gets the same message as if it had been taken before.
+pub fn email_conflict(err: sea_orm::DbErr) -> AppError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::field("email", EMAIL_TAKEN),
+        _ => err.into(),
+    }
+}
+
+/// How many users the owner picker offers for one search.
+pub const CHOICES: u64 = 8;
+
+pub fn user_choice(u: &user::Model) -> UserChoice {
+    UserChoice {
+        id: u.id,
+        name: format!("{} {}", u.first_name, u.last_name),
+        email: u.email.clone(),
+    }
+}
+
+/// The users a picker offers for what has been typed so far: a bounded index
+/// scan however many users the account has.
+pub async fn choices(
+    conn: &impl ConnectionTrait,
+    actor: &Member,
+    search: &str,
+    except: Option<i32>,
+) -> Result<Vec<UserChoice>, AppError> {
+    let mut query = directory::page_query(Scoped::of(actor).users(), search, UserSort::Name, None)?;
+    if let Some(id) = except {
+        query = query.filter(user::Column::Id.ne(id));
+    }
+    let found = query.limit(CHOICES).all(conn).await?;
+    Ok(found.iter().map(user_choice).collect())
+}
+
+/// A user row about to be written: the one place a new user is built, for
+/// sign-up, Add User and the operator alike.
+pub struct NewUser {
+    pub account_id: i32,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// `None`: invited, cannot log in until an activation link sets one.
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+    pub can_create: bool,
+    pub can_share: bool,
+    pub email_verified_at: Option<DateTime<Utc>>,
+}
+
+impl NewUser {
+    /// Inserts the row; a race for the address ends in [`EMAIL_TAKEN`].
+    pub async fn insert(
+        self,
+        conn: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<user::Model, AppError> {
+        user::ActiveModel {
+            account_id: Set(self.account_id),
+            email: Set(self.email),
+            first_name: Set(self.first_name),
+            last_name: Set(self.last_name),
+            password_hash: Set(self.password_hash),
+            is_admin: Set(self.is_admin),
+            can_create: Set(self.can_create),
+            can_share: Set(self.can_share),
+            created_at: Set(now),
+            email_verified_at: Set(self.email_verified_at),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .map_err(email_conflict)
+    }
+}
+
+/// The user with this address, in any account (operators and log-in only).
+pub async fn by_email(
+    conn: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<user::Model>, AppError> {
+    let email = crate::domain::core::validation::normalize_email(email);
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(conn).await?)
+}

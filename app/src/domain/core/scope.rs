@@ -1,0 +1,133 @@
+//! Tenant scope in one place: every query of account-owned rows starts here,
+//! from the actor's account, never from an account id the browser sent. An id
+//! from the browser is looked up only inside this scope, so another account's
+//! row is simply "not found".
+//!
+//! Every entity with an `account_id` implements [`AccountOwned`] (a test in
+//! `app/tests/layers.rs` fails when one does not), and no other domain module
+//! filters by an account column by hand (the same test checks).
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Select,
+};
+
+use crate::domain::core::actor::Member;
+use crate::domain::entity::{
+    account, application, certificate, integration, js_library, oauth_token, phone_number, user,
+};
+use crate::model::AppError;
+
+/// A table whose rows belong to one account.
+pub trait AccountOwned: EntityTrait {
+    /// The column that names the owning account.
+    fn account_column() -> Self::Column;
+    /// The row's id, as the browser names it.
+    fn id_column() -> Self::Column;
+    /// The user a row belongs to inside the account, for things that are
+    /// someone's own (`None` for things the whole account shares).
+    fn owner_column() -> Option<Self::Column> {
+        None
+    }
+}
+
+macro_rules! account_owned {
+    ($($entity:ident $(owned by $owner:ident)?),* $(,)?) => {$(
+        impl AccountOwned for $entity::Entity {
+            fn account_column() -> Self::Column {
+                $entity::Column::AccountId
+            }
+            fn id_column() -> Self::Column {
+                $entity::Column::Id
+            }
+            $(fn owner_column() -> Option<Self::Column> {
+                Some($entity::Column::$owner)
+            })?
+        }
+    )*};
+}
+
+account_owned! {
+    user,
+    integration,
+    phone_number owned by OwnerId,
+    application owned by OwnerId,
+    js_library owned by OwnerId,
+    certificate owned by AddedBy,
+    oauth_token owned by OwnerId,
+}
+
+/// The rows one actor may reach: those of their account.
+pub struct Scoped {
+    account_id: i32,
+    user_id: i32,
+}
+
+impl Scoped {
+    pub fn of(actor: &Member) -> Self {
+        Scoped { account_id: actor.account_id(), user_id: actor.user_id() }
+    }
+
+    /// An account's rows with no acting user (nothing is "mine"): for work
+    /// done on an account's behalf, such as an outbound call for it.
+    pub fn account(account_id: i32) -> Self {
+        Scoped { account_id, user_id: 0 }
+    }
+
+    /// Every row of the account.
+    pub fn all<E: AccountOwned>(&self) -> Select<E> {
+        E::find().filter(E::account_column().eq(self.account_id))
+    }
+
+    /// The row with this id, if it is the account's; otherwise "not found".
+    pub async fn find<E: AccountOwned>(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: i32,
+    ) -> Result<E::Model, AppError> {
+        self.all::<E>().filter(E::id_column().eq(id)).one(conn).await?.ok_or(AppError::NotFound)
+    }
+
+    /// The actor's own rows (those they own or added).
+    pub fn mine<E: AccountOwned>(&self) -> Select<E> {
+        let query = self.all::<E>();
+        match E::owner_column() {
+            Some(owner) => query.filter(owner.eq(self.user_id)),
+            // Nothing of a shared table is anyone's own.
+            None => query.filter(Expr::value(false)),
+        }
+    }
+
+    /// The actor's own row with this id; anyone else's is "not found".
+    pub async fn find_mine<E: AccountOwned>(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: i32,
+    ) -> Result<E::Model, AppError> {
+        self.mine::<E>().filter(E::id_column().eq(id)).one(conn).await?.ok_or(AppError::NotFound)
+    }
+
+    pub fn users(&self) -> Select<user::Entity> {
+        self.all()
+    }
+
+    pub fn integrations(&self) -> Select<integration::Entity> {
+        self.all()
+    }
+
+    pub fn phone_numbers(&self) -> Select<phone_number::Entity> {
+        self.all()
+    }
+}
+
+/// Serialises admin changes within one account: on PostgreSQL the UPDATE locks
+/// the account's row until commit; on SQLite a transaction that writes first
+/// takes the database's write lock at once. Either way a second admin's
+/// change waits, then sees the first one's result.
+pub async fn lock_account(txn: &DatabaseTransaction, account_id: i32) -> Result<(), AppError> {
+    account::Entity::update_many()
+        .col_expr(account::Column::CompanyName, Expr::col(account::Column::CompanyName).into())
+        .filter(account::Column::Id.eq(account_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Secret storage for the whole product: XChaCha20-Poly1305 (AEAD) with keys
+//! from configuration. Every sealed secret records the id of the key that
+//! sealed it, so keys can be rotated: a new key seals from then on, and the
+//! rotation re-encrypts the stored secrets in place.
+//!
+//! The key file holds one key per line, `id:base64(32 bytes)`, the current
+//! key first; older keys stay readable for secrets not yet re-encrypted.
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
+
+use crate::domain::core::crypto::random_bytes;
+
+const NONCE_LEN: usize = 24;
+
+/// A secret as stored: the key that sealed it and base64(nonce || ciphertext).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    pub key_id: String,
+    pub ciphertext: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SecretError {
+    #[error("the secret was sealed with key {0}, which is not in the key file")]
+    UnknownKey(String),
+    #[error("the secret does not open: it was altered or belongs elsewhere")]
+    Tampered,
+    #[error("key file: {0}")]
+    KeyFile(String),
+}
+
+struct SecretKey {
+    id: String,
+    cipher: XChaCha20Poly1305,
+    raw: [u8; 32],
+}
+
+impl SecretKey {
+    fn new(raw: [u8; 32]) -> Self {
+        // The id names the key without revealing it.
+        let digest = Sha256::digest(raw);
+        let id = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        SecretKey { id, cipher: XChaCha20Poly1305::new(Key::from_slice(&raw)), raw }
+    }
+
+    fn line(&self) -> String {
+        format!("{}:{}", self.id, B64.encode(self.raw))
+    }
+}
+
+/// The keys this process knows, the current one first.
+pub struct Keyring {
+    keys: Vec<SecretKey>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<_> = self.keys.iter().map(|k| k.id.as_str()).collect();
+        f.debug_struct("Keyring").field("key_ids", &ids).finish()
+    }
+}
+
+impl Keyring {
+    /// A keyring with one fresh random key (tests, and a first start).
+    pub fn generate() -> Self {
+        Keyring { keys: vec![SecretKey::new(random_bytes::<32>())] }
+    }
+
+    pub fn current_key_id(&self) -> &str {
+        &self.keys[0].id
+    }
+
+    /// Seals `plaintext`; `context` (e.g. the owning account) is bound to the
+    /// ciphertext, so it does not open anywhere else.
+    pub fn seal(&self, plaintext: &str, context: &str) -> Sealed {
+        let key = &self.keys[0];
+        let nonce = random_bytes::<NONCE_LEN>();
+        let ciphertext = key
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() },
+            )
+            .expect("XChaCha20-Poly1305 encryption does not fail");
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&ciphertext);
+        Sealed { key_id: key.id.clone(), ciphertext: B64.encode(bytes) }
+    }
+
+    pub fn open(&self, sealed: &Sealed, context: &str) -> Result<String, SecretError> {
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.id == sealed.key_id)
+            .ok_or_else(|| SecretError::UnknownKey(sealed.key_id.clone()))?;
+        let bytes = B64.decode(&sealed.ciphertext).map_err(|_| SecretError::Tampered)?;
+        if bytes.len() < NONCE_LEN {
+            return Err(SecretError::Tampered);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let plaintext = key
+            .cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload { msg: ciphertext, aad: context.as_bytes() },
+            )
+            .map_err(|_| SecretError::Tampered)?;
+        String::from_utf8(plaintext).map_err(|_| SecretError::Tampered)
+    }
+
+    /// A keyring whose new, current key seals from now on; the old keys stay
+    /// to open what they sealed.
+    pub fn rotated(&self) -> Keyring {
+        let mut keys = vec![SecretKey::new(random_bytes::<32>())];
+        keys.extend(self.keys.iter().map(|k| SecretKey::new(k.raw)));
+        Keyring { keys }
+    }
+
+    fn parse(text: &str) -> Result<Self, SecretError> {
+        let mut keys = Vec::new();
+        for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let bad = |why: &str| SecretError::KeyFile(format!("line {}: {why}", number + 1));
+            let (id, encoded) =
+                line.trim().split_once(':').ok_or_else(|| bad("expected id:key"))?;
+            let raw = B64.decode(encoded).map_err(|_| bad("the key is not base64"))?;
+            let raw: [u8; 32] =
+                raw.try_into().map_err(|_| bad("a key must be exactly 32 bytes"))?;
+            let key = SecretKey::new(raw);
+            if key.id != id {
+                return Err(bad("the id does not match the key"));
+            }
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err(SecretError::KeyFile("no key in the file".into()));
+        }
+        Ok(Keyring { keys })
+    }
+
+    /// Reads the key file, or creates it (mode 0600) with a fresh key when it
+    /// does not exist. An unreadable or malformed file is an error: the
+    /// server must not start and seal secrets with a key it will lose.
+    pub fn load_or_create(path: &Path) -> Result<Self, SecretError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let keyring = Keyring::generate();
+                keyring.save(path)?;
+                Ok(keyring)
+            }
+            Err(err) => Err(SecretError::KeyFile(format!("{}: {err}", path.display()))),
+        }
+    }
+
+    /// Writes the key file (mode 0600) atomically: beside it, then renamed.
+    pub fn save(&self, path: &Path) -> Result<(), SecretError> {
+        use std::io::Write;
+        let fail = |err: std::io::Error| SecretError::KeyFile(format!("{}: {err}", path.display()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let partial = path.with_extension("partial");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&partial).map_err(fail)?;
+        let text: String = self.keys.iter().map(|k| k.line() + "\n").collect();
+        file.write_all(text.as_bytes()).map_err(fail)?;
+        file.sync_all().map_err(fail)?;
+        std::fs::rename(&partial, path).map_err(fail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_secret_opens_only_unaltered_and_in_its_context() {
+        let keyring = Keyring::generate();
+        let sealed = keyring.seal("AKIA-secret-value", "account:1");
+        assert!(!sealed.ciphertext.contains("secret"));
+        assert_eq!(keyring.open(&sealed, "account:1").unwrap(), "AKIA-secret-value");
+        assert_eq!(keyring.open(&sealed, "account:2"), Err(SecretError::Tampered));
+        let mut bytes = B64.decode(&sealed.ciphertext).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered = Sealed { key_id: sealed.key_id.clone(), ciphertext: B64.encode(bytes) };
+        assert_eq!(keyring.open(&tampered, "account:1"), Err(SecretError::Tampered));
+        let other = Keyring::generate();
+        assert!(matches!(other.open(&sealed, "account:1"), Err(SecretError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn a_rotated_keyring_seals_with_the_new_key_and_opens_the_old() {
+        let old = Keyring::generate();
+        let sealed = old.seal("value", "c");
+        let new = old.rotated();
+        assert_ne!(new.current_key_id(), old.current_key_id());
+        assert_eq!(new.open(&sealed, "c").unwrap(), "value");
+        assert_eq!(new.seal("value", "c").key_id, new.current_key_id());
+    }
+
+    #[test]
+    fn the_key_file_is_created_private_and_a_bad_one_is_refused() {
+        let dir = std::env::temp_dir().join(format!("console-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("secret-keys");
+        let created = Keyring::load_or_create(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let loaded = Keyring::load_or_create(&path).unwrap();
+        assert_eq!(loaded.current_key_id(), created.current_key_id());
+
+        let short = format!("abc:{}\n", B64.encode([7u8; 16]));
+        std::fs::write(&path, short).unwrap();
+        assert!(
+            matches!(Keyring::load_or_create(&path), Err(SecretError::KeyFile(m)) if m.contains("32 bytes"))
+        );
+        std::fs::write(&path, "garbage").unwrap();
+        assert!(Keyring::load_or_create(&path).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

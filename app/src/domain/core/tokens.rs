@@ -1,0 +1,110 @@
+//! Single-use tokens for links in emails: 256 bits of randomness, stored only
+//! as a hash, with an expiry and a purpose.
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::Domain;
+use crate::domain::entity::email_token;
+use crate::model::AppError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// An invited user's first password.
+    Activate,
+    VerifyEmail,
+    ResetPassword,
+    ChangeEmail,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Activate => "activate",
+            Purpose::VerifyEmail => "verify_email",
+            Purpose::ResetPassword => "reset_password",
+            Purpose::ChangeEmail => "change_email",
+        }
+    }
+
+    pub fn lifetime(self) -> Duration {
+        match self {
+            Purpose::Activate => Duration::hours(48),
+            // An unverified account is removed after 7 days anyway.
+            Purpose::VerifyEmail => Duration::days(7),
+            Purpose::ResetPassword => Duration::hours(1),
+            Purpose::ChangeEmail => Duration::hours(24),
+        }
+    }
+}
+
+pub const LINK_USED: &str = "This link has already been used.";
+pub const LINK_EXPIRED: &str = "This link has expired. Please ask for a new one.";
+pub const LINK_INVALID: &str = "This link is not valid. Check that you copied all of it.";
+
+/// Issues a token on `conn` (the caller's transaction). Earlier unused tokens
+/// of the same purpose for the user expire: only the newest link counts.
+pub async fn issue<C: ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    user_id: i32,
+    purpose: Purpose,
+    new_email: Option<String>,
+) -> Result<String, AppError> {
+    let now = d.clock.now();
+    email_token::Entity::update_many()
+        .col_expr(email_token::Column::ExpiresAt, Expr::value(now))
+        .filter(email_token::Column::UserId.eq(user_id))
+        .filter(email_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(email_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    let token = new_token();
+    email_token::ActiveModel {
+        token_hash: Set(token_hash(&token)),
+        user_id: Set(user_id),
+        purpose: Set(purpose.as_str().into()),
+        new_email: Set(new_email),
+        created_at: Set(now),
+        expires_at: Set(now + purpose.lifetime()),
+        used_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(token)
+}
+
+/// Uses up a token on `conn`. Of two requests racing with one token, exactly
+/// one succeeds (a conditional UPDATE); used, expired and unknown tokens each
+/// get their own clear message.
+pub async fn consume<C: ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    token: &str,
+    purpose: Purpose,
+) -> Result<email_token::Model, AppError> {
+    let hash = token_hash(token.trim());
+    let now = d.clock.now();
+    let found = email_token::Entity::find_by_id(hash.clone())
+        .filter(email_token::Column::Purpose.eq(purpose.as_str()))
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::field("token", LINK_INVALID))?;
+    if found.used_at.is_some() {
+        return Err(AppError::field("token", LINK_USED));
+    }
+    if found.expires_at <= now {
+        return Err(AppError::field("token", LINK_EXPIRED));
+    }
+    let taken = email_token::Entity::update_many()
+        .col_expr(email_token::Column::UsedAt, Expr::value(now))
+        .filter(email_token::Column::TokenHash.eq(hash))
+        .filter(email_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Err(AppError::field("token", LINK_USED));
+    }
+    Ok(found)
+}

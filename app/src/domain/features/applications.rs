@@ -1,0 +1,449 @@
+//! Applications, the minimum that makes permissions real: users with Can
+//! Create create them; their owners share them (with Can Share) with users of
+//! the same account, clone them (with Can Create) and attach the account's JS
+//! libraries and integrations. A user sees what they own and what is shared
+//! with them; anything else is "not found".
+use std::collections::HashMap;
+
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::people::{self, user_choice};
+use crate::domain::core::scope::Scoped;
+use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::{
+    application, application_integration as app_integration, application_library as app_library,
+    application_share as share, integration, js_library, user,
+};
+use crate::model::{AppError, ApplicationRow, Applications, Named, UserChoice};
+
+pub use crate::domain::core::actor::{NEEDS_CAN_CREATE, NEEDS_CAN_SHARE};
+pub const OWNER_ONLY: &str = "Only the owner of this application can do this.";
+
+/// The applications `me` can see: their own and those shared with them.
+pub(super) fn visible_to(me: &Member) -> Select<application::Entity> {
+    let shared_with_me = Query::select()
+        .column(share::Column::ApplicationId)
+        .from(share::Entity)
+        .and_where(share::Column::UserId.eq(me.user_id()))
+        .to_owned();
+    Scoped::of(me).all::<application::Entity>().filter(
+        Condition::any()
+            .add(application::Column::OwnerId.eq(me.user_id()))
+            .add(application::Column::Id.in_subquery(shared_with_me)),
+    )
+}
+
+async fn find_visible(
+    conn: &impl ConnectionTrait,
+    me: &Member,
+    id: i32,
+) -> Result<application::Model, AppError> {
+    visible_to(me).filter(application::Column::Id.eq(id)).one(conn).await?.ok_or(AppError::NotFound)
+}
+
+/// An application `me` owns: others' visible ones are refused, invisible ones not found.
+async fn find_owned(
+    conn: &impl ConnectionTrait,
+    me: &Member,
+    id: i32,
+) -> Result<application::Model, AppError> {
+    let app = find_visible(conn, me, id).await?;
+    if app.owner_id != me.user_id() {
+        return Err(AppError::Forbidden(OWNER_ONLY.into()));
+    }
+    Ok(app)
+}
+
+fn named(id: i32, name: &str) -> Named {
+    Named { id, name: name.to_owned() }
+}
+
+/// "X is used by A, B. Confirm to detach it from them and delete it."
+pub fn in_use_message(what: &str, used_by: &[String]) -> String {
+    format!(
+        "{what} is used by {}. Confirm to detach it from {} and delete it.",
+        used_by.join(", "),
+        if used_by.len() == 1 { "that application" } else { "those applications" }
+    )
+}
+
+/// The names of the applications each library is attached to.
+pub(super) async fn using_libraries(
+    conn: &impl ConnectionTrait,
+    library_ids: &[i32],
+) -> Result<HashMap<i32, Vec<String>>, AppError> {
+    let links = app_library::Entity::find()
+        .filter(app_library::Column::LibraryId.is_in(library_ids.iter().copied()))
+        .all(conn)
+        .await?;
+    let pairs = links.iter().map(|l| (l.library_id, l.application_id)).collect::<Vec<_>>();
+    names_by(conn, &pairs).await
+}
+
+/// The names of the applications each integration is attached to.
+pub(super) async fn using_integrations(
+    conn: &impl ConnectionTrait,
+    integration_ids: &[i32],
+) -> Result<HashMap<i32, Vec<String>>, AppError> {
+    let links = app_integration::Entity::find()
+        .filter(app_integration::Column::IntegrationId.is_in(integration_ids.iter().copied()))
+        .all(conn)
+        .await?;
+    let pairs = links.iter().map(|l| (l.integration_id, l.application_id)).collect::<Vec<_>>();
+    names_by(conn, &pairs).await
+}
+
+async fn names_by(
+    conn: &impl ConnectionTrait,
+    pairs: &[(i32, i32)],
+) -> Result<HashMap<i32, Vec<String>>, AppError> {
+    let apps: HashMap<i32, String> = application::Entity::find()
+        .filter(application::Column::Id.is_in(pairs.iter().map(|p| p.1)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let mut names: HashMap<i32, Vec<String>> = HashMap::new();
+    for (thing, app) in pairs {
+        if let Some(name) = apps.get(app) {
+            names.entry(*thing).or_default().push(name.clone());
+        }
+    }
+    names.values_mut().for_each(|v| v.sort());
+    Ok(names)
+}
+
+async fn rows(
+    conn: &impl ConnectionTrait,
+    me: &Member,
+    apps: Vec<application::Model>,
+) -> Result<Vec<ApplicationRow>, AppError> {
+    let ids: Vec<i32> = apps.iter().map(|a| a.id).collect();
+    let mut user_ids: Vec<i32> = apps.iter().map(|a| a.owner_id).collect();
+    let shares = share::Entity::find()
+        .filter(share::Column::ApplicationId.is_in(ids.clone()))
+        .all(conn)
+        .await?;
+    user_ids.extend(shares.iter().map(|s| s.user_id));
+    let users: HashMap<i32, UserChoice> = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids))
+        .all(conn)
+        .await?
+        .iter()
+        .map(|u| (u.id, user_choice(u)))
+        .collect();
+    // (application, attached id), then the attached things' names.
+    let library_links: Vec<(i32, i32)> = app_library::Entity::find()
+        .filter(app_library::Column::ApplicationId.is_in(ids.clone()))
+        .all(conn)
+        .await?
+        .iter()
+        .map(|l| (l.application_id, l.library_id))
+        .collect();
+    let library_names: HashMap<i32, String> = js_library::Entity::find()
+        .filter(js_library::Column::Id.is_in(library_links.iter().map(|l| l.1)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l.name))
+        .collect();
+    let integration_links: Vec<(i32, i32)> = app_integration::Entity::find()
+        .filter(app_integration::Column::ApplicationId.is_in(ids.clone()))
+        .all(conn)
+        .await?
+        .iter()
+        .map(|l| (l.application_id, l.integration_id))
+        .collect();
+    let integration_names: HashMap<i32, String> = integration::Entity::find()
+        .filter(integration::Column::Id.is_in(integration_links.iter().map(|l| l.1)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i.name))
+        .collect();
+    let attached = |links: &[(i32, i32)], names: &HashMap<i32, String>, app: i32| {
+        let mut found: Vec<Named> = links
+            .iter()
+            .filter(|(a, _)| *a == app)
+            .filter_map(|(_, id)| names.get(id).map(|name| named(*id, name)))
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found
+    };
+    let mut out = Vec::new();
+    for app in apps {
+        let owner = users.get(&app.owner_id).cloned().ok_or(AppError::Internal)?;
+        let mine = app.owner_id == me.user_id();
+        let mut shared_with: Vec<UserChoice> = shares
+            .iter()
+            .filter(|s| mine && s.application_id == app.id)
+            .filter_map(|s| users.get(&s.user_id).cloned())
+            .collect();
+        shared_with.sort_by(|a, b| a.name.cmp(&b.name));
+        let libs = attached(&library_links, &library_names, app.id);
+        let ints = attached(&integration_links, &integration_names, app.id);
+        out.push(ApplicationRow {
+            id: app.id,
+            name: app.name,
+            owner,
+            mine,
+            shared_with,
+            libraries: libs,
+            integrations: ints,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn list(d: &Domain, me: &Member) -> Result<Applications, AppError> {
+    let apps = visible_to(me).order_by_asc(application::Column::Name).all(&d.db).await?;
+    let scope = Scoped::of(me);
+    let libraries = scope
+        .all::<js_library::Entity>()
+        .order_by_asc(js_library::Column::Name)
+        .all(&d.db)
+        .await?
+        .iter()
+        .map(|l| named(l.id, &l.name))
+        .collect();
+    let integrations = scope
+        .integrations()
+        .order_by_asc(integration::Column::NameKey)
+        .all(&d.db)
+        .await?
+        .iter()
+        .map(|i| named(i.id, &i.name))
+        .collect();
+    Ok(Applications {
+        rows: rows(&d.db, me, apps).await?,
+        can_create: me.creator(&d.db).await.is_ok(),
+        can_share: me.sharer(&d.db).await.is_ok(),
+        libraries,
+        integrations,
+    })
+}
+
+async fn row(
+    conn: &impl ConnectionTrait,
+    me: &Member,
+    app: application::Model,
+) -> Result<ApplicationRow, AppError> {
+    rows(conn, me, vec![app]).await?.pop().ok_or(AppError::Internal)
+}
+
+pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRow, AppError> {
+    let name = validation::person_name(name, "Name").map_err(|m| AppError::field("name", m))?;
+    let creator = me.creator(&d.db).await?;
+    let app = application::ActiveModel {
+        account_id: Set(creator.member().account_id()),
+        owner_id: Set(creator.member().user_id()),
+        name: Set(name),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await?;
+    row(&d.db, me, app).await
+}
+
+/// A copy owned by the same owner, with the same libraries and integrations;
+/// shares and deployments stay with the original.
+pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, AppError> {
+    let txn = d.db.begin().await?;
+    let original = find_owned(&txn, me, id).await?;
+    me.creator(&txn).await?;
+    let name: String =
+        format!("{} (copy)", original.name).chars().take(validation::NAME_MAX).collect();
+    let copy = application::ActiveModel {
+        account_id: Set(original.account_id),
+        owner_id: Set(original.owner_id),
+        name: Set(name),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    for link in app_library::Entity::find()
+        .filter(app_library::Column::ApplicationId.eq(original.id))
+        .all(&txn)
+        .await?
+    {
+        app_library::ActiveModel { application_id: Set(copy.id), library_id: Set(link.library_id) }
+            .insert(&txn)
+            .await?;
+    }
+    for link in app_integration::Entity::find()
+        .filter(app_integration::Column::ApplicationId.eq(original.id))
+        .all(&txn)
+        .await?
+    {
+        app_integration::ActiveModel {
+            application_id: Set(copy.id),
+            integration_id: Set(link.integration_id),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let copied = row(&txn, me, copy).await?;
+    txn.commit().await?;
+    Ok(copied)
+}
+
+pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
+    let app = find_owned(&d.db, me, id).await?;
+    application::Entity::delete_by_id(app.id).exec(&d.db).await?;
+    Ok(())
+}
+
+/// Shares an application with another user of the account.
+pub async fn share(
+    d: &Domain,
+    me: &Member,
+    id: i32,
+    with_user: i32,
+) -> Result<ApplicationRow, AppError> {
+    let app = find_owned(&d.db, me, id).await?;
+    let sharer = me.sharer(&d.db).await?;
+    let other = match Scoped::of(sharer.member()).find::<user::Entity>(&d.db, with_user).await {
+        Err(AppError::NotFound) => {
+            return Err(AppError::field("user", "Choose a user of this account."))
+        }
+        found => found?,
+    };
+    if other.id == app.owner_id {
+        return Err(AppError::field("user", "The owner already has this application."));
+    }
+    share::Entity::insert(share::ActiveModel {
+        application_id: Set(app.id),
+        user_id: Set(other.id),
+    })
+    .on_conflict_do_nothing()
+    .exec(&d.db)
+    .await?;
+    row(&d.db, me, app).await
+}
+
+pub async fn unshare(
+    d: &Domain,
+    me: &Member,
+    id: i32,
+    with_user: i32,
+) -> Result<ApplicationRow, AppError> {
+    let app = find_owned(&d.db, me, id).await?;
+    share::Entity::delete_many()
+        .filter(share::Column::ApplicationId.eq(app.id))
+        .filter(share::Column::UserId.eq(with_user))
+        .exec(&d.db)
+        .await?;
+    row(&d.db, me, app).await
+}
+
+/// The users a sharing picker offers: only to users who may share.
+pub async fn share_choices(
+    d: &Domain,
+    me: &Member,
+    search: &str,
+) -> Result<Vec<UserChoice>, AppError> {
+    let sharer = me.sharer(&d.db).await?;
+    people::choices(&d.db, sharer.member(), search, Some(me.user_id())).await
+}
+
+/// The application's settings: exactly these libraries and integrations of
+/// the account, replacing the previous ones in one transaction.
+pub async fn set_attachments(
+    d: &Domain,
+    me: &Member,
+    id: i32,
+    library_ids: &[i32],
+    integration_ids: &[i32],
+) -> Result<ApplicationRow, AppError> {
+    let txn = d.db.begin().await?;
+    let app = find_owned(&txn, me, id).await?;
+    let mut errors = Errors::default();
+    let libraries = Scoped::of(me)
+        .all::<js_library::Entity>()
+        .filter(js_library::Column::Id.is_in(library_ids.iter().copied()))
+        .all(&txn)
+        .await?;
+    if libraries.len() != dedup(library_ids).len() {
+        errors.add("libraries", "Choose JS libraries of this account.");
+    }
+    let integrations = Scoped::of(me)
+        .integrations()
+        .filter(integration::Column::Id.is_in(integration_ids.iter().copied()))
+        .all(&txn)
+        .await?;
+    if integrations.len() != dedup(integration_ids).len() {
+        errors.add("integrations", "Choose integrations of this account.");
+    }
+    errors.into_result()?;
+    app_library::Entity::delete_many()
+        .filter(app_library::Column::ApplicationId.eq(app.id))
+        .exec(&txn)
+        .await?;
+    app_integration::Entity::delete_many()
+        .filter(app_integration::Column::ApplicationId.eq(app.id))
+        .exec(&txn)
+        .await?;
+    for library in &libraries {
+        app_library::ActiveModel { application_id: Set(app.id), library_id: Set(library.id) }
+            .insert(&txn)
+            .await?;
+    }
+    for integration in &integrations {
+        app_integration::ActiveModel {
+            application_id: Set(app.id),
+            integration_id: Set(integration.id),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let updated = row(&txn, me, app).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+fn dedup(ids: &[i32]) -> Vec<i32> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// A deleted user's applications pass to the admin who deleted them; the
+/// admin no longer needs a share of what is now theirs.
+pub async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
+    application::Entity::update_many()
+        .col_expr(application::Column::OwnerId, to.into())
+        .filter(application::Column::OwnerId.eq(from))
+        .exec(txn)
+        .await?;
+    let owned_now = Query::select()
+        .column(application::Column::Id)
+        .from(application::Entity)
+        .and_where(application::Column::OwnerId.eq(to))
+        .to_owned();
+    share::Entity::delete_many()
+        .filter(
+            Condition::any().add(share::Column::UserId.eq(from)).add(
+                Condition::all()
+                    .add(share::Column::UserId.eq(to))
+                    .add(share::Column::ApplicationId.in_subquery(owned_now)),
+            ),
+        )
+        .exec(txn)
+        .await?;
+    js_library::Entity::update_many()
+        .col_expr(js_library::Column::OwnerId, to.into())
+        .filter(js_library::Column::OwnerId.eq(from))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! Client certificates for outbound HTTPS. They belong to the account, one
+//! per domain; every user sees them; the user who added one, or an admin,
+//! deletes it. The certificate and key are parsed and checked to belong
+//! together before anything is stored; the private key is sealed.
+use chrono::{DateTime, Duration, Utc};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+    SqlErr,
+};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
+use crate::domain::core::scope::Scoped;
+use crate::domain::core::secrets::Sealed;
+use crate::domain::core::validation::Errors;
+use crate::domain::core::Domain;
+use crate::domain::entity::{certificate, user};
+use crate::model::{AppError, CertificateRow, Expiry};
+
+/// Certificates expiring within this are flagged.
+pub const EXPIRY_WARNING: Duration = Duration::days(30);
+const PEM_MAX: usize = 64 * 1024;
+
+pub struct NewCertificate {
+    pub domain: String,
+    pub certificate: String,
+    pub private_key: String,
+}
+
+fn seal_context(account_id: i32) -> String {
+    format!("certificate:{account_id}")
+}
+
+/// A host name as outbound calls name it: letters, digits and hyphens in dot-separated labels.
+pub fn domain_name(value: &str) -> Result<String, String> {
+    let name = value.trim().trim_end_matches('.').to_lowercase();
+    let bad = || "Domain must be a host name like api.example.com.".to_string();
+    if name.is_empty() {
+        return Err("Domain is required.".into());
+    }
+    if name.len() > 253 {
+        return Err(bad());
+    }
+    let labels_ok = name.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    if labels_ok {
+        Ok(name)
+    } else {
+        Err(bad())
+    }
+}
+
+fn certificate_chain(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let not_pem =
+        || "Certificate must be a PEM certificate (-----BEGIN CERTIFICATE-----).".to_string();
+    if pem.trim().is_empty() {
+        return Err("Certificate is required.".into());
+    }
+    if pem.len() > PEM_MAX {
+        return Err("Certificate is too long.".into());
+    }
+    let chain: Vec<_> = rustls_pemfile::certs(&mut pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|_| not_pem())?;
+    if chain.is_empty() {
+        return Err(not_pem());
+    }
+    Ok(chain)
+}
+
+fn private_key(pem: &str) -> Result<PrivateKeyDer<'static>, String> {
+    if pem.trim().is_empty() {
+        return Err("Private Key is required.".into());
+    }
+    if pem.len() > PEM_MAX {
+        return Err("Private Key is too long.".into());
+    }
+    let found = rustls_pemfile::private_key(&mut pem.as_bytes()).ok().flatten();
+    found.ok_or_else(|| {
+        // PKCS#8 "ENCRYPTED PRIVATE KEY" and OpenSSL's legacy "Proc-Type: 4,ENCRYPTED":
+        // the server cannot use a key it has no passphrase for, so say what to do.
+        if pem.contains("ENCRYPTED") {
+            "Private Key is protected by a passphrase; remove it first (openssl pkey -in key.pem -out plain.pem).".into()
+        } else {
+            "Private Key must be a PEM private key (-----BEGIN PRIVATE KEY-----, RSA or EC).".into()
+        }
+    })
+}
+
+/// The chain written back as PEM, certificates only: whatever else was pasted
+/// into the field (a private key from a combined .pem file, above all) is not
+/// stored in the clear.
+fn chain_pem(chain: &[CertificateDer<'_>]) -> String {
+    use base64::Engine;
+    chain
+        .iter()
+        .map(|cert| {
+            let text = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+            let lines: Vec<&str> = text
+                .as_bytes()
+                .chunks(64)
+                .map(|line| std::str::from_utf8(line).unwrap_or_default())
+                .collect();
+            format!(
+                "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                lines.join("\n")
+            )
+        })
+        .collect()
+}
+
+struct Parsed {
+    subject: String,
+    issuer: String,
+    not_after: DateTime<Utc>,
+}
+
+fn describe(leaf: &CertificateDer<'_>) -> Result<Parsed, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
+        .map_err(|_| "Certificate could not be read as X.509.".to_string())?;
+    let not_after = DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
+        .ok_or_else(|| "Certificate has an unreadable expiry date.".to_string())?;
+    Ok(Parsed { subject: cert.subject().to_string(), issuer: cert.issuer().to_string(), not_after })
+}
+
+/// Whether the key is the certificate's: the public key derived from the
+/// private key must be the one the certificate holds.
+fn keys_match(
+    chain: &[CertificateDer<'static>],
+    key: &PrivateKeyDer<'static>,
+) -> Result<(), String> {
+    let mismatch = || "The private key does not belong to this certificate.".to_string();
+    let signing = rustls::crypto::ring::sign::any_supported_type(key).map_err(|_| {
+        "Private Key is of a kind that cannot be used (use RSA, ECDSA P-256/P-384 or Ed25519)."
+            .to_string()
+    })?;
+    rustls::sign::CertifiedKey::new(chain.to_vec(), signing).keys_match().map_err(|_| mismatch())
+}
+
+fn expiry(not_after: DateTime<Utc>, now: DateTime<Utc>) -> Expiry {
+    if not_after <= now {
+        Expiry::Expired
+    } else if not_after - now <= EXPIRY_WARNING {
+        Expiry::Soon
+    } else {
+        Expiry::Valid
+    }
+}
+
+pub async fn add(
+    d: &Domain,
+    me: &Member,
+    input: NewCertificate,
+) -> Result<CertificateRow, AppError> {
+    let mut errors = Errors::default();
+    let domain = errors.check("domain", domain_name(&input.domain));
+    let chain = errors.check("certificate", certificate_chain(&input.certificate));
+    let key = private_key(&input.private_key);
+    if let Err(message) = &key {
+        errors.add("private_key", message.clone());
+    }
+    let parsed = chain.first().map(describe).transpose().unwrap_or_else(|m| {
+        errors.add("certificate", m);
+        None
+    });
+    if let (false, Ok(key)) = (chain.is_empty(), &key) {
+        if let Err(message) = keys_match(&chain, key) {
+            errors.add("private_key", message);
+        }
+    }
+    errors.into_result()?;
+    let parsed = parsed.ok_or(AppError::Internal)?;
+    // Checked above; the PEM text is what is sealed.
+    let sealed = d.secrets.seal(input.private_key.trim(), &seal_context(me.account_id()));
+    let model = certificate::ActiveModel {
+        account_id: Set(me.account_id()),
+        added_by: Set(me.user_id()),
+        domain: Set(domain.clone()),
+        subject: Set(parsed.subject),
+        issuer: Set(parsed.issuer),
+        not_after: Set(parsed.not_after),
+        cert_pem: Set(chain_pem(&chain)),
+        key_id: Set(sealed.key_id),
+        key_ciphertext: Set(sealed.ciphertext),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::field(
+            "domain",
+            format!("This account already has a certificate for {domain}. Delete it first to replace it."),
+        ),
+        _ => e.into(),
+    })?;
+    Ok(rows(d, me, vec![model]).await?.remove(0))
+}
+
+async fn rows(
+    d: &Domain,
+    me: &Member,
+    models: Vec<certificate::Model>,
+) -> Result<Vec<CertificateRow>, AppError> {
+    let now = d.clock.now();
+    let adders = user::Entity::find()
+        .filter(user::Column::Id.is_in(models.iter().map(|m| m.added_by)))
+        .all(&d.db)
+        .await?;
+    Ok(models
+        .into_iter()
+        .map(|m| CertificateRow {
+            id: m.id,
+            expiry: expiry(m.not_after, now),
+            expires: m.not_after.format("%Y-%m-%d").to_string(),
+            added_by: adders
+                .iter()
+                .find(|u| u.id == m.added_by)
+                .map(|u| format!("{} {}", u.first_name, u.last_name))
+                .unwrap_or_default(),
+            can_delete: may_delete(&m, me),
+            domain: m.domain,
+            subject: m.subject,
+            issuer: m.issuer,
+        })
+        .collect())
+}
+
+/// The user who added a certificate may delete it, and so may an admin.
+fn may_delete(found: &certificate::Model, me: &Member) -> bool {
+    found.added_by == me.user_id() || me.admin().is_ok()
+}
+
+pub async fn list(d: &Domain, me: &Member) -> Result<Vec<CertificateRow>, AppError> {
+    let models = Scoped::of(me)
+        .all::<certificate::Entity>()
+        .order_by_asc(certificate::Column::Domain)
+        .all(&d.db)
+        .await?;
+    rows(d, me, models).await
+}
+
+pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
+    let found = Scoped::of(me).find::<certificate::Entity>(&d.db, id).await?;
+    if !may_delete(&found, me) {
+        return Err(AppError::Forbidden(
+            "Only the user who added this certificate, or an account admin, can delete it.".into(),
+        ));
+    }
+    certificate::Entity::delete_by_id(found.id).exec(&d.db).await?;
+    Ok(())
+}
+
+/// The account's client certificate for `host`, for the outbound client.
+pub async fn identity_for(
+    d: &Domain,
+    account_id: i32,
+    host: &str,
+) -> Result<Option<ClientIdentity>, AppError> {
+    let Some(found) = Scoped::account(account_id)
+        .all::<certificate::Entity>()
+        .filter(certificate::Column::Domain.eq(host.to_lowercase()))
+        .one(&d.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let sealed = Sealed { key_id: found.key_id.clone(), ciphertext: found.key_ciphertext.clone() };
+    let key_pem = d.secrets.open(&sealed, &seal_context(account_id)).map_err(|err| {
+        tracing::error!(certificate = found.id, error = %err, "a certificate key does not open");
+        AppError::Internal
+    })?;
+    let chain = certificate_chain(&found.cert_pem).map_err(|_| AppError::Internal)?;
+    let key = private_key(&key_pem).map_err(|_| AppError::Internal)?;
+    Ok(Some(ClientIdentity { chain, key }))
+}
+
+/// A call made for an account: presents the account's client certificate
+/// for the host, if it has one.
+pub async fn send_for_account(
+    d: &Domain,
+    account_id: i32,
+    method: &str,
+    url: &str,
+    form: Option<&[(&str, &str)]>,
+) -> Result<outbound::Response, OutboundError> {
+    let host = outbound::parse_url(url)?.host;
+    let identity = identity_for(d, account_id, &host)
+        .await
+        .map_err(|_| OutboundError("the account's certificate could not be opened".into()))?;
+    d.outbound.send(method, url, form, identity).await
+}
+
+/// The certificates a deleted user added are now the deleting admin's to delete.
+pub async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
+    certificate::Entity::update_many()
+        .col_expr(certificate::Column::AddedBy, to.into())
+        .filter(certificate::Column::AddedBy.eq(from))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains() {
+        assert_eq!(domain_name(" API.Example.com. ").unwrap(), "api.example.com");
+        assert_eq!(domain_name("localhost").unwrap(), "localhost");
+        for bad in ["", "exa mple.com", "-a.com", "a..com", "https://a.com", "*.a.com"] {
+            assert!(domain_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Deployments: the owner of a phone number deploys it to one of the
+//! applications they can see (their own or shared with them). No permission
+//! flag is needed: owning the number is what counts.
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::scope::Scoped;
+use crate::domain::core::Domain;
+use crate::domain::entity::{application, deployment, deployment_token, oauth_token, phone_number};
+use crate::domain::features::applications::visible_to;
+use crate::model::AppError;
+
+async fn my_number(
+    conn: &impl ConnectionTrait,
+    me: &Member,
+    number_id: i32,
+) -> Result<phone_number::Model, AppError> {
+    Scoped::of(me).find_mine::<phone_number::Entity>(conn, number_id).await
+}
+
+pub async fn deploy(
+    d: &Domain,
+    me: &Member,
+    number_id: i32,
+    application_id: i32,
+) -> Result<(), AppError> {
+    let number = my_number(&d.db, me, number_id).await?;
+    let app = visible_to(me)
+        .filter(application::Column::Id.eq(application_id))
+        .one(&d.db)
+        .await?
+        .ok_or_else(|| AppError::field("application", "Choose one of your applications."))?;
+    deployment::Entity::insert(deployment::ActiveModel {
+        phone_number_id: Set(number.id),
+        application_id: Set(app.id),
+        deployed_at: Set(d.clock.now()),
+    })
+    .on_conflict(
+        OnConflict::column(deployment::Column::PhoneNumberId)
+            .update_columns([deployment::Column::ApplicationId, deployment::Column::DeployedAt])
+            .to_owned(),
+    )
+    .exec(&d.db)
+    .await?;
+    Ok(())
+}
+
+pub async fn undeploy(d: &Domain, me: &Member, number_id: i32) -> Result<(), AppError> {
+    let number = my_number(&d.db, me, number_id).await?;
+    deployment::Entity::delete_by_id(number.id).exec(&d.db).await?;
+    Ok(())
+}
+
+/// Assigns one of the user's own OAuth tokens to their number's deployment
+/// (`None` takes it off).
+pub async fn assign_token(
+    d: &Domain,
+    me: &Member,
+    number_id: i32,
+    token_id: Option<i32>,
+) -> Result<(), AppError> {
+    // Everything is checked before anything changes, in one transaction: a
+    // refused request leaves the number's current token in place.
+    let txn = d.db.begin().await?;
+    let number = my_number(&txn, me, number_id).await?;
+    if deployment::Entity::find_by_id(number.id).one(&txn).await?.is_none() {
+        return Err(AppError::field("token", "Deploy the number to an application first."));
+    }
+    let token = match token_id {
+        Some(id) => {
+            Some(Scoped::of(me).find_mine::<oauth_token::Entity>(&txn, id).await.map_err(|e| {
+                match e {
+                    AppError::NotFound => {
+                        AppError::field("token", "Choose one of your OAuth tokens.")
+                    }
+                    other => other,
+                }
+            })?)
+        }
+        None => None,
+    };
+    deployment_token::Entity::delete_by_id(number.id).exec(&txn).await?;
+    if let Some(token) = token {
+        deployment_token::ActiveModel {
+            phone_number_id: Set(number.id),
+            oauth_token_id: Set(token.id),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! Integrations with third-party services. Every user of the account sees
+//! them; only admins add, rename or delete them. Credentials are checked,
+//! sealed with the account bound to them, and never leave the server: after
+//! creation only the name and description can change.
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    SqlErr, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::core::actor::{Admin, Member};
+use crate::domain::core::scope::Scoped;
+use crate::domain::core::secrets::{Keyring, Sealed};
+use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::{application_integration, integration};
+use crate::domain::features::applications::{in_use_message, using_integrations};
+use crate::model::{AppError, IntegrationRow, Service, AWS_REGIONS};
+
+pub const DESCRIPTION_MAX: usize = 500;
+pub const CONFIG_MAX: usize = 16 * 1024;
+pub const NAME_TAKEN: &str = "Another integration of this account already has this name.";
+
+/// What the Add Integration form sends; fields of other services are ignored.
+#[derive(Default)]
+pub struct NewIntegration {
+    pub service: String,
+    pub name: String,
+    pub description: String,
+    /// Dialogflow: the service-account key JSON.
+    pub config: String,
+    /// AWS: the access key id.
+    pub key: String,
+    /// AWS: the secret access key.
+    pub secret: String,
+    /// DynamoDB: the region code.
+    pub region: String,
+}
+
+/// The sealed part of an integration.
+#[derive(PartialEq, Eq, Serialize, Deserialize)]
+pub enum Credentials {
+    Dialogflow { config: String },
+    Aws { key: String, secret: String },
+}
+
+/// Never prints the secrets, should credentials end up in a log line.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Dialogflow { .. } => f.write_str("Credentials::Dialogflow { .. }"),
+            Credentials::Aws { key, .. } => {
+                write!(
+                    f,
+                    "Credentials::Aws {{ key: …{}, .. }}",
+                    &key[key.len().saturating_sub(4)..]
+                )
+            }
+        }
+    }
+}
+
+/// What is bound to every sealed credential: it opens only for its account.
+fn seal_context(account_id: i32) -> String {
+    format!("integration:{account_id}")
+}
+
+fn row(model: integration::Model) -> IntegrationRow {
+    IntegrationRow {
+        id: model.id,
+        service: Service::from_key(&model.service).unwrap_or(Service::Dialogflow),
+        name: model.name,
+        description: model.description,
+        region: model.region,
+        hint: model.hint,
+        added: model.created_at.format("%Y-%m-%d").to_string(),
+        used_by: Vec::new(),
+    }
+}
+
+pub async fn list(d: &Domain, actor: &Member) -> Result<Vec<IntegrationRow>, AppError> {
+    let rows = Scoped::of(actor)
+        .integrations()
+        .order_by_asc(integration::Column::NameKey)
+        .all(&d.db)
+        .await?;
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let mut used = using_integrations(&d.db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|model| {
+            let used_by = used.remove(&model.id).unwrap_or_default();
+            IntegrationRow { used_by, ..row(model) }
+        })
+        .collect())
+}
+
+fn description(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.chars().count() > DESCRIPTION_MAX {
+        return Err(format!("Description must be at most {DESCRIPTION_MAX} characters."));
+    }
+    Ok(value.to_owned())
+}
+
+/// A Google service-account key: the JSON file Google lets one download.
+fn dialogflow_config(value: &str) -> Result<(String, String), String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("Config is required: paste the service-account key JSON.".into());
+    }
+    if value.len() > CONFIG_MAX {
+        return Err(format!("Config must be at most {} KiB.", CONFIG_MAX / 1024));
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(value).map_err(|e| format!("Config is not valid JSON ({e})."))?;
+    let text = |field: &str| json.get(field).and_then(|v| v.as_str()).map(str::trim).unwrap_or("");
+    if text("type") != "service_account" {
+        return Err(
+            "Config must be a service-account key: its \"type\" is \"service_account\".".into()
+        );
+    }
+    let project_id = text("project_id");
+    if project_id.is_empty() {
+        return Err("Config has no \"project_id\".".into());
+    }
+    if validation::email(text("client_email")).is_err() {
+        return Err("Config has no valid \"client_email\".".into());
+    }
+    let key = text("private_key");
+    if !(key.starts_with("-----BEGIN PRIVATE KEY-----")
+        && key.ends_with("-----END PRIVATE KEY-----"))
+    {
+        return Err("Config has no PEM \"private_key\".".into());
+    }
+    Ok((value.to_owned(), project_id.to_owned()))
+}
+
+fn aws_key_id(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let well_formed = value.len() == 20
+        && (value.starts_with("AKIA") || value.starts_with("ASIA"))
+        && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if well_formed {
+        Ok(value.to_owned())
+    } else {
+        Err("Key must be an AWS access key id: 20 capital letters and digits starting with AKIA or ASIA.".into())
+    }
+}
+
+fn aws_secret(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let well_formed = value.len() == 40
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '+' || c == '=');
+    if well_formed {
+        Ok(value.to_owned())
+    } else {
+        Err("Secret must be an AWS secret access key: 40 characters.".into())
+    }
+}
+
+fn region(value: &str) -> Result<String, String> {
+    AWS_REGIONS
+        .iter()
+        .find(|(code, _)| *code == value.trim())
+        .map(|(code, _)| code.to_string())
+        .ok_or_else(|| "Select a region from the list.".into())
+}
+
+fn is_name_conflict(err: &sea_orm::DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+pub async fn add(
+    d: &Domain,
+    admin: &Admin,
+    input: NewIntegration,
+) -> Result<IntegrationRow, AppError> {
+    let mut errors = Errors::default();
+    let service = Service::from_key(&input.service);
+    if service.is_none() {
+        errors.add("service", "Select a service.");
+    }
+    let name = errors.check("name", validation::person_name(&input.name, "Name"));
+    let description = errors.check("description", description(&input.description));
+    let (credentials, hint, region) = match service {
+        Some(Service::Dialogflow) => {
+            let (config, project) = errors.check("config", dialogflow_config(&input.config));
+            (Credentials::Dialogflow { config }, project, None)
+        }
+        Some(aws) => {
+            let key = errors.check("key", aws_key_id(&input.key));
+            let secret = errors.check("secret", aws_secret(&input.secret));
+            let region =
+                (aws == Service::DynamoDb).then(|| errors.check("region", region(&input.region)));
+            let hint = format!("…{}", key.get(key.len().saturating_sub(4)..).unwrap_or(""));
+            (Credentials::Aws { key, secret }, hint, region)
+        }
+        None => {
+            (Credentials::Aws { key: String::new(), secret: String::new() }, String::new(), None)
+        }
+    };
+    errors.into_result()?;
+
+    let account_id = admin.account_id();
+    let plaintext = serde_json::to_string(&credentials).map_err(|_| AppError::Internal)?;
+    let sealed = d.secrets.seal(&plaintext, &seal_context(account_id));
+    let model = integration::ActiveModel {
+        account_id: Set(account_id),
+        service: Set(service.map(Service::key).unwrap_or_default().into()),
+        name_key: Set(name.to_lowercase()),
+        name: Set(name),
+        description: Set(description),
+        region: Set(region),
+        hint: Set(hint),
+        key_id: Set(sealed.key_id),
+        ciphertext: Set(sealed.ciphertext),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .map_err(|e| {
+        if is_name_conflict(&e) {
+            AppError::field("name", NAME_TAKEN)
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(row(model))
+}
+
+async fn find(d: &Domain, admin: &Admin, id: i32) -> Result<integration::Model, AppError> {
+    Scoped::of(admin.member())
+        .integrations()
+        .filter(integration::Column::Id.eq(id))
+        .one(&d.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Renames or re-describes an integration; its credentials cannot change.
+pub async fn update(
+    d: &Domain,
+    admin: &Admin,
+    id: i32,
+    name: &str,
+    description_text: &str,
+) -> Result<IntegrationRow, AppError> {
+    let mut errors = Errors::default();
+    let name = errors.check("name", validation::person_name(name, "Name"));
+    let description = errors.check("description", description(description_text));
+    errors.into_result()?;
+    let mut active = find(d, admin, id).await?.into_active_model();
+    active.name_key = Set(name.to_lowercase());
+    active.name = Set(name);
+    active.description = Set(description);
+    let model = active.update(&d.db).await.map_err(|e| {
+        if is_name_conflict(&e) {
+            AppError::field("name", NAME_TAKEN)
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(row(model))
+}
+
+/// Deletes an integration. One that applications use is deleted only when
+/// the admin confirmed detaching it (`detach`); then it leaves every
+/// application in the same transaction.
+pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<(), AppError> {
+    let found = find(d, admin, id).await?;
+    let txn = d.db.begin().await?;
+    let used_by =
+        using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
+    if !used_by.is_empty() && !detach {
+        return Err(AppError::Conflict(in_use_message(&found.name, &used_by)));
+    }
+    application_integration::Entity::delete_many()
+        .filter(application_integration::Column::IntegrationId.eq(found.id))
+        .exec(&txn)
+        .await?;
+    integration::Entity::delete_by_id(found.id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The credentials, for the server's own calls to the service. Never for a browser.
+pub async fn credentials(d: &Domain, admin: &Admin, id: i32) -> Result<Credentials, AppError> {
+    let found = find(d, admin, id).await?;
+    open(&d.secrets, &found)
+}
+
+fn open(keyring: &Keyring, model: &integration::Model) -> Result<Credentials, AppError> {
+    let sealed = Sealed { key_id: model.key_id.clone(), ciphertext: model.ciphertext.clone() };
+    let plaintext = keyring.open(&sealed, &seal_context(model.account_id)).map_err(|err| {
+        tracing::error!(integration = model.id, error = %err, "integration credentials do not open");
+        AppError::Internal
+    })?;
+    serde_json::from_str(&plaintext).map_err(|_| AppError::Internal)
+}
+
+/// Operator command: re-seals every integration's credentials with the
+/// current key of `keyring`, in one transaction. Returns how many.
+pub async fn reseal_all(d: &Domain, keyring: &Keyring) -> Result<u64, AppError> {
+    let txn = d.db.begin().await?;
+    let all = integration::Entity::find().all(&txn).await?;
+    let mut resealed = 0;
+    for model in all.into_iter().filter(|m| m.key_id != keyring.current_key_id()) {
+        let credentials = open(keyring, &model)?;
+        let plaintext = serde_json::to_string(&credentials).map_err(|_| AppError::Internal)?;
+        let sealed = keyring.seal(&plaintext, &seal_context(model.account_id));
+        let mut active = model.into_active_model();
+        active.key_id = Set(sealed.key_id);
+        active.ciphertext = Set(sealed.ciphertext);
+        active.update(&txn).await?;
+        resealed += 1;
+    }
+    txn.commit().await?;
+    Ok(resealed)
+}

@@ -1,0 +1,137 @@
+//! JS libraries: each belongs to the user who wrote it and can be attached to
+//! the account's applications. The code is at most 4096 characters. Whether
+//! it parses is the browser's advice to the author, not a rule: a library
+//! that does not parse may still be saved.
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::scope::Scoped;
+use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::{application_library, js_library};
+use crate::domain::features::applications::{in_use_message, using_libraries};
+use crate::model::{AppError, JsLibraryRow, JS_LIBRARY_MAX};
+
+pub const DESCRIPTION_MAX: usize = 500;
+
+/// What the Add and Edit dialogs send.
+pub struct LibraryForm {
+    pub name: String,
+    pub description: String,
+    pub code: String,
+}
+
+struct Checked {
+    name: String,
+    description: String,
+    code: String,
+}
+
+fn check(form: &LibraryForm) -> Result<Checked, AppError> {
+    let mut errors = Errors::default();
+    let name = errors.check("name", validation::person_name(&form.name, "Name"));
+    let description = errors.check(
+        "description",
+        validation::optional_text(&form.description, "Description", DESCRIPTION_MAX),
+    );
+    // The code is kept exactly as written: whitespace is part of it.
+    let length = form.code.chars().count();
+    if form.code.trim().is_empty() {
+        errors.add("code", "Code is required.");
+    } else if length > JS_LIBRARY_MAX {
+        errors.add(
+            "code",
+            format!("Code must be at most {JS_LIBRARY_MAX} characters; this is {length}."),
+        );
+    }
+    errors.into_result()?;
+    Ok(Checked { name, description, code: form.code.clone() })
+}
+
+fn row(model: js_library::Model, used_by: Vec<String>) -> JsLibraryRow {
+    JsLibraryRow {
+        id: model.id,
+        name: model.name,
+        description: model.description,
+        code: model.code,
+        used_by,
+        updated: model.updated_at.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// The libraries `me` wrote, with the applications using each.
+pub async fn list(d: &Domain, me: &Member) -> Result<Vec<JsLibraryRow>, AppError> {
+    let mine = Scoped::of(me)
+        .mine::<js_library::Entity>()
+        .order_by_asc(js_library::Column::Name)
+        .all(&d.db)
+        .await?;
+    let ids: Vec<i32> = mine.iter().map(|l| l.id).collect();
+    let mut used = using_libraries(&d.db, &ids).await?;
+    Ok(mine
+        .into_iter()
+        .map(|l| {
+            let u = used.remove(&l.id).unwrap_or_default();
+            row(l, u)
+        })
+        .collect())
+}
+
+pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibraryRow, AppError> {
+    let checked = check(&form)?;
+    let now = d.clock.now();
+    let model = js_library::ActiveModel {
+        account_id: Set(me.account_id()),
+        owner_id: Set(me.user_id()),
+        name: Set(checked.name),
+        description: Set(checked.description),
+        code: Set(checked.code),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await?;
+    Ok(row(model, Vec::new()))
+}
+
+pub async fn update(
+    d: &Domain,
+    me: &Member,
+    id: i32,
+    form: LibraryForm,
+) -> Result<JsLibraryRow, AppError> {
+    let checked = check(&form)?;
+    let mut active =
+        Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?.into_active_model();
+    active.name = Set(checked.name);
+    active.description = Set(checked.description);
+    active.code = Set(checked.code);
+    active.updated_at = Set(d.clock.now());
+    let model = active.update(&d.db).await?;
+    let used = using_libraries(&d.db, &[model.id]).await?.remove(&model.id).unwrap_or_default();
+    Ok(row(model, used))
+}
+
+/// Deletes a library. One that applications use is deleted only when the
+/// user confirmed detaching it (`detach`); then it leaves every application
+/// in the same transaction.
+pub async fn delete(d: &Domain, me: &Member, id: i32, detach: bool) -> Result<(), AppError> {
+    let library = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
+    let txn = d.db.begin().await?;
+    let used_by =
+        using_libraries(&txn, &[library.id]).await?.remove(&library.id).unwrap_or_default();
+    if !used_by.is_empty() && !detach {
+        return Err(AppError::Conflict(in_use_message(&library.name, &used_by)));
+    }
+    application_library::Entity::delete_many()
+        .filter(application_library::Column::LibraryId.eq(library.id))
+        .exec(&txn)
+        .await?;
+    js_library::Entity::delete_by_id(library.id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! OAuth tokens of connected Stripe accounts, by the authorization-code
+//! flow. Starting it stores a random `state` (hashed) bound to the session
+//! that started it; the provider sends the browser back to the callback with
+//! that state and a code, which is accepted once, within ten minutes, only
+//! from the same session. The code is exchanged server-side for the token,
+//! which is sealed. Tokens belong to the user who connected them.
+use chrono::Duration;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::oauth_provider::CALLBACK_PATH;
+use crate::domain::core::outbound;
+use crate::domain::core::scope::Scoped;
+use crate::domain::core::secrets::Sealed;
+use crate::domain::core::Domain;
+use crate::domain::entity::{account, oauth_state, oauth_token};
+use crate::domain::features::certificates;
+use crate::model::{AppError, OAuthTokenRow, OAuthTokens};
+
+pub const STATE_LIFETIME: Duration = Duration::minutes(10);
+pub const NOT_ENABLED: &str =
+    "Stripe is not enabled for this account yet. Contact support to have it enabled.";
+pub const PROVIDER: &str = "stripe";
+
+/// What is sealed: the tokens themselves.
+#[derive(Serialize, Deserialize)]
+struct Tokens {
+    access_token: String,
+    refresh_token: Option<String>,
+}
+
+/// The provider's answer to the code exchange (Stripe's field names).
+#[derive(Deserialize)]
+struct Exchange {
+    access_token: String,
+    refresh_token: Option<String>,
+    stripe_user_id: String,
+    livemode: bool,
+}
+
+fn seal_context(account_id: i32, owner_id: i32) -> String {
+    format!("oauth:{account_id}:{owner_id}")
+}
+
+fn row(model: &oauth_token::Model) -> OAuthTokenRow {
+    OAuthTokenRow {
+        id: model.id,
+        token_type: if model.livemode { "Live" } else { "Test" }.into(),
+        provider_account_id: model.provider_account_id.clone(),
+        added: model.created_at.format("%Y-%m-%d").to_string(),
+    }
+}
+
+async fn enabled(d: &Domain, me: &Member) -> Result<bool, AppError> {
+    let found = account::Entity::find_by_id(me.account_id()).one(&d.db).await?;
+    Ok(found.map(|a| a.stripe_enabled).unwrap_or(false))
+}
+
+pub async fn list(d: &Domain, me: &Member) -> Result<OAuthTokens, AppError> {
+    let rows = Scoped::of(me)
+        .mine::<oauth_token::Entity>()
+        .order_by_asc(oauth_token::Column::CreatedAt)
+        .all(&d.db)
+        .await?;
+    Ok(OAuthTokens { enabled: enabled(d, me).await?, rows: rows.iter().map(row).collect() })
+}
+
+/// Starts connecting a Stripe account: returns the provider URL to send the browser to.
+pub async fn start(
+    d: &Domain,
+    me: &Member,
+    session_token: &str,
+    livemode: bool,
+) -> Result<String, AppError> {
+    if !enabled(d, me).await? {
+        return Err(AppError::Forbidden(NOT_ENABLED.into()));
+    }
+    let client = if livemode { &d.oauth.live } else { &d.oauth.test };
+    let Some(client) = client else {
+        tracing::error!(livemode, "no Stripe OAuth client is configured for this mode");
+        return Err(AppError::Conflict(format!(
+            "{} tokens cannot be added: this server has no Stripe client for that mode.",
+            if livemode { "Live" } else { "Test" }
+        )));
+    };
+    let state = new_token();
+    oauth_state::ActiveModel {
+        state_hash: Set(token_hash(&state)),
+        session_hash: Set(token_hash(session_token)),
+        user_id: Set(me.user_id()),
+        livemode: Set(livemode),
+        created_at: Set(d.clock.now()),
+    }
+    .insert(&d.db)
+    .await?;
+    let redirect = format!("{}{CALLBACK_PATH}", d.public_url);
+    let query = outbound::encode_form(&[
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("scope", "read_write"),
+        ("state", state.as_str()),
+        ("redirect_uri", redirect.as_str()),
+    ]);
+    Ok(format!("{}?{query}", d.oauth.authorize_url))
+}
+
+/// Why a callback was not accepted; each has a fixed message on the tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackRefusal {
+    /// No such state, another session's, expired or already used.
+    InvalidState,
+    /// The user declined at the provider.
+    Denied,
+    /// The provider did not give a token for the code.
+    ExchangeFailed,
+}
+
+impl CallbackRefusal {
+    pub fn key(self) -> &'static str {
+        match self {
+            CallbackRefusal::InvalidState => "invalid_state",
+            CallbackRefusal::Denied => "denied",
+            CallbackRefusal::ExchangeFailed => "failed",
+        }
+    }
+}
+
+/// The provider's redirect back. `state` must be one this session started
+/// and not yet used; it is used up here whatever happens next.
+pub async fn callback(
+    d: &Domain,
+    me: &Member,
+    session_token: &str,
+    state: &str,
+    code: Option<&str>,
+) -> Result<OAuthTokenRow, CallbackRefusal> {
+    let internal = |_| CallbackRefusal::ExchangeFailed;
+    let hash = token_hash(state);
+    let found = oauth_state::Entity::find_by_id(hash.clone()).one(&d.db).await.map_err(internal)?;
+    let Some(found) = found else { return Err(CallbackRefusal::InvalidState) };
+    let claimed = oauth_state::Entity::delete_many()
+        .filter(oauth_state::Column::StateHash.eq(hash))
+        .filter(oauth_state::Column::SessionHash.eq(token_hash(session_token)))
+        .filter(oauth_state::Column::UserId.eq(me.user_id()))
+        .exec(&d.db)
+        .await
+        .map_err(internal)?;
+    if claimed.rows_affected != 1 || d.clock.now() - found.created_at > STATE_LIFETIME {
+        return Err(CallbackRefusal::InvalidState);
+    }
+    let Some(code) = code.filter(|c| !c.is_empty()) else { return Err(CallbackRefusal::Denied) };
+    let client = if found.livemode { &d.oauth.live } else { &d.oauth.test };
+    let client = client.as_ref().ok_or(CallbackRefusal::ExchangeFailed)?;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("client_secret", client.secret.as_str()),
+    ];
+    let answer =
+        certificates::send_for_account(d, me.account_id(), "POST", &d.oauth.token_url, Some(&form))
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "the OAuth code exchange failed");
+                CallbackRefusal::ExchangeFailed
+            })?;
+    if answer.status != 200 {
+        tracing::warn!(status = answer.status, "the OAuth provider refused the code");
+        return Err(CallbackRefusal::ExchangeFailed);
+    }
+    let exchange: Exchange =
+        serde_json::from_str(&answer.body).map_err(|_| CallbackRefusal::ExchangeFailed)?;
+    if exchange.livemode != found.livemode {
+        tracing::warn!("the OAuth provider answered for the other mode");
+        return Err(CallbackRefusal::ExchangeFailed);
+    }
+    let sealed_json = serde_json::to_string(&Tokens {
+        access_token: exchange.access_token,
+        refresh_token: exchange.refresh_token,
+    })
+    .map_err(|_| CallbackRefusal::ExchangeFailed)?;
+    let sealed = d.secrets.seal(&sealed_json, &seal_context(me.account_id(), me.user_id()));
+    // Connecting the same Stripe account again in the same mode refreshes the
+    // user's token for it rather than listing it twice; the row keeps its id,
+    // so deployments that use it go on working, with the new token.
+    let earlier = Scoped::of(me)
+        .mine::<oauth_token::Entity>()
+        .filter(oauth_token::Column::Provider.eq(PROVIDER))
+        .filter(oauth_token::Column::Livemode.eq(exchange.livemode))
+        .filter(oauth_token::Column::ProviderAccountId.eq(exchange.stripe_user_id.as_str()))
+        .one(&d.db)
+        .await
+        .map_err(internal)?;
+    let now = d.clock.now();
+    let model = match earlier {
+        Some(model) => {
+            let mut active = model.into_active_model();
+            active.key_id = Set(sealed.key_id);
+            active.ciphertext = Set(sealed.ciphertext);
+            active.created_at = Set(now);
+            active.update(&d.db).await
+        }
+        None => {
+            oauth_token::ActiveModel {
+                account_id: Set(me.account_id()),
+                owner_id: Set(me.user_id()),
+                provider: Set(PROVIDER.into()),
+                livemode: Set(exchange.livemode),
+                provider_account_id: Set(exchange.stripe_user_id),
+                key_id: Set(sealed.key_id),
+                ciphertext: Set(sealed.ciphertext),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&d.db)
+            .await
+        }
+    }
+    .map_err(internal)?;
+    Ok(row(&model))
+}
+
+pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
+    let found = Scoped::of(me).find_mine::<oauth_token::Entity>(&d.db, id).await?;
+    oauth_token::Entity::delete_by_id(found.id).exec(&d.db).await?;
+    Ok(())
+}
+
+/// The access token, for the server's own calls to Stripe. Never for a browser.
+pub async fn access_token(d: &Domain, me: &Member, id: i32) -> Result<String, AppError> {
+    let found = Scoped::of(me).find_mine::<oauth_token::Entity>(&d.db, id).await?;
+    let sealed = Sealed { key_id: found.key_id.clone(), ciphertext: found.ciphertext.clone() };
+    let text = d.secrets.open(&sealed, &seal_context(found.account_id, found.owner_id)).map_err(
+        |err| {
+            tracing::error!(token = found.id, error = %err, "an OAuth token does not open");
+            AppError::Internal
+        },
+    )?;
+    let tokens: Tokens = serde_json::from_str(&text).map_err(|_| AppError::Internal)?;
+    Ok(tokens.access_token)
+}
+
+/// A deleted user's tokens pass to the admin who deleted them, re-sealed for
+/// their new owner (the owner is part of what the seal is bound to).
+pub async fn hand_over(
+    keyring: &crate::domain::core::secrets::Keyring,
+    txn: &DatabaseTransaction,
+    from: i32,
+    to: i32,
+) -> Result<(), AppError> {
+    let theirs =
+        oauth_token::Entity::find().filter(oauth_token::Column::OwnerId.eq(from)).all(txn).await?;
+    for token in theirs {
+        let sealed = Sealed { key_id: token.key_id.clone(), ciphertext: token.ciphertext.clone() };
+        let text = keyring
+            .open(&sealed, &seal_context(token.account_id, from))
+            .map_err(|_| AppError::Internal)?;
+        let resealed = keyring.seal(&text, &seal_context(token.account_id, to));
+        let mut active = token.into_active_model();
+        active.owner_id = Set(to);
+        active.key_id = Set(resealed.key_id);
+        active.ciphertext = Set(resealed.ciphertext);
+        active.update(txn).await?;
+    }
+    Ok(())
+}

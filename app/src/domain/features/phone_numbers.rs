@@ -1,0 +1,222 @@
+//! Phone numbers: admins request toll-free numbers from the provisioning
+//! provider, give each an owner among the account's users, and release them.
+//! Owners see their numbers on their Account tab. A demo account holds one
+//! number at most.
+use std::collections::HashMap;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+};
+
+use crate::domain::core::actor::{Admin, Member};
+use crate::domain::core::limits;
+use crate::domain::core::people::{self, user_choice};
+use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::Domain;
+use crate::domain::entity::{
+    application, deployment, deployment_token, oauth_token, phone_number, user,
+};
+use crate::model::{AppError, Named, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice};
+
+pub const DEMO_LIMIT: &str =
+    "A demo account can hold one phone number. Contact support to move to a full account for more.";
+pub const POOL_EMPTY: &str =
+    "No toll-free number is available right now. Nothing was changed; please try again later.";
+
+async fn rows(
+    conn: &impl ConnectionTrait,
+    query: sea_orm::Select<phone_number::Entity>,
+) -> Result<Vec<PhoneNumberRow>, AppError> {
+    let found = query
+        .order_by_asc(phone_number::Column::E164)
+        .find_also_related(user::Entity)
+        .all(conn)
+        .await?;
+    let deployed = deployed_to(conn, found.iter().map(|(n, _)| n.id)).await?;
+    let tokens = tokens_of(conn, found.iter().map(|(n, _)| n.id)).await?;
+    found
+        .into_iter()
+        .map(|(number, owner)| {
+            let owner = owner.ok_or_else(|| {
+                tracing::error!(number = number.id, "a phone number without its owner");
+                AppError::Internal
+            })?;
+            Ok(PhoneNumberRow {
+                id: number.id,
+                e164: number.e164,
+                pci: number.pci,
+                owner: user_choice(&owner),
+                deployed_to: deployed.get(&number.id).cloned(),
+                token: tokens.get(&number.id).cloned(),
+            })
+        })
+        .collect()
+}
+
+/// The application each of these numbers is deployed to.
+async fn deployed_to(
+    conn: &impl ConnectionTrait,
+    number_ids: impl Iterator<Item = i32>,
+) -> Result<HashMap<i32, Named>, AppError> {
+    let found = deployment::Entity::find()
+        .filter(deployment::Column::PhoneNumberId.is_in(number_ids))
+        .find_also_related(application::Entity)
+        .all(conn)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(d, app)| app.map(|a| (d.phone_number_id, Named { id: a.id, name: a.name })))
+        .collect())
+}
+
+/// The OAuth token each of these numbers' deployments uses, named by its provider account.
+async fn tokens_of(
+    conn: &impl ConnectionTrait,
+    number_ids: impl Iterator<Item = i32>,
+) -> Result<HashMap<i32, Named>, AppError> {
+    let links = deployment_token::Entity::find()
+        .filter(deployment_token::Column::PhoneNumberId.is_in(number_ids))
+        .all(conn)
+        .await?;
+    let tokens: HashMap<i32, oauth_token::Model> = oauth_token::Entity::find()
+        .filter(oauth_token::Column::Id.is_in(links.iter().map(|l| l.oauth_token_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    Ok(links
+        .into_iter()
+        .filter_map(|l| {
+            let t = tokens.get(&l.oauth_token_id)?;
+            let kind = if t.livemode { "Live" } else { "Test" };
+            Some((
+                l.phone_number_id,
+                Named { id: t.id, name: format!("{} ({kind})", t.provider_account_id) },
+            ))
+        })
+        .collect())
+}
+
+/// Why the account may not request another number, if it may not.
+async fn limit(
+    conn: &impl ConnectionTrait,
+    account_id: i32,
+    held: usize,
+) -> Result<Option<String>, AppError> {
+    let plan = limits::plan(conn, account_id).await?;
+    Ok(match plan.number_limit() {
+        Some(max) if held >= max => Some(DEMO_LIMIT.to_owned()),
+        _ => None,
+    })
+}
+
+pub async fn list(d: &Domain, admin: &Admin) -> Result<PhoneNumbers, AppError> {
+    let rows = rows(&d.db, Scoped::of(admin.member()).phone_numbers()).await?;
+    let limit = limit(&d.db, admin.account_id(), rows.len()).await?;
+    Ok(PhoneNumbers { rows, limit })
+}
+
+/// The numbers a user owns, for their own Account tab.
+pub async fn owned_by_me(d: &Domain, me: &Member) -> Result<Vec<PhoneNumberRow>, AppError> {
+    rows(&d.db, Scoped::of(me).mine::<phone_number::Entity>()).await
+}
+
+/// Requests a toll-free number; the requesting admin owns it until they
+/// assign it to someone else.
+pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppError> {
+    let account_id = admin.account_id();
+    let txn = d.db.begin().await?;
+    // One request at a time per account, so the plan's limit holds.
+    lock_account(&txn, account_id).await?;
+    admin.recheck(&txn).await?;
+    let held = Scoped::of(admin.member()).phone_numbers().count(&txn).await? as usize;
+    if let Some(why) = limit(&txn, account_id, held).await? {
+        return Err(AppError::Conflict(why));
+    }
+    let Some(number) = d.numbers.request_toll_free(&txn, account_id).await? else {
+        return Err(AppError::Conflict(POOL_EMPTY.into()));
+    };
+    let model = phone_number::ActiveModel {
+        account_id: Set(account_id),
+        e164: Set(number.e164.clone()),
+        pci: Set(number.pci),
+        owner_id: Set(admin.member().user_id()),
+        provisioned_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+            tracing::error!(number = %number.e164, "the provider handed out a number another account holds");
+            AppError::Internal
+        } else {
+            e.into()
+        }
+    })?;
+    let row = rows(&txn, phone_number::Entity::find_by_id(model.id)).await?.pop();
+    txn.commit().await?;
+    tracing::info!(account = account_id, number = %number.e164, "phone number provisioned");
+    row.ok_or(AppError::Internal)
+}
+
+/// Applies owner changes all together or not at all. Every number and every
+/// new owner is looked up in the admin's account.
+pub async fn save_owners(
+    d: &Domain,
+    admin: &Admin,
+    changes: &[OwnerChange],
+) -> Result<PhoneNumbers, AppError> {
+    let scope = Scoped::of(admin.member());
+    let txn = d.db.begin().await?;
+    admin.recheck(&txn).await?;
+    for change in changes {
+        let number = scope.find::<phone_number::Entity>(&txn, change.number_id).await?;
+        let owner = scope.users().filter(user::Column::Id.eq(change.owner_id)).one(&txn).await?;
+        if owner.is_none() {
+            return Err(AppError::field(
+                &format!("owner-{}", number.id),
+                "Choose the owner among the users of this account.",
+            ));
+        }
+        let mut active: phone_number::ActiveModel = number.into();
+        active.owner_id = Set(change.owner_id);
+        active.update(&txn).await?;
+    }
+    txn.commit().await?;
+    list(d, admin).await
+}
+
+/// Deletes a number from the account and gives it back to the provider.
+pub async fn release(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
+    let txn = d.db.begin().await?;
+    admin.recheck(&txn).await?;
+    let number = Scoped::of(admin.member()).find::<phone_number::Entity>(&txn, id).await?;
+    phone_number::Entity::delete_by_id(number.id).exec(&txn).await?;
+    d.numbers.release(&txn, &number.e164).await?;
+    txn.commit().await?;
+    tracing::info!(account = admin.account_id(), number = %number.e164, "phone number released");
+    Ok(())
+}
+
+/// The users an owner picker offers for what has been typed so far: a
+/// bounded index scan however many users the account has.
+pub async fn owner_choices(
+    d: &Domain,
+    admin: &Admin,
+    search: &str,
+) -> Result<Vec<UserChoice>, AppError> {
+    people::choices(&d.db, admin.member(), search, None).await
+}
+
+/// A deleted user's numbers pass to the admin who deleted them.
+pub async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
+    phone_number::Entity::update_many()
+        .col_expr(phone_number::Column::OwnerId, to.into())
+        .filter(phone_number::Column::OwnerId.eq(from))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

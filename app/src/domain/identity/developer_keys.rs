@@ -1,0 +1,118 @@
+//! Developer keys for the JSON API. A key is 256 random bits shown once;
+//! only its SHA-256 is stored, with a short prefix to tell keys apart. A key
+//! acts as its user with exactly that user's current rights: the user is read
+//! afresh on every request, so revoking the key, deleting the user or
+//! demoting an admin takes effect at once.
+use base64::Engine as _;
+use chrono::Duration;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::crypto::{random_bytes, token_hash};
+use crate::domain::core::validation;
+use crate::domain::core::Domain;
+use crate::domain::entity::{developer_key, user};
+use crate::model::{AppError, DeveloperKeyRow, NewDeveloperKey};
+
+/// Every key starts with this, so leaked keys are easy to recognise (and to scan for).
+pub const KEY_PREFIX: &str = "vk_";
+/// How much of a key is kept and shown to tell it apart.
+const SHOWN: usize = KEY_PREFIX.len() + 8;
+/// `last_used_at` is written at most this often.
+const LAST_USED_GRANULARITY: Duration = Duration::minutes(1);
+
+fn row(model: &developer_key::Model) -> DeveloperKeyRow {
+    DeveloperKeyRow {
+        id: model.id,
+        name: model.name.clone(),
+        prefix: model.prefix.clone(),
+        created: model.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        last_used: model.last_used_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+    }
+}
+
+fn new_key() -> String {
+    format!(
+        "{KEY_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+    )
+}
+
+pub async fn list(d: &Domain, me: &Member) -> Result<Vec<DeveloperKeyRow>, AppError> {
+    let keys = developer_key::Entity::find()
+        .filter(developer_key::Column::UserId.eq(me.user_id()))
+        .order_by_asc(developer_key::Column::CreatedAt)
+        .order_by_asc(developer_key::Column::Id)
+        .all(&d.db)
+        .await?;
+    Ok(keys.iter().map(row).collect())
+}
+
+pub async fn generate(d: &Domain, me: &Member, name: &str) -> Result<NewDeveloperKey, AppError> {
+    let name = validation::person_name(name, "Name").map_err(|m| AppError::field("name", m))?;
+    let key = new_key();
+    let model = developer_key::ActiveModel {
+        user_id: Set(me.user_id()),
+        name: Set(name),
+        prefix: Set(key[..SHOWN].to_owned()),
+        key_hash: Set(token_hash(&key)),
+        created_at: Set(d.clock.now()),
+        last_used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await?;
+    Ok(NewDeveloperKey { row: row(&model), key })
+}
+
+async fn find_mine(d: &Domain, me: &Member, id: i32) -> Result<developer_key::Model, AppError> {
+    developer_key::Entity::find_by_id(id)
+        .filter(developer_key::Column::UserId.eq(me.user_id()))
+        .one(&d.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A new secret for an existing key: the old one stops working at once.
+pub async fn regenerate(d: &Domain, me: &Member, id: i32) -> Result<NewDeveloperKey, AppError> {
+    let found = find_mine(d, me, id).await?;
+    let key = new_key();
+    let mut active = found.into_active_model();
+    active.prefix = Set(key[..SHOWN].to_owned());
+    active.key_hash = Set(token_hash(&key));
+    active.created_at = Set(d.clock.now());
+    active.last_used_at = Set(None);
+    let model = active.update(&d.db).await?;
+    Ok(NewDeveloperKey { row: row(&model), key })
+}
+
+pub async fn revoke(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
+    let found = find_mine(d, me, id).await?;
+    developer_key::Entity::delete_by_id(found.id).exec(&d.db).await?;
+    Ok(())
+}
+
+/// The member a key acts as. The user row is read now, so the rights are the
+/// user's current ones; a deleted user's keys are gone with the user.
+pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
+    if !key.starts_with(KEY_PREFIX) {
+        return Err(AppError::Unauthenticated);
+    }
+    let found = developer_key::Entity::find()
+        .filter(developer_key::Column::KeyHash.eq(token_hash(key)))
+        .find_also_related(user::Entity)
+        .one(&d.db)
+        .await?;
+    let Some((key, Some(user))) = found else {
+        return Err(AppError::Unauthenticated);
+    };
+    let now = d.clock.now();
+    if key.last_used_at.is_none_or(|at| now - at > LAST_USED_GRANULARITY) {
+        let mut active = key.into_active_model();
+        active.last_used_at = Set(Some(now));
+        active.update(&d.db).await?;
+    }
+    Ok(Member::new(user.id, user.account_id, user.is_admin))
+}

@@ -1,0 +1,209 @@
+//! The account lifecycle built on email: verifying the sign-up address,
+//! resetting a forgotten password, and changing one's email address. Every
+//! email is written to the outbox in the transaction of the change it reports.
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
+};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::mail::{self, Email};
+use crate::domain::core::people::{email_conflict, email_taken, own_row, EMAIL_TAKEN};
+use crate::domain::core::tokens::{self, Purpose};
+use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::user;
+use crate::domain::identity::sessions::{end_sessions, start_session, NewSession};
+use crate::model::AppError;
+
+/// An account whose address is never verified is removed after this long, so
+/// nobody can hold someone else's address.
+pub const UNVERIFIED_ACCOUNT_LIFETIME: Duration = Duration::days(7);
+
+pub const RESET_REQUESTED: &str = "If an account uses that address, we have sent it a link to \
+     reset the password. The link works for one hour.";
+
+pub fn verification_email(d: &Domain, to: &str, token: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: "Verify your email address".into(),
+        body: format!(
+            "Welcome to Voice Console.\n\nPlease confirm that this is your email address by \
+             opening this link and pressing the button on the page:\n\n{}\n\nUntil you do, your \
+             account is kept for 7 days. If you did not sign up, ignore this email and the \
+             account will be removed.\n",
+            d.link("/verify-email", token)
+        ),
+    }
+}
+
+/// Sends a fresh verification link to the actor, if their address is not verified yet.
+pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppError> {
+    let me = own_row(d, actor).await?;
+    if me.email_verified_at.is_some() {
+        return Err(AppError::field("form", "Your email address is already verified."));
+    }
+    let txn = d.db.begin().await?;
+    let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None).await?;
+    mail::enqueue(&txn, d.clock.now(), verification_email(d, &me.email, &token)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The button on the page a verification link opens.
+pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
+    let txn = d.db.begin().await?;
+    let used = tokens::consume(d, &txn, token, Purpose::VerifyEmail).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, Expr::value(d.clock.now()))
+        .filter(user::Column::Id.eq(used.user_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// "Forgot password?": the same answer whether or not the address exists.
+pub async fn request_password_reset(d: &Domain, email: &str) -> Result<(), AppError> {
+    let email = validation::email(email).map_err(|m| AppError::field("email", m))?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&d.db).await?;
+    if let Some(user) = found {
+        let txn = d.db.begin().await?;
+        let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
+        let body = format!(
+            "Someone, hopefully you, asked to reset the password of your Voice Console account.\n\n\
+             To choose a new password, open this link and press the button on the page:\n\n{}\n\n\
+             The link works once, for one hour. If you did not ask, ignore this email: your \
+             password stays as it is.\n",
+            d.link("/reset-password", &token)
+        );
+        let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
+        mail::enqueue(&txn, d.clock.now(), reset).await?;
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+/// The button on the page a reset link opens: sets the new password, ends all
+/// of the user's sessions, and signs them in afresh. Using the link also
+/// proves they receive mail at their address.
+pub async fn reset_password(
+    d: &Domain,
+    token: &str,
+    new_password: &str,
+    user_agent: &str,
+) -> Result<NewSession, AppError> {
+    redeem_password_link(d, token, Purpose::ResetPassword, new_password, user_agent).await
+}
+
+/// Redeems a link that sets a password (a reset or an invitation's
+/// activation): consumes it, sets the password, marks the address verified
+/// (the link proved it), ends the user's sessions and signs them in afresh.
+pub async fn redeem_password_link(
+    d: &Domain,
+    token: &str,
+    purpose: Purpose,
+    new_password: &str,
+    user_agent: &str,
+) -> Result<NewSession, AppError> {
+    // A refused password rolls the transaction back, so the link still works.
+    let txn = d.db.begin().await?;
+    let used = tokens::consume(d, &txn, token, purpose).await?;
+    let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let context = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
+    validation::new_password(new_password, &context)
+        .map_err(|m| AppError::field("new_password", m))?;
+    let hash = d.passwords.hash(new_password).await?;
+    let now = d.clock.now();
+    let mut active = user.clone().into_active_model();
+    active.password_hash = Set(Some(hash));
+    if user.email_verified_at.is_none() {
+        active.email_verified_at = Set(Some(now));
+    }
+    let user = active.update(&txn).await?;
+    end_sessions(&txn, user.id, None).await?;
+    txn.commit().await?;
+    start_session(d, &user, user_agent).await
+}
+
+/// Asks to change the actor's email: checks their password and the new
+/// address, sends a confirmation link to the new address and a notice to the
+/// old one. Nothing changes until the link is used.
+pub async fn request_email_change(
+    d: &Domain,
+    actor: &Member,
+    current_password: &str,
+    new_email: &str,
+) -> Result<String, AppError> {
+    let me = own_row(d, actor).await?;
+    let mut errors = Errors::default();
+    let new_email = errors.check("new_email", validation::email(new_email));
+    if !new_email.is_empty() && new_email == me.email {
+        errors.add("new_email", "This is already your email address.");
+    } else if !new_email.is_empty() && email_taken(&d.db, &new_email).await? {
+        errors.add("new_email", EMAIL_TAKEN);
+    }
+    if !d.passwords.verify(current_password, me.password_hash.as_deref()).await? {
+        errors.add("current_password", "The current password is incorrect.");
+    }
+    errors.into_result()?;
+
+    let txn = d.db.begin().await?;
+    send_email_change(d, &txn, &me, &new_email).await?;
+    txn.commit().await?;
+    Ok(new_email)
+}
+
+/// Writes the confirmation link to the new address and the notice to the old
+/// one, in the caller's transaction. Used by the user themself and by an admin.
+pub async fn send_email_change(
+    d: &Domain,
+    txn: &sea_orm::DatabaseTransaction,
+    user: &user::Model,
+    new_email: &str,
+) -> Result<(), AppError> {
+    let now = d.clock.now();
+    let token =
+        tokens::issue(d, txn, user.id, Purpose::ChangeEmail, Some(new_email.to_owned())).await?;
+    let confirm = Email {
+        to: new_email.to_owned(),
+        subject: "Confirm your new email address".into(),
+        body: format!(
+            "You asked to use this address for your Voice Console account.\n\nTo confirm, open \
+             this link and press the button on the page:\n\n{}\n\nThe link works once, for 24 \
+             hours. Until then your account keeps its current address.\n",
+            d.link("/confirm-email", &token)
+        ),
+    };
+    let notice = Email {
+        to: user.email.clone(),
+        subject: "Your email address is being changed".into(),
+        body: format!(
+            "Someone asked to change the email address of your Voice Console account to \
+             {new_email}.\n\nThe change happens only when the link sent to that address is used. \
+             If you did not expect this, change your password now and contact your account admin.\n"
+        ),
+    };
+    mail::enqueue(txn, now, confirm).await?;
+    mail::enqueue(txn, now, notice).await?;
+    Ok(())
+}
+
+/// The button on the page an email-change link opens.
+pub async fn confirm_email_change(d: &Domain, token: &str) -> Result<String, AppError> {
+    let txn = d.db.begin().await?;
+    let used = tokens::consume(d, &txn, token, Purpose::ChangeEmail).await?;
+    let new_email = used.new_email.ok_or(AppError::Internal)?;
+    let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let mut active = user.into_active_model();
+    active.email = Set(new_email.clone());
+    active.email_verified_at = Set(Some(d.clock.now()));
+    // Someone may have taken the address since the link was sent.
+    active.update(&txn).await.map_err(|e| match email_conflict(e) {
+        AppError::Invalid(_) => AppError::field("token", EMAIL_TAKEN),
+        other => other,
+    })?;
+    txn.commit().await?;
+    Ok(new_email)
+}

@@ -1,0 +1,112 @@
+//! Log-in: the password (throttled), then the second factor when it is on.
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::validation;
+use crate::domain::core::Domain;
+use crate::domain::entity::{login_challenge, user};
+use crate::domain::identity::sessions::{start_session, NewSession};
+use crate::domain::identity::{throttle, two_factor};
+use crate::model::AppError;
+
+pub const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
+
+/// How a correct password continues: with a session, or (2FA on) with a
+/// challenge the second factor must answer.
+pub enum LogIn {
+    Session(NewSession),
+    SecondFactor { challenge: String },
+}
+
+/// How long the second step of a log-in may take, and how many codes it may try.
+pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
+pub const CHALLENGE_ATTEMPTS: i32 = 5;
+pub const CHALLENGE_EXPIRED: &str =
+    "This log-in has expired. Please enter your email and password again.";
+
+/// Checks the password (throttled per email and per client address) and
+/// opens a session, or asks for the second factor. An unknown email costs the
+/// same password verification as a known one and gets the same answer.
+pub async fn log_in_from(
+    d: &Domain,
+    email: &str,
+    password: &str,
+    user_agent: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<LogIn, AppError> {
+    let email = validation::normalize_email(email);
+    let subjects = throttle::Subjects::new(&email, client);
+    throttle::check(d, &subjects).await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&d.db).await?;
+    let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
+    let matches = d.passwords.verify(password, hash).await?;
+    let user = match found {
+        Some(user) if matches => user,
+        _ => {
+            throttle::record_failure(d, &subjects).await?;
+            return Err(AppError::field("password", WRONG_CREDENTIALS));
+        }
+    };
+    throttle::record_success(d, &subjects).await?;
+    if two_factor::is_enabled(&d.db, user.id).await? {
+        let challenge = new_token();
+        login_challenge::ActiveModel {
+            token_hash: Set(token_hash(&challenge)),
+            user_id: Set(user.id),
+            attempts: Set(0),
+            created_at: Set(d.clock.now()),
+        }
+        .insert(&d.db)
+        .await?;
+        return Ok(LogIn::SecondFactor { challenge });
+    }
+    Ok(LogIn::Session(start_session(d, &user, user_agent).await?))
+}
+
+/// A password-only log-in without a client address (tests, tools): refused
+/// for users with 2FA on, who must go through [`log_in_from`].
+pub async fn log_in(
+    d: &Domain,
+    email: &str,
+    password: &str,
+    user_agent: &str,
+) -> Result<NewSession, AppError> {
+    match log_in_from(d, email, password, user_agent, None).await? {
+        LogIn::Session(session) => Ok(session),
+        LogIn::SecondFactor { .. } => Err(AppError::field("code", "Enter your two-factor code.")),
+    }
+}
+
+/// The second step of a log-in: a TOTP or recovery code for the challenge.
+pub async fn complete_second_factor(
+    d: &Domain,
+    challenge: &str,
+    code: &str,
+    user_agent: &str,
+) -> Result<NewSession, AppError> {
+    let expired = || AppError::field("code", CHALLENGE_EXPIRED);
+    let hash = token_hash(challenge);
+    let found =
+        login_challenge::Entity::find_by_id(hash.clone()).one(&d.db).await?.ok_or_else(expired)?;
+    if d.clock.now() - found.created_at > CHALLENGE_LIFETIME || found.attempts >= CHALLENGE_ATTEMPTS
+    {
+        login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
+        return Err(expired());
+    }
+    if !two_factor::verify(d, &d.db, found.user_id, code).await? {
+        login_challenge::Entity::update_many()
+            .col_expr(login_challenge::Column::Attempts, (found.attempts + 1).into())
+            .filter(login_challenge::Column::TokenHash.eq(&hash))
+            .exec(&d.db)
+            .await?;
+        return Err(AppError::field("code", two_factor::WRONG_CODE));
+    }
+    // Deleting is the claim: one challenge opens one session.
+    let claimed = login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
+    let user = user::Entity::find_by_id(found.user_id).one(&d.db).await?;
+    match user {
+        Some(user) if claimed.rows_affected == 1 => start_session(d, &user, user_agent).await,
+        _ => Err(expired()),
+    }
+}

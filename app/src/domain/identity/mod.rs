@@ -1,0 +1,10 @@
+//! Who is acting: signing up and in, sessions, the second factor, developer
+//! keys, email links and one's own profile. Imports `core` only.
+pub mod developer_keys;
+pub mod email_links;
+pub mod log_in;
+pub mod profile;
+pub mod sessions;
+pub mod sign_up;
+pub mod throttle;
+pub mod two_factor;

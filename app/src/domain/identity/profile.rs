@@ -1,0 +1,71 @@
+//! A user's own profile (the Account tab): who they are, their name and
+//! their password.
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::people::own_row;
+use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::account;
+use crate::domain::identity::sessions::end_sessions;
+use crate::model::{AppError, CurrentUser};
+
+pub async fn current_user(d: &Domain, actor: &Member) -> Result<CurrentUser, AppError> {
+    let me = own_row(d, actor).await?;
+    let company =
+        account::Entity::find_by_id(me.account_id).one(&d.db).await?.ok_or(AppError::Internal)?;
+    Ok(CurrentUser {
+        id: me.id,
+        first_name: me.first_name,
+        last_name: me.last_name,
+        email: me.email,
+        is_admin: me.is_admin,
+        email_verified: me.email_verified_at.is_some(),
+        company_name: company.company_name,
+    })
+}
+
+pub async fn update_name(
+    d: &Domain,
+    actor: &Member,
+    first_name: &str,
+    last_name: &str,
+) -> Result<(), AppError> {
+    let mut errors = Errors::default();
+    let first_name = errors.check("first_name", validation::person_name(first_name, "First Name"));
+    let last_name = errors.check("last_name", validation::person_name(last_name, "Last Name"));
+    errors.into_result()?;
+    let mut me = own_row(d, actor).await?.into_active_model();
+    me.first_name = Set(first_name);
+    me.last_name = Set(last_name);
+    me.update(&d.db).await?;
+    Ok(())
+}
+
+/// Changes the actor's password after checking the current one, and ends
+/// every other session of theirs: whoever else was signed in is signed out.
+pub async fn change_password(
+    d: &Domain,
+    actor: &Member,
+    current_session_token: &str,
+    current_password: &str,
+    new_password: &str,
+) -> Result<(), AppError> {
+    let me = own_row(d, actor).await?;
+    let context = [me.first_name.as_str(), me.last_name.as_str(), me.email.as_str()];
+    let mut errors = Errors::default();
+    errors.check("new_password", validation::new_password(new_password, &context));
+    if !d.passwords.verify(current_password, me.password_hash.as_deref()).await? {
+        errors.add("current_password", "The current password is incorrect.");
+    }
+    errors.into_result()?;
+    let hash = d.passwords.hash(new_password).await?;
+    let txn = d.db.begin().await?;
+    let user_id = me.id;
+    let mut me = me.into_active_model();
+    me.password_hash = Set(Some(hash));
+    me.update(&txn).await?;
+    end_sessions(&txn, user_id, Some(current_session_token)).await?;
+    txn.commit().await?;
+    Ok(())
+}

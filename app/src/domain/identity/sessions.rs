@@ -1,0 +1,186 @@
+//! Sessions: opened by log-in, sign-up and link redemption, found again from
+//! the cookie's token on every request, and the user's own list of them
+//! (with a readable device and when they were last seen); any can be ended,
+//! or all but the current one.
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::Domain;
+use crate::domain::entity::{session, user};
+use crate::model::{AppError, SessionRow};
+
+/// A new session: the token goes into the cookie and nowhere else.
+pub struct NewSession {
+    pub token: String,
+    pub member: Member,
+}
+
+/// `last_seen_at` is refreshed at most this often, so reading pages does not
+/// turn every request into a database write.
+const LAST_SEEN_GRANULARITY: Duration = Duration::minutes(1);
+
+/// Opens a session for `user`; the token is returned once, for the cookie.
+pub async fn start_session(
+    d: &Domain,
+    user: &user::Model,
+    user_agent: &str,
+) -> Result<NewSession, AppError> {
+    let token = new_token();
+    let now = d.clock.now();
+    session::ActiveModel {
+        token_hash: Set(token_hash(&token)),
+        user_id: Set(user.id),
+        user_agent: Set(user_agent.chars().take(200).collect()),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+    }
+    .insert(&d.db)
+    .await?;
+    Ok(NewSession { token, member: Member::new(user.id, user.account_id, user.is_admin) })
+}
+
+/// The member a session token belongs to, if the session is still alive.
+/// The admin flag is read fresh from the user row on every request, so a
+/// demotion takes effect at once.
+pub async fn authenticate(d: &Domain, token: &str) -> Result<Member, AppError> {
+    let hash = token_hash(token);
+    let found = session::Entity::find_by_id(hash.clone())
+        .find_also_related(user::Entity)
+        .one(&d.db)
+        .await?;
+    let Some((session, Some(user))) = found else {
+        return Err(AppError::Unauthenticated);
+    };
+    let now = d.clock.now();
+    let expired = now - session.last_seen_at > d.sessions.idle
+        || now - session.created_at > d.sessions.absolute;
+    if expired {
+        session::Entity::delete_by_id(hash).exec(&d.db).await?;
+        return Err(AppError::Unauthenticated);
+    }
+    if now - session.last_seen_at > LAST_SEEN_GRANULARITY {
+        let mut active: session::ActiveModel = session.into();
+        active.last_seen_at = Set(now);
+        active.update(&d.db).await?;
+    }
+    Ok(Member::new(user.id, user.account_id, user.is_admin))
+}
+
+pub async fn log_out(d: &Domain, token: &str) -> Result<(), AppError> {
+    session::Entity::delete_by_id(token_hash(token)).exec(&d.db).await?;
+    Ok(())
+}
+
+/// Ends every session of a user except, optionally, the one in use.
+pub async fn end_sessions<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user_id: i32,
+    keep_token: Option<&str>,
+) -> Result<(), AppError> {
+    let mut delete = session::Entity::delete_many().filter(session::Column::UserId.eq(user_id));
+    if let Some(token) = keep_token {
+        delete = delete.filter(session::Column::TokenHash.ne(token_hash(token)));
+    }
+    delete.exec(conn).await?;
+    Ok(())
+}
+
+/// "Chrome on Linux" from a User-Agent header; good enough to recognise one's devices.
+pub fn device(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("HeadlessChrome") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else {
+        ""
+    };
+    let system = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "macOS"
+    } else if ua.contains("Linux") {
+        "Linux"
+    } else {
+        ""
+    };
+    match (browser, system) {
+        ("", "") if ua.trim().is_empty() => "Unknown device".into(),
+        ("", "") => ua.chars().take(60).collect(),
+        (b, "") => b.into(),
+        ("", s) => format!("A browser on {s}"),
+        (b, s) => format!("{b} on {s}"),
+    }
+}
+
+pub async fn list(
+    d: &Domain,
+    me: &Member,
+    current_token: &str,
+) -> Result<Vec<SessionRow>, AppError> {
+    let current = token_hash(current_token);
+    let now = d.clock.now();
+    let rows = session::Entity::find()
+        .filter(session::Column::UserId.eq(me.user_id()))
+        .order_by_desc(session::Column::LastSeenAt)
+        .all(&d.db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        // Expired sessions are removed when next used; they are not "active".
+        .filter(|s| {
+            now - s.last_seen_at <= d.sessions.idle && now - s.created_at <= d.sessions.absolute
+        })
+        .map(|s| SessionRow {
+            current: s.token_hash == current,
+            device: device(&s.user_agent),
+            last_seen: s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            started: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            id: s.token_hash,
+        })
+        .collect())
+}
+
+/// Ends one of the user's own sessions; another user's is not found.
+pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
+    let ended = session::Entity::delete_many()
+        .filter(session::Column::TokenHash.eq(id))
+        .filter(session::Column::UserId.eq(me.user_id()))
+        .exec(&d.db)
+        .await?;
+    if ended.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn end_others(d: &Domain, me: &Member, current_token: &str) -> Result<(), AppError> {
+    end_sessions(&d.db, me.user_id(), Some(current_token)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device;
+
+    #[test]
+    fn devices() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        assert_eq!(device(chrome), "Chrome on Linux");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(safari), "Safari on iOS");
+        assert_eq!(device(""), "Unknown device");
+        assert_eq!(device("curl/8.0"), "curl/8.0");
+    }
+}

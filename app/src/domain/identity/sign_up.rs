@@ -1,0 +1,66 @@
+//! Sign-up: a new account whose first user is its admin.
+use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+
+use crate::domain::core::mail;
+use crate::domain::core::people::{email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::tokens::{self, Purpose};
+use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::account;
+use crate::domain::identity::email_links;
+use crate::domain::identity::sessions::{start_session, NewSession};
+use crate::model::AppError;
+
+pub struct SignUp {
+    pub company_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// Creates an account whose first user is its admin, and signs them in.
+pub async fn sign_up(d: &Domain, input: SignUp, user_agent: &str) -> Result<NewSession, AppError> {
+    let mut errors = Errors::default();
+    let company_name = errors.check("company_name", validation::company_name(&input.company_name));
+    let first_name =
+        errors.check("first_name", validation::person_name(&input.first_name, "First Name"));
+    let last_name =
+        errors.check("last_name", validation::person_name(&input.last_name, "Last Name"));
+    let email = errors.check("email", validation::email(&input.email));
+    let context = [first_name.as_str(), last_name.as_str(), email.as_str(), company_name.as_str()];
+    errors.check("password", validation::new_password(&input.password, &context));
+    if !email.is_empty() && email_taken(&d.db, &email).await? {
+        errors.add("email", EMAIL_TAKEN);
+    }
+    errors.into_result()?;
+
+    let password_hash = d.passwords.hash(&input.password).await?;
+    let now = d.clock.now();
+    let txn = d.db.begin().await?;
+    let account = account::ActiveModel {
+        company_name: Set(company_name),
+        plan: Set("demo".into()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let user = NewUser {
+        account_id: account.id,
+        email,
+        first_name,
+        last_name,
+        password_hash: Some(password_hash),
+        is_admin: true,
+        can_create: true,
+        can_share: true,
+        email_verified_at: None,
+    }
+    .insert(&txn, now)
+    .await?;
+    let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None).await?;
+    mail::enqueue(&txn, now, email_links::verification_email(d, &user.email, &token)).await?;
+    txn.commit().await?;
+    start_session(d, &user, user_agent).await
+}

@@ -1,0 +1,341 @@
+//! Two-factor authentication with time-based one-time passwords (RFC 6238:
+//! HMAC-SHA1, 6 digits, 30-second steps), plus ten single-use recovery
+//! codes. Only the user changes their own 2FA; an operator may reset it.
+//! The secret is sealed with the keyring; a code is accepted once.
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, Set, TransactionTrait,
+};
+use sha1::Sha1;
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::crypto::{random_bytes, token_hash};
+use crate::domain::core::mail::{self, Email};
+use crate::domain::core::secrets::Sealed;
+use crate::domain::core::Domain;
+use crate::domain::entity::{recovery_code, two_factor, user};
+use crate::model::{AppError, TwoFactorSetup, TwoFactorStatus};
+
+pub const STEP_SECONDS: i64 = 30;
+pub const RECOVERY_CODES: usize = 10;
+pub const WRONG_CODE: &str = "That code is not valid. Enter the current 6-digit code from your authenticator app, or an unused recovery code.";
+const ISSUER: &str = "Voice Console";
+
+/// The 6-digit code of `secret` for time step `step` (RFC 4226 / 6238).
+pub fn code_at(secret: &[u8], step: i64) -> u32 {
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(&(step as u64).to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = (digest[19] & 0x0f) as usize;
+    let binary = u32::from_be_bytes([
+        digest[offset],
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]) & 0x7fff_ffff;
+    binary % 1_000_000
+}
+
+pub fn step_of(time: DateTime<Utc>) -> i64 {
+    time.timestamp().div_euclid(STEP_SECONDS)
+}
+
+/// RFC 4648 base32 without padding: how authenticator apps take secrets.
+pub fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    for chunk in bytes.chunks(5) {
+        let mut buffer = [0u8; 5];
+        buffer[..chunk.len()].copy_from_slice(chunk);
+        let bits =
+            u64::from_be_bytes([0, 0, 0, buffer[0], buffer[1], buffer[2], buffer[3], buffer[4]]);
+        let symbols = (chunk.len() * 8).div_ceil(5);
+        for i in 0..symbols {
+            out.push(ALPHABET[((bits >> (35 - i * 5)) & 31) as usize] as char);
+        }
+    }
+    out
+}
+
+fn seal_context(user_id: i32) -> String {
+    format!("totp:{user_id}")
+}
+
+fn open_secret(d: &Domain, row: &two_factor::Model) -> Result<Vec<u8>, AppError> {
+    let sealed = Sealed { key_id: row.key_id.clone(), ciphertext: row.ciphertext.clone() };
+    let text = d.secrets.open(&sealed, &seal_context(row.user_id)).map_err(|err| {
+        tracing::error!(user = row.user_id, error = %err, "a TOTP secret does not open");
+        AppError::Internal
+    })?;
+    base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| AppError::Internal)
+}
+
+/// Whether `code` is a 6-digit code of the current step or one step either
+/// side (clock drift), newer than the last one accepted. Returns its step.
+fn matching_step(secret: &[u8], code: &str, now: DateTime<Utc>, last_step: i64) -> Option<i64> {
+    let code = code.trim().replace(' ', "");
+    if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let wanted: u32 = code.parse().ok()?;
+    let now_step = step_of(now);
+    (now_step - 1..=now_step + 1).find(|step| *step > last_step && code_at(secret, *step) == wanted)
+}
+
+fn normalize_recovery(code: &str) -> String {
+    code.trim().to_lowercase().replace([' ', '-'], "")
+}
+
+fn new_recovery_code() -> String {
+    let raw = base32(&random_bytes::<5>()).to_lowercase();
+    format!("{}-{}", &raw[..4], &raw[4..])
+}
+
+pub async fn status(d: &Domain, me: &Member) -> Result<TwoFactorStatus, AppError> {
+    let enabled = enabled_row(&d.db, me.user_id()).await?.is_some();
+    let left = recovery_code::Entity::find()
+        .filter(recovery_code::Column::UserId.eq(me.user_id()))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .count(&d.db)
+        .await? as usize;
+    Ok(TwoFactorStatus { enabled, recovery_codes_left: if enabled { left } else { 0 } })
+}
+
+async fn enabled_row(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<Option<two_factor::Model>, AppError> {
+    Ok(two_factor::Entity::find_by_id(user_id)
+        .filter(two_factor::Column::EnabledAt.is_not_null())
+        .one(conn)
+        .await?)
+}
+
+/// Starts setup: a new secret, shown once as a QR code and as text. Nothing
+/// changes for log-in until [`confirm_setup`] receives a valid code.
+pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppError> {
+    if enabled_row(&d.db, me.user_id()).await?.is_some() {
+        return Err(AppError::Conflict("Two-factor authentication is already on.".into()));
+    }
+    let user = user::Entity::find_by_id(me.user_id())
+        .one(&d.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let secret = random_bytes::<20>();
+    let sealed = d.secrets.seal(
+        &base64::engine::general_purpose::STANDARD.encode(secret),
+        &seal_context(me.user_id()),
+    );
+    two_factor::Entity::delete_by_id(me.user_id()).exec(&d.db).await?;
+    two_factor::ActiveModel {
+        user_id: Set(me.user_id()),
+        key_id: Set(sealed.key_id),
+        ciphertext: Set(sealed.ciphertext),
+        enabled_at: Set(None),
+        last_step: Set(0),
+        created_at: Set(d.clock.now()),
+    }
+    .insert(&d.db)
+    .await?;
+    let text = base32(&secret);
+    let label = format!("{ISSUER}:{}", user.email).replace(' ', "%20").replace('@', "%40");
+    let uri = format!(
+        "otpauth://totp/{label}?secret={text}&issuer={}&algorithm=SHA1&digits=6&period={STEP_SECONDS}",
+        ISSUER.replace(' ', "%20")
+    );
+    let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|_| AppError::Internal)?;
+    let qr_svg = qr
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    Ok(TwoFactorSetup { secret: text, otpauth_uri: uri, qr_svg })
+}
+
+/// Turns 2FA on with the first valid code; returns the recovery codes, shown once.
+pub async fn confirm_setup(d: &Domain, me: &Member, code: &str) -> Result<Vec<String>, AppError> {
+    let now = d.clock.now();
+    let txn = d.db.begin().await?;
+    let pending = two_factor::Entity::find_by_id(me.user_id())
+        .filter(two_factor::Column::EnabledAt.is_null())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::Conflict("Start setting up two-factor authentication first.".into())
+        })?;
+    let secret = open_secret(d, &pending)?;
+    let step = matching_step(&secret, code, now, pending.last_step).ok_or_else(|| {
+        AppError::field(
+            "code",
+            "That code is not valid. Enter the current 6-digit code from your authenticator app.",
+        )
+    })?;
+    let mut active = pending.into_active_model();
+    active.enabled_at = Set(Some(now));
+    active.last_step = Set(step);
+    active.update(&txn).await?;
+    let codes = replace_recovery_codes(&txn, me.user_id()).await?;
+    let user = set_flag(&txn, me.user_id(), true).await?;
+    mail::enqueue(&txn, now, notice(&user.email, true)).await?;
+    txn.commit().await?;
+    Ok(codes)
+}
+
+async fn replace_recovery_codes(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<Vec<String>, AppError> {
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+    for code in &codes {
+        recovery_code::ActiveModel {
+            user_id: Set(user_id),
+            code_hash: Set(token_hash(&normalize_recovery(code))),
+            used_at: Set(None),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(codes)
+}
+
+async fn set_flag(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    on: bool,
+) -> Result<user::Model, AppError> {
+    let found = user::Entity::find_by_id(user_id).one(conn).await?.ok_or(AppError::NotFound)?;
+    let mut active = found.into_active_model();
+    active.two_factor_enabled = Set(on);
+    Ok(active.update(conn).await?)
+}
+
+fn notice(to: &str, enabled: bool) -> Email {
+    let (subject, what) = if enabled {
+        ("Two-factor authentication is on", "turned on")
+    } else {
+        ("Two-factor authentication is off", "turned off")
+    };
+    Email {
+        to: to.into(),
+        subject: subject.into(),
+        body: format!(
+            "Two-factor authentication was {what} for your Voice Console user.\n\nIf this was not \
+             you, reset your password at once and contact support.\n"
+        ),
+    }
+}
+
+/// Checks a second factor for `user_id`: a TOTP code newer than the last one
+/// used, or an unused recovery code. Either is used up by this call. The
+/// updates are conditional, so two requests with one code cannot both pass.
+pub async fn verify(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    code: &str,
+) -> Result<bool, AppError> {
+    let Some(row) = enabled_row(conn, user_id).await? else { return Ok(false) };
+    let secret = open_secret(d, &row)?;
+    if let Some(step) = matching_step(&secret, code, d.clock.now(), row.last_step) {
+        let taken = two_factor::Entity::update_many()
+            .col_expr(two_factor::Column::LastStep, step.into())
+            .filter(two_factor::Column::UserId.eq(user_id))
+            .filter(two_factor::Column::LastStep.lt(step))
+            .exec(conn)
+            .await?;
+        return Ok(taken.rows_affected == 1);
+    }
+    let hash = token_hash(&normalize_recovery(code));
+    let used = recovery_code::Entity::update_many()
+        .col_expr(recovery_code::Column::UsedAt, Some(d.clock.now()).into())
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .filter(recovery_code::Column::CodeHash.eq(hash))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(used.rows_affected == 1)
+}
+
+/// Whether a user has 2FA on (log-in asks for a code then).
+pub async fn is_enabled(conn: &impl ConnectionTrait, user_id: i32) -> Result<bool, AppError> {
+    Ok(enabled_row(conn, user_id).await?.is_some())
+}
+
+/// New recovery codes (the old ones stop working), after a valid code.
+pub async fn regenerate_recovery_codes(
+    d: &Domain,
+    me: &Member,
+    code: &str,
+) -> Result<Vec<String>, AppError> {
+    let txn = d.db.begin().await?;
+    if !verify(d, &txn, me.user_id(), code).await? {
+        return Err(AppError::field("code", WRONG_CODE));
+    }
+    let codes = replace_recovery_codes(&txn, me.user_id()).await?;
+    txn.commit().await?;
+    Ok(codes)
+}
+
+/// Turns 2FA off; needs the password and a code.
+pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Result<(), AppError> {
+    let user = user::Entity::find_by_id(me.user_id())
+        .one(&d.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if !d.passwords.verify(password, user.password_hash.as_deref()).await? {
+        return Err(AppError::field("password", "The password is incorrect."));
+    }
+    let txn = d.db.begin().await?;
+    if !verify(d, &txn, me.user_id(), code).await? {
+        return Err(AppError::field("code", WRONG_CODE));
+    }
+    remove(&txn, user.id).await?;
+    mail::enqueue(&txn, d.clock.now(), notice(&user.email, false)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Turns a user's 2FA off: secret and recovery codes gone.
+pub async fn remove(conn: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
+    two_factor::Entity::delete_by_id(user_id).exec(conn).await?;
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
+    set_flag(conn, user_id, false).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_6238_sha1_vectors() {
+        // RFC 6238 appendix B, SHA-1, 8 digits; the 6-digit codes are their last six.
+        let secret = b"12345678901234567890";
+        for (time, eight) in [
+            (59, 94287082u32),
+            (1111111109, 7081804),
+            (1234567890, 89005924),
+            (2000000000, 69279037),
+        ] {
+            assert_eq!(code_at(secret, time / 30), eight % 1_000_000, "t={time}");
+        }
+    }
+
+    #[test]
+    fn base32_matches_rfc_4648() {
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(base32(b"12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    }
+}

@@ -1,0 +1,83 @@
+//! Periodic work, run by the worker in every server process: delivering the
+//! outbox, and forgetting what has expired. Every job is safe to run in
+//! several processes at once.
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use lettre::message::Mailbox;
+
+use crate::domain::core::mail::{self, Transport};
+use crate::domain::core::Domain;
+use crate::domain::entity::{account, login_challenge, login_failure, oauth_state, user};
+use crate::domain::features::oauth_tokens::STATE_LIFETIME;
+use crate::domain::identity::email_links::UNVERIFIED_ACCOUNT_LIFETIME;
+use crate::domain::identity::log_in::CHALLENGE_LIFETIME;
+use crate::model::AppError;
+
+/// Delivers up to `batch` due emails; returns how many were attempted.
+pub async fn deliver_mail(
+    d: &Domain,
+    transport: &Transport,
+    sender: &Mailbox,
+    batch: u64,
+) -> Result<usize, AppError> {
+    mail::deliver_due(d, transport, sender, batch).await
+}
+
+/// The hourly clean-up: unverified accounts past their week, and expired
+/// throttling records, log-in challenges and OAuth states. One failing
+/// does not stop the other; each is logged.
+pub async fn clean_up(d: &Domain) {
+    if let Err(err) = remove_unverified_accounts(d).await {
+        tracing::error!(error = %err, "removing unverified accounts failed");
+    }
+    if let Err(err) = forget_expired(d).await {
+        tracing::error!(error = %err, "forgetting expired log-in records failed");
+    }
+}
+
+/// Removes accounts older than [`UNVERIFIED_ACCOUNT_LIFETIME`] none of whose
+/// users ever verified an address, freeing their addresses. Returns how many.
+pub async fn remove_unverified_accounts(d: &Domain) -> Result<u64, AppError> {
+    let cutoff = d.clock.now() - UNVERIFIED_ACCOUNT_LIFETIME;
+    let verified_accounts = Query::select()
+        .column(user::Column::AccountId)
+        .from(user::Entity)
+        .and_where(user::Column::EmailVerifiedAt.is_not_null())
+        .to_owned();
+    let removed = account::Entity::delete_many()
+        .filter(account::Column::CreatedAt.lt(cutoff))
+        .filter(account::Column::Id.not_in_subquery(verified_accounts))
+        .exec(&d.db)
+        .await?
+        .rows_affected;
+    if removed > 0 {
+        tracing::info!(removed, "removed accounts whose address was never verified");
+    }
+    Ok(removed)
+}
+
+/// Forgets failures whose window and lock are both over, and log-in
+/// challenges and OAuth states past their lifetime, so a flood of made-up
+/// emails does not grow the tables for ever.
+pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
+    let now = d.clock.now();
+    let failures = login_failure::Entity::delete_many()
+        .filter(login_failure::Column::WindowStartedAt.lt(now - d.throttle.window))
+        .filter(
+            sea_orm::Condition::any()
+                .add(login_failure::Column::LockedUntil.is_null())
+                .add(login_failure::Column::LockedUntil.lt(now)),
+        )
+        .exec(&d.db)
+        .await?;
+    let challenges = login_challenge::Entity::delete_many()
+        .filter(login_challenge::Column::CreatedAt.lt(now - CHALLENGE_LIFETIME))
+        .exec(&d.db)
+        .await?;
+    let states = oauth_state::Entity::delete_many()
+        .filter(oauth_state::Column::CreatedAt.lt(now - STATE_LIFETIME))
+        .exec(&d.db)
+        .await?;
+    Ok(failures.rows_affected + challenges.rows_affected + states.rows_affected)
+}

@@ -1,0 +1,184 @@
+//! Every operator command: what the people who run the service do through
+//! the server's command line, on any account. Each takes an [`Operator`],
+//! which only the command line makes, and each is logged (target `operator`).
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
+
+use crate::domain::admin::users::send_invitation;
+use crate::domain::core::actor::Operator;
+use crate::domain::core::limits::Plan;
+use crate::domain::core::mail::{self, Email};
+use crate::domain::core::people::{by_email, email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::secrets::Keyring;
+use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::{account, email_outbox, user};
+use crate::domain::features::integrations;
+use crate::domain::identity::two_factor;
+use crate::model::AppError;
+
+/// What an operator supplies to add a user to the account of an existing user.
+pub struct NewUserByOperator {
+    /// The email of any user of the account the new user joins.
+    pub account_of: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_admin: bool,
+    /// `None` leaves the user without a password: they are emailed the same
+    /// invitation an admin's Add User sends.
+    pub password: Option<String>,
+}
+
+/// `user add`: adds a user to an existing account and returns them; "not
+/// found" when no user has the `account_of` address.
+pub async fn add_user(
+    d: &Domain,
+    _: &Operator,
+    input: NewUserByOperator,
+) -> Result<user::Model, AppError> {
+    let owner = by_email(&d.db, &input.account_of).await?.ok_or(AppError::NotFound)?;
+    let mut errors = Errors::default();
+    let first_name =
+        errors.check("first_name", validation::person_name(&input.first_name, "First Name"));
+    let last_name =
+        errors.check("last_name", validation::person_name(&input.last_name, "Last Name"));
+    let email = errors.check("email", validation::email(&input.email));
+    if let Some(password) = &input.password {
+        let context = [first_name.as_str(), last_name.as_str(), email.as_str()];
+        errors.check("password", validation::new_password(password, &context));
+    }
+    if !email.is_empty() && email_taken(&d.db, &email).await? {
+        errors.add("email", EMAIL_TAKEN);
+    }
+    errors.into_result()?;
+    let password_hash = match &input.password {
+        Some(password) => Some(d.passwords.hash(password).await?),
+        None => None,
+    };
+    let now = d.clock.now();
+    let txn = d.db.begin().await?;
+    let user = NewUser {
+        account_id: owner.account_id,
+        email,
+        first_name,
+        last_name,
+        password_hash,
+        is_admin: input.is_admin,
+        can_create: input.is_admin,
+        can_share: input.is_admin,
+        // The operator vouches for the address of a user given a password;
+        // one without a password proves it with the invitation.
+        email_verified_at: input.password.is_some().then_some(now),
+    }
+    .insert(&txn, now)
+    .await?;
+    let invite = input.password.is_none();
+    if invite {
+        send_invitation(d, &txn, &user).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(target: "operator", user_id = user.id, account_id = user.account_id, invite, "operator added a user");
+    Ok(user)
+}
+
+/// `promote`: makes the user with this email an admin of their account (the
+/// case where no admin of an account can sign in any more).
+pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Model, AppError> {
+    let txn = d.db.begin().await?;
+    let found = by_email(&txn, email).await?.ok_or_else(|| {
+        let email = validation::normalize_email(email);
+        AppError::field("email", format!("No user has the email address {email}."))
+    })?;
+    let mut active = found.into_active_model();
+    active.is_admin = Set(true);
+    let updated = active.update(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, "operator promoted a user to admin");
+    Ok(updated)
+}
+
+/// `user reset-2fa`, after checking who the user is: turns their 2FA off and
+/// tells them by email.
+pub async fn reset_two_factor(d: &Domain, _: &Operator, email: &str) -> Result<(), AppError> {
+    let user = by_email(&d.db, email).await?.ok_or(AppError::NotFound)?;
+    let txn = d.db.begin().await?;
+    two_factor::remove(&txn, user.id).await?;
+    mail::enqueue(
+        &txn,
+        d.clock.now(),
+        Email {
+            to: user.email.clone(),
+            subject: "Two-factor authentication was reset".into(),
+            body: "Support turned off two-factor authentication for your Voice Console user, as \
+                   you asked. Log in with your password and turn it on again from your Account \
+                   tab.\n\nIf you did not ask for this, contact support at once.\n"
+                .into(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(target: "operator", user = user.id, "two-factor authentication reset by an operator");
+    Ok(())
+}
+
+/// The account `member_email` belongs to.
+async fn account_of(d: &Domain, member_email: &str) -> Result<account::Model, AppError> {
+    let member = by_email(&d.db, member_email).await?.ok_or(AppError::NotFound)?;
+    account::Entity::find_by_id(member.account_id).one(&d.db).await?.ok_or(AppError::NotFound)
+}
+
+/// `account enable-stripe`: lets the users of `member_email`'s account connect Stripe.
+pub async fn enable_stripe(d: &Domain, _: &Operator, member_email: &str) -> Result<(), AppError> {
+    let found = account_of(d, member_email).await?;
+    let account_id = found.id;
+    let mut active = found.into_active_model();
+    active.stripe_enabled = Set(true);
+    active.update(&d.db).await?;
+    tracing::info!(target: "operator", account = account_id, "Stripe enabled for the account");
+    Ok(())
+}
+
+/// `account plan`: moves the account `member_email` belongs to onto another
+/// plan; returns the plan it was on. Numbers already held beyond the new
+/// plan's limit stay; only further requests are refused.
+pub async fn set_plan(
+    d: &Domain,
+    _: &Operator,
+    member_email: &str,
+    plan: Plan,
+) -> Result<Plan, AppError> {
+    let model = account_of(d, member_email).await?;
+    let account_id = model.id;
+    let before = Plan::from_key(&model.plan).unwrap_or(Plan::Demo);
+    let mut active = model.into_active_model();
+    active.plan = Set(plan.key().into());
+    active.update(&d.db).await?;
+    tracing::info!(
+        target: "operator",
+        account = account_id,
+        from = before.key(),
+        to = plan.key(),
+        "operator changed the account plan"
+    );
+    Ok(before)
+}
+
+/// `mail failed`: the emails whose delivery failed for good.
+pub async fn failed_mail(d: &Domain, _: &Operator) -> Result<Vec<email_outbox::Model>, AppError> {
+    mail::failed(d).await
+}
+
+/// `mail retry`: queues one failed email (or all) again with a fresh set of tries.
+pub async fn retry_mail(d: &Domain, _: &Operator, id: Option<i32>) -> Result<u64, AppError> {
+    let queued = mail::retry_failed(d, id).await?;
+    tracing::info!(target: "operator", queued, ?id, "operator queued failed emails again");
+    Ok(queued)
+}
+
+/// `secrets rotate` (after the new key is saved): re-seals every stored
+/// secret with `keyring`'s current key in one transaction.
+pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Result<u64, AppError> {
+    let resealed = integrations::reseal_all(d, keyring).await?;
+    tracing::info!(target: "operator", key_id = keyring.current_key_id(), resealed, "operator rotated the secret key");
+    Ok(resealed)
+}

@@ -1,0 +1,29 @@
+//! Applications, and what can be attached to them.
+use serde::{Deserialize, Serialize};
+
+use super::{Named, UserChoice};
+
+/// An application the user owns or that is shared with them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationRow {
+    pub id: i32,
+    pub name: String,
+    pub owner: UserChoice,
+    /// Whether the signed-in user owns it (and so may share, clone and configure it).
+    pub mine: bool,
+    /// Who it is shared with; listed for its owner only.
+    pub shared_with: Vec<UserChoice>,
+    pub libraries: Vec<Named>,
+    pub integrations: Vec<Named>,
+}
+
+/// The Applications page: what the user sees and may do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applications {
+    pub rows: Vec<ApplicationRow>,
+    pub can_create: bool,
+    pub can_share: bool,
+    /// What an application's settings can attach: the account's libraries and integrations.
+    pub libraries: Vec<Named>,
+    pub integrations: Vec<Named>,
+}

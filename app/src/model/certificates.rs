@@ -1,0 +1,25 @@
+//! Client certificates for outbound HTTPS.
+use serde::{Deserialize, Serialize};
+
+/// A client certificate of the account, as every user sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRow {
+    pub id: i32,
+    pub domain: String,
+    pub subject: String,
+    pub issuer: String,
+    /// The day it expires, `YYYY-MM-DD`.
+    pub expires: String,
+    pub expiry: Expiry,
+    pub added_by: String,
+    /// Whether the signed-in user may delete it (who added it, or an admin).
+    pub can_delete: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Expiry {
+    Valid,
+    /// Within 30 days.
+    Soon,
+    Expired,
+}

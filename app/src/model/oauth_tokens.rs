@@ -1,0 +1,19 @@
+//! OAuth tokens: connected Stripe accounts.
+use serde::{Deserialize, Serialize};
+
+/// A connected Stripe account, as its owner sees it. The tokens stay on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthTokenRow {
+    pub id: i32,
+    /// "Test" or "Live".
+    pub token_type: String,
+    pub provider_account_id: String,
+    pub added: String,
+}
+
+/// The OAuth Tokens tab: whether Stripe is enabled for the account, and the user's tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthTokens {
+    pub enabled: bool,
+    pub rows: Vec<OAuthTokenRow>,
+}

@@ -1,0 +1,43 @@
+//! Phone numbers: the account's numbers, their owners and deployments.
+use serde::{Deserialize, Serialize};
+
+use super::{Named, UserChoice};
+
+/// One of the account's phone numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumberRow {
+    pub id: i32,
+    /// E.164; [`readable_phone`] formats it for people.
+    pub e164: String,
+    pub pci: bool,
+    pub owner: UserChoice,
+    /// The application calls to this number run, if it is deployed.
+    pub deployed_to: Option<Named>,
+    /// The OAuth token that deployment uses, if one is assigned.
+    pub token: Option<Named>,
+}
+
+/// The Phone Numbers tab: the account's numbers and whether it may hold more.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumbers {
+    pub rows: Vec<PhoneNumberRow>,
+    /// Why no further number can be requested (the demo plan's limit), if so.
+    pub limit: Option<String>,
+}
+
+/// An owner change the Phone Numbers tab saves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerChange {
+    pub number_id: i32,
+    pub owner_id: i32,
+}
+
+/// `+18005550100` as `(800) 555-0100`; other countries' numbers stay E.164.
+pub fn readable_phone(e164: &str) -> String {
+    match e164.strip_prefix("+1") {
+        Some(d) if d.len() == 10 && d.chars().all(|c| c.is_ascii_digit()) => {
+            format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..])
+        }
+        _ => e164.to_owned(),
+    }
+}

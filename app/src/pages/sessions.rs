@@ -1,0 +1,50 @@
+//! The Signed-In Sessions section of the Account tab. It has its own resource
+//! (see `my_account` on why one resource is never read by two Suspenses).
+use leptos::prelude::*;
+
+use crate::api::sessions::{list_sessions, EndOtherSessions, EndSession};
+use crate::components::form::{form_error, FormStatus};
+use crate::components::loaded::Loaded;
+use crate::components::table::{DataTable, RowActions};
+use crate::model::SessionRow;
+
+#[component]
+pub fn SessionsSection() -> impl IntoView {
+    let end = ServerAction::<EndSession>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
+    let sessions = Resource::new(
+        move || (end.version().get(), end_others.version().get()),
+        |_| list_sessions(),
+    );
+    view! {
+        <section class="panel" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Signed-In Sessions"</h2>
+            <Loaded resource=sessions view=move |rows| view! { <SessionTable rows end /> } />
+            <FormStatus error=form_error(end.value(), &[]) />
+            <button type="button" on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Sign Out All Other Sessions"</button>
+        </section>
+    }
+}
+
+#[component]
+fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl IntoView {
+    let row = move |row: SessionRow| {
+        let id = row.id.clone();
+        let device = row.device.clone();
+        view! {
+            <tr>
+                <td>{row.device.clone()} {row.current.then(|| view! { " " <span class="badge">"This session"</span> })}</td>
+                <td>{row.last_seen.clone()}</td>
+                <td>{row.started.clone()}</td>
+                <RowActions>
+                    {(!row.current).then(|| view! {
+                        <button type="button" aria-label=format!("Sign out {device}") on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Sign Out"</button>
+                    })}
+                </RowActions>
+            </tr>
+        }
+    };
+    view! {
+        <DataTable caption="Your signed-in sessions" columns=&["Device", "Last seen", "Signed in"] actions=true rows row />
+    }
+}

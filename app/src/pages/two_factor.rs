@@ -1,0 +1,106 @@
+//! The Two-Factor Authentication section of the Account tab. It has its own
+//! resource (see `my_account` on why one resource is never read by two
+//! Suspenses).
+use leptos::either::Either;
+use leptos::prelude::*;
+
+use crate::api::two_factor::{
+    load_two_factor_status, BeginTwoFactor, ConfirmTwoFactor, DisableTwoFactor,
+    RegenerateRecoveryCodes,
+};
+use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::components::loaded::Loaded;
+use crate::model::TwoFactorStatus;
+
+#[component]
+pub fn TwoFactorSection() -> impl IntoView {
+    let begin = ServerAction::<BeginTwoFactor>::new();
+    let confirm = ServerAction::<ConfirmTwoFactor>::new();
+    let disable = ServerAction::<DisableTwoFactor>::new();
+    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let status = Resource::new(
+        move || (confirm.version().get(), disable.version().get(), regenerate.version().get()),
+        |_| load_two_factor_status(),
+    );
+    // Recovery codes are shown once: after enabling, or after regenerating.
+    let codes = Signal::derive(move || {
+        let latest = [confirm.value().get(), regenerate.value().get()];
+        latest.into_iter().flatten().filter_map(Result::ok).next_back()
+    });
+    let body = move |status: TwoFactorStatus| match status {
+        TwoFactorStatus { enabled: true, recovery_codes_left } => Either::Left(view! {
+            <p>"Two-factor authentication is " <strong>"on"</strong> ". Log-in asks for a code from your authenticator app. Recovery codes left: " {recovery_codes_left} "."</p>
+            <details>
+                <summary>"New recovery codes"</summary>
+                <ActionForm action=regenerate attr:novalidate=true>
+                    <FormStatus error=form_error(regenerate.value(), &["code"]) />
+                    <Field label="Current code" name="code" form="regenerate-" autocomplete="one-time-code" error=field_error(regenerate.value(), "code") />
+                    <button type="submit">"Make New Recovery Codes"</button>
+                </ActionForm>
+            </details>
+            <details>
+                <summary>"Turn off two-factor authentication"</summary>
+                <ActionForm action=disable attr:novalidate=true>
+                    <FormStatus error=form_error(disable.value(), &["password", "code"]) />
+                    <Field label="Password" name="password" form="disable-" input_type="password" autocomplete="current-password" error=field_error(disable.value(), "password") />
+                    <Field label="Code" name="code" form="disable-" autocomplete="one-time-code" hint="A code from your authenticator app, or a recovery code." error=field_error(disable.value(), "code") />
+                    <button type="submit" class="danger">"Turn Off"</button>
+                </ActionForm>
+            </details>
+        }),
+        _ => Either::Right(view! { <TwoFactorSetupSteps begin confirm /> }),
+    };
+    view! {
+        <section class="panel" aria-labelledby="two-factor-heading">
+            <h2 id="two-factor-heading">"Two-Factor Authentication"</h2>
+            <Loaded resource=status view=body />
+            {move || codes.get().map(|codes| view! { <RecoveryCodes codes /> })}
+        </section>
+    }
+}
+
+#[component]
+fn TwoFactorSetupSteps(
+    begin: ServerAction<BeginTwoFactor>,
+    confirm: ServerAction<ConfirmTwoFactor>,
+) -> impl IntoView {
+    view! {
+        <p>"Two-factor authentication is off. With it on, log-in also asks for a code from an authenticator app on your phone."</p>
+        {move || match begin.value().get() {
+            Some(Ok(setup)) => Either::Left(view! {
+                <ol class="steps">
+                    <li>
+                        "Scan this QR code with your authenticator app:"
+                        <div class="qr" role="img" aria-label="QR code of your two-factor secret" inner_html=setup.qr_svg.clone()></div>
+                        "or type in this secret: " <code class="secret">{setup.secret.clone()}</code>
+                    </li>
+                    <li>
+                        <ActionForm action=confirm attr:novalidate=true>
+                            <FormStatus error=form_error(confirm.value(), &["code"]) />
+                            <Field label="Code from the app" name="code" form="enable-" autocomplete="one-time-code" error=field_error(confirm.value(), "code") />
+                            <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Turn On"</button>
+                        </ActionForm>
+                    </li>
+                </ol>
+            }),
+            other => Either::Right(view! {
+                {other.and_then(Result::err).map(|e| view! { <p class="alert error">{e.to_string()}</p> })}
+                <button type="button" class="primary" disabled=move || begin.pending().get() on:click=move |_| {
+                    begin.dispatch(BeginTwoFactor {});
+                }>"Set Up Two-Factor Authentication"</button>
+            }),
+        }}
+    }
+}
+
+#[component]
+fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
+    view! {
+        <div class="alert success" role="status">
+            <p>"Your recovery codes. Each works once, in place of a code from the app. Keep them somewhere safe: they are not shown again."</p>
+            <ul class="recovery-codes">
+                {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
+            </ul>
+        </div>
+    }
+}
