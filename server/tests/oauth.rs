@@ -281,6 +281,12 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
         deployments::assign_token(d, &bob, number.id, Some(bobs_token)).await.unwrap();
         let mine = phone_numbers::owned_by_me(d, &bob).await.unwrap();
         assert_eq!(mine[0].token.as_ref().map(|t| t.name.as_str()), Some("acct_1LocalTest (Test)"));
+        // A refused change (someone else's token) leaves the current token in place.
+        let refused =
+            deployments::assign_token(d, &bob, number.id, Some(graces_token)).await.unwrap_err();
+        assert!(refused.message_for("token").is_some());
+        let still = phone_numbers::owned_by_me(d, &bob).await.unwrap();
+        assert_eq!(still[0].token.as_ref().map(|t| t.id), Some(bobs_token));
 
         // Deleting Bob gives Grace his token (still usable) and his number, deployment and all.
         users::delete(d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();

@@ -58,6 +58,12 @@ fn the_api_acts_as_the_keys_user_with_their_current_rights() {
             (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid"))
         );
         assert_eq!(body["error"]["fields"][0]["field"], "sort");
+        // The server function parses the sort by the same rule: refused, not ignored.
+        let listed = app.call("list_users", &[("sort", "age")], Some(&admin)).await;
+        assert_eq!(listed.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(listed.json()["Invalid"][0]["message"], app::model::SORT_KEYS);
+        let by_email = app.call("list_users", &[("sort", "email")], Some(&admin)).await;
+        assert_eq!(by_email.status, StatusCode::OK);
         // No key, a made-up key, or a session cookie instead of a key: 401.
         for key in [None, Some("vk_not-a-real-key")] {
             let (status, body) = api(&app, "/api/v1/me", key).await;

@@ -14,8 +14,9 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::clock::ManualClock;
 use crate::domain::core::crypto::{hash_now, random_bytes};
 use crate::domain::core::db::connect_and_migrate;
+use crate::domain::core::people::NewUser;
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, user};
+use crate::domain::entity::account;
 
 /// The password every fixture user has.
 pub const PASSWORD: &str = "Velvet-Otter-Sunrise-42";
@@ -107,20 +108,19 @@ pub async fn account_with_admin(d: &Domain, company: &str, email: &str) -> Membe
 
 /// Another user in an existing account, with [`PASSWORD`].
 pub async fn add_user(d: &Domain, account_id: i32, email: &str, is_admin: bool) -> Member {
-    let user = user::ActiveModel {
-        account_id: Set(account_id),
-        email: Set(email.to_lowercase()),
-        first_name: Set("Ada".into()),
-        last_name: Set("Lovelace".into()),
-        password_hash: Set(Some(password_hash())),
-        is_admin: Set(is_admin),
-        can_create: Set(is_admin),
-        can_share: Set(is_admin),
-        created_at: Set(d.clock.now()),
-        email_verified_at: Set(Some(d.clock.now())),
-        ..Default::default()
+    let now = d.clock.now();
+    let user = NewUser {
+        account_id,
+        email: email.to_lowercase(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        password_hash: Some(password_hash()),
+        is_admin,
+        can_create: is_admin,
+        can_share: is_admin,
+        email_verified_at: Some(now),
     }
-    .insert(&d.db)
+    .insert(&d.db, now)
     .await
     .expect("insert user");
     Member::new(user.id, user.account_id, user.is_admin)
