@@ -29,6 +29,7 @@ Usage:
   server mail failed                  list the emails whose delivery failed for good
   server mail retry (--id ID | --all) queue failed emails again, with a fresh set of tries
   server secrets rotate               seal stored secrets with a new key (restart the servers after)
+  server secrets status               how many stored secrets each key seals, table by table
   server help                         show this text";
 
 /// Reads `--name value` pairs and `--flag`s.
@@ -186,8 +187,10 @@ pub async fn rotate_secrets(
     args: &[String],
     key_file: &Path,
 ) -> Result<String, String> {
-    if args.get(1).map(String::as_str) != Some("rotate") {
-        return Err(USAGE.into());
+    match args.get(1).map(String::as_str) {
+        Some("rotate") => {}
+        Some("status") => return secrets_status(domain).await,
+        _ => return Err(USAGE.into()),
     }
     let rotated = domain.secrets.rotated();
     rotated.save(key_file).map_err(|e| e.to_string())?;
@@ -198,6 +201,25 @@ pub async fn rotate_secrets(
         "New key {} sealed {resealed} secret(s). Restart the servers so they seal with it.",
         rotated.current_key_id()
     ))
+}
+
+/// `secrets status`: one line per table and key id, the current key marked.
+async fn secrets_status(domain: &Domain) -> Result<String, String> {
+    let counts = operator::secrets_status(domain, &Operator::from_command_line())
+        .await
+        .map_err(explain)?;
+    let current = domain.secrets.current_key_id();
+    if counts.is_empty() {
+        return Ok(format!("No stored secrets. The current key is {current}."));
+    }
+    Ok(counts
+        .iter()
+        .map(|c| {
+            let mark = if c.key_id == current { " (current)" } else { "" };
+            format!("{}\t{}{mark}\t{}", c.table, c.key_id, c.count)
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 fn explain(err: AppError) -> String {

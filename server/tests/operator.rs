@@ -38,13 +38,18 @@ fn secrets_rotate_writes_a_new_key_and_reseals_every_integration() {
             .await
             .unwrap();
         assert!(said.contains("sealed 1 secret"), "{said}");
-        // A server started afresh reads the new key file and still opens the secret.
-        let restarted =
-            Domain { secrets: Arc::new(Keyring::load_or_create(&key_file).unwrap()), ..d.clone() };
+        // The secret was re-sealed: the new key alone opens it (the old one
+        // could now leave the key file), and the status names only the new key.
+        let new_keys = Keyring::load_or_create(&key_file).unwrap();
+        let restarted = Domain { secrets: Arc::new(new_keys.current_only()), ..d.clone() };
         assert_eq!(
             integrations::credentials(&restarted, &admin, added.id).await.unwrap(),
             Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
         );
+        let status = server::cli::rotate_secrets(&restarted, &words(&["secrets", "status"]), &key_file)
+            .await
+            .unwrap();
+        assert_eq!(status, format!("integrations\t{} (current)\t1", new_keys.current_key_id()));
         assert!(server::cli::rotate_secrets(d, &words(&["secrets", "spin"]), &key_file)
             .await
             .is_err());

@@ -1,18 +1,22 @@
 //! Every operator command: what the people who run the service do through
 //! the server's command line, on any account. Each takes an [`Operator`],
 //! which only the command line makes, and each is logged (target `operator`).
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, Set, TransactionTrait,
+};
 
 use crate::domain::admin::users::send_invitation;
 use crate::domain::core::actor::Operator;
 use crate::domain::core::limits::Plan;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{by_email, email_taken, NewUser, EMAIL_TAKEN};
-use crate::domain::core::secrets::Keyring;
+use crate::domain::core::secrets::{Keyring, Sealed};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, email_outbox, user};
-use crate::domain::features::integrations;
+use crate::domain::entity::two_factor as two_factor_row;
+use crate::domain::entity::{account, certificate, email_outbox, integration, oauth_token, user};
+use crate::domain::features::{certificates, integrations, oauth_tokens};
 use crate::domain::identity::two_factor;
 use crate::model::AppError;
 
@@ -175,10 +179,144 @@ pub async fn retry_mail(d: &Domain, _: &Operator, id: Option<i32>) -> Result<u64
     Ok(queued)
 }
 
+/// Every table with a sealed column. `secrets rotate` re-seals each and
+/// `secrets status` counts each; `app/tests/secrets.rs` fails when an entity
+/// with a `key_id` is missing here.
+pub const SEALED_TABLES: [&str; 4] = ["certificates", "integrations", "oauth_tokens", "two_factor"];
+
 /// `secrets rotate` (after the new key is saved): re-seals every stored
-/// secret with `keyring`'s current key in one transaction.
+/// secret of every sealed table with `keyring`'s current key, in one
+/// transaction. Returns how many values were re-sealed.
 pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Result<u64, AppError> {
-    let resealed = integrations::reseal_all(d, keyring).await?;
+    let txn = d.db.begin().await?;
+    let resealed = reseal_table::<certificate::Entity>(
+        &txn,
+        keyring,
+        certificate::Column::KeyId,
+        |row| (sealed(&row.key_id, &row.key_ciphertext), certificates::seal_context(row.account_id)),
+        |row, new| {
+            let mut active = row.into_active_model();
+            active.key_id = Set(new.key_id);
+            active.key_ciphertext = Set(new.ciphertext);
+            active
+        },
+    )
+    .await?
+        + reseal_table::<integration::Entity>(
+            &txn,
+            keyring,
+            integration::Column::KeyId,
+            |row| (sealed(&row.key_id, &row.ciphertext), integrations::seal_context(row.account_id)),
+            |row, new| {
+                let mut active = row.into_active_model();
+                active.key_id = Set(new.key_id);
+                active.ciphertext = Set(new.ciphertext);
+                active
+            },
+        )
+        .await?
+        + reseal_table::<oauth_token::Entity>(
+            &txn,
+            keyring,
+            oauth_token::Column::KeyId,
+            |row| {
+                let context = oauth_tokens::seal_context(row.account_id, row.owner_id);
+                (sealed(&row.key_id, &row.ciphertext), context)
+            },
+            |row, new| {
+                let mut active = row.into_active_model();
+                active.key_id = Set(new.key_id);
+                active.ciphertext = Set(new.ciphertext);
+                active
+            },
+        )
+        .await?
+        + reseal_table::<two_factor_row::Entity>(
+            &txn,
+            keyring,
+            two_factor_row::Column::KeyId,
+            |row| (sealed(&row.key_id, &row.ciphertext), two_factor::seal_context(row.user_id)),
+            |row, new| {
+                let mut active = row.into_active_model();
+                active.key_id = Set(new.key_id);
+                active.ciphertext = Set(new.ciphertext);
+                active
+            },
+        )
+        .await?;
+    txn.commit().await?;
     tracing::info!(target: "operator", key_id = keyring.current_key_id(), resealed, "operator rotated the secret key");
     Ok(resealed)
+}
+
+fn sealed(key_id: &str, ciphertext: &str) -> Sealed {
+    Sealed { key_id: key_id.to_owned(), ciphertext: ciphertext.to_owned() }
+}
+
+/// Re-seals the rows of one table not yet under the current key. A value
+/// that does not open stops the rotation (and rolls it back): it is named in
+/// the log, and nothing is half re-sealed.
+async fn reseal_table<E>(
+    txn: &DatabaseTransaction,
+    keyring: &Keyring,
+    key_column: E::Column,
+    read: impl Fn(&E::Model) -> (Sealed, String),
+    write: impl Fn(E::Model, Sealed) -> E::ActiveModel,
+) -> Result<u64, AppError>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+{
+    let stale = E::find().filter(key_column.ne(keyring.current_key_id())).all(txn).await?;
+    let mut resealed = 0;
+    for row in stale {
+        let (old, context) = read(&row);
+        let new = keyring.reseal(&old, &context).map_err(|err| {
+            tracing::error!(table = E::default().table_name(), error = %err, "a sealed value does not open");
+            AppError::Internal
+        })?;
+        if let Some(new) = new {
+            write(row, new).update(txn).await?;
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
+}
+
+/// How many values one key seals in one table.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SealedCount {
+    pub table: &'static str,
+    pub key_id: String,
+    pub count: i64,
+}
+
+/// `secrets status`: how many values each key id seals, table by table.
+pub async fn secrets_status(d: &Domain, _: &Operator) -> Result<Vec<SealedCount>, AppError> {
+    let mut counts = Vec::new();
+    counts.extend(count_keys::<certificate::Entity>(d, certificate::Column::KeyId).await?);
+    counts.extend(count_keys::<integration::Entity>(d, integration::Column::KeyId).await?);
+    counts.extend(count_keys::<oauth_token::Entity>(d, oauth_token::Column::KeyId).await?);
+    counts.extend(count_keys::<two_factor_row::Entity>(d, two_factor_row::Column::KeyId).await?);
+    Ok(counts)
+}
+
+async fn count_keys<E: EntityTrait>(
+    d: &Domain,
+    key_column: E::Column,
+) -> Result<Vec<SealedCount>, AppError> {
+    let table = SEALED_TABLES
+        .into_iter()
+        .find(|t| *t == E::default().table_name())
+        .ok_or(AppError::Internal)?;
+    let rows: Vec<(String, i64)> = E::find()
+        .select_only()
+        .column(key_column)
+        .column_as(key_column.count(), "count")
+        .group_by(key_column)
+        .into_tuple()
+        .all(&d.db)
+        .await?;
+    Ok(rows.into_iter().map(|(key_id, count)| SealedCount { table, key_id, count }).collect())
 }

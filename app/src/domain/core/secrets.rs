@@ -92,6 +92,15 @@ impl Keyring {
         Sealed { key_id: key.id.clone(), ciphertext: B64.encode(bytes) }
     }
 
+    /// `sealed` sealed again under the current key, or `None` when it already is.
+    pub fn reseal(&self, sealed: &Sealed, context: &str) -> Result<Option<Sealed>, SecretError> {
+        if sealed.key_id == self.current_key_id() {
+            return Ok(None);
+        }
+        let text = self.open(sealed, context)?;
+        Ok(Some(self.seal(&text, context)))
+    }
+
     pub fn open(&self, sealed: &Sealed, context: &str) -> Result<String, SecretError> {
         let key = self
             .keys
@@ -115,6 +124,12 @@ impl Keyring {
 
     /// A keyring whose new, current key seals from now on; the old keys stay
     /// to open what they sealed.
+    /// The current key alone: what is left once every value is re-sealed
+    /// and the old keys are dropped from the key file.
+    pub fn current_only(&self) -> Keyring {
+        Keyring { keys: vec![SecretKey::new(self.keys[0].raw)] }
+    }
+
     pub fn rotated(&self) -> Keyring {
         let mut keys = vec![SecretKey::new(random_bytes::<32>())];
         keys.extend(self.keys.iter().map(|k| SecretKey::new(k.raw)));

@@ -28,7 +28,8 @@ pub struct NewCertificate {
     pub private_key: String,
 }
 
-fn seal_context(account_id: i32) -> String {
+/// What a sealed value of this table is bound to (see `operator::reseal_secrets`).
+pub fn seal_context(account_id: i32) -> String {
     format!("certificate:{account_id}")
 }
 

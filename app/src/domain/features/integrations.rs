@@ -61,7 +61,8 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// What is bound to every sealed credential: it opens only for its account.
-fn seal_context(account_id: i32) -> String {
+/// What a sealed value of this table is bound to (see `operator::reseal_secrets`).
+pub fn seal_context(account_id: i32) -> String {
     format!("integration:{account_id}")
 }
 
@@ -300,22 +301,3 @@ fn open(keyring: &Keyring, model: &integration::Model) -> Result<Credentials, Ap
     serde_json::from_str(&plaintext).map_err(|_| AppError::Internal)
 }
 
-/// Operator command: re-seals every integration's credentials with the
-/// current key of `keyring`, in one transaction. Returns how many.
-pub async fn reseal_all(d: &Domain, keyring: &Keyring) -> Result<u64, AppError> {
-    let txn = d.db.begin().await?;
-    let all = integration::Entity::find().all(&txn).await?;
-    let mut resealed = 0;
-    for model in all.into_iter().filter(|m| m.key_id != keyring.current_key_id()) {
-        let credentials = open(keyring, &model)?;
-        let plaintext = serde_json::to_string(&credentials).map_err(|_| AppError::Internal)?;
-        let sealed = keyring.seal(&plaintext, &seal_context(model.account_id));
-        let mut active = model.into_active_model();
-        active.key_id = Set(sealed.key_id);
-        active.ciphertext = Set(sealed.ciphertext);
-        active.update(&txn).await?;
-        resealed += 1;
-    }
-    txn.commit().await?;
-    Ok(resealed)
-}

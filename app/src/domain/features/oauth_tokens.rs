@@ -43,7 +43,8 @@ struct Exchange {
     livemode: bool,
 }
 
-fn seal_context(account_id: i32, owner_id: i32) -> String {
+/// What a sealed value of this table is bound to (see `operator::reseal_secrets`).
+pub fn seal_context(account_id: i32, owner_id: i32) -> String {
     format!("oauth:{account_id}:{owner_id}")
 }
 

@@ -60,7 +60,8 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
-fn seal_context(user_id: i32) -> String {
+/// What a sealed value of this table is bound to (see `operator::reseal_secrets`).
+pub fn seal_context(user_id: i32) -> String {
     format!("totp:{user_id}")
 }
 

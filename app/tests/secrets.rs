@@ -1,0 +1,145 @@
+//! Key rotation covers every sealed value: after `secrets rotate` no row of
+//! any sealed table is under an old key, and every value still opens.
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use app::domain::core::actor::Operator;
+use app::domain::core::secrets::Sealed;
+use app::domain::entity::{certificate, integration, oauth_token, two_factor};
+use app::domain::features::{certificates, integrations, oauth_tokens};
+use app::domain::identity::two_factor as totp;
+use app::domain::operator::{self, SealedCount, SEALED_TABLES};
+use app::domain::testing::{account_with_admin, fresh_domain};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+/// The tables whose entity has a `key_id`: a sealed column.
+fn sealed_tables_in_source() -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain/entity");
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| {
+            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            if !source.contains("pub key_id:") {
+                return None;
+            }
+            let at = source.find("table_name = \"")? + "table_name = \"".len();
+            Some(source[at..at + source[at..].find('"')?].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn every_sealed_table_is_rotated() {
+    let rotated: BTreeSet<String> = SEALED_TABLES.iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        sealed_tables_in_source(),
+        rotated,
+        "a table with a sealed column must be in operator::SEALED_TABLES and re-sealed by reseal_secrets"
+    );
+}
+
+fn under(counts: &[SealedCount], key_id: &str) -> Vec<(&'static str, i64)> {
+    counts.iter().filter(|c| c.key_id == key_id).map(|c| (c.table, c.count)).collect()
+}
+
+#[tokio::test]
+async fn rotation_reseals_every_table_and_everything_still_opens() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (account, user) = (ada.account_id(), ada.user_id());
+    let now = d.clock.now();
+    let old_key = d.secrets.current_key_id().to_owned();
+    let seal = |text: &str, context: String| d.secrets.seal(text, &context);
+
+    let s = seal("integration secret", integrations::seal_context(account));
+    let integration = integration::ActiveModel {
+        account_id: Set(account),
+        name: Set("S3".into()),
+        name_key: Set("s3".into()),
+        service: Set("s3".into()),
+        description: Set(String::new()),
+        hint: Set(String::new()),
+        key_id: Set(s.key_id),
+        ciphertext: Set(s.ciphertext),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+    let s = seal("certificate key", certificates::seal_context(account));
+    let cert = certificate::ActiveModel {
+        account_id: Set(account),
+        added_by: Set(user),
+        domain: Set("api.example.com".into()),
+        subject: Set("CN=api".into()),
+        issuer: Set("CN=ca".into()),
+        not_after: Set(now),
+        cert_pem: Set(String::new()),
+        key_id: Set(s.key_id),
+        key_ciphertext: Set(s.ciphertext),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+    let s = seal("oauth token", oauth_tokens::seal_context(account, user));
+    let token = oauth_token::ActiveModel {
+        account_id: Set(account),
+        owner_id: Set(user),
+        provider: Set("stripe".into()),
+        livemode: Set(false),
+        provider_account_id: Set("acct_1".into()),
+        key_id: Set(s.key_id),
+        ciphertext: Set(s.ciphertext),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+    let s = seal("totp secret", totp::seal_context(user));
+    two_factor::ActiveModel {
+        user_id: Set(user),
+        key_id: Set(s.key_id),
+        ciphertext: Set(s.ciphertext),
+        enabled_at: Set(Some(now)),
+        last_step: Set(0),
+        created_at: Set(now),
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+
+    let op = Operator::from_command_line();
+    let before = operator::secrets_status(&d, &op).await.unwrap();
+    let every_table: Vec<(&str, i64)> = SEALED_TABLES.iter().map(|t| (*t, 1)).collect();
+    assert_eq!(under(&before, &old_key), every_table);
+
+    let rotated = d.secrets.rotated();
+    let new_key = rotated.current_key_id().to_owned();
+    assert_eq!(operator::reseal_secrets(&d, &op, &rotated).await.unwrap(), 4);
+    let after = operator::secrets_status(&d, &op).await.unwrap();
+    assert_eq!(under(&after, &old_key), vec![], "nothing stays under the old key");
+    assert_eq!(under(&after, &new_key), every_table);
+    // Running it again finds nothing left to do.
+    assert_eq!(operator::reseal_secrets(&d, &op, &rotated).await.unwrap(), 0);
+
+    // Every value opens with the new key alone: the old one could be dropped.
+    let only_new = rotated.current_only();
+    let open = |key_id: String, ciphertext: String, context: String| {
+        only_new.open(&Sealed { key_id, ciphertext }, &context).unwrap()
+    };
+    let i = integration::Entity::find_by_id(integration.id).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(open(i.key_id, i.ciphertext, integrations::seal_context(account)), "integration secret");
+    let c = certificate::Entity::find_by_id(cert.id).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(open(c.key_id, c.key_ciphertext, certificates::seal_context(account)), "certificate key");
+    let t = oauth_token::Entity::find_by_id(token.id).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(
+        open(t.key_id, t.ciphertext, oauth_tokens::seal_context(account, user)),
+        "oauth token"
+    );
+    let f = two_factor::Entity::find_by_id(user).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(open(f.key_id, f.ciphertext, totp::seal_context(user)), "totp secret");
+}
