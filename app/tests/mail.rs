@@ -250,3 +250,33 @@ async fn long_links_stay_whole_in_the_delivered_text() {
     assert!(message.contains(&link), "{message}");
     assert_eq!(header(message, "Content-Transfer-Encoding"), Some("7bit"));
 }
+
+/// Once delivered, a reset link exists only in the recipient's mailbox: the
+/// outbox row no longer holds it, so neither the database nor its backups do.
+#[tokio::test]
+async fn a_delivered_link_is_not_kept_in_the_database() {
+    let (d, _) = fresh_domain().await;
+    app::domain::testing::account_with_admin(&d, "Acme", "ada@example.com").await;
+    app::domain::identity::email_links::request_password_reset(&d, "ada@example.com")
+        .await
+        .unwrap();
+    let pending = &rows(&d).await[0];
+    let token_at = pending.body_text.find("token=").expect("a link in the queued email") + 6;
+    let token: String =
+        pending.body_text[token_at..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    assert!(token.len() >= 40, "{token}");
+
+    let dir = std::env::temp_dir().join(format!("console-redact-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    mail::deliver_due(&d, &Transport::Folder(dir.clone()), &sender(), 10).await.unwrap();
+    let delivered = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    assert!(std::fs::read_to_string(&delivered).unwrap().contains(&token), "the email has it");
+
+    for row in rows(&d).await {
+        assert_eq!(row.status, SENT);
+        assert_eq!(row.body_text, mail::DELIVERED_BODY);
+        let stored = format!("{row:?}");
+        assert!(!stored.contains(&token), "the token stays in the outbox: {stored}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

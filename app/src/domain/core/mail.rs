@@ -31,6 +31,12 @@ pub const CLAIM_FOR: Duration = Duration::minutes(5);
 
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
+
+/// What a delivered row's body becomes: the links in an email (reset,
+/// activation, verification) are live until used, and must not sit in clear
+/// text in the database and its backups once the recipient has them. The
+/// recipient, subject and times stay, for the record.
+pub const DELIVERED_BODY: &str = "(delivered; the body is not kept)";
 pub const FAILED: &str = "failed";
 
 /// An email to send.
@@ -238,6 +244,7 @@ pub async fn deliver_due(
             Outcome::Sent => {
                 update.status = Set(SENT.into());
                 update.sent_at = Set(Some(finished));
+                update.body_text = Set(DELIVERED_BODY.into());
                 update.last_error = Set(None);
             }
             Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {
