@@ -10,7 +10,7 @@ use app::domain::features::applications::{self, NEEDS_CAN_CREATE, NEEDS_CAN_SHAR
 use app::domain::features::deployments;
 use app::domain::features::integrations::{self, NewIntegration};
 use app::domain::features::js_libraries::{self, LibraryForm};
-use app::domain::features::phone_numbers;
+use app::domain::features::{oauth_tokens, phone_numbers};
 use app::domain::operator;
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
 use app::domain::testing::{account_with_admin, add_user, fresh_domain};
@@ -291,4 +291,109 @@ async fn a_deleted_users_applications_and_libraries_pass_to_the_deleting_admin()
     // Grace's own share of it is gone; Ada's stays.
     assert_eq!(graces[0].shared_with.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ada.user_id()]);
     assert_eq!(js_libraries::list(&d, &grace).await.unwrap()[0].name, "Bob's helpers");
+}
+
+/// An OAuth token of `owner`'s, as the Stripe flow would store it.
+async fn token_of(d: &Domain, owner: &Member) -> i32 {
+    use app::domain::entity::oauth_token;
+    let sealed = d.secrets.seal("{}", "unused");
+    let model = oauth_token::ActiveModel {
+        account_id: Set(owner.account_id()),
+        owner_id: Set(owner.user_id()),
+        provider: Set("stripe".into()),
+        livemode: Set(false),
+        provider_account_id: Set(format!("acct_{}", owner.user_id())),
+        key_id: Set(sealed.key_id),
+        ciphertext: Set(sealed.ciphertext),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    };
+    model.insert(&d.db).await.unwrap().id
+}
+
+#[tokio::test]
+async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let op = Operator::from_command_line();
+    operator::set_plan(&d, &op, "ada@example.com", Plan::Full).await.unwrap();
+    let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
+    let admin = ada.admin().unwrap();
+    let private = applications::create(&d, &ada, "Private IVR").await.unwrap();
+    let shared = applications::create(&d, &ada, "Shared IVR").await.unwrap();
+    applications::share(&d, &ada, shared.id, carol.user_id()).await.unwrap();
+    let adas_token = token_of(&d, &ada).await;
+    let to_private = phone_numbers::request(&d, &admin).await.unwrap();
+    let to_shared = phone_numbers::request(&d, &admin).await.unwrap();
+    for (number, app) in [(to_private.id, private.id), (to_shared.id, shared.id)] {
+        deployments::deploy(&d, &ada, number, app).await.unwrap();
+        deployments::assign_token(&d, &ada, number, Some(adas_token)).await.unwrap();
+    }
+
+    let changes: Vec<OwnerChange> = [to_private.id, to_shared.id]
+        .iter()
+        .map(|&number_id| OwnerChange { number_id, owner_id: carol.user_id() })
+        .collect();
+    phone_numbers::save_owners(&d, &admin, &changes).await.unwrap();
+
+    // Carol sees her numbers: the one on an application she can see stays
+    // deployed, the other is not; neither runs on Ada's token.
+    let carols = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
+    let on = |id: i32| carols.iter().find(|n| n.id == id).unwrap().clone();
+    assert_eq!(on(to_private.id).deployed_to, None);
+    assert_eq!(on(to_shared.id).deployed_to.map(|a| a.id), Some(shared.id));
+    assert!(carols.iter().all(|n| n.token.is_none()), "{carols:?}");
+    // Ada no longer owns them, and her token is free to delete.
+    assert!(phone_numbers::owned_by_me(&d, &ada).await.unwrap().is_empty());
+    oauth_tokens::delete(&d, &ada, adas_token).await.unwrap();
+
+    // Unsharing takes Carol's numbers off that application; Ada's stay on it.
+    let adas_number = phone_numbers::request(&d, &admin).await.unwrap();
+    deployments::deploy(&d, &ada, adas_number.id, shared.id).await.unwrap();
+    applications::unshare(&d, &ada, shared.id, carol.user_id()).await.unwrap();
+    let carols = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
+    assert!(carols.iter().all(|n| n.deployed_to.is_none()), "{carols:?}");
+    let adas = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+    assert_eq!(adas[0].deployed_to.as_ref().map(|a| a.id), Some(shared.id));
+    // Unsharing someone who was never shared (here the owner) removes nothing.
+    applications::unshare(&d, &ada, shared.id, ada.user_id()).await.unwrap();
+    let adas = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+    assert_eq!(adas[0].deployed_to.as_ref().map(|a| a.id), Some(shared.id));
+}
+
+#[tokio::test]
+async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
+    let app = applications::create(&d, &ada, "IVR").await.unwrap();
+    let max = app::domain::core::limits::IDS_MAX;
+
+    let mut changes = vec![OwnerChange { number_id: number.id, owner_id: carol.user_id() }];
+    changes.extend((0..max as i32).map(|i| OwnerChange { number_id: -i, owner_id: 1 }));
+    let refused = phone_numbers::save_owners(&d, &admin, &changes).await.unwrap_err();
+    assert_eq!(refused.message_for("changes"), Some(format!("At most {max} at a time.")));
+    assert_eq!(refused.status(), 422);
+    let rows = phone_numbers::list(&d, &admin).await.unwrap().rows;
+    assert_eq!(rows[0].owner.id, ada.user_id(), "the first change was not applied");
+
+    let library = js_libraries::add(&d, &ada, library("Helpers", "let a = 1;")).await.unwrap();
+    let many: Vec<i32> = std::iter::once(library.id).chain(1..=max as i32).collect();
+    let refused = applications::set_attachments(&d, &ada, app.id, &many, &[]).await.unwrap_err();
+    assert_eq!(refused.message_for("libraries"), Some(format!("At most {max} at a time.")));
+    let refused = applications::set_attachments(&d, &ada, app.id, &[], &many).await.unwrap_err();
+    assert_eq!(refused.message_for("integrations"), Some(format!("At most {max} at a time.")));
+    let listed = applications::list(&d, &ada).await.unwrap();
+    assert!(listed.rows[0].libraries.is_empty(), "nothing was attached");
+    // At the limit it is an ordinary request (here: ids of another account's rows).
+    let at_limit: Vec<i32> = (1..=max as i32).collect();
+    let answer = applications::set_attachments(&d, &ada, app.id, &at_limit, &[]).await;
+    assert_eq!(
+        answer.unwrap_err().message_for("libraries").as_deref(),
+        Some("Choose JS libraries of this account.")
+    );
 }

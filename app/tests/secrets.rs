@@ -132,9 +132,15 @@ async fn rotation_reseals_every_table_and_everything_still_opens() {
         only_new.open(&Sealed { key_id, ciphertext }, &context).unwrap()
     };
     let i = integration::Entity::find_by_id(integration.id).one(&d.db).await.unwrap().unwrap();
-    assert_eq!(open(i.key_id, i.ciphertext, integrations::seal_context(account)), "integration secret");
+    assert_eq!(
+        open(i.key_id, i.ciphertext, integrations::seal_context(account)),
+        "integration secret"
+    );
     let c = certificate::Entity::find_by_id(cert.id).one(&d.db).await.unwrap().unwrap();
-    assert_eq!(open(c.key_id, c.key_ciphertext, certificates::seal_context(account)), "certificate key");
+    assert_eq!(
+        open(c.key_id, c.key_ciphertext, certificates::seal_context(account)),
+        "certificate key"
+    );
     let t = oauth_token::Entity::find_by_id(token.id).one(&d.db).await.unwrap().unwrap();
     assert_eq!(
         open(t.key_id, t.ciphertext, oauth_tokens::seal_context(account, user)),

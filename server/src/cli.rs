@@ -205,9 +205,8 @@ pub async fn rotate_secrets(
 
 /// `secrets status`: one line per table and key id, the current key marked.
 async fn secrets_status(domain: &Domain) -> Result<String, String> {
-    let counts = operator::secrets_status(domain, &Operator::from_command_line())
-        .await
-        .map_err(explain)?;
+    let counts =
+        operator::secrets_status(domain, &Operator::from_command_line()).await.map_err(explain)?;
     let current = domain.secrets.current_key_id();
     if counts.is_empty() {
         return Ok(format!("No stored secrets. The current key is {current}."));

@@ -46,9 +46,10 @@ fn secrets_rotate_writes_a_new_key_and_reseals_every_integration() {
             integrations::credentials(&restarted, &admin, added.id).await.unwrap(),
             Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
         );
-        let status = server::cli::rotate_secrets(&restarted, &words(&["secrets", "status"]), &key_file)
-            .await
-            .unwrap();
+        let status =
+            server::cli::rotate_secrets(&restarted, &words(&["secrets", "status"]), &key_file)
+                .await
+                .unwrap();
         assert_eq!(status, format!("integrations\t{} (current)\t1", new_keys.current_key_id()));
         assert!(server::cli::rotate_secrets(d, &words(&["secrets", "spin"]), &key_file)
             .await

@@ -2,8 +2,8 @@
 //! the server's command line, on any account. Each takes an [`Operator`],
 //! which only the command line makes, and each is logged (target `operator`).
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::admin::users::send_invitation;
@@ -193,7 +193,9 @@ pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Resu
         &txn,
         keyring,
         certificate::Column::KeyId,
-        |row| (sealed(&row.key_id, &row.key_ciphertext), certificates::seal_context(row.account_id)),
+        |row| {
+            (sealed(&row.key_id, &row.key_ciphertext), certificates::seal_context(row.account_id))
+        },
         |row, new| {
             let mut active = row.into_active_model();
             active.key_id = Set(new.key_id);
@@ -206,7 +208,9 @@ pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Resu
             &txn,
             keyring,
             integration::Column::KeyId,
-            |row| (sealed(&row.key_id, &row.ciphertext), integrations::seal_context(row.account_id)),
+            |row| {
+                (sealed(&row.key_id, &row.ciphertext), integrations::seal_context(row.account_id))
+            },
             |row, new| {
                 let mut active = row.into_active_model();
                 active.key_id = Set(new.key_id);

@@ -46,6 +46,19 @@ impl Default for ThrottlePolicy {
     }
 }
 
+/// The most ids one request may name (owner changes, an application's
+/// libraries and integrations): far beyond what a person selects, well within
+/// every database's limit on query parameters.
+pub const IDS_MAX: usize = 500;
+
+/// Refuses a list longer than `max`, naming the field.
+pub fn at_most(field: &str, len: usize, max: usize) -> Result<(), AppError> {
+    if len > max {
+        return Err(AppError::field(field, format!("At most {max} at a time.")));
+    }
+    Ok(())
+}
+
 /// What an account may hold. Sign-ups start on the demo plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Plan {

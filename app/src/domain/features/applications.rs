@@ -12,13 +12,14 @@ use sea_orm::{
 };
 
 use crate::domain::core::actor::Member;
+use crate::domain::core::limits;
 use crate::domain::core::people::{self, user_choice};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{
     application, application_integration as app_integration, application_library as app_library,
-    application_share as share, integration, js_library, user,
+    application_share as share, deployment, integration, js_library, phone_number, user,
 };
 use crate::model::{AppError, ApplicationRow, Applications, Named, UserChoice};
 
@@ -27,15 +28,21 @@ pub const OWNER_ONLY: &str = "Only the owner of this application can do this.";
 
 /// The applications `me` can see: their own and those shared with them.
 pub(super) fn visible_to(me: &Member) -> Select<application::Entity> {
-    let shared_with_me = Query::select()
+    visible_to_user(&Scoped::of(me), me.user_id())
+}
+
+/// The applications `user_id` of the scope's account can see: their own and
+/// those shared with them.
+pub fn visible_to_user(scope: &Scoped, user_id: i32) -> Select<application::Entity> {
+    let shared_with_them = Query::select()
         .column(share::Column::ApplicationId)
         .from(share::Entity)
-        .and_where(share::Column::UserId.eq(me.user_id()))
+        .and_where(share::Column::UserId.eq(user_id))
         .to_owned();
-    Scoped::of(me).all::<application::Entity>().filter(
+    scope.all::<application::Entity>().filter(
         Condition::any()
-            .add(application::Column::OwnerId.eq(me.user_id()))
-            .add(application::Column::Id.in_subquery(shared_with_me)),
+            .add(application::Column::OwnerId.eq(user_id))
+            .add(application::Column::Id.in_subquery(shared_with_them)),
     )
 }
 
@@ -336,13 +343,29 @@ pub async fn unshare(
     id: i32,
     with_user: i32,
 ) -> Result<ApplicationRow, AppError> {
-    let app = find_owned(&d.db, me, id).await?;
-    share::Entity::delete_many()
+    let txn = d.db.begin().await?;
+    let app = find_owned(&txn, me, id).await?;
+    let unshared = share::Entity::delete_many()
         .filter(share::Column::ApplicationId.eq(app.id))
         .filter(share::Column::UserId.eq(with_user))
-        .exec(&d.db)
+        .exec(&txn)
         .await?;
-    row(&d.db, me, app).await
+    if unshared.rows_affected > 0 {
+        // Their numbers stop running an application they can no longer see.
+        let their_numbers = Query::select()
+            .column(phone_number::Column::Id)
+            .from(phone_number::Entity)
+            .and_where(phone_number::Column::OwnerId.eq(with_user))
+            .to_owned();
+        deployment::Entity::delete_many()
+            .filter(deployment::Column::ApplicationId.eq(app.id))
+            .filter(deployment::Column::PhoneNumberId.in_subquery(their_numbers))
+            .exec(&txn)
+            .await?;
+    }
+    let shown = row(&txn, me, app).await?;
+    txn.commit().await?;
+    Ok(shown)
 }
 
 /// The users a sharing picker offers: only to users who may share.
@@ -364,6 +387,8 @@ pub async fn set_attachments(
     library_ids: &[i32],
     integration_ids: &[i32],
 ) -> Result<ApplicationRow, AppError> {
+    limits::at_most("libraries", library_ids.len(), limits::IDS_MAX)?;
+    limits::at_most("integrations", integration_ids.len(), limits::IDS_MAX)?;
     let txn = d.db.begin().await?;
     let app = find_owned(&txn, me, id).await?;
     let mut errors = Errors::default();

@@ -300,4 +300,3 @@ fn open(keyring: &Keyring, model: &integration::Model) -> Result<Credentials, Ap
     })?;
     serde_json::from_str(&plaintext).map_err(|_| AppError::Internal)
 }
-

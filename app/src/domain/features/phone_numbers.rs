@@ -17,6 +17,7 @@ use crate::domain::core::Domain;
 use crate::domain::entity::{
     application, deployment, deployment_token, oauth_token, phone_number, user,
 };
+use crate::domain::features::applications;
 use crate::model::{AppError, Named, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice};
 
 pub const DEMO_LIMIT: &str =
@@ -163,12 +164,15 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
 }
 
 /// Applies owner changes all together or not at all. Every number and every
-/// new owner is looked up in the admin's account.
+/// new owner is looked up in the admin's account. A number that changes hands
+/// drops the previous owner's OAuth token, and its deployment unless the new
+/// owner can see that application.
 pub async fn save_owners(
     d: &Domain,
     admin: &Admin,
     changes: &[OwnerChange],
 ) -> Result<PhoneNumbers, AppError> {
+    limits::at_most("changes", changes.len(), limits::IDS_MAX)?;
     let scope = Scoped::of(admin.member());
     let txn = d.db.begin().await?;
     admin.recheck(&txn).await?;
@@ -180,6 +184,21 @@ pub async fn save_owners(
                 &format!("owner-{}", number.id),
                 "Choose the owner among the users of this account.",
             ));
+        }
+        if number.owner_id == change.owner_id {
+            continue;
+        }
+        // The previous owner's token never runs on someone else's number.
+        deployment_token::Entity::delete_by_id(number.id).exec(&txn).await?;
+        if let Some(deployed) = deployment::Entity::find_by_id(number.id).one(&txn).await? {
+            let still_visible = applications::visible_to_user(&scope, change.owner_id)
+                .filter(application::Column::Id.eq(deployed.application_id))
+                .one(&txn)
+                .await?
+                .is_some();
+            if !still_visible {
+                deployment::Entity::delete_by_id(number.id).exec(&txn).await?;
+            }
         }
         let mut active: phone_number::ActiveModel = number.into();
         active.owner_id = Set(change.owner_id);
