@@ -34,8 +34,9 @@ async fn post(
     body: String,
     cookie: Option<&str>,
 ) -> (u16, http::HeaderMap, String) {
-    let mut request =
-        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let mut request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin");
     if let Some(token) = cookie {
         request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
     }

@@ -27,7 +27,7 @@ pub async fn stripe_callback(
     Query(query): Query<Callback>,
 ) -> Response {
     let invalid = oauth_tokens::CallbackRefusal::InvalidState.key();
-    let Some(session) = session_token_in(&headers) else { return back(invalid) };
+    let Some(session) = session_token_in(&web, &headers) else { return back(invalid) };
     let Ok(me) = sessions::authenticate(&web.domain, &session).await else { return back(invalid) };
     let Some(state) = query.state else { return back(invalid) };
     match oauth_tokens::callback(&web.domain, &me, &session, &state, query.code.as_deref()).await {

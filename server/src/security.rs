@@ -51,13 +51,19 @@ pub async fn security_headers(
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "same-origin");
     set(header::X_FRAME_OPTIONS, "DENY");
+    if policy.public_origin.starts_with("https://") {
+        // Served over HTTPS: browsers keep to it for a year, subdomains too.
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    }
     response
 }
 
 /// Refuses state-changing requests sent by another site. Browsers say where a
-/// request comes from in `Sec-Fetch-Site` (and older ones in `Origin`); a
-/// request with neither comes from a program, not from a browser carrying
-/// someone's cookies.
+/// request comes from in `Sec-Fetch-Site` (and older ones in `Origin`). A
+/// request that carries cookies but neither header is refused too: every
+/// browser we serve sends one of them, so such a request is either a very old
+/// browser or something replaying someone's cookies. Programs use the JSON
+/// API with a developer key and send no cookies.
 pub async fn refuse_cross_site(
     State(policy): State<SecurityPolicy>,
     request: Request,
@@ -77,7 +83,7 @@ fn is_cross_site(request: &Request, public_origin: &str) -> bool {
     }
     match header("origin") {
         Some(origin) => origin != public_origin,
-        None => false,
+        None => request.headers().contains_key(header::COOKIE),
     }
 }
 

@@ -21,7 +21,7 @@ pub async fn send_to_log_in(
     if request.method() != Method::GET || !my_account {
         return next.run(request).await;
     }
-    let signed_in = match session_token_in(request.headers()) {
+    let signed_in = match session_token_in(&web, request.headers()) {
         Some(token) => sessions::authenticate(&web.domain, &token).await.is_ok(),
         None => false,
     };

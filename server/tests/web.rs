@@ -354,3 +354,78 @@ fn unknown_pages_are_not_found() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
     })
 }
+
+#[test]
+fn over_https_the_session_cookie_is_host_prefixed_and_hsts_is_sent() {
+    support::run(async {
+        let app = TestApp::over_https().await;
+        let reply = app
+            .call(
+                "sign_up",
+                &[
+                    ("company_name", "Acme Voice"),
+                    ("first_name", "Grace"),
+                    ("last_name", "Hopper"),
+                    ("email", ADMIN),
+                    ("password", PASSWORD),
+                ],
+                None,
+            )
+            .await;
+        let cookie = reply.set_cookie();
+        assert!(cookie.starts_with("__Host-console_session="), "{cookie}");
+        for attribute in ["; Secure", "; Path=/", "; HttpOnly", "; SameSite=Lax"] {
+            assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+        }
+        assert!(!cookie.to_lowercase().contains("domain="), "{cookie}");
+        let session = reply.session().unwrap();
+
+        let page = app.page("/account", Some(&session)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(
+            page.headers["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
+        assert_eq!(
+            app.page("/login", None).await.headers["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
+        // The unprefixed name (which a sibling subdomain could set) is not a session here.
+        let request = http::Request::get("/account")
+            .header(http::header::ACCEPT, "text/html")
+            .header(http::header::COOKIE, format!("console_session={session}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let unprefixed = app.send(request).await;
+        assert_eq!(unprefixed.location(), Some("/login?next=/account"), "sent to log in");
+    })
+}
+
+#[test]
+fn over_plain_http_there_is_no_hsts_and_no_secure_cookie() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let reply = app.log_in("nobody@example.com", PASSWORD).await;
+        assert!(reply.headers.get("strict-transport-security").is_none());
+        app.sign_up(ADMIN).await;
+        let cookie = app.log_in(ADMIN, PASSWORD).await.set_cookie();
+        assert!(cookie.starts_with("console_session=") && !cookie.contains("Secure"), "{cookie}");
+    })
+}
+
+#[test]
+fn a_state_change_with_cookies_but_no_origin_and_no_fetch_site_is_refused() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let form = [("first_name", "Mallory"), ("last_name", "Replayed")];
+        let bare = app.call_from("update_name", &form, Some(&admin), None, None).await;
+        assert_eq!(bare.status, StatusCode::FORBIDDEN);
+        let me = app.call("signed_in_user", &[], Some(&admin)).await.json();
+        assert_eq!(me["first_name"], "Grace", "nothing changed");
+        // Without cookies there is nothing to ride on: a bare log-in is answered.
+        let log_in =
+            app.call_from("log_in", &[("email", ADMIN), ("password", PASSWORD)], None, None, None);
+        assert_ne!(log_in.await.status, StatusCode::FORBIDDEN);
+    })
+}

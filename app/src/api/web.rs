@@ -9,7 +9,12 @@ use crate::domain::identity::sessions;
 use crate::domain::Domain;
 use crate::model::AppError;
 
+/// The session cookie over plain HTTP (development, tests on loopback).
 pub const SESSION_COOKIE: &str = "console_session";
+/// Over HTTPS cookies carry the `__Host-` prefix: a browser then accepts them
+/// only with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain can
+/// neither set nor shadow them.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-console_session";
 
 /// Where server functions are served (their `prefix`).
 pub const SERVER_FN_PREFIX: &str = "/fn/";
@@ -22,6 +27,32 @@ pub struct WebContext {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl WebContext {
+    /// The name of the session cookie, `__Host-` prefixed over HTTPS.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
+    /// The name of the pending log-in challenge's cookie, likewise.
+    pub fn challenge_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            SECURE_CHALLENGE_COOKIE
+        } else {
+            CHALLENGE_COOKIE
+        }
+    }
+
+    /// The attributes every cookie of ours carries.
+    fn cookie_attributes(&self, same_site: &str) -> String {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!("Path=/; HttpOnly; SameSite={same_site}{secure}")
+    }
 }
 
 pub fn web() -> Result<WebContext, AppError> {
@@ -40,12 +71,12 @@ fn request_parts() -> Result<http::request::Parts, AppError> {
 }
 
 pub fn session_token() -> Option<String> {
-    session_token_in(&request_parts().ok()?.headers)
+    session_token_in(&web().ok()?, &request_parts().ok()?.headers)
 }
 
 /// The session token in a request's cookies; also read by the server's middleware.
-pub fn session_token_in(headers: &http::HeaderMap) -> Option<String> {
-    cookie_in(headers, SESSION_COOKIE)
+pub fn session_token_in(web: &WebContext, headers: &http::HeaderMap) -> Option<String> {
+    cookie_in(headers, web.session_cookie())
 }
 
 fn cookie_in(headers: &http::HeaderMap, cookie: &str) -> Option<String> {
@@ -117,32 +148,38 @@ fn set_cookie(value: String) {
 }
 
 pub fn set_session_cookie(token: &str) -> Result<(), AppError> {
-    let secure = if web()?.secure_cookies { "; Secure" } else { "" };
-    set_cookie(format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"));
+    let web = web()?;
+    set_cookie(format!("{}={token}; {}", web.session_cookie(), web.cookie_attributes("Lax")));
     Ok(())
 }
 
 /// The pending second step of a log-in: short-lived, HttpOnly, this site only.
 pub const CHALLENGE_COOKIE: &str = "console_login_challenge";
+pub const SECURE_CHALLENGE_COOKIE: &str = "__Host-console_login_challenge";
 
 pub fn set_challenge_cookie(token: &str) -> Result<(), AppError> {
-    let secure = if web()?.secure_cookies { "; Secure" } else { "" };
-    set_cookie(format!(
-        "{CHALLENGE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=300{secure}"
-    ));
+    let web = web()?;
+    let attributes = web.cookie_attributes("Strict");
+    set_cookie(format!("{}={token}; {attributes}; Max-Age=300", web.challenge_cookie()));
     Ok(())
 }
 
 pub fn clear_challenge_cookie() {
-    set_cookie(format!("{CHALLENGE_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+    if let Ok(web) = web() {
+        let attributes = web.cookie_attributes("Strict");
+        set_cookie(format!("{}=; {attributes}; Max-Age=0", web.challenge_cookie()));
+    }
 }
 
 pub fn challenge_token() -> Option<String> {
-    cookie_in(&request_parts().ok()?.headers, CHALLENGE_COOKIE)
+    cookie_in(&request_parts().ok()?.headers, web().ok()?.challenge_cookie())
 }
 
 pub fn clear_session_cookie() {
-    set_cookie(format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    if let Ok(web) = web() {
+        let attributes = web.cookie_attributes("Lax");
+        set_cookie(format!("{}=; {attributes}; Max-Age=0", web.session_cookie()));
+    }
 }
 
 /// Only same-site paths may follow a log-in, never another site.

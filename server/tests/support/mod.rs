@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 use std::io::Cursor;
 
-use app::api::web::{WebContext, SESSION_COOKIE};
+use app::api::web::{WebContext, SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use app::domain::core::clock::ManualClock;
 use app::domain::core::Domain;
 use app::domain::testing::fresh_domain;
@@ -14,11 +14,14 @@ use server::security::SecurityPolicy;
 use tower::ServiceExt;
 
 pub const ORIGIN: &str = "http://console.test";
+/// `PUBLIC_URL` of a console served over HTTPS (see [`TestApp::over_https`]).
+pub const HTTPS_ORIGIN: &str = "https://console.test";
 
 pub struct TestApp {
     router: Router,
     pub domain: Domain,
     pub clock: ManualClock,
+    https: bool,
 }
 
 pub struct Reply {
@@ -28,9 +31,9 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The session token this reply sets, if any.
+    /// The session token this reply sets, if any (under either cookie name).
     pub fn session(&self) -> Option<String> {
-        self.cookie(SESSION_COOKIE)
+        self.cookie(SESSION_COOKIE).or_else(|| self.cookie(SECURE_SESSION_COOKIE))
     }
 
     /// The value this reply sets for `name`, if it sets one.
@@ -63,28 +66,44 @@ impl Reply {
 /// The address the test router believes `X-Forwarded-For` from.
 pub const TRUSTED_PROXY: &str = "10.0.0.1";
 
-fn router(domain: &Domain) -> Router {
+fn router(domain: &Domain, https: bool) -> Router {
     let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
     let web = WebContext {
         domain: domain.clone(),
-        secure_cookies: false,
+        secure_cookies: https,
         trusted_proxies: vec![TRUSTED_PROXY.parse().unwrap()],
     };
-    let policy = SecurityPolicy { public_origin: ORIGIN.into(), dev_reload_port: None };
+    let origin = if https { HTTPS_ORIGIN } else { ORIGIN };
+    let policy = SecurityPolicy { public_origin: origin.into(), dev_reload_port: None };
     server::build_router(options, web, policy)
 }
 
 impl TestApp {
     pub async fn new() -> Self {
         let (domain, clock) = fresh_domain().await;
-        TestApp { router: router(&domain), domain, clock }
+        TestApp { router: router(&domain, false), domain, clock, https: false }
+    }
+
+    /// The console as configured with an `https://` `PUBLIC_URL`.
+    pub async fn over_https() -> Self {
+        let (domain, clock) = fresh_domain().await;
+        TestApp { router: router(&domain, true), domain, clock, https: true }
+    }
+
+    /// The session cookie's name as this console sets it.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.https {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
     }
 
     /// Changes the domain's configuration (e.g. the OAuth provider) before use.
     #[allow(dead_code)] // not every test binary configures
     pub fn configure(&mut self, change: impl FnOnce(&mut Domain)) {
         change(&mut self.domain);
-        self.router = router(&self.domain);
+        self.router = router(&self.domain, self.https);
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
@@ -121,7 +140,7 @@ impl TestApp {
         let mut request = Request::post(format!("/fn/{function}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(token) = session {
-            request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+            request = request.header(header::COOKIE, format!("{}={token}", self.session_cookie()));
         }
         if let Some(site) = sec_fetch_site {
             request = request.header("sec-fetch-site", site);
@@ -143,7 +162,7 @@ impl TestApp {
             .header(header::CONTENT_TYPE, "application/json")
             .header("sec-fetch-site", "same-origin");
         if let Some(token) = session {
-            request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+            request = request.header(header::COOKIE, format!("{}={token}", self.session_cookie()));
         }
         self.send(request.body(Body::from(body.to_string())).unwrap()).await
     }
@@ -151,7 +170,7 @@ impl TestApp {
     pub async fn page(&self, path: &str, session: Option<&str>) -> Reply {
         let mut request = Request::get(path).header(header::ACCEPT, "text/html");
         if let Some(token) = session {
-            request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+            request = request.header(header::COOKIE, format!("{}={token}", self.session_cookie()));
         }
         self.send(request.body(Body::empty()).unwrap()).await
     }
