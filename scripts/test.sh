@@ -19,8 +19,8 @@ echo "==> The same Rust tests on PostgreSQL"
 scripts/with-postgres.sh "${rust_tests[@]}"
 
 echo "==> Benchmarks at a tiny size, to keep them working (full size: see the README)"
-cargo run --locked -q -p server --features app/ssr,app/testing --example user_table_bench -- --users 300 --samples 3 2>/dev/null
-cargo run --locked -q -p server --features app/ssr,app/testing --example login_flood_bench -- --flooders 2 --samples 5 2>/dev/null
+cargo run --locked -q -p server --features app/ssr,app/testing --example user_table_bench -- --users 300 --samples 3
+cargo run --locked -q -p server --features app/ssr,app/testing --example login_flood_bench -- --flooders 2 --samples 5
 
 echo "==> Release build"
 cargo leptos build --release

@@ -125,3 +125,89 @@ pub async fn add_user(d: &Domain, account_id: i32, email: &str, is_admin: bool) 
     .expect("insert user");
     Member::new(user.id, user.account_id, user.is_admin)
 }
+
+/// Every row of every table, as text: taken before a call that must be
+/// refused and compared after it, so a refusal test shows that nothing
+/// changed, in the refused account, in any other, or in the outbox.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    tables: std::collections::BTreeMap<&'static str, Vec<String>>,
+    except: Vec<&'static str>,
+}
+
+/// The tables a snapshot reads: every entity (`app/tests/snapshot.rs` fails
+/// when one is added without being listed here).
+macro_rules! snapshot_tables {
+    ($($entity:ident),* $(,)?) => {
+        pub const SNAPSHOT_ENTITIES: &[&str] = &[$(stringify!($entity)),*];
+
+        impl Snapshot {
+            /// All rows now, but those of `except` (tables a refusal is meant
+            /// to change, such as `login_failures`, which counts it).
+            pub async fn take_except(d: &Domain, except: &[&'static str]) -> Snapshot {
+                use sea_orm::{EntityName, EntityTrait};
+                let mut tables = std::collections::BTreeMap::new();
+                $(
+                    let name = crate::domain::entity::$entity::Entity.table_name();
+                    if !except.contains(&name) {
+                        let rows = crate::domain::entity::$entity::Entity::find()
+                            .all(&d.db)
+                            .await
+                            .expect("read a table for a snapshot");
+                        let mut rows: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
+                        rows.sort();
+                        tables.insert(name, rows);
+                    }
+                )*
+                Snapshot { tables, except: except.to_vec() }
+            }
+        }
+    };
+}
+
+snapshot_tables!(
+    account,
+    application,
+    application_integration,
+    application_library,
+    application_share,
+    certificate,
+    deployment,
+    deployment_token,
+    developer_key,
+    email_outbox,
+    email_token,
+    integration,
+    js_library,
+    local_number_pool,
+    login_challenge,
+    login_failure,
+    oauth_state,
+    oauth_token,
+    phone_number,
+    recovery_code,
+    session,
+    two_factor,
+    user,
+);
+
+impl Snapshot {
+    /// All rows of every table now.
+    pub async fn take(d: &Domain) -> Snapshot {
+        Snapshot::take_except(d, &[]).await
+    }
+
+    /// Panics, naming the tables that differ, unless the database is as it was.
+    pub async fn assert_unchanged(&self, d: &Domain) {
+        let now = Snapshot::take_except(d, &self.except).await;
+        let changed: Vec<String> = self
+            .tables
+            .iter()
+            .filter(|(table, rows)| now.tables.get(*table) != Some(*rows))
+            .map(|(table, rows)| {
+                format!("{table}: before {rows:#?}\nafter {:#?}", now.tables.get(table))
+            })
+            .collect();
+        assert!(changed.is_empty(), "a refused call changed the database:\n{}", changed.join("\n"));
+    }
+}
