@@ -13,7 +13,7 @@ use app::domain::features::js_libraries::{self, LibraryForm};
 use app::domain::features::{oauth_tokens, phone_numbers};
 use app::domain::operator;
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
-use app::domain::testing::{account_with_admin, add_user, fresh_domain};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot};
 use app::domain::Domain;
 use app::model::{AppError, OwnerChange, JS_LIBRARY_MAX};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
@@ -101,10 +101,12 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
     let dan = member_with(&d, ada.account_id(), "dan@example.com", true, true).await;
+    let before = Snapshot::take(&d).await;
     assert_eq!(
         applications::create(&d, &carol, "IVR").await,
         Err(AppError::Forbidden(NEEDS_CAN_CREATE.into()))
     );
+    before.assert_unchanged(&d).await;
     let app = applications::create(&d, &ada, "IVR").await.unwrap();
     // Carol sees nothing until it is shared with her.
     assert!(applications::list(&d, &carol).await.unwrap().rows.is_empty());
@@ -127,6 +129,7 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     // A shared user, even one with both permissions, neither shares, clones
     // nor configures someone else's application.
     applications::share(&d, &ada, app.id, dan.user_id()).await.unwrap();
+    let before = Snapshot::take(&d).await;
     let forbidden = Err(AppError::Forbidden(OWNER_ONLY.into()));
     assert_eq!(applications::share(&d, &dan, app.id, carol.user_id()).await.map(|_| ()), forbidden);
     assert_eq!(applications::clone(&d, &dan, app.id).await.map(|_| ()), forbidden);
@@ -135,9 +138,11 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
         forbidden
     );
     assert_eq!(applications::delete(&d, &dan, app.id).await, forbidden);
+    before.assert_unchanged(&d).await;
 
     // An owner without Can Share cannot share; without Can Create cannot clone.
     set_permissions(&d, &ada, false, false).await;
+    let before = Snapshot::take(&d).await;
     let dan_id = dan.user_id();
     assert_eq!(
         applications::share(&d, &ada, app.id, dan_id).await,
@@ -147,6 +152,7 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
         applications::clone(&d, &ada, app.id).await,
         Err(AppError::Forbidden(NEEDS_CAN_CREATE.into()))
     );
+    before.assert_unchanged(&d).await;
     // Unsharing stays possible for the owner.
     let after = applications::unshare(&d, &ada, app.id, carol.user_id()).await.unwrap();
     assert_eq!(after.shared_with.len(), 1);
@@ -161,6 +167,7 @@ async fn nothing_crosses_accounts() {
     let app = applications::create(&d, &ada, "IVR").await.unwrap();
     let eves_library = js_libraries::add(&d, &eve, library("Theirs", "1")).await.unwrap();
     let eves_integration = s3(&d, &eve, "Their bucket").await;
+    let before = Snapshot::take(&d).await;
     // Ada cannot share with Eve, nor attach Eve's things.
     let err = applications::share(&d, &ada, app.id, eve.user_id()).await.unwrap_err();
     assert_eq!(err.message_for("user").as_deref(), Some("Choose a user of this account."));
@@ -178,6 +185,7 @@ async fn nothing_crosses_accounts() {
         Err(AppError::NotFound)
     );
     assert_eq!(applications::delete(&d, &eve, app.id).await, Err(AppError::NotFound));
+    before.assert_unchanged(&d).await;
     let offered = applications::share_choices(&d, &ada, "").await.unwrap();
     assert!(offered.is_empty(), "only Ada's account, and not Ada herself: {offered:?}");
 }
@@ -250,18 +258,26 @@ async fn number_owners_deploy_to_applications_they_can_see() {
     let private = applications::create(&d, &ada, "Private IVR").await.unwrap();
 
     // Carol, with neither permission, cannot deploy to what she cannot see...
+    let before = Snapshot::take(&d).await;
     let err = deployments::deploy(&d, &carol, number.id, shared.id).await.unwrap_err();
     assert_eq!(err.message_for("application").as_deref(), Some("Choose one of your applications."));
+    before.assert_unchanged(&d).await;
     applications::share(&d, &ada, shared.id, carol.user_id()).await.unwrap();
     // ...then can, once it is shared with her; never with a number she does not own.
     deployments::deploy(&d, &carol, number.id, shared.id).await.unwrap();
+    let before = Snapshot::take(&d).await;
     assert_eq!(
         deployments::deploy(&d, &carol, other_number.id, shared.id).await,
         Err(AppError::NotFound)
     );
     let mine = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
     assert_eq!(mine[0].deployed_to.as_ref().map(|a| a.name.as_str()), Some("Shared IVR"));
-    assert!(deployments::deploy(&d, &carol, number.id, private.id).await.is_err());
+    let refused = deployments::deploy(&d, &carol, number.id, private.id).await.unwrap_err();
+    assert_eq!(
+        refused.message_for("application").as_deref(),
+        Some("Choose one of your applications.")
+    );
+    before.assert_unchanged(&d).await;
     deployments::undeploy(&d, &carol, number.id).await.unwrap();
     assert_eq!(phone_numbers::owned_by_me(&d, &carol).await.unwrap()[0].deployed_to, None);
     // Deleting an application ends its deployments.

@@ -1,11 +1,13 @@
 //! Integrations: write-once credentials, sealed at rest, never shown again.
 use std::sync::Arc;
 
+use app::domain::core::actor::Operator;
 use app::domain::core::Domain;
 use app::domain::entity::integration;
 use app::domain::features::integrations::{self, Credentials, NewIntegration, NAME_TAKEN};
+use app::domain::operator;
 use app::domain::testing::samples::{dialogflow_config, AWS_KEY, AWS_SECRET, PRIVATE_KEY_MATERIAL};
-use app::domain::testing::{account_with_admin, add_user, domain_on, fresh_domain};
+use app::domain::testing::{account_with_admin, add_user, domain_on, fresh_domain, Snapshot};
 use app::model::{AppError, Service};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 
@@ -137,12 +139,16 @@ async fn names_are_unique_within_an_account_only() {
     let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     let other = account_with_admin(&d, "Other", "eve@other.example").await.admin().unwrap();
     integrations::add(&d, &a, s3("Recordings")).await.unwrap();
+    let before = Snapshot::take(&d).await;
     let err = integrations::add(&d, &a, s3(" recordings ")).await.err().unwrap();
     assert_eq!(err.message_for("name").unwrap(), NAME_TAKEN);
+    before.assert_unchanged(&d).await;
     integrations::add(&d, &other, s3("Recordings")).await.unwrap();
     let second = integrations::add(&d, &a, s3("Archive")).await.unwrap();
+    let before = Snapshot::take(&d).await;
     let err = integrations::update(&d, &a, second.id, "RECORDINGS", "").await.err().unwrap();
     assert_eq!(err.message_for("name").unwrap(), NAME_TAKEN);
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -244,7 +250,10 @@ async fn key_rotation_keeps_every_integration_readable() {
         integrations::add(&d, &a, s3("Recordings")).await.unwrap().id,
     ];
     let rotated = Arc::new(d.secrets.rotated());
-    assert_eq!(integrations::reseal_all(&d, &rotated).await.unwrap(), 3);
+    assert_eq!(
+        operator::reseal_secrets(&d, &Operator::from_command_line(), &rotated).await.unwrap(),
+        3
+    );
     let after = Domain { secrets: rotated.clone(), ..d.clone() };
     for row in integration::Entity::find().all(&d.db).await.unwrap() {
         assert_eq!(row.key_id, rotated.current_key_id());
@@ -257,5 +266,9 @@ async fn key_rotation_keeps_every_integration_readable() {
     assert!(integrations::credentials(&after, &a, ids[2]).await.is_ok());
     // The old keyring alone no longer opens them: they really were re-sealed.
     assert_eq!(integrations::credentials(&d, &a, ids[0]).await, Err(AppError::Internal));
-    assert_eq!(integrations::reseal_all(&after, &rotated).await.unwrap(), 0, "nothing left to do");
+    assert_eq!(
+        operator::reseal_secrets(&after, &Operator::from_command_line(), &rotated).await.unwrap(),
+        0,
+        "nothing left to do"
+    );
 }

@@ -2,6 +2,7 @@
 //! another account's things 404, and the pages render what is used where.
 mod support;
 
+use app::domain::testing::Snapshot;
 use http::StatusCode;
 use serde_json::json;
 use support::TestApp;
@@ -64,11 +65,13 @@ fn permissions_are_enforced_by_the_server() {
         let admin = app.sign_up(ADMIN).await;
         // Added by the operator command: a member without Can Create or Can Share.
         let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let before = Snapshot::take(&app.domain).await;
         let created = app.call("create_application", &[("name", "Sneaky")], Some(&member)).await;
         assert_eq!(created.status, StatusCode::FORBIDDEN, "{}", created.body);
         assert!(created.body.contains("Can Create"));
         let choices = app.call("share_choices", &[("search", "")], Some(&member)).await;
         assert_eq!(choices.status, StatusCode::FORBIDDEN);
+        before.assert_unchanged(&app.domain).await;
 
         let ivr =
             app.call("create_application", &[("name", "Main IVR")], Some(&admin)).await.json();
@@ -85,6 +88,7 @@ fn permissions_are_enforced_by_the_server() {
         // Shared now: visible, but cloning, sharing and deleting stay the owner's.
         let seen = app.call("list_applications", &[], Some(&member)).await.json();
         assert_eq!(seen["rows"][0]["name"], "Main IVR");
+        let before = Snapshot::take(&app.domain).await;
         for (function, form) in [
             ("clone_application", vec![("id", id.as_str())]),
             ("delete_application", vec![("id", id.as_str())]),
@@ -96,11 +100,21 @@ fn permissions_are_enforced_by_the_server() {
         let settings = json!({ "id": ivr["id"], "library_ids": [], "integration_ids": [] });
         let reply = app.call_json("set_application_attachments", settings, Some(&member)).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
+        before.assert_unchanged(&app.domain).await;
 
         // Another account sees none of it.
         let other = app.sign_up("eve@example.com").await;
+        let before = Snapshot::take(&app.domain).await;
         let reply = app.call("clone_application", &[("id", &id)], Some(&other)).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        for (function, form) in [
+            ("delete_application", vec![("id", id.as_str())]),
+            ("share_application", vec![("id", id.as_str()), ("user_id", bob_id.as_str())]),
+        ] {
+            let reply = app.call(function, &form, Some(&other)).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{function}: {}", reply.body);
+        }
+        before.assert_unchanged(&app.domain).await;
         assert_eq!(
             app.call("list_applications", &[], Some(&other)).await.json()["rows"],
             json!([])

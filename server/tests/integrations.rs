@@ -3,6 +3,7 @@
 mod support;
 
 use app::domain::testing::samples::{dialogflow_config, AWS_KEY, AWS_SECRET, PRIVATE_KEY_MATERIAL};
+use app::domain::testing::Snapshot;
 use http::StatusCode;
 use support::TestApp;
 
@@ -140,6 +141,7 @@ fn bad_input_is_a_422_with_the_field_named() {
     support::run(async {
         let app = TestApp::new().await;
         let admin = app.sign_up(ADMIN).await;
+        let before = Snapshot::take(&app.domain).await;
         let reply = app
             .call(
                 "add_integration",
@@ -157,5 +159,6 @@ fn bad_input_is_a_422_with_the_field_named() {
         assert_eq!(fields, ["key", "secret"]);
         let bad_id = app.call("delete_integration", &[("id", "not-a-number")], Some(&admin)).await;
         assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+        before.assert_unchanged(&app.domain).await;
     })
 }

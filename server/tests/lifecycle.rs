@@ -3,6 +3,7 @@
 mod support;
 
 use app::domain::entity::email_outbox as outbox;
+use app::domain::testing::Snapshot;
 use app::domain::testing::PASSWORD;
 use http::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -111,6 +112,7 @@ fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_addres
         let form = |password: &'static str| {
             [("current_password", password), ("new_email", "new@example.com")]
         };
+        let before = Snapshot::take(&app.domain).await;
         assert_eq!(
             app.call("request_email_change", &form(PASSWORD), None).await.status,
             StatusCode::UNAUTHORIZED
@@ -127,6 +129,8 @@ fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_addres
             )
             .await;
         assert_eq!(cross.status, StatusCode::FORBIDDEN);
+        // No link went out, to either address, and nothing else changed.
+        before.assert_unchanged(&app.domain).await;
 
         let asked = app.call("request_email_change", &form(PASSWORD), Some(&session)).await;
         assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);

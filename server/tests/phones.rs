@@ -3,6 +3,7 @@
 mod support;
 
 use app::domain::core::provisioning::{self, default_pool};
+use app::domain::testing::Snapshot;
 use http::StatusCode;
 use serde_json::json;
 use support::TestApp;
@@ -161,6 +162,7 @@ fn account_information_is_saved_and_bad_fields_are_named() {
                 ("phone", phone),
             ]
         };
+        let before = Snapshot::take(&app.domain).await;
         let bad =
             app.call("save_account_info", &form("SW1A 2AA!", "020 7946 0958"), Some(&admin)).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -170,6 +172,7 @@ fn account_information_is_saved_and_bad_fields_are_named() {
             bad.body
         );
         assert!(bad.body.contains("Phone Number must be an international number"), "{}", bad.body);
+        before.assert_unchanged(&app.domain).await;
         let good = app
             .call("save_account_info", &form("SW1A 2AA", "+44 20 7946 0958"), Some(&admin))
             .await;

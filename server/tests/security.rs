@@ -3,10 +3,12 @@
 mod support;
 
 use app::domain::core::clock::Clock;
+use app::domain::entity::session;
 use app::domain::identity::two_factor::{code_at, step_of};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{header, Request, StatusCode};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::Value;
 use support::{TestApp, TRUSTED_PROXY};
 
@@ -157,9 +159,18 @@ fn log_in_with_two_factor_takes_two_steps() {
                 app.send(request.body(Body::from(format!("code={code}"))).unwrap()).await
             }
         };
-        assert_eq!(call(code.clone(), None).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let no_challenge = call(code.clone(), None).await;
+        assert_eq!(no_challenge.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(no_challenge.session().is_none(), "no session without the challenge");
+        let sessions_before = session::Entity::find().count(&app.domain.db).await.unwrap();
         let wrong = call("000000".into(), Some(challenge.clone())).await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.session().is_none(), "a wrong code sets no session cookie");
+        assert_eq!(
+            session::Entity::find().count(&app.domain.db).await.unwrap(),
+            sessions_before,
+            "and opens no session"
+        );
         let second = call(code.clone(), Some(challenge.clone())).await;
         assert!(second.session().is_some(), "{} {}", second.status, second.body);
         // Replaying the same code with the same challenge: refused.

@@ -1,6 +1,7 @@
 //! Manage Users over HTTP: only admins, only their own account.
 mod support;
 
+use app::domain::testing::Snapshot;
 use http::StatusCode;
 use support::{run, TestApp};
 
@@ -26,14 +27,28 @@ fn a_member_can_do_none_of_it_and_nothing_changes() {
         let grace_id =
             listed["rows"].as_array().unwrap().iter().find(|r| r["email"] == ADMIN).unwrap()["id"]
                 .to_string();
+        let bob_id = listed["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["email"] == "bob@example.com")
+            .unwrap()["id"]
+            .to_string();
 
+        let before = Snapshot::take(&app.domain).await;
         assert_eq!(app.call("list_users", &[], Some(&member)).await.status, StatusCode::FORBIDDEN);
         assert_eq!(
             app.call("add_user", &user_form("Eve", "eve@example.com"), Some(&member)).await.status,
             StatusCode::FORBIDDEN
         );
         let mut promote_self = user_form("Bob", "bob@example.com");
-        promote_self.push(("id", "0"));
+        promote_self.push(("id", bob_id.as_str()));
+        promote_self.retain(|(field, _)| *field != "is_admin");
+        promote_self.push(("is_admin", "yes"));
+        assert_eq!(
+            app.call("update_user", &promote_self, Some(&member)).await.status,
+            StatusCode::FORBIDDEN
+        );
         let demote = [
             ("id", grace_id.as_str()),
             ("first_name", "G"),
@@ -53,6 +68,8 @@ fn a_member_can_do_none_of_it_and_nothing_changes() {
             app.call("send_password_reset", &[("id", &grace_id)], Some(&member)).await.status,
             StatusCode::FORBIDDEN
         );
+        // No row changed and no email (reset, invitation) went out.
+        before.assert_unchanged(&app.domain).await;
         let after = app.call("list_users", &[], Some(&admin)).await.json();
         assert_eq!(after["rows"].as_array().unwrap().len(), 2);
         let grace =
@@ -70,6 +87,7 @@ fn an_admin_of_another_account_gets_not_found() {
         assert_eq!(added.status, StatusCode::OK, "{}", added.body);
         let bob_id = added.json()["id"].to_string();
         let intruder = app.sign_up("eve@other.example").await;
+        let before = Snapshot::take(&app.domain).await;
         let rename = [
             ("id", bob_id.as_str()),
             ("first_name", "Hacked"),
@@ -88,6 +106,11 @@ fn an_admin_of_another_account_gets_not_found() {
             app.call("resend_invitation", &[("id", &bob_id)], Some(&intruder)).await.status,
             StatusCode::NOT_FOUND
         );
+        assert_eq!(
+            app.call("send_password_reset", &[("id", &bob_id)], Some(&intruder)).await.status,
+            StatusCode::NOT_FOUND
+        );
+        before.assert_unchanged(&app.domain).await;
         let listed = app.call("list_users", &[("search", "bob")], Some(&intruder)).await.json();
         assert_eq!(listed["rows"], serde_json::json!([]));
         let ours = app.call("list_users", &[("search", "bob")], Some(&admin)).await.json();
