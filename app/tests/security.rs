@@ -8,7 +8,7 @@ use app::domain::identity::developer_keys;
 use app::domain::identity::log_in::{self, LogIn};
 use app::domain::identity::sessions;
 use app::domain::identity::two_factor::{self, code_at, step_of};
-use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot, PASSWORD};
 use app::domain::{operator, Domain};
 use app::model::AppError;
 use chrono::Duration;
@@ -207,12 +207,25 @@ async fn failed_log_ins_slow_down_then_lock_briefly_known_email_or_not() {
     // Once over, the records are forgotten (the worker does this hourly).
     clock.advance(Duration::minutes(16));
     assert!(app::domain::jobs::forget_expired(&d).await.unwrap() >= 1);
-    // The lock has expired: the real user logs in, and that clears the count.
+    // The lock has expired: the real user logs in.
     assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
-    assert!(matches!(
-        log_in::log_in(&d, "ada@example.com", "wrong", "t").await,
-        Err(AppError::Invalid(_))
-    ));
+}
+
+#[tokio::test]
+async fn a_successful_log_in_clears_the_failure_count() {
+    let (d, _) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let attempt = |password: &'static str| log_in::log_in(&d, "ada@example.com", password, "t");
+    for _ in 0..2 {
+        assert!(matches!(attempt("wrong").await, Err(AppError::Invalid(_))));
+    }
+    assert!(attempt(PASSWORD).await.is_ok());
+    // Counted afresh: three more failures are answered at once. Had the two
+    // earlier ones still counted, the third would have to wait.
+    for n in 1..=3 {
+        assert!(matches!(attempt("wrong").await, Err(AppError::Invalid(_))), "failure {n}");
+    }
+    assert!(matches!(attempt("wrong").await, Err(AppError::TooManyRequests(_))));
 }
 
 #[tokio::test]
@@ -258,8 +271,16 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     let second = developer_keys::regenerate(&d, &grace, first.row.id).await.unwrap();
     assert_eq!(developer_keys::authenticate(&d, &first.key).await, Err(AppError::Unauthenticated));
     assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());
-    // Another user can neither revoke nor regenerate it.
+    // Another user (here an admin of the same account) can neither revoke
+    // nor regenerate it, and trying changes nothing: the key still works.
+    let before = Snapshot::take(&d).await;
     assert_eq!(developer_keys::revoke(&d, &ada, second.row.id).await, Err(AppError::NotFound));
+    assert_eq!(
+        developer_keys::regenerate(&d, &ada, second.row.id).await.map(|k| k.key),
+        Err(AppError::NotFound)
+    );
+    before.assert_unchanged(&d).await;
+    assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());
     let third = developer_keys::generate(&d, &grace, "Reports").await.unwrap();
     developer_keys::revoke(&d, &grace, second.row.id).await.unwrap();
     assert_eq!(developer_keys::authenticate(&d, &second.key).await, Err(AppError::Unauthenticated));
