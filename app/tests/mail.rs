@@ -8,7 +8,7 @@ use app::domain::core::mail::{
 };
 use app::domain::core::Domain;
 use app::domain::entity::email_outbox as outbox;
-use app::domain::testing::fresh_domain;
+use app::domain::testing::{fresh_concurrent_domain, fresh_domain};
 use chrono::Duration;
 use lettre::message::Mailbox;
 use mailin_embedded::{response, Handler, Response, Server, SslConfig};
@@ -181,9 +181,10 @@ async fn a_permanently_rejected_message_ends_failed_with_its_error_at_once() {
     assert_eq!(inbox.messages().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_workers_on_one_database_send_n_messages_for_n_rows() {
-    let (d, _) = fresh_domain().await;
+    // Several connections (a file on SQLite) and threads: the claims really race.
+    let (d, _) = fresh_concurrent_domain().await;
     let port = free_port();
     let inbox = start_smtp(port);
     const N: usize = 30;

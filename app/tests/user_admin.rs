@@ -6,7 +6,9 @@ use app::domain::core::Domain;
 use app::domain::entity::{email_outbox as outbox, session, user};
 use app::domain::identity::log_in;
 use app::domain::identity::sessions;
-use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
+use app::domain::testing::{
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, PASSWORD,
+};
 use app::model::{AppError, UserSort};
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -153,9 +155,11 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_th
     assert_eq!(err.message_for("is_admin").unwrap(), LAST_ADMIN);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
-    let (d, _) = fresh_domain().await;
+    // A database with several connections (a file on SQLite), so the two
+    // changes really run at the same time.
+    let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     let (a, g) = (ada.admin().unwrap(), grace.admin().unwrap());
@@ -254,6 +258,18 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
         let f = UserForm { first_name: name, last_name: "Doe".into(), email, ..Default::default() };
         users::update(&d, &admin, u.user_id(), f).await.unwrap();
     }
+    // Three invited users, so the Status order has two groups to keep apart.
+    for name in ["Zoe", "Abe", "Mia"] {
+        let email = format!("{}@invited.example", name.to_lowercase());
+        let f = UserForm {
+            first_name: name.into(),
+            last_name: "New".into(),
+            email,
+            ..Default::default()
+        };
+        users::invite(&d, &admin, f).await.unwrap();
+    }
+    let total = total + 3;
     account_with_admin(&d, "Other", "zed@other.example").await;
     for sort in [UserSort::Name, UserSort::Email, UserSort::Status] {
         let mut seen = Vec::new();
@@ -283,6 +299,18 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
                 .map(|r| format!("{} {}", r.first_name, r.last_name).to_lowercase())
                 .collect();
             assert!(keys.windows(2).all(|w| w[0] <= w[1]));
+        }
+        if sort == UserSort::Status {
+            // Active users first (by name), then the invited ones (by name).
+            let keys: Vec<_> = seen
+                .iter()
+                .map(|r| (r.invited, format!("{} {}", r.first_name, r.last_name).to_lowercase()))
+                .collect();
+            assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{keys:?}");
+            let invited: Vec<_> =
+                seen.iter().filter(|r| r.invited).map(|r| r.first_name.as_str()).collect();
+            assert_eq!(invited, ["Abe", "Mia", "Zoe"]);
+            assert!(seen[..total - 3].iter().all(|r| !r.invited));
         }
     }
     let found = users::list_users(&d, &admin, "NAME085", UserSort::Name, None).await.unwrap();
