@@ -413,3 +413,39 @@ async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
         Some("Choose JS libraries of this account.")
     );
 }
+
+#[tokio::test]
+async fn a_number_never_runs_another_accounts_application_or_token() {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let adas_number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let eves_app = applications::create(&d, &eve, "Their IVR").await.unwrap();
+    let adas_app = applications::create(&d, &ada, "IVR").await.unwrap();
+    deployments::deploy(&d, &ada, adas_number.id, adas_app.id).await.unwrap();
+    let eves_token = token_of(&d, &eve).await;
+
+    let before = Snapshot::take(&d).await;
+    let refused = deployments::deploy(&d, &ada, adas_number.id, eves_app.id).await.unwrap_err();
+    assert_eq!(
+        refused.message_for("application").as_deref(),
+        Some("Choose one of your applications.")
+    );
+    let refused =
+        deployments::assign_token(&d, &ada, adas_number.id, Some(eves_token)).await.unwrap_err();
+    assert_eq!(refused.message_for("token").as_deref(), Some("Choose one of your OAuth tokens."));
+    // Eve can neither move Ada's number nor read Ada's token.
+    assert_eq!(
+        deployments::deploy(&d, &eve, adas_number.id, eves_app.id).await,
+        Err(AppError::NotFound)
+    );
+    before.assert_unchanged(&d).await;
+    let adas_token = token_of(&d, &ada).await;
+    let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
+    let before_token = Snapshot::take(&d).await;
+    assert_eq!(oauth_tokens::access_token(&d, &eve, adas_token).await, Err(AppError::NotFound));
+    // Nor can another user of Ada's own account.
+    assert_eq!(oauth_tokens::access_token(&d, &carol, adas_token).await, Err(AppError::NotFound));
+    before_token.assert_unchanged(&d).await;
+}

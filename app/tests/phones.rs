@@ -118,6 +118,30 @@ async fn concurrent_requests_never_get_the_same_number() {
     assert_eq!(free_numbers(&d).await, 40 - 12);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_demo_limit_holds_under_simultaneous_requests() {
+    let (d, _) = fresh_concurrent_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let admins = [ada.admin().unwrap(), grace.admin().unwrap()];
+    let mut tasks = Vec::new();
+    for admin in admins.iter().cycle().take(8).cloned() {
+        let d = d.clone();
+        tasks.push(tokio::spawn(async move { phone_numbers::request(&d, &admin).await }));
+    }
+    let mut granted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => granted += 1,
+            Err(refused) => assert_eq!(refused, AppError::Conflict(DEMO_LIMIT.into())),
+        }
+    }
+    assert_eq!(granted, 1, "a demo account holds one number, however many ask at once");
+    assert_eq!(phone_number::Entity::find().count(&d.db).await.unwrap(), 1);
+    assert_eq!(free_numbers(&d).await, 40 - 1, "no number left taken but unheld");
+}
+
 #[tokio::test]
 async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
     let d = stocked(&default_pool()).await;

@@ -230,7 +230,7 @@ async fn a_successful_log_in_clears_the_failure_count() {
 
 #[tokio::test]
 async fn one_address_trying_many_emails_is_locked() {
-    let (d, _) = fresh_domain().await;
+    let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let address = Some("203.0.113.9".parse().unwrap());
     for i in 0..50 {
@@ -250,6 +250,13 @@ async fn one_address_trying_many_emails_is_locked() {
     )
     .await;
     assert!(matches!(other, Ok(LogIn::Session(_))));
+    // The address's lock ends after its 15 minutes, and not before.
+    clock.advance(Duration::minutes(14));
+    let still = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
+    assert!(matches!(still, Err(AppError::TooManyRequests(_))));
+    clock.advance(Duration::minutes(2));
+    let freed = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
+    assert!(matches!(freed, Ok(LogIn::Session(_))), "{:?}", freed.err());
 }
 
 #[tokio::test]
