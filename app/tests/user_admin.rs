@@ -7,7 +7,7 @@ use app::domain::entity::{email_outbox as outbox, session, user};
 use app::domain::identity::log_in;
 use app::domain::identity::sessions;
 use app::domain::testing::{
-    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, PASSWORD,
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot, PASSWORD,
 };
 use app::model::{AppError, UserSort};
 use chrono::Duration;
@@ -415,4 +415,37 @@ async fn search_and_sort_use_indexes() {
             assert!(!plan.contains("Sort  ("), "sorted outside the index:\n{plan}");
         }
     }
+}
+
+/// An email is written with its change or not at all: a refused invitation
+/// or edit leaves no outbox row, an accepted one exactly its emails.
+#[tokio::test]
+async fn an_email_is_written_with_its_change_or_not_at_all() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let outbox_rows = || async { outbox::Entity::find().count(&d.db).await.unwrap() };
+    let form = |first: &str, email: &str| UserForm {
+        first_name: first.into(),
+        last_name: "Doe".into(),
+        email: email.into(),
+        ..Default::default()
+    };
+    // Refused: the address is taken, or a field is bad; no row, no email.
+    let before = Snapshot::take(&d).await;
+    assert!(users::invite(&d, &admin, form("Bob", "ADA@example.com")).await.is_err());
+    assert!(users::invite(&d, &admin, form("", "bob@example.com")).await.is_err());
+    before.assert_unchanged(&d).await;
+    // Accepted: the user and exactly one invitation.
+    let bob = users::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
+    assert_eq!(outbox_rows().await, 1);
+    // A refused edit (the new address is taken) sends neither the confirmation
+    // nor the notice an accepted one would.
+    let before = Snapshot::take(&d).await;
+    let refused = users::update(&d, &admin, bob.id, form("Bob", "ada@example.com")).await;
+    assert_eq!(
+        refused.unwrap_err().message_for("email").as_deref(),
+        Some(app::domain::core::people::EMAIL_TAKEN)
+    );
+    before.assert_unchanged(&d).await;
 }

@@ -42,6 +42,9 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(page.getByLabel('First Name')).toHaveAttribute('aria-invalid', 'true');
   await expect(page.getByText('First Name is required.')).toBeVisible();
   await expectAccessible(page);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel('First Name')).toHaveValue('Grace');
 
   // Edit the name; after a reload it is kept.
   await page.getByLabel('First Name').fill('Amazing');

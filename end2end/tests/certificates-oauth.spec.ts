@@ -101,12 +101,16 @@ test('connect a Stripe account through the OAuth flow against the local provider
   await expectAccessible(page);
 
   // A callback link with a state this session never started (an attacker's
-  // link) connects nothing and says why.
-  await page.goto('/oauth/stripe/callback?code=code_forged&state=forged');
+  // link) connects nothing and says why, even with a code the provider would
+  // accept: the state is checked before any exchange, so the code stays unused.
+  const validCode = 'code_issued_to_the_attacker';
+  issuedCodes.add(validCode);
+  await page.goto(`/oauth/stripe/callback?code=${validCode}&state=forged`);
   await expect(page).toHaveURL(/\/account\/oauth-tokens\?oauth=invalid_state$/);
   await hydrated(page);
   await expect(page.getByText('Stripe was not connected: that link was not started here', { exact: false })).toBeVisible();
   await expect(page.getByRole('cell', { name: 'acct_e2eConnected', exact: true })).toHaveCount(1);
+  expect(issuedCodes.has(validCode), 'the server never exchanged the code').toBe(true);
 
   await page.getByRole('button', { name: 'Delete the token of acct_e2eConnected' }).click();
   await page.getByRole('dialog', { name: 'Delete OAuth Token' }).getByRole('button', { name: 'Yes' }).click();

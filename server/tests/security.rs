@@ -5,6 +5,7 @@ mod support;
 use app::domain::core::clock::Clock;
 use app::domain::entity::session;
 use app::domain::identity::two_factor::{code_at, step_of};
+use app::domain::testing::Snapshot;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{header, Request, StatusCode};
@@ -234,4 +235,50 @@ fn base32_decode(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+#[test]
+fn the_api_lists_only_the_keys_own_account() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        app.operator_adds_member(ADMIN, MEMBER).await;
+        let other = app.sign_up("eve@other.example").await;
+        let (other_key, _) = new_key(&app, &other).await;
+        let (status, users) = api(&app, "/api/v1/users?search=example", Some(&other_key)).await;
+        assert_eq!(status, StatusCode::OK);
+        let emails: Vec<_> =
+            users["users"].as_array().unwrap().iter().map(|u| u["email"].clone()).collect();
+        assert_eq!(emails, [serde_json::json!("eve@other.example")]);
+        let (_, numbers) = api(&app, "/api/v1/phone-numbers", Some(&other_key)).await;
+        assert_eq!(numbers["phone_numbers"], serde_json::json!([]));
+        let _ = admin;
+    })
+}
+
+#[test]
+fn js_libraries_over_http_stay_in_their_account_and_with_their_author() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let added = app
+            .call("add_js_library", &[("name", "Helpers"), ("code", "let a = 1;")], Some(&admin))
+            .await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+        let id = added.json()["id"].to_string();
+        let other = app.sign_up("eve@other.example").await;
+
+        let before = Snapshot::take(&app.domain).await;
+        for session in [&other, &member] {
+            let update = [("id", id.as_str()), ("name", "Taken over"), ("code", "evil()")];
+            let reply = app.call("update_js_library", &update, Some(session)).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+            let reply = app.call("delete_js_library", &[("id", id.as_str())], Some(session)).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+            let listed = app.call("list_js_libraries", &[], Some(session)).await.json();
+            assert_eq!(listed, serde_json::json!([]));
+        }
+        before.assert_unchanged(&app.domain).await;
+    })
 }
