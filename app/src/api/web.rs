@@ -1,5 +1,7 @@
-//! What server functions need from the web layer: the domain, the session
-//! cookie, and the response status.
+//! What server functions need from the web layer: the domain, the acting
+//! member from the session cookie, cookies, and the client's address. An
+//! error's HTTP status is set in one place, the server's
+//! `security::server_fn_error_status` middleware.
 use http::header::{HeaderValue, COOKIE, SET_COOKIE, USER_AGENT};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
