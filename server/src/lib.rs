@@ -2,6 +2,7 @@
 pub mod api_v1;
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod oauth_callback;
 pub mod security;
 pub mod signed_out;
@@ -60,6 +61,7 @@ pub fn build_router(
     let state = AppState { leptos_options: leptos_options.clone(), web: web.clone() };
     Router::new()
         .merge(api_v1::router())
+        .merge(health::router())
         .route(
             app::domain::core::oauth_provider::CALLBACK_PATH,
             axum::routing::get(oauth_callback::stripe_callback),

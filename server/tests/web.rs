@@ -429,3 +429,23 @@ fn a_state_change_with_cookies_but_no_origin_and_no_fetch_site_is_refused() {
         assert_ne!(log_in.await.status, StatusCode::FORBIDDEN);
     })
 }
+
+#[test]
+fn health_and_readiness_answer_without_a_session_and_say_nothing_more() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let health = app.page("/healthz", None).await;
+        assert_eq!((health.status, health.body.as_str()), (StatusCode::OK, "ok"));
+        let ready = app.page("/readyz", None).await;
+        assert_eq!((ready.status, ready.body.as_str()), (StatusCode::OK, "ready"));
+        // A database that no longer answers: not ready, and nothing more is said.
+        app.domain.db.clone().close().await.unwrap();
+        let ready = app.page("/readyz", None).await;
+        assert_eq!(
+            (ready.status, ready.body.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+        );
+        let health = app.page("/healthz", None).await;
+        assert_eq!(health.status, StatusCode::OK, "the process still answers");
+    })
+}

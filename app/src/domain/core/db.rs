@@ -17,3 +17,15 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     Migrator::up(&db, None).await?;
     Ok(db)
 }
+
+/// Whether the database answers and has every migration this build knows:
+/// what a load balancer's readiness probe asks before sending traffic.
+pub async fn is_ready(db: &DatabaseConnection) -> bool {
+    match Migrator::get_pending_migrations(db).await {
+        Ok(pending) => pending.is_empty(),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness: the database does not answer");
+            false
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Probes for whoever runs the service: `/healthz` says the process answers
+//! (it touches nothing), `/readyz` that the database answers and its schema is
+//! current. Neither needs a session, and neither says more than ok / not ready.
+use app::api::web::WebContext;
+use app::domain::core::db;
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use http::StatusCode;
+
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    WebContext: axum::extract::FromRef<S>,
+{
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(web): State<WebContext>) -> (StatusCode, &'static str) {
+    if db::is_ready(&web.domain.db).await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}
