@@ -189,65 +189,33 @@ pub const SEALED_TABLES: [&str; 4] = ["certificates", "integrations", "oauth_tok
 /// transaction. Returns how many values were re-sealed.
 pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Result<u64, AppError> {
     let txn = d.db.begin().await?;
-    let resealed = reseal_table::<certificate::Entity>(
-        &txn,
-        keyring,
-        certificate::Column::KeyId,
-        |row| {
-            (sealed(&row.key_id, &row.key_ciphertext), certificates::seal_context(row.account_id))
-        },
-        |row, new| {
-            let mut active = row.into_active_model();
-            active.key_id = Set(new.key_id);
-            active.key_ciphertext = Set(new.ciphertext);
-            active
-        },
-    )
-    .await?
-        + reseal_table::<integration::Entity>(
-            &txn,
-            keyring,
-            integration::Column::KeyId,
-            |row| {
-                (sealed(&row.key_id, &row.ciphertext), integrations::seal_context(row.account_id))
-            },
-            |row, new| {
-                let mut active = row.into_active_model();
-                active.key_id = Set(new.key_id);
-                active.ciphertext = Set(new.ciphertext);
-                active
-            },
-        )
-        .await?
-        + reseal_table::<oauth_token::Entity>(
-            &txn,
-            keyring,
-            oauth_token::Column::KeyId,
-            |row| {
-                let context = oauth_tokens::seal_context(row.account_id, row.owner_id);
-                (sealed(&row.key_id, &row.ciphertext), context)
-            },
-            |row, new| {
-                let mut active = row.into_active_model();
-                active.key_id = Set(new.key_id);
-                active.ciphertext = Set(new.ciphertext);
-                active
-            },
-        )
-        .await?
-        + reseal_table::<two_factor_row::Entity>(
-            &txn,
-            keyring,
-            two_factor_row::Column::KeyId,
-            |row| (sealed(&row.key_id, &row.ciphertext), two_factor::seal_context(row.user_id)),
-            |row, new| {
-                let mut active = row.into_active_model();
-                active.key_id = Set(new.key_id);
-                active.ciphertext = Set(new.ciphertext);
-                active
-            },
-        )
-        .await?;
+    // One table: its entity, the column holding the ciphertext, and what the
+    // value is bound to.
+    macro_rules! reseal {
+        ($entity:ident, $ciphertext:ident, |$row:ident| $context:expr) => {
+            reseal_table::<$entity::Entity>(
+                &txn,
+                keyring,
+                $entity::Column::KeyId,
+                |$row| (sealed(&$row.key_id, &$row.$ciphertext), $context),
+                |row, new| {
+                    let mut active = row.into_active_model();
+                    active.key_id = Set(new.key_id);
+                    active.$ciphertext = Set(new.ciphertext);
+                    active
+                },
+            )
+            .await?
+        };
+    }
+    let resealed =
+        reseal!(certificate, key_ciphertext, |row| certificates::seal_context(row.account_id))
+            + reseal!(integration, ciphertext, |row| integrations::seal_context(row.account_id))
+            + reseal!(oauth_token, ciphertext, |row| oauth_tokens::seal_context(
+                row.account_id,
+                row.owner_id
+            ))
+            + reseal!(two_factor_row, ciphertext, |row| two_factor::seal_context(row.user_id));
     txn.commit().await?;
     tracing::info!(target: "operator", key_id = keyring.current_key_id(), resealed, "operator rotated the secret key");
     Ok(resealed)
