@@ -15,19 +15,7 @@ const ADMIN_TABS: [&str; 3] =
 fn sign_up_sets_a_session_cookie_that_scripts_cannot_read() {
     support::run(async {
         let app = TestApp::new().await;
-        let reply = app
-            .call(
-                "sign_up",
-                &[
-                    ("company_name", "Acme Voice"),
-                    ("first_name", "Grace"),
-                    ("last_name", "Hopper"),
-                    ("email", ADMIN),
-                    ("password", PASSWORD),
-                ],
-                None,
-            )
-            .await;
+        let reply = app.sign_up_reply(ADMIN).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let cookie = reply.set_cookie();
         assert!(
@@ -359,19 +347,7 @@ fn unknown_pages_are_not_found() {
 fn over_https_the_session_cookie_is_host_prefixed_and_hsts_is_sent() {
     support::run(async {
         let app = TestApp::over_https().await;
-        let reply = app
-            .call(
-                "sign_up",
-                &[
-                    ("company_name", "Acme Voice"),
-                    ("first_name", "Grace"),
-                    ("last_name", "Hopper"),
-                    ("email", ADMIN),
-                    ("password", PASSWORD),
-                ],
-                None,
-            )
-            .await;
+        let reply = app.sign_up_reply(ADMIN).await;
         let cookie = reply.set_cookie();
         assert!(cookie.starts_with("__Host-console_session="), "{cookie}");
         for attribute in ["; Secure", "; Path=/", "; HttpOnly", "; SameSite=Lax"] {

@@ -175,21 +175,26 @@ impl TestApp {
         self.send(request.body(Body::empty()).unwrap()).await
     }
 
+    /// Signs up a new account (Grace Hopper of Acme Voice) through the server
+    /// function; returns the reply as the browser gets it.
+    pub async fn sign_up_reply(&self, email: &str) -> Reply {
+        self.call(
+            "sign_up",
+            &[
+                ("company_name", "Acme Voice"),
+                ("first_name", "Grace"),
+                ("last_name", "Hopper"),
+                ("email", email),
+                ("password", app::domain::testing::PASSWORD),
+            ],
+            None,
+        )
+        .await
+    }
+
     /// Signs up a new account through the server function; returns the admin's session.
     pub async fn sign_up(&self, email: &str) -> String {
-        let reply = self
-            .call(
-                "sign_up",
-                &[
-                    ("company_name", "Acme Voice"),
-                    ("first_name", "Grace"),
-                    ("last_name", "Hopper"),
-                    ("email", email),
-                    ("password", app::domain::testing::PASSWORD),
-                ],
-                None,
-            )
-            .await;
+        let reply = self.sign_up_reply(email).await;
         assert!(reply.status.is_success(), "sign-up failed: {} {}", reply.status, reply.body);
         reply.session().expect("sign-up sets the session cookie")
     }
