@@ -26,7 +26,7 @@ fn sign_up_input(email: &str) -> SignUp {
 async fn sign_up_creates_an_account_whose_first_user_is_its_admin() {
     let (d, _) = fresh_domain().await;
     let session =
-        sign_up::sign_up(&d, sign_up_input("  Grace@Example.COM "), "test").await.unwrap();
+        sign_up::sign_up(&d, sign_up_input("  Grace@Example.COM "), "test", None).await.unwrap();
     assert!(session.member.is_admin());
     let me = profile::current_user(&d, &session.member).await.unwrap();
     assert_eq!(me.email, "grace@example.com");
@@ -46,8 +46,10 @@ async fn sign_up_creates_an_account_whose_first_user_is_its_admin() {
 async fn a_taken_email_is_refused_in_any_case_and_spacing_and_nothing_is_written() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "First", "taken@example.com").await;
-    let err =
-        sign_up::sign_up(&d, sign_up_input(" TAKEN@example.com"), "test").await.err().unwrap();
+    let err = sign_up::sign_up(&d, sign_up_input(" TAKEN@example.com"), "test", None)
+        .await
+        .err()
+        .unwrap();
     assert!(err.message_for("email").unwrap().contains("already exists"), "{err:?}");
     assert_eq!(account::Entity::find().count(&d.db).await.unwrap(), 1);
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 1);
@@ -63,7 +65,7 @@ async fn sign_up_reports_every_bad_field_and_writes_nothing() {
         email: "not-an-email".into(),
         password: "password".into(),
     };
-    let Err(AppError::Invalid(errors)) = sign_up::sign_up(&d, input, "test").await else {
+    let Err(AppError::Invalid(errors)) = sign_up::sign_up(&d, input, "test", None).await else {
         panic!("expected field errors");
     };
     let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();

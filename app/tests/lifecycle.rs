@@ -8,7 +8,7 @@ use app::domain::identity::profile;
 use app::domain::identity::sessions;
 use app::domain::identity::sign_up;
 use app::domain::identity::sign_up::SignUp;
-use app::domain::testing::{account_with_admin, fresh_domain, PASSWORD};
+use app::domain::testing::{account_with_admin, fresh_domain, link_token, PASSWORD};
 use app::domain::Domain;
 use app::model::AppError;
 use chrono::Duration;
@@ -23,20 +23,6 @@ async fn outbox_to(d: &Domain, address: &str) -> Vec<outbox::Model> {
         .unwrap()
 }
 
-/// The token of the link in the newest email to `address` whose link goes to `path`.
-async fn link_token(d: &Domain, address: &str, path: &str) -> String {
-    let prefix = format!("{}{path}?token=", d.public_url);
-    let emails = outbox_to(d, address).await;
-    let body = &emails
-        .iter()
-        .rev()
-        .find(|e| e.body_text.contains(&prefix))
-        .expect("an email with the link")
-        .body_text;
-    let start = body.find(&prefix).unwrap() + prefix.len();
-    body[start..].split_whitespace().next().unwrap().to_owned()
-}
-
 async fn sign_up(d: &Domain, email: &str) -> sessions::NewSession {
     let input = SignUp {
         company_name: "Acme".into(),
@@ -45,7 +31,7 @@ async fn sign_up(d: &Domain, email: &str) -> sessions::NewSession {
         email: email.into(),
         password: PASSWORD.into(),
     };
-    sign_up::sign_up(d, input, "test").await.unwrap()
+    sign_up::sign_up(d, input, "test", None).await.unwrap()
 }
 
 fn field(err: &AppError, name: &str) -> String {
@@ -112,11 +98,11 @@ async fn an_account_never_verified_is_removed_after_seven_days_freeing_the_addre
 async fn forgot_password_answers_the_same_whether_or_not_the_address_exists() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    assert_eq!(email_links::request_password_reset(&d, "nobody@example.com").await, Ok(()));
-    assert_eq!(email_links::request_password_reset(&d, " ADA@example.com").await, Ok(()));
+    assert_eq!(email_links::request_password_reset(&d, "nobody@example.com", None).await, Ok(()));
+    assert_eq!(email_links::request_password_reset(&d, " ADA@example.com", None).await, Ok(()));
     assert!(outbox_to(&d, "nobody@example.com").await.is_empty());
     assert_eq!(outbox_to(&d, "ada@example.com").await.len(), 1);
-    let bad = email_links::request_password_reset(&d, "not an email").await.err().unwrap();
+    let bad = email_links::request_password_reset(&d, "not an email", None).await.err().unwrap();
     assert!(bad.message_for("email").is_some());
 }
 
@@ -125,7 +111,7 @@ async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let old_session = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
-    email_links::request_password_reset(&d, "ada@example.com").await.unwrap();
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
 
     // A refused password leaves the link working.
@@ -133,7 +119,10 @@ async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
     assert!(field(&weak, "new_password").contains("too easy"));
 
     let new_password = "Quartz-Harbor-Lantern-77";
-    let fresh = email_links::reset_password(&d, &token, new_password, "t").await.unwrap();
+    let fresh = email_links::reset_password(&d, &token, new_password, "t")
+        .await
+        .and_then(log_in::LogIn::into_session)
+        .unwrap();
     assert_eq!(
         sessions::authenticate(&d, &old_session.token).await,
         Err(AppError::Unauthenticated)
@@ -149,7 +138,7 @@ async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
 async fn a_reset_link_expires_after_an_hour() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    email_links::request_password_reset(&d, "ada@example.com").await.unwrap();
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
     clock.advance(Duration::minutes(61));
     let late = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t")
@@ -220,7 +209,7 @@ async fn links_are_built_from_the_configured_public_url() {
     let (mut d, _) = fresh_domain().await;
     d.public_url = "https://console.example.com".into();
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    email_links::request_password_reset(&d, "ada@example.com").await.unwrap();
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let body = &outbox_to(&d, "ada@example.com").await[0].body_text;
     assert!(body.contains("https://console.example.com/reset-password?token="), "{body}");
 }

@@ -258,7 +258,7 @@ async fn long_links_stay_whole_in_the_delivered_text() {
 async fn a_delivered_link_is_not_kept_in_the_database() {
     let (d, _) = fresh_domain().await;
     app::domain::testing::account_with_admin(&d, "Acme", "ada@example.com").await;
-    app::domain::identity::email_links::request_password_reset(&d, "ada@example.com")
+    app::domain::identity::email_links::request_password_reset(&d, "ada@example.com", None)
         .await
         .unwrap();
     let pending = &rows(&d).await[0];

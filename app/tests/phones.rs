@@ -207,8 +207,9 @@ async fn another_accounts_numbers_are_not_found() {
 }
 
 #[tokio::test]
-async fn releasing_a_number_returns_it_to_the_pool() {
-    let d = stocked(&numbers(&[("+18005550100", false)])).await;
+async fn a_released_number_rests_out_its_cooldown_then_returns_to_the_pool() {
+    let (d, clock) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &numbers(&[("+18005550100", false)])).await.unwrap();
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
     let held = phone_numbers::request(&d, &admin).await.unwrap();
@@ -216,12 +217,15 @@ async fn releasing_a_number_returns_it_to_the_pool() {
     phone_numbers::release(&d, &admin, held.id).await.unwrap();
     assert!(phone_numbers::list(&d, &admin).await.unwrap().rows.is_empty());
     assert_eq!(free_numbers(&d).await, 1);
-    // Released, it can be requested again (here by another account).
+    // Released, nobody gets it until the cool-down is over, so calls meant
+    // for Acme do not reach the next holder.
     let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
-    assert_eq!(
-        phone_numbers::request(&d, &grace.admin().unwrap()).await.unwrap().e164,
-        "+18005550100"
-    );
+    let globex = grace.admin().unwrap();
+    clock.advance(provisioning::COOLDOWN - chrono::Duration::minutes(1));
+    let early = phone_numbers::request(&d, &globex).await;
+    assert_eq!(early, Err(AppError::Conflict(POOL_EMPTY.into())));
+    clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(phone_numbers::request(&d, &globex).await.unwrap().e164, "+18005550100");
 }
 
 #[tokio::test]

@@ -52,7 +52,8 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
     assert!(setup.qr_svg.starts_with("<?xml") || setup.qr_svg.contains("<svg"), "an SVG QR code");
     assert!(setup.otpauth_uri.starts_with("otpauth://totp/Voice%20Console:"));
     let secret = decode_base32(&setup.secret);
-    let codes = two_factor::confirm_setup(d, &me, &current_code(d, &secret)).await.unwrap();
+    let codes =
+        two_factor::confirm_setup(d, &me, PASSWORD, &current_code(d, &secret)).await.unwrap();
     clock.advance(Duration::seconds(30));
     (secret, codes)
 }
@@ -71,12 +72,13 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
     let secret = decode_base32(&setup.secret);
     // A wrong code leaves 2FA off, and log-in as it was.
-    let wrong = two_factor::confirm_setup(&d, &ada, "000000").await.unwrap_err();
+    let wrong = two_factor::confirm_setup(&d, &ada, PASSWORD, "000000").await.unwrap_err();
     assert!(wrong.message_for("code").is_some());
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
     assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
 
-    let codes = two_factor::confirm_setup(&d, &ada, &current_code(&d, &secret)).await.unwrap();
+    let codes =
+        two_factor::confirm_setup(&d, &ada, PASSWORD, &current_code(&d, &secret)).await.unwrap();
     assert_eq!(codes.len(), 10);
     let status = two_factor::status(&d, &ada).await.unwrap();
     assert!(status.enabled && status.recovery_codes_left == 10);
@@ -264,7 +266,7 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
-    let first = developer_keys::generate(&d, &grace, "CI").await.unwrap();
+    let first = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
     assert!(first.key.starts_with("vk_") && first.key.len() > 40);
     assert!(first.key.starts_with(&first.row.prefix));
     let listed = developer_keys::list(&d, &grace).await.unwrap();
@@ -275,7 +277,7 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     assert!(developer_keys::list(&d, &grace).await.unwrap()[0].last_used.is_some());
 
     // Regenerating replaces the secret; revoking ends it.
-    let second = developer_keys::regenerate(&d, &grace, first.row.id).await.unwrap();
+    let second = developer_keys::regenerate(&d, &grace, first.row.id, PASSWORD).await.unwrap();
     assert_eq!(developer_keys::authenticate(&d, &first.key).await, Err(AppError::Unauthenticated));
     assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());
     // Another user (here an admin of the same account) can neither revoke
@@ -283,12 +285,12 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     let before = Snapshot::take(&d).await;
     assert_eq!(developer_keys::revoke(&d, &ada, second.row.id).await, Err(AppError::NotFound));
     assert_eq!(
-        developer_keys::regenerate(&d, &ada, second.row.id).await.map(|k| k.key),
+        developer_keys::regenerate(&d, &ada, second.row.id, PASSWORD).await.map(|k| k.key),
         Err(AppError::NotFound)
     );
     before.assert_unchanged(&d).await;
     assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());
-    let third = developer_keys::generate(&d, &grace, "Reports").await.unwrap();
+    let third = developer_keys::generate(&d, &grace, "Reports", PASSWORD).await.unwrap();
     developer_keys::revoke(&d, &grace, second.row.id).await.unwrap();
     assert_eq!(developer_keys::authenticate(&d, &second.key).await, Err(AppError::Unauthenticated));
 
@@ -353,4 +355,53 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     // Idle and absolute lifetimes end sessions.
     clock.advance(Duration::days(8));
     assert_eq!(sessions::authenticate(&d, &phone.token).await, Err(AppError::Unauthenticated));
+}
+
+#[tokio::test]
+async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    // A fresh challenge per log-in does not give fresh tries.
+    for _ in 0..d.throttle.code_lock_after {
+        let challenge = second_step(&d, "ada@example.com").await;
+        let wrong = log_in::complete_second_factor(&d, &challenge, "000000", "t").await;
+        assert_eq!(
+            wrong.err().unwrap().message_for("code").as_deref(),
+            Some(two_factor::WRONG_CODE)
+        );
+    }
+    let challenge = second_step(&d, "ada@example.com").await;
+    let right =
+        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
+    assert!(
+        matches!(&right, Err(AppError::TooManyRequests(m)) if m.contains("two-factor codes")),
+        "{:?}",
+        right.err()
+    );
+    // The lock is short; then the right code works and clears the count.
+    clock.advance(d.throttle.lock);
+    let challenge = second_step(&d, "ada@example.com").await;
+    log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_password_reset_never_skips_the_second_factor() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    app::domain::identity::email_links::request_password_reset(&d, "ada@example.com", None)
+        .await
+        .unwrap();
+    let token = app::domain::testing::link_token(&d, "ada@example.com", "/reset-password").await;
+    let new_password = "Quartz-Harbor-Lantern-77";
+    let outcome = app::domain::identity::email_links::reset_password(&d, &token, new_password, "t")
+        .await
+        .unwrap();
+    let LogIn::SecondFactor { challenge } = outcome else {
+        panic!("a reset signed in without the second factor")
+    };
+    let session =
+        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
+    assert!(session.is_ok());
 }

@@ -7,11 +7,12 @@ use app::domain::entity::{email_outbox as outbox, session, user};
 use app::domain::identity::log_in;
 use app::domain::identity::sessions;
 use app::domain::testing::{
-    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot, PASSWORD,
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, link_token, Snapshot,
+    PASSWORD,
 };
 use app::model::{AppError, UserSort};
 use chrono::Duration;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 fn form(first: &str, email: &str) -> UserForm {
     UserForm {
@@ -20,20 +21,6 @@ fn form(first: &str, email: &str) -> UserForm {
         email: email.into(),
         ..Default::default()
     }
-}
-
-async fn token_in_latest_email(d: &Domain, to: &str, path: &str) -> String {
-    let emails = outbox::Entity::find()
-        .filter(outbox::Column::ToAddress.eq(to))
-        .order_by_desc(outbox::Column::Id)
-        .all(&d.db)
-        .await
-        .unwrap();
-    let marker = format!("{path}?token=");
-    let body =
-        &emails.iter().find(|e| e.body_text.contains(&marker)).expect("a link email").body_text;
-    let start = body.find(&marker).unwrap() + marker.len();
-    body[start..].split_whitespace().next().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -46,12 +33,15 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
             .unwrap();
     assert!(row.invited && row.can_create && !row.can_share && !row.is_admin);
     assert_eq!(row.email, "bob@example.com");
-    let token = token_in_latest_email(&d, "bob@example.com", "/activate").await;
+    let token = link_token(&d, "bob@example.com", "/activate").await;
     assert!(log_in::log_in(&d, "bob@example.com", "", "t").await.is_err(), "no password yet");
 
     let weak = users::activate(&d, &token, "password1", "t").await.err().unwrap();
     assert!(weak.message_for("new_password").is_some());
-    let session = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t").await.unwrap();
+    let session = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t")
+        .await
+        .and_then(app::domain::identity::log_in::LogIn::into_session)
+        .unwrap();
     assert!(!session.member.is_admin());
     assert!(log_in::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
     let again = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
@@ -59,12 +49,12 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
 
     // A second invitation's link expires after 48 hours; a resend replaces it.
     let carl = users::invite(&d, &admin, form("Carl", "carl@example.com")).await.unwrap();
-    let first = token_in_latest_email(&d, "carl@example.com", "/activate").await;
+    let first = link_token(&d, "carl@example.com", "/activate").await;
     clock.advance(Duration::hours(49));
     let late = users::activate(&d, &first, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
     assert_eq!(late.message_for("token").unwrap(), LINK_EXPIRED);
     users::resend_invitation(&d, &admin, carl.id).await.unwrap();
-    let fresh = token_in_latest_email(&d, "carl@example.com", "/activate").await;
+    let fresh = link_token(&d, "carl@example.com", "/activate").await;
     assert!(users::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t").await.is_ok());
 }
 
@@ -87,14 +77,14 @@ async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address(
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     let bob = users::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
-    let old = token_in_latest_email(&d, "bob@example.com", "/activate").await;
+    let old = link_token(&d, "bob@example.com", "/activate").await;
     let updated =
         users::update(&d, &admin, bob.id, form("Robert", "rob@example.com")).await.unwrap();
     assert_eq!(
         (updated.first_name.as_str(), updated.email.as_str()),
         ("Robert", "rob@example.com")
     );
-    let new = token_in_latest_email(&d, "rob@example.com", "/activate").await;
+    let new = link_token(&d, "rob@example.com", "/activate").await;
     assert!(
         users::activate(&d, &old, "Maple-Canyon-Drift-19", "t").await.is_err(),
         "the old link is void"
@@ -118,7 +108,7 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     .unwrap();
     assert_eq!(updated.email, "bob@example.com", "not until confirmed");
     assert!(updated.can_share);
-    let token = token_in_latest_email(&d, "bobby@example.com", "/confirm-email").await;
+    let token = link_token(&d, "bobby@example.com", "/confirm-email").await;
     app::domain::identity::email_links::confirm_email_change(&d, &token).await.unwrap();
     assert!(log_in::log_in(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
 }

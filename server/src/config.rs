@@ -38,6 +38,13 @@ pub struct Config {
     /// default), and per mode `STRIPE_CLIENT_ID_TEST` + `STRIPE_SECRET_KEY_TEST`,
     /// `STRIPE_CLIENT_ID_LIVE` + `STRIPE_SECRET_KEY_LIVE`.
     pub oauth: OAuthConfig,
+    /// `LIMITS`: overrides of the email and resource limits, e.g.
+    /// `password_reset.recipient=5/60,sign_up.client=10/60` (action.subject=
+    /// most/minutes; the README lists every default). Checked at start.
+    pub limits: Option<String>,
+    /// `NUMBER_COOLDOWN_DAYS` (default 30): how long a released number rests
+    /// before the embedded provider hands it out again.
+    pub number_cooldown: chrono::Duration,
 }
 
 /// A mode's client when both its variables are set.
@@ -134,7 +141,14 @@ impl Config {
             test: oauth_client("STRIPE_CLIENT_ID_TEST", "STRIPE_SECRET_KEY_TEST"),
             live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE"),
         };
+        let limits = var("LIMITS");
+        let number_cooldown = var("NUMBER_COOLDOWN_DAYS")
+            .and_then(|d| d.parse().ok())
+            .map(chrono::Duration::days)
+            .unwrap_or(provisioning::COOLDOWN);
         Config {
+            limits,
+            number_cooldown,
             oauth,
             data_dir,
             database_url,

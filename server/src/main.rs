@@ -5,7 +5,8 @@ use app::api::web::WebContext;
 use app::domain::core::clock::SystemClock;
 use app::domain::core::db;
 use app::domain::core::mail::Transport;
-use app::domain::core::provisioning;
+use app::domain::core::provisioning::{self, LocalPool};
+use app::domain::core::quota::QuotaPolicy;
 use app::domain::core::secrets::Keyring;
 use app::domain::Domain;
 use axum::serve::ListenerExt;
@@ -48,6 +49,12 @@ async fn main() -> ExitCode {
     domain.public_url = config.public_url.clone();
     domain.sessions = config.sessions;
     domain.oauth = Arc::new(config.oauth.clone());
+    domain.numbers = Arc::new(LocalPool { cooldown: config.number_cooldown });
+    domain.quotas =
+        match QuotaPolicy::default().with_overrides(config.limits.as_deref().unwrap_or("")) {
+            Ok(quotas) => quotas,
+            Err(err) => return fail(&format!("LIMITS: {err}")),
+        };
 
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(leptos_options, config, domain).await,

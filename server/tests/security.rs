@@ -5,7 +5,7 @@ mod support;
 use app::domain::core::clock::Clock;
 use app::domain::entity::session;
 use app::domain::identity::two_factor::{code_at, step_of};
-use app::domain::testing::Snapshot;
+use app::domain::testing::{Snapshot, PASSWORD};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{header, Request, StatusCode};
@@ -25,8 +25,14 @@ async fn api(app: &TestApp, path: &str, key: Option<&str>) -> (StatusCode, Value
     (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
 }
 
-async fn new_key(app: &TestApp, session: &str) -> (String, String) {
-    let made = app.call("generate_developer_key", &[("name", "Script")], Some(session)).await;
+async fn new_key(app: &TestApp, session: &str, password: &str) -> (String, String) {
+    let made = app
+        .call(
+            "generate_developer_key",
+            &[("name", "Script"), ("password", password)],
+            Some(session),
+        )
+        .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
     let json = made.json();
     (json["key"].as_str().unwrap().to_owned(), json["row"]["id"].to_string())
@@ -38,8 +44,8 @@ fn the_api_acts_as_the_keys_user_with_their_current_rights() {
         let app = TestApp::new().await;
         let admin = app.sign_up(ADMIN).await;
         let member = app.operator_adds_member(ADMIN, MEMBER).await;
-        let (admin_key, admin_key_id) = new_key(&app, &admin).await;
-        let (member_key, _) = new_key(&app, &member).await;
+        let (admin_key, admin_key_id) = new_key(&app, &admin, PASSWORD).await;
+        let (member_key, _) = new_key(&app, &member, support::MEMBER_PASSWORD).await;
 
         let (status, me) = api(&app, "/api/v1/me", Some(&admin_key)).await;
         assert_eq!((status, me["email"].as_str()), (StatusCode::OK, Some(ADMIN)));
@@ -137,7 +143,13 @@ fn log_in_with_two_factor_takes_two_steps() {
             "the CSP allows no inline styles"
         );
         let code = format!("{:06}", code_at(&secret, step_of(app.clock.now())));
-        let confirmed = app.call("confirm_two_factor", &[("code", &code)], Some(&session)).await;
+        let confirmed = app
+            .call(
+                "confirm_two_factor",
+                &[("code", &code), ("password", app::domain::testing::PASSWORD)],
+                Some(&session),
+            )
+            .await;
         assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
         app.clock.advance(chrono::Duration::seconds(30));
 
@@ -244,7 +256,7 @@ fn the_api_lists_only_the_keys_own_account() {
         let admin = app.sign_up(ADMIN).await;
         app.operator_adds_member(ADMIN, MEMBER).await;
         let other = app.sign_up("eve@other.example").await;
-        let (other_key, _) = new_key(&app, &other).await;
+        let (other_key, _) = new_key(&app, &other, PASSWORD).await;
         let (status, users) = api(&app, "/api/v1/users?search=example", Some(&other_key)).await;
         assert_eq!(status, StatusCode::OK);
         let emails: Vec<_> =

@@ -11,17 +11,23 @@ pub async fn list_developer_keys() -> Result<Vec<DeveloperKeyRow>, AppError> {
 }
 
 #[server(prefix = "/fn", endpoint = "generate_developer_key")]
-pub async fn generate_developer_key(name: String) -> Result<NewDeveloperKey, AppError> {
+pub async fn generate_developer_key(
+    name: String,
+    password: String,
+) -> Result<NewDeveloperKey, AppError> {
     use super::web::*;
     use crate::domain::identity::developer_keys;
-    developer_keys::generate(&domain()?, &member().await?, &name).await
+    developer_keys::generate(&domain()?, &member().await?, &name, &password).await
 }
 
 #[server(prefix = "/fn", endpoint = "regenerate_developer_key")]
-pub async fn regenerate_developer_key(id: i32) -> Result<NewDeveloperKey, AppError> {
+pub async fn regenerate_developer_key(
+    id: i32,
+    password: String,
+) -> Result<NewDeveloperKey, AppError> {
     use super::web::*;
     use crate::domain::identity::developer_keys;
-    developer_keys::regenerate(&domain()?, &member().await?, id).await
+    developer_keys::regenerate(&domain()?, &member().await?, id, &password).await
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_developer_key")]

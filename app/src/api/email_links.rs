@@ -21,18 +21,16 @@ pub async fn verify_email(token: String) -> Result<(), AppError> {
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::identity::email_links;
-    email_links::request_password_reset(&domain()?, &email).await
+    email_links::request_password_reset(&domain()?, &email, client_address()).await
 }
 
 #[server(prefix = "/fn", endpoint = "reset_password")]
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::identity::email_links;
-    let session =
+    let outcome =
         email_links::reset_password(&domain()?, &token, &new_password, &user_agent()).await?;
-    set_session_cookie(&session.token)?;
-    leptos_axum::redirect("/account");
-    Ok(())
+    super::log_in::continue_log_in(outcome, "/account")
 }
 
 /// Returns the address the confirmation link was sent to.

@@ -8,14 +8,28 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     use super::web::*;
     use crate::domain::identity::log_in;
     let d = domain()?;
-    match log_in::log_in_from(&d, &email, &password, &user_agent(), client_address()).await? {
-        log_in::LogIn::Session(session) => {
+    let outcome =
+        log_in::log_in_from(&d, &email, &password, &user_agent(), client_address()).await?;
+    continue_log_in(outcome, &safe_next(next))
+}
+
+/// Sets the session cookie and goes on to `next`, or (2FA on) sets the
+/// challenge cookie and goes to the code step first.
+#[cfg(feature = "ssr")]
+pub fn continue_log_in(
+    outcome: crate::domain::identity::log_in::LogIn,
+    next: &str,
+) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::log_in::LogIn;
+    match outcome {
+        LogIn::Session(session) => {
             set_session_cookie(&session.token)?;
-            leptos_axum::redirect(&safe_next(next));
+            leptos_axum::redirect(next);
         }
-        log_in::LogIn::SecondFactor { challenge } => {
+        LogIn::SecondFactor { challenge } => {
             set_challenge_cookie(&challenge)?;
-            leptos_axum::redirect(&crate::pages::two_factor_url(&safe_next(next)));
+            leptos_axum::redirect(&crate::pages::two_factor_url(next));
         }
     }
     Ok(())

@@ -20,10 +20,10 @@ pub async fn begin_two_factor() -> Result<TwoFactorSetup, AppError> {
 
 /// Returns the recovery codes, shown once.
 #[server(prefix = "/fn", endpoint = "confirm_two_factor")]
-pub async fn confirm_two_factor(code: String) -> Result<Vec<String>, AppError> {
+pub async fn confirm_two_factor(password: String, code: String) -> Result<Vec<String>, AppError> {
     use super::web::*;
     use crate::domain::identity::two_factor;
-    two_factor::confirm_setup(&domain()?, &member().await?, &code).await
+    two_factor::confirm_setup(&domain()?, &member().await?, &password, &code).await
 }
 
 #[server(prefix = "/fn", endpoint = "regenerate_recovery_codes")]

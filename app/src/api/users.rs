@@ -100,8 +100,6 @@ pub async fn send_password_reset(id: i32) -> Result<(), AppError> {
 pub async fn activate(token: String, new_password: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::admin::users;
-    let session = users::activate(&domain()?, &token, &new_password, &user_agent()).await?;
-    set_session_cookie(&session.token)?;
-    leptos_axum::redirect("/account");
-    Ok(())
+    let outcome = users::activate(&domain()?, &token, &new_password, &user_agent()).await?;
+    super::log_in::continue_log_in(outcome, "/account")
 }

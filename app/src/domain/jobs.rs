@@ -2,13 +2,16 @@
 //! outbox, and forgetting what has expired. Every job is safe to run in
 //! several processes at once.
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 
 use lettre::message::Mailbox;
 
 use crate::domain::core::mail::{self, Transport};
+use crate::domain::core::quota;
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, login_challenge, login_failure, oauth_state, user};
+use crate::domain::entity::{
+    account, login_challenge, login_failure, oauth_state, phone_number, user,
+};
 use crate::domain::features::oauth_tokens::STATE_LIFETIME;
 use crate::domain::identity::email_links::UNVERIFIED_ACCOUNT_LIFETIME;
 use crate::domain::identity::log_in::CHALLENGE_LIFETIME;
@@ -45,12 +48,33 @@ pub async fn remove_unverified_accounts(d: &Domain) -> Result<u64, AppError> {
         .from(user::Entity)
         .and_where(user::Column::EmailVerifiedAt.is_not_null())
         .to_owned();
-    let removed = account::Entity::delete_many()
+    let now = d.clock.now();
+    let txn = d.db.begin().await?;
+    let doomed: Vec<i32> = account::Entity::find()
+        .select_only()
+        .column(account::Column::Id)
         .filter(account::Column::CreatedAt.lt(cutoff))
         .filter(account::Column::Id.not_in_subquery(verified_accounts))
-        .exec(&d.db)
+        // Bounded per run; the next run takes the rest.
+        .limit(500)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    // Their numbers go back to the provider (to rest out the cool-down)
+    // before the account's rows go.
+    let numbers = phone_number::Entity::find()
+        .filter(phone_number::Column::AccountId.is_in(doomed.iter().copied()))
+        .all(&txn)
+        .await?;
+    for number in numbers {
+        d.numbers.release(&txn, &number.e164, now).await?;
+    }
+    let removed = account::Entity::delete_many()
+        .filter(account::Column::Id.is_in(doomed))
+        .exec(&txn)
         .await?
         .rows_affected;
+    txn.commit().await?;
     if removed > 0 {
         tracing::info!(removed, "removed accounts whose address was never verified");
     }
@@ -79,5 +103,6 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
         .filter(oauth_state::Column::CreatedAt.lt(now - STATE_LIFETIME))
         .exec(&d.db)
         .await?;
-    Ok(failures.rows_affected + challenges.rows_affected + states.rows_affected)
+    let quotas = quota::forget_expired(&d.db, &d.quotas, now).await?;
+    Ok(failures.rows_affected + challenges.rows_affected + states.rows_affected + quotas)
 }

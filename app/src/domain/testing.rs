@@ -185,11 +185,33 @@ snapshot_tables!(
     oauth_state,
     oauth_token,
     phone_number,
+    quota_counter,
     recovery_code,
     session,
     two_factor,
     user,
 );
+
+/// The token of the `path` link in the newest email to `to` that has one
+/// (as the recipient would open it).
+pub async fn link_token(d: &Domain, to: &str, path: &str) -> String {
+    use crate::domain::entity::email_outbox as outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let emails = outbox::Entity::find()
+        .filter(outbox::Column::ToAddress.eq(to))
+        .order_by_desc(outbox::Column::Id)
+        .all(&d.db)
+        .await
+        .expect("read the outbox");
+    let marker = format!("{}{path}?token=", d.public_url);
+    let body = &emails
+        .iter()
+        .find(|e| e.body_text.contains(&marker))
+        .unwrap_or_else(|| panic!("no email to {to} with a {path} link"))
+        .body_text;
+    let start = body.find(&marker).unwrap() + marker.len();
+    body[start..].split_whitespace().next().unwrap_or_default().to_owned()
+}
 
 impl Snapshot {
     /// All rows of every table now.

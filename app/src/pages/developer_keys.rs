@@ -16,6 +16,13 @@ pub fn DeveloperKeysSection() -> impl IntoView {
     let generate = ServerAction::<GenerateDeveloperKey>::new();
     let regenerate = ServerAction::<RegenerateDeveloperKey>::new();
     let revoke = ServerAction::<RevokeDeveloperKey>::new();
+    // The key whose Regenerate was pressed: its form asks for the password.
+    let regenerating = RwSignal::new(None::<(i32, String)>);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = regenerate.value().get() {
+            regenerating.set(None);
+        }
+    });
     let keys = Resource::new(
         move || (generate.version().get(), regenerate.version().get(), revoke.version().get()),
         |_| list_developer_keys(),
@@ -30,10 +37,12 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             <h2 id="keys-heading">"Developer Keys"</h2>
             <p class="hint">"A developer key lets a program use the JSON API (" <a href="/api/v1/openapi.json">"OpenAPI description"</a> ") as you, with your rights."</p>
             {move || shown.get().map(|new_key| view! { <ShownKey new_key /> })}
-            <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerate revoke /> } />
+            <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating revoke /> } />
+            {move || regenerating.get().map(|(id, name)| view! { <RegenerateForm id name regenerate regenerating /> })}
             <ActionForm action=generate attr:novalidate=true attr:class="inline-form">
-                <FormStatus error=form_error(generate.value(), &["name"]) />
+                <FormStatus error=form_error(generate.value(), &["name", "password"]) />
                 <Field label="Key name" name="name" form="key-" maxlength=100 hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
+                <Field label="Current password" name="password" form="key-" input_type="password" autocomplete="current-password" hint="A key outlives your session, so making one asks for your password." error=field_error(generate.value(), "password") />
                 <button type="submit" class="primary" disabled=move || generate.pending().get()>"Generate Key"</button>
             </ActionForm>
         </section>
@@ -66,13 +75,34 @@ fn copy_to_clipboard(text: &str) {
 }
 
 #[component]
+fn RegenerateForm(
+    id: i32,
+    name: String,
+    regenerate: ServerAction<RegenerateDeveloperKey>,
+    regenerating: RwSignal<Option<(i32, String)>>,
+) -> impl IntoView {
+    let label = format!("Regenerate {name}");
+    view! {
+        <ActionForm action=regenerate attr:novalidate=true attr:class="inline-form" attr:aria-label=label>
+            <p>"A new secret for " <strong>{name.clone()}</strong> "; the old one stops working at once."</p>
+            <FormStatus error=form_error(regenerate.value(), &["password"]) />
+            <input type="hidden" name="id" value=id.to_string() />
+            <Field label="Current password" name="password" form="regenerate-key-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
+            <button type="submit" class="primary" disabled=move || regenerate.pending().get()>"Regenerate Key"</button>
+            <button type="button" on:click=move |_| regenerating.set(None)>"Cancel"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
 fn KeyTable(
     rows: Vec<DeveloperKeyRow>,
-    regenerate: ServerAction<RegenerateDeveloperKey>,
+    regenerating: RwSignal<Option<(i32, String)>>,
     revoke: ServerAction<RevokeDeveloperKey>,
 ) -> impl IntoView {
     let row = move |row: DeveloperKeyRow| {
         let id = row.id;
+        let name = row.name.clone();
         view! {
             <tr>
                 <td>{row.name.clone()}</td>
@@ -80,7 +110,7 @@ fn KeyTable(
                 <td>{row.created.clone()}</td>
                 <td>{row.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
                 <RowActions>
-                    <button type="button" aria-label=format!("Regenerate {}", row.name) on:click=move |_| { regenerate.dispatch(RegenerateDeveloperKey { id }); }>"Regenerate"</button>
+                    <button type="button" aria-label=format!("Regenerate {}", row.name) on:click=move |_| regenerating.set(Some((id, name.clone())))>"Regenerate"</button>
                     <button type="button" class="danger" aria-label=format!("Revoke {}", row.name) on:click=move |_| { revoke.dispatch(RevokeDeveloperKey { id }); }>"Revoke"</button>
                 </RowActions>
             </tr>

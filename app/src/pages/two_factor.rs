@@ -76,8 +76,9 @@ fn TwoFactorSetupSteps(
                     </li>
                     <li>
                         <ActionForm action=confirm attr:novalidate=true>
-                            <FormStatus error=form_error(confirm.value(), &["code"]) />
+                            <FormStatus error=form_error(confirm.value(), &["password", "code"]) />
                             <Field label="Code from the app" name="code" form="enable-" autocomplete="one-time-code" error=field_error(confirm.value(), "code") />
+                            <Field label="Current password" name="password" form="enable-" input_type="password" autocomplete="current-password" hint="Turning on two-factor authentication asks for your password." error=field_error(confirm.value(), "password") />
                             <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Turn On"</button>
                         </ActionForm>
                     </li>

@@ -13,6 +13,9 @@ use leptos::config::LeptosOptions;
 use server::security::SecurityPolicy;
 use tower::ServiceExt;
 
+/// The password of members added by [`TestApp::operator_adds_member`].
+pub const MEMBER_PASSWORD: &str = "Maple-Canyon-Drift-19";
+
 pub const ORIGIN: &str = "http://console.test";
 /// `PUBLIC_URL` of a console served over HTTPS (see [`TestApp::over_https`]).
 pub const HTTPS_ORIGIN: &str = "https://console.test";
@@ -192,11 +195,27 @@ impl TestApp {
         .await
     }
 
-    /// Signs up a new account through the server function; returns the admin's session.
+    /// Signs up a new account through the server function and verifies its
+    /// address with the emailed link, as a new user does before anything that
+    /// needs trust; returns the admin's session.
     pub async fn sign_up(&self, email: &str) -> String {
+        let session = self.sign_up_unverified(email).await;
+        let token = self.link_token(email, "/verify-email").await;
+        let reply = self.call("verify_email", &[("token", &token)], None).await;
+        assert!(reply.status.is_success(), "verification failed: {} {}", reply.status, reply.body);
+        session
+    }
+
+    /// Signs up a new account and leaves its address unverified.
+    pub async fn sign_up_unverified(&self, email: &str) -> String {
         let reply = self.sign_up_reply(email).await;
         assert!(reply.status.is_success(), "sign-up failed: {} {}", reply.status, reply.body);
         reply.session().expect("sign-up sets the session cookie")
+    }
+
+    /// The token of the `path` link in the newest email to `to` that has one.
+    pub async fn link_token(&self, to: &str, path: &str) -> String {
+        app::domain::testing::link_token(&self.domain, to, path).await
     }
 
     pub async fn log_in(&self, email: &str, password: &str) -> Reply {
@@ -206,7 +225,7 @@ impl TestApp {
     /// Adds a non-admin with the operator command, as the README documents it,
     /// and logs them in; returns their session.
     pub async fn operator_adds_member(&self, account_of: &str, email: &str) -> String {
-        let password = "Maple-Canyon-Drift-19";
+        let password = MEMBER_PASSWORD;
         let args: Vec<String> = [
             "user",
             "add",

@@ -13,6 +13,7 @@ use crate::domain::core::actor::Admin;
 use crate::domain::core::directory;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{email_conflict, email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
@@ -20,7 +21,8 @@ use crate::domain::core::Domain;
 use crate::domain::entity::{account, user};
 use crate::domain::features::{applications, certificates, oauth_tokens, phone_numbers};
 use crate::domain::identity::email_links;
-use crate::domain::identity::sessions::{end_sessions, NewSession};
+use crate::domain::identity::log_in::LogIn;
+use crate::domain::identity::sessions::end_sessions;
 use crate::model::{AppError, UserPage, UserRow, UserSort};
 
 pub const LAST_ADMIN: &str =
@@ -112,6 +114,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     let txn = d.db.begin().await?;
     lock_account(&txn, admin.account_id()).await?;
     admin.recheck(&txn).await?;
+    admin.member().verified(&txn).await?;
     let user = NewUser {
         account_id: admin.account_id(),
         email: checked.email,
@@ -125,9 +128,8 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     }
     .insert(&txn, now)
     .await?;
-    let token = tokens::issue(d, &txn, user.id, Purpose::Activate, None).await?;
-    let company = company(&txn, admin.account_id()).await?;
-    mail::enqueue(&txn, now, invitation_email(d, &user.email, &company, &token)).await?;
+    spend_invitation(d, &txn, admin, &user.email).await?;
+    send_invitation(d, &txn, &user).await?;
     txn.commit().await?;
     Ok(user_row(user))
 }
@@ -136,8 +138,29 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
 pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
     let user = find_in_account(&txn, admin, id).await?;
+    if user.status == user::INVITED {
+        spend_invitation(d, &txn, admin, &user.email).await?;
+    }
     send_invitation(d, &txn, &user).await?;
     txn.commit().await.map_err(Into::into)
+}
+
+/// Counts an invitation an admin sends, per address, admin and account;
+/// only a verified admin sends invitations.
+async fn spend_invitation(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    admin: &Admin,
+    to: &str,
+) -> Result<(), AppError> {
+    admin.member().verified(txn).await?;
+    let who = Who {
+        recipient: Some(to.to_owned()),
+        actor: Some(admin.member().user_id()),
+        account: Some(admin.account_id()),
+        client: None,
+    };
+    d.spend(txn, Action::Invitation, &who).await
 }
 
 /// Writes a fresh activation link for an invited user (the old one stops
@@ -162,7 +185,7 @@ pub async fn activate(
     token: &str,
     password: &str,
     user_agent: &str,
-) -> Result<NewSession, AppError> {
+) -> Result<LogIn, AppError> {
     email_links::redeem_password_link(d, token, Purpose::Activate, password, user_agent).await
 }
 
@@ -188,7 +211,6 @@ pub async fn update(
     }
     errors.into_result()?;
 
-    let now = d.clock.now();
     let invited = target.status == user::INVITED;
     let mut active = target.clone().into_active_model();
     active.first_name = Set(checked.first_name);
@@ -201,11 +223,11 @@ pub async fn update(
     }
     let updated = active.update(&txn).await.map_err(email_conflict)?;
     if email_changes && invited {
-        let token = tokens::issue(d, &txn, updated.id, Purpose::Activate, None).await?;
-        let company = company(&txn, admin.account_id()).await?;
-        mail::enqueue(&txn, now, invitation_email(d, &updated.email, &company, &token)).await?;
+        spend_invitation(d, &txn, admin, &updated.email).await?;
+        send_invitation(d, &txn, &updated).await?;
     } else if email_changes {
-        email_links::send_email_change(d, &txn, &updated, &checked.email).await?;
+        let actor = admin.member().user_id();
+        email_links::send_email_change(d, &txn, actor, &updated, &checked.email).await?;
     }
     txn.commit().await?;
     Ok(user_row(updated))
@@ -218,7 +240,12 @@ pub async fn send_password_reset(d: &Domain, admin: &Admin, id: i32) -> Result<(
     if target.status == user::INVITED {
         return resend_invitation(d, admin, id).await;
     }
-    email_links::request_password_reset(d, &target.email).await
+    let who = Who {
+        recipient: Some(target.email.clone()),
+        actor: Some(admin.member().user_id()),
+        ..Who::default()
+    };
+    email_links::send_password_reset(d, &target.email, &who).await
 }
 
 /// Delete User: removes the user and their sessions, and hands everything

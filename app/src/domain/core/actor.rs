@@ -12,6 +12,9 @@ use crate::model::AppError;
 pub const NOT_ADMIN: &str = "Only an account admin can do this.";
 pub const NEEDS_CAN_CREATE: &str = "Creating applications needs the Can Create permission.";
 pub const NEEDS_CAN_SHARE: &str = "Sharing applications needs the Can Share permission.";
+pub const UNVERIFIED: &str = "Verify your email address first: open the link we sent you, or \
+     send a new one from your Account tab. Until then you cannot invite users, request phone \
+     numbers, add integrations or certificates, connect OAuth accounts or create developer keys.";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
@@ -54,6 +57,17 @@ impl Member {
         match user::Entity::find_by_id(self.user_id).one(conn).await? {
             Some(me) if me.account_id == self.account_id => Ok(me),
             _ => Err(AppError::Unauthenticated),
+        }
+    }
+
+    /// Refuses, read from the database now, unless the member has verified
+    /// their email address: a new sign-up earns trust by verifying before it
+    /// may send email to others or spend shared resources.
+    pub async fn verified(&self, conn: &impl ConnectionTrait) -> Result<(), AppError> {
+        if self.fresh(conn).await?.email_verified_at.is_some() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(UNVERIFIED.into()))
         }
     }
 

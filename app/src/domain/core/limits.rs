@@ -31,6 +31,9 @@ pub struct ThrottlePolicy {
     pub email_lock_after: i32,
     /// At this many failures one client address is locked for `lock`.
     pub address_lock_after: i32,
+    /// At this many wrong second-factor codes of one user (over all their
+    /// log-ins and security settings) the user's codes are locked for `lock`.
+    pub code_lock_after: i32,
     pub lock: Duration,
 }
 
@@ -41,6 +44,7 @@ impl Default for ThrottlePolicy {
             email_slow_after: 3,
             email_lock_after: 10,
             address_lock_after: 50,
+            code_lock_after: 5,
             lock: Duration::minutes(15),
         }
     }

@@ -14,6 +14,7 @@ pub mod oauth_provider;
 pub mod outbound;
 pub mod people;
 pub mod provisioning;
+pub mod quota;
 pub mod scope;
 pub mod secrets;
 pub mod tokens;
@@ -29,6 +30,7 @@ use crypto::PasswordHasher;
 use limits::{SessionPolicy, ThrottlePolicy};
 use oauth_provider::OAuthConfig;
 use provisioning::NumberProvider;
+use quota::QuotaPolicy;
 use secrets::Keyring;
 
 /// Everything the services need, handed to them explicitly.
@@ -51,12 +53,24 @@ pub struct Domain {
     pub throttle: ThrottlePolicy,
     /// Where toll-free numbers come from.
     pub numbers: Arc<dyn NumberProvider>,
+    /// How many emails and numbers each subject may spend.
+    pub quotas: QuotaPolicy,
 }
 
 impl Domain {
     /// A link into the console, e.g. `link("/reset-password", token)`.
     pub fn link(&self, path: &str, token: &str) -> String {
         format!("{}{path}?token={token}", self.public_url)
+    }
+
+    /// Counts one `action` by `who` in `conn`'s transaction (see [`quota::spend`]).
+    pub async fn spend<C: sea_orm::ConnectionTrait>(
+        &self,
+        conn: &C,
+        action: quota::Action,
+        who: &quota::Who,
+    ) -> Result<(), AppError> {
+        quota::spend(conn, &self.quotas, self.clock.now(), action, who).await
     }
 
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, secrets: Arc<Keyring>) -> Self {
@@ -70,7 +84,8 @@ impl Domain {
             sessions: SessionPolicy::default(),
             public_url: "http://127.0.0.1:3000".into(),
             secrets,
-            numbers: Arc::new(provisioning::LocalPool),
+            numbers: Arc::new(provisioning::LocalPool::default()),
+            quotas: QuotaPolicy::default(),
             throttle: ThrottlePolicy::default(),
             outbound: Arc::new(outbound::Outbound::public()),
             oauth: Arc::new(OAuthConfig::default()),

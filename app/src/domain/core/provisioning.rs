@@ -4,6 +4,7 @@
 //! database. A real carrier plugs in behind the same trait without touching
 //! the UI or the domain rules.
 use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -31,10 +32,18 @@ pub trait NumberProvider: Send + Sync {
         &self,
         txn: &DatabaseTransaction,
         account_id: i32,
+        now: DateTime<Utc>,
     ) -> Result<Option<Provisioned>, AppError>;
 
-    /// Gives a number back to the provider.
-    async fn release(&self, txn: &DatabaseTransaction, e164: &str) -> Result<(), AppError>;
+    /// Gives a number back to the provider (when it is released, or its
+    /// account removed). The provider keeps it for a cool-down before anyone
+    /// else gets it, so calls meant for the old holder do not reach the new.
+    async fn release(
+        &self,
+        txn: &DatabaseTransaction,
+        e164: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError>;
 }
 
 /// NANP toll-free area codes.
@@ -50,7 +59,19 @@ pub fn is_toll_free(e164: &str) -> bool {
 }
 
 /// The embedded provider: numbers from the `local_number_pool` table.
-pub struct LocalPool;
+pub struct LocalPool {
+    /// How long a given-back number rests before it is handed out again.
+    pub cooldown: Duration,
+}
+
+/// The default cool-down of a released number.
+pub const COOLDOWN: Duration = Duration::days(30);
+
+impl Default for LocalPool {
+    fn default() -> Self {
+        LocalPool { cooldown: COOLDOWN }
+    }
+}
 
 #[async_trait]
 impl NumberProvider for LocalPool {
@@ -58,7 +79,11 @@ impl NumberProvider for LocalPool {
         &self,
         txn: &DatabaseTransaction,
         account_id: i32,
+        now: DateTime<Utc>,
     ) -> Result<Option<Provisioned>, AppError> {
+        let rested = sea_orm::Condition::any()
+            .add(pool::Column::ReleasedAt.is_null())
+            .add(pool::Column::ReleasedAt.lte(now - self.cooldown));
         // Take the first free number with a conditional UPDATE. When another
         // transaction took it meanwhile the UPDATE changes no row (PostgreSQL
         // re-checks `taken_by IS NULL` after waiting for that transaction), and
@@ -66,6 +91,7 @@ impl NumberProvider for LocalPool {
         for _ in 0..16 {
             let Some(candidate) = pool::Entity::find()
                 .filter(pool::Column::TakenBy.is_null())
+                .filter(rested.clone())
                 .order_by_asc(pool::Column::E164)
                 .limit(1)
                 .one(txn)
@@ -87,9 +113,15 @@ impl NumberProvider for LocalPool {
         Ok(None)
     }
 
-    async fn release(&self, txn: &DatabaseTransaction, e164: &str) -> Result<(), AppError> {
+    async fn release(
+        &self,
+        txn: &DatabaseTransaction,
+        e164: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
         pool::Entity::update_many()
             .col_expr(pool::Column::TakenBy, Option::<i32>::None.into())
+            .col_expr(pool::Column::ReleasedAt, Some(now).into())
             .filter(pool::Column::E164.eq(e164))
             .exec(txn)
             .await?;
@@ -113,6 +145,7 @@ pub async fn stock_local_pool(
             e164: Set(n.e164.clone()),
             pci: Set(n.pci),
             taken_by: Set(None),
+            released_at: Set(None),
         });
         pool::Entity::insert_many(rows)
             .on_conflict_do_nothing_on([pool::Column::E164])

@@ -75,10 +75,9 @@ pub async fn issue<C: ConnectionTrait>(
     Ok(token)
 }
 
-/// Uses up a token on `conn`. Of two requests racing with one token, exactly
-/// one succeeds (a conditional UPDATE); used, expired and unknown tokens each
-/// get their own clear message.
-pub async fn consume<C: ConnectionTrait>(
+/// The token's row if it is still good for `purpose`, without using it up:
+/// used, expired and unknown tokens each get their own clear message.
+pub async fn check<C: ConnectionTrait>(
     d: &Domain,
     conn: &C,
     token: &str,
@@ -97,6 +96,36 @@ pub async fn consume<C: ConnectionTrait>(
     if found.expires_at <= now {
         return Err(AppError::field("token", LINK_EXPIRED));
     }
+    Ok(found)
+}
+
+/// Every unused link of these users stops working (a claimed account's
+/// pending resets, invitations and email changes).
+pub async fn expire_all<C: ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    user_ids: Vec<i32>,
+) -> Result<(), AppError> {
+    email_token::Entity::update_many()
+        .col_expr(email_token::Column::ExpiresAt, Expr::value(d.clock.now()))
+        .filter(email_token::Column::UserId.is_in(user_ids))
+        .filter(email_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Uses up a token on `conn`. Of two requests racing with one token, exactly
+/// one succeeds (a conditional UPDATE).
+pub async fn consume<C: ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    token: &str,
+    purpose: Purpose,
+) -> Result<email_token::Model, AppError> {
+    let found = check(d, conn, token, purpose).await?;
+    let hash = found.token_hash.clone();
+    let now = d.clock.now();
     let taken = email_token::Entity::update_many()
         .col_expr(email_token::Column::UsedAt, Expr::value(now))
         .filter(email_token::Column::TokenHash.eq(hash))

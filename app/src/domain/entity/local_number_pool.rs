@@ -9,6 +9,9 @@ pub struct Model {
     pub pci: bool,
     /// The account holding the number; `None` while it is free.
     pub taken_by: Option<i32>,
+    /// When the number was last given back: it is not handed out again until
+    /// the provider's cool-down has passed.
+    pub released_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

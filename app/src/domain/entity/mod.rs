@@ -18,6 +18,7 @@ pub mod login_failure;
 pub mod oauth_state;
 pub mod oauth_token;
 pub mod phone_number;
+pub mod quota_counter;
 pub mod recovery_code;
 pub mod session;
 pub mod two_factor;

@@ -159,6 +159,7 @@ pub async fn add(
     me: &Member,
     input: NewCertificate,
 ) -> Result<CertificateRow, AppError> {
+    me.verified(&d.db).await?;
     let mut errors = Errors::default();
     let domain = errors.check("domain", domain_name(&input.domain));
     let chain = errors.check("certificate", certificate_chain(&input.certificate));

@@ -177,6 +177,7 @@ pub async fn add(
     admin: &Admin,
     input: NewIntegration,
 ) -> Result<IntegrationRow, AppError> {
+    admin.member().verified(&d.db).await?;
     let mut errors = Errors::default();
     let service = Service::from_key(&input.service);
     if service.is_none() {

@@ -81,6 +81,7 @@ pub async fn start(
     if !enabled(d, me).await? {
         return Err(AppError::Forbidden(NOT_ENABLED.into()));
     }
+    me.verified(&d.db).await?;
     let client = if livemode { &d.oauth.live } else { &d.oauth.test };
     let Some(client) = client else {
         tracing::error!(livemode, "no Stripe OAuth client is configured for this mode");

@@ -12,6 +12,7 @@ use sea_orm::{
 use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::limits;
 use crate::domain::core::people::{self, user_choice};
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::Domain;
 use crate::domain::entity::{
@@ -132,11 +133,15 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
     // One request at a time per account, so the plan's limit holds.
     lock_account(&txn, account_id).await?;
     admin.recheck(&txn).await?;
+    admin.member().verified(&txn).await?;
     let held = Scoped::of(admin.member()).phone_numbers().count(&txn).await? as usize;
     if let Some(why) = limit(&txn, account_id, held).await? {
         return Err(AppError::Conflict(why));
     }
-    let Some(number) = d.numbers.request_toll_free(&txn, account_id).await? else {
+    let who =
+        Who { actor: Some(admin.member().user_id()), account: Some(account_id), ..Who::default() };
+    d.spend(&txn, Action::NumberRequest, &who).await?;
+    let Some(number) = d.numbers.request_toll_free(&txn, account_id, d.clock.now()).await? else {
         return Err(AppError::Conflict(POOL_EMPTY.into()));
     };
     let model = phone_number::ActiveModel {
@@ -214,7 +219,7 @@ pub async fn release(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError>
     admin.recheck(&txn).await?;
     let number = Scoped::of(admin.member()).find::<phone_number::Entity>(&txn, id).await?;
     phone_number::Entity::delete_by_id(number.id).exec(&txn).await?;
-    d.numbers.release(&txn, &number.e164).await?;
+    d.numbers.release(&txn, &number.e164, d.clock.now()).await?;
     txn.commit().await?;
     tracing::info!(account = admin.account_id(), number = %number.e164, "phone number released");
     Ok(())

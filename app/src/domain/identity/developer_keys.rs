@@ -11,9 +11,11 @@ use sea_orm::{
 
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{random_bytes, token_hash};
+use crate::domain::core::people::own_row;
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{developer_key, user};
+use crate::domain::identity::reauth;
 use crate::model::{AppError, DeveloperKeyRow, NewDeveloperKey};
 
 /// Every key starts with this, so leaked keys are easy to recognise (and to scan for).
@@ -50,8 +52,17 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<DeveloperKeyRow>, AppEr
     Ok(keys.iter().map(row).collect())
 }
 
-pub async fn generate(d: &Domain, me: &Member, name: &str) -> Result<NewDeveloperKey, AppError> {
+/// A new key, after the user's password: a key outlives log-out and password
+/// changes, so a stolen session alone must not mint one.
+pub async fn generate(
+    d: &Domain,
+    me: &Member,
+    name: &str,
+    password: &str,
+) -> Result<NewDeveloperKey, AppError> {
     let name = validation::person_name(name, "Name").map_err(|m| AppError::field("name", m))?;
+    me.verified(&d.db).await?;
+    reauth::require_password(d, &own_row(d, me).await?, password, "password").await?;
     let key = new_key();
     let model = developer_key::ActiveModel {
         user_id: Set(me.user_id()),
@@ -75,9 +86,17 @@ async fn find_mine(d: &Domain, me: &Member, id: i32) -> Result<developer_key::Mo
         .ok_or(AppError::NotFound)
 }
 
-/// A new secret for an existing key: the old one stops working at once.
-pub async fn regenerate(d: &Domain, me: &Member, id: i32) -> Result<NewDeveloperKey, AppError> {
+/// A new secret for an existing key, after the user's password: the old one
+/// stops working at once.
+pub async fn regenerate(
+    d: &Domain,
+    me: &Member,
+    id: i32,
+    password: &str,
+) -> Result<NewDeveloperKey, AppError> {
     let found = find_mine(d, me, id).await?;
+    me.verified(&d.db).await?;
+    reauth::require_password(d, &own_row(d, me).await?, password, "password").await?;
     let key = new_key();
     let mut active = found.into_active_model();
     active.prefix = Set(key[..SHOWN].to_owned());

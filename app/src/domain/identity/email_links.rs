@@ -1,20 +1,27 @@
 //! The account lifecycle built on email: verifying the sign-up address,
 //! resetting a forgotten password, and changing one's email address. Every
 //! email is written to the outbox in the transaction of the change it reports.
+use std::net::IpAddr;
+
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
 };
 
 use crate::domain::core::actor::Member;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{email_conflict, email_taken, own_row, EMAIL_TAKEN};
+use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::scope::Scoped;
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::user;
-use crate::domain::identity::sessions::{end_sessions, start_session, NewSession};
+use crate::domain::entity::{developer_key, user};
+use crate::domain::identity::log_in::{self, LogIn};
+use crate::domain::identity::reauth;
+use crate::domain::identity::sessions::end_sessions;
 use crate::model::AppError;
 
 /// An account whose address is never verified is removed after this long, so
@@ -45,6 +52,8 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
         return Err(AppError::field("form", "Your email address is already verified."));
     }
     let txn = d.db.begin().await?;
+    let who = Who { recipient: Some(me.email.clone()), actor: Some(me.id), ..Who::default() };
+    d.spend(&txn, Action::Verification, &who).await?;
     let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None).await?;
     mail::enqueue(&txn, d.clock.now(), verification_email(d, &me.email, &token)).await?;
     txn.commit().await?;
@@ -65,11 +74,24 @@ pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
 }
 
 /// "Forgot password?": the same answer whether or not the address exists.
-pub async fn request_password_reset(d: &Domain, email: &str) -> Result<(), AppError> {
+/// Limited per address and per client address whether or not it exists, so
+/// the limit tells nothing either.
+pub async fn request_password_reset(
+    d: &Domain,
+    email: &str,
+    client: Option<IpAddr>,
+) -> Result<(), AppError> {
     let email = validation::email(email).map_err(|m| AppError::field("email", m))?;
-    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&d.db).await?;
+    let who = Who { recipient: Some(email.clone()), client, ..Who::default() };
+    send_password_reset(d, &email, &who).await
+}
+
+/// Writes a reset link to `email`'s user, if there is one, counted for `who`.
+pub async fn send_password_reset(d: &Domain, email: &str, who: &Who) -> Result<(), AppError> {
+    let txn = d.db.begin().await?;
+    d.spend(&txn, Action::PasswordReset, who).await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(email)).one(&txn).await?;
     if let Some(user) = found {
-        let txn = d.db.begin().await?;
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
         let body = format!(
             "Someone, hopefully you, asked to reset the password of your Voice Console account.\n\n\
@@ -80,42 +102,54 @@ pub async fn request_password_reset(d: &Domain, email: &str) -> Result<(), AppEr
         );
         let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
         mail::enqueue(&txn, d.clock.now(), reset).await?;
-        txn.commit().await?;
     }
+    txn.commit().await?;
     Ok(())
 }
 
 /// The button on the page a reset link opens: sets the new password, ends all
-/// of the user's sessions, and signs them in afresh. Using the link also
-/// proves they receive mail at their address.
+/// of the user's sessions, and signs them in afresh (through the second
+/// factor when it is on). Using the link also proves they receive mail at
+/// their address.
 pub async fn reset_password(
     d: &Domain,
     token: &str,
     new_password: &str,
     user_agent: &str,
-) -> Result<NewSession, AppError> {
+) -> Result<LogIn, AppError> {
     redeem_password_link(d, token, Purpose::ResetPassword, new_password, user_agent).await
 }
 
 /// Redeems a link that sets a password (a reset or an invitation's
 /// activation): consumes it, sets the password, marks the address verified
-/// (the link proved it), ends the user's sessions and signs them in afresh.
+/// (the link proved it), ends the user's sessions and signs them in afresh,
+/// through the second factor when it is on.
+///
+/// The password is hashed before the write transaction opens, so no
+/// transaction holds the database's write lock while waiting for a hashing
+/// slot; the link is checked then, and used up in the transaction.
 pub async fn redeem_password_link(
     d: &Domain,
     token: &str,
     purpose: Purpose,
     new_password: &str,
     user_agent: &str,
-) -> Result<NewSession, AppError> {
-    // A refused password rolls the transaction back, so the link still works.
-    let txn = d.db.begin().await?;
-    let used = tokens::consume(d, &txn, token, purpose).await?;
-    let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+) -> Result<LogIn, AppError> {
+    let found = tokens::check(d, &d.db, token, purpose).await?;
+    let user =
+        user::Entity::find_by_id(found.user_id).one(&d.db).await?.ok_or(AppError::NotFound)?;
     let context = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
     validation::new_password(new_password, &context)
         .map_err(|m| AppError::field("new_password", m))?;
     let hash = d.passwords.hash(new_password).await?;
+
     let now = d.clock.now();
+    let txn = d.db.begin().await?;
+    tokens::consume(d, &txn, token, purpose).await?;
+    let user = user::Entity::find_by_id(user.id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    if user.email_verified_at.is_none() && !account_verified(&txn, user.account_id).await? {
+        claim_unverified_account(d, &txn, &user).await?;
+    }
     let mut active = user.clone().into_active_model();
     active.password_hash = Set(Some(hash));
     if user.email_verified_at.is_none() {
@@ -124,7 +158,55 @@ pub async fn redeem_password_link(
     let user = active.update(&txn).await?;
     end_sessions(&txn, user.id, None).await?;
     txn.commit().await?;
-    start_session(d, &user, user_agent).await
+    log_in::after_password(d, &user, user_agent).await
+}
+
+/// Whether any user of the account has proved their address.
+async fn account_verified(
+    conn: &impl sea_orm::ConnectionTrait,
+    account_id: i32,
+) -> Result<bool, AppError> {
+    Ok(Scoped::account(account_id)
+        .users()
+        .filter(user::Column::EmailVerifiedAt.is_not_null())
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Whoever signed up with someone else's address loses everything that let
+/// them act when the address's owner claims it by a reset: every session,
+/// developer key and pending link of the account's users, and the users still
+/// invited to it (nobody in the account ever proved an address, so they were
+/// all invited by the claimed sign-up).
+async fn claim_unverified_account(
+    d: &Domain,
+    txn: &sea_orm::DatabaseTransaction,
+    claimed: &user::Model,
+) -> Result<(), AppError> {
+    let account = Scoped::account(claimed.account_id);
+    let users: Vec<i32> =
+        account.users().select_only().column(user::Column::Id).into_tuple().all(txn).await?;
+    for &id in &users {
+        end_sessions(txn, id, None).await?;
+    }
+    developer_key::Entity::delete_many()
+        .filter(developer_key::Column::UserId.is_in(users.clone()))
+        .exec(txn)
+        .await?;
+    tokens::expire_all(d, txn, users).await?;
+    let invited: Vec<i32> = account
+        .users()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Id.ne(claimed.id))
+        .filter(user::Column::Status.eq(user::INVITED))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    user::Entity::delete_many().filter(user::Column::Id.is_in(invited)).exec(txn).await?;
+    tracing::warn!(account = claimed.account_id, "an unverified account was claimed by a reset");
+    Ok(())
 }
 
 /// Asks to change the actor's email: checks their password and the new
@@ -144,26 +226,31 @@ pub async fn request_email_change(
     } else if !new_email.is_empty() && email_taken(&d.db, &new_email).await? {
         errors.add("new_email", EMAIL_TAKEN);
     }
-    if !d.passwords.verify(current_password, me.password_hash.as_deref()).await? {
+    if !reauth::password_matches(d, &me, current_password).await? {
         errors.add("current_password", "The current password is incorrect.");
     }
     errors.into_result()?;
 
     let txn = d.db.begin().await?;
-    send_email_change(d, &txn, &me, &new_email).await?;
+    send_email_change(d, &txn, me.id, &me, &new_email).await?;
     txn.commit().await?;
     Ok(new_email)
 }
 
 /// Writes the confirmation link to the new address and the notice to the old
-/// one, in the caller's transaction. Used by the user themself and by an admin.
+/// one, in the caller's transaction, counted against `actor_id` (the user
+/// themself or an admin).
 pub async fn send_email_change(
     d: &Domain,
     txn: &sea_orm::DatabaseTransaction,
+    actor_id: i32,
     user: &user::Model,
     new_email: &str,
 ) -> Result<(), AppError> {
     let now = d.clock.now();
+    let who =
+        Who { recipient: Some(new_email.to_owned()), actor: Some(actor_id), ..Who::default() };
+    d.spend(txn, Action::EmailChange, &who).await?;
     let token =
         tokens::issue(d, txn, user.id, Purpose::ChangeEmail, Some(new_email.to_owned())).await?;
     let confirm = Email {

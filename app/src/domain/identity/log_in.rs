@@ -1,5 +1,6 @@
 //! Log-in: the password (throttled), then the second factor when it is on.
 use chrono::Duration;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::core::crypto::{new_token, token_hash};
@@ -36,19 +37,27 @@ pub async fn log_in_from(
     client: Option<std::net::IpAddr>,
 ) -> Result<LogIn, AppError> {
     let email = validation::normalize_email(email);
-    let subjects = throttle::Subjects::new(&email, client);
-    throttle::check(d, &subjects).await?;
+    let subjects = throttle::Subjects::log_in(&email, client);
+    throttle::admit(d, &subjects).await?;
     let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&d.db).await?;
     let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
     let matches = d.passwords.verify(password, hash).await?;
     let user = match found {
         Some(user) if matches => user,
-        _ => {
-            throttle::record_failure(d, &subjects).await?;
-            return Err(AppError::field("password", WRONG_CREDENTIALS));
-        }
+        _ => return Err(AppError::field("password", WRONG_CREDENTIALS)),
     };
-    throttle::record_success(d, &subjects).await?;
+    throttle::succeeded(d, &subjects).await?;
+    after_password(d, &user, user_agent).await
+}
+
+/// What follows a proven password (a log-in, or a reset or activation link):
+/// a session, or, with 2FA on, a challenge the second factor must answer. No
+/// path to a session skips the second factor.
+pub async fn after_password(
+    d: &Domain,
+    user: &user::Model,
+    user_agent: &str,
+) -> Result<LogIn, AppError> {
     if two_factor::is_enabled(&d.db, user.id).await? {
         let challenge = new_token();
         login_challenge::ActiveModel {
@@ -61,7 +70,19 @@ pub async fn log_in_from(
         .await?;
         return Ok(LogIn::SecondFactor { challenge });
     }
-    Ok(LogIn::Session(start_session(d, &user, user_agent).await?))
+    Ok(LogIn::Session(start_session(d, user, user_agent).await?))
+}
+
+impl LogIn {
+    /// The session, or the refusal of a caller that cannot ask for a code.
+    pub fn into_session(self) -> Result<NewSession, AppError> {
+        match self {
+            LogIn::Session(session) => Ok(session),
+            LogIn::SecondFactor { .. } => {
+                Err(AppError::field("code", "Enter your two-factor code."))
+            }
+        }
+    }
 }
 
 /// A password-only log-in without a client address (tests, tools): refused
@@ -72,10 +93,7 @@ pub async fn log_in(
     password: &str,
     user_agent: &str,
 ) -> Result<NewSession, AppError> {
-    match log_in_from(d, email, password, user_agent, None).await? {
-        LogIn::Session(session) => Ok(session),
-        LogIn::SecondFactor { .. } => Err(AppError::field("code", "Enter your two-factor code.")),
-    }
+    log_in_from(d, email, password, user_agent, None).await?.into_session()
 }
 
 /// The second step of a log-in: a TOTP or recovery code for the challenge.
@@ -89,24 +107,31 @@ pub async fn complete_second_factor(
     let hash = token_hash(challenge);
     let found =
         login_challenge::Entity::find_by_id(hash.clone()).one(&d.db).await?.ok_or_else(expired)?;
-    if d.clock.now() - found.created_at > CHALLENGE_LIFETIME || found.attempts >= CHALLENGE_ATTEMPTS
-    {
+    // Here only: its min/max would shadow the integers' elsewhere.
+    use sea_orm::sea_query::ExprTrait;
+    // The challenge's tries are taken one by one, atomically, so parallel
+    // guesses each count; the user's code throttle counts across challenges.
+    let tried = login_challenge::Entity::update_many()
+        .col_expr(
+            login_challenge::Column::Attempts,
+            Expr::col(login_challenge::Column::Attempts).add(1),
+        )
+        .filter(login_challenge::Column::TokenHash.eq(&hash))
+        .filter(login_challenge::Column::Attempts.lt(CHALLENGE_ATTEMPTS))
+        .exec(&d.db)
+        .await?;
+    if d.clock.now() - found.created_at > CHALLENGE_LIFETIME || tried.rows_affected == 0 {
         login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
         return Err(expired());
     }
-    if !two_factor::verify(d, &d.db, found.user_id, code).await? {
-        login_challenge::Entity::update_many()
-            .col_expr(login_challenge::Column::Attempts, (found.attempts + 1).into())
-            .filter(login_challenge::Column::TokenHash.eq(&hash))
-            .exec(&d.db)
-            .await?;
-        return Err(AppError::field("code", two_factor::WRONG_CODE));
-    }
-    // Deleting is the claim: one challenge opens one session.
-    let claimed = login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
-    let user = user::Entity::find_by_id(found.user_id).one(&d.db).await?;
-    match user {
-        Some(user) if claimed.rows_affected == 1 => start_session(d, &user, user_agent).await,
-        _ => Err(expired()),
-    }
+    let user = two_factor::with_code(d, found.user_id, code, async |txn| {
+        // Deleting is the claim: one challenge opens one session.
+        let claimed = login_challenge::Entity::delete_by_id(hash).exec(txn).await?;
+        match user::Entity::find_by_id(found.user_id).one(txn).await? {
+            Some(user) if claimed.rows_affected == 1 => Ok(user),
+            _ => Err(expired()),
+        }
+    })
+    .await?;
+    start_session(d, &user, user_agent).await
 }

@@ -4,6 +4,7 @@ pub mod developer_keys;
 pub mod email_links;
 pub mod log_in;
 pub mod profile;
+pub mod reauth;
 pub mod sessions;
 pub mod sign_up;
 pub mod throttle;

@@ -7,6 +7,7 @@ use crate::domain::core::people::own_row;
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::account;
+use crate::domain::identity::reauth;
 use crate::domain::identity::sessions::end_sessions;
 use crate::model::{AppError, CurrentUser};
 
@@ -55,7 +56,7 @@ pub async fn change_password(
     let context = [me.first_name.as_str(), me.last_name.as_str(), me.email.as_str()];
     let mut errors = Errors::default();
     errors.check("new_password", validation::new_password(new_password, &context));
-    if !d.passwords.verify(current_password, me.password_hash.as_deref()).await? {
+    if !reauth::password_matches(d, &me, current_password).await? {
         errors.add("current_password", "The current password is incorrect.");
     }
     errors.into_result()?;

@@ -1,8 +1,11 @@
 //! Sign-up: a new account whose first user is its admin.
+use std::net::IpAddr;
+
 use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 
 use crate::domain::core::mail;
 use crate::domain::core::people::{email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -20,7 +23,13 @@ pub struct SignUp {
 }
 
 /// Creates an account whose first user is its admin, and signs them in.
-pub async fn sign_up(d: &Domain, input: SignUp, user_agent: &str) -> Result<NewSession, AppError> {
+/// Sign-ups are limited per client address and in total.
+pub async fn sign_up(
+    d: &Domain,
+    input: SignUp,
+    user_agent: &str,
+    client: Option<IpAddr>,
+) -> Result<NewSession, AppError> {
     let mut errors = Errors::default();
     let company_name = errors.check("company_name", validation::company_name(&input.company_name));
     let first_name =
@@ -38,6 +47,7 @@ pub async fn sign_up(d: &Domain, input: SignUp, user_agent: &str) -> Result<NewS
     let password_hash = d.passwords.hash(&input.password).await?;
     let now = d.clock.now();
     let txn = d.db.begin().await?;
+    d.spend(&txn, Action::SignUp, &Who { client, ..Who::default() }).await?;
     let account = account::ActiveModel {
         company_name: Set(company_name),
         plan: Set("demo".into()),

@@ -1,138 +1,196 @@
-//! Log-in throttling. Failed log-ins are counted per email address (hashed,
-//! known or not, so the answer never tells whether an account exists) and
-//! per client address, in the database so that every server process sees
-//! the same counts. After a few failures each further attempt must wait a
-//! little longer; after more, the subject is locked for a short while. The
-//! lock is short on purpose: an attacker who knows someone's email can keep
-//! them out only for minutes at a time, and "Forgot password?" always works.
+//! Throttling of everything that checks a secret a person knows: log-in
+//! passwords (per email address, hashed, known or not, so the answer never
+//! tells whether an account exists, and per client address), second-factor
+//! codes (per user, across log-in attempts) and password re-checks of a
+//! signed-in user (per user). Counts live in the database so that every
+//! server process sees the same ones.
+//!
+//! An attempt is counted *before* the secret is checked ([`admit`]), with one
+//! conditional UPDATE per subject (`failures < limit`), so a burst of parallel
+//! guesses is admitted at most up to the limit however they interleave; a
+//! success gives its count back ([`succeeded`]). After a few failures of one
+//! email each further attempt waits a little longer; at the limit the subject
+//! is locked for a short while. The lock is short on purpose: an attacker who
+//! knows someone's email can keep them out only for minutes at a time, and
+//! "Forgot password?" always works.
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Set};
 
 use crate::domain::core::crypto::token_hash;
+use crate::domain::core::limits::ThrottlePolicy;
 use crate::domain::core::Domain;
 use crate::domain::entity::login_failure;
 use crate::model::AppError;
 
-/// What is counted: an email and, when known, the client's address.
-pub struct Subjects {
-    email: String,
-    address: Option<String>,
+/// What kind of secret a subject guesses, which sets its limit and message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    LogInEmail,
+    LogInAddress,
+    SecondFactor,
+    PasswordRecheck,
 }
 
-impl Subjects {
-    pub fn new(normalized_email: &str, address: Option<std::net::IpAddr>) -> Self {
-        Subjects {
-            email: format!("email:{}", token_hash(normalized_email)),
-            address: address.map(|a| format!("ip:{a}")),
+impl Kind {
+    fn limit(self, policy: &ThrottlePolicy) -> i32 {
+        match self {
+            Kind::LogInEmail | Kind::PasswordRecheck => policy.email_lock_after,
+            Kind::LogInAddress => policy.address_lock_after,
+            Kind::SecondFactor => policy.code_lock_after,
         }
     }
 
-    fn all(&self) -> impl Iterator<Item = &String> {
-        std::iter::once(&self.email).chain(self.address.as_ref())
+    fn locked(self, minutes: i64) -> String {
+        match self {
+            Kind::LogInEmail | Kind::LogInAddress => format!(
+                "Too many failed log-ins. Try again in {minutes} minutes, or reset your password."
+            ),
+            Kind::SecondFactor => {
+                format!("Too many wrong two-factor codes. Try again in {minutes} minutes.")
+            }
+            Kind::PasswordRecheck => {
+                format!("Too many wrong passwords. Try again in {minutes} minutes.")
+            }
+        }
+    }
+}
+
+/// What is counted for one kind of attempt.
+pub struct Subjects {
+    subjects: Vec<(String, Kind)>,
+}
+
+impl Subjects {
+    /// A log-in: the email and, when known, the client's address.
+    pub fn log_in(normalized_email: &str, address: Option<std::net::IpAddr>) -> Self {
+        let mut subjects =
+            vec![(format!("email:{}", token_hash(normalized_email)), Kind::LogInEmail)];
+        subjects.extend(address.map(|a| (format!("ip:{a}"), Kind::LogInAddress)));
+        Subjects { subjects }
+    }
+
+    /// A second-factor code of one user, in a log-in or a security setting.
+    pub fn second_factor(user_id: i32) -> Self {
+        Subjects { subjects: vec![(format!("code:{user_id}"), Kind::SecondFactor)] }
+    }
+
+    /// A signed-in user's password, asked again before a sensitive change.
+    pub fn password_recheck(user_id: i32) -> Self {
+        Subjects { subjects: vec![(format!("password:{user_id}"), Kind::PasswordRecheck)] }
     }
 }
 
 fn minutes(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
-    ((until - now).num_seconds() + 59) / 60
+    (((until - now).num_seconds() + 59) / 60).max(1)
 }
 
-/// Refuses an attempt while a subject is locked or waiting out its backoff.
-pub async fn check(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
-    let now = d.clock.now();
-    let policy = d.throttle;
-    let rows = login_failure::Entity::find()
-        .filter(login_failure::Column::Subject.is_in(subjects.all().cloned()))
-        .all(&d.db)
-        .await?;
-    for row in rows {
-        // A lock lasts its full time, even past the window it was counted in.
-        if let Some(until) = row.locked_until.filter(|until| *until > now) {
-            return Err(AppError::TooManyRequests(format!(
-                "Too many failed log-ins. Try again in {} minutes, or reset your password.",
-                minutes(until, now).max(1)
-            )));
-        }
-        let counting = now - row.window_started_at < policy.window;
-        if counting && row.subject == subjects.email && row.failures >= policy.email_slow_after {
-            let wait = Duration::seconds(
-                (1i64 << (row.failures - policy.email_slow_after + 1).min(6)).min(60),
-            );
-            if now - row.last_failure_at < wait {
-                return Err(AppError::TooManyRequests(format!(
-                    "Too many failed log-ins. Wait {} seconds and try again.",
-                    (wait - (now - row.last_failure_at)).num_seconds().max(1)
-                )));
-            }
-        }
-    }
-    Ok(())
+fn unlocked(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(login_failure::Column::LockedUntil.is_null())
+        .add(login_failure::Column::LockedUntil.lte(now))
 }
 
-/// Counts a failure against every subject, locking those over their limit.
-pub async fn record_failure(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
+/// Counts an attempt against every subject before the secret is checked, or
+/// refuses it while a subject is locked or waiting out its backoff. Counts
+/// already taken stay taken when a later subject refuses: every attempt that
+/// reached the database counts.
+pub async fn admit(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
     // Here only: its min/max would shadow the integers' elsewhere.
     use sea_orm::sea_query::ExprTrait;
     let now = d.clock.now();
     let policy = d.throttle;
-    for subject in subjects.all() {
-        // One statement per subject, so concurrent failures all count: a
-        // fresh window starts at 1, a running one adds 1.
-        let window_open =
-            Expr::col((login_failure::Entity, login_failure::Column::WindowStartedAt))
-                .gt(now - policy.window);
+    for (subject, kind) in &subjects.subjects {
+        let limit = kind.limit(&policy);
         login_failure::Entity::insert(login_failure::ActiveModel {
             subject: Set(subject.clone()),
-            failures: Set(1),
+            failures: Set(0),
             window_started_at: Set(now),
             last_failure_at: Set(now),
             locked_until: Set(None),
         })
-        .on_conflict(
-            OnConflict::column(login_failure::Column::Subject)
-                .value(
-                    login_failure::Column::Failures,
-                    Expr::case(
-                        window_open.clone(),
-                        Expr::col((login_failure::Entity, login_failure::Column::Failures)).add(1),
-                    )
-                    .finally(1),
-                )
-                .value(
-                    login_failure::Column::WindowStartedAt,
-                    Expr::case(
-                        window_open.clone(),
-                        Expr::col((login_failure::Entity, login_failure::Column::WindowStartedAt)),
-                    )
-                    .finally(now),
-                )
-                .value(login_failure::Column::LastFailureAt, now)
-                .to_owned(),
-        )
+        .on_conflict_do_nothing_on([login_failure::Column::Subject])
         .exec(&d.db)
         .await?;
-        let limit = if subject.starts_with("ip:") {
-            policy.address_lock_after
-        } else {
-            policy.email_lock_after
-        };
+        let row = login_failure::Entity::find_by_id(subject.clone())
+            .one(&d.db)
+            .await?
+            .ok_or(AppError::Internal)?;
+        // A lock lasts its full time, even past the window it was counted in.
+        if let Some(until) = row.locked_until.filter(|until| *until > now) {
+            return Err(AppError::TooManyRequests(kind.locked(minutes(until, now))));
+        }
+        let counting = now - row.window_started_at < policy.window;
+        if counting && *kind == Kind::LogInEmail && row.failures >= policy.email_slow_after {
+            let doublings = std::cmp::min(row.failures - policy.email_slow_after + 1, 6);
+            let wait = Duration::seconds(std::cmp::min(1i64 << doublings, 60));
+            if now - row.last_failure_at < wait {
+                return Err(AppError::TooManyRequests(format!(
+                    "Too many failed log-ins. Wait {} seconds and try again.",
+                    std::cmp::max((wait - (now - row.last_failure_at)).num_seconds(), 1)
+                )));
+            }
+        }
+        // A window that is over (and not locked) starts again at zero.
         login_failure::Entity::update_many()
-            .col_expr(login_failure::Column::LockedUntil, Some(now + policy.lock).into())
+            .col_expr(login_failure::Column::Failures, Expr::value(0))
+            .col_expr(login_failure::Column::WindowStartedAt, Expr::value(now))
             .filter(login_failure::Column::Subject.eq(subject))
-            .filter(login_failure::Column::Failures.gte(limit))
-            .filter(
-                login_failure::Column::LockedUntil
-                    .is_null()
-                    .or(login_failure::Column::LockedUntil.lt(now)),
-            )
+            .filter(login_failure::Column::WindowStartedAt.lte(now - policy.window))
+            .filter(unlocked(now))
             .exec(&d.db)
             .await?;
+        let admitted = login_failure::Entity::update_many()
+            .col_expr(
+                login_failure::Column::Failures,
+                Expr::col(login_failure::Column::Failures).add(1),
+            )
+            .col_expr(login_failure::Column::LastFailureAt, Expr::value(now))
+            .filter(login_failure::Column::Subject.eq(subject))
+            .filter(login_failure::Column::Failures.lt(limit))
+            .filter(unlocked(now))
+            .exec(&d.db)
+            .await?;
+        if admitted.rows_affected == 0 {
+            // Over the limit: the lock starts now (or keeps the one running).
+            login_failure::Entity::update_many()
+                .col_expr(login_failure::Column::LockedUntil, Some(now + policy.lock).into())
+                .filter(login_failure::Column::Subject.eq(subject))
+                .filter(unlocked(now))
+                .exec(&d.db)
+                .await?;
+            let until = login_failure::Entity::find_by_id(subject.clone())
+                .one(&d.db)
+                .await?
+                .and_then(|r| r.locked_until)
+                .unwrap_or(now + policy.lock);
+            tracing::warn!(kind = ?kind, "throttle lock");
+            return Err(AppError::TooManyRequests(kind.locked(minutes(until, now))));
+        }
     }
     Ok(())
 }
 
-/// A successful log-in forgets the email's failures (not the address's).
-pub async fn record_success(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
-    login_failure::Entity::delete_by_id(subjects.email.clone()).exec(&d.db).await?;
+/// A correct secret: the user's own subjects forget their failures (so a
+/// few typos do not add up over a day); a client address only gets this
+/// attempt back, as it may be shared by many people and many guesses.
+pub async fn succeeded(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
+    // Here only: its min/max would shadow the integers' elsewhere.
+    use sea_orm::sea_query::ExprTrait;
+    for (subject, kind) in &subjects.subjects {
+        if *kind == Kind::LogInAddress {
+            login_failure::Entity::update_many()
+                .col_expr(
+                    login_failure::Column::Failures,
+                    Expr::col(login_failure::Column::Failures).sub(1),
+                )
+                .filter(login_failure::Column::Subject.eq(subject))
+                .filter(login_failure::Column::Failures.gt(0))
+                .exec(&d.db)
+                .await?;
+        } else {
+            login_failure::Entity::delete_by_id(subject.clone()).exec(&d.db).await?;
+        }
+    }
     Ok(())
 }

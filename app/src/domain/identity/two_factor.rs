@@ -14,9 +14,11 @@ use sha1::Sha1;
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::mail::{self, Email};
+use crate::domain::core::people::own_row;
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
 use crate::domain::entity::{recovery_code, two_factor, user};
+use crate::domain::identity::{reauth, throttle};
 use crate::model::{AppError, TwoFactorSetup, TwoFactorStatus};
 
 pub const STEP_SECONDS: i64 = 30;
@@ -157,9 +159,17 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
     Ok(TwoFactorSetup { secret: text, otpauth_uri: uri, qr_svg })
 }
 
-/// Turns 2FA on with the first valid code; returns the recovery codes, shown once.
-pub async fn confirm_setup(d: &Domain, me: &Member, code: &str) -> Result<Vec<String>, AppError> {
+/// Turns 2FA on with the user's password and the first valid code; returns
+/// the recovery codes, shown once.
+pub async fn confirm_setup(
+    d: &Domain,
+    me: &Member,
+    password: &str,
+    code: &str,
+) -> Result<Vec<String>, AppError> {
     let now = d.clock.now();
+    let user = own_row(d, me).await?;
+    reauth::require_password(d, &user, password, "password").await?;
     let txn = d.db.begin().await?;
     let pending = two_factor::Entity::find_by_id(me.user_id())
         .filter(two_factor::Column::EnabledAt.is_null())
@@ -271,38 +281,47 @@ pub async fn is_enabled(conn: &impl ConnectionTrait, user_id: i32) -> Result<boo
     Ok(enabled_row(conn, user_id).await?.is_some())
 }
 
+/// Checks a code of `user_id` as [`verify`] does, counted against the user's
+/// code throttle (across log-ins and settings) before it is checked, then
+/// runs `then` in the same transaction when it is right. A wrong code keeps
+/// its count; a right one clears the user's count.
+pub async fn with_code<T>(
+    d: &Domain,
+    user_id: i32,
+    code: &str,
+    then: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let subjects = throttle::Subjects::second_factor(user_id);
+    throttle::admit(d, &subjects).await?;
+    let txn = d.db.begin().await?;
+    if !verify(d, &txn, user_id, code).await? {
+        return Err(AppError::field("code", WRONG_CODE));
+    }
+    let done = then(&txn).await?;
+    txn.commit().await?;
+    throttle::succeeded(d, &subjects).await?;
+    Ok(done)
+}
+
 /// New recovery codes (the old ones stop working), after a valid code.
 pub async fn regenerate_recovery_codes(
     d: &Domain,
     me: &Member,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
-    let txn = d.db.begin().await?;
-    if !verify(d, &txn, me.user_id(), code).await? {
-        return Err(AppError::field("code", WRONG_CODE));
-    }
-    let codes = replace_recovery_codes(&txn, me.user_id()).await?;
-    txn.commit().await?;
-    Ok(codes)
+    with_code(d, me.user_id(), code, async |txn| replace_recovery_codes(txn, me.user_id()).await)
+        .await
 }
 
 /// Turns 2FA off; needs the password and a code.
 pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Result<(), AppError> {
-    let user = user::Entity::find_by_id(me.user_id())
-        .one(&d.db)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    if !d.passwords.verify(password, user.password_hash.as_deref()).await? {
-        return Err(AppError::field("password", "The password is incorrect."));
-    }
-    let txn = d.db.begin().await?;
-    if !verify(d, &txn, me.user_id(), code).await? {
-        return Err(AppError::field("code", WRONG_CODE));
-    }
-    remove(&txn, user.id).await?;
-    mail::enqueue(&txn, d.clock.now(), notice(&user.email, false)).await?;
-    txn.commit().await?;
-    Ok(())
+    let user = own_row(d, me).await?;
+    reauth::require_password(d, &user, password, "password").await?;
+    with_code(d, me.user_id(), code, async |txn| {
+        remove(txn, user.id).await?;
+        mail::enqueue(txn, d.clock.now(), notice(&user.email, false)).await
+    })
+    .await
 }
 
 /// Turns a user's 2FA off: secret and recovery codes gone.

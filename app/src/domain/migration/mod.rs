@@ -9,6 +9,7 @@ mod m20261122_000005_phone_numbers;
 mod m20261122_000006_personal_security;
 mod m20261122_000008_applications;
 mod m20261122_000009_certificates_oauth;
+mod m20261128_000010_trust;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_personal_security::Migration),
             Box::new(m20261122_000008_applications::Migration),
             Box::new(m20261122_000009_certificates_oauth::Migration),
+            Box::new(m20261128_000010_trust::Migration),
         ]
     }
 }

@@ -1,0 +1,321 @@
+//! Limits on every action that sends an email or spends a shared resource:
+//! per recipient address, per acting user, per account, per client address
+//! and in total, each a count within a window. The counts live in the
+//! database so that every server process sees the same ones.
+//!
+//! [`spend`] runs inside the transaction that writes the email (or takes the
+//! number): a refused action rolls back with everything it counted, so no
+//! email is written and no other count moves. Each count is taken by one
+//! conditional UPDATE (`count < max`), so a burst of parallel requests admits
+//! at most `max` however they interleave.
+use std::fmt;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::domain::core::crypto::token_hash;
+use crate::domain::entity::quota_counter as counter;
+use crate::model::AppError;
+
+/// The limited actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// A password-reset link, asked for by the user or sent by an admin.
+    PasswordReset,
+    /// A verification link resent to a sign-up's address.
+    Verification,
+    /// An invitation (activation link), first or resent.
+    Invitation,
+    /// An email-change confirmation to a new address.
+    EmailChange,
+    /// A new account.
+    SignUp,
+    /// A phone number taken from the provider.
+    NumberRequest,
+}
+
+impl Action {
+    pub const ALL: [Action; 6] = [
+        Action::PasswordReset,
+        Action::Verification,
+        Action::Invitation,
+        Action::EmailChange,
+        Action::SignUp,
+        Action::NumberRequest,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Action::PasswordReset => "password_reset",
+            Action::Verification => "verification",
+            Action::Invitation => "invitation",
+            Action::EmailChange => "email_change",
+            Action::SignUp => "sign_up",
+            Action::NumberRequest => "number_request",
+        }
+    }
+
+    /// What the refusal calls it.
+    fn what(self) -> &'static str {
+        match self {
+            Action::PasswordReset => "password-reset emails",
+            Action::Verification => "verification emails",
+            Action::Invitation => "invitations",
+            Action::EmailChange => "email-change confirmations",
+            Action::SignUp => "sign-ups",
+            Action::NumberRequest => "phone-number requests",
+        }
+    }
+}
+
+/// Whose count a limit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Per {
+    Recipient,
+    Actor,
+    Account,
+    Client,
+    Total,
+}
+
+impl Per {
+    pub fn key(self) -> &'static str {
+        match self {
+            Per::Recipient => "recipient",
+            Per::Actor => "actor",
+            Per::Account => "account",
+            Per::Client => "client",
+            Per::Total => "total",
+        }
+    }
+}
+
+/// At most `max` within `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub action: Action,
+    pub per: Per,
+    pub max: i32,
+    pub window: Duration,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{}={}/{}",
+            self.action.key(),
+            self.per.key(),
+            self.max,
+            self.window.num_minutes()
+        )
+    }
+}
+
+/// Every limit; the README's table lists the defaults.
+#[derive(Clone, Debug)]
+pub struct QuotaPolicy {
+    limits: Vec<Limit>,
+}
+
+const HOUR: i64 = 60;
+const DAY: i64 = 24 * 60;
+
+impl Default for QuotaPolicy {
+    fn default() -> Self {
+        use Action::*;
+        use Per::*;
+        let limit = |action, per, max, minutes| Limit {
+            action,
+            per,
+            max,
+            window: Duration::minutes(minutes),
+        };
+        QuotaPolicy {
+            limits: vec![
+                limit(PasswordReset, Recipient, 3, HOUR),
+                limit(PasswordReset, Actor, 20, HOUR),
+                limit(PasswordReset, Client, 20, HOUR),
+                limit(PasswordReset, Total, 1000, HOUR),
+                limit(Verification, Recipient, 3, HOUR),
+                limit(Verification, Total, 1000, HOUR),
+                limit(Invitation, Recipient, 3, DAY),
+                limit(Invitation, Actor, 30, HOUR),
+                limit(Invitation, Account, 100, DAY),
+                limit(Invitation, Total, 2000, HOUR),
+                limit(EmailChange, Recipient, 3, HOUR),
+                limit(EmailChange, Actor, 10, HOUR),
+                limit(EmailChange, Total, 1000, HOUR),
+                limit(SignUp, Client, 5, HOUR),
+                limit(SignUp, Total, 500, HOUR),
+                limit(NumberRequest, Actor, 10, HOUR),
+                limit(NumberRequest, Account, 20, DAY),
+                limit(NumberRequest, Total, 200, HOUR),
+            ],
+        }
+    }
+}
+
+impl QuotaPolicy {
+    pub fn limits(&self) -> &[Limit] {
+        &self.limits
+    }
+
+    /// Sets one limit (replacing the default for its action and subject).
+    pub fn set(&mut self, limit: Limit) {
+        self.limits.retain(|l| (l.action, l.per) != (limit.action, limit.per));
+        self.limits.push(limit);
+    }
+
+    /// Applies overrides written as `action.per=max/minutes`, separated by
+    /// commas, e.g. `password_reset.recipient=5/60,sign_up.client=10/60`.
+    pub fn with_overrides(mut self, text: &str) -> Result<Self, String> {
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let bad = || format!("{item:?}: expected action.per=max/minutes");
+            let (name, value) = item.split_once('=').ok_or_else(bad)?;
+            let (action, per) = name.split_once('.').ok_or_else(bad)?;
+            let action = Action::ALL
+                .into_iter()
+                .find(|a| a.key() == action)
+                .ok_or_else(|| format!("{item:?}: unknown action {action:?}"))?;
+            let per = [Per::Recipient, Per::Actor, Per::Account, Per::Client, Per::Total]
+                .into_iter()
+                .find(|p| p.key() == per)
+                .ok_or_else(|| format!("{item:?}: unknown subject {per:?}"))?;
+            let (max, minutes) = value.split_once('/').ok_or_else(bad)?;
+            let max: i32 = max.parse().map_err(|_| bad())?;
+            let minutes: i64 = minutes.parse().map_err(|_| bad())?;
+            if max < 0 || minutes <= 0 {
+                return Err(bad());
+            }
+            self.set(Limit { action, per, max, window: Duration::minutes(minutes) });
+        }
+        Ok(self)
+    }
+}
+
+/// Who is acting, as far as it is known; a limit on a subject that is not
+/// known (no client address behind a test, no actor before sign-in) is skipped.
+#[derive(Clone, Debug, Default)]
+pub struct Who {
+    pub recipient: Option<String>,
+    pub actor: Option<i32>,
+    pub account: Option<i32>,
+    pub client: Option<IpAddr>,
+}
+
+impl Who {
+    fn subject(&self, per: Per) -> Option<String> {
+        match per {
+            // Addresses are counted by their hash, never kept in clear.
+            Per::Recipient => self.recipient.as_deref().map(|r| token_hash(&r.to_lowercase())),
+            Per::Actor => self.actor.map(|id| id.to_string()),
+            Per::Account => self.account.map(|id| id.to_string()),
+            Per::Client => self.client.map(|ip| ip.to_string()),
+            Per::Total => Some("all".into()),
+        }
+    }
+}
+
+fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (((until - now).num_seconds() + 59) / 60).max(1)
+}
+
+/// Counts one `action` by `who` against every limit that applies, on `conn`
+/// (the transaction of the email or resource it pays for). Past any limit:
+/// "try again in N minutes", and the caller's transaction must roll back.
+pub async fn spend<C: ConnectionTrait>(
+    conn: &C,
+    policy: &QuotaPolicy,
+    now: DateTime<Utc>,
+    action: Action,
+    who: &Who,
+) -> Result<(), AppError> {
+    // Here only: its min/max would shadow the integers' elsewhere.
+    use sea_orm::sea_query::ExprTrait;
+    let mut counted: Vec<(String, &Limit)> = policy
+        .limits
+        .iter()
+        .filter(|l| l.action == action)
+        .filter_map(|l| {
+            who.subject(l.per).map(|s| (format!("{}:{}:{s}", action.key(), l.per.key()), l))
+        })
+        .collect();
+    // Always the same order, so two transactions never wait on each other's rows.
+    counted.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, limit) in counted {
+        counter::Entity::insert(counter::ActiveModel {
+            key: Set(key.clone()),
+            count: Set(0),
+            window_started_at: Set(now),
+        })
+        .on_conflict_do_nothing_on([counter::Column::Key])
+        .exec(conn)
+        .await?;
+        // A window that is over starts again at zero.
+        counter::Entity::update_many()
+            .col_expr(counter::Column::Count, Expr::value(0))
+            .col_expr(counter::Column::WindowStartedAt, Expr::value(now))
+            .filter(counter::Column::Key.eq(&key))
+            .filter(counter::Column::WindowStartedAt.lte(now - limit.window))
+            .exec(conn)
+            .await?;
+        let admitted = counter::Entity::update_many()
+            .col_expr(counter::Column::Count, Expr::col(counter::Column::Count).add(1))
+            .filter(counter::Column::Key.eq(&key))
+            .filter(counter::Column::Count.lt(limit.max))
+            .exec(conn)
+            .await?;
+        if admitted.rows_affected == 0 {
+            let started = counter::Entity::find_by_id(key.clone())
+                .one(conn)
+                .await?
+                .map(|c| c.window_started_at)
+                .unwrap_or(now);
+            tracing::warn!(limit = %limit, "quota reached");
+            return Err(AppError::TooManyRequests(format!(
+                "Too many {} for now. Try again in {} minutes.",
+                action.what(),
+                minutes_until(started + limit.window, now)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Forgets counts whose window is over (the longest window bounds them all).
+pub async fn forget_expired<C: ConnectionTrait>(
+    conn: &C,
+    policy: &QuotaPolicy,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let longest = policy.limits.iter().map(|l| l.window).max().unwrap_or(Duration::days(1));
+    Ok(counter::Entity::delete_many()
+        .filter(counter::Column::WindowStartedAt.lte(now - longest))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides() {
+        let policy = QuotaPolicy::default()
+            .with_overrides("password_reset.recipient=5/30, sign_up.client=0/60")
+            .unwrap();
+        let find = |a, p| *policy.limits().iter().find(|l| l.action == a && l.per == p).unwrap();
+        assert_eq!(find(Action::PasswordReset, Per::Recipient).max, 5);
+        assert_eq!(find(Action::PasswordReset, Per::Recipient).window, Duration::minutes(30));
+        assert_eq!(find(Action::SignUp, Per::Client).max, 0);
+        assert_eq!(policy.limits().len(), QuotaPolicy::default().limits().len());
+        assert!(QuotaPolicy::default().with_overrides("nope.recipient=1/1").is_err());
+        assert!(QuotaPolicy::default().with_overrides("sign_up.nobody=1/1").is_err());
+        assert!(QuotaPolicy::default().with_overrides("sign_up.client=1").is_err());
+        assert!(QuotaPolicy::default().with_overrides("sign_up.client=1/0").is_err());
+    }
+}

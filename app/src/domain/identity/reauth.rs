@@ -1,0 +1,40 @@
+//! Asking a signed-in user for their password again before a change that a
+//! stolen session must not make alone (a new password or email address,
+//! turning 2FA on or off, a developer key). The checks are throttled per user
+//! like log-ins, so a stolen session cannot guess the password either.
+use crate::domain::core::Domain;
+use crate::domain::entity::user;
+use crate::domain::identity::throttle::{self, Subjects};
+use crate::model::AppError;
+
+/// Whether `password` is `user`'s; refused outright while the user's
+/// re-checks are locked.
+pub async fn password_matches(
+    d: &Domain,
+    user: &user::Model,
+    password: &str,
+) -> Result<bool, AppError> {
+    let subjects = Subjects::password_recheck(user.id);
+    throttle::admit(d, &subjects).await?;
+    let matches = d.passwords.verify(password, user.password_hash.as_deref()).await?;
+    if matches {
+        throttle::succeeded(d, &subjects).await?;
+    }
+    Ok(matches)
+}
+
+/// Refuses with `message` beside `field` unless `password` is `user`'s.
+pub async fn require_password(
+    d: &Domain,
+    user: &user::Model,
+    password: &str,
+    field: &str,
+) -> Result<(), AppError> {
+    if password_matches(d, user, password).await? {
+        Ok(())
+    } else {
+        Err(AppError::field(field, WRONG_PASSWORD))
+    }
+}
+
+pub const WRONG_PASSWORD: &str = "The password is incorrect.";

@@ -1,0 +1,422 @@
+//! Trust and abuse: limits on every email and shared resource, kept in the
+//! database; the number pool's cool-down; a second factor that counts wrong
+//! codes across log-ins; password re-checks; claiming an unverified account.
+use std::net::IpAddr;
+
+use app::domain::admin::users::{self, UserForm};
+use app::domain::core::actor::{Member, UNVERIFIED};
+use app::domain::core::clock::Clock;
+use app::domain::core::provisioning::{self, default_pool};
+use app::domain::core::quota::QuotaPolicy;
+use app::domain::entity::{email_outbox as outbox, local_number_pool, login_failure, user};
+use app::domain::features::phone_numbers;
+use app::domain::identity::email_links;
+use app::domain::identity::log_in::{self, LogIn};
+use app::domain::identity::sessions;
+use app::domain::identity::sign_up::{self, SignUp};
+use app::domain::identity::{developer_keys, profile, two_factor};
+use app::domain::jobs;
+use app::domain::testing::{
+    account_with_admin, fresh_concurrent_domain, fresh_domain, link_token, Snapshot, PASSWORD,
+};
+use app::domain::Domain;
+use app::model::AppError;
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+
+async fn emails_to(d: &Domain, to: &str) -> u64 {
+    outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).count(&d.db).await.unwrap()
+}
+
+fn try_again(result: Result<(), AppError>) -> String {
+    match result {
+        Err(AppError::TooManyRequests(message)) => message,
+        other => panic!("expected a limit, got {other:?}"),
+    }
+}
+
+fn sign_up_input(email: &str) -> SignUp {
+    SignUp {
+        company_name: "Acme".into(),
+        first_name: "Grace".into(),
+        last_name: "Hopper".into(),
+        email: email.into(),
+        password: PASSWORD.into(),
+    }
+}
+
+#[tokio::test]
+async fn forgot_password_is_limited_per_address_and_past_it_writes_no_email() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    for _ in 0..3 {
+        email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    }
+    assert_eq!(emails_to(&d, "ada@example.com").await, 3);
+    let before = Snapshot::take(&d).await;
+    let refused = email_links::request_password_reset(&d, "ADA@example.com", None).await;
+    assert_eq!(
+        try_again(refused),
+        "Too many password-reset emails for now. Try again in 60 minutes."
+    );
+    before.assert_unchanged(&d).await;
+    // An unknown address gets the same limit, so the limit tells nothing.
+    for _ in 0..3 {
+        email_links::request_password_reset(&d, "nobody@example.com", None).await.unwrap();
+    }
+    let unknown = email_links::request_password_reset(&d, "nobody@example.com", None).await;
+    assert!(try_again(unknown).contains("Try again in 60 minutes"));
+    // The window passes and the address may ask again.
+    clock.advance(Duration::minutes(45));
+    let later = email_links::request_password_reset(&d, "ada@example.com", None).await;
+    assert!(try_again(later).contains("Try again in 15 minutes"));
+    clock.advance(Duration::minutes(15));
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    assert_eq!(emails_to(&d, "ada@example.com").await, 4);
+}
+
+#[tokio::test]
+async fn one_client_address_asking_for_many_resets_is_limited() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("password_reset.client=2/60").unwrap();
+    let client: IpAddr = "203.0.113.9".parse().unwrap();
+    for n in 0..2 {
+        let to = format!("user{n}@example.com");
+        email_links::request_password_reset(&d, &to, Some(client)).await.unwrap();
+    }
+    let third = email_links::request_password_reset(&d, "user3@example.com", Some(client)).await;
+    assert!(try_again(third).contains("password-reset emails"));
+    let elsewhere = "198.51.100.7".parse().ok();
+    email_links::request_password_reset(&d, "user3@example.com", elsewhere).await.unwrap();
+}
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_client_address() {
+    let (d, _) = fresh_domain().await;
+    let client: IpAddr = "203.0.113.9".parse().unwrap();
+    for n in 0..5 {
+        let input = sign_up_input(&format!("founder{n}@example.com"));
+        sign_up::sign_up(&d, input, "t", Some(client)).await.unwrap();
+    }
+    let before = Snapshot::take(&d).await;
+    let sixth =
+        sign_up::sign_up(&d, sign_up_input("founder5@example.com"), "t", Some(client)).await;
+    assert!(
+        matches!(&sixth, Err(AppError::TooManyRequests(m)) if m.contains("sign-ups")),
+        "{:?}",
+        sixth.err()
+    );
+    before.assert_unchanged(&d).await;
+    let other = "198.51.100.7".parse().ok();
+    sign_up::sign_up(&d, sign_up_input("founder5@example.com"), "t", other).await.unwrap();
+}
+
+#[tokio::test]
+async fn invitations_are_limited_per_recipient_and_per_admin() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("invitation.actor=4/60").unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let form = |email: &str| UserForm {
+        first_name: "Bob".into(),
+        last_name: "Builder".into(),
+        email: email.into(),
+        ..Default::default()
+    };
+    let bob = users::invite(&d, &admin, form("bob@example.com")).await.unwrap();
+    users::resend_invitation(&d, &admin, bob.id).await.unwrap();
+    users::resend_invitation(&d, &admin, bob.id).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let fourth = users::resend_invitation(&d, &admin, bob.id).await;
+    assert_eq!(try_again(fourth), "Too many invitations for now. Try again in 1440 minutes.");
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "bob@example.com").await, 3);
+    // The admin's own limit: one more invitation, then none.
+    users::invite(&d, &admin, form("carol@example.com")).await.unwrap();
+    let fifth = users::invite(&d, &admin, form("dave@example.com")).await;
+    assert!(matches!(fifth, Err(AppError::TooManyRequests(_))));
+    assert_eq!(emails_to(&d, "dave@example.com").await, 0);
+    assert_eq!(
+        user::Entity::find()
+            .filter(user::Column::Email.eq("dave@example.com"))
+            .count(&d.db)
+            .await
+            .unwrap(),
+        0,
+        "the refused invitation left no user behind"
+    );
+}
+
+#[tokio::test]
+async fn email_change_confirmations_are_limited() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    for n in 0..3 {
+        email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com").await.unwrap();
+        assert_eq!(emails_to(&d, "new@example.com").await, n + 1);
+    }
+    let fourth = email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com").await;
+    assert!(matches!(&fourth, Err(AppError::TooManyRequests(m)) if m.contains("email-change")));
+    assert_eq!(emails_to(&d, "new@example.com").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_parallel_requests_writes_at_most_the_limit() {
+    let (d, _) = fresh_concurrent_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let burst = (0..12).map(|_| {
+        let d = d.clone();
+        tokio::spawn(async move {
+            email_links::request_password_reset(&d, "ada@example.com", None).await
+        })
+    });
+    let mut sent = 0;
+    for task in burst {
+        match task.await.unwrap() {
+            Ok(()) => sent += 1,
+            Err(AppError::TooManyRequests(_)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(sent, 3, "exactly the limit was admitted");
+    assert_eq!(emails_to(&d, "ada@example.com").await, 3);
+}
+
+async fn unverified(d: &Domain, email: &str) -> Member {
+    sign_up::sign_up(d, sign_up_input(email), "t", None).await.unwrap().member
+}
+
+#[tokio::test]
+async fn an_unverified_sign_up_cannot_spend_or_invite_until_it_verifies() {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let grace = unverified(&d, "grace@example.com").await;
+    let admin = grace.admin().unwrap();
+    let before = Snapshot::take(&d).await;
+    let invite = users::invite(
+        &d,
+        &admin,
+        UserForm {
+            first_name: "Bob".into(),
+            last_name: "Builder".into(),
+            email: "bob@example.com".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(invite.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    let number = phone_numbers::request(&d, &admin).await;
+    assert_eq!(number.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    let key = developer_keys::generate(&d, &grace, "CI", PASSWORD).await;
+    assert_eq!(key.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    before.assert_unchanged(&d).await;
+
+    let token = link_token(&d, "grace@example.com", "/verify-email").await;
+    email_links::verify_email(&d, &token).await.unwrap();
+    phone_numbers::request(&d, &admin).await.unwrap();
+    developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+}
+
+#[tokio::test]
+async fn sign_ups_cannot_drain_the_number_pool() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("number_request.total=3/60").unwrap();
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    // Unverified sign-ups get no number at all.
+    for n in 0..5 {
+        let member = unverified(&d, &format!("drain{n}@example.com")).await;
+        assert!(phone_numbers::request(&d, &member.admin().unwrap()).await.is_err());
+    }
+    // Verified accounts get theirs until the total for the hour is spent.
+    let mut refused = 0;
+    for n in 0..5 {
+        let member = account_with_admin(&d, "Co", &format!("verified{n}@example.com")).await;
+        match phone_numbers::request(&d, &member.admin().unwrap()).await {
+            Ok(_) => {}
+            Err(AppError::TooManyRequests(m)) => {
+                assert!(m.contains("phone-number requests"));
+                refused += 1;
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(refused, 2);
+    let free = local_number_pool::Entity::find()
+        .filter(local_number_pool::Column::TakenBy.is_null())
+        .count(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(free, 40 - 3);
+}
+
+#[tokio::test]
+async fn a_removed_accounts_numbers_return_to_the_pool_after_the_cooldown() {
+    let (d, clock) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()[..1]).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    // An account that never verified (made so by hand: one can no longer
+    // take a number before verifying) is removed after its week.
+    let mut row: user::ActiveModel =
+        user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap().into();
+    row.email_verified_at = Set(None);
+    row.update(&d.db).await.unwrap();
+    clock.advance(Duration::days(8));
+    assert_eq!(jobs::remove_unverified_accounts(&d).await.unwrap(), 1);
+    let pooled = local_number_pool::Entity::find_by_id(number.e164.clone())
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pooled.taken_by, None, "given back");
+    assert_eq!(pooled.released_at, Some(clock.now()));
+    let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
+    assert!(phone_numbers::request(&d, &grace.admin().unwrap()).await.is_err(), "resting");
+    clock.advance(provisioning::COOLDOWN);
+    assert_eq!(
+        phone_numbers::request(&d, &grace.admin().unwrap()).await.unwrap().e164,
+        number.e164
+    );
+}
+
+async fn failures(d: &Domain, subject_prefix: &str) -> i32 {
+    login_failure::Entity::find()
+        .filter(login_failure::Column::Subject.starts_with(subject_prefix))
+        .all(&d.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.failures)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_wrong_passwords_is_admitted_only_up_to_the_lock() {
+    let (d, _) = fresh_concurrent_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let burst = (0..30).map(|_| {
+        let d = d.clone();
+        tokio::spawn(async move { log_in::log_in(&d, "ada@example.com", "wrong", "t").await })
+    });
+    let mut checked = 0;
+    for task in burst {
+        match task.await.unwrap() {
+            Err(AppError::Invalid(_)) => checked += 1,
+            Err(AppError::TooManyRequests(_)) => {}
+            other => panic!("unexpected {:?}", other.err()),
+        }
+    }
+    // Backoff may refuse some before the lock; the lock admits none past it.
+    assert!(checked >= 1 && checked <= d.throttle.email_lock_after, "{checked} passwords checked");
+    assert!(failures(&d, "email:").await <= d.throttle.email_lock_after);
+    let right = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await;
+    assert!(
+        matches!(right, Err(AppError::TooManyRequests(_))),
+        "locked, even for the right password"
+    );
+}
+
+#[tokio::test]
+async fn password_rechecks_are_throttled_per_user() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let new = "Quartz-Harbor-Lantern-77";
+    for _ in 0..d.throttle.email_lock_after {
+        let wrong = profile::change_password(&d, &ada, "none", "wrong", new).await.err().unwrap();
+        assert!(wrong.message_for("current_password").is_some());
+    }
+    let right = profile::change_password(&d, &ada, "none", PASSWORD, new).await;
+    assert!(matches!(right, Err(AppError::TooManyRequests(m)) if m.contains("wrong passwords")));
+    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await;
+    assert!(matches!(key, Err(AppError::TooManyRequests(_))), "one count for every re-check");
+    clock.advance(d.throttle.lock);
+    profile::change_password(&d, &ada, "none", PASSWORD, new).await.unwrap();
+}
+
+#[tokio::test]
+async fn keys_and_two_factor_ask_for_the_password() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    two_factor::begin_setup(&d, &ada).await.unwrap();
+    // A wrong password counts against the user's re-checks, and nothing else.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let key = developer_keys::generate(&d, &ada, "CI", "wrong").await.err().unwrap();
+    assert_eq!(key.message_for("password").as_deref(), Some("The password is incorrect."));
+    let on = two_factor::confirm_setup(&d, &ada, "wrong", "123456").await.err().unwrap();
+    assert_eq!(on.message_for("password").as_deref(), Some("The password is incorrect."));
+    before.assert_unchanged(&d).await;
+    assert!(!two_factor::is_enabled(&d.db, ada.user_id()).await.unwrap());
+}
+
+#[tokio::test]
+async fn claiming_an_unverified_sign_up_by_a_reset_ends_what_it_had() {
+    let (d, _) = fresh_domain().await;
+    // Someone signs up with Grace's address and never verifies it.
+    let squatter =
+        sign_up::sign_up(&d, sign_up_input("grace@example.com"), "t", None).await.unwrap();
+    // (Invited before invitations needed a verified address.)
+    let invited = app::domain::core::people::NewUser {
+        account_id: squatter.member.account_id(),
+        email: "accomplice@example.com".into(),
+        first_name: "Mal".into(),
+        last_name: "Lory".into(),
+        password_hash: None,
+        is_admin: true,
+        can_create: true,
+        can_share: true,
+        email_verified_at: None,
+    }
+    .insert(&d.db, d.clock.now())
+    .await
+    .unwrap();
+    let verification = link_token(&d, "grace@example.com", "/verify-email").await;
+    // Grace claims her address through "Forgot password?".
+    email_links::request_password_reset(&d, "grace@example.com", None).await.unwrap();
+    let token = link_token(&d, "grace@example.com", "/reset-password").await;
+    let claimed = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t")
+        .await
+        .and_then(LogIn::into_session)
+        .unwrap();
+    assert_eq!(sessions::authenticate(&d, &squatter.token).await, Err(AppError::Unauthenticated));
+    assert!(sessions::authenticate(&d, &claimed.token).await.is_ok());
+    assert!(user::Entity::find_by_id(invited.id).one(&d.db).await.unwrap().is_none());
+    let old_link = email_links::verify_email(&d, &verification).await.err().unwrap();
+    assert!(old_link.message_for("token").is_some(), "the squatter's pending links are void");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_on_one_challenge_each_count() {
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    two_factor::begin_setup(&d, &ada).await.unwrap();
+    // Turned on by hand: the test needs 2FA on, not its setup.
+    app::domain::entity::two_factor::Entity::update_many()
+        .col_expr(
+            app::domain::entity::two_factor::Column::EnabledAt,
+            sea_orm::sea_query::Expr::value(Some(d.clock.now())),
+        )
+        .exec(&d.db)
+        .await
+        .unwrap();
+    let LogIn::SecondFactor { challenge } =
+        log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", None).await.unwrap()
+    else {
+        panic!("2FA is on")
+    };
+    let guesses = (0..12).map(|n| {
+        let (d, challenge) = (d.clone(), challenge.clone());
+        tokio::spawn(async move {
+            log_in::complete_second_factor(&d, &challenge, &format!("{n:06}"), "t").await
+        })
+    });
+    let mut checked = 0;
+    for guess in guesses {
+        if let Err(e) = guess.await.unwrap() {
+            if e.message_for("code").as_deref() == Some(two_factor::WRONG_CODE) {
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 1 && checked <= d.throttle.code_lock_after, "{checked} codes checked");
+    assert!(failures(&d, "code:").await <= d.throttle.code_lock_after);
+}
