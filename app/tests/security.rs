@@ -14,22 +14,6 @@ use app::model::AppError;
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-fn decode_base32(text: &str) -> Vec<u8> {
-    let mut bits = 0u64;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.chars() {
-        let value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c).unwrap() as u64;
-        bits = (bits << 5) | value;
-        count += 5;
-        if count >= 8 {
-            out.push((bits >> (count - 8)) as u8);
-            count -= 8;
-        }
-    }
-    out
-}
-
 fn current_code(d: &Domain, secret: &[u8]) -> String {
     format!("{:06}", code_at(secret, step_of(d.clock.now())))
 }
@@ -51,7 +35,7 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
     let setup = two_factor::begin_setup(d, &me).await.unwrap();
     assert!(setup.qr_svg.starts_with("<?xml") || setup.qr_svg.contains("<svg"), "an SVG QR code");
     assert!(setup.otpauth_uri.starts_with("otpauth://totp/Voice%20Console:"));
-    let secret = decode_base32(&setup.secret);
+    let secret = app::domain::testing::base32_decode(&setup.secret);
     let codes =
         two_factor::confirm_setup(d, &me, PASSWORD, &current_code(d, &secret)).await.unwrap();
     clock.advance(Duration::seconds(30));
@@ -70,7 +54,7 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let (d, clock) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
-    let secret = decode_base32(&setup.secret);
+    let secret = app::domain::testing::base32_decode(&setup.secret);
     // A wrong code leaves 2FA off, and log-in as it was.
     let wrong = two_factor::confirm_setup(&d, &ada, PASSWORD, "000000").await.unwrap_err();
     assert!(wrong.message_for("code").is_some());

@@ -137,7 +137,7 @@ fn log_in_with_two_factor_takes_two_steps() {
         let app = TestApp::new().await;
         let session = app.sign_up(ADMIN).await;
         let setup = app.call("begin_two_factor", &[], Some(&session)).await.json();
-        let secret = base32_decode(setup["secret"].as_str().unwrap());
+        let secret = app::domain::testing::base32_decode(setup["secret"].as_str().unwrap());
         assert!(
             !setup["qr_svg"].as_str().unwrap().contains("style="),
             "the CSP allows no inline styles"
@@ -234,19 +234,6 @@ fn forwarded_addresses_count_only_behind_the_trusted_proxy() {
             attempt("192.0.2.77", "198.51.100.200".into(), "fresh%40example.com".into()).await;
         assert_eq!(direct, StatusCode::TOO_MANY_REQUESTS);
     })
-}
-
-fn base32_decode(text: &str) -> Vec<u8> {
-    let (mut bits, mut count, mut out) = (0u64, 0, Vec::new());
-    for c in text.chars() {
-        bits = (bits << 5) | "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c).unwrap() as u64;
-        count += 5;
-        if count >= 8 {
-            out.push((bits >> (count - 8)) as u8);
-            count -= 8;
-        }
-    }
-    out
 }
 
 #[test]

@@ -213,6 +213,21 @@ pub async fn link_token(d: &Domain, to: &str, path: &str) -> String {
     body[start..].split_whitespace().next().unwrap_or_default().to_owned()
 }
 
+/// The bytes of an authenticator secret as the setup page shows it (RFC 4648
+/// base32), so a test can compute codes as the user's app would.
+pub fn base32_decode(text: &str) -> Vec<u8> {
+    let (mut bits, mut count, mut out) = (0u64, 0, Vec::new());
+    for c in text.chars() {
+        bits = (bits << 5) | "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c).expect("base32") as u64;
+        count += 5;
+        if count >= 8 {
+            out.push((bits >> (count - 8)) as u8);
+            count -= 8;
+        }
+    }
+    out
+}
+
 impl Snapshot {
     /// All rows of every table now.
     pub async fn take(d: &Domain) -> Snapshot {
