@@ -21,6 +21,7 @@ scripts/with-postgres.sh "${rust_tests[@]}"
 echo "==> Benchmarks at a tiny size, to keep them working (full size: see the README)"
 cargo run --locked -q -p server --features app/ssr,app/testing --example user_table_bench -- --users 300 --samples 3
 cargo run --locked -q -p server --features app/ssr,app/testing --example login_flood_bench -- --flooders 2 --samples 5
+cargo run --locked -q -p server --features app/ssr,app/testing --example limits_flood -- --attempts 12
 
 echo "==> Release build"
 cargo leptos build --release

@@ -1,11 +1,12 @@
 import { test, expect } from '@playwright/test';
-import { expectAccessible, hydrated, linkFromMailFolder, logIn, signUp, uniqueEmail, PASSWORD } from './helpers';
+import { expectAccessible, hydrated, linkFromMailFolder, logIn, signUp, signUpUnverified, uniqueEmail, PASSWORD } from './helpers';
 
 test('sign up, open the verification email from the mail folder, verify', async ({ page }) => {
   const email = uniqueEmail('verify');
-  await signUp(page, email);
+  await signUpUnverified(page, email);
   await hydrated(page);
   await expect(page.getByRole('heading', { name: 'Your email address is not verified' })).toBeVisible();
+  await expect(page.getByText('Until you do, you cannot invite users', { exact: false })).toBeVisible();
 
   const link = await linkFromMailFolder(email, '/verify-email');
   await page.goto(link);

@@ -26,7 +26,23 @@ export async function expectAccessible(page: Page) {
   expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`)).toEqual([]);
 }
 
-export async function signUp(page: Page, email: string, company = 'Acme Voice') {
+/**
+ * Signs up and, unless `verify` is false, verifies the address with the link
+ * from the mail folder (as a new user must before inviting, requesting
+ * numbers or making keys); ends on My Account.
+ */
+export async function signUp(page: Page, email: string, company = 'Acme Voice', verify = true) {
+  await signUpUnverified(page, email, company);
+  if (!verify) return;
+  await page.goto(await linkFromMailFolder(email, '/verify-email'));
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Verify Email Address' }).click();
+  await expect(page.getByText('Your email address is verified.')).toBeVisible();
+  await page.goto('/account');
+  await hydrated(page);
+}
+
+export async function signUpUnverified(page: Page, email: string, company = 'Acme Voice') {
   await page.goto('/signup');
   await hydrated(page);
   await page.getByLabel('Company Name').fill(company);

@@ -59,6 +59,12 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   const secret = (await page.locator('code.secret').first().textContent())!.trim();
   const app = new Authenticator(base32Decode(secret));
   await expectAccessible(page);
+  // Turning it on asks for the password again.
+  await page.getByLabel('Code from the app').fill(await app.code());
+  await page.locator('#enable-password').fill('not my password');
+  await page.getByRole('button', { name: 'Turn On' }).click();
+  await expect(page.getByText('The password is incorrect.')).toBeVisible();
+  await page.locator('#enable-password').fill(PASSWORD);
   await page.getByLabel('Code from the app').fill('000000');
   await page.getByRole('button', { name: 'Turn On' }).click();
   await expect(page.getByText(/That code is not valid/)).toBeVisible();
@@ -95,6 +101,7 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   await signUp(page, uniqueEmail('keys'));
   await hydrated(page);
   await page.getByLabel('Key name').fill('Nightly report');
+  await page.locator('#key-password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Generate Key' }).click();
   const key = (await page.locator('#new-developer-key').textContent())!.trim();
   expect(key).toMatch(/^vk_/);
