@@ -43,8 +43,8 @@ pub struct Config {
     /// most/minutes; the README lists every default). Checked at start.
     pub limits: Option<String>,
     /// `NUMBER_COOLDOWN_DAYS` (default 30): how long a released number rests
-    /// before the embedded provider hands it out again.
-    pub number_cooldown: chrono::Duration,
+    /// before the embedded provider hands it out again; checked at start.
+    pub number_cooldown: Result<chrono::Duration, String>,
 }
 
 /// A mode's client when both its variables are set.
@@ -142,10 +142,15 @@ impl Config {
             live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE"),
         };
         let limits = var("LIMITS");
-        let number_cooldown = var("NUMBER_COOLDOWN_DAYS")
-            .and_then(|d| d.parse().ok())
-            .map(chrono::Duration::days)
-            .unwrap_or(provisioning::COOLDOWN);
+        let number_cooldown = match var("NUMBER_COOLDOWN_DAYS") {
+            None => Ok(provisioning::COOLDOWN),
+            Some(days) => match days.trim().parse::<i64>() {
+                Ok(days) if (0..=3650).contains(&days) => Ok(chrono::Duration::days(days)),
+                _ => Err(format!(
+                    "NUMBER_COOLDOWN_DAYS: {days:?} is not a number of days (0 to 3650)"
+                )),
+            },
+        };
         Config {
             limits,
             number_cooldown,

@@ -49,7 +49,10 @@ async fn main() -> ExitCode {
     domain.public_url = config.public_url.clone();
     domain.sessions = config.sessions;
     domain.oauth = Arc::new(config.oauth.clone());
-    domain.numbers = Arc::new(LocalPool { cooldown: config.number_cooldown });
+    domain.numbers = match &config.number_cooldown {
+        Ok(cooldown) => Arc::new(LocalPool { cooldown: *cooldown }),
+        Err(err) => return fail(err),
+    };
     domain.quotas =
         match QuotaPolicy::default().with_overrides(config.limits.as_deref().unwrap_or("")) {
             Ok(quotas) => quotas,

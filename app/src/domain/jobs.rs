@@ -6,12 +6,12 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTra
 
 use lettre::message::Mailbox;
 
+use crate::domain::admin::users;
 use crate::domain::core::mail::{self, Transport};
 use crate::domain::core::quota;
+use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::Domain;
-use crate::domain::entity::{
-    account, login_challenge, login_failure, oauth_state, phone_number, user,
-};
+use crate::domain::entity::{account, login_challenge, login_failure, oauth_state, user};
 use crate::domain::features::oauth_tokens::STATE_LIFETIME;
 use crate::domain::identity::email_links::UNVERIFIED_ACCOUNT_LIFETIME;
 use crate::domain::identity::log_in::CHALLENGE_LIFETIME;
@@ -27,12 +27,16 @@ pub async fn deliver_mail(
     mail::deliver_due(d, transport, sender, batch).await
 }
 
-/// The hourly clean-up: unverified accounts past their week, and expired
-/// throttling records, log-in challenges and OAuth states. One failing
+/// The hourly clean-up: unverified accounts past their week, invitees whose
+/// invitation expired a week ago, and expired throttling records and limit
+/// counts, log-in challenges and OAuth states. One failing
 /// does not stop the other; each is logged.
 pub async fn clean_up(d: &Domain) {
     if let Err(err) = remove_unverified_accounts(d).await {
         tracing::error!(error = %err, "removing unverified accounts failed");
+    }
+    if let Err(err) = users::remove_expired_invitees(d, 500).await {
+        tracing::error!(error = %err, "removing expired invitees failed");
     }
     if let Err(err) = forget_expired(d).await {
         tracing::error!(error = %err, "forgetting expired log-in records failed");
@@ -43,38 +47,45 @@ pub async fn clean_up(d: &Domain) {
 /// users ever verified an address, freeing their addresses. Returns how many.
 pub async fn remove_unverified_accounts(d: &Domain) -> Result<u64, AppError> {
     let cutoff = d.clock.now() - UNVERIFIED_ACCOUNT_LIFETIME;
-    let verified_accounts = Query::select()
-        .column(user::Column::AccountId)
-        .from(user::Entity)
-        .and_where(user::Column::EmailVerifiedAt.is_not_null())
-        .to_owned();
-    let now = d.clock.now();
-    let txn = d.db.begin().await?;
-    let doomed: Vec<i32> = account::Entity::find()
+    let verified_accounts = || {
+        Query::select()
+            .column(user::Column::AccountId)
+            .from(user::Entity)
+            .and_where(user::Column::EmailVerifiedAt.is_not_null())
+            .to_owned()
+    };
+    let never_verified = |query: sea_orm::Select<account::Entity>| {
+        query
+            .filter(account::Column::CreatedAt.lt(cutoff))
+            .filter(account::Column::Id.not_in_subquery(verified_accounts()))
+    };
+    let doomed: Vec<i32> = never_verified(account::Entity::find())
         .select_only()
         .column(account::Column::Id)
-        .filter(account::Column::CreatedAt.lt(cutoff))
-        .filter(account::Column::Id.not_in_subquery(verified_accounts))
         // Bounded per run; the next run takes the rest.
         .limit(500)
         .into_tuple()
-        .all(&txn)
+        .all(&d.db)
         .await?;
-    // Their numbers go back to the provider (to rest out the cool-down)
-    // before the account's rows go.
-    let numbers = phone_number::Entity::find()
-        .filter(phone_number::Column::AccountId.is_in(doomed.iter().copied()))
-        .all(&txn)
-        .await?;
-    for number in numbers {
-        d.numbers.release(&txn, &number.e164, now).await?;
+    let mut removed = 0;
+    for account_id in doomed {
+        // One account at a time, locked and checked again: a user who
+        // verifies at this moment keeps the account.
+        let txn = d.db.begin().await?;
+        lock_account(&txn, account_id).await?;
+        let still = never_verified(account::Entity::find_by_id(account_id)).one(&txn).await?;
+        if still.is_none() {
+            continue;
+        }
+        // Its numbers go back to the provider (to rest out the cool-down)
+        // before the account's rows go.
+        let numbers = Scoped::account(account_id).phone_numbers().all(&txn).await?;
+        for number in numbers {
+            d.numbers.release(&txn, &number.e164, d.clock.now()).await?;
+        }
+        removed += account::Entity::delete_by_id(account_id).exec(&txn).await?.rows_affected;
+        txn.commit().await?;
     }
-    let removed = account::Entity::delete_many()
-        .filter(account::Column::Id.is_in(doomed))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    txn.commit().await?;
     if removed > 0 {
         tracing::info!(removed, "removed accounts whose address was never verified");
     }

@@ -18,10 +18,19 @@ pub fn TwoFactorSection() -> impl IntoView {
     let confirm = ServerAction::<ConfirmTwoFactor>::new();
     let disable = ServerAction::<DisableTwoFactor>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
-    let status = Resource::new(
-        move || (confirm.version().get(), disable.version().get(), regenerate.version().get()),
-        |_| load_two_factor_status(),
-    );
+    // The status is loaded again only after a change succeeded: reloading
+    // it re-renders the forms, which would empty what the user typed after a
+    // refused try.
+    let changes = RwSignal::new(0u32);
+    let count_success = move |done: Option<bool>| {
+        if done == Some(true) {
+            changes.update(|n| *n += 1);
+        }
+    };
+    Effect::new(move |_| count_success(confirm.value().with(|v| v.as_ref().map(Result::is_ok))));
+    Effect::new(move |_| count_success(disable.value().with(|v| v.as_ref().map(Result::is_ok))));
+    Effect::new(move |_| count_success(regenerate.value().with(|v| v.as_ref().map(Result::is_ok))));
+    let status = Resource::new(move || changes.get(), |_| load_two_factor_status());
     // Recovery codes are shown once: after enabling, or after regenerating.
     let codes = Signal::derive(move || {
         let latest = [confirm.value().get(), regenerate.value().get()];

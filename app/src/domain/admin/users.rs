@@ -6,7 +6,7 @@
 //! password; 2FA is the user's own business.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::core::actor::Admin;
@@ -137,6 +137,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
 /// Sends an invited user a fresh activation link (the old one stops working).
 pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
+    lock_account(&txn, admin.account_id()).await?;
     let user = find_in_account(&txn, admin, id).await?;
     if user.status == user::INVITED {
         spend_invitation(d, &txn, admin, &user.email).await?;
@@ -176,6 +177,78 @@ pub async fn send_invitation(
     let token = tokens::issue(d, txn, user.id, Purpose::Activate, None).await?;
     let company = company(txn, user.account_id).await?;
     mail::enqueue(txn, d.clock.now(), invitation_email(d, &user.email, &company, &token)).await
+}
+
+/// How long an invited user keeps their address after their last
+/// invitation link expired: then they are removed, so nobody's invitation
+/// blocks an address for ever.
+pub const INVITEE_HOLD: chrono::Duration = chrono::Duration::days(7);
+
+/// Removes invited users whose newest link expired more than
+/// [`INVITEE_HOLD`] ago (the `batch` oldest a run); what an admin gave them
+/// passes to the account's longest-standing other active admin. An invitee
+/// whose account has no such admin stays (an operator can help); they are
+/// few, as the last active admin cannot be deleted or demoted. Returns how
+/// many were removed.
+pub async fn remove_expired_invitees(d: &Domain, batch: u64) -> Result<u64, AppError> {
+    let cutoff = d.clock.now() - INVITEE_HOLD;
+    let expired = |query: sea_orm::Select<user::Entity>| {
+        query
+            .filter(user::Column::Status.eq(user::INVITED))
+            .filter(user::Column::Id.not_in_subquery(tokens::holders(Purpose::Activate, cutoff)))
+            .filter(user::Column::CreatedAt.lt(cutoff))
+    };
+    let mut removed = 0;
+    let mut after = 0;
+    // Page by id, so invitees who must stay never hold up the others.
+    while removed < batch {
+        let page = expired(user::Entity::find())
+            .filter(user::Column::Id.gt(after))
+            .order_by_asc(user::Column::Id)
+            .limit(batch)
+            .all(&d.db)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        removed += remove_invitees(d, page, &expired).await?;
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed invited users whose invitation expired");
+    }
+    Ok(removed)
+}
+
+async fn remove_invitees(
+    d: &Domain,
+    candidates: Vec<user::Model>,
+    expired: &impl Fn(sea_orm::Select<user::Entity>) -> sea_orm::Select<user::Entity>,
+) -> Result<u64, AppError> {
+    let mut removed = 0;
+    for candidate in candidates {
+        let txn = d.db.begin().await?;
+        // Checked again under the account's lock (which a resend takes too):
+        // an invitation sent or accepted a moment ago keeps the user.
+        lock_account(&txn, candidate.account_id).await?;
+        let Some(invitee) = expired(user::Entity::find_by_id(candidate.id)).one(&txn).await? else {
+            continue;
+        };
+        let heir = Scoped::account(invitee.account_id)
+            .users()
+            .filter(user::Column::IsAdmin.eq(true))
+            .filter(user::Column::Status.eq(user::ACTIVE))
+            .filter(user::Column::Id.ne(invitee.id))
+            .order_by_asc(user::Column::Id)
+            .one(&txn)
+            .await?;
+        let Some(heir) = heir else {
+            tracing::warn!(user = invitee.id, "an expired invitee's account has no active admin");
+            continue;
+        };
+        hand_over(d, &txn, invitee.id, heir.id).await?;
+        removed += user::Entity::delete_by_id(invitee.id).exec(&txn).await?.rows_affected;
+        txn.commit().await?;
+    }
+    Ok(removed)
 }
 
 /// The button on the page an activation link opens: sets the first password

@@ -20,16 +20,20 @@ impl Default for SessionPolicy {
     }
 }
 
-/// The thresholds, documented in the README.
+/// The thresholds, documented in the README. Attempts are counted before
+/// their secret is checked; a success gives its count back (see
+/// `identity::throttle`), so the counts are of failures in effect.
 #[derive(Clone, Copy, Debug)]
 pub struct ThrottlePolicy {
-    /// Failures are counted within this window, then forgotten.
+    /// Attempts are counted within this window, then forgotten.
     pub window: Duration,
-    /// From this many failures of one email, each attempt waits 2, 4, 8 … seconds (at most a minute).
+    /// From this many attempts of one email, each next one waits 2, 4, 8 … seconds (at most a minute).
     pub email_slow_after: i32,
-    /// At this many failures one email is locked for `lock`.
+    /// This many attempts of one email are checked; then it is locked for
+    /// `lock`. Also the limit of one user's password re-checks.
     pub email_lock_after: i32,
-    /// At this many failures one client address is locked for `lock`.
+    /// This many attempts from one client address (an IPv6 /64) are
+    /// checked; then it is locked for `lock`.
     pub address_lock_after: i32,
     /// At this many wrong second-factor codes of one user (over all their
     /// log-ins and security settings) the user's codes are locked for `lock`.

@@ -103,6 +103,7 @@ impl NumberProvider for LocalPool {
                 .col_expr(pool::Column::TakenBy, account_id.into())
                 .filter(pool::Column::E164.eq(&candidate.e164))
                 .filter(pool::Column::TakenBy.is_null())
+                .filter(rested.clone())
                 .exec(txn)
                 .await?;
             if claimed.rows_affected == 1 {

@@ -213,8 +213,20 @@ impl Who {
             Per::Recipient => self.recipient.as_deref().map(|r| token_hash(&r.to_lowercase())),
             Per::Actor => self.actor.map(|id| id.to_string()),
             Per::Account => self.account.map(|id| id.to_string()),
-            Per::Client => self.client.map(|ip| ip.to_string()),
+            Per::Client => self.client.map(client_key),
             Per::Total => Some("all".into()),
+        }
+    }
+}
+
+/// How a client address is counted: an IPv4 address alone, an IPv6 address
+/// by its /64, the block one subscriber usually holds in full.
+pub fn client_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
 }
@@ -233,8 +245,6 @@ pub async fn spend<C: ConnectionTrait>(
     action: Action,
     who: &Who,
 ) -> Result<(), AppError> {
-    // Here only: its min/max would shadow the integers' elsewhere.
-    use sea_orm::sea_query::ExprTrait;
     let mut counted: Vec<(String, &Limit)> = policy
         .limits
         .iter()
@@ -246,8 +256,25 @@ pub async fn spend<C: ConnectionTrait>(
     // Always the same order, so two transactions never wait on each other's rows.
     counted.sort_by(|a, b| a.0.cmp(&b.0));
     for (key, limit) in counted {
+        admit(conn, now, &key, limit).await?;
+    }
+    Ok(())
+}
+
+/// Takes one count of `key`, or refuses past `limit`.
+async fn admit<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    key: &str,
+    limit: &Limit,
+) -> Result<(), AppError> {
+    // Here only: its min/max would shadow the integers' elsewhere.
+    use sea_orm::sea_query::ExprTrait;
+    // Twice at most: the clean-up may delete an expired row between the
+    // insert and the update, and the second round inserts it afresh.
+    for _ in 0..2 {
         counter::Entity::insert(counter::ActiveModel {
-            key: Set(key.clone()),
+            key: Set(key.to_owned()),
             count: Set(0),
             window_started_at: Set(now),
         })
@@ -258,31 +285,30 @@ pub async fn spend<C: ConnectionTrait>(
         counter::Entity::update_many()
             .col_expr(counter::Column::Count, Expr::value(0))
             .col_expr(counter::Column::WindowStartedAt, Expr::value(now))
-            .filter(counter::Column::Key.eq(&key))
+            .filter(counter::Column::Key.eq(key))
             .filter(counter::Column::WindowStartedAt.lte(now - limit.window))
             .exec(conn)
             .await?;
         let admitted = counter::Entity::update_many()
             .col_expr(counter::Column::Count, Expr::col(counter::Column::Count).add(1))
-            .filter(counter::Column::Key.eq(&key))
+            .filter(counter::Column::Key.eq(key))
             .filter(counter::Column::Count.lt(limit.max))
             .exec(conn)
             .await?;
-        if admitted.rows_affected == 0 {
-            let started = counter::Entity::find_by_id(key.clone())
-                .one(conn)
-                .await?
-                .map(|c| c.window_started_at)
-                .unwrap_or(now);
-            tracing::warn!(limit = %limit, "quota reached");
-            return Err(AppError::TooManyRequests(format!(
-                "Too many {} for now. Try again in {} minutes.",
-                action.what(),
-                minutes_until(started + limit.window, now)
-            )));
+        if admitted.rows_affected == 1 {
+            return Ok(());
         }
+        let Some(row) = counter::Entity::find_by_id(key.to_owned()).one(conn).await? else {
+            continue;
+        };
+        tracing::warn!(limit = %limit, "quota reached");
+        return Err(AppError::TooManyRequests(format!(
+            "Too many {} for now. Try again in {} minutes.",
+            limit.action.what(),
+            minutes_until(row.window_started_at + limit.window, now)
+        )));
     }
-    Ok(())
+    Err(AppError::Internal)
 }
 
 /// Forgets counts whose window is over (the longest window bounds them all).
@@ -302,6 +328,14 @@ pub async fn forget_expired<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let key = |a: &str| client_key(a.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff:1:2:3"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+    }
 
     #[test]
     fn overrides() {

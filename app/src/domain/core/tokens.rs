@@ -1,7 +1,7 @@
 //! Single-use tokens for links in emails: 256 bits of randomness, stored only
 //! as a hash, with an expiry and a purpose.
-use chrono::Duration;
-use sea_orm::sea_query::Expr;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::core::crypto::{new_token, token_hash};
@@ -97,6 +97,17 @@ pub async fn check<C: ConnectionTrait>(
         return Err(AppError::field("token", LINK_EXPIRED));
     }
     Ok(found)
+}
+
+/// The ids of users with a link for `purpose` that expires after `after`
+/// (used or not), as a subquery.
+pub fn holders(purpose: Purpose, after: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .column(email_token::Column::UserId)
+        .from(email_token::Entity)
+        .and_where(email_token::Column::Purpose.eq(purpose.as_str()))
+        .and_where(email_token::Column::ExpiresAt.gt(after))
+        .to_owned()
 }
 
 /// Every unused link of these users stops working (a claimed account's

@@ -22,6 +22,7 @@ use crate::domain::entity::{developer_key, user};
 use crate::domain::identity::log_in::{self, LogIn};
 use crate::domain::identity::reauth;
 use crate::domain::identity::sessions::end_sessions;
+use crate::domain::identity::two_factor;
 use crate::model::AppError;
 
 /// An account whose address is never verified is removed after this long, so
@@ -176,7 +177,7 @@ async fn account_verified(
 
 /// Whoever signed up with someone else's address loses everything that let
 /// them act when the address's owner claims it by a reset: every session,
-/// developer key and pending link of the account's users, and the users still
+/// second factor, developer key and pending link of the account's users, and the users still
 /// invited to it (nobody in the account ever proved an address, so they were
 /// all invited by the claimed sign-up).
 async fn claim_unverified_account(
@@ -189,6 +190,8 @@ async fn claim_unverified_account(
         account.users().select_only().column(user::Column::Id).into_tuple().all(txn).await?;
     for &id in &users {
         end_sessions(txn, id, None).await?;
+        // A second factor the squatter set up would lock the owner out.
+        two_factor::remove(txn, id).await?;
     }
     developer_key::Entity::delete_many()
         .filter(developer_key::Column::UserId.is_in(users.clone()))

@@ -19,6 +19,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Set};
 
 use crate::domain::core::crypto::token_hash;
 use crate::domain::core::limits::ThrottlePolicy;
+use crate::domain::core::quota::client_key;
 use crate::domain::core::Domain;
 use crate::domain::entity::login_failure;
 use crate::model::AppError;
@@ -66,7 +67,7 @@ impl Subjects {
     pub fn log_in(normalized_email: &str, address: Option<std::net::IpAddr>) -> Self {
         let mut subjects =
             vec![(format!("email:{}", token_hash(normalized_email)), Kind::LogInEmail)];
-        subjects.extend(address.map(|a| (format!("ip:{a}"), Kind::LogInAddress)));
+        subjects.extend(address.map(|a| (format!("ip:{}", client_key(a)), Kind::LogInAddress)));
         Subjects { subjects }
     }
 
@@ -96,79 +97,102 @@ fn unlocked(now: DateTime<Utc>) -> Condition {
 /// already taken stay taken when a later subject refuses: every attempt that
 /// reached the database counts.
 pub async fn admit(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
+    for (subject, kind) in &subjects.subjects {
+        // Twice at most: the clean-up may delete an expired row between the
+        // insert and the update, and the second round inserts it afresh.
+        let mut outcome = Outcome::Vanished;
+        for _ in 0..2 {
+            outcome = admit_one(d, subject, *kind).await?;
+            if !matches!(outcome, Outcome::Vanished) {
+                break;
+            }
+        }
+        match outcome {
+            Outcome::Admitted => {}
+            Outcome::Refused(message) => return Err(AppError::TooManyRequests(message)),
+            Outcome::Vanished => return Err(AppError::Internal),
+        }
+    }
+    Ok(())
+}
+
+enum Outcome {
+    Admitted,
+    Refused(String),
+    Vanished,
+}
+
+async fn admit_one(d: &Domain, subject: &str, kind: Kind) -> Result<Outcome, AppError> {
     // Here only: its min/max would shadow the integers' elsewhere.
     use sea_orm::sea_query::ExprTrait;
     let now = d.clock.now();
     let policy = d.throttle;
-    for (subject, kind) in &subjects.subjects {
-        let limit = kind.limit(&policy);
-        login_failure::Entity::insert(login_failure::ActiveModel {
-            subject: Set(subject.clone()),
-            failures: Set(0),
-            window_started_at: Set(now),
-            last_failure_at: Set(now),
-            locked_until: Set(None),
-        })
-        .on_conflict_do_nothing_on([login_failure::Column::Subject])
-        .exec(&d.db)
-        .await?;
-        let row = login_failure::Entity::find_by_id(subject.clone())
-            .one(&d.db)
-            .await?
-            .ok_or(AppError::Internal)?;
-        // A lock lasts its full time, even past the window it was counted in.
-        if let Some(until) = row.locked_until.filter(|until| *until > now) {
-            return Err(AppError::TooManyRequests(kind.locked(minutes(until, now))));
-        }
-        let counting = now - row.window_started_at < policy.window;
-        if counting && *kind == Kind::LogInEmail && row.failures >= policy.email_slow_after {
-            let doublings = std::cmp::min(row.failures - policy.email_slow_after + 1, 6);
-            let wait = Duration::seconds(std::cmp::min(1i64 << doublings, 60));
-            if now - row.last_failure_at < wait {
-                return Err(AppError::TooManyRequests(format!(
-                    "Too many failed log-ins. Wait {} seconds and try again.",
-                    std::cmp::max((wait - (now - row.last_failure_at)).num_seconds(), 1)
-                )));
-            }
-        }
-        // A window that is over (and not locked) starts again at zero.
-        login_failure::Entity::update_many()
-            .col_expr(login_failure::Column::Failures, Expr::value(0))
-            .col_expr(login_failure::Column::WindowStartedAt, Expr::value(now))
-            .filter(login_failure::Column::Subject.eq(subject))
-            .filter(login_failure::Column::WindowStartedAt.lte(now - policy.window))
-            .filter(unlocked(now))
-            .exec(&d.db)
-            .await?;
-        let admitted = login_failure::Entity::update_many()
-            .col_expr(
-                login_failure::Column::Failures,
-                Expr::col(login_failure::Column::Failures).add(1),
-            )
-            .col_expr(login_failure::Column::LastFailureAt, Expr::value(now))
-            .filter(login_failure::Column::Subject.eq(subject))
-            .filter(login_failure::Column::Failures.lt(limit))
-            .filter(unlocked(now))
-            .exec(&d.db)
-            .await?;
-        if admitted.rows_affected == 0 {
-            // Over the limit: the lock starts now (or keeps the one running).
-            login_failure::Entity::update_many()
-                .col_expr(login_failure::Column::LockedUntil, Some(now + policy.lock).into())
-                .filter(login_failure::Column::Subject.eq(subject))
-                .filter(unlocked(now))
-                .exec(&d.db)
-                .await?;
-            let until = login_failure::Entity::find_by_id(subject.clone())
-                .one(&d.db)
-                .await?
-                .and_then(|r| r.locked_until)
-                .unwrap_or(now + policy.lock);
-            tracing::warn!(kind = ?kind, "throttle lock");
-            return Err(AppError::TooManyRequests(kind.locked(minutes(until, now))));
+    let limit = kind.limit(&policy);
+    login_failure::Entity::insert(login_failure::ActiveModel {
+        subject: Set(subject.to_owned()),
+        failures: Set(0),
+        window_started_at: Set(now),
+        last_failure_at: Set(now),
+        locked_until: Set(None),
+    })
+    .on_conflict_do_nothing_on([login_failure::Column::Subject])
+    .exec(&d.db)
+    .await?;
+    let Some(row) = login_failure::Entity::find_by_id(subject.to_owned()).one(&d.db).await? else {
+        return Ok(Outcome::Vanished);
+    };
+    // A lock lasts its full time, even past the window it was counted in.
+    if let Some(until) = row.locked_until.filter(|until| *until > now) {
+        return Ok(Outcome::Refused(kind.locked(minutes(until, now))));
+    }
+    let counting = now - row.window_started_at < policy.window;
+    if counting && kind == Kind::LogInEmail && row.failures >= policy.email_slow_after {
+        let doublings = std::cmp::min(row.failures - policy.email_slow_after + 1, 6);
+        let wait = Duration::seconds(std::cmp::min(1i64 << doublings, 60));
+        if now - row.last_failure_at < wait {
+            return Ok(Outcome::Refused(format!(
+                "Too many failed log-ins. Wait {} seconds and try again.",
+                std::cmp::max((wait - (now - row.last_failure_at)).num_seconds(), 1)
+            )));
         }
     }
-    Ok(())
+    // A window that is over (and not locked) starts again at zero.
+    login_failure::Entity::update_many()
+        .col_expr(login_failure::Column::Failures, Expr::value(0))
+        .col_expr(login_failure::Column::WindowStartedAt, Expr::value(now))
+        .filter(login_failure::Column::Subject.eq(subject))
+        .filter(login_failure::Column::WindowStartedAt.lte(now - policy.window))
+        .filter(unlocked(now))
+        .exec(&d.db)
+        .await?;
+    let admitted = login_failure::Entity::update_many()
+        .col_expr(
+            login_failure::Column::Failures,
+            Expr::col(login_failure::Column::Failures).add(1),
+        )
+        .col_expr(login_failure::Column::LastFailureAt, Expr::value(now))
+        .filter(login_failure::Column::Subject.eq(subject))
+        .filter(login_failure::Column::Failures.lt(limit))
+        .filter(unlocked(now))
+        .exec(&d.db)
+        .await?;
+    if admitted.rows_affected == 1 {
+        return Ok(Outcome::Admitted);
+    }
+    // Over the limit: the lock starts now (or keeps the one running).
+    login_failure::Entity::update_many()
+        .col_expr(login_failure::Column::LockedUntil, Some(now + policy.lock).into())
+        .filter(login_failure::Column::Subject.eq(subject))
+        .filter(unlocked(now))
+        .exec(&d.db)
+        .await?;
+    let locked = login_failure::Entity::find_by_id(subject.to_owned())
+        .one(&d.db)
+        .await?
+        .and_then(|r| r.locked_until);
+    let Some(until) = locked else { return Ok(Outcome::Vanished) };
+    tracing::warn!(kind = ?kind, "throttle lock");
+    Ok(Outcome::Refused(kind.locked(minutes(until, now))))
 }
 
 /// A correct secret: the user's own subjects forget their failures (so a
