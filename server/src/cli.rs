@@ -30,6 +30,8 @@ Usage:
   server mail retry (--id ID | --all) queue failed emails again, with a fresh set of tries
   server secrets rotate               seal stored secrets with a new key (restart the servers after)
   server secrets status               how many stored secrets each key seals, table by table
+  server backup --to FILE             a consistent copy of the SQLite database, taken while
+                                      the server runs (PostgreSQL: use pg_dump)
   server help                         show this text";
 
 /// Reads `--name value` pairs and `--flag`s.
@@ -66,6 +68,7 @@ pub async fn run(
         ["account", "plan", ..] => account_plan(domain, Flags(args[2..].to_vec())).await,
         ["mail", "failed"] => failed_mail(domain).await,
         ["mail", "retry", ..] => retry_mail(domain, Flags(args[2..].to_vec())).await,
+        ["backup", ..] => backup(domain, Flags(args[1..].to_vec())).await,
         _ => Err(USAGE.into()),
     }
 }
@@ -219,6 +222,18 @@ async fn secrets_status(domain: &Domain) -> Result<String, String> {
         })
         .collect::<Vec<_>>()
         .join("\n"))
+}
+
+async fn backup(domain: &Domain, flags: Flags) -> Result<String, String> {
+    let to = flags.value("--to")?;
+    let bytes = operator::backup(domain, &Operator::from_command_line(), Path::new(&to))
+        .await
+        .map_err(explain)?;
+    Ok(format!(
+        "Backed up the database to {to} ({bytes} bytes). To restore it, stop every server, \
+         replace the database file (default $DATA_DIR/console.db) with this copy, remove \
+         console.db-wal and console.db-shm beside it if they exist, and start again."
+    ))
 }
 
 fn explain(err: AppError) -> String {

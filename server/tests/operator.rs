@@ -107,3 +107,81 @@ fn account_plan_moves_an_account_between_demo_and_full() {
         assert!(refused.contains("No user has the email address"), "{refused}");
     })
 }
+
+#[test]
+fn a_backup_taken_while_writes_go_on_restores_every_row() {
+    run(async {
+        use app::domain::core::db::connect_and_migrate;
+        use app::domain::testing::{add_user, fresh_concurrent_domain, Snapshot};
+        if std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+            // PostgreSQL is refused with the pointer to pg_dump.
+            let app = TestApp::new().await;
+            let said = server::cli::run(
+                &app.domain,
+                &words(&["backup", "--to", "/tmp/never.db"]),
+                &mut Cursor::new(""),
+            )
+            .await
+            .unwrap_err();
+            assert!(said.contains("pg_dump"), "{said}");
+            return;
+        }
+        let (d, _) = fresh_concurrent_domain().await;
+        let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+        let dir = std::env::temp_dir().join(format!("console-backup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+
+        // Users keep arriving while the copy is taken.
+        let writer = {
+            let d = d.clone();
+            tokio::spawn(async move {
+                for n in 0..200 {
+                    add_user(&d, ada.account_id(), &format!("user{n}@example.com"), false).await;
+                }
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        use app::domain::entity::user;
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        let committed = user::Entity::find().count(&d.db).await.unwrap();
+        let during = dir.join("during.db");
+        let to = during.to_str().unwrap();
+        let said = server::cli::run(&d, &words(&["backup", "--to", to]), &mut Cursor::new(""))
+            .await
+            .unwrap();
+        assert!(said.starts_with(&format!("Backed up the database to {to}")), "{said}");
+        writer.await.unwrap();
+        let copy = connect_and_migrate(&format!("sqlite://{to}?mode=rw")).await.unwrap();
+        use sea_orm::{ConnectionTrait, Statement};
+        let check = copy
+            .query_one_raw(Statement::from_string(
+                copy.get_database_backend(),
+                "PRAGMA integrity_check",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(check.try_get_by_index::<String>(0).unwrap(), "ok");
+        let copied = user::Entity::find().count(&copy).await.unwrap();
+        assert!(copied >= committed, "{copied} users copied, {committed} were committed before");
+
+        // Restored, every row is there.
+        let after = dir.join("after.db");
+        let after = after.to_str().unwrap();
+        server::cli::run(&d, &words(&["backup", "--to", after]), &mut Cursor::new(""))
+            .await
+            .unwrap();
+        let everything = Snapshot::take(&d).await;
+        let (restored, _) =
+            app::domain::testing::domain_on(&format!("sqlite://{after}?mode=rw")).await;
+        everything.assert_unchanged(&restored).await;
+
+        // A second copy never overwrites a file.
+        let again = server::cli::run(&d, &words(&["backup", "--to", after]), &mut Cursor::new(""))
+            .await
+            .unwrap_err();
+        assert!(again.contains("already exists"), "{again}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+}
