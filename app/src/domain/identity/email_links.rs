@@ -148,7 +148,10 @@ pub async fn redeem_password_link(
     let txn = d.db.begin().await?;
     tokens::consume(d, &txn, token, purpose).await?;
     let user = user::Entity::find_by_id(user.id).one(&txn).await?.ok_or(AppError::NotFound)?;
-    if user.email_verified_at.is_none() && !account_verified(&txn, user.account_id).await? {
+    // A reset proves the address; on an account nobody ever verified, it
+    // claims the account from whoever signed up with it.
+    let claims = purpose == Purpose::ResetPassword && user.email_verified_at.is_none();
+    if claims && !account_verified(&txn, user.account_id).await? {
         claim_unverified_account(d, &txn, &user).await?;
     }
     let mut active = user.clone().into_active_model();
