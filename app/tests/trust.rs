@@ -185,6 +185,19 @@ async fn a_burst_of_parallel_requests_writes_at_most_the_limit() {
     assert_eq!(emails_to(&d, "ada@example.com").await, 3);
 }
 
+/// Turns 2FA on for `member` by hand: these tests need it on, not its setup
+/// (which the security tests cover).
+async fn two_factor_on(d: &Domain, member: &Member) {
+    use app::domain::entity::two_factor as row;
+    two_factor::begin_setup(d, member).await.unwrap();
+    row::Entity::update_many()
+        .col_expr(row::Column::EnabledAt, sea_orm::sea_query::Expr::value(Some(d.clock.now())))
+        .filter(row::Column::UserId.eq(member.user_id()))
+        .exec(&d.db)
+        .await
+        .unwrap();
+}
+
 async fn unverified(d: &Domain, email: &str) -> Member {
     sign_up::sign_up(d, sign_up_input(email), "t", None).await.unwrap().member
 }
@@ -368,15 +381,7 @@ async fn claiming_an_unverified_sign_up_by_a_reset_ends_what_it_had() {
     .await
     .unwrap();
     // … and turned on a second factor, which would lock Grace out.
-    two_factor::begin_setup(&d, &squatter.member).await.unwrap();
-    app::domain::entity::two_factor::Entity::update_many()
-        .col_expr(
-            app::domain::entity::two_factor::Column::EnabledAt,
-            sea_orm::sea_query::Expr::value(Some(d.clock.now())),
-        )
-        .exec(&d.db)
-        .await
-        .unwrap();
+    two_factor_on(&d, &squatter.member).await;
     assert!(two_factor::is_enabled(&d.db, squatter.member.user_id()).await.unwrap());
     let verification = link_token(&d, "grace@example.com", "/verify-email").await;
     // Grace claims her address through "Forgot password?".
@@ -424,16 +429,7 @@ async fn guess_in_parallel(d: &Domain) -> i32 {
 async fn parallel_guesses_on_one_challenge_each_count() {
     let (mut d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    two_factor::begin_setup(&d, &ada).await.unwrap();
-    // Turned on by hand: the test needs 2FA on, not its setup.
-    app::domain::entity::two_factor::Entity::update_many()
-        .col_expr(
-            app::domain::entity::two_factor::Column::EnabledAt,
-            sea_orm::sea_query::Expr::value(Some(d.clock.now())),
-        )
-        .exec(&d.db)
-        .await
-        .unwrap();
+    two_factor_on(&d, &ada).await;
     // The challenge's own five tries, each taken once however they race.
     d.throttle.code_lock_after = 100;
     assert_eq!(guess_in_parallel(&d).await, log_in::CHALLENGE_ATTEMPTS);
