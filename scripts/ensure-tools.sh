@@ -50,6 +50,10 @@ if ! "$CONSOLE_TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | gre
   npm install --silent --no-audit --no-fund --prefix "$CONSOLE_TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 
+if [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then
+  apt_install wrk
+fi
+
 if [ "${1:-}" = test ]; then
   apt_install chromium postgresql openssl
   if [ ! -d "$here/../end2end/node_modules/@playwright/test" ] || [ ! -d "$here/../end2end/node_modules/@axe-core/playwright" ]; then

@@ -9,13 +9,10 @@
 use std::time::{Duration, Instant};
 
 use app::api::web::{WebContext, SESSION_COOKIE};
-use app::domain::entity::user;
-use app::domain::testing::{account_with_admin, domain_on, fresh_domain, password_hash, PASSWORD};
+use app::domain::testing::{account_with_admin, domain_on, fresh_domain, seed_users, PASSWORD};
 use axum::body::{to_bytes, Body};
-use chrono::Utc;
 use http::{header, Request};
 use leptos::config::LeptosOptions;
-use sea_orm::{EntityTrait, Set};
 use server::security::SecurityPolicy;
 use tower::ServiceExt;
 
@@ -82,36 +79,10 @@ async fn main() {
     let admin = account_with_admin(&d, "Bench", "admin@bench.example").await;
 
     let seed_start = Instant::now();
-    let hash = password_hash();
-    let now = Utc::now();
-    for chunk in (1..users).collect::<Vec<_>>().chunks(1000) {
-        let rows = chunk.iter().map(|i| {
-            let (first, last, email) = (
-                format!("First{}", i % 997),
-                format!("Last{i:06}"),
-                format!("user{i:06}@bench.example"),
-            );
-            let name_key = format!("{first} {last}").to_lowercase();
-            user::ActiveModel {
-                account_id: Set(admin.account_id()),
-                search_text: Set(format!("{name_key} {email}")),
-                name_key: Set(name_key),
-                email: Set(email),
-                first_name: Set(first),
-                last_name: Set(last),
-                password_hash: Set(Some(hash.clone())),
-                status: Set(if i % 10 == 0 { "invited" } else { "active" }.into()),
-                is_admin: Set(false),
-                can_create: Set(false),
-                can_share: Set(false),
-                two_factor_enabled: Set(false),
-                created_at: Set(now),
-                email_verified_at: Set(Some(now)),
-                ..Default::default()
-            }
-        });
-        user::Entity::insert_many(rows).exec(&d.db).await.unwrap();
-    }
+    let people = (1..users).map(|i| {
+        (format!("First{}", i % 997), format!("Last{i:06}"), format!("user{i:06}@bench.example"))
+    });
+    seed_users(&d, admin.account_id(), people).await;
     if postgres {
         sea_orm::ConnectionTrait::execute_unprepared(&d.db, "ANALYZE users").await.unwrap();
     }
@@ -171,6 +142,10 @@ async fn main() {
     let deep = format!("sort=name&after={after}");
     measure(&format!("deep page (#{deep_target})"), samples, async || {
         rows(page(deep.clone()).await)
+    })
+    .await;
+    measure("search \"zzzz\" (none)", samples, async || {
+        rows(page("search=zzzz&sort=name".into()).await)
     })
     .await;
     measure("search \"last0421\"", samples, async || {

@@ -2,8 +2,9 @@
 //! Answered before any rendering: the page itself also redirects (for
 //! client-side navigation), but a server render that only redirects is wasted
 //! work, and leptos 0.8 renders that end in a redirect occasionally stalled
-//! under concurrent load in our tests.
-use app::api::web::{session_token_in, WebContext};
+//! under concurrent load in our tests. The session found here is handed to
+//! the render, which then looks it up no more.
+use app::api::web::{session_token_in, SignedIn, WebContext};
 use app::domain::identity::sessions;
 use app::pages::log_in_url;
 use axum::extract::{Request, State};
@@ -13,7 +14,7 @@ use http::{header, Method, StatusCode};
 
 pub async fn send_to_log_in(
     State(web): State<WebContext>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
@@ -22,12 +23,18 @@ pub async fn send_to_log_in(
         return next.run(request).await;
     }
     let signed_in = match session_token_in(&web, request.headers()) {
-        Some(token) => sessions::authenticate(&web.domain, &token).await.is_ok(),
-        None => false,
+        Some(token) => match sessions::authenticate(&web.domain, &token).await {
+            Ok(member) => Some(SignedIn { member, token }),
+            Err(_) => None,
+        },
+        None => None,
     };
-    if signed_in {
-        next.run(request).await
-    } else {
-        (StatusCode::FOUND, [(header::LOCATION, log_in_url(&path))]).into_response()
+    match signed_in {
+        Some(signed_in) => {
+            // The render's server functions take the member from here.
+            request.extensions_mut().insert(signed_in);
+            next.run(request).await
+        }
+        None => (StatusCode::FOUND, [(header::LOCATION, log_in_url(&path))]).into_response(),
     }
 }

@@ -130,8 +130,22 @@ pub fn client_address_of(
     Some(forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer))
 }
 
+/// A request whose session the server has already checked (for a page, once
+/// before rendering), kept in the request's extensions so that the several
+/// server functions a page render calls do not each look the session up again.
+#[derive(Clone)]
+pub struct SignedIn {
+    pub member: Member,
+    pub token: String,
+}
+
 /// The signed-in member and their session token, or `Unauthenticated`.
 pub async fn signed_in() -> Result<(Member, String), AppError> {
+    if let Some(SignedIn { member, token }) =
+        request_parts().ok().and_then(|p| p.extensions.get::<SignedIn>().cloned())
+    {
+        return Ok((member, token));
+    }
     let token = session_token().ok_or(AppError::Unauthenticated)?;
     let member = sessions::authenticate(&domain()?, &token).await?;
     Ok((member, token))

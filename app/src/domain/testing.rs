@@ -13,7 +13,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
 use crate::domain::core::actor::Member;
 use crate::domain::core::clock::ManualClock;
 use crate::domain::core::crypto::{hash_now, random_bytes};
-use crate::domain::core::db::connect_and_migrate;
+use crate::domain::core::db;
 use crate::domain::core::people::NewUser;
 use crate::domain::core::Domain;
 use crate::domain::entity::account;
@@ -33,7 +33,7 @@ pub async fn fresh_domain() -> (Domain, ManualClock) {
 
 /// A domain over the database at `url` (e.g. a SQLite file a test inspects).
 pub async fn domain_on(url: &str) -> (Domain, ManualClock) {
-    let db = connect_and_migrate(url).await.expect("connect and migrate the test database");
+    let db = db::connect(url).await.expect("connect and migrate the test database");
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap());
     let keyring = Arc::new(crate::domain::core::secrets::Keyring::generate());
     (Domain::new(db, Arc::new(clock.clone()), keyring), clock)
@@ -124,6 +124,51 @@ pub async fn add_user(d: &Domain, account_id: i32, email: &str, is_admin: bool) 
     .await
     .expect("insert user");
     Member::new(user.id, user.account_id, user.is_admin)
+}
+
+/// Many users at once in `account_id`, named `(first, last, email)`, with
+/// [`PASSWORD`], every tenth still invited: for benchmarks and tests that
+/// need thousands. A batch insert does not run the entity's `before_save`, so
+/// the derived columns are filled here the same way.
+pub async fn seed_users(
+    d: &Domain,
+    account_id: i32,
+    people: impl IntoIterator<Item = (String, String, String)>,
+) {
+    use crate::domain::entity::user;
+    use sea_orm::EntityTrait;
+    let hash = password_hash();
+    let now = d.clock.now();
+    let rows: Vec<user::ActiveModel> = people
+        .into_iter()
+        .enumerate()
+        .map(|(i, (first, last, email))| {
+            let name_key = format!("{first} {last}").to_lowercase();
+            let search_text = format!("{name_key} {}", email.to_lowercase());
+            let invited = i % 10 == 9;
+            user::ActiveModel {
+                account_id: Set(account_id),
+                search_grams: Set(user::search_grams(&search_text)),
+                search_text: Set(search_text),
+                name_key: Set(name_key),
+                email: Set(email.to_lowercase()),
+                first_name: Set(first),
+                last_name: Set(last),
+                password_hash: Set((!invited).then(|| hash.clone())),
+                status: Set(if invited { user::INVITED } else { user::ACTIVE }.into()),
+                is_admin: Set(false),
+                can_create: Set(false),
+                can_share: Set(false),
+                two_factor_enabled: Set(false),
+                created_at: Set(now),
+                email_verified_at: Set(Some(now)),
+                ..Default::default()
+            }
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        user::Entity::insert_many(chunk.to_vec()).exec(&d.db).await.expect("seed users");
+    }
 }
 
 /// Every row of every table, as text: taken before a call that must be

@@ -29,7 +29,7 @@ async fn load(conn: &impl ConnectionTrait, account_id: i32) -> Result<account::M
 }
 
 pub async fn get(d: &Domain, admin: &Admin) -> Result<AccountInfo, AppError> {
-    Ok(info(load(&d.db, admin.account_id()).await?))
+    Ok(info(load(&d.read, admin.account_id()).await?))
 }
 
 fn zip(value: &str) -> Result<String, String> {

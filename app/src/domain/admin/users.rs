@@ -386,10 +386,10 @@ pub async fn list_users(
         .column(user::Column::Id)
         .limit(2)
         .into_tuple::<i32>()
-        .all(&d.db)
+        .all(&d.read)
         .await?
         .len()
         > 1;
-    let (rows, next) = directory::page(&d.db, scope.users(), search, sort, after).await?;
+    let (rows, next) = directory::page(&d.read, scope.users(), search, sort, after).await?;
     Ok(UserPage { rows: rows.into_iter().map(user_row).collect(), next, several_users })
 }

@@ -1,11 +1,15 @@
-//! The account's users at scale, for the admin's table and every user picker: server-side search by substring of name
-//! or email, sort by name, email or status, and keyset pagination. No OFFSET
-//! and no count over all rows: each page is an index range scan from where
-//! the previous one ended.
+//! The account's users at scale, for the admin's table and every user picker:
+//! server-side search by substring of name or email (served by an index, see
+//! [`search`]), sort by name, email or status, and keyset pagination. No
+//! OFFSET and no count over all rows: each page is an index range scan from
+//! where the previous one ended.
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Statement,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::entity::user;
@@ -63,24 +67,28 @@ fn like_pattern(search: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The query for one page, without its LIMIT: also what the query-plan tests inspect.
-pub fn page_query(
+/// How many rows, in the page's order, a search reads and filters itself
+/// before it turns to the index: a common term fills a page from them.
+const SCAN_WINDOW: u64 = 2_000;
+
+/// A search as typed, trimmed and lower-cased like `search_text`.
+fn search_term(search: &str) -> Result<String, AppError> {
+    let term = search.trim().to_lowercase();
+    if term.chars().count() > SEARCH_MAX {
+        return Err(AppError::field("search", format!("Search at most {SEARCH_MAX} characters.")));
+    }
+    Ok(term)
+}
+
+/// `account_scope` from the cursor on, in `sort` order: every search starts
+/// here. Public for the query-plan tests.
+pub fn ordered(
     account_scope: Select<user::Entity>,
-    search: &str,
     sort: UserSort,
     after: Option<&str>,
 ) -> Result<Select<user::Entity>, AppError> {
     use user::Column as C;
     let mut query = account_scope;
-    let search = search.trim().to_lowercase();
-    if search.chars().count() > SEARCH_MAX {
-        return Err(AppError::field("search", format!("Search at most {SEARCH_MAX} characters.")));
-    }
-    if !search.is_empty() {
-        query = query.filter(
-            Expr::col(C::SearchText).like(LikeExpr::new(like_pattern(&search)).escape('\\')),
-        );
-    }
     let cursor = after.filter(|a| !a.is_empty()).map(Cursor::decode).transpose()?;
     // Row-value comparisons keep each page an index range scan.
     let tuple = |cols: Vec<C>| Expr::tuple(cols.into_iter().map(|c| Expr::col(c).into()));
@@ -107,6 +115,95 @@ pub fn page_query(
     })
 }
 
+/// The query that finds a term through the search index (`search_grams`):
+/// the rows holding every gram of the term, checked by `LIKE`, sorted and
+/// cut to `limit`. On SQLite the users table is read `NOT INDEXED`, so the
+/// planner goes from the index's few rowids to the rows and never walks the
+/// account in order checking each row. Public for the query-plan tests.
+pub fn index_statement(
+    backend: DatabaseBackend,
+    account_scope: Select<user::Entity>,
+    term: &str,
+    sort: UserSort,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Statement, AppError> {
+    use user::Column as C;
+    let term = search_term(term)?;
+    let grams = user::term_grams(&term);
+    // Grams are `g` and hex digits only (see `user::search_grams`), so they
+    // can stand in the SQL text.
+    debug_assert!(grams.iter().all(|g| g.chars().all(|c| c.is_ascii_alphanumeric())));
+    let in_index = match backend {
+        DatabaseBackend::Postgres => Expr::cust(format!(
+            "string_to_array(\"users\".\"search_grams\", ' ') @> ARRAY[{}]::text[]",
+            grams.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(",")
+        )),
+        _ => Expr::cust(format!(
+            "\"users\".\"id\" IN (SELECT rowid FROM users_search WHERE users_search MATCH '{}')",
+            grams.join(" ")
+        )),
+    };
+    let query = ordered(account_scope, sort, after)?
+        .filter(Expr::col(C::SearchText).like(LikeExpr::new(like_pattern(&term)).escape('\\')))
+        .filter(in_index)
+        .limit(limit);
+    let mut statement = query.build(backend);
+    if backend == DatabaseBackend::Sqlite {
+        statement.sql = statement.sql.replacen(r#"FROM "users""#, r#"FROM "users" NOT INDEXED"#, 1);
+    }
+    Ok(statement)
+}
+
+/// Up to `limit` of `account_scope`'s users whose name or email contains
+/// `search`, in `sort` order, after the cursor `after`.
+///
+/// Without a search this is one index range scan. With one, the next
+/// [`SCAN_WINDOW`] rows in order are read and checked here first: a common
+/// term fills the page from them and stops, which no index does faster. A
+/// rarer term (or one that matches nothing) goes through the search index
+/// instead of reading the rest of the account. Either way the rows and their
+/// order are those of `search_text LIKE '%term%'` over the whole account.
+pub async fn search(
+    conn: &impl ConnectionTrait,
+    account_scope: Select<user::Entity>,
+    search: &str,
+    sort: UserSort,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<user::Model>, AppError> {
+    use user::Column as C;
+    let term = search_term(search)?;
+    let ordered = ordered(account_scope.clone(), sort, after)?;
+    if term.is_empty() {
+        return Ok(ordered.limit(limit).all(conn).await?);
+    }
+    let window: Vec<(i32, String)> = ordered
+        .clone()
+        .select_only()
+        .column(C::Id)
+        .column(C::SearchText)
+        .limit(SCAN_WINDOW)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let hits: Vec<i32> = window
+        .iter()
+        .filter(|(_, text)| text.contains(term.as_str()))
+        .map(|(id, _)| *id)
+        .take(limit as usize)
+        .collect();
+    if hits.len() as u64 == limit || (window.len() as u64) < SCAN_WINDOW {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Ok(ordered.filter(C::Id.is_in(hits)).all(conn).await?);
+    }
+    let statement =
+        index_statement(conn.get_database_backend(), account_scope, &term, sort, after, limit)?;
+    Ok(user::Entity::find().from_raw_sql(statement).all(conn).await?)
+}
+
 /// One page of `account_scope`'s users and the cursor of the next page, if
 /// there is one: `PAGE_SIZE + 1` rows are read so no count is needed.
 pub async fn page(
@@ -116,8 +213,7 @@ pub async fn page(
     sort: UserSort,
     after: Option<&str>,
 ) -> Result<(Vec<user::Model>, Option<String>), AppError> {
-    let mut rows =
-        page_query(account_scope, search, sort, after)?.limit(PAGE_SIZE + 1).all(conn).await?;
+    let mut rows = self::search(conn, account_scope, search, sort, after, PAGE_SIZE + 1).await?;
     let next = if rows.len() as u64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);
         rows.last().map(|last| Cursor::after(last, sort).encode())

@@ -36,7 +36,10 @@ use secrets::Keyring;
 /// Everything the services need, handed to them explicitly.
 #[derive(Clone)]
 pub struct Domain {
+    /// Every write and transaction.
     pub db: DatabaseConnection,
+    /// Plain reads that need no transaction (see [`db`] on why the two differ).
+    pub read: DatabaseConnection,
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,
     pub sessions: SessionPolicy,
@@ -73,10 +76,12 @@ impl Domain {
         quota::spend(conn, &self.quotas, self.clock.now(), action, who).await
     }
 
-    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, secrets: Arc<Keyring>) -> Self {
+    pub fn new(db: db::Connections, clock: Arc<dyn Clock>, secrets: Arc<Keyring>) -> Self {
+        let db::Connections { write: db, read } = db;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Domain {
             db,
+            read,
             clock,
             // One core is left to everything else, so a flood of log-ins
             // (each an argon2 verification) cannot starve other requests.

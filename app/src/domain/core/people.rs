@@ -3,8 +3,7 @@
 //! list a user picker offers.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
-    SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
 use crate::domain::core::actor::Member;
@@ -62,11 +61,11 @@ pub async fn choices(
     search: &str,
     except: Option<i32>,
 ) -> Result<Vec<UserChoice>, AppError> {
-    let mut query = directory::page_query(Scoped::of(actor).users(), search, UserSort::Name, None)?;
+    let mut scope = Scoped::of(actor).users();
     if let Some(id) = except {
-        query = query.filter(user::Column::Id.ne(id));
+        scope = scope.filter(user::Column::Id.ne(id));
     }
-    let found = query.limit(CHOICES).all(conn).await?;
+    let found = directory::search(conn, scope, search, UserSort::Name, None, CHOICES).await?;
     Ok(found.iter().map(user_choice).collect())
 }
 

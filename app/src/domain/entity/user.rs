@@ -24,6 +24,9 @@ pub struct Model {
     pub name_key: String,
     /// Derived: lower-cased name and email, what search matches.
     pub search_text: String,
+    /// Derived: every 1-, 2- and 3-character piece of `search_text`, as
+    /// [`search_grams`] writes them: what the search index holds.
+    pub search_grams: String,
     /// Derived: `invited` until the user has a password, then `active`.
     pub status: String,
     pub two_factor_enabled: bool,
@@ -69,12 +72,74 @@ impl ActiveModelBehavior for ActiveModel {
             (self.first_name.try_as_ref(), self.last_name.try_as_ref(), self.email.try_as_ref())
         {
             let name = format!("{first} {last}").to_lowercase();
-            self.search_text = Set(format!("{name} {}", email.to_lowercase()));
+            let search_text = format!("{name} {}", email.to_lowercase());
+            self.search_grams = Set(search_grams(&search_text));
+            self.search_text = Set(search_text);
             self.name_key = Set(name);
         }
         if let Some(hash) = self.password_hash.try_as_ref() {
             self.status = Set(if hash.is_some() { ACTIVE } else { INVITED }.into());
         }
         Ok(self)
+    }
+}
+
+/// The index terms of a search text: each distinct run of 1, 2 or 3
+/// characters, hex-encoded so that any character (`@`, `.`, a space, an
+/// accent) survives the full-text tokenizer as one plain word. A text contains
+/// a search term only if it has every gram of the term ([`term_grams`]), so
+/// the index narrows a search to a few rows and `LIKE` then checks them.
+pub fn search_grams(search_text: &str) -> String {
+    let chars: Vec<char> = search_text.chars().collect();
+    let mut grams: Vec<String> = (1..=3).flat_map(|n| chars.windows(n).map(|w| gram(w))).collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams.join(" ")
+}
+
+/// The grams a text must hold to contain `term` (already lower-cased): the
+/// term itself when it is at most 3 characters, otherwise its 3-character
+/// runs (at most 16, spread over the term: more would only narrow less).
+pub fn term_grams(term: &str) -> Vec<String> {
+    let chars: Vec<char> = term.chars().collect();
+    if chars.len() <= 3 {
+        return if chars.is_empty() { Vec::new() } else { vec![gram(&chars)] };
+    }
+    let windows: Vec<&[char]> = chars.windows(3).collect();
+    let step = windows.len().div_ceil(16);
+    let mut grams: Vec<String> = windows.iter().step_by(step).map(|w| gram(w)).collect();
+    grams.push(gram(windows[windows.len() - 1]));
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+fn gram(chars: &[char]) -> String {
+    let text: String = chars.iter().collect();
+    let mut token = String::with_capacity(1 + 2 * text.len());
+    token.push('g');
+    for byte in text.bytes() {
+        token.push_str(&format!("{byte:02x}"));
+    }
+    token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{search_grams, term_grams};
+
+    #[test]
+    fn a_text_has_every_gram_of_each_piece_it_contains() {
+        let text = "ann o'neil ann@x.example";
+        let all = search_grams(text);
+        let grams: Vec<&str> = all.split(' ').collect();
+        for term in ["a", "an", "n@", "o'ne", "ann@x.example", "l ann"] {
+            for g in term_grams(term) {
+                assert!(grams.contains(&g.as_str()), "{term}: {g}");
+            }
+        }
+        assert!(term_grams("zq").iter().all(|g| !grams.contains(&g.as_str())));
+        assert_eq!(term_grams("é"), vec!["gc3a9".to_string()]);
+        assert!(term_grams(&"abcdefghij".repeat(10)).len() <= 17);
     }
 }

@@ -210,12 +210,12 @@ async fn rows(
 }
 
 pub async fn list(d: &Domain, me: &Member) -> Result<Applications, AppError> {
-    let apps = visible_to(me).order_by_asc(application::Column::Name).all(&d.db).await?;
+    let apps = visible_to(me).order_by_asc(application::Column::Name).all(&d.read).await?;
     let scope = Scoped::of(me);
     let libraries = scope
         .all::<js_library::Entity>()
         .order_by_asc(js_library::Column::Name)
-        .all(&d.db)
+        .all(&d.read)
         .await?
         .iter()
         .map(|l| named(l.id, &l.name))
@@ -223,15 +223,15 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Applications, AppError> {
     let integrations = scope
         .integrations()
         .order_by_asc(integration::Column::NameKey)
-        .all(&d.db)
+        .all(&d.read)
         .await?
         .iter()
         .map(|i| named(i.id, &i.name))
         .collect();
     Ok(Applications {
-        rows: rows(&d.db, me, apps).await?,
-        can_create: me.creator(&d.db).await.is_ok(),
-        can_share: me.sharer(&d.db).await.is_ok(),
+        rows: rows(&d.read, me, apps).await?,
+        can_create: me.creator(&d.read).await.is_ok(),
+        can_share: me.sharer(&d.read).await.is_ok(),
         libraries,
         integrations,
     })

@@ -243,7 +243,7 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<CertificateRow>, AppErr
     let models = Scoped::of(me)
         .all::<certificate::Entity>()
         .order_by_asc(certificate::Column::Domain)
-        .all(&d.db)
+        .all(&d.read)
         .await?;
     rows(d, me, models).await
 }

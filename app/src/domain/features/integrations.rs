@@ -83,10 +83,10 @@ pub async fn list(d: &Domain, actor: &Member) -> Result<Vec<IntegrationRow>, App
     let rows = Scoped::of(actor)
         .integrations()
         .order_by_asc(integration::Column::NameKey)
-        .all(&d.db)
+        .all(&d.read)
         .await?;
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
-    let mut used = using_integrations(&d.db, &ids).await?;
+    let mut used = using_integrations(&d.read, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|model| {

@@ -67,10 +67,10 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<JsLibraryRow>, AppError
     let mine = Scoped::of(me)
         .mine::<js_library::Entity>()
         .order_by_asc(js_library::Column::Name)
-        .all(&d.db)
+        .all(&d.read)
         .await?;
     let ids: Vec<i32> = mine.iter().map(|l| l.id).collect();
-    let mut used = using_libraries(&d.db, &ids).await?;
+    let mut used = using_libraries(&d.read, &ids).await?;
     Ok(mine
         .into_iter()
         .map(|l| {

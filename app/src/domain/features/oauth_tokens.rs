@@ -66,7 +66,7 @@ pub async fn list(d: &Domain, me: &Member) -> Result<OAuthTokens, AppError> {
     let rows = Scoped::of(me)
         .mine::<oauth_token::Entity>()
         .order_by_asc(oauth_token::Column::CreatedAt)
-        .all(&d.db)
+        .all(&d.read)
         .await?;
     Ok(OAuthTokens { enabled: enabled(d, me).await?, rows: rows.iter().map(row).collect() })
 }

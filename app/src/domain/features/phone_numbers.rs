@@ -115,14 +115,14 @@ async fn limit(
 }
 
 pub async fn list(d: &Domain, admin: &Admin) -> Result<PhoneNumbers, AppError> {
-    let rows = rows(&d.db, Scoped::of(admin.member()).phone_numbers()).await?;
-    let limit = limit(&d.db, admin.account_id(), rows.len()).await?;
+    let rows = rows(&d.read, Scoped::of(admin.member()).phone_numbers()).await?;
+    let limit = limit(&d.read, admin.account_id(), rows.len()).await?;
     Ok(PhoneNumbers { rows, limit })
 }
 
 /// The numbers a user owns, for their own Account tab.
 pub async fn owned_by_me(d: &Domain, me: &Member) -> Result<Vec<PhoneNumberRow>, AppError> {
-    rows(&d.db, Scoped::of(me).mine::<phone_number::Entity>()).await
+    rows(&d.read, Scoped::of(me).mine::<phone_number::Entity>()).await
 }
 
 /// Requests a toll-free number; the requesting admin owns it until they

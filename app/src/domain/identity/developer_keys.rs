@@ -47,7 +47,7 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<DeveloperKeyRow>, AppEr
         .filter(developer_key::Column::UserId.eq(me.user_id()))
         .order_by_asc(developer_key::Column::CreatedAt)
         .order_by_asc(developer_key::Column::Id)
-        .all(&d.db)
+        .all(&d.read)
         .await?;
     Ok(keys.iter().map(row).collect())
 }

@@ -1,20 +1,27 @@
 //! A user's own profile (the Account tab): who they are, their name and
 //! their password.
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
 
 use crate::domain::core::actor::Member;
 use crate::domain::core::people::own_row;
+use crate::domain::core::scope::Scoped;
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::account;
+use crate::domain::entity::{account, user};
 use crate::domain::identity::reauth;
 use crate::domain::identity::sessions::end_sessions;
 use crate::model::{AppError, CurrentUser};
 
 pub async fn current_user(d: &Domain, actor: &Member) -> Result<CurrentUser, AppError> {
-    let me = own_row(d, actor).await?;
-    let company =
-        account::Entity::find_by_id(me.account_id).one(&d.db).await?.ok_or(AppError::Internal)?;
+    // One query for the user and their company: every signed-in page asks.
+    let (me, company) = Scoped::of(actor)
+        .users()
+        .filter(user::Column::Id.eq(actor.user_id()))
+        .find_also_related(account::Entity)
+        .one(&d.read)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let company = company.ok_or(AppError::Internal)?;
     Ok(CurrentUser {
         id: me.id,
         first_name: me.first_name,

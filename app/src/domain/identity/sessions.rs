@@ -48,7 +48,7 @@ pub async fn authenticate(d: &Domain, token: &str) -> Result<Member, AppError> {
     let hash = token_hash(token);
     let found = session::Entity::find_by_id(hash.clone())
         .find_also_related(user::Entity)
-        .one(&d.db)
+        .one(&d.read)
         .await?;
     let Some((session, Some(user))) = found else {
         return Err(AppError::Unauthenticated);
@@ -135,7 +135,7 @@ pub async fn list(
     let rows = session::Entity::find()
         .filter(session::Column::UserId.eq(me.user_id()))
         .order_by_desc(session::Column::LastSeenAt)
-        .all(&d.db)
+        .all(&d.read)
         .await?;
     Ok(rows
         .into_iter()

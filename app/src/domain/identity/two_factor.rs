@@ -98,11 +98,11 @@ fn new_recovery_code() -> String {
 }
 
 pub async fn status(d: &Domain, me: &Member) -> Result<TwoFactorStatus, AppError> {
-    let enabled = enabled_row(&d.db, me.user_id()).await?.is_some();
+    let enabled = enabled_row(&d.read, me.user_id()).await?.is_some();
     let left = recovery_code::Entity::find()
         .filter(recovery_code::Column::UserId.eq(me.user_id()))
         .filter(recovery_code::Column::UsedAt.is_null())
-        .count(&d.db)
+        .count(&d.read)
         .await? as usize;
     Ok(TwoFactorStatus { enabled, recovery_codes_left: if enabled { left } else { 0 } })
 }

@@ -10,6 +10,7 @@ mod m20261122_000006_personal_security;
 mod m20261122_000008_applications;
 mod m20261122_000009_certificates_oauth;
 mod m20261128_000010_trust;
+mod m20261128_000011_search_index;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_applications::Migration),
             Box::new(m20261122_000009_certificates_oauth::Migration),
             Box::new(m20261128_000010_trust::Migration),
+            Box::new(m20261128_000011_search_index::Migration),
         ]
     }
 }

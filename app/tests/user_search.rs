@@ -1,0 +1,144 @@
+//! Search through the index finds exactly what a `LIKE` over the whole
+//! account finds, in the same order, page after page: whichever way a term
+//! is served (the first rows in order, or the search index), on SQLite and
+//! on PostgreSQL.
+use app::domain::admin::users;
+use app::domain::core::{directory, people};
+use app::domain::entity::user;
+use app::domain::testing::{account_with_admin, fresh_domain, seed_users};
+use app::model::UserSort;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement};
+
+/// More users than the rows a search reads before it turns to the index.
+const USERS: usize = 2_600;
+const FIRST_NAMES: [&str; 6] = ["Ann", "Élodie", "Zoë", "Bob", "Anna_Maria", "Per%cent"];
+
+#[tokio::test]
+async fn search_finds_what_a_scan_of_the_account_finds_in_the_same_order() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    // Another account's user holds the rare terms: never found from Acme.
+    account_with_admin(&d, "Other", "quixote.zq@other.example").await;
+    let people = (0..USERS).map(|i| {
+        let first = FIRST_NAMES[i % FIRST_NAMES.len()].to_string();
+        let last = if i == 2_222 { "Quixote".to_string() } else { format!("Last{i:04}") };
+        (first, last, format!("u{i:04}@ex.example"))
+    });
+    seed_users(&d, ada.account_id(), people).await;
+    let admin = ada.admin().unwrap();
+    let everyone =
+        user::Entity::find().filter(user::Column::AccountId.eq(ada.account_id())).all(&d.db).await;
+    let everyone = everyone.unwrap();
+
+    let terms = [
+        "ann",
+        "ANN",
+        "é",
+        "ÉLO",
+        "zoë",
+        "%",
+        "_",
+        "a",
+        "q",
+        "qu",
+        "uixo",
+        "quixote",
+        "zq",
+        "u2",
+        "u25",
+        "9@e",
+        " last0",
+        "ex.example",
+        "r%c",
+        "a_m",
+        "nothing like this",
+    ];
+    for term in terms {
+        let needle = term.trim().to_lowercase();
+        for sort in [UserSort::Name, UserSort::Email, UserSort::Status] {
+            let mut expected: Vec<&user::Model> =
+                everyone.iter().filter(|u| u.search_text.contains(&needle)).collect();
+            match sort {
+                UserSort::Name => {
+                    expected.sort_by(|a, b| (&a.name_key, a.id).cmp(&(&b.name_key, b.id)))
+                }
+                UserSort::Email => expected.sort_by(|a, b| a.email.cmp(&b.email)),
+                UserSort::Status => expected.sort_by(|a, b| {
+                    (&a.status, &a.name_key, a.id).cmp(&(&b.status, &b.name_key, b.id))
+                }),
+            }
+            // The first three pages, or all of them when there are fewer.
+            let mut found = Vec::new();
+            let mut after: Option<String> = None;
+            for _ in 0..3 {
+                let page = users::list_users(&d, &admin, term, sort, after.as_deref())
+                    .await
+                    .unwrap_or_else(|e| panic!("{term:?} {sort:?}: {e:?}"));
+                found.extend(page.rows.into_iter().map(|r| r.email));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let want: Vec<&str> =
+                expected.iter().take(found.len().max(1)).map(|u| u.email.as_str()).collect();
+            assert_eq!(found.len(), expected.len().min(75), "{term:?} {sort:?}");
+            assert_eq!(found, want[..found.len()], "{term:?} {sort:?}");
+        }
+    }
+
+    // What the table above means for a person typing:
+    let emails = |term: &'static str| {
+        let (d, admin) = (&d, &admin);
+        async move {
+            let page = users::list_users(d, admin, term, UserSort::Name, None).await.unwrap();
+            page.rows.into_iter().map(|r| r.email).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(emails("QUIXOTE").await, ["u2222@ex.example"], "case does not matter");
+    assert!(emails("zq").await.is_empty(), "another account's user is not found");
+    assert!(emails("zoe").await.is_empty(), "an accent is a different letter");
+    assert_eq!(emails("ÉLODIE").await.len(), 25, "accented capitals match");
+    assert!(emails("%").await.iter().all(|e| everyone_named(&everyone, e, "Per%cent")));
+    assert!(emails("_").await.iter().all(|e| everyone_named(&everyone, e, "Anna_Maria")));
+    // A term the first rows do not answer is looked up in the search index
+    // (the FTS5 table, or the GIN index), never by walking the account.
+    if d.db.get_database_backend() == DatabaseBackend::Postgres {
+        d.db.execute_unprepared("ANALYZE users").await.unwrap();
+    }
+    for (term, sort) in
+        [("quixote", UserSort::Name), ("u25", UserSort::Email), ("zq", UserSort::Status)]
+    {
+        let scope = user::Entity::find().filter(user::Column::AccountId.eq(ada.account_id()));
+        let backend = d.db.get_database_backend();
+        let statement = directory::index_statement(backend, scope, term, sort, None, 26).unwrap();
+        let (prefix, column) = match backend {
+            DatabaseBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
+            _ => ("EXPLAIN QUERY PLAN ", "detail"),
+        };
+        let explain = Statement::from_sql_and_values(
+            backend,
+            format!("{prefix}{}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let rows = d.db.query_all_raw(explain).await.unwrap();
+        let plan: Vec<String> =
+            rows.iter().map(|r| r.try_get::<String>("", column).unwrap()).collect();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("users_search VIRTUAL TABLE") || plan.contains("idx_users_search_grams"),
+            "{term}: {plan}"
+        );
+        assert!(!plan.contains("SCAN users\n") && !plan.ends_with("SCAN users"), "{plan}");
+        assert!(!plan.contains("Seq Scan on users"), "{plan}");
+    }
+
+    // The pickers share the search.
+    let me = ada.clone();
+    let picked = people::choices(&d.read, &me, "uixo", None).await.unwrap();
+    assert_eq!(picked.len(), 1);
+}
+
+fn everyone_named(everyone: &[user::Model], email: &str, first: &str) -> bool {
+    everyone.iter().any(|u| u.email == email && u.first_name == first)
+}
