@@ -25,6 +25,9 @@ cargo run --locked -q -p server --features app/ssr,app/testing --example limits_
 
 echo "==> Release build"
 cargo leptos build --release
+echo "==> The HTTP load benchmark at a tiny size, on both databases (full size: see the README)"
+SKIP_BUILD=1 scripts/load-bench.sh --sizes 300 --seconds 1
+SKIP_BUILD=1 scripts/with-postgres.sh scripts/load-bench.sh --postgres --sizes 300 --seconds 1
 echo "==> Browser tests"
 (cd end2end && npx playwright test)
 echo "==> All tests passed in $(( $(date +%s) - start ))s"

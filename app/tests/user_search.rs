@@ -111,7 +111,9 @@ async fn search_finds_what_a_scan_of_the_account_finds_in_the_same_order() {
     {
         let scope = user::Entity::find().filter(user::Column::AccountId.eq(ada.account_id()));
         let backend = d.db.get_database_backend();
-        let statement = directory::index_statement(backend, scope, term, sort, None, 26).unwrap();
+        let grams = user::term_grams(term);
+        let statement =
+            directory::index_statement(backend, scope, term, &grams, sort, None, 26).unwrap();
         let (prefix, column) = match backend {
             DatabaseBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
             _ => ("EXPLAIN QUERY PLAN ", "detail"),

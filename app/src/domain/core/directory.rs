@@ -70,6 +70,10 @@ fn like_pattern(search: &str) -> String {
 /// How many rows, in the page's order, a search reads and filters itself
 /// before it turns to the index: a common term fills a page from them.
 const SCAN_WINDOW: u64 = 2_000;
+/// The first step of that read, enough for a term most users match.
+const SCAN_FIRST: u64 = 200;
+/// How far a gram's rows are counted when choosing the rarest.
+const GRAM_PROBE: u64 = 2_000;
 
 /// A search as typed, trimmed and lower-cased like `search_text`.
 fn search_term(search: &str) -> Result<String, AppError> {
@@ -116,7 +120,8 @@ pub fn ordered(
 }
 
 /// The query that finds a term through the search index (`search_grams`):
-/// the rows holding every gram of the term, checked by `LIKE`, sorted and
+/// the rows holding every one of `grams` (some or all of the term's, see
+/// `user::term_grams`), checked by `LIKE`, sorted and
 /// cut to `limit`. On SQLite the users table is read `NOT INDEXED`, so the
 /// planner goes from the index's few rowids to the rows and never walks the
 /// account in order checking each row. Public for the query-plan tests.
@@ -124,13 +129,13 @@ pub fn index_statement(
     backend: DatabaseBackend,
     account_scope: Select<user::Entity>,
     term: &str,
+    grams: &[String],
     sort: UserSort,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Statement, AppError> {
     use user::Column as C;
     let term = search_term(term)?;
-    let grams = user::term_grams(&term);
     // Grams are `g` and hex digits only (see `user::search_grams`), so they
     // can stand in the SQL text.
     debug_assert!(grams.iter().all(|g| g.chars().all(|c| c.is_ascii_alphanumeric())));
@@ -159,7 +164,7 @@ pub fn index_statement(
 /// `search`, in `sort` order, after the cursor `after`.
 ///
 /// Without a search this is one index range scan. With one, the next
-/// [`SCAN_WINDOW`] rows in order are read and checked here first: a common
+/// [`SCAN_WINDOW`] rows in order (at most) are read and checked here first: a common
 /// term fills the page from them and stops, which no index does faster. A
 /// rarer term (or one that matches nothing) goes through the search index
 /// instead of reading the rest of the account. Either way the rows and their
@@ -178,30 +183,66 @@ pub async fn search(
     if term.is_empty() {
         return Ok(ordered.limit(limit).all(conn).await?);
     }
-    let window: Vec<(i32, String)> = ordered
-        .clone()
-        .select_only()
-        .column(C::Id)
-        .column(C::SearchText)
-        .limit(SCAN_WINDOW)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let hits: Vec<i32> = window
-        .iter()
-        .filter(|(_, text)| text.contains(term.as_str()))
-        .map(|(id, _)| *id)
-        .take(limit as usize)
-        .collect();
-    if hits.len() as u64 == limit || (window.len() as u64) < SCAN_WINDOW {
-        if hits.is_empty() {
-            return Ok(Vec::new());
+    // Read in two steps, so a common term stops after the first.
+    let mut hits: Vec<i32> = Vec::new();
+    let mut read = 0;
+    for step in [SCAN_FIRST, SCAN_WINDOW - SCAN_FIRST] {
+        let rows: Vec<(i32, String)> = ordered
+            .clone()
+            .select_only()
+            .column(C::Id)
+            .column(C::SearchText)
+            .offset(read)
+            .limit(step)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        read += rows.len() as u64;
+        hits.extend(
+            rows.iter().filter(|(_, text)| text.contains(term.as_str())).map(|(id, _)| *id),
+        );
+        hits.truncate(limit as usize);
+        let everything_read = (rows.len() as u64) < step;
+        if hits.len() as u64 == limit || everything_read {
+            if hits.is_empty() {
+                return Ok(Vec::new());
+            }
+            return Ok(ordered.filter(C::Id.is_in(hits)).all(conn).await?);
         }
-        return Ok(ordered.filter(C::Id.is_in(hits)).all(conn).await?);
     }
-    let statement =
-        index_statement(conn.get_database_backend(), account_scope, &term, sort, after, limit)?;
+    let backend = conn.get_database_backend();
+    let mut grams = user::term_grams(&term);
+    if backend == DatabaseBackend::Sqlite {
+        grams = rarest_grams(conn, grams).await?;
+    }
+    let statement = index_statement(backend, account_scope, &term, &grams, sort, after, limit)?;
     Ok(user::Entity::find().from_raw_sql(statement).all(conn).await?)
+}
+
+/// The few grams of a term that the fewest users hold. Every gram narrows
+/// the search, but FTS5 intersects long lists slowly ("use", "ser", "com"
+/// are in nearly every row), so a search uses the rarest three: each gram's
+/// rows are counted up to [`GRAM_PROBE`], which stops early on common ones.
+/// (PostgreSQL's GIN index makes this choice itself.)
+async fn rarest_grams(
+    conn: &impl ConnectionTrait,
+    grams: Vec<String>,
+) -> Result<Vec<String>, AppError> {
+    if grams.len() <= 3 {
+        return Ok(grams);
+    }
+    let mut counted = Vec::with_capacity(grams.len());
+    for gram in grams {
+        let sql = format!(
+            "SELECT count(*) AS n FROM (SELECT rowid FROM users_search \
+             WHERE users_search MATCH '{gram}' LIMIT {GRAM_PROBE})"
+        );
+        let row = conn.query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql)).await?;
+        let count: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+        counted.push((count, gram));
+    }
+    counted.sort();
+    Ok(counted.into_iter().take(3).map(|(_, gram)| gram).collect())
 }
 
 /// One page of `account_scope`'s users and the cursor of the next page, if
