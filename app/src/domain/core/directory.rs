@@ -5,7 +5,7 @@
 //! where the previous one ended.
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, Order, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Select, Statement,
@@ -70,8 +70,6 @@ fn like_pattern(search: &str) -> String {
 /// How many rows, in the page's order, a search reads and filters itself
 /// before it turns to the index: a common term fills a page from them.
 const SCAN_WINDOW: u64 = 2_000;
-/// The first step of that read, enough for a term most users match.
-const SCAN_FIRST: u64 = 200;
 /// How far a gram's rows are counted when choosing the rarest.
 const GRAM_PROBE: u64 = 2_000;
 
@@ -110,13 +108,17 @@ pub fn ordered(
         (_, None) => query,
         (_, Some(_)) => return Err(Cursor::decode("").unwrap_err()),
     };
-    Ok(match sort {
-        UserSort::Name => query.order_by_asc(C::NameKey).order_by_asc(C::Id),
-        UserSort::Email => query.order_by_asc(C::Email),
-        UserSort::Status => {
-            query.order_by_asc(C::Status).order_by_asc(C::NameKey).order_by_asc(C::Id)
-        }
-    })
+    Ok(sort_columns(sort).into_iter().fold(query, |query, column| query.order_by_asc(column)))
+}
+
+/// The columns a page is sorted by, the last of them unique.
+fn sort_columns(sort: UserSort) -> Vec<user::Column> {
+    use user::Column as C;
+    match sort {
+        UserSort::Name => vec![C::NameKey, C::Id],
+        UserSort::Email => vec![C::Email],
+        UserSort::Status => vec![C::Status, C::NameKey, C::Id],
+    }
 }
 
 /// The query that finds a term through the search index (`search_grams`):
@@ -164,8 +166,8 @@ pub fn index_statement(
 /// `search`, in `sort` order, after the cursor `after`.
 ///
 /// Without a search this is one index range scan. With one, the next
-/// [`SCAN_WINDOW`] rows in order (at most) are read and checked here first: a common
-/// term fills the page from them and stops, which no index does faster. A
+/// [`SCAN_WINDOW`] rows in order are checked first: a common term fills the
+/// page from them, which no index does faster. A
 /// rarer term (or one that matches nothing) goes through the search index
 /// instead of reading the rest of the account. Either way the rows and their
 /// order are those of `search_text LIKE '%term%'` over the whole account.
@@ -183,34 +185,46 @@ pub async fn search(
     if term.is_empty() {
         return Ok(ordered.limit(limit).all(conn).await?);
     }
-    // Read in two steps, so a common term stops after the first.
-    let mut hits: Vec<i32> = Vec::new();
-    let mut read = 0;
-    for step in [SCAN_FIRST, SCAN_WINDOW - SCAN_FIRST] {
-        let rows: Vec<(i32, String)> = ordered
-            .clone()
-            .select_only()
-            .column(C::Id)
-            .column(C::SearchText)
-            .offset(read)
-            .limit(step)
-            .into_tuple()
-            .all(conn)
-            .await?;
-        read += rows.len() as u64;
-        hits.extend(
-            rows.iter().filter(|(_, text)| text.contains(term.as_str())).map(|(id, _)| *id),
-        );
-        hits.truncate(limit as usize);
-        let everything_read = (rows.len() as u64) < step;
-        if hits.len() as u64 == limit || everything_read {
-            if hits.is_empty() {
-                return Ok(Vec::new());
-            }
-            return Ok(ordered.filter(C::Id.is_in(hits)).all(conn).await?);
-        }
+    // The window is filtered inside the database: only the matches come back.
+    let window = ordered
+        .clone()
+        .select_only()
+        .columns([C::Id, C::SearchText, C::NameKey, C::Email, C::Status])
+        .limit(SCAN_WINDOW)
+        .into_query();
+    let w = Alias::new("scanned");
+    let mut matches = Query::select();
+    matches
+        .column((w.clone(), C::Id))
+        .from_subquery(window.clone(), w.clone())
+        .and_where(
+            Expr::col((w.clone(), C::SearchText))
+                .like(LikeExpr::new(like_pattern(&term)).escape('\\')),
+        )
+        .limit(limit);
+    for column in sort_columns(sort) {
+        matches.order_by((w.clone(), column), Order::Asc);
     }
     let backend = conn.get_database_backend();
+    let hits: Vec<i32> = conn
+        .query_all_raw(backend.build(&matches))
+        .await?
+        .iter()
+        .map(|row| row.try_get("", "id"))
+        .collect::<Result<_, _>>()?;
+    let whole_account_read = hits.len() as u64 == limit || {
+        let mut count = Query::select();
+        count.expr_as(Expr::cust("count(*)"), Alias::new("n")).from_subquery(window, w);
+        let row = conn.query_one_raw(backend.build(&count)).await?;
+        let read: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+        (read as u64) < SCAN_WINDOW
+    };
+    if whole_account_read {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Ok(ordered.filter(C::Id.is_in(hits)).all(conn).await?);
+    }
     let mut grams = user::term_grams(&term);
     if backend == DatabaseBackend::Sqlite {
         grams = rarest_grams(conn, grams).await?;
