@@ -185,13 +185,14 @@ pub async fn search(
     if term.is_empty() {
         return Ok(ordered.limit(limit).all(conn).await?);
     }
-    // The window is filtered inside the database: only the matches come back.
-    let window = ordered
-        .clone()
-        .select_only()
-        .columns([C::Id, C::SearchText, C::NameKey, C::Email, C::Status])
-        .limit(SCAN_WINDOW)
-        .into_query();
+    // The window is filtered inside the database, from the sort index alone
+    // (it carries `search_text`): only the matches come back.
+    let mut columns = sort_columns(sort);
+    if sort == UserSort::Email {
+        columns.push(C::Id);
+    }
+    columns.push(C::SearchText);
+    let window = ordered.clone().select_only().columns(columns).limit(SCAN_WINDOW).into_query();
     let w = Alias::new("scanned");
     let mut matches = Query::select();
     matches
