@@ -67,8 +67,8 @@ fn like_pattern(search: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// How many rows, in the page's order, a search reads and filters itself
-/// before it turns to the index: a common term fills a page from them.
+/// How many rows, in the page's order, a search checks before it turns to
+/// the index: a common term fills a page from them.
 const SCAN_WINDOW: u64 = 2_000;
 /// How far a gram's rows are counted when choosing the rarest.
 const GRAM_PROBE: u64 = 2_000;
@@ -123,8 +123,8 @@ fn sort_columns(sort: UserSort) -> Vec<user::Column> {
 
 /// The query that finds a term through the search index (`search_grams`):
 /// the rows holding every one of `grams` (some or all of the term's, see
-/// `user::term_grams`), checked by `LIKE`, sorted and
-/// cut to `limit`. On SQLite the users table is read `NOT INDEXED`, so the
+/// `user::term_grams`), checked by `LIKE`, sorted and cut to `limit`. On
+/// SQLite the users table is read `NOT INDEXED`, so the
 /// planner goes from the index's few rowids to the rows and never walks the
 /// account in order checking each row. Public for the query-plan tests.
 pub fn index_statement(
@@ -167,9 +167,9 @@ pub fn index_statement(
 ///
 /// Without a search this is one index range scan. With one, the next
 /// [`SCAN_WINDOW`] rows in order are checked first: a common term fills the
-/// page from them, which no index does faster. A
-/// rarer term (or one that matches nothing) goes through the search index
-/// instead of reading the rest of the account. Either way the rows and their
+/// page from them, which no index does faster. A rarer term (or one that
+/// matches nothing) goes through the search index instead of reading the rest
+/// of the account. Either way the rows and their
 /// order are those of `search_text LIKE '%term%'` over the whole account.
 pub async fn search(
     conn: &impl ConnectionTrait,
