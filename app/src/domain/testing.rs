@@ -143,14 +143,13 @@ pub async fn seed_users(
         .into_iter()
         .enumerate()
         .map(|(i, (first, last, email))| {
-            let name_key = format!("{first} {last}").to_lowercase();
-            let search_text = format!("{name_key} {}", email.to_lowercase());
+            let derived = user::Derived::of(&first, &last, &email);
             let invited = i % 10 == 9;
             user::ActiveModel {
                 account_id: Set(account_id),
-                search_grams: Set(user::search_grams(&search_text)),
-                search_text: Set(search_text),
-                name_key: Set(name_key),
+                search_grams: Set(derived.search_grams),
+                search_text: Set(derived.search_text),
+                name_key: Set(derived.name_key),
                 email: Set(email.to_lowercase()),
                 first_name: Set(first),
                 last_name: Set(last),

@@ -216,9 +216,7 @@ pub async fn search(
     let whole_account_read = hits.len() as u64 == limit || {
         let mut count = Query::select();
         count.expr_as(Expr::cust("count(*)"), Alias::new("n")).from_subquery(window, w);
-        let row = conn.query_one_raw(backend.build(&count)).await?;
-        let read: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
-        (read as u64) < SCAN_WINDOW
+        count_of(conn, backend.build(&count)).await? < SCAN_WINDOW
     };
     if whole_account_read {
         if hits.is_empty() {
@@ -252,12 +250,18 @@ async fn rarest_grams(
             "SELECT count(*) AS n FROM (SELECT rowid FROM users_search \
              WHERE users_search MATCH '{gram}' LIMIT {GRAM_PROBE})"
         );
-        let row = conn.query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql)).await?;
-        let count: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+        let count = count_of(conn, Statement::from_string(DatabaseBackend::Sqlite, sql)).await?;
         counted.push((count, gram));
     }
     counted.sort();
     Ok(counted.into_iter().take(3).map(|(_, gram)| gram).collect())
+}
+
+/// The `n` a counting statement answers.
+async fn count_of(conn: &impl ConnectionTrait, statement: Statement) -> Result<u64, AppError> {
+    let row = conn.query_one_raw(statement).await?;
+    let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+    Ok(n as u64)
 }
 
 /// One page of `account_scope`'s users and the cursor of the next page, if

@@ -71,16 +71,31 @@ impl ActiveModelBehavior for ActiveModel {
         if let (Some(first), Some(last), Some(email)) =
             (self.first_name.try_as_ref(), self.last_name.try_as_ref(), self.email.try_as_ref())
         {
-            let name = format!("{first} {last}").to_lowercase();
-            let search_text = format!("{name} {}", email.to_lowercase());
-            self.search_grams = Set(search_grams(&search_text));
-            self.search_text = Set(search_text);
-            self.name_key = Set(name);
+            let derived = Derived::of(first, last, email);
+            self.name_key = Set(derived.name_key);
+            self.search_text = Set(derived.search_text);
+            self.search_grams = Set(derived.search_grams);
         }
         if let Some(hash) = self.password_hash.try_as_ref() {
             self.status = Set(if hash.is_some() { ACTIVE } else { INVITED }.into());
         }
         Ok(self)
+    }
+}
+
+/// The columns derived from a user's names and email: what `before_save`
+/// writes, and what a batch insert (which skips it) must write too.
+pub struct Derived {
+    pub name_key: String,
+    pub search_text: String,
+    pub search_grams: String,
+}
+
+impl Derived {
+    pub fn of(first: &str, last: &str, email: &str) -> Derived {
+        let name_key = format!("{first} {last}").to_lowercase();
+        let search_text = format!("{name_key} {}", email.to_lowercase());
+        Derived { search_grams: search_grams(&search_text), search_text, name_key }
     }
 }
 
