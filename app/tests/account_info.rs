@@ -4,7 +4,7 @@ use app::domain::core::actor::Operator;
 use app::domain::core::limits;
 use app::domain::core::limits::Plan;
 use app::domain::operator;
-use app::domain::testing::{account_with_admin, fresh_domain};
+use app::domain::testing::{account_with_admin, fresh_domain, Snapshot};
 use app::model::{AccountInfo, AppError};
 
 fn details() -> AccountInfo {
@@ -47,6 +47,7 @@ async fn bad_input_reports_every_field_and_saves_nothing() {
         zip: "95014_2083".into(),
         phone: "555-0100".into(),
     };
+    let before = Snapshot::take(&d).await;
     let err = account_info::save(&d, &admin, bad).await.unwrap_err();
     let expected = [
         ("company_name", "Company Name is required."),
@@ -65,6 +66,7 @@ async fn bad_input_reports_every_field_and_saves_nothing() {
     // One bad field keeps the good ones from being saved too.
     let one_bad = AccountInfo { zip: "12345678901".into(), ..details() };
     assert!(matches!(account_info::save(&d, &admin, one_bad).await, Err(AppError::Invalid(_))));
+    before.assert_unchanged(&d).await;
     assert_eq!(account_info::get(&d, &admin).await.unwrap().company_name, "Acme");
 }
 
@@ -88,9 +90,11 @@ async fn operators_change_plans_by_a_members_email() {
             .unwrap();
     assert_eq!(before, Plan::Demo);
     assert_eq!(limits::plan(&d.db, ada.account_id()).await.unwrap(), Plan::Full);
+    let unchanged = Snapshot::take(&d).await;
     assert_eq!(
         operator::set_plan(&d, &Operator::from_command_line(), "nobody@example.com", Plan::Full)
             .await,
         Err(AppError::NotFound)
     );
+    unchanged.assert_unchanged(&d).await;
 }

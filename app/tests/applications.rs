@@ -66,6 +66,7 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     js_libraries::add(&d, &ada, library("Broken", "function (")).await.unwrap();
     let exactly = "x".repeat(JS_LIBRARY_MAX);
     js_libraries::add(&d, &ada, library("Longest", &exactly)).await.unwrap();
+    let before = Snapshot::take(&d).await;
     let err =
         js_libraries::add(&d, &ada, library("Too long", &format!("{exactly}y"))).await.unwrap_err();
     assert_eq!(
@@ -81,15 +82,18 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     .unwrap_err();
     assert!(err.message_for("name").is_some() && err.message_for("description").is_some());
     assert_eq!(err.message_for("code").as_deref(), Some("Code is required."));
+    before.assert_unchanged(&d).await;
 
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 3);
     // Bob neither sees nor changes Ada's library.
     assert!(js_libraries::list(&d, &bob).await.unwrap().is_empty());
+    let before = Snapshot::take(&d).await;
     assert_eq!(
         js_libraries::update(&d, &bob, lib.id, library("Mine", "1")).await,
         Err(AppError::NotFound)
     );
     assert_eq!(js_libraries::delete(&d, &bob, lib.id, true).await, Err(AppError::NotFound));
+    before.assert_unchanged(&d).await;
     let edited =
         js_libraries::update(&d, &ada, lib.id, library("Greeting", "var a = 2;")).await.unwrap();
     assert_eq!(edited.code, "var a = 2;");
@@ -213,6 +217,7 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     assert_eq!(listed[0].used_by, vec!["IVR", "IVR (copy)"]);
 
     // Without confirmation nothing is deleted, and the applications are named.
+    let before = Snapshot::take(&d).await;
     let refused = js_libraries::delete(&d, &ada, lib.id, false).await;
     assert_eq!(
         refused,
@@ -224,6 +229,7 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     assert!(
         matches!(integrations::delete(&d, &admin, bucket, false).await, Err(AppError::Conflict(m)) if m.contains("IVR (copy)"))
     );
+    before.assert_unchanged(&d).await;
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 1);
 
     js_libraries::delete(&d, &ada, lib.id, true).await.unwrap();
@@ -391,14 +397,17 @@ async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
 
     let mut changes = vec![OwnerChange { number_id: number.id, owner_id: carol.user_id() }];
     changes.extend((0..max as i32).map(|i| OwnerChange { number_id: -i, owner_id: 1 }));
+    let before = Snapshot::take(&d).await;
     let refused = phone_numbers::save_owners(&d, &admin, &changes).await.unwrap_err();
     assert_eq!(refused.message_for("changes"), Some(format!("At most {max} at a time.")));
     assert_eq!(refused.status(), 422);
+    before.assert_unchanged(&d).await;
     let rows = phone_numbers::list(&d, &admin).await.unwrap().rows;
     assert_eq!(rows[0].owner.id, ada.user_id(), "the first change was not applied");
 
     let library = js_libraries::add(&d, &ada, library("Helpers", "let a = 1;")).await.unwrap();
     let many: Vec<i32> = std::iter::once(library.id).chain(1..=max as i32).collect();
+    let before = Snapshot::take(&d).await;
     let refused = applications::set_attachments(&d, &ada, app.id, &many, &[]).await.unwrap_err();
     assert_eq!(refused.message_for("libraries"), Some(format!("At most {max} at a time.")));
     let refused = applications::set_attachments(&d, &ada, app.id, &[], &many).await.unwrap_err();
@@ -412,6 +421,7 @@ async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
         answer.unwrap_err().message_for("libraries").as_deref(),
         Some("Choose JS libraries of this account.")
     );
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]

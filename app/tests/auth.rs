@@ -7,7 +7,7 @@ use app::domain::identity::sessions;
 use app::domain::identity::sign_up;
 use app::domain::identity::sign_up::SignUp;
 use app::domain::operator::{self, NewUserByOperator};
-use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot, PASSWORD};
 use app::model::AppError;
 use chrono::Duration;
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -46,11 +46,13 @@ async fn sign_up_creates_an_account_whose_first_user_is_its_admin() {
 async fn a_taken_email_is_refused_in_any_case_and_spacing_and_nothing_is_written() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "First", "taken@example.com").await;
+    let before = Snapshot::take(&d).await;
     let err = sign_up::sign_up(&d, sign_up_input(" TAKEN@example.com"), "test", None)
         .await
         .err()
         .unwrap();
     assert!(err.message_for("email").unwrap().contains("already exists"), "{err:?}");
+    before.assert_unchanged(&d).await;
     assert_eq!(account::Entity::find().count(&d.db).await.unwrap(), 1);
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 1);
 }
@@ -65,9 +67,11 @@ async fn sign_up_reports_every_bad_field_and_writes_nothing() {
         email: "not-an-email".into(),
         password: "password".into(),
     };
+    let before = Snapshot::take(&d).await;
     let Err(AppError::Invalid(errors)) = sign_up::sign_up(&d, input, "test", None).await else {
         panic!("expected field errors");
     };
+    before.assert_unchanged(&d).await;
     let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["company_name", "first_name", "last_name", "email", "password"]);
     assert_eq!(account::Entity::find().count(&d.db).await.unwrap(), 0);
@@ -77,10 +81,13 @@ async fn sign_up_reports_every_bad_field_and_writes_nothing() {
 async fn log_in_gives_the_same_answer_for_a_wrong_password_and_an_unknown_email() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
+    // A failed log-in is counted (login_failures), known email or not; nothing else changes.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let wrong_password =
         log_in::log_in(&d, "ada@example.com", "not the password", "t").await.err().unwrap();
     let unknown_email =
         log_in::log_in(&d, "nobody@example.com", PASSWORD, "t").await.err().unwrap();
+    before.assert_unchanged(&d).await;
     assert_eq!(wrong_password, unknown_email);
     assert_eq!(wrong_password.message_for("password").unwrap(), WRONG_CREDENTIALS);
     assert_eq!(session::Entity::find().count(&d.db).await.unwrap(), 0);
@@ -107,8 +114,11 @@ async fn a_user_without_a_password_cannot_log_in() {
     )
     .await
     .unwrap();
+    // The failed log-in is counted (login_failures); nothing else changes.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let err = log_in::log_in(&d, "invited@example.com", "", "t").await.err().unwrap();
     assert_eq!(err.message_for("password").unwrap(), WRONG_CREDENTIALS);
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -117,8 +127,10 @@ async fn log_out_ends_the_session() {
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let s = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     sessions::log_out(&d, &s.token).await.unwrap();
+    let before = Snapshot::take(&d).await;
     assert_eq!(sessions::authenticate(&d, &s.token).await, Err(AppError::Unauthenticated));
     assert_eq!(sessions::authenticate(&d, "made-up-token").await, Err(AppError::Unauthenticated));
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -130,7 +142,10 @@ async fn sessions_expire_after_inactivity_and_after_their_absolute_lifetime() {
     clock.advance(d.sessions.idle - Duration::minutes(1));
     assert!(sessions::authenticate(&d, &idle.token).await.is_ok(), "used just in time");
     clock.advance(d.sessions.idle + Duration::minutes(1));
+    // A refused expired session is deleted (sessions); nothing else changes.
+    let before = Snapshot::take_except(&d, &["sessions"]).await;
     assert_eq!(sessions::authenticate(&d, &idle.token).await, Err(AppError::Unauthenticated));
+    before.assert_unchanged(&d).await;
 
     let busy = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     let start = clock_now(&d);
@@ -140,7 +155,9 @@ async fn sessions_expire_after_inactivity_and_after_their_absolute_lifetime() {
         assert!(sessions::authenticate(&d, &busy.token).await.is_ok());
     }
     clock.advance(Duration::days(2));
+    let before = Snapshot::take_except(&d, &["sessions"]).await;
     assert_eq!(sessions::authenticate(&d, &busy.token).await, Err(AppError::Unauthenticated));
+    before.assert_unchanged(&d).await;
 }
 
 fn clock_now(d: &app::domain::core::Domain) -> chrono::DateTime<chrono::Utc> {
@@ -158,8 +175,10 @@ async fn a_demotion_takes_effect_on_the_next_request() {
     let mut active: user::ActiveModel = row.into();
     active.is_admin = sea_orm::Set(false);
     sea_orm::ActiveModelTrait::update(active, &d.db).await.unwrap();
+    let before = Snapshot::take(&d).await;
     let member = sessions::authenticate(&d, &s.token).await.unwrap();
     assert!(matches!(member.admin(), Err(AppError::Forbidden(_))));
+    before.assert_unchanged(&d).await;
 }
 
 /// The suite runs twice, on SQLite and on PostgreSQL: make sure the second

@@ -7,7 +7,7 @@ use app::domain::admin::users;
 use app::domain::core::outbound::Outbound;
 use app::domain::core::Domain;
 use app::domain::features::certificates::{self, NewCertificate};
-use app::domain::testing::{account_with_admin, add_user, fresh_domain};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot};
 use app::model::{AppError, Expiry};
 use chrono::{Datelike, Duration};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
@@ -134,8 +134,7 @@ async fn the_outbound_client_presents_the_accounts_certificate_for_the_host() {
     let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
 
     // Without a certificate the server refuses the handshake.
-    let refused = certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await;
-    refused_by_the_server(refused);
+    refused_by_the_server(&d, ada.account_id(), &url).await;
 
     let (cert, key, ..) = issue(&client_ca, "Acme outbound", &[], 365);
     certificates::add(&d, &ada, input("localhost", &cert, &key)).await.unwrap();
@@ -143,30 +142,25 @@ async fn the_outbound_client_presents_the_accounts_certificate_for_the_host() {
         certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
     assert_eq!((answer.status, answer.body.as_str()), (200, "hello, 1 certificate(s)"));
     // Another account's certificate is never presented for it.
-    refused_by_the_server(
-        certificates::send_for_account(&d, eve.account_id(), "GET", &url, None).await,
-    );
+    refused_by_the_server(&d, eve.account_id(), &url).await;
     // A certificate the server does not trust is refused too.
     let stranger_ca = ca("Someone else");
     let (cert, key, ..) = issue(&stranger_ca, "Globex outbound", &[], 365);
     certificates::add(&d, &eve, input("localhost", &cert, &key)).await.unwrap();
-    refused_by_the_server(
-        certificates::send_for_account(&d, eve.account_id(), "GET", &url, None).await,
-    );
+    refused_by_the_server(&d, eve.account_id(), &url).await;
 }
 
-/// The call reached the server and the TLS exchange failed there: not a
-/// malformed URL, a missing certificate key or a timeout on our side.
-fn refused_by_the_server(
-    result: Result<
-        app::domain::core::outbound::Response,
-        app::domain::core::outbound::OutboundError,
-    >,
-) {
+/// `account_id`'s call to `url` reached the server and the TLS exchange failed
+/// there: not a malformed URL, a missing certificate key or a timeout on our
+/// side; and the refused call changed nothing.
+async fn refused_by_the_server(d: &Domain, account_id: i32, url: &str) {
+    let before = Snapshot::take(d).await;
+    let result = certificates::send_for_account(d, account_id, "GET", url, None).await;
     let why = result.map(|r| r.status).unwrap_err().0;
     for ours in ["URL", "timed out", "could not be opened", "bad host", "plain http"] {
         assert!(!why.contains(ours), "refused for the wrong reason: {why}");
     }
+    before.assert_unchanged(d).await;
 }
 
 #[tokio::test]
@@ -177,6 +171,7 @@ async fn bad_input_is_named_beside_its_field_and_nothing_is_stored() {
     let (cert, key, ..) = issue(&authority, "Acme", &[], 365);
     let (_, other_key, ..) = issue(&authority, "Other", &[], 365);
 
+    let before = Snapshot::take(&d).await;
     let err =
         certificates::add(&d, &ada, input("not a domain", "hello", "world")).await.unwrap_err();
     assert_eq!(
@@ -200,6 +195,7 @@ async fn bad_input_is_named_beside_its_field_and_nothing_is_stored() {
     let truncated = cert.replace("\n", "").chars().take(120).collect::<String>();
     let cut = certificates::add(&d, &ada, input("api.example.com", &truncated, &key)).await;
     assert!(cut.unwrap_err().message_for("certificate").is_some(), "named beside the certificate");
+    before.assert_unchanged(&d).await;
     assert!(certificates::list(&d, &ada).await.unwrap().is_empty());
 
     let added = certificates::add(&d, &ada, input("API.example.com", &cert, &key)).await.unwrap();
@@ -207,12 +203,14 @@ async fn bad_input_is_named_beside_its_field_and_nothing_is_stored() {
         (added.domain.as_str(), added.subject.as_str(), added.issuer.as_str()),
         ("api.example.com", "CN=Acme", "CN=CA")
     );
+    let before = Snapshot::take(&d).await;
     let again =
         certificates::add(&d, &ada, input("api.example.com", &cert, &key)).await.unwrap_err();
     assert!(again
         .message_for("domain")
         .unwrap()
         .contains("already has a certificate for api.example.com"));
+    before.assert_unchanged(&d).await;
     // The key never comes back.
     let listed = serde_json::to_string(&certificates::list(&d, &ada).await.unwrap()).unwrap();
     assert!(!listed.contains("PRIVATE KEY") && !listed.contains(&key[40..80]));
@@ -225,12 +223,14 @@ async fn a_passphrase_protected_key_is_named_as_such() {
     let (cert, ..) = issue(&ca("CA"), "Acme", &[], 365);
     // The shape openssl writes for `openssl pkcs8 -topk8 -v2 aes256`; its content is never read.
     let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n";
+    let before = Snapshot::take(&d).await;
     let err =
         certificates::add(&d, &ada, input("api.example.com", &cert, encrypted)).await.unwrap_err();
     assert_eq!(
         err.message_for("private_key").as_deref(),
         Some("Private Key is protected by a passphrase; remove it first (openssl pkey -in key.pem -out plain.pem).")
     );
+    before.assert_unchanged(&d).await;
     assert!(certificates::list(&d, &ada).await.unwrap().is_empty());
 }
 
@@ -295,8 +295,10 @@ async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
     let seen = certificates::list(&d, &carol).await.unwrap();
     assert_eq!((seen.len(), seen[0].can_delete), (2, false));
     assert!(certificates::list(&d, &eve).await.unwrap().is_empty());
+    let before = Snapshot::take(&d).await;
     assert!(matches!(certificates::delete(&d, &carol, bobs.id).await, Err(AppError::Forbidden(_))));
     assert_eq!(certificates::delete(&d, &eve, bobs.id).await, Err(AppError::NotFound));
+    before.assert_unchanged(&d).await;
     certificates::delete(&d, &bob, bobs.id).await.unwrap();
     // Deleting Bob hands his certificate to the admin who deleted him (every
     // test user is called Ada Lovelace, so the row itself says whose it is).

@@ -124,12 +124,14 @@ async fn bad_credentials_are_refused_beside_their_fields_and_nothing_is_stored()
             "at most 500",
         ),
     ];
+    let before = Snapshot::take(&d).await;
     for (input, field, expected) in cases {
         let err = integrations::add(&d, &a, input).await.err().unwrap();
         let message =
             err.message_for(field).unwrap_or_else(|| panic!("no {field} error in {err:?}"));
         assert!(message.contains(expected), "{field}: {message}");
     }
+    before.assert_unchanged(&d).await;
     assert_eq!(integration::Entity::find().count(&d.db).await.unwrap(), 0);
 }
 
@@ -170,8 +172,10 @@ async fn an_update_changes_name_and_description_only() {
         integrations::credentials(&d, &a, added.id).await.unwrap(),
         Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
     );
+    let before = Snapshot::take(&d).await;
     let err = integrations::update(&d, &a, added.id, "", "").await.err().unwrap();
     assert!(err.message_for("name").is_some());
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -182,9 +186,11 @@ async fn another_accounts_integration_can_be_neither_read_nor_changed() {
     let added = integrations::add(&d, &ours, dynamodb("Records")).await.unwrap();
     let eve = theirs.admin().unwrap();
     assert!(integrations::list(&d, &theirs).await.unwrap().is_empty());
+    let before = Snapshot::take(&d).await;
     assert_eq!(integrations::update(&d, &eve, added.id, "Mine", "").await, Err(AppError::NotFound));
     assert_eq!(integrations::delete(&d, &eve, added.id, true).await, Err(AppError::NotFound));
     assert_eq!(integrations::credentials(&d, &eve, added.id).await, Err(AppError::NotFound));
+    before.assert_unchanged(&d).await;
     let still = integrations::list(&d, ours.member()).await.unwrap();
     assert_eq!(still.len(), 1);
     assert_eq!(still[0].name, "Records");
@@ -227,7 +233,9 @@ async fn a_tampered_ciphertext_is_rejected() {
     let mut active = row.into_active_model();
     active.ciphertext = Set(String::from_utf8(flipped).unwrap());
     active.update(&d.db).await.unwrap();
+    let before = Snapshot::take(&d).await;
     assert_eq!(integrations::credentials(&d, &a, added.id).await, Err(AppError::Internal));
+    before.assert_unchanged(&d).await;
 
     // A ciphertext moved from another row of another account does not open either.
     let theirs = account_with_admin(&d, "Other", "eve@other.example").await.admin().unwrap();
@@ -241,7 +249,9 @@ async fn a_tampered_ciphertext_is_rejected() {
         .into_active_model();
     target.ciphertext = Set(source.ciphertext);
     target.update(&d.db).await.unwrap();
+    let before = Snapshot::take(&d).await;
     assert_eq!(integrations::credentials(&d, &a, other.id).await, Err(AppError::Internal));
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -269,7 +279,9 @@ async fn key_rotation_keeps_every_integration_readable() {
     );
     assert!(integrations::credentials(&after, &a, ids[2]).await.is_ok());
     // The old keyring alone no longer opens them: they really were re-sealed.
+    let before = Snapshot::take(&d).await;
     assert_eq!(integrations::credentials(&d, &a, ids[0]).await, Err(AppError::Internal));
+    before.assert_unchanged(&d).await;
     assert_eq!(
         operator::reseal_secrets(&after, &Operator::from_command_line(), &rotated).await.unwrap(),
         0,
