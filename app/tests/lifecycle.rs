@@ -8,7 +8,7 @@ use app::domain::identity::profile;
 use app::domain::identity::sessions;
 use app::domain::identity::sign_up;
 use app::domain::identity::sign_up::SignUp;
-use app::domain::testing::{account_with_admin, fresh_domain, link_token, PASSWORD};
+use app::domain::testing::{account_with_admin, fresh_domain, link_token, Snapshot, PASSWORD};
 use app::domain::Domain;
 use app::model::AppError;
 use chrono::Duration;
@@ -54,10 +54,12 @@ async fn sign_up_writes_a_verification_link_and_using_it_verifies_the_address() 
 
     email_links::verify_email(&d, &token).await.unwrap();
     assert!(profile::current_user(&d, &s.member).await.unwrap().email_verified);
+    let before = Snapshot::take(&d).await;
     let again = email_links::verify_email(&d, &token).await.err().unwrap();
     assert_eq!(field(&again, "token"), LINK_USED);
     let forged = email_links::verify_email(&d, "forged-token").await.err().unwrap();
     assert_eq!(field(&forged, "token"), LINK_INVALID);
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -68,12 +70,16 @@ async fn a_resent_verification_link_replaces_the_old_one() {
     email_links::resend_verification(&d, &s.member).await.unwrap();
     let second = link_token(&d, "grace@example.com", "/verify-email").await;
     assert_ne!(first, second);
+    let before = Snapshot::take(&d).await;
     assert_eq!(
         field(&email_links::verify_email(&d, &first).await.err().unwrap(), "token"),
         LINK_EXPIRED
     );
+    before.assert_unchanged(&d).await;
     email_links::verify_email(&d, &second).await.unwrap();
+    let before = Snapshot::take(&d).await;
     assert!(email_links::resend_verification(&d, &s.member).await.is_err(), "already verified");
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -102,8 +108,10 @@ async fn forgot_password_answers_the_same_whether_or_not_the_address_exists() {
     assert_eq!(email_links::request_password_reset(&d, " ADA@example.com", None).await, Ok(()));
     assert!(outbox_to(&d, "nobody@example.com").await.is_empty());
     assert_eq!(outbox_to(&d, "ada@example.com").await.len(), 1);
+    let before = Snapshot::take(&d).await;
     let bad = email_links::request_password_reset(&d, "not an email", None).await.err().unwrap();
     assert!(bad.message_for("email").is_some());
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -114,9 +122,11 @@ async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
 
-    // A refused password leaves the link working.
+    // A refused password leaves the link working, and changes nothing.
+    let before = Snapshot::take(&d).await;
     let weak = email_links::reset_password(&d, &token, "password1", "t").await.err().unwrap();
     assert!(field(&weak, "new_password").contains("too easy"));
+    before.assert_unchanged(&d).await;
 
     let new_password = "Quartz-Harbor-Lantern-77";
     let fresh = email_links::reset_password(&d, &token, new_password, "t")
@@ -129,9 +139,11 @@ async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
     );
     assert!(sessions::authenticate(&d, &fresh.token).await.is_ok());
     assert!(log_in::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
+    let before = Snapshot::take(&d).await;
     let reused =
         email_links::reset_password(&d, &token, "Another-Fine-Phrase-88", "t").await.err().unwrap();
     assert_eq!(field(&reused, "token"), LINK_USED);
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -141,11 +153,13 @@ async fn a_reset_link_expires_after_an_hour() {
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
     clock.advance(Duration::minutes(61));
+    let before = Snapshot::take(&d).await;
     let late = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t")
         .await
         .err()
         .unwrap();
     assert_eq!(field(&late, "token"), LINK_EXPIRED);
+    before.assert_unchanged(&d).await;
     assert!(
         log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok(),
         "password unchanged"
@@ -158,6 +172,9 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     let me = account_with_admin(&d, "Acme", "ada@example.com").await;
     account_with_admin(&d, "Other", "taken@example.com").await;
 
+    // The wrong password counts against the user's re-checks (login_failures);
+    // nothing else changes.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let wrong =
         email_links::request_email_change(&d, &me, "wrong", "new@example.com").await.err().unwrap();
     assert!(wrong.message_for("current_password").is_some());
@@ -169,6 +186,7 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     let malformed =
         email_links::request_email_change(&d, &me, PASSWORD, "nope").await.err().unwrap();
     assert!(malformed.message_for("new_email").is_some());
+    before.assert_unchanged(&d).await;
     assert_eq!(outbox::Entity::find().count(&d.db).await.unwrap(), 0, "refusals send nothing");
 
     let to =
@@ -184,11 +202,14 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     assert_eq!(email_links::confirm_email_change(&d, &token).await.unwrap(), "new@example.com");
     assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "new@example.com");
     assert!(log_in::log_in(&d, "new@example.com", PASSWORD, "t").await.is_ok());
+    // The old address's failed log-in is counted (login_failures); nothing else changes.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
     assert_eq!(
         field(&email_links::confirm_email_change(&d, &token).await.err().unwrap(), "token"),
         LINK_USED
     );
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -198,8 +219,10 @@ async fn an_email_change_link_cannot_take_an_address_claimed_meanwhile() {
     email_links::request_email_change(&d, &me, PASSWORD, "new@example.com").await.unwrap();
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
     account_with_admin(&d, "Fast", "new@example.com").await;
+    let before = Snapshot::take(&d).await;
     let err = email_links::confirm_email_change(&d, &token).await.err().unwrap();
     assert!(field(&err, "token").contains("already exists"));
+    before.assert_unchanged(&d).await;
     let still = user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap();
     assert_eq!(still.email, "ada@example.com");
 }

@@ -9,7 +9,9 @@ use app::domain::core::provisioning::{self, default_pool, Provisioned};
 use app::domain::entity::{local_number_pool, phone_number};
 use app::domain::features::phone_numbers::{self, DEMO_LIMIT, POOL_EMPTY};
 use app::domain::operator;
-use app::domain::testing::{account_with_admin, add_user, fresh_concurrent_domain, fresh_domain};
+use app::domain::testing::{
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot,
+};
 use app::domain::Domain;
 use app::model::{AppError, OwnerChange};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -59,10 +61,12 @@ async fn a_demo_account_holds_one_number_and_a_full_one_more() {
     // The tab explains the limit before the admin tries...
     assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().limit.as_deref(), Some(DEMO_LIMIT));
     // ...and the server refuses anyway, changing nothing.
+    let before = Snapshot::take(&d).await;
     assert_eq!(
         phone_numbers::request(&d, &admin).await,
         Err(AppError::Conflict(DEMO_LIMIT.into()))
     );
+    before.assert_unchanged(&d).await;
     assert_eq!(phone_number::Entity::find().count(&d.db).await.unwrap(), 1);
     assert_eq!(free_numbers(&d).await, 39);
 
@@ -77,7 +81,9 @@ async fn a_demo_account_holds_one_number_and_a_full_one_more() {
         .await
         .unwrap();
     assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().rows.len(), 3);
+    let before = Snapshot::take(&d).await;
     assert!(matches!(phone_numbers::request(&d, &admin).await, Err(AppError::Conflict(_))));
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -86,8 +92,10 @@ async fn an_empty_pool_is_a_clear_message_and_changes_nothing() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
     phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let before = Snapshot::take(&d).await;
     let refused = phone_numbers::request(&d, &grace.admin().unwrap()).await;
     assert_eq!(refused, Err(AppError::Conflict(POOL_EMPTY.into())));
+    before.assert_unchanged(&d).await;
     assert!(phone_numbers::list(&d, &grace.admin().unwrap()).await.unwrap().rows.is_empty());
 }
 
@@ -125,21 +133,35 @@ async fn the_demo_limit_holds_under_simultaneous_requests() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     let admins = [ada.admin().unwrap(), grace.admin().unwrap()];
-    let mut tasks = Vec::new();
-    for admin in admins.iter().cycle().take(8).cloned() {
-        let d = d.clone();
-        tasks.push(tokio::spawn(async move { phone_numbers::request(&d, &admin).await }));
-    }
-    let mut granted = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(_) => granted += 1,
-            Err(refused) => assert_eq!(refused, AppError::Conflict(DEMO_LIMIT.into())),
+    let burst = || {
+        let tasks: Vec<_> = admins
+            .iter()
+            .cycle()
+            .take(8)
+            .cloned()
+            .map(|admin| {
+                let d = d.clone();
+                tokio::spawn(async move { phone_numbers::request(&d, &admin).await })
+            })
+            .collect();
+        async move {
+            let mut granted = 0;
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(_) => granted += 1,
+                    Err(refused) => assert_eq!(refused, AppError::Conflict(DEMO_LIMIT.into())),
+                }
+            }
+            granted
         }
-    }
-    assert_eq!(granted, 1, "a demo account holds one number, however many ask at once");
+    };
+    assert_eq!(burst().await, 1, "a demo account holds one number, however many ask at once");
     assert_eq!(phone_number::Entity::find().count(&d.db).await.unwrap(), 1);
     assert_eq!(free_numbers(&d).await, 40 - 1, "no number left taken but unheld");
+    // Once it holds its number, a burst of requests is refused whole and changes nothing.
+    let before = Snapshot::take(&d).await;
+    assert_eq!(burst().await, 0);
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -156,6 +178,7 @@ async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
 
     // A user of another account cannot own this account's number; the valid
     // change sent with it is not applied either.
+    let before = Snapshot::take(&d).await;
     let err = phone_numbers::save_owners(
         &d,
         &admin,
@@ -170,6 +193,7 @@ async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
         err.message_for(&format!("owner-{}", second.id)).as_deref(),
         Some("Choose the owner among the users of this account.")
     );
+    before.assert_unchanged(&d).await;
     assert!(phone_numbers::owned_by_me(&d, &bob).await.unwrap().is_empty());
 
     let saved = phone_numbers::save_owners(
@@ -193,9 +217,11 @@ async fn another_accounts_numbers_are_not_found() {
     let theirs = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
     let eve_admin = eve.admin().unwrap();
     assert!(phone_numbers::list(&d, &eve_admin).await.unwrap().rows.is_empty());
+    let before = Snapshot::take(&d).await;
     assert_eq!(phone_numbers::release(&d, &eve_admin, theirs.id).await, Err(AppError::NotFound));
     let steal = [OwnerChange { number_id: theirs.id, owner_id: eve.user_id() }];
     assert_eq!(phone_numbers::save_owners(&d, &eve_admin, &steal).await, Err(AppError::NotFound));
+    before.assert_unchanged(&d).await;
     // Still Ada's, still held.
     assert_eq!(phone_numbers::owned_by_me(&d, &ada).await.unwrap().len(), 1);
     // The picker offers only the admin's own account.
@@ -222,8 +248,10 @@ async fn a_released_number_rests_out_its_cooldown_then_returns_to_the_pool() {
     let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
     let globex = grace.admin().unwrap();
     clock.advance(provisioning::COOLDOWN - chrono::Duration::minutes(1));
+    let before = Snapshot::take(&d).await;
     let early = phone_numbers::request(&d, &globex).await;
     assert_eq!(early, Err(AppError::Conflict(POOL_EMPTY.into())));
+    before.assert_unchanged(&d).await;
     clock.advance(chrono::Duration::minutes(1));
     assert_eq!(phone_numbers::request(&d, &globex).await.unwrap().e164, "+18005550100");
 }
@@ -266,6 +294,7 @@ async fn a_demoted_admin_can_no_longer_request_reassign_or_release() {
         ..Default::default()
     };
     users::update(&d, &ada.admin().unwrap(), grace.user_id(), form).await.unwrap();
+    let before = Snapshot::take(&d).await;
     assert!(matches!(phone_numbers::request(&d, &stale).await, Err(AppError::Forbidden(_))));
     assert!(matches!(
         phone_numbers::release(&d, &stale, number.id).await,
@@ -276,6 +305,7 @@ async fn a_demoted_admin_can_no_longer_request_reassign_or_release() {
         phone_numbers::save_owners(&d, &stale, &change).await,
         Err(AppError::Forbidden(_))
     ));
+    before.assert_unchanged(&d).await;
     assert_eq!(phone_numbers::list(&d, &ada.admin().unwrap()).await.unwrap().rows.len(), 1);
 }
 
@@ -294,5 +324,7 @@ async fn the_owner_picker_searches_and_stays_small() {
         found.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
         vec!["agent07@example.com"]
     );
+    let before = Snapshot::take(&d).await;
     assert!(phone_numbers::owner_choices(&d, &admin, &"x".repeat(101)).await.is_err());
+    before.assert_unchanged(&d).await;
 }

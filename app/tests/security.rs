@@ -42,6 +42,10 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
     (secret, codes)
 }
 
+/// What a refused second-factor code writes: the challenge's tries
+/// (login_challenges, ended at the last) and the user's count (login_failures).
+const CODE_COUNTS: &[&str] = &["login_challenges", "login_failures"];
+
 async fn second_step(d: &Domain, email: &str) -> String {
     match log_in::log_in_from(d, email, PASSWORD, "t", None).await.unwrap() {
         LogIn::SecondFactor { challenge } => challenge,
@@ -55,9 +59,12 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
     let secret = app::domain::testing::base32_decode(&setup.secret);
-    // A wrong code leaves 2FA off, and log-in as it was.
+    // A wrong code leaves 2FA off, and log-in as it was; it is counted
+    // against the user's codes (login_failures) and changes nothing else.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let wrong = two_factor::confirm_setup(&d, &ada, PASSWORD, "000000").await.unwrap_err();
     assert!(wrong.message_for("code").is_some());
+    before.assert_unchanged(&d).await;
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
     assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
 
@@ -74,19 +81,23 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
 
     // The code that confirmed setup cannot log in: it was used.
     let challenge = second_step(&d, "ada@example.com").await;
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     let replay =
         log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
     assert_eq!(replay.err().unwrap().message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
+    before.assert_unchanged(&d).await;
     clock.advance(Duration::seconds(30));
     let fresh = current_code(&d, &secret);
     let session = log_in::complete_second_factor(&d, &challenge, &fresh, "t").await.unwrap();
     assert_eq!(session.member.user_id(), ada.user_id());
     // The challenge opened one session; the same code does not work twice.
     let again = second_step(&d, "ada@example.com").await;
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     assert!(log_in::complete_second_factor(&d, &again, &fresh, "t").await.is_err());
     assert!(log_in::complete_second_factor(&d, &challenge, &fresh, "t").await.is_err());
     // The convenience log-in without a second step refuses.
     assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -97,6 +108,7 @@ async fn recovery_codes_work_once_and_challenges_expire() {
     let challenge = second_step(&d, "ada@example.com").await;
     log_in::complete_second_factor(&d, &challenge, &codes[0].to_uppercase(), "t").await.unwrap();
     let challenge = second_step(&d, "ada@example.com").await;
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     assert!(
         log_in::complete_second_factor(&d, &challenge, &codes[0], "t").await.is_err(),
         "used up"
@@ -108,11 +120,14 @@ async fn recovery_codes_work_once_and_challenges_expire() {
     }
     let ended = log_in::complete_second_factor(&d, &challenge, &codes[1], "t").await.err().unwrap();
     assert_eq!(ended.message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
+    before.assert_unchanged(&d).await;
     // And an unused challenge expires after five minutes.
     let slow = second_step(&d, "ada@example.com").await;
     clock.advance(Duration::minutes(6));
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     let late = log_in::complete_second_factor(&d, &slow, &codes[1], "t").await.err().unwrap();
     assert_eq!(late.message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -121,17 +136,22 @@ async fn disabling_needs_the_password_and_a_code() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let (secret, codes) = enable(&d, &clock, "ada@example.com").await;
     let code = current_code(&d, &secret);
+    // Wrong passwords and codes are counted (login_failures); nothing else changes.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let wrong_password = two_factor::disable(&d, &ada, "not it", &code).await.unwrap_err();
     assert!(wrong_password.message_for("password").is_some());
     let wrong_code = two_factor::disable(&d, &ada, PASSWORD, "999999").await.unwrap_err();
     assert!(wrong_code.message_for("code").is_some());
+    before.assert_unchanged(&d).await;
     assert!(two_factor::status(&d, &ada).await.unwrap().enabled);
     // New recovery codes replace the old ones.
     let fresh_codes = two_factor::regenerate_recovery_codes(&d, &ada, &code).await.unwrap();
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     assert!(
         two_factor::disable(&d, &ada, PASSWORD, &codes[0]).await.is_err(),
         "old codes are void"
     );
+    before.assert_unchanged(&d).await;
     two_factor::disable(&d, &ada, PASSWORD, &fresh_codes[0]).await.unwrap();
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
     assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
@@ -152,16 +172,20 @@ async fn an_operator_resets_2fa_and_the_user_is_told() {
     assert!(subjects_of_mail(&d, "ada@example.com")
         .await
         .contains(&"Two-factor authentication was reset".to_string()));
+    let before = Snapshot::take(&d).await;
     assert_eq!(
         operator::reset_two_factor(&d, &Operator::from_command_line(), "nobody@example.com").await,
         Err(AppError::NotFound)
     );
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
 async fn failed_log_ins_slow_down_then_lock_briefly_known_email_or_not() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
+    // Every refusal is counted (login_failures); none opens a session or changes anything else.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     for email in ["ada@example.com", "nobody@example.com"] {
         let attempt = |password: &'static str| log_in::log_in(&d, email, password, "t");
         for _ in 0..3 {
@@ -190,6 +214,7 @@ async fn failed_log_ins_slow_down_then_lock_briefly_known_email_or_not() {
         // ...and free once the lock's own 15 minutes are over.
         clock.advance(Duration::minutes(6));
     }
+    before.assert_unchanged(&d).await;
     // Once over, the records are forgotten (the worker does this hourly).
     clock.advance(Duration::minutes(16));
     assert!(app::domain::jobs::forget_expired(&d).await.unwrap() >= 1);
@@ -207,11 +232,14 @@ async fn a_successful_log_in_clears_the_failure_count() {
     }
     assert!(attempt(PASSWORD).await.is_ok());
     // Counted afresh: three more failures are answered at once. Had the two
-    // earlier ones still counted, the third would have to wait.
+    // earlier ones still counted, the third would have to wait. They are
+    // counted (login_failures) and change nothing else.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     for n in 1..=3 {
         assert!(matches!(attempt("wrong").await, Err(AppError::Invalid(_))), "failure {n}");
     }
     assert!(matches!(attempt("wrong").await, Err(AppError::TooManyRequests(_))));
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -219,6 +247,8 @@ async fn one_address_trying_many_emails_is_locked() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let address = Some("203.0.113.9".parse().unwrap());
+    // The failures are counted (login_failures); nothing else changes.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     for i in 0..50 {
         let email = format!("guess{i}@example.com");
         let result = log_in::log_in_from(&d, &email, "wrong", "t", address).await;
@@ -226,6 +256,7 @@ async fn one_address_trying_many_emails_is_locked() {
     }
     let locked = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
     assert!(matches!(locked, Err(AppError::TooManyRequests(_))));
+    before.assert_unchanged(&d).await;
     // Another address is not affected.
     let other = log_in::log_in_from(
         &d,
@@ -238,8 +269,11 @@ async fn one_address_trying_many_emails_is_locked() {
     assert!(matches!(other, Ok(LogIn::Session(_))));
     // The address's lock ends after its 15 minutes, and not before.
     clock.advance(Duration::minutes(14));
+    // Counted against the email before the address refuses it (throttle::admit).
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let still = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
     assert!(matches!(still, Err(AppError::TooManyRequests(_))));
+    before.assert_unchanged(&d).await;
     clock.advance(Duration::minutes(2));
     let freed = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
     assert!(matches!(freed, Ok(LogIn::Session(_))), "{:?}", freed.err());
@@ -327,7 +361,9 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
 
     // Bob cannot end Ada's session.
     let laptop_id = listed[1].id.clone();
+    let before = Snapshot::take(&d).await;
     assert_eq!(sessions::end(&d, &bob, &laptop_id).await, Err(AppError::NotFound));
+    before.assert_unchanged(&d).await;
     sessions::end(&d, &ada, &laptop_id).await.unwrap();
     assert_eq!(sessions::authenticate(&d, &laptop.token).await, Err(AppError::Unauthenticated));
     let again = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
@@ -356,6 +392,7 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
         );
     }
     let challenge = second_step(&d, "ada@example.com").await;
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     let right =
         log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
     assert!(
@@ -363,6 +400,7 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
         "{:?}",
         right.err()
     );
+    before.assert_unchanged(&d).await;
     // The lock is short; then the right code works and clears the count.
     clock.advance(d.throttle.lock);
     let challenge = second_step(&d, "ada@example.com").await;

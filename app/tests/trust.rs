@@ -73,12 +73,14 @@ async fn forgot_password_is_limited_per_address_and_past_it_writes_no_email() {
     for _ in 0..3 {
         email_links::request_password_reset(&d, "nobody@example.com", None).await.unwrap();
     }
+    let before = Snapshot::take(&d).await;
     let unknown = email_links::request_password_reset(&d, "nobody@example.com", None).await;
     assert!(try_again(unknown).contains("Try again in 60 minutes"));
     // The window passes and the address may ask again.
     clock.advance(Duration::minutes(45));
     let later = email_links::request_password_reset(&d, "ada@example.com", None).await;
     assert!(try_again(later).contains("Try again in 15 minutes"));
+    before.assert_unchanged(&d).await;
     clock.advance(Duration::minutes(15));
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     assert_eq!(emails_to(&d, "ada@example.com").await, 4);
@@ -93,8 +95,10 @@ async fn one_client_address_asking_for_many_resets_is_limited() {
         let to = format!("user{n}@example.com");
         email_links::request_password_reset(&d, &to, Some(client)).await.unwrap();
     }
+    let before = Snapshot::take(&d).await;
     let third = email_links::request_password_reset(&d, "user3@example.com", Some(client)).await;
     assert!(try_again(third).contains("password-reset emails"));
+    before.assert_unchanged(&d).await;
     let elsewhere = "198.51.100.7".parse().ok();
     email_links::request_password_reset(&d, "user3@example.com", elsewhere).await.unwrap();
 }
@@ -136,8 +140,10 @@ async fn invitations_are_limited_per_recipient_and_per_admin() {
     assert_eq!(emails_to(&d, "bob@example.com").await, 3);
     // The admin's own limit: one more invitation, then none.
     users::invite(&d, &admin, invitee("carol@example.com")).await.unwrap();
+    let before = Snapshot::take(&d).await;
     let fifth = users::invite(&d, &admin, invitee("dave@example.com")).await;
     assert!(matches!(fifth, Err(AppError::TooManyRequests(_))));
+    before.assert_unchanged(&d).await;
     assert_eq!(emails_to(&d, "dave@example.com").await, 0);
     assert_eq!(
         user::Entity::find()
@@ -158,8 +164,10 @@ async fn email_change_confirmations_are_limited() {
         email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com").await.unwrap();
         assert_eq!(emails_to(&d, "new@example.com").await, n + 1);
     }
+    let before = Snapshot::take(&d).await;
     let fourth = email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com").await;
     assert!(matches!(&fourth, Err(AppError::TooManyRequests(m)) if m.contains("email-change")));
+    before.assert_unchanged(&d).await;
     assert_eq!(emails_to(&d, "new@example.com").await, 3);
 }
 
@@ -167,22 +175,33 @@ async fn email_change_confirmations_are_limited() {
 async fn a_burst_of_parallel_requests_writes_at_most_the_limit() {
     let (d, _) = fresh_concurrent_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let burst = (0..12).map(|_| {
-        let d = d.clone();
-        tokio::spawn(async move {
-            email_links::request_password_reset(&d, "ada@example.com", None).await
-        })
-    });
-    let mut sent = 0;
-    for task in burst {
-        match task.await.unwrap() {
-            Ok(()) => sent += 1,
-            Err(AppError::TooManyRequests(_)) => {}
-            Err(other) => panic!("unexpected {other:?}"),
+    let burst = || {
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let d = d.clone();
+                tokio::spawn(async move {
+                    email_links::request_password_reset(&d, "ada@example.com", None).await
+                })
+            })
+            .collect();
+        async move {
+            let mut sent = 0;
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(()) => sent += 1,
+                    Err(AppError::TooManyRequests(_)) => {}
+                    Err(other) => panic!("unexpected {other:?}"),
+                }
+            }
+            sent
         }
-    }
-    assert_eq!(sent, 3, "exactly the limit was admitted");
+    };
+    assert_eq!(burst().await, 3, "exactly the limit was admitted");
     assert_eq!(emails_to(&d, "ada@example.com").await, 3);
+    // Past the limit, a whole burst is refused and writes nothing.
+    let before = Snapshot::take(&d).await;
+    assert_eq!(burst().await, 0);
+    before.assert_unchanged(&d).await;
 }
 
 /// Turns 2FA on for `member` by hand: these tests need it on, not its setup
@@ -231,17 +250,21 @@ async fn sign_ups_cannot_drain_the_number_pool() {
     // Unverified sign-ups get no number at all.
     for n in 0..5 {
         let member = unverified(&d, &format!("drain{n}@example.com")).await;
+        let before = Snapshot::take(&d).await;
         let refused = phone_numbers::request(&d, &member.admin().unwrap()).await;
         assert_eq!(refused.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+        before.assert_unchanged(&d).await;
     }
     // Verified accounts get theirs until the total for the hour is spent.
     let mut refused = 0;
     for n in 0..5 {
         let member = account_with_admin(&d, "Co", &format!("verified{n}@example.com")).await;
+        let before = Snapshot::take(&d).await;
         match phone_numbers::request(&d, &member.admin().unwrap()).await {
             Ok(_) => {}
             Err(AppError::TooManyRequests(m)) => {
                 assert!(m.contains("phone-number requests"));
+                before.assert_unchanged(&d).await;
                 refused += 1;
             }
             Err(other) => panic!("unexpected {other:?}"),
@@ -278,7 +301,9 @@ async fn a_removed_accounts_numbers_return_to_the_pool_after_the_cooldown() {
     assert_eq!(pooled.taken_by, None, "given back");
     assert_eq!(pooled.released_at, Some(clock.now()));
     let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
+    let before = Snapshot::take(&d).await;
     assert!(phone_numbers::request(&d, &grace.admin().unwrap()).await.is_err(), "resting");
+    before.assert_unchanged(&d).await;
     clock.advance(provisioning::COOLDOWN);
     assert_eq!(
         phone_numbers::request(&d, &grace.admin().unwrap()).await.unwrap().e164,
@@ -320,11 +345,13 @@ async fn a_burst_of_wrong_passwords_is_admitted_only_up_to_the_lock() {
     }
     assert_eq!(checked, d.throttle.email_lock_after, "exactly the limit was checked");
     assert_eq!(failures(&d, "email:").await, d.throttle.email_lock_after);
+    let before = Snapshot::take(&d).await;
     let right = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await;
     assert!(
         matches!(&right, Err(AppError::TooManyRequests(m)) if m.contains("Try again in 15 minutes")),
         "locked, even for the right password"
     );
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -332,6 +359,8 @@ async fn password_rechecks_are_throttled_per_user() {
     let (d, clock) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let new = "Quartz-Harbor-Lantern-77";
+    // Every re-check is counted (login_failures); none changes anything else.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     for _ in 0..d.throttle.email_lock_after {
         let wrong = profile::change_password(&d, &ada, "none", "wrong", new).await.err().unwrap();
         assert!(wrong.message_for("current_password").is_some());
@@ -340,6 +369,7 @@ async fn password_rechecks_are_throttled_per_user() {
     assert!(matches!(right, Err(AppError::TooManyRequests(m)) if m.contains("wrong passwords")));
     let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await;
     assert!(matches!(key, Err(AppError::TooManyRequests(_))), "one count for every re-check");
+    before.assert_unchanged(&d).await;
     clock.advance(d.throttle.lock);
     profile::change_password(&d, &ada, "none", PASSWORD, new).await.unwrap();
 }
@@ -396,8 +426,10 @@ async fn claiming_an_unverified_sign_up_by_a_reset_ends_what_it_had() {
     assert_eq!(sessions::authenticate(&d, &squatter.token).await, Err(AppError::Unauthenticated));
     assert!(sessions::authenticate(&d, &claimed.token).await.is_ok());
     assert!(user::Entity::find_by_id(invited.id).one(&d.db).await.unwrap().is_none());
+    let before = Snapshot::take(&d).await;
     let old_link = email_links::verify_email(&d, &verification).await.err().unwrap();
     assert!(old_link.message_for("token").is_some(), "the squatter's pending links are void");
+    before.assert_unchanged(&d).await;
 }
 
 /// Sends 12 wrong codes at once on one fresh challenge; returns how many
