@@ -34,25 +34,32 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     assert!(row.invited && row.can_create && !row.can_share && !row.is_admin);
     assert_eq!(row.email, "bob@example.com");
     let token = link_token(&d, "bob@example.com", "/activate").await;
+    // The failed log-in is counted (login_failures); nothing else changes.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     assert!(log_in::log_in(&d, "bob@example.com", "", "t").await.is_err(), "no password yet");
 
     let weak = users::activate(&d, &token, "password1", "t").await.err().unwrap();
     assert!(weak.message_for("new_password").is_some());
+    before.assert_unchanged(&d).await;
     let session = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t")
         .await
         .and_then(app::domain::identity::log_in::LogIn::into_session)
         .unwrap();
     assert!(!session.member.is_admin());
     assert!(log_in::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
+    let before = Snapshot::take(&d).await;
     let again = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
     assert!(again.message_for("token").unwrap().contains("already been used"));
+    before.assert_unchanged(&d).await;
 
     // A second invitation's link expires after 48 hours; a resend replaces it.
     let carl = users::invite(&d, &admin, form("Carl", "carl@example.com")).await.unwrap();
     let first = link_token(&d, "carl@example.com", "/activate").await;
     clock.advance(Duration::hours(49));
+    let before = Snapshot::take(&d).await;
     let late = users::activate(&d, &first, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
     assert_eq!(late.message_for("token").unwrap(), LINK_EXPIRED);
+    before.assert_unchanged(&d).await;
     users::resend_invitation(&d, &admin, carl.id).await.unwrap();
     let fresh = link_token(&d, "carl@example.com", "/activate").await;
     assert!(users::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t").await.is_ok());
@@ -63,12 +70,16 @@ async fn emails_stay_unique_across_all_accounts() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     account_with_admin(&d, "Other", "eve@other.example").await;
+    let before = Snapshot::take(&d).await;
     let err = users::invite(&d, &admin, form("Eve", " EVE@other.example")).await.err().unwrap();
     assert!(err.message_for("email").unwrap().contains("already exists"));
+    before.assert_unchanged(&d).await;
     let bob = users::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
+    let before = Snapshot::take(&d).await;
     let err =
         users::update(&d, &admin, bob.id, form("Bob", "eve@other.example")).await.err().unwrap();
     assert!(err.message_for("email").is_some());
+    before.assert_unchanged(&d).await;
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 3);
 }
 
@@ -85,10 +96,12 @@ async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address(
         ("Robert", "rob@example.com")
     );
     let new = link_token(&d, "rob@example.com", "/activate").await;
+    let before = Snapshot::take(&d).await;
     assert!(
         users::activate(&d, &old, "Maple-Canyon-Drift-19", "t").await.is_err(),
         "the old link is void"
     );
+    before.assert_unchanged(&d).await;
     assert!(users::activate(&d, &new, "Maple-Canyon-Drift-19", "t").await.is_ok());
 }
 
@@ -118,6 +131,7 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_th
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
+    let before = Snapshot::take(&d).await;
     let err = users::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com"))
         .await
         .err()
@@ -127,11 +141,13 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_th
         users::delete(&d, &admin, ada.user_id()).await,
         Err(AppError::Forbidden(NOT_YOURSELF.into()))
     );
+    before.assert_unchanged(&d).await;
 
     // With a second admin, one may step down.
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     users::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await.unwrap();
     // Now Ada is no admin: her old capability no longer works...
+    let before = Snapshot::take(&d).await;
     assert!(matches!(
         users::delete(&d, &admin, grace.user_id()).await,
         Err(AppError::Forbidden(_))
@@ -143,6 +159,7 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_th
         .err()
         .unwrap();
     assert_eq!(err.message_for("is_admin").unwrap(), LAST_ADMIN);
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -187,10 +204,12 @@ async fn deleting_a_user_removes_them_and_their_sessions() {
     add_user(&d, ada.account_id(), "bob@example.com", false).await;
     let bob_session = log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     users::delete(&d, &ada.admin().unwrap(), bob_session.member.user_id()).await.unwrap();
+    let before = Snapshot::take(&d).await;
     assert_eq!(
         sessions::authenticate(&d, &bob_session.token).await,
         Err(AppError::Unauthenticated)
     );
+    before.assert_unchanged(&d).await;
     assert_eq!(
         session::Entity::find()
             .filter(session::Column::UserId.eq(bob_session.member.user_id()))
@@ -212,6 +231,7 @@ async fn another_accounts_user_is_not_found_and_nothing_changes() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     let eve = account_with_admin(&d, "Other", "eve@other.example").await;
     let id = eve.user_id();
+    let before = Snapshot::take(&d).await;
     assert_eq!(
         users::update(&d, &ada, id, form("Hacked", "eve@other.example")).await,
         Err(AppError::NotFound)
@@ -219,6 +239,7 @@ async fn another_accounts_user_is_not_found_and_nothing_changes() {
     assert_eq!(users::delete(&d, &ada, id).await, Err(AppError::NotFound));
     assert_eq!(users::send_password_reset(&d, &ada, id).await, Err(AppError::NotFound));
     assert_eq!(users::resend_invitation(&d, &ada, id).await, Err(AppError::NotFound));
+    before.assert_unchanged(&d).await;
     let still = user::Entity::find_by_id(id).one(&d.db).await.unwrap().unwrap();
     assert_eq!(still.first_name, "Ada");
     assert_eq!(outbox::Entity::find().count(&d.db).await.unwrap(), 0);
@@ -309,9 +330,11 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
     assert_eq!(by_email.rows.len(), 10, "user010..user019");
     let literal = users::list_users(&d, &admin, "%", UserSort::Name, None).await.unwrap();
     assert!(literal.rows.is_empty(), "% is not a wildcard");
+    let before = Snapshot::take(&d).await;
     let bad =
         users::list_users(&d, &admin, "", UserSort::Name, Some("garbage")).await.err().unwrap();
     assert!(bad.message_for("after").is_some());
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]

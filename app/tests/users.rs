@@ -6,7 +6,7 @@ use app::domain::identity::log_in;
 use app::domain::identity::profile;
 use app::domain::identity::sessions;
 use app::domain::operator::{self, NewUserByOperator};
-use app::domain::testing::{account_with_admin, add_user, fresh_domain, PASSWORD};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot, PASSWORD};
 use app::model::{AppError, UserSort};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
@@ -18,9 +18,11 @@ async fn a_user_changes_their_name_and_bad_names_change_nothing() {
     let now = profile::current_user(&d, &me).await.unwrap();
     assert_eq!((now.first_name.as_str(), now.last_name.as_str()), ("Augusta", "King"));
 
+    let before = Snapshot::take(&d).await;
     let err = profile::update_name(&d, &me, "", &"k".repeat(101)).await.err().unwrap();
     assert_eq!(err.message_for("first_name").unwrap(), "First Name is required.");
     assert!(err.message_for("last_name").unwrap().contains("at most 100"));
+    before.assert_unchanged(&d).await;
     let after = profile::current_user(&d, &me).await.unwrap();
     assert_eq!((after.first_name.as_str(), after.last_name.as_str()), ("Augusta", "King"));
 }
@@ -33,6 +35,9 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let elsewhere = log_in::log_in(&d, "ada@example.com", PASSWORD, "phone").await.unwrap();
     let new_password = "Quartz-Harbor-Lantern-77";
 
+    // The wrong password counts against the user's re-checks (login_failures);
+    // nothing else changes.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let err = profile::change_password(&d, &here.member, &here.token, "wrong", new_password)
         .await
         .err()
@@ -45,11 +50,15 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         .err()
         .unwrap();
     assert!(err.message_for("new_password").unwrap().contains("too easy"));
+    before.assert_unchanged(&d).await;
 
     profile::change_password(&d, &here.member, &here.token, PASSWORD, new_password).await.unwrap();
     assert!(sessions::authenticate(&d, &here.token).await.is_ok(), "this session stays");
     assert_eq!(sessions::authenticate(&d, &elsewhere.token).await, Err(AppError::Unauthenticated));
+    // The old password's failed log-in is counted (login_failures); nothing else changes.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    before.assert_unchanged(&d).await;
     assert!(log_in::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
 }
 
@@ -102,6 +111,7 @@ async fn operators_add_users_to_existing_accounts_with_the_same_rules() {
     );
     assert!(log_in::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
 
+    let before = Snapshot::take(&d).await;
     let taken = operator::add_user(&d, &op, input("ADA@example.com", None)).await.err().unwrap();
     assert!(taken.message_for("email").is_some());
     let weak = operator::add_user(&d, &op, input("carl@example.com", Some("12345678")))
@@ -112,6 +122,7 @@ async fn operators_add_users_to_existing_accounts_with_the_same_rules() {
     let mut nowhere = input("dora@example.com", None);
     nowhere.account_of = "nobody@example.com".into();
     assert_eq!(operator::add_user(&d, &op, nowhere).await.err(), Some(AppError::NotFound));
+    before.assert_unchanged(&d).await;
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 2);
 }
 
@@ -124,7 +135,9 @@ async fn operators_promote_a_user_to_admin_of_their_account() {
         operator::promote(&d, &Operator::from_command_line(), " BOB@example.com").await.unwrap();
     assert!(promoted.is_admin);
     assert_eq!(promoted.account_id, bob.account_id());
+    let before = Snapshot::take(&d).await;
     assert!(operator::promote(&d, &Operator::from_command_line(), "nobody@example.com")
         .await
         .is_err());
+    before.assert_unchanged(&d).await;
 }
