@@ -13,6 +13,7 @@ export const SERVER_BIN =
 export const SERVER_ENV = {
   LEPTOS_ENV: 'PROD',
   LEPTOS_OUTPUT_NAME: 'console',
+  LEPTOS_HASH_FILES: 'true',
   LEPTOS_SITE_ROOT: path.join(__dirname, '..', 'target', 'site'),
   LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
   DATA_DIR,

@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/ensure-tools.sh bench
-[ "${SKIP_BUILD:-}" = 1 ] || cargo leptos build --release
+[ "${SKIP_BUILD:-}" = 1 ] || scripts/build-site.sh
 exec python3 scripts/load_bench.py "$@"

@@ -150,7 +150,7 @@ def run_size(args, users, server_bin):
     scratch = tempfile.mkdtemp(prefix="console-load-")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, LEPTOS_ENV="PROD", LEPTOS_OUTPUT_NAME="console",
+    env = dict(os.environ, LEPTOS_ENV="PROD", LEPTOS_OUTPUT_NAME="console", LEPTOS_HASH_FILES="true",
                LEPTOS_SITE_ROOT=os.environ.get("LEPTOS_SITE_ROOT", "target/site"),
                LEPTOS_SITE_ADDR=f"127.0.0.1:{port}", DATA_DIR=scratch, PUBLIC_URL=base,
                RUST_LOG="warn")

@@ -24,7 +24,7 @@ cargo run --locked -q -p server --features app/ssr,app/testing --example login_f
 cargo run --locked -q -p server --features app/ssr,app/testing --example limits_flood -- --attempts 12
 
 echo "==> Release build"
-cargo leptos build --release
+scripts/build-site.sh
 echo "==> The HTTP load benchmark at a tiny size, on both databases (full size: see the README)"
 SKIP_BUILD=1 scripts/load-bench.sh --sizes 300 --seconds 1
 SKIP_BUILD=1 scripts/with-postgres.sh scripts/load-bench.sh --postgres --sizes 300 --seconds 1

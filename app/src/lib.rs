@@ -41,7 +41,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <title>"My Account · Voice Console"</title>
-                <link rel="stylesheet" id="leptos" href="/pkg/console.css" />
+                <meta name="theme-color" content="#1f5fbf" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="icon" href="/favicon.ico" sizes="32x32" />
+                <link rel="apple-touch-icon" href="/icon-192.png" />
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options) />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -51,6 +56,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The stylesheet's URL. With hashed file names (a release build) its name
+/// carries the hash cargo-leptos wrote to `hash.txt` beside the server binary,
+/// which is read once: it changes only with the binary.
+fn stylesheet_href(options: &LeptosOptions) -> &'static str {
+    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HREF.get_or_init(|| {
+        let (pkg, name) = (&options.site_pkg_dir, &options.output_name);
+        let hash = options
+            .hash_files
+            .then(|| {
+                let exe = std::env::current_exe().ok()?;
+                std::fs::read_to_string(exe.parent()?.join(options.hash_file.as_ref())).ok()
+            })
+            .flatten()
+            .and_then(|hashes| {
+                hashes.lines().find_map(|line| {
+                    line.trim().strip_prefix("css:").map(|hash| hash.trim().to_owned())
+                })
+            });
+        match hash {
+            Some(hash) => format!("/{pkg}/{name}.{hash}.css"),
+            None => format!("/{pkg}/{name}.css"),
+        }
+    })
 }
 
 #[component]

@@ -22,13 +22,11 @@ use app::domain::testing::{account_with_admin, fresh_concurrent_domain, PASSWORD
 use app::domain::{operator, Domain};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+#[derive(clap::Parser)]
+struct Args {
+    /// Attempts at each limited action, all at once
+    #[arg(long, default_value_t = 50)]
+    attempts: usize,
 }
 
 async fn emails(d: &Domain, subject: &str) -> u64 {
@@ -71,7 +69,8 @@ fn row(action: &str, attempts: usize, admitted: usize, written: u64, expected: i
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() {
-    let attempts = arg("--attempts", 50);
+    let args = <Args as clap::Parser>::parse();
+    let attempts = args.attempts;
     let (d, _) = fresh_concurrent_domain().await;
     provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;

@@ -19,13 +19,14 @@ use leptos::config::LeptosOptions;
 use server::security::SecurityPolicy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+#[derive(clap::Parser)]
+struct Args {
+    /// Connections posting wrong passwords
+    #[arg(long, default_value_t = 32)]
+    flooders: usize,
+    /// Timed requests of the signed-in page, alone and during the flood
+    #[arg(long, default_value_t = 300)]
+    samples: usize,
 }
 
 /// One HTTP/1.1 request on a fresh connection; returns the status and the raw response.
@@ -71,8 +72,9 @@ fn report(label: &str, times: &[Duration]) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let flooders = arg("--flooders", 32);
-    let samples = arg("--samples", 300);
+    let args = <Args as clap::Parser>::parse();
+    let flooders = args.flooders;
+    let samples = args.samples;
     let (d, _) = fresh_concurrent_domain().await;
     account_with_admin(&d, "Bench", "admin@bench.example").await;
     let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();

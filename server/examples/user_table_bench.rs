@@ -16,13 +16,14 @@ use leptos::config::LeptosOptions;
 use server::security::SecurityPolicy;
 use tower::ServiceExt;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+#[derive(clap::Parser)]
+struct Args {
+    /// Users seeded into the account
+    #[arg(long, default_value_t = 100000)]
+    users: usize,
+    /// Timed requests per kind of page
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
 }
 
 async fn post(
@@ -65,8 +66,9 @@ async fn measure(label: &str, samples: usize, mut call: impl AsyncFnMut() -> usi
 
 #[tokio::main]
 async fn main() {
-    let users = arg("--users", 100_000);
-    let samples = arg("--samples", 200);
+    let args = <Args as clap::Parser>::parse();
+    let users = args.users;
+    let samples = args.samples;
     let postgres =
         std::env::var("DATABASE_URL").map(|u| u.starts_with("postgres")).unwrap_or(false);
     let (d, _) = if postgres {

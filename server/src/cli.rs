@@ -1,8 +1,9 @@
 //! Operator subcommands: how the people who run the service act, never
 //! through the web UI. Every command is logged.
 use std::io::BufRead;
+use std::path::{Path, PathBuf};
 
-use std::path::Path;
+use clap::{Parser, Subcommand};
 
 use app::domain::core::actor::Operator;
 use app::domain::core::limits::Plan;
@@ -10,71 +11,209 @@ use app::domain::operator::{self, NewUserByOperator};
 use app::domain::Domain;
 use app::model::AppError;
 
-pub const USAGE: &str = "\
-Usage:
-  server [serve]                      run the web server
-  server user add --account-of EMAIL --email EMAIL --first-name NAME --last-name NAME
-                  [--admin] [--password-stdin]
-                                      add a user to the account of an existing user;
-                                      the password is read from the first line of stdin;
-                                      without it the user is emailed an invitation
-  server promote --email EMAIL        make a user an admin of their account
-  server user reset-2fa --email EMAIL   turn off a user's two-factor authentication after
-                                      checking who they are; they are emailed about it
-  server account enable-stripe --account-of EMAIL
-                                      let the users of that account connect Stripe (OAuth Tokens)
-  server account plan --account-of EMAIL --plan (demo|full)
-                                      move the account of a user to another plan
-                                      (a demo account holds one phone number at most)
-  server mail failed                  list the emails whose delivery failed for good
-  server mail retry (--id ID | --all) queue failed emails again, with a fresh set of tries
-  server secrets rotate               seal stored secrets with a new key (restart the servers after)
-  server secrets status               how many stored secrets each key seals, table by table
-  server backup --to FILE             a consistent copy of the SQLite database, taken while
-                                      the server runs (PostgreSQL: use pg_dump)
-  server help                         show this text";
-
-/// Reads `--name value` pairs and `--flag`s.
-struct Flags(Vec<String>);
-
-impl Flags {
-    fn value(&self, name: &str) -> Result<String, String> {
-        let at = self.0.iter().position(|a| a == name).ok_or(format!("{name} is required"))?;
-        self.0
-            .get(at + 1)
-            .filter(|v| !v.starts_with("--"))
-            .cloned()
-            .ok_or(format!("{name} needs a value"))
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|a| a == name)
-    }
+/// The command line. `server --help` and `server <command> --help` print it;
+/// a usage error exits with status 2 (clap's convention).
+#[derive(Debug, Parser)]
+#[command(
+    name = "server",
+    about = "The My Account console: the web server, and the commands of the people who run it.",
+    after_help = "Configuration comes from the environment: see the README's table \
+                  (DATA_DIR, DATABASE_URL, PUBLIC_URL, SMTP_URL, ...)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
-/// Runs an operator command; returns the text to print or an error message.
-/// `input` is where `--password-stdin` reads from (stdin, or a buffer in tests).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (what `server` alone does)
+    Serve,
+    /// Add a user, or turn off their two-factor authentication
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Make a user an admin of their account
+    Promote {
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+    },
+    /// Change an account: its plan, or whether it may connect Stripe
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Emails whose delivery failed for good
+    #[command(subcommand)]
+    Mail(MailCommand),
+    /// The keys that seal stored secrets
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// A consistent copy of the SQLite database, taken while the server runs
+    /// (PostgreSQL: use pg_dump)
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user to the account of an existing user; without
+    /// --password-stdin the user is emailed an invitation
+    Add {
+        #[arg(long, value_name = "EMAIL")]
+        account_of: String,
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        #[arg(long, value_name = "NAME")]
+        first_name: String,
+        #[arg(long, value_name = "NAME")]
+        last_name: String,
+        /// Make the user an admin of the account
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Turn off a user's two-factor authentication after checking who they
+    /// are; they are emailed about it
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor {
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Let the users of the account connect Stripe (OAuth Tokens)
+    EnableStripe {
+        #[arg(long, value_name = "EMAIL")]
+        account_of: String,
+    },
+    /// Move the account of a user to another plan (a demo account holds one
+    /// phone number at most)
+    Plan {
+        #[arg(long, value_name = "EMAIL")]
+        account_of: String,
+        #[arg(long, value_name = "demo|full")]
+        plan: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// List the emails whose delivery failed for good
+    Failed,
+    /// Queue failed emails again, with a fresh set of tries
+    #[command(group = clap::ArgGroup::new("which").required(true))]
+    Retry {
+        /// The email's id, as `mail failed` lists it
+        #[arg(long, group = "which")]
+        id: Option<i32>,
+        /// Every failed email
+        #[arg(long, group = "which")]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Seal stored secrets with a new key (restart the servers after)
+    Rotate,
+    /// How many stored secrets each key seals, table by table
+    Status,
+}
+
+/// The command `args` (without the program name) name, or clap's message.
+pub fn parse(args: &[String]) -> Result<Option<Command>, String> {
+    Cli::try_parse_from(std::iter::once("server".to_owned()).chain(args.iter().cloned()))
+        .map(|cli| cli.command)
+        .map_err(|e| e.to_string())
+}
+
+/// Runs an operator command given as words (tests, scripts); returns the text
+/// to print or an error message. `input` is where `--password-stdin` reads
+/// from (stdin, or a buffer in tests). `secrets rotate` needs the key file:
+/// see [`rotate_secrets`].
 pub async fn run(
     domain: &Domain,
     args: &[String],
     input: &mut dyn BufRead,
 ) -> Result<String, String> {
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        ["user", "add", ..] => user_add(domain, Flags(args[2..].to_vec()), input).await,
-        ["user", "reset-2fa", ..] => reset_two_factor(domain, Flags(args[2..].to_vec())).await,
-        ["promote", ..] => promote(domain, Flags(args[1..].to_vec())).await,
-        ["account", "enable-stripe", ..] => enable_stripe(domain, Flags(args[2..].to_vec())).await,
-        ["account", "plan", ..] => account_plan(domain, Flags(args[2..].to_vec())).await,
-        ["mail", "failed"] => failed_mail(domain).await,
-        ["mail", "retry", ..] => retry_mail(domain, Flags(args[2..].to_vec())).await,
-        ["backup", ..] => backup(domain, Flags(args[1..].to_vec())).await,
-        _ => Err(USAGE.into()),
+    match parse(args)? {
+        Some(command) => execute(domain, command, input, None).await,
+        None => Err("no command given".into()),
     }
 }
 
-async fn reset_two_factor(domain: &Domain, flags: Flags) -> Result<String, String> {
-    let email = flags.value("--email")?;
+/// `secrets rotate` and `secrets status` given as words, with the key file
+/// that `rotate` adds a key to.
+pub async fn rotate_secrets(
+    domain: &Domain,
+    args: &[String],
+    key_file: &Path,
+) -> Result<String, String> {
+    match parse(args)? {
+        Some(command @ Command::Secrets(_)) => {
+            execute(domain, command, &mut std::io::empty(), Some(key_file)).await
+        }
+        _ => Err("not a secrets command".into()),
+    }
+}
+
+/// Runs a parsed operator command (`serve` is the caller's). `key_file` is
+/// the secret key file that `secrets rotate` adds a key to.
+pub async fn execute(
+    domain: &Domain,
+    command: Command,
+    input: &mut dyn BufRead,
+    key_file: Option<&Path>,
+) -> Result<String, String> {
+    match command {
+        Command::Serve => Err("serve is not an operator command".into()),
+        Command::User(UserCommand::Add {
+            account_of,
+            email,
+            first_name,
+            last_name,
+            admin,
+            password_stdin,
+        }) => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                input.read_line(&mut line).map_err(|e| e.to_string())?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let user =
+                NewUserByOperator { account_of, email, first_name, last_name, is_admin: admin, password };
+            user_add(domain, user).await
+        }
+        Command::User(UserCommand::ResetTwoFactor { email }) => {
+            reset_two_factor(domain, email).await
+        }
+        Command::Promote { email } => promote(domain, email).await,
+        Command::Account(AccountCommand::EnableStripe { account_of }) => {
+            enable_stripe(domain, account_of).await
+        }
+        Command::Account(AccountCommand::Plan { account_of, plan }) => {
+            account_plan(domain, account_of, plan).await
+        }
+        Command::Mail(MailCommand::Failed) => failed_mail(domain).await,
+        Command::Mail(MailCommand::Retry { id, all }) => {
+            retry_mail(domain, if all { None } else { id }).await
+        }
+        Command::Secrets(SecretsCommand::Status) => secrets_status(domain).await,
+        Command::Secrets(SecretsCommand::Rotate) => match key_file {
+            Some(key_file) => rotate(domain, key_file).await,
+            None => Err("secrets rotate needs the key file".into()),
+        },
+        Command::Backup { to } => backup(domain, &to).await,
+    }
+}
+
+async fn reset_two_factor(domain: &Domain, email: String) -> Result<String, String> {
     match operator::reset_two_factor(domain, &Operator::from_command_line(), &email).await {
         Ok(()) => {
             Ok(format!("Two-factor authentication of {email} is off; they were emailed about it."))
@@ -84,8 +223,7 @@ async fn reset_two_factor(domain: &Domain, flags: Flags) -> Result<String, Strin
     }
 }
 
-async fn enable_stripe(domain: &Domain, flags: Flags) -> Result<String, String> {
-    let email = flags.value("--account-of")?;
+async fn enable_stripe(domain: &Domain, email: String) -> Result<String, String> {
     match operator::enable_stripe(domain, &Operator::from_command_line(), &email).await {
         Ok(()) => Ok(format!("Stripe is enabled for the account of {email}.")),
         Err(AppError::NotFound) => Err(format!("No user has the email address {email}.")),
@@ -93,9 +231,7 @@ async fn enable_stripe(domain: &Domain, flags: Flags) -> Result<String, String> 
     }
 }
 
-async fn account_plan(domain: &Domain, flags: Flags) -> Result<String, String> {
-    let email = flags.value("--account-of")?;
-    let wanted = flags.value("--plan")?;
+async fn account_plan(domain: &Domain, email: String, wanted: String) -> Result<String, String> {
     let plan =
         Plan::from_key(&wanted).ok_or(format!("--plan must be demo or full, not {wanted:?}"))?;
     match operator::set_plan(domain, &Operator::from_command_line(), &email, plan).await {
@@ -109,27 +245,8 @@ async fn account_plan(domain: &Domain, flags: Flags) -> Result<String, String> {
     }
 }
 
-async fn user_add(
-    domain: &Domain,
-    flags: Flags,
-    input: &mut dyn BufRead,
-) -> Result<String, String> {
-    let owner_email = flags.value("--account-of")?;
-    let password = if flags.has("--password-stdin") {
-        let mut line = String::new();
-        input.read_line(&mut line).map_err(|e| e.to_string())?;
-        Some(line.trim_end_matches(['\r', '\n']).to_owned())
-    } else {
-        None
-    };
-    let input = NewUserByOperator {
-        account_of: owner_email.clone(),
-        email: flags.value("--email")?,
-        first_name: flags.value("--first-name")?,
-        last_name: flags.value("--last-name")?,
-        is_admin: flags.has("--admin"),
-        password,
-    };
+async fn user_add(domain: &Domain, input: NewUserByOperator) -> Result<String, String> {
+    let owner_email = input.account_of.clone();
     let invite = input.password.is_none();
     let user = match operator::add_user(domain, &Operator::from_command_line(), input).await {
         Err(AppError::NotFound) => {
@@ -141,8 +258,7 @@ async fn user_add(
     Ok(format!("Added user {} ({}) to account {}{how}.", user.id, user.email, user.account_id))
 }
 
-async fn promote(domain: &Domain, flags: Flags) -> Result<String, String> {
-    let email = flags.value("--email")?;
+async fn promote(domain: &Domain, email: String) -> Result<String, String> {
     let user =
         operator::promote(domain, &Operator::from_command_line(), &email).await.map_err(explain)?;
     Ok(format!("{} is now an admin of account {}.", user.email, user.account_id))
@@ -170,12 +286,7 @@ async fn failed_mail(domain: &Domain) -> Result<String, String> {
         .join("\n"))
 }
 
-async fn retry_mail(domain: &Domain, flags: Flags) -> Result<String, String> {
-    let id = if flags.has("--all") {
-        None
-    } else {
-        Some(flags.value("--id")?.parse::<i32>().map_err(|_| "--id needs a number".to_string())?)
-    };
+async fn retry_mail(domain: &Domain, id: Option<i32>) -> Result<String, String> {
     let queued =
         operator::retry_mail(domain, &Operator::from_command_line(), id).await.map_err(explain)?;
     Ok(format!("Queued {queued} email(s) again."))
@@ -185,16 +296,7 @@ async fn retry_mail(domain: &Domain, flags: Flags) -> Result<String, String> {
 /// stay, to open what is not re-sealed yet), then re-seals every stored secret
 /// with it in one transaction. A crash in between loses nothing: the old keys
 /// still open the old rows, and running the command again finishes the job.
-pub async fn rotate_secrets(
-    domain: &Domain,
-    args: &[String],
-    key_file: &Path,
-) -> Result<String, String> {
-    match args.get(1).map(String::as_str) {
-        Some("rotate") => {}
-        Some("status") => return secrets_status(domain).await,
-        _ => return Err(USAGE.into()),
-    }
+async fn rotate(domain: &Domain, key_file: &Path) -> Result<String, String> {
     let rotated = domain.secrets.rotated();
     rotated.save(key_file).map_err(|e| e.to_string())?;
     let resealed = operator::reseal_secrets(domain, &Operator::from_command_line(), &rotated)
@@ -224,15 +326,15 @@ async fn secrets_status(domain: &Domain) -> Result<String, String> {
         .join("\n"))
 }
 
-async fn backup(domain: &Domain, flags: Flags) -> Result<String, String> {
-    let to = flags.value("--to")?;
-    let bytes = operator::backup(domain, &Operator::from_command_line(), Path::new(&to))
+async fn backup(domain: &Domain, to: &Path) -> Result<String, String> {
+    let bytes = operator::backup(domain, &Operator::from_command_line(), to)
         .await
         .map_err(explain)?;
     Ok(format!(
-        "Backed up the database to {to} ({bytes} bytes). To restore it, stop every server, \
+        "Backed up the database to {} ({bytes} bytes). To restore it, stop every server, \
          replace the database file (default $DATA_DIR/console.db) with this copy, remove \
-         console.db-wal and console.db-shm beside it if they exist, and start again."
+         console.db-wal and console.db-shm beside it if they exist, and start again.",
+        to.display()
     ))
 }
 

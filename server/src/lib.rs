@@ -1,8 +1,11 @@
 //! The axum server: configuration, routes, middleware and the operator CLI.
 pub mod api_v1;
+pub mod assets;
 pub mod cli;
+pub mod compression;
 pub mod config;
 pub mod health;
+pub mod logs;
 pub mod oauth_callback;
 pub mod security;
 pub mod signed_out;
@@ -59,7 +62,7 @@ pub fn build_router(
     let routes = generate_route_list(App);
     let context = request_context(web.clone());
     let state = AppState { leptos_options: leptos_options.clone(), web: web.clone() };
-    Router::new()
+    let router = Router::new()
         .merge(api_v1::router())
         .merge(health::router())
         .route(
@@ -70,8 +73,17 @@ pub fn build_router(
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .merge(assets::pkg_router(&leptos_options))
+        .fallback_service(
+            tower::ServiceBuilder::new().layer(axum::middleware::from_fn(assets::revalidate)).service(
+                axum::handler::Handler::with_state(
+                    leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell),
+                    state.clone(),
+                ),
+            ),
+        )
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
+        .layer(axum::middleware::from_fn(assets::never_store))
         .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
         .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
@@ -82,5 +94,7 @@ pub fn build_router(
             http::StatusCode::SERVICE_UNAVAILABLE,
             std::time::Duration::from_secs(30),
         ))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(compression::mark_secret_replies))
+        .layer(compression::layer());
+    logs::around_requests(router).with_state(state)
 }

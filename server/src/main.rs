@@ -10,11 +10,12 @@ use app::domain::core::quota::QuotaPolicy;
 use app::domain::core::secrets::Keyring;
 use app::domain::Domain;
 use axum::serve::ListenerExt;
+use clap::Parser;
 use leptos::config::{get_configuration, Env};
 use lettre::message::Mailbox;
 use server::config::{Config, MailConfig};
 use server::security::SecurityPolicy;
-use server::{build_router, cli, worker};
+use server::{build_router, cli, logs, worker};
 
 // A page render makes and drops many small allocations across threads;
 // glibc's allocator spent a quarter of a signed-in request on them.
@@ -23,17 +24,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if matches!(args.first().map(String::as_str), Some("help" | "--help" | "-h")) {
-        println!("{}", cli::USAGE);
-        return ExitCode::SUCCESS;
+    match logs::LogFormat::from_env_value(std::env::var("LOG_FORMAT").ok().as_deref()) {
+        Ok(format) => logs::init(format),
+        Err(message) => return fail(&message),
     }
+    // Before any configuration: `--help` and usage errors need no database.
+    // A usage error exits with status 2.
+    let command = cli::Cli::parse().command.unwrap_or(cli::Command::Serve);
     let leptos_options = match get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(err) => return fail(&format!("configuration: {err}")),
@@ -64,10 +61,12 @@ async fn main() -> ExitCode {
             Err(err) => return fail(&format!("LIMITS: {err}")),
         };
 
-    match args.first().map(String::as_str) {
-        None | Some("serve") => serve(leptos_options, config, domain).await,
-        Some("secrets") => {
-            match cli::rotate_secrets(&domain, &args, &config.secret_keys_file).await {
+    match command {
+        cli::Command::Serve => serve(leptos_options, config, domain).await,
+        command => {
+            let key_file = config.secret_keys_file.clone();
+            let stdin = &mut std::io::stdin().lock();
+            match cli::execute(&domain, command, stdin, Some(&key_file)).await {
                 Ok(message) => {
                     println!("{message}");
                     ExitCode::SUCCESS
@@ -75,13 +74,6 @@ async fn main() -> ExitCode {
                 Err(message) => fail(&message),
             }
         }
-        Some(_) => match cli::run(&domain, &args, &mut std::io::stdin().lock()).await {
-            Ok(message) => {
-                println!("{message}");
-                ExitCode::SUCCESS
-            }
-            Err(message) => fail(&message),
-        },
     }
 }
 

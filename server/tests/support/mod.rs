@@ -31,6 +31,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: http::HeaderMap,
     pub body: String,
+    /// The body as sent (compressed, when the request accepted it).
+    pub raw: Vec<u8>,
 }
 
 impl Reply {
@@ -71,6 +73,11 @@ pub const TRUSTED_PROXY: &str = "10.0.0.1";
 
 fn router(domain: &Domain, https: bool) -> Router {
     let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
+    router_with(domain, https, options)
+}
+
+/// The router serving the site the `options` describe (its static files).
+pub fn router_with(domain: &Domain, https: bool, options: LeptosOptions) -> Router {
     let web = WebContext {
         domain: domain.clone(),
         secure_cookies: https,
@@ -114,7 +121,12 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            raw: bytes.to_vec(),
+        }
     }
 
     /// A same-origin POST of a form to a server function, as the browser sends it.

@@ -1,0 +1,72 @@
+//! How long browsers keep what the server sends. The build's outputs under
+//! `/pkg` carry a content hash in their names (cargo-leptos `hash-files`), so a
+//! changed file has a new name and browsers may keep each one for a year
+//! without asking. Other public files keep their names: browsers revalidate
+//! them. Pages and server-function replies are never stored: they show an
+//! account's data, which a shared computer's disk cache would keep.
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use http::{header, HeaderValue, StatusCode};
+use leptos::config::LeptosOptions;
+use tower_http::services::fs::ServeFileSystemResponseBody;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub const REVALIDATE: &str = "no-cache";
+pub const NEVER_STORE: &str = "no-store";
+
+/// `/pkg/*`: the wasm, JS and CSS the build wrote, served precompressed when
+/// the browser accepts brotli or gzip.
+pub fn pkg_router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
+    let hashed = options.hash_files;
+    Router::new().route_service(
+        &leptos_axum::site_pkg_dir_service_route_path(options),
+        tower::ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                move |response: &http::Response<ServeFileSystemResponseBody>| {
+                    // Without hashed names a file may change under its name.
+                    let policy = if hashed { IMMUTABLE } else { REVALIDATE };
+                    Some(HeaderValue::from_static(policy_for(response.status(), policy)))
+                },
+            ))
+            .service(leptos_axum::site_pkg_dir_service(options)),
+    )
+}
+
+/// Public files other than the build's (favicon, vendored scripts) and the
+/// not-found page, which the fallback serves.
+pub async fn revalidate(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.headers().contains_key(header::CACHE_CONTROL) {
+        return response;
+    }
+    with_cache_control(response, REVALIDATE)
+}
+
+/// Everything else: pages, server functions, the API.
+pub async fn never_store(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static(NEVER_STORE));
+    response
+}
+
+fn with_cache_control(mut response: Response, policy: &'static str) -> Response {
+    let policy = policy_for(response.status(), policy);
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    response
+}
+
+fn policy_for(status: StatusCode, policy: &'static str) -> &'static str {
+    // A year-long 404 would outlive the deploy that adds the file.
+    if status == StatusCode::OK || status == StatusCode::NOT_MODIFIED {
+        policy
+    } else {
+        NEVER_STORE
+    }
+}

@@ -1,0 +1,53 @@
+//! Pages and server-function replies are compressed on the fly (brotli or
+//! gzip, as the browser accepts); static files were compressed at build time
+//! and are sent as they are. A reply that carries a secret (a developer key
+//! shown once, a new TOTP secret, recovery codes) is never compressed: next
+//! to text an attacker chooses, the compressed length would reveal the secret
+//! a guess at a time (BREACH). Pages carry no secret: there is no CSRF token,
+//! and the CSP nonce changes with every response.
+use app::api::developer_keys::{GenerateDeveloperKey, RegenerateDeveloperKey};
+use app::api::two_factor::{BeginTwoFactor, ConfirmTwoFactor, RegenerateRecoveryCodes};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use leptos::server_fn::ServerFn;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::CompressionLayer;
+
+/// The server functions whose replies hold a secret.
+pub fn secret_replies() -> [&'static str; 5] {
+    [
+        GenerateDeveloperKey::PATH,
+        RegenerateDeveloperKey::PATH,
+        BeginTwoFactor::PATH,
+        ConfirmTwoFactor::PATH,
+        RegenerateRecoveryCodes::PATH,
+    ]
+}
+
+/// Marks a reply that must go out uncompressed.
+#[derive(Clone, Copy)]
+struct HoldsSecret;
+
+/// Marks the replies of [`secret_replies`]; runs inside [`layer`].
+pub async fn mark_secret_replies(request: Request, next: Next) -> Response {
+    let secret = secret_replies().contains(&request.uri().path());
+    let mut response = next.run(request).await;
+    if secret {
+        response.extensions_mut().insert(HoldsSecret);
+    }
+    response
+}
+
+pub fn layer() -> CompressionLayer<impl Predicate> {
+    let not_secret = |_: http::StatusCode,
+                      _: http::Version,
+                      _: &http::HeaderMap,
+                      extensions: &http::Extensions| {
+        extensions.get::<HoldsSecret>().is_none()
+    };
+    CompressionLayer::new()
+        .no_deflate()
+        .no_zstd()
+        .compress_when(DefaultPredicate::new().and(not_secret))
+}
