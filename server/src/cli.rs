@@ -186,8 +186,14 @@ pub async fn execute(
             } else {
                 None
             };
-            let user =
-                NewUserByOperator { account_of, email, first_name, last_name, is_admin: admin, password };
+            let user = NewUserByOperator {
+                account_of,
+                email,
+                first_name,
+                last_name,
+                is_admin: admin,
+                password,
+            };
             user_add(domain, user).await
         }
         Command::User(UserCommand::ResetTwoFactor { email }) => {
@@ -327,9 +333,8 @@ async fn secrets_status(domain: &Domain) -> Result<String, String> {
 }
 
 async fn backup(domain: &Domain, to: &Path) -> Result<String, String> {
-    let bytes = operator::backup(domain, &Operator::from_command_line(), to)
-        .await
-        .map_err(explain)?;
+    let bytes =
+        operator::backup(domain, &Operator::from_command_line(), to).await.map_err(explain)?;
     Ok(format!(
         "Backed up the database to {} ({bytes} bytes). To restore it, stop every server, \
          replace the database file (default $DATA_DIR/console.db) with this copy, remove \

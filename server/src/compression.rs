@@ -40,12 +40,11 @@ pub async fn mark_secret_replies(request: Request, next: Next) -> Response {
 }
 
 pub fn layer() -> CompressionLayer<impl Predicate> {
-    let not_secret = |_: http::StatusCode,
-                      _: http::Version,
-                      _: &http::HeaderMap,
-                      extensions: &http::Extensions| {
-        extensions.get::<HoldsSecret>().is_none()
-    };
+    let not_secret =
+        |_: http::StatusCode,
+         _: http::Version,
+         _: &http::HeaderMap,
+         extensions: &http::Extensions| { extensions.get::<HoldsSecret>().is_none() };
     CompressionLayer::new()
         .no_deflate()
         .no_zstd()

@@ -45,6 +45,9 @@ pub struct Config {
     /// `NUMBER_COOLDOWN_DAYS` (default 30): how long a released number rests
     /// before the embedded provider hands it out again; checked at start.
     pub number_cooldown: Result<chrono::Duration, String>,
+    /// `SHUTDOWN_GRACE_SECONDS` (default 30, at most 3600): after SIGTERM or
+    /// SIGINT, how long requests in flight and the email being sent may take.
+    pub shutdown_grace: Result<std::time::Duration, String>,
 }
 
 /// A mode's client when both its variables are set.
@@ -142,6 +145,13 @@ impl Config {
             live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE"),
         };
         let limits = var("LIMITS");
+        let shutdown_grace = match var("SHUTDOWN_GRACE_SECONDS") {
+            None => Ok(std::time::Duration::from_secs(30)),
+            Some(seconds) => match seconds.trim().parse::<u64>() {
+                Ok(seconds) if seconds <= 3600 => Ok(std::time::Duration::from_secs(seconds)),
+                _ => Err(format!("SHUTDOWN_GRACE_SECONDS must be 0 to 3600, not {seconds:?}")),
+            },
+        };
         let number_cooldown = match var("NUMBER_COOLDOWN_DAYS") {
             None => Ok(provisioning::COOLDOWN),
             Some(days) => match days.trim().parse::<i64>() {
@@ -154,6 +164,7 @@ impl Config {
         Config {
             limits,
             number_cooldown,
+            shutdown_grace,
             oauth,
             data_dir,
             database_url,

@@ -75,12 +75,12 @@ pub fn build_router(
         })
         .merge(assets::pkg_router(&leptos_options))
         .fallback_service(
-            tower::ServiceBuilder::new().layer(axum::middleware::from_fn(assets::revalidate)).service(
-                axum::handler::Handler::with_state(
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(assets::revalidate))
+                .service(axum::handler::Handler::with_state(
                     leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell),
                     state.clone(),
-                ),
-            ),
+                )),
         )
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
         .layer(axum::middleware::from_fn(assets::never_store))

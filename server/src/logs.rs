@@ -35,7 +35,11 @@ impl LogFormat {
 
 /// The subscriber the server logs through, writing to `writer` (stdout in
 /// the server, a buffer in tests).
-pub fn subscriber<W>(format: LogFormat, filter: &str, writer: W) -> Box<dyn Subscriber + Send + Sync>
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: &str,
+    writer: W,
+) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {

@@ -1,3 +1,4 @@
+use std::future::IntoFuture;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -108,7 +109,13 @@ async fn serve(
         Ok(added) => tracing::info!(added, "local number pool stocked"),
         Err(_) => return fail("could not stock the local number pool"),
     }
-    worker::spawn(domain.clone(), transport, sender);
+    let grace = match config.shutdown_grace {
+        Ok(grace) => grace,
+        Err(err) => return fail(&err),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = worker::spawn(domain.clone(), transport, sender, stopped.clone());
+    let database = domain.db.clone();
     let web = WebContext {
         domain,
         secure_cookies: config.secure_cookies(),
@@ -133,14 +140,50 @@ async fn serve(
             println!("Emails are delivered by SMTP via {host}:{port}")
         }
     }
-    match axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .await
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => fail(&format!("server: {err}")),
+    let mut server = tokio::spawn(
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown({
+                let mut stopped = stopped.clone();
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                }
+            })
+            .into_future(),
+    );
+    tokio::select! {
+        signal = termination() => tracing::info!(signal, ?grace, "stopping: no new connections; \
+            finishing the requests in flight and the email being sent"),
+        result = &mut server => return fail(&format!("server: {result:?}")),
+    }
+    let _ = stop.send(true);
+    let finished = tokio::time::timeout(grace, async {
+        let _ = server.await;
+        let _ = worker.await;
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(?grace, "the grace period ended before every request finished");
+    }
+    if let Err(err) = database.close_by_ref().await {
+        tracing::warn!(error = %err, "closing the database");
+    }
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// Waits for SIGTERM (what service managers and container runtimes send) or
+/// SIGINT (Ctrl-C); returns its name.
+async fn termination() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        // Without signal handlers the process still stops, just not gracefully.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
     }
 }
 

@@ -86,7 +86,10 @@ fn build_outputs_go_precompressed_and_are_kept_for_a_year() {
         assert_eq!(header_of(&br, header::CACHE_CONTROL), Some(IMMUTABLE));
 
         let gz = get(&router, "/pkg/console.0a1b2c.wasm", Some("gzip")).await;
-        assert_eq!((gz.raw.as_slice(), header_of(&gz, header::CONTENT_ENCODING)), (WASM_GZ, Some("gzip")));
+        assert_eq!(
+            (gz.raw.as_slice(), header_of(&gz, header::CONTENT_ENCODING)),
+            (WASM_GZ, Some("gzip"))
+        );
 
         let plain = get(&router, "/pkg/console.0a1b2c.wasm", None).await;
         assert_eq!(plain.raw, WASM);
@@ -195,11 +198,7 @@ fn replies_that_carry_a_secret_are_never_compressed() {
         assert!(key.json()["key"].as_str().is_some_and(|k| k.len() > 20), "{}", key.body);
         assert_eq!(header_of(&key, header::CONTENT_ENCODING), None);
         let id = key.json()["row"]["id"].to_string();
-        let again = send(
-            "regenerate_developer_key",
-            &format!("id={id}&password={PASSWORD}"),
-        )
-        .await;
+        let again = send("regenerate_developer_key", &format!("id={id}&password={PASSWORD}")).await;
         assert_eq!(again.status, StatusCode::OK, "{}", again.body);
         assert_eq!(header_of(&again, header::CONTENT_ENCODING), None);
         let setup = send("begin_two_factor", "").await;

@@ -37,8 +37,9 @@ impl Captured {
 fn logged<F: std::future::Future<Output = ()>>(format: LogFormat, test: F) -> String {
     let captured = Captured::default();
     let writer = captured.clone();
-    let _guard =
-        tracing::subscriber::set_default(subscriber(format, DEFAULT_FILTER, move || writer.clone()));
+    let _guard = tracing::subscriber::set_default(subscriber(format, DEFAULT_FILTER, move || {
+        writer.clone()
+    }));
     run(test);
     captured.text()
 }
@@ -96,7 +97,11 @@ fn passwords_codes_keys_and_tokens_never_reach_the_logs() {
         assert_eq!(app.log_in(EMAIL, wrong).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 
         let made = app
-            .call("generate_developer_key", &[("name", "CI"), ("password", PASSWORD)], Some(&session))
+            .call(
+                "generate_developer_key",
+                &[("name", "CI"), ("password", PASSWORD)],
+                Some(&session),
+            )
             .await;
         let key = made.json()["key"].as_str().unwrap().to_owned();
         keep(&key);

@@ -17,14 +17,16 @@ use crate::domain::identity::email_links::UNVERIFIED_ACCOUNT_LIFETIME;
 use crate::domain::identity::log_in::CHALLENGE_LIFETIME;
 use crate::model::AppError;
 
-/// Delivers up to `batch` due emails; returns how many were attempted.
+/// Delivers up to `batch` due emails; returns how many were attempted. Once
+/// `stopping` is true no further email is started.
 pub async fn deliver_mail(
     d: &Domain,
     transport: &Transport,
     sender: &Mailbox,
     batch: u64,
+    stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<usize, AppError> {
-    mail::deliver_due(d, transport, sender, batch).await
+    mail::deliver_due_until(d, transport, sender, batch, stopping).await
 }
 
 /// The hourly clean-up: unverified accounts past their week, invitees whose

@@ -216,6 +216,19 @@ pub async fn deliver_due(
     sender: &Mailbox,
     batch: u64,
 ) -> Result<usize, AppError> {
+    deliver_due_until(d, transport, sender, batch, &|| false).await
+}
+
+/// [`deliver_due`], but once `stopping` says so (the server is shutting down)
+/// it claims no further row: the one being sent is finished and recorded,
+/// the others stay free for the next worker.
+pub async fn deliver_due_until(
+    d: &Domain,
+    transport: &Transport,
+    sender: &Mailbox,
+    batch: u64,
+    stopping: &(dyn Fn() -> bool + Sync),
+) -> Result<usize, AppError> {
     let now = d.clock.now();
     let due = outbox::Entity::find()
         .filter(outbox::Column::Status.eq(PENDING))
@@ -231,6 +244,9 @@ pub async fn deliver_due(
         .await?;
     let mut handled = 0;
     for row in due {
+        if stopping() {
+            break;
+        }
         if !claim(d, &row, now).await? {
             continue;
         }
