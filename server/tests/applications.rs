@@ -24,11 +24,13 @@ fn a_library_attached_to_an_application_shows_where_it_is_used() {
             .await;
         assert_eq!(added.status, StatusCode::OK, "{}", added.body);
         let too_long = "x".repeat(4097);
+        let before = Snapshot::take(&app.domain).await;
         let refused = app
             .call("add_js_library", &[("name", "Big"), ("code", too_long.as_str())], Some(&admin))
             .await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused.body.contains("Code must be at most 4096 characters"), "{}", refused.body);
+        before.assert_unchanged(&app.domain).await;
 
         let created = app.call("create_application", &[("name", "Main IVR")], Some(&admin)).await;
         assert_eq!(created.status, StatusCode::OK, "{}", created.body);
@@ -47,9 +49,11 @@ fn a_library_attached_to_an_application_shows_where_it_is_used() {
 
         // Deleting it without confirming names the application and keeps it.
         let id = added.json()["id"].to_string();
+        let before = Snapshot::take(&app.domain).await;
         let asked = app.call("delete_js_library", &[("id", &id)], Some(&admin)).await;
         assert_eq!(asked.status, StatusCode::CONFLICT);
         assert!(asked.body.contains("Greeting is used by Main IVR"), "{}", asked.body);
+        before.assert_unchanged(&app.domain).await;
         let confirmed =
             app.call("delete_js_library", &[("id", &id), ("detach", "true")], Some(&admin)).await;
         assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);

@@ -4,6 +4,7 @@
 //! cross-site requests get nothing, and the private key never comes back.
 mod support;
 
+use app::domain::testing::Snapshot;
 use http::StatusCode;
 use rcgen::{CertificateParams, DnType, KeyPair};
 use serde_json::{json, Value};
@@ -75,19 +76,23 @@ fn every_user_sees_the_accounts_certificates_and_only_the_adder_or_an_admin_dele
         );
         assert!(!page.body.contains("Delete the certificate for"), "no Delete for Carol");
         assert!(!page.body.contains(&key_body(&key)) && !page.body.contains("PRIVATE KEY"));
+        let before = Snapshot::take(&app.domain).await;
         let refused = app.call("delete_certificate", &[("id", &id)], Some(&carol)).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(refused.body.contains("Only the user who added this certificate"));
+        before.assert_unchanged(&app.domain).await;
 
         // Another account neither sees nor deletes it, nor learns that it exists.
         let eve = app.sign_up("eve@example.com").await;
         assert_eq!(app.call("list_certificates", &[], Some(&eve)).await.json(), json!([]));
         let page = app.page("/account/certificates", Some(&eve)).await;
         assert!(!page.body.contains("api.partner.example"));
+        let before = Snapshot::take(&app.domain).await;
         let hidden = app.call("delete_certificate", &[("id", &id)], Some(&eve)).await;
         assert_eq!(hidden.status, StatusCode::NOT_FOUND);
         let missing = app.call("delete_certificate", &[("id", "999999")], Some(&eve)).await;
         assert_eq!(missing.body, hidden.body, "someone else's and no one's look the same");
+        before.assert_unchanged(&app.domain).await;
         // Eve may use the same domain in her own account.
         let (eves_cert, eves_key) = certificate("Globex outbound");
         let eves = app
@@ -102,6 +107,7 @@ fn every_user_sees_the_accounts_certificates_and_only_the_adder_or_an_admin_dele
         // Signed out, or sent from another site: refused, nothing stored or deleted.
         let (other_cert, other_key) = certificate("Forged");
         let args = form("forged.example", &other_cert, &other_key);
+        let before = Snapshot::take(&app.domain).await;
         assert_eq!(app.call("add_certificate", &args, None).await.status, StatusCode::UNAUTHORIZED);
         let cross_site =
             app.call_from("add_certificate", &args, Some(&admin), Some("cross-site"), None).await;
@@ -110,6 +116,7 @@ fn every_user_sees_the_accounts_certificates_and_only_the_adder_or_an_admin_dele
             .call_from("delete_certificate", &[("id", &id)], Some(&admin), Some("cross-site"), None)
             .await;
         assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+        before.assert_unchanged(&app.domain).await;
         assert_eq!(
             app.call("list_certificates", &[], Some(&admin)).await.json().as_array().unwrap().len(),
             1
@@ -135,6 +142,7 @@ fn bad_input_is_a_422_naming_each_field_and_one_domain_holds_one_certificate() {
         let (cert, key) = certificate("Acme");
         let (_, other_key) = certificate("Other");
 
+        let before = Snapshot::take(&app.domain).await;
         let bad =
             app.call("add_certificate", &form("not a host", "hello", "world"), Some(&admin)).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -151,11 +159,13 @@ fn bad_input_is_a_422_naming_each_field_and_one_domain_holds_one_certificate() {
             !mismatch.body.contains(&key_body(&other_key)),
             "a refusal does not echo the key either"
         );
+        before.assert_unchanged(&app.domain).await;
         assert_eq!(app.call("list_certificates", &[], Some(&admin)).await.json(), json!([]));
 
         let first =
             app.call("add_certificate", &form("a.example", &cert, &key), Some(&admin)).await;
         assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        let before = Snapshot::take(&app.domain).await;
         let again =
             app.call("add_certificate", &form("A.example.", &cert, &key), Some(&admin)).await;
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -163,5 +173,6 @@ fn bad_input_is_a_422_naming_each_field_and_one_domain_holds_one_certificate() {
         assert!(again.body.contains("already has a certificate for a.example"));
         let bad_id = app.call("delete_certificate", &[("id", "x")], Some(&admin)).await;
         assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+        before.assert_unchanged(&app.domain).await;
     })
 }

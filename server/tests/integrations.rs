@@ -95,6 +95,7 @@ fn members_see_integrations_read_only_and_are_refused_changes() {
         assert!(page.body.contains("Records"));
         assert!(!page.body.contains("Add Integration"), "no admin controls for members");
 
+        let before = Snapshot::take(&app.domain).await;
         let (status, _, _) = add_dynamodb(&app, &member, "Mine").await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let renamed = app
@@ -103,6 +104,7 @@ fn members_see_integrations_read_only_and_are_refused_changes() {
         assert_eq!(renamed.status, StatusCode::FORBIDDEN);
         let deleted = app.call("delete_integration", &[("id", &id)], Some(&member)).await;
         assert_eq!(deleted.status, StatusCode::FORBIDDEN);
+        before.assert_unchanged(&app.domain).await;
         let after = app.call("list_integrations", &[], Some(&admin)).await.json();
         assert_eq!(after.as_array().unwrap().len(), 1);
         assert_eq!(after[0]["name"], "Records");
@@ -122,17 +124,19 @@ fn another_accounts_admin_gets_not_found_and_changes_nothing() {
             app.call("list_integrations", &[], Some(&intruder)).await.json(),
             serde_json::json!([])
         );
+        let before = Snapshot::take(&app.domain).await;
         let renamed = app
             .call("update_integration", &[("id", &id), ("name", "Hijacked")], Some(&intruder))
             .await;
         assert_eq!(renamed.status, StatusCode::NOT_FOUND);
         let deleted = app.call("delete_integration", &[("id", &id)], Some(&intruder)).await;
         assert_eq!(deleted.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.call("list_integrations", &[], None).await.status, StatusCode::UNAUTHORIZED);
+        before.assert_unchanged(&app.domain).await;
         assert_eq!(
             app.call("list_integrations", &[], Some(&admin)).await.json()[0]["name"],
             "Records"
         );
-        assert_eq!(app.call("list_integrations", &[], None).await.status, StatusCode::UNAUTHORIZED);
     })
 }
 

@@ -22,21 +22,25 @@ fn opening_a_verification_link_changes_nothing_and_its_button_verifies() {
         assert!(account.body.contains("Your email address is not verified"));
         let token = app.link_token(ADMIN, "/verify-email").await;
 
+        let before = Snapshot::take(&app.domain).await;
         for _ in 0..2 {
             let page = app.page(&format!("/verify-email?token={token}"), None).await;
             assert_eq!(page.status, StatusCode::OK);
             assert!(page.body.contains("Verify Email Address"));
         }
         assert!(!verified(&app, &session).await, "a mail scanner's GET used up nothing");
+        before.assert_unchanged(&app.domain).await;
 
         let reply = app.call("verify_email", &[("token", &token)], None).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert!(verified(&app, &session).await);
         let account = app.page("/account", Some(&session)).await;
         assert!(!account.body.contains("Your email address is not verified"));
+        let before = Snapshot::take(&app.domain).await;
         let again = app.call("verify_email", &[("token", &token)], None).await;
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(again.body.contains("already been used"));
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -74,17 +78,21 @@ fn a_reset_link_signs_in_with_the_new_password_and_ends_old_sessions() {
         assert_eq!(reply.location(), Some("/account"));
         let fresh = reply.session().expect("signed in");
         assert_eq!(app.call("signed_in_user", &[], Some(&fresh)).await.status, StatusCode::OK);
+        let before = Snapshot::take(&app.domain).await;
         assert_eq!(
             app.call("signed_in_user", &[], Some(&old)).await.status,
             StatusCode::UNAUTHORIZED
         );
+        before.assert_unchanged(&app.domain).await;
         assert!(app.log_in(ADMIN, new_password).await.session().is_some());
 
+        let before = Snapshot::take(&app.domain).await;
         let reused = app
             .call("reset_password", &[("token", &token), ("new_password", new_password)], None)
             .await;
         assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(reused.session().is_none());
+        before.assert_unchanged(&app.domain).await;
     })
 }
 

@@ -12,6 +12,7 @@ use app::domain::features::applications;
 use app::domain::features::deployments;
 use app::domain::features::oauth_tokens;
 use app::domain::features::phone_numbers;
+use app::domain::testing::Snapshot;
 use axum::body::Body;
 use axum::extract::Form;
 use axum::routing::post;
@@ -99,8 +100,10 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
         let app = app_with_provider().await;
         let admin = app.sign_up(ADMIN).await;
         // Until an operator enables Stripe, there is no flow to start.
+        let before = Snapshot::take(&app.domain).await;
         let refused = app.call("start_oauth", &[("token_type", "test")], Some(&admin)).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        before.assert_unchanged(&app.domain).await;
         assert!(app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["enabled"] == false);
         let page = app.page("/account/oauth-tokens", Some(&admin)).await;
         assert!(page.body.contains("Stripe is not enabled for this account"));
@@ -133,6 +136,7 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
         assert!(page.body.contains("acct_1LocalTest") && !page.body.contains(ACCESS_TOKEN));
 
         // The same state again: refused, nothing added.
+        let before = Snapshot::take(&app.domain).await;
         let replay = callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await;
         assert_eq!(replay, "/account/oauth-tokens?oauth=invalid_state");
         // A made-up state, or none: refused.
@@ -144,9 +148,11 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
             callback(&app, Some(&admin), "code=good-code").await,
             "/account/oauth-tokens?oauth=invalid_state"
         );
+        before.assert_unchanged(&app.domain).await;
         // A real state used from another session (an attacker's link): refused.
         let other = app.operator_adds_member(ADMIN, MEMBER).await;
         let state = state_of(&start(&app, &admin).await);
+        let before = Snapshot::take(&app.domain).await;
         assert_eq!(
             callback(&app, Some(&other), &format!("code=good-code&state={state}")).await,
             "/account/oauth-tokens?oauth=invalid_state"
@@ -155,24 +161,33 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
             callback(&app, None, &format!("code=good-code&state={state}")).await,
             "/account/oauth-tokens?oauth=invalid_state"
         );
-        // A code the provider rejects, or the user declining.
+        before.assert_unchanged(&app.domain).await;
+        // A code the provider rejects, or the user declining. Each uses its
+        // state up (oauth_states), whatever happens next; nothing else changes.
         let state = state_of(&start(&app, &admin).await);
+        let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
         assert_eq!(
             callback(&app, Some(&admin), &format!("code=bad-code&state={state}")).await,
             "/account/oauth-tokens?oauth=failed"
         );
+        before.assert_unchanged(&app.domain).await;
         let state = state_of(&start(&app, &admin).await);
+        let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
         assert_eq!(
             callback(&app, Some(&admin), &format!("error=access_denied&state={state}")).await,
             "/account/oauth-tokens?oauth=denied"
         );
-        // A state expires after ten minutes.
+        before.assert_unchanged(&app.domain).await;
+        // A state expires after ten minutes (and is used up by the late try;
+        // the session, used eleven minutes on, records its last use).
         let state = state_of(&start(&app, &admin).await);
         app.clock.advance(chrono::Duration::minutes(11));
+        let before = Snapshot::take_except(&app.domain, &["oauth_states", "sessions"]).await;
         assert_eq!(
             callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await,
             "/account/oauth-tokens?oauth=invalid_state"
         );
+        before.assert_unchanged(&app.domain).await;
         assert_eq!(
             app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["rows"]
                 .as_array()
@@ -200,25 +215,29 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
         );
 
         // Live mode has no client here: a clear refusal.
+        let before = Snapshot::take(&app.domain).await;
         let live = app.call("start_oauth", &[("token_type", "live")], Some(&admin)).await;
         assert_eq!(live.status, StatusCode::CONFLICT);
+        before.assert_unchanged(&app.domain).await;
         // Tokens are the owner's: another user neither sees nor deletes them.
         let admin_again =
             app.log_in(ADMIN, app::domain::testing::PASSWORD).await.session().unwrap();
         let id = tokens["rows"][0]["id"].to_string();
+        let eve = app.sign_up("eve@example.com").await;
         assert_eq!(
             app.call("list_oauth_tokens", &[], Some(&other)).await.json()["rows"],
             json!([])
         );
+        let before = Snapshot::take(&app.domain).await;
         assert_eq!(
             app.call("delete_oauth_token", &[("id", &id)], Some(&other)).await.status,
             StatusCode::NOT_FOUND
         );
-        let eve = app.sign_up("eve@example.com").await;
         assert_eq!(
             app.call("delete_oauth_token", &[("id", &id)], Some(&eve)).await.status,
             StatusCode::NOT_FOUND
         );
+        before.assert_unchanged(&app.domain).await;
         assert_eq!(
             app.call("delete_oauth_token", &[("id", &id)], Some(&admin_again)).await.status,
             StatusCode::OK
@@ -264,10 +283,13 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
         .unwrap();
         let ivr = applications::create(d, &grace, "IVR").await.unwrap();
         applications::share(d, &grace, ivr.id, bob.user_id()).await.unwrap();
+        let before = Snapshot::take(d).await;
         let early =
             deployments::assign_token(d, &bob, number.id, Some(bobs_token)).await.unwrap_err();
         assert!(early.message_for("token").unwrap().contains("Deploy the number"));
+        before.assert_unchanged(d).await;
         deployments::deploy(d, &bob, number.id, ivr.id).await.unwrap();
+        let before = Snapshot::take(d).await;
         let others =
             deployments::assign_token(d, &bob, number.id, Some(graces_token)).await.unwrap_err();
         assert_eq!(
@@ -278,13 +300,16 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
             deployments::assign_token(d, &grace, number.id, Some(graces_token)).await,
             Err(app::model::AppError::NotFound)
         );
+        before.assert_unchanged(d).await;
         deployments::assign_token(d, &bob, number.id, Some(bobs_token)).await.unwrap();
         let mine = phone_numbers::owned_by_me(d, &bob).await.unwrap();
         assert_eq!(mine[0].token.as_ref().map(|t| t.name.as_str()), Some("acct_1LocalTest (Test)"));
         // A refused change (someone else's token) leaves the current token in place.
+        let before = Snapshot::take(d).await;
         let refused =
             deployments::assign_token(d, &bob, number.id, Some(graces_token)).await.unwrap_err();
         assert!(refused.message_for("token").is_some());
+        before.assert_unchanged(d).await;
         let still = phone_numbers::owned_by_me(d, &bob).await.unwrap();
         assert_eq!(still[0].token.as_ref().map(|t| t.id), Some(bobs_token));
 

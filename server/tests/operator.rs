@@ -8,8 +8,8 @@ use app::domain::core::mail::{self, Email};
 use app::domain::core::secrets::Keyring;
 use app::domain::core::Domain;
 use app::domain::features::integrations::{self, Credentials, NewIntegration};
-use app::domain::testing::account_with_admin;
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
+use app::domain::testing::{account_with_admin, Snapshot};
 use support::{run, TestApp};
 
 fn words(args: &[&str]) -> Vec<String> {
@@ -51,9 +51,11 @@ fn secrets_rotate_writes_a_new_key_and_reseals_every_integration() {
                 .await
                 .unwrap();
         assert_eq!(status, format!("integrations\t{} (current)\t1", new_keys.current_key_id()));
+        let before = Snapshot::take(d).await;
         assert!(server::cli::rotate_secrets(d, &words(&["secrets", "spin"]), &key_file)
             .await
             .is_err());
+        before.assert_unchanged(d).await;
         std::fs::remove_dir_all(&dir).unwrap();
     })
 }
@@ -78,10 +80,12 @@ fn mail_failed_lists_and_mail_retry_requeues() {
         assert_eq!(retried, "Queued 1 email(s) again.");
         let none = server::cli::run(d, &words(&["mail", "failed"]), &mut stdin).await.unwrap();
         assert_eq!(none, "No failed emails.");
+        let before = Snapshot::take(d).await;
         assert!(
             server::cli::run(d, &words(&["mail", "retry"]), &mut stdin).await.is_err(),
             "needs --id or --all"
         );
+        before.assert_unchanged(d).await;
     })
 }
 
@@ -99,12 +103,14 @@ fn account_plan_moves_an_account_between_demo_and_full() {
         let current = app::domain::core::limits::plan(&d.db, admin.account_id()).await.unwrap();
         assert_eq!(current, app::domain::core::limits::Plan::Full);
 
+        let before = Snapshot::take(d).await;
         let refused = server::cli::run(d, &plan("gold"), &mut stdin).await.unwrap_err();
         assert!(refused.contains("--plan must be demo or full"), "{refused}");
         let unknown =
             words(&["account", "plan", "--account-of", "nobody@example.com", "--plan", "demo"]);
         let refused = server::cli::run(d, &unknown, &mut stdin).await.unwrap_err();
         assert!(refused.contains("No user has the email address"), "{refused}");
+        before.assert_unchanged(d).await;
     })
 }
 
@@ -112,7 +118,7 @@ fn account_plan_moves_an_account_between_demo_and_full() {
 fn a_backup_taken_while_writes_go_on_restores_every_row() {
     run(async {
         use app::domain::core::db::connect_and_migrate;
-        use app::domain::testing::{add_user, fresh_concurrent_domain, Snapshot};
+        use app::domain::testing::{add_user, fresh_concurrent_domain};
         if std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
             // PostgreSQL is refused with the pointer to pg_dump.
             let app = TestApp::new().await;

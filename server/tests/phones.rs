@@ -30,9 +30,11 @@ fn an_admin_requests_assigns_and_releases_a_number() {
         assert_eq!(number["owner"]["email"], ADMIN);
 
         // Sign-ups are on the demo plan: a second number is refused with 409.
+        let before = Snapshot::take(&app.domain).await;
         let again = app.call("request_phone_number", &[], Some(&admin)).await;
         assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
         assert!(again.body.contains("A demo account can hold one phone number"), "{}", again.body);
+        before.assert_unchanged(&app.domain).await;
 
         // The picker finds Bob; saving makes him the owner, which he sees.
         let found = app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await;
@@ -71,6 +73,7 @@ fn members_cannot_list_request_reassign_or_release_numbers() {
         let member = app.operator_adds_member(ADMIN, MEMBER).await;
         let number = app.call("request_phone_number", &[], Some(&admin)).await.json();
         let id = number["id"].to_string();
+        let before = Snapshot::take(&app.domain).await;
         for (function, form) in [
             ("list_phone_numbers", vec![]),
             ("request_phone_number", vec![]),
@@ -116,6 +119,7 @@ fn members_cannot_list_request_reassign_or_release_numbers() {
             app.call("list_phone_numbers", &[], None).await.status,
             StatusCode::UNAUTHORIZED
         );
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -127,6 +131,7 @@ fn another_accounts_number_is_not_found() {
         let other = app.sign_up("eve@example.com").await;
         let number = app.call("request_phone_number", &[], Some(&admin)).await.json();
         let id = number["id"].to_string();
+        let before = Snapshot::take(&app.domain).await;
         let reply = app.call("release_phone_number", &[("id", &id)], Some(&other)).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
         let eve_id = app.call("phone_owner_choices", &[("search", "")], Some(&other)).await.json()
@@ -137,6 +142,7 @@ fn another_accounts_number_is_not_found() {
             app.call_json("save_phone_owners", steal, Some(&other)).await.status,
             StatusCode::NOT_FOUND
         );
+        before.assert_unchanged(&app.domain).await;
         let theirs = app.call("list_phone_numbers", &[], Some(&other)).await.json();
         assert_eq!(theirs["rows"], json!([]));
         assert_eq!(

@@ -56,6 +56,7 @@ fn the_api_acts_as_the_keys_user_with_their_current_rights() {
         assert_eq!((status, &numbers["phone_numbers"]), (StatusCode::OK, &serde_json::json!([])));
 
         // A member's key gets the member's refusal, as JSON with a stable code.
+        let before = Snapshot::take(&app.domain).await;
         let (status, body) = api(&app, "/api/v1/users", Some(&member_key)).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
@@ -88,6 +89,7 @@ fn the_api_acts_as_the_keys_user_with_their_current_rights() {
         assert_eq!(app.send(cookie_only).await.status, StatusCode::UNAUTHORIZED);
         let (status, _) = api(&app, "/api/v1/nothing-here", Some(&admin_key)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        before.assert_unchanged(&app.domain).await;
 
         // Demoting the admin shrinks what the key may do at once.
         let choices = app.call("list_users", &[("search", "bob")], Some(&admin)).await.json();
@@ -112,14 +114,18 @@ fn the_api_acts_as_the_keys_user_with_their_current_rights() {
         let bob_session = member;
         let demoted = app.call("update_user", &demote, Some(&bob_session)).await;
         assert_eq!(demoted.status, StatusCode::OK, "{}", demoted.body);
+        let before = Snapshot::take(&app.domain).await;
         let (status, _) = api(&app, "/api/v1/users", Some(&admin_key)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "a demoted admin's key loses admin routes");
+        before.assert_unchanged(&app.domain).await;
 
         // Revoked: refused at once.
         let revoked =
             app.call("revoke_developer_key", &[("id", &admin_key_id)], Some(&admin)).await;
         assert_eq!(revoked.status, StatusCode::OK);
+        let before = Snapshot::take(&app.domain).await;
         assert_eq!(api(&app, "/api/v1/me", Some(&admin_key)).await.0, StatusCode::UNAUTHORIZED);
+        before.assert_unchanged(&app.domain).await;
 
         let spec =
             app.send(Request::get("/api/v1/openapi.json").body(Body::empty()).unwrap()).await;
@@ -172,6 +178,10 @@ fn log_in_with_two_factor_takes_two_steps() {
                 app.send(request.body(Body::from(format!("code={code}"))).unwrap()).await
             }
         };
+        // A refused code counts against the challenge and the user's codes
+        // (login_challenges, login_failures); nothing else changes.
+        let counts = ["login_challenges", "login_failures"];
+        let before = Snapshot::take_except(&app.domain, &counts).await;
         let no_challenge = call(code.clone(), None).await;
         assert_eq!(no_challenge.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(no_challenge.session().is_none(), "no session without the challenge");
@@ -184,10 +194,13 @@ fn log_in_with_two_factor_takes_two_steps() {
             sessions_before,
             "and opens no session"
         );
+        before.assert_unchanged(&app.domain).await;
         let second = call(code.clone(), Some(challenge.clone())).await;
         assert!(second.session().is_some(), "{} {}", second.status, second.body);
         // Replaying the same code with the same challenge: refused.
+        let before = Snapshot::take_except(&app.domain, &counts).await;
         assert_eq!(call(code, Some(challenge)).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -210,6 +223,8 @@ fn forwarded_addresses_count_only_behind_the_trusted_proxy() {
                 app.send(request.body(Body::from(body)).unwrap()).await.status
             }
         };
+        // Every refused log-in is counted (login_failures); none changes anything else.
+        let before = Snapshot::take_except(&app.domain, &["login_failures"]).await;
         // Behind the proxy, one client trying fifty emails gets locked...
         for i in 0..50 {
             let status =
@@ -233,6 +248,7 @@ fn forwarded_addresses_count_only_behind_the_trusted_proxy() {
         let direct =
             attempt("192.0.2.77", "198.51.100.200".into(), "fresh%40example.com".into()).await;
         assert_eq!(direct, StatusCode::TOO_MANY_REQUESTS);
+        before.assert_unchanged(&app.domain).await;
     })
 }
 

@@ -125,6 +125,7 @@ fn the_admin_cannot_delete_themself_or_demote_the_last_admin() {
         let app = TestApp::new().await;
         let admin = app.sign_up(ADMIN).await;
         let me = app.call("signed_in_user", &[], Some(&admin)).await.json()["id"].to_string();
+        let before = Snapshot::take(&app.domain).await;
         let deleted = app.call("delete_user", &[("id", &me)], Some(&admin)).await;
         assert_eq!(deleted.status, StatusCode::FORBIDDEN);
         let demote = [
@@ -137,6 +138,7 @@ fn the_admin_cannot_delete_themself_or_demote_the_last_admin() {
         let refused = app.call("update_user", &demote, Some(&admin)).await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(refused.json()["Invalid"][0]["field"], "is_admin");
+        before.assert_unchanged(&app.domain).await;
         assert_eq!(app.call("signed_in_user", &[], Some(&admin)).await.json()["is_admin"], true);
     })
 }

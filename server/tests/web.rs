@@ -3,7 +3,7 @@
 mod support;
 
 use app::domain::identity::log_in::WRONG_CREDENTIALS;
-use app::domain::testing::PASSWORD;
+use app::domain::testing::{Snapshot, PASSWORD};
 use http::StatusCode;
 use support::{TestApp, ORIGIN};
 
@@ -40,6 +40,7 @@ fn a_taken_email_is_a_clear_error_beside_the_email_field() {
     support::run(async {
         let app = TestApp::new().await;
         app.sign_up(ADMIN).await;
+        let before = Snapshot::take(&app.domain).await;
         let reply = app
             .call(
                 "sign_up",
@@ -56,6 +57,7 @@ fn a_taken_email_is_a_clear_error_beside_the_email_field() {
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(reply.json()["Invalid"][0]["field"], "email");
         assert!(reply.session().is_none());
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -64,12 +66,15 @@ fn wrong_password_and_unknown_email_get_the_same_status_and_body() {
     support::run(async {
         let app = TestApp::new().await;
         app.sign_up(ADMIN).await;
+        // Both are counted (login_failures); nothing else changes.
+        let before = Snapshot::take_except(&app.domain, &["login_failures"]).await;
         let wrong = app.log_in(ADMIN, "Not-The-Password-1").await;
         let unknown = app.log_in("nobody@example.com", PASSWORD).await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
         assert_eq!(wrong.json()["Invalid"][0]["message"], WRONG_CREDENTIALS);
         assert!(wrong.session().is_none() && unknown.session().is_none());
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -90,6 +95,7 @@ fn log_in_returns_to_a_same_site_next_page_only() {
 fn signed_out_visitors_are_sent_to_log_in_and_back() {
     support::run(async {
         let app = TestApp::new().await;
+        let before = Snapshot::take(&app.domain).await;
         for path in ["/account", "/account/certificates", "/account/phone-numbers"] {
             let reply = app.page(path, None).await;
             assert_eq!(reply.status, StatusCode::FOUND, "{path}");
@@ -102,6 +108,7 @@ fn signed_out_visitors_are_sent_to_log_in_and_back() {
             app.call("update_name", &[("first_name", "A"), ("last_name", "B")], None).await.status,
             StatusCode::UNAUTHORIZED
         );
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -145,6 +152,7 @@ fn a_member_sees_no_admin_tab_and_the_server_refuses_admin_urls_and_functions() 
         app.sign_up(ADMIN).await;
         let member = app.operator_adds_member(ADMIN, "bob@example.com").await;
 
+        let before = Snapshot::take(&app.domain).await;
         let page = app.page("/account", Some(&member)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("Bob Builder"));
@@ -162,6 +170,7 @@ fn a_member_sees_no_admin_tab_and_the_server_refuses_admin_urls_and_functions() 
         assert_eq!(listed.status, StatusCode::FORBIDDEN);
         assert!(listed.json().get("Forbidden").is_some());
         assert!(!listed.body.contains("grace@example.com"));
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -196,6 +205,7 @@ fn names_are_saved_and_bad_names_are_refused_beside_their_fields() {
         );
 
         let long = "x".repeat(101);
+        let before = Snapshot::take(&app.domain).await;
         let refused = app
             .call("update_name", &[("first_name", ""), ("last_name", &long)], Some(&admin))
             .await;
@@ -214,6 +224,7 @@ fn names_are_saved_and_bad_names_are_refused_beside_their_fields() {
 
         let missing = app.call("update_name", &[("first_name", "Only")], Some(&admin)).await;
         assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -225,6 +236,9 @@ fn a_password_change_needs_the_current_password_and_ends_other_sessions() {
         let elsewhere = app.log_in(ADMIN, PASSWORD).await.session().unwrap();
         let new_password = "Quartz-Harbor-Lantern-77";
 
+        // The wrong password counts against the user's re-checks (login_failures);
+        // nothing else changes.
+        let before = Snapshot::take_except(&app.domain, &["login_failures"]).await;
         let refused = app
             .call(
                 "change_password",
@@ -235,6 +249,7 @@ fn a_password_change_needs_the_current_password_and_ends_other_sessions() {
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(refused.json()["Invalid"][0]["field"], "current_password");
         assert_eq!(app.call("signed_in_user", &[], Some(&elsewhere)).await.status, StatusCode::OK);
+        before.assert_unchanged(&app.domain).await;
 
         let changed = app
             .call(
@@ -262,10 +277,12 @@ fn log_out_clears_the_cookie_and_ends_the_session() {
         assert_eq!(reply.status, StatusCode::OK);
         assert!(reply.set_cookie().contains("Max-Age=0"));
         assert_eq!(reply.location(), Some("/login"));
+        let before = Snapshot::take(&app.domain).await;
         assert_eq!(
             app.call("signed_in_user", &[], Some(&admin)).await.status,
             StatusCode::UNAUTHORIZED
         );
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -275,6 +292,7 @@ fn state_changing_requests_from_another_site_are_refused_and_change_nothing() {
         let app = TestApp::new().await;
         let admin = app.sign_up(ADMIN).await;
         let form = [("first_name", "Mallory"), ("last_name", "Evil")];
+        let before = Snapshot::take(&app.domain).await;
         let cross_site =
             app.call_from("update_name", &form, Some(&admin), Some("cross-site"), None).await;
         assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
@@ -296,6 +314,7 @@ fn state_changing_requests_from_another_site_are_refused_and_change_nothing() {
             (me["first_name"].as_str(), me["last_name"].as_str()),
             (Some("Grace"), Some("Hopper"))
         );
+        before.assert_unchanged(&app.domain).await;
 
         let own_origin =
             app.call_from("update_name", &form, Some(&admin), None, Some(ORIGIN)).await;
@@ -338,8 +357,10 @@ fn pages_carry_security_headers_and_their_scripts_the_csp_nonce() {
 fn unknown_pages_are_not_found() {
     support::run(async {
         let app = TestApp::new().await;
+        let before = Snapshot::take(&app.domain).await;
         let reply = app.page("/no/such/page", None).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        before.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -395,10 +416,12 @@ fn a_state_change_with_cookies_but_no_origin_and_no_fetch_site_is_refused() {
         let app = TestApp::new().await;
         let admin = app.sign_up(ADMIN).await;
         let form = [("first_name", "Mallory"), ("last_name", "Replayed")];
+        let before = Snapshot::take(&app.domain).await;
         let bare = app.call_from("update_name", &form, Some(&admin), None, None).await;
         assert_eq!(bare.status, StatusCode::FORBIDDEN);
         let me = app.call("signed_in_user", &[], Some(&admin)).await.json();
         assert_eq!(me["first_name"], "Grace", "nothing changed");
+        before.assert_unchanged(&app.domain).await;
         // Without cookies there is nothing to ride on: a bare log-in is answered.
         let log_in =
             app.call_from("log_in", &[("email", ADMIN), ("password", PASSWORD)], None, None, None);
