@@ -48,6 +48,9 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_SECONDS` (default 30, at most 3600): after SIGTERM or
     /// SIGINT, how long requests in flight and the email being sent may take.
     pub shutdown_grace: Result<std::time::Duration, String>,
+    /// `METRICS_ADDR` (unset: no metrics): where Prometheus metrics are
+    /// served, apart from the console, e.g. `127.0.0.1:9100`.
+    pub metrics_addr: Option<Result<std::net::SocketAddr, String>>,
 }
 
 /// A mode's client when both its variables are set.
@@ -165,6 +168,11 @@ impl Config {
             limits,
             number_cooldown,
             shutdown_grace,
+            metrics_addr: var("METRICS_ADDR").map(|addr| {
+                addr.trim()
+                    .parse()
+                    .map_err(|_| format!("METRICS_ADDR must be an address and port, not {addr:?}"))
+            }),
             oauth,
             data_dir,
             database_url,

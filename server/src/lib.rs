@@ -7,6 +7,7 @@ pub mod config;
 pub mod health;
 pub mod logs;
 pub mod oauth_callback;
+pub mod prometheus;
 pub mod security;
 pub mod signed_out;
 pub mod worker;
@@ -84,6 +85,7 @@ pub fn build_router(
         )
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
         .layer(axum::middleware::from_fn(assets::never_store))
+        .layer(axum::middleware::from_fn(prometheus::record_request))
         .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
         .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))

@@ -114,6 +114,29 @@ async fn serve(
         Err(err) => return fail(&err),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(addr) = config.metrics_addr.clone() {
+        let addr = match addr {
+            Ok(addr) => addr,
+            Err(err) => return fail(&err),
+        };
+        let handle = match server::prometheus::install() {
+            Ok(handle) => handle,
+            Err(err) => return fail(&format!("metrics: {err}")),
+        };
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(err) => return fail(&format!("cannot listen on {addr} for metrics: {err}")),
+        };
+        let mut stopped = stopped.clone();
+        let metrics = server::prometheus::router(handle, domain.clone());
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            let _ = axum::serve(listener, metrics).with_graceful_shutdown(stop).await;
+        });
+        println!("Prometheus metrics: http://{addr}/metrics");
+    }
     let worker = worker::spawn(domain.clone(), transport, sender, stopped.clone());
     let database = domain.db.clone();
     let web = WebContext {

@@ -83,3 +83,23 @@ pub async fn is_ready(db: &DatabaseConnection) -> bool {
         }
     }
 }
+
+/// A pool's connections now: how many are open and how many of those idle
+/// (for the metrics endpoint).
+pub struct PoolUse {
+    pub open: u32,
+    pub idle: usize,
+}
+
+pub fn pool_use(conn: &DatabaseConnection) -> PoolUse {
+    match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = conn.get_postgres_connection_pool();
+            PoolUse { open: pool.size(), idle: pool.num_idle() }
+        }
+        _ => {
+            let pool = conn.get_sqlite_connection_pool();
+            PoolUse { open: pool.size(), idle: pool.num_idle() }
+        }
+    }
+}

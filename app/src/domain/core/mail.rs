@@ -258,6 +258,8 @@ pub async fn deliver_due_until(
         update.claimed_until = Set(None);
         match outcome {
             Outcome::Sent => {
+                metrics::counter!("console_mail_deliveries_total", "outcome" => "sent")
+                    .increment(1);
                 update.status = Set(SENT.into());
                 update.sent_at = Set(Some(finished));
                 update.body_text = Set(DELIVERED_BODY.into());
@@ -265,11 +267,15 @@ pub async fn deliver_due_until(
             }
             Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {
                 tracing::warn!(attempts, error = %why, "email delivery failed; will retry");
+                metrics::counter!("console_mail_deliveries_total", "outcome" => "retry")
+                    .increment(1);
                 update.next_attempt_at = Set(finished + backoff(attempts));
                 update.last_error = Set(Some(why));
             }
             Outcome::Transient(why) | Outcome::Permanent(why) => {
                 tracing::error!(attempts, error = %why, "email delivery failed for good");
+                metrics::counter!("console_mail_deliveries_total", "outcome" => "failed")
+                    .increment(1);
                 update.status = Set(FAILED.into());
                 update.last_error = Set(Some(why));
             }
@@ -278,6 +284,12 @@ pub async fn deliver_due_until(
         handled += 1;
     }
     Ok(handled)
+}
+
+/// How many emails wait to be sent (for the metrics endpoint).
+pub async fn queue_depth(d: &Domain) -> Result<u64, AppError> {
+    use sea_orm::PaginatorTrait;
+    Ok(outbox::Entity::find().filter(outbox::Column::Status.eq(PENDING)).count(&d.read).await?)
 }
 
 /// Operator view: the emails that ended `failed`, oldest first.

@@ -302,6 +302,8 @@ async fn admit<C: ConnectionTrait>(
             continue;
         };
         tracing::warn!(limit = %limit, "quota reached");
+        metrics::counter!("console_limit_refusals_total", "action" => limit.action.key())
+            .increment(1);
         return Err(AppError::TooManyRequests(format!(
             "Too many {} for now. Try again in {} minutes.",
             limit.action.what(),

@@ -44,7 +44,10 @@ pub async fn log_in_from(
     let matches = d.passwords.verify(password, hash).await?;
     let user = match found {
         Some(user) if matches => user,
-        _ => return Err(AppError::field("password", WRONG_CREDENTIALS)),
+        _ => {
+            metrics::counter!("console_login_failures_total", "step" => "password").increment(1);
+            return Err(AppError::field("password", WRONG_CREDENTIALS));
+        }
     };
     throttle::succeeded(d, &subjects).await?;
     after_password(d, &user, user_agent).await
@@ -132,6 +135,11 @@ pub async fn complete_second_factor(
             _ => Err(expired()),
         }
     })
-    .await?;
+    .await
+    .inspect_err(|err| {
+        if matches!(err, AppError::Invalid(_)) {
+            metrics::counter!("console_login_failures_total", "step" => "code").increment(1);
+        }
+    })?;
     start_session(d, &user, user_agent).await
 }

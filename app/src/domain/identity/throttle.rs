@@ -34,6 +34,16 @@ enum Kind {
 }
 
 impl Kind {
+    /// The metrics label.
+    fn key(self) -> &'static str {
+        match self {
+            Kind::LogInEmail => "log_in_email",
+            Kind::LogInAddress => "log_in_address",
+            Kind::SecondFactor => "second_factor",
+            Kind::PasswordRecheck => "password_recheck",
+        }
+    }
+
     fn limit(self, policy: &ThrottlePolicy) -> i32 {
         match self {
             Kind::LogInEmail | Kind::PasswordRecheck => policy.email_lock_after,
@@ -109,7 +119,10 @@ pub async fn admit(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
         }
         match outcome {
             Outcome::Admitted => {}
-            Outcome::Refused(message) => return Err(AppError::TooManyRequests(message)),
+            Outcome::Refused(message) => {
+                metrics::counter!("console_throttle_refusals_total").increment(1);
+                return Err(AppError::TooManyRequests(message));
+            }
             Outcome::Vanished => return Err(AppError::Internal),
         }
     }
@@ -192,6 +205,7 @@ async fn admit_one(d: &Domain, subject: &str, kind: Kind) -> Result<Outcome, App
         .and_then(|r| r.locked_until);
     let Some(until) = locked else { return Ok(Outcome::Vanished) };
     tracing::warn!(kind = ?kind, "throttle lock");
+    metrics::counter!("console_login_locks_total", "kind" => kind.key()).increment(1);
     Ok(Outcome::Refused(kind.locked(minutes(until, now))))
 }
 

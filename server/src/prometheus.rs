@@ -1,0 +1,86 @@
+//! Prometheus metrics, on their own listener (`METRICS_ADDR`, off by
+//! default), so that what they tell is never served where the console is:
+//! requests by route and status with their latency, the mail queue and its
+//! deliveries, failed log-ins, locks and refused attempts, limits reached,
+//! and the database pools. The domain counts its own events through the
+//! `metrics` facade, which does nothing until a recorder is installed here.
+use std::time::Instant;
+
+use app::domain::core::{db, mail};
+use app::domain::Domain;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use http::Method;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+const LATENCY: &str = "console_http_request_duration_seconds";
+/// Seconds: a page takes milliseconds, a log-in tens of them (argon2).
+const LATENCY_BUCKETS: &[f64] =
+    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Installs the process-wide recorder; its handle renders what it holds.
+pub fn install() -> Result<PrometheusHandle, String> {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(LATENCY.into()), LATENCY_BUCKETS)
+        .and_then(PrometheusBuilder::install_recorder)
+        .map_err(|err| err.to_string())
+}
+
+/// Counts each request and records its latency, labelled by route (the
+/// pattern, so the labels stay few whatever paths clients send).
+pub async fn record_request(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = match *request.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "(fallback)".into());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("console_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(LATENCY, "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics` in Prometheus' text format.
+pub fn router(handle: PrometheusHandle, domain: Domain) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let (handle, domain) = (handle.clone(), domain.clone());
+            async move { render(&handle, &domain).await }
+        }),
+    )
+}
+
+/// The gauges are read when scraped, so they cost nothing in between.
+async fn render(handle: &PrometheusHandle, domain: &Domain) -> String {
+    match mail::queue_depth(domain).await {
+        Ok(depth) => metrics::gauge!("console_mail_queue_depth").set(depth as f64),
+        Err(err) => tracing::warn!(error = %err, "reading the mail queue for metrics"),
+    }
+    for (pool, conn) in [("write", &domain.db), ("read", &domain.read)] {
+        let used = db::pool_use(conn);
+        let idle = used.idle as f64;
+        let busy = f64::from(used.open) - idle;
+        metrics::gauge!("console_db_pool_connections", "pool" => pool, "state" => "idle").set(idle);
+        metrics::gauge!("console_db_pool_connections", "pool" => pool, "state" => "busy").set(busy);
+    }
+    handle.run_upkeep();
+    handle.render()
+}

@@ -1,0 +1,94 @@
+//! Prometheus metrics: what the console counts, served apart from it.
+mod support;
+
+use app::domain::core::mail::{self, Transport};
+use app::domain::core::quota::QuotaPolicy;
+use axum::body::{to_bytes, Body};
+use http::{Request, StatusCode};
+use support::{run, TestApp};
+use tower::ServiceExt;
+
+/// The value of the series `name{labels}` (labels as rendered), if present.
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
+    run(async {
+        // The one recorder of this test binary (a recorder is process-wide).
+        let handle = server::prometheus::install().unwrap();
+        let mut app = TestApp::new().await;
+        app.configure(|d| {
+            d.quotas =
+                QuotaPolicy::default().with_overrides("password_reset.recipient=1/60").unwrap()
+        });
+        let metrics = server::prometheus::router(handle, app.domain.clone());
+        let scrape = || async {
+            let reply = metrics
+                .clone()
+                .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), StatusCode::OK);
+            String::from_utf8(to_bytes(reply.into_body(), usize::MAX).await.unwrap().to_vec())
+                .unwrap()
+        };
+
+        assert_eq!(app.page("/login", None).await.status, StatusCode::OK);
+        assert_eq!(app.page("/login", None).await.status, StatusCode::OK);
+        assert_eq!(app.page("/no/such/page", None).await.status, StatusCode::NOT_FOUND);
+        app.sign_up_unverified("grace@example.com").await; // queues the verification email
+        for _ in 0..10 {
+            // Past each slow-down, so every guess is checked until the lock.
+            app.clock.advance(chrono::Duration::seconds(61));
+            let wrong = app.log_in("grace@example.com", "Wrong-Guess-Copper-31").await;
+            assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+        }
+        app.clock.advance(chrono::Duration::seconds(61));
+        let locked = app.log_in("grace@example.com", "Wrong-Guess-Copper-31").await;
+        assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{}", locked.body);
+        for _ in 0..2 {
+            app.call("request_password_reset", &[("email", "grace@example.com")], None).await;
+        }
+
+        let text = scrape().await;
+        let get_login = r#"console_http_requests_total{method="GET",route="/login",status="200"}"#;
+        assert_eq!(value(&text, get_login), Some(2.0), "{text}");
+        let not_found =
+            r#"console_http_requests_total{method="GET",route="(fallback)",status="404"}"#;
+        assert_eq!(value(&text, not_found), Some(1.0), "unknown paths share one label");
+        let fast =
+            r#"console_http_request_duration_seconds_bucket{method="GET",route="/login",le="10"}"#;
+        assert_eq!(value(&text, fast), Some(2.0), "a latency histogram per route");
+        assert_eq!(value(&text, r#"console_login_failures_total{step="password"}"#), Some(10.0));
+        assert_eq!(value(&text, r#"console_login_locks_total{kind="log_in_email"}"#), Some(1.0));
+        assert_eq!(value(&text, "console_throttle_refusals_total"), Some(1.0));
+        let limited = r#"console_limit_refusals_total{action="password_reset"}"#;
+        assert_eq!(value(&text, limited), Some(1.0), "{text}");
+        assert_eq!(value(&text, "console_mail_queue_depth"), Some(2.0), "verification and reset");
+        let open: f64 = ["idle", "busy"]
+            .iter()
+            .filter_map(|state| {
+                value(
+                    &text,
+                    &format!(r#"console_db_pool_connections{{pool="write",state="{state}"}}"#),
+                )
+            })
+            .sum();
+        assert!(open >= 1.0, "the pool's connections, idle and busy: {text}");
+
+        let folder = std::env::temp_dir().join(format!("console-metrics-{}", std::process::id()));
+        let sender = "Voice Console <no-reply@console.test>".parse().unwrap();
+        mail::deliver_due(&app.domain, &Transport::Folder(folder.clone()), &sender, 10)
+            .await
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&folder);
+        let text = scrape().await;
+        assert_eq!(value(&text, r#"console_mail_deliveries_total{outcome="sent"}"#), Some(2.0));
+        assert_eq!(value(&text, "console_mail_queue_depth"), Some(0.0));
+
+        // The console itself does not serve them.
+        assert_eq!(app.page("/metrics", None).await.status, StatusCode::NOT_FOUND);
+    })
+}
