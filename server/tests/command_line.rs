@@ -1,0 +1,60 @@
+//! The command line as an operator meets it: help for every command, and a
+//! usage error is exit status 2 that says what is wrong, before any database
+//! is opened.
+use std::process::{Command, Output};
+
+fn server(args: &[&str]) -> Output {
+    let scratch = std::env::temp_dir().join(format!("console-cli-{}", std::process::id()));
+    Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(args)
+        .env("DATA_DIR", &scratch)
+        .env("DATABASE_URL", "")
+        .output()
+        .expect("run the server binary")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_every_command_and_each_command_has_its_own() {
+    let help = server(&["--help"]);
+    assert_eq!(help.status.code(), Some(0), "{}", stderr(&help));
+    for command in ["serve", "user", "promote", "account", "mail", "secrets", "backup"] {
+        assert!(stdout(&help).contains(command), "{command} in:\n{}", stdout(&help));
+    }
+    for (args, expected) in [
+        (&["user", "add", "--help"][..], "--password-stdin"),
+        (&["user", "reset-2fa", "--help"][..], "--email <EMAIL>"),
+        (&["account", "plan", "--help"][..], "--plan <demo|full>"),
+        (&["mail", "retry", "--help"][..], "--all"),
+        (&["secrets", "--help"][..], "rotate"),
+        (&["backup", "--help"][..], "--to <FILE>"),
+    ] {
+        let output = server(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
+        assert!(stdout(&output).contains(expected), "{args:?}:\n{}", stdout(&output));
+    }
+}
+
+#[test]
+fn a_usage_error_exits_2_and_says_what_is_wrong() {
+    for (args, says) in [
+        (&["launch"][..], "unrecognized subcommand 'launch'"),
+        (&["promote"][..], "--email <EMAIL>"),
+        (&["mail", "retry"][..], "--id <ID>"),
+        (&["mail", "retry", "--id", "x"][..], "invalid value 'x' for '--id <ID>'"),
+        (&["user", "add", "--account-of", "a@example.com"][..], "--email <EMAIL>"),
+    ] {
+        let output = server(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(says), "{args:?}:\n{}", stderr(&output));
+    }
+    let scratch = std::env::temp_dir().join(format!("console-cli-{}", std::process::id()));
+    assert!(!scratch.exists(), "nothing was created before the usage was checked");
+}
