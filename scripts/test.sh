@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/ensure-tools.sh test
 start=$(date +%s)
+scripts/prune-target.py
 
 # One build of the test binaries serves both databases. One test at a time:
 # parallel server renders in one process can stall in leptos 0.8.23 (a rare
@@ -30,4 +31,6 @@ SKIP_BUILD=1 scripts/load-bench.sh --sizes 300 --seconds 1
 SKIP_BUILD=1 scripts/with-postgres.sh scripts/load-bench.sh --postgres --sizes 300 --seconds 1
 echo "==> Browser tests"
 (cd end2end && npx playwright test)
+echo "==> What a first visit downloads, per route (see the README's \"First visit\")"
+node end2end/bench/first-visit.mjs
 echo "==> All tests passed in $(( $(date +%s) - start ))s"

@@ -43,13 +43,20 @@ pub async fn domain_on(url: &str) -> (Domain, ManualClock) {
 /// the same time: a fresh SQLite file (not `:memory:`, which allows one
 /// connection) unless `DATABASE_URL` names a PostgreSQL server.
 pub async fn fresh_concurrent_domain() -> (Domain, ManualClock) {
+    domain_on(&fresh_shared_database_url().await).await
+}
+
+/// A fresh database that several connections, or several processes, can
+/// open at once: a new database on the PostgreSQL server `DATABASE_URL`
+/// names, else a new SQLite file.
+pub async fn fresh_shared_database_url() -> String {
     let url = fresh_database_url().await;
     if url.starts_with("postgres") {
-        return domain_on(&url).await;
+        return url;
     }
     let name = random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect::<String>();
     let path = std::env::temp_dir().join(format!("console-test-{name}.db"));
-    domain_on(&format!("sqlite://{}?mode=rwc", path.display())).await
+    format!("sqlite://{}?mode=rwc", path.display())
 }
 
 async fn fresh_database_url() -> String {

@@ -13,6 +13,8 @@ use leptos::config::LeptosOptions;
 use server::security::SecurityPolicy;
 use tower::ServiceExt;
 
+pub mod process;
+
 /// The password of members added by [`TestApp::operator_adds_member`].
 pub const MEMBER_PASSWORD: &str = "Maple-Canyon-Drift-19";
 

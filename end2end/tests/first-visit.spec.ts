@@ -1,0 +1,68 @@
+import { expect, Page, test } from '@playwright/test';
+import { hydrated, signUp, uniqueEmail } from './helpers';
+
+const TABS = [
+  '/account',
+  '/account/certificates',
+  '/account/oauth-tokens',
+  '/account/js-libraries',
+  '/account/applications',
+  '/account/integrations',
+  '/account/users',
+  '/account/account-information',
+  '/account/phone-numbers',
+];
+
+/** Everything the browser reports while the test runs: console lines, page errors, failed requests. */
+function watch(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => problems.push(`console ${message.type()}: ${message.text()}`));
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`);
+  });
+  return problems;
+}
+
+test('every page loads with an empty console, its icon and no failed request', async ({ page }) => {
+  const problems = watch(page);
+  for (const path of ['/login', '/signup', '/forgot-password']) {
+    await page.goto(path);
+    await hydrated(page);
+  }
+  await signUp(page, uniqueEmail('console'));
+  for (const path of TABS) {
+    await page.goto(path);
+    await hydrated(page);
+  }
+  expect(problems).toEqual([]);
+
+  const icon = await page.request.get('/favicon.ico');
+  expect(icon.status()).toBe(200);
+  const manifest = await (await page.request.get('/manifest.webmanifest')).json();
+  expect(manifest.theme_color).toBe('#1f5fbf');
+  for (const { src } of manifest.icons) expect((await page.request.get(src)).status(), src).toBe(200);
+});
+
+test('the build outputs come compressed under hashed names browsers keep; pages are not kept', async ({ page }) => {
+  const outputs: { url: string; encoding?: string; cache?: string }[] = [];
+  page.on('response', (response) => {
+    if (new URL(response.url()).pathname.startsWith('/pkg/')) {
+      const headers = response.headers();
+      outputs.push({ url: response.url(), encoding: headers['content-encoding'], cache: headers['cache-control'] });
+    }
+  });
+  const login = await page.goto('/login');
+  await hydrated(page);
+  expect(login!.headers()['cache-control']).toBe('no-store');
+  // Chromium asks for brotli over HTTPS only; this test server speaks plain HTTP.
+  const encoding = login!.headers()['content-encoding'];
+  expect(['br', 'gzip']).toContain(encoding);
+  const kinds = outputs.map(({ url }) => url.split('.').pop());
+  expect(kinds.sort()).toEqual(['css', 'js', 'wasm']);
+  for (const output of outputs) {
+    expect(output.url, 'named by content hash').toMatch(/\/pkg\/console\.[A-Za-z0-9_-]{6,}\.(css|js|wasm)$/);
+    expect(output, output.url).toMatchObject({ encoding, cache: 'public, max-age=31536000, immutable' });
+  }
+});

@@ -1,0 +1,92 @@
+//! Two server processes on one database, as behind a load balancer: a
+//! session made by one is valid on the other, throttles and limits count
+//! across both, and every email is delivered exactly once. On PostgreSQL
+//! when `DATABASE_URL` names a server (the CI run), else on a SQLite file.
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use app::domain::testing::{fresh_shared_database_url, PASSWORD};
+use support::process::{free_port, post, set_cookie, smtp, start_server};
+use tokio::sync::mpsc;
+
+fn sign_up_form(email: &str) -> String {
+    format!(
+        "company_name=Acme&first_name=Grace&last_name=Hopper&email={}&password={PASSWORD}",
+        email.replace('@', "%40")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_sessions_limits_and_the_outbox() {
+    let database_url = fresh_shared_database_url().await;
+    let data_dir = std::env::temp_dir().join(format!("console-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let (arrived, _keep) = mpsc::unbounded_channel();
+    let (smtp_port, accepted) = smtp(Duration::ZERO, arrived).await;
+    let limits = [("LIMITS", "sign_up.client=100/60,password_reset.recipient=2/60")];
+    // One after the other: the first creates the secret key file both read.
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = start_server(&data_dir, &database_url, port_a, smtp_port, &limits).await;
+    let mut b = start_server(&data_dir, &database_url, port_b, smtp_port, &limits).await;
+    let a_addr: SocketAddr = ([127, 0, 0, 1], port_a).into();
+    let b_addr: SocketAddr = ([127, 0, 0, 1], port_b).into();
+
+    // Sign-ups alternate between the processes; each queues one email.
+    let emails: Vec<String> = (0..6).map(|i| format!("user{i}@example.com")).collect();
+    let mut sessions = Vec::new();
+    for (i, email) in emails.iter().enumerate() {
+        let addr = if i % 2 == 0 { a_addr } else { b_addr };
+        let (status, response) = post(addr, "/fn/sign_up", &sign_up_form(email), None).await;
+        assert_eq!(status, 200, "{response}");
+        sessions.push(set_cookie(&response, "console_session").expect("a session"));
+    }
+
+    // A session made by A is valid on B, and the other way round.
+    for (i, session) in sessions.iter().take(2).enumerate() {
+        let other = if i % 2 == 0 { b_addr } else { a_addr };
+        let cookie = format!("console_session={session}");
+        let (status, me) = post(other, "/fn/signed_in_user", "", Some(&cookie)).await;
+        assert_eq!(status, 200, "{me}");
+        assert!(me.contains(&emails[i]), "{me}");
+    }
+
+    // Wrong passwords for one email, alternating: the slow-down after three
+    // counts the guesses made on both processes.
+    let guess = format!("email={}&password=Wrong-Guess-Copper-31", emails[0].replace('@', "%40"));
+    for addr in [a_addr, b_addr, a_addr] {
+        assert_eq!(post(addr, "/fn/log_in", &guess, None).await.0, 422);
+    }
+    let (status, slowed) = post(b_addr, "/fn/log_in", &guess, None).await;
+    assert_eq!(status, 429, "the fourth guess, on B, is slowed by A's and B's: {slowed}");
+
+    // Two password-reset emails per address an hour, whichever process asks.
+    let reset = format!("email={}", emails[1].replace('@', "%40"));
+    for addr in [a_addr, b_addr, a_addr] {
+        post(addr, "/fn/request_password_reset", &reset, None).await;
+    }
+
+    // Both workers poll the one outbox: every email arrives once.
+    let expected = emails.len() + 2;
+    for _ in 0..200 {
+        if accepted.total() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await; // a further poll of each worker
+    let counts = accepted.counts();
+    assert_eq!(accepted.total(), expected, "{counts:?}");
+    for (i, email) in emails.iter().enumerate() {
+        let once = if i == 1 { 3 } else { 1 }; // verification, and two resets for user1
+        assert_eq!(accepted.to(email), once, "{email}: {counts:?}");
+    }
+
+    for child in [&mut a, &mut b] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

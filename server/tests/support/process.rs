@@ -1,0 +1,164 @@
+//! Real server processes for the tests that need one (signals, several
+//! processes on one database): the binary cargo built for the tests, a raw
+//! HTTP/1.1 client, and an SMTP server that counts what it accepts.
+#![allow(dead_code)]
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `server serve` on `port` with `data_dir`, `database_url` (empty: the
+/// SQLite file in `data_dir`), mail by SMTP to `smtp_port`, and `env` on top;
+/// returns once it accepts connections.
+pub async fn start_server(
+    data_dir: &Path,
+    database_url: &str,
+    port: u16,
+    smtp_port: u16,
+    env: &[(&str, &str)],
+) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("serve")
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_OUTPUT_NAME", "console")
+        .env("LEPTOS_SITE_ROOT", data_dir.join("site"))
+        .env("DATA_DIR", data_dir)
+        .env("DATABASE_URL", database_url)
+        .env("PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", smtp_port.to_string())
+        .env("SMTP_SECURITY", "none")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the server binary");
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    for _ in 0..600 {
+        if TcpStream::connect(addr).await.is_ok() {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server on port {port} did not start");
+}
+
+/// Sends the head and the first `sent` bytes of a form POST, leaving the
+/// rest for [`finish`]: the request is in flight until then.
+pub async fn begin_post(
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+    cookie: Option<&str>,
+    sent: usize,
+) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nSec-Fetch-Site: same-origin\r\n\
+         {cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..sent]).await.unwrap();
+    stream
+}
+
+/// Sends the rest of a request begun by [`begin_post`]; returns the whole response.
+pub async fn finish(mut stream: TcpStream, rest: &[u8]) -> String {
+    stream.write_all(rest).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// A form POST to a server function; returns the status and the whole response.
+pub async fn post(addr: SocketAddr, path: &str, form: &str, cookie: Option<&str>) -> (u16, String) {
+    let response = finish(begin_post(addr, path, form, cookie, 0).await, form.as_bytes()).await;
+    let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response)
+}
+
+/// The value of the cookie `name` a response sets.
+pub fn set_cookie(response: &str, name: &str) -> Option<String> {
+    response.lines().find_map(|line| {
+        let value = line.strip_prefix("set-cookie: ")?.strip_prefix(name)?.strip_prefix('=')?;
+        Some(value.split(';').next()?.to_owned()).filter(|v| !v.is_empty())
+    })
+}
+
+/// What an [`Smtp`] server accepted: messages per recipient.
+#[derive(Clone, Default)]
+pub struct Accepted(Arc<Mutex<HashMap<String, usize>>>);
+
+impl Accepted {
+    pub fn total(&self) -> usize {
+        self.0.lock().unwrap().values().sum()
+    }
+    pub fn to(&self, recipient: &str) -> usize {
+        self.0.lock().unwrap().get(recipient).copied().unwrap_or(0)
+    }
+    pub fn counts(&self) -> HashMap<String, usize> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A minimal SMTP server on a free port. It reports each message on
+/// `arrived` as soon as its data is in, then waits `delay` before accepting it.
+pub async fn smtp(delay: Duration, arrived: mpsc::UnboundedSender<()>) -> (u16, Accepted) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Accepted::default();
+    let counts = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (counts, arrived) = (counts.clone(), arrived.clone());
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 smtp.test ready\r\n").await.unwrap();
+                let (mut in_data, mut recipient) = (false, String::new());
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let reply: &[u8] = if in_data {
+                        if line != "." {
+                            continue;
+                        }
+                        in_data = false;
+                        let _ = arrived.send(());
+                        tokio::time::sleep(delay).await;
+                        *counts.0.lock().unwrap().entry(recipient.clone()).or_default() += 1;
+                        b"250 queued\r\n"
+                    } else if line.starts_with("EHLO") {
+                        b"250-smtp.test\r\n250 8BITMIME\r\n"
+                    } else if let Some(to) = line.strip_prefix("RCPT TO:") {
+                        recipient = to.trim().trim_matches(['<', '>']).to_owned();
+                        b"250 ok\r\n"
+                    } else if line.starts_with("DATA") {
+                        in_data = true;
+                        b"354 go on\r\n"
+                    } else if line.starts_with("QUIT") {
+                        let _ = write.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted)
+}
