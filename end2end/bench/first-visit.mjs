@@ -14,6 +14,9 @@ import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
 
 const args = process.argv.slice(2);
 const check = args.includes('--check');
+// `--uncompressed`: the browser asks for no compression, as every response
+// was before the server compressed (the "before" column of the README).
+const CONTEXT = args.includes('--uncompressed') ? { extraHTTPHeaders: { 'accept-encoding': 'identity' } } : {};
 const PORT = Number(process.env.BENCH_PORT ?? 3190);
 const BASE = `http://127.0.0.1:${PORT}`;
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -88,11 +91,11 @@ function weigh(name, seen, tti) {
 
 /** A fresh profile with an empty cache: the first visit to `path`, timed under slow 4G. */
 async function firstVisit(browser, path, cookies = []) {
-  const context = await browser.newContext();
+  const context = await browser.newContext(CONTEXT);
   await context.addCookies(cookies);
   const page = await context.newPage();
   const seen = await recorded(page, async () => { await page.goto(BASE + path); await hydrated(page); });
-  const slow = await browser.newContext();
+  const slow = await browser.newContext(CONTEXT);
   await slow.addCookies(cookies);
   const slowPage = await slow.newPage();
   const cdp = await slow.newCDPSession(slowPage);
@@ -133,7 +136,7 @@ try {
   }
 
   // Sign up through the form, then visit /account with that session and an empty cache.
-  const signUp = await browser.newContext();
+  const signUp = await browser.newContext(CONTEXT);
   const page = await signUp.newPage();
   await page.goto(`${BASE}/signup`);
   await hydrated(page);

@@ -16,7 +16,10 @@ const TABS = [
 /** Everything the browser reports while the test runs: console lines, page errors, failed requests. */
 function watch(page: Page): string[] {
   const problems: string[] = [];
-  page.on('console', (message) => problems.push(`console ${message.type()}: ${message.text()}`));
+  // Verbose lines are Chromium's hints (hidden by DevTools' default levels); see the README's "Left".
+  page.on('console', (message) => {
+    if (message.type() !== 'verbose') problems.push(`console ${message.type()}: ${message.text()}`);
+  });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`));
   page.on('response', (response) => {
