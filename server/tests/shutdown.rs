@@ -10,7 +10,7 @@ use std::time::Duration;
 use app::domain::core::mail::{self, Transport};
 use app::domain::entity::email_outbox as outbox;
 use app::domain::testing::{domain_on, PASSWORD};
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QueryOrder};
 use support::process::{begin_post, finish, free_port, smtp, start_server};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -96,7 +96,7 @@ async fn a_stopping_worker_starts_no_further_email_and_holds_none() {
     let asked = AtomicUsize::new(0);
     let stopping = || asked.fetch_add(1, Ordering::SeqCst) >= 1;
     assert_eq!(mail::deliver_due_until(&d, &transport, &sender, 10, &stopping).await.unwrap(), 1);
-    let rows = outbox::Entity::find().all(&d.db).await.unwrap();
+    let rows = outbox::Entity::find().order_by_asc(outbox::Column::Id).all(&d.db).await.unwrap();
     let states: Vec<_> =
         rows.iter().map(|r| (r.subject.as_str(), r.status.as_str(), r.claimed_until)).collect();
     assert_eq!(
