@@ -44,6 +44,16 @@ pub trait NumberProvider: Send + Sync {
         e164: &str,
         now: DateTime<Utc>,
     ) -> Result<(), AppError>;
+
+    /// Records that a number an account holds now belongs to `account_id`
+    /// (an operator merged the two accounts). The number goes on ringing
+    /// where it did: no cool-down, nothing given back.
+    async fn reassign(
+        &self,
+        txn: &DatabaseTransaction,
+        e164: &str,
+        account_id: i32,
+    ) -> Result<(), AppError>;
 }
 
 /// NANP toll-free area codes.
@@ -124,6 +134,21 @@ impl NumberProvider for LocalPool {
             .col_expr(pool::Column::TakenBy, Option::<i32>::None.into())
             .col_expr(pool::Column::ReleasedAt, Some(now).into())
             .filter(pool::Column::E164.eq(e164))
+            .exec(txn)
+            .await?;
+        Ok(())
+    }
+
+    async fn reassign(
+        &self,
+        txn: &DatabaseTransaction,
+        e164: &str,
+        account_id: i32,
+    ) -> Result<(), AppError> {
+        pool::Entity::update_many()
+            .col_expr(pool::Column::TakenBy, Some(account_id).into())
+            .filter(pool::Column::E164.eq(e164))
+            .filter(pool::Column::TakenBy.is_not_null())
             .exec(txn)
             .await?;
         Ok(())

@@ -249,14 +249,59 @@ pub async fn spend<C: ConnectionTrait>(
         .limits
         .iter()
         .filter(|l| l.action == action)
-        .filter_map(|l| {
-            who.subject(l.per).map(|s| (format!("{}:{}:{s}", action.key(), l.per.key()), l))
-        })
+        .filter_map(|l| who.subject(l.per).map(|s| (counter_key(action, l.per, &s), l)))
         .collect();
     // Always the same order, so two transactions never wait on each other's rows.
     counted.sort_by(|a, b| a.0.cmp(&b.0));
     for (key, limit) in counted {
         admit(conn, now, &key, limit).await?;
+    }
+    Ok(())
+}
+
+/// The row that counts `action` per `per` for one subject.
+fn counter_key(action: Action, per: Per, subject: &str) -> String {
+    format!("{}:{}:{subject}", action.key(), per.key())
+}
+
+/// Two accounts become one (an operator's merge): every per-account count of
+/// `from` is added to the same count of `into`, so a merge does not start the
+/// merged account's limits afresh, and `from`'s counts go. Of two windows the
+/// later start is kept. Each step is one statement, so a count taken at the
+/// same moment is not lost.
+pub async fn merge_account_counts<C: ConnectionTrait>(
+    conn: &C,
+    from: i32,
+    into: i32,
+) -> Result<(), AppError> {
+    for action in Action::ALL {
+        let from_key = counter_key(action, Per::Account, &from.to_string());
+        let Some(theirs) = counter::Entity::find_by_id(from_key.clone()).one(conn).await? else {
+            continue;
+        };
+        let into_key = counter_key(action, Per::Account, &into.to_string());
+        counter::Entity::insert(counter::ActiveModel {
+            key: Set(into_key.clone()),
+            count: Set(0),
+            window_started_at: Set(theirs.window_started_at),
+        })
+        .on_conflict_do_nothing_on([counter::Column::Key])
+        .exec(conn)
+        .await?;
+        // Here only: its min/max would shadow the integers' elsewhere.
+        use sea_orm::sea_query::ExprTrait;
+        counter::Entity::update_many()
+            .col_expr(counter::Column::Count, Expr::col(counter::Column::Count).add(theirs.count))
+            .filter(counter::Column::Key.eq(&into_key))
+            .exec(conn)
+            .await?;
+        counter::Entity::update_many()
+            .col_expr(counter::Column::WindowStartedAt, Expr::value(theirs.window_started_at))
+            .filter(counter::Column::Key.eq(&into_key))
+            .filter(counter::Column::WindowStartedAt.lt(theirs.window_started_at))
+            .exec(conn)
+            .await?;
+        counter::Entity::delete_by_id(from_key).exec(conn).await?;
     }
     Ok(())
 }

@@ -20,6 +20,9 @@ use crate::domain::features::{certificates, integrations, oauth_tokens};
 use crate::domain::identity::two_factor;
 use crate::model::AppError;
 
+mod account_merge;
+pub use account_merge::{merge_accounts, Conflict, Merged};
+
 /// What an operator supplies to add a user to the account of an existing user.
 pub struct NewUserByOperator {
     /// The email of any user of the account the new user joins.

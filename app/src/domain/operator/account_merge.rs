@@ -1,0 +1,289 @@
+//! `account merge`: two accounts that people of one company created
+//! separately become one. Everything of the source account moves into the
+//! target in one transaction, and the source account's row goes:
+//!
+//! - its users (with their sessions, developer keys, 2FA, shares: those hang
+//!   on the user, whose id does not change, so they go on working in the
+//!   merged account). The target's admins stay admins; the source's admins
+//!   become regular users, keeping Can Create and Can Share, so the people
+//!   who ran the target account keep control of it (one of them can make a
+//!   newcomer an admin again);
+//! - its phone numbers (with their deployments; the number provider is told),
+//!   JS libraries, applications, integrations, certificates and OAuth tokens.
+//!   Integration credentials, private keys and OAuth tokens are sealed bound
+//!   to their account, so each is re-sealed for the target;
+//! - its per-account limit counts, added to the target's.
+//!
+//! The target keeps its company details, plan and Stripe setting. A merge
+//! that cannot keep every rule refuses whole and names each conflict: an
+//! integration name or a certificate domain both accounts have (unique within
+//! an account), more numbers than the target's plan holds, and Stripe allowed
+//! for the source but not for the target. Libraries and applications may
+//! share a name, so both are kept.
+use std::collections::{BTreeMap, BTreeSet};
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+
+use crate::domain::core::actor::Operator;
+use crate::domain::core::limits::{self, Plan};
+use crate::domain::core::people::by_email;
+use crate::domain::core::quota;
+use crate::domain::core::scope::{lock_account, AccountOwned, Scoped};
+use crate::domain::core::secrets::Sealed;
+use crate::domain::core::validation::{normalize_email, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::{
+    account, application, certificate, integration, js_library, oauth_token, phone_number, user,
+};
+use crate::domain::features::{certificates, integrations, oauth_tokens};
+use crate::model::AppError;
+
+/// What a merge did.
+#[derive(Debug)]
+pub struct Merged {
+    /// The account that is gone, and the one that holds everything now.
+    pub from_account: i32,
+    pub into_account: i32,
+    /// How many rows moved, per table with an `account_id` (every such
+    /// table is named, with 0 when the source had none).
+    pub moved: BTreeMap<&'static str, u64>,
+    /// The source's admins, now regular users of the target.
+    pub demoted: Vec<String>,
+}
+
+/// Why two accounts cannot be merged as they are; the operator resolves each
+/// (rename, delete, change the plan, enable Stripe) and runs the merge again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    /// Both have an integration with this name (names are unique within an account).
+    IntegrationName(String),
+    /// Both have a certificate for this domain (one per domain and account).
+    CertificateDomain(String),
+    /// Together they hold more numbers than the target's plan allows.
+    NumberLimit { plan: Plan, limit: usize, held: usize },
+    /// The source's users may connect Stripe; the target's may not.
+    Stripe,
+}
+
+impl Conflict {
+    /// The sentence that names it, with what resolves it.
+    pub fn describe(&self, into_email: &str) -> String {
+        match self {
+            Conflict::IntegrationName(name) => format!(
+                "both accounts have an integration named \"{name}\": rename or delete one of them"
+            ),
+            Conflict::CertificateDomain(domain) => {
+                format!("both accounts have a certificate for {domain}: delete one of them")
+            }
+            Conflict::NumberLimit { plan, limit, held } => format!(
+                "the target account is on the {} plan, which holds {limit} phone number(s) at \
+                 most, and together they hold {held}: move it to another plan first (server \
+                 account plan --account-of {into_email} --plan full) or release numbers",
+                plan.key()
+            ),
+            Conflict::Stripe => format!(
+                "the source account may connect Stripe and the target may not: enable it first \
+                 (server account enable-stripe --account-of {into_email})"
+            ),
+        }
+    }
+}
+
+/// `account merge`: moves everything of the account `from_email` belongs to
+/// into the account of `into_email`, then removes the source account. Refuses
+/// (changing nothing) when either address is unknown, both are users of one
+/// account, or the accounts have a [`Conflict`]; the refusal names them all.
+pub async fn merge_accounts(
+    d: &Domain,
+    _: &Operator,
+    from_email: &str,
+    into_email: &str,
+) -> Result<Merged, AppError> {
+    let (from_user, into_user) = users(d, from_email, into_email).await?;
+    let (from, into) = (from_user.account_id, into_user.account_id);
+    let txn = d.db.begin().await?;
+    // Writing first takes the lock at once (see `lock_account`); the lower
+    // id first, so two merges of the same accounts never wait on each other.
+    for account_id in [from.min(into), from.max(into)] {
+        lock_account(&txn, account_id).await?;
+    }
+    // The users were read before the locks: they must still be where they were.
+    let (again_from, again_into) =
+        (by_email(&txn, from_email).await?, by_email(&txn, into_email).await?);
+    if again_from.map(|u| u.account_id) != Some(from)
+        || again_into.map(|u| u.account_id) != Some(into)
+    {
+        return Err(AppError::Conflict(
+            "The users changed accounts while the merge began; nothing was changed. Run it again."
+                .into(),
+        ));
+    }
+    let source = account::Entity::find_by_id(from).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let target = account::Entity::find_by_id(into).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let found = conflicts(&txn, &source, &target).await?;
+    if !found.is_empty() {
+        let into_email = normalize_email(into_email);
+        let list: Vec<String> =
+            found.iter().map(|c| format!("- {}", c.describe(&into_email))).collect();
+        tracing::warn!(target: "operator", from, into, conflicts = found.len(), "operator's account merge refused");
+        return Err(AppError::Conflict(format!(
+            "Account {from} ({}) cannot be merged into account {into} ({}); nothing was changed:\n{}",
+            source.company_name,
+            target.company_name,
+            list.join("\n")
+        )));
+    }
+
+    let demoted = demote_admins(&txn, from).await?;
+    let moved = move_everything(d, &txn, from, into).await?;
+    quota::merge_account_counts(&txn, from, into).await?;
+    // Nothing refers to the source account any more, so its removal
+    // cascades to nothing.
+    account::Entity::delete_by_id(from).exec(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(
+        target: "operator",
+        from,
+        into,
+        moved = ?moved,
+        demoted = demoted.len(),
+        "operator merged two accounts"
+    );
+    Ok(Merged { from_account: from, into_account: into, moved, demoted })
+}
+
+/// The two users, or a refusal naming each unknown address, or both being
+/// users of one account.
+async fn users(
+    d: &Domain,
+    from_email: &str,
+    into_email: &str,
+) -> Result<(user::Model, user::Model), AppError> {
+    let from = by_email(&d.db, from_email).await?;
+    let into = by_email(&d.db, into_email).await?;
+    let mut errors = Errors::default();
+    for (field, email, found) in [("from", from_email, &from), ("into", into_email, &into)] {
+        if found.is_none() {
+            let email = normalize_email(email);
+            errors.add(field, format!("No user has the email address {email}."));
+        }
+    }
+    errors.into_result()?;
+    let (from, into) = (from.ok_or(AppError::NotFound)?, into.ok_or(AppError::NotFound)?);
+    if from.account_id == into.account_id {
+        return Err(AppError::Conflict(format!(
+            "{} and {} are users of the same account ({}); there is nothing to merge.",
+            from.email, into.email, from.account_id
+        )));
+    }
+    Ok((from, into))
+}
+
+/// Everything that keeps the two accounts from becoming one as they are.
+async fn conflicts(
+    txn: &DatabaseTransaction,
+    source: &account::Model,
+    target: &account::Model,
+) -> Result<Vec<Conflict>, AppError> {
+    let (from, into) = (Scoped::account(source.id), Scoped::account(target.id));
+    let mut found = Vec::new();
+    let taken: BTreeSet<String> =
+        into.integrations().all(txn).await?.into_iter().map(|i| i.name_key).collect();
+    for theirs in from.integrations().all(txn).await? {
+        if taken.contains(&theirs.name_key) {
+            found.push(Conflict::IntegrationName(theirs.name));
+        }
+    }
+    let taken: BTreeSet<String> =
+        into.all::<certificate::Entity>().all(txn).await?.into_iter().map(|c| c.domain).collect();
+    for theirs in from.all::<certificate::Entity>().all(txn).await? {
+        if taken.contains(&theirs.domain) {
+            found.push(Conflict::CertificateDomain(theirs.domain));
+        }
+    }
+    let plan = limits::plan(txn, target.id).await?;
+    if let Some(limit) = plan.number_limit() {
+        let held = (from.phone_numbers().count(txn).await?
+            + into.phone_numbers().count(txn).await?) as usize;
+        if held > limit {
+            found.push(Conflict::NumberLimit { plan, limit, held });
+        }
+    }
+    if source.stripe_enabled && !target.stripe_enabled {
+        found.push(Conflict::Stripe);
+    }
+    Ok(found)
+}
+
+fn table<E: EntityTrait>() -> &'static str {
+    E::default().table_name()
+}
+
+/// The source's admins become regular users; returns their addresses.
+async fn demote_admins(txn: &DatabaseTransaction, from: i32) -> Result<Vec<String>, AppError> {
+    let admins = Scoped::account(from).users().filter(user::Column::IsAdmin.eq(true));
+    let mut emails: Vec<String> = admins.all(txn).await?.into_iter().map(|u| u.email).collect();
+    emails.sort();
+    user::Entity::update_many()
+        .col_expr(user::Column::IsAdmin, Expr::value(false))
+        .filter(user::Column::Email.is_in(emails.clone()))
+        .exec(txn)
+        .await?;
+    Ok(emails)
+}
+
+/// Moves every account-owned row of `from` to `into`; returns how many, per table.
+async fn move_everything(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    from: i32,
+    into: i32,
+) -> Result<BTreeMap<&'static str, u64>, AppError> {
+    let mut moved = BTreeMap::new();
+    for number in Scoped::account(from).phone_numbers().all(txn).await? {
+        d.numbers.reassign(txn, &number.e164, into).await?;
+    }
+    macro_rules! plain {
+        ($($entity:ident),*) => {$(
+            let rows = $entity::Entity::update_many()
+                .col_expr($entity::Entity::account_column(), Expr::value(into))
+                .filter($entity::Entity::account_column().eq(from))
+                .exec(txn)
+                .await?;
+            moved.insert(table::<$entity::Entity>(), rows.rows_affected);
+        )*};
+    }
+    plain!(user, phone_number, js_library, application);
+    // A sealed value is bound to its account: each is opened with the
+    // source's context and sealed again with the target's.
+    macro_rules! sealed {
+        ($entity:ident, $ciphertext:ident, |$row:ident, $account:ident| $context:expr) => {
+            let rows = Scoped::account(from).all::<$entity::Entity>().all(txn).await?;
+            moved.insert(table::<$entity::Entity>(), rows.len() as u64);
+            for $row in rows {
+                let old = Sealed { key_id: $row.key_id.clone(), ciphertext: $row.$ciphertext.clone() };
+                let text = d.secrets.open(&old, &{ let $account = from; $context }).map_err(|err| {
+                    tracing::error!(table = table::<$entity::Entity>(), error = %err, "a sealed value does not open");
+                    AppError::Internal
+                })?;
+                let new = d.secrets.seal(&text, &{ let $account = into; $context });
+                let mut active = $row.into_active_model();
+                active.account_id = Set(into);
+                active.key_id = Set(new.key_id);
+                active.$ciphertext = Set(new.ciphertext);
+                active.update(txn).await?;
+            }
+        };
+    }
+    sealed!(integration, ciphertext, |row, account| integrations::seal_context(account));
+    sealed!(certificate, key_ciphertext, |row, account| certificates::seal_context(account));
+    sealed!(oauth_token, ciphertext, |row, account| oauth_tokens::seal_context(
+        account,
+        row.owner_id
+    ));
+    Ok(moved)
+}

@@ -1,0 +1,350 @@
+//! `account merge`: everything of one account moves into another in one
+//! transaction, the target's admins stay in charge, and a merge that cannot
+//! keep every rule refuses whole, naming each conflict, changing nothing.
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use app::domain::core::actor::{Member, Operator};
+use app::domain::core::limits::Plan;
+use app::domain::core::provisioning::{self, default_pool};
+use app::domain::entity::{
+    account, application, certificate, integration, js_library, local_number_pool, oauth_token,
+    phone_number, quota_counter, user,
+};
+use app::domain::features::certificates::{self, NewCertificate};
+use app::domain::features::integrations::{self, Credentials, NewIntegration};
+use app::domain::features::js_libraries::{self, LibraryForm};
+use app::domain::features::{applications, deployments, oauth_tokens, phone_numbers};
+use app::domain::identity::{developer_keys, sessions};
+use app::domain::operator::{self, Merged};
+use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
+use app::domain::testing::{
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot, PASSWORD,
+};
+use app::domain::Domain;
+use app::model::AppError;
+use rcgen::{CertificateParams, KeyPair};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+const OP: fn() -> Operator = Operator::from_command_line;
+
+async fn merge(d: &Domain, from: &str, into: &str) -> Result<Merged, AppError> {
+    operator::merge_accounts(d, &OP(), from, into).await
+}
+
+async fn stocked() -> Domain {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    d
+}
+
+/// The tables whose entity has an `account_id`, read from the source.
+fn tables_with_an_account_id() -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain/entity");
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| {
+            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            if !source.contains("pub account_id:") {
+                return None;
+            }
+            let at = source.find("table_name = \"")? + "table_name = \"".len();
+            Some(source[at..at + source[at..].find('"')?].to_owned())
+        })
+        .collect()
+}
+
+async fn add_integration(d: &Domain, admin: &Member, name: &str) -> i32 {
+    let input = NewIntegration {
+        service: "s3".into(),
+        name: name.into(),
+        key: AWS_KEY.into(),
+        secret: AWS_SECRET.into(),
+        ..Default::default()
+    };
+    integrations::add(d, &admin.admin().unwrap(), input).await.unwrap().id
+}
+
+async fn add_certificate(d: &Domain, me: &Member, domain: &str) {
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec![domain.to_owned()]).unwrap().self_signed(&key).unwrap();
+    let input = NewCertificate {
+        domain: domain.into(),
+        certificate: cert.pem(),
+        private_key: key.serialize_pem(),
+    };
+    certificates::add(d, me, input).await.unwrap();
+}
+
+/// A Stripe token as the OAuth callback stores it.
+async fn add_oauth_token(d: &Domain, me: &Member, access_token: &str) -> i32 {
+    let json = serde_json::json!({ "access_token": access_token, "refresh_token": "r" });
+    let sealed = d
+        .secrets
+        .seal(&json.to_string(), &oauth_tokens::seal_context(me.account_id(), me.user_id()));
+    oauth_token::ActiveModel {
+        account_id: Set(me.account_id()),
+        owner_id: Set(me.user_id()),
+        provider: Set("stripe".into()),
+        livemode: Set(false),
+        provider_account_id: Set("acct_1".into()),
+        key_id: Set(sealed.key_id),
+        ciphertext: Set(sealed.ciphertext),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .unwrap()
+    .id
+}
+
+async fn user_row(d: &Domain, id: i32) -> user::Model {
+    user::Entity::find_by_id(id).one(&d.db).await.unwrap().unwrap()
+}
+
+async fn counter(d: &Domain, key: String) -> Option<i32> {
+    quota_counter::Entity::find_by_id(key).one(&d.db).await.unwrap().map(|c| c.count)
+}
+
+#[tokio::test]
+async fn a_merge_moves_everything_and_keeps_the_targets_admins_in_charge() {
+    let d = stocked().await;
+    // The target: Grace (admin) and Bob, on the full plan, with Stripe.
+    let grace = account_with_admin(&d, "Globex", "grace@globex.com").await;
+    let bob = add_user(&d, grace.account_id(), "bob@globex.com", false).await;
+    operator::set_plan(&d, &OP(), "grace@globex.com", Plan::Full).await.unwrap();
+    operator::enable_stripe(&d, &OP(), "grace@globex.com").await.unwrap();
+    phone_numbers::request(&d, &grace.admin().unwrap()).await.unwrap();
+    // The source: Ada (admin) and Carl, with one of everything.
+    let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
+    let carl = add_user(&d, ada.account_id(), "carl@globex.eu", false).await;
+    let (from, into) = (ada.account_id(), grace.account_id());
+    operator::enable_stripe(&d, &OP(), "ada@globex.eu").await.unwrap();
+    let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let integration = add_integration(&d, &ada, "Recordings").await;
+    let form = LibraryForm { name: "Helpers".into(), description: String::new(), code: "1".into() };
+    let library = js_libraries::add(&d, &ada, form).await.unwrap().id;
+    let app = applications::create(&d, &ada, "Hotline").await.unwrap().id;
+    applications::set_attachments(&d, &ada, app, &[library], &[integration]).await.unwrap();
+    deployments::deploy(&d, &ada, number.id, app).await.unwrap();
+    add_certificate(&d, &ada, "api.globex.eu").await;
+    let token = add_oauth_token(&d, &carl, "sk_carl").await;
+    let session =
+        sessions::start_session(&d, &user_row(&d, ada.user_id()).await, "test").await.unwrap();
+    let key = developer_keys::generate(&d, &carl, "CI", PASSWORD).await.unwrap();
+    let numbers_key = |account: i32| format!("number_request:account:{account}");
+    assert_eq!(counter(&d, numbers_key(from)).await, Some(1));
+
+    // Any user of either account names it.
+    let merged = merge(&d, "CARL@globex.eu ", "bob@globex.com").await.unwrap();
+
+    assert_eq!((merged.from_account, merged.into_account), (from, into));
+    assert_eq!(merged.demoted, vec!["ada@globex.eu".to_owned()]);
+    let moved: BTreeSet<String> = merged.moved.keys().map(|t| t.to_string()).collect();
+    assert_eq!(moved, tables_with_an_account_id(), "every table with an account_id is merged");
+    for (table, count) in [
+        ("users", 2),
+        ("phone_numbers", 1),
+        ("integrations", 1),
+        ("js_libraries", 1),
+        ("applications", 1),
+        ("certificates", 1),
+        ("oauth_tokens", 1),
+    ] {
+        assert_eq!(merged.moved[table], count, "{table}");
+    }
+    // The source account is gone; every row of it is in the target.
+    assert!(account::Entity::find_by_id(from).one(&d.db).await.unwrap().is_none());
+    let target = account::Entity::find_by_id(into).one(&d.db).await.unwrap().unwrap();
+    assert_eq!((target.company_name.as_str(), target.plan.as_str()), ("Globex", "full"));
+    assert_eq!(
+        phone_number::Entity::find_by_id(number.id).one(&d.db).await.unwrap().unwrap().account_id,
+        into
+    );
+    assert_eq!(
+        integration::Entity::find_by_id(integration).one(&d.db).await.unwrap().unwrap().account_id,
+        into
+    );
+    assert_eq!(
+        js_library::Entity::find_by_id(library).one(&d.db).await.unwrap().unwrap().account_id,
+        into
+    );
+    assert_eq!(
+        application::Entity::find_by_id(app).one(&d.db).await.unwrap().unwrap().account_id,
+        into
+    );
+    assert_eq!(
+        oauth_token::Entity::find_by_id(token).one(&d.db).await.unwrap().unwrap().account_id,
+        into
+    );
+    let certs = certificate::Entity::find().all(&d.db).await.unwrap();
+    assert_eq!(certs.iter().map(|c| c.account_id).collect::<Vec<_>>(), vec![into]);
+    // The provider knows the number's new account.
+    let pooled = local_number_pool::Entity::find_by_id(number.e164.clone()).one(&d.db).await;
+    assert_eq!(pooled.unwrap().unwrap().taken_by, Some(into));
+    // Per-account limits count both accounts' requests together.
+    assert_eq!(counter(&d, numbers_key(from)).await, None);
+    assert_eq!(counter(&d, numbers_key(into)).await, Some(2));
+
+    // Grace and Bob are as they were; Ada is a regular user who keeps her
+    // permissions; Carl is Carl.
+    assert!(user_row(&d, grace.user_id()).await.is_admin);
+    assert!(!user_row(&d, bob.user_id()).await.is_admin);
+    let ada_now = user_row(&d, ada.user_id()).await;
+    assert_eq!((ada_now.account_id, ada_now.is_admin), (into, false));
+    assert!(ada_now.can_create && ada_now.can_share);
+    assert_eq!(user_row(&d, carl.user_id()).await.account_id, into);
+
+    // Sessions and developer keys go on working, in the merged account, with
+    // the permissions the user has there.
+    let ada_in = sessions::authenticate(&d, &session.token).await.unwrap();
+    assert_eq!(ada_in.account_id(), into);
+    assert!(ada_in.admin().is_err(), "Ada administers the target only if its admins say so");
+    let carl_in = developer_keys::authenticate(&d, &key.key).await.unwrap();
+    assert_eq!(carl_in.account_id(), into);
+
+    // The secrets were re-sealed for their new account, and open there.
+    let grace_admin = grace.admin().unwrap();
+    assert_eq!(
+        integrations::credentials(&d, &grace_admin, integration).await.unwrap(),
+        Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
+    );
+    assert!(certificates::identity_for(&d, into, "api.globex.eu").await.unwrap().is_some());
+    assert_eq!(oauth_tokens::access_token(&d, &carl_in, token).await.unwrap(), "sk_carl");
+    // The target's admin sees and manages everything that came along.
+    let listed = phone_numbers::list(&d, &grace_admin).await.unwrap();
+    assert_eq!(listed.rows.len(), 2);
+    let apps = applications::list(&d, &ada_in).await.unwrap();
+    assert!(apps.rows.iter().any(|a| a.id == app), "{apps:?}");
+}
+
+#[tokio::test]
+async fn unknown_addresses_and_one_account_are_refused_and_change_nothing() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@acme.com").await;
+    add_user(&d, ada.account_id(), "bob@acme.com", false).await;
+    account_with_admin(&d, "Globex", "grace@globex.com").await;
+    let before = Snapshot::take(&d).await;
+
+    let refused = merge(&d, "nobody@acme.com", "no-one@globex.com").await.unwrap_err();
+    assert_eq!(
+        refused.message_for("from").as_deref(),
+        Some("No user has the email address nobody@acme.com.")
+    );
+    assert_eq!(
+        refused.message_for("into").as_deref(),
+        Some("No user has the email address no-one@globex.com.")
+    );
+    let refused = merge(&d, "ada@acme.com", "no-one@globex.com").await.unwrap_err();
+    assert_eq!(refused.message_for("from"), None);
+    assert!(refused.message_for("into").is_some(), "{refused:?}");
+
+    let refused = merge(&d, "ada@acme.com", "bob@acme.com").await.unwrap_err();
+    let AppError::Conflict(message) = refused else { panic!("{refused:?}") };
+    assert!(message.contains("are users of the same account"), "{message}");
+    before.assert_unchanged(&d).await;
+}
+
+#[tokio::test]
+async fn every_conflict_is_named_nothing_changes_and_resolved_the_merge_goes_through() {
+    let d = stocked().await;
+    let grace = account_with_admin(&d, "Globex", "grace@globex.com").await;
+    let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
+    // An integration name both have (names compare case-insensitively) and
+    // one only the source has; a certificate domain both have.
+    add_integration(&d, &grace, "Recordings").await;
+    let clash = add_integration(&d, &ada, "RECORDINGS").await;
+    add_integration(&d, &ada, "Transcripts").await;
+    add_certificate(&d, &grace, "api.globex.com").await;
+    add_certificate(&d, &ada, "api.globex.com").await;
+    // The target is on the demo plan (one number) and each holds one.
+    phone_numbers::request(&d, &grace.admin().unwrap()).await.unwrap();
+    phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    // The source may connect Stripe; the target may not.
+    operator::enable_stripe(&d, &OP(), "ada@globex.eu").await.unwrap();
+    let before = Snapshot::take(&d).await;
+
+    let refused = merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap_err();
+    let AppError::Conflict(message) = refused else { panic!("{refused:?}") };
+    for expected in [
+        "nothing was changed",
+        "integration named \"RECORDINGS\"",
+        "certificate for api.globex.com",
+        "demo plan, which holds 1 phone number(s) at most, and together they hold 2",
+        "--account-of grace@globex.com --plan full",
+        "the source account may connect Stripe and the target may not",
+        "enable-stripe --account-of grace@globex.com",
+    ] {
+        assert!(message.contains(expected), "{expected:?} in:\n{message}");
+    }
+    assert!(!message.contains("Transcripts"), "{message}");
+    assert_eq!(message.lines().count(), 5, "one line per conflict:\n{message}");
+    before.assert_unchanged(&d).await;
+
+    // Each conflict resolved but the last still refuses, naming only it.
+    integrations::delete(&d, &ada.admin().unwrap(), clash, false).await.unwrap();
+    let mine = certificates::list(&d, &ada).await.unwrap();
+    certificates::delete(&d, &ada, mine[0].id).await.unwrap();
+    operator::set_plan(&d, &OP(), "grace@globex.com", Plan::Full).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let AppError::Conflict(message) =
+        merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap_err()
+    else {
+        panic!()
+    };
+    assert_eq!(message.lines().count(), 2, "{message}");
+    assert!(message.contains("Stripe"), "{message}");
+    before.assert_unchanged(&d).await;
+    operator::enable_stripe(&d, &OP(), "grace@globex.com").await.unwrap();
+    let merged = merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap();
+    assert_eq!(merged.moved["integrations"], 1);
+    assert_eq!(merged.moved["phone_numbers"], 1);
+}
+
+#[tokio::test]
+async fn a_source_holding_too_many_numbers_for_a_demo_target_is_refused() {
+    let d = stocked().await;
+    account_with_admin(&d, "Globex", "grace@globex.com").await;
+    let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
+    operator::set_plan(&d, &OP(), "ada@globex.eu", Plan::Full).await.unwrap();
+    for _ in 0..2 {
+        phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    }
+    let before = Snapshot::take(&d).await;
+    let AppError::Conflict(message) =
+        merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap_err()
+    else {
+        panic!()
+    };
+    assert!(message.contains("together they hold 2"), "{message}");
+    before.assert_unchanged(&d).await;
+    // The other way round the full plan holds them all.
+    let merged = merge(&d, "grace@globex.com", "ada@globex.eu").await.unwrap();
+    assert_eq!(merged.moved["phone_numbers"], 0);
+}
+
+/// Two merges of the same accounts in opposite directions at once: the
+/// locks are taken in one order, so one merges and the other is refused
+/// cleanly (its users moved meanwhile), never a deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opposite_merges_at_once_merge_once() {
+    let (d, _) = fresh_concurrent_domain().await;
+    account_with_admin(&d, "Acme", "ada@acme.com").await;
+    account_with_admin(&d, "Globex", "grace@globex.com").await;
+    let (d1, d2) = (d.clone(), d.clone());
+    let one = tokio::spawn(async move { merge(&d1, "ada@acme.com", "grace@globex.com").await });
+    let two = tokio::spawn(async move { merge(&d2, "grace@globex.com", "ada@acme.com").await });
+    let results = [one.await.unwrap(), two.await.unwrap()];
+    let merged = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(merged, 1, "{results:?}");
+    for result in &results {
+        if let Err(err) = result {
+            assert!(matches!(err, AppError::Conflict(_)), "{err:?}");
+        }
+    }
+    assert_eq!(account::Entity::find().all(&d.db).await.unwrap().len(), 1);
+    let users = user::Entity::find().all(&d.db).await.unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users.iter().filter(|u| u.is_admin).count(), 1, "{users:?}");
+}
