@@ -2,7 +2,6 @@
 //! transaction, the target's admins stay in charge, and a merge that cannot
 //! keep every rule refuses whole, naming each conflict, changing nothing.
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use app::domain::core::actor::{Member, Operator};
 use app::domain::core::limits::Plan;
@@ -12,14 +11,15 @@ use app::domain::entity::{
     phone_number, quota_counter, user,
 };
 use app::domain::features::certificates::{self, NewCertificate};
-use app::domain::features::integrations::{self, Credentials, NewIntegration};
+use app::domain::features::integrations::{self, Credentials};
 use app::domain::features::js_libraries::{self, LibraryForm};
 use app::domain::features::{applications, deployments, oauth_tokens, phone_numbers};
 use app::domain::identity::{developer_keys, sessions};
 use app::domain::operator::{self, Merged};
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
 use app::domain::testing::{
-    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot, PASSWORD,
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, s3_integration,
+    tables_whose_entity_has, Snapshot, PASSWORD,
 };
 use app::domain::Domain;
 use app::model::AppError;
@@ -36,33 +36,6 @@ async fn stocked() -> Domain {
     let (d, _) = fresh_domain().await;
     provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
     d
-}
-
-/// The tables whose entity has an `account_id`, read from the source.
-fn tables_with_an_account_id() -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain/entity");
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|entry| {
-            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            if !source.contains("pub account_id:") {
-                return None;
-            }
-            let at = source.find("table_name = \"")? + "table_name = \"".len();
-            Some(source[at..at + source[at..].find('"')?].to_owned())
-        })
-        .collect()
-}
-
-async fn add_integration(d: &Domain, admin: &Member, name: &str) -> i32 {
-    let input = NewIntegration {
-        service: "s3".into(),
-        name: name.into(),
-        key: AWS_KEY.into(),
-        secret: AWS_SECRET.into(),
-        ..Default::default()
-    };
-    integrations::add(d, &admin.admin().unwrap(), input).await.unwrap().id
 }
 
 async fn add_certificate(d: &Domain, me: &Member, domain: &str) {
@@ -122,7 +95,7 @@ async fn a_merge_moves_everything_and_keeps_the_targets_admins_in_charge() {
     let (from, into) = (ada.account_id(), grace.account_id());
     operator::enable_stripe(&d, &OP(), "ada@globex.eu").await.unwrap();
     let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
-    let integration = add_integration(&d, &ada, "Recordings").await;
+    let integration = s3_integration(&d, &ada, "Recordings").await;
     let form = LibraryForm { name: "Helpers".into(), description: String::new(), code: "1".into() };
     let library = js_libraries::add(&d, &ada, form).await.unwrap().id;
     let app = applications::create(&d, &ada, "Hotline").await.unwrap().id;
@@ -142,7 +115,11 @@ async fn a_merge_moves_everything_and_keeps_the_targets_admins_in_charge() {
     assert_eq!((merged.from_account, merged.into_account), (from, into));
     assert_eq!(merged.demoted, vec!["ada@globex.eu".to_owned()]);
     let moved: BTreeSet<String> = merged.moved.keys().map(|t| t.to_string()).collect();
-    assert_eq!(moved, tables_with_an_account_id(), "every table with an account_id is merged");
+    assert_eq!(
+        moved,
+        tables_whose_entity_has("pub account_id:"),
+        "every table with an account_id is merged"
+    );
     for (table, count) in [
         ("users", 2),
         ("phone_numbers", 1),
@@ -158,26 +135,19 @@ async fn a_merge_moves_everything_and_keeps_the_targets_admins_in_charge() {
     assert!(account::Entity::find_by_id(from).one(&d.db).await.unwrap().is_none());
     let target = account::Entity::find_by_id(into).one(&d.db).await.unwrap().unwrap();
     assert_eq!((target.company_name.as_str(), target.plan.as_str()), ("Globex", "full"));
-    assert_eq!(
-        phone_number::Entity::find_by_id(number.id).one(&d.db).await.unwrap().unwrap().account_id,
-        into
-    );
-    assert_eq!(
-        integration::Entity::find_by_id(integration).one(&d.db).await.unwrap().unwrap().account_id,
-        into
-    );
-    assert_eq!(
-        js_library::Entity::find_by_id(library).one(&d.db).await.unwrap().unwrap().account_id,
-        into
-    );
-    assert_eq!(
-        application::Entity::find_by_id(app).one(&d.db).await.unwrap().unwrap().account_id,
-        into
-    );
-    assert_eq!(
-        oauth_token::Entity::find_by_id(token).one(&d.db).await.unwrap().unwrap().account_id,
-        into
-    );
+    macro_rules! account_of {
+        ($entity:ident, $id:expr) => {
+            $entity::Entity::find_by_id($id).one(&d.db).await.unwrap().unwrap().account_id
+        };
+    }
+    let accounts = [
+        account_of!(phone_number, number.id),
+        account_of!(integration, integration),
+        account_of!(js_library, library),
+        account_of!(application, app),
+        account_of!(oauth_token, token),
+    ];
+    assert_eq!(accounts, [into; 5]);
     let certs = certificate::Entity::find().all(&d.db).await.unwrap();
     assert_eq!(certs.iter().map(|c| c.account_id).collect::<Vec<_>>(), vec![into]);
     // The provider knows the number's new account.
@@ -253,9 +223,9 @@ async fn every_conflict_is_named_nothing_changes_and_resolved_the_merge_goes_thr
     let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
     // An integration name both have (names compare case-insensitively) and
     // one only the source has; a certificate domain both have.
-    add_integration(&d, &grace, "Recordings").await;
-    let clash = add_integration(&d, &ada, "RECORDINGS").await;
-    add_integration(&d, &ada, "Transcripts").await;
+    s3_integration(&d, &grace, "Recordings").await;
+    let clash = s3_integration(&d, &ada, "RECORDINGS").await;
+    s3_integration(&d, &ada, "Transcripts").await;
     add_certificate(&d, &grace, "api.globex.com").await;
     add_certificate(&d, &ada, "api.globex.com").await;
     // The target is on the demo plan (one number) and each holds one.

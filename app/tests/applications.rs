@@ -8,12 +8,11 @@ use app::domain::core::provisioning::{self, default_pool};
 use app::domain::entity::user;
 use app::domain::features::applications::{self, NEEDS_CAN_CREATE, NEEDS_CAN_SHARE, OWNER_ONLY};
 use app::domain::features::deployments;
-use app::domain::features::integrations::{self, NewIntegration};
+use app::domain::features::integrations;
 use app::domain::features::js_libraries::{self, LibraryForm};
 use app::domain::features::{oauth_tokens, phone_numbers};
 use app::domain::operator;
-use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
-use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain, s3_integration, Snapshot};
 use app::domain::Domain;
 use app::model::{AppError, OwnerChange, JS_LIBRARY_MAX};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
@@ -41,17 +40,6 @@ async fn set_permissions(d: &Domain, member: &Member, can_create: bool, can_shar
     model.can_create = Set(can_create);
     model.can_share = Set(can_share);
     model.update(&d.db).await.unwrap();
-}
-
-async fn s3(d: &Domain, admin: &Member, name: &str) -> i32 {
-    let input = NewIntegration {
-        service: "s3".into(),
-        name: name.into(),
-        key: AWS_KEY.into(),
-        secret: AWS_SECRET.into(),
-        ..Default::default()
-    };
-    integrations::add(d, &admin.admin().unwrap(), input).await.unwrap().id
 }
 
 #[tokio::test]
@@ -170,7 +158,7 @@ async fn nothing_crosses_accounts() {
     let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
     let app = applications::create(&d, &ada, "IVR").await.unwrap();
     let eves_library = js_libraries::add(&d, &eve, library("Theirs", "1")).await.unwrap();
-    let eves_integration = s3(&d, &eve, "Their bucket").await;
+    let eves_integration = s3_integration(&d, &eve, "Their bucket").await;
     let before = Snapshot::take(&d).await;
     // Ada cannot share with Eve, nor attach Eve's things.
     let err = applications::share(&d, &ada, app.id, eve.user_id()).await.unwrap_err();
@@ -199,7 +187,7 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let lib = js_libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
-    let bucket = s3(&d, &ada, "Recordings").await;
+    let bucket = s3_integration(&d, &ada, "Recordings").await;
     let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
     let set = applications::set_attachments(&d, &ada, ivr.id, &[lib.id], &[bucket]).await.unwrap();
     assert_eq!(

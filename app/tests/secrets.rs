@@ -1,7 +1,6 @@
 //! Key rotation covers every sealed value: after `secrets rotate` no row of
 //! any sealed table is under an old key, and every value still opens.
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use app::domain::core::actor::Operator;
 use app::domain::core::secrets::Sealed;
@@ -9,30 +8,14 @@ use app::domain::entity::{certificate, integration, oauth_token, two_factor};
 use app::domain::features::{certificates, integrations, oauth_tokens};
 use app::domain::identity::two_factor as totp;
 use app::domain::operator::{self, SealedCount, SEALED_TABLES};
-use app::domain::testing::{account_with_admin, fresh_domain};
+use app::domain::testing::{account_with_admin, fresh_domain, tables_whose_entity_has};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-
-/// The tables whose entity has a `key_id`: a sealed column.
-fn sealed_tables_in_source() -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain/entity");
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|entry| {
-            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            if !source.contains("pub key_id:") {
-                return None;
-            }
-            let at = source.find("table_name = \"")? + "table_name = \"".len();
-            Some(source[at..at + source[at..].find('"')?].to_owned())
-        })
-        .collect()
-}
 
 #[test]
 fn every_sealed_table_is_rotated() {
     let rotated: BTreeSet<String> = SEALED_TABLES.iter().map(|t| t.to_string()).collect();
     assert_eq!(
-        sealed_tables_in_source(),
+        tables_whose_entity_has("pub key_id:"),
         rotated,
         "a table with a sealed column must be in operator::SEALED_TABLES and re-sealed by reseal_secrets"
     );

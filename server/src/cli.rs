@@ -37,7 +37,8 @@ pub enum Command {
         #[arg(long, value_name = "EMAIL")]
         email: String,
     },
-    /// Change an account: its plan, or whether it may connect Stripe
+    /// Change an account: its plan, whether it may connect Stripe, or merge it
+    /// into another
     #[command(subcommand)]
     Account(AccountCommand),
     /// Emails whose delivery failed for good
@@ -98,7 +99,35 @@ pub enum AccountCommand {
         #[arg(long, value_name = "demo|full")]
         plan: String,
     },
+    /// Merge the account of --from into the account of --into (one company's
+    /// two accounts)
+    ///
+    /// Moves the users, phone numbers, integrations, JS libraries,
+    /// applications, certificates and OAuth tokens of the account of --from
+    /// into the account of --into in one transaction, then removes the
+    /// emptied account.
+    #[command(after_help = MERGE_HELP)]
+    Merge {
+        /// Any user of the account that is merged and removed
+        #[arg(long, value_name = "EMAIL")]
+        from: String,
+        /// Any user of the account that receives everything and stays
+        #[arg(long, value_name = "EMAIL")]
+        into: String,
+    },
 }
+
+const MERGE_HELP: &str = "\
+The target account's admins stay its admins; the admins of the merged account
+become regular users of the target (they keep Can Create and Can Share), so an
+admin of the target decides who else administers it. Everyone's sessions and
+developer keys go on working. The target keeps its company details, plan and
+Stripe setting.
+
+The merge refuses, changing nothing and naming each conflict, when both
+accounts have an integration of one name or a certificate for one domain, when
+together they hold more phone numbers than the target's plan allows, or when
+the merged account may connect Stripe and the target may not.";
 
 #[derive(Debug, Subcommand)]
 pub enum MailCommand {
@@ -206,6 +235,9 @@ pub async fn execute(
         Command::Account(AccountCommand::Plan { account_of, plan }) => {
             account_plan(domain, account_of, plan).await
         }
+        Command::Account(AccountCommand::Merge { from, into }) => {
+            merge_accounts(domain, from, into).await
+        }
         Command::Mail(MailCommand::Failed) => failed_mail(domain).await,
         Command::Mail(MailCommand::Retry { id, all }) => {
             retry_mail(domain, if all { None } else { id }).await
@@ -249,6 +281,26 @@ async fn account_plan(domain: &Domain, email: String, wanted: String) -> Result<
         Err(AppError::NotFound) => Err(format!("No user has the email address {email}.")),
         Err(err) => Err(err.to_string()),
     }
+}
+
+async fn merge_accounts(domain: &Domain, from: String, into: String) -> Result<String, String> {
+    let merged = operator::merge_accounts(domain, &Operator::from_command_line(), &from, &into)
+        .await
+        .map_err(explain)?;
+    let moved = merged
+        .moved
+        .iter()
+        .map(|(table, count)| format!("{count} {table}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let demoted = match merged.demoted.as_slice() {
+        [] => String::new(),
+        emails => format!(" No longer admins: {}.", emails.join(", ")),
+    };
+    Ok(format!(
+        "Merged account {} into account {} and removed it. Moved: {moved}.{demoted}",
+        merged.from_account, merged.into_account
+    ))
 }
 
 async fn user_add(domain: &Domain, input: NewUserByOperator) -> Result<String, String> {

@@ -32,6 +32,8 @@ fn help_lists_every_command_and_each_command_has_its_own() {
         (&["user", "add", "--help"][..], "--password-stdin"),
         (&["user", "reset-2fa", "--help"][..], "--email <EMAIL>"),
         (&["account", "plan", "--help"][..], "--plan <demo|full>"),
+        (&["account", "merge", "--help"][..], "--into <EMAIL>"),
+        (&["account", "merge", "--help"][..], "admins of the merged account"),
         (&["mail", "retry", "--help"][..], "--all"),
         (&["secrets", "--help"][..], "rotate"),
         (&["backup", "--help"][..], "--to <FILE>"),
@@ -50,6 +52,7 @@ fn a_usage_error_exits_2_and_says_what_is_wrong() {
         (&["mail", "retry"][..], "--id <ID>"),
         (&["mail", "retry", "--id", "x"][..], "invalid value 'x' for '--id <ID>'"),
         (&["user", "add", "--account-of", "a@example.com"][..], "--email <EMAIL>"),
+        (&["account", "merge", "--from", "a@example.com"][..], "--into <EMAIL>"),
     ] {
         let output = server(args);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use app::domain::core::mail::{self, Email};
 use app::domain::core::secrets::Keyring;
 use app::domain::core::Domain;
-use app::domain::features::integrations::{self, Credentials, NewIntegration};
+use app::domain::features::integrations::{self, Credentials};
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
-use app::domain::testing::{account_with_admin, Snapshot};
+use app::domain::testing::{account_with_admin, s3_integration, Snapshot};
 use support::{run, TestApp};
 
 fn words(args: &[&str]) -> Vec<String> {
@@ -21,15 +21,9 @@ fn secrets_rotate_writes_a_new_key_and_reseals_every_integration() {
     run(async {
         let app = TestApp::new().await;
         let d = &app.domain;
-        let admin = account_with_admin(d, "Acme", "ada@example.com").await.admin().unwrap();
-        let input = NewIntegration {
-            service: "s3".into(),
-            name: "Recordings".into(),
-            key: AWS_KEY.into(),
-            secret: AWS_SECRET.into(),
-            ..Default::default()
-        };
-        let added = integrations::add(d, &admin, input).await.unwrap();
+        let ada = account_with_admin(d, "Acme", "ada@example.com").await;
+        let added = s3_integration(d, &ada, "Recordings").await;
+        let admin = ada.admin().unwrap();
         let dir = std::env::temp_dir().join(format!("console-rotate-{}", std::process::id()));
         let key_file = dir.join("secret-keys");
         let _ = std::fs::remove_dir_all(&dir);
@@ -43,7 +37,7 @@ fn secrets_rotate_writes_a_new_key_and_reseals_every_integration() {
         let new_keys = Keyring::load_or_create(&key_file).unwrap();
         let restarted = Domain { secrets: Arc::new(new_keys.current_only()), ..d.clone() };
         assert_eq!(
-            integrations::credentials(&restarted, &admin, added.id).await.unwrap(),
+            integrations::credentials(&restarted, &admin, added).await.unwrap(),
             Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
         );
         let status =
@@ -188,6 +182,68 @@ fn a_backup_taken_while_writes_go_on_restores_every_row() {
             .await
             .unwrap_err();
         assert!(again.contains("already exists"), "{again}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+}
+
+/// `account merge` as an operator runs it: the server binary on the
+/// database of a running console, with its key file.
+#[test]
+fn account_merge_on_the_command_line_merges_once_and_then_refuses() {
+    run(async {
+        use app::domain::testing::{domain_on, fresh_shared_database_url};
+        use std::process::Command;
+        let url = fresh_shared_database_url().await;
+        let (d, _) = domain_on(&url).await;
+        let dir = std::env::temp_dir().join(format!("console-merge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("secret-keys");
+        d.secrets.save(&key_file).unwrap();
+        let grace = account_with_admin(&d, "Globex", "grace@globex.com").await;
+        let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
+        let added = s3_integration(&d, &ada, "Recordings").await;
+        let server = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_server"))
+                .args(args)
+                .env("DATA_DIR", &dir)
+                .env("DATABASE_URL", &url)
+                .env("SECRET_KEYS_FILE", &key_file)
+                .env("RUST_LOG", "info")
+                .env("LOG_FORMAT", "text")
+                .output()
+                .expect("run the server binary")
+        };
+        let merge = ["account", "merge", "--from", "ada@globex.eu", "--into", "grace@globex.com"];
+
+        let done = server(&merge);
+        let said = String::from_utf8_lossy(&done.stdout);
+        assert_eq!(done.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&done.stderr));
+        let (from, into) = (ada.account_id(), grace.account_id());
+        assert!(
+            said.contains(&format!("Merged account {from} into account {into} and removed it.")),
+            "{said}"
+        );
+        assert!(said.contains("1 integrations") && said.contains("1 users"), "{said}");
+        assert!(said.contains("No longer admins: ada@globex.eu."), "{said}");
+        assert!(said.contains("operator merged two accounts"), "logged: {said}");
+        // The credentials came along, re-sealed by the command's process.
+        assert_eq!(
+            integrations::credentials(&d, &grace.admin().unwrap(), added).await.unwrap(),
+            Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
+        );
+
+        // Run again, both are users of one account: refused, nothing changes.
+        let before = Snapshot::take(&d).await;
+        let again = server(&merge);
+        let err = String::from_utf8_lossy(&again.stderr);
+        assert_eq!(again.status.code(), Some(1), "{err}");
+        assert!(err.contains("are users of the same account"), "{err}");
+        let unknown =
+            words(&["account", "merge", "--from", "x@nowhere.com", "--into", "grace@globex.com"]);
+        let said = server::cli::run(&d, &unknown, &mut Cursor::new("")).await.unwrap_err();
+        assert_eq!(said, "from: No user has the email address x@nowhere.com.");
+        before.assert_unchanged(&d).await;
         std::fs::remove_dir_all(&dir).unwrap();
     })
 }

@@ -113,6 +113,38 @@ pub async fn account_with_admin(d: &Domain, company: &str, email: &str) -> Membe
     add_user(d, account.id, email, true).await
 }
 
+/// An S3 integration named `name` with the sample credentials, added by the
+/// admin `admin`; returns its id.
+pub async fn s3_integration(d: &Domain, admin: &Member, name: &str) -> i32 {
+    use crate::domain::features::integrations::{self, NewIntegration};
+    let input = NewIntegration {
+        service: "s3".into(),
+        name: name.into(),
+        key: samples::AWS_KEY.into(),
+        secret: samples::AWS_SECRET.into(),
+        ..Default::default()
+    };
+    let admin = admin.admin().expect("an admin adds integrations");
+    integrations::add(d, &admin, input).await.expect("add an integration").id
+}
+
+/// The tables whose entity declares `field` (e.g. `"pub account_id:"`), read
+/// from the source: for tests that a command covers every such table.
+pub fn tables_whose_entity_has(field: &str) -> std::collections::BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain/entity");
+    std::fs::read_dir(dir)
+        .expect("read the entity folder")
+        .filter_map(|entry| {
+            let source = std::fs::read_to_string(entry.ok()?.path()).ok()?;
+            if !source.contains(field) {
+                return None;
+            }
+            let at = source.find("table_name = \"")? + "table_name = \"".len();
+            Some(source[at..at + source[at..].find('"')?].to_owned())
+        })
+        .collect()
+}
+
 /// Another user in an existing account, with [`PASSWORD`].
 pub async fn add_user(d: &Domain, account_id: i32, email: &str, is_admin: bool) -> Member {
     let now = d.clock.now();
