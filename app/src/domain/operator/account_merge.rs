@@ -58,7 +58,7 @@ pub struct Merged {
 /// Why two accounts cannot be merged as they are; the operator resolves each
 /// (rename, delete, change the plan, enable Stripe) and runs the merge again.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Conflict {
+pub enum MergeConflict {
     /// Both have an integration with this name (names are unique within an account).
     IntegrationName(String),
     /// Both have a certificate for this domain (one per domain and account).
@@ -69,23 +69,23 @@ pub enum Conflict {
     Stripe,
 }
 
-impl Conflict {
+impl MergeConflict {
     /// The sentence that names it, with what resolves it.
     pub fn describe(&self, into_email: &str) -> String {
         match self {
-            Conflict::IntegrationName(name) => format!(
+            MergeConflict::IntegrationName(name) => format!(
                 "both accounts have an integration named \"{name}\": rename or delete one of them"
             ),
-            Conflict::CertificateDomain(domain) => {
+            MergeConflict::CertificateDomain(domain) => {
                 format!("both accounts have a certificate for {domain}: delete one of them")
             }
-            Conflict::NumberLimit { plan, limit, held } => format!(
+            MergeConflict::NumberLimit { plan, limit, held } => format!(
                 "the target account is on the {} plan, which holds {limit} phone number(s) at \
                  most, and together they hold {held}: move it to another plan first (server \
                  account plan --account-of {into_email} --plan full) or release numbers",
                 plan.key()
             ),
-            Conflict::Stripe => format!(
+            MergeConflict::Stripe => format!(
                 "the source account may connect Stripe and the target may not: enable it first \
                  (server account enable-stripe --account-of {into_email})"
             ),
@@ -96,7 +96,7 @@ impl Conflict {
 /// `account merge`: moves everything of the account `from_email` belongs to
 /// into the account of `into_email`, then removes the source account. Refuses
 /// (changing nothing) when either address is unknown, both are users of one
-/// account, or the accounts have a [`Conflict`]; the refusal names them all.
+/// account, or the accounts have a [`MergeConflict`]; the refusal names them all.
 pub async fn merge_accounts(
     d: &Domain,
     _: &Operator,
@@ -106,8 +106,9 @@ pub async fn merge_accounts(
     let (from_user, into_user) = users(d, from_email, into_email).await?;
     let (from, into) = (from_user.account_id, into_user.account_id);
     let txn = d.db.begin().await?;
-    // Writing first takes the lock at once (see `lock_account`); the lower
-    // id first, so two merges of the same accounts never wait on each other.
+    // Writing first takes the lock at once (see `lock_account`), the lower
+    // id first: two merges of the same two accounts wait in turn, never for
+    // each other (a deadlock).
     for account_id in [from.min(into), from.max(into)] {
         lock_account(&txn, account_id).await?;
     }
@@ -118,7 +119,8 @@ pub async fn merge_accounts(
         || again_into.map(|u| u.account_id) != Some(into)
     {
         return Err(AppError::Conflict(
-            "The users changed accounts while the merge began; nothing was changed. Run it again."
+            "A user named moved to another account meanwhile (another merge?); nothing was \
+             changed. Run the merge again."
                 .into(),
         ));
     }
@@ -188,21 +190,21 @@ async fn conflicts(
     txn: &DatabaseTransaction,
     source: &account::Model,
     target: &account::Model,
-) -> Result<Vec<Conflict>, AppError> {
+) -> Result<Vec<MergeConflict>, AppError> {
     let (from, into) = (Scoped::account(source.id), Scoped::account(target.id));
     let mut found = Vec::new();
     let taken: BTreeSet<String> =
         into.integrations().all(txn).await?.into_iter().map(|i| i.name_key).collect();
     for theirs in from.integrations().all(txn).await? {
         if taken.contains(&theirs.name_key) {
-            found.push(Conflict::IntegrationName(theirs.name));
+            found.push(MergeConflict::IntegrationName(theirs.name));
         }
     }
     let taken: BTreeSet<String> =
         into.all::<certificate::Entity>().all(txn).await?.into_iter().map(|c| c.domain).collect();
     for theirs in from.all::<certificate::Entity>().all(txn).await? {
         if taken.contains(&theirs.domain) {
-            found.push(Conflict::CertificateDomain(theirs.domain));
+            found.push(MergeConflict::CertificateDomain(theirs.domain));
         }
     }
     let plan = limits::plan(txn, target.id).await?;
@@ -210,11 +212,11 @@ async fn conflicts(
         let held = (from.phone_numbers().count(txn).await?
             + into.phone_numbers().count(txn).await?) as usize;
         if held > limit {
-            found.push(Conflict::NumberLimit { plan, limit, held });
+            found.push(MergeConflict::NumberLimit { plan, limit, held });
         }
     }
     if source.stripe_enabled && !target.stripe_enabled {
-        found.push(Conflict::Stripe);
+        found.push(MergeConflict::Stripe);
     }
     Ok(found)
 }

@@ -21,7 +21,7 @@ use crate::domain::identity::two_factor;
 use crate::model::AppError;
 
 mod account_merge;
-pub use account_merge::{merge_accounts, Conflict, Merged};
+pub use account_merge::{merge_accounts, MergeConflict, Merged};
 
 /// What an operator supplies to add a user to the account of an existing user.
 pub struct NewUserByOperator {
