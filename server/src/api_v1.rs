@@ -4,30 +4,133 @@
 //! user as they are now and calls the same domain services as the web UI,
 //! so the key has exactly the user's current rights. Errors are JSON:
 //! `{"error": {"code": "...", "message": "...", "fields": [...]}}`.
+use std::sync::Arc;
+
 use app::api::web::WebContext;
 use app::domain::admin::users;
 use app::domain::core::actor::Member;
 use app::domain::features::phone_numbers;
 use app::domain::identity::{developer_keys, profile};
-use app::model::{AppError, UserSort};
+use app::model::{AppError, CurrentUser, FieldError, PhoneNumberRow, UserRow, UserSort};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ObjectBuilder, Type};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Where the API lives; the document names it as its server, so its paths
+/// read `/me`, `/users`, ...
+pub const BASE: &str = "/api/v1";
+
+/// The document's own address, under [`BASE`].
+pub const DOCUMENT: &str = "/openapi.json";
 
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     WebContext: axum::extract::FromRef<S>,
 {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/users", get(list_users))
-        .route("/api/v1/phone-numbers", get(phone_numbers))
-        .route("/api/v1/{*rest}", axum::routing::any(not_found))
+    let (api, document) = described::<S>();
+    // Serialised once: the document is generated from the handlers below, so
+    // a route cannot be served without being described.
+    let document: Arc<str> = document.to_json().expect("the OpenAPI document serialises").into();
+    let api = api
+        .route(
+            DOCUMENT,
+            get(move || {
+                let document = document.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], document.to_string()) }
+            }),
+        )
+        .route("/{*rest}", axum::routing::any(not_found));
+    Router::new().nest(BASE, api)
+}
+
+/// The API's routes and the document describing them, from one list.
+fn described<S>() -> (Router<S>, utoipa::openapi::OpenApi)
+where
+    S: Clone + Send + Sync + 'static,
+    WebContext: axum::extract::FromRef<S>,
+{
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me))
+        .routes(routes!(list_users))
+        .routes(routes!(list_phone_numbers))
+        .split_for_parts()
+}
+
+/// The OpenAPI document as the server serves it.
+pub fn document() -> utoipa::openapi::OpenApi {
+    described::<WebContext>().1
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Voice Console API",
+        version = "1.0.0",
+        description = "Acts as the user who generated the developer key, with exactly that user's \
+                       current rights. Generate keys on the Account tab of My Account. Revoking a \
+                       key, deleting its user or removing the user's admin flag takes effect at once."
+    ),
+    servers((url = "/api/v1")),
+    security(("developerKey" = [])),
+    modifiers(&DeveloperKey)
+)]
+struct ApiDoc;
+
+/// The security scheme every operation uses.
+struct DeveloperKey;
+
+impl Modify for DeveloperKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "developerKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A developer key, `vk_…`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every error the API answers: `{"error": {"code", "message", "fields"}}`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    #[schema(schema_with = error_codes)]
+    pub code: &'static str,
+    pub message: String,
+    /// The fields that were refused, for `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<FieldError>>,
+}
+
+/// The codes [`AppError::code`] gives.
+fn error_codes() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some([
+        "invalid",
+        "unauthenticated",
+        "forbidden",
+        "not_found",
+        "too_many_requests",
+        "conflict",
+        "internal",
+    ]))
 }
 
 /// An [`AppError`] as the API answers it.
@@ -49,10 +152,11 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut body = json!({ "error": { "code": self.0.code(), "message": message } });
-        if let AppError::Invalid(fields) = &self.0 {
-            body["error"]["fields"] = json!(fields);
-        }
+        let fields = match &self.0 {
+            AppError::Invalid(fields) => Some(fields.clone()),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code: self.0.code(), message, fields } };
         let mut response = (status, Json(body)).into_response();
         if matches!(self.0, AppError::Unauthenticated) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer".parse().unwrap());
@@ -70,24 +174,61 @@ async fn caller(web: &WebContext, headers: &HeaderMap) -> Result<Member, ApiErro
     Ok(developer_keys::authenticate(&web.domain, key.trim()).await?)
 }
 
-async fn me(State(web): State<WebContext>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+/// The user the key belongs to.
+#[utoipa::path(
+    get,
+    path = "/me",
+    operation_id = "getMe",
+    responses(
+        (status = OK, description = "The user", body = CurrentUser),
+        (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+    )
+)]
+async fn me(
+    State(web): State<WebContext>,
+    headers: HeaderMap,
+) -> Result<Json<CurrentUser>, ApiError> {
     let member = caller(&web, &headers).await?;
-    let user = profile::current_user(&web.domain, &member).await?;
-    Ok(Json(json!(user)))
+    Ok(Json(profile::current_user(&web.domain, &member).await?))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UserQuery {
+    /// Part of a name or email (at most 100 characters).
     search: Option<String>,
+    /// `name`, `email` or `status`.
     sort: Option<String>,
+    /// The `next` of the previous page.
     after: Option<String>,
 }
 
+/// A page of the account's users.
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    pub users: Vec<UserRow>,
+    /// Where the next page starts (pass it as `after`); null on the last page.
+    pub next: Option<String>,
+}
+
+/// The account's users (admins only), 25 a page.
+#[utoipa::path(
+    get,
+    path = "/users",
+    operation_id = "listUsers",
+    params(UserQuery),
+    responses(
+        (status = OK, description = "A page of users", body = UserList),
+        (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+        (status = FORBIDDEN, description = "The key's user is not an admin", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "A refused search or sort", body = ErrorBody),
+    )
+)]
 async fn list_users(
     State(web): State<WebContext>,
     headers: HeaderMap,
     Query(query): Query<UserQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserList>, ApiError> {
     let admin = caller(&web, &headers).await?.admin()?;
     let sort = UserSort::parse(query.sort.as_deref())?;
     let page = users::list_users(
@@ -98,29 +239,37 @@ async fn list_users(
         query.after.as_deref(),
     )
     .await?;
-    Ok(Json(json!({ "users": page.rows, "next": page.next })))
+    Ok(Json(UserList { users: page.rows, next: page.next }))
 }
 
-/// Admins get the account's numbers; other users the numbers they own.
-async fn phone_numbers(
+/// Phone numbers.
+#[derive(Serialize, ToSchema)]
+pub struct PhoneNumberList {
+    pub phone_numbers: Vec<PhoneNumberRow>,
+}
+
+/// Phone numbers: the account's for admins, the user's own for everyone else.
+#[utoipa::path(
+    get,
+    path = "/phone-numbers",
+    operation_id = "listPhoneNumbers",
+    responses(
+        (status = OK, description = "Phone numbers", body = PhoneNumberList),
+        (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+    )
+)]
+async fn list_phone_numbers(
     State(web): State<WebContext>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PhoneNumberList>, ApiError> {
     let member = caller(&web, &headers).await?;
-    let rows = match member.admin() {
+    let phone_numbers = match member.admin() {
         Ok(admin) => phone_numbers::list(&web.domain, &admin).await?.rows,
         Err(_) => phone_numbers::owned_by_me(&web.domain, &member).await?,
     };
-    Ok(Json(json!({ "phone_numbers": rows })))
+    Ok(Json(PhoneNumberList { phone_numbers }))
 }
 
 async fn not_found() -> ApiError {
     ApiError(AppError::NotFound)
 }
-
-async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
-}
-
-/// The API's description, kept beside the handlers it describes.
-pub const OPENAPI: &str = include_str!("openapi.json");

@@ -4,6 +4,7 @@ use std::fmt;
 
 /// A message about one form field, shown beside it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The name of the form field (the server function argument).
     pub field: String,

@@ -36,6 +36,7 @@ pub use users::*;
 /// Something referred to by id and shown by name (an application, a library).
 /// Shared by several features, so it lives here rather than in one of them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Named {
     pub id: i32,
     pub name: String,

@@ -5,6 +5,7 @@ use super::{Named, UserChoice};
 
 /// One of the account's phone numbers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PhoneNumberRow {
     pub id: i32,
     /// E.164; [`readable_phone`] formats it for people.

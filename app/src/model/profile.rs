@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// The signed-in user as the browser sees them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CurrentUser {
     pub id: i32,
     pub first_name: String,

@@ -9,6 +9,7 @@ pub const SORT_KEYS: &str = "sort must be name, email or status.";
 
 /// One row of the admin's user table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserRow {
     pub id: i32,
     pub first_name: String,
@@ -80,6 +81,7 @@ pub struct UserPage {
 
 /// A user of the account as a picker offers them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserChoice {
     pub id: i32,
     pub name: String,

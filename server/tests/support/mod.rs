@@ -184,6 +184,33 @@ impl TestApp {
         self.send(request.body(Body::from(body.to_string())).unwrap()).await
     }
 
+    /// A GET of the JSON API with a developer key; the body is `null` when
+    /// it is not JSON.
+    #[allow(dead_code)] // not every test binary uses the API
+    pub async fn api(&self, path: &str, key: Option<&str>) -> (StatusCode, serde_json::Value) {
+        let mut request = Request::get(path);
+        if let Some(key) = key {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        let reply = self.send(request.body(Body::empty()).unwrap()).await;
+        (reply.status, serde_json::from_str(&reply.body).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A new developer key of the session's user: (the key, its row id).
+    #[allow(dead_code)]
+    pub async fn new_developer_key(&self, session: &str, password: &str) -> (String, String) {
+        let made = self
+            .call(
+                "generate_developer_key",
+                &[("name", "Script"), ("password", password)],
+                Some(session),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+        let json = made.json();
+        (json["key"].as_str().unwrap().to_owned(), json["row"]["id"].to_string())
+    }
+
     pub async fn page(&self, path: &str, session: Option<&str>) -> Reply {
         let mut request = Request::get(path).header(header::ACCEPT, "text/html");
         if let Some(token) = session {
