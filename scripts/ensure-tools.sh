@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the build (and, with `test`, the test suite) needs and is
-# missing. Tools are checked by version, not presence: /usr/bin/wasm-opt
+# Installs what the build needs and is missing; with `test`, what the test
+# suite needs too, and with `dev`, cargo-leptos for `cargo leptos watch`. Tools are checked by version, not presence: /usr/bin/wasm-opt
 # exists on these machines and is the broken one.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -9,6 +9,8 @@ source "$here/env.sh"
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pinned in Cargo.toml
 BINARYEN_VERSION=132.0.0
+LIGHTNINGCSS_VERSION=1.32.0    # lightningcss 1.0.0-alpha.71 in cargo-leptos 0.3.10
+SWC_VERSION=1.16.12            # swc 55 in cargo-leptos 0.3.10 (1.16.22 minifies differently)
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -33,10 +35,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
-fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
@@ -44,10 +42,30 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERS
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-if ! "$CONSOLE_TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
-  say "installing wasm-opt (npm binaryen $BINARYEN_VERSION)"
+# The site's build steps after the compilers (scripts/build-site.sh), from
+# npm's prebuilt packages: wasm-opt, the CSS minifier and the JS minifier
+# cargo-leptos builds in (lightningcss, swc), at versions that give its bytes.
+npm_tools=("binaryen@$BINARYEN_VERSION" "lightningcss-cli@$LIGHTNINGCSS_VERSION" "@swc/core@$SWC_VERSION")
+npm_missing=()
+for tool in "${npm_tools[@]}"; do
+  package="${tool%@*}"
+  installed=$(node -p "require('$CONSOLE_TOOLS_DIR/node_modules/$package/package.json').version" 2>/dev/null || true)
+  [ "$installed" = "${tool##*@}" ] || npm_missing+=("$tool")
+done
+if [ ${#npm_missing[@]} -gt 0 ]; then
+  say "installing ${npm_missing[*]} (npm)"
   mkdir -p "$CONSOLE_TOOLS_DIR"
-  npm install --silent --no-audit --no-fund --prefix "$CONSOLE_TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
+  npm install --silent --no-audit --no-fund --prefix "$CONSOLE_TOOLS_DIR" "${npm_tools[@]}" >/dev/null
+fi
+
+# cargo-leptos is for development (`cargo leptos watch`) and for the test
+# that it and scripts/build-site.sh build the same site; the run command
+# does without it.
+if [ "${1:-}" = test ] || [ "${1:-}" = dev ]; then
+  if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  fi
 fi
 
 if [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then

@@ -24,8 +24,8 @@ cargo run --locked -q -p server --features app/ssr,app/testing --example user_ta
 cargo run --locked -q -p server --features app/ssr,app/testing --example login_flood_bench -- --flooders 2 --samples 5
 cargo run --locked -q -p server --features app/ssr,app/testing --example limits_flood -- --attempts 12
 
-echo "==> Release build"
-scripts/build-site.sh
+echo "==> Release build, by the run command's script and by cargo-leptos: the same site"
+scripts/check-site.sh
 echo "==> The HTTP load benchmark at a tiny size, on both databases (full size: see the README)"
 SKIP_BUILD=1 scripts/load-bench.sh --sizes 300 --seconds 1
 SKIP_BUILD=1 scripts/with-postgres.sh scripts/load-bench.sh --postgres --sizes 300 --seconds 1
