@@ -13,10 +13,14 @@ git clone -q "$repo" "$scratch/clone"
 export CARGO_HOME="$scratch/cargo-home" CARGO_TARGET_DIR="$scratch/target" \
   CONSOLE_TOOLS_DIR="$scratch/tools" npm_config_cache="$scratch/npm-cache" \
   LEPTOS_SITE_ADDR=127.0.0.1:3999 DATA_DIR="$scratch/data"
-# rustup's proxies (cargo, rustc) stay reachable; what cargo installs goes
-# to the fresh CARGO_HOME, which scripts/env.sh puts first on PATH.
-mkdir -p "$CARGO_HOME"
-ln -sf "$HOME/.cargo/env" "$CARGO_HOME/env" 2>/dev/null || true
+# A fresh CARGO_HOME holds only rustup's proxies, as after a rustup install;
+# the machine's own ~/.cargo/bin (with its installed tools) leaves PATH.
+mkdir -p "$CARGO_HOME/bin"
+for proxy in cargo rustc rustdoc rustup rustfmt cargo-fmt; do
+  ln -sf "$HOME/.cargo/bin/$proxy" "$CARGO_HOME/bin/$proxy"
+done
+PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vx "$HOME/.cargo/bin" | paste -sd:)
+export PATH="$CARGO_HOME/bin:$PATH"
 
 started=$(date +%s)
 # Each line of the run command's output, stamped with the seconds since start.
