@@ -30,18 +30,20 @@ export LEPTOS_OUTPUT_NAME=console LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_PKG_DIR=p
 started=$SECONDS
 step() { printf '==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 
-# Both compilers at once: each ends in a long single-threaded step (the
-# wasm's fat LTO, the server's link) that the other's work fills.
+# Three jobs at once, so that each one's single-threaded stretches (the
+# wasm's fat LTO, wasm-opt, brotli, the server's link) run beside the
+# others' parallel work: the server compiles in the background; the
+# wasm-bindgen install (first start only) and the wasm compile run side by
+# side, and then the site is written from the wasm.
 step "compiling the wasm and the server"
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-cargo build --package=frontend --lib --target-dir="$front_target" \
-  --target=wasm32-unknown-unknown --no-default-features --profile=wasm-release &
-front=$!
 cargo build --package=server --bin=server --no-default-features --release &
 server=$!
-wait "$front"
-wait "$server"
-trap - EXIT
+scripts/ensure-wasm-bindgen.sh &
+tools=$!
+cargo build --package=frontend --lib --target-dir="$front_target" \
+  --target=wasm32-unknown-unknown --no-default-features --profile=wasm-release
+wait "$tools"
 
 step "writing the site"
 rm -rf "$site"
@@ -53,6 +55,12 @@ wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
 node scripts/site.mjs minify "$pkg/console.js"
 lightningcss --minify --targets defaults style/main.css -o "$pkg/console.css"
 cp -R public/. "$site/"
+# The hash file goes beside the server binary, whose directory the server
+# build may not have made yet.
 node scripts/site.mjs hash "$pkg" console.js console.wasm console.css "$hash_file"
 node scripts/site.mjs precompress "$site"
-step "built $CONSOLE_SERVER_BIN and $site ($(cat "$hash_file" | tr '\n' ' '))"
+
+step "waiting for the server"
+wait "$server"
+trap - EXIT
+step "built $CONSOLE_SERVER_BIN and $site ($(tr '\n' ' ' < "$hash_file"))"

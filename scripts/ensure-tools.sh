@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the build needs and is missing; with `test`, what the test
-# suite needs too, and with `dev`, cargo-leptos for `cargo leptos watch`. Tools are checked by version, not presence: /usr/bin/wasm-opt
-# exists on these machines and is the broken one.
+# suite needs too, and with `dev`, cargo-leptos for `cargo leptos watch`.
+# wasm-bindgen-cli is scripts/ensure-wasm-bindgen.sh's: the release build
+# installs it beside the compilers. Tools are checked by version, not
+# presence: /usr/bin/wasm-opt exists on these machines and is the broken one.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/env.sh"
 
 CARGO_LEPTOS_VERSION=0.3.10
-WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pinned in Cargo.toml
 BINARYEN_VERSION=132.0.0
 LIGHTNINGCSS_VERSION=1.32.0    # lightningcss 1.0.0-alpha.71 in cargo-leptos 0.3.10
 SWC_VERSION=1.16.12            # swc 55 in cargo-leptos 0.3.10 (1.16.22 minifies differently)
@@ -35,13 +36,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-
-if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  # No --locked: its lock file names a crate version the registry lacks.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-fi
-
 # The site's build steps after the compilers (scripts/build-site.sh), from
 # npm's prebuilt packages: wasm-opt, the CSS minifier and the JS minifier
 # cargo-leptos builds in (lightningcss, swc), at versions that give its bytes.
@@ -66,6 +60,7 @@ if [ "${1:-}" = test ] || [ "${1:-}" = dev ]; then
     say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once)"
     cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
   fi
+  "$here/ensure-wasm-bindgen.sh"
 fi
 
 if [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then

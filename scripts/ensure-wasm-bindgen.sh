@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs wasm-bindgen-cli at the version the workspace pins, unless it is
+# there. Its own script because it is the one slow install of a first start
+# (about 3.5 minutes): scripts/build-site.sh runs it beside the compilers,
+# since only the steps after them need it.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/env.sh"
+WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pinned in Cargo.toml
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  printf '==> installing wasm-bindgen-cli %s\n' "$WASM_BINDGEN_VERSION"
+  # No --locked: its lock file names a crate version the registry lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
