@@ -10,5 +10,7 @@ WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pinned in Cargo.tom
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
   printf '==> installing wasm-bindgen-cli %s\n' "$WASM_BINDGEN_VERSION"
   # No --locked: its lock file names a crate version the registry lacks.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  # Not in CARGO_TARGET_DIR: the compilers beside it hold that directory's
+  # lock, and the install would wait for them.
+  env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
