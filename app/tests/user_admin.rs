@@ -1,5 +1,6 @@
 //! The admin's user table and the rules that keep an account safe.
 use app::domain::admin::users::{self, UserForm, LAST_ADMIN, NOT_YOURSELF};
+use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::tokens::LINK_EXPIRED;
 use app::domain::core::Domain;
@@ -7,8 +8,8 @@ use app::domain::entity::{email_outbox as outbox, session, user};
 use app::domain::identity::log_in;
 use app::domain::identity::sessions;
 use app::domain::testing::{
-    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, link_token, Snapshot,
-    PASSWORD,
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, link_token, query_plan,
+    Snapshot, PASSWORD,
 };
 use app::model::{AppError, UserSort};
 use chrono::Duration;
@@ -162,39 +163,55 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_th
     before.assert_unchanged(&d).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
-    // A database with several connections (a file on SQLite), so the two
-    // changes really run at the same time.
+/// Ada and Grace, the two admins of one account, each acting on the other at
+/// the same moment through `act` (the domain, the acting admin, the other's
+/// id and email), on a database with several connections (a file on
+/// SQLite), so the two changes really run at once. Returns both results.
+async fn two_admins_at_once<T, F, Fut>(act: F) -> (Domain, [Result<T, AppError>; 2])
+where
+    F: Fn(Domain, Admin, i32, &'static str) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+    T: Send + 'static,
+{
     let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     let (a, g) = (ada.admin().unwrap(), grace.admin().unwrap());
-    let (d1, d2) = (d.clone(), d.clone());
-    let (grace_id, ada_id) = (grace.user_id(), ada.user_id());
-    let demote_grace = tokio::spawn(async move {
-        let f = UserForm {
-            first_name: "Grace".into(),
-            last_name: "Doe".into(),
-            email: "grace@example.com".into(),
-            ..Default::default()
-        };
-        users::update(&d1, &a, grace_id, f).await
-    });
-    let demote_ada = tokio::spawn(async move {
-        let f = UserForm {
-            first_name: "Ada".into(),
-            last_name: "Doe".into(),
-            email: "ada@example.com".into(),
-            ..Default::default()
-        };
-        users::update(&d2, &g, ada_id, f).await
-    });
-    let results = [demote_grace.await.unwrap(), demote_ada.await.unwrap()];
+    let on_grace = tokio::spawn(act(d.clone(), a, grace.user_id(), "grace@example.com"));
+    let on_ada = tokio::spawn(act(d.clone(), g, ada.user_id(), "ada@example.com"));
+    let results = [on_grace.await.unwrap(), on_ada.await.unwrap()];
+    (d, results)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let (d, results) = two_admins_at_once(|d, admin, other, email| async move {
+        users::update(&d, &admin, other, form("Demoted", email)).await
+    })
+    .await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     let admins =
         user::Entity::find().filter(user::Column::IsAdmin.eq(true)).count(&d.db).await.unwrap();
     assert_eq!(admins, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_disabling_each_other_at_once_leave_one_active_admin() {
+    let (d, results) =
+        two_admins_at_once(
+            |d, admin, other, _| async move { users::disable(&d, &admin, other).await },
+        )
+        .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    // The loser was disabled before it acted: it is refused as no admin.
+    assert!(results.contains(&Err(AppError::Forbidden(NOT_ADMIN.into()))), "{results:?}");
+    let active_admins = user::Entity::find()
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::DisabledAt.is_null())
+        .count(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(active_admins, 1);
 }
 
 #[tokio::test]
@@ -353,33 +370,12 @@ async fn plan(
     after: Option<&str>,
     account_id: i32,
 ) -> String {
-    use sea_orm::{
-        ConnectionTrait, DatabaseBackend, QuerySelect, QueryTrait, Statement, TransactionTrait,
-    };
+    use sea_orm::{QuerySelect, QueryTrait};
     let scope = user::Entity::find().filter(user::Column::AccountId.eq(account_id));
     let backend = d.db.get_database_backend();
     assert!(search.is_empty(), "searches are planned in user_search.rs");
     let built = directory::ordered(scope, sort, after).unwrap().limit(PAGE_SIZE + 1).build(backend);
-    let txn = d.db.begin().await.unwrap();
-    let (prefix, column) = match backend {
-        DatabaseBackend::Postgres => {
-            // Tiny test tables make a sequential scan cheapest; what matters
-            // is that an index can serve the query.
-            txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
-            ("EXPLAIN ", "QUERY PLAN")
-        }
-        _ => ("EXPLAIN QUERY PLAN ", "detail"),
-    };
-    let explain = Statement::from_sql_and_values(
-        backend,
-        format!("{prefix}{}", built.sql),
-        built.values.map(|v| v.0).unwrap_or_default(),
-    );
-    let rows = txn.query_all_raw(explain).await.unwrap();
-    let lines: Vec<String> =
-        rows.iter().map(|r| r.try_get::<String>("", column).unwrap()).collect();
-    txn.rollback().await.unwrap();
-    lines.join("\n")
+    query_plan(d, built).await
 }
 
 #[tokio::test]

@@ -1,5 +1,13 @@
 import { test, expect } from '@playwright/test';
-import { expectAccessible, hydrated, linkFromMailFolder, logIn, signUp, uniqueEmail } from './helpers';
+import {
+  expectAccessible,
+  hydrated,
+  linkFromMailFolder,
+  logIn,
+  operatorAddsMember,
+  signUp,
+  uniqueEmail,
+} from './helpers';
 
 test('an admin invites a user who activates, then edits and deletes them', async ({ page }) => {
   const admin = uniqueEmail('boss');
@@ -75,4 +83,53 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await dialog.getByRole('button', { name: 'Yes' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('row', { name: /Nina Newbie/ })).toHaveCount(0);
+});
+
+test('an admin disables a member, who cannot log in, and enables them again', async ({ page, browser }) => {
+  const admin = uniqueEmail('boss');
+  const member = uniqueEmail('member');
+  const memberPassword = 'Maple-Canyon-Drift-19';
+  await signUp(page, admin);
+  operatorAddsMember(admin, member, memberPassword);
+  await page.goto('/account/users');
+  await hydrated(page);
+  const row = page.getByRole('row', { name: /Bob Builder/ });
+  await expect(row.getByRole('cell', { name: 'Active' })).toBeVisible();
+
+  // Disable asks first, then the row shows the state.
+  await page.getByRole('button', { name: 'Disable Bob Builder' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Disable User' });
+  await expect(dialog.getByText(`Disable Bob Builder (${member})?`)).toBeVisible();
+  await expectAccessible(page);
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(row.getByRole('cell', { name: 'Disabled' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Enable Bob Builder' })).toBeVisible();
+  await expectAccessible(page);
+
+  // The filter shows only the disabled user, then everyone again.
+  await page.getByLabel('Show').selectOption('disabled');
+  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);
+  await expect(row).toBeVisible();
+  await page.getByLabel('Show').selectOption('all');
+  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toBeVisible();
+
+  // The member is refused at log-in with the reason.
+  const other = await browser.newContext();
+  const memberPage = await other.newPage();
+  await memberPage.goto('/login');
+  await logIn(memberPage, member, memberPassword);
+  await expect(memberPage.getByText('This user is disabled. Ask an admin of your account.')).toBeVisible();
+  await expect(memberPage).toHaveURL(/\/login/);
+
+  // Enabled again: the row is active and the member logs in.
+  await page.getByRole('button', { name: 'Enable Bob Builder' }).click();
+  const enable = page.getByRole('dialog', { name: 'Enable User' });
+  await enable.getByRole('button', { name: 'Yes' }).click();
+  await expect(enable).toBeHidden();
+  await expect(row.getByRole('cell', { name: 'Active' })).toBeVisible();
+  await memberPage.goto('/login');
+  await logIn(memberPage, member, memberPassword);
+  await expect(memberPage).toHaveURL(/\/account$/);
+  await other.close();
 });

@@ -11,7 +11,7 @@ use app::domain::admin::users;
 use app::domain::core::actor::Member;
 use app::domain::features::phone_numbers;
 use app::domain::identity::{developer_keys, profile};
-use app::model::{AppError, CurrentUser, FieldError, PhoneNumberRow, UserRow, UserSort};
+use app::model::{AppError, CurrentUser, FieldError, PhoneNumberRow, UserRow, UserSort, UserState};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -77,7 +77,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         version = "1.0.0",
         description = "Acts as the user who generated the developer key, with exactly that user's \
                        current rights. Generate keys on the Account tab of My Account. Revoking a \
-                       key, deleting its user or removing the user's admin flag takes effect at once."
+                       key, deleting or disabling its user or removing the user's admin flag takes \
+                       effect at once."
     ),
     servers((url = "/api/v1")),
     security(("developerKey" = [])),
@@ -201,6 +202,8 @@ struct UserQuery {
     sort: Option<String>,
     /// The `next` of the previous page.
     after: Option<String>,
+    /// `all` (the default), `enabled` or `disabled`.
+    state: Option<String>,
 }
 
 /// A page of the account's users.
@@ -221,7 +224,7 @@ pub struct UserList {
         (status = OK, description = "A page of users", body = UserList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = FORBIDDEN, description = "The key's user is not an admin", body = ErrorBody),
-        (status = UNPROCESSABLE_ENTITY, description = "A refused search or sort", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "A refused search, sort or state", body = ErrorBody),
     )
 )]
 async fn list_users(
@@ -231,10 +234,12 @@ async fn list_users(
 ) -> Result<Json<UserList>, ApiError> {
     let admin = caller(&web, &headers).await?.admin()?;
     let sort = UserSort::parse(query.sort.as_deref())?;
-    let page = users::list_users(
+    let state = UserState::parse(query.state.as_deref())?;
+    let page = users::list_users_in_state(
         &web.domain,
         &admin,
         query.search.as_deref().unwrap_or(""),
+        state,
         sort,
         query.after.as_deref(),
     )

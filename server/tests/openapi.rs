@@ -154,7 +154,7 @@ fn the_document_is_generated_and_served() {
             .iter()
             .map(|p| p["name"].as_str().unwrap())
             .collect();
-        assert_eq!(parameters, ["search", "sort", "after"]);
+        assert_eq!(parameters, ["search", "sort", "after", "state"]);
     })
 }
 
@@ -251,6 +251,8 @@ fn every_field_the_api_answers_is_in_the_document() {
             ("/api/v1/phone-numbers", Some(&admin_key), StatusCode::OK),
             ("/api/v1/phone-numbers", Some(&member_key), StatusCode::OK),
             ("/api/v1/phone-numbers", None, StatusCode::UNAUTHORIZED),
+            ("/api/v1/users?state=enabled", Some(&admin_key), StatusCode::OK),
+            ("/api/v1/users?state=asleep", Some(&admin_key), StatusCode::UNPROCESSABLE_ENTITY),
         ] {
             let (status, body) = app.api(path, key.map(String::as_str)).await;
             assert_eq!(status, expected, "{path}: {body}");
@@ -266,6 +268,8 @@ fn every_field_the_api_answers_is_in_the_document() {
         assert!(second["next"].is_null());
         assert!(answered[4]["error"]["fields"][0]["field"] == "sort");
         assert!(answered[7]["phone_numbers"][0]["deployed_to"]["name"] == "IVR");
+        assert!(answered[10]["users"][0]["disabled"] == false);
+        assert!(answered[11]["error"]["fields"][0]["field"] == "state");
     })
 }
 

@@ -3,6 +3,7 @@ mod support;
 
 use app::domain::testing::Snapshot;
 use http::StatusCode;
+use serde_json::json;
 use support::{run, TestApp};
 
 const ADMIN: &str = "grace@example.com";
@@ -173,4 +174,138 @@ fn an_operator_added_user_without_a_password_is_emailed_an_invitation() {
             emails.iter().find(|e| e.to_address == "ivy@example.com").expect("an invitation");
         assert!(invitation.body_text.contains("/activate?token="));
     })
+}
+
+/// The id of the user with `email`, as the admin's table lists them.
+async fn id_of(app: &TestApp, admin: &str, email: &str) -> String {
+    let listed = app.call("list_users", &[("search", email)], Some(admin)).await.json();
+    listed["rows"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap()["id"]
+        .to_string()
+}
+
+#[test]
+fn disabling_stops_a_users_key_session_and_log_in_at_once_and_enabling_restores_log_in() {
+    run(async {
+        use app::domain::identity::log_in::{DISABLED, WRONG_CREDENTIALS};
+        use support::MEMBER_PASSWORD;
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let bob = "bob@example.com";
+        let session = app.operator_adds_member(ADMIN, bob).await;
+        // A key made before the disable, and a second session.
+        let (key, _) = app.new_developer_key(&session, MEMBER_PASSWORD).await;
+        let other_session = app.log_in(bob, MEMBER_PASSWORD).await.session().unwrap();
+        assert_eq!(app.api("/api/v1/me", Some(&key)).await.0, StatusCode::OK);
+        assert_eq!(app.page("/account", Some(&session)).await.status, StatusCode::OK);
+        let bob_id = id_of(&app, &admin, bob).await;
+
+        let disabled = app.call("disable_user", &[("id", &bob_id)], Some(&admin)).await;
+        assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+        assert_eq!(disabled.json()["disabled"], true);
+
+        // Right after: the key gets 401, both sessions are sent to log in, and
+        // the server functions do not know him.
+        let (status, body) = app.api("/api/v1/me", Some(&key)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        for token in [&session, &other_session] {
+            let page = app.page("/account", Some(token)).await;
+            assert_eq!(page.status, StatusCode::FOUND);
+            assert_eq!(page.location(), Some("/login?next=/account"));
+            let me = app.call("signed_in_user", &[], Some(token)).await;
+            assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+        }
+        // Log-in: the right password is told why, and gets no session; a
+        // wrong one gets the usual answer. Only the attempts are counted.
+        let before = Snapshot::take_except(&app.domain, &["login_failures"]).await;
+        let refused = app.log_in(bob, MEMBER_PASSWORD).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains(DISABLED), "{}", refused.body);
+        assert_eq!(refused.session(), None);
+        let wrong = app.log_in(bob, "Not-His-Password-1").await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.body.contains(WRONG_CREDENTIALS), "{}", wrong.body);
+        before.assert_unchanged(&app.domain).await;
+
+        // The table shows him disabled and filters by state, over the API too.
+        let listed = app.call("list_users", &[("state", "disabled")], Some(&admin)).await.json();
+        let rows = listed["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0]["email"].as_str(), &rows[0]["disabled"]), (Some(bob), &json!(true)));
+        let enabled = app.call("list_users", &[("state", "enabled")], Some(&admin)).await.json();
+        assert_eq!(enabled["rows"].as_array().unwrap().len(), 1);
+        assert_eq!(enabled["rows"][0]["email"], ADMIN);
+        let bad = app.call("list_users", &[("state", "asleep")], Some(&admin)).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (admin_key, _) = app.new_developer_key(&admin, app::domain::testing::PASSWORD).await;
+        let (status, api) = app.api("/api/v1/users?state=disabled", Some(&admin_key)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(api["users"].as_array().unwrap().len(), 1);
+        assert_eq!(api["users"][0]["disabled"], true);
+
+        // Enabled again: he logs in afresh, his key works again, his old
+        // sessions stay ended.
+        let enabled = app.call("enable_user", &[("id", &bob_id)], Some(&admin)).await;
+        assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
+        assert_eq!(enabled.json()["disabled"], false);
+        assert_eq!(app.api("/api/v1/me", Some(&key)).await.0, StatusCode::OK);
+        assert_eq!(app.page("/account", Some(&session)).await.status, StatusCode::FOUND);
+        let again = app.log_in(bob, MEMBER_PASSWORD).await.session().expect("signs in again");
+        assert_eq!(app.page("/account", Some(&again)).await.status, StatusCode::OK);
+    })
+}
+
+#[test]
+fn only_an_admin_of_the_same_account_disables_or_enables_and_never_themself() {
+    run(async {
+        use app::domain::admin::users::{LAST_ACTIVE_ADMIN, NOT_YOURSELF_DISABLE};
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, "bob@example.com").await;
+        let intruder = app.sign_up("eve@other.example").await;
+        let grace_id = id_of(&app, &admin, ADMIN).await;
+        let bob_id = id_of(&app, &admin, "bob@example.com").await;
+
+        let before = Snapshot::take(&app.domain).await;
+        for function in ["disable_user", "enable_user"] {
+            for id in [&grace_id, &bob_id] {
+                let by_member = app.call(function, &[("id", id)], Some(&member)).await;
+                assert_eq!(by_member.status, StatusCode::FORBIDDEN, "{function} by a member");
+                let by_intruder = app.call(function, &[("id", id)], Some(&intruder)).await;
+                assert_eq!(
+                    by_intruder.status,
+                    StatusCode::NOT_FOUND,
+                    "{function} by another account"
+                );
+            }
+            let signed_out = app.call(function, &[("id", &bob_id)], None).await;
+            assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+        }
+        // The only admin cannot disable themself: told it is the last active admin.
+        let own = app.call("disable_user", &[("id", &grace_id)], Some(&admin)).await;
+        assert_eq!(own.status, StatusCode::FORBIDDEN);
+        assert!(own.body.contains(LAST_ACTIVE_ADMIN), "{}", own.body);
+        before.assert_unchanged(&app.domain).await;
+
+        // With a second admin, still not themself.
+        let promoted = app.call("update_user", &promote(&bob_id), Some(&admin)).await;
+        assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.body);
+        let before = Snapshot::take(&app.domain).await;
+        let own = app.call("disable_user", &[("id", &grace_id)], Some(&admin)).await;
+        assert_eq!(own.status, StatusCode::FORBIDDEN);
+        assert!(own.body.contains(NOT_YOURSELF_DISABLE), "{}", own.body);
+        before.assert_unchanged(&app.domain).await;
+        let listed = app.call("list_users", &[], Some(&admin)).await.json();
+        assert!(listed["rows"].as_array().unwrap().iter().all(|r| r["disabled"] == false));
+    })
+}
+
+/// The Edit User form that makes Bob an admin.
+fn promote(id: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("id", id),
+        ("first_name", "Bob"),
+        ("last_name", "Builder"),
+        ("email", "bob@example.com"),
+        ("is_admin", "yes"),
+    ]
 }

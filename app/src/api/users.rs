@@ -1,22 +1,27 @@
-//! The Manage Users tab (admins): the user table, invitations, edits and
-//! deletions; and the activation link an invited user opens.
+//! The Manage Users tab (admins): the user table, invitations, edits,
+//! disabling and enabling, and deletions; and the activation link an invited
+//! user opens.
 use leptos::prelude::*;
 
 use crate::model::{AppError, UserPage, UserRow};
 
+/// A page of the account's users; `state` is `all` (the default), `enabled`
+/// or `disabled`.
 #[server(prefix = "/fn", endpoint = "list_users")]
 pub async fn list_users(
     search: Option<String>,
     sort: Option<String>,
     after: Option<String>,
+    state: Option<String>,
 ) -> Result<UserPage, AppError> {
     use super::web::*;
     use crate::domain::admin::users;
-    use crate::model::UserSort;
+    use crate::model::{UserSort, UserState};
     let admin = member().await?.admin()?;
     let sort = UserSort::parse(sort.as_deref())?;
+    let state = UserState::parse(state.as_deref())?;
     let search = search.unwrap_or_default();
-    users::list_users(&domain()?, &admin, &search, sort, after.as_deref()).await
+    users::list_users_in_state(&domain()?, &admin, &search, state, sort, after.as_deref()).await
 }
 
 /// The fields of the Add User and Edit User forms. Checkboxes send a value
@@ -79,6 +84,22 @@ pub async fn delete_user(id: i32) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::admin::users;
     users::delete(&domain()?, &member().await?.admin()?, id).await
+}
+
+/// Disables a user of the admin's account: no more sign-in, sessions or keys.
+#[server(prefix = "/fn", endpoint = "disable_user")]
+pub async fn disable_user(id: i32) -> Result<UserRow, AppError> {
+    use super::web::*;
+    use crate::domain::admin::users;
+    users::disable(&domain()?, &member().await?.admin()?, id).await
+}
+
+/// Enables a disabled user of the admin's account again.
+#[server(prefix = "/fn", endpoint = "enable_user")]
+pub async fn enable_user(id: i32) -> Result<UserRow, AppError> {
+    use super::web::*;
+    use crate::domain::admin::users;
+    users::enable(&domain()?, &member().await?.admin()?, id).await
 }
 
 #[server(prefix = "/fn", endpoint = "resend_invitation")]

@@ -296,6 +296,32 @@ pub async fn link_token(d: &Domain, to: &str, path: &str) -> String {
     body[start..].split_whitespace().next().unwrap_or_default().to_owned()
 }
 
+/// The plan the database makes for `statement`, one line per step. On
+/// PostgreSQL sequential scans are switched off first: tiny test tables make
+/// them cheapest, and what matters is that an index can serve the query.
+pub async fn query_plan(d: &Domain, statement: sea_orm::Statement) -> String {
+    use sea_orm::{DatabaseBackend, Statement, TransactionTrait};
+    let backend = d.db.get_database_backend();
+    let txn = d.db.begin().await.expect("begin");
+    let (prefix, column) = match backend {
+        DatabaseBackend::Postgres => {
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.expect("no seqscan");
+            ("EXPLAIN ", "QUERY PLAN")
+        }
+        _ => ("EXPLAIN QUERY PLAN ", "detail"),
+    };
+    let explain = Statement::from_sql_and_values(
+        backend,
+        format!("{prefix}{}", statement.sql),
+        statement.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let rows = txn.query_all_raw(explain).await.expect("explain a query");
+    let lines: Vec<String> =
+        rows.iter().map(|r| r.try_get::<String>("", column).expect("a plan line")).collect();
+    txn.rollback().await.expect("rollback");
+    lines.join("\n")
+}
+
 /// The bytes of an authenticator secret as the setup page shows it (RFC 4648
 /// base32), so a test can compute codes as the user's app would.
 pub fn base32_decode(text: &str) -> Vec<u8> {

@@ -21,6 +21,9 @@ pub struct UserRow {
     pub two_factor_enabled: bool,
     /// Still invited: has not set a password yet.
     pub invited: bool,
+    /// Disabled by an admin: cannot sign in, and their sessions and developer
+    /// keys do not work, until an admin enables them again.
+    pub disabled: bool,
 }
 
 /// How the user table is ordered.
@@ -53,19 +56,81 @@ impl UserSort {
 
     /// A sort named in a URL the browser shows: anything unknown is the default.
     pub fn from_key(key: &str) -> UserSort {
-        UserSort::ALL.into_iter().find(|s| s.key() == key).unwrap_or_default()
+        from_key(&UserSort::ALL, UserSort::key, key)
     }
 
     /// A sort sent to the server (a server function or `/api/v1/users`):
     /// absent or empty is the default, anything unknown is refused.
     pub fn parse(key: Option<&str>) -> Result<UserSort, AppError> {
-        match key.unwrap_or_default() {
-            "" => Ok(UserSort::default()),
-            key => UserSort::ALL
-                .into_iter()
-                .find(|s| s.key() == key)
-                .ok_or_else(|| AppError::field("sort", SORT_KEYS)),
+        parse(&UserSort::ALL, UserSort::key, key, "sort", SORT_KEYS)
+    }
+}
+
+/// The choice of `all` named `key`, or the default when none is.
+fn from_key<T: Copy + Default>(all: &[T], key_of: fn(T) -> &'static str, key: &str) -> T {
+    all.iter().copied().find(|c| key_of(*c) == key).unwrap_or_default()
+}
+
+/// The choice of `all` named `key` as a request sent it: absent or empty is
+/// the default, anything unknown is refused as `field` with `message`.
+fn parse<T: Copy + Default>(
+    all: &[T],
+    key_of: fn(T) -> &'static str,
+    key: Option<&str>,
+    field: &str,
+    message: &str,
+) -> Result<T, AppError> {
+    match key.unwrap_or_default() {
+        "" => Ok(T::default()),
+        key => all
+            .iter()
+            .copied()
+            .find(|c| key_of(*c) == key)
+            .ok_or_else(|| AppError::field(field, message)),
+    }
+}
+
+/// Why a state filter was refused.
+pub const STATE_KEYS: &str = "state must be all, enabled or disabled.";
+
+/// Which users the table shows: everyone, those who may sign in, or those an
+/// admin disabled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserState {
+    #[default]
+    All,
+    Enabled,
+    Disabled,
+}
+
+impl UserState {
+    pub const ALL: [UserState; 3] = [UserState::All, UserState::Enabled, UserState::Disabled];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            UserState::All => "all",
+            UserState::Enabled => "enabled",
+            UserState::Disabled => "disabled",
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UserState::All => "All users",
+            UserState::Enabled => "Enabled",
+            UserState::Disabled => "Disabled",
+        }
+    }
+
+    /// A state named in the page's select: anything unknown is the default.
+    pub fn from_key(key: &str) -> UserState {
+        from_key(&UserState::ALL, UserState::key, key)
+    }
+
+    /// A state sent to the server (a server function or `/api/v1/users`):
+    /// absent or empty is the default, anything unknown is refused.
+    pub fn parse(key: Option<&str>) -> Result<UserState, AppError> {
+        parse(&UserState::ALL, UserState::key, key, "state", STATE_KEYS)
     }
 }
 

@@ -1,21 +1,23 @@
-//! The Manage Users tab (admins): search, sort and page through the account's
-//! users; add, edit and delete them in dialogs.
+//! The Manage Users tab (admins): search, filter, sort and page through the
+//! account's users; add, edit, disable, enable and delete them in dialogs.
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::api::users::{
-    list_users, AddUser, DeleteUser, ResendInvitation, SendPasswordReset, UpdateUser,
+    list_users, AddUser, DeleteUser, DisableUser, EnableUser, ResendInvitation, SendPasswordReset,
+    UpdateUser,
 };
 use crate::components::form::{field_error, form_error, success_message, Field, FormStatus};
 use crate::components::loaded::Loaded;
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
-use crate::model::{AppError, UserPage, UserRow, UserSort};
+use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
 
 #[component]
 pub fn UsersTab() -> impl IntoView {
     let search = RwSignal::new(String::new());
+    let state = RwSignal::new(UserState::All);
     let sort = RwSignal::new(UserSort::Name);
     // The cursors of the pages before this one, for "Previous page".
     let pages = RwSignal::new(Vec::<Option<String>>::new());
@@ -24,18 +26,22 @@ pub fn UsersTab() -> impl IntoView {
     let add = ServerAction::<AddUser>::new();
     let update = ServerAction::<UpdateUser>::new();
     let delete = ServerAction::<DeleteUser>::new();
+    let switch = StateSwitch::new();
     let users = Resource::new(
         move || {
             (
-                search.get(),
-                sort.get(),
-                after.get(),
+                (search.get(), state.get(), sort.get(), after.get()),
                 add.version().get(),
                 update.version().get(),
                 delete.version().get(),
+                switch.disable.version().get(),
+                switch.enable.version().get(),
             )
         },
-        |(search, sort, after, ..)| list_users(Some(search), Some(sort.key().to_string()), after),
+        |((search, state, sort, after), ..)| {
+            let (sort, state) = (sort.key().to_string(), state.key().to_string());
+            list_users(Some(search), Some(sort), after, Some(state))
+        },
     );
     let restart = move || {
         pages.set(Vec::new());
@@ -47,7 +53,7 @@ pub fn UsersTab() -> impl IntoView {
     close_on_success(update.value(), dialogs.edit_open);
 
     let table = move |page| {
-        view! { <UserTable page search sort pages after restart=Callback::new(move |_| restart()) dialogs /> }
+        view! { <UserTable page search state sort pages after restart=Callback::new(move |_| restart()) dialogs switch /> }
     };
     view! {
         <section class="panel" aria-labelledby="users-heading">
@@ -68,6 +74,95 @@ pub fn UsersTab() -> impl IntoView {
             question=|u: &UserRow| format!("Delete {} {} ({})? They can no longer sign in.", u.first_name, u.last_name, u.email)
             input=|u: &UserRow| DeleteUser { id: u.id }
         />
+        <ConfirmSwitch switch />
+    }
+}
+
+/// The Disable / Enable dialog: which row it is about, and the two actions.
+#[derive(Clone, Copy)]
+struct StateSwitch {
+    row: RwSignal<Option<UserRow>>,
+    open: RwSignal<bool>,
+    disable: ServerAction<DisableUser>,
+    enable: ServerAction<EnableUser>,
+}
+
+impl StateSwitch {
+    fn new() -> Self {
+        StateSwitch {
+            row: RwSignal::new(None),
+            open: RwSignal::new(false),
+            disable: ServerAction::new(),
+            enable: ServerAction::new(),
+        }
+    }
+
+    /// Opens the dialog about `row`, without an earlier answer in it.
+    fn ask(&self, row: UserRow) {
+        self.disable.value().set(None);
+        self.enable.value().set(None);
+        self.row.set(Some(row));
+        self.open.set(true);
+    }
+}
+
+/// Asks before disabling (or enabling) a user; a refusal is shown in the
+/// dialog, which closes once the change is made.
+#[component]
+fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
+    close_on_success(switch.disable.value(), switch.open);
+    close_on_success(switch.enable.value(), switch.open);
+    let disabling = move || switch.row.with(|r| r.as_ref().is_some_and(|r| !r.disabled));
+    let title = Signal::derive(move || {
+        String::from(if disabling() { "Disable User" } else { "Enable User" })
+    });
+    let question = move || {
+        switch.row.with(|row| {
+            row.as_ref().map(|u| {
+                let who = format!("{} {} ({})", u.first_name, u.last_name, u.email);
+                if u.disabled {
+                    format!("Enable {who}? They can sign in again; their old sessions stay ended.")
+                } else {
+                    format!(
+                        "Disable {who}? They are signed out everywhere at once, cannot sign in, \
+                         and their developer keys stop working. Everything they own stays."
+                    )
+                }
+            })
+        })
+    };
+    let (disable_error, enable_error) =
+        (form_error(switch.disable.value(), &[]), form_error(switch.enable.value(), &[]));
+    let error =
+        Signal::derive(move || if disabling() { disable_error.get() } else { enable_error.get() });
+    let pending = move || switch.disable.pending().get() || switch.enable.pending().get();
+    let yes = move |_| {
+        if let Some(row) = switch.row.get_untracked() {
+            if row.disabled {
+                switch.enable.dispatch(EnableUser { id: row.id });
+            } else {
+                switch.disable.dispatch(DisableUser { id: row.id });
+            }
+        }
+    };
+    view! {
+        <Modal title open=switch.open id="switch-user">
+            <p>{question}</p>
+            <FormStatus error />
+            <div class="actions">
+                <button type="button" class="danger" disabled=pending on:click=yes>"Yes"</button>
+                <button type="button" on:click=move |_| switch.open.set(false)>"Cancel"</button>
+            </div>
+        </Modal>
+    }
+}
+
+/// The Status cell: Disabled (whatever else), Invited or Active.
+fn status(u: &UserRow) -> impl IntoView {
+    if u.disabled {
+        Either::Left(view! { <span class="badge disabled">"Disabled"</span> })
+    } else {
+        Either::Right(if u.invited { "Invited" } else { "Active" })
     }
 }
 
@@ -84,11 +179,13 @@ fn check(on: bool) -> impl IntoView {
 fn UserTable(
     page: UserPage,
     search: RwSignal<String>,
+    state: RwSignal<UserState>,
     sort: RwSignal<UserSort>,
     pages: RwSignal<Vec<Option<String>>>,
     after: RwSignal<Option<String>>,
     restart: Callback<()>,
     dialogs: RowDialogs<UserRow>,
+    switch: StateSwitch,
 ) -> impl IntoView {
     if !page.several_users {
         return Either::Left(view! {
@@ -113,23 +210,28 @@ fn UserTable(
                     }
                 />
             </div>
-            <div class="field">
-                <label for="user-sort">"Sort by"</label>
-                <select
-                    id="user-sort"
-                    on:change=move |ev| {
-                        sort.set(UserSort::from_key(&event_target_value(&ev)));
-                        restart.run(());
-                    }
-                >
-                    {UserSort::ALL
-                        .into_iter()
-                        .map(|s| view! { <option value=s.key() selected=move || sort.get() == s>{s.label()}</option> })
-                        .collect_view()}
-                </select>
-            </div>
+            <ToolbarSelect
+                id="user-state"
+                label="Show"
+                value=state
+                choices=&UserState::ALL
+                key_of=UserState::key
+                label_of=UserState::label
+                from_key=UserState::from_key
+                restart
+            />
+            <ToolbarSelect
+                id="user-sort"
+                label="Sort by"
+                value=sort
+                choices=&UserSort::ALL
+                key_of=UserSort::key
+                label_of=UserSort::label
+                from_key=UserSort::from_key
+                restart
+            />
         </div>
-        {empty.then(|| view! { <p>"No user matches this search."</p> })}
+        {empty.then(|| view! { <p>"No user matches this search and filter."</p> })}
         <DataTable
             caption="Users of this account"
             columns=&["Name", "Email", "Admin", "Can Create", "Can Share", "2FA", "Status"]
@@ -145,9 +247,10 @@ fn UserTable(
                         <td>{check(u.can_create)}</td>
                         <td>{check(u.can_share)}</td>
                         <td>{check(u.two_factor_enabled)}</td>
-                        <td>{if u.invited { "Invited" } else { "Active" }}</td>
+                        <td>{status(&u)}</td>
                         <RowActions>
                             <EditButton dialogs row=u.clone() name=name.clone() />
+                            <SwitchButton switch row=u.clone() name=name.clone() />
                             <DeleteButton dialogs row=u name />
                         </RowActions>
                     </tr>
@@ -170,6 +273,54 @@ fn UserTable(
     })
 }
 
+/// One of the toolbar's selects (which users to show, how to sort them); a
+/// change starts again from the first page.
+#[allow(clippy::too_many_arguments)]
+#[component]
+fn ToolbarSelect<T>(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<T>,
+    choices: &'static [T],
+    key_of: fn(T) -> &'static str,
+    label_of: fn(T) -> &'static str,
+    from_key: fn(&str) -> T,
+    restart: Callback<()>,
+) -> impl IntoView
+where
+    T: Copy + PartialEq + Send + Sync + 'static,
+{
+    let options = choices.iter().map(move |&choice| {
+        view! { <option value=key_of(choice) selected=move || value.get() == choice>{label_of(choice)}</option> }
+    });
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select
+                id=id
+                on:change=move |ev| {
+                    value.set(from_key(&event_target_value(&ev)));
+                    restart.run(());
+                }
+            >
+                {options.collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// Opens the Disable (or, for a disabled user, Enable) dialog about `row`;
+/// its accessible name is "Disable {name}" or "Enable {name}".
+#[component]
+fn SwitchButton(switch: StateSwitch, row: UserRow, name: String) -> impl IntoView {
+    let label = if row.disabled { "Enable" } else { "Disable" };
+    view! {
+        <button type="button" aria-label=format!("{label} {name}") on:click=move |_| switch.ask(row.clone())>
+            {label}
+        </button>
+    }
+}
+
 const USER_FIELDS: &[&str] = &["first_name", "last_name", "email", "is_admin"];
 
 /// The Add User form, or with `row` the Edit User form.
@@ -190,6 +341,7 @@ fn UserForm(
         can_share: false,
         two_factor_enabled: false,
         invited: true,
+        disabled: false,
     });
     // Both actions answer with a UserRow; the fields read whichever this form uses.
     let result = Signal::derive(move || match (add, update) {

@@ -1,9 +1,11 @@
 //! Manage Users: the admin's table of the account's users, and what an
-//! admin does to them: invite, edit, reset a password, delete. The rules that keep an account safe live here: emails
-//! are unique system-wide, the last admin can be neither demoted nor deleted
-//! (also when two admins act at the same moment), nobody deletes themself,
-//! and another account's user is "not found". The admin never sets or sees a
-//! password; 2FA is the user's own business.
+//! admin does to them: invite, edit, reset a password, disable and enable,
+//! delete. The rules that keep an account safe live here: emails are unique
+//! system-wide, the last active admin can be neither demoted, disabled nor
+//! deleted (also when two admins act at the same moment; a disabled admin
+//! does not count), nobody disables or deletes themself, and another
+//! account's user is "not found". The admin never sets or sees a password;
+//! 2FA is the user's own business.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -18,16 +20,23 @@ use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, user};
+use crate::domain::entity::{account, login_challenge, user};
 use crate::domain::features::{applications, certificates, oauth_tokens, phone_numbers};
 use crate::domain::identity::email_links;
 use crate::domain::identity::log_in::LogIn;
 use crate::domain::identity::sessions::end_sessions;
-use crate::model::{AppError, UserPage, UserRow, UserSort};
+use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
 
 pub const LAST_ADMIN: &str =
     "An account needs at least one admin: make another user an admin first.";
 pub const NOT_YOURSELF: &str = "You cannot delete your own user; another admin can.";
+pub const LAST_ACTIVE_ADMIN: &str = "An account needs at least one active admin: make another \
+     user an admin (or enable a disabled one) first.";
+pub const NOT_YOURSELF_DISABLE: &str =
+    "You cannot disable your own user: you would lock yourself out. Another admin can.";
+/// Why a disabled user is sent no link that signs in.
+pub const TARGET_DISABLED: &str =
+    "This user is disabled. Enable them first; then they can get a link by email.";
 
 /// The Add User and Edit User forms.
 #[derive(Clone, Debug, Default)]
@@ -90,6 +99,8 @@ async fn find_in_account(
         .ok_or(AppError::NotFound)
 }
 
+/// The account's admins other than `except` who are not disabled: what the
+/// last-admin rules count (a disabled admin cannot act for the account).
 async fn other_admins(
     txn: &DatabaseTransaction,
     admin: &Admin,
@@ -98,6 +109,7 @@ async fn other_admins(
     Ok(Scoped::of(admin.member())
         .users()
         .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::DisabledAt.is_null())
         .filter(user::Column::Id.ne(except))
         .count(txn)
         .await?)
@@ -174,6 +186,9 @@ pub async fn send_invitation(
     if user.status != user::INVITED {
         return Err(AppError::field("form", "This user has already activated their account."));
     }
+    if user.disabled_at.is_some() {
+        return Err(AppError::Conflict(TARGET_DISABLED.into()));
+    }
     let token = tokens::issue(d, txn, user.id, Purpose::Activate, None).await?;
     let company = company(txn, user.account_id).await?;
     mail::enqueue(txn, d.clock.now(), invitation_email(d, &user.email, &company, &token)).await
@@ -236,6 +251,7 @@ async fn remove_invitees(
             .users()
             .filter(user::Column::IsAdmin.eq(true))
             .filter(user::Column::Status.eq(user::ACTIVE))
+            .filter(user::Column::DisabledAt.is_null())
             .filter(user::Column::Id.ne(invitee.id))
             .order_by_asc(user::Column::Id)
             .one(&txn)
@@ -313,6 +329,9 @@ pub async fn send_password_reset(d: &Domain, admin: &Admin, id: i32) -> Result<(
     if target.status == user::INVITED {
         return resend_invitation(d, admin, id).await;
     }
+    if target.disabled_at.is_some() {
+        return Err(AppError::Conflict(TARGET_DISABLED.into()));
+    }
     let who = Who {
         recipient: Some(target.email.clone()),
         actor: Some(admin.member().user_id()),
@@ -339,6 +358,71 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     user::Entity::delete_by_id(target.id).exec(&txn).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Disable User: the user can no longer sign in, and their sessions and
+/// developer keys stop at once (every session and key lookup reads
+/// `disabled_at`; their sessions and pending second steps are also deleted).
+/// Everything they own stays theirs. The last active admin cannot be
+/// disabled, and nobody disables themself. Disabling a disabled user changes
+/// nothing.
+pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppError> {
+    let txn = d.db.begin().await?;
+    // The same lock as every admin-count rule: two admins disabling each
+    // other at once are serialised, and the second sees the first's change.
+    lock_account(&txn, admin.account_id()).await?;
+    admin.recheck(&txn).await?;
+    let target = find_in_account(&txn, admin, id).await?;
+    // Checked before "yourself", so the account's only admin hears why.
+    if target.is_admin
+        && target.disabled_at.is_none()
+        && other_admins(&txn, admin, target.id).await? == 0
+    {
+        return Err(AppError::Forbidden(LAST_ACTIVE_ADMIN.into()));
+    }
+    if target.id == admin.member().user_id() {
+        return Err(AppError::Forbidden(NOT_YOURSELF_DISABLE.into()));
+    }
+    if target.disabled_at.is_some() {
+        return Ok(user_row(target));
+    }
+    let mut active = target.into_active_model();
+    active.disabled_at = Set(Some(d.clock.now()));
+    let updated = active.update(&txn).await?;
+    end_sign_ins(&txn, updated.id).await?;
+    txn.commit().await?;
+    Ok(user_row(updated))
+}
+
+/// Ends every session of a user and every log-in of theirs waiting for its
+/// second step.
+async fn end_sign_ins(txn: &DatabaseTransaction, user_id: i32) -> Result<(), AppError> {
+    end_sessions(txn, user_id, None).await?;
+    login_challenge::Entity::delete_many()
+        .filter(login_challenge::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Enable User: a disabled user may sign in again and their developer keys
+/// work again. Their old sessions stay ended: any session still stored was
+/// opened by a log-in that raced the disable, and ends here. Enabling an
+/// enabled user changes nothing.
+pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppError> {
+    let txn = d.db.begin().await?;
+    lock_account(&txn, admin.account_id()).await?;
+    admin.recheck(&txn).await?;
+    let target = find_in_account(&txn, admin, id).await?;
+    if target.disabled_at.is_none() {
+        return Ok(user_row(target));
+    }
+    let mut active = target.into_active_model();
+    active.disabled_at = Set(None);
+    let updated = active.update(&txn).await?;
+    end_sign_ins(&txn, updated.id).await?;
+    txn.commit().await?;
+    Ok(user_row(updated))
 }
 
 /// Gives what `from` owned to `to`, inside the deletion's transaction.
@@ -368,13 +452,27 @@ pub fn user_row(u: user::Model) -> UserRow {
         can_create: u.can_create,
         can_share: u.can_share,
         two_factor_enabled: u.two_factor_enabled,
+        disabled: u.disabled_at.is_some(),
     }
 }
 
+/// A page of the account's users, whatever their state.
 pub async fn list_users(
     d: &Domain,
     admin: &Admin,
     search: &str,
+    sort: UserSort,
+    after: Option<&str>,
+) -> Result<UserPage, AppError> {
+    list_users_in_state(d, admin, search, UserState::All, sort, after).await
+}
+
+/// A page of the account's users in `state` (all, enabled or disabled).
+pub async fn list_users_in_state(
+    d: &Domain,
+    admin: &Admin,
+    search: &str,
+    state: UserState,
     sort: UserSort,
     after: Option<&str>,
 ) -> Result<UserPage, AppError> {
@@ -390,6 +488,7 @@ pub async fn list_users(
         .await?
         .len()
         > 1;
-    let (rows, next) = directory::page(&d.read, scope.users(), search, sort, after).await?;
+    let in_state = directory::in_state(scope.users(), state);
+    let (rows, next) = directory::page(&d.read, in_state, search, sort, after).await?;
     Ok(UserPage { rows: rows.into_iter().map(user_row).collect(), next, several_users })
 }

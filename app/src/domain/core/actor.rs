@@ -52,10 +52,11 @@ impl Member {
         }
     }
 
-    /// The user's row as stored now, so a permission changed a moment ago counts.
+    /// The user's row as stored now, so a permission changed a moment ago
+    /// counts; a user disabled a moment ago acts no more.
     async fn fresh(&self, conn: &impl ConnectionTrait) -> Result<user::Model, AppError> {
         match user::Entity::find_by_id(self.user_id).one(conn).await? {
-            Some(me) if me.account_id == self.account_id => Ok(me),
+            Some(me) if me.account_id == self.account_id && me.disabled_at.is_none() => Ok(me),
             _ => Err(AppError::Unauthenticated),
         }
     }
@@ -104,8 +105,8 @@ impl Admin {
     }
 
     /// The admin re-read inside the caller's transaction (after
-    /// `scope::lock_account` where admins race): an admin demoted a moment
-    /// ago acts as an admin no more.
+    /// `scope::lock_account` where admins race): an admin demoted or
+    /// disabled a moment ago acts as an admin no more.
     pub async fn recheck(&self, conn: &impl ConnectionTrait) -> Result<(), AppError> {
         match self.0.fresh(conn).await {
             Ok(me) if me.is_admin => Ok(()),

@@ -13,7 +13,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::domain::entity::user;
-use crate::model::{AppError, UserSort};
+use crate::model::{AppError, UserSort, UserState};
 
 pub const PAGE_SIZE: u64 = 25;
 pub const SEARCH_MAX: usize = 100;
@@ -80,6 +80,17 @@ fn search_term(search: &str) -> Result<String, AppError> {
         return Err(AppError::field("search", format!("Search at most {SEARCH_MAX} characters.")));
     }
     Ok(term)
+}
+
+/// The users of `account_scope` in `state`: everyone, those who may sign in,
+/// or those an admin disabled (few, found through a partial index of their
+/// own). Public for the query-plan tests.
+pub fn in_state(account_scope: Select<user::Entity>, state: UserState) -> Select<user::Entity> {
+    match state {
+        UserState::All => account_scope,
+        UserState::Enabled => account_scope.filter(user::Column::DisabledAt.is_null()),
+        UserState::Disabled => account_scope.filter(user::Column::DisabledAt.is_not_null()),
+    }
 }
 
 /// `account_scope` from the cursor on, in `sort` order: every search starts

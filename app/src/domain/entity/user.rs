@@ -30,6 +30,9 @@ pub struct Model {
     /// Derived: `invited` until the user has a password, then `active`.
     pub status: String,
     pub two_factor_enabled: bool,
+    /// When an admin disabled the user; `None` while they may sign in. A
+    /// disabled user's sessions and developer keys do not authenticate.
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 pub const INVITED: &str = "invited";

@@ -1,8 +1,8 @@
 //! Developer keys for the JSON API. A key is 256 random bits shown once;
 //! only its SHA-256 is stored, with a short prefix to tell keys apart. A key
 //! acts as its user with exactly that user's current rights: the user is read
-//! afresh on every request, so revoking the key, deleting the user or
-//! demoting an admin takes effect at once.
+//! afresh on every request, so revoking the key, deleting or disabling the
+//! user or demoting an admin takes effect at once.
 use base64::Engine as _;
 use chrono::Duration;
 use sea_orm::{
@@ -114,7 +114,8 @@ pub async fn revoke(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
 }
 
 /// The member a key acts as. The user row is read now, so the rights are the
-/// user's current ones; a deleted user's keys are gone with the user.
+/// user's current ones; a deleted user's keys are gone with the user, and a
+/// disabled user's keys do not work until they are enabled again.
 pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
     if !key.starts_with(KEY_PREFIX) {
         return Err(AppError::Unauthenticated);
@@ -127,6 +128,9 @@ pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
     let Some((key, Some(user))) = found else {
         return Err(AppError::Unauthenticated);
     };
+    if user.disabled_at.is_some() {
+        return Err(AppError::Unauthenticated);
+    }
     let now = d.clock.now();
     if key.last_used_at.is_none_or(|at| now - at > LAST_USED_GRANULARITY) {
         let mut active = key.into_active_model();

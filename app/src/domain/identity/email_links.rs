@@ -87,11 +87,17 @@ pub async fn request_password_reset(
     send_password_reset(d, &email, &who).await
 }
 
-/// Writes a reset link to `email`'s user, if there is one, counted for `who`.
+/// Writes a reset link to `email`'s user, if there is one and it is not
+/// disabled, counted for `who` either way (so neither the answer nor the
+/// limit tells whether the user exists or is disabled).
 pub async fn send_password_reset(d: &Domain, email: &str, who: &Who) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
     d.spend(&txn, Action::PasswordReset, who).await?;
-    let found = user::Entity::find().filter(user::Column::Email.eq(email)).one(&txn).await?;
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .filter(user::Column::DisabledAt.is_null())
+        .one(&txn)
+        .await?;
     if let Some(user) = found {
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
         let body = format!(
@@ -124,7 +130,9 @@ pub async fn reset_password(
 /// Redeems a link that sets a password (a reset or an invitation's
 /// activation): consumes it, sets the password, marks the address verified
 /// (the link proved it), ends the user's sessions and signs them in afresh,
-/// through the second factor when it is on.
+/// through the second factor when it is on. A disabled user's link (sent
+/// before they were disabled) is refused and changes nothing; it works
+/// again, while it lasts, once they are enabled.
 ///
 /// The password is hashed before the write transaction opens, so no
 /// transaction holds the database's write lock while waiting for a hashing
@@ -148,6 +156,7 @@ pub async fn redeem_password_link(
     let txn = d.db.begin().await?;
     tokens::consume(d, &txn, token, purpose).await?;
     let user = user::Entity::find_by_id(user.id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    log_in::refuse_disabled(&user)?;
     // A reset proves the address; on an account nobody ever verified, it
     // claims the account from whoever signed up with it.
     let claims = purpose == Purpose::ResetPassword && user.email_verified_at.is_none();

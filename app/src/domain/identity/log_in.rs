@@ -12,6 +12,18 @@ use crate::domain::identity::{throttle, two_factor};
 use crate::model::AppError;
 
 pub const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
+/// What a disabled user hears once their password (or link) was right; a
+/// wrong password gets [`WRONG_CREDENTIALS`] as always, so the state cannot
+/// be probed without the password.
+pub const DISABLED: &str = "This user is disabled. Ask an admin of your account.";
+
+/// Refuses a user an admin has disabled: no session, no second step.
+pub fn refuse_disabled(user: &user::Model) -> Result<(), AppError> {
+    match user.disabled_at {
+        Some(_) => Err(AppError::Forbidden(DISABLED.into())),
+        None => Ok(()),
+    }
+}
 
 /// How a correct password continues: with a session, or (2FA on) with a
 /// challenge the second factor must answer.
@@ -28,7 +40,8 @@ pub const CHALLENGE_EXPIRED: &str =
 
 /// Checks the password (throttled per email and per client address) and
 /// opens a session, or asks for the second factor. An unknown email costs the
-/// same password verification as a known one and gets the same answer.
+/// same password verification as a known one and gets the same answer. A
+/// disabled user with the right password is told so ([`after_password`]).
 pub async fn log_in_from(
     d: &Domain,
     email: &str,
@@ -49,18 +62,22 @@ pub async fn log_in_from(
             return Err(AppError::field("password", WRONG_CREDENTIALS));
         }
     };
+    // The password was right: its count is cleared as for any right one, so
+    // a user enabled again is not held up by tries made while disabled.
     throttle::succeeded(d, &subjects).await?;
     after_password(d, &user, user_agent).await
 }
 
 /// What follows a proven password (a log-in, or a reset or activation link):
 /// a session, or, with 2FA on, a challenge the second factor must answer. No
-/// path to a session skips the second factor.
+/// path to a session skips the second factor, and none is open to a disabled
+/// user.
 pub async fn after_password(
     d: &Domain,
     user: &user::Model,
     user_agent: &str,
 ) -> Result<LogIn, AppError> {
+    refuse_disabled(user)?;
     if two_factor::is_enabled(&d.db, user.id).await? {
         let challenge = new_token();
         login_challenge::ActiveModel {
@@ -131,7 +148,7 @@ pub async fn complete_second_factor(
         // Deleting is the claim: one challenge opens one session.
         let claimed = login_challenge::Entity::delete_by_id(hash).exec(txn).await?;
         match user::Entity::find_by_id(found.user_id).one(txn).await? {
-            Some(user) if claimed.rows_affected == 1 => Ok(user),
+            Some(user) if claimed.rows_affected == 1 => refuse_disabled(&user).map(|()| user),
             _ => Err(expired()),
         }
     })

@@ -42,8 +42,8 @@ pub async fn start_session(
 }
 
 /// The member a session token belongs to, if the session is still alive.
-/// The admin flag is read fresh from the user row on every request, so a
-/// demotion takes effect at once.
+/// The admin flag and whether the user is disabled are read fresh from the
+/// user row on every request, so a demotion or a disable takes effect at once.
 pub async fn authenticate(d: &Domain, token: &str) -> Result<Member, AppError> {
     let hash = token_hash(token);
     let found = session::Entity::find_by_id(hash.clone())
@@ -53,6 +53,9 @@ pub async fn authenticate(d: &Domain, token: &str) -> Result<Member, AppError> {
     let Some((session, Some(user))) = found else {
         return Err(AppError::Unauthenticated);
     };
+    if user.disabled_at.is_some() {
+        return Err(AppError::Unauthenticated);
+    }
     let now = d.clock.now();
     let expired = now - session.last_seen_at > d.sessions.idle
         || now - session.created_at > d.sessions.absolute;

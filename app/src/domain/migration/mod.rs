@@ -11,6 +11,7 @@ mod m20261122_000008_applications;
 mod m20261122_000009_certificates_oauth;
 mod m20261128_000010_trust;
 mod m20261128_000011_search_index;
+mod m20261128_000012_disabled_users;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_certificates_oauth::Migration),
             Box::new(m20261128_000010_trust::Migration),
             Box::new(m20261128_000011_search_index::Migration),
+            Box::new(m20261128_000012_disabled_users::Migration),
         ]
     }
 }

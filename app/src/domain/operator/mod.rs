@@ -89,7 +89,8 @@ pub async fn add_user(
 }
 
 /// `promote`: makes the user with this email an admin of their account (the
-/// case where no admin of an account can sign in any more).
+/// case where no admin of an account can sign in any more), enabling them if
+/// an admin had disabled them, so the new admin can sign in.
 pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Model, AppError> {
     let txn = d.db.begin().await?;
     let found = by_email(&txn, email).await?.ok_or_else(|| {
@@ -98,6 +99,7 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
     })?;
     let mut active = found.into_active_model();
     active.is_admin = Set(true);
+    active.disabled_at = Set(None);
     let updated = active.update(&txn).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, "operator promoted a user to admin");

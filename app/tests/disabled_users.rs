@@ -1,0 +1,450 @@
+//! Disabling a user instead of deleting them (SPEC "Activity and
+//! offboarding"): no sign-in, sessions and developer keys stop at once,
+//! everything they own stays; the last active admin cannot be disabled,
+//! nobody disables themself; enabling restores sign-in. (Two admins
+//! disabling each other at once: `user_admin.rs`, beside the other races.)
+use app::domain::admin::users::{
+    self, UserForm, LAST_ACTIVE_ADMIN, LAST_ADMIN, NOT_YOURSELF_DISABLE, TARGET_DISABLED,
+};
+use app::domain::core::actor::{Operator, NOT_ADMIN};
+use app::domain::core::clock::ManualClock;
+use app::domain::core::crypto::token_hash;
+use app::domain::core::directory::{self, PAGE_SIZE};
+use app::domain::core::provisioning;
+use app::domain::core::scope::Scoped;
+use app::domain::entity::{email_outbox as outbox, login_challenge, session, user};
+use app::domain::features::{applications, phone_numbers};
+use app::domain::identity::log_in::{self, LogIn, DISABLED, WRONG_CREDENTIALS};
+use app::domain::identity::two_factor::{self, code_at, step_of};
+use app::domain::identity::{developer_keys, email_links, sessions};
+use app::domain::testing::{
+    account_with_admin, add_user, fresh_domain, link_token, query_plan, s3_integration, Snapshot,
+    PASSWORD,
+};
+use app::domain::{operator, Domain};
+use app::model::{AppError, UserSort, UserState};
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+
+const NEW_PASSWORD: &str = "Maple-Canyon-Drift-19";
+
+/// The Add User and Edit User form of a non-admin.
+fn form(first: &str, email: &str) -> UserForm {
+    UserForm {
+        first_name: first.into(),
+        last_name: "Doe".into(),
+        email: email.into(),
+        ..Default::default()
+    }
+}
+
+fn disabled() -> AppError {
+    AppError::Forbidden(DISABLED.into())
+}
+
+async fn sessions_of(d: &Domain, user_id: i32) -> u64 {
+    session::Entity::find().filter(session::Column::UserId.eq(user_id)).count(&d.db).await.unwrap()
+}
+
+async fn emails_to(d: &Domain, to: &str) -> u64 {
+    outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).count(&d.db).await.unwrap()
+}
+
+#[tokio::test]
+async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    // Bob is an admin too, so he can own a number, an application and an integration.
+    add_user(&d, ada.account_id(), "bob@example.com", true).await;
+    let bob_session = log_in::log_in(&d, "bob@example.com", PASSWORD, "laptop").await.unwrap();
+    let other_session = log_in::log_in(&d, "bob@example.com", PASSWORD, "phone").await.unwrap();
+    let bob = bob_session.member.clone();
+    let key = developer_keys::generate(&d, &bob, "Script", PASSWORD).await.unwrap().key;
+    provisioning::stock_local_pool(&d.db, &provisioning::default_pool()).await.unwrap();
+    let number = phone_numbers::request(&d, &bob.admin().unwrap()).await.unwrap();
+    let application = applications::create(&d, &bob, "IVR").await.unwrap();
+    s3_integration(&d, &bob, "Recordings").await;
+    assert_eq!(sessions::authenticate(&d, &bob_session.token).await.unwrap(), bob);
+    assert_eq!(developer_keys::authenticate(&d, &key).await.unwrap(), bob);
+
+    // Only Bob's row and his sessions change: his number, application,
+    // integration and keys (rows) all stay, nothing is handed over.
+    let before = Snapshot::take_except(&d, &["users", "sessions"]).await;
+    let row = users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+    assert!(row.disabled && row.is_admin && !row.invited);
+    before.assert_unchanged(&d).await;
+    let stored = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(stored.disabled_at, Some(d.clock.now()));
+    assert_eq!(sessions_of(&d, bob.user_id()).await, 0, "every session of his ended");
+
+    // A session opened just as the disable committed (a log-in that had
+    // passed its checks) does not work either: every lookup reads the user.
+    let late = sessions::start_session(&d, &stored, "late").await.unwrap();
+    let before = Snapshot::take(&d).await;
+    for token in [&bob_session.token, &other_session.token, &late.token] {
+        assert_eq!(sessions::authenticate(&d, token).await, Err(AppError::Unauthenticated));
+    }
+    assert_eq!(developer_keys::authenticate(&d, &key).await, Err(AppError::Unauthenticated));
+    // A capability proved before the disable (a request in flight) acts no more.
+    let bob_admin = bob.admin().unwrap();
+    assert_eq!(
+        users::invite(&d, &bob_admin, form("Eve", "eve@example.com")).await,
+        Err(AppError::Forbidden(NOT_ADMIN.into()))
+    );
+    assert_eq!(
+        users::disable(&d, &bob_admin, ada.user_id()).await,
+        Err(AppError::Forbidden(NOT_ADMIN.into()))
+    );
+    assert!(applications::create(&d, &bob, "Another").await.is_err());
+    before.assert_unchanged(&d).await;
+
+    // What he owned is still his, as the admin's lists show it.
+    let numbers = phone_numbers::list(&d, &ada.admin().unwrap()).await.unwrap();
+    let listed = numbers.rows.iter().find(|n| n.id == number.id).expect("the number stays");
+    assert_eq!(listed.owner.id, bob.user_id());
+    let still = app::domain::entity::application::Entity::find_by_id(application.id)
+        .one(&d.db)
+        .await
+        .unwrap()
+        .expect("the application stays");
+    assert_eq!(still.owner_id, bob.user_id());
+
+    // Enabled again: his keys work again, his old sessions stay ended, and he
+    // signs in afresh.
+    users::enable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+    assert_eq!(developer_keys::authenticate(&d, &key).await.unwrap(), bob);
+    for token in [&bob_session.token, &late.token] {
+        assert_eq!(sessions::authenticate(&d, token).await, Err(AppError::Unauthenticated));
+    }
+    let again = log_in::log_in(&d, "bob@example.com", PASSWORD, "laptop").await.unwrap();
+    assert_eq!(sessions::authenticate(&d, &again.token).await.unwrap(), bob);
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_log_in_and_a_wrong_password_answers_as_always() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    // A reset link asked for before the disable.
+    email_links::request_password_reset(&d, "bob@example.com", None).await.unwrap();
+    let early_link = link_token(&d, "bob@example.com", "/reset-password").await;
+    users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+
+    // The right password is told the user is disabled; a wrong one gets the
+    // usual answer. Only the attempts are counted (login_failures).
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let refused = log_in::log_in_from(&d, "bob@example.com", PASSWORD, "t", None).await;
+    assert_eq!(refused.err(), Some(disabled()));
+    let wrong = log_in::log_in_from(&d, "bob@example.com", "Not-His-Password-1", "t", None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(wrong.message_for("password").as_deref(), Some(WRONG_CREDENTIALS));
+    before.assert_unchanged(&d).await;
+
+    // The reset link from before does nothing (the password stays, the link
+    // is not used up, no session), and no new link is sent: the request gets
+    // the usual answer (it is counted, in quota_counters) and writes no email.
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let reset = email_links::reset_password(&d, &early_link, NEW_PASSWORD, "t").await;
+    assert_eq!(reset.err(), Some(disabled()));
+    email_links::request_password_reset(&d, "bob@example.com", None).await.unwrap();
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "bob@example.com").await, 1, "only the link from before");
+    // The admin cannot send him one either, and is told why.
+    let admin = ada.admin().unwrap();
+    let before = Snapshot::take(&d).await;
+    assert_eq!(
+        users::send_password_reset(&d, &admin, bob.user_id()).await,
+        Err(AppError::Conflict(TARGET_DISABLED.into()))
+    );
+    before.assert_unchanged(&d).await;
+
+    // Enabled: the password works again, and so does the link while it lasts.
+    let row = users::enable(&d, &admin, bob.user_id()).await.unwrap();
+    assert!(!row.disabled);
+    let session = log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    assert_eq!(session.member.user_id(), bob.user_id());
+    let reset = email_links::reset_password(&d, &early_link, NEW_PASSWORD, "t").await.unwrap();
+    assert!(matches!(reset, LogIn::Session(_)));
+    assert!(log_in::log_in(&d, "bob@example.com", NEW_PASSWORD, "t").await.is_ok());
+}
+
+#[tokio::test]
+async fn a_disabled_invitee_cannot_activate_and_gets_no_new_invitation() {
+    let (d, _) = fresh_domain().await;
+    let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let carl = users::invite(&d, &admin, form("Carl", "carl@example.com")).await.unwrap();
+    let token = link_token(&d, "carl@example.com", "/activate").await;
+    let row = users::disable(&d, &admin, carl.id).await.unwrap();
+    assert!(row.disabled && row.invited);
+    let before = Snapshot::take(&d).await;
+    assert_eq!(users::activate(&d, &token, NEW_PASSWORD, "t").await.err(), Some(disabled()));
+    let conflict = Err(AppError::Conflict(TARGET_DISABLED.into()));
+    assert_eq!(users::resend_invitation(&d, &admin, carl.id).await, conflict);
+    assert_eq!(users::send_password_reset(&d, &admin, carl.id).await, conflict);
+    before.assert_unchanged(&d).await;
+    users::enable(&d, &admin, carl.id).await.unwrap();
+    assert!(users::activate(&d, &token, NEW_PASSWORD, "t").await.is_ok());
+}
+
+fn current_code(d: &Domain, secret: &[u8]) -> String {
+    format!("{:06}", code_at(secret, step_of(d.clock.now())))
+}
+
+/// Turns 2FA on for `member`; returns the secret.
+async fn two_factor_on(d: &Domain, clock: &ManualClock, email: &str) -> Vec<u8> {
+    let me = log_in::log_in(d, email, PASSWORD, "t").await.unwrap().member;
+    let setup = two_factor::begin_setup(d, &me).await.unwrap();
+    let secret = app::domain::testing::base32_decode(&setup.secret);
+    two_factor::confirm_setup(d, &me, PASSWORD, &current_code(d, &secret)).await.unwrap();
+    clock.advance(Duration::seconds(30));
+    secret
+}
+
+#[tokio::test]
+async fn the_second_step_of_a_log_in_opens_no_session_for_a_disabled_user() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let secret = two_factor_on(&d, &clock, "bob@example.com").await;
+    let LogIn::SecondFactor { challenge } =
+        log_in::log_in_from(&d, "bob@example.com", PASSWORD, "t", None).await.unwrap()
+    else {
+        panic!("2FA is on")
+    };
+    users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+    let pending = login_challenge::Entity::find()
+        .filter(login_challenge::Column::UserId.eq(bob.user_id()))
+        .count(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0, "the disable ended the log-in half done");
+    let before = Snapshot::take_except(&d, &["login_challenges", "login_failures"]).await;
+    let code = current_code(&d, &secret);
+    assert!(log_in::complete_second_factor(&d, &challenge, &code, "t").await.is_err());
+    // A challenge opened just before the disable committed (a race): the
+    // right code still opens no session.
+    login_challenge::ActiveModel {
+        token_hash: Set(token_hash("raced")),
+        user_id: Set(bob.user_id()),
+        attempts: Set(0),
+        created_at: Set(d.clock.now()),
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+    let raced = log_in::complete_second_factor(&d, "raced", &code, "t").await;
+    assert_eq!(raced.err(), Some(disabled()));
+    // And the password step tells him at once, before any code.
+    let refused = log_in::log_in_from(&d, "bob@example.com", PASSWORD, "t", None).await;
+    assert_eq!(refused.err(), Some(disabled()));
+    before.assert_unchanged(&d).await;
+    assert_eq!(sessions_of(&d, bob.user_id()).await, 0);
+}
+
+#[tokio::test]
+async fn the_last_active_admin_cannot_be_disabled_and_nobody_disables_themself() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let before = Snapshot::take(&d).await;
+    assert_eq!(
+        users::disable(&d, &admin, ada.user_id()).await,
+        Err(AppError::Forbidden(LAST_ACTIVE_ADMIN.into()))
+    );
+    before.assert_unchanged(&d).await;
+
+    // With a second active admin, the first still cannot disable themself.
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let before = Snapshot::take(&d).await;
+    assert_eq!(
+        users::disable(&d, &admin, ada.user_id()).await,
+        Err(AppError::Forbidden(NOT_YOURSELF_DISABLE.into()))
+    );
+    before.assert_unchanged(&d).await;
+
+    // A disabled admin does not count as an admin for the last-admin rules:
+    // Ada is the last active one, so she can neither disable nor demote herself.
+    users::disable(&d, &admin, grace.user_id()).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    assert_eq!(
+        users::disable(&d, &admin, ada.user_id()).await,
+        Err(AppError::Forbidden(LAST_ACTIVE_ADMIN.into()))
+    );
+    let demote_self = form("Ada", "ada@example.com");
+    let err = users::update(&d, &admin, ada.user_id(), demote_self).await.err().unwrap();
+    assert_eq!(err.message_for("is_admin").as_deref(), Some(LAST_ADMIN));
+    // Grace, disabled, cannot enable herself with the capability she had.
+    assert_eq!(
+        users::enable(&d, &grace.admin().unwrap(), grace.user_id()).await,
+        Err(AppError::Forbidden(NOT_ADMIN.into()))
+    );
+    before.assert_unchanged(&d).await;
+
+    // Disabling twice, or enabling an enabled user, changes nothing more.
+    let before = Snapshot::take(&d).await;
+    assert!(users::disable(&d, &admin, grace.user_id()).await.unwrap().disabled);
+    assert!(!users::enable(&d, &admin, ada.user_id()).await.unwrap().disabled);
+    before.assert_unchanged(&d).await;
+}
+
+#[tokio::test]
+async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let eve = account_with_admin(&d, "Other", "eve@other.example").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", true).await;
+    let before = Snapshot::take(&d).await;
+    assert_eq!(users::disable(&d, &admin, eve.user_id()).await, Err(AppError::NotFound));
+    assert_eq!(users::enable(&d, &admin, eve.user_id()).await, Err(AppError::NotFound));
+    assert_eq!(users::disable(&d, &admin, 999_999).await, Err(AppError::NotFound));
+    before.assert_unchanged(&d).await;
+
+    // A member is no admin; an admin demoted a moment ago acts as one no more.
+    let member = add_user(&d, ada.account_id(), "cy@example.com", false).await;
+    assert_eq!(member.admin().err(), Some(AppError::Forbidden(NOT_ADMIN.into())));
+    let stale = bob.admin().unwrap();
+    users::update(&d, &admin, bob.user_id(), form("Bob", "bob@example.com")).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let forbidden = Err(AppError::Forbidden(NOT_ADMIN.into()));
+    assert_eq!(users::disable(&d, &stale, member.user_id()).await, forbidden);
+    assert_eq!(users::enable(&d, &stale, member.user_id()).await, forbidden);
+    before.assert_unchanged(&d).await;
+}
+
+#[tokio::test]
+async fn the_table_shows_and_filters_by_state_with_search_sort_and_pages() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    // More than a page in each state.
+    let total = PAGE_SIZE as usize * 2 + 10;
+    let mut disabled_ids = Vec::new();
+    for i in 1..total {
+        let member =
+            add_user(&d, ada.account_id(), &format!("user{i:03}@example.com"), false).await;
+        if i % 2 == 0 {
+            users::disable(&d, &admin, member.user_id()).await.unwrap();
+            disabled_ids.push(member.user_id());
+        }
+    }
+    // Another account's disabled user, written directly: never in our lists.
+    let zed = account_with_admin(&d, "Other", "zed@other.example").await;
+    user::ActiveModel {
+        id: Set(zed.user_id()),
+        disabled_at: Set(Some(d.clock.now())),
+        ..Default::default()
+    }
+    .update(&d.db)
+    .await
+    .unwrap();
+
+    for sort in UserSort::ALL {
+        for (state, search) in [
+            (UserState::All, ""),
+            (UserState::Enabled, ""),
+            (UserState::Disabled, ""),
+            (UserState::Disabled, "user0"),
+            (UserState::Enabled, "USER0"),
+        ] {
+            let mut seen = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page =
+                    users::list_users_in_state(&d, &admin, search, state, sort, after.as_deref())
+                        .await
+                        .unwrap();
+                assert!(page.several_users);
+                assert!(page.rows.len() <= PAGE_SIZE as usize);
+                seen.extend(page.rows);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let mut expected: Vec<i32> = user::Entity::find()
+                .filter(user::Column::AccountId.eq(ada.account_id()))
+                .all(&d.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|u| u.email.contains(&search.to_lowercase()))
+                .filter(|u| match state {
+                    UserState::All => true,
+                    UserState::Enabled => u.disabled_at.is_none(),
+                    UserState::Disabled => u.disabled_at.is_some(),
+                })
+                .map(|u| u.id)
+                .collect();
+            expected.sort();
+            let mut ids: Vec<i32> = seen.iter().map(|r| r.id).collect();
+            ids.sort();
+            assert_eq!(ids, expected, "{sort:?} {state:?} {search:?}: each matching user once");
+            assert!(!expected.is_empty());
+            for row in &seen {
+                assert_eq!(row.disabled, disabled_ids.contains(&row.id), "the row shows its state");
+            }
+            if sort == UserSort::Email {
+                assert!(seen.windows(2).all(|w| w[0].email < w[1].email), "{state:?}");
+            }
+        }
+    }
+    let everyone =
+        users::list_users(&d, &admin, "", UserSort::Name, None).await.unwrap().rows.len();
+    assert_eq!(everyone, PAGE_SIZE as usize, "the unfiltered list is unchanged");
+    assert_eq!(
+        UserState::parse(Some("asleep")).err().and_then(|e| e.message_for("state")).as_deref(),
+        Some(app::model::STATE_KEYS)
+    );
+    assert_eq!(UserState::parse(None), Ok(UserState::All));
+    assert_eq!(UserState::parse(Some("disabled")), Ok(UserState::Disabled));
+}
+
+/// The "Disabled" filter reads the few disabled users through their own
+/// partial index (PostgreSQL may then sort those few); "Enabled" walks the
+/// name index in order, as the whole list does.
+#[tokio::test]
+async fn the_state_filters_are_served_by_indexes_in_order() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, QuerySelect, QueryTrait};
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    for i in 0..60 {
+        let member =
+            add_user(&d, ada.account_id(), &format!("user{i:02}@example.com"), false).await;
+        if i % 20 == 0 {
+            users::disable(&d, &admin, member.user_id()).await.unwrap();
+        }
+    }
+    let backend = d.db.get_database_backend();
+    if backend == DatabaseBackend::Postgres {
+        d.db.execute_unprepared("ANALYZE users").await.unwrap();
+    }
+    for (state, index) in [
+        (UserState::Disabled, "idx_users_account_disabled"),
+        (UserState::Enabled, "idx_users_account_name"),
+    ] {
+        let scope = directory::in_state(Scoped::of(&ada).users(), state);
+        let page = directory::ordered(scope, UserSort::Name, None).unwrap().limit(PAGE_SIZE + 1);
+        let plan = query_plan(&d, page.build(backend)).await;
+        assert!(plan.contains(index), "{state:?} should use {index}:\n{plan}");
+        let sorted = plan.contains("TEMP B-TREE") || plan.contains("Sort  (");
+        assert!(state == UserState::Disabled || !sorted, "sorted outside the index:\n{plan}");
+        assert!(!plan.contains("Seq Scan"), "a sequential scan:\n{plan}");
+    }
+}
+
+#[tokio::test]
+async fn an_operator_promoting_a_disabled_user_enables_them() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+    let promoted =
+        operator::promote(&d, &Operator::from_command_line(), "bob@example.com").await.unwrap();
+    assert!(promoted.is_admin && promoted.disabled_at.is_none());
+    let session = log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    assert!(session.member.is_admin());
+}
