@@ -15,6 +15,7 @@ use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use components::title::{page_title, PageTitle};
 use pages::account_info::AccountInformationTab;
 use pages::applications::ApplicationsTab;
 use pages::certificates::CertificatesTab;
@@ -40,7 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <title>"My Account · Voice Console"</title>
+                <title>{request_title()}</title>
                 <meta name="theme-color" content="#1f5fbf" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <link rel="icon" href="/favicon.ico" sizes="32x32" />
@@ -84,11 +85,22 @@ fn stylesheet_href(options: &LeptosOptions) -> &'static str {
     })
 }
 
+/// The title of the page the request asks for; [`PageTitle`] keeps it in
+/// step after hydration.
+fn request_title() -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        return page_title(parts.uri.path());
+    }
+    page_title("/account")
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Router>
+            <PageTitle />
             <Routes fallback=|| view! { <pages::NotFound /> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/account" /> } />
                 <Route path=path!("/signup") view=SignUpPage />

@@ -4,12 +4,14 @@ import { expectAccessible, hydrated, logIn, signUp, uniqueEmail, PASSWORD } from
 test('sign up, switch tabs, edit the name, change the password, log out and in again', async ({ page }) => {
   const email = uniqueEmail('grace');
   await page.goto('/signup');
+  await expect(page).toHaveTitle('Create your account · Voice Console');
   await expectAccessible(page);
   await signUp(page, email);
 
   // Landed on My Account, rendered with the new user and every tab an admin sees.
   await hydrated(page);
   await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
+  await expect(page).toHaveTitle('My Account · Voice Console');
   await expect(page.getByText('Grace Hopper')).toBeVisible();
   const tabs = page.getByRole('navigation', { name: 'My Account sections' });
   for (const name of ['Account', 'Manage Users', 'Account Information', 'Phone Numbers', 'Certificates', 'OAuth Tokens', 'JS Libraries', 'Integrations']) {
@@ -23,10 +25,13 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(page).toHaveURL(/\/account\/certificates$/);
   await expect(page.getByText('This account has no client certificates yet.')).toBeVisible();
   await expect(tabs.getByRole('link', { name: 'Certificates' })).toHaveAttribute('aria-current', 'page');
+  // Each tab has its own title, for history and browser tabs.
+  await expect(page).toHaveTitle('Certificates · My Account · Voice Console');
   await expectAccessible(page);
   await tabs.getByRole('link', { name: 'Manage Users' }).click();
   await expect(page).toHaveURL(/\/account\/users$/);
   await expect(page.getByText('You are the only user')).toBeVisible();
+  await expect(page).toHaveTitle('Manage Users · My Account · Voice Console');
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 
   // ...and from the keyboard alone.
@@ -34,6 +39,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await page.keyboard.press('Shift+Tab');
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/\/account$/);
+  await expect(page).toHaveTitle('My Account · Voice Console');
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 
   // Bad input is explained beside the field, and nothing is saved.

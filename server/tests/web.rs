@@ -118,18 +118,23 @@ fn every_tab_renders_on_the_server_and_admins_see_the_admin_tabs() {
         let app = TestApp::new().await;
         let admin = app.sign_up(ADMIN).await;
         let tabs = [
-            "/account",
-            "/account/certificates",
-            "/account/oauth-tokens",
-            "/account/js-libraries",
-            "/account/integrations",
-            "/account/users",
-            "/account/account-information",
-            "/account/phone-numbers",
+            ("/account", "My Account"),
+            ("/account/certificates", "Certificates · My Account"),
+            ("/account/oauth-tokens", "OAuth Tokens · My Account"),
+            ("/account/js-libraries", "JS Libraries · My Account"),
+            ("/account/integrations", "Integrations · My Account"),
+            ("/account/users", "Manage Users · My Account"),
+            ("/account/account-information", "Account Information · My Account"),
+            ("/account/phone-numbers", "Phone Numbers · My Account"),
         ];
-        for path in tabs {
+        for (path, title) in tabs {
             let page = app.page(path, Some(&admin)).await;
             assert_eq!(page.status, StatusCode::OK, "{path}");
+            // Each tab's own title, in the HTML of a direct visit.
+            assert!(
+                page.body.contains(&format!("<title>{title} · Voice Console</title>")),
+                "{path} is titled {title}"
+            );
             assert!(page.body.contains("Grace Hopper"), "{path} renders the user on the server");
             for admin_tab in ADMIN_TABS {
                 assert!(
@@ -360,6 +365,9 @@ fn unknown_pages_are_not_found() {
         let before = Snapshot::take(&app.domain).await;
         let reply = app.page("/no/such/page", None).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert!(reply.body.contains("<title>Page not found · Voice Console</title>"));
+        let log_in = app.page("/login", None).await;
+        assert!(log_in.body.contains("<title>Log in · Voice Console</title>"));
         before.assert_unchanged(&app.domain).await;
     })
 }

@@ -6,4 +6,5 @@ pub mod modal;
 pub mod status;
 pub mod table;
 pub mod tabs;
+pub mod title;
 pub mod user_picker;
