@@ -94,3 +94,21 @@ export async function linkFromMailFolder(to: string, path: string): Promise<stri
   }
   throw new Error(`no email to ${to} with a ${path} link in ${folder}`);
 }
+
+/** Requests the demo account's one phone number on the Phone Numbers tab. */
+export async function requestPhoneNumber(page: Page) {
+  await page.goto('/account/phone-numbers');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Request a Phone Number' }).click();
+  await expect(page.getByRole('button', { name: 'Request a Phone Number' })).toBeDisabled();
+}
+
+/** Adds a JS library named `name` on the JS Libraries tab (the page must be there). */
+export async function addJsLibrary(page: Page, name: string) {
+  await page.getByRole('button', { name: 'Add JS Library' }).click();
+  const library = page.getByRole('dialog', { name: 'Add JS Library' });
+  await library.getByLabel('Name').fill(name);
+  await library.getByLabel('Code').fill('function hello(name) { return "Hi " + name; }');
+  await library.getByRole('button', { name: 'Save Library' }).click();
+  await expect(page.getByRole('cell', { name, exact: true })).toBeVisible();
+}

@@ -1,7 +1,27 @@
 //! Form fields with a visible label and their error beside them.
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::model::AppError;
+
+/// The server action behind a form or a button. Its previous result is
+/// dropped the moment it is dispatched again, so an old error (or success)
+/// never stays beside a new attempt while that one runs: a retry that is slow
+/// (a password check, a throttled log-in) would otherwise look refused.
+#[track_caller]
+pub fn form_action<S>() -> ServerAction<S>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let action = ServerAction::<S>::new();
+    Effect::new(move |_| {
+        if action.pending().get() {
+            action.value().set(None);
+        }
+    });
+    action
+}
 
 /// The latest result of a server action, as the error for one field.
 pub fn field_error<T: Clone + Send + Sync + 'static>(

@@ -47,14 +47,64 @@ pub fn Modal(
 
     let children = StoredValue::new(children);
     let labelled_by = heading_id.clone();
+    #[allow(unused_variables)]
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        #[cfg(feature = "hydrate")]
+        if let Some(element) = dialog.get_untracked() {
+            keep_tab_inside(&ev, &element);
+        }
+    };
     view! {
-        <dialog node_ref=dialog id=id class="modal" aria-labelledby=labelled_by on:close=move |_| open.set(false)>
+        <dialog node_ref=dialog id=id class="modal" aria-labelledby=labelled_by on:close=move |_| open.set(false) on:keydown=on_keydown>
             <Show when=move || open.get()>
                 <h2 id=heading_id.clone()>{move || title.get()}</h2>
                 {children.read_value()()}
             </Show>
         </dialog>
     }
+}
+
+/// Tab from a dialog's last control goes to its first, and Shift+Tab from the
+/// first to the last. A modal `<dialog>` makes the page behind it inert, but
+/// Tab past its last control would still leave for the browser's own bar.
+#[cfg(feature = "hydrate")]
+fn keep_tab_inside(ev: &leptos::ev::KeyboardEvent, dialog: &leptos::web_sys::HtmlDialogElement) {
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::web_sys::{Element, HtmlElement};
+
+    if ev.key() != "Tab" {
+        return;
+    }
+    let focusable = |e: &Element| {
+        let tabindex = e.get_attribute("tabindex");
+        if tabindex.as_deref().is_some_and(|t| t.starts_with('-')) || e.has_attribute("disabled") {
+            return false;
+        }
+        match e.tag_name().as_str() {
+            "BUTTON" | "SELECT" | "TEXTAREA" => true,
+            "INPUT" => e.get_attribute("type").as_deref() != Some("hidden"),
+            "A" => e.has_attribute("href"),
+            _ => tabindex.is_some(),
+        }
+    };
+    let all = dialog.get_elements_by_tag_name("*");
+    let controls: Vec<HtmlElement> = (0..all.length())
+        .filter_map(|i| all.item(i))
+        .filter(|e| focusable(e))
+        .filter_map(|e| e.dyn_into::<HtmlElement>().ok())
+        .collect();
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else { return };
+    let active = leptos::prelude::document().active_element();
+    let is = |e: &HtmlElement| active.as_ref().is_some_and(|a| a == e.unchecked_ref::<Element>());
+    let to = if ev.shift_key() && is(first) {
+        last
+    } else if !ev.shift_key() && is(last) {
+        first
+    } else {
+        return;
+    };
+    ev.prevent_default();
+    let _ = to.focus();
 }
 
 /// A dialog that asks before something irreversible; its button says "Yes".

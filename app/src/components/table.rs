@@ -31,17 +31,21 @@ where
     if let (Some(text), true) = (empty, rows.is_empty()) {
         return Either::Left(view! { <p>{text}</p> });
     }
+    // On a narrow screen the table scrolls inside its frame rather than
+    // widening the page; the frame takes focus so the keyboard can scroll it.
     Either::Right(view! {
-        <table class=class>
-            <caption class="sr-only">{caption}</caption>
-            <thead>
-                <tr>
-                    {columns.iter().map(|c| view! { <th scope="col">{*c}</th> }).collect_view()}
-                    {actions.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
-                </tr>
-            </thead>
-            <tbody>{rows.into_iter().map(row).collect_view()}</tbody>
-        </table>
+        <div class="table-frame" role="region" aria-label=caption tabindex="0">
+            <table class=class>
+                <caption class="sr-only">{caption}</caption>
+                <thead>
+                    <tr>
+                        {columns.iter().map(|c| view! { <th scope="col">{*c}</th> }).collect_view()}
+                        {actions.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>{rows.into_iter().map(row).collect_view()}</tbody>
+            </table>
+        </div>
     })
 }
 

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 
 use crate::api::account_info::{load_account_info, SaveAccountInfo};
-use crate::components::form::{field_error, form_error, success_message, Field, FormStatus};
+use crate::components::form::{
+    field_error, form_action, form_error, success_message, Field, FormStatus,
+};
 use crate::components::loaded::Loaded;
 use crate::model::AccountInfo;
 
@@ -19,7 +21,7 @@ pub fn AccountInformationTab() -> impl IntoView {
 
 #[component]
 fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
-    let save = ServerAction::<SaveAccountInfo>::new();
+    let save = form_action::<SaveAccountInfo>();
     let result = save.value();
     let saved = success_message(result, "Account information saved.");
     // The phone as the server kept it (E.164), shown once saved. A memo, so

@@ -8,7 +8,7 @@ use crate::api::applications::{
     list_applications, share_choices, CloneApplication, CreateApplication, DeleteApplication,
     SetApplicationAttachments, ShareApplication, UnshareApplication,
 };
-use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
 use crate::components::loaded::Loaded;
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
@@ -27,12 +27,12 @@ struct Buttons {
 
 #[component]
 pub fn ApplicationsTab() -> impl IntoView {
-    let create = ServerAction::<CreateApplication>::new();
-    let clone = ServerAction::<CloneApplication>::new();
-    let delete = ServerAction::<DeleteApplication>::new();
-    let attach = ServerAction::<SetApplicationAttachments>::new();
-    let share = ServerAction::<ShareApplication>::new();
-    let unshare = ServerAction::<UnshareApplication>::new();
+    let create = form_action::<CreateApplication>();
+    let clone = form_action::<CloneApplication>();
+    let delete = form_action::<DeleteApplication>();
+    let attach = form_action::<SetApplicationAttachments>();
+    let share = form_action::<ShareApplication>();
+    let unshare = form_action::<UnshareApplication>();
     let apps = Resource::new(
         move || {
             (

@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use crate::api::certificates::{list_certificates, AddCertificate, DeleteCertificate};
-use crate::components::form::{field_error, form_error, Field, FormStatus, TextAreaField};
+use crate::components::form::{
+    field_error, form_action, form_error, Field, FormStatus, TextAreaField,
+};
 use crate::components::loaded::Loaded;
 use crate::components::modal::{close_on_success, ConfirmDelete, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
@@ -12,8 +14,8 @@ use crate::model::{CertificateRow, Expiry};
 
 #[component]
 pub fn CertificatesTab() -> impl IntoView {
-    let add = ServerAction::<AddCertificate>::new();
-    let delete = ServerAction::<DeleteCertificate>::new();
+    let add = form_action::<AddCertificate>();
+    let delete = form_action::<DeleteCertificate>();
     let rows = Resource::new(
         move || (add.version().get(), delete.version().get()),
         |_| list_certificates(),

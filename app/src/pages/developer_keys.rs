@@ -6,16 +6,16 @@ use leptos::prelude::*;
 use crate::api::developer_keys::{
     list_developer_keys, GenerateDeveloperKey, RegenerateDeveloperKey, RevokeDeveloperKey,
 };
-use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
 use crate::components::loaded::Loaded;
 use crate::components::table::{DataTable, RowActions};
 use crate::model::{DeveloperKeyRow, NewDeveloperKey};
 
 #[component]
 pub fn DeveloperKeysSection() -> impl IntoView {
-    let generate = ServerAction::<GenerateDeveloperKey>::new();
-    let regenerate = ServerAction::<RegenerateDeveloperKey>::new();
-    let revoke = ServerAction::<RevokeDeveloperKey>::new();
+    let generate = form_action::<GenerateDeveloperKey>();
+    let regenerate = form_action::<RegenerateDeveloperKey>();
+    let revoke = form_action::<RevokeDeveloperKey>();
     // The key whose Regenerate was pressed: its form asks for the password.
     let regenerating = RwSignal::new(None::<(i32, String)>);
     Effect::new(move |_| {

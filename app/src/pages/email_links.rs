@@ -1,11 +1,12 @@
 //! The pages that links in emails open. Opening one changes nothing (mail
 //! scanners open links in advance); its button POSTs the token.
 use leptos::prelude::*;
+
 use leptos_router::hooks::use_query_map;
 
 use crate::api::email_links::{ConfirmEmailChange, ResetPassword, VerifyEmail};
 use crate::components::form::{
-    field_error, form_error, success_message, FormStatus, NewPasswordField,
+    field_error, form_action, form_error, success_message, FormStatus, NewPasswordField,
 };
 
 fn token_from_query() -> String {
@@ -14,7 +15,7 @@ fn token_from_query() -> String {
 
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
-    let verify = ServerAction::<VerifyEmail>::new();
+    let verify = form_action::<VerifyEmail>();
     let result = verify.value();
     let done = success_message(result, "Your email address is verified. Thank you!");
     view! {
@@ -35,7 +36,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
-    let reset = ServerAction::<ResetPassword>::new();
+    let reset = form_action::<ResetPassword>();
     let result = reset.value();
     view! {
         <main id="main" class="narrow">
@@ -55,7 +56,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
 
 #[component]
 pub fn ConfirmEmailPage() -> impl IntoView {
-    let confirm = ServerAction::<ConfirmEmailChange>::new();
+    let confirm = form_action::<ConfirmEmailChange>();
     let result = confirm.value();
     let done = Signal::derive(move || match result.get() {
         Some(Ok(email)) => Some(format!("Your account now uses {email}.")),
@@ -79,7 +80,7 @@ pub fn ConfirmEmailPage() -> impl IntoView {
 
 #[component]
 pub fn ActivatePage() -> impl IntoView {
-    let activate = ServerAction::<crate::api::users::Activate>::new();
+    let activate = form_action::<crate::api::users::Activate>();
     let result = activate.value();
     view! {
         <main id="main" class="narrow">

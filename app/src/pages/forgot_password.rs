@@ -1,11 +1,13 @@
 use leptos::prelude::*;
 
 use crate::api::email_links::RequestPasswordReset;
-use crate::components::form::{field_error, form_error, success_message, Field, FormStatus};
+use crate::components::form::{
+    field_error, form_action, form_error, success_message, Field, FormStatus,
+};
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
-    let request = ServerAction::<RequestPasswordReset>::new();
+    let request = form_action::<RequestPasswordReset>();
     let result = request.value();
     let sent = success_message(
         result,

@@ -7,7 +7,9 @@ use super::my_account::signed_in_user_resource;
 use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
-use crate::components::form::{field_error, form_error, Field, FormStatus, TextAreaField};
+use crate::components::form::{
+    field_error, form_action, form_error, Field, FormStatus, TextAreaField,
+};
 use crate::components::loaded::loading;
 use crate::components::modal::{
     close_on_success, delete_question, ConfirmDelete, EditDialog, Modal, RowDialogs,
@@ -18,9 +20,9 @@ use crate::model::{IntegrationRow, Service, AWS_REGIONS};
 #[component]
 pub fn IntegrationsTab() -> impl IntoView {
     let user = signed_in_user_resource();
-    let add = ServerAction::<AddIntegration>::new();
-    let update = ServerAction::<UpdateIntegration>::new();
-    let delete = ServerAction::<DeleteIntegration>::new();
+    let add = form_action::<AddIntegration>();
+    let update = form_action::<UpdateIntegration>();
+    let delete = form_action::<DeleteIntegration>();
     let rows = Resource::new(
         move || (add.version().get(), update.version().get(), delete.version().get()),
         |_| list_integrations(),

@@ -4,7 +4,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::api::js_libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
-use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
 use crate::components::js_syntax::syntax_problem;
 use crate::components::loaded::Loaded;
 use crate::components::modal::{
@@ -17,9 +17,9 @@ const FIELDS: &[&str] = &["name", "description", "code"];
 
 #[component]
 pub fn JsLibrariesTab() -> impl IntoView {
-    let add = ServerAction::<AddJsLibrary>::new();
-    let update = ServerAction::<UpdateJsLibrary>::new();
-    let delete = ServerAction::<DeleteJsLibrary>::new();
+    let add = form_action::<AddJsLibrary>();
+    let update = form_action::<UpdateJsLibrary>();
+    let delete = form_action::<DeleteJsLibrary>();
     let rows = Resource::new(
         move || (add.version().get(), update.version().get(), delete.version().get()),
         |_| list_js_libraries(),

@@ -1,12 +1,13 @@
 use leptos::prelude::*;
+
 use leptos_router::hooks::use_query_map;
 
 use crate::api::log_in::{LogIn, LogInCode};
-use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
 
 #[component]
 pub fn LogInPage() -> impl IntoView {
-    let log_in = ServerAction::<LogIn>::new();
+    let log_in = form_action::<LogIn>();
     let result = log_in.value();
     let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
     view! {
@@ -30,7 +31,7 @@ pub fn LogInPage() -> impl IntoView {
 /// The second step for users with two-factor authentication on.
 #[component]
 pub fn LogInCodePage() -> impl IntoView {
-    let log_in = ServerAction::<LogInCode>::new();
+    let log_in = form_action::<LogInCode>();
     let result = log_in.value();
     let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
     view! {

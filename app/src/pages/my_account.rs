@@ -1,6 +1,8 @@
 //! The My Account page: the top bar, the tab bar, and the current tab.
 use leptos::either::Either;
 use leptos::prelude::*;
+
+use crate::components::form::form_action;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
@@ -25,7 +27,7 @@ pub fn MyAccountPage() -> impl IntoView {
     let user = signed_in_user_resource();
     provide_context(UserResource(user));
     let location = use_location();
-    let log_out = ServerAction::<LogOut>::new();
+    let log_out = form_action::<LogOut>();
 
     // The tab content (<Outlet/>) sits beside this Suspense, not inside it:
     // nested suspending routes are a known hydration trap (leptos #3726).

@@ -3,10 +3,11 @@
 //! callback, which returns here with an outcome code.
 use leptos::either::Either;
 use leptos::prelude::*;
+
 use leptos_router::hooks::use_query_map;
 
 use crate::api::oauth_tokens::{list_oauth_tokens, DeleteOauthToken, StartOauth};
-use crate::components::form::{form_error, FormStatus};
+use crate::components::form::{form_action, form_error, FormStatus};
 use crate::components::loaded::Loaded;
 use crate::components::modal::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
@@ -25,8 +26,8 @@ fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
 
 #[component]
 pub fn OAuthTokensTab() -> impl IntoView {
-    let start = ServerAction::<StartOauth>::new();
-    let delete = ServerAction::<DeleteOauthToken>::new();
+    let start = form_action::<StartOauth>();
+    let delete = form_action::<DeleteOauthToken>();
     let tokens = Resource::new(move || delete.version().get(), |_| list_oauth_tokens());
     let outcome =
         use_query_map().with_untracked(|q| q.get("oauth")).and_then(|c| outcome_message(&c));

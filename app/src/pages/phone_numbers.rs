@@ -13,7 +13,7 @@ use crate::api::phone_numbers::{
     list_phone_numbers, my_phone_numbers, phone_owner_choices, ReleasePhoneNumber,
     RequestPhoneNumber, SavePhoneOwners,
 };
-use crate::components::form::{form_error, success_message, FormStatus};
+use crate::components::form::{form_action, form_error, success_message, FormStatus};
 use crate::components::loaded::Loaded;
 use crate::components::modal::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
@@ -28,9 +28,9 @@ type Pending = RwSignal<BTreeMap<i32, UserChoice>>;
 
 #[component]
 pub fn PhoneNumbersTab() -> impl IntoView {
-    let request = ServerAction::<RequestPhoneNumber>::new();
-    let save = ServerAction::<SavePhoneOwners>::new();
-    let release = ServerAction::<ReleasePhoneNumber>::new();
+    let request = form_action::<RequestPhoneNumber>();
+    let save = form_action::<SavePhoneOwners>();
+    let release = form_action::<ReleasePhoneNumber>();
     let numbers = Resource::new(
         move || (request.version().get(), save.version().get(), release.version().get()),
         |_| list_phone_numbers(),
@@ -197,8 +197,8 @@ type Deployable = (Vec<PhoneNumberRow>, Vec<ApplicationRow>, Vec<OAuthTokenRow>)
 /// to one of the applications they can see.
 #[component]
 pub fn MyPhoneNumbers() -> impl IntoView {
-    let deploy = ServerAction::<DeployNumber>::new();
-    let assign = ServerAction::<AssignDeploymentToken>::new();
+    let deploy = form_action::<DeployNumber>();
+    let assign = form_action::<AssignDeploymentToken>();
     let numbers = Resource::new(
         move || (deploy.version().get(), assign.version().get()),
         |_| async move {

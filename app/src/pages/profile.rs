@@ -6,7 +6,7 @@ use super::my_account::UserResource;
 use crate::api::email_links::{RequestEmailChange, ResendVerification};
 use crate::api::profile::{ChangePassword, UpdateName};
 use crate::components::form::{
-    field_error, form_error, success_message, Field, FormStatus, NewPasswordField,
+    field_error, form_action, form_error, success_message, Field, FormStatus, NewPasswordField,
 };
 use crate::model::CurrentUser;
 
@@ -14,8 +14,8 @@ use crate::model::CurrentUser;
 #[component]
 pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
     let UserResource(user) = expect_context::<UserResource>();
-    let update_name = ServerAction::<UpdateName>::new();
-    let change_password = ServerAction::<ChangePassword>::new();
+    let update_name = form_action::<UpdateName>();
+    let change_password = form_action::<ChangePassword>();
     let password_form = NodeRef::<html::Form>::new();
 
     // A saved name shows up in the top bar; a changed password is not left in the form.
@@ -73,7 +73,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
 
 #[component]
 fn UnverifiedNotice(email: String) -> impl IntoView {
-    let resend = ServerAction::<ResendVerification>::new();
+    let resend = form_action::<ResendVerification>();
     let result = resend.value();
     let sent = {
         let email = email.clone();
@@ -101,7 +101,7 @@ fn UnverifiedNotice(email: String) -> impl IntoView {
 
 #[component]
 fn ChangeEmail() -> impl IntoView {
-    let change = ServerAction::<RequestEmailChange>::new();
+    let change = form_action::<RequestEmailChange>();
     let result = change.value();
     let sent = Signal::derive(move || {
         match result.get() {

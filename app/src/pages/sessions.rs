@@ -3,15 +3,15 @@
 use leptos::prelude::*;
 
 use crate::api::sessions::{list_sessions, EndOtherSessions, EndSession};
-use crate::components::form::{form_error, FormStatus};
+use crate::components::form::{form_action, form_error, FormStatus};
 use crate::components::loaded::Loaded;
 use crate::components::table::{DataTable, RowActions};
 use crate::model::SessionRow;
 
 #[component]
 pub fn SessionsSection() -> impl IntoView {
-    let end = ServerAction::<EndSession>::new();
-    let end_others = ServerAction::<EndOtherSessions>::new();
+    let end = form_action::<EndSession>();
+    let end_others = form_action::<EndOtherSessions>();
     let sessions = Resource::new(
         move || (end.version().get(), end_others.version().get()),
         |_| list_sessions(),

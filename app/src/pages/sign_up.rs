@@ -1,13 +1,15 @@
 use leptos::prelude::*;
 
 use crate::api::sign_up::SignUp;
-use crate::components::form::{field_error, form_error, Field, FormStatus, NewPasswordField};
+use crate::components::form::{
+    field_error, form_action, form_error, Field, FormStatus, NewPasswordField,
+};
 
 const FIELDS: &[&str] = &["company_name", "first_name", "last_name", "email", "password"];
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
-    let sign_up = ServerAction::<SignUp>::new();
+    let sign_up = form_action::<SignUp>();
     let result = sign_up.value();
     view! {
         <main id="main" class="narrow">

@@ -8,16 +8,16 @@ use crate::api::two_factor::{
     load_two_factor_status, BeginTwoFactor, ConfirmTwoFactor, DisableTwoFactor,
     RegenerateRecoveryCodes,
 };
-use crate::components::form::{field_error, form_error, Field, FormStatus};
+use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
 use crate::components::loaded::Loaded;
 use crate::model::TwoFactorStatus;
 
 #[component]
 pub fn TwoFactorSection() -> impl IntoView {
-    let begin = ServerAction::<BeginTwoFactor>::new();
-    let confirm = ServerAction::<ConfirmTwoFactor>::new();
-    let disable = ServerAction::<DisableTwoFactor>::new();
-    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let begin = form_action::<BeginTwoFactor>();
+    let confirm = form_action::<ConfirmTwoFactor>();
+    let disable = form_action::<DisableTwoFactor>();
+    let regenerate = form_action::<RegenerateRecoveryCodes>();
     // The status is loaded again only after a change succeeded: reloading
     // it re-renders the forms, which would empty what the user typed after a
     // refused try.

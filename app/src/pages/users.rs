@@ -2,13 +2,16 @@
 //! account's users; add, edit, disable, enable and delete them in dialogs.
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
+
 use leptos::server_fn::ServerFn;
 
 use crate::api::users::{
     list_users, AddUser, DeleteUser, DisableUser, EnableUser, ResendInvitation, SendPasswordReset,
     UpdateUser,
 };
-use crate::components::form::{field_error, form_error, success_message, Field, FormStatus};
+use crate::components::form::{
+    field_error, form_action, form_error, success_message, Field, FormStatus,
+};
 use crate::components::loaded::Loaded;
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
@@ -23,9 +26,9 @@ pub fn UsersTab() -> impl IntoView {
     let pages = RwSignal::new(Vec::<Option<String>>::new());
     let after = RwSignal::new(None::<String>);
 
-    let add = ServerAction::<AddUser>::new();
-    let update = ServerAction::<UpdateUser>::new();
-    let delete = ServerAction::<DeleteUser>::new();
+    let add = form_action::<AddUser>();
+    let update = form_action::<UpdateUser>();
+    let delete = form_action::<DeleteUser>();
     let switch = StateSwitch::new();
     let users = Resource::new(
         move || {
@@ -92,8 +95,8 @@ impl StateSwitch {
         StateSwitch {
             row: RwSignal::new(None),
             open: RwSignal::new(false),
-            disable: ServerAction::new(),
-            enable: ServerAction::new(),
+            disable: form_action(),
+            enable: form_action(),
         }
     }
 
@@ -257,19 +260,22 @@ fn UserTable(
                 }
             }
         />
-        <nav class="pager" aria-label="Pages of users">
-            <button type="button" disabled=!has_previous on:click=move |_| {
-                let mut stack = pages.get_untracked();
-                after.set(stack.pop().flatten());
-                pages.set(stack);
-            }>"Previous page"</button>
-            <button type="button" disabled=next.is_none() on:click=move |_| {
-                if let Some(cursor) = next.clone() {
-                    pages.update(|stack| stack.push(after.get_untracked()));
-                    after.set(Some(cursor));
-                }
-            }>"Next page"</button>
-        </nav>
+        // Paging controls only when there is another page to go to.
+        {(has_previous || next.is_some()).then(|| view! {
+            <nav class="pager" aria-label="Pages of users">
+                <button type="button" disabled=!has_previous on:click=move |_| {
+                    let mut stack = pages.get_untracked();
+                    after.set(stack.pop().flatten());
+                    pages.set(stack);
+                }>"Previous page"</button>
+                <button type="button" disabled=next.is_none() on:click=move |_| {
+                    if let Some(cursor) = next.clone() {
+                        pages.update(|stack| stack.push(after.get_untracked()));
+                        after.set(Some(cursor));
+                    }
+                }>"Next page"</button>
+            </nav>
+        })}
     })
 }
 
@@ -410,11 +416,11 @@ fn UserForm(
 fn PasswordHelp(row: UserRow) -> impl IntoView {
     let id = row.id;
     if row.invited {
-        let action = ServerAction::<ResendInvitation>::new();
+        let action = form_action::<ResendInvitation>();
         let (input, sent) = (ResendInvitation { id }, "A new activation email is on its way.");
         Either::Left(view! { <MailButton action input label="Resend Invitation" sent /> })
     } else {
-        let action = ServerAction::<SendPasswordReset>::new();
+        let action = form_action::<SendPasswordReset>();
         let (input, sent) = (SendPasswordReset { id }, "A password reset email is on its way.");
         Either::Right(view! { <MailButton action input label="Reset Password" sent /> })
     }

@@ -1,0 +1,107 @@
+import { test, expect, Locator, Page } from '@playwright/test';
+import { addJsLibrary, expectAccessible, hydrated, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail } from './helpers';
+
+const SIGNED_OUT = [
+  '/login',
+  '/signup',
+  '/forgot-password',
+  '/login/two-factor',
+  '/reset-password?token=not-a-token',
+  '/verify-email?token=not-a-token',
+  '/confirm-email?token=not-a-token',
+  '/activate?token=not-a-token',
+  '/no-such-page',
+];
+
+const TABS = [
+  '/account',
+  '/account/users',
+  '/account/account-information',
+  '/account/phone-numbers',
+  '/account/certificates',
+  '/account/oauth-tokens',
+  '/account/js-libraries',
+  '/account/integrations',
+  '/account/applications',
+];
+
+test('every signed-out page passes axe', async ({ page }) => {
+  for (const path of SIGNED_OUT) {
+    await page.goto(path);
+    await hydrated(page);
+    await expectAccessible(page);
+  }
+});
+
+/**
+ * Opens a dialog with the keyboard from `opener`, and checks what a keyboard
+ * user relies on: axe finds nothing serious with it open, focus starts inside
+ * it and Tab never leaves it, Escape closes it and focus goes back to the
+ * button that opened it.
+ */
+async function checkDialog(page: Page, opener: Locator, name: string | RegExp) {
+  await opener.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name });
+  await expect(dialog).toBeVisible();
+  await expectAccessible(page);
+  const inside = () => page.evaluate(() => !!document.activeElement?.closest('dialog[open]'));
+  expect(await inside(), 'focus moves into the dialog').toBe(true);
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    expect(await inside(), `focus stays in the dialog after ${i + 1} Tab presses`).toBe(true);
+  }
+  await page.keyboard.press('Shift+Tab');
+  expect(await inside()).toBe(true);
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(opener).toBeFocused();
+}
+
+test('every tab and every dialog passes axe, and each dialog traps focus, closes with Escape and gives focus back', async ({ page }) => {
+  const email = uniqueEmail('a11y');
+  await signUp(page, email);
+  operatorAddsMember(email, uniqueEmail('bob'), 'Harbor-Quartz-Lantern-31');
+  for (const path of TABS) {
+    await page.goto(path);
+    await hydrated(page);
+    await expectAccessible(page);
+  }
+
+  // Rows to open Edit, Delete and Settings dialogs on.
+  await requestPhoneNumber(page);
+  await page.goto('/account/js-libraries');
+  await hydrated(page);
+  await checkDialog(page, page.getByRole('button', { name: 'Add JS Library' }), 'Add JS Library');
+  await addJsLibrary(page, 'Greeting');
+  await checkDialog(page, page.getByRole('button', { name: 'Edit Greeting' }), 'Edit JS Library');
+  await checkDialog(page, page.getByRole('button', { name: 'Delete Greeting' }), /Delete/);
+
+  await page.goto('/account/applications');
+  await hydrated(page);
+  await page.getByLabel('New application name').fill('Main IVR');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
+  await checkDialog(page, page.getByRole('button', { name: 'Settings of Main IVR' }), 'Settings of Main IVR');
+  await checkDialog(page, page.getByRole('button', { name: 'Share Main IVR' }), 'Share Main IVR');
+  await checkDialog(page, page.getByRole('button', { name: 'Delete Main IVR' }), /Delete/);
+
+  await page.goto('/account/users');
+  await hydrated(page);
+  await checkDialog(page, page.getByRole('button', { name: 'Add User' }), 'Add User');
+  await checkDialog(page, page.getByRole('button', { name: 'Edit Bob Builder' }), 'Edit User');
+  await checkDialog(page, page.getByRole('button', { name: 'Disable Bob Builder' }), /Disable/);
+  await checkDialog(page, page.getByRole('button', { name: 'Delete Bob Builder' }), /Delete/);
+
+  await page.goto('/account/phone-numbers');
+  await hydrated(page);
+  await checkDialog(page, page.getByRole('button', { name: /^Delete / }).first(), /Delete|Release/);
+
+  await page.goto('/account/certificates');
+  await hydrated(page);
+  await checkDialog(page, page.getByRole('button', { name: 'Add Certificate' }), 'Add Certificate');
+
+  await page.goto('/account/integrations');
+  await hydrated(page);
+  await checkDialog(page, page.getByRole('button', { name: 'Add Integration' }), 'Add Integration');
+});

@@ -1,0 +1,77 @@
+import { test, expect, Page } from '@playwright/test';
+import { addJsLibrary, hydrated, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail, PASSWORD } from './helpers';
+
+// Every tab an admin sees, by its URL; each is visited directly.
+const TABS: [string, string][] = [
+  ['account', '/account'],
+  ['users', '/account/users'],
+  ['account-information', '/account/account-information'],
+  ['phone-numbers', '/account/phone-numbers'],
+  ['certificates', '/account/certificates'],
+  ['oauth-tokens', '/account/oauth-tokens'],
+  ['js-libraries', '/account/js-libraries'],
+  ['integrations', '/account/integrations'],
+  ['applications', '/account/applications'],
+];
+
+/** Rows whose cells end at different heights, and action cells whose buttons wrap. */
+async function misaligned(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const bad: string[] = [];
+    const spread = (values: number[]) => Math.max(...values) - Math.min(...values);
+    for (const tr of Array.from(document.querySelectorAll('tbody tr'))) {
+      const bottoms = Array.from(tr.children).map((c) => c.getBoundingClientRect().bottom);
+      if (spread(bottoms) > 1) bad.push(`row not aligned: ${tr.textContent}`);
+    }
+    for (const td of Array.from(document.querySelectorAll('td.actions'))) {
+      const tops = Array.from(td.children).map((c) => c.getBoundingClientRect().top);
+      if (tops.length > 1 && spread(tops) > 1) bad.push(`actions on several lines: ${td.textContent}`);
+    }
+    return bad;
+  });
+}
+
+test('every tab at 1280 and 390 px: one-line row actions, aligned rows, no sideways scrolling; screenshots kept', async ({ page }, testInfo) => {
+  const email = uniqueEmail('layout');
+  await signUp(page, email);
+  await hydrated(page);
+
+  // Something in the tables: a second user, a number, a library, a key.
+  operatorAddsMember(email, uniqueEmail('bob'), 'Harbor-Quartz-Lantern-31');
+  await page.getByLabel('Key name').fill('Nightly report');
+  await page.locator('#key-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Generate Key' }).click();
+  await expect(page.locator('#new-developer-key')).toBeVisible();
+  await requestPhoneNumber(page);
+  await page.goto('/account/js-libraries');
+  await hydrated(page);
+  await addJsLibrary(page, 'Greeting');
+
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+    for (const [name, path] of TABS) {
+      await page.goto(path);
+      await hydrated(page);
+      await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
+      await page.screenshot({ path: testInfo.outputPath(`${name}-${width}.png`), fullPage: true });
+      expect(await misaligned(page), `${path} at ${width} px`).toEqual([]);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${path} is wider than the ${width} px screen`).toBeLessThanOrEqual(0);
+      if (width === 1280) {
+        // On a desktop screen every table fits: nothing to scroll sideways.
+        const scrolling = await page.evaluate(() =>
+          Array.from(document.querySelectorAll('.table-frame'))
+            .filter((f) => f.scrollWidth > f.clientWidth)
+            .map((f) => f.getAttribute('aria-label')),
+        );
+        expect(scrolling, `${path}: tables wider than their frame at 1280 px`).toEqual([]);
+      }
+    }
+  }
+
+  // Two users fit on one page: no paging controls.
+  await page.goto('/account/users');
+  await hydrated(page);
+  await expect(page.getByRole('row')).toHaveCount(3);
+  await expect(page.getByRole('navigation', { name: 'Pages of users' })).toHaveCount(0);
+});
