@@ -211,6 +211,55 @@ test('admin forms and dialogs: a retry replaces the error', async ({ page }) => 
     page.getByRole('row', { name: new RegExp(invited.replace(/\./g, '\\.')) }),
   );
 
+  // Edit a user (a dialog): an emptied name, then a new one.
+  await page.getByRole('button', { name: 'Edit Nina Newbie' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit User' });
+  await edit.getByLabel('First Name').fill('');
+  await edit.getByRole('button', { name: 'Update' }).click();
+  const noFirstName = edit.getByText('First Name is required.');
+  await expect(noFirstName).toBeVisible();
+  await edit.getByLabel('First Name').fill('Nora');
+  await retry(
+    page,
+    'update_user',
+    () => edit.getByRole('button', { name: 'Update' }).click(),
+    noFirstName,
+    page.getByRole('row', { name: /Nora Newbie/ }),
+  );
+
+  // An integration (a dialog): no name, then one.
+  await tabs.getByRole('link', { name: 'Integrations', exact: true }).click();
+  await page.getByRole('button', { name: 'Add Integration' }).click();
+  const integration = page.getByRole('dialog', { name: 'Add Integration' });
+  await integration.getByLabel('Select Service').selectOption('s3');
+  await integration.getByLabel('Key').fill('AKIAIOSFODNN7EXAMPLE');
+  await integration.getByLabel('Secret').fill('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+  await integration.getByRole('button', { name: 'Add' }).click();
+  const noName = integration.getByText('Name is required.');
+  await expect(noName).toBeVisible();
+  await integration.getByLabel('Name').fill('Recordings');
+  await retry(
+    page,
+    'add_integration',
+    () => integration.getByRole('button', { name: 'Add' }).click(),
+    noName,
+    page.getByRole('cell', { name: 'Recordings', exact: true }),
+  );
+
+  // An application: no name, then one.
+  await tabs.getByRole('link', { name: 'Applications', exact: true }).click();
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  const noAppName = page.getByText('Name is required.');
+  await expect(noAppName).toBeVisible();
+  await page.getByLabel('New application name').fill('Main IVR');
+  await retry(
+    page,
+    'create_application',
+    () => page.getByRole('button', { name: 'Create Application' }).click(),
+    noAppName,
+    page.getByRole('cell', { name: 'Main IVR', exact: true }),
+  );
+
   // A JS library (a dialog): no code, then some.
   await tabs.getByRole('link', { name: 'JS Libraries', exact: true }).click();
   await page.getByRole('button', { name: 'Add JS Library' }).click();
