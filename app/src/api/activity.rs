@@ -1,7 +1,7 @@
 //! The activity log: the admin's Activity tab and one's own security events.
 use leptos::prelude::*;
 
-use crate::model::{ActivityFilter, ActivityPage, AppError};
+use crate::model::{ActivityPage, AppError};
 
 /// A page of the account's events (admins only), newest first.
 #[server(prefix = "/fn", endpoint = "list_activity")]
@@ -14,6 +14,7 @@ pub async fn list_activity(
 ) -> Result<ActivityPage, AppError> {
     use super::web::*;
     use crate::domain::admin::activity;
+    use crate::model::ActivityFilter;
     let filter = ActivityFilter { user_id: user, kind, from, to };
     activity::list(&domain()?, &member().await?.admin()?, &filter, before).await
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::api::activity::{list_activity, my_security_activity};
 use crate::api::phone_numbers::phone_owner_choices;
 use crate::components::loaded::Loaded;
-use crate::components::table::DataTable;
+use crate::components::table::{DataTable, Pager};
 use crate::components::user_picker::UserPicker;
 use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, UserChoice};
 
@@ -43,7 +43,7 @@ pub fn ActivityTab() -> impl IntoView {
         before.set(None);
     };
     let set = move |signal: RwSignal<String>| {
-        move |ev| {
+        move |ev: leptos::ev::Event| {
             signal.set(event_target_value(&ev));
             restart();
         }
@@ -106,7 +106,6 @@ fn ActivityTable(
     before: RwSignal<Option<i32>>,
 ) -> impl IntoView {
     let next = page.next;
-    let has_previous = !pages.get_untracked().is_empty();
     view! {
         <DataTable
             caption="Activity of this account, newest first"
@@ -124,19 +123,7 @@ fn ActivityTable(
                 </tr>
             }
         />
-        <nav class="pager" aria-label="Pages of activity">
-            <button type="button" disabled=!has_previous on:click=move |_| {
-                let mut stack = pages.get_untracked();
-                before.set(stack.pop().flatten());
-                pages.set(stack);
-            }>"Previous page"</button>
-            <button type="button" disabled=next.is_none() on:click=move |_| {
-                if let Some(cursor) = next {
-                    pages.update(|stack| stack.push(before.get_untracked()));
-                    before.set(Some(cursor));
-                }
-            }>"Next page"</button>
-        </nav>
+        <Pager label="Pages of activity" pages cursor=before next />
     }
 }
 
