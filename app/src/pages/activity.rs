@@ -57,43 +57,48 @@ pub fn ActivityTab() -> impl IntoView {
         view! { <option value=k.as_str()>{k.label()}</option> }
     });
     let table = move |page| view! { <ActivityTable page pages before /> };
+    // Type-erased, so the tab's view type stays within the compiler's limits.
+    let toolbar = view! {
+        <div class="toolbar">
+            <div class="field">
+                <span class="label">"User"</span>
+                <UserPicker
+                    label="Only the activity of user".to_string()
+                    id="activity-user".to_string()
+                    chosen=user
+                    on_choose=Callback::new(move |choice: UserChoice| {
+                        user.set(Some(choice));
+                        restart();
+                    })
+                    search=phone_owner_choices
+                />
+                {move || user.get().is_some().then(|| view! {
+                    <button type="button" on:click=move |_| { user.set(None); restart(); }>"All users"</button>
+                })}
+            </div>
+            <div class="field">
+                <label for="activity-kind">"Kind"</label>
+                <select id="activity-kind" on:change=set(kind)>
+                    <option value="">"All kinds"</option>
+                    {kinds.collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="activity-from">"From"</label>
+                <input id="activity-from" type="date" on:change=set(from) />
+            </div>
+            <div class="field">
+                <label for="activity-to">"To"</label>
+                <input id="activity-to" type="date" on:change=set(to) />
+            </div>
+            <a class="button" href=csv download="activity.csv">"Download CSV"</a>
+        </div>
+    }
+    .into_any();
     view! {
         <section class="panel" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Activity"</h2>
-            <div class="toolbar">
-                <div class="field">
-                    <span class="label">"User"</span>
-                    <UserPicker
-                        label="Only the activity of user".to_string()
-                        id="activity-user".to_string()
-                        chosen=user
-                        on_choose=Callback::new(move |choice: UserChoice| {
-                            user.set(Some(choice));
-                            restart();
-                        })
-                        search=phone_owner_choices
-                    />
-                    {move || user.get().is_some().then(|| view! {
-                        <button type="button" on:click=move |_| { user.set(None); restart(); }>"All users"</button>
-                    })}
-                </div>
-                <div class="field">
-                    <label for="activity-kind">"Kind"</label>
-                    <select id="activity-kind" on:change=set(kind)>
-                        <option value="">"All kinds"</option>
-                        {kinds.collect_view()}
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="activity-from">"From"</label>
-                    <input id="activity-from" type="date" on:change=set(from) />
-                </div>
-                <div class="field">
-                    <label for="activity-to">"To"</label>
-                    <input id="activity-to" type="date" on:change=set(to) />
-                </div>
-                <a class="button" href=csv download="activity.csv">"Download CSV"</a>
-            </div>
+            {toolbar}
             <Loaded resource=events view=table admin_only=true />
         </section>
     }
@@ -125,6 +130,7 @@ fn ActivityTable(
         />
         <Pager label="Pages of activity" pages cursor=before next />
     }
+    .into_any()
 }
 
 /// The Account tab's list of the user's own recent security events.

@@ -14,7 +14,7 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
 use crate::domain::features::applications::{in_use_message, using_libraries};
-use crate::model::{AppError, JsLibraryRow, JS_LIBRARY_MAX};
+use crate::model::{ActivityKind, AppError, JsLibraryRow, JS_LIBRARY_MAX};
 
 pub const DESCRIPTION_MAX: usize = 500;
 
