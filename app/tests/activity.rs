@@ -7,12 +7,13 @@
 use std::net::IpAddr;
 
 use app::domain::admin::{account_info, activity as admin_activity, users};
-use app::domain::core::activity::{self, By, Event};
+use app::domain::core::activity::{self, By, Event, Filter};
 use app::domain::core::actor::{Member, Operator};
 use app::domain::core::clock::ManualClock;
 use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool};
 use app::domain::core::quota::QuotaPolicy;
+use app::domain::core::scope::Scoped;
 use app::domain::entity::{activity_event, oauth_token, user};
 use app::domain::features::certificates::{self, NewCertificate};
 use app::domain::features::integrations;
@@ -27,14 +28,16 @@ use app::domain::identity::{
 use app::domain::operator::{self, NewUserByOperator};
 use app::domain::testing::samples::{AWS_SECRET, PRIVATE_KEY_MATERIAL};
 use app::domain::testing::{
-    account_with_admin, add_user, base32_decode, fresh_domain, link_token, s3_integration,
-    Snapshot, PASSWORD,
+    account_with_admin, add_user, base32_decode, fresh_domain, link_token, query_plan,
+    s3_integration, Snapshot, PASSWORD,
 };
 use app::domain::{jobs, Domain};
 use app::model::{AccountInfo, ActivityFilter, ActivityKind, ActivityRow, AppError, OwnerChange};
 use chrono::Duration;
 use rcgen::{CertificateParams, KeyPair};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Set,
+};
 
 const NEW_PASSWORD: &str = "Maple-Canyon-Drift-19";
 const OP: fn() -> Operator = Operator::from_command_line;
@@ -598,6 +601,28 @@ async fn admins_page_through_their_own_accounts_events_newest_first_with_filters
     assert_eq!(lines[0], "time,actor,kind,what,target,client_address,detail");
     assert!(lines[1].contains("\"bob@example.com\",\"developer_key.created\""), "{}", lines[1]);
     assert!(lines[1].contains("\"target 59\""));
+}
+
+#[tokio::test]
+async fn each_listing_walks_an_index_backwards_without_sorting() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    many(&d, &clock, &ada, ActivityKind::UserInvited, 3).await;
+    let backend = d.db.get_database_backend();
+    let by_user = Filter { user_id: Some(ada.user_id()), ..Default::default() };
+    let by_kind = Filter { kind: Some(ActivityKind::UserInvited), ..Default::default() };
+    for (filter, index) in [
+        (Filter::default(), "idx_activity_account "),
+        (by_user, "idx_activity_account_actor "),
+        (by_kind, "idx_activity_account_kind "),
+    ] {
+        let scoped = Scoped::account(ada.account_id()).all::<activity_event::Entity>();
+        let query = activity::page_query(scoped, &filter, Some(1_000_000), admin_activity::PAGE);
+        let plan = query_plan(&d, query.build(backend)).await;
+        assert!(plan.contains(index), "{filter:?} should use {index}:\n{plan}");
+        let sorted = plan.contains("TEMP B-TREE") || plan.contains("Sort  (");
+        assert!(!sorted && !plan.contains("Seq Scan"), "{filter:?}:\n{plan}");
+    }
 }
 
 #[tokio::test]

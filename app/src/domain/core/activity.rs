@@ -172,12 +172,7 @@ pub async fn page(
     before: Option<i32>,
     limit: u64,
 ) -> Result<ActivityPage, AppError> {
-    let mut query = filter.apply(query);
-    if let Some(before) = before {
-        query = query.filter(activity_event::Column::Id.lt(before));
-    }
-    let mut rows =
-        query.order_by_desc(activity_event::Column::Id).limit(limit + 1).all(conn).await?;
+    let mut rows = page_query(query, filter, before, limit).all(conn).await?;
     let next = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| r.id)
@@ -185,6 +180,23 @@ pub async fn page(
         None
     };
     Ok(ActivityPage { rows: rows.into_iter().map(row).collect(), next })
+}
+
+/// The query [`page`] runs: one more row than `limit`, to tell whether
+/// another page follows. Each filter has an index ending in `id`, so the
+/// database walks it backwards from `before` and stops after `limit + 1`
+/// rows however many events the account has.
+pub fn page_query(
+    query: Select<activity_event::Entity>,
+    filter: &Filter,
+    before: Option<i32>,
+    limit: u64,
+) -> Select<activity_event::Entity> {
+    let mut query = filter.apply(query);
+    if let Some(before) = before {
+        query = query.filter(activity_event::Column::Id.lt(before));
+    }
+    query.order_by_desc(activity_event::Column::Id).limit(limit + 1)
 }
 
 pub fn row(event: activity_event::Model) -> ActivityRow {

@@ -256,24 +256,8 @@ fn notice(to: &str, enabled: bool) -> Email {
 /// Checks a second factor for `user_id`: a TOTP code newer than the last one
 /// used, or an unused recovery code. Either is used up by this call. The
 /// updates are conditional, so two requests with one code cannot both pass.
+/// Returns which factor the code was, or `None` for a wrong code.
 pub async fn verify(
-    d: &Domain,
-    conn: &impl ConnectionTrait,
-    user_id: i32,
-    code: &str,
-) -> Result<bool, AppError> {
-    Ok(factor_used(d, conn, user_id, code).await?.is_some())
-}
-
-/// Which second factor a right code was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Factor {
-    Totp,
-    RecoveryCode,
-}
-
-/// [`verify`], telling which factor the code was (`None`: a wrong code).
-async fn factor_used(
     d: &Domain,
     conn: &impl ConnectionTrait,
     user_id: i32,
@@ -301,6 +285,13 @@ async fn factor_used(
     Ok((used.rows_affected == 1).then_some(Factor::RecoveryCode))
 }
 
+/// Which second factor a right code was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Factor {
+    Totp,
+    RecoveryCode,
+}
+
 /// Whether a user has 2FA on (log-in asks for a code then).
 pub async fn is_enabled(conn: &impl ConnectionTrait, user_id: i32) -> Result<bool, AppError> {
     Ok(enabled_row(conn, user_id).await?.is_some())
@@ -321,7 +312,7 @@ pub async fn with_code<T>(
     let subjects = throttle::Subjects::second_factor(user_id);
     throttle::admit(d, &subjects).await?;
     let txn = d.db.begin().await?;
-    let Some(factor) = factor_used(d, &txn, user_id, code).await? else {
+    let Some(factor) = verify(d, &txn, user_id, code).await? else {
         return Err(AppError::field("code", WRONG_CODE));
     };
     if factor == Factor::RecoveryCode {
