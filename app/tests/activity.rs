@@ -354,13 +354,18 @@ async fn sign_ins_and_personal_security_record_each_change() {
         })
         .unwrap();
     log.one_from_here(&d, ActivityKind::RecoveryCodesRegenerated, me, me).await;
-    // A TOTP code records nothing of its own; a recovery code does.
+    // A TOTP code records nothing of its own; a recovery code does; a wrong
+    // one is a failed sign-in.
     let LogIn::SecondFactor { challenge } =
         log_in::log_in_from(&d, me, NEW_PASSWORD, "t", Some(address())).await.unwrap()
     else {
         panic!("2FA is on")
     };
     log.none(&d).await;
+    let wrong = log_in::complete_second_factor_from(&d, &challenge, "000000", "t", Some(address()));
+    assert!(wrong.await.is_err());
+    let failed = log.one_from_here(&d, ActivityKind::SignInFailed, me, me).await;
+    assert_eq!(failed.detail.as_deref(), Some("wrong two-factor code"));
     log_in::complete_second_factor_from(&d, &challenge, &codes[0], "t", Some(address()))
         .await
         .unwrap();

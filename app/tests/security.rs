@@ -43,8 +43,9 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
 }
 
 /// What a refused second-factor code writes: the challenge's tries
-/// (login_challenges, ended at the last) and the user's count (login_failures).
-const CODE_COUNTS: &[&str] = &["login_challenges", "login_failures"];
+/// (login_challenges, ended at the last), the user's count (login_failures)
+/// and, at log-in, the failed sign-in's event (activity_events).
+const CODE_COUNTS: &[&str] = &["login_challenges", "login_failures", "activity_events"];
 
 async fn second_step(d: &Domain, email: &str) -> String {
     match log_in::log_in_from(d, email, PASSWORD, "t", None).await.unwrap() {

@@ -176,7 +176,7 @@ pub async fn complete_second_factor_from(
         login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
         return Err(expired());
     }
-    let user = two_factor::with_code(d, found.user_id, code, client, async |txn| {
+    let outcome = two_factor::with_code(d, found.user_id, code, client, async |txn| {
         // Deleting is the claim: one challenge opens one session.
         let claimed = login_challenge::Entity::delete_by_id(hash).exec(txn).await?;
         match user::Entity::find_by_id(found.user_id).one(txn).await? {
@@ -184,11 +184,19 @@ pub async fn complete_second_factor_from(
             _ => Err(expired()),
         }
     })
-    .await
-    .inspect_err(|err| {
-        if matches!(err, AppError::Invalid(_)) {
-            metrics::counter!("console_login_failures_total", "step" => "code").increment(1);
+    .await;
+    if let Err(AppError::Invalid(_)) = &outcome {
+        metrics::counter!("console_login_failures_total", "step" => "code").increment(1);
+    }
+    // A wrong code (not an expired log-in) is a failed sign-in of its user,
+    // written beside the code's count.
+    let wrong = outcome.as_ref().err().and_then(|e| e.message_for("code"));
+    if wrong.as_deref() == Some(two_factor::WRONG_CODE) {
+        if let Some(user) = user::Entity::find_by_id(found.user_id).one(&d.db).await? {
+            let event =
+                Event::new(ActivityKind::SignInFailed, &user.email).detail("wrong two-factor code");
+            activity::record(d, &d.db, By::User(&user, client), event).await?;
         }
-    })?;
-    start_session_from(d, &user, user_agent, client).await
+    }
+    start_session_from(d, &outcome?, user_agent, client).await
 }
