@@ -17,6 +17,7 @@ use leptos_router::{path, SsrMode};
 
 use components::title::{page_title, PageTitle};
 use pages::account_info::AccountInformationTab;
+use pages::activity::ActivityTab;
 use pages::applications::ApplicationsTab;
 use pages::certificates::CertificatesTab;
 use pages::email_links::{ActivatePage, ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage};
@@ -123,6 +124,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users") view=UsersTab />
                     <Route path=path!("account-information") view=AccountInformationTab />
                     <Route path=path!("phone-numbers") view=PhoneNumbersTab />
+                    <Route path=path!("activity") view=ActivityTab />
                 </ParentRoute>
             </Routes>
         </Router>

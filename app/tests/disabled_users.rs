@@ -67,9 +67,10 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
     assert_eq!(sessions::authenticate(&d, &bob_session.token).await.unwrap(), bob);
     assert_eq!(developer_keys::authenticate(&d, &key).await.unwrap(), bob);
 
-    // Only Bob's row and his sessions change: his number, application,
-    // integration and keys (rows) all stay, nothing is handed over.
-    let before = Snapshot::take_except(&d, &["users", "sessions"]).await;
+    // Only Bob's row and his sessions change (and the event recording it):
+    // his number, application, integration and keys (rows) all stay, nothing
+    // is handed over.
+    let before = Snapshot::take_except(&d, &["users", "sessions", "activity_events"]).await;
     let row = users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
     assert!(row.disabled && row.is_admin && !row.invited);
     before.assert_unchanged(&d).await;
@@ -132,7 +133,7 @@ async fn a_disabled_user_cannot_log_in_and_a_wrong_password_answers_as_always() 
 
     // The right password is told the user is disabled; a wrong one gets the
     // usual answer. Only the attempts are counted (login_failures).
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     let refused = log_in::log_in_from(&d, "bob@example.com", PASSWORD, "t", None).await;
     assert_eq!(refused.err(), Some(disabled()));
     let wrong = log_in::log_in_from(&d, "bob@example.com", "Not-His-Password-1", "t", None)
@@ -220,7 +221,8 @@ async fn the_second_step_of_a_log_in_opens_no_session_for_a_disabled_user() {
         .await
         .unwrap();
     assert_eq!(pending, 0, "the disable ended the log-in half done");
-    let before = Snapshot::take_except(&d, &["login_challenges", "login_failures"]).await;
+    let before =
+        Snapshot::take_except(&d, &["login_challenges", "login_failures", "activity_events"]).await;
     let code = current_code(&d, &secret);
     assert!(log_in::complete_second_factor(&d, &challenge, &code, "t").await.is_err());
     // A challenge opened just before the disable committed (a race): the

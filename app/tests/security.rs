@@ -43,8 +43,9 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
 }
 
 /// What a refused second-factor code writes: the challenge's tries
-/// (login_challenges, ended at the last) and the user's count (login_failures).
-const CODE_COUNTS: &[&str] = &["login_challenges", "login_failures"];
+/// (login_challenges, ended at the last), the user's count (login_failures)
+/// and, at log-in, the failed sign-in's event (activity_events).
+const CODE_COUNTS: &[&str] = &["login_challenges", "login_failures", "activity_events"];
 
 async fn second_step(d: &Domain, email: &str) -> String {
     match log_in::log_in_from(d, email, PASSWORD, "t", None).await.unwrap() {
@@ -61,7 +62,7 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let secret = app::domain::testing::base32_decode(&setup.secret);
     // A wrong code leaves 2FA off, and log-in as it was; it is counted
     // against the user's codes (login_failures) and changes nothing else.
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     let wrong = two_factor::confirm_setup(&d, &ada, PASSWORD, "000000").await.unwrap_err();
     assert!(wrong.message_for("code").is_some());
     before.assert_unchanged(&d).await;
@@ -137,7 +138,7 @@ async fn disabling_needs_the_password_and_a_code() {
     let (secret, codes) = enable(&d, &clock, "ada@example.com").await;
     let code = current_code(&d, &secret);
     // Wrong passwords and codes are counted (login_failures); nothing else changes.
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     let wrong_password = two_factor::disable(&d, &ada, "not it", &code).await.unwrap_err();
     assert!(wrong_password.message_for("password").is_some());
     let wrong_code = two_factor::disable(&d, &ada, PASSWORD, "999999").await.unwrap_err();
@@ -146,7 +147,7 @@ async fn disabling_needs_the_password_and_a_code() {
     assert!(two_factor::status(&d, &ada).await.unwrap().enabled);
     // New recovery codes replace the old ones.
     let fresh_codes = two_factor::regenerate_recovery_codes(&d, &ada, &code).await.unwrap();
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     assert!(
         two_factor::disable(&d, &ada, PASSWORD, &codes[0]).await.is_err(),
         "old codes are void"
@@ -185,7 +186,7 @@ async fn failed_log_ins_slow_down_then_lock_briefly_known_email_or_not() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
     // Every refusal is counted (login_failures); none opens a session or changes anything else.
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     for email in ["ada@example.com", "nobody@example.com"] {
         let attempt = |password: &'static str| log_in::log_in(&d, email, password, "t");
         for _ in 0..3 {
@@ -234,7 +235,7 @@ async fn a_successful_log_in_clears_the_failure_count() {
     // Counted afresh: three more failures are answered at once. Had the two
     // earlier ones still counted, the third would have to wait. They are
     // counted (login_failures) and change nothing else.
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     for n in 1..=3 {
         assert!(matches!(attempt("wrong").await, Err(AppError::Invalid(_))), "failure {n}");
     }
@@ -248,7 +249,7 @@ async fn one_address_trying_many_emails_is_locked() {
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let address = Some("203.0.113.9".parse().unwrap());
     // The failures are counted (login_failures); nothing else changes.
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     for i in 0..50 {
         let email = format!("guess{i}@example.com");
         let result = log_in::log_in_from(&d, &email, "wrong", "t", address).await;
@@ -270,7 +271,7 @@ async fn one_address_trying_many_emails_is_locked() {
     // The address's lock ends after its 15 minutes, and not before.
     clock.advance(Duration::minutes(14));
     // Counted against the email before the address refuses it (throttle::admit).
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     let still = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
     assert!(matches!(still, Err(AppError::TooManyRequests(_))));
     before.assert_unchanged(&d).await;

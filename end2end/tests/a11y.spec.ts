@@ -23,6 +23,7 @@ const TABS = [
   '/account/js-libraries',
   '/account/integrations',
   '/account/applications',
+  '/account/activity',
 ];
 
 test('every signed-out page passes axe', async ({ page }) => {

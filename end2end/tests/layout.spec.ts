@@ -12,6 +12,7 @@ const TABS: [string, string][] = [
   ['js-libraries', '/account/js-libraries'],
   ['integrations', '/account/integrations'],
   ['applications', '/account/applications'],
+  ['activity', '/account/activity'],
 ];
 
 /** Rows whose cells end at different heights, and action cells whose buttons wrap. */

@@ -7,11 +7,14 @@
 use std::sync::Arc;
 
 use app::api::web::WebContext;
-use app::domain::admin::users;
+use app::domain::admin::{activity, users};
 use app::domain::core::actor::Member;
 use app::domain::features::phone_numbers;
 use app::domain::identity::{developer_keys, profile};
-use app::model::{AppError, CurrentUser, FieldError, PhoneNumberRow, UserRow, UserSort, UserState};
+use app::model::{
+    ActivityFilter, ActivityRow, AppError, CurrentUser, FieldError, PhoneNumberRow, UserRow,
+    UserSort, UserState,
+};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -62,6 +65,7 @@ where
         .routes(routes!(me))
         .routes(routes!(list_users))
         .routes(routes!(list_phone_numbers))
+        .routes(routes!(list_activity))
         .split_for_parts()
 }
 
@@ -273,6 +277,54 @@ async fn list_phone_numbers(
         Err(_) => phone_numbers::owned_by_me(&web.domain, &member).await?,
     };
     Ok(Json(PhoneNumberList { phone_numbers }))
+}
+
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ActivityQuery {
+    /// Only events this user (by id) made.
+    user: Option<i32>,
+    /// Only events of this kind, e.g. `user.invited` or `sign_in.failed`.
+    kind: Option<String>,
+    /// Only events on or after this day (`YYYY-MM-DD`, UTC).
+    from: Option<String>,
+    /// Only events on or before this day (`YYYY-MM-DD`, UTC).
+    to: Option<String>,
+    /// The `next` of the previous page.
+    before: Option<i32>,
+}
+
+/// A page of the account's activity, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityList {
+    pub events: Vec<ActivityRow>,
+    /// Where the next (older) page starts (pass it as `before`); null on the last page.
+    pub next: Option<i32>,
+}
+
+/// The account's activity log (admins only), newest first, 50 a page.
+#[utoipa::path(
+    get,
+    path = "/activity",
+    operation_id = "listActivity",
+    params(ActivityQuery),
+    responses(
+        (status = OK, description = "A page of events", body = ActivityList),
+        (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+        (status = FORBIDDEN, description = "The key's user is not an admin", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "A refused kind or date", body = ErrorBody),
+    )
+)]
+async fn list_activity(
+    State(web): State<WebContext>,
+    headers: HeaderMap,
+    Query(query): Query<ActivityQuery>,
+) -> Result<Json<ActivityList>, ApiError> {
+    let admin = caller(&web, &headers).await?.admin()?;
+    let filter =
+        ActivityFilter { user_id: query.user, kind: query.kind, from: query.from, to: query.to };
+    let page = activity::list(&web.domain, &admin, &filter, query.before).await?;
+    Ok(Json(ActivityList { events: page.rows, next: page.next }))
 }
 
 async fn not_found() -> ApiError {

@@ -51,6 +51,9 @@ pub struct Config {
     /// `METRICS_ADDR` (unset: no metrics): where Prometheus metrics are
     /// served, apart from the console, e.g. `127.0.0.1:9100`.
     pub metrics_addr: Option<Result<std::net::SocketAddr, String>>,
+    /// `ACTIVITY_RETENTION_DAYS` (default 365, 1 to 3650): how long activity
+    /// events are kept; older ones are removed by the hourly clean-up.
+    pub activity_retention: Result<chrono::Duration, String>,
 }
 
 /// A mode's client when both its variables are set.
@@ -73,6 +76,17 @@ pub enum MailConfig {
 /// An environment variable, with empty meaning unset.
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A number of days from `name` (`least` to 3650), or `default` when unset.
+fn days(name: &str, default: chrono::Duration, least: i64) -> Result<chrono::Duration, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(days) => match days.trim().parse::<i64>() {
+            Ok(days) if (least..=3650).contains(&days) => Ok(chrono::Duration::days(days)),
+            _ => Err(format!("{name}: {days:?} is not a number of days ({least} to 3650)")),
+        },
+    }
 }
 
 /// Never prints the SMTP password.
@@ -155,16 +169,11 @@ impl Config {
                 _ => Err(format!("SHUTDOWN_GRACE_SECONDS must be 0 to 3600, not {seconds:?}")),
             },
         };
-        let number_cooldown = match var("NUMBER_COOLDOWN_DAYS") {
-            None => Ok(provisioning::COOLDOWN),
-            Some(days) => match days.trim().parse::<i64>() {
-                Ok(days) if (0..=3650).contains(&days) => Ok(chrono::Duration::days(days)),
-                _ => Err(format!(
-                    "NUMBER_COOLDOWN_DAYS: {days:?} is not a number of days (0 to 3650)"
-                )),
-            },
-        };
+        let number_cooldown = days("NUMBER_COOLDOWN_DAYS", provisioning::COOLDOWN, 0);
+        let retention = chrono::Duration::days(app::domain::core::DEFAULT_ACTIVITY_RETENTION_DAYS);
+        let activity_retention = days("ACTIVITY_RETENTION_DAYS", retention, 1);
         Config {
+            activity_retention,
             limits,
             number_cooldown,
             shutdown_grace,

@@ -1,4 +1,5 @@
 //! The axum server: configuration, routes, middleware and the operator CLI.
+pub mod activity_csv;
 pub mod api_v1;
 pub mod assets;
 pub mod cli;
@@ -70,6 +71,7 @@ pub fn build_router(
             app::domain::core::oauth_provider::CALLBACK_PATH,
             axum::routing::get(oauth_callback::stripe_callback),
         )
+        .route(activity_csv::PATH, axum::routing::get(activity_csv::download))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

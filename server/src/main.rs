@@ -56,6 +56,10 @@ async fn main() -> ExitCode {
         Ok(cooldown) => Arc::new(LocalPool { cooldown: *cooldown }),
         Err(err) => return fail(err),
     };
+    domain.activity_retention = match &config.activity_retention {
+        Ok(retention) => *retention,
+        Err(err) => return fail(err),
+    };
     domain.quotas =
         match QuotaPolicy::default().with_overrides(config.limits.as_deref().unwrap_or("")) {
             Ok(quotas) => quotas,

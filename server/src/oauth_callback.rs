@@ -2,11 +2,12 @@
 //! changes something only when its `state` is one the same session started
 //! (see `app::domain::features::oauth_tokens`). It always answers with a redirect to the
 //! OAuth Tokens tab and a fixed outcome code, never with provider text.
-use app::api::web::{session_token_in, WebContext};
+use app::api::web::{client_address_of, session_token_in, WebContext};
 use app::domain::features::oauth_tokens;
 use app::domain::identity::sessions;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -23,12 +24,14 @@ fn back(outcome: &str) -> Response {
 
 pub async fn stripe_callback(
     State(web): State<WebContext>,
-    headers: HeaderMap,
     Query(query): Query<Callback>,
+    // Last: it takes the whole request.
+    parts: Parts,
 ) -> Response {
     let invalid = oauth_tokens::CallbackRefusal::InvalidState.key();
-    let Some(session) = session_token_in(&web, &headers) else { return back(invalid) };
+    let Some(session) = session_token_in(&web, &parts.headers) else { return back(invalid) };
     let Ok(me) = sessions::authenticate(&web.domain, &session).await else { return back(invalid) };
+    let me = me.from_address(client_address_of(&parts, &web.trusted_proxies));
     let Some(state) = query.state else { return back(invalid) };
     match oauth_tokens::callback(&web.domain, &me, &session, &state, query.code.as_deref()).await {
         Ok(_) => back("connected"),

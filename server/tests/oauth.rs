@@ -134,6 +134,11 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
         assert!(!listed.body.contains(ACCESS_TOKEN), "the token never reaches a browser");
         let page = app.page("/account/oauth-tokens", Some(&admin)).await;
         assert!(page.body.contains("acct_1LocalTest") && !page.body.contains(ACCESS_TOKEN));
+        // The connection is in the activity log, by the account it names, not the token.
+        let activity =
+            app.call("list_activity", &[("kind", "oauth_token.added")], Some(&admin)).await;
+        assert_eq!(activity.json()["rows"][0]["target"], "Stripe test acct_1LocalTest");
+        assert!(!activity.body.contains(ACCESS_TOKEN) && !activity.body.contains("good-code"));
 
         // The same state again: refused, nothing added.
         let before = Snapshot::take(&app.domain).await;

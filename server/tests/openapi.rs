@@ -4,10 +4,12 @@
 //! field of an answer the document does not describe, fails here.
 mod support;
 
+use app::domain::core::activity::{self, By, Event};
 use app::domain::core::provisioning;
 use app::domain::features::{applications, deployments, phone_numbers};
 use app::domain::identity::sessions;
 use app::domain::testing::{self, PASSWORD};
+use app::model::ActivityKind;
 use http::StatusCode;
 use serde_json::{json, Value};
 use support::{TestApp, MEMBER_PASSWORD};
@@ -147,7 +149,10 @@ fn the_document_is_generated_and_served() {
                 item.as_object().unwrap().keys().map(move |m| (path.as_str(), m.as_str()))
             })
             .collect();
-        assert_eq!(operations, [("/me", "get"), ("/phone-numbers", "get"), ("/users", "get")]);
+        assert_eq!(
+            operations,
+            [("/activity", "get"), ("/me", "get"), ("/phone-numbers", "get"), ("/users", "get")]
+        );
         let parameters: Vec<&str> = served["paths"]["/users"]["get"]["parameters"]
             .as_array()
             .unwrap()
@@ -253,6 +258,10 @@ fn every_field_the_api_answers_is_in_the_document() {
             ("/api/v1/phone-numbers", None, StatusCode::UNAUTHORIZED),
             ("/api/v1/users?state=enabled", Some(&admin_key), StatusCode::OK),
             ("/api/v1/users?state=asleep", Some(&admin_key), StatusCode::UNPROCESSABLE_ENTITY),
+            ("/api/v1/activity", Some(&admin_key), StatusCode::OK),
+            ("/api/v1/activity?kind=nope", Some(&admin_key), StatusCode::UNPROCESSABLE_ENTITY),
+            ("/api/v1/activity", Some(&member_key), StatusCode::FORBIDDEN),
+            ("/api/v1/activity", None, StatusCode::UNAUTHORIZED),
         ] {
             let (status, body) = app.api(path, key.map(String::as_str)).await;
             assert_eq!(status, expected, "{path}: {body}");
@@ -270,6 +279,18 @@ fn every_field_the_api_answers_is_in_the_document() {
         assert!(answered[7]["phone_numbers"][0]["deployed_to"]["name"] == "IVR");
         assert!(answered[10]["users"][0]["disabled"] == false);
         assert!(answered[11]["error"]["fields"][0]["field"] == "state");
+        // More events than a page, so the activity's `next` is a number once.
+        assert!(answered[12]["events"][0]["client_address"].is_null());
+        for i in 0..60 {
+            let event = Event::new(ActivityKind::JsLibraryAdded, format!("lib {i}")).detail("d");
+            activity::record(d, &d.db, By::Member(&grace), event).await.unwrap();
+        }
+        let (status, page) = app.api("/api/v1/activity", Some(&admin_key)).await;
+        check_answer(&document, "/api/v1/activity", status, &page);
+        let next = page["next"].as_i64().expect("a second page of activity");
+        let (status, older) =
+            app.api(&format!("/api/v1/activity?before={next}"), Some(&admin_key)).await;
+        check_answer(&document, "/api/v1/activity", status, &older);
     })
 }
 

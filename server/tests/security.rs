@@ -157,8 +157,9 @@ fn log_in_with_two_factor_takes_two_steps() {
             }
         };
         // A refused code counts against the challenge and the user's codes
-        // (login_challenges, login_failures); nothing else changes.
-        let counts = ["login_challenges", "login_failures"];
+        // (login_challenges, login_failures) and is a failed sign-in
+        // (activity_events); nothing else changes.
+        let counts = ["login_challenges", "login_failures", "activity_events"];
         let before = Snapshot::take_except(&app.domain, &counts).await;
         let no_challenge = call(code.clone(), None).await;
         assert_eq!(no_challenge.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -202,7 +203,8 @@ fn forwarded_addresses_count_only_behind_the_trusted_proxy() {
             }
         };
         // Every refused log-in is counted (login_failures); none changes anything else.
-        let before = Snapshot::take_except(&app.domain, &["login_failures"]).await;
+        let before =
+            Snapshot::take_except(&app.domain, &["login_failures", "activity_events"]).await;
         // Behind the proxy, one client trying fifty emails gets locked...
         for i in 0..50 {
             let status =

@@ -28,8 +28,15 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::identity::email_links;
-    let outcome =
-        email_links::reset_password(&domain()?, &token, &new_password, &user_agent()).await?;
+    let d = domain()?;
+    let outcome = email_links::reset_password_from(
+        &d,
+        &token,
+        &new_password,
+        &user_agent(),
+        client_address(),
+    )
+    .await?;
     super::log_in::continue_log_in(outcome, "/account")
 }
 

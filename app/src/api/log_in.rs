@@ -42,8 +42,9 @@ pub async fn log_in_code(code: String, next: Option<String>) -> Result<(), AppEr
     use crate::domain::identity::log_in;
     let challenge =
         challenge_token().ok_or_else(|| AppError::field("code", log_in::CHALLENGE_EXPIRED))?;
+    let (d, client) = (domain()?, client_address());
     let session =
-        log_in::complete_second_factor(&domain()?, &challenge, &code, &user_agent()).await?;
+        log_in::complete_second_factor_from(&d, &challenge, &code, &user_agent(), client).await?;
     clear_challenge_cookie();
     set_session_cookie(&session.token)?;
     leptos_axum::redirect(&safe_next(next));

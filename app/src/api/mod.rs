@@ -3,6 +3,7 @@
 //! authenticate, call the domain, map the result to a DTO. Authorization is
 //! decided in the domain, never here.
 pub mod account_info;
+pub mod activity;
 pub mod applications;
 pub mod certificates;
 pub mod deployments;

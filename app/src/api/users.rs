@@ -121,6 +121,7 @@ pub async fn send_password_reset(id: i32) -> Result<(), AppError> {
 pub async fn activate(token: String, new_password: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::admin::users;
-    let outcome = users::activate(&domain()?, &token, &new_password, &user_agent()).await?;
+    let (d, client) = (domain()?, client_address());
+    let outcome = users::activate_from(&d, &token, &new_password, &user_agent(), client).await?;
     super::log_in::continue_log_in(outcome, "/account")
 }

@@ -141,14 +141,15 @@ pub struct SignedIn {
 
 /// The signed-in member and their session token, or `Unauthenticated`.
 pub async fn signed_in() -> Result<(Member, String), AppError> {
+    // The member acts from the request's address (recorded with their changes).
     if let Some(SignedIn { member, token }) =
         request_parts().ok().and_then(|p| p.extensions.get::<SignedIn>().cloned())
     {
-        return Ok((member, token));
+        return Ok((member.from_address(client_address()), token));
     }
     let token = session_token().ok_or(AppError::Unauthenticated)?;
     let member = sessions::authenticate(&domain()?, &token).await?;
-    Ok((member, token))
+    Ok((member.from_address(client_address()), token))
 }
 
 pub async fn member() -> Result<Member, AppError> {

@@ -89,3 +89,39 @@ pub fn used_by(names: &[String]) -> String {
         names.join(", ")
     }
 }
+
+/// "Previous page" and "Next page" under a keyset-paged table: `cursor` is
+/// where the shown page starts (`None`: the first), `pages` the cursors of
+/// the pages before it, `next` where the following page starts, if any.
+#[component]
+pub fn Pager<C>(
+    /// Names the pager for assistive technology, e.g. "Pages of users".
+    label: &'static str,
+    pages: RwSignal<Vec<Option<C>>>,
+    cursor: RwSignal<Option<C>>,
+    next: Option<C>,
+) -> impl IntoView
+where
+    C: Clone + Send + Sync + 'static,
+{
+    let has_previous = pages.with_untracked(|stack| !stack.is_empty());
+    let last = next.is_none();
+    // Nothing to page through on a single page.
+    (has_previous || !last).then(|| {
+        view! {
+            <nav class="pager" aria-label=label>
+                <button type="button" disabled=!has_previous on:click=move |_| {
+                    let mut stack = pages.get_untracked();
+                    cursor.set(stack.pop().flatten());
+                    pages.set(stack);
+                }>"Previous page"</button>
+                <button type="button" disabled=last on:click=move |_| {
+                    if let Some(at) = next.clone() {
+                        pages.update(|stack| stack.push(cursor.get_untracked()));
+                        cursor.set(Some(at));
+                    }
+                }>"Next page"</button>
+            </nav>
+        }
+    })
+}

@@ -14,10 +14,11 @@ pub enum Tab {
     AccountInformation,
     PhoneNumbers,
     Applications,
+    Activity,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 9] = [
+    pub const ALL: [Tab; 10] = [
         Tab::Account,
         Tab::Users,
         Tab::AccountInformation,
@@ -27,6 +28,7 @@ impl Tab {
         Tab::JsLibraries,
         Tab::Integrations,
         Tab::Applications,
+        Tab::Activity,
     ];
 
     pub fn label(self) -> &'static str {
@@ -40,6 +42,7 @@ impl Tab {
             Tab::AccountInformation => "Account Information",
             Tab::PhoneNumbers => "Phone Numbers",
             Tab::Applications => "Applications",
+            Tab::Activity => "Activity",
         }
     }
 
@@ -54,12 +57,13 @@ impl Tab {
             Tab::AccountInformation => "/account/account-information",
             Tab::PhoneNumbers => "/account/phone-numbers",
             Tab::Applications => "/account/applications",
+            Tab::Activity => "/account/activity",
         }
     }
 
     /// Tabs only admins see (the server refuses their data to anyone else).
     pub fn admin_only(self) -> bool {
-        matches!(self, Tab::Users | Tab::AccountInformation | Tab::PhoneNumbers)
+        matches!(self, Tab::Users | Tab::AccountInformation | Tab::PhoneNumbers | Tab::Activity)
     }
 
     pub fn visible_to(is_admin: bool) -> impl Iterator<Item = Tab> {

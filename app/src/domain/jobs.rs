@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTra
 use lettre::message::Mailbox;
 
 use crate::domain::admin::users;
+use crate::domain::core::activity;
 use crate::domain::core::mail::{self, Transport};
 use crate::domain::core::quota;
 use crate::domain::core::scope::{lock_account, Scoped};
@@ -30,8 +31,9 @@ pub async fn deliver_mail(
 }
 
 /// The hourly clean-up: unverified accounts past their week, invitees whose
-/// invitation expired a week ago, and expired throttling records and limit
-/// counts, log-in challenges and OAuth states. One failing
+/// invitation expired a week ago, expired throttling records and limit
+/// counts, log-in challenges and OAuth states, and activity events past
+/// their retention. One failing
 /// does not stop the other; each is logged.
 pub async fn clean_up(d: &Domain) {
     if let Err(err) = remove_unverified_accounts(d).await {
@@ -43,6 +45,20 @@ pub async fn clean_up(d: &Domain) {
     if let Err(err) = forget_expired(d).await {
         tracing::error!(error = %err, "forgetting expired log-in records failed");
     }
+    if let Err(err) = forget_old_activity(d).await {
+        tracing::error!(error = %err, "removing old activity events failed");
+    }
+}
+
+/// Removes activity events older than the retention (`ACTIVITY_RETENTION_DAYS`),
+/// in batches. Returns how many.
+pub async fn forget_old_activity(d: &Domain) -> Result<u64, AppError> {
+    let cutoff = d.clock.now() - d.activity_retention;
+    let removed = activity::forget_before(&d.db, cutoff, 1000).await?;
+    if removed > 0 {
+        tracing::info!(removed, "removed activity events past their retention");
+    }
+    Ok(removed)
 }
 
 /// Removes accounts older than [`UNVERIFIED_ACCOUNT_LIFETIME`] none of whose

@@ -250,6 +250,7 @@ macro_rules! snapshot_tables {
 
 snapshot_tables!(
     account,
+    activity_event,
     application,
     application_integration,
     application_library,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 mod account_info;
+mod activity;
 mod applications;
 mod certificates;
 mod developer_keys;
@@ -20,6 +21,7 @@ mod two_factor;
 mod users;
 
 pub use account_info::*;
+pub use activity::*;
 pub use applications::*;
 pub use certificates::*;
 pub use developer_keys::*;

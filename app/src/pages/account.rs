@@ -1,8 +1,10 @@
 //! The Account tab: the user's own profile, two-factor authentication,
-//! developer keys, signed-in sessions and phone numbers.
+//! developer keys, signed-in sessions, recent security activity and phone
+//! numbers.
 use leptos::either::Either;
 use leptos::prelude::*;
 
+use super::activity::SecurityActivitySection;
 use super::developer_keys::DeveloperKeysSection;
 use super::my_account::signed_in_user_resource;
 use super::phone_numbers::MyPhoneNumbers;
@@ -29,6 +31,7 @@ pub fn AccountTab() -> impl IntoView {
         <TwoFactorSection />
         <DeveloperKeysSection />
         <SessionsSection />
+        <SecurityActivitySection />
         <MyPhoneNumbers />
     }
 }

@@ -2,6 +2,7 @@
 //! as in `api`, `model` and `domain`.
 pub mod account;
 pub mod account_info;
+pub mod activity;
 pub mod applications;
 pub mod certificates;
 pub mod developer_keys;

@@ -14,7 +14,7 @@ use crate::components::form::{
 };
 use crate::components::loaded::Loaded;
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
-use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
+use crate::components::table::{DataTable, DeleteButton, EditButton, Pager, RowActions};
 use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
 
 #[component]
@@ -196,7 +196,6 @@ fn UserTable(
         });
     }
     let next = page.next.clone();
-    let has_previous = !pages.get_untracked().is_empty();
     let empty = page.rows.is_empty();
     Either::Right(view! {
         <div class="toolbar">
@@ -260,22 +259,7 @@ fn UserTable(
                 }
             }
         />
-        // Paging controls only when there is another page to go to.
-        {(has_previous || next.is_some()).then(|| view! {
-            <nav class="pager" aria-label="Pages of users">
-                <button type="button" disabled=!has_previous on:click=move |_| {
-                    let mut stack = pages.get_untracked();
-                    after.set(stack.pop().flatten());
-                    pages.set(stack);
-                }>"Previous page"</button>
-                <button type="button" disabled=next.is_none() on:click=move |_| {
-                    if let Some(cursor) = next.clone() {
-                        pages.update(|stack| stack.push(after.get_untracked()));
-                        after.set(Some(cursor));
-                    }
-                }>"Next page"</button>
-            </nav>
-        })}
+        <Pager label="Pages of users" pages cursor=after next />
     })
 }
 

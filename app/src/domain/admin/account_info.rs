@@ -2,11 +2,12 @@
 //! only) and its plan (changed by operators only, never through the web).
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Set};
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::account;
-use crate::model::{AccountInfo, AppError};
+use crate::model::{AccountInfo, ActivityKind, AppError};
 
 pub const ADDRESS_MAX: usize = 200;
 pub const CITY_MAX: usize = 100;
@@ -54,6 +55,7 @@ pub async fn save(d: &Domain, admin: &Admin, input: AccountInfo) -> Result<Accou
         phone: errors.check("phone", validation::international_phone(&input.phone, "Phone Number")),
     };
     errors.into_result()?;
+    let event = Event::new(ActivityKind::AccountInfoUpdated, &checked.company_name);
     let mut active = load(&d.db, admin.account_id()).await?.into_active_model();
     active.company_name = Set(checked.company_name);
     active.address = Set(checked.address);
@@ -61,7 +63,11 @@ pub async fn save(d: &Domain, admin: &Admin, input: AccountInfo) -> Result<Accou
     active.state = Set(checked.state);
     active.zip = Set(checked.zip);
     active.phone = Set(checked.phone);
-    Ok(info(active.update(&d.db).await?))
+    let saved = activity::with_event(d, By::Member(admin.member()), event, async |txn| {
+        Ok(active.update(txn).await?)
+    })
+    .await?;
+    Ok(info(saved))
 }
 
 #[cfg(test)]

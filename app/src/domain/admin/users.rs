@@ -11,6 +11,7 @@ use sea_orm::{
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
 use crate::domain::core::directory;
 use crate::domain::core::mail::{self, Email};
@@ -25,7 +26,7 @@ use crate::domain::features::{applications, certificates, oauth_tokens, phone_nu
 use crate::domain::identity::email_links;
 use crate::domain::identity::log_in::LogIn;
 use crate::domain::identity::sessions::end_sessions;
-use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
+use crate::model::{ActivityKind, AppError, UserPage, UserRow, UserSort, UserState};
 
 pub const LAST_ADMIN: &str =
     "An account needs at least one admin: make another user an admin first.";
@@ -142,6 +143,8 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     .await?;
     spend_invitation(d, &txn, admin, &user.email).await?;
     send_invitation(d, &txn, &user).await?;
+    let event = Event::new(ActivityKind::UserInvited, &user.email).detail(roles(&user));
+    activity::record(d, &txn, By::Member(admin.member()), event).await?;
     txn.commit().await?;
     Ok(user_row(user))
 }
@@ -155,6 +158,8 @@ pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(),
         spend_invitation(d, &txn, admin, &user.email).await?;
     }
     send_invitation(d, &txn, &user).await?;
+    let event = Event::new(ActivityKind::InvitationResent, &user.email);
+    activity::record(d, &txn, By::Member(admin.member()), event).await?;
     txn.commit().await.map_err(Into::into)
 }
 
@@ -275,7 +280,19 @@ pub async fn activate(
     password: &str,
     user_agent: &str,
 ) -> Result<LogIn, AppError> {
-    email_links::redeem_password_link(d, token, Purpose::Activate, password, user_agent).await
+    activate_from(d, token, password, user_agent, None).await
+}
+
+/// [`activate`] from the client address `client`.
+pub async fn activate_from(
+    d: &Domain,
+    token: &str,
+    password: &str,
+    user_agent: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<LogIn, AppError> {
+    email_links::redeem_password_link(d, token, Purpose::Activate, password, user_agent, client)
+        .await
 }
 
 /// Edit User. An active user's new email takes effect when confirmed from the
@@ -311,6 +328,8 @@ pub async fn update(
         active.email = Set(checked.email.clone());
     }
     let updated = active.update(&txn).await.map_err(email_conflict)?;
+    let event = edit_event(&target, &updated, email_changes.then_some(checked.email.as_str()));
+    activity::record(d, &txn, By::Member(admin.member()), event).await?;
     if email_changes && invited {
         spend_invitation(d, &txn, admin, &updated.email).await?;
         send_invitation(d, &txn, &updated).await?;
@@ -337,7 +356,7 @@ pub async fn send_password_reset(d: &Domain, admin: &Admin, id: i32) -> Result<(
         actor: Some(admin.member().user_id()),
         ..Who::default()
     };
-    email_links::send_password_reset(d, &target.email, &who).await
+    email_links::send_password_reset(d, &target.email, &who, Some(By::Member(admin.member()))).await
 }
 
 /// Delete User: removes the user and their sessions, and hands everything
@@ -356,6 +375,8 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     hand_over(d, &txn, target.id, admin.member().user_id()).await?;
     end_sessions(&txn, target.id, None).await?;
     user::Entity::delete_by_id(target.id).exec(&txn).await?;
+    let event = Event::new(ActivityKind::UserDeleted, &target.email);
+    activity::record(d, &txn, By::Member(admin.member()), event).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -390,6 +411,8 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
     active.disabled_at = Set(Some(d.clock.now()));
     let updated = active.update(&txn).await?;
     end_sign_ins(&txn, updated.id).await?;
+    let event = Event::new(ActivityKind::UserDisabled, &updated.email);
+    activity::record(d, &txn, By::Member(admin.member()), event).await?;
     txn.commit().await?;
     Ok(user_row(updated))
 }
@@ -421,6 +444,8 @@ pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppEr
     active.disabled_at = Set(None);
     let updated = active.update(&txn).await?;
     end_sign_ins(&txn, updated.id).await?;
+    let event = Event::new(ActivityKind::UserEnabled, &updated.email);
+    activity::record(d, &txn, By::Member(admin.member()), event).await?;
     txn.commit().await?;
     Ok(user_row(updated))
 }
@@ -439,6 +464,37 @@ async fn hand_over(
     certificates::hand_over(txn, from, to).await?;
     oauth_tokens::hand_over(&d.secrets, txn, from, to).await?;
     Ok(())
+}
+
+/// A user's admin flag and permissions, for events.
+fn roles(user: &user::Model) -> String {
+    let yes = |on: bool| if on { "yes" } else { "no" };
+    format!(
+        "admin: {}, can create: {}, can share: {}",
+        yes(user.is_admin),
+        yes(user.can_create),
+        yes(user.can_share)
+    )
+}
+
+/// What Edit User changed: a role change when the admin flag or a
+/// permission changed, an edit otherwise; the detail says what changed.
+fn edit_event(before: &user::Model, after: &user::Model, new_email: Option<&str>) -> Event {
+    let role_changed = (before.is_admin, before.can_create, before.can_share)
+        != (after.is_admin, after.can_create, after.can_share);
+    let mut changes = Vec::new();
+    if role_changed {
+        changes.push(roles(after));
+    }
+    if (&before.first_name, &before.last_name) != (&after.first_name, &after.last_name) {
+        changes.push(format!("name: {} {}", after.first_name, after.last_name));
+    }
+    if let Some(email) = new_email {
+        changes.push(format!("email: {email}"));
+    }
+    let kind = if role_changed { ActivityKind::UserRoleChanged } else { ActivityKind::UserUpdated };
+    let detail = if changes.is_empty() { "no change".to_owned() } else { changes.join("; ") };
+    Event::new(kind, &before.email).detail(detail)
 }
 
 pub fn user_row(u: user::Model) -> UserRow {

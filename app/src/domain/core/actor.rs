@@ -21,12 +21,27 @@ pub struct Member {
     user_id: i32,
     account_id: i32,
     is_admin: bool,
+    /// Where the request came from, as the web layer saw it (for the
+    /// activity log); `None` for tools and tests.
+    address: Option<std::net::IpAddr>,
 }
 
 impl Member {
     /// Only the authentication code in this module tree creates members.
     pub(in crate::domain) fn new(user_id: i32, account_id: i32, is_admin: bool) -> Self {
-        Member { user_id, account_id, is_admin }
+        Member { user_id, account_id, is_admin, address: None }
+    }
+
+    /// The same member acting from `address` (set by the web layer from the
+    /// request that authenticated them; recorded with their changes).
+    pub fn from_address(mut self, address: Option<std::net::IpAddr>) -> Self {
+        self.address = address;
+        self
+    }
+
+    /// The client address the member acts from, when known.
+    pub fn address(&self) -> Option<std::net::IpAddr> {
+        self.address
     }
 
     pub fn user_id(&self) -> i32 {

@@ -3,6 +3,7 @@
 //! infrastructure every rule needs: clock, crypto, sealed secrets, email
 //! links, validation, limits, the outbox, the outbound client and the number
 //! provider. [`Domain`] is the context every service is handed.
+pub mod activity;
 pub mod actor;
 pub mod clock;
 pub mod crypto;
@@ -58,7 +59,12 @@ pub struct Domain {
     pub numbers: Arc<dyn NumberProvider>,
     /// How many emails and numbers each subject may spend.
     pub quotas: QuotaPolicy,
+    /// How long activity events are kept (`ACTIVITY_RETENTION_DAYS`).
+    pub activity_retention: chrono::Duration,
 }
+
+/// How long activity events are kept unless configured otherwise.
+pub const DEFAULT_ACTIVITY_RETENTION_DAYS: i64 = 365;
 
 impl Domain {
     /// A link into the console, e.g. `link("/reset-password", token)`.
@@ -94,6 +100,7 @@ impl Domain {
             throttle: ThrottlePolicy::default(),
             outbound: Arc::new(outbound::Outbound::public()),
             oauth: Arc::new(OAuthConfig::default()),
+            activity_retention: chrono::Duration::days(DEFAULT_ACTIVITY_RETENTION_DAYS),
         }
     }
 }

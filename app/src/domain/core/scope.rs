@@ -13,7 +13,8 @@ use sea_orm::{
 
 use crate::domain::core::actor::Member;
 use crate::domain::entity::{
-    account, application, certificate, integration, js_library, oauth_token, phone_number, user,
+    account, activity_event, application, certificate, integration, js_library, oauth_token,
+    phone_number, user,
 };
 use crate::model::AppError;
 
@@ -48,6 +49,7 @@ macro_rules! account_owned {
 
 account_owned! {
     user,
+    activity_event owned by ActorUserId,
     integration,
     phone_number owned by OwnerId,
     application owned by OwnerId,

@@ -1,5 +1,6 @@
 //! sea-orm entities: one module per table.
 pub mod account;
+pub mod activity_event;
 pub mod application;
 pub mod application_integration;
 pub mod application_library;

@@ -11,6 +11,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, Select, Set, TransactionTrait,
 };
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::limits;
 use crate::domain::core::people::{self, user_choice};
@@ -21,7 +22,7 @@ use crate::domain::entity::{
     application, application_integration as app_integration, application_library as app_library,
     application_share as share, deployment, integration, js_library, phone_number, user,
 };
-use crate::model::{AppError, ApplicationRow, Applications, Named, UserChoice};
+use crate::model::{ActivityKind, AppError, ApplicationRow, Applications, Named, UserChoice};
 
 pub use crate::domain::core::actor::{NEEDS_CAN_CREATE, NEEDS_CAN_SHARE};
 pub const OWNER_ONLY: &str = "Only the owner of this application can do this.";
@@ -248,15 +249,17 @@ async fn row(
 pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRow, AppError> {
     let name = validation::person_name(name, "Name").map_err(|m| AppError::field("name", m))?;
     let creator = me.creator(&d.db).await?;
-    let app = application::ActiveModel {
+    let event = Event::new(ActivityKind::ApplicationCreated, &name);
+    let new = application::ActiveModel {
         account_id: Set(creator.member().account_id()),
         owner_id: Set(creator.member().user_id()),
         name: Set(name),
         created_at: Set(d.clock.now()),
         ..Default::default()
-    }
-    .insert(&d.db)
-    .await?;
+    };
+    let app =
+        activity::with_event(d, By::Member(me), event, async |txn| Ok(new.insert(txn).await?))
+            .await?;
     row(&d.db, me, app).await
 }
 
@@ -298,6 +301,9 @@ pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, A
         .insert(&txn)
         .await?;
     }
+    let event = Event::new(ActivityKind::ApplicationCloned, &copy.name)
+        .detail(format!("from {}", original.name));
+    activity::record(d, &txn, By::Member(me), event).await?;
     let copied = row(&txn, me, copy).await?;
     txn.commit().await?;
     Ok(copied)
@@ -305,8 +311,12 @@ pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, A
 
 pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let app = find_owned(&d.db, me, id).await?;
-    application::Entity::delete_by_id(app.id).exec(&d.db).await?;
-    Ok(())
+    let event = Event::new(ActivityKind::ApplicationDeleted, &app.name);
+    activity::with_event(d, By::Member(me), event, async |txn| {
+        application::Entity::delete_by_id(app.id).exec(txn).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Shares an application with another user of the account.
@@ -327,12 +337,18 @@ pub async fn share(
     if other.id == app.owner_id {
         return Err(AppError::field("user", "The owner already has this application."));
     }
-    share::Entity::insert(share::ActiveModel {
-        application_id: Set(app.id),
-        user_id: Set(other.id),
+    let event = Event::new(ActivityKind::ApplicationShared, &app.name)
+        .detail(format!("with {}", other.email));
+    activity::with_event(d, By::Member(me), event, async |txn| {
+        share::Entity::insert(share::ActiveModel {
+            application_id: Set(app.id),
+            user_id: Set(other.id),
+        })
+        .on_conflict_do_nothing()
+        .exec(txn)
+        .await?;
+        Ok(())
     })
-    .on_conflict_do_nothing()
-    .exec(&d.db)
     .await?;
     row(&d.db, me, app).await
 }
@@ -362,6 +378,13 @@ pub async fn unshare(
             .filter(deployment::Column::PhoneNumberId.in_subquery(their_numbers))
             .exec(&txn)
             .await?;
+        let with = match Scoped::of(me).find::<user::Entity>(&txn, with_user).await {
+            Ok(user) => user.email,
+            Err(_) => format!("user {with_user}"),
+        };
+        let event =
+            Event::new(ActivityKind::ApplicationUnshared, &app.name).detail(format!("with {with}"));
+        activity::record(d, &txn, By::Member(me), event).await?;
     }
     let shown = row(&txn, me, app).await?;
     txn.commit().await?;
@@ -430,6 +453,14 @@ pub async fn set_attachments(
         .insert(&txn)
         .await?;
     }
+    let names =
+        |names: Vec<&str>| if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+    let event = Event::new(ActivityKind::ApplicationSettingsChanged, &app.name).detail(format!(
+        "libraries: {}; integrations: {}",
+        names(libraries.iter().map(|l| l.name.as_str()).collect()),
+        names(integrations.iter().map(|i| i.name.as_str()).collect()),
+    ));
+    activity::record(d, &txn, By::Member(me), event).await?;
     let updated = row(&txn, me, app).await?;
     txn.commit().await?;
     Ok(updated)

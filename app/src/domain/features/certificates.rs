@@ -9,6 +9,7 @@ use sea_orm::{
     SqlErr,
 };
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
 use crate::domain::core::scope::Scoped;
@@ -16,7 +17,7 @@ use crate::domain::core::secrets::Sealed;
 use crate::domain::core::validation::Errors;
 use crate::domain::core::Domain;
 use crate::domain::entity::{certificate, user};
-use crate::model::{AppError, CertificateRow, Expiry};
+use crate::model::{ActivityKind, AppError, CertificateRow, Expiry};
 
 /// Certificates expiring within this are flagged.
 pub const EXPIRY_WARNING: Duration = Duration::days(30);
@@ -180,7 +181,8 @@ pub async fn add(
     let parsed = parsed.ok_or(AppError::Internal)?;
     // Checked above; the PEM text is what is sealed.
     let sealed = d.secrets.seal(input.private_key.trim(), &seal_context(me.account_id()));
-    let model = certificate::ActiveModel {
+    let event = Event::new(ActivityKind::CertificateAdded, &domain);
+    let new = certificate::ActiveModel {
         account_id: Set(me.account_id()),
         added_by: Set(me.user_id()),
         domain: Set(domain.clone()),
@@ -192,16 +194,17 @@ pub async fn add(
         key_ciphertext: Set(sealed.ciphertext),
         created_at: Set(d.clock.now()),
         ..Default::default()
-    }
-    .insert(&d.db)
-    .await
-    .map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::field(
-            "domain",
-            format!("This account already has a certificate for {domain}. Delete it first to replace it."),
-        ),
-        _ => e.into(),
-    })?;
+    };
+    let model = activity::with_event(d, By::Member(me), event, async |txn| {
+        new.insert(txn).await.map_err(|e| match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::field(
+                "domain",
+                format!("This account already has a certificate for {domain}. Delete it first to replace it."),
+            ),
+            _ => e.into(),
+        })
+    })
+    .await?;
     Ok(rows(d, me, vec![model]).await?.remove(0))
 }
 
@@ -255,7 +258,12 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
             "Only the user who added this certificate, or an account admin, can delete it.".into(),
         ));
     }
-    certificate::Entity::delete_by_id(found.id).exec(&d.db).await?;
+    let event = Event::new(ActivityKind::CertificateDeleted, &found.domain);
+    activity::with_event(d, By::Member(me), event, async |txn| {
+        certificate::Entity::delete_by_id(found.id).exec(txn).await?;
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 

@@ -6,12 +6,13 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::{application, deployment, deployment_token, oauth_token, phone_number};
 use crate::domain::features::applications::visible_to;
-use crate::model::AppError;
+use crate::model::{ActivityKind, AppError};
 
 async fn my_number(
     conn: &impl ConnectionTrait,
@@ -33,25 +34,34 @@ pub async fn deploy(
         .one(&d.db)
         .await?
         .ok_or_else(|| AppError::field("application", "Choose one of your applications."))?;
-    deployment::Entity::insert(deployment::ActiveModel {
-        phone_number_id: Set(number.id),
-        application_id: Set(app.id),
-        deployed_at: Set(d.clock.now()),
+    let event = Event::new(ActivityKind::PhoneNumberDeployed, &number.e164)
+        .detail(format!("to {}", app.name));
+    activity::with_event(d, By::Member(me), event, async |txn| {
+        deployment::Entity::insert(deployment::ActiveModel {
+            phone_number_id: Set(number.id),
+            application_id: Set(app.id),
+            deployed_at: Set(d.clock.now()),
+        })
+        .on_conflict(
+            OnConflict::column(deployment::Column::PhoneNumberId)
+                .update_columns([deployment::Column::ApplicationId, deployment::Column::DeployedAt])
+                .to_owned(),
+        )
+        .exec(txn)
+        .await?;
+        Ok(())
     })
-    .on_conflict(
-        OnConflict::column(deployment::Column::PhoneNumberId)
-            .update_columns([deployment::Column::ApplicationId, deployment::Column::DeployedAt])
-            .to_owned(),
-    )
-    .exec(&d.db)
-    .await?;
-    Ok(())
+    .await
 }
 
 pub async fn undeploy(d: &Domain, me: &Member, number_id: i32) -> Result<(), AppError> {
     let number = my_number(&d.db, me, number_id).await?;
-    deployment::Entity::delete_by_id(number.id).exec(&d.db).await?;
-    Ok(())
+    let event = Event::new(ActivityKind::PhoneNumberUndeployed, &number.e164);
+    activity::with_event(d, By::Member(me), event, async |txn| {
+        deployment::Entity::delete_by_id(number.id).exec(txn).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Assigns one of the user's own OAuth tokens to their number's deployment
@@ -83,6 +93,12 @@ pub async fn assign_token(
         None => None,
     };
     deployment_token::Entity::delete_by_id(number.id).exec(&txn).await?;
+    let detail = match &token {
+        Some(token) => format!("Stripe {}", token.provider_account_id),
+        None => "none".to_owned(),
+    };
+    let event = Event::new(ActivityKind::DeploymentTokenAssigned, &number.e164).detail(detail);
+    activity::record(d, &txn, By::Member(me), event).await?;
     if let Some(token) = token {
         deployment_token::ActiveModel {
             phone_number_id: Set(number.id),

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::secrets::{Keyring, Sealed};
@@ -15,7 +16,7 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_integration, integration};
 use crate::domain::features::applications::{in_use_message, using_integrations};
-use crate::model::{AppError, IntegrationRow, Service, AWS_REGIONS};
+use crate::model::{ActivityKind, AppError, IntegrationRow, Service, AWS_REGIONS};
 
 pub const DESCRIPTION_MAX: usize = 500;
 pub const CONFIG_MAX: usize = 16 * 1024;
@@ -168,8 +169,12 @@ fn region(value: &str) -> Result<String, String> {
         .ok_or_else(|| "Select a region from the list.".into())
 }
 
-fn is_name_conflict(err: &sea_orm::DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+fn name_conflict(err: sea_orm::DbErr) -> AppError {
+    if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        AppError::field("name", NAME_TAKEN)
+    } else {
+        err.into()
+    }
 }
 
 pub async fn add(
@@ -207,9 +212,11 @@ pub async fn add(
     let account_id = admin.account_id();
     let plaintext = serde_json::to_string(&credentials).map_err(|_| AppError::Internal)?;
     let sealed = d.secrets.seal(&plaintext, &seal_context(account_id));
-    let model = integration::ActiveModel {
+    let service_key = service.map(Service::key).unwrap_or_default();
+    let event = Event::new(ActivityKind::IntegrationAdded, &name).detail(service_key);
+    let new = integration::ActiveModel {
         account_id: Set(account_id),
-        service: Set(service.map(Service::key).unwrap_or_default().into()),
+        service: Set(service_key.into()),
         name_key: Set(name.to_lowercase()),
         name: Set(name),
         description: Set(description),
@@ -219,16 +226,11 @@ pub async fn add(
         ciphertext: Set(sealed.ciphertext),
         created_at: Set(d.clock.now()),
         ..Default::default()
-    }
-    .insert(&d.db)
-    .await
-    .map_err(|e| {
-        if is_name_conflict(&e) {
-            AppError::field("name", NAME_TAKEN)
-        } else {
-            e.into()
-        }
-    })?;
+    };
+    let model = activity::with_event(d, By::Member(admin.member()), event, async |txn| {
+        new.insert(txn).await.map_err(name_conflict)
+    })
+    .await?;
     Ok(row(model))
 }
 
@@ -253,17 +255,19 @@ pub async fn update(
     let name = errors.check("name", validation::person_name(name, "Name"));
     let description = errors.check("description", description(description_text));
     errors.into_result()?;
-    let mut active = find(d, admin, id).await?.into_active_model();
+    let found = find(d, admin, id).await?;
+    let mut event = Event::new(ActivityKind::IntegrationUpdated, &name);
+    if found.name != name {
+        event = event.detail(format!("renamed from {}", found.name));
+    }
+    let mut active = found.into_active_model();
     active.name_key = Set(name.to_lowercase());
     active.name = Set(name);
     active.description = Set(description);
-    let model = active.update(&d.db).await.map_err(|e| {
-        if is_name_conflict(&e) {
-            AppError::field("name", NAME_TAKEN)
-        } else {
-            e.into()
-        }
-    })?;
+    let model = activity::with_event(d, By::Member(admin.member()), event, async |txn| {
+        active.update(txn).await.map_err(name_conflict)
+    })
+    .await?;
     Ok(row(model))
 }
 
@@ -283,6 +287,8 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
         .exec(&txn)
         .await?;
     integration::Entity::delete_by_id(found.id).exec(&txn).await?;
+    let event = Event::new(ActivityKind::IntegrationDeleted, &found.name);
+    activity::record(d, &txn, By::Member(admin.member()), event).await?;
     txn.commit().await?;
     Ok(())
 }

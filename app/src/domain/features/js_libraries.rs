@@ -7,13 +7,14 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
 use crate::domain::features::applications::{in_use_message, using_libraries};
-use crate::model::{AppError, JsLibraryRow, JS_LIBRARY_MAX};
+use crate::model::{ActivityKind, AppError, JsLibraryRow, JS_LIBRARY_MAX};
 
 pub const DESCRIPTION_MAX: usize = 500;
 
@@ -83,7 +84,8 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<JsLibraryRow>, AppError
 pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibraryRow, AppError> {
     let checked = check(&form)?;
     let now = d.clock.now();
-    let model = js_library::ActiveModel {
+    let event = Event::new(ActivityKind::JsLibraryAdded, &checked.name);
+    let new = js_library::ActiveModel {
         account_id: Set(me.account_id()),
         owner_id: Set(me.user_id()),
         name: Set(checked.name),
@@ -92,9 +94,10 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(&d.db)
-    .await?;
+    };
+    let model =
+        activity::with_event(d, By::Member(me), event, async |txn| Ok(new.insert(txn).await?))
+            .await?;
     Ok(row(model, Vec::new()))
 }
 
@@ -105,13 +108,16 @@ pub async fn update(
     form: LibraryForm,
 ) -> Result<JsLibraryRow, AppError> {
     let checked = check(&form)?;
+    let event = Event::new(ActivityKind::JsLibraryUpdated, &checked.name);
     let mut active =
         Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?.into_active_model();
     active.name = Set(checked.name);
     active.description = Set(checked.description);
     active.code = Set(checked.code);
     active.updated_at = Set(d.clock.now());
-    let model = active.update(&d.db).await?;
+    let model =
+        activity::with_event(d, By::Member(me), event, async |txn| Ok(active.update(txn).await?))
+            .await?;
     let used = using_libraries(&d.db, &[model.id]).await?.remove(&model.id).unwrap_or_default();
     Ok(row(model, used))
 }
@@ -132,6 +138,8 @@ pub async fn delete(d: &Domain, me: &Member, id: i32, detach: bool) -> Result<()
         .exec(&txn)
         .await?;
     js_library::Entity::delete_by_id(library.id).exec(&txn).await?;
+    let event = Event::new(ActivityKind::JsLibraryDeleted, &library.name);
+    activity::record(d, &txn, By::Member(me), event).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -7,10 +7,11 @@
 use chrono::Duration;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::oauth_provider::CALLBACK_PATH;
@@ -20,7 +21,7 @@ use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, oauth_state, oauth_token};
 use crate::domain::features::certificates;
-use crate::model::{AppError, OAuthTokenRow, OAuthTokens};
+use crate::model::{ActivityKind, AppError, OAuthTokenRow, OAuthTokens};
 
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
 pub const NOT_ENABLED: &str =
@@ -198,13 +199,14 @@ pub async fn callback(
         .await
         .map_err(internal)?;
     let now = d.clock.now();
+    let txn = d.db.begin().await.map_err(internal)?;
     let model = match earlier {
         Some(model) => {
             let mut active = model.into_active_model();
             active.key_id = Set(sealed.key_id);
             active.ciphertext = Set(sealed.ciphertext);
             active.created_at = Set(now);
-            active.update(&d.db).await
+            active.update(&txn).await
         }
         None => {
             oauth_token::ActiveModel {
@@ -218,18 +220,33 @@ pub async fn callback(
                 created_at: Set(now),
                 ..Default::default()
             }
-            .insert(&d.db)
+            .insert(&txn)
             .await
         }
     }
     .map_err(internal)?;
+    let event = Event::new(ActivityKind::OAuthTokenAdded, token_name(&model));
+    activity::record(d, &txn, By::Member(me), event)
+        .await
+        .map_err(|_| CallbackRefusal::ExchangeFailed)?;
+    txn.commit().await.map_err(internal)?;
     Ok(row(&model))
 }
 
 pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = Scoped::of(me).find_mine::<oauth_token::Entity>(&d.db, id).await?;
-    oauth_token::Entity::delete_by_id(found.id).exec(&d.db).await?;
-    Ok(())
+    let event = Event::new(ActivityKind::OAuthTokenDeleted, token_name(&found));
+    activity::with_event(d, By::Member(me), event, async |txn| {
+        oauth_token::Entity::delete_by_id(found.id).exec(txn).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// How events name a token: its mode and the provider's account id (never the token).
+fn token_name(model: &oauth_token::Model) -> String {
+    let mode = if model.livemode { "live" } else { "test" };
+    format!("Stripe {mode} {}", model.provider_account_id)
 }
 
 /// The access token, for the server's own calls to Stripe. Never for a browser.

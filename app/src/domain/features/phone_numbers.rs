@@ -9,6 +9,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
 };
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::limits;
 use crate::domain::core::people::{self, user_choice};
@@ -19,7 +20,9 @@ use crate::domain::entity::{
     application, deployment, deployment_token, oauth_token, phone_number, user,
 };
 use crate::domain::features::applications;
-use crate::model::{AppError, Named, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice};
+use crate::model::{
+    ActivityKind, AppError, Named, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice,
+};
 
 pub const DEMO_LIMIT: &str =
     "A demo account can hold one phone number. Contact support to move to a full account for more.";
@@ -162,6 +165,8 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
             e.into()
         }
     })?;
+    let event = Event::new(ActivityKind::PhoneNumberRequested, &model.e164);
+    activity::record(d, &txn, By::Member(admin.member()), event).await?;
     let row = rows(&txn, phone_number::Entity::find_by_id(model.id)).await?.pop();
     txn.commit().await?;
     tracing::info!(account = account_id, number = %number.e164, "phone number provisioned");
@@ -184,12 +189,12 @@ pub async fn save_owners(
     for change in changes {
         let number = scope.find::<phone_number::Entity>(&txn, change.number_id).await?;
         let owner = scope.users().filter(user::Column::Id.eq(change.owner_id)).one(&txn).await?;
-        if owner.is_none() {
+        let Some(owner) = owner else {
             return Err(AppError::field(
                 &format!("owner-{}", number.id),
                 "Choose the owner among the users of this account.",
             ));
-        }
+        };
         if number.owner_id == change.owner_id {
             continue;
         }
@@ -205,6 +210,9 @@ pub async fn save_owners(
                 deployment::Entity::delete_by_id(number.id).exec(&txn).await?;
             }
         }
+        let event = Event::new(ActivityKind::PhoneNumberOwnerChanged, &number.e164)
+            .detail(format!("to {}", owner.email));
+        activity::record(d, &txn, By::Member(admin.member()), event).await?;
         let mut active: phone_number::ActiveModel = number.into();
         active.owner_id = Set(change.owner_id);
         active.update(&txn).await?;
@@ -220,6 +228,8 @@ pub async fn release(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError>
     let number = Scoped::of(admin.member()).find::<phone_number::Entity>(&txn, id).await?;
     phone_number::Entity::delete_by_id(number.id).exec(&txn).await?;
     d.numbers.release(&txn, &number.e164, d.clock.now()).await?;
+    let event = Event::new(ActivityKind::PhoneNumberReleased, &number.e164);
+    activity::record(d, &txn, By::Member(admin.member()), event).await?;
     txn.commit().await?;
     tracing::info!(account = admin.account_id(), number = %number.e164, "phone number released");
     Ok(())

@@ -7,8 +7,10 @@ use base64::Engine as _;
 use chrono::Duration;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::people::own_row;
@@ -16,7 +18,7 @@ use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{developer_key, user};
 use crate::domain::identity::reauth;
-use crate::model::{AppError, DeveloperKeyRow, NewDeveloperKey};
+use crate::model::{ActivityKind, AppError, DeveloperKeyRow, NewDeveloperKey};
 
 /// Every key starts with this, so leaked keys are easy to recognise (and to scan for).
 pub const KEY_PREFIX: &str = "vk_";
@@ -64,6 +66,7 @@ pub async fn generate(
     me.verified(&d.db).await?;
     reauth::require_password(d, &own_row(d, me).await?, password, "password").await?;
     let key = new_key();
+    let txn = d.db.begin().await?;
     let model = developer_key::ActiveModel {
         user_id: Set(me.user_id()),
         name: Set(name),
@@ -73,8 +76,10 @@ pub async fn generate(
         last_used_at: Set(None),
         ..Default::default()
     }
-    .insert(&d.db)
+    .insert(&txn)
     .await?;
+    record(d, &txn, me, ActivityKind::DeveloperKeyCreated, &model).await?;
+    txn.commit().await?;
     Ok(NewDeveloperKey { row: row(&model), key })
 }
 
@@ -103,14 +108,31 @@ pub async fn regenerate(
     active.key_hash = Set(token_hash(&key));
     active.created_at = Set(d.clock.now());
     active.last_used_at = Set(None);
-    let model = active.update(&d.db).await?;
+    let txn = d.db.begin().await?;
+    let model = active.update(&txn).await?;
+    record(d, &txn, me, ActivityKind::DeveloperKeyRegenerated, &model).await?;
+    txn.commit().await?;
     Ok(NewDeveloperKey { row: row(&model), key })
 }
 
 pub async fn revoke(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = find_mine(d, me, id).await?;
-    developer_key::Entity::delete_by_id(found.id).exec(&d.db).await?;
+    let txn = d.db.begin().await?;
+    developer_key::Entity::delete_by_id(found.id).exec(&txn).await?;
+    record(d, &txn, me, ActivityKind::DeveloperKeyRevoked, &found).await?;
+    txn.commit().await?;
     Ok(())
+}
+
+/// A key's event names it by its name only: its prefix is part of the secret.
+async fn record(
+    d: &Domain,
+    txn: &sea_orm::DatabaseTransaction,
+    me: &Member,
+    kind: ActivityKind,
+    key: &developer_key::Model,
+) -> Result<(), AppError> {
+    activity::record(d, txn, By::Member(me), Event::new(kind, &key.name)).await
 }
 
 /// The member a key acts as. The user row is read now, so the rights are the

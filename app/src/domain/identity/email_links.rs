@@ -10,6 +10,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{email_conflict, email_taken, own_row, EMAIL_TAKEN};
@@ -23,7 +24,7 @@ use crate::domain::identity::log_in::{self, LogIn};
 use crate::domain::identity::reauth;
 use crate::domain::identity::sessions::end_sessions;
 use crate::domain::identity::two_factor;
-use crate::model::AppError;
+use crate::model::{ActivityKind, AppError};
 
 /// An account whose address is never verified is removed after this long, so
 /// nobody can hold someone else's address.
@@ -70,6 +71,10 @@ pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
         .filter(user::Column::Id.eq(used.user_id))
         .exec(&txn)
         .await?;
+    if let Some(user) = user::Entity::find_by_id(used.user_id).one(&txn).await? {
+        let event = Event::new(ActivityKind::EmailVerified, &user.email);
+        activity::record(d, &txn, By::User(&user, None), event).await?;
+    }
     txn.commit().await?;
     Ok(())
 }
@@ -84,13 +89,19 @@ pub async fn request_password_reset(
 ) -> Result<(), AppError> {
     let email = validation::email(email).map_err(|m| AppError::field("email", m))?;
     let who = Who { recipient: Some(email.clone()), client, ..Who::default() };
-    send_password_reset(d, &email, &who).await
+    send_password_reset(d, &email, &who, None).await
 }
 
 /// Writes a reset link to `email`'s user, if there is one and it is not
 /// disabled, counted for `who` either way (so neither the answer nor the
-/// limit tells whether the user exists or is disabled).
-pub async fn send_password_reset(d: &Domain, email: &str, who: &Who) -> Result<(), AppError> {
+/// limit tells whether the user exists or is disabled). An admin who sends
+/// it (`by`) is recorded as having done so, when a link went out.
+pub async fn send_password_reset(
+    d: &Domain,
+    email: &str,
+    who: &Who,
+    by: Option<By<'_>>,
+) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
     d.spend(&txn, Action::PasswordReset, who).await?;
     let found = user::Entity::find()
@@ -109,6 +120,10 @@ pub async fn send_password_reset(d: &Domain, email: &str, who: &Who) -> Result<(
         );
         let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
         mail::enqueue(&txn, d.clock.now(), reset).await?;
+        if let Some(by) = by {
+            let event = Event::new(ActivityKind::PasswordResetSent, &user.email);
+            activity::record(d, &txn, by, event).await?;
+        }
     }
     txn.commit().await?;
     Ok(())
@@ -124,7 +139,18 @@ pub async fn reset_password(
     new_password: &str,
     user_agent: &str,
 ) -> Result<LogIn, AppError> {
-    redeem_password_link(d, token, Purpose::ResetPassword, new_password, user_agent).await
+    reset_password_from(d, token, new_password, user_agent, None).await
+}
+
+/// [`reset_password`] from the client address `client`.
+pub async fn reset_password_from(
+    d: &Domain,
+    token: &str,
+    new_password: &str,
+    user_agent: &str,
+    client: Option<IpAddr>,
+) -> Result<LogIn, AppError> {
+    redeem_password_link(d, token, Purpose::ResetPassword, new_password, user_agent, client).await
 }
 
 /// Redeems a link that sets a password (a reset or an invitation's
@@ -143,6 +169,7 @@ pub async fn redeem_password_link(
     purpose: Purpose,
     new_password: &str,
     user_agent: &str,
+    client: Option<IpAddr>,
 ) -> Result<LogIn, AppError> {
     let found = tokens::check(d, &d.db, token, purpose).await?;
     let user =
@@ -170,8 +197,13 @@ pub async fn redeem_password_link(
     }
     let user = active.update(&txn).await?;
     end_sessions(&txn, user.id, None).await?;
+    let kind = match purpose {
+        Purpose::Activate => ActivityKind::UserActivated,
+        _ => ActivityKind::PasswordReset,
+    };
+    activity::record(d, &txn, By::User(&user, client), Event::new(kind, &user.email)).await?;
     txn.commit().await?;
-    log_in::after_password(d, &user, user_agent).await
+    log_in::after_password(d, &user, user_agent, client).await
 }
 
 /// Whether any user of the account has proved their address.
@@ -248,6 +280,9 @@ pub async fn request_email_change(
 
     let txn = d.db.begin().await?;
     send_email_change(d, &txn, me.id, &me, &new_email).await?;
+    let event =
+        Event::new(ActivityKind::EmailChangeRequested, &me.email).detail(format!("to {new_email}"));
+    activity::record(d, &txn, By::Member(actor), event).await?;
     txn.commit().await?;
     Ok(new_email)
 }
@@ -298,14 +333,18 @@ pub async fn confirm_email_change(d: &Domain, token: &str) -> Result<String, App
     let used = tokens::consume(d, &txn, token, Purpose::ChangeEmail).await?;
     let new_email = used.new_email.ok_or(AppError::Internal)?;
     let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let old_email = user.email.clone();
     let mut active = user.into_active_model();
     active.email = Set(new_email.clone());
     active.email_verified_at = Set(Some(d.clock.now()));
     // Someone may have taken the address since the link was sent.
-    active.update(&txn).await.map_err(|e| match email_conflict(e) {
+    let user = active.update(&txn).await.map_err(|e| match email_conflict(e) {
         AppError::Invalid(_) => AppError::field("token", EMAIL_TAKEN),
         other => other,
     })?;
+    let event =
+        Event::new(ActivityKind::EmailChanged, &new_email).detail(format!("from {old_email}"));
+    activity::record(d, &txn, By::User(&user, None), event).await?;
     txn.commit().await?;
     Ok(new_email)
 }

@@ -1,15 +1,16 @@
 //! Log-in: the password (throttled), then the second factor when it is on.
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{login_challenge, user};
-use crate::domain::identity::sessions::{start_session, NewSession};
+use crate::domain::identity::sessions::{start_session_from, NewSession};
 use crate::domain::identity::{throttle, two_factor};
-use crate::model::AppError;
+use crate::model::{ActivityKind, AppError};
 
 pub const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
 /// What a disabled user hears once their password (or link) was right; a
@@ -51,21 +52,40 @@ pub async fn log_in_from(
 ) -> Result<LogIn, AppError> {
     let email = validation::normalize_email(email);
     let subjects = throttle::Subjects::log_in(&email, client);
-    throttle::admit(d, &subjects).await?;
-    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&d.db).await?;
+    let by_email = || user::Entity::find().filter(user::Column::Email.eq(&email));
+    // The attempt is counted, and a lock it starts recorded, in one transaction.
+    let txn = d.db.begin().await?;
+    let admission = throttle::admit_on(d, &txn, &subjects).await?;
+    if let throttle::Admission::Refused { locked_email_now: true, .. } = &admission {
+        if let Some(user) = by_email().one(&txn).await? {
+            let event = Event::new(ActivityKind::SignInLocked, &user.email)
+                .detail("too many failed sign-ins");
+            activity::record(d, &txn, By::User(&user, client), event).await?;
+        }
+    }
+    txn.commit().await?;
+    admission.into_result()?;
+    let found = by_email().one(&d.db).await?;
     let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
     let matches = d.passwords.verify(password, hash).await?;
     let user = match found {
         Some(user) if matches => user,
-        _ => {
+        found => {
             metrics::counter!("console_login_failures_total", "step" => "password").increment(1);
+            // A known user's failed sign-in is theirs and their account's to
+            // see; an unknown address belongs to no account.
+            if let Some(user) = found {
+                let event =
+                    Event::new(ActivityKind::SignInFailed, &user.email).detail("wrong password");
+                activity::record(d, &d.db, By::User(&user, client), event).await?;
+            }
             return Err(AppError::field("password", WRONG_CREDENTIALS));
         }
     };
     // The password was right: its count is cleared as for any right one, so
     // a user enabled again is not held up by tries made while disabled.
     throttle::succeeded(d, &subjects).await?;
-    after_password(d, &user, user_agent).await
+    after_password(d, &user, user_agent, client).await
 }
 
 /// What follows a proven password (a log-in, or a reset or activation link):
@@ -76,6 +96,7 @@ pub async fn after_password(
     d: &Domain,
     user: &user::Model,
     user_agent: &str,
+    client: Option<std::net::IpAddr>,
 ) -> Result<LogIn, AppError> {
     refuse_disabled(user)?;
     if two_factor::is_enabled(&d.db, user.id).await? {
@@ -90,7 +111,7 @@ pub async fn after_password(
         .await?;
         return Ok(LogIn::SecondFactor { challenge });
     }
-    Ok(LogIn::Session(start_session(d, user, user_agent).await?))
+    Ok(LogIn::Session(start_session_from(d, user, user_agent, client).await?))
 }
 
 impl LogIn {
@@ -123,6 +144,17 @@ pub async fn complete_second_factor(
     code: &str,
     user_agent: &str,
 ) -> Result<NewSession, AppError> {
+    complete_second_factor_from(d, challenge, code, user_agent, None).await
+}
+
+/// [`complete_second_factor`] from the client address `client`.
+pub async fn complete_second_factor_from(
+    d: &Domain,
+    challenge: &str,
+    code: &str,
+    user_agent: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<NewSession, AppError> {
     let expired = || AppError::field("code", CHALLENGE_EXPIRED);
     let hash = token_hash(challenge);
     let found =
@@ -144,7 +176,7 @@ pub async fn complete_second_factor(
         login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
         return Err(expired());
     }
-    let user = two_factor::with_code(d, found.user_id, code, async |txn| {
+    let outcome = two_factor::with_code(d, found.user_id, code, client, async |txn| {
         // Deleting is the claim: one challenge opens one session.
         let claimed = login_challenge::Entity::delete_by_id(hash).exec(txn).await?;
         match user::Entity::find_by_id(found.user_id).one(txn).await? {
@@ -152,11 +184,19 @@ pub async fn complete_second_factor(
             _ => Err(expired()),
         }
     })
-    .await
-    .inspect_err(|err| {
-        if matches!(err, AppError::Invalid(_)) {
-            metrics::counter!("console_login_failures_total", "step" => "code").increment(1);
+    .await;
+    if let Err(AppError::Invalid(_)) = &outcome {
+        metrics::counter!("console_login_failures_total", "step" => "code").increment(1);
+    }
+    // A wrong code (not an expired log-in) is a failed sign-in of its user,
+    // written beside the code's count.
+    let wrong = outcome.as_ref().err().and_then(|e| e.message_for("code"));
+    if wrong.as_deref() == Some(two_factor::WRONG_CODE) {
+        if let Some(user) = user::Entity::find_by_id(found.user_id).one(&d.db).await? {
+            let event =
+                Event::new(ActivityKind::SignInFailed, &user.email).detail("wrong two-factor code");
+            activity::record(d, &d.db, By::User(&user, client), event).await?;
         }
-    })?;
-    start_session(d, &user, user_agent).await
+    }
+    start_session_from(d, &outcome?, user_agent, client).await
 }

@@ -1,5 +1,6 @@
 //! Who is acting: signing up and in, sessions, the second factor, developer
 //! keys, email links and one's own profile. Imports `core` only.
+pub mod activity;
 pub mod developer_keys;
 pub mod email_links;
 pub mod log_in;

@@ -2,6 +2,7 @@
 //! their password.
 use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::people::own_row;
 use crate::domain::core::scope::Scoped;
@@ -10,7 +11,7 @@ use crate::domain::core::Domain;
 use crate::domain::entity::{account, user};
 use crate::domain::identity::reauth;
 use crate::domain::identity::sessions::end_sessions;
-use crate::model::{AppError, CurrentUser};
+use crate::model::{ActivityKind, AppError, CurrentUser};
 
 pub async fn current_user(d: &Domain, actor: &Member) -> Result<CurrentUser, AppError> {
     // One query for the user and their company: every signed-in page asks.
@@ -43,11 +44,17 @@ pub async fn update_name(
     let first_name = errors.check("first_name", validation::person_name(first_name, "First Name"));
     let last_name = errors.check("last_name", validation::person_name(last_name, "Last Name"));
     errors.into_result()?;
-    let mut me = own_row(d, actor).await?.into_active_model();
+    let row = own_row(d, actor).await?;
+    let event = Event::new(ActivityKind::ProfileUpdated, &row.email)
+        .detail(format!("{first_name} {last_name}"));
+    let mut me = row.into_active_model();
     me.first_name = Set(first_name);
     me.last_name = Set(last_name);
-    me.update(&d.db).await?;
-    Ok(())
+    activity::with_event(d, By::Member(actor), event, async |txn| {
+        me.update(txn).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Changes the actor's password after checking the current one, and ends
@@ -69,11 +76,13 @@ pub async fn change_password(
     errors.into_result()?;
     let hash = d.passwords.hash(new_password).await?;
     let txn = d.db.begin().await?;
-    let user_id = me.id;
+    let (user_id, email) = (me.id, me.email.clone());
     let mut me = me.into_active_model();
     me.password_hash = Set(Some(hash));
     me.update(&txn).await?;
     end_sessions(&txn, user_id, Some(current_session_token)).await?;
+    activity::record(d, &txn, By::Member(actor), Event::new(ActivityKind::PasswordChanged, email))
+        .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -3,13 +3,16 @@
 //! (with a readable device and when they were last seen); any can be ended,
 //! or all but the current one.
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::Domain;
 use crate::domain::entity::{session, user};
-use crate::model::{AppError, SessionRow};
+use crate::model::{ActivityKind, AppError, SessionRow};
 
 /// A new session: the token goes into the cookie and nowhere else.
 pub struct NewSession {
@@ -27,8 +30,20 @@ pub async fn start_session(
     user: &user::Model,
     user_agent: &str,
 ) -> Result<NewSession, AppError> {
+    start_session_from(d, user, user_agent, None).await
+}
+
+/// Opens a session for `user` signing in from `client`, recorded as a
+/// sign-in in the same transaction.
+pub async fn start_session_from(
+    d: &Domain,
+    user: &user::Model,
+    user_agent: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<NewSession, AppError> {
     let token = new_token();
     let now = d.clock.now();
+    let txn = d.db.begin().await?;
     session::ActiveModel {
         token_hash: Set(token_hash(&token)),
         user_id: Set(user.id),
@@ -36,9 +51,13 @@ pub async fn start_session(
         created_at: Set(now),
         last_seen_at: Set(now),
     }
-    .insert(&d.db)
+    .insert(&txn)
     .await?;
-    Ok(NewSession { token, member: Member::new(user.id, user.account_id, user.is_admin) })
+    let event = Event::new(ActivityKind::SignInSucceeded, &user.email).detail(device(user_agent));
+    activity::record(d, &txn, By::User(user, client), event).await?;
+    txn.commit().await?;
+    let member = Member::new(user.id, user.account_id, user.is_admin).from_address(client);
+    Ok(NewSession { token, member })
 }
 
 /// The member a session token belongs to, if the session is still alive.

@@ -3,6 +3,7 @@ use std::net::IpAddr;
 
 use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::mail;
 use crate::domain::core::people::{email_taken, NewUser, EMAIL_TAKEN};
 use crate::domain::core::quota::{Action, Who};
@@ -11,8 +12,8 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::account;
 use crate::domain::identity::email_links;
-use crate::domain::identity::sessions::{start_session, NewSession};
-use crate::model::AppError;
+use crate::domain::identity::sessions::{start_session_from, NewSession};
+use crate::model::{ActivityKind, AppError};
 
 pub struct SignUp {
     pub company_name: String,
@@ -71,6 +72,8 @@ pub async fn sign_up(
     .await?;
     let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None).await?;
     mail::enqueue(&txn, now, email_links::verification_email(d, &user.email, &token)).await?;
+    let event = Event::new(ActivityKind::AccountSignedUp, &account.company_name);
+    activity::record(d, &txn, By::User(&user, client), event).await?;
     txn.commit().await?;
-    start_session(d, &user, user_agent).await
+    start_session_from(d, &user, user_agent, client).await
 }

@@ -15,7 +15,7 @@
 //! "Forgot password?" always works.
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::core::crypto::token_hash;
 use crate::domain::core::limits::ThrottlePolicy;
@@ -107,35 +107,70 @@ fn unlocked(now: DateTime<Utc>) -> Condition {
 /// already taken stay taken when a later subject refuses: every attempt that
 /// reached the database counts.
 pub async fn admit(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
+    admit_on(d, &d.db, subjects).await?.into_result()
+}
+
+/// Whether an attempt was admitted, and if not, whether this attempt is the
+/// one that locked a log-in email (which the activity log records).
+pub enum Admission {
+    Admitted,
+    Refused { error: AppError, locked_email_now: bool },
+}
+
+impl Admission {
+    pub fn into_result(self) -> Result<(), AppError> {
+        match self {
+            Admission::Admitted => Ok(()),
+            Admission::Refused { error, .. } => Err(error),
+        }
+    }
+}
+
+/// [`admit`] on `conn` (a transaction the caller commits, refused or not, so
+/// that a lock and its activity event are written together).
+pub async fn admit_on(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    subjects: &Subjects,
+) -> Result<Admission, AppError> {
     for (subject, kind) in &subjects.subjects {
         // Twice at most: the clean-up may delete an expired row between the
         // insert and the update, and the second round inserts it afresh.
         let mut outcome = Outcome::Vanished;
         for _ in 0..2 {
-            outcome = admit_one(d, subject, *kind).await?;
+            outcome = admit_one(d, conn, subject, *kind).await?;
             if !matches!(outcome, Outcome::Vanished) {
                 break;
             }
         }
         match outcome {
             Outcome::Admitted => {}
-            Outcome::Refused(message) => {
+            Outcome::Refused(message, locked_now) => {
                 metrics::counter!("console_throttle_refusals_total").increment(1);
-                return Err(AppError::TooManyRequests(message));
+                return Ok(Admission::Refused {
+                    error: AppError::TooManyRequests(message),
+                    locked_email_now: locked_now && *kind == Kind::LogInEmail,
+                });
             }
             Outcome::Vanished => return Err(AppError::Internal),
         }
     }
-    Ok(())
+    Ok(Admission::Admitted)
 }
 
 enum Outcome {
     Admitted,
-    Refused(String),
+    /// Refused, and whether this attempt started the lock.
+    Refused(String, bool),
     Vanished,
 }
 
-async fn admit_one(d: &Domain, subject: &str, kind: Kind) -> Result<Outcome, AppError> {
+async fn admit_one(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    subject: &str,
+    kind: Kind,
+) -> Result<Outcome, AppError> {
     // Here only: its min/max would shadow the integers' elsewhere.
     use sea_orm::sea_query::ExprTrait;
     let now = d.clock.now();
@@ -149,24 +184,27 @@ async fn admit_one(d: &Domain, subject: &str, kind: Kind) -> Result<Outcome, App
         locked_until: Set(None),
     })
     .on_conflict_do_nothing_on([login_failure::Column::Subject])
-    .exec(&d.db)
+    .exec(conn)
     .await?;
-    let Some(row) = login_failure::Entity::find_by_id(subject.to_owned()).one(&d.db).await? else {
+    let Some(row) = login_failure::Entity::find_by_id(subject.to_owned()).one(conn).await? else {
         return Ok(Outcome::Vanished);
     };
     // A lock lasts its full time, even past the window it was counted in.
     if let Some(until) = row.locked_until.filter(|until| *until > now) {
-        return Ok(Outcome::Refused(kind.locked(minutes(until, now))));
+        return Ok(Outcome::Refused(kind.locked(minutes(until, now)), false));
     }
     let counting = now - row.window_started_at < policy.window;
     if counting && kind == Kind::LogInEmail && row.failures >= policy.email_slow_after {
         let doublings = std::cmp::min(row.failures - policy.email_slow_after + 1, 6);
         let wait = Duration::seconds(std::cmp::min(1i64 << doublings, 60));
         if now - row.last_failure_at < wait {
-            return Ok(Outcome::Refused(format!(
-                "Too many failed log-ins. Wait {} seconds and try again.",
-                std::cmp::max((wait - (now - row.last_failure_at)).num_seconds(), 1)
-            )));
+            return Ok(Outcome::Refused(
+                format!(
+                    "Too many failed log-ins. Wait {} seconds and try again.",
+                    std::cmp::max((wait - (now - row.last_failure_at)).num_seconds(), 1)
+                ),
+                false,
+            ));
         }
     }
     // A window that is over (and not locked) starts again at zero.
@@ -176,7 +214,7 @@ async fn admit_one(d: &Domain, subject: &str, kind: Kind) -> Result<Outcome, App
         .filter(login_failure::Column::Subject.eq(subject))
         .filter(login_failure::Column::WindowStartedAt.lte(now - policy.window))
         .filter(unlocked(now))
-        .exec(&d.db)
+        .exec(conn)
         .await?;
     let admitted = login_failure::Entity::update_many()
         .col_expr(
@@ -187,26 +225,28 @@ async fn admit_one(d: &Domain, subject: &str, kind: Kind) -> Result<Outcome, App
         .filter(login_failure::Column::Subject.eq(subject))
         .filter(login_failure::Column::Failures.lt(limit))
         .filter(unlocked(now))
-        .exec(&d.db)
+        .exec(conn)
         .await?;
     if admitted.rows_affected == 1 {
         return Ok(Outcome::Admitted);
     }
     // Over the limit: the lock starts now (or keeps the one running).
-    login_failure::Entity::update_many()
+    let started = login_failure::Entity::update_many()
         .col_expr(login_failure::Column::LockedUntil, Some(now + policy.lock).into())
         .filter(login_failure::Column::Subject.eq(subject))
         .filter(unlocked(now))
-        .exec(&d.db)
-        .await?;
+        .exec(conn)
+        .await?
+        .rows_affected
+        == 1;
     let locked = login_failure::Entity::find_by_id(subject.to_owned())
-        .one(&d.db)
+        .one(conn)
         .await?
         .and_then(|r| r.locked_until);
     let Some(until) = locked else { return Ok(Outcome::Vanished) };
     tracing::warn!(kind = ?kind, "throttle lock");
     metrics::counter!("console_login_locks_total", "kind" => kind.key()).increment(1);
-    Ok(Outcome::Refused(kind.locked(minutes(until, now))))
+    Ok(Outcome::Refused(kind.locked(minutes(until, now)), started))
 }
 
 /// A correct secret: the user's own subjects forget their failures (so a

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use sha1::Sha1;
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::mail::{self, Email};
@@ -19,7 +20,7 @@ use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
 use crate::domain::entity::{recovery_code, two_factor, user};
 use crate::domain::identity::{reauth, throttle};
-use crate::model::{AppError, TwoFactorSetup, TwoFactorStatus};
+use crate::model::{ActivityKind, AppError, TwoFactorSetup, TwoFactorStatus};
 
 pub const STEP_SECONDS: i64 = 30;
 pub const RECOVERY_CODES: usize = 10;
@@ -191,6 +192,13 @@ pub async fn confirm_setup(
     active.update(&txn).await?;
     let codes = replace_recovery_codes(&txn, me.user_id()).await?;
     let user = set_flag(&txn, me.user_id(), true).await?;
+    activity::record(
+        d,
+        &txn,
+        By::Member(me),
+        Event::new(ActivityKind::TwoFactorEnabled, &user.email),
+    )
+    .await?;
     mail::enqueue(&txn, now, notice(&user.email, true)).await?;
     txn.commit().await?;
     Ok(codes)
@@ -248,13 +256,14 @@ fn notice(to: &str, enabled: bool) -> Email {
 /// Checks a second factor for `user_id`: a TOTP code newer than the last one
 /// used, or an unused recovery code. Either is used up by this call. The
 /// updates are conditional, so two requests with one code cannot both pass.
+/// Returns which factor the code was, or `None` for a wrong code.
 pub async fn verify(
     d: &Domain,
     conn: &impl ConnectionTrait,
     user_id: i32,
     code: &str,
-) -> Result<bool, AppError> {
-    let Some(row) = enabled_row(conn, user_id).await? else { return Ok(false) };
+) -> Result<Option<Factor>, AppError> {
+    let Some(row) = enabled_row(conn, user_id).await? else { return Ok(None) };
     let secret = open_secret(d, &row)?;
     if let Some(step) = matching_step(&secret, code, d.clock.now(), row.last_step) {
         let taken = two_factor::Entity::update_many()
@@ -263,7 +272,7 @@ pub async fn verify(
             .filter(two_factor::Column::LastStep.lt(step))
             .exec(conn)
             .await?;
-        return Ok(taken.rows_affected == 1);
+        return Ok((taken.rows_affected == 1).then_some(Factor::Totp));
     }
     let hash = token_hash(&normalize_recovery(code));
     let used = recovery_code::Entity::update_many()
@@ -273,7 +282,14 @@ pub async fn verify(
         .filter(recovery_code::Column::UsedAt.is_null())
         .exec(conn)
         .await?;
-    Ok(used.rows_affected == 1)
+    Ok((used.rows_affected == 1).then_some(Factor::RecoveryCode))
+}
+
+/// Which second factor a right code was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Factor {
+    Totp,
+    RecoveryCode,
 }
 
 /// Whether a user has 2FA on (log-in asks for a code then).
@@ -284,18 +300,26 @@ pub async fn is_enabled(conn: &impl ConnectionTrait, user_id: i32) -> Result<boo
 /// Checks a code of `user_id` as [`verify`] does, counted against the user's
 /// code throttle (across log-ins and settings) before it is checked, then
 /// runs `then` in the same transaction when it is right. A wrong code keeps
-/// its count; a right one clears the user's count.
+/// its count; a right one clears the user's count. A recovery code used up
+/// is recorded in the activity log, from `client`.
 pub async fn with_code<T>(
     d: &Domain,
     user_id: i32,
     code: &str,
+    client: Option<std::net::IpAddr>,
     then: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     let subjects = throttle::Subjects::second_factor(user_id);
     throttle::admit(d, &subjects).await?;
     let txn = d.db.begin().await?;
-    if !verify(d, &txn, user_id, code).await? {
+    let Some(factor) = verify(d, &txn, user_id, code).await? else {
         return Err(AppError::field("code", WRONG_CODE));
+    };
+    if factor == Factor::RecoveryCode {
+        if let Some(user) = user::Entity::find_by_id(user_id).one(&txn).await? {
+            let event = Event::new(ActivityKind::RecoveryCodeUsed, &user.email);
+            activity::record(d, &txn, By::User(&user, client), event).await?;
+        }
     }
     let done = then(&txn).await?;
     txn.commit().await?;
@@ -309,16 +333,27 @@ pub async fn regenerate_recovery_codes(
     me: &Member,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
-    with_code(d, me.user_id(), code, async |txn| replace_recovery_codes(txn, me.user_id()).await)
-        .await
+    with_code(d, me.user_id(), code, me.address(), async |txn| {
+        let codes = replace_recovery_codes(txn, me.user_id()).await?;
+        let event = Event::new(ActivityKind::RecoveryCodesRegenerated, own_email(txn, me).await?);
+        activity::record(d, txn, By::Member(me), event).await?;
+        Ok(codes)
+    })
+    .await
+}
+
+async fn own_email(conn: &impl ConnectionTrait, me: &Member) -> Result<String, AppError> {
+    Ok(user::Entity::find_by_id(me.user_id()).one(conn).await?.ok_or(AppError::NotFound)?.email)
 }
 
 /// Turns 2FA off; needs the password and a code.
 pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Result<(), AppError> {
     let user = own_row(d, me).await?;
     reauth::require_password(d, &user, password, "password").await?;
-    with_code(d, me.user_id(), code, async |txn| {
+    with_code(d, me.user_id(), code, me.address(), async |txn| {
         remove(txn, user.id).await?;
+        let event = Event::new(ActivityKind::TwoFactorDisabled, &user.email);
+        activity::record(d, txn, By::Member(me), event).await?;
         mail::enqueue(txn, d.clock.now(), notice(&user.email, false)).await
     })
     .await

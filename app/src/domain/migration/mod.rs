@@ -12,6 +12,7 @@ mod m20261122_000009_certificates_oauth;
 mod m20261128_000010_trust;
 mod m20261128_000011_search_index;
 mod m20261128_000012_disabled_users;
+mod m20261129_000013_activity;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000010_trust::Migration),
             Box::new(m20261128_000011_search_index::Migration),
             Box::new(m20261128_000012_disabled_users::Migration),
+            Box::new(m20261129_000013_activity::Migration),
         ]
     }
 }

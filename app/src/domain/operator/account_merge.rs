@@ -28,6 +28,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::limits::{self, Plan};
 use crate::domain::core::people::by_email;
@@ -37,10 +38,11 @@ use crate::domain::core::secrets::Sealed;
 use crate::domain::core::validation::{normalize_email, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{
-    account, application, certificate, integration, js_library, oauth_token, phone_number, user,
+    account, activity_event, application, certificate, integration, js_library, oauth_token,
+    phone_number, user,
 };
 use crate::domain::features::{certificates, integrations, oauth_tokens};
-use crate::model::AppError;
+use crate::model::{ActivityKind, AppError};
 
 /// What a merge did.
 #[derive(Debug)]
@@ -146,6 +148,9 @@ pub async fn merge_accounts(
     // Nothing refers to the source account any more, so its removal
     // cascades to nothing.
     account::Entity::delete_by_id(from).exec(&txn).await?;
+    let event = Event::new(ActivityKind::OperatorAccountsMerged, &source.company_name)
+        .detail(format!("account {from}, of {}", normalize_email(from_email)));
+    activity::record(d, &txn, By::Operator { account_id: into }, event).await?;
     txn.commit().await?;
     tracing::info!(
         target: "operator",
@@ -259,7 +264,7 @@ async fn move_everything(
             moved.insert(table::<$entity::Entity>(), rows.rows_affected);
         )*};
     }
-    plain!(user, phone_number, js_library, application);
+    plain!(user, phone_number, js_library, application, activity_event);
     // A sealed value is bound to its account: each is opened with the
     // source's context and sealed again with the target's.
     macro_rules! sealed {

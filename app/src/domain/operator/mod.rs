@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use crate::domain::admin::users::send_invitation;
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::limits::Plan;
 use crate::domain::core::mail::{self, Email};
@@ -18,7 +19,7 @@ use crate::domain::entity::two_factor as two_factor_row;
 use crate::domain::entity::{account, certificate, email_outbox, integration, oauth_token, user};
 use crate::domain::features::{certificates, integrations, oauth_tokens};
 use crate::domain::identity::two_factor;
-use crate::model::AppError;
+use crate::model::{ActivityKind, AppError};
 
 mod account_merge;
 pub use account_merge::{merge_accounts, MergeConflict, Merged};
@@ -83,6 +84,9 @@ pub async fn add_user(
     if invite {
         send_invitation(d, &txn, &user).await?;
     }
+    let admin = if input.is_admin { "admin" } else { "not admin" };
+    let event = Event::new(ActivityKind::OperatorUserAdded, &user.email).detail(admin);
+    activity::record(d, &txn, By::Operator { account_id: user.account_id }, event).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user_id = user.id, account_id = user.account_id, invite, "operator added a user");
     Ok(user)
@@ -101,6 +105,8 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
     active.is_admin = Set(true);
     active.disabled_at = Set(None);
     let updated = active.update(&txn).await?;
+    let event = Event::new(ActivityKind::OperatorPromoted, &updated.email);
+    activity::record(d, &txn, By::Operator { account_id: updated.account_id }, event).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, "operator promoted a user to admin");
     Ok(updated)
@@ -125,6 +131,8 @@ pub async fn reset_two_factor(d: &Domain, _: &Operator, email: &str) -> Result<(
         },
     )
     .await?;
+    let event = Event::new(ActivityKind::OperatorTwoFactorReset, &user.email);
+    activity::record(d, &txn, By::Operator { account_id: user.account_id }, event).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user = user.id, "two-factor authentication reset by an operator");
     Ok(())
@@ -140,9 +148,14 @@ async fn account_of(d: &Domain, member_email: &str) -> Result<account::Model, Ap
 pub async fn enable_stripe(d: &Domain, _: &Operator, member_email: &str) -> Result<(), AppError> {
     let found = account_of(d, member_email).await?;
     let account_id = found.id;
+    let event = Event::new(ActivityKind::OperatorStripeEnabled, &found.company_name);
     let mut active = found.into_active_model();
     active.stripe_enabled = Set(true);
-    active.update(&d.db).await?;
+    activity::with_event(d, By::Operator { account_id }, event, async |txn| {
+        active.update(txn).await?;
+        Ok(())
+    })
+    .await?;
     tracing::info!(target: "operator", account = account_id, "Stripe enabled for the account");
     Ok(())
 }
@@ -159,9 +172,18 @@ pub async fn set_plan(
     let model = account_of(d, member_email).await?;
     let account_id = model.id;
     let before = Plan::from_key(&model.plan).unwrap_or(Plan::Demo);
+    let event = Event::new(ActivityKind::OperatorPlanChanged, &model.company_name).detail(format!(
+        "{} to {}",
+        before.key(),
+        plan.key()
+    ));
     let mut active = model.into_active_model();
     active.plan = Set(plan.key().into());
-    active.update(&d.db).await?;
+    activity::with_event(d, By::Operator { account_id }, event, async |txn| {
+        active.update(txn).await?;
+        Ok(())
+    })
+    .await?;
     tracing::info!(
         target: "operator",
         account = account_id,

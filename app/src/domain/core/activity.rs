@@ -1,0 +1,251 @@
+//! The activity log: every change to an account and every sign-in is written
+//! as an event by [`record`], on the connection of the change's own
+//! transaction, so a change that rolls back leaves no event and no change
+//! exists without one. Events name their targets by email, number or name,
+//! never by a secret. Reading: [`page`] (keyset by id, newest first) over a
+//! query the caller scoped; the admin's listing is `admin::activity`, a
+//! user's own security events `identity::activity`.
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+};
+
+use crate::domain::core::actor::Member;
+use crate::domain::core::Domain;
+use crate::domain::entity::{activity_event, user};
+use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, AppError};
+
+/// The actor text of an operator's events.
+pub const OPERATOR: &str = "operator";
+/// Targets and details are cut to this many characters.
+const MAX_TEXT: usize = 300;
+
+/// Who acted.
+pub enum By<'a> {
+    /// A signed-in member (or a developer key's user), from their address.
+    Member(&'a Member),
+    /// A user not yet signed in (a log-in, a link), from `address`.
+    User(&'a user::Model, Option<IpAddr>),
+    /// An operator at the command line, acting on one account.
+    Operator { account_id: i32 },
+}
+
+/// What happened and to what.
+pub struct Event {
+    kind: ActivityKind,
+    target: String,
+    detail: Option<String>,
+}
+
+impl Event {
+    pub fn new(kind: ActivityKind, target: impl Into<String>) -> Self {
+        Event { kind, target: target.into(), detail: None }
+    }
+
+    /// A short, secret-free detail (what an edit changed, a device).
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+fn clip(text: String) -> String {
+    if text.chars().count() <= MAX_TEXT {
+        text
+    } else {
+        text.chars().take(MAX_TEXT).collect()
+    }
+}
+
+/// Writes `event` by `by` on `conn`: pass the change's transaction, so the
+/// event commits or rolls back with the change.
+pub async fn record(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    by: By<'_>,
+    event: Event,
+) -> Result<(), AppError> {
+    let (account_id, actor_user_id, actor, address) = match by {
+        By::Member(member) => {
+            // The email as it is now, so the event outlives a deleted user.
+            let email = user::Entity::find_by_id(member.user_id())
+                .one(conn)
+                .await?
+                .map(|u| u.email)
+                .unwrap_or_else(|| format!("user {}", member.user_id()));
+            (member.account_id(), Some(member.user_id()), email, member.address())
+        }
+        By::User(user, address) => (user.account_id, Some(user.id), user.email.clone(), address),
+        By::Operator { account_id } => (account_id, None, OPERATOR.to_owned(), None),
+    };
+    activity_event::ActiveModel {
+        account_id: Set(account_id),
+        at: Set(d.clock.now()),
+        actor_user_id: Set(actor_user_id),
+        actor: Set(actor),
+        kind: Set(event.kind.as_str().to_owned()),
+        target: Set(clip(event.target)),
+        client_address: Set(address.map(|a| a.to_string())),
+        detail: Set(event.detail.map(clip)),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Runs `change` in a new transaction that also records `event` by `by`:
+/// for a change that is a single write of its own.
+pub async fn with_event<T>(
+    d: &Domain,
+    by: By<'_>,
+    event: Event,
+    change: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let txn = d.db.begin().await?;
+    let done = change(&txn).await?;
+    record(d, &txn, by, event).await?;
+    txn.commit().await?;
+    Ok(done)
+}
+
+/// A filter checked: a known kind and real dates.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub user_id: Option<i32>,
+    pub kind: Option<ActivityKind>,
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive: the start of the day after the `to` day.
+    pub until: Option<DateTime<Utc>>,
+}
+
+fn day(text: Option<&str>, field: &str) -> Result<Option<NaiveDate>, AppError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::field(field, "Enter a date as YYYY-MM-DD.")),
+    }
+}
+
+impl Filter {
+    pub fn parse(filter: &ActivityFilter) -> Result<Filter, AppError> {
+        let kind = match filter.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            Some(kind) => Some(ActivityKind::parse(kind)?),
+            None => None,
+        };
+        let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        let from = day(filter.from.as_deref(), "from")?.and_then(midnight);
+        let until =
+            day(filter.to.as_deref(), "to")?.and_then(midnight).map(|t| t + Duration::days(1));
+        Ok(Filter { user_id: filter.user_id, kind, from, until })
+    }
+
+    fn apply(&self, mut query: Select<activity_event::Entity>) -> Select<activity_event::Entity> {
+        use activity_event::Column;
+        if let Some(user) = self.user_id {
+            query = query.filter(Column::ActorUserId.eq(user));
+        }
+        if let Some(kind) = self.kind {
+            query = query.filter(Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(from) = self.from {
+            query = query.filter(Column::At.gte(from));
+        }
+        if let Some(until) = self.until {
+            query = query.filter(Column::At.lt(until));
+        }
+        query
+    }
+}
+
+/// The events of `query` (already scoped by the caller) that pass `filter`,
+/// newest first, `limit` of them with ids below `before`; `next` is where the
+/// following page starts.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    query: Select<activity_event::Entity>,
+    filter: &Filter,
+    before: Option<i32>,
+    limit: u64,
+) -> Result<ActivityPage, AppError> {
+    let mut rows = page_query(query, filter, before, limit).all(conn).await?;
+    let next = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(ActivityPage { rows: rows.into_iter().map(row).collect(), next })
+}
+
+/// The query [`page`] runs: one more row than `limit`, to tell whether
+/// another page follows. Each filter has an index ending in `id`, so the
+/// database walks it backwards from `before` and stops after `limit + 1`
+/// rows however many events the account has.
+pub fn page_query(
+    query: Select<activity_event::Entity>,
+    filter: &Filter,
+    before: Option<i32>,
+    limit: u64,
+) -> Select<activity_event::Entity> {
+    let mut query = filter.apply(query);
+    if let Some(before) = before {
+        query = query.filter(activity_event::Column::Id.lt(before));
+    }
+    query.order_by_desc(activity_event::Column::Id).limit(limit + 1)
+}
+
+pub fn row(event: activity_event::Model) -> ActivityRow {
+    let label = ActivityKind::parse(&event.kind)
+        .map(|k| k.label().to_owned())
+        .unwrap_or_else(|_| event.kind.clone());
+    ActivityRow {
+        id: event.id,
+        at: event.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        actor: event.actor,
+        actor_user_id: event.actor_user_id,
+        kind: event.kind,
+        label,
+        target: event.target,
+        client_address: event.client_address,
+        detail: event.detail,
+    }
+}
+
+/// Deletes events older than `cutoff`, `batch` at a time (so no statement
+/// holds the write lock long); returns how many.
+pub async fn forget_before(
+    conn: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, AppError> {
+    let mut removed = 0;
+    loop {
+        let ids: Vec<i32> = activity_event::Entity::find()
+            .select_only()
+            .column(activity_event::Column::Id)
+            .filter(activity_event::Column::At.lt(cutoff))
+            .order_by_asc(activity_event::Column::Id)
+            .limit(batch)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        if ids.is_empty() {
+            break;
+        }
+        let full = ids.len() as u64 == batch;
+        removed += activity_event::Entity::delete_many()
+            .filter(activity_event::Column::Id.is_in(ids))
+            .exec(conn)
+            .await?
+            .rows_affected;
+        if !full {
+            break;
+        }
+    }
+    Ok(removed)
+}

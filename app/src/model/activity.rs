@@ -1,0 +1,185 @@
+//! The activity log: what kinds of event there are, and the rows of the
+//! admin's Activity tab and of one's own security activity.
+use serde::{Deserialize, Serialize};
+
+use super::errors::AppError;
+
+/// Defines [`ActivityKind`]: each kind's stable dotted name (stored, and
+/// used in URLs, the API and CSV), its label for people, and whether it is a
+/// security event a user sees about themself.
+macro_rules! activity_kinds {
+    ($($kind:ident = $key:literal, $label:literal, $security:literal;)*) => {
+        /// What an event records. The dotted names are stored: never rename one.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ActivityKind {
+            $($kind,)*
+        }
+
+        impl ActivityKind {
+            pub const ALL: &'static [ActivityKind] = &[$(ActivityKind::$kind,)*];
+
+            /// The stable dotted name, e.g. `user.invited`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ActivityKind::$kind => $key,)*
+                }
+            }
+
+            /// What people read, e.g. "User invited".
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(ActivityKind::$kind => $label,)*
+                }
+            }
+
+            /// Whether the event is about a user's own sign-ins and
+            /// credentials (shown under Personal security).
+            pub fn is_security(self) -> bool {
+                match self {
+                    $(ActivityKind::$kind => $security,)*
+                }
+            }
+        }
+    };
+}
+
+activity_kinds! {
+    AccountSignedUp = "account.signed_up", "Account signed up", false;
+    AccountInfoUpdated = "account_info.updated", "Account information updated", false;
+    UserInvited = "user.invited", "User invited", false;
+    InvitationResent = "user.invitation_resent", "Invitation sent again", false;
+    UserActivated = "user.activated", "User activated", true;
+    UserUpdated = "user.updated", "User edited", false;
+    UserRoleChanged = "user.role_changed", "Role or permissions changed", false;
+    UserDeleted = "user.deleted", "User deleted", false;
+    UserDisabled = "user.disabled", "User disabled", false;
+    UserEnabled = "user.enabled", "User enabled", false;
+    PasswordResetSent = "user.password_reset_sent", "Password reset sent", false;
+    ProfileUpdated = "profile.updated", "Name changed", false;
+    SignInSucceeded = "sign_in.succeeded", "Signed in", true;
+    SignInFailed = "sign_in.failed", "Failed sign-in", true;
+    SignInLocked = "sign_in.locked", "Sign-in locked", true;
+    PasswordChanged = "password.changed", "Password changed", true;
+    PasswordReset = "password.reset", "Password reset by email link", true;
+    EmailChangeRequested = "email.change_requested", "Email change requested", true;
+    EmailChanged = "email.changed", "Email address changed", true;
+    EmailVerified = "email.verified", "Email address verified", true;
+    TwoFactorEnabled = "two_factor.enabled", "Two-factor authentication on", true;
+    TwoFactorDisabled = "two_factor.disabled", "Two-factor authentication off", true;
+    RecoveryCodesRegenerated = "recovery_codes.regenerated", "New recovery codes", true;
+    RecoveryCodeUsed = "recovery_code.used", "Recovery code used", true;
+    DeveloperKeyCreated = "developer_key.created", "Developer key created", true;
+    DeveloperKeyRegenerated = "developer_key.regenerated", "Developer key regenerated", true;
+    DeveloperKeyRevoked = "developer_key.revoked", "Developer key revoked", true;
+    PhoneNumberRequested = "phone_number.requested", "Phone number requested", false;
+    PhoneNumberReleased = "phone_number.released", "Phone number released", false;
+    PhoneNumberOwnerChanged = "phone_number.owner_changed", "Phone number owner changed", false;
+    PhoneNumberDeployed = "phone_number.deployed", "Phone number deployed", false;
+    PhoneNumberUndeployed = "phone_number.undeployed", "Phone number undeployed", false;
+    DeploymentTokenAssigned = "phone_number.token_assigned", "OAuth token assigned to a deployment", false;
+    IntegrationAdded = "integration.added", "Integration added", false;
+    IntegrationUpdated = "integration.updated", "Integration edited", false;
+    IntegrationDeleted = "integration.deleted", "Integration deleted", false;
+    CertificateAdded = "certificate.added", "Certificate added", false;
+    CertificateDeleted = "certificate.deleted", "Certificate deleted", false;
+    JsLibraryAdded = "js_library.added", "JS library added", false;
+    JsLibraryUpdated = "js_library.updated", "JS library edited", false;
+    JsLibraryDeleted = "js_library.deleted", "JS library deleted", false;
+    ApplicationCreated = "application.created", "Application created", false;
+    ApplicationCloned = "application.cloned", "Application cloned", false;
+    ApplicationDeleted = "application.deleted", "Application deleted", false;
+    ApplicationShared = "application.shared", "Application shared", false;
+    ApplicationUnshared = "application.unshared", "Application unshared", false;
+    ApplicationSettingsChanged = "application.settings_changed", "Application settings changed", false;
+    OAuthTokenAdded = "oauth_token.added", "OAuth token added", false;
+    OAuthTokenDeleted = "oauth_token.deleted", "OAuth token deleted", false;
+    OperatorUserAdded = "operator.user_added", "Operator added a user", false;
+    OperatorPromoted = "operator.promoted", "Operator made a user admin", false;
+    OperatorTwoFactorReset = "operator.two_factor_reset", "Operator reset two-factor authentication", true;
+    OperatorStripeEnabled = "operator.stripe_enabled", "Operator enabled Stripe", false;
+    OperatorPlanChanged = "operator.plan_changed", "Operator changed the plan", false;
+    OperatorAccountsMerged = "operator.accounts_merged", "Operator merged an account into this one", false;
+}
+
+/// Why a kind was refused.
+pub const UNKNOWN_KIND: &str = "kind must be one of the activity kinds, e.g. user.invited.";
+
+impl ActivityKind {
+    /// The kind with this dotted name.
+    pub fn parse(key: &str) -> Result<ActivityKind, AppError> {
+        ActivityKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.as_str() == key.trim())
+            .ok_or_else(|| AppError::field("kind", UNKNOWN_KIND))
+    }
+
+    /// The kinds a user sees about themself under Personal security.
+    pub fn security() -> impl Iterator<Item = ActivityKind> {
+        ActivityKind::ALL.iter().copied().filter(|kind| kind.is_security())
+    }
+}
+
+/// One event, as the Activity tab, the API and the CSV show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ActivityRow {
+    pub id: i32,
+    /// When, as RFC 3339 in UTC.
+    pub at: String,
+    /// Who acted: their email address when it happened, or `operator`.
+    pub actor: String,
+    /// The acting user's id, when a user acted (and not an unknown person).
+    pub actor_user_id: Option<i32>,
+    /// The stable dotted name of what happened, e.g. `user.invited`.
+    pub kind: String,
+    /// What happened, for people.
+    pub label: String,
+    /// What it happened to: an email address, a number, a name.
+    pub target: String,
+    /// The client address the change came from, when known.
+    pub client_address: Option<String>,
+    /// A short detail, e.g. what an edit changed.
+    pub detail: Option<String>,
+}
+
+/// A page of events, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityPage {
+    pub rows: Vec<ActivityRow>,
+    /// Where the next (older) page starts, or `None` on the last page.
+    pub next: Option<i32>,
+}
+
+/// What the Activity tab, the API and the CSV filter by; every part optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityFilter {
+    /// Only events this user made.
+    pub user_id: Option<i32>,
+    /// Only events of this kind (its dotted name).
+    pub kind: Option<String>,
+    /// Only events on or after this day (`YYYY-MM-DD`, UTC).
+    pub from: Option<String>,
+    /// Only events on or before this day (`YYYY-MM-DD`, UTC).
+    pub to: Option<String>,
+}
+
+impl ActivityFilter {
+    /// The filter as URL query parameters (for the CSV link), empty parts left out.
+    pub fn query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(user) = self.user_id {
+            parts.push(format!("user={user}"));
+        }
+        for (name, value) in [("kind", &self.kind), ("from", &self.from), ("to", &self.to)] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                let safe: String = value
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                    .collect();
+                parts.push(format!("{name}={safe}"));
+            }
+        }
+        parts.join("&")
+    }
+}

@@ -1,0 +1,164 @@
+//! The Activity tab (admins): the account's events, newest first, filtered by
+//! user, kind and date, a page at a time, and the filtered list as CSV; and
+//! the Account tab's "Recent security activity" of the signed-in user.
+use leptos::prelude::*;
+
+use crate::api::activity::{list_activity, my_security_activity};
+use crate::api::phone_numbers::phone_owner_choices;
+use crate::components::loaded::Loaded;
+use crate::components::table::{DataTable, Pager};
+use crate::components::user_picker::UserPicker;
+use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, UserChoice};
+
+/// "2026-11-22 09:00:00 UTC" from the RFC 3339 time of an event.
+fn when(at: &str) -> String {
+    format!("{} UTC", at.trim_end_matches('Z').replacen('T', " ", 1))
+}
+
+fn filled(text: String) -> Option<String> {
+    (!text.trim().is_empty()).then_some(text)
+}
+
+#[component]
+pub fn ActivityTab() -> impl IntoView {
+    let user = RwSignal::new(None::<UserChoice>);
+    let kind = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    // The cursors of the pages before this one, for "Previous page".
+    let pages = RwSignal::new(Vec::<Option<i32>>::new());
+    let before = RwSignal::new(None::<i32>);
+    let filter = move || ActivityFilter {
+        user_id: user.get().map(|u| u.id),
+        kind: filled(kind.get()),
+        from: filled(from.get()),
+        to: filled(to.get()),
+    };
+    let events = Resource::new(
+        move || (filter(), before.get()),
+        |(f, before)| list_activity(f.user_id, f.kind, f.from, f.to, before),
+    );
+    let restart = move || {
+        pages.set(Vec::new());
+        before.set(None);
+    };
+    let set = move |signal: RwSignal<String>| {
+        move |ev: leptos::ev::Event| {
+            signal.set(event_target_value(&ev));
+            restart();
+        }
+    };
+    let csv = move || {
+        let query = filter().query();
+        let query = if query.is_empty() { query } else { format!("?{query}") };
+        format!("/account/activity.csv{query}")
+    };
+    let kinds = ActivityKind::ALL.iter().map(|k| {
+        view! { <option value=k.as_str()>{k.label()}</option> }
+    });
+    let table = move |page| view! { <ActivityTable page pages before /> };
+    // Type-erased, so the tab's view type stays within the compiler's limits.
+    let toolbar = view! {
+        <div class="toolbar">
+            <div class="field">
+                <span class="label">"User"</span>
+                <UserPicker
+                    label="Only the activity of user".to_string()
+                    id="activity-user".to_string()
+                    chosen=user
+                    on_choose=Callback::new(move |choice: UserChoice| {
+                        user.set(Some(choice));
+                        restart();
+                    })
+                    search=phone_owner_choices
+                />
+                {move || user.get().is_some().then(|| view! {
+                    <button type="button" on:click=move |_| { user.set(None); restart(); }>"All users"</button>
+                })}
+            </div>
+            <div class="field">
+                <label for="activity-kind">"Kind"</label>
+                <select id="activity-kind" on:change=set(kind)>
+                    <option value="">"All kinds"</option>
+                    {kinds.collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="activity-from">"From"</label>
+                <input id="activity-from" type="date" on:change=set(from) />
+            </div>
+            <div class="field">
+                <label for="activity-to">"To"</label>
+                <input id="activity-to" type="date" on:change=set(to) />
+            </div>
+            <a class="button" href=csv download="activity.csv">"Download CSV"</a>
+        </div>
+    }
+    .into_any();
+    view! {
+        <section class="panel" aria-labelledby="activity-heading">
+            <h2 id="activity-heading">"Activity"</h2>
+            {toolbar}
+            <Loaded resource=events view=table admin_only=true />
+        </section>
+    }
+}
+
+#[component]
+fn ActivityTable(
+    page: ActivityPage,
+    pages: RwSignal<Vec<Option<i32>>>,
+    before: RwSignal<Option<i32>>,
+) -> impl IntoView {
+    let next = page.next;
+    view! {
+        <DataTable
+            caption="Activity of this account, newest first"
+            columns=&["Time", "User", "What", "Target", "Client address", "Detail"]
+            empty="No activity matches these filters."
+            rows=page.rows
+            row=|e: ActivityRow| view! {
+                <tr>
+                    <td>{when(&e.at)}</td>
+                    <td>{e.actor}</td>
+                    <td>{e.label}</td>
+                    <td>{e.target}</td>
+                    <td>{e.client_address.unwrap_or_default()}</td>
+                    <td>{e.detail.unwrap_or_default()}</td>
+                </tr>
+            }
+        />
+        <Pager label="Pages of activity" pages cursor=before next />
+    }
+    .into_any()
+}
+
+/// The Account tab's list of the user's own recent security events.
+#[component]
+pub fn SecurityActivitySection() -> impl IntoView {
+    let events = Resource::new(|| (), |_| my_security_activity(None));
+    let table = |page: ActivityPage| {
+        view! {
+            <DataTable
+                caption="Your recent security activity, newest first"
+                columns=&["Time", "What", "Client address", "Detail"]
+                empty="No security activity yet."
+                rows=page.rows
+                row=|e: ActivityRow| view! {
+                    <tr>
+                        <td>{when(&e.at)}</td>
+                        <td>{e.label}</td>
+                        <td>{e.client_address.unwrap_or_default()}</td>
+                        <td>{e.detail.unwrap_or_default()}</td>
+                    </tr>
+                }
+            />
+        }
+    };
+    view! {
+        <section class="panel" aria-labelledby="security-activity-heading">
+            <h2 id="security-activity-heading">"Recent Security Activity"</h2>
+            <Loaded resource=events view=table />
+        </section>
+    }
+}

@@ -1,0 +1,768 @@
+//! The activity log (issue #17 item 1): every change and sign-in writes one
+//! event, with who, what, which target and the client address, in the
+//! change's own transaction (a change that fails leaves none); admins list
+//! their own account's events only, newest first, by keyset pages, filtered;
+//! users see their own security events; retention removes old events; and
+//! no secret ever reaches the table.
+use std::net::IpAddr;
+
+use app::domain::admin::{account_info, activity as admin_activity, users};
+use app::domain::core::activity::{self, By, Event, Filter};
+use app::domain::core::actor::{Member, Operator};
+use app::domain::core::clock::ManualClock;
+use app::domain::core::limits::Plan;
+use app::domain::core::provisioning::{self, default_pool};
+use app::domain::core::quota::QuotaPolicy;
+use app::domain::core::scope::Scoped;
+use app::domain::entity::{activity_event, oauth_token, user};
+use app::domain::features::certificates::{self, NewCertificate};
+use app::domain::features::integrations;
+use app::domain::features::js_libraries::{self, LibraryForm};
+use app::domain::features::{applications, deployments, oauth_tokens, phone_numbers};
+use app::domain::identity::log_in::{self, LogIn};
+use app::domain::identity::sign_up::{self, SignUp};
+use app::domain::identity::two_factor::{self, code_at, step_of};
+use app::domain::identity::{
+    activity as my_activity, developer_keys, email_links, profile, sessions,
+};
+use app::domain::operator::{self, NewUserByOperator};
+use app::domain::testing::samples::{AWS_SECRET, PRIVATE_KEY_MATERIAL};
+use app::domain::testing::{
+    account_with_admin, add_user, base32_decode, fresh_domain, link_token, query_plan,
+    s3_integration, Snapshot, PASSWORD,
+};
+use app::domain::{jobs, Domain};
+use app::model::{AccountInfo, ActivityFilter, ActivityKind, ActivityRow, AppError, OwnerChange};
+use chrono::Duration;
+use rcgen::{CertificateParams, KeyPair};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Set,
+};
+
+const NEW_PASSWORD: &str = "Maple-Canyon-Drift-19";
+const OP: fn() -> Operator = Operator::from_command_line;
+
+fn address() -> IpAddr {
+    "203.0.113.7".parse().unwrap()
+}
+
+/// A fixture member acting from [`address`].
+fn from_here(member: Member) -> Member {
+    member.from_address(Some(address()))
+}
+
+/// Reads the events written since the last look.
+struct Log {
+    seen: i32,
+}
+
+impl Log {
+    fn new() -> Self {
+        Log { seen: 0 }
+    }
+
+    async fn new_events(&mut self, d: &Domain) -> Vec<activity_event::Model> {
+        let rows = activity_event::Entity::find()
+            .filter(activity_event::Column::Id.gt(self.seen))
+            .order_by_asc(activity_event::Column::Id)
+            .all(&d.db)
+            .await
+            .unwrap();
+        if let Some(last) = rows.last() {
+            self.seen = last.id;
+        }
+        rows
+    }
+
+    /// Exactly one new event of `kind`, by `actor`, on `target`; returned.
+    async fn one(
+        &mut self,
+        d: &Domain,
+        kind: ActivityKind,
+        actor: &str,
+        target: &str,
+    ) -> activity_event::Model {
+        let rows = self.new_events(d).await;
+        let of_kind: Vec<_> = rows.iter().filter(|e| e.kind == kind.as_str()).collect();
+        assert_eq!(of_kind.len(), 1, "one {kind:?} event among {rows:#?}");
+        let event = of_kind[0].clone();
+        assert_eq!((event.actor.as_str(), event.target.as_str()), (actor, target), "{kind:?}");
+        event
+    }
+
+    /// As [`Log::one`], and the event came from [`address`].
+    async fn one_from_here(
+        &mut self,
+        d: &Domain,
+        kind: ActivityKind,
+        actor: &str,
+        target: &str,
+    ) -> activity_event::Model {
+        let event = self.one(d, kind, actor, target).await;
+        assert_eq!(event.client_address.as_deref(), Some("203.0.113.7"), "{kind:?}");
+        event
+    }
+
+    async fn none(&mut self, d: &Domain) {
+        let rows = self.new_events(d).await;
+        assert!(rows.is_empty(), "no event expected: {rows:#?}");
+    }
+}
+
+async fn all_events(d: &Domain) -> Vec<activity_event::Model> {
+    activity_event::Entity::find().all(&d.db).await.unwrap()
+}
+
+fn current_code(d: &Domain, secret: &[u8]) -> String {
+    format!("{:06}", code_at(secret, step_of(d.clock.now())))
+}
+
+async fn stocked() -> (Domain, ManualClock) {
+    let (d, clock) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    (d, clock)
+}
+
+fn certificate(domain: &str) -> NewCertificate {
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec![domain.to_owned()]).unwrap().self_signed(&key).unwrap();
+    NewCertificate {
+        domain: domain.into(),
+        certificate: cert.pem(),
+        private_key: key.serialize_pem(),
+    }
+}
+
+fn user_form(first: &str, email: &str) -> users::UserForm {
+    users::UserForm {
+        first_name: first.into(),
+        last_name: "Doe".into(),
+        email: email.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn managing_users_and_the_account_records_each_change() {
+    let (d, _) = fresh_domain().await;
+    let ada = from_here(account_with_admin(&d, "Acme", "ada@example.com").await);
+    let admin = ada.admin().unwrap();
+    let mut log = Log::new();
+    let me = "ada@example.com";
+
+    let info = AccountInfo { company_name: "Acme Ltd".into(), ..Default::default() };
+    account_info::save(&d, &admin, info).await.unwrap();
+    log.one_from_here(&d, ActivityKind::AccountInfoUpdated, me, "Acme Ltd").await;
+
+    let bob = users::invite(&d, &admin, user_form("Bob", "bob@example.com")).await.unwrap();
+    let invited = log.one_from_here(&d, ActivityKind::UserInvited, me, "bob@example.com").await;
+    assert_eq!(invited.actor_user_id, Some(ada.user_id()));
+    assert_eq!(invited.account_id, ada.account_id());
+
+    users::resend_invitation(&d, &admin, bob.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::InvitationResent, me, "bob@example.com").await;
+
+    let mut edit = user_form("Bob", "bob@example.com");
+    edit.can_create = true;
+    users::update(&d, &admin, bob.id, edit.clone()).await.unwrap();
+    let role = log.one_from_here(&d, ActivityKind::UserRoleChanged, me, "bob@example.com").await;
+    assert!(role.detail.unwrap().contains("can create: yes"));
+    edit.first_name = "Robert".into();
+    users::update(&d, &admin, bob.id, edit).await.unwrap();
+    let edited = log.one_from_here(&d, ActivityKind::UserUpdated, me, "bob@example.com").await;
+    assert!(edited.detail.unwrap().contains("Robert"));
+
+    // Bob activates from his own address; the link's token is not recorded.
+    let token = link_token(&d, "bob@example.com", "/activate").await;
+    let bobs: IpAddr = "198.51.100.9".parse().unwrap();
+    users::activate_from(&d, &token, NEW_PASSWORD, "t", Some(bobs)).await.unwrap();
+    let events = log.new_events(&d).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["user.activated", "sign_in.succeeded"]);
+    assert!(events.iter().all(
+        |e| e.actor == "bob@example.com" && e.client_address.as_deref() == Some("198.51.100.9")
+    ));
+
+    users::send_password_reset(&d, &admin, bob.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::PasswordResetSent, me, "bob@example.com").await;
+    users::disable(&d, &admin, bob.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::UserDisabled, me, "bob@example.com").await;
+    // Disabling a disabled user changes nothing, and records nothing.
+    users::disable(&d, &admin, bob.id).await.unwrap();
+    log.none(&d).await;
+    users::enable(&d, &admin, bob.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::UserEnabled, me, "bob@example.com").await;
+    users::delete(&d, &admin, bob.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::UserDeleted, me, "bob@example.com").await;
+    // Bob's events outlive him, with his address as it was.
+    assert!(all_events(&d).await.iter().any(|e| e.actor == "bob@example.com"));
+}
+
+#[tokio::test]
+async fn numbers_applications_and_resources_record_each_change() {
+    let (d, _) = stocked().await;
+    let ada = from_here(account_with_admin(&d, "Acme", "ada@example.com").await);
+    let admin = ada.admin().unwrap();
+    let bob = from_here(add_user(&d, ada.account_id(), "bob@example.com", true).await);
+    let mut log = Log::new();
+    let me = "ada@example.com";
+
+    operator::set_plan(&d, &OP(), me, Plan::Full).await.unwrap();
+    log.one(&d, ActivityKind::OperatorPlanChanged, "operator", "Acme").await;
+
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
+    let e164 = number.e164.clone();
+    log.one_from_here(&d, ActivityKind::PhoneNumberRequested, me, &e164).await;
+
+    let app = applications::create(&d, &ada, "Hotline").await.unwrap();
+    log.one_from_here(&d, ActivityKind::ApplicationCreated, me, "Hotline").await;
+    let copy = applications::clone(&d, &ada, app.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::ApplicationCloned, me, "Hotline (copy)").await;
+    applications::share(&d, &ada, app.id, bob.user_id()).await.unwrap();
+    let shared = log.one_from_here(&d, ActivityKind::ApplicationShared, me, "Hotline").await;
+    assert_eq!(shared.detail.as_deref(), Some("with bob@example.com"));
+
+    deployments::deploy(&d, &ada, number.id, app.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::PhoneNumberDeployed, me, &e164).await;
+    deployments::assign_token(&d, &ada, number.id, None).await.unwrap();
+    log.one_from_here(&d, ActivityKind::DeploymentTokenAssigned, me, &e164).await;
+    deployments::undeploy(&d, &ada, number.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::PhoneNumberUndeployed, me, &e164).await;
+
+    let change = OwnerChange { number_id: number.id, owner_id: bob.user_id() };
+    phone_numbers::save_owners(&d, &admin, &[change]).await.unwrap();
+    let owner = log.one_from_here(&d, ActivityKind::PhoneNumberOwnerChanged, me, &e164).await;
+    assert_eq!(owner.detail.as_deref(), Some("to bob@example.com"));
+
+    applications::unshare(&d, &ada, app.id, bob.user_id()).await.unwrap();
+    log.one_from_here(&d, ActivityKind::ApplicationUnshared, me, "Hotline").await;
+
+    let integration = s3_integration(&d, &ada, "Recordings").await;
+    log.one_from_here(&d, ActivityKind::IntegrationAdded, me, "Recordings").await;
+    integrations::update(&d, &admin, integration, "Calls", "").await.unwrap();
+    let renamed = log.one_from_here(&d, ActivityKind::IntegrationUpdated, me, "Calls").await;
+    assert_eq!(renamed.detail.as_deref(), Some("renamed from Recordings"));
+
+    let form = |name: &str| LibraryForm {
+        name: name.into(),
+        description: String::new(),
+        code: "function f() {}".into(),
+    };
+    let library = js_libraries::add(&d, &ada, form("Utils")).await.unwrap();
+    log.one_from_here(&d, ActivityKind::JsLibraryAdded, me, "Utils").await;
+    js_libraries::update(&d, &ada, library.id, form("Helpers")).await.unwrap();
+    log.one_from_here(&d, ActivityKind::JsLibraryUpdated, me, "Helpers").await;
+
+    applications::set_attachments(&d, &ada, app.id, &[library.id], &[integration]).await.unwrap();
+    let settings =
+        log.one_from_here(&d, ActivityKind::ApplicationSettingsChanged, me, "Hotline").await;
+    assert_eq!(settings.detail.as_deref(), Some("libraries: Helpers; integrations: Calls"));
+    js_libraries::delete(&d, &ada, library.id, true).await.unwrap();
+    log.one_from_here(&d, ActivityKind::JsLibraryDeleted, me, "Helpers").await;
+    integrations::delete(&d, &admin, integration, true).await.unwrap();
+    log.one_from_here(&d, ActivityKind::IntegrationDeleted, me, "Calls").await;
+
+    let cert = certificates::add(&d, &ada, certificate("api.acme.com")).await.unwrap();
+    log.one_from_here(&d, ActivityKind::CertificateAdded, me, "api.acme.com").await;
+    certificates::delete(&d, &ada, cert.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::CertificateDeleted, me, "api.acme.com").await;
+
+    let token = oauth_token::ActiveModel {
+        account_id: Set(ada.account_id()),
+        owner_id: Set(ada.user_id()),
+        provider: Set("stripe".into()),
+        livemode: Set(false),
+        provider_account_id: Set("acct_1".into()),
+        key_id: Set("k".into()),
+        ciphertext: Set("c".into()),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+    log.new_events(&d).await;
+    oauth_tokens::delete(&d, &ada, token.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::OAuthTokenDeleted, me, "Stripe test acct_1").await;
+
+    applications::delete(&d, &ada, copy.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::ApplicationDeleted, me, "Hotline (copy)").await;
+    phone_numbers::release(&d, &admin, number.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::PhoneNumberReleased, me, &e164).await;
+}
+
+#[tokio::test]
+async fn sign_ins_and_personal_security_record_each_change() {
+    let (mut d, clock) = fresh_domain().await;
+    d.throttle.email_lock_after = 2;
+    d.throttle.email_slow_after = 100;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let me = "ada@example.com";
+    let mut log = Log::new();
+
+    let signed_in =
+        log_in::log_in_from(&d, me, PASSWORD, "Firefox/1 Linux", Some(address())).await.unwrap();
+    let LogIn::Session(session) = signed_in else { panic!("no 2FA yet") };
+    let event = log.one_from_here(&d, ActivityKind::SignInSucceeded, me, me).await;
+    assert_eq!(event.detail.as_deref(), Some("Firefox on Linux"));
+    assert_eq!(session.member.address(), Some(address()), "the session's member acts from there");
+    let ada_here = session.member.clone();
+
+    profile::update_name(&d, &ada_here, "Ada", "King").await.unwrap();
+    log.one_from_here(&d, ActivityKind::ProfileUpdated, me, me).await;
+    profile::change_password(&d, &ada_here, &session.token, PASSWORD, NEW_PASSWORD).await.unwrap();
+    log.one_from_here(&d, ActivityKind::PasswordChanged, me, me).await;
+
+    // Failed sign-ins of a known address are its user's; an unknown one's are nobody's.
+    for _ in 0..2 {
+        let wrong = log_in::log_in_from(&d, me, "wrong", "t", Some(address())).await;
+        assert!(wrong.is_err());
+        let failed = log.one_from_here(&d, ActivityKind::SignInFailed, me, me).await;
+        assert_eq!(failed.detail.as_deref(), Some("wrong password"));
+        clock.advance(Duration::seconds(1));
+    }
+    assert!(log_in::log_in_from(&d, "nobody@example.com", "x", "t", None).await.is_err());
+    log.none(&d).await;
+    // The third try finds the limit reached: the lock starts, once.
+    let locked = log_in::log_in_from(&d, me, NEW_PASSWORD, "t", Some(address())).await;
+    assert!(matches!(locked, Err(AppError::TooManyRequests(_))));
+    log.one_from_here(&d, ActivityKind::SignInLocked, me, me).await;
+    let still = log_in::log_in_from(&d, me, NEW_PASSWORD, "t", Some(address())).await;
+    assert!(matches!(still, Err(AppError::TooManyRequests(_))));
+    log.none(&d).await;
+    clock.advance(Duration::minutes(16));
+
+    let key = developer_keys::generate(&d, &ada_here, "CI", NEW_PASSWORD).await.unwrap();
+    log.one_from_here(&d, ActivityKind::DeveloperKeyCreated, me, "CI").await;
+    developer_keys::regenerate(&d, &ada_here, key.row.id, NEW_PASSWORD).await.unwrap();
+    log.one_from_here(&d, ActivityKind::DeveloperKeyRegenerated, me, "CI").await;
+    developer_keys::revoke(&d, &ada_here, key.row.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::DeveloperKeyRevoked, me, "CI").await;
+
+    let setup = two_factor::begin_setup(&d, &ada_here).await.unwrap();
+    let secret = base32_decode(&setup.secret);
+    let codes = two_factor::confirm_setup(&d, &ada_here, NEW_PASSWORD, &current_code(&d, &secret))
+        .await
+        .unwrap();
+    log.one_from_here(&d, ActivityKind::TwoFactorEnabled, me, me).await;
+    clock.advance(Duration::seconds(30));
+    let codes = two_factor::regenerate_recovery_codes(&d, &ada_here, &current_code(&d, &secret))
+        .await
+        .map(|fresh| {
+            assert_ne!(fresh, codes);
+            fresh
+        })
+        .unwrap();
+    log.one_from_here(&d, ActivityKind::RecoveryCodesRegenerated, me, me).await;
+    // A TOTP code records nothing of its own; a recovery code does; a wrong
+    // one is a failed sign-in.
+    let LogIn::SecondFactor { challenge } =
+        log_in::log_in_from(&d, me, NEW_PASSWORD, "t", Some(address())).await.unwrap()
+    else {
+        panic!("2FA is on")
+    };
+    log.none(&d).await;
+    let wrong = log_in::complete_second_factor_from(&d, &challenge, "000000", "t", Some(address()));
+    assert!(wrong.await.is_err());
+    let failed = log.one_from_here(&d, ActivityKind::SignInFailed, me, me).await;
+    assert_eq!(failed.detail.as_deref(), Some("wrong two-factor code"));
+    log_in::complete_second_factor_from(&d, &challenge, &codes[0], "t", Some(address()))
+        .await
+        .unwrap();
+    let events = log.new_events(&d).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["recovery_code.used", "sign_in.succeeded"]);
+    assert!(events.iter().all(|e| e.client_address.as_deref() == Some("203.0.113.7")));
+    clock.advance(Duration::seconds(30));
+    two_factor::disable(&d, &ada_here, NEW_PASSWORD, &current_code(&d, &secret)).await.unwrap();
+    log.one_from_here(&d, ActivityKind::TwoFactorDisabled, me, me).await;
+
+    email_links::request_email_change(&d, &ada_here, NEW_PASSWORD, "ada@new.example.com")
+        .await
+        .unwrap();
+    let asked = log.one_from_here(&d, ActivityKind::EmailChangeRequested, me, me).await;
+    assert_eq!(asked.detail.as_deref(), Some("to ada@new.example.com"));
+    let token = link_token(&d, "ada@new.example.com", "/confirm-email").await;
+    email_links::confirm_email_change(&d, &token).await.unwrap();
+    let changed =
+        log.one(&d, ActivityKind::EmailChanged, "ada@new.example.com", "ada@new.example.com").await;
+    assert_eq!(changed.detail.as_deref(), Some("from ada@example.com"));
+
+    email_links::request_password_reset(&d, "ada@new.example.com", None).await.unwrap();
+    log.none(&d).await;
+    let token = link_token(&d, "ada@new.example.com", "/reset-password").await;
+    email_links::reset_password_from(&d, &token, PASSWORD, "t", Some(address())).await.unwrap();
+    let events = log.new_events(&d).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["password.reset", "sign_in.succeeded"]);
+    assert_eq!(ada.user_id(), events[0].actor_user_id.unwrap());
+}
+
+#[tokio::test]
+async fn sign_up_verification_and_operator_commands_record_each_change() {
+    let (d, _) = fresh_domain().await;
+    let mut log = Log::new();
+    let input = SignUp {
+        company_name: "Globex".into(),
+        first_name: "Hank".into(),
+        last_name: "Scorpio".into(),
+        email: "hank@globex.com".into(),
+        password: PASSWORD.into(),
+    };
+    sign_up::sign_up(&d, input, "t", Some(address())).await.unwrap();
+    let events = log.new_events(&d).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["account.signed_up", "sign_in.succeeded"]);
+    assert_eq!(events[0].target, "Globex");
+    assert_eq!(events[0].client_address.as_deref(), Some("203.0.113.7"));
+    let token = link_token(&d, "hank@globex.com", "/verify-email").await;
+    email_links::verify_email(&d, &token).await.unwrap();
+    log.one(&d, ActivityKind::EmailVerified, "hank@globex.com", "hank@globex.com").await;
+
+    let input = NewUserByOperator {
+        account_of: "hank@globex.com".into(),
+        email: "mindy@globex.com".into(),
+        first_name: "Mindy".into(),
+        last_name: "Simmons".into(),
+        is_admin: false,
+        password: None,
+    };
+    operator::add_user(&d, &OP(), input).await.unwrap();
+    let added = log.one(&d, ActivityKind::OperatorUserAdded, "operator", "mindy@globex.com").await;
+    assert_eq!((added.actor_user_id, added.client_address), (None, None));
+    operator::promote(&d, &OP(), "mindy@globex.com").await.unwrap();
+    log.one(&d, ActivityKind::OperatorPromoted, "operator", "mindy@globex.com").await;
+    operator::reset_two_factor(&d, &OP(), "hank@globex.com").await.unwrap();
+    log.one(&d, ActivityKind::OperatorTwoFactorReset, "operator", "hank@globex.com").await;
+    operator::enable_stripe(&d, &OP(), "hank@globex.com").await.unwrap();
+    log.one(&d, ActivityKind::OperatorStripeEnabled, "operator", "Globex").await;
+
+    // A merge moves the source's events along and records itself in the target.
+    let other = account_with_admin(&d, "Globex EU", "carl@globex.eu").await;
+    let carl = from_here(other);
+    account_info::save(
+        &d,
+        &carl.admin().unwrap(),
+        AccountInfo { company_name: "Globex Europe".into(), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    log.new_events(&d).await;
+    let merged =
+        operator::merge_accounts(&d, &OP(), "carl@globex.eu", "hank@globex.com").await.unwrap();
+    let event =
+        log.one(&d, ActivityKind::OperatorAccountsMerged, "operator", "Globex Europe").await;
+    assert_eq!(event.account_id, merged.into_account);
+    assert!(all_events(&d).await.iter().all(|e| e.account_id == merged.into_account));
+}
+
+#[tokio::test]
+async fn a_change_that_fails_leaves_no_event() {
+    let (mut d, _) = stocked().await;
+    d.quotas = QuotaPolicy::default().with_overrides("invitation.account=1/60").unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let bob = users::invite(&d, &admin, user_form("Bob", "bob@example.com")).await.unwrap();
+    let mut log = Log::new();
+    log.new_events(&d).await;
+
+    // The edit is written, and its event, before the new invitation is
+    // refused for the limit: all of it rolls back.
+    let before = Snapshot::take(&d).await;
+    let refused = users::update(&d, &admin, bob.id, user_form("Bob", "robert@example.com")).await;
+    assert!(matches!(refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
+    before.assert_unchanged(&d).await;
+    log.none(&d).await;
+
+    // Refused before any write: a demo account's second number, the last admin.
+    phone_numbers::request(&d, &admin).await.unwrap();
+    log.new_events(&d).await;
+    let before = Snapshot::take(&d).await;
+    assert!(phone_numbers::request(&d, &admin).await.is_err());
+    let mut demote = user_form("Ada", "ada@example.com");
+    demote.is_admin = false;
+    assert!(users::update(&d, &admin, ada.user_id(), demote).await.is_err());
+    before.assert_unchanged(&d).await;
+    log.none(&d).await;
+
+    // A duplicate integration name fails at its write.
+    s3_integration(&d, &ada, "Recordings").await;
+    log.new_events(&d).await;
+    let before = Snapshot::take(&d).await;
+    let duplicate = integrations::add(
+        &d,
+        &admin,
+        integrations::NewIntegration {
+            service: "s3".into(),
+            name: "recordings".into(),
+            key: app::domain::testing::samples::AWS_KEY.into(),
+            secret: AWS_SECRET.into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(duplicate.is_err());
+    before.assert_unchanged(&d).await;
+    log.none(&d).await;
+}
+
+#[tokio::test]
+async fn an_event_recorded_in_a_transaction_that_rolls_back_is_gone() {
+    use sea_orm::TransactionTrait;
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let txn = d.db.begin().await.unwrap();
+    activity::record(&d, &txn, By::Member(&ada), Event::new(ActivityKind::UserInvited, "x"))
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    assert!(all_events(&d).await.is_empty());
+    let failed: Result<(), AppError> = activity::with_event(
+        &d,
+        By::Member(&ada),
+        Event::new(ActivityKind::UserInvited, "x"),
+        async |_| Err(AppError::Conflict("no".into())),
+    )
+    .await;
+    assert!(failed.is_err());
+    assert!(all_events(&d).await.is_empty());
+}
+
+/// Writes `n` events by `by` of `kind`, one second apart.
+async fn many(d: &Domain, clock: &ManualClock, by: &Member, kind: ActivityKind, n: usize) {
+    for i in 0..n {
+        activity::record(d, &d.db, By::Member(by), Event::new(kind, format!("target {i}")))
+            .await
+            .unwrap();
+        clock.advance(Duration::seconds(1));
+    }
+}
+
+async fn every_page(d: &Domain, member: &Member, filter: &ActivityFilter) -> Vec<ActivityRow> {
+    let admin = member.admin().unwrap();
+    let mut rows = Vec::new();
+    let mut before = None;
+    loop {
+        let page = admin_activity::list(d, &admin, filter, before).await.unwrap();
+        assert!(page.rows.len() as u64 <= admin_activity::PAGE);
+        rows.extend(page.rows);
+        match page.next {
+            Some(next) => before = Some(next),
+            None => return rows,
+        }
+    }
+}
+
+#[tokio::test]
+async fn admins_page_through_their_own_accounts_events_newest_first_with_filters() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let eve = account_with_admin(&d, "Evil", "eve@evil.com").await;
+    many(&d, &clock, &ada, ActivityKind::UserInvited, 70).await;
+    clock.advance(Duration::days(2));
+    many(&d, &clock, &bob, ActivityKind::DeveloperKeyCreated, 60).await;
+    many(&d, &clock, &eve, ActivityKind::UserInvited, 10).await;
+
+    let all = every_page(&d, &ada, &ActivityFilter::default()).await;
+    assert_eq!(all.len(), 130, "every event of the account once, none of another's");
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first, no repeats");
+    assert!(all.iter().all(|r| r.actor != "eve@evil.com"));
+    assert_eq!(all[0].label, "Developer key created");
+    let eves = every_page(&d, &eve, &ActivityFilter::default()).await;
+    assert_eq!(eves.len(), 10);
+
+    let by_bob = ActivityFilter { user_id: Some(bob.user_id()), ..Default::default() };
+    assert_eq!(every_page(&d, &ada, &by_bob).await.len(), 60);
+    // Naming another account's user finds nothing.
+    let by_eve = ActivityFilter { user_id: Some(eve.user_id()), ..Default::default() };
+    assert!(every_page(&d, &ada, &by_eve).await.is_empty());
+    let invites = ActivityFilter { kind: Some("user.invited".into()), ..Default::default() };
+    let found = every_page(&d, &ada, &invites).await;
+    assert!(found.len() == 70 && found.iter().all(|r| r.kind == "user.invited"));
+    let day_one = ActivityFilter {
+        from: Some("2026-11-22".into()),
+        to: Some("2026-11-22".into()),
+        ..Default::default()
+    };
+    assert_eq!(every_page(&d, &ada, &day_one).await.len(), 70);
+    let later = ActivityFilter { from: Some("2026-11-23".into()), ..Default::default() };
+    assert_eq!(every_page(&d, &ada, &later).await.len(), 60);
+
+    let admin = ada.admin().unwrap();
+    let bad = ActivityFilter { kind: Some("user.exploded".into()), ..Default::default() };
+    let refused = admin_activity::list(&d, &admin, &bad, None).await.unwrap_err();
+    assert!(refused.message_for("kind").is_some());
+    let bad = ActivityFilter { from: Some("yesterday".into()), ..Default::default() };
+    let refused = admin_activity::list(&d, &admin, &bad, None).await.unwrap_err();
+    assert!(refused.message_for("from").is_some());
+    // A regular user holds no Admin, so cannot ask at all.
+    assert!(matches!(bob.admin(), Err(AppError::Forbidden(_))));
+
+    // The CSV holds the filtered events, newest first, quoted.
+    let csv = admin_activity::csv(&d, &admin, &by_bob).await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 61);
+    assert_eq!(lines[0], "time,actor,kind,what,target,client_address,detail");
+    assert!(lines[1].contains("\"bob@example.com\",\"developer_key.created\""), "{}", lines[1]);
+    assert!(lines[1].contains("\"target 59\""));
+}
+
+#[tokio::test]
+async fn each_listing_walks_an_index_backwards_without_sorting() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    many(&d, &clock, &ada, ActivityKind::UserInvited, 3).await;
+    let backend = d.db.get_database_backend();
+    let by_user = Filter { user_id: Some(ada.user_id()), ..Default::default() };
+    let by_kind = Filter { kind: Some(ActivityKind::UserInvited), ..Default::default() };
+    for (filter, index) in [
+        (Filter::default(), "idx_activity_account "),
+        (by_user, "idx_activity_account_actor "),
+        (by_kind, "idx_activity_account_kind "),
+    ] {
+        let scoped = Scoped::account(ada.account_id()).all::<activity_event::Entity>();
+        let query = activity::page_query(scoped, &filter, Some(1_000_000), admin_activity::PAGE);
+        let plan = query_plan(&d, query.build(backend)).await;
+        assert!(plan.contains(index), "{filter:?} should use {index}:\n{plan}");
+        let sorted = plan.contains("TEMP B-TREE") || plan.contains("Sort  (");
+        assert!(!sorted && !plan.contains("Seq Scan"), "{filter:?}:\n{plan}");
+    }
+}
+
+#[tokio::test]
+async fn csv_cells_cannot_become_formulas() {
+    let row = ActivityRow {
+        id: 1,
+        at: "2026-11-22T09:00:00Z".into(),
+        actor: "=cmd|' /C calc'!A0".into(),
+        actor_user_id: None,
+        kind: "application.created".into(),
+        label: "Application created".into(),
+        target: "@SUM(1+1)\"x\", y".into(),
+        client_address: None,
+        detail: Some("-2+3".into()),
+    };
+    let csv = admin_activity::csv_of(&[row]);
+    let line = csv.lines().nth(1).unwrap();
+    assert_eq!(
+        line,
+        "\"2026-11-22T09:00:00Z\",\"'=cmd|' /C calc'!A0\",\"application.created\",\
+         \"Application created\",\"'@SUM(1+1)\"\"x\"\", y\",\"\",\"'-2+3\""
+    );
+}
+
+#[tokio::test]
+async fn each_user_sees_their_own_security_events_only() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    assert!(log_in::log_in(&d, "bob@example.com", "wrong", "t").await.is_err());
+    developer_keys::generate(&d, &bob, "CI", PASSWORD).await.unwrap();
+    // Not a security event: an application.
+    applications::create(&d, &ada, "Hotline").await.unwrap();
+
+    let bobs = my_activity::mine(&d, &bob, None).await.unwrap();
+    let kinds: Vec<&str> = bobs.rows.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["developer_key.created", "sign_in.failed", "sign_in.succeeded"]);
+    let adas = my_activity::mine(&d, &ada, None).await.unwrap();
+    let kinds: Vec<&str> = adas.rows.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["sign_in.succeeded"]);
+}
+
+#[tokio::test]
+async fn retention_removes_old_events_and_keeps_new_ones() {
+    let (mut d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    many(&d, &clock, &ada, ActivityKind::UserInvited, 5).await;
+    clock.advance(Duration::days(300));
+    many(&d, &clock, &ada, ActivityKind::UserUpdated, 3).await;
+    clock.advance(Duration::days(70));
+    assert_eq!(jobs::forget_old_activity(&d).await.unwrap(), 5);
+    let left = all_events(&d).await;
+    assert!(left.len() == 3 && left.iter().all(|e| e.kind == "user.updated"));
+    // A shorter retention, as ACTIVITY_RETENTION_DAYS sets it; the hourly clean-up runs it.
+    d.activity_retention = Duration::days(30);
+    jobs::clean_up(&d).await;
+    assert!(all_events(&d).await.is_empty());
+}
+
+#[tokio::test]
+async fn no_secret_ever_reaches_the_activity_table() {
+    let (d, clock) = stocked().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let mut secrets: Vec<String> = vec![
+        PASSWORD.into(),
+        NEW_PASSWORD.into(),
+        AWS_SECRET.into(),
+        PRIVATE_KEY_MATERIAL.into(),
+        "wrong-Password-123".into(),
+    ];
+
+    // Passwords: a failed and a right log-in, a change.
+    assert!(log_in::log_in(&d, "ada@example.com", "wrong-Password-123", "t").await.is_err());
+    let session = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    profile::change_password(&d, &ada, &session.token, PASSWORD, NEW_PASSWORD).await.unwrap();
+    secrets.push(session.token.clone());
+    // Developer keys.
+    let key = developer_keys::generate(&d, &ada, "CI", NEW_PASSWORD).await.unwrap();
+    secrets.push(key.key.clone());
+    secrets.push(key.row.prefix.clone());
+    let again = developer_keys::regenerate(&d, &ada, key.row.id, NEW_PASSWORD).await.unwrap();
+    secrets.push(again.key.clone());
+    // TOTP codes and recovery codes.
+    let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
+    secrets.push(setup.secret.clone());
+    let secret = base32_decode(&setup.secret);
+    let code = current_code(&d, &secret);
+    let codes = two_factor::confirm_setup(&d, &ada, NEW_PASSWORD, &code).await.unwrap();
+    secrets.push(code);
+    secrets.extend(codes.iter().cloned());
+    let LogIn::SecondFactor { challenge } =
+        log_in::log_in_from(&d, "ada@example.com", NEW_PASSWORD, "t", None).await.unwrap()
+    else {
+        panic!("2FA is on")
+    };
+    secrets.push(challenge.clone());
+    log_in::complete_second_factor(&d, &challenge, &codes[3], "t").await.unwrap();
+    clock.advance(Duration::seconds(30));
+    let code = current_code(&d, &secret);
+    two_factor::disable(&d, &ada, NEW_PASSWORD, &code).await.unwrap();
+    secrets.push(code);
+    // Email links: an invitation, a reset, an email change.
+    users::invite(&d, &admin, user_form("Bob", "bob@example.com")).await.unwrap();
+    let token = link_token(&d, "bob@example.com", "/activate").await;
+    users::activate(&d, &token, "Copper-Lantern-Fjord-58", "t").await.unwrap();
+    secrets.extend([token, "Copper-Lantern-Fjord-58".into()]);
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let token = link_token(&d, "ada@example.com", "/reset-password").await;
+    email_links::reset_password(&d, &token, "Granite-Meadow-Violet-31", "t").await.unwrap();
+    secrets.extend([token, "Granite-Meadow-Violet-31".into()]);
+    email_links::request_email_change(&d, &ada, "Granite-Meadow-Violet-31", "ada@new.example.com")
+        .await
+        .unwrap();
+    let token = link_token(&d, "ada@new.example.com", "/confirm-email").await;
+    email_links::confirm_email_change(&d, &token).await.unwrap();
+    secrets.push(token);
+    // Sealed secrets: an integration, a certificate's private key, an OAuth token.
+    s3_integration(&d, &ada, "Recordings").await;
+    let cert = certificate("api.acme.com");
+    secrets.push(cert.private_key.lines().nth(1).unwrap().to_owned());
+    certificates::add(&d, &ada, cert).await.unwrap();
+    let sessions_left = sessions::list(&d, &ada, "none").await.unwrap();
+    secrets.extend(sessions_left.into_iter().map(|s| s.id));
+
+    let rows = all_events(&d).await;
+    assert!(rows.len() >= 15, "{rows:#?}");
+    let stored: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
+    for secret in &secrets {
+        for row in &stored {
+            assert!(!row.contains(secret.as_str()), "the secret {secret:?} is in {row}");
+        }
+    }
+    // And the users' table still holds the user whose events these are.
+    assert!(user::Entity::find().all(&d.db).await.unwrap().len() == 2);
+}

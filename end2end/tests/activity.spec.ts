@@ -1,0 +1,51 @@
+import { test, expect } from '@playwright/test';
+import { addJsLibrary, hydrated, logIn, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail, PASSWORD } from './helpers';
+
+test('the Activity tab lists who did what, filters by kind, downloads CSV; a user sees their own security events', async ({ page, browser }) => {
+  const admin = uniqueEmail('activity');
+  await signUp(page, admin);
+  await requestPhoneNumber(page);
+  await page.goto('/account/js-libraries');
+  await hydrated(page);
+  await addJsLibrary(page, 'Greeting');
+
+  // A member's failed then successful sign-in, from another browser.
+  const member = uniqueEmail('bob');
+  operatorAddsMember(admin, member, 'Harbor-Quartz-Lantern-31');
+  const other = await browser.newPage();
+  await other.goto('/login');
+  await logIn(other, member, 'not-the-password');
+  await expect(other.getByText('The email address or password is incorrect.')).toBeVisible();
+  await logIn(other, member, 'Harbor-Quartz-Lantern-31');
+  await expect(other).toHaveURL(/\/account$/);
+  // Their own security events, and none of the account's other events.
+  const mine = other.getByRole('region', { name: 'Recent Security Activity' });
+  await expect(mine.getByRole('cell', { name: 'Failed sign-in' })).toBeVisible();
+  await expect(mine.getByRole('cell', { name: 'Phone number requested' })).toHaveCount(0);
+  // A regular user has no Activity tab, and the URL is refused.
+  await expect(other.getByRole('link', { name: 'Activity', exact: true })).toHaveCount(0);
+  await other.close();
+
+  await page.goto('/account/activity');
+  await hydrated(page);
+  await expect(page).toHaveTitle('Activity · My Account · Voice Console');
+  const table = page.getByRole('table', { name: 'Activity of this account, newest first' });
+  await expect(table.getByRole('cell', { name: 'Phone number requested' })).toBeVisible();
+  await expect(table.getByRole('cell', { name: 'Failed sign-in' })).toBeVisible();
+  await expect(table.getByRole('cell', { name: member, exact: true }).first()).toBeVisible();
+  // Newest first: the member's sign-in comes before the admin's library.
+  const labels = await table.locator('tbody tr td:nth-child(3)').allTextContents();
+  expect(labels.indexOf('Failed sign-in')).toBeLessThan(labels.indexOf('Phone number requested'));
+
+  await page.getByLabel('Kind').selectOption({ label: 'Phone number requested' });
+  await expect(table.locator('tbody tr')).toHaveCount(1);
+  await expect(table.getByRole('cell', { name: 'Phone number requested' })).toBeVisible();
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+  const csv = await (await download.createReadStream()).toArray();
+  const text = Buffer.concat(csv).toString('utf8');
+  expect(text.split('\r\n')[0]).toBe('time,actor,kind,what,target,client_address,detail');
+  expect(text).toContain('"phone_number.requested"');
+  expect(text).not.toContain('sign_in.failed');
+  expect(text).not.toContain(PASSWORD);
+});

@@ -1,0 +1,119 @@
+//! The activity log over HTTP: the Activity tab's server function, the CSV
+//! download and `GET /api/v1/activity` for admins only, each user's own
+//! security events, and the client address a change came from.
+mod support;
+
+use app::domain::testing::PASSWORD;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{header, Request, StatusCode};
+use support::{TestApp, MEMBER_PASSWORD};
+
+const ADMIN: &str = "grace@acme.test";
+const MEMBER: &str = "bob@acme.test";
+
+fn kinds(reply: &serde_json::Value) -> Vec<String> {
+    reply["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn admins_list_filter_download_and_query_their_accounts_activity() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+
+        // A change sent from a client address is recorded with it.
+        let request = Request::post("/fn/update_name")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .header(header::COOKIE, format!("{}={admin}", app.session_cookie()))
+            .extension(ConnectInfo::<std::net::SocketAddr>("198.51.100.23:4000".parse().unwrap()))
+            .body(Body::from("first_name=Grace&last_name=Murray"))
+            .unwrap();
+        assert_eq!(app.send(request).await.status, StatusCode::OK);
+
+        let listed = app.call("list_activity", &[], Some(&admin)).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        let json = listed.json();
+        assert_eq!(
+            kinds(&json),
+            [
+                "profile.updated",
+                "sign_in.succeeded",
+                "operator.user_added",
+                "email.verified",
+                "sign_in.succeeded",
+                "account.signed_up",
+            ]
+        );
+        assert_eq!(json["rows"][0]["client_address"], "198.51.100.23");
+        assert_eq!(json["rows"][0]["actor"], ADMIN);
+        assert_eq!(json["rows"][1]["actor"], MEMBER);
+        assert!(json["next"].is_null());
+
+        let only = app.call("list_activity", &[("kind", "sign_in.succeeded")], Some(&admin)).await;
+        assert_eq!(kinds(&only.json()), ["sign_in.succeeded", "sign_in.succeeded"]);
+        let bad = app.call("list_activity", &[("kind", "everything")], Some(&admin)).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // A regular user is refused, and nothing of the account is in the answer.
+        let refused = app.call("list_activity", &[], Some(&member)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(!refused.body.contains(ADMIN));
+        // Another account's admin sees only their own account's events.
+        let other = app.sign_up("eve@evil.test").await;
+        let theirs = app.call("list_activity", &[], Some(&other)).await.json();
+        let rows = theirs["rows"].as_array().unwrap();
+        assert!(!rows.is_empty() && rows.iter().all(|r| r["actor"] == "eve@evil.test"));
+
+        // Each user's own security events.
+        let mine = app.call("my_security_activity", &[], Some(&member)).await;
+        assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+        assert_eq!(kinds(&mine.json()), ["sign_in.succeeded"]);
+
+        // The CSV download, with the tab's filters.
+        let csv =
+            app.page("/account/activity.csv?kind=sign_in.succeeded&user=", Some(&admin)).await;
+        assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+        assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+        assert_eq!(
+            csv.headers[header::CONTENT_DISPOSITION],
+            "attachment; filename=\"activity.csv\""
+        );
+        let lines: Vec<&str> = csv.body.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", csv.body);
+        assert!(lines[0].starts_with("time,actor,kind"));
+        assert!(lines[1].contains("\"bob@acme.test\",\"sign_in.succeeded\""), "{}", lines[1]);
+        assert_eq!(
+            app.page("/account/activity.csv", Some(&member)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let signed_out = app.page("/account/activity.csv", None).await;
+        assert_eq!(signed_out.status, StatusCode::FOUND, "signed out: sent to log in");
+
+        // The JSON API, read-only, for admin keys.
+        let (key, _) = app.new_developer_key(&admin, PASSWORD).await;
+        let (status, body) =
+            app.api("/api/v1/activity?kind=developer_key.created", Some(&key)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let events = body["events"].as_array().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["target"], "Script");
+        assert!(body["next"].is_null());
+        assert!(!body.to_string().contains(&key), "the key is not in its event");
+        let (status, _) = app.api("/api/v1/activity?before=1", Some(&key)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = app.api("/api/v1/activity?from=soon", Some(&key)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (member_key, _) = app.new_developer_key(&member, MEMBER_PASSWORD).await;
+        let (status, body) = app.api("/api/v1/activity", Some(&member_key)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"]["code"], "forbidden");
+        assert_eq!(app.api("/api/v1/activity", None).await.0, StatusCode::UNAUTHORIZED);
+    })
+}
