@@ -80,5 +80,5 @@ test('change the email address: it changes only once the new address confirms', 
   await page.getByRole('button', { name: 'Confirm New Email Address' }).click();
   await expect(page.getByText(`Your account now uses ${newEmail}.`)).toBeVisible();
   await page.goto('/account');
-  await expect(page.getByText(newEmail)).toBeVisible();
+  await expect(page.getByText(newEmail, { exact: true })).toBeVisible();
 });
