@@ -22,14 +22,14 @@ pub async fn list(
     filter: &ActivityFilter,
     before: Option<i32>,
 ) -> Result<ActivityPage, AppError> {
-    let filter = Filter::parse(filter)?;
+    let filter = Filter::parse(filter)?.with_id_bounds(&d.read).await?;
     let scoped = Scoped::of(admin.member()).all::<activity_event::Entity>();
     activity::page(&d.read, scoped, &filter, before, PAGE).await
 }
 
 /// The events passing `filter` as CSV (newest first, at most [`CSV_MAX`]).
 pub async fn csv(d: &Domain, admin: &Admin, filter: &ActivityFilter) -> Result<String, AppError> {
-    let filter = Filter::parse(filter)?;
+    let filter = Filter::parse(filter)?.with_id_bounds(&d.read).await?;
     let mut rows = Vec::new();
     let mut before = None;
     loop {

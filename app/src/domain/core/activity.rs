@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
 };
 
 use crate::domain::core::actor::Member;
@@ -120,7 +120,16 @@ pub struct Filter {
     pub from: Option<DateTime<Utc>>,
     /// Exclusive: the start of the day after the `to` day.
     pub until: Option<DateTime<Utc>>,
+    /// Id bounds equivalent to the dates (see [`Filter::with_id_bounds`]):
+    /// every event of the range has an id above `after_id` and below `end_id`.
+    pub after_id: Option<i32>,
+    pub end_id: Option<i32>,
 }
+
+/// How much longer than this a recording transaction would have to run (or
+/// two servers' clocks differ) before an event's id and time disagreed
+/// enough for the id bounds to miss it.
+const ID_BOUND_SLACK: Duration = Duration::minutes(15);
 
 fn day(text: Option<&str>, field: &str) -> Result<Option<NaiveDate>, AppError> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
@@ -141,7 +150,39 @@ impl Filter {
         let from = day(filter.from.as_deref(), "from")?.and_then(midnight);
         let until =
             day(filter.to.as_deref(), "to")?.and_then(midnight).map(|t| t + Duration::days(1));
-        Ok(Filter { user_id: filter.user_id, kind, from, until })
+        Ok(Filter { user_id: filter.user_id, kind, from, until, ..Default::default() })
+    }
+
+    /// Adds id bounds for the dates. Pages are walked by id, newest first;
+    /// with only a condition on the time, a day long past meant walking
+    /// every newer event of the account first (0.4 s at a million events).
+    /// Ids follow time closely: an event's time is taken just before its
+    /// insert draws the id, within one transaction. So an event of the range
+    /// has an id above that of any event timed before `from - slack`, and
+    /// below that of any event timed from `until + slack` on. The nearest
+    /// such events are found on the time index. The time conditions stay,
+    /// so the result is exact; the bounds only say where the walk starts and
+    /// stops.
+    pub async fn with_id_bounds(mut self, conn: &impl ConnectionTrait) -> Result<Self, AppError> {
+        use activity_event::Column;
+        let nearest = |condition, order| {
+            activity_event::Entity::find()
+                .select_only()
+                .column(Column::Id)
+                .filter(condition)
+                .order_by(Column::At, order)
+                .limit(1)
+                .into_tuple::<i32>()
+        };
+        if let Some(from) = self.from {
+            let before = Column::At.lt(from - ID_BOUND_SLACK);
+            self.after_id = nearest(before, Order::Desc).one(conn).await?;
+        }
+        if let Some(until) = self.until {
+            let beyond = Column::At.gte(until + ID_BOUND_SLACK);
+            self.end_id = nearest(beyond, Order::Asc).one(conn).await?;
+        }
+        Ok(self)
     }
 
     fn apply(&self, mut query: Select<activity_event::Entity>) -> Select<activity_event::Entity> {
@@ -157,6 +198,12 @@ impl Filter {
         }
         if let Some(until) = self.until {
             query = query.filter(Column::At.lt(until));
+        }
+        if let Some(after) = self.after_id {
+            query = query.filter(Column::Id.gt(after));
+        }
+        if let Some(end) = self.end_id {
+            query = query.filter(Column::Id.lt(end));
         }
         query
     }
