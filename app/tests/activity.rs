@@ -26,6 +26,7 @@ use app::domain::identity::{
     activity as my_activity, developer_keys, email_links, profile, sessions,
 };
 use app::domain::operator::{self, NewUserByOperator};
+use app::domain::testing::log_in_by_password;
 use app::domain::testing::samples::{AWS_SECRET, PRIVATE_KEY_MATERIAL};
 use app::domain::testing::{
     account_with_admin, add_user, base32_decode, fresh_domain, link_token, query_plan,
@@ -175,7 +176,7 @@ async fn managing_users_and_the_account_records_each_change() {
     // Bob activates from his own address; the link's token is not recorded.
     let token = link_token(&d, "bob@example.com", "/activate").await;
     let bobs: IpAddr = "198.51.100.9".parse().unwrap();
-    users::activate_from(&d, &token, NEW_PASSWORD, "t", Some(bobs)).await.unwrap();
+    users::activate(&d, &token, NEW_PASSWORD, "t", Some(bobs)).await.unwrap();
     let events = log.new_events(&d).await;
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["user.activated", "sign_in.succeeded"]);
@@ -301,7 +302,7 @@ async fn sign_ins_and_personal_security_record_each_change() {
     let mut log = Log::new();
 
     let signed_in =
-        log_in::log_in_from(&d, me, PASSWORD, "Firefox/1 Linux", Some(address())).await.unwrap();
+        log_in::log_in(&d, me, PASSWORD, "Firefox/1 Linux", Some(address())).await.unwrap();
     let LogIn::Session(session) = signed_in else { panic!("no 2FA yet") };
     let event = log.one_from_here(&d, ActivityKind::SignInSucceeded, me, me).await;
     assert_eq!(event.detail.as_deref(), Some("Firefox on Linux"));
@@ -315,19 +316,19 @@ async fn sign_ins_and_personal_security_record_each_change() {
 
     // Failed sign-ins of a known address are its user's; an unknown one's are nobody's.
     for _ in 0..2 {
-        let wrong = log_in::log_in_from(&d, me, "wrong", "t", Some(address())).await;
+        let wrong = log_in::log_in(&d, me, "wrong", "t", Some(address())).await;
         assert!(wrong.is_err());
         let failed = log.one_from_here(&d, ActivityKind::SignInFailed, me, me).await;
         assert_eq!(failed.detail.as_deref(), Some("wrong password"));
         clock.advance(Duration::seconds(1));
     }
-    assert!(log_in::log_in_from(&d, "nobody@example.com", "x", "t", None).await.is_err());
+    assert!(log_in::log_in(&d, "nobody@example.com", "x", "t", None).await.is_err());
     log.none(&d).await;
     // The third try finds the limit reached: the lock starts, once.
-    let locked = log_in::log_in_from(&d, me, NEW_PASSWORD, "t", Some(address())).await;
+    let locked = log_in::log_in(&d, me, NEW_PASSWORD, "t", Some(address())).await;
     assert!(matches!(locked, Err(AppError::TooManyRequests(_))));
     log.one_from_here(&d, ActivityKind::SignInLocked, me, me).await;
-    let still = log_in::log_in_from(&d, me, NEW_PASSWORD, "t", Some(address())).await;
+    let still = log_in::log_in(&d, me, NEW_PASSWORD, "t", Some(address())).await;
     assert!(matches!(still, Err(AppError::TooManyRequests(_))));
     log.none(&d).await;
     clock.advance(Duration::minutes(16));
@@ -357,18 +358,16 @@ async fn sign_ins_and_personal_security_record_each_change() {
     // A TOTP code records nothing of its own; a recovery code does; a wrong
     // one is a failed sign-in.
     let LogIn::SecondFactor { challenge } =
-        log_in::log_in_from(&d, me, NEW_PASSWORD, "t", Some(address())).await.unwrap()
+        log_in::log_in(&d, me, NEW_PASSWORD, "t", Some(address())).await.unwrap()
     else {
         panic!("2FA is on")
     };
     log.none(&d).await;
-    let wrong = log_in::complete_second_factor_from(&d, &challenge, "000000", "t", Some(address()));
+    let wrong = log_in::complete_second_factor(&d, &challenge, "000000", "t", Some(address()));
     assert!(wrong.await.is_err());
     let failed = log.one_from_here(&d, ActivityKind::SignInFailed, me, me).await;
     assert_eq!(failed.detail.as_deref(), Some("wrong two-factor code"));
-    log_in::complete_second_factor_from(&d, &challenge, &codes[0], "t", Some(address()))
-        .await
-        .unwrap();
+    log_in::complete_second_factor(&d, &challenge, &codes[0], "t", Some(address())).await.unwrap();
     let events = log.new_events(&d).await;
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["recovery_code.used", "sign_in.succeeded"]);
@@ -391,7 +390,7 @@ async fn sign_ins_and_personal_security_record_each_change() {
     email_links::request_password_reset(&d, "ada@new.example.com", None).await.unwrap();
     log.none(&d).await;
     let token = link_token(&d, "ada@new.example.com", "/reset-password").await;
-    email_links::reset_password_from(&d, &token, PASSWORD, "t", Some(address())).await.unwrap();
+    email_links::reset_password(&d, &token, PASSWORD, "t", Some(address())).await.unwrap();
     let events = log.new_events(&d).await;
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["password.reset", "sign_in.succeeded"]);
@@ -653,7 +652,7 @@ async fn date_filters_find_events_whose_ids_and_times_disagree_slightly() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     activity_event::Entity::delete_many().exec(&d.db).await.unwrap();
     let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
-    let mut record = async |when: &str, target: &str| {
+    let record = async |when: &str, target: &str| {
         clock.set(at(when));
         let event = Event::new(ActivityKind::UserInvited, target);
         activity::record(&d, &d.db, By::Member(&ada), event).await.unwrap();
@@ -714,9 +713,9 @@ async fn each_user_sees_their_own_security_events_only() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
-    log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
-    log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
-    assert!(log_in::log_in(&d, "bob@example.com", "wrong", "t").await.is_err());
+    log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    assert!(log_in_by_password(&d, "bob@example.com", "wrong", "t").await.is_err());
     developer_keys::generate(&d, &bob, "CI", PASSWORD).await.unwrap();
     // Not a security event: an application.
     applications::create(&d, &ada, "Hotline").await.unwrap();
@@ -760,8 +759,8 @@ async fn no_secret_ever_reaches_the_activity_table() {
     ];
 
     // Passwords: a failed and a right log-in, a change.
-    assert!(log_in::log_in(&d, "ada@example.com", "wrong-Password-123", "t").await.is_err());
-    let session = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    assert!(log_in_by_password(&d, "ada@example.com", "wrong-Password-123", "t").await.is_err());
+    let session = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     profile::change_password(&d, &ada, &session.token, PASSWORD, NEW_PASSWORD).await.unwrap();
     secrets.push(session.token.clone());
     // Developer keys.
@@ -779,12 +778,12 @@ async fn no_secret_ever_reaches_the_activity_table() {
     secrets.push(code);
     secrets.extend(codes.iter().cloned());
     let LogIn::SecondFactor { challenge } =
-        log_in::log_in_from(&d, "ada@example.com", NEW_PASSWORD, "t", None).await.unwrap()
+        log_in::log_in(&d, "ada@example.com", NEW_PASSWORD, "t", None).await.unwrap()
     else {
         panic!("2FA is on")
     };
     secrets.push(challenge.clone());
-    log_in::complete_second_factor(&d, &challenge, &codes[3], "t").await.unwrap();
+    log_in::complete_second_factor(&d, &challenge, &codes[3], "t", None).await.unwrap();
     clock.advance(Duration::seconds(30));
     let code = current_code(&d, &secret);
     two_factor::disable(&d, &ada, NEW_PASSWORD, &code).await.unwrap();
@@ -792,11 +791,11 @@ async fn no_secret_ever_reaches_the_activity_table() {
     // Email links: an invitation, a reset, an email change.
     users::invite(&d, &admin, user_form("Bob", "bob@example.com")).await.unwrap();
     let token = link_token(&d, "bob@example.com", "/activate").await;
-    users::activate(&d, &token, "Copper-Lantern-Fjord-58", "t").await.unwrap();
+    users::activate(&d, &token, "Copper-Lantern-Fjord-58", "t", None).await.unwrap();
     secrets.extend([token, "Copper-Lantern-Fjord-58".into()]);
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
-    email_links::reset_password(&d, &token, "Granite-Meadow-Violet-31", "t").await.unwrap();
+    email_links::reset_password(&d, &token, "Granite-Meadow-Violet-31", "t", None).await.unwrap();
     secrets.extend([token, "Granite-Meadow-Violet-31".into()]);
     email_links::request_email_change(&d, &ada, "Granite-Meadow-Violet-31", "ada@new.example.com")
         .await

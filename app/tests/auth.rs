@@ -1,12 +1,13 @@
 //! Sign-up, log-in and sessions, against a fresh database per test.
 use app::domain::core::actor::Operator;
 use app::domain::entity::{account, session, user};
-use app::domain::identity::log_in::{self, WRONG_CREDENTIALS};
+use app::domain::identity::log_in::WRONG_CREDENTIALS;
 use app::domain::identity::profile;
 use app::domain::identity::sessions;
 use app::domain::identity::sign_up;
 use app::domain::identity::sign_up::SignUp;
 use app::domain::operator::{self, NewUserByOperator};
+use app::domain::testing::log_in_by_password;
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot, PASSWORD};
 use app::model::AppError;
 use chrono::Duration;
@@ -84,15 +85,15 @@ async fn log_in_gives_the_same_answer_for_a_wrong_password_and_an_unknown_email(
     // A failed log-in is counted (login_failures), known email or not; nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     let wrong_password =
-        log_in::log_in(&d, "ada@example.com", "not the password", "t").await.err().unwrap();
+        log_in_by_password(&d, "ada@example.com", "not the password", "t").await.err().unwrap();
     let unknown_email =
-        log_in::log_in(&d, "nobody@example.com", PASSWORD, "t").await.err().unwrap();
+        log_in_by_password(&d, "nobody@example.com", PASSWORD, "t").await.err().unwrap();
     before.assert_unchanged(&d).await;
     assert_eq!(wrong_password, unknown_email);
     assert_eq!(wrong_password.message_for("password").unwrap(), WRONG_CREDENTIALS);
     assert_eq!(session::Entity::find().count(&d.db).await.unwrap(), 0);
 
-    let ok = log_in::log_in(&d, " ADA@example.com ", PASSWORD, "t").await.unwrap();
+    let ok = log_in_by_password(&d, " ADA@example.com ", PASSWORD, "t").await.unwrap();
     assert_eq!(sessions::authenticate(&d, &ok.token).await.unwrap(), ok.member);
 }
 
@@ -116,7 +117,7 @@ async fn a_user_without_a_password_cannot_log_in() {
     .unwrap();
     // The failed log-in is counted (login_failures); nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
-    let err = log_in::log_in(&d, "invited@example.com", "", "t").await.err().unwrap();
+    let err = log_in_by_password(&d, "invited@example.com", "", "t").await.err().unwrap();
     assert_eq!(err.message_for("password").unwrap(), WRONG_CREDENTIALS);
     before.assert_unchanged(&d).await;
 }
@@ -125,7 +126,7 @@ async fn a_user_without_a_password_cannot_log_in() {
 async fn log_out_ends_the_session() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let s = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let s = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     sessions::log_out(&d, &s.token).await.unwrap();
     let before = Snapshot::take(&d).await;
     assert_eq!(sessions::authenticate(&d, &s.token).await, Err(AppError::Unauthenticated));
@@ -138,7 +139,7 @@ async fn sessions_expire_after_inactivity_and_after_their_absolute_lifetime() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
 
-    let idle = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let idle = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     clock.advance(d.sessions.idle - Duration::minutes(1));
     assert!(sessions::authenticate(&d, &idle.token).await.is_ok(), "used just in time");
     clock.advance(d.sessions.idle + Duration::minutes(1));
@@ -147,7 +148,7 @@ async fn sessions_expire_after_inactivity_and_after_their_absolute_lifetime() {
     assert_eq!(sessions::authenticate(&d, &idle.token).await, Err(AppError::Unauthenticated));
     before.assert_unchanged(&d).await;
 
-    let busy = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let busy = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     let start = clock_now(&d);
     // Used every day, it still ends once the absolute lifetime is over.
     while clock_now(&d) - start < d.sessions.absolute - Duration::days(1) {
@@ -169,7 +170,7 @@ async fn a_demotion_takes_effect_on_the_next_request() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await;
     add_user(&d, admin.account_id(), "second@example.com", true).await;
-    let s = log_in::log_in(&d, "second@example.com", PASSWORD, "t").await.unwrap();
+    let s = log_in_by_password(&d, "second@example.com", PASSWORD, "t").await.unwrap();
     assert!(sessions::authenticate(&d, &s.token).await.unwrap().admin().is_ok());
     let row = user::Entity::find_by_id(s.member.user_id()).one(&d.db).await.unwrap().unwrap();
     let mut active: user::ActiveModel = row.into();

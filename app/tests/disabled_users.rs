@@ -17,6 +17,7 @@ use app::domain::features::{applications, phone_numbers};
 use app::domain::identity::log_in::{self, LogIn, DISABLED, WRONG_CREDENTIALS};
 use app::domain::identity::two_factor::{self, code_at, step_of};
 use app::domain::identity::{developer_keys, email_links, sessions};
+use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
     account_with_admin, add_user, fresh_domain, link_token, query_plan, s3_integration, Snapshot,
     PASSWORD,
@@ -56,8 +57,8 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     // Bob is an admin too, so he can own a number, an application and an integration.
     add_user(&d, ada.account_id(), "bob@example.com", true).await;
-    let bob_session = log_in::log_in(&d, "bob@example.com", PASSWORD, "laptop").await.unwrap();
-    let other_session = log_in::log_in(&d, "bob@example.com", PASSWORD, "phone").await.unwrap();
+    let bob_session = log_in_by_password(&d, "bob@example.com", PASSWORD, "laptop").await.unwrap();
+    let other_session = log_in_by_password(&d, "bob@example.com", PASSWORD, "phone").await.unwrap();
     let bob = bob_session.member.clone();
     let key = developer_keys::generate(&d, &bob, "Script", PASSWORD).await.unwrap().key;
     provisioning::stock_local_pool(&d.db, &provisioning::default_pool()).await.unwrap();
@@ -80,7 +81,7 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
 
     // A session opened just as the disable committed (a log-in that had
     // passed its checks) does not work either: every lookup reads the user.
-    let late = sessions::start_session(&d, &stored, "late").await.unwrap();
+    let late = sessions::start_session(&d, &stored, "late", None).await.unwrap();
     let before = Snapshot::take(&d).await;
     for token in [&bob_session.token, &other_session.token, &late.token] {
         assert_eq!(sessions::authenticate(&d, token).await, Err(AppError::Unauthenticated));
@@ -117,7 +118,7 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
     for token in [&bob_session.token, &late.token] {
         assert_eq!(sessions::authenticate(&d, token).await, Err(AppError::Unauthenticated));
     }
-    let again = log_in::log_in(&d, "bob@example.com", PASSWORD, "laptop").await.unwrap();
+    let again = log_in_by_password(&d, "bob@example.com", PASSWORD, "laptop").await.unwrap();
     assert_eq!(sessions::authenticate(&d, &again.token).await.unwrap(), bob);
 }
 
@@ -134,12 +135,10 @@ async fn a_disabled_user_cannot_log_in_and_a_wrong_password_answers_as_always() 
     // The right password is told the user is disabled; a wrong one gets the
     // usual answer. Only the attempts are counted (login_failures).
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
-    let refused = log_in::log_in_from(&d, "bob@example.com", PASSWORD, "t", None).await;
+    let refused = log_in::log_in(&d, "bob@example.com", PASSWORD, "t", None).await;
     assert_eq!(refused.err(), Some(disabled()));
-    let wrong = log_in::log_in_from(&d, "bob@example.com", "Not-His-Password-1", "t", None)
-        .await
-        .err()
-        .unwrap();
+    let wrong =
+        log_in::log_in(&d, "bob@example.com", "Not-His-Password-1", "t", None).await.err().unwrap();
     assert_eq!(wrong.message_for("password").as_deref(), Some(WRONG_CREDENTIALS));
     before.assert_unchanged(&d).await;
 
@@ -147,7 +146,7 @@ async fn a_disabled_user_cannot_log_in_and_a_wrong_password_answers_as_always() 
     // is not used up, no session), and no new link is sent: the request gets
     // the usual answer (it is counted, in quota_counters) and writes no email.
     let before = Snapshot::take_except(&d, &["quota_counters"]).await;
-    let reset = email_links::reset_password(&d, &early_link, NEW_PASSWORD, "t").await;
+    let reset = email_links::reset_password(&d, &early_link, NEW_PASSWORD, "t", None).await;
     assert_eq!(reset.err(), Some(disabled()));
     email_links::request_password_reset(&d, "bob@example.com", None).await.unwrap();
     before.assert_unchanged(&d).await;
@@ -164,11 +163,12 @@ async fn a_disabled_user_cannot_log_in_and_a_wrong_password_answers_as_always() 
     // Enabled: the password works again, and so does the link while it lasts.
     let row = users::enable(&d, &admin, bob.user_id()).await.unwrap();
     assert!(!row.disabled);
-    let session = log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    let session = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     assert_eq!(session.member.user_id(), bob.user_id());
-    let reset = email_links::reset_password(&d, &early_link, NEW_PASSWORD, "t").await.unwrap();
+    let reset =
+        email_links::reset_password(&d, &early_link, NEW_PASSWORD, "t", None).await.unwrap();
     assert!(matches!(reset, LogIn::Session(_)));
-    assert!(log_in::log_in(&d, "bob@example.com", NEW_PASSWORD, "t").await.is_ok());
+    assert!(log_in_by_password(&d, "bob@example.com", NEW_PASSWORD, "t").await.is_ok());
 }
 
 #[tokio::test]
@@ -180,13 +180,13 @@ async fn a_disabled_invitee_cannot_activate_and_gets_no_new_invitation() {
     let row = users::disable(&d, &admin, carl.id).await.unwrap();
     assert!(row.disabled && row.invited);
     let before = Snapshot::take(&d).await;
-    assert_eq!(users::activate(&d, &token, NEW_PASSWORD, "t").await.err(), Some(disabled()));
+    assert_eq!(users::activate(&d, &token, NEW_PASSWORD, "t", None).await.err(), Some(disabled()));
     let conflict = Err(AppError::Conflict(TARGET_DISABLED.into()));
     assert_eq!(users::resend_invitation(&d, &admin, carl.id).await, conflict);
     assert_eq!(users::send_password_reset(&d, &admin, carl.id).await, conflict);
     before.assert_unchanged(&d).await;
     users::enable(&d, &admin, carl.id).await.unwrap();
-    assert!(users::activate(&d, &token, NEW_PASSWORD, "t").await.is_ok());
+    assert!(users::activate(&d, &token, NEW_PASSWORD, "t", None).await.is_ok());
 }
 
 fn current_code(d: &Domain, secret: &[u8]) -> String {
@@ -195,7 +195,7 @@ fn current_code(d: &Domain, secret: &[u8]) -> String {
 
 /// Turns 2FA on for `member`; returns the secret.
 async fn two_factor_on(d: &Domain, clock: &ManualClock, email: &str) -> Vec<u8> {
-    let me = log_in::log_in(d, email, PASSWORD, "t").await.unwrap().member;
+    let me = log_in_by_password(d, email, PASSWORD, "t").await.unwrap().member;
     let setup = two_factor::begin_setup(d, &me).await.unwrap();
     let secret = app::domain::testing::base32_decode(&setup.secret);
     two_factor::confirm_setup(d, &me, PASSWORD, &current_code(d, &secret)).await.unwrap();
@@ -210,7 +210,7 @@ async fn the_second_step_of_a_log_in_opens_no_session_for_a_disabled_user() {
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
     let secret = two_factor_on(&d, &clock, "bob@example.com").await;
     let LogIn::SecondFactor { challenge } =
-        log_in::log_in_from(&d, "bob@example.com", PASSWORD, "t", None).await.unwrap()
+        log_in::log_in(&d, "bob@example.com", PASSWORD, "t", None).await.unwrap()
     else {
         panic!("2FA is on")
     };
@@ -224,7 +224,7 @@ async fn the_second_step_of_a_log_in_opens_no_session_for_a_disabled_user() {
     let before =
         Snapshot::take_except(&d, &["login_challenges", "login_failures", "activity_events"]).await;
     let code = current_code(&d, &secret);
-    assert!(log_in::complete_second_factor(&d, &challenge, &code, "t").await.is_err());
+    assert!(log_in::complete_second_factor(&d, &challenge, &code, "t", None).await.is_err());
     // A challenge opened just before the disable committed (a race): the
     // right code still opens no session.
     login_challenge::ActiveModel {
@@ -236,10 +236,10 @@ async fn the_second_step_of_a_log_in_opens_no_session_for_a_disabled_user() {
     .insert(&d.db)
     .await
     .unwrap();
-    let raced = log_in::complete_second_factor(&d, "raced", &code, "t").await;
+    let raced = log_in::complete_second_factor(&d, "raced", &code, "t", None).await;
     assert_eq!(raced.err(), Some(disabled()));
     // And the password step tells him at once, before any code.
-    let refused = log_in::log_in_from(&d, "bob@example.com", PASSWORD, "t", None).await;
+    let refused = log_in::log_in(&d, "bob@example.com", PASSWORD, "t", None).await;
     assert_eq!(refused.err(), Some(disabled()));
     before.assert_unchanged(&d).await;
     assert_eq!(sessions_of(&d, bob.user_id()).await, 0);
@@ -447,6 +447,6 @@ async fn an_operator_promoting_a_disabled_user_enables_them() {
     let promoted =
         operator::promote(&d, &Operator::from_command_line(), "bob@example.com").await.unwrap();
     assert!(promoted.is_admin && promoted.disabled_at.is_none());
-    let session = log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    let session = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     assert!(session.member.is_admin());
 }

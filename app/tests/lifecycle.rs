@@ -8,6 +8,7 @@ use app::domain::identity::profile;
 use app::domain::identity::sessions;
 use app::domain::identity::sign_up;
 use app::domain::identity::sign_up::SignUp;
+use app::domain::testing::log_in_by_password;
 use app::domain::testing::{account_with_admin, fresh_domain, link_token, Snapshot, PASSWORD};
 use app::domain::Domain;
 use app::model::AppError;
@@ -118,18 +119,18 @@ async fn forgot_password_answers_the_same_whether_or_not_the_address_exists() {
 async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let old_session = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let old_session = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
 
     // A refused password leaves the link working, and changes nothing.
     let before = Snapshot::take(&d).await;
-    let weak = email_links::reset_password(&d, &token, "password1", "t").await.err().unwrap();
+    let weak = email_links::reset_password(&d, &token, "password1", "t", None).await.err().unwrap();
     assert!(field(&weak, "new_password").contains("too easy"));
     before.assert_unchanged(&d).await;
 
     let new_password = "Quartz-Harbor-Lantern-77";
-    let fresh = email_links::reset_password(&d, &token, new_password, "t")
+    let fresh = email_links::reset_password(&d, &token, new_password, "t", None)
         .await
         .and_then(log_in::LogIn::into_session)
         .unwrap();
@@ -138,10 +139,12 @@ async fn a_reset_link_sets_the_password_once_ends_every_session_and_signs_in() {
         Err(AppError::Unauthenticated)
     );
     assert!(sessions::authenticate(&d, &fresh.token).await.is_ok());
-    assert!(log_in::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
+    assert!(log_in_by_password(&d, "ada@example.com", new_password, "t").await.is_ok());
     let before = Snapshot::take(&d).await;
-    let reused =
-        email_links::reset_password(&d, &token, "Another-Fine-Phrase-88", "t").await.err().unwrap();
+    let reused = email_links::reset_password(&d, &token, "Another-Fine-Phrase-88", "t", None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(field(&reused, "token"), LINK_USED);
     before.assert_unchanged(&d).await;
 }
@@ -154,14 +157,14 @@ async fn a_reset_link_expires_after_an_hour() {
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
     clock.advance(Duration::minutes(61));
     let before = Snapshot::take(&d).await;
-    let late = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t")
+    let late = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t", None)
         .await
         .err()
         .unwrap();
     assert_eq!(field(&late, "token"), LINK_EXPIRED);
     before.assert_unchanged(&d).await;
     assert!(
-        log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok(),
+        log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok(),
         "password unchanged"
     );
 }
@@ -201,10 +204,10 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
     assert_eq!(email_links::confirm_email_change(&d, &token).await.unwrap(), "new@example.com");
     assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "new@example.com");
-    assert!(log_in::log_in(&d, "new@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in_by_password(&d, "new@example.com", PASSWORD, "t").await.is_ok());
     // The old address's failed log-in is counted (login_failures); nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
-    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_err());
     assert_eq!(
         field(&email_links::confirm_email_change(&d, &token).await.err().unwrap(), "token"),
         LINK_USED

@@ -8,6 +8,7 @@ use app::domain::identity::developer_keys;
 use app::domain::identity::log_in::{self, LogIn};
 use app::domain::identity::sessions;
 use app::domain::identity::two_factor::{self, code_at, step_of};
+use app::domain::testing::log_in_by_password;
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot, PASSWORD};
 use app::domain::{operator, Domain};
 use app::model::AppError;
@@ -31,7 +32,7 @@ async fn subjects_of_mail(d: &Domain, to: &str) -> Vec<String> {
 
 /// Turns 2FA on for `email`; returns the secret and the recovery codes.
 async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<String>) {
-    let me = log_in::log_in(d, email, PASSWORD, "t").await.unwrap().member;
+    let me = log_in_by_password(d, email, PASSWORD, "t").await.unwrap().member;
     let setup = two_factor::begin_setup(d, &me).await.unwrap();
     assert!(setup.qr_svg.starts_with("<?xml") || setup.qr_svg.contains("<svg"), "an SVG QR code");
     assert!(setup.otpauth_uri.starts_with("otpauth://totp/Voice%20Console:"));
@@ -48,7 +49,7 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
 const CODE_COUNTS: &[&str] = &["login_challenges", "login_failures", "activity_events"];
 
 async fn second_step(d: &Domain, email: &str) -> String {
-    match log_in::log_in_from(d, email, PASSWORD, "t", None).await.unwrap() {
+    match log_in::log_in(d, email, PASSWORD, "t", None).await.unwrap() {
         LogIn::SecondFactor { challenge } => challenge,
         LogIn::Session(_) => panic!("2FA is on: the password alone must not open a session"),
     }
@@ -67,7 +68,7 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     assert!(wrong.message_for("code").is_some());
     before.assert_unchanged(&d).await;
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
-    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
 
     let codes =
         two_factor::confirm_setup(&d, &ada, PASSWORD, &current_code(&d, &secret)).await.unwrap();
@@ -84,20 +85,20 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let challenge = second_step(&d, "ada@example.com").await;
     let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     let replay =
-        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
+        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
     assert_eq!(replay.err().unwrap().message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
     before.assert_unchanged(&d).await;
     clock.advance(Duration::seconds(30));
     let fresh = current_code(&d, &secret);
-    let session = log_in::complete_second_factor(&d, &challenge, &fresh, "t").await.unwrap();
+    let session = log_in::complete_second_factor(&d, &challenge, &fresh, "t", None).await.unwrap();
     assert_eq!(session.member.user_id(), ada.user_id());
     // The challenge opened one session; the same code does not work twice.
     let again = second_step(&d, "ada@example.com").await;
     let before = Snapshot::take_except(&d, CODE_COUNTS).await;
-    assert!(log_in::complete_second_factor(&d, &again, &fresh, "t").await.is_err());
-    assert!(log_in::complete_second_factor(&d, &challenge, &fresh, "t").await.is_err());
+    assert!(log_in::complete_second_factor(&d, &again, &fresh, "t", None).await.is_err());
+    assert!(log_in::complete_second_factor(&d, &challenge, &fresh, "t", None).await.is_err());
     // The convenience log-in without a second step refuses.
-    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_err());
     before.assert_unchanged(&d).await;
 }
 
@@ -107,26 +108,29 @@ async fn recovery_codes_work_once_and_challenges_expire() {
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let (_, codes) = enable(&d, &clock, "ada@example.com").await;
     let challenge = second_step(&d, "ada@example.com").await;
-    log_in::complete_second_factor(&d, &challenge, &codes[0].to_uppercase(), "t").await.unwrap();
+    log_in::complete_second_factor(&d, &challenge, &codes[0].to_uppercase(), "t", None)
+        .await
+        .unwrap();
     let challenge = second_step(&d, "ada@example.com").await;
     let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     assert!(
-        log_in::complete_second_factor(&d, &challenge, &codes[0], "t").await.is_err(),
+        log_in::complete_second_factor(&d, &challenge, &codes[0], "t", None).await.is_err(),
         "used up"
     );
 
     // Five wrong codes end the challenge, even before it expires.
     for _ in 0..5 {
-        assert!(log_in::complete_second_factor(&d, &challenge, "123456", "t").await.is_err());
+        assert!(log_in::complete_second_factor(&d, &challenge, "123456", "t", None).await.is_err());
     }
-    let ended = log_in::complete_second_factor(&d, &challenge, &codes[1], "t").await.err().unwrap();
+    let ended =
+        log_in::complete_second_factor(&d, &challenge, &codes[1], "t", None).await.err().unwrap();
     assert_eq!(ended.message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
     before.assert_unchanged(&d).await;
     // And an unused challenge expires after five minutes.
     let slow = second_step(&d, "ada@example.com").await;
     clock.advance(Duration::minutes(6));
     let before = Snapshot::take_except(&d, CODE_COUNTS).await;
-    let late = log_in::complete_second_factor(&d, &slow, &codes[1], "t").await.err().unwrap();
+    let late = log_in::complete_second_factor(&d, &slow, &codes[1], "t", None).await.err().unwrap();
     assert_eq!(late.message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
     before.assert_unchanged(&d).await;
 }
@@ -155,7 +159,7 @@ async fn disabling_needs_the_password_and_a_code() {
     before.assert_unchanged(&d).await;
     two_factor::disable(&d, &ada, PASSWORD, &fresh_codes[0]).await.unwrap();
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
-    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
     assert!(subjects_of_mail(&d, "ada@example.com")
         .await
         .contains(&"Two-factor authentication is off".to_string()));
@@ -169,7 +173,7 @@ async fn an_operator_resets_2fa_and_the_user_is_told() {
     operator::reset_two_factor(&d, &Operator::from_command_line(), "ADA@example.com")
         .await
         .unwrap();
-    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
     assert!(subjects_of_mail(&d, "ada@example.com")
         .await
         .contains(&"Two-factor authentication was reset".to_string()));
@@ -188,7 +192,7 @@ async fn failed_log_ins_slow_down_then_lock_briefly_known_email_or_not() {
     // Every refusal is counted (login_failures); none opens a session or changes anything else.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     for email in ["ada@example.com", "nobody@example.com"] {
-        let attempt = |password: &'static str| log_in::log_in(&d, email, password, "t");
+        let attempt = |password: &'static str| log_in_by_password(&d, email, password, "t");
         for _ in 0..3 {
             assert!(matches!(attempt("wrong").await, Err(AppError::Invalid(_))));
         }
@@ -220,14 +224,14 @@ async fn failed_log_ins_slow_down_then_lock_briefly_known_email_or_not() {
     clock.advance(Duration::minutes(16));
     assert!(app::domain::jobs::forget_expired(&d).await.unwrap() >= 1);
     // The lock has expired: the real user logs in.
-    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
 }
 
 #[tokio::test]
 async fn a_successful_log_in_clears_the_failure_count() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let attempt = |password: &'static str| log_in::log_in(&d, "ada@example.com", password, "t");
+    let attempt = |password: &'static str| log_in_by_password(&d, "ada@example.com", password, "t");
     for _ in 0..2 {
         assert!(matches!(attempt("wrong").await, Err(AppError::Invalid(_))));
     }
@@ -252,31 +256,26 @@ async fn one_address_trying_many_emails_is_locked() {
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     for i in 0..50 {
         let email = format!("guess{i}@example.com");
-        let result = log_in::log_in_from(&d, &email, "wrong", "t", address).await;
+        let result = log_in::log_in(&d, &email, "wrong", "t", address).await;
         assert!(matches!(result, Err(AppError::Invalid(_))), "attempt {i}");
     }
-    let locked = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
+    let locked = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", address).await;
     assert!(matches!(locked, Err(AppError::TooManyRequests(_))));
     before.assert_unchanged(&d).await;
     // Another address is not affected.
-    let other = log_in::log_in_from(
-        &d,
-        "ada@example.com",
-        PASSWORD,
-        "t",
-        Some("198.51.100.7".parse().unwrap()),
-    )
-    .await;
+    let other =
+        log_in::log_in(&d, "ada@example.com", PASSWORD, "t", Some("198.51.100.7".parse().unwrap()))
+            .await;
     assert!(matches!(other, Ok(LogIn::Session(_))));
     // The address's lock ends after its 15 minutes, and not before.
     clock.advance(Duration::minutes(14));
     // Counted against the email before the address refuses it (throttle::admit).
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
-    let still = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
+    let still = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", address).await;
     assert!(matches!(still, Err(AppError::TooManyRequests(_))));
     before.assert_unchanged(&d).await;
     clock.advance(Duration::minutes(2));
-    let freed = log_in::log_in_from(&d, "ada@example.com", PASSWORD, "t", address).await;
+    let freed = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", address).await;
     assert!(matches!(freed, Ok(LogIn::Session(_))), "{:?}", freed.err());
 }
 
@@ -339,9 +338,9 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
     let firefox =
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0";
-    let laptop = log_in::log_in(&d, "ada@example.com", PASSWORD, firefox).await.unwrap();
+    let laptop = log_in_by_password(&d, "ada@example.com", PASSWORD, firefox).await.unwrap();
     clock.advance(Duration::minutes(5));
-    let phone = log_in::log_in(
+    let phone = log_in_by_password(
         &d,
         "ada@example.com",
         PASSWORD,
@@ -349,7 +348,7 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     )
     .await
     .unwrap();
-    let bobs = log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    let bobs = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     let listed = sessions::list(&d, &ada, &phone.token).await.unwrap();
     assert_eq!(
         listed.iter().map(|s| (s.device.as_str(), s.current)).collect::<Vec<_>>(),
@@ -367,7 +366,7 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     before.assert_unchanged(&d).await;
     sessions::end(&d, &ada, &laptop_id).await.unwrap();
     assert_eq!(sessions::authenticate(&d, &laptop.token).await, Err(AppError::Unauthenticated));
-    let again = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let again = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     sessions::end_others(&d, &ada, &phone.token).await.unwrap();
     assert_eq!(sessions::authenticate(&d, &again.token).await, Err(AppError::Unauthenticated));
     assert!(sessions::authenticate(&d, &phone.token).await.is_ok());
@@ -386,7 +385,7 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
     // A fresh challenge per log-in does not give fresh tries.
     for _ in 0..d.throttle.code_lock_after {
         let challenge = second_step(&d, "ada@example.com").await;
-        let wrong = log_in::complete_second_factor(&d, &challenge, "000000", "t").await;
+        let wrong = log_in::complete_second_factor(&d, &challenge, "000000", "t", None).await;
         assert_eq!(
             wrong.err().unwrap().message_for("code").as_deref(),
             Some(two_factor::WRONG_CODE)
@@ -395,7 +394,7 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
     let challenge = second_step(&d, "ada@example.com").await;
     let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     let right =
-        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
+        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
     assert!(
         matches!(&right, Err(AppError::TooManyRequests(m)) if m.contains("two-factor codes")),
         "{:?}",
@@ -405,7 +404,9 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
     // The lock is short; then the right code works and clears the count.
     clock.advance(d.throttle.lock);
     let challenge = second_step(&d, "ada@example.com").await;
-    log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await.unwrap();
+    log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -418,13 +419,14 @@ async fn a_password_reset_never_skips_the_second_factor() {
         .unwrap();
     let token = app::domain::testing::link_token(&d, "ada@example.com", "/reset-password").await;
     let new_password = "Quartz-Harbor-Lantern-77";
-    let outcome = app::domain::identity::email_links::reset_password(&d, &token, new_password, "t")
-        .await
-        .unwrap();
+    let outcome =
+        app::domain::identity::email_links::reset_password(&d, &token, new_password, "t", None)
+            .await
+            .unwrap();
     let LogIn::SecondFactor { challenge } = outcome else {
         panic!("a reset signed in without the second factor")
     };
     let session =
-        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t").await;
+        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
     assert!(session.is_ok());
 }

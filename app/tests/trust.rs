@@ -16,6 +16,7 @@ use app::domain::identity::sessions;
 use app::domain::identity::sign_up::{self, SignUp};
 use app::domain::identity::{developer_keys, profile, two_factor};
 use app::domain::jobs;
+use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
     account_with_admin, fresh_concurrent_domain, fresh_domain, link_token, Snapshot, PASSWORD,
 };
@@ -331,7 +332,7 @@ async fn a_burst_of_wrong_passwords_is_admitted_only_up_to_the_lock() {
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let burst = (0..30).map(|_| {
         let d = d.clone();
-        tokio::spawn(async move { log_in::log_in(&d, "ada@example.com", "wrong", "t").await })
+        tokio::spawn(async move { log_in_by_password(&d, "ada@example.com", "wrong", "t").await })
     });
     let mut checked = 0;
     for task in burst {
@@ -346,7 +347,7 @@ async fn a_burst_of_wrong_passwords_is_admitted_only_up_to_the_lock() {
     assert_eq!(checked, d.throttle.email_lock_after, "exactly the limit was checked");
     assert_eq!(failures(&d, "email:").await, d.throttle.email_lock_after);
     let before = Snapshot::take(&d).await;
-    let right = log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await;
+    let right = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await;
     assert!(
         matches!(&right, Err(AppError::TooManyRequests(m)) if m.contains("Try again in 15 minutes")),
         "locked, even for the right password"
@@ -418,7 +419,7 @@ async fn claiming_an_unverified_sign_up_by_a_reset_ends_what_it_had() {
     email_links::request_password_reset(&d, "grace@example.com", None).await.unwrap();
     let token = link_token(&d, "grace@example.com", "/reset-password").await;
     // Signed in at once: the squatter's second factor is gone with the rest.
-    let claimed = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t")
+    let claimed = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t", None)
         .await
         .and_then(LogIn::into_session)
         .unwrap();
@@ -436,14 +437,14 @@ async fn claiming_an_unverified_sign_up_by_a_reset_ends_what_it_had() {
 /// were checked (the others were refused before checking).
 async fn guess_in_parallel(d: &Domain) -> i32 {
     let LogIn::SecondFactor { challenge } =
-        log_in::log_in_from(d, "ada@example.com", PASSWORD, "t", None).await.unwrap()
+        log_in::log_in(d, "ada@example.com", PASSWORD, "t", None).await.unwrap()
     else {
         panic!("2FA is on")
     };
     let guesses = (0..12).map(|n| {
         let (d, challenge) = (d.clone(), challenge.clone());
         tokio::spawn(async move {
-            log_in::complete_second_factor(&d, &challenge, &format!("{n:06}"), "t").await
+            log_in::complete_second_factor(&d, &challenge, &format!("{n:06}"), "t", None).await
         })
     });
     let mut checked = 0;

@@ -5,8 +5,8 @@ use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::tokens::LINK_EXPIRED;
 use app::domain::core::Domain;
 use app::domain::entity::{email_outbox as outbox, session, user};
-use app::domain::identity::log_in;
 use app::domain::identity::sessions;
+use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
     account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, link_token, query_plan,
     Snapshot, PASSWORD,
@@ -37,19 +37,20 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let token = link_token(&d, "bob@example.com", "/activate").await;
     // The failed log-in is counted (login_failures); nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
-    assert!(log_in::log_in(&d, "bob@example.com", "", "t").await.is_err(), "no password yet");
+    assert!(log_in_by_password(&d, "bob@example.com", "", "t").await.is_err(), "no password yet");
 
-    let weak = users::activate(&d, &token, "password1", "t").await.err().unwrap();
+    let weak = users::activate(&d, &token, "password1", "t", None).await.err().unwrap();
     assert!(weak.message_for("new_password").is_some());
     before.assert_unchanged(&d).await;
-    let session = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t")
+    let session = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None)
         .await
         .and_then(app::domain::identity::log_in::LogIn::into_session)
         .unwrap();
     assert!(!session.member.is_admin());
-    assert!(log_in::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
+    assert!(log_in_by_password(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
     let before = Snapshot::take(&d).await;
-    let again = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
+    let again =
+        users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await.err().unwrap();
     assert!(again.message_for("token").unwrap().contains("already been used"));
     before.assert_unchanged(&d).await;
 
@@ -58,12 +59,12 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let first = link_token(&d, "carl@example.com", "/activate").await;
     clock.advance(Duration::hours(49));
     let before = Snapshot::take(&d).await;
-    let late = users::activate(&d, &first, "Maple-Canyon-Drift-19", "t").await.err().unwrap();
+    let late = users::activate(&d, &first, "Maple-Canyon-Drift-19", "t", None).await.err().unwrap();
     assert_eq!(late.message_for("token").unwrap(), LINK_EXPIRED);
     before.assert_unchanged(&d).await;
     users::resend_invitation(&d, &admin, carl.id).await.unwrap();
     let fresh = link_token(&d, "carl@example.com", "/activate").await;
-    assert!(users::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t").await.is_ok());
+    assert!(users::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
 }
 
 #[tokio::test]
@@ -99,11 +100,11 @@ async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address(
     let new = link_token(&d, "rob@example.com", "/activate").await;
     let before = Snapshot::take(&d).await;
     assert!(
-        users::activate(&d, &old, "Maple-Canyon-Drift-19", "t").await.is_err(),
+        users::activate(&d, &old, "Maple-Canyon-Drift-19", "t", None).await.is_err(),
         "the old link is void"
     );
     before.assert_unchanged(&d).await;
-    assert!(users::activate(&d, &new, "Maple-Canyon-Drift-19", "t").await.is_ok());
+    assert!(users::activate(&d, &new, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
 }
 
 #[tokio::test]
@@ -124,7 +125,7 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     assert!(updated.can_share);
     let token = link_token(&d, "bobby@example.com", "/confirm-email").await;
     app::domain::identity::email_links::confirm_email_change(&d, &token).await.unwrap();
-    assert!(log_in::log_in(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
+    assert!(log_in_by_password(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
 }
 
 #[tokio::test]
@@ -219,7 +220,7 @@ async fn deleting_a_user_removes_them_and_their_sessions() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     add_user(&d, ada.account_id(), "bob@example.com", false).await;
-    let bob_session = log_in::log_in(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    let bob_session = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     users::delete(&d, &ada.admin().unwrap(), bob_session.member.user_id()).await.unwrap();
     let before = Snapshot::take(&d).await;
     assert_eq!(

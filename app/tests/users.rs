@@ -2,10 +2,10 @@
 use app::domain::admin::users;
 use app::domain::core::actor::Operator;
 use app::domain::entity::user;
-use app::domain::identity::log_in;
 use app::domain::identity::profile;
 use app::domain::identity::sessions;
 use app::domain::operator::{self, NewUserByOperator};
+use app::domain::testing::log_in_by_password;
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot, PASSWORD};
 use app::model::{AppError, UserSort};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -31,8 +31,8 @@ async fn a_user_changes_their_name_and_bad_names_change_nothing() {
 async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let here = log_in::log_in(&d, "ada@example.com", PASSWORD, "laptop").await.unwrap();
-    let elsewhere = log_in::log_in(&d, "ada@example.com", PASSWORD, "phone").await.unwrap();
+    let here = log_in_by_password(&d, "ada@example.com", PASSWORD, "laptop").await.unwrap();
+    let elsewhere = log_in_by_password(&d, "ada@example.com", PASSWORD, "phone").await.unwrap();
     let new_password = "Quartz-Harbor-Lantern-77";
 
     // The wrong password counts against the user's re-checks (login_failures);
@@ -57,9 +57,9 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     assert_eq!(sessions::authenticate(&d, &elsewhere.token).await, Err(AppError::Unauthenticated));
     // The old password's failed log-in is counted (login_failures); nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
-    assert!(log_in::log_in(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_err());
     before.assert_unchanged(&d).await;
-    assert!(log_in::log_in(&d, "ada@example.com", new_password, "t").await.is_ok());
+    assert!(log_in_by_password(&d, "ada@example.com", new_password, "t").await.is_ok());
 }
 
 #[tokio::test]
@@ -109,7 +109,7 @@ async fn operators_add_users_to_existing_accounts_with_the_same_rules() {
         (bob.account_id, bob.is_admin, bob.email.as_str()),
         (admin.account_id(), false, "bob@example.com")
     );
-    assert!(log_in::log_in(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
+    assert!(log_in_by_password(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
 
     let before = Snapshot::take(&d).await;
     let taken = operator::add_user(&d, &op, input("ADA@example.com", None)).await.err().unwrap();

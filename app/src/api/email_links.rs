@@ -29,14 +29,9 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     use super::web::*;
     use crate::domain::identity::email_links;
     let d = domain()?;
-    let outcome = email_links::reset_password_from(
-        &d,
-        &token,
-        &new_password,
-        &user_agent(),
-        client_address(),
-    )
-    .await?;
+    let outcome =
+        email_links::reset_password(&d, &token, &new_password, &user_agent(), client_address())
+            .await?;
     super::log_in::continue_log_in(outcome, "/account")
 }
 

@@ -8,8 +8,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     use super::web::*;
     use crate::domain::identity::log_in;
     let d = domain()?;
-    let outcome =
-        log_in::log_in_from(&d, &email, &password, &user_agent(), client_address()).await?;
+    let outcome = log_in::log_in(&d, &email, &password, &user_agent(), client_address()).await?;
     continue_log_in(outcome, &safe_next(next))
 }
 
@@ -44,7 +43,7 @@ pub async fn log_in_code(code: String, next: Option<String>) -> Result<(), AppEr
         challenge_token().ok_or_else(|| AppError::field("code", log_in::CHALLENGE_EXPIRED))?;
     let (d, client) = (domain()?, client_address());
     let session =
-        log_in::complete_second_factor_from(&d, &challenge, &code, &user_agent(), client).await?;
+        log_in::complete_second_factor(&d, &challenge, &code, &user_agent(), client).await?;
     clear_challenge_cookie();
     set_session_cookie(&session.token)?;
     leptos_axum::redirect(&safe_next(next));

@@ -122,6 +122,6 @@ pub async fn activate(token: String, new_password: String) -> Result<(), AppErro
     use super::web::*;
     use crate::domain::admin::users;
     let (d, client) = (domain()?, client_address());
-    let outcome = users::activate_from(&d, &token, &new_password, &user_agent(), client).await?;
+    let outcome = users::activate(&d, &token, &new_password, &user_agent(), client).await?;
     super::log_in::continue_log_in(outcome, "/account")
 }

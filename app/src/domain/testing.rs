@@ -17,6 +17,9 @@ use crate::domain::core::db;
 use crate::domain::core::people::NewUser;
 use crate::domain::core::Domain;
 use crate::domain::entity::account;
+use crate::domain::identity::log_in;
+use crate::domain::identity::sessions::NewSession;
+use crate::model::AppError;
 
 /// The password every fixture user has.
 pub const PASSWORD: &str = "Velvet-Otter-Sunrise-42";
@@ -97,6 +100,18 @@ pub mod samples {
         })
         .to_string()
     }
+}
+
+/// A log-in by password alone, from no known address, straight to its
+/// session: for tests of what follows a log-in. A user with 2FA on is
+/// refused, as they must give a code ([`log_in::complete_second_factor`]).
+pub async fn log_in_by_password(
+    d: &Domain,
+    email: &str,
+    password: &str,
+    user_agent: &str,
+) -> Result<NewSession, AppError> {
+    log_in::log_in(d, email, password, user_agent, None).await?.into_session()
 }
 
 /// A new account with one admin (first name "Ada"), as sign-up would make it.

@@ -279,16 +279,6 @@ pub async fn activate(
     token: &str,
     password: &str,
     user_agent: &str,
-) -> Result<LogIn, AppError> {
-    activate_from(d, token, password, user_agent, None).await
-}
-
-/// [`activate`] from the client address `client`.
-pub async fn activate_from(
-    d: &Domain,
-    token: &str,
-    password: &str,
-    user_agent: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<LogIn, AppError> {
     email_links::redeem_password_link(d, token, Purpose::Activate, password, user_agent, client)

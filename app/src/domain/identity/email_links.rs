@@ -138,16 +138,6 @@ pub async fn reset_password(
     token: &str,
     new_password: &str,
     user_agent: &str,
-) -> Result<LogIn, AppError> {
-    reset_password_from(d, token, new_password, user_agent, None).await
-}
-
-/// [`reset_password`] from the client address `client`.
-pub async fn reset_password_from(
-    d: &Domain,
-    token: &str,
-    new_password: &str,
-    user_agent: &str,
     client: Option<IpAddr>,
 ) -> Result<LogIn, AppError> {
     redeem_password_link(d, token, Purpose::ResetPassword, new_password, user_agent, client).await

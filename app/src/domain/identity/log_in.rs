@@ -8,7 +8,7 @@ use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{login_challenge, user};
-use crate::domain::identity::sessions::{start_session_from, NewSession};
+use crate::domain::identity::sessions::{start_session, NewSession};
 use crate::domain::identity::{throttle, two_factor};
 use crate::model::{ActivityKind, AppError};
 
@@ -43,7 +43,7 @@ pub const CHALLENGE_EXPIRED: &str =
 /// opens a session, or asks for the second factor. An unknown email costs the
 /// same password verification as a known one and gets the same answer. A
 /// disabled user with the right password is told so ([`after_password`]).
-pub async fn log_in_from(
+pub async fn log_in(
     d: &Domain,
     email: &str,
     password: &str,
@@ -111,7 +111,7 @@ pub async fn after_password(
         .await?;
         return Ok(LogIn::SecondFactor { challenge });
     }
-    Ok(LogIn::Session(start_session_from(d, user, user_agent, client).await?))
+    Ok(LogIn::Session(start_session(d, user, user_agent, client).await?))
 }
 
 impl LogIn {
@@ -126,29 +126,8 @@ impl LogIn {
     }
 }
 
-/// A password-only log-in without a client address (tests, tools): refused
-/// for users with 2FA on, who must go through [`log_in_from`].
-pub async fn log_in(
-    d: &Domain,
-    email: &str,
-    password: &str,
-    user_agent: &str,
-) -> Result<NewSession, AppError> {
-    log_in_from(d, email, password, user_agent, None).await?.into_session()
-}
-
 /// The second step of a log-in: a TOTP or recovery code for the challenge.
 pub async fn complete_second_factor(
-    d: &Domain,
-    challenge: &str,
-    code: &str,
-    user_agent: &str,
-) -> Result<NewSession, AppError> {
-    complete_second_factor_from(d, challenge, code, user_agent, None).await
-}
-
-/// [`complete_second_factor`] from the client address `client`.
-pub async fn complete_second_factor_from(
     d: &Domain,
     challenge: &str,
     code: &str,
@@ -198,5 +177,5 @@ pub async fn complete_second_factor_from(
             activity::record(d, &d.db, By::User(&user, client), event).await?;
         }
     }
-    start_session_from(d, &outcome?, user_agent, client).await
+    start_session(d, &outcome?, user_agent, client).await
 }

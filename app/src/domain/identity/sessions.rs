@@ -24,18 +24,10 @@ pub struct NewSession {
 /// turn every request into a database write.
 const LAST_SEEN_GRANULARITY: Duration = Duration::minutes(1);
 
-/// Opens a session for `user`; the token is returned once, for the cookie.
+/// Opens a session for `user` signing in from `client` (unknown to tools
+/// and tests), recorded as a sign-in in the same transaction; the token is
+/// returned once, for the cookie.
 pub async fn start_session(
-    d: &Domain,
-    user: &user::Model,
-    user_agent: &str,
-) -> Result<NewSession, AppError> {
-    start_session_from(d, user, user_agent, None).await
-}
-
-/// Opens a session for `user` signing in from `client`, recorded as a
-/// sign-in in the same transaction.
-pub async fn start_session_from(
     d: &Domain,
     user: &user::Model,
     user_agent: &str,
