@@ -26,6 +26,11 @@ export LEPTOS_OUTPUT_NAME=console LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_PKG_DIR=p
   LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
   LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=true \
   LEPTOS_HASH_FILE_NAME=hash.txt
+# `always-erase-components` in the metadata: leptos erases component types
+# (dynamic views instead of one monomorphised type per page), which cuts
+# the release compile of the `app` and `server` crates by minutes. Server
+# and wasm must agree, or hydration finds other markers than it expects.
+export RUSTFLAGS="--cfg erase_components"
 
 started=$SECONDS
 step() { printf '==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
