@@ -6,6 +6,8 @@
 # page the tab asks for (`/fn/list_activity`, the server function the tab
 # calls): first page, a deep page, each filter, and an old day.
 #   scripts/activity-bench.sh [N]      (default 1000000; CI-sized: 2000)
+# With DATABASE_URL set to a PostgreSQL database it runs there instead:
+#   scripts/with-postgres.sh scripts/activity-bench.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -44,6 +46,27 @@ call sign_up -o /dev/null --data-urlencode company_name=Bench --data-urlencode f
 # Stopped while seeding: SQLite has one writer, and the server's worker writes too.
 kill "$server"
 wait "$server" 2>/dev/null || true
+if [[ "${DATABASE_URL:-}" == postgres* ]]; then
+  # The same events as below, written by the database itself.
+  psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -v n="$n" <<'EOF'
+\timing on
+insert into activity_events (account_id, at, actor_user_id, actor, kind, target, client_address)
+select (select min(id) from accounts),
+       now() - interval '365 days' + i * interval '365 days' / :n,
+       i % 10 + 1, 'user' || (i % 10) || '@example.com',
+       case when i % 997 = 0 then 'sign_in.locked'
+            else (array['sign_in.succeeded', 'sign_in.succeeded', 'sign_in.succeeded',
+                        'sign_in.succeeded', 'sign_in.succeeded', 'sign_in.succeeded',
+                        'sign_in.succeeded', 'sign_in.succeeded', 'sign_in.failed',
+                        'sign_in.failed', 'user.edited', 'phone_number.requested',
+                        'js_library.added', 'developer_key.created', 'two_factor.enabled',
+                        'integration.added', 'application.created', 'certificate.added',
+                        'oauth_token.added', 'password.changed'])[i % 20 + 1] end,
+       'target ' || i, '10.0.0.' || (i % 250)
+from generate_series(0, :n - 1) as i;
+analyze activity_events;
+EOF
+else
 python3 - "$scratch/data/console.db" "$n" <<'EOF'
 import datetime, sqlite3, sys, time
 db, n = sys.argv[1], int(sys.argv[2])
@@ -66,6 +89,7 @@ c.executemany("insert into activity_events (account_id, at, actor_user_id, actor
 c.commit()
 print(f"seeded {n:,} events in {time.time() - began:.0f} s")
 EOF
+fi
 
 DATA_DIR="$scratch/data" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
   LEPTOS_OUTPUT_NAME=console RUST_LOG=warn "$CONSOLE_SERVER_BIN" serve >"$scratch/server.log" 2>&1 &
