@@ -35,11 +35,29 @@ export RUSTFLAGS="--cfg erase_components"
 started=$SECONDS
 step() { printf '==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 
-# One job after another, both compilers side by side: on this 2-core
-# machine every extra job slows the others about as much as it gains, so
-# total work decides. Measured on a fresh machine (README, development
-# notes): this order took about 22 minutes; the server first with the rest
-# niced behind it took 24, three jobs at once about 26.
+# Both compilers side by side, after the install: on this 2-core machine
+# every extra job slows the others about as much as it gains, so total work
+# decides (README, development notes: installing beside the compilers took
+# about 26 minutes, the server first with the rest niced behind it 24). The
+# wasm is ready minutes before the server, so the site is written while the
+# server still compiles.
+write_site() {
+  rm -rf "$site"
+  mkdir -p "$pkg"
+  wasm-bindgen --target=web --out-name=console --out-dir="$pkg" "$front_wasm"
+  mv "$pkg/console_bg.wasm" "$pkg/console.wasm"
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$pkg/console.wasm" -o "$pkg/console.wasm"
+  node scripts/site.mjs minify "$pkg/console.js"
+  lightningcss --minify --targets defaults style/main.css -o "$pkg/console.css"
+  cp -R public/. "$site/"
+  # The hash file goes beside the server binary, where the server reads it.
+  mkdir -p "$(dirname "$hash_file")"
+  node scripts/site.mjs hash "$pkg" console.js console.wasm console.css "$hash_file"
+  node scripts/site.mjs precompress "$site"
+  step "site written"
+}
+
 step "installing what the site steps need"
 scripts/ensure-wasm-bindgen.sh
 step "compiling the wasm and the server"
@@ -50,20 +68,10 @@ front=$!
 cargo build --package=server --bin=server --no-default-features --release &
 server=$!
 wait "$front"
-wait "$server"
-trap - EXIT
-
 step "writing the site"
-rm -rf "$site"
-mkdir -p "$pkg"
-wasm-bindgen --target=web --out-name=console --out-dir="$pkg" "$front_wasm"
-mv "$pkg/console_bg.wasm" "$pkg/console.wasm"
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  "$pkg/console.wasm" -o "$pkg/console.wasm"
-node scripts/site.mjs minify "$pkg/console.js"
-lightningcss --minify --targets defaults style/main.css -o "$pkg/console.css"
-cp -R public/. "$site/"
-# The hash file goes beside the server binary, where the server reads it.
-node scripts/site.mjs hash "$pkg" console.js console.wasm console.css "$hash_file"
-node scripts/site.mjs precompress "$site"
+write_site &
+writing=$!
+wait "$server"
+wait "$writing"
+trap - EXIT
 step "built $CONSOLE_SERVER_BIN and $site ($(tr '\n' ' ' < "$hash_file"))"
