@@ -115,31 +115,42 @@ pub fn search_grams(search_text: &str) -> String {
     grams.join(" ")
 }
 
-/// The grams a text must hold to contain `term` (already lower-cased): the
+/// The pieces a text must hold to contain `term` (already lower-cased): the
 /// term itself when it is at most 3 characters, otherwise its 3-character
-/// runs (at most 16, spread over the term: more would only narrow less).
-pub fn term_grams(term: &str) -> Vec<String> {
+/// runs (at most 17, spread over the term: more would only narrow less),
+/// each once.
+pub fn term_pieces(term: &str) -> Vec<String> {
     let chars: Vec<char> = term.chars().collect();
     if chars.len() <= 3 {
-        return if chars.is_empty() { Vec::new() } else { vec![gram(&chars)] };
+        return if chars.is_empty() { Vec::new() } else { vec![term.to_owned()] };
     }
     let windows: Vec<&[char]> = chars.windows(3).collect();
     let step = windows.len().div_ceil(16);
-    let mut grams: Vec<String> = windows.iter().step_by(step).map(|w| gram(w)).collect();
-    grams.push(gram(windows[windows.len() - 1]));
-    grams.sort_unstable();
-    grams.dedup();
-    grams
+    let mut pieces: Vec<String> =
+        windows.iter().step_by(step).map(|w| w.iter().collect()).collect();
+    pieces.push(windows[windows.len() - 1].iter().collect());
+    pieces.sort_unstable();
+    pieces.dedup();
+    pieces
 }
 
-fn gram(chars: &[char]) -> String {
-    let text: String = chars.iter().collect();
-    let mut token = String::with_capacity(1 + 2 * text.len());
+/// The index grams of [`term_pieces`].
+pub fn term_grams(term: &str) -> Vec<String> {
+    term_pieces(term).iter().map(|piece| gram_of(piece)).collect()
+}
+
+/// A piece of text as the index holds it (see [`search_grams`]).
+pub fn gram_of(piece: &str) -> String {
+    let mut token = String::with_capacity(1 + 2 * piece.len());
     token.push('g');
-    for byte in text.bytes() {
+    for byte in piece.bytes() {
         token.push_str(&format!("{byte:02x}"));
     }
     token
+}
+
+fn gram(chars: &[char]) -> String {
+    gram_of(&chars.iter().collect::<String>())
 }
 
 #[cfg(test)]
