@@ -32,7 +32,7 @@ const BUDGETS = {
   'returning visit /account': 20 * KB,
 };
 const TABS = ['Certificates', 'OAuth Tokens', 'JS Libraries', 'Applications', 'Integrations', 'Manage Users',
-  'Account Information', 'Phone Numbers'];
+  'Account Information', 'Phone Numbers', 'Activity'];
 
 const dataDir = mkdtempSync(join(tmpdir(), 'console-first-visit-'));
 const server = spawn(SERVER_BIN, ['serve'], {
@@ -53,21 +53,40 @@ async function ready() {
   throw new Error('the server did not start');
 }
 
-/** Every response while `action` runs: URL, bytes on the wire, and the body as decoded. */
+/**
+ * Every response while `action` runs and until the network has been quiet
+ * for half a second: URL, bytes on the wire, and the body as decoded. The
+ * page's load state does not do: a click that opens a tab loads its module
+ * without a navigation, so "networkidle" holds before the fetch ends.
+ */
 async function recorded(page, action) {
   const seen = [];
+  let pending = 0;
+  let lastChange = Date.now();
+  const onRequest = () => { pending += 1; lastChange = Date.now(); };
   const onFinished = async (request) => {
-    const response = await request.response();
-    if (!response) return;
-    const sizes = await request.sizes();
-    let body = Buffer.alloc(0);
-    try { body = await response.body(); } catch { /* redirects have none */ }
-    seen.push({ url: request.url(), wire: sizes.responseBodySize + sizes.responseHeadersSize, body });
+    try {
+      const response = await request.response();
+      if (!response) return;
+      const sizes = await request.sizes();
+      let body = Buffer.alloc(0);
+      try { body = await response.body(); } catch { /* redirects have none */ }
+      seen.push({ url: request.url(), wire: sizes.responseBodySize + sizes.responseHeadersSize, body });
+    } finally {
+      pending -= 1;
+      lastChange = Date.now();
+    }
   };
+  const onFailed = () => { pending -= 1; lastChange = Date.now(); };
+  page.on('request', onRequest);
   page.on('requestfinished', onFinished);
+  page.on('requestfailed', onFailed);
   await action();
   await page.waitForLoadState('networkidle');
+  while (pending > 0 || Date.now() - lastChange < 500) await new Promise((r) => setTimeout(r, 50));
+  page.off('request', onRequest);
   page.off('requestfinished', onFinished);
+  page.off('requestfailed', onFailed);
   return seen;
 }
 
@@ -155,6 +174,8 @@ try {
   for (const tab of TABS) {
     const seen = await recorded(account.page, async () => {
       await account.page.getByRole('link', { name: tab, exact: true }).click();
+      // Each tab's heading is its label.
+      await account.page.getByRole('heading', { name: tab, exact: true }).waitFor();
     });
     rows.push({ ...weigh(`open ${tab} from /account`, seen), budget: 'open a tab' });
   }
