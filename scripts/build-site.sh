@@ -30,11 +30,7 @@ export LEPTOS_OUTPUT_NAME=console LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_PKG_DIR=p
 # (dynamic views instead of one monomorphised type per page), which cuts
 # the release compile of the `app` and `server` crates by minutes. Server
 # and wasm must agree, or hydration finds other markers than it expects.
-# `--split` (the My Account tabs are lazy routes): the wasm keeps its
-# relocations, which the split reads. Each string is exactly cargo-leptos's,
-# so its build in scripts/check-site.sh reuses these compiled crates.
-server_rustflags="--cfg erase_components"
-front_rustflags="-Clink-args=--emit-relocs --cfg erase_components"
+export RUSTFLAGS="--cfg erase_components"
 
 started=$SECONDS
 step() { printf '==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
@@ -48,15 +44,10 @@ step() { printf '==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 write_site() {
   rm -rf "$site"
   mkdir -p "$pkg"
-  # The tabs' chunks go to the pkg dir, the main module beside the input;
-  # the split's main module keeps the exports the chunks link against.
-  site-split "$front_wasm" "$pkg" console
-  wasm-bindgen --target=web --keep-lld-exports --no-demangle --out-name=console \
-    --out-dir="$pkg" "${front_wasm%.wasm}_split.wasm"
+  wasm-bindgen --target=web --out-name=console --out-dir="$pkg" "$front_wasm"
   mv "$pkg/console_bg.wasm" "$pkg/console.wasm"
-  printf '%s\0' "$pkg/console.wasm" "$pkg"/split_*.wasm "$pkg"/chunk_*.wasm |
-    xargs -0 -P2 -I{} wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int {} -o {} \
-      2> >(grep -v 'unknown name subsection' >&2)
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$pkg/console.wasm" -o "$pkg/console.wasm"
   node scripts/site.mjs minify "$pkg/console.js"
   lightningcss --minify --targets defaults style/main.css -o "$pkg/console.css"
   cp -R public/. "$site/"
@@ -71,15 +62,12 @@ step "installing what the site steps need"
 scripts/ensure-wasm-bindgen.sh
 step "compiling the wasm and the server"
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-scripts/ensure-site-split.sh &
-splitter=$!
-RUSTFLAGS="$front_rustflags" cargo build --package=frontend --lib --target-dir="$front_target" \
+cargo build --package=frontend --lib --target-dir="$front_target" \
   --target=wasm32-unknown-unknown --no-default-features --profile=wasm-release &
 front=$!
-RUSTFLAGS="$server_rustflags" cargo build --package=server --bin=server --no-default-features --release &
+cargo build --package=server --bin=server --no-default-features --release &
 server=$!
 wait "$front"
-wait "$splitter"
 step "writing the site"
 write_site &
 writing=$!

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the release site twice, with scripts/build-site.sh (what the run
-# command uses) and with `cargo leptos build --release --precompress --split`
-# (the tool it stands in for), and fails unless both give the same site: the same
+# command uses) and with `cargo leptos build --release --precompress` (the
+# tool it stands in for), and fails unless both give the same site: the same
 # files, byte for byte, and the same hash.txt. The second build reuses the
 # first's compiled crates, so it costs only the steps after the compilers.
 set -euo pipefail
@@ -16,5 +16,5 @@ cp -R target/site "$direct/site"
 cp "$hash_file" "$direct/hash.txt"
 
 echo "==> the same site with cargo-leptos"
-cargo leptos build --release --precompress --split
+cargo leptos build --release --precompress
 node scripts/site.mjs compare "$direct/site" "$direct/hash.txt" target/site "$hash_file"

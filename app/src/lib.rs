@@ -13,9 +13,8 @@ pub mod domain;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
+use leptos_router::{path, SsrMode};
 
-use components::loaded::Navigating;
 use components::title::{page_title, PageTitle};
 use pages::account_info::AccountInformationTab;
 use pages::activity::ActivityTab;
@@ -100,10 +99,8 @@ fn request_title() -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let (navigating, set_is_routing) = signal(false);
-    provide_context(Navigating(navigating));
     view! {
-        <Router set_is_routing>
+        <Router>
             <PageTitle />
             <Routes fallback=|| view! { <pages::NotFound /> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/account" /> } />
@@ -118,57 +115,18 @@ pub fn App() -> impl IntoView {
                 // Async: the page is rendered once the signed-in user is known,
                 // so a redirect to log-in or a 403 can still set the status.
                 <ParentRoute path=path!("/account") view=MyAccountPage ssr=SsrMode::Async>
-                    <Route path=path!("") view={Lazy::<AccountRoute>::new()} />
-                    <Route path=path!("certificates") view={Lazy::<CertificatesRoute>::new()} />
-                    <Route path=path!("oauth-tokens") view={Lazy::<OAuthTokensRoute>::new()} />
-                    <Route path=path!("js-libraries") view={Lazy::<JsLibrariesRoute>::new()} />
-                    <Route path=path!("applications") view={Lazy::<ApplicationsRoute>::new()} />
-                    <Route path=path!("integrations") view={Lazy::<IntegrationsRoute>::new()} />
-                    <Route path=path!("users") view={Lazy::<UsersRoute>::new()} />
-                    <Route
-                        path=path!("account-information")
-                        view={Lazy::<AccountInformationRoute>::new()}
-                    />
-                    <Route path=path!("phone-numbers") view={Lazy::<PhoneNumbersRoute>::new()} />
-                    <Route path=path!("activity") view={Lazy::<ActivityRoute>::new()} />
+                    <Route path=path!("") view=AccountTab />
+                    <Route path=path!("certificates") view=CertificatesTab />
+                    <Route path=path!("oauth-tokens") view=OAuthTokensTab />
+                    <Route path=path!("js-libraries") view=JsLibrariesTab />
+                    <Route path=path!("applications") view=ApplicationsTab />
+                    <Route path=path!("integrations") view=IntegrationsTab />
+                    <Route path=path!("users") view=UsersTab />
+                    <Route path=path!("account-information") view=AccountInformationTab />
+                    <Route path=path!("phone-numbers") view=PhoneNumbersTab />
+                    <Route path=path!("activity") view=ActivityTab />
                 </ParentRoute>
             </Routes>
         </Router>
     }
-}
-
-/// Each My Account tab is a lazy route: its code, and the code only it uses,
-/// is a wasm chunk of its own that the browser fetches when the tab is first
-/// shown (a direct visit preloads it from the page's `<head>`), so the log-in
-/// page does not pay for ten tabs. `data()` stays empty: each tab creates its
-/// resources itself, in the same order on the server and in the browser,
-/// which hydration relies on.
-macro_rules! lazy_tabs {
-    ($($route:ident => $tab:ident),* $(,)?) => {$(
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                $tab().into_any()
-            }
-        }
-    )*};
-}
-
-lazy_tabs! {
-    AccountRoute => AccountTab,
-    CertificatesRoute => CertificatesTab,
-    OAuthTokensRoute => OAuthTokensTab,
-    JsLibrariesRoute => JsLibrariesTab,
-    ApplicationsRoute => ApplicationsTab,
-    IntegrationsRoute => IntegrationsTab,
-    UsersRoute => UsersTab,
-    AccountInformationRoute => AccountInformationTab,
-    PhoneNumbersRoute => PhoneNumbersTab,
-    ActivityRoute => ActivityTab,
 }

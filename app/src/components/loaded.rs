@@ -6,12 +6,6 @@ use leptos::prelude::*;
 use super::status::Refused;
 use crate::model::AppError;
 
-/// True while the router loads the code of the page or tab being opened
-/// (each My Account tab is a wasm chunk fetched when first shown); the old
-/// tab stays until the new one is ready.
-#[derive(Clone, Copy)]
-pub struct Navigating(pub ReadSignal<bool>);
-
 /// What a tab shows while its data loads.
 pub fn loading() -> impl IntoView {
     view! { <p class="loading">"Loading…"</p> }

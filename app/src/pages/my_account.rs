@@ -7,7 +7,7 @@ use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
 use crate::api::log_in::{signed_in_user, LogOut};
-use crate::components::loaded::{loading, Navigating};
+use crate::components::loaded::loading;
 use crate::components::tabs::TabBar;
 use crate::model::{AppError, CurrentUser};
 
@@ -28,8 +28,6 @@ pub fn MyAccountPage() -> impl IntoView {
     provide_context(UserResource(user));
     let location = use_location();
     let log_out = form_action::<LogOut>();
-    let navigating = use_context::<Navigating>().map(|n| n.0);
-    let busy = move || navigating.is_some_and(|n| n.get());
 
     // The tab content (<Outlet/>) sits beside this Suspense, not inside it:
     // nested suspending routes are a known hydration trap (leptos #3726).
@@ -66,8 +64,7 @@ pub fn MyAccountPage() -> impl IntoView {
     view! {
         <div class="console">
             <Suspense fallback=loading>{chrome}</Suspense>
-            <main id="main" aria-busy=move || if busy() { "true" } else { "false" }>
-                {move || busy().then(|| view! { <p class="loading navigating">"Opening…"</p> })}
+            <main id="main">
                 <Outlet />
             </main>
         </div>
