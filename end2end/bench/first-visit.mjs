@@ -83,7 +83,11 @@ async function recorded(page, action) {
   page.on('requestfailed', onFailed);
   await action();
   await page.waitForLoadState('networkidle');
-  while (pending > 0 || Date.now() - lastChange < 500) await new Promise((r) => setTimeout(r, 50));
+  // At most 30 s: a request that never ends must not hang the bench.
+  const giveUp = Date.now() + 30_000;
+  while ((pending > 0 || Date.now() - lastChange < 500) && Date.now() < giveUp) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   page.off('request', onRequest);
   page.off('requestfinished', onFinished);
   page.off('requestfailed', onFailed);
