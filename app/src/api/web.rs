@@ -68,12 +68,16 @@ pub fn domain() -> Result<Domain, AppError> {
     web().map(|w| w.domain)
 }
 
-fn request_parts() -> Result<http::request::Parts, AppError> {
-    use_context::<http::request::Parts>().ok_or(AppError::Internal)
+/// `read` of the request being served, if any. Read in place: a page render
+/// asks for the session and the client's address once per section, and a
+/// copy of the request's parts (headers, extensions) costs more than the read.
+fn with_request<R>(read: impl FnOnce(&http::request::Parts) -> Option<R>) -> Option<R> {
+    with_context::<http::request::Parts, _>(read).flatten()
 }
 
 pub fn session_token() -> Option<String> {
-    session_token_in(&web().ok()?, &request_parts().ok()?.headers)
+    let web = web().ok()?;
+    with_request(|parts| session_token_in(&web, &parts.headers))
 }
 
 /// The session token in a request's cookies; also read by the server's middleware.
@@ -93,9 +97,7 @@ fn cookie_in(headers: &http::HeaderMap, cookie: &str) -> Option<String> {
 }
 
 pub fn user_agent() -> String {
-    request_parts()
-        .ok()
-        .and_then(|p| p.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+    with_request(|p| p.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
         .unwrap_or_default()
 }
 
@@ -103,9 +105,8 @@ pub fn user_agent() -> String {
 /// peer is a trusted proxy, the last address in `X-Forwarded-For` that is
 /// not one of the trusted proxies (what a client writes there is not believed).
 pub fn client_address() -> Option<std::net::IpAddr> {
-    let parts = request_parts().ok()?;
     let trusted = web().ok()?.trusted_proxies;
-    client_address_of(&parts, &trusted)
+    with_request(|parts| client_address_of(parts, &trusted))
 }
 
 pub fn client_address_of(
@@ -143,7 +144,7 @@ pub struct SignedIn {
 pub async fn signed_in() -> Result<(Member, String), AppError> {
     // The member acts from the request's address (recorded with their changes).
     if let Some(SignedIn { member, token }) =
-        request_parts().ok().and_then(|p| p.extensions.get::<SignedIn>().cloned())
+        with_request(|p| p.extensions.get::<SignedIn>().cloned())
     {
         return Ok((member.from_address(client_address()), token));
     }
@@ -189,7 +190,8 @@ pub fn clear_challenge_cookie() {
 }
 
 pub fn challenge_token() -> Option<String> {
-    cookie_in(&request_parts().ok()?.headers, web().ok()?.challenge_cookie())
+    let cookie = web().ok()?.challenge_cookie();
+    with_request(|parts| cookie_in(&parts.headers, cookie))
 }
 
 pub fn clear_session_cookie() {

@@ -38,6 +38,10 @@ async fn rows(
         .find_also_related(user::Entity)
         .all(conn)
         .await?;
+    // Most users own no number: their Account tab then asks nothing more.
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
     let deployed = deployed_to(conn, found.iter().map(|(n, _)| n.id)).await?;
     let tokens = tokens_of(conn, found.iter().map(|(n, _)| n.id)).await?;
     found
