@@ -36,3 +36,7 @@ callgrind_control -d "$server" > /dev/null 2>&1
 sleep 1
 total=$(grep -h '^totals:' "$scratch"/callgrind.out.* | awk '{s += $2} END {print s}')
 echo "GET /account signed in: $((total / requests)) instructions per request ($requests requests)"
+# The scratch directory is kept only when something failed (its server.log says why).
+kill -- -"$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+rm -rf "$scratch"
