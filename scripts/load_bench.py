@@ -141,6 +141,14 @@ def wrk(url, cookie, connections, seconds, body=None):
     return rps, ms("50"), ms("99")
 
 
+def memory(proc):
+    """The server's resident and peak memory in MB, from /proc."""
+    status = open(f"/proc/{proc.pid}/status").read()
+    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) // 1024
+    peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) // 1024
+    return rss, peak
+
+
 def cursor(name_key, id_):
     raw = json.dumps({"Name": {"name_key": name_key, "id": int(id_)}}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -185,18 +193,18 @@ def run_size(args, users, server_bin):
             ('search "zzzz" (none)', base + "/fn/list_users", "search=zzzz&sort=name", 8),
             ("GET /login, signed out (reference)", base + "/login", None, 16),
         ]
-        print(f"\n{users} users, {db['kind']}, seeded in {seeded:.1f} s")
-        print("| request | req/s | p50 ms | p99 ms | 1 at a time p50 ms |")
-        print("|---|---:|---:|---:|---:|")
+        print(f"\n{users} users, {db['kind']}, seeded in {seeded:.1f} s; "
+              f"server at {memory(proc)[0]} MB")
+        print("| request | req/s | p50 ms | p99 ms | 1 at a time p50 ms | server MB after |")
+        print("|---|---:|---:|---:|---:|---:|")
         for label, url, body, conns in cases:
             session = None if url.endswith("/login") else cookie
             _, single, _ = wrk(url, session, 1, max(1, args.seconds // 2), body)
             rps, p50, p99 = wrk(url, session, conns, args.seconds, body)
-            print(f"| {label} ({conns} conn.) | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {single:.2f} |",
-                  flush=True)
-        status = open(f"/proc/{proc.pid}/status").read()
-        rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) // 1024
-        peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) // 1024
+            rss, _ = memory(proc)
+            print(f"| {label} ({conns} conn.) | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {single:.2f} "
+                  f"| {rss} |", flush=True)
+        rss, peak = memory(proc)
         print(f"server memory: {rss} MB resident now, {peak} MB at most")
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -5,7 +5,8 @@
 //! where the previous one ended.
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, Order, Query};
+use memchr::memmem;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, Order, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Select, Statement,
@@ -237,25 +238,13 @@ pub async fn search(
     // the rest is looked up in the index. The window's texts also tell which
     // of a long term's pieces are rare (below).
     let mut pieces = user::term_pieces(&term);
-    let sample = if pieces.len() > PIECES_USED {
-        let mut texts = Query::select();
-        texts.column((w.clone(), C::SearchText)).from_subquery(window.clone(), w.clone());
-        let rows = conn.query_all_raw(backend.build(&texts)).await?;
-        Some(
-            rows.iter()
-                .map(|r| r.try_get("", "search_text"))
-                .collect::<Result<Vec<String>, _>>()?,
-        )
+    let (window_rows, sample) = if pieces.len() > PIECES_USED {
+        let (rows, texts) = window_texts(conn, window).await?;
+        (rows, Some(texts))
     } else {
-        None
-    };
-    let window_rows = match &sample {
-        Some(texts) => texts.len() as u64,
-        None => {
-            let mut count = Query::select();
-            count.expr_as(Expr::cust("count(*)"), Alias::new("n")).from_subquery(window, w);
-            count_of(conn, backend.build(&count)).await?
-        }
+        let mut count = Query::select();
+        count.expr_as(Expr::cust("count(*)"), Alias::new("n")).from_subquery(window, w);
+        (count_of(conn, backend.build(&count)).await?, None)
     };
     if window_rows < SCAN_WINDOW {
         return found(hits).await;
@@ -268,19 +257,53 @@ pub async fn search(
     Ok(user::Entity::find().from_raw_sql(statement).all(conn).await?)
 }
 
-/// The [`PIECES_USED`] pieces of a term that the fewest of `sample` (the
-/// texts of the window, a few thousand users of the account) contain. Every
-/// piece narrows the search, but both indexes intersect long lists slowly, so a
-/// piece in nearly every row ("use", "ser", ".co") costs far more than it
-/// narrows. Measured at a million users for "user0333333": its two rare
-/// pieces and "r03" (a tenth of the users) took 1.4 ms; the two rare ones
-/// and "er0" (every user), which the earlier choice by counts capped at
-/// 2,000 picked, 9.9 ms. PostgreSQL's GIN index reads every listed piece's
-/// posting list too: with all six pieces the search took 27 ms there.
-fn rarest_pieces(sample: &[String], pieces: Vec<String>) -> Vec<String> {
+/// How many rows `window` (a [`SCAN_WINDOW`] aliased `scanned`) holds, and
+/// their texts joined by newlines. One value, not a row per user: streaming
+/// 2,000 rows cost the server more than the rest of a rare search (sqlx
+/// decodes and allocates each row), and the database joins them for little.
+/// A newline inside a text would only count as two texts when choosing
+/// pieces, which changes the speed of a search, never its results.
+async fn window_texts(
+    conn: &impl ConnectionTrait,
+    window: SelectStatement,
+) -> Result<(u64, String), AppError> {
+    let backend = conn.get_database_backend();
+    let joined = match backend {
+        DatabaseBackend::Postgres => r#"string_agg("scanned"."search_text", chr(10))"#,
+        _ => r#"group_concat("scanned"."search_text", char(10))"#,
+    };
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::cust("count(*)"), Alias::new("n"))
+        .expr_as(Expr::cust(joined), Alias::new("texts"))
+        .from_subquery(window, Alias::new("scanned"));
+    let Some(row) = conn.query_one_raw(backend.build(&query)).await? else {
+        return Ok((0, String::new()));
+    };
+    let rows: i64 = row.try_get("", "n")?;
+    // An empty window joins to NULL.
+    let texts: Option<String> = row.try_get("", "texts")?;
+    Ok((rows as u64, texts.unwrap_or_default()))
+}
+
+/// The [`PIECES_USED`] pieces of a term that the fewest of `sample`'s lines
+/// (the texts of the window, a few thousand users of the account) contain.
+/// Every piece narrows the search, but both indexes intersect long lists
+/// slowly, so a piece in nearly every row ("use", "ser", ".co") costs far
+/// more than it narrows. Measured at a million users for "user0333333": its
+/// two rare pieces and "r03" (a tenth of the users) took 1.4 ms; the two
+/// rare ones and "er0" (every user), which the earlier choice by counts
+/// capped at 2,000 picked, 9.9 ms. PostgreSQL's GIN index reads every listed
+/// piece's posting list too: with all six pieces the search took 27 ms there.
+fn rarest_pieces(sample: &str, pieces: Vec<String>) -> Vec<String> {
+    let texts: Vec<&[u8]> = sample.split('\n').map(str::as_bytes).collect();
     let mut counted: Vec<(usize, String)> = pieces
         .into_iter()
-        .map(|piece| (sample.iter().filter(|text| text.contains(piece.as_str())).count(), piece))
+        .map(|piece| {
+            // One searcher per piece, not one per text.
+            let finder = memmem::Finder::new(piece.as_bytes());
+            (texts.iter().filter(|text| finder.find(text).is_some()).count(), piece)
+        })
         .collect();
     counted.sort();
     counted.into_iter().take(PIECES_USED).map(|(_, piece)| piece).collect()
@@ -325,7 +348,8 @@ mod tests {
 
     #[test]
     fn the_index_is_asked_for_the_pieces_fewest_users_hold() {
-        let sample: Vec<String> = (0..100).map(|i| format!("user{i:04}@example.com")).collect();
+        let sample: String =
+            (0..100).map(|i| format!("user{i:04}@example.com")).collect::<Vec<_>>().join("\n");
         // "use", "ser" and "er0" are in every text, "033" in one, "r03" and "333" in none.
         assert_eq!(term_pieces("user0333"), ["033", "333", "er0", "r03", "ser", "use"]);
         let chosen = rarest_pieces(&sample, term_pieces("user0333"));
