@@ -23,8 +23,8 @@ pub async fn send_to_log_in(
         return next.run(request).await;
     }
     let signed_in = match session_token_in(&web, request.headers()) {
-        Some(token) => match sessions::authenticate(&web.domain, &token).await {
-            Ok(member) => Some(SignedIn { member, token }),
+        Some(token) => match sessions::authenticate_user(&web.domain, &token).await {
+            Ok((member, me)) => Some(SignedIn { member, token, me }),
             Err(_) => None,
         },
         None => None,

@@ -66,5 +66,8 @@ pub async fn log_out() -> Result<(), AppError> {
 pub async fn signed_in_user() -> Result<CurrentUser, AppError> {
     use super::web::*;
     use crate::domain::identity::profile;
+    if let Some(me) = checked_user() {
+        return Ok(me);
+    }
     profile::current_user(&domain()?, &member().await?).await
 }

@@ -9,7 +9,7 @@ use leptos_axum::ResponseOptions;
 use crate::domain::core::actor::Member;
 use crate::domain::identity::sessions;
 use crate::domain::Domain;
-use crate::model::AppError;
+use crate::model::{AppError, CurrentUser};
 
 /// The session cookie over plain HTTP (development, tests on loopback).
 pub const SESSION_COOKIE: &str = "console_session";
@@ -138,14 +138,22 @@ pub fn client_address_of(
 pub struct SignedIn {
     pub member: Member,
     pub token: String,
+    /// Who the user is, read with the session.
+    pub me: CurrentUser,
+}
+
+/// Who the signed-in user is, when the session check before a page render
+/// found them: the page's top bar and its tabs then need no query.
+pub fn checked_user() -> Option<CurrentUser> {
+    with_request(|p| p.extensions.get::<SignedIn>().map(|signed_in| signed_in.me.clone()))
 }
 
 /// The signed-in member and their session token, or `Unauthenticated`.
 pub async fn signed_in() -> Result<(Member, String), AppError> {
     // The member acts from the request's address (recorded with their changes).
-    if let Some(SignedIn { member, token }) =
-        with_request(|p| p.extensions.get::<SignedIn>().cloned())
-    {
+    if let Some((member, token)) = with_request(|p| {
+        p.extensions.get::<SignedIn>().map(|s| (s.member.clone(), s.token.clone()))
+    }) {
         return Ok((member.from_address(client_address()), token));
     }
     let token = session_token().ok_or(AppError::Unauthenticated)?;

@@ -10,11 +10,12 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, user};
 use crate::domain::identity::reauth;
-use crate::domain::identity::sessions::end_sessions;
+use crate::domain::identity::sessions::{end_sessions, shown_user};
 use crate::model::{ActivityKind, AppError, CurrentUser};
 
 pub async fn current_user(d: &Domain, actor: &Member) -> Result<CurrentUser, AppError> {
-    // One query for the user and their company: every signed-in page asks.
+    // One query for the user and their company. A page render has them
+    // already, from `sessions::authenticate_user` before it began.
     let (me, company) = Scoped::of(actor)
         .users()
         .filter(user::Column::Id.eq(actor.user_id()))
@@ -23,15 +24,7 @@ pub async fn current_user(d: &Domain, actor: &Member) -> Result<CurrentUser, App
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let company = company.ok_or(AppError::Internal)?;
-    Ok(CurrentUser {
-        id: me.id,
-        first_name: me.first_name,
-        last_name: me.last_name,
-        email: me.email,
-        is_admin: me.is_admin,
-        email_verified: me.email_verified_at.is_some(),
-        company_name: company.company_name,
-    })
+    Ok(shown_user(me, company))
 }
 
 pub async fn update_name(

@@ -11,8 +11,8 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::Domain;
-use crate::domain::entity::{session, user};
-use crate::model::{ActivityKind, AppError, SessionRow};
+use crate::domain::entity::{account, session, user};
+use crate::model::{ActivityKind, AppError, CurrentUser, SessionRow};
 
 /// A new session: the token goes into the cookie and nowhere else.
 pub struct NewSession {
@@ -56,12 +56,20 @@ pub async fn start_session(
 /// The admin flag and whether the user is disabled are read fresh from the
 /// user row on every request, so a demotion or a disable takes effect at once.
 pub async fn authenticate(d: &Domain, token: &str) -> Result<Member, AppError> {
+    Ok(authenticate_user(d, token).await?.0)
+}
+
+/// [`authenticate`], and who the user is as the pages show them: one query
+/// for the session, its user and their company, so a page render's top bar
+/// and tab need none of their own.
+pub async fn authenticate_user(d: &Domain, token: &str) -> Result<(Member, CurrentUser), AppError> {
     let hash = token_hash(token);
     let found = session::Entity::find_by_id(hash.clone())
         .find_also_related(user::Entity)
+        .and_also_related(account::Entity)
         .one(&d.read)
         .await?;
-    let Some((session, Some(user))) = found else {
+    let Some((session, Some(user), Some(company))) = found else {
         return Err(AppError::Unauthenticated);
     };
     if user.disabled_at.is_some() {
@@ -79,7 +87,21 @@ pub async fn authenticate(d: &Domain, token: &str) -> Result<Member, AppError> {
         active.last_seen_at = Set(now);
         active.update(&d.db).await?;
     }
-    Ok(Member::new(user.id, user.account_id, user.is_admin))
+    let member = Member::new(user.id, user.account_id, user.is_admin);
+    Ok((member, shown_user(user, company)))
+}
+
+/// A user and their company as the pages show them.
+pub(in crate::domain) fn shown_user(me: user::Model, company: account::Model) -> CurrentUser {
+    CurrentUser {
+        id: me.id,
+        first_name: me.first_name,
+        last_name: me.last_name,
+        email: me.email,
+        is_admin: me.is_admin,
+        email_verified: me.email_verified_at.is_some(),
+        company_name: company.company_name,
+    }
 }
 
 pub async fn log_out(d: &Domain, token: &str) -> Result<(), AppError> {
