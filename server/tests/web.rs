@@ -209,6 +209,11 @@ fn names_are_saved_and_bad_names_are_refused_beside_their_fields() {
             app.call("signed_in_user", &[], Some(&admin)).await.json()["first_name"],
             "Amazing"
         );
+        // A page rendered after the change shows it too: the user a render
+        // takes from the session check is read afresh for every request.
+        let page = app.page("/account", Some(&admin)).await;
+        assert!(page.body.contains("Amazing Grace"), "the top bar shows the new name");
+        assert!(page.body.contains("value=\"Amazing\""), "the form shows the new name");
 
         let long = "x".repeat(101);
         let before = Snapshot::take(&app.domain).await;
