@@ -259,8 +259,9 @@ pub async fn search(
 
 /// How many rows `window` (a [`SCAN_WINDOW`] aliased `scanned`) holds, and
 /// their texts joined by newlines. One value, not a row per user: streaming
-/// 2,000 rows cost the server more than the rest of a rare search (sqlx
-/// decodes and allocates each row), and the database joins them for little.
+/// 2,000 rows took over a third of the server's time for a rare search
+/// (sqlx decodes and allocates each row), and the database joins them for
+/// little.
 /// A newline inside a text would only count as two texts when choosing
 /// pieces, which changes the speed of a search, never its results.
 async fn window_texts(
