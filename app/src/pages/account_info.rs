@@ -6,14 +6,14 @@ use crate::api::account_info::{load_account_info, SaveAccountInfo};
 use crate::components::form::{
     field_error, form_action, form_error, success_message, Field, FormStatus,
 };
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::model::AccountInfo;
 
 const FIELDS: &[&str] = &["company_name", "address", "city", "state", "zip", "phone"];
 
 #[component]
 pub fn AccountInformationTab() -> impl IntoView {
-    let info = Resource::new(|| (), |_| load_account_info());
+    let info = server_resource(|| (), |_| load_account_info());
     view! {
         <Loaded resource=info view=|info| view! { <AccountInfoForm info /> } admin_only=true />
     }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::activity::{list_activity, my_security_activity};
 use crate::api::phone_numbers::phone_owner_choices;
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::components::table::{DataTable, Pager};
 use crate::components::user_picker::UserPicker;
 use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, UserChoice};
@@ -34,7 +34,7 @@ pub fn ActivityTab() -> impl IntoView {
         from: filled(from.get()),
         to: filled(to.get()),
     };
-    let events = Resource::new(
+    let events = server_resource(
         move || (filter(), before.get()),
         |(f, before)| list_activity(f.user_id, f.kind, f.from, f.to, before),
     );
@@ -136,7 +136,7 @@ fn ActivityTable(
 /// The Account tab's list of the user's own recent security events.
 #[component]
 pub fn SecurityActivitySection() -> impl IntoView {
-    let events = Resource::new(|| (), |_| my_security_activity(None));
+    let events = server_resource(|| (), |_| my_security_activity(None));
     let table = |page: ActivityPage| {
         view! {
             <DataTable

@@ -9,7 +9,7 @@ use crate::api::applications::{
     SetApplicationAttachments, ShareApplication, UnshareApplication,
 };
 use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
@@ -33,7 +33,7 @@ pub fn ApplicationsTab() -> impl IntoView {
     let attach = form_action::<SetApplicationAttachments>();
     let share = form_action::<ShareApplication>();
     let unshare = form_action::<UnshareApplication>();
-    let apps = Resource::new(
+    let apps = server_resource(
         move || {
             (
                 create.version().get(),

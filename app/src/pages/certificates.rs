@@ -7,7 +7,7 @@ use crate::api::certificates::{list_certificates, AddCertificate, DeleteCertific
 use crate::components::form::{
     field_error, form_action, form_error, Field, FormStatus, TextAreaField,
 };
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::model::{CertificateRow, Expiry};
@@ -16,7 +16,7 @@ use crate::model::{CertificateRow, Expiry};
 pub fn CertificatesTab() -> impl IntoView {
     let add = form_action::<AddCertificate>();
     let delete = form_action::<DeleteCertificate>();
-    let rows = Resource::new(
+    let rows = server_resource(
         move || (add.version().get(), delete.version().get()),
         |_| list_certificates(),
     );

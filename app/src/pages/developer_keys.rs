@@ -7,7 +7,7 @@ use crate::api::developer_keys::{
     list_developer_keys, GenerateDeveloperKey, RegenerateDeveloperKey, RevokeDeveloperKey,
 };
 use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::components::table::{DataTable, RowActions};
 use crate::model::{DeveloperKeyRow, NewDeveloperKey};
 
@@ -23,7 +23,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             regenerating.set(None);
         }
     });
-    let keys = Resource::new(
+    let keys = server_resource(
         move || (generate.version().get(), regenerate.version().get(), revoke.version().get()),
         |_| list_developer_keys(),
     );

@@ -10,7 +10,7 @@ use crate::api::integrations::{
 use crate::components::form::{
     field_error, form_action, form_error, Field, FormStatus, TextAreaField,
 };
-use crate::components::loaded::loading;
+use crate::components::loaded::{loading, server_resource};
 use crate::components::modal::{
     close_on_success, delete_question, ConfirmDelete, EditDialog, Modal, RowDialogs,
 };
@@ -23,7 +23,7 @@ pub fn IntegrationsTab() -> impl IntoView {
     let add = form_action::<AddIntegration>();
     let update = form_action::<UpdateIntegration>();
     let delete = form_action::<DeleteIntegration>();
-    let rows = Resource::new(
+    let rows = server_resource(
         move || (add.version().get(), update.version().get(), delete.version().get()),
         |_| list_integrations(),
     );

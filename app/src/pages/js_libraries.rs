@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::api::js_libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
 use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
 use crate::components::js_syntax::syntax_problem;
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{
     close_on_success, delete_question, ConfirmDelete, EditDialog, Modal, RowDialogs,
 };
@@ -20,7 +20,7 @@ pub fn JsLibrariesTab() -> impl IntoView {
     let add = form_action::<AddJsLibrary>();
     let update = form_action::<UpdateJsLibrary>();
     let delete = form_action::<DeleteJsLibrary>();
-    let rows = Resource::new(
+    let rows = server_resource(
         move || (add.version().get(), update.version().get(), delete.version().get()),
         |_| list_js_libraries(),
     );

@@ -7,7 +7,7 @@ use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
 use crate::api::log_in::{signed_in_user, LogOut};
-use crate::components::loaded::loading;
+use crate::components::loaded::{loading, server_resource};
 use crate::components::tabs::TabBar;
 use crate::model::{AppError, CurrentUser};
 
@@ -19,7 +19,7 @@ use crate::model::{AppError, CurrentUser};
 pub struct UserResource(pub Resource<Result<CurrentUser, AppError>>);
 
 pub fn signed_in_user_resource() -> Resource<Result<CurrentUser, AppError>> {
-    Resource::new(|| (), |_| signed_in_user())
+    server_resource(|| (), |_| signed_in_user())
 }
 
 #[component]

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::oauth_tokens::{list_oauth_tokens, DeleteOauthToken, StartOauth};
 use crate::components::form::{form_action, form_error, FormStatus};
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::model::{OAuthTokenRow, OAuthTokens};
@@ -28,7 +28,7 @@ fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
 pub fn OAuthTokensTab() -> impl IntoView {
     let start = form_action::<StartOauth>();
     let delete = form_action::<DeleteOauthToken>();
-    let tokens = Resource::new(move || delete.version().get(), |_| list_oauth_tokens());
+    let tokens = server_resource(move || delete.version().get(), |_| list_oauth_tokens());
     let outcome =
         use_query_map().with_untracked(|q| q.get("oauth")).and_then(|c| outcome_message(&c));
     // The provider's page is another site: go there once the server has made the URL.

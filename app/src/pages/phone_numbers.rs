@@ -14,7 +14,7 @@ use crate::api::phone_numbers::{
     RequestPhoneNumber, SavePhoneOwners,
 };
 use crate::components::form::{form_action, form_error, success_message, FormStatus};
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
@@ -31,7 +31,7 @@ pub fn PhoneNumbersTab() -> impl IntoView {
     let request = form_action::<RequestPhoneNumber>();
     let save = form_action::<SavePhoneOwners>();
     let release = form_action::<ReleasePhoneNumber>();
-    let numbers = Resource::new(
+    let numbers = server_resource(
         move || (request.version().get(), save.version().get(), release.version().get()),
         |_| list_phone_numbers(),
     );
@@ -199,7 +199,7 @@ type Deployable = (Vec<PhoneNumberRow>, Vec<ApplicationRow>, Vec<OAuthTokenRow>)
 pub fn MyPhoneNumbers() -> impl IntoView {
     let deploy = form_action::<DeployNumber>();
     let assign = form_action::<AssignDeploymentToken>();
-    let numbers = Resource::new(
+    let numbers = server_resource(
         move || (deploy.version().get(), assign.version().get()),
         |_| async move {
             let numbers = my_phone_numbers().await?;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::sessions::{list_sessions, EndOtherSessions, EndSession};
 use crate::components::form::{form_action, form_error, FormStatus};
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::components::table::{DataTable, RowActions};
 use crate::model::SessionRow;
 
@@ -12,7 +12,7 @@ use crate::model::SessionRow;
 pub fn SessionsSection() -> impl IntoView {
     let end = form_action::<EndSession>();
     let end_others = form_action::<EndOtherSessions>();
-    let sessions = Resource::new(
+    let sessions = server_resource(
         move || (end.version().get(), end_others.version().get()),
         |_| list_sessions(),
     );

@@ -9,7 +9,7 @@ use crate::api::two_factor::{
     RegenerateRecoveryCodes,
 };
 use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::model::TwoFactorStatus;
 
 #[component]
@@ -30,7 +30,7 @@ pub fn TwoFactorSection() -> impl IntoView {
     Effect::new(move |_| count_success(confirm.value().with(|v| v.as_ref().map(Result::is_ok))));
     Effect::new(move |_| count_success(disable.value().with(|v| v.as_ref().map(Result::is_ok))));
     Effect::new(move |_| count_success(regenerate.value().with(|v| v.as_ref().map(Result::is_ok))));
-    let status = Resource::new(move || changes.get(), |_| load_two_factor_status());
+    let status = server_resource(move || changes.get(), |_| load_two_factor_status());
     // Recovery codes are shown once: after enabling, or after regenerating.
     let codes = Signal::derive(move || {
         let latest = [confirm.value().get(), regenerate.value().get()];

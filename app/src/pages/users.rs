@@ -12,7 +12,7 @@ use crate::api::users::{
 use crate::components::form::{
     field_error, form_action, form_error, success_message, Field, FormStatus,
 };
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, EditButton, Pager, RowActions};
 use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
@@ -30,7 +30,7 @@ pub fn UsersTab() -> impl IntoView {
     let update = form_action::<UpdateUser>();
     let delete = form_action::<DeleteUser>();
     let switch = StateSwitch::new();
-    let users = Resource::new(
+    let users = server_resource(
         move || {
             (
                 (search.get(), state.get(), sort.get(), after.get()),
