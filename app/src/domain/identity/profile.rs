@@ -8,23 +8,21 @@ use crate::domain::core::people::own_row;
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, user};
+use crate::domain::entity::user;
 use crate::domain::identity::reauth;
-use crate::domain::identity::sessions::{end_sessions, shown_user};
+use crate::domain::identity::sessions::{end_sessions, ShownUser};
 use crate::model::{ActivityKind, AppError, CurrentUser};
 
 pub async fn current_user(d: &Domain, actor: &Member) -> Result<CurrentUser, AppError> {
     // One query for the user and their company. A page render has them
     // already, from `sessions::authenticate_user` before it began.
-    let (me, company) = Scoped::of(actor)
-        .users()
-        .filter(user::Column::Id.eq(actor.user_id()))
-        .find_also_related(account::Entity)
-        .one(&d.read)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let company = company.ok_or(AppError::Internal)?;
-    Ok(shown_user(me, company))
+    let me =
+        ShownUser::select(Scoped::of(actor).users().filter(user::Column::Id.eq(actor.user_id())))
+            .into_model::<ShownUser>()
+            .one(&d.read)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+    Ok(me.shown())
 }
 
 pub async fn update_name(
