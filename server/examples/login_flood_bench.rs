@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::api::web::{WebContext, SESSION_COOKIE};
+use app::api::web::{WebContext, WebSettings, SESSION_COOKIE};
 use app::domain::testing::{account_with_admin, fresh_concurrent_domain, PASSWORD};
 use leptos::config::LeptosOptions;
 use server::security::SecurityPolicy;
@@ -78,11 +78,11 @@ async fn main() {
     let (d, _) = fresh_concurrent_domain().await;
     account_with_admin(&d, "Bench", "admin@bench.example").await;
     let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
-    let web = WebContext {
+    let web = WebContext::new(WebSettings {
         domain: d.clone(),
         secure_cookies: false,
         trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-    };
+    });
     let policy =
         SecurityPolicy { public_origin: "http://bench.test".into(), dev_reload_port: None };
     let router = server::build_router(options, web, policy);

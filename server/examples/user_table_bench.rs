@@ -8,7 +8,7 @@
 //! p99 of the first page, a deep page (90% of the way) and a search.
 use std::time::{Duration, Instant};
 
-use app::api::web::{WebContext, SESSION_COOKIE};
+use app::api::web::{WebContext, WebSettings, SESSION_COOKIE};
 use app::domain::testing::{account_with_admin, domain_on, fresh_domain, seed_users, PASSWORD};
 use axum::body::{to_bytes, Body};
 use http::{header, Request};
@@ -95,7 +95,11 @@ async fn main() {
     );
 
     let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
-    let web = WebContext { domain: d.clone(), secure_cookies: false, trusted_proxies: Vec::new() };
+    let web = WebContext::new(WebSettings {
+        domain: d.clone(),
+        secure_cookies: false,
+        trusted_proxies: Vec::new(),
+    });
     let policy =
         SecurityPolicy { public_origin: "http://bench.test".into(), dev_reload_port: None };
     let router = server::build_router(options, web, policy);

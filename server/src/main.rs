@@ -2,7 +2,7 @@ use std::future::IntoFuture;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use app::api::web::WebContext;
+use app::api::web::{WebContext, WebSettings};
 use app::domain::core::clock::SystemClock;
 use app::domain::core::db;
 use app::domain::core::mail::Transport;
@@ -89,7 +89,7 @@ async fn serve(
 ) -> ExitCode {
     let addr = leptos_options.site_addr;
     let policy = SecurityPolicy {
-        public_origin: config.public_origin(),
+        public_origin: config.public_origin().into(),
         dev_reload_port: (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
     };
     let sender: Mailbox = match config.mail_from.parse() {
@@ -143,11 +143,11 @@ async fn serve(
     }
     let worker = worker::spawn(domain.clone(), transport, sender, stopped.clone());
     let database = domain.db.clone();
-    let web = WebContext {
+    let web = WebContext::new(WebSettings {
         domain,
         secure_cookies: config.secure_cookies(),
         trusted_proxies: config.trusted_proxies.clone(),
-    };
+    });
     let router = build_router(leptos_options, web, policy);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,

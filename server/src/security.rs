@@ -16,7 +16,8 @@ pub struct CspNonce(pub String);
 #[derive(Clone, Debug)]
 pub struct SecurityPolicy {
     /// The only origin allowed to send state-changing requests.
-    pub public_origin: String,
+    /// Shared, not copied: axum clones the policy for every request.
+    pub public_origin: std::sync::Arc<str>,
     /// In development, `cargo leptos watch` reloads the page over a websocket.
     pub dev_reload_port: Option<u32>,
 }

@@ -2,6 +2,8 @@
 //! member from the session cookie, cookies, and the client's address. An
 //! error's HTTP status is set in one place, the server's
 //! `security::server_fn_error_status` middleware.
+use std::sync::Arc;
+
 use http::header::{HeaderValue, COOKIE, SET_COOKIE, USER_AGENT};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -21,9 +23,14 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-console_session";
 /// Where server functions are served (their `prefix`).
 pub const SERVER_FN_PREFIX: &str = "/fn/";
 
-/// Provided by the server to every page render and server function.
+/// Provided by the server to every page render and server function. A
+/// handle, cheap to clone: axum clones each middleware's state for every
+/// request, and a render reads the context once per section.
 #[derive(Clone)]
-pub struct WebContext {
+pub struct WebContext(Arc<WebSettings>);
+
+/// What a [`WebContext`] holds.
+pub struct WebSettings {
     pub domain: Domain,
     /// Set the `Secure` attribute on cookies (when served over HTTPS).
     pub secure_cookies: bool,
@@ -32,6 +39,19 @@ pub struct WebContext {
 }
 
 impl WebContext {
+    pub fn new(settings: WebSettings) -> Self {
+        Self(Arc::new(settings))
+    }
+}
+
+impl std::ops::Deref for WebContext {
+    type Target = WebSettings;
+    fn deref(&self) -> &WebSettings {
+        &self.0
+    }
+}
+
+impl WebSettings {
     /// The name of the session cookie, `__Host-` prefixed over HTTPS.
     pub fn session_cookie(&self) -> &'static str {
         if self.secure_cookies {
@@ -65,7 +85,7 @@ pub fn web() -> Result<WebContext, AppError> {
 }
 
 pub fn domain() -> Result<Domain, AppError> {
-    web().map(|w| w.domain)
+    web().map(|w| w.domain.clone())
 }
 
 /// `read` of the request being served, if any. Read in place: a page render
@@ -105,8 +125,8 @@ pub fn user_agent() -> String {
 /// peer is a trusted proxy, the last address in `X-Forwarded-For` that is
 /// not one of the trusted proxies (what a client writes there is not believed).
 pub fn client_address() -> Option<std::net::IpAddr> {
-    let trusted = web().ok()?.trusted_proxies;
-    with_request(|parts| client_address_of(parts, &trusted))
+    let web = web().ok()?;
+    with_request(|parts| client_address_of(parts, &web.trusted_proxies))
 }
 
 pub fn client_address_of(

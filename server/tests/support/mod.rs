@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 use std::io::Cursor;
 
-use app::api::web::{WebContext, SECURE_SESSION_COOKIE, SESSION_COOKIE};
+use app::api::web::{WebContext, WebSettings, SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use app::domain::core::clock::ManualClock;
 use app::domain::core::Domain;
 use app::domain::testing::fresh_domain;
@@ -80,11 +80,11 @@ fn router(domain: &Domain, https: bool) -> Router {
 
 /// The router serving the site the `options` describe (its static files).
 pub fn router_with(domain: &Domain, https: bool, options: LeptosOptions) -> Router {
-    let web = WebContext {
+    let web = WebContext::new(WebSettings {
         domain: domain.clone(),
         secure_cookies: https,
         trusted_proxies: vec![TRUSTED_PROXY.parse().unwrap()],
-    };
+    });
     let origin = if https { HTTPS_ORIGIN } else { ORIGIN };
     let policy = SecurityPolicy { public_origin: origin.into(), dev_reload_port: None };
     server::build_router(options, web, policy)
