@@ -57,7 +57,7 @@ pub async fn fresh_shared_database_url() -> String {
     if url.starts_with("postgres") {
         return url;
     }
-    let name = random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let name = hex::encode(random_bytes::<8>());
     let path = std::env::temp_dir().join(format!("console-test-{name}.db"));
     format!("sqlite://{}?mode=rwc", path.display())
 }
@@ -65,10 +65,7 @@ pub async fn fresh_shared_database_url() -> String {
 async fn fresh_database_url() -> String {
     match std::env::var("DATABASE_URL") {
         Ok(server) if server.starts_with("postgres") => {
-            let name = format!(
-                "test_{}",
-                random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect::<String>()
-            );
+            let name = format!("test_{}", hex::encode(random_bytes::<8>()));
             let admin = Database::connect(&server).await.expect("connect to the PostgreSQL server");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))

@@ -82,5 +82,5 @@ pub fn new_token() -> String {
 
 /// What is stored instead of a token: its SHA-256, hex-encoded.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -44,7 +44,7 @@ impl SecretKey {
     fn new(raw: [u8; 32]) -> Self {
         // The id names the key without revealing it.
         let digest = Sha256::digest(raw);
-        let id = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let id = hex::encode(&digest[..6]);
         SecretKey { id, cipher: XChaCha20Poly1305::new(Key::from_slice(&raw)), raw }
     }
 

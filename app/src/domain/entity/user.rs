@@ -141,12 +141,7 @@ pub fn term_grams(term: &str) -> Vec<String> {
 
 /// A piece of text as the index holds it (see [`search_grams`]).
 pub fn gram_of(piece: &str) -> String {
-    let mut token = String::with_capacity(1 + 2 * piece.len());
-    token.push('g');
-    for byte in piece.bytes() {
-        token.push_str(&format!("{byte:02x}"));
-    }
-    token
+    format!("g{}", hex::encode(piece))
 }
 
 fn gram(chars: &[char]) -> String {
