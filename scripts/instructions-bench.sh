@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Instructions the release server spends on one signed-in GET /account,
-# counted by valgrind's callgrind over N requests (default 100) after 20
-# warm-up requests. Unlike req/s, the count does not depend on what else the
-# machine is doing, so two builds can be compared on a busy machine.
+# Instructions the release server spends on one signed-in GET /account and
+# on one search server function (POST /fn/list_users), counted by valgrind's
+# callgrind over N requests each (default 100) after 20 warm-up requests.
+# Unlike req/s, the count does not depend on what else the machine is doing,
+# so two builds can be compared on a busy machine.
 #   scripts/instructions-bench.sh [N]   (build first: scripts/build-site.sh)
+# CONSOLE_SERVER_BIN=<path> measures another build (hash.txt beside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -23,19 +25,27 @@ cookie=$(curl -sS -D - -o /dev/null -X POST -H "Sec-Fetch-Site: same-origin" \
   -d "company_name=Bench&first_name=Ann&last_name=Admin&email=admin%40bench.example&password=correct-horse-battery-staple" \
   "$base/fn/sign_up" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(console_session=[^;]*\).*/\1/p')
 [ -n "$cookie" ] || { echo "sign-up gave no session; see $scratch/server.log" >&2; exit 1; }
-get() {
-  for _ in $(seq 1 "$1"); do
-    status=$(curl -sS -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$base/account")
-    [ "$status" = 200 ] || { echo "GET /account answered $status" >&2; exit 1; }
-  done
+# count LABEL CURL-ARGS...: instructions per request for that request.
+count() {
+  local label="$1"; shift
+  request() {
+    status=$(curl -sS -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$@")
+    [ "$status" = 200 ] || { echo "$label answered $status" >&2; exit 1; }
+  }
+  for _ in $(seq 1 20); do request "$@"; done
+  callgrind_control -z "$server" > /dev/null 2>&1
+  for _ in $(seq 1 "$requests"); do request "$@"; done
+  callgrind_control -d "$server" > /dev/null 2>&1
+  sleep 1
+  total=$(grep -h '^totals:' "$scratch"/callgrind.out.* | awk '{s += $2} END {print s}')
+  rm -f "$scratch"/callgrind.out.*
+  echo "$label: $((total / requests)) instructions per request ($requests requests)"
 }
-get 20
-callgrind_control -z "$server" > /dev/null 2>&1
-get "$requests"
-callgrind_control -d "$server" > /dev/null 2>&1
-sleep 1
-total=$(grep -h '^totals:' "$scratch"/callgrind.out.* | awk '{s += $2} END {print s}')
-echo "GET /account signed in: $((total / requests)) instructions per request ($requests requests)"
+count "GET /account signed in" "$base/account"
+# A search nobody matches, in an account of one: the session check, the
+# window and its count (too few users to need the index).
+count "POST /fn/list_users, search \"zzzz\"" -H "Sec-Fetch-Site: same-origin" \
+  -d "search=zzzz&sort=name" "$base/fn/list_users"
 # The scratch directory is kept only when something failed (its server.log says why).
 kill -- -"$server" 2>/dev/null || true
 wait "$server" 2>/dev/null || true
