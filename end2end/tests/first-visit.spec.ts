@@ -1,5 +1,5 @@
 import { expect, Page, test } from '@playwright/test';
-import { hydrated, signUp, uniqueEmail } from './helpers';
+import { hydrated, PASSWORD, signUp, uniqueEmail } from './helpers';
 
 const TABS = [
   '/account',
@@ -68,4 +68,48 @@ test('the build outputs come compressed under hashed names browsers keep; pages 
     expect(output.url, 'named by content hash').toMatch(/\/pkg\/console\.[A-Za-z0-9_-]{6,}\.(css|js|wasm)$/);
     expect(output, output.url).toMatchObject({ encoding, cache: 'public, max-age=31536000, immutable' });
   }
+});
+
+test.describe('before the wasm arrives', () => {
+  // On a slow connection a page is painted seconds before its wasm has
+  // loaded. The forms a visit starts with are plain HTML forms the server
+  // answers by redirecting, so they work in that time too: here with no
+  // JavaScript at all.
+  test.use({ javaScriptEnabled: false });
+
+  test('sign-up, log-out and log-in work as plain forms, with errors beside their fields', async ({ page }) => {
+    const email = uniqueEmail('no-js');
+    await page.goto('/signup');
+    const fill = async () => {
+      await page.getByLabel('Company Name').fill('Acme Voice');
+      await page.getByLabel('First Name').fill('Grace');
+      await page.getByLabel('Last Name').fill('Hopper');
+      await page.getByLabel('Password').fill(PASSWORD);
+    };
+    await fill();
+    await page.getByLabel('Email Address').fill('not-an-email');
+    await page.getByRole('button', { name: 'Sign Up' }).click();
+    await expect(page.locator('#email-error')).toHaveText('Enter an email address like name@example.com.');
+    await fill();
+    await page.getByLabel('Email Address').fill(email);
+    await page.getByRole('button', { name: 'Sign Up' }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
+    await expect(page.locator('.topbar .name')).toHaveText('Grace Hopper');
+    // No wasm ran: the server did all of it.
+    await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await page.getByLabel('Email Address').fill(email);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Log In' }).click();
+    await expect(page.locator('#password-error')).toHaveText('The email address or password is incorrect.');
+    await expect(page).not.toHaveURL(/\/account/);
+    await page.getByLabel('Email Address').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log In' }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.locator('.topbar .name')).toHaveText('Grace Hopper');
+  });
 });

@@ -65,8 +65,9 @@ pub async fn authenticate(d: &Domain, token: &str) -> Result<Member, AppError> {
 /// [`authenticate`], and who the user is as the pages show them: one query
 /// for the session, its user and their company, so a page render's top bar
 /// and tab need none of their own. It reads only the columns it uses: every
-/// signed-in request runs it, and decoding whole rows (a user's search
-/// columns, every company field) was most of its cost.
+/// signed-in request runs it, and whole rows (every column of the user, the
+/// search columns among them, and of the company, each aliased and decoded)
+/// were half its cost.
 pub async fn authenticate_user(d: &Domain, token: &str) -> Result<(Member, CurrentUser), AppError> {
     let hash = token_hash(token);
     let query = ShownUser::select(user::Entity::find())
