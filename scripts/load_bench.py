@@ -17,7 +17,7 @@ FIRST_NAMES = ["Ann", "Bob", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro
 
 def search_grams(text):
     """What entity::user::search_grams writes; checked by the search test below."""
-    grams = {text[i:i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)}
+    grams = {text[i:i + n] for n in (1, 2, 3, 4) for i in range(len(text) - n + 1)}
     return " ".join(sorted("g" + g.encode().hex() for g in grams))
 
 

@@ -102,29 +102,37 @@ impl Derived {
     }
 }
 
-/// The index terms of a search text: each distinct run of 1, 2 or 3
+/// The longest pieces the index holds. Four characters, not three: a rare
+/// term's 3-character pieces are still each held by many users of a large
+/// account ("r03", "033" and "333" together by 1,028 of a million), and every
+/// such user is fetched and checked; its 4-character pieces are held
+/// together by a handful.
+pub const GRAM_MAX: usize = 4;
+
+/// The index terms of a search text: each distinct run of 1 to [`GRAM_MAX`]
 /// characters, hex-encoded so that any character (`@`, `.`, a space, an
 /// accent) survives the full-text tokenizer as one plain word. A text contains
 /// a search term only if it has every gram of the term ([`term_grams`]), so
 /// the index narrows a search to a few rows and `LIKE` then checks them.
 pub fn search_grams(search_text: &str) -> String {
     let chars: Vec<char> = search_text.chars().collect();
-    let mut grams: Vec<String> = (1..=3).flat_map(|n| chars.windows(n).map(|w| gram(w))).collect();
+    let mut grams: Vec<String> =
+        (1..=GRAM_MAX).flat_map(|n| chars.windows(n).map(|w| gram(w))).collect();
     grams.sort_unstable();
     grams.dedup();
     grams.join(" ")
 }
 
 /// The pieces a text must hold to contain `term` (already lower-cased): the
-/// term itself when it is at most 3 characters, otherwise its 3-character
-/// runs (at most 17, spread over the term: more would only narrow less),
-/// each once.
+/// term itself when it is at most [`GRAM_MAX`] characters, otherwise its
+/// runs of that length (at most 17, spread over the term: more would only
+/// narrow less), each once.
 pub fn term_pieces(term: &str) -> Vec<String> {
     let chars: Vec<char> = term.chars().collect();
-    if chars.len() <= 3 {
+    if chars.len() <= GRAM_MAX {
         return if chars.is_empty() { Vec::new() } else { vec![term.to_owned()] };
     }
-    let windows: Vec<&[char]> = chars.windows(3).collect();
+    let windows: Vec<&[char]> = chars.windows(GRAM_MAX).collect();
     let step = windows.len().div_ceil(16);
     let mut pieces: Vec<String> =
         windows.iter().step_by(step).map(|w| w.iter().collect()).collect();

@@ -1,5 +1,6 @@
 //! An index for substring search over users' names and emails that does not
-//! scan the account: each user's 1-, 2- and 3-character pieces (`search_grams`,
+//! scan the account: each user's 1-, 2- and 3-character pieces (4-character
+//! ones too since migration 14; `search_grams`,
 //! see `entity::user::search_grams`) in an FTS5 table on SQLite (kept in step
 //! by triggers) and a GIN index on PostgreSQL, which replaces the trigram one.
 //! The three sort indexes also carry `search_text`, so the first rows a

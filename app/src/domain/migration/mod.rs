@@ -13,6 +13,7 @@ mod m20261128_000010_trust;
 mod m20261128_000011_search_index;
 mod m20261128_000012_disabled_users;
 mod m20261129_000013_activity;
+mod m20261129_000014_four_character_pieces;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000011_search_index::Migration),
             Box::new(m20261128_000012_disabled_users::Migration),
             Box::new(m20261129_000013_activity::Migration),
+            Box::new(m20261129_000014_four_character_pieces::Migration),
         ]
     }
 }
