@@ -106,7 +106,7 @@ impl Derived {
 /// term's 3-character pieces are still each held by many users of a large
 /// account ("r03", "033" and "333" together by 1,028 of a million), and every
 /// such user is fetched and checked; its 4-character pieces are held
-/// together by a handful.
+/// together by 100 (the load bench's users).
 pub const GRAM_MAX: usize = 4;
 
 /// The index terms of a search text: each distinct run of 1 to [`GRAM_MAX`]
