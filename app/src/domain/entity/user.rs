@@ -24,7 +24,7 @@ pub struct Model {
     pub name_key: String,
     /// Derived: lower-cased name and email, what search matches.
     pub search_text: String,
-    /// Derived: every 1-, 2- and 3-character piece of `search_text`, as
+    /// Derived: every piece of 1 to [`GRAM_MAX`] characters of `search_text`, as
     /// [`search_grams`] writes them: what the search index holds.
     pub search_grams: String,
     /// Derived: `invited` until the user has a password, then `active`.
