@@ -191,12 +191,20 @@ async fn serve(
     if finished.is_err() {
         tracing::warn!(?grace, "the grace period ended before every request finished");
     }
-    if let Err(err) = database.close_by_ref().await {
-        tracing::warn!(error = %err, "closing the database");
+    // Closing waits for every connection to come back to the pool; a request
+    // still running after the grace may hold one, so the wait is bounded too.
+    match tokio::time::timeout(CLOSE_DATABASE_WITHIN, database.close_by_ref()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "closing the database"),
+        Err(_) => tracing::warn!("the database did not close in time; exiting anyway"),
     }
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
+
+/// After the grace period, how long the process waits for the database's
+/// connections to close before it exits anyway.
+const CLOSE_DATABASE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Waits for SIGTERM (what service managers and container runtimes send) or
 /// SIGINT (Ctrl-C); returns its name.

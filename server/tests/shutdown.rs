@@ -12,6 +12,7 @@ use app::domain::entity::email_outbox as outbox;
 use app::domain::testing::{domain_on, PASSWORD};
 use sea_orm::{EntityTrait, QueryOrder};
 use support::process::{begin_post, finish, free_port, smtp, start_server};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -105,4 +106,47 @@ async fn a_stopping_worker_starts_no_further_email_and_holds_none() {
     );
     assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1, "one email left the server");
     let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// A client that never sends the rest of its request cannot hold a restart:
+/// the process exits once the grace period is over, and drops the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace() {
+    let data_dir = std::env::temp_dir().join(format!("console-stuck-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let (arrived_tx, _arrived) = mpsc::unbounded_channel();
+    let (smtp_port, _accepted) = smtp(SMTP_DELAY, arrived_tx).await;
+    let port = free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let grace = [("SHUTDOWN_GRACE_SECONDS", "2")];
+    let mut server = start_server(&data_dir, "", port, smtp_port, &grace).await;
+    let body = format!("email=ada%40example.com&password={PASSWORD}");
+    let mut stuck = begin_post(addr, "/fn/log_in", &body, None, 5).await;
+
+    let signalled = std::time::Instant::now();
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = server.try_wait().unwrap() {
+            break exit;
+        }
+        if signalled.elapsed() > Duration::from_secs(20) {
+            let _ = server.kill();
+            panic!("the server was still running 20 s after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let took = signalled.elapsed();
+    assert_eq!(exit.code(), Some(0));
+    assert!(
+        took >= Duration::from_millis(1900),
+        "the request had its grace: stopped after {took:?}"
+    );
+    assert!(took < Duration::from_secs(9), "grace 2 s (+ at most 5 to close): {took:?}");
+    // The unfinished request got no answer; its connection is closed.
+    let mut answer = Vec::new();
+    let _ = stuck.read_to_end(&mut answer).await;
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
