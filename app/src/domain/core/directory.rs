@@ -73,16 +73,6 @@ fn like_pattern(search: &str) -> String {
 const SCAN_WINDOW: u64 = 2_000;
 /// A search through the index uses this many of the term's pieces.
 const PIECES_USED: usize = 3;
-/// At most this many users holding the chosen pieces, and a search takes
-/// the index path (each of them is fetched, checked and sorted).
-const CANDIDATES_MAX: u64 = 2_000;
-/// On PostgreSQL, whose count is an estimate, also at least this share of
-/// the table.
-const FREQUENT_SHARE: f64 = 0.02;
-/// With more candidates than that, the rows in order are checked first, up
-/// to this many: a term many users hold fills a page from them long before,
-/// unless its matches sit far along the order.
-const WALK_MAX: u64 = 50_000;
 
 /// A search as typed, trimmed and lower-cased like `search_text`.
 fn search_term(search: &str) -> Result<String, AppError> {
@@ -160,9 +150,18 @@ pub fn index_statement(
 ) -> Result<Statement, AppError> {
     use user::Column as C;
     let term = search_term(term)?;
+    // Grams are `g` and hex digits only (see `user::search_grams`), so they
+    // can stand in the SQL text.
+    debug_assert!(grams.iter().all(|g| g.chars().all(|c| c.is_ascii_alphanumeric())));
     let in_index = match backend {
-        DatabaseBackend::Postgres => Expr::cust(holding_every(backend, grams)),
-        _ => Expr::cust(format!("\"users\".\"id\" IN ({})", holding_every(backend, grams))),
+        DatabaseBackend::Postgres => Expr::cust(format!(
+            "string_to_array(\"users\".\"search_grams\", ' ') @> ARRAY[{}]::text[]",
+            grams.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(",")
+        )),
+        _ => Expr::cust(format!(
+            "\"users\".\"id\" IN (SELECT rowid FROM users_search WHERE users_search MATCH '{}')",
+            grams.join(" ")
+        )),
     };
     let query = ordered(account_scope, sort, after)?
         .filter(Expr::col(C::SearchText).like(LikeExpr::new(like_pattern(&term)).escape('\\')))
@@ -175,56 +174,6 @@ pub fn index_statement(
     Ok(statement)
 }
 
-/// The users holding every one of `grams`, as SQL: on PostgreSQL a condition
-/// on `users` that its GIN index answers, on SQLite a query of the FTS5
-/// table's rowids (the users' ids). Both span every account.
-fn holding_every(backend: DatabaseBackend, grams: &[String]) -> String {
-    // Grams are `g` and hex digits only (see `user::search_grams`), so they
-    // can stand in the SQL text.
-    debug_assert!(grams.iter().all(|g| g.chars().all(|c| c.is_ascii_alphanumeric())));
-    match backend {
-        DatabaseBackend::Postgres => format!(
-            "string_to_array(\"users\".\"search_grams\", ' ') @> ARRAY[{}]::text[]",
-            grams.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(",")
-        ),
-        _ => {
-            format!("SELECT rowid FROM users_search WHERE users_search MATCH '{}'", grams.join(" "))
-        }
-    }
-}
-
-/// Whether more than [`CANDIDATES_MAX`] users hold every one of `grams`.
-/// SQLite counts them in the FTS5 table, stopping there. PostgreSQL answers
-/// from the planner's estimates (ANALYZE's sample of the GIN index's
-/// pieces), without running anything: counting there reads the whole posting
-/// list of a piece every user holds ("user": 22 ms at a million users), and
-/// with a limit the planner walks the table instead. A piece outside the
-/// sample's most common ones gets a default estimate (4,683 of a million),
-/// so there it takes a share of the table, [`FREQUENT_SHARE`], too.
-async fn many_candidates(conn: &impl ConnectionTrait, grams: &[String]) -> Result<bool, AppError> {
-    let backend = conn.get_database_backend();
-    let holding = holding_every(backend, grams);
-    if backend == DatabaseBackend::Postgres {
-        // Two estimates in one plan: the holders, and the whole table.
-        let sql = format!(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM \"users\" WHERE {holding} \
-             UNION ALL SELECT 1 FROM \"users\""
-        );
-        let row = conn.query_one_raw(Statement::from_string(backend, sql)).await?;
-        let plan: Option<serde_json::Value> =
-            row.map(|row| row.try_get("", "QUERY PLAN")).transpose()?;
-        let estimate = |i: usize| {
-            plan.as_ref()
-                .and_then(|p| p[0]["Plan"]["Plans"][i]["Plan Rows"].as_f64())
-                .unwrap_or(0.0)
-        };
-        let (holders, table) = (estimate(0), estimate(1));
-        return Ok(holders >= CANDIDATES_MAX as f64 && holders >= table * FREQUENT_SHARE);
-    }
-    let sql = format!("SELECT count(*) AS n FROM ({holding} LIMIT {CANDIDATES_MAX}) AS c");
-    Ok(count_of(conn, Statement::from_string(backend, sql)).await? >= CANDIDATES_MAX)
-}
-
 /// Up to `limit` of `account_scope`'s users whose name or email contains
 /// `search`, in `sort` order, after the cursor `after`.
 ///
@@ -232,10 +181,8 @@ async fn many_candidates(conn: &impl ConnectionTrait, grams: &[String]) -> Resul
 /// [`SCAN_WINDOW`] rows in order are checked first: a common term fills the
 /// page from them, which no index does faster. A rarer term (or one that
 /// matches nothing) goes through the search index instead of reading the rest
-/// of the account, unless more than [`CANDIDATES_MAX`] users hold its pieces:
-/// then up to [`WALK_MAX`] rows in order are checked first. Whichever way,
-/// the rows and their order are those of `search_text LIKE '%term%'` over
-/// the whole account.
+/// of the account. Either way the rows and their
+/// order are those of `search_text LIKE '%term%'` over the whole account.
 pub async fn search(
     conn: &impl ConnectionTrait,
     account_scope: Select<user::Entity>,
@@ -250,27 +197,34 @@ pub async fn search(
     if term.is_empty() {
         return Ok(ordered.limit(limit).all(conn).await?);
     }
+    // The window is filtered inside the database, from the sort index alone
+    // (it carries `search_text`): only the matches come back.
     let mut columns = sort_columns(sort);
     if sort == UserSort::Email {
         columns.push(C::Id);
     }
     columns.push(C::SearchText);
-    let in_order = ordered.clone().select_only().columns(columns);
-    let window = in_order.clone().limit(SCAN_WINDOW).into_query();
-    let matches_within = async |rows: u64| -> Result<Vec<i32>, AppError> {
-        let statement =
-            matches_among(in_order.clone().limit(rows).into_query(), &term, sort, limit);
-        let backend = conn.get_database_backend();
-        Ok(conn
-            .query_all_raw(backend.build(&statement))
-            .await?
-            .iter()
-            .map(|row| row.try_get("", "id"))
-            .collect::<Result<_, _>>()?)
-    };
-    let hits = matches_within(SCAN_WINDOW).await?;
-    let backend = conn.get_database_backend();
+    let window = ordered.clone().select_only().columns(columns).limit(SCAN_WINDOW).into_query();
     let w = Alias::new("scanned");
+    let mut matches = Query::select();
+    matches
+        .column((w.clone(), C::Id))
+        .from_subquery(window.clone(), w.clone())
+        .and_where(
+            Expr::col((w.clone(), C::SearchText))
+                .like(LikeExpr::new(like_pattern(&term)).escape('\\')),
+        )
+        .limit(limit);
+    for column in sort_columns(sort) {
+        matches.order_by((w.clone(), column), Order::Asc);
+    }
+    let backend = conn.get_database_backend();
+    let hits: Vec<i32> = conn
+        .query_all_raw(backend.build(&matches))
+        .await?
+        .iter()
+        .map(|row| row.try_get("", "id"))
+        .collect::<Result<_, _>>()?;
     let found = async |hits: Vec<i32>| -> Result<Vec<user::Model>, AppError> {
         if hits.is_empty() {
             return Ok(Vec::new());
@@ -299,40 +253,8 @@ pub async fn search(
         pieces = rarest_pieces(&sample, pieces);
     }
     let grams: Vec<String> = pieces.iter().map(|piece| user::gram_of(piece)).collect();
-    // The index path fetches, checks and sorts every candidate. When there
-    // are many (a tenth of a million users' emails begin "user03", and they
-    // sit a third of the way along the name order, past the window), that
-    // took 160 ms on SQLite; checking the rows in order, from the index the
-    // window read, reaches them in 9.
-    if many_candidates(conn, &grams).await? {
-        let hits = matches_within(WALK_MAX).await?;
-        if hits.len() as u64 == limit {
-            return found(hits).await;
-        }
-    }
     let statement = index_statement(backend, account_scope, &term, &grams, sort, after, limit)?;
     Ok(user::Entity::find().from_raw_sql(statement).all(conn).await?)
-}
-
-/// The ids of up to `limit` rows of `rows` (the account in order, aliased
-/// `scanned`) that contain `term`, in order. The database filters the rows
-/// from the sort index alone (it carries `search_text`).
-fn matches_among(rows: SelectStatement, term: &str, sort: UserSort, limit: u64) -> SelectStatement {
-    use user::Column as C;
-    let w = Alias::new("scanned");
-    let mut matches = Query::select();
-    matches
-        .column((w.clone(), C::Id))
-        .from_subquery(rows, w.clone())
-        .and_where(
-            Expr::col((w.clone(), C::SearchText))
-                .like(LikeExpr::new(like_pattern(term)).escape('\\')),
-        )
-        .limit(limit);
-    for column in sort_columns(sort) {
-        matches.order_by((w.clone(), column), Order::Asc);
-    }
-    matches
 }
 
 /// How many rows `window` (a [`SCAN_WINDOW`] aliased `scanned`) holds, and
