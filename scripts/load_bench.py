@@ -6,7 +6,8 @@ For each size it starts the release server on a scratch database (SQLite, or
 PostgreSQL when DATABASE_URL names a server), signs up one admin, seeds the
 account with that many users straight into the database, and measures with wrk:
 the signed-in page, the users tab (first page, a page 90% deep, a search for a
-common, a rare and an absent term) and the signed-out log-in page. It prints req/s and
+common, a rare and an absent term, for one a tenth of the users hold a third
+of the way along the name order, and for a first name a tenth of them have) and the signed-out log-in page. It prints req/s and
 p50/p99 under load, p50 one request at a time, the requests that got no answer
 within wrk's 2 s (a stalled request: see the README's development notes), and
 the server's memory.
@@ -186,6 +187,9 @@ def run_size(args, users, server_bin):
         deep = query_one(db, "SELECT name_key, id FROM users ORDER BY name_key, id "
                              f"LIMIT 1 OFFSET {int(users * 0.9)}")
         rare = f"user{users // 3:07d}"
+        # A tenth of the users (user03… of a million), a third of the way
+        # along the name order: far past the rows a search checks first.
+        clustered = rare[:4 + 7 - len(str(users - 1)) + 1]
         cases = [
             ("GET /account (signed in)", base + "/account", None, 16),
             ("users tab, first page", base + "/fn/list_users", "sort=name", 8),
@@ -193,6 +197,10 @@ def run_size(args, users, server_bin):
              f"sort=name&after={cursor(deep[0], deep[1])}", 8),
             ('search "last" (common)', base + "/fn/list_users", "search=last&sort=name", 8),
             (f'search "{rare}" (rare)', base + "/fn/list_users", f"search={rare}&sort=name", 8),
+            (f'search "{clustered}" (a tenth, past the first rows)', base + "/fn/list_users",
+             f"search={clustered}&sort=name", 8),
+            ('search "hiro" (a first name: a tenth)', base + "/fn/list_users",
+             "search=hiro&sort=name", 8),
             ('search "zzzz" (none)', base + "/fn/list_users", "search=zzzz&sort=name", 8),
             ("GET /login, signed out (reference)", base + "/login", None, 16),
         ]
