@@ -7,10 +7,11 @@ PostgreSQL when DATABASE_URL names a server), signs up one admin, seeds the
 account with that many users straight into the database, and measures with wrk:
 the signed-in page, the users tab (first page, a page 90% deep, a search for a
 common, a rare and an absent term, for one a tenth of the users hold a third
-of the way along the name order, and for a first name a tenth of them have) and the signed-out log-in page. It prints req/s and
-p50/p99 under load, p50 one request at a time, the requests that got no answer
-within wrk's 2 s (a stalled request: see the README's development notes), and
-the server's memory.
+of the way along the name order, and for a first name a tenth of them have)
+and the signed-out log-in page. It prints req/s and p50/p99 under load, p50
+one request at a time, the requests that got no answer within wrk's 2 s (a
+stalled request: see the README's development notes), and the server's
+memory.
 """
 import argparse, base64, csv, io, json, os, re, shutil, signal, socket, sqlite3
 import subprocess, sys, tempfile, time, urllib.request

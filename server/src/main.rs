@@ -202,8 +202,9 @@ async fn serve(
     ExitCode::SUCCESS
 }
 
-/// After the grace period, how long the process waits for the database's
-/// connections to close before it exits anyway.
+/// At the end of a stop (the grace period over, or every request done), how
+/// long the process waits for the database's connections to close before it
+/// exits anyway.
 const CLOSE_DATABASE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Waits for SIGTERM (what service managers and container runtimes send) or
