@@ -105,7 +105,7 @@ pub fn ordered(
     let mut query = account_scope;
     let cursor = after.filter(|a| !a.is_empty()).map(Cursor::decode).transpose()?;
     // Row-value comparisons keep each page an index range scan.
-    let tuple = |cols: Vec<C>| Expr::tuple(cols.into_iter().map(|c| Expr::col(c).into()));
+    let tuple = |cols: Vec<C>| Expr::tuple(cols.into_iter().map(Expr::col));
     query = match (sort, cursor) {
         (UserSort::Name, Some(Cursor::Name { name_key, id })) => query
             .filter(tuple(vec![C::NameKey, C::Id]).gt(Expr::tuple([name_key.into(), id.into()]))),

@@ -127,7 +127,7 @@ impl Scoped {
 /// change waits, then sees the first one's result.
 pub async fn lock_account(txn: &DatabaseTransaction, account_id: i32) -> Result<(), AppError> {
     account::Entity::update_many()
-        .col_expr(account::Column::CompanyName, Expr::col(account::Column::CompanyName).into())
+        .col_expr(account::Column::CompanyName, Expr::col(account::Column::CompanyName))
         .filter(account::Column::Id.eq(account_id))
         .exec(txn)
         .await?;

@@ -116,8 +116,7 @@ pub const GRAM_MAX: usize = 4;
 /// the index narrows a search to a few rows and `LIKE` then checks them.
 pub fn search_grams(search_text: &str) -> String {
     let chars: Vec<char> = search_text.chars().collect();
-    let mut grams: Vec<String> =
-        (1..=GRAM_MAX).flat_map(|n| chars.windows(n).map(|w| gram(w))).collect();
+    let mut grams: Vec<String> = (1..=GRAM_MAX).flat_map(|n| chars.windows(n).map(gram)).collect();
     grams.sort_unstable();
     grams.dedup();
     grams.join(" ")
