@@ -35,14 +35,24 @@ use pages::{forgot_password::ForgotPasswordPage, sign_up::SignUpPage, users::Use
 /// The HTML document around the app. Stylesheet and title live here rather
 /// than in `App`: leptos_meta components at the top of `App` broke release
 /// hydration in a trial build.
+///
+/// Only the signed-in console loads the app's code (the wasm, 450 KB on the
+/// wire) and hydrates. Every other page is plain HTML whose forms post to
+/// their server functions, with [`PLAIN_FORMS`] inlined to send them in
+/// place: a first visit to the log-in or sign-up page costs a few kilobytes.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let path = request_path();
+    let runs_app = runs_the_app(&path);
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <title>{request_title()}</title>
+                // As inner HTML: a text child would carry hydration's `<!>`
+                // marker, which a `<title>` shows as text. The titles are
+                // fixed strings (`page_title`).
+                <title inner_html=page_title(&path)></title>
                 <meta name="theme-color" content="#1f5fbf" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <link rel="icon" href="/favicon.ico" sizes="32x32" />
@@ -50,14 +60,33 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest" />
                 <link rel="stylesheet" id="leptos" href=stylesheet_href(&options) />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                {runs_app.then(|| view! { <HydrationScripts options /> })}
                 <MetaTags />
             </head>
             <body>
                 <App />
+                {(!runs_app).then(|| view! { <script nonce=use_nonce() inner_html=PLAIN_FORMS></script> })}
             </body>
         </html>
     }
+}
+
+/// The script of the pages that do not run the app (see [`shell`]), inlined:
+/// about 1 KB compressed. Their forms post to their server functions and
+/// work with no script at all, the server answering with a redirect: to the
+/// next page, or back with the error (leptos's `__err`), which the page then
+/// shows beside its field. The script sends the form without leaving the
+/// page instead, as the app does on its own pages: an error shows beside its
+/// field while what was typed stays, and a success follows the server's
+/// redirect. An error that names no field is shown by the page the server
+/// renders for it, the same page a browser without scripts gets.
+const PLAIN_FORMS: &str = include_str!("plain_forms.js");
+
+/// Whether the page at `path` loads the app's code and hydrates: the signed-in
+/// console does; the pages before it (log-in, sign-up, the email links) and
+/// "not found" are plain HTML, whose forms work without it.
+pub fn runs_the_app(path: &str) -> bool {
+    path == "/account" || path.starts_with("/account/")
 }
 
 /// The stylesheet's URL. With hashed file names (a release build) its name
@@ -86,14 +115,14 @@ fn stylesheet_href(options: &LeptosOptions) -> &'static str {
     })
 }
 
-/// The title of the page the request asks for; [`PageTitle`] keeps it in
-/// step after hydration.
-fn request_title() -> String {
+/// The path the request asks for; [`PageTitle`] keeps the title in step
+/// after hydration.
+fn request_path() -> String {
     #[cfg(feature = "ssr")]
     if let Some(parts) = use_context::<http::request::Parts>() {
-        return page_title(parts.uri.path());
+        return parts.uri.path().to_owned();
     }
-    page_title("/account")
+    "/account".to_owned()
 }
 
 #[component]

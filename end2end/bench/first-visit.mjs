@@ -2,7 +2,8 @@
 // starts the release server on a scratch database, signs up in Chromium, and
 // prints for each route the bytes on the wire (first visit with an empty
 // cache, opening a tab from /account, a returning visit), what the same files
-// weigh raw / gzip / brotli, and the time to interactive (the app hydrated)
+// weigh raw / gzip / brotli, and the time to interactive (the console's app
+// hydrated, or a plain page's form script ran)
 // under an emulated slow 4G connection. `--check` fails, with the table, when
 // a budget is exceeded. Run by scripts/first-visit-bench.sh.
 import { chromium } from 'playwright';
@@ -94,8 +95,8 @@ async function recorded(page, action) {
   return seen;
 }
 
-async function hydrated(page) {
-  await page.waitForFunction(() => document.body.dataset.hydrated === 'true', null, { timeout: 120_000 });
+async function interactive(page) {
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
 }
 
 function weigh(name, seen, tti) {
@@ -117,7 +118,7 @@ async function firstVisit(browser, path, cookies = []) {
   const context = await browser.newContext(CONTEXT);
   await context.addCookies(cookies);
   const page = await context.newPage();
-  const seen = await recorded(page, async () => { await page.goto(BASE + path); await hydrated(page); });
+  const seen = await recorded(page, async () => { await page.goto(BASE + path); await interactive(page); });
   const slow = await browser.newContext(CONTEXT);
   await slow.addCookies(cookies);
   const slowPage = await slow.newPage();
@@ -126,7 +127,7 @@ async function firstVisit(browser, path, cookies = []) {
   await cdp.send('Network.emulateNetworkConditions', SLOW_4G);
   const start = Date.now();
   await slowPage.goto(BASE + path);
-  await hydrated(slowPage);
+  await interactive(slowPage);
   const tti = Date.now() - start;
   await slow.close();
   return { context, page, row: weigh(`first visit ${path}`, seen, tti) };
@@ -162,7 +163,7 @@ try {
   const signUp = await browser.newContext(CONTEXT);
   const page = await signUp.newPage();
   await page.goto(`${BASE}/signup`);
-  await hydrated(page);
+  await interactive(page);
   await page.getByLabel('Company Name').fill('Acme Voice');
   await page.getByLabel('First Name').fill('Grace');
   await page.getByLabel('Last Name').fill('Hopper');
@@ -185,7 +186,7 @@ try {
   }
   const returning = await recorded(account.page, async () => {
     await account.page.goto(`${BASE}/account`);
-    await hydrated(account.page);
+    await interactive(account.page);
   });
   rows.push(weigh('returning visit /account', returning));
   await account.context.close();

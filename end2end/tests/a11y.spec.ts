@@ -1,5 +1,5 @@
 import { test, expect, Locator, Page } from '@playwright/test';
-import { addJsLibrary, expectAccessible, hydrated, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail } from './helpers';
+import { addJsLibrary, expectAccessible, ready, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail } from './helpers';
 
 const SIGNED_OUT = [
   '/login',
@@ -29,7 +29,7 @@ const TABS = [
 test('every signed-out page passes axe', async ({ page }) => {
   for (const path of SIGNED_OUT) {
     await page.goto(path);
-    await hydrated(page);
+    await ready(page);
     await expectAccessible(page);
   }
 });
@@ -65,21 +65,21 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   operatorAddsMember(email, uniqueEmail('bob'), 'Harbor-Quartz-Lantern-31');
   for (const path of TABS) {
     await page.goto(path);
-    await hydrated(page);
+    await ready(page);
     await expectAccessible(page);
   }
 
   // Rows to open Edit, Delete and Settings dialogs on.
   await requestPhoneNumber(page);
   await page.goto('/account/js-libraries');
-  await hydrated(page);
+  await ready(page);
   await checkDialog(page, page.getByRole('button', { name: 'Add JS Library' }), 'Add JS Library');
   await addJsLibrary(page, 'Greeting');
   await checkDialog(page, page.getByRole('button', { name: 'Edit Greeting' }), 'Edit JS Library');
   await checkDialog(page, page.getByRole('button', { name: 'Delete Greeting' }), /Delete/);
 
   await page.goto('/account/applications');
-  await hydrated(page);
+  await ready(page);
   await page.getByLabel('New application name').fill('Main IVR');
   await page.getByRole('button', { name: 'Create Application' }).click();
   await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
@@ -88,21 +88,21 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   await checkDialog(page, page.getByRole('button', { name: 'Delete Main IVR' }), /Delete/);
 
   await page.goto('/account/users');
-  await hydrated(page);
+  await ready(page);
   await checkDialog(page, page.getByRole('button', { name: 'Add User' }), 'Add User');
   await checkDialog(page, page.getByRole('button', { name: 'Edit Bob Builder' }), 'Edit User');
   await checkDialog(page, page.getByRole('button', { name: 'Disable Bob Builder' }), /Disable/);
   await checkDialog(page, page.getByRole('button', { name: 'Delete Bob Builder' }), /Delete/);
 
   await page.goto('/account/phone-numbers');
-  await hydrated(page);
+  await ready(page);
   await checkDialog(page, page.getByRole('button', { name: /^Delete / }).first(), /Delete|Release/);
 
   await page.goto('/account/certificates');
-  await hydrated(page);
+  await ready(page);
   await checkDialog(page, page.getByRole('button', { name: 'Add Certificate' }), 'Add Certificate');
 
   await page.goto('/account/integrations');
-  await hydrated(page);
+  await ready(page);
   await checkDialog(page, page.getByRole('button', { name: 'Add Integration' }), 'Add Integration');
 });

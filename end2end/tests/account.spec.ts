@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { expectAccessible, hydrated, logIn, signUp, uniqueEmail, PASSWORD } from './helpers';
+import { expectAccessible, ready, logIn, signUp, uniqueEmail, PASSWORD } from './helpers';
 
 test('sign up, switch tabs, edit the name, change the password, log out and in again', async ({ page }) => {
   const email = uniqueEmail('grace');
@@ -9,7 +9,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await signUp(page, email);
 
   // Landed on My Account, rendered with the new user and every tab an admin sees.
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
   await expect(page).toHaveTitle('My Account · Voice Console');
   await expect(page.getByText('Grace Hopper')).toBeVisible();
@@ -49,7 +49,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(page.getByText('First Name is required.')).toBeVisible();
   await expectAccessible(page);
   await page.reload();
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByLabel('First Name')).toHaveValue('Grace');
 
   // Edit the name; after a reload it is kept.
@@ -59,7 +59,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(page.getByText('Your name was saved.')).toBeVisible();
   await expect(page.locator('.topbar')).toContainText('Amazing Grace');
   await page.reload();
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByLabel('First Name')).toHaveValue('Amazing');
   await expect(page.getByLabel('Last Name')).toHaveValue('Grace');
 
@@ -89,7 +89,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
 
 test('sign-up explains bad input beside each field', async ({ page }) => {
   await page.goto('/signup');
-  await hydrated(page);
+  await ready(page);
   await page.getByLabel('Email Address').fill('not-an-email');
   await page.getByLabel('Password').fill('password');
   await page.getByRole('button', { name: 'Sign Up' }).click();

@@ -1,12 +1,12 @@
 import { test, expect } from '@playwright/test';
-import { addJsLibrary, hydrated, logIn, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail, PASSWORD } from './helpers';
+import { addJsLibrary, ready, logIn, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail, PASSWORD } from './helpers';
 
 test('the Activity tab lists who did what, filters by kind, downloads CSV; a user sees their own security events', async ({ page, browser }) => {
   const admin = uniqueEmail('activity');
   await signUp(page, admin);
   await requestPhoneNumber(page);
   await page.goto('/account/js-libraries');
-  await hydrated(page);
+  await ready(page);
   await addJsLibrary(page, 'Greeting');
 
   // A member's failed then successful sign-in, from another browser.
@@ -27,7 +27,7 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await other.close();
 
   await page.goto('/account/activity');
-  await hydrated(page);
+  await ready(page);
   await expect(page).toHaveTitle('Activity · My Account · Voice Console');
   const table = page.getByRole('table', { name: 'Activity of this account, newest first' });
   await expect(table.getByRole('cell', { name: 'Phone number requested' })).toBeVisible();

@@ -1,8 +1,8 @@
 import { test, expect, Page } from '@playwright/test';
-import { expectAccessible, hydrated, signUp, uniqueEmail } from './helpers';
+import { expectAccessible, ready, signUp, uniqueEmail } from './helpers';
 
 async function openTab(page: Page, name: string) {
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name, exact: true }).click();
 }
 
@@ -55,7 +55,7 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await select.selectOption({ label: 'Main IVR' });
   await expect(select).toHaveValue(/\d+/);
   await page.reload();
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByLabel(`Application for ${readable}`).locator('option:checked')).toHaveText('Main IVR');
   await expectAccessible(page);
 });

@@ -5,7 +5,7 @@ import { createServer, Server } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { PROVIDER_PORT } from '../playwright.config';
-import { expectAccessible, hydrated, operator, signUp, uniqueEmail } from './helpers';
+import { expectAccessible, ready, operator, signUp, uniqueEmail } from './helpers';
 
 /** A self-signed client certificate and its key, made by openssl for this run. */
 function certificate(commonName: string): { cert: string; key: string } {
@@ -59,7 +59,7 @@ test.afterAll(async () => {
 
 test('add a client certificate; a key that does not match is named beside its field', async ({ page }) => {
   await signUp(page, uniqueEmail('certs'));
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name: 'Certificates' }).click();
   await page.getByRole('button', { name: 'Add Certificate' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add Certificate' });
@@ -82,7 +82,7 @@ test('add a client certificate; a key that does not match is named beside its fi
 test('connect a Stripe account through the OAuth flow against the local provider', async ({ page }) => {
   const email = uniqueEmail('stripe');
   await signUp(page, email);
-  await hydrated(page);
+  await ready(page);
   const tabs = page.getByRole('navigation', { name: 'My Account sections' });
   await tabs.getByRole('link', { name: 'OAuth Tokens' }).click();
   await expect(page.getByText('Stripe is not enabled for this account yet.', { exact: false })).toBeVisible();
@@ -90,7 +90,7 @@ test('connect a Stripe account through the OAuth flow against the local provider
 
   operator(['account', 'enable-stripe', '--account-of', email]);
   await page.reload();
-  await hydrated(page);
+  await ready(page);
   await page.getByLabel('Token Type').selectOption('test');
   await page.getByRole('button', { name: 'Add Token' }).click();
   await expect(page).toHaveURL(/\/account\/oauth-tokens\?oauth=connected$/);
@@ -107,7 +107,7 @@ test('connect a Stripe account through the OAuth flow against the local provider
   issuedCodes.add(validCode);
   await page.goto(`/oauth/stripe/callback?code=${validCode}&state=forged`);
   await expect(page).toHaveURL(/\/account\/oauth-tokens\?oauth=invalid_state$/);
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByText('Stripe was not connected: that link was not started here', { exact: false })).toBeVisible();
   await expect(page.getByRole('cell', { name: 'acct_e2eConnected', exact: true })).toHaveCount(1);
   expect(issuedCodes.has(validCode), 'the server never exchanged the code').toBe(true);

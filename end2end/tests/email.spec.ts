@@ -1,16 +1,16 @@
 import { test, expect } from '@playwright/test';
-import { expectAccessible, hydrated, linkFromMailFolder, logIn, signUp, signUpUnverified, uniqueEmail, PASSWORD } from './helpers';
+import { expectAccessible, ready, linkFromMailFolder, logIn, signUp, signUpUnverified, uniqueEmail, PASSWORD } from './helpers';
 
 test('sign up, open the verification email from the mail folder, verify', async ({ page }) => {
   const email = uniqueEmail('verify');
   await signUpUnverified(page, email);
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByRole('heading', { name: 'Your email address is not verified' })).toBeVisible();
   await expect(page.getByText('Until you do, you cannot invite users', { exact: false })).toBeVisible();
 
   const link = await linkFromMailFolder(email, '/verify-email');
   await page.goto(link);
-  await hydrated(page);
+  await ready(page);
   await expectAccessible(page);
   await page.getByRole('button', { name: 'Verify Email Address' }).click();
   await expect(page.getByText('Your email address is verified.')).toBeVisible();
@@ -21,7 +21,7 @@ test('sign up, open the verification email from the mail folder, verify', async 
 
   // The link works once.
   await page.goto(link);
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('button', { name: 'Verify Email Address' }).click();
   await expect(page.getByText('This link has already been used.')).toBeVisible();
 });
@@ -32,7 +32,7 @@ test('forgot password from the log-in page, reset from the email, log in with th
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page).toHaveURL(/\/login$/);
 
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('link', { name: 'Forgot password?' }).click();
   await expect(page).toHaveURL(/\/forgot-password$/);
   await expectAccessible(page);
@@ -42,7 +42,7 @@ test('forgot password from the log-in page, reset from the email, log in with th
 
   const link = await linkFromMailFolder(email, '/reset-password');
   await page.goto(link);
-  await hydrated(page);
+  await ready(page);
   await expectAccessible(page);
   const newPassword = 'Quartz-Harbor-Lantern-77';
   await page.getByLabel('New Password').fill('short');
@@ -64,7 +64,7 @@ test('change the email address: it changes only once the new address confirms', 
   const email = uniqueEmail('old');
   const newEmail = uniqueEmail('new');
   await signUp(page, email);
-  await hydrated(page);
+  await ready(page);
   const section = page.getByRole('region', { name: 'Change Email Address' });
   await section.getByLabel('New Email Address').fill(newEmail);
   await section.getByLabel('Current Password').fill('wrong-password');
@@ -76,9 +76,9 @@ test('change the email address: it changes only once the new address confirms', 
 
   const link = await linkFromMailFolder(newEmail, '/confirm-email');
   await page.goto(link);
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('button', { name: 'Confirm New Email Address' }).click();
-  await expect(page.getByText(`Your account now uses ${newEmail}.`)).toBeVisible();
+  await expect(page.getByText('Your new email address is confirmed: your account now uses it.')).toBeVisible();
   await page.goto('/account');
   await expect(page.getByText(newEmail, { exact: true })).toBeVisible();
 });

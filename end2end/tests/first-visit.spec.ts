@@ -1,5 +1,5 @@
 import { expect, Page, test } from '@playwright/test';
-import { hydrated, PASSWORD, signUp, uniqueEmail } from './helpers';
+import { ready, PASSWORD, signUp, uniqueEmail } from './helpers';
 
 const TABS = [
   '/account',
@@ -32,12 +32,12 @@ test('every page loads with an empty console, its icon and no failed request', a
   const problems = watch(page);
   for (const path of ['/login', '/signup', '/forgot-password']) {
     await page.goto(path);
-    await hydrated(page);
+    await ready(page);
   }
   await signUp(page, uniqueEmail('console'));
   for (const path of TABS) {
     await page.goto(path);
-    await hydrated(page);
+    await ready(page);
   }
   expect(problems).toEqual([]);
 
@@ -48,7 +48,7 @@ test('every page loads with an empty console, its icon and no failed request', a
   for (const { src } of manifest.icons) expect((await page.request.get(src)).status(), src).toBe(200);
 });
 
-test('the build outputs come compressed under hashed names browsers keep; pages are not kept', async ({ page }) => {
+test('the pages before signing in load no app code; the console loads it compressed, under hashed names kept a year', async ({ page }) => {
   const outputs: { url: string; encoding?: string; cache?: string }[] = [];
   page.on('response', (response) => {
     if (new URL(response.url()).pathname.startsWith('/pkg/')) {
@@ -56,14 +56,46 @@ test('the build outputs come compressed under hashed names browsers keep; pages 
       outputs.push({ url: response.url(), encoding: headers['content-encoding'], cache: headers['cache-control'] });
     }
   });
+  const kinds = () => outputs.map(({ url }) => url.split('.').pop()).sort();
   const login = await page.goto('/login');
-  await hydrated(page);
+  await ready(page);
   expect(login!.headers()['cache-control']).toBe('no-store');
   // Chromium asks for brotli over HTTPS only; this test server speaks plain HTTP.
   const encoding = login!.headers()['content-encoding'];
   expect(['br', 'gzip']).toContain(encoding);
-  const kinds = outputs.map(({ url }) => url.split('.').pop());
-  expect(kinds.sort()).toEqual(['css', 'js', 'wasm']);
+  for (const path of ['/signup', '/forgot-password']) {
+    await page.goto(path);
+    await ready(page);
+  }
+  expect(kinds().length).toBeGreaterThan(0);
+  expect(kinds().filter((kind) => kind !== 'css'), 'no js or wasm').toEqual([]);
+
+  // The sign-up form is sent in place: an error shows beside its field, what
+  // was typed stays, and the page is not reloaded until the account exists.
+  await page.goto('/signup');
+  await ready(page);
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await page.getByLabel('Company Name').fill('Acme Voice');
+  await page.getByLabel('First Name').fill('Grace');
+  await page.getByLabel('Email Address').fill('not-an-email');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign Up' }).click();
+  await expect(page.locator('#email-error')).toHaveText('Enter an email address like name@example.com.');
+  await expect(page.locator('#last_name-error')).toHaveText('Last Name is required.');
+  await expect(page.getByLabel('Email Address')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByLabel('Last Name'), 'the first field to mend').toBeFocused();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+  await expect(page.getByLabel('Company Name')).toHaveValue('Acme Voice');
+  await expect(page.getByLabel('Password')).toHaveValue(PASSWORD);
+  await page.getByLabel('Last Name').fill('Hopper');
+  await expect(page.locator('#last_name-error'), 'still shown until the form is sent again').toHaveText('Last Name is required.');
+  await page.getByLabel('Email Address').fill(uniqueEmail('outputs'));
+  await page.getByRole('button', { name: 'Sign Up' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await ready(page);
+  await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
+
+  expect([...new Set(kinds())]).toEqual(['css', 'js', 'wasm']);
   for (const output of outputs) {
     expect(output.url, 'named by content hash').toMatch(/\/pkg\/console\.[A-Za-z0-9_-]{6,}\.(css|js|wasm)$/);
     expect(output, output.url).toMatchObject({ encoding, cache: 'public, max-age=31536000, immutable' });
@@ -97,7 +129,7 @@ test.describe('before the wasm arrives', () => {
     await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
     await expect(page.locator('.topbar .name')).toHaveText('Grace Hopper');
     // No wasm ran: the server did all of it.
-    await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+    await expect(page.locator('body')).not.toHaveAttribute('data-ready', 'true');
 
     await page.getByRole('button', { name: 'Log out' }).click();
     await expect(page).toHaveURL(/\/login$/);

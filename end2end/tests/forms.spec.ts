@@ -1,5 +1,5 @@
 import { test, expect, Locator, Page } from '@playwright/test';
-import { hydrated, linkFromMailFolder, logIn, signUp, uniqueEmail, PASSWORD } from './helpers';
+import { ready, linkFromMailFolder, logIn, signUp, uniqueEmail, PASSWORD } from './helpers';
 
 /**
  * Submits a form again after a failure, holding the server function's reply
@@ -28,7 +28,7 @@ async function retry(page: Page, endpoint: string, submit: () => Promise<void>, 
 
 test('log-in and sign-up forms: a retry replaces the error', async ({ page }) => {
   await page.goto('/signup');
-  await hydrated(page);
+  await ready(page);
   await page.getByLabel('Company Name').fill('Acme Voice');
   await page.getByLabel('First Name').fill('Grace');
   await page.getByLabel('Last Name').fill('Hopper');
@@ -64,7 +64,7 @@ test('log-in and sign-up forms: a retry replaces the error', async ({ page }) =>
   // Forgot password: a malformed address, then a good one.
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.goto('/forgot-password');
-  await hydrated(page);
+  await ready(page);
   await page.getByLabel('Email Address').fill('nobody');
   await page.getByRole('button', { name: 'Send Reset Link' }).click();
   await expect(badEmail).toBeVisible();
@@ -78,7 +78,7 @@ test('log-in and sign-up forms: a retry replaces the error', async ({ page }) =>
   );
   // The reset page: a weak password, then a strong one.
   await page.goto(await linkFromMailFolder(email, '/reset-password'));
-  await hydrated(page);
+  await ready(page);
   await page.getByLabel('New Password').fill('short');
   await page.getByRole('button', { name: 'Set New Password' }).click();
   const short = page.getByText('Password must be at least 8 characters.');
@@ -96,7 +96,7 @@ test('log-in and sign-up forms: a retry replaces the error', async ({ page }) =>
 test('the Account tab forms: each retry shows its own result, never the last one', async ({ page }) => {
   const email = uniqueEmail('forms');
   await signUp(page, email);
-  await hydrated(page);
+  await ready(page);
 
   // Name: required, then saved.
   const details = page.getByRole('region', { name: 'User Settings' });
@@ -174,7 +174,7 @@ test('the Account tab forms: each retry shows its own result, never the last one
 
 test('admin forms and dialogs: a retry replaces the error', async ({ page }) => {
   await signUp(page, uniqueEmail('forms'));
-  await hydrated(page);
+  await ready(page);
   const tabs = page.getByRole('navigation', { name: 'My Account sections' });
 
   // Account information: a bad zip, then a good one.

@@ -14,9 +14,13 @@ export function uniqueEmail(name: string): string {
   return `${name}.${Date.now()}.${counter}@example.com`;
 }
 
-/** Waits until the page has hydrated, so clicks are handled by the app. */
-export async function hydrated(page: Page) {
-  await page.waitForFunction(() => document.body.dataset.hydrated === 'true');
+/** Waits until the page has ready, so clicks are handled by the app. */
+/**
+ * Clicks are handled by the page's code: the console's wasm has hydrated,
+ * or, on a page before signing in (plain HTML), its inline form script ran.
+ */
+export async function ready(page: Page) {
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
 }
 
 /** No serious or critical accessibility violation on the page as it is now. */
@@ -35,16 +39,16 @@ export async function signUp(page: Page, email: string, company = 'Acme Voice', 
   await signUpUnverified(page, email, company);
   if (!verify) return;
   await page.goto(await linkFromMailFolder(email, '/verify-email'));
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('button', { name: 'Verify Email Address' }).click();
   await expect(page.getByText('Your email address is verified.')).toBeVisible();
   await page.goto('/account');
-  await hydrated(page);
+  await ready(page);
 }
 
 export async function signUpUnverified(page: Page, email: string, company = 'Acme Voice') {
   await page.goto('/signup');
-  await hydrated(page);
+  await ready(page);
   await page.getByLabel('Company Name').fill(company);
   await page.getByLabel('First Name').fill('Grace');
   await page.getByLabel('Last Name').fill('Hopper');
@@ -55,7 +59,7 @@ export async function signUpUnverified(page: Page, email: string, company = 'Acm
 }
 
 export async function logIn(page: Page, email: string, password: string) {
-  await hydrated(page);
+  await ready(page);
   await page.getByLabel('Email Address').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log In' }).click();
@@ -98,7 +102,7 @@ export async function linkFromMailFolder(to: string, path: string): Promise<stri
 /** Requests the demo account's one phone number on the Phone Numbers tab. */
 export async function requestPhoneNumber(page: Page) {
   await page.goto('/account/phone-numbers');
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('button', { name: 'Request a Phone Number' }).click();
   await expect(page.getByRole('button', { name: 'Request a Phone Number' })).toBeDisabled();
 }

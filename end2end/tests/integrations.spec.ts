@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { expectAccessible, hydrated, logIn, operatorAddsMember, signUp, uniqueEmail } from './helpers';
+import { expectAccessible, ready, logIn, operatorAddsMember, signUp, uniqueEmail } from './helpers';
 
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -20,7 +20,7 @@ async function openAdd(page: Page) {
 test('an admin adds each kind, edits a name, deletes one; a member sees them read-only', async ({ page }) => {
   const admin = uniqueEmail('integrations');
   await signUp(page, admin);
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name: 'Integrations' }).click();
   await expect(page.getByText('This account has no integrations yet.')).toBeVisible();
 
@@ -88,7 +88,7 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
 
   // After a reload, the changes are kept.
   await page.reload();
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByRole('cell', { name: 'DynamoDB records', exact: true })).toBeVisible();
   await expect(page.getByRole('cell', { name: 'Support bot', exact: true })).toBeVisible();
 

@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { addJsLibrary, hydrated, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail, PASSWORD } from './helpers';
+import { addJsLibrary, ready, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail, PASSWORD } from './helpers';
 
 // Every tab an admin sees, by its URL; each is visited directly.
 const TABS: [string, string][] = [
@@ -35,7 +35,7 @@ async function misaligned(page: Page): Promise<string[]> {
 test('every tab at 1280 and 390 px: one-line row actions, aligned rows, no sideways scrolling; screenshots kept', async ({ page }, testInfo) => {
   const email = uniqueEmail('layout');
   await signUp(page, email);
-  await hydrated(page);
+  await ready(page);
 
   // Something in the tables: a second user, a number, a library, a key.
   operatorAddsMember(email, uniqueEmail('bob'), 'Harbor-Quartz-Lantern-31');
@@ -45,14 +45,14 @@ test('every tab at 1280 and 390 px: one-line row actions, aligned rows, no sidew
   await expect(page.locator('#new-developer-key')).toBeVisible();
   await requestPhoneNumber(page);
   await page.goto('/account/js-libraries');
-  await hydrated(page);
+  await ready(page);
   await addJsLibrary(page, 'Greeting');
 
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
     for (const [name, path] of TABS) {
       await page.goto(path);
-      await hydrated(page);
+      await ready(page);
       await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
       await page.screenshot({ path: testInfo.outputPath(`${name}-${width}.png`), fullPage: true });
       expect(await misaligned(page), `${path} at ${width} px`).toEqual([]);
@@ -72,7 +72,7 @@ test('every tab at 1280 and 390 px: one-line row actions, aligned rows, no sidew
 
   // Two users fit on one page: no paging controls.
   await page.goto('/account/users');
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByRole('row')).toHaveCount(3);
   await expect(page.getByRole('navigation', { name: 'Pages of users' })).toHaveCount(0);
 });

@@ -1,8 +1,8 @@
 import { test, expect, Page } from '@playwright/test';
-import { expectAccessible, hydrated, operatorAddsMember, signUp, uniqueEmail } from './helpers';
+import { expectAccessible, ready, operatorAddsMember, signUp, uniqueEmail } from './helpers';
 
 async function openTab(page: Page, name: string) {
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name }).click();
 }
 
@@ -33,7 +33,7 @@ test('an admin requests a number, assigns an owner, saves, reloads and deletes i
   await expect(page.getByText('Owners saved.')).toBeVisible();
 
   await page.reload();
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByRole('combobox', { name: `Owner of ${readable}` })).toHaveValue('Bob Builder');
 
   await page.getByRole('button', { name: `Delete ${readable}` }).click();
@@ -64,7 +64,7 @@ test('an admin saves the company details; a bad zip and phone are named beside t
   await expect(page.getByLabel('Phone Number')).toHaveValue('+12175550100');
 
   await page.reload();
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByLabel('City')).toHaveValue('Springfield');
   await expect(page.getByLabel('Zip')).toHaveValue('62701-1234');
   await expect(page.getByLabel('Phone Number')).toHaveValue('+12175550100');

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { expectAccessible, hydrated, logIn, operatorAddsMember, signUp, uniqueEmail } from './helpers';
+import { expectAccessible, ready, logIn, operatorAddsMember, signUp, uniqueEmail } from './helpers';
 
 test('a signed-out visitor logs in and comes back where they were going', async ({ page }) => {
   const email = uniqueEmail('ada');
@@ -25,7 +25,7 @@ test('a member sees no admin tab and is refused at an admin URL', async ({ page 
 
   await logIn(page, member, memberPassword);
   await expect(page).toHaveURL(/\/account$/);
-  await hydrated(page);
+  await ready(page);
   const tabs = page.getByRole('navigation', { name: 'My Account sections' });
   await expect(tabs.getByRole('link', { name: 'Integrations' })).toBeVisible();
   for (const name of ['Manage Users', 'Account Information', 'Phone Numbers']) {

@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { createHmac } from 'crypto';
-import { expectAccessible, hydrated, logIn, PASSWORD, signUp, uniqueEmail } from './helpers';
+import { expectAccessible, ready, logIn, PASSWORD, signUp, uniqueEmail } from './helpers';
 
 function base32Decode(text: string): Buffer {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -53,7 +53,7 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   test.setTimeout(120_000);
   const email = uniqueEmail('totp');
   await signUp(page, email);
-  await hydrated(page);
+  await ready(page);
   await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
   await expect(page.getByRole('img', { name: 'QR code of your two-factor secret' })).toBeVisible();
   const secret = (await page.locator('code.secret').first().textContent())!.trim();
@@ -78,12 +78,12 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   await logOut(page);
   await logIn(page, email, PASSWORD);
   await expect(page).toHaveURL(/\/login\/two-factor/);
-  await hydrated(page);
+  await ready(page);
   await expectAccessible(page);
   await page.getByLabel('Authentication code').fill(await app.code());
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page).toHaveURL(/\/account$/);
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByText('This session')).toBeVisible();
 
   // Turn it off with the password and a fresh code.
@@ -99,7 +99,7 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
 
 test('a developer key is shown once, then listed by its prefix, and works against the API', async ({ page, request }) => {
   await signUp(page, uniqueEmail('keys'));
-  await hydrated(page);
+  await ready(page);
   await page.getByLabel('Key name').fill('Nightly report');
   await page.locator('#key-password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Generate Key' }).click();
@@ -109,7 +109,7 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   const me = await request.get('/api/v1/me', { headers: { Authorization: `Bearer ${key}` } });
   expect(me.status()).toBe(200);
   await page.reload();
-  await hydrated(page);
+  await ready(page);
   await expect(page.getByText(key)).toHaveCount(0);
   await expect(page.getByRole('cell', { name: `${key.slice(0, 11)}…` })).toBeVisible();
   await page.getByRole('button', { name: 'Revoke Nightly report' }).click();

@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test';
 import {
   expectAccessible,
-  hydrated,
+  ready,
   linkFromMailFolder,
   logIn,
   operatorAddsMember,
@@ -13,7 +13,7 @@ test('an admin invites a user who activates, then edits and deletes them', async
   const admin = uniqueEmail('boss');
   const invited = uniqueEmail('newbie');
   await signUp(page, admin);
-  await hydrated(page);
+  await ready(page);
   const tabs = page.getByRole('navigation', { name: 'My Account sections' });
   await tabs.getByRole('link', { name: 'Manage Users' }).click();
   await expect(page.getByText('You are the only user of this account so far.')).toBeVisible();
@@ -42,13 +42,13 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await expect(page).toHaveURL(/\/login$/);
   const link = await linkFromMailFolder(invited, '/activate');
   await page.goto(link);
-  await hydrated(page);
+  await ready(page);
   await expectAccessible(page);
   await page.getByLabel('New Password').fill('Maple-Canyon-Drift-19');
   await page.getByRole('button', { name: 'Activate Account' }).click();
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.locator('.topbar')).toContainText('Nina Newbie');
-  await hydrated(page);
+  await ready(page);
   await expect(tabs.getByRole('link', { name: 'Manage Users' })).toHaveCount(0);
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page).toHaveURL(/\/login$/);
@@ -57,7 +57,7 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await page.goto('/login?next=/account/users');
   await logIn(page, admin, 'Velvet-Otter-Sunrise-42');
   await expect(page).toHaveURL(/\/account\/users$/);
-  await hydrated(page);
+  await ready(page);
   await expect(row.getByRole('cell', { name: 'Active' })).toBeVisible();
   await page.getByRole('button', { name: 'Edit Nina Newbie' }).click();
   dialog = page.getByRole('dialog', { name: 'Edit User' });
@@ -92,7 +92,7 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await signUp(page, admin);
   operatorAddsMember(admin, member, memberPassword);
   await page.goto('/account/users');
-  await hydrated(page);
+  await ready(page);
   const row = page.getByRole('row', { name: /Bob Builder/ });
   await expect(row.getByRole('cell', { name: 'Active' })).toBeVisible();
 

@@ -2,6 +2,7 @@
 //! cookies, headers, and every refusal.
 mod support;
 
+use app::domain::core::tokens::LINK_INVALID;
 use app::domain::identity::log_in::WRONG_CREDENTIALS;
 use app::domain::testing::{Snapshot, PASSWORD};
 use http::StatusCode;
@@ -362,6 +363,87 @@ fn pages_carry_security_headers_and_their_scripts_the_csp_nonce() {
                 "fresh per request"
             );
         }
+    })
+}
+
+/// The pages before signing in, and what their forms' success redirects to.
+const PLAIN_PAGES: [&str; 9] = [
+    "/login",
+    "/login/two-factor",
+    "/signup",
+    "/forgot-password",
+    "/verify-email?token=t",
+    "/reset-password?token=t",
+    "/confirm-email?token=t",
+    "/activate?token=t",
+    "/no/such/page",
+];
+
+#[test]
+fn only_the_signed_in_console_loads_the_app_the_pages_before_it_are_plain_html() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let console = app.page("/account/users", Some(&admin)).await;
+        assert!(console.body.contains(".wasm"), "the console hydrates");
+        assert!(!console.body.contains("form[action^="), "and needs no plain-form script");
+        for path in PLAIN_PAGES {
+            let page = app.page(path, None).await;
+            assert!(
+                !page.body.contains(".wasm") && !page.body.contains("modulepreload"),
+                "{path}: no app code"
+            );
+            // The script that sends their forms in place is inlined, with the nonce.
+            let csp = page.headers["content-security-policy"].to_str().unwrap();
+            let nonce =
+                csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap();
+            let script = page.body.split(&format!("<script nonce=\"{nonce}\">")).nth(1);
+            assert!(
+                script.is_some_and(|script| script.contains(r#"form[action^="/fn/"]"#)),
+                "{path}: {}",
+                page.body
+            );
+        }
+    })
+}
+
+#[test]
+fn the_forms_before_signing_in_work_as_plain_posts_and_say_how_they_went() {
+    support::run(async {
+        let app = TestApp::new().await;
+        app.sign_up_unverified(ADMIN).await;
+        let token = app.link_token(ADMIN, "/verify-email").await;
+        let link = format!("/verify-email?token={token}");
+        let verified = "Your email address is verified.";
+        assert!(!app.page(&link, None).await.body.contains(verified));
+
+        // A refusal goes back to the page with the error, and changes nothing.
+        let before = Snapshot::take(&app.domain).await;
+        let refused = app.plain_post("verify_email", &[("token", "not-a-token")], &link).await;
+        assert_eq!(refused.status, StatusCode::FOUND);
+        let back = refused.location().unwrap().strip_prefix(support::ORIGIN).unwrap().to_owned();
+        assert!(back.starts_with("/verify-email?token=") && back.contains("__err="), "{back}");
+        let page = app.page(&back, None).await;
+        assert!(page.body.contains(LINK_INVALID), "{}", page.body);
+        assert!(!page.body.contains(verified));
+        before.assert_unchanged(&app.domain).await;
+
+        let done = app.plain_post("verify_email", &[("token", &token)], &link).await;
+        assert_eq!(
+            (done.status, done.location()),
+            (StatusCode::FOUND, Some("/verify-email?verified=1"))
+        );
+        assert!(app.page("/verify-email?verified=1", None).await.body.contains(verified));
+
+        let sent = "we have sent it a link to reset the password";
+        assert!(!app.page("/forgot-password", None).await.body.contains(sent));
+        for email in [ADMIN, "nobody@example.com"] {
+            let reply = app
+                .plain_post("request_password_reset", &[("email", email)], "/forgot-password")
+                .await;
+            assert_eq!(reply.location(), Some("/forgot-password?sent=1"), "the same for {email}");
+        }
+        assert!(app.page("/forgot-password?sent=1", None).await.body.contains(sent));
     })
 }
 

@@ -14,14 +14,18 @@ pub async fn resend_verification() -> Result<(), AppError> {
 pub async fn verify_email(token: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::identity::email_links;
-    email_links::verify_email(&domain()?, &token).await
+    email_links::verify_email(&domain()?, &token).await?;
+    leptos_axum::redirect(crate::pages::EMAIL_VERIFIED);
+    Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "request_password_reset")]
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::identity::email_links;
-    email_links::request_password_reset(&domain()?, &email, client_address()).await
+    email_links::request_password_reset(&domain()?, &email, client_address()).await?;
+    leptos_axum::redirect(crate::pages::PASSWORD_RESET_SENT);
+    Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "reset_password")]
@@ -47,10 +51,11 @@ pub async fn request_email_change(
         .await
 }
 
-/// Returns the address now in use.
 #[server(prefix = "/fn", endpoint = "confirm_email_change")]
-pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
+pub async fn confirm_email_change(token: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::identity::email_links;
-    email_links::confirm_email_change(&domain()?, &token).await
+    email_links::confirm_email_change(&domain()?, &token).await?;
+    leptos_axum::redirect(crate::pages::EMAIL_CHANGE_CONFIRMED);
+    Ok(())
 }

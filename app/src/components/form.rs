@@ -42,6 +42,20 @@ pub fn success_message<T: Clone + Send + Sync + 'static>(
     Signal::derive(move || matches!(result.get(), Some(Ok(_))).then(|| message.to_string()))
 }
 
+/// [`success_message`] for a form whose server function, on success,
+/// redirects back to its page with `flag` in the query (the pages before
+/// signing in, which post as plain forms: see `pages::EMAIL_VERIFIED`).
+pub fn redirected_success<T: Clone + Send + Sync + 'static>(
+    result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    flag: &'static str,
+    message: &'static str,
+) -> Signal<Option<String>> {
+    let landed = leptos_router::hooks::use_query_map().with_untracked(|q| q.get(flag).is_some());
+    Signal::derive(move || {
+        (landed || matches!(result.get(), Some(Ok(_)))).then(|| message.to_string())
+    })
+}
+
 /// The error of the latest result that belongs to no field of the form.
 pub fn form_error<T: Clone + Send + Sync + 'static>(
     result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,

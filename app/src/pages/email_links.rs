@@ -1,12 +1,14 @@
 //! The pages that links in emails open. Opening one changes nothing (mail
-//! scanners open links in advance); its button POSTs the token.
+//! scanners open links in advance); its button POSTs the token. Like every
+//! page before signing in, they are plain HTML (see `shell`): a success
+//! redirects to the page's URL that says so.
 use leptos::prelude::*;
 
 use leptos_router::hooks::use_query_map;
 
 use crate::api::email_links::{ConfirmEmailChange, ResetPassword, VerifyEmail};
 use crate::components::form::{
-    field_error, form_action, form_error, success_message, FormStatus, NewPasswordField,
+    field_error, form_action, form_error, redirected_success, FormStatus, NewPasswordField,
 };
 
 fn token_from_query() -> String {
@@ -17,7 +19,7 @@ fn token_from_query() -> String {
 pub fn VerifyEmailPage() -> impl IntoView {
     let verify = form_action::<VerifyEmail>();
     let result = verify.value();
-    let done = success_message(result, "Your email address is verified. Thank you!");
+    let done = redirected_success(result, "verified", "Your email address is verified. Thank you!");
     view! {
         <main id="main" class="narrow">
             <h1>"Verify your email address"</h1>
@@ -58,10 +60,11 @@ pub fn ResetPasswordPage() -> impl IntoView {
 pub fn ConfirmEmailPage() -> impl IntoView {
     let confirm = form_action::<ConfirmEmailChange>();
     let result = confirm.value();
-    let done = Signal::derive(move || match result.get() {
-        Some(Ok(email)) => Some(format!("Your account now uses {email}.")),
-        _ => None,
-    });
+    let done = redirected_success(
+        result,
+        "confirmed",
+        "Your new email address is confirmed: your account now uses it.",
+    );
     view! {
         <main id="main" class="narrow">
             <h1>"Confirm your new email address"</h1>

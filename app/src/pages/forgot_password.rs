@@ -2,15 +2,16 @@ use leptos::prelude::*;
 
 use crate::api::email_links::RequestPasswordReset;
 use crate::components::form::{
-    field_error, form_action, form_error, success_message, Field, FormStatus,
+    field_error, form_action, form_error, redirected_success, Field, FormStatus,
 };
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
     let request = form_action::<RequestPasswordReset>();
     let result = request.value();
-    let sent = success_message(
+    let sent = redirected_success(
         result,
+        "sent",
         "If an account uses that address, we have sent it a link to reset the password. \
          The link works for one hour.",
     );

@@ -34,6 +34,15 @@ pub fn two_factor_url(path: &str) -> String {
     format!("/login/two-factor?next={}", encode_path(path))
 }
 
+/// Where the forms of the forgot-password and email-link pages go when they
+/// succeed: back to their page, with a flag that shows the outcome
+/// (`components::form::redirected_success`). A redirect, so that these plain
+/// HTML pages (see `shell`) show it too. Anyone can open these URLs; all they
+/// show is a fixed sentence.
+pub const PASSWORD_RESET_SENT: &str = "/forgot-password?sent=1";
+pub const EMAIL_VERIFIED: &str = "/verify-email?verified=1";
+pub const EMAIL_CHANGE_CONFIRMED: &str = "/confirm-email?confirmed=1";
+
 fn encode_path(path: &str) -> String {
     path.bytes()
         .map(|b| match b {

@@ -1,0 +1,97 @@
+// Sends the forms of the pages before signing in without leaving the page;
+// see `PLAIN_FORMS` in lib.rs.
+(() => {
+  const clear = (form) => {
+    for (const slot of form.querySelectorAll('.field .error')) slot.textContent = '';
+    for (const field of form.querySelectorAll('.field.invalid')) field.classList.remove('invalid');
+    for (const input of form.querySelectorAll('[aria-invalid]')) {
+      input.removeAttribute('aria-invalid');
+      const hint = document.getElementById(input.id + '-hint');
+      if (hint) input.setAttribute('aria-describedby', hint.id);
+      else input.removeAttribute('aria-describedby');
+    }
+    const status = form.querySelector('.form-status');
+    if (status) status.replaceChildren();
+  };
+
+  const showBesideFields = (form, errors) => {
+    for (const { field, message } of errors) {
+      const input = form.elements.namedItem(field);
+      const slot = input && input.id && document.getElementById(input.id + '-error');
+      if (!slot) {
+        // Above the form, as the app shows it: the first such message only.
+        const status = form.querySelector('.form-status');
+        if (status && !status.hasChildNodes()) {
+          const alert = document.createElement('p');
+          alert.className = 'alert error';
+          alert.textContent = message;
+          status.append(alert);
+        }
+        continue;
+      }
+      slot.textContent = message;
+      slot.closest('.field')?.classList.add('invalid');
+      input.setAttribute('aria-invalid', 'true');
+      const hint = document.getElementById(input.id + '-hint');
+      input.setAttribute('aria-describedby', hint ? `${hint.id} ${slot.id}` : slot.id);
+    }
+    // The first field to mend, in the order the form shows them.
+    form.querySelector('[aria-invalid="true"]')?.focus();
+  };
+
+  // The URL the server redirects a plain post's failure to (server_fn's
+  // `ServerFnUrlError`: the function's path and the error, base64url-encoded).
+  const errorPage = (action, body) => {
+    let binary = '';
+    for (const byte of new TextEncoder().encode(body)) binary += String.fromCharCode(byte);
+    const url = new URL(window.location.href);
+    url.searchParams.delete('__path');
+    url.searchParams.delete('__err');
+    url.searchParams.append('__path', new URL(action).pathname);
+    url.searchParams.append('__err', btoa(binary).replaceAll('+', '-').replaceAll('/', '_'));
+    return url;
+  };
+
+  for (const form of document.querySelectorAll('form[action^="/fn/"]')) {
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const button = form.querySelector('button[type="submit"]');
+      if (button) button.disabled = true;
+      clear(form);
+      let reply;
+      try {
+        reply = await fetch(form.action, {
+          method: 'POST',
+          headers: { Accept: 'application/json' },
+          body: new URLSearchParams(new FormData(form)),
+        });
+      } catch {
+        // Unreachable: the plain post lets the browser say so.
+        form.submit();
+        return;
+      }
+      if (reply.ok) {
+        window.location.assign(reply.headers.get('location') ?? window.location.href);
+        return;
+      }
+      const body = await reply.text();
+      let error;
+      try {
+        error = JSON.parse(body);
+      } catch {
+        // Not the app's error (a timeout, a refusal before the function ran):
+        // nothing was changed, and the plain post shows the server's answer.
+        form.submit();
+        return;
+      }
+      if (Array.isArray(error?.Invalid)) {
+        showBesideFields(form, error.Invalid);
+        if (button) button.disabled = false;
+      } else {
+        window.location.assign(errorPage(form.action, body));
+      }
+    });
+  }
+  // Tells the browser tests that the forms are now sent by this script.
+  document.body.dataset.ready = 'true';
+})();
