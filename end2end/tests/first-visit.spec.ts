@@ -102,6 +102,25 @@ test('the pages before signing in load no app code; the console loads it compres
   }
 });
 
+test('an error that names no field shows on the page the server renders for it, and the form is sent once', async ({ page }) => {
+  // Too many attempts is such an error; the reply is stood in for, since
+  // reaching the real limit takes minutes of failed log-ins.
+  const why = 'Too many attempts. Try again in 15 minutes.';
+  let posts = 0;
+  await page.route('**/fn/log_in', async (route) => {
+    posts += 1;
+    await route.fulfill({ status: 429, contentType: 'application/json', body: JSON.stringify({ TooManyRequests: why }) });
+  });
+  await page.goto('/login?next=/account/users');
+  await ready(page);
+  await page.getByLabel('Email Address').fill('grace@example.com');
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Log In' }).click();
+  await expect(page.locator('.form-status')).toHaveText(why);
+  expect(new URL(page.url()).searchParams.get('next'), 'the page keeps where to go after').toBe('/account/users');
+  expect(posts).toBe(1);
+});
+
 test.describe('before the wasm arrives', () => {
   // On a slow connection a page is painted seconds before its wasm has
   // loaded. The forms a visit starts with are plain HTML forms the server
