@@ -92,6 +92,14 @@
       }
     });
   }
+  // An error the server rendered from the URL (`__err`) is shown; the URL
+  // loses it, so that reloading the page shows the form afresh.
+  const shown = new URL(window.location.href);
+  if (shown.searchParams.has('__err')) {
+    shown.searchParams.delete('__path');
+    shown.searchParams.delete('__err');
+    window.history.replaceState(null, '', shown);
+  }
   // Tells the browser tests that the forms are now sent by this script.
   document.body.dataset.ready = 'true';
 })();

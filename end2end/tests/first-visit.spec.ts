@@ -119,6 +119,11 @@ test('an error that names no field shows on the page the server renders for it, 
   await expect(page.locator('.form-status')).toHaveText(why);
   expect(new URL(page.url()).searchParams.get('next'), 'the page keeps where to go after').toBe('/account/users');
   expect(posts).toBe(1);
+  // The error is not in the URL any more: a reload shows the form afresh.
+  expect(new URL(page.url()).searchParams.has('__err')).toBe(false);
+  await page.reload();
+  await ready(page);
+  await expect(page.locator('.form-status')).toHaveText('');
 });
 
 test.describe('before the wasm arrives', () => {
