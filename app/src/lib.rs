@@ -79,13 +79,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// page instead, as the app does on its own pages: an error shows beside its
 /// field while what was typed stays, and a success follows the server's
 /// redirect. An error that names no field is shown by the page the server
-/// renders for it, the same page a browser without scripts gets.
+/// renders for it, the same page a browser without scripts gets; a reply
+/// that is lost or not the app's is reported, and the form never sent twice.
 const PLAIN_FORMS: &str = include_str!("plain_forms.js");
 
 /// Whether the page at `path` loads the app's code and hydrates: the signed-in
 /// console does; the pages before it (log-in, sign-up, the email links) and
 /// "not found" are plain HTML, whose forms work without it.
-pub fn runs_the_app(path: &str) -> bool {
+fn runs_the_app(path: &str) -> bool {
     path == "/account" || path.starts_with("/account/")
 }
 

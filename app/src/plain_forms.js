@@ -14,19 +14,23 @@
     if (status) status.replaceChildren();
   };
 
+  // Above the form, as the app shows it: the first such message only.
+  const showAbove = (form, message) => {
+    const status = form.querySelector('.form-status');
+    if (status && !status.hasChildNodes()) {
+      const alert = document.createElement('p');
+      alert.className = 'alert error';
+      alert.textContent = message;
+      status.append(alert);
+    }
+  };
+
   const showBesideFields = (form, errors) => {
     for (const { field, message } of errors) {
       const input = form.elements.namedItem(field);
       const slot = input && input.id && document.getElementById(input.id + '-error');
       if (!slot) {
-        // Above the form, as the app shows it: the first such message only.
-        const status = form.querySelector('.form-status');
-        if (status && !status.hasChildNodes()) {
-          const alert = document.createElement('p');
-          alert.className = 'alert error';
-          alert.textContent = message;
-          status.append(alert);
-        }
+        showAbove(form, message);
         continue;
       }
       slot.textContent = message;
@@ -58,6 +62,14 @@
       const button = form.querySelector('button[type="submit"]');
       if (button) button.disabled = true;
       clear(form);
+      // The form is never sent twice: a reply that is lost or not the
+      // app's (a timeout, a refusal before the function ran) may still have
+      // done its work, so it is reported, and sending again is the visitor's
+      // choice (the wording of `AppError::Transport` and `Internal`).
+      const failed = (message) => {
+        showAbove(form, message);
+        if (button) button.disabled = false;
+      };
       let reply;
       try {
         reply = await fetch(form.action, {
@@ -66,8 +78,7 @@
           body: new URLSearchParams(new FormData(form)),
         });
       } catch {
-        // Unreachable: the plain post lets the browser say so.
-        form.submit();
+        failed('Could not reach the server. Please try again.');
         return;
       }
       if (reply.ok) {
@@ -79,9 +90,7 @@
       try {
         error = JSON.parse(body);
       } catch {
-        // Not the app's error (a timeout, a refusal before the function ran):
-        // nothing was changed, and the plain post shows the server's answer.
-        form.submit();
+        failed('Something went wrong on our side. Please try again.');
         return;
       }
       if (Array.isArray(error?.Invalid)) {

@@ -102,23 +102,36 @@ test('the pages before signing in load no app code; the console loads it compres
   }
 });
 
-test('an error that names no field shows on the page the server renders for it, and the form is sent once', async ({ page }) => {
-  // Too many attempts is such an error; the reply is stood in for, since
-  // reaching the real limit takes minutes of failed log-ins.
+test('a plain page reports a lost reply without sending again, and shows an error naming no field on the server\'s page', async ({ page }) => {
+  // The replies are stood in for: a timeout's plain text, then too many
+  // attempts, which takes minutes of failed log-ins to reach for real.
   const why = 'Too many attempts. Try again in 15 minutes.';
+  const replies = [
+    { status: 503, contentType: 'text/plain', body: 'request timed out' },
+    { status: 429, contentType: 'application/json', body: JSON.stringify({ TooManyRequests: why }) },
+  ];
   let posts = 0;
   await page.route('**/fn/log_in', async (route) => {
+    await route.fulfill(replies[posts]);
     posts += 1;
-    await route.fulfill({ status: 429, contentType: 'application/json', body: JSON.stringify({ TooManyRequests: why }) });
   });
   await page.goto('/login?next=/account/users');
   await ready(page);
+  await page.evaluate(() => ((window as any).__sameDocument = true));
   await page.getByLabel('Email Address').fill('grace@example.com');
   await page.getByLabel('Password').fill('not-the-password');
-  await page.getByRole('button', { name: 'Log In' }).click();
+  const logIn = page.getByRole('button', { name: 'Log In' });
+  await logIn.click();
+  await expect(page.locator('.form-status')).toHaveText('Something went wrong on our side. Please try again.');
+  expect(posts, 'not sent again by itself').toBe(1);
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+  await expect(page.getByLabel('Password')).toHaveValue('not-the-password');
+  await expect(logIn).toBeEnabled();
+
+  await logIn.click();
   await expect(page.locator('.form-status')).toHaveText(why);
   expect(new URL(page.url()).searchParams.get('next'), 'the page keeps where to go after').toBe('/account/users');
-  expect(posts).toBe(1);
+  expect(posts).toBe(2);
   // The error is not in the URL any more: a reload shows the form afresh.
   expect(new URL(page.url()).searchParams.has('__err')).toBe(false);
   await page.reload();
