@@ -366,7 +366,7 @@ fn pages_carry_security_headers_and_their_scripts_the_csp_nonce() {
     })
 }
 
-/// The pages before signing in, and what their forms' success redirects to.
+/// The pages before signing in, and "not found".
 const PLAIN_PAGES: [&str; 9] = [
     "/login",
     "/login/two-factor",

@@ -71,7 +71,10 @@ pub fn form_error<T: Clone + Send + Sync + 'static>(
 }
 
 /// The frame of a field whose control has the id `id`: its label, the
-/// control, its hint and its error.
+/// control, its hint and its error. The pages before signing in have no wasm,
+/// and `plain_forms.js` shows their errors by this markup: the `field` and
+/// `invalid` classes, `{id}-hint`, `{id}-error` and `.form-status` above the
+/// form ([`FormStatus`]). A change here needs the same change there.
 #[component]
 fn FieldFrame(
     id: String,
