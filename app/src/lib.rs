@@ -72,7 +72,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The script of the pages that do not run the app (see [`shell`]), inlined:
-/// about 1 KB compressed. Their forms post to their server functions and
+/// 1.4 KB compressed. Their forms post to their server functions and
 /// work with no script at all, the server answering with a redirect: to the
 /// next page, or back with the error (leptos's `__err`), which the page then
 /// shows beside its field. The script sends the form without leaving the
