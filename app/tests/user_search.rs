@@ -3,9 +3,11 @@
 //! is served (the first rows in order, or the search index), on SQLite and
 //! on PostgreSQL.
 use app::domain::admin::users;
+use app::domain::core::actor::Admin;
 use app::domain::core::{directory, people};
 use app::domain::entity::user;
 use app::domain::testing::{account_with_admin, fresh_domain, seed_users};
+use app::domain::Domain;
 use app::model::{UserSort, UserState};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement};
 
@@ -54,32 +56,9 @@ async fn search_finds_what_a_scan_of_the_account_finds_in_the_same_order() {
         "nothing like this",
     ];
     for term in terms {
-        let needle = term.trim().to_lowercase();
         for sort in [UserSort::Name, UserSort::Email, UserSort::Status] {
-            let mut expected: Vec<&user::Model> =
-                everyone.iter().filter(|u| u.search_text.contains(&needle)).collect();
-            match sort {
-                UserSort::Name => {
-                    expected.sort_by(|a, b| (&a.name_key, a.id).cmp(&(&b.name_key, b.id)))
-                }
-                UserSort::Email => expected.sort_by(|a, b| a.email.cmp(&b.email)),
-                UserSort::Status => expected.sort_by(|a, b| {
-                    (&a.status, &a.name_key, a.id).cmp(&(&b.status, &b.name_key, b.id))
-                }),
-            }
-            // The first three pages, or all of them when there are fewer.
-            let mut found = Vec::new();
-            let mut after: Option<String> = None;
-            for _ in 0..3 {
-                let page = users::list_users(&d, &admin, term, sort, after.as_deref())
-                    .await
-                    .unwrap_or_else(|e| panic!("{term:?} {sort:?}: {e:?}"));
-                found.extend(page.rows.into_iter().map(|r| r.email));
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
+            let expected = scan(&everyone, term, sort);
+            let found = first_pages(&d, &admin, term, sort).await;
             let want: Vec<&str> =
                 expected.iter().take(found.len().max(1)).map(|u| u.email.as_str()).collect();
             assert_eq!(found.len(), expected.len().min(75), "{term:?} {sort:?}");
@@ -131,33 +110,139 @@ async fn search_finds_what_a_scan_of_the_account_finds_in_the_same_order() {
         let scope = user::Entity::find().filter(user::Column::AccountId.eq(ada.account_id()));
         let backend = d.db.get_database_backend();
         let grams = user::term_grams(term);
-        let statement =
-            directory::index_statement(backend, scope, term, &grams, sort, None, 26).unwrap();
-        let (prefix, column) = match backend {
-            DatabaseBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
-            _ => ("EXPLAIN QUERY PLAN ", "detail"),
-        };
-        let explain = Statement::from_sql_and_values(
-            backend,
-            format!("{prefix}{}", statement.sql),
-            statement.values.map(|v| v.0).unwrap_or_default(),
-        );
-        let rows = d.db.query_all_raw(explain).await.unwrap();
-        let plan: Vec<String> =
-            rows.iter().map(|r| r.try_get::<String>("", column).unwrap()).collect();
-        let plan = plan.join("\n");
-        assert!(
-            plan.contains("users_search VIRTUAL TABLE") || plan.contains("idx_users_search_grams"),
-            "{term}: {plan}"
-        );
-        assert!(!plan.contains("SCAN users\n") && !plan.ends_with("SCAN users"), "{plan}");
-        assert!(!plan.contains("Seq Scan on users"), "{plan}");
+        let index = directory::IndexSearch { term, grams: &grams, sort, after: None, limit: 26 };
+        let every = index.every_holder(backend, scope.clone()).unwrap();
+        for statement in [every, index.capped(backend, scope).unwrap()] {
+            let plan = plan_of(&d, statement).await;
+            assert!(
+                plan.contains("users_search VIRTUAL TABLE")
+                    || plan.contains("idx_users_search_grams"),
+                "{term}: {plan}"
+            );
+            assert!(!plan.contains("SCAN users\n") && !plan.ends_with("SCAN users"), "{plan}");
+            assert!(!plan.contains("Seq Scan on users"), "{plan}");
+        }
     }
+    // The capped statement counts a rare term's holders and finds its page.
+    let quixote = capped(&d, ada.account_id(), "quixote").await;
+    assert_eq!(quixote, (2, vec!["u2222@ex.example".to_string()]), "and the other account's user");
+    assert_eq!(capped(&d, ada.account_id(), "zq").await, (1, vec![]), "only another account's");
+    assert_eq!(capped(&d, ada.account_id(), "nothing like this").await, (0, vec![]));
 
     // The pickers share the search.
     let me = ada.clone();
     let picked = people::choices(&d.read, &me, "uixo", None).await.unwrap();
     assert_eq!(picked.len(), 1);
+}
+
+/// A term that thousands of users hold but none of the first rows in order
+/// (here: every user of a second domain, all named after those of the
+/// first) is found by checking the rows in order past the first ones, not by
+/// fetching and sorting every holder: the same rows in the same order.
+#[tokio::test]
+async fn a_term_many_users_hold_past_the_first_rows_finds_what_a_scan_finds() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let people = (0..4_400).map(|i| match i % 2 {
+        0 => ("Ann".into(), format!("Aaa{i:04}"), format!("a{i:04}@one.example")),
+        _ => ("Zed".into(), format!("Zzz{i:04}"), format!("z{i:04}@two.example")),
+    });
+    seed_users(&d, ada.account_id(), people).await;
+    let admin = ada.admin().unwrap();
+    let everyone =
+        user::Entity::find().filter(user::Column::AccountId.eq(ada.account_id())).all(&d.db).await;
+    let mut everyone = everyone.unwrap();
+    // Why this is the case in question: more holders of the term's pieces
+    // than the index path takes, and none among the first 2,000 by name.
+    everyone.sort_by(|a, b| (&a.name_key, a.id).cmp(&(&b.name_key, b.id)));
+    for term in ["zzz", "two.example"] {
+        assert!(everyone.iter().filter(|u| u.search_text.contains(term)).count() > 2_000);
+        assert!(everyone[..2_000].iter().all(|u| !u.search_text.contains(term)));
+        // The index path takes one holder over its 2,000, and the search
+        // does not trust the page it chose among them.
+        assert_eq!(capped(&d, ada.account_id(), term).await.0, 2_001, "{term}");
+    }
+
+    for (term, sort) in [
+        ("zzz", UserSort::Name),
+        ("ZZZ", UserSort::Status),
+        ("two.example", UserSort::Name),
+        ("two.example", UserSort::Email),
+        ("TWO.EXAMPLE", UserSort::Status),
+        ("zzz1", UserSort::Name),
+    ] {
+        let expected = scan(&everyone, term, sort);
+        let found = first_pages(&d, &admin, term, sort).await;
+        let want: Vec<&str> = expected.iter().take(75).map(|u| u.email.as_str()).collect();
+        assert_eq!(found, want, "{term:?} {sort:?}");
+    }
+}
+
+/// What the capped index statement answers for `term` (by name, from the
+/// start): how many holders of the term's pieces it took, and the page.
+async fn capped(d: &Domain, account_id: i32, term: &str) -> (i64, Vec<String>) {
+    let scope = user::Entity::find().filter(user::Column::AccountId.eq(account_id));
+    let backend = d.db.get_database_backend();
+    let grams = user::term_grams(term);
+    let index = directory::IndexSearch {
+        term,
+        grams: &grams,
+        sort: UserSort::Name,
+        after: None,
+        limit: 26,
+    };
+    let rows = d.db.query_all_raw(index.capped(backend, scope).unwrap()).await.unwrap();
+    let emails = rows.iter().filter_map(|r| r.try_get::<Option<String>>("", "email").unwrap());
+    (rows[0].try_get("", "n").unwrap(), emails.collect())
+}
+
+/// The query plan of `statement`, one line a step.
+async fn plan_of(d: &Domain, statement: Statement) -> String {
+    let backend = d.db.get_database_backend();
+    let (prefix, column) = match backend {
+        DatabaseBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
+        _ => ("EXPLAIN QUERY PLAN ", "detail"),
+    };
+    let explain = Statement::from_sql_and_values(
+        backend,
+        format!("{prefix}{}", statement.sql),
+        statement.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let rows = d.db.query_all_raw(explain).await.unwrap();
+    let plan: Vec<String> = rows.iter().map(|r| r.try_get::<String>("", column).unwrap()).collect();
+    plan.join("\n")
+}
+
+/// What `LIKE '%term%'` over the whole account finds, in `sort` order.
+fn scan<'a>(everyone: &'a [user::Model], term: &str, sort: UserSort) -> Vec<&'a user::Model> {
+    let needle = term.trim().to_lowercase();
+    let mut found: Vec<&user::Model> =
+        everyone.iter().filter(|u| u.search_text.contains(&needle)).collect();
+    match sort {
+        UserSort::Name => found.sort_by(|a, b| (&a.name_key, a.id).cmp(&(&b.name_key, b.id))),
+        UserSort::Email => found.sort_by(|a, b| a.email.cmp(&b.email)),
+        UserSort::Status => found
+            .sort_by(|a, b| (&a.status, &a.name_key, a.id).cmp(&(&b.status, &b.name_key, b.id))),
+    }
+    found
+}
+
+/// The emails of the users tab's first three pages for `term`, or of all of
+/// them when there are fewer.
+async fn first_pages(d: &Domain, admin: &Admin, term: &str, sort: UserSort) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..3 {
+        let page = users::list_users(d, admin, term, sort, after.as_deref())
+            .await
+            .unwrap_or_else(|e| panic!("{term:?} {sort:?}: {e:?}"));
+        found.extend(page.rows.into_iter().map(|r| r.email));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    found
 }
 
 fn everyone_named(everyone: &[user::Model], email: &str, first: &str) -> bool {

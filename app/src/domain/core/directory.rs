@@ -8,8 +8,8 @@ use base64::Engine as _;
 use memchr::memmem;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, Order, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, IdenStatic,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,32 @@ impl Cursor {
                 name_key: row.name_key.clone(),
                 id: row.id,
             },
+        }
+    }
+
+    fn sort(&self) -> UserSort {
+        match self {
+            Cursor::Name { .. } => UserSort::Name,
+            Cursor::Email { .. } => UserSort::Email,
+            Cursor::Status { .. } => UserSort::Status,
+        }
+    }
+
+    /// Its sort's columns and its values, as row values: a page is the rows
+    /// past them, a walk the rows up to them. Row-value comparisons keep
+    /// either an index range scan.
+    fn row_values(self) -> (Expr, Expr) {
+        use user::Column as C;
+        let columns = |cols: Vec<C>| Expr::tuple(cols.into_iter().map(Expr::col));
+        match self {
+            Cursor::Name { name_key, id } => {
+                (columns(vec![C::NameKey, C::Id]), Expr::tuple([name_key.into(), id.into()]))
+            }
+            Cursor::Email { email } => (Expr::col(C::Email), email.into()),
+            Cursor::Status { status, name_key, id } => (
+                columns(vec![C::Status, C::NameKey, C::Id]),
+                Expr::tuple([status.into(), name_key.into(), id.into()]),
+            ),
         }
     }
 
@@ -73,6 +99,14 @@ fn like_pattern(search: &str) -> String {
 const SCAN_WINDOW: u64 = 2_000;
 /// A search through the index uses this many of the term's pieces.
 const PIECES_USED: usize = 3;
+/// The index path fetches, checks and sorts every user holding the term's
+/// chosen pieces, so it takes at most this many; a term with more holders
+/// has the rows in order checked first (up to [`WALK_MAX`]).
+const CANDIDATES_MAX: u64 = 2_000;
+/// How many rows in order a term with more than [`CANDIDATES_MAX`] holders
+/// checks before it fetches and sorts them all: a term many users hold fills
+/// a page from them unless its matches sit far along the order.
+const WALK_MAX: u64 = 50_000;
 
 /// A search as typed, trimmed and lower-cased like `search_text`.
 fn search_term(search: &str) -> Result<String, AppError> {
@@ -101,24 +135,14 @@ pub fn ordered(
     sort: UserSort,
     after: Option<&str>,
 ) -> Result<Select<user::Entity>, AppError> {
-    use user::Column as C;
-    let mut query = account_scope;
     let cursor = after.filter(|a| !a.is_empty()).map(Cursor::decode).transpose()?;
-    // Row-value comparisons keep each page an index range scan.
-    let tuple = |cols: Vec<C>| Expr::tuple(cols.into_iter().map(Expr::col));
-    query = match (sort, cursor) {
-        (UserSort::Name, Some(Cursor::Name { name_key, id })) => query
-            .filter(tuple(vec![C::NameKey, C::Id]).gt(Expr::tuple([name_key.into(), id.into()]))),
-        (UserSort::Email, Some(Cursor::Email { email })) => query.filter(C::Email.gt(email)),
-        (UserSort::Status, Some(Cursor::Status { status, name_key, id })) => {
-            query.filter(tuple(vec![C::Status, C::NameKey, C::Id]).gt(Expr::tuple([
-                status.into(),
-                name_key.into(),
-                id.into(),
-            ])))
+    let query = match cursor {
+        Some(cursor) if cursor.sort() == sort => {
+            let (columns, values) = cursor.row_values();
+            account_scope.filter(columns.gt(values))
         }
-        (_, None) => query,
-        (_, Some(_)) => return Err(Cursor::decode("").unwrap_err()),
+        Some(_) => return Err(Cursor::decode("").unwrap_err()),
+        None => account_scope,
     };
     Ok(sort_columns(sort).into_iter().fold(query, |query, column| query.order_by_asc(column)))
 }
@@ -133,45 +157,122 @@ fn sort_columns(sort: UserSort) -> Vec<user::Column> {
     }
 }
 
-/// The query that finds a term through the search index (`search_grams`):
-/// the rows holding every one of `grams` (some or all of the term's, see
-/// `user::term_grams`), checked by `LIKE`, sorted and cut to `limit`. On
-/// SQLite the users table is read `NOT INDEXED`, so the
-/// planner goes from the index's few rowids to the rows and never walks the
-/// account in order checking each row. Public for the query-plan tests.
-pub fn index_statement(
-    backend: DatabaseBackend,
-    account_scope: Select<user::Entity>,
-    term: &str,
-    grams: &[String],
-    sort: UserSort,
-    after: Option<&str>,
-    limit: u64,
-) -> Result<Statement, AppError> {
-    use user::Column as C;
-    let term = search_term(term)?;
-    // Grams are `g` and hex digits only (see `user::search_grams`), so they
-    // can stand in the SQL text.
-    debug_assert!(grams.iter().all(|g| g.chars().all(|c| c.is_ascii_alphanumeric())));
-    let in_index = match backend {
-        DatabaseBackend::Postgres => Expr::cust(format!(
-            "string_to_array(\"users\".\"search_grams\", ' ') @> ARRAY[{}]::text[]",
-            grams.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(",")
-        )),
-        _ => Expr::cust(format!(
-            "\"users\".\"id\" IN (SELECT rowid FROM users_search WHERE users_search MATCH '{}')",
-            grams.join(" ")
-        )),
-    };
-    let query = ordered(account_scope, sort, after)?
-        .filter(Expr::col(C::SearchText).like(LikeExpr::new(like_pattern(&term)).escape('\\')))
-        .filter(in_index)
-        .limit(limit);
-    let mut statement = query.build(backend);
+/// A search through the index (`search_grams`): the rows holding every one
+/// of `grams` (some or all of the term's pieces, see `user::term_grams`),
+/// checked by `LIKE`, in `sort` order after the cursor `after`, up to
+/// `limit`. On SQLite the users table is read `NOT INDEXED`, so the planner
+/// goes from the index's rowids to the rows and never walks the account in
+/// order checking each row. Public for the query-plan tests.
+pub struct IndexSearch<'a> {
+    pub term: &'a str,
+    pub grams: &'a [String],
+    pub sort: UserSort,
+    pub after: Option<&'a str>,
+    pub limit: u64,
+}
+
+impl IndexSearch<'_> {
+    /// The page chosen among every holder: each is fetched, checked and
+    /// sorted.
+    pub fn every_holder(
+        &self,
+        backend: DatabaseBackend,
+        account_scope: Select<user::Entity>,
+    ) -> Result<Statement, AppError> {
+        let in_index = match backend {
+            DatabaseBackend::Postgres => holding_every(backend, self.grams),
+            _ => format!("\"users\".\"id\" IN ({})", holding_every(backend, self.grams)),
+        };
+        let query = self.matching_in_order(account_scope, &in_index)?.limit(self.limit);
+        Ok(not_indexed(backend, query.build(backend)))
+    }
+
+    /// The page chosen among the first `CANDIDATES_MAX + 1` holders
+    /// (`candidates`), and how many those are (`n`, on every row). One row
+    /// with only `n` when no candidate is on the page. With `n` over
+    /// [`CANDIDATES_MAX`] the page may miss holders past them, and the search
+    /// takes another way; one statement, so a rare term pays nothing to
+    /// learn that it is rare.
+    pub fn capped(
+        &self,
+        backend: DatabaseBackend,
+        account_scope: Select<user::Entity>,
+    ) -> Result<Statement, AppError> {
+        // On PostgreSQL an array of ids, which it looks up one by one in the
+        // primary key; a set it may hash against a walk of the whole table.
+        let in_candidates = match backend {
+            DatabaseBackend::Postgres => {
+                r#""users"."id" = ANY(ARRAY(SELECT "id" FROM "candidates"))"#
+            }
+            _ => r#""users"."id" IN (SELECT "id" FROM "candidates")"#,
+        };
+        let page = self.matching_in_order(account_scope, in_candidates)?.limit(self.limit);
+        let page = not_indexed(backend, page.build(backend));
+        let cap = CANDIDATES_MAX + 1;
+        let holding = holding_every(backend, self.grams);
+        // Read once and kept: SQLite (3.51) otherwise ran the index query twice,
+        // once for the count and once for the page.
+        let candidates = match backend {
+            DatabaseBackend::Postgres => {
+                format!(r#"MATERIALIZED (SELECT "id" FROM "users" WHERE {holding} LIMIT {cap})"#)
+            }
+            _ => format!("MATERIALIZED ({holding} LIMIT {cap})"),
+        };
+        let order: Vec<String> =
+            sort_columns(self.sort).iter().map(|c| format!(r#""page"."{}""#, c.as_str())).collect();
+        let sql = format!(
+            r#"WITH "candidates" AS {candidates} SELECT "counted"."n", "page".* FROM (SELECT count(*) AS "n" FROM "candidates") AS "counted" LEFT JOIN ({}) AS "page" ON 1 = 1 ORDER BY {}"#,
+            page.sql,
+            order.join(", ")
+        );
+        Ok(Statement { sql, ..page })
+    }
+
+    /// `account_scope` in `sort` order from the cursor on: its rows that meet
+    /// the SQL condition `in_index` and contain the term.
+    fn matching_in_order(
+        &self,
+        account_scope: Select<user::Entity>,
+        in_index: &str,
+    ) -> Result<Select<user::Entity>, AppError> {
+        Ok(ordered(account_scope, self.sort, self.after)?
+            .filter(containing(&search_term(self.term)?))
+            .filter(Expr::cust(in_index.to_owned())))
+    }
+}
+
+/// The condition that a user's `search_text` contains `term` (a
+/// [`search_term`]).
+fn containing(term: &str) -> Expr {
+    Expr::col(user::Column::SearchText).like(LikeExpr::new(like_pattern(term)).escape('\\'))
+}
+
+/// On SQLite, `statement` reading the users table `NOT INDEXED` (see
+/// [`IndexSearch`]); unchanged on PostgreSQL.
+fn not_indexed(backend: DatabaseBackend, mut statement: Statement) -> Statement {
     if backend == DatabaseBackend::Sqlite {
         statement.sql = statement.sql.replacen(r#"FROM "users""#, r#"FROM "users" NOT INDEXED"#, 1);
     }
-    Ok(statement)
+    statement
+}
+
+/// The users holding every one of `grams`, as SQL: on PostgreSQL a condition
+/// on `users` that its GIN index answers, on SQLite a query of the FTS5
+/// table's rowids (the users' ids). Both span every account.
+fn holding_every(backend: DatabaseBackend, grams: &[String]) -> String {
+    // Grams are `g` and hex digits only (see `user::search_grams`), so they
+    // can stand in the SQL text.
+    debug_assert!(grams.iter().all(|g| g.chars().all(|c| c.is_ascii_alphanumeric())));
+    match backend {
+        DatabaseBackend::Postgres => format!(
+            "string_to_array(\"users\".\"search_grams\", ' ') @> ARRAY[{}]::text[]",
+            grams.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(",")
+        ),
+        _ => format!(
+            r#"SELECT rowid AS "id" FROM users_search WHERE users_search MATCH '{}'"#,
+            grams.join(" ")
+        ),
+    }
 }
 
 /// Up to `limit` of `account_scope`'s users whose name or email contains
@@ -181,8 +282,11 @@ pub fn index_statement(
 /// [`SCAN_WINDOW`] rows in order are checked first: a common term fills the
 /// page from them, which no index does faster. A rarer term (or one that
 /// matches nothing) goes through the search index instead of reading the rest
-/// of the account. Either way the rows and their
-/// order are those of `search_text LIKE '%term%'` over the whole account.
+/// of the account, unless more than [`CANDIDATES_MAX`] users hold its
+/// pieces: then up to [`WALK_MAX`] rows in order are checked first, and only
+/// if they do not fill the page is every holder fetched and sorted. Whichever
+/// way, the rows and their order are those of `search_text LIKE '%term%'`
+/// over the whole account.
 pub async fn search(
     conn: &impl ConnectionTrait,
     account_scope: Select<user::Entity>,
@@ -197,6 +301,17 @@ pub async fn search(
     if term.is_empty() {
         return Ok(ordered.limit(limit).all(conn).await?);
     }
+    let backend = conn.get_database_backend();
+    let found = async |hits: Vec<i32>| -> Result<Vec<user::Model>, AppError> {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(ordered.clone().filter(C::Id.is_in(hits)).all(conn).await?)
+    };
+    let matches = |statement: SelectStatement| async move {
+        let rows = conn.query_all_raw(backend.build(&statement)).await?;
+        rows.iter().map(|row| row.try_get("", "id")).collect::<Result<Vec<i32>, _>>()
+    };
     // The window is filtered inside the database, from the sort index alone
     // (it carries `search_text`): only the matches come back.
     let mut columns = sort_columns(sort);
@@ -205,32 +320,7 @@ pub async fn search(
     }
     columns.push(C::SearchText);
     let window = ordered.clone().select_only().columns(columns).limit(SCAN_WINDOW).into_query();
-    let w = Alias::new("scanned");
-    let mut matches = Query::select();
-    matches
-        .column((w.clone(), C::Id))
-        .from_subquery(window.clone(), w.clone())
-        .and_where(
-            Expr::col((w.clone(), C::SearchText))
-                .like(LikeExpr::new(like_pattern(&term)).escape('\\')),
-        )
-        .limit(limit);
-    for column in sort_columns(sort) {
-        matches.order_by((w.clone(), column), Order::Asc);
-    }
-    let backend = conn.get_database_backend();
-    let hits: Vec<i32> = conn
-        .query_all_raw(backend.build(&matches))
-        .await?
-        .iter()
-        .map(|row| row.try_get("", "id"))
-        .collect::<Result<_, _>>()?;
-    let found = async |hits: Vec<i32>| -> Result<Vec<user::Model>, AppError> {
-        if hits.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(ordered.filter(C::Id.is_in(hits)).all(conn).await?)
-    };
+    let hits = matches(matches_among(window.clone(), &term, sort, limit)).await?;
     if hits.len() as u64 == limit {
         return found(hits).await;
     }
@@ -243,7 +333,9 @@ pub async fn search(
         (rows, Some(texts))
     } else {
         let mut count = Query::select();
-        count.expr_as(Expr::cust("count(*)"), Alias::new("n")).from_subquery(window, w);
+        count
+            .expr_as(Expr::cust("count(*)"), Alias::new("n"))
+            .from_subquery(window, Alias::new("scanned"));
         (count_of(conn, backend.build(&count)).await?, None)
     };
     if window_rows < SCAN_WINDOW {
@@ -253,8 +345,86 @@ pub async fn search(
         pieces = rarest_pieces(&sample, pieces);
     }
     let grams: Vec<String> = pieces.iter().map(|piece| user::gram_of(piece)).collect();
-    let statement = index_statement(backend, account_scope, &term, &grams, sort, after, limit)?;
+    let index = IndexSearch { term: &term, grams: &grams, sort, after, limit };
+    let rows = conn.query_all_raw(index.capped(backend, account_scope.clone())?).await?;
+    let holders: i64 = rows.first().map(|row| row.try_get("", "n")).transpose()?.unwrap_or(0);
+    if holders as u64 <= CANDIDATES_MAX {
+        // The row of `n` alone, when the page is empty, has no user.
+        let users = rows.iter().map(|row| user::Model::from_query_result_optional(row, ""));
+        return Ok(users.filter_map(Result::transpose).collect::<Result<_, _>>()?);
+    }
+    // Many users hold the pieces. Fetching, checking and sorting them all
+    // took 120-160 ms at a million users for "user03" (a tenth of them, a
+    // third of the way along the name order, past the window); the rows in
+    // order reach its first page in a few milliseconds. The walk is bounded
+    // by the sort key of its last row, not by a subquery's LIMIT as the
+    // window is: SQLite sorts what such a subquery yields, so it read all
+    // 50,000 rows (19 ms) where the bounded walk stops at the page's last
+    // match.
+    let last = key_at(conn, ordered.clone(), sort, WALK_MAX - 1).await?;
+    let mut walk =
+        ordered.clone().select_only().column(C::Id).filter(containing(&term)).limit(limit);
+    let account_ends = last.is_none();
+    if let Some(last) = last {
+        let (columns, values) = last.row_values();
+        walk = walk.filter(columns.lte(values));
+    }
+    let hits = matches(walk.into_query()).await?;
+    if hits.len() as u64 == limit || account_ends {
+        return found(hits).await;
+    }
+    let statement = index.every_holder(backend, account_scope)?;
     Ok(user::Entity::find().from_raw_sql(statement).all(conn).await?)
+}
+
+/// The ids of up to `limit` rows of `rows` (the account in order, aliased
+/// `scanned`) that contain `term`, in order.
+fn matches_among(rows: SelectStatement, term: &str, sort: UserSort, limit: u64) -> SelectStatement {
+    use user::Column as C;
+    let w = Alias::new("scanned");
+    let mut matches = Query::select();
+    matches
+        .column((w.clone(), C::Id))
+        .from_subquery(rows, w.clone())
+        .and_where(
+            Expr::col((w.clone(), C::SearchText))
+                .like(LikeExpr::new(like_pattern(term)).escape('\\')),
+        )
+        .limit(limit);
+    for column in sort_columns(sort) {
+        matches.order_by((w.clone(), column), Order::Asc);
+    }
+    matches
+}
+
+/// The sort key of the row `offset` rows past the start of `ordered`, if
+/// there is one. Only the sort's columns are read, so the database walks the
+/// sort index alone.
+async fn key_at(
+    conn: &impl ConnectionTrait,
+    ordered: Select<user::Entity>,
+    sort: UserSort,
+    offset: u64,
+) -> Result<Option<Cursor>, AppError> {
+    use user::Column as C;
+    let at = ordered.select_only().offset(offset).limit(1);
+    Ok(match sort {
+        UserSort::Name => at
+            .columns([C::NameKey, C::Id])
+            .into_tuple()
+            .one(conn)
+            .await?
+            .map(|(name_key, id)| Cursor::Name { name_key, id }),
+        UserSort::Email => {
+            at.column(C::Email).into_tuple().one(conn).await?.map(|email| Cursor::Email { email })
+        }
+        UserSort::Status => at
+            .columns([C::Status, C::NameKey, C::Id])
+            .into_tuple()
+            .one(conn)
+            .await?
+            .map(|(status, name_key, id)| Cursor::Status { status, name_key, id }),
+    })
 }
 
 /// How many rows `window` (a [`SCAN_WINDOW`] aliased `scanned`) holds, and
