@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
+    TransactionTrait,
 };
 
 use crate::domain::core::actor::Member;
@@ -56,7 +57,7 @@ pub fn user_choice(u: &user::Model) -> UserChoice {
 /// The users a picker offers for what has been typed so far: a bounded index
 /// scan however many users the account has.
 pub async fn choices(
-    conn: &impl ConnectionTrait,
+    conn: &(impl ConnectionTrait + TransactionTrait),
     actor: &Member,
     search: &str,
     except: Option<i32>,
