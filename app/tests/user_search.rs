@@ -174,8 +174,24 @@ async fn a_term_many_users_hold_past_the_first_rows_finds_what_a_scan_finds() {
         after: None,
         limit: 26,
     };
-    let capped = index.capped(d.db.get_database_backend(), scope).unwrap();
+    let capped = index.capped(d.db.get_database_backend(), scope.clone()).unwrap();
     assert_through_the_index(&plan_of(&d, capped, true).await);
+
+    // Had the walk been too short to reach them (2,100 rows, which hold no
+    // match in either order), the search would have fetched and sorted every
+    // holder, to the same page.
+    let mut by_email: Vec<&user::Model> = everyone.iter().collect();
+    by_email.sort_by(|a, b| a.email.cmp(&b.email));
+    assert!(everyone[..2_100].iter().all(|u| !u.search_text.contains("zzz")));
+    assert!(by_email[..2_100].iter().all(|u| !u.search_text.contains("two.example")));
+    for (term, sort) in [("zzz", UserSort::Name), ("two.example", UserSort::Email)] {
+        let found =
+            directory::search_walking(&d.read, scope.clone(), term, sort, None, 26, 2_100).await;
+        let found: Vec<String> = found.unwrap().into_iter().map(|u| u.email).collect();
+        let want: Vec<&str> =
+            scan(&everyone, term, sort).iter().take(26).map(|u| u.email.as_str()).collect();
+        assert_eq!(found, want, "{term:?} {sort:?}");
+    }
 
     for (term, sort) in [
         ("zzz", UserSort::Name),

@@ -296,6 +296,21 @@ pub async fn search(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<user::Model>, AppError> {
+    search_walking(conn, account_scope, search, sort, after, limit, WALK_MAX).await
+}
+
+/// [`search`] with a walk of `walk` rows instead of [`WALK_MAX`]. Public for
+/// the tests: a short walk takes a search to its last way, every holder
+/// fetched and sorted, in an account of a few thousand users.
+pub async fn search_walking(
+    conn: &(impl ConnectionTrait + TransactionTrait),
+    account_scope: Select<user::Entity>,
+    search: &str,
+    sort: UserSort,
+    after: Option<&str>,
+    limit: u64,
+    walk: u64,
+) -> Result<Vec<user::Model>, AppError> {
     use user::Column as C;
     let term = search_term(search)?;
     let ordered = ordered(account_scope.clone(), sort, after)?;
@@ -362,7 +377,7 @@ pub async fn search(
     // window is: SQLite sorts what such a subquery yields, so it read all
     // 50,000 rows (19 ms) where the bounded walk stops at the page's last
     // match.
-    let last = key_at(conn, ordered.clone(), sort, WALK_MAX - 1).await?;
+    let last = key_at(conn, ordered.clone(), sort, walk - 1).await?;
     let mut walk =
         ordered.clone().select_only().column(C::Id).filter(containing(&term)).limit(limit);
     let account_ends = last.is_none();
