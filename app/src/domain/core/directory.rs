@@ -377,15 +377,15 @@ pub async fn search_walking(
     // window is: SQLite sorts what such a subquery yields, so it read all
     // 50,000 rows (19 ms) where the bounded walk stops at the page's last
     // match.
-    let last = key_at(conn, ordered.clone(), sort, walk - 1).await?;
-    let mut walk =
+    let last = key_at(conn, ordered.clone(), sort, walk.saturating_sub(1)).await?;
+    let mut walked =
         ordered.clone().select_only().column(C::Id).filter(containing(&term)).limit(limit);
     let account_ends = last.is_none();
     if let Some(last) = last {
         let (columns, values) = last.row_values();
-        walk = walk.filter(columns.lte(values));
+        walked = walked.filter(columns.lte(values));
     }
-    let hits = matches(walk.into_query()).await?;
+    let hits = matches(walked.into_query()).await?;
     if hits.len() as u64 == limit || account_ends {
         return found(hits).await;
     }
