@@ -192,8 +192,8 @@ impl IndexSearch<'_> {
     /// (`candidates`), and how many those are (`n`, on every row). One row
     /// with only `n` when no candidate is on the page. With `n` over
     /// [`CANDIDATES_MAX`] the page may miss holders past them, and the search
-    /// takes another way; one statement, so a rare term pays nothing to
-    /// learn that it is rare.
+    /// takes another way. One statement, so a rare term needs no second
+    /// query to learn that it is rare.
     pub fn capped(
         &self,
         backend: DatabaseBackend,
