@@ -190,10 +190,11 @@ impl IndexSearch<'_> {
 
     /// The page chosen among the first `CANDIDATES_MAX + 1` holders
     /// (`candidates`), and how many those are (`n`, on every row). One row
-    /// with only `n` when no candidate is on the page. With `n` over
-    /// [`CANDIDATES_MAX`] the page may miss holders past them, and the search
-    /// takes another way. One statement, so a rare term needs no second
-    /// query to learn that it is rare.
+    /// with only `n` when no candidate is on the page, and when `n` is over
+    /// [`CANDIDATES_MAX`]: that page could miss holders past the candidates,
+    /// so the search takes another way and the page is not chosen at all.
+    /// One statement, so a rare term needs no second query to learn that it
+    /// is rare.
     pub fn capped(
         &self,
         backend: DatabaseBackend,
@@ -207,7 +208,15 @@ impl IndexSearch<'_> {
             }
             _ => r#""users"."id" IN (SELECT "id" FROM "candidates")"#,
         };
-        let page = self.matching_in_order(account_scope, in_candidates)?.limit(self.limit);
+        // A condition on no row, which both databases check once before
+        // reading any: over the cap they skip the page, which cost a term
+        // like "user03" 3 of its 18 ms on SQLite, fetching and sorting 2,001
+        // rows for nothing.
+        let below_the_cap = format!(r#"(SELECT count(*) FROM "candidates") <= {CANDIDATES_MAX}"#);
+        let page = self
+            .matching_in_order(account_scope, in_candidates)?
+            .filter(Expr::cust(below_the_cap))
+            .limit(self.limit);
         let page = not_indexed(backend, page.build(backend));
         let cap = CANDIDATES_MAX + 1;
         let holding = holding_every(backend, self.grams);
