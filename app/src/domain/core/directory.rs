@@ -8,9 +8,9 @@ use base64::Engine as _;
 use memchr::memmem;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, Order, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, IdenStatic,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement,
-    TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, FromQueryResult, IdenStatic, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, TransactionSession,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
