@@ -1,8 +1,12 @@
-//! How the embedded SQLite default is opened (see `domain::core::db`): WAL,
+//! How the databases are opened (see `domain::core::db`): SQLite with WAL,
 //! a read-only pool beside the one writing connection, and the query planner
-//! stability guarantee that lets SQLite reuse its prepared statements.
-use app::domain::testing::{account_with_admin, domain_on, Snapshot};
-use sea_orm::{ConnectionTrait, Statement};
+//! stability guarantee that lets SQLite reuse its prepared statements;
+//! PostgreSQL's pooled connections checked once they have sat idle.
+use std::time::Duration;
+
+use app::domain::core::db::IDLE_BEFORE_CHECK;
+use app::domain::testing::{account_with_admin, domain_on, fresh_shared_database_url, Snapshot};
+use sea_orm::{ConnectionTrait, Database, Statement};
 
 async fn text(conn: &impl ConnectionTrait, sql: &str) -> Vec<String> {
     let rows = conn.query_all_raw(Statement::from_string(conn.get_database_backend(), sql));
@@ -30,4 +34,33 @@ async fn a_sqlite_file_is_read_beside_its_writer_and_never_written_through_the_r
     let sql = format!("SELECT email FROM users WHERE id = {}", ada.user_id());
     assert_eq!(text(&d.read, &sql).await, ["ada@example.com"]);
     let _ = std::fs::remove_file(&path);
+}
+
+/// PostgreSQL may drop a pooled connection (a restart, a proxy's idle
+/// timeout). The pool checks a connection that has sat idle before handing
+/// it out, so the next request gets a live one instead of an error; one in
+/// constant use is not checked, which saves each query a round trip.
+#[tokio::test]
+async fn a_postgresql_connection_the_server_dropped_is_replaced_before_it_is_used_again() {
+    let url = fresh_shared_database_url().await;
+    if !url.starts_with("postgres") {
+        eprintln!("SQLite: a connection is a file open in this process, nothing drops it");
+        return;
+    }
+    let (d, _) = domain_on(&url).await;
+    let used = text(&d.db, "SELECT pg_backend_pid()::text").await;
+
+    let admin = Database::connect(&url).await.unwrap();
+    let dropped = text(
+        &admin,
+        "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    assert!(dropped.iter().all(|t| t == "true") && !dropped.is_empty(), "{dropped:?}");
+    tokio::time::sleep(IDLE_BEFORE_CHECK + Duration::from_millis(200)).await;
+
+    let now = text(&d.db, "SELECT pg_backend_pid()::text").await;
+    assert_ne!(now, used, "a new connection answers");
+    admin.close().await.ok();
 }

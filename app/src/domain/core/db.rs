@@ -33,6 +33,7 @@ pub async fn connect(url: &str) -> Result<Connections, DbErr> {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let mut options = ConnectOptions::new(url.to_owned());
         options.sqlx_logging(false).max_connections(2 * cores as u32).min_connections(1);
+        check_connections(&mut options, url);
         // Read-only at the SQLite level: a write sent here by mistake fails loudly.
         options.map_sqlx_sqlite_opts(|o| {
             o.read_only(true).create_if_missing(false).busy_timeout(BUSY_TIMEOUT)
@@ -48,6 +49,7 @@ pub async fn connect(url: &str) -> Result<Connections, DbErr> {
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
+    check_connections(&mut options, url);
     if url.starts_with("sqlite") {
         // One connection: for `:memory:` every connection is a separate
         // database; for a file, see the module comment.
@@ -67,6 +69,26 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     Migrator::up(&db, None).await?;
     Ok(db)
 }
+
+/// When the pool checks a connection before handing it out. sqlx's default
+/// checks it every time, a round trip before each query (to SQLite's worker
+/// thread, or to PostgreSQL and back); sqlx still checks each connection as
+/// it comes back, so one an error broke is closed then either way.
+fn check_connections(options: &mut ConnectOptions, url: &str) {
+    if url.starts_with("sqlite") {
+        // A SQLite connection is a file open in this process: nothing
+        // outside can drop it.
+        options.test_before_acquire(false);
+    } else {
+        // PostgreSQL, or a proxy before it, may drop a connection left idle;
+        // one used within the last second is taken as alive. One dropped within
+        // that second (the server restarted) fails the query that gets it.
+        options.test_before_acquire_if_idle_for(IDLE_BEFORE_CHECK);
+    }
+}
+
+/// How long a PostgreSQL connection may sit idle before it is checked again.
+pub const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(1);
 
 fn is_sqlite_file(url: &str) -> bool {
     url.starts_with("sqlite") && !url.contains(":memory:") && !url.contains("mode=memory")
