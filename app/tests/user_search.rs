@@ -183,19 +183,40 @@ async fn a_term_many_users_hold_past_the_first_rows_finds_what_a_scan_finds() {
     }
 
     // Had the walk been too short to reach them (2,100 rows, which hold no
-    // match in either order), the search would have fetched and sorted every
-    // holder, to the same page.
+    // match in either order), the search would have taken its last way to
+    // the same page: every holder fetched and sorted, or, on PostgreSQL for
+    // a term whose every piece is common, the walk on to the end.
     let mut by_email: Vec<&user::Model> = everyone.iter().collect();
     by_email.sort_by(|a, b| a.email.cmp(&b.email));
     assert!(everyone[..2_100].iter().all(|u| !u.search_text.contains("zzz")));
     assert!(by_email[..2_100].iter().all(|u| !u.search_text.contains("two.example")));
     for (term, sort) in [("zzz", UserSort::Name), ("two.example", UserSort::Email)] {
-        let found =
-            directory::search_walking(&d.read, scope.clone(), term, sort, None, 26, 2_100).await;
-        let found: Vec<String> = found.unwrap().into_iter().map(|u| u.email).collect();
         let want: Vec<&str> =
             scan(&everyone, term, sort).iter().take(26).map(|u| u.email.as_str()).collect();
-        assert_eq!(found, want, "{term:?} {sort:?}");
+        // A share over 1 never walks on; 0 always does.
+        for walk_on_over in [2.0, 0.0] {
+            let found = directory::search_walking(
+                &d.read,
+                scope.clone(),
+                term,
+                sort,
+                None,
+                26,
+                2_100,
+                walk_on_over,
+            );
+            let found: Vec<String> = found.await.unwrap().into_iter().map(|u| u.email).collect();
+            assert_eq!(found, want, "{term:?} {sort:?} {walk_on_over}");
+        }
+    }
+    if backend == DatabaseBackend::Postgres {
+        // Which way PostgreSQL's statistics choose: "zzz" is in half the
+        // users, so the walk reads less; "zzz0001" in one, so its holders.
+        for (term, walks_on) in [("zzz", true), ("zzz0001", false)] {
+            let grams = user::term_grams(term);
+            let chosen = directory::walk_on_reads_less(&d.read, &grams, directory::WALK_ON_OVER);
+            assert_eq!(chosen.await.unwrap(), walks_on, "{term}");
+        }
     }
 
     for (term, sort) in [
