@@ -190,7 +190,15 @@ async fn a_term_many_users_hold_past_the_first_rows_finds_what_a_scan_finds() {
     by_email.sort_by(|a, b| a.email.cmp(&b.email));
     assert!(everyone[..2_100].iter().all(|u| !u.search_text.contains("zzz")));
     assert!(by_email[..2_100].iter().all(|u| !u.search_text.contains("two.example")));
-    for (term, sort) in [("zzz", UserSort::Name), ("two.example", UserSort::Email)] {
+    // A walk of 2,210 rows by name ends 9 matches into the "zzz" rows: the
+    // page is those and the rest after them.
+    let zzz_from = everyone.iter().position(|u| u.search_text.contains("zzz")).unwrap();
+    assert_eq!(zzz_from, 2_201);
+    for (term, sort, walk) in [
+        ("zzz", UserSort::Name, 2_100),
+        ("zzz", UserSort::Name, 2_210),
+        ("two.example", UserSort::Email, 2_100),
+    ] {
         let want: Vec<&str> =
             scan(&everyone, term, sort).iter().take(26).map(|u| u.email.as_str()).collect();
         // A share over 1 never walks on; 0 always does.
@@ -202,21 +210,20 @@ async fn a_term_many_users_hold_past_the_first_rows_finds_what_a_scan_finds() {
                 sort,
                 None,
                 26,
-                2_100,
+                walk,
                 walk_on_over,
             );
             let found: Vec<String> = found.await.unwrap().into_iter().map(|u| u.email).collect();
-            assert_eq!(found, want, "{term:?} {sort:?} {walk_on_over}");
+            assert_eq!(found, want, "{term:?} {sort:?} {walk} {walk_on_over}");
         }
     }
-    if backend == DatabaseBackend::Postgres {
-        // Which way PostgreSQL's statistics choose: "zzz" is in half the
-        // users, so the walk reads less; "zzz0001" in one, so its holders.
-        for (term, walks_on) in [("zzz", true), ("zzz0001", false)] {
-            let grams = user::term_grams(term);
-            let chosen = directory::walk_on_reads_less(&d.read, &grams, directory::WALK_ON_OVER);
-            assert_eq!(chosen.await.unwrap(), walks_on, "{term}");
-        }
+    // Which way the search chooses: "zzz" is in half the users, so the walk
+    // on reads less; "zzz0001" in one, so fetching its holders does.
+    for (term, walks_on) in [("zzz", true), ("zzz0001", false)] {
+        let grams = user::term_grams(term);
+        let share = directory::walk_on_over(backend);
+        let chosen = directory::walk_on_reads_less(&d.read, &grams, share).await.unwrap();
+        assert_eq!(chosen, walks_on, "{term}");
     }
 
     for (term, sort) in [

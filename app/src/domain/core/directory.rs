@@ -21,7 +21,7 @@ pub const PAGE_SIZE: u64 = 25;
 pub const SEARCH_MAX: usize = 100;
 
 /// Where a page starts: the sort key of the last row of the previous page.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 enum Cursor {
     Name { name_key: String, id: i32 },
     Email { email: String },
@@ -108,11 +108,17 @@ const CANDIDATES_MAX: u64 = 2_000;
 /// checks before it fetches and sorts them all: a term many users hold fills
 /// a page from them unless its matches sit far along the order.
 const WALK_MAX: u64 = 50_000;
-/// On PostgreSQL, past the walk, a term whose every piece more than this
-/// share of the users hold has the walk go on to the end of the account
-/// instead of every holder fetched: the walk reads the name index alone
-/// (0.17 µs a row), each holder is fetched from the table (4.5 µs).
-pub const WALK_ON_OVER: f64 = 0.04;
+/// Past the walk, a term more than this share of the users hold has the
+/// walk go on to the end of the account instead of every holder fetched:
+/// the ratio of the cost of a row walked (the sort index alone) to that of a
+/// holder fetched from the table, at a million users. PostgreSQL: 0.17 µs
+/// against 4.5 µs. SQLite: 0.24 µs against about 3 µs.
+pub fn walk_on_over(backend: DatabaseBackend) -> f64 {
+    match backend {
+        DatabaseBackend::Postgres => 0.04,
+        _ => 0.08,
+    }
+}
 
 /// A search as typed, trimmed and lower-cased like `search_text`.
 fn search_term(search: &str) -> Result<String, AppError> {
@@ -299,9 +305,9 @@ fn holding_every(backend: DatabaseBackend, grams: &[String]) -> String {
 /// matches nothing) goes through the search index instead of reading the rest
 /// of the account, unless more than [`CANDIDATES_MAX`] users hold its
 /// pieces: then up to [`WALK_MAX`] rows in order are checked first, and only
-/// if they do not fill the page is every holder fetched and sorted (on
-/// PostgreSQL, unless every piece is common: then the walk goes on to the end
-/// of the account, see [`WALK_ON_OVER`]). Whichever
+/// if they do not fill the page is every holder fetched and sorted, or, when
+/// they are many, the walk goes on to the end of the account (see
+/// [`walk_on_over`]). Whichever
 /// way, the rows and their order are those of `search_text LIKE '%term%'`
 /// over the whole account.
 pub async fn search(
@@ -312,11 +318,12 @@ pub async fn search(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<user::Model>, AppError> {
-    search_walking(conn, account_scope, search, sort, after, limit, WALK_MAX, WALK_ON_OVER).await
+    let walk_on_over = walk_on_over(conn.get_database_backend());
+    search_walking(conn, account_scope, search, sort, after, limit, WALK_MAX, walk_on_over).await
 }
 
 /// [`search`] with a walk of `walk` rows instead of [`WALK_MAX`], and
-/// `walk_on_over` instead of [`WALK_ON_OVER`]. Public for the tests: a short
+/// `walk_on_over` instead of [`walk_on_over`]'s. Public for the tests: a short
 /// walk takes a search to its last ways in an account of a few thousand
 /// users, and the share chooses between them.
 #[allow(clippy::too_many_arguments)]
@@ -393,19 +400,21 @@ pub async fn search_walking(
     // took 120-160 ms at a million users for "user03" (a tenth of them, a
     // third of the way along the name order, past the window); the rows in
     // order reach its first page in a few milliseconds.
-    let (hits, account_ends) = if backend == DatabaseBackend::Postgres {
+    // Each way gives the walk's matches and the sort key of its last row,
+    // none when the account ends within the walk.
+    let (mut hits, last) = if backend == DatabaseBackend::Postgres {
         // The walk as a subquery with a LIMIT, like the window: PostgreSQL
         // reads it lazily and stops at the page's last match ("user03" at a
         // million users: 7.4 ms, against 13-14 ms for the sort key below and
         // the walk it bounds, `pgbench`).
-        let walked = in_order.clone().limit(walk).into_query();
+        let walked = in_order.limit(walk).into_query();
         let hits = matches(matches_among(walked, &term, sort, limit)).await?;
-        // Fewer matches than a page are all there are when the account ends
-        // within the walk.
-        let short = (hits.len() as u64) < limit;
-        let ends =
-            short && key_at(conn, ordered.clone(), sort, walk.saturating_sub(1)).await?.is_none();
-        (hits, ends)
+        // The key only matters when the page came up short.
+        let last = match (hits.len() as u64) < limit {
+            true => key_at(conn, ordered.clone(), sort, walk.saturating_sub(1)).await?,
+            false => None,
+        };
+        (hits, last)
     } else {
         // SQLite sorts what such a subquery yields, so it read all 50,000
         // rows (19 ms) for a page whose matches came in the first 30,000:
@@ -413,25 +422,25 @@ pub async fn search_walking(
         let last = key_at(conn, ordered.clone(), sort, walk.saturating_sub(1)).await?;
         let mut walked =
             ordered.clone().select_only().column(C::Id).filter(containing(&term)).limit(limit);
-        let ends = last.is_none();
-        if let Some(last) = last {
-            let (columns, values) = last.row_values();
+        if let Some(last) = &last {
+            let (columns, values) = last.clone().row_values();
             walked = walked.filter(columns.lte(values));
         }
-        (matches(walked.into_query()).await?, ends)
+        (matches(walked.into_query()).await?, last)
     };
-    if hits.len() as u64 == limit || account_ends {
+    let Some(last) = last.filter(|_| (hits.len() as u64) < limit) else {
         return found(hits).await;
-    }
-    if backend == DatabaseBackend::Postgres
-        && walk_on_reads_less(conn, &grams, walk_on_over).await?
-    {
-        // The walk again, to the end this time: PostgreSQL reads it lazily
-        // from the name index alone, so it stops at the page's last match
-        // ("hiro" at a million users: 250-300 ms against 560-580 ms for every
-        // holder). It starts over rather than from the walk's last row: the
-        // 50,000 rows again cost about 8 ms.
-        let hits = matches(matches_among(in_order.into_query(), &term, sort, limit)).await?;
+    };
+    if walk_on_reads_less(conn, &grams, walk_on_over).await? {
+        // On from the walk's last row to the page's last match, reading the
+        // sort index alone ("hiro" at a million users on PostgreSQL: 250-300
+        // ms against 560-580 ms for every holder).
+        let rest = self::ordered(account_scope.clone(), sort, Some(&last.encode()))?
+            .select_only()
+            .column(C::Id)
+            .filter(containing(&term))
+            .limit(limit - hits.len() as u64);
+        hits.extend(matches(rest.into_query()).await?);
         return found(hits).await;
     }
     // Through the index too: left to itself, PostgreSQL walked the name
@@ -576,23 +585,36 @@ fn rarest_pieces(sample: &str, pieces: Vec<String>) -> Vec<String> {
     counted.into_iter().take(PIECES_USED).map(|(_, piece)| piece).collect()
 }
 
-/// Whether, on PostgreSQL, each of `grams` is held by more than `share` of
-/// the users, by the planner's statistics: the search's last way then reads
-/// fewer rows walking the account in order than fetching every holder.
-/// Planner estimates, because counting the holders means reading them from
-/// the table (220 ms for 50,000). Taken one piece at a time, the least held
-/// piece bounds the term's holders from above; together, the planner takes
-/// them as independent, and the pieces of one word are not. Without
-/// statistics (a table never analysed) the estimate is small: every holder,
-/// as before there was a choice.
+/// Whether more than `share` of the users hold `grams`: past the walk, the
+/// search then reads fewer rows walking on than fetching every holder.
+///
+/// SQLite's FTS5 counts the holders of all the pieces together, exactly, up
+/// to the bound, from the index alone (about 25 ms for 80,000 at a million
+/// users, against some 300 ms to fetch them).
+///
+/// PostgreSQL would have to read them from the table to count them (220 ms
+/// for 50,000), so it goes by the planner's statistics, a piece at a time:
+/// the least held piece bounds the term's holders from above (together,
+/// the planner takes the pieces as independent, and the pieces of one word
+/// are not). A piece the statistics do not list counts as rare, so a table
+/// never analysed keeps to fetching every holder.
 pub async fn walk_on_reads_less(
     conn: &impl ConnectionTrait,
     grams: &[String],
     share: f64,
 ) -> Result<bool, AppError> {
+    let backend = conn.get_database_backend();
+    if backend != DatabaseBackend::Postgres {
+        let statement = |sql: String| Statement::from_string(backend, sql);
+        let users = statement(r#"SELECT coalesce(max("id"), 0) AS "n" FROM "users""#.into());
+        let bound = (count_of(conn, users).await? as f64 * share) as u64;
+        let holding = holding_every(backend, grams);
+        let counted = format!(r#"SELECT count(*) AS "n" FROM ({holding} LIMIT {})"#, bound + 1);
+        return Ok(count_of(conn, statement(counted)).await? > bound);
+    }
     let users = planned_rows(conn, r#"SELECT 1 FROM "users""#).await?;
     for gram in grams {
-        let holding = holding_every(DatabaseBackend::Postgres, std::slice::from_ref(gram));
+        let holding = holding_every(backend, std::slice::from_ref(gram));
         let holders =
             planned_rows(conn, &format!(r#"SELECT 1 FROM "users" WHERE {holding}"#)).await?;
         if holders <= users * share {
