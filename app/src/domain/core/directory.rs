@@ -410,9 +410,10 @@ pub async fn search_walking(
         let walked = in_order.limit(walk).into_query();
         let hits = matches(matches_among(walked, &term, sort, limit)).await?;
         // The key only matters when the page came up short.
-        let last = match (hits.len() as u64) < limit {
-            true => key_at(conn, ordered.clone(), sort, walk.saturating_sub(1)).await?,
-            false => None,
+        let last = if (hits.len() as u64) < limit {
+            key_at(conn, ordered.clone(), sort, walk.saturating_sub(1)).await?
+        } else {
+            None
         };
         (hits, last)
     } else {
@@ -603,6 +604,9 @@ pub async fn walk_on_reads_less(
     grams: &[String],
     share: f64,
 ) -> Result<bool, AppError> {
+    if grams.is_empty() {
+        return Ok(false);
+    }
     let backend = conn.get_database_backend();
     if backend != DatabaseBackend::Postgres {
         let statement = |sql: String| Statement::from_string(backend, sql);
@@ -621,7 +625,7 @@ pub async fn walk_on_reads_less(
             return Ok(false);
         }
     }
-    Ok(!grams.is_empty())
+    Ok(true)
 }
 
 /// How many rows PostgreSQL's planner expects `sql` to yield: the `rows=`
