@@ -201,7 +201,8 @@ async fn a_term_many_users_hold_past_the_first_rows_finds_what_a_scan_finds() {
     ] {
         let want: Vec<&str> =
             scan(&everyone, term, sort).iter().take(26).map(|u| u.email.as_str()).collect();
-        // A share over 1 never walks on; 0 always does.
+        // A share over 1 never walks on; 0 always does (PostgreSQL straight
+        // away, before it counts the holders).
         for walk_on_over in [2.0, 0.0] {
             let found = directory::search_walking(
                 &d.read,

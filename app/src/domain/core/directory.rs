@@ -307,7 +307,8 @@ fn holding_every(backend: DatabaseBackend, grams: &[String]) -> String {
 /// pieces: then up to [`WALK_MAX`] rows in order are checked first, and only
 /// if they do not fill the page is every holder fetched and sorted, or, when
 /// they are many, the walk goes on to the end of the account (see
-/// [`walk_on_over`]). Whichever
+/// [`walk_on_over`]; PostgreSQL, which judges "many" from its statistics,
+/// walks straight away, before counting the holders). Whichever
 /// way, the rows and their order are those of `search_text LIKE '%term%'`
 /// over the whole account.
 pub async fn search(
@@ -388,6 +389,15 @@ pub async fn search_walking(
         pieces = rarest_pieces(&sample, pieces);
     }
     let grams: Vec<String> = pieces.iter().map(|piece| user::gram_of(piece)).collect();
+    let postgres = backend == DatabaseBackend::Postgres;
+    if postgres && walk_on_reads_less(conn, &grams, walk_on_over).await? {
+        // Every piece is common: counting its holders up to the cap would
+        // fetch 2,001 of them from the table ("user03" at a million users:
+        // 16-19 ms of its 28), and the walk below would follow. The rows in
+        // order instead, lazily, to the page's last match.
+        let walked = ordered.clone().select_only().column(C::Id).filter(containing(&term));
+        return found(matches(walked.limit(limit).into_query()).await?).await;
+    }
     let index = IndexSearch { term: &term, grams: &grams, sort, after, limit };
     let rows = from_the_index(conn, index.capped(backend, account_scope.clone())?).await?;
     let holders: i64 = rows.first().map(|row| row.try_get("", "n")).transpose()?.unwrap_or(0);
@@ -402,7 +412,7 @@ pub async fn search_walking(
     // order reach its first page in a few milliseconds.
     // Each way gives the walk's matches and the sort key of its last row,
     // none when the account ends within the walk.
-    let (mut hits, last) = if backend == DatabaseBackend::Postgres {
+    let (mut hits, last) = if postgres {
         // The walk as a subquery with a LIMIT, like the window: PostgreSQL
         // reads it lazily and stops at the page's last match ("user03" at a
         // million users: 7.4 ms, against 13-14 ms for the sort key below and
@@ -432,10 +442,11 @@ pub async fn search_walking(
     let Some(last) = last.filter(|_| (hits.len() as u64) < limit) else {
         return found(hits).await;
     };
-    if walk_on_reads_less(conn, &grams, walk_on_over).await? {
+    // (PostgreSQL asked its statistics before the capped statement.)
+    if !postgres && walk_on_reads_less(conn, &grams, walk_on_over).await? {
         // On from the walk's last row to the page's last match, reading the
-        // sort index alone ("hiro" at a million users on PostgreSQL: 250-300
-        // ms against 560-580 ms for every holder).
+        // sort index alone ("hiro" at a million users: 135-225 ms against
+        // 255-343 ms for every holder).
         let rest = self::ordered(account_scope.clone(), sort, Some(&last.encode()))?
             .select_only()
             .column(C::Id)
@@ -586,8 +597,8 @@ fn rarest_pieces(sample: &str, pieces: Vec<String>) -> Vec<String> {
     counted.into_iter().take(PIECES_USED).map(|(_, piece)| piece).collect()
 }
 
-/// Whether more than `share` of the users hold `grams`: past the walk, the
-/// search then reads fewer rows walking on than fetching every holder.
+/// Whether more than `share` of the users hold `grams`: the search then
+/// reads fewer rows walking the account in order than fetching every holder.
 ///
 /// SQLite's FTS5 counts the holders of all the pieces together, exactly, up
 /// to the bound, from the index alone (about 25 ms for 80,000 at a million
@@ -616,26 +627,55 @@ pub async fn walk_on_reads_less(
         let counted = format!(r#"SELECT count(*) AS "n" FROM ({holding} LIMIT {})"#, bound + 1);
         return Ok(count_of(conn, statement(counted)).await? > bound);
     }
-    let users = planned_rows(conn, r#"SELECT 1 FROM "users""#).await?;
-    for gram in grams {
+    // The users and the first piece (the rarest in the window) in one round
+    // trip; the others only when it is common. Planning each piece's
+    // condition costs a rare search, which most are.
+    let users = r#"SELECT 1 FROM "users""#.to_owned();
+    let holding = |gram: &String| {
         let holding = holding_every(backend, std::slice::from_ref(gram));
-        let holders =
-            planned_rows(conn, &format!(r#"SELECT 1 FROM "users" WHERE {holding}"#)).await?;
-        if holders <= users * share {
+        format!(r#"SELECT 1 FROM "users" WHERE {holding}"#)
+    };
+    for part in [&grams[..1], &grams[1..]] {
+        if part.is_empty() {
+            break;
+        }
+        let queries: Vec<String> =
+            std::iter::once(users.clone()).chain(part.iter().map(holding)).collect();
+        let planned = planned_rows(conn, &queries).await?;
+        let common = match planned.split_first() {
+            Some((users, holders)) if holders.len() == part.len() => {
+                holders.iter().all(|holders| *holders > users * share)
+            }
+            // A plan of another shape than expected: keep to every holder.
+            _ => false,
+        };
+        if !common {
             return Ok(false);
         }
     }
     Ok(true)
 }
 
-/// How many rows PostgreSQL's planner expects `sql` to yield: the `rows=`
-/// of the plan's first line.
-async fn planned_rows(conn: &impl ConnectionTrait, sql: &str) -> Result<f64, AppError> {
-    let explain = Statement::from_string(DatabaseBackend::Postgres, format!("EXPLAIN {sql}"));
-    let top: Option<String> =
-        conn.query_one_raw(explain).await?.map(|row| row.try_get_by_index(0)).transpose()?;
-    let rows = top.as_deref().and_then(|line| line.split(" rows=").nth(1));
-    Ok(rows.and_then(|r| r.split(' ').next()?.parse().ok()).unwrap_or(0.0))
+/// How many rows PostgreSQL's planner expects of each of `queries` (at
+/// least two), in order. One `EXPLAIN` of them joined by `UNION ALL`, so one
+/// round trip: each is a child of the plan's `Append`, the least indented
+/// `->` lines, whose `rows=` is its estimate.
+async fn planned_rows(
+    conn: &impl ConnectionTrait,
+    queries: &[String],
+) -> Result<Vec<f64>, AppError> {
+    let explain = format!("EXPLAIN {}", queries.join(" UNION ALL "));
+    let rows = conn.query_all_raw(Statement::from_string(DatabaseBackend::Postgres, explain));
+    let lines: Vec<String> =
+        rows.await?.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
+    let depth = |line: &str| line.len() - line.trim_start().len();
+    let children: Vec<&str> =
+        lines.iter().map(String::as_str).filter(|l| l.trim_start().starts_with("->")).collect();
+    let top = children.iter().map(|line| depth(line)).min();
+    let estimate = |line: &str| -> Option<f64> {
+        line.split(" rows=").nth(1)?.split(' ').next()?.parse().ok()
+    };
+    Ok(children.into_iter().filter(|line| Some(depth(line)) == top).filter_map(estimate).collect())
 }
 
 /// The `n` a counting statement answers.
