@@ -351,6 +351,10 @@ pub async fn search_walking(
         }
         Ok(ordered.clone().filter(C::Id.is_in(hits)).all(conn).await?)
     };
+    // The ids of `rows` that contain the term, in order: a walk, read from
+    // the sort index alone.
+    let walking =
+        |rows: Select<user::Entity>| rows.select_only().column(C::Id).filter(containing(&term));
     let matches = |statement: SelectStatement| async move {
         let rows = conn.query_all_raw(backend.build(&statement)).await?;
         rows.iter().map(|row| row.try_get("", "id")).collect::<Result<Vec<i32>, _>>()
@@ -395,8 +399,8 @@ pub async fn search_walking(
         // fetch 2,001 of them from the table ("user03" at a million users:
         // 16-19 ms of its 28), and the walk below would follow. The rows in
         // order instead, lazily, to the page's last match.
-        let walked = ordered.clone().select_only().column(C::Id).filter(containing(&term));
-        return found(matches(walked.limit(limit).into_query()).await?).await;
+        let walked = walking(ordered.clone()).limit(limit);
+        return found(matches(walked.into_query()).await?).await;
     }
     let index = IndexSearch { term: &term, grams: &grams, sort, after, limit };
     let rows = from_the_index(conn, index.capped(backend, account_scope.clone())?).await?;
@@ -431,8 +435,7 @@ pub async fn search_walking(
         // rows (19 ms) for a page whose matches came in the first 30,000:
         // the walk is bounded by the sort key of its last row instead.
         let last = key_at(conn, ordered.clone(), sort, walk.saturating_sub(1)).await?;
-        let mut walked =
-            ordered.clone().select_only().column(C::Id).filter(containing(&term)).limit(limit);
+        let mut walked = walking(ordered.clone()).limit(limit);
         if let Some(last) = &last {
             let (columns, values) = last.clone().row_values();
             walked = walked.filter(columns.lte(values));
@@ -447,11 +450,8 @@ pub async fn search_walking(
         // On from the walk's last row to the page's last match, reading the
         // sort index alone ("hiro" at a million users: 135-225 ms against
         // 255-343 ms for every holder).
-        let rest = self::ordered(account_scope.clone(), sort, Some(&last.encode()))?
-            .select_only()
-            .column(C::Id)
-            .filter(containing(&term))
-            .limit(limit - hits.len() as u64);
+        let after_last = self::ordered(account_scope.clone(), sort, Some(&last.encode()))?;
+        let rest = walking(after_last).limit(limit - hits.len() as u64);
         hits.extend(matches(rest.into_query()).await?);
         return found(hits).await;
     }
@@ -605,7 +605,7 @@ fn rarest_pieces(sample: &str, pieces: Vec<String>) -> Vec<String> {
 /// users, against some 300 ms to fetch them).
 ///
 /// PostgreSQL would have to read them from the table to count them (220 ms
-/// for 50,000), so it goes by the planner's statistics, a piece at a time:
+/// for 50,000), so it goes by the planner's statistics, each piece on its own:
 /// the least held piece bounds the term's holders from above (together,
 /// the planner takes the pieces as independent, and the pieces of one word
 /// are not). A piece the statistics do not list counts as rare, so a table
