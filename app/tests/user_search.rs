@@ -125,7 +125,7 @@ async fn search_finds_what_a_scan_of_the_account_finds_in_the_same_order() {
 
     // The pickers share the search.
     let me = ada.clone();
-    let picked = people::choices(&d.read, &me, "uixo", None).await.unwrap();
+    let picked = people::choices(&d, &me, "uixo", None).await.unwrap();
     assert_eq!(picked.len(), 1);
 }
 
@@ -205,7 +205,7 @@ async fn a_term_many_users_hold_past_the_first_rows_finds_what_a_scan_finds() {
         // away, before it counts the holders).
         for walk_on_over in [2.0, 0.0] {
             let found = directory::search_walking(
-                &d.read,
+                &d,
                 scope.clone(),
                 term,
                 sort,
@@ -223,7 +223,7 @@ async fn a_term_many_users_hold_past_the_first_rows_finds_what_a_scan_finds() {
     for (term, walks_on) in [("zzz", true), ("zzz0001", false)] {
         let grams = user::term_grams(term);
         let share = directory::walk_on_over(backend);
-        let chosen = directory::walk_on_reads_less(&d.read, &grams, share).await.unwrap();
+        let chosen = directory::walk_on_reads_less(&d, &grams, share).await.unwrap();
         assert_eq!(chosen, walks_on, "{term}");
     }
 
@@ -256,7 +256,7 @@ async fn capped(d: &Domain, account_id: i32, term: &str) -> (i64, Vec<String>) {
         limit: 26,
     };
     let statement = index.capped(backend, scope).unwrap();
-    let rows = directory::from_the_index(&d.db, statement).await.unwrap();
+    let rows = d.search_index.query_all_raw(statement).await.unwrap();
     let emails = rows.iter().filter_map(|r| r.try_get::<Option<String>>("", "email").unwrap());
     (rows[0].try_get("", "n").unwrap(), emails.collect())
 }
@@ -285,7 +285,7 @@ async fn plan_of(d: &Domain, statement: Statement) -> String {
         format!("{prefix}{}", statement.sql),
         statement.values.map(|v| v.0).unwrap_or_default(),
     );
-    let rows = directory::from_the_index(&d.db, explain).await.unwrap();
+    let rows = d.search_index.query_all_raw(explain).await.unwrap();
     let plan: Vec<String> = rows.iter().map(|r| r.try_get::<String>("", column).unwrap()).collect();
     plan.join("\n")
 }

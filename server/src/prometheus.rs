@@ -74,7 +74,9 @@ async fn render(handle: &PrometheusHandle, domain: &Domain) -> String {
         Ok(depth) => metrics::gauge!("console_mail_queue_depth").set(depth as f64),
         Err(err) => tracing::warn!(error = %err, "reading the mail queue for metrics"),
     }
-    for (pool, conn) in [("write", &domain.db), ("read", &domain.read)] {
+    let pools =
+        [("write", &domain.db), ("read", &domain.read), ("search_index", &domain.search_index)];
+    for (pool, conn) in pools {
         let used = db::pool_use(conn);
         let idle = used.idle as f64;
         let busy = f64::from(used.open) - idle;

@@ -9,11 +9,14 @@ use memchr::memmem;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, Order, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, FromQueryResult, IdenStatic, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, TransactionSession,
-    TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use crate::domain::core::Domain;
 use crate::domain::entity::user;
 use crate::model::{AppError, UserSort, UserState};
 
@@ -174,7 +177,9 @@ fn sort_columns(sort: UserSort) -> Vec<user::Column> {
 /// checked by `LIKE`, in `sort` order after the cursor `after`, up to
 /// `limit`. On SQLite the users table is read `NOT INDEXED`, so the planner
 /// goes from the index's rowids to the rows and never walks the account in
-/// order checking each row. Public for the query-plan tests.
+/// order checking each row; on PostgreSQL the statements run on
+/// `Domain::search_index`, whose sessions leave the planner no other way
+/// (`db::INDEX_ONLY_SETTINGS`). Public for the query-plan tests.
 pub struct IndexSearch<'a> {
     pub term: &'a str,
     pub grams: &'a [String],
@@ -312,15 +317,15 @@ fn holding_every(backend: DatabaseBackend, grams: &[String]) -> String {
 /// way, the rows and their order are those of `search_text LIKE '%term%'`
 /// over the whole account.
 pub async fn search(
-    conn: &(impl ConnectionTrait + TransactionTrait),
+    d: &Domain,
     account_scope: Select<user::Entity>,
     search: &str,
     sort: UserSort,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<user::Model>, AppError> {
-    let walk_on_over = walk_on_over(conn.get_database_backend());
-    search_walking(conn, account_scope, search, sort, after, limit, WALK_MAX, walk_on_over).await
+    let walk_on_over = walk_on_over(d.read.get_database_backend());
+    search_walking(d, account_scope, search, sort, after, limit, WALK_MAX, walk_on_over).await
 }
 
 /// [`search`] with a walk of `walk` rows instead of [`WALK_MAX`], and
@@ -329,7 +334,7 @@ pub async fn search(
 /// users, and the share chooses between them.
 #[allow(clippy::too_many_arguments)]
 pub async fn search_walking(
-    conn: &(impl ConnectionTrait + TransactionTrait),
+    d: &Domain,
     account_scope: Select<user::Entity>,
     search: &str,
     sort: UserSort,
@@ -339,6 +344,7 @@ pub async fn search_walking(
     walk_on_over: f64,
 ) -> Result<Vec<user::Model>, AppError> {
     use user::Column as C;
+    let conn = &d.read;
     let term = search_term(search)?;
     let ordered = ordered(account_scope.clone(), sort, after)?;
     if term.is_empty() {
@@ -373,10 +379,12 @@ pub async fn search_walking(
         return found(hits).await;
     }
     // Fewer matches than a page: unless the window held the whole account,
-    // the rest is looked up in the index. The window's texts also tell which
-    // of a long term's pieces are rare (below).
-    let mut pieces = user::term_pieces(&term);
-    let (window_rows, sample) = if pieces.len() > PIECES_USED {
+    // the rest is looked up in the index. Which of a long term's pieces are
+    // rare, SQLite learns from the window's texts, PostgreSQL from its
+    // statistics (a second read of the window, 0.3 ms more than counting it).
+    let postgres = backend == DatabaseBackend::Postgres;
+    let pieces = user::term_pieces(&term);
+    let (window_rows, sample) = if !postgres && pieces.len() > PIECES_USED {
         let (rows, texts) = window_texts(conn, window).await?;
         (rows, Some(texts))
     } else {
@@ -389,12 +397,15 @@ pub async fn search_walking(
     if window_rows < SCAN_WINDOW {
         return found(hits).await;
     }
-    if let Some(sample) = sample {
-        pieces = rarest_pieces(&sample, pieces);
+    let pieces = match sample {
+        Some(sample) => rarest_pieces(&sample, pieces),
+        None => pieces,
+    };
+    let mut grams: Vec<String> = pieces.iter().map(|piece| user::gram_of(piece)).collect();
+    if postgres {
+        grams = d.search_statistics.shares(conn).await?.least_held(grams);
     }
-    let grams: Vec<String> = pieces.iter().map(|piece| user::gram_of(piece)).collect();
-    let postgres = backend == DatabaseBackend::Postgres;
-    if postgres && walk_on_reads_less(conn, &grams, walk_on_over).await? {
+    if postgres && walk_on_reads_less(d, &grams, walk_on_over).await? {
         // Every piece is common: counting its holders up to the cap would
         // fetch 2,001 of them from the table ("user03" at a million users:
         // 16-19 ms of its 28), and the walk below would follow. The rows in
@@ -403,7 +414,7 @@ pub async fn search_walking(
         return found(matches(walked.into_query()).await?).await;
     }
     let index = IndexSearch { term: &term, grams: &grams, sort, after, limit };
-    let rows = from_the_index(conn, index.capped(backend, account_scope.clone())?).await?;
+    let rows = d.search_index.query_all_raw(index.capped(backend, account_scope.clone())?).await?;
     let holders: i64 = rows.first().map(|row| row.try_get("", "n")).transpose()?.unwrap_or(0);
     if holders as u64 <= CANDIDATES_MAX {
         // The row of `n` alone, when the page is empty, has no user.
@@ -446,7 +457,7 @@ pub async fn search_walking(
         return found(hits).await;
     };
     // (PostgreSQL asked its statistics before the capped statement.)
-    if !postgres && walk_on_reads_less(conn, &grams, walk_on_over).await? {
+    if !postgres && walk_on_reads_less(d, &grams, walk_on_over).await? {
         // On from the walk's last row to the page's last match, reading the
         // sort index alone ("hiro" at a million users: 135-225 ms against
         // 255-343 ms for every holder).
@@ -458,39 +469,8 @@ pub async fn search_walking(
     // Through the index too: left to itself, PostgreSQL walked the name
     // index checking each row's pieces in the table ("hiro", a tenth of a
     // million users, 70% of the way along: 2.3 s against 0.45 s).
-    let rows = from_the_index(conn, index.every_holder(backend, account_scope)?).await?;
+    let rows = d.search_index.query_all_raw(index.every_holder(backend, account_scope)?).await?;
     Ok(rows.iter().map(|row| user::Model::from_query_result(row, "")).collect::<Result<_, _>>()?)
-}
-
-/// The rows of an [`IndexSearch`] statement (or of its plan). PostgreSQL
-/// runs it with the GIN index as its only way to the users:
-/// - given the capped statement's LIMIT and an estimate of many holders, its
-///   planner chose a walk of the table instead ("user03" at a million users:
-///   4 s against 26 ms through the index);
-/// - for every holder of "hiro" (100,000 of a million) it chose a walk of the
-///   name index, fetching each row to check its pieces (2.3 s).
-///
-/// Through the index, the bitmap of the holders' table pages needs more than
-/// the default 4 MB of `work_mem` to stay exact: a lossy bitmap rechecks
-/// every row of its pages (3.5 s for "hiro" against 0.45 s). 16 MB kept the
-/// 100,000 pages of "hiro" exact. JIT compilation cost 10-40 ms and saved
-/// nothing. The settings last for one transaction.
-pub async fn from_the_index(
-    conn: &(impl ConnectionTrait + TransactionTrait),
-    statement: Statement,
-) -> Result<Vec<QueryResult>, AppError> {
-    if conn.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(conn.query_all_raw(statement).await?);
-    }
-    let txn = conn.begin().await?;
-    // One statement for all the settings: each round trip costs the search.
-    let settings = "SELECT set_config('enable_seqscan', 'off', true), \
-                    set_config('enable_indexscan', 'off', true), \
-                    set_config('work_mem', '16MB', true), set_config('jit', 'off', true)";
-    txn.execute_unprepared(settings).await?;
-    let rows = txn.query_all_raw(statement).await?;
-    txn.commit().await?;
-    Ok(rows)
 }
 
 /// The ids of up to `limit` rows of `rows` (the account in order, aliased
@@ -549,16 +529,14 @@ async fn key_at(
 /// (sqlx decodes and allocates each row), and the database joins them for
 /// little.
 /// A newline inside a text would only count as two texts when choosing
-/// pieces, which changes the speed of a search, never its results.
+/// pieces, which changes the speed of a search, never its results. SQLite
+/// only: PostgreSQL goes by its statistics ([`PieceShares::least_held`]).
 async fn window_texts(
     conn: &impl ConnectionTrait,
     window: SelectStatement,
 ) -> Result<(u64, String), AppError> {
     let backend = conn.get_database_backend();
-    let joined = match backend {
-        DatabaseBackend::Postgres => r#"string_agg("scanned"."search_text", chr(10))"#,
-        _ => r#"group_concat("scanned"."search_text", char(10))"#,
-    };
+    let joined = r#"group_concat("scanned"."search_text", char(10))"#;
     let mut query = Query::select();
     query
         .expr_as(Expr::cust("count(*)"), Alias::new("n"))
@@ -605,77 +583,119 @@ fn rarest_pieces(sample: &str, pieces: Vec<String>) -> Vec<String> {
 /// users, against some 300 ms to fetch them).
 ///
 /// PostgreSQL would have to read them from the table to count them (220 ms
-/// for 50,000), so it goes by the planner's statistics, each piece on its own:
-/// the least held piece bounds the term's holders from above (together,
-/// the planner takes the pieces as independent, and the pieces of one word
-/// are not). A piece the statistics do not list counts as rare, so a table
-/// never analysed keeps to fetching every holder.
+/// for 50,000), so it goes by the statistics of the GIN index's pieces
+/// ([`PieceStatistics`]), each piece on its own: the least held piece bounds
+/// the term's holders from above (the pieces of one word are not
+/// independent). A piece the statistics do not list counts as rare, so a
+/// table never analysed keeps to fetching every holder.
 pub async fn walk_on_reads_less(
-    conn: &impl ConnectionTrait,
+    d: &Domain,
     grams: &[String],
     share: f64,
 ) -> Result<bool, AppError> {
     if grams.is_empty() {
         return Ok(false);
     }
-    let backend = conn.get_database_backend();
+    let backend = d.read.get_database_backend();
     if backend != DatabaseBackend::Postgres {
         let statement = |sql: String| Statement::from_string(backend, sql);
         let users = statement(r#"SELECT coalesce(max("id"), 0) AS "n" FROM "users""#.into());
-        let bound = (count_of(conn, users).await? as f64 * share) as u64;
+        let bound = (count_of(&d.read, users).await? as f64 * share) as u64;
         let holding = holding_every(backend, grams);
         let counted = format!(r#"SELECT count(*) AS "n" FROM ({holding} LIMIT {})"#, bound + 1);
-        return Ok(count_of(conn, statement(counted)).await? > bound);
+        return Ok(count_of(&d.read, statement(counted)).await? > bound);
     }
-    // The users and the first piece (the rarest in the window) in one round
-    // trip; the others only when it is common. Planning each piece's
-    // condition costs a rare search, which most are.
-    let users = r#"SELECT 1 FROM "users""#.to_owned();
-    let holding = |gram: &String| {
-        let holding = holding_every(backend, std::slice::from_ref(gram));
-        format!(r#"SELECT 1 FROM "users" WHERE {holding}"#)
-    };
-    for part in [&grams[..1], &grams[1..]] {
-        if part.is_empty() {
-            break;
-        }
-        let queries: Vec<String> =
-            std::iter::once(users.clone()).chain(part.iter().map(holding)).collect();
-        let planned = planned_rows(conn, &queries).await?;
-        let common = match planned.split_first() {
-            Some((users, holders)) if holders.len() == part.len() => {
-                holders.iter().all(|holders| *holders > users * share)
-            }
-            // A plan of another shape than expected: keep to every holder.
-            _ => false,
-        };
-        if !common {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let shares = d.search_statistics.shares(&d.read).await?;
+    Ok(grams.iter().all(|gram| shares.of(gram) > share))
 }
 
-/// How many rows PostgreSQL's planner expects of each of `queries` (at
-/// least two), in order. One `EXPLAIN` of them joined by `UNION ALL`, so one
-/// round trip: each is a child of the plan's `Append`, the least indented
-/// `->` lines, whose `rows=` is its estimate.
-async fn planned_rows(
-    conn: &impl ConnectionTrait,
-    queries: &[String],
-) -> Result<Vec<f64>, AppError> {
-    let explain = format!("EXPLAIN {}", queries.join(" UNION ALL "));
-    let rows = conn.query_all_raw(Statement::from_string(DatabaseBackend::Postgres, explain));
-    let lines: Vec<String> =
-        rows.await?.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
-    let depth = |line: &str| line.len() - line.trim_start().len();
-    let children: Vec<&str> =
-        lines.iter().map(String::as_str).filter(|l| l.trim_start().starts_with("->")).collect();
-    let top = children.iter().map(|line| depth(line)).min();
-    let estimate = |line: &str| -> Option<f64> {
-        line.split(" rows=").nth(1)?.split(' ').next()?.parse().ok()
+/// How long the statistics of the search index's pieces are kept before
+/// they are read again. `ANALYZE` (autovacuum's, after many writes) is what
+/// changes them, and a search that goes by old ones only goes slower.
+const PIECE_STATISTICS_FOR: Duration = Duration::from_secs(300);
+
+/// What PostgreSQL's statistics say of the search index's pieces (the
+/// `most_common_elems` that `ANALYZE` keeps for `idx_users_search_grams`):
+/// the share of users holding each of the thousand most common. Read from
+/// `pg_stats` once every [`PIECE_STATISTICS_FOR`], not asked of the planner
+/// per search: an `EXPLAIN` of a piece's condition cost a rare search a round
+/// trip and 0.3 ms of PostgreSQL's time, for the same figures.
+#[derive(Default)]
+pub struct PieceStatistics {
+    read: Mutex<Option<(Instant, Arc<PieceShares>)>>,
+}
+
+/// The share of users holding each listed piece, and what an unlisted one is
+/// taken to hold: as PostgreSQL's planner estimates `@>` on an array
+/// (`mcelem_array_contain_overlap_selec`), half the least listed share, at
+/// most 0.5%, and 0.5% with no statistics at all.
+pub struct PieceShares {
+    listed: HashMap<String, f64>,
+    unlisted: f64,
+}
+
+/// The planner's share for an element, or an array, it knows nothing of
+/// (`DEFAULT_CONTAIN_SEL`).
+const UNKNOWN_SHARE: f64 = 0.005;
+
+impl PieceShares {
+    pub fn of(&self, gram: &str) -> f64 {
+        self.listed.get(gram).copied().unwrap_or(self.unlisted)
+    }
+
+    /// The [`PIECES_USED`] of `grams` the fewest users hold (see
+    /// [`rarest_pieces`] on why). Only the listed pieces have a share of
+    /// their own: the statistics cannot tell unlisted pieces apart, each held
+    /// by fewer users than the least listed one, so the pieces' own order
+    /// (alphabetical) decides between them.
+    fn least_held(&self, mut grams: Vec<String>) -> Vec<String> {
+        grams.sort_by(|a, b| self.of(a).total_cmp(&self.of(b)));
+        grams.truncate(PIECES_USED);
+        grams
+    }
+}
+
+impl PieceStatistics {
+    /// The statistics, read again once they are [`PIECE_STATISTICS_FOR`] old.
+    pub async fn shares(&self, conn: &impl ConnectionTrait) -> Result<Arc<PieceShares>, AppError> {
+        let kept = self.read.lock().expect("piece statistics").clone();
+        if let Some((_, shares)) = kept.filter(|(at, _)| at.elapsed() < PIECE_STATISTICS_FOR) {
+            return Ok(shares);
+        }
+        let shares = Arc::new(read_piece_shares(conn).await?);
+        *self.read.lock().expect("piece statistics") = Some((Instant::now(), shares.clone()));
+        Ok(shares)
+    }
+}
+
+async fn read_piece_shares(conn: &impl ConnectionTrait) -> Result<PieceShares, AppError> {
+    // Both arrays as text: the elements are grams (`g` and hex digits), the
+    // frequencies numbers, so a space divides them safely.
+    let sql = r#"SELECT array_to_string(most_common_elems::text::text[], ' ') AS "elems",
+                        array_to_string(most_common_elem_freqs, ' ') AS "freqs"
+                 FROM pg_stats
+                 WHERE schemaname = current_schema() AND tablename = 'idx_users_search_grams'"#;
+    let row = conn.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
+    let Some(row) = row else {
+        return Ok(PieceShares { listed: HashMap::new(), unlisted: UNKNOWN_SHARE });
     };
-    Ok(children.into_iter().filter(|line| Some(depth(line)) == top).filter_map(estimate).collect())
+    let elems: Option<String> = row.try_get("", "elems")?;
+    let freqs: Option<String> = row.try_get("", "freqs")?;
+    let elems: Vec<&str> = elems.as_deref().unwrap_or_default().split_whitespace().collect();
+    let freqs: Vec<f64> = freqs
+        .as_deref()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    // One frequency per element, then the least and the greatest of them and
+    // the share of empty arrays.
+    if elems.is_empty() || freqs.len() != elems.len() + 3 {
+        return Ok(PieceShares { listed: HashMap::new(), unlisted: UNKNOWN_SHARE });
+    }
+    let least = freqs[elems.len()];
+    let listed = elems.iter().zip(&freqs).map(|(gram, share)| (gram.to_string(), *share));
+    Ok(PieceShares { listed: listed.collect(), unlisted: UNKNOWN_SHARE.min(least / 2.0) })
 }
 
 /// The `n` a counting statement answers.
@@ -688,13 +708,13 @@ async fn count_of(conn: &impl ConnectionTrait, statement: Statement) -> Result<u
 /// One page of `account_scope`'s users and the cursor of the next page, if
 /// there is one: `PAGE_SIZE + 1` rows are read so no count is needed.
 pub async fn page(
-    conn: &(impl ConnectionTrait + TransactionTrait),
+    d: &Domain,
     account_scope: Select<user::Entity>,
     search: &str,
     sort: UserSort,
     after: Option<&str>,
 ) -> Result<(Vec<user::Model>, Option<String>), AppError> {
-    let mut rows = self::search(conn, account_scope, search, sort, after, PAGE_SIZE + 1).await?;
+    let mut rows = self::search(d, account_scope, search, sort, after, PAGE_SIZE + 1).await?;
     let next = if rows.len() as u64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);
         rows.last().map(|last| Cursor::after(last, sort).encode())
@@ -706,8 +726,18 @@ pub async fn page(
 
 #[cfg(test)]
 mod tests {
-    use super::{like_pattern, rarest_pieces};
+    use super::{like_pattern, rarest_pieces, PieceShares};
     use crate::domain::entity::user::term_pieces;
+
+    #[test]
+    fn the_statistics_choose_the_pieces_fewest_users_hold() {
+        let listed = [("ga", 0.5), ("gb", 0.02), ("gc", 0.01)].map(|(g, s)| (g.to_string(), s));
+        let shares = PieceShares { listed: listed.into_iter().collect(), unlisted: 0.004 };
+        let grams = |gs: &[&str]| gs.iter().map(|g| g.to_string()).collect::<Vec<_>>();
+        assert_eq!(shares.least_held(grams(&["ga", "gb", "gc", "gd"])), ["gd", "gc", "gb"]);
+        assert_eq!(shares.least_held(grams(&["ga", "gb", "gd", "ge", "gf"])), ["gd", "ge", "gf"]);
+        assert_eq!(shares.least_held(grams(&["ga"])), ["ga"]);
+    }
 
     #[test]
     fn search_wildcards_are_literal() {

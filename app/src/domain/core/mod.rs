@@ -41,6 +41,10 @@ pub struct Domain {
     pub db: DatabaseConnection,
     /// Plain reads that need no transaction (see [`db`] on why the two differ).
     pub read: DatabaseConnection,
+    /// The user search's index statements (see [`db::Connections`]).
+    pub search_index: DatabaseConnection,
+    /// What PostgreSQL's statistics say of the search index, kept a while.
+    pub search_statistics: Arc<directory::PieceStatistics>,
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,
     pub sessions: SessionPolicy,
@@ -83,11 +87,13 @@ impl Domain {
     }
 
     pub fn new(db: db::Connections, clock: Arc<dyn Clock>, secrets: Arc<Keyring>) -> Self {
-        let db::Connections { write: db, read } = db;
+        let db::Connections { write: db, read, search_index } = db;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Domain {
             db,
             read,
+            search_index,
+            search_statistics: Arc::default(),
             clock,
             // One core is left to everything else, so a flood of log-ins
             // (each an argon2 verification) cannot starve other requests.

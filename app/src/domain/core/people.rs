@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
-    TransactionTrait,
 };
 
 use crate::domain::core::actor::Member;
@@ -57,7 +56,7 @@ pub fn user_choice(u: &user::Model) -> UserChoice {
 /// The users a picker offers for what has been typed so far: a bounded index
 /// scan however many users the account has.
 pub async fn choices(
-    conn: &(impl ConnectionTrait + TransactionTrait),
+    d: &Domain,
     actor: &Member,
     search: &str,
     except: Option<i32>,
@@ -66,7 +65,7 @@ pub async fn choices(
     if let Some(id) = except {
         scope = scope.filter(user::Column::Id.ne(id));
     }
-    let found = directory::search(conn, scope, search, UserSort::Name, None, CHOICES).await?;
+    let found = directory::search(d, scope, search, UserSort::Name, None, CHOICES).await?;
     Ok(found.iter().map(user_choice).collect())
 }
 

@@ -398,7 +398,7 @@ pub async fn share_choices(
     search: &str,
 ) -> Result<Vec<UserChoice>, AppError> {
     let sharer = me.sharer(&d.db).await?;
-    people::choices(&d.db, sharer.member(), search, Some(me.user_id())).await
+    people::choices(d, sharer.member(), search, Some(me.user_id())).await
 }
 
 /// The application's settings: exactly these libraries and integrations of

@@ -246,7 +246,7 @@ pub async fn owner_choices(
     admin: &Admin,
     search: &str,
 ) -> Result<Vec<UserChoice>, AppError> {
-    people::choices(&d.db, admin.member(), search, None).await
+    people::choices(d, admin.member(), search, None).await
 }
 
 /// A deleted user's numbers pass to the admin who deleted them.
