@@ -84,6 +84,11 @@ async fn admins_list_only_their_own_accounts_users_and_members_are_refused() {
         vec!["eve@third.example"]
     );
     assert!(!theirs.several_users);
+    // A page of one user still says the account has several.
+    let ada = admin.admin().unwrap();
+    let bob = users::list_users(&d, &ada, "bob", UserSort::Name, None).await.unwrap();
+    assert_eq!(bob.rows.len(), 1);
+    assert!(bob.several_users);
     let _ = member;
 }
 

@@ -523,18 +523,20 @@ pub async fn list_users_in_state(
     after: Option<&str>,
 ) -> Result<UserPage, AppError> {
     let scope = Scoped::of(admin.member());
-    // Two ids say whether there is more than one user, without counting all.
-    let several_users = scope
-        .users()
-        .select_only()
-        .column(user::Column::Id)
-        .limit(2)
-        .into_tuple::<i32>()
-        .all(&d.read)
-        .await?
-        .len()
-        > 1;
     let in_state = directory::in_state(scope.users(), state);
-    let (rows, next) = directory::page(&d.read, in_state, search, sort, after).await?;
+    let (rows, next) = directory::page(d, in_state, search, sort, after).await?;
+    // A page of two users or more says so; otherwise two ids say whether
+    // there is more than one user, without counting all.
+    let several_users = rows.len() > 1
+        || scope
+            .users()
+            .select_only()
+            .column(user::Column::Id)
+            .limit(2)
+            .into_tuple::<i32>()
+            .all(&d.read)
+            .await?
+            .len()
+            > 1;
     Ok(UserPage { rows: rows.into_iter().map(user_row).collect(), next, several_users })
 }
