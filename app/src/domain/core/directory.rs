@@ -313,7 +313,7 @@ fn holding_every(backend: DatabaseBackend, grams: &[String]) -> String {
 /// if they do not fill the page is every holder fetched and sorted, or, when
 /// they are many, the walk goes on to the end of the account (see
 /// [`walk_on_over`]; PostgreSQL, which judges "many" from its statistics,
-/// walks straight away, before counting the holders). Whichever
+/// walks straight away, before counting the window or the holders). Whichever
 /// way, the rows and their order are those of `search_text LIKE '%term%'`
 /// over the whole account.
 pub async fn search(
@@ -384,6 +384,22 @@ pub async fn search_walking(
     // statistics (a second read of the window, 0.3 ms more than counting it).
     let postgres = backend == DatabaseBackend::Postgres;
     let pieces = user::term_pieces(&term);
+    let grams_of = |pieces: &[String]| -> Vec<String> {
+        pieces.iter().map(|piece| user::gram_of(piece)).collect()
+    };
+    let mut grams = grams_of(&pieces);
+    if postgres {
+        grams = d.search_statistics.shares(conn).await?.least_held(grams);
+        if walk_on_reads_less(d, &grams, walk_on_over).await? {
+            // Every piece is common: counting its holders up to the cap
+            // would fetch 2,001 of them from the table ("user03" at a
+            // million users: 16-19 ms of its 28), and the walk below would
+            // follow. The rows in order instead, lazily, to the page's last
+            // match or the account's end, so the window need not be counted.
+            let walked = walking(ordered.clone()).limit(limit);
+            return found(matches(walked.into_query()).await?).await;
+        }
+    }
     let (window_rows, sample) = if !postgres && pieces.len() > PIECES_USED {
         let (rows, texts) = window_texts(conn, window).await?;
         (rows, Some(texts))
@@ -397,21 +413,8 @@ pub async fn search_walking(
     if window_rows < SCAN_WINDOW {
         return found(hits).await;
     }
-    let pieces = match sample {
-        Some(sample) => rarest_pieces(&sample, pieces),
-        None => pieces,
-    };
-    let mut grams: Vec<String> = pieces.iter().map(|piece| user::gram_of(piece)).collect();
-    if postgres {
-        grams = d.search_statistics.shares(conn).await?.least_held(grams);
-    }
-    if postgres && walk_on_reads_less(d, &grams, walk_on_over).await? {
-        // Every piece is common: counting its holders up to the cap would
-        // fetch 2,001 of them from the table ("user03" at a million users:
-        // 16-19 ms of its 28), and the walk below would follow. The rows in
-        // order instead, lazily, to the page's last match.
-        let walked = walking(ordered.clone()).limit(limit);
-        return found(matches(walked.into_query()).await?).await;
+    if let Some(sample) = sample {
+        grams = grams_of(&rarest_pieces(&sample, pieces));
     }
     let index = IndexSearch { term: &term, grams: &grams, sort, after, limit };
     let rows = d.search_index.query_all_raw(index.capped(backend, account_scope.clone())?).await?;
