@@ -381,7 +381,8 @@ pub async fn search_walking(
     // Fewer matches than a page: unless the window held the whole account,
     // the rest is looked up in the index. Which of a long term's pieces are
     // rare, SQLite learns from the window's texts, PostgreSQL from its
-    // statistics (a second read of the window, 0.3 ms more than counting it).
+    // statistics (joining the texts read the window a second time there:
+    // 0.3 ms more than counting it).
     let postgres = backend == DatabaseBackend::Postgres;
     let pieces = user::term_pieces(&term);
     let grams_of = |pieces: &[String]| -> Vec<String> {
@@ -642,6 +643,12 @@ pub struct PieceShares {
 const UNKNOWN_SHARE: f64 = 0.005;
 
 impl PieceShares {
+    /// What the planner assumes with no statistics (a table never analysed).
+    fn unknown() -> Self {
+        PieceShares { listed: HashMap::new(), unlisted: UNKNOWN_SHARE }
+    }
+
+    /// The share of users taken to hold `gram`.
     pub fn of(&self, gram: &str) -> f64 {
         self.listed.get(gram).copied().unwrap_or(self.unlisted)
     }
@@ -680,7 +687,7 @@ async fn read_piece_shares(conn: &impl ConnectionTrait) -> Result<PieceShares, A
                  WHERE schemaname = current_schema() AND tablename = 'idx_users_search_grams'"#;
     let row = conn.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
     let Some(row) = row else {
-        return Ok(PieceShares { listed: HashMap::new(), unlisted: UNKNOWN_SHARE });
+        return Ok(PieceShares::unknown());
     };
     let elems: Option<String> = row.try_get("", "elems")?;
     let freqs: Option<String> = row.try_get("", "freqs")?;
@@ -694,7 +701,7 @@ async fn read_piece_shares(conn: &impl ConnectionTrait) -> Result<PieceShares, A
     // One frequency per element, then the least and the greatest of them and
     // the share of empty arrays.
     if elems.is_empty() || freqs.len() != elems.len() + 3 {
-        return Ok(PieceShares { listed: HashMap::new(), unlisted: UNKNOWN_SHARE });
+        return Ok(PieceShares::unknown());
     }
     let least = freqs[elems.len()];
     let listed = elems.iter().zip(&freqs).map(|(gram, share)| (gram.to_string(), *share));
