@@ -1,5 +1,5 @@
 //! The admin's user table and the rules that keep an account safe.
-use app::domain::admin::users::{self, UserForm, LAST_ADMIN, NOT_YOURSELF};
+use app::domain::admin::users::{self, UserForm, LAST_ADMIN, NOT_YOURSELF, OWN_EMAIL};
 use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::tokens::LINK_EXPIRED;
@@ -128,17 +128,19 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     assert!(log_in_by_password(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
 }
 
+/// `form` (no admin) for the account's last admin, `id`: refused beside the field.
+async fn refused_as_last_admin(d: &Domain, admin: &Admin, id: i32, form: UserForm) {
+    let err = users::update(d, admin, id, form).await.err().unwrap();
+    assert_eq!(err.message_for("is_admin").unwrap(), LAST_ADMIN);
+}
+
 #[tokio::test]
 async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_themself() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
     let before = Snapshot::take(&d).await;
-    let err = users::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com"))
-        .await
-        .err()
-        .unwrap();
-    assert_eq!(err.message_for("is_admin").unwrap(), LAST_ADMIN);
+    refused_as_last_admin(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await;
     assert_eq!(
         users::delete(&d, &admin, ada.user_id()).await,
         Err(AppError::Forbidden(NOT_YOURSELF.into()))
@@ -156,12 +158,48 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_th
     ));
     // ...and Grace, the last admin, cannot be demoted.
     let grace_admin = grace.admin().unwrap();
-    let err = users::update(&d, &grace_admin, grace.user_id(), form("Grace", "grace@example.com"))
-        .await
-        .err()
-        .unwrap();
-    assert_eq!(err.message_for("is_admin").unwrap(), LAST_ADMIN);
+    let demoted = form("Grace", "grace@example.com");
+    refused_as_last_admin(&d, &grace_admin, grace.user_id(), demoted).await;
     before.assert_unchanged(&d).await;
+}
+
+#[tokio::test]
+async fn an_invited_admin_does_not_count_until_they_activate() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    // A mistyped address: the link may never be opened, and when it expires
+    // the invitation is removed.
+    users::invite(&d, &admin, UserForm { is_admin: true, ..form("Cy", "cy@typo.example") })
+        .await
+        .unwrap();
+    let before = Snapshot::take(&d).await;
+    refused_as_last_admin(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await;
+    before.assert_unchanged(&d).await;
+
+    // Once Cy has activated, Ada may step down.
+    let token = link_token(&d, "cy@typo.example", "/activate").await;
+    users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await.unwrap();
+    let ada_row =
+        users::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await.unwrap();
+    assert!(!ada_row.is_admin);
+}
+
+#[tokio::test]
+async fn an_admin_changes_their_own_email_only_where_the_password_is_asked() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let before = Snapshot::take(&d).await;
+    let mine = UserForm { is_admin: true, ..form("Ada", "eve@attacker.example") };
+    let err = users::update(&d, &admin, ada.user_id(), mine).await.err().unwrap();
+    assert_eq!(err.message_for("email").unwrap(), OWN_EMAIL);
+    before.assert_unchanged(&d).await;
+    // Her name still changes from the table.
+    let renamed = UserForm { is_admin: true, ..form("Adeline", "ada@example.com") };
+    let row = users::update(&d, &admin, ada.user_id(), renamed).await.unwrap();
+    assert_eq!(row.first_name, "Adeline");
 }
 
 /// Ada and Grace, the two admins of one account, each acting on the other at

@@ -28,13 +28,15 @@ use crate::domain::identity::log_in::LogIn;
 use crate::domain::identity::sessions::end_sessions;
 use crate::model::{ActivityKind, AppError, UserPage, UserRow, UserSort, UserState};
 
-pub const LAST_ADMIN: &str =
-    "An account needs at least one admin: make another user an admin first.";
+pub const LAST_ADMIN: &str = "An account needs at least one admin who has activated: make \
+     another active user an admin first.";
 pub const NOT_YOURSELF: &str = "You cannot delete your own user; another admin can.";
 pub const LAST_ACTIVE_ADMIN: &str = "An account needs at least one active admin: make another \
      user an admin (or enable a disabled one) first.";
 pub const NOT_YOURSELF_DISABLE: &str =
     "You cannot disable your own user: you would lock yourself out. Another admin can.";
+pub const OWN_EMAIL: &str =
+    "Change your own email address on the Account tab: it asks for your password.";
 /// Why a disabled user is sent no link that signs in.
 pub const TARGET_DISABLED: &str =
     "This user is disabled. Enable them first; then they can get a link by email.";
@@ -100,8 +102,10 @@ async fn find_in_account(
         .ok_or(AppError::NotFound)
 }
 
-/// The account's admins other than `except` who are not disabled: what the
-/// last-admin rules count (a disabled admin cannot act for the account).
+/// The account's admins other than `except` who can act for it: what the
+/// last-admin rules count. A disabled admin cannot, nor can an invited one
+/// until they activate: their link may never be opened (a mistyped address),
+/// and when it expires the invitation is removed, leaving no admin at all.
 async fn other_admins(
     txn: &DatabaseTransaction,
     admin: &Admin,
@@ -110,6 +114,7 @@ async fn other_admins(
     Ok(Scoped::of(admin.member())
         .users()
         .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Status.eq(user::ACTIVE))
         .filter(user::Column::DisabledAt.is_null())
         .filter(user::Column::Id.ne(except))
         .count(txn)
@@ -299,7 +304,11 @@ pub async fn update(
     admin.recheck(&txn).await?;
     let target = find_in_account(&txn, admin, id).await?;
     let email_changes = !checked.email.is_empty() && checked.email != target.email;
-    if email_changes && email_taken(&txn, &checked.email).await? {
+    if email_changes && target.id == admin.member().user_id() {
+        // The Account tab asks for the password first; a stolen session
+        // must not move the admin's own address without it.
+        errors.add("email", OWN_EMAIL);
+    } else if email_changes && email_taken(&txn, &checked.email).await? {
         errors.add("email", EMAIL_TAKEN);
     }
     if target.is_admin && !form.is_admin && other_admins(&txn, admin, target.id).await? == 0 {
