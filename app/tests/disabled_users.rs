@@ -123,6 +123,32 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
 }
 
 #[tokio::test]
+async fn a_disabled_user_cannot_confirm_an_email_change_or_verify_an_address() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    email_links::request_email_change(&d, &bob, PASSWORD, "bob@elsewhere.example").await.unwrap();
+    let change = link_token(&d, "bob@elsewhere.example", "/confirm-email").await;
+    let mut row: user::ActiveModel =
+        user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap().into();
+    row.email_verified_at = Set(None);
+    row.update(&d.db).await.unwrap();
+    email_links::resend_verification(&d, &bob).await.unwrap();
+    let verify = link_token(&d, "bob@example.com", "/verify-email").await;
+    users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+
+    // Refused like his other links: nothing changes and they are not used up.
+    let before = Snapshot::take(&d).await;
+    assert_eq!(email_links::confirm_email_change(&d, &change).await.err(), Some(disabled()));
+    assert_eq!(email_links::verify_email(&d, &verify).await.err(), Some(disabled()));
+    before.assert_unchanged(&d).await;
+    // Enabled again, the change goes through while its link lasts.
+    users::enable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+    let to = email_links::confirm_email_change(&d, &change).await.unwrap();
+    assert_eq!(to, "bob@elsewhere.example");
+}
+
+#[tokio::test]
 async fn a_disabled_user_cannot_log_in_and_a_wrong_password_answers_as_always() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;

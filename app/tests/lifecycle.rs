@@ -239,3 +239,33 @@ async fn links_are_built_from_the_configured_public_url() {
     let body = &outbox_to(&d, "ada@example.com").await[0].body_text;
     assert!(body.contains("https://console.example.com/reset-password?token="), "{body}");
 }
+
+#[tokio::test]
+async fn a_reset_link_stops_working_once_the_password_or_the_address_changes() {
+    let (d, _) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let session = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let me = session.member.clone();
+    let new_password = "Quartz-Harbor-Lantern-77";
+
+    // Someone with the mailbox asked for a reset; Ada then changes her password.
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let reset = link_token(&d, "ada@example.com", "/reset-password").await;
+    profile::change_password(&d, &me, &session.token, PASSWORD, new_password).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let late = email_links::reset_password(&d, &reset, "Other-Password-Entirely-9", "t", None);
+    assert_eq!(field(&late.await.err().unwrap(), "token"), LINK_EXPIRED);
+    before.assert_unchanged(&d).await;
+
+    // A link sent to the old address stops when the new one is confirmed.
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let reset = link_token(&d, "ada@example.com", "/reset-password").await;
+    email_links::request_email_change(&d, &me, new_password, "ada@new.example").await.unwrap();
+    let confirm = link_token(&d, "ada@new.example", "/confirm-email").await;
+    email_links::confirm_email_change(&d, &confirm).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let late = email_links::reset_password(&d, &reset, "Other-Password-Entirely-9", "t", None);
+    assert_eq!(field(&late.await.err().unwrap(), "token"), LINK_EXPIRED);
+    before.assert_unchanged(&d).await;
+    assert!(log_in_by_password(&d, "ada@new.example", new_password, "t").await.is_ok());
+}

@@ -3,13 +3,16 @@
 use app::domain::admin::users;
 use app::domain::core::actor::Operator;
 use app::domain::core::clock::ManualClock;
+use app::domain::core::crypto::PasswordHasher;
 use app::domain::entity::{email_outbox as outbox, user};
 use app::domain::identity::developer_keys;
 use app::domain::identity::log_in::{self, LogIn};
 use app::domain::identity::sessions;
 use app::domain::identity::two_factor::{self, code_at, step_of};
 use app::domain::testing::log_in_by_password;
-use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot, PASSWORD};
+use app::domain::testing::{
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot, PASSWORD,
+};
 use app::domain::{operator, Domain};
 use app::model::AppError;
 use chrono::Duration;
@@ -52,6 +55,42 @@ async fn second_step(d: &Domain, email: &str) -> String {
     match log_in::log_in(d, email, PASSWORD, "t", None).await.unwrap() {
         LogIn::SecondFactor { challenge } => challenge,
         LogIn::Session(_) => panic!("2FA is on: the password alone must not open a session"),
+    }
+}
+
+#[tokio::test]
+async fn confirmations_at_the_same_moment_turn_two_factor_on_once() {
+    let (mut d, _) = fresh_concurrent_domain().await;
+    // A hashing slot for each password check, so the confirmations overlap
+    // instead of queueing behind one another. Several rounds: each overlap
+    // is a matter of timing (without the guard, one round in three turned
+    // it on twice on PostgreSQL).
+    d.passwords = PasswordHasher::new(8);
+    for round in 0..5 {
+        let email = format!("ada{round}@example.com");
+        let ada = account_with_admin(&d, "Acme", &email).await;
+        let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
+        let code = current_code(&d, &app::domain::testing::base32_decode(&setup.secret));
+        let tries: Vec<_> = (0..8)
+            .map(|_| {
+                let (d, ada, code) = (d.clone(), ada.clone(), code.clone());
+                tokio::spawn(
+                    async move { two_factor::confirm_setup(&d, &ada, PASSWORD, &code).await },
+                )
+            })
+            .collect();
+        let mut shown = Vec::new();
+        for task in tries {
+            if let Ok(codes) = task.await.unwrap() {
+                shown.push(codes);
+            }
+        }
+        assert_eq!(shown.len(), 1, "one confirmation turns it on");
+        let on = subjects_of_mail(&d, &email).await;
+        assert_eq!(on.iter().filter(|s| *s == "Two-factor authentication is on").count(), 1);
+        // The recovery codes shown are the ones that work.
+        let challenge = second_step(&d, &email).await;
+        log_in::complete_second_factor(&d, &challenge, &shown[0][0], "t", None).await.unwrap();
     }
 }
 

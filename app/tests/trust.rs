@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use app::domain::admin::users::{self, UserForm};
 use app::domain::core::actor::{Member, UNVERIFIED};
 use app::domain::core::clock::Clock;
+use app::domain::core::people::EMAIL_TAKEN;
 use app::domain::core::provisioning::{self, default_pool};
 use app::domain::core::quota::QuotaPolicy;
 use app::domain::entity::{email_outbox as outbox, local_number_pool, login_failure, user};
@@ -123,6 +124,30 @@ async fn sign_ups_are_limited_per_client_address() {
     before.assert_unchanged(&d).await;
     let other = "198.51.100.7".parse().ok();
     sign_up::sign_up(&d, sign_up_input("founder5@example.com"), "t", other).await.unwrap();
+}
+
+#[tokio::test]
+async fn sign_ups_on_a_taken_address_are_counted_and_stop_telling_at_the_limit() {
+    let (d, _) = fresh_domain().await;
+    account_with_admin(&d, "First", "taken@example.com").await;
+    let client: IpAddr = "203.0.113.9".parse().unwrap();
+    for _ in 0..5 {
+        let input = sign_up_input("taken@example.com");
+        let err = sign_up::sign_up(&d, input, "t", Some(client)).await.err().unwrap();
+        assert_eq!(err.message_for("email").unwrap(), EMAIL_TAKEN);
+    }
+    // Past the limit, whether an address has an account is no longer told,
+    // and nothing is hashed or written, whatever the address.
+    let before = Snapshot::take(&d).await;
+    for email in ["taken@example.com", "fresh@example.com"] {
+        let sixth = sign_up::sign_up(&d, sign_up_input(email), "t", Some(client)).await;
+        assert!(
+            matches!(&sixth, Err(AppError::TooManyRequests(m)) if m.contains("sign-ups")),
+            "{:?}",
+            sixth.err()
+        );
+    }
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]

@@ -53,13 +53,7 @@ pub async fn issue<C: ConnectionTrait>(
     new_email: Option<String>,
 ) -> Result<String, AppError> {
     let now = d.clock.now();
-    email_token::Entity::update_many()
-        .col_expr(email_token::Column::ExpiresAt, Expr::value(now))
-        .filter(email_token::Column::UserId.eq(user_id))
-        .filter(email_token::Column::Purpose.eq(purpose.as_str()))
-        .filter(email_token::Column::UsedAt.is_null())
-        .exec(conn)
-        .await?;
+    expire(d, conn, user_id, purpose).await?;
     let token = new_token();
     email_token::ActiveModel {
         token_hash: Set(token_hash(&token)),
@@ -73,6 +67,23 @@ pub async fn issue<C: ConnectionTrait>(
     .insert(conn)
     .await?;
     Ok(token)
+}
+
+/// Every unused link of the user for `purpose` stops working.
+pub async fn expire<C: ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    user_id: i32,
+    purpose: Purpose,
+) -> Result<(), AppError> {
+    email_token::Entity::update_many()
+        .col_expr(email_token::Column::ExpiresAt, Expr::value(d.clock.now()))
+        .filter(email_token::Column::UserId.eq(user_id))
+        .filter(email_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(email_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// The token's row if it is still good for `purpose`, without using it up:

@@ -66,6 +66,9 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
 pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
     let used = tokens::consume(d, &txn, token, Purpose::VerifyEmail).await?;
+    // Refused like a disabled user's other links; the link is not used up.
+    let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    log_in::refuse_disabled(&user)?;
     user::Entity::update_many()
         .col_expr(user::Column::EmailVerifiedAt, Expr::value(d.clock.now()))
         .filter(user::Column::Id.eq(used.user_id))
@@ -323,6 +326,7 @@ pub async fn confirm_email_change(d: &Domain, token: &str) -> Result<String, App
     let used = tokens::consume(d, &txn, token, Purpose::ChangeEmail).await?;
     let new_email = used.new_email.ok_or(AppError::Internal)?;
     let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    log_in::refuse_disabled(&user)?;
     let old_email = user.email.clone();
     let mut active = user.into_active_model();
     active.email = Set(new_email.clone());
@@ -332,6 +336,8 @@ pub async fn confirm_email_change(d: &Domain, token: &str) -> Result<String, App
         AppError::Invalid(_) => AppError::field("token", EMAIL_TAKEN),
         other => other,
     })?;
+    // A reset link went to the old address, which no longer speaks for the user.
+    tokens::expire(d, &txn, user.id, Purpose::ResetPassword).await?;
     let event =
         Event::new(ActivityKind::EmailChanged, &new_email).detail(format!("from {old_email}"));
     activity::record(d, &txn, By::User(&user, None), event).await?;

@@ -6,6 +6,7 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::people::own_row;
 use crate::domain::core::scope::Scoped;
+use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
@@ -72,6 +73,8 @@ pub async fn change_password(
     me.password_hash = Set(Some(hash));
     me.update(&txn).await?;
     end_sessions(&txn, user_id, Some(current_session_token)).await?;
+    // A reset link asked for before would undo the new password.
+    tokens::expire(d, &txn, user_id, Purpose::ResetPassword).await?;
     activity::record(d, &txn, By::Member(actor), Event::new(ActivityKind::PasswordChanged, email))
         .await?;
     txn.commit().await?;

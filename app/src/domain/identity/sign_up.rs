@@ -24,7 +24,8 @@ pub struct SignUp {
 }
 
 /// Creates an account whose first user is its admin, and signs them in.
-/// Sign-ups are limited per client address and in total.
+/// Sign-up attempts with valid fields are limited per client address and in
+/// total, successful or not.
 pub async fn sign_up(
     d: &Domain,
     input: SignUp,
@@ -40,15 +41,21 @@ pub async fn sign_up(
     let email = errors.check("email", validation::email(&input.email));
     let context = [first_name.as_str(), last_name.as_str(), email.as_str(), company_name.as_str()];
     errors.check("password", validation::new_password(&input.password, &context));
-    if !email.is_empty() && email_taken(&d.db, &email).await? {
-        errors.add("email", EMAIL_TAKEN);
-    }
     errors.into_result()?;
+    // Counted before anything that costs or tells: the hash takes one of the
+    // few hashing slots every log-in waits for, and "this address has an
+    // account" must not be asked without limit. A sign-up that then fails
+    // (a taken address) stays counted.
+    let counted = d.db.begin().await?;
+    d.spend(&counted, Action::SignUp, &Who { client, ..Who::default() }).await?;
+    counted.commit().await?;
+    if email_taken(&d.db, &email).await? {
+        return Err(AppError::field("email", EMAIL_TAKEN));
+    }
 
     let password_hash = d.passwords.hash(&input.password).await?;
     let now = d.clock.now();
     let txn = d.db.begin().await?;
-    d.spend(&txn, Action::SignUp, &Who { client, ..Who::default() }).await?;
     let account = account::ActiveModel {
         company_name: Set(company_name),
         plan: Set("demo".into()),

@@ -5,9 +5,10 @@
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set, TransactionTrait, TryInsertResult,
 };
 use sha1::Sha1;
 
@@ -26,6 +27,9 @@ pub const STEP_SECONDS: i64 = 30;
 pub const RECOVERY_CODES: usize = 10;
 pub const WRONG_CODE: &str = "That code is not valid. Enter the current 6-digit code from your authenticator app, or an unused recovery code.";
 const ISSUER: &str = "Voice Console";
+/// Two windows changed two-factor authentication at the same moment.
+pub const CHANGED_MEANWHILE: &str =
+    "Two-factor authentication was changed in another window. Reload the page and try again.";
 
 /// The 6-digit code of `secret` for time step `step` (RFC 4226 / 6238).
 pub fn code_at(secret: &[u8], step: i64) -> u32 {
@@ -133,17 +137,30 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
         &base64::engine::general_purpose::STANDARD.encode(secret),
         &seal_context(me.user_id()),
     );
-    two_factor::Entity::delete_by_id(me.user_id()).exec(&d.db).await?;
-    two_factor::ActiveModel {
+    // Only a pending setup is replaced: were 2FA turned on meanwhile (another
+    // window), deleting its row would turn it off for log-in.
+    let txn = d.db.begin().await?;
+    two_factor::Entity::delete_many()
+        .filter(two_factor::Column::UserId.eq(me.user_id()))
+        .filter(two_factor::Column::EnabledAt.is_null())
+        .exec(&txn)
+        .await?;
+    let row = two_factor::ActiveModel {
         user_id: Set(me.user_id()),
         key_id: Set(sealed.key_id),
         ciphertext: Set(sealed.ciphertext),
         enabled_at: Set(None),
         last_step: Set(0),
         created_at: Set(d.clock.now()),
+    };
+    let inserted = two_factor::Entity::insert(row)
+        .on_conflict_do_nothing_on([two_factor::Column::UserId])
+        .exec_without_returning(&txn)
+        .await?;
+    if !matches!(inserted, TryInsertResult::Inserted(1)) {
+        return Err(AppError::Conflict(CHANGED_MEANWHILE.into()));
     }
-    .insert(&d.db)
-    .await?;
+    txn.commit().await?;
     let text = base32(&secret);
     let label = format!("{ISSUER}:{}", user.email).replace(' ', "%20").replace('@', "%40");
     let uri = format!(
@@ -186,10 +203,21 @@ pub async fn confirm_setup(
             "That code is not valid. Enter the current 6-digit code from your authenticator app.",
         )
     })?;
-    let mut active = pending.into_active_model();
-    active.enabled_at = Set(Some(now));
-    active.last_step = Set(step);
-    active.update(&txn).await?;
+    // Only the pending secret just checked turns on, and only once: of two
+    // confirmations at the same moment (a double submit, two windows), the
+    // second would otherwise replace the recovery codes the first showed,
+    // and a setup started again meanwhile holds another secret.
+    let turned_on = two_factor::Entity::update_many()
+        .col_expr(two_factor::Column::EnabledAt, Expr::value(now))
+        .col_expr(two_factor::Column::LastStep, Expr::value(step))
+        .filter(two_factor::Column::UserId.eq(me.user_id()))
+        .filter(two_factor::Column::EnabledAt.is_null())
+        .filter(two_factor::Column::Ciphertext.eq(pending.ciphertext))
+        .exec(&txn)
+        .await?;
+    if turned_on.rows_affected != 1 {
+        return Err(AppError::Conflict(CHANGED_MEANWHILE.into()));
+    }
     let codes = replace_recovery_codes(&txn, me.user_id()).await?;
     let user = set_flag(&txn, me.user_id(), true).await?;
     activity::record(
