@@ -257,6 +257,26 @@ async fn a_released_number_rests_out_its_cooldown_then_returns_to_the_pool() {
 }
 
 #[tokio::test]
+async fn a_demo_account_cannot_empty_the_pool_by_requesting_and_releasing() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    // Each released number rests out its cool-down, out of everyone's reach.
+    for _ in 0..3 {
+        let held = phone_numbers::request(&d, &admin).await.unwrap();
+        phone_numbers::release(&d, &admin, held.id).await.unwrap();
+    }
+    let before = Snapshot::take(&d).await;
+    let fourth = phone_numbers::request(&d, &admin).await;
+    let why = "Too many phone-number requests on a demo account for now. Try again in 30 days.";
+    assert_eq!(fourth, Err(AppError::TooManyRequests(why.into())));
+    before.assert_unchanged(&d).await;
+    // A full account is held to the usual limits only.
+    full_plan(&d, "ada@example.com").await;
+    phone_numbers::request(&d, &admin).await.unwrap();
+}
+
+#[tokio::test]
 async fn a_deleted_users_numbers_pass_to_the_admin_who_deleted_them() {
     let d = stocked(&default_pool()).await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;

@@ -161,7 +161,7 @@ async fn invitations_are_limited_per_recipient_and_per_admin() {
     users::resend_invitation(&d, &admin, bob.id).await.unwrap();
     let before = Snapshot::take(&d).await;
     let fourth = users::resend_invitation(&d, &admin, bob.id).await;
-    assert_eq!(try_again(fourth), "Too many invitations for now. Try again in 1440 minutes.");
+    assert_eq!(try_again(fourth), "Too many invitations for now. Try again in 24 hours.");
     before.assert_unchanged(&d).await;
     assert_eq!(emails_to(&d, "bob@example.com").await, 3);
     // The admin's own limit: one more invitation, then none.

@@ -34,16 +34,22 @@ pub enum Action {
     SignUp,
     /// A phone number taken from the provider.
     NumberRequest,
+    /// The same, by an account on the demo plan. It holds one number, but
+    /// each one it gives back rests out the provider's cool-down, out of
+    /// everyone's reach: counted over as long, a request-and-release loop
+    /// cannot empty the shared stock.
+    DemoNumberRequest,
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
         Action::EmailChange,
         Action::SignUp,
         Action::NumberRequest,
+        Action::DemoNumberRequest,
     ];
 
     pub fn key(self) -> &'static str {
@@ -54,6 +60,7 @@ impl Action {
             Action::EmailChange => "email_change",
             Action::SignUp => "sign_up",
             Action::NumberRequest => "number_request",
+            Action::DemoNumberRequest => "demo_number_request",
         }
     }
 
@@ -66,6 +73,7 @@ impl Action {
             Action::EmailChange => "email-change confirmations",
             Action::SignUp => "sign-ups",
             Action::NumberRequest => "phone-number requests",
+            Action::DemoNumberRequest => "phone-number requests on a demo account",
         }
     }
 }
@@ -153,6 +161,7 @@ impl Default for QuotaPolicy {
                 limit(NumberRequest, Actor, 10, HOUR),
                 limit(NumberRequest, Account, 20, DAY),
                 limit(NumberRequest, Total, 200, HOUR),
+                limit(DemoNumberRequest, Account, 3, 30 * DAY),
             ],
         }
     }
@@ -233,6 +242,18 @@ pub fn client_key(address: IpAddr) -> String {
 
 fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     (((until - now).num_seconds() + 59) / 60).max(1)
+}
+
+/// A wait in the unit a person reads it in, rounded up: "45 minutes",
+/// "24 hours", "30 days".
+fn wait_text(minutes: i64) -> String {
+    let up = |per: i64| (minutes + per - 1) / per;
+    match minutes {
+        ..=1 => "1 minute".into(),
+        ..=120 => format!("{minutes} minutes"),
+        ..=2_880 => format!("{} hours", up(60)),
+        _ => format!("{} days", up(DAY)),
+    }
 }
 
 /// Counts one `action` by `who` against every limit that applies, on `conn`
@@ -350,9 +371,9 @@ async fn admit<C: ConnectionTrait>(
         metrics::counter!("console_limit_refusals_total", "action" => limit.action.key())
             .increment(1);
         return Err(AppError::TooManyRequests(format!(
-            "Too many {} for now. Try again in {} minutes.",
+            "Too many {} for now. Try again in {}.",
             limit.action.what(),
-            minutes_until(row.window_started_at + limit.window, now)
+            wait_text(minutes_until(row.window_started_at + limit.window, now))
         )));
     }
     Err(AppError::Internal)
@@ -382,6 +403,16 @@ mod tests {
         assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff:1:2:3"));
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_eq!(key("203.0.113.9"), "203.0.113.9");
+    }
+
+    #[test]
+    fn a_wait_is_told_in_minutes_hours_or_days() {
+        assert_eq!(wait_text(1), "1 minute");
+        assert_eq!(wait_text(60), "60 minutes");
+        assert_eq!(wait_text(1440), "24 hours");
+        assert_eq!(wait_text(1441), "25 hours");
+        assert_eq!(wait_text(30 * DAY), "30 days");
+        assert_eq!(wait_text(30 * DAY - 59), "30 days");
     }
 
     #[test]

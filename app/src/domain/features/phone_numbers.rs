@@ -148,6 +148,9 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
     let who =
         Who { actor: Some(admin.member().user_id()), account: Some(account_id), ..Who::default() };
     d.spend(&txn, Action::NumberRequest, &who).await?;
+    if limits::plan(&txn, account_id).await? == limits::Plan::Demo {
+        d.spend(&txn, Action::DemoNumberRequest, &who).await?;
+    }
     let Some(number) = d.numbers.request_toll_free(&txn, account_id, d.clock.now()).await? else {
         return Err(AppError::Conflict(POOL_EMPTY.into()));
     };
