@@ -3,12 +3,13 @@
 //! flag is needed: owning the number is what counts.
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
-use crate::domain::core::scope::Scoped;
+use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application, deployment, deployment_token, oauth_token, phone_number};
 use crate::domain::features::applications::visible_to;
@@ -22,46 +23,58 @@ async fn my_number(
     Scoped::of(me).find_mine::<phone_number::Entity>(conn, number_id).await
 }
 
+/// The user's number with this id, read under the account's lock, which an
+/// admin's owner change takes too: a number given away a moment ago is no
+/// longer theirs to deploy or to give a token.
+async fn my_number_held(
+    txn: &DatabaseTransaction,
+    me: &Member,
+    number_id: i32,
+) -> Result<phone_number::Model, AppError> {
+    lock_account(txn, me.account_id()).await?;
+    my_number(txn, me, number_id).await
+}
+
 pub async fn deploy(
     d: &Domain,
     me: &Member,
     number_id: i32,
     application_id: i32,
 ) -> Result<(), AppError> {
-    let number = my_number(&d.db, me, number_id).await?;
+    let txn = d.db.begin().await?;
+    let number = my_number_held(&txn, me, number_id).await?;
     let app = visible_to(me)
         .filter(application::Column::Id.eq(application_id))
-        .one(&d.db)
+        .one(&txn)
         .await?
         .ok_or_else(|| AppError::field("application", "Choose one of your applications."))?;
+    deployment::Entity::insert(deployment::ActiveModel {
+        phone_number_id: Set(number.id),
+        application_id: Set(app.id),
+        deployed_at: Set(d.clock.now()),
+    })
+    .on_conflict(
+        OnConflict::column(deployment::Column::PhoneNumberId)
+            .update_columns([deployment::Column::ApplicationId, deployment::Column::DeployedAt])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
     let event = Event::new(ActivityKind::PhoneNumberDeployed, &number.e164)
         .detail(format!("to {}", app.name));
-    activity::with_event(d, By::Member(me), event, async |txn| {
-        deployment::Entity::insert(deployment::ActiveModel {
-            phone_number_id: Set(number.id),
-            application_id: Set(app.id),
-            deployed_at: Set(d.clock.now()),
-        })
-        .on_conflict(
-            OnConflict::column(deployment::Column::PhoneNumberId)
-                .update_columns([deployment::Column::ApplicationId, deployment::Column::DeployedAt])
-                .to_owned(),
-        )
-        .exec(txn)
-        .await?;
-        Ok(())
-    })
-    .await
+    activity::record(d, &txn, By::Member(me), event).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 pub async fn undeploy(d: &Domain, me: &Member, number_id: i32) -> Result<(), AppError> {
-    let number = my_number(&d.db, me, number_id).await?;
+    let txn = d.db.begin().await?;
+    let number = my_number_held(&txn, me, number_id).await?;
+    deployment::Entity::delete_by_id(number.id).exec(&txn).await?;
     let event = Event::new(ActivityKind::PhoneNumberUndeployed, &number.e164);
-    activity::with_event(d, By::Member(me), event, async |txn| {
-        deployment::Entity::delete_by_id(number.id).exec(txn).await?;
-        Ok(())
-    })
-    .await
+    activity::record(d, &txn, By::Member(me), event).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Assigns one of the user's own OAuth tokens to their number's deployment
@@ -75,7 +88,7 @@ pub async fn assign_token(
     // Everything is checked before anything changes, in one transaction: a
     // refused request leaves the number's current token in place.
     let txn = d.db.begin().await?;
-    let number = my_number(&txn, me, number_id).await?;
+    let number = my_number_held(&txn, me, number_id).await?;
     if deployment::Entity::find_by_id(number.id).one(&txn).await?.is_none() {
         return Err(AppError::field("token", "Deploy the number to an application first."));
     }

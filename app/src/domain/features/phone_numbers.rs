@@ -192,6 +192,9 @@ pub async fn save_owners(
     limits::at_most("changes", changes.len(), limits::IDS_MAX)?;
     let scope = Scoped::of(admin.member());
     let txn = d.db.begin().await?;
+    // Owners deploy and attach tokens under the same lock, so none of that
+    // lands on a number between its check here and its new owner.
+    lock_account(&txn, admin.account_id()).await?;
     admin.recheck(&txn).await?;
     for change in changes {
         let number = scope.find::<phone_number::Entity>(&txn, change.number_id).await?;
