@@ -71,13 +71,11 @@ pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
     log_in::refuse_disabled(&user)?;
     user::Entity::update_many()
         .col_expr(user::Column::EmailVerifiedAt, Expr::value(d.clock.now()))
-        .filter(user::Column::Id.eq(used.user_id))
+        .filter(user::Column::Id.eq(user.id))
         .exec(&txn)
         .await?;
-    if let Some(user) = user::Entity::find_by_id(used.user_id).one(&txn).await? {
-        let event = Event::new(ActivityKind::EmailVerified, &user.email);
-        activity::record(d, &txn, By::User(&user, None), event).await?;
-    }
+    let event = Event::new(ActivityKind::EmailVerified, &user.email);
+    activity::record(d, &txn, By::User(&user, None), event).await?;
     txn.commit().await?;
     Ok(())
 }
