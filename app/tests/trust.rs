@@ -136,8 +136,9 @@ async fn sign_ups_on_a_taken_address_are_counted_and_stop_telling_at_the_limit()
         let err = sign_up::sign_up(&d, input, "t", Some(client)).await.err().unwrap();
         assert_eq!(err.message_for("email").unwrap(), EMAIL_TAKEN);
     }
-    // Past the limit, whether an address has an account is no longer told,
-    // and nothing is hashed or written, whatever the address.
+    // Past the limit the answer no longer tells whether an address has an
+    // account (the limit comes before the lookup and the hash), and nothing
+    // is written, whatever the address.
     let before = Snapshot::take(&d).await;
     for email in ["taken@example.com", "fresh@example.com"] {
         let sixth = sign_up::sign_up(&d, sign_up_input(email), "t", Some(client)).await;

@@ -258,7 +258,8 @@ fn wait_text(minutes: i64) -> String {
 
 /// Counts one `action` by `who` against every limit that applies, on `conn`
 /// (the transaction of the email or resource it pays for). Past any limit:
-/// "try again in N minutes", and the caller's transaction must roll back.
+/// "try again in N minutes" ([`wait_text`]), and the caller's transaction
+/// must roll back.
 pub async fn spend<C: ConnectionTrait>(
     conn: &C,
     policy: &QuotaPolicy,
