@@ -15,7 +15,7 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::limits;
 use crate::domain::core::people::{self, user_choice};
-use crate::domain::core::scope::Scoped;
+use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{
@@ -413,6 +413,9 @@ pub async fn set_attachments(
     limits::at_most("libraries", library_ids.len(), limits::IDS_MAX)?;
     limits::at_most("integrations", integration_ids.len(), limits::IDS_MAX)?;
     let txn = d.db.begin().await?;
+    // Deleting a library or an integration takes the same lock before it
+    // reads where it is used (see `integrations::delete`).
+    lock_account(&txn, me.account_id()).await?;
     let app = find_owned(&txn, me, id).await?;
     let mut errors = Errors::default();
     let libraries = Scoped::of(me)

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
-use crate::domain::core::scope::Scoped;
+use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::secrets::{Keyring, Sealed};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -277,6 +277,9 @@ pub async fn update(
 pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<(), AppError> {
     let found = find(d, admin, id).await?;
     let txn = d.db.begin().await?;
+    // Attaching takes the same lock, so "in use" is not read a moment before
+    // an attachment the admin never confirmed detaching.
+    lock_account(&txn, admin.account_id()).await?;
     let used_by =
         using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
     if !used_by.is_empty() && !detach {

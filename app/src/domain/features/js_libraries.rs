@@ -9,7 +9,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
-use crate::domain::core::scope::Scoped;
+use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
@@ -128,6 +128,9 @@ pub async fn update(
 pub async fn delete(d: &Domain, me: &Member, id: i32, detach: bool) -> Result<(), AppError> {
     let library = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
     let txn = d.db.begin().await?;
+    // Attaching takes the same lock, so "in use" is not read a moment before
+    // an attachment the owner never confirmed detaching.
+    lock_account(&txn, me.account_id()).await?;
     let used_by =
         using_libraries(&txn, &[library.id]).await?.remove(&library.id).unwrap_or_default();
     if !used_by.is_empty() && !detach {
