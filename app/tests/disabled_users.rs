@@ -19,8 +19,8 @@ use app::domain::identity::two_factor::{self, code_at, step_of};
 use app::domain::identity::{developer_keys, email_links, sessions};
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
-    account_with_admin, add_user, fresh_domain, link_token, query_plan, s3_integration, Snapshot,
-    PASSWORD,
+    account_with_admin, add_user, fresh_domain, link_token, mark_unverified, query_plan,
+    s3_integration, Snapshot, PASSWORD,
 };
 use app::domain::{operator, Domain};
 use app::model::{AppError, UserSort, UserState};
@@ -129,10 +129,7 @@ async fn a_disabled_user_cannot_confirm_an_email_change_or_verify_an_address() {
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
     email_links::request_email_change(&d, &bob, PASSWORD, "bob@elsewhere.example").await.unwrap();
     let change = link_token(&d, "bob@elsewhere.example", "/confirm-email").await;
-    let mut row: user::ActiveModel =
-        user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap().into();
-    row.email_verified_at = Set(None);
-    row.update(&d.db).await.unwrap();
+    mark_unverified(&d, bob.user_id()).await;
     email_links::resend_verification(&d, &bob).await.unwrap();
     let verify = link_token(&d, "bob@example.com", "/verify-email").await;
     users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();

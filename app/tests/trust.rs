@@ -19,12 +19,13 @@ use app::domain::identity::{developer_keys, profile, two_factor};
 use app::domain::jobs;
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
-    account_with_admin, fresh_concurrent_domain, fresh_domain, link_token, Snapshot, PASSWORD,
+    account_with_admin, fresh_concurrent_domain, fresh_domain, link_token, mark_unverified,
+    Snapshot, PASSWORD,
 };
 use app::domain::Domain;
 use app::model::AppError;
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 async fn emails_to(d: &Domain, to: &str) -> u64 {
     outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).count(&d.db).await.unwrap()
@@ -314,10 +315,7 @@ async fn a_removed_accounts_numbers_return_to_the_pool_after_the_cooldown() {
     let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
     // An account that never verified (made so by hand: one can no longer
     // take a number before verifying) is removed after its week.
-    let mut row: user::ActiveModel =
-        user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap().into();
-    row.email_verified_at = Set(None);
-    row.update(&d.db).await.unwrap();
+    mark_unverified(&d, ada.user_id()).await;
     clock.advance(Duration::days(8));
     assert_eq!(jobs::remove_unverified_accounts(&d).await.unwrap(), 1);
     let pooled = local_number_pool::Entity::find_by_id(number.e164.clone())

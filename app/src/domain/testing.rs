@@ -177,6 +177,17 @@ pub async fn add_user(d: &Domain, account_id: i32, email: &str, is_admin: bool) 
     Member::new(user.id, user.account_id, user.is_admin)
 }
 
+/// Makes the user's address unverified again, by hand: states the domain no
+/// longer reaches from a verified user (an address never confirmed).
+pub async fn mark_unverified(d: &Domain, user_id: i32) {
+    use crate::domain::entity::user;
+    use sea_orm::EntityTrait;
+    let found = user::Entity::find_by_id(user_id).one(&d.db).await.expect("read a user");
+    let mut row: user::ActiveModel = found.expect("the user exists").into();
+    row.email_verified_at = Set(None);
+    row.update(&d.db).await.expect("mark the user unverified");
+}
+
 /// Many users at once in `account_id`, named `(first, last, email)`, with
 /// [`PASSWORD`], every tenth still invited: for benchmarks and tests that
 /// need thousands. A batch insert does not run the entity's `before_save`, so

@@ -3,8 +3,8 @@
 //! flag is needed: owning the number is what counts.
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -15,24 +15,16 @@ use crate::domain::entity::{application, deployment, deployment_token, oauth_tok
 use crate::domain::features::applications::visible_to;
 use crate::model::{ActivityKind, AppError};
 
-async fn my_number(
-    conn: &impl ConnectionTrait,
-    me: &Member,
-    number_id: i32,
-) -> Result<phone_number::Model, AppError> {
-    Scoped::of(me).find_mine::<phone_number::Entity>(conn, number_id).await
-}
-
 /// The user's number with this id, read under the account's lock, which an
 /// admin's owner change takes too: a number given away a moment ago is no
 /// longer theirs to deploy or to give a token.
-async fn my_number_held(
+async fn my_number(
     txn: &DatabaseTransaction,
     me: &Member,
     number_id: i32,
 ) -> Result<phone_number::Model, AppError> {
     lock_account(txn, me.account_id()).await?;
-    my_number(txn, me, number_id).await
+    Scoped::of(me).find_mine::<phone_number::Entity>(txn, number_id).await
 }
 
 pub async fn deploy(
@@ -42,7 +34,7 @@ pub async fn deploy(
     application_id: i32,
 ) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
-    let number = my_number_held(&txn, me, number_id).await?;
+    let number = my_number(&txn, me, number_id).await?;
     let app = visible_to(me)
         .filter(application::Column::Id.eq(application_id))
         .one(&txn)
@@ -69,7 +61,7 @@ pub async fn deploy(
 
 pub async fn undeploy(d: &Domain, me: &Member, number_id: i32) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
-    let number = my_number_held(&txn, me, number_id).await?;
+    let number = my_number(&txn, me, number_id).await?;
     deployment::Entity::delete_by_id(number.id).exec(&txn).await?;
     let event = Event::new(ActivityKind::PhoneNumberUndeployed, &number.e164);
     activity::record(d, &txn, By::Member(me), event).await?;
@@ -88,7 +80,7 @@ pub async fn assign_token(
     // Everything is checked before anything changes, in one transaction: a
     // refused request leaves the number's current token in place.
     let txn = d.db.begin().await?;
-    let number = my_number_held(&txn, me, number_id).await?;
+    let number = my_number(&txn, me, number_id).await?;
     if deployment::Entity::find_by_id(number.id).one(&txn).await?.is_none() {
         return Err(AppError::field("token", "Deploy the number to an application first."));
     }
