@@ -319,3 +319,44 @@ async fn opposite_merges_at_once_merge_once() {
     assert_eq!(users.len(), 2);
     assert_eq!(users.iter().filter(|u| u.is_admin).count(), 1, "{users:?}");
 }
+
+/// An address that declined the source's invitations is not invited by the
+/// merged account either; one that declined both stays declined once.
+#[tokio::test]
+async fn addresses_that_declined_either_account_stay_declined_after_a_merge() {
+    use app::domain::admin::users::{self, UserForm};
+    let (d, clock) = fresh_domain().await;
+    let grace = account_with_admin(&d, "Globex", "grace@globex.com").await.admin().unwrap();
+    let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await.admin().unwrap();
+    let invite_and_decline = async |admin: &app::domain::core::actor::Admin, email: &str| {
+        let form = UserForm {
+            first_name: "Cy".into(),
+            last_name: "Doe".into(),
+            email: email.into(),
+            ..Default::default()
+        };
+        users::invite(&d, admin, form).await.unwrap();
+        let token = app::domain::testing::link_token(&d, email, "/activate").await;
+        users::decline_invitation(&d, &token).await.unwrap();
+    };
+    // Grace's account's hold on Cy is all but over; Ada's is fresh.
+    invite_and_decline(&grace, "cy@example.com").await;
+    clock.advance(users::DECLINE_HOLD - chrono::Duration::days(1));
+    invite_and_decline(&ada, "cy@example.com").await;
+    invite_and_decline(&ada, "dee@example.com").await;
+
+    let merged = merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap();
+    assert_eq!(merged.moved["invitation_declines"], 1, "Dee's; Cy's was the target's already");
+    // A day later Grace's own hold would be over; Ada's fresher one still holds.
+    clock.advance(chrono::Duration::days(2));
+    for email in ["cy@example.com", "dee@example.com"] {
+        let form = UserForm {
+            first_name: "X".into(),
+            last_name: "Y".into(),
+            email: email.into(),
+            ..Default::default()
+        };
+        let refused = users::invite(&d, &grace, form).await.err().unwrap();
+        assert!(refused.message_for("email").unwrap().contains("declined"), "{email}");
+    }
+}

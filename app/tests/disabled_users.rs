@@ -8,7 +8,6 @@ use app::domain::admin::users::{
 };
 use app::domain::core::actor::{Operator, NOT_ADMIN};
 use app::domain::core::clock::ManualClock;
-use app::domain::core::crypto::token_hash;
 use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::provisioning;
 use app::domain::core::scope::Scoped;
@@ -250,16 +249,8 @@ async fn the_second_step_of_a_log_in_opens_no_session_for_a_disabled_user() {
     assert!(log_in::complete_second_factor(&d, &challenge, &code, "t", None).await.is_err());
     // A challenge opened just before the disable committed (a race): the
     // right code still opens no session.
-    login_challenge::ActiveModel {
-        token_hash: Set(token_hash("raced")),
-        user_id: Set(bob.user_id()),
-        attempts: Set(0),
-        created_at: Set(d.clock.now()),
-    }
-    .insert(&d.db)
-    .await
-    .unwrap();
-    let raced = log_in::complete_second_factor(&d, "raced", &code, "t", None).await;
+    let raced = log_in::challenge(&d, &d.db, bob.user_id(), None).await.unwrap();
+    let raced = log_in::complete_second_factor(&d, &raced, &code, "t", None).await;
     assert_eq!(raced.err(), Some(disabled()));
     // And the password step tells him at once, before any code.
     let refused = log_in::log_in(&d, "bob@example.com", PASSWORD, "t", None).await;

@@ -277,6 +277,31 @@ async fn a_demo_account_cannot_empty_the_pool_by_requesting_and_releasing() {
 }
 
 #[tokio::test]
+async fn a_declined_invitees_numbers_pass_to_the_longest_standing_admin() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    // Grace, a later admin, invites Cy and gives him the number: it still
+    // goes to Ada, who has been an admin longest.
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let admin = grace.admin().unwrap();
+    let form = users::UserForm {
+        first_name: "Cy".into(),
+        last_name: "Doe".into(),
+        email: "cy@example.com".into(),
+        ..Default::default()
+    };
+    let cy = users::invite(&d, &admin, form).await.unwrap();
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
+    let change = [OwnerChange { number_id: number.id, owner_id: cy.id }];
+    phone_numbers::save_owners(&d, &admin, &change).await.unwrap();
+    let token = app::domain::testing::link_token(&d, "cy@example.com", "/activate").await;
+    users::decline_invitation(&d, &token).await.unwrap();
+    let rows = phone_numbers::list(&d, &admin).await.unwrap().rows;
+    assert_eq!(rows.len(), 1, "the number is kept");
+    assert_eq!(rows[0].owner.id, ada.user_id());
+}
+
+#[tokio::test]
 async fn a_deleted_users_numbers_pass_to_the_admin_who_deleted_them() {
     let d = stocked(&default_pool()).await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;

@@ -4,15 +4,16 @@ use app::domain::admin::users;
 use app::domain::core::actor::Operator;
 use app::domain::core::clock::ManualClock;
 use app::domain::core::crypto::PasswordHasher;
-use app::domain::entity::{email_outbox as outbox, user};
-use app::domain::identity::developer_keys;
+use app::domain::core::tokens;
+use app::domain::entity::{email_outbox as outbox, login_failure, session, user};
 use app::domain::identity::log_in::{self, LogIn};
 use app::domain::identity::sessions;
 use app::domain::identity::two_factor::{self, code_at, step_of};
-use app::domain::testing::log_in_by_password;
+use app::domain::identity::{developer_keys, email_links};
 use app::domain::testing::{
     account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot, PASSWORD,
 };
+use app::domain::testing::{link_token, log_in_by_password};
 use app::domain::{operator, Domain};
 use app::model::AppError;
 use chrono::Duration;
@@ -448,24 +449,93 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
         .unwrap();
 }
 
+/// Someone with the mailbox but not the authenticator gets nowhere with a
+/// reset link: the password, the link and the sessions stay as they were
+/// until a code is accepted, and then the link's password is set.
 #[tokio::test]
-async fn a_password_reset_never_skips_the_second_factor() {
+async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted() {
     let (d, clock) = fresh_domain().await;
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let (secret, _) = enable(&d, &clock, "ada@example.com").await;
-    app::domain::identity::email_links::request_password_reset(&d, "ada@example.com", None)
-        .await
-        .unwrap();
-    let token = app::domain::testing::link_token(&d, "ada@example.com", "/reset-password").await;
+    let ada = user::Entity::find().one(&d.db).await.unwrap().unwrap();
+    let signed_in_before = session_ids(&d, ada.id).await;
+    assert_eq!(signed_in_before.len(), 1, "enabling 2FA left Ada signed in");
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let token = link_token(&d, "ada@example.com", "/reset-password").await;
     let new_password = "Quartz-Harbor-Lantern-77";
-    let outcome =
-        app::domain::identity::email_links::reset_password(&d, &token, new_password, "t", None)
-            .await
-            .unwrap();
-    let LogIn::SecondFactor { challenge } = outcome else {
+    let reset = || email_links::reset_password(&d, &token, new_password, "t", None);
+
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
+    let LogIn::SecondFactor { challenge } = reset().await.unwrap() else {
         panic!("a reset signed in without the second factor")
     };
-    let session =
+    let wrong = log_in::complete_second_factor(&d, &challenge, "000000", "t", None).await;
+    assert_eq!(wrong.err().unwrap().message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
+    before.assert_unchanged(&d).await;
+    // The old password still leads to the code step; the new one is wrong.
+    second_step(&d, "ada@example.com").await;
+    let new_refused = log_in::log_in(&d, "ada@example.com", new_password, "t", None).await;
+    assert_eq!(
+        new_refused.err().unwrap().message_for("password").as_deref(),
+        Some(log_in::WRONG_CREDENTIALS)
+    );
+
+    // A challenge left to expire changes nothing either: the link still works.
+    clock.advance(log_in::CHALLENGE_LIFETIME + Duration::seconds(1));
+    let late =
         log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
-    assert!(session.is_ok());
+    assert_eq!(late.err().unwrap().message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
+    assert_eq!(session_ids(&d, ada.id).await, signed_in_before);
+
+    // Two windows opened from one link: the first code accepted sets the
+    // password; the other finds the link used and opens no session.
+    let LogIn::SecondFactor { challenge: first } = reset().await.unwrap() else { panic!() };
+    let LogIn::SecondFactor { challenge: second } = reset().await.unwrap() else { panic!() };
+    // Each try costs a password hash: a link has few code steps open at once.
+    let _third = reset().await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let busy = reset().await.err().unwrap();
+    assert_eq!(busy, AppError::TooManyRequests(log_in::TOO_MANY_FOR_LINK.into()));
+    before.assert_unchanged(&d).await;
+    let session =
+        log_in::complete_second_factor(&d, &first, &current_code(&d, &secret), "t", None).await;
+    let session = session.unwrap();
+    clock.advance(Duration::seconds(30));
+    let other =
+        log_in::complete_second_factor(&d, &second, &current_code(&d, &secret), "t", None).await;
+    assert_eq!(other.err().unwrap().message_for("token").as_deref(), Some(tokens::LINK_USED));
+    // That right code was not counted as a wrong one.
+    let code_failures = login_failure::Entity::find_by_id(format!("code:{}", ada.id))
+        .one(&d.db)
+        .await
+        .unwrap()
+        .map_or(0, |row| row.failures);
+    assert_eq!(code_failures, 0);
+    // The sessions from before the reset ended; only the reset's is left.
+    let signed_in_after = session_ids(&d, ada.id).await;
+    assert_eq!(signed_in_after.len(), 1);
+    assert!(signed_in_after.iter().all(|id| !signed_in_before.contains(id)));
+    assert!(sessions::authenticate(&d, &session.token).await.is_ok());
+    assert!(matches!(
+        log_in::log_in(&d, "ada@example.com", new_password, "t", None).await,
+        Ok(LogIn::SecondFactor { .. })
+    ));
+    let old_refused = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", None).await;
+    assert_eq!(
+        old_refused.err().unwrap().message_for("password").as_deref(),
+        Some(log_in::WRONG_CREDENTIALS)
+    );
+    assert_eq!(
+        reset().await.err().unwrap().message_for("token").as_deref(),
+        Some(tokens::LINK_USED)
+    );
+}
+
+async fn session_ids(d: &Domain, user_id: i32) -> Vec<String> {
+    let rows = session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .all(&d.db)
+        .await
+        .unwrap();
+    rows.into_iter().map(|s| s.token_hash).collect()
 }

@@ -2,9 +2,11 @@
 use app::domain::admin::users::{self, UserForm, LAST_ADMIN, NOT_YOURSELF, OWN_EMAIL};
 use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
-use app::domain::core::tokens::LINK_EXPIRED;
+use app::domain::core::tokens::{LINK_EXPIRED, LINK_INVALID};
 use app::domain::core::Domain;
-use app::domain::entity::{email_outbox as outbox, session, user};
+use app::domain::entity::{
+    activity_event, email_outbox as outbox, invitation_decline, session, user,
+};
 use app::domain::identity::sessions;
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
@@ -65,6 +67,82 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     users::resend_invitation(&d, &admin, carl.id).await.unwrap();
     let fresh = link_token(&d, "carl@example.com", "/activate").await;
     assert!(users::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
+}
+
+/// Whoever an invitation reaches can decline it from the link's page: the
+/// invitation goes, and its account cannot invite the address again for the
+/// hold, while another account can.
+#[tokio::test]
+async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_for_a_while() {
+    let (d, clock) = fresh_domain().await;
+    let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let dee = users::invite(&d, &admin, form("Dee", "dee@example.com")).await.unwrap();
+    let cy = users::invite(&d, &admin, form("Cy", "cy@example.com")).await.unwrap();
+    let invitation = outbox::Entity::find()
+        .filter(outbox::Column::ToAddress.eq("cy@example.com"))
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(invitation.body_text.contains("Decline Invitation"), "the email says how");
+    let token = link_token(&d, "cy@example.com", "/activate").await;
+
+    let before = Snapshot::take(&d).await;
+    let wrong = users::decline_invitation(&d, "not-the-link").await.err().unwrap();
+    assert_eq!(wrong.message_for("token").as_deref(), Some(LINK_INVALID));
+    before.assert_unchanged(&d).await;
+
+    users::decline_invitation(&d, &token).await.unwrap();
+    assert!(user::Entity::find_by_id(cy.id).one(&d.db).await.unwrap().is_none());
+    let events = activity_event::Entity::find()
+        .filter(activity_event::Column::Kind.eq("user.invitation_declined"))
+        .all(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].account_id, events[0].target.as_str()),
+        (admin.account_id(), "cy@example.com")
+    );
+
+    // The link went with the invitation: neither declining again nor
+    // activating does anything.
+    let before = Snapshot::take(&d).await;
+    let again = users::decline_invitation(&d, &token).await.err().unwrap();
+    assert_eq!(again.message_for("token").as_deref(), Some(LINK_INVALID));
+    assert!(users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await.is_err());
+    // Acme cannot invite the address again, nor move another invitation to it.
+    let invited = users::invite(&d, &admin, form("Cy", " CY@example.com")).await.err().unwrap();
+    let declined = invited.message_for("email").unwrap();
+    assert!(declined.contains("declined an invitation"), "{declined}");
+    let moved = users::update(&d, &admin, dee.id, form("Dee", "cy@example.com")).await;
+    assert_eq!(moved.err().unwrap().message_for("email").as_deref(), Some(declined.as_str()));
+    before.assert_unchanged(&d).await;
+    // Nor send an active user's email-change link there.
+    let bob = add_user(&d, admin.account_id(), "bob@example.com", false).await;
+    let before = Snapshot::take(&d).await;
+    let active = users::update(&d, &admin, bob.user_id(), form("Bob", "cy@example.com")).await;
+    assert_eq!(active.err().unwrap().message_for("email").as_deref(), Some(declined.as_str()));
+    before.assert_unchanged(&d).await;
+
+    // Another account, ten days later, is not held back by Acme's refusal.
+    clock.advance(Duration::days(10));
+    let other = account_with_admin(&d, "Other", "eve@other.example").await.admin().unwrap();
+    users::invite(&d, &other, form("Cy", "cy@example.com")).await.unwrap();
+    let theirs = link_token(&d, "cy@example.com", "/activate").await;
+    users::decline_invitation(&d, &theirs).await.unwrap();
+
+    // Once the hold is over, Acme may invite the address again, and the
+    // hourly clean-up forgets the decline.
+    clock.advance(users::DECLINE_HOLD - Duration::days(10) - Duration::minutes(1));
+    let late = users::invite(&d, &admin, form("Cy", "cy@example.com")).await.err().unwrap();
+    assert_eq!(late.message_for("email").as_deref(), Some(declined.as_str()));
+    clock.advance(Duration::minutes(2));
+    users::invite(&d, &admin, form("Cy", "cy@example.com")).await.unwrap();
+    let kept = || invitation_decline::Entity::find().count(&d.db);
+    assert_eq!(kept().await.unwrap(), 2, "Acme's and Other's, until the clean-up");
+    app::domain::jobs::forget_expired(&d).await.unwrap();
+    assert_eq!(kept().await.unwrap(), 1, "Other's decline came later and still holds");
 }
 
 #[tokio::test]

@@ -133,3 +133,39 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await expect(memberPage).toHaveURL(/\/account$/);
   await other.close();
 });
+
+test('an invitee declines from the link page and the admin hears why beside the email', async ({ page, browser }) => {
+  const admin = uniqueEmail('chief');
+  const invited = uniqueEmail('stranger');
+  await signUp(page, admin);
+  await ready(page);
+  const tabs = page.getByRole('navigation', { name: 'My Account sections' });
+  await tabs.getByRole('link', { name: 'Manage Users' }).click();
+  const addUser = async () => {
+    await page.getByRole('button', { name: 'Add User' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add User' });
+    await dialog.getByLabel('First Name').fill('Sam');
+    await dialog.getByLabel('Last Name').fill('Stranger');
+    await dialog.getByLabel('Email Address').fill(invited);
+    await dialog.getByRole('button', { name: 'Add' }).click();
+    return dialog;
+  };
+  await expect(await addUser()).toBeHidden();
+
+  // In a window of their own, the invitee declines: the page says so.
+  const link = await linkFromMailFolder(invited, '/activate');
+  const invitee = await browser.newPage();
+  await invitee.goto(link);
+  await ready(invitee);
+  await invitee.getByRole('button', { name: 'Decline Invitation' }).click();
+  await expect(invitee.getByText('You declined the invitation.')).toBeVisible();
+  await expect(invitee).toHaveURL(/\/activate\?declined=1$/);
+  await invitee.close();
+
+  // The admin's second invitation is refused beside the email field.
+  await page.reload();
+  await ready(page);
+  await expect(page.getByRole('row', { name: /Sam Stranger/ })).toHaveCount(0);
+  const dialog = await addUser();
+  await expect(dialog.getByText(/declined an invitation to this account/)).toBeVisible();
+});

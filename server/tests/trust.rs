@@ -117,5 +117,18 @@ fn a_reset_link_leads_to_the_code_step_when_two_factor_is_on() {
             .await;
         assert!(reset.session().is_none(), "no session before the second factor");
         assert!(reset.cookie("console_login_challenge").is_some(), "the code step is next");
+        // The code step says the new password waits for it; until then the
+        // old one is still the password.
+        let next = reset.location().expect("a redirect to the code step");
+        assert!(
+            next.starts_with("/login/two-factor?") && next.contains("password_link=1"),
+            "{next}"
+        );
+        let page = app.page(next, None).await;
+        assert!(page.body.contains(app::pages::PASSWORD_WAITS_FOR_CODE), "{}", page.body);
+        let old = app.log_in(GRACE, PASSWORD).await;
+        assert!(old.cookie("console_login_challenge").is_some(), "the old password still works");
+        let plain = app.page(old.location().unwrap(), None).await;
+        assert!(!plain.body.contains(app::pages::PASSWORD_WAITS_FOR_CODE));
     })
 }

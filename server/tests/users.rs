@@ -310,3 +310,34 @@ fn promote(id: &str) -> Vec<(&str, &str)> {
         ("is_admin", "yes"),
     ]
 }
+
+/// The invitation's page offers the decline beside the activation; declining
+/// lands on the page that says so, and the admin hears why beside the email
+/// field when inviting the address again.
+#[test]
+fn an_invitee_declines_from_the_links_page_and_the_admin_is_told_beside_the_email() {
+    run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let added = app.call("add_user", &user_form("Cy", "cy@example.com"), Some(&admin)).await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+        let token = app.link_token("cy@example.com", "/activate").await;
+        let page = app.page(&format!("/activate?token={token}"), None).await;
+        assert!(page.body.contains("Decline Invitation") && page.body.contains("Activate Account"));
+
+        let path = format!("/activate?token={token}");
+        let declined = app.plain_post("decline_invitation", &[("token", &token)], &path).await;
+        assert_eq!(declined.status, StatusCode::FOUND, "{}", declined.body);
+        assert_eq!(declined.location(), Some(app::pages::INVITATION_DECLINED));
+        let landed = app.page(app::pages::INVITATION_DECLINED, None).await;
+        assert!(landed.body.contains("You declined the invitation"), "{}", landed.body);
+
+        let before = Snapshot::take(&app.domain).await;
+        let again = app.call("add_user", &user_form("Cy", "cy@example.com"), Some(&admin)).await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let error = &again.json()["Invalid"][0];
+        assert_eq!(error["field"], "email");
+        assert!(error["message"].as_str().unwrap().contains("declined an invitation"), "{error}");
+        before.assert_unchanged(&app.domain).await;
+    })
+}

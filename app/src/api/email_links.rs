@@ -36,7 +36,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     let outcome =
         email_links::reset_password(&d, &token, &new_password, &user_agent(), client_address())
             .await?;
-    super::log_in::continue_log_in(outcome, "/account")
+    super::log_in::continue_log_in(outcome, "/account", true)
 }
 
 /// Returns the address the confirmation link was sent to.

@@ -9,15 +9,17 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     use crate::domain::identity::log_in;
     let d = domain()?;
     let outcome = log_in::log_in(&d, &email, &password, &user_agent(), client_address()).await?;
-    continue_log_in(outcome, &safe_next(next))
+    continue_log_in(outcome, &safe_next(next), false)
 }
 
 /// Sets the session cookie and goes on to `next`, or (2FA on) sets the
-/// challenge cookie and goes to the code step first.
+/// challenge cookie and goes to the code step first, which says so when a
+/// password link's new password waits for it.
 #[cfg(feature = "ssr")]
 pub fn continue_log_in(
     outcome: crate::domain::identity::log_in::LogIn,
     next: &str,
+    after_password_link: bool,
 ) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::identity::log_in::LogIn;
@@ -28,7 +30,7 @@ pub fn continue_log_in(
         }
         LogIn::SecondFactor { challenge } => {
             set_challenge_cookie(&challenge)?;
-            leptos_axum::redirect(&crate::pages::two_factor_url(next));
+            leptos_axum::redirect(&crate::pages::two_factor_url(next, after_password_link));
         }
     }
     Ok(())

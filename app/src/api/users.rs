@@ -116,6 +116,16 @@ pub async fn send_password_reset(id: i32) -> Result<(), AppError> {
     users::send_password_reset(&domain()?, &member().await?.admin()?, id).await
 }
 
+/// The second button on the page an invitation link opens.
+#[server(prefix = "/fn", endpoint = "decline_invitation")]
+pub async fn decline_invitation(token: String) -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::admin::users;
+    users::decline_invitation(&domain()?, &token).await?;
+    leptos_axum::redirect(crate::pages::INVITATION_DECLINED);
+    Ok(())
+}
+
 /// The button on the page an invitation link opens.
 #[server(prefix = "/fn", endpoint = "activate")]
 pub async fn activate(token: String, new_password: String) -> Result<(), AppError> {
@@ -123,5 +133,5 @@ pub async fn activate(token: String, new_password: String) -> Result<(), AppErro
     use crate::domain::admin::users;
     let (d, client) = (domain()?, client_address());
     let outcome = users::activate(&d, &token, &new_password, &user_agent(), client).await?;
-    super::log_in::continue_log_in(outcome, "/account")
+    super::log_in::continue_log_in(outcome, "/account", true)
 }

@@ -12,7 +12,9 @@ use crate::domain::core::mail::{self, Transport};
 use crate::domain::core::quota;
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, login_challenge, login_failure, oauth_state, user};
+use crate::domain::entity::{
+    account, invitation_decline, login_challenge, login_failure, oauth_state, user,
+};
 use crate::domain::features::oauth_tokens::STATE_LIFETIME;
 use crate::domain::identity::email_links::UNVERIFIED_ACCOUNT_LIFETIME;
 use crate::domain::identity::log_in::CHALLENGE_LIFETIME;
@@ -110,9 +112,9 @@ pub async fn remove_unverified_accounts(d: &Domain) -> Result<u64, AppError> {
     Ok(removed)
 }
 
-/// Forgets failures whose window and lock are both over, and log-in
-/// challenges and OAuth states past their lifetime, so a flood of made-up
-/// emails does not grow the tables for ever.
+/// Forgets failures whose window and lock are both over, log-in challenges
+/// and OAuth states past their lifetime, and declined invitations past their
+/// hold, so a flood of made-up emails does not grow the tables for ever.
 pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
     let now = d.clock.now();
     let failures = login_failure::Entity::delete_many()
@@ -133,5 +135,14 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
         .exec(&d.db)
         .await?;
     let quotas = quota::forget_expired(&d.db, &d.quotas, now).await?;
-    Ok(failures.rows_affected + challenges.rows_affected + states.rows_affected + quotas)
+    // A declined invitation's address is kept only while it holds.
+    let declines = invitation_decline::Entity::delete_many()
+        .filter(invitation_decline::Column::DeclinedAt.lt(now - users::DECLINE_HOLD))
+        .exec(&d.db)
+        .await?;
+    Ok(failures.rows_affected
+        + challenges.rows_affected
+        + states.rows_affected
+        + quotas
+        + declines.rows_affected)
 }

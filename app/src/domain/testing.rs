@@ -285,6 +285,7 @@ snapshot_tables!(
     email_outbox,
     email_token,
     integration,
+    invitation_decline,
     js_library,
     local_number_pool,
     login_challenge,

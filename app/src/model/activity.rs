@@ -48,6 +48,7 @@ activity_kinds! {
     AccountInfoUpdated = "account_info.updated", "Account information updated", false;
     UserInvited = "user.invited", "User invited", false;
     InvitationResent = "user.invitation_resent", "Invitation sent again", false;
+    InvitationDeclined = "user.invitation_declined", "Invitation declined", false;
     UserActivated = "user.activated", "User activated", true;
     UserUpdated = "user.updated", "User edited", false;
     UserRoleChanged = "user.role_changed", "Role or permissions changed", false;

@@ -6,6 +6,8 @@ use leptos::prelude::*;
 
 use leptos_router::hooks::use_query_map;
 
+use crate::model::DECLINE_HOLD_DAYS;
+
 use crate::api::email_links::{ConfirmEmailChange, ResetPassword, VerifyEmail};
 use crate::components::form::{
     field_error, form_action, form_error, redirected_success, FormStatus, NewPasswordField,
@@ -81,10 +83,16 @@ pub fn ConfirmEmailPage() -> impl IntoView {
     }
 }
 
+const DECLINED: &str = "You declined the invitation. Its account cannot invite this address again \
+     for a while.";
+
 #[component]
 pub fn ActivatePage() -> impl IntoView {
     let activate = form_action::<crate::api::users::Activate>();
     let result = activate.value();
+    let decline = form_action::<crate::api::users::DeclineInvitation>();
+    let declined = decline.value();
+    let done = redirected_success(declined, "declined", DECLINED);
     view! {
         <main id="main" class="narrow">
             <h1>"Welcome! Choose your password"</h1>
@@ -92,8 +100,21 @@ pub fn ActivatePage() -> impl IntoView {
                 <FormStatus error=form_error(result, &["new_password"]) />
                 <input type="hidden" name="token" value=token_from_query() />
                 <NewPasswordField label="New Password" name="new_password" error=field_error(result, "new_password") />
-                <button type="submit" class="primary" disabled=move || activate.pending().get()>
+                <button type="submit" class="primary" disabled=move || activate.pending().get() || done.get().is_some()>
                     "Activate Account"
+                </button>
+            </ActionForm>
+            <h2>"Not for you?"</h2>
+            <ActionForm action=decline attr:class="card">
+                <FormStatus error=form_error(declined, &[]) success=done />
+                <input type="hidden" name="token" value=token_from_query() />
+                <p>
+                    "If you do not know this account or do not want to join it, decline: the \
+                     invitation is removed, and the account cannot invite this address again for "
+                    {DECLINE_HOLD_DAYS} " days."
+                </p>
+                <button type="submit" class="danger" disabled=move || decline.pending().get() || done.get().is_some()>
+                    "Decline Invitation"
                 </button>
             </ActionForm>
         </main>

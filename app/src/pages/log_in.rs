@@ -33,10 +33,12 @@ pub fn LogInPage() -> impl IntoView {
 pub fn LogInCodePage() -> impl IntoView {
     let log_in = form_action::<LogInCode>();
     let result = log_in.value();
-    let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
+    let (next, after_password_link) = use_query_map()
+        .with_untracked(|q| (q.get("next").unwrap_or_default(), q.get("password_link").is_some()));
     view! {
         <main id="main" class="narrow">
             <h1>"Two-factor authentication"</h1>
+            {after_password_link.then(|| view! { <p>{crate::pages::PASSWORD_WAITS_FOR_CODE}</p> })}
             <ActionForm action=log_in attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["code"]) />
                 <input type="hidden" name="next" value=next />

@@ -30,9 +30,15 @@ pub fn log_in_url(path: &str) -> String {
 }
 
 /// The second step of a log-in with two-factor authentication, then `path`.
-pub fn two_factor_url(path: &str) -> String {
-    format!("/login/two-factor?next={}", encode_path(path))
+/// After a password link, the step also says that the new password waits
+/// for the code ([`PASSWORD_WAITS_FOR_CODE`]).
+pub fn two_factor_url(path: &str, after_password_link: bool) -> String {
+    let flag = if after_password_link { "&password_link=1" } else { "" };
+    format!("/login/two-factor?next={}{flag}", encode_path(path))
 }
+
+pub const PASSWORD_WAITS_FOR_CODE: &str =
+    "Your new password is saved when you enter a code. Until then your old password stays.";
 
 /// Where the forms of the forgot-password and email-link pages go when they
 /// succeed: back to their page, with a flag that shows the outcome
@@ -42,6 +48,7 @@ pub fn two_factor_url(path: &str) -> String {
 pub const PASSWORD_RESET_SENT: &str = "/forgot-password?sent=1";
 pub const EMAIL_VERIFIED: &str = "/verify-email?verified=1";
 pub const EMAIL_CHANGE_CONFIRMED: &str = "/confirm-email?confirmed=1";
+pub const INVITATION_DECLINED: &str = "/activate?declined=1";
 
 fn encode_path(path: &str) -> String {
     path.bytes()

@@ -21,12 +21,14 @@ use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, login_challenge, user};
+use crate::domain::entity::{account, invitation_decline, login_challenge, user};
 use crate::domain::features::{applications, certificates, oauth_tokens, phone_numbers};
 use crate::domain::identity::email_links;
 use crate::domain::identity::log_in::LogIn;
 use crate::domain::identity::sessions::end_sessions;
-use crate::model::{ActivityKind, AppError, UserPage, UserRow, UserSort, UserState};
+use crate::model::{
+    ActivityKind, AppError, UserPage, UserRow, UserSort, UserState, DECLINE_HOLD_DAYS,
+};
 
 pub const LAST_ADMIN: &str = "An account needs at least one admin who has activated: make \
      another active user an admin first.";
@@ -37,6 +39,10 @@ pub const NOT_YOURSELF_DISABLE: &str =
     "You cannot disable your own user: you would lock yourself out. Another admin can.";
 pub const OWN_EMAIL: &str =
     "Change your own email address on the Account tab: it asks for your password.";
+/// How long an account may not invite an address whose owner declined its
+/// invitation: long enough that declining stops the mail, short enough that
+/// someone who declined by mistake can be invited again.
+pub const DECLINE_HOLD: chrono::Duration = chrono::Duration::days(DECLINE_HOLD_DAYS);
 /// Why a disabled user is sent no link that signs in.
 pub const TARGET_DISABLED: &str =
     "This user is disabled. Enable them first; then they can get a link by email.";
@@ -75,7 +81,10 @@ fn invitation_email(d: &Domain, to: &str, company: &str, token: &str) -> Email {
         body: format!(
             "An admin of {company} added you to their Voice Console account.\n\nTo choose your \
              password and sign in, open this link and press the button on the page:\n\n{}\n\nThe \
-             link works once, for 48 hours. If it expires, ask your admin to send a new one.\n",
+             link works once, for 48 hours. If it expires, ask your admin to send a new one.\n\n\
+             If you do not know {company} or do not want to join, open the same link and choose \
+             Decline Invitation: {company} will not be able to invite this address again for \
+             {DECLINE_HOLD_DAYS} days.\n",
             d.link("/activate", token)
         ),
     }
@@ -133,6 +142,9 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     lock_account(&txn, admin.account_id()).await?;
     admin.recheck(&txn).await?;
     admin.member().verified(&txn).await?;
+    if let Some(refusal) = declined(d, &txn, admin.account_id(), &checked.email).await? {
+        return Err(AppError::field("email", refusal));
+    }
     let user = NewUser {
         account_id: admin.account_id(),
         email: checked.email,
@@ -257,16 +269,7 @@ async fn remove_invitees(
         let Some(invitee) = expired(user::Entity::find_by_id(candidate.id)).one(&txn).await? else {
             continue;
         };
-        let heir = Scoped::account(invitee.account_id)
-            .users()
-            .filter(user::Column::IsAdmin.eq(true))
-            .filter(user::Column::Status.eq(user::ACTIVE))
-            .filter(user::Column::DisabledAt.is_null())
-            .filter(user::Column::Id.ne(invitee.id))
-            .order_by_asc(user::Column::Id)
-            .one(&txn)
-            .await?;
-        let Some(heir) = heir else {
+        let Some(heir) = heir_of(&txn, &invitee).await? else {
             tracing::warn!(user = invitee.id, "an expired invitee's account has no active admin");
             continue;
         };
@@ -275,6 +278,108 @@ async fn remove_invitees(
         txn.commit().await?;
     }
     Ok(removed)
+}
+
+/// Who receives what an admin gave an invitee who goes: the account's
+/// longest-standing other active admin, if it has one.
+async fn heir_of(
+    txn: &DatabaseTransaction,
+    invitee: &user::Model,
+) -> Result<Option<user::Model>, AppError> {
+    Ok(Scoped::account(invitee.account_id)
+        .users()
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Status.eq(user::ACTIVE))
+        .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::Id.ne(invitee.id))
+        .order_by_asc(user::Column::Id)
+        .one(txn)
+        .await?)
+}
+
+/// Decline Invitation, on the page an invitation link opens, by whoever holds
+/// the link: the invitation is removed at once, and the account cannot invite
+/// the address again for [`DECLINE_HOLD`], so nobody keeps mailing an address
+/// that said no. What an admin gave the invitee passes to an heir as when an
+/// invitation expires ([`heir_of`]). The link goes with the invitee, so
+/// declining again or activating finds no such link.
+pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError> {
+    let link = tokens::check(d, &d.db, token, Purpose::Activate).await?;
+    let account_id = user::Entity::find_by_id(link.user_id)
+        .one(&d.db)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .account_id;
+    let txn = d.db.begin().await?;
+    // The lock every change of the account's users takes: an invitation sent
+    // again or edited at this moment waits, then finds the invitee gone.
+    lock_account(&txn, account_id).await?;
+    tokens::consume(d, &txn, token, Purpose::Activate).await?;
+    let invitee = user::Entity::find_by_id(link.user_id).one(&txn).await?;
+    let Some(invitee) = invitee.filter(|u| u.status == user::INVITED) else {
+        // Activating used the link up: only a race reaches this.
+        return Err(AppError::field("token", tokens::LINK_USED));
+    };
+    if invitee.account_id != account_id {
+        // Moved by an account merge since the lock was chosen.
+        return Err(AppError::Conflict("Please try again.".into()));
+    }
+    let heir = heir_of(&txn, &invitee).await?.ok_or_else(|| {
+        AppError::Conflict(
+            "This account has no active admin at the moment, so the invitation cannot be \
+             declined now. Try again later, or ignore it: its link stops working after 48 hours."
+                .into(),
+        )
+    })?;
+    hand_over(d, &txn, invitee.id, heir.id).await?;
+    user::Entity::delete_by_id(invitee.id).exec(&txn).await?;
+    // An address that declines again, after an earlier hold ran out, moves
+    // its time on (one row per account and address; the account's lock
+    // keeps two declines from both inserting).
+    let earlier = Scoped::account(account_id)
+        .all::<invitation_decline::Entity>()
+        .filter(invitation_decline::Column::Email.eq(&invitee.email))
+        .one(&txn)
+        .await?;
+    let mut decline = match earlier {
+        Some(row) => row.into_active_model(),
+        None => invitation_decline::ActiveModel {
+            account_id: Set(account_id),
+            email: Set(invitee.email.clone()),
+            ..Default::default()
+        },
+    };
+    decline.declined_at = Set(d.clock.now());
+    decline.save(&txn).await?;
+    // Without the decliner's address: they owe the account that invited
+    // them nothing, as an unknown address's failed log-in is nobody's.
+    let event = Event::new(ActivityKind::InvitationDeclined, &invitee.email);
+    activity::record(d, &txn, By::User(&invitee, None), event).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The refusal to give beside the email field when `email` declined an
+/// invitation to the account within [`DECLINE_HOLD`].
+async fn declined(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    account_id: i32,
+    email: &str,
+) -> Result<Option<String>, AppError> {
+    let found = Scoped::account(account_id)
+        .all::<invitation_decline::Entity>()
+        .filter(invitation_decline::Column::Email.eq(email))
+        .filter(invitation_decline::Column::DeclinedAt.gt(d.clock.now() - DECLINE_HOLD))
+        .one(conn)
+        .await?;
+    Ok(found.map(|row| {
+        format!(
+            "The owner of this address declined an invitation to this account. It can be \
+             invited again from {}.",
+            (row.declined_at + DECLINE_HOLD).format("%Y-%m-%d %H:%M UTC")
+        )
+    }))
 }
 
 /// The button on the page an activation link opens: sets the first password
@@ -310,6 +415,12 @@ pub async fn update(
         errors.add("email", OWN_EMAIL);
     } else if email_changes && email_taken(&txn, &checked.email).await? {
         errors.add("email", EMAIL_TAKEN);
+    } else if email_changes {
+        // Neither an invitation nor an email-change link goes to an address
+        // that said no.
+        if let Some(refusal) = declined(d, &txn, admin.account_id(), &checked.email).await? {
+            errors.add("email", refusal);
+        }
     }
     if target.is_admin && !form.is_admin && other_admins(&txn, admin, target.id).await? == 0 {
         errors.add("is_admin", LAST_ADMIN);

@@ -13,8 +13,8 @@ use sea_orm::{
 
 use crate::domain::core::actor::Member;
 use crate::domain::entity::{
-    account, activity_event, application, certificate, integration, js_library, oauth_token,
-    phone_number, user,
+    account, activity_event, application, certificate, integration, invitation_decline, js_library,
+    oauth_token, phone_number, user,
 };
 use crate::model::AppError;
 
@@ -51,6 +51,7 @@ account_owned! {
     user,
     activity_event owned by ActorUserId,
     integration,
+    invitation_decline,
     phone_number owned by OwnerId,
     application owned by OwnerId,
     js_library owned by OwnerId,

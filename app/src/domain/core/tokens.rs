@@ -2,7 +2,10 @@
 //! as a hash, with an expiry and a purpose.
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::Domain;
@@ -19,6 +22,14 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    const ALL: [Purpose; 4] =
+        [Purpose::Activate, Purpose::VerifyEmail, Purpose::ResetPassword, Purpose::ChangeEmail];
+
+    /// The purpose a stored token was issued for.
+    pub fn of(token: &email_token::Model) -> Result<Purpose, AppError> {
+        Purpose::ALL.into_iter().find(|p| p.as_str() == token.purpose).ok_or(AppError::Internal)
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Purpose::Activate => "activate",
@@ -94,13 +105,22 @@ pub async fn check<C: ConnectionTrait>(
     token: &str,
     purpose: Purpose,
 ) -> Result<email_token::Model, AppError> {
-    let hash = token_hash(token.trim());
+    check_hash(d, conn, &token_hash(token.trim()), Some(purpose)).await
+}
+
+/// [`check`] of a token known by its hash, for `purpose` or (`None`) any.
+pub async fn check_hash<C: ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    hash: &str,
+    purpose: Option<Purpose>,
+) -> Result<email_token::Model, AppError> {
     let now = d.clock.now();
-    let found = email_token::Entity::find_by_id(hash.clone())
-        .filter(email_token::Column::Purpose.eq(purpose.as_str()))
-        .one(conn)
-        .await?
-        .ok_or_else(|| AppError::field("token", LINK_INVALID))?;
+    let mut find = email_token::Entity::find_by_id(hash.to_owned());
+    if let Some(purpose) = purpose {
+        find = find.filter(email_token::Column::Purpose.eq(purpose.as_str()));
+    }
+    let found = find.one(conn).await?.ok_or_else(|| AppError::field("token", LINK_INVALID))?;
     if found.used_at.is_some() {
         return Err(AppError::field("token", LINK_USED));
     }
@@ -108,6 +128,18 @@ pub async fn check<C: ConnectionTrait>(
         return Err(AppError::field("token", LINK_EXPIRED));
     }
     Ok(found)
+}
+
+/// Holds the token's row until the transaction ends, so that requests using
+/// the same link take turns (on PostgreSQL a row lock; on SQLite the write
+/// lock, taken at once as this writes first).
+pub async fn lock_hash(conn: &DatabaseTransaction, hash: &str) -> Result<(), AppError> {
+    email_token::Entity::update_many()
+        .col_expr(email_token::Column::UsedAt, Expr::col(email_token::Column::UsedAt))
+        .filter(email_token::Column::TokenHash.eq(hash))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// The ids of users with a link for `purpose` that expires after `after`
@@ -145,11 +177,20 @@ pub async fn consume<C: ConnectionTrait>(
     token: &str,
     purpose: Purpose,
 ) -> Result<email_token::Model, AppError> {
-    let found = check(d, conn, token, purpose).await?;
-    let hash = found.token_hash.clone();
-    let now = d.clock.now();
+    consume_hash(d, conn, &token_hash(token.trim()), Some(purpose)).await
+}
+
+/// [`consume`] of a token known by its hash, for `purpose` or (`None`) any:
+/// a log-in challenge holds the hash of the link it completes, never the link.
+pub async fn consume_hash<C: ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    hash: &str,
+    purpose: Option<Purpose>,
+) -> Result<email_token::Model, AppError> {
+    let found = check_hash(d, conn, hash, purpose).await?;
     let taken = email_token::Entity::update_many()
-        .col_expr(email_token::Column::UsedAt, Expr::value(now))
+        .col_expr(email_token::Column::UsedAt, Expr::value(d.clock.now()))
         .filter(email_token::Column::TokenHash.eq(hash))
         .filter(email_token::Column::UsedAt.is_null())
         .exec(conn)

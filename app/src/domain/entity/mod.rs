@@ -12,6 +12,7 @@ pub mod developer_key;
 pub mod email_outbox;
 pub mod email_token;
 pub mod integration;
+pub mod invitation_decline;
 pub mod js_library;
 pub mod local_number_pool;
 pub mod login_challenge;

@@ -6,8 +6,7 @@ use std::net::IpAddr;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -15,14 +14,13 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{email_conflict, email_taken, own_row, EMAIL_TAKEN};
 use crate::domain::core::quota::{Action, Who};
-use crate::domain::core::scope::Scoped;
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::{developer_key, user};
+use crate::domain::entity::user;
 use crate::domain::identity::log_in::{self, LogIn};
+use crate::domain::identity::password_link;
 use crate::domain::identity::reauth;
-use crate::domain::identity::sessions::end_sessions;
 use crate::domain::identity::two_factor;
 use crate::model::{ActivityKind, AppError};
 
@@ -145,9 +143,10 @@ pub async fn reset_password(
 }
 
 /// Redeems a link that sets a password (a reset or an invitation's
-/// activation): consumes it, sets the password, marks the address verified
-/// (the link proved it), ends the user's sessions and signs them in afresh,
-/// through the second factor when it is on. A disabled user's link (sent
+/// activation) and signs the user in afresh ([`password_link::apply`]). With
+/// the second factor on, nothing changes yet: the log-in challenge holds the
+/// new password and the link, applied when the code is accepted, so the
+/// mailbox alone cannot replace the password. A disabled user's link (sent
 /// before they were disabled) is refused and changes nothing; it works
 /// again, while it lasts, once they are enabled.
 ///
@@ -163,6 +162,8 @@ pub async fn redeem_password_link(
     client: Option<IpAddr>,
 ) -> Result<LogIn, AppError> {
     let found = tokens::check(d, &d.db, token, purpose).await?;
+    // Before the hash it would cost; checked again under the link's lock.
+    log_in::refuse_busy_link(d, &d.db, &found.token_hash).await?;
     let user =
         user::Entity::find_by_id(found.user_id).one(&d.db).await?.ok_or(AppError::NotFound)?;
     let context = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
@@ -170,81 +171,27 @@ pub async fn redeem_password_link(
         .map_err(|m| AppError::field("new_password", m))?;
     let hash = d.passwords.hash(new_password).await?;
 
-    let now = d.clock.now();
     let txn = d.db.begin().await?;
-    tokens::consume(d, &txn, token, purpose).await?;
+    // Redeems of one link take turns, so its count of open code steps holds.
+    tokens::lock_hash(&txn, &found.token_hash).await?;
+    let link = tokens::check(d, &txn, token, purpose).await?;
     let user = user::Entity::find_by_id(user.id).one(&txn).await?.ok_or(AppError::NotFound)?;
     log_in::refuse_disabled(&user)?;
-    // A reset proves the address; on an account nobody ever verified, it
-    // claims the account from whoever signed up with it.
-    let claims = purpose == Purpose::ResetPassword && user.email_verified_at.is_none();
-    if claims && !account_verified(&txn, user.account_id).await? {
-        claim_unverified_account(d, &txn, &user).await?;
+    // A claimed account's second factor was set up by whoever signed up with
+    // the address, and is removed rather than asked for.
+    if two_factor::is_enabled(&txn, user.id).await?
+        && !password_link::claims(&txn, &user, purpose).await?
+    {
+        log_in::refuse_busy_link(d, &txn, &link.token_hash).await?;
+        let pending = log_in::PendingLink { new_password_hash: hash, link_hash: link.token_hash };
+        let challenge = log_in::challenge(d, &txn, user.id, Some(pending)).await?;
+        txn.commit().await?;
+        return Ok(LogIn::SecondFactor { challenge });
     }
-    let mut active = user.clone().into_active_model();
-    active.password_hash = Set(Some(hash));
-    if user.email_verified_at.is_none() {
-        active.email_verified_at = Set(Some(now));
-    }
-    let user = active.update(&txn).await?;
-    end_sessions(&txn, user.id, None).await?;
-    let kind = match purpose {
-        Purpose::Activate => ActivityKind::UserActivated,
-        _ => ActivityKind::PasswordReset,
-    };
-    activity::record(d, &txn, By::User(&user, client), Event::new(kind, &user.email)).await?;
+    tokens::consume(d, &txn, token, purpose).await?;
+    let user = password_link::apply(d, &txn, user, purpose, hash, client).await?;
     txn.commit().await?;
     log_in::after_password(d, &user, user_agent, client).await
-}
-
-/// Whether any user of the account has proved their address.
-async fn account_verified(
-    conn: &impl sea_orm::ConnectionTrait,
-    account_id: i32,
-) -> Result<bool, AppError> {
-    Ok(Scoped::account(account_id)
-        .users()
-        .filter(user::Column::EmailVerifiedAt.is_not_null())
-        .one(conn)
-        .await?
-        .is_some())
-}
-
-/// Whoever signed up with someone else's address loses everything that let
-/// them act when the address's owner claims it by a reset: every session,
-/// second factor, developer key and pending link of the account's users, and the users still
-/// invited to it (nobody in the account ever proved an address, so they were
-/// all invited by the claimed sign-up).
-async fn claim_unverified_account(
-    d: &Domain,
-    txn: &sea_orm::DatabaseTransaction,
-    claimed: &user::Model,
-) -> Result<(), AppError> {
-    let account = Scoped::account(claimed.account_id);
-    let users: Vec<i32> =
-        account.users().select_only().column(user::Column::Id).into_tuple().all(txn).await?;
-    for &id in &users {
-        end_sessions(txn, id, None).await?;
-        // A second factor the squatter set up would lock the owner out.
-        two_factor::remove(txn, id).await?;
-    }
-    developer_key::Entity::delete_many()
-        .filter(developer_key::Column::UserId.is_in(users.clone()))
-        .exec(txn)
-        .await?;
-    tokens::expire_all(d, txn, users).await?;
-    let invited: Vec<i32> = account
-        .users()
-        .select_only()
-        .column(user::Column::Id)
-        .filter(user::Column::Id.ne(claimed.id))
-        .filter(user::Column::Status.eq(user::INVITED))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    user::Entity::delete_many().filter(user::Column::Id.is_in(invited)).exec(txn).await?;
-    tracing::warn!(account = claimed.account_id, "an unverified account was claimed by a reset");
-    Ok(())
 }
 
 /// Asks to change the actor's email: checks their password and the new

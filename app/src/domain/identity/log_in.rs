@@ -1,15 +1,19 @@
 //! Log-in: the password (throttled), then the second factor when it is on.
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
+};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{login_challenge, user};
 use crate::domain::identity::sessions::{start_session, NewSession};
-use crate::domain::identity::{throttle, two_factor};
+use crate::domain::identity::{password_link, throttle, two_factor};
 use crate::model::{ActivityKind, AppError};
 
 pub const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
@@ -100,18 +104,69 @@ pub async fn after_password(
 ) -> Result<LogIn, AppError> {
     refuse_disabled(user)?;
     if two_factor::is_enabled(&d.db, user.id).await? {
-        let challenge = new_token();
-        login_challenge::ActiveModel {
-            token_hash: Set(token_hash(&challenge)),
-            user_id: Set(user.id),
-            attempts: Set(0),
-            created_at: Set(d.clock.now()),
-        }
-        .insert(&d.db)
-        .await?;
+        let challenge = challenge(d, &d.db, user.id, None).await?;
         return Ok(LogIn::SecondFactor { challenge });
     }
     Ok(LogIn::Session(start_session(d, user, user_agent, client).await?))
+}
+
+/// How many code steps one password link may have open at a time: each
+/// costs a password hash, and the link, unlike a log-in, is not used up
+/// until a code is accepted.
+pub const OPEN_PER_LINK: u64 = 3;
+pub const TOO_MANY_FOR_LINK: &str = "This link was used several times in the last few minutes. \
+     Enter the code on the page you opened, or try the link again in 5 minutes.";
+
+/// Refuses a password link that already has [`OPEN_PER_LINK`] code steps
+/// open (started in the last [`CHALLENGE_LIFETIME`]).
+pub async fn refuse_busy_link(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    link_hash: &str,
+) -> Result<(), AppError> {
+    let open = login_challenge::Entity::find()
+        .filter(login_challenge::Column::LinkHash.eq(link_hash))
+        .filter(login_challenge::Column::CreatedAt.gt(d.clock.now() - CHALLENGE_LIFETIME))
+        .count(conn)
+        .await?;
+    match open >= OPEN_PER_LINK {
+        true => Err(AppError::TooManyRequests(TOO_MANY_FOR_LINK.into())),
+        false => Ok(()),
+    }
+}
+
+/// What a password link leaves for the second factor to apply
+/// ([`password_link::apply`]) once its code is accepted.
+pub struct PendingLink {
+    pub new_password_hash: String,
+    /// The hash of the link's token, as `email_tokens` stores it.
+    pub link_hash: String,
+}
+
+/// Opens the second step of a log-in for `user_id` on `conn`, carrying a
+/// password link's change when one started it; returns the challenge's token.
+pub async fn challenge(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    pending: Option<PendingLink>,
+) -> Result<String, AppError> {
+    let challenge = new_token();
+    let (new_password_hash, link_hash) = match pending {
+        Some(p) => (Some(p.new_password_hash), Some(p.link_hash)),
+        None => (None, None),
+    };
+    login_challenge::ActiveModel {
+        token_hash: Set(token_hash(&challenge)),
+        user_id: Set(user_id),
+        attempts: Set(0),
+        created_at: Set(d.clock.now()),
+        new_password_hash: Set(new_password_hash),
+        link_hash: Set(link_hash),
+    }
+    .insert(conn)
+    .await?;
+    Ok(challenge)
 }
 
 impl LogIn {
@@ -155,12 +210,32 @@ pub async fn complete_second_factor(
         login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
         return Err(expired());
     }
+    // A password link used or expired meanwhile ends its code step before
+    // the code is checked, so a right code is never counted as a wrong one.
+    if let Some(link_hash) = &found.link_hash {
+        if let Err(gone) = tokens::check_hash(d, &d.db, link_hash, None).await {
+            login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
+            return Err(gone);
+        }
+    }
     let outcome = two_factor::with_code(d, found.user_id, code, client, async |txn| {
         // Deleting is the claim: one challenge opens one session.
         let claimed = login_challenge::Entity::delete_by_id(hash).exec(txn).await?;
-        match user::Entity::find_by_id(found.user_id).one(txn).await? {
-            Some(user) if claimed.rows_affected == 1 => refuse_disabled(&user).map(|()| user),
-            _ => Err(expired()),
+        let user = match user::Entity::find_by_id(found.user_id).one(txn).await? {
+            Some(user) if claimed.rows_affected == 1 => refuse_disabled(&user).map(|()| user)?,
+            _ => return Err(expired()),
+        };
+        // A password link's change happens here, with the code, or not at all.
+        match (found.new_password_hash, found.link_hash) {
+            (Some(new_password_hash), Some(link_hash)) => {
+                let link = tokens::consume_hash(d, txn, &link_hash, None).await?;
+                let purpose = match Purpose::of(&link)? {
+                    p @ (Purpose::ResetPassword | Purpose::Activate) => p,
+                    _ => return Err(AppError::Internal),
+                };
+                password_link::apply(d, txn, user, purpose, new_password_hash, client).await
+            }
+            _ => Ok(user),
         }
     })
     .await;

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod developer_keys;
 pub mod email_links;
 pub mod log_in;
+pub mod password_link;
 pub mod profile;
 pub mod reauth;
 pub mod sessions;

@@ -14,6 +14,8 @@ mod m20261128_000011_search_index;
 mod m20261128_000012_disabled_users;
 mod m20261129_000013_activity;
 mod m20261129_000014_four_character_pieces;
+mod m20261130_000015_pending_password_links;
+mod m20261130_000016_invitation_declines;
 
 pub struct Migrator;
 
@@ -33,6 +35,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000012_disabled_users::Migration),
             Box::new(m20261129_000013_activity::Migration),
             Box::new(m20261129_000014_four_character_pieces::Migration),
+            Box::new(m20261130_000015_pending_password_links::Migration),
+            Box::new(m20261130_000016_invitation_declines::Migration),
         ]
     }
 }

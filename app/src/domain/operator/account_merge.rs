@@ -12,7 +12,9 @@
 //!   JS libraries, applications, integrations, certificates and OAuth tokens.
 //!   Integration credentials, private keys and OAuth tokens are sealed bound
 //!   to their account, so each is re-sealed for the target;
-//! - its per-account limit counts, added to the target's.
+//! - its per-account limit counts, added to the target's;
+//! - the addresses that declined its invitations: the target may not invite
+//!   them either, for the rest of their hold.
 //!
 //! The target keeps its company details, plan and Stripe setting. A merge
 //! that cannot keep every rule refuses whole and names each conflict: an
@@ -38,8 +40,8 @@ use crate::domain::core::secrets::Sealed;
 use crate::domain::core::validation::{normalize_email, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{
-    account, activity_event, application, certificate, integration, js_library, oauth_token,
-    phone_number, user,
+    account, activity_event, application, certificate, integration, invitation_decline, js_library,
+    oauth_token, phone_number, user,
 };
 use crate::domain::features::{certificates, integrations, oauth_tokens};
 use crate::model::{ActivityKind, AppError};
@@ -264,7 +266,24 @@ async fn move_everything(
             moved.insert(table::<$entity::Entity>(), rows.rows_affected);
         )*};
     }
-    plain!(user, phone_number, js_library, application, activity_event);
+    // An address that declined both accounts stays declined once, in the
+    // target's row (one per account and address), from the later decline.
+    let target_declines =
+        Scoped::account(into).all::<invitation_decline::Entity>().all(txn).await?;
+    let source_declines =
+        Scoped::account(from).all::<invitation_decline::Entity>().all(txn).await?;
+    for theirs in target_declines {
+        let Some(ours) = source_declines.iter().find(|row| row.email == theirs.email) else {
+            continue;
+        };
+        if ours.declined_at > theirs.declined_at {
+            let mut later = theirs.into_active_model();
+            later.declined_at = Set(ours.declined_at);
+            later.update(txn).await?;
+        }
+        invitation_decline::Entity::delete_by_id(ours.id).exec(txn).await?;
+    }
+    plain!(user, phone_number, js_library, application, activity_event, invitation_decline);
     // A sealed value is bound to its account: each is opened with the
     // source's context and sealed again with the target's.
     macro_rules! sealed {

@@ -1,0 +1,18 @@
+use sea_orm::entity::prelude::*;
+
+/// An address (one per account) that declined an invitation to the account: the account cannot
+/// invite it again until `declined_at` plus `admin::users::DECLINE_HOLD`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "invitation_declines")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub account_id: i32,
+    pub email: String,
+    pub declined_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,109 @@
+//! Setting a password by a link from an email (a reset, or an invitation's
+//! activation). Applying a redeemed link is one step with two callers: the
+//! link's page (`email_links`), and, when the user has two-factor
+//! authentication on, the code that completes it (`log_in`). It sits below
+//! both so that neither imports the other's caller.
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
+
+use crate::domain::core::activity::{self, By, Event};
+use crate::domain::core::scope::Scoped;
+use crate::domain::core::tokens::{self, Purpose};
+use crate::domain::core::Domain;
+use crate::domain::entity::{developer_key, user};
+use crate::domain::identity::sessions::end_sessions;
+use crate::domain::identity::two_factor;
+use crate::model::{ActivityKind, AppError};
+
+/// Whether redeeming a `purpose` link claims `user`'s account: a reset proves
+/// the address, and on an account where nobody ever proved one it takes the
+/// account from whoever signed up with it ([`apply`]).
+pub async fn claims(
+    conn: &impl ConnectionTrait,
+    user: &user::Model,
+    purpose: Purpose,
+) -> Result<bool, AppError> {
+    Ok(purpose == Purpose::ResetPassword
+        && user.email_verified_at.is_none()
+        && !account_verified(conn, user.account_id).await?)
+}
+
+/// Applies a redeemed link in the caller's transaction, the link already used
+/// up: claims an unverified account ([`claims`]), sets the password, marks the
+/// address verified (the link proved it), ends the user's sessions and
+/// records it. Returns the user as written.
+pub async fn apply(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    user: user::Model,
+    purpose: Purpose,
+    new_password_hash: String,
+    client: Option<std::net::IpAddr>,
+) -> Result<user::Model, AppError> {
+    if claims(txn, &user, purpose).await? {
+        claim_unverified_account(d, txn, &user).await?;
+    }
+    let verified = user.email_verified_at.is_some();
+    let mut active = user.into_active_model();
+    active.password_hash = Set(Some(new_password_hash));
+    if !verified {
+        active.email_verified_at = Set(Some(d.clock.now()));
+    }
+    let user = active.update(txn).await?;
+    end_sessions(txn, user.id, None).await?;
+    let kind = match purpose {
+        Purpose::Activate => ActivityKind::UserActivated,
+        _ => ActivityKind::PasswordReset,
+    };
+    activity::record(d, txn, By::User(&user, client), Event::new(kind, &user.email)).await?;
+    Ok(user)
+}
+
+/// Whether any user of the account has proved their address.
+async fn account_verified(conn: &impl ConnectionTrait, account_id: i32) -> Result<bool, AppError> {
+    Ok(Scoped::account(account_id)
+        .users()
+        .filter(user::Column::EmailVerifiedAt.is_not_null())
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Whoever signed up with someone else's address loses everything that let
+/// them act when the address's owner claims it by a reset: every session,
+/// second factor, developer key and pending link of the account's users, and the users still
+/// invited to it (nobody in the account ever proved an address, so they were
+/// all invited by the claimed sign-up).
+async fn claim_unverified_account(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    claimed: &user::Model,
+) -> Result<(), AppError> {
+    let account = Scoped::account(claimed.account_id);
+    let users: Vec<i32> =
+        account.users().select_only().column(user::Column::Id).into_tuple().all(txn).await?;
+    for &id in &users {
+        end_sessions(txn, id, None).await?;
+        // A second factor the squatter set up would lock the owner out.
+        two_factor::remove(txn, id).await?;
+    }
+    developer_key::Entity::delete_many()
+        .filter(developer_key::Column::UserId.is_in(users.clone()))
+        .exec(txn)
+        .await?;
+    tokens::expire_all(d, txn, users).await?;
+    let invited: Vec<i32> = account
+        .users()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Id.ne(claimed.id))
+        .filter(user::Column::Status.eq(user::INVITED))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    user::Entity::delete_many().filter(user::Column::Id.is_in(invited)).exec(txn).await?;
+    tracing::warn!(account = claimed.account_id, "an unverified account was claimed by a reset");
+    Ok(())
+}
