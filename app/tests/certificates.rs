@@ -163,6 +163,27 @@ async fn refused_by_the_server(d: &Domain, account_id: i32, url: &str) {
     before.assert_unchanged(d).await;
 }
 
+/// The account's share of certificates (`limits::Holdings`); the other
+/// kinds' are in holdings.rs.
+#[tokio::test]
+async fn an_account_keeps_at_most_its_share_of_certificates() {
+    let (mut d, _) = fresh_domain().await;
+    d.holdings.certificates = 1;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let authority = ca("CA");
+    let (cert, key, ..) = issue(&authority, "Acme", &[], 365);
+    let first = certificates::add(&d, &ada, input("api.example.com", &cert, &key)).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let full = certificates::add(&d, &ada, input("eu.example.com", &cert, &key)).await;
+    assert!(
+        matches!(&full, Err(AppError::Conflict(m)) if m.contains("1 certificates")),
+        "{full:?}"
+    );
+    before.assert_unchanged(&d).await;
+    certificates::delete(&d, &ada, first.id).await.unwrap();
+    certificates::add(&d, &ada, input("eu.example.com", &cert, &key)).await.unwrap();
+}
+
 #[tokio::test]
 async fn bad_input_is_named_beside_its_field_and_nothing_is_stored() {
     let (d, _) = fresh_domain().await;

@@ -54,6 +54,41 @@ impl Default for ThrottlePolicy {
     }
 }
 
+/// How many of each thing one account keeps at most (developer keys: one
+/// user). Anyone can sign up, and every account's rows share one database:
+/// no table grows without bound at one account's hand. The defaults are far
+/// above what a company uses; the README lists them.
+#[derive(Clone, Copy, Debug)]
+pub struct Holdings {
+    pub integrations: u64,
+    pub certificates: u64,
+    pub js_libraries: u64,
+    pub applications: u64,
+    pub developer_keys: u64,
+}
+
+impl Default for Holdings {
+    fn default() -> Self {
+        Holdings {
+            integrations: 100,
+            certificates: 100,
+            js_libraries: 200,
+            applications: 500,
+            developer_keys: 20,
+        }
+    }
+}
+
+/// Refuses one more when `held` already reaches `most`, with `refusal`. The
+/// caller counts under the account's lock, so two adds at once cannot both
+/// take the last place.
+pub fn refuse_full(held: u64, most: u64, refusal: impl FnOnce() -> String) -> Result<(), AppError> {
+    match held >= most {
+        true => Err(AppError::Conflict(refusal())),
+        false => Ok(()),
+    }
+}
+
 /// The most ids one request may name (owner changes, an application's
 /// libraries and integrations): far beyond what a person selects, well within
 /// every database's limit on query parameters.

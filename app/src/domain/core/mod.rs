@@ -63,6 +63,8 @@ pub struct Domain {
     pub numbers: Arc<dyn NumberProvider>,
     /// How many emails and numbers each subject may spend.
     pub quotas: QuotaPolicy,
+    /// How many of each thing an account keeps at most.
+    pub holdings: limits::Holdings,
     /// How long activity events are kept (`ACTIVITY_RETENTION_DAYS`).
     pub activity_retention: chrono::Duration,
 }
@@ -103,6 +105,7 @@ impl Domain {
             secrets,
             numbers: Arc::new(provisioning::LocalPool::default()),
             quotas: QuotaPolicy::default(),
+            holdings: limits::Holdings::default(),
             throttle: ThrottlePolicy::default(),
             outbound: Arc::new(outbound::Outbound::public()),
             oauth: Arc::new(OAuthConfig::default()),

@@ -8,10 +8,12 @@
 //! filters by an account column by hand (the same test checks).
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Select,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    Select,
 };
 
 use crate::domain::core::actor::Member;
+use crate::domain::core::limits;
 use crate::domain::entity::{
     account, activity_event, application, certificate, integration, invitation_decline, js_library,
     oauth_token, phone_number, user,
@@ -107,6 +109,28 @@ impl Scoped {
         id: i32,
     ) -> Result<E::Model, AppError> {
         self.mine::<E>().filter(E::id_column().eq(id)).one(conn).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Takes the account's lock, then refuses one more row of `E` when the
+    /// account holds `most` already (`what` names them, plural). See
+    /// `limits::Holdings`.
+    pub async fn refuse_full<E: AccountOwned>(
+        &self,
+        txn: &DatabaseTransaction,
+        most: u64,
+        what: &str,
+    ) -> Result<(), AppError>
+    where
+        E::Model: Sync,
+    {
+        lock_account(txn, self.account_id).await?;
+        let held = self.all::<E>().count(txn).await?;
+        limits::refuse_full(held, most, || {
+            format!(
+                "This account has {most} {what}, the most it can keep. Delete one before adding \
+                 another."
+            )
+        })
     }
 
     pub fn users(&self) -> Select<user::Entity> {

@@ -257,16 +257,25 @@ pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRo
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
-    let app =
-        activity::with_event(d, By::Member(me), event, async |txn| Ok(new.insert(txn).await?))
-            .await?;
+    let app = activity::with_event(d, By::Member(me), event, async |txn| {
+        room_for_one(d, txn, me).await?;
+        Ok(new.insert(txn).await?)
+    })
+    .await?;
     row(&d.db, me, app).await
+}
+
+/// Refuses one more application once the account holds its most.
+async fn room_for_one(d: &Domain, txn: &DatabaseTransaction, me: &Member) -> Result<(), AppError> {
+    let most = d.holdings.applications;
+    Scoped::of(me).refuse_full::<application::Entity>(txn, most, "applications").await
 }
 
 /// A copy owned by the same owner, with the same libraries and integrations;
 /// shares and deployments stay with the original.
 pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, AppError> {
     let txn = d.db.begin().await?;
+    room_for_one(d, &txn, me).await?;
     let original = find_owned(&txn, me, id).await?;
     me.creator(&txn).await?;
     let name: String =

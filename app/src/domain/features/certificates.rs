@@ -196,6 +196,8 @@ pub async fn add(
         ..Default::default()
     };
     let model = activity::with_event(d, By::Member(me), event, async |txn| {
+        let most = d.holdings.certificates;
+        Scoped::of(me).refuse_full::<certificate::Entity>(txn, most, "certificates").await?;
         new.insert(txn).await.map_err(|e| match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => AppError::field(
                 "domain",

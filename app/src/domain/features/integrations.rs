@@ -228,6 +228,10 @@ pub async fn add(
         ..Default::default()
     };
     let model = activity::with_event(d, By::Member(admin.member()), event, async |txn| {
+        let most = d.holdings.integrations;
+        Scoped::of(admin.member())
+            .refuse_full::<integration::Entity>(txn, most, "integrations")
+            .await?;
         new.insert(txn).await.map_err(name_conflict)
     })
     .await?;

@@ -95,9 +95,12 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
         updated_at: Set(now),
         ..Default::default()
     };
-    let model =
-        activity::with_event(d, By::Member(me), event, async |txn| Ok(new.insert(txn).await?))
-            .await?;
+    let model = activity::with_event(d, By::Member(me), event, async |txn| {
+        let most = d.holdings.js_libraries;
+        Scoped::of(me).refuse_full::<js_library::Entity>(txn, most, "JavaScript libraries").await?;
+        Ok(new.insert(txn).await?)
+    })
+    .await?;
     Ok(row(model, Vec::new()))
 }
 

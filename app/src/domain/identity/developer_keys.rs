@@ -6,14 +6,16 @@
 use base64::Engine as _;
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{random_bytes, token_hash};
+use crate::domain::core::limits;
 use crate::domain::core::people::own_row;
+use crate::domain::core::scope::lock_account;
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{developer_key, user};
@@ -67,6 +69,20 @@ pub async fn generate(
     reauth::require_password(d, &own_row(d, me).await?, password, "password").await?;
     let key = new_key();
     let txn = d.db.begin().await?;
+    // The user's keys are counted under the account's lock, so two at once
+    // cannot both take the last place.
+    lock_account(&txn, me.account_id()).await?;
+    let held = developer_key::Entity::find()
+        .filter(developer_key::Column::UserId.eq(me.user_id()))
+        .count(&txn)
+        .await?;
+    let most = d.holdings.developer_keys;
+    limits::refuse_full(held, most, || {
+        format!(
+            "You have {most} developer keys, the most one user can keep. Revoke one before \
+             making another."
+        )
+    })?;
     let model = developer_key::ActiveModel {
         user_id: Set(me.user_id()),
         name: Set(name),

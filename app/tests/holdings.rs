@@ -1,0 +1,108 @@
+//! How many of each thing an account keeps at most (`limits::Holdings`; the
+//! certificates' share is in certificates.rs): one more is refused with the
+//! reason and changes nothing, deleting one makes room, and two adds at once
+//! cannot both take the last place.
+use app::domain::core::limits::Holdings;
+use app::domain::core::Domain;
+use app::domain::features::applications;
+use app::domain::features::integrations::{self, NewIntegration};
+use app::domain::features::js_libraries::{self, LibraryForm};
+use app::domain::identity::developer_keys;
+use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
+use app::domain::testing::{
+    account_with_admin, fresh_concurrent_domain, fresh_domain, s3_integration, Snapshot, PASSWORD,
+};
+use app::model::AppError;
+
+fn library(name: &str) -> LibraryForm {
+    LibraryForm { name: name.into(), description: String::new(), code: "1".into() }
+}
+
+/// The refusal of one more, with nothing changed by it.
+async fn refused_as_full<T: std::fmt::Debug>(
+    d: &Domain,
+    what: &str,
+    add: impl AsyncFnOnce() -> Result<T, AppError>,
+) {
+    let before = Snapshot::take(d).await;
+    match add().await {
+        Err(AppError::Conflict(message)) => {
+            assert!(message.contains(what) && message.contains("the most"), "{message}")
+        }
+        other => panic!("one more {what} was not refused: {other:?}"),
+    }
+    before.assert_unchanged(d).await;
+}
+
+#[tokio::test]
+async fn each_kind_stops_at_its_most_and_deleting_one_makes_room() {
+    let (mut d, _) = fresh_domain().await;
+    d.holdings = Holdings {
+        integrations: 1,
+        certificates: 1,
+        js_libraries: 2,
+        applications: 2,
+        developer_keys: 1,
+    };
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+
+    let first = s3_integration(&d, &ada, "Recordings").await;
+    let s3 = || NewIntegration {
+        service: "s3".into(),
+        name: "Archive".into(),
+        key: AWS_KEY.into(),
+        secret: AWS_SECRET.into(),
+        ..Default::default()
+    };
+    refused_as_full(&d, "integrations", async || integrations::add(&d, &admin, s3()).await).await;
+    integrations::delete(&d, &admin, first, false).await.unwrap();
+    integrations::add(&d, &admin, s3()).await.unwrap();
+
+    js_libraries::add(&d, &ada, library("One")).await.unwrap();
+    let two = js_libraries::add(&d, &ada, library("Two")).await.unwrap().id;
+    let three = async || js_libraries::add(&d, &ada, library("Three")).await;
+    refused_as_full(&d, "JavaScript libraries", three).await;
+    js_libraries::delete(&d, &ada, two, false).await.unwrap();
+    js_libraries::add(&d, &ada, library("Three")).await.unwrap();
+
+    // A copy is one more application too.
+    let app = applications::create(&d, &ada, "Hotline").await.unwrap().id;
+    applications::clone(&d, &ada, app).await.unwrap();
+    refused_as_full(&d, "applications", async || applications::create(&d, &ada, "More").await)
+        .await;
+    refused_as_full(&d, "applications", async || applications::clone(&d, &ada, app).await).await;
+
+    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
+    let another = async || developer_keys::generate(&d, &ada, "Laptop", PASSWORD).await;
+    refused_as_full(&d, "developer keys", another).await;
+    developer_keys::revoke(&d, &ada, key.row.id).await.unwrap();
+    developer_keys::generate(&d, &ada, "Laptop", PASSWORD).await.unwrap();
+}
+
+/// Several adds at the same moment, one place left: exactly one gets it
+/// (on PostgreSQL each add has its own connection, so they really overlap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn adds_at_the_same_moment_cannot_both_take_the_last_place() {
+    let (mut d, _) = fresh_concurrent_domain().await;
+    d.holdings.js_libraries = 1;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let (d, ada) = (d.clone(), ada.clone());
+            tokio::spawn(
+                async move { js_libraries::add(&d, &ada, library(&format!("L{i}"))).await },
+            )
+        })
+        .collect();
+    let mut added = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => added += 1,
+            Err(AppError::Conflict(_)) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(added, 1);
+    assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 1);
+}
