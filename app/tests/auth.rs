@@ -162,6 +162,33 @@ async fn sessions_expire_after_inactivity_and_after_their_absolute_lifetime() {
     before.assert_unchanged(&d).await;
 }
 
+/// Signing in again and again does not grow the sessions without bound: past
+/// the most a user keeps, the least recently seen one ends; others' stay.
+#[tokio::test]
+async fn a_user_keeps_at_most_their_share_of_sessions_and_the_least_recently_seen_ends() {
+    let (mut d, clock) = fresh_domain().await;
+    d.sessions.kept_per_user = 3;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let bob = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    let mut ada_sessions = Vec::new();
+    for _ in 0..3 {
+        ada_sessions.push(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap());
+        clock.advance(Duration::minutes(2));
+    }
+    // The first is used again, so the second is now the least recently seen.
+    assert!(sessions::authenticate(&d, &ada_sessions[0].token).await.is_ok());
+    clock.advance(Duration::minutes(2));
+    let fourth = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+
+    let works = async |token: &str| sessions::authenticate(&d, token).await.is_ok();
+    assert!(!works(&ada_sessions[1].token).await, "the least recently seen ended");
+    for token in [&ada_sessions[0].token, &ada_sessions[2].token, &fourth.token, &bob.token] {
+        assert!(works(token).await);
+    }
+    assert_eq!(session::Entity::find().count(&d.db).await.unwrap(), 4, "Ada's 3 and Bob's");
+}
+
 fn clock_now(d: &app::domain::core::Domain) -> chrono::DateTime<chrono::Utc> {
     d.clock.now()
 }

@@ -150,6 +150,7 @@ impl Config {
                 .and_then(|h| h.parse().ok())
                 .map(chrono::Duration::hours)
                 .unwrap_or(defaults.absolute),
+            ..defaults
         };
         let secret_keys_file = var("SECRET_KEYS_FILE")
             .map(PathBuf::from)

@@ -7,16 +7,19 @@ use crate::domain::entity::account;
 use crate::model::AppError;
 
 /// How long sessions live: ended after `idle` without a request, and after
-/// `absolute` in any case.
+/// `absolute` in any case. A user keeps at most `kept_per_user`: a log-in
+/// beyond that ends their least recently seen, so signing in again and again
+/// does not grow the table without bound.
 #[derive(Clone, Copy, Debug)]
 pub struct SessionPolicy {
     pub idle: Duration,
     pub absolute: Duration,
+    pub kept_per_user: u64,
 }
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        SessionPolicy { idle: Duration::days(7), absolute: Duration::days(30) }
+        SessionPolicy { idle: Duration::days(7), absolute: Duration::days(30), kept_per_user: 100 }
     }
 }
 

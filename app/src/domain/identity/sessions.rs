@@ -48,6 +48,26 @@ pub async fn start_session(
     }
     .insert(&txn)
     .await?;
+    // Past the most a user keeps, their least recently seen sessions end.
+    let beyond: Vec<String> = session::Entity::find()
+        .select_only()
+        .column(session::Column::TokenHash)
+        .filter(session::Column::UserId.eq(user.id))
+        .filter(session::Column::TokenHash.ne(token_hash(&token)))
+        .order_by_desc(session::Column::LastSeenAt)
+        .order_by_desc(session::Column::CreatedAt)
+        .offset(d.sessions.kept_per_user.saturating_sub(1))
+        // SQLite takes no OFFSET without a LIMIT; a bounded clean-up per log-in.
+        .limit(1_000)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if !beyond.is_empty() {
+        session::Entity::delete_many()
+            .filter(session::Column::TokenHash.is_in(beyond))
+            .exec(&txn)
+            .await?;
+    }
     let event = Event::new(ActivityKind::SignInSucceeded, &user.email).detail(device(user_agent));
     activity::record(d, &txn, By::User(user, client), event).await?;
     txn.commit().await?;
