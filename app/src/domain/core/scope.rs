@@ -127,8 +127,8 @@ impl Scoped {
         let held = self.all::<E>().count(txn).await?;
         limits::refuse_full(held, most, || {
             format!(
-                "This account has {most} {what}, the most it can keep. Delete one before adding \
-                 another."
+                "This account has {held} {what}, the most it can keep is {most}. One must be \
+                 deleted before another is added."
             )
         })
     }

@@ -275,9 +275,9 @@ async fn room_for_one(d: &Domain, txn: &DatabaseTransaction, me: &Member) -> Res
 /// shares and deployments stay with the original.
 pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, AppError> {
     let txn = d.db.begin().await?;
-    room_for_one(d, &txn, me).await?;
     let original = find_owned(&txn, me, id).await?;
     me.creator(&txn).await?;
+    room_for_one(d, &txn, me).await?;
     let name: String =
         format!("{} (copy)", original.name).chars().take(validation::NAME_MAX).collect();
     let copy = application::ActiveModel {

@@ -56,6 +56,7 @@ pub async fn start_session(
         .filter(session::Column::TokenHash.ne(token_hash(&token)))
         .order_by_desc(session::Column::LastSeenAt)
         .order_by_desc(session::Column::CreatedAt)
+        .order_by_desc(session::Column::TokenHash)
         .offset(d.sessions.kept_per_user.saturating_sub(1))
         // SQLite takes no OFFSET without a LIMIT; a bounded clean-up per log-in.
         .limit(1_000)

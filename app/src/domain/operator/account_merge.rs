@@ -21,7 +21,9 @@
 //! integration name or a certificate domain both accounts have (unique within
 //! an account), more numbers than the target's plan holds, and Stripe allowed
 //! for the source but not for the target. Libraries and applications may
-//! share a name, so both are kept.
+//! share a name, so both are kept. The bounds on what an account keeps
+//! (`limits::Holdings`) are for what its users add; a merge may leave the
+//! target above one, and adds are refused until it is below again.
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::Expr;
