@@ -90,7 +90,13 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     let before = Snapshot::take(&d).await;
     let wrong = users::decline_invitation(&d, "not-the-link").await.err().unwrap();
     assert_eq!(wrong.message_for("token").as_deref(), Some(LINK_INVALID));
+    // An expired link is told so, without "ask for a new one".
+    clock.advance(Duration::hours(49));
+    let late = users::decline_invitation(&d, &token).await.err().unwrap();
+    assert_eq!(late.message_for("token").as_deref(), Some(users::DECLINE_EXPIRED));
     before.assert_unchanged(&d).await;
+    users::resend_invitation(&d, &admin, cy.id).await.unwrap();
+    let token = link_token(&d, "cy@example.com", "/activate").await;
 
     users::decline_invitation(&d, &token).await.unwrap();
     assert!(user::Entity::find_by_id(cy.id).one(&d.db).await.unwrap().is_none());

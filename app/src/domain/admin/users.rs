@@ -43,6 +43,8 @@ pub const OWN_EMAIL: &str =
 /// invitation: long enough that declining stops the mail, short enough that
 /// someone who declined by mistake can be invited again.
 pub const DECLINE_HOLD: chrono::Duration = chrono::Duration::days(DECLINE_HOLD_DAYS);
+pub const DECLINE_EXPIRED: &str = "This invitation's link has expired, so there is nothing to \
+     decline: an invitation nobody accepts is removed on its own within a week.";
 /// Why a disabled user is sent no link that signs in.
 pub const TARGET_DISABLED: &str =
     "This user is disabled. Enable them first; then they can get a link by email.";
@@ -304,7 +306,13 @@ async fn heir_of(
 /// invitation expires ([`heir_of`]). The link goes with the invitee, so
 /// declining again or activating finds no such link.
 pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError> {
-    let link = tokens::check(d, &d.db, token, Purpose::Activate).await?;
+    let link = tokens::check(d, &d.db, token, Purpose::Activate).await.map_err(|err| {
+        // "Ask for a new one" is no advice to someone who wants none.
+        match err.message_for("token").as_deref() {
+            Some(tokens::LINK_EXPIRED) => AppError::field("token", DECLINE_EXPIRED),
+            _ => err,
+        }
+    })?;
     let account_id = user::Entity::find_by_id(link.user_id)
         .one(&d.db)
         .await?
