@@ -6,12 +6,11 @@ use leptos::prelude::*;
 
 use leptos_router::hooks::use_query_map;
 
-use crate::model::DECLINE_HOLD_DAYS;
-
 use crate::api::email_links::{ConfirmEmailChange, ResetPassword, VerifyEmail};
 use crate::components::form::{
     field_error, form_action, form_error, redirected_success, FormStatus, NewPasswordField,
 };
+use crate::model::DECLINE_HOLD_DAYS;
 
 fn token_from_query() -> String {
     use_query_map().with_untracked(|q| q.get("token")).unwrap_or_default()

@@ -325,7 +325,8 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
     tokens::consume(d, &txn, token, Purpose::Activate).await?;
     let invitee = user::Entity::find_by_id(link.user_id).one(&txn).await?;
     let Some(invitee) = invitee.filter(|u| u.status == user::INVITED) else {
-        // Activating used the link up: only a race reaches this.
+        // A valid activation link belongs to an invited user; one made
+        // active some other way has no invitation left to decline.
         return Err(AppError::field("token", tokens::LINK_USED));
     };
     if invitee.account_id != account_id {

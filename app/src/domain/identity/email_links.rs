@@ -177,8 +177,9 @@ pub async fn redeem_password_link(
     let link = tokens::check(d, &txn, token, purpose).await?;
     let user = user::Entity::find_by_id(user.id).one(&txn).await?.ok_or(AppError::NotFound)?;
     log_in::refuse_disabled(&user)?;
-    // A claimed account's second factor was set up by whoever signed up with
-    // the address, and is removed rather than asked for.
+    // With the second factor on, the change waits on the challenge for its
+    // code. Not on a claim: that account's second factor was set up by
+    // whoever signed up with the address, and `apply` removes it.
     if two_factor::is_enabled(&txn, user.id).await?
         && !password_link::claims(&txn, &user, purpose).await?
     {
