@@ -449,6 +449,37 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
         .unwrap();
 }
 
+/// Turning 2FA on (and off, which needs it on first) emails the user each
+/// time, so a loop of the two is counted: past the limit, turning it on is
+/// refused and changes nothing; a day later it works again.
+#[tokio::test]
+async fn turning_two_factor_on_is_counted_so_on_and_off_cannot_flood_the_mailbox() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, clock) = fresh_domain().await;
+    let day = Duration::days(1);
+    d.quotas.set(Limit { action: Action::TwoFactorOn, per: Per::Actor, max: 2, window: day });
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let me = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap().member;
+    for _ in 0..2 {
+        let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+        two_factor::disable(&d, &me, PASSWORD, &current_code(&d, &secret)).await.unwrap();
+        clock.advance(Duration::seconds(30));
+    }
+    let setup = two_factor::begin_setup(&d, &me).await.unwrap();
+    let secret = app::domain::testing::base32_decode(&setup.secret);
+    let before = Snapshot::take(&d).await;
+    let refused = two_factor::confirm_setup(&d, &me, PASSWORD, &current_code(&d, &secret)).await;
+    assert!(
+        matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("two-factor set-ups")),
+        "{refused:?}"
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(subjects_of_mail(&d, "ada@example.com").await.len(), 4, "two on, two off");
+    clock.advance(day);
+    let code = current_code(&d, &secret);
+    two_factor::confirm_setup(&d, &me, PASSWORD, &code).await.unwrap();
+}
+
 /// Someone with the mailbox but not the authenticator gets nowhere with a
 /// reset link: the password, the link and the sessions stay as they were
 /// until a code is accepted, and then the link's password is set.

@@ -39,10 +39,13 @@ pub enum Action {
     /// everyone's reach: counted over as long, a request-and-release loop
     /// cannot empty the shared stock.
     DemoNumberRequest,
+    /// Two-factor authentication turned on, which emails the user (as turning
+    /// it off does; that needs it on first, so this bounds both).
+    TwoFactorOn,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -50,6 +53,7 @@ impl Action {
         Action::SignUp,
         Action::NumberRequest,
         Action::DemoNumberRequest,
+        Action::TwoFactorOn,
     ];
 
     pub fn key(self) -> &'static str {
@@ -61,6 +65,7 @@ impl Action {
             Action::SignUp => "sign_up",
             Action::NumberRequest => "number_request",
             Action::DemoNumberRequest => "demo_number_request",
+            Action::TwoFactorOn => "two_factor_on",
         }
     }
 
@@ -74,6 +79,7 @@ impl Action {
             Action::SignUp => "sign-ups",
             Action::NumberRequest => "phone-number requests",
             Action::DemoNumberRequest => "phone-number requests on a demo account",
+            Action::TwoFactorOn => "two-factor set-ups",
         }
     }
 }
@@ -162,6 +168,7 @@ impl Default for QuotaPolicy {
                 limit(NumberRequest, Account, 20, DAY),
                 limit(NumberRequest, Total, 200, HOUR),
                 limit(DemoNumberRequest, Account, 3, 30 * DAY),
+                limit(TwoFactorOn, Actor, 5, DAY),
             ],
         }
     }

@@ -17,6 +17,7 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::own_row;
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
 use crate::domain::entity::{recovery_code, two_factor, user};
@@ -203,6 +204,10 @@ pub async fn confirm_setup(
             "That code is not valid. Enter the current 6-digit code from your authenticator app.",
         )
     })?;
+    // Each time it turns on (and each time off, which needs it on first)
+    // the user is emailed: counted once the code is right.
+    let who = Who { actor: Some(me.user_id()), ..Who::default() };
+    d.spend(&txn, Action::TwoFactorOn, &who).await?;
     // Only the pending secret just checked turns on, and only once: of two
     // confirmations at the same moment (a double submit, two windows), the
     // second would otherwise replace the recovery codes the first showed,
