@@ -23,6 +23,23 @@ where
     action
 }
 
+/// The version of `action`'s latest success: what a list that holds the
+/// action's form reloads on. Reloading after a refusal too would render the
+/// form afresh and empty the field the user is mending.
+pub fn successes<S>(action: ServerAction<S>) -> Memo<usize>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Memo::new(move |last: Option<&usize>| {
+        let version = action.version().get();
+        match action.value().with(|v| matches!(v, Some(Ok(_)))) {
+            true => version,
+            false => last.copied().unwrap_or(version),
+        }
+    })
+}
+
 /// The latest result of a server action, as the error for one field.
 pub fn field_error<T: Clone + Send + Sync + 'static>(
     result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,

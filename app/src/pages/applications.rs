@@ -8,7 +8,7 @@ use crate::api::applications::{
     list_applications, share_choices, CloneApplication, CreateApplication, DeleteApplication,
     SetApplicationAttachments, ShareApplication, UnshareApplication,
 };
-use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
+use crate::components::form::{field_error, form_action, form_error, successes, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
@@ -33,10 +33,12 @@ pub fn ApplicationsTab() -> impl IntoView {
     let attach = form_action::<SetApplicationAttachments>();
     let share = form_action::<ShareApplication>();
     let unshare = form_action::<UnshareApplication>();
+    // The create form is inside the list: a refused name does not reload it.
+    let created = successes(create);
     let apps = server_resource(
         move || {
             (
-                create.version().get(),
+                created.get(),
                 clone.version().get(),
                 delete.version().get(),
                 attach.version().get(),
