@@ -33,21 +33,19 @@ pub fn ApplicationsTab() -> impl IntoView {
     let attach = form_action::<SetApplicationAttachments>();
     let share = form_action::<ShareApplication>();
     let unshare = form_action::<UnshareApplication>();
-    // The create form is inside the list: a refused name does not reload it.
-    let created = successes(create);
-    let apps = server_resource(
-        move || {
-            (
-                created.get(),
-                clone.version().get(),
-                delete.version().get(),
-                attach.version().get(),
-                share.version().get(),
-                unshare.version().get(),
-            )
-        },
-        |_| list_applications(),
-    );
+    // The create form is inside the list, so the list reloads on successes
+    // only: a refusal (of a name, or of a copy past the account's bound)
+    // would render the form afresh and empty the name being typed.
+    let changes = [
+        successes(create),
+        successes(clone),
+        successes(delete),
+        successes(attach),
+        successes(share),
+        successes(unshare),
+    ];
+    let apps =
+        server_resource(move || changes.map(|changed| changed.get()), |_| list_applications());
     let buttons = Buttons {
         dialogs: RowDialogs::new(),
         clone,
