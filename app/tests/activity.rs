@@ -607,6 +607,38 @@ async fn admins_page_through_their_own_accounts_events_newest_first_with_filters
     assert!(lines[1].contains("\"target 59\""));
 }
 
+/// A download can read a hundred thousand events, and any sign-up is an
+/// admin: downloads are counted per admin and per account. Past the limit
+/// nothing is read and nothing changes; another account is not held back,
+/// and an hour frees the count.
+#[tokio::test]
+async fn activity_downloads_are_counted() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, clock) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::ActivityExport, per: Per::Actor, max: 2, window: hour });
+    d.quotas.set(Limit { action: Action::ActivityExport, per: Per::Account, max: 3, window: hour });
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await.admin().unwrap();
+    let other = account_with_admin(&d, "Globex", "hal@example.com").await.admin().unwrap();
+    let all = ActivityFilter::default();
+    for admin in [&ada, &ada, &grace] {
+        admin_activity::csv(&d, admin, &all).await.unwrap();
+    }
+    for (admin, per) in [(&ada, "the admin's"), (&grace, "the account's")] {
+        let before = Snapshot::take(&d).await;
+        let refused = admin_activity::csv(&d, admin, &all).await;
+        assert!(
+            matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("activity downloads")),
+            "past {per} limit: {refused:?}"
+        );
+        before.assert_unchanged(&d).await;
+    }
+    admin_activity::csv(&d, &other, &all).await.unwrap();
+    clock.advance(hour);
+    admin_activity::csv(&d, &ada, &all).await.unwrap();
+}
+
 #[tokio::test]
 async fn each_listing_walks_an_index_backwards_without_sorting() {
     let (d, clock) = fresh_domain().await;

@@ -189,6 +189,50 @@ async fn a_user_keeps_at_most_their_share_of_sessions_and_the_least_recently_see
     assert_eq!(session::Entity::find().count(&d.db).await.unwrap(), 4, "Ada's 3 and Bob's");
 }
 
+/// Right passwords are counted per user: a script that signs in again and
+/// again stops writing sessions and sign-in events at the limit, and is
+/// refused before its password is checked, so it cannot hold the hashing
+/// thread. Nobody else can spend a user's count, and an hour frees it.
+#[tokio::test]
+async fn a_user_who_signs_in_too_often_is_refused_before_the_password_is_checked() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, clock) = fresh_domain().await;
+    d.quotas.set(Limit {
+        action: Action::SignIn,
+        per: Per::Actor,
+        max: 3,
+        window: Duration::hours(1),
+    });
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    // Wrong passwords do not count: only the owner of the password can.
+    for _ in 0..3 {
+        let wrong = log_in_by_password(&d, "ada@example.com", "not-her-password", "t").await;
+        assert_eq!(
+            wrong.err().unwrap().message_for("password").as_deref(),
+            Some(WRONG_CREDENTIALS)
+        );
+    }
+    clock.advance(Duration::minutes(1)); // past the failures' slow-down
+    for _ in 0..3 {
+        log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    }
+    // The log-in throttle counts every attempt; nothing else may move.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    for password in [PASSWORD, "not-her-password"] {
+        let refused = log_in_by_password(&d, "ada@example.com", password, "t").await;
+        assert!(
+            matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("sign-ins")),
+            "{:?}",
+            refused.err()
+        );
+    }
+    before.assert_unchanged(&d).await;
+    log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    clock.advance(Duration::hours(1));
+    log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+}
+
 fn clock_now(d: &app::domain::core::Domain) -> chrono::DateTime<chrono::Utc> {
     d.clock.now()
 }

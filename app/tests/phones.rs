@@ -373,3 +373,86 @@ async fn the_owner_picker_searches_and_stays_small() {
     assert!(phone_numbers::owner_choices(&d, &admin, &"x".repeat(101)).await.is_err());
     before.assert_unchanged(&d).await;
 }
+
+/// Anyone can sign up for a demo: new demo accounts from one client address,
+/// and all of them together, are counted, so a crowd of them cannot take
+/// the stock. A full account is still served.
+#[tokio::test]
+async fn new_demo_accounts_cannot_take_the_stock_together() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let mut d = stocked(&default_pool()).await;
+    let month = chrono::Duration::days(30);
+    d.quotas.set(Limit {
+        action: Action::DemoNumberRequest,
+        per: Per::Client,
+        max: 1,
+        window: month,
+    });
+    d.quotas.set(Limit {
+        action: Action::DemoNumberRequest,
+        per: Per::Total,
+        max: 2,
+        window: month,
+    });
+    let from = |last: u8| Some(std::net::IpAddr::from([198, 51, 100, last]));
+    let demo = async |email: &str, client| {
+        let member = account_with_admin(&d, "Acme", email).await.from_address(client);
+        member.admin().unwrap()
+    };
+    let first = demo("ada@example.com", from(1)).await;
+    phone_numbers::request(&d, &first).await.unwrap();
+    // A second demo account from the same address.
+    let same_address = demo("bob@example.com", from(1)).await;
+    let before = Snapshot::take(&d).await;
+    let refused = phone_numbers::request(&d, &same_address).await;
+    let why = "Too many phone-number requests on a demo account for now. Try again in 30 days.";
+    assert_eq!(refused, Err(AppError::TooManyRequests(why.into())));
+    before.assert_unchanged(&d).await;
+    // Others, each from an address of their own, until the total is reached.
+    phone_numbers::request(&d, &demo("cy@example.com", from(2)).await).await.unwrap();
+    let over_total = demo("di@example.com", from(3)).await;
+    let before = Snapshot::take(&d).await;
+    assert_eq!(
+        phone_numbers::request(&d, &over_total).await,
+        Err(AppError::TooManyRequests(why.into()))
+    );
+    before.assert_unchanged(&d).await;
+    full_plan(&d, "di@example.com").await;
+    phone_numbers::request(&d, &over_total).await.unwrap();
+}
+
+/// Two releases of one number at the same moment (a double click, two
+/// admins): one gives it back and is recorded; the other is told it is gone
+/// and gives back nothing, since by then the number may be someone else's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn releases_at_the_same_moment_give_the_number_back_once() {
+    use app::domain::entity::activity_event;
+    let (d, _) = fresh_concurrent_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let tasks: Vec<_> = [ada, grace]
+        .iter()
+        .cycle()
+        .take(6)
+        .map(|member| {
+            let (d, admin) = (d.clone(), member.admin().unwrap());
+            tokio::spawn(async move { phone_numbers::release(&d, &admin, number.id).await })
+        })
+        .collect();
+    let mut released = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => released += 1,
+            Err(refused) => assert_eq!(refused, AppError::NotFound),
+        }
+    }
+    assert_eq!(released, 1);
+    let events = activity_event::Entity::find()
+        .filter(activity_event::Column::Kind.eq("phone_number.released"))
+        .count(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(events, 1, "one release recorded");
+}

@@ -9,15 +9,16 @@ use app::domain::entity::{email_outbox as outbox, login_failure, session, user};
 use app::domain::identity::log_in::{self, LogIn};
 use app::domain::identity::sessions;
 use app::domain::identity::two_factor::{self, code_at, step_of};
-use app::domain::identity::{developer_keys, email_links};
+use app::domain::identity::{developer_keys, email_links, reauth};
 use app::domain::testing::{
-    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot, PASSWORD,
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, query_plan, Snapshot,
+    PASSWORD,
 };
 use app::domain::testing::{link_token, log_in_by_password};
 use app::domain::{operator, Domain};
 use app::model::AppError;
 use chrono::Duration;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
 
 fn current_code(d: &Domain, secret: &[u8]) -> String {
     format!("{:06}", code_at(secret, step_of(d.clock.now())))
@@ -528,6 +529,12 @@ async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted()
     let busy = reset().await.err().unwrap();
     assert_eq!(busy, AppError::TooManyRequests(log_in::TOO_MANY_FOR_LINK.into()));
     before.assert_unchanged(&d).await;
+    // That count is asked on every redemption: it reads the link's own
+    // challenges through their index, not every live one.
+    let count =
+        log_in::open_for_link(&app::domain::core::crypto::token_hash(&token), d.clock.now());
+    let plan = query_plan(&d, count.build(d.db.get_database_backend())).await;
+    assert!(plan.contains("idx_login_challenges_link_hash"), "{plan}");
     let session =
         log_in::complete_second_factor(&d, &first, &current_code(&d, &secret), "t", None).await;
     let session = session.unwrap();
@@ -569,4 +576,60 @@ async fn session_ids(d: &Domain, user_id: i32) -> Vec<String> {
         .await
         .unwrap();
     rows.into_iter().map(|s| s.token_hash).collect()
+}
+
+/// Each password asked again in the settings costs a hash, and a right one
+/// clears the guessing throttle: every check is counted, right or wrong, and
+/// past the limit the change is refused before the hash, with nothing
+/// changed. Another user is not held back, and an hour frees the count.
+#[tokio::test]
+async fn password_checks_in_the_settings_are_counted_right_or_wrong() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, clock) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::PasswordCheck, per: Per::Actor, max: 3, window: hour });
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", false).await;
+    let wrong = developer_keys::generate(&d, &ada, "CI", "not-her-password").await;
+    assert_eq!(
+        wrong.err().unwrap().message_for("password").as_deref(),
+        Some(reauth::WRONG_PASSWORD)
+    );
+    developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &ada, "CD", PASSWORD).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = developer_keys::generate(&d, &ada, "Nightly", PASSWORD).await;
+    assert!(
+        matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("password checks")),
+        "{refused:?}"
+    );
+    before.assert_unchanged(&d).await;
+    developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    clock.advance(hour);
+    developer_keys::generate(&d, &ada, "Nightly", PASSWORD).await.unwrap();
+}
+
+/// Someone who signs up with another person's address, never verified, gets
+/// no way to write to it at will: the notices of their account's changes
+/// (2FA on and off, an email change) go only to a verified address. The
+/// confirmation of a new address still goes to that new address.
+#[tokio::test]
+async fn notices_go_only_to_a_verified_address() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    app::domain::testing::mark_unverified(&d, ada.user_id()).await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    let me = ada.clone();
+    two_factor::disable(&d, &me, PASSWORD, &current_code(&d, &secret)).await.unwrap();
+    email_links::request_email_change(&d, &me, PASSWORD, "new@example.com").await.unwrap();
+    assert_eq!(subjects_of_mail(&d, "ada@example.com").await, Vec::<String>::new());
+    assert_eq!(subjects_of_mail(&d, "new@example.com").await, ["Confirm your new email address"]);
+    // Once verified, the same changes are told to the address.
+    let verified = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
+    let mut verified: user::ActiveModel = verified.into();
+    verified.email_verified_at = sea_orm::Set(Some(d.clock.now()));
+    sea_orm::ActiveModelTrait::update(verified, &d.db).await.unwrap();
+    clock.advance(Duration::hours(1));
+    enable(&d, &clock, "ada@example.com").await;
+    assert_eq!(subjects_of_mail(&d, "ada@example.com").await, ["Two-factor authentication is on"]);
 }

@@ -241,6 +241,18 @@ pub struct Snapshot {
     except: Vec<&'static str>,
 }
 
+/// Whether `row` (a row as a snapshot writes it) is the count of a password
+/// check. Every check is counted, right or wrong, before its hash, so a call
+/// refused after one (a wrong password, a wrong code after the right
+/// password, a disabled user) has rightly moved it; `auth.rs` and
+/// `security.rs` test these counts on their own.
+fn counts_an_attempt(row: &str) -> bool {
+    use crate::domain::core::quota::Action;
+    [Action::SignIn, Action::PasswordCheck]
+        .iter()
+        .any(|action| row.contains(&format!("key: \"{}:", action.key())))
+}
+
 /// The tables a snapshot reads: every entity (`app/tests/snapshot.rs` fails
 /// when one is added without being listed here).
 macro_rules! snapshot_tables {
@@ -260,7 +272,11 @@ macro_rules! snapshot_tables {
                             .all(&d.db)
                             .await
                             .expect("read a table for a snapshot");
-                        let mut rows: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
+                        let mut rows: Vec<String> = rows
+                            .iter()
+                            .map(|r| format!("{r:?}"))
+                            .filter(|row| !counts_an_attempt(row))
+                            .collect();
                         rows.sort();
                         tables.insert(name, rows);
                     }

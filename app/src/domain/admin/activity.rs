@@ -3,6 +3,7 @@
 //! admin's own account's events are ever read (the tenant scope).
 use crate::domain::core::activity::{self, Filter};
 use crate::domain::core::actor::Admin;
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::activity_event;
@@ -28,8 +29,14 @@ pub async fn list(
 }
 
 /// The events passing `filter` as CSV (newest first, at most [`CSV_MAX`]).
+/// Each download is counted first ([`Action::ActivityExport`]): it can read
+/// and hold a hundred thousand events.
 pub async fn csv(d: &Domain, admin: &Admin, filter: &ActivityFilter) -> Result<String, AppError> {
     let filter = Filter::parse(filter)?.with_id_bounds(&d.read).await?;
+    let member = admin.member();
+    let who =
+        Who { actor: Some(member.user_id()), account: Some(member.account_id()), ..Who::default() };
+    d.spend(&d.db, Action::ActivityExport, &who).await?;
     let mut rows = Vec::new();
     let mut before = None;
     loop {

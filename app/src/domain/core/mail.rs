@@ -22,6 +22,7 @@ use sea_orm::{
 
 use crate::domain::core::Domain;
 use crate::domain::entity::email_outbox as outbox;
+use crate::domain::entity::user;
 use crate::model::AppError;
 
 /// After this many failed tries a row ends `failed`.
@@ -44,6 +45,23 @@ pub struct Email {
     pub to: String,
     pub subject: String,
     pub body: String,
+}
+
+/// Writes `notice`, about `user`'s own account, to the outbox on `conn`, if
+/// their address is verified. An address someone signed up with and never
+/// verified may be a stranger's: notices of that account's changes would let
+/// whoever signed up write to it at will, and tell its owner nothing about
+/// an account of theirs.
+pub async fn enqueue_notice<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    user: &user::Model,
+    notice: Email,
+) -> Result<(), AppError> {
+    match user.email_verified_at {
+        Some(_) => enqueue(conn, now, notice).await,
+        None => Ok(()),
+    }
 }
 
 /// Writes `email` to the outbox on `conn`: pass the transaction of the change

@@ -88,6 +88,16 @@ impl Domain {
         quota::spend(conn, &self.quotas, self.clock.now(), action, who).await
     }
 
+    /// Refuses `action` by `who` when a limit has no count left, taking none
+    /// (see [`quota::refuse_spent`]).
+    pub async fn refuse_spent(
+        &self,
+        action: quota::Action,
+        who: &quota::Who,
+    ) -> Result<(), AppError> {
+        quota::refuse_spent(&self.db, &self.quotas, self.clock.now(), action, who).await
+    }
+
     pub fn new(db: db::Connections, clock: Arc<dyn Clock>, secrets: Arc<Keyring>) -> Self {
         let db::Connections { write: db, read, search_index } = db;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);

@@ -42,10 +42,23 @@ pub enum Action {
     /// Two-factor authentication turned on, which emails the user (as turning
     /// it off does; that needs it on first, so this bounds both).
     TwoFactorOn,
+    /// A log-in with the right password. Each opens a session (or a code
+    /// step) and writes a sign-in event, and each costs a password hash:
+    /// only the password's owner can count here, so the bound cannot lock
+    /// anyone else out, and a refusal comes before the hash.
+    SignIn,
+    /// A signed-in user's password asked again before a sensitive change
+    /// (reauth), right or wrong: each costs a password hash, and a right
+    /// one clears the guessing throttle, so without this count a loop of
+    /// right passwords would hold the hashing thread without end.
+    PasswordCheck,
+    /// A CSV download of the Activity tab: up to 100,000 events read and
+    /// written out at once, asked for by any admin, and every sign-up is one.
+    ActivityExport,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 11] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -54,6 +67,9 @@ impl Action {
         Action::NumberRequest,
         Action::DemoNumberRequest,
         Action::TwoFactorOn,
+        Action::SignIn,
+        Action::PasswordCheck,
+        Action::ActivityExport,
     ];
 
     pub fn key(self) -> &'static str {
@@ -66,6 +82,9 @@ impl Action {
             Action::NumberRequest => "number_request",
             Action::DemoNumberRequest => "demo_number_request",
             Action::TwoFactorOn => "two_factor_on",
+            Action::SignIn => "sign_in",
+            Action::PasswordCheck => "password_check",
+            Action::ActivityExport => "activity_export",
         }
     }
 
@@ -80,6 +99,9 @@ impl Action {
             Action::NumberRequest => "phone-number requests",
             Action::DemoNumberRequest => "phone-number requests on a demo account",
             Action::TwoFactorOn => "two-factor set-ups",
+            Action::SignIn => "sign-ins",
+            Action::PasswordCheck => "password checks",
+            Action::ActivityExport => "activity downloads",
         }
     }
 }
@@ -168,7 +190,16 @@ impl Default for QuotaPolicy {
                 limit(NumberRequest, Account, 20, DAY),
                 limit(NumberRequest, Total, 200, HOUR),
                 limit(DemoNumberRequest, Account, 3, 30 * DAY),
+                // Anyone can sign up for a demo: new accounts from one client
+                // address, and all of them together, cannot take the stock
+                // that paying accounts draw on.
+                limit(DemoNumberRequest, Client, 3, 30 * DAY),
+                limit(DemoNumberRequest, Total, 20, 30 * DAY),
                 limit(TwoFactorOn, Actor, 5, DAY),
+                limit(SignIn, Actor, 30, HOUR),
+                limit(PasswordCheck, Actor, 30, HOUR),
+                limit(ActivityExport, Actor, 10, HOUR),
+                limit(ActivityExport, Account, 20, HOUR),
             ],
         }
     }
@@ -274,18 +305,55 @@ pub async fn spend<C: ConnectionTrait>(
     action: Action,
     who: &Who,
 ) -> Result<(), AppError> {
+    for (key, limit) in counters(policy, action, who) {
+        admit(conn, now, &key, limit).await?;
+    }
+    Ok(())
+}
+
+/// The counters `action` by `who` takes a count of, each with its limit,
+/// always in the same order, so two transactions never wait on each other's
+/// rows.
+fn counters<'p>(policy: &'p QuotaPolicy, action: Action, who: &Who) -> Vec<(String, &'p Limit)> {
     let mut counted: Vec<(String, &Limit)> = policy
         .limits
         .iter()
         .filter(|l| l.action == action)
         .filter_map(|l| who.subject(l.per).map(|s| (counter_key(action, l.per, &s), l)))
         .collect();
-    // Always the same order, so two transactions never wait on each other's rows.
     counted.sort_by(|a, b| a.0.cmp(&b.0));
-    for (key, limit) in counted {
-        admit(conn, now, &key, limit).await?;
+    counted
+}
+
+/// Refuses `action` by `who` if a limit has no count left, without taking
+/// one: for a refusal that must come before costly work whose outcome
+/// decides whether to [`spend`] (a password hash). Parallel requests may all
+/// pass it; `spend` still admits no more than the limit.
+pub async fn refuse_spent<C: ConnectionTrait>(
+    conn: &C,
+    policy: &QuotaPolicy,
+    now: DateTime<Utc>,
+    action: Action,
+    who: &Who,
+) -> Result<(), AppError> {
+    for (key, limit) in counters(policy, action, who) {
+        let Some(row) = counter::Entity::find_by_id(key).one(conn).await? else { continue };
+        if row.count >= limit.max && row.window_started_at > now - limit.window {
+            return Err(refusal(limit, row.window_started_at, now));
+        }
     }
     Ok(())
+}
+
+/// "Too many … for now. Try again in …", for a window that began at `started`.
+fn refusal(limit: &Limit, started: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
+    tracing::warn!(limit = %limit, "quota reached");
+    metrics::counter!("console_limit_refusals_total", "action" => limit.action.key()).increment(1);
+    AppError::TooManyRequests(format!(
+        "Too many {} for now. Try again in {}.",
+        limit.action.what(),
+        wait_text(minutes_until(started + limit.window, now))
+    ))
 }
 
 /// The row that counts `action` per `per` for one subject.
@@ -375,14 +443,7 @@ async fn admit<C: ConnectionTrait>(
         let Some(row) = counter::Entity::find_by_id(key.to_owned()).one(conn).await? else {
             continue;
         };
-        tracing::warn!(limit = %limit, "quota reached");
-        metrics::counter!("console_limit_refusals_total", "action" => limit.action.key())
-            .increment(1);
-        return Err(AppError::TooManyRequests(format!(
-            "Too many {} for now. Try again in {}.",
-            limit.action.what(),
-            wait_text(minutes_until(row.window_started_at + limit.window, now))
-        )));
+        return Err(refusal(limit, row.window_started_at, now));
     }
     Err(AppError::Internal)
 }

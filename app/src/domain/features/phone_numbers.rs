@@ -145,8 +145,12 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
     if let Some(why) = limit(&txn, account_id, held).await? {
         return Err(AppError::Conflict(why));
     }
-    let who =
-        Who { actor: Some(admin.member().user_id()), account: Some(account_id), ..Who::default() };
+    let who = Who {
+        actor: Some(admin.member().user_id()),
+        account: Some(account_id),
+        client: admin.member().address(),
+        ..Who::default()
+    };
     d.spend(&txn, Action::NumberRequest, &who).await?;
     if limits::plan(&txn, account_id).await? == limits::Plan::Demo {
         d.spend(&txn, Action::DemoNumberRequest, &who).await?;
@@ -236,7 +240,12 @@ pub async fn release(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError>
     let txn = d.db.begin().await?;
     admin.recheck(&txn).await?;
     let number = Scoped::of(admin.member()).find::<phone_number::Entity>(&txn, id).await?;
-    phone_number::Entity::delete_by_id(number.id).exec(&txn).await?;
+    // Of two releases at once, the second finds the row gone and gives
+    // nothing back: the number may already be another account's.
+    let deleted = phone_number::Entity::delete_by_id(number.id).exec(&txn).await?;
+    if deleted.rows_affected != 1 {
+        return Err(AppError::NotFound);
+    }
     d.numbers.release(&txn, &number.e164, d.clock.now()).await?;
     let event = Event::new(ActivityKind::PhoneNumberReleased, &number.e164);
     activity::record(d, &txn, By::Member(admin.member()), event).await?;

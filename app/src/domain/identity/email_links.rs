@@ -262,7 +262,7 @@ pub async fn send_email_change(
         ),
     };
     mail::enqueue(txn, now, confirm).await?;
-    mail::enqueue(txn, now, notice).await?;
+    mail::enqueue_notice(txn, now, user, notice).await?;
     Ok(())
 }
 

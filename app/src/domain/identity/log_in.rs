@@ -1,13 +1,15 @@
 //! Log-in: the password (throttled), then the second factor when it is on.
 use chrono::Duration;
+use sea_orm::prelude::DateTimeUtc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    Select, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
@@ -70,6 +72,13 @@ pub async fn log_in(
     txn.commit().await?;
     admission.into_result()?;
     let found = by_email().one(&d.db).await?;
+    // Right passwords are counted per user; one who has used up theirs is
+    // refused before the hash, whatever the password, so a loop of right
+    // ones cannot hold the hashing thread either.
+    let who = |user: &user::Model| Who { actor: Some(user.id), ..Who::default() };
+    if let Some(user) = &found {
+        d.refuse_spent(Action::SignIn, &who(user)).await?;
+    }
     let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
     let matches = d.passwords.verify(password, hash).await?;
     let user = match found {
@@ -89,6 +98,7 @@ pub async fn log_in(
     // The password was right: its count is cleared as for any right one, so
     // a user enabled again is not held up by tries made while disabled.
     throttle::succeeded(d, &subjects).await?;
+    d.spend(&d.db, Action::SignIn, &who(&user)).await?;
     after_password(d, &user, user_agent, client).await
 }
 
@@ -124,15 +134,19 @@ pub async fn refuse_busy_link(
     conn: &impl ConnectionTrait,
     link_hash: &str,
 ) -> Result<(), AppError> {
-    let open = login_challenge::Entity::find()
-        .filter(login_challenge::Column::LinkHash.eq(link_hash))
-        .filter(login_challenge::Column::CreatedAt.gt(d.clock.now() - CHALLENGE_LIFETIME))
-        .count(conn)
-        .await?;
+    let open = open_for_link(link_hash, d.clock.now()).count(conn).await?;
     match open >= OPEN_PER_LINK {
         true => Err(AppError::TooManyRequests(TOO_MANY_FOR_LINK.into())),
         false => Ok(()),
     }
+}
+
+/// The code steps `link_hash` opened that may still be answered at `now`
+/// (found through `idx_login_challenges_link_hash`).
+pub fn open_for_link(link_hash: &str, now: DateTimeUtc) -> Select<login_challenge::Entity> {
+    login_challenge::Entity::find()
+        .filter(login_challenge::Column::LinkHash.eq(link_hash))
+        .filter(login_challenge::Column::CreatedAt.gt(now - CHALLENGE_LIFETIME))
 }
 
 /// What a password link leaves for the second factor to apply

@@ -1,7 +1,10 @@
 //! Asking a signed-in user for their password again before a change that a
 //! stolen session must not make alone (a new password or email address,
 //! turning 2FA on or off, a developer key). The checks are throttled per user
-//! like log-ins, so a stolen session cannot guess the password either.
+//! like log-ins, so a stolen session cannot guess the password either, and
+//! every check is counted (`quota::Action::PasswordCheck`), since each costs
+//! a password hash.
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
 use crate::domain::identity::throttle::{self, Subjects};
@@ -14,6 +17,11 @@ pub async fn password_matches(
     user: &user::Model,
     password: &str,
 ) -> Result<bool, AppError> {
+    // Counted before the hash, right or wrong: the throttle below forgets
+    // its count on a right password. First, so that a refusal here leaves
+    // no try counted against the password.
+    let who = Who { actor: Some(user.id), ..Who::default() };
+    d.spend(&d.db, Action::PasswordCheck, &who).await?;
     let subjects = Subjects::password_recheck(user.id);
     throttle::admit(d, &subjects).await?;
     let matches = d.passwords.verify(password, user.password_hash.as_deref()).await?;

@@ -232,7 +232,7 @@ pub async fn confirm_setup(
         Event::new(ActivityKind::TwoFactorEnabled, &user.email),
     )
     .await?;
-    mail::enqueue(&txn, now, notice(&user.email, true)).await?;
+    mail::enqueue_notice(&txn, now, &user, notice(&user.email, true)).await?;
     txn.commit().await?;
     Ok(codes)
 }
@@ -387,7 +387,7 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
         remove(txn, user.id).await?;
         let event = Event::new(ActivityKind::TwoFactorDisabled, &user.email);
         activity::record(d, txn, By::Member(me), event).await?;
-        mail::enqueue(txn, d.clock.now(), notice(&user.email, false)).await
+        mail::enqueue_notice(txn, d.clock.now(), &user, notice(&user.email, false)).await
     })
     .await
 }
