@@ -43,6 +43,8 @@ async fn each_kind_stops_at_its_most_and_deleting_one_makes_room() {
         js_libraries: 2,
         applications: 2,
         developer_keys: 1,
+        // Checked in the OAuth flow (server/tests/oauth.rs).
+        oauth_tokens: 1,
     };
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();

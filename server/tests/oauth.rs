@@ -45,7 +45,8 @@ async fn provider() -> String {
                     "access_token": format!("{ACCESS_TOKEN}{}", &code["good-code".len()..]),
                     "refresh_token": "rt_test_REFRESH",
                     "token_type": "bearer",
-                    "stripe_user_id": "acct_1LocalTest",
+                    // A code ending "-elsewhere" connects another Stripe account.
+                    "stripe_user_id": if code.ends_with("-elsewhere") { "acct_2Elsewhere" } else { "acct_1LocalTest" },
                     "livemode": false,
                     "scope": "read_write"
                 })),
@@ -61,15 +62,17 @@ async fn provider() -> String {
 async fn app_with_provider() -> TestApp {
     let url = provider().await;
     let mut app = TestApp::new().await;
-    app.configure(|d| {
-        d.oauth = Arc::new(OAuthConfig {
-            authorize_url: format!("{url}/authorize"),
-            token_url: format!("{url}/token"),
-            test: Some(OAuthClient { client_id: "ca_test_local".into(), secret: SECRET.into() }),
-            live: None,
-        });
-    });
+    app.configure(|d| d.oauth = Arc::new(oauth_config(&url)));
     app
+}
+
+fn oauth_config(provider_url: &str) -> OAuthConfig {
+    OAuthConfig {
+        authorize_url: format!("{provider_url}/authorize"),
+        token_url: format!("{provider_url}/token"),
+        test: Some(OAuthClient { client_id: "ca_test_local".into(), secret: SECRET.into() }),
+        live: None,
+    }
 }
 
 fn state_of(url: &str) -> String {
@@ -86,6 +89,19 @@ async fn callback(app: &TestApp, session: Option<&str>, query: &str) -> String {
     let reply = app.send(request.body(Body::empty()).unwrap()).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     reply.location().unwrap().to_owned()
+}
+
+/// An operator turns Stripe on for `admin_email`'s account.
+async fn enable_stripe(app: &TestApp, admin_email: &str) {
+    enable_stripe_on(&app.domain, admin_email).await;
+}
+
+async fn enable_stripe_on(d: &app::domain::Domain, admin_email: &str) {
+    let args: Vec<String> = ["account", "enable-stripe", "--account-of", admin_email]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    server::cli::run(d, &args, &mut std::io::Cursor::new(String::new())).await.unwrap();
 }
 
 async fn start(app: &TestApp, session: &str) -> String {
@@ -107,13 +123,7 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
         assert!(app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["enabled"] == false);
         let page = app.page("/account/oauth-tokens", Some(&admin)).await;
         assert!(page.body.contains("Stripe is not enabled for this account"));
-        let args: Vec<String> = ["account", "enable-stripe", "--account-of", ADMIN]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        server::cli::run(&app.domain, &args, &mut std::io::Cursor::new(String::new()))
-            .await
-            .unwrap();
+        enable_stripe(&app, ADMIN).await;
 
         let url = start(&app, &admin).await;
         assert!(
@@ -256,13 +266,7 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
         let app = app_with_provider().await;
         let admin = app.sign_up(ADMIN).await;
         let member = app.operator_adds_member(ADMIN, MEMBER).await;
-        let args: Vec<String> = ["account", "enable-stripe", "--account-of", ADMIN]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        server::cli::run(&app.domain, &args, &mut std::io::Cursor::new(String::new()))
-            .await
-            .unwrap();
+        enable_stripe(&app, ADMIN).await;
         for session in [&admin, &member] {
             let state = state_of(&start(&app, session).await);
             assert_eq!(
@@ -326,4 +330,86 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
         let numbers = phone_numbers::owned_by_me(d, &grace).await.unwrap();
         assert_eq!(numbers[0].token.as_ref().map(|t| t.id), Some(bobs_token));
     })
+}
+
+/// Each start keeps a state and may buy a call to Stripe with the platform's
+/// secret, so starts are counted. An account keeps a bounded number of
+/// tokens, told at the callback (reconnecting a Stripe account it keeps
+/// still refreshes that one).
+#[test]
+fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    support::run(async {
+        let mut app = app_with_provider().await;
+        let hour = chrono::Duration::hours(1);
+        app.configure(|d| {
+            d.holdings.oauth_tokens = 1;
+            d.quotas.set(Limit {
+                action: Action::OAuthStart,
+                per: Per::Actor,
+                max: 3,
+                window: hour,
+            });
+        });
+        let admin = app.sign_up(ADMIN).await;
+        enable_stripe(&app, ADMIN).await;
+        let tokens =
+            async || app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["rows"].clone();
+
+        let state = state_of(&start(&app, &admin).await);
+        let first = callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await;
+        assert_eq!(first, "/account/oauth-tokens?oauth=connected");
+        assert_eq!(tokens().await.as_array().unwrap().len(), 1, "{}", tokens().await);
+
+        // Full: another Stripe account is refused at the callback.
+        let state = state_of(&start(&app, &admin).await);
+        let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
+        let full =
+            callback(&app, Some(&admin), &format!("code=good-code-elsewhere&state={state}")).await;
+        assert_eq!(full, "/account/oauth-tokens?oauth=full");
+        before.assert_unchanged(&app.domain).await;
+        let page = app.page("/account/oauth-tokens?oauth=full", Some(&admin)).await;
+        assert!(page.body.contains("keeps as many OAuth tokens as it may"), "{}", page.body);
+        // The Stripe account it keeps is refreshed all the same.
+        let state = state_of(&start(&app, &admin).await);
+        let again = callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await;
+        assert_eq!(again, "/account/oauth-tokens?oauth=connected");
+
+        // A fourth start within the hour is refused, and keeps no state.
+        let before = Snapshot::take(&app.domain).await;
+        let refused = app.call("start_oauth", &[("token_type", "test")], Some(&admin)).await;
+        assert_eq!(refused.status, http::StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+        assert!(refused.body.contains("Too many Stripe connections started"), "{}", refused.body);
+        before.assert_unchanged(&app.domain).await;
+    })
+}
+
+/// Callbacks for one Stripe account at the same moment (the flow started in
+/// several windows) add it once: the others refresh the token they find.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn callbacks_at_the_same_moment_add_one_stripe_account_once() {
+    use app::domain::entity::oauth_token;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let (mut d, _) = app::domain::testing::fresh_concurrent_domain().await;
+    d.oauth = Arc::new(oauth_config(&provider().await));
+    let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
+    enable_stripe_on(&d, ADMIN).await;
+    let session = "a session token";
+    let mut states = Vec::new();
+    for _ in 0..6 {
+        states.push(state_of(&oauth_tokens::start(&d, &me, session, false).await.unwrap()));
+    }
+    let tasks: Vec<_> = states
+        .into_iter()
+        .map(|state| {
+            let (d, me) = (d.clone(), me.clone());
+            tokio::spawn(async move {
+                oauth_tokens::callback(&d, &me, session, &state, Some("good-code")).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(oauth_token::Entity::find().count(&d.db).await.unwrap(), 1);
 }

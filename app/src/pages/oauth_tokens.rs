@@ -20,6 +20,7 @@ fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
         "denied" => Some((false, "Stripe was not connected: the authorization was declined.")),
         "invalid_state" => Some((false, "Stripe was not connected: that link was not started here, was used already or has expired. Please try again from this page.")),
         "failed" => Some((false, "Stripe was not connected: Stripe did not confirm the authorization. Please try again.")),
+        "full" => Some((false, "Stripe was not connected: this account keeps as many OAuth tokens as it may. Delete one, then try again.")),
         _ => None,
     }
 }

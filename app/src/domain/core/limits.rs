@@ -68,6 +68,7 @@ pub struct Holdings {
     pub js_libraries: u64,
     pub applications: u64,
     pub developer_keys: u64,
+    pub oauth_tokens: u64,
 }
 
 impl Default for Holdings {
@@ -78,6 +79,7 @@ impl Default for Holdings {
             js_libraries: 200,
             applications: 500,
             developer_keys: 20,
+            oauth_tokens: 50,
         }
     }
 }

@@ -55,10 +55,14 @@ pub enum Action {
     /// A CSV download of the Activity tab: up to 100,000 events read and
     /// written out at once, asked for by any admin, and every sign-up is one.
     ActivityExport,
+    /// A Stripe connection started: a state row kept until it is used or
+    /// expires, and at most one call to Stripe with the platform's secret,
+    /// whose rate limits every account shares.
+    OAuthStart,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -70,6 +74,7 @@ impl Action {
         Action::SignIn,
         Action::PasswordCheck,
         Action::ActivityExport,
+        Action::OAuthStart,
     ];
 
     pub fn key(self) -> &'static str {
@@ -85,6 +90,7 @@ impl Action {
             Action::SignIn => "sign_in",
             Action::PasswordCheck => "password_check",
             Action::ActivityExport => "activity_export",
+            Action::OAuthStart => "oauth_start",
         }
     }
 
@@ -102,6 +108,7 @@ impl Action {
             Action::SignIn => "sign-ins",
             Action::PasswordCheck => "password checks",
             Action::ActivityExport => "activity downloads",
+            Action::OAuthStart => "Stripe connections started",
         }
     }
 }
@@ -200,6 +207,8 @@ impl Default for QuotaPolicy {
                 limit(PasswordCheck, Actor, 30, HOUR),
                 limit(ActivityExport, Actor, 10, HOUR),
                 limit(ActivityExport, Account, 20, HOUR),
+                limit(OAuthStart, Actor, 20, HOUR),
+                limit(OAuthStart, Account, 50, HOUR),
             ],
         }
     }

@@ -16,7 +16,8 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::oauth_provider::CALLBACK_PATH;
 use crate::domain::core::outbound;
-use crate::domain::core::scope::Scoped;
+use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, oauth_state, oauth_token};
@@ -92,6 +93,12 @@ pub async fn start(
         )));
     };
     let state = new_token();
+    // Whether the account has room is told at the callback: the Stripe
+    // account that comes back may be one already connected, whose token is
+    // refreshed in place.
+    let txn = d.db.begin().await?;
+    let who = Who { actor: Some(me.user_id()), account: Some(me.account_id()), ..Who::default() };
+    d.spend(&txn, Action::OAuthStart, &who).await?;
     oauth_state::ActiveModel {
         state_hash: Set(token_hash(&state)),
         session_hash: Set(token_hash(session_token)),
@@ -99,8 +106,9 @@ pub async fn start(
         livemode: Set(livemode),
         created_at: Set(d.clock.now()),
     }
-    .insert(&d.db)
+    .insert(&txn)
     .await?;
+    txn.commit().await?;
     let redirect = format!("{}{CALLBACK_PATH}", d.public_url);
     let query = outbound::encode_form(&[
         ("response_type", "code"),
@@ -121,6 +129,9 @@ pub enum CallbackRefusal {
     Denied,
     /// The provider did not give a token for the code.
     ExchangeFailed,
+    /// The account keeps as many tokens as it may (connections started
+    /// before it filled up).
+    Full,
 }
 
 impl CallbackRefusal {
@@ -129,6 +140,7 @@ impl CallbackRefusal {
             CallbackRefusal::InvalidState => "invalid_state",
             CallbackRefusal::Denied => "denied",
             CallbackRefusal::ExchangeFailed => "failed",
+            CallbackRefusal::Full => "full",
         }
     }
 }
@@ -187,19 +199,31 @@ pub async fn callback(
     })
     .map_err(|_| CallbackRefusal::ExchangeFailed)?;
     let sealed = d.secrets.seal(&sealed_json, &seal_context(me.account_id(), me.user_id()));
+    let now = d.clock.now();
+    let txn = d.db.begin().await.map_err(internal)?;
     // Connecting the same Stripe account again in the same mode refreshes the
     // user's token for it rather than listing it twice; the row keeps its id,
-    // so deployments that use it go on working, with the new token.
+    // so deployments that use it go on working, with the new token. Looked
+    // up under the account's lock, so two callbacks at once (two windows)
+    // cannot both add it.
+    lock_account(&txn, me.account_id()).await.map_err(|_| CallbackRefusal::ExchangeFailed)?;
     let earlier = Scoped::of(me)
         .mine::<oauth_token::Entity>()
         .filter(oauth_token::Column::Provider.eq(PROVIDER))
         .filter(oauth_token::Column::Livemode.eq(exchange.livemode))
         .filter(oauth_token::Column::ProviderAccountId.eq(exchange.stripe_user_id.as_str()))
-        .one(&d.db)
+        .one(&txn)
         .await
         .map_err(internal)?;
-    let now = d.clock.now();
-    let txn = d.db.begin().await.map_err(internal)?;
+    if earlier.is_none() {
+        let most = d.holdings.oauth_tokens;
+        let scope = Scoped::of(me);
+        let full = scope.refuse_full::<oauth_token::Entity>(&txn, most, "OAuth tokens").await;
+        full.map_err(|err| match err {
+            AppError::Conflict(_) => CallbackRefusal::Full,
+            _ => CallbackRefusal::ExchangeFailed,
+        })?;
+    }
     let model = match earlier {
         Some(model) => {
             let mut active = model.into_active_model();
