@@ -580,3 +580,52 @@ async fn an_email_is_written_with_its_change_or_not_at_all() {
     );
     before.assert_unchanged(&d).await;
 }
+
+/// Whether an address is taken says whether it has an account anywhere
+/// here, so an admin's invitations and address changes are counted before
+/// the look-up, taken or not: past the limit the form is refused without an
+/// answer and nothing changes. Entering a user's own address again is no
+/// look-up; another admin is not held back; an hour frees the count.
+#[tokio::test]
+async fn addresses_entered_are_counted_so_the_taken_answer_cannot_be_asked_without_end() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, clock) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::AddressLookup, per: Per::Actor, max: 3, window: hour });
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    account_with_admin(&d, "Globex", "hal@example.com").await;
+    let form = |email: &str| UserForm {
+        first_name: "Bob".into(),
+        last_name: "Doe".into(),
+        email: email.into(),
+        ..Default::default()
+    };
+    let taken = users::invite(&d, &admin, form("hal@example.com")).await;
+    assert_eq!(
+        taken.unwrap_err().message_for("email").as_deref(),
+        Some(app::domain::core::people::EMAIL_TAKEN)
+    );
+    let bob = users::invite(&d, &admin, form("bob@example.com")).await.unwrap();
+    let moved = users::update(&d, &admin, bob.id, form("bob@example.org")).await;
+    assert_eq!(moved.unwrap().email, "bob@example.org");
+    // Saving the user with the address they have asks nothing.
+    users::update(&d, &admin, bob.id, form("bob@example.org")).await.unwrap();
+    let refused = || async {
+        let before = Snapshot::take(&d).await;
+        let why = |result: Result<_, AppError>| match result {
+            Err(AppError::TooManyRequests(m)) => m,
+            other => panic!("not refused: {other:?}"),
+        };
+        let invite = why(users::invite(&d, &admin, form("hal@example.com")).await);
+        let update = why(users::update(&d, &admin, bob.id, form("hal@example.com")).await);
+        before.assert_unchanged(&d).await;
+        (invite, update)
+    };
+    let (invite, update) = refused().await;
+    assert!(invite.contains("new addresses entered") && update == invite, "{invite}");
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    users::invite(&d, &grace.admin().unwrap(), form("cy@example.com")).await.unwrap();
+    clock.advance(hour);
+    users::invite(&d, &admin, form("di@example.com")).await.unwrap();
+}

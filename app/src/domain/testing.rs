@@ -242,13 +242,14 @@ pub struct Snapshot {
 }
 
 /// Whether `row` (a row as a snapshot writes it) is the count of a password
-/// check. Every check is counted, right or wrong, before its hash, so a call
-/// refused after one (a wrong password, a wrong code after the right
-/// password, a disabled user) has rightly moved it; `auth.rs` and
-/// `security.rs` test these counts on their own.
+/// check or of an address looked up. Each is counted before it is made,
+/// whatever its outcome, so a call refused after one (a wrong password, a
+/// wrong code after the right password, a disabled user, an address taken)
+/// has rightly moved it; `auth.rs`, `security.rs` and `user_admin.rs` test
+/// these counts on their own.
 fn counts_an_attempt(row: &str) -> bool {
     use crate::domain::core::quota::Action;
-    [Action::SignIn, Action::PasswordCheck]
+    [Action::SignIn, Action::PasswordCheck, Action::AddressLookup]
         .iter()
         .any(|action| row.contains(&format!("key: \"{}:", action.key())))
 }

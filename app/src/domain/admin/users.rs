@@ -15,7 +15,9 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
 use crate::domain::core::directory;
 use crate::domain::core::mail::{self, Email};
-use crate::domain::core::people::{email_conflict, email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::people::{
+    count_address_lookup, email_conflict, email_taken, NewUser, EMAIL_TAKEN,
+};
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
@@ -135,8 +137,11 @@ async fn other_admins(
 /// Add User: the user appears as invited and gets an activation link.
 pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow, AppError> {
     let (mut errors, checked) = check(&form);
-    if !checked.email.is_empty() && email_taken(&d.db, &checked.email).await? {
-        errors.add("email", EMAIL_TAKEN);
+    if !checked.email.is_empty() {
+        count_address_lookup(d, admin.member()).await?;
+        if email_taken(&d.db, &checked.email).await? {
+            errors.add("email", EMAIL_TAKEN);
+        }
     }
     errors.into_result()?;
     let now = d.clock.now();
@@ -413,6 +418,12 @@ pub async fn update(
     form: UserForm,
 ) -> Result<UserRow, AppError> {
     let (mut errors, checked) = check(&form);
+    // A new address is counted before the transaction, so that a refusal
+    // (the address taken) does not roll its count back.
+    let current = find_in_account(&d.db, admin, id).await?;
+    if !checked.email.is_empty() && checked.email != current.email {
+        count_address_lookup(d, admin.member()).await?;
+    }
     let txn = d.db.begin().await?;
     lock_account(&txn, admin.account_id()).await?;
     admin.recheck(&txn).await?;

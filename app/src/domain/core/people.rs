@@ -8,6 +8,7 @@ use sea_orm::{
 
 use crate::domain::core::actor::Member;
 use crate::domain::core::directory;
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
@@ -31,6 +32,15 @@ pub async fn email_taken(
     email: &str,
 ) -> Result<bool, AppError> {
     Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(conn).await?.is_some())
+}
+
+/// Counts `asker`'s use of an address they entered, before it is looked up:
+/// every account's addresses are one namespace, so whether it is taken says
+/// whether it has an account anywhere here. Committed at once, so a refusal
+/// for a taken address stays counted.
+pub async fn count_address_lookup(d: &Domain, asker: &Member) -> Result<(), AppError> {
+    let who = Who { actor: Some(asker.user_id()), client: asker.address(), ..Who::default() };
+    d.spend(&d.db, Action::AddressLookup, &who).await
 }
 
 /// Two sign-ups racing for one address: the unique index decides, and the

@@ -59,10 +59,15 @@ pub enum Action {
     /// expires, and at most one call to Stripe with the platform's secret,
     /// whose rate limits every account shares.
     OAuthStart,
+    /// An address asked for by a signed-in user (an invitation, a new
+    /// address for a user or oneself): the answer "taken" tells whether the
+    /// address has an account anywhere on the platform, which sign-up counts
+    /// too.
+    AddressLookup,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -75,6 +80,7 @@ impl Action {
         Action::PasswordCheck,
         Action::ActivityExport,
         Action::OAuthStart,
+        Action::AddressLookup,
     ];
 
     pub fn key(self) -> &'static str {
@@ -91,6 +97,7 @@ impl Action {
             Action::PasswordCheck => "password_check",
             Action::ActivityExport => "activity_export",
             Action::OAuthStart => "oauth_start",
+            Action::AddressLookup => "address_lookup",
         }
     }
 
@@ -109,6 +116,7 @@ impl Action {
             Action::PasswordCheck => "password checks",
             Action::ActivityExport => "activity downloads",
             Action::OAuthStart => "Stripe connections started",
+            Action::AddressLookup => "new addresses entered",
         }
     }
 }
@@ -209,6 +217,8 @@ impl Default for QuotaPolicy {
                 limit(ActivityExport, Account, 20, HOUR),
                 limit(OAuthStart, Actor, 20, HOUR),
                 limit(OAuthStart, Account, 50, HOUR),
+                limit(AddressLookup, Actor, 60, HOUR),
+                limit(AddressLookup, Client, 60, HOUR),
             ],
         }
     }

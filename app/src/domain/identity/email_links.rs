@@ -12,7 +12,9 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::mail::{self, Email};
-use crate::domain::core::people::{email_conflict, email_taken, own_row, EMAIL_TAKEN};
+use crate::domain::core::people::{
+    count_address_lookup, email_conflict, email_taken, own_row, EMAIL_TAKEN,
+};
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
@@ -209,8 +211,11 @@ pub async fn request_email_change(
     let new_email = errors.check("new_email", validation::email(new_email));
     if !new_email.is_empty() && new_email == me.email {
         errors.add("new_email", "This is already your email address.");
-    } else if !new_email.is_empty() && email_taken(&d.db, &new_email).await? {
-        errors.add("new_email", EMAIL_TAKEN);
+    } else if !new_email.is_empty() {
+        count_address_lookup(d, actor).await?;
+        if email_taken(&d.db, &new_email).await? {
+            errors.add("new_email", EMAIL_TAKEN);
+        }
     }
     if !reauth::password_matches(d, &me, current_password).await? {
         errors.add("current_password", "The current password is incorrect.");
