@@ -307,3 +307,43 @@ async fn a_delivery_whose_worker_died_is_taken_over_after_its_claim() {
     assert_eq!(inbox.messages().len(), 1, "sent once");
     assert_eq!(rows(&d).await[0].status, SENT);
 }
+
+/// The outbox does not grow for ever: a month after its last try, an email
+/// delivered or failed for good is removed; one still waiting is kept
+/// however old. So are links, a month after they expire (until then a
+/// link opened again still says it expired).
+#[tokio::test]
+async fn old_emails_and_links_are_removed_a_month_on() {
+    use app::domain::core::tokens::{self, LINK_EXPIRED, LINK_INVALID};
+    use app::domain::identity::email_links;
+    use app::domain::jobs;
+    use app::domain::testing::{account_with_admin, link_token};
+    let (d, clock) = fresh_domain().await;
+    let port = free_port();
+    start_smtp(port);
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let link = link_token(&d, "ada@example.com", "/reset-password").await;
+    enqueue(&d, "cy@reject.example", "Refused").await;
+    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
+    let statuses =
+        |rows: Vec<outbox::Model>| rows.into_iter().map(|r| r.status).collect::<Vec<_>>();
+    assert_eq!(statuses(rows(&d).await), [SENT, FAILED]);
+    clock.advance(Duration::days(20));
+    enqueue(&d, "bob@example.com", "Waiting").await; // SMTP is never asked again here
+
+    clock.advance(mail::KEPT_AFTER_LAST_TRY - Duration::days(20) - Duration::minutes(1));
+    assert_eq!(jobs::forget_old_mail_and_links(&d).await.unwrap(), 0);
+    let opened = email_links::reset_password(&d, &link, "Quartz-Harbor-Lantern-77", "t", None);
+    assert_eq!(opened.await.err().unwrap().message_for("token").as_deref(), Some(LINK_EXPIRED));
+
+    clock.advance(Duration::minutes(2));
+    // The two emails; the link expired an hour after it was sent.
+    assert_eq!(jobs::forget_old_mail_and_links(&d).await.unwrap(), 2);
+    assert_eq!(statuses(rows(&d).await), [PENDING], "the waiting email is kept");
+    clock.advance(tokens::KEPT_AFTER_EXPIRY);
+    jobs::clean_up(&d).await;
+    let opened = email_links::reset_password(&d, &link, "Quartz-Harbor-Lantern-77", "t", None);
+    assert_eq!(opened.await.err().unwrap().message_for("token").as_deref(), Some(LINK_INVALID));
+    assert_eq!(statuses(rows(&d).await), [PENDING]);
+}

@@ -11,6 +11,7 @@ use crate::domain::core::activity;
 use crate::domain::core::mail::{self, Transport};
 use crate::domain::core::quota;
 use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::tokens;
 use crate::domain::core::Domain;
 use crate::domain::entity::{
     account, invitation_decline, login_challenge, login_failure, oauth_state, user,
@@ -34,8 +35,8 @@ pub async fn deliver_mail(
 
 /// The hourly clean-up: unverified accounts past their week, invitees whose
 /// invitation expired a week ago, expired throttling records and limit
-/// counts, log-in challenges and OAuth states, and activity events past
-/// their retention. One failing
+/// counts, log-in challenges and OAuth states, activity events past their
+/// retention, and old emails and links. One failing
 /// does not stop the other; each is logged.
 pub async fn clean_up(d: &Domain) {
     if let Err(err) = remove_unverified_accounts(d).await {
@@ -50,6 +51,23 @@ pub async fn clean_up(d: &Domain) {
     if let Err(err) = forget_old_activity(d).await {
         tracing::error!(error = %err, "removing old activity events failed");
     }
+    if let Err(err) = forget_old_mail_and_links(d).await {
+        tracing::error!(error = %err, "removing old emails and links failed");
+    }
+}
+
+/// Removes emails whose last try was more than
+/// [`mail::KEPT_AFTER_LAST_TRY`] ago and links expired more than
+/// [`tokens::KEPT_AFTER_EXPIRY`] ago, in batches. Both are written at the
+/// rate the email limits allow, for ever. Returns how many.
+pub async fn forget_old_mail_and_links(d: &Domain) -> Result<u64, AppError> {
+    let now = d.clock.now();
+    let mail = mail::forget_before(&d.db, now - mail::KEPT_AFTER_LAST_TRY, 1000).await?;
+    let links = tokens::forget_expired_before(&d.db, now - tokens::KEPT_AFTER_EXPIRY, 1000).await?;
+    if mail + links > 0 {
+        tracing::info!(mail, links, "removed old emails and links");
+    }
+    Ok(mail + links)
 }
 
 /// Removes activity events older than the retention (`ACTIVITY_RETENTION_DAYS`),

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use crate::domain::core::actor::Member;
-use crate::domain::core::Domain;
+use crate::domain::core::{db, Domain};
 use crate::domain::entity::{activity_event, user};
 use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, AppError};
 
@@ -263,36 +263,12 @@ pub fn row(event: activity_event::Model) -> ActivityRow {
     }
 }
 
-/// Deletes events older than `cutoff`, `batch` at a time (so no statement
-/// holds the write lock long); returns how many.
+/// Deletes events older than `cutoff`, `batch` at a time; returns how many.
 pub async fn forget_before(
     conn: &impl ConnectionTrait,
     cutoff: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, AppError> {
-    let mut removed = 0;
-    loop {
-        let ids: Vec<i32> = activity_event::Entity::find()
-            .select_only()
-            .column(activity_event::Column::Id)
-            .filter(activity_event::Column::At.lt(cutoff))
-            .order_by_asc(activity_event::Column::Id)
-            .limit(batch)
-            .into_tuple()
-            .all(conn)
-            .await?;
-        if ids.is_empty() {
-            break;
-        }
-        let full = ids.len() as u64 == batch;
-        removed += activity_event::Entity::delete_many()
-            .filter(activity_event::Column::Id.is_in(ids))
-            .exec(conn)
-            .await?
-            .rows_affected;
-        if !full {
-            break;
-        }
-    }
-    Ok(removed)
+    let old = || activity_event::Entity::find().filter(activity_event::Column::At.lt(cutoff));
+    db::delete_in_batches(conn, activity_event::Column::Id, batch, old).await
 }

@@ -12,10 +12,14 @@
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, QueryTrait, Select,
+};
 use sea_orm_migration::MigratorTrait;
 
 use crate::domain::migration::Migrator;
+use crate::model::AppError;
 
 /// How long a SQLite connection waits for another's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -155,6 +159,27 @@ pub fn pool_use(conn: &DatabaseConnection) -> PoolUse {
         _ => {
             let pool = conn.get_sqlite_connection_pool();
             PoolUse { open: pool.size(), idle: pool.num_idle() }
+        }
+    }
+}
+
+/// Deletes the rows `find` selects, `batch` at a time, so that no statement
+/// holds the write lock long (the clean-ups' first run on a database that
+/// never had them may find millions); `key` is the table's primary key.
+/// Returns how many.
+pub async fn delete_in_batches<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    key: E::Column,
+    batch: u64,
+    find: impl Fn() -> Select<E>,
+) -> Result<u64, AppError> {
+    let mut removed = 0;
+    loop {
+        let some = find().select_only().column(key).limit(batch).into_query();
+        let gone = E::delete_many().filter(key.in_subquery(some)).exec(conn).await?.rows_affected;
+        removed += gone;
+        if gone < batch {
+            return Ok(removed);
         }
     }
 }

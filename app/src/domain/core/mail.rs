@@ -20,7 +20,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::domain::core::Domain;
+use crate::domain::core::{db, Domain};
 use crate::domain::entity::email_outbox as outbox;
 use crate::domain::entity::user;
 use crate::model::AppError;
@@ -302,6 +302,26 @@ pub async fn deliver_due_until(
         handled += 1;
     }
     Ok(handled)
+}
+
+/// How long a delivered or failed email stays in the outbox: failed ones
+/// for an operator to see and send again, delivered ones (their body already
+/// dropped) as a record of what went out.
+pub const KEPT_AFTER_LAST_TRY: Duration = Duration::days(30);
+
+/// Removes emails no longer pending whose last try was before `cutoff`, in
+/// batches of `batch` (found on `idx_email_outbox_due`). Returns how many.
+pub async fn forget_before<C: ConnectionTrait>(
+    conn: &C,
+    cutoff: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, AppError> {
+    let done = || {
+        outbox::Entity::find()
+            .filter(outbox::Column::Status.is_in([SENT, FAILED]))
+            .filter(outbox::Column::NextAttemptAt.lt(cutoff))
+    };
+    db::delete_in_batches(conn, outbox::Column::Id, batch, done).await
 }
 
 /// How many emails wait to be sent (for the metrics endpoint).

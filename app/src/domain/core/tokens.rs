@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use crate::domain::core::crypto::{new_token, token_hash};
-use crate::domain::core::Domain;
+use crate::domain::core::{db, Domain};
 use crate::domain::entity::email_token;
 use crate::model::AppError;
 
@@ -53,6 +53,21 @@ impl Purpose {
 pub const LINK_USED: &str = "This link has already been used.";
 pub const LINK_EXPIRED: &str = "This link has expired. Please ask for a new one.";
 pub const LINK_INVALID: &str = "This link is not valid. Check that you copied all of it.";
+
+/// How long a link's row outlives its expiry: opened again meanwhile, it
+/// says "used" or "expired" rather than "not valid".
+pub const KEPT_AFTER_EXPIRY: Duration = Duration::days(30);
+
+/// Removes links that expired before `cutoff`, used or not, in batches of
+/// `batch` (found on `idx_email_tokens_expires`). Returns how many.
+pub async fn forget_expired_before<C: ConnectionTrait>(
+    conn: &C,
+    cutoff: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, AppError> {
+    let expired = || email_token::Entity::find().filter(email_token::Column::ExpiresAt.lt(cutoff));
+    db::delete_in_batches(conn, email_token::Column::TokenHash, batch, expired).await
+}
 
 /// Issues a token on `conn` (the caller's transaction). Earlier unused tokens
 /// of the same purpose for the user expire: only the newest link counts.

@@ -16,7 +16,7 @@ mod m20261129_000013_activity;
 mod m20261129_000014_four_character_pieces;
 mod m20261130_000015_pending_password_links;
 mod m20261130_000016_invitation_declines;
-mod m20261130_000017_link_challenge_index;
+mod m20261130_000017_link_indexes;
 
 pub struct Migrator;
 
@@ -38,7 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000014_four_character_pieces::Migration),
             Box::new(m20261130_000015_pending_password_links::Migration),
             Box::new(m20261130_000016_invitation_declines::Migration),
-            Box::new(m20261130_000017_link_challenge_index::Migration),
+            Box::new(m20261130_000017_link_indexes::Migration),
         ]
     }
 }
