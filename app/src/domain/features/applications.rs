@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Select, Set, TransactionTrait, TryInsertResult,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -346,19 +346,21 @@ pub async fn share(
     if other.id == app.owner_id {
         return Err(AppError::field("user", "The owner already has this application."));
     }
-    let event = Event::new(ActivityKind::ApplicationShared, &app.name)
-        .detail(format!("with {}", other.email));
-    activity::with_event(d, By::Member(me), event, async |txn| {
-        share::Entity::insert(share::ActiveModel {
-            application_id: Set(app.id),
-            user_id: Set(other.id),
-        })
-        .on_conflict_do_nothing()
-        .exec(txn)
-        .await?;
-        Ok(())
+    let txn = d.db.begin().await?;
+    let shared = share::Entity::insert(share::ActiveModel {
+        application_id: Set(app.id),
+        user_id: Set(other.id),
     })
+    .on_conflict_do_nothing()
+    .exec_without_returning(&txn)
     .await?;
+    // Shared already (a double click, two windows): nothing to record.
+    if matches!(shared, TryInsertResult::Inserted(n) if n > 0) {
+        let event = Event::new(ActivityKind::ApplicationShared, &app.name)
+            .detail(format!("with {}", other.email));
+        activity::record(d, &txn, By::Member(me), event).await?;
+    }
+    txn.commit().await?;
     row(&d.db, me, app).await
 }
 

@@ -62,9 +62,12 @@ pub async fn deploy(
 pub async fn undeploy(d: &Domain, me: &Member, number_id: i32) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
     let number = my_number(&txn, me, number_id).await?;
-    deployment::Entity::delete_by_id(number.id).exec(&txn).await?;
-    let event = Event::new(ActivityKind::PhoneNumberUndeployed, &number.e164);
-    activity::record(d, &txn, By::Member(me), event).await?;
+    let undeployed = deployment::Entity::delete_by_id(number.id).exec(&txn).await?;
+    // A number that ran nothing (a double click) changes nothing to record.
+    if undeployed.rows_affected > 0 {
+        let event = Event::new(ActivityKind::PhoneNumberUndeployed, &number.e164);
+        activity::record(d, &txn, By::Member(me), event).await?;
+    }
     txn.commit().await?;
     Ok(())
 }
