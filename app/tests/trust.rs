@@ -525,3 +525,34 @@ async fn an_expired_invitation_stops_holding_its_address_after_a_week() {
     assert_eq!(owned.iter().map(|n| n.id).collect::<Vec<_>>(), vec![number.id]);
     sign_up::sign_up(&d, sign_up_input("bob@example.com"), "t", None).await.unwrap();
 }
+
+/// Each count is forgotten once its own window is over, not only after the
+/// longest window of all (a month, for a demo's number requests): an hourly
+/// count of a client address is not kept for thirty days.
+#[tokio::test]
+async fn each_count_is_forgotten_when_its_own_window_is_over() {
+    use app::domain::core::quota::{Action, Who};
+    use app::domain::entity::quota_counter;
+    let (d, clock) = fresh_domain().await;
+    let hourly = Who { actor: Some(7), ..Who::default() };
+    let monthly = Who { account: Some(7), ..Who::default() };
+    d.spend(&d.db, Action::SignIn, &hourly).await.unwrap();
+    d.spend(&d.db, Action::DemoNumberRequest, &monthly).await.unwrap();
+    let keys = async || {
+        let rows = quota_counter::Entity::find().all(&d.db).await.unwrap();
+        let mut keys: Vec<String> = rows.into_iter().map(|r| r.key).collect();
+        keys.sort();
+        keys
+    };
+    let monthly = ["demo_number_request:account:7", "demo_number_request:total:all"];
+    assert_eq!(keys().await, [monthly[0], monthly[1], "sign_in:actor:7"]);
+    clock.advance(Duration::minutes(59));
+    jobs::forget_expired(&d).await.unwrap();
+    assert_eq!(keys().await.len(), 3, "every window is still running");
+    clock.advance(Duration::minutes(2));
+    jobs::forget_expired(&d).await.unwrap();
+    assert_eq!(keys().await, monthly);
+    clock.advance(Duration::days(30));
+    jobs::forget_expired(&d).await.unwrap();
+    assert_eq!(keys().await, Vec::<String>::new());
+}

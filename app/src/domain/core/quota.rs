@@ -479,18 +479,36 @@ async fn admit<C: ConnectionTrait>(
     Err(AppError::Internal)
 }
 
-/// Forgets counts whose window is over (the longest window bounds them all).
+/// Forgets counts whose window is over, each by its own limit's window (an
+/// hourly count is not kept for the month a demo's number requests are).
+/// Counts of a limit no longer configured go once the longest window is over.
 pub async fn forget_expired<C: ConnectionTrait>(
     conn: &C,
     policy: &QuotaPolicy,
     now: DateTime<Utc>,
 ) -> Result<u64, AppError> {
+    use sea_orm::sea_query::{ExprTrait, LikeExpr};
+    let mut removed = 0;
+    for limit in &policy.limits {
+        // The key's prefix, its `_` escaped: `LIKE` reads it as any character.
+        let prefix = counter_key(limit.action, limit.per, "").replace('_', "\\_");
+        removed += counter::Entity::delete_many()
+            .filter(
+                Expr::col(counter::Column::Key)
+                    .like(LikeExpr::new(format!("{prefix}%")).escape('\\')),
+            )
+            .filter(counter::Column::WindowStartedAt.lte(now - limit.window))
+            .exec(conn)
+            .await?
+            .rows_affected;
+    }
     let longest = policy.limits.iter().map(|l| l.window).max().unwrap_or(Duration::days(1));
-    Ok(counter::Entity::delete_many()
+    removed += counter::Entity::delete_many()
         .filter(counter::Column::WindowStartedAt.lte(now - longest))
         .exec(conn)
         .await?
-        .rows_affected)
+        .rows_affected;
+    Ok(removed)
 }
 
 #[cfg(test)]
