@@ -45,8 +45,7 @@ async fn provider() -> String {
                     "access_token": format!("{ACCESS_TOKEN}{}", &code["good-code".len()..]),
                     "refresh_token": "rt_test_REFRESH",
                     "token_type": "bearer",
-                    // A code ending "-elsewhere" connects another Stripe account.
-                    "stripe_user_id": if code.ends_with("-elsewhere") { "acct_2Elsewhere" } else { "acct_1LocalTest" },
+                    "stripe_user_id": "acct_1LocalTest",
                     "livemode": false,
                     "scope": "read_write"
                 })),
@@ -334,8 +333,9 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
 
 /// Each start keeps a state and may buy a call to Stripe with the platform's
 /// secret, so starts are counted. An account keeps a bounded number of
-/// tokens, told at the callback (reconnecting a Stripe account it keeps
-/// still refreshes that one).
+/// tokens: a full one is refused at the start, and a flow started before it
+/// filled up is refused at the callback before the code is exchanged, so
+/// Stripe completes no connection that would not be kept.
 #[test]
 fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
     use app::domain::core::quota::{Action, Limit, Per};
@@ -347,7 +347,7 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
             d.quotas.set(Limit {
                 action: Action::OAuthStart,
                 per: Per::Actor,
-                max: 3,
+                max: 2,
                 window: hour,
             });
         });
@@ -355,32 +355,34 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
         enable_stripe(&app, ADMIN).await;
         let tokens =
             async || app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["rows"].clone();
+        let start_refused = async |status: http::StatusCode, why: &str| {
+            let before = Snapshot::take(&app.domain).await;
+            let refused = app.call("start_oauth", &[("token_type", "test")], Some(&admin)).await;
+            assert_eq!(refused.status, status, "{}", refused.body);
+            assert!(refused.body.contains(why), "{}", refused.body);
+            before.assert_unchanged(&app.domain).await;
+        };
 
-        let state = state_of(&start(&app, &admin).await);
-        let first = callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await;
-        assert_eq!(first, "/account/oauth-tokens?oauth=connected");
+        // Two windows; a third start within the hour is refused, keeping no state.
+        let first = state_of(&start(&app, &admin).await);
+        let second = state_of(&start(&app, &admin).await);
+        start_refused(http::StatusCode::TOO_MANY_REQUESTS, "Too many Stripe connections started")
+            .await;
+        let connected =
+            callback(&app, Some(&admin), &format!("code=good-code&state={first}")).await;
+        assert_eq!(connected, "/account/oauth-tokens?oauth=connected");
         assert_eq!(tokens().await.as_array().unwrap().len(), 1, "{}", tokens().await);
 
-        // Full: another Stripe account is refused at the callback.
-        let state = state_of(&start(&app, &admin).await);
+        // Full: the other window's flow is refused at the callback, before
+        // the provider is asked (its code "bad-code" would have failed).
         let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
-        let full =
-            callback(&app, Some(&admin), &format!("code=good-code-elsewhere&state={state}")).await;
+        let full = callback(&app, Some(&admin), &format!("code=bad-code&state={second}")).await;
         assert_eq!(full, "/account/oauth-tokens?oauth=full");
         before.assert_unchanged(&app.domain).await;
         let page = app.page("/account/oauth-tokens?oauth=full", Some(&admin)).await;
         assert!(page.body.contains("keeps as many OAuth tokens as it may"), "{}", page.body);
-        // The Stripe account it keeps is refreshed all the same.
-        let state = state_of(&start(&app, &admin).await);
-        let again = callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await;
-        assert_eq!(again, "/account/oauth-tokens?oauth=connected");
-
-        // A fourth start within the hour is refused, and keeps no state.
-        let before = Snapshot::take(&app.domain).await;
-        let refused = app.call("start_oauth", &[("token_type", "test")], Some(&admin)).await;
-        assert_eq!(refused.status, http::StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
-        assert!(refused.body.contains("Too many Stripe connections started"), "{}", refused.body);
-        before.assert_unchanged(&app.domain).await;
+        // And a new start is refused with the reason, before it is counted.
+        start_refused(http::StatusCode::CONFLICT, "the most it can keep is 1").await;
     })
 }
 

@@ -14,7 +14,6 @@ use sea_orm::{
 };
 
 use crate::domain::core::actor::Member;
-use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::{db, Domain};
 use crate::domain::entity::{activity_event, user};
 use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, AppError};
@@ -62,9 +61,7 @@ fn clip(text: String) -> String {
 }
 
 /// Writes `event` by `by` on `conn`: pass the change's transaction, so the
-/// event commits or rolls back with the change. A member's change is
-/// counted here ([`Action::Change`]); past the limit the change is refused
-/// with its event.
+/// event commits or rolls back with the change.
 pub async fn record(
     d: &Domain,
     conn: &impl ConnectionTrait,
@@ -73,12 +70,6 @@ pub async fn record(
 ) -> Result<(), AppError> {
     let (account_id, actor_user_id, actor, address) = match by {
         By::Member(member) => {
-            let who = Who {
-                actor: Some(member.user_id()),
-                account: Some(member.account_id()),
-                ..Who::default()
-            };
-            d.spend(conn, Action::Change, &who).await?;
             // The email as it is now, so the event outlives a deleted user.
             let email = user::Entity::find_by_id(member.user_id())
                 .one(conn)

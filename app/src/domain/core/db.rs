@@ -173,6 +173,7 @@ pub async fn delete_in_batches<E: EntityTrait>(
     batch: u64,
     find: impl Fn() -> Select<E>,
 ) -> Result<u64, AppError> {
+    let batch = batch.max(1);
     let mut removed = 0;
     loop {
         let some = find().select_only().column(key).limit(batch).into_query();

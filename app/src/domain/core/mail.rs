@@ -309,7 +309,8 @@ pub async fn deliver_due_until(
 /// dropped) as a record of what went out.
 pub const KEPT_AFTER_LAST_TRY: Duration = Duration::days(30);
 
-/// Removes emails no longer pending whose last try was before `cutoff`, in
+/// Removes emails no longer pending whose last try was due before `cutoff`
+/// (`next_attempt_at`, which a delivery leaves at the time it was due), in
 /// batches of `batch` (found on `idx_email_outbox_due`). Returns how many.
 pub async fn forget_before<C: ConnectionTrait>(
     conn: &C,

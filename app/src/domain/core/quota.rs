@@ -64,16 +64,10 @@ pub enum Action {
     /// address has an account anywhere on the platform, which sign-up counts
     /// too.
     AddressLookup,
-    /// A change a signed-in member makes, counted as its activity event is
-    /// written (in the change's transaction): events are kept a year, and
-    /// a loop of free changes (renaming oneself, sharing and unsharing)
-    /// would otherwise grow them without end. Events others cause (a failed
-    /// sign-in) are not counted here, so nobody can spend another's count.
-    Change,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 13] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -87,7 +81,6 @@ impl Action {
         Action::ActivityExport,
         Action::OAuthStart,
         Action::AddressLookup,
-        Action::Change,
     ];
 
     pub fn key(self) -> &'static str {
@@ -105,7 +98,6 @@ impl Action {
             Action::ActivityExport => "activity_export",
             Action::OAuthStart => "oauth_start",
             Action::AddressLookup => "address_lookup",
-            Action::Change => "change",
         }
     }
 
@@ -125,7 +117,6 @@ impl Action {
             Action::ActivityExport => "activity downloads",
             Action::OAuthStart => "Stripe connections started",
             Action::AddressLookup => "new addresses entered",
-            Action::Change => "changes",
         }
     }
 }
@@ -228,9 +219,6 @@ impl Default for QuotaPolicy {
                 limit(OAuthStart, Account, 50, HOUR),
                 limit(AddressLookup, Actor, 60, HOUR),
                 limit(AddressLookup, Client, 60, HOUR),
-                // Far above a person's day, bulk changes of 500 included.
-                limit(Change, Actor, 5_000, DAY),
-                limit(Change, Account, 20_000, DAY),
             ],
         }
     }

@@ -6,8 +6,8 @@
 //! which is sealed. Tokens belong to the user who connected them.
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,8 @@ pub const STATE_LIFETIME: Duration = Duration::minutes(10);
 pub const NOT_ENABLED: &str =
     "Stripe is not enabled for this account yet. Contact support to have it enabled.";
 pub const PROVIDER: &str = "stripe";
+/// What an account's bound on tokens counts, in its refusal.
+const FULL: &str = "OAuth tokens";
 
 /// What is sealed: the tokens themselves.
 #[derive(Serialize, Deserialize)]
@@ -93,10 +95,11 @@ pub async fn start(
         )));
     };
     let state = new_token();
-    // Whether the account has room is told at the callback: the Stripe
-    // account that comes back may be one already connected, whose token is
-    // refreshed in place.
+    // A full account is told before the trip to Stripe; reconnecting a
+    // Stripe account it keeps needs room too (one deleted first), since
+    // which account comes back is known only after the code is exchanged.
     let txn = d.db.begin().await?;
+    Scoped::of(me).refuse_full::<oauth_token::Entity>(&txn, d.holdings.oauth_tokens, FULL).await?;
     let who = Who { actor: Some(me.user_id()), account: Some(me.account_id()), ..Who::default() };
     d.spend(&txn, Action::OAuthStart, &who).await?;
     oauth_state::ActiveModel {
@@ -169,6 +172,12 @@ pub async fn callback(
         return Err(CallbackRefusal::InvalidState);
     }
     let Some(code) = code.filter(|c| !c.is_empty()) else { return Err(CallbackRefusal::Denied) };
+    // Filled up since the start (another window): the code is not exchanged,
+    // so Stripe completes no connection that would not be kept.
+    let held = Scoped::of(me).all::<oauth_token::Entity>().count(&d.db).await.map_err(internal)?;
+    if held >= d.holdings.oauth_tokens {
+        return Err(CallbackRefusal::Full);
+    }
     let client = if found.livemode { &d.oauth.live } else { &d.oauth.test };
     let client = client.as_ref().ok_or(CallbackRefusal::ExchangeFailed)?;
     let form = [
@@ -215,10 +224,11 @@ pub async fn callback(
         .one(&txn)
         .await
         .map_err(internal)?;
+    // Checked again under the lock: callbacks at the same moment.
     if earlier.is_none() {
         let most = d.holdings.oauth_tokens;
         let scope = Scoped::of(me);
-        let full = scope.refuse_full::<oauth_token::Entity>(&txn, most, "OAuth tokens").await;
+        let full = scope.refuse_full::<oauth_token::Entity>(&txn, most, FULL).await;
         full.map_err(|err| match err {
             AppError::Conflict(_) => CallbackRefusal::Full,
             _ => CallbackRefusal::ExchangeFailed,

@@ -49,6 +49,10 @@ pub const CHALLENGE_EXPIRED: &str =
 /// opens a session, or asks for the second factor. An unknown email costs the
 /// same password verification as a known one and gets the same answer. A
 /// disabled user with the right password is told so ([`after_password`]).
+/// One exception to the same answer, accepted: a user who has used up their
+/// right-password log-ins for the hour (`quota::Action::SignIn`, only they
+/// can) is refused before the hash, so for that hour anyone asking about
+/// their address hears "too many sign-ins".
 pub async fn log_in(
     d: &Domain,
     email: &str,
@@ -97,8 +101,10 @@ pub async fn log_in(
     };
     // The password was right: its count is cleared as for any right one, so
     // a user enabled again is not held up by tries made while disabled.
-    throttle::succeeded(d, &subjects).await?;
+    // Counted before the throttle forgets the tries, so a refusal here (a
+    // parallel log-in took the last count) leaves them counted.
     d.spend(&d.db, Action::SignIn, &who(&user)).await?;
+    throttle::succeeded(d, &subjects).await?;
     after_password(d, &user, user_agent, client).await
 }
 
