@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use app::domain::admin::{account_info, activity as admin_activity, users};
-use app::domain::core::activity::{self, By, Event, Filter};
+use app::domain::core::activity::{self, By, Counted, Event, Filter};
 use app::domain::core::actor::{Member, Operator};
 use app::domain::core::clock::ManualClock;
 use app::domain::core::limits::Plan;
@@ -516,14 +516,19 @@ async fn an_event_recorded_in_a_transaction_that_rolls_back_is_gone() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let txn = d.db.begin().await.unwrap();
-    activity::record(&d, &txn, By::Member(&ada), Event::new(ActivityKind::UserInvited, "x"))
-        .await
-        .unwrap();
+    activity::record(
+        &d,
+        &txn,
+        By::Member(Counted::assumed(&ada)),
+        Event::new(ActivityKind::UserInvited, "x"),
+    )
+    .await
+    .unwrap();
     txn.rollback().await.unwrap();
     assert!(all_events(&d).await.is_empty());
     let failed: Result<(), AppError> = activity::with_event(
         &d,
-        By::Member(&ada),
+        By::Member(Counted::assumed(&ada)),
         Event::new(ActivityKind::UserInvited, "x"),
         async |_| Err(AppError::Conflict("no".into())),
     )
@@ -535,9 +540,14 @@ async fn an_event_recorded_in_a_transaction_that_rolls_back_is_gone() {
 /// Writes `n` events by `by` of `kind`, one second apart.
 async fn many(d: &Domain, clock: &ManualClock, by: &Member, kind: ActivityKind, n: usize) {
     for i in 0..n {
-        activity::record(d, &d.db, By::Member(by), Event::new(kind, format!("target {i}")))
-            .await
-            .unwrap();
+        activity::record(
+            d,
+            &d.db,
+            By::Member(Counted::assumed(by)),
+            Event::new(kind, format!("target {i}")),
+        )
+        .await
+        .unwrap();
         clock.advance(Duration::seconds(1));
     }
 }
@@ -692,7 +702,7 @@ async fn date_filters_find_events_whose_ids_and_times_disagree_slightly() {
     let record = async |when: &str, target: &str| {
         clock.set(at(when));
         let event = Event::new(ActivityKind::UserInvited, target);
-        activity::record(&d, &d.db, By::Member(&ada), event).await.unwrap();
+        activity::record(&d, &d.db, By::Member(Counted::assumed(&ada)), event).await.unwrap();
     };
     record("2026-11-20T12:00:00Z", "long before").await;
     record("2026-11-22T00:00:02Z", "early on the 22nd").await;
@@ -858,4 +868,60 @@ async fn no_secret_ever_reaches_the_activity_table() {
     }
     // And the users' table still holds the user whose events these are.
     assert!(user::Entity::find().all(&d.db).await.unwrap().len() == 2);
+}
+
+/// Every change a signed-in user makes writes an event kept for a year, so
+/// each is counted, per user, before its transaction: past the count a
+/// change is refused with nothing changed, and a save of several changes
+/// counts each. Removals and remedies are never refused (each undoes a
+/// counted change, so none can loop alone), and nobody else is held back.
+#[tokio::test]
+async fn a_user_who_changes_too_often_is_refused_but_may_still_remove_and_disable() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, clock) = stocked().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 4, window: hour });
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", false).await;
+    let library = |name: &str| LibraryForm {
+        name: name.into(),
+        description: String::new(),
+        code: "function f() {}".into(),
+    };
+    let too_many = |result: Result<(), AppError>| {
+        assert!(
+            matches!(&result, Err(AppError::TooManyRequests(m)) if m.contains("Too many changes")),
+            "{result:?}"
+        );
+    };
+
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
+    let first = js_libraries::add(&d, &ada, library("First")).await.unwrap();
+    profile::update_name(&d, &ada, "Ada", "King").await.unwrap();
+    // One count left: a save of two owner changes takes none of it.
+    let to_grace = OwnerChange { number_id: number.id, owner_id: grace.user_id() };
+    let back = OwnerChange { number_id: number.id, owner_id: ada.user_id() };
+    let before = Snapshot::take(&d).await;
+    too_many(phone_numbers::save_owners(&d, &admin, &[to_grace.clone(), back]).await.map(|_| ()));
+    before.assert_unchanged(&d).await;
+    phone_numbers::save_owners(&d, &admin, &[to_grace]).await.unwrap();
+
+    let before = Snapshot::take(&d).await;
+    too_many(js_libraries::add(&d, &ada, library("Second")).await.map(|_| ()));
+    too_many(profile::update_name(&d, &ada, "Ada", "Lovelace").await);
+    too_many(users::enable(&d, &admin, grace.user_id()).await.map(|_| ()));
+    before.assert_unchanged(&d).await;
+
+    // Grace's changes are her own count.
+    profile::update_name(&d, &grace, "Grace", "Hopper").await.unwrap();
+    // Removing and securing still go through, each recorded.
+    let events = all_events(&d).await.len();
+    js_libraries::delete(&d, &ada, first.id, false).await.unwrap();
+    phone_numbers::release(&d, &admin, number.id).await.unwrap();
+    users::disable(&d, &admin, grace.user_id()).await.unwrap();
+    assert_eq!(all_events(&d).await.len(), events + 3);
+
+    clock.advance(hour);
+    js_libraries::add(&d, &ada, library("Second")).await.unwrap();
 }

@@ -12,7 +12,9 @@ use app::domain::features::integrations;
 use app::domain::features::js_libraries::{self, LibraryForm};
 use app::domain::features::{oauth_tokens, phone_numbers};
 use app::domain::operator;
-use app::domain::testing::{account_with_admin, add_user, fresh_domain, s3_integration, Snapshot};
+use app::domain::testing::{
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, s3_integration, Snapshot,
+};
 use app::domain::Domain;
 use app::model::{AppError, OwnerChange, JS_LIBRARY_MAX};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
@@ -446,4 +448,37 @@ async fn a_number_never_runs_another_accounts_application_or_token() {
     // Nor can another user of Ada's own account.
     assert_eq!(oauth_tokens::access_token(&d, &carol, adas_token).await, Err(AppError::NotFound));
     before_token.assert_unchanged(&d).await;
+}
+
+/// A deploy and an unshare of its application at the same moment: the number
+/// never ends up running an application its owner can no longer see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unshare_at_the_moment_of_a_deploy_leaves_no_deployment_behind() {
+    let (d, _) = fresh_concurrent_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let carol = add_user(&d, ada.account_id(), "carol@example.com", false).await;
+    let admin = ada.admin().unwrap();
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
+    let to_carol = OwnerChange { number_id: number.id, owner_id: carol.user_id() };
+    phone_numbers::save_owners(&d, &admin, &[to_carol]).await.unwrap();
+    let app = applications::create(&d, &ada, "Shared IVR").await.unwrap();
+    for round in 0..20 {
+        applications::share(&d, &ada, app.id, carol.user_id()).await.unwrap();
+        let deploy = {
+            let (d, carol) = (d.clone(), carol.clone());
+            tokio::spawn(async move { deployments::deploy(&d, &carol, number.id, app.id).await })
+        };
+        let unshare = {
+            let (d, ada, carol_id) = (d.clone(), ada.clone(), carol.user_id());
+            tokio::spawn(async move { applications::unshare(&d, &ada, app.id, carol_id).await })
+        };
+        let deployed = deploy.await.unwrap();
+        unshare.await.unwrap().unwrap();
+        if let Err(refused) = &deployed {
+            assert!(refused.message_for("application").is_some(), "{refused:?}");
+        }
+        let mine = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
+        assert_eq!(mine[0].deployed_to, None, "round {round}: {deployed:?}");
+    }
 }

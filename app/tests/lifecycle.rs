@@ -9,7 +9,9 @@ use app::domain::identity::sessions;
 use app::domain::identity::sign_up;
 use app::domain::identity::sign_up::SignUp;
 use app::domain::testing::log_in_by_password;
-use app::domain::testing::{account_with_admin, fresh_domain, link_token, Snapshot, PASSWORD};
+use app::domain::testing::{
+    account_with_admin, fresh_concurrent_domain, fresh_domain, link_token, Snapshot, PASSWORD,
+};
 use app::domain::Domain;
 use app::model::AppError;
 use chrono::Duration;
@@ -268,4 +270,44 @@ async fn a_reset_link_stops_working_once_the_password_or_the_address_changes() {
     assert_eq!(field(&late.await.err().unwrap(), "token"), LINK_EXPIRED);
     before.assert_unchanged(&d).await;
     assert!(log_in_by_password(&d, "ada@new.example", new_password, "t").await.is_ok());
+}
+
+/// A verification at the moment the clean-up removes its account as never
+/// verified: the account goes before the verification or not at all, so a
+/// user told "verified" keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verification_at_the_moment_of_the_clean_up_keeps_its_account() {
+    let (d, clock) = fresh_concurrent_domain().await;
+    let mut tokens = Vec::new();
+    for round in 0..12 {
+        let email = format!("user{round}@example.com");
+        let s = sign_up(&d, &email).await;
+        // A link sent again later outlives the account's seven days.
+        clock.advance(Duration::days(1));
+        email_links::resend_verification(&d, &s.member).await.unwrap();
+        tokens.push((s.member, link_token(&d, &email, "/verify-email").await));
+        clock.advance(-Duration::days(1));
+    }
+    clock.advance(UNVERIFIED_ACCOUNT_LIFETIME + Duration::minutes(1));
+    let clean_up = {
+        let d = d.clone();
+        tokio::spawn(async move { app::domain::jobs::remove_unverified_accounts(&d).await })
+    };
+    let verifications: Vec<_> = tokens
+        .into_iter()
+        .map(|(member, token)| {
+            let d = d.clone();
+            tokio::spawn(async move { (member, email_links::verify_email(&d, &token).await) })
+        })
+        .collect();
+    clean_up.await.unwrap().unwrap();
+    for task in verifications {
+        let (member, verified) = task.await.unwrap();
+        if verified.is_ok() {
+            assert!(
+                profile::current_user(&d, &member).await.is_ok(),
+                "told verified, then removed"
+            );
+        }
+    }
 }

@@ -633,3 +633,24 @@ async fn notices_go_only_to_a_verified_address() {
     enable(&d, &clock, "ada@example.com").await;
     assert_eq!(subjects_of_mail(&d, "ada@example.com").await, ["Two-factor authentication is on"]);
 }
+
+/// A log-in checks the password, then opens the session in a transaction of
+/// its own. A reset (or a password change, or the claim of an unverified
+/// account) that commits between the two ends every session; the session
+/// of the log-in that checked the old password must not follow it.
+#[tokio::test]
+async fn a_session_is_not_opened_for_a_password_changed_since_it_was_checked() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let checked = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let token = link_token(&d, "ada@example.com", "/reset-password").await;
+    email_links::reset_password(&d, &token, "Maple-Canyon-Drift-19", "test", None).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = sessions::start_session(&d, &checked, "test", None).await.err().unwrap();
+    assert_eq!(refused.message_for("password").as_deref(), Some(reauth::PASSWORD_CHANGED));
+    before.assert_unchanged(&d).await;
+    // As read now, the user signs in.
+    let current = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
+    sessions::start_session(&d, &current, "test", None).await.unwrap();
+}

@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { createHmac } from 'crypto';
-import { expectAccessible, ready, logIn, PASSWORD, signUp, uniqueEmail } from './helpers';
+import { expectAccessible, ready, linkFromMailFolder, logIn, PASSWORD, signUp, uniqueEmail } from './helpers';
 
 function base32Decode(text: string): Buffer {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -94,6 +94,63 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   await expect(page.getByRole('button', { name: 'Set Up Two-Factor Authentication' })).toBeVisible();
   await logOut(page);
   await logIn(page, email, PASSWORD);
+  await expect(page).toHaveURL(/\/account$/);
+});
+
+test('with 2FA on, a reset link leads to the code step and the new password waits for the code', async ({ page }) => {
+  test.setTimeout(120_000);
+  const email = uniqueEmail('reset2fa');
+  await signUp(page, email);
+  await ready(page);
+  await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
+  const secret = (await page.locator('code.secret').first().textContent())!.trim();
+  const app = new Authenticator(base32Decode(secret));
+  await page.locator('#enable-password').fill(PASSWORD);
+  await page.getByLabel('Code from the app').fill(await app.code());
+  await page.getByRole('button', { name: 'Turn On' }).click();
+  await expect(page.getByText('Two-factor authentication is on', { exact: false })).toBeVisible();
+  await logOut(page);
+
+  await page.goto('/forgot-password');
+  await ready(page);
+  await page.getByLabel('Email Address').fill(email);
+  await page.getByRole('button', { name: 'Send Reset Link' }).click();
+  await expect(page.getByText('If an account uses that address')).toBeVisible();
+  await page.goto(await linkFromMailFolder(email, '/reset-password'));
+  await ready(page);
+  const newPassword = 'Quartz-Harbor-Lantern-78';
+  await page.getByLabel('New Password').fill(newPassword);
+  await page.getByRole('button', { name: 'Set New Password' }).click();
+  // The mailbox alone is not enough: the code step, no session yet.
+  await expect(page).toHaveURL(/\/login\/two-factor/);
+  await ready(page);
+  await expect(page.getByText('Your new password is saved when you enter a code.')).toBeVisible();
+  await expectAccessible(page);
+  // Until the code is entered, the old password stays.
+  await page.goto('/account');
+  await expect(page).toHaveURL(/\/login/);
+  await logIn(page, email, newPassword);
+  await expect(page.getByText('The email address or password is incorrect.')).toBeVisible();
+
+  // The link again, then the code: the new password takes effect.
+  await page.goto(await linkFromMailFolder(email, '/reset-password'));
+  await ready(page);
+  await page.getByLabel('New Password').fill(newPassword);
+  await page.getByRole('button', { name: 'Set New Password' }).click();
+  await expect(page).toHaveURL(/\/login\/two-factor/);
+  await ready(page);
+  await page.getByLabel('Authentication code').fill(await app.code());
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await ready(page);
+  await logOut(page);
+  await logIn(page, email, PASSWORD);
+  await expect(page.getByText('The email address or password is incorrect.')).toBeVisible();
+  await logIn(page, email, newPassword);
+  await expect(page).toHaveURL(/\/login\/two-factor/);
+  await ready(page);
+  await page.getByLabel('Authentication code').fill(await app.code());
+  await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page).toHaveURL(/\/account$/);
 });
 

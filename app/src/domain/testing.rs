@@ -241,15 +241,16 @@ pub struct Snapshot {
     except: Vec<&'static str>,
 }
 
-/// Whether `row` (a row as a snapshot writes it) is the count of a password
-/// check or of an address looked up. Each is counted before it is made,
-/// whatever its outcome, so a call refused after one (a wrong password, a
-/// wrong code after the right password, a disabled user, an address taken)
-/// has rightly moved it; `auth.rs`, `security.rs` and `user_admin.rs` test
-/// these counts on their own.
+/// Whether `row` (a row as a snapshot writes it) is the count of a sign-in,
+/// a password check, an address looked up or a member's change. Each is
+/// counted before it is made, whatever its outcome, so a call refused after
+/// one (a wrong password, a wrong code after the right password, a disabled
+/// user, an address taken, another account's row) has rightly moved it;
+/// `auth.rs`, `security.rs`, `user_admin.rs` and `trust.rs` test these counts
+/// on their own.
 fn counts_an_attempt(row: &str) -> bool {
     use crate::domain::core::quota::Action;
-    [Action::SignIn, Action::PasswordCheck, Action::AddressLookup]
+    [Action::SignIn, Action::PasswordCheck, Action::AddressLookup, Action::Change]
         .iter()
         .any(|action| row.contains(&format!("key: \"{}:", action.key())))
 }

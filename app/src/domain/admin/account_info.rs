@@ -63,10 +63,9 @@ pub async fn save(d: &Domain, admin: &Admin, input: AccountInfo) -> Result<Accou
     active.state = Set(checked.state);
     active.zip = Set(checked.zip);
     active.phone = Set(checked.phone);
-    let saved = activity::with_event(d, By::Member(admin.member()), event, async |txn| {
-        Ok(active.update(txn).await?)
-    })
-    .await?;
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
+    let saved =
+        activity::with_event(d, by, event, async |txn| Ok(active.update(txn).await?)).await?;
     Ok(info(saved))
 }
 

@@ -145,6 +145,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     }
     errors.into_result()?;
     let now = d.clock.now();
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
     lock_account(&txn, admin.account_id()).await?;
     admin.recheck(&txn).await?;
@@ -168,13 +169,14 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     spend_invitation(d, &txn, admin, &user.email).await?;
     send_invitation(d, &txn, &user).await?;
     let event = Event::new(ActivityKind::UserInvited, &user.email).detail(roles(&user));
-    activity::record(d, &txn, By::Member(admin.member()), event).await?;
+    activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
     Ok(user_row(user))
 }
 
 /// Sends an invited user a fresh activation link (the old one stops working).
 pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
     lock_account(&txn, admin.account_id()).await?;
     let user = find_in_account(&txn, admin, id).await?;
@@ -183,7 +185,7 @@ pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(),
     }
     send_invitation(d, &txn, &user).await?;
     let event = Event::new(ActivityKind::InvitationResent, &user.email);
-    activity::record(d, &txn, By::Member(admin.member()), event).await?;
+    activity::record(d, &txn, by, event).await?;
     txn.commit().await.map_err(Into::into)
 }
 
@@ -424,6 +426,7 @@ pub async fn update(
     if !checked.email.is_empty() && checked.email != current.email {
         count_address_lookup(d, admin.member()).await?;
     }
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
     lock_account(&txn, admin.account_id()).await?;
     admin.recheck(&txn).await?;
@@ -459,7 +462,7 @@ pub async fn update(
     }
     let updated = active.update(&txn).await.map_err(email_conflict)?;
     let event = edit_event(&target, &updated, email_changes.then_some(checked.email.as_str()));
-    activity::record(d, &txn, By::Member(admin.member()), event).await?;
+    activity::record(d, &txn, by, event).await?;
     if email_changes && invited {
         spend_invitation(d, &txn, admin, &updated.email).await?;
         send_invitation(d, &txn, &updated).await?;
@@ -486,7 +489,8 @@ pub async fn send_password_reset(d: &Domain, admin: &Admin, id: i32) -> Result<(
         actor: Some(admin.member().user_id()),
         ..Who::default()
     };
-    email_links::send_password_reset(d, &target.email, &who, Some(By::Member(admin.member()))).await
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
+    email_links::send_password_reset(d, &target.email, &who, Some(by)).await
 }
 
 /// Delete User: removes the user and their sessions, and hands everything
@@ -506,7 +510,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     end_sessions(&txn, target.id, None).await?;
     user::Entity::delete_by_id(target.id).exec(&txn).await?;
     let event = Event::new(ActivityKind::UserDeleted, &target.email);
-    activity::record(d, &txn, By::Member(admin.member()), event).await?;
+    activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -542,7 +546,7 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
     let updated = active.update(&txn).await?;
     end_sign_ins(&txn, updated.id).await?;
     let event = Event::new(ActivityKind::UserDisabled, &updated.email);
-    activity::record(d, &txn, By::Member(admin.member()), event).await?;
+    activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
     txn.commit().await?;
     Ok(user_row(updated))
 }
@@ -563,6 +567,7 @@ async fn end_sign_ins(txn: &DatabaseTransaction, user_id: i32) -> Result<(), App
 /// opened by a log-in that raced the disable, and ends here. Enabling an
 /// enabled user changes nothing.
 pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppError> {
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
     lock_account(&txn, admin.account_id()).await?;
     admin.recheck(&txn).await?;
@@ -575,7 +580,7 @@ pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppEr
     let updated = active.update(&txn).await?;
     end_sign_ins(&txn, updated.id).await?;
     let event = Event::new(ActivityKind::UserEnabled, &updated.email);
-    activity::record(d, &txn, By::Member(admin.member()), event).await?;
+    activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
     Ok(user_row(updated))
 }

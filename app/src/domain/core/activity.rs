@@ -14,6 +14,7 @@ use sea_orm::{
 };
 
 use crate::domain::core::actor::Member;
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::{db, Domain};
 use crate::domain::entity::{activity_event, user};
 use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, AppError};
@@ -24,9 +25,15 @@ pub const OPERATOR: &str = "operator";
 const MAX_TEXT: usize = 300;
 
 /// Who acted.
+#[derive(Clone, Copy)]
 pub enum By<'a> {
-    /// A signed-in member (or a developer key's user), from their address.
-    Member(&'a Member),
+    /// A signed-in member (or a developer key's user), from their address,
+    /// making a change that [`count_change`] counted.
+    Member(Counted<'a>),
+    /// The same member undoing something or securing an account (a kind
+    /// [`is_remedy`]): never counted, so a spent count cannot stand in the
+    /// way of a removal or a remedy.
+    Remedy(&'a Member),
     /// A user not yet signed in (a log-in, a link), from `address`.
     User(&'a user::Model, Option<IpAddr>),
     /// An operator at the command line, acting on one account.
@@ -52,6 +59,66 @@ impl Event {
     }
 }
 
+/// A member's change that [`count_change`] counted: the only way to make
+/// one, so every change recorded [`By::Member`] was counted first.
+#[derive(Clone, Copy)]
+pub struct Counted<'a>(&'a Member);
+
+impl<'a> Counted<'a> {
+    /// A count taken as given, for tests that write events directly.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn assumed(member: &'a Member) -> Self {
+        Counted(member)
+    }
+}
+
+/// Counts one change by `member` (`Action::Change`, per user), before the
+/// change's own transaction. Every change writes an event kept for a year, so
+/// a loop of free changes (renaming oneself, sharing and unsharing) would
+/// otherwise grow the log without end. Committed at once, on its own: taken
+/// inside the change's transaction, the counter row's lock would order
+/// itself among the change's other locks and deadlock against them on
+/// PostgreSQL. Per user only, so nobody's changes spend an admin's count.
+pub async fn count_change<'a>(d: &Domain, member: &'a Member) -> Result<Counted<'a>, AppError> {
+    count_changes(d, member, 1).await
+}
+
+/// [`count_change`] for a save of `n` changes, each recorded as an event.
+pub async fn count_changes<'a>(
+    d: &Domain,
+    member: &'a Member,
+    n: usize,
+) -> Result<Counted<'a>, AppError> {
+    let who = Who { actor: Some(member.user_id()), ..Who::default() };
+    let n = i32::try_from(n).map_err(|_| AppError::Internal)?;
+    quota::spend_several(&d.db, &d.quotas, d.clock.now(), Action::Change, &who, n).await?;
+    Ok(Counted(member))
+}
+
+/// Kinds that remove something or secure an account. They are never
+/// counted: each undoes a counted change (or an invitation, or a request
+/// counted on its own), so they cannot loop by themselves, and refusing one
+/// would keep a user from cleaning up or an admin from locking someone out.
+pub fn is_remedy(kind: ActivityKind) -> bool {
+    use ActivityKind::*;
+    matches!(
+        kind,
+        UserDeleted
+            | UserDisabled
+            | PasswordChanged
+            | TwoFactorDisabled
+            | DeveloperKeyRevoked
+            | PhoneNumberReleased
+            | PhoneNumberUndeployed
+            | IntegrationDeleted
+            | CertificateDeleted
+            | JsLibraryDeleted
+            | ApplicationDeleted
+            | ApplicationUnshared
+            | OAuthTokenDeleted
+    )
+}
+
 fn clip(text: String) -> String {
     if text.chars().count() <= MAX_TEXT {
         text
@@ -69,7 +136,13 @@ pub async fn record(
     event: Event,
 ) -> Result<(), AppError> {
     let (account_id, actor_user_id, actor, address) = match by {
-        By::Member(member) => {
+        By::Member(Counted(member)) | By::Remedy(member) => {
+            debug_assert_eq!(
+                is_remedy(event.kind),
+                matches!(by, By::Remedy(_)),
+                "{:?}: a member's change is counted unless it is a remedy, and only then",
+                event.kind
+            );
             // The email as it is now, so the event outlives a deleted user.
             let email = user::Entity::find_by_id(member.user_id())
                 .one(conn)

@@ -64,10 +64,14 @@ pub enum Action {
     /// address has an account anywhere on the platform, which sign-up counts
     /// too.
     AddressLookup,
+    /// A change a signed-in user makes to their account (anything the
+    /// activity log records, but removals and remedies): each writes an
+    /// event kept for a year (see `activity::count_change`).
+    Change,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -81,6 +85,7 @@ impl Action {
         Action::ActivityExport,
         Action::OAuthStart,
         Action::AddressLookup,
+        Action::Change,
     ];
 
     pub fn key(self) -> &'static str {
@@ -98,6 +103,7 @@ impl Action {
             Action::ActivityExport => "activity_export",
             Action::OAuthStart => "oauth_start",
             Action::AddressLookup => "address_lookup",
+            Action::Change => "change",
         }
     }
 
@@ -117,6 +123,7 @@ impl Action {
             Action::ActivityExport => "activity downloads",
             Action::OAuthStart => "Stripe connections started",
             Action::AddressLookup => "new addresses entered",
+            Action::Change => "changes",
         }
     }
 }
@@ -219,6 +226,9 @@ impl Default for QuotaPolicy {
                 limit(OAuthStart, Account, 50, HOUR),
                 limit(AddressLookup, Actor, 60, HOUR),
                 limit(AddressLookup, Client, 60, HOUR),
+                // Ten a minute, held for an hour: more than a person clicks,
+                // and room for a script on a developer key.
+                limit(Change, Actor, 600, HOUR),
             ],
         }
     }
@@ -324,8 +334,21 @@ pub async fn spend<C: ConnectionTrait>(
     action: Action,
     who: &Who,
 ) -> Result<(), AppError> {
+    spend_several(conn, policy, now, action, who, 1).await
+}
+
+/// [`spend`] for `n` actions at once (a save of many changes): all are
+/// admitted or none.
+pub async fn spend_several<C: ConnectionTrait>(
+    conn: &C,
+    policy: &QuotaPolicy,
+    now: DateTime<Utc>,
+    action: Action,
+    who: &Who,
+    n: i32,
+) -> Result<(), AppError> {
     for (key, limit) in counters(policy, action, who) {
-        admit(conn, now, &key, limit).await?;
+        admit(conn, now, &key, limit, n).await?;
     }
     Ok(())
 }
@@ -428,6 +451,7 @@ async fn admit<C: ConnectionTrait>(
     now: DateTime<Utc>,
     key: &str,
     limit: &Limit,
+    n: i32,
 ) -> Result<(), AppError> {
     // Here only: its min/max would shadow the integers' elsewhere.
     use sea_orm::sea_query::ExprTrait;
@@ -451,9 +475,9 @@ async fn admit<C: ConnectionTrait>(
             .exec(conn)
             .await?;
         let admitted = counter::Entity::update_many()
-            .col_expr(counter::Column::Count, Expr::col(counter::Column::Count).add(1))
+            .col_expr(counter::Column::Count, Expr::col(counter::Column::Count).add(n))
             .filter(counter::Column::Key.eq(key))
-            .filter(counter::Column::Count.lt(limit.max))
+            .filter(counter::Column::Count.lte(limit.max - n))
             .exec(conn)
             .await?;
         if admitted.rows_affected == 1 {

@@ -9,7 +9,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    Select,
+    QuerySelect, Select,
 };
 
 use crate::domain::core::actor::Member;
@@ -157,4 +157,32 @@ pub async fn lock_account(txn: &DatabaseTransaction, account_id: i32) -> Result<
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// Takes [`lock_account`] for the account of user `user_id` and returns the
+/// user as read under it: for work that starts from a link or a code, which
+/// knows the user but not the account. Every transaction that uses, issues or
+/// expires a user's links (or checks their second factor) takes this lock
+/// first, so those transactions queue in one order: taking the link's row
+/// and the user's row in opposite orders, two of them deadlocked on
+/// PostgreSQL, and a verification could commit under the clean-up that was
+/// removing its account as never verified. A merge that moved the user
+/// meanwhile gets "please try again".
+pub async fn lock_account_of(
+    txn: &DatabaseTransaction,
+    user_id: i32,
+) -> Result<user::Model, AppError> {
+    let account_id: i32 = user::Entity::find_by_id(user_id)
+        .select_only()
+        .column(user::Column::AccountId)
+        .into_tuple()
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    lock_account(txn, account_id).await?;
+    let user = user::Entity::find_by_id(user_id).one(txn).await?.ok_or(AppError::NotFound)?;
+    if user.account_id != account_id {
+        return Err(AppError::Conflict("Please try again.".into()));
+    }
+    Ok(user)
 }

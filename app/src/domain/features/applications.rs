@@ -257,10 +257,15 @@ pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRo
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
-    let app = activity::with_event(d, By::Member(me), event, async |txn| {
-        room_for_one(d, txn, me).await?;
-        Ok(new.insert(txn).await?)
-    })
+    let app = activity::with_event(
+        d,
+        By::Member(activity::count_change(d, me).await?),
+        event,
+        async |txn| {
+            room_for_one(d, txn, me).await?;
+            Ok(new.insert(txn).await?)
+        },
+    )
     .await?;
     row(&d.db, me, app).await
 }
@@ -274,6 +279,7 @@ async fn room_for_one(d: &Domain, txn: &DatabaseTransaction, me: &Member) -> Res
 /// A copy owned by the same owner, with the same libraries and integrations;
 /// shares and deployments stay with the original.
 pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, AppError> {
+    let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     let original = find_owned(&txn, me, id).await?;
     me.creator(&txn).await?;
@@ -312,7 +318,7 @@ pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, A
     }
     let event = Event::new(ActivityKind::ApplicationCloned, &copy.name)
         .detail(format!("from {}", original.name));
-    activity::record(d, &txn, By::Member(me), event).await?;
+    activity::record(d, &txn, by, event).await?;
     let copied = row(&txn, me, copy).await?;
     txn.commit().await?;
     Ok(copied)
@@ -321,7 +327,7 @@ pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, A
 pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let app = find_owned(&d.db, me, id).await?;
     let event = Event::new(ActivityKind::ApplicationDeleted, &app.name);
-    activity::with_event(d, By::Member(me), event, async |txn| {
+    activity::with_event(d, By::Remedy(me), event, async |txn| {
         application::Entity::delete_by_id(app.id).exec(txn).await?;
         Ok(())
     })
@@ -346,6 +352,7 @@ pub async fn share(
     if other.id == app.owner_id {
         return Err(AppError::field("user", "The owner already has this application."));
     }
+    let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     let shared = share::Entity::insert(share::ActiveModel {
         application_id: Set(app.id),
@@ -358,7 +365,7 @@ pub async fn share(
     if matches!(shared, TryInsertResult::Inserted(n) if n > 0) {
         let event = Event::new(ActivityKind::ApplicationShared, &app.name)
             .detail(format!("with {}", other.email));
-        activity::record(d, &txn, By::Member(me), event).await?;
+        activity::record(d, &txn, by, event).await?;
     }
     txn.commit().await?;
     row(&d.db, me, app).await
@@ -371,6 +378,9 @@ pub async fn unshare(
     with_user: i32,
 ) -> Result<ApplicationRow, AppError> {
     let txn = d.db.begin().await?;
+    // A deploy takes it before it checks that the application is shared: it
+    // either lands before this and is undone below, or finds the share gone.
+    lock_account(&txn, me.account_id()).await?;
     let app = find_owned(&txn, me, id).await?;
     let unshared = share::Entity::delete_many()
         .filter(share::Column::ApplicationId.eq(app.id))
@@ -395,7 +405,7 @@ pub async fn unshare(
         };
         let event =
             Event::new(ActivityKind::ApplicationUnshared, &app.name).detail(format!("with {with}"));
-        activity::record(d, &txn, By::Member(me), event).await?;
+        activity::record(d, &txn, By::Remedy(me), event).await?;
     }
     let shown = row(&txn, me, app).await?;
     txn.commit().await?;
@@ -423,6 +433,7 @@ pub async fn set_attachments(
 ) -> Result<ApplicationRow, AppError> {
     limits::at_most("libraries", library_ids.len(), limits::IDS_MAX)?;
     limits::at_most("integrations", integration_ids.len(), limits::IDS_MAX)?;
+    let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     // Deleting a library or an integration takes the same lock before it
     // reads where it is used (see `integrations::delete`).
@@ -474,7 +485,7 @@ pub async fn set_attachments(
         names(libraries.iter().map(|l| l.name.as_str()).collect()),
         names(integrations.iter().map(|i| i.name.as_str()).collect()),
     ));
-    activity::record(d, &txn, By::Member(me), event).await?;
+    activity::record(d, &txn, by, event).await?;
     let updated = row(&txn, me, app).await?;
     txn.commit().await?;
     Ok(updated)

@@ -195,7 +195,7 @@ pub async fn add(
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
-    let model = activity::with_event(d, By::Member(me), event, async |txn| {
+    let model = activity::with_event(d, By::Member(activity::count_change(d, me).await?), event, async |txn| {
         let most = d.holdings.certificates;
         Scoped::of(me).refuse_full::<certificate::Entity>(txn, most, "certificates").await?;
         new.insert(txn).await.map_err(|e| match e.sql_err() {
@@ -261,7 +261,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
         ));
     }
     let event = Event::new(ActivityKind::CertificateDeleted, &found.domain);
-    activity::with_event(d, By::Member(me), event, async |txn| {
+    activity::with_event(d, By::Remedy(me), event, async |txn| {
         certificate::Entity::delete_by_id(found.id).exec(txn).await?;
         Ok(())
     })

@@ -33,6 +33,7 @@ pub async fn deploy(
     number_id: i32,
     application_id: i32,
 ) -> Result<(), AppError> {
+    let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     let number = my_number(&txn, me, number_id).await?;
     let app = visible_to(me)
@@ -54,7 +55,7 @@ pub async fn deploy(
     .await?;
     let event = Event::new(ActivityKind::PhoneNumberDeployed, &number.e164)
         .detail(format!("to {}", app.name));
-    activity::record(d, &txn, By::Member(me), event).await?;
+    activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -66,7 +67,7 @@ pub async fn undeploy(d: &Domain, me: &Member, number_id: i32) -> Result<(), App
     // A number that ran nothing (a double click) changes nothing to record.
     if undeployed.rows_affected > 0 {
         let event = Event::new(ActivityKind::PhoneNumberUndeployed, &number.e164);
-        activity::record(d, &txn, By::Member(me), event).await?;
+        activity::record(d, &txn, By::Remedy(me), event).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -82,6 +83,7 @@ pub async fn assign_token(
 ) -> Result<(), AppError> {
     // Everything is checked before anything changes, in one transaction: a
     // refused request leaves the number's current token in place.
+    let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     let number = my_number(&txn, me, number_id).await?;
     if deployment::Entity::find_by_id(number.id).one(&txn).await?.is_none() {
@@ -106,7 +108,7 @@ pub async fn assign_token(
         None => "none".to_owned(),
     };
     let event = Event::new(ActivityKind::DeploymentTokenAssigned, &number.e164).detail(detail);
-    activity::record(d, &txn, By::Member(me), event).await?;
+    activity::record(d, &txn, by, event).await?;
     if let Some(token) = token {
         deployment_token::ActiveModel {
             phone_number_id: Set(number.id),

@@ -227,13 +227,18 @@ pub async fn add(
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
-    let model = activity::with_event(d, By::Member(admin.member()), event, async |txn| {
-        let most = d.holdings.integrations;
-        Scoped::of(admin.member())
-            .refuse_full::<integration::Entity>(txn, most, "integrations")
-            .await?;
-        new.insert(txn).await.map_err(name_conflict)
-    })
+    let model = activity::with_event(
+        d,
+        By::Member(activity::count_change(d, admin.member()).await?),
+        event,
+        async |txn| {
+            let most = d.holdings.integrations;
+            Scoped::of(admin.member())
+                .refuse_full::<integration::Entity>(txn, most, "integrations")
+                .await?;
+            new.insert(txn).await.map_err(name_conflict)
+        },
+    )
     .await?;
     Ok(row(model))
 }
@@ -268,9 +273,12 @@ pub async fn update(
     active.name_key = Set(name.to_lowercase());
     active.name = Set(name);
     active.description = Set(description);
-    let model = activity::with_event(d, By::Member(admin.member()), event, async |txn| {
-        active.update(txn).await.map_err(name_conflict)
-    })
+    let model = activity::with_event(
+        d,
+        By::Member(activity::count_change(d, admin.member()).await?),
+        event,
+        async |txn| active.update(txn).await.map_err(name_conflict),
+    )
     .await?;
     Ok(row(model))
 }
@@ -295,7 +303,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
         .await?;
     integration::Entity::delete_by_id(found.id).exec(&txn).await?;
     let event = Event::new(ActivityKind::IntegrationDeleted, &found.name);
-    activity::record(d, &txn, By::Member(admin.member()), event).await?;
+    activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
     txn.commit().await?;
     Ok(())
 }

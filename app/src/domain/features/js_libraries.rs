@@ -95,11 +95,18 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
         updated_at: Set(now),
         ..Default::default()
     };
-    let model = activity::with_event(d, By::Member(me), event, async |txn| {
-        let most = d.holdings.js_libraries;
-        Scoped::of(me).refuse_full::<js_library::Entity>(txn, most, "JavaScript libraries").await?;
-        Ok(new.insert(txn).await?)
-    })
+    let model = activity::with_event(
+        d,
+        By::Member(activity::count_change(d, me).await?),
+        event,
+        async |txn| {
+            let most = d.holdings.js_libraries;
+            Scoped::of(me)
+                .refuse_full::<js_library::Entity>(txn, most, "JavaScript libraries")
+                .await?;
+            Ok(new.insert(txn).await?)
+        },
+    )
     .await?;
     Ok(row(model, Vec::new()))
 }
@@ -118,9 +125,13 @@ pub async fn update(
     active.description = Set(checked.description);
     active.code = Set(checked.code);
     active.updated_at = Set(d.clock.now());
-    let model =
-        activity::with_event(d, By::Member(me), event, async |txn| Ok(active.update(txn).await?))
-            .await?;
+    let model = activity::with_event(
+        d,
+        By::Member(activity::count_change(d, me).await?),
+        event,
+        async |txn| Ok(active.update(txn).await?),
+    )
+    .await?;
     let used = using_libraries(&d.db, &[model.id]).await?.remove(&model.id).unwrap_or_default();
     Ok(row(model, used))
 }
@@ -145,7 +156,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32, detach: bool) -> Result<()
         .await?;
     js_library::Entity::delete_by_id(library.id).exec(&txn).await?;
     let event = Event::new(ActivityKind::JsLibraryDeleted, &library.name);
-    activity::record(d, &txn, By::Member(me), event).await?;
+    activity::record(d, &txn, By::Remedy(me), event).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -135,6 +135,8 @@ pub enum CallbackRefusal {
     /// The account keeps as many tokens as it may (connections started
     /// before it filled up).
     Full,
+    /// The user's changes are counted out for now (`activity::count_change`).
+    TooMany,
 }
 
 impl CallbackRefusal {
@@ -144,6 +146,7 @@ impl CallbackRefusal {
             CallbackRefusal::Denied => "denied",
             CallbackRefusal::ExchangeFailed => "failed",
             CallbackRefusal::Full => "full",
+            CallbackRefusal::TooMany => "too_many",
         }
     }
 }
@@ -178,6 +181,11 @@ pub async fn callback(
     if held >= d.holdings.oauth_tokens {
         return Err(CallbackRefusal::Full);
     }
+    let by = match activity::count_change(d, me).await {
+        Ok(counted) => By::Member(counted),
+        Err(AppError::TooManyRequests(_)) => return Err(CallbackRefusal::TooMany),
+        Err(_) => return Err(CallbackRefusal::ExchangeFailed),
+    };
     let client = if found.livemode { &d.oauth.live } else { &d.oauth.test };
     let client = client.as_ref().ok_or(CallbackRefusal::ExchangeFailed)?;
     let form = [
@@ -260,9 +268,7 @@ pub async fn callback(
     }
     .map_err(internal)?;
     let event = Event::new(ActivityKind::OAuthTokenAdded, token_name(&model));
-    activity::record(d, &txn, By::Member(me), event)
-        .await
-        .map_err(|_| CallbackRefusal::ExchangeFailed)?;
+    activity::record(d, &txn, by, event).await.map_err(|_| CallbackRefusal::ExchangeFailed)?;
     txn.commit().await.map_err(internal)?;
     Ok(row(&model))
 }
@@ -270,7 +276,7 @@ pub async fn callback(
 pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = Scoped::of(me).find_mine::<oauth_token::Entity>(&d.db, id).await?;
     let event = Event::new(ActivityKind::OAuthTokenDeleted, token_name(&found));
-    activity::with_event(d, By::Member(me), event, async |txn| {
+    activity::with_event(d, By::Remedy(me), event, async |txn| {
         oauth_token::Entity::delete_by_id(found.id).exec(txn).await?;
         Ok(())
     })

@@ -136,6 +136,7 @@ pub async fn owned_by_me(d: &Domain, me: &Member) -> Result<Vec<PhoneNumberRow>,
 /// assign it to someone else.
 pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppError> {
     let account_id = admin.account_id();
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
     // One request at a time per account, so the plan's limit holds.
     lock_account(&txn, account_id).await?;
@@ -177,7 +178,7 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
         }
     })?;
     let event = Event::new(ActivityKind::PhoneNumberRequested, &model.e164);
-    activity::record(d, &txn, By::Member(admin.member()), event).await?;
+    activity::record(d, &txn, by, event).await?;
     let row = rows(&txn, phone_number::Entity::find_by_id(model.id)).await?.pop();
     txn.commit().await?;
     tracing::info!(account = account_id, number = %number.e164, "phone number provisioned");
@@ -195,6 +196,8 @@ pub async fn save_owners(
 ) -> Result<PhoneNumbers, AppError> {
     limits::at_most("changes", changes.len(), limits::IDS_MAX)?;
     let scope = Scoped::of(admin.member());
+    // Each number that changes hands is an event.
+    let by = By::Member(activity::count_changes(d, admin.member(), changes.len()).await?);
     let txn = d.db.begin().await?;
     // Owners deploy and attach tokens under the same lock, so none of that
     // lands on a number between its check here and its new owner.
@@ -226,7 +229,7 @@ pub async fn save_owners(
         }
         let event = Event::new(ActivityKind::PhoneNumberOwnerChanged, &number.e164)
             .detail(format!("to {}", owner.email));
-        activity::record(d, &txn, By::Member(admin.member()), event).await?;
+        activity::record(d, &txn, by, event).await?;
         let mut active: phone_number::ActiveModel = number.into();
         active.owner_id = Set(change.owner_id);
         active.update(&txn).await?;
@@ -248,7 +251,7 @@ pub async fn release(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError>
     }
     d.numbers.release(&txn, &number.e164, d.clock.now()).await?;
     let event = Event::new(ActivityKind::PhoneNumberReleased, &number.e164);
-    activity::record(d, &txn, By::Member(admin.member()), event).await?;
+    activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
     txn.commit().await?;
     tracing::info!(account = admin.account_id(), number = %number.e164, "phone number released");
     Ok(())

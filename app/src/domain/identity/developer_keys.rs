@@ -15,7 +15,7 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::limits;
 use crate::domain::core::people::own_row;
-use crate::domain::core::scope::lock_account;
+use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{developer_key, user};
@@ -66,12 +66,15 @@ pub async fn generate(
 ) -> Result<NewDeveloperKey, AppError> {
     let name = validation::person_name(name, "Name").map_err(|m| AppError::field("name", m))?;
     me.verified(&d.db).await?;
-    reauth::require_password(d, &own_row(d, me).await?, password, "password").await?;
+    let checked = own_row(d, me).await?;
+    reauth::require_password(d, &checked, password, "password").await?;
     let key = new_key();
+    let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     // The user's keys are counted under the account's lock, so two at once
     // cannot both take the last place.
-    lock_account(&txn, me.account_id()).await?;
+    let current = lock_account_of(&txn, me.user_id()).await?;
+    reauth::refuse_changed_since(&checked, &current, "password")?;
     let held = developer_key::Entity::find()
         .filter(developer_key::Column::UserId.eq(me.user_id()))
         .count(&txn)
@@ -94,7 +97,7 @@ pub async fn generate(
     }
     .insert(&txn)
     .await?;
-    record(d, &txn, me, ActivityKind::DeveloperKeyCreated, &model).await?;
+    record(d, &txn, by, ActivityKind::DeveloperKeyCreated, &model).await?;
     txn.commit().await?;
     Ok(NewDeveloperKey { row: row(&model), key })
 }
@@ -124,9 +127,10 @@ pub async fn regenerate(
     active.key_hash = Set(token_hash(&key));
     active.created_at = Set(d.clock.now());
     active.last_used_at = Set(None);
+    let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     let model = active.update(&txn).await?;
-    record(d, &txn, me, ActivityKind::DeveloperKeyRegenerated, &model).await?;
+    record(d, &txn, by, ActivityKind::DeveloperKeyRegenerated, &model).await?;
     txn.commit().await?;
     Ok(NewDeveloperKey { row: row(&model), key })
 }
@@ -135,7 +139,7 @@ pub async fn revoke(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = find_mine(d, me, id).await?;
     let txn = d.db.begin().await?;
     developer_key::Entity::delete_by_id(found.id).exec(&txn).await?;
-    record(d, &txn, me, ActivityKind::DeveloperKeyRevoked, &found).await?;
+    record(d, &txn, By::Remedy(me), ActivityKind::DeveloperKeyRevoked, &found).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -144,11 +148,11 @@ pub async fn revoke(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
 async fn record(
     d: &Domain,
     txn: &sea_orm::DatabaseTransaction,
-    me: &Member,
+    by: By<'_>,
     kind: ActivityKind,
     key: &developer_key::Model,
 ) -> Result<(), AppError> {
-    activity::record(d, txn, By::Member(me), Event::new(kind, &key.name)).await
+    activity::record(d, txn, by, Event::new(kind, &key.name)).await
 }
 
 /// The member a key acts as. The user row is read now, so the rights are the

@@ -16,6 +16,7 @@ use crate::domain::core::people::{
     count_address_lookup, email_conflict, email_taken, own_row, EMAIL_TAKEN,
 };
 use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::scope::{lock_account, lock_account_of};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -54,6 +55,7 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
         return Err(AppError::field("form", "Your email address is already verified."));
     }
     let txn = d.db.begin().await?;
+    lock_account(&txn, actor.account_id()).await?;
     let who = Who { recipient: Some(me.email.clone()), actor: Some(me.id), ..Who::default() };
     d.spend(&txn, Action::Verification, &who).await?;
     let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None).await?;
@@ -64,10 +66,13 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
 
 /// The button on the page a verification link opens.
 pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
+    let link = tokens::check(d, &d.db, token, Purpose::VerifyEmail).await?;
     let txn = d.db.begin().await?;
-    let used = tokens::consume(d, &txn, token, Purpose::VerifyEmail).await?;
+    // The clean-up of accounts never verified takes it too, so it removes
+    // an account before its verification or not at all.
+    let user = lock_account_of(&txn, link.user_id).await?;
+    tokens::consume(d, &txn, token, Purpose::VerifyEmail).await?;
     // Refused like a disabled user's other links; the link is not used up.
-    let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
     log_in::refuse_disabled(&user)?;
     user::Entity::update_many()
         .col_expr(user::Column::EmailVerifiedAt, Expr::value(d.clock.now()))
@@ -111,6 +116,7 @@ pub async fn send_password_reset(
         .one(&txn)
         .await?;
     if let Some(user) = found {
+        lock_account(&txn, user.account_id).await?;
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
         let body = format!(
             "Someone, hopefully you, asked to reset the password of your Voice Console account.\n\n\
@@ -174,10 +180,10 @@ pub async fn redeem_password_link(
     let hash = d.passwords.hash(new_password).await?;
 
     let txn = d.db.begin().await?;
+    let user = lock_account_of(&txn, user.id).await?;
     // Redeems of one link take turns, so its count of open code steps holds.
     tokens::lock_hash(&txn, &found.token_hash).await?;
     let link = tokens::check(d, &txn, token, purpose).await?;
-    let user = user::Entity::find_by_id(user.id).one(&txn).await?.ok_or(AppError::NotFound)?;
     log_in::refuse_disabled(&user)?;
     // With the second factor on, the change waits on the challenge for its
     // code. Not on a claim: that account's second factor was set up by
@@ -222,11 +228,15 @@ pub async fn request_email_change(
     }
     errors.into_result()?;
 
+    let by = By::Member(activity::count_change(d, actor).await?);
     let txn = d.db.begin().await?;
+    // Two requests at once each expire the links committed before them:
+    // queued, only the newest link counts.
+    lock_account(&txn, actor.account_id()).await?;
     send_email_change(d, &txn, me.id, &me, &new_email).await?;
     let event =
         Event::new(ActivityKind::EmailChangeRequested, &me.email).detail(format!("to {new_email}"));
-    activity::record(d, &txn, By::Member(actor), event).await?;
+    activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
     Ok(new_email)
 }
@@ -273,10 +283,11 @@ pub async fn send_email_change(
 
 /// The button on the page an email-change link opens.
 pub async fn confirm_email_change(d: &Domain, token: &str) -> Result<String, AppError> {
+    let link = tokens::check(d, &d.db, token, Purpose::ChangeEmail).await?;
     let txn = d.db.begin().await?;
+    let user = lock_account_of(&txn, link.user_id).await?;
     let used = tokens::consume(d, &txn, token, Purpose::ChangeEmail).await?;
     let new_email = used.new_email.ok_or(AppError::Internal)?;
-    let user = user::Entity::find_by_id(used.user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
     log_in::refuse_disabled(&user)?;
     let old_email = user.email.clone();
     let mut active = user.into_active_model();

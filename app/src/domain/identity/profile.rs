@@ -5,7 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set, 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::people::own_row;
-use crate::domain::core::scope::Scoped;
+use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -42,7 +42,8 @@ pub async fn update_name(
     let mut me = row.into_active_model();
     me.first_name = Set(first_name);
     me.last_name = Set(last_name);
-    activity::with_event(d, By::Member(actor), event, async |txn| {
+    let by = By::Member(activity::count_change(d, actor).await?);
+    activity::with_event(d, by, event, async |txn| {
         me.update(txn).await?;
         Ok(())
     })
@@ -68,6 +69,8 @@ pub async fn change_password(
     errors.into_result()?;
     let hash = d.passwords.hash(new_password).await?;
     let txn = d.db.begin().await?;
+    // Before the user's row and their links, as a reset link's redeem does.
+    lock_account(&txn, actor.account_id()).await?;
     let (user_id, email) = (me.id, me.email.clone());
     let mut me = me.into_active_model();
     me.password_hash = Set(Some(hash));
@@ -75,7 +78,7 @@ pub async fn change_password(
     end_sessions(&txn, user_id, Some(current_session_token)).await?;
     // A reset link asked for before would undo the new password.
     tokens::expire(d, &txn, user_id, Purpose::ResetPassword).await?;
-    activity::record(d, &txn, By::Member(actor), Event::new(ActivityKind::PasswordChanged, email))
+    activity::record(d, &txn, By::Remedy(actor), Event::new(ActivityKind::PasswordChanged, email))
         .await?;
     txn.commit().await?;
     Ok(())

@@ -46,3 +46,21 @@ pub async fn require_password(
 }
 
 pub const WRONG_PASSWORD: &str = "The password is incorrect.";
+pub const PASSWORD_CHANGED: &str =
+    "Your password was changed a moment ago. Enter the new one to go on.";
+
+/// Refuses work that a password check allowed when `current` (the user read
+/// under the account's lock) no longer has the password `checked` had: a
+/// reset, a password change or the claim of an unverified account committed
+/// between the check and the lock, and what the old password opens (a
+/// session, a developer key) must not outlive it.
+pub fn refuse_changed_since(
+    checked: &user::Model,
+    current: &user::Model,
+    field: &str,
+) -> Result<(), AppError> {
+    if current.password_hash != checked.password_hash {
+        return Err(AppError::field(field, PASSWORD_CHANGED));
+    }
+    Ok(())
+}

@@ -13,8 +13,10 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, session, user};
+use crate::domain::identity::reauth;
 use crate::model::{ActivityKind, AppError, CurrentUser, SessionRow};
 
 /// A new session: the token goes into the cookie and nowhere else.
@@ -39,6 +41,10 @@ pub async fn start_session(
     let token = new_token();
     let now = d.clock.now();
     let txn = d.db.begin().await?;
+    // `user` is as the password (or link, or code) found it; a reset or a
+    // claim since then ended every session, and this one must not follow.
+    let current = lock_account_of(&txn, user.id).await?;
+    reauth::refuse_changed_since(user, &current, "password")?;
     session::ActiveModel {
         token_hash: Set(token_hash(&token)),
         user_id: Set(user.id),

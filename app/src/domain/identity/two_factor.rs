@@ -18,6 +18,7 @@ use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::own_row;
 use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
 use crate::domain::entity::{recovery_code, two_factor, user};
@@ -189,6 +190,7 @@ pub async fn confirm_setup(
     let now = d.clock.now();
     let user = own_row(d, me).await?;
     reauth::require_password(d, &user, password, "password").await?;
+    let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     let pending = two_factor::Entity::find_by_id(me.user_id())
         .filter(two_factor::Column::EnabledAt.is_null())
@@ -225,13 +227,7 @@ pub async fn confirm_setup(
     }
     let codes = replace_recovery_codes(&txn, me.user_id()).await?;
     let user = set_flag(&txn, me.user_id(), true).await?;
-    activity::record(
-        d,
-        &txn,
-        By::Member(me),
-        Event::new(ActivityKind::TwoFactorEnabled, &user.email),
-    )
-    .await?;
+    activity::record(d, &txn, by, Event::new(ActivityKind::TwoFactorEnabled, &user.email)).await?;
     mail::enqueue_notice(&txn, now, &user, notice(&user.email, true)).await?;
     txn.commit().await?;
     Ok(codes)
@@ -345,6 +341,9 @@ pub async fn with_code<T>(
     let subjects = throttle::Subjects::second_factor(user_id);
     throttle::admit(d, &subjects).await?;
     let txn = d.db.begin().await?;
+    // Before the code's rows: `then` may use a link (a reset's code step),
+    // and two regenerations at once queue rather than both keep their codes.
+    lock_account_of(&txn, user_id).await?;
     let Some(factor) = verify(d, &txn, user_id, code).await? else {
         return Err(AppError::field("code", WRONG_CODE));
     };
@@ -366,10 +365,12 @@ pub async fn regenerate_recovery_codes(
     me: &Member,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
+    // Counted: a recovery code buys ten new ones, so this could loop alone.
+    let by = By::Member(activity::count_change(d, me).await?);
     with_code(d, me.user_id(), code, me.address(), async |txn| {
         let codes = replace_recovery_codes(txn, me.user_id()).await?;
         let event = Event::new(ActivityKind::RecoveryCodesRegenerated, own_email(txn, me).await?);
-        activity::record(d, txn, By::Member(me), event).await?;
+        activity::record(d, txn, by, event).await?;
         Ok(codes)
     })
     .await
@@ -386,7 +387,7 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
     with_code(d, me.user_id(), code, me.address(), async |txn| {
         remove(txn, user.id).await?;
         let event = Event::new(ActivityKind::TwoFactorDisabled, &user.email);
-        activity::record(d, txn, By::Member(me), event).await?;
+        activity::record(d, txn, By::Remedy(me), event).await?;
         mail::enqueue_notice(txn, d.clock.now(), &user, notice(&user.email, false)).await
     })
     .await
