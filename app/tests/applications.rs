@@ -132,6 +132,15 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
         forbidden
     );
     assert_eq!(applications::delete(&d, &dan, app.id).await, forbidden);
+    // Nor takes it from another user it is shared with.
+    let carol_id = carol.user_id();
+    assert_eq!(applications::unshare(&d, &dan, app.id, carol_id).await.map(|_| ()), forbidden);
+    // The owner already has it: sharing it with them is refused beside the field.
+    let refused = applications::share(&d, &ada, app.id, ada.user_id()).await.unwrap_err();
+    assert_eq!(
+        refused.message_for("user").as_deref(),
+        Some("The owner already has this application.")
+    );
     before.assert_unchanged(&d).await;
 
     // An owner without Can Share cannot share; without Can Create cannot clone.
@@ -179,6 +188,10 @@ async fn nothing_crosses_accounts() {
         Err(AppError::NotFound)
     );
     assert_eq!(applications::delete(&d, &eve, app.id).await, Err(AppError::NotFound));
+    assert_eq!(
+        applications::unshare(&d, &eve, app.id, ada.user_id()).await.map(|_| ()),
+        Err(AppError::NotFound)
+    );
     before.assert_unchanged(&d).await;
     let offered = applications::share_choices(&d, &ada, "").await.unwrap();
     assert!(offered.is_empty(), "only Ada's account, and not Ada herself: {offered:?}");
@@ -273,6 +286,8 @@ async fn number_owners_deploy_to_applications_they_can_see() {
         refused.message_for("application").as_deref(),
         Some("Choose one of your applications.")
     );
+    // Only the number's owner takes it off its application, even an admin.
+    assert_eq!(deployments::undeploy(&d, &ada, number.id).await, Err(AppError::NotFound));
     before.assert_unchanged(&d).await;
     deployments::undeploy(&d, &carol, number.id).await.unwrap();
     assert_eq!(phone_numbers::owned_by_me(&d, &carol).await.unwrap()[0].deployed_to, None);

@@ -327,6 +327,12 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     let forbidden = Err(AppError::Forbidden(NOT_ADMIN.into()));
     assert_eq!(users::disable(&d, &stale, member.user_id()).await, forbidden);
     assert_eq!(users::enable(&d, &stale, member.user_id()).await, forbidden);
+    // Nor makes himself admin again, nor edits anyone.
+    let mut back = form("Bob", "bob@example.com");
+    back.is_admin = true;
+    assert_eq!(users::update(&d, &stale, bob.user_id(), back).await, forbidden);
+    let renamed = form("Cyrus", "cy@example.com");
+    assert_eq!(users::update(&d, &stale, member.user_id(), renamed).await, forbidden);
     before.assert_unchanged(&d).await;
 }
 

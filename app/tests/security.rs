@@ -188,8 +188,15 @@ async fn disabling_needs_the_password_and_a_code() {
     assert!(wrong_password.message_for("password").is_some());
     let wrong_code = two_factor::disable(&d, &ada, PASSWORD, "999999").await.unwrap_err();
     assert!(wrong_code.message_for("code").is_some());
+    // New recovery codes need a right code too; the old ones stay.
+    let wrong = two_factor::regenerate_recovery_codes(&d, &ada, "999999").await.unwrap_err();
+    assert_eq!(wrong.message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
     before.assert_unchanged(&d).await;
     assert!(two_factor::status(&d, &ada).await.unwrap().enabled);
+    // Set-up is refused while it is on, and a confirmation without a set-up.
+    let before = Snapshot::take(&d).await;
+    assert!(matches!(two_factor::begin_setup(&d, &ada).await, Err(AppError::Conflict(_))));
+    before.assert_unchanged(&d).await;
     // New recovery codes replace the old ones.
     let fresh_codes = two_factor::regenerate_recovery_codes(&d, &ada, &code).await.unwrap();
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
@@ -200,6 +207,12 @@ async fn disabling_needs_the_password_and_a_code() {
     before.assert_unchanged(&d).await;
     two_factor::disable(&d, &ada, PASSWORD, &fresh_codes[0]).await.unwrap();
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
+    // Off, with no set-up begun, a confirmation has nothing to turn on.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let code = current_code(&d, &secret);
+    let refused = two_factor::confirm_setup(&d, &ada, PASSWORD, &code).await;
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    before.assert_unchanged(&d).await;
     assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
     assert!(subjects_of_mail(&d, "ada@example.com")
         .await
@@ -346,6 +359,14 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     assert_eq!(
         developer_keys::regenerate(&d, &ada, second.row.id, PASSWORD).await.map(|k| k.key),
         Err(AppError::NotFound)
+    );
+    before.assert_unchanged(&d).await;
+    // Its own user needs the right password; a wrong one is counted only.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let wrong = developer_keys::regenerate(&d, &grace, second.row.id, "not it").await;
+    assert_eq!(
+        wrong.map(|k| k.key).unwrap_err().message_for("password").as_deref(),
+        Some(reauth::WRONG_PASSWORD)
     );
     before.assert_unchanged(&d).await;
     assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());

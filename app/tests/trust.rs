@@ -556,3 +556,24 @@ async fn each_count_is_forgotten_when_its_own_window_is_over() {
     jobs::forget_expired(&d).await.unwrap();
     assert_eq!(keys().await, Vec::<String>::new());
 }
+
+/// Resending the verification link writes an email each time: three an hour
+/// to one address, then refused with nothing written.
+#[tokio::test]
+async fn verification_resends_are_limited_per_address() {
+    let (d, clock) = fresh_domain().await;
+    let grace = unverified(&d, "grace@example.com").await;
+    for _ in 0..3 {
+        email_links::resend_verification(&d, &grace).await.unwrap();
+    }
+    assert_eq!(emails_to(&d, "grace@example.com").await, 4, "the sign-up's and three resends");
+    let before = Snapshot::take(&d).await;
+    let refused = email_links::resend_verification(&d, &grace).await;
+    assert_eq!(
+        try_again(refused),
+        "Too many verification emails for now. Try again in 60 minutes."
+    );
+    before.assert_unchanged(&d).await;
+    clock.advance(Duration::hours(1));
+    email_links::resend_verification(&d, &grace).await.unwrap();
+}

@@ -67,6 +67,36 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     users::resend_invitation(&d, &admin, carl.id).await.unwrap();
     let fresh = link_token(&d, "carl@example.com", "/activate").await;
     assert!(users::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
+    // Once active, there is no invitation to send again.
+    let before = Snapshot::take(&d).await;
+    let refused = users::resend_invitation(&d, &admin, carl.id).await.unwrap_err();
+    assert_eq!(
+        refused.message_for("form").as_deref(),
+        Some("This user has already activated their account.")
+    );
+    before.assert_unchanged(&d).await;
+}
+
+/// A decline hands what the invitee was given to another active admin; with
+/// none at the moment, it is refused and the link is not used up.
+#[tokio::test]
+async fn a_decline_with_no_active_admin_to_inherit_changes_nothing() {
+    let (d, _) = fresh_domain().await;
+    let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    users::invite(&d, &admin, form("Cy", "cy@example.com")).await.unwrap();
+    let token = link_token(&d, "cy@example.com", "/activate").await;
+    let ada = user::Entity::find_by_id(admin.member().user_id()).one(&d.db).await.unwrap().unwrap();
+    let mut disabled: user::ActiveModel = ada.clone().into();
+    disabled.disabled_at = sea_orm::Set(Some(d.clock.now()));
+    sea_orm::ActiveModelTrait::update(disabled, &d.db).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = users::decline_invitation(&d, &token).await;
+    assert!(matches!(&refused, Err(AppError::Conflict(m)) if m.contains("no active admin")));
+    before.assert_unchanged(&d).await;
+    let mut enabled: user::ActiveModel = ada.into();
+    enabled.disabled_at = sea_orm::Set(None);
+    sea_orm::ActiveModelTrait::update(enabled, &d.db).await.unwrap();
+    users::decline_invitation(&d, &token).await.unwrap();
 }
 
 /// Whoever an invitation reaches can decline it from the link's page: the
@@ -112,11 +142,17 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     );
 
     // The link went with the invitation: neither declining again nor
-    // activating does anything.
+    // activating does anything, and each says the link was declined.
     let before = Snapshot::take(&d).await;
     let again = users::decline_invitation(&d, &token).await.err().unwrap();
-    assert_eq!(again.message_for("token").as_deref(), Some(LINK_INVALID));
-    assert!(users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await.is_err());
+    assert_eq!(again.message_for("token").as_deref(), Some(users::LINK_DECLINED));
+    let activated = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await;
+    assert_eq!(
+        activated.err().unwrap().message_for("token").as_deref(),
+        Some(users::LINK_DECLINED)
+    );
+    let forged = users::activate(&d, "not-the-link", "Maple-Canyon-Drift-19", "t", None).await;
+    assert_eq!(forged.err().unwrap().message_for("token").as_deref(), Some(LINK_INVALID));
     // Acme cannot invite the address again, nor move another invitation to it.
     let invited = users::invite(&d, &admin, form("Cy", " CY@example.com")).await.err().unwrap();
     let declined = invited.message_for("email").unwrap();

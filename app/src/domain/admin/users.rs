@@ -13,6 +13,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
+use crate::domain::core::crypto::token_hash;
 use crate::domain::core::directory;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{
@@ -47,6 +48,9 @@ pub const OWN_EMAIL: &str =
 pub const DECLINE_HOLD: chrono::Duration = chrono::Duration::days(DECLINE_HOLD_DAYS);
 pub const DECLINE_EXPIRED: &str = "This invitation's link has expired, so there is nothing to \
      decline: an invitation nobody accepts is removed on its own within a week.";
+/// What an invitation link says once it has been declined.
+pub const LINK_DECLINED: &str = "This invitation was declined, so its link no longer works. \
+     Nothing more is needed.";
 /// Why a disabled user is sent no link that signs in.
 pub const TARGET_DISABLED: &str =
     "This user is disabled. Enable them first; then they can get a link by email.";
@@ -313,13 +317,14 @@ async fn heir_of(
 /// invitation expires ([`heir_of`]). The link goes with the invitee, so
 /// declining again or activating finds no such link.
 pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError> {
-    let link = tokens::check(d, &d.db, token, Purpose::Activate).await.map_err(|err| {
+    let link = match tokens::check(d, &d.db, token, Purpose::Activate).await {
+        Ok(link) => link,
         // "Ask for a new one" is no advice to someone who wants none.
-        match err.message_for("token").as_deref() {
-            Some(tokens::LINK_EXPIRED) => AppError::field("token", DECLINE_EXPIRED),
-            _ => err,
+        Err(err) if err.message_for("token").as_deref() == Some(tokens::LINK_EXPIRED) => {
+            return Err(AppError::field("token", DECLINE_EXPIRED));
         }
-    })?;
+        Err(err) => return Err(declined_link(d, token, err).await?),
+    };
     let account_id = user::Entity::find_by_id(link.user_id)
         .one(&d.db)
         .await?
@@ -366,6 +371,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
         },
     };
     decline.declined_at = Set(d.clock.now());
+    decline.link_hash = Set(Some(link.token_hash.clone()));
     decline.save(&txn).await?;
     // Without the decliner's address: they owe the account that invited
     // them nothing, as an unknown address's failed log-in is nobody's.
@@ -407,8 +413,35 @@ pub async fn activate(
     user_agent: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<LogIn, AppError> {
-    email_links::redeem_password_link(d, token, Purpose::Activate, password, user_agent, client)
-        .await
+    match email_links::redeem_password_link(
+        d,
+        token,
+        Purpose::Activate,
+        password,
+        user_agent,
+        client,
+    )
+    .await
+    {
+        Err(err) => Err(declined_link(d, token, err).await?),
+        done => done,
+    }
+}
+
+/// `err`, or, when it says an invitation link is unknown and the link was
+/// declined (it went with its invitee), that it was declined.
+async fn declined_link(d: &Domain, token: &str, err: AppError) -> Result<AppError, AppError> {
+    if err.message_for("token").as_deref() != Some(tokens::LINK_INVALID) {
+        return Ok(err);
+    }
+    let declined = invitation_decline::Entity::find()
+        .filter(invitation_decline::Column::LinkHash.eq(token_hash(token.trim())))
+        .one(&d.db)
+        .await?;
+    Ok(match declined {
+        Some(_) => AppError::field("token", LINK_DECLINED),
+        None => err,
+    })
 }
 
 /// Edit User. An active user's new email takes effect when confirmed from the

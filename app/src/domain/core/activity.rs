@@ -96,9 +96,12 @@ pub async fn count_changes<'a>(
 }
 
 /// Kinds that remove something or secure an account. They are never
-/// counted: each undoes a counted change (or an invitation, or a request
-/// counted on its own), so they cannot loop by themselves, and refusing one
-/// would keep a user from cleaning up or an admin from locking someone out.
+/// counted, so a spent count keeps nobody from cleaning up or locking
+/// someone out, and none can loop alone: each undoes a counted change (or an
+/// invitation, or a number request), or is bounded by a count of its own (a
+/// password change by password checks, 2FA on and off by set-ups). New
+/// recovery codes are counted: a recovery code buys ten new ones, so they
+/// could loop alone.
 pub fn is_remedy(kind: ActivityKind) -> bool {
     use ActivityKind::*;
     matches!(
@@ -106,6 +109,7 @@ pub fn is_remedy(kind: ActivityKind) -> bool {
         UserDeleted
             | UserDisabled
             | PasswordChanged
+            | TwoFactorEnabled
             | TwoFactorDisabled
             | DeveloperKeyRevoked
             | PhoneNumberReleased

@@ -10,6 +10,9 @@ pub struct Model {
     pub account_id: i32,
     pub email: String,
     pub declined_at: DateTimeUtc,
+    /// The hash of the link it was declined with, so that link, opened
+    /// again, can say so.
+    pub link_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -109,14 +109,21 @@ pub async fn send_password_reset(
     by: Option<By<'_>>,
 ) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(email)).one(&txn).await?;
+    // The account's lock before the counts, as every link's transaction
+    // takes it first; the user as read under it, still at that address and
+    // not disabled meanwhile.
+    let found = match found {
+        Some(user) => match lock_account_of(&txn, user.id).await {
+            Ok(user) => Some(user),
+            Err(AppError::NotFound) => None,
+            Err(err) => return Err(err),
+        },
+        None => None,
+    };
+    let found = found.filter(|user| user.email == email && user.disabled_at.is_none());
     d.spend(&txn, Action::PasswordReset, who).await?;
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .filter(user::Column::DisabledAt.is_null())
-        .one(&txn)
-        .await?;
     if let Some(user) = found {
-        lock_account(&txn, user.account_id).await?;
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
         let body = format!(
             "Someone, hopefully you, asked to reset the password of your Voice Console account.\n\n\
@@ -231,8 +238,10 @@ pub async fn request_email_change(
     let by = By::Member(activity::count_change(d, actor).await?);
     let txn = d.db.begin().await?;
     // Two requests at once each expire the links committed before them:
-    // queued, only the newest link counts.
-    lock_account(&txn, actor.account_id()).await?;
+    // queued, only the newest link counts. A claim committed since the
+    // password was checked leaves it nothing to ask.
+    let current = lock_account_of(&txn, me.id).await?;
+    reauth::refuse_changed_since(&me, &current, "current_password")?;
     send_email_change(d, &txn, me.id, &me, &new_email).await?;
     let event =
         Event::new(ActivityKind::EmailChangeRequested, &me.email).detail(format!("to {new_email}"));

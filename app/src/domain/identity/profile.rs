@@ -5,7 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set, 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::people::own_row;
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account_of, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -69,8 +69,10 @@ pub async fn change_password(
     errors.into_result()?;
     let hash = d.passwords.hash(new_password).await?;
     let txn = d.db.begin().await?;
-    // Before the user's row and their links, as a reset link's redeem does.
-    lock_account(&txn, actor.account_id()).await?;
+    // Before the user's row and their links, as a reset link's redeem does;
+    // a reset or a claim committed since the check is not overwritten.
+    let current = lock_account_of(&txn, me.id).await?;
+    reauth::refuse_changed_since(&me, &current, "current_password")?;
     let (user_id, email) = (me.id, me.email.clone());
     let mut me = me.into_active_model();
     me.password_hash = Set(Some(hash));

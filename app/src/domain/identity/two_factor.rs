@@ -190,8 +190,9 @@ pub async fn confirm_setup(
     let now = d.clock.now();
     let user = own_row(d, me).await?;
     reauth::require_password(d, &user, password, "password").await?;
-    let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
+    // Before the code's rows, as `with_code` takes it.
+    lock_account_of(&txn, me.user_id()).await?;
     let pending = two_factor::Entity::find_by_id(me.user_id())
         .filter(two_factor::Column::EnabledAt.is_null())
         .one(&txn)
@@ -227,7 +228,8 @@ pub async fn confirm_setup(
     }
     let codes = replace_recovery_codes(&txn, me.user_id()).await?;
     let user = set_flag(&txn, me.user_id(), true).await?;
-    activity::record(d, &txn, by, Event::new(ActivityKind::TwoFactorEnabled, &user.email)).await?;
+    let event = Event::new(ActivityKind::TwoFactorEnabled, &user.email);
+    activity::record(d, &txn, By::Remedy(me), event).await?;
     mail::enqueue_notice(&txn, now, &user, notice(&user.email, true)).await?;
     txn.commit().await?;
     Ok(codes)

@@ -17,6 +17,7 @@ mod m20261129_000014_four_character_pieces;
 mod m20261130_000015_pending_password_links;
 mod m20261130_000016_invitation_declines;
 mod m20261130_000017_link_indexes;
+mod m20261130_000018_declined_links;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_pending_password_links::Migration),
             Box::new(m20261130_000016_invitation_declines::Migration),
             Box::new(m20261130_000017_link_indexes::Migration),
+            Box::new(m20261130_000018_declined_links::Migration),
         ]
     }
 }
