@@ -3,6 +3,7 @@
 //! everything they own stays; the last active admin cannot be disabled,
 //! nobody disables themself; enabling restores sign-in. (Two admins
 //! disabling each other at once: `user_admin.rs`, beside the other races.)
+use app::domain::admin::account_info;
 use app::domain::admin::users::{
     self, UserForm, LAST_ACTIVE_ADMIN, LAST_ADMIN, NOT_YOURSELF_DISABLE, TARGET_DISABLED,
 };
@@ -12,11 +13,13 @@ use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::provisioning;
 use app::domain::core::scope::Scoped;
 use app::domain::entity::{email_outbox as outbox, login_challenge, session, user};
+use app::domain::features::integrations::{self, NewIntegration};
 use app::domain::features::{applications, phone_numbers};
 use app::domain::identity::log_in::{self, LogIn, DISABLED, WRONG_CREDENTIALS};
 use app::domain::identity::two_factor::{self, code_at, step_of};
 use app::domain::identity::{developer_keys, email_links, sessions};
 use app::domain::testing::log_in_by_password;
+use app::domain::testing::samples;
 use app::domain::testing::{
     account_with_admin, add_user, fresh_domain, link_token, mark_unverified, query_plan,
     s3_integration, Snapshot, PASSWORD,
@@ -321,6 +324,8 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     // A member is no admin; an admin demoted a moment ago acts as one no more.
     let member = add_user(&d, ada.account_id(), "cy@example.com", false).await;
     assert_eq!(member.admin().err(), Some(AppError::Forbidden(NOT_ADMIN.into())));
+    let invited = users::invite(&d, &admin, form("Dee", "dee@example.com")).await.unwrap();
+    let bucket = s3_integration(&d, &ada, "Recordings").await;
     let stale = bob.admin().unwrap();
     users::update(&d, &admin, bob.user_id(), form("Bob", "bob@example.com")).await.unwrap();
     let before = Snapshot::take(&d).await;
@@ -333,6 +338,22 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     assert_eq!(users::update(&d, &stale, bob.user_id(), back).await, forbidden);
     let renamed = form("Cyrus", "cy@example.com");
     assert_eq!(users::update(&d, &stale, member.user_id(), renamed).await, forbidden);
+    // Nor sends invitations, keeps integrations or company details.
+    let not_admin = Some(AppError::Forbidden(NOT_ADMIN.into()));
+    assert_eq!(users::resend_invitation(&d, &stale, invited.id).await.err(), not_admin);
+    let input = NewIntegration {
+        service: "s3".into(),
+        name: "Backups".into(),
+        key: samples::AWS_KEY.into(),
+        secret: samples::AWS_SECRET.into(),
+        ..Default::default()
+    };
+    assert_eq!(integrations::add(&d, &stale, input).await.err(), not_admin);
+    let renamed = integrations::update(&d, &stale, bucket, "Old recordings", "").await;
+    assert_eq!(renamed.err(), not_admin);
+    assert_eq!(integrations::delete(&d, &stale, bucket, true).await.err(), not_admin);
+    let info = account_info::get(&d, &admin).await.unwrap();
+    assert_eq!(account_info::save(&d, &stale, info).await.err(), not_admin);
     before.assert_unchanged(&d).await;
 }
 

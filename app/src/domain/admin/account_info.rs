@@ -64,8 +64,11 @@ pub async fn save(d: &Domain, admin: &Admin, input: AccountInfo) -> Result<Accou
     active.zip = Set(checked.zip);
     active.phone = Set(checked.phone);
     let by = By::Member(activity::count_change(d, admin.member()).await?);
-    let saved =
-        activity::with_event(d, by, event, async |txn| Ok(active.update(txn).await?)).await?;
+    let saved = activity::with_event(d, by, event, async |txn| {
+        admin.recheck(txn).await?;
+        Ok(active.update(txn).await?)
+    })
+    .await?;
     Ok(info(saved))
 }
 

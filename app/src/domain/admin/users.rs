@@ -183,6 +183,7 @@ pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(),
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
     lock_account(&txn, admin.account_id()).await?;
+    admin.recheck(&txn).await?;
     let user = find_in_account(&txn, admin, id).await?;
     if user.status == user::INVITED {
         spend_invitation(d, &txn, admin, &user.email).await?;

@@ -65,7 +65,7 @@ pub enum Action {
     /// too.
     AddressLookup,
     /// A change a signed-in user makes to their account (anything the
-    /// activity log records, but removals and remedies): each writes an
+    /// activity log records, except removals and remedies): each writes an
     /// event kept for a year (see `activity::count_change`).
     Change,
 }

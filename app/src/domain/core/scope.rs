@@ -162,12 +162,12 @@ pub async fn lock_account(txn: &DatabaseTransaction, account_id: i32) -> Result<
 /// Takes [`lock_account`] for the account of user `user_id` and returns the
 /// user as read under it: for work that starts from a link or a code, which
 /// knows the user but not the account. Every transaction that uses, issues or
-/// expires a user's links (or checks their second factor) takes this lock
-/// first, so those transactions queue in one order: taking the link's row
-/// and the user's row in opposite orders, two of them deadlocked on
-/// PostgreSQL, and a verification could commit under the clean-up that was
-/// removing its account as never verified. A merge that moved the user
-/// meanwhile gets "please try again".
+/// expires an existing user's links (or checks their second factor) takes
+/// this lock first, so those transactions queue in one order: taking the
+/// link's row and the user's row in opposite orders, two of them could
+/// deadlock on PostgreSQL, and a verification could commit under the
+/// clean-up that was removing its account as never verified. A merge that
+/// moved the user meanwhile gets "please try again".
 pub async fn lock_account_of(
     txn: &DatabaseTransaction,
     user_id: i32,

@@ -257,15 +257,11 @@ pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRo
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
-    let app = activity::with_event(
-        d,
-        By::Member(activity::count_change(d, me).await?),
-        event,
-        async |txn| {
-            room_for_one(d, txn, me).await?;
-            Ok(new.insert(txn).await?)
-        },
-    )
+    let by = By::Member(activity::count_change(d, me).await?);
+    let app = activity::with_event(d, by, event, async |txn| {
+        room_for_one(d, txn, me).await?;
+        Ok(new.insert(txn).await?)
+    })
     .await?;
     row(&d.db, me, app).await
 }

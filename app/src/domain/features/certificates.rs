@@ -195,7 +195,8 @@ pub async fn add(
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
-    let model = activity::with_event(d, By::Member(activity::count_change(d, me).await?), event, async |txn| {
+    let by = By::Member(activity::count_change(d, me).await?);
+    let model = activity::with_event(d, by, event, async |txn| {
         let most = d.holdings.certificates;
         Scoped::of(me).refuse_full::<certificate::Entity>(txn, most, "certificates").await?;
         new.insert(txn).await.map_err(|e| match e.sql_err() {

@@ -227,18 +227,15 @@ pub async fn add(
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
-    let model = activity::with_event(
-        d,
-        By::Member(activity::count_change(d, admin.member()).await?),
-        event,
-        async |txn| {
-            let most = d.holdings.integrations;
-            Scoped::of(admin.member())
-                .refuse_full::<integration::Entity>(txn, most, "integrations")
-                .await?;
-            new.insert(txn).await.map_err(name_conflict)
-        },
-    )
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
+    let model = activity::with_event(d, by, event, async |txn| {
+        admin.recheck(txn).await?;
+        let most = d.holdings.integrations;
+        Scoped::of(admin.member())
+            .refuse_full::<integration::Entity>(txn, most, "integrations")
+            .await?;
+        new.insert(txn).await.map_err(name_conflict)
+    })
     .await?;
     Ok(row(model))
 }
@@ -273,12 +270,11 @@ pub async fn update(
     active.name_key = Set(name.to_lowercase());
     active.name = Set(name);
     active.description = Set(description);
-    let model = activity::with_event(
-        d,
-        By::Member(activity::count_change(d, admin.member()).await?),
-        event,
-        async |txn| active.update(txn).await.map_err(name_conflict),
-    )
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
+    let model = activity::with_event(d, by, event, async |txn| {
+        admin.recheck(txn).await?;
+        active.update(txn).await.map_err(name_conflict)
+    })
     .await?;
     Ok(row(model))
 }
@@ -292,6 +288,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
     // Attaching takes the same lock, so "in use" is not read a moment before
     // an attachment the admin never confirmed detaching.
     lock_account(&txn, admin.account_id()).await?;
+    admin.recheck(&txn).await?;
     let used_by =
         using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
     if !used_by.is_empty() && !detach {

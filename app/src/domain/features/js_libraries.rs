@@ -95,18 +95,12 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
         updated_at: Set(now),
         ..Default::default()
     };
-    let model = activity::with_event(
-        d,
-        By::Member(activity::count_change(d, me).await?),
-        event,
-        async |txn| {
-            let most = d.holdings.js_libraries;
-            Scoped::of(me)
-                .refuse_full::<js_library::Entity>(txn, most, "JavaScript libraries")
-                .await?;
-            Ok(new.insert(txn).await?)
-        },
-    )
+    let by = By::Member(activity::count_change(d, me).await?);
+    let model = activity::with_event(d, by, event, async |txn| {
+        let most = d.holdings.js_libraries;
+        Scoped::of(me).refuse_full::<js_library::Entity>(txn, most, "JavaScript libraries").await?;
+        Ok(new.insert(txn).await?)
+    })
     .await?;
     Ok(row(model, Vec::new()))
 }
@@ -125,13 +119,9 @@ pub async fn update(
     active.description = Set(checked.description);
     active.code = Set(checked.code);
     active.updated_at = Set(d.clock.now());
-    let model = activity::with_event(
-        d,
-        By::Member(activity::count_change(d, me).await?),
-        event,
-        async |txn| Ok(active.update(txn).await?),
-    )
-    .await?;
+    let by = By::Member(activity::count_change(d, me).await?);
+    let model =
+        activity::with_event(d, by, event, async |txn| Ok(active.update(txn).await?)).await?;
     let used = using_libraries(&d.db, &[model.id]).await?.remove(&model.id).unwrap_or_default();
     Ok(row(model, used))
 }

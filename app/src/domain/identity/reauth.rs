@@ -53,7 +53,8 @@ pub const PASSWORD_CHANGED: &str =
 /// under the account's lock) no longer has the password `checked` had: a
 /// reset, a password change or the claim of an unverified account committed
 /// between the check and the lock, and what the old password opens (a
-/// session, a developer key) must not outlive it.
+/// session, a developer key, a new password or address of its choosing)
+/// must not outlive it or overwrite it.
 pub fn refuse_changed_since(
     checked: &user::Model,
     current: &user::Model,
