@@ -193,7 +193,7 @@ async fn disabling_needs_the_password_and_a_code() {
     assert_eq!(wrong.message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
     before.assert_unchanged(&d).await;
     assert!(two_factor::status(&d, &ada).await.unwrap().enabled);
-    // Set-up is refused while it is on, and a confirmation without a set-up.
+    // Set-up is refused while it is on.
     let before = Snapshot::take(&d).await;
     assert!(matches!(two_factor::begin_setup(&d, &ada).await, Err(AppError::Conflict(_))));
     before.assert_unchanged(&d).await;

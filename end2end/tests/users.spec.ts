@@ -160,7 +160,7 @@ test('an invitee declines from the link page and the admin hears why beside the 
   await invitee.getByRole('button', { name: 'Decline Invitation' }).click();
   await expect(invitee.getByText('You declined the invitation.')).toBeVisible();
   await expect(invitee).toHaveURL(/\/activate\?declined=1$/);
-  // The link, opened again, says it was declined.
+  // The link, used again, says it was declined.
   await invitee.goto(link);
   await ready(invitee);
   await invitee.getByRole('button', { name: 'Decline Invitation' }).click();

@@ -10,8 +10,8 @@ pub struct Model {
     pub account_id: i32,
     pub email: String,
     pub declined_at: DateTimeUtc,
-    /// The hash of the link it was declined with, so that link, opened
-    /// again, can say so.
+    /// The hash of the link it was declined with, so that link, used again,
+    /// can say so.
     pub link_hash: Option<String>,
 }
 

@@ -15,7 +15,7 @@ use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{
     count_address_lookup, email_conflict, email_taken, own_row, EMAIL_TAKEN,
 };
-use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::{lock_account, lock_account_of};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
@@ -109,14 +109,17 @@ pub async fn send_password_reset(
     by: Option<By<'_>>,
 ) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
+    // Refused past the limit before anything is looked up or locked, so a
+    // refusal costs the same whether or not the address has an account.
+    quota::refuse_spent(&txn, &d.quotas, d.clock.now(), Action::PasswordReset, who).await?;
     let found = user::Entity::find().filter(user::Column::Email.eq(email)).one(&txn).await?;
     // The account's lock before the counts, as every link's transaction
     // takes it first; the user as read under it, still at that address and
-    // not disabled meanwhile.
+    // not disabled meanwhile (gone or moved meanwhile: answered as unknown).
     let found = match found {
         Some(user) => match lock_account_of(&txn, user.id).await {
             Ok(user) => Some(user),
-            Err(AppError::NotFound) => None,
+            Err(AppError::NotFound | AppError::Conflict(_)) => None,
             Err(err) => return Err(err),
         },
         None => None,

@@ -191,8 +191,10 @@ pub async fn confirm_setup(
     let user = own_row(d, me).await?;
     reauth::require_password(d, &user, password, "password").await?;
     let txn = d.db.begin().await?;
-    // Before the code's rows, as `with_code` takes it.
-    lock_account_of(&txn, me.user_id()).await?;
+    // Before the code's rows, as `with_code` takes it. A reset committed
+    // since the password check must not find a stale set-up turned on.
+    let current = lock_account_of(&txn, me.user_id()).await?;
+    reauth::refuse_changed_since(&user, &current, "password")?;
     let pending = two_factor::Entity::find_by_id(me.user_id())
         .filter(two_factor::Column::EnabledAt.is_null())
         .one(&txn)

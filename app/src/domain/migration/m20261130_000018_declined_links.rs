@@ -1,5 +1,5 @@
 //! A declined invitation keeps the hash of the link it was declined with, so
-//! that link, opened again, says it was declined rather than "not valid"
+//! that link, used again, says it was declined rather than "not valid"
 //! (the link itself goes with the invitee). Looked up by that hash, through
 //! an index of its own.
 use sea_orm_migration::{prelude::*, schema::*};

@@ -281,6 +281,7 @@ async fn move_everything(
         if ours.declined_at > theirs.declined_at {
             let mut later = theirs.into_active_model();
             later.declined_at = Set(ours.declined_at);
+            later.link_hash = Set(ours.link_hash.clone());
             later.update(txn).await?;
         }
         invitation_decline::Entity::delete_by_id(ours.id).exec(txn).await?;
