@@ -386,6 +386,30 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
     })
 }
 
+/// A user whose changes are counted out for the hour is refused when Stripe
+/// sends them back, before the code is exchanged, with its own message.
+#[test]
+fn a_callback_past_the_change_count_is_refused_before_the_exchange() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    support::run(async {
+        let mut app = app_with_provider().await;
+        app.configure(|d| {
+            let hour = chrono::Duration::hours(1);
+            d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 0, window: hour });
+        });
+        let admin = app.sign_up(ADMIN).await;
+        enable_stripe(&app, ADMIN).await;
+        let state = state_of(&start(&app, &admin).await);
+        // "bad-code" would have answered "failed" had it reached the provider.
+        let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
+        let refused = callback(&app, Some(&admin), &format!("code=bad-code&state={state}")).await;
+        assert_eq!(refused, "/account/oauth-tokens?oauth=too_many");
+        before.assert_unchanged(&app.domain).await;
+        let page = app.page("/account/oauth-tokens?oauth=too_many", Some(&admin)).await;
+        assert!(page.body.contains("too many changes in the last hour"), "{}", page.body);
+    })
+}
+
 /// Callbacks for one Stripe account at the same moment (the flow started in
 /// several windows) add it once: the others refresh the token they find.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
