@@ -7,10 +7,12 @@ use app::domain::admin::account_info;
 use app::domain::admin::users::{
     self, UserForm, LAST_ACTIVE_ADMIN, LAST_ADMIN, NOT_YOURSELF_DISABLE, TARGET_DISABLED,
 };
+use app::domain::core::activity::{By, Counted};
 use app::domain::core::actor::{Operator, NOT_ADMIN};
 use app::domain::core::clock::ManualClock;
 use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::provisioning;
+use app::domain::core::quota::Who;
 use app::domain::core::scope::Scoped;
 use app::domain::entity::{email_outbox as outbox, login_challenge, session, user};
 use app::domain::features::integrations::{self, NewIntegration};
@@ -354,6 +356,18 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     assert_eq!(integrations::delete(&d, &stale, bucket, true).await.err(), not_admin);
     let info = account_info::get(&d, &admin).await.unwrap();
     assert_eq!(account_info::save(&d, &stale, info).await.err(), not_admin);
+    // Nor sends a password reset, nor reads an integration's secrets.
+    assert_eq!(users::send_password_reset(&d, &stale, member.user_id()).await.err(), not_admin);
+    assert_eq!(integrations::credentials(&d, &stale, bucket).await.err(), not_admin);
+    before.assert_unchanged(&d).await;
+
+    // A reset for a user who changed since the admin's page read them (here:
+    // the address of another account's user) is refused, and nothing is sent.
+    let who = Who { recipient: Some("eve@other.example".into()), ..Who::default() };
+    let by = By::Member(Counted::assumed(admin.member()));
+    let asker = email_links::ResetAsker::Admin(&admin, by);
+    let sent = email_links::send_password_reset(&d, "eve@other.example", &who, asker).await;
+    assert_eq!(sent, Err(AppError::Conflict(email_links::RESET_TARGET_CHANGED.into())));
     before.assert_unchanged(&d).await;
 }
 

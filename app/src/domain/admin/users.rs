@@ -524,7 +524,8 @@ pub async fn send_password_reset(d: &Domain, admin: &Admin, id: i32) -> Result<(
         ..Who::default()
     };
     let by = By::Member(activity::count_change(d, admin.member()).await?);
-    email_links::send_password_reset(d, &target.email, &who, Some(by)).await
+    let asker = email_links::ResetAsker::Admin(admin, by);
+    email_links::send_password_reset(d, &target.email, &who, asker).await
 }
 
 /// Delete User: removes the user and their sessions, and hands everything

@@ -307,6 +307,9 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
 
 /// The credentials, for the server's own calls to the service. Never for a browser.
 pub async fn credentials(d: &Domain, admin: &Admin, id: i32) -> Result<Credentials, AppError> {
+    // Secrets are worth the one more read: an admin demoted a moment ago
+    // reads them no more.
+    admin.recheck(&d.db).await?;
     let found = find(d, admin, id).await?;
     open(&d.secrets, &found)
 }

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use crate::domain::core::activity::{self, By, Event};
-use crate::domain::core::actor::Member;
+use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{
     count_address_lookup, email_conflict, email_taken, own_row, EMAIL_TAKEN,
@@ -33,6 +33,9 @@ pub const UNVERIFIED_ACCOUNT_LIFETIME: Duration = Duration::days(7);
 
 pub const RESET_REQUESTED: &str = "If an account uses that address, we have sent it a link to \
      reset the password. The link works for one hour.";
+
+pub const RESET_TARGET_CHANGED: &str = "This user changed since the page was loaded (disabled, \
+     moved or given another address); no link was sent. Reload the page and try again.";
 
 pub fn verification_email(d: &Domain, to: &str, token: &str) -> Email {
     Email {
@@ -95,18 +98,28 @@ pub async fn request_password_reset(
 ) -> Result<(), AppError> {
     let email = validation::email(email).map_err(|m| AppError::field("email", m))?;
     let who = Who { recipient: Some(email.clone()), client, ..Who::default() };
-    send_password_reset(d, &email, &who, None).await
+    send_password_reset(d, &email, &who, ResetAsker::Anyone).await
+}
+
+/// Who asks for a reset link.
+pub enum ResetAsker<'a> {
+    /// Anyone, on the log-in page ("Forgot password?").
+    Anyone,
+    /// An admin of the user's account (Send Password Reset), who must still
+    /// be one when the link is written, and whose request is recorded.
+    Admin(&'a Admin, By<'a>),
 }
 
 /// Writes a reset link to `email`'s user, if there is one and it is not
 /// disabled, counted for `who` either way (so neither the answer nor the
-/// limit tells whether the user exists or is disabled). An admin who sends
-/// it (`by`) is recorded as having done so, when a link went out.
+/// limit tells whether the user exists or is disabled). An admin who asks is
+/// told when nothing was sent: the user left the account, changed address or
+/// was disabled since the admin's page read them.
 pub async fn send_password_reset(
     d: &Domain,
     email: &str,
     who: &Who,
-    by: Option<By<'_>>,
+    asker: ResetAsker<'_>,
 ) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
     // Refused past the limit before anything is looked up or locked, so a
@@ -125,6 +138,12 @@ pub async fn send_password_reset(
         None => None,
     };
     let found = found.filter(|user| user.email == email && user.disabled_at.is_none());
+    if let ResetAsker::Admin(admin, _) = &asker {
+        admin.recheck(&txn).await?;
+        if !found.as_ref().is_some_and(|user| user.account_id == admin.account_id()) {
+            return Err(AppError::Conflict(RESET_TARGET_CHANGED.into()));
+        }
+    }
     d.spend(&txn, Action::PasswordReset, who).await?;
     if let Some(user) = found {
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
@@ -137,7 +156,7 @@ pub async fn send_password_reset(
         );
         let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
         mail::enqueue(&txn, d.clock.now(), reset).await?;
-        if let Some(by) = by {
+        if let ResetAsker::Admin(_, by) = asker {
             let event = Event::new(ActivityKind::PasswordResetSent, &user.email);
             activity::record(d, &txn, by, event).await?;
         }
