@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { expectAccessible, ready, logIn, signUp, uniqueEmail, PASSWORD } from './helpers';
 
-test('sign up, switch tabs, edit the name, change the password, log out and in again', async ({ page }) => {
+test('sign up, switch tabs, edit the name, change the password, log out and in again', async ({ page, browser }) => {
   const email = uniqueEmail('grace');
   await page.goto('/signup');
   await expect(page).toHaveTitle('Create your account · Voice Console');
@@ -63,6 +63,17 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(page.getByLabel('First Name')).toHaveValue('Amazing');
   await expect(page.getByLabel('Last Name')).toHaveValue('Grace');
 
+  // Another session, elsewhere, is listed; the password change below signs it out.
+  const elsewhere = await browser.newContext();
+  const other = await elsewhere.newPage();
+  await other.goto('/login');
+  await logIn(other, email, PASSWORD);
+  await expect(other).toHaveURL(/\/account$/);
+  await page.reload();
+  await ready(page);
+  const sessions = page.getByRole('region', { name: 'Signed-In Sessions' });
+  await expect(sessions.getByRole('button', { name: /^Sign out / })).toHaveCount(1);
+
   // Change the password: a wrong current password is refused first.
   const newPassword = 'Quartz-Harbor-Lantern-77';
   const passwordForm = page.getByRole('region', { name: 'Change Password' });
@@ -75,6 +86,9 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await passwordForm.getByRole('button', { name: 'Change Password' }).click();
   await expect(passwordForm.getByText('Your password was changed.')).toBeVisible();
   await expect(passwordForm.getByLabel('New Password')).toHaveValue('');
+  // The list follows without a reload.
+  await expect(sessions.getByRole('button', { name: /^Sign out / })).toHaveCount(0);
+  await elsewhere.close();
 
   // Log out, then log in with the new password.
   await page.getByRole('button', { name: 'Log out' }).click();

@@ -59,8 +59,11 @@ test('an admin saves the company details; a bad zip and phone are named beside t
   await expectAccessible(page);
   await page.getByLabel('Zip').fill('62701-1234');
   await page.getByLabel('Phone Number').fill('+1 217 555 0100');
+  await page.getByLabel('Company Name').fill('Acme Telephony');
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByText('Account information saved.')).toBeVisible();
+  // The top bar shows the new name at once.
+  await expect(page.locator('.topbar')).toContainText('Acme Telephony');
   await expect(page.getByLabel('Phone Number')).toHaveValue('+12175550100');
 
   await page.reload();

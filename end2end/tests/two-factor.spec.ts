@@ -33,8 +33,8 @@ function totp(secret: Buffer, step: number): string {
  * server accepts the steps next to the current one.
  */
 class Authenticator {
-  private lastStep = 0;
-  constructor(private secret: Buffer) {}
+  /** `lastStep`: the last step whose code the server has seen, from any secret. */
+  constructor(private secret: Buffer, public lastStep = 0) {}
   async code(): Promise<string> {
     const now = () => Math.floor(Date.now() / 1000 / 30);
     const step = Math.max(this.lastStep + 1, now() - 1);
@@ -95,6 +95,45 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   await logOut(page);
   await logIn(page, email, PASSWORD);
   await expect(page).toHaveURL(/\/account$/);
+});
+
+test('on one page, 2FA turned off shows the set-up afresh and can be turned on again', async ({ page }) => {
+  test.setTimeout(180_000);
+  await signUp(page, uniqueEmail('totp-again'));
+  await ready(page);
+  await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
+  const first = (await page.locator('code.secret').first().textContent())!.trim();
+  const app = new Authenticator(base32Decode(first));
+  await page.locator('#enable-password').fill(PASSWORD);
+  await page.getByLabel('Code from the app').fill(await app.code());
+  await page.getByRole('button', { name: 'Turn On' }).click();
+  await expect(page.locator('ul.recovery-codes li')).toHaveCount(10);
+  const enabledCodes = await page.locator('ul.recovery-codes li').allTextContents();
+  // New codes replace the ones shown.
+  await page.getByText('New recovery codes', { exact: true }).click();
+  await page.locator('#regenerate-code').fill(await app.code());
+  await page.getByRole('button', { name: 'Make New Recovery Codes' }).click();
+  await expect(page.locator('ul.recovery-codes li').first()).not.toHaveText(enabledCodes[0]);
+
+  await page.getByText('Turn off two-factor authentication').click();
+  await page.locator('#disable-password').fill(PASSWORD);
+  await page.locator('#disable-code').fill(await app.code());
+  await page.getByRole('button', { name: 'Turn Off' }).click();
+  // Neither the old secret nor codes that no longer work stay on the page.
+  await expect(page.getByRole('button', { name: 'Set Up Two-Factor Authentication' })).toBeVisible();
+  await expect(page.getByRole('img', { name: 'QR code of your two-factor secret' })).toHaveCount(0);
+  await expect(page.locator('ul.recovery-codes')).toHaveCount(0);
+
+  // A new set-up has a new secret, and turns on with its codes.
+  await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
+  const second = (await page.locator('code.secret').first().textContent())!.trim();
+  expect(second).not.toBe(first);
+  const again = new Authenticator(base32Decode(second), app.lastStep);
+  await page.locator('#enable-password').fill(PASSWORD);
+  await page.getByLabel('Code from the app').fill(await again.code());
+  await page.getByRole('button', { name: 'Turn On' }).click();
+  await expect(page.getByText('Two-factor authentication is on', { exact: false })).toBeVisible();
+  await expect(page.locator('ul.recovery-codes li')).toHaveCount(10);
 });
 
 test('with 2FA on, a reset link leads to the code step and the new password waits for the code', async ({ page }) => {
@@ -169,8 +208,40 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   await ready(page);
   await expect(page.getByText(key)).toHaveCount(0);
   await expect(page.getByRole('cell', { name: `${key.slice(0, 11)}…` })).toBeVisible();
+
+  // Regenerating shows the new secret once; a key generated after it is the
+  // one shown then, whichever form made the earlier one.
+  const shown = page.locator('#new-developer-key');
+  await page.getByRole('button', { name: 'Regenerate Nightly report' }).click();
+  await page.locator('#regenerate-key-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Regenerate Key' }).click();
+  await expect(shown).toHaveText(/^vk_/);
+  const regenerated = (await shown.textContent())!.trim();
+  expect(regenerated).not.toBe(key);
+  await page.getByLabel('Key name').fill('Backup job');
+  await page.locator('#key-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Generate Key' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Your new key Backup job.' })).toBeVisible();
+  await expect(shown).not.toHaveText(regenerated);
+  const backup = (await shown.textContent())!.trim();
+  const status = async (k: string) =>
+    (await request.get('/api/v1/me', { headers: { Authorization: `Bearer ${k}` } })).status();
+  expect(await status(key)).toBe(401);
+  expect(await status(regenerated)).toBe(200);
+  expect(await status(backup)).toBe(200);
+
+  // Revoking asks first: Cancel keeps the key, Yes ends it.
   await page.getByRole('button', { name: 'Revoke Nightly report' }).click();
-  await expect(page.getByText('You have no developer keys.')).toBeVisible();
-  const after = await request.get('/api/v1/me', { headers: { Authorization: `Bearer ${key}` } });
-  expect(after.status()).toBe(401);
+  const dialog = page.getByRole('dialog', { name: 'Revoke Developer Key' });
+  await expect(dialog.getByText('Revoke Nightly report? Programs using it stop working at once')).toBeVisible();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  expect(await status(regenerated)).toBe(200);
+  await page.getByRole('button', { name: 'Revoke Nightly report' }).click();
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'Nightly report', exact: true })).toHaveCount(0);
+  await expect(page.getByRole('cell', { name: 'Backup job', exact: true })).toBeVisible();
+  expect(await status(regenerated)).toBe(401);
+  expect(await status(backup)).toBe(200);
 });

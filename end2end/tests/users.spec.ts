@@ -174,3 +174,34 @@ test('an invitee declines from the link page and the admin hears why beside the 
   const dialog = await addUser();
   await expect(dialog.getByText(/declined an invitation to this account/)).toBeVisible();
 });
+
+test('a dialog closes with its Close button, and a refused delete says why inside its dialog', async ({ page }) => {
+  const admin = uniqueEmail('closer');
+  await signUp(page, admin);
+  operatorAddsMember(admin, uniqueEmail('closer-member'), 'Member-Passphrase-2024');
+  await page.goto('/account/users');
+  await ready(page);
+
+  // A touch screen has no Escape key: the Close button is the way out.
+  await page.getByRole('button', { name: 'Add User' }).click();
+  const add = page.getByRole('dialog', { name: 'Add User' });
+  await add.getByRole('button', { name: 'Add' }).click();
+  await expect(add.getByText('First Name is required.')).toBeVisible();
+  await add.getByRole('button', { name: 'Close' }).click();
+  await expect(add).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Add User' })).toBeFocused();
+
+  // The server's refusal is shown where the user is looking: in the dialog.
+  await page.getByRole('button', { name: 'Delete Grace Hopper' }).click();
+  const remove = page.getByRole('dialog', { name: 'Delete User' });
+  await remove.getByRole('button', { name: 'Yes' }).click();
+  await expect(remove.getByText('You cannot delete your own user; another admin can.')).toBeVisible();
+  await expectAccessible(page);
+  await remove.getByRole('button', { name: 'Close' }).click();
+  await expect(remove).toBeHidden();
+  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toBeVisible();
+  // Opened again, it asks afresh, without the earlier refusal.
+  await page.getByRole('button', { name: 'Delete Grace Hopper' }).click();
+  await expect(remove.getByText('Delete Grace Hopper')).toBeVisible();
+  await expect(remove.getByText('You cannot delete your own user')).toHaveCount(0);
+});

@@ -40,6 +40,23 @@ where
     })
 }
 
+/// What the latest success of any of `results` returned, for actions that
+/// show the same thing once (a new developer key, new recovery codes): the
+/// newest wins, whichever action made it. Cleared with `.set(None)`.
+pub fn newest_success<T: Clone + Send + Sync + 'static>(
+    results: Vec<MappedSignal<Option<Result<T, AppError>>>>,
+) -> RwSignal<Option<T>> {
+    let newest = RwSignal::new(None);
+    for result in results {
+        Effect::new(move |_| {
+            if let Some(Ok(value)) = result.get() {
+                newest.set(Some(value));
+            }
+        });
+    }
+    newest
+}
+
 /// The latest result of a server action, as the error for one field.
 pub fn field_error<T: Clone + Send + Sync + 'static>(
     result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,

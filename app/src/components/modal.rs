@@ -1,10 +1,11 @@
 //! Real dialogs, on the browser's own `<dialog>`: shown modal, the rest of the
-//! page is inert (focus stays inside), Escape closes, and focus returns to the
-//! element that opened it.
+//! page is inert (focus stays inside), Escape or the Close button closes (a
+//! phone has no Escape key), and focus returns to the element that opened it.
 use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
+use crate::components::form::{form_error, FormStatus};
 use crate::model::AppError;
 
 #[component]
@@ -57,7 +58,10 @@ pub fn Modal(
     view! {
         <dialog node_ref=dialog id=id class="modal" aria-labelledby=labelled_by on:close=move |_| open.set(false) on:keydown=on_keydown>
             <Show when=move || open.get()>
-                <h2 id=heading_id.clone()>{move || title.get()}</h2>
+                <div class="modal-head">
+                    <h2 id=heading_id.clone()>{move || title.get()}</h2>
+                    <button type="button" class="close" aria-label="Close" on:click=move |_| open.set(false)>"×"</button>
+                </div>
                 {children.read_value()()}
             </Show>
         </dialog>
@@ -119,10 +123,14 @@ pub fn Confirm(
     /// Runs when the user answers Yes.
     on_yes: Callback<()>,
     #[prop(into)] pending: Signal<bool>,
+    /// Why Yes was refused, shown in the dialog, where the user is looking.
+    #[prop(into)]
+    error: Signal<Option<String>>,
 ) -> impl IntoView {
     view! {
         <Modal title open id>
             <p>{move || message.get()}</p>
+            <FormStatus error />
             <div class="actions">
                 <button type="button" class="danger" disabled=move || pending.get() on:click=move |_| on_yes.run(())>
                     "Yes"
@@ -232,6 +240,7 @@ where
     I: Fn(&T) -> S + Send + Sync + 'static,
 {
     close_on_success(action.value(), dialogs.delete_open);
+    clear_on_open(action, dialogs.delete_open);
     let message = Signal::derive(move || {
         dialogs.deleting.with(|row| row.as_ref().map(&question)).unwrap_or_default()
     });
@@ -240,7 +249,23 @@ where
             action.dispatch(input(&row));
         }
     });
-    view! { <Confirm title open=dialogs.delete_open id message pending=action.pending() on_yes /> }
+    let error = form_error(action.value(), &[]);
+    view! { <Confirm title open=dialogs.delete_open id message pending=action.pending() on_yes error /> }
+}
+
+/// Forgets an action's last answer whenever its dialog opens, so a dialog
+/// opened again does not show the refusal of an earlier try.
+pub fn clear_on_open<S>(action: ServerAction<S>, open: RwSignal<bool>)
+where
+    S: ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+    S::Error: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if open.get() {
+            action.value().set(None);
+        }
+    });
 }
 
 /// The question a Delete dialog asks about something applications may use:

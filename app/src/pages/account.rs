@@ -13,8 +13,48 @@ use super::sessions::SessionsSection;
 use super::two_factor::TwoFactorSection;
 use crate::components::loaded::loading;
 
+/// Counts the Account tab's successful security changes (a password, the
+/// second factor, a developer key), so the sections that list their effects
+/// (signed-in sessions, recent security activity) load again after one.
+#[derive(Clone, Copy)]
+pub struct SecurityChanges(RwSignal<u32>);
+
+impl SecurityChanges {
+    /// The tab's counter; a section outside the tab counts into nothing.
+    pub fn of_tab() -> Self {
+        use_context().unwrap_or_else(|| SecurityChanges(RwSignal::new(0)))
+    }
+
+    pub fn count(&self) {
+        self.0.update(|n| *n += 1);
+    }
+
+    pub fn get(&self) -> u32 {
+        self.0.get()
+    }
+
+    /// Counts every success of `action`.
+    pub fn count_successes<S>(&self, action: ServerAction<S>)
+    where
+        S: leptos::server_fn::ServerFn<Error = crate::model::AppError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Output: Clone + Send + Sync + 'static,
+    {
+        let this = *self;
+        Effect::new(move |_| {
+            if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+                this.count();
+            }
+        });
+    }
+}
+
 #[component]
 pub fn AccountTab() -> impl IntoView {
+    provide_context(SecurityChanges(RwSignal::new(0)));
     // Its own copy of the user, not the page's: the page's copy is refetched
     // after a save (for the top bar), which must not re-create these forms.
     let user = signed_in_user_resource();

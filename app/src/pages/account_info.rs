@@ -2,6 +2,7 @@
 //! phone number.
 use leptos::prelude::*;
 
+use super::my_account::UserResource;
 use crate::api::account_info::{load_account_info, SaveAccountInfo};
 use crate::components::form::{
     field_error, form_action, form_error, success_message, Field, FormStatus,
@@ -24,6 +25,13 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
     let save = form_action::<SaveAccountInfo>();
     let result = save.value();
     let saved = success_message(result, "Account information saved.");
+    // A new company name shows up in the top bar.
+    let UserResource(user) = expect_context::<UserResource>();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = result.get() {
+            user.refetch();
+        }
+    });
     // The phone as the server kept it (E.164), shown once saved. A memo, so
     // that a failed save does not overwrite what was typed.
     let stored_phone = info.phone.clone();

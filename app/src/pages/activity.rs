@@ -3,6 +3,7 @@
 //! the Account tab's "Recent security activity" of the signed-in user.
 use leptos::prelude::*;
 
+use super::account::SecurityChanges;
 use crate::api::activity::{list_activity, my_security_activity};
 use crate::api::phone_numbers::phone_owner_choices;
 use crate::components::loaded::{server_resource, Loaded};
@@ -136,7 +137,8 @@ fn ActivityTable(
 /// The Account tab's list of the user's own recent security events.
 #[component]
 pub fn SecurityActivitySection() -> impl IntoView {
-    let events = server_resource(|| (), |_| my_security_activity(None));
+    let security = SecurityChanges::of_tab();
+    let events = server_resource(move || security.get(), |_| my_security_activity(None));
     let table = |page: ActivityPage| {
         view! {
             <DataTable

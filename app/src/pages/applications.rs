@@ -69,7 +69,6 @@ pub fn ApplicationsTab() -> impl IntoView {
             <h2 id="applications-heading">"Applications"</h2>
             <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons attach /> } />
             <FormStatus error=form_error(clone.value(), &[]) />
-            <FormStatus error=form_error(delete.value(), &[]) />
         </section>
         <Modal title=Signal::derive(move || format!("Share {}", buttons.sharing.get().map(|a| a.name).unwrap_or_default())) open=buttons.share_open id="share-application">
             {move || buttons.sharing.get().map(|app| view! { <ShareForm app share unshare /> })}
@@ -171,7 +170,7 @@ fn ApplicationRowView(
                 }>"Share"</button>
             })}
             {can_create.then(|| view! {
-                <button type="button" aria-label=format!("Clone {name}") on:click=move |_| {
+                <button type="button" aria-label=format!("Clone {name}") disabled=move || clone.pending().get() on:click=move |_| {
                     clone.dispatch(CloneApplication { id });
                 }>"Clone"</button>
             })}
@@ -265,6 +264,7 @@ fn ShareForm(
     let id = app.id;
     view! {
         <FormStatus error=form_error(share.value(), &[]) />
+        <FormStatus error=form_error(unshare.value(), &[]) />
         <div class="field">
             <span class="label" id="share-label">"Share with"</span>
             <UserPicker

@@ -28,7 +28,6 @@ pub fn CertificatesTab() -> impl IntoView {
             <h2 id="certificates-heading">"Certificates"</h2>
             <p class="hint">"Client certificates your applications present when they call a domain over HTTPS. One per domain; the private key is stored encrypted and never shown again."</p>
             <Loaded resource=rows view=move |rows| view! { <CertificateTable rows dialogs /> } />
-            <FormStatus error=form_error(delete.value(), &[]) />
             <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add Certificate"</button>
         </section>
         <Modal title="Add Certificate" open=dialogs.adding id="add-certificate">

@@ -3,11 +3,15 @@
 //! by two Suspenses).
 use leptos::prelude::*;
 
+use super::account::SecurityChanges;
 use crate::api::developer_keys::{
     list_developer_keys, GenerateDeveloperKey, RegenerateDeveloperKey, RevokeDeveloperKey,
 };
-use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
+use crate::components::form::{
+    field_error, form_action, form_error, newest_success, Field, FormStatus,
+};
 use crate::components::loaded::{server_resource, Loaded};
+use crate::components::modal::{clear_on_open, close_on_success, Confirm};
 use crate::components::table::{DataTable, RowActions};
 use crate::model::{DeveloperKeyRow, NewDeveloperKey};
 
@@ -23,21 +27,42 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             regenerating.set(None);
         }
     });
+    let security = SecurityChanges::of_tab();
+    security.count_successes(generate);
+    security.count_successes(regenerate);
+    security.count_successes(revoke);
     let keys = server_resource(
         move || (generate.version().get(), regenerate.version().get(), revoke.version().get()),
         |_| list_developer_keys(),
     );
     // The key just made, shown once.
-    let shown = Signal::derive(move || {
-        let latest = [generate.value().get(), regenerate.value().get()];
-        latest.into_iter().flatten().filter_map(Result::ok).next_back()
+    let shown = newest_success(vec![generate.value(), regenerate.value()]);
+    // The key whose Revoke was pressed: a dialog asks first, since programs
+    // using it stop at once and it cannot be undone.
+    let revoking = RwSignal::new(None::<(i32, String)>);
+    let revoke_open = RwSignal::new(false);
+    close_on_success(revoke.value(), revoke_open);
+    clear_on_open(revoke, revoke_open);
+    let revoke_question = Signal::derive(move || {
+        revoking
+            .with(|k| {
+                k.as_ref().map(|(_, name)| {
+            format!("Revoke {name}? Programs using it stop working at once; this cannot be undone.")
+        })
+            })
+            .unwrap_or_default()
+    });
+    let on_revoke = Callback::new(move |_| {
+        if let Some((id, _)) = revoking.get_untracked() {
+            revoke.dispatch(RevokeDeveloperKey { id });
+        }
     });
     view! {
         <section class="panel" aria-labelledby="keys-heading">
             <h2 id="keys-heading">"Developer Keys"</h2>
             <p class="hint">"A developer key lets a program use the JSON API (" <a href="/api/v1/openapi.json">"OpenAPI description"</a> ") as you, with your rights."</p>
             {move || shown.get().map(|new_key| view! { <ShownKey new_key /> })}
-            <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating revoke /> } />
+            <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating revoking revoke_open /> } />
             {move || regenerating.get().map(|(id, name)| view! { <RegenerateForm id name regenerate regenerating /> })}
             <ActionForm action=generate attr:novalidate=true attr:class="inline-form">
                 <FormStatus error=form_error(generate.value(), &["name", "password"]) />
@@ -46,6 +71,15 @@ pub fn DeveloperKeysSection() -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || generate.pending().get()>"Generate Key"</button>
             </ActionForm>
         </section>
+        <Confirm
+            title="Revoke Developer Key"
+            open=revoke_open
+            id="revoke-key"
+            message=revoke_question
+            on_yes=on_revoke
+            pending=revoke.pending()
+            error=form_error(revoke.value(), &[])
+        />
     }
 }
 
@@ -98,11 +132,13 @@ fn RegenerateForm(
 fn KeyTable(
     rows: Vec<DeveloperKeyRow>,
     regenerating: RwSignal<Option<(i32, String)>>,
-    revoke: ServerAction<RevokeDeveloperKey>,
+    revoking: RwSignal<Option<(i32, String)>>,
+    revoke_open: RwSignal<bool>,
 ) -> impl IntoView {
     let row = move |row: DeveloperKeyRow| {
         let id = row.id;
         let name = row.name.clone();
+        let revoked = row.name.clone();
         view! {
             <tr>
                 <td>{row.name.clone()}</td>
@@ -111,7 +147,10 @@ fn KeyTable(
                 <td>{row.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
                 <RowActions>
                     <button type="button" aria-label=format!("Regenerate {}", row.name) on:click=move |_| regenerating.set(Some((id, name.clone())))>"Regenerate"</button>
-                    <button type="button" class="danger" aria-label=format!("Revoke {}", row.name) on:click=move |_| { revoke.dispatch(RevokeDeveloperKey { id }); }>"Revoke"</button>
+                    <button type="button" class="danger" aria-label=format!("Revoke {}", row.name) on:click=move |_| {
+                        revoking.set(Some((id, revoked.clone())));
+                        revoke_open.set(true);
+                    }>"Revoke"</button>
                 </RowActions>
             </tr>
         }

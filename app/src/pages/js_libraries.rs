@@ -36,7 +36,6 @@ pub fn JsLibrariesTab() -> impl IntoView {
                 {JS_LIBRARY_MAX} " characters each. Third-party libraries are not supported."
             </p>
             <Loaded resource=rows view=move |rows| view! { <LibraryTable rows dialogs /> } />
-            <FormStatus error=form_error(delete.value(), &[]) />
             <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add JS Library"</button>
         </section>
         <Modal title="Add JS Library" open=dialogs.adding id="add-library">

@@ -73,7 +73,6 @@ pub fn OAuthTokensTab() -> impl IntoView {
             <h2 id="oauth-heading">"OAuth Tokens"</h2>
             {outcome.map(|(ok, text)| view! { <p class=if ok { "alert success" } else { "alert error" } role="status">{text}</p> })}
             <Loaded resource=tokens view=body />
-            <FormStatus error=form_error(delete.value(), &[]) />
         </section>
         <ConfirmDelete
             title="Delete OAuth Token"

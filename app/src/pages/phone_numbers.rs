@@ -56,7 +56,6 @@ pub fn PhoneNumbersTab() -> impl IntoView {
         <section class="panel" aria-labelledby="numbers-heading">
             <h2 id="numbers-heading">"Phone Numbers"</h2>
             <Loaded resource=numbers view=move |numbers| view! { <NumberTable numbers request save pending dialogs /> } admin_only=true />
-            <FormStatus error=form_error(release.value(), &[]) />
         </section>
         <ConfirmDelete
             title="Delete Phone Number"
@@ -127,13 +126,14 @@ fn NumberTable(
         })
     };
     let limit_id = "request-number-limit";
+    let at_limit = limit.is_some();
     view! {
         {table}
         <div class="actions">
             <button
                 type="button"
                 class="primary"
-                disabled=limit.is_some()
+                disabled=move || at_limit || request.pending().get()
                 aria-describedby=limit.is_some().then_some(limit_id)
                 on:click=move |_| {
                     request.dispatch(RequestPhoneNumber {});

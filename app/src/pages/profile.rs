@@ -2,6 +2,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use super::account::SecurityChanges;
 use super::my_account::UserResource;
 use crate::api::email_links::{RequestEmailChange, ResendVerification};
 use crate::api::profile::{ChangePassword, UpdateName};
@@ -17,6 +18,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
     let update_name = form_action::<UpdateName>();
     let change_password = form_action::<ChangePassword>();
     let password_form = NodeRef::<html::Form>::new();
+    SecurityChanges::of_tab().count_successes(change_password);
 
     // A saved name shows up in the top bar; a changed password is not left in the form.
     Effect::new(move |_| {

@@ -2,6 +2,7 @@
 //! (see `my_account` on why one resource is never read by two Suspenses).
 use leptos::prelude::*;
 
+use super::account::SecurityChanges;
 use crate::api::sessions::{list_sessions, EndOtherSessions, EndSession};
 use crate::components::form::{form_action, form_error, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
@@ -12,8 +13,10 @@ use crate::model::SessionRow;
 pub fn SessionsSection() -> impl IntoView {
     let end = form_action::<EndSession>();
     let end_others = form_action::<EndOtherSessions>();
+    // A password changed elsewhere on the tab signs the other sessions out.
+    let security = SecurityChanges::of_tab();
     let sessions = server_resource(
-        move || (end.version().get(), end_others.version().get()),
+        move || (end.version().get(), end_others.version().get(), security.get()),
         |_| list_sessions(),
     );
     view! {
@@ -21,7 +24,8 @@ pub fn SessionsSection() -> impl IntoView {
             <h2 id="sessions-heading">"Signed-In Sessions"</h2>
             <Loaded resource=sessions view=move |rows| view! { <SessionTable rows end /> } />
             <FormStatus error=form_error(end.value(), &[]) />
-            <button type="button" on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Sign Out All Other Sessions"</button>
+            <FormStatus error=form_error(end_others.value(), &[]) />
+            <button type="button" disabled=move || end_others.pending().get() on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Sign Out All Other Sessions"</button>
         </section>
     }
 }

@@ -4,11 +4,14 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
+use super::account::SecurityChanges;
 use crate::api::two_factor::{
     load_two_factor_status, BeginTwoFactor, ConfirmTwoFactor, DisableTwoFactor,
     RegenerateRecoveryCodes,
 };
-use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
+use crate::components::form::{
+    field_error, form_action, form_error, newest_success, Field, FormStatus,
+};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::model::TwoFactorStatus;
 
@@ -31,10 +34,19 @@ pub fn TwoFactorSection() -> impl IntoView {
     Effect::new(move |_| count_success(disable.value().with(|v| v.as_ref().map(Result::is_ok))));
     Effect::new(move |_| count_success(regenerate.value().with(|v| v.as_ref().map(Result::is_ok))));
     let status = server_resource(move || changes.get(), |_| load_two_factor_status());
+    let security = SecurityChanges::of_tab();
+    security.count_successes(confirm);
+    security.count_successes(disable);
+    security.count_successes(regenerate);
     // Recovery codes are shown once: after enabling, or after regenerating.
-    let codes = Signal::derive(move || {
-        let latest = [confirm.value().get(), regenerate.value().get()];
-        latest.into_iter().flatten().filter_map(Result::ok).next_back()
+    let codes = newest_success(vec![confirm.value(), regenerate.value()]);
+    // Turned off, the set-up starts afresh: the old secret and its QR code
+    // were deleted with it, and the codes shown no longer work.
+    Effect::new(move |_| {
+        if disable.value().with(|v| matches!(v, Some(Ok(_)))) {
+            begin.value().set(None);
+            codes.set(None);
+        }
     });
     let body = move |status: TwoFactorStatus| match status {
         TwoFactorStatus { enabled: true, recovery_codes_left } => Either::Left(view! {
@@ -44,7 +56,7 @@ pub fn TwoFactorSection() -> impl IntoView {
                 <ActionForm action=regenerate attr:novalidate=true>
                     <FormStatus error=form_error(regenerate.value(), &["code"]) />
                     <Field label="Current code" name="code" form="regenerate-" autocomplete="one-time-code" error=field_error(regenerate.value(), "code") />
-                    <button type="submit">"Make New Recovery Codes"</button>
+                    <button type="submit" disabled=move || regenerate.pending().get()>"Make New Recovery Codes"</button>
                 </ActionForm>
             </details>
             <details>
@@ -53,7 +65,7 @@ pub fn TwoFactorSection() -> impl IntoView {
                     <FormStatus error=form_error(disable.value(), &["password", "code"]) />
                     <Field label="Password" name="password" form="disable-" input_type="password" autocomplete="current-password" error=field_error(disable.value(), "password") />
                     <Field label="Code" name="code" form="disable-" autocomplete="one-time-code" hint="A code from your authenticator app, or a recovery code." error=field_error(disable.value(), "code") />
-                    <button type="submit" class="danger">"Turn Off"</button>
+                    <button type="submit" class="danger" disabled=move || disable.pending().get()>"Turn Off"</button>
                 </ActionForm>
             </details>
         }),

@@ -62,7 +62,6 @@ pub fn UsersTab() -> impl IntoView {
         <section class="panel" aria-labelledby="users-heading">
             <h2 id="users-heading">"Manage Users"</h2>
             <Loaded resource=users view=table admin_only=true />
-            <FormStatus error=form_error(delete.value(), &[]) />
             <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add User"</button>
         </section>
         <Modal title="Add User" open=dialogs.adding id="add-user">
@@ -424,7 +423,7 @@ where
     view! {
         <div class="actions">
             <FormStatus error=form_error(action.value(), &[]) success=success_message(action.value(), sent) />
-            <button type="button" on:click=move |_| { action.dispatch(input.clone()); }>{label}</button>
+            <button type="button" disabled=move || action.pending().get() on:click=move |_| { action.dispatch(input.clone()); }>{label}</button>
         </div>
     }
 }
