@@ -577,3 +577,76 @@ async fn verification_resends_are_limited_per_address() {
     clock.advance(Duration::hours(1));
     email_links::resend_verification(&d, &grace).await.unwrap();
 }
+
+/// The one costly check of a sign-up (the new password's guessability) is
+/// counted per client address before it runs; a wrong length is told
+/// without a count.
+#[tokio::test]
+async fn new_passwords_from_one_client_address_are_counted_before_they_are_judged() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("password_strength.client=2/60").unwrap();
+    let client: IpAddr = "203.0.113.9".parse().unwrap();
+    let try_password = |email: &str, password: &str| {
+        let mut input = sign_up_input(email);
+        input.password = password.into();
+        sign_up::sign_up(&d, input, "t", Some(client))
+    };
+    let too_easy = try_password("weak1@example.com", "password1").await.err().unwrap();
+    assert!(too_easy.message_for("password").unwrap().contains("too easy"), "{too_easy:?}");
+    let short = try_password("short@example.com", "short").await.err().unwrap();
+    assert!(short.message_for("password").unwrap().contains("at least 8"), "{short:?}");
+    // Still judged: the short one took no count.
+    let too_easy = try_password("weak2@example.com", "password2").await.err().unwrap();
+    assert!(too_easy.message_for("password").unwrap().contains("too easy"), "{too_easy:?}");
+
+    let before = Snapshot::take(&d).await;
+    let third = try_password("strong@example.com", PASSWORD).await.map(|_| ());
+    assert!(try_again(third).contains("new passwords tried"));
+    before.assert_unchanged(&d).await;
+    let elsewhere = "198.51.100.7".parse().ok();
+    sign_up::sign_up(&d, sign_up_input("strong@example.com"), "t", elsewhere).await.unwrap();
+}
+
+/// A link is not used up by a refused password, so each try through it
+/// (a guessability check and a hash) is counted per link's user and per
+/// client; a disabled user's link is refused before any of it.
+#[tokio::test]
+async fn tries_through_one_link_are_counted_and_a_disabled_users_link_costs_nothing() {
+    use app::domain::entity::quota_counter;
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("password_strength.actor=2/60").unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let token = link_token(&d, "ada@example.com", "/reset-password").await;
+    let counted = |id: i32| {
+        let key = format!("password_strength:actor:{id}");
+        quota_counter::Entity::find_by_id(key).one(&d.db)
+    };
+
+    // Disabled: refused, and nothing was counted, so nothing was judged or hashed.
+    let bob = app::domain::testing::add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    email_links::request_password_reset(&d, "bob@example.com", None).await.unwrap();
+    let bobs = link_token(&d, "bob@example.com", "/reset-password").await;
+    users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = email_links::reset_password(&d, &bobs, "Quartz-Harbor-Lantern-77", "t", None);
+    assert_eq!(refused.await.err(), Some(AppError::Forbidden(log_in::DISABLED.into())));
+    before.assert_unchanged(&d).await;
+    assert!(counted(bob.user_id()).await.unwrap().is_none());
+
+    // Two tries, from two addresses, take the link's user's count.
+    for (n, client) in ["203.0.113.9", "198.51.100.7"].iter().enumerate() {
+        let weak = format!("password{n}");
+        let tried = email_links::reset_password(&d, &token, &weak, "t", client.parse().ok()).await;
+        let err = tried.err().unwrap();
+        assert!(err.message_for("new_password").unwrap().contains("too easy"), "{err:?}");
+    }
+    assert_eq!(counted(ada.user_id()).await.unwrap().unwrap().count, 2);
+    let before = Snapshot::take(&d).await;
+    let third = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t", None)
+        .await
+        .map(|_| ());
+    assert!(try_again(third).contains("new passwords tried"));
+    before.assert_unchanged(&d).await;
+    log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+}

@@ -242,7 +242,8 @@ pub struct Snapshot {
 }
 
 /// Whether `row` (a row as a snapshot writes it) is the count of a sign-in,
-/// a password check, an address looked up or a member's change. Each is
+/// a password check, an address looked up, a member's change or a new
+/// password judged. Each is
 /// counted before it is made, whatever its outcome, so a call refused after
 /// one (a wrong password, a wrong code after the right password, a disabled
 /// user, an address taken, another account's row) has rightly moved it;
@@ -250,9 +251,15 @@ pub struct Snapshot {
 /// on their own.
 fn counts_an_attempt(row: &str) -> bool {
     use crate::domain::core::quota::Action;
-    [Action::SignIn, Action::PasswordCheck, Action::AddressLookup, Action::Change]
-        .iter()
-        .any(|action| row.contains(&format!("key: \"{}:", action.key())))
+    [
+        Action::SignIn,
+        Action::PasswordCheck,
+        Action::AddressLookup,
+        Action::Change,
+        Action::PasswordStrength,
+    ]
+    .iter()
+    .any(|action| row.contains(&format!("key: \"{}:", action.key())))
 }
 
 /// The tables a snapshot reads: every entity (`app/tests/snapshot.rs` fails

@@ -68,10 +68,14 @@ pub enum Action {
     /// activity log records, except removals and remedies): each writes an
     /// event kept for a year (see `activity::count_change`).
     Change,
+    /// A new password judged for guessability (sign-up, a reset or
+    /// activation link): up to about 60 ms of CPU each, asked by people not
+    /// signed in, before any other count (`validation::new_password`).
+    PasswordStrength,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -86,6 +90,7 @@ impl Action {
         Action::OAuthStart,
         Action::AddressLookup,
         Action::Change,
+        Action::PasswordStrength,
     ];
 
     pub fn key(self) -> &'static str {
@@ -104,6 +109,7 @@ impl Action {
             Action::OAuthStart => "oauth_start",
             Action::AddressLookup => "address_lookup",
             Action::Change => "change",
+            Action::PasswordStrength => "password_strength",
         }
     }
 
@@ -124,6 +130,7 @@ impl Action {
             Action::OAuthStart => "Stripe connections started",
             Action::AddressLookup => "new addresses entered",
             Action::Change => "changes",
+            Action::PasswordStrength => "new passwords tried",
         }
     }
 }
@@ -229,6 +236,8 @@ impl Default for QuotaPolicy {
                 // Ten a minute, held for an hour: more than a person clicks,
                 // and room for a script on a developer key.
                 limit(Change, Actor, 600, HOUR),
+                limit(PasswordStrength, Client, 60, HOUR),
+                limit(PasswordStrength, Actor, 30, HOUR),
             ],
         }
     }

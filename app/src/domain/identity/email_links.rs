@@ -203,8 +203,19 @@ pub async fn redeem_password_link(
     log_in::refuse_busy_link(d, &d.db, &found.token_hash).await?;
     let user =
         user::Entity::find_by_id(found.user_id).one(&d.db).await?.ok_or(AppError::NotFound)?;
+    // A disabled user's link is refused before anything costly; checked
+    // again under the lock.
+    log_in::refuse_disabled(&user)?;
+    validation::password_length(new_password).map_err(|m| AppError::field("new_password", m))?;
+    // Each try costs a guessability check and a password hash, and a link
+    // is not used up by a refused one: counted per client and per link's
+    // user, in one conditional update each, so neither a loop nor a burst
+    // of tries at once buys more.
+    let who = Who { actor: Some(user.id), client, ..Who::default() };
+    d.spend(&d.db, Action::PasswordStrength, &who).await?;
     let context = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
-    validation::new_password(new_password, &context)
+    validation::new_password_off_thread(new_password, &context)
+        .await?
         .map_err(|m| AppError::field("new_password", m))?;
     let hash = d.passwords.hash(new_password).await?;
 

@@ -62,10 +62,13 @@ pub async fn change_password(
     let me = own_row(d, actor).await?;
     let context = [me.first_name.as_str(), me.last_name.as_str(), me.email.as_str()];
     let mut errors = Errors::default();
-    errors.check("new_password", validation::new_password(new_password, &context));
+    // The current password first: its check is counted (`PasswordCheck`),
+    // which bounds the costly guessability check of the new one after it.
     if !reauth::password_matches(d, &me, current_password).await? {
         errors.add("current_password", "The current password is incorrect.");
     }
+    let judged = validation::new_password_off_thread(new_password, &context).await?;
+    errors.check("new_password", judged);
     errors.into_result()?;
     let hash = d.passwords.hash(new_password).await?;
     let txn = d.db.begin().await?;

@@ -39,8 +39,18 @@ pub async fn sign_up(
     let last_name =
         errors.check("last_name", validation::person_name(&input.last_name, "Last Name"));
     let email = errors.check("email", validation::email(&input.email));
-    let context = [first_name.as_str(), last_name.as_str(), email.as_str(), company_name.as_str()];
-    errors.check("password", validation::new_password(&input.password, &context));
+    // The guessability check is the one costly check (up to ~60 ms of CPU),
+    // so it is counted per client address first, and the cheap checks go
+    // before it. Counted apart from sign-ups: a refused password is no
+    // sign-up, and its owner tries another.
+    if errors.check("password", validation::password_length(&input.password).map(Some)).is_some() {
+        let who = Who { client, ..Who::default() };
+        d.spend(&d.db, Action::PasswordStrength, &who).await?;
+        let context =
+            [first_name.as_str(), last_name.as_str(), email.as_str(), company_name.as_str()];
+        let judged = validation::new_password_off_thread(&input.password, &context).await?;
+        errors.check("password", judged);
+    }
     errors.into_result()?;
     // Counted before anything that costs or tells: the hash takes one of the
     // few hashing slots every log-in waits for, and "this address has an
