@@ -482,10 +482,12 @@ async fn a_change_that_fails_leaves_no_event() {
     phone_numbers::request(&d, &admin).await.unwrap();
     log.new_events(&d).await;
     let before = Snapshot::take(&d).await;
-    assert!(phone_numbers::request(&d, &admin).await.is_err());
+    let second = phone_numbers::request(&d, &admin).await.err();
+    assert_eq!(second, Some(AppError::Conflict(phone_numbers::DEMO_LIMIT.into())));
     let mut demote = user_form("Ada", "ada@example.com");
     demote.is_admin = false;
-    assert!(users::update(&d, &admin, ada.user_id(), demote).await.is_err());
+    let demoted = users::update(&d, &admin, ada.user_id(), demote).await.err().unwrap();
+    assert_eq!(demoted.message_for("is_admin").as_deref(), Some(users::LAST_ADMIN));
     before.assert_unchanged(&d).await;
     log.none(&d).await;
 
@@ -505,7 +507,8 @@ async fn a_change_that_fails_leaves_no_event() {
         },
     )
     .await;
-    assert!(duplicate.is_err());
+    let duplicate = duplicate.err().unwrap();
+    assert_eq!(duplicate.message_for("name").as_deref(), Some(integrations::NAME_TAKEN));
     before.assert_unchanged(&d).await;
     log.none(&d).await;
 }

@@ -389,6 +389,43 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
     assert_eq!(adas[0].deployed_to.as_ref().map(|a| a.id), Some(shared.id));
 }
 
+/// A deleted user's numbers pass to the deleting admin with what they ran,
+/// but not an application the admin cannot see (one only shared with the
+/// user who goes), as when an admin gives a number away.
+#[tokio::test]
+async fn a_deleted_users_numbers_stop_running_what_the_deleting_admin_cannot_see() {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let op = Operator::from_command_line();
+    operator::set_plan(&d, &op, "ada@example.com", Plan::Full).await.unwrap();
+    let grace = member_with(&d, ada.account_id(), "grace@example.com", true, true).await;
+    let carol = member_with(&d, ada.account_id(), "carol@example.com", true, false).await;
+    let admin = ada.admin().unwrap();
+    // Grace's application, shared with Carol only; and Carol's own.
+    let graces = applications::create(&d, &grace, "Grace's IVR").await.unwrap();
+    applications::share(&d, &grace, graces.id, carol.user_id()).await.unwrap();
+    let carols = applications::create(&d, &carol, "Carol's IVR").await.unwrap();
+    let on_shared = phone_numbers::request(&d, &admin).await.unwrap();
+    let on_own = phone_numbers::request(&d, &admin).await.unwrap();
+    let changes: Vec<OwnerChange> = [on_shared.id, on_own.id]
+        .iter()
+        .map(|&number_id| OwnerChange { number_id, owner_id: carol.user_id() })
+        .collect();
+    phone_numbers::save_owners(&d, &admin, &changes).await.unwrap();
+    deployments::deploy(&d, &carol, on_shared.id, graces.id).await.unwrap();
+    deployments::deploy(&d, &carol, on_own.id, carols.id).await.unwrap();
+
+    users::delete(&d, &admin, carol.user_id()).await.unwrap();
+    let adas = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+    let on = |id: i32| adas.iter().find(|n| n.id == id).unwrap().deployed_to.clone();
+    assert_eq!(on(on_shared.id), None, "Ada cannot see Grace's application");
+    assert_eq!(on(on_own.id).map(|a| a.id), Some(carols.id), "Carol's application is Ada's now");
+    // Grace's own numbers (none here) and application are untouched.
+    let listed = applications::list(&d, &grace).await.unwrap();
+    assert!(listed.rows.iter().any(|a| a.id == graces.id));
+}
+
 #[tokio::test]
 async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
     let (d, _) = fresh_domain().await;

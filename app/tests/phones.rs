@@ -370,7 +370,8 @@ async fn the_owner_picker_searches_and_stays_small() {
         vec!["agent07@example.com"]
     );
     let before = Snapshot::take(&d).await;
-    assert!(phone_numbers::owner_choices(&d, &admin, &"x".repeat(101)).await.is_err());
+    let long = phone_numbers::owner_choices(&d, &admin, &"x".repeat(101)).await.err().unwrap();
+    assert_eq!(long.message_for("search").as_deref(), Some("Search at most 100 characters."));
     before.assert_unchanged(&d).await;
 }
 

@@ -83,11 +83,22 @@ async fn confirmations_at_the_same_moment_turn_two_factor_on_once() {
             .collect();
         let mut shown = Vec::new();
         for task in tries {
-            if let Ok(codes) = task.await.unwrap() {
-                shown.push(codes);
+            // Each other one is refused as too late, never as an error.
+            match task.await.unwrap() {
+                Ok(codes) => shown.push(codes),
+                Err(AppError::Conflict(why)) => assert!(
+                    [two_factor::NOT_SET_UP, two_factor::CHANGED_MEANWHILE].contains(&why.as_str()),
+                    "{why}"
+                ),
+                Err(other) => assert_eq!(
+                    other.message_for("code").as_deref(),
+                    Some(two_factor::WRONG_CODE),
+                    "{other:?}"
+                ),
             }
         }
         assert_eq!(shown.len(), 1, "one confirmation turns it on");
+        assert_eq!(shown[0].len(), two_factor::RECOVERY_CODES);
         let on = subjects_of_mail(&d, &email).await;
         assert_eq!(on.iter().filter(|s| *s == "Two-factor authentication is on").count(), 1);
         // The recovery codes shown are the ones that work.
@@ -136,10 +147,15 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     // The challenge opened one session; the same code does not work twice.
     let again = second_step(&d, "ada@example.com").await;
     let before = Snapshot::take_except(&d, CODE_COUNTS).await;
-    assert!(log_in::complete_second_factor(&d, &again, &fresh, "t", None).await.is_err());
-    assert!(log_in::complete_second_factor(&d, &challenge, &fresh, "t", None).await.is_err());
+    let code_error =
+        |r: Result<sessions::NewSession, AppError>| r.err().unwrap().message_for("code");
+    let replayed = log_in::complete_second_factor(&d, &again, &fresh, "t", None).await;
+    assert_eq!(code_error(replayed).as_deref(), Some(two_factor::WRONG_CODE));
+    let used = log_in::complete_second_factor(&d, &challenge, &fresh, "t", None).await;
+    assert_eq!(code_error(used).as_deref(), Some(log_in::CHALLENGE_EXPIRED));
     // The convenience log-in without a second step refuses.
-    assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    let password_only = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await;
+    assert_eq!(code_error(password_only).as_deref(), Some("Enter your two-factor code."));
     before.assert_unchanged(&d).await;
 }
 
@@ -154,8 +170,10 @@ async fn recovery_codes_work_once_and_challenges_expire() {
         .unwrap();
     let challenge = second_step(&d, "ada@example.com").await;
     let before = Snapshot::take_except(&d, CODE_COUNTS).await;
-    assert!(
-        log_in::complete_second_factor(&d, &challenge, &codes[0], "t", None).await.is_err(),
+    let used_up = log_in::complete_second_factor(&d, &challenge, &codes[0], "t", None).await;
+    assert_eq!(
+        used_up.err().unwrap().message_for("code").as_deref(),
+        Some(two_factor::WRONG_CODE),
         "used up"
     );
 
@@ -185,9 +203,9 @@ async fn disabling_needs_the_password_and_a_code() {
     // Wrong passwords and codes are counted (login_failures); nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     let wrong_password = two_factor::disable(&d, &ada, "not it", &code).await.unwrap_err();
-    assert!(wrong_password.message_for("password").is_some());
+    assert_eq!(wrong_password.message_for("password").as_deref(), Some(reauth::WRONG_PASSWORD));
     let wrong_code = two_factor::disable(&d, &ada, PASSWORD, "999999").await.unwrap_err();
-    assert!(wrong_code.message_for("code").is_some());
+    assert_eq!(wrong_code.message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
     // New recovery codes need a right code too; the old ones stay.
     let wrong = two_factor::regenerate_recovery_codes(&d, &ada, "999999").await.unwrap_err();
     assert_eq!(wrong.message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
@@ -195,13 +213,16 @@ async fn disabling_needs_the_password_and_a_code() {
     assert!(two_factor::status(&d, &ada).await.unwrap().enabled);
     // Set-up is refused while it is on.
     let before = Snapshot::take(&d).await;
-    assert!(matches!(two_factor::begin_setup(&d, &ada).await, Err(AppError::Conflict(_))));
+    let refused = two_factor::begin_setup(&d, &ada).await.err();
+    assert_eq!(refused, Some(AppError::Conflict(two_factor::ALREADY_ON.into())));
     before.assert_unchanged(&d).await;
     // New recovery codes replace the old ones.
     let fresh_codes = two_factor::regenerate_recovery_codes(&d, &ada, &code).await.unwrap();
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
-    assert!(
-        two_factor::disable(&d, &ada, PASSWORD, &codes[0]).await.is_err(),
+    let void = two_factor::disable(&d, &ada, PASSWORD, &codes[0]).await.unwrap_err();
+    assert_eq!(
+        void.message_for("code").as_deref(),
+        Some(two_factor::WRONG_CODE),
         "old codes are void"
     );
     before.assert_unchanged(&d).await;
@@ -210,8 +231,8 @@ async fn disabling_needs_the_password_and_a_code() {
     // Off, with no set-up begun, a confirmation has nothing to turn on.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let code = current_code(&d, &secret);
-    let refused = two_factor::confirm_setup(&d, &ada, PASSWORD, &code).await;
-    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    let refused = two_factor::confirm_setup(&d, &ada, PASSWORD, &code).await.err();
+    assert_eq!(refused, Some(AppError::Conflict(two_factor::NOT_SET_UP.into())));
     before.assert_unchanged(&d).await;
     assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
     assert!(subjects_of_mail(&d, "ada@example.com")
@@ -338,6 +359,13 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    // A key needs a name of at most 100 characters; a refused one is no key.
+    let before = Snapshot::take(&d).await;
+    for bad in ["  ", &"k".repeat(101)] {
+        let refused = developer_keys::generate(&d, &grace, bad, PASSWORD).await.err().unwrap();
+        assert!(refused.message_for("name").is_some_and(|m| m.starts_with("Name ")), "{refused:?}");
+    }
+    before.assert_unchanged(&d).await;
     let first = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
     assert!(first.key.starts_with("vk_") && first.key.len() > 40);
     assert!(first.key.starts_with(&first.row.prefix));
@@ -541,7 +569,7 @@ async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted()
     assert_eq!(session_ids(&d, ada.id).await, signed_in_before);
 
     // Two windows opened from one link: the first code accepted sets the
-    // password; the other finds the link used and opens no session.
+    // password and ends every other code step; the other opens no session.
     let LogIn::SecondFactor { challenge: first } = reset().await.unwrap() else { panic!() };
     let LogIn::SecondFactor { challenge: second } = reset().await.unwrap() else { panic!() };
     // Each try costs a password hash: a link has few code steps open at once.
@@ -562,7 +590,10 @@ async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted()
     clock.advance(Duration::seconds(30));
     let other =
         log_in::complete_second_factor(&d, &second, &current_code(&d, &secret), "t", None).await;
-    assert_eq!(other.err().unwrap().message_for("token").as_deref(), Some(tokens::LINK_USED));
+    assert_eq!(
+        other.err().unwrap().message_for("code").as_deref(),
+        Some(log_in::CHALLENGE_EXPIRED)
+    );
     // That right code was not counted as a wrong one.
     let code_failures = login_failure::Entity::find_by_id(format!("code:{}", ada.id))
         .one(&d.db)
@@ -674,4 +705,113 @@ async fn a_session_is_not_opened_for_a_password_changed_since_it_was_checked() {
     // As read now, the user signs in.
     let current = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
     sessions::start_session(&d, &current, "test", None).await.unwrap();
+}
+
+/// Whoever knew the old password and asked for an email change (the old
+/// address is told, and advised to change the password) loses it with the
+/// password: a change or a reset expires the pending link.
+#[tokio::test]
+async fn a_password_change_or_reset_ends_a_pending_email_change() {
+    use app::domain::identity::profile;
+    let (d, _) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let session = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let me = session.member.clone();
+    email_links::request_email_change(&d, &me, PASSWORD, "mallory@evil.example").await.unwrap();
+    let taken = link_token(&d, "mallory@evil.example", "/confirm-email").await;
+    let new_password = "Maple-Canyon-Drift-19";
+    profile::change_password(&d, &me, &session.token, PASSWORD, new_password).await.unwrap();
+    let refused = email_links::confirm_email_change(&d, &taken).await.err().unwrap();
+    assert_eq!(refused.message_for("token").as_deref(), Some(tokens::LINK_EXPIRED));
+    let email = || async {
+        user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap().email
+    };
+    assert_eq!(email().await, "ada@example.com");
+
+    // The same through a reset link.
+    email_links::request_email_change(&d, &me, new_password, "eve@evil.example").await.unwrap();
+    let taken = link_token(&d, "eve@evil.example", "/confirm-email").await;
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let reset = link_token(&d, "ada@example.com", "/reset-password").await;
+    email_links::reset_password(&d, &reset, "Quartz-Harbor-Lantern-77", "t", None).await.unwrap();
+    let refused = email_links::confirm_email_change(&d, &taken).await.err().unwrap();
+    assert_eq!(refused.message_for("token").as_deref(), Some(tokens::LINK_EXPIRED));
+    assert_eq!(email().await, "ada@example.com");
+}
+
+/// A log-in waiting for its code, opened with the old password, opens no
+/// session once the password changed (by the user or by a reset).
+#[tokio::test]
+async fn a_code_step_opened_before_a_password_change_opens_no_session() {
+    use app::domain::identity::profile;
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    // Ada signs in on her phone; someone else, with her password, waits at the code step.
+    let waiting = second_step(&d, "ada@example.com").await;
+    let hers = second_step(&d, "ada@example.com").await;
+    let code = current_code(&d, &secret);
+    let session = log_in::complete_second_factor(&d, &hers, &code, "t", None).await.unwrap();
+    clock.advance(Duration::seconds(30));
+    let new_password = "Maple-Canyon-Drift-19";
+    profile::change_password(&d, &session.member, &session.token, PASSWORD, new_password)
+        .await
+        .unwrap();
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
+    let code = current_code(&d, &secret);
+    let refused = log_in::complete_second_factor(&d, &waiting, &code, "t", None).await.err();
+    assert_eq!(
+        refused.and_then(|e| e.message_for("code")).as_deref(),
+        Some(log_in::CHALLENGE_EXPIRED)
+    );
+    before.assert_unchanged(&d).await;
+
+    // The same after a reset by link.
+    clock.advance(Duration::seconds(30));
+    let waiting = match log_in::log_in(&d, "ada@example.com", new_password, "t", None).await {
+        Ok(LogIn::SecondFactor { challenge }) => challenge,
+        other => panic!("expected the code step, got {:?}", other.err()),
+    };
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let reset = link_token(&d, "ada@example.com", "/reset-password").await;
+    let LogIn::SecondFactor { challenge } =
+        email_links::reset_password(&d, &reset, "Quartz-Harbor-Lantern-77", "t", None)
+            .await
+            .unwrap()
+    else {
+        panic!("2FA is on: the reset waits for a code");
+    };
+    let code = current_code(&d, &secret);
+    log_in::complete_second_factor(&d, &challenge, &code, "t", None).await.unwrap();
+    clock.advance(Duration::seconds(30));
+    let code = current_code(&d, &secret);
+    let refused = log_in::complete_second_factor(&d, &waiting, &code, "t", None).await.err();
+    assert_eq!(
+        refused.and_then(|e| e.message_for("code")).as_deref(),
+        Some(log_in::CHALLENGE_EXPIRED)
+    );
+}
+
+/// An invited user has no password to reset: "Forgot password?" sends them
+/// nothing (their invitation sets one), so a link to an address the admin
+/// then corrects cannot activate them.
+#[tokio::test]
+async fn forgot_password_sends_an_invited_user_nothing() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let form = users::UserForm {
+        first_name: "Bob".into(),
+        last_name: "Builder".into(),
+        email: "bob@typo.example".into(),
+        ..Default::default()
+    };
+    users::invite(&d, &ada.admin().unwrap(), form).await.unwrap();
+    // The request is counted against the reset limits, as for any address.
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    email_links::request_password_reset(&d, "bob@typo.example", None).await.unwrap();
+    before.assert_unchanged(&d).await;
+    assert_eq!(
+        subjects_of_mail(&d, "bob@typo.example").await,
+        ["You are invited to Acme on Voice Console"]
+    );
 }

@@ -327,7 +327,8 @@ async fn a_removed_accounts_numbers_return_to_the_pool_after_the_cooldown() {
     assert_eq!(pooled.released_at, Some(clock.now()));
     let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
     let before = Snapshot::take(&d).await;
-    assert!(phone_numbers::request(&d, &grace.admin().unwrap()).await.is_err(), "resting");
+    let resting = phone_numbers::request(&d, &grace.admin().unwrap()).await.err();
+    assert_eq!(resting, Some(AppError::Conflict(phone_numbers::POOL_EMPTY.into())), "resting");
     before.assert_unchanged(&d).await;
     clock.advance(provisioning::COOLDOWN);
     assert_eq!(

@@ -272,10 +272,10 @@ async fn the_last_admin_can_be_neither_demoted_nor_deleted_and_nobody_deletes_th
     users::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await.unwrap();
     // Now Ada is no admin: her old capability no longer works...
     let before = Snapshot::take(&d).await;
-    assert!(matches!(
+    assert_eq!(
         users::delete(&d, &admin, grace.user_id()).await,
-        Err(AppError::Forbidden(_))
-    ));
+        Err(AppError::Forbidden(NOT_ADMIN.into()))
+    );
     // ...and Grace, the last admin, cannot be demoted.
     let grace_admin = grace.admin().unwrap();
     let demoted = form("Grace", "grace@example.com");
@@ -349,6 +349,9 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     })
     .await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    // The loser was demoted before it acted: it is refused as no admin.
+    let refused = results.iter().find_map(|r| r.as_ref().err());
+    assert_eq!(refused, Some(&AppError::Forbidden(NOT_ADMIN.into())), "{results:?}");
     let admins =
         user::Entity::find().filter(user::Column::IsAdmin.eq(true)).count(&d.db).await.unwrap();
     assert_eq!(admins, 1);

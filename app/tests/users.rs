@@ -1,6 +1,6 @@
 //! A user's own settings, the admin's user list, and the operator commands.
 use app::domain::admin::users;
-use app::domain::core::actor::Operator;
+use app::domain::core::actor::{Operator, NOT_ADMIN};
 use app::domain::entity::user;
 use app::domain::identity::profile;
 use app::domain::identity::sessions;
@@ -76,6 +76,7 @@ async fn admins_list_only_their_own_accounts_users_and_members_are_refused() {
     assert!(emails.contains(&"ada@example.com") && emails.contains(&"bob@example.com"));
     // A member cannot reach list_users at all: it takes an Admin, which only
     // the admin check makes (the HTTP refusal is in server/tests/users.rs).
+    assert_eq!(member.admin().err(), Some(AppError::Forbidden(NOT_ADMIN.into())));
     // The other account's admin sees only their own user, even when searching ours.
     let eve = account_with_admin(&d, "Third", "eve@third.example").await.admin().unwrap();
     let theirs = users::list_users(&d, &eve, "example", UserSort::Name, None).await.unwrap();
@@ -89,7 +90,6 @@ async fn admins_list_only_their_own_accounts_users_and_members_are_refused() {
     let bob = users::list_users(&d, &ada, "bob", UserSort::Name, None).await.unwrap();
     assert_eq!(bob.rows.len(), 1);
     assert!(bob.several_users);
-    let _ = member;
 }
 
 #[tokio::test]
@@ -141,8 +141,11 @@ async fn operators_promote_a_user_to_admin_of_their_account() {
     assert!(promoted.is_admin);
     assert_eq!(promoted.account_id, bob.account_id());
     let before = Snapshot::take(&d).await;
-    assert!(operator::promote(&d, &Operator::from_command_line(), "nobody@example.com")
-        .await
-        .is_err());
+    let operator = Operator::from_command_line();
+    let unknown = operator::promote(&d, &operator, "nobody@example.com").await.err().unwrap();
+    assert_eq!(
+        unknown.message_for("email").as_deref(),
+        Some("No user has the email address nobody@example.com.")
+    );
     before.assert_unchanged(&d).await;
 }

@@ -24,6 +24,10 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await expect(mine.getByRole('cell', { name: 'Phone number requested' })).toHaveCount(0);
   // A regular user has no Activity tab, and the URL is refused.
   await expect(other.getByRole('link', { name: 'Activity', exact: true })).toHaveCount(0);
+  const refused = await other.goto('/account/activity');
+  expect(refused?.status()).toBe(403);
+  await expect(other.getByText('Only an account admin can do this.')).toBeVisible();
+  await expect(other.getByRole('cell', { name: 'Phone number requested' })).toHaveCount(0);
   await other.close();
 
   await page.goto('/account/activity');
@@ -35,6 +39,7 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await expect(table.getByRole('cell', { name: member, exact: true }).first()).toBeVisible();
   // Newest first: the member's sign-in comes before the admin's library.
   const labels = await table.locator('tbody tr td:nth-child(3)').allTextContents();
+  expect(labels.indexOf('Failed sign-in')).toBeGreaterThanOrEqual(0);
   expect(labels.indexOf('Failed sign-in')).toBeLessThan(labels.indexOf('Phone number requested'));
 
   await page.getByLabel('Kind').selectOption({ label: 'Phone number requested' });

@@ -103,4 +103,5 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
   await expect(page.getByRole('cell', { name: 'DynamoDB records', exact: true })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Add Integration' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: /^Edit / })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /^Delete / })).toHaveCount(0);
 });

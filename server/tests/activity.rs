@@ -3,7 +3,7 @@
 //! security events, and the client address a change came from.
 mod support;
 
-use app::domain::testing::PASSWORD;
+use app::domain::testing::{Snapshot, PASSWORD};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{header, Request, StatusCode};
@@ -59,12 +59,17 @@ fn admins_list_filter_download_and_query_their_accounts_activity() {
 
         let only = app.call("list_activity", &[("kind", "sign_in.succeeded")], Some(&admin)).await;
         assert_eq!(kinds(&only.json()), ["sign_in.succeeded", "sign_in.succeeded"]);
+        // Refusals read nothing and change nothing (no download counted).
+        let before = Snapshot::take(&app.domain).await;
         let bad = app.call("list_activity", &[("kind", "everything")], Some(&admin)).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         // A regular user is refused, and nothing of the account is in the answer.
         let refused = app.call("list_activity", &[], Some(&member)).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(!refused.body.contains(ADMIN));
+        let csv = app.page("/account/activity.csv", Some(&member)).await;
+        assert_eq!(csv.status, StatusCode::FORBIDDEN);
+        before.assert_unchanged(&app.domain).await;
         // Another account's admin sees only their own account's events.
         let other = app.sign_up("eve@evil.test").await;
         let theirs = app.call("list_activity", &[], Some(&other)).await.json();

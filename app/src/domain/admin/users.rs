@@ -24,11 +24,11 @@ use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, invitation_decline, login_challenge, user};
+use crate::domain::entity::{account, invitation_decline, user};
 use crate::domain::features::{applications, certificates, oauth_tokens, phone_numbers};
 use crate::domain::identity::email_links;
 use crate::domain::identity::log_in::LogIn;
-use crate::domain::identity::sessions::end_sessions;
+use crate::domain::identity::sessions::end_sign_ins;
 use crate::model::{
     ActivityKind, AppError, UserPage, UserRow, UserSort, UserState, DECLINE_HOLD_DAYS,
 };
@@ -287,7 +287,7 @@ async fn remove_invitees(
             tracing::warn!(user = invitee.id, "an expired invitee's account has no active admin");
             continue;
         };
-        hand_over(d, &txn, invitee.id, heir.id).await?;
+        hand_over(d, &txn, &invitee, heir.id).await?;
         removed += user::Entity::delete_by_id(invitee.id).exec(&txn).await?.rows_affected;
         txn.commit().await?;
     }
@@ -353,7 +353,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
                 .into(),
         )
     })?;
-    hand_over(d, &txn, invitee.id, heir.id).await?;
+    hand_over(d, &txn, &invitee, heir.id).await?;
     user::Entity::delete_by_id(invitee.id).exec(&txn).await?;
     // An address that declines again, after an earlier hold ran out, moves
     // its time on (one row per account and address; the account's lock
@@ -498,6 +498,8 @@ pub async fn update(
     let event = edit_event(&target, &updated, email_changes.then_some(checked.email.as_str()));
     activity::record(d, &txn, by, event).await?;
     if email_changes && invited {
+        // Every link to the old address stops, not only the invitation.
+        tokens::expire_all(d, &txn, vec![updated.id]).await?;
         spend_invitation(d, &txn, admin, &updated.email).await?;
         send_invitation(d, &txn, &updated).await?;
     } else if email_changes {
@@ -541,8 +543,8 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     if target.is_admin && other_admins(&txn, admin, target.id).await? == 0 {
         return Err(AppError::Forbidden(LAST_ADMIN.into()));
     }
-    hand_over(d, &txn, target.id, admin.member().user_id()).await?;
-    end_sessions(&txn, target.id, None).await?;
+    hand_over(d, &txn, &target, admin.member().user_id()).await?;
+    end_sign_ins(&txn, target.id, None).await?;
     user::Entity::delete_by_id(target.id).exec(&txn).await?;
     let event = Event::new(ActivityKind::UserDeleted, &target.email);
     activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
@@ -579,22 +581,11 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
     let mut active = target.into_active_model();
     active.disabled_at = Set(Some(d.clock.now()));
     let updated = active.update(&txn).await?;
-    end_sign_ins(&txn, updated.id).await?;
+    end_sign_ins(&txn, updated.id, None).await?;
     let event = Event::new(ActivityKind::UserDisabled, &updated.email);
     activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
     txn.commit().await?;
     Ok(user_row(updated))
-}
-
-/// Ends every session of a user and every log-in of theirs waiting for its
-/// second step.
-async fn end_sign_ins(txn: &DatabaseTransaction, user_id: i32) -> Result<(), AppError> {
-    end_sessions(txn, user_id, None).await?;
-    login_challenge::Entity::delete_many()
-        .filter(login_challenge::Column::UserId.eq(user_id))
-        .exec(txn)
-        .await?;
-    Ok(())
 }
 
 /// Enable User: a disabled user may sign in again and their developer keys
@@ -613,7 +604,7 @@ pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppEr
     let mut active = target.into_active_model();
     active.disabled_at = Set(None);
     let updated = active.update(&txn).await?;
-    end_sign_ins(&txn, updated.id).await?;
+    end_sign_ins(&txn, updated.id, None).await?;
     let event = Event::new(ActivityKind::UserEnabled, &updated.email);
     activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
@@ -626,11 +617,13 @@ pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppEr
 async fn hand_over(
     d: &Domain,
     txn: &DatabaseTransaction,
-    from: i32,
+    leaving: &user::Model,
     to: i32,
 ) -> Result<(), AppError> {
-    phone_numbers::hand_over(txn, from, to).await?;
+    let (from, scope) = (leaving.id, &Scoped::account(leaving.account_id));
     applications::hand_over(txn, from, to).await?;
+    // After the applications: it checks what the new owner can see.
+    phone_numbers::hand_over(txn, scope, from, to).await?;
     certificates::hand_over(txn, from, to).await?;
     oauth_tokens::hand_over(&d.secrets, txn, from, to).await?;
     Ok(())

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqlErr,
+    TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -267,11 +268,37 @@ pub async fn owner_choices(
     people::choices(d, admin.member(), search, None).await
 }
 
-/// A deleted user's numbers pass to the admin who deleted them.
-pub async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
+/// A deleted user's numbers pass to the admin who deleted them (or an
+/// invitee's heir). Called after their applications passed too: a number
+/// that runs an application its new owner cannot see (one only shared with
+/// the user who goes) stops running it, as when an admin gives a number to
+/// someone else ([`save_owners`]).
+pub async fn hand_over(
+    txn: &DatabaseTransaction,
+    scope: &Scoped,
+    from: i32,
+    to: i32,
+) -> Result<(), AppError> {
+    let moved: Vec<i32> = scope
+        .all::<phone_number::Entity>()
+        .select_only()
+        .column(phone_number::Column::Id)
+        .filter(phone_number::Column::OwnerId.eq(from))
+        .into_tuple()
+        .all(txn)
+        .await?;
     phone_number::Entity::update_many()
         .col_expr(phone_number::Column::OwnerId, to.into())
-        .filter(phone_number::Column::OwnerId.eq(from))
+        .filter(phone_number::Column::Id.is_in(moved.clone()))
+        .exec(txn)
+        .await?;
+    let seen = applications::visible_to_user(scope, to)
+        .select_only()
+        .column(application::Column::Id)
+        .into_query();
+    deployment::Entity::delete_many()
+        .filter(deployment::Column::PhoneNumberId.is_in(moved))
+        .filter(deployment::Column::ApplicationId.not_in_subquery(seen))
         .exec(txn)
         .await?;
     Ok(())

@@ -110,8 +110,8 @@ pub enum ResetAsker<'a> {
     Admin(&'a Admin, By<'a>),
 }
 
-/// Writes a reset link to `email`'s user, if there is one and it is not
-/// disabled, counted for `who` either way (so neither the answer nor the
+/// Writes a reset link to `email`'s user, if there is one, not disabled and
+/// not still invited, counted for `who` either way (so neither the answer nor the
 /// limit tells whether the user exists or is disabled). An admin who asks is
 /// told when nothing was sent: the user left the account, changed address or
 /// was disabled since the admin's page read them.
@@ -137,7 +137,12 @@ pub async fn send_password_reset(
         },
         None => None,
     };
-    let found = found.filter(|user| user.email == email && user.disabled_at.is_none());
+    // An invited user has no password to reset: their invitation sets one
+    // (and an admin's Reset Password sends it again). A reset link would
+    // activate them at an address the admin may yet correct.
+    let found = found.filter(|user| {
+        user.email == email && user.disabled_at.is_none() && user.status != user::INVITED
+    });
     if let ResetAsker::Admin(admin, _) = &asker {
         admin.recheck(&txn).await?;
         if !found.as_ref().is_some_and(|user| user.account_id == admin.account_id()) {

@@ -13,7 +13,7 @@ use crate::domain::core::scope::Scoped;
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::Domain;
 use crate::domain::entity::{developer_key, user};
-use crate::domain::identity::sessions::end_sessions;
+use crate::domain::identity::sessions::end_sign_ins;
 use crate::domain::identity::two_factor;
 use crate::model::{ActivityKind, AppError};
 
@@ -52,7 +52,12 @@ pub async fn apply(
         active.email_verified_at = Set(Some(d.clock.now()));
     }
     let user = active.update(txn).await?;
-    end_sessions(txn, user.id, None).await?;
+    end_sign_ins(txn, user.id, None).await?;
+    // As a password change does: other reset links would undo this one, and
+    // a pending email change (asked for by whoever knew the old password)
+    // would hand the account to its new address.
+    tokens::expire(d, txn, user.id, Purpose::ResetPassword).await?;
+    tokens::expire(d, txn, user.id, Purpose::ChangeEmail).await?;
     let kind = match purpose {
         Purpose::Activate => ActivityKind::UserActivated,
         _ => ActivityKind::PasswordReset,
@@ -85,7 +90,7 @@ async fn claim_unverified_account(
     let users: Vec<i32> =
         account.users().select_only().column(user::Column::Id).into_tuple().all(txn).await?;
     for &id in &users {
-        end_sessions(txn, id, None).await?;
+        end_sign_ins(txn, id, None).await?;
         // A second factor the squatter set up would lock the owner out.
         two_factor::remove(txn, id).await?;
     }

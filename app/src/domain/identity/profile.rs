@@ -11,7 +11,7 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
 use crate::domain::identity::reauth;
-use crate::domain::identity::sessions::{end_sessions, ShownUser};
+use crate::domain::identity::sessions::{end_sign_ins, ShownUser};
 use crate::model::{ActivityKind, AppError, CurrentUser};
 
 pub async fn current_user(d: &Domain, actor: &Member) -> Result<CurrentUser, AppError> {
@@ -80,9 +80,12 @@ pub async fn change_password(
     let mut me = me.into_active_model();
     me.password_hash = Set(Some(hash));
     me.update(&txn).await?;
-    end_sessions(&txn, user_id, Some(current_session_token)).await?;
-    // A reset link asked for before would undo the new password.
+    end_sign_ins(&txn, user_id, Some(current_session_token)).await?;
+    // A reset link asked for before would undo the new password, and an
+    // email change asked for before would hand the account to its new
+    // address: the old address's notice of it advises this very change.
     tokens::expire(d, &txn, user_id, Purpose::ResetPassword).await?;
+    tokens::expire(d, &txn, user_id, Purpose::ChangeEmail).await?;
     activity::record(d, &txn, By::Remedy(actor), Event::new(ActivityKind::PasswordChanged, email))
         .await?;
     txn.commit().await?;

@@ -15,7 +15,7 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, session, user};
+use crate::domain::entity::{account, login_challenge, session, user};
 use crate::domain::identity::reauth;
 use crate::model::{ActivityKind, AppError, CurrentUser, SessionRow};
 
@@ -181,8 +181,11 @@ pub async fn log_out(d: &Domain, token: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Ends every session of a user except, optionally, the one in use.
-pub async fn end_sessions<C: sea_orm::ConnectionTrait>(
+/// Ends every session of a user except, optionally, the one in use, and
+/// every log-in of theirs waiting for its second step: a code step opened
+/// with the old password (or a reset link) must not open a session after
+/// the password changed, the user was disabled or signed out elsewhere.
+pub async fn end_sign_ins<C: sea_orm::ConnectionTrait>(
     conn: &C,
     user_id: i32,
     keep_token: Option<&str>,
@@ -192,6 +195,10 @@ pub async fn end_sessions<C: sea_orm::ConnectionTrait>(
         delete = delete.filter(session::Column::TokenHash.ne(token_hash(token)));
     }
     delete.exec(conn).await?;
+    login_challenge::Entity::delete_many()
+        .filter(login_challenge::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 
@@ -275,7 +282,7 @@ pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
 }
 
 pub async fn end_others(d: &Domain, me: &Member, current_token: &str) -> Result<(), AppError> {
-    end_sessions(&d.db, me.user_id(), Some(current_token)).await
+    end_sign_ins(&d.db, me.user_id(), Some(current_token)).await
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub const RECOVERY_CODES: usize = 10;
 pub const WRONG_CODE: &str = "That code is not valid. Enter the current 6-digit code from your authenticator app, or an unused recovery code.";
 const ISSUER: &str = "Voice Console";
 /// Two windows changed two-factor authentication at the same moment.
+pub const ALREADY_ON: &str = "Two-factor authentication is already on.";
+pub const NOT_SET_UP: &str = "Start setting up two-factor authentication first.";
 pub const CHANGED_MEANWHILE: &str =
     "Two-factor authentication was changed in another window. Reload the page and try again.";
 
@@ -128,7 +130,7 @@ async fn enabled_row(
 /// changes for log-in until [`confirm_setup`] receives a valid code.
 pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppError> {
     if enabled_row(&d.db, me.user_id()).await?.is_some() {
-        return Err(AppError::Conflict("Two-factor authentication is already on.".into()));
+        return Err(AppError::Conflict(ALREADY_ON.into()));
     }
     let user = user::Entity::find_by_id(me.user_id())
         .one(&d.db)
@@ -199,9 +201,7 @@ pub async fn confirm_setup(
         .filter(two_factor::Column::EnabledAt.is_null())
         .one(&txn)
         .await?
-        .ok_or_else(|| {
-            AppError::Conflict("Start setting up two-factor authentication first.".into())
-        })?;
+        .ok_or_else(|| AppError::Conflict(NOT_SET_UP.into()))?;
     let secret = open_secret(d, &pending)?;
     let step = matching_step(&secret, code, now, pending.last_step).ok_or_else(|| {
         AppError::field(
