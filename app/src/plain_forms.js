@@ -93,9 +93,16 @@
         failed('Something went wrong on our side. Please try again.');
         return;
       }
+      // A refusal with its own sentence (a limit, a disabled user, a state)
+      // is shown above the form, whose fields keep what was typed.
+      const sentence = ['Forbidden', 'TooManyRequests', 'Conflict']
+        .map((kind) => error?.[kind])
+        .find((text) => typeof text === 'string');
       if (Array.isArray(error?.Invalid)) {
         showBesideFields(form, error.Invalid);
         if (button) button.disabled = false;
+      } else if (sentence) {
+        failed(sentence);
       } else {
         window.location.assign(errorPage(form.action, body));
       }

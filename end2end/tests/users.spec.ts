@@ -121,6 +121,8 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await logIn(memberPage, member, memberPassword);
   await expect(memberPage.getByText('This user is disabled. Ask an admin of your account.')).toBeVisible();
   await expect(memberPage).toHaveURL(/\/login/);
+  // What was typed stays, to try again once enabled.
+  await expect(memberPage.getByLabel('Email Address')).toHaveValue(member);
 
   // Enabled again: the row is active and the member logs in.
   await page.getByRole('button', { name: 'Enable Bob Builder' }).click();

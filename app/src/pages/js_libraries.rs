@@ -142,13 +142,19 @@ fn CodeField(id: String, code: RwSignal<String>, error: Signal<Option<String>>) 
                 rows=12
                 spellcheck="false"
                 aria-describedby=format!("{count_id} {syntax_id} {error_id}")
+                aria-invalid=move || invalid.get().then_some("true")
                 prop:value=move || code.get()
                 on:input=move |ev| code.set(event_target_value(&ev))
             >
                 {code.get_untracked()}
             </textarea>
             <p class="hint" id=count_id class:over=over aria-live="polite">
-                {move || format!("{} / {JS_LIBRARY_MAX} characters", count.get())}
+                {move || match count.get() {
+                    n if n > JS_LIBRARY_MAX => {
+                        format!("{n} / {JS_LIBRARY_MAX} characters: {} over the limit", n - JS_LIBRARY_MAX)
+                    }
+                    n => format!("{n} / {JS_LIBRARY_MAX} characters"),
+                }}
             </p>
             <p class="warning" id=syntax_id aria-live="polite">
                 {move || problem.get().map(|p| format!("This does not parse as JavaScript. {} You can still save it.", p.describe()))}

@@ -63,7 +63,7 @@ pub fn PhoneNumbersTab() -> impl IntoView {
             dialogs
             action=release
             question=|row: &PhoneNumberRow| format!(
-                "Delete {}? The number is released to the carrier and this account can no longer use it.",
+                "Delete {}? The number goes back to the pool, rests there for a while so nobody else gets it at once, and this account can no longer use it.",
                 readable_phone(&row.e164)
             )
             input=|row: &PhoneNumberRow| ReleasePhoneNumber { id: row.id }
@@ -177,7 +177,7 @@ fn NumberRow(
             </td>
             <td class="pci">
                 {if row.pci {
-                    Either::Left(view! { <span aria-label="PCI-enabled" title="PCI-enabled">"✓"</span> })
+                    Either::Left(view! { <span aria-hidden="true" title="PCI-enabled">"✓"</span><span class="sr-only">"PCI-enabled"</span> })
                 } else {
                     Either::Right(view! { <span class="sr-only">"Not PCI-enabled"</span> })
                 }}

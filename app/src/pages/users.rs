@@ -170,7 +170,11 @@ fn status(u: &UserRow) -> impl IntoView {
 
 fn check(on: bool) -> impl IntoView {
     if on {
-        Either::Left(view! { <span class="check" aria-label="Yes">"✓"</span> })
+        // The mark for the eye, the word for a screen reader (a plain span's
+        // aria-label is not read).
+        Either::Left(
+            view! { <span class="check" aria-hidden="true">"✓"</span><span class="sr-only">"Yes"</span> },
+        )
     } else {
         Either::Right(view! { <span class="sr-only">"No"</span> })
     }
