@@ -64,3 +64,24 @@ async fn a_postgresql_connection_the_server_dropped_is_replaced_before_it_is_use
     assert_ne!(now, used, "a new connection answers");
     admin.close().await.ok();
 }
+
+/// Two server processes started at once on one PostgreSQL database (a
+/// deploy of several): both migrate it, one after the other, and neither
+/// fails on the other's tables. (A SQLite file is one process's.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processes_starting_at_once_on_postgresql_migrate_in_turn() {
+    let url = fresh_shared_database_url().await;
+    if !url.starts_with("postgres") {
+        eprintln!("SQLite: a database file belongs to one process; nothing to race");
+        return;
+    }
+    let starts: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { app::domain::core::db::connect_and_migrate(&url).await })
+        })
+        .collect();
+    for start in starts {
+        start.await.unwrap().expect("each process migrates or finds it done");
+    }
+}

@@ -68,6 +68,15 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await expect(dialog).toBeHidden();
   await expect(row.getByRole('cell', { name: 'Yes' })).toHaveCount(3);
 
+  // A new address for an active user waits for their confirmation, and the admin is told so.
+  const moved = uniqueEmail('nina-new');
+  await page.getByRole('button', { name: 'Edit Nina Newbie' }).click();
+  await dialog.getByLabel('Email Address').fill(moved);
+  await dialog.getByRole('button', { name: 'Update' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByText(`A confirmation link went to ${moved}: Nina Newbie's address changes when they open it.`)).toBeVisible();
+  await expect(row.getByRole('cell', { name: invited, exact: true })).toBeVisible();
+
   // Search narrows the table on the server.
   await page.getByLabel('Search users').fill('nina');
   await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);

@@ -21,7 +21,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(web): State<WebContext>) -> (StatusCode, &'static str) {
-    if db::is_ready(&web.domain.db).await {
+    if db::is_ready(&web.domain.read).await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready")

@@ -54,6 +54,7 @@ pub fn UsersTab() -> impl IntoView {
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add.value(), dialogs.adding);
     close_on_success(update.value(), dialogs.edit_open);
+    let pending_email = pending_email_change(update);
 
     let table = move |page| {
         view! { <UserTable page search state sort pages after restart=Callback::new(move |_| restart()) dialogs switch /> }
@@ -62,6 +63,7 @@ pub fn UsersTab() -> impl IntoView {
         <section class="panel" aria-labelledby="users-heading">
             <h2 id="users-heading">"Manage Users"</h2>
             <Loaded resource=users view=table admin_only=true />
+            <FormStatus error=Signal::derive(|| None::<String>) success=pending_email />
             <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add User"</button>
         </section>
         <Modal title="Add User" open=dialogs.adding id="add-user">
@@ -78,6 +80,30 @@ pub fn UsersTab() -> impl IntoView {
         />
         <ConfirmSwitch switch />
     }
+}
+
+/// After Edit User gave an active user a new address: where the confirmation
+/// went. The row keeps the old address until the user confirms the new one,
+/// which would otherwise look as if the change was lost.
+fn pending_email_change(update: ServerAction<UpdateUser>) -> Signal<Option<String>> {
+    // The input is gone once the answer is in: kept while it runs.
+    let asked = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(input) = update.input().get() {
+            asked.set(input.email.trim().to_lowercase());
+        }
+    });
+    Signal::derive(move || match update.value().get() {
+        Some(Ok(row)) if !row.invited && asked.with(|a| !a.is_empty() && *a != row.email) => {
+            Some(format!(
+                "A confirmation link went to {}: {} {}'s address changes when they open it.",
+                asked.get(),
+                row.first_name,
+                row.last_name
+            ))
+        }
+        _ => None,
+    })
 }
 
 /// The Disable / Enable dialog: which row it is about, and the two actions.
@@ -363,11 +389,11 @@ fn UserForm(
             }
             error=field_error(result, "email")
         />
-        <fieldset class="field">
+        <fieldset class="field" aria-describedby="is-admin-error">
             <legend>"Account Admin"</legend>
             <label class="inline"><input type="radio" name="is_admin" value="yes" checked=value.is_admin />" Yes"</label>
             <label class="inline"><input type="radio" name="is_admin" value="no" checked=!value.is_admin />" No"</label>
-            <p class="error" aria-live="polite">{move || field_error(result, "is_admin").get()}</p>
+            <p class="error" id="is-admin-error" aria-live="polite">{move || field_error(result, "is_admin").get()}</p>
         </fieldset>
         <div class="field">
             <label class="inline"><input type="checkbox" name="can_create" value="on" checked=value.can_create />" Can Create"</label>

@@ -103,8 +103,29 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
         });
     }
     let db = Database::connect(options).await?;
-    Migrator::up(&db, None).await?;
+    migrate(&db).await?;
     Ok(db)
+}
+
+/// Any number, the same in every process: the key of the lock below.
+const MIGRATION_LOCK: i64 = 0x766f_6963_6500;
+
+/// Applies the pending migrations. On PostgreSQL several processes may start
+/// at once (a deploy of several): each would see the same migrations pending
+/// and the second fail on the first's tables. So they take turns on an
+/// advisory lock, held by a transaction of its own while the migrations run
+/// on the pool's other connections; the next finds nothing pending. A SQLite
+/// file belongs to one process, whose one writing connection would wait on
+/// itself.
+async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::{DbBackend, TransactionTrait};
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let turn = db.begin().await?;
+    turn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
+    Migrator::up(db, None).await?;
+    turn.commit().await
 }
 
 /// When the pool checks a connection before handing it out. sqlx's default
@@ -132,10 +153,31 @@ fn is_sqlite_file(url: &str) -> bool {
 }
 
 /// Whether the database answers and has every migration this build knows:
-/// what a load balancer's readiness probe asks before sending traffic.
-pub async fn is_ready(db: &DatabaseConnection) -> bool {
-    match Migrator::get_pending_migrations(db).await {
-        Ok(pending) => pending.is_empty(),
+/// what a load balancer's readiness probe asks before sending traffic. A
+/// migration this build does not know (a newer build's, during a rolling
+/// deploy) leaves it ready: migrations only add. One read of the migrations
+/// table, on the read pool; sea-orm's own pending check would create that
+/// table on the writer and call an unknown migration an error.
+pub async fn is_ready(read: &DatabaseConnection) -> bool {
+    use sea_orm::Statement;
+    let query = Statement::from_string(
+        read.get_database_backend(),
+        "SELECT version FROM seaql_migrations".to_owned(),
+    );
+    match read.query_all_raw(query).await {
+        Ok(rows) => {
+            let applied: std::collections::HashSet<String> =
+                rows.iter().filter_map(|row| row.try_get::<String>("", "version").ok()).collect();
+            let missing: Vec<String> = Migrator::migrations()
+                .iter()
+                .map(|m| m.name().to_owned())
+                .filter(|name| !applied.contains(name))
+                .collect();
+            if !missing.is_empty() {
+                tracing::warn!(?missing, "readiness: migrations not applied yet");
+            }
+            missing.is_empty()
+        }
         Err(err) => {
             tracing::warn!(error = %err, "readiness: the database does not answer");
             false
