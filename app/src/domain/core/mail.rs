@@ -210,20 +210,29 @@ fn backoff(attempts: i32) -> Duration {
     (Duration::seconds(30) * 2i32.pow(doublings)).min(Duration::hours(1))
 }
 
-/// Takes the row for this worker if nobody else holds it. Exactly one of
-/// several racing workers sees `true`.
-async fn claim(d: &Domain, row: &outbox::Model, now: DateTime<Utc>) -> Result<bool, AppError> {
+/// Takes the row for this worker if nobody else holds it and it is still
+/// due, and returns until when: exactly one of several racing workers gets
+/// it. The time is read afresh for each row, so a pass slowed down by its
+/// first sends never hands out a claim that has already run out, and a row
+/// another worker has just put off is left for later.
+async fn claim(d: &Domain, row: &outbox::Model) -> Result<Option<DateTime<Utc>>, AppError> {
+    use chrono::SubsecRound;
+    // Whole microseconds, as both databases keep it, so the claim written
+    // compares equal to the claim read back.
+    let now = d.clock.now().trunc_subsecs(6);
+    let until = now + CLAIM_FOR;
     let free = Condition::any()
         .add(outbox::Column::ClaimedUntil.is_null())
         .add(outbox::Column::ClaimedUntil.lt(now));
     let result = outbox::Entity::update_many()
-        .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + CLAIM_FOR))
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(until))
         .filter(outbox::Column::Id.eq(row.id))
         .filter(outbox::Column::Status.eq(PENDING))
+        .filter(outbox::Column::NextAttemptAt.lte(now))
         .filter(free)
         .exec(&d.db)
         .await?;
-    Ok(result.rows_affected == 1)
+    Ok((result.rows_affected == 1).then_some(until))
 }
 
 /// One pass of a worker: delivers up to `batch` due rows. Returns how many it
@@ -265,40 +274,52 @@ pub async fn deliver_due_until(
         if stopping() {
             break;
         }
-        if !claim(d, &row, now).await? {
+        let Some(claimed_until) = claim(d, &row).await? else {
             continue;
-        }
+        };
         let outcome = deliver(transport, &row, sender).await;
         let attempts = row.attempts + 1;
         let finished = d.clock.now();
-        let mut update: outbox::ActiveModel = row.into();
-        update.attempts = Set(attempts);
-        update.claimed_until = Set(None);
-        match outcome {
+        // Recorded only while the claim is still this worker's: past it,
+        // another worker may hold the row, and its outcome is the one kept.
+        let update = outbox::Entity::update_many()
+            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+            .col_expr(outbox::Column::ClaimedUntil, Expr::value(None::<DateTime<Utc>>))
+            .filter(outbox::Column::Id.eq(row.id))
+            .filter(outbox::Column::ClaimedUntil.eq(claimed_until));
+        let update = match outcome {
             Outcome::Sent => {
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "sent")
                     .increment(1);
-                update.status = Set(SENT.into());
-                update.sent_at = Set(Some(finished));
-                update.body_text = Set(DELIVERED_BODY.into());
-                update.last_error = Set(None);
+                update
+                    .col_expr(outbox::Column::Status, Expr::value(SENT))
+                    .col_expr(outbox::Column::SentAt, Expr::value(finished))
+                    .col_expr(outbox::Column::BodyText, Expr::value(DELIVERED_BODY))
+                    .col_expr(outbox::Column::LastError, Expr::value(None::<String>))
             }
             Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {
                 tracing::warn!(attempts, error = %why, "email delivery failed; will retry");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "retry")
                     .increment(1);
-                update.next_attempt_at = Set(finished + backoff(attempts));
-                update.last_error = Set(Some(why));
+                update
+                    .col_expr(
+                        outbox::Column::NextAttemptAt,
+                        Expr::value(finished + backoff(attempts)),
+                    )
+                    .col_expr(outbox::Column::LastError, Expr::value(why))
             }
             Outcome::Transient(why) | Outcome::Permanent(why) => {
                 tracing::error!(attempts, error = %why, "email delivery failed for good");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "failed")
                     .increment(1);
-                update.status = Set(FAILED.into());
-                update.last_error = Set(Some(why));
+                update
+                    .col_expr(outbox::Column::Status, Expr::value(FAILED))
+                    .col_expr(outbox::Column::LastError, Expr::value(why))
             }
+        };
+        if update.exec(&d.db).await?.rows_affected == 0 {
+            tracing::warn!(email = row.id, "an email's claim ran out while it was sent");
         }
-        update.update(&d.db).await?;
         handled += 1;
     }
     Ok(handled)

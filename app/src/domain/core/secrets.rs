@@ -159,42 +159,91 @@ impl Keyring {
 
     /// Reads the key file, or creates it (mode 0600) with a fresh key when it
     /// does not exist. An unreadable or malformed file is an error: the
-    /// server must not start and seal secrets with a key it will lose.
+    /// server must not start and seal secrets with a key it will lose. Of
+    /// processes starting at once in one data directory, the first to link
+    /// its file in place wins, and the others read its key.
     pub fn load_or_create(path: &Path) -> Result<Self, SecretError> {
+        let fail = |err: std::io::Error| SecretError::KeyFile(format!("{}: {err}", path.display()));
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&text),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 let keyring = Keyring::generate();
-                keyring.save(path)?;
-                Ok(keyring)
+                let partial = keyring.write_beside(path)?;
+                // A hard link, unlike a rename, never replaces a file that
+                // is already there.
+                let linked = std::fs::hard_link(&partial, path);
+                let _ = std::fs::remove_file(&partial);
+                match linked {
+                    Ok(()) => Ok(keyring),
+                    Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::parse(&std::fs::read_to_string(path).map_err(fail)?)
+                    }
+                    Err(err) => Err(fail(err)),
+                }
             }
-            Err(err) => Err(SecretError::KeyFile(format!("{}: {err}", path.display()))),
+            Err(err) => Err(fail(err)),
         }
     }
 
     /// Writes the key file (mode 0600) atomically: beside it, then renamed.
     pub fn save(&self, path: &Path) -> Result<(), SecretError> {
+        let partial = self.write_beside(path)?;
+        std::fs::rename(&partial, path)
+            .map_err(|err| SecretError::KeyFile(format!("{}: {err}", path.display())))
+    }
+
+    /// The keys in a new file (mode 0600) beside `path`, its name this
+    /// process's own, written through to the disk.
+    fn write_beside(&self, path: &Path) -> Result<std::path::PathBuf, SecretError> {
         use std::io::Write;
         let fail = |err: std::io::Error| SecretError::KeyFile(format!("{}: {err}", path.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
-        let partial = path.with_extension("partial");
+        let unique = hex::encode(random_bytes::<8>());
+        let partial = path.with_extension(format!("partial-{unique}"));
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&partial).map_err(fail)?;
         let text: String = self.keys.iter().map(|k| k.line() + "\n").collect();
         file.write_all(text.as_bytes()).map_err(fail)?;
         file.sync_all().map_err(fail)?;
-        std::fs::rename(&partial, path).map_err(fail)
+        Ok(partial)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two processes starting at once in a fresh data directory end with one
+    /// key between them, the one in the file.
+    #[test]
+    fn processes_creating_the_key_file_at_once_share_one_key() {
+        for round in 0..20 {
+            let dir = std::env::temp_dir()
+                .join(format!("console-keys-{}-{round}", hex::encode(random_bytes::<6>())));
+            let path = dir.join("secret-keys");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let starts: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        Keyring::load_or_create(&path).unwrap().current_key_id().to_owned()
+                    })
+                })
+                .collect();
+            let ids: Vec<String> = starts.into_iter().map(|s| s.join().unwrap()).collect();
+            let on_disk = Keyring::load_or_create(&path).unwrap();
+            assert!(ids.iter().all(|id| id == on_disk.current_key_id()), "round {round}: {ids:?}");
+            let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+            assert_eq!(left.len(), 1, "only the key file is left");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
 
     #[test]
     fn a_sealed_secret_opens_only_unaltered_and_in_its_context() {
