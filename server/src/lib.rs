@@ -5,6 +5,7 @@ pub mod assets;
 pub mod cli;
 pub mod compression;
 pub mod config;
+pub mod connections;
 pub mod health;
 pub mod logs;
 pub mod oauth_callback;

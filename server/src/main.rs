@@ -1,4 +1,3 @@
-use std::future::IntoFuture;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -10,7 +9,6 @@ use app::domain::core::provisioning::{self, LocalPool};
 use app::domain::core::quota::QuotaPolicy;
 use app::domain::core::secrets::Keyring;
 use app::domain::Domain;
-use axum::serve::ListenerExt;
 use clap::Parser;
 use leptos::config::{get_configuration, Env};
 use lettre::message::Mailbox;
@@ -153,10 +151,6 @@ async fn serve(
         Ok(listener) => listener,
         Err(err) => return fail(&format!("cannot listen on {addr}: {err}")),
     };
-    // Without TCP_NODELAY, responses written in pieces stall on delayed ACKs.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     println!("My Account console: {}", config.public_url);
     println!("Data directory: {}", config.data_dir.display());
     match &config.mail {
@@ -167,16 +161,15 @@ async fn serve(
             println!("Emails are delivered by SMTP via {host}:{port}")
         }
     }
-    let mut server = tokio::spawn(
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown({
-                let mut stopped = stopped.clone();
-                async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                }
-            })
-            .into_future(),
-    );
+    let mut server = tokio::spawn(server::connections::serve(
+        listener,
+        router,
+        server::connections::Limits {
+            proxies: config.trusted_proxies.clone(),
+            ..server::connections::Limits::default()
+        },
+        stopped.clone(),
+    ));
     tokio::select! {
         signal = termination() => tracing::info!(signal, ?grace, "stopping: no new connections; \
             finishing the requests in flight and the email being sent"),
