@@ -35,6 +35,11 @@ pub async fn download(
     // Last: it takes the whole request.
     parts: Parts,
 ) -> Response {
+    if crate::security::sent_by_another_site(&parts.headers) {
+        return refused(AppError::Forbidden(
+            "Download the activity from the Activity tab of this console.".into(),
+        ));
+    }
     // The sign-in middleware has usually found the session already.
     let member = match parts.extensions.get::<SignedIn>() {
         Some(signed_in) => Ok(signed_in.member.clone()),
@@ -48,8 +53,15 @@ pub async fn download(
         Err(err) => return refused(err),
     };
     let filled = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    // A user that is not a number is refused, as the tab and the API refuse
+    // it: dropped, it would export everyone's events.
+    let user_id = match filled(query.user).map(|u| u.trim().parse::<i32>()) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return refused(AppError::field("user", "Choose a user from the list.")),
+    };
     let filter = ActivityFilter {
-        user_id: filled(query.user).and_then(|u| u.trim().parse().ok()),
+        user_id,
         kind: filled(query.kind),
         from: filled(query.from),
         to: filled(query.to),

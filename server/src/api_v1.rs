@@ -15,6 +15,7 @@ use app::model::{
     ActivityFilter, ActivityRow, AppError, CurrentUser, FieldError, PhoneNumberRow, UserRow,
     UserSort, UserState,
 };
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -170,11 +171,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The query, or the API's own JSON error when it does not parse (axum's
+/// answer would be plain text, outside the documented contract).
+fn parsed<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(query)| query)
+        .map_err(|rejection| ApiError(AppError::field("query", rejection.body_text())))
+}
+
 async fn caller(web: &WebContext, headers: &HeaderMap) -> Result<Member, ApiError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        // The scheme's name is case-insensitive (RFC 9110).
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key)
         .ok_or(AppError::Unauthenticated)?;
     Ok(developer_keys::authenticate(&web.domain, key.trim()).await?)
 }
@@ -234,9 +246,10 @@ pub struct UserList {
 async fn list_users(
     State(web): State<WebContext>,
     headers: HeaderMap,
-    Query(query): Query<UserQuery>,
+    query: Result<Query<UserQuery>, QueryRejection>,
 ) -> Result<Json<UserList>, ApiError> {
     let admin = caller(&web, &headers).await?.admin()?;
+    let query = parsed(query)?;
     let sort = UserSort::parse(query.sort.as_deref())?;
     let state = UserState::parse(query.state.as_deref())?;
     let page = users::list_users_in_state(
@@ -312,15 +325,16 @@ pub struct ActivityList {
         (status = OK, description = "A page of events", body = ActivityList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = FORBIDDEN, description = "The key's user is not an admin", body = ErrorBody),
-        (status = UNPROCESSABLE_ENTITY, description = "A refused kind or date", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "A refused kind, date, user or page", body = ErrorBody),
     )
 )]
 async fn list_activity(
     State(web): State<WebContext>,
     headers: HeaderMap,
-    Query(query): Query<ActivityQuery>,
+    query: Result<Query<ActivityQuery>, QueryRejection>,
 ) -> Result<Json<ActivityList>, ApiError> {
     let admin = caller(&web, &headers).await?.admin()?;
+    let query = parsed(query)?;
     let filter =
         ActivityFilter { user_id: query.user, kind: query.kind, from: query.from, to: query.to };
     let page = activity::list(&web.domain, &admin, &filter, query.before).await?;

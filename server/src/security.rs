@@ -79,13 +79,44 @@ pub async fn refuse_cross_site(
 
 fn is_cross_site(request: &Request, public_origin: &str) -> bool {
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    // An origin named must be ours, whatever `Sec-Fetch-Site` says: a page
+    // whose host name an attacker pointed at this server's address (DNS
+    // rebinding) is "same-origin" with itself.
+    if let Some(origin) = header("origin") {
+        if !is_public_origin(origin, public_origin) {
+            return true;
+        }
+    }
     if let Some(site) = header("sec-fetch-site") {
         return !matches!(site, "same-origin" | "none");
     }
-    match header("origin") {
-        Some(origin) => origin != public_origin,
-        None => request.headers().contains_key(header::COOKIE),
-    }
+    header("origin").is_none() && request.headers().contains_key(header::COOKIE)
+}
+
+/// Whether a browser's `Origin` is the console's. On a loopback address the
+/// console is reached as `localhost`, `127.0.0.1` or `[::1]` alike (the run
+/// command prints one; people type another), a name rebinding cannot take.
+pub fn is_public_origin(origin: &str, public_origin: &str) -> bool {
+    const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+    let loopback_form = |url: &str| {
+        let (scheme, rest) = url.split_once("://")?;
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, Some(port)),
+            _ => (rest, None),
+        };
+        LOOPBACK.contains(&host).then(|| (scheme.to_owned(), port.map(str::to_owned)))
+    };
+    origin == public_origin
+        || loopback_form(origin).is_some_and(|o| Some(o) == loopback_form(public_origin))
+}
+
+/// Whether a request that reads nothing but costs something (a download)
+/// was started by another site, as browsers say in `Sec-Fetch-Site`: a
+/// hostile page can send a signed-in admin to it (a top-level navigation
+/// carries SameSite=Lax cookies), spending their count for nothing.
+pub fn sent_by_another_site(headers: &http::HeaderMap) -> bool {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    site.is_some_and(|site| !matches!(site, "same-origin" | "none"))
 }
 
 /// The one place a server function's error gets its HTTP status: server_fn
@@ -108,4 +139,25 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
         parts.status = StatusCode::from_u16(err.status()).unwrap_or(parts.status);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_public_origin;
+
+    #[test]
+    fn the_public_origin_and_its_loopback_aliases_are_the_consoles() {
+        let public = "http://127.0.0.1:3000";
+        assert!(is_public_origin("http://127.0.0.1:3000", public));
+        assert!(is_public_origin("http://localhost:3000", public));
+        assert!(is_public_origin("http://[::1]:3000", public));
+        // Another port, scheme or name is another origin, rebound or not.
+        assert!(!is_public_origin("http://localhost:3001", public));
+        assert!(!is_public_origin("https://localhost:3000", public));
+        assert!(!is_public_origin("http://evil.example:3000", public));
+        // A public name has no aliases.
+        let public = "https://console.example.com";
+        assert!(is_public_origin("https://console.example.com", public));
+        assert!(!is_public_origin("https://localhost", public));
+    }
 }

@@ -69,6 +69,16 @@ fn admins_list_filter_download_and_query_their_accounts_activity() {
         assert!(!refused.body.contains(ADMIN));
         let csv = app.page("/account/activity.csv", Some(&member)).await;
         assert_eq!(csv.status, StatusCode::FORBIDDEN);
+        // Another site sending the admin to the download spends nothing.
+        let sent = Request::get("/account/activity.csv")
+            .header(header::COOKIE, format!("{}={admin}", app.session_cookie()))
+            .header("sec-fetch-site", "cross-site")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.send(sent).await.status, StatusCode::FORBIDDEN);
+        // A user filter that is no user is refused, not dropped.
+        let garbled = app.page("/account/activity.csv?user=abc", Some(&admin)).await;
+        assert_eq!(garbled.status, StatusCode::UNPROCESSABLE_ENTITY);
         before.assert_unchanged(&app.domain).await;
         // Another account's admin sees only their own account's events.
         let other = app.sign_up("eve@evil.test").await;
@@ -115,6 +125,18 @@ fn admins_list_filter_download_and_query_their_accounts_activity() {
         assert_eq!(status, StatusCode::OK);
         let (status, _) = app.api("/api/v1/activity?from=soon", Some(&key)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        // A query that does not parse gets the API's JSON error too.
+        for garbled in ["before=soon", "user=abc"] {
+            let (status, body) = app.api(&format!("/api/v1/activity?{garbled}"), Some(&key)).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{garbled}");
+            assert_eq!(body["error"]["fields"][0]["field"], "query", "{garbled}: {body}");
+        }
+        // The scheme's name in any case.
+        let lower = Request::get("/api/v1/me")
+            .header(header::AUTHORIZATION, format!("bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.send(lower).await.status, StatusCode::OK);
         let (member_key, _) = app.new_developer_key(&member, MEMBER_PASSWORD).await;
         let (status, body) = app.api("/api/v1/activity", Some(&member_key)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);

@@ -321,6 +321,18 @@ fn state_changing_requests_from_another_site_are_refused_and_change_nothing() {
             .call_from("update_name", &form, Some(&admin), None, Some("https://evil.example"))
             .await;
         assert_eq!(foreign_origin.status, StatusCode::FORBIDDEN);
+        // "Same-origin" with a host name rebound to this server's address
+        // (DNS rebinding): the origin it names is not the console's.
+        let rebound = app
+            .call_from(
+                "update_name",
+                &form,
+                Some(&admin),
+                Some("same-origin"),
+                Some("http://evil.example"),
+            )
+            .await;
+        assert_eq!(rebound.status, StatusCode::FORBIDDEN);
         let log_out = app.call_from("log_out", &[], Some(&admin), Some("cross-site"), None).await;
         assert_eq!(log_out.status, StatusCode::FORBIDDEN);
         let me = app.call("signed_in_user", &[], Some(&admin)).await.json();
