@@ -111,6 +111,10 @@ pub async fn serve(
             // The watch's guard is dropped inside: it must not live in the loop.
             () = async { let _ = stopping.wait_for(|stop| *stop).await; } => break,
         };
+        // On a dual-stack listener an IPv4 client comes as `::ffff:a.b.c.d`:
+        // seen as the IPv4 address it is, here (a proxy's, the count) and
+        // by every handler (limits and logs by client address).
+        let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         let most = if limits.proxies.contains(&peer.ip()) { usize::MAX } else { limits.per_client };
         let Some(place) = open.take(peer.ip(), most) else {
             metrics::counter!("console_connections_refused_total").increment(1);

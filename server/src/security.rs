@@ -93,21 +93,41 @@ fn is_cross_site(request: &Request, public_origin: &str) -> bool {
     header("origin").is_none() && request.headers().contains_key(header::COOKIE)
 }
 
-/// Whether a browser's `Origin` is the console's. On a loopback address the
-/// console is reached as `localhost`, `127.0.0.1` or `[::1]` alike (the run
-/// command prints one; people type another), a name rebinding cannot take.
+/// Whether a browser's `Origin` is the console's, compared as browsers write
+/// origins (case aside, a scheme's default port left out). On a loopback
+/// address the console is reached as `localhost`, `127.0.0.1` or `[::1]`
+/// alike (the run command prints one; people type another), names a
+/// rebinding cannot take. A `PUBLIC_URL` left at an unspecified address
+/// (`0.0.0.0`, `[::]`: listening everywhere, `PUBLIC_URL` unset) names no
+/// origin, and any is taken: set `PUBLIC_URL` to check it.
 pub fn is_public_origin(origin: &str, public_origin: &str) -> bool {
     const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
-    let loopback_form = |url: &str| {
+    const ANYWHERE: [&str; 2] = ["0.0.0.0", "[::]"];
+    // (scheme, host, port), lowercase, the default port as none.
+    let parts = |url: &str| {
+        let url = url.to_ascii_lowercase();
         let (scheme, rest) = url.split_once("://")?;
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) if !port.contains(']') => (host, Some(port)),
             _ => (rest, None),
         };
-        LOOPBACK.contains(&host).then(|| (scheme.to_owned(), port.map(str::to_owned)))
+        let default = match scheme {
+            "http" => "80",
+            "https" => "443",
+            _ => "",
+        };
+        let port = port.filter(|p| *p != default).map(str::to_owned);
+        Some((scheme.to_owned(), host.to_owned(), port))
     };
-    origin == public_origin
-        || loopback_form(origin).is_some_and(|o| Some(o) == loopback_form(public_origin))
+    let (Some(theirs), Some(ours)) = (parts(origin), parts(public_origin)) else {
+        return false;
+    };
+    let loopback = |host: &str| LOOPBACK.contains(&host);
+    theirs == ours
+        || ANYWHERE.contains(&ours.1.as_str())
+        || (loopback(&theirs.1)
+            && loopback(&ours.1)
+            && (&theirs.0, &theirs.2) == (&ours.0, &ours.2))
 }
 
 /// Whether a request that reads nothing but costs something (a download)
@@ -155,9 +175,14 @@ mod tests {
         assert!(!is_public_origin("http://localhost:3001", public));
         assert!(!is_public_origin("https://localhost:3000", public));
         assert!(!is_public_origin("http://evil.example:3000", public));
-        // A public name has no aliases.
+        // A public name has no aliases, but case and a default port aside.
         let public = "https://console.example.com";
         assert!(is_public_origin("https://console.example.com", public));
+        assert!(is_public_origin("https://Console.Example.com:443", public));
+        assert!(is_public_origin("https://console.example.com", "https://console.example.com:443"));
+        assert!(!is_public_origin("https://console.example.com:8443", public));
         assert!(!is_public_origin("https://localhost", public));
+        // Listening everywhere with no PUBLIC_URL names no origin to check.
+        assert!(is_public_origin("http://192.0.2.7:3000", "http://0.0.0.0:3000"));
     }
 }

@@ -58,11 +58,11 @@ pub fn Modal(
     view! {
         <dialog node_ref=dialog id=id class="modal" aria-labelledby=labelled_by on:close=move |_| open.set(false) on:keydown=on_keydown>
             <Show when=move || open.get()>
-                <div class="modal-head">
-                    <h2 id=heading_id.clone()>{move || title.get()}</h2>
-                    <button type="button" class="close" aria-label="Close" on:click=move |_| open.set(false)>"×"</button>
-                </div>
+                <h2 id=heading_id.clone()>{move || title.get()}</h2>
                 {children.read_value()()}
+                // Last in the markup, so opening focuses the first field;
+                // drawn at the top corner.
+                <button type="button" class="close" aria-label="Close" on:click=move |_| open.set(false)>"×"</button>
             </Show>
         </dialog>
     }

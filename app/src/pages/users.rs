@@ -13,7 +13,9 @@ use crate::components::form::{
     field_error, form_action, form_error, success_message, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
+use crate::components::modal::{
+    clear_on_open, close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs,
+};
 use crate::components::table::{DataTable, DeleteButton, EditButton, Pager, RowActions};
 use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
 
@@ -54,6 +56,9 @@ pub fn UsersTab() -> impl IntoView {
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add.value(), dialogs.adding);
     close_on_success(update.value(), dialogs.edit_open);
+    // Opened again, the dialog shows no earlier refusal, and the page no
+    // earlier confirmation.
+    clear_on_open(update, dialogs.edit_open);
     let pending_email = pending_email_change(update);
 
     let table = move |page| {

@@ -103,7 +103,7 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
         });
     }
     let db = Database::connect(options).await?;
-    migrate(&db).await?;
+    migrate(&db, url).await?;
     Ok(db)
 }
 
@@ -113,19 +113,27 @@ const MIGRATION_LOCK: i64 = 0x766f_6963_6500;
 /// Applies the pending migrations. On PostgreSQL several processes may start
 /// at once (a deploy of several): each would see the same migrations pending
 /// and the second fail on the first's tables. So they take turns on an
-/// advisory lock, held by a transaction of its own while the migrations run
-/// on the pool's other connections; the next finds nothing pending. A SQLite
+/// advisory lock, held by a session of its own (not a transaction left idle,
+/// which a server's `idle_in_transaction_session_timeout` would end) while
+/// the migrations run on the pool; the next finds nothing pending. A SQLite
 /// file belongs to one process, whose one writing connection would wait on
 /// itself.
-async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    use sea_orm::{DbBackend, TransactionTrait};
+async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
+    use sea_orm::DbBackend;
     if db.get_database_backend() != DbBackend::Postgres {
         return Migrator::up(db, None).await;
     }
-    let turn = db.begin().await?;
-    turn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
-    Migrator::up(db, None).await?;
-    turn.commit().await
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).max_connections(1).min_connections(1);
+    let turn = Database::connect(options).await?;
+    turn.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).await?;
+    let migrated = Migrator::up(db, None).await;
+    // Closing the session would release it too; said, so the next waits no
+    // longer than this one's migrations.
+    let unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})");
+    let _ = turn.execute_unprepared(&unlock).await;
+    let _ = turn.close().await;
+    migrated
 }
 
 /// When the pool checks a connection before handing it out. sqlx's default

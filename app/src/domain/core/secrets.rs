@@ -170,15 +170,21 @@ impl Keyring {
                 let keyring = Keyring::generate();
                 let partial = keyring.write_beside(path)?;
                 // A hard link, unlike a rename, never replaces a file that
-                // is already there.
-                let linked = std::fs::hard_link(&partial, path);
-                let _ = std::fs::remove_file(&partial);
-                match linked {
-                    Ok(()) => Ok(keyring),
+                // is already there. A file system without hard links (some
+                // network mounts) gets the rename, and one process a start.
+                match std::fs::hard_link(&partial, path) {
+                    Ok(()) => {
+                        let _ = std::fs::remove_file(&partial);
+                        Ok(keyring)
+                    }
                     Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let _ = std::fs::remove_file(&partial);
                         Self::parse(&std::fs::read_to_string(path).map_err(fail)?)
                     }
-                    Err(err) => Err(fail(err)),
+                    Err(_) => {
+                        std::fs::rename(&partial, path).map_err(fail)?;
+                        Ok(keyring)
+                    }
                 }
             }
             Err(err) => Err(fail(err)),

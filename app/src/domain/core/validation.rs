@@ -157,12 +157,19 @@ pub fn password_length(password: &str) -> Result<(), String> {
 /// guess as any part of it, so either part being strong is enough.
 pub fn new_password(password: &str, context: &[&str]) -> Result<String, String> {
     password_length(password)?;
-    let chars: Vec<char> = password.chars().collect();
-    let first: String = chars.iter().take(PASSWORD_JUDGED).collect();
-    let mut estimate = zxcvbn::zxcvbn(&first, context);
-    if u8::from(estimate.score()) < 3 && chars.len() > PASSWORD_JUDGED {
-        let last: String = chars[chars.len() - PASSWORD_JUDGED..].iter().collect();
-        estimate = zxcvbn::zxcvbn(&last, context);
+    let first = |text: &str| text.chars().take(PASSWORD_JUDGED).collect::<String>();
+    let last = |text: &str| {
+        let chars: Vec<char> = text.chars().collect();
+        chars[chars.len().saturating_sub(PASSWORD_JUDGED)..].iter().collect::<String>()
+    };
+    // zxcvbn finds a context entry only whole: a long email or company name
+    // is also given as the two ends a judged part of the password can hold.
+    let context: Vec<String> =
+        context.iter().flat_map(|entry| [entry.to_string(), first(entry), last(entry)]).collect();
+    let context: Vec<&str> = context.iter().map(String::as_str).collect();
+    let mut estimate = zxcvbn::zxcvbn(&first(password), &context);
+    if u8::from(estimate.score()) < 3 && password.chars().count() > PASSWORD_JUDGED {
+        estimate = zxcvbn::zxcvbn(&last(password), &context);
     }
     if u8::from(estimate.score()) < 3 {
         let hint = estimate
@@ -259,5 +266,8 @@ mod tests {
         let weak_start = format!("{}Velvet-Otter-Sunrise-42", "a".repeat(40));
         assert!(new_password(&weak_start, &[]).is_ok());
         assert!(new_password(&"ab".repeat(50), &[]).unwrap_err().contains("too easy"));
+        // One's own email is weak however long, though longer than a judged part.
+        let email = "grace.brewster.hopper@navy-archives.example";
+        assert!(new_password(email, &[email]).unwrap_err().contains("too easy"));
     }
 }

@@ -111,10 +111,11 @@ pub enum ResetAsker<'a> {
 }
 
 /// Writes a reset link to `email`'s user, if there is one, not disabled and
-/// not still invited, counted for `who` either way (so neither the answer nor the
-/// limit tells whether the user exists or is disabled). An admin who asks is
-/// told when nothing was sent: the user left the account, changed address or
-/// was disabled since the admin's page read them.
+/// not still invited, counted for `who` either way when anyone asks (so
+/// neither the answer nor the limit tells whether the user exists or is
+/// disabled). An admin who asks is refused, before the count, when nothing
+/// would be sent: the user left the account, changed address or was
+/// disabled since the admin's page read them.
 pub async fn send_password_reset(
     d: &Domain,
     email: &str,
