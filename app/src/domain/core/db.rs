@@ -128,8 +128,8 @@ async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
     let turn = Database::connect(options).await?;
     turn.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).await?;
     let migrated = Migrator::up(db, None).await;
-    // Closing the session would release it too; said, so the next waits no
-    // longer than this one's migrations.
+    // Closing the session would release the lock too; unlocking first
+    // lets the next process go on at once.
     let unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})");
     let _ = turn.execute_unprepared(&unlock).await;
     let _ = turn.close().await;
