@@ -48,6 +48,11 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_SECONDS` (default 30, at most 3600): after SIGTERM or
     /// SIGINT, how long requests in flight and the email being sent may take.
     pub shutdown_grace: Result<std::time::Duration, String>,
+    /// `SHUTDOWN_DRAIN_SECONDS` (default 0, at most 300): after SIGTERM or
+    /// SIGINT and before the listener closes, how long `/readyz` answers 503
+    /// while everything else is still served, for a load balancer to stop
+    /// sending new connections.
+    pub shutdown_drain: Result<std::time::Duration, String>,
     /// `METRICS_ADDR` (unset: no metrics): where Prometheus metrics are
     /// served, apart from the console, e.g. `127.0.0.1:9100`.
     pub metrics_addr: Option<Result<std::net::SocketAddr, String>>,
@@ -163,13 +168,15 @@ impl Config {
             live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE"),
         };
         let limits = var("LIMITS");
-        let shutdown_grace = match var("SHUTDOWN_GRACE_SECONDS") {
-            None => Ok(std::time::Duration::from_secs(30)),
+        let seconds = |name: &str, default: u64, most: u64| match var(name) {
+            None => Ok(std::time::Duration::from_secs(default)),
             Some(seconds) => match seconds.trim().parse::<u64>() {
-                Ok(seconds) if seconds <= 3600 => Ok(std::time::Duration::from_secs(seconds)),
-                _ => Err(format!("SHUTDOWN_GRACE_SECONDS must be 0 to 3600, not {seconds:?}")),
+                Ok(seconds) if seconds <= most => Ok(std::time::Duration::from_secs(seconds)),
+                _ => Err(format!("{name} must be 0 to {most}, not {seconds:?}")),
             },
         };
+        let shutdown_grace = seconds("SHUTDOWN_GRACE_SECONDS", 30, 3600);
+        let shutdown_drain = seconds("SHUTDOWN_DRAIN_SECONDS", 0, 300);
         let number_cooldown = days("NUMBER_COOLDOWN_DAYS", provisioning::COOLDOWN, 0);
         let retention = chrono::Duration::days(app::domain::core::DEFAULT_ACTIVITY_RETENTION_DAYS);
         let activity_retention = days("ACTIVITY_RETENTION_DAYS", retention, 1);
@@ -178,6 +185,7 @@ impl Config {
             limits,
             number_cooldown,
             shutdown_grace,
+            shutdown_drain,
             metrics_addr: var("METRICS_ADDR").map(|addr| {
                 addr.trim()
                     .parse()

@@ -20,7 +20,15 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Set once a stop began with a drain (`SHUTDOWN_DRAIN_SECONDS`): the process
+/// still serves, but tells load balancers to send no new connections. One
+/// per process, as the stop is.
+pub static DRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 async fn readyz(State(web): State<WebContext>) -> (StatusCode, &'static str) {
+    if DRAINING.load(std::sync::atomic::Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready");
+    }
     if db::is_ready(&web.domain.read).await {
         (StatusCode::OK, "ready")
     } else {

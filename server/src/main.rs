@@ -115,6 +115,10 @@ async fn serve(
         Ok(grace) => grace,
         Err(err) => return fail(&err),
     };
+    let drain = match config.shutdown_drain {
+        Ok(drain) => drain,
+        Err(err) => return fail(&err),
+    };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     if let Some(addr) = config.metrics_addr.clone() {
         let addr = match addr {
@@ -171,10 +175,21 @@ async fn serve(
         stopped.clone(),
     ));
     tokio::select! {
-        signal = termination() => tracing::info!(signal, ?grace, "stopping: no new connections; \
-            finishing the requests in flight and the email being sent"),
+        signal = termination() => tracing::info!(signal, ?drain, ?grace, "stopping"),
         result = &mut server => return fail(&format!("server: {result:?}")),
     }
+    if !drain.is_zero() {
+        // Load balancers learn from /readyz; new connections are still
+        // served until they have.
+        server::health::DRAINING.store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(?drain, "draining: /readyz answers 503, requests are still served");
+        tokio::time::sleep(drain).await;
+    }
+    tracing::info!(
+        ?grace,
+        "no new connections; finishing the requests in flight and the email \
+        being sent"
+    );
     let _ = stop.send(true);
     let finished = tokio::time::timeout(grace, async {
         let _ = server.await;

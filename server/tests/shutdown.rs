@@ -150,3 +150,46 @@ async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace()
     assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// A GET of `path` on a connection of its own; the status, or 0 when refused.
+async fn status_of(addr: SocketAddr, path: &str) -> u16 {
+    use tokio::io::AsyncWriteExt;
+    let Ok(mut stream) = TcpStream::connect(addr).await else { return 0 };
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    String::from_utf8_lossy(&response).get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// With a drain, a stop first tells load balancers (`/readyz` 503) while
+/// every request, new connections included, is still served; then it stops
+/// as without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_says_not_ready_while_still_serving_then_stops() {
+    let data_dir = std::env::temp_dir().join(format!("console-drain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let (arrived_tx, _arrived) = mpsc::unbounded_channel();
+    let (smtp_port, _accepted) = smtp(SMTP_DELAY, arrived_tx).await;
+    let port = free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let env = [("SHUTDOWN_DRAIN_SECONDS", "3"), ("SHUTDOWN_GRACE_SECONDS", "5")];
+    let mut server = start_server(&data_dir, "", port, smtp_port, &env).await;
+    assert_eq!(status_of(addr, "/readyz").await, 200);
+
+    let signalled = std::time::Instant::now();
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status_of(addr, "/readyz").await, 503, "load balancers are told");
+    assert_eq!(status_of(addr, "/healthz").await, 200, "new connections are still served");
+    assert_eq!(status_of(addr, "/login").await, 200);
+
+    let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    assert_eq!(exit.code(), Some(0));
+    let took = signalled.elapsed();
+    assert!(took >= Duration::from_millis(2900), "the drain lasted its 3 s: {took:?}");
+    assert_eq!(status_of(addr, "/healthz").await, 0, "stopped");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
