@@ -16,19 +16,30 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+/// An empty data directory of `name` (and this test process) for one server.
+fn fresh_data_dir(name: &str) -> std::path::PathBuf {
+    let data_dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).unwrap();
+    data_dir
+}
+
+/// A free port on the loopback address, and the address a server there has.
+fn local_port() -> (u16, SocketAddr) {
+    let port = free_port();
+    (port, ([127, 0, 0, 1], port).into())
+}
+
 /// How long the SMTP server thinks about each message before it accepts it:
 /// the server gets SIGTERM in that time.
 const SMTP_DELAY: Duration = Duration::from_millis(1500);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_request_in_flight_and_the_email_being_sent() {
-    let data_dir = std::env::temp_dir().join(format!("console-shutdown-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir).unwrap();
+    let data_dir = fresh_data_dir("console-shutdown");
     let (arrived_tx, mut arrived) = mpsc::unbounded_channel();
     let (smtp_port, accepted) = smtp(SMTP_DELAY, arrived_tx).await;
-    let port = free_port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let (port, addr) = local_port();
     let grace = [("SHUTDOWN_GRACE_SECONDS", "20")];
     let mut server = start_server(&data_dir, "", port, smtp_port, &grace).await;
 
@@ -112,13 +123,10 @@ async fn a_stopping_worker_starts_no_further_email_and_holds_none() {
 /// the process exits once the grace period is over, and drops the request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace() {
-    let data_dir = std::env::temp_dir().join(format!("console-stuck-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir).unwrap();
+    let data_dir = fresh_data_dir("console-stuck");
     let (arrived_tx, _arrived) = mpsc::unbounded_channel();
     let (smtp_port, _accepted) = smtp(SMTP_DELAY, arrived_tx).await;
-    let port = free_port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let (port, addr) = local_port();
     let grace = [("SHUTDOWN_GRACE_SECONDS", "2")];
     let mut server = start_server(&data_dir, "", port, smtp_port, &grace).await;
     let body = format!("email=ada%40example.com&password={PASSWORD}");
@@ -167,13 +175,10 @@ async fn status_of(addr: SocketAddr, path: &str) -> u16 {
 /// as without one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_says_not_ready_while_still_serving_then_stops() {
-    let data_dir = std::env::temp_dir().join(format!("console-drain-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir).unwrap();
+    let data_dir = fresh_data_dir("console-drain");
     let (arrived_tx, _arrived) = mpsc::unbounded_channel();
     let (smtp_port, _accepted) = smtp(SMTP_DELAY, arrived_tx).await;
-    let port = free_port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let (port, addr) = local_port();
     let env = [("SHUTDOWN_DRAIN_SECONDS", "3"), ("SHUTDOWN_GRACE_SECONDS", "5")];
     let mut server = start_server(&data_dir, "", port, smtp_port, &env).await;
     assert_eq!(status_of(addr, "/readyz").await, 200);
