@@ -85,3 +85,32 @@ async fn processes_starting_at_once_on_postgresql_migrate_in_turn() {
         start.await.unwrap().expect("each process migrates or finds it done");
     }
 }
+
+/// A start whose migrations fail leaves a SQLite file as it found it, so the
+/// next start (the cause mended) applies them all. Without one transaction
+/// around them, a migration failing after its first statements would leave
+/// those applied and unrecorded, and every later start would fail on them.
+/// Here a table left in the way makes one of the later migrations fail.
+#[tokio::test]
+async fn a_failed_migration_on_sqlite_leaves_no_half_applied_schema() {
+    let path = std::env::temp_dir().join(format!("console-migrate-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let blocker = Database::connect(&url).await.unwrap();
+    blocker.execute_unprepared("CREATE TABLE invitation_declines (x INTEGER)").await.unwrap();
+    blocker.close().await.unwrap();
+
+    let failed = app::domain::core::db::connect_and_migrate(&url).await;
+    let err = failed.expect_err("the migration that creates invitation_declines fails");
+    assert!(err.to_string().contains("invitation_declines"), "{err}");
+    let tables = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+    let conn = Database::connect(&url).await.unwrap();
+    assert_eq!(text(&conn, tables).await, ["invitation_declines"], "nothing else was created");
+
+    conn.execute_unprepared("DROP TABLE invitation_declines").await.unwrap();
+    conn.close().await.unwrap();
+    let migrated = app::domain::core::db::connect_and_migrate(&url).await.unwrap();
+    assert!(app::domain::core::db::is_ready(&migrated).await, "every migration applied");
+    migrated.close().await.unwrap();
+    let _ = std::fs::remove_file(&path);
+}

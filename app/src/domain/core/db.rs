@@ -115,13 +115,21 @@ const MIGRATION_LOCK: i64 = 0x766f_6963_6500;
 /// and the second fail on the first's tables. So they take turns on an
 /// advisory lock, held by a session of its own (not a transaction left idle,
 /// which a server's `idle_in_transaction_session_timeout` would end) while
-/// the migrations run on the pool; the next finds nothing pending. A SQLite
-/// file belongs to one process, whose one writing connection would wait on
-/// itself.
+/// the migrations run on the pool; the next finds nothing pending. There
+/// sea-orm runs each migration in a transaction of its own.
+///
+/// On SQLite sea-orm uses none, so a failure or a crash halfway through a
+/// migration would leave half a schema that no later start could finish.
+/// SQLite's DDL is transactional: all pending migrations run in one
+/// transaction, so a start applies them all or nothing. A SQLite file
+/// belongs to one process, so no lock is needed (its one writing connection
+/// would wait on itself).
 async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
-    use sea_orm::DbBackend;
+    use sea_orm::{DbBackend, TransactionTrait};
     if db.get_database_backend() != DbBackend::Postgres {
-        return Migrator::up(db, None).await;
+        let txn = db.begin().await?;
+        Migrator::up(&txn, None).await?;
+        return txn.commit().await;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false).max_connections(1).min_connections(1);
