@@ -15,7 +15,7 @@ n="${1:-1000000}"
 port="${ACTIVITY_BENCH_PORT:-3777}"
 scratch="$(mktemp -d /tmp/activity-bench.XXXX)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$scratch"' EXIT
-if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
   echo "something already answers on port $port; set ACTIVITY_BENCH_PORT" >&2
   exit 1
 fi
@@ -24,7 +24,7 @@ DATA_DIR="$scratch/data" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=tar
   LEPTOS_OUTPUT_NAME=console RUST_LOG=warn "$CONSOLE_SERVER_BIN" serve >"$scratch/server.log" 2>&1 &
 server=$!
 started() {
-  until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+  until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
     kill -0 "$server" 2>/dev/null || { cat "$scratch/server.log" >&2; exit 1; }
     sleep 0.5
   done

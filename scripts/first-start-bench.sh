@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times the README's run command as a fresh machine runs it: a fresh clone
 # with empty Cargo, npm and tool caches and an empty target directory, until
-# the server answers /healthz. It downloads every crate and builds every
+# the server answers /readyz. It downloads every crate and builds every
 # tool, so it takes as long as it measures (about 20 minutes on 2 cores).
 # The rustup toolchain and its wasm32 target are the machine's and are kept.
 #   scripts/first-start-bench.sh [SCRATCH_DIR]
@@ -29,7 +29,7 @@ setsid bash -c 'cd "$1/clone" && bash scripts/run.sh 2>&1 | while IFS= read -r l
   > "$scratch/run.log" 2>&1 &
 run=$!
 trap 'kill -- -"$run" 2>/dev/null || true' EXIT
-until curl -fsS http://127.0.0.1:3999/healthz >/dev/null 2>&1; do
+until curl -fsS http://127.0.0.1:3999/readyz >/dev/null 2>&1; do
   if ! kill -0 "$run" 2>/dev/null; then
     echo "the run command stopped before serving; see $scratch/run.log" >&2
     exit 1
@@ -39,4 +39,4 @@ done
 elapsed=$(( $(date +%s) - started ))
 echo "==> steps (seconds since the start):"
 grep -E '^ *[0-9]+s (==>|   Compiling (server|frontend|cargo-leptos|wasm-bindgen-cli) |    Finished|  Installed)' "$scratch/run.log" || true
-printf 'first start: %d min %02d s (%d s) until /healthz answered\n' $((elapsed / 60)) $((elapsed % 60)) "$elapsed"
+printf 'first start: %d min %02d s (%d s) until /readyz answered\n' $((elapsed / 60)) $((elapsed % 60)) "$elapsed"

@@ -20,7 +20,7 @@ LEPTOS_ENV=PROD LEPTOS_OUTPUT_NAME=console LEPTOS_HASH_FILES=true LEPTOS_SITE_RO
   "$CONSOLE_SERVER_BIN" serve > "$scratch/server.log" 2>&1 &
 server=$!
 trap 'kill -- -"$server" 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break; sleep 1; done
+for _ in $(seq 1 120); do curl -fsS -o /dev/null "$base/readyz" 2>/dev/null && break; sleep 1; done
 cookie=$(curl -sS -D - -o /dev/null -X POST -H "Sec-Fetch-Site: same-origin" \
   -d "company_name=Bench&first_name=Ann&last_name=Admin&email=admin%40bench.example&password=correct-horse-battery-staple" \
   "$base/fn/sign_up" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(console_session=[^;]*\).*/\1/p')

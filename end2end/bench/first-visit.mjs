@@ -48,7 +48,7 @@ const stop = () => { server.kill('SIGTERM'); rmSync(dataDir, { recursive: true, 
 
 async function ready() {
   for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`${BASE}/healthz`)).ok) return; } catch { /* not yet */ }
+    try { if ((await fetch(`${BASE}/readyz`)).ok) return; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('the server did not start');

@@ -81,14 +81,16 @@ impl Drop for Place {
     }
 }
 
-/// Serves `router` on `listener` until `stop` turns true; then accepts no
-/// more connections, lets the requests in flight finish (an idle kept-alive
+/// Serves the router `routers` holds on `listener` until `stop` turns true;
+/// each connection keeps the router that was current when it was accepted
+/// (the process swaps its start-up router for the application's once
+/// ready). Once stopped, it accepts no more connections, lets the requests in flight finish (an idle kept-alive
 /// connection closes at once) and returns when every connection is closed.
 /// Handlers see the peer as `ConnectInfo<SocketAddr>`, as with axum's
 /// `into_make_service_with_connect_info`.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    routers: watch::Receiver<Router>,
     limits: Limits,
     stop: watch::Receiver<bool>,
 ) {
@@ -122,7 +124,8 @@ pub async fn serve(
         };
         // Without TCP_NODELAY, responses written in pieces stall on delayed ACKs.
         let _ = stream.set_nodelay(true);
-        let service = router.clone().map_request(move |mut request: http::Request<Incoming>| {
+        let router = routers.borrow().clone();
+        let service = router.map_request(move |mut request: http::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             request.map(Body::new)
         });

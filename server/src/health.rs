@@ -1,6 +1,8 @@
 //! Probes for whoever runs the service: `/healthz` says the process answers
 //! (it touches nothing), `/readyz` that the database answers and its schema is
 //! current. Neither needs a session, and neither says more than ok / not ready.
+//! While the process starts (the database opened and migrated) the listener
+//! already answers, with [`starting`].
 use app::api::web::WebContext;
 use app::domain::core::db;
 use axum::extract::State;
@@ -18,6 +20,21 @@ where
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// What the listener answers before the application is ready: `/healthz`
+/// says the process lives, anything else is 503 with a `Retry-After`
+/// (`/readyz` included). Every answer closes its connection, so none kept
+/// alive goes on reaching this router once the application serves.
+pub fn starting() -> Router {
+    use http::header::{HeaderValue, CONNECTION, RETRY_AFTER};
+    Router::new()
+        .route("/healthz", get(healthz))
+        .fallback(|| async { (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "5")], "starting") })
+        .layer(axum::middleware::map_response(|mut response: axum::response::Response| async {
+            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+            response
+        }))
 }
 
 /// Set once a stop began with a drain (`SHUTDOWN_DRAIN_SECONDS`): the process

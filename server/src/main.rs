@@ -9,12 +9,14 @@ use app::domain::core::provisioning::{self, LocalPool};
 use app::domain::core::quota::QuotaPolicy;
 use app::domain::core::secrets::Keyring;
 use app::domain::Domain;
+use axum::Router;
 use clap::Parser;
 use leptos::config::{get_configuration, Env};
 use lettre::message::Mailbox;
 use server::config::{Config, MailConfig};
 use server::security::SecurityPolicy;
 use server::{build_router, cli, logs, worker};
+use tokio::sync::watch;
 
 // A page render makes and drops many small allocations across threads;
 // glibc's allocator spent a quarter of a signed-in request on them.
@@ -38,35 +40,22 @@ async fn main() -> ExitCode {
     if let Err(err) = config.prepare_data_dir() {
         return fail(&format!("cannot create {}: {err}", config.data_dir.display()));
     }
-    let database = match db::connect(&config.database_url).await {
-        Ok(db) => db,
-        Err(err) => return fail(&format!("database: {err}")),
-    };
-    let keyring = match Keyring::load_or_create(&config.secret_keys_file) {
-        Ok(keyring) => Arc::new(keyring),
-        Err(err) => return fail(&format!("secret keys: {err}")),
-    };
-    let mut domain = Domain::new(database, Arc::new(SystemClock), keyring);
-    domain.public_url = config.public_url.clone();
-    domain.sessions = config.sessions;
-    domain.oauth = Arc::new(config.oauth.clone());
-    domain.numbers = match &config.number_cooldown {
-        Ok(cooldown) => Arc::new(LocalPool { cooldown: *cooldown }),
-        Err(err) => return fail(err),
-    };
-    domain.activity_retention = match &config.activity_retention {
-        Ok(retention) => *retention,
-        Err(err) => return fail(err),
-    };
-    domain.quotas =
-        match QuotaPolicy::default().with_overrides(config.limits.as_deref().unwrap_or("")) {
-            Ok(quotas) => quotas,
-            Err(err) => return fail(&format!("LIMITS: {err}")),
-        };
-
     match command {
-        cli::Command::Serve => serve(leptos_options, config, domain).await,
+        cli::Command::Serve => {
+            let listening = match Listening::start(leptos_options.site_addr, &config).await {
+                Ok(listening) => listening,
+                Err(message) => return fail(&message),
+            };
+            match open_domain(&config).await {
+                Ok(domain) => serve(leptos_options, config, domain, listening).await,
+                Err(message) => fail(&message),
+            }
+        }
         command => {
+            let domain = match open_domain(&config).await {
+                Ok(domain) => domain,
+                Err(message) => return fail(&message),
+            };
             let key_file = config.secret_keys_file.clone();
             let stdin = &mut std::io::stdin().lock();
             match cli::execute(&domain, command, stdin, Some(&key_file)).await {
@@ -80,12 +69,31 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Opens (and migrates) the database and the key file: the domain every
+/// command acts through.
+async fn open_domain(config: &Config) -> Result<Domain, String> {
+    let database =
+        db::connect(&config.database_url).await.map_err(|err| format!("database: {err}"))?;
+    let keyring = Keyring::load_or_create(&config.secret_keys_file)
+        .map_err(|err| format!("secret keys: {err}"))?;
+    let mut domain = Domain::new(database, Arc::new(SystemClock), Arc::new(keyring));
+    domain.public_url = config.public_url.clone();
+    domain.sessions = config.sessions;
+    domain.oauth = Arc::new(config.oauth.clone());
+    domain.numbers = Arc::new(LocalPool { cooldown: config.number_cooldown.clone()? });
+    domain.activity_retention = config.activity_retention.clone()?;
+    domain.quotas = QuotaPolicy::default()
+        .with_overrides(config.limits.as_deref().unwrap_or(""))
+        .map_err(|err| format!("LIMITS: {err}"))?;
+    Ok(domain)
+}
+
 async fn serve(
     leptos_options: leptos::config::LeptosOptions,
     config: Config,
     domain: Domain,
+    listening: Listening,
 ) -> ExitCode {
-    let addr = leptos_options.site_addr;
     let policy = SecurityPolicy {
         public_origin: config.public_origin().into(),
         dev_reload_port: (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
@@ -119,7 +127,7 @@ async fn serve(
         Ok(drain) => drain,
         Err(err) => return fail(&err),
     };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let Listening { app, server: mut serving, stop, stopped } = listening;
     if let Some(addr) = config.metrics_addr.clone() {
         let addr = match addr {
             Ok(addr) => addr,
@@ -150,11 +158,7 @@ async fn serve(
         secure_cookies: config.secure_cookies(),
         trusted_proxies: config.trusted_proxies.clone(),
     });
-    let router = build_router(leptos_options, web, policy);
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(listener) => listener,
-        Err(err) => return fail(&format!("cannot listen on {addr}: {err}")),
-    };
+    let _start_up_router = app.send_replace(build_router(leptos_options, web, policy));
     println!("My Account console: {}", config.public_url);
     println!("Data directory: {}", config.data_dir.display());
     match &config.mail {
@@ -165,18 +169,9 @@ async fn serve(
             println!("Emails are delivered by SMTP via {host}:{port}")
         }
     }
-    let mut server = tokio::spawn(server::connections::serve(
-        listener,
-        router,
-        server::connections::Limits {
-            proxies: config.trusted_proxies.clone(),
-            ..server::connections::Limits::default()
-        },
-        stopped.clone(),
-    ));
     tokio::select! {
         signal = termination() => tracing::info!(signal, ?drain, ?grace, "stopping"),
-        result = &mut server => return fail(&format!("server: {result:?}")),
+        result = &mut serving => return fail(&format!("server: {result:?}")),
     }
     if !drain.is_zero() {
         // Load balancers learn from /readyz; new connections are still
@@ -192,7 +187,7 @@ async fn serve(
     );
     let _ = stop.send(true);
     let finished = tokio::time::timeout(grace, async {
-        let _ = server.await;
+        let _ = serving.await;
         let _ = worker.await;
     })
     .await;
@@ -208,6 +203,36 @@ async fn serve(
     }
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// The console's listener, open from the process's first moments: opening
+/// and migrating the database can take minutes (a migration that rewrites a
+/// big table), and a supervisor that hears nothing meanwhile restarts the
+/// process, which starts the migration again. Until the application is
+/// ready (`app`), `/healthz` answers and everything else is 503
+/// ([`server::health::starting`]).
+struct Listening {
+    app: watch::Sender<Router>,
+    server: tokio::task::JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    stopped: watch::Receiver<bool>,
+}
+
+impl Listening {
+    async fn start(addr: std::net::SocketAddr, config: &Config) -> Result<Listening, String> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|err| format!("cannot listen on {addr}: {err}"))?;
+        let (app, routers) = watch::channel(server::health::starting());
+        let (stop, stopped) = watch::channel(false);
+        let limits = server::connections::Limits {
+            proxies: config.trusted_proxies.clone(),
+            ..server::connections::Limits::default()
+        };
+        let server =
+            tokio::spawn(server::connections::serve(listener, routers, limits, stopped.clone()));
+        Ok(Listening { app, server, stop, stopped })
+    }
 }
 
 /// At the end of a stop (the grace period over, or every request done), how

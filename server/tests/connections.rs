@@ -23,7 +23,7 @@ async fn start(limits: Limits) -> (SocketAddr, watch::Sender<bool>, tokio::task:
             }),
         );
     let (stop, stopped) = watch::channel(false);
-    let served = tokio::spawn(serve(listener, router, limits, stopped));
+    let served = tokio::spawn(serve(listener, watch::channel(router).1, limits, stopped));
     (addr, stop, served)
 }
 

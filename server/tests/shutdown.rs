@@ -1,5 +1,7 @@
-//! SIGTERM to a real server process: it stops accepting, finishes the request
-//! in flight and the email being sent, and exits 0; nothing is sent twice.
+//! A real server process starting and stopping. While it opens its database
+//! it already answers its probes. SIGTERM: it stops accepting, finishes the
+//! request in flight and the email being sent, and exits 0; nothing is sent
+//! twice.
 mod support;
 
 use std::net::SocketAddr;
@@ -10,9 +12,11 @@ use std::time::Duration;
 use app::domain::core::mail::{self, Transport};
 use app::domain::entity::email_outbox as outbox;
 use app::domain::testing::{domain_on, PASSWORD};
-use sea_orm::{EntityTrait, QueryOrder};
-use support::process::{begin_post, finish, free_port, smtp, start_server};
-use tokio::io::AsyncReadExt;
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
+use support::process::{
+    begin_post, finish, free_port, smtp, spawn_server, start_server, status_of,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -159,17 +163,6 @@ async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace()
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
-/// A GET of `path` on a connection of its own; the status, or 0 when refused.
-async fn status_of(addr: SocketAddr, path: &str) -> u16 {
-    use tokio::io::AsyncWriteExt;
-    let Ok(mut stream) = TcpStream::connect(addr).await else { return 0 };
-    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response).await;
-    String::from_utf8_lossy(&response).get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
-}
-
 /// With a drain, a stop first tells load balancers (`/readyz` 503) while
 /// every request, new connections included, is still served; then it stops
 /// as without one.
@@ -196,5 +189,55 @@ async fn a_drain_says_not_ready_while_still_serving_then_stops() {
     let took = signalled.elapsed();
     assert!(took >= Duration::from_millis(2900), "the drain lasted its 3 s: {took:?}");
     assert_eq!(status_of(addr, "/healthz").await, 0, "stopped");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// While its database opens and migrates (minutes, for a migration that
+/// rewrites a big table) the process answers already: alive, not ready, any
+/// other request 503 with a `Retry-After`, each connection closed after its
+/// answer; then it serves. Here another connection holds the SQLite file
+/// locked, so opening it waits (less than its 5 s busy timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_its_database_opens_a_server_is_alive_but_not_ready() {
+    let data_dir = fresh_data_dir("console-starting");
+    let file = data_dir.join("console.db");
+    let mut options = sea_orm::ConnectOptions::new(format!("sqlite://{}?mode=rwc", file.display()));
+    options.max_connections(1);
+    let holder = sea_orm::Database::connect(options).await.unwrap();
+    holder.execute_unprepared("BEGIN EXCLUSIVE").await.unwrap();
+    let (arrived_tx, _arrived) = mpsc::unbounded_channel();
+    let (smtp_port, _accepted) = smtp(SMTP_DELAY, arrived_tx).await;
+    let (port, addr) = local_port();
+    let mut server = spawn_server(&data_dir, "", port, smtp_port, &[]).await;
+
+    assert_eq!(status_of(addr, "/healthz").await, 200, "alive");
+    assert_eq!(status_of(addr, "/readyz").await, 503, "not ready");
+    // A browser's request, on a connection it would keep.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!("GET /login HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
+    read.await.expect("the connection is closed after the answer").unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 5\r\n"), "{answer}");
+
+    holder.execute_unprepared("COMMIT").await.unwrap();
+    holder.close().await.unwrap();
+    let mut ready = false;
+    for _ in 0..100 {
+        ready = status_of(addr, "/readyz").await == 200;
+        if ready {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready once its database is open");
+    assert_eq!(status_of(addr, "/login").await, 200);
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    assert_eq!(exit.code(), Some(0));
     let _ = std::fs::remove_dir_all(&data_dir);
 }

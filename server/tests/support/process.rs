@@ -19,8 +19,28 @@ pub fn free_port() -> u16 {
 
 /// Starts `server serve` on `port` with `data_dir`, `database_url` (empty: the
 /// SQLite file in `data_dir`), mail by SMTP to `smtp_port`, and `env` on top;
-/// returns once it accepts connections.
+/// returns once it is ready (`/readyz`).
 pub async fn start_server(
+    data_dir: &Path,
+    database_url: &str,
+    port: u16,
+    smtp_port: u16,
+    env: &[(&str, &str)],
+) -> Child {
+    let child = spawn_server(data_dir, database_url, port, smtp_port, env).await;
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    for _ in 0..600 {
+        if status_of(addr, "/readyz").await == 200 {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server on port {port} did not become ready");
+}
+
+/// [`start_server`], returning as soon as the server accepts connections:
+/// before it has opened its database.
+pub async fn spawn_server(
     data_dir: &Path,
     database_url: &str,
     port: u16,
@@ -51,6 +71,16 @@ pub async fn start_server(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the server on port {port} did not start");
+}
+
+/// A GET of `path` on a connection of its own; the status, or 0 when refused.
+pub async fn status_of(addr: SocketAddr, path: &str) -> u16 {
+    let Ok(mut stream) = TcpStream::connect(addr).await else { return 0 };
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    String::from_utf8_lossy(&response).get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
 /// Sends the head and the first `sent` bytes of a form POST, leaving the
