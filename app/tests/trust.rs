@@ -10,7 +10,8 @@ use app::domain::core::people::EMAIL_TAKEN;
 use app::domain::core::provisioning::{self, default_pool};
 use app::domain::core::quota::QuotaPolicy;
 use app::domain::entity::{email_outbox as outbox, local_number_pool, login_failure, user};
-use app::domain::features::phone_numbers;
+use app::domain::features::js_libraries::{self, LibraryForm};
+use app::domain::features::{applications, phone_numbers};
 use app::domain::identity::email_links;
 use app::domain::identity::log_in::{self, LogIn};
 use app::domain::identity::sessions;
@@ -268,6 +269,39 @@ async fn an_unverified_sign_up_cannot_spend_or_invite_until_it_verifies() {
     email_links::verify_email(&d, &token).await.unwrap();
     phone_numbers::request(&d, &admin).await.unwrap();
     developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+}
+
+/// A sign-up needs no mailbox, so an unverified one stores no code: no
+/// JavaScript library, no application, no copy of one. (A user whose
+/// verification lapsed is made here by clearing it.)
+#[tokio::test]
+async fn an_unverified_user_stores_no_libraries_or_applications() {
+    let (d, _) = fresh_domain().await;
+    let library = || LibraryForm {
+        name: "Helpers".into(),
+        description: String::new(),
+        code: "export const a = 1;".into(),
+    };
+    let grace = unverified(&d, "grace@example.com").await;
+    let before = Snapshot::take(&d).await;
+    let added = js_libraries::add(&d, &grace, library()).await;
+    assert_eq!(added.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    let created = applications::create(&d, &grace, "IVR").await;
+    assert_eq!(created.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    before.assert_unchanged(&d).await;
+
+    let ada = account_with_admin(&d, "Initech", "ada@example.com").await;
+    let kept = js_libraries::add(&d, &ada, library()).await.unwrap();
+    let app = applications::create(&d, &ada, "IVR").await.unwrap();
+    mark_unverified(&d, ada.user_id()).await;
+    let before = Snapshot::take(&d).await;
+    let updated = js_libraries::update(&d, &ada, kept.id, library()).await;
+    assert_eq!(updated.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    let copied = applications::clone(&d, &ada, app.id).await;
+    assert_eq!(copied.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    let attached = applications::set_attachments(&d, &ada, app.id, &[kept.id], &[]).await;
+    assert_eq!(attached.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]

@@ -90,7 +90,7 @@ fn UnverifiedNotice(email: String) -> impl IntoView {
                 "We sent a link to " <strong>{email}</strong>
                 ". Open it to confirm the address is yours; an account whose address is never verified is removed after 7 days."
             </p>
-            <p>"Until you do, you cannot invite users, request phone numbers, add integrations or certificates, connect OAuth accounts or create developer keys."</p>
+            <p>"Until you do, you cannot invite users, request phone numbers, add integrations, certificates, JavaScript libraries or applications, connect OAuth accounts or create developer keys."</p>
             <ActionForm action=resend>
                 <FormStatus error=form_error(result, &[]) success=sent />
                 <button type="submit" disabled=move || resend.pending().get()>

@@ -14,7 +14,8 @@ pub const NEEDS_CAN_CREATE: &str = "Creating applications needs the Can Create p
 pub const NEEDS_CAN_SHARE: &str = "Sharing applications needs the Can Share permission.";
 pub const UNVERIFIED: &str = "Verify your email address first: open the link we sent you, or \
      send a new one from your Account tab. Until then you cannot invite users, request phone \
-     numbers, add integrations or certificates, connect OAuth accounts or create developer keys.";
+     numbers, add integrations, certificates, JavaScript libraries or applications, connect OAuth \
+     accounts or create developer keys.";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {

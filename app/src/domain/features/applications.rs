@@ -248,6 +248,7 @@ async fn row(
 
 pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRow, AppError> {
     let name = validation::person_name(name, "Name").map_err(|m| AppError::field("name", m))?;
+    me.verified(&d.db).await?;
     let creator = me.creator(&d.db).await?;
     let event = Event::new(ActivityKind::ApplicationCreated, &name);
     let new = application::ActiveModel {
@@ -275,6 +276,7 @@ async fn room_for_one(d: &Domain, txn: &DatabaseTransaction, me: &Member) -> Res
 /// A copy owned by the same owner, with the same libraries and integrations;
 /// shares and deployments stay with the original.
 pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, AppError> {
+    me.verified(&d.db).await?;
     let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     let original = find_owned(&txn, me, id).await?;
@@ -429,6 +431,7 @@ pub async fn set_attachments(
 ) -> Result<ApplicationRow, AppError> {
     limits::at_most("libraries", library_ids.len(), limits::IDS_MAX)?;
     limits::at_most("integrations", integration_ids.len(), limits::IDS_MAX)?;
+    me.verified(&d.db).await?;
     let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     // Deleting a library or an integration takes the same lock before it

@@ -81,8 +81,11 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<JsLibraryRow>, AppError
         .collect())
 }
 
+/// Libraries hold up to `JS_LIBRARY_MAX` characters of code each; an unverified sign-up
+/// (any address, no mailbox needed) may store none.
 pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibraryRow, AppError> {
     let checked = check(&form)?;
+    me.verified(&d.db).await?;
     let now = d.clock.now();
     let event = Event::new(ActivityKind::JsLibraryAdded, &checked.name);
     let new = js_library::ActiveModel {
@@ -112,6 +115,7 @@ pub async fn update(
     form: LibraryForm,
 ) -> Result<JsLibraryRow, AppError> {
     let checked = check(&form)?;
+    me.verified(&d.db).await?;
     let event = Event::new(ActivityKind::JsLibraryUpdated, &checked.name);
     let mut active =
         Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?.into_active_model();
