@@ -108,3 +108,50 @@ async fn adds_at_the_same_moment_cannot_both_take_the_last_place() {
     assert_eq!(added, 1);
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 1);
 }
+
+/// An account at its most links (each of its 500 applications with all of
+/// its 200 libraries: 100,000 rows) still lists both tabs. The ids the links
+/// name, repeated, were more than either database takes as parameters of one
+/// statement.
+#[tokio::test]
+async fn an_account_full_of_links_still_lists_its_applications_and_libraries() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (apps, libraries) = (d.holdings.applications, d.holdings.js_libraries);
+    let backend = d.db.get_database_backend();
+    let now = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?1" };
+    let (account, owner) = (ada.account_id(), ada.user_id());
+    let numbers = |n: u64| {
+        format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})")
+    };
+    for sql in [
+        format!(
+            "{} INSERT INTO js_libraries (account_id, owner_id, name, description, code, \
+             created_at, updated_at) SELECT {account}, {owner}, 'lib' || i, '', '1', {now}, {now} \
+             FROM n",
+            numbers(libraries)
+        ),
+        format!(
+            "{} INSERT INTO applications (account_id, owner_id, name, created_at) \
+             SELECT {account}, {owner}, 'app' || i, {now} FROM n",
+            numbers(apps)
+        ),
+    ] {
+        let values = [chrono::Utc::now().into()];
+        d.db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await.unwrap();
+    }
+    d.db.execute_unprepared(
+        "INSERT INTO application_libraries (application_id, library_id) \
+         SELECT a.id, l.id FROM applications a CROSS JOIN js_libraries l",
+    )
+    .await
+    .unwrap();
+
+    let listed = js_libraries::list(&d, &ada).await.unwrap();
+    assert_eq!(listed.len() as u64, libraries);
+    assert!(listed.iter().all(|l| l.used_by.len() as u64 == apps));
+    let listed = applications::list(&d, &ada).await.unwrap();
+    assert_eq!(listed.rows.len() as u64, apps);
+    assert!(listed.rows.iter().all(|a| a.libraries.len() as u64 == libraries));
+}

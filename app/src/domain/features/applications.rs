@@ -112,7 +112,7 @@ async fn names_by(
     pairs: &[(i32, i32)],
 ) -> Result<HashMap<i32, Vec<String>>, AppError> {
     let apps: HashMap<i32, String> = application::Entity::find()
-        .filter(application::Column::Id.is_in(pairs.iter().map(|p| p.1)))
+        .filter(application::Column::Id.is_in(distinct(pairs.iter().map(|p| p.1))))
         .all(conn)
         .await?
         .into_iter()
@@ -128,6 +128,14 @@ async fn names_by(
     Ok(names)
 }
 
+/// Each id once: an account may hold 100,000 links (500 applications with
+/// 200 libraries each), so the ids they name, repeated, would pass both
+/// databases' bound on a statement's parameters; distinct, they are at most
+/// what the account holds.
+fn distinct(ids: impl IntoIterator<Item = i32>) -> std::collections::BTreeSet<i32> {
+    ids.into_iter().collect()
+}
+
 async fn rows(
     conn: &impl ConnectionTrait,
     me: &Member,
@@ -141,7 +149,7 @@ async fn rows(
         .await?;
     user_ids.extend(shares.iter().map(|s| s.user_id));
     let users: HashMap<i32, UserChoice> = user::Entity::find()
-        .filter(user::Column::Id.is_in(user_ids))
+        .filter(user::Column::Id.is_in(distinct(user_ids)))
         .all(conn)
         .await?
         .iter()
@@ -156,7 +164,7 @@ async fn rows(
         .map(|l| (l.application_id, l.library_id))
         .collect();
     let library_names: HashMap<i32, String> = js_library::Entity::find()
-        .filter(js_library::Column::Id.is_in(library_links.iter().map(|l| l.1)))
+        .filter(js_library::Column::Id.is_in(distinct(library_links.iter().map(|l| l.1))))
         .all(conn)
         .await?
         .into_iter()
@@ -170,17 +178,24 @@ async fn rows(
         .map(|l| (l.application_id, l.integration_id))
         .collect();
     let integration_names: HashMap<i32, String> = integration::Entity::find()
-        .filter(integration::Column::Id.is_in(integration_links.iter().map(|l| l.1)))
+        .filter(integration::Column::Id.is_in(distinct(integration_links.iter().map(|l| l.1))))
         .all(conn)
         .await?
         .into_iter()
         .map(|i| (i.id, i.name))
         .collect();
-    let attached = |links: &[(i32, i32)], names: &HashMap<i32, String>, app: i32| {
+    let by_app = |links: &[(i32, i32)]| {
+        let mut by_app: HashMap<i32, Vec<i32>> = HashMap::new();
+        links.iter().for_each(|(app, id)| by_app.entry(*app).or_default().push(*id));
+        by_app
+    };
+    let (library_links, integration_links) = (by_app(&library_links), by_app(&integration_links));
+    let attached = |links: &HashMap<i32, Vec<i32>>, names: &HashMap<i32, String>, app: i32| {
         let mut found: Vec<Named> = links
-            .iter()
-            .filter(|(a, _)| *a == app)
-            .filter_map(|(_, id)| names.get(id).map(|name| named(*id, name)))
+            .get(&app)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| names.get(id).map(|name| named(*id, name)))
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
         found
