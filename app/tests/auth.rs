@@ -222,7 +222,7 @@ async fn a_user_who_signs_in_too_often_is_refused_before_the_password_is_checked
     for password in [PASSWORD, "not-her-password"] {
         let refused = log_in_by_password(&d, "ada@example.com", password, "t").await;
         assert!(
-            matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("sign-ins")),
+            matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("log-ins")),
             "{:?}",
             refused.err()
         );

@@ -72,7 +72,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await page.reload();
   await ready(page);
   const sessions = page.getByRole('region', { name: 'Signed-In Sessions' });
-  await expect(sessions.getByRole('button', { name: /^Sign out / })).toHaveCount(1);
+  await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
 
   // Change the password: a wrong current password is refused first.
   const newPassword = 'Quartz-Harbor-Lantern-77';
@@ -87,7 +87,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(passwordForm.getByText('Your password was changed.')).toBeVisible();
   await expect(passwordForm.getByLabel('New Password')).toHaveValue('');
   // The list follows without a reload.
-  await expect(sessions.getByRole('button', { name: /^Sign out / })).toHaveCount(0);
+  await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(0);
   await elsewhere.close();
 
   // Log out, then log in with the new password.

@@ -20,7 +20,7 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await expect(other).toHaveURL(/\/account$/);
   // Their own security events, and none of the account's other events.
   const mine = other.getByRole('region', { name: 'Recent Security Activity' });
-  await expect(mine.getByRole('cell', { name: 'Failed sign-in' })).toBeVisible();
+  await expect(mine.getByRole('cell', { name: 'Failed log-in' })).toBeVisible();
   await expect(mine.getByRole('cell', { name: 'Phone number requested' })).toHaveCount(0);
   // A regular user has no Activity tab, and the URL is refused.
   await expect(other.getByRole('link', { name: 'Activity', exact: true })).toHaveCount(0);
@@ -35,12 +35,12 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await expect(page).toHaveTitle('Activity · My Account · Voice Console');
   const table = page.getByRole('table', { name: 'Activity of this account, newest first' });
   await expect(table.getByRole('cell', { name: 'Phone number requested' })).toBeVisible();
-  await expect(table.getByRole('cell', { name: 'Failed sign-in' })).toBeVisible();
+  await expect(table.getByRole('cell', { name: 'Failed log-in' })).toBeVisible();
   await expect(table.getByRole('cell', { name: member, exact: true }).first()).toBeVisible();
   // Newest first: the member's sign-in comes before the admin's library.
   const labels = await table.locator('tbody tr td:nth-child(3)').allTextContents();
-  expect(labels.indexOf('Failed sign-in')).toBeGreaterThanOrEqual(0);
-  expect(labels.indexOf('Failed sign-in')).toBeLessThan(labels.indexOf('Phone number requested'));
+  expect(labels.indexOf('Failed log-in')).toBeGreaterThanOrEqual(0);
+  expect(labels.indexOf('Failed log-in')).toBeLessThan(labels.indexOf('Phone number requested'));
 
   await page.getByLabel('Kind').selectOption({ label: 'Phone number requested' });
   await expect(table.locator('tbody tr')).toHaveCount(1);

@@ -23,7 +23,7 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await expectAccessible(page);
   await code.fill('function hello(name) {\n  return "Hi " + name;\n}');
   await expect(dialog.getByText(/does not parse/)).toHaveCount(0);
-  await dialog.getByRole('button', { name: 'Save Library' }).click();
+  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('cell', { name: 'Greeting', exact: true })).toBeVisible();
   await expect(page.getByRole('cell', { name: 'No application' })).toBeVisible();

@@ -102,7 +102,7 @@ test('the pages before signing in load no app code; the console loads it compres
   }
 });
 
-test('a plain page reports a lost reply without sending again, and shows an error naming no field on the server\'s page', async ({ page }) => {
+test('a plain page reports a lost reply without sending again, and shows a refusal naming no field above the form', async ({ page }) => {
   // The replies are stood in for: a timeout's plain text, then too many
   // attempts, which takes minutes of failed log-ins to reach for real.
   const why = 'Too many attempts. Try again in 15 minutes.';

@@ -265,14 +265,14 @@ test('admin forms and dialogs: a retry replaces the error', async ({ page }) => 
   await page.getByRole('button', { name: 'Add JS Library' }).click();
   const library = page.getByRole('dialog', { name: 'Add JS Library' });
   await library.getByLabel('Name').fill('Greeting');
-  await library.getByRole('button', { name: 'Save Library' }).click();
+  await library.getByRole('button', { name: 'Add', exact: true }).click();
   const noCode = library.getByText('Code is required.');
   await expect(noCode).toBeVisible();
   await library.getByLabel('Code').fill('function hello(name) { return "Hi " + name; }');
   await retry(
     page,
     'add_js_library',
-    () => library.getByRole('button', { name: 'Save Library' }).click(),
+    () => library.getByRole('button', { name: 'Add', exact: true }).click(),
     noCode,
     page.getByRole('cell', { name: 'Greeting', exact: true }),
   );

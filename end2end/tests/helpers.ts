@@ -113,6 +113,6 @@ export async function addJsLibrary(page: Page, name: string) {
   const library = page.getByRole('dialog', { name: 'Add JS Library' });
   await library.getByLabel('Name').fill(name);
   await library.getByLabel('Code').fill('function hello(name) { return "Hi " + name; }');
-  await library.getByRole('button', { name: 'Save Library' }).click();
+  await library.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(page.getByRole('cell', { name, exact: true })).toBeVisible();
 }

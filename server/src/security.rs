@@ -60,7 +60,8 @@ pub async fn security_headers(
 }
 
 /// Refuses state-changing requests sent by another site. Browsers say where a
-/// request comes from in `Sec-Fetch-Site` (and older ones in `Origin`). A
+/// request comes from in `Sec-Fetch-Site` and, for most requests, `Origin`
+/// (older browsers only in `Origin`); an `Origin` is checked whenever sent. A
 /// request that carries cookies but neither header is refused too: every
 /// browser we serve sends one of them, so such a request is either a very old
 /// browser or something replaying someone's cookies. Programs use the JSON

@@ -36,7 +36,7 @@ pub async fn deliver_mail(
 /// The hourly clean-up: unverified accounts past their week, invitees whose
 /// invitation expired a week ago, expired throttling records and limit
 /// counts, log-in challenges and OAuth states, activity events past their
-/// retention, and old emails and links. One failing
+/// retention, invitation declines past their hold, and old emails and links. One failing
 /// does not stop the other; each is logged.
 pub async fn clean_up(d: &Domain) {
     if let Err(err) = remove_unverified_accounts(d).await {

@@ -57,9 +57,9 @@ activity_kinds! {
     UserEnabled = "user.enabled", "User enabled", false;
     PasswordResetSent = "user.password_reset_sent", "Password reset sent", false;
     ProfileUpdated = "profile.updated", "Name changed", false;
-    SignInSucceeded = "sign_in.succeeded", "Signed in", true;
-    SignInFailed = "sign_in.failed", "Failed sign-in", true;
-    SignInLocked = "sign_in.locked", "Sign-in locked", true;
+    SignInSucceeded = "sign_in.succeeded", "Logged in", true;
+    SignInFailed = "sign_in.failed", "Failed log-in", true;
+    SignInLocked = "sign_in.locked", "Log-in locked", true;
     PasswordChanged = "password.changed", "Password changed", true;
     PasswordReset = "password.reset", "Password reset by email link", true;
     EmailChangeRequested = "email.change_requested", "Email change requested", true;

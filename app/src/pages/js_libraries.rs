@@ -101,6 +101,8 @@ fn LibraryForm(
         (_, Some(update)) => update.pending().into(),
         _ => Signal::derive(|| false),
     };
+    // The words of every other Add and Edit dialog.
+    let submit = if row.is_some() { "Update" } else { "Add" };
     let fields = view! {
         <FormStatus error=form_error(result, FIELDS) />
         {row.as_ref().map(|r| view! { <input type="hidden" name="id" value=r.id /> })}
@@ -108,7 +110,7 @@ fn LibraryForm(
         <Field label="Description" name="description" form=prefix value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=500 error=field_error(result, "description") />
         <CodeField id=format!("{prefix}code") code error=field_error(result, "code") />
         <div class="actions">
-            <button type="submit" class="primary" disabled=move || pending.get()>"Save Library"</button>
+            <button type="submit" class="primary" disabled=move || pending.get()>{submit}</button>
         </div>
     };
     match (add, update) {

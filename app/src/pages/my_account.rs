@@ -42,7 +42,7 @@ pub fn MyAccountPage() -> impl IntoView {
                             <span class="company">{me.company_name.clone()}</span>
                         </span>
                         <ActionForm action=log_out attr:class="logout">
-                            <button type="submit">"Log out"</button>
+                            <button type="submit">"Log Out"</button>
                         </ActionForm>
                     </header>
                     <h1>"My Account"</h1>

@@ -61,7 +61,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
             <ActionForm action=change_password node_ref=password_form attr:novalidate=true>
                 <FormStatus
                     error=form_error(password_result, &["current_password", "new_password"])
-                    success=success_message(password_result, "Your password was changed. Your other sessions were signed out.")
+                    success=success_message(password_result, "Your password was changed. Your other sessions were logged out.")
                 />
                 <Field label="Current Password" name="current_password" input_type="password" autocomplete="current-password" error=field_error(password_result, "current_password") />
                 <NewPasswordField label="New Password" name="new_password" error=field_error(password_result, "new_password") />

@@ -25,7 +25,7 @@ pub fn SessionsSection() -> impl IntoView {
             <Loaded resource=sessions view=move |rows| view! { <SessionTable rows end /> } />
             <FormStatus error=form_error(end.value(), &[]) />
             <FormStatus error=form_error(end_others.value(), &[]) />
-            <button type="button" disabled=move || end_others.pending().get() on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Sign Out All Other Sessions"</button>
+            <button type="button" disabled=move || end_others.pending().get() on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Log Out All Other Sessions"</button>
         </section>
     }
 }
@@ -42,13 +42,13 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
                 <td>{row.started.clone()}</td>
                 <RowActions>
                     {(!row.current).then(|| view! {
-                        <button type="button" aria-label=format!("Sign out {device}") on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Sign Out"</button>
+                        <button type="button" aria-label=format!("Log out {device}") on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Log Out"</button>
                     })}
                 </RowActions>
             </tr>
         }
     };
     view! {
-        <DataTable caption="Your signed-in sessions" columns=&["Device", "Last seen", "Signed in"] actions=true rows row />
+        <DataTable caption="Where you are logged in" columns=&["Device", "Last seen", "Logged in"] actions=true rows row />
     }
 }

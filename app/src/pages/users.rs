@@ -80,7 +80,7 @@ pub fn UsersTab() -> impl IntoView {
             id="delete-user"
             dialogs
             action=delete
-            question=|u: &UserRow| format!("Delete {} {} ({})? They can no longer sign in.", u.first_name, u.last_name, u.email)
+            question=|u: &UserRow| format!("Delete {} {} ({})? They can no longer log in.", u.first_name, u.last_name, u.email)
             input=|u: &UserRow| DeleteUser { id: u.id }
         />
         <ConfirmSwitch switch />
@@ -154,7 +154,7 @@ fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
             row.as_ref().map(|u| {
                 let who = format!("{} {} ({})", u.first_name, u.last_name, u.email);
                 if u.disabled {
-                    format!("Enable {who}? They can sign in again; their old sessions stay ended.")
+                    format!("Enable {who}? They can log in again; their old sessions stay ended.")
                 } else {
                     format!(
                         "Disable {who}? They are signed out everywhere at once, cannot sign in, \

@@ -124,7 +124,7 @@ impl Action {
             Action::NumberRequest => "phone-number requests",
             Action::DemoNumberRequest => "phone-number requests on a demo account",
             Action::TwoFactorOn => "two-factor set-ups",
-            Action::SignIn => "sign-ins",
+            Action::SignIn => "log-ins",
             Action::PasswordCheck => "password checks",
             Action::ActivityExport => "activity downloads",
             Action::OAuthStart => "Stripe connections started",
@@ -334,7 +334,7 @@ fn wait_text(minutes: i64) -> String {
 
 /// Counts one `action` by `who` against every limit that applies, on `conn`
 /// (the transaction of the email or resource it pays for). Past any limit:
-/// "try again in N minutes" ([`wait_text`]), and the caller's transaction
+/// "try again in" minutes, hours or days ([`wait_text`]), and the caller's transaction
 /// must roll back.
 pub async fn spend<C: ConnectionTrait>(
     conn: &C,

@@ -7,7 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub token_hash: String,
     pub user_id: i32,
-    /// `verify_email`, `reset_password` or `change_email`.
+    /// `verify_email`, `reset_password`, `change_email` or `activate` (an
+    /// invitation).
     pub purpose: String,
     /// The address a `change_email` token confirms.
     pub new_email: Option<String>,

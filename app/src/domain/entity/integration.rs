@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A third-party service an account connects to. Its credentials are sealed
-/// (see `domain::secrets`); only a masked hint is kept in the clear.
+/// (see `domain::core::secrets`); only a masked hint is kept in the clear.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "integrations")]
 pub struct Model {

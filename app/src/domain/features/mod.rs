@@ -1,5 +1,6 @@
-//! What users build and own in their account. Imports `core`, and of its
-//! siblings only `applications`, the one thing the others attach to.
+//! What users build and own in their account. Imports `core`, and its
+//! siblings without cycles: `applications` (what the others attach to) and
+//! `certificates` (calls made as the account, for OAuth tokens).
 pub mod applications;
 pub mod certificates;
 pub mod deployments;

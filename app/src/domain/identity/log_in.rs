@@ -52,7 +52,7 @@ pub const CHALLENGE_EXPIRED: &str =
 /// One exception to the same answer, accepted: a user who has used up their
 /// right-password log-ins for the hour (`quota::Action::SignIn`, only they
 /// can) is refused before the hash, so for that hour anyone asking about
-/// their address hears "too many sign-ins".
+/// their address hears "too many log-ins".
 pub async fn log_in(
     d: &Domain,
     email: &str,
@@ -69,7 +69,7 @@ pub async fn log_in(
     if let throttle::Admission::Refused { locked_email_now: true, .. } = &admission {
         if let Some(user) = by_email().one(&txn).await? {
             let event = Event::new(ActivityKind::SignInLocked, &user.email)
-                .detail("too many failed sign-ins");
+                .detail("too many failed log-ins");
             activity::record(d, &txn, By::User(&user, client), event).await?;
         }
     }
