@@ -316,9 +316,20 @@ async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
     let seen = certificates::list(&d, &carol).await.unwrap();
     assert_eq!((seen.len(), seen[0].can_delete), (2, false));
     assert!(certificates::list(&d, &eve).await.unwrap().is_empty());
+    // Dan was an admin when he opened the page, and is one no more.
+    let dan = add_user(&d, ada.account_id(), "dan@example.com", true).await;
+    let demoted = users::UserForm {
+        first_name: "Dan".into(),
+        last_name: "Doe".into(),
+        email: "dan@example.com".into(),
+        ..Default::default()
+    };
+    users::update(&d, &ada.admin().unwrap(), dan.user_id(), demoted).await.unwrap();
     let before = Snapshot::take(&d).await;
     assert!(matches!(certificates::delete(&d, &carol, bobs.id).await, Err(AppError::Forbidden(_))));
     assert_eq!(certificates::delete(&d, &eve, bobs.id).await, Err(AppError::NotFound));
+    let not_admin = Err(AppError::Forbidden(app::domain::core::actor::NOT_ADMIN.into()));
+    assert_eq!(certificates::delete(&d, &dan, bobs.id).await, not_admin);
     before.assert_unchanged(&d).await;
     certificates::delete(&d, &bob, bobs.id).await.unwrap();
     // Deleting Bob hands his certificate to the admin who deleted him (every

@@ -328,6 +328,8 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     assert_eq!(member.admin().err(), Some(AppError::Forbidden(NOT_ADMIN.into())));
     let invited = users::invite(&d, &admin, form("Dee", "dee@example.com")).await.unwrap();
     let bucket = s3_integration(&d, &ada, "Recordings").await;
+    provisioning::stock_local_pool(&d.db, &provisioning::default_pool()).await.unwrap();
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
     let stale = bob.admin().unwrap();
     users::update(&d, &admin, bob.user_id(), form("Bob", "bob@example.com")).await.unwrap();
     let before = Snapshot::take(&d).await;
@@ -359,6 +361,8 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     // Nor sends a password reset, nor reads an integration's secrets.
     assert_eq!(users::send_password_reset(&d, &stale, member.user_id()).await.err(), not_admin);
     assert_eq!(integrations::credentials(&d, &stale, bucket).await.err(), not_admin);
+    // Nor gives a number back.
+    assert_eq!(phone_numbers::release(&d, &stale, number.id).await.err(), not_admin);
     before.assert_unchanged(&d).await;
 
     // A reset for a user who changed since the admin's page read them (here:

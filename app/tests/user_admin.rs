@@ -376,6 +376,57 @@ async fn two_admins_disabling_each_other_at_once_leave_one_active_admin() {
     assert_eq!(active_admins, 1);
 }
 
+/// Changes that wait for the account's lock behind their admin's demotion
+/// are refused once it commits: the admin is read again under the lock, not
+/// before it. (SQLite runs one transaction at a time, so PostgreSQL is the
+/// run where the changes really wait.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_waiting_behind_their_admins_demotion_are_refused() {
+    use app::domain::admin::account_info;
+    use app::domain::core::scope::lock_account;
+    use app::domain::entity::{account, integration};
+    use app::domain::features::integrations::{self, NewIntegration};
+    use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", true).await;
+    let (stale, admin) = (bob.admin().unwrap(), ada.admin().unwrap());
+    let mut info = account_info::get(&d, &admin).await.unwrap();
+    info.company_name = "Bob's Company".into();
+
+    let demotion = d.db.begin().await.unwrap();
+    lock_account(&demotion, ada.account_id()).await.unwrap();
+    let row = user::Entity::find_by_id(bob.user_id()).one(&demotion).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    row.is_admin = Set(false);
+    row.update(&demotion).await.unwrap();
+    let add = tokio::spawn({
+        let (d, stale) = (d.clone(), stale.clone());
+        let input = NewIntegration {
+            service: "s3".into(),
+            name: "Backups".into(),
+            key: AWS_KEY.into(),
+            secret: AWS_SECRET.into(),
+            ..Default::default()
+        };
+        async move { integrations::add(&d, &stale, input).await }
+    });
+    let save = tokio::spawn({
+        let d = d.clone();
+        async move { account_info::save(&d, &stale, info).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    demotion.commit().await.unwrap();
+
+    let not_admin = Some(AppError::Forbidden(NOT_ADMIN.into()));
+    assert_eq!(add.await.unwrap().err(), not_admin);
+    assert_eq!(save.await.unwrap().err(), not_admin);
+    assert_eq!(integration::Entity::find().count(&d.db).await.unwrap(), 0);
+    let company = account::Entity::find_by_id(ada.account_id()).one(&d.db).await.unwrap();
+    assert_eq!(company.unwrap().company_name, "Acme");
+}
+
 #[tokio::test]
 async fn deleting_a_user_removes_them_and_their_sessions() {
     let (d, _) = fresh_domain().await;

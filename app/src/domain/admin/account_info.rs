@@ -4,6 +4,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, S
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
+use crate::domain::core::scope::lock_account_as;
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::account;
@@ -65,7 +66,7 @@ pub async fn save(d: &Domain, admin: &Admin, input: AccountInfo) -> Result<Accou
     active.phone = Set(checked.phone);
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let saved = activity::with_event(d, by, event, async |txn| {
-        admin.recheck(txn).await?;
+        lock_account_as(txn, admin).await?;
         Ok(active.update(txn).await?)
     })
     .await?;

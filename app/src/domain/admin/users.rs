@@ -20,7 +20,7 @@ use crate::domain::core::people::{
     count_address_lookup, email_conflict, email_taken, NewUser, EMAIL_TAKEN,
 };
 use crate::domain::core::quota::{Action, Who};
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account, lock_account_as, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -151,8 +151,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     let now = d.clock.now();
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
-    lock_account(&txn, admin.account_id()).await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     admin.member().verified(&txn).await?;
     if let Some(refusal) = declined(d, &txn, admin.account_id(), &checked.email).await? {
         return Err(AppError::field("email", refusal));
@@ -182,8 +181,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
 pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
-    lock_account(&txn, admin.account_id()).await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     let user = find_in_account(&txn, admin, id).await?;
     if user.status == user::INVITED {
         spend_invitation(d, &txn, admin, &user.email).await?;
@@ -462,8 +460,7 @@ pub async fn update(
     }
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
-    lock_account(&txn, admin.account_id()).await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
     let email_changes = !checked.email.is_empty() && checked.email != target.email;
     if email_changes && target.id == admin.member().user_id() {
@@ -537,8 +534,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
         return Err(AppError::Forbidden(NOT_YOURSELF.into()));
     }
     let txn = d.db.begin().await?;
-    lock_account(&txn, admin.account_id()).await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
     if target.is_admin && other_admins(&txn, admin, target.id).await? == 0 {
         return Err(AppError::Forbidden(LAST_ADMIN.into()));
@@ -562,8 +558,7 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
     let txn = d.db.begin().await?;
     // The same lock as every admin-count rule: two admins disabling each
     // other at once are serialised, and the second sees the first's change.
-    lock_account(&txn, admin.account_id()).await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
     // Checked before "yourself", so the account's only admin hears why.
     if target.is_admin
@@ -595,8 +590,7 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
 pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppError> {
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
-    lock_account(&txn, admin.account_id()).await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
     if target.disabled_at.is_none() {
         return Ok(user_row(target));

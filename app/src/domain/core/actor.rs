@@ -120,9 +120,9 @@ impl Admin {
         self.0.account_id
     }
 
-    /// The admin re-read inside the caller's transaction (after
-    /// `scope::lock_account` where admins race): an admin demoted or
-    /// disabled a moment ago acts as an admin no more.
+    /// The admin re-read inside the caller's transaction: an admin demoted
+    /// or disabled a moment ago acts as an admin no more. Changes call it
+    /// through `scope::lock_account_as`, under the account's lock.
     pub async fn recheck(&self, conn: &impl ConnectionTrait) -> Result<(), AppError> {
         match self.0.fresh(conn).await {
             Ok(me) if me.is_admin => Ok(()),

@@ -12,7 +12,7 @@ use sea_orm::{
     QuerySelect, Select,
 };
 
-use crate::domain::core::actor::Member;
+use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::limits;
 use crate::domain::entity::{
     account, activity_event, application, certificate, integration, invitation_decline, js_library,
@@ -157,6 +157,16 @@ pub async fn lock_account(txn: &DatabaseTransaction, account_id: i32) -> Result<
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// Takes [`lock_account`] for the admin's account, then reads the admin
+/// again under it: every admin change starts so. Read before the lock, a
+/// demotion or disable committed while this change waited for the lock would
+/// go unseen (PostgreSQL reads what was committed when each statement began)
+/// and the change would land after it.
+pub async fn lock_account_as(txn: &DatabaseTransaction, admin: &Admin) -> Result<(), AppError> {
+    lock_account(txn, admin.account_id()).await?;
+    admin.recheck(txn).await
 }
 
 /// Takes [`lock_account`] for the account of user `user_id` and returns the

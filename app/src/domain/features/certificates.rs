@@ -12,7 +12,7 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
-use crate::domain::core::scope::Scoped;
+use crate::domain::core::scope::{lock_account_as, Scoped};
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::validation::Errors;
 use crate::domain::core::Domain;
@@ -263,6 +263,10 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     }
     let event = Event::new(ActivityKind::CertificateDeleted, &found.domain);
     activity::with_event(d, By::Remedy(me), event, async |txn| {
+        if found.added_by != me.user_id() {
+            // Another user's certificate: only while still an admin.
+            lock_account_as(txn, &me.admin()?).await?;
+        }
         certificate::Entity::delete_by_id(found.id).exec(txn).await?;
         Ok(())
     })

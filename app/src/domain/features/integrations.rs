@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account_as, Scoped};
 use crate::domain::core::secrets::{Keyring, Sealed};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -229,7 +229,7 @@ pub async fn add(
     };
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let model = activity::with_event(d, by, event, async |txn| {
-        admin.recheck(txn).await?;
+        lock_account_as(txn, admin).await?;
         let most = d.holdings.integrations;
         Scoped::of(admin.member())
             .refuse_full::<integration::Entity>(txn, most, "integrations")
@@ -272,7 +272,7 @@ pub async fn update(
     active.description = Set(description);
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let model = activity::with_event(d, by, event, async |txn| {
-        admin.recheck(txn).await?;
+        lock_account_as(txn, admin).await?;
         active.update(txn).await.map_err(name_conflict)
     })
     .await?;
@@ -287,8 +287,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
     let txn = d.db.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before
     // an attachment the admin never confirmed detaching.
-    lock_account(&txn, admin.account_id()).await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     let used_by =
         using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
     if !used_by.is_empty() && !detach {

@@ -15,7 +15,7 @@ use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::limits;
 use crate::domain::core::people::{self, user_choice};
 use crate::domain::core::quota::{Action, Who};
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account_as, Scoped};
 use crate::domain::core::Domain;
 use crate::domain::entity::{
     application, deployment, deployment_token, oauth_token, phone_number, user,
@@ -140,8 +140,7 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;
     // One request at a time per account, so the plan's limit holds.
-    lock_account(&txn, account_id).await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     admin.member().verified(&txn).await?;
     let held = Scoped::of(admin.member()).phone_numbers().count(&txn).await? as usize;
     if let Some(why) = limit(&txn, account_id, held).await? {
@@ -202,8 +201,7 @@ pub async fn save_owners(
     let txn = d.db.begin().await?;
     // Owners deploy and attach tokens under the same lock, so none of that
     // lands on a number between its check here and its new owner.
-    lock_account(&txn, admin.account_id()).await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     for change in changes {
         let number = scope.find::<phone_number::Entity>(&txn, change.number_id).await?;
         let owner = scope.users().filter(user::Column::Id.eq(change.owner_id)).one(&txn).await?;
@@ -242,7 +240,7 @@ pub async fn save_owners(
 /// Deletes a number from the account and gives it back to the provider.
 pub async fn release(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
-    admin.recheck(&txn).await?;
+    lock_account_as(&txn, admin).await?;
     let number = Scoped::of(admin.member()).find::<phone_number::Entity>(&txn, id).await?;
     // Of two releases at once, the second finds the row gone and gives
     // nothing back: the number may already be another account's.
