@@ -91,7 +91,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await elsewhere.close();
 
   // Log out, then log in with the new password.
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
   await expectAccessible(page);
   await logIn(page, email, PASSWORD);

@@ -29,7 +29,7 @@ test('sign up, open the verification email from the mail folder, verify', async 
 test('forgot password from the log-in page, reset from the email, log in with the new password', async ({ page }) => {
   const email = uniqueEmail('forgot');
   await signUp(page, email);
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
 
   await ready(page);
@@ -52,7 +52,7 @@ test('forgot password from the log-in page, reset from the email, log in with th
   await page.getByRole('button', { name: 'Set New Password' }).click();
   await expect(page).toHaveURL(/\/account$/);
 
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
   await logIn(page, email, PASSWORD);
   await expect(page.getByText('The email address or password is incorrect.')).toBeVisible();

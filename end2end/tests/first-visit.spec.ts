@@ -166,7 +166,7 @@ test.describe('before the wasm arrives', () => {
     await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
     await expect(page.locator('.topbar .name')).toHaveText('Grace Hopper');
 
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log Out', exact: true }).click();
     await expect(page).toHaveURL(/\/login$/);
     await page.getByLabel('Email Address').fill(email);
     await page.getByLabel('Password').fill('not-the-password');

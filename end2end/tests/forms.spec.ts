@@ -47,7 +47,7 @@ test('log-in and sign-up forms: a retry replaces the error', async ({ page }) =>
     page.getByRole('heading', { name: 'My Account' }),
   );
 
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
   await logIn(page, email, 'not-my-password');
   const refused = page.getByText('The email address or password is incorrect.');
@@ -62,7 +62,7 @@ test('log-in and sign-up forms: a retry replaces the error', async ({ page }) =>
   );
 
   // Forgot password: a malformed address, then a good one.
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await page.goto('/forgot-password');
   await ready(page);
   await page.getByLabel('Email Address').fill('nobody');

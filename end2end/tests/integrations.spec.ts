@@ -95,7 +95,7 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
   // A member sees the table but no way to change it.
   const member = uniqueEmail('reader');
   operatorAddsMember(admin, member, 'Maple-Canyon-Drift-19');
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto('/login?next=/account/integrations');
   await logIn(page, member, 'Maple-Canyon-Drift-19');

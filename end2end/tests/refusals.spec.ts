@@ -4,7 +4,7 @@ import { expectAccessible, ready, logIn, operatorAddsMember, signUp, uniqueEmail
 test('a signed-out visitor logs in and comes back where they were going', async ({ page }) => {
   const email = uniqueEmail('ada');
   await signUp(page, email);
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
 
   await page.goto('/account/js-libraries');
@@ -20,7 +20,7 @@ test('a member sees no admin tab and is refused at an admin URL', async ({ page 
   const memberPassword = 'Maple-Canyon-Drift-19';
   await signUp(page, admin);
   operatorAddsMember(admin, member, memberPassword);
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
 
   await logIn(page, member, memberPassword);

@@ -45,7 +45,7 @@ class Authenticator {
 }
 
 async function logOut(page: Page) {
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
 }
 

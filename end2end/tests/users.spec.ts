@@ -38,7 +38,7 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await expectAccessible(page);
 
   // The invited user opens the activation email, sets a password, is signed in, sees no admin tab.
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
   const link = await linkFromMailFolder(invited, '/activate');
   await page.goto(link);
@@ -50,7 +50,7 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await expect(page.locator('.topbar')).toContainText('Nina Newbie');
   await ready(page);
   await expect(tabs.getByRole('link', { name: 'Manage Users' })).toHaveCount(0);
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
 
   // The admin edits their permissions and sees the table update.
