@@ -812,6 +812,6 @@ async fn forgot_password_sends_an_invited_user_nothing() {
     before.assert_unchanged(&d).await;
     assert_eq!(
         subjects_of_mail(&d, "bob@typo.example").await,
-        ["You are invited to Acme on Voice Console"]
+        ["Your invitation to Voice Console"]
     );
 }

@@ -36,6 +36,18 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
             .unwrap();
     assert!(row.invited && row.can_create && !row.can_share && !row.is_admin);
     assert_eq!(row.email, "bob@example.com");
+    // Whoever signs up names their company as they like: the subject carries
+    // none of it, and the body quotes it beside who invited.
+    let sent = outbox::Entity::find()
+        .filter(outbox::Column::ToAddress.eq("bob@example.com"))
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.subject, "Your invitation to Voice Console");
+    let inviter =
+        "Ada Lovelace (ada@example.com) invited you to join the Voice Console account \"Acme\".";
+    assert!(sent.body_text.starts_with(inviter), "{}", sent.body_text);
     let token = link_token(&d, "bob@example.com", "/activate").await;
     // The failed log-in is counted (login_failures); nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;

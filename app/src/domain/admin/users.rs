@@ -82,19 +82,47 @@ fn check(form: &UserForm) -> (Errors, Checked) {
     (errors, Checked { first_name, last_name, email })
 }
 
-fn invitation_email(d: &Domain, to: &str, company: &str, token: &str) -> Email {
+/// The invitation. Anyone can sign up and name their company as they like,
+/// so the subject carries none of an account's own words, and the body
+/// quotes the company name and says who invited (their verified address):
+/// a made-up name ("Your bank") cannot pass for the platform speaking.
+fn invitation_email(d: &Domain, to: &str, company: &str, inviter: &str, token: &str) -> Email {
     Email {
         to: to.into(),
-        subject: format!("You are invited to {company} on Voice Console"),
+        subject: "Your invitation to Voice Console".into(),
         body: format!(
-            "An admin of {company} added you to their Voice Console account.\n\nTo choose your \
-             password and sign in, open this link and press the button on the page:\n\n{}\n\nThe \
-             link works once, for 48 hours. If it expires, ask your admin to send a new one.\n\n\
-             If you do not know {company} or do not want to join, open the same link and choose \
-             Decline Invitation: {company} will not be able to invite this address again for \
-             {DECLINE_HOLD_DAYS} days.\n",
+            "{inviter} invited you to join the Voice Console account \"{company}\".\n\nTo \
+             choose your password and log in, open this link and press the button on the \
+             page:\n\n{}\n\nThe link works once, for 48 hours. If it expires, ask the account's \
+             admin to send a new one.\n\nIf you do not know them or do not want to join, open the \
+             same link and choose Decline Invitation: this account will not be able to invite \
+             this address again for {DECLINE_HOLD_DAYS} days.\n",
             d.link("/activate", token)
         ),
+    }
+}
+
+/// Who sends an invitation: an admin of the account, or the operators
+/// (`server user add`).
+#[derive(Clone, Copy)]
+pub enum Inviter<'a> {
+    Admin(&'a Admin),
+    Operator,
+}
+
+impl Inviter<'_> {
+    /// How the invitation names them, read in the caller's transaction.
+    async fn named(self, conn: &impl ConnectionTrait) -> Result<String, AppError> {
+        match self {
+            Inviter::Admin(admin) => {
+                let me = user::Entity::find_by_id(admin.member().user_id())
+                    .one(conn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                Ok(format!("{} {} ({})", me.first_name, me.last_name, me.email))
+            }
+            Inviter::Operator => Ok("The Voice Console team".into()),
+        }
     }
 }
 
@@ -170,7 +198,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     .insert(&txn, now)
     .await?;
     spend_invitation(d, &txn, admin, &user.email).await?;
-    send_invitation(d, &txn, &user).await?;
+    send_invitation(d, &txn, &user, Inviter::Admin(admin)).await?;
     let event = Event::new(ActivityKind::UserInvited, &user.email).detail(roles(&user));
     activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
@@ -186,7 +214,7 @@ pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(),
     if user.status == user::INVITED {
         spend_invitation(d, &txn, admin, &user.email).await?;
     }
-    send_invitation(d, &txn, &user).await?;
+    send_invitation(d, &txn, &user, Inviter::Admin(admin)).await?;
     let event = Event::new(ActivityKind::InvitationResent, &user.email);
     activity::record(d, &txn, by, event).await?;
     txn.commit().await.map_err(Into::into)
@@ -216,6 +244,7 @@ pub async fn send_invitation(
     d: &Domain,
     txn: &DatabaseTransaction,
     user: &user::Model,
+    inviter: Inviter<'_>,
 ) -> Result<(), AppError> {
     if user.status != user::INVITED {
         return Err(AppError::field("form", "This user has already activated their account."));
@@ -225,7 +254,9 @@ pub async fn send_invitation(
     }
     let token = tokens::issue(d, txn, user.id, Purpose::Activate, None).await?;
     let company = company(txn, user.account_id).await?;
-    mail::enqueue(txn, d.clock.now(), invitation_email(d, &user.email, &company, &token)).await
+    let inviter = inviter.named(txn).await?;
+    let email = invitation_email(d, &user.email, &company, &inviter, &token);
+    mail::enqueue(txn, d.clock.now(), email).await
 }
 
 /// How long an invited user keeps their address after their last
@@ -498,7 +529,7 @@ pub async fn update(
         // Every link to the old address stops, not only the invitation.
         tokens::expire_all(d, &txn, vec![updated.id]).await?;
         spend_invitation(d, &txn, admin, &updated.email).await?;
-        send_invitation(d, &txn, &updated).await?;
+        send_invitation(d, &txn, &updated, Inviter::Admin(admin)).await?;
     } else if email_changes {
         let actor = admin.member().user_id();
         email_links::send_email_change(d, &txn, actor, &updated, &checked.email).await?;

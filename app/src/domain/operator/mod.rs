@@ -6,7 +6,7 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 
-use crate::domain::admin::users::send_invitation;
+use crate::domain::admin::users::{send_invitation, Inviter};
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::limits::Plan;
@@ -82,7 +82,7 @@ pub async fn add_user(
     .await?;
     let invite = input.password.is_none();
     if invite {
-        send_invitation(d, &txn, &user).await?;
+        send_invitation(d, &txn, &user, Inviter::Operator).await?;
     }
     let admin = if input.is_admin { "admin" } else { "not admin" };
     let event = Event::new(ActivityKind::OperatorUserAdded, &user.email).detail(admin);
