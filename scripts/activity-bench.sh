@@ -15,7 +15,7 @@ n="${1:-1000000}"
 port="${ACTIVITY_BENCH_PORT:-3777}"
 scratch="$(mktemp -d /tmp/activity-bench.XXXX)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$scratch"' EXIT
-if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
+if curl -sS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
   echo "something already answers on port $port; set ACTIVITY_BENCH_PORT" >&2
   exit 1
 fi

@@ -26,6 +26,14 @@ fn form(first: &str, email: &str) -> UserForm {
     }
 }
 
+/// The one email sent to `to`.
+async fn email_to(d: &Domain, to: &str) -> outbox::Model {
+    let sent = outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).all(&d.db).await;
+    let mut sent = sent.unwrap();
+    assert_eq!(sent.len(), 1, "one email to {to}");
+    sent.remove(0)
+}
+
 #[tokio::test]
 async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let (d, clock) = fresh_domain().await;
@@ -38,15 +46,10 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     assert_eq!(row.email, "bob@example.com");
     // Whoever signs up names their company as they like: the subject carries
     // none of it, and the body quotes it beside who invited.
-    let sent = outbox::Entity::find()
-        .filter(outbox::Column::ToAddress.eq("bob@example.com"))
-        .one(&d.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let sent = email_to(&d, "bob@example.com").await;
     assert_eq!(sent.subject, "Your invitation to Voice Console");
     let inviter =
-        "Ada Lovelace (ada@example.com) invited you to join the Voice Console account \"Acme\".";
+        "ada@example.com (named \"Ada Lovelace\") invited you to join the Voice Console account \"Acme\".";
     assert!(sent.body_text.starts_with(inviter), "{}", sent.body_text);
     let token = link_token(&d, "bob@example.com", "/activate").await;
     // The failed log-in is counted (login_failures); nothing else changes.
@@ -91,6 +94,29 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
 
 /// A decline hands what the invitee was given to another active admin; with
 /// none at the moment, it is refused and the link is not used up.
+/// An admin who names themself and their company to look like the platform
+/// (or a bank) still cannot write an invitation that reads as the
+/// platform's own: it begins with their verified address and quotes both
+/// names, quotes inside escaped.
+#[tokio::test]
+async fn an_invitation_cannot_pass_for_the_platform() {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Voice Console\" Security", "ada@example.com").await;
+    let row = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    (row.first_name, row.last_name) = (Set("The Voice Console".into()), Set("team".into()));
+    row.update(&d.db).await.unwrap();
+    users::invite(&d, &ada.admin().unwrap(), form("Bob", "bob@example.com")).await.unwrap();
+    let sent = email_to(&d, "bob@example.com").await;
+    assert_eq!(sent.subject, "Your invitation to Voice Console");
+    let first = sent.body_text.lines().next().unwrap();
+    assert_eq!(
+        first,
+        r#"ada@example.com (named "The Voice Console team") invited you to join the Voice Console account "Voice Console\" Security"."#
+    );
+}
+
 #[tokio::test]
 async fn a_decline_with_no_active_admin_to_inherit_changes_nothing() {
     let (d, _) = fresh_domain().await;
@@ -391,21 +417,26 @@ async fn two_admins_disabling_each_other_at_once_leave_one_active_admin() {
 /// Changes that wait for the account's lock behind their admin's demotion
 /// are refused once it commits: the admin is read again under the lock, not
 /// before it. (SQLite runs one transaction at a time, so PostgreSQL is the
-/// run where the changes really wait.)
+/// run where the changes really wait on the lock.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn changes_waiting_behind_their_admins_demotion_are_refused() {
     use app::domain::admin::account_info;
+    use app::domain::core::provisioning;
     use app::domain::core::scope::lock_account;
-    use app::domain::entity::{account, integration};
+    use app::domain::entity::{account, integration, phone_number};
     use app::domain::features::integrations::{self, NewIntegration};
+    use app::domain::features::phone_numbers;
     use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set, TransactionTrait};
     let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", true).await;
     let (stale, admin) = (bob.admin().unwrap(), ada.admin().unwrap());
+    provisioning::stock_local_pool(&d.db, &provisioning::default_pool()).await.unwrap();
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
     let mut info = account_info::get(&d, &admin).await.unwrap();
     info.company_name = "Bob's Company".into();
+    let events = activity_event::Entity::find().count(&d.db).await.unwrap();
 
     let demotion = d.db.begin().await.unwrap();
     lock_account(&demotion, ada.account_id()).await.unwrap();
@@ -425,18 +456,47 @@ async fn changes_waiting_behind_their_admins_demotion_are_refused() {
         async move { integrations::add(&d, &stale, input).await }
     });
     let save = tokio::spawn({
-        let d = d.clone();
+        let (d, stale) = (d.clone(), stale.clone());
         async move { account_info::save(&d, &stale, info).await }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let release = tokio::spawn({
+        let d = d.clone();
+        async move { phone_numbers::release(&d, &stale, number.id).await }
+    });
+    if d.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Until all three wait on the account's row (another of the pool's
+        // connections may read while the demotion's transaction is open).
+        let waiting = "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        let mut seen = 0;
+        for _ in 0..100 {
+            let row = d.db.query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                waiting,
+            ));
+            seen = row.await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap();
+            if seen == 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(seen, 3, "the three changes wait for the lock");
+    } else {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
     demotion.commit().await.unwrap();
 
     let not_admin = Some(AppError::Forbidden(NOT_ADMIN.into()));
     assert_eq!(add.await.unwrap().err(), not_admin);
     assert_eq!(save.await.unwrap().err(), not_admin);
+    assert_eq!(release.await.unwrap().err(), not_admin);
     assert_eq!(integration::Entity::find().count(&d.db).await.unwrap(), 0);
     let company = account::Entity::find_by_id(ada.account_id()).one(&d.db).await.unwrap();
     assert_eq!(company.unwrap().company_name, "Acme");
+    assert!(phone_number::Entity::find_by_id(number.id).one(&d.db).await.unwrap().is_some());
+    // Their counts are spent (counted before the lock, as every change is),
+    // but no event says they happened.
+    assert_eq!(activity_event::Entity::find().count(&d.db).await.unwrap(), events);
 }
 
 #[tokio::test]

@@ -71,7 +71,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(other).toHaveURL(/\/account$/);
   await page.reload();
   await ready(page);
-  const sessions = page.getByRole('region', { name: 'Signed-In Sessions' });
+  const sessions = page.getByRole('region', { name: 'Logged-In Sessions' });
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
 
   // Change the password: a wrong current password is refused first.

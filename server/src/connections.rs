@@ -82,9 +82,10 @@ impl Drop for Place {
 }
 
 /// Serves the router `routers` holds on `listener` until `stop` turns true;
-/// each connection keeps the router that was current when it was accepted
-/// (the process swaps its start-up router for the application's once
-/// ready). Once stopped, it accepts no more connections, lets the requests in flight finish (an idle kept-alive
+/// each request goes to the router current when it arrives (the process
+/// swaps its start-up router for the application's once ready, and a
+/// connection opened before keeps working). Once stopped, it accepts no more
+/// connections, lets the requests in flight finish (an idle kept-alive
 /// connection closes at once) and returns when every connection is closed.
 /// Handlers see the peer as `ConnectInfo<SocketAddr>`, as with axum's
 /// `into_make_service_with_connect_info`.
@@ -124,10 +125,11 @@ pub async fn serve(
         };
         // Without TCP_NODELAY, responses written in pieces stall on delayed ACKs.
         let _ = stream.set_nodelay(true);
-        let router = routers.borrow().clone();
-        let service = router.map_request(move |mut request: http::Request<Incoming>| {
+        let routers = routers.clone();
+        let service = tower::service_fn(move |mut request: http::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
-            request.map(Body::new)
+            let router = routers.borrow().clone();
+            router.oneshot(request.map(Body::new))
         });
         let connection =
             builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));

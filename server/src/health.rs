@@ -24,17 +24,11 @@ async fn healthz() -> &'static str {
 
 /// What the listener answers before the application is ready: `/healthz`
 /// says the process lives, anything else is 503 with a `Retry-After`
-/// (`/readyz` included). Every answer closes its connection, so none kept
-/// alive goes on reaching this router once the application serves.
+/// (`/readyz` included).
 pub fn starting() -> Router {
-    use http::header::{HeaderValue, CONNECTION, RETRY_AFTER};
-    Router::new()
-        .route("/healthz", get(healthz))
-        .fallback(|| async { (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "5")], "starting") })
-        .layer(axum::middleware::map_response(|mut response: axum::response::Response| async {
-            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
-            response
-        }))
+    Router::new().route("/healthz", get(healthz)).fallback(|| async {
+        (StatusCode::SERVICE_UNAVAILABLE, [(http::header::RETRY_AFTER, "5")], "starting")
+    })
 }
 
 /// Set once a stop began with a drain (`SHUTDOWN_DRAIN_SECONDS`): the process

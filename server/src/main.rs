@@ -40,19 +40,42 @@ async fn main() -> ExitCode {
     if let Err(err) = config.prepare_data_dir() {
         return fail(&format!("cannot create {}: {err}", config.data_dir.display()));
     }
+    let parts = match DomainParts::check(&config) {
+        Ok(parts) => parts,
+        Err(message) => return fail(&message),
+    };
     match command {
         cli::Command::Serve => {
+            // Everything that can be checked without the database is checked
+            // before the listener opens: a mistake stops the start at once,
+            // not after minutes of migration with /healthz saying ok.
+            let serving = match Serving::check(&config).await {
+                Ok(serving) => serving,
+                Err(message) => return fail(&message),
+            };
+            let mut signals = Signals::listen();
             let listening = match Listening::start(leptos_options.site_addr, &config).await {
                 Ok(listening) => listening,
                 Err(message) => return fail(&message),
             };
-            match open_domain(&config).await {
-                Ok(domain) => serve(leptos_options, config, domain, listening).await,
+            let domain = tokio::select! {
+                domain = parts.open(&config) => domain,
+                signal = signals.next() => {
+                    // Nothing is served yet; an unfinished migration is rolled
+                    // back with its transaction and runs again at the next start.
+                    tracing::info!(signal, "stopped while starting");
+                    return ExitCode::SUCCESS;
+                }
+            };
+            match domain {
+                Ok(domain) => {
+                    serve(leptos_options, config, domain, serving, listening, signals).await
+                }
                 Err(message) => fail(&message),
             }
         }
         command => {
-            let domain = match open_domain(&config).await {
+            let domain = match parts.open(&config).await {
                 Ok(domain) => domain,
                 Err(message) => return fail(&message),
             };
@@ -69,78 +92,113 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Opens (and migrates) the database and the key file: the domain every
-/// command acts through.
-async fn open_domain(config: &Config) -> Result<Domain, String> {
-    let database =
-        db::connect(&config.database_url).await.map_err(|err| format!("database: {err}"))?;
-    let keyring = Keyring::load_or_create(&config.secret_keys_file)
-        .map_err(|err| format!("secret keys: {err}"))?;
-    let mut domain = Domain::new(database, Arc::new(SystemClock), Arc::new(keyring));
-    domain.public_url = config.public_url.clone();
-    domain.sessions = config.sessions;
-    domain.oauth = Arc::new(config.oauth.clone());
-    domain.numbers = Arc::new(LocalPool { cooldown: config.number_cooldown.clone()? });
-    domain.activity_retention = config.activity_retention.clone()?;
-    domain.quotas = QuotaPolicy::default()
-        .with_overrides(config.limits.as_deref().unwrap_or(""))
-        .map_err(|err| format!("LIMITS: {err}"))?;
-    Ok(domain)
+/// What the domain is made of besides its database, checked from the
+/// configuration before the database is opened.
+struct DomainParts {
+    keyring: Keyring,
+    numbers: LocalPool,
+    activity_retention: chrono::Duration,
+    quotas: QuotaPolicy,
+}
+
+impl DomainParts {
+    fn check(config: &Config) -> Result<DomainParts, String> {
+        Ok(DomainParts {
+            keyring: Keyring::load_or_create(&config.secret_keys_file)
+                .map_err(|err| format!("secret keys: {err}"))?,
+            numbers: LocalPool { cooldown: config.number_cooldown.clone()? },
+            activity_retention: config.activity_retention.clone()?,
+            quotas: QuotaPolicy::default()
+                .with_overrides(config.limits.as_deref().unwrap_or(""))
+                .map_err(|err| format!("LIMITS: {err}"))?,
+        })
+    }
+
+    /// Opens (and migrates) the database: the domain every command acts through.
+    async fn open(self, config: &Config) -> Result<Domain, String> {
+        let database =
+            db::connect(&config.database_url).await.map_err(|err| format!("database: {err}"))?;
+        let mut domain = Domain::new(database, Arc::new(SystemClock), Arc::new(self.keyring));
+        domain.public_url = config.public_url.clone();
+        domain.sessions = config.sessions;
+        domain.oauth = Arc::new(config.oauth.clone());
+        domain.numbers = Arc::new(self.numbers);
+        domain.activity_retention = self.activity_retention;
+        domain.quotas = self.quotas;
+        Ok(domain)
+    }
+}
+
+/// What serving needs besides the domain, checked before the listener opens.
+struct Serving {
+    sender: Mailbox,
+    transport: Transport,
+    pool: Vec<provisioning::Provisioned>,
+    grace: std::time::Duration,
+    drain: std::time::Duration,
+    /// The recorder is installed at once, so what is counted while the
+    /// database opens is kept; the endpoint answers once the domain is ready
+    /// (it reports the mail queue and the pools).
+    metrics: Option<(metrics_exporter_prometheus::PrometheusHandle, tokio::net::TcpListener)>,
+}
+
+impl Serving {
+    async fn check(config: &Config) -> Result<Serving, String> {
+        let sender = config
+            .mail_from
+            .parse()
+            .map_err(|err| format!("MAIL_FROM {:?}: {err}", config.mail_from))?;
+        let transport = match &config.mail {
+            MailConfig::Folder(dir) => Transport::Folder(dir.clone()),
+            MailConfig::Smtp { host, port, security, credentials } => {
+                Transport::smtp(host, *port, *security, credentials.clone())
+                    .map_err(|err| format!("SMTP: {err}"))?
+            }
+        };
+        let pool = config.number_pool().map_err(|err| format!("NUMBER_POOL_FILE {err}"))?;
+        let metrics = match config.metrics_addr.clone() {
+            None => None,
+            Some(addr) => {
+                let addr = addr?;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|err| format!("cannot listen on {addr} for metrics: {err}"))?;
+                let handle =
+                    server::prometheus::install().map_err(|err| format!("metrics: {err}"))?;
+                Some((handle, listener))
+            }
+        };
+        Ok(Serving {
+            sender,
+            transport,
+            pool,
+            grace: config.shutdown_grace.clone()?,
+            drain: config.shutdown_drain.clone()?,
+            metrics,
+        })
+    }
 }
 
 async fn serve(
     leptos_options: leptos::config::LeptosOptions,
     config: Config,
     domain: Domain,
+    serving: Serving,
     listening: Listening,
+    mut signals: Signals,
 ) -> ExitCode {
     let policy = SecurityPolicy {
         public_origin: config.public_origin().into(),
         dev_reload_port: (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
     };
-    let sender: Mailbox = match config.mail_from.parse() {
-        Ok(sender) => sender,
-        Err(err) => return fail(&format!("MAIL_FROM {:?}: {err}", config.mail_from)),
-    };
-    let transport = match &config.mail {
-        MailConfig::Folder(dir) => Transport::Folder(dir.clone()),
-        MailConfig::Smtp { host, port, security, credentials } => {
-            match Transport::smtp(host, *port, *security, credentials.clone()) {
-                Ok(transport) => transport,
-                Err(err) => return fail(&format!("SMTP: {err}")),
-            }
-        }
-    };
-    let stocked = match config.number_pool() {
-        Ok(pool) => provisioning::stock_local_pool(&domain.db, &pool).await,
-        Err(err) => return fail(&format!("NUMBER_POOL_FILE {err}")),
-    };
-    match stocked {
+    let Serving { sender, transport, pool, grace, drain, metrics } = serving;
+    match provisioning::stock_local_pool(&domain.db, &pool).await {
         Ok(added) => tracing::info!(added, "local number pool stocked"),
         Err(_) => return fail("could not stock the local number pool"),
     }
-    let grace = match config.shutdown_grace {
-        Ok(grace) => grace,
-        Err(err) => return fail(&err),
-    };
-    let drain = match config.shutdown_drain {
-        Ok(drain) => drain,
-        Err(err) => return fail(&err),
-    };
     let Listening { app, server: mut serving, stop, stopped } = listening;
-    if let Some(addr) = config.metrics_addr.clone() {
-        let addr = match addr {
-            Ok(addr) => addr,
-            Err(err) => return fail(&err),
-        };
-        let handle = match server::prometheus::install() {
-            Ok(handle) => handle,
-            Err(err) => return fail(&format!("metrics: {err}")),
-        };
-        let listener = match tokio::net::TcpListener::bind(addr).await {
-            Ok(listener) => listener,
-            Err(err) => return fail(&format!("cannot listen on {addr} for metrics: {err}")),
-        };
+    if let Some((handle, listener)) = metrics {
+        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         let mut stopped = stopped.clone();
         let metrics = server::prometheus::router(handle, domain.clone());
         tokio::spawn(async move {
@@ -170,7 +228,7 @@ async fn serve(
         }
     }
     tokio::select! {
-        signal = termination() => tracing::info!(signal, ?drain, ?grace, "stopping"),
+        signal = signals.next() => tracing::info!(signal, ?drain, ?grace, "stopping"),
         result = &mut serving => return fail(&format!("server: {result:?}")),
     }
     if !drain.is_zero() {
@@ -240,19 +298,31 @@ impl Listening {
 /// exits anyway.
 const CLOSE_DATABASE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Waits for SIGTERM (what service managers and container runtimes send) or
-/// SIGINT (Ctrl-C); returns its name.
-async fn termination() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
-        // Without signal handlers the process still stops, just not gracefully.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+/// SIGTERM (what service managers and container runtimes send) and SIGINT
+/// (Ctrl-C), listened for from the start: one that comes while the database
+/// opens ends the start, and one that comes as serving begins waits for
+/// the stop instead of killing the process.
+struct Signals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+impl Signals {
+    fn listen() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(term), Ok(int)) => Signals(Some((term, int))),
+            // Without signal handlers the process still stops, just not gracefully.
+            _ => Signals(None),
+        }
+    }
+
+    /// Waits for the next one; returns its name.
+    async fn next(&mut self) -> &'static str {
+        let Some((term, int)) = &mut self.0 else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
     }
 }
 

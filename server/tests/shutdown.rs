@@ -14,7 +14,7 @@ use app::domain::entity::email_outbox as outbox;
 use app::domain::testing::{domain_on, PASSWORD};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use support::process::{
-    begin_post, finish, free_port, smtp, spawn_server, start_server, status_of,
+    begin_post, finish, free_port, server_command, smtp, spawn_server, start_server, status_of,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -192,14 +192,12 @@ async fn a_drain_says_not_ready_while_still_serving_then_stops() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
-/// While its database opens and migrates (minutes, for a migration that
-/// rewrites a big table) the process answers already: alive, not ready, any
-/// other request 503 with a `Retry-After`, each connection closed after its
-/// answer; then it serves. Here another connection holds the SQLite file
-/// locked, so opening it waits (less than its 5 s busy timeout).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn while_its_database_opens_a_server_is_alive_but_not_ready() {
-    let data_dir = fresh_data_dir("console-starting");
+/// A server started while another connection holds its SQLite file locked,
+/// so opening the database waits (at most its 5 s busy timeout): the
+/// server, its address, and the lock (`COMMIT` lets it go on).
+async fn start_behind_a_lock(
+    data_dir: &std::path::Path,
+) -> (std::process::Child, SocketAddr, sea_orm::DatabaseConnection) {
     let file = data_dir.join("console.db");
     let mut options = sea_orm::ConnectOptions::new(format!("sqlite://{}?mode=rwc", file.display()));
     options.max_connections(1);
@@ -208,25 +206,41 @@ async fn while_its_database_opens_a_server_is_alive_but_not_ready() {
     let (arrived_tx, _arrived) = mpsc::unbounded_channel();
     let (smtp_port, _accepted) = smtp(SMTP_DELAY, arrived_tx).await;
     let (port, addr) = local_port();
-    let mut server = spawn_server(&data_dir, "", port, smtp_port, &[]).await;
+    let server = spawn_server(data_dir, "", port, smtp_port, &[]).await;
+    (server, addr, holder)
+}
 
-    assert_eq!(status_of(addr, "/healthz").await, 200, "alive");
-    assert_eq!(status_of(addr, "/readyz").await, 503, "not ready");
-    // A browser's request, on a connection it would keep.
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let head = format!("GET /login HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+/// The whole answer to a GET of `path` on `stream`.
+async fn answer(mut stream: TcpStream, addr: SocketAddr, path: &str) -> String {
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(head.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
-    read.await.expect("the connection is closed after the answer").unwrap();
-    let answer = String::from_utf8_lossy(&answer).to_lowercase();
-    assert!(answer.starts_with("http/1.1 503"), "{answer}");
-    assert!(answer.contains("retry-after: 5\r\n"), "{answer}");
+    read.await.expect("answered").unwrap();
+    String::from_utf8_lossy(&answer).to_lowercase()
+}
+
+/// While its database opens and migrates (minutes, for a migration that
+/// rewrites a big table) the process answers already: alive, not ready, any
+/// other request 503 with a `Retry-After`; then it serves, also on a
+/// connection opened before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_its_database_opens_a_server_is_alive_but_not_ready() {
+    let data_dir = fresh_data_dir("console-starting");
+    let (mut server, addr, holder) = start_behind_a_lock(&data_dir).await;
+
+    assert_eq!(status_of(addr, "/healthz").await, 200, "alive");
+    assert_eq!(status_of(addr, "/readyz").await, 503, "not ready");
+    let page = answer(TcpStream::connect(addr).await.unwrap(), addr, "/login").await;
+    assert!(page.starts_with("http/1.1 503"), "{page}");
+    assert!(page.contains("retry-after: 5\r\n"), "{page}");
+    // A browser opens connections ahead of its requests.
+    let early = TcpStream::connect(addr).await.unwrap();
 
     holder.execute_unprepared("COMMIT").await.unwrap();
     holder.close().await.unwrap();
     let mut ready = false;
-    for _ in 0..100 {
+    for _ in 0..50 {
         ready = status_of(addr, "/readyz").await == 200;
         if ready {
             break;
@@ -234,10 +248,47 @@ async fn while_its_database_opens_a_server_is_alive_but_not_ready() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ready, "ready once its database is open");
-    assert_eq!(status_of(addr, "/login").await, 200);
+    let page = answer(early, addr, "/login").await;
+    assert!(page.starts_with("http/1.1 200"), "the early connection is served: {page}");
     let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
     assert_eq!(exit.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// SIGTERM while the database opens ends the start at once, and cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_its_database_opens_ends_the_start() {
+    let data_dir = fresh_data_dir("console-start-stop");
+    let (mut server, addr, holder) = start_behind_a_lock(&data_dir).await;
+    assert_eq!(status_of(addr, "/readyz").await, 503, "still starting");
+
+    let signalled = std::time::Instant::now();
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    assert_eq!(exit.code(), Some(0), "a stop, not a kill");
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(3), "before the lock's 5 s ran out: {took:?}");
+    holder.execute_unprepared("COMMIT").await.unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// A mistake in the configuration stops the start at once: before the
+/// database is opened (so not after minutes of migration, with /healthz
+/// saying ok meanwhile).
+#[test]
+fn a_configuration_mistake_stops_the_start_before_the_database_opens() {
+    let data_dir = fresh_data_dir("console-misconfigured");
+    let (port, _) = local_port();
+    let output = server_command(&data_dir, "", port, 25, &[("MAIL_FROM", "not an address")])
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("MAIL_FROM"), "{said}");
+    assert!(!data_dir.join("console.db").exists(), "the database was not opened");
     let _ = std::fs::remove_dir_all(&data_dir);
 }

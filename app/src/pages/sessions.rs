@@ -21,7 +21,7 @@ pub fn SessionsSection() -> impl IntoView {
     );
     view! {
         <section class="panel" aria-labelledby="sessions-heading">
-            <h2 id="sessions-heading">"Signed-In Sessions"</h2>
+            <h2 id="sessions-heading">"Logged-In Sessions"</h2>
             <Loaded resource=sessions view=move |rows| view! { <SessionTable rows end /> } />
             <FormStatus error=form_error(end.value(), &[]) />
             <FormStatus error=form_error(end_others.value(), &[]) />

@@ -157,7 +157,7 @@ fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
                     format!("Enable {who}? They can log in again; their old sessions stay ended.")
                 } else {
                     format!(
-                        "Disable {who}? They are signed out everywhere at once, cannot sign in, \
+                        "Disable {who}? They are logged out everywhere at once, cannot log in, \
                          and their developer keys stop working. Everything they own stays."
                     )
                 }

@@ -47,7 +47,29 @@ pub async fn spawn_server(
     smtp_port: u16,
     env: &[(&str, &str)],
 ) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_server"))
+    let child = server_command(data_dir, database_url, port, smtp_port, env)
+        .spawn()
+        .expect("start the server binary");
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    for _ in 0..600 {
+        if TcpStream::connect(addr).await.is_ok() {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server on port {port} did not start");
+}
+
+/// The command [`spawn_server`] runs.
+pub fn server_command(
+    data_dir: &Path,
+    database_url: &str,
+    port: u16,
+    smtp_port: u16,
+    env: &[(&str, &str)],
+) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    command
         .arg("serve")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_OUTPUT_NAME", "console")
@@ -60,17 +82,8 @@ pub async fn spawn_server(
         .env("SMTP_SECURITY", "none")
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the server binary");
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    for _ in 0..600 {
-        if TcpStream::connect(addr).await.is_ok() {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server on port {port} did not start");
+        .stdout(Stdio::null());
+    command
 }
 
 /// A GET of `path` on a connection of its own; the status, or 0 when refused.

@@ -82,16 +82,17 @@ fn check(form: &UserForm) -> (Errors, Checked) {
     (errors, Checked { first_name, last_name, email })
 }
 
-/// The invitation. Anyone can sign up and name their company as they like,
-/// so the subject carries none of an account's own words, and the body
-/// quotes the company name and says who invited (their verified address):
-/// a made-up name ("Your bank") cannot pass for the platform speaking.
+/// The invitation. Anyone can sign up and name themself and their company
+/// as they like, so the subject carries none of an account's own words, and
+/// the body begins with the inviter's verified address, then quotes their
+/// name and the company's (quotes inside escaped): a made-up name ("Your
+/// bank", "The Voice Console team") cannot pass for the platform speaking.
 fn invitation_email(d: &Domain, to: &str, company: &str, inviter: &str, token: &str) -> Email {
     Email {
         to: to.into(),
         subject: "Your invitation to Voice Console".into(),
         body: format!(
-            "{inviter} invited you to join the Voice Console account \"{company}\".\n\nTo \
+            "{inviter} invited you to join the Voice Console account {company:?}.\n\nTo \
              choose your password and log in, open this link and press the button on the \
              page:\n\n{}\n\nThe link works once, for 48 hours. If it expires, ask the account's \
              admin to send a new one.\n\nIf you do not know them or do not want to join, open the \
@@ -119,7 +120,8 @@ impl Inviter<'_> {
                     .one(conn)
                     .await?
                     .ok_or(AppError::NotFound)?;
-                Ok(format!("{} {} ({})", me.first_name, me.last_name, me.email))
+                let name = format!("{} {}", me.first_name, me.last_name);
+                Ok(format!("{} (named {name:?})", me.email))
             }
             Inviter::Operator => Ok("The Voice Console team".into()),
         }

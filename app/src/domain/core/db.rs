@@ -123,7 +123,10 @@ const MIGRATION_LOCK: i64 = 0x766f_6963_6500;
 /// SQLite's DDL is transactional: all pending migrations run in one
 /// transaction, so a start applies them all or nothing. A SQLite file
 /// belongs to one process, so no lock is needed (its one writing connection
-/// would wait on itself).
+/// would wait on itself). Inside a transaction SQLite ignores
+/// `PRAGMA foreign_keys = OFF`, and foreign keys are on: a future migration
+/// must not rebuild a table by drop-and-rename (dropping it would cascade to
+/// its children's rows); add columns, or copy the children first.
 async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
     use sea_orm::{DbBackend, TransactionTrait};
     if db.get_database_backend() != DbBackend::Postgres {

@@ -99,6 +99,14 @@ pub fn refuse_full(held: u64, most: u64, refusal: impl FnOnce() -> String) -> Re
 /// every database's limit on query parameters.
 pub const IDS_MAX: usize = 500;
 
+/// Each id once, for a statement's `IN` list: an account may hold 100,000
+/// links (500 applications with 200 libraries each), so the ids they name,
+/// repeated, would pass both databases' bound on a statement's parameters;
+/// distinct, they are at most what the account holds.
+pub fn distinct(ids: impl IntoIterator<Item = i32>) -> std::collections::BTreeSet<i32> {
+    ids.into_iter().collect()
+}
+
 /// Refuses a list longer than `max`, naming the field.
 pub fn at_most(field: &str, len: usize, max: usize) -> Result<(), AppError> {
     if len > max {

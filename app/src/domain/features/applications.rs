@@ -13,7 +13,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
-use crate::domain::core::limits;
+use crate::domain::core::limits::{self, distinct};
 use crate::domain::core::people::{self, user_choice};
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
@@ -128,14 +128,6 @@ async fn names_by(
     Ok(names)
 }
 
-/// Each id once: an account may hold 100,000 links (500 applications with
-/// 200 libraries each), so the ids they name, repeated, would pass both
-/// databases' bound on a statement's parameters; distinct, they are at most
-/// what the account holds.
-fn distinct(ids: impl IntoIterator<Item = i32>) -> std::collections::BTreeSet<i32> {
-    ids.into_iter().collect()
-}
-
 async fn rows(
     conn: &impl ConnectionTrait,
     me: &Member,
@@ -200,14 +192,18 @@ async fn rows(
         found.sort_by(|a, b| a.name.cmp(&b.name));
         found
     };
+    let mut shares_of: HashMap<i32, Vec<i32>> = HashMap::new();
+    shares.iter().for_each(|s| shares_of.entry(s.application_id).or_default().push(s.user_id));
     let mut out = Vec::new();
     for app in apps {
         let owner = users.get(&app.owner_id).cloned().ok_or(AppError::Internal)?;
         let mine = app.owner_id == me.user_id();
-        let mut shared_with: Vec<UserChoice> = shares
-            .iter()
-            .filter(|s| mine && s.application_id == app.id)
-            .filter_map(|s| users.get(&s.user_id).cloned())
+        let mut shared_with: Vec<UserChoice> = shares_of
+            .get(&app.id)
+            .filter(|_| mine)
+            .into_iter()
+            .flatten()
+            .filter_map(|user_id| users.get(user_id).cloned())
             .collect();
         shared_with.sort_by(|a, b| a.name.cmp(&b.name));
         let libs = attached(&library_links, &library_names, app.id);

@@ -11,6 +11,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::limits;
 use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
 use crate::domain::core::scope::{lock_account_as, Scoped};
 use crate::domain::core::secrets::Sealed;
@@ -218,7 +219,7 @@ async fn rows(
 ) -> Result<Vec<CertificateRow>, AppError> {
     let now = d.clock.now();
     let adders = user::Entity::find()
-        .filter(user::Column::Id.is_in(models.iter().map(|m| m.added_by)))
+        .filter(user::Column::Id.is_in(limits::distinct(models.iter().map(|m| m.added_by))))
         .all(&d.db)
         .await?;
     Ok(models

@@ -90,7 +90,9 @@ async fn tokens_of(
         .all(conn)
         .await?;
     let tokens: HashMap<i32, oauth_token::Model> = oauth_token::Entity::find()
-        .filter(oauth_token::Column::Id.is_in(links.iter().map(|l| l.oauth_token_id)))
+        .filter(
+            oauth_token::Column::Id.is_in(limits::distinct(links.iter().map(|l| l.oauth_token_id))),
+        )
         .all(conn)
         .await?
         .into_iter()
