@@ -188,7 +188,7 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
         .await
         .err()
         .unwrap();
-    assert!(field(&taken, "new_email").contains("already exists"));
+    assert!(field(&taken, "new_email").contains("already in use"));
     let malformed =
         email_links::request_email_change(&d, &me, PASSWORD, "nope").await.err().unwrap();
     assert!(malformed.message_for("new_email").is_some());
@@ -227,7 +227,7 @@ async fn an_email_change_link_cannot_take_an_address_claimed_meanwhile() {
     account_with_admin(&d, "Fast", "new@example.com").await;
     let before = Snapshot::take(&d).await;
     let err = email_links::confirm_email_change(&d, &token).await.err().unwrap();
-    assert!(field(&err, "token").contains("already exists"));
+    assert!(field(&err, "token").contains("already in use"));
     before.assert_unchanged(&d).await;
     let still = user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap();
     assert_eq!(still.email, "ada@example.com");

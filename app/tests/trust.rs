@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use app::domain::admin::users::{self, UserForm};
 use app::domain::core::actor::{Member, UNVERIFIED};
 use app::domain::core::clock::Clock;
-use app::domain::core::people::EMAIL_TAKEN;
+use app::domain::core::people::SIGN_UP_EMAIL_TAKEN;
 use app::domain::core::provisioning::{self, default_pool};
 use app::domain::core::quota::QuotaPolicy;
 use app::domain::entity::{email_outbox as outbox, local_number_pool, login_failure, user};
@@ -136,7 +136,7 @@ async fn sign_ups_on_a_taken_address_are_counted_and_stop_telling_at_the_limit()
     for _ in 0..5 {
         let input = sign_up_input("taken@example.com");
         let err = sign_up::sign_up(&d, input, "t", Some(client)).await.err().unwrap();
-        assert_eq!(err.message_for("email").unwrap(), EMAIL_TAKEN);
+        assert_eq!(err.message_for("email").unwrap(), SIGN_UP_EMAIL_TAKEN);
     }
     // Past the limit the answer no longer tells whether an address has an
     // account (the limit comes before the lookup and the hash), and nothing

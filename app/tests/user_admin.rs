@@ -49,7 +49,7 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let sent = email_to(&d, "bob@example.com").await;
     assert_eq!(sent.subject, "Your invitation to Voice Console");
     let inviter =
-        "ada@example.com (named \"Ada Lovelace\") invited you to join the Voice Console account \"Acme\".";
+        "\"Ada Lovelace\" (ada@example.com) invited you to join \"Acme\" on Voice Console.";
     assert!(sent.body_text.starts_with(inviter), "{}", sent.body_text);
     let token = link_token(&d, "bob@example.com", "/activate").await;
     // The failed log-in is counted (login_failures); nothing else changes.
@@ -96,8 +96,8 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
 /// none at the moment, it is refused and the link is not used up.
 /// An admin who names themself and their company to look like the platform
 /// (or a bank) still cannot write an invitation that reads as the
-/// platform's own: it begins with their verified address and quotes both
-/// names, quotes inside escaped.
+/// platform's own: both names are quoted, quotes inside escaped, and the
+/// verified address stands beside the inviter's.
 #[tokio::test]
 async fn an_invitation_cannot_pass_for_the_platform() {
     use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
@@ -113,7 +113,7 @@ async fn an_invitation_cannot_pass_for_the_platform() {
     let first = sent.body_text.lines().next().unwrap();
     assert_eq!(
         first,
-        r#"ada@example.com (named "The Voice Console team") invited you to join the Voice Console account "Voice Console\" Security"."#
+        r#""The Voice Console team" (ada@example.com) invited you to join "Voice Console\" Security" on Voice Console."#
     );
 }
 
@@ -232,7 +232,7 @@ async fn emails_stay_unique_across_all_accounts() {
     account_with_admin(&d, "Other", "eve@other.example").await;
     let before = Snapshot::take(&d).await;
     let err = users::invite(&d, &admin, form("Eve", " EVE@other.example")).await.err().unwrap();
-    assert!(err.message_for("email").unwrap().contains("already exists"));
+    assert_eq!(err.message_for("email").as_deref(), Some(app::domain::core::people::EMAIL_TAKEN));
     before.assert_unchanged(&d).await;
     let bob = users::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
     let before = Snapshot::take(&d).await;

@@ -48,6 +48,11 @@ async function checkDialog(page: Page, opener: Locator, name: string | RegExp) {
   await expectAccessible(page);
   const inside = () => page.evaluate(() => !!document.activeElement?.closest('dialog[open]'));
   expect(await inside(), 'focus moves into the dialog').toBe(true);
+  const cancel = dialog.getByRole('button', { name: 'Cancel', exact: true });
+  if (await cancel.count()) {
+    // A question before something irreversible: Enter must not answer Yes.
+    await expect(cancel, 'a confirmation opens on Cancel').toBeFocused();
+  }
   for (let i = 0; i < 12; i++) {
     await page.keyboard.press('Tab');
     expect(await inside(), `focus stays in the dialog after ${i + 1} Tab presses`).toBe(true);

@@ -202,6 +202,9 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   const key = (await page.locator('#new-developer-key').textContent())!.trim();
   expect(key).toMatch(/^vk_/);
   await expect(page.getByRole('cell', { name: 'Nightly report', exact: true })).toBeVisible();
+  // Nothing is left for a second press to send again.
+  await expect(page.getByLabel('Key name')).toHaveValue('');
+  await expect(page.locator('#key-password')).toHaveValue('');
   const me = await request.get('/api/v1/me', { headers: { Authorization: `Bearer ${key}` } });
   expect(me.status()).toBe(200);
   await page.reload();

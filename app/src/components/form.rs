@@ -57,6 +57,19 @@ pub fn newest_success<T: Clone + Send + Sync + 'static>(
     newest
 }
 
+/// Empties `form` once `result` is a success: a password is not left in a
+/// field, and a second press does not send the same thing again.
+pub fn reset_on_success<T: Clone + Send + Sync + 'static>(
+    result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    form: NodeRef<leptos::html::Form>,
+) {
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(form)) = (result.get(), form.get()) {
+            form.reset();
+        }
+    });
+}
+
 /// The latest result of a server action, as the error for one field.
 pub fn field_error<T: Clone + Send + Sync + 'static>(
     result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,

@@ -112,6 +112,8 @@ fn keep_tab_inside(ev: &leptos::ev::KeyboardEvent, dialog: &leptos::web_sys::Htm
 }
 
 /// A dialog that asks before something irreversible; its button says "Yes".
+/// It opens with Cancel focused, so an Enter pressed out of habit undoes
+/// nothing.
 #[component]
 pub fn Confirm(
     #[prop(into)] title: Signal<String>,
@@ -135,7 +137,7 @@ pub fn Confirm(
                 <button type="button" class="danger" disabled=move || pending.get() on:click=move |_| on_yes.run(())>
                     "Yes"
                 </button>
-                <button type="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                <button type="button" autofocus on:click=move |_| open.set(false)>"Cancel"</button>
             </div>
         </Modal>
     }

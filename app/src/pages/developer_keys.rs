@@ -8,7 +8,7 @@ use crate::api::developer_keys::{
     list_developer_keys, GenerateDeveloperKey, RegenerateDeveloperKey, RevokeDeveloperKey,
 };
 use crate::components::form::{
-    field_error, form_action, form_error, newest_success, Field, FormStatus,
+    field_error, form_action, form_error, newest_success, reset_on_success, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{clear_on_open, close_on_success, Confirm};
@@ -20,6 +20,9 @@ pub fn DeveloperKeysSection() -> impl IntoView {
     let generate = form_action::<GenerateDeveloperKey>();
     let regenerate = form_action::<RegenerateDeveloperKey>();
     let revoke = form_action::<RevokeDeveloperKey>();
+    // The key's name and the password are not left for a second key.
+    let generate_form = NodeRef::<leptos::html::Form>::new();
+    reset_on_success(generate.value(), generate_form);
     // The key whose Regenerate was pressed: its form asks for the password.
     let regenerating = RwSignal::new(None::<(i32, String)>);
     Effect::new(move |_| {
@@ -64,7 +67,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             {move || shown.get().map(|new_key| view! { <ShownKey new_key /> })}
             <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating revoking revoke_open /> } />
             {move || regenerating.get().map(|(id, name)| view! { <RegenerateForm id name regenerate regenerating /> })}
-            <ActionForm action=generate attr:novalidate=true attr:class="inline-form">
+            <ActionForm action=generate node_ref=generate_form attr:novalidate=true attr:class="inline-form">
                 <FormStatus error=form_error(generate.value(), &["name", "password"]) />
                 <Field label="Key name" name="name" form="key-" maxlength=100 hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
                 <Field label="Current password" name="password" form="key-" input_type="password" autocomplete="current-password" hint="A key outlives your session, so making one asks for your password." error=field_error(generate.value(), "password") />

@@ -7,7 +7,8 @@ use super::my_account::UserResource;
 use crate::api::email_links::{RequestEmailChange, ResendVerification};
 use crate::api::profile::{ChangePassword, UpdateName};
 use crate::components::form::{
-    field_error, form_action, form_error, success_message, Field, FormStatus, NewPasswordField,
+    field_error, form_action, form_error, reset_on_success, success_message, Field, FormStatus,
+    NewPasswordField,
 };
 use crate::model::CurrentUser;
 
@@ -26,11 +27,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
             user.refetch();
         }
     });
-    Effect::new(move |_| {
-        if let (Some(Ok(())), Some(form)) = (change_password.value().get(), password_form.get()) {
-            form.reset();
-        }
-    });
+    reset_on_success(change_password.value(), password_form);
 
     let name_result = update_name.value();
     let password_result = change_password.value();

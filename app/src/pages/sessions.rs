@@ -1,4 +1,4 @@
-//! The Signed-In Sessions section of the Account tab. It has its own resource
+//! The Logged-In Sessions section of the Account tab. It has its own resource
 //! (see `my_account` on why one resource is never read by two Suspenses).
 use leptos::prelude::*;
 
@@ -22,10 +22,18 @@ pub fn SessionsSection() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Logged-In Sessions"</h2>
-            <Loaded resource=sessions view=move |rows| view! { <SessionTable rows end /> } />
+            <Loaded resource=sessions view=move |rows| {
+                // Offered only when there is another session to end.
+                let others = rows.iter().any(|row| !row.current);
+                view! {
+                    <SessionTable rows end />
+                    {others.then(|| view! {
+                        <button type="button" disabled=move || end_others.pending().get() on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Log Out All Other Sessions"</button>
+                    })}
+                }
+            } />
             <FormStatus error=form_error(end.value(), &[]) />
             <FormStatus error=form_error(end_others.value(), &[]) />
-            <button type="button" disabled=move || end_others.pending().get() on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Log Out All Other Sessions"</button>
         </section>
     }
 }

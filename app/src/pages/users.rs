@@ -184,7 +184,7 @@ fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
             <FormStatus error />
             <div class="actions">
                 <button type="button" class="danger" disabled=pending on:click=yes>"Yes"</button>
-                <button type="button" on:click=move |_| switch.open.set(false)>"Cancel"</button>
+                <button type="button" autofocus on:click=move |_| switch.open.set(false)>"Cancel"</button>
             </div>
         </Modal>
     }

@@ -84,20 +84,21 @@ fn check(form: &UserForm) -> (Errors, Checked) {
 
 /// The invitation. Anyone can sign up and name themself and their company
 /// as they like, so the subject carries none of an account's own words, and
-/// the body begins with the inviter's verified address, then quotes their
-/// name and the company's (quotes inside escaped): a made-up name ("Your
-/// bank", "The Voice Console team") cannot pass for the platform speaking.
+/// the body quotes the inviter's name (beside their verified address) and
+/// the company's, quotes inside escaped: a made-up name ("Your bank", "The
+/// Voice Console team") reads as a name someone typed, not as the platform
+/// speaking.
 fn invitation_email(d: &Domain, to: &str, company: &str, inviter: &str, token: &str) -> Email {
     Email {
         to: to.into(),
         subject: "Your invitation to Voice Console".into(),
         body: format!(
-            "{inviter} invited you to join the Voice Console account {company:?}.\n\nTo \
-             choose your password and log in, open this link and press the button on the \
-             page:\n\n{}\n\nThe link works once, for 48 hours. If it expires, ask the account's \
-             admin to send a new one.\n\nIf you do not know them or do not want to join, open the \
-             same link and choose Decline Invitation: this account will not be able to invite \
-             this address again for {DECLINE_HOLD_DAYS} days.\n",
+            "{inviter} invited you to join {company:?} on Voice Console.\n\nTo choose your \
+             password and log in, open this link and press the button on the page:\n\n{}\n\n\
+             The link works once, for 48 hours. If it expires, ask the account's admin to send \
+             a new one.\n\nNot expecting this? Open the same link and choose Decline \
+             Invitation; they will not be able to invite this address again for \
+             {DECLINE_HOLD_DAYS} days.\n",
             d.link("/activate", token)
         ),
     }
@@ -121,7 +122,7 @@ impl Inviter<'_> {
                     .await?
                     .ok_or(AppError::NotFound)?;
                 let name = format!("{} {}", me.first_name, me.last_name);
-                Ok(format!("{} (named {name:?})", me.email))
+                Ok(format!("{name:?} ({})", me.email))
             }
             Inviter::Operator => Ok("The Voice Console team".into()),
         }

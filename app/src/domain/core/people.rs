@@ -14,7 +14,13 @@ use crate::domain::core::Domain;
 use crate::domain::entity::user;
 use crate::model::{AppError, UserChoice, UserSort};
 
-pub const EMAIL_TAKEN: &str = "An account with this email address already exists. Log in instead.";
+/// Said to whoever enters an address another user has: an admin adding or
+/// editing a user, the operator, a user changing their own address.
+pub const EMAIL_TAKEN: &str = "This email address is already in use.";
+
+/// Said at sign-up, where the one asking is most likely that address's user.
+pub const SIGN_UP_EMAIL_TAKEN: &str =
+    "An account with this email address already exists. Log in instead.";
 
 /// The acting user's own row, read now.
 pub async fn own_row(d: &Domain, actor: &Member) -> Result<user::Model, AppError> {

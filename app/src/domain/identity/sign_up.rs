@@ -5,7 +5,7 @@ use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::mail;
-use crate::domain::core::people::{email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::people::{email_taken, NewUser, SIGN_UP_EMAIL_TAKEN};
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
@@ -60,7 +60,7 @@ pub async fn sign_up(
     d.spend(&counted, Action::SignUp, &Who { client, ..Who::default() }).await?;
     counted.commit().await?;
     if email_taken(&d.db, &email).await? {
-        return Err(AppError::field("email", EMAIL_TAKEN));
+        return Err(AppError::field("email", SIGN_UP_EMAIL_TAKEN));
     }
 
     let password_hash = d.passwords.hash(&input.password).await?;
