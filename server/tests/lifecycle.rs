@@ -36,6 +36,10 @@ fn opening_a_verification_link_changes_nothing_and_its_button_verifies() {
         assert!(verified(&app, &session).await);
         let account = app.page("/account", Some(&session)).await;
         assert!(!account.body.contains("Your email address is not verified"));
+        // Where a plain form lands after the button: it says so, and asks nothing more.
+        let done = app.page(app::pages::EMAIL_VERIFIED, None).await;
+        assert!(done.body.contains("Your email address is verified"), "{}", done.body);
+        assert!(!done.body.contains("Verify Email Address"), "no button left to press");
         let before = Snapshot::take(&app.domain).await;
         let again = app.call("verify_email", &[("token", &token)], None).await;
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -26,11 +26,14 @@ pub fn VerifyEmailPage() -> impl IntoView {
             <h1>"Verify your email address"</h1>
             <ActionForm action=verify attr:class="card">
                 <FormStatus error=form_error(result, &[]) success=done />
-                <input type="hidden" name="token" value=token_from_query() />
-                <p>"Press the button to confirm that this address is yours."</p>
-                <button type="submit" class="primary" disabled=move || verify.pending().get() || done.get().is_some()>
-                    "Verify Email Address"
-                </button>
+                // Once verified, the page says so and asks nothing more.
+                {move || done.get().is_none().then(|| view! {
+                    <input type="hidden" name="token" value=token_from_query() />
+                    <p>"Press the button to confirm that this address is yours."</p>
+                    <button type="submit" class="primary" disabled=move || verify.pending().get()>
+                        "Verify Email Address"
+                    </button>
+                })}
             </ActionForm>
             <p><a href="/account">"Go to My Account"</a></p>
         </main>
@@ -71,11 +74,14 @@ pub fn ConfirmEmailPage() -> impl IntoView {
             <h1>"Confirm your new email address"</h1>
             <ActionForm action=confirm attr:class="card">
                 <FormStatus error=form_error(result, &[]) success=done />
-                <input type="hidden" name="token" value=token_from_query() />
-                <p>"Press the button to start using this address for your account."</p>
-                <button type="submit" class="primary" disabled=move || confirm.pending().get() || done.get().is_some()>
-                    "Confirm New Email Address"
-                </button>
+                // Once confirmed, the page says so and asks nothing more.
+                {move || done.get().is_none().then(|| view! {
+                    <input type="hidden" name="token" value=token_from_query() />
+                    <p>"Press the button to start using this address for your account."</p>
+                    <button type="submit" class="primary" disabled=move || confirm.pending().get()>
+                        "Confirm New Email Address"
+                    </button>
+                })}
             </ActionForm>
             <p><a href="/account">"Go to My Account"</a></p>
         </main>
