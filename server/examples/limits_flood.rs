@@ -172,7 +172,7 @@ async fn main() {
         "invitation + resends, one address",
         attempts + 1,
         admitted + 1,
-        emails(&d, "You are invited").await,
+        emails(&d, "Your invitation to Voice Console").await,
         expected,
     );
 

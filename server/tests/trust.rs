@@ -26,8 +26,14 @@ fn an_unverified_sign_up_is_refused_every_gated_function_and_told_why() {
         operator::enable_stripe(&app.domain, &Operator::from_command_line(), GRACE).await.unwrap();
         let page = app.page("/account", Some(&session)).await;
         assert!(page.body.contains("Until you do, you cannot invite users"), "the page says why");
+        // So does every other tab, before anything is refused there.
+        for tab in ["/account/js-libraries", "/account/phone-numbers", "/account/users"] {
+            let page = app.page(tab, Some(&session)).await;
+            assert!(page.body.contains("Your email address is not verified yet"), "{tab}");
+            assert!(page.body.contains("Until you do, you cannot invite users"), "{tab}");
+        }
 
-        let gated: [(&str, Vec<(&str, &str)>); 6] = [
+        let gated: [(&str, Vec<(&str, &str)>); 8] = [
             (
                 "add_user",
                 vec![("first_name", "Bob"), ("last_name", "B"), ("email", "bob@example.com")],
@@ -53,6 +59,8 @@ fn an_unverified_sign_up_is_refused_every_gated_function_and_told_why() {
             ),
             ("start_oauth", vec![("token_type", "test")]),
             ("generate_developer_key", vec![("name", "CI"), ("password", PASSWORD)]),
+            ("add_js_library", vec![("name", "Helpers"), ("code", "export const a = 1;")]),
+            ("create_application", vec![("name", "IVR")]),
         ];
         let before = Snapshot::take(&app.domain).await;
         for (function, form) in &gated {
@@ -67,6 +75,8 @@ fn an_unverified_sign_up_is_refused_every_gated_function_and_told_why() {
         assert!(app.call("verify_email", &[("token", &token)], None).await.status.is_success());
         let number = app.call("request_phone_number", &[], Some(&session)).await;
         assert_eq!(number.status, StatusCode::OK, "{}", number.body);
+        let page = app.page("/account/js-libraries", Some(&session)).await;
+        assert!(!page.body.contains("Your email address is not verified yet"));
     })
 }
 

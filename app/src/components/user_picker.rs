@@ -30,10 +30,14 @@ where
     let choices = RwSignal::new(Vec::<UserChoice>::new());
     let active = RwSignal::new(None::<usize>);
     let problem = RwSignal::new(None::<String>);
+    // Whether the answer for what is typed now has come: until it has, the
+    // list says it is searching rather than that nobody matches.
+    let answered = RwSignal::new(false);
     // Another choice made elsewhere (e.g. the table reloaded) shows here.
     Effect::new(move |_| text.set(chosen.get().map(|c| c.name).unwrap_or_default()));
 
     let lookup = move |typed: String| {
+        answered.set(false);
         leptos::task::spawn_local(async move {
             let found = search(typed.clone()).await;
             // A slower answer to an older query must not replace a newer one.
@@ -51,6 +55,7 @@ where
                 }
             }
             active.set(None);
+            answered.set(true);
         });
     };
     let choose = move |choice: UserChoice| {
@@ -152,7 +157,11 @@ where
                 }}
                 {move || (open.get() && choices.with(Vec::is_empty)).then(|| view! {
                     <li class="empty" role="option" aria-disabled="true">
-                        {problem.get().unwrap_or_else(|| "No user matches.".into())}
+                        {match (problem.get(), answered.get()) {
+                            (Some(problem), _) => problem,
+                            (None, false) => "Searching…".into(),
+                            (None, true) => "No user matches.".into(),
+                        }}
                     </li>
                 })}
             </ul>

@@ -15,6 +15,12 @@ pub struct CurrentUser {
     pub company_name: String,
 }
 
+/// What an unverified user cannot do yet (SPEC "Trust and abuse"), said
+/// wherever they might try; the server's refusal says the same.
+pub const UNVERIFIED_LIMITS: &str = "Until you do, you cannot invite users, request phone \
+     numbers, add integrations, certificates, JavaScript libraries or applications, connect \
+     OAuth accounts or create developer keys.";
+
 impl CurrentUser {
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_location;
 use crate::api::log_in::{signed_in_user, LogOut};
 use crate::components::loaded::{loading, server_resource};
 use crate::components::tabs::TabBar;
-use crate::model::{AppError, CurrentUser};
+use crate::model::{AppError, CurrentUser, UNVERIFIED_LIMITS};
 
 /// The page's own copy of the signed-in user, for the top bar and tab bar. A
 /// tab refetches it after changing the name. Tabs that need the user load
@@ -47,6 +47,19 @@ pub fn MyAccountPage() -> impl IntoView {
                     </header>
                     <h1>"My Account"</h1>
                     <TabBar is_admin=me.is_admin />
+                    // Every tab says it before an action is refused for it;
+                    // the Account tab has its own notice, with the resend button.
+                    {(!me.email_verified).then(|| view! {
+                        <Show when=move || location.pathname.get() != "/account">
+                            <div class="panel notice" role="note">
+                                <p>
+                                    "Your email address is not verified yet: open the link we sent you. "
+                                    {UNVERIFIED_LIMITS} " "
+                                    <a href="/account">"Send a new link from the Account tab."</a>
+                                </p>
+                            </div>
+                        </Show>
+                    })}
                 }),
                 Err(AppError::Unauthenticated) => {
                     let here = location.pathname.get_untracked();

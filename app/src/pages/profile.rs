@@ -10,7 +10,7 @@ use crate::components::form::{
     field_error, form_action, form_error, reset_on_success, success_message, Field, FormStatus,
     NewPasswordField,
 };
-use crate::model::CurrentUser;
+use crate::model::{CurrentUser, UNVERIFIED_LIMITS};
 
 /// The user's name, email address and password, each in its own section.
 #[component]
@@ -87,7 +87,7 @@ fn UnverifiedNotice(email: String) -> impl IntoView {
                 "We sent a link to " <strong>{email}</strong>
                 ". Open it to confirm the address is yours; an account whose address is never verified is removed after 7 days."
             </p>
-            <p>"Until you do, you cannot invite users, request phone numbers, add integrations, certificates, JavaScript libraries or applications, connect OAuth accounts or create developer keys."</p>
+            <p>{UNVERIFIED_LIMITS}</p>
             <ActionForm action=resend>
                 <FormStatus error=form_error(result, &[]) success=sent />
                 <button type="submit" disabled=move || resend.pending().get()>
