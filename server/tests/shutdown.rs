@@ -28,6 +28,24 @@ fn fresh_data_dir(name: &str) -> std::path::PathBuf {
     data_dir
 }
 
+/// An SMTP server whose deliveries nobody watches, for a server that must
+/// have one; its port.
+async fn quiet_smtp() -> u16 {
+    let (arrived_tx, _arrived) = mpsc::unbounded_channel();
+    smtp(SMTP_DELAY, arrived_tx).await.0
+}
+
+/// Asks `server` to stop, as a service manager does.
+fn sigterm(server: &std::process::Child) {
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// How `server` ended, once it has.
+async fn exited(mut server: std::process::Child) -> std::process::ExitStatus {
+    tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap()
+}
+
 /// A free port on the loopback address, and the address a server there has.
 fn local_port() -> (u16, SocketAddr) {
     let port = free_port();
@@ -45,7 +63,7 @@ async fn sigterm_finishes_the_request_in_flight_and_the_email_being_sent() {
     let (smtp_port, accepted) = smtp(SMTP_DELAY, arrived_tx).await;
     let (port, addr) = local_port();
     let grace = [("SHUTDOWN_GRACE_SECONDS", "20")];
-    let mut server = start_server(&data_dir, "", port, smtp_port, &grace).await;
+    let server = start_server(&data_dir, "", port, smtp_port, &grace).await;
 
     // A sign-up queues the verification email; the worker picks it up.
     let email = "grace@example.com";
@@ -64,8 +82,7 @@ async fn sigterm_finishes_the_request_in_flight_and_the_email_being_sent() {
         .expect("the worker began delivering within a few seconds");
 
     // The email's data is at the SMTP server, which has not answered yet.
-    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    sigterm(&server);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(TcpStream::connect(addr).await.is_err(), "no new connection is accepted");
 
@@ -73,7 +90,7 @@ async fn sigterm_finishes_the_request_in_flight_and_the_email_being_sent() {
     assert!(answered.starts_with("HTTP/1.1 200"), "the request in flight is answered: {answered}");
     assert!(answered.contains("set-cookie: console_session="), "signed in: {answered}");
 
-    let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    let exit = exited(server).await;
     assert_eq!(exit.code(), Some(0), "a graceful stop exits 0");
     assert_eq!(accepted.total(), 1, "the email being sent was finished");
 
@@ -128,8 +145,7 @@ async fn a_stopping_worker_starts_no_further_email_and_holds_none() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace() {
     let data_dir = fresh_data_dir("console-stuck");
-    let (arrived_tx, _arrived) = mpsc::unbounded_channel();
-    let (smtp_port, _accepted) = smtp(SMTP_DELAY, arrived_tx).await;
+    let smtp_port = quiet_smtp().await;
     let (port, addr) = local_port();
     let grace = [("SHUTDOWN_GRACE_SECONDS", "2")];
     let mut server = start_server(&data_dir, "", port, smtp_port, &grace).await;
@@ -137,8 +153,7 @@ async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace()
     let mut stuck = begin_post(addr, "/fn/log_in", &body, None, 5).await;
 
     let signalled = std::time::Instant::now();
-    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    sigterm(&server);
     let exit = loop {
         if let Some(exit) = server.try_wait().unwrap() {
             break exit;
@@ -169,22 +184,20 @@ async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_says_not_ready_while_still_serving_then_stops() {
     let data_dir = fresh_data_dir("console-drain");
-    let (arrived_tx, _arrived) = mpsc::unbounded_channel();
-    let (smtp_port, _accepted) = smtp(SMTP_DELAY, arrived_tx).await;
+    let smtp_port = quiet_smtp().await;
     let (port, addr) = local_port();
     let env = [("SHUTDOWN_DRAIN_SECONDS", "3"), ("SHUTDOWN_GRACE_SECONDS", "5")];
-    let mut server = start_server(&data_dir, "", port, smtp_port, &env).await;
+    let server = start_server(&data_dir, "", port, smtp_port, &env).await;
     assert_eq!(status_of(addr, "/readyz").await, 200);
 
     let signalled = std::time::Instant::now();
-    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    sigterm(&server);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(status_of(addr, "/readyz").await, 503, "load balancers are told");
     assert_eq!(status_of(addr, "/healthz").await, 200, "new connections are still served");
     assert_eq!(status_of(addr, "/login").await, 200);
 
-    let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    let exit = exited(server).await;
     assert_eq!(exit.code(), Some(0));
     let took = signalled.elapsed();
     assert!(took >= Duration::from_millis(2900), "the drain lasted its 3 s: {took:?}");
@@ -203,8 +216,7 @@ async fn start_behind_a_lock(
     options.max_connections(1);
     let holder = sea_orm::Database::connect(options).await.unwrap();
     holder.execute_unprepared("BEGIN EXCLUSIVE").await.unwrap();
-    let (arrived_tx, _arrived) = mpsc::unbounded_channel();
-    let (smtp_port, _accepted) = smtp(SMTP_DELAY, arrived_tx).await;
+    let smtp_port = quiet_smtp().await;
     let (port, addr) = local_port();
     let server = spawn_server(data_dir, "", port, smtp_port, &[]).await;
     (server, addr, holder)
@@ -227,7 +239,7 @@ async fn answer(mut stream: TcpStream, addr: SocketAddr, path: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_its_database_opens_a_server_is_alive_but_not_ready() {
     let data_dir = fresh_data_dir("console-starting");
-    let (mut server, addr, holder) = start_behind_a_lock(&data_dir).await;
+    let (server, addr, holder) = start_behind_a_lock(&data_dir).await;
 
     assert_eq!(status_of(addr, "/healthz").await, 200, "alive");
     assert_eq!(status_of(addr, "/readyz").await, 503, "not ready");
@@ -250,9 +262,8 @@ async fn while_its_database_opens_a_server_is_alive_but_not_ready() {
     assert!(ready, "ready once its database is open");
     let page = answer(early, addr, "/login").await;
     assert!(page.starts_with("http/1.1 200"), "the early connection is served: {page}");
-    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    sigterm(&server);
+    let exit = exited(server).await;
     assert_eq!(exit.code(), Some(0));
     let _ = std::fs::remove_dir_all(&data_dir);
 }
@@ -261,13 +272,12 @@ async fn while_its_database_opens_a_server_is_alive_but_not_ready() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_while_its_database_opens_ends_the_start() {
     let data_dir = fresh_data_dir("console-start-stop");
-    let (mut server, addr, holder) = start_behind_a_lock(&data_dir).await;
+    let (server, addr, holder) = start_behind_a_lock(&data_dir).await;
     assert_eq!(status_of(addr, "/readyz").await, 503, "still starting");
 
     let signalled = std::time::Instant::now();
-    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    sigterm(&server);
+    let exit = exited(server).await;
     assert_eq!(exit.code(), Some(0), "a stop, not a kill");
     let took = signalled.elapsed();
     assert!(took < Duration::from_secs(3), "before the lock's 5 s ran out: {took:?}");
