@@ -355,6 +355,7 @@ async fn addresses_that_declined_either_account_stay_declined_after_a_merge() {
     assert_eq!(merged.moved["invitation_declines"], 1, "Dee's; Cy's was the target's already");
     // A day later Grace's own hold would be over; Ada's fresher one still holds.
     clock.advance(chrono::Duration::days(2));
+    let before = Snapshot::take(&d).await;
     for email in ["cy@example.com", "dee@example.com"] {
         let form = UserForm {
             first_name: "X".into(),
@@ -365,4 +366,5 @@ async fn addresses_that_declined_either_account_stay_declined_after_a_merge() {
         let refused = users::invite(&d, &grace, form).await.err().unwrap();
         assert!(refused.message_for("email").unwrap().contains("declined"), "{email}");
     }
+    before.assert_unchanged(&d).await;
 }

@@ -83,6 +83,14 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
         Err(AppError::NotFound)
     );
     assert_eq!(js_libraries::delete(&d, &bob, lib.id, true).await, Err(AppError::NotFound));
+    // Ada's own edit with a bad form is refused field by field, and keeps the library.
+    let bad = js_libraries::update(&d, &ada, lib.id, library("", &format!("{exactly}y"))).await;
+    let bad = bad.unwrap_err();
+    assert_eq!(bad.message_for("name").as_deref(), Some("Name is required."));
+    assert!(bad.message_for("code").unwrap().starts_with("Code must be at most 4096"));
+    // An application's name is checked the same way.
+    let nameless = applications::create(&d, &ada, "  ").await.unwrap_err();
+    assert_eq!(nameless.message_for("name").as_deref(), Some("Name is required."));
     before.assert_unchanged(&d).await;
     let edited =
         js_libraries::update(&d, &ada, lib.id, library("Greeting", "var a = 2;")).await.unwrap();

@@ -101,7 +101,7 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
         users::disable(&d, &bob_admin, ada.user_id()).await,
         Err(AppError::Forbidden(NOT_ADMIN.into()))
     );
-    assert!(applications::create(&d, &bob, "Another").await.is_err());
+    assert_eq!(applications::create(&d, &bob, "Another").await, Err(AppError::Unauthenticated));
     before.assert_unchanged(&d).await;
 
     // What he owned is still his, as the admin's lists show it.
@@ -251,7 +251,11 @@ async fn the_second_step_of_a_log_in_opens_no_session_for_a_disabled_user() {
     let before =
         Snapshot::take_except(&d, &["login_challenges", "login_failures", "activity_events"]).await;
     let code = current_code(&d, &secret);
-    assert!(log_in::complete_second_factor(&d, &challenge, &code, "t", None).await.is_err());
+    let refused = log_in::complete_second_factor(&d, &challenge, &code, "t", None).await;
+    assert_eq!(
+        refused.err().unwrap().message_for("code").as_deref(),
+        Some(log_in::CHALLENGE_EXPIRED)
+    );
     // A challenge opened just before the disable committed (a race): the
     // right code still opens no session.
     let raced = log_in::challenge(&d, &d.db, bob.user_id(), None).await.unwrap();

@@ -2,6 +2,7 @@
 use app::domain::admin::users::{self, UserForm, LAST_ADMIN, NOT_YOURSELF, OWN_EMAIL};
 use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
+use app::domain::core::people::EMAIL_TAKEN;
 use app::domain::core::tokens::{LINK_EXPIRED, LINK_INVALID};
 use app::domain::core::Domain;
 use app::domain::entity::{
@@ -215,8 +216,10 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     // Once the hold is over, Acme may invite the address again, and the
     // hourly clean-up forgets the decline.
     clock.advance(users::DECLINE_HOLD - Duration::days(10) - Duration::minutes(1));
+    let before = Snapshot::take(&d).await;
     let late = users::invite(&d, &admin, form("Cy", "cy@example.com")).await.err().unwrap();
     assert_eq!(late.message_for("email").as_deref(), Some(declined.as_str()));
+    before.assert_unchanged(&d).await;
     clock.advance(Duration::minutes(2));
     users::invite(&d, &admin, form("Cy", "cy@example.com")).await.unwrap();
     let kept = || invitation_decline::Entity::find().count(&d.db);
@@ -238,7 +241,14 @@ async fn emails_stay_unique_across_all_accounts() {
     let before = Snapshot::take(&d).await;
     let err =
         users::update(&d, &admin, bob.id, form("Bob", "eve@other.example")).await.err().unwrap();
-    assert!(err.message_for("email").is_some());
+    assert_eq!(err.message_for("email").as_deref(), Some(app::domain::core::people::EMAIL_TAKEN));
+    // A bad form is refused beside each field it gets wrong.
+    let err = users::update(&d, &admin, bob.id, form(" ", "not-an-address")).await.err().unwrap();
+    assert_eq!(err.message_for("first_name").as_deref(), Some("First Name is required."));
+    assert_eq!(
+        err.message_for("email").as_deref(),
+        Some("Enter an email address like name@example.com.")
+    );
     before.assert_unchanged(&d).await;
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 3);
 }
@@ -257,10 +267,8 @@ async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address(
     );
     let new = link_token(&d, "rob@example.com", "/activate").await;
     let before = Snapshot::take(&d).await;
-    assert!(
-        users::activate(&d, &old, "Maple-Canyon-Drift-19", "t", None).await.is_err(),
-        "the old link is void"
-    );
+    let void = users::activate(&d, &old, "Maple-Canyon-Drift-19", "t", None).await;
+    assert_eq!(void.err().unwrap().message_for("token").as_deref(), Some(LINK_EXPIRED));
     before.assert_unchanged(&d).await;
     assert!(users::activate(&d, &new, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
 }
@@ -281,6 +289,12 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     .unwrap();
     assert_eq!(updated.email, "bob@example.com", "not until confirmed");
     assert!(updated.can_share);
+    // Both emails say an admin asked, not Bob.
+    for to in ["bobby@example.com", "bob@example.com"] {
+        let sent = outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).one(&d.db);
+        let sent = sent.await.unwrap().unwrap();
+        assert!(sent.body_text.starts_with("An admin of your company's account asked"), "{to}");
+    }
     let token = link_token(&d, "bobby@example.com", "/confirm-email").await;
     app::domain::identity::email_links::confirm_email_change(&d, &token).await.unwrap();
     assert!(log_in_by_password(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
@@ -556,6 +570,9 @@ async fn reset_password_sends_a_link_to_the_user_not_the_admin() {
     let emails = outbox::Entity::find().all(&d.db).await.unwrap();
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].to_address, "bob@example.com");
+    // Bob did not ask: the email says who did.
+    assert!(emails[0].body_text.starts_with("An admin of your company's Voice Console account"));
+    assert!(!emails[0].body_text.contains("hopefully you"));
 }
 
 #[tokio::test]
@@ -726,8 +743,10 @@ async fn an_email_is_written_with_its_change_or_not_at_all() {
     };
     // Refused: the address is taken, or a field is bad; no row, no email.
     let before = Snapshot::take(&d).await;
-    assert!(users::invite(&d, &admin, form("Bob", "ADA@example.com")).await.is_err());
-    assert!(users::invite(&d, &admin, form("", "bob@example.com")).await.is_err());
+    let taken = users::invite(&d, &admin, form("Bob", "ADA@example.com")).await.err().unwrap();
+    assert_eq!(taken.message_for("email").as_deref(), Some(EMAIL_TAKEN));
+    let nameless = users::invite(&d, &admin, form("", "bob@example.com")).await.err().unwrap();
+    assert_eq!(nameless.message_for("first_name").as_deref(), Some("First Name is required."));
     before.assert_unchanged(&d).await;
     // Accepted: the user and exactly one invitation.
     let bob = users::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();

@@ -2,8 +2,8 @@
 use app::domain::admin::users;
 use app::domain::core::actor::{Operator, NOT_ADMIN};
 use app::domain::entity::user;
-use app::domain::identity::profile;
 use app::domain::identity::sessions;
+use app::domain::identity::{log_in, profile};
 use app::domain::operator::{self, NewUserByOperator};
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot, PASSWORD};
@@ -37,7 +37,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
 
     // The wrong password counts against the user's re-checks (login_failures);
     // nothing else changes.
-    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let err = profile::change_password(&d, &here.member, &here.token, "wrong", new_password)
         .await
         .err()
@@ -50,6 +50,13 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         .err()
         .unwrap();
     assert!(err.message_for("new_password").unwrap().contains("too easy"));
+    // The current password again would end the other sessions for nothing.
+    let err = profile::change_password(&d, &here.member, &here.token, PASSWORD, PASSWORD)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.message_for("new_password").as_deref(), Some(profile::SAME_PASSWORD));
+    assert!(sessions::authenticate(&d, &elsewhere.token).await.is_ok(), "a refusal ends nothing");
     before.assert_unchanged(&d).await;
 
     profile::change_password(&d, &here.member, &here.token, PASSWORD, new_password).await.unwrap();
@@ -57,7 +64,8 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     assert_eq!(sessions::authenticate(&d, &elsewhere.token).await, Err(AppError::Unauthenticated));
     // The old password's failed log-in is counted (login_failures); nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
-    assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_err());
+    let refused = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.err().unwrap();
+    assert_eq!(refused.message_for("password").as_deref(), Some(log_in::WRONG_CREDENTIALS));
     before.assert_unchanged(&d).await;
     assert!(log_in_by_password(&d, "ada@example.com", new_password, "t").await.is_ok());
 }

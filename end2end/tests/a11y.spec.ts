@@ -90,6 +90,17 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
   await checkDialog(page, page.getByRole('button', { name: 'Settings of Main IVR' }), 'Settings of Main IVR');
   await checkDialog(page, page.getByRole('button', { name: 'Share Main IVR' }), 'Share Main IVR');
+  // Inside a dialog, an open list of names takes the first Escape; the next
+  // one closes the dialog.
+  await page.getByRole('button', { name: 'Share Main IVR' }).click();
+  const share = page.getByRole('dialog', { name: 'Share Main IVR' });
+  await share.getByLabel('Share with').fill('Bob');
+  await expect(share.getByRole('option', { name: /Bob Builder/ })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(share.getByRole('listbox')).toBeHidden();
+  await expect(share).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(share).toBeHidden();
   await checkDialog(page, page.getByRole('button', { name: 'Delete Main IVR' }), /Delete/);
 
   await page.goto('/account/users');
@@ -110,4 +121,19 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   await page.goto('/account/integrations');
   await ready(page);
   await checkDialog(page, page.getByRole('button', { name: 'Add Integration' }), 'Add Integration');
+});
+
+test('a keyboard user skips the top bar and the tabs with the first Tab', async ({ page }) => {
+  await signUp(page, uniqueEmail('skip'));
+  await page.goto('/account/js-libraries');
+  await ready(page);
+  await page.keyboard.press('Tab');
+  const skip = page.getByRole('link', { name: 'Skip to content' });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeInViewport();
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/account\/js-libraries/);
+  await page.keyboard.press('Tab');
+  const inMain = await page.evaluate(() => !!document.activeElement?.closest('main'));
+  expect(inMain, 'the next Tab lands in the tab content').toBe(true);
 });

@@ -92,7 +92,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
 
   // Log out, then log in with the new password.
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?logged_out=1$/);
   await expectAccessible(page);
   await logIn(page, email, PASSWORD);
   await expect(page.getByText('The email address or password is incorrect.')).toBeVisible();

@@ -30,7 +30,7 @@ test('forgot password from the log-in page, reset from the email, log in with th
   const email = uniqueEmail('forgot');
   await signUp(page, email);
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?logged_out=1$/);
 
   await ready(page);
   await page.getByRole('link', { name: 'Forgot password?' }).click();
@@ -53,7 +53,7 @@ test('forgot password from the log-in page, reset from the email, log in with th
   await expect(page).toHaveURL(/\/account$/);
 
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?logged_out=1$/);
   await logIn(page, email, PASSWORD);
   await expect(page.getByText('The email address or password is incorrect.')).toBeVisible();
   await logIn(page, email, newPassword);

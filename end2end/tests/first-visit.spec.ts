@@ -167,7 +167,7 @@ test.describe('before the wasm arrives', () => {
     await expect(page.locator('.topbar .name')).toHaveText('Grace Hopper');
 
     await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-    await expect(page).toHaveURL(/\/login$/);
+    await expect(page).toHaveURL(/\/login\?logged_out=1$/);
     await page.getByLabel('Email Address').fill(email);
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Log In' }).click();

@@ -48,7 +48,7 @@ test('log-in and sign-up forms: a retry replaces the error', async ({ page }) =>
   );
 
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?logged_out=1$/);
   await logIn(page, email, 'not-my-password');
   const refused = page.getByText('The email address or password is incorrect.');
   await expect(refused).toBeVisible();

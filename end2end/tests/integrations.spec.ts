@@ -96,7 +96,7 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
   const member = uniqueEmail('reader');
   operatorAddsMember(admin, member, 'Maple-Canyon-Drift-19');
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?logged_out=1$/);
   await page.goto('/login?next=/account/integrations');
   await logIn(page, member, 'Maple-Canyon-Drift-19');
   await expect(page).toHaveURL(/\/account\/integrations$/);

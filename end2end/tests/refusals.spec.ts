@@ -5,7 +5,7 @@ test('a signed-out visitor logs in and comes back where they were going', async 
   const email = uniqueEmail('ada');
   await signUp(page, email);
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?logged_out=1$/);
 
   await page.goto('/account/js-libraries');
   await expect(page).toHaveURL(/\/login\?next=\/account\/js-libraries$/);
@@ -21,7 +21,7 @@ test('a member sees no admin tab and is refused at an admin URL', async ({ page 
   await signUp(page, admin);
   operatorAddsMember(admin, member, memberPassword);
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?logged_out=1$/);
 
   await logIn(page, member, memberPassword);
   await expect(page).toHaveURL(/\/account$/);

@@ -39,10 +39,11 @@ test('an admin invites a user who activates, then edits and deletes them', async
 
   // The invited user opens the activation email, sets a password, is signed in, sees no admin tab.
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?logged_out=1$/);
   const link = await linkFromMailFolder(invited, '/activate');
   await page.goto(link);
   await ready(page);
+  await expect(page.getByText(`You are invited to join Acme Voice on Voice Console. You will log in as ${invited}.`)).toBeVisible();
   await expectAccessible(page);
   await page.getByLabel('New Password').fill('Maple-Canyon-Drift-19');
   await page.getByRole('button', { name: 'Activate Account' }).click();
@@ -51,7 +52,7 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await ready(page);
   await expect(tabs.getByRole('link', { name: 'Manage Users' })).toHaveCount(0);
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?logged_out=1$/);
 
   // The admin edits their permissions and sees the table update.
   await page.goto('/login?next=/account/users');
@@ -171,11 +172,11 @@ test('an invitee declines from the link page and the admin hears why beside the 
   await invitee.getByRole('button', { name: 'Decline Invitation' }).click();
   await expect(invitee.getByText('You declined the invitation.')).toBeVisible();
   await expect(invitee).toHaveURL(/\/activate\?declined=1$/);
-  // The link, used again, says it was declined.
+  // The link, opened again, says at once that it was declined.
   await invitee.goto(link);
   await ready(invitee);
-  await invitee.getByRole('button', { name: 'Decline Invitation' }).click();
   await expect(invitee.getByText('This invitation was declined, so its link no longer works.', { exact: false })).toBeVisible();
+  await expect(invitee.getByRole('button')).toHaveCount(0);
   await invitee.close();
 
   // The admin's second invitation is refused beside the email field.
@@ -186,7 +187,7 @@ test('an invitee declines from the link page and the admin hears why beside the 
   await expect(dialog.getByText(/declined an invitation to this account/)).toBeVisible();
 });
 
-test('a dialog closes with its Close button, and a refused delete says why inside its dialog', async ({ page }) => {
+test('a dialog closes with its Close button, and a refused delete says why inside its dialog', async ({ page, context }) => {
   const admin = uniqueEmail('closer');
   await signUp(page, admin);
   operatorAddsMember(admin, uniqueEmail('closer-member'), 'Member-Passphrase-2024');
@@ -202,17 +203,31 @@ test('a dialog closes with its Close button, and a refused delete says why insid
   await expect(add).toBeHidden();
   await expect(page.getByRole('button', { name: 'Add User' })).toBeFocused();
 
+  // One's own row is marked and offers no Disable or Delete, which would
+  // always be refused.
+  const own = page.getByRole('row', { name: /Grace Hopper \(you\)/ });
+  await expect(own.getByRole('button', { name: 'Edit Grace Hopper' })).toBeVisible();
+  await expect(own.getByRole('button')).toHaveCount(1);
+
   // The server's refusal is shown where the user is looking: in the dialog.
-  await page.getByRole('button', { name: 'Delete Grace Hopper' }).click();
+  // Here the member was deleted meanwhile from another window.
+  await page.getByRole('button', { name: 'Delete Bob Builder' }).click();
   const remove = page.getByRole('dialog', { name: 'Delete User' });
+  const other = await context.newPage();
+  await other.goto('/account/users');
+  await ready(other);
+  await other.getByRole('button', { name: 'Delete Bob Builder' }).click();
+  await other.getByRole('dialog', { name: 'Delete User' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(other.getByRole('row', { name: /Bob Builder/ })).toHaveCount(0);
+  await other.close();
   await remove.getByRole('button', { name: 'Yes' }).click();
-  await expect(remove.getByText('You cannot delete your own user; another admin can.')).toBeVisible();
+  await expect(remove.getByText('Not found: it may have been deleted meanwhile.')).toBeVisible();
   await expectAccessible(page);
   await remove.getByRole('button', { name: 'Close' }).click();
   await expect(remove).toBeHidden();
-  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toBeVisible();
-  // Opened again, it asks afresh, without the earlier refusal.
-  await page.getByRole('button', { name: 'Delete Grace Hopper' }).click();
-  await expect(remove.getByText('Delete Grace Hopper')).toBeVisible();
-  await expect(remove.getByText('You cannot delete your own user')).toHaveCount(0);
+  // The table caught up with the other window.
+  await expect(page.getByRole('row', { name: /Bob Builder/ })).toHaveCount(0);
+  // Opened again, a dialog asks afresh, without the earlier refusal.
+  await page.getByRole('button', { name: 'Add User' }).click();
+  await expect(add.getByText('First Name is required.')).toHaveCount(0);
 });

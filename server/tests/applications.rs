@@ -81,8 +81,10 @@ fn permissions_are_enforced_by_the_server() {
             app.call("create_application", &[("name", "Main IVR")], Some(&admin)).await.json();
         let id = ivr["id"].to_string();
         // Not shared with the member: it does not exist for them.
+        let before = Snapshot::take(&app.domain).await;
         let cloned = app.call("clone_application", &[("id", &id)], Some(&member)).await;
         assert_eq!(cloned.status, StatusCode::NOT_FOUND);
+        before.assert_unchanged(&app.domain).await;
         let bob_id = app.call("share_choices", &[("search", "bob")], Some(&admin)).await.json()[0]
             ["id"]
             .to_string();

@@ -163,10 +163,16 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
             "/account/oauth-tokens?oauth=invalid_state"
         );
         before.assert_unchanged(&app.domain).await;
-        // A real state used from another session (an attacker's link): refused.
+        // A real state used from another session (an attacker's link): refused,
+        // from another user's and from the same user's other session.
         let other = app.operator_adds_member(ADMIN, MEMBER).await;
+        let second = app.log_in(ADMIN, app::domain::testing::PASSWORD).await.session().unwrap();
         let state = state_of(&start(&app, &admin).await);
         let before = Snapshot::take(&app.domain).await;
+        assert_eq!(
+            callback(&app, Some(&second), &format!("code=good-code&state={state}")).await,
+            "/account/oauth-tokens?oauth=invalid_state"
+        );
         assert_eq!(
             callback(&app, Some(&other), &format!("code=good-code&state={state}")).await,
             "/account/oauth-tokens?oauth=invalid_state"

@@ -235,9 +235,14 @@ fn forwarded_addresses_count_only_behind_the_trusted_proxy() {
 #[test]
 fn the_api_lists_only_the_keys_own_account() {
     support::run(async {
+        use app::domain::core::provisioning::{self, default_pool};
         let app = TestApp::new().await;
+        provisioning::stock_local_pool(&app.domain.db, &default_pool()).await.unwrap();
         let admin = app.sign_up(ADMIN).await;
         app.operator_adds_member(ADMIN, MEMBER).await;
+        let requested = app.call("request_phone_number", &[], Some(&admin)).await;
+        assert_eq!(requested.status, StatusCode::OK, "{}", requested.body);
+        let (admin_key, _) = app.new_developer_key(&admin, PASSWORD).await;
         let other = app.sign_up("eve@other.example").await;
         let (other_key, _) = app.new_developer_key(&other, PASSWORD).await;
         let (status, users) = app.api("/api/v1/users?search=example", Some(&other_key)).await;
@@ -247,7 +252,10 @@ fn the_api_lists_only_the_keys_own_account() {
         assert_eq!(emails, [serde_json::json!("eve@other.example")]);
         let (_, numbers) = app.api("/api/v1/phone-numbers", Some(&other_key)).await;
         assert_eq!(numbers["phone_numbers"], serde_json::json!([]));
-        let _ = admin;
+        // The account that holds the number sees it: the list above was
+        // empty because it is another account's, not because none exists.
+        let (_, numbers) = app.api("/api/v1/phone-numbers", Some(&admin_key)).await;
+        assert_eq!(numbers["phone_numbers"].as_array().unwrap().len(), 1, "{numbers}");
     })
 }
 

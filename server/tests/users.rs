@@ -69,6 +69,14 @@ fn a_member_can_do_none_of_it_and_nothing_changes() {
             app.call("send_password_reset", &[("id", &grace_id)], Some(&member)).await.status,
             StatusCode::FORBIDDEN
         );
+        assert_eq!(
+            app.call("resend_invitation", &[("id", &bob_id)], Some(&member)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        for (endpoint, id) in [("disable_user", &grace_id), ("enable_user", &bob_id)] {
+            let refused = app.call(endpoint, &[("id", id)], Some(&member)).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{endpoint}");
+        }
         // No row changed and no email (reset, invitation) went out.
         before.assert_unchanged(&app.domain).await;
         let after = app.call("list_users", &[], Some(&admin)).await.json();
@@ -311,6 +319,14 @@ fn promote(id: &str) -> Vec<(&str, &str)> {
     ]
 }
 
+/// Grace signs up and invites Cy: her session and Cy's activation token.
+async fn cy_invited(app: &TestApp) -> (String, String) {
+    let admin = app.sign_up(ADMIN).await;
+    let added = app.call("add_user", &user_form("Cy", "cy@example.com"), Some(&admin)).await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    (admin, app.link_token("cy@example.com", "/activate").await)
+}
+
 /// The invitation's page offers the decline beside the activation; declining
 /// lands on the page that says so, and the admin hears why beside the email
 /// field when inviting the address again.
@@ -318,19 +334,33 @@ fn promote(id: &str) -> Vec<(&str, &str)> {
 fn an_invitee_declines_from_the_links_page_and_the_admin_is_told_beside_the_email() {
     run(async {
         let app = TestApp::new().await;
-        let admin = app.sign_up(ADMIN).await;
-        let added = app.call("add_user", &user_form("Cy", "cy@example.com"), Some(&admin)).await;
-        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
-        let token = app.link_token("cy@example.com", "/activate").await;
-        let page = app.page(&format!("/activate?token={token}"), None).await;
-        assert!(page.body.contains("Decline Invitation") && page.body.contains("Activate Account"));
-
+        let (admin, token) = cy_invited(&app).await;
         let path = format!("/activate?token={token}");
+        let page = app.page(&path, None).await;
+        assert!(page.body.contains("Decline Invitation") && page.body.contains("Activate Account"));
+        // Before anything is pressed, the page names the account and the
+        // address; opening it, twice, uses nothing up.
+        assert!(page.body.contains("Acme Voice") && page.body.contains("cy@example.com"));
+        let opened_again = app.page(&path, None).await;
+        assert!(opened_again.body.contains("Activate Account"), "{}", opened_again.body);
+
         let declined = app.plain_post("decline_invitation", &[("token", &token)], &path).await;
         assert_eq!(declined.status, StatusCode::FOUND, "{}", declined.body);
         assert_eq!(declined.location(), Some(app::pages::INVITATION_DECLINED));
         let landed = app.page(app::pages::INVITATION_DECLINED, None).await;
         assert!(landed.body.contains("You declined the invitation"), "{}", landed.body);
+        assert!(!landed.body.contains("Activate Account"), "nothing is left to press");
+        // The link, opened again, says at once that it no longer works.
+        let reopened = app.page(&path, None).await;
+        assert!(
+            reopened.body.contains(app::domain::admin::users::LINK_DECLINED),
+            "{}",
+            reopened.body
+        );
+        assert!(
+            !reopened.body.contains("Activate Account")
+                && !reopened.body.contains("cy@example.com")
+        );
 
         let before = Snapshot::take(&app.domain).await;
         let again = app.call("add_user", &user_form("Cy", "cy@example.com"), Some(&admin)).await;
@@ -339,5 +369,24 @@ fn an_invitee_declines_from_the_links_page_and_the_admin_is_told_beside_the_emai
         assert_eq!(error["field"], "email");
         assert!(error["message"].as_str().unwrap().contains("declined an invitation"), "{error}");
         before.assert_unchanged(&app.domain).await;
+    })
+}
+
+/// A link that no longer works says so on its page before anything is
+/// typed, with nothing to press; a made-up one too.
+#[test]
+fn an_expired_or_unknown_invitation_link_says_so_on_its_page() {
+    run(async {
+        let app = TestApp::new().await;
+        let (_, token) = cy_invited(&app).await;
+        app.clock.advance(chrono::Duration::hours(49));
+        let expired = app.page(&format!("/activate?token={token}"), None).await;
+        assert_eq!(expired.status, StatusCode::OK);
+        assert!(expired.body.contains("This link has expired."), "{}", expired.body);
+        assert!(!expired.body.contains("Activate Account") && !expired.body.contains("Acme Voice"));
+
+        let made_up = app.page("/activate?token=not-a-token", None).await;
+        assert!(made_up.body.contains("This link is not valid."), "{}", made_up.body);
+        assert!(!made_up.body.contains("Activate Account"));
     })
 }

@@ -251,8 +251,7 @@ fn a_password_change_needs_the_current_password_and_ends_other_sessions() {
 
         // The wrong password counts against the user's re-checks (login_failures);
         // nothing else changes.
-        let before =
-            Snapshot::take_except(&app.domain, &["login_failures", "activity_events"]).await;
+        let before = Snapshot::take_except(&app.domain, &["login_failures"]).await;
         let refused = app
             .call(
                 "change_password",
@@ -290,7 +289,9 @@ fn log_out_clears_the_cookie_and_ends_the_session() {
         let reply = app.call("log_out", &[], Some(&admin)).await;
         assert_eq!(reply.status, StatusCode::OK);
         assert!(reply.set_cookie().contains("Max-Age=0"));
-        assert_eq!(reply.location(), Some("/login"));
+        assert_eq!(reply.location(), Some(app::pages::LOGGED_OUT));
+        let page = app.page(app::pages::LOGGED_OUT, None).await;
+        assert!(page.body.contains("You have logged out."), "{}", page.body);
         let before = Snapshot::take(&app.domain).await;
         assert_eq!(
             app.call("signed_in_user", &[], Some(&admin)).await.status,

@@ -28,6 +28,13 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Whether a reset link still works: its page says so before anything is typed.
+#[server(prefix = "/fn", endpoint = "check_reset_link")]
+pub async fn check_reset_link(token: String) -> Result<(), AppError> {
+    use super::web::*;
+    crate::domain::identity::email_links::check_reset_link(&domain()?, &token).await
+}
+
 #[server(prefix = "/fn", endpoint = "reset_password")]
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
     use super::web::*;

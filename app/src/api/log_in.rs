@@ -60,7 +60,7 @@ pub async fn log_out() -> Result<(), AppError> {
         sessions::log_out(&domain()?, &token).await?;
     }
     clear_session_cookie();
-    leptos_axum::redirect("/login");
+    leptos_axum::redirect(crate::pages::LOGGED_OUT);
     Ok(())
 }
 

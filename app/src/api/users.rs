@@ -3,7 +3,7 @@
 //! user opens.
 use leptos::prelude::*;
 
-use crate::model::{AppError, UserPage, UserRow};
+use crate::model::{AppError, Invitation, UserPage, UserRow};
 
 /// A page of the account's users; `state` is `all` (the default), `enabled`
 /// or `disabled`.
@@ -124,6 +124,13 @@ pub async fn decline_invitation(token: String) -> Result<(), AppError> {
     users::decline_invitation(&domain()?, &token).await?;
     leptos_axum::redirect(crate::pages::INVITATION_DECLINED);
     Ok(())
+}
+
+/// What the page an invitation link opens names: the account and the address.
+#[server(prefix = "/fn", endpoint = "read_invitation")]
+pub async fn read_invitation(token: String) -> Result<Invitation, AppError> {
+    use super::web::*;
+    crate::domain::admin::users::read_invitation(&domain()?, &token).await
 }
 
 /// The button on the page an invitation link opens.

@@ -173,6 +173,9 @@ pub fn Field(
     value: Signal<String>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] maxlength: Option<usize>,
+    /// For the one field a page is for (a log-in's code): typing goes there.
+    #[prop(optional)]
+    autofocus: bool,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
@@ -188,6 +191,7 @@ pub fn Field(
                 value=value
                 prop:value=value
                 maxlength=maxlength
+                autofocus=autofocus
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
             />
@@ -239,6 +243,9 @@ pub fn TextAreaField(
     #[prop(optional, into)] value: String,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(default = 4)] rows: u32,
+    /// Code, a key or a certificate: a monospace font, no spell checking.
+    #[prop(optional)]
+    code: bool,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
@@ -249,6 +256,8 @@ pub fn TextAreaField(
                 id=id
                 name=name
                 rows=rows
+                class:code=code
+                spellcheck=if code { "false" } else { "true" }
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
             >

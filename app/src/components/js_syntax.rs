@@ -13,7 +13,11 @@ pub struct SyntaxProblem {
 
 impl SyntaxProblem {
     pub fn describe(&self) -> String {
-        format!("Line {}, column {}: {}", self.line, self.column, self.message)
+        let message = self.message.trim_end();
+        // The parser's messages mostly end without a full stop; the hint
+        // after them is another sentence.
+        let stop = if message.ends_with(['.', '!', '?']) { "" } else { "." };
+        format!("Line {}, column {}: {message}{stop}", self.line, self.column)
     }
 }
 
@@ -85,6 +89,9 @@ mod tests {
     fn answers() {
         assert_eq!(parse_answer(""), None);
         let problem = parse_answer("3\t7\tUnexpected token").unwrap();
-        assert_eq!(problem.describe(), "Line 3, column 7: Unexpected token");
+        // Another sentence follows it: the parser's message gets its full stop.
+        assert_eq!(problem.describe(), "Line 3, column 7: Unexpected token.");
+        let ended = parse_answer("1\t1\tUnterminated string.").unwrap();
+        assert_eq!(ended.describe(), "Line 1, column 1: Unterminated string.");
     }
 }

@@ -2,12 +2,12 @@
 //! or the error in its place.
 use std::future::Future;
 
-use leptos::either::EitherOf3;
+use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::status::Refused;
+use super::status::{Refused, SessionEnded};
 use crate::model::AppError;
 
 /// `Resource::new` for data a tab loads through a server function, with the
@@ -53,11 +53,12 @@ where
         let view = view.clone();
         Suspend::new(async move {
             match resource.await {
-                Ok(data) => EitherOf3::A(view(data)),
+                Ok(data) => EitherOf4::A(view(data)),
                 Err(AppError::Forbidden(why)) if admin_only => {
-                    EitherOf3::B(view! { <Refused message=why /> })
+                    EitherOf4::B(view! { <Refused message=why /> })
                 }
-                Err(err) => EitherOf3::C(view! { <p class="alert error">{err.to_string()}</p> }),
+                Err(AppError::Unauthenticated) => EitherOf4::C(view! { <SessionEnded /> }),
+                Err(err) => EitherOf4::D(view! { <p class="alert error">{err.to_string()}</p> }),
             }
         })
     };

@@ -143,14 +143,22 @@ pub fn Confirm(
     }
 }
 
-/// Closes a dialog once the action its form runs has succeeded.
-pub fn close_on_success<T: Clone + Send + Sync + 'static>(
-    result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
-    open: RwSignal<bool>,
-) {
+/// Ties a dialog to the action its form runs: the dialog closes once the
+/// action has succeeded, and opens again without an earlier try's answer
+/// (a refusal still shown would read as the answer to the new try).
+pub fn close_on_success<S>(action: ServerAction<S>, open: RwSignal<bool>)
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
     Effect::new(move |_| {
-        if let Some(Ok(_)) = result.get() {
+        if let Some(Ok(_)) = action.value().get() {
             open.set(false);
+        }
+    });
+    Effect::new(move |_| {
+        if open.get() {
+            action.value().set(None);
         }
     });
 }
@@ -241,8 +249,7 @@ where
     Q: Fn(&T) -> String + Send + Sync + 'static,
     I: Fn(&T) -> S + Send + Sync + 'static,
 {
-    close_on_success(action.value(), dialogs.delete_open);
-    clear_on_open(action, dialogs.delete_open);
+    close_on_success(action, dialogs.delete_open);
     let message = Signal::derive(move || {
         dialogs.deleting.with(|row| row.as_ref().map(&question)).unwrap_or_default()
     });
@@ -253,21 +260,6 @@ where
     });
     let error = form_error(action.value(), &[]);
     view! { <Confirm title open=dialogs.delete_open id message pending=action.pending() on_yes error /> }
-}
-
-/// Forgets an action's last answer whenever its dialog opens, so a dialog
-/// opened again does not show the refusal of an earlier try.
-pub fn clear_on_open<S>(action: ServerAction<S>, open: RwSignal<bool>)
-where
-    S: ServerFn + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-    S::Error: Clone + Send + Sync + 'static,
-{
-    Effect::new(move |_| {
-        if open.get() {
-            action.value().set(None);
-        }
-    });
 }
 
 /// The question a Delete dialog asks about something applications may use:

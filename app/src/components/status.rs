@@ -25,3 +25,22 @@ pub fn Refused(message: String) -> impl IntoView {
         </section>
     }
 }
+
+/// What a tab shows when its session ended while the page was open (logged
+/// out elsewhere, disabled by an admin, expired): the browser goes to the
+/// log-in page, which brings the user back to this tab.
+#[component]
+pub fn SessionEnded() -> impl IntoView {
+    let here = leptos_router::hooks::use_location().pathname.get_untracked();
+    let url = crate::pages::log_in_url(&here);
+    #[cfg(feature = "hydrate")]
+    {
+        let url = url.clone();
+        Effect::new(move |_| {
+            let _ = window().location().set_href(&url);
+        });
+    }
+    view! {
+        <p class="alert error">"Your session has ended. " <a href=url>"Log in again"</a></p>
+    }
+}

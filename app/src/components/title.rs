@@ -21,7 +21,7 @@ pub fn page_title(path: &str) -> String {
         "/verify-email" => Some("Verify your email address"),
         "/reset-password" => Some("Choose a new password"),
         "/confirm-email" => Some("Confirm your new email address"),
-        "/activate" => Some("Choose your password"),
+        "/activate" => Some("Your invitation"),
         _ => match Tab::ALL.into_iter().find(|tab| tab.path() == path) {
             Some(Tab::Account) => return format!("My Account · {PRODUCT}"),
             Some(tab) => return format!("{} · My Account · {PRODUCT}", tab.label()),

@@ -119,7 +119,11 @@ where
                                 choose(choice);
                             }
                         }
-                        "Escape" => {
+                        // An open list takes the Escape, not the dialog
+                        // around the picker (the combobox pattern's order).
+                        "Escape" if open.get_untracked() => {
+                            ev.prevent_default();
+                            ev.stop_propagation();
                             open.set(false);
                             text.set(chosen_name());
                         }

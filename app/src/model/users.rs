@@ -146,6 +146,19 @@ pub struct UserPage {
     pub next: Option<String>,
     /// Whether the account has more than one user (the table is shown only then).
     pub several_users: bool,
+    /// The admin looking at the page: their own row offers no Disable or
+    /// Delete, which the domain always refuses them.
+    pub own_id: i32,
+}
+
+/// What an invitation link is for, said on the page it opens before the
+/// invitee chooses a password or declines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    /// The inviting account's company name.
+    pub company: String,
+    /// The address invited, which becomes the user's log-in.
+    pub email: String,
 }
 
 /// A user of the account as a picker offers them.

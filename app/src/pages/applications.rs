@@ -53,7 +53,7 @@ pub fn ApplicationsTab() -> impl IntoView {
         share_open: RwSignal::new(false),
     };
     let dialogs = buttons.dialogs;
-    close_on_success(attach.value(), dialogs.edit_open);
+    close_on_success(attach, dialogs.edit_open);
     // The share dialog stays open to share with several users; it shows the
     // application as the server returns it.
     Effect::new(move |_| {
@@ -109,7 +109,7 @@ fn ApplicationList(
             Either::Left(view! {
                 <ActionForm action=create attr:novalidate=true attr:class="inline-form">
                     <FormStatus error=form_error(create_result, &["name"]) />
-                    <Field label="New application name" name="name" form="create-" maxlength=100 error=field_error(create_result, "name") />
+                    <Field label="New Application Name" name="name" form="create-" maxlength=100 error=field_error(create_result, "name") />
                     <button type="submit" class="primary" disabled=move || create.pending().get()>"Create Application"</button>
                 </ActionForm>
             })

@@ -21,7 +21,7 @@ pub fn CertificatesTab() -> impl IntoView {
         |_| list_certificates(),
     );
     let dialogs = RowDialogs::<CertificateRow>::new();
-    close_on_success(add.value(), dialogs.adding);
+    close_on_success(add, dialogs.adding);
     let result = add.value();
     view! {
         <section class="panel" aria-labelledby="certificates-heading">
@@ -34,8 +34,8 @@ pub fn CertificatesTab() -> impl IntoView {
             <ActionForm action=add attr:novalidate=true>
                 <FormStatus error=form_error(result, &["domain", "certificate", "private_key"]) />
                 <Field label="Domain" name="domain_name" form="cert-" hint="The host your calls go to, e.g. api.example.com." error=field_error(result, "domain") />
-                <TextAreaField label="Certificate" name="certificate" form="cert-" rows=6 hint="PEM, starting with -----BEGIN CERTIFICATE-----." error=field_error(result, "certificate") />
-                <TextAreaField label="Private Key" name="private_key" form="cert-" rows=6 hint="PEM, starting with -----BEGIN PRIVATE KEY-----." error=field_error(result, "private_key") />
+                <TextAreaField label="Certificate" name="certificate" form="cert-" rows=6 code=true hint="PEM, starting with -----BEGIN CERTIFICATE-----." error=field_error(result, "certificate") />
+                <TextAreaField label="Private Key" name="private_key" form="cert-" rows=6 code=true hint="PEM, starting with -----BEGIN PRIVATE KEY-----." error=field_error(result, "private_key") />
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || add.pending().get()>"Add"</button>
                 </div>

@@ -11,7 +11,7 @@ use crate::components::form::{
     field_error, form_action, form_error, newest_success, reset_on_success, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{clear_on_open, close_on_success, Confirm};
+use crate::components::modal::{close_on_success, Confirm};
 use crate::components::table::{DataTable, RowActions};
 use crate::model::{DeveloperKeyRow, NewDeveloperKey};
 
@@ -44,8 +44,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
     // using it stop at once and it cannot be undone.
     let revoking = RwSignal::new(None::<(i32, String)>);
     let revoke_open = RwSignal::new(false);
-    close_on_success(revoke.value(), revoke_open);
-    clear_on_open(revoke, revoke_open);
+    close_on_success(revoke, revoke_open);
     let revoke_question = Signal::derive(move || {
         revoking
             .with(|k| {
@@ -69,8 +68,8 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             {move || regenerating.get().map(|(id, name)| view! { <RegenerateForm id name regenerate regenerating /> })}
             <ActionForm action=generate node_ref=generate_form attr:novalidate=true attr:class="inline-form">
                 <FormStatus error=form_error(generate.value(), &["name", "password"]) />
-                <Field label="Key name" name="name" form="key-" maxlength=100 hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
-                <Field label="Current password" name="password" form="key-" input_type="password" autocomplete="current-password" hint="A key outlives your session, so making one asks for your password." error=field_error(generate.value(), "password") />
+                <Field label="Key Name" name="name" form="key-" maxlength=100 hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
+                <Field label="Current Password" name="password" form="key-" input_type="password" autocomplete="current-password" hint="A key outlives your session, so making one asks for your password." error=field_error(generate.value(), "password") />
                 <button type="submit" class="primary" disabled=move || generate.pending().get()>"Generate Key"</button>
             </ActionForm>
         </section>
@@ -124,7 +123,7 @@ fn RegenerateForm(
             <p>"A new secret for " <strong>{name.clone()}</strong> "; the old one stops working at once."</p>
             <FormStatus error=form_error(regenerate.value(), &["password"]) />
             <input type="hidden" name="id" value=id.to_string() />
-            <Field label="Current password" name="password" form="regenerate-key-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
+            <Field label="Current Password" name="password" form="regenerate-key-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
             <button type="submit" class="primary" disabled=move || regenerate.pending().get()>"Regenerate Key"</button>
             <button type="button" on:click=move |_| regenerating.set(None)>"Cancel"</button>
         </ActionForm>

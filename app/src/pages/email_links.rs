@@ -2,15 +2,17 @@
 //! scanners open links in advance); its button POSTs the token. Like every
 //! page before signing in, they are plain HTML (see `shell`): a success
 //! redirects to the page's URL that says so.
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use leptos_router::hooks::use_query_map;
 
-use crate::api::email_links::{ConfirmEmailChange, ResetPassword, VerifyEmail};
+use crate::api::email_links::{check_reset_link, ConfirmEmailChange, ResetPassword, VerifyEmail};
 use crate::components::form::{
     field_error, form_action, form_error, redirected_success, FormStatus, NewPasswordField,
 };
-use crate::model::DECLINE_HOLD_DAYS;
+use crate::components::loaded::{loading, server_resource};
+use crate::model::{AppError, Invitation, DECLINE_HOLD_DAYS};
 
 fn token_from_query() -> String {
     use_query_map().with_untracked(|q| q.get("token")).unwrap_or_default()
@@ -44,9 +46,12 @@ pub fn VerifyEmailPage() -> impl IntoView {
 pub fn ResetPasswordPage() -> impl IntoView {
     let reset = form_action::<ResetPassword>();
     let result = reset.value();
-    view! {
-        <main id="main" class="narrow">
-            <h1>"Choose a new password"</h1>
+    let token = token_from_query();
+    // Rendered once this is in (`SsrMode::Async`): a link that no longer
+    // works says so before a new password is typed for nothing.
+    let link = server_resource(|| (), move |_| check_reset_link(token.clone()));
+    let form = move || {
+        view! {
             <ActionForm action=reset attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["new_password"]) />
                 <input type="hidden" name="token" value=token_from_query() />
@@ -55,9 +60,30 @@ pub fn ResetPasswordPage() -> impl IntoView {
                     "Set New Password"
                 </button>
             </ActionForm>
+        }
+    };
+    let body = move || {
+        Suspend::new(async move {
+            match link.await {
+                Ok(()) => Either::Left(form()),
+                Err(err) => Either::Right(view! { <LinkRefused err /> }),
+            }
+        })
+    };
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Choose a new password"</h1>
+            <Suspense fallback=loading>{body}</Suspense>
             <p><a href="/forgot-password">"Ask for a new link"</a></p>
         </main>
     }
+}
+
+/// Why a link's page offers nothing to press: the link's own refusal.
+#[component]
+fn LinkRefused(err: AppError) -> impl IntoView {
+    let why = err.message_for("token").unwrap_or_else(|| err.to_string());
+    view! { <p class="alert error" role="alert">{why}</p> }
 }
 
 #[component]
@@ -98,30 +124,61 @@ pub fn ActivatePage() -> impl IntoView {
     let decline = form_action::<crate::api::users::DeclineInvitation>();
     let declined = decline.value();
     let done = redirected_success(declined, "declined", DECLINED);
-    view! {
-        <main id="main" class="narrow">
-            <h1>"Welcome! Choose your password"</h1>
+    let token = token_from_query();
+    // The route renders after this resolves (`SsrMode::Async`): the page is
+    // plain HTML, with nothing to fill it in later.
+    let invitation =
+        server_resource(|| (), move |_| crate::api::users::read_invitation(token.clone()));
+    let forms = move |invited: Invitation| {
+        view! {
+            <p>
+                "You are invited to join " <strong>{invited.company}</strong>
+                " on Voice Console. You will log in as " <strong>{invited.email}</strong> "."
+            </p>
             <ActionForm action=activate attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["new_password"]) />
                 <input type="hidden" name="token" value=token_from_query() />
                 <NewPasswordField label="New Password" name="new_password" error=field_error(result, "new_password") />
-                <button type="submit" class="primary" disabled=move || activate.pending().get() || done.get().is_some()>
+                <button type="submit" class="primary" disabled=move || activate.pending().get()>
                     "Activate Account"
                 </button>
             </ActionForm>
             <h2>"Not for you?"</h2>
             <ActionForm action=decline attr:class="card">
-                <FormStatus error=form_error(declined, &[]) success=done />
+                <FormStatus error=form_error(declined, &[]) />
                 <input type="hidden" name="token" value=token_from_query() />
                 <p>
                     "If you do not know this account or do not want to join it, decline: the \
                      invitation is removed, and the account cannot invite this address again for "
                     {DECLINE_HOLD_DAYS} " days."
                 </p>
-                <button type="submit" class="danger" disabled=move || decline.pending().get() || done.get().is_some()>
+                <button type="submit" class="danger" disabled=move || decline.pending().get()>
                     "Decline Invitation"
                 </button>
             </ActionForm>
+        }
+    };
+    // A link that no longer works says so before anything is typed, in the
+    // words a press of either button would get.
+    let body = move || {
+        let forms = forms.clone();
+        Suspend::new(async move {
+            match invitation.await {
+                Ok(invited) => Either::Left(forms(invited)),
+                Err(err) => Either::Right(view! {
+                    <LinkRefused err />
+                    <p><a href="/login">"Go to the log-in page"</a></p>
+                }),
+            }
+        })
+    };
+    view! {
+        <main id="main" class="narrow">
+            <h1>"Your invitation"</h1>
+            {move || match done.get() {
+                Some(message) => Either::Left(view! { <p class="alert success" role="status">{message}</p> }),
+                None => Either::Right(view! { <Suspense fallback=loading>{body.clone()}</Suspense> }),
+            }}
         </main>
     }
 }

@@ -28,8 +28,8 @@ pub fn IntegrationsTab() -> impl IntoView {
         |_| list_integrations(),
     );
     let dialogs = RowDialogs::<IntegrationRow>::new();
-    close_on_success(add.value(), dialogs.adding);
-    close_on_success(update.value(), dialogs.edit_open);
+    close_on_success(add, dialogs.adding);
+    close_on_success(update, dialogs.edit_open);
 
     let table = move || {
         Suspend::new(async move {
@@ -142,6 +142,7 @@ fn AddIntegrationForm(add: ServerAction<AddIntegration>) -> impl IntoView {
                 Service::Dialogflow => Either::Left(view! {
                     <TextAreaField
                         label="Config"
+                        code=true
                         name="config"
                         form="add-"
                         rows=6

@@ -25,8 +25,8 @@ pub fn JsLibrariesTab() -> impl IntoView {
         |_| list_js_libraries(),
     );
     let dialogs = RowDialogs::<JsLibraryRow>::new();
-    close_on_success(add.value(), dialogs.adding);
-    close_on_success(update.value(), dialogs.edit_open);
+    close_on_success(add, dialogs.adding);
+    close_on_success(update, dialogs.edit_open);
 
     view! {
         <section class="panel" aria-labelledby="libraries-heading">
@@ -141,6 +141,7 @@ fn CodeField(id: String, code: RwSignal<String>, error: Signal<Option<String>>) 
             <textarea
                 id=id
                 name="code"
+                class="code"
                 rows=12
                 spellcheck="false"
                 aria-describedby=format!("{count_id} {syntax_id} {error_id}")

@@ -5,16 +5,23 @@ use leptos_router::hooks::use_query_map;
 use crate::api::log_in::{LogIn, LogInCode};
 use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
 
+const LOGGED_OUT_NOTE: &str = "You have logged out.";
+
 #[component]
 pub fn LogInPage() -> impl IntoView {
     let log_in = form_action::<LogIn>();
     let result = log_in.value();
-    let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
+    let (next, logged_out) = use_query_map()
+        .with_untracked(|q| (q.get("next").unwrap_or_default(), q.get("logged_out").is_some()));
+    // Log Out lands here: the page says it was done, until a log-in is tried.
+    let farewell = Signal::derive(move || {
+        (logged_out && result.get().is_none()).then(|| LOGGED_OUT_NOTE.to_owned())
+    });
     view! {
         <main id="main" class="narrow">
             <h1>"Log in"</h1>
             <ActionForm action=log_in attr:class="card" attr:novalidate=true>
-                <FormStatus error=form_error(result, &["email", "password"]) />
+                <FormStatus error=form_error(result, &["email", "password"]) success=farewell />
                 <input type="hidden" name="next" value=next />
                 <Field label="Email Address" name="email" input_type="email" autocomplete="username" error=field_error(result, "email") />
                 <Field label="Password" name="password" input_type="password" autocomplete="current-password" error=field_error(result, "password") />
@@ -43,9 +50,10 @@ pub fn LogInCodePage() -> impl IntoView {
                 <FormStatus error=form_error(result, &["code"]) />
                 <input type="hidden" name="next" value=next />
                 <Field
-                    label="Authentication code"
+                    label="Authentication Code"
                     name="code"
                     autocomplete="one-time-code"
+                    autofocus=true
                     hint="The 6-digit code from your authenticator app, or one of your recovery codes."
                     error=field_error(result, "code")
                 />

@@ -40,8 +40,9 @@ pub fn two_factor_url(path: &str, after_password_link: bool) -> String {
 pub const PASSWORD_WAITS_FOR_CODE: &str =
     "Your new password is saved when you enter a code. Until then your old password stays.";
 
-/// Where the forms of the forgot-password and email-link pages go when they
-/// succeed: back to their page, with a flag that shows the outcome
+/// Where the forms of the forgot-password and email-link pages, and Log Out,
+/// go when they succeed: back to their page (Log Out: to the log-in page),
+/// with a flag that shows the outcome
 /// (`components::form::redirected_success`). A redirect, so that these plain
 /// HTML pages (see `shell`) show it too. Anyone can open these URLs; all they
 /// show is a fixed sentence.
@@ -49,6 +50,7 @@ pub const PASSWORD_RESET_SENT: &str = "/forgot-password?sent=1";
 pub const EMAIL_VERIFIED: &str = "/verify-email?verified=1";
 pub const EMAIL_CHANGE_CONFIRMED: &str = "/confirm-email?confirmed=1";
 pub const INVITATION_DECLINED: &str = "/activate?declined=1";
+pub const LOGGED_OUT: &str = "/login?logged_out=1";
 
 fn encode_path(path: &str) -> String {
     path.bytes()

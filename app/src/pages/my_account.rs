@@ -28,6 +28,7 @@ pub fn MyAccountPage() -> impl IntoView {
     provide_context(UserResource(user));
     let location = use_location();
     let log_out = form_action::<LogOut>();
+    let main = NodeRef::<leptos::html::Main>::new();
 
     // The tab content (<Outlet/>) sits beside this Suspense, not inside it:
     // nested suspending routes are a known hydration trap (leptos #3726).
@@ -76,8 +77,16 @@ pub fn MyAccountPage() -> impl IntoView {
 
     view! {
         <div class="console">
+            // Past the top bar and the eleven tabs, for keyboard users. The
+            // router takes over same-origin links, so the focus is moved here.
+            <a class="skip-link" href="#main" on:click=move |ev| {
+                ev.prevent_default();
+                if let Some(main) = main.get() {
+                    let _ = main.focus();
+                }
+            }>"Skip to content"</a>
             <Suspense fallback=loading>{chrome}</Suspense>
-            <main id="main">
+            <main id="main" tabindex="-1" node_ref=main>
                 <Outlet />
             </main>
         </div>

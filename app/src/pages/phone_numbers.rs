@@ -218,6 +218,7 @@ pub fn MyPhoneNumbers() -> impl IntoView {
                 <DataTable
                     caption="Phone numbers you own"
                     columns=&["Phone Number", "PCI", "Deployed to", "OAuth token"]
+                    actions=true
                     empty="You own no phone numbers. An account admin assigns them on the Phone Numbers tab."
                     rows
                     row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign /> }
@@ -244,6 +245,23 @@ fn MyNumberRow(
     let current = row.deployed_to.as_ref().map(|a| a.id);
     let number_id = row.id;
     let select_id = format!("deploy-{number_id}");
+    // A choice takes effect on Save, not on change: arrowing through a
+    // closed select changes its value, and each step would reroute live calls.
+    let chosen_app = RwSignal::new(current);
+    let chosen_token = RwSignal::new(current_token);
+    let app_changed = move || chosen_app.get() != current;
+    let changed = move || app_changed() || chosen_token.get() != current_token;
+    let pending = move || deploy.pending().get() || assign.pending().get();
+    let save = move |_| {
+        if chosen_app.get_untracked() != current {
+            deploy.dispatch(DeployNumber { number_id, application_id: chosen_app.get_untracked() });
+        } else if chosen_token.get_untracked() != current_token {
+            assign.dispatch(AssignDeploymentToken {
+                number_id,
+                token_id: chosen_token.get_untracked(),
+            });
+        }
+    };
     view! {
         <tr>
             <td>{readable.clone()}</td>
@@ -252,10 +270,7 @@ fn MyNumberRow(
                 <label class="sr-only" for=select_id.clone()>{format!("Application for {readable}")}</label>
                 <select
                     id=select_id
-                    on:change=move |ev| {
-                        let application_id = event_target_value(&ev).parse().ok();
-                        deploy.dispatch(DeployNumber { number_id, application_id });
-                    }
+                    on:change=move |ev| chosen_app.set(event_target_value(&ev).parse().ok())
                 >
                     <option value="" selected=current.is_none()>"Not deployed"</option>
                     {apps.into_iter().map(|app| view! {
@@ -264,14 +279,14 @@ fn MyNumberRow(
                 </select>
             </td>
             <td>
+                // The token belongs to the saved deployment: a new application
+                // is saved first, then its token chosen.
                 {deployed.then(|| view! {
                     <label class="sr-only" for=token_id.clone()>{format!("OAuth token for {readable}")}</label>
                     <select
                         id=token_id.clone()
-                        on:change=move |ev| {
-                            let token_id = event_target_value(&ev).parse().ok();
-                            assign.dispatch(AssignDeploymentToken { number_id, token_id });
-                        }
+                        disabled=app_changed
+                        on:change=move |ev| chosen_token.set(event_target_value(&ev).parse().ok())
                     >
                         <option value="" selected=current_token.is_none()>"None"</option>
                         {tokens.into_iter().map(|t| view! {
@@ -280,6 +295,16 @@ fn MyNumberRow(
                     </select>
                 })}
             </td>
+            <RowActions>
+                <button
+                    type="button"
+                    aria-label=format!("Save {readable}")
+                    disabled=move || !changed() || pending()
+                    on:click=save
+                >
+                    "Save"
+                </button>
+            </RowActions>
         </tr>
     }
 }

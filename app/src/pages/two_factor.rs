@@ -55,7 +55,7 @@ pub fn TwoFactorSection() -> impl IntoView {
                 <summary>"New recovery codes"</summary>
                 <ActionForm action=regenerate attr:novalidate=true>
                     <FormStatus error=form_error(regenerate.value(), &["code"]) />
-                    <Field label="Current code" name="code" form="regenerate-" autocomplete="one-time-code" error=field_error(regenerate.value(), "code") />
+                    <Field label="Current Code" name="code" form="regenerate-" autocomplete="one-time-code" error=field_error(regenerate.value(), "code") />
                     <button type="submit" disabled=move || regenerate.pending().get()>"Make New Recovery Codes"</button>
                 </ActionForm>
             </details>
@@ -99,7 +99,7 @@ fn TwoFactorSetupSteps(
                         <ActionForm action=confirm attr:novalidate=true>
                             <FormStatus error=form_error(confirm.value(), &["password", "code"]) />
                             <Field label="Code from the app" name="code" form="enable-" autocomplete="one-time-code" error=field_error(confirm.value(), "code") />
-                            <Field label="Current password" name="password" form="enable-" input_type="password" autocomplete="current-password" hint="Turning on two-factor authentication asks for your password." error=field_error(confirm.value(), "password") />
+                            <Field label="Current Password" name="password" form="enable-" input_type="password" autocomplete="current-password" hint="Turning on two-factor authentication asks for your password." error=field_error(confirm.value(), "password") />
                             <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Turn On"</button>
                         </ActionForm>
                     </li>

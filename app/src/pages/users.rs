@@ -13,9 +13,7 @@ use crate::components::form::{
     field_error, form_action, form_error, success_message, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{
-    clear_on_open, close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs,
-};
+use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, EditButton, Pager, RowActions};
 use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
 
@@ -54,11 +52,8 @@ pub fn UsersTab() -> impl IntoView {
     };
 
     let dialogs = RowDialogs::<UserRow>::new();
-    close_on_success(add.value(), dialogs.adding);
-    close_on_success(update.value(), dialogs.edit_open);
-    // Opened again, the dialog shows no earlier refusal, and the page no
-    // earlier confirmation.
-    clear_on_open(update, dialogs.edit_open);
+    close_on_success(add, dialogs.adding);
+    close_on_success(update, dialogs.edit_open);
     let pending_email = pending_email_change(update);
 
     let table = move |page| {
@@ -143,8 +138,8 @@ impl StateSwitch {
 /// dialog, which closes once the change is made.
 #[component]
 fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
-    close_on_success(switch.disable.value(), switch.open);
-    close_on_success(switch.enable.value(), switch.open);
+    close_on_success(switch.disable, switch.open);
+    close_on_success(switch.enable, switch.open);
     let disabling = move || switch.row.with(|r| r.as_ref().is_some_and(|r| !r.disabled));
     let title = Signal::derive(move || {
         String::from(if disabling() { "Disable User" } else { "Enable User" })
@@ -231,6 +226,7 @@ fn UserTable(
     }
     let next = page.next.clone();
     let empty = page.rows.is_empty();
+    let own_id = page.own_id;
     Either::Right(view! {
         <div class="toolbar">
             <div class="field">
@@ -275,9 +271,10 @@ fn UserTable(
             rows=page.rows
             row=move |u: UserRow| {
                 let name = format!("{} {}", u.first_name, u.last_name);
+                let own = u.id == own_id;
                 view! {
                     <tr>
-                        <td>{name.clone()}</td>
+                        <td>{name.clone()} {own.then_some(" (you)")}</td>
                         <td>{u.email.clone()}</td>
                         <td>{check(u.is_admin)}</td>
                         <td>{check(u.can_create)}</td>
@@ -286,8 +283,11 @@ fn UserTable(
                         <td>{status(&u)}</td>
                         <RowActions>
                             <EditButton dialogs row=u.clone() name=name.clone() />
-                            <SwitchButton switch row=u.clone() name=name.clone() />
-                            <DeleteButton dialogs row=u name />
+                            // Nobody disables or deletes themself: another admin can.
+                            {(!own).then(|| view! {
+                                <SwitchButton switch row=u.clone() name=name.clone() />
+                                <DeleteButton dialogs row=u name />
+                            })}
                         </RowActions>
                     </tr>
                 }

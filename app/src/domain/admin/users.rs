@@ -30,7 +30,7 @@ use crate::domain::identity::email_links;
 use crate::domain::identity::log_in::LogIn;
 use crate::domain::identity::sessions::end_sign_ins;
 use crate::model::{
-    ActivityKind, AppError, UserPage, UserRow, UserSort, UserState, DECLINE_HOLD_DAYS,
+    ActivityKind, AppError, Invitation, UserPage, UserRow, UserSort, UserState, DECLINE_HOLD_DAYS,
 };
 
 pub const LAST_ADMIN: &str = "An account needs at least one admin who has activated: make \
@@ -437,6 +437,20 @@ async fn declined(
     }))
 }
 
+/// What the page an invitation link opens names before anything is pressed:
+/// the account and the address invited. It only reads (mail scanners open
+/// links in advance); a link that no longer works says why at once, in the
+/// words pressing Activate would get.
+pub async fn read_invitation(d: &Domain, token: &str) -> Result<Invitation, AppError> {
+    let link = match tokens::check(d, &d.read, token, Purpose::Activate).await {
+        Ok(link) => link,
+        Err(err) => return Err(declined_link(d, token, err).await?),
+    };
+    let invitee =
+        user::Entity::find_by_id(link.user_id).one(&d.read).await?.ok_or(AppError::NotFound)?;
+    Ok(Invitation { company: company(&d.read, invitee.account_id).await?, email: invitee.email })
+}
+
 /// The button on the page an activation link opens: sets the first password
 /// and signs the new user in.
 pub async fn activate(
@@ -739,5 +753,6 @@ pub async fn list_users_in_state(
             .await?
             .len()
             > 1;
-    Ok(UserPage { rows: rows.into_iter().map(user_row).collect(), next, several_users })
+    let rows = rows.into_iter().map(user_row).collect();
+    Ok(UserPage { rows, next, several_users, own_id: admin.member().user_id() })
 }

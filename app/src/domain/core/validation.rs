@@ -150,6 +150,16 @@ pub fn password_length(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `text` as a sentence of its own: ended by a full stop if it has no end.
+fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
 /// Length limits plus a guessability check (zxcvbn), no composition rules.
 /// `context` holds the user's own name, email and company, which make weak
 /// passwords. zxcvbn judges the first [`PASSWORD_JUDGED`] characters and,
@@ -175,10 +185,10 @@ pub fn new_password(password: &str, context: &[&str]) -> Result<String, String> 
         let hint = estimate
             .feedback()
             .and_then(|f| f.warning())
-            .map(|w| format!(" ({w})"))
+            .map(|w| format!(" {}", sentence(&w.to_string())))
             .unwrap_or_default();
         return Err(format!(
-            "This password is too easy to guess{hint}. Try a longer phrase of unrelated words."
+            "This password is too easy to guess.{hint} Try a longer phrase of unrelated words."
         ));
     }
     Ok(password.to_owned())
@@ -255,7 +265,12 @@ mod tests {
     fn passwords_have_length_limits_and_must_not_be_guessable() {
         assert!(new_password("short", &[]).unwrap_err().contains("at least 8"));
         assert!(new_password(&"x".repeat(129), &[]).unwrap_err().contains("at most 128"));
-        assert!(new_password("password1", &[]).unwrap_err().contains("too easy"));
+        // zxcvbn's warning is a sentence of its own, between the two of ours.
+        assert_eq!(
+            new_password("password1", &[]).unwrap_err(),
+            "This password is too easy to guess. This is a very common password. Try a longer \
+             phrase of unrelated words."
+        );
         // The user's own details make a weak password.
         assert!(new_password("gracehopper@example.com", &["gracehopper@example.com"]).is_err());
         assert!(new_password("Velvet-Otter-Sunrise-42", &[]).is_ok());

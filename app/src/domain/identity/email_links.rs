@@ -153,11 +153,23 @@ pub async fn send_password_reset(
     d.spend(&txn, Action::PasswordReset, who).await?;
     if let Some(user) = found {
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
+        // Told as it happened: a user whose admin sent the link did not ask.
+        let (asked, unasked) = match asker {
+            ResetAsker::Anyone => (
+                "Someone, hopefully you, asked to reset the password of your Voice Console \
+                 account.",
+                "If you did not ask",
+            ),
+            ResetAsker::Admin(..) => (
+                "An admin of your company's Voice Console account sent you this link to choose a \
+                 new password.",
+                "If you do not want a new password",
+            ),
+        };
         let body = format!(
-            "Someone, hopefully you, asked to reset the password of your Voice Console account.\n\n\
-             To choose a new password, open this link and press the button on the page:\n\n{}\n\n\
-             The link works once, for one hour. If you did not ask, ignore this email: your \
-             password stays as it is.\n",
+            "{asked}\n\nTo choose a new password, open this link and press the button on the \
+             page:\n\n{}\n\nThe link works once, for one hour. {unasked}, ignore this email: \
+             your password stays as it is.\n",
             d.link("/reset-password", &token)
         );
         let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
@@ -169,6 +181,12 @@ pub async fn send_password_reset(
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// Whether a reset link still works, for its page to say before a password
+/// is typed. It only reads: mail scanners open links in advance.
+pub async fn check_reset_link(d: &Domain, token: &str) -> Result<(), AppError> {
+    tokens::check(d, &d.read, token, Purpose::ResetPassword).await.map(|_| ())
 }
 
 /// The button on the page a reset link opens: sets the new password, ends all
@@ -305,13 +323,19 @@ pub async fn send_email_change(
     d.spend(txn, Action::EmailChange, &who).await?;
     let token =
         tokens::issue(d, txn, user.id, Purpose::ChangeEmail, Some(new_email.to_owned())).await?;
+    // Told as it happened: the user, or an admin of their account, asked.
+    let (you_asked, someone_asked) = if actor_id == user.id {
+        ("You asked", "Someone asked")
+    } else {
+        ("An admin of your company's account asked", "An admin of your company's account asked")
+    };
     let confirm = Email {
         to: new_email.to_owned(),
         subject: "Confirm your new email address".into(),
         body: format!(
-            "You asked to use this address for your Voice Console account.\n\nTo confirm, open \
-             this link and press the button on the page:\n\n{}\n\nThe link works once, for 24 \
-             hours. Until then your account keeps its current address.\n",
+            "{you_asked} to use this address for your Voice Console account.\n\nTo confirm, \
+             open this link and press the button on the page:\n\n{}\n\nThe link works once, \
+             for 24 hours. Until then your account keeps its current address.\n",
             d.link("/confirm-email", &token)
         ),
     };
@@ -319,7 +343,7 @@ pub async fn send_email_change(
         to: user.email.clone(),
         subject: "Your email address is being changed".into(),
         body: format!(
-            "Someone asked to change the email address of your Voice Console account to \
+            "{someone_asked} to change the email address of your Voice Console account to \
              {new_email}.\n\nThe change happens only when the link sent to that address is used. \
              If you did not expect this, change your password now and contact your account admin.\n"
         ),

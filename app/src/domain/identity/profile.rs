@@ -52,6 +52,8 @@ pub async fn update_name(
 
 /// Changes the actor's password after checking the current one, and ends
 /// every other session of theirs: whoever else was signed in is signed out.
+pub const SAME_PASSWORD: &str = "The new password is your current one: choose another.";
+
 pub async fn change_password(
     d: &Domain,
     actor: &Member,
@@ -66,6 +68,10 @@ pub async fn change_password(
     // which bounds the costly guessability check of the new one after it.
     if !reauth::password_matches(d, &me, current_password).await? {
         errors.add("current_password", "The current password is incorrect.");
+    } else if new_password == current_password {
+        // It would end every other session and pending link while changing
+        // nothing, which a user who typed it did not mean.
+        errors.add("new_password", SAME_PASSWORD);
     }
     let judged = validation::new_password_off_thread(new_password, &context).await?;
     errors.check("new_password", judged);
