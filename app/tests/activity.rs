@@ -613,6 +613,16 @@ async fn admins_page_through_their_own_accounts_events_newest_first_with_filters
     let bad = ActivityFilter { from: Some("yesterday".into()), ..Default::default() };
     let refused = admin_activity::list(&d, &admin, &bad, None).await.unwrap_err();
     assert!(refused.message_for("from").is_some());
+    let backwards = ActivityFilter {
+        from: Some("2026-11-23".into()),
+        to: Some("2026-11-22".into()),
+        ..Default::default()
+    };
+    let refused = admin_activity::list(&d, &admin, &backwards, None).await.unwrap_err();
+    assert_eq!(
+        refused.message_for("to").as_deref(),
+        Some("To must be the same day as From or later.")
+    );
     // A regular user holds no Admin, so cannot ask at all.
     assert!(matches!(bob.admin(), Err(AppError::Forbidden(_))));
 

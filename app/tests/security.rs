@@ -371,6 +371,14 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     before.assert_unchanged(&d).await;
     let first = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
     assert!(first.key.starts_with("vk_") && first.key.len() > 40);
+    // A second key of the same name, whatever its case, could not be told apart.
+    let before = Snapshot::take(&d).await;
+    let twin = developer_keys::generate(&d, &grace, " ci ", PASSWORD).await.err().unwrap();
+    assert_eq!(
+        twin.message_for("name").as_deref(),
+        Some("You already have a key named ci: choose another, or regenerate that key.")
+    );
+    before.assert_unchanged(&d).await;
     assert!(first.key.starts_with(&first.row.prefix));
     let listed = developer_keys::list(&d, &grace).await.unwrap();
     assert_eq!(listed, vec![first.row.clone()]);
@@ -829,13 +837,12 @@ async fn forgot_password_sends_an_invited_user_nothing() {
 /// refused as unknown, and nothing changes.
 #[tokio::test]
 async fn a_link_works_only_for_what_it_was_sent_for() {
-    use app::domain::admin::users::UserForm;
     use app::domain::testing::mark_unverified;
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
-    let to_ada = UserForm {
+    let to_ada = users::UserForm {
         first_name: "Bob".into(),
         last_name: "Builder".into(),
         email: "ada+bob@example.com".into(),
@@ -843,12 +850,7 @@ async fn a_link_works_only_for_what_it_was_sent_for() {
     };
     users::update(&d, &admin, bob.user_id(), to_ada).await.unwrap();
     let change = link_token(&d, "ada+bob@example.com", "/confirm-email").await;
-    let cy = UserForm {
-        first_name: "Cy".into(),
-        last_name: "Doe".into(),
-        email: "cy@example.com".into(),
-        ..Default::default()
-    };
+    let cy = cy_form();
     users::invite(&d, &admin, cy).await.unwrap();
     let activation = link_token(&d, "cy@example.com", "/activate").await;
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
@@ -886,15 +888,9 @@ async fn a_link_works_only_for_what_it_was_sent_for() {
 /// would delete the now active user and give away what they hold.
 #[tokio::test]
 async fn an_activated_invitation_cannot_be_declined_afterwards() {
-    use app::domain::admin::users::UserForm;
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    let form = UserForm {
-        first_name: "Cy".into(),
-        last_name: "Doe".into(),
-        email: "cy@example.com".into(),
-        ..Default::default()
-    };
+    let form = cy_form();
     let cy = users::invite(&d, &ada.admin().unwrap(), form).await.unwrap();
     let token = link_token(&d, "cy@example.com", "/activate").await;
     users::activate(&d, &token, "Quartz-Harbor-Lantern-77", "t", None).await.unwrap();
@@ -905,4 +901,51 @@ async fn an_activated_invitation_cannot_be_declined_afterwards() {
     before.assert_unchanged(&d).await;
     let still = user::Entity::find_by_id(cy.id).one(&d.db).await.unwrap().unwrap();
     assert_eq!(still.status, user::ACTIVE);
+}
+
+/// The pages of an invitation and of a reset link refuse a disabled user's
+/// link when they open, as their buttons would; looking changes nothing.
+#[tokio::test]
+async fn a_disabled_users_links_are_refused_when_their_page_opens() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    email_links::request_password_reset(&d, "bob@example.com", None).await.unwrap();
+    let reset = link_token(&d, "bob@example.com", "/reset-password").await;
+    let form = cy_form();
+    let cy = users::invite(&d, &admin, form).await.unwrap();
+    let activation = link_token(&d, "cy@example.com", "/activate").await;
+
+    let before = Snapshot::take(&d).await;
+    email_links::check_reset_link(&d, &reset).await.unwrap();
+    let invitation = users::read_invitation(&d, &activation).await.unwrap();
+    assert_eq!(
+        (invitation.company.as_str(), invitation.email.as_str()),
+        ("Acme", "cy@example.com")
+    );
+    // Each page checks its own kind of link only.
+    let crossed = email_links::check_reset_link(&d, &activation).await.err().unwrap();
+    assert_eq!(crossed.message_for("token").as_deref(), Some(tokens::LINK_INVALID));
+    let crossed = users::read_invitation(&d, &reset).await.err().unwrap();
+    assert_eq!(crossed.message_for("token").as_deref(), Some(tokens::LINK_INVALID));
+    before.assert_unchanged(&d).await;
+
+    users::disable(&d, &admin, bob.user_id()).await.unwrap();
+    users::disable(&d, &admin, cy.id).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let disabled = Some(AppError::Forbidden(log_in::DISABLED.into()));
+    assert_eq!(email_links::check_reset_link(&d, &reset).await.err(), disabled);
+    assert_eq!(users::read_invitation(&d, &activation).await.err(), disabled);
+    before.assert_unchanged(&d).await;
+}
+
+/// Add User's form for Cy Doe, cy@example.com.
+fn cy_form() -> users::UserForm {
+    users::UserForm {
+        first_name: "Cy".into(),
+        last_name: "Doe".into(),
+        email: "cy@example.com".into(),
+        ..Default::default()
+    }
 }

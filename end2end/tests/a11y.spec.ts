@@ -132,7 +132,7 @@ test('a keyboard user skips the top bar and the tabs with the first Tab', async 
   await expect(skip).toBeFocused();
   await expect(skip).toBeInViewport();
   await page.keyboard.press('Enter');
-  await expect(page).toHaveURL(/\/account\/js-libraries/);
+  await expect(page).toHaveURL(/\/account\/js-libraries$/);
   await page.keyboard.press('Tab');
   const inMain = await page.evaluate(() => !!document.activeElement?.closest('main'));
   expect(inMain, 'the next Tab lands in the tab content').toBe(true);

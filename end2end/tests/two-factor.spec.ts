@@ -111,6 +111,12 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   await page.getByRole('button', { name: 'Turn On' }).click();
   await expect(page.locator('ul.recovery-codes li')).toHaveCount(10);
   const enabledCodes = await page.locator('ul.recovery-codes li').allTextContents();
+  // They can be copied before they go, one code a line.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.getByRole('button', { name: 'Copy Codes' }).click();
+  await expect(page.getByRole('button', { name: 'Copied' })).toBeVisible();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied).toBe(enabledCodes.map((c) => c.trim()).join('\n') + '\n');
   // New codes replace the ones shown.
   await page.getByText('New recovery codes', { exact: true }).click();
   await page.locator('#regenerate-code').fill(await app.code());
@@ -218,6 +224,9 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   // one shown then, whichever form made the earlier one.
   const shown = page.locator('#new-developer-key');
   await page.getByRole('button', { name: 'Regenerate Nightly report' }).click();
+  // A dialog asks for the password, with the cursor already there.
+  await expect(page.getByRole('dialog', { name: 'Regenerate Nightly report' })).toBeVisible();
+  await expect(page.locator('#regenerate-key-password')).toBeFocused();
   await page.locator('#regenerate-key-password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Regenerate Key' }).click();
   await expect(shown).toHaveText(/^vk_/);

@@ -32,6 +32,7 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await dialog.getByRole('button', { name: 'Add' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('button', { name: 'Add User' })).toBeFocused();
+  await expect(page.getByText(`Nina Newbie is invited: the activation email went to ${invited}.`)).toBeVisible();
   const row = page.getByRole('row', { name: /Nina Newbie/ });
   await expect(row).toBeVisible();
   await expect(row.getByRole('cell', { name: 'Invited' })).toBeVisible();
@@ -90,9 +91,11 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await page.getByRole('button', { name: 'Delete Nina Newbie' }).click();
   dialog = page.getByRole('dialog', { name: 'Delete User' });
   await expect(dialog.getByText(`Delete Nina Newbie (${invited})?`)).toBeVisible();
+  await expect(dialog.getByText('Their applications, JS libraries, phone numbers, certificates and OAuth tokens pass to you.', { exact: false })).toBeVisible();
   await dialog.getByRole('button', { name: 'Yes' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('row', { name: /Nina Newbie/ })).toHaveCount(0);
+  await expect(page.getByText('Nina Newbie is deleted. What they owned is yours now.')).toBeVisible();
 });
 
 test('an admin disables a member, who cannot log in, and enables them again', async ({ page, browser }) => {
@@ -143,6 +146,17 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await memberPage.goto('/login');
   await logIn(memberPage, member, memberPassword);
   await expect(memberPage).toHaveURL(/\/account$/);
+  await ready(memberPage);
+
+  // Logged out from another window, the first one's next tab goes to the
+  // log-in page, which would bring them back to that tab.
+  const elsewhere = await other.newPage();
+  await elsewhere.goto('/account');
+  await ready(elsewhere);
+  await elsewhere.getByRole('button', { name: 'Log Out', exact: true }).click();
+  await expect(elsewhere).toHaveURL(/\/login\?logged_out=1$/);
+  await memberPage.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name: 'JS Libraries' }).click();
+  await expect(memberPage).toHaveURL(/\/login\?next=.*js-libraries/);
   await other.close();
 });
 
@@ -199,6 +213,8 @@ test('a dialog closes with its Close button, and a refused delete says why insid
   const add = page.getByRole('dialog', { name: 'Add User' });
   await add.getByRole('button', { name: 'Add' }).click();
   await expect(add.getByText('First Name is required.')).toBeVisible();
+  // The keyboard lands on what to mend, not on the page's body.
+  await expect(add.getByLabel('First Name')).toBeFocused();
   await add.getByRole('button', { name: 'Close' }).click();
   await expect(add).toBeHidden();
   await expect(page.getByRole('button', { name: 'Add User' })).toBeFocused();

@@ -20,7 +20,52 @@ where
             action.value().set(None);
         }
     });
+    // A submit button is disabled while its action runs, and the browser
+    // moves the focus of a disabled control to the page's body. Once a
+    // refusal is drawn (the next frame), its first field takes the focus,
+    // so a keyboard user lands on what to mend.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |was_pending: Option<bool>| {
+        let pending = action.pending().get();
+        if was_pending == Some(true) && !pending {
+            request_animation_frame(move || {
+                if let Some(Err(AppError::Invalid(errors))) = action.value().get_untracked() {
+                    if let Some(first) = errors.first() {
+                        focus_refused_field(&first.field);
+                    }
+                }
+            });
+        }
+        pending
+    });
     action
+}
+
+/// Focuses the field named `name` that shows an error, in the open dialog
+/// if there is one, when the focus was lost to the page's body (and only
+/// then: a user who has moved on keeps their place).
+#[cfg(feature = "hydrate")]
+fn focus_refused_field(name: &str) {
+    use leptos::wasm_bindgen::JsCast;
+    let document = document();
+    let lost = match (document.active_element(), document.body()) {
+        (Some(active), Some(body)) => active == *body.as_ref(),
+        (None, _) => true,
+        _ => false,
+    };
+    if !lost || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return;
+    }
+    let selector = format!("[name=\"{name}\"][aria-invalid=\"true\"]");
+    let found = match document.query_selector("dialog[open]").ok().flatten() {
+        Some(dialog) => dialog.query_selector(&selector),
+        None => document.query_selector(&selector),
+    };
+    if let Some(field) =
+        found.ok().flatten().and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+    {
+        let _ = field.focus();
+    }
 }
 
 /// The version of `action`'s latest success: what a list that holds the
@@ -112,9 +157,20 @@ pub fn form_error<T: Clone + Send + Sync + 'static>(
         Some(Err(AppError::Invalid(errors))) => {
             errors.iter().find(|e| !fields.contains(&e.field.as_str())).map(|e| e.message.clone())
         }
-        Some(Err(err)) => Some(err.to_string()),
+        Some(Err(err)) => Some(said_in_the_console(&err)),
         _ => None,
     })
+}
+
+/// An error as the console says it beside a form: what the user sees was
+/// there (a row, a session) and is not any more. The JSON API keeps the
+/// plain words, said also to whoever was never signed in.
+fn said_in_the_console(err: &AppError) -> String {
+    match err {
+        AppError::NotFound => "Not found: it may have been deleted meanwhile.".into(),
+        AppError::Unauthenticated => "Your session has ended. Please log in again.".into(),
+        err => err.to_string(),
+    }
 }
 
 /// The frame of a field whose control has the id `id`: its label, the

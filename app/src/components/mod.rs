@@ -3,6 +3,7 @@ pub mod form;
 pub mod js_syntax;
 pub mod loaded;
 pub mod modal;
+pub mod secret;
 pub mod status;
 pub mod table;
 pub mod tabs;

@@ -83,9 +83,9 @@ impl fmt::Display for AppError {
         match self {
             AppError::Invalid(errors) if errors.len() == 1 => write!(f, "{}", errors[0].message),
             AppError::Invalid(_) => write!(f, "Please correct the highlighted fields."),
-            AppError::Unauthenticated => write!(f, "Your session has ended. Please log in again."),
+            AppError::Unauthenticated => write!(f, "Please log in."),
             AppError::Forbidden(why) => write!(f, "{why}"),
-            AppError::NotFound => write!(f, "Not found: it may have been deleted meanwhile."),
+            AppError::NotFound => write!(f, "Not found."),
             AppError::TooManyRequests(why) | AppError::Conflict(why) => write!(f, "{why}"),
             AppError::Internal => write!(f, "Something went wrong on our side. Please try again."),
             AppError::Transport(_) => write!(f, "Could not reach the server. Please try again."),

@@ -64,7 +64,7 @@ pub fn ActivityTab() -> impl IntoView {
             <div class="field">
                 <span class="label">"User"</span>
                 <UserPicker
-                    label="Only the activity of user".to_string()
+                    label="User".to_string()
                     id="activity-user".to_string()
                     chosen=user
                     on_choose=Callback::new(move |choice: UserChoice| {

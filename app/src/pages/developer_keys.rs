@@ -11,7 +11,8 @@ use crate::components::form::{
     field_error, form_action, form_error, newest_success, reset_on_success, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{close_on_success, Confirm};
+use crate::components::modal::{close_on_success, Confirm, Modal};
+use crate::components::secret::CopyButton;
 use crate::components::table::{DataTable, RowActions};
 use crate::model::{DeveloperKeyRow, NewDeveloperKey};
 
@@ -23,13 +24,10 @@ pub fn DeveloperKeysSection() -> impl IntoView {
     // The key's name and the password are not left for a second key.
     let generate_form = NodeRef::<leptos::html::Form>::new();
     reset_on_success(generate.value(), generate_form);
-    // The key whose Regenerate was pressed: its form asks for the password.
+    // The key whose Regenerate was pressed: a dialog asks for the password.
     let regenerating = RwSignal::new(None::<(i32, String)>);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = regenerate.value().get() {
-            regenerating.set(None);
-        }
-    });
+    let regenerate_open = RwSignal::new(false);
+    close_on_success(regenerate, regenerate_open);
     let security = SecurityChanges::of_tab();
     security.count_successes(generate);
     security.count_successes(regenerate);
@@ -64,8 +62,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             <h2 id="keys-heading">"Developer Keys"</h2>
             <p class="hint">"A developer key lets a program use the JSON API (" <a href="/api/v1/openapi.json">"OpenAPI description"</a> ") as you, with your rights."</p>
             {move || shown.get().map(|new_key| view! { <ShownKey new_key /> })}
-            <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating revoking revoke_open /> } />
-            {move || regenerating.get().map(|(id, name)| view! { <RegenerateForm id name regenerate regenerating /> })}
+            <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating regenerate_open revoking revoke_open /> } />
             <ActionForm action=generate node_ref=generate_form attr:novalidate=true attr:class="inline-form">
                 <FormStatus error=form_error(generate.value(), &["name", "password"]) />
                 <Field label="Key Name" name="name" form="key-" maxlength=100 hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
@@ -73,6 +70,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || generate.pending().get()>"Generate Key"</button>
             </ActionForm>
         </section>
+        <RegenerateDialog regenerate regenerating open=regenerate_open />
         <Confirm
             title="Revoke Developer Key"
             open=revoke_open
@@ -87,46 +85,41 @@ pub fn DeveloperKeysSection() -> impl IntoView {
 
 #[component]
 fn ShownKey(new_key: NewDeveloperKey) -> impl IntoView {
-    let key = new_key.key.clone();
-    let copied = RwSignal::new(false);
     view! {
         <div class="alert success" role="status">
             <p>"Your new key " <strong>{new_key.row.name.clone()}</strong> ". Copy it now: it is not shown again."</p>
             <p><code class="secret" id="new-developer-key">{new_key.key.clone()}</code></p>
-            <button type="button" on:click=move |_| {
-                copy_to_clipboard(&key);
-                copied.set(true);
-            }>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+            <CopyButton text=new_key.key what="Key" />
         </div>
     }
 }
 
-fn copy_to_clipboard(text: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.navigator().clipboard().write_text(text);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = text;
-}
-
+/// Asks for the password before a key gets a new secret.
 #[component]
-fn RegenerateForm(
-    id: i32,
-    name: String,
+fn RegenerateDialog(
     regenerate: ServerAction<RegenerateDeveloperKey>,
     regenerating: RwSignal<Option<(i32, String)>>,
+    open: RwSignal<bool>,
 ) -> impl IntoView {
-    let label = format!("Regenerate {name}");
+    let title = Signal::derive(move || {
+        regenerating
+            .with(|k| k.as_ref().map(|(_, name)| format!("Regenerate {name}")))
+            .unwrap_or_default()
+    });
     view! {
-        <ActionForm action=regenerate attr:novalidate=true attr:class="inline-form" attr:aria-label=label>
-            <p>"A new secret for " <strong>{name.clone()}</strong> "; the old one stops working at once."</p>
-            <FormStatus error=form_error(regenerate.value(), &["password"]) />
-            <input type="hidden" name="id" value=id.to_string() />
-            <Field label="Current Password" name="password" form="regenerate-key-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
-            <button type="submit" class="primary" disabled=move || regenerate.pending().get()>"Regenerate Key"</button>
-            <button type="button" on:click=move |_| regenerating.set(None)>"Cancel"</button>
-        </ActionForm>
+        <Modal title open id="regenerate-key">
+            {move || regenerating.get().map(|(id, name)| view! {
+                <ActionForm action=regenerate attr:novalidate=true>
+                    <p>"A new secret for " <strong>{name}</strong> "; the old one stops working at once."</p>
+                    <FormStatus error=form_error(regenerate.value(), &["password"]) />
+                    <input type="hidden" name="id" value=id.to_string() />
+                    <Field label="Current Password" name="password" form="regenerate-key-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
+                    <div class="actions">
+                        <button type="submit" class="primary" disabled=move || regenerate.pending().get()>"Regenerate Key"</button>
+                    </div>
+                </ActionForm>
+            })}
+        </Modal>
     }
 }
 
@@ -134,6 +127,7 @@ fn RegenerateForm(
 fn KeyTable(
     rows: Vec<DeveloperKeyRow>,
     regenerating: RwSignal<Option<(i32, String)>>,
+    regenerate_open: RwSignal<bool>,
     revoking: RwSignal<Option<(i32, String)>>,
     revoke_open: RwSignal<bool>,
 ) -> impl IntoView {
@@ -148,7 +142,10 @@ fn KeyTable(
                 <td>{row.created.clone()}</td>
                 <td>{row.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
                 <RowActions>
-                    <button type="button" aria-label=format!("Regenerate {}", row.name) on:click=move |_| regenerating.set(Some((id, name.clone())))>"Regenerate"</button>
+                    <button type="button" aria-label=format!("Regenerate {}", row.name) on:click=move |_| {
+                        regenerating.set(Some((id, name.clone())));
+                        regenerate_open.set(true);
+                    }>"Regenerate"</button>
                     <button type="button" class="danger" aria-label=format!("Revoke {}", row.name) on:click=move |_| {
                         revoking.set(Some((id, revoked.clone())));
                         revoke_open.set(true);

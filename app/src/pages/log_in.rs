@@ -15,7 +15,9 @@ pub fn LogInPage() -> impl IntoView {
         .with_untracked(|q| (q.get("next").unwrap_or_default(), q.get("logged_out").is_some()));
     // Log Out lands here: the page says it was done, until a log-in is tried.
     let farewell = Signal::derive(move || {
-        (logged_out && result.get().is_none()).then(|| LOGGED_OUT_NOTE.to_owned())
+        // Gone for good once a log-in is tried (a retry clears `result`).
+        let tried = log_in.version().get() > 0 || log_in.pending().get();
+        (logged_out && !tried).then(|| LOGGED_OUT_NOTE.to_owned())
     });
     view! {
         <main id="main" class="narrow">

@@ -270,7 +270,12 @@ fn MyNumberRow(
                 <label class="sr-only" for=select_id.clone()>{format!("Application for {readable}")}</label>
                 <select
                     id=select_id
-                    on:change=move |ev| chosen_app.set(event_target_value(&ev).parse().ok())
+                    on:change=move |ev| {
+                        chosen_app.set(event_target_value(&ev).parse().ok());
+                        // A token picked for the saved application is not
+                        // carried over to another one unseen.
+                        chosen_token.set(current_token);
+                    }
                 >
                     <option value="" selected=current.is_none()>"Not deployed"</option>
                     {apps.into_iter().map(|app| view! {
@@ -286,6 +291,7 @@ fn MyNumberRow(
                     <select
                         id=token_id.clone()
                         disabled=app_changed
+                        prop:value=move || chosen_token.get().map(|t| t.to_string()).unwrap_or_default()
                         on:change=move |ev| chosen_token.set(event_target_value(&ev).parse().ok())
                     >
                         <option value="" selected=current_token.is_none()>"None"</option>

@@ -13,6 +13,7 @@ use crate::components::form::{
     field_error, form_action, form_error, newest_success, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
+use crate::components::secret::CopyButton;
 use crate::model::TwoFactorStatus;
 
 #[component]
@@ -117,12 +118,16 @@ fn TwoFactorSetupSteps(
 
 #[component]
 fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
+    let all = codes.join("\n") + "\n";
     view! {
         <div class="alert success" role="status">
             <p>"Your recovery codes. Each works once, in place of a code from the app. Keep them somewhere safe: they are not shown again."</p>
             <ul class="recovery-codes">
-                {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
+                {codes.iter().map(|c| view! { <li><code>{c.clone()}</code></li> }).collect_view()}
             </ul>
+            <div class="actions">
+                <CopyButton text=all what="Codes" />
+            </div>
         </div>
     }
 }

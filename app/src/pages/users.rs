@@ -9,9 +9,7 @@ use crate::api::users::{
     list_users, AddUser, DeleteUser, DisableUser, EnableUser, ResendInvitation, SendPasswordReset,
     UpdateUser,
 };
-use crate::components::form::{
-    field_error, form_action, form_error, success_message, Field, FormStatus,
-};
+use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, EditButton, Pager, RowActions};
@@ -54,7 +52,7 @@ pub fn UsersTab() -> impl IntoView {
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
-    let pending_email = pending_email_change(update);
+    let notice = done_notice(add, delete, dialogs, pending_email_change(update));
 
     let table = move |page| {
         view! { <UserTable page search state sort pages after restart=Callback::new(move |_| restart()) dialogs switch /> }
@@ -63,7 +61,7 @@ pub fn UsersTab() -> impl IntoView {
         <section class="panel" aria-labelledby="users-heading">
             <h2 id="users-heading">"Manage Users"</h2>
             <Loaded resource=users view=table admin_only=true />
-            <FormStatus error=Signal::derive(|| None::<String>) success=pending_email />
+            <FormStatus error=Signal::derive(|| None::<String>) success=notice />
             <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add User"</button>
         </section>
         <Modal title="Add User" open=dialogs.adding id="add-user">
@@ -75,11 +73,52 @@ pub fn UsersTab() -> impl IntoView {
             id="delete-user"
             dialogs
             action=delete
-            question=|u: &UserRow| format!("Delete {} {} ({})? They can no longer log in.", u.first_name, u.last_name, u.email)
+            // What `admin::users::hand_over` moves, and what ends with the user.
+            question=|u: &UserRow| format!(
+                "Delete {} {} ({})? They can no longer log in, and their developer keys stop \
+                 working. Their applications, JS libraries, phone numbers, certificates and \
+                 OAuth tokens pass to you.",
+                u.first_name, u.last_name, u.email
+            )
             input=|u: &UserRow| DeleteUser { id: u.id }
         />
         <ConfirmSwitch switch />
     }
+}
+
+/// What the latest change done in a dialog did, said under the table once
+/// the dialog has closed: whom Add User invited and where the email went,
+/// whom Delete removed, or where an address change waits.
+fn done_notice(
+    add: ServerAction<AddUser>,
+    delete: ServerAction<DeleteUser>,
+    dialogs: RowDialogs<UserRow>,
+    pending_email: Signal<Option<String>>,
+) -> Signal<Option<String>> {
+    let notice = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Ok(u)) = add.value().get() {
+            let (name, email) = (format!("{} {}", u.first_name, u.last_name), u.email);
+            notice.set(Some(format!("{name} is invited: the activation email went to {email}.")));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            let gone = dialogs.deleting.get_untracked().map(|u| {
+                format!(
+                    "{} {} is deleted. What they owned is yours now.",
+                    u.first_name, u.last_name
+                )
+            });
+            notice.set(gone);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(text) = pending_email.get() {
+            notice.set(Some(text));
+        }
+    });
+    notice.into()
 }
 
 /// After Edit User gave an active user a new address: where the confirmation
@@ -433,13 +472,16 @@ fn UserForm(
 #[component]
 fn PasswordHelp(row: UserRow) -> impl IntoView {
     let id = row.id;
+    // Named, so the admin sees where it went before they close the dialog.
     if row.invited {
         let action = form_action::<ResendInvitation>();
-        let (input, sent) = (ResendInvitation { id }, "A new activation email is on its way.");
+        let sent = format!("A new activation email is on its way to {}.", row.email);
+        let input = ResendInvitation { id };
         Either::Left(view! { <MailButton action input label="Resend Invitation" sent /> })
     } else {
         let action = form_action::<SendPasswordReset>();
-        let (input, sent) = (SendPasswordReset { id }, "A password reset email is on its way.");
+        let sent = format!("A password reset email is on its way to {}.", row.email);
+        let input = SendPasswordReset { id };
         Either::Right(view! { <MailButton action input label="Reset Password" sent /> })
     }
 }
@@ -450,14 +492,16 @@ fn MailButton<S>(
     action: ServerAction<S>,
     input: S,
     label: &'static str,
-    sent: &'static str,
+    sent: String,
 ) -> impl IntoView
 where
     S: ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
 {
+    let done =
+        Signal::derive(move || matches!(action.value().get(), Some(Ok(()))).then(|| sent.clone()));
     view! {
         <div class="actions">
-            <FormStatus error=form_error(action.value(), &[]) success=success_message(action.value(), sent) />
+            <FormStatus error=form_error(action.value(), &[]) success=done />
             <button type="button" disabled=move || action.pending().get() on:click=move |_| { action.dispatch(input.clone()); }>{label}</button>
         </div>
     }

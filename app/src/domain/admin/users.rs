@@ -27,7 +27,7 @@ use crate::domain::core::Domain;
 use crate::domain::entity::{account, invitation_decline, user};
 use crate::domain::features::{applications, certificates, oauth_tokens, phone_numbers};
 use crate::domain::identity::email_links;
-use crate::domain::identity::log_in::LogIn;
+use crate::domain::identity::log_in::{self, LogIn};
 use crate::domain::identity::sessions::end_sign_ins;
 use crate::model::{
     ActivityKind, AppError, Invitation, UserPage, UserRow, UserSort, UserState, DECLINE_HOLD_DAYS,
@@ -448,6 +448,8 @@ pub async fn read_invitation(d: &Domain, token: &str) -> Result<Invitation, AppE
     };
     let invitee =
         user::Entity::find_by_id(link.user_id).one(&d.read).await?.ok_or(AppError::NotFound)?;
+    // Refused as pressing Activate would be.
+    log_in::refuse_disabled(&invitee)?;
     Ok(Invitation { company: company(&d.read, invitee.account_id).await?, email: invitee.email })
 }
 
@@ -481,9 +483,11 @@ async fn declined_link(d: &Domain, token: &str, err: AppError) -> Result<AppErro
     if err.message_for("token").as_deref() != Some(tokens::LINK_INVALID) {
         return Ok(err);
     }
+    // On the read pool: an unknown token costs the single SQLite writer
+    // nothing, however many anyone sends to the page.
     let declined = invitation_decline::Entity::find()
         .filter(invitation_decline::Column::LinkHash.eq(token_hash(token.trim())))
-        .one(&d.db)
+        .one(&d.read)
         .await?;
     Ok(match declined {
         Some(_) => AppError::field("token", LINK_DECLINED),

@@ -227,6 +227,12 @@ impl Filter {
         let from = day(filter.from.as_deref(), "from")?.and_then(midnight);
         let until =
             day(filter.to.as_deref(), "to")?.and_then(midnight).map(|t| t + Duration::days(1));
+        // Said, rather than answered with "no activity matches".
+        if let (Some(from), Some(until)) = (from, until) {
+            if from >= until {
+                return Err(AppError::field("to", "To must be the same day as From or later."));
+            }
+        }
         Ok(Filter { user_id: filter.user_id, kind, from, until, ..Default::default() })
     }
 

@@ -145,6 +145,20 @@ pub async fn check_hash<C: ConnectionTrait>(
     Ok(found)
 }
 
+/// The user a link for `purpose` was written for, whether or not it still
+/// works (used and expired links stay until the hourly clean-up).
+pub async fn holder<C: ConnectionTrait>(
+    conn: &C,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Option<i32>, AppError> {
+    Ok(email_token::Entity::find_by_id(token_hash(token.trim()))
+        .filter(email_token::Column::Purpose.eq(purpose.as_str()))
+        .one(conn)
+        .await?
+        .map(|link| link.user_id))
+}
+
 /// Holds the token's row until the transaction ends, so that requests using
 /// the same link take turns (on PostgreSQL a row lock; on SQLite the write
 /// lock, taken at once as this writes first).

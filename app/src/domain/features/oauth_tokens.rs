@@ -90,7 +90,8 @@ pub async fn start(
     let Some(client) = client else {
         tracing::error!(livemode, "no Stripe OAuth client is configured for this mode");
         return Err(AppError::Conflict(format!(
-            "{} tokens cannot be added: this server has no Stripe client for that mode.",
+            "{} Stripe tokens cannot be added at the moment: connecting to Stripe in that mode \
+             is not set up. Please contact support.",
             if livemode { "Live" } else { "Test" }
         )));
     };

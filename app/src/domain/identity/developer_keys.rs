@@ -6,8 +6,8 @@
 use base64::Engine as _;
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -56,6 +56,9 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<DeveloperKeyRow>, AppEr
     Ok(keys.iter().map(row).collect())
 }
 
+/// Why a key's name is refused: one of the user's keys has it already.
+pub const KEY_NAME_TAKEN: &str = "You already have a key named";
+
 /// A new key, after the user's password: a key outlives log-out and password
 /// changes, so a stolen session alone must not mint one.
 pub async fn generate(
@@ -75,10 +78,22 @@ pub async fn generate(
     // cannot both take the last place.
     let current = lock_account_of(&txn, me.user_id()).await?;
     reauth::refuse_changed_since(&checked, &current, "password")?;
-    let held = developer_key::Entity::find()
+    let names: Vec<String> = developer_key::Entity::find()
+        .select_only()
+        .column(developer_key::Column::Name)
         .filter(developer_key::Column::UserId.eq(me.user_id()))
-        .count(&txn)
+        .into_tuple()
+        .all(&txn)
         .await?;
+    // Two keys of one name could not be told apart in the list, nor their
+    // buttons by a screen reader.
+    if names.iter().any(|held| held.to_lowercase() == name.to_lowercase()) {
+        return Err(AppError::field(
+            "name",
+            format!("{KEY_NAME_TAKEN} {name}: choose another, or regenerate that key."),
+        ));
+    }
+    let held = names.len() as u64;
     let most = d.holdings.developer_keys;
     limits::refuse_full(held, most, || {
         format!(

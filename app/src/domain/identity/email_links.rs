@@ -69,7 +69,22 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
 
 /// The button on the page a verification link opens.
 pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
-    let link = tokens::check(d, &d.db, token, Purpose::VerifyEmail).await?;
+    let link = match tokens::check(d, &d.db, token, Purpose::VerifyEmail).await {
+        Ok(link) => link,
+        Err(refused) => {
+            // An older link (a newer one voids it), or this one again, opened
+            // once the address is verified: "ask for a new one" would be
+            // wrong advice, as the address is verified, all the link was for.
+            let verified = match tokens::holder(&d.db, token, Purpose::VerifyEmail).await? {
+                Some(id) => user::Entity::find_by_id(id)
+                    .one(&d.db)
+                    .await?
+                    .is_some_and(|user| user.email_verified_at.is_some()),
+                None => false,
+            };
+            return if verified { Ok(()) } else { Err(refused) };
+        }
+    };
     let txn = d.db.begin().await?;
     // The clean-up of accounts never verified takes it too, so it removes
     // an account before its verification or not at all.
@@ -186,7 +201,12 @@ pub async fn send_password_reset(
 /// Whether a reset link still works, for its page to say before a password
 /// is typed. It only reads: mail scanners open links in advance.
 pub async fn check_reset_link(d: &Domain, token: &str) -> Result<(), AppError> {
-    tokens::check(d, &d.read, token, Purpose::ResetPassword).await.map(|_| ())
+    let link = tokens::check(d, &d.read, token, Purpose::ResetPassword).await?;
+    // Refused as pressing the button would be.
+    match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
+        Some(user) => log_in::refuse_disabled(&user),
+        None => Err(AppError::field("token", tokens::LINK_INVALID)),
+    }
 }
 
 /// The button on the page a reset link opens: sets the new password, ends all

@@ -50,10 +50,11 @@ pub async fn update_name(
     .await
 }
 
-/// Changes the actor's password after checking the current one, and ends
-/// every other session of theirs: whoever else was signed in is signed out.
+/// Why Change Password refuses the current password as the new one.
 pub const SAME_PASSWORD: &str = "The new password is your current one: choose another.";
 
+/// Changes the actor's password after checking the current one, and ends
+/// every other session of theirs: whoever else was signed in is signed out.
 pub async fn change_password(
     d: &Domain,
     actor: &Member,
