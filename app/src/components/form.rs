@@ -15,26 +15,23 @@ where
     S::Output: Clone + Send + Sync + 'static,
 {
     let action = ServerAction::<S>::new();
-    Effect::new(move |_| {
-        if action.pending().get() {
-            action.value().set(None);
-        }
-    });
-    // A submit button is disabled while its action runs, and the browser
-    // moves the focus of a disabled control to the page's body. Once a
-    // refusal is drawn (the next frame), its first field takes the focus,
-    // so a keyboard user lands on what to mend.
-    #[cfg(feature = "hydrate")]
+    // One effect an action (each is compiled once per server function, so
+    // a second one would add its size to the wasm some fifty times).
     Effect::new(move |was_pending: Option<bool>| {
         let pending = action.pending().get();
-        if was_pending == Some(true) && !pending {
-            request_animation_frame(move || {
-                if let Some(Err(AppError::Invalid(errors))) = action.value().get_untracked() {
-                    if let Some(first) = errors.first() {
-                        focus_refused_field(&first.field);
-                    }
-                }
+        if pending {
+            action.value().set(None);
+        } else if was_pending == Some(true) {
+            // The submit button was disabled while the action ran, and the
+            // browser moved the focus of the disabled control to the page's
+            // body: a refusal's first field takes it back once drawn.
+            let refused = action.value().with_untracked(|answer| match answer {
+                Some(Err(AppError::Invalid(errors))) => errors.first().map(|e| e.field.clone()),
+                _ => None,
             });
+            if let Some(field) = refused {
+                focus_refused_field(field);
+            }
         }
         pending
     });
@@ -42,30 +39,35 @@ where
 }
 
 /// Focuses the field named `name` that shows an error, in the open dialog
-/// if there is one, when the focus was lost to the page's body (and only
-/// then: a user who has moved on keeps their place).
-#[cfg(feature = "hydrate")]
-fn focus_refused_field(name: &str) {
-    use leptos::wasm_bindgen::JsCast;
-    let document = document();
-    let lost = match (document.active_element(), document.body()) {
-        (Some(active), Some(body)) => active == *body.as_ref(),
-        (None, _) => true,
-        _ => false,
-    };
-    if !lost || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return;
-    }
-    let selector = format!("[name=\"{name}\"][aria-invalid=\"true\"]");
-    let found = match document.query_selector("dialog[open]").ok().flatten() {
-        Some(dialog) => dialog.query_selector(&selector),
-        None => document.query_selector(&selector),
-    };
-    if let Some(field) =
-        found.ok().flatten().and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-    {
-        let _ = field.focus();
-    }
+/// if there is one, on the next frame (once the refusal is drawn), when the
+/// focus was lost to the page's body: a user who has moved on keeps their
+/// place. Does nothing on the server.
+fn focus_refused_field(name: String) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use leptos::wasm_bindgen::JsCast;
+        let document = document();
+        let lost = match (document.active_element(), document.body()) {
+            (Some(active), Some(body)) => active == *body.as_ref(),
+            (None, _) => true,
+            _ => false,
+        };
+        if !lost || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return;
+        }
+        let selector = format!("[name=\"{name}\"][aria-invalid=\"true\"]");
+        let found = match document.query_selector("dialog[open]").ok().flatten() {
+            Some(dialog) => dialog.query_selector(&selector),
+            None => document.query_selector(&selector),
+        };
+        if let Some(field) =
+            found.ok().flatten().and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = field.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = name;
 }
 
 /// The version of `action`'s latest success: what a list that holds the

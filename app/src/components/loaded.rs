@@ -2,7 +2,7 @@
 //! or the error in its place.
 use std::future::Future;
 
-use leptos::either::EitherOf4;
+use leptos::either::Either;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -53,14 +53,20 @@ where
         let view = view.clone();
         Suspend::new(async move {
             match resource.await {
-                Ok(data) => EitherOf4::A(view(data)),
-                Err(AppError::Forbidden(why)) if admin_only => {
-                    EitherOf4::B(view! { <Refused message=why /> })
-                }
-                Err(AppError::Unauthenticated) => EitherOf4::C(view! { <SessionEnded /> }),
-                Err(err) => EitherOf4::D(view! { <p class="alert error">{err.to_string()}</p> }),
+                Ok(data) => Either::Left(view(data)),
+                Err(err) => Either::Right(refusal(err, admin_only)),
             }
         })
     };
     view! { <Transition fallback=loading>{body}</Transition> }
+}
+
+/// What a tab shows instead of its data. Not generic, so that the tabs'
+/// copies of [`Loaded`] share it in the wasm.
+fn refusal(err: AppError, admin_only: bool) -> AnyView {
+    match err {
+        AppError::Forbidden(why) if admin_only => view! { <Refused message=why /> }.into_any(),
+        AppError::Unauthenticated => view! { <SessionEnded /> }.into_any(),
+        err => view! { <p class="alert error">{err.to_string()}</p> }.into_any(),
+    }
 }

@@ -151,15 +151,18 @@ where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            open.set(false);
-        }
-    });
-    Effect::new(move |_| {
-        if open.get() {
+    // One effect, not two: it is compiled once per server function. It
+    // reads `open`, so it writes it only to change it (a signal's `set`
+    // notifies even when the value stays, which would run it again).
+    Effect::new(move |was_open: Option<bool>| {
+        let is_open = open.get();
+        if is_open && was_open != Some(true) {
             action.value().set(None);
         }
+        if is_open && matches!(action.value().get(), Some(Ok(_))) {
+            open.set(false);
+        }
+        is_open
     });
 }
 
