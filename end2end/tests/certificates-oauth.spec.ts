@@ -115,4 +115,5 @@ test('connect a Stripe account through the OAuth flow against the local provider
   await page.getByRole('button', { name: 'Delete the token of acct_e2eConnected' }).click();
   await page.getByRole('dialog', { name: 'Delete OAuth Token' }).getByRole('button', { name: 'Yes' }).click();
   await expect(page.getByText('You have not connected a Stripe account yet.')).toBeVisible();
+  await expect(page.getByText('The Test token of acct_e2eConnected is deleted.')).toBeFocused();
 });

@@ -85,6 +85,7 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
   await dialog.getByRole('button', { name: 'Yes' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('cell', { name: 'Recordings', exact: true })).toHaveCount(0);
+  await expect(page.getByText('The integration Recordings is deleted.')).toBeFocused();
 
   // After a reload, the changes are kept.
   await page.reload();

@@ -41,6 +41,7 @@ test('an admin requests a number, assigns an owner, saves, reloads and deletes i
   await expect(dialog).toContainText(readable);
   await dialog.getByRole('button', { name: 'Yes' }).click();
   await expect(page.getByText('This account has no phone numbers yet.')).toBeVisible();
+  await expect(page.getByText(`${readable} is deleted: it went back to the pool.`)).toBeFocused();
   await expect(page.getByRole('button', { name: 'Request a Phone Number' })).toBeEnabled();
 });
 

@@ -69,6 +69,8 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await dialog.getByRole('button', { name: 'Update' }).click();
   await expect(dialog).toBeHidden();
   await expect(row.getByRole('cell', { name: 'Yes' })).toHaveCount(3);
+  // The reloaded table draws the row anew: the focus is on its new Edit button.
+  await expect(page.getByRole('button', { name: 'Edit Nina Newbie' })).toBeFocused();
 
   // A new address for an active user waits for their confirmation, and the admin is told so.
   const moved = uniqueEmail('nina-new');
@@ -95,7 +97,8 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await dialog.getByRole('button', { name: 'Yes' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('row', { name: /Nina Newbie/ })).toHaveCount(0);
-  await expect(page.getByText('Nina Newbie is deleted. What they owned is yours now.')).toBeVisible();
+  // The row's buttons are gone: the focus is on what was done.
+  await expect(page.getByText('Nina Newbie is deleted. What they owned is yours now.')).toBeFocused();
 });
 
 test('an admin disables a member, who cannot log in, and enables them again', async ({ page, browser }) => {
@@ -118,6 +121,7 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await expect(dialog).toBeHidden();
   await expect(row.getByRole('cell', { name: 'Disabled' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Enable Bob Builder' })).toBeVisible();
+  await expect(page.getByText('Bob Builder is disabled and logged out everywhere.')).toBeFocused();
   await expectAccessible(page);
 
   // The filter shows only the disabled user, then everyone again.

@@ -273,6 +273,18 @@ pub fn FormStatus(
     }
 }
 
+/// What a tab's last dialog did ("… is deleted."), said under its table
+/// once the dialog has closed. The list's reload gives it the focus when the
+/// row whose button opened the dialog is gone (`loaded::keep_focus`).
+#[component]
+pub fn DoneNotice(done: RwSignal<Option<String>>) -> impl IntoView {
+    view! {
+        <div class="form-status" role="status" aria-live="polite">
+            {move || done.get().map(|text| view! { <p class="alert success done" tabindex="-1">{text}</p> })}
+        </div>
+    }
+}
+
 /// A field for choosing a password, with the advice that goes with it.
 #[component]
 pub fn NewPasswordField(

@@ -52,13 +52,72 @@ where
     let body = move || {
         let view = view.clone();
         Suspend::new(async move {
-            match resource.await {
+            let result = resource.await;
+            #[cfg(feature = "hydrate")]
+            keep_focus();
+            match result {
                 Ok(data) => Either::Left(view(data)),
                 Err(err) => Either::Right(refusal(err, admin_only)),
             }
         })
     };
     view! { <Transition fallback=loading>{body}</Transition> }
+}
+
+/// Keeps the focus in its tab while a reload draws the list anew. After a
+/// dialog's Save or Yes the focus goes back to the row's button that opened
+/// it; the reload then removes that button (the focus falls to the page's
+/// body, and a keyboard user starts again from the top) or, drawing the rows
+/// in place, gives it to another row ("Delete Bob" where "Delete Ann" was).
+/// Once drawn, the button of the same name takes the focus ("Edit Ann Lee",
+/// "Add Integration"); if it is gone (deleted, or now "Enable"), the tab's
+/// notice of what was done ([`DoneNotice`](super::form::DoneNotice)), or
+/// else the tab's heading. Not generic, so the tabs' copies of [`Loaded`]
+/// share it.
+#[cfg(feature = "hydrate")]
+pub(crate) fn keep_focus() {
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::web_sys::{Element, HtmlElement};
+
+    let lost = |active: Option<Element>| {
+        let body = document().body();
+        match (active, body) {
+            (Some(active), Some(body)) => active == *body.as_ref(),
+            (active, _) => active.is_none(),
+        }
+    };
+    let active = document().active_element();
+    if lost(active.clone()) {
+        return;
+    }
+    let Some(active) = active else { return };
+    let Some(tab) = active.closest("section.panel").ok().flatten() else { return };
+    // A button's accessible name: its label, or else its text.
+    let name_of = |e: &Element| {
+        e.get_attribute("aria-label")
+            .or_else(|| (e.tag_name() == "BUTTON").then(|| e.text_content()).flatten())
+    };
+    let name = name_of(&active);
+    request_animation_frame(move || {
+        // Drawn anew in place, the button may now be another row's.
+        let now = document().active_element();
+        let moved = now.as_ref() == Some(&active) && name_of(&active) != name;
+        if !moved && !lost(now) {
+            return;
+        }
+        let named = |e: &Element| name.is_some() && name_of(e) == name;
+        let all = tab.get_elements_by_tag_name("*");
+        let same = (0..all.length()).filter_map(|i| all.item(i)).find(|e| named(e));
+        let target = same
+            .or_else(|| tab.query_selector(".done").ok().flatten())
+            .or_else(|| tab.query_selector("h2").ok().flatten());
+        if let Some(target) = target.and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
+            if !target.has_attribute("tabindex") && !named(&target) {
+                let _ = target.set_attribute("tabindex", "-1");
+            }
+            let _ = target.focus();
+        }
+    });
 }
 
 /// What a tab shows instead of its data. Not generic, so that the tabs'

@@ -234,8 +234,9 @@ where
 }
 
 /// The Delete dialog of a table's rows: asks `question` about the row
-/// `dialogs` is deleting, runs `action` with `input(row)` on Yes, and closes
-/// once that has succeeded.
+/// `dialogs` is deleting, runs `action` with `input(row)` on Yes, closes
+/// once that has succeeded and puts `deleted(row)` in `done`, the tab's
+/// [`DoneNotice`](crate::components::form::DoneNotice).
 #[component]
 pub fn ConfirmDelete<T, S, Q, I>(
     #[prop(into)] title: Signal<String>,
@@ -244,6 +245,9 @@ pub fn ConfirmDelete<T, S, Q, I>(
     action: ServerAction<S>,
     question: Q,
     input: I,
+    /// What the tab says once the row is deleted.
+    deleted: fn(&T) -> String,
+    done: RwSignal<Option<String>>,
 ) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
@@ -253,6 +257,11 @@ where
     I: Fn(&T) -> S + Send + Sync + 'static,
 {
     close_on_success(action, dialogs.delete_open);
+    Effect::new(move |_| {
+        if action.value().with(|answer| matches!(answer, Some(Ok(_)))) {
+            done.set(dialogs.deleting.get_untracked().map(|row| deleted(&row)));
+        }
+    });
     let message = Signal::derive(move || {
         dialogs.deleting.with(|row| row.as_ref().map(&question)).unwrap_or_default()
     });

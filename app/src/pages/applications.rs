@@ -8,7 +8,9 @@ use crate::api::applications::{
     list_applications, share_choices, CloneApplication, CreateApplication, DeleteApplication,
     SetApplicationAttachments, ShareApplication, UnshareApplication,
 };
-use crate::components::form::{field_error, form_action, form_error, successes, Field, FormStatus};
+use crate::components::form::{
+    field_error, form_action, form_error, successes, DoneNotice, Field, FormStatus,
+};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
@@ -54,6 +56,12 @@ pub fn ApplicationsTab() -> impl IntoView {
     };
     let dialogs = buttons.dialogs;
     close_on_success(attach, dialogs.edit_open);
+    let done = RwSignal::new(None);
+    Effect::new(move |_| {
+        if let Some(Ok(copy)) = clone.value().get() {
+            done.set(Some(format!("The copy {} is created.", copy.name)));
+        }
+    });
     // The share dialog stays open to share with several users; it shows the
     // application as the server returns it.
     Effect::new(move |_| {
@@ -69,6 +77,7 @@ pub fn ApplicationsTab() -> impl IntoView {
             <h2 id="applications-heading">"Applications"</h2>
             <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons attach /> } />
             <FormStatus error=form_error(clone.value(), &[]) />
+            <DoneNotice done />
         </section>
         <Modal title=Signal::derive(move || format!("Share {}", buttons.sharing.get().map(|a| a.name).unwrap_or_default())) open=buttons.share_open id="share-application">
             {move || buttons.sharing.get().map(|app| view! { <ShareForm app share unshare /> })}
@@ -80,6 +89,8 @@ pub fn ApplicationsTab() -> impl IntoView {
             action=delete
             question=|a: &ApplicationRow| format!("Delete the application {}? Numbers deployed to it stop running it.", a.name)
             input=|app: &ApplicationRow| DeleteApplication { id: app.id }
+            deleted=|a: &ApplicationRow| format!("The application {} is deleted.", a.name)
+            done
         />
     }
 }

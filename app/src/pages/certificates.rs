@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::certificates::{list_certificates, AddCertificate, DeleteCertificate};
 use crate::components::form::{
-    field_error, form_action, form_error, Field, FormStatus, TextAreaField,
+    field_error, form_action, form_error, DoneNotice, Field, FormStatus, TextAreaField,
 };
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, Modal, RowDialogs};
@@ -22,12 +22,14 @@ pub fn CertificatesTab() -> impl IntoView {
     );
     let dialogs = RowDialogs::<CertificateRow>::new();
     close_on_success(add, dialogs.adding);
+    let done = RwSignal::new(None);
     let result = add.value();
     view! {
         <section class="panel" aria-labelledby="certificates-heading">
             <h2 id="certificates-heading">"Certificates"</h2>
             <p class="hint">"Client certificates your applications present when they call a domain over HTTPS. One per domain; the private key is stored encrypted and never shown again."</p>
             <Loaded resource=rows view=move |rows| view! { <CertificateTable rows dialogs /> } />
+            <DoneNotice done />
             <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add Certificate"</button>
         </section>
         <Modal title="Add Certificate" open=dialogs.adding id="add-certificate">
@@ -48,6 +50,8 @@ pub fn CertificatesTab() -> impl IntoView {
             action=delete
             question=|c: &CertificateRow| format!("Delete the certificate for {}? Calls to it will no longer present a client certificate.", c.domain)
             input=|row: &CertificateRow| DeleteCertificate { id: row.id }
+            deleted=|c: &CertificateRow| format!("The certificate for {} is deleted.", c.domain)
+            done
         />
     }
 }

@@ -8,7 +8,7 @@ use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
 use crate::components::form::{
-    field_error, form_action, form_error, Field, FormStatus, TextAreaField,
+    field_error, form_action, form_error, DoneNotice, Field, FormStatus, TextAreaField,
 };
 use crate::components::loaded::{loading, server_resource};
 use crate::components::modal::{
@@ -30,11 +30,15 @@ pub fn IntegrationsTab() -> impl IntoView {
     let dialogs = RowDialogs::<IntegrationRow>::new();
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
+    let done = RwSignal::new(None);
 
     let table = move || {
         Suspend::new(async move {
             let is_admin = user.await.map(|u| u.is_admin).unwrap_or(false);
-            match rows.await {
+            let rows = rows.await;
+            #[cfg(feature = "hydrate")]
+            crate::components::loaded::keep_focus();
+            match rows {
                 Ok(rows) => Either::Left(view! {
                     <IntegrationTable rows is_admin dialogs />
                     {is_admin.then(|| view! {
@@ -51,6 +55,7 @@ pub fn IntegrationsTab() -> impl IntoView {
         <section class="panel" aria-labelledby="integrations-heading">
             <h2 id="integrations-heading">"Integrations"</h2>
             <Transition fallback=loading>{table}</Transition>
+            <DoneNotice done />
         </section>
         <Modal title="Add Integration" open=dialogs.adding id="add-integration">
             <AddIntegrationForm add />
@@ -64,6 +69,8 @@ pub fn IntegrationsTab() -> impl IntoView {
             question=|row: &IntegrationRow| delete_question("integration", &row.name, &row.used_by)
             // The dialog named the applications using it: Yes detaches it from them.
             input=|row: &IntegrationRow| DeleteIntegration { id: row.id, detach: Some(true) }
+            deleted=|row: &IntegrationRow| format!("The integration {} is deleted.", row.name)
+            done
         />
     }
 }

@@ -4,7 +4,9 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::api::js_libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
-use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
+use crate::components::form::{
+    field_error, form_action, form_error, DoneNotice, Field, FormStatus,
+};
 use crate::components::js_syntax::syntax_problem;
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{
@@ -27,6 +29,7 @@ pub fn JsLibrariesTab() -> impl IntoView {
     let dialogs = RowDialogs::<JsLibraryRow>::new();
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
+    let done = RwSignal::new(None);
 
     view! {
         <section class="panel" aria-labelledby="libraries-heading">
@@ -36,6 +39,7 @@ pub fn JsLibrariesTab() -> impl IntoView {
                 {JS_LIBRARY_MAX} " characters each. Third-party libraries are not supported."
             </p>
             <Loaded resource=rows view=move |rows| view! { <LibraryTable rows dialogs /> } />
+            <DoneNotice done />
             <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add JS Library"</button>
         </section>
         <Modal title="Add JS Library" open=dialogs.adding id="add-library">
@@ -50,6 +54,8 @@ pub fn JsLibrariesTab() -> impl IntoView {
             question=|row: &JsLibraryRow| delete_question("JS library", &row.name, &row.used_by)
             // The dialog named the applications using it: Yes detaches it.
             input=|row: &JsLibraryRow| DeleteJsLibrary { id: row.id, detach: Some(true) }
+            deleted=|row: &JsLibraryRow| format!("The JS library {} is deleted.", row.name)
+            done
         />
     }
 }

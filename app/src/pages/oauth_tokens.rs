@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::oauth_tokens::{list_oauth_tokens, DeleteOauthToken, StartOauth};
-use crate::components::form::{form_action, form_error, FormStatus};
+use crate::components::form::{form_action, form_error, DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
@@ -45,6 +45,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
         }
     });
     let dialogs = RowDialogs::<OAuthTokenRow>::new();
+    let done = RwSignal::new(None);
     let body = move |tokens: OAuthTokens| match tokens {
         OAuthTokens { enabled: false, .. } => Either::Left(view! {
             <p class="notice-text">"Stripe is not enabled for this account yet. Contact support to have it enabled; then you can connect Stripe accounts here."</p>
@@ -73,6 +74,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
             <h2 id="oauth-heading">"OAuth Tokens"</h2>
             {outcome.map(|(ok, text)| view! { <p class=if ok { "alert success" } else { "alert error" } role="status">{text}</p> })}
             <Loaded resource=tokens view=body />
+            <DoneNotice done />
         </section>
         <ConfirmDelete
             title="Delete OAuth Token"
@@ -81,6 +83,8 @@ pub fn OAuthTokensTab() -> impl IntoView {
             action=delete
             question=|t: &OAuthTokenRow| format!("Delete the {} token of {}? Deployments using it lose it.", t.token_type, t.provider_account_id)
             input=|row: &OAuthTokenRow| DeleteOauthToken { id: row.id }
+            deleted=|t: &OAuthTokenRow| format!("The {} token of {} is deleted.", t.token_type, t.provider_account_id)
+            done
         />
     }
 }

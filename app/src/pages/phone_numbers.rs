@@ -13,7 +13,7 @@ use crate::api::phone_numbers::{
     list_phone_numbers, my_phone_numbers, phone_owner_choices, ReleasePhoneNumber,
     RequestPhoneNumber, SavePhoneOwners,
 };
-use crate::components::form::{form_action, form_error, success_message, FormStatus};
+use crate::components::form::{form_action, form_error, success_message, DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
@@ -43,6 +43,7 @@ pub fn PhoneNumbersTab() -> impl IntoView {
         }
     });
     let dialogs = RowDialogs::<PhoneNumberRow>::new();
+    let done = RwSignal::new(None);
     Effect::new(move |_| {
         if let (Some(Ok(())), Some(row)) = (release.value().get(), dialogs.deleting.get_untracked())
         {
@@ -56,6 +57,7 @@ pub fn PhoneNumbersTab() -> impl IntoView {
         <section class="panel" aria-labelledby="numbers-heading">
             <h2 id="numbers-heading">"Phone Numbers"</h2>
             <Loaded resource=numbers view=move |numbers| view! { <NumberTable numbers request save pending dialogs /> } admin_only=true />
+            <DoneNotice done />
         </section>
         <ConfirmDelete
             title="Delete Phone Number"
@@ -67,6 +69,8 @@ pub fn PhoneNumbersTab() -> impl IntoView {
                 readable_phone(&row.e164)
             )
             input=|row: &PhoneNumberRow| ReleasePhoneNumber { id: row.id }
+            deleted=|row: &PhoneNumberRow| format!("{} is deleted: it went back to the pool.", readable_phone(&row.e164))
+            done
         />
     }
 }

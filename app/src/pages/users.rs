@@ -9,7 +9,9 @@ use crate::api::users::{
     list_users, AddUser, DeleteUser, DisableUser, EnableUser, ResendInvitation, SendPasswordReset,
     UpdateUser,
 };
-use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
+use crate::components::form::{
+    field_error, form_action, form_error, DoneNotice, Field, FormStatus,
+};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, EditButton, Pager, RowActions};
@@ -52,7 +54,7 @@ pub fn UsersTab() -> impl IntoView {
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
-    let notice = done_notice(add, delete, dialogs, pending_email_change(update));
+    let notice = done_notice(add, switch, pending_email_change(update));
 
     let table = move |page| {
         view! { <UserTable page search state sort pages after restart=Callback::new(move |_| restart()) dialogs switch /> }
@@ -61,7 +63,7 @@ pub fn UsersTab() -> impl IntoView {
         <section class="panel" aria-labelledby="users-heading">
             <h2 id="users-heading">"Manage Users"</h2>
             <Loaded resource=users view=table admin_only=true />
-            <FormStatus error=Signal::derive(|| None::<String>) success=notice />
+            <DoneNotice done=notice />
             <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add User"</button>
         </section>
         <Modal title="Add User" open=dialogs.adding id="add-user">
@@ -81,6 +83,8 @@ pub fn UsersTab() -> impl IntoView {
                 u.first_name, u.last_name, u.email
             )
             input=|u: &UserRow| DeleteUser { id: u.id }
+            deleted=|u: &UserRow| format!("{} {} is deleted. What they owned is yours now.", u.first_name, u.last_name)
+            done=notice
         />
         <ConfirmSwitch switch />
     }
@@ -88,13 +92,13 @@ pub fn UsersTab() -> impl IntoView {
 
 /// What the latest change done in a dialog did, said under the table once
 /// the dialog has closed: whom Add User invited and where the email went,
-/// whom Delete removed, or where an address change waits.
+/// whom Disable or Enable switched, or where an address change waits
+/// (Delete says whom it removed through [`ConfirmDelete`]).
 fn done_notice(
     add: ServerAction<AddUser>,
-    delete: ServerAction<DeleteUser>,
-    dialogs: RowDialogs<UserRow>,
+    switch: StateSwitch,
     pending_email: Signal<Option<String>>,
-) -> Signal<Option<String>> {
+) -> RwSignal<Option<String>> {
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(u)) = add.value().get() {
@@ -103,14 +107,17 @@ fn done_notice(
         }
     });
     Effect::new(move |_| {
-        if let Some(Ok(())) = delete.value().get() {
-            let gone = dialogs.deleting.get_untracked().map(|u| {
-                format!(
-                    "{} {} is deleted. What they owned is yours now.",
-                    u.first_name, u.last_name
-                )
+        let disabled = switch.disable.value().with(|v| matches!(v, Some(Ok(_))));
+        let enabled = switch.enable.value().with(|v| matches!(v, Some(Ok(_))));
+        if disabled || enabled {
+            let said = switch.row.get_untracked().map(|u| {
+                let who = format!("{} {}", u.first_name, u.last_name);
+                match disabled {
+                    true => format!("{who} is disabled and logged out everywhere."),
+                    false => format!("{who} is enabled and can log in again."),
+                }
             });
-            notice.set(gone);
+            notice.set(said);
         }
     });
     Effect::new(move |_| {
@@ -118,7 +125,7 @@ fn done_notice(
             notice.set(Some(text));
         }
     });
-    notice.into()
+    notice
 }
 
 /// After Edit User gave an active user a new address: where the confirmation
