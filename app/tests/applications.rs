@@ -72,6 +72,12 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     .unwrap_err();
     assert!(err.message_for("name").is_some() && err.message_for("description").is_some());
     assert_eq!(err.message_for("code").as_deref(), Some("Code is required."));
+    // PostgreSQL cannot store a NUL: refused beside the field on both databases.
+    let nul = js_libraries::add(&d, &ada, library("Nul", "var a = '\u{0}';")).await.unwrap_err();
+    assert_eq!(
+        nul.message_for("code").as_deref(),
+        Some("Code must not contain control characters other than line breaks and tabs.")
+    );
     before.assert_unchanged(&d).await;
 
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 3);

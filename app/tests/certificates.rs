@@ -216,6 +216,16 @@ async fn bad_input_is_named_beside_its_field_and_nothing_is_stored() {
     let truncated = cert.replace("\n", "").chars().take(120).collect::<String>();
     let cut = certificates::add(&d, &ada, input("api.example.com", &truncated, &key)).await;
     assert!(cut.unwrap_err().message_for("certificate").is_some(), "named beside the certificate");
+    // A damaged certificate is named; its right key is not blamed for it.
+    let body = cert.find("-----\n").unwrap() + 6;
+    let damaged = format!("{}AAAA{}", &cert[..body], &cert[body + 4..]);
+    let damaged =
+        certificates::add(&d, &ada, input("api.example.com", &damaged, &key)).await.unwrap_err();
+    assert_eq!(
+        damaged.message_for("certificate").as_deref(),
+        Some("Certificate could not be read as X.509.")
+    );
+    assert_eq!(damaged.message_for("private_key"), None);
     before.assert_unchanged(&d).await;
     assert!(certificates::list(&d, &ada).await.unwrap().is_empty());
 

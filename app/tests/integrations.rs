@@ -123,6 +123,13 @@ async fn bad_credentials_are_refused_beside_their_fields_and_nothing_is_stored()
             "description",
             "at most 500",
         ),
+        // PostgreSQL cannot store a NUL: refused beside the field on both
+        // databases, not failed in the write. Lines and tabs are kept.
+        (
+            NewIntegration { description: "Kept\u{0} 90 days".into(), ..dynamodb("X") },
+            "description",
+            "other than line breaks and tabs",
+        ),
     ];
     let before = Snapshot::take(&d).await;
     for (input, field, expected) in cases {
@@ -133,6 +140,8 @@ async fn bad_credentials_are_refused_beside_their_fields_and_nothing_is_stored()
     }
     before.assert_unchanged(&d).await;
     assert_eq!(integration::Entity::find().count(&d.db).await.unwrap(), 0);
+    let lines = NewIntegration { description: "Kept 90 days\n\tthen archived".into(), ..s3("X") };
+    integrations::add(&d, &a, lines).await.unwrap();
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use app::domain::testing::{
     account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot,
 };
 use app::domain::Domain;
-use app::model::{AppError, OwnerChange};
+use app::model::{AppError, OwnerChange, UserSort};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 async fn stocked(pool: &[Provisioned]) -> Domain {
@@ -372,6 +372,13 @@ async fn the_owner_picker_searches_and_stays_small() {
     let before = Snapshot::take(&d).await;
     let long = phone_numbers::owner_choices(&d, &admin, &"x".repeat(101)).await.err().unwrap();
     assert_eq!(long.message_for("search").as_deref(), Some("Search at most 100 characters."));
+    // No name or address holds a NUL, and PostgreSQL refuses one in a query:
+    // the list says so on both databases, and the users tab alike.
+    let nul = phone_numbers::owner_choices(&d, &admin, "agent\u{0}").await.err().unwrap();
+    let said = Some("Search must not contain control characters.");
+    assert_eq!(nul.message_for("search").as_deref(), said);
+    let listed = users::list_users(&d, &admin, "\u{0}", UserSort::Name, None).await.err().unwrap();
+    assert_eq!(listed.message_for("search").as_deref(), said);
     before.assert_unchanged(&d).await;
 }
 

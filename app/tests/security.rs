@@ -699,6 +699,108 @@ async fn notices_go_only_to_a_verified_address() {
     assert_eq!(subjects_of_mail(&d, "ada@example.com").await, ["Two-factor authentication is on"]);
 }
 
+/// A form sent with its Current Password empty says it is required, not
+/// that the password is wrong; nothing is hashed or counted (no password
+/// check, nor the guessability check of a new password behind it).
+#[tokio::test]
+async fn an_empty_current_password_is_required_and_counts_nothing() {
+    use app::domain::identity::profile;
+    use app::domain::testing::base32_decode;
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
+    let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
+    let code = current_code(&d, &base32_decode(&setup.secret));
+    let before = Snapshot::take(&d).await;
+    let required = Some(reauth::PASSWORD_REQUIRED);
+    let generated = developer_keys::generate(&d, &ada, "Deploy", "").await.err().unwrap();
+    assert_eq!(generated.message_for("password").as_deref(), required);
+    let regenerated = developer_keys::regenerate(&d, &ada, key.row.id, "").await.err().unwrap();
+    assert_eq!(regenerated.message_for("password").as_deref(), required);
+    let confirmed = two_factor::confirm_setup(&d, &ada, "", &code).await.err().unwrap();
+    assert_eq!(confirmed.message_for("password").as_deref(), required);
+    let changed = profile::change_password(&d, &ada, "t", "", "1234").await.err().unwrap();
+    assert_eq!(changed.message_for("current_password").as_deref(), required);
+    assert_eq!(changed.message_for("new_password"), None, "not judged without a counted check");
+    before.assert_unchanged(&d).await;
+    // The new address is looked up (and that is counted), the password not.
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let moved = email_links::request_email_change(&d, &ada, "", "new@example.com").await;
+    assert_eq!(moved.err().unwrap().message_for("current_password").as_deref(), required);
+    before.assert_unchanged(&d).await;
+}
+
+/// Every change a password check allows takes the account's lock after the
+/// check. A reset committed in between refuses it there: a developer key
+/// minted or re-minted, a new password or address chosen, or two-factor
+/// turned on with the old password must not outlive the reset meant to lock
+/// its holder out. (SQLite runs one transaction at a time, so there the
+/// changes may read the new password first and be refused as wrong;
+/// PostgreSQL is the run where they wait on the lock with the old one
+/// checked.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 6)]
+async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
+    use app::domain::core::scope::lock_account;
+    use app::domain::identity::profile;
+    use app::domain::testing::{base32_decode, wait_for_lock_waiters};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
+    let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
+    let code = current_code(&d, &base32_decode(&setup.secret));
+    let before = Snapshot::take_except(&d, &["quota_counters", "users", "login_failures"]).await;
+
+    let reset = d.db.begin().await.unwrap();
+    lock_account(&reset, ada.account_id()).await.unwrap();
+    let new_hash = d.passwords.hash("Maple-Canyon-Drift-19").await.unwrap();
+    let row = user::Entity::find_by_id(ada.user_id()).one(&reset).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    row.password_hash = Set(Some(new_hash.clone()));
+    row.update(&reset).await.unwrap();
+    let tries = vec![
+        tokio::spawn({
+            let (d, ada) = (d.clone(), ada.clone());
+            async move { developer_keys::generate(&d, &ada, "Deploy", PASSWORD).await.map(drop) }
+        }),
+        tokio::spawn({
+            let (d, ada) = (d.clone(), ada.clone());
+            async move { developer_keys::regenerate(&d, &ada, key.row.id, PASSWORD).await.map(drop) }
+        }),
+        tokio::spawn({
+            let (d, ada) = (d.clone(), ada.clone());
+            let new = "Quartz-Meadow-Lantern-88";
+            async move { profile::change_password(&d, &ada, "t", PASSWORD, new).await }
+        }),
+        tokio::spawn({
+            let (d, ada) = (d.clone(), ada.clone());
+            let to = "new@example.com";
+            async move { email_links::request_email_change(&d, &ada, PASSWORD, to).await.map(drop) }
+        }),
+        tokio::spawn({
+            let (d, ada) = (d.clone(), ada.clone());
+            async move { two_factor::confirm_setup(&d, &ada, PASSWORD, &code).await.map(drop) }
+        }),
+    ];
+    wait_for_lock_waiters(&d, 5).await;
+    reset.commit().await.unwrap();
+
+    let on_postgres = d.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    for (n, task) in tries.into_iter().enumerate() {
+        let refused =
+            task.await.unwrap().err().unwrap_or_else(|| panic!("change {n} went through"));
+        let said = refused.message_for("password").or(refused.message_for("current_password"));
+        let said = said.unwrap_or_else(|| panic!("change {n}: {refused:?}"));
+        if on_postgres {
+            assert_eq!(said, reauth::PASSWORD_CHANGED, "change {n}");
+        }
+    }
+    before.assert_unchanged(&d).await;
+    let now = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(now.password_hash, Some(new_hash), "the reset's password stays");
+    assert_eq!(now.email, "ada@example.com");
+}
+
 /// A log-in checks the password, then opens the session in a transaction of
 /// its own. A reset (or a password change, or the claim of an unverified
 /// account) that commits between the two ends every session; the session

@@ -205,6 +205,25 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     let active = users::update(&d, &admin, bob.user_id(), form("Bob", "cy@example.com")).await;
     assert_eq!(active.err().unwrap().message_for("email").as_deref(), Some(declined.as_str()));
     before.assert_unchanged(&d).await;
+    // Nor may a user of Acme, the admin included, ask for it as their own
+    // new address: the confirmation would be Acme's mail all the same.
+    for asker in [&bob, admin.member()] {
+        let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+        let own = app::domain::identity::email_links::request_email_change(
+            &d,
+            asker,
+            app::domain::testing::PASSWORD,
+            "Cy@example.com",
+        );
+        let refused = own.await.err().unwrap().message_for("new_email").unwrap();
+        assert!(
+            refused
+                .starts_with("The owner of this address declined an invitation to this account.")
+                && refused.contains("cannot be used here before"),
+            "{refused}"
+        );
+        before.assert_unchanged(&d).await;
+    }
 
     // Another account, ten days later, is not held back by Acme's refusal.
     clock.advance(Duration::days(10));
@@ -294,6 +313,8 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
         let sent = outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).one(&d.db);
         let sent = sent.await.unwrap().unwrap();
         assert!(sent.body_text.starts_with("An admin of your company's account asked"), "{to}");
+        // A new password would not stop an admin's change.
+        assert!(!sent.body_text.contains("change your password"), "{to}");
     }
     let token = link_token(&d, "bobby@example.com", "/confirm-email").await;
     app::domain::identity::email_links::confirm_email_change(&d, &token).await.unwrap();
@@ -441,7 +462,7 @@ async fn changes_waiting_behind_their_admins_demotion_are_refused() {
     use app::domain::features::integrations::{self, NewIntegration};
     use app::domain::features::phone_numbers;
     use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
-    use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set, TransactionTrait};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
     let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", true).await;
@@ -477,27 +498,7 @@ async fn changes_waiting_behind_their_admins_demotion_are_refused() {
         let d = d.clone();
         async move { phone_numbers::release(&d, &stale, number.id).await }
     });
-    if d.db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        // Until all three wait on the account's row (another of the pool's
-        // connections may read while the demotion's transaction is open).
-        let waiting = "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'";
-        let mut seen = 0;
-        for _ in 0..100 {
-            let row = d.db.query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                waiting,
-            ));
-            seen = row.await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap();
-            if seen == 3 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert_eq!(seen, 3, "the three changes wait for the lock");
-    } else {
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
+    app::domain::testing::wait_for_lock_waiters(&d, 3).await;
     demotion.commit().await.unwrap();
 
     let not_admin = Some(AppError::Forbidden(NOT_ADMIN.into()));

@@ -23,7 +23,7 @@ fn certificate(common_name: &str) -> (String, String) {
 }
 
 fn form<'a>(domain: &'a str, cert: &'a str, key: &'a str) -> [(&'static str, &'a str); 3] {
-    [("domain_name", domain), ("certificate", cert), ("private_key", key)]
+    [("domain", domain), ("certificate", cert), ("private_key", key)]
 }
 
 fn fields(reply: &Value) -> Vec<String> {

@@ -51,11 +51,7 @@ fn an_unverified_sign_up_is_refused_every_gated_function_and_told_why() {
             ),
             (
                 "add_certificate",
-                vec![
-                    ("domain_name", "api.example.com"),
-                    ("certificate", "x"),
-                    ("private_key", "y"),
-                ],
+                vec![("domain", "api.example.com"), ("certificate", "x"), ("private_key", "y")],
             ),
             ("start_oauth", vec![("token_type", "test")]),
             ("generate_developer_key", vec![("name", "CI"), ("password", PASSWORD)]),

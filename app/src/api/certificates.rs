@@ -13,14 +13,14 @@ pub async fn list_certificates() -> Result<Vec<CertificateRow>, AppError> {
 
 #[server(prefix = "/fn", endpoint = "add_certificate")]
 pub async fn add_certificate(
-    domain_name: String,
+    domain: String,
     certificate: String,
     private_key: String,
 ) -> Result<CertificateRow, AppError> {
-    use super::web::*;
+    use super::web::member;
     use crate::domain::features::certificates::{self, NewCertificate};
-    let input = NewCertificate { domain: domain_name, certificate, private_key };
-    certificates::add(&domain()?, &member().await?, input).await
+    let input = NewCertificate { domain, certificate, private_key };
+    certificates::add(&super::web::domain()?, &member().await?, input).await
 }
 
 #[server(prefix = "/fn", endpoint = "delete_certificate")]

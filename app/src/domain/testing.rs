@@ -346,6 +346,32 @@ pub async fn link_token(d: &Domain, to: &str, path: &str) -> String {
     body[start..].split_whitespace().next().unwrap_or_default().to_owned()
 }
 
+/// Waits until `n` statements wait on a row lock, for a test that holds an
+/// account's lock while changes queue behind it. PostgreSQL only: SQLite
+/// runs one transaction at a time, so there a short sleep lets the changes
+/// start.
+pub async fn wait_for_lock_waiters(d: &Domain, n: i64) {
+    use sea_orm::ConnectionTrait;
+    if d.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        return;
+    }
+    // Another of the pool's connections may read while the lock is held.
+    let waiting = "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let mut seen = 0;
+    for _ in 0..100 {
+        let statement = sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, waiting);
+        let row = d.db.query_one_raw(statement).await.expect("count the waiting statements");
+        seen = row.expect("a count").try_get_by_index::<i64>(0).expect("a number");
+        if seen == n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{n} statements should wait for the lock, {seen} do");
+}
+
 /// The plan the database makes for `statement`, one line per step. On
 /// PostgreSQL sequential scans are switched off first: tiny test tables make
 /// them cheapest, and what matters is that an index can serve the query.

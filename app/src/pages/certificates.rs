@@ -35,7 +35,7 @@ pub fn CertificatesTab() -> impl IntoView {
         <Modal title="Add Certificate" open=dialogs.adding id="add-certificate">
             <ActionForm action=add attr:novalidate=true>
                 <FormStatus error=form_error(result, &["domain", "certificate", "private_key"]) />
-                <Field label="Domain" name="domain_name" form="cert-" hint="The host your calls go to, e.g. api.example.com." error=field_error(result, "domain") />
+                <Field label="Domain" name="domain" form="cert-" hint="The host your calls go to, e.g. api.example.com." error=field_error(result, "domain") />
                 <TextAreaField label="Certificate" name="certificate" form="cert-" rows=6 code=true hint="PEM, starting with -----BEGIN CERTIFICATE-----." error=field_error(result, "certificate") />
                 <TextAreaField label="Private Key" name="private_key" form="cert-" rows=6 code=true hint="PEM, starting with -----BEGIN PRIVATE KEY-----." error=field_error(result, "private_key") />
                 <div class="actions">

@@ -64,7 +64,7 @@ pub fn TwoFactorSection() -> impl IntoView {
                 <summary>"Turn off two-factor authentication"</summary>
                 <ActionForm action=disable attr:novalidate=true>
                     <FormStatus error=form_error(disable.value(), &["password", "code"]) />
-                    <Field label="Password" name="password" form="disable-" input_type="password" autocomplete="current-password" error=field_error(disable.value(), "password") />
+                    <Field label="Current Password" name="password" form="disable-" input_type="password" autocomplete="current-password" error=field_error(disable.value(), "password") />
                     <Field label="Code" name="code" form="disable-" autocomplete="one-time-code" hint="A code from your authenticator app, or a recovery code." error=field_error(disable.value(), "code") />
                     <button type="submit" class="danger" disabled=move || disable.pending().get()>"Turn Off"</button>
                 </ActionForm>

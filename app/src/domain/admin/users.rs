@@ -17,7 +17,7 @@ use crate::domain::core::crypto::token_hash;
 use crate::domain::core::directory;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{
-    count_address_lookup, email_conflict, email_taken, NewUser, EMAIL_TAKEN,
+    self, count_address_lookup, email_conflict, email_taken, NewUser, EMAIL_TAKEN,
 };
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::{lock_account, lock_account_as, Scoped};
@@ -42,10 +42,7 @@ pub const NOT_YOURSELF_DISABLE: &str =
     "You cannot disable your own user: you would lock yourself out. Another admin can.";
 pub const OWN_EMAIL: &str =
     "Change your own email address on the Account tab: it asks for your password.";
-/// How long an account may not invite an address whose owner declined its
-/// invitation: long enough that declining stops the mail, short enough that
-/// someone who declined by mistake can be invited again.
-pub const DECLINE_HOLD: chrono::Duration = chrono::Duration::days(DECLINE_HOLD_DAYS);
+pub use crate::domain::core::people::DECLINE_HOLD;
 pub const DECLINE_EXPIRED: &str = "This invitation's link has expired, so there is nothing to \
      decline: an invitation nobody accepts is removed on its own within a week.";
 /// What an invitation link says once it has been declined.
@@ -237,6 +234,7 @@ async fn spend_invitation(
         actor: Some(admin.member().user_id()),
         account: Some(admin.account_id()),
         client: None,
+        ..Who::default()
     };
     d.spend(txn, Action::Invitation, &who).await
 }
@@ -422,17 +420,12 @@ async fn declined(
     account_id: i32,
     email: &str,
 ) -> Result<Option<String>, AppError> {
-    let found = Scoped::account(account_id)
-        .all::<invitation_decline::Entity>()
-        .filter(invitation_decline::Column::Email.eq(email))
-        .filter(invitation_decline::Column::DeclinedAt.gt(d.clock.now() - DECLINE_HOLD))
-        .one(conn)
-        .await?;
-    Ok(found.map(|row| {
+    let until = people::declined_until(d, conn, account_id, email).await?;
+    Ok(until.map(|until| {
         format!(
             "The owner of this address declined an invitation to this account. It can be \
              invited again from {}.",
-            (row.declined_at + DECLINE_HOLD).format("%Y-%m-%d %H:%M UTC")
+            until.format("%Y-%m-%d %H:%M UTC")
         )
     }))
 }

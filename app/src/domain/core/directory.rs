@@ -129,6 +129,11 @@ fn search_term(search: &str) -> Result<String, AppError> {
     if term.chars().count() > SEARCH_MAX {
         return Err(AppError::field("search", format!("Search at most {SEARCH_MAX} characters.")));
     }
+    // No name or address holds one (see `validation`), and PostgreSQL
+    // refuses a NUL in a query's text outright.
+    if term.chars().any(char::is_control) {
+        return Err(AppError::field("search", "Search must not contain control characters."));
+    }
     Ok(term)
 }
 

@@ -1,6 +1,6 @@
 //! The account's people as every layer needs them: one's own row, whether an
-//! address is taken, the one constructor of a new user row, and the short
-//! list a user picker offers.
+//! address is taken or declined the account, the one constructor of a new
+//! user row, and the short list a user picker offers.
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
@@ -11,8 +11,8 @@ use crate::domain::core::directory;
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
-use crate::domain::entity::user;
-use crate::model::{AppError, UserChoice, UserSort};
+use crate::domain::entity::{invitation_decline, user};
+use crate::model::{AppError, UserChoice, UserSort, DECLINE_HOLD_DAYS};
 
 /// Said to whoever enters an address another user has: an admin adding or
 /// editing a user, the operator, a user changing their own address.
@@ -21,6 +21,29 @@ pub const EMAIL_TAKEN: &str = "This email address is already in use.";
 /// Said at sign-up, where the one asking is most likely that address's user.
 pub const SIGN_UP_EMAIL_TAKEN: &str =
     "An account with this email address already exists. Log in instead.";
+
+/// How long an account may send no invitation or email-change link to an
+/// address whose owner declined its invitation: long enough that declining
+/// stops the mail, short enough that someone who declined by mistake can be
+/// invited again.
+pub const DECLINE_HOLD: chrono::Duration = chrono::Duration::days(DECLINE_HOLD_DAYS);
+
+/// Until when the account `account_id` may not write to `email`, if its
+/// owner declined one of the account's invitations within [`DECLINE_HOLD`].
+pub async fn declined_until(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    account_id: i32,
+    email: &str,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    let found = Scoped::account(account_id)
+        .all::<invitation_decline::Entity>()
+        .filter(invitation_decline::Column::Email.eq(email))
+        .filter(invitation_decline::Column::DeclinedAt.gt(d.clock.now() - DECLINE_HOLD))
+        .one(conn)
+        .await?;
+    Ok(found.map(|row| row.declined_at + DECLINE_HOLD))
+}
 
 /// The acting user's own row, read now.
 pub async fn own_row(d: &Domain, actor: &Member) -> Result<user::Model, AppError> {

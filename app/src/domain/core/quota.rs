@@ -289,6 +289,12 @@ pub struct Who {
     pub actor: Option<i32>,
     pub account: Option<i32>,
     pub client: Option<IpAddr>,
+    /// Sends nothing (a reset asked for an address with no user, a sign-up
+    /// of a taken address): not counted in the platform-wide total, which
+    /// bounds what the platform sends, so that made-up requests from a few
+    /// client addresses cannot use it up for everyone. Their other subjects
+    /// count them as any other, and say nothing of the address.
+    pub sends_nothing: bool,
 }
 
 impl Who {
@@ -299,7 +305,7 @@ impl Who {
             Per::Actor => self.actor.map(|id| id.to_string()),
             Per::Account => self.account.map(|id| id.to_string()),
             Per::Client => self.client.map(client_key),
-            Per::Total => Some("all".into()),
+            Per::Total => (!self.sends_nothing).then(|| "all".into()),
         }
     }
 }

@@ -95,6 +95,19 @@ pub fn email(value: &str) -> Result<String, String> {
     }
 }
 
+/// Refuses the control characters of text whose lines and tabs are part of
+/// it (code, a description of several lines): no editor types the others,
+/// and PostgreSQL cannot store NUL, which would fail the write after the
+/// check had passed (and SQLite would keep it).
+pub fn lines_only_control(value: &str, what: &str) -> Result<(), String> {
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(format!(
+            "{what} must not contain control characters other than line breaks and tabs."
+        ));
+    }
+    Ok(())
+}
+
 /// Text that may be left empty, with a length limit.
 pub fn optional_text(value: &str, what: &str, max: usize) -> Result<String, String> {
     if value.trim().is_empty() {

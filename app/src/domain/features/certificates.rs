@@ -173,7 +173,9 @@ pub async fn add(
         errors.add("certificate", m);
         None
     });
-    if let (false, Ok(key)) = (chain.is_empty(), &key) {
+    // A certificate that could not be read matches no key: saying the key
+    // does not belong to it would send the user to mend the wrong field.
+    if let (true, Ok(key)) = (parsed.is_some(), &key) {
         if let Err(message) = keys_match(&chain, key) {
             errors.add("private_key", message);
         }

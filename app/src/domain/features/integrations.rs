@@ -102,6 +102,7 @@ fn description(value: &str) -> Result<String, String> {
     if value.chars().count() > DESCRIPTION_MAX {
         return Err(format!("Description must be at most {DESCRIPTION_MAX} characters."));
     }
+    validation::lines_only_control(value, "Description")?;
     Ok(value.to_owned())
 }
 

@@ -47,6 +47,8 @@ fn check(form: &LibraryForm) -> Result<Checked, AppError> {
             "code",
             format!("Code must be at most {JS_LIBRARY_MAX} characters; this is {length}."),
         );
+    } else if let Err(message) = validation::lines_only_control(&form.code, "Code") {
+        errors.add("code", message);
     }
     errors.into_result()?;
     Ok(Checked { name, description, code: form.code.clone() })

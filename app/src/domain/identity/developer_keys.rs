@@ -6,8 +6,8 @@
 use base64::Engine as _;
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -117,10 +117,14 @@ pub async fn generate(
     Ok(NewDeveloperKey { row: row(&model), key })
 }
 
-async fn find_mine(d: &Domain, me: &Member, id: i32) -> Result<developer_key::Model, AppError> {
+async fn find_mine(
+    conn: &impl ConnectionTrait,
+    me: &Member,
+    id: i32,
+) -> Result<developer_key::Model, AppError> {
     developer_key::Entity::find_by_id(id)
         .filter(developer_key::Column::UserId.eq(me.user_id()))
-        .one(&d.db)
+        .one(conn)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -133,17 +137,23 @@ pub async fn regenerate(
     id: i32,
     password: &str,
 ) -> Result<NewDeveloperKey, AppError> {
-    let found = find_mine(d, me, id).await?;
+    find_mine(&d.db, me, id).await?;
     me.verified(&d.db).await?;
-    reauth::require_password(d, &own_row(d, me).await?, password, "password").await?;
+    let checked = own_row(d, me).await?;
+    reauth::require_password(d, &checked, password, "password").await?;
     let key = new_key();
-    let mut active = found.into_active_model();
+    let by = By::Member(activity::count_change(d, me).await?);
+    let txn = d.db.begin().await?;
+    // As in `generate`: a new secret minted with a password replaced
+    // meanwhile would outlive the reset meant to lock its holder out. Read
+    // again under the lock, the key may also have been revoked meanwhile.
+    let current = lock_account_of(&txn, me.user_id()).await?;
+    reauth::refuse_changed_since(&checked, &current, "password")?;
+    let mut active = find_mine(&txn, me, id).await?.into_active_model();
     active.prefix = Set(key[..SHOWN].to_owned());
     active.key_hash = Set(token_hash(&key));
     active.created_at = Set(d.clock.now());
     active.last_used_at = Set(None);
-    let by = By::Member(activity::count_change(d, me).await?);
-    let txn = d.db.begin().await?;
     let model = active.update(&txn).await?;
     record(d, &txn, by, ActivityKind::DeveloperKeyRegenerated, &model).await?;
     txn.commit().await?;
@@ -151,7 +161,7 @@ pub async fn regenerate(
 }
 
 pub async fn revoke(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
-    let found = find_mine(d, me, id).await?;
+    let found = find_mine(&d.db, me, id).await?;
     let txn = d.db.begin().await?;
     developer_key::Entity::delete_by_id(found.id).exec(&txn).await?;
     record(d, &txn, By::Remedy(me), ActivityKind::DeveloperKeyRevoked, &found).await?;

@@ -13,7 +13,7 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{
-    count_address_lookup, email_conflict, email_taken, own_row, EMAIL_TAKEN,
+    self, count_address_lookup, email_conflict, email_taken, own_row, EMAIL_TAKEN,
 };
 use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::{lock_account, lock_account_of};
@@ -165,7 +165,8 @@ pub async fn send_password_reset(
             return Err(AppError::Conflict(RESET_TARGET_CHANGED.into()));
         }
     }
-    d.spend(&txn, Action::PasswordReset, who).await?;
+    let who = Who { sends_nothing: found.is_none(), ..who.clone() };
+    d.spend(&txn, Action::PasswordReset, &who).await?;
     if let Some(user) = found {
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
         // Told as it happened: a user whose admin sent the link did not ask.
@@ -305,9 +306,24 @@ pub async fn request_email_change(
         count_address_lookup(d, actor).await?;
         if email_taken(&d.db, &new_email).await? {
             errors.add("new_email", EMAIL_TAKEN);
+        } else if let Some(until) =
+            people::declined_until(d, &d.db, me.account_id, &new_email).await?
+        {
+            // Its owner said no to this account's mail, as an admin's
+            // edit would be told (`admin::users::update`).
+            errors.add(
+                "new_email",
+                format!(
+                    "The owner of this address declined an invitation to this account. It \
+                     cannot be used here before {}.",
+                    until.format("%Y-%m-%d %H:%M UTC")
+                ),
+            );
         }
     }
-    if !reauth::password_matches(d, &me, current_password).await? {
+    if current_password.is_empty() {
+        errors.add("current_password", reauth::PASSWORD_REQUIRED);
+    } else if !reauth::password_matches(d, &me, current_password).await? {
         errors.add("current_password", "The current password is incorrect.");
     }
     errors.into_result()?;
@@ -344,10 +360,19 @@ pub async fn send_email_change(
     let token =
         tokens::issue(d, txn, user.id, Purpose::ChangeEmail, Some(new_email.to_owned())).await?;
     // Told as it happened: the user, or an admin of their account, asked.
-    let (you_asked, someone_asked) = if actor_id == user.id {
-        ("You asked", "Someone asked")
+    let (you_asked, someone_asked, if_unexpected) = if actor_id == user.id {
+        (
+            "You asked",
+            "Someone asked",
+            "If you did not expect this, change your password now and contact your account admin.",
+        )
     } else {
-        ("An admin of your company's account asked", "An admin of your company's account asked")
+        // A new password would not stop an admin's change: asking them does.
+        (
+            "An admin of your company's account asked",
+            "An admin of your company's account asked",
+            "If you did not expect this, contact your account admin.",
+        )
     };
     let confirm = Email {
         to: new_email.to_owned(),
@@ -365,7 +390,7 @@ pub async fn send_email_change(
         body: format!(
             "{someone_asked} to change the email address of your Voice Console account to \
              {new_email}.\n\nThe change happens only when the link sent to that address is used. \
-             If you did not expect this, change your password now and contact your account admin.\n"
+             {if_unexpected}\n"
         ),
     };
     mail::enqueue(txn, now, confirm).await?;

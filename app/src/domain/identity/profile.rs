@@ -67,15 +67,20 @@ pub async fn change_password(
     let mut errors = Errors::default();
     // The current password first: its check is counted (`PasswordCheck`),
     // which bounds the costly guessability check of the new one after it.
-    if !reauth::password_matches(d, &me, current_password).await? {
+    if current_password.is_empty() {
+        errors.add("current_password", reauth::PASSWORD_REQUIRED);
+    } else if !reauth::password_matches(d, &me, current_password).await? {
         errors.add("current_password", "The current password is incorrect.");
     } else if new_password == current_password {
         // It would end every other session and pending link while changing
         // nothing, which a user who typed it did not mean.
         errors.add("new_password", SAME_PASSWORD);
     }
-    let judged = validation::new_password_off_thread(new_password, &context).await?;
-    errors.check("new_password", judged);
+    // Only after a counted check: an empty current password is not counted.
+    if !current_password.is_empty() {
+        let judged = validation::new_password_off_thread(new_password, &context).await?;
+        errors.check("new_password", judged);
+    }
     errors.into_result()?;
     let hash = d.passwords.hash(new_password).await?;
     let txn = d.db.begin().await?;

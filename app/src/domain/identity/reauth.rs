@@ -38,6 +38,10 @@ pub async fn require_password(
     password: &str,
     field: &str,
 ) -> Result<(), AppError> {
+    // Nothing typed is not a wrong password: nothing to count or hash.
+    if password.is_empty() {
+        return Err(AppError::field(field, PASSWORD_REQUIRED));
+    }
     if password_matches(d, user, password).await? {
         Ok(())
     } else {
@@ -46,6 +50,8 @@ pub async fn require_password(
 }
 
 pub const WRONG_PASSWORD: &str = "The password is incorrect.";
+/// Every form that asks for the password again labels it "Current Password".
+pub const PASSWORD_REQUIRED: &str = "Current Password is required.";
 pub const PASSWORD_CHANGED: &str =
     "Your password was changed a moment ago. Enter the new one to go on.";
 
