@@ -138,7 +138,7 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     let replay =
         log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
-    assert_eq!(replay.err().unwrap().message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
+    assert_eq!(replay.err().unwrap().message_for("code").as_deref(), Some(two_factor::CODE_USED));
     before.assert_unchanged(&d).await;
     clock.advance(Duration::seconds(30));
     let fresh = current_code(&d, &secret);
@@ -150,7 +150,7 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let code_error =
         |r: Result<sessions::NewSession, AppError>| r.err().unwrap().message_for("code");
     let replayed = log_in::complete_second_factor(&d, &again, &fresh, "t", None).await;
-    assert_eq!(code_error(replayed).as_deref(), Some(two_factor::WRONG_CODE));
+    assert_eq!(code_error(replayed).as_deref(), Some(two_factor::CODE_USED));
     let used = log_in::complete_second_factor(&d, &challenge, &fresh, "t", None).await;
     assert_eq!(code_error(used).as_deref(), Some(log_in::CHALLENGE_EXPIRED));
     // The convenience log-in without a second step refuses.

@@ -602,6 +602,38 @@ async fn an_expired_invitation_stops_holding_its_address_after_a_week() {
     sign_up::sign_up(&d, sign_up_input("bob@example.com"), "t", None).await.unwrap();
 }
 
+/// Resending an invitation every few days keeps its link alive, and so kept
+/// the invitee (and their address, which then could neither sign up nor be
+/// invited by a real employer) for as long as someone pressed Resend. An
+/// invitation holds its address 30 days from the first, however often sent.
+#[tokio::test]
+async fn resending_an_invitation_holds_its_address_at_most_thirty_days() {
+    let (d, clock) = fresh_domain().await;
+    let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let dee = users::invite(&d, &admin, invitee("dee@example.com")).await.unwrap();
+    for _ in 0..4 {
+        clock.advance(Duration::days(6));
+        users::resend_invitation(&d, &admin, dee.id).await.unwrap();
+        assert_eq!(users::remove_expired_invitees(&d, 500).await.unwrap(), 0);
+    }
+    // Day 28: a new link would outlive the invitation.
+    clock.advance(Duration::days(4) + Duration::minutes(1));
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let refused = users::resend_invitation(&d, &admin, dee.id).await.err().unwrap();
+    assert!(
+        matches!(&refused, AppError::Conflict(m) if m.contains("removed 30 days after")),
+        "{refused:?}"
+    );
+    before.assert_unchanged(&d).await;
+    // Day 30: removed, though the link of day 24 expired only four days ago.
+    clock.advance(Duration::days(2) - Duration::minutes(2));
+    assert_eq!(users::remove_expired_invitees(&d, 500).await.unwrap(), 0, "a minute early");
+    clock.advance(Duration::minutes(2));
+    assert_eq!(users::remove_expired_invitees(&d, 500).await.unwrap(), 1);
+    assert!(user::Entity::find_by_id(dee.id).one(&d.db).await.unwrap().is_none());
+    sign_up::sign_up(&d, sign_up_input("dee@example.com"), "t", None).await.unwrap();
+}
+
 /// Each count is forgotten once its own window is over, not only after the
 /// longest window of all (a month, for a demo's number requests): an hourly
 /// count of a client address is not kept for thirty days.

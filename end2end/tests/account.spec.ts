@@ -57,6 +57,8 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await page.getByLabel('Last Name').fill('Grace');
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByText('Your name was saved.')).toBeVisible();
+  // The button was disabled while it ran; the focus comes back to it.
+  await expect(page.getByRole('button', { name: 'Save' })).toBeFocused();
   await expect(page.locator('.topbar')).toContainText('Amazing Grace');
   await page.reload();
   await ready(page);
@@ -85,6 +87,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await passwordForm.getByLabel('New Password').fill(newPassword);
   await passwordForm.getByRole('button', { name: 'Change Password' }).click();
   await expect(passwordForm.getByText('Your password was changed.')).toBeVisible();
+  await expect(passwordForm.getByRole('button', { name: 'Change Password' })).toBeFocused();
   await expect(passwordForm.getByLabel('New Password')).toHaveValue('');
   // The list follows without a reload.
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(0);

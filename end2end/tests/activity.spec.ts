@@ -53,4 +53,11 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   expect(text).toContain('"phone_number.requested"');
   expect(text).not.toContain('sign_in.failed');
   expect(text).not.toContain(PASSWORD);
+
+  // To before From is refused beside To, and offers no download of the refusal.
+  await page.getByLabel('From').fill('2026-12-02');
+  await page.getByLabel('To').fill('2026-12-01');
+  await expect(page.getByText('To must be the same day as From or later.')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Download CSV' })).toHaveCount(0);
+  await expect(page.getByText('Download CSV')).toHaveAttribute('aria-disabled', 'true');
 });

@@ -65,12 +65,15 @@ test('add a client certificate; a key that does not match is named beside its fi
   const dialog = page.getByRole('dialog', { name: 'Add Certificate' });
   const mine = certificate('e2e client');
   const other = certificate('someone else');
-  await dialog.getByLabel('Domain').fill('api.partner.example');
+  await dialog.getByLabel('Domain').fill('not a domain');
   await dialog.getByLabel('Certificate').fill(mine.cert);
   await dialog.getByLabel('Private Key').fill(other.key);
   await dialog.getByRole('button', { name: 'Add' }).click();
   await expect(dialog.getByText('The private key does not belong to this certificate.')).toBeVisible();
+  // The first refused field takes the focus back from the disabled button.
+  await expect(dialog.getByLabel('Domain')).toBeFocused();
   await expectAccessible(page);
+  await dialog.getByLabel('Domain').fill('api.partner.example');
   await dialog.getByLabel('Private Key').fill(mine.key);
   await dialog.getByRole('button', { name: 'Add' }).click();
   await expect(dialog).toBeHidden();

@@ -15,9 +15,12 @@ const TABS: [string, string][] = [
   ['activity', '/account/activity'],
 ];
 
-/** Rows whose cells end at different heights, and action cells whose buttons wrap. */
-async function misaligned(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
+/**
+ * Rows whose cells end at different heights, and action cells whose buttons
+ * neither stand in one line (a wide screen) nor in one column (a phone).
+ */
+async function misaligned(page: Page, column: boolean): Promise<string[]> {
+  return page.evaluate((column) => {
     const bad: string[] = [];
     const spread = (values: number[]) => Math.max(...values) - Math.min(...values);
     for (const tr of Array.from(document.querySelectorAll('tbody tr'))) {
@@ -25,19 +28,35 @@ async function misaligned(page: Page): Promise<string[]> {
       if (spread(bottoms) > 1) bad.push(`row not aligned: ${tr.textContent}`);
     }
     for (const td of Array.from(document.querySelectorAll('td.actions'))) {
-      const tops = Array.from(td.children).map((c) => c.getBoundingClientRect().top);
-      if (tops.length > 1 && spread(tops) > 1) bad.push(`actions on several lines: ${td.textContent}`);
+      const boxes = Array.from(td.children).map((c) => c.getBoundingClientRect());
+      const lined = column ? boxes.map((b) => b.left) : boxes.map((b) => b.top);
+      if (lined.length > 1 && spread(lined) > 1) bad.push(`actions out of line: ${td.textContent}`);
     }
     return bad;
-  });
+  }, column);
 }
 
-test('every tab at 1280 and 390 px: one-line row actions, aligned rows, no sideways scrolling; screenshots kept', async ({ page }, testInfo) => {
+/** Rows whose first cell (the name) the sticky actions cell covers, leaving under 64 px (8 letters) in sight. */
+async function covered(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('td.actions'))
+      .map((actions) => {
+        const first = actions.parentElement!.children[0].getBoundingClientRect();
+        const frame = actions.closest('.table-frame')!.getBoundingClientRect();
+        const left = actions.getBoundingClientRect().left;
+        const seen = Math.min(first.right, left) - Math.max(first.left, frame.left);
+        return first.right > left && seen < 64 ? `${actions.parentElement!.textContent} (${Math.round(seen)} px)` : '';
+      })
+      .filter((row) => row !== ''),
+  );
+}
+
+test('every tab at 1280 and 390 px: row actions in a line (a column on phones), aligned rows, no sideways scrolling; screenshots kept', async ({ page }, testInfo) => {
   const email = uniqueEmail('layout');
   await signUp(page, email);
   await ready(page);
 
-  // Something in the tables: a second user, a number, a library, a key.
+  // Something in the tables: a second user, a number, a library, a key, an application.
   operatorAddsMember(email, uniqueEmail('bob'), 'Harbor-Quartz-Lantern-31');
   await page.getByLabel('Key name').fill('Nightly report');
   await page.locator('#key-password').fill(PASSWORD);
@@ -47,6 +66,12 @@ test('every tab at 1280 and 390 px: one-line row actions, aligned rows, no sidew
   await page.goto('/account/js-libraries');
   await ready(page);
   await addJsLibrary(page, 'Greeting');
+  // An application: its row has the most buttons.
+  await page.goto('/account/applications');
+  await ready(page);
+  await page.getByLabel('New application name').fill('Main IVR');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
 
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
@@ -55,7 +80,7 @@ test('every tab at 1280 and 390 px: one-line row actions, aligned rows, no sidew
       await ready(page);
       await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
       await page.screenshot({ path: testInfo.outputPath(`${name}-${width}.png`), fullPage: true });
-      expect(await misaligned(page), `${path} at ${width} px`).toEqual([]);
+      expect(await misaligned(page, width === 390), `${path} at ${width} px`).toEqual([]);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${path} is wider than the ${width} px screen`).toBeLessThanOrEqual(0);
       if (width === 390) {
@@ -66,6 +91,7 @@ test('every tab at 1280 and 390 px: one-line row actions, aligned rows, no sidew
             .map((b) => b.getAttribute('aria-label') ?? b.textContent),
         );
         expect(hidden, `${path}: row buttons past the right edge at 390 px`).toEqual([]);
+        expect(await covered(page), `${path}: rows whose name the buttons cover at 390 px`).toEqual([]);
       }
       if (width === 1280) {
         // On a desktop screen every table fits: nothing to scroll sideways.

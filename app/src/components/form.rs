@@ -15,6 +15,7 @@ where
     S::Output: Clone + Send + Sync + 'static,
 {
     let action = ServerAction::<S>::new();
+    focus::watch();
     // One effect an action (each is compiled once per server function, so
     // a second one would add its size to the wasm some fifty times).
     Effect::new(move |was_pending: Option<bool>| {
@@ -22,52 +23,92 @@ where
         if pending {
             action.value().set(None);
         } else if was_pending == Some(true) {
-            // The submit button was disabled while the action ran, and the
-            // browser moved the focus of the disabled control to the page's
-            // body: a refusal's first field takes it back once drawn.
             let refused = action.value().with_untracked(|answer| match answer {
                 Some(Err(AppError::Invalid(errors))) => errors.first().map(|e| e.field.clone()),
                 _ => None,
             });
-            if let Some(field) = refused {
-                focus_refused_field(field);
-            }
+            focus::settle(refused);
         }
         pending
     });
     action
 }
 
-/// Focuses the field named `name` that shows an error, in the open dialog
-/// if there is one, on the next frame (once the refusal is drawn), when the
-/// focus was lost to the page's body: a user who has moved on keeps their
-/// place. Does nothing on the server.
-fn focus_refused_field(name: String) {
+/// Where the focus goes once an action has answered. Its button was
+/// disabled while it ran, and the browser moved the focus of the disabled
+/// control to the page's body: a keyboard user would start again from the
+/// top. Not generic, so the fifty copies of [`form_action`] share it; does
+/// nothing on the server.
+mod focus {
     #[cfg(feature = "hydrate")]
-    request_animation_frame(move || {
-        use leptos::wasm_bindgen::JsCast;
-        let document = document();
-        let lost = match (document.active_element(), document.body()) {
-            (Some(active), Some(body)) => active == *body.as_ref(),
-            (None, _) => true,
-            _ => false,
-        };
-        if !lost || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return;
+    thread_local! {
+        /// The element that last took the focus. A disabled button loses
+        /// it without anything else taking it, so this is still that button.
+        static LAST: std::cell::RefCell<Option<leptos::web_sys::HtmlElement>> =
+            const { std::cell::RefCell::new(None) };
+        static WATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Starts noting which element takes the focus, once for the page.
+    pub fn watch() {
+        #[cfg(feature = "hydrate")]
+        if !WATCHING.with(|watching| watching.replace(true)) {
+            use leptos::wasm_bindgen::closure::Closure;
+            use leptos::wasm_bindgen::JsCast;
+            let noted =
+                Closure::<dyn Fn(leptos::web_sys::Event)>::new(|ev: leptos::web_sys::Event| {
+                    let target =
+                        ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+                    LAST.with(|last| *last.borrow_mut() = target);
+                });
+            let document = leptos::prelude::document();
+            let _ = document.add_event_listener_with_callback_and_bool(
+                "focusin",
+                noted.as_ref().unchecked_ref(),
+                true,
+            );
+            // It lives as long as the page.
+            noted.forget();
         }
-        let selector = format!("[name=\"{name}\"][aria-invalid=\"true\"]");
-        let found = match document.query_selector("dialog[open]").ok().flatten() {
-            Some(dialog) => dialog.query_selector(&selector),
-            None => document.query_selector(&selector),
-        };
-        if let Some(field) =
-            found.ok().flatten().and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-        {
-            let _ = field.focus();
-        }
-    });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = name;
+    }
+
+    /// On the next frame (once the answer is drawn), when the focus was lost
+    /// to the page's body: the refused field `refused`, in the open dialog
+    /// if there is one, or else the control that had the focus last (the
+    /// action's button), if it is still on the page. A user who has moved
+    /// on keeps their place.
+    pub fn settle(refused: Option<String>) {
+        #[cfg(feature = "hydrate")]
+        leptos::prelude::request_animation_frame(move || {
+            use leptos::wasm_bindgen::JsCast;
+            use leptos::web_sys::HtmlElement;
+            let document = leptos::prelude::document();
+            let before = LAST.with(|last| last.borrow().clone());
+            let lost = match (document.active_element(), document.body()) {
+                (Some(active), Some(body)) => active == *body.as_ref(),
+                (None, _) => true,
+                _ => false,
+            };
+            if !lost {
+                return;
+            }
+            let field =
+                refused.filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            let found = field.and_then(|name| {
+                let selector = format!("[name=\"{name}\"][aria-invalid=\"true\"]");
+                let found = match document.query_selector("dialog[open]").ok().flatten() {
+                    Some(dialog) => dialog.query_selector(&selector),
+                    None => document.query_selector(&selector),
+                };
+                found.ok().flatten().and_then(|e| e.dyn_into::<HtmlElement>().ok())
+            });
+            if let Some(target) = found.or(before.filter(|e| e.is_connected())) {
+                let _ = target.focus();
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = refused;
+    }
 }
 
 /// The version of `action`'s latest success: what a list that holds the

@@ -49,10 +49,16 @@ pub fn ActivityTab() -> impl IntoView {
             restart();
         }
     };
+    // The server refuses To before From (said beside To): no download then,
+    // which would open a bare error page.
+    let backwards = move || {
+        let (from, to) = (from.get(), to.get());
+        !from.is_empty() && !to.is_empty() && to < from
+    };
     let csv = move || {
         let query = filter().query();
         let query = if query.is_empty() { query } else { format!("?{query}") };
-        format!("/account/activity.csv{query}")
+        (!backwards()).then(|| format!("/account/activity.csv{query}"))
     };
     let kinds = ActivityKind::ALL.iter().map(|k| {
         view! { <option value=k.as_str()>{k.label()}</option> }
@@ -92,7 +98,7 @@ pub fn ActivityTab() -> impl IntoView {
                 <label for="activity-to">"To"</label>
                 <input id="activity-to" type="date" on:change=set(to) />
             </div>
-            <a class="button" href=csv download="activity.csv">"Download CSV"</a>
+            <a class="button" href=csv aria-disabled=move || backwards().then_some("true") download="activity.csv">"Download CSV"</a>
         </div>
     }
     .into_any();

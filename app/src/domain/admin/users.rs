@@ -7,7 +7,7 @@
 //! account's user is "not found". The admin never sets or sees a password;
 //! 2FA is the user's own business.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
@@ -253,6 +253,17 @@ pub async fn send_invitation(
     if user.disabled_at.is_some() {
         return Err(AppError::Conflict(TARGET_DISABLED.into()));
     }
+    // A link sent now must work for its whole life before the clean-up
+    // removes the invitee at INVITATION_MAX_AGE.
+    if user.created_at + INVITATION_MAX_AGE - Purpose::Activate.lifetime() < d.clock.now() {
+        return Err(AppError::Conflict(format!(
+            "This invitation was first sent on {}, and an invitation is removed {} days after \
+             that: too soon for a new link. Delete the user and add them again to invite them \
+             anew.",
+            user.created_at.format("%Y-%m-%d"),
+            INVITATION_MAX_AGE.num_days()
+        )));
+    }
     let token = tokens::issue(d, txn, user.id, Purpose::Activate, None).await?;
     let company = company(txn, user.account_id).await?;
     let inviter = inviter.named(txn).await?;
@@ -265,19 +276,28 @@ pub async fn send_invitation(
 /// blocks an address for ever.
 pub const INVITEE_HOLD: chrono::Duration = chrono::Duration::days(7);
 
+/// How long an invitation holds its address however often it is sent
+/// again: without a bound, an account resending every few days would keep
+/// anyone's address from signing up for ever.
+pub const INVITATION_MAX_AGE: chrono::Duration = chrono::Duration::days(30);
+
 /// Removes invited users whose newest link expired more than
-/// [`INVITEE_HOLD`] ago (the `batch` oldest a run); what an admin gave them
+/// [`INVITEE_HOLD`] ago, or who were first invited more than
+/// [`INVITATION_MAX_AGE`] ago (the `batch` oldest a run); what an admin gave them
 /// passes to the account's longest-standing other active admin. An invitee
 /// whose account has no such admin stays (an operator can help); they are
 /// few, as the last active admin cannot be deleted or demoted. Returns how
 /// many were removed.
 pub async fn remove_expired_invitees(d: &Domain, batch: u64) -> Result<u64, AppError> {
     let cutoff = d.clock.now() - INVITEE_HOLD;
+    let too_old = d.clock.now() - INVITATION_MAX_AGE;
     let expired = |query: sea_orm::Select<user::Entity>| {
+        let unheld = Condition::all()
+            .add(user::Column::Id.not_in_subquery(tokens::holders(Purpose::Activate, cutoff)))
+            .add(user::Column::CreatedAt.lt(cutoff));
         query
             .filter(user::Column::Status.eq(user::INVITED))
-            .filter(user::Column::Id.not_in_subquery(tokens::holders(Purpose::Activate, cutoff)))
-            .filter(user::Column::CreatedAt.lt(cutoff))
+            .filter(Condition::any().add(unheld).add(user::Column::CreatedAt.lt(too_old)))
     };
     let mut removed = 0;
     let mut after = 0;

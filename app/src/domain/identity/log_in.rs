@@ -265,7 +265,7 @@ pub async fn complete_second_factor(
     // A wrong code (not an expired log-in) is a failed sign-in of its user,
     // written beside the code's count.
     let wrong = outcome.as_ref().err().and_then(|e| e.message_for("code"));
-    if wrong.as_deref() == Some(two_factor::WRONG_CODE) {
+    if matches!(wrong.as_deref(), Some(two_factor::WRONG_CODE | two_factor::CODE_USED)) {
         if let Some(user) = user::Entity::find_by_id(found.user_id).one(&d.db).await? {
             let event =
                 Event::new(ActivityKind::SignInFailed, &user.email).detail("wrong two-factor code");

@@ -27,6 +27,10 @@ use crate::model::{ActivityKind, AppError, TwoFactorSetup, TwoFactorStatus};
 
 pub const STEP_SECONDS: i64 = 30;
 pub const RECOVERY_CODES: usize = 10;
+/// A right code of a step already used (the one that turned 2FA on, or a
+/// log-in's): each works once, so it is refused, and counted as a wrong one.
+pub const CODE_USED: &str =
+    "This code was just used, and each code works once. Wait for the next one in your authenticator app.";
 pub const WRONG_CODE: &str = "That code is not valid. Enter the current 6-digit code from your authenticator app, or an unused recovery code.";
 const ISSUER: &str = "Voice Console";
 /// Two windows changed two-factor authentication at the same moment.
@@ -289,7 +293,8 @@ fn notice(to: &str, enabled: bool) -> Email {
 /// Checks a second factor for `user_id`: a TOTP code newer than the last one
 /// used, or an unused recovery code. Either is used up by this call. The
 /// updates are conditional, so two requests with one code cannot both pass.
-/// Returns which factor the code was, or `None` for a wrong code.
+/// Returns which factor the code was, or `None` for a wrong code; a right
+/// TOTP code of a step already used is refused with [`CODE_USED`].
 pub async fn verify(
     d: &Domain,
     conn: &impl ConnectionTrait,
@@ -305,7 +310,16 @@ pub async fn verify(
             .filter(two_factor::Column::LastStep.lt(step))
             .exec(conn)
             .await?;
-        return Ok((taken.rows_affected == 1).then_some(Factor::Totp));
+        if taken.rows_affected == 1 {
+            return Ok(Some(Factor::Totp));
+        }
+        return Err(AppError::field("code", CODE_USED));
+    }
+    // Right but of a step used already: the user typed it twice, or waited
+    // too little after turning 2FA on. Telling them so says nothing to
+    // someone who saw the code (they know it was right) or guessed it.
+    if matching_step(&secret, code, d.clock.now(), i64::MIN).is_some() {
+        return Err(AppError::field("code", CODE_USED));
     }
     let hash = token_hash(&normalize_recovery(code));
     let used = recovery_code::Entity::update_many()
