@@ -94,6 +94,8 @@ test('connect a Stripe account through the OAuth flow against the local provider
   operator(['account', 'enable-stripe', '--account-of', email]);
   await page.reload();
   await ready(page);
+  // This server has a Stripe client for test mode only: Live is not offered.
+  await expect(page.getByLabel('Token Type').locator('option')).toHaveText(['Test']);
   await page.getByLabel('Token Type').selectOption('test');
   await page.getByRole('button', { name: 'Add Token' }).click();
   await expect(page).toHaveURL(/\/account\/oauth-tokens\?oauth=connected$/);

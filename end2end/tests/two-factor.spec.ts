@@ -118,7 +118,7 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   expect(copied).toBe(enabledCodes.map((c) => c.trim()).join('\n') + '\n');
   // New codes replace the ones shown.
-  await page.getByText('New recovery codes', { exact: true }).click();
+  await page.getByText('New Recovery Codes', { exact: true }).click();
   await page.locator('#regenerate-code').fill(await app.code());
   await page.getByRole('button', { name: 'Make New Recovery Codes' }).click();
   await expect(page.locator('ul.recovery-codes li').first()).not.toHaveText(enabledCodes[0]);

@@ -234,7 +234,13 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
             format!("{ACCESS_TOKEN}-again")
         );
 
-        // Live mode has no client here: a clear refusal.
+        // Live mode has no client here: the tab does not offer it, and a
+        // request for it anyway gets a clear refusal.
+        let listed = app.call("list_oauth_tokens", &[], Some(&admin)).await.json();
+        assert_eq!((&listed["test"], &listed["live"]), (&json!(true), &json!(false)));
+        let page = app.page("/account/oauth-tokens", Some(&admin)).await;
+        assert!(page.body.contains(r#"<option value="test">"#));
+        assert!(!page.body.contains(r#"<option value="live">"#));
         let before = Snapshot::take(&app.domain).await;
         let live = app.call("start_oauth", &[("token_type", "live")], Some(&admin)).await;
         assert_eq!(live.status, StatusCode::CONFLICT);

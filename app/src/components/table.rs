@@ -114,13 +114,13 @@ where
                     let mut stack = pages.get_untracked();
                     cursor.set(stack.pop().flatten());
                     pages.set(stack);
-                }>"Previous page"</button>
+                }>"Previous Page"</button>
                 <button type="button" disabled=last on:click=move |_| {
                     if let Some(at) = next.clone() {
                         pages.update(|stack| stack.push(cursor.get_untracked()));
                         cursor.set(Some(at));
                     }
-                }>"Next page"</button>
+                }>"Next Page"</button>
             </nav>
         }
     })

@@ -11,9 +11,13 @@ pub struct OAuthTokenRow {
     pub added: String,
 }
 
-/// The OAuth Tokens tab: whether Stripe is enabled for the account, and the user's tokens.
+/// The OAuth Tokens tab: whether Stripe is enabled for the account, the
+/// token types this server can connect (those it has a Stripe client for),
+/// and the user's tokens.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthTokens {
     pub enabled: bool,
+    pub test: bool,
+    pub live: bool,
     pub rows: Vec<OAuthTokenRow>,
 }

@@ -121,7 +121,7 @@ fn ActivityTable(
     view! {
         <DataTable
             caption="Activity of this account, newest first"
-            columns=&["Time", "User", "What", "Target", "Client address", "Detail"]
+            columns=&["Time", "User", "What", "Target", "Client Address", "Detail"]
             empty="No activity matches these filters."
             rows=page.rows
             row=|e: ActivityRow| view! {
@@ -149,7 +149,7 @@ pub fn SecurityActivitySection() -> impl IntoView {
         view! {
             <DataTable
                 caption="Your recent security activity, newest first"
-                columns=&["Time", "What", "Client address", "Detail"]
+                columns=&["Time", "What", "Client Address", "Detail"]
                 empty="No security activity yet."
                 rows=page.rows
                 row=|e: ActivityRow| view! {

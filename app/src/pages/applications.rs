@@ -110,7 +110,7 @@ fn ApplicationList(
     view! {
         <DataTable
             caption="Applications you own or that are shared with you"
-            columns=&["Name", "Owner", "Shared with", "JS Libraries", "Integrations"]
+            columns=&["Name", "Owner", "Shared With", "JS Libraries", "Integrations"]
             actions=true
             empty="No application is yours or shared with you yet."
             rows
@@ -288,7 +288,7 @@ fn ShareForm(
                 search=share_choices
             />
         </div>
-        <h3>"Shared with"</h3>
+        <h3>"Shared With"</h3>
         {if app.shared_with.is_empty() {
             Either::Left(view! { <p>"Nobody yet."</p> })
         } else {

@@ -85,7 +85,7 @@ fn CertificateTable(
     view! {
         <DataTable
             caption="Client certificates of this account"
-            columns=&["Domain", "Subject", "Issuer", "Expires", "Added by"]
+            columns=&["Domain", "Subject", "Issuer", "Expires", "Added By"]
             actions=true
             empty="This account has no client certificates yet."
             rows

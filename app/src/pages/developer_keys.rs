@@ -116,6 +116,7 @@ fn RegenerateDialog(
                     <Field label="Current Password" name="password" form="regenerate-key-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
                     <div class="actions">
                         <button type="submit" class="primary" disabled=move || regenerate.pending().get()>"Regenerate Key"</button>
+                        <button type="button" on:click=move |_| open.set(false)>"Cancel"</button>
                     </div>
                 </ActionForm>
             })}
@@ -157,7 +158,7 @@ fn KeyTable(
     view! {
         <DataTable
             caption="Your developer keys"
-            columns=&["Name", "Key", "Created", "Last used"]
+            columns=&["Name", "Key", "Created", "Last Used"]
             actions=true
             empty="You have no developer keys."
             rows

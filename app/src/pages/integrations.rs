@@ -108,7 +108,7 @@ fn IntegrationTable(
     view! {
         <DataTable
             caption="Integrations of this account"
-            columns=&["Name", "Service", "Credentials", "Description", "Used by", "Added"]
+            columns=&["Name", "Service", "Credentials", "Description", "Used By", "Added"]
             actions=is_admin
             empty
             rows

@@ -79,7 +79,7 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
     view! {
         <DataTable
             caption="Your JS libraries"
-            columns=&["Name", "Description", "Used by", "Updated"]
+            columns=&["Name", "Description", "Used By", "Updated"]
             actions=true
             empty="You have no JS libraries yet."
             rows

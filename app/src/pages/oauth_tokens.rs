@@ -50,23 +50,33 @@ pub fn OAuthTokensTab() -> impl IntoView {
         OAuthTokens { enabled: false, .. } => Either::Left(view! {
             <p class="notice-text">"Stripe is not enabled for this account yet. Contact support to have it enabled; then you can connect Stripe accounts here."</p>
         }),
-        OAuthTokens { rows, .. } => Either::Right(view! {
+        OAuthTokens { rows, test, live, .. } => Either::Right(view! {
             <TokenTable rows dialogs />
-            <form class="inline-form" on:submit=move |ev| {
-                ev.prevent_default();
-                let token_type = event_target_value_of_select(&ev);
-                start.dispatch(StartOauth { token_type });
-            }>
-                <div class="field">
-                    <label for="token-type">"Token Type"</label>
-                    <select id="token-type" name="token_type">
-                        <option value="test">"Test"</option>
-                        <option value="live">"Live"</option>
-                    </select>
-                </div>
-                <button type="submit" class="primary" disabled=move || start.pending().get()>"Add Token"</button>
-            </form>
-            <FormStatus error=form_error(start.value(), &[]) />
+            // Only the types this server has a Stripe client for: another
+            // would be refused after it was chosen.
+            {if test || live {
+                Either::Left(view! {
+                    <form class="inline-form" on:submit=move |ev| {
+                        ev.prevent_default();
+                        let token_type = event_target_value_of_select(&ev);
+                        start.dispatch(StartOauth { token_type });
+                    }>
+                        <div class="field">
+                            <label for="token-type">"Token Type"</label>
+                            <select id="token-type" name="token_type">
+                                {test.then(|| view! { <option value="test">"Test"</option> })}
+                                {live.then(|| view! { <option value="live">"Live"</option> })}
+                            </select>
+                        </div>
+                        <button type="submit" class="primary" disabled=move || start.pending().get()>"Add Token"</button>
+                    </form>
+                    <FormStatus error=form_error(start.value(), &[]) />
+                })
+            } else {
+                Either::Right(view! {
+                    <p class="notice-text">"Connecting Stripe accounts is not set up on this server yet. Contact support; your tokens above keep working."</p>
+                })
+            }}
         }),
     };
     view! {

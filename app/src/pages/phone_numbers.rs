@@ -217,11 +217,11 @@ pub fn MyPhoneNumbers() -> impl IntoView {
     );
     view! {
         <section class="panel" aria-labelledby="my-numbers-heading">
-            <h2 id="my-numbers-heading">"Your phone numbers"</h2>
+            <h2 id="my-numbers-heading">"Your Phone Numbers"</h2>
             <Loaded resource=numbers view=move |(rows, apps, tokens): Deployable| view! {
                 <DataTable
                     caption="Phone numbers you own"
-                    columns=&["Phone Number", "PCI", "Deployed to", "OAuth token"]
+                    columns=&["Phone Number", "PCI", "Deployed To", "OAuth Token"]
                     actions=true
                     empty="You own no phone numbers. An account admin assigns them on the Phone Numbers tab."
                     rows

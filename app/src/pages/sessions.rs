@@ -57,6 +57,6 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
         }
     };
     view! {
-        <DataTable caption="Where you are logged in" columns=&["Device", "Last seen", "Logged in"] actions=true rows row />
+        <DataTable caption="Where you are logged in" columns=&["Device", "Last Seen", "Logged In"] actions=true rows row />
     }
 }

@@ -53,7 +53,7 @@ pub fn TwoFactorSection() -> impl IntoView {
         TwoFactorStatus { enabled: true, recovery_codes_left } => Either::Left(view! {
             <p>"Two-factor authentication is " <strong>"on"</strong> ". Log-in asks for a code from your authenticator app. Recovery codes left: " {recovery_codes_left} "."</p>
             <details>
-                <summary>"New recovery codes"</summary>
+                <summary>"New Recovery Codes"</summary>
                 <ActionForm action=regenerate attr:novalidate=true>
                     <FormStatus error=form_error(regenerate.value(), &["code"]) />
                     <Field label="Current Code" name="code" form="regenerate-" autocomplete="one-time-code" error=field_error(regenerate.value(), "code") />
@@ -61,7 +61,7 @@ pub fn TwoFactorSection() -> impl IntoView {
                 </ActionForm>
             </details>
             <details>
-                <summary>"Turn off two-factor authentication"</summary>
+                <summary>"Turn Off Two-Factor Authentication"</summary>
                 <ActionForm action=disable attr:novalidate=true>
                     <FormStatus error=form_error(disable.value(), &["password", "code"]) />
                     <Field label="Current Password" name="password" form="disable-" input_type="password" autocomplete="current-password" error=field_error(disable.value(), "password") />

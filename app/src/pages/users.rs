@@ -276,7 +276,7 @@ fn UserTable(
     Either::Right(view! {
         <div class="toolbar">
             <div class="field">
-                <label for="user-search">"Search users"</label>
+                <label for="user-search">"Search Users"</label>
                 <input
                     id="user-search"
                     type="search"
@@ -300,7 +300,7 @@ fn UserTable(
             />
             <ToolbarSelect
                 id="user-sort"
-                label="Sort by"
+                label="Sort By"
                 value=sort
                 choices=&UserSort::ALL
                 key_of=UserSort::key

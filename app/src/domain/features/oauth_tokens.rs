@@ -72,7 +72,12 @@ pub async fn list(d: &Domain, me: &Member) -> Result<OAuthTokens, AppError> {
         .order_by_asc(oauth_token::Column::CreatedAt)
         .all(&d.read)
         .await?;
-    Ok(OAuthTokens { enabled: enabled(d, me).await?, rows: rows.iter().map(row).collect() })
+    Ok(OAuthTokens {
+        enabled: enabled(d, me).await?,
+        test: d.oauth.test.is_some(),
+        live: d.oauth.live.is_some(),
+        rows: rows.iter().map(row).collect(),
+    })
 }
 
 /// Starts connecting a Stripe account: returns the provider URL to send the browser to.
