@@ -822,6 +822,27 @@ async fn a_session_is_not_opened_for_a_password_changed_since_it_was_checked() {
     sessions::start_session(&d, &current, "test", None).await.unwrap();
 }
 
+/// The same with two-factor on: the log-in's code step is opened after the
+/// password check, and a change committed in between (which ends the code
+/// steps open then) must not be followed by one opened with the old
+/// password, which a code would then turn into a session.
+#[tokio::test]
+async fn a_code_step_is_not_opened_for_a_password_changed_since_it_was_checked() {
+    use app::domain::identity::profile;
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    enable(&d, &clock, "ada@example.com").await;
+    let checked = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
+    profile::change_password(&d, &ada, "t", PASSWORD, "Maple-Canyon-Drift-19").await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = log_in::after_password(&d, &checked, "t", None).await.err().unwrap();
+    assert_eq!(refused.message_for("password").as_deref(), Some(reauth::PASSWORD_CHANGED));
+    before.assert_unchanged(&d).await;
+    let current = user::Entity::find_by_id(checked.id).one(&d.db).await.unwrap().unwrap();
+    let step = log_in::after_password(&d, &current, "t", None).await.unwrap();
+    assert!(matches!(step, LogIn::SecondFactor { .. }), "as read now, the code step opens");
+}
+
 /// Whoever knew the old password and asked for an email change (the old
 /// address is told, and advised to change the password) loses it with the
 /// password: a change or a reset expires the pending link.

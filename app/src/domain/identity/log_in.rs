@@ -10,12 +10,13 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{login_challenge, user};
 use crate::domain::identity::sessions::{start_session, NewSession};
-use crate::domain::identity::{password_link, throttle, two_factor};
+use crate::domain::identity::{password_link, reauth, throttle, two_factor};
 use crate::model::{ActivityKind, AppError};
 
 pub const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
@@ -120,7 +121,14 @@ pub async fn after_password(
 ) -> Result<LogIn, AppError> {
     refuse_disabled(user)?;
     if two_factor::is_enabled(&d.db, user.id).await? {
-        let challenge = challenge(d, &d.db, user.id, None).await?;
+        let txn = d.db.begin().await?;
+        // As `start_session` does: a reset or password change committed
+        // since the password was checked ended the code steps open then,
+        // and one opened now with the old password must not follow.
+        let current = lock_account_of(&txn, user.id).await?;
+        reauth::refuse_changed_since(user, &current, "password")?;
+        let challenge = challenge(d, &txn, user.id, None).await?;
+        txn.commit().await?;
         return Ok(LogIn::SecondFactor { challenge });
     }
     Ok(LogIn::Session(start_session(d, user, user_agent, client).await?))
