@@ -387,9 +387,9 @@ async fn sign_ins_and_personal_security_record_each_change() {
     let asked = log.one_from_here(&d, ActivityKind::EmailChangeRequested, me, me).await;
     assert_eq!(asked.detail.as_deref(), Some("to ada@new.example.com"));
     let token = link_token(&d, "ada@new.example.com", "/confirm-email").await;
-    email_links::confirm_email_change(&d, &token).await.unwrap();
-    let changed =
-        log.one(&d, ActivityKind::EmailChanged, "ada@new.example.com", "ada@new.example.com").await;
+    email_links::confirm_email_change(&d, &token, Some(address())).await.unwrap();
+    let new = "ada@new.example.com";
+    let changed = log.one_from_here(&d, ActivityKind::EmailChanged, new, new).await;
     assert_eq!(changed.detail.as_deref(), Some("from ada@example.com"));
 
     email_links::request_password_reset(&d, "ada@new.example.com", None).await.unwrap();
@@ -420,8 +420,10 @@ async fn sign_up_verification_and_operator_commands_record_each_change() {
     assert_eq!(events[0].target, "Globex");
     assert_eq!(events[0].client_address.as_deref(), Some("203.0.113.7"));
     let token = link_token(&d, "hank@globex.com", "/verify-email").await;
-    email_links::verify_email(&d, &token).await.unwrap();
-    log.one(&d, ActivityKind::EmailVerified, "hank@globex.com", "hank@globex.com").await;
+    email_links::verify_email(&d, &token, Some(address())).await.unwrap();
+    // Recorded with the address the link was opened from (the Client Address column).
+    let hank = "hank@globex.com";
+    log.one_from_here(&d, ActivityKind::EmailVerified, hank, hank).await;
 
     let input = NewUserByOperator {
         account_of: "hank@globex.com".into(),
@@ -861,7 +863,7 @@ async fn no_secret_ever_reaches_the_activity_table() {
         .await
         .unwrap();
     let token = link_token(&d, "ada@new.example.com", "/confirm-email").await;
-    email_links::confirm_email_change(&d, &token).await.unwrap();
+    email_links::confirm_email_change(&d, &token, None).await.unwrap();
     secrets.push(token);
     // Sealed secrets: an integration, a certificate's private key, an OAuth token.
     s3_integration(&d, &ada, "Recordings").await;

@@ -140,12 +140,12 @@ async fn a_disabled_user_cannot_confirm_an_email_change_or_verify_an_address() {
 
     // Refused like his other links: nothing changes and they are not used up.
     let before = Snapshot::take(&d).await;
-    assert_eq!(email_links::confirm_email_change(&d, &change).await.err(), Some(disabled()));
-    assert_eq!(email_links::verify_email(&d, &verify).await.err(), Some(disabled()));
+    assert_eq!(email_links::confirm_email_change(&d, &change, None).await.err(), Some(disabled()));
+    assert_eq!(email_links::verify_email(&d, &verify, None).await.err(), Some(disabled()));
     before.assert_unchanged(&d).await;
     // Enabled again, the change goes through while its link lasts.
     users::enable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
-    let to = email_links::confirm_email_change(&d, &change).await.unwrap();
+    let to = email_links::confirm_email_change(&d, &change, None).await.unwrap();
     assert_eq!(to, "bob@elsewhere.example");
 }
 

@@ -55,13 +55,13 @@ async fn sign_up_writes_a_verification_link_and_using_it_verifies_the_address() 
     assert!(stored.iter().all(|t| t.token_hash != token && !t.token_hash.contains(&token)));
     assert!(token.len() >= 43, "256 bits");
 
-    email_links::verify_email(&d, &token).await.unwrap();
+    email_links::verify_email(&d, &token, None).await.unwrap();
     assert!(profile::current_user(&d, &s.member).await.unwrap().email_verified);
     // The link again is told the address is verified (all it was for),
     // not to ask for a new one; nothing changes.
     let before = Snapshot::take(&d).await;
-    email_links::verify_email(&d, &token).await.unwrap();
-    let forged = email_links::verify_email(&d, "forged-token").await.err().unwrap();
+    email_links::verify_email(&d, &token, None).await.unwrap();
+    let forged = email_links::verify_email(&d, "forged-token", None).await.err().unwrap();
     assert_eq!(field(&forged, "token"), LINK_INVALID);
     before.assert_unchanged(&d).await;
 }
@@ -76,14 +76,14 @@ async fn a_resent_verification_link_replaces_the_old_one() {
     assert_ne!(first, second);
     let before = Snapshot::take(&d).await;
     assert_eq!(
-        field(&email_links::verify_email(&d, &first).await.err().unwrap(), "token"),
+        field(&email_links::verify_email(&d, &first, None).await.err().unwrap(), "token"),
         LINK_EXPIRED
     );
     before.assert_unchanged(&d).await;
-    email_links::verify_email(&d, &second).await.unwrap();
+    email_links::verify_email(&d, &second, None).await.unwrap();
     let before = Snapshot::take(&d).await;
     // The first link, opened once the second verified: verified, nothing to do.
-    email_links::verify_email(&d, &first).await.unwrap();
+    email_links::verify_email(&d, &first, None).await.unwrap();
     let again = email_links::resend_verification(&d, &s.member).await.err().unwrap();
     assert_eq!(field(&again, "form"), "Your email address is already verified.");
     before.assert_unchanged(&d).await;
@@ -95,7 +95,7 @@ async fn an_account_never_verified_is_removed_after_seven_days_freeing_the_addre
     sign_up(&d, "squatter@example.com").await;
     let kept = sign_up(&d, "real@example.com").await;
     let token = link_token(&d, "real@example.com", "/verify-email").await;
-    email_links::verify_email(&d, &token).await.unwrap();
+    email_links::verify_email(&d, &token, None).await.unwrap();
 
     clock.advance(UNVERIFIED_ACCOUNT_LIFETIME - Duration::minutes(1));
     assert_eq!(app::domain::jobs::remove_unverified_accounts(&d).await.unwrap(), 0);
@@ -208,7 +208,10 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     assert!(!notice[0].body_text.contains("token="), "the old address gets no link");
 
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
-    assert_eq!(email_links::confirm_email_change(&d, &token).await.unwrap(), "new@example.com");
+    assert_eq!(
+        email_links::confirm_email_change(&d, &token, None).await.unwrap(),
+        "new@example.com"
+    );
     assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "new@example.com");
     assert!(log_in_by_password(&d, "new@example.com", PASSWORD, "t").await.is_ok());
     // The old address's failed log-in is counted (login_failures); nothing else changes.
@@ -216,7 +219,7 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     let refused = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.err().unwrap();
     assert_eq!(refused.message_for("password").as_deref(), Some(log_in::WRONG_CREDENTIALS));
     assert_eq!(
-        field(&email_links::confirm_email_change(&d, &token).await.err().unwrap(), "token"),
+        field(&email_links::confirm_email_change(&d, &token, None).await.err().unwrap(), "token"),
         LINK_USED
     );
     before.assert_unchanged(&d).await;
@@ -230,7 +233,7 @@ async fn an_email_change_link_cannot_take_an_address_claimed_meanwhile() {
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
     account_with_admin(&d, "Fast", "new@example.com").await;
     let before = Snapshot::take(&d).await;
-    let err = email_links::confirm_email_change(&d, &token).await.err().unwrap();
+    let err = email_links::confirm_email_change(&d, &token, None).await.err().unwrap();
     assert!(field(&err, "token").contains("already in use"));
     before.assert_unchanged(&d).await;
     let still = user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap();
@@ -269,7 +272,7 @@ async fn a_reset_link_stops_working_once_the_password_or_the_address_changes() {
     let reset = link_token(&d, "ada@example.com", "/reset-password").await;
     email_links::request_email_change(&d, &me, new_password, "ada@new.example").await.unwrap();
     let confirm = link_token(&d, "ada@new.example", "/confirm-email").await;
-    email_links::confirm_email_change(&d, &confirm).await.unwrap();
+    email_links::confirm_email_change(&d, &confirm, None).await.unwrap();
     let before = Snapshot::take(&d).await;
     let late = email_links::reset_password(&d, &reset, "Other-Password-Entirely-9", "t", None);
     assert_eq!(field(&late.await.err().unwrap(), "token"), LINK_EXPIRED);
@@ -302,7 +305,7 @@ async fn a_verification_at_the_moment_of_the_clean_up_keeps_its_account() {
         .into_iter()
         .map(|(member, token)| {
             let d = d.clone();
-            tokio::spawn(async move { (member, email_links::verify_email(&d, &token).await) })
+            tokio::spawn(async move { (member, email_links::verify_email(&d, &token, None).await) })
         })
         .collect();
     clean_up.await.unwrap().unwrap();

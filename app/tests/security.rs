@@ -857,7 +857,7 @@ async fn a_password_change_or_reset_ends_a_pending_email_change() {
     let taken = link_token(&d, "mallory@evil.example", "/confirm-email").await;
     let new_password = "Maple-Canyon-Drift-19";
     profile::change_password(&d, &me, &session.token, PASSWORD, new_password).await.unwrap();
-    let refused = email_links::confirm_email_change(&d, &taken).await.err().unwrap();
+    let refused = email_links::confirm_email_change(&d, &taken, None).await.err().unwrap();
     assert_eq!(refused.message_for("token").as_deref(), Some(tokens::LINK_EXPIRED));
     let email = || async {
         user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap().email
@@ -870,7 +870,7 @@ async fn a_password_change_or_reset_ends_a_pending_email_change() {
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let reset = link_token(&d, "ada@example.com", "/reset-password").await;
     email_links::reset_password(&d, &reset, "Quartz-Harbor-Lantern-77", "t", None).await.unwrap();
-    let refused = email_links::confirm_email_change(&d, &taken).await.err().unwrap();
+    let refused = email_links::confirm_email_change(&d, &taken, None).await.err().unwrap();
     assert_eq!(refused.message_for("token").as_deref(), Some(tokens::LINK_EXPIRED));
     assert_eq!(email().await, "ada@example.com");
 }
@@ -995,9 +995,12 @@ async fn a_link_works_only_for_what_it_was_sent_for() {
         ),
         ("change at activate", users::activate(&d, &change, new_password, "t", None).await.err()),
         ("reset at activate", users::activate(&d, &reset, new_password, "t", None).await.err()),
-        ("reset at verify", email_links::verify_email(&d, &reset).await.err()),
-        ("activation at confirm", email_links::confirm_email_change(&d, &activation).await.err()),
-        ("verify at confirm", email_links::confirm_email_change(&d, &verify).await.err()),
+        ("reset at verify", email_links::verify_email(&d, &reset, None).await.err()),
+        (
+            "activation at confirm",
+            email_links::confirm_email_change(&d, &activation, None).await.err(),
+        ),
+        ("verify at confirm", email_links::confirm_email_change(&d, &verify, None).await.err()),
         ("verify at decline", users::decline_invitation(&d, &verify).await.err()),
     ];
     for (which, refused) in refusals {

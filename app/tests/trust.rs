@@ -306,7 +306,7 @@ async fn an_unverified_sign_up_cannot_spend_or_invite_until_it_verifies() {
     before.assert_unchanged(&d).await;
 
     let token = link_token(&d, "grace@example.com", "/verify-email").await;
-    email_links::verify_email(&d, &token).await.unwrap();
+    email_links::verify_email(&d, &token, None).await.unwrap();
     phone_numbers::request(&d, &admin).await.unwrap();
     developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
 }
@@ -529,7 +529,7 @@ async fn claiming_an_unverified_sign_up_by_a_reset_ends_what_it_had() {
     // The squatter's pending verification link does nothing: the address
     // is verified already (by Grace's reset), which is all it would say.
     let before = Snapshot::take(&d).await;
-    email_links::verify_email(&d, &verification).await.unwrap();
+    email_links::verify_email(&d, &verification, None).await.unwrap();
     before.assert_unchanged(&d).await;
 }
 

@@ -317,7 +317,7 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
         assert!(!sent.body_text.contains("change your password"), "{to}");
     }
     let token = link_token(&d, "bobby@example.com", "/confirm-email").await;
-    app::domain::identity::email_links::confirm_email_change(&d, &token).await.unwrap();
+    app::domain::identity::email_links::confirm_email_change(&d, &token, None).await.unwrap();
     assert!(log_in_by_password(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
 }
 

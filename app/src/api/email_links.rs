@@ -14,7 +14,7 @@ pub async fn resend_verification() -> Result<(), AppError> {
 pub async fn verify_email(token: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::identity::email_links;
-    email_links::verify_email(&domain()?, &token).await?;
+    email_links::verify_email(&domain()?, &token, client_address()).await?;
     leptos_axum::redirect(crate::pages::EMAIL_VERIFIED);
     Ok(())
 }
@@ -62,7 +62,7 @@ pub async fn request_email_change(
 pub async fn confirm_email_change(token: String) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::identity::email_links;
-    email_links::confirm_email_change(&domain()?, &token).await?;
+    email_links::confirm_email_change(&domain()?, &token, client_address()).await?;
     leptos_axum::redirect(crate::pages::EMAIL_CHANGE_CONFIRMED);
     Ok(())
 }

@@ -68,7 +68,7 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
 }
 
 /// The button on the page a verification link opens.
-pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
+pub async fn verify_email(d: &Domain, token: &str, client: Option<IpAddr>) -> Result<(), AppError> {
     let link = match tokens::check(d, &d.db, token, Purpose::VerifyEmail).await {
         Ok(link) => link,
         Err(refused) => {
@@ -98,7 +98,7 @@ pub async fn verify_email(d: &Domain, token: &str) -> Result<(), AppError> {
         .exec(&txn)
         .await?;
     let event = Event::new(ActivityKind::EmailVerified, &user.email);
-    activity::record(d, &txn, By::User(&user, None), event).await?;
+    activity::record(d, &txn, By::User(&user, client), event).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -399,7 +399,11 @@ pub async fn send_email_change(
 }
 
 /// The button on the page an email-change link opens.
-pub async fn confirm_email_change(d: &Domain, token: &str) -> Result<String, AppError> {
+pub async fn confirm_email_change(
+    d: &Domain,
+    token: &str,
+    client: Option<IpAddr>,
+) -> Result<String, AppError> {
     let link = tokens::check(d, &d.db, token, Purpose::ChangeEmail).await?;
     let txn = d.db.begin().await?;
     let user = lock_account_of(&txn, link.user_id).await?;
@@ -419,7 +423,7 @@ pub async fn confirm_email_change(d: &Domain, token: &str) -> Result<String, App
     tokens::expire(d, &txn, user.id, Purpose::ResetPassword).await?;
     let event =
         Event::new(ActivityKind::EmailChanged, &new_email).detail(format!("from {old_email}"));
-    activity::record(d, &txn, By::User(&user, None), event).await?;
+    activity::record(d, &txn, By::User(&user, client), event).await?;
     txn.commit().await?;
     Ok(new_email)
 }
