@@ -108,6 +108,14 @@
       }
     });
   }
+  // "Forgot password?" takes along the address typed so far, which the
+  // page it opens fills in.
+  for (const link of document.querySelectorAll('a[href="/forgot-password"]')) {
+    link.addEventListener('click', () => {
+      const typed = document.querySelector('input[name="email"]')?.value.trim();
+      if (typed) link.href = '/forgot-password?email=' + encodeURIComponent(typed);
+    });
+  }
   // An error the server rendered from the URL (`__err`) is shown; the URL
   // loses it, so that reloading the page shows the form afresh.
   const shown = new URL(window.location.href);

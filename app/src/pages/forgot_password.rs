@@ -15,13 +15,20 @@ pub fn ForgotPasswordPage() -> impl IntoView {
         "If an account uses that address, we have sent it a link to reset the password. \
          The link works for one hour.",
     );
+    // Filled from the log-in page's field ("Forgot password?" takes it along).
+    let typed: String = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("email"))
+        .unwrap_or_default()
+        .chars()
+        .take(254)
+        .collect();
     view! {
         <main id="main" class="narrow">
             <h1>"Forgot your password?"</h1>
             <p>"Enter your email address and we will send you a link to choose a new password."</p>
             <ActionForm action=request attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["email"]) success=sent />
-                <Field label="Email Address" name="email" input_type="email" autocomplete="email" error=field_error(result, "email") />
+                <Field label="Email Address" name="email" input_type="email" autocomplete="email" value=typed error=field_error(result, "email") />
                 <button type="submit" class="primary" disabled=move || request.pending().get()>
                     "Send Reset Link"
                 </button>
