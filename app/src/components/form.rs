@@ -42,14 +42,16 @@ where
 mod focus {
     #[cfg(feature = "hydrate")]
     thread_local! {
-        /// The element that last took the focus. A disabled button loses
-        /// it without anything else taking it, so this is still that button.
+        /// The control that last lost the focus by being disabled (an
+        /// action's button as it starts; Chromium tells it at once, with
+        /// `focusout`); none once the focus left anything else.
         static LAST: std::cell::RefCell<Option<leptos::web_sys::HtmlElement>> =
             const { std::cell::RefCell::new(None) };
         static WATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
-    /// Starts noting which element takes the focus, once for the page.
+    /// Starts noting which control loses the focus by being disabled, once
+    /// for the page.
     pub fn watch() {
         #[cfg(feature = "hydrate")]
         if !WATCHING.with(|watching| watching.replace(true)) {
@@ -59,11 +61,12 @@ mod focus {
                 Closure::<dyn Fn(leptos::web_sys::Event)>::new(|ev: leptos::web_sys::Event| {
                     let target =
                         ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlElement>().ok());
-                    LAST.with(|last| *last.borrow_mut() = target);
+                    let disabled = target.filter(|e| e.matches(":disabled").unwrap_or(false));
+                    LAST.with(|last| *last.borrow_mut() = disabled);
                 });
             let document = leptos::prelude::document();
             let _ = document.add_event_listener_with_callback_and_bool(
-                "focusin",
+                "focusout",
                 noted.as_ref().unchecked_ref(),
                 true,
             );
@@ -74,9 +77,9 @@ mod focus {
 
     /// On the next frame (once the answer is drawn), when the focus was lost
     /// to the page's body: the refused field `refused`, in the open dialog
-    /// if there is one, or else the control that had the focus last (the
-    /// action's button), if it is still on the page. A user who has moved
-    /// on keeps their place.
+    /// if there is one, or else the control that lost it by being disabled
+    /// (the action's button), if it is still on the page. A user who has
+    /// moved on keeps their place.
     pub fn settle(refused: Option<String>) {
         #[cfg(feature = "hydrate")]
         leptos::prelude::request_animation_frame(move || {

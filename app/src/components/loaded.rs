@@ -107,7 +107,9 @@ pub(crate) fn keep_focus() {
         }
         let named = |e: &Element| name.is_some() && name_of(e) == name;
         let all = tab.get_elements_by_tag_name("*");
-        let same = (0..all.length()).filter_map(|i| all.item(i)).find(|e| named(e));
+        // A disabled one (Next Page on the last page) cannot take it.
+        let usable = |e: &Element| named(e) && !e.matches(":disabled").unwrap_or(false);
+        let same = (0..all.length()).filter_map(|i| all.item(i)).find(usable);
         let target = same
             .or_else(|| tab.query_selector(".done").ok().flatten())
             .or_else(|| tab.query_selector("h2").ok().flatten());

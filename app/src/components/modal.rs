@@ -257,10 +257,19 @@ where
     I: Fn(&T) -> S + Send + Sync + 'static,
 {
     close_on_success(action, dialogs.delete_open);
-    Effect::new(move |_| {
-        if action.value().with(|answer| matches!(answer, Some(Ok(_)))) {
+    // On each change only: a dialog opening starts another task, whose end
+    // the notice of an earlier one would misreport (and take the focus).
+    Effect::new(move |was: Option<(bool, bool)>| {
+        let open = dialogs.adding.get() || dialogs.edit_open.get() || dialogs.delete_open.get();
+        let deleted_now = action.value().with(|answer| matches!(answer, Some(Ok(_))));
+        let (was_open, was_deleted) = was.unwrap_or((false, false));
+        if open && !was_open {
+            done.set(None);
+        }
+        if deleted_now && !was_deleted {
             done.set(dialogs.deleting.get_untracked().map(|row| deleted(&row)));
         }
+        (open, deleted_now)
     });
     let message = Signal::derive(move || {
         dialogs.deleting.with(|row| row.as_ref().map(&question)).unwrap_or_default()

@@ -181,7 +181,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     let txn = d.db.begin().await?;
     lock_account_as(&txn, admin).await?;
     admin.member().verified(&txn).await?;
-    if let Some(refusal) = declined(d, &txn, admin.account_id(), &checked.email).await? {
+    if let Some(refusal) = people::declined(d, &txn, admin.account_id(), &checked.email).await? {
         return Err(AppError::field("email", refusal));
     }
     let user = NewUser {
@@ -258,8 +258,8 @@ pub async fn send_invitation(
     if user.created_at + INVITATION_MAX_AGE - Purpose::Activate.lifetime() < d.clock.now() {
         return Err(AppError::Conflict(format!(
             "This invitation was first sent on {}, and an invitation is removed {} days after \
-             that: too soon for a new link. Delete the user and add them again to invite them \
-             anew.",
+             that: a new link would not last its 48 hours. Delete the user and add them again \
+             to invite them anew.",
             user.created_at.format("%Y-%m-%d"),
             INVITATION_MAX_AGE.num_days()
         )));
@@ -432,24 +432,6 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
     Ok(())
 }
 
-/// The refusal to give beside the email field when `email` declined an
-/// invitation to the account within [`DECLINE_HOLD`].
-async fn declined(
-    d: &Domain,
-    conn: &impl ConnectionTrait,
-    account_id: i32,
-    email: &str,
-) -> Result<Option<String>, AppError> {
-    let until = people::declined_until(d, conn, account_id, email).await?;
-    Ok(until.map(|until| {
-        format!(
-            "The owner of this address declined an invitation to this account. It can be \
-             invited again from {}.",
-            until.format("%Y-%m-%d %H:%M UTC")
-        )
-    }))
-}
-
 /// What the page an invitation link opens names before anything is pressed:
 /// the account and the address invited. It only reads (mail scanners open
 /// links in advance); a link that no longer works says why at once, in the
@@ -537,7 +519,8 @@ pub async fn update(
     } else if email_changes {
         // Neither an invitation nor an email-change link goes to an address
         // that said no.
-        if let Some(refusal) = declined(d, &txn, admin.account_id(), &checked.email).await? {
+        if let Some(refusal) = people::declined(d, &txn, admin.account_id(), &checked.email).await?
+        {
             errors.add("email", refusal);
         }
     }

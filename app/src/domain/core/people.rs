@@ -28,21 +28,29 @@ pub const SIGN_UP_EMAIL_TAKEN: &str =
 /// invited again.
 pub const DECLINE_HOLD: chrono::Duration = chrono::Duration::days(DECLINE_HOLD_DAYS);
 
-/// Until when the account `account_id` may not write to `email`, if its
-/// owner declined one of the account's invitations within [`DECLINE_HOLD`].
-pub async fn declined_until(
+/// Why the account `account_id` may not write to `email` (an invitation,
+/// an email-change link, an admin's or the user's own), if its owner
+/// declined one of the account's invitations within [`DECLINE_HOLD`]: the
+/// refusal to give beside the address.
+pub async fn declined(
     d: &Domain,
     conn: &impl ConnectionTrait,
     account_id: i32,
     email: &str,
-) -> Result<Option<DateTime<Utc>>, AppError> {
+) -> Result<Option<String>, AppError> {
     let found = Scoped::account(account_id)
         .all::<invitation_decline::Entity>()
         .filter(invitation_decline::Column::Email.eq(email))
         .filter(invitation_decline::Column::DeclinedAt.gt(d.clock.now() - DECLINE_HOLD))
         .one(conn)
         .await?;
-    Ok(found.map(|row| row.declined_at + DECLINE_HOLD))
+    Ok(found.map(|row| {
+        format!(
+            "The owner of this address declined an invitation to this account. It can be used \
+             here again from {}.",
+            (row.declined_at + DECLINE_HOLD).format("%Y-%m-%d %H:%M UTC")
+        )
+    }))
 }
 
 /// The acting user's own row, read now.

@@ -289,11 +289,11 @@ pub struct Who {
     pub actor: Option<i32>,
     pub account: Option<i32>,
     pub client: Option<IpAddr>,
-    /// Sends nothing (a reset asked for an address with no user, a sign-up
-    /// of a taken address): not counted in the platform-wide total, which
-    /// bounds what the platform sends, so that made-up requests from a few
-    /// client addresses cannot use it up for everyone. Their other subjects
-    /// count them as any other, and say nothing of the address.
+    /// Sends nothing (a reset asked for an address with no user, whose
+    /// answer is the same as any other's): not counted in the platform-wide
+    /// total, which bounds what the platform sends, so that made-up requests
+    /// from a few client addresses cannot use it up for everyone. Their other
+    /// subjects count them as any other, and say nothing of the address.
     pub sends_nothing: bool,
 }
 

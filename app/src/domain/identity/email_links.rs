@@ -306,19 +306,10 @@ pub async fn request_email_change(
         count_address_lookup(d, actor).await?;
         if email_taken(&d.db, &new_email).await? {
             errors.add("new_email", EMAIL_TAKEN);
-        } else if let Some(until) =
-            people::declined_until(d, &d.db, me.account_id, &new_email).await?
-        {
+        } else if let Some(refusal) = people::declined(d, &d.db, me.account_id, &new_email).await? {
             // Its owner said no to this account's mail, as an admin's
             // edit would be told (`admin::users::update`).
-            errors.add(
-                "new_email",
-                format!(
-                    "The owner of this address declined an invitation to this account. It \
-                     cannot be used here before {}.",
-                    until.format("%Y-%m-%d %H:%M UTC")
-                ),
-            );
+            errors.add("new_email", refusal);
         }
     }
     if current_password.is_empty() {
@@ -335,6 +326,10 @@ pub async fn request_email_change(
     // password was checked leaves it nothing to ask.
     let current = lock_account_of(&txn, me.id).await?;
     reauth::refuse_changed_since(&me, &current, "current_password")?;
+    // Again under the lock, which a decline takes too.
+    if let Some(refusal) = people::declined(d, &txn, me.account_id, &new_email).await? {
+        return Err(AppError::field("new_email", refusal));
+    }
     send_email_change(d, &txn, me.id, &me, &new_email).await?;
     let event =
         Event::new(ActivityKind::EmailChangeRequested, &me.email).detail(format!("to {new_email}"));

@@ -273,10 +273,14 @@ pub async fn complete_second_factor(
     // A wrong code (not an expired log-in) is a failed sign-in of its user,
     // written beside the code's count.
     let wrong = outcome.as_ref().err().and_then(|e| e.message_for("code"));
-    if matches!(wrong.as_deref(), Some(two_factor::WRONG_CODE | two_factor::CODE_USED)) {
+    let detail = match wrong.as_deref() {
+        Some(two_factor::WRONG_CODE) => Some("wrong two-factor code"),
+        Some(two_factor::CODE_USED) => Some("two-factor code already used"),
+        _ => None,
+    };
+    if let Some(detail) = detail {
         if let Some(user) = user::Entity::find_by_id(found.user_id).one(&d.db).await? {
-            let event =
-                Event::new(ActivityKind::SignInFailed, &user.email).detail("wrong two-factor code");
+            let event = Event::new(ActivityKind::SignInFailed, &user.email).detail(detail);
             activity::record(d, &d.db, By::User(&user, client), event).await?;
         }
     }

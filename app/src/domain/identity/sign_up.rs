@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::mail;
 use crate::domain::core::people::{email_taken, NewUser, SIGN_UP_EMAIL_TAKEN};
-use crate::domain::core::quota::{self, Action, Who};
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -55,14 +55,12 @@ pub async fn sign_up(
     // Counted before anything that costs or tells: the hash takes one of the
     // few hashing slots every log-in waits for, and "this address has an
     // account" must not be asked without limit. A sign-up that then fails
-    // (a taken address) stays counted for its client.
+    // (a taken address) stays counted, in the total too: "this address has
+    // an account" is an answer, and the total bounds how often the platform
+    // gives it, at the price that a crowd of client addresses can close
+    // sign-up for the rest of the hour (README, "Trust and abuse").
     let counted = d.db.begin().await?;
-    // The total is checked here (a full one refuses before the hash) but
-    // spent only with the account below.
-    quota::refuse_spent(&counted, &d.quotas, d.clock.now(), Action::SignUp, &Who::default())
-        .await?;
-    d.spend(&counted, Action::SignUp, &Who { client, sends_nothing: true, ..Who::default() })
-        .await?;
+    d.spend(&counted, Action::SignUp, &Who { client, ..Who::default() }).await?;
     counted.commit().await?;
     if email_taken(&d.db, &email).await? {
         return Err(AppError::field("email", SIGN_UP_EMAIL_TAKEN));
@@ -71,9 +69,6 @@ pub async fn sign_up(
     let password_hash = d.passwords.hash(&input.password).await?;
     let now = d.clock.now();
     let txn = d.db.begin().await?;
-    // The platform-wide total counts the accounts made (and their emails),
-    // with the account, which a failure below does not make.
-    d.spend(&txn, Action::SignUp, &Who::default()).await?;
     let account = account::ActiveModel {
         company_name: Set(company_name),
         plan: Set("demo".into()),
