@@ -60,15 +60,15 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   const app = new Authenticator(base32Decode(secret));
   await expectAccessible(page);
   // Turning it on asks for the password again.
-  await page.getByLabel('Code from the app').fill(await app.code());
+  await page.getByLabel('Authentication Code').fill(await app.code());
   await page.locator('#enable-password').fill('not my password');
   await page.getByRole('button', { name: 'Turn On' }).click();
   await expect(page.getByText('The password is incorrect.')).toBeVisible();
   await page.locator('#enable-password').fill(PASSWORD);
-  await page.getByLabel('Code from the app').fill('000000');
+  await page.locator('#enable-code').fill('000000');
   await page.getByRole('button', { name: 'Turn On' }).click();
   await expect(page.getByText(/That code is not valid/)).toBeVisible();
-  await page.getByLabel('Code from the app').fill(await app.code());
+  await page.locator('#enable-code').fill(await app.code());
   await page.getByRole('button', { name: 'Turn On' }).click();
   await expect(page.getByText('Your recovery codes.', { exact: false })).toBeVisible();
   await expect(page.locator('ul.recovery-codes li')).toHaveCount(10);
@@ -107,7 +107,7 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   const first = (await page.locator('code.secret').first().textContent())!.trim();
   const app = new Authenticator(base32Decode(first));
   await page.locator('#enable-password').fill(PASSWORD);
-  await page.getByLabel('Code from the app').fill(await app.code());
+  await page.locator('#enable-code').fill(await app.code());
   await page.getByRole('button', { name: 'Turn On' }).click();
   await expect(page.locator('ul.recovery-codes li')).toHaveCount(10);
   const enabledCodes = await page.locator('ul.recovery-codes li').allTextContents();
@@ -138,7 +138,7 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   expect(second).not.toBe(first);
   const again = new Authenticator(base32Decode(second), app.lastStep);
   await page.locator('#enable-password').fill(PASSWORD);
-  await page.getByLabel('Code from the app').fill(await again.code());
+  await page.locator('#enable-code').fill(await again.code());
   await page.getByRole('button', { name: 'Turn On' }).click();
   await expect(page.getByText('Two-factor authentication is on', { exact: false })).toBeVisible();
   await expect(page.locator('ul.recovery-codes li')).toHaveCount(10);
@@ -153,7 +153,7 @@ test('with 2FA on, a reset link leads to the code step and the new password wait
   const secret = (await page.locator('code.secret').first().textContent())!.trim();
   const app = new Authenticator(base32Decode(secret));
   await page.locator('#enable-password').fill(PASSWORD);
-  await page.getByLabel('Code from the app').fill(await app.code());
+  await page.locator('#enable-code').fill(await app.code());
   await page.getByRole('button', { name: 'Turn On' }).click();
   await expect(page.getByText('Two-factor authentication is on', { exact: false })).toBeVisible();
   await logOut(page);
