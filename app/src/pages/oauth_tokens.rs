@@ -74,7 +74,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
                 })
             } else {
                 Either::Right(view! {
-                    <p class="notice-text">"Connecting Stripe accounts is not set up on this server yet. Contact support; your tokens above keep working."</p>
+                    <p class="notice-text">"Connecting Stripe accounts is not set up on this server yet. Contact support; tokens already connected keep working."</p>
                 })
             }}
         }),
