@@ -709,23 +709,29 @@ async fn notices_go_only_to_a_verified_address() {
     assert_eq!(subjects_of_mail(&d, "ada@example.com").await, ["Two-factor authentication is on"]);
 }
 
+/// What the password re-check tests change with the password: a developer
+/// key's id (to regenerate) and a right code for a two-factor set-up begun.
+async fn key_and_setup_code(d: &Domain, me: &app::domain::core::actor::Member) -> (i32, String) {
+    let key = developer_keys::generate(d, me, "CI", PASSWORD).await.unwrap();
+    let setup = two_factor::begin_setup(d, me).await.unwrap();
+    let code = current_code(d, &app::domain::testing::base32_decode(&setup.secret));
+    (key.row.id, code)
+}
+
 /// A form sent with its Current Password empty says it is required, not
 /// that the password is wrong; nothing is hashed or counted (no password
 /// check, nor the guessability check of a new password behind it).
 #[tokio::test]
 async fn an_empty_current_password_is_required_and_counts_nothing() {
     use app::domain::identity::profile;
-    use app::domain::testing::base32_decode;
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
-    let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
-    let code = current_code(&d, &base32_decode(&setup.secret));
+    let (key, code) = key_and_setup_code(&d, &ada).await;
     let before = Snapshot::take(&d).await;
     let required = Some(reauth::PASSWORD_REQUIRED);
     let generated = developer_keys::generate(&d, &ada, "Deploy", "").await.err().unwrap();
     assert_eq!(generated.message_for("password").as_deref(), required);
-    let regenerated = developer_keys::regenerate(&d, &ada, key.row.id, "").await.err().unwrap();
+    let regenerated = developer_keys::regenerate(&d, &ada, key, "").await.err().unwrap();
     assert_eq!(regenerated.message_for("password").as_deref(), required);
     let confirmed = two_factor::confirm_setup(&d, &ada, "", &code).await.err().unwrap();
     assert_eq!(confirmed.message_for("password").as_deref(), required);
@@ -752,13 +758,11 @@ async fn an_empty_current_password_is_required_and_counts_nothing() {
 async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
     use app::domain::core::scope::lock_account;
     use app::domain::identity::profile;
-    use app::domain::testing::{base32_decode, wait_for_lock_waiters};
+    use app::domain::testing::wait_for_lock_waiters;
     use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
     let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
-    let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
-    let code = current_code(&d, &base32_decode(&setup.secret));
+    let (key, code) = key_and_setup_code(&d, &ada).await;
     // The users table changes with the reset itself: its row is compared whole below.
     let before = Snapshot::take_except(&d, &["quota_counters", "users", "login_failures"]).await;
 
@@ -776,7 +780,7 @@ async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
         }),
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
-            async move { developer_keys::regenerate(&d, &ada, key.row.id, PASSWORD).await.map(drop) }
+            async move { developer_keys::regenerate(&d, &ada, key, PASSWORD).await.map(drop) }
         }),
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
