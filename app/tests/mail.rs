@@ -8,7 +8,7 @@ use app::domain::core::mail::{
 };
 use app::domain::core::Domain;
 use app::domain::entity::email_outbox as outbox;
-use app::domain::testing::{fresh_concurrent_domain, fresh_domain};
+use app::domain::testing::{body_of, fresh_concurrent_domain, fresh_domain};
 use chrono::Duration;
 use lettre::message::Mailbox;
 use mailin_embedded::{response, Handler, Response, Server, SslConfig};
@@ -80,7 +80,7 @@ fn sender() -> Mailbox {
 async fn enqueue(d: &Domain, to: &str, subject: &str) {
     let email =
         Email { to: to.into(), subject: subject.into(), body: format!("Body of {subject}\n") };
-    mail::enqueue(&d.db, d.clock.now(), email).await.unwrap();
+    mail::enqueue(&d.db, &d.secrets, d.clock.now(), email).await.unwrap();
 }
 
 async fn rows(d: &Domain) -> Vec<outbox::Model> {
@@ -245,29 +245,38 @@ async fn long_links_stay_whole_in_the_delivered_text() {
         subject: "Link".into(),
         body: format!("Open:\n\n{link}\n"),
     };
-    mail::enqueue(&d.db, d.clock.now(), email).await.unwrap();
+    mail::enqueue(&d.db, &d.secrets, d.clock.now(), email).await.unwrap();
     mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
     let message = &inbox.messages()[0];
     assert!(message.contains(&link), "{message}");
     assert_eq!(header(message, "Content-Transfer-Encoding"), Some("7bit"));
 }
 
-/// Once delivered, a reset link exists only in the recipient's mailbox: the
-/// outbox row no longer holds it, so neither the database nor its backups do.
+/// A reset link is never in the database in clear text: sealed while its
+/// email waits (a backup taken while SMTP is down holds no working link),
+/// and gone once delivered, when it exists only in the recipient's mailbox.
 #[tokio::test]
-async fn a_delivered_link_is_not_kept_in_the_database() {
+async fn a_link_is_not_kept_readable_in_the_database() {
     let (d, _) = fresh_domain().await;
     app::domain::testing::account_with_admin(&d, "Acme", "ada@example.com").await;
     app::domain::identity::email_links::request_password_reset(&d, "ada@example.com", None)
         .await
         .unwrap();
     let pending = &rows(&d).await[0];
-    let token_at = pending.body_text.find("token=").expect("a link in the queued email") + 6;
-    let token: String = pending.body_text[token_at..]
+    let text = body_of(&d, pending);
+    let token_at = text.find("token=").expect("a link in the queued email") + 6;
+    let token: String = text[token_at..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
     assert!(token.len() >= 40, "{token}");
+    let stored = format!("{pending:?}");
+    assert!(!stored.contains(&token) && !stored.contains("reset-password"), "{stored}");
+    assert_eq!(pending.key_id.as_deref(), Some(d.secrets.current_key_id()));
+    // Sealed for its recipient: the body moved into a row to someone else
+    // does not open.
+    let moved = outbox::Model { to_address: "eve@example.com".into(), ..pending.clone() };
+    assert!(mail::body(&d.secrets, &moved).is_err());
 
     let dir = std::env::temp_dir().join(format!("console-redact-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -278,10 +287,38 @@ async fn a_delivered_link_is_not_kept_in_the_database() {
     for row in rows(&d).await {
         assert_eq!(row.status, SENT);
         assert_eq!(row.body_text, mail::DELIVERED_BODY);
+        assert_eq!(row.key_id, None);
         let stored = format!("{row:?}");
         assert!(!stored.contains(&token), "the token stays in the outbox: {stored}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A body sealed with a key since dropped from the key file cannot be sent:
+/// the email fails for good at once, saying why, and nothing reaches the
+/// recipient; `mail retry` sends it once the key is back.
+#[tokio::test]
+async fn an_email_sealed_with_a_dropped_key_fails_until_the_key_is_back() {
+    let (d, _) = fresh_domain().await;
+    let port = free_port();
+    let inbox = start_smtp(port);
+    enqueue(&d, "ada@example.com", "Sealed").await;
+    let mut without_the_key = d.clone();
+    without_the_key.secrets = Arc::new(app::domain::core::secrets::Keyring::generate());
+
+    let sent = mail::deliver_due(&without_the_key, &smtp_transport(port), &sender(), 10).await;
+    assert_eq!(sent.unwrap(), 1);
+    let row = rows(&d).await.remove(0);
+    assert_eq!(row.status, FAILED);
+    let why = row.last_error.clone().unwrap_or_default();
+    assert!(why.contains("does not open") && why.contains("not in the key file"), "{why}");
+    assert!(inbox.messages().is_empty());
+    assert!(body_of(&d, &row).starts_with("Body of Sealed"), "the body is kept, sealed");
+
+    assert_eq!(mail::retry_failed(&d, None).await.unwrap(), 1);
+    assert_eq!(mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap(), 1);
+    assert_eq!(inbox.messages().len(), 1);
+    assert!(inbox.messages()[0].contains("Body of Sealed"));
 }
 
 /// A worker that died holding a row (claimed, never finished) does not lose

@@ -3,8 +3,9 @@
 use std::collections::BTreeSet;
 
 use app::domain::core::actor::Operator;
+use app::domain::core::mail::{self, Email};
 use app::domain::core::secrets::Sealed;
-use app::domain::entity::{certificate, integration, oauth_token, two_factor};
+use app::domain::entity::{certificate, email_outbox, integration, oauth_token, two_factor};
 use app::domain::features::{certificates, integrations, oauth_tokens};
 use app::domain::identity::two_factor as totp;
 use app::domain::operator::{self, SealedCount, SEALED_TABLES};
@@ -95,6 +96,15 @@ async fn rotation_reseals_every_table_and_everything_still_opens() {
     .await
     .unwrap();
 
+    // The outbox: an email waiting (sealed), one queued before bodies were
+    // sealed (clear text, no key) and one delivered (its body gone).
+    let email = |to: &str| Email { to: to.into(), subject: "Hi".into(), body: format!("To {to}") };
+    mail::enqueue(&d.db, &d.secrets, now, email("bob@example.com")).await.unwrap();
+    let legacy = outbox_row("cy@example.com", "To cy@example.com", mail::PENDING);
+    let legacy = legacy.insert(&d.db).await.unwrap();
+    let delivered = outbox_row("dee@example.com", mail::DELIVERED_BODY, mail::SENT);
+    let delivered = delivered.insert(&d.db).await.unwrap();
+
     let op = Operator::from_command_line();
     let before = operator::secrets_status(&d, &op).await.unwrap();
     let every_table: Vec<(&str, i64)> = SEALED_TABLES.iter().map(|t| (*t, 1)).collect();
@@ -102,10 +112,12 @@ async fn rotation_reseals_every_table_and_everything_still_opens() {
 
     let rotated = d.secrets.rotated();
     let new_key = rotated.current_key_id().to_owned();
-    assert_eq!(operator::reseal_secrets(&d, &op, &rotated).await.unwrap(), 4);
+    assert_eq!(operator::reseal_secrets(&d, &op, &rotated).await.unwrap(), 6);
     let after = operator::secrets_status(&d, &op).await.unwrap();
     assert_eq!(under(&after, &old_key), vec![], "nothing stays under the old key");
-    assert_eq!(under(&after, &new_key), every_table);
+    let mut sealed_now = every_table.clone();
+    sealed_now.iter_mut().find(|(t, _)| *t == "email_outbox").unwrap().1 = 2;
+    assert_eq!(under(&after, &new_key), sealed_now, "the clear body is sealed too");
     // Running it again finds nothing left to do.
     assert_eq!(operator::reseal_secrets(&d, &op, &rotated).await.unwrap(), 0);
 
@@ -131,4 +143,31 @@ async fn rotation_reseals_every_table_and_everything_still_opens() {
     );
     let f = two_factor::Entity::find_by_id(user).one(&d.db).await.unwrap().unwrap();
     assert_eq!(open(f.key_id, f.ciphertext, totp::seal_context(user)), "totp secret");
+    for row in email_outbox::Entity::find().all(&d.db).await.unwrap() {
+        if row.id == delivered.id {
+            assert_eq!(row, delivered, "a delivered email has nothing to seal");
+        } else {
+            if row.id == legacy.id {
+                assert_ne!(row.body_text, legacy.body_text, "no longer in clear text");
+            }
+            let text = mail::body(&only_new, &row).unwrap();
+            assert_eq!(text, format!("To {}", row.to_address));
+        }
+    }
+}
+
+/// An outbox row as written before bodies were sealed.
+fn outbox_row(to: &str, body: &str, status: &str) -> email_outbox::ActiveModel {
+    let at = chrono::Utc::now();
+    email_outbox::ActiveModel {
+        to_address: Set(to.into()),
+        subject: Set("Hi".into()),
+        body_text: Set(body.into()),
+        key_id: Set(None),
+        status: Set(status.into()),
+        attempts: Set(0),
+        next_attempt_at: Set(at),
+        created_at: Set(at),
+        ..Default::default()
+    }
 }

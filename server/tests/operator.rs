@@ -61,7 +61,7 @@ fn mail_failed_lists_and_mail_retry_requeues() {
         let d = &app.domain;
         let email =
             Email { to: "not an address".into(), subject: "Broken".into(), body: "x".into() };
-        mail::enqueue(&d.db, d.clock.now(), email).await.unwrap();
+        mail::enqueue(&d.db, &d.secrets, d.clock.now(), email).await.unwrap();
         let folder = std::env::temp_dir().join(format!("console-cli-mail-{}", std::process::id()));
         let sender = "Console <no-reply@console.test>".parse().unwrap();
         mail::deliver_due(d, &mail::Transport::Folder(folder), &sender, 10).await.unwrap();

@@ -120,7 +120,9 @@ async fn a_stopping_worker_starts_no_further_email_and_holds_none() {
             subject: subject.into(),
             body: "Hi\n".into(),
         };
-        mail::enqueue(&d.db, app::domain::core::clock::Clock::now(&*d.clock), email).await.unwrap();
+        mail::enqueue(&d.db, &d.secrets, app::domain::core::clock::Clock::now(&*d.clock), email)
+            .await
+            .unwrap();
     }
     let folder = std::env::temp_dir().join(format!("console-stopping-{}", std::process::id()));
     let transport = Transport::Folder(folder.clone());

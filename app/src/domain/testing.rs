@@ -325,6 +325,11 @@ snapshot_tables!(
     user,
 );
 
+/// The text of a queued email, opened as the mail worker opens it.
+pub fn body_of(d: &Domain, email: &crate::domain::entity::email_outbox::Model) -> String {
+    crate::domain::core::mail::body(&d.secrets, email).expect("the body opens")
+}
+
 /// The token of the `path` link in the newest email to `to` that has one
 /// (as the recipient would open it).
 pub async fn link_token(d: &Domain, to: &str, path: &str) -> String {
@@ -337,11 +342,11 @@ pub async fn link_token(d: &Domain, to: &str, path: &str) -> String {
         .await
         .expect("read the outbox");
     let marker = format!("{}{path}?token=", d.public_url);
-    let body = &emails
+    let body = emails
         .iter()
-        .find(|e| e.body_text.contains(&marker))
-        .unwrap_or_else(|| panic!("no email to {to} with a {path} link"))
-        .body_text;
+        .map(|e| body_of(d, e))
+        .find(|body| body.contains(&marker))
+        .unwrap_or_else(|| panic!("no email to {to} with a {path} link"));
     let start = body.find(&marker).unwrap() + marker.len();
     body[start..].split_whitespace().next().unwrap_or_default().to_owned()
 }

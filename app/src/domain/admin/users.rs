@@ -268,7 +268,7 @@ pub async fn send_invitation(
     let company = company(txn, user.account_id).await?;
     let inviter = inviter.named(txn).await?;
     let email = invitation_email(d, &user.email, &company, &inviter, &token);
-    mail::enqueue(txn, d.clock.now(), email).await
+    mail::enqueue(txn, &d.secrets, d.clock.now(), email).await
 }
 
 /// How long an invited user keeps their address after their last

@@ -20,6 +20,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
+use crate::domain::core::secrets::{Keyring, Sealed, SecretError};
 use crate::domain::core::{db, Domain};
 use crate::domain::entity::email_outbox as outbox;
 use crate::domain::entity::user;
@@ -34,9 +35,9 @@ pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 
 /// What a delivered row's body becomes: the links in an email (reset,
-/// activation, verification) are live until used, and must not sit in clear
-/// text in the database and its backups once the recipient has them. The
-/// recipient, subject and times stay, for the record.
+/// activation, verification) are live until used, and a sealed body still
+/// opens for whoever holds the key, so it goes once the recipient has it.
+/// The recipient, subject and times stay, for the record.
 pub const DELIVERED_BODY: &str = "(delivered; the body is not kept)";
 pub const FAILED: &str = "failed";
 
@@ -54,27 +55,33 @@ pub struct Email {
 /// an account of theirs.
 pub async fn enqueue_notice<C: ConnectionTrait>(
     conn: &C,
+    secrets: &Keyring,
     now: DateTime<Utc>,
     user: &user::Model,
     notice: Email,
 ) -> Result<(), AppError> {
     match user.email_verified_at {
-        Some(_) => enqueue(conn, now, notice).await,
+        Some(_) => enqueue(conn, secrets, now, notice).await,
         None => Ok(()),
     }
 }
 
 /// Writes `email` to the outbox on `conn`: pass the transaction of the change
-/// that causes it, so both are kept or neither.
+/// that causes it, so both are kept or neither. The body is sealed with
+/// `secrets` until delivery: the links it may hold work for whoever reads
+/// them, in the database or in a backup of it.
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
+    secrets: &Keyring,
     now: DateTime<Utc>,
     email: Email,
 ) -> Result<(), AppError> {
+    let body = secrets.seal(&email.body, &seal_context(&email.to));
     outbox::ActiveModel {
         to_address: Set(email.to),
         subject: Set(email.subject),
-        body_text: Set(email.body),
+        body_text: Set(body.ciphertext),
+        key_id: Set(Some(body.key_id)),
         status: Set(PENDING.into()),
         attempts: Set(0),
         next_attempt_at: Set(now),
@@ -87,6 +94,23 @@ pub async fn enqueue<C: ConnectionTrait>(
     .insert(conn)
     .await?;
     Ok(())
+}
+
+/// What a queued body is bound to: its recipient, so a body copied into
+/// another row does not open there.
+pub fn seal_context(to: &str) -> String {
+    format!("email_outbox:{to}")
+}
+
+/// The text of a queued or failed email, as it will be sent.
+pub fn body(secrets: &Keyring, row: &outbox::Model) -> Result<String, SecretError> {
+    match &row.key_id {
+        Some(key_id) => secrets.open(
+            &Sealed { key_id: key_id.clone(), ciphertext: row.body_text.clone() },
+            &seal_context(&row.to_address),
+        ),
+        None => Ok(row.body_text.clone()),
+    }
 }
 
 /// How delivered mail leaves the server.
@@ -145,7 +169,7 @@ pub fn message_id(row: &outbox::Model, sender: &Mailbox) -> String {
     format!("<outbox-{}-{}@{}>", row.id, row.created_at.timestamp(), sender.email.domain())
 }
 
-fn build_message(row: &outbox::Model, sender: &Mailbox) -> Result<Message, String> {
+fn build_message(row: &outbox::Model, body: &str, sender: &Mailbox) -> Result<Message, String> {
     let to: Mailbox = row.to_address.parse().map_err(|e| format!("bad recipient: {e}"))?;
     Message::builder()
         .message_id(Some(message_id(row, sender)))
@@ -154,7 +178,7 @@ fn build_message(row: &outbox::Model, sender: &Mailbox) -> Result<Message, Strin
         .subject(row.subject.clone())
         .date(row.created_at.into())
         .header(ContentType::TEXT_PLAIN)
-        .body(readable_body(&row.body_text))
+        .body(readable_body(body))
         .map_err(|e| e.to_string())
 }
 
@@ -172,8 +196,19 @@ fn readable_body(text: &str) -> Body {
     }
 }
 
-async fn deliver(transport: &Transport, row: &outbox::Model, sender: &Mailbox) -> Outcome {
-    let message = match build_message(row, sender) {
+async fn deliver(
+    transport: &Transport,
+    secrets: &Keyring,
+    row: &outbox::Model,
+    sender: &Mailbox,
+) -> Outcome {
+    // A body under a key dropped from the key file never opens: the row
+    // fails, and `mail retry` sends it once the key is back.
+    let body = match body(secrets, row) {
+        Ok(body) => body,
+        Err(err) => return Outcome::Permanent(format!("the body does not open: {err}")),
+    };
+    let message = match build_message(row, &body, sender) {
         Ok(message) => message,
         Err(why) => return Outcome::Permanent(why),
     };
@@ -277,7 +312,7 @@ pub async fn deliver_due_until(
         let Some(claimed_until) = claim(d, &row).await? else {
             continue;
         };
-        let outcome = deliver(transport, &row, sender).await;
+        let outcome = deliver(transport, &d.secrets, &row, sender).await;
         let attempts = row.attempts + 1;
         let finished = d.clock.now();
         // Recorded only while the claim is still this worker's: past it,
@@ -295,6 +330,7 @@ pub async fn deliver_due_until(
                     .col_expr(outbox::Column::Status, Expr::value(SENT))
                     .col_expr(outbox::Column::SentAt, Expr::value(finished))
                     .col_expr(outbox::Column::BodyText, Expr::value(DELIVERED_BODY))
+                    .col_expr(outbox::Column::KeyId, Expr::value(None::<String>))
                     .col_expr(outbox::Column::LastError, Expr::value(None::<String>))
             }
             Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {

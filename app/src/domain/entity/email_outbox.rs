@@ -9,8 +9,13 @@ pub struct Model {
     pub id: i32,
     pub to_address: String,
     pub subject: String,
+    /// Sealed while the email waits (see [`crate::domain::core::mail::body`]);
+    /// a placeholder once delivered.
     #[sea_orm(column_type = "Text")]
     pub body_text: String,
+    /// The key that sealed `body_text`; `None` when the body is not sealed
+    /// (delivered, or queued before bodies were sealed).
+    pub key_id: Option<String>,
     /// `pending`, `sent` or `failed`.
     pub status: String,
     pub attempts: i32,

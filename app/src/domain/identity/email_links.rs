@@ -62,7 +62,8 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
     let who = Who { recipient: Some(me.email.clone()), actor: Some(me.id), ..Who::default() };
     d.spend(&txn, Action::Verification, &who).await?;
     let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None).await?;
-    mail::enqueue(&txn, d.clock.now(), verification_email(d, &me.email, &token)).await?;
+    mail::enqueue(&txn, &d.secrets, d.clock.now(), verification_email(d, &me.email, &token))
+        .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -189,7 +190,7 @@ pub async fn send_password_reset(
             d.link("/reset-password", &token)
         );
         let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
-        mail::enqueue(&txn, d.clock.now(), reset).await?;
+        mail::enqueue(&txn, &d.secrets, d.clock.now(), reset).await?;
         if let ResetAsker::Admin(_, by) = asker {
             let event = Event::new(ActivityKind::PasswordResetSent, &user.email);
             activity::record(d, &txn, by, event).await?;
@@ -388,8 +389,8 @@ pub async fn send_email_change(
              {if_unexpected}\n"
         ),
     };
-    mail::enqueue(txn, now, confirm).await?;
-    mail::enqueue_notice(txn, now, user, notice).await?;
+    mail::enqueue(txn, &d.secrets, now, confirm).await?;
+    mail::enqueue_notice(txn, &d.secrets, now, user, notice).await?;
     Ok(())
 }
 

@@ -91,7 +91,8 @@ pub async fn sign_up(
     .insert(&txn, now)
     .await?;
     let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None).await?;
-    mail::enqueue(&txn, now, email_links::verification_email(d, &user.email, &token)).await?;
+    mail::enqueue(&txn, &d.secrets, now, email_links::verification_email(d, &user.email, &token))
+        .await?;
     let event = Event::new(ActivityKind::AccountSignedUp, &account.company_name);
     activity::record(d, &txn, By::User(&user, client), event).await?;
     txn.commit().await?;

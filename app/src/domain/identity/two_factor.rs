@@ -236,7 +236,7 @@ pub async fn confirm_setup(
     let user = set_flag(&txn, me.user_id(), true).await?;
     let event = Event::new(ActivityKind::TwoFactorEnabled, &user.email);
     activity::record(d, &txn, By::Remedy(me), event).await?;
-    mail::enqueue_notice(&txn, now, &user, notice(&user.email, true)).await?;
+    mail::enqueue_notice(&txn, &d.secrets, now, &user, notice(&user.email, true)).await?;
     txn.commit().await?;
     Ok(codes)
 }
@@ -406,7 +406,8 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
         remove(txn, user.id).await?;
         let event = Event::new(ActivityKind::TwoFactorDisabled, &user.email);
         activity::record(d, txn, By::Remedy(me), event).await?;
-        mail::enqueue_notice(txn, d.clock.now(), &user, notice(&user.email, false)).await
+        mail::enqueue_notice(txn, &d.secrets, d.clock.now(), &user, notice(&user.email, false))
+            .await
     })
     .await
 }

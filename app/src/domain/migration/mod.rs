@@ -18,6 +18,7 @@ mod m20261130_000015_pending_password_links;
 mod m20261130_000016_invitation_declines;
 mod m20261130_000017_link_indexes;
 mod m20261130_000018_declined_links;
+mod m20261201_000019_sealed_outbox;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_invitation_declines::Migration),
             Box::new(m20261130_000017_link_indexes::Migration),
             Box::new(m20261130_000018_declined_links::Migration),
+            Box::new(m20261201_000019_sealed_outbox::Migration),
         ]
     }
 }

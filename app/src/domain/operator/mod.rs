@@ -1,9 +1,10 @@
 //! Every operator command: what the people who run the service do through
 //! the server's command line, on any account. Each takes an [`Operator`],
 //! which only the command line makes, and each is logged (target `operator`).
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::admin::users::{send_invitation, Inviter};
@@ -120,6 +121,7 @@ pub async fn reset_two_factor(d: &Domain, _: &Operator, email: &str) -> Result<(
     two_factor::remove(&txn, user.id).await?;
     mail::enqueue(
         &txn,
+        &d.secrets,
         d.clock.now(),
         Email {
             to: user.email.clone(),
@@ -209,7 +211,8 @@ pub async fn retry_mail(d: &Domain, _: &Operator, id: Option<i32>) -> Result<u64
 /// Every table with a sealed column. `secrets rotate` re-seals each and
 /// `secrets status` counts each; `app/tests/secrets.rs` fails when an entity
 /// with a `key_id` is missing here.
-pub const SEALED_TABLES: [&str; 4] = ["certificates", "integrations", "oauth_tokens", "two_factor"];
+pub const SEALED_TABLES: [&str; 5] =
+    ["certificates", "email_outbox", "integrations", "oauth_tokens", "two_factor"];
 
 /// `secrets rotate` (after the new key is saved): re-seals every stored
 /// secret of every sealed table with `keyring`'s current key, in one
@@ -242,7 +245,8 @@ pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Resu
                 row.account_id,
                 row.owner_id
             ))
-            + reseal!(two_factor_row, ciphertext, |row| two_factor::seal_context(row.user_id));
+            + reseal!(two_factor_row, ciphertext, |row| two_factor::seal_context(row.user_id))
+            + reseal_outbox(&txn, keyring).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", key_id = keyring.current_key_id(), resealed, "operator rotated the secret key");
     Ok(resealed)
@@ -283,6 +287,46 @@ where
     Ok(resealed)
 }
 
+/// Re-seals the bodies of emails not yet sent (pending or failed) that are
+/// under an old key or not sealed at all (queued before bodies were). Unlike
+/// the other tables, a body that does not open is left as it is, with a
+/// warning: its email has failed for that reason and can never be sent, and
+/// it must not keep every other secret from being re-sealed. A row delivered
+/// meanwhile is not written (its body is gone).
+async fn reseal_outbox(txn: &DatabaseTransaction, keyring: &Keyring) -> Result<u64, AppError> {
+    use email_outbox::Column;
+    let unsent = || Column::Status.is_in([mail::PENDING, mail::FAILED]);
+    let stale = email_outbox::Entity::find()
+        .filter(unsent())
+        .filter(
+            Condition::any()
+                .add(Column::KeyId.is_null())
+                .add(Column::KeyId.ne(keyring.current_key_id())),
+        )
+        .all(txn)
+        .await?;
+    let mut resealed = 0;
+    for row in stale {
+        let text = match mail::body(keyring, &row) {
+            Ok(text) => text,
+            Err(err) => {
+                tracing::warn!(email = row.id, error = %err, "a queued email's body does not open; left as it is");
+                continue;
+            }
+        };
+        let new = keyring.seal(&text, &mail::seal_context(&row.to_address));
+        let written = email_outbox::Entity::update_many()
+            .col_expr(Column::KeyId, Expr::value(new.key_id))
+            .col_expr(Column::BodyText, Expr::value(new.ciphertext))
+            .filter(Column::Id.eq(row.id))
+            .filter(unsent())
+            .exec(txn)
+            .await?;
+        resealed += written.rows_affected;
+    }
+    Ok(resealed)
+}
+
 /// How many values one key seals in one table.
 #[derive(Debug, PartialEq, Eq)]
 pub struct SealedCount {
@@ -295,6 +339,7 @@ pub struct SealedCount {
 pub async fn secrets_status(d: &Domain, _: &Operator) -> Result<Vec<SealedCount>, AppError> {
     let mut counts = Vec::new();
     counts.extend(count_keys::<certificate::Entity>(d, certificate::Column::KeyId).await?);
+    counts.extend(count_keys::<email_outbox::Entity>(d, email_outbox::Column::KeyId).await?);
     counts.extend(count_keys::<integration::Entity>(d, integration::Column::KeyId).await?);
     counts.extend(count_keys::<oauth_token::Entity>(d, oauth_token::Column::KeyId).await?);
     counts.extend(count_keys::<two_factor_row::Entity>(d, two_factor_row::Column::KeyId).await?);
@@ -313,6 +358,8 @@ async fn count_keys<E: EntityTrait>(
         .select_only()
         .column(key_column)
         .column_as(key_column.count(), "count")
+        // Only the outbox has rows with nothing sealed: its delivered emails.
+        .filter(key_column.is_not_null())
         .group_by(key_column)
         .into_tuple()
         .all(&d.db)
