@@ -5,6 +5,7 @@ use app::domain::core::actor::Member;
 use app::domain::core::actor::Operator;
 use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool};
+use app::domain::core::validation;
 use app::domain::entity::user;
 use app::domain::features::applications::{self, NEEDS_CAN_CREATE, NEEDS_CAN_SHARE, OWNER_ONLY};
 use app::domain::features::deployments;
@@ -547,4 +548,32 @@ async fn an_unshare_at_the_moment_of_a_deploy_leaves_no_deployment_behind() {
         let mine = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
         assert_eq!(mine[0].deployed_to, None, "round {round}: {deployed:?}");
     }
+}
+
+/// Each copy has a name of its own, within the name's limit, so two clones
+/// of one application are told apart in every list.
+#[tokio::test]
+async fn copies_are_numbered_and_keep_their_suffix_within_the_limit() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
+    let names = [
+        applications::clone(&d, &ada, ivr.id).await.unwrap().name,
+        applications::clone(&d, &ada, ivr.id).await.unwrap().name,
+        applications::clone(&d, &ada, ivr.id).await.unwrap().name,
+    ];
+    assert_eq!(names, ["IVR (copy)", "IVR (copy 2)", "IVR (copy 3)"]);
+    // A number freed by a deletion is used again.
+    let second = applications::list(&d, &ada).await.unwrap();
+    let second = second.rows.iter().find(|a| a.name == "IVR (copy 2)").unwrap().id;
+    applications::delete(&d, &ada, second).await.unwrap();
+    assert_eq!(applications::clone(&d, &ada, ivr.id).await.unwrap().name, "IVR (copy 2)");
+
+    let long = "L".repeat(validation::NAME_MAX);
+    let long = applications::create(&d, &ada, &long).await.unwrap();
+    let first = applications::clone(&d, &ada, long.id).await.unwrap().name;
+    let again = applications::clone(&d, &ada, long.id).await.unwrap().name;
+    assert!(first.ends_with("L (copy)") && again.ends_with("L (copy 2)"), "{first} {again}");
+    assert_eq!(first.chars().count(), validation::NAME_MAX);
+    assert_eq!(again.chars().count(), validation::NAME_MAX);
 }

@@ -3,12 +3,12 @@
 //! the same account, clone them (with Can Create) and attach the account's JS
 //! libraries and integrations. A user sees what they own and what is shared
 //! with them; anything else is "not found".
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, Select, Set, TransactionTrait, TryInsertResult,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait, TryInsertResult,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -284,6 +284,31 @@ async fn room_for_one(d: &Domain, txn: &DatabaseTransaction, me: &Member) -> Res
     Scoped::of(me).refuse_full::<application::Entity>(txn, most, "applications").await
 }
 
+/// The name of a copy of `original`: "IVR (copy)", or with that taken in the
+/// account "IVR (copy 2)", "IVR (copy 3)"…, so copies are told apart in
+/// every list. A long name is shortened to keep its suffix within the limit.
+async fn copy_name(
+    txn: &DatabaseTransaction,
+    original: &application::Model,
+) -> Result<String, AppError> {
+    // As many as the account may hold (`Holdings::applications`).
+    let taken: HashSet<String> = application::Entity::find()
+        .select_only()
+        .column(application::Column::Name)
+        .filter(application::Column::AccountId.eq(original.account_id))
+        .into_tuple()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
+    let named = |n: usize| {
+        let suffix = if n == 1 { " (copy)".to_owned() } else { format!(" (copy {n})") };
+        let room = validation::NAME_MAX - suffix.chars().count();
+        original.name.chars().take(room).collect::<String>() + &suffix
+    };
+    Ok((1..).map(named).find(|name| !taken.contains(name)).expect("a free number"))
+}
+
 /// A copy owned by the same owner, with the same libraries and integrations;
 /// shares and deployments stay with the original.
 pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, AppError> {
@@ -293,8 +318,7 @@ pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, A
     let original = find_owned(&txn, me, id).await?;
     me.creator(&txn).await?;
     room_for_one(d, &txn, me).await?;
-    let name: String =
-        format!("{} (copy)", original.name).chars().take(validation::NAME_MAX).collect();
+    let name = copy_name(&txn, &original).await?;
     let copy = application::ActiveModel {
         account_id: Set(original.account_id),
         owner_id: Set(original.owner_id),
