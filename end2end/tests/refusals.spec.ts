@@ -36,6 +36,7 @@ test('a member sees no admin tab and is refused at an admin URL', async ({ page 
   const response = await page.goto('/account/users');
   expect(response?.status()).toBe(403);
   await expect(page.getByText('Only an account admin can do this.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Add User' })).toHaveCount(0);
   const info = await page.goto('/account/account-information');
   expect(info?.status()).toBe(403);
   await expect(page.getByText('Only an account admin can do this.')).toBeVisible();

@@ -56,15 +56,19 @@ pub fn UsersTab() -> impl IntoView {
     close_on_success(update, dialogs.edit_open);
     let notice = done_notice(add, switch, pending_email_change(update));
 
+    // Add User comes with the list: a user who is not an admin, at this
+    // tab's address, sees the refusal and nothing to press.
     let table = move |page| {
-        view! { <UserTable page search state sort pages after restart=Callback::new(move |_| restart()) dialogs switch /> }
+        view! {
+            <UserTable page search state sort pages after restart=Callback::new(move |_| restart()) dialogs switch />
+            <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add User"</button>
+        }
     };
     view! {
         <section class="panel" aria-labelledby="users-heading">
             <h2 id="users-heading">"Manage Users"</h2>
             <Loaded resource=users view=table admin_only=true />
             <DoneNotice done=notice />
-            <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add User"</button>
         </section>
         <Modal title="Add User" open=dialogs.adding id="add-user">
             <UserForm add=Some(add) update=None row=None />
