@@ -1,7 +1,7 @@
 //! Verified sign-up, forgot password and confirmed email change: the emails
 //! they write to the outbox and the links in them.
 use app::domain::core::tokens::{LINK_EXPIRED, LINK_INVALID, LINK_USED};
-use app::domain::entity::{account, email_outbox as outbox, email_token, user};
+use app::domain::entity::{account, activity_event, email_outbox as outbox, email_token, user};
 use app::domain::identity::email_links::{self, UNVERIFIED_ACCOUNT_LIFETIME};
 use app::domain::identity::log_in;
 use app::domain::identity::profile;
@@ -10,11 +10,11 @@ use app::domain::identity::sign_up;
 use app::domain::identity::sign_up::SignUp;
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
-    account_with_admin, body_of, fresh_concurrent_domain, fresh_domain, link_token, Snapshot,
-    PASSWORD,
+    account_with_admin, add_user, body_of, fresh_concurrent_domain, fresh_domain, link_token,
+    Snapshot, PASSWORD,
 };
 use app::domain::Domain;
-use app::model::AppError;
+use app::model::{ActivityKind, AppError};
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
@@ -224,6 +224,58 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
         field(&email_links::confirm_email_change(&d, &token, None).await.err().unwrap(), "token"),
         LINK_USED
     );
+    before.assert_unchanged(&d).await;
+}
+
+/// A change waiting for its link is shown after a reload, with its address
+/// and the link's end, and can be cancelled: the link then says it expired
+/// and the address stays. With nothing waiting (cancelled, confirmed or
+/// expired) Cancel says so and changes nothing.
+#[tokio::test]
+async fn a_pending_email_change_is_shown_and_can_be_cancelled() {
+    let (d, clock) = fresh_domain().await;
+    let me = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, me.account_id(), "bob@example.com", false).await;
+    assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
+    let nothing = email_links::cancel_email_change(&d, &me).await.err().unwrap();
+    assert_eq!(nothing.to_string(), email_links::NO_EMAIL_CHANGE);
+
+    let asked_at = d.clock.now();
+    email_links::request_email_change(&d, &me, PASSWORD, "new@example.com").await.unwrap();
+    let pending = email_links::pending_email_change(&d, &me).await.unwrap().unwrap();
+    assert_eq!(pending.new_email, "new@example.com");
+    let until = (asked_at + chrono::Duration::hours(24)).format("%Y-%m-%d %H:%M UTC");
+    assert_eq!(pending.until, until.to_string());
+    // Only the user it is for sees it.
+    assert_eq!(email_links::pending_email_change(&d, &bob).await.unwrap(), None);
+    let not_bobs = email_links::cancel_email_change(&d, &bob).await.err().unwrap();
+    assert_eq!(not_bobs.to_string(), email_links::NO_EMAIL_CHANGE);
+
+    let token = link_token(&d, "new@example.com", "/confirm-email").await;
+    email_links::cancel_email_change(&d, &me).await.unwrap();
+    assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
+    let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
+    let event = newest.one(&d.db).await.unwrap().unwrap();
+    assert_eq!(event.kind, ActivityKind::EmailChangeCancelled.as_str());
+    assert_eq!(event.detail.as_deref(), Some("to new@example.com"));
+    let before = Snapshot::take(&d).await;
+    let link = email_links::confirm_email_change(&d, &token, None).await.err().unwrap();
+    assert_eq!(field(&link, "token"), LINK_EXPIRED);
+    let again = email_links::cancel_email_change(&d, &me).await.err().unwrap();
+    assert_eq!(again.to_string(), email_links::NO_EMAIL_CHANGE);
+    before.assert_unchanged(&d).await;
+    assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "ada@example.com");
+
+    // A confirmed change leaves nothing waiting, nor does an expired one.
+    email_links::request_email_change(&d, &me, PASSWORD, "newer@example.com").await.unwrap();
+    let token = link_token(&d, "newer@example.com", "/confirm-email").await;
+    email_links::confirm_email_change(&d, &token, None).await.unwrap();
+    assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
+    email_links::request_email_change(&d, &me, PASSWORD, "newest@example.com").await.unwrap();
+    clock.advance(chrono::Duration::hours(24));
+    assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
+    let before = Snapshot::take(&d).await;
+    assert!(email_links::cancel_email_change(&d, &me).await.is_err());
     before.assert_unchanged(&d).await;
 }
 

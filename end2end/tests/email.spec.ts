@@ -87,3 +87,33 @@ test('change the email address: it changes only once the new address confirms', 
   await page.goto('/account');
   await expect(page.getByText(newEmail, { exact: true })).toBeVisible();
 });
+
+test('a pending email change shows after a reload and can be cancelled', async ({ page }) => {
+  const email = uniqueEmail('stay');
+  const newEmail = uniqueEmail('cancelled');
+  await signUp(page, email);
+  await ready(page);
+  const section = page.getByRole('region', { name: 'Change Email Address' });
+  await section.getByLabel('New Email Address').fill(newEmail);
+  await section.getByLabel('Current Password').fill(PASSWORD);
+  await section.getByRole('button', { name: 'Change Email Address' }).click();
+  await expect(section.getByText(`We sent a confirmation link to ${newEmail}.`)).toBeVisible();
+
+  await page.reload();
+  await ready(page);
+  const waiting = section.getByText('Waiting for confirmation:');
+  await expect(waiting).toContainText(newEmail);
+  await expect(waiting).toContainText(/works until \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  await section.getByRole('button', { name: 'Cancel Email Change' }).click();
+  await expect(section.getByText('The email change was cancelled: its link no longer works.')).toBeVisible();
+  await expect(waiting).toHaveCount(0);
+
+  await page.goto(await linkFromMailFolder(newEmail, '/confirm-email'));
+  await ready(page);
+  await page.getByRole('button', { name: 'Confirm New Email Address' }).click();
+  await expect(page.getByText('This link has expired. Please ask for a new one.')).toBeVisible();
+  await page.goto('/account');
+  await ready(page);
+  await expect(page.getByText(email, { exact: true })).toBeVisible();
+  await expect(section.getByText('Waiting for confirmation:')).toHaveCount(0);
+});

@@ -137,6 +137,20 @@ fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_addres
         let asked = app.call("request_email_change", &form(PASSWORD), Some(&session)).await;
         assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
         assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);
+        // The change waits, shown to its user only, with no token in sight.
+        let pending = app.call("pending_email_change", &[], None).await;
+        assert_eq!(pending.status, StatusCode::UNAUTHORIZED);
+        let pending = app.call("pending_email_change", &[], Some(&session)).await;
+        assert_eq!(pending.json()["new_email"], "new@example.com", "{}", pending.body);
+        assert!(!pending.body.contains("token"), "{}", pending.body);
+        let before = Snapshot::take(&app.domain).await;
+        let cancel = app.call("cancel_email_change", &[], None).await;
+        assert_eq!(cancel.status, StatusCode::UNAUTHORIZED);
+        let cancel = app
+            .call_from("cancel_email_change", &[], Some(&session), Some("cross-site"), None)
+            .await;
+        assert_eq!(cancel.status, StatusCode::FORBIDDEN);
+        before.assert_unchanged(&app.domain).await;
         let token = app.link_token("new@example.com", "/confirm-email").await;
         assert!(app.page(&format!("/confirm-email?token={token}"), None).await.status.is_success());
         assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);

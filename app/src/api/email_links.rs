@@ -1,7 +1,7 @@
 //! Email verification, password reset and email change.
 use leptos::prelude::*;
 
-use crate::model::AppError;
+use crate::model::{AppError, PendingEmailChange};
 
 #[server(prefix = "/fn", endpoint = "resend_verification")]
 pub async fn resend_verification() -> Result<(), AppError> {
@@ -56,6 +56,22 @@ pub async fn request_email_change(
     use crate::domain::identity::email_links;
     email_links::request_email_change(&domain()?, &member().await?, &current_password, &new_email)
         .await
+}
+
+/// The email change waiting for its link to be opened, if any.
+// Named apart from the model type the function returns.
+#[server(name = LoadPendingEmailChange, prefix = "/fn", endpoint = "pending_email_change")]
+pub async fn pending_email_change() -> Result<Option<PendingEmailChange>, AppError> {
+    use super::web::*;
+    use crate::domain::identity::email_links;
+    email_links::pending_email_change(&domain()?, &member().await?).await
+}
+
+#[server(prefix = "/fn", endpoint = "cancel_email_change")]
+pub async fn cancel_email_change() -> Result<(), AppError> {
+    use super::web::*;
+    use crate::domain::identity::email_links;
+    email_links::cancel_email_change(&domain()?, &member().await?).await
 }
 
 #[server(prefix = "/fn", endpoint = "confirm_email_change")]

@@ -63,6 +63,7 @@ activity_kinds! {
     PasswordChanged = "password.changed", "Password changed", true;
     PasswordReset = "password.reset", "Password reset by email link", true;
     EmailChangeRequested = "email.change_requested", "Email change requested", true;
+    EmailChangeCancelled = "email.change_cancelled", "Email change cancelled", true;
     EmailChanged = "email.changed", "Email address changed", true;
     EmailVerified = "email.verified", "Email address verified", true;
     TwoFactorEnabled = "two_factor.enabled", "Two-factor authentication on", true;

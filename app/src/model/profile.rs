@@ -15,6 +15,14 @@ pub struct CurrentUser {
     pub company_name: String,
 }
 
+/// An email change asked for and not yet confirmed: the address its link
+/// went to, and until when the link works (UTC, as the page shows it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEmailChange {
+    pub new_email: String,
+    pub until: String,
+}
+
 /// What an unverified user cannot do yet (SPEC "Trust and abuse"), said
 /// wherever they might try; the server's refusal says the same.
 pub const UNVERIFIED_LIMITS: &str = "Until you do, you cannot invite users, request phone \

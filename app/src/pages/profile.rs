@@ -4,13 +4,16 @@ use leptos::prelude::*;
 
 use super::account::SecurityChanges;
 use super::my_account::UserResource;
-use crate::api::email_links::{RequestEmailChange, ResendVerification};
+use crate::api::email_links::{
+    pending_email_change, CancelEmailChange, RequestEmailChange, ResendVerification,
+};
 use crate::api::profile::{ChangePassword, UpdateName};
 use crate::components::form::{
     field_error, form_action, form_error, reset_on_success, success_message, Field, FormStatus,
     NewPasswordField,
 };
-use crate::model::{CurrentUser, UNVERIFIED_LIMITS};
+use crate::components::loaded::{server_resource, Loaded};
+use crate::model::{CurrentUser, PendingEmailChange, UNVERIFIED_LIMITS};
 
 /// The user's name, email address and password, each in its own section.
 #[component]
@@ -101,7 +104,24 @@ fn UnverifiedNotice(email: String) -> impl IntoView {
 #[component]
 fn ChangeEmail() -> impl IntoView {
     let change = form_action::<RequestEmailChange>();
+    let cancel = form_action::<CancelEmailChange>();
     let result = change.value();
+    let pending = server_resource(
+        move || (change.version().get(), cancel.version().get()),
+        |_| pending_email_change(),
+    );
+    // One task's notice at a time: a cancelled change's "we sent a link"
+    // would say the opposite of what is now true.
+    Effect::new(move |_| {
+        if let Some(Ok(())) = cancel.value().get() {
+            change.value().set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = result.get() {
+            cancel.value().set(None);
+        }
+    });
     let sent = Signal::derive(move || {
         match result.get() {
         Some(Ok(address)) => Some(format!(
@@ -110,9 +130,29 @@ fn ChangeEmail() -> impl IntoView {
         _ => None,
     }
     });
+    let pending_view = move |pending: Option<PendingEmailChange>| {
+        pending.map(|pending| {
+            view! {
+                <div class="pending-change">
+                    <p>
+                        "Waiting for confirmation: " <strong>{pending.new_email}</strong>
+                        ". The link we sent there works until " {pending.until}
+                        "; until it is opened your address stays as it is."
+                    </p>
+                    <ActionForm action=cancel>
+                        <button type="submit" disabled=move || cancel.pending().get()>
+                            "Cancel Email Change"
+                        </button>
+                    </ActionForm>
+                </div>
+            }
+        })
+    };
     view! {
         <section class="panel" aria-labelledby="email-heading">
             <h2 id="email-heading">"Change Email Address"</h2>
+            <Loaded resource=pending view=pending_view />
+            <FormStatus error=form_error(cancel.value(), &[]) success=success_message(cancel.value(), "The email change was cancelled: its link no longer works.") />
             <ActionForm action=change attr:novalidate=true>
                 <FormStatus error=form_error(result, &["new_email", "current_password"]) success=sent />
                 <Field label="New Email Address" name="new_email" input_type="email" autocomplete="email" error=field_error(result, "new_email") />

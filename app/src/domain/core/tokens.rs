@@ -30,7 +30,7 @@ impl Purpose {
         Purpose::ALL.into_iter().find(|p| p.as_str() == token.purpose).ok_or(AppError::Internal)
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Activate => "activate",
             Purpose::VerifyEmail => "verify_email",

@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -20,12 +21,12 @@ use crate::domain::core::scope::{lock_account, lock_account_of};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::user;
+use crate::domain::entity::{email_token, user};
 use crate::domain::identity::log_in::{self, LogIn};
 use crate::domain::identity::password_link;
 use crate::domain::identity::reauth;
 use crate::domain::identity::two_factor;
-use crate::model::{ActivityKind, AppError};
+use crate::model::{ActivityKind, AppError, PendingEmailChange};
 
 /// An account whose address is never verified is removed after this long, so
 /// nobody can hold someone else's address.
@@ -337,6 +338,64 @@ pub async fn request_email_change(
     activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
     Ok(new_email)
+}
+
+/// Why Cancel finds nothing to cancel.
+pub const NO_EMAIL_CHANGE: &str =
+    "No email change is waiting: it was confirmed, or its link expired, a moment ago.";
+
+/// The email change asked for the actor (by them or by an admin) whose link
+/// still works: the Change Email Address section shows it after a reload,
+/// with a way to cancel it.
+pub async fn pending_email_change(
+    d: &Domain,
+    actor: &Member,
+) -> Result<Option<PendingEmailChange>, AppError> {
+    let link = live_email_change(d, &d.read, actor.user_id()).await?;
+    Ok(link.and_then(|link| {
+        let until = link.expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
+        link.new_email.map(|new_email| PendingEmailChange { new_email, until })
+    }))
+}
+
+/// The newest email-change link of `user_id` that still works (issuing one
+/// expires the others, so there is one at most).
+async fn live_email_change<C: sea_orm::ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    user_id: i32,
+) -> Result<Option<email_token::Model>, AppError> {
+    Ok(email_token::Entity::find()
+        .filter(email_token::Column::UserId.eq(user_id))
+        .filter(email_token::Column::Purpose.eq(Purpose::ChangeEmail.as_str()))
+        .filter(email_token::Column::UsedAt.is_null())
+        .filter(email_token::Column::ExpiresAt.gt(d.clock.now()))
+        .order_by_desc(email_token::Column::CreatedAt)
+        .one(conn)
+        .await?)
+}
+
+/// Cancels the actor's pending email change: its link stops working (opened
+/// later, it says it expired) and the address stays as it is.
+pub async fn cancel_email_change(d: &Domain, actor: &Member) -> Result<(), AppError> {
+    let nothing = || AppError::Conflict(NO_EMAIL_CHANGE.into());
+    // Nothing to cancel costs no change from the user's allowance.
+    live_email_change(d, &d.db, actor.user_id()).await?.ok_or_else(nothing)?;
+    let by = By::Member(activity::count_change(d, actor).await?);
+    let txn = d.db.begin().await?;
+    // Under the lock a confirmation takes too: the link is either used or
+    // cancelled, never both.
+    let me = lock_account_of(&txn, actor.user_id()).await?;
+    let pending = live_email_change(d, &txn, me.id)
+        .await?
+        .and_then(|link| link.new_email)
+        .ok_or_else(nothing)?;
+    tokens::expire(d, &txn, me.id, Purpose::ChangeEmail).await?;
+    let event =
+        Event::new(ActivityKind::EmailChangeCancelled, &me.email).detail(format!("to {pending}"));
+    activity::record(d, &txn, by, event).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Writes the confirmation link to the new address and the notice to the old
