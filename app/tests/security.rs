@@ -449,7 +449,9 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
     let firefox =
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0";
-    let laptop = log_in_by_password(&d, "ada@example.com", PASSWORD, firefox).await.unwrap();
+    let office = Some("203.0.113.7".parse().unwrap());
+    let laptop = log_in::log_in(&d, "ada@example.com", PASSWORD, firefox, office).await;
+    let laptop = laptop.unwrap().into_session().unwrap();
     clock.advance(Duration::minutes(5));
     let phone = log_in_by_password(
         &d,
@@ -462,8 +464,12 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     let bobs = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     let listed = sessions::list(&d, &ada, &phone.token).await.unwrap();
     assert_eq!(
-        listed.iter().map(|s| (s.device.as_str(), s.current)).collect::<Vec<_>>(),
-        vec![("Chrome on Android", true), ("Firefox on Windows", false)]
+        listed
+            .iter()
+            .map(|s| (s.device.as_str(), s.client_address.as_str(), s.current))
+            .collect::<Vec<_>>(),
+        vec![("Chrome on Android", "", true), ("Firefox on Windows", "203.0.113.7", false)],
+        "an unknown address is left empty"
     );
     assert!(
         serde_json::to_string(&listed).unwrap().find(&laptop.token).is_none(),

@@ -75,6 +75,9 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await ready(page);
   const sessions = page.getByRole('region', { name: 'Logged-In Sessions' });
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
+  // Each row says where it logged in from (both from this machine here).
+  await expect(sessions.getByRole('columnheader', { name: 'Client Address' })).toBeVisible();
+  await expect(sessions.getByRole('cell', { name: '127.0.0.1', exact: true })).toHaveCount(2);
 
   // Change the password: a wrong current password is refused first.
   const newPassword = 'Quartz-Harbor-Lantern-77';

@@ -46,6 +46,7 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
         view! {
             <tr>
                 <td>{row.device.clone()} {row.current.then(|| view! { " " <span class="badge">"This session"</span> })}</td>
+                <td>{row.client_address.clone()}</td>
                 <td>{row.last_seen.clone()}</td>
                 <td>{row.started.clone()}</td>
                 <RowActions>
@@ -57,6 +58,6 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
         }
     };
     view! {
-        <DataTable caption="Where you are logged in" columns=&["Device", "Last Seen", "Logged In"] actions=true rows row />
+        <DataTable caption="Where you are logged in" columns=&["Device", "Client Address", "Last Seen", "Logged In"] actions=true rows row />
     }
 }

@@ -9,6 +9,8 @@ pub struct Model {
     pub token_hash: String,
     pub user_id: i32,
     pub user_agent: String,
+    /// Where the log-in came from, when known.
+    pub client_address: Option<String>,
     pub created_at: DateTimeUtc,
     pub last_seen_at: DateTimeUtc,
 }

@@ -49,6 +49,7 @@ pub async fn start_session(
         token_hash: Set(token_hash(&token)),
         user_id: Set(user.id),
         user_agent: Set(user_agent.chars().take(200).collect()),
+        client_address: Set(client.map(|address| address.to_string())),
         created_at: Set(now),
         last_seen_at: Set(now),
     }
@@ -261,6 +262,7 @@ pub async fn list(
         .map(|s| SessionRow {
             current: s.token_hash == current,
             device: device(&s.user_agent),
+            client_address: s.client_address.unwrap_or_default(),
             last_seen: s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             started: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             id: s.token_hash,

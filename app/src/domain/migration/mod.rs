@@ -19,6 +19,7 @@ mod m20261130_000016_invitation_declines;
 mod m20261130_000017_link_indexes;
 mod m20261130_000018_declined_links;
 mod m20261201_000019_sealed_outbox;
+mod m20261201_000020_session_addresses;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_link_indexes::Migration),
             Box::new(m20261130_000018_declined_links::Migration),
             Box::new(m20261201_000019_sealed_outbox::Migration),
+            Box::new(m20261201_000020_session_addresses::Migration),
         ]
     }
 }
