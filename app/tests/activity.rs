@@ -218,7 +218,7 @@ async fn numbers_applications_and_resources_record_each_change() {
     let app = applications::create(&d, &ada, "Hotline").await.unwrap();
     log.one_from_here(&d, ActivityKind::ApplicationCreated, me, "Hotline").await;
     let copy = applications::clone(&d, &ada, app.id).await.unwrap();
-    log.one_from_here(&d, ActivityKind::ApplicationCloned, me, "Hotline (copy)").await;
+    log.one_from_here(&d, ActivityKind::ApplicationCloned, me, "Hotline copy").await;
     applications::share(&d, &ada, app.id, bob.user_id()).await.unwrap();
     let shared = log.one_from_here(&d, ActivityKind::ApplicationShared, me, "Hotline").await;
     assert_eq!(shared.detail.as_deref(), Some("with bob@example.com"));
@@ -292,7 +292,7 @@ async fn numbers_applications_and_resources_record_each_change() {
     log.one_from_here(&d, ActivityKind::OAuthTokenDeleted, me, "Stripe test acct_1").await;
 
     applications::delete(&d, &ada, copy.id).await.unwrap();
-    log.one_from_here(&d, ActivityKind::ApplicationDeleted, me, "Hotline (copy)").await;
+    log.one_from_here(&d, ActivityKind::ApplicationDeleted, me, "Hotline copy").await;
     phone_numbers::release(&d, &admin, number.id).await.unwrap();
     log.one_from_here(&d, ActivityKind::PhoneNumberReleased, me, &e164).await;
 }

@@ -227,12 +227,12 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     let copy = applications::clone(&d, &ada, ivr.id).await.unwrap();
     assert_eq!(
         (copy.name.as_str(), copy.libraries.len(), copy.integrations.len()),
-        ("IVR (copy)", 1, 1)
+        ("IVR copy", 1, 1)
     );
 
-    assert_eq!(js_libraries::list(&d, &ada).await.unwrap()[0].used_by, vec!["IVR", "IVR (copy)"]);
+    assert_eq!(js_libraries::list(&d, &ada).await.unwrap()[0].used_by, vec!["IVR", "IVR copy"]);
     let listed = integrations::list(&d, &ada).await.unwrap();
-    assert_eq!(listed[0].used_by, vec!["IVR", "IVR (copy)"]);
+    assert_eq!(listed[0].used_by, vec!["IVR", "IVR copy"]);
 
     // Without confirmation nothing is deleted, and the applications are named.
     let before = Snapshot::take(&d).await;
@@ -240,12 +240,12 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     assert_eq!(
         refused,
         Err(AppError::Conflict(
-            "Greeting is used by IVR, IVR (copy). Confirm to detach it from those applications and delete it.".into()
+            "Greeting is used by IVR, IVR copy. Confirm to detach it from those applications and delete it.".into()
         ))
     );
     let admin = ada.admin().unwrap();
     assert!(
-        matches!(integrations::delete(&d, &admin, bucket, false).await, Err(AppError::Conflict(m)) if m.contains("IVR (copy)"))
+        matches!(integrations::delete(&d, &admin, bucket, false).await, Err(AppError::Conflict(m)) if m.contains("IVR copy"))
     );
     before.assert_unchanged(&d).await;
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 1);
@@ -550,30 +550,40 @@ async fn an_unshare_at_the_moment_of_a_deploy_leaves_no_deployment_behind() {
     }
 }
 
-/// Each copy has a name of its own, within the name's limit, so two clones
-/// of one application are told apart in every list.
+/// Each copy has a name of its own among its owner's applications, within
+/// the name's limit, listed in order under the original; another owner's
+/// copies take no number from them.
 #[tokio::test]
 async fn copies_are_numbered_and_keep_their_suffix_within_the_limit() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
+    let first = applications::clone(&d, &ada, ivr.id).await.unwrap();
     let names = [
+        first.name.clone(),
         applications::clone(&d, &ada, ivr.id).await.unwrap().name,
-        applications::clone(&d, &ada, ivr.id).await.unwrap().name,
-        applications::clone(&d, &ada, ivr.id).await.unwrap().name,
+        // A copy of a copy is numbered from the same base.
+        applications::clone(&d, &ada, first.id).await.unwrap().name,
     ];
-    assert_eq!(names, ["IVR (copy)", "IVR (copy 2)", "IVR (copy 3)"]);
+    assert_eq!(names, ["IVR copy", "IVR copy 2", "IVR copy 3"]);
+    let listed: Vec<String> =
+        applications::list(&d, &ada).await.unwrap().rows.into_iter().map(|a| a.name).collect();
+    assert_eq!(listed, ["IVR", "IVR copy", "IVR copy 2", "IVR copy 3"]);
     // A number freed by a deletion is used again.
     let second = applications::list(&d, &ada).await.unwrap();
-    let second = second.rows.iter().find(|a| a.name == "IVR (copy 2)").unwrap().id;
+    let second = second.rows.iter().find(|a| a.name == "IVR copy 2").unwrap().id;
     applications::delete(&d, &ada, second).await.unwrap();
-    assert_eq!(applications::clone(&d, &ada, ivr.id).await.unwrap().name, "IVR (copy 2)");
+    assert_eq!(applications::clone(&d, &ada, ivr.id).await.unwrap().name, "IVR copy 2");
+    // Another owner's first copy is their "copy", whatever Ada's are called.
+    let cy = add_user(&d, ada.account_id(), "cy@example.com", true).await;
+    let cys = applications::create(&d, &cy, "IVR").await.unwrap();
+    assert_eq!(applications::clone(&d, &cy, cys.id).await.unwrap().name, "IVR copy");
 
     let long = "L".repeat(validation::NAME_MAX);
     let long = applications::create(&d, &ada, &long).await.unwrap();
     let first = applications::clone(&d, &ada, long.id).await.unwrap().name;
     let again = applications::clone(&d, &ada, long.id).await.unwrap().name;
-    assert!(first.ends_with("L (copy)") && again.ends_with("L (copy 2)"), "{first} {again}");
+    assert!(first.ends_with("L copy") && again.ends_with("L copy 2"), "{first} {again}");
     assert_eq!(first.chars().count(), validation::NAME_MAX);
     assert_eq!(again.chars().count(), validation::NAME_MAX);
 }

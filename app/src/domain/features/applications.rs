@@ -284,9 +284,11 @@ async fn room_for_one(d: &Domain, txn: &DatabaseTransaction, me: &Member) -> Res
     Scoped::of(me).refuse_full::<application::Entity>(txn, most, "applications").await
 }
 
-/// The name of a copy of `original`: "IVR (copy)", or with that taken in the
-/// account "IVR (copy 2)", "IVR (copy 3)"…, so copies are told apart in
-/// every list. A long name is shortened to keep its suffix within the limit.
+/// The name of a copy of `original`: "IVR copy", or with that taken among
+/// its owner's applications "IVR copy 2", "IVR copy 3"…, so copies are told
+/// apart and listed in order under the original. A copy of a copy is
+/// numbered from the same base ("IVR copy" gives "IVR copy 2"), and a long
+/// name is shortened to keep its suffix within the limit.
 async fn copy_name(
     txn: &DatabaseTransaction,
     original: &application::Model,
@@ -295,18 +297,29 @@ async fn copy_name(
     let taken: HashSet<String> = application::Entity::find()
         .select_only()
         .column(application::Column::Name)
-        .filter(application::Column::AccountId.eq(original.account_id))
+        .filter(application::Column::OwnerId.eq(original.owner_id))
         .into_tuple()
         .all(txn)
         .await?
         .into_iter()
         .collect();
+    let base = without_copy_suffix(&original.name);
     let named = |n: usize| {
-        let suffix = if n == 1 { " (copy)".to_owned() } else { format!(" (copy {n})") };
+        let suffix = if n == 1 { " copy".to_owned() } else { format!(" copy {n}") };
         let room = validation::NAME_MAX - suffix.chars().count();
-        original.name.chars().take(room).collect::<String>() + &suffix
+        base.chars().take(room).collect::<String>() + &suffix
     };
     Ok((1..).map(named).find(|name| !taken.contains(name)).expect("a free number"))
+}
+
+/// `name` without a trailing " copy" or " copy N".
+fn without_copy_suffix(name: &str) -> &str {
+    let numbered = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    let numbered = match numbered.strip_suffix(' ') {
+        Some(rest) if numbered.len() < name.len() => rest,
+        _ => name,
+    };
+    numbered.strip_suffix(" copy").filter(|base| !base.is_empty()).unwrap_or(name)
 }
 
 /// A copy owned by the same owner, with the same libraries and integrations;
