@@ -587,3 +587,40 @@ async fn copies_are_numbered_and_keep_their_suffix_within_the_limit() {
     assert_eq!(first.chars().count(), validation::NAME_MAX);
     assert_eq!(again.chars().count(), validation::NAME_MAX);
 }
+
+/// Names that lists and pickers show must tell things apart: one's own
+/// applications, and the account's JS libraries (every application's
+/// settings list them all), are refused a name already used, capitals and
+/// spaces aside. Nothing changes with the refusal; other owners and other
+/// accounts are free to use it.
+#[tokio::test]
+async fn application_and_library_names_are_not_used_twice() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let cy = add_user(&d, ada.account_id(), "cy@example.com", true).await;
+    let eve = account_with_admin(&d, "Evil", "eve@example.com").await;
+    applications::create(&d, &ada, "Main IVR").await.unwrap();
+    let utils = js_libraries::add(&d, &ada, library("utils", "1")).await.unwrap();
+    let other = js_libraries::add(&d, &ada, library("dates", "1")).await.unwrap();
+
+    let before = Snapshot::take(&d).await;
+    for name in ["Main IVR", "main ivr", " MAIN IVR "] {
+        let refused = applications::create(&d, &ada, name).await.err().unwrap();
+        assert_eq!(refused.message_for("name").as_deref(), Some(applications::NAME_TAKEN));
+    }
+    let same_account = js_libraries::add(&d, &cy, library("Utils", "2")).await.err().unwrap();
+    assert_eq!(same_account.message_for("name").as_deref(), Some(js_libraries::NAME_TAKEN));
+    let renamed = js_libraries::update(&d, &ada, other.id, library("UTILS", "1")).await;
+    assert_eq!(
+        renamed.err().unwrap().message_for("name").as_deref(),
+        Some(js_libraries::NAME_TAKEN)
+    );
+    before.assert_unchanged(&d).await;
+
+    // Another owner's applications, another account's libraries.
+    applications::create(&d, &cy, "Main IVR").await.unwrap();
+    js_libraries::add(&d, &eve, library("utils", "1")).await.unwrap();
+    // A library keeps its own name, in other capitals too.
+    let kept = js_libraries::update(&d, &ada, utils.id, library("Utils", "2")).await.unwrap();
+    assert_eq!(kept.name, "Utils");
+}

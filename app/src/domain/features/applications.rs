@@ -26,6 +26,9 @@ use crate::model::{ActivityKind, AppError, ApplicationRow, Applications, Named, 
 
 pub use crate::domain::core::actor::{NEEDS_CAN_CREATE, NEEDS_CAN_SHARE};
 pub const OWNER_ONLY: &str = "Only the owner of this application can do this.";
+/// Why Create Application refuses a name: two of one's applications of one
+/// name could not be told apart in the lists and pickers that name them.
+pub const NAME_TAKEN: &str = "You already have an application of this name: choose another.";
 
 /// The applications `me` can see: their own and those shared with them.
 pub(super) fn visible_to(me: &Member) -> Select<application::Entity> {
@@ -262,6 +265,7 @@ pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRo
     me.verified(&d.db).await?;
     let creator = me.creator(&d.db).await?;
     let event = Event::new(ActivityKind::ApplicationCreated, &name);
+    let key = name_key(&name);
     let new = application::ActiveModel {
         account_id: Set(creator.member().account_id()),
         owner_id: Set(creator.member().user_id()),
@@ -269,13 +273,40 @@ pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRo
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
+    let taken = || AppError::field("name", NAME_TAKEN);
+    // Refused at once, without spending a change; again under the lock,
+    // which a create of the same name racing this one takes too.
+    if names_of(&d.db, me.user_id()).await?.contains(&key) {
+        return Err(taken());
+    }
     let by = By::Member(activity::count_change(d, me).await?);
     let app = activity::with_event(d, by, event, async |txn| {
         room_for_one(d, txn, me).await?;
+        if names_of(txn, me.user_id()).await?.contains(&key) {
+            return Err(taken());
+        }
         Ok(new.insert(txn).await?)
     })
     .await?;
     row(&d.db, me, app).await
+}
+
+/// A name as two names are compared: capitals and the spaces around aside.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The names of `owner_id`'s applications, as [`name_key`] compares them
+/// (as many as the account may hold, `Holdings::applications`).
+async fn names_of(conn: &impl ConnectionTrait, owner_id: i32) -> Result<HashSet<String>, AppError> {
+    let names: Vec<String> = application::Entity::find()
+        .select_only()
+        .column(application::Column::Name)
+        .filter(application::Column::OwnerId.eq(owner_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(names.iter().map(|name| name_key(name)).collect())
 }
 
 /// Refuses one more application once the account holds its most.
@@ -293,23 +324,14 @@ async fn copy_name(
     txn: &DatabaseTransaction,
     original: &application::Model,
 ) -> Result<String, AppError> {
-    // As many as the account may hold (`Holdings::applications`).
-    let taken: HashSet<String> = application::Entity::find()
-        .select_only()
-        .column(application::Column::Name)
-        .filter(application::Column::OwnerId.eq(original.owner_id))
-        .into_tuple()
-        .all(txn)
-        .await?
-        .into_iter()
-        .collect();
+    let taken = names_of(txn, original.owner_id).await?;
     let base = without_copy_suffix(&original.name);
     let named = |n: usize| {
         let suffix = if n == 1 { " copy".to_owned() } else { format!(" copy {n}") };
         let room = validation::NAME_MAX - suffix.chars().count();
         base.chars().take(room).collect::<String>() + &suffix
     };
-    Ok((1..).map(named).find(|name| !taken.contains(name)).expect("a free number"))
+    Ok((1..).map(named).find(|name| !taken.contains(&name_key(name))).expect("a free number"))
 }
 
 /// `name` without a trailing " copy" or " copy N".

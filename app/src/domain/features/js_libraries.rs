@@ -3,8 +3,8 @@
 //! it parses is the browser's advice to the author, not a rule: a library
 //! that does not parse may still be saved.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -13,10 +13,15 @@ use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
-use crate::domain::features::applications::{in_use_message, using_libraries};
+use crate::domain::features::applications::{in_use_message, name_key, using_libraries};
 use crate::model::{ActivityKind, AppError, JsLibraryRow, JS_LIBRARY_MAX};
 
 pub const DESCRIPTION_MAX: usize = 500;
+/// Why a library's name is refused: an application's settings list every
+/// library of the account by name, and two of one name could not be told
+/// apart there.
+pub const NAME_TAKEN: &str =
+    "Another JS library of this account already has this name: choose another.";
 
 /// What the Add and Edit dialogs send.
 pub struct LibraryForm {
@@ -90,6 +95,7 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
     me.verified(&d.db).await?;
     let now = d.clock.now();
     let event = Event::new(ActivityKind::JsLibraryAdded, &checked.name);
+    let key = name_key(&checked.name);
     let new = js_library::ActiveModel {
         account_id: Set(me.account_id()),
         owner_id: Set(me.user_id()),
@@ -100,10 +106,14 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
         updated_at: Set(now),
         ..Default::default()
     };
+    // Refused at once, without spending a change; again under the lock,
+    // which an add or rename of the same name racing this one takes too.
+    refuse_taken(&d.db, me, &key, None).await?;
     let by = By::Member(activity::count_change(d, me).await?);
     let model = activity::with_event(d, by, event, async |txn| {
         let most = d.holdings.js_libraries;
         Scoped::of(me).refuse_full::<js_library::Entity>(txn, most, "JavaScript libraries").await?;
+        refuse_taken(txn, me, &key, None).await?;
         Ok(new.insert(txn).await?)
     })
     .await?;
@@ -121,15 +131,43 @@ pub async fn update(
     let event = Event::new(ActivityKind::JsLibraryUpdated, &checked.name);
     let mut active =
         Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?.into_active_model();
+    let key = name_key(&checked.name);
+    refuse_taken(&d.db, me, &key, Some(id)).await?;
     active.name = Set(checked.name);
     active.description = Set(checked.description);
     active.code = Set(checked.code);
     active.updated_at = Set(d.clock.now());
     let by = By::Member(activity::count_change(d, me).await?);
-    let model =
-        activity::with_event(d, by, event, async |txn| Ok(active.update(txn).await?)).await?;
+    let model = activity::with_event(d, by, event, async |txn| {
+        lock_account(txn, me.account_id()).await?;
+        refuse_taken(txn, me, &key, Some(id)).await?;
+        Ok(active.update(txn).await?)
+    })
+    .await?;
     let used = using_libraries(&d.db, &[model.id]).await?.remove(&model.id).unwrap_or_default();
     Ok(row(model, used))
+}
+
+/// Refuses `key` ([`name_key`]) when another library of the account (not
+/// `except`) has it. The account holds at most `Holdings::js_libraries`.
+async fn refuse_taken(
+    conn: &impl ConnectionTrait,
+    me: &Member,
+    key: &str,
+    except: Option<i32>,
+) -> Result<(), AppError> {
+    let names: Vec<(i32, String)> = Scoped::of(me)
+        .all::<js_library::Entity>()
+        .select_only()
+        .column(js_library::Column::Id)
+        .column(js_library::Column::Name)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    match names.iter().any(|(id, name)| Some(*id) != except && name_key(name) == key) {
+        true => Err(AppError::field("name", NAME_TAKEN)),
+        false => Ok(()),
+    }
 }
 
 /// Deletes a library. One that applications use is deleted only when the
