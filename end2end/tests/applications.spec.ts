@@ -26,6 +26,7 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await dialog.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('cell', { name: 'Greeting', exact: true })).toBeVisible();
+  await expect(page.getByText('The JS library Greeting is added.')).toBeVisible();
   await expect(page.getByRole('cell', { name: 'No application' })).toBeVisible();
 
   // An application with the library attached.
@@ -33,6 +34,7 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await page.getByLabel('New application name').fill('Main IVR');
   await page.getByRole('button', { name: 'Create Application' }).click();
   await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
+  await expect(page.getByText('The application Main IVR is created.')).toBeVisible();
   await page.getByRole('button', { name: 'Settings of Main IVR' }).click();
   const settings = page.getByRole('dialog', { name: 'Settings of Main IVR' });
   await settings.getByRole('checkbox', { name: 'Greeting' }).check();
@@ -62,6 +64,7 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await page.getByLabel(`Application for ${readable}`).selectOption({ label: 'Main IVR' });
   await save.click();
   await expect(page.getByLabel(`OAuth token for ${readable}`)).toBeVisible();
+  await expect(page.getByText('The deployment is saved.')).toBeVisible();
   await expect(save).toBeDisabled();
   await page.reload();
   await ready(page);

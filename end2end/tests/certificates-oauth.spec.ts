@@ -78,6 +78,7 @@ test('add a client certificate; a key that does not match is named beside its fi
   await dialog.getByRole('button', { name: 'Add' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('cell', { name: 'api.partner.example', exact: true })).toBeVisible();
+  await expect(page.getByText('The certificate for api.partner.example is added.')).toBeVisible();
   await expect(page.getByRole('cell', { name: 'CN=e2e client', exact: true }).first()).toBeVisible();
   expect(await page.content()).not.toContain(mine.key.split('\n')[1]);
 });

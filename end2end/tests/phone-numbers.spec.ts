@@ -31,6 +31,10 @@ test('an admin requests a number, assigns an owner, saves, reloads and deletes i
   await expectAccessible(page);
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByText('Owners saved.')).toBeVisible();
+  // Nothing is left to save, so Save stays disabled: the focus goes to the
+  // section's heading rather than the page's top.
+  await expect(page.getByRole('button', { name: 'Save', exact: true })).toBeDisabled();
+  await expect(page.getByRole('heading', { name: 'Phone Numbers', exact: true })).toBeFocused();
 
   await page.reload();
   await ready(page);

@@ -56,6 +56,9 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   await ready(page);
   await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
   await expect(page.getByRole('img', { name: 'QR code of your two-factor secret' })).toBeVisible();
+  // The button is gone: the focus goes to the section's heading, before the
+  // steps, not to the page's top.
+  await expect(page.getByRole('heading', { name: 'Two-Factor Authentication' })).toBeFocused();
   const secret = (await page.locator('code.secret').first().textContent())!.trim();
   const app = new Authenticator(base32Decode(secret));
   await expectAccessible(page);

@@ -69,6 +69,7 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await dialog.getByRole('button', { name: 'Update' }).click();
   await expect(dialog).toBeHidden();
   await expect(row.getByRole('cell', { name: 'Yes' })).toHaveCount(3);
+  await expect(page.getByText('Nina Newbie is saved.')).toBeVisible();
   // The reloaded table draws the row anew: the focus is on its new Edit button.
   await expect(page.getByRole('button', { name: 'Edit Nina Newbie' })).toBeFocused();
 

@@ -47,6 +47,10 @@ mod focus {
         /// `focusout`); none once the focus left anything else.
         static LAST: std::cell::RefCell<Option<leptos::web_sys::HtmlElement>> =
             const { std::cell::RefCell::new(None) };
+        /// The section that control stood in, for when the answer removes
+        /// the control or leaves it disabled.
+        static SECTION: std::cell::RefCell<Option<leptos::web_sys::Element>> =
+            const { std::cell::RefCell::new(None) };
         static WATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
@@ -62,6 +66,9 @@ mod focus {
                     let target =
                         ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlElement>().ok());
                     let disabled = target.filter(|e| e.matches(":disabled").unwrap_or(false));
+                    let section =
+                        disabled.as_ref().and_then(|e| e.closest("section").ok().flatten());
+                    SECTION.with(|last| *last.borrow_mut() = section);
                     LAST.with(|last| *last.borrow_mut() = disabled);
                 });
             let document = leptos::prelude::document();
@@ -78,7 +85,9 @@ mod focus {
     /// On the next frame (once the answer is drawn), when the focus was lost
     /// to the page's body: the refused field `refused`, in the open dialog
     /// if there is one, or else the control that lost it by being disabled
-    /// (the action's button), if it is still on the page. A user who has
+    /// (the action's button), if it is still on the page and enabled, or
+    /// else the heading of its section (Set Up is replaced by the set-up
+    /// steps; Save stays disabled with nothing left to save). A user who has
     /// moved on keeps their place.
     pub fn settle(refused: Option<String>) {
         #[cfg(feature = "hydrate")]
@@ -105,13 +114,43 @@ mod focus {
                 };
                 found.ok().flatten().and_then(|e| e.dyn_into::<HtmlElement>().ok())
             });
-            if let Some(target) = found.or(before.filter(|e| e.is_connected())) {
+            let usable =
+                |e: &HtmlElement| e.is_connected() && !e.matches(":disabled").unwrap_or(true);
+            let heading = || {
+                let section = SECTION.with(|section| section.borrow().clone());
+                let heading = section.filter(|s| s.is_connected())?.query_selector("h2").ok()??;
+                if !heading.has_attribute("tabindex") {
+                    // Focusable from a script, not a stop for the Tab key.
+                    let _ = heading.set_attribute("tabindex", "-1");
+                }
+                heading.dyn_into::<HtmlElement>().ok()
+            };
+            if let Some(target) = found.or(before.filter(usable)).or_else(heading) {
                 let _ = target.focus();
             }
         });
         #[cfg(not(feature = "hydrate"))]
         let _ = refused;
     }
+}
+
+/// Says in the tab's notice `done` what `action` did, each time it succeeds
+/// ("The application IVR is created."), as Delete says what it deleted.
+pub fn announce<S>(
+    action: ServerAction<S>,
+    done: RwSignal<Option<String>>,
+    said: fn(&S::Output) -> String,
+) where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        action.value().with(|result| {
+            if let Some(Ok(output)) = result {
+                done.set(Some(said(output)));
+            }
+        })
+    });
 }
 
 /// The version of `action`'s latest success: what a list that holds the

@@ -127,11 +127,11 @@ fn ActivityTable(
             row=|e: ActivityRow| view! {
                 <tr>
                     <td>{when(&e.at)}</td>
-                    <td>{e.actor}</td>
+                    <td class="breakable">{e.actor}</td>
                     <td>{e.label}</td>
-                    <td>{e.target}</td>
-                    <td>{e.client_address.unwrap_or_default()}</td>
-                    <td>{e.detail.unwrap_or_default()}</td>
+                    <td class="breakable">{e.target}</td>
+                    <td class="breakable">{e.client_address.unwrap_or_default()}</td>
+                    <td class="breakable">{e.detail.unwrap_or_default()}</td>
                 </tr>
             }
         />
@@ -156,8 +156,8 @@ pub fn SecurityActivitySection() -> impl IntoView {
                     <tr>
                         <td>{when(&e.at)}</td>
                         <td>{e.label}</td>
-                        <td>{e.client_address.unwrap_or_default()}</td>
-                        <td>{e.detail.unwrap_or_default()}</td>
+                        <td class="breakable">{e.client_address.unwrap_or_default()}</td>
+                        <td class="breakable">{e.detail.unwrap_or_default()}</td>
                     </tr>
                 }
             />

@@ -9,7 +9,7 @@ use crate::api::applications::{
     SetApplicationAttachments, ShareApplication, UnshareApplication,
 };
 use crate::components::form::{
-    field_error, form_action, form_error, successes, DoneNotice, Field, FormStatus,
+    announce, field_error, form_action, form_error, successes, DoneNotice, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
@@ -57,11 +57,8 @@ pub fn ApplicationsTab() -> impl IntoView {
     let dialogs = buttons.dialogs;
     close_on_success(attach, dialogs.edit_open);
     let done = RwSignal::new(None);
-    Effect::new(move |_| {
-        if let Some(Ok(copy)) = clone.value().get() {
-            done.set(Some(format!("The copy {} is created.", copy.name)));
-        }
-    });
+    announce(clone, done, |copy| format!("The copy {} is created.", copy.name));
+    announce(create, done, |app| format!("The application {} is created.", app.name));
     // The share dialog stays open to share with several users; it shows the
     // application as the server returns it.
     Effect::new(move |_| {
@@ -301,7 +298,7 @@ fn ShareForm(
                                 {user.name.clone()} " " <span class="email">{user.email.clone()}</span> " "
                                 <button type="button" aria-label=format!("Stop sharing with {}", user.name) on:click=move |_| {
                                     unshare.dispatch(UnshareApplication { id, user_id });
-                                }>"Stop sharing"</button>
+                                }>"Stop Sharing"</button>
                             </li>
                         }
                     }).collect_view()}

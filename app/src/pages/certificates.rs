@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::certificates::{list_certificates, AddCertificate, DeleteCertificate};
 use crate::components::form::{
-    field_error, form_action, form_error, DoneNotice, Field, FormStatus, TextAreaField,
+    announce, field_error, form_action, form_error, DoneNotice, Field, FormStatus, TextAreaField,
 };
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, Modal, RowDialogs};
@@ -23,6 +23,7 @@ pub fn CertificatesTab() -> impl IntoView {
     let dialogs = RowDialogs::<CertificateRow>::new();
     close_on_success(add, dialogs.adding);
     let done = RwSignal::new(None);
+    announce(add, done, |cert| format!("The certificate for {} is added.", cert.domain));
     let result = add.value();
     view! {
         <section class="panel" aria-labelledby="certificates-heading">

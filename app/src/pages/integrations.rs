@@ -8,7 +8,7 @@ use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
 use crate::components::form::{
-    field_error, form_action, form_error, DoneNotice, Field, FormStatus, TextAreaField,
+    announce, field_error, form_action, form_error, DoneNotice, Field, FormStatus, TextAreaField,
 };
 use crate::components::loaded::{loading, server_resource};
 use crate::components::modal::{
@@ -31,6 +31,8 @@ pub fn IntegrationsTab() -> impl IntoView {
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
     let done = RwSignal::new(None);
+    announce(add, done, |row| format!("The integration {} is added.", row.name));
+    announce(update, done, |row| format!("The integration {} is saved.", row.name));
 
     let table = move || {
         Suspend::new(async move {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::js_libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
 use crate::components::form::{
-    field_error, form_action, form_error, DoneNotice, Field, FormStatus,
+    announce, field_error, form_action, form_error, DoneNotice, Field, FormStatus,
 };
 use crate::components::js_syntax::syntax_problem;
 use crate::components::loaded::{server_resource, Loaded};
@@ -30,6 +30,8 @@ pub fn JsLibrariesTab() -> impl IntoView {
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
     let done = RwSignal::new(None);
+    announce(add, done, |lib| format!("The JS library {} is added.", lib.name));
+    announce(update, done, |lib| format!("The JS library {} is saved.", lib.name));
 
     view! {
         <section class="panel" aria-labelledby="libraries-heading">

@@ -228,8 +228,8 @@ pub fn MyPhoneNumbers() -> impl IntoView {
                     row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign /> }
                 />
             } />
-            <FormStatus error=form_error(deploy.value(), &[]) />
-            <FormStatus error=form_error(assign.value(), &[]) />
+            <FormStatus error=form_error(deploy.value(), &[]) success=success_message(deploy.value(), "The deployment is saved.") />
+            <FormStatus error=form_error(assign.value(), &[]) success=success_message(assign.value(), "The OAuth token is saved.") />
         </section>
     }
 }

@@ -122,22 +122,16 @@ fn ChangeEmail() -> impl IntoView {
             cancel.value().set(None);
         }
     });
-    let sent = Signal::derive(move || {
-        match result.get() {
-        Some(Ok(address)) => Some(format!(
-            "We sent a confirmation link to {address}. Your address changes when you open it; we also told your current address."
-        )),
-        _ => None,
-    }
-    });
+    let form = NodeRef::<html::Form>::new();
+    reset_on_success(result, form);
     let pending_view = move |pending: Option<PendingEmailChange>| {
         pending.map(|pending| {
             view! {
                 <div class="pending-change">
                     <p>
-                        "Waiting for confirmation: " <strong>{pending.new_email}</strong>
-                        ". The link we sent there works until " {pending.until}
-                        "; until it is opened your address stays as it is."
+                        "We sent a confirmation link to " <strong>{pending.new_email}</strong>
+                        ". Your address changes when it is opened (it works until "
+                        {pending.until} "); until then it stays as it is."
                     </p>
                     <ActionForm action=cancel>
                         <button type="submit" disabled=move || cancel.pending().get()>
@@ -151,10 +145,14 @@ fn ChangeEmail() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="email-heading">
             <h2 id="email-heading">"Change Email Address"</h2>
-            <Loaded resource=pending view=pending_view />
+            // The change waiting for its link, told as soon as it is asked
+            // for and after every reload: one place says it.
+            <div role="status" aria-live="polite">
+                <Loaded resource=pending view=pending_view />
+            </div>
             <FormStatus error=form_error(cancel.value(), &[]) success=success_message(cancel.value(), "The email change was cancelled: its link no longer works.") />
-            <ActionForm action=change attr:novalidate=true>
-                <FormStatus error=form_error(result, &["new_email", "current_password"]) success=sent />
+            <ActionForm action=change node_ref=form attr:novalidate=true>
+                <FormStatus error=form_error(result, &["new_email", "current_password"]) />
                 <Field label="New Email Address" name="new_email" input_type="email" autocomplete="email" error=field_error(result, "new_email") />
                 <Field label="Current Password" name="current_password" form="email-" input_type="password" autocomplete="current-password" error=field_error(result, "current_password") />
                 <button type="submit" class="primary" disabled=move || change.pending().get()>

@@ -46,7 +46,7 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
         view! {
             <tr>
                 <td>{row.device.clone()} {row.current.then(|| view! { " " <span class="badge">"This session"</span> })}</td>
-                <td>{row.client_address.clone()}</td>
+                <td class="breakable">{row.client_address.clone()}</td>
                 <td>{row.last_seen.clone()}</td>
                 <td>{row.started.clone()}</td>
                 <RowActions>

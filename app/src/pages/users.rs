@@ -54,21 +54,23 @@ pub fn UsersTab() -> impl IntoView {
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
-    let notice = done_notice(add, switch, pending_email_change(update));
+    let notice = done_notice(add, switch, updated(update));
 
     // Add User comes with the list: a user who is not an admin, at this
-    // tab's address, sees the refusal and nothing to press.
+    // tab's address, sees the refusal and nothing to press. It stands above
+    // the list, with the notice of what was done: under a page of users and
+    // the pager it was out of sight.
     let table = move |page| {
         view! {
+            <p><button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add User"</button></p>
             <UserTable page search state sort pages after restart=Callback::new(move |_| restart()) dialogs switch />
-            <button type="button" class="primary" on:click=move |_| dialogs.adding.set(true)>"Add User"</button>
         }
     };
     view! {
         <section class="panel" aria-labelledby="users-heading">
             <h2 id="users-heading">"Manage Users"</h2>
-            <Loaded resource=users view=table admin_only=true />
             <DoneNotice done=notice />
+            <Loaded resource=users view=table admin_only=true />
         </section>
         <Modal title="Add User" open=dialogs.adding id="add-user">
             <UserForm add=Some(add) update=None row=None />
@@ -80,12 +82,21 @@ pub fn UsersTab() -> impl IntoView {
             dialogs
             action=delete
             // What `admin::users::hand_over` moves, and what ends with the user.
-            question=|u: &UserRow| format!(
-                "Delete {} {} ({})? They can no longer log in, and their developer keys stop \
-                 working. Their applications, JS libraries, phone numbers, certificates and \
-                 OAuth tokens pass to you.",
-                u.first_name, u.last_name, u.email
-            )
+            question=|u: &UserRow| if u.invited {
+                // They never logged in: only the invitation ends.
+                format!(
+                    "Delete {} {} ({})? Their invitation stops working, and anything assigned \
+                     to them passes to you.",
+                    u.first_name, u.last_name, u.email
+                )
+            } else {
+                format!(
+                    "Delete {} {} ({})? They can no longer log in, and their developer keys stop \
+                     working. Their applications, JS libraries, phone numbers, certificates and \
+                     OAuth tokens pass to you.",
+                    u.first_name, u.last_name, u.email
+                )
+            }
             input=|u: &UserRow| DeleteUser { id: u.id }
             deleted=|u: &UserRow| format!("{} {} is deleted. What they owned is yours now.", u.first_name, u.last_name)
             done=notice
@@ -101,7 +112,7 @@ pub fn UsersTab() -> impl IntoView {
 fn done_notice(
     add: ServerAction<AddUser>,
     switch: StateSwitch,
-    pending_email: Signal<Option<String>>,
+    updated: Signal<Option<String>>,
 ) -> RwSignal<Option<String>> {
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| {
@@ -125,17 +136,18 @@ fn done_notice(
         }
     });
     Effect::new(move |_| {
-        if let Some(text) = pending_email.get() {
+        if let Some(text) = updated.get() {
             notice.set(Some(text));
         }
     });
     notice
 }
 
-/// After Edit User gave an active user a new address: where the confirmation
-/// went. The row keeps the old address until the user confirms the new one,
-/// which would otherwise look as if the change was lost.
-fn pending_email_change(update: ServerAction<UpdateUser>) -> Signal<Option<String>> {
+/// After Edit User's Save: that it was saved, or, when it gave an active user
+/// a new address, where the confirmation went. The row keeps the old address
+/// until the user confirms the new one, which would otherwise look as if the
+/// change was lost.
+fn updated(update: ServerAction<UpdateUser>) -> Signal<Option<String>> {
     // The input is gone once the answer is in: kept while it runs.
     let asked = RwSignal::new(String::new());
     Effect::new(move |_| {
@@ -152,6 +164,7 @@ fn pending_email_change(update: ServerAction<UpdateUser>) -> Signal<Option<Strin
                 row.last_name
             ))
         }
+        Some(Ok(row)) => Some(format!("{} {} is saved.", row.first_name, row.last_name)),
         _ => None,
     })
 }
@@ -325,7 +338,7 @@ fn UserTable(
                 view! {
                     <tr>
                         <td>{name.clone()} {own.then_some(" (you)")}</td>
-                        <td>{u.email.clone()}</td>
+                        <td class="breakable">{u.email.clone()}</td>
                         <td>{check(u.is_admin)}</td>
                         <td>{check(u.can_create)}</td>
                         <td>{check(u.can_share)}</td>
