@@ -944,3 +944,19 @@ async fn a_user_who_changes_too_often_is_refused_but_may_still_remove_and_disabl
     clock.advance(hour);
     js_libraries::add(&d, &ada, library("Second")).await.unwrap();
 }
+
+/// Cancelling an email change undoes a counted change: a user whose changes
+/// are spent (by that very request) can still stop it.
+#[tokio::test]
+async fn an_email_change_is_cancelled_with_the_changes_spent() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, _) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 1, window: hour });
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com").await.unwrap();
+    let spent = profile::update_name(&d, &ada, "Ada", "King").await;
+    assert!(matches!(spent, Err(AppError::TooManyRequests(_))), "{spent:?}");
+    email_links::cancel_email_change(&d, &ada).await.unwrap();
+    assert_eq!(email_links::pending_email_change(&d, &ada).await.unwrap(), None);
+}

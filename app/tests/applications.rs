@@ -6,7 +6,7 @@ use app::domain::core::actor::Operator;
 use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool};
 use app::domain::core::validation;
-use app::domain::entity::user;
+use app::domain::entity::{js_library, user};
 use app::domain::features::applications::{self, NEEDS_CAN_CREATE, NEEDS_CAN_SHARE, OWNER_ONLY};
 use app::domain::features::deployments;
 use app::domain::features::integrations;
@@ -623,4 +623,21 @@ async fn application_and_library_names_are_not_used_twice() {
     // A library keeps its own name, in other capitals too.
     let kept = js_libraries::update(&d, &ada, utils.id, library("Utils", "2")).await.unwrap();
     assert_eq!(kept.name, "Utils");
+    // One that already shares its name (as a deleted user's libraries or a
+    // merge may leave it) is still edited under it.
+    let twin = js_library::ActiveModel {
+        account_id: Set(ada.account_id()),
+        owner_id: Set(cy.user_id()),
+        name: Set("utils".into()),
+        description: Set(String::new()),
+        code: Set("1".into()),
+        created_at: Set(d.clock.now()),
+        updated_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+    let edited = js_libraries::update(&d, &cy, twin.id, library("utils", "3")).await.unwrap();
+    assert_eq!(edited.code, "3");
 }

@@ -106,8 +106,10 @@ fn ChangeEmail() -> impl IntoView {
     let change = form_action::<RequestEmailChange>();
     let cancel = form_action::<CancelEmailChange>();
     let result = change.value();
+    // A changed password ends the link too.
+    let security = SecurityChanges::of_tab();
     let pending = server_resource(
-        move || (change.version().get(), cancel.version().get()),
+        move || (change.version().get(), cancel.version().get(), security.get()),
         |_| pending_email_change(),
     );
     // One task's notice at a time: a cancelled change's "we sent a link"

@@ -105,9 +105,10 @@ pub fn UsersTab() -> impl IntoView {
     }
 }
 
-/// What the latest change done in a dialog did, said under the table once
+/// What the latest change done in a dialog did, said above the list once
 /// the dialog has closed: whom Add User invited and where the email went,
-/// whom Disable or Enable switched, or where an address change waits
+/// whom Disable or Enable switched, whom Edit User saved, or where an
+/// address change waits
 /// (Delete says whom it removed through [`ConfirmDelete`]).
 fn done_notice(
     add: ServerAction<AddUser>,
@@ -155,11 +156,15 @@ fn updated(update: ServerAction<UpdateUser>) -> Signal<Option<String>> {
             asked.set(input.email.trim().to_lowercase());
         }
     });
+    // Said when the answer arrives: the next Save's input must not pair with
+    // the previous answer while it runs.
     Signal::derive(move || match update.value().get() {
-        Some(Ok(row)) if !row.invited && asked.with(|a| !a.is_empty() && *a != row.email) => {
+        Some(Ok(row))
+            if !row.invited && asked.with_untracked(|a| !a.is_empty() && *a != row.email) =>
+        {
             Some(format!(
                 "A confirmation link went to {}: {} {}'s address changes when they open it.",
-                asked.get(),
+                asked.get_untracked(),
                 row.first_name,
                 row.last_name
             ))

@@ -109,6 +109,7 @@ pub fn is_remedy(kind: ActivityKind) -> bool {
         UserDeleted
             | UserDisabled
             | PasswordChanged
+            | EmailChangeCancelled
             | TwoFactorEnabled
             | TwoFactorDisabled
             | DeveloperKeyRevoked

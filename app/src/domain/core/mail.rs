@@ -202,10 +202,15 @@ async fn deliver(
     row: &outbox::Model,
     sender: &Mailbox,
 ) -> Outcome {
-    // A body under a key dropped from the key file never opens: the row
-    // fails, and `mail retry` sends it once the key is back.
+    // A body under a key this process lacks waits and is tried again: it was
+    // re-sealed by `secrets rotate` and this server has not restarted with
+    // the new key file yet, or another host has the key. One that was
+    // altered never opens.
     let body = match body(secrets, row) {
         Ok(body) => body,
+        Err(err @ SecretError::UnknownKey(_)) => {
+            return Outcome::Transient(format!("the body does not open: {err}"))
+        }
         Err(err) => return Outcome::Permanent(format!("the body does not open: {err}")),
     };
     let message = match build_message(row, &body, sender) {

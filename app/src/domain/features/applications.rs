@@ -329,7 +329,7 @@ async fn copy_name(
     let named = |n: usize| {
         let suffix = if n == 1 { " copy".to_owned() } else { format!(" copy {n}") };
         let room = validation::NAME_MAX - suffix.chars().count();
-        base.chars().take(room).collect::<String>() + &suffix
+        base.chars().take(room).collect::<String>().trim_end().to_owned() + &suffix
     };
     Ok((1..).map(named).find(|name| !taken.contains(&name_key(name))).expect("a free number"))
 }

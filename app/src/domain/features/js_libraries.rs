@@ -129,18 +129,25 @@ pub async fn update(
     let checked = check(&form)?;
     me.verified(&d.db).await?;
     let event = Event::new(ActivityKind::JsLibraryUpdated, &checked.name);
-    let mut active =
-        Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?.into_active_model();
+    let found = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
     let key = name_key(&checked.name);
-    refuse_taken(&d.db, me, &key, Some(id)).await?;
+    // A library that already shares its name (passed on from a deleted user,
+    // or brought by an account merge) can still be edited under it.
+    let renamed = name_key(&found.name) != key;
+    if renamed {
+        refuse_taken(&d.db, me, &key, Some(id)).await?;
+    }
+    let mut active = found.into_active_model();
     active.name = Set(checked.name);
     active.description = Set(checked.description);
     active.code = Set(checked.code);
     active.updated_at = Set(d.clock.now());
     let by = By::Member(activity::count_change(d, me).await?);
     let model = activity::with_event(d, by, event, async |txn| {
-        lock_account(txn, me.account_id()).await?;
-        refuse_taken(txn, me, &key, Some(id)).await?;
+        if renamed {
+            lock_account(txn, me.account_id()).await?;
+            refuse_taken(txn, me, &key, Some(id)).await?;
+        }
         Ok(active.update(txn).await?)
     })
     .await?;
