@@ -106,6 +106,11 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   test.setTimeout(180_000);
   await signUp(page, uniqueEmail('totp-again'));
   await ready(page);
+  // Cancel leaves the steps; the focus goes back to Set Up.
+  await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
+  await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+  await expect(page.getByRole('img', { name: 'QR code of your two-factor secret' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Set Up Two-Factor Authentication' })).toBeFocused();
   await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
   const first = (await page.locator('code.secret').first().textContent())!.trim();
   const app = new Authenticator(base32Decode(first));

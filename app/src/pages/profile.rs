@@ -12,7 +12,6 @@ use crate::components::form::{
     field_error, form_action, form_error, reset_on_success, success_message, Field, FormStatus,
     NewPasswordField,
 };
-use crate::components::loaded::{server_resource, Loaded};
 use crate::model::{CurrentUser, PendingEmailChange, UNVERIFIED_LIMITS};
 
 /// The user's name, email address and password, each in its own section.
@@ -108,10 +107,26 @@ fn ChangeEmail() -> impl IntoView {
     let result = change.value();
     // A changed password ends the link too.
     let security = SecurityChanges::of_tab();
-    let pending = server_resource(
-        move || (change.version().get(), cancel.version().get(), security.get()),
-        |_| pending_email_change(),
-    );
+    // Loaded in the browser only, by an effect rather than a resource: a
+    // server render of /account would pay for one more resource to show
+    // what is rarely there, and a resource read here would hold up the tab's
+    // <Transition> on every reload, which draws the section's forms anew and
+    // loses the focus. The page as sent shows nothing here, as the browser's
+    // first draw does, so hydration matches.
+    let pending = RwSignal::new(None::<PendingEmailChange>);
+    // Only the latest load's answer is shown: an earlier one may arrive last.
+    let loads = StoredValue::new(0u32);
+    Effect::new(move |_| {
+        let _ = (change.version().get(), cancel.version().get(), security.get());
+        loads.update_value(|n| *n += 1);
+        let this = loads.get_value();
+        leptos::task::spawn_local(async move {
+            let answer = pending_email_change().await;
+            if let (Ok(now), true) = (answer, loads.get_value() == this) {
+                pending.set(now);
+            }
+        });
+    });
     // One task's notice at a time: a cancelled change's "we sent a link"
     // would say the opposite of what is now true.
     Effect::new(move |_| {
@@ -126,8 +141,8 @@ fn ChangeEmail() -> impl IntoView {
     });
     let form = NodeRef::<html::Form>::new();
     reset_on_success(result, form);
-    let pending_view = move |pending: Option<PendingEmailChange>| {
-        pending.map(|pending| {
+    let pending_view = move || {
+        pending.get().map(|pending| {
             view! {
                 <div class="pending-change">
                     <p>
@@ -150,7 +165,7 @@ fn ChangeEmail() -> impl IntoView {
             // The change waiting for its link, told as soon as it is asked
             // for and after every reload: one place says it.
             <div role="status" aria-live="polite">
-                <Loaded resource=pending view=pending_view />
+                {pending_view}
             </div>
             <FormStatus error=form_error(cancel.value(), &[]) success=success_message(cancel.value(), "The email change was cancelled: its link no longer works.") />
             <ActionForm action=change node_ref=form attr:novalidate=true>

@@ -101,19 +101,39 @@ fn TwoFactorSetupSteps(
                             <FormStatus error=form_error(confirm.value(), &["password", "code"]) />
                             <Field label="Authentication Code" name="code" form="enable-" autocomplete="one-time-code" error=field_error(confirm.value(), "code") />
                             <Field label="Current Password" name="password" form="enable-" input_type="password" autocomplete="current-password" hint="Turning on two-factor authentication asks for your password." error=field_error(confirm.value(), "password") />
-                            <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Turn On"</button>
+                            <div class="actions">
+                                <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Turn On"</button>
+                                // Nothing was turned on: the next Set Up starts afresh.
+                                <button type="button" on:click=move |_| cancel_setup(begin, confirm)>"Cancel"</button>
+                            </div>
                         </ActionForm>
                     </li>
                 </ol>
             }),
             other => Either::Right(view! {
                 {other.and_then(Result::err).map(|e| view! { <p class="alert error">{e.to_string()}</p> })}
-                <button type="button" class="primary" disabled=move || begin.pending().get() on:click=move |_| {
+                <button type="button" id="two-factor-setup" class="primary" disabled=move || begin.pending().get() on:click=move |_| {
                     begin.dispatch(BeginTwoFactor {});
                 }>"Set Up Two-Factor Authentication"</button>
             }),
         }}
     }
+}
+
+/// Leaves the set-up steps for the Set Up button, which takes the focus
+/// (the Cancel button that had it is gone).
+fn cancel_setup(begin: ServerAction<BeginTwoFactor>, confirm: ServerAction<ConfirmTwoFactor>) {
+    begin.value().set(None);
+    confirm.value().set(None);
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(|| {
+        use leptos::wasm_bindgen::JsCast;
+        let button = document().query_selector("#two-factor-setup").ok().flatten();
+        if let Some(button) = button.and_then(|b| b.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = button.focus();
+        }
+    });
 }
 
 #[component]
