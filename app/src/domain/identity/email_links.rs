@@ -380,6 +380,9 @@ async fn live_email_change<C: sea_orm::ConnectionTrait>(
 /// email changes it undoes, which are counted.
 pub async fn cancel_email_change(d: &Domain, actor: &Member) -> Result<(), AppError> {
     let nothing = || AppError::Conflict(NO_EMAIL_CHANGE.into());
+    // Nothing to cancel takes no lock: a remedy is never counted, so this
+    // is what a repeated press meets.
+    live_email_change(d, &d.read, actor.user_id()).await?.ok_or_else(nothing)?;
     // A remedy (`activity::is_remedy`): never counted, so a user whose
     // changes are spent can still stop an address change they did not want.
     let by = By::Remedy(actor);

@@ -290,9 +290,9 @@ where
 /// Re-seals the bodies of emails not yet sent (pending or failed) that are
 /// under an old key or not sealed at all (queued before bodies were). Unlike
 /// the other tables, a body that does not open is left as it is, with a
-/// warning: its email has failed for that reason and can never be sent, and
-/// it must not keep every other secret from being re-sealed. A row delivered
-/// meanwhile is not written (its body is gone).
+/// warning: these keys cannot send it either (it waits for a worker with
+/// its key, then fails), and it must not keep every other secret from being
+/// re-sealed. A row delivered meanwhile is not written (its body is gone).
 async fn reseal_outbox(txn: &DatabaseTransaction, keyring: &Keyring) -> Result<u64, AppError> {
     use email_outbox::Column;
     let unsent = || Column::Status.is_in([mail::PENDING, mail::FAILED]);
