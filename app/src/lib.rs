@@ -140,7 +140,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage />
                 <Route path=path!("/verify-email") view=VerifyEmailPage />
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
-                <Route path=path!("/confirm-email") view=ConfirmEmailPage />
+                <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
                 <Route path=path!("/activate") view=ActivatePage ssr=SsrMode::Async />
                 // Async: the page is rendered once the signed-in user is known,
                 // so a redirect to log-in or a 403 can still set the status.

@@ -1,6 +1,6 @@
 //! Verified sign-up, forgot password and confirmed email change: the emails
 //! they write to the outbox and the links in them.
-use app::domain::core::tokens::{LINK_EXPIRED, LINK_INVALID, LINK_USED};
+use app::domain::core::tokens::{link_withdrawn, Purpose, LINK_EXPIRED, LINK_INVALID, LINK_USED};
 use app::domain::entity::{account, activity_event, email_outbox as outbox, email_token, user};
 use app::domain::identity::email_links::{self, UNVERIFIED_ACCOUNT_LIFETIME};
 use app::domain::identity::log_in;
@@ -78,7 +78,7 @@ async fn a_resent_verification_link_replaces_the_old_one() {
     let before = Snapshot::take(&d).await;
     assert_eq!(
         field(&email_links::verify_email(&d, &first, None).await.err().unwrap(), "token"),
-        LINK_EXPIRED
+        link_withdrawn(Purpose::VerifyEmail)
     );
     before.assert_unchanged(&d).await;
     email_links::verify_email(&d, &second, None).await.unwrap();
@@ -228,8 +228,8 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
 }
 
 /// A change waiting for its link is shown after a reload, with its address
-/// and the link's end, and can be cancelled: the link then says it expired
-/// and the address stays. With nothing waiting (cancelled, confirmed or
+/// and the link's end, and can be cancelled: the link then says it was
+/// withdrawn and the address stays. With nothing waiting (cancelled, confirmed or
 /// expired) Cancel says so and changes nothing.
 #[tokio::test]
 async fn a_pending_email_change_is_shown_and_can_be_cancelled() {
@@ -252,6 +252,8 @@ async fn a_pending_email_change_is_shown_and_can_be_cancelled() {
     assert_eq!(not_bobs.to_string(), email_links::NO_EMAIL_CHANGE);
 
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
+    let checked = email_links::check_email_change_link(&d, &token).await.unwrap();
+    assert_eq!(checked, "new@example.com", "its page names the address");
     email_links::cancel_email_change(&d, &me).await.unwrap();
     assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
     let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
@@ -259,8 +261,11 @@ async fn a_pending_email_change_is_shown_and_can_be_cancelled() {
     assert_eq!(event.kind, ActivityKind::EmailChangeCancelled.as_str());
     assert_eq!(event.detail.as_deref(), Some("to new@example.com"));
     let before = Snapshot::take(&d).await;
+    // Its page says why at once, and so does its button.
+    let link = email_links::check_email_change_link(&d, &token).await.err().unwrap();
+    assert_eq!(field(&link, "token"), link_withdrawn(Purpose::ChangeEmail));
     let link = email_links::confirm_email_change(&d, &token, None).await.err().unwrap();
-    assert_eq!(field(&link, "token"), LINK_EXPIRED);
+    assert_eq!(field(&link, "token"), link_withdrawn(Purpose::ChangeEmail));
     let again = email_links::cancel_email_change(&d, &me).await.err().unwrap();
     assert_eq!(again.to_string(), email_links::NO_EMAIL_CHANGE);
     before.assert_unchanged(&d).await;
@@ -272,8 +277,12 @@ async fn a_pending_email_change_is_shown_and_can_be_cancelled() {
     email_links::confirm_email_change(&d, &token, None).await.unwrap();
     assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
     email_links::request_email_change(&d, &me, PASSWORD, "newest@example.com").await.unwrap();
+    let late = link_token(&d, "newest@example.com", "/confirm-email").await;
     clock.advance(chrono::Duration::hours(24));
     assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
+    // Its time ran out: it says expired, not withdrawn.
+    let expired = email_links::check_email_change_link(&d, &late).await.err().unwrap();
+    assert_eq!(field(&expired, "token"), LINK_EXPIRED);
     let before = Snapshot::take(&d).await;
     assert!(email_links::cancel_email_change(&d, &me).await.is_err());
     before.assert_unchanged(&d).await;
@@ -318,7 +327,7 @@ async fn a_reset_link_stops_working_once_the_password_or_the_address_changes() {
     profile::change_password(&d, &me, &session.token, PASSWORD, new_password).await.unwrap();
     let before = Snapshot::take(&d).await;
     let late = email_links::reset_password(&d, &reset, "Other-Password-Entirely-9", "t", None);
-    assert_eq!(field(&late.await.err().unwrap(), "token"), LINK_EXPIRED);
+    assert_eq!(field(&late.await.err().unwrap(), "token"), link_withdrawn(Purpose::ResetPassword));
     before.assert_unchanged(&d).await;
 
     // A link sent to the old address stops when the new one is confirmed.
@@ -329,7 +338,7 @@ async fn a_reset_link_stops_working_once_the_password_or_the_address_changes() {
     email_links::confirm_email_change(&d, &confirm, None).await.unwrap();
     let before = Snapshot::take(&d).await;
     let late = email_links::reset_password(&d, &reset, "Other-Password-Entirely-9", "t", None);
-    assert_eq!(field(&late.await.err().unwrap(), "token"), LINK_EXPIRED);
+    assert_eq!(field(&late.await.err().unwrap(), "token"), link_withdrawn(Purpose::ResetPassword));
     before.assert_unchanged(&d).await;
     assert!(log_in_by_password(&d, "ada@new.example", new_password, "t").await.is_ok());
 }

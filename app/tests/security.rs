@@ -882,7 +882,8 @@ async fn a_password_change_or_reset_ends_a_pending_email_change() {
     let new_password = "Maple-Canyon-Drift-19";
     profile::change_password(&d, &me, &session.token, PASSWORD, new_password).await.unwrap();
     let refused = email_links::confirm_email_change(&d, &taken, None).await.err().unwrap();
-    assert_eq!(refused.message_for("token").as_deref(), Some(tokens::LINK_EXPIRED));
+    let withdrawn = tokens::link_withdrawn(tokens::Purpose::ChangeEmail);
+    assert_eq!(refused.message_for("token").as_deref(), Some(withdrawn));
     let email = || async {
         user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap().email
     };
@@ -895,7 +896,8 @@ async fn a_password_change_or_reset_ends_a_pending_email_change() {
     let reset = link_token(&d, "ada@example.com", "/reset-password").await;
     email_links::reset_password(&d, &reset, "Quartz-Harbor-Lantern-77", "t", None).await.unwrap();
     let refused = email_links::confirm_email_change(&d, &taken, None).await.err().unwrap();
-    assert_eq!(refused.message_for("token").as_deref(), Some(tokens::LINK_EXPIRED));
+    let withdrawn = tokens::link_withdrawn(tokens::Purpose::ChangeEmail);
+    assert_eq!(refused.message_for("token").as_deref(), Some(withdrawn));
     assert_eq!(email().await, "ada@example.com");
 }
 

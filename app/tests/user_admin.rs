@@ -3,7 +3,7 @@ use app::domain::admin::users::{self, UserForm, LAST_ADMIN, NOT_YOURSELF, OWN_EM
 use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::people::EMAIL_TAKEN;
-use app::domain::core::tokens::{LINK_EXPIRED, LINK_INVALID};
+use app::domain::core::tokens::{link_withdrawn, Purpose, LINK_EXPIRED, LINK_INVALID};
 use app::domain::core::Domain;
 use app::domain::entity::{
     activity_event, email_outbox as outbox, invitation_decline, session, user,
@@ -284,7 +284,8 @@ async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address(
     let new = link_token(&d, "rob@example.com", "/activate").await;
     let before = Snapshot::take(&d).await;
     let void = users::activate(&d, &old, "Maple-Canyon-Drift-19", "t", None).await;
-    assert_eq!(void.err().unwrap().message_for("token").as_deref(), Some(LINK_EXPIRED));
+    let withdrawn = link_withdrawn(Purpose::Activate);
+    assert_eq!(void.err().unwrap().message_for("token").as_deref(), Some(withdrawn));
     before.assert_unchanged(&d).await;
     assert!(users::activate(&d, &new, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
 }

@@ -152,7 +152,10 @@ fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_addres
         assert_eq!(cancel.status, StatusCode::FORBIDDEN);
         before.assert_unchanged(&app.domain).await;
         let token = app.link_token("new@example.com", "/confirm-email").await;
-        assert!(app.page(&format!("/confirm-email?token={token}"), None).await.status.is_success());
+        // Opening the link changes nothing; its page names the address.
+        let page = app.page(&format!("/confirm-email?token={token}"), None).await;
+        assert!(page.body.contains("<strong>new@example.com</strong>"), "{}", page.body);
+        assert!(page.body.contains("Confirm New Email Address"));
         assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);
         let confirmed = app.call("confirm_email_change", &[("token", &token)], None).await;
         assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
@@ -160,5 +163,40 @@ fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_addres
             app.call("signed_in_user", &[], Some(&session)).await.json()["email"],
             "new@example.com"
         );
+    })
+}
+
+/// An email-change link that no longer works says why on its page, with no
+/// button to press: cancelled, used, or made up.
+#[test]
+fn a_cancelled_or_used_email_change_link_says_why_on_its_page() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let session = app.sign_up(ADMIN).await;
+        let ask = [("current_password", PASSWORD), ("new_email", "new@example.com")];
+        let asked = app.call("request_email_change", &ask, Some(&session)).await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        let cancelled = app.link_token("new@example.com", "/confirm-email").await;
+        let cancel = app.call("cancel_email_change", &[], Some(&session)).await;
+        assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.body);
+
+        let before = Snapshot::take(&app.domain).await;
+        let page = app.page(&format!("/confirm-email?token={cancelled}"), None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("the email change was cancelled"), "{}", page.body);
+        assert!(!page.body.contains("Confirm New Email Address"), "{}", page.body);
+        assert!(!page.body.contains("new@example.com"), "{}", page.body);
+        let made_up = app.page("/confirm-email?token=not-a-token", None).await;
+        assert!(made_up.body.contains("This link is not valid."), "{}", made_up.body);
+        before.assert_unchanged(&app.domain).await;
+
+        let asked = app.call("request_email_change", &ask, Some(&session)).await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        let token = app.link_token("new@example.com", "/confirm-email").await;
+        let confirmed = app.call("confirm_email_change", &[("token", &token)], None).await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+        let page = app.page(&format!("/confirm-email?token={token}"), None).await;
+        assert!(page.body.contains("This link has already been used."), "{}", page.body);
+        assert!(!page.body.contains("Confirm New Email Address"), "{}", page.body);
     })
 }

@@ -74,6 +74,14 @@ pub async fn cancel_email_change() -> Result<(), AppError> {
     email_links::cancel_email_change(&domain()?, &member().await?).await
 }
 
+/// Whether an email-change link still works, and the address it confirms:
+/// its page says so before the button is pressed.
+#[server(prefix = "/fn", endpoint = "check_email_change_link")]
+pub async fn check_email_change_link(token: String) -> Result<String, AppError> {
+    use super::web::*;
+    crate::domain::identity::email_links::check_email_change_link(&domain()?, &token).await
+}
+
 #[server(prefix = "/fn", endpoint = "confirm_email_change")]
 pub async fn confirm_email_change(token: String) -> Result<(), AppError> {
     use super::web::*;

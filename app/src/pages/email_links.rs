@@ -7,7 +7,9 @@ use leptos::prelude::*;
 
 use leptos_router::hooks::use_query_map;
 
-use crate::api::email_links::{check_reset_link, ConfirmEmailChange, ResetPassword, VerifyEmail};
+use crate::api::email_links::{
+    check_email_change_link, check_reset_link, ConfirmEmailChange, ResetPassword, VerifyEmail,
+};
 use crate::components::form::{
     field_error, form_action, form_error, redirected_success, FormStatus, NewPasswordField,
 };
@@ -95,20 +97,41 @@ pub fn ConfirmEmailPage() -> impl IntoView {
         "confirmed",
         "Your new email address is confirmed: your account now uses it.",
     );
+    let token = token_from_query();
+    // Rendered once this is in (`SsrMode::Async`): a link that no longer
+    // works says why before anything is pressed.
+    let link = server_resource(|| (), move |_| check_email_change_link(token.clone()));
+    let form = move |new_email: String| {
+        view! {
+            <ActionForm action=confirm attr:class="card">
+                <FormStatus error=form_error(result, &[]) />
+                <input type="hidden" name="token" value=token_from_query() />
+                <p>
+                    "Press the button to make " <strong>{new_email}</strong>
+                    " your account's email address, the one you log in with."
+                </p>
+                <button type="submit" class="primary" disabled=move || confirm.pending().get()>
+                    "Confirm New Email Address"
+                </button>
+            </ActionForm>
+        }
+    };
+    let body = move || {
+        Suspend::new(async move {
+            match link.await {
+                Ok(new_email) => Either::Left(form(new_email)),
+                Err(err) => Either::Right(view! { <LinkRefused err /> }),
+            }
+        })
+    };
     view! {
         <main id="main" class="narrow">
             <h1>"Confirm your new email address"</h1>
-            <ActionForm action=confirm attr:class="card">
-                <FormStatus error=form_error(result, &[]) success=done />
-                // Once confirmed, the page says so and asks nothing more.
-                {move || done.get().is_none().then(|| view! {
-                    <input type="hidden" name="token" value=token_from_query() />
-                    <p>"Press the button to start using this address for your account."</p>
-                    <button type="submit" class="primary" disabled=move || confirm.pending().get()>
-                        "Confirm New Email Address"
-                    </button>
-                })}
-            </ActionForm>
+            // Once confirmed, the page says so and asks nothing more.
+            {move || match done.get() {
+                Some(message) => Either::Left(view! { <p class="alert success" role="status">{message}</p> }),
+                None => Either::Right(view! { <Suspense fallback=loading>{body}</Suspense> }),
+            }}
             <p><a href="/account">"Go to My Account"</a></p>
         </main>
     }

@@ -54,6 +54,39 @@ pub const LINK_USED: &str = "This link has already been used.";
 pub const LINK_EXPIRED: &str = "This link has expired. Please ask for a new one.";
 pub const LINK_INVALID: &str = "This link is not valid. Check that you copied all of it.";
 
+/// Why a link that [`expire`] ended before its time no longer works: a
+/// newer link replaced it, or what it was for was cancelled or overtaken.
+/// "Expired" would send its holder to wait for nothing, or to ask again for
+/// a change they cancelled.
+pub fn link_withdrawn(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Activate => {
+            "This invitation link no longer works: a newer invitation replaced it, or the \
+             invitation was withdrawn. Please use the link in the newest invitation email, or \
+             ask the admin who invited you."
+        }
+        Purpose::VerifyEmail => {
+            "This link no longer works: a newer one was sent. Please use the link in the newest \
+             email."
+        }
+        Purpose::ResetPassword => {
+            "This link no longer works: a newer link was sent, or the account's password or \
+             email address changed since. Please ask for a new one if you still need it."
+        }
+        Purpose::ChangeEmail => {
+            "This link no longer works: the email change was cancelled or asked for again, or \
+             the account's password changed since. Please ask again from My Account if you \
+             still want the change."
+        }
+    }
+}
+
+/// Whether a link ended before its lifetime ran out. The second of slack
+/// absorbs the databases' rounding of the two timestamps.
+fn ended_early(link: &email_token::Model, purpose: Purpose) -> bool {
+    link.expires_at + Duration::seconds(1) < link.created_at + purpose.lifetime()
+}
+
 /// How long a link's row outlives its expiry: opened again meanwhile, it
 /// says "used" or "expired" rather than "not valid".
 pub const KEPT_AFTER_EXPIRY: Duration = Duration::days(30);
@@ -113,7 +146,8 @@ pub async fn expire<C: ConnectionTrait>(
 }
 
 /// The token's row if it is still good for `purpose`, without using it up:
-/// used, expired and unknown tokens each get their own clear message.
+/// used, expired, withdrawn and unknown tokens each get their own clear
+/// message.
 pub async fn check<C: ConnectionTrait>(
     d: &Domain,
     conn: &C,
@@ -140,7 +174,9 @@ pub async fn check_hash<C: ConnectionTrait>(
         return Err(AppError::field("token", LINK_USED));
     }
     if found.expires_at <= now {
-        return Err(AppError::field("token", LINK_EXPIRED));
+        let purpose = Purpose::of(&found)?;
+        let why = if ended_early(&found, purpose) { link_withdrawn(purpose) } else { LINK_EXPIRED };
+        return Err(AppError::field("token", why));
     }
     Ok(found)
 }

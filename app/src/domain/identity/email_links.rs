@@ -376,7 +376,7 @@ async fn live_email_change<C: sea_orm::ConnectionTrait>(
 }
 
 /// Cancels the actor's pending email change: its link stops working (opened
-/// later, it says it expired) and the address stays as it is. Bounded by the
+/// later, it says it was cancelled) and the address stays as it is. Bounded by the
 /// email changes it undoes, which are counted.
 pub async fn cancel_email_change(d: &Domain, actor: &Member) -> Result<(), AppError> {
     let nothing = || AppError::Conflict(NO_EMAIL_CHANGE.into());
@@ -455,6 +455,19 @@ pub async fn send_email_change(
     mail::enqueue(txn, &d.secrets, now, confirm).await?;
     mail::enqueue_notice(txn, &d.secrets, now, user, notice).await?;
     Ok(())
+}
+
+/// Whether an email-change link still works, and the address it would
+/// make the account's, for its page to say before the button is pressed
+/// (refused as pressing it would be). It only reads: mail scanners open
+/// links in advance.
+pub async fn check_email_change_link(d: &Domain, token: &str) -> Result<String, AppError> {
+    let link = tokens::check(d, &d.read, token, Purpose::ChangeEmail).await?;
+    match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
+        Some(user) => log_in::refuse_disabled(&user)?,
+        None => return Err(AppError::field("token", tokens::LINK_INVALID)),
+    }
+    link.new_email.ok_or(AppError::Internal)
 }
 
 /// The button on the page an email-change link opens.
