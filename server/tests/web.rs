@@ -9,8 +9,12 @@ use http::StatusCode;
 use support::{TestApp, ORIGIN};
 
 const ADMIN: &str = "grace@example.com";
-const ADMIN_TABS: [&str; 3] =
-    ["/account/users", "/account/account-information", "/account/phone-numbers"];
+const ADMIN_TABS: [&str; 4] = [
+    "/account/users",
+    "/account/account-information",
+    "/account/phone-numbers",
+    "/account/activity",
+];
 
 #[test]
 fn sign_up_sets_a_session_cookie_that_scripts_cannot_read() {
@@ -146,6 +150,8 @@ fn every_tab_renders_on_the_server_and_admins_see_the_admin_tabs() {
                 );
             }
         }
+        let activity = app.page("/account/activity", Some(&admin)).await;
+        assert!(activity.body.contains("Download CSV") && activity.body.contains("All kinds"));
         let certificates = app.page("/account/certificates", Some(&admin)).await;
         assert!(certificates.body.contains("This account has no client certificates yet."));
         let account = app.page("/account", Some(&admin)).await;
@@ -173,6 +179,10 @@ fn a_member_sees_no_admin_tab_and_the_server_refuses_admin_urls_and_functions() 
             assert_eq!(refused.status, StatusCode::FORBIDDEN, "{admin_tab}");
             assert!(refused.body.contains("Only an account admin"), "{admin_tab}");
             assert!(!refused.body.contains("grace@example.com"), "{admin_tab} leaks the user list");
+            // Only the refusal: none of the tab's tools either.
+            for tool in ["Add User", "Download CSV", "All kinds", "Save"] {
+                assert!(!refused.body.contains(tool), "{admin_tab} offers {tool}");
+            }
         }
         let listed = app.call("list_users", &[], Some(&member)).await;
         assert_eq!(listed.status, StatusCode::FORBIDDEN);

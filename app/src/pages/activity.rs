@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::account::SecurityChanges;
+use super::my_account::signed_in_user_resource;
 use crate::api::activity::{list_activity, my_security_activity};
 use crate::api::phone_numbers::phone_owner_choices;
 use crate::components::loaded::{server_resource, Loaded};
@@ -60,12 +61,10 @@ pub fn ActivityTab() -> impl IntoView {
         let query = if query.is_empty() { query } else { format!("?{query}") };
         (!backwards()).then(|| format!("/account/activity.csv{query}"))
     };
-    let kinds = ActivityKind::ALL.iter().map(|k| {
-        view! { <option value=k.as_str()>{k.label()}</option> }
-    });
     let table = move |page| view! { <ActivityTable page pages before /> };
     // Type-erased, so the tab's view type stays within the compiler's limits.
-    let toolbar = view! {
+    let toolbar = move || {
+        view! {
         <div class="toolbar">
             <div class="field">
                 <span class="label">"User"</span>
@@ -87,7 +86,9 @@ pub fn ActivityTab() -> impl IntoView {
                 <label for="activity-kind">"Kind"</label>
                 <select id="activity-kind" on:change=set(kind)>
                     <option value="">"All kinds"</option>
-                    {kinds.collect_view()}
+                    {ActivityKind::ALL.iter().map(|k| {
+                        view! { <option value=k.as_str()>{k.label()}</option> }
+                    }).collect_view()}
                 </select>
             </div>
             <div class="field">
@@ -101,11 +102,18 @@ pub fn ActivityTab() -> impl IntoView {
             <a class="button" href=csv aria-disabled=move || backwards().then_some("true") download="activity.csv">"Download CSV"</a>
         </div>
     }
-    .into_any();
+    .into_any()
+    };
+    // Drawn for admins only, so a member at the tab's address sees only the
+    // refusal. Apart from the list, which redraws on every filter change
+    // and would take the focus and the typed dates with it.
+    let me = signed_in_user_resource();
+    let admin_toolbar =
+        move || Suspend::new(async move { me.await.is_ok_and(|me| me.is_admin).then(toolbar) });
     view! {
         <section class="panel" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Activity"</h2>
-            {toolbar}
+            <Suspense>{admin_toolbar}</Suspense>
             <Loaded resource=events view=table admin_only=true />
         </section>
     }

@@ -142,21 +142,26 @@ fn ChangeEmail() -> impl IntoView {
     });
     let form = NodeRef::<html::Form>::new();
     reset_on_success(result, form);
-    let pending_view = move || {
+    let waiting = move || pending.with(Option::is_some);
+    let pending_text = move || {
         pending.get().map(|pending| {
             view! {
-                <div class="pending-change">
-                    <p>
-                        "We sent a confirmation link to " <strong>{pending.new_email}</strong>
-                        ". Your address changes when it is opened (it works until "
-                        {pending.until} "); until then it stays as it is."
-                    </p>
-                    <ActionForm action=cancel>
-                        <button type="submit" disabled=move || cancel.pending().get()>
-                            "Cancel Email Change"
-                        </button>
-                    </ActionForm>
-                </div>
+                <p>
+                    "We sent a confirmation link to " <strong>{pending.new_email}</strong>
+                    ". Your address changes when it is opened (it works until "
+                    {pending.until} "); until then it stays as it is."
+                </p>
+            }
+        })
+    };
+    let cancel_form = move || {
+        waiting().then(|| {
+            view! {
+                <ActionForm action=cancel>
+                    <button type="submit" disabled=move || cancel.pending().get()>
+                        "Cancel Email Change"
+                    </button>
+                </ActionForm>
             }
         })
     };
@@ -165,8 +170,11 @@ fn ChangeEmail() -> impl IntoView {
             <h2 id="email-heading">"Change Email Address"</h2>
             // The change waiting for its link, told as soon as it is asked
             // for and after every reload: one place says it.
-            <div role="status" aria-live="polite">
-                {pending_view}
+            // The live region holds the words only, and is there before
+            // them, so a screen reader reads them out, not the button too.
+            <div class=("pending-change", waiting)>
+                <div role="status">{pending_text}</div>
+                {cancel_form}
             </div>
             <FormStatus error=form_error(cancel.value(), &[]) success=success_message(cancel.value(), "The email change was cancelled: its link no longer works.") />
             <ActionForm action=change node_ref=form attr:novalidate=true>
