@@ -111,10 +111,18 @@ async fn a_merge_moves_everything_and_keeps_the_targets_admins_in_charge() {
     assert_eq!(counter(&d, numbers_key(from)).await, Some(1));
 
     // Any user of either account names it.
+    // The target has a library of the source's library's name.
+    let taken =
+        LibraryForm { name: "helpers".into(), description: String::new(), code: "1".into() };
+    js_libraries::add(&d, &grace, taken).await.unwrap();
     let merged = merge(&d, "CARL@globex.eu ", "bob@globex.com").await.unwrap();
 
     assert_eq!((merged.from_account, merged.into_account), (from, into));
     assert_eq!(merged.demoted, vec!["ada@globex.eu".to_owned()]);
+    let renamed = ("Helpers".to_owned(), "Helpers (from Globex Europe)".to_owned());
+    assert_eq!(merged.renamed, vec![renamed]);
+    let moved_library = js_library::Entity::find_by_id(library).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(moved_library.name, "Helpers (from Globex Europe)");
     let moved: BTreeSet<String> = merged.moved.keys().map(|t| t.to_string()).collect();
     assert_eq!(
         moved,

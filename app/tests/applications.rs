@@ -335,6 +335,57 @@ async fn a_deleted_users_applications_and_libraries_pass_to_the_deleting_admin()
     assert_eq!(js_libraries::list(&d, &grace).await.unwrap()[0].name, "Bob's helpers");
 }
 
+/// An application passed on under a name its new owner already uses says
+/// whose it was, so the owner's lists can tell the two apart.
+#[tokio::test]
+async fn an_application_passed_on_under_a_taken_name_says_whose_it_was() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", true, true).await;
+    let mut named = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
+    named.first_name = "Bob".into();
+    named.last_name = "Builder".into();
+    user::ActiveModel::from(named).reset_all().update(&d.db).await.unwrap();
+    applications::create(&d, &ada, "IVR").await.unwrap();
+    applications::create(&d, &ada, "IVR (from Bob Builder)").await.unwrap();
+    applications::create(&d, &bob, " ivr ").await.unwrap();
+    applications::create(&d, &bob, "Hotline").await.unwrap();
+
+    users::delete(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+    let listed: Vec<String> =
+        applications::list(&d, &ada).await.unwrap().rows.into_iter().map(|a| a.name).collect();
+    assert_eq!(listed, ["Hotline", "IVR", "IVR (from Bob Builder)", "ivr (from Bob Builder, 2)"]);
+}
+
+/// Lists are in reading order: numbers by value, capitals aside.
+#[tokio::test]
+async fn applications_and_libraries_are_listed_in_reading_order() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
+    for _ in 0..10 {
+        applications::clone(&d, &ada, ivr.id).await.unwrap();
+    }
+    applications::create(&d, &ada, "zeta").await.unwrap();
+    applications::create(&d, &ada, "Alpha").await.unwrap();
+    let listed: Vec<String> =
+        applications::list(&d, &ada).await.unwrap().rows.into_iter().map(|a| a.name).collect();
+    let mut expected = vec!["Alpha".to_owned(), "IVR".into(), "IVR copy".into()];
+    expected.extend((2..=10).map(|n| format!("IVR copy {n}")));
+    expected.push("zeta".into());
+    assert_eq!(listed, expected);
+
+    for name in ["lib 10", "Lib 9", "alpha"] {
+        js_libraries::add(&d, &ada, library(name, "1")).await.unwrap();
+    }
+    let mine: Vec<String> =
+        js_libraries::list(&d, &ada).await.unwrap().into_iter().map(|l| l.name).collect();
+    assert_eq!(mine, ["alpha", "Lib 9", "lib 10"]);
+    let offered: Vec<String> =
+        applications::list(&d, &ada).await.unwrap().libraries.into_iter().map(|l| l.name).collect();
+    assert_eq!(offered, mine, "an application's Settings offers them in the same order");
+}
+
 /// An OAuth token of `owner`'s, as the Stripe flow would store it.
 async fn token_of(d: &Domain, owner: &Member) -> i32 {
     use app::domain::entity::oauth_token;

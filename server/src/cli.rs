@@ -297,8 +297,16 @@ async fn merge_accounts(domain: &Domain, from: String, into: String) -> Result<S
         [] => String::new(),
         emails => format!(" No longer admins: {}.", emails.join(", ")),
     };
+    let renamed = match merged.renamed.as_slice() {
+        [] => String::new(),
+        names => {
+            let each: Vec<String> =
+                names.iter().map(|(was, now)| format!("\"{was}\" is now \"{now}\"")).collect();
+            format!(" JS libraries renamed (the target has their names): {}.", each.join(", "))
+        }
+    };
     Ok(format!(
-        "Merged account {} into account {} and removed it. Moved: {moved}.{demoted}",
+        "Merged account {} into account {} and removed it. Moved: {moved}.{demoted}{renamed}",
         merged.from_account, merged.into_account
     ))
 }

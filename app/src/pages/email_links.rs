@@ -184,7 +184,6 @@ pub fn ActivatePage() -> impl IntoView {
     // A link that no longer works says so before anything is typed, in the
     // words a press of either button would get.
     let body = move || {
-        let forms = forms.clone();
         Suspend::new(async move {
             match invitation.await {
                 Ok(invited) => Either::Left(forms(invited)),
@@ -200,7 +199,7 @@ pub fn ActivatePage() -> impl IntoView {
             <h1>"Your invitation"</h1>
             {move || match done.get() {
                 Some(message) => Either::Left(view! { <p class="alert success" role="status">{message}</p> }),
-                None => Either::Right(view! { <Suspense fallback=loading>{body.clone()}</Suspense> }),
+                None => Either::Right(view! { <Suspense fallback=loading>{body}</Suspense> }),
             }}
         </main>
     }

@@ -663,7 +663,7 @@ async fn hand_over(
     to: i32,
 ) -> Result<(), AppError> {
     let (from, scope) = (leaving.id, &Scoped::account(leaving.account_id));
-    applications::hand_over(txn, from, to).await?;
+    applications::hand_over(txn, leaving, to).await?;
     // After the applications: it checks what the new owner can see.
     phone_numbers::hand_over(txn, scope, from, to).await?;
     certificates::hand_over(txn, from, to).await?;

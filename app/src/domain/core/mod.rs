@@ -1,7 +1,7 @@
 //! The bottom layer of the domain: imports only `entity` (and `migration`).
 //! Capabilities, tenant scope, the people of an account, and the
 //! infrastructure every rule needs: clock, crypto, sealed secrets, email
-//! links, validation, limits, the outbox, the outbound client and the number
+//! links, validation, names, limits, the outbox, the outbound client and the number
 //! provider. [`Domain`] is the context every service is handed.
 pub mod activity;
 pub mod actor;
@@ -11,6 +11,7 @@ pub mod db;
 pub mod directory;
 pub mod limits;
 pub mod mail;
+pub mod names;
 pub mod oauth_provider;
 pub mod outbound;
 pub mod people;

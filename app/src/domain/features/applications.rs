@@ -14,6 +14,7 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::limits::{self, distinct};
+use crate::domain::core::names;
 use crate::domain::core::people::{self, user_choice};
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
@@ -192,7 +193,7 @@ async fn rows(
             .flatten()
             .filter_map(|id| names.get(id).map(|name| named(*id, name)))
             .collect();
-        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.sort_by(|a, b| names::order(&a.name, &b.name));
         found
     };
     let mut shares_of: HashMap<i32, Vec<i32>> = HashMap::new();
@@ -225,16 +226,17 @@ async fn rows(
 }
 
 pub async fn list(d: &Domain, me: &Member) -> Result<Applications, AppError> {
-    let apps = visible_to(me).order_by_asc(application::Column::Name).all(&d.read).await?;
+    let mut apps = visible_to(me).all(&d.read).await?;
+    apps.sort_by(|a, b| names::order(&a.name, &b.name));
     let scope = Scoped::of(me);
-    let libraries = scope
+    let mut libraries: Vec<Named> = scope
         .all::<js_library::Entity>()
-        .order_by_asc(js_library::Column::Name)
         .all(&d.read)
         .await?
         .iter()
         .map(|l| named(l.id, &l.name))
         .collect();
+    libraries.sort_by(|a, b| names::order(&a.name, &b.name));
     let integrations = scope
         .integrations()
         .order_by_asc(integration::Column::NameKey)
@@ -265,7 +267,7 @@ pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRo
     me.verified(&d.db).await?;
     let creator = me.creator(&d.db).await?;
     let event = Event::new(ActivityKind::ApplicationCreated, &name);
-    let key = name_key(&name);
+    let key = names::key(&name);
     let new = application::ActiveModel {
         account_id: Set(creator.member().account_id()),
         owner_id: Set(creator.member().user_id()),
@@ -291,12 +293,7 @@ pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRo
     row(&d.db, me, app).await
 }
 
-/// A name as two names are compared: capitals and the spaces around aside.
-pub fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
-}
-
-/// The names of `owner_id`'s applications, as [`name_key`] compares them
+/// The names of `owner_id`'s applications, as [`names::key`] compares them
 /// (as many as the account may hold, `Holdings::applications`).
 async fn names_of(conn: &impl ConnectionTrait, owner_id: i32) -> Result<HashSet<String>, AppError> {
     let names: Vec<String> = application::Entity::find()
@@ -306,7 +303,7 @@ async fn names_of(conn: &impl ConnectionTrait, owner_id: i32) -> Result<HashSet<
         .into_tuple()
         .all(conn)
         .await?;
-    Ok(names.iter().map(|name| name_key(name)).collect())
+    Ok(names.iter().map(|name| names::key(name)).collect())
 }
 
 /// Refuses one more application once the account holds its most.
@@ -326,12 +323,8 @@ async fn copy_name(
 ) -> Result<String, AppError> {
     let taken = names_of(txn, original.owner_id).await?;
     let base = without_copy_suffix(&original.name);
-    let named = |n: usize| {
-        let suffix = if n == 1 { " copy".to_owned() } else { format!(" copy {n}") };
-        let room = validation::NAME_MAX - suffix.chars().count();
-        base.chars().take(room).collect::<String>().trim_end().to_owned() + &suffix
-    };
-    Ok((1..).map(named).find(|name| !taken.contains(&name_key(name))).expect("a free number"))
+    let numbered = |n: usize| if n == 1 { " copy".to_owned() } else { format!(" copy {n}") };
+    Ok(names::first_free(base, &taken, numbered))
 }
 
 /// `name` without a trailing " copy" or " copy N".
@@ -568,8 +561,31 @@ fn dedup(ids: &[i32]) -> Vec<i32> {
 }
 
 /// A deleted user's applications pass to the admin who deleted them; the
-/// admin no longer needs a share of what is now theirs.
-pub async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
+/// admin no longer needs a share of what is now theirs. One named like an
+/// application the admin has becomes "IVR (from Bob Lee)", so that their
+/// lists and pickers can tell the two apart.
+pub async fn hand_over(
+    txn: &DatabaseTransaction,
+    leaving: &user::Model,
+    to: i32,
+) -> Result<(), AppError> {
+    let from = leaving.id;
+    let mut taken = names_of(txn, to).await?;
+    let theirs = application::Entity::find().filter(application::Column::OwnerId.eq(from));
+    let whose = format!("from {} {}", leaving.first_name, leaving.last_name);
+    let suffix = |n: usize| match n {
+        1 => format!(" ({whose})"),
+        n => format!(" ({whose}, {n})"),
+    };
+    for app in theirs.all(txn).await? {
+        if !taken.insert(names::key(&app.name)) {
+            let name = names::first_free(app.name.trim(), &taken, suffix);
+            taken.insert(names::key(&name));
+            let mut renamed = application::ActiveModel::from(app);
+            renamed.name = Set(name);
+            renamed.update(txn).await?;
+        }
+    }
     application::Entity::update_many()
         .col_expr(application::Column::OwnerId, to.into())
         .filter(application::Column::OwnerId.eq(from))

@@ -4,16 +4,17 @@
 //! that does not parse may still be saved.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::names;
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
-use crate::domain::features::applications::{in_use_message, name_key, using_libraries};
+use crate::domain::features::applications::{in_use_message, using_libraries};
 use crate::model::{ActivityKind, AppError, JsLibraryRow, JS_LIBRARY_MAX};
 
 pub const DESCRIPTION_MAX: usize = 500;
@@ -72,11 +73,8 @@ fn row(model: js_library::Model, used_by: Vec<String>) -> JsLibraryRow {
 
 /// The libraries `me` wrote, with the applications using each.
 pub async fn list(d: &Domain, me: &Member) -> Result<Vec<JsLibraryRow>, AppError> {
-    let mine = Scoped::of(me)
-        .mine::<js_library::Entity>()
-        .order_by_asc(js_library::Column::Name)
-        .all(&d.read)
-        .await?;
+    let mut mine = Scoped::of(me).mine::<js_library::Entity>().all(&d.read).await?;
+    mine.sort_by(|a, b| names::order(&a.name, &b.name));
     let ids: Vec<i32> = mine.iter().map(|l| l.id).collect();
     let mut used = using_libraries(&d.read, &ids).await?;
     Ok(mine
@@ -95,7 +93,7 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
     me.verified(&d.db).await?;
     let now = d.clock.now();
     let event = Event::new(ActivityKind::JsLibraryAdded, &checked.name);
-    let key = name_key(&checked.name);
+    let key = names::key(&checked.name);
     let new = js_library::ActiveModel {
         account_id: Set(me.account_id()),
         owner_id: Set(me.user_id()),
@@ -130,10 +128,10 @@ pub async fn update(
     me.verified(&d.db).await?;
     let event = Event::new(ActivityKind::JsLibraryUpdated, &checked.name);
     let found = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
-    let key = name_key(&checked.name);
+    let key = names::key(&checked.name);
     // A library that already shares its name (passed on from a deleted user,
     // or brought by an account merge) can still be edited under it.
-    let renamed = name_key(&found.name) != key;
+    let renamed = names::key(&found.name) != key;
     if renamed {
         refuse_taken(&d.db, me, &key, Some(id)).await?;
     }
@@ -155,7 +153,7 @@ pub async fn update(
     Ok(row(model, used))
 }
 
-/// Refuses `key` ([`name_key`]) when another library of the account (not
+/// Refuses `key` ([`names::key`]) when another library of the account (not
 /// `except`) has it. The account holds at most `Holdings::js_libraries`.
 async fn refuse_taken(
     conn: &impl ConnectionTrait,
@@ -171,7 +169,7 @@ async fn refuse_taken(
         .into_tuple()
         .all(conn)
         .await?;
-    match names.iter().any(|(id, name)| Some(*id) != except && name_key(name) == key) {
+    match names.iter().any(|(id, name)| Some(*id) != except && names::key(name) == key) {
         true => Err(AppError::field("name", NAME_TAKEN)),
         false => Ok(()),
     }

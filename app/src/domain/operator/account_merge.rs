@@ -20,11 +20,12 @@
 //! that cannot keep every rule refuses whole and names each conflict: an
 //! integration name or a certificate domain both accounts have (unique within
 //! an account), more numbers than the target's plan holds, and Stripe allowed
-//! for the source but not for the target. Libraries and applications may
-//! share a name, so both are kept. The bounds on what an account keeps
+//! for the source but not for the target. A source's JS library named like
+//! one of the target's is renamed "utils (from Acme West)"; applications
+//! are named per owner, so keep their names. The bounds on what an account keeps
 //! (`limits::Holdings`) are for what its users add; a merge may leave the
 //! target above one, and adds are refused until it is below again.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -35,6 +36,7 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::limits::{self, Plan};
+use crate::domain::core::names;
 use crate::domain::core::people::by_email;
 use crate::domain::core::quota;
 use crate::domain::core::scope::{lock_account, AccountOwned, Scoped};
@@ -59,6 +61,9 @@ pub struct Merged {
     pub moved: BTreeMap<&'static str, u64>,
     /// The source's admins, now regular users of the target.
     pub demoted: Vec<String>,
+    /// The source's JS libraries renamed, before and after: each was named
+    /// like one of the target's.
+    pub renamed: Vec<(String, String)>,
 }
 
 /// Why two accounts cannot be merged as they are; the operator resolves each
@@ -147,6 +152,7 @@ pub async fn merge_accounts(
     }
 
     let demoted = demote_admins(&txn, from).await?;
+    let renamed = rename_libraries(&txn, &source, &target).await?;
     let moved = move_everything(d, &txn, from, into).await?;
     quota::merge_account_counts(&txn, from, into).await?;
     // Nothing refers to the source account any more, so its removal
@@ -164,7 +170,7 @@ pub async fn merge_accounts(
         demoted = demoted.len(),
         "operator merged two accounts"
     );
-    Ok(Merged { from_account: from, into_account: into, moved, demoted })
+    Ok(Merged { from_account: from, into_account: into, moved, demoted, renamed })
 }
 
 /// The two users, or a refusal naming each unknown address, or both being
@@ -232,6 +238,39 @@ async fn conflicts(
 
 fn table<E: EntityTrait>() -> &'static str {
     E::default().table_name()
+}
+
+/// Renames each of the source's JS libraries named like one of the
+/// target's "utils (from Acme West)": an application's settings list every
+/// library of its account, where two of one name could not be told apart.
+/// Applications keep their names: they are named per owner, and owners do
+/// not change. Returns the names before and after.
+async fn rename_libraries(
+    txn: &DatabaseTransaction,
+    source: &account::Model,
+    target: &account::Model,
+) -> Result<Vec<(String, String)>, AppError> {
+    let libraries = |account_id| Scoped::account(account_id).all::<js_library::Entity>().all(txn);
+    let mut taken: HashSet<String> =
+        libraries(target.id).await?.iter().map(|l| names::key(&l.name)).collect();
+    let whose = format!("from {}", source.company_name);
+    let suffix = |n: usize| match n {
+        1 => format!(" ({whose})"),
+        n => format!(" ({whose}, {n})"),
+    };
+    let mut renamed = Vec::new();
+    for library in libraries(source.id).await? {
+        if taken.insert(names::key(&library.name)) {
+            continue;
+        }
+        let name = names::first_free(library.name.trim(), &taken, suffix);
+        taken.insert(names::key(&name));
+        renamed.push((library.name.clone(), name.clone()));
+        let mut active = js_library::ActiveModel::from(library);
+        active.name = Set(name);
+        active.update(txn).await?;
+    }
+    Ok(renamed)
 }
 
 /// The source's admins become regular users; returns their addresses.
