@@ -692,3 +692,58 @@ async fn application_and_library_names_are_not_used_twice() {
     let edited = js_libraries::update(&d, &cy, twin.id, library("utils", "3")).await.unwrap();
     assert_eq!(edited.code, "3");
 }
+
+/// Only the owner renames an application; a name another of theirs has is
+/// refused, a change of capitals is not, and the same name records nothing.
+#[tokio::test]
+async fn an_owner_renames_an_application_to_a_name_not_taken() {
+    use app::domain::entity::activity_event;
+    use app::model::ActivityKind;
+    use sea_orm::{PaginatorTrait, QueryOrder};
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let carol = member_with(&d, ada.account_id(), "carol@example.com", true, true).await;
+    let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
+    applications::create(&d, &ada, "Hotline").await.unwrap();
+    applications::share(&d, &ada, ivr.id, carol.user_id()).await.unwrap();
+    let carols = applications::create(&d, &carol, "Main line").await.unwrap();
+    let eve = account_with_admin(&d, "Other", "eve@example.com").await;
+
+    let before = Snapshot::take(&d).await;
+    let refusals = [
+        (
+            applications::rename(&d, &ada, ivr.id, " hotline ").await,
+            "name",
+            applications::NAME_TAKEN,
+        ),
+        (applications::rename(&d, &ada, ivr.id, "  ").await, "name", "Name is required."),
+    ];
+    for (refused, field, message) in refusals {
+        assert_eq!(refused.err().unwrap().message_for(field).as_deref(), Some(message));
+    }
+    // Shared with Carol: she sees it, but it stays Ada's to name.
+    let not_hers = applications::rename(&d, &carol, ivr.id, "Carol's").await;
+    assert_eq!(not_hers, Err(AppError::Forbidden(OWNER_ONLY.into())));
+    // Another account's, or another user's not shared: not found.
+    assert_eq!(applications::rename(&d, &eve, ivr.id, "Eve's").await, Err(AppError::NotFound));
+    assert_eq!(applications::rename(&d, &ada, carols.id, "Ada's").await, Err(AppError::NotFound));
+    // The same name again is no change.
+    assert_eq!(applications::rename(&d, &ada, ivr.id, "IVR").await.unwrap().name, "IVR");
+    before.assert_unchanged(&d).await;
+
+    let events = || activity_event::Entity::find().count(&d.db);
+    let counted = events().await.unwrap();
+    let renamed = applications::rename(&d, &ada, ivr.id, " Main IVR ").await.unwrap();
+    assert_eq!((renamed.id, renamed.name.as_str()), (ivr.id, "Main IVR"));
+    assert_eq!(events().await.unwrap(), counted + 1);
+    let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
+    let event = newest.one(&d.db).await.unwrap().unwrap();
+    assert_eq!(event.kind, ActivityKind::ApplicationRenamed.as_str());
+    assert_eq!((event.target.as_str(), event.detail.as_deref()), ("Main IVR", Some("from IVR")));
+    // Capitals alone are a rename; the share and the owner stay.
+    let capitals = applications::rename(&d, &ada, ivr.id, "MAIN IVR").await.unwrap();
+    assert_eq!(capitals.name, "MAIN IVR");
+    assert_eq!(capitals.shared_with.iter().map(|u| u.id).collect::<Vec<_>>(), [carol.user_id()]);
+    let seen = applications::list(&d, &carol).await.unwrap().rows;
+    assert!(seen.iter().any(|a| a.id == ivr.id && a.name == "MAIN IVR"));
+}

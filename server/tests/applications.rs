@@ -97,6 +97,7 @@ fn permissions_are_enforced_by_the_server() {
         let before = Snapshot::take(&app.domain).await;
         for (function, form) in [
             ("clone_application", vec![("id", id.as_str())]),
+            ("rename_application", vec![("id", id.as_str()), ("name", "Mine now")]),
             ("delete_application", vec![("id", id.as_str())]),
             ("share_application", vec![("id", id.as_str()), ("user_id", bob_id.as_str())]),
         ] {
@@ -114,6 +115,7 @@ fn permissions_are_enforced_by_the_server() {
         let reply = app.call("clone_application", &[("id", &id)], Some(&other)).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
         for (function, form) in [
+            ("rename_application", vec![("id", id.as_str()), ("name", "Mine now")]),
             ("delete_application", vec![("id", id.as_str())]),
             ("share_application", vec![("id", id.as_str()), ("user_id", bob_id.as_str())]),
         ] {

@@ -1,4 +1,4 @@
-//! Applications: created, cloned, shared, and given libraries and integrations.
+//! Applications: created, cloned, renamed, shared, and given libraries and integrations.
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -23,6 +23,13 @@ pub async fn clone_application(id: i32) -> Result<ApplicationRow, AppError> {
     use super::web::*;
     use crate::domain::features::applications;
     applications::clone(&domain()?, &member().await?, id).await
+}
+
+#[server(prefix = "/fn", endpoint = "rename_application")]
+pub async fn rename_application(id: i32, name: String) -> Result<ApplicationRow, AppError> {
+    use super::web::*;
+    use crate::domain::features::applications;
+    applications::rename(&domain()?, &member().await?, id, &name).await
 }
 
 #[server(prefix = "/fn", endpoint = "delete_application")]

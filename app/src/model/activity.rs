@@ -89,6 +89,7 @@ activity_kinds! {
     JsLibraryDeleted = "js_library.deleted", "JS library deleted", false;
     ApplicationCreated = "application.created", "Application created", false;
     ApplicationCloned = "application.cloned", "Application cloned", false;
+    ApplicationRenamed = "application.renamed", "Application renamed", false;
     ApplicationDeleted = "application.deleted", "Application deleted", false;
     ApplicationShared = "application.shared", "Application shared", false;
     ApplicationUnshared = "application.unshared", "Application unshared", false;

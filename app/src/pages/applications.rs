@@ -1,12 +1,13 @@
 //! The Applications tab: the applications a user owns or that are shared with
-//! them. Owners share them (Can Share), clone them (Can Create), attach the
-//! account's JS libraries and integrations, and delete them.
+//! them. Owners share them (Can Share), clone them (Can Create), rename them
+//! and attach the account's JS libraries and integrations (Settings), and
+//! delete them.
 use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::api::applications::{
     list_applications, share_choices, CloneApplication, CreateApplication, DeleteApplication,
-    SetApplicationAttachments, ShareApplication, UnshareApplication,
+    RenameApplication, SetApplicationAttachments, ShareApplication, UnshareApplication,
 };
 use crate::components::form::{
     announce, field_error, form_action, form_error, successes, DoneNotice, Field, FormStatus,
@@ -17,11 +18,14 @@ use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{ApplicationRow, Applications, Named, UserChoice};
 
-/// What a row's buttons do: the Settings dialog is the rows' edit dialog;
-/// Share has a dialog of its own; Clone runs at once.
+/// What a row's buttons do: the Settings dialog is the rows' edit dialog
+/// (Rename and Save Settings); Share has a dialog of its own; Clone runs at
+/// once.
 #[derive(Clone, Copy)]
 struct Buttons {
     dialogs: RowDialogs<ApplicationRow>,
+    rename: ServerAction<RenameApplication>,
+    attach: ServerAction<SetApplicationAttachments>,
     clone: ServerAction<CloneApplication>,
     sharing: RwSignal<Option<ApplicationRow>>,
     share_open: RwSignal<bool>,
@@ -33,6 +37,7 @@ pub fn ApplicationsTab() -> impl IntoView {
     let clone = form_action::<CloneApplication>();
     let delete = form_action::<DeleteApplication>();
     let attach = form_action::<SetApplicationAttachments>();
+    let rename = form_action::<RenameApplication>();
     let share = form_action::<ShareApplication>();
     let unshare = form_action::<UnshareApplication>();
     // The create form is inside the list, so the list reloads on successes
@@ -43,6 +48,7 @@ pub fn ApplicationsTab() -> impl IntoView {
         successes(clone),
         successes(delete),
         successes(attach),
+        successes(rename),
         successes(share),
         successes(unshare),
     ];
@@ -50,15 +56,19 @@ pub fn ApplicationsTab() -> impl IntoView {
         server_resource(move || changes.map(|changed| changed.get()), |_| list_applications());
     let buttons = Buttons {
         dialogs: RowDialogs::new(),
+        rename,
+        attach,
         clone,
         sharing: RwSignal::new(None),
         share_open: RwSignal::new(false),
     };
     let dialogs = buttons.dialogs;
     close_on_success(attach, dialogs.edit_open);
+    close_on_success(rename, dialogs.edit_open);
     let done = RwSignal::new(None);
     announce(clone, done, |copy| format!("The copy {} is created.", copy.name));
     announce(create, done, |app| format!("The application {} is created.", app.name));
+    announce(rename, done, |app| format!("The application is renamed {}.", app.name));
     // The share dialog stays open to share with several users; it shows the
     // application as the server returns it.
     Effect::new(move |_| {
@@ -72,7 +82,7 @@ pub fn ApplicationsTab() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="applications-heading">
             <h2 id="applications-heading">"Applications"</h2>
-            <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons attach /> } />
+            <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons /> } />
             <FormStatus error=form_error(clone.value(), &[]) />
             <DoneNotice done />
         </section>
@@ -97,7 +107,6 @@ fn ApplicationList(
     apps: Applications,
     create: ServerAction<CreateApplication>,
     buttons: Buttons,
-    attach: ServerAction<SetApplicationAttachments>,
 ) -> impl IntoView {
     let Applications { rows, can_create, can_share, libraries, integrations } = apps;
     let create_result = create.value();
@@ -131,7 +140,7 @@ fn ApplicationList(
             id="application-settings"
             dialogs
             form=move |app: ApplicationRow| view! {
-                <SettingsForm app libraries=choices.get_value().0 integrations=choices.get_value().1 attach />
+                <SettingsForm app libraries=choices.get_value().0 integrations=choices.get_value().1 buttons />
             }
         />
     }
@@ -162,7 +171,7 @@ fn ApplicationRowView(
         "You".to_string()
     };
     let owner = if app.mine { "You".to_string() } else { app.owner.name.clone() };
-    let Buttons { dialogs, clone, sharing, share_open } = buttons;
+    let Buttons { dialogs, clone, sharing, share_open, .. } = buttons;
     let mine = app.mine.then(|| {
         let (for_settings, for_share) = (app.clone(), app.clone());
         let id = app.id;
@@ -202,13 +211,23 @@ fn SettingsForm(
     app: ApplicationRow,
     libraries: Vec<Named>,
     integrations: Vec<Named>,
-    attach: ServerAction<SetApplicationAttachments>,
+    buttons: Buttons,
 ) -> impl IntoView {
+    let Buttons { rename, attach, .. } = buttons;
+    let renamed = rename.value();
     let chosen_libraries = RwSignal::new(app.libraries.iter().map(|l| l.id).collect::<Vec<_>>());
     let chosen_integrations =
         RwSignal::new(app.integrations.iter().map(|i| i.id).collect::<Vec<_>>());
     let id = app.id;
     view! {
+        // Its own form and button: a refused name leaves the choices below
+        // as they were ticked.
+        <ActionForm action=rename attr:novalidate=true attr:class="inline-form">
+            <FormStatus error=form_error(renamed, &["name"]) />
+            <input type="hidden" name="id" value=id />
+            <Field label="Name" name="name" form="rename-" value=app.name.clone() maxlength=100 error=field_error(renamed, "name") />
+            <button type="submit" disabled=move || rename.pending().get()>"Rename"</button>
+        </ActionForm>
         <FormStatus error=form_error(attach.value(), &[]) />
         <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries />
         <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations />

@@ -337,6 +337,53 @@ fn without_copy_suffix(name: &str) -> &str {
     numbered.strip_suffix(" copy").filter(|base| !base.is_empty()).unwrap_or(name)
 }
 
+/// Renames one of `me`'s applications (its owner's only). The new name must
+/// differ from the owner's other applications, capitals aside (a change of
+/// capitals alone is a rename); checked before a change is counted and
+/// again under the account's lock, which a create or clone racing it takes
+/// too. The same name again changes nothing and records nothing.
+pub async fn rename(
+    d: &Domain,
+    me: &Member,
+    id: i32,
+    name: &str,
+) -> Result<ApplicationRow, AppError> {
+    let name = validation::person_name(name, "Name").map_err(|m| AppError::field("name", m))?;
+    me.verified(&d.db).await?;
+    let found = find_owned(&d.db, me, id).await?;
+    if found.name == name {
+        return row(&d.db, me, found).await;
+    }
+    refuse_taken_by_another(&d.db, &found, &name).await?;
+    let by = By::Member(activity::count_change(d, me).await?);
+    let event =
+        Event::new(ActivityKind::ApplicationRenamed, &name).detail(format!("from {}", found.name));
+    let app = activity::with_event(d, by, event, async |txn| {
+        lock_account(txn, me.account_id()).await?;
+        let found = find_owned(txn, me, id).await?;
+        refuse_taken_by_another(txn, &found, &name).await?;
+        let mut renamed = application::ActiveModel::from(found);
+        renamed.name = Set(name);
+        Ok(renamed.update(txn).await?)
+    })
+    .await?;
+    row(&d.db, me, app).await
+}
+
+/// Refuses `name` for `app` when another of its owner's applications has it.
+async fn refuse_taken_by_another(
+    conn: &impl ConnectionTrait,
+    app: &application::Model,
+    name: &str,
+) -> Result<(), AppError> {
+    let key = names::key(name);
+    let renamed = names::key(&app.name) != key;
+    match renamed && names_of(conn, app.owner_id).await?.contains(&key) {
+        true => Err(AppError::field("name", NAME_TAKEN)),
+        false => Ok(()),
+    }
+}
+
 /// A copy owned by the same owner, with the same libraries and integrations;
 /// shares and deployments stay with the original.
 pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, AppError> {
