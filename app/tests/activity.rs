@@ -485,7 +485,7 @@ async fn a_change_that_fails_leaves_no_event() {
     log.new_events(&d).await;
     let before = Snapshot::take(&d).await;
     let second = phone_numbers::request(&d, &admin).await.err();
-    assert_eq!(second, Some(AppError::Conflict(phone_numbers::DEMO_LIMIT.into())));
+    assert_eq!(second, Some(AppError::Conflict(phone_numbers::demo_limit(&d))));
     let mut demote = user_form("Ada", "ada@example.com");
     demote.is_admin = false;
     let demoted = users::update(&d, &admin, ada.user_id(), demote).await.err().unwrap();

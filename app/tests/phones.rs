@@ -7,7 +7,7 @@ use app::domain::core::actor::Operator;
 use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool, Provisioned};
 use app::domain::entity::{local_number_pool, phone_number};
-use app::domain::features::phone_numbers::{self, DEMO_LIMIT, POOL_EMPTY};
+use app::domain::features::phone_numbers::{self, demo_limit, POOL_EMPTY};
 use app::domain::operator;
 use app::domain::testing::{
     account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot,
@@ -53,19 +53,19 @@ async fn an_admin_requests_a_toll_free_number_and_owns_it() {
 
 #[tokio::test]
 async fn a_demo_account_holds_one_number_and_a_full_one_more() {
-    let d = stocked(&default_pool()).await;
+    let mut d = stocked(&default_pool()).await;
+    d.support_email = Some("help@voice.example".into());
+    let limit = demo_limit(&d);
+    assert!(limit.ends_with("contact support at help@voice.example."), "{limit}");
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
     assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().limit, None);
     phone_numbers::request(&d, &admin).await.unwrap();
     // The tab explains the limit before the admin tries...
-    assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().limit.as_deref(), Some(DEMO_LIMIT));
+    assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().limit, Some(limit.clone()));
     // ...and the server refuses anyway, changing nothing.
     let before = Snapshot::take(&d).await;
-    assert_eq!(
-        phone_numbers::request(&d, &admin).await,
-        Err(AppError::Conflict(DEMO_LIMIT.into()))
-    );
+    assert_eq!(phone_numbers::request(&d, &admin).await, Err(AppError::Conflict(limit)));
     before.assert_unchanged(&d).await;
     assert_eq!(phone_number::Entity::find().count(&d.db).await.unwrap(), 1);
     assert_eq!(free_numbers(&d).await, 39);
@@ -133,6 +133,7 @@ async fn the_demo_limit_holds_under_simultaneous_requests() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     let admins = [ada.admin().unwrap(), grace.admin().unwrap()];
+    let limit = &demo_limit(&d);
     let burst = || {
         let tasks: Vec<_> = admins
             .iter()
@@ -149,7 +150,7 @@ async fn the_demo_limit_holds_under_simultaneous_requests() {
             for task in tasks {
                 match task.await.unwrap() {
                     Ok(_) => granted += 1,
-                    Err(refused) => assert_eq!(refused, AppError::Conflict(DEMO_LIMIT.into())),
+                    Err(refused) => assert_eq!(refused, AppError::Conflict(limit.clone())),
                 }
             }
             granted

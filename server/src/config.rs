@@ -22,6 +22,10 @@ pub struct Config {
     pub secret_keys_file: PathBuf,
     /// `MAIL_FROM`: the sender of every automated email.
     pub mail_from: String,
+    /// `SUPPORT_EMAIL` (unset: none): where people write for what only the
+    /// platform's operators do (Stripe, a full account, a lost second
+    /// factor); every "contact support" names it. Checked at start.
+    pub support_email: Option<Result<String, String>>,
     /// How mail leaves: SMTP when `SMTP_HOST` is set, else the folder `MAIL_DIR`.
     pub mail: MailConfig,
     /// `NUMBER_POOL_FILE`: the toll-free numbers the embedded provisioning
@@ -59,6 +63,12 @@ pub struct Config {
     /// `ACTIVITY_RETENTION_DAYS` (default 365, 1 to 3650): how long activity
     /// events are kept; older ones are removed by the hourly clean-up.
     pub activity_retention: Result<chrono::Duration, String>,
+}
+
+/// `SUPPORT_EMAIL` checked as the addresses users sign up with are.
+fn support_address(address: &str) -> Result<String, String> {
+    app::domain::core::validation::email(address)
+        .map_err(|why| format!("SUPPORT_EMAIL {address:?}: {why}"))
 }
 
 /// A mode's client when both its variables are set.
@@ -192,6 +202,7 @@ impl Config {
                     .map_err(|_| format!("METRICS_ADDR must be an address and port, not {addr:?}"))
             }),
             oauth,
+            support_email: var("SUPPORT_EMAIL").map(|address| support_address(&address)),
             data_dir,
             database_url,
             public_url,
@@ -237,7 +248,14 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::Config;
+    use super::{support_address, Config};
+
+    #[test]
+    fn a_support_address_is_checked_at_start() {
+        assert_eq!(support_address(" Help@Voice.example ").as_deref(), Ok("help@voice.example"));
+        let refused = support_address("help desk").unwrap_err();
+        assert!(refused.starts_with("SUPPORT_EMAIL \"help desk\": "), "{refused}");
+    }
 
     #[test]
     fn public_origin_drops_the_path() {

@@ -99,6 +99,7 @@ struct DomainParts {
     numbers: LocalPool,
     activity_retention: chrono::Duration,
     quotas: QuotaPolicy,
+    support_email: Option<String>,
 }
 
 impl DomainParts {
@@ -108,6 +109,7 @@ impl DomainParts {
                 .map_err(|err| format!("secret keys: {err}"))?,
             numbers: LocalPool { cooldown: config.number_cooldown.clone()? },
             activity_retention: config.activity_retention.clone()?,
+            support_email: config.support_email.clone().transpose()?,
             quotas: QuotaPolicy::default()
                 .with_overrides(config.limits.as_deref().unwrap_or(""))
                 .map_err(|err| format!("LIMITS: {err}"))?,
@@ -125,6 +127,7 @@ impl DomainParts {
         domain.numbers = Arc::new(self.numbers);
         domain.activity_retention = self.activity_retention;
         domain.quotas = self.quotas;
+        domain.support_email = self.support_email;
         Ok(domain)
     }
 }

@@ -451,3 +451,30 @@ async fn callbacks_at_the_same_moment_add_one_stripe_account_once() {
     }
     assert_eq!(oauth_token::Entity::find().count(&d.db).await.unwrap(), 1);
 }
+
+/// Where only the platform can help (Stripe not enabled, a second factor
+/// lost), the pages and the refusal say where to write when a support
+/// address is configured; the refusal changes nothing.
+#[test]
+fn where_only_the_platform_can_help_the_support_address_is_named() {
+    support::run(async {
+        let mut app = TestApp::new().await;
+        app.configure(|d| d.support_email = Some("help@voice.example".into()));
+        let admin = app.sign_up(ADMIN).await;
+        let page = app.page("/account/oauth-tokens", Some(&admin)).await;
+        assert!(
+            page.body.contains("Stripe is not enabled for this account yet. To have it enabled, ")
+                && page.body.contains("contact support at help@voice.example"),
+            "{}",
+            page.body
+        );
+        let before = Snapshot::take(&app.domain).await;
+        let refused = app.call("start_oauth", &[("token_type", "test")], Some(&admin)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        assert!(refused.body.contains("contact support at help@voice.example"), "{}", refused.body);
+        before.assert_unchanged(&app.domain).await;
+        // Locked out of the second factor: who can turn it off.
+        let code_step = app.page("/login/two-factor", None).await;
+        assert!(code_step.body.contains("contact support at help@voice.example"));
+    })
+}

@@ -43,3 +43,14 @@ pub struct Named {
     pub id: i32,
     pub name: String,
 }
+
+/// "contact support", or "contact support at help@example.com" when the
+/// platform has configured its address (`SUPPORT_EMAIL`): said where only
+/// the platform's operators can help. Shared by the server's messages and
+/// the pages' notices, so it lives here.
+pub fn contact_support(address: Option<&str>) -> String {
+    match address {
+        Some(address) => format!("contact support at {address}"),
+        None => "contact support".into(),
+    }
+}

@@ -17,6 +17,8 @@ pub struct OAuthTokenRow {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthTokens {
     pub enabled: bool,
+    /// The platform's support address, for the notices that send people there.
+    pub support_email: Option<String>,
     pub test: bool,
     pub live: bool,
     pub rows: Vec<OAuthTokenRow>,

@@ -4,6 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::log_in::{LogIn, LogInCode};
 use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
+use crate::model::contact_support;
 
 const LOGGED_OUT_NOTE: &str = "You have logged out.";
 
@@ -44,6 +45,11 @@ pub fn LogInCodePage() -> impl IntoView {
     let result = log_in.value();
     let (next, after_password_link) = use_query_map()
         .with_untracked(|q| (q.get("next").unwrap_or_default(), q.get("password_link").is_some()));
+    // Rendered by the server only: the pages before signing in load no wasm.
+    #[cfg(feature = "ssr")]
+    let support = crate::api::web::domain().ok().and_then(|d| d.support_email);
+    #[cfg(not(feature = "ssr"))]
+    let support = None::<String>;
     view! {
         <main id="main" class="narrow">
             <h1>"Two-factor authentication"</h1>
@@ -63,6 +69,11 @@ pub fn LogInCodePage() -> impl IntoView {
                     "Verify"
                 </button>
             </ActionForm>
+            <p class="hint">
+                "Lost your authenticator app and your recovery codes? To have two-factor \
+                 authentication turned off, "
+                {contact_support(support.as_deref())} "."
+            </p>
             <p><a href="/login">"Start again"</a></p>
         </main>
     }

@@ -11,7 +11,7 @@ use crate::components::form::{form_action, form_error, DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
-use crate::model::{OAuthTokenRow, OAuthTokens};
+use crate::model::{contact_support, OAuthTokenRow, OAuthTokens};
 
 /// The fixed message for each outcome the callback reports.
 fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
@@ -47,10 +47,14 @@ pub fn OAuthTokensTab() -> impl IntoView {
     let dialogs = RowDialogs::<OAuthTokenRow>::new();
     let done = RwSignal::new(None);
     let body = move |tokens: OAuthTokens| match tokens {
-        OAuthTokens { enabled: false, .. } => Either::Left(view! {
-            <p class="notice-text">"Stripe is not enabled for this account yet. Contact support to have it enabled; then you can connect Stripe accounts here."</p>
+        OAuthTokens { enabled: false, support_email, .. } => Either::Left(view! {
+            <p class="notice-text">
+                "Stripe is not enabled for this account yet. To have it enabled, "
+                {contact_support(support_email.as_deref())}
+                "; then you can connect Stripe accounts here."
+            </p>
         }),
-        OAuthTokens { rows, test, live, .. } => Either::Right(view! {
+        OAuthTokens { rows, test, live, support_email, .. } => Either::Right(view! {
             <TokenTable rows dialogs />
             // Only the types this server has a Stripe client for: another
             // would be refused after it was chosen.
@@ -74,7 +78,11 @@ pub fn OAuthTokensTab() -> impl IntoView {
                 })
             } else {
                 Either::Right(view! {
-                    <p class="notice-text">"Connecting Stripe accounts is not set up on this server yet. Contact support; tokens already connected keep working."</p>
+                    <p class="notice-text">
+                        "Connecting Stripe accounts is not set up on this server yet: "
+                        {contact_support(support_email.as_deref())}
+                        ". Tokens already connected keep working."
+                    </p>
                 })
             }}
         }),

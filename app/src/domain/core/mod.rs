@@ -68,12 +68,21 @@ pub struct Domain {
     pub holdings: limits::Holdings,
     /// How long activity events are kept (`ACTIVITY_RETENTION_DAYS`).
     pub activity_retention: chrono::Duration,
+    /// Where people write for what only the platform's operators can do
+    /// (`SUPPORT_EMAIL`): every "contact support" names it when it is set.
+    pub support_email: Option<String>,
 }
 
 /// How long activity events are kept unless configured otherwise.
 pub const DEFAULT_ACTIVITY_RETENTION_DAYS: i64 = 365;
 
 impl Domain {
+    /// "contact support", with the address when one is configured: told to
+    /// someone who cannot do a thing themself, it must say where to ask.
+    pub fn contact_support(&self) -> String {
+        crate::model::contact_support(self.support_email.as_deref())
+    }
+
     /// A link into the console, e.g. `link("/reset-password", token)`.
     pub fn link(&self, path: &str, token: &str) -> String {
         format!("{}{path}?token={token}", self.public_url)
@@ -121,6 +130,7 @@ impl Domain {
             outbound: Arc::new(outbound::Outbound::public()),
             oauth: Arc::new(OAuthConfig::default()),
             activity_retention: chrono::Duration::days(DEFAULT_ACTIVITY_RETENTION_DAYS),
+            support_email: None,
         }
     }
 }

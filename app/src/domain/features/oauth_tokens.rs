@@ -25,8 +25,13 @@ use crate::domain::features::certificates;
 use crate::model::{ActivityKind, AppError, OAuthTokenRow, OAuthTokens};
 
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
-pub const NOT_ENABLED: &str =
-    "Stripe is not enabled for this account yet. Contact support to have it enabled.";
+/// Why a Stripe connection is refused before the operator enabled Stripe.
+pub fn not_enabled(d: &Domain) -> String {
+    format!(
+        "Stripe is not enabled for this account yet. To have it enabled, {}.",
+        d.contact_support()
+    )
+}
 pub const PROVIDER: &str = "stripe";
 /// What an account's bound on tokens counts, in its refusal.
 const FULL: &str = "OAuth tokens";
@@ -74,6 +79,7 @@ pub async fn list(d: &Domain, me: &Member) -> Result<OAuthTokens, AppError> {
         .await?;
     Ok(OAuthTokens {
         enabled: enabled(d, me).await?,
+        support_email: d.support_email.clone(),
         test: d.oauth.test.is_some(),
         live: d.oauth.live.is_some(),
         rows: rows.iter().map(row).collect(),
@@ -88,7 +94,7 @@ pub async fn start(
     livemode: bool,
 ) -> Result<String, AppError> {
     if !enabled(d, me).await? {
-        return Err(AppError::Forbidden(NOT_ENABLED.into()));
+        return Err(AppError::Forbidden(not_enabled(d)));
     }
     me.verified(&d.db).await?;
     let client = if livemode { &d.oauth.live } else { &d.oauth.test };
@@ -96,8 +102,9 @@ pub async fn start(
         tracing::error!(livemode, "no Stripe OAuth client is configured for this mode");
         return Err(AppError::Conflict(format!(
             "{} Stripe tokens cannot be added at the moment: connecting to Stripe in that mode \
-             is not set up. Please contact support.",
-            if livemode { "Live" } else { "Test" }
+             is not set up. Please {}.",
+            if livemode { "Live" } else { "Test" },
+            d.contact_support()
         )));
     };
     let state = new_token();

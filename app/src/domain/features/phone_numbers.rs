@@ -25,8 +25,13 @@ use crate::model::{
     ActivityKind, AppError, Named, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice,
 };
 
-pub const DEMO_LIMIT: &str =
-    "A demo account can hold one phone number. Contact support to move to a full account for more.";
+/// Why a demo account may not request a second number.
+pub fn demo_limit(d: &Domain) -> String {
+    format!(
+        "A demo account can hold one phone number. To move to a full account for more, {}.",
+        d.contact_support()
+    )
+}
 pub const POOL_EMPTY: &str =
     "No toll-free number is available right now. Nothing was changed; please try again later.";
 
@@ -113,20 +118,21 @@ async fn tokens_of(
 
 /// Why the account may not request another number, if it may not.
 async fn limit(
+    d: &Domain,
     conn: &impl ConnectionTrait,
     account_id: i32,
     held: usize,
 ) -> Result<Option<String>, AppError> {
     let plan = limits::plan(conn, account_id).await?;
     Ok(match plan.number_limit() {
-        Some(max) if held >= max => Some(DEMO_LIMIT.to_owned()),
+        Some(max) if held >= max => Some(demo_limit(d)),
         _ => None,
     })
 }
 
 pub async fn list(d: &Domain, admin: &Admin) -> Result<PhoneNumbers, AppError> {
     let rows = rows(&d.read, Scoped::of(admin.member()).phone_numbers()).await?;
-    let limit = limit(&d.read, admin.account_id(), rows.len()).await?;
+    let limit = limit(d, &d.read, admin.account_id(), rows.len()).await?;
     Ok(PhoneNumbers { rows, limit })
 }
 
@@ -145,7 +151,7 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
     lock_account_as(&txn, admin).await?;
     admin.member().verified(&txn).await?;
     let held = Scoped::of(admin.member()).phone_numbers().count(&txn).await? as usize;
-    if let Some(why) = limit(&txn, account_id, held).await? {
+    if let Some(why) = limit(d, &txn, account_id, held).await? {
         return Err(AppError::Conflict(why));
     }
     let who = Who {

@@ -236,7 +236,7 @@ pub async fn confirm_setup(
     let user = set_flag(&txn, me.user_id(), true).await?;
     let event = Event::new(ActivityKind::TwoFactorEnabled, &user.email);
     activity::record(d, &txn, By::Remedy(me), event).await?;
-    mail::enqueue_notice(&txn, &d.secrets, now, &user, notice(&user.email, true)).await?;
+    mail::enqueue_notice(&txn, &d.secrets, now, &user, notice(d, &user.email, true)).await?;
     txn.commit().await?;
     Ok(codes)
 }
@@ -274,7 +274,7 @@ async fn set_flag(
     Ok(active.update(conn).await?)
 }
 
-fn notice(to: &str, enabled: bool) -> Email {
+fn notice(d: &Domain, to: &str, enabled: bool) -> Email {
     let (subject, what) = if enabled {
         ("Two-factor authentication is on", "turned on")
     } else {
@@ -285,7 +285,8 @@ fn notice(to: &str, enabled: bool) -> Email {
         subject: subject.into(),
         body: format!(
             "Two-factor authentication was {what} for your Voice Console user.\n\nIf this was not \
-             you, reset your password at once and contact support.\n"
+             you, reset your password at once and {}.\n",
+            d.contact_support()
         ),
     }
 }
@@ -406,7 +407,7 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
         remove(txn, user.id).await?;
         let event = Event::new(ActivityKind::TwoFactorDisabled, &user.email);
         activity::record(d, txn, By::Remedy(me), event).await?;
-        mail::enqueue_notice(txn, &d.secrets, d.clock.now(), &user, notice(&user.email, false))
+        mail::enqueue_notice(txn, &d.secrets, d.clock.now(), &user, notice(d, &user.email, false))
             .await
     })
     .await

@@ -126,10 +126,12 @@ pub async fn reset_two_factor(d: &Domain, _: &Operator, email: &str) -> Result<(
         Email {
             to: user.email.clone(),
             subject: "Two-factor authentication was reset".into(),
-            body: "Support turned off two-factor authentication for your Voice Console user, as \
-                   you asked. Log in with your password and turn it on again from your Account \
-                   tab.\n\nIf you did not ask for this, contact support at once.\n"
-                .into(),
+            body: format!(
+                "Support turned off two-factor authentication for your Voice Console user, as \
+                 you asked. Log in with your password and turn it on again from your Account \
+                 tab.\n\nIf you did not ask for this, {} at once.\n",
+                d.contact_support()
+            ),
         },
     )
     .await?;
