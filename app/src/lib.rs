@@ -138,7 +138,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LogInPage />
                 <Route path=path!("/login/two-factor") view=LogInCodePage />
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage />
-                <Route path=path!("/verify-email") view=VerifyEmailPage />
+                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
                 <Route path=path!("/activate") view=ActivatePage ssr=SsrMode::Async />

@@ -76,14 +76,19 @@ async fn a_resent_verification_link_replaces_the_old_one() {
     let second = link_token(&d, "grace@example.com", "/verify-email").await;
     assert_ne!(first, second);
     let before = Snapshot::take(&d).await;
+    // Its page says so before the button, and so does the button.
+    let check = email_links::check_verification_link(&d, &first).await.err().unwrap();
+    assert_eq!(field(&check, "token"), link_withdrawn(Purpose::VerifyEmail));
     assert_eq!(
         field(&email_links::verify_email(&d, &first, None).await.err().unwrap(), "token"),
         link_withdrawn(Purpose::VerifyEmail)
     );
+    assert_eq!(email_links::check_verification_link(&d, &second).await, Ok(false));
     before.assert_unchanged(&d).await;
     email_links::verify_email(&d, &second, None).await.unwrap();
     let before = Snapshot::take(&d).await;
     // The first link, opened once the second verified: verified, nothing to do.
+    assert_eq!(email_links::check_verification_link(&d, &first).await, Ok(true));
     email_links::verify_email(&d, &first, None).await.unwrap();
     let again = email_links::resend_verification(&d, &s.member).await.err().unwrap();
     assert_eq!(field(&again, "form"), "Your email address is already verified.");

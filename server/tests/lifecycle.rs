@@ -45,6 +45,13 @@ fn opening_a_verification_link_changes_nothing_and_its_button_verifies() {
         let before = Snapshot::take(&app.domain).await;
         let again = app.call("verify_email", &[("token", &token)], None).await;
         assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        // Its page says so at once, with nothing to press.
+        let page = app.page(&format!("/verify-email?token={token}"), None).await;
+        assert!(page.body.contains("Your email address is verified"), "{}", page.body);
+        assert!(!page.body.contains("Verify Email Address"), "{}", page.body);
+        let made_up = app.page("/verify-email?token=not-a-token", None).await;
+        assert!(made_up.body.contains("This link is not valid."), "{}", made_up.body);
+        assert!(!made_up.body.contains("Verify Email Address"), "{}", made_up.body);
         before.assert_unchanged(&app.domain).await;
     })
 }

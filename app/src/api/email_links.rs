@@ -10,6 +10,14 @@ pub async fn resend_verification() -> Result<(), AppError> {
     email_links::resend_verification(&domain()?, &member().await?).await
 }
 
+/// Whether a verification link would verify (false) or its address is
+/// verified already (true): its page says so before the button is pressed.
+#[server(prefix = "/fn", endpoint = "check_verification_link")]
+pub async fn check_verification_link(token: String) -> Result<bool, AppError> {
+    use super::web::*;
+    crate::domain::identity::email_links::check_verification_link(&domain()?, &token).await
+}
+
 #[server(prefix = "/fn", endpoint = "verify_email")]
 pub async fn verify_email(token: String) -> Result<(), AppError> {
     use super::web::*;

@@ -8,13 +8,16 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::email_links::{
-    check_email_change_link, check_reset_link, ConfirmEmailChange, ResetPassword, VerifyEmail,
+    check_email_change_link, check_reset_link, check_verification_link, ConfirmEmailChange,
+    ResetPassword, VerifyEmail,
 };
 use crate::components::form::{
     field_error, form_action, form_error, redirected_success, FormStatus, NewPasswordField,
 };
 use crate::components::loaded::{loading, server_resource};
 use crate::model::{AppError, Invitation, DECLINE_HOLD_DAYS};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 fn token_from_query() -> String {
     use_query_map().with_untracked(|q| q.get("token")).unwrap_or_default()
@@ -24,25 +27,41 @@ fn token_from_query() -> String {
 pub fn VerifyEmailPage() -> impl IntoView {
     let verify = form_action::<VerifyEmail>();
     let result = verify.value();
-    let done = redirected_success(result, "verified", "Your email address is verified. Thank you!");
+    let done = redirected_success(result, "verified", VERIFIED);
+    let token = token_from_query();
+    // Rendered once this is in (`SsrMode::Async`): a link that no longer
+    // works, or whose address is verified already, says so at once.
+    let link = server_resource(|| (), move |_| check_verification_link(token.clone()));
+    let form = move || {
+        view! {
+            <ActionForm action=verify attr:class="card">
+                <FormStatus error=form_error(result, &[]) />
+                <input type="hidden" name="token" value=token_from_query() />
+                <p>"Press the button to confirm that this address is yours."</p>
+                <button type="submit" class="primary" disabled=move || verify.pending().get()>
+                    "Verify Email Address"
+                </button>
+            </ActionForm>
+        }
+    };
+    let form_or_verified = move |verified: bool| match verified {
+        false => Either::Left(form()),
+        true => Either::Right(view! { <p class="alert success" role="status">{VERIFIED}</p> }),
+    };
     view! {
         <main id="main" class="narrow">
             <h1>"Verify your email address"</h1>
-            <ActionForm action=verify attr:class="card">
-                <FormStatus error=form_error(result, &[]) success=done />
-                // Once verified, the page says so and asks nothing more.
-                {move || done.get().is_none().then(|| view! {
-                    <input type="hidden" name="token" value=token_from_query() />
-                    <p>"Press the button to confirm that this address is yours."</p>
-                    <button type="submit" class="primary" disabled=move || verify.pending().get()>
-                        "Verify Email Address"
-                    </button>
-                })}
-            </ActionForm>
+            // Once verified, the page says so and asks nothing more.
+            {move || match done.get() {
+                Some(message) => Either::Left(view! { <p class="alert success" role="status">{message}</p> }),
+                None => Either::Right(checked_link(link, form_or_verified)),
+            }}
             <p><a href="/account">"Go to My Account"</a></p>
         </main>
     }
 }
+
+const VERIFIED: &str = "Your email address is verified. Thank you!";
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
@@ -64,28 +83,39 @@ pub fn ResetPasswordPage() -> impl IntoView {
             </ActionForm>
         }
     };
-    let body = move || {
-        Suspend::new(async move {
-            match link.await {
-                Ok(()) => Either::Left(form()),
-                Err(err) => Either::Right(view! { <LinkRefused err /> }),
-            }
-        })
-    };
     view! {
         <main id="main" class="narrow">
             <h1>"Choose a new password"</h1>
-            <Suspense fallback=loading>{body}</Suspense>
+            {checked_link(link, move |()| form())}
             <p><a href="/forgot-password">"Ask for a new link"</a></p>
         </main>
     }
 }
 
-/// Why a link's page offers nothing to press: the link's own refusal.
-#[component]
-fn LinkRefused(err: AppError) -> impl IntoView {
-    let why = err.message_for("token").unwrap_or_else(|| err.to_string());
-    view! { <p class="alert error" role="alert">{why}</p> }
+/// A link's page once its check is in (the routes render with
+/// `SsrMode::Async`, so the server sends it whole): what `form` makes of the
+/// check's answer, or, when the link no longer works, its refusal in the
+/// words a press of the button would get, with nothing to press.
+fn checked_link<T, V>(
+    link: Resource<Result<T, AppError>>,
+    form: impl Fn(T) -> V + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let body = move || {
+        Suspend::new(async move {
+            match link.await {
+                Ok(answer) => Either::Left(form(answer)),
+                Err(err) => {
+                    let why = err.message_for("token").unwrap_or_else(|| err.to_string());
+                    Either::Right(view! { <p class="alert error" role="alert">{why}</p> })
+                }
+            }
+        })
+    };
+    view! { <Suspense fallback=loading>{body}</Suspense> }
 }
 
 #[component]
@@ -116,21 +146,13 @@ pub fn ConfirmEmailPage() -> impl IntoView {
             </ActionForm>
         }
     };
-    let body = move || {
-        Suspend::new(async move {
-            match link.await {
-                Ok(new_email) => Either::Left(form(new_email)),
-                Err(err) => Either::Right(view! { <LinkRefused err /> }),
-            }
-        })
-    };
     view! {
         <main id="main" class="narrow">
             <h1>"Confirm your new email address"</h1>
             // Once confirmed, the page says so and asks nothing more.
             {move || match done.get() {
                 Some(message) => Either::Left(view! { <p class="alert success" role="status">{message}</p> }),
-                None => Either::Right(view! { <Suspense fallback=loading>{body}</Suspense> }),
+                None => Either::Right(checked_link(link, form)),
             }}
             <p><a href="/account">"Go to My Account"</a></p>
         </main>
@@ -181,25 +203,15 @@ pub fn ActivatePage() -> impl IntoView {
             </ActionForm>
         }
     };
-    // A link that no longer works says so before anything is typed, in the
-    // words a press of either button would get.
-    let body = move || {
-        Suspend::new(async move {
-            match invitation.await {
-                Ok(invited) => Either::Left(forms(invited)),
-                Err(err) => Either::Right(view! {
-                    <LinkRefused err />
-                    <p><a href="/login">"Go to the log-in page"</a></p>
-                }),
-            }
-        })
-    };
     view! {
         <main id="main" class="narrow">
             <h1>"Your invitation"</h1>
             {move || match done.get() {
                 Some(message) => Either::Left(view! { <p class="alert success" role="status">{message}</p> }),
-                None => Either::Right(view! { <Suspense fallback=loading>{body}</Suspense> }),
+                None => Either::Right(view! {
+                    {checked_link(invitation, forms)}
+                    <p><a href="/login">"Go to the log-in page"</a></p>
+                }),
             }}
         </main>
     }

@@ -69,23 +69,40 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
     Ok(())
 }
 
+/// Whether a verification link would verify (`Ok(false)`), or its address
+/// is verified already (`Ok(true)`), for its page to say before the button.
+/// It only reads: mail scanners open links in advance.
+pub async fn check_verification_link(d: &Domain, token: &str) -> Result<bool, AppError> {
+    match tokens::check(d, &d.read, token, Purpose::VerifyEmail).await {
+        Ok(link) => match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
+            Some(user) => log_in::refuse_disabled(&user).map(|()| false),
+            None => Err(AppError::field("token", tokens::LINK_INVALID)),
+        },
+        Err(_) if holder_verified(d, token).await? => Ok(true),
+        Err(refused) => Err(refused),
+    }
+}
+
+/// Whether the user a verification link was written for has a verified
+/// address. An older link (a newer one voids it), or this one again, opened
+/// once the address is verified: "ask for a new one" would be wrong advice,
+/// as the address is verified, all the link was for.
+async fn holder_verified(d: &Domain, token: &str) -> Result<bool, AppError> {
+    Ok(match tokens::holder(&d.read, token, Purpose::VerifyEmail).await? {
+        Some(id) => user::Entity::find_by_id(id)
+            .one(&d.read)
+            .await?
+            .is_some_and(|user| user.email_verified_at.is_some()),
+        None => false,
+    })
+}
+
 /// The button on the page a verification link opens.
 pub async fn verify_email(d: &Domain, token: &str, client: Option<IpAddr>) -> Result<(), AppError> {
     let link = match tokens::check(d, &d.db, token, Purpose::VerifyEmail).await {
         Ok(link) => link,
-        Err(refused) => {
-            // An older link (a newer one voids it), or this one again, opened
-            // once the address is verified: "ask for a new one" would be
-            // wrong advice, as the address is verified, all the link was for.
-            let verified = match tokens::holder(&d.db, token, Purpose::VerifyEmail).await? {
-                Some(id) => user::Entity::find_by_id(id)
-                    .one(&d.db)
-                    .await?
-                    .is_some_and(|user| user.email_verified_at.is_some()),
-                None => false,
-            };
-            return if verified { Ok(()) } else { Err(refused) };
-        }
+        Err(_) if holder_verified(d, token).await? => return Ok(()),
+        Err(refused) => return Err(refused),
     };
     let txn = d.db.begin().await?;
     // The clean-up of accounts never verified takes it too, so it removes
