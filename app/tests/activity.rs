@@ -259,7 +259,9 @@ async fn numbers_applications_and_resources_record_each_change() {
     js_libraries::update(&d, &ada, library.id, form("Helpers")).await.unwrap();
     log.one_from_here(&d, ActivityKind::JsLibraryUpdated, me, "Helpers").await;
 
-    applications::set_attachments(&d, &ada, app.id, &[library.id], &[integration]).await.unwrap();
+    applications::save_settings(&d, &ada, app.id, None, &[library.id], &[integration])
+        .await
+        .unwrap();
     let settings =
         log.one_from_here(&d, ActivityKind::ApplicationSettingsChanged, me, "Hotline").await;
     assert_eq!(settings.detail.as_deref(), Some("libraries: Helpers; integrations: Calls"));

@@ -143,7 +143,7 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     assert_eq!(applications::share(&d, &dan, app.id, carol.user_id()).await.map(|_| ()), forbidden);
     assert_eq!(applications::clone(&d, &dan, app.id).await.map(|_| ()), forbidden);
     assert_eq!(
-        applications::set_attachments(&d, &dan, app.id, &[], &[]).await.map(|_| ()),
+        applications::save_settings(&d, &dan, app.id, None, &[], &[]).await.map(|_| ()),
         forbidden
     );
     assert_eq!(applications::delete(&d, &dan, app.id).await, forbidden);
@@ -189,17 +189,23 @@ async fn nothing_crosses_accounts() {
     // Ada cannot share with Eve, nor attach Eve's things.
     let err = applications::share(&d, &ada, app.id, eve.user_id()).await.unwrap_err();
     assert_eq!(err.message_for("user").as_deref(), Some("Choose a user of this account."));
-    let err =
-        applications::set_attachments(&d, &ada, app.id, &[eves_library.id], &[eves_integration])
-            .await
-            .unwrap_err();
+    let err = applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        None,
+        &[eves_library.id],
+        &[eves_integration],
+    )
+    .await
+    .unwrap_err();
     assert!(err.message_for("libraries").is_some() && err.message_for("integrations").is_some());
     // Eve cannot see, clone, share or configure Ada's application.
     assert!(applications::list(&d, &eve).await.unwrap().rows.is_empty());
     assert_eq!(applications::clone(&d, &eve, app.id).await, Err(AppError::NotFound));
     assert_eq!(applications::share(&d, &eve, app.id, eve.user_id()).await, Err(AppError::NotFound));
     assert_eq!(
-        applications::set_attachments(&d, &eve, app.id, &[], &[]).await,
+        applications::save_settings(&d, &eve, app.id, None, &[], &[]).await,
         Err(AppError::NotFound)
     );
     assert_eq!(applications::delete(&d, &eve, app.id).await, Err(AppError::NotFound));
@@ -219,7 +225,8 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     let lib = js_libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
     let bucket = s3_integration(&d, &ada, "Recordings").await;
     let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
-    let set = applications::set_attachments(&d, &ada, ivr.id, &[lib.id], &[bucket]).await.unwrap();
+    let set =
+        applications::save_settings(&d, &ada, ivr.id, None, &[lib.id], &[bucket]).await.unwrap();
     assert_eq!(
         (set.libraries[0].name.as_str(), set.integrations[0].name.as_str()),
         ("Greeting", "Recordings")
@@ -321,7 +328,7 @@ async fn a_deleted_users_applications_and_libraries_pass_to_the_deleting_admin()
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, true).await;
     let lib = js_libraries::add(&d, &bob, library("Bob's helpers", "1")).await.unwrap();
     let app = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
-    applications::set_attachments(&d, &bob, app.id, &[lib.id], &[]).await.unwrap();
+    applications::save_settings(&d, &bob, app.id, None, &[lib.id], &[]).await.unwrap();
     applications::share(&d, &bob, app.id, grace.user_id()).await.unwrap();
     applications::share(&d, &bob, app.id, ada.user_id()).await.unwrap();
 
@@ -516,15 +523,17 @@ async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
     let library = js_libraries::add(&d, &ada, library("Helpers", "let a = 1;")).await.unwrap();
     let many: Vec<i32> = std::iter::once(library.id).chain(1..=max as i32).collect();
     let before = Snapshot::take(&d).await;
-    let refused = applications::set_attachments(&d, &ada, app.id, &many, &[]).await.unwrap_err();
+    let refused =
+        applications::save_settings(&d, &ada, app.id, None, &many, &[]).await.unwrap_err();
     assert_eq!(refused.message_for("libraries"), Some(format!("At most {max} at a time.")));
-    let refused = applications::set_attachments(&d, &ada, app.id, &[], &many).await.unwrap_err();
+    let refused =
+        applications::save_settings(&d, &ada, app.id, None, &[], &many).await.unwrap_err();
     assert_eq!(refused.message_for("integrations"), Some(format!("At most {max} at a time.")));
     let listed = applications::list(&d, &ada).await.unwrap();
     assert!(listed.rows[0].libraries.is_empty(), "nothing was attached");
     // At the limit it is an ordinary request (here: ids of another account's rows).
     let at_limit: Vec<i32> = (1..=max as i32).collect();
-    let answer = applications::set_attachments(&d, &ada, app.id, &at_limit, &[]).await;
+    let answer = applications::save_settings(&d, &ada, app.id, None, &at_limit, &[]).await;
     assert_eq!(
         answer.unwrap_err().message_for("libraries").as_deref(),
         Some("Choose JS libraries of this account.")
@@ -693,13 +702,14 @@ async fn application_and_library_names_are_not_used_twice() {
     assert_eq!(edited.code, "3");
 }
 
-/// Only the owner renames an application; a name another of theirs has is
-/// refused, a change of capitals is not, and the same name records nothing.
+/// Only the owner renames an application (in its settings); a name another
+/// of theirs has is refused and changes nothing, a change of capitals is a
+/// rename, and the same name records no rename.
 #[tokio::test]
 async fn an_owner_renames_an_application_to_a_name_not_taken() {
     use app::domain::entity::activity_event;
     use app::model::ActivityKind;
-    use sea_orm::{PaginatorTrait, QueryOrder};
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let carol = member_with(&d, ada.account_id(), "carol@example.com", true, true).await;
@@ -712,36 +722,51 @@ async fn an_owner_renames_an_application_to_a_name_not_taken() {
     let before = Snapshot::take(&d).await;
     let refusals = [
         (
-            applications::rename(&d, &ada, ivr.id, " hotline ").await,
+            applications::save_settings(&d, &ada, ivr.id, Some(" hotline "), &[], &[]).await,
             "name",
             applications::NAME_TAKEN,
         ),
-        (applications::rename(&d, &ada, ivr.id, "  ").await, "name", "Name is required."),
+        (
+            applications::save_settings(&d, &ada, ivr.id, Some("  "), &[], &[]).await,
+            "name",
+            "Name is required.",
+        ),
     ];
     for (refused, field, message) in refusals {
         assert_eq!(refused.err().unwrap().message_for(field).as_deref(), Some(message));
     }
     // Shared with Carol: she sees it, but it stays Ada's to name.
-    let not_hers = applications::rename(&d, &carol, ivr.id, "Carol's").await;
+    let not_hers = applications::save_settings(&d, &carol, ivr.id, Some("Carol's"), &[], &[]).await;
     assert_eq!(not_hers, Err(AppError::Forbidden(OWNER_ONLY.into())));
     // Another account's, or another user's not shared: not found.
-    assert_eq!(applications::rename(&d, &eve, ivr.id, "Eve's").await, Err(AppError::NotFound));
-    assert_eq!(applications::rename(&d, &ada, carols.id, "Ada's").await, Err(AppError::NotFound));
-    // The same name again is no change.
-    assert_eq!(applications::rename(&d, &ada, ivr.id, "IVR").await.unwrap().name, "IVR");
+    assert_eq!(
+        applications::save_settings(&d, &eve, ivr.id, Some("Eve's"), &[], &[]).await,
+        Err(AppError::NotFound)
+    );
+    assert_eq!(
+        applications::save_settings(&d, &ada, carols.id, Some("Ada's"), &[], &[]).await,
+        Err(AppError::NotFound)
+    );
     before.assert_unchanged(&d).await;
 
-    let events = || activity_event::Entity::find().count(&d.db);
-    let counted = events().await.unwrap();
-    let renamed = applications::rename(&d, &ada, ivr.id, " Main IVR ").await.unwrap();
+    let renames = || {
+        activity_event::Entity::find()
+            .filter(activity_event::Column::Kind.eq(ActivityKind::ApplicationRenamed.as_str()))
+            .order_by_desc(activity_event::Column::Id)
+    };
+    // The same name again is no rename (the ticks are saved as ever).
+    let same = applications::save_settings(&d, &ada, ivr.id, Some("IVR"), &[], &[]).await;
+    assert_eq!(same.unwrap().name, "IVR");
+    assert_eq!(renames().count(&d.db).await.unwrap(), 0);
+    let renamed = applications::save_settings(&d, &ada, ivr.id, Some(" Main IVR "), &[], &[]);
+    let renamed = renamed.await.unwrap();
     assert_eq!((renamed.id, renamed.name.as_str()), (ivr.id, "Main IVR"));
-    assert_eq!(events().await.unwrap(), counted + 1);
-    let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
-    let event = newest.one(&d.db).await.unwrap().unwrap();
-    assert_eq!(event.kind, ActivityKind::ApplicationRenamed.as_str());
+    assert_eq!(renames().count(&d.db).await.unwrap(), 1);
+    let event = renames().one(&d.db).await.unwrap().unwrap();
     assert_eq!((event.target.as_str(), event.detail.as_deref()), ("Main IVR", Some("from IVR")));
     // Capitals alone are a rename; the share and the owner stay.
-    let capitals = applications::rename(&d, &ada, ivr.id, "MAIN IVR").await.unwrap();
+    let capitals =
+        applications::save_settings(&d, &ada, ivr.id, Some("MAIN IVR"), &[], &[]).await.unwrap();
     assert_eq!(capitals.name, "MAIN IVR");
     assert_eq!(capitals.shared_with.iter().map(|u| u.id).collect::<Vec<_>>(), [carol.user_id()]);
     let seen = applications::list(&d, &carol).await.unwrap().rows;

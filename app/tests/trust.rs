@@ -327,7 +327,7 @@ async fn an_unverified_user_stores_no_libraries_or_applications() {
     assert_eq!(updated.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
     let copied = applications::clone(&d, &ada, app.id).await;
     assert_eq!(copied.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
-    let attached = applications::set_attachments(&d, &ada, app.id, &[kept.id], &[]).await;
+    let attached = applications::save_settings(&d, &ada, app.id, None, &[kept.id], &[]).await;
     assert_eq!(attached.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
     before.assert_unchanged(&d).await;
 }

@@ -43,8 +43,8 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await expect(settings).toBeHidden();
   await expect(page.getByRole('cell', { name: 'Greeting', exact: true })).toBeVisible();
 
-  // Renamed from its settings: a name one of one's others has is refused
-  // beside the field, and the dialog stays open to choose another.
+  // Renamed in its settings: a name one of one's others has is refused
+  // beside the field, and the dialog stays open, the ticks as they were.
   await page.getByLabel('New application name').fill('Backup IVR');
   await page.getByRole('button', { name: 'Create Application' }).click();
   await expect(page.getByRole('cell', { name: 'Backup IVR', exact: true })).toBeVisible();
@@ -52,18 +52,20 @@ test('add a library, create an application, attach it, see it used, deploy a num
   const backup = page.getByRole('dialog', { name: 'Settings of Backup IVR' });
   const newName = backup.getByLabel('Name', { exact: true });
   await expect(newName).toHaveValue('Backup IVR');
+  await backup.getByRole('checkbox', { name: 'Greeting' }).check();
   await newName.fill('main ivr');
-  await backup.getByRole('button', { name: 'Rename' }).click();
+  await backup.getByRole('button', { name: 'Save Settings' }).click();
   await expect(backup.getByText('You already have an application of this name: choose another.')).toBeVisible();
+  await expect(backup.getByRole('checkbox', { name: 'Greeting' })).toBeChecked();
   await newName.fill('Night IVR');
-  await backup.getByRole('button', { name: 'Rename' }).click();
+  await backup.getByRole('button', { name: 'Save Settings' }).click();
   await expect(backup).toBeHidden();
-  await expect(page.getByText('The application is renamed Night IVR.')).toBeVisible();
-  await expect(page.getByRole('cell', { name: 'Night IVR', exact: true })).toBeVisible();
+  await expect(page.getByText('The settings of Night IVR are saved.')).toBeVisible();
+  await expect(page.getByRole('row', { name: /Night IVR/ }).getByRole('cell', { name: 'Greeting', exact: true })).toBeVisible();
   await expect(page.getByRole('cell', { name: 'Backup IVR', exact: true })).toHaveCount(0);
 
   await openTab(page, 'JS Libraries');
-  await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Main IVR, Night IVR', exact: true })).toBeVisible();
 
   // A number, deployed by its owner from the Account tab.
   await openTab(page, 'Phone Numbers');

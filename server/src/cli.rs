@@ -127,7 +127,9 @@ Stripe setting.
 The merge refuses, changing nothing and naming each conflict, when both
 accounts have an integration of one name or a certificate for one domain, when
 together they hold more phone numbers than the target's plan allows, or when
-the merged account may connect Stripe and the target may not.";
+the merged account may connect Stripe and the target may not. A JS library of
+the merged account named like one of the target's is renamed \"utils (from
+<company>)\", and the command lists each.";
 
 #[derive(Debug, Subcommand)]
 pub enum MailCommand {
@@ -302,7 +304,7 @@ async fn merge_accounts(domain: &Domain, from: String, into: String) -> Result<S
         names => {
             let each: Vec<String> =
                 names.iter().map(|(was, now)| format!("\"{was}\" is now \"{now}\"")).collect();
-            format!(" JS libraries renamed (the target has their names): {}.", each.join(", "))
+            format!(" JS libraries renamed, so no two share a name: {}.", each.join(", "))
         }
     };
     Ok(format!(

@@ -37,9 +37,19 @@ fn a_library_attached_to_an_application_shows_where_it_is_used() {
         let ivr = created.json();
         let attach =
             json!({ "id": ivr["id"], "library_ids": [added.json()["id"]], "integration_ids": [] });
-        let attached = app.call_json("set_application_attachments", attach, Some(&admin)).await;
+        let attached = app.call_json("save_application_settings", attach, Some(&admin)).await;
         assert_eq!(attached.status, StatusCode::OK, "{}", attached.body);
         assert_eq!(attached.json()["libraries"][0]["name"], "Greeting");
+        assert_eq!(attached.json()["name"], "Main IVR", "no name given: it stays");
+        // A name refused beside its field changes nothing, the ticks neither.
+        app.call("create_application", &[("name", "Backup IVR")], Some(&admin)).await;
+        let before = Snapshot::take(&app.domain).await;
+        let taken = json!({ "id": ivr["id"], "name": " backup ivr", "library_ids": [],
+            "integration_ids": [] });
+        let refused = app.call_json("save_application_settings", taken, Some(&admin)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert_eq!(refused.json()["Invalid"][0]["field"], "name");
+        before.assert_unchanged(&app.domain).await;
 
         let page = app.page("/account/js-libraries", Some(&admin)).await;
         assert_eq!(page.status, StatusCode::OK);
@@ -97,15 +107,16 @@ fn permissions_are_enforced_by_the_server() {
         let before = Snapshot::take(&app.domain).await;
         for (function, form) in [
             ("clone_application", vec![("id", id.as_str())]),
-            ("rename_application", vec![("id", id.as_str()), ("name", "Mine now")]),
             ("delete_application", vec![("id", id.as_str())]),
             ("share_application", vec![("id", id.as_str()), ("user_id", bob_id.as_str())]),
         ] {
             let reply = app.call(function, &form, Some(&member)).await;
             assert_eq!(reply.status, StatusCode::FORBIDDEN, "{function}: {}", reply.body);
         }
-        let settings = json!({ "id": ivr["id"], "library_ids": [], "integration_ids": [] });
-        let reply = app.call_json("set_application_attachments", settings, Some(&member)).await;
+        let settings = json!({ "id": ivr["id"], "name": "Mine now", "library_ids": [],
+            "integration_ids": [] });
+        let reply =
+            app.call_json("save_application_settings", settings.clone(), Some(&member)).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
         before.assert_unchanged(&app.domain).await;
 
@@ -115,13 +126,14 @@ fn permissions_are_enforced_by_the_server() {
         let reply = app.call("clone_application", &[("id", &id)], Some(&other)).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
         for (function, form) in [
-            ("rename_application", vec![("id", id.as_str()), ("name", "Mine now")]),
             ("delete_application", vec![("id", id.as_str())]),
             ("share_application", vec![("id", id.as_str()), ("user_id", bob_id.as_str())]),
         ] {
             let reply = app.call(function, &form, Some(&other)).await;
             assert_eq!(reply.status, StatusCode::NOT_FOUND, "{function}: {}", reply.body);
         }
+        let reply = app.call_json("save_application_settings", settings, Some(&other)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
         before.assert_unchanged(&app.domain).await;
         assert_eq!(
             app.call("list_applications", &[], Some(&other)).await.json()["rows"],

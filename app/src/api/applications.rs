@@ -1,4 +1,4 @@
-//! Applications: created, cloned, renamed, shared, and given libraries and integrations.
+//! Applications: created, cloned, shared, renamed, and given libraries and integrations.
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -23,13 +23,6 @@ pub async fn clone_application(id: i32) -> Result<ApplicationRow, AppError> {
     use super::web::*;
     use crate::domain::features::applications;
     applications::clone(&domain()?, &member().await?, id).await
-}
-
-#[server(prefix = "/fn", endpoint = "rename_application")]
-pub async fn rename_application(id: i32, name: String) -> Result<ApplicationRow, AppError> {
-    use super::web::*;
-    use crate::domain::features::applications;
-    applications::rename(&domain()?, &member().await?, id, &name).await
 }
 
 #[server(prefix = "/fn", endpoint = "delete_application")]
@@ -60,15 +53,16 @@ pub async fn share_choices(search: String) -> Result<Vec<UserChoice>, AppError> 
     applications::share_choices(&domain()?, &member().await?, &search).await
 }
 
-/// JSON: two lists of ids.
-#[server(prefix = "/fn", endpoint = "set_application_attachments", input = Json)]
-pub async fn set_application_attachments(
+/// JSON: the name (optional: absent keeps it) and two lists of ids.
+#[server(prefix = "/fn", endpoint = "save_application_settings", input = Json)]
+pub async fn save_application_settings(
     id: i32,
+    name: Option<String>,
     library_ids: Vec<i32>,
     integration_ids: Vec<i32>,
 ) -> Result<ApplicationRow, AppError> {
     use super::web::*;
     use crate::domain::features::applications;
-    let me = member().await?;
-    applications::set_attachments(&domain()?, &me, id, &library_ids, &integration_ids).await
+    let (d, me) = (domain()?, member().await?);
+    applications::save_settings(&d, &me, id, name.as_deref(), &library_ids, &integration_ids).await
 }

@@ -312,6 +312,10 @@ pub fn Field(
     /// The value shown; when it changes after a save, the input follows.
     #[prop(optional, into)]
     value: Signal<String>,
+    /// Follows what is typed, for a form that is not posted as a form (a
+    /// dialog whose Save sends JSON).
+    #[prop(optional)]
+    bind: Option<RwSignal<String>>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] maxlength: Option<usize>,
     /// For the one field a page is for (a log-in's code): typing goes there.
@@ -335,6 +339,11 @@ pub fn Field(
                 autofocus=autofocus
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
+                on:input=move |ev| {
+                    if let Some(bind) = bind {
+                        bind.set(event_target_value(&ev));
+                    }
+                }
             />
         </FieldFrame>
     }

@@ -1,13 +1,13 @@
 //! The Applications tab: the applications a user owns or that are shared with
 //! them. Owners share them (Can Share), clone them (Can Create), rename them
-//! and attach the account's JS libraries and integrations (Settings), and
-//! delete them.
+//! and attach the account's JS libraries and integrations (Settings, one
+//! Save for both), and delete them.
 use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::api::applications::{
     list_applications, share_choices, CloneApplication, CreateApplication, DeleteApplication,
-    RenameApplication, SetApplicationAttachments, ShareApplication, UnshareApplication,
+    SaveApplicationSettings, ShareApplication, UnshareApplication,
 };
 use crate::components::form::{
     announce, field_error, form_action, form_error, successes, DoneNotice, Field, FormStatus,
@@ -18,14 +18,12 @@ use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{ApplicationRow, Applications, Named, UserChoice};
 
-/// What a row's buttons do: the Settings dialog is the rows' edit dialog
-/// (Rename and Save Settings); Share has a dialog of its own; Clone runs at
-/// once.
+/// What a row's buttons do: the Settings dialog is the rows' edit dialog;
+/// Share has a dialog of its own; Clone runs at once.
 #[derive(Clone, Copy)]
 struct Buttons {
     dialogs: RowDialogs<ApplicationRow>,
-    rename: ServerAction<RenameApplication>,
-    attach: ServerAction<SetApplicationAttachments>,
+    save: ServerAction<SaveApplicationSettings>,
     clone: ServerAction<CloneApplication>,
     sharing: RwSignal<Option<ApplicationRow>>,
     share_open: RwSignal<bool>,
@@ -36,8 +34,7 @@ pub fn ApplicationsTab() -> impl IntoView {
     let create = form_action::<CreateApplication>();
     let clone = form_action::<CloneApplication>();
     let delete = form_action::<DeleteApplication>();
-    let attach = form_action::<SetApplicationAttachments>();
-    let rename = form_action::<RenameApplication>();
+    let save = form_action::<SaveApplicationSettings>();
     let share = form_action::<ShareApplication>();
     let unshare = form_action::<UnshareApplication>();
     // The create form is inside the list, so the list reloads on successes
@@ -47,8 +44,7 @@ pub fn ApplicationsTab() -> impl IntoView {
         successes(create),
         successes(clone),
         successes(delete),
-        successes(attach),
-        successes(rename),
+        successes(save),
         successes(share),
         successes(unshare),
     ];
@@ -56,19 +52,17 @@ pub fn ApplicationsTab() -> impl IntoView {
         server_resource(move || changes.map(|changed| changed.get()), |_| list_applications());
     let buttons = Buttons {
         dialogs: RowDialogs::new(),
-        rename,
-        attach,
+        save,
         clone,
         sharing: RwSignal::new(None),
         share_open: RwSignal::new(false),
     };
     let dialogs = buttons.dialogs;
-    close_on_success(attach, dialogs.edit_open);
-    close_on_success(rename, dialogs.edit_open);
+    close_on_success(save, dialogs.edit_open);
     let done = RwSignal::new(None);
     announce(clone, done, |copy| format!("The copy {} is created.", copy.name));
     announce(create, done, |app| format!("The application {} is created.", app.name));
-    announce(rename, done, |app| format!("The application is renamed {}.", app.name));
+    announce(save, done, |app| format!("The settings of {} are saved.", app.name));
     // The share dialog stays open to share with several users; it shows the
     // application as the server returns it.
     Effect::new(move |_| {
@@ -213,28 +207,23 @@ fn SettingsForm(
     integrations: Vec<Named>,
     buttons: Buttons,
 ) -> impl IntoView {
-    let Buttons { rename, attach, .. } = buttons;
-    let renamed = rename.value();
+    let save = buttons.save;
+    let saved = save.value();
+    let name = RwSignal::new(app.name.clone());
     let chosen_libraries = RwSignal::new(app.libraries.iter().map(|l| l.id).collect::<Vec<_>>());
     let chosen_integrations =
         RwSignal::new(app.integrations.iter().map(|i| i.id).collect::<Vec<_>>());
     let id = app.id;
     view! {
-        // Its own form and button: a refused name leaves the choices below
-        // as they were ticked.
-        <ActionForm action=rename attr:novalidate=true attr:class="inline-form">
-            <FormStatus error=form_error(renamed, &["name"]) />
-            <input type="hidden" name="id" value=id />
-            <Field label="Name" name="name" form="rename-" value=app.name.clone() maxlength=100 error=field_error(renamed, "name") />
-            <button type="submit" disabled=move || rename.pending().get()>"Rename"</button>
-        </ActionForm>
-        <FormStatus error=form_error(attach.value(), &[]) />
+        <FormStatus error=form_error(saved, &["name"]) />
+        <Field label="Name" name="name" form="settings-" value=app.name.clone() bind=name maxlength=100 error=field_error(saved, "name") />
         <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries />
         <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations />
         <div class="actions">
-            <button type="button" class="primary" disabled=move || attach.pending().get() on:click=move |_| {
-                attach.dispatch(SetApplicationAttachments {
+            <button type="button" class="primary" disabled=move || save.pending().get() on:click=move |_| {
+                save.dispatch(SaveApplicationSettings {
                     id,
+                    name: Some(name.get_untracked()),
                     library_ids: chosen_libraries.get_untracked(),
                     integration_ids: chosen_integrations.get_untracked(),
                 });

@@ -122,14 +122,14 @@ async fn names_by(
         .into_iter()
         .map(|a| (a.id, a.name))
         .collect();
-    let mut names: HashMap<i32, Vec<String>> = HashMap::new();
+    let mut by_thing: HashMap<i32, Vec<String>> = HashMap::new();
     for (thing, app) in pairs {
         if let Some(name) = apps.get(app) {
-            names.entry(*thing).or_default().push(name.clone());
+            by_thing.entry(*thing).or_default().push(name.clone());
         }
     }
-    names.values_mut().for_each(|v| v.sort());
-    Ok(names)
+    by_thing.values_mut().for_each(|v| v.sort_by(|a, b| names::order(a, b)));
+    Ok(by_thing)
 }
 
 async fn rows(
@@ -227,7 +227,8 @@ async fn rows(
 
 pub async fn list(d: &Domain, me: &Member) -> Result<Applications, AppError> {
     let mut apps = visible_to(me).all(&d.read).await?;
-    apps.sort_by(|a, b| names::order(&a.name, &b.name));
+    // Two of one name (one's own and one shared) in the order they were made.
+    apps.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
     let scope = Scoped::of(me);
     let mut libraries: Vec<Named> = scope
         .all::<js_library::Entity>()
@@ -236,15 +237,10 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Applications, AppError> {
         .iter()
         .map(|l| named(l.id, &l.name))
         .collect();
-    libraries.sort_by(|a, b| names::order(&a.name, &b.name));
-    let integrations = scope
-        .integrations()
-        .order_by_asc(integration::Column::NameKey)
-        .all(&d.read)
-        .await?
-        .iter()
-        .map(|i| named(i.id, &i.name))
-        .collect();
+    libraries.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
+    let mut integrations: Vec<Named> =
+        scope.integrations().all(&d.read).await?.iter().map(|i| named(i.id, &i.name)).collect();
+    integrations.sort_by(|a, b| names::order(&a.name, &b.name));
     Ok(Applications {
         rows: rows(&d.read, me, apps).await?,
         can_create: me.creator(&d.read).await.is_ok(),
@@ -335,39 +331,6 @@ fn without_copy_suffix(name: &str) -> &str {
         _ => name,
     };
     numbered.strip_suffix(" copy").filter(|base| !base.is_empty()).unwrap_or(name)
-}
-
-/// Renames one of `me`'s applications (its owner's only). The new name must
-/// differ from the owner's other applications, capitals aside (a change of
-/// capitals alone is a rename); checked before a change is counted and
-/// again under the account's lock, which a create or clone racing it takes
-/// too. The same name again changes nothing and records nothing.
-pub async fn rename(
-    d: &Domain,
-    me: &Member,
-    id: i32,
-    name: &str,
-) -> Result<ApplicationRow, AppError> {
-    let name = validation::person_name(name, "Name").map_err(|m| AppError::field("name", m))?;
-    me.verified(&d.db).await?;
-    let found = find_owned(&d.db, me, id).await?;
-    if found.name == name {
-        return row(&d.db, me, found).await;
-    }
-    refuse_taken_by_another(&d.db, &found, &name).await?;
-    let by = By::Member(activity::count_change(d, me).await?);
-    let event =
-        Event::new(ActivityKind::ApplicationRenamed, &name).detail(format!("from {}", found.name));
-    let app = activity::with_event(d, by, event, async |txn| {
-        lock_account(txn, me.account_id()).await?;
-        let found = find_owned(txn, me, id).await?;
-        refuse_taken_by_another(txn, &found, &name).await?;
-        let mut renamed = application::ActiveModel::from(found);
-        renamed.name = Set(name);
-        Ok(renamed.update(txn).await?)
-    })
-    .await?;
-    row(&d.db, me, app).await
 }
 
 /// Refuses `name` for `app` when another of its owner's applications has it.
@@ -530,24 +493,45 @@ pub async fn share_choices(
     people::choices(d, sharer.member(), search, Some(me.user_id())).await
 }
 
-/// The application's settings: exactly these libraries and integrations of
-/// the account, replacing the previous ones in one transaction.
-pub async fn set_attachments(
+/// The application's settings (its owner's only), in one transaction: its
+/// name, when given, and exactly these libraries and integrations of the
+/// account, replacing the previous ones. A refused name changes nothing.
+/// The new name must differ from the owner's other applications, capitals
+/// aside (a change of capitals alone is a rename): checked before a change
+/// is counted and again under the account's lock, which a create or clone
+/// racing it takes too.
+pub async fn save_settings(
     d: &Domain,
     me: &Member,
     id: i32,
+    name: Option<&str>,
     library_ids: &[i32],
     integration_ids: &[i32],
 ) -> Result<ApplicationRow, AppError> {
     limits::at_most("libraries", library_ids.len(), limits::IDS_MAX)?;
     limits::at_most("integrations", integration_ids.len(), limits::IDS_MAX)?;
+    let name = name
+        .map(|name| validation::person_name(name, "Name").map_err(|m| AppError::field("name", m)))
+        .transpose()?;
     me.verified(&d.db).await?;
+    if let Some(name) = &name {
+        refuse_taken_by_another(&d.db, &find_owned(&d.db, me, id).await?, name).await?;
+    }
     let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     // Deleting a library or an integration takes the same lock before it
     // reads where it is used (see `integrations::delete`).
     lock_account(&txn, me.account_id()).await?;
-    let app = find_owned(&txn, me, id).await?;
+    let mut app = find_owned(&txn, me, id).await?;
+    if let Some(name) = name.filter(|name| *name != app.name) {
+        refuse_taken_by_another(&txn, &app, &name).await?;
+        let event = Event::new(ActivityKind::ApplicationRenamed, &name)
+            .detail(format!("from {}", app.name));
+        let mut renamed = application::ActiveModel::from(app);
+        renamed.name = Set(name);
+        app = renamed.update(&txn).await?;
+        activity::record(d, &txn, by, event).await?;
+    }
     let mut errors = Errors::default();
     let libraries = Scoped::of(me)
         .all::<js_library::Entity>()
@@ -609,29 +593,28 @@ fn dedup(ids: &[i32]) -> Vec<i32> {
 
 /// A deleted user's applications pass to the admin who deleted them; the
 /// admin no longer needs a share of what is now theirs. One named like an
-/// application the admin has becomes "IVR (from Bob Lee)", so that their
-/// lists and pickers can tell the two apart.
+/// application the admin has (or like another passed on) becomes "IVR (from
+/// Bob Lee)", so that their lists and pickers can tell the two apart.
 pub async fn hand_over(
     txn: &DatabaseTransaction,
     leaving: &user::Model,
     to: i32,
 ) -> Result<(), AppError> {
     let from = leaving.id;
-    let mut taken = names_of(txn, to).await?;
-    let theirs = application::Entity::find().filter(application::Column::OwnerId.eq(from));
-    let whose = format!("from {} {}", leaving.first_name, leaving.last_name);
-    let suffix = |n: usize| match n {
-        1 => format!(" ({whose})"),
-        n => format!(" ({whose}, {n})"),
+    let owned_by = |owner| {
+        application::Entity::find()
+            .filter(application::Column::OwnerId.eq(owner))
+            .order_by_asc(application::Column::Id)
+            .all(txn)
     };
-    for app in theirs.all(txn).await? {
-        if !taken.insert(names::key(&app.name)) {
-            let name = names::first_free(app.name.trim(), &taken, suffix);
-            taken.insert(names::key(&name));
-            let mut renamed = application::ActiveModel::from(app);
-            renamed.name = Set(name);
-            renamed.update(txn).await?;
-        }
+    let (kept, theirs) = (owned_by(to).await?, owned_by(from).await?);
+    let names: Vec<&str> = theirs.iter().map(|app| app.name.as_str()).collect();
+    let whose = format!("{} {}", leaving.first_name, leaving.last_name);
+    let renames = names::joining(kept.iter().map(|app| app.name.as_str()), &names, &whose);
+    for (at, name) in renames {
+        let mut renamed = application::ActiveModel::from(theirs[at].clone());
+        renamed.name = Set(name);
+        renamed.update(txn).await?;
     }
     application::Entity::update_many()
         .col_expr(application::Column::OwnerId, to.into())

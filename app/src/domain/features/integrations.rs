@@ -3,13 +3,14 @@
 //! sealed with the account bound to them, and never leave the server: after
 //! creation only the name and description can change.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, SqlErr,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
+use crate::domain::core::names;
 use crate::domain::core::scope::{lock_account_as, Scoped};
 use crate::domain::core::secrets::{Keyring, Sealed};
 use crate::domain::core::validation::{self, Errors};
@@ -81,11 +82,8 @@ fn row(model: integration::Model) -> IntegrationRow {
 }
 
 pub async fn list(d: &Domain, actor: &Member) -> Result<Vec<IntegrationRow>, AppError> {
-    let rows = Scoped::of(actor)
-        .integrations()
-        .order_by_asc(integration::Column::NameKey)
-        .all(&d.read)
-        .await?;
+    let mut rows = Scoped::of(actor).integrations().all(&d.read).await?;
+    rows.sort_by(|a, b| names::order(&a.name, &b.name));
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
     let mut used = using_integrations(&d.read, &ids).await?;
     Ok(rows

@@ -74,7 +74,7 @@ fn row(model: js_library::Model, used_by: Vec<String>) -> JsLibraryRow {
 /// The libraries `me` wrote, with the applications using each.
 pub async fn list(d: &Domain, me: &Member) -> Result<Vec<JsLibraryRow>, AppError> {
     let mut mine = Scoped::of(me).mine::<js_library::Entity>().all(&d.read).await?;
-    mine.sort_by(|a, b| names::order(&a.name, &b.name));
+    mine.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
     let ids: Vec<i32> = mine.iter().map(|l| l.id).collect();
     let mut used = using_libraries(&d.read, &ids).await?;
     Ok(mine

@@ -25,12 +25,12 @@
 //! are named per owner, so keep their names. The bounds on what an account keeps
 //! (`limits::Holdings`) are for what its users add; a merge may leave the
 //! target above one, and adds are refused until it is below again.
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -62,7 +62,7 @@ pub struct Merged {
     /// The source's admins, now regular users of the target.
     pub demoted: Vec<String>,
     /// The source's JS libraries renamed, before and after: each was named
-    /// like one of the target's.
+    /// like one of the target's, or like another of the source's.
     pub renamed: Vec<(String, String)>,
 }
 
@@ -241,32 +241,29 @@ fn table<E: EntityTrait>() -> &'static str {
 }
 
 /// Renames each of the source's JS libraries named like one of the
-/// target's "utils (from Acme West)": an application's settings list every
-/// library of its account, where two of one name could not be told apart.
-/// Applications keep their names: they are named per owner, and owners do
-/// not change. Returns the names before and after.
+/// target's (or like another of the source's: two of one name from before
+/// names were checked) "utils (from Acme West)": an application's settings
+/// list every library of its account, where two of one name could not be
+/// told apart. Applications keep their names: they are named per owner, and
+/// owners do not change. Returns the names before and after.
 async fn rename_libraries(
     txn: &DatabaseTransaction,
     source: &account::Model,
     target: &account::Model,
 ) -> Result<Vec<(String, String)>, AppError> {
-    let libraries = |account_id| Scoped::account(account_id).all::<js_library::Entity>().all(txn);
-    let mut taken: HashSet<String> =
-        libraries(target.id).await?.iter().map(|l| names::key(&l.name)).collect();
-    let whose = format!("from {}", source.company_name);
-    let suffix = |n: usize| match n {
-        1 => format!(" ({whose})"),
-        n => format!(" ({whose}, {n})"),
+    let libraries = |account_id| {
+        Scoped::account(account_id)
+            .all::<js_library::Entity>()
+            .order_by_asc(js_library::Column::Id)
+            .all(txn)
     };
+    let (kept, theirs) = (libraries(target.id).await?, libraries(source.id).await?);
+    let names: Vec<&str> = theirs.iter().map(|library| library.name.as_str()).collect();
+    let kept = kept.iter().map(|library| library.name.as_str());
     let mut renamed = Vec::new();
-    for library in libraries(source.id).await? {
-        if taken.insert(names::key(&library.name)) {
-            continue;
-        }
-        let name = names::first_free(library.name.trim(), &taken, suffix);
-        taken.insert(names::key(&name));
-        renamed.push((library.name.clone(), name.clone()));
-        let mut active = js_library::ActiveModel::from(library);
+    for (at, name) in names::joining(kept, &names, &source.company_name) {
+        renamed.push((theirs[at].name.clone(), name.clone()));
+        let mut active = js_library::ActiveModel::from(theirs[at].clone());
         active.name = Set(name);
         active.update(txn).await?;
     }
