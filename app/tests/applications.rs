@@ -683,8 +683,8 @@ async fn application_and_library_names_are_not_used_twice() {
     // A library keeps its own name, in other capitals too.
     let kept = js_libraries::update(&d, &ada, utils.id, library("Utils", "2")).await.unwrap();
     assert_eq!(kept.name, "Utils");
-    // One that already shares its name (as a deleted user's libraries or a
-    // merge may leave it) is still edited under it.
+    // One that already shares its name (two of one name from before names
+    // were checked) is still edited under it.
     let twin = js_library::ActiveModel {
         account_id: Set(ada.account_id()),
         owner_id: Set(cy.user_id()),

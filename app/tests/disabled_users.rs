@@ -138,8 +138,11 @@ async fn a_disabled_user_cannot_confirm_an_email_change_or_verify_an_address() {
     let verify = link_token(&d, "bob@example.com", "/verify-email").await;
     users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
 
-    // Refused like his other links: nothing changes and they are not used up.
+    // Refused like his other links, by their pages as they open and by their
+    // buttons: nothing changes and they are not used up.
     let before = Snapshot::take(&d).await;
+    assert_eq!(email_links::check_email_change_link(&d, &change).await.err(), Some(disabled()));
+    assert_eq!(email_links::check_verification_link(&d, &verify).await.err(), Some(disabled()));
     assert_eq!(email_links::confirm_email_change(&d, &change, None).await.err(), Some(disabled()));
     assert_eq!(email_links::verify_email(&d, &verify, None).await.err(), Some(disabled()));
     before.assert_unchanged(&d).await;

@@ -301,6 +301,9 @@ async fn an_email_change_link_cannot_take_an_address_claimed_meanwhile() {
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
     account_with_admin(&d, "Fast", "new@example.com").await;
     let before = Snapshot::take(&d).await;
+    // Its page says so as it opens, and so does its button.
+    let page = email_links::check_email_change_link(&d, &token).await.err().unwrap();
+    assert_eq!(field(&page, "token"), app::domain::core::people::EMAIL_TAKEN);
     let err = email_links::confirm_email_change(&d, &token, None).await.err().unwrap();
     assert!(field(&err, "token").contains("already in use"));
     before.assert_unchanged(&d).await;

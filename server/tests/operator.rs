@@ -203,6 +203,14 @@ fn account_merge_on_the_command_line_merges_once_and_then_refuses() {
         let grace = account_with_admin(&d, "Globex", "grace@globex.com").await;
         let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
         let added = s3_integration(&d, &ada, "Recordings").await;
+        for owner in [&grace, &ada] {
+            let library = app::domain::features::js_libraries::LibraryForm {
+                name: "Helpers".into(),
+                description: String::new(),
+                code: "1".into(),
+            };
+            app::domain::features::js_libraries::add(&d, owner, library).await.unwrap();
+        }
         let server = |args: &[&str]| {
             Command::new(env!("CARGO_BIN_EXE_server"))
                 .args(args)
@@ -226,6 +234,8 @@ fn account_merge_on_the_command_line_merges_once_and_then_refuses() {
         );
         assert!(said.contains("1 integrations") && said.contains("1 users"), "{said}");
         assert!(said.contains("No longer admins: ada@globex.eu."), "{said}");
+        let renamed = "\"Helpers\" is now \"Helpers (from Globex Europe)\"";
+        assert!(said.contains(renamed), "{said}");
         assert!(said.contains("operator merged two accounts"), "logged: {said}");
         // The credentials came along, re-sealed by the command's process.
         assert_eq!(

@@ -129,8 +129,8 @@ pub async fn update(
     let event = Event::new(ActivityKind::JsLibraryUpdated, &checked.name);
     let found = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
     let key = names::key(&checked.name);
-    // A library that already shares its name (passed on from a deleted user,
-    // or brought by an account merge) can still be edited under it.
+    // A library that already shares its name (two of one name from before
+    // names were checked) can still be edited under it.
     let renamed = names::key(&found.name) != key;
     if renamed {
         refuse_taken(&d.db, me, &key, Some(id)).await?;

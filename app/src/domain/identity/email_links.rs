@@ -358,8 +358,8 @@ pub async fn request_email_change(
 }
 
 /// Why Cancel finds nothing to cancel.
-pub const NO_EMAIL_CHANGE: &str =
-    "No email change is waiting: it was confirmed, or its link expired, a moment ago.";
+pub const NO_EMAIL_CHANGE: &str = "No email change is waiting: it was confirmed or cancelled, \
+     or its link ended (it expired, or the password changed), a moment ago.";
 
 /// The email change asked for the actor (by them or by an admin) whose link
 /// still works: the Change Email Address section shows it after a reload,
@@ -484,7 +484,12 @@ pub async fn check_email_change_link(d: &Domain, token: &str) -> Result<String, 
         Some(user) => log_in::refuse_disabled(&user)?,
         None => return Err(AppError::field("token", tokens::LINK_INVALID)),
     }
-    link.new_email.ok_or(AppError::Internal)
+    let new_email = link.new_email.ok_or(AppError::Internal)?;
+    // Someone may have taken the address since the link was sent.
+    if people::by_email(&d.read, &new_email).await?.is_some() {
+        return Err(AppError::field("token", EMAIL_TAKEN));
+    }
+    Ok(new_email)
 }
 
 /// The button on the page an email-change link opens.
