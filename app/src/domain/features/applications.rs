@@ -186,12 +186,12 @@ async fn rows(
         by_app
     };
     let (library_links, integration_links) = (by_app(&library_links), by_app(&integration_links));
-    let attached = |links: &HashMap<i32, Vec<i32>>, names: &HashMap<i32, String>, app: i32| {
+    let attached = |links: &HashMap<i32, Vec<i32>>, name_of: &HashMap<i32, String>, app: i32| {
         let mut found: Vec<Named> = links
             .get(&app)
             .into_iter()
             .flatten()
-            .filter_map(|id| names.get(id).map(|name| named(*id, name)))
+            .filter_map(|id| name_of.get(id).map(|name| named(*id, name)))
             .collect();
         found.sort_by(|a, b| names::order(&a.name, &b.name));
         found
@@ -608,9 +608,9 @@ pub async fn hand_over(
             .all(txn)
     };
     let (kept, theirs) = (owned_by(to).await?, owned_by(from).await?);
-    let names: Vec<&str> = theirs.iter().map(|app| app.name.as_str()).collect();
+    let joining: Vec<&str> = theirs.iter().map(|app| app.name.as_str()).collect();
     let whose = format!("{} {}", leaving.first_name, leaving.last_name);
-    let renames = names::joining(kept.iter().map(|app| app.name.as_str()), &names, &whose);
+    let renames = names::joining(kept.iter().map(|app| app.name.as_str()), &joining, &whose);
     for (at, name) in renames {
         let mut renamed = application::ActiveModel::from(theirs[at].clone());
         renamed.name = Set(name);

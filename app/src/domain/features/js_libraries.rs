@@ -161,7 +161,7 @@ async fn refuse_taken(
     key: &str,
     except: Option<i32>,
 ) -> Result<(), AppError> {
-    let names: Vec<(i32, String)> = Scoped::of(me)
+    let libraries: Vec<(i32, String)> = Scoped::of(me)
         .all::<js_library::Entity>()
         .select_only()
         .column(js_library::Column::Id)
@@ -169,7 +169,7 @@ async fn refuse_taken(
         .into_tuple()
         .all(conn)
         .await?;
-    match names.iter().any(|(id, name)| Some(*id) != except && names::key(name) == key) {
+    match libraries.iter().any(|(id, name)| Some(*id) != except && names::key(name) == key) {
         true => Err(AppError::field("name", NAME_TAKEN)),
         false => Ok(()),
     }

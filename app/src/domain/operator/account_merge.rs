@@ -258,10 +258,10 @@ async fn rename_libraries(
             .all(txn)
     };
     let (kept, theirs) = (libraries(target.id).await?, libraries(source.id).await?);
-    let names: Vec<&str> = theirs.iter().map(|library| library.name.as_str()).collect();
+    let joining: Vec<&str> = theirs.iter().map(|library| library.name.as_str()).collect();
     let kept = kept.iter().map(|library| library.name.as_str());
     let mut renamed = Vec::new();
-    for (at, name) in names::joining(kept, &names, &source.company_name) {
+    for (at, name) in names::joining(kept, &joining, &source.company_name) {
         renamed.push((theirs[at].name.clone(), name.clone()));
         let mut active = js_library::ActiveModel::from(theirs[at].clone());
         active.name = Set(name);
