@@ -772,3 +772,28 @@ async fn an_owner_renames_an_application_to_a_name_not_taken() {
     let seen = applications::list(&d, &carol).await.unwrap().rows;
     assert!(seen.iter().any(|a| a.id == ivr.id && a.name == "MAIN IVR"));
 }
+
+/// A refused name spends no change: with three changes an hour, two creates
+/// and a rename go through however many taken names were refused between
+/// them, and only the fourth change is refused for the count.
+#[tokio::test]
+async fn a_refused_name_spends_no_change() {
+    use app::domain::core::quota::QuotaPolicy;
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("change.actor=3/60").unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
+    applications::create(&d, &ada, "Hotline").await.unwrap();
+    for _ in 0..5 {
+        let created = applications::create(&d, &ada, " hotline").await.err().unwrap();
+        assert_eq!(created.message_for("name").as_deref(), Some(applications::NAME_TAKEN));
+        let saved = applications::save_settings(&d, &ada, ivr.id, Some("HOTLINE"), &[], &[]).await;
+        assert_eq!(
+            saved.err().unwrap().message_for("name").as_deref(),
+            Some(applications::NAME_TAKEN)
+        );
+    }
+    applications::save_settings(&d, &ada, ivr.id, Some("Main IVR"), &[], &[]).await.unwrap();
+    let spent = applications::save_settings(&d, &ada, ivr.id, Some("IVR"), &[], &[]).await;
+    assert!(matches!(spent, Err(AppError::TooManyRequests(_))), "{spent:?}");
+}
