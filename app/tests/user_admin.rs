@@ -157,10 +157,19 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
         .unwrap();
     assert!(body_of(&d, &invitation).contains("Decline Invitation"), "the email says how");
     let token = link_token(&d, "cy@example.com", "/activate").await;
+    let dee_first = link_token(&d, "dee@example.com", "/activate").await;
+    users::resend_invitation(&d, &admin, dee.id).await.unwrap();
 
     let before = Snapshot::take(&d).await;
     let wrong = users::decline_invitation(&d, "not-the-link").await.err().unwrap();
     assert_eq!(wrong.message_for("token").as_deref(), Some(LINK_INVALID));
+    // A link a newer invitation replaced declines nothing, and says where
+    // the link that still works is.
+    let replaced = users::decline_invitation(&d, &dee_first).await.err().unwrap();
+    assert_eq!(
+        replaced.message_for("token").as_deref(),
+        Some(link_withdrawn(Purpose::Activate))
+    );
     // An expired link is told so, without "ask for a new one".
     clock.advance(Duration::hours(49));
     let late = users::decline_invitation(&d, &token).await.err().unwrap();
