@@ -240,6 +240,14 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap()[0].used_by, vec!["IVR", "IVR copy"]);
     let listed = integrations::list(&d, &ada).await.unwrap();
     assert_eq!(listed[0].used_by, vec!["IVR", "IVR copy"]);
+    // A member is told of the applications they can see only: none of Ada's
+    // until one is shared with them.
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", false, false).await;
+    let seen_by_bob = || async { integrations::list(&d, &bob).await.unwrap()[0].used_by.clone() };
+    assert_eq!(seen_by_bob().await, Vec::<String>::new());
+    applications::share(&d, &ada, copy.id, bob.user_id()).await.unwrap();
+    assert_eq!(seen_by_bob().await, vec!["IVR copy"]);
+    applications::unshare(&d, &ada, copy.id, bob.user_id()).await.unwrap();
 
     // Without confirmation nothing is deleted, and the applications are named.
     let before = Snapshot::take(&d).await;

@@ -1070,7 +1070,8 @@ async fn a_disabled_users_links_are_refused_when_their_page_opens() {
     let activation = link_token(&d, "cy@example.com", "/activate").await;
 
     let before = Snapshot::take(&d).await;
-    email_links::check_reset_link(&d, &reset).await.unwrap();
+    let address = email_links::check_reset_link(&d, &reset).await.unwrap();
+    assert_eq!(address, "bob@example.com", "the page files the password under it");
     let invitation = users::read_invitation(&d, &activation).await.unwrap();
     assert_eq!(
         (invitation.company.as_str(), invitation.email.as_str()),

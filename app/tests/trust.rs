@@ -674,6 +674,42 @@ async fn verification_resends_are_limited_per_address() {
     email_links::resend_verification(&d, &grace).await.unwrap();
 }
 
+/// Accounts made from one client address resend their links under one count
+/// (ten an hour): together they cannot use up the platform's total, while
+/// the same accounts from elsewhere are not held back by it.
+#[tokio::test]
+async fn verification_resends_from_one_client_address_are_limited_together() {
+    let (d, _) = fresh_domain().await;
+    let here: IpAddr = "203.0.113.9".parse().unwrap();
+    let elsewhere: IpAddr = "198.51.100.4".parse().unwrap();
+    let mut accounts = Vec::new();
+    for n in 0..4 {
+        accounts.push(unverified(&d, &format!("squat{n}@example.com")).await);
+    }
+    let mut sent = 0;
+    for member in &accounts[..3] {
+        for _ in 0..3 {
+            let from_here = member.clone().from_address(Some(here));
+            email_links::resend_verification(&d, &from_here).await.unwrap();
+            sent += 1;
+        }
+    }
+    let last = accounts[3].clone();
+    email_links::resend_verification(&d, &last.clone().from_address(Some(here))).await.unwrap();
+    assert_eq!(sent + 1, 10);
+    let before = Snapshot::take(&d).await;
+    let refused =
+        email_links::resend_verification(&d, &last.clone().from_address(Some(here))).await;
+    assert_eq!(
+        try_again(refused),
+        "Too many verification emails for now. Try again in 60 minutes."
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "squat3@example.com").await, 2, "the sign-up's and one resend");
+    email_links::resend_verification(&d, &last.from_address(Some(elsewhere))).await.unwrap();
+    assert_eq!(emails_to(&d, "squat3@example.com").await, 3);
+}
+
 /// The one costly check of a sign-up (the new password's guessability) is
 /// counted per client address before it runs; a wrong length is told
 /// without a count.

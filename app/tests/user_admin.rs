@@ -166,10 +166,7 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     // A link a newer invitation replaced declines nothing, and says where
     // the link that still works is.
     let replaced = users::decline_invitation(&d, &dee_first).await.err().unwrap();
-    assert_eq!(
-        replaced.message_for("token").as_deref(),
-        Some(link_withdrawn(Purpose::Activate))
-    );
+    assert_eq!(replaced.message_for("token").as_deref(), Some(link_withdrawn(Purpose::Activate)));
     // An expired link is told so, without "ask for a new one".
     clock.advance(Duration::hours(49));
     let late = users::decline_invitation(&d, &token).await.err().unwrap();

@@ -94,7 +94,7 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   // one closes the dialog.
   await page.getByRole('button', { name: 'Share Main IVR' }).click();
   const share = page.getByRole('dialog', { name: 'Share Main IVR' });
-  await share.getByLabel('Share with').fill('Bob');
+  await share.getByLabel('Share With').fill('Bob');
   await expect(share.getByRole('option', { name: /Bob Builder/ })).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(share.getByRole('listbox')).toBeHidden();

@@ -56,7 +56,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await page.getByLabel('First Name').fill('Amazing');
   await page.getByLabel('Last Name').fill('Grace');
   await page.getByRole('button', { name: 'Save' }).click();
-  await expect(page.getByText('Your name was saved.')).toBeVisible();
+  await expect(page.getByText('Your name is saved.')).toBeVisible();
   // The button was disabled while it ran; the focus comes back to it.
   await expect(page.getByRole('button', { name: 'Save' })).toBeFocused();
   await expect(page.locator('.topbar')).toContainText('Amazing Grace');

@@ -110,7 +110,7 @@ test('the Account tab forms: each retry shows its own result, never the last one
     'update_name',
     () => details.getByRole('button', { name: 'Save' }).click(),
     required,
-    details.getByText('Your name was saved.'),
+    details.getByText('Your name is saved.'),
   );
   // A failure after a success hides the success.
   await details.getByLabel('Last Name').fill('');
@@ -118,7 +118,7 @@ test('the Account tab forms: each retry shows its own result, never the last one
     page,
     'update_name',
     () => details.getByRole('button', { name: 'Save' }).click(),
-    details.getByText('Your name was saved.'),
+    details.getByText('Your name is saved.'),
     details.getByText('Last Name is required.'),
   );
 
@@ -189,7 +189,7 @@ test('admin forms and dialogs: a retry replaces the error', async ({ page }) => 
     'save_account_info',
     () => page.getByRole('button', { name: 'Save' }).click(),
     badZip,
-    page.getByText('Account information saved.'),
+    page.getByText('The account information is saved.'),
   );
 
   // Add a user (a dialog): a missing name, then complete.

@@ -18,6 +18,8 @@ test('an admin requests a number, assigns an owner, saves, reloads and deletes i
   const owner = page.getByRole('combobox', { name: /^Owner of \(8\d\d\) \d{3}-\d{4}$/ });
   await expect(owner).toHaveValue('Grace Hopper');
   const readable = (await owner.getAttribute('aria-label'))!.replace('Owner of ', '');
+  // The list is in number order: the notice says which number is new.
+  await expect(page.getByText(`${readable} is added to this account.`)).toBeVisible();
   // A demo account holds one number: the button says why it is disabled.
   await expect(page.getByRole('button', { name: 'Request a Phone Number' })).toBeDisabled();
   await expect(page.getByText('A demo account can hold one phone number.', { exact: false })).toBeVisible();
@@ -30,11 +32,21 @@ test('an admin requests a number, assigns an owner, saves, reloads and deletes i
   await expect(owner).toHaveValue('Bob Builder');
   await expectAccessible(page);
   await page.getByRole('button', { name: 'Save', exact: true }).click();
-  await expect(page.getByText('Owners saved.')).toBeVisible();
+  await expect(page.getByText('The owners are saved.')).toBeVisible();
   // Nothing is left to save, so Save stays disabled: the focus goes to the
   // section's heading rather than the page's top.
   await expect(page.getByRole('button', { name: 'Save', exact: true })).toBeDisabled();
   await expect(page.getByRole('heading', { name: 'Phone Numbers', exact: true })).toBeFocused();
+  // A new choice not yet saved: "saved" no longer stands above it.
+  await owner.click();
+  await owner.fill('Grace');
+  await page.getByRole('option', { name: /Grace Hopper/ }).click();
+  await expect(page.getByText('Owner changes are applied when you save.')).toBeVisible();
+  await expect(page.getByText('The owners are saved.')).toHaveCount(0);
+  await owner.click();
+  await owner.fill('Bob');
+  await page.getByRole('option', { name: /Bob Builder/ }).click();
+  await expect(page.getByText('The owners are saved.')).toBeVisible();
 
   await page.reload();
   await ready(page);
@@ -66,10 +78,14 @@ test('an admin saves the company details; a bad zip and phone are named beside t
   await page.getByLabel('Phone Number').fill('+1 217 555 0100');
   await page.getByLabel('Company Name').fill('Acme Telephony');
   await page.getByRole('button', { name: 'Save' }).click();
-  await expect(page.getByText('Account information saved.')).toBeVisible();
+  await expect(page.getByText('The account information is saved.')).toBeVisible();
   // The top bar shows the new name at once.
   await expect(page.locator('.topbar')).toContainText('Acme Telephony');
   await expect(page.getByLabel('Phone Number')).toHaveValue('+12175550100');
+  // Typing again: the notice would otherwise call unsaved values saved.
+  await page.getByLabel('City').fill('Shelbyville');
+  await expect(page.getByText('The account information is saved.')).toHaveCount(0);
+  await page.getByLabel('City').fill('Springfield');
 
   await page.reload();
   await ready(page);

@@ -263,7 +263,15 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   await dialog.getByRole('button', { name: 'Yes' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('cell', { name: 'Nightly report', exact: true })).toHaveCount(0);
+  await expect(page.getByText('The key Nightly report is revoked.')).toBeVisible();
   await expect(page.getByRole('cell', { name: 'Backup job', exact: true })).toBeVisible();
   expect(await status(regenerated)).toBe(401);
   expect(await status(backup)).toBe(200);
+  // A revoked key's secret is not left on show to be copied.
+  await expect(shown).toHaveText(backup);
+  await page.getByRole('button', { name: 'Revoke Backup job' }).click();
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(page.getByText('The key Backup job is revoked.')).toBeVisible();
+  await expect(shown).toHaveCount(0);
+  await expect(page.getByText(backup)).toHaveCount(0);
 });

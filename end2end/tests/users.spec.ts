@@ -224,6 +224,33 @@ test('a dialog closes with its Close button, and a refused delete says why insid
   await expect(add).toBeHidden();
   await expect(page.getByRole('button', { name: 'Add User' })).toBeFocused();
 
+  // Something typed is not lost to a stray Escape or Close: the dialog asks
+  // first, and keeps it unless told to discard it.
+  await page.getByRole('button', { name: 'Add User' }).click();
+  await add.getByLabel('First Name').fill('Ada');
+  await page.keyboard.press('Escape');
+  const asking = add.getByRole('alert').filter({ hasText: 'You have changes that are not saved.' });
+  await expect(asking).toBeVisible();
+  await expect(add.getByRole('button', { name: 'Keep Editing' })).toBeFocused();
+  await add.getByRole('button', { name: 'Keep Editing' }).click();
+  await expect(asking).toBeHidden();
+  await expect(add.getByLabel('First Name')).toHaveValue('Ada');
+  await add.getByRole('button', { name: 'Close' }).click();
+  await expect(asking).toBeVisible();
+  await add.getByRole('button', { name: 'Discard Changes' }).click();
+  await expect(add).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Add User' })).toBeFocused();
+  await page.getByRole('button', { name: 'Add User' }).click();
+  await expect(add.getByLabel('First Name')).toHaveValue('');
+  await expect(asking).toBeHidden();
+  // Escape pressed again while it asks discards, as in most editors.
+  await add.getByLabel('Email Address').fill('ada@example.com');
+  await page.keyboard.press('Escape');
+  await expect(asking).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(add).toBeHidden();
+  await expect(page.getByRole('row', { name: /ada@example.com/ })).toHaveCount(0);
+
   // One's own row is marked and offers no Disable or Delete, which would
   // always be refused.
   const own = page.getByRole('row', { name: /Grace Hopper \(you\)/ });

@@ -38,7 +38,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 
 /// Whether a reset link still works: its page says so before anything is typed.
 #[server(prefix = "/fn", endpoint = "check_reset_link")]
-pub async fn check_reset_link(token: String) -> Result<(), AppError> {
+pub async fn check_reset_link(token: String) -> Result<String, AppError> {
     use super::web::*;
     crate::domain::identity::email_links::check_reset_link(&domain()?, &token).await
 }

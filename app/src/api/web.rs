@@ -140,15 +140,33 @@ pub fn client_address_of(
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let forwarded: Vec<std::net::IpAddr> = parts
+    let entries: Vec<&str> = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
         .collect();
-    Some(forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer))
+    Some(forwarded_client(&entries, trusted).unwrap_or(peer))
+}
+
+/// The first address from the right of `X-Forwarded-For` that is not a
+/// trusted proxy. Proxies append, so what stands left of an entry the
+/// server cannot read was written by someone it cannot vouch for: there it
+/// stops (and the peer is used) rather than skip to the client's own words.
+/// Some proxies write a port ("1.2.3.4:5555", "[2001:db8::1]:443").
+fn forwarded_client(entries: &[&str], trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+    for entry in entries.iter().rev().map(|e| e.trim()) {
+        let address = entry
+            .parse::<std::net::IpAddr>()
+            .or_else(|_| entry.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+            .or_else(|_| entry.trim_start_matches('[').trim_end_matches(']').parse())
+            .ok()?;
+        if !trusted.contains(&address) {
+            return Some(address);
+        }
+    }
+    None
 }
 
 /// A request whose session the server has already checked (for a page, once
@@ -246,7 +264,25 @@ pub fn safe_next(next: Option<String>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{forwarded_client, safe_next};
+
+    #[test]
+    fn the_forwarded_client_is_the_rightmost_untrusted_entry_and_never_past_one_unread() {
+        let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        let ip = |a: &str| Some(a.parse::<std::net::IpAddr>().unwrap());
+        let client = |entries: &[&str]| forwarded_client(entries, &[proxy]);
+        assert_eq!(client(&["6.6.6.6", " 1.2.3.4"]), ip("1.2.3.4"));
+        assert_eq!(client(&["1.2.3.4", "10.0.0.2"]), ip("1.2.3.4"));
+        // A proxy that writes the client's port: still the real client,
+        // never what the client wrote before it.
+        assert_eq!(client(&["6.6.6.6", " 1.2.3.4:5555"]), ip("1.2.3.4"));
+        assert_eq!(client(&["6.6.6.6", "[2001:db8::1]:443"]), ip("2001:db8::1"));
+        assert_eq!(client(&["6.6.6.6", "[2001:db8::1]"]), ip("2001:db8::1"));
+        // An entry it cannot read: nothing left of it is believed.
+        assert_eq!(client(&["6.6.6.6", "unknown"]), None);
+        assert_eq!(client(&["6.6.6.6", "", "10.0.0.2"]), None);
+        assert_eq!(client(&[]), None);
+    }
 
     #[test]
     fn next_stays_on_this_site() {

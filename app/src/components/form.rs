@@ -219,6 +219,20 @@ pub fn success_message<T: Clone + Send + Sync + 'static>(
     Signal::derive(move || matches!(result.get(), Some(Ok(_))).then(|| message.to_string()))
 }
 
+/// For a form's `on:input`: drops `action`'s success once the form is edited
+/// again, so "saved" never stands above values that are not saved yet.
+pub fn forget_success<S>(action: ServerAction<S>) -> impl Fn(leptos::ev::Event) + Copy
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    move |_| {
+        if action.value().with_untracked(|v| matches!(v, Some(Ok(_)))) {
+            action.value().set(None);
+        }
+    }
+}
+
 /// [`success_message`] for a form whose server function, on success,
 /// redirects back to its page with `flag` in the query (the pages before
 /// signing in, which post as plain forms: see `pages::EMAIL_VERIFIED`).
@@ -318,6 +332,9 @@ pub fn Field(
     bind: Option<RwSignal<String>>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] maxlength: Option<usize>,
+    /// The keyboard a phone shows, e.g. "numeric" for a code of digits.
+    #[prop(optional)]
+    inputmode: Option<&'static str>,
     /// For the one field a page is for (a log-in's code): typing goes there.
     #[prop(optional)]
     autofocus: bool,
@@ -336,6 +353,7 @@ pub fn Field(
                 value=value
                 prop:value=value
                 maxlength=maxlength
+                inputmode=inputmode
                 autofocus=autofocus
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
@@ -405,6 +423,7 @@ pub fn TextAreaField(
     #[prop(optional, into)] value: String,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(default = 4)] rows: u32,
+    #[prop(optional)] maxlength: Option<usize>,
     /// Code, a key or a certificate: a monospace font, no spell checking.
     #[prop(optional)]
     code: bool,
@@ -418,6 +437,7 @@ pub fn TextAreaField(
                 id=id
                 name=name
                 rows=rows
+                maxlength=maxlength
                 class:code=code
                 spellcheck=if code { "false" } else { "true" }
                 aria-invalid=move || error.get().map(|_| "true")

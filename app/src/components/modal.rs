@@ -1,6 +1,7 @@
 //! Real dialogs, on the browser's own `<dialog>`: shown modal, the rest of the
 //! page is inert (focus stays inside), Escape or the Close button closes (a
 //! phone has no Escape key), and focus returns to the element that opened it.
+//! A dialog holding something typed and not saved asks before it closes.
 use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -21,6 +22,9 @@ pub fn Modal(
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
     let heading_id = format!("{id}-title");
+    // Set while the dialog asks whether to discard what was typed.
+    let asking = RwSignal::new(false);
+    let keep_id = StoredValue::new(format!("{id}-keep-editing"));
 
     #[cfg(feature = "hydrate")]
     {
@@ -34,6 +38,7 @@ pub fn Modal(
                     .active_element()
                     .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok());
                 opener.set_value(active);
+                asking.set(false);
                 let _ = element.show_modal();
             } else if !wanted && element.open() {
                 element.close();
@@ -46,6 +51,54 @@ pub fn Modal(
         });
     }
 
+    // The Close button and Escape close at once, unless a field holds
+    // something typed and not saved: then the dialog asks first, with
+    // "Keep Editing" focused. Escape pressed again while it asks discards,
+    // as a second Escape does in most editors. A successful save closes
+    // without asking (`close_on_success` sets `open` directly).
+    let ask_or_close = move || -> bool {
+        #[cfg(feature = "hydrate")]
+        if !asking.get_untracked()
+            && dialog.get_untracked().is_some_and(|element| holds_unsaved_input(&element))
+        {
+            asking.set(true);
+            leptos::prelude::request_animation_frame(move || {
+                use leptos::wasm_bindgen::JsCast;
+                if let Some(keep) = leptos::prelude::document()
+                    .get_element_by_id(&keep_id.get_value())
+                    .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+                {
+                    let _ = keep.focus();
+                }
+            });
+            return false;
+        }
+        open.set(false);
+        true
+    };
+    let on_close_button = move |_| {
+        ask_or_close();
+    };
+    let on_cancel = move |ev: leptos::ev::Event| {
+        if !ask_or_close() {
+            ev.prevent_default();
+        }
+    };
+    let keep_editing = move |_| {
+        asking.set(false);
+        #[cfg(feature = "hydrate")]
+        if let Some(element) = dialog.get_untracked() {
+            use leptos::wasm_bindgen::JsCast;
+            let first = element
+                .query_selector("input:not([type=hidden]), textarea, select")
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+            if let Some(first) = first {
+                let _ = first.focus();
+            }
+        }
+    };
     let children = StoredValue::new(children);
     let labelled_by = heading_id.clone();
     #[allow(unused_variables)]
@@ -56,16 +109,67 @@ pub fn Modal(
         }
     };
     view! {
-        <dialog node_ref=dialog id=id class="modal" aria-labelledby=labelled_by on:close=move |_| open.set(false) on:keydown=on_keydown>
+        <dialog node_ref=dialog id=id class="modal" aria-labelledby=labelled_by on:close=move |_| open.set(false) on:cancel=on_cancel on:keydown=on_keydown>
             <Show when=move || open.get()>
                 <h2 id=heading_id.clone()>{move || title.get()}</h2>
+                <Show when=move || asking.get()>
+                    <div class="discard" role="alert">
+                        <p>"You have changes that are not saved. Close and discard them?"</p>
+                        <div class="actions">
+                            <button type="button" class="danger" on:click=move |_| open.set(false)>"Discard Changes"</button>
+                            <button type="button" id=keep_id.get_value() on:click=keep_editing>"Keep Editing"</button>
+                        </div>
+                    </div>
+                </Show>
                 {children.read_value()()}
                 // Last in the markup, so opening focuses the first field;
                 // drawn at the top corner.
-                <button type="button" class="close" aria-label="Close" on:click=move |_| open.set(false)>"×"</button>
+                <button type="button" class="close" aria-label="Close" on:click=on_close_button>"×"</button>
             </Show>
         </dialog>
     }
+    // Erased: a page holding several dialogs would otherwise have a type too
+    // deep for the compiler's default limit in builds that keep view types.
+    .into_any()
+}
+
+/// Whether a field of the dialog differs from what it showed when drawn: the
+/// `value` and `checked` attributes hold what was loaded or last saved, the
+/// properties what is there now. A password is not counted (typing it again
+/// costs nothing, and asking would keep it on screen), nor a picker's search
+/// text, which chooses rather than holds anything.
+#[cfg(feature = "hydrate")]
+fn holds_unsaved_input(dialog: &leptos::web_sys::HtmlDialogElement) -> bool {
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::web_sys::{
+        HtmlInputElement, HtmlOptionElement, HtmlSelectElement, HtmlTextAreaElement,
+    };
+    let Ok(fields) = dialog.query_selector_all("input:not([role=combobox]), textarea, select")
+    else {
+        return false;
+    };
+    (0..fields.length()).filter_map(|i| fields.item(i)).any(|field| {
+        if let Some(input) = field.dyn_ref::<HtmlInputElement>() {
+            match input.type_().as_str() {
+                "checkbox" | "radio" => input.checked() != input.default_checked(),
+                "hidden" | "password" | "submit" | "button" => false,
+                _ => input.value() != input.default_value(),
+            }
+        } else if let Some(text) = field.dyn_ref::<HtmlTextAreaElement>() {
+            text.default_value().is_ok_and(|saved| saved != text.value())
+        } else if let Some(select) = field.dyn_ref::<HtmlSelectElement>() {
+            // Drawn with no option marked `selected`, a list shows its first.
+            let options = select.options();
+            let drawn = (0..options.length())
+                .filter_map(|i| options.item(i))
+                .filter_map(|o| o.dyn_into::<HtmlOptionElement>().ok())
+                .position(|o| o.default_selected())
+                .unwrap_or(0);
+            usize::try_from(select.selected_index()).ok() != Some(drawn)
+        } else {
+            false
+        }
+    })
 }
 
 /// Tab from a dialog's last control goes to its first, and Shift+Tab from the

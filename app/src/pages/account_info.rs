@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::my_account::UserResource;
 use crate::api::account_info::{load_account_info, SaveAccountInfo};
 use crate::components::form::{
-    field_error, form_action, form_error, success_message, Field, FormStatus,
+    field_error, forget_success, form_action, form_error, success_message, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
 use crate::model::AccountInfo;
@@ -24,7 +24,7 @@ pub fn AccountInformationTab() -> impl IntoView {
 fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
     let save = form_action::<SaveAccountInfo>();
     let result = save.value();
-    let saved = success_message(result, "Account information saved.");
+    let saved = success_message(result, "The account information is saved.");
     // A new company name shows up in the top bar.
     let UserResource(user) = expect_context::<UserResource>();
     Effect::new(move |_| {
@@ -42,7 +42,7 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="account-info-heading">
             <h2 id="account-info-heading">"Account Information"</h2>
-            <ActionForm action=save attr:novalidate=true>
+            <ActionForm action=save attr:novalidate=true on:input=forget_success(save)>
                 <FormStatus error=form_error(result, FIELDS) success=saved />
                 <Field label="Company Name" name="company_name" value=info.company_name maxlength=200 autocomplete="organization" error=field_error(result, "company_name") />
                 <Field label="Address" name="address" value=info.address maxlength=200 autocomplete="street-address" error=field_error(result, "address") />

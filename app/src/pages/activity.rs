@@ -79,7 +79,7 @@ pub fn ActivityTab() -> impl IntoView {
                     search=phone_owner_choices
                 />
                 {move || user.get().is_some().then(|| view! {
-                    <button type="button" on:click=move |_| { user.set(None); restart(); }>"All users"</button>
+                    <button type="button" on:click=move |_| { user.set(None); restart(); }>"All Users"</button>
                 })}
             </div>
             <div class="field">

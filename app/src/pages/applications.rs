@@ -251,6 +251,10 @@ fn Checklist(
                         <label class="inline">
                             <input
                                 type="checkbox"
+                                // The attribute for what was saved (the dialog
+                                // asks before discarding a change), the property
+                                // for what is ticked now.
+                                checked=chosen.with_untracked(|c| c.contains(&id))
                                 prop:checked=move || chosen.with(|c| c.contains(&id))
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);
@@ -282,9 +286,9 @@ fn ShareForm(
         <FormStatus error=form_error(share.value(), &[]) />
         <FormStatus error=form_error(unshare.value(), &[]) />
         <div class="field">
-            <span class="label" id="share-label">"Share with"</span>
+            <span class="label" id="share-label">"Share With"</span>
             <UserPicker
-                label="Share with".to_string()
+                label="Share With".to_string()
                 id="share-user".to_string()
                 chosen=Signal::derive(|| None::<UserChoice>)
                 on_choose=Callback::new(move |user: UserChoice| {

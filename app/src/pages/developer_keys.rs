@@ -8,7 +8,8 @@ use crate::api::developer_keys::{
     list_developer_keys, GenerateDeveloperKey, RegenerateDeveloperKey, RevokeDeveloperKey,
 };
 use crate::components::form::{
-    field_error, form_action, form_error, newest_success, reset_on_success, Field, FormStatus,
+    field_error, form_action, form_error, newest_success, reset_on_success, DoneNotice, Field,
+    FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, Confirm, Modal};
@@ -52,6 +53,22 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             })
             .unwrap_or_default()
     });
+    // A revoked key is said so, and its secret, if still shown, goes: it
+    // no longer works, and "copy it now" would say otherwise.
+    let revoked = RwSignal::new(None);
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some((id, name))) = (revoke.value().get(), revoking.get_untracked()) {
+            if shown.with_untracked(|s| s.as_ref().is_some_and(|k| k.row.id == id)) {
+                shown.set(None);
+            }
+            revoked.set(Some(format!("The key {name} is revoked.")));
+        }
+    });
+    Effect::new(move |_| {
+        if generate.pending().get() || regenerate.pending().get() {
+            revoked.set(None);
+        }
+    });
     let on_revoke = Callback::new(move |_| {
         if let Some((id, _)) = revoking.get_untracked() {
             revoke.dispatch(RevokeDeveloperKey { id });
@@ -63,6 +80,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             <p class="hint">"A developer key lets a program use the JSON API (" <a href="/api/v1/openapi.json">"OpenAPI description"</a> ") as you, with your rights."</p>
             {move || shown.get().map(|new_key| view! { <ShownKey new_key /> })}
             <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating regenerate_open revoking revoke_open /> } />
+            <DoneNotice done=revoked />
             <ActionForm action=generate node_ref=generate_form attr:novalidate=true attr:class="inline-form">
                 <FormStatus error=form_error(generate.value(), &["name", "password"]) />
                 <Field label="Key Name" name="name" form="key-" maxlength=100 hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />

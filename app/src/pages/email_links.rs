@@ -71,11 +71,12 @@ pub fn ResetPasswordPage() -> impl IntoView {
     // Rendered once this is in (`SsrMode::Async`): a link that no longer
     // works says so before a new password is typed for nothing.
     let link = server_resource(|| (), move |_| check_reset_link(token.clone()));
-    let form = move || {
+    let form = move |email: String| {
         view! {
             <ActionForm action=reset attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["new_password"]) />
                 <input type="hidden" name="token" value=token_from_query() />
+                <Username email />
                 <NewPasswordField label="New Password" name="new_password" error=field_error(result, "new_password") />
                 <button type="submit" class="primary" disabled=move || reset.pending().get()>
                     "Set New Password"
@@ -86,10 +87,17 @@ pub fn ResetPasswordPage() -> impl IntoView {
     view! {
         <main id="main" class="narrow">
             <h1>"Choose a new password"</h1>
-            {checked_link(link, move |()| form())}
+            {checked_link(link, form)}
             <p><a href="/forgot-password">"Ask for a new link"</a></p>
         </main>
     }
+}
+
+/// The account a new password is for, unseen, so a password manager files
+/// the password under it. It has no name: the form does not send it.
+#[component]
+fn Username(email: String) -> impl IntoView {
+    view! { <input type="email" autocomplete="username" value=email readonly hidden /> }
 }
 
 /// A link's page once its check is in (the routes render with
@@ -178,11 +186,12 @@ pub fn ActivatePage() -> impl IntoView {
         view! {
             <p>
                 "You are invited to join " <strong>{invited.company}</strong>
-                " on Voice Console. You will log in as " <strong>{invited.email}</strong> "."
+                " on Voice Console. You will log in as " <strong>{invited.email.clone()}</strong> "."
             </p>
             <ActionForm action=activate attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["new_password"]) />
                 <input type="hidden" name="token" value=token_from_query() />
+                <Username email=invited.email.clone() />
                 <NewPasswordField label="New Password" name="new_password" error=field_error(result, "new_password") />
                 <button type="submit" class="primary" disabled=move || activate.pending().get()>
                     "Activate Account"

@@ -26,7 +26,7 @@ pub fn LogInPage() -> impl IntoView {
             <ActionForm action=log_in attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["email", "password"]) success=farewell />
                 <input type="hidden" name="next" value=next />
-                <Field label="Email Address" name="email" input_type="email" autocomplete="username" error=field_error(result, "email") />
+                <Field label="Email Address" name="email" input_type="email" autocomplete="username" maxlength=254 error=field_error(result, "email") />
                 <Field label="Password" name="password" input_type="password" autocomplete="current-password" error=field_error(result, "password") />
                 <button type="submit" class="primary" disabled=move || log_in.pending().get()>
                     "Log In"

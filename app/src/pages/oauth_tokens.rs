@@ -33,6 +33,27 @@ pub fn OAuthTokensTab() -> impl IntoView {
     let tokens = server_resource(move || delete.version().get(), |_| list_oauth_tokens());
     let outcome =
         use_query_map().with_untracked(|q| q.get("oauth")).and_then(|c| outcome_message(&c));
+    // The outcome is said once: the address loses it, so a reload, or the
+    // tab opened again later, does not repeat it.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let Some(window) = web_sys::window() else { return };
+        let Ok(url) =
+            window.location().href().and_then(|h| web_sys::Url::new(&h).map_err(Into::into))
+        else {
+            return;
+        };
+        if url.search_params().has("oauth") {
+            url.search_params().delete("oauth");
+            if let Ok(history) = window.history() {
+                let _ = history.replace_state_with_url(
+                    &leptos::wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&url.href()),
+                );
+            }
+        }
+    });
     // The provider's page is another site: go there once the server has made the URL.
     Effect::new(move |_| {
         if let Some(Ok(url)) = start.value().get() {

@@ -13,7 +13,9 @@ use crate::api::phone_numbers::{
     list_phone_numbers, my_phone_numbers, phone_owner_choices, ReleasePhoneNumber,
     RequestPhoneNumber, SavePhoneOwners,
 };
-use crate::components::form::{form_action, form_error, success_message, DoneNotice, FormStatus};
+use crate::components::form::{
+    announce, form_action, form_error, success_message, DoneNotice, FormStatus,
+};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
@@ -44,6 +46,10 @@ pub fn PhoneNumbersTab() -> impl IntoView {
     });
     let dialogs = RowDialogs::<PhoneNumberRow>::new();
     let done = RwSignal::new(None);
+    // The list is in number order, so the new one may land mid-table: say which.
+    announce(request, done, |row| {
+        format!("{} is added to this account.", readable_phone(&row.e164))
+    });
     Effect::new(move |_| {
         if let (Some(Ok(())), Some(row)) = (release.value().get(), dialogs.deleting.get_untracked())
         {
@@ -94,6 +100,10 @@ fn NumberTable(
             .collect::<Vec<_>>()
     };
     let changes = Memo::new(move |_| changes());
+    // Said only while nothing else is waiting to be saved.
+    let owners_saved = success_message(save.value(), "The owners are saved.");
+    let owners_saved =
+        Signal::derive(move || owners_saved.get().filter(|_| changes.with(Vec::is_empty)));
     let table = if rows.is_empty() {
         Either::Left(view! {
             <p>"This account has no phone numbers yet. Request one to start taking calls."</p>
@@ -125,7 +135,7 @@ fn NumberTable(
             </div>
             <FormStatus
                 error=form_error(save.value(), &[])
-                success=success_message(save.value(), "Owners saved.")
+                success=owners_saved
             />
         })
     };

@@ -9,8 +9,8 @@ use crate::api::email_links::{
 };
 use crate::api::profile::{ChangePassword, UpdateName};
 use crate::components::form::{
-    field_error, form_action, form_error, reset_on_success, success_message, Field, FormStatus,
-    NewPasswordField,
+    field_error, forget_success, form_action, form_error, reset_on_success, success_message, Field,
+    FormStatus, NewPasswordField,
 };
 use crate::model::{CurrentUser, PendingEmailChange, UNVERIFIED_LIMITS};
 
@@ -38,10 +38,10 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
         {(!me.email_verified).then(|| view! { <UnverifiedNotice email=me.email.clone() /> })}
         <section class="panel" aria-labelledby="details-heading">
             <h2 id="details-heading">"User Settings"</h2>
-            <ActionForm action=update_name attr:novalidate=true>
+            <ActionForm action=update_name attr:novalidate=true on:input=forget_success(update_name)>
                 <FormStatus
                     error=form_error(name_result, &["first_name", "last_name"])
-                    success=success_message(name_result, "Your name was saved.")
+                    success=success_message(name_result, "Your name is saved.")
                 />
                 <Field label="First Name" name="first_name" autocomplete="given-name" value=me.first_name maxlength=100 error=field_error(name_result, "first_name") />
                 <Field label="Last Name" name="last_name" autocomplete="family-name" value=me.last_name maxlength=100 error=field_error(name_result, "last_name") />
@@ -57,7 +57,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
         <ChangeEmail />
         <section class="panel" aria-labelledby="password-heading">
             <h2 id="password-heading">"Change Password"</h2>
-            <ActionForm action=change_password node_ref=password_form attr:novalidate=true>
+            <ActionForm action=change_password node_ref=password_form attr:novalidate=true on:input=forget_success(change_password)>
                 <FormStatus
                     error=form_error(password_result, &["current_password", "new_password"])
                     success=success_message(password_result, "Your password was changed. Your other sessions were logged out.")
@@ -179,7 +179,7 @@ fn ChangeEmail() -> impl IntoView {
             <FormStatus error=form_error(cancel.value(), &[]) success=success_message(cancel.value(), "The email change was cancelled: its link no longer works.") />
             <ActionForm action=change node_ref=form attr:novalidate=true>
                 <FormStatus error=form_error(result, &["new_email", "current_password"]) />
-                <Field label="New Email Address" name="new_email" input_type="email" autocomplete="email" error=field_error(result, "new_email") />
+                <Field label="New Email Address" name="new_email" input_type="email" autocomplete="email" maxlength=254 error=field_error(result, "new_email") />
                 <Field label="Current Password" name="current_password" form="email-" input_type="password" autocomplete="current-password" error=field_error(result, "current_password") />
                 <button type="submit" class="primary" disabled=move || change.pending().get()>
                     "Change Email Address"

@@ -51,7 +51,7 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
                 <td>{row.started.clone()}</td>
                 <RowActions>
                     {(!row.current).then(|| view! {
-                        <button type="button" aria-label=format!("Log out {device}") on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Log Out"</button>
+                        <button type="button" aria-label=format!("Log out {device}") disabled=move || end.pending().get() on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Log Out"</button>
                     })}
                 </RowActions>
             </tr>

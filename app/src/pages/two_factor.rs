@@ -56,7 +56,7 @@ pub fn TwoFactorSection() -> impl IntoView {
                 <summary>"New Recovery Codes"</summary>
                 <ActionForm action=regenerate attr:novalidate=true>
                     <FormStatus error=form_error(regenerate.value(), &["code"]) />
-                    <Field label="Authentication Code" name="code" form="regenerate-" autocomplete="one-time-code" error=field_error(regenerate.value(), "code") />
+                    <Field label="Authentication Code" name="code" form="regenerate-" autocomplete="one-time-code" hint="A code from your authenticator app, or a recovery code." error=field_error(regenerate.value(), "code") />
                     <button type="submit" disabled=move || regenerate.pending().get()>"Make New Recovery Codes"</button>
                 </ActionForm>
             </details>
@@ -99,7 +99,7 @@ fn TwoFactorSetupSteps(
                     <li>
                         <ActionForm action=confirm attr:novalidate=true>
                             <FormStatus error=form_error(confirm.value(), &["password", "code"]) />
-                            <Field label="Authentication Code" name="code" form="enable-" autocomplete="one-time-code" error=field_error(confirm.value(), "code") />
+                            <Field label="Authentication Code" name="code" form="enable-" autocomplete="one-time-code" inputmode="numeric" maxlength=7 hint="The 6-digit code your app shows for this account." error=field_error(confirm.value(), "code") />
                             <Field label="Current Password" name="password" form="enable-" input_type="password" autocomplete="current-password" hint="Turning on two-factor authentication asks for your password." error=field_error(confirm.value(), "password") />
                             <div class="actions">
                                 <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Turn On"</button>

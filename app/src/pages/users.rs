@@ -293,7 +293,6 @@ fn UserTable(
         });
     }
     let next = page.next.clone();
-    let empty = page.rows.is_empty();
     let own_id = page.own_id;
     Either::Right(view! {
         <div class="toolbar">
@@ -331,9 +330,9 @@ fn UserTable(
                 restart
             />
         </div>
-        {empty.then(|| view! { <p>"No user matches this search and filter."</p> })}
         <DataTable
             caption="Users of this account"
+            empty="No user matches this search and filter."
             columns=&["Name", "Email", "Admin", "Can Create", "Can Share", "2FA", "Status"]
             actions=true
             rows=page.rows
@@ -454,6 +453,7 @@ fn UserForm(
             name="email"
             form=prefix
             input_type="email"
+            maxlength=254
             value=value.email.clone()
             hint=if row.as_ref().is_some_and(|r| !r.invited) {
                 "A new address takes effect when the user confirms it from that address."

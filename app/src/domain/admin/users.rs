@@ -220,8 +220,9 @@ pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(),
     txn.commit().await.map_err(Into::into)
 }
 
-/// Counts an invitation an admin sends, per address, admin and account;
-/// only a verified admin sends invitations.
+/// Counts an invitation an admin sends, per address, admin, account and
+/// client address (verified accounts from one address, together, cannot use
+/// up the platform's total); only a verified admin sends invitations.
 async fn spend_invitation(
     d: &Domain,
     txn: &DatabaseTransaction,
@@ -233,7 +234,7 @@ async fn spend_invitation(
         recipient: Some(to.to_owned()),
         actor: Some(admin.member().user_id()),
         account: Some(admin.account_id()),
-        client: None,
+        client: admin.member().address(),
         ..Who::default()
     };
     d.spend(txn, Action::Invitation, &who).await
@@ -548,8 +549,7 @@ pub async fn update(
         spend_invitation(d, &txn, admin, &updated.email).await?;
         send_invitation(d, &txn, &updated, Inviter::Admin(admin)).await?;
     } else if email_changes {
-        let actor = admin.member().user_id();
-        email_links::send_email_change(d, &txn, actor, &updated, &checked.email).await?;
+        email_links::send_email_change(d, &txn, admin.member(), &updated, &checked.email).await?;
     }
     txn.commit().await?;
     Ok(user_row(updated))

@@ -95,27 +95,34 @@ pub(super) async fn using_libraries(
         .all(conn)
         .await?;
     let pairs = links.iter().map(|l| (l.library_id, l.application_id)).collect::<Vec<_>>();
-    names_by(conn, &pairs).await
+    names_by(conn, &pairs, None).await
 }
 
-/// The names of the applications each integration is attached to.
+/// The names of the applications each integration is attached to, of those
+/// `viewer` can see (every one, for `None`: an admin deciding a delete).
 pub(super) async fn using_integrations(
     conn: &impl ConnectionTrait,
     integration_ids: &[i32],
+    viewer: Option<&Member>,
 ) -> Result<HashMap<i32, Vec<String>>, AppError> {
     let links = app_integration::Entity::find()
         .filter(app_integration::Column::IntegrationId.is_in(integration_ids.iter().copied()))
         .all(conn)
         .await?;
     let pairs = links.iter().map(|l| (l.integration_id, l.application_id)).collect::<Vec<_>>();
-    names_by(conn, &pairs).await
+    names_by(conn, &pairs, viewer).await
 }
 
 async fn names_by(
     conn: &impl ConnectionTrait,
     pairs: &[(i32, i32)],
+    viewer: Option<&Member>,
 ) -> Result<HashMap<i32, Vec<String>>, AppError> {
-    let apps: HashMap<i32, String> = application::Entity::find()
+    let apps = match viewer {
+        Some(me) => visible_to(me),
+        None => application::Entity::find(),
+    };
+    let apps: HashMap<i32, String> = apps
         .filter(application::Column::Id.is_in(distinct(pairs.iter().map(|p| p.1))))
         .all(conn)
         .await?
@@ -209,7 +216,7 @@ async fn rows(
             .flatten()
             .filter_map(|user_id| users.get(user_id).cloned())
             .collect();
-        shared_with.sort_by(|a, b| a.name.cmp(&b.name));
+        shared_with.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
         let libs = attached(&library_links, &library_names, app.id);
         let ints = attached(&integration_links, &integration_names, app.id);
         out.push(ApplicationRow {

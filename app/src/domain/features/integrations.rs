@@ -85,7 +85,10 @@ pub async fn list(d: &Domain, actor: &Member) -> Result<Vec<IntegrationRow>, App
     let mut rows = Scoped::of(actor).integrations().all(&d.read).await?;
     rows.sort_by(|a, b| names::order(&a.name, &b.name));
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
-    let mut used = using_integrations(&d.read, &ids).await?;
+    // A member sees the names of the applications they can see only, as
+    // on the Applications tab; an admin, who deletes, sees every one.
+    let viewer = actor.admin().is_err().then_some(actor);
+    let mut used = using_integrations(&d.read, &ids, viewer).await?;
     Ok(rows
         .into_iter()
         .map(|model| {
@@ -288,7 +291,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
     // an attachment the admin never confirmed detaching.
     lock_account_as(&txn, admin).await?;
     let used_by =
-        using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
+        using_integrations(&txn, &[found.id], None).await?.remove(&found.id).unwrap_or_default();
     if !used_by.is_empty() && !detach {
         return Err(AppError::Conflict(in_use_message(&found.name, &used_by)));
     }

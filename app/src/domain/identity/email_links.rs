@@ -60,7 +60,15 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
     }
     let txn = d.db.begin().await?;
     lock_account(&txn, actor.account_id()).await?;
-    let who = Who { recipient: Some(me.email.clone()), actor: Some(me.id), ..Who::default() };
+    // Counted per client address too: sign-ups from one address are few an
+    // hour, but each unverified account lives a week, and their resends
+    // together must not use up the platform's total.
+    let who = Who {
+        recipient: Some(me.email.clone()),
+        actor: Some(me.id),
+        client: actor.address(),
+        ..Who::default()
+    };
     d.spend(&txn, Action::Verification, &who).await?;
     let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None).await?;
     mail::enqueue(&txn, &d.secrets, d.clock.now(), verification_email(d, &me.email, &token))
@@ -220,11 +228,13 @@ pub async fn send_password_reset(
 
 /// Whether a reset link still works, for its page to say before a password
 /// is typed. It only reads: mail scanners open links in advance.
-pub async fn check_reset_link(d: &Domain, token: &str) -> Result<(), AppError> {
+pub async fn check_reset_link(d: &Domain, token: &str) -> Result<String, AppError> {
     let link = tokens::check(d, &d.read, token, Purpose::ResetPassword).await?;
     // Refused as pressing the button would be.
     match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
-        Some(user) => log_in::refuse_disabled(&user),
+        // The address the link was sent to, for a password manager to file
+        // the new password under.
+        Some(user) => log_in::refuse_disabled(&user).map(|()| user.email),
         None => Err(AppError::field("token", tokens::LINK_INVALID)),
     }
 }
@@ -349,7 +359,7 @@ pub async fn request_email_change(
     if let Some(refusal) = people::declined(d, &txn, me.account_id, &new_email).await? {
         return Err(AppError::field("new_email", refusal));
     }
-    send_email_change(d, &txn, me.id, &me, &new_email).await?;
+    send_email_change(d, &txn, actor, &me, &new_email).await?;
     let event =
         Event::new(ActivityKind::EmailChangeRequested, &me.email).detail(format!("to {new_email}"));
     activity::record(d, &txn, by, event).await?;
@@ -420,23 +430,27 @@ pub async fn cancel_email_change(d: &Domain, actor: &Member) -> Result<(), AppEr
 }
 
 /// Writes the confirmation link to the new address and the notice to the old
-/// one, in the caller's transaction, counted against `actor_id` (the user
-/// themself or an admin).
+/// one, in the caller's transaction, counted against `actor` (the user
+/// themself or an admin) and the client address they act from.
 pub async fn send_email_change(
     d: &Domain,
     txn: &sea_orm::DatabaseTransaction,
-    actor_id: i32,
+    actor: &Member,
     user: &user::Model,
     new_email: &str,
 ) -> Result<(), AppError> {
     let now = d.clock.now();
-    let who =
-        Who { recipient: Some(new_email.to_owned()), actor: Some(actor_id), ..Who::default() };
+    let who = Who {
+        recipient: Some(new_email.to_owned()),
+        actor: Some(actor.user_id()),
+        client: actor.address(),
+        ..Who::default()
+    };
     d.spend(txn, Action::EmailChange, &who).await?;
     let token =
         tokens::issue(d, txn, user.id, Purpose::ChangeEmail, Some(new_email.to_owned())).await?;
     // Told as it happened: the user, or an admin of their account, asked.
-    let (you_asked, someone_asked, if_unexpected) = if actor_id == user.id {
+    let (you_asked, someone_asked, if_unexpected) = if actor.user_id() == user.id {
         (
             "You asked",
             "Someone asked",
