@@ -22,7 +22,8 @@ export const SERVER_ENV = {
   // Every test signs up from 127.0.0.1; the per-address limits are for the internet.
   LIMITS:
     'sign_up.client=1000/60,password_reset.client=1000/60,address_lookup.client=1000/60,' +
-    'demo_number_request.client=1000/60,demo_number_request.total=1000/60,password_strength.client=1000/60',
+    'demo_number_request.client=1000/60,demo_number_request.total=1000/60,password_strength.client=1000/60,' +
+    'verification.client=1000/60,invitation.client=1000/60,email_change.client=1000/60',
   // A local OAuth provider the Stripe spec starts (plain http is allowed to loopback only).
   STRIPE_AUTHORIZE_URL: `http://127.0.0.1:${PROVIDER_PORT}/authorize`,
   STRIPE_TOKEN_URL: `http://127.0.0.1:${PROVIDER_PORT}/token`,

@@ -243,10 +243,14 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     // A member is told of the applications they can see only: none of Ada's
     // until one is shared with them.
     let bob = member_with(&d, ada.account_id(), "bob@example.com", false, false).await;
-    let seen_by_bob = || async { integrations::list(&d, &bob).await.unwrap()[0].used_by.clone() };
-    assert_eq!(seen_by_bob().await, Vec::<String>::new());
+    let seen_by_bob = || async {
+        let row = integrations::list(&d, &bob).await.unwrap().remove(0);
+        (row.used_by, row.used_elsewhere)
+    };
+    assert_eq!(seen_by_bob().await, (Vec::<String>::new(), 2));
     applications::share(&d, &ada, copy.id, bob.user_id()).await.unwrap();
-    assert_eq!(seen_by_bob().await, vec!["IVR copy"]);
+    assert_eq!(seen_by_bob().await, (vec!["IVR copy".to_string()], 1));
+    assert_eq!(integrations::list(&d, &ada).await.unwrap()[0].used_elsewhere, 0);
     applications::unshare(&d, &ada, copy.id, bob.user_id()).await.unwrap();
 
     // Without confirmation nothing is deleted, and the applications are named.

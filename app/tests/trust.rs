@@ -686,17 +686,16 @@ async fn verification_resends_from_one_client_address_are_limited_together() {
     for n in 0..4 {
         accounts.push(unverified(&d, &format!("squat{n}@example.com")).await);
     }
-    let mut sent = 0;
+    // Nine resends by three accounts (three each, the most per address),
+    // and a tenth by a fourth.
     for member in &accounts[..3] {
         for _ in 0..3 {
             let from_here = member.clone().from_address(Some(here));
             email_links::resend_verification(&d, &from_here).await.unwrap();
-            sent += 1;
         }
     }
     let last = accounts[3].clone();
     email_links::resend_verification(&d, &last.clone().from_address(Some(here))).await.unwrap();
-    assert_eq!(sent + 1, 10);
     let before = Snapshot::take(&d).await;
     let refused =
         email_links::resend_verification(&d, &last.clone().from_address(Some(here))).await;
@@ -708,6 +707,51 @@ async fn verification_resends_from_one_client_address_are_limited_together() {
     assert_eq!(emails_to(&d, "squat3@example.com").await, 2, "the sign-up's and one resend");
     email_links::resend_verification(&d, &last.from_address(Some(elsewhere))).await.unwrap();
     assert_eq!(emails_to(&d, "squat3@example.com").await, 3);
+}
+
+/// Invitations and email-change links are counted per client address
+/// across accounts: two accounts' admins at one address share the count,
+/// and a refusal writes nothing; the same admin elsewhere is not held back.
+#[tokio::test]
+async fn invitations_and_email_changes_from_one_client_address_share_a_count() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default()
+        .with_overrides("invitation.client=2/60,email_change.client=1/60")
+        .unwrap();
+    let here: IpAddr = "203.0.113.9".parse().unwrap();
+    let elsewhere: IpAddr = "198.51.100.4".parse().unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Other", "eve@other.example").await;
+    let at = |member: &Member, address: IpAddr| {
+        member.clone().from_address(Some(address)).admin().unwrap()
+    };
+    users::invite(&d, &at(&ada, here), invitee("bob@example.com")).await.unwrap();
+    users::invite(&d, &at(&eve, here), invitee("cy@other.example")).await.unwrap();
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let refused = users::invite(&d, &at(&eve, here), invitee("dee@other.example")).await;
+    assert_eq!(
+        try_again(refused.map(|_| ())),
+        "Too many invitations for now. Try again in 60 minutes."
+    );
+    before.assert_unchanged(&d).await;
+    users::invite(&d, &at(&eve, elsewhere), invitee("dee@other.example")).await.unwrap();
+
+    let asked = |member: &Member, address: IpAddr, to: &'static str| {
+        let asker = member.clone().from_address(Some(address));
+        let d = &d;
+        async move { email_links::request_email_change(d, &asker, PASSWORD, to).await.map(|_| ()) }
+    };
+    asked(&ada, here, "ada@new.example").await.unwrap();
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let refused = asked(&eve, here, "eve@new.example").await;
+    assert_eq!(
+        try_again(refused),
+        "Too many email-change confirmations for now. Try again in 60 minutes."
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "eve@new.example").await, 0);
+    asked(&eve, elsewhere, "eve@new.example").await.unwrap();
+    assert_eq!(emails_to(&d, "eve@new.example").await, 1);
 }
 
 /// The one costly check of a sign-up (the new password's guessability) is

@@ -117,8 +117,8 @@ test('connect a Stripe account through the OAuth flow against the local provider
   // accept: the state is checked before any exchange, so the code stays unused.
   const validCode = 'code_issued_to_the_attacker';
   issuedCodes.add(validCode);
-  await page.goto(`/oauth/stripe/callback?code=${validCode}&state=forged`);
-  await expect(page).toHaveURL(/\/account\/oauth-tokens/);
+  const landed = await page.goto(`/oauth/stripe/callback?code=${validCode}&state=forged`);
+  expect(landed!.url()).toMatch(/\/account\/oauth-tokens\?oauth=invalid_state$/);
   await ready(page);
   await expect(page.getByText('Stripe was not connected: that link was not started here', { exact: false })).toBeVisible();
   await expect(page.getByRole('cell', { name: 'acct_e2eConnected', exact: true })).toHaveCount(1);

@@ -237,6 +237,11 @@ test('a dialog closes with its Close button, and a refused delete says why insid
   await expect(add.getByLabel('First Name')).toHaveValue('Ada');
   await add.getByRole('button', { name: 'Close' }).click();
   await expect(asking).toBeVisible();
+  // Typing on instead of answering: the question goes, and comes again.
+  await add.getByLabel('First Name').fill('Adah');
+  await expect(asking).toBeHidden();
+  await add.getByRole('button', { name: 'Close' }).click();
+  await expect(asking).toBeVisible();
   await add.getByRole('button', { name: 'Discard Changes' }).click();
   await expect(add).toBeHidden();
   await expect(page.getByRole('button', { name: 'Add User' })).toBeFocused();
@@ -249,7 +254,10 @@ test('a dialog closes with its Close button, and a refused delete says why insid
   await expect(asking).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(add).toBeHidden();
-  await expect(page.getByRole('row', { name: /ada@example.com/ })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Add User' }).click();
+  await expect(add.getByLabel('Email Address')).toHaveValue('');
+  await add.getByRole('button', { name: 'Close' }).click();
+  await expect(add).toBeHidden();
 
   // One's own row is marked and offers no Disable or Delete, which would
   // always be refused.

@@ -123,7 +123,9 @@ pub fn user_agent() -> String {
 
 /// The address the request came from: the connection's peer, or, when that
 /// peer is a trusted proxy, the last address in `X-Forwarded-For` that is
-/// not one of the trusted proxies (what a client writes there is not believed).
+/// not one of the trusted proxies (what a client writes there is not
+/// believed; past an entry the server cannot read, nothing is, and the peer
+/// counts).
 pub fn client_address() -> Option<std::net::IpAddr> {
     let web = web().ok()?;
     with_request(|parts| client_address_of(parts, &web.trusted_proxies))
@@ -161,7 +163,10 @@ fn forwarded_client(entries: &[&str], trusted: &[std::net::IpAddr]) -> Option<st
             .parse::<std::net::IpAddr>()
             .or_else(|_| entry.parse::<std::net::SocketAddr>().map(|s| s.ip()))
             .or_else(|_| entry.trim_start_matches('[').trim_end_matches(']').parse())
-            .ok()?;
+            .ok()?
+            // A dual-stack proxy writes an IPv4 client as ::ffff:a.b.c.d,
+            // which would otherwise be counted in one IPv6 /64 with all others.
+            .to_canonical();
         if !trusted.contains(&address) {
             return Some(address);
         }
@@ -278,6 +283,10 @@ mod tests {
         assert_eq!(client(&["6.6.6.6", " 1.2.3.4:5555"]), ip("1.2.3.4"));
         assert_eq!(client(&["6.6.6.6", "[2001:db8::1]:443"]), ip("2001:db8::1"));
         assert_eq!(client(&["6.6.6.6", "[2001:db8::1]"]), ip("2001:db8::1"));
+        assert_eq!(client(&["6.6.6.6", "2001:db8::1"]), ip("2001:db8::1"));
+        // IPv4 written the IPv6 way is that IPv4 address, trusted or not.
+        assert_eq!(client(&["6.6.6.6", "::ffff:1.2.3.4"]), ip("1.2.3.4"));
+        assert_eq!(client(&["1.2.3.4", "::ffff:10.0.0.2"]), ip("1.2.3.4"));
         // An entry it cannot read: nothing left of it is believed.
         assert_eq!(client(&["6.6.6.6", "unknown"]), None);
         assert_eq!(client(&["6.6.6.6", "", "10.0.0.2"]), None);

@@ -109,7 +109,20 @@ pub fn Modal(
         }
     };
     view! {
-        <dialog node_ref=dialog id=id class="modal" aria-labelledby=labelled_by on:close=move |_| open.set(false) on:cancel=on_cancel on:keydown=on_keydown>
+        <dialog
+            node_ref=dialog
+            id=id
+            class="modal"
+            aria-labelledby=labelled_by
+            on:close=move |_| {
+                asking.set(false);
+                open.set(false);
+            }
+            on:cancel=on_cancel
+            on:keydown=on_keydown
+            // Typing on instead of answering: the question no longer stands.
+            on:input=move |_| asking.set(false)
+        >
             <Show when=move || open.get()>
                 <h2 id=heading_id.clone()>{move || title.get()}</h2>
                 <Show when=move || asking.get()>
@@ -156,7 +169,8 @@ fn holds_unsaved_input(dialog: &leptos::web_sys::HtmlDialogElement) -> bool {
                 _ => input.value() != input.default_value(),
             }
         } else if let Some(text) = field.dyn_ref::<HtmlTextAreaElement>() {
-            text.default_value().is_ok_and(|saved| saved != text.value())
+            // The browser reads a text area's lines with "\n" only.
+            text.default_value().is_ok_and(|saved| saved.replace("\r\n", "\n") != text.value())
         } else if let Some(select) = field.dyn_ref::<HtmlSelectElement>() {
             // Drawn with no option marked `selected`, a list shows its first.
             let options = select.options();
@@ -165,7 +179,8 @@ fn holds_unsaved_input(dialog: &leptos::web_sys::HtmlDialogElement) -> bool {
                 .filter_map(|o| o.dyn_into::<HtmlOptionElement>().ok())
                 .position(|o| o.default_selected())
                 .unwrap_or(0);
-            usize::try_from(select.selected_index()).ok() != Some(drawn)
+            // A list with no options has nothing chosen (-1), nor changed.
+            usize::try_from(select.selected_index()).is_ok_and(|now| now != drawn)
         } else {
             false
         }

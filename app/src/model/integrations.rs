@@ -50,8 +50,11 @@ pub struct IntegrationRow {
     pub hint: String,
     /// The day it was added, `YYYY-MM-DD`.
     pub added: String,
-    /// The names of the applications it is attached to.
+    /// The names of the applications it is attached to (for a member, of
+    /// those they can see).
     pub used_by: Vec<String>,
+    /// How many more use it, which a member cannot see (always 0 for an admin).
+    pub used_elsewhere: usize,
 }
 
 /// AWS regions, as listed by AWS on 2025-06-01: (code, name). Add new ones here.

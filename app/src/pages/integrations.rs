@@ -96,7 +96,7 @@ fn IntegrationTable(
                 <td>{row.service.label()}{region}</td>
                 <td><code>{row.hint.clone()}</code></td>
                 <td>{row.description.clone()}</td>
-                <td>{used_by(&row.used_by)}</td>
+                <td>{used_by(&row.used_by, row.used_elsewhere)}</td>
                 <td>{row.added.clone()}</td>
                 {is_admin.then(|| view! {
                     <RowActions>

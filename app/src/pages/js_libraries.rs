@@ -69,7 +69,7 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
             <tr>
                 <td>{row.name.clone()}</td>
                 <td>{row.description.clone()}</td>
-                <td>{used_by(&row.used_by)}</td>
+                <td>{used_by(&row.used_by, 0)}</td>
                 <td>{row.updated.clone()}</td>
                 <RowActions>
                     <EditButton dialogs row=row.clone() name=row.name.clone() />

@@ -95,34 +95,63 @@ pub(super) async fn using_libraries(
         .all(conn)
         .await?;
     let pairs = links.iter().map(|l| (l.library_id, l.application_id)).collect::<Vec<_>>();
-    names_by(conn, &pairs, None).await
+    names_by(conn, &pairs).await
 }
 
-/// The names of the applications each integration is attached to, of those
-/// `viewer` can see (every one, for `None`: an admin deciding a delete).
+/// The names of the applications each integration is attached to.
 pub(super) async fn using_integrations(
     conn: &impl ConnectionTrait,
     integration_ids: &[i32],
-    viewer: Option<&Member>,
 ) -> Result<HashMap<i32, Vec<String>>, AppError> {
+    names_by(conn, &integration_links(conn, integration_ids).await?).await
+}
+
+/// For each integration, the names of the applications using it that
+/// `viewer` can see, and how many others use it: a member is not told the
+/// names of applications the Applications tab does not show them.
+pub(super) async fn using_integrations_seen_by(
+    conn: &impl ConnectionTrait,
+    integration_ids: &[i32],
+    viewer: &Member,
+) -> Result<HashMap<i32, (Vec<String>, usize)>, AppError> {
+    let pairs = integration_links(conn, integration_ids).await?;
+    let visible: HashSet<i32> = visible_to(viewer)
+        .filter(application::Column::Id.is_in(distinct(pairs.iter().map(|p| p.1))))
+        .select_only()
+        .column(application::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let (seen, unseen): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|p| visible.contains(&p.1));
+    let mut out: HashMap<i32, (Vec<String>, usize)> = names_by(conn, &seen)
+        .await?
+        .into_iter()
+        .map(|(thing, names)| (thing, (names, 0)))
+        .collect();
+    for (thing, _) in unseen {
+        out.entry(thing).or_default().1 += 1;
+    }
+    Ok(out)
+}
+
+async fn integration_links(
+    conn: &impl ConnectionTrait,
+    integration_ids: &[i32],
+) -> Result<Vec<(i32, i32)>, AppError> {
     let links = app_integration::Entity::find()
         .filter(app_integration::Column::IntegrationId.is_in(integration_ids.iter().copied()))
         .all(conn)
         .await?;
-    let pairs = links.iter().map(|l| (l.integration_id, l.application_id)).collect::<Vec<_>>();
-    names_by(conn, &pairs, viewer).await
+    Ok(links.iter().map(|l| (l.integration_id, l.application_id)).collect())
 }
 
 async fn names_by(
     conn: &impl ConnectionTrait,
     pairs: &[(i32, i32)],
-    viewer: Option<&Member>,
 ) -> Result<HashMap<i32, Vec<String>>, AppError> {
-    let apps = match viewer {
-        Some(me) => visible_to(me),
-        None => application::Entity::find(),
-    };
-    let apps: HashMap<i32, String> = apps
+    let apps: HashMap<i32, String> = application::Entity::find()
         .filter(application::Column::Id.is_in(distinct(pairs.iter().map(|p| p.1))))
         .all(conn)
         .await?

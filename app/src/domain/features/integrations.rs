@@ -16,7 +16,9 @@ use crate::domain::core::secrets::{Keyring, Sealed};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_integration, integration};
-use crate::domain::features::applications::{in_use_message, using_integrations};
+use crate::domain::features::applications::{
+    in_use_message, using_integrations, using_integrations_seen_by,
+};
 use crate::model::{ActivityKind, AppError, IntegrationRow, Service, AWS_REGIONS};
 
 pub const DESCRIPTION_MAX: usize = 500;
@@ -78,6 +80,7 @@ fn row(model: integration::Model) -> IntegrationRow {
         hint: model.hint,
         added: model.created_at.format("%Y-%m-%d").to_string(),
         used_by: Vec::new(),
+        used_elsewhere: 0,
     }
 }
 
@@ -85,15 +88,21 @@ pub async fn list(d: &Domain, actor: &Member) -> Result<Vec<IntegrationRow>, App
     let mut rows = Scoped::of(actor).integrations().all(&d.read).await?;
     rows.sort_by(|a, b| names::order(&a.name, &b.name));
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
-    // A member sees the names of the applications they can see only, as
-    // on the Applications tab; an admin, who deletes, sees every one.
-    let viewer = actor.admin().is_err().then_some(actor);
-    let mut used = using_integrations(&d.read, &ids, viewer).await?;
+    // An admin, who deletes, is told every application using one; a member
+    // the names of those the Applications tab shows them, and how many more.
+    let mut used = match actor.admin() {
+        Ok(_) => using_integrations(&d.read, &ids)
+            .await?
+            .into_iter()
+            .map(|(id, names)| (id, (names, 0)))
+            .collect(),
+        Err(_) => using_integrations_seen_by(&d.read, &ids, actor).await?,
+    };
     Ok(rows
         .into_iter()
         .map(|model| {
-            let used_by = used.remove(&model.id).unwrap_or_default();
-            IntegrationRow { used_by, ..row(model) }
+            let (used_by, used_elsewhere) = used.remove(&model.id).unwrap_or_default();
+            IntegrationRow { used_by, used_elsewhere, ..row(model) }
         })
         .collect())
 }
@@ -291,7 +300,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
     // an attachment the admin never confirmed detaching.
     lock_account_as(&txn, admin).await?;
     let used_by =
-        using_integrations(&txn, &[found.id], None).await?.remove(&found.id).unwrap_or_default();
+        using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
     if !used_by.is_empty() && !detach {
         return Err(AppError::Conflict(in_use_message(&found.name, &used_by)));
     }
