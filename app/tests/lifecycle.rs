@@ -321,6 +321,64 @@ async fn links_are_built_from_the_configured_public_url() {
     assert!(body.contains("https://console.example.com/reset-password?token="), "{body}");
 }
 
+/// A changed password is told to the address, with where from and the
+/// developer keys that keep working; a refused change tells nothing, and
+/// an address nobody verified is not written to.
+#[tokio::test]
+async fn a_changed_or_reset_password_is_told_to_the_address_with_the_keys_that_still_work() {
+    use app::domain::identity::developer_keys;
+    let (d, _) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let session = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let here: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+    let me = session.member.clone().from_address(Some(here));
+    let key = developer_keys::generate(&d, &me, "Nightly report", PASSWORD).await.unwrap();
+    let notices = || async {
+        let mut bodies = Vec::new();
+        for email in outbox_to(&d, "ada@example.com").await {
+            if email.subject == "Your password was changed" {
+                bodies.push(body_of(&d, &email));
+            }
+        }
+        bodies
+    };
+
+    let before = Snapshot::take_except(&d, &["quota_counters", "login_failures"]).await;
+    let wrong =
+        profile::change_password(&d, &me, &session.token, "wrong", "Quartz-Harbor-Lantern-77");
+    assert!(wrong.await.is_err());
+    before.assert_unchanged(&d).await;
+
+    let new_password = "Quartz-Harbor-Lantern-77";
+    profile::change_password(&d, &me, &session.token, PASSWORD, new_password).await.unwrap();
+    let told = notices().await;
+    assert_eq!(told.len(), 1);
+    assert!(told[0].contains("was changed on the My Account page"), "{}", told[0]);
+    assert!(told[0].contains("from 203.0.113.9"), "{}", told[0]);
+    assert!(told[0].contains("Your other sessions were logged out."), "{}", told[0]);
+    let named = format!("\"Nightly report\" ({}…)", key.row.prefix);
+    assert!(told[0].contains(&named), "the key that still works: {}", told[0]);
+    assert!(told[0].contains("/forgot-password"), "{}", told[0]);
+    assert!(!told[0].contains(&key.key), "never the key itself");
+
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let reset = link_token(&d, "ada@example.com", "/reset-password").await;
+    email_links::reset_password(&d, &reset, "Other-Password-Entirely-9", "t", None).await.unwrap();
+    let told = notices().await;
+    assert_eq!(told.len(), 2);
+    assert!(told[1].contains("was reset with a link sent to this address"), "{}", told[1]);
+    assert!(told[1].contains("All your sessions were logged out."), "{}", told[1]);
+
+    // An address someone signed up with and never verified may be a
+    // stranger's: it hears nothing of the account.
+    let grace = sign_up(&d, "grace@example.com").await;
+    profile::change_password(&d, &grace.member, &grace.token, PASSWORD, new_password)
+        .await
+        .unwrap();
+    let to_grace = outbox_to(&d, "grace@example.com").await;
+    assert!(to_grace.iter().all(|e| e.subject != "Your password was changed"));
+}
+
 #[tokio::test]
 async fn a_reset_link_stops_working_once_the_password_or_the_address_changes() {
     let (d, _) = fresh_domain().await;

@@ -25,8 +25,11 @@ test('an admin requests a number, assigns an owner, saves, reloads and deletes i
   await expect(page.getByText('A demo account can hold one phone number.', { exact: false })).toBeVisible();
   await expectAccessible(page);
 
-  // The picker searches as one types; Save applies the choice.
+  // The picker searches as one types; Save applies the choice. It empties
+  // for typing, and the owner's name stays in sight, greyed.
   await owner.click();
+  await expect(owner).toHaveValue('');
+  await expect(owner).toHaveAttribute('placeholder', 'Grace Hopper');
   await owner.fill('Bob');
   await page.getByRole('option', { name: new RegExp(`Bob Builder ${bob.replace(/[.+]/g, '\\$&')}`) }).click();
   await expect(owner).toHaveValue('Bob Builder');

@@ -85,6 +85,9 @@ where
                 aria-expanded=move || if open.get() { "true" } else { "false" }
                 aria-activedescendant=active_descendant
                 prop:value=move || text.get()
+                // The field empties for typing as it takes the focus; the
+                // chosen name stays in sight, greyed, until something is typed.
+                placeholder=move || chosen.with(|c| c.as_ref().map(|c| c.name.clone()))
                 on:focus=move |_| {
                     open.set(true);
                     lookup(String::new());

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use crate::domain::core::activity::{self, By, Event};
+use crate::domain::core::mail::{self, Email};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::Domain;
@@ -60,10 +61,75 @@ pub async fn apply(
     tokens::expire(d, txn, user.id, Purpose::ChangeEmail).await?;
     let kind = match purpose {
         Purpose::Activate => ActivityKind::UserActivated,
-        _ => ActivityKind::PasswordReset,
+        _ => {
+            notify_password_changed(d, txn, &user, PasswordChange::Reset, client).await?;
+            ActivityKind::PasswordReset
+        }
     };
     activity::record(d, txn, By::User(&user, client), Event::new(kind, &user.email)).await?;
     Ok(user)
+}
+
+/// How a password was changed, for the notice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// On the Account tab, with the current password.
+    Changed,
+    /// By a reset link sent to the address.
+    Reset,
+}
+
+/// Tells `user` at their address, in the change's transaction, that their
+/// password changed: someone who had it and changed it would otherwise
+/// lock the owner out unnoticed. Developer keys outlive a new password (as
+/// most platforms' keys do: a forgotten password is no reason to stop a
+/// running program), so the notice names them, for a revoke if one is
+/// strange. An unverified address gets no notice (`mail::enqueue_notice`).
+pub async fn notify_password_changed(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    user: &user::Model,
+    how: PasswordChange,
+    client: Option<std::net::IpAddr>,
+) -> Result<(), AppError> {
+    let now = d.clock.now();
+    let mut keys: Vec<String> = developer_key::Entity::find()
+        .filter(developer_key::Column::UserId.eq(user.id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|k| format!("\"{}\" ({}…)", k.name, k.prefix))
+        .collect();
+    keys.sort();
+    let (how, sessions) = match how {
+        PasswordChange::Changed => ("changed on the My Account page", "Your other sessions were"),
+        PasswordChange::Reset => {
+            ("reset with a link sent to this address", "All your sessions were")
+        }
+    };
+    let from = client.map(|c| format!(" from {c}")).unwrap_or_default();
+    let keys = match keys.len() {
+        0 => String::new(),
+        _ => format!(
+            "Developer keys keep working after a password change. Yours: {}. If you do not know \
+             one, revoke it under My Account.\n\n",
+            keys.join(", ")
+        ),
+    };
+    let notice = Email {
+        to: user.email.clone(),
+        subject: "Your password was changed".into(),
+        body: format!(
+            "The password of your Voice Console user {} was {how} at {} UTC{from}. {sessions} \
+             logged out.\n\n{keys}If this was not you, reset your password at once at {} and \
+             {}.\n",
+            user.email,
+            now.format("%Y-%m-%d %H:%M"),
+            format_args!("{}/forgot-password", d.public_url),
+            d.contact_support()
+        ),
+    };
+    mail::enqueue_notice(txn, &d.secrets, now, user, notice).await
 }
 
 /// Whether any user of the account has proved their address.

@@ -10,6 +10,7 @@ use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
+use crate::domain::identity::password_link::{notify_password_changed, PasswordChange};
 use crate::domain::identity::reauth;
 use crate::domain::identity::sessions::{end_sign_ins, ShownUser};
 use crate::model::{ActivityKind, AppError, CurrentUser};
@@ -91,7 +92,9 @@ pub async fn change_password(
     let (user_id, email) = (me.id, me.email.clone());
     let mut me = me.into_active_model();
     me.password_hash = Set(Some(hash));
-    me.update(&txn).await?;
+    let me = me.update(&txn).await?;
+    let how = PasswordChange::Changed;
+    notify_password_changed(d, &txn, &me, how, actor.address()).await?;
     end_sign_ins(&txn, user_id, Some(current_session_token)).await?;
     // A reset link asked for before would undo the new password, and an
     // email change asked for before would hand the account to its new
