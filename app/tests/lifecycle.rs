@@ -333,6 +333,9 @@ async fn a_changed_or_reset_password_is_told_to_the_address_with_the_keys_that_s
     let here: std::net::IpAddr = "203.0.113.9".parse().unwrap();
     let me = session.member.clone().from_address(Some(here));
     let key = developer_keys::generate(&d, &me, "Nightly report", PASSWORD).await.unwrap();
+    // A name chosen by whoever had the password, to read as the platform's.
+    let forged = "Backup\" is safe. Support changed it";
+    developer_keys::generate(&d, &me, forged, PASSWORD).await.unwrap();
     let notices = || async {
         let mut bodies = Vec::new();
         for email in outbox_to(&d, "ada@example.com").await {
@@ -356,10 +359,14 @@ async fn a_changed_or_reset_password_is_told_to_the_address_with_the_keys_that_s
     assert!(told[0].contains("was changed on the My Account page"), "{}", told[0]);
     assert!(told[0].contains("from 203.0.113.9"), "{}", told[0]);
     assert!(told[0].contains("Your other sessions were logged out."), "{}", told[0]);
-    let named = format!("\"Nightly report\" ({}…)", key.row.prefix);
+    let made = d.clock.now().format("%Y-%m-%d");
+    let named = format!("\n  - \"Nightly report\", made {made}\n");
     assert!(told[0].contains(&named), "the key that still works: {}", told[0]);
+    let escaped = format!("\n  - \"Backup\\\" is safe. Support changed it\", made {made}\n");
+    assert!(told[0].contains(&escaped), "quoted and escaped: {}", told[0]);
     assert!(told[0].contains("/forgot-password"), "{}", told[0]);
-    assert!(!told[0].contains(&key.key), "never the key itself");
+    assert!(!told[0].contains(&key.key), "never the key");
+    assert!(!told[0].contains(&key.row.prefix), "nor its prefix, part of the secret");
 
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let reset = link_token(&d, "ada@example.com", "/reset-password").await;
@@ -368,6 +375,7 @@ async fn a_changed_or_reset_password_is_told_to_the_address_with_the_keys_that_s
     assert_eq!(told.len(), 2);
     assert!(told[1].contains("was reset with a link sent to this address"), "{}", told[1]);
     assert!(told[1].contains("All your sessions were logged out."), "{}", told[1]);
+    assert!(told[1].contains(&named), "{}", told[1]);
 
     // An address someone signed up with and never verified may be a
     // stranger's: it hears nothing of the account.

@@ -18,7 +18,7 @@ use app::domain::testing::{link_token, log_in_by_password};
 use app::domain::{operator, Domain};
 use app::model::AppError;
 use chrono::Duration;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryTrait};
 
 fn current_code(d: &Domain, secret: &[u8]) -> String {
     format!("{:06}", code_at(secret, step_of(d.clock.now())))
@@ -611,9 +611,18 @@ async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted()
         log_in::open_for_link(&app::domain::core::crypto::token_hash(&token), d.clock.now());
     let plan = query_plan(&d, count.build(d.db.get_database_backend())).await;
     assert!(plan.contains("idx_login_challenges_link_hash"), "{plan}");
+    let notices = || async {
+        outbox::Entity::find()
+            .filter(outbox::Column::Subject.eq("Your password was changed"))
+            .count(&d.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(notices().await, 0, "nothing is changed until a code is accepted");
     let session =
         log_in::complete_second_factor(&d, &first, &current_code(&d, &secret), "t", None).await;
     let session = session.unwrap();
+    assert_eq!(notices().await, 1, "the reset is told once it takes effect");
     clock.advance(Duration::seconds(30));
     let other =
         log_in::complete_second_factor(&d, &second, &current_code(&d, &secret), "t", None).await;
@@ -621,6 +630,7 @@ async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted()
         other.err().unwrap().message_for("code").as_deref(),
         Some(log_in::CHALLENGE_EXPIRED)
     );
+    assert_eq!(notices().await, 1, "a second window of the same link tells nothing more");
     // That right code was not counted as a wrong one.
     let code_failures = login_failure::Entity::find_by_id(format!("code:{}", ada.id))
         .one(&d.db)

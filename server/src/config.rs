@@ -153,7 +153,14 @@ impl Config {
         };
         let number_pool_file = var("NUMBER_POOL_FILE").map(PathBuf::from);
         let trusted_proxies = var("TRUSTED_PROXIES")
-            .map(|list| list.split(',').filter_map(|a| a.trim().parse().ok()).collect())
+            // Canonical, as the addresses compared with them are
+            // (::ffff:10.0.0.2 is 10.0.0.2).
+            .map(|list| {
+                list.split(',')
+                    .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+                    .map(|a| a.to_canonical())
+                    .collect()
+            })
             .unwrap_or_default();
         let defaults = SessionPolicy::default();
         let sessions = SessionPolicy {

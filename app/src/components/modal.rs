@@ -170,7 +170,8 @@ fn holds_unsaved_input(dialog: &leptos::web_sys::HtmlDialogElement) -> bool {
             }
         } else if let Some(text) = field.dyn_ref::<HtmlTextAreaElement>() {
             // The browser reads a text area's lines with "\n" only.
-            text.default_value().is_ok_and(|saved| saved.replace("\r\n", "\n") != text.value())
+            text.default_value()
+                .is_ok_and(|saved| saved.replace("\r\n", "\n").replace('\r', "\n") != text.value())
         } else if let Some(select) = field.dyn_ref::<HtmlSelectElement>() {
             // Drawn with no option marked `selected`, a list shows its first.
             let options = select.options();

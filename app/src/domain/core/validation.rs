@@ -47,10 +47,18 @@ fn bounded_text(value: &str, what: &str, max: usize) -> Result<String, String> {
     if value.chars().count() > max {
         return Err(format!("{what} must be at most {max} characters."));
     }
-    if value.chars().any(char::is_control) {
+    if value.chars().any(|c| c.is_control() || turns_or_breaks(c)) {
         return Err(format!("{what} must not contain control characters."));
     }
     Ok(value.to_owned())
+}
+
+/// The formatting characters that reorder the text after them (U+202E
+/// shows what follows backwards) or break its line: a one-line name holding
+/// one could make a list or an email read other than it is. The marks
+/// right-to-left text needs (U+200E, U+200F) are kept.
+fn turns_or_breaks(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
 }
 
 pub fn person_name(value: &str, what: &str) -> Result<String, String> {
@@ -226,6 +234,15 @@ pub async fn new_password_off_thread(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_names_refuse_what_would_turn_or_break_them() {
+        for name in ["Backup\u{202e}txt.exe", "a\u{2066}b", "two\u{2028}lines", "tab\there"] {
+            let refused = person_name(name, "Key Name").unwrap_err();
+            assert_eq!(refused, "Key Name must not contain control characters.", "{name:?}");
+        }
+        assert_eq!(person_name("שלום\u{200f} Ann", "Name").unwrap(), "שלום\u{200f} Ann");
+    }
 
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {

@@ -5,7 +5,7 @@
 //! both so that neither imports the other's caller.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -84,7 +84,11 @@ pub enum PasswordChange {
 /// lock the owner out unnoticed. Developer keys outlive a new password (as
 /// most platforms' keys do: a forgotten password is no reason to stop a
 /// running program), so the notice names them, for a revoke if one is
-/// strange. An unverified address gets no notice (`mail::enqueue_notice`).
+/// strange: by name and day made, never their prefix (part of the secret),
+/// each name quoted and escaped on its own line, since whoever had the
+/// password may have chosen it to read as the platform's words. An
+/// unverified address gets no notice (`mail::enqueue_notice`); a reset's
+/// link has just proved it.
 pub async fn notify_password_changed(
     d: &Domain,
     txn: &DatabaseTransaction,
@@ -93,14 +97,14 @@ pub async fn notify_password_changed(
     client: Option<std::net::IpAddr>,
 ) -> Result<(), AppError> {
     let now = d.clock.now();
-    let mut keys: Vec<String> = developer_key::Entity::find()
+    let keys: Vec<String> = developer_key::Entity::find()
         .filter(developer_key::Column::UserId.eq(user.id))
+        .order_by_asc(developer_key::Column::CreatedAt)
         .all(txn)
         .await?
         .into_iter()
-        .map(|k| format!("\"{}\" ({}…)", k.name, k.prefix))
+        .map(|k| format!("  - {:?}, made {}\n", k.name, k.created_at.format("%Y-%m-%d")))
         .collect();
-    keys.sort();
     let (how, sessions) = match how {
         PasswordChange::Changed => ("changed on the My Account page", "Your other sessions were"),
         PasswordChange::Reset => {
@@ -111,9 +115,9 @@ pub async fn notify_password_changed(
     let keys = match keys.len() {
         0 => String::new(),
         _ => format!(
-            "Developer keys keep working after a password change. Yours: {}. If you do not know \
-             one, revoke it under My Account.\n\n",
-            keys.join(", ")
+            "Developer keys keep working after a password change. Yours:\n\n{}\nIf you do not \
+             know one, revoke it under My Account.\n\n",
+            keys.concat()
         ),
     };
     let notice = Email {
