@@ -2,7 +2,9 @@
 //! activation). Applying a redeemed link is one step with two callers: the
 //! link's page (`email_links`), and, when the user has two-factor
 //! authentication on, the code that completes it (`log_in`). It sits below
-//! both so that neither imports the other's caller.
+//! both so that neither imports the other's caller. The notice every new
+//! password sends (`notify_password_changed`) lives here too, for the
+//! Account tab's Change Password (`profile`) as well.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -112,24 +114,25 @@ pub async fn notify_password_changed(
         }
     };
     let from = client.map(|c| format!(" from {c}")).unwrap_or_default();
-    let keys = match keys.len() {
-        0 => String::new(),
-        _ => format!(
+    let keys = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(
             "Developer keys keep working after a password change. Yours:\n\n{}\nIf you do not \
              know one, revoke it under My Account.\n\n",
             keys.concat()
-        ),
+        )
     };
     let notice = Email {
         to: user.email.clone(),
         subject: "Your password was changed".into(),
         body: format!(
             "The password of your Voice Console user {} was {how} at {} UTC{from}. {sessions} \
-             logged out.\n\n{keys}If this was not you, reset your password at once at {} and \
-             {}.\n",
+             logged out.\n\n{keys}If this was not you, reset your password at once at \
+             {}/forgot-password and {}.\n",
             user.email,
             now.format("%Y-%m-%d %H:%M"),
-            format_args!("{}/forgot-password", d.public_url),
+            d.public_url,
             d.contact_support()
         ),
     };
