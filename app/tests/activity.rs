@@ -671,6 +671,53 @@ async fn activity_downloads_are_counted() {
     admin_activity::csv(&d, &ada, &all).await.unwrap();
 }
 
+/// A download with a filter that does not parse (an unknown kind, a date
+/// that is not one, a range that ends before it starts) is refused beside
+/// the field before it is counted: a mistyped filter must not use up the
+/// admin's downloads. With one download allowed, the good one still goes
+/// through after the refusals, and then the next is refused for the limit.
+#[tokio::test]
+async fn a_refused_activity_filter_does_not_spend_a_download() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, _) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::ActivityExport, per: Per::Actor, max: 1, window: hour });
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let date = "Enter a date as YYYY-MM-DD.";
+    let cases = [
+        (
+            ActivityFilter { kind: Some("user.nonsense".into()), ..Default::default() },
+            "kind",
+            app::model::UNKNOWN_KIND,
+        ),
+        (ActivityFilter { from: Some("2026-13-01".into()), ..Default::default() }, "from", date),
+        (ActivityFilter { to: Some("yesterday".into()), ..Default::default() }, "to", date),
+        (
+            ActivityFilter {
+                from: Some("2026-11-23".into()),
+                to: Some("2026-11-22".into()),
+                ..Default::default()
+            },
+            "to",
+            "To must be the same day as From or later.",
+        ),
+    ];
+    let before = Snapshot::take(&d).await;
+    for (filter, field, message) in &cases {
+        let refused = admin_activity::csv(&d, &ada, filter).await.unwrap_err();
+        assert_eq!(refused, AppError::field(field, *message), "{filter:?}");
+    }
+    before.assert_unchanged(&d).await;
+    let all = ActivityFilter::default();
+    let csv = admin_activity::csv(&d, &ada, &all).await.unwrap();
+    assert!(csv.starts_with("time,actor,kind,"), "{csv}");
+    let spent = admin_activity::csv(&d, &ada, &all).await;
+    assert!(
+        matches!(&spent, Err(AppError::TooManyRequests(m)) if m.contains("activity downloads")),
+        "the limit of one holds: {spent:?}"
+    );
+}
+
 #[tokio::test]
 async fn each_listing_walks_an_index_backwards_without_sorting() {
     let (d, clock) = fresh_domain().await;

@@ -218,6 +218,39 @@ async fn nothing_crosses_accounts() {
     assert!(offered.is_empty(), "only Ada's account, and not Ada herself: {offered:?}");
 }
 
+/// Settings saved with a new name are renamed (and the rename recorded)
+/// before the attachments are checked: another account's library or
+/// integration must roll the rename back with the refusal.
+#[tokio::test]
+async fn a_rename_sent_with_another_accounts_attachments_is_not_kept() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let app = applications::create(&d, &ada, "IVR").await.unwrap();
+    let eves_library = js_libraries::add(&d, &eve, library("Theirs", "1")).await.unwrap();
+    let eves_integration = s3_integration(&d, &eve, "Their bucket").await;
+    let before = Snapshot::take(&d).await;
+    let renamed = Some("Renamed IVR");
+    let err = applications::save_settings(&d, &ada, app.id, renamed, &[eves_library.id], &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.message_for("libraries").as_deref(),
+        Some("Choose JS libraries of this account.")
+    );
+    let err = applications::save_settings(&d, &ada, app.id, renamed, &[], &[eves_integration])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.message_for("integrations").as_deref(),
+        Some("Choose integrations of this account.")
+    );
+    before.assert_unchanged(&d).await;
+    let names: Vec<String> =
+        applications::list(&d, &ada).await.unwrap().rows.into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["IVR"]);
+}
+
 #[tokio::test]
 async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     let (d, _) = fresh_domain().await;
@@ -272,6 +305,7 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     js_libraries::delete(&d, &ada, lib.id, true).await.unwrap();
     integrations::delete(&d, &admin, bucket, true).await.unwrap();
     let apps = applications::list(&d, &ada).await.unwrap().rows;
+    assert_eq!(apps.len(), 2, "{apps:?}");
     assert!(apps.iter().all(|a| a.libraries.is_empty() && a.integrations.is_empty()), "{apps:?}");
     // An unused library goes without asking.
     let unused = js_libraries::add(&d, &ada, library("Spare", "1")).await.unwrap();
@@ -329,6 +363,7 @@ async fn number_owners_deploy_to_applications_they_can_see() {
     deployments::deploy(&d, &ada, other_number.id, private.id).await.unwrap();
     applications::delete(&d, &ada, private.id).await.unwrap();
     let admin_view = phone_numbers::list(&d, &admin).await.unwrap();
+    assert_eq!(admin_view.rows.len(), 2);
     assert!(admin_view.rows.iter().all(|r| r.deployed_to.is_none()));
 }
 
@@ -465,6 +500,7 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
     deployments::deploy(&d, &ada, adas_number.id, shared.id).await.unwrap();
     applications::unshare(&d, &ada, shared.id, carol.user_id()).await.unwrap();
     let carols = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
+    assert_eq!(carols.len(), 2, "{carols:?}");
     assert!(carols.iter().all(|n| n.deployed_to.is_none()), "{carols:?}");
     let adas = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
     assert_eq!(adas[0].deployed_to.as_ref().map(|a| a.id), Some(shared.id));
@@ -587,6 +623,63 @@ async fn a_number_never_runs_another_accounts_application_or_token() {
     // Nor can another user of Ada's own account.
     assert_eq!(oauth_tokens::access_token(&d, &carol, adas_token).await, Err(AppError::NotFound));
     before_token.assert_unchanged(&d).await;
+}
+
+/// Another account's number does not exist for a member: they can neither
+/// take it off its application nor give it a token, theirs or none.
+#[tokio::test]
+async fn another_accounts_number_is_neither_undeployed_nor_given_a_token() {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let adas_number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let adas_app = applications::create(&d, &ada, "IVR").await.unwrap();
+    deployments::deploy(&d, &ada, adas_number.id, adas_app.id).await.unwrap();
+    let adas_token = token_of(&d, &ada).await;
+    deployments::assign_token(&d, &ada, adas_number.id, Some(adas_token)).await.unwrap();
+    let eves_token = token_of(&d, &eve).await;
+
+    let before = Snapshot::take(&d).await;
+    assert_eq!(deployments::undeploy(&d, &eve, adas_number.id).await, Err(AppError::NotFound));
+    for token in [Some(eves_token), Some(adas_token), None] {
+        assert_eq!(
+            deployments::assign_token(&d, &eve, adas_number.id, token).await,
+            Err(AppError::NotFound),
+            "{token:?}"
+        );
+    }
+    before.assert_unchanged(&d).await;
+    let adas = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+    assert_eq!(adas.len(), 1);
+    assert_eq!(adas[0].deployed_to.as_ref().map(|a| a.id), Some(adas_app.id));
+    assert_eq!(adas[0].token.as_ref().map(|t| t.id), Some(adas_token));
+}
+
+/// Another account's JS library does not exist for a user: it can be
+/// neither edited nor deleted, not even with "detach" confirmed.
+#[tokio::test]
+async fn another_accounts_library_is_neither_edited_nor_deleted() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let lib = js_libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
+    let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
+    applications::save_settings(&d, &ada, ivr.id, None, &[lib.id], &[]).await.unwrap();
+
+    let before = Snapshot::take(&d).await;
+    let edited = js_libraries::update(&d, &eve, lib.id, library("Mine now", "2")).await;
+    assert_eq!(edited.err(), Some(AppError::NotFound));
+    for detach in [false, true] {
+        assert_eq!(js_libraries::delete(&d, &eve, lib.id, detach).await, Err(AppError::NotFound));
+    }
+    before.assert_unchanged(&d).await;
+    let listed = js_libraries::list(&d, &ada).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].name.as_str(), listed[0].used_by.clone()),
+        ("Greeting", vec!["IVR".into()])
+    );
 }
 
 /// A deploy and an unshare of its application at the same moment: the number

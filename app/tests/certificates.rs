@@ -303,6 +303,7 @@ async fn expiry_is_flagged_by_the_domain_clock() {
     }
     clock.advance(Duration::days(30 * 13));
     let rows = certificates::list(&d, &ada).await.unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows.iter().all(|r| r.expiry == Expiry::Expired), "{rows:?}");
 }
 

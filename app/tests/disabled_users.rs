@@ -219,6 +219,25 @@ async fn a_disabled_invitee_cannot_activate_and_gets_no_new_invitation() {
     assert!(users::activate(&d, &token, NEW_PASSWORD, "t", None).await.is_ok());
 }
 
+/// Moving a disabled invitee to a new address would send them a new
+/// invitation, which a disabled user is never sent. The edit writes the new
+/// address, its event and the expiry of the old links before the invitation
+/// is refused: all of it must roll back with the refusal.
+#[tokio::test]
+async fn a_disabled_invitee_is_not_moved_to_a_new_address() {
+    let (d, _) = fresh_domain().await;
+    let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let carl = users::invite(&d, &admin, form("Carl", "carl@example.com")).await.unwrap();
+    users::disable(&d, &admin, carl.id).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let moved = users::update(&d, &admin, carl.id, form("Carl", "carl@new.example")).await;
+    assert_eq!(moved.err(), Some(AppError::Conflict(TARGET_DISABLED.into())));
+    before.assert_unchanged(&d).await;
+    let row = user::Entity::find_by_id(carl.id).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(row.email, "carl@example.com");
+    assert_eq!(emails_to(&d, "carl@new.example").await, 0);
+}
+
 fn current_code(d: &Domain, secret: &[u8]) -> String {
     format!("{:06}", code_at(secret, step_of(d.clock.now())))
 }

@@ -187,6 +187,36 @@ async fn an_update_changes_name_and_description_only() {
     before.assert_unchanged(&d).await;
 }
 
+/// An edit's description is held to what an added one is: at most 500
+/// characters, and no NUL (PostgreSQL cannot store one: refused beside the
+/// field on both databases rather than failed in the write).
+#[tokio::test]
+async fn an_update_refuses_a_description_an_addition_would_refuse() {
+    let (d, _) = fresh_domain().await;
+    let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let added = integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let long = "d".repeat(501);
+    let err = integrations::update(&d, &a, added.id, "Records", &long).await.err().unwrap();
+    assert_eq!(err, AppError::field("description", "Description must be at most 500 characters."));
+    let err =
+        integrations::update(&d, &a, added.id, "Records", "Kept\u{0} 90 days").await.err().unwrap();
+    assert_eq!(
+        err,
+        AppError::field(
+            "description",
+            "Description must not contain control characters other than line breaks and tabs."
+        )
+    );
+    before.assert_unchanged(&d).await;
+    let row = integration::Entity::find_by_id(added.id).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(row.description, "Call records");
+    // Exactly 500 is allowed.
+    let longest = "d".repeat(500);
+    let kept = integrations::update(&d, &a, added.id, "Records", &longest).await.unwrap();
+    assert_eq!(kept.description, longest);
+}
+
 #[tokio::test]
 async fn another_accounts_integration_can_be_neither_read_nor_changed() {
     let (d, _) = fresh_domain().await;

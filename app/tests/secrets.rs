@@ -171,3 +171,57 @@ fn outbox_row(to: &str, body: &str, status: &str) -> email_outbox::ActiveModel {
         ..Default::default()
     }
 }
+
+/// A secret written while a rotation runs keeps its new value: the rotation
+/// reads each row it re-seals locked, so it waits for the writer and re-seals
+/// what was committed. Without the lock, on PostgreSQL, the rotation wrote
+/// back the secret it had read before, re-sealed (a new 2FA set-up or an
+/// OAuth reconnect lost).
+#[tokio::test]
+async fn a_secret_written_while_the_rotation_runs_is_not_overwritten() {
+    use sea_orm::TransactionTrait;
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let user = ada.user_id();
+    let now = d.clock.now();
+    let s = d.secrets.seal("first secret", &totp::seal_context(user));
+    two_factor::ActiveModel {
+        user_id: Set(user),
+        key_id: Set(s.key_id),
+        ciphertext: Set(s.ciphertext),
+        enabled_at: Set(None),
+        last_step: Set(0),
+        created_at: Set(now),
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+
+    // A set-up begun again, by a process still sealing with the old key:
+    // written, not yet committed, when the rotation starts.
+    let writer = d.db.begin().await.unwrap();
+    let s = d.secrets.seal("second secret", &totp::seal_context(user));
+    two_factor::ActiveModel {
+        user_id: Set(user),
+        key_id: Set(s.key_id),
+        ciphertext: Set(s.ciphertext),
+        ..Default::default()
+    }
+    .update(&writer)
+    .await
+    .unwrap();
+    let rotated = d.secrets.rotated();
+    let op = Operator::from_command_line();
+    let (resealed, ()) = tokio::join!(operator::reseal_secrets(&d, &op, &rotated), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        writer.commit().await.unwrap();
+    });
+    assert_eq!(resealed.unwrap(), 1);
+
+    let f = two_factor::Entity::find_by_id(user).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(f.key_id, rotated.current_key_id());
+    let opened = rotated
+        .current_only()
+        .open(&Sealed { key_id: f.key_id, ciphertext: f.ciphertext }, &totp::seal_context(user));
+    assert_eq!(opened.unwrap(), "second secret");
+}

@@ -7,7 +7,8 @@
 //! address used up the process's file descriptors. Here each connection has
 //! [`Limits::header_read`] to send a whole request head (hyper's timer), and
 //! each client address holds at most [`Limits::per_client`] connections at
-//! once (one beyond is closed as soon as it is accepted).
+//! once (one beyond is closed as soon as it is accepted); an IPv6 client is
+//! counted by its /64, as the per-address limits count it.
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -31,8 +32,9 @@ pub struct Limits {
     /// From the connection's start (or the end of its last request) to the
     /// end of the next request head.
     pub header_read: Duration,
-    /// Connections open at once from one client address (an IPv6 client
-    /// counts by its address, as the connection shows it).
+    /// Connections open at once from one client address (an IPv6 client by
+    /// its /64: one subscriber holds the whole block, and counted address by
+    /// address it could open connections without end).
     pub per_client: usize,
     /// Addresses not bounded so: the reverse proxies (`TRUSTED_PROXIES`),
     /// whose connections carry everyone's requests.
@@ -47,9 +49,21 @@ impl Default for Limits {
     }
 }
 
-/// Open connections per client address.
+/// Open connections per client address (an IPv6 one by its /64).
 #[derive(Clone, Default)]
 struct Open(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// The address a client's connections are counted under: an IPv4 address
+/// itself, an IPv6 one as its /64 (`quota::client_key`'s block).
+fn counted_as(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => client,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
 
 /// One open connection's place in its address's count, given back on drop.
 struct Place {
@@ -59,6 +73,7 @@ struct Place {
 
 impl Open {
     fn take(&self, client: IpAddr, most: usize) -> Option<Place> {
+        let client = counted_as(client);
         let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let count = counts.entry(client).or_insert(0);
         if *count >= most {
@@ -141,4 +156,25 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Open;
+    use std::net::IpAddr;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_an_ipv4_one_alone() {
+        let open = Open::default();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let first = open.take(ip("2001:db8:1:2::1"), 2).unwrap();
+        let _second = open.take(ip("2001:db8:1:2:ffff::9"), 2).unwrap();
+        assert!(open.take(ip("2001:db8:1:2::3"), 2).is_none(), "a third from the same /64");
+        assert!(open.take(ip("2001:db8:1:3::1"), 2).is_some(), "the next /64 is another client");
+        drop(first);
+        assert!(open.take(ip("2001:db8:1:2::3"), 2).is_some(), "a closed one gives its place back");
+        let _a = open.take(ip("192.0.2.1"), 1).unwrap();
+        assert!(open.take(ip("192.0.2.2"), 1).is_some(), "IPv4 addresses count alone");
+        assert!(open.take(ip("192.0.2.1"), 1).is_none());
+    }
 }

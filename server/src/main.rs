@@ -25,6 +25,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Everything the server creates is for its own user alone: the SQLite
+    // database and its journal hold password hashes and recovery-code hashes,
+    // `server backup` copies them, and the local mail folder holds live reset
+    // and activation links. Without this they were readable by every local
+    // user (the default umask 022). The key file was already 0600.
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     match logs::LogFormat::from_env_value(std::env::var("LOG_FORMAT").ok().as_deref()) {
         Ok(format) => logs::init(format),
         Err(message) => return fail(&message),

@@ -143,3 +143,89 @@ fn permissions_are_enforced_by_the_server() {
         assert!(!page.body.contains("Main IVR"));
     })
 }
+
+/// An integration an application uses is deleted only once the admin
+/// confirmed detaching it: without `detach`, the server answers 409 naming
+/// the application, and the integration and its attachment stay.
+#[test]
+fn deleting_an_integration_in_use_asks_first_and_keeps_it() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let added = app
+            .call(
+                "add_integration",
+                &[
+                    ("service", "s3"),
+                    ("name", "Recordings"),
+                    ("key", app::domain::testing::samples::AWS_KEY),
+                    ("secret", app::domain::testing::samples::AWS_SECRET),
+                ],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+        let ivr =
+            app.call("create_application", &[("name", "Main IVR")], Some(&admin)).await.json();
+        let attach =
+            json!({ "id": ivr["id"], "library_ids": [], "integration_ids": [added.json()["id"]] });
+        let attached = app.call_json("save_application_settings", attach, Some(&admin)).await;
+        assert_eq!(attached.status, StatusCode::OK, "{}", attached.body);
+
+        let id = added.json()["id"].to_string();
+        let before = Snapshot::take(&app.domain).await;
+        let asked = app.call("delete_integration", &[("id", &id)], Some(&admin)).await;
+        assert_eq!(asked.status, StatusCode::CONFLICT, "{}", asked.body);
+        assert!(asked.body.contains("Recordings is used by Main IVR"), "{}", asked.body);
+        before.assert_unchanged(&app.domain).await;
+        let listed = app.call("list_applications", &[], Some(&admin)).await.json();
+        assert_eq!(listed["rows"][0]["integrations"][0]["name"], "Recordings");
+    })
+}
+
+/// Another account's phone number does not exist for a user: deploying it
+/// to their own application, taking it off its application or giving it a
+/// token all answer 404 and change nothing.
+#[test]
+fn another_accounts_number_is_not_found_for_deploying() {
+    use app::domain::core::provisioning::{self, default_pool};
+    support::run(async {
+        let app = TestApp::new().await;
+        provisioning::stock_local_pool(&app.domain.db, &default_pool()).await.unwrap();
+        let admin = app.sign_up(ADMIN).await;
+        let number = app.call("request_phone_number", &[], Some(&admin)).await;
+        assert_eq!(number.status, StatusCode::OK, "{}", number.body);
+        let number_id = number.json()["id"].to_string();
+        let ivr =
+            app.call("create_application", &[("name", "Main IVR")], Some(&admin)).await.json();
+        let ivr_id = ivr["id"].to_string();
+        let deployed = app
+            .call(
+                "deploy_number",
+                &[("number_id", &number_id), ("application_id", &ivr_id)],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(deployed.status, StatusCode::OK, "{}", deployed.body);
+
+        let other = app.sign_up("eve@example.com").await;
+        let theirs =
+            app.call("create_application", &[("name", "Their IVR")], Some(&other)).await.json();
+        let theirs_id = theirs["id"].to_string();
+        let before = Snapshot::take(&app.domain).await;
+        for (function, form) in [
+            (
+                "deploy_number",
+                vec![("number_id", number_id.as_str()), ("application_id", theirs_id.as_str())],
+            ),
+            ("deploy_number", vec![("number_id", number_id.as_str())]),
+            ("assign_deployment_token", vec![("number_id", number_id.as_str())]),
+        ] {
+            let reply = app.call(function, &form, Some(&other)).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{function} {form:?}: {}", reply.body);
+        }
+        before.assert_unchanged(&app.domain).await;
+        let mine = app.call("my_phone_numbers", &[], Some(&admin)).await.json();
+        assert_eq!(mine[0]["deployed_to"]["name"], "Main IVR", "{mine}");
+    })
+}

@@ -61,3 +61,28 @@ fn a_usage_error_exits_2_and_says_what_is_wrong() {
     let scratch = std::env::temp_dir().join(format!("console-cli-{}", std::process::id()));
     assert!(!scratch.exists(), "nothing was created before the usage was checked");
 }
+
+/// The database, a backup and the mail folder are readable by the server's
+/// user alone: they hold password hashes and live links, and a backup taken
+/// on a shared host was readable by every local user.
+#[test]
+fn what_the_server_writes_is_for_its_own_user_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = std::env::temp_dir().join(format!("console-umask-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let backup = scratch.join("copy.db");
+    let done = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["backup", "--to", backup.to_str().unwrap()])
+        .env("DATA_DIR", &scratch)
+        .env("DATABASE_URL", "")
+        .output()
+        .expect("run the server binary");
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    for path in [scratch.join("console.db"), backup, scratch.join("secret-keys")] {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
+    }
+    let mode = std::fs::metadata(&scratch).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the data directory is {mode:o}");
+    std::fs::remove_dir_all(&scratch).unwrap();
+}

@@ -271,6 +271,33 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
     })
 }
 
+/// The token type is test or live, nothing else (nor another spelling):
+/// anything else is refused beside its field with 422, before a state is
+/// kept or a start counted.
+#[test]
+fn a_start_for_an_unknown_token_type_is_refused_beside_the_field() {
+    support::run(async {
+        let app = app_with_provider().await;
+        let admin = app.sign_up(ADMIN).await;
+        enable_stripe(&app, ADMIN).await;
+        let before = Snapshot::take(&app.domain).await;
+        for token_type in ["sandbox", "", "Test", "LIVE"] {
+            let refused =
+                app.call("start_oauth", &[("token_type", token_type)], Some(&admin)).await;
+            assert_eq!(
+                refused.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{token_type}: {}",
+                refused.body
+            );
+            assert_eq!(refused.json()["Invalid"][0]["field"], "token_type", "{}", refused.body);
+        }
+        before.assert_unchanged(&app.domain).await;
+        // The same session starts a test flow at once.
+        start(&app, &admin).await;
+    })
+}
+
 #[test]
 fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
     support::run(async {

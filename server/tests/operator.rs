@@ -83,6 +83,51 @@ fn mail_failed_lists_and_mail_retry_requeues() {
     })
 }
 
+/// Retrying one email by id requeues it only if it failed: an email still
+/// pending keeps its attempts and schedule, and one already sent is not
+/// sent twice. Each answers "0 queued" and changes nothing.
+#[test]
+fn mail_retry_of_one_email_leaves_a_pending_or_sent_one_alone() {
+    use app::domain::core::actor::Operator;
+    use app::domain::entity::email_outbox as outbox;
+    use app::domain::operator;
+    use sea_orm::EntityTrait;
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        let op = Operator::from_command_line();
+        let enqueue = |to: &str| Email { to: to.into(), subject: "Hello".into(), body: "x".into() };
+        mail::enqueue(&d.db, &d.secrets, d.clock.now(), enqueue("ada@example.com")).await.unwrap();
+        mail::enqueue(&d.db, &d.secrets, d.clock.now(), enqueue("not an address")).await.unwrap();
+        let folder = std::env::temp_dir().join(format!("console-retry-one-{}", std::process::id()));
+        let sender = "Console <no-reply@console.test>".parse().unwrap();
+        mail::deliver_due(d, &mail::Transport::Folder(folder.clone()), &sender, 10).await.unwrap();
+        mail::enqueue(&d.db, &d.secrets, d.clock.now(), enqueue("bob@example.com")).await.unwrap();
+        let rows = outbox::Entity::find().all(&d.db).await.unwrap();
+        let id_of = |to: &str| rows.iter().find(|r| r.to_address == to).unwrap().id;
+        let status_of = |to: &str| rows.iter().find(|r| r.to_address == to).unwrap().status.clone();
+        let (sent, pending, failed) =
+            (id_of("ada@example.com"), id_of("bob@example.com"), id_of("not an address"));
+        assert_eq!(
+            [
+                status_of("ada@example.com"),
+                status_of("bob@example.com"),
+                status_of("not an address")
+            ],
+            [mail::SENT, mail::PENDING, mail::FAILED]
+        );
+
+        let before = Snapshot::take(d).await;
+        for id in [sent, pending] {
+            assert_eq!(operator::retry_mail(d, &op, Some(id)).await, Ok(0), "email {id}");
+        }
+        before.assert_unchanged(d).await;
+        // The failed one, by its id, is queued again.
+        assert_eq!(operator::retry_mail(d, &op, Some(failed)).await, Ok(1));
+        let _ = std::fs::remove_dir_all(&folder);
+    })
+}
+
 #[test]
 fn account_plan_moves_an_account_between_demo_and_full() {
     run(async {

@@ -291,6 +291,41 @@ fn a_password_change_needs_the_current_password_and_ends_other_sessions() {
     })
 }
 
+/// Ending the other sessions keeps the one that asked and ends the user's
+/// others; another user's sessions are untouched. A session id of another
+/// user's is not found (404) and ends nothing.
+#[test]
+fn ending_sessions_reaches_only_ones_own() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let here = app.sign_up(ADMIN).await;
+        let elsewhere = app.log_in(ADMIN, PASSWORD).await.session().unwrap();
+        let third = app.log_in(ADMIN, PASSWORD).await.session().unwrap();
+        let bob = app.operator_adds_member(ADMIN, "bob@example.com").await;
+        let bobs = app.call("list_sessions", &[], Some(&bob)).await.json();
+        assert_eq!(bobs.as_array().unwrap().len(), 1, "{bobs}");
+        let bobs_id = bobs[0]["id"].as_str().unwrap().to_owned();
+
+        let before = Snapshot::take(&app.domain).await;
+        let refused = app.call("end_session", &[("id", &bobs_id)], Some(&here)).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+        before.assert_unchanged(&app.domain).await;
+        assert_eq!(app.call("signed_in_user", &[], Some(&bob)).await.status, StatusCode::OK);
+
+        let ended = app.call("end_other_sessions", &[], Some(&here)).await;
+        assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+        let signed_in =
+            async |token: &str| app.call("signed_in_user", &[], Some(token)).await.status;
+        assert_eq!(signed_in(&here).await, StatusCode::OK, "the asking session stays");
+        assert_eq!(signed_in(&elsewhere).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(signed_in(&third).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(signed_in(&bob).await, StatusCode::OK, "another user's session stays");
+        let left = app.call("list_sessions", &[], Some(&here)).await.json();
+        assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+        assert_eq!(left[0]["current"], true);
+    })
+}
+
 #[test]
 fn log_out_clears_the_cookie_and_ends_the_session() {
     support::run(async {

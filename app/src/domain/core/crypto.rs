@@ -14,9 +14,9 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes and verifies passwords on the blocking pool, at most `permits` at a
-/// time: each hash takes ~20 ms of CPU and 19 MiB, so an unbounded flood of
-/// log-ins would otherwise starve every other request.
+/// Hashes, verifies and judges passwords on the blocking pool, at most
+/// `permits` at a time: each hash takes ~20 ms of CPU and 19 MiB, so an
+/// unbounded flood of log-ins would otherwise starve every other request.
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
@@ -41,6 +41,25 @@ impl PasswordHasher {
         let hash = hash.map(str::to_owned).unwrap_or_else(|| dummy_hash().to_owned());
         let matches = self.run(move || verify_now(&password, &hash)).await?;
         Ok(known && matches)
+    }
+
+    /// Judges a new password ([`super::validation::new_password`]) in the
+    /// same slots as the hashes: zxcvbn takes tens of milliseconds of CPU,
+    /// and unbounded (sign-ups from a thousand addresses at once) it took
+    /// tokio's every blocking thread, starving the hashes and every other
+    /// request as a flood of log-ins would.
+    pub async fn judge(
+        &self,
+        password: &str,
+        context: &[&str],
+    ) -> Result<Result<String, String>, AppError> {
+        let password = password.to_owned();
+        let context: Vec<String> = context.iter().map(|c| (*c).to_owned()).collect();
+        self.run(move || {
+            let context: Vec<&str> = context.iter().map(String::as_str).collect();
+            super::validation::new_password(&password, &context)
+        })
+        .await
     }
 
     async fn run<T: Send + 'static>(

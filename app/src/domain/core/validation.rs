@@ -215,22 +215,6 @@ pub fn new_password(password: &str, context: &[&str]) -> Result<String, String> 
     Ok(password.to_owned())
 }
 
-/// [`new_password`] on tokio's blocking threads: tens of milliseconds of CPU
-/// that an async worker, serving every other request, must not spend.
-pub async fn new_password_off_thread(
-    password: &str,
-    context: &[&str],
-) -> Result<Result<String, String>, AppError> {
-    let password = password.to_owned();
-    let context: Vec<String> = context.iter().map(|c| (*c).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let context: Vec<&str> = context.iter().map(String::as_str).collect();
-        new_password(&password, &context)
-    })
-    .await
-    .map_err(|_| AppError::Internal)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

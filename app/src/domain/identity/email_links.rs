@@ -288,7 +288,8 @@ pub async fn redeem_password_link(
     let who = Who { actor: Some(user.id), client, ..Who::default() };
     d.spend(&d.db, Action::PasswordStrength, &who).await?;
     let context = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
-    validation::new_password_off_thread(new_password, &context)
+    d.passwords
+        .judge(new_password, &context)
         .await?
         .map_err(|m| AppError::field("new_password", m))?;
     let hash = d.passwords.hash(new_password).await?;

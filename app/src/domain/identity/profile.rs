@@ -79,7 +79,7 @@ pub async fn change_password(
     }
     // Only after a counted check: an empty current password is not counted.
     if !current_password.is_empty() {
-        let judged = validation::new_password_off_thread(new_password, &context).await?;
+        let judged = d.passwords.judge(new_password, &context).await?;
         errors.check("new_password", judged);
     }
     errors.into_result()?;

@@ -48,7 +48,7 @@ pub async fn sign_up(
         d.spend(&d.db, Action::PasswordStrength, &who).await?;
         let context =
             [first_name.as_str(), last_name.as_str(), email.as_str(), company_name.as_str()];
-        let judged = validation::new_password_off_thread(&input.password, &context).await?;
+        let judged = d.passwords.judge(&input.password, &context).await?;
         errors.check("password", judged);
     }
     errors.into_result()?;

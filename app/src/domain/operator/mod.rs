@@ -273,7 +273,11 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
     E::Model: IntoActiveModel<E::ActiveModel>,
 {
-    let stale = E::find().filter(key_column.ne(keyring.current_key_id())).all(txn).await?;
+    // Locked (FOR UPDATE on PostgreSQL; SQLite has one writer): a 2FA set-up
+    // or an OAuth reconnect committed between this read and the write below
+    // would otherwise be overwritten with the old secret, re-sealed.
+    let stale =
+        E::find().filter(key_column.ne(keyring.current_key_id())).lock_exclusive().all(txn).await?;
     let mut resealed = 0;
     for row in stale {
         let (old, context) = read(&row);
@@ -305,6 +309,7 @@ async fn reseal_outbox(txn: &DatabaseTransaction, keyring: &Keyring) -> Result<u
                 .add(Column::KeyId.is_null())
                 .add(Column::KeyId.ne(keyring.current_key_id())),
         )
+        .lock_exclusive()
         .all(txn)
         .await?;
     let mut resealed = 0;
