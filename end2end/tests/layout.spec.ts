@@ -81,6 +81,26 @@ test('every tab at 1280 and 390 px: row actions in a line (a column on phones), 
       await expect(page.getByRole('heading', { name: 'My Account' })).toBeVisible();
       await page.screenshot({ path: testInfo.outputPath(`${name}-${width}.png`), fullPage: true });
       expect(await misaligned(page, width === 390), `${path} at ${width} px`).toEqual([]);
+      // On a phone the tabs are one row (wrapped, four rows pushed the tab's
+      // heading down) with the current one in sight; on a wide screen one
+      // column beside the content (wrapped to two rows, the current tab's
+      // underline floated between them).
+      const tabs = await page.evaluate(() => {
+        const list = document.querySelector('nav.tabs ul')!.getBoundingClientRect();
+        const items = Array.from(document.querySelectorAll('nav.tabs li')).map((li) => li.getBoundingClientRect());
+        const current = document.querySelector('nav.tabs a[aria-current="page"]')!.getBoundingClientRect();
+        const main = document.querySelector('main')!.getBoundingClientRect();
+        return {
+          rows: new Set(items.map((b) => Math.round(b.top))).size,
+          columns: new Set(items.map((b) => Math.round(b.left))).size,
+          besideContent: list.right <= main.left,
+          inSight: current.left >= list.left - 1 && current.right <= list.right + 1,
+        };
+      });
+      const expected = width === 390
+        ? { rows: 1, columns: TABS.length, besideContent: false, inSight: true }
+        : { rows: TABS.length, columns: 1, besideContent: true, inSight: true };
+      expect(tabs, `${path}: the tabs at ${width} px`).toEqual(expected);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${path} is wider than the ${width} px screen`).toBeLessThanOrEqual(0);
       if (width === 390) {

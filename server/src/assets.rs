@@ -6,7 +6,7 @@
 //! account's data, which a shared computer's disk cache would keep.
 use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http::{header, HeaderValue, StatusCode};
 use leptos::config::LeptosOptions;
@@ -44,6 +44,25 @@ pub async fn revalidate(request: Request, next: Next) -> Response {
         return response;
     }
     with_cache_control(response, REVALIDATE)
+}
+
+/// A path that matched no route only for its trailing slash (`/account/`,
+/// `/account/users/`) is sent, for good, to the path without it: the router
+/// drew the page under a 404, with no tab marked current. Only a path that
+/// stays on this site: `//host/` trimmed would be a link to another.
+pub async fn trim_trailing_slash(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let trimmed = path.trim_end_matches('/');
+    let on_this_site = trimmed.as_bytes().get(1).is_some_and(u8::is_ascii_alphanumeric);
+    let read = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+    if read && trimmed.len() < path.len() && on_this_site {
+        let location = match request.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_owned(),
+        };
+        return axum::response::Redirect::permanent(&location).into_response();
+    }
+    next.run(request).await
 }
 
 /// Everything else: pages, server functions, the API.

@@ -121,6 +121,45 @@ fn without_hashed_names_build_outputs_are_revalidated() {
     })
 }
 
+#[test]
+fn a_page_asked_for_with_a_trailing_slash_is_sent_to_its_address() {
+    run(async {
+        let (domain, _) = app::domain::testing::fresh_domain().await;
+        let (_dir, options) = site(true);
+        let router = support::router_with(&domain, false, options);
+        for (asked, sent_to) in [
+            ("/login/", "/login"),
+            ("/signup//", "/signup"),
+            ("/forgot-password/?sent=1", "/forgot-password?sent=1"),
+        ] {
+            let reply = get(&router, asked, None).await;
+            assert_eq!(reply.status, StatusCode::PERMANENT_REDIRECT, "{asked}");
+            assert_eq!(header_of(&reply, header::LOCATION), Some(sent_to), "{asked}");
+        }
+        // Signed in, the console's tabs (signed out, they send to log-in).
+        let app = TestApp::new().await;
+        let session = app.sign_up("ada@example.com").await;
+        for (asked, sent_to) in [
+            ("/account/", "/account"),
+            ("/account/users/", "/account/users"),
+            ("/account/activity/?kind=security", "/account/activity?kind=security"),
+        ] {
+            let reply = app.page(asked, Some(&session)).await;
+            assert_eq!(reply.status, StatusCode::PERMANENT_REDIRECT, "{asked}");
+            assert_eq!(reply.location(), Some(sent_to), "{asked}");
+        }
+        // Never to another site: "//host" is a link to that host.
+        for asked in ["//evil.example/", "/\\evil.example/", "/%2Fevil.example/"] {
+            let reply = get(&router, asked, None).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{asked}");
+            assert_eq!(header_of(&reply, header::LOCATION), None, "{asked}");
+        }
+        // The pages themselves, and a file, are served as they were.
+        assert_eq!(get(&router, "/login", None).await.status, StatusCode::OK);
+        assert_eq!(get(&router, "/favicon.svg", None).await.status, StatusCode::OK);
+    })
+}
+
 fn brotli(raw: &[u8]) -> String {
     let mut out = String::new();
     brotli_decompressor::Decompressor::new(raw, 4096).read_to_string(&mut out).unwrap();

@@ -79,9 +79,25 @@ pub fn TabBar(is_admin: bool) -> impl IntoView {
     // `GET /account`'s instructions; these links save 6% of them (callgrind).
     // One memo of the path serves every tab.
     let path = use_location().pathname;
+    let list = NodeRef::<leptos::html::Ul>::new();
+    // On a phone the tabs are one row that scrolls sideways (the stylesheet):
+    // the current one is brought to the row's middle after each navigation,
+    // so "Activity" is not left off screen. Only the row scrolls, never the
+    // page. Does nothing where the row fits.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use leptos::wasm_bindgen::JsCast;
+        path.track();
+        let Some(list) = list.get() else { return };
+        let current = list.query_selector("a[aria-current=\"page\"]").ok().flatten();
+        if let Some(tab) = current.and_then(|a| a.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+            let middle = tab.offset_left() - (list.client_width() - tab.offset_width()) / 2;
+            list.set_scroll_left(middle.max(0));
+        }
+    });
     view! {
         <nav class="tabs" aria-label="My Account sections">
-            <ul>
+            <ul node_ref=list>
                 {Tab::visible_to(is_admin)
                     .map(|tab| {
                         // Exact: "/account" must not stay current on its sub-tabs.

@@ -100,8 +100,14 @@ where
                     lookup(typed);
                 }
                 on:blur=move |_| {
-                    open.set(false);
-                    text.set(chosen_name());
+                    // Escape closing the dialog around the picker removes it,
+                    // its signals with it, while it still has the focus: the
+                    // blur that follows has nothing left to reset (`set` on a
+                    // removed signal stopped the page's code).
+                    if open.try_set(false).is_none() {
+                        let name = chosen.try_get_untracked().flatten().map(|c| c.name);
+                        let _ = text.try_set(name.unwrap_or_default());
+                    }
                 }
                 on:keydown=move |ev| {
                     let count = choices.with_untracked(Vec::len);

@@ -134,7 +134,7 @@ fn ActivityTable(
             rows=page.rows
             row=|e: ActivityRow| view! {
                 <tr>
-                    <td>{when(&e.at)}</td>
+                    <td class="when">{when(&e.at)}</td>
                     <td class="breakable">{e.actor}</td>
                     <td>{e.label}</td>
                     <td class="breakable">{e.target}</td>
@@ -162,7 +162,7 @@ pub fn SecurityActivitySection() -> impl IntoView {
                 rows=page.rows
                 row=|e: ActivityRow| view! {
                     <tr>
-                        <td>{when(&e.at)}</td>
+                        <td class="when">{when(&e.at)}</td>
                         <td>{e.label}</td>
                         <td class="breakable">{e.client_address.unwrap_or_default()}</td>
                         <td class="breakable">{e.detail.unwrap_or_default()}</td>

@@ -73,7 +73,7 @@ fn CertificateTable(
                 <td>{row.domain.clone()}</td>
                 <td>{row.subject.clone()}</td>
                 <td>{row.issuer.clone()}</td>
-                <td>{row.expires.clone()} {flag.map(|(class, text)| view! { " " <span class=format!("badge {class}")>{text}</span> })}</td>
+                <td class="when">{row.expires.clone()} {flag.map(|(class, text)| view! { " " <span class=format!("badge {class}")>{text}</span> })}</td>
                 <td>{row.added_by.clone()}</td>
                 <RowActions>
                     {row.can_delete.then(|| view! {

@@ -158,8 +158,8 @@ fn KeyTable(
             <tr>
                 <td>{row.name.clone()}</td>
                 <td><code>{format!("{}…", row.prefix)}</code></td>
-                <td>{row.created.clone()}</td>
-                <td>{row.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
+                <td class="when">{row.created.clone()}</td>
+                <td class="when">{row.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
                 <RowActions>
                     <button type="button" aria-label=format!("Regenerate {}", row.name) on:click=move |_| {
                         regenerating.set(Some((id, name.clone())));

@@ -97,7 +97,7 @@ fn IntegrationTable(
                 <td><code>{row.hint.clone()}</code></td>
                 <td>{row.description.clone()}</td>
                 <td>{used_by(&row.used_by, row.used_elsewhere)}</td>
-                <td>{row.added.clone()}</td>
+                <td class="when">{row.added.clone()}</td>
                 {is_admin.then(|| view! {
                     <RowActions>
                         <EditButton dialogs row=row.clone() name=row.name.clone() />

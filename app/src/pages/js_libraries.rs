@@ -70,7 +70,7 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
                 <td>{row.name.clone()}</td>
                 <td>{row.description.clone()}</td>
                 <td>{used_by(&row.used_by, 0)}</td>
-                <td>{row.updated.clone()}</td>
+                <td class="when">{row.updated.clone()}</td>
                 <RowActions>
                     <EditButton dialogs row=row.clone() name=row.name.clone() />
                     <DeleteButton dialogs row=row.clone() name=row.name.clone() />

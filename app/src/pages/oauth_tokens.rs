@@ -154,7 +154,7 @@ fn TokenTable(rows: Vec<OAuthTokenRow>, dialogs: RowDialogs<OAuthTokenRow>) -> i
             <tr>
                 <td>{row.token_type.clone()}</td>
                 <td>{row.provider_account_id.clone()}</td>
-                <td>{row.added.clone()}</td>
+                <td class="when">{row.added.clone()}</td>
                 <RowActions>
                     <DeleteButton dialogs row=row.clone() name=format!("the token of {}", row.provider_account_id) />
                 </RowActions>

@@ -47,8 +47,8 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
             <tr>
                 <td>{row.device.clone()} {row.current.then(|| view! { " " <span class="badge">"This session"</span> })}</td>
                 <td class="breakable">{row.client_address.clone()}</td>
-                <td>{row.last_seen.clone()}</td>
-                <td>{row.started.clone()}</td>
+                <td class="when">{row.last_seen.clone()}</td>
+                <td class="when">{row.started.clone()}</td>
                 <RowActions>
                     {(!row.current).then(|| view! {
                         <button type="button" aria-label=format!("Log out {device}") disabled=move || end.pending().get() on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Log Out"</button>

@@ -342,7 +342,9 @@ fn UserTable(
                 view! {
                     <tr>
                         <td>{name.clone()} {own.then_some(" (you)")}</td>
-                        <td class="breakable">{u.email.clone()}</td>
+                        // Broken, if at all, after its "@": allowed to break
+                        // anywhere, the column shrank to "grace@example.co|m".
+                        <td class="email">{email_parts(&u.email)}</td>
                         <td>{check(u.is_admin)}</td>
                         <td>{check(u.can_create)}</td>
                         <td>{check(u.can_share)}</td>
@@ -529,9 +531,18 @@ where
     let done =
         Signal::derive(move || matches!(action.value().get(), Some(Ok(()))).then(|| sent.clone()));
     view! {
-        <div class="actions">
-            <FormStatus error=form_error(action.value(), &[]) success=done />
+        // The button above what it says: side by side, "A password reset
+        // email is on its way…" squeezed the button to two lines.
+        <div class="mail-button">
             <button type="button" disabled=move || action.pending().get() on:click=move |_| { action.dispatch(input.clone()); }>{label}</button>
+            <FormStatus error=form_error(action.value(), &[]) success=done />
         </div>
     }
+}
+
+/// An email address with a line break allowed after its "@" and nowhere else.
+fn email_parts(email: &str) -> impl IntoView {
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let at = if domain.is_empty() { "" } else { "@" };
+    view! { {format!("{local}{at}")} <wbr /> {domain.to_owned()} }
 }
