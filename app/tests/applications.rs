@@ -134,6 +134,12 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
         (1, false, false, false)
     );
     assert!(seen.rows[0].shared_with.is_empty(), "only the owner sees the share list");
+    // Carol (no Can Share) sees the owner's name, and her page's data holds
+    // no more: not the owner's email.
+    assert_eq!(seen.rows[0].owner.id, ada.user_id());
+    assert!(!seen.rows[0].owner.name.is_empty());
+    let sent = serde_json::to_string(&seen).unwrap();
+    assert!(!sent.contains("ada@example.com"), "{sent}");
 
     // A shared user, even one with both permissions, neither shares, clones
     // nor configures someone else's application.

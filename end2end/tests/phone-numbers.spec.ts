@@ -84,7 +84,8 @@ test('an admin saves the company details; a bad zip and phone are named beside t
   await expect(page.getByText('The account information is saved.')).toBeVisible();
   // The top bar shows the new name at once.
   await expect(page.locator('.topbar')).toContainText('Acme Telephony');
-  await expect(page.getByLabel('Phone Number')).toHaveValue('+12175550100');
+  // Kept as +12175550100, shown written for people.
+  await expect(page.getByLabel('Phone Number')).toHaveValue('+1 (217) 555-0100');
   // Typing again: the notice would otherwise call unsaved values saved.
   await page.getByLabel('City').fill('Shelbyville');
   await expect(page.getByText('The account information is saved.')).toHaveCount(0);
@@ -94,5 +95,9 @@ test('an admin saves the company details; a bad zip and phone are named beside t
   await ready(page);
   await expect(page.getByLabel('City')).toHaveValue('Springfield');
   await expect(page.getByLabel('Zip')).toHaveValue('62701-1234');
-  await expect(page.getByLabel('Phone Number')).toHaveValue('+12175550100');
+  await expect(page.getByLabel('Phone Number')).toHaveValue('+1 (217) 555-0100');
+  // Saved again as shown, it is the same number.
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('The account information is saved.')).toBeVisible();
+  await expect(page.getByLabel('Phone Number')).toHaveValue('+1 (217) 555-0100');
 });

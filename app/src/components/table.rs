@@ -132,3 +132,16 @@ where
         }
     })
 }
+
+/// An email address for a `td.email` cell: a line may break after its "@"
+/// and nowhere else (allowed to break anywhere, the column shrank to
+/// "grace@example.co|m"). Other text ("operator") is shown as it is.
+pub fn email_parts(email: String) -> impl IntoView {
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let (local, domain) = (format!("{local}@"), domain.to_owned());
+            Either::Left(view! { {local} <wbr /> {domain} })
+        }
+        None => Either::Right(email),
+    }
+}

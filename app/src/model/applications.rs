@@ -8,7 +8,9 @@ use super::{Named, UserChoice};
 pub struct ApplicationRow {
     pub id: i32,
     pub name: String,
-    pub owner: UserChoice,
+    /// The owner's name, not their email: a member the application is shared
+    /// with sees only the name, and the page's data holds no more than it shows.
+    pub owner: Named,
     /// Whether the signed-in user owns it (and so may share, clone and configure it).
     pub mine: bool,
     /// Who it is shared with; listed for its owner only.

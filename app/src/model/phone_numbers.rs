@@ -42,3 +42,15 @@ pub fn readable_phone(e164: &str) -> String {
         _ => e164.to_owned(),
     }
 }
+
+/// `+14155550100` as `+1 (415) 555-0100`: readable, and read back as the
+/// same number when saved again (Account Information's field, which showed
+/// the bare E.164). Other countries' numbers stay E.164.
+pub fn readable_international_phone(e164: &str) -> String {
+    let readable = readable_phone(e164);
+    if readable == e164 {
+        readable
+    } else {
+        format!("+1 {readable}")
+    }
+}

@@ -8,7 +8,7 @@ use crate::components::form::{
     field_error, forget_success, form_action, form_error, success_message, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
-use crate::model::AccountInfo;
+use crate::model::{readable_international_phone, AccountInfo};
 
 const FIELDS: &[&str] = &["company_name", "address", "city", "state", "zip", "phone"];
 
@@ -32,11 +32,12 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
             user.refetch();
         }
     });
-    // The phone as the server kept it (E.164), shown once saved. A memo, so
-    // that a failed save does not overwrite what was typed.
-    let stored_phone = info.phone.clone();
+    // The phone as the server kept it, shown once saved, written for people
+    // (the server reads it back as the same number). A memo, so that a failed
+    // save does not overwrite what was typed.
+    let stored_phone = readable_international_phone(&info.phone);
     let phone = Memo::new(move |before: Option<&String>| match result.get() {
-        Some(Ok(saved)) => saved.phone,
+        Some(Ok(saved)) => readable_international_phone(&saved.phone),
         _ => before.cloned().unwrap_or_else(|| stored_phone.clone()),
     });
     view! {

@@ -8,7 +8,7 @@ use super::my_account::signed_in_user_resource;
 use crate::api::activity::{list_activity, my_security_activity};
 use crate::api::phone_numbers::phone_owner_choices;
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::table::{DataTable, Pager};
+use crate::components::table::{email_parts, DataTable, Pager};
 use crate::components::user_picker::UserPicker;
 use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, UserChoice};
 
@@ -135,9 +135,9 @@ fn ActivityTable(
             row=|e: ActivityRow| view! {
                 <tr>
                     <td class="when">{when(&e.at)}</td>
-                    <td class="breakable">{e.actor}</td>
+                    <td class="email">{email_parts(e.actor)}</td>
                     <td>{e.label}</td>
-                    <td class="breakable">{e.target}</td>
+                    <td class="email">{email_parts(e.target)}</td>
                     <td class="breakable">{e.client_address.unwrap_or_default()}</td>
                     <td class="breakable">{e.detail.unwrap_or_default()}</td>
                 </tr>

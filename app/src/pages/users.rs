@@ -14,7 +14,9 @@ use crate::components::form::{
 };
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
-use crate::components::table::{DataTable, DeleteButton, EditButton, Pager, RowActions};
+use crate::components::table::{
+    email_parts, DataTable, DeleteButton, EditButton, Pager, RowActions,
+};
 use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
 
 #[component]
@@ -342,9 +344,7 @@ fn UserTable(
                 view! {
                     <tr>
                         <td>{name.clone()} {own.then_some(" (you)")}</td>
-                        // Broken, if at all, after its "@": allowed to break
-                        // anywhere, the column shrank to "grace@example.co|m".
-                        <td class="email">{email_parts(&u.email)}</td>
+                        <td class="email">{email_parts(u.email.clone())}</td>
                         <td>{check(u.is_admin)}</td>
                         <td>{check(u.can_create)}</td>
                         <td>{check(u.can_share)}</td>
@@ -538,11 +538,4 @@ where
             <FormStatus error=form_error(action.value(), &[]) success=done />
         </div>
     }
-}
-
-/// An email address with a line break allowed after its "@" and nowhere else.
-fn email_parts(email: &str) -> impl IntoView {
-    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
-    let at = if domain.is_empty() { "" } else { "@" };
-    view! { {format!("{local}{at}")} <wbr /> {domain.to_owned()} }
 }

@@ -162,6 +162,9 @@ pub fn international_phone(value: &str, what: &str) -> Result<String, String> {
 /// checked before the check's own count is taken.
 pub fn password_length(password: &str) -> Result<(), String> {
     let length = password.chars().count();
+    if length == 0 {
+        return Err("Password is required.".into());
+    }
     if length < PASSWORD_MIN {
         return Err(format!("Password must be at least {PASSWORD_MIN} characters."));
     }
@@ -256,6 +259,17 @@ mod tests {
     }
 
     #[test]
+    fn a_readable_phone_reads_back_as_the_same_number() {
+        use crate::model::readable_international_phone as readable;
+        assert_eq!(readable("+14155550100"), "+1 (415) 555-0100");
+        assert_eq!(readable("+442079460958"), "+442079460958");
+        assert_eq!(readable(""), "");
+        for e164 in ["+14155550100", "+442079460958"] {
+            assert_eq!(international_phone(&readable(e164), "Phone").unwrap(), e164);
+        }
+    }
+
+    #[test]
     fn phone_numbers_become_e164() {
         assert_eq!(international_phone(" +1 (415) 555-0100 ", "Phone").unwrap(), "+14155550100");
         assert_eq!(international_phone("+44 20 7946 0958", "Phone").unwrap(), "+442079460958");
@@ -278,6 +292,8 @@ mod tests {
     #[test]
     fn passwords_have_length_limits_and_must_not_be_guessable() {
         assert!(new_password("short", &[]).unwrap_err().contains("at least 8"));
+        // An empty one is missing, not short.
+        assert_eq!(new_password("", &[]).unwrap_err(), "Password is required.");
         assert!(new_password(&"x".repeat(129), &[]).unwrap_err().contains("at most 128"));
         // zxcvbn's warning is a sentence of its own, between the two of ours.
         assert_eq!(

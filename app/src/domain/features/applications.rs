@@ -236,7 +236,8 @@ async fn rows(
     shares.iter().for_each(|s| shares_of.entry(s.application_id).or_default().push(s.user_id));
     let mut out = Vec::new();
     for app in apps {
-        let owner = users.get(&app.owner_id).cloned().ok_or(AppError::Internal)?;
+        let owner =
+            users.get(&app.owner_id).map(|u| named(u.id, &u.name)).ok_or(AppError::Internal)?;
         let mine = app.owner_id == me.user_id();
         let mut shared_with: Vec<UserChoice> = shares_of
             .get(&app.id)
