@@ -60,7 +60,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest" />
                 <link rel="stylesheet" id="leptos" href=stylesheet_href(&options) />
                 <AutoReload options=options.clone() />
-                {runs_app.then(|| view! { <HydrationScripts options /> })}
+                {runs_app.then(|| view! {
+                    <HydrationScripts options />
+                    <script nonce=use_nonce() inner_html=EARLY_CLICKS></script>
+                })}
                 <MetaTags />
             </head>
             <body>
@@ -82,6 +85,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// renders for it, the same page a browser without scripts gets; a reply
 /// that is lost or not the app's is reported, and the form never sent twice.
 const PLAIN_FORMS: &str = include_str!("plain_forms.js");
+
+/// The script of the pages that run the app, inlined in their head: a click
+/// on a button before the app's code has loaded is made again once it has.
+const EARLY_CLICKS: &str = include_str!("early_clicks.js");
 
 /// Whether the page at `path` loads the app's code and hydrates: the signed-in
 /// console does; the pages before it (log-in, sign-up, the email links) and

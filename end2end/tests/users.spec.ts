@@ -287,3 +287,25 @@ test('a dialog closes with its Close button, and a refused delete says why insid
   await page.getByRole('button', { name: 'Add User' }).click();
   await expect(add.getByText('First Name is required.')).toHaveCount(0);
 });
+
+test('a button pressed before the page is ready is pressed again once it is', async ({ page }) => {
+  await signUp(page, uniqueEmail('early'));
+  // The app's code arrives late, as on a slow connection (routing turns the
+  // browser's cache off, so the wasm is asked for again).
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/*.wasm', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('/account/users', { waitUntil: 'domcontentloaded' });
+  const add = page.getByRole('button', { name: 'Add User' });
+  await add.click();
+  expect(await page.evaluate(() => document.body.dataset.ready ?? 'not ready')).toBe('not ready');
+  await expect(add).toHaveAttribute('aria-busy', 'true');
+  await expect(page.getByRole('dialog', { name: 'Add User' })).toBeHidden();
+  release();
+  await ready(page);
+  await expect(page.getByRole('dialog', { name: 'Add User' })).toBeVisible();
+  await expect(add).not.toHaveAttribute('aria-busy');
+});

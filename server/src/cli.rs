@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use app::domain::core::actor::Operator;
 use app::domain::core::limits::Plan;
+use app::domain::core::secrets::Keyring;
 use app::domain::operator::{self, NewUserByOperator};
 use app::domain::Domain;
 use app::model::AppError;
@@ -364,8 +365,29 @@ async fn retry_mail(domain: &Domain, id: Option<i32>) -> Result<String, String> 
 /// stay, to open what is not re-sealed yet), then re-seals every stored secret
 /// with it in one transaction. A crash in between loses nothing: the old keys
 /// still open the old rows, and running the command again finishes the job.
+///
+/// Rotations of one key file take turns (a lock file beside it), and each
+/// starts from the file as it is then, joined with the keys this process
+/// opened with: two at once each wrote the keys it had read plus its own, the
+/// second dropping the first's new key and every secret sealed with it.
 async fn rotate(domain: &Domain, key_file: &Path) -> Result<String, String> {
-    let rotated = domain.secrets.rotated();
+    let fail = |err: std::io::Error| format!("{}: {err}", key_file.display());
+    if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let turn = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(key_file.with_extension("lock"))
+        .map_err(fail)?;
+    // Held until `turn` is dropped, after the re-seal.
+    turn.lock().map_err(fail)?;
+    let on_disk = Keyring::read(key_file).map_err(|e| e.to_string())?;
+    let rotated = match on_disk {
+        Some(file) => file.joined(&domain.secrets).rotated(),
+        None => domain.secrets.rotated(),
+    };
     rotated.save(key_file).map_err(|e| e.to_string())?;
     let resealed = operator::reseal_secrets(domain, &Operator::from_command_line(), &rotated)
         .await

@@ -54,6 +54,38 @@ fn secrets_rotate_writes_a_new_key_and_reseals_every_integration() {
     })
 }
 
+/// A rotation starts from the key file as it is, not as this process read
+/// it: a key another host's rotation added meanwhile stays in the file, and
+/// what it sealed still opens.
+#[test]
+fn a_rotation_keeps_a_key_another_rotation_added_meanwhile() {
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        let dir = std::env::temp_dir().join(format!("console-rotate-twice-{}", std::process::id()));
+        let key_file = dir.join("secret-keys");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Another host rotated first: its new key is in the file, and a
+        // secret it sealed is in the database (here, in hand).
+        let other_host = d.secrets.rotated();
+        other_host.save(&key_file).unwrap();
+        let sealed_there = other_host.seal("sealed by the other host", "context");
+
+        let said = server::cli::rotate_secrets(d, &words(&["secrets", "rotate"]), &key_file)
+            .await
+            .unwrap();
+        assert!(said.starts_with("New key "), "{said}");
+        let after = Keyring::load_or_create(&key_file).unwrap();
+        assert_ne!(after.current_key_id(), other_host.current_key_id());
+        assert_ne!(after.current_key_id(), d.secrets.current_key_id());
+        assert_eq!(after.open(&sealed_there, "context").unwrap(), "sealed by the other host");
+        let sealed_here = d.secrets.seal("sealed by this process", "context");
+        assert_eq!(after.open(&sealed_here, "context").unwrap(), "sealed by this process");
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+}
+
 #[test]
 fn mail_failed_lists_and_mail_retry_requeues() {
     run(async {

@@ -122,14 +122,28 @@ impl Keyring {
         String::from_utf8(plaintext).map_err(|_| SecretError::Tampered)
     }
 
-    /// A keyring whose new, current key seals from now on; the old keys stay
-    /// to open what they sealed.
     /// The current key alone: what is left once every value is re-sealed
     /// and the old keys are dropped from the key file.
     pub fn current_only(&self) -> Keyring {
         Keyring { keys: vec![SecretKey::new(self.keys[0].raw)] }
     }
 
+    /// These keys, then those of `other` not among them: what a rotation
+    /// starts from is the key file as it is now (another host's rotation may
+    /// have added a key since this process read it) and the keys this
+    /// process opened with.
+    pub fn joined(&self, other: &Keyring) -> Keyring {
+        let mut keys: Vec<SecretKey> = self.keys.iter().map(|k| SecretKey::new(k.raw)).collect();
+        for key in &other.keys {
+            if !keys.iter().any(|k| k.id == key.id) {
+                keys.push(SecretKey::new(key.raw));
+            }
+        }
+        Keyring { keys }
+    }
+
+    /// A keyring whose new, current key seals from now on; the old keys stay
+    /// to open what they sealed.
     pub fn rotated(&self) -> Keyring {
         let mut keys = vec![SecretKey::new(random_bytes::<32>())];
         keys.extend(self.keys.iter().map(|k| SecretKey::new(k.raw)));
@@ -162,6 +176,15 @@ impl Keyring {
     /// server must not start and seal secrets with a key it will lose. Of
     /// processes starting at once in one data directory, the first to link
     /// its file in place wins, and the others read its key.
+    /// The key file at `path`; none when there is no file yet.
+    pub fn read(path: &Path) -> Result<Option<Self>, SecretError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text).map(Some),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(SecretError::KeyFile(format!("{}: {err}", path.display()))),
+        }
+    }
+
     pub fn load_or_create(path: &Path) -> Result<Self, SecretError> {
         let fail = |err: std::io::Error| SecretError::KeyFile(format!("{}: {err}", path.display()));
         match std::fs::read_to_string(path) {
