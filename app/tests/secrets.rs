@@ -176,7 +176,9 @@ fn outbox_row(to: &str, body: &str, status: &str) -> email_outbox::ActiveModel {
 /// reads each row it re-seals locked, so it waits for the writer and re-seals
 /// what was committed. Without the lock, on PostgreSQL, the rotation wrote
 /// back the secret it had read before, re-sealed (a new 2FA set-up or an
-/// OAuth reconnect lost).
+/// OAuth reconnect lost). SQLite has one writer, so there the rotation
+/// waits for the writer anyway: the test can fail on PostgreSQL only (CI
+/// runs every test on both).
 #[tokio::test]
 async fn a_secret_written_while_the_rotation_runs_is_not_overwritten() {
     use sea_orm::TransactionTrait;

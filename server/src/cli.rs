@@ -369,7 +369,8 @@ async fn retry_mail(domain: &Domain, id: Option<i32>) -> Result<String, String> 
 /// Rotations of one key file take turns (a lock file beside it), and each
 /// starts from the file as it is then, joined with the keys this process
 /// opened with: two at once each wrote the keys it had read plus its own, the
-/// second dropping the first's new key and every secret sealed with it.
+/// second dropping the first's new key and every secret sealed with it. Hosts
+/// with a copy of the file each must rotate on one and copy the file on.
 async fn rotate(domain: &Domain, key_file: &Path) -> Result<String, String> {
     let fail = |err: std::io::Error| format!("{}: {err}", key_file.display());
     if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -381,8 +382,12 @@ async fn rotate(domain: &Domain, key_file: &Path) -> Result<String, String> {
         .write(true)
         .open(key_file.with_extension("lock"))
         .map_err(fail)?;
-    // Held until `turn` is dropped, after the re-seal.
-    turn.lock().map_err(fail)?;
+    // Waited for off the async threads; held until `_turn` is dropped, after
+    // the re-seal.
+    let _turn = tokio::task::spawn_blocking(move || turn.lock().map(|()| turn))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(fail)?;
     let on_disk = Keyring::read(key_file).map_err(|e| e.to_string())?;
     let rotated = match on_disk {
         Some(file) => file.joined(&domain.secrets).rotated(),

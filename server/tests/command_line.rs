@@ -62,9 +62,10 @@ fn a_usage_error_exits_2_and_says_what_is_wrong() {
     assert!(!scratch.exists(), "nothing was created before the usage was checked");
 }
 
-/// The database, a backup and the mail folder are readable by the server's
-/// user alone: they hold password hashes and live links, and a backup taken
-/// on a shared host was readable by every local user.
+/// The database, a backup, the key file and the data directory are the
+/// server's user's alone (the umask covers the mail folder the same way):
+/// they hold password hashes and live links, and a backup taken on a shared
+/// host was readable by every local user.
 #[test]
 fn what_the_server_writes_is_for_its_own_user_alone() {
     use std::os::unix::fs::PermissionsExt;

@@ -40,8 +40,10 @@ where
         answered.set(false);
         leptos::task::spawn_local(async move {
             let found = search(typed.clone()).await;
-            // A slower answer to an older query must not replace a newer one.
-            if text.get_untracked() != typed {
+            // A slower answer to an older query must not replace a newer one;
+            // nor may an answer to a picker that is gone (its dialog closed
+            // while the search was out) set its removed signals.
+            if text.try_get_untracked().as_deref() != Some(typed.as_str()) {
                 return;
             }
             match found {

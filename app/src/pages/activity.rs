@@ -137,7 +137,7 @@ fn ActivityTable(
                     <td class="when">{when(&e.at)}</td>
                     <td class="email">{email_parts(e.actor)}</td>
                     <td>{e.label}</td>
-                    <td class="email">{email_parts(e.target)}</td>
+                    <td class="breakable">{e.target}</td>
                     <td class="breakable">{e.client_address.unwrap_or_default()}</td>
                     <td class="breakable">{e.detail.unwrap_or_default()}</td>
                 </tr>

@@ -47,6 +47,7 @@ pub fn MyAccountPage() -> impl IntoView {
                         </ActionForm>
                     </header>
                     <h1>"My Account"</h1>
+                    <TabBar is_admin=me.is_admin />
                     // Every tab says it before an action is refused for it;
                     // the Account tab has its own notice, with the resend button.
                     {(!me.email_verified).then(|| view! {
@@ -74,16 +75,6 @@ pub fn MyAccountPage() -> impl IntoView {
         })
     };
 
-    // The tabs in a Suspense of their own, beside the tab's content rather
-    // than in the chrome above it: on a wide screen they are a column at the
-    // content's left (ten tabs wrapped to two rows at 1280 px, the current
-    // one's underline floating between them), on a narrow one a row above.
-    let tabs = move || {
-        Suspend::new(
-            async move { user.await.ok().map(|me| view! { <TabBar is_admin=me.is_admin /> }) },
-        )
-    };
-
     view! {
         <div class="console">
             // Past the top bar and the eleven tabs, for keyboard users. The
@@ -95,12 +86,12 @@ pub fn MyAccountPage() -> impl IntoView {
                 }
             }>"Skip to content"</a>
             <Suspense fallback=loading>{chrome}</Suspense>
-            <div class="workspace">
-                <Suspense fallback=|| ()>{tabs}</Suspense>
-                <main id="main" tabindex="-1" node_ref=main>
-                    <Outlet />
-                </main>
-            </div>
+            // On a wide screen the tabs float at the left of what follows
+            // them (the stylesheet): in the chrome's Suspense, as the user
+            // resource may be read in one Suspense only (leptos #4851).
+            <main id="main" tabindex="-1" node_ref=main>
+                <Outlet />
+            </main>
         </div>
     }
 }

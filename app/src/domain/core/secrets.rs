@@ -171,11 +171,6 @@ impl Keyring {
         Ok(Keyring { keys })
     }
 
-    /// Reads the key file, or creates it (mode 0600) with a fresh key when it
-    /// does not exist. An unreadable or malformed file is an error: the
-    /// server must not start and seal secrets with a key it will lose. Of
-    /// processes starting at once in one data directory, the first to link
-    /// its file in place wins, and the others read its key.
     /// The key file at `path`; none when there is no file yet.
     pub fn read(path: &Path) -> Result<Option<Self>, SecretError> {
         match std::fs::read_to_string(path) {
@@ -185,6 +180,11 @@ impl Keyring {
         }
     }
 
+    /// Reads the key file, or creates it (mode 0600) with a fresh key when it
+    /// does not exist. An unreadable or malformed file is an error: the
+    /// server must not start and seal secrets with a key it will lose. Of
+    /// processes starting at once in one data directory, the first to link
+    /// its file in place wins, and the others read its key.
     pub fn load_or_create(path: &Path) -> Result<Self, SecretError> {
         let fail = |err: std::io::Error| SecretError::KeyFile(format!("{}: {err}", path.display()));
         match std::fs::read_to_string(path) {
