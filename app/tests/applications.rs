@@ -206,36 +206,8 @@ async fn nothing_crosses_accounts() {
     .await
     .unwrap_err();
     assert!(err.message_for("libraries").is_some() && err.message_for("integrations").is_some());
-    // Eve cannot see, clone, share or configure Ada's application.
-    assert!(applications::list(&d, &eve).await.unwrap().rows.is_empty());
-    assert_eq!(applications::clone(&d, &eve, app.id).await, Err(AppError::NotFound));
-    assert_eq!(applications::share(&d, &eve, app.id, eve.user_id()).await, Err(AppError::NotFound));
-    assert_eq!(
-        applications::save_settings(&d, &eve, app.id, None, &[], &[]).await,
-        Err(AppError::NotFound)
-    );
-    assert_eq!(applications::delete(&d, &eve, app.id).await, Err(AppError::NotFound));
-    assert_eq!(
-        applications::unshare(&d, &eve, app.id, ada.user_id()).await.map(|_| ()),
-        Err(AppError::NotFound)
-    );
-    before.assert_unchanged(&d).await;
-    let offered = applications::share_choices(&d, &ada, "").await.unwrap();
-    assert!(offered.is_empty(), "only Ada's account, and not Ada herself: {offered:?}");
-}
-
-/// Settings saved with a new name are renamed (and the rename recorded)
-/// before the attachments are checked: another account's library or
-/// integration must roll the rename back with the refusal.
-#[tokio::test]
-async fn a_rename_sent_with_another_accounts_attachments_is_not_kept() {
-    let (d, _) = fresh_domain().await;
-    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
-    let app = applications::create(&d, &ada, "IVR").await.unwrap();
-    let eves_library = js_libraries::add(&d, &eve, library("Theirs", "1")).await.unwrap();
-    let eves_integration = s3_integration(&d, &eve, "Their bucket").await;
-    let before = Snapshot::take(&d).await;
+    // Settings with a new name are renamed (and the rename recorded) before
+    // the attachments are checked: the refusal rolls the rename back.
     let renamed = Some("Renamed IVR");
     let err = applications::save_settings(&d, &ada, app.id, renamed, &[eves_library.id], &[])
         .await
@@ -251,10 +223,25 @@ async fn a_rename_sent_with_another_accounts_attachments_is_not_kept() {
         err.message_for("integrations").as_deref(),
         Some("Choose integrations of this account.")
     );
+    // Eve cannot see, clone, share or configure Ada's application.
+    assert!(applications::list(&d, &eve).await.unwrap().rows.is_empty());
+    assert_eq!(applications::clone(&d, &eve, app.id).await, Err(AppError::NotFound));
+    assert_eq!(applications::share(&d, &eve, app.id, eve.user_id()).await, Err(AppError::NotFound));
+    assert_eq!(
+        applications::save_settings(&d, &eve, app.id, None, &[], &[]).await,
+        Err(AppError::NotFound)
+    );
+    assert_eq!(applications::delete(&d, &eve, app.id).await, Err(AppError::NotFound));
+    assert_eq!(
+        applications::unshare(&d, &eve, app.id, ada.user_id()).await.map(|_| ()),
+        Err(AppError::NotFound)
+    );
     before.assert_unchanged(&d).await;
     let names: Vec<String> =
         applications::list(&d, &ada).await.unwrap().rows.into_iter().map(|a| a.name).collect();
     assert_eq!(names, ["IVR"]);
+    let offered = applications::share_choices(&d, &ada, "").await.unwrap();
+    assert!(offered.is_empty(), "only Ada's account, and not Ada herself: {offered:?}");
 }
 
 #[tokio::test]

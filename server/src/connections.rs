@@ -14,6 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use app::domain::core::quota::client_block;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -53,18 +54,6 @@ impl Default for Limits {
 #[derive(Clone, Default)]
 struct Open(Arc<Mutex<HashMap<IpAddr, usize>>>);
 
-/// The address a client's connections are counted under: an IPv4 address
-/// itself, an IPv6 one as its /64 (`quota::client_key`'s block).
-fn counted_as(client: IpAddr) -> IpAddr {
-    match client {
-        IpAddr::V4(_) => client,
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-    }
-}
-
 /// One open connection's place in its address's count, given back on drop.
 struct Place {
     open: Open,
@@ -73,7 +62,7 @@ struct Place {
 
 impl Open {
     fn take(&self, client: IpAddr, most: usize) -> Option<Place> {
-        let client = counted_as(client);
+        let client = client_block(client);
         let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let count = counts.entry(client).or_insert(0);
         if *count >= most {

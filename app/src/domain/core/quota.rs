@@ -314,10 +314,22 @@ impl Who {
     }
 }
 
-/// How a client address is counted: an IPv4 address alone, an IPv6 address
-/// by its /64, the block one subscriber usually holds in full.
-pub fn client_key(address: IpAddr) -> String {
+/// The block a client address is counted by: an IPv4 address alone, an IPv6
+/// address by its /64, the block one subscriber usually holds in full.
+pub fn client_block(address: IpAddr) -> IpAddr {
     match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// [`client_block`] as the key of a count: "1.2.3.4", "2001:db8:1:2::/64"
+/// (its four groups written out, as counts kept in the database have them).
+pub fn client_key(address: IpAddr) -> String {
+    match client_block(address) {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => {
             let s = v6.segments();
