@@ -77,7 +77,7 @@ pub fn MyAccountPage() -> impl IntoView {
 
     view! {
         <div class="console">
-            // Past the top bar and the eleven tabs, for keyboard users. The
+            // Past the top bar and the ten tabs, for keyboard users. The
             // router takes over same-origin links, so the focus is moved here.
             <a class="skip-link" href="#main" on:click=move |ev| {
                 ev.prevent_default();
