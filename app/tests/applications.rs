@@ -592,6 +592,8 @@ async fn a_number_never_runs_another_accounts_application_or_token() {
     let eves_app = applications::create(&d, &eve, "Their IVR").await.unwrap();
     let adas_app = applications::create(&d, &ada, "IVR").await.unwrap();
     deployments::deploy(&d, &ada, adas_number.id, adas_app.id).await.unwrap();
+    let adas_token = token_of(&d, &ada).await;
+    deployments::assign_token(&d, &ada, adas_number.id, Some(adas_token)).await.unwrap();
     let eves_token = token_of(&d, &eve).await;
 
     let before = Snapshot::take(&d).await;
@@ -603,37 +605,12 @@ async fn a_number_never_runs_another_accounts_application_or_token() {
     let refused =
         deployments::assign_token(&d, &ada, adas_number.id, Some(eves_token)).await.unwrap_err();
     assert_eq!(refused.message_for("token").as_deref(), Some("Choose one of your OAuth tokens."));
-    // Eve can neither move Ada's number nor read Ada's token.
+    // Ada's number does not exist for Eve: she can neither move it, take it
+    // off its application, nor give it a token (hers, Ada's or none).
     assert_eq!(
         deployments::deploy(&d, &eve, adas_number.id, eves_app.id).await,
         Err(AppError::NotFound)
     );
-    before.assert_unchanged(&d).await;
-    let adas_token = token_of(&d, &ada).await;
-    let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
-    let before_token = Snapshot::take(&d).await;
-    assert_eq!(oauth_tokens::access_token(&d, &eve, adas_token).await, Err(AppError::NotFound));
-    // Nor can another user of Ada's own account.
-    assert_eq!(oauth_tokens::access_token(&d, &carol, adas_token).await, Err(AppError::NotFound));
-    before_token.assert_unchanged(&d).await;
-}
-
-/// Another account's number does not exist for a member: they can neither
-/// take it off its application nor give it a token, theirs or none.
-#[tokio::test]
-async fn another_accounts_number_is_neither_undeployed_nor_given_a_token() {
-    let (d, _) = fresh_domain().await;
-    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
-    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
-    let adas_number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
-    let adas_app = applications::create(&d, &ada, "IVR").await.unwrap();
-    deployments::deploy(&d, &ada, adas_number.id, adas_app.id).await.unwrap();
-    let adas_token = token_of(&d, &ada).await;
-    deployments::assign_token(&d, &ada, adas_number.id, Some(adas_token)).await.unwrap();
-    let eves_token = token_of(&d, &eve).await;
-
-    let before = Snapshot::take(&d).await;
     assert_eq!(deployments::undeploy(&d, &eve, adas_number.id).await, Err(AppError::NotFound));
     for token in [Some(eves_token), Some(adas_token), None] {
         assert_eq!(
@@ -647,6 +624,13 @@ async fn another_accounts_number_is_neither_undeployed_nor_given_a_token() {
     assert_eq!(adas.len(), 1);
     assert_eq!(adas[0].deployed_to.as_ref().map(|a| a.id), Some(adas_app.id));
     assert_eq!(adas[0].token.as_ref().map(|t| t.id), Some(adas_token));
+    // Nor can she read Ada's token.
+    let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
+    let before_token = Snapshot::take(&d).await;
+    assert_eq!(oauth_tokens::access_token(&d, &eve, adas_token).await, Err(AppError::NotFound));
+    // Nor can another user of Ada's own account.
+    assert_eq!(oauth_tokens::access_token(&d, &carol, adas_token).await, Err(AppError::NotFound));
+    before_token.assert_unchanged(&d).await;
 }
 
 /// Another account's JS library does not exist for a user: it can be
