@@ -1,15 +1,20 @@
 // Sends the forms of the pages before signing in without leaving the page;
 // see `PLAIN_FORMS` in lib.rs.
 (() => {
+  // One field's error, as `until_edited` in form.rs drops it once edited.
+  const clearField = (input) => {
+    if (!input.hasAttribute('aria-invalid')) return;
+    input.removeAttribute('aria-invalid');
+    const slot = document.getElementById(input.id + '-error');
+    if (slot) slot.textContent = '';
+    input.closest('.field')?.classList.remove('invalid');
+    const hint = document.getElementById(input.id + '-hint');
+    if (hint) input.setAttribute('aria-describedby', hint.id);
+    else input.removeAttribute('aria-describedby');
+  };
+
   const clear = (form) => {
-    for (const slot of form.querySelectorAll('.field .error')) slot.textContent = '';
-    for (const field of form.querySelectorAll('.field.invalid')) field.classList.remove('invalid');
-    for (const input of form.querySelectorAll('[aria-invalid]')) {
-      input.removeAttribute('aria-invalid');
-      const hint = document.getElementById(input.id + '-hint');
-      if (hint) input.setAttribute('aria-describedby', hint.id);
-      else input.removeAttribute('aria-describedby');
-    }
+    for (const input of form.querySelectorAll('[aria-invalid]')) clearField(input);
     const status = form.querySelector('.form-status');
     if (status) status.replaceChildren();
   };
@@ -57,6 +62,7 @@
   };
 
   for (const form of document.querySelectorAll('form[action^="/fn/"]')) {
+    form.addEventListener('input', (event) => clearField(event.target));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const button = form.querySelector('button[type="submit"]');

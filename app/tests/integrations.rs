@@ -302,12 +302,15 @@ async fn key_rotation_keeps_every_integration_readable() {
         integrations::add(&d, &a, dialogflow("Bot")).await.unwrap().id,
         integrations::add(&d, &a, s3("Recordings")).await.unwrap().id,
     ];
-    let rotated = Arc::new(d.secrets.rotated());
+    let rotated = d.secrets.keyring().rotated();
     assert_eq!(
         operator::reseal_secrets(&d, &Operator::from_command_line(), &rotated).await.unwrap(),
         3
     );
-    let after = Domain { secrets: rotated.clone(), ..d.clone() };
+    let after = Domain {
+        secrets: Arc::new(app::domain::core::secrets::Secrets::fixed(rotated.clone())),
+        ..d.clone()
+    };
     for row in integration::Entity::find().all(&d.db).await.unwrap() {
         assert_eq!(row.key_id, rotated.current_key_id());
     }

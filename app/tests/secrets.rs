@@ -110,7 +110,7 @@ async fn rotation_reseals_every_table_and_everything_still_opens() {
     let every_table: Vec<(&str, i64)> = SEALED_TABLES.iter().map(|t| (*t, 1)).collect();
     assert_eq!(under(&before, &old_key), every_table);
 
-    let rotated = d.secrets.rotated();
+    let rotated = d.secrets.keyring().rotated();
     let new_key = rotated.current_key_id().to_owned();
     assert_eq!(operator::reseal_secrets(&d, &op, &rotated).await.unwrap(), 6);
     let after = operator::secrets_status(&d, &op).await.unwrap();
@@ -212,7 +212,7 @@ async fn a_secret_written_while_the_rotation_runs_is_not_overwritten() {
     .update(&writer)
     .await
     .unwrap();
-    let rotated = d.secrets.rotated();
+    let rotated = d.secrets.keyring().rotated();
     let op = Operator::from_command_line();
     let (resealed, ()) = tokio::join!(operator::reseal_secrets(&d, &op, &rotated), async {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;

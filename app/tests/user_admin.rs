@@ -298,7 +298,7 @@ async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address(
 
 #[tokio::test]
 async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_address() {
-    let (d, _) = fresh_domain().await;
+    let (d, clock) = fresh_domain().await;
     let admin_member = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = admin_member.admin().unwrap();
     let bob = add_user(&d, admin_member.account_id(), "bob@example.com", false).await;
@@ -311,7 +311,23 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     .await
     .unwrap();
     assert_eq!(updated.email, "bob@example.com", "not until confirmed");
+    assert_eq!(updated.pending_email.as_deref(), Some("bobby@example.com"));
     assert!(updated.can_share);
+    // The table shows the change waiting on Bob's row only, and an edit of
+    // his name alone keeps it waiting.
+    let pending = |d: Domain, admin: Admin| async move {
+        let page = users::list_users(&d, &admin, "", UserSort::Email, None).await.unwrap();
+        page.rows.into_iter().map(|r| (r.email, r.pending_email)).collect::<Vec<_>>()
+    };
+    let waiting = vec![
+        ("ada@example.com".to_owned(), None),
+        ("bob@example.com".to_owned(), Some("bobby@example.com".to_owned())),
+    ];
+    assert_eq!(pending(d.clone(), admin.clone()).await, waiting);
+    let renamed =
+        users::update(&d, &admin, bob.user_id(), form("Robert", "bob@example.com")).await.unwrap();
+    assert_eq!(renamed.pending_email.as_deref(), Some("bobby@example.com"));
+    assert_eq!(pending(d.clone(), admin.clone()).await, waiting);
     // Both emails say an admin asked, not Bob.
     for to in ["bobby@example.com", "bob@example.com"] {
         let sent = outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).one(&d.db);
@@ -324,6 +340,15 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     let token = link_token(&d, "bobby@example.com", "/confirm-email").await;
     app::domain::identity::email_links::confirm_email_change(&d, &token, None).await.unwrap();
     assert!(log_in_by_password(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
+    let confirmed =
+        vec![("ada@example.com".to_owned(), None), ("bobby@example.com".to_owned(), None)];
+    assert_eq!(pending(d.clone(), admin.clone()).await, confirmed);
+
+    // A change whose link has expired waits on nothing.
+    users::update(&d, &admin, bob.user_id(), form("Robert", "rob@example.com")).await.unwrap();
+    assert_eq!(pending(d.clone(), admin.clone()).await[1].1.as_deref(), Some("rob@example.com"));
+    clock.advance(Purpose::ChangeEmail.lifetime() + Duration::seconds(1));
+    assert_eq!(pending(d.clone(), admin.clone()).await, confirmed);
 }
 
 /// `form` (no admin) for the account's last admin, `id`: refused beside the field.

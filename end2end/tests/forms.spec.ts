@@ -277,3 +277,46 @@ test('admin forms and dialogs: a retry replaces the error', async ({ page }) => 
     page.getByRole('cell', { name: 'Greeting', exact: true }),
   );
 });
+
+test('an error leaves its field once the field is edited, and the next refusal shows again', async ({ page }) => {
+  // Sign-up, a page before signing in (sent by its inline script).
+  await page.goto('/signup');
+  await ready(page);
+  await page.getByLabel('Company Name').fill('Acme Voice');
+  await page.getByLabel('First Name').fill('Grace');
+  await page.getByLabel('Email Address').fill('not-an-email');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign Up' }).click();
+  const email = page.getByLabel('Email Address');
+  const badEmail = page.getByText('Enter an email address like name@example.com.');
+  const noLastName = page.getByText('Last Name is required.');
+  await expect(badEmail).toBeVisible();
+  await expect(noLastName).toBeVisible();
+  await expect(email).toHaveAttribute('aria-invalid', 'true');
+  // Mending one field clears its own error only.
+  await email.pressSequentially('@');
+  await expect(badEmail).toBeHidden();
+  await expect(email).not.toHaveAttribute('aria-invalid');
+  await expect(noLastName).toBeVisible();
+  await expect(page.getByLabel('Last Name')).toHaveAttribute('aria-invalid', 'true');
+  // Still not an address: sent again, it is refused again.
+  await page.getByRole('button', { name: 'Sign Up' }).click();
+  await expect(badEmail).toBeVisible();
+  await expect(email).toHaveAttribute('aria-invalid', 'true');
+
+  // The Account tab, drawn by the app.
+  await signUp(page, uniqueEmail('edited'));
+  const details = page.getByRole('region', { name: 'User Settings' });
+  const first = details.getByLabel('First Name');
+  await first.fill('');
+  await details.getByRole('button', { name: 'Save' }).click();
+  const required = details.getByText('First Name is required.');
+  await expect(required).toBeVisible();
+  await expect(first).toHaveAttribute('aria-invalid', 'true');
+  await first.pressSequentially('A');
+  await expect(required).toBeHidden();
+  await expect(first).not.toHaveAttribute('aria-invalid');
+  await first.fill('');
+  await details.getByRole('button', { name: 'Save' }).click();
+  await expect(required).toBeVisible();
+});

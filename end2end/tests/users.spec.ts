@@ -80,7 +80,16 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await dialog.getByRole('button', { name: 'Update' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByText(`A confirmation link went to ${moved}: Nina Newbie's address changes when they open it.`)).toBeVisible();
-  await expect(row.getByRole('cell', { name: invited, exact: true })).toBeVisible();
+  // The row keeps the address in use, with the one it waits on under it,
+  // and Edit User says so too.
+  const emailCell = row.locator('td.email');
+  await expect(emailCell).toContainText(invited);
+  await expect(emailCell.locator('.pending-email')).toHaveText(`Changing to ${moved}`);
+  await page.getByRole('button', { name: 'Edit Nina Newbie' }).click();
+  await expect(dialog.getByLabel('Email Address')).toHaveValue(invited);
+  await expect(dialog.getByText(`Waiting for confirmation from ${moved}: the address changes when the user opens the link sent there.`)).toBeVisible();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
 
   // Search narrows the table on the server.
   await page.getByLabel('Search users').fill('nina');
@@ -248,6 +257,19 @@ test('a dialog closes with its Close button, and a refused delete says why insid
   await page.getByRole('button', { name: 'Add User' }).click();
   await expect(add.getByLabel('First Name')).toHaveValue('');
   await expect(asking).toBeHidden();
+  // Cancel, beside Add, closes as Close does: at once when nothing is
+  // typed, after asking when something is.
+  await add.getByRole('button', { name: 'Cancel' }).click();
+  await expect(add).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Add User' })).toBeFocused();
+  await page.getByRole('button', { name: 'Add User' }).click();
+  await add.getByLabel('Last Name').fill('Lovelace');
+  await add.getByRole('button', { name: 'Cancel' }).click();
+  await expect(asking).toBeVisible();
+  await add.getByRole('button', { name: 'Discard Changes' }).click();
+  await expect(add).toBeHidden();
+  await page.getByRole('button', { name: 'Add User' }).click();
+  await expect(add.getByLabel('Last Name')).toHaveValue('');
   // Escape pressed again while it asks discards, as in most editors.
   await add.getByLabel('Email Address').fill('ada@example.com');
   await page.keyboard.press('Escape');

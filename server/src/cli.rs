@@ -150,7 +150,7 @@ pub enum MailCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
-    /// Seal stored secrets with a new key (restart the servers after)
+    /// Seal stored secrets with a new key (running servers pick it up from the key file)
     Rotate,
     /// How many stored secrets each key seals, table by table
     Status,
@@ -390,15 +390,15 @@ async fn rotate(domain: &Domain, key_file: &Path) -> Result<String, String> {
         .map_err(fail)?;
     let on_disk = Keyring::read(key_file).map_err(|e| e.to_string())?;
     let rotated = match on_disk {
-        Some(file) => file.joined(&domain.secrets).rotated(),
-        None => domain.secrets.rotated(),
+        Some(file) => file.joined(&domain.secrets.keyring()).rotated(),
+        None => domain.secrets.keyring().rotated(),
     };
     rotated.save(key_file).map_err(|e| e.to_string())?;
     let resealed = operator::reseal_secrets(domain, &Operator::from_command_line(), &rotated)
         .await
         .map_err(explain)?;
     Ok(format!(
-        "New key {} sealed {resealed} secret(s). Restart the servers so they seal with it.",
+        "New key {} sealed {resealed} secret(s). Running servers read it from the key file within seconds.",
         rotated.current_key_id()
     ))
 }

@@ -253,9 +253,37 @@ impl Config {
     }
 }
 
+/// `message` with the password of the database URL `url` masked: some
+/// errors quote the whole URL, and what fails a start goes to the logs.
+pub fn without_password(message: String, url: &str) -> String {
+    let authority =
+        url.split_once("://").map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+    let password = authority
+        .rsplit_once('@')
+        .and_then(|(user_info, _)| user_info.split_once(':'))
+        .map(|(_, password)| password)
+        .filter(|password| !password.is_empty());
+    match password {
+        Some(password) => message.replace(password, "***"),
+        None => message,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{support_address, Config};
+    use super::{support_address, without_password, Config};
+
+    #[test]
+    fn a_database_password_is_masked_in_errors() {
+        let url = "postgresql+ssl://app:S3cret@db.internal/console";
+        let said = format!("The connection string '{url}' has no supporting driver.");
+        assert_eq!(
+            without_password(said, url),
+            "The connection string 'postgresql+ssl://app:***@db.internal/console' has no supporting driver."
+        );
+        let plain = "sqlite://data/console.db?mode=rwc";
+        assert_eq!(without_password(format!("bad {plain}"), plain), format!("bad {plain}"));
+    }
 
     #[test]
     fn a_support_address_is_checked_at_start() {

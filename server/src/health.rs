@@ -31,6 +31,9 @@ pub fn starting() -> Router {
     })
 }
 
+/// How long `/readyz` waits for the database.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Set once a stop began with a drain (`SHUTDOWN_DRAIN_SECONDS`): the process
 /// still serves, but tells load balancers to send no new connections. One
 /// per process, as the stop is.
@@ -40,7 +43,10 @@ async fn readyz(State(web): State<WebContext>) -> (StatusCode, &'static str) {
     if DRAINING.load(std::sync::atomic::Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "not ready");
     }
-    if db::is_ready(&web.domain.read).await {
+    // A probe answers within its own timeout (often 1 s to a few), not
+    // after the pool's: a database gone away is "not ready" at once.
+    let answer = tokio::time::timeout(PROBE_TIMEOUT, db::is_ready(&web.domain.read)).await;
+    if answer == Ok(true) {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready")

@@ -89,7 +89,6 @@ pub fn build_router(
         )
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
         .layer(axum::middleware::from_fn(assets::never_store))
-        .layer(axum::middleware::from_fn(prometheus::record_request))
         .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
         .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
@@ -101,6 +100,9 @@ pub fn build_router(
             std::time::Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn(compression::mark_secret_replies))
-        .layer(compression::layer());
+        .layer(compression::layer())
+        // Outermost, so that every answer is counted: the timeout's 503, a
+        // cross-site refusal, the redirect to the log-in page.
+        .layer(axum::middleware::from_fn(prometheus::record_request));
     logs::around_requests(router).with_state(state)
 }

@@ -43,8 +43,21 @@ pub fn subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    subscriber_coloured(format, filter, writer, false)
+}
+
+fn subscriber_coloured<W>(
+    format: LogFormat,
+    filter: &str,
+    writer: W,
+    colours: bool,
+) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(colours);
     match format {
         LogFormat::Text => Box::new(builder.finish()),
         LogFormat::Json => {
@@ -53,10 +66,41 @@ where
     }
 }
 
-/// Logs through [`subscriber`] to stdout, filtered by `RUST_LOG`.
-pub fn init(format: LogFormat) {
+/// Logs through [`subscriber`], filtered by `RUST_LOG`: a server to stdout,
+/// an operator command to stderr, so that its answer on stdout is all a
+/// script reads. Colours only for a terminal: in a file or a collector the
+/// escape codes would be noise.
+pub fn init(format: LogFormat, serving: bool) {
+    use std::io::IsTerminal;
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| DEFAULT_FILTER.into());
-    let _ = tracing::subscriber::set_global_default(subscriber(format, &filter, std::io::stdout));
+    let subscriber = if serving {
+        subscriber_coloured(format, &filter, std::io::stdout, std::io::stdout().is_terminal())
+    } else {
+        subscriber_coloured(format, &filter, std::io::stderr, std::io::stderr().is_terminal())
+    };
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// The longest `X-Request-Id` kept from a request.
+const REQUEST_ID_MAX: usize = 64;
+
+/// Drops an `X-Request-Id` that is not a plain id, so a new one is made: a
+/// client could otherwise write what it likes, at any length, into every
+/// log line of its request.
+async fn plain_request_id(
+    mut request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let plain = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= REQUEST_ID_MAX
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    if request.headers().get("x-request-id").is_some_and(|value| !plain(value)) {
+        request.headers_mut().remove("x-request-id");
+    }
+    next.run(request).await
 }
 
 /// Adds the request id and the one line per request to every route.
@@ -88,4 +132,5 @@ pub fn around_requests<S: Clone + Send + Sync + 'static>(router: Router<S>) -> R
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::from_fn(plain_request_id))
 }

@@ -7,13 +7,13 @@ use app::domain::core::db;
 use app::domain::core::mail::Transport;
 use app::domain::core::provisioning::{self, LocalPool};
 use app::domain::core::quota::QuotaPolicy;
-use app::domain::core::secrets::Keyring;
+use app::domain::core::secrets::Secrets;
 use app::domain::Domain;
 use axum::Router;
 use clap::Parser;
 use leptos::config::{get_configuration, Env};
 use lettre::message::Mailbox;
-use server::config::{Config, MailConfig};
+use server::config::{without_password, Config, MailConfig};
 use server::security::SecurityPolicy;
 use server::{build_router, cli, logs, worker};
 use tokio::sync::watch;
@@ -35,7 +35,10 @@ async fn main() -> ExitCode {
         libc::umask(0o077);
     }
     match logs::LogFormat::from_env_value(std::env::var("LOG_FORMAT").ok().as_deref()) {
-        Ok(format) => logs::init(format),
+        Ok(format) => {
+            let serving = matches!(std::env::args().nth(1).as_deref(), None | Some("serve"));
+            logs::init(format, serving)
+        }
         Err(message) => return fail(&message),
     }
     // Before any configuration: `--help` and usage errors need no database.
@@ -104,7 +107,7 @@ async fn main() -> ExitCode {
 /// What the domain is made of besides its database, checked from the
 /// configuration before the database is opened.
 struct DomainParts {
-    keyring: Keyring,
+    secrets: Secrets,
     numbers: LocalPool,
     activity_retention: chrono::Duration,
     quotas: QuotaPolicy,
@@ -114,7 +117,7 @@ struct DomainParts {
 impl DomainParts {
     fn check(config: &Config) -> Result<DomainParts, String> {
         Ok(DomainParts {
-            keyring: Keyring::load_or_create(&config.secret_keys_file)
+            secrets: Secrets::from_file(&config.secret_keys_file)
                 .map_err(|err| format!("secret keys: {err}"))?,
             numbers: LocalPool { cooldown: config.number_cooldown.clone()? },
             activity_retention: config.activity_retention.clone()?,
@@ -127,9 +130,20 @@ impl DomainParts {
 
     /// Opens (and migrates) the database: the domain every command acts through.
     async fn open(self, config: &Config) -> Result<Domain, String> {
-        let database =
-            db::connect(&config.database_url).await.map_err(|err| format!("database: {err}"))?;
-        let mut domain = Domain::new(database, Arc::new(SystemClock), Arc::new(self.keyring));
+        let url = &config.database_url;
+        let database = db::connect(url)
+            .await
+            .map_err(|err| {
+                let hint = match err.to_string().contains("timed out") {
+                    true => format!(
+                        " (no connection within {} s: is the database running, and does DATABASE_URL name it?)",
+                        db::ACQUIRE_TIMEOUT.as_secs()
+                    ),
+                    false => String::new(),
+                };
+                without_password(format!("database: {err}{hint}"), url)
+            })?;
+        let mut domain = Domain::new(database, Arc::new(SystemClock), Arc::new(self.secrets));
         domain.public_url = config.public_url.clone();
         domain.sessions = config.sessions;
         domain.oauth = Arc::new(config.oauth.clone());

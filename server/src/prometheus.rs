@@ -68,12 +68,11 @@ pub fn router(handle: PrometheusHandle, domain: Domain) -> Router {
     )
 }
 
-/// The gauges are read when scraped, so they cost nothing in between.
+/// The gauges are read when scraped, so they cost nothing in between. The
+/// pools are measured first, or the queue's own query would count as busy;
+/// the queue is read within a scrape's time (Prometheus gives up after 10 s
+/// by default), so a database gone away costs that gauge, not every metric.
 async fn render(handle: &PrometheusHandle, domain: &Domain) -> String {
-    match mail::queue_depth(domain).await {
-        Ok(depth) => metrics::gauge!("console_mail_queue_depth").set(depth as f64),
-        Err(err) => tracing::warn!(error = %err, "reading the mail queue for metrics"),
-    }
     let pools =
         [("write", &domain.db), ("read", &domain.read), ("search_index", &domain.search_index)];
     for (pool, conn) in pools {
@@ -82,6 +81,12 @@ async fn render(handle: &PrometheusHandle, domain: &Domain) -> String {
         let busy = f64::from(used.open) - idle;
         metrics::gauge!("console_db_pool_connections", "pool" => pool, "state" => "idle").set(idle);
         metrics::gauge!("console_db_pool_connections", "pool" => pool, "state" => "busy").set(busy);
+    }
+    let depth = tokio::time::timeout(std::time::Duration::from_secs(2), mail::queue_depth(domain));
+    match depth.await {
+        Ok(Ok(depth)) => metrics::gauge!("console_mail_queue_depth").set(depth as f64),
+        Ok(Err(err)) => tracing::warn!(error = %err, "reading the mail queue for metrics"),
+        Err(_) => tracing::warn!("reading the mail queue for metrics took over 2 s"),
     }
     handle.run_upkeep();
     handle.render()

@@ -61,13 +61,28 @@ fn every_request_is_one_json_line_with_its_id_route_status_and_latency() {
         let made = app.send(Request::get("/no-such-page").body(Body::empty()).unwrap()).await;
         let id = made.headers["x-request-id"].to_str().unwrap();
         assert_eq!(id.len(), 36, "a UUID when no proxy sent one: {id}");
+        // An id that is not a plain one, or too long, is replaced: a client
+        // does not write what it likes into the log lines.
+        for sent in ["x".repeat(65), "a b\"=injected".to_owned()] {
+            let replaced = app
+                .send(
+                    Request::get("/login")
+                        .header("x-request-id", sent.as_str())
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            let id = replaced.headers["x-request-id"].to_str().unwrap();
+            assert_eq!(id.len(), 36, "{sent:?} became a UUID: {id}");
+        }
     });
     let requests: Vec<serde_json::Value> = lines
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
         .filter(|line: &serde_json::Value| line["span"]["name"] == "request")
         .collect();
-    assert_eq!(requests.len(), 2, "one line per request: {lines}");
+    assert_eq!(requests.len(), 4, "one line per request: {lines}");
+    assert!(!lines.contains("injected") && !lines.contains(&"x".repeat(65)), "{lines}");
     let first = &requests[0];
     assert_eq!(first["level"], "INFO");
     assert_eq!(first["span"]["method"], "GET");

@@ -5,7 +5,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use app::domain::core::mail::{self, Email};
-use app::domain::core::secrets::Keyring;
+use app::domain::core::secrets::{Keyring, Secrets};
 use app::domain::core::Domain;
 use app::domain::features::integrations::{self, Credentials};
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
@@ -35,7 +35,8 @@ fn secrets_rotate_writes_a_new_key_and_reseals_every_integration() {
         // The secret was re-sealed: the new key alone opens it (the old one
         // could now leave the key file), and the status names only the new key.
         let new_keys = Keyring::load_or_create(&key_file).unwrap();
-        let restarted = Domain { secrets: Arc::new(new_keys.current_only()), ..d.clone() };
+        let restarted =
+            Domain { secrets: Arc::new(Secrets::fixed(new_keys.current_only())), ..d.clone() };
         assert_eq!(
             integrations::credentials(&restarted, &admin, added).await.unwrap(),
             Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
@@ -68,7 +69,7 @@ fn a_rotation_keeps_a_key_another_rotation_added_meanwhile() {
         std::fs::create_dir_all(&dir).unwrap();
         // Another host rotated first: its new key is in the file, and a
         // secret it sealed is in the database (here, in hand).
-        let other_host = d.secrets.rotated();
+        let other_host = d.secrets.keyring().rotated();
         other_host.save(&key_file).unwrap();
         let sealed_there = other_host.seal("sealed by the other host", "context");
 
@@ -82,6 +83,50 @@ fn a_rotation_keeps_a_key_another_rotation_added_meanwhile() {
         assert_eq!(after.open(&sealed_there, "context").unwrap(), "sealed by the other host");
         let sealed_here = d.secrets.seal("sealed by this process", "context");
         assert_eq!(after.open(&sealed_here, "context").unwrap(), "sealed by this process");
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+}
+
+/// A rotation reaches a server that is running on the same key file, with
+/// no restart: what the rotation re-sealed opens there (an integration's
+/// credentials, a queued email), and what it seals next uses the new key.
+#[test]
+fn a_running_server_opens_what_a_rotation_resealed() {
+    run(async {
+        let app = TestApp::new().await;
+        let dir = std::env::temp_dir().join(format!("console-rotate-live-{}", std::process::id()));
+        let key_file = dir.join("secret-keys");
+        let _ = std::fs::remove_dir_all(&dir);
+        let on_file = || Arc::new(Secrets::from_file(&key_file).unwrap());
+        let serving = Domain { secrets: on_file(), ..app.domain.clone() };
+        let ada = account_with_admin(&serving, "Acme", "ada@example.com").await;
+        let admin = ada.admin().unwrap();
+        let added = s3_integration(&serving, &ada, "Recordings").await;
+        let email =
+            Email { to: "bob@example.com".into(), subject: "Hi".into(), body: "Hello Bob".into() };
+        mail::enqueue(&serving.db, &serving.secrets, serving.clock.now(), email).await.unwrap();
+        let old_key = serving.secrets.current_key_id();
+
+        let operator = Domain { secrets: on_file(), ..app.domain.clone() };
+        let said =
+            server::cli::rotate_secrets(&operator, &words(&["secrets", "rotate"]), &key_file)
+                .await
+                .unwrap();
+        assert!(said.contains("Running servers read it"), "{said}");
+        let new_key = Keyring::read(&key_file).unwrap().unwrap().current_key_id().to_owned();
+        assert_ne!(new_key, old_key);
+
+        assert_eq!(
+            integrations::credentials(&serving, &admin, added).await.unwrap(),
+            Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
+        );
+        assert_eq!(serving.secrets.seal("next", "c").key_id, new_key);
+        let folder = dir.join("mail");
+        let sender = "Console <no-reply@console.test>".parse().unwrap();
+        let transport = mail::Transport::Folder(folder.clone());
+        assert_eq!(mail::deliver_due(&serving, &transport, &sender, 10).await.unwrap(), 1);
+        let delivered: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+        assert_eq!(delivered.len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     })
 }
@@ -276,7 +321,7 @@ fn account_merge_on_the_command_line_merges_once_and_then_refuses() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let key_file = dir.join("secret-keys");
-        d.secrets.save(&key_file).unwrap();
+        d.secrets.keyring().save(&key_file).unwrap();
         let grace = account_with_admin(&d, "Globex", "grace@globex.com").await;
         let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
         let added = s3_integration(&d, &ada, "Recordings").await;
@@ -313,7 +358,10 @@ fn account_merge_on_the_command_line_merges_once_and_then_refuses() {
         assert!(said.contains("No longer admins: ada@globex.eu."), "{said}");
         let renamed = "\"Helpers\" is now \"Helpers (from Globex Europe)\"";
         assert!(said.contains(renamed), "{said}");
-        assert!(said.contains("operator merged two accounts"), "logged: {said}");
+        // The log line goes to stderr, leaving the answer alone on stdout.
+        let logged = String::from_utf8_lossy(&done.stderr);
+        assert!(logged.contains("operator merged two accounts"), "logged: {logged}");
+        assert!(!said.contains("operator merged two accounts"), "{said}");
         // The credentials came along, re-sealed by the command's process.
         assert_eq!(
             integrations::credentials(&d, &grace.admin().unwrap(), added).await.unwrap(),

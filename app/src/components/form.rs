@@ -295,6 +295,24 @@ fn FieldFrame(
     }
 }
 
+/// `error` until the field is edited: the message is about what was sent, and
+/// once the user mends it, "too short" beside a longer value reads as a new
+/// refusal. The next answer shows its own error again. Returns the error to
+/// show and what the control's `on:input` (or a list's `on:change`) calls.
+pub fn until_edited(error: Signal<Option<String>>) -> (Signal<Option<String>>, impl Fn() + Copy) {
+    let edited = RwSignal::new(false);
+    Effect::new(move |_| {
+        error.track();
+        edited.set(false);
+    });
+    let shown = Signal::derive(move || if edited.get() { None } else { error.get() });
+    (shown, move || {
+        if !edited.get_untracked() {
+            edited.set(true);
+        }
+    })
+}
+
 /// What describes the control of a [`FieldFrame`]: the hint if there is one,
 /// the error while there is one.
 fn described_by(
@@ -341,6 +359,7 @@ pub fn Field(
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
+    let (error, edited) = until_edited(error);
     let described_by = described_by(&id, hint, error);
     view! {
         <FieldFrame id=id.clone() label hint error>
@@ -358,6 +377,7 @@ pub fn Field(
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
                 on:input=move |ev| {
+                    edited();
                     if let Some(bind) = bind {
                         bind.set(event_target_value(&ev));
                     }
@@ -430,6 +450,7 @@ pub fn TextAreaField(
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
+    let (error, edited) = until_edited(error);
     let described_by = described_by(&id, hint, error);
     view! {
         <FieldFrame id=id.clone() label hint error>
@@ -442,6 +463,7 @@ pub fn TextAreaField(
                 spellcheck=if code { "false" } else { "true" }
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
+                on:input=move |_| edited()
             >
                 {value}
             </textarea>

@@ -2,6 +2,7 @@
 //! page is inert (focus stays inside), Escape or the Close button closes (a
 //! phone has no Escape key), and focus returns to the element that opened it.
 //! A dialog holding something typed and not saved asks before it closes.
+use leptos::context::Provider;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -79,6 +80,12 @@ pub fn Modal(
     let on_close_button = move |_| {
         ask_or_close();
     };
+    // Through a `Provider`, which gives the children an owner of their own:
+    // a component has none, so `provide_context` here would reach every
+    // dialog of the page, and the last one drawn would win.
+    let dismiss = Dismiss(Callback::new(move |_| {
+        ask_or_close();
+    }));
     let on_cancel = move |ev: leptos::ev::Event| {
         if !ask_or_close() {
             ev.prevent_default();
@@ -134,7 +141,7 @@ pub fn Modal(
                         </div>
                     </div>
                 </Show>
-                {children.read_value()()}
+                <Provider value=dismiss>{children.read_value()()}</Provider>
                 // Last in the markup, so opening focuses the first field;
                 // drawn at the top corner.
                 <button type="button" class="close" aria-label="Close" on:click=on_close_button>"×"</button>
@@ -144,6 +151,25 @@ pub fn Modal(
     // Erased: a page holding several dialogs would otherwise have a type too
     // deep for the compiler's default limit in builds that keep view types.
     .into_any()
+}
+
+/// How the [`CancelButton`] inside a [`Modal`] closes it: as its × does.
+#[derive(Clone, Copy)]
+struct Dismiss(Callback<()>);
+
+/// The button beside a dialog's main one that closes it without doing
+/// anything ("Cancel"; "Done" where each choice was saved as it was made).
+/// Like the × and Escape, it asks first about anything typed and not saved.
+#[component]
+pub fn CancelButton(#[prop(default = "Cancel")] label: &'static str) -> impl IntoView {
+    let dismiss = use_context::<Dismiss>();
+    view! {
+        <button type="button" on:click=move |_| {
+            if let Some(Dismiss(dismiss)) = dismiss {
+                dismiss.run(());
+            }
+        }>{label}</button>
+    }
 }
 
 /// Whether a field of the dialog differs from what it showed when drawn: the

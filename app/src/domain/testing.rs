@@ -38,7 +38,9 @@ pub async fn fresh_domain() -> (Domain, ManualClock) {
 pub async fn domain_on(url: &str) -> (Domain, ManualClock) {
     let db = db::connect(url).await.expect("connect and migrate the test database");
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap());
-    let keyring = Arc::new(crate::domain::core::secrets::Keyring::generate());
+    let keyring = Arc::new(crate::domain::core::secrets::Secrets::fixed(
+        crate::domain::core::secrets::Keyring::generate(),
+    ));
     (Domain::new(db, Arc::new(clock.clone()), keyring), clock)
 }
 
@@ -327,7 +329,7 @@ snapshot_tables!(
 
 /// The text of a queued email, opened as the mail worker opens it.
 pub fn body_of(d: &Domain, email: &crate::domain::entity::email_outbox::Model) -> String {
-    crate::domain::core::mail::body(&d.secrets, email).expect("the body opens")
+    crate::domain::core::mail::body(&d.secrets.keyring(), email).expect("the body opens")
 }
 
 /// The token of the `path` link in the newest email to `to` that has one

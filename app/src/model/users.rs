@@ -28,6 +28,9 @@ pub struct UserRow {
     /// Disabled by an admin: cannot sign in, and their sessions and developer
     /// keys do not work, until an admin enables them again.
     pub disabled: bool,
+    /// The address an email change waits to be confirmed from, while its
+    /// link works: the row's `email` stays until then.
+    pub pending_email: Option<String>,
 }
 
 /// How the user table is ordered.

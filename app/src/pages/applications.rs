@@ -13,7 +13,9 @@ use crate::components::form::{
     announce, field_error, form_action, form_error, successes, DoneNotice, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
+use crate::components::modal::{
+    close_on_success, CancelButton, ConfirmDelete, EditDialog, Modal, RowDialogs,
+};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{ApplicationRow, Applications, Named, UserChoice};
@@ -228,6 +230,7 @@ fn SettingsForm(
                     integration_ids: chosen_integrations.get_untracked(),
                 });
             }>"Save Settings"</button>
+            <CancelButton />
         </div>
     }
 }
@@ -317,5 +320,8 @@ fn ShareForm(
                 </ul>
             })
         }}
+        <div class="actions">
+            <CancelButton label="Done" />
+        </div>
     }
 }

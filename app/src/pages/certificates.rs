@@ -8,7 +8,7 @@ use crate::components::form::{
     announce, field_error, form_action, form_error, DoneNotice, Field, FormStatus, TextAreaField,
 };
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{close_on_success, ConfirmDelete, Modal, RowDialogs};
+use crate::components::modal::{close_on_success, CancelButton, ConfirmDelete, Modal, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::model::{CertificateRow, Expiry};
 
@@ -41,6 +41,7 @@ pub fn CertificatesTab() -> impl IntoView {
                 <TextAreaField label="Private Key" name="private_key" form="cert-" rows=6 code=true hint="PEM, starting with -----BEGIN PRIVATE KEY-----." error=field_error(result, "private_key") />
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || add.pending().get()>"Add"</button>
+                    <CancelButton />
                 </div>
             </ActionForm>
         </Modal>

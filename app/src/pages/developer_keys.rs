@@ -12,7 +12,7 @@ use crate::components::form::{
     FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{close_on_success, Confirm, Modal};
+use crate::components::modal::{close_on_success, CancelButton, Confirm, Modal};
 use crate::components::secret::CopyButton;
 use crate::components::table::{DataTable, RowActions};
 use crate::model::{DeveloperKeyRow, NewDeveloperKey};
@@ -134,7 +134,7 @@ fn RegenerateDialog(
                     <Field label="Current Password" name="password" form="regenerate-key-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
                     <div class="actions">
                         <button type="submit" class="primary" disabled=move || regenerate.pending().get()>"Regenerate Key"</button>
-                        <button type="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                        <CancelButton />
                     </div>
                 </ActionForm>
             })}

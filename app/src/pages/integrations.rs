@@ -8,11 +8,12 @@ use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
 use crate::components::form::{
-    announce, field_error, form_action, form_error, DoneNotice, Field, FormStatus, TextAreaField,
+    announce, field_error, form_action, form_error, until_edited, DoneNotice, Field, FormStatus,
+    TextAreaField,
 };
 use crate::components::loaded::{loading, server_resource};
 use crate::components::modal::{
-    close_on_success, delete_question, ConfirmDelete, EditDialog, Modal, RowDialogs,
+    close_on_success, delete_question, CancelButton, ConfirmDelete, EditDialog, Modal, RowDialogs,
 };
 use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
 use crate::model::{IntegrationRow, Service, AWS_REGIONS};
@@ -162,18 +163,27 @@ fn AddIntegrationForm(add: ServerAction<AddIntegration>) -> impl IntoView {
                 aws => Either::Right(view! {
                     <Field label="Key" name="key" form="add-" hint="The access key id, e.g. AKIAIOSFODNN7EXAMPLE." error=field_error(result, "key") />
                     <Field label="Secret" name="secret" form="add-" input_type="password" error=field_error(result, "secret") />
-                    {(aws == Service::DynamoDb).then(|| view! {
-                        <div class="field">
-                            <label for="add-region">"Select Region"</label>
-                            <select id="add-region" name="region" aria-describedby="add-region-error">
-                                <option value="">"Choose a region"</option>
-                                {AWS_REGIONS
-                                    .iter()
-                                    .map(|(code, name)| view! { <option value=*code>{format!("{name} ({code})")}</option> })
-                                    .collect_view()}
-                            </select>
-                            <p class="error" id="add-region-error" aria-live="polite">{move || field_error(result, "region").get()}</p>
-                        </div>
+                    {(aws == Service::DynamoDb).then(|| {
+                        let (region_error, edited) = until_edited(field_error(result, "region"));
+                        view! {
+                            <div class="field" class:invalid=move || region_error.get().is_some()>
+                                <label for="add-region">"Select Region"</label>
+                                <select
+                                    id="add-region"
+                                    name="region"
+                                    aria-describedby="add-region-error"
+                                    aria-invalid=move || region_error.get().map(|_| "true")
+                                    on:change=move |_| edited()
+                                >
+                                    <option value="">"Choose a region"</option>
+                                    {AWS_REGIONS
+                                        .iter()
+                                        .map(|(code, name)| view! { <option value=*code>{format!("{name} ({code})")}</option> })
+                                        .collect_view()}
+                                </select>
+                                <p class="error" id="add-region-error" aria-live="polite">{move || region_error.get()}</p>
+                            </div>
+                        }
                     })}
                 }),
             }}
@@ -181,6 +191,7 @@ fn AddIntegrationForm(add: ServerAction<AddIntegration>) -> impl IntoView {
             <p class="hint">"Credentials are stored encrypted and cannot be viewed or changed after the integration is added."</p>
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || add.pending().get()>"Add"</button>
+                <CancelButton />
             </div>
         </ActionForm>
     }
@@ -212,6 +223,7 @@ fn EditIntegrationForm(
             <TextAreaField label="Description" name="description" form="edit-" rows=2 maxlength=500 value=row.description.clone() error=field_error(result, "description") />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || update.pending().get()>"Update"</button>
+                <CancelButton />
             </div>
         </ActionForm>
     }

@@ -5,12 +5,12 @@ use leptos::prelude::*;
 
 use crate::api::js_libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
 use crate::components::form::{
-    announce, field_error, form_action, form_error, DoneNotice, Field, FormStatus,
+    announce, field_error, form_action, form_error, until_edited, DoneNotice, Field, FormStatus,
 };
 use crate::components::js_syntax::syntax_problem;
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{
-    close_on_success, delete_question, ConfirmDelete, EditDialog, Modal, RowDialogs,
+    close_on_success, delete_question, CancelButton, ConfirmDelete, EditDialog, Modal, RowDialogs,
 };
 use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
 use crate::model::{AppError, JsLibraryRow, JS_LIBRARY_MAX};
@@ -119,6 +119,7 @@ fn LibraryForm(
         <CodeField id=format!("{prefix}code") code error=field_error(result, "code") />
         <div class="actions">
             <button type="submit" class="primary" disabled=move || pending.get()>{submit}</button>
+            <CancelButton />
         </div>
     };
     match (add, update) {
@@ -136,6 +137,7 @@ fn LibraryForm(
 /// stops parsing as JavaScript.
 #[component]
 fn CodeField(id: String, code: RwSignal<String>, error: Signal<Option<String>>) -> impl IntoView {
+    let (error, edited) = until_edited(error);
     let problem = syntax_problem(code.into());
     let count = Memo::new(move |_| code.with(|c| c.chars().count()));
     let over = Signal::derive(move || count.get() > JS_LIBRARY_MAX);
@@ -155,7 +157,10 @@ fn CodeField(id: String, code: RwSignal<String>, error: Signal<Option<String>>) 
                 aria-describedby=format!("{count_id} {syntax_id} {error_id}")
                 aria-invalid=move || invalid.get().then_some("true")
                 prop:value=move || code.get()
-                on:input=move |ev| code.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    edited();
+                    code.set(event_target_value(&ev));
+                }
             >
                 {code.get_untracked()}
             </textarea>

@@ -13,7 +13,9 @@ use crate::components::form::{
     field_error, form_action, form_error, DoneNotice, Field, FormStatus,
 };
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{close_on_success, ConfirmDelete, EditDialog, Modal, RowDialogs};
+use crate::components::modal::{
+    close_on_success, CancelButton, ConfirmDelete, EditDialog, Modal, RowDialogs,
+};
 use crate::components::table::{
     email_parts, DataTable, DeleteButton, EditButton, Pager, RowActions,
 };
@@ -344,7 +346,12 @@ fn UserTable(
                 view! {
                     <tr>
                         <td>{name.clone()} {own.then_some(" (you)")}</td>
-                        <td class="email">{email_parts(u.email.clone())}</td>
+                        <td class="email">
+                            {email_parts(u.email.clone())}
+                            {u.pending_email.clone().map(|to| view! {
+                                <span class="pending-email">"Changing to " {email_parts(to)}</span>
+                            })}
+                        </td>
                         <td>{check(u.is_admin)}</td>
                         <td>{check(u.can_create)}</td>
                         <td>{check(u.can_share)}</td>
@@ -435,6 +442,7 @@ fn UserForm(
         two_factor_enabled: false,
         invited: true,
         disabled: false,
+        pending_email: None,
     });
     // Both actions answer with a UserRow; the fields read whichever this form uses.
     let result = Signal::derive(move || match (add, update) {
@@ -464,6 +472,12 @@ fn UserForm(
             }
             error=field_error(result, "email")
         />
+        {value.pending_email.clone().map(|to| view! {
+            <p class="pending-email" id=format!("{prefix}pending-email")>
+                "Waiting for confirmation from " <strong>{to}</strong>
+                ": the address changes when the user opens the link sent there. A new address here replaces that change."
+            </p>
+        })}
         <fieldset class="field" aria-describedby="is-admin-error">
             <legend>"Account Admin"</legend>
             <label class="inline"><input type="radio" name="is_admin" value="yes" checked=value.is_admin />" Yes"</label>
@@ -483,6 +497,7 @@ fn UserForm(
                 <p>"Two-factor authentication: " {if row.two_factor_enabled { "On" } else { "Off" }} " (only the user can change it)"</p>
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>"Update"</button>
+                    <CancelButton />
                 </div>
             </ActionForm>
             <PasswordHelp row />
@@ -492,6 +507,7 @@ fn UserForm(
                 {fields}
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>"Add"</button>
+                    <CancelButton />
                 </div>
             </ActionForm>
         }),

@@ -551,8 +551,9 @@ pub async fn update(
     } else if email_changes {
         email_links::send_email_change(d, &txn, admin.member(), &updated, &checked.email).await?;
     }
+    let row = user_row_now(d, &txn, updated).await?;
     txn.commit().await?;
-    Ok(user_row(updated))
+    Ok(row)
 }
 
 /// Reset Password: the user gets a reset link; the admin never sets or sees a
@@ -619,7 +620,7 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
         return Err(AppError::Forbidden(NOT_YOURSELF_DISABLE.into()));
     }
     if target.disabled_at.is_some() {
-        return Ok(user_row(target));
+        return user_row_now(d, &txn, target).await;
     }
     let mut active = target.into_active_model();
     active.disabled_at = Set(Some(d.clock.now()));
@@ -627,8 +628,9 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
     end_sign_ins(&txn, updated.id, None).await?;
     let event = Event::new(ActivityKind::UserDisabled, &updated.email);
     activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
+    let row = user_row_now(d, &txn, updated).await?;
     txn.commit().await?;
-    Ok(user_row(updated))
+    Ok(row)
 }
 
 /// Enable User: a disabled user may sign in again and their developer keys
@@ -641,7 +643,7 @@ pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppEr
     lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
     if target.disabled_at.is_none() {
-        return Ok(user_row(target));
+        return user_row_now(d, &txn, target).await;
     }
     let mut active = target.into_active_model();
     active.disabled_at = Set(None);
@@ -649,8 +651,9 @@ pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppEr
     end_sign_ins(&txn, updated.id, None).await?;
     let event = Event::new(ActivityKind::UserEnabled, &updated.email);
     activity::record(d, &txn, by, event).await?;
+    let row = user_row_now(d, &txn, updated).await?;
     txn.commit().await?;
-    Ok(user_row(updated))
+    Ok(row)
 }
 
 /// Gives what `from` owned to `to`, inside the deletion's transaction.
@@ -714,7 +717,18 @@ pub fn user_row(u: user::Model) -> UserRow {
         can_share: u.can_share,
         two_factor_enabled: u.two_factor_enabled,
         disabled: u.disabled_at.is_some(),
+        pending_email: None,
     }
+}
+
+/// `u`'s row with the email change it waits on, if any.
+async fn user_row_now<C: sea_orm::ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    u: user::Model,
+) -> Result<UserRow, AppError> {
+    let mut pending = email_links::pending_email_changes(d, conn, vec![u.id]).await?;
+    Ok(UserRow { pending_email: pending.remove(&u.id), ..user_row(u) })
 }
 
 /// A page of the account's users, whatever their state.
@@ -753,6 +767,11 @@ pub async fn list_users_in_state(
             .await?
             .len()
             > 1;
-    let rows = rows.into_iter().map(user_row).collect();
+    let ids = rows.iter().map(|u| u.id).collect();
+    let mut pending = email_links::pending_email_changes(d, &d.read, ids).await?;
+    let rows = rows
+        .into_iter()
+        .map(|u| UserRow { pending_email: pending.remove(&u.id), ..user_row(u) })
+        .collect();
     Ok(UserPage { rows, next, several_users, own_id: admin.member().user_id() })
 }

@@ -161,8 +161,14 @@ fn check_connections(options: &mut ConnectOptions, url: &str) {
         // one used within the last second is taken as alive. One dropped within
         // that second (the server restarted) fails the query that gets it.
         options.test_before_acquire_if_idle_for(IDLE_BEFORE_CHECK);
+        // With the database gone, a request fails after this rather than
+        // sqlx's default 30 s (the request timeout); so does a first start.
+        options.acquire_timeout(ACQUIRE_TIMEOUT);
     }
 }
+
+/// How long a request waits for a PostgreSQL connection before failing.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a PostgreSQL connection may sit idle before it is checked again.
 pub const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(1);

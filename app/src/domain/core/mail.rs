@@ -20,7 +20,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::domain::core::secrets::{Keyring, Sealed, SecretError};
+use crate::domain::core::secrets::{Keyring, Sealed, SecretError, Secrets};
 use crate::domain::core::{db, Domain};
 use crate::domain::entity::email_outbox as outbox;
 use crate::domain::entity::user;
@@ -55,7 +55,7 @@ pub struct Email {
 /// an account of theirs.
 pub async fn enqueue_notice<C: ConnectionTrait>(
     conn: &C,
-    secrets: &Keyring,
+    secrets: &Secrets,
     now: DateTime<Utc>,
     user: &user::Model,
     notice: Email,
@@ -72,7 +72,7 @@ pub async fn enqueue_notice<C: ConnectionTrait>(
 /// them, in the database or in a backup of it.
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
-    secrets: &Keyring,
+    secrets: &Secrets,
     now: DateTime<Utc>,
     email: Email,
 ) -> Result<(), AppError> {
@@ -202,10 +202,9 @@ async fn deliver(
     row: &outbox::Model,
     sender: &Mailbox,
 ) -> Outcome {
-    // A body under a key this process lacks waits and is tried again: it was
-    // re-sealed by `secrets rotate` and this server has not restarted with
-    // the new key file yet, or another host has the key. One that was
-    // altered never opens.
+    // A body under a key this process lacks (another host's) is not taken
+    // ([`deliver_due_until`]); one whose key left the file meanwhile waits
+    // and is tried again. One that was altered never opens.
     let body = match body(secrets, row) {
         Ok(body) => body,
         Err(err @ SecretError::UnknownKey(_)) => {
@@ -297,8 +296,18 @@ pub async fn deliver_due_until(
     stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<usize, AppError> {
     let now = d.clock.now();
+    // A rotation's new key, before the first row sealed with it.
+    d.secrets.reread();
+    let keyring = d.secrets.keyring();
+    // Only bodies this process can open: one under another host's key
+    // would spend its tries here and end failed (a server started without
+    // the shared key file, or one a rotation has not reached).
+    let opens = Condition::any()
+        .add(outbox::Column::KeyId.is_null())
+        .add(outbox::Column::KeyId.is_in(keyring.key_ids()));
     let due = outbox::Entity::find()
         .filter(outbox::Column::Status.eq(PENDING))
+        .filter(opens)
         .filter(outbox::Column::NextAttemptAt.lte(now))
         .filter(
             Condition::any()
@@ -317,7 +326,7 @@ pub async fn deliver_due_until(
         let Some(claimed_until) = claim(d, &row).await? else {
             continue;
         };
-        let outcome = deliver(transport, &d.secrets, &row, sender).await;
+        let outcome = deliver(transport, &keyring, &row, sender).await;
         let attempts = row.attempts + 1;
         let finished = d.clock.now();
         // Recorded only while the claim is still this worker's: past it,

@@ -33,7 +33,7 @@ use limits::{SessionPolicy, ThrottlePolicy};
 use oauth_provider::OAuthConfig;
 use provisioning::NumberProvider;
 use quota::QuotaPolicy;
-use secrets::Keyring;
+use secrets::Secrets;
 
 /// Everything the services need, handed to them explicitly.
 #[derive(Clone)]
@@ -53,7 +53,7 @@ pub struct Domain {
     /// starts with it (never with a request's Host header).
     pub public_url: String,
     /// Seals and opens stored secrets.
-    pub secrets: Arc<Keyring>,
+    pub secrets: Arc<Secrets>,
     /// The outbound HTTPS client (presents the account's client certificates).
     pub outbound: Arc<outbound::Outbound>,
     /// The OAuth provider (Stripe Connect) and this server's clients.
@@ -108,7 +108,7 @@ impl Domain {
         quota::refuse_spent(&self.db, &self.quotas, self.clock.now(), action, who).await
     }
 
-    pub fn new(db: db::Connections, clock: Arc<dyn Clock>, secrets: Arc<Keyring>) -> Self {
+    pub fn new(db: db::Connections, clock: Arc<dyn Clock>, secrets: Arc<Secrets>) -> Self {
         let db::Connections { write: db, read, search_index } = db;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Domain {

@@ -5,7 +5,9 @@
 //!
 //! The key file holds one key per line, `id:base64(32 bytes)`, the current
 //! key first; older keys stay readable for secrets not yet re-encrypted.
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -34,6 +36,7 @@ pub enum SecretError {
     KeyFile(String),
 }
 
+#[derive(Clone)]
 struct SecretKey {
     id: String,
     cipher: XChaCha20Poly1305,
@@ -54,6 +57,7 @@ impl SecretKey {
 }
 
 /// The keys this process knows, the current one first.
+#[derive(Clone)]
 pub struct Keyring {
     keys: Vec<SecretKey>,
 }
@@ -73,6 +77,11 @@ impl Keyring {
 
     pub fn current_key_id(&self) -> &str {
         &self.keys[0].id
+    }
+
+    /// Every key's id, the current one first.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.id.clone()).collect()
     }
 
     /// Seals `plaintext`; `context` (e.g. the owning account) is bound to the
@@ -243,6 +252,112 @@ impl Keyring {
     }
 }
 
+/// The keys a running process seals and opens with, read again from its key
+/// file when that changes: `secrets rotate`, run beside running servers, adds
+/// a key to the file and re-seals every stored secret with it. A server that
+/// kept the keys it started with could not open what was re-sealed (a
+/// 2FA log-in, a queued email) until restarted, and would seal with the old
+/// key. It reads the file again when a secret names a key it lacks, and the
+/// mail worker asks it to on each pass ([`Secrets::reread`]), so a rotation
+/// reaches every server within seconds.
+pub struct Secrets {
+    /// None for a keyring of its own (tests).
+    file: Option<PathBuf>,
+    loaded: RwLock<Loaded>,
+}
+
+struct Loaded {
+    keyring: Arc<Keyring>,
+    /// What the file was when read: its modification time and length.
+    version: Option<(SystemTime, u64)>,
+}
+
+impl Secrets {
+    /// Keys held in memory only, never read again.
+    pub fn fixed(keyring: Keyring) -> Self {
+        Secrets {
+            file: None,
+            loaded: RwLock::new(Loaded { keyring: Arc::new(keyring), version: None }),
+        }
+    }
+
+    /// The key file at `path`, created with a fresh key when there is none
+    /// ([`Keyring::load_or_create`]).
+    pub fn from_file(path: &Path) -> Result<Self, SecretError> {
+        // Taken before reading, so that a change made meanwhile is read again
+        // later; after, when this call creates the file.
+        let before = file_version(path);
+        let keyring = Arc::new(Keyring::load_or_create(path)?);
+        let version = before.or_else(|| file_version(path));
+        Ok(Secrets {
+            file: Some(path.to_owned()),
+            loaded: RwLock::new(Loaded { keyring, version }),
+        })
+    }
+
+    /// The keys as they are now.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.loaded.read().unwrap_or_else(|e| e.into_inner()).keyring.clone()
+    }
+
+    pub fn current_key_id(&self) -> String {
+        self.keyring().current_key_id().to_owned()
+    }
+
+    pub fn seal(&self, plaintext: &str, context: &str) -> Sealed {
+        self.keyring().seal(plaintext, context)
+    }
+
+    /// Opens `sealed`, reading the key file again first if it names a key
+    /// this process does not hold.
+    pub fn open(&self, sealed: &Sealed, context: &str) -> Result<String, SecretError> {
+        match self.keyring().open(sealed, context) {
+            Err(SecretError::UnknownKey(_)) if self.reread() => {
+                self.keyring().open(sealed, context)
+            }
+            opened => opened,
+        }
+    }
+
+    /// Reads the key file again if it changed since it was last read (a
+    /// `stat` otherwise), keeping the keys held before too; whether it did.
+    /// The file's current key seals from then on. A file that went missing
+    /// or unreadable changes nothing: the keys held still work.
+    pub fn reread(&self) -> bool {
+        let Some(path) = &self.file else { return false };
+        let version = file_version(path);
+        if version.is_none()
+            || self.loaded.read().unwrap_or_else(|e| e.into_inner()).version == version
+        {
+            return false;
+        }
+        match Keyring::read(path) {
+            Ok(Some(on_disk)) => {
+                let mut loaded = self.loaded.write().unwrap_or_else(|e| e.into_inner());
+                loaded.keyring = Arc::new(on_disk.joined(&loaded.keyring));
+                loaded.version = version;
+                tracing::info!(
+                    current_key = loaded.keyring.current_key_id(),
+                    "read the secret key file again"
+                );
+                true
+            }
+            Ok(None) => false,
+            Err(err) => {
+                // Said once a change, not on every worker pass.
+                self.loaded.write().unwrap_or_else(|e| e.into_inner()).version = version;
+                tracing::warn!(%err, "the secret key file changed and does not read; keeping the keys held");
+                false
+            }
+        }
+    }
+}
+
+fn file_version(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +413,36 @@ mod tests {
         assert_ne!(new.current_key_id(), old.current_key_id());
         assert_eq!(new.open(&sealed, "c").unwrap(), "value");
         assert_eq!(new.seal("value", "c").key_id, new.current_key_id());
+    }
+
+    /// A rotation by another process reaches this one without a restart:
+    /// what it re-sealed opens, and the new key seals from then on.
+    #[test]
+    fn a_running_process_reads_a_rotated_key_file() {
+        let dir = std::env::temp_dir()
+            .join(format!("console-reread-{}", hex::encode(random_bytes::<6>())));
+        let path = dir.join("secret-keys");
+        let secrets = Secrets::from_file(&path).unwrap();
+        let old_id = secrets.current_key_id();
+        let before = secrets.seal("sealed before", "c");
+        assert!(!secrets.reread(), "the file has not changed");
+
+        let rotated = Keyring::read(&path).unwrap().unwrap().rotated();
+        rotated.save(&path).unwrap();
+        let resealed = rotated.seal("re-sealed", "c");
+        assert_eq!(secrets.open(&resealed, "c").unwrap(), "re-sealed");
+        assert_eq!(secrets.current_key_id(), rotated.current_key_id());
+        assert_ne!(secrets.current_key_id(), old_id);
+        assert_eq!(secrets.seal("new", "c").key_id, rotated.current_key_id());
+        assert_eq!(secrets.open(&before, "c").unwrap(), "sealed before");
+
+        // A key in no file stays unknown, and a broken file changes nothing.
+        let stranger = Keyring::generate().seal("elsewhere", "c");
+        assert!(matches!(secrets.open(&stranger, "c"), Err(SecretError::UnknownKey(_))));
+        std::fs::write(&path, "garbage").unwrap();
+        assert!(!secrets.reread());
+        assert_eq!(secrets.open(&resealed, "c").unwrap(), "re-sealed");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::names;
 use crate::domain::core::scope::{lock_account_as, Scoped};
-use crate::domain::core::secrets::{Keyring, Sealed};
+use crate::domain::core::secrets::{Sealed, Secrets};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_integration, integration};
@@ -324,7 +324,7 @@ pub async fn credentials(d: &Domain, admin: &Admin, id: i32) -> Result<Credentia
     open(&d.secrets, &found)
 }
 
-fn open(keyring: &Keyring, model: &integration::Model) -> Result<Credentials, AppError> {
+fn open(keyring: &Secrets, model: &integration::Model) -> Result<Credentials, AppError> {
     let sealed = Sealed { key_id: model.key_id.clone(), ciphertext: model.ciphertext.clone() };
     let plaintext = keyring.open(&sealed, &seal_context(model.account_id)).map_err(|err| {
         tracing::error!(integration = model.id, error = %err, "integration credentials do not open");

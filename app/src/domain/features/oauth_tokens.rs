@@ -319,7 +319,7 @@ pub async fn access_token(d: &Domain, me: &Member, id: i32) -> Result<String, Ap
 /// A deleted user's tokens pass to the admin who deleted them, re-sealed for
 /// their new owner (the owner is part of what the seal is bound to).
 pub async fn hand_over(
-    keyring: &crate::domain::core::secrets::Keyring,
+    keyring: &crate::domain::core::secrets::Secrets,
     txn: &DatabaseTransaction,
     from: i32,
     to: i32,

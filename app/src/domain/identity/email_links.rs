@@ -1,13 +1,14 @@
 //! The account lifecycle built on email: verifying the sign-up address,
 //! resetting a forgotten password, and changing one's email address. Every
 //! email is written to the outbox in the transaction of the change it reports.
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -384,6 +385,30 @@ pub async fn pending_email_change(
         let until = link.expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
         link.new_email.map(|new_email| PendingEmailChange { new_email, until })
     }))
+}
+
+/// The addresses the email changes of `user_ids` wait on, for the user
+/// table: by user, those whose link still works.
+pub async fn pending_email_changes<C: sea_orm::ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    user_ids: Vec<i32>,
+) -> Result<HashMap<i32, String>, AppError> {
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let links: Vec<(i32, Option<String>)> = email_token::Entity::find()
+        .select_only()
+        .column(email_token::Column::UserId)
+        .column(email_token::Column::NewEmail)
+        .filter(email_token::Column::UserId.is_in(user_ids))
+        .filter(email_token::Column::Purpose.eq(Purpose::ChangeEmail.as_str()))
+        .filter(email_token::Column::UsedAt.is_null())
+        .filter(email_token::Column::ExpiresAt.gt(d.clock.now()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(links.into_iter().filter_map(|(id, email)| Some((id, email?))).collect())
 }
 
 /// The newest email-change link of `user_id` that still works (issuing one
