@@ -120,10 +120,21 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     // Carol sees nothing until it is shared with her.
     assert!(applications::list(&d, &carol).await.unwrap().rows.is_empty());
     assert_eq!(
-        applications::share_choices(&d, &carol, "").await,
+        applications::share_choices(&d, &carol, app.id, "").await,
         Err(AppError::Forbidden(NEEDS_CAN_SHARE.into()))
     );
+    // The picker offers whom the application can still go to: not its
+    // owner, nor who has it already.
+    let offered = |id: i32| {
+        let (d, ada) = (d.clone(), ada.clone());
+        async move {
+            let choices = applications::share_choices(&d, &ada, id, "").await.unwrap();
+            choices.into_iter().map(|u| u.email).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(offered(app.id).await, ["carol@example.com", "dan@example.com"]);
     let shared = applications::share(&d, &ada, app.id, carol.user_id()).await.unwrap();
+    assert_eq!(offered(app.id).await, ["dan@example.com"]);
     assert_eq!(
         shared.shared_with.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
         vec!["carol@example.com"]
@@ -140,6 +151,13 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     assert!(!seen.rows[0].owner.name.is_empty());
     let sent = serde_json::to_string(&seen).unwrap();
     assert!(!sent.contains("ada@example.com"), "{sent}");
+
+    // Nor a disabled user, until enabled again.
+    let admin = ada.admin().unwrap();
+    users::disable(&d, &admin, dan.user_id()).await.unwrap();
+    assert!(offered(app.id).await.is_empty());
+    users::enable(&d, &admin, dan.user_id()).await.unwrap();
+    assert_eq!(offered(app.id).await, ["dan@example.com"]);
 
     // A shared user, even one with both permissions, neither shares, clones
     // nor configures someone else's application.
@@ -240,8 +258,10 @@ async fn nothing_crosses_accounts() {
     let names: Vec<String> =
         applications::list(&d, &ada).await.unwrap().rows.into_iter().map(|a| a.name).collect();
     assert_eq!(names, ["IVR"]);
-    let offered = applications::share_choices(&d, &ada, "").await.unwrap();
+    let offered = applications::share_choices(&d, &ada, app.id, "").await.unwrap();
     assert!(offered.is_empty(), "only Ada's account, and not Ada herself: {offered:?}");
+    // Eve asks whom she could share Ada's application with: it is not hers.
+    assert_eq!(applications::share_choices(&d, &eve, app.id, "").await, Err(AppError::NotFound));
 }
 
 #[tokio::test]

@@ -313,6 +313,18 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     assert_eq!(updated.email, "bob@example.com", "not until confirmed");
     assert_eq!(updated.pending_email.as_deref(), Some("bobby@example.com"));
     assert!(updated.can_share);
+    // The log does not say the address changed before it has.
+    let logged = activity_event::Entity::find()
+        .filter(activity_event::Column::Target.eq("bob@example.com"))
+        .all(&d.db)
+        .await
+        .unwrap();
+    let detail = logged.last().and_then(|e| e.detail.clone()).unwrap_or_default();
+    assert!(
+        detail.ends_with("; email change to bobby@example.com awaits confirmation"),
+        "{detail}"
+    );
+    assert!(!detail.contains("email: "), "{detail}");
     // The table shows the change waiting on Bob's row only, and an edit of
     // his name alone keeps it waiting.
     let pending = |d: Domain, admin: Admin| async move {

@@ -79,6 +79,19 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(sessions.getByRole('columnheader', { name: 'Client Address' })).toBeVisible();
   await expect(sessions.getByRole('cell', { name: '127.0.0.1', exact: true })).toHaveCount(2);
 
+  // Log Out All Other Sessions says what it did, and the other one is out.
+  await sessions.getByRole('button', { name: 'Log Out All Other Sessions' }).click();
+  await expect(sessions.getByText('Every other session is logged out.')).toBeVisible();
+  await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(0);
+  await expect(sessions.getByRole('button', { name: 'Log Out All Other Sessions' })).toHaveCount(0);
+  await other.goto('/account');
+  await expect(other).toHaveURL(/\/login/);
+  await logIn(other, email, PASSWORD);
+  await expect(other).toHaveURL(/\/account$/);
+  await page.reload();
+  await ready(page);
+  await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
+
   // Change the password: a wrong current password is refused first.
   const newPassword = 'Quartz-Harbor-Lantern-77';
   const passwordForm = page.getByRole('region', { name: 'Change Password' });

@@ -137,11 +137,14 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   await page.getByRole('button', { name: 'Turn Off' }).click();
   // Neither the old secret nor codes that no longer work stay on the page.
   await expect(page.getByRole('button', { name: 'Set Up Two-Factor Authentication' })).toBeVisible();
+  const off = page.getByText('Two-factor authentication is off: log-in asks for your password only.');
+  await expect(off).toBeVisible();
   await expect(page.getByRole('img', { name: 'QR code of your two-factor secret' })).toHaveCount(0);
   await expect(page.locator('ul.recovery-codes')).toHaveCount(0);
 
   // A new set-up has a new secret, and turns on with its codes.
   await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
+  await expect(off).toBeHidden();
   const second = (await page.locator('code.secret').first().textContent())!.trim();
   expect(second).not.toBe(first);
   const again = new Authenticator(base32Decode(second), app.lastStep);

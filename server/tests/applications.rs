@@ -83,7 +83,8 @@ fn permissions_are_enforced_by_the_server() {
         let created = app.call("create_application", &[("name", "Sneaky")], Some(&member)).await;
         assert_eq!(created.status, StatusCode::FORBIDDEN, "{}", created.body);
         assert!(created.body.contains("Can Create"));
-        let choices = app.call("share_choices", &[("search", "")], Some(&member)).await;
+        let choices =
+            app.call("share_choices", &[("id", "1"), ("search", "")], Some(&member)).await;
         assert_eq!(choices.status, StatusCode::FORBIDDEN);
         before.assert_unchanged(&app.domain).await;
 
@@ -95,9 +96,10 @@ fn permissions_are_enforced_by_the_server() {
         let cloned = app.call("clone_application", &[("id", &id)], Some(&member)).await;
         assert_eq!(cloned.status, StatusCode::NOT_FOUND);
         before.assert_unchanged(&app.domain).await;
-        let bob_id = app.call("share_choices", &[("search", "bob")], Some(&admin)).await.json()[0]
-            ["id"]
-            .to_string();
+        let bob_id =
+            app.call("share_choices", &[("id", &id), ("search", "bob")], Some(&admin)).await.json()
+                [0]["id"]
+                .to_string();
         let shared =
             app.call("share_application", &[("id", &id), ("user_id", &bob_id)], Some(&admin)).await;
         assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);

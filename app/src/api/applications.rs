@@ -46,11 +46,12 @@ pub async fn unshare_application(id: i32, user_id: i32) -> Result<ApplicationRow
     applications::unshare(&domain()?, &member().await?, id, user_id).await
 }
 
+/// The users the application `id` can be shared with, for what was typed.
 #[server(prefix = "/fn", endpoint = "share_choices")]
-pub async fn share_choices(search: String) -> Result<Vec<UserChoice>, AppError> {
+pub async fn share_choices(id: i32, search: String) -> Result<Vec<UserChoice>, AppError> {
     use super::web::*;
     use crate::domain::features::applications;
-    applications::share_choices(&domain()?, &member().await?, &search).await
+    applications::share_choices(&domain()?, &member().await?, id, &search).await
 }
 
 /// JSON: the name (optional: absent keeps it) and two lists of ids.

@@ -297,7 +297,7 @@ fn ShareForm(
                 on_choose=Callback::new(move |user: UserChoice| {
                     share.dispatch(ShareApplication { id, user_id: user.id });
                 })
-                search=share_choices
+                search=move |typed| share_choices(id, typed)
             />
         </div>
         <h3>"Shared With"</h3>

@@ -72,8 +72,9 @@ fn CertificateTable(
         view! {
             <tr>
                 <td>{row.domain.clone()}</td>
-                <td>{row.subject.clone()}</td>
-                <td>{row.issuer.clone()}</td>
+                // Names like "CN=hooks.example.net" have no space to wrap at.
+                <td class="breakable">{row.subject.clone()}</td>
+                <td class="breakable">{row.issuer.clone()}</td>
                 <td class="when">{row.expires.clone()} {flag.map(|(class, text)| view! { " " <span class=format!("badge {class}")>{text}</span> })}</td>
                 <td>{row.added_by.clone()}</td>
                 <RowActions>

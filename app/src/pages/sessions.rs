@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::account::SecurityChanges;
 use crate::api::sessions::{list_sessions, EndOtherSessions, EndSession};
-use crate::components::form::{form_action, form_error, FormStatus};
+use crate::components::form::{form_action, form_error, success_message, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::table::{DataTable, RowActions};
 use crate::model::SessionRow;
@@ -28,12 +28,17 @@ pub fn SessionsSection() -> impl IntoView {
                 view! {
                     <SessionTable rows end />
                     {others.then(|| view! {
-                        <button type="button" disabled=move || end_others.pending().get() on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Log Out All Other Sessions"</button>
+                        <div class="actions">
+                            <button type="button" disabled=move || end_others.pending().get() on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Log Out All Other Sessions"</button>
+                        </div>
                     })}
                 }
             } />
             <FormStatus error=form_error(end.value(), &[]) />
-            <FormStatus error=form_error(end_others.value(), &[]) />
+            <FormStatus
+                error=form_error(end_others.value(), &[])
+                success=success_message(end_others.value(), "Every other session is logged out.")
+            />
         </section>
     }
 }

@@ -49,6 +49,12 @@ pub fn TwoFactorSection() -> impl IntoView {
             codes.set(None);
         }
     });
+    // Said until a new set-up starts (which empties `begin` no more).
+    let turned_off = Signal::derive(move || -> Option<String> {
+        let off = disable.value().with(|v| matches!(v, Some(Ok(_))));
+        (off && begin.value().with(Option::is_none))
+            .then(|| "Two-factor authentication is off: log-in asks for your password only.".into())
+    });
     let body = move |status: TwoFactorStatus| match status {
         TwoFactorStatus { enabled: true, recovery_codes_left } => Either::Left(view! {
             <p>"Two-factor authentication is " <strong>"on"</strong> ". Log-in asks for a code from your authenticator app. Recovery codes left: " {recovery_codes_left} "."</p>
@@ -76,6 +82,7 @@ pub fn TwoFactorSection() -> impl IntoView {
         <section class="panel" aria-labelledby="two-factor-heading">
             <h2 id="two-factor-heading">"Two-Factor Authentication"</h2>
             <Loaded resource=status view=body />
+            <FormStatus error=Signal::derive(|| None::<String>) success=turned_off />
             {move || codes.get().map(|codes| view! { <RecoveryCodes codes /> })}
         </section>
     }

@@ -698,7 +698,12 @@ fn edit_event(before: &user::Model, after: &user::Model, new_email: Option<&str>
         changes.push(format!("name: {} {}", after.first_name, after.last_name));
     }
     if let Some(email) = new_email {
-        changes.push(format!("email: {email}"));
+        // An invited user's address changes at once; an active user's only
+        // when they confirm it (an `email.changed` event of their own).
+        changes.push(match after.email == email {
+            true => format!("email: {email}"),
+            false => format!("email change to {email} awaits confirmation"),
+        });
     }
     let kind = if role_changed { ActivityKind::UserRoleChanged } else { ActivityKind::UserUpdated };
     let detail = if changes.is_empty() { "no change".to_owned() } else { changes.join("; ") };

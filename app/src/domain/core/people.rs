@@ -112,6 +112,15 @@ pub async fn choices(
     if let Some(id) = except {
         scope = scope.filter(user::Column::Id.ne(id));
     }
+    choices_among(d, scope, search).await
+}
+
+/// [`choices`] among the users `scope` selects (the account's, narrowed).
+pub async fn choices_among(
+    d: &Domain,
+    scope: sea_orm::Select<user::Entity>,
+    search: &str,
+) -> Result<Vec<UserChoice>, AppError> {
     let found = directory::search(d, scope, search, UserSort::Name, None, CHOICES).await?;
     Ok(found.iter().map(user_choice).collect())
 }

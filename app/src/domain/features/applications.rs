@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait, TryInsertResult,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, TransactionTrait,
+    TryInsertResult,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -520,14 +521,28 @@ pub async fn unshare(
     Ok(shown)
 }
 
-/// The users a sharing picker offers: only to users who may share.
+/// The users the sharing picker of the application `id` (the member's own)
+/// offers: only to users who may share, and only users it can still be
+/// shared with: not its owner, nor those who have it, nor disabled users.
 pub async fn share_choices(
     d: &Domain,
     me: &Member,
+    id: i32,
     search: &str,
 ) -> Result<Vec<UserChoice>, AppError> {
     let sharer = me.sharer(&d.db).await?;
-    people::choices(d, sharer.member(), search, Some(me.user_id())).await
+    let app = find_owned(&d.read, me, id).await?;
+    let have_it = share::Entity::find()
+        .select_only()
+        .column(share::Column::UserId)
+        .filter(share::Column::ApplicationId.eq(app.id))
+        .into_query();
+    let scope = Scoped::of(sharer.member())
+        .users()
+        .filter(user::Column::Id.ne(app.owner_id))
+        .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::Id.not_in_subquery(have_it));
+    people::choices_among(d, scope, search).await
 }
 
 /// The application's settings (its owner's only), in one transaction: its
