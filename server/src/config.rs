@@ -247,6 +247,12 @@ impl Config {
         self.public_url.starts_with("https://")
     }
 
+    /// The SQLite database file the URL names, if it names one.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let path = self.database_url.strip_prefix("sqlite://")?.split('?').next()?;
+        (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+    }
+
     /// Creates the data directory.
     pub fn prepare_data_dir(&self) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.data_dir)

@@ -49,6 +49,17 @@ async fn main() -> ExitCode {
         Err(err) => return fail(&format!("configuration: {err}")),
     };
     let config = Config::from_env(leptos_options.site_addr);
+    // An operator command acts on a database that is there: with DATA_DIR
+    // mistyped it made and migrated an empty one (and a key file), then
+    // reported a backup of it as done.
+    if !matches!(command, cli::Command::Serve) {
+        if let Some(file) = config.sqlite_file().filter(|file| !file.exists()) {
+            return fail(&format!(
+                "no database at {}: is DATA_DIR (or DATABASE_URL) right? A server's first start creates it.",
+                file.display()
+            ));
+        }
+    }
     if let Err(err) = config.prepare_data_dir() {
         return fail(&format!("cannot create {}: {err}", config.data_dir.display()));
     }

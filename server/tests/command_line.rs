@@ -72,12 +72,33 @@ fn what_the_server_writes_is_for_its_own_user_alone() {
     let scratch = std::env::temp_dir().join(format!("console-umask-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     let backup = scratch.join("copy.db");
-    let done = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["backup", "--to", backup.to_str().unwrap()])
+    // A server's first start makes the database; the backup is taken while
+    // it serves.
+    let mut serving = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("serve")
         .env("DATA_DIR", &scratch)
         .env("DATABASE_URL", "")
-        .output()
-        .expect("run the server binary");
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server binary");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let done = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["backup", "--to", backup.to_str().unwrap()])
+            .env("DATA_DIR", &scratch)
+            .env("DATABASE_URL", "")
+            .output()
+            .expect("run the server binary");
+        if done.status.success() || std::time::Instant::now() > deadline {
+            break done;
+        }
+        let _ = std::fs::remove_file(&backup);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = serving.kill();
+    let _ = serving.wait();
     assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
     for path in [scratch.join("console.db"), backup, scratch.join("secret-keys")] {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -86,4 +107,27 @@ fn what_the_server_writes_is_for_its_own_user_alone() {
     let mode = std::fs::metadata(&scratch).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "the data directory is {mode:o}");
     std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+/// An operator command pointed at a data directory with no database (a
+/// mistyped DATA_DIR) is refused, creating nothing: it made and migrated an
+/// empty database and a key file there, then reported a backup of it done.
+#[test]
+fn an_operator_command_without_a_database_is_refused_and_creates_nothing() {
+    let scratch = std::env::temp_dir().join(format!("console-typo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let backup = std::env::temp_dir().join(format!("console-typo-{}.db", std::process::id()));
+    for args in [vec!["backup", "--to", backup.to_str().unwrap()], vec!["secrets", "status"]] {
+        let done = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(&args)
+            .env("DATA_DIR", &scratch)
+            .env("DATABASE_URL", "")
+            .output()
+            .expect("run the server binary");
+        assert_eq!(done.status.code(), Some(1), "{args:?}");
+        let said = stderr(&done);
+        assert!(said.contains("no database at ") && said.contains("is DATA_DIR"), "{said}");
+        assert!(!scratch.exists(), "{args:?} created {}", scratch.display());
+        assert!(!backup.exists());
+    }
 }
