@@ -19,7 +19,7 @@ use app::model::AppError;
     name = "server",
     about = "The My Account console: the web server, and the commands of the people who run it.",
     after_help = "Configuration comes from the environment: see the README's table \
-                  (DATA_DIR, DATABASE_URL, PUBLIC_URL, SMTP_URL, ...)."
+                  (DATA_DIR, DATABASE_URL, PUBLIC_URL, SMTP_HOST, ...)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -26,8 +26,9 @@ pub struct Config {
     /// platform's operators do (Stripe, a full account, a lost second
     /// factor); every "contact support" names it. Checked at start.
     pub support_email: Option<Result<String, String>>,
-    /// How mail leaves: SMTP when `SMTP_HOST` is set, else the folder `MAIL_DIR`.
-    pub mail: MailConfig,
+    /// How mail leaves: SMTP when `SMTP_HOST` is set, else the folder
+    /// `MAIL_DIR`. A bad `SMTP_SECURITY` or `SMTP_PORT` is an error at start.
+    pub mail: Result<MailConfig, String>,
     /// `NUMBER_POOL_FILE`: the toll-free numbers the embedded provisioning
     /// provider hands out, one E.164 number a line, `pci` after PCI-enabled
     /// ones. Unset: a built-in pool of 40 numbers.
@@ -88,6 +89,34 @@ pub enum MailConfig {
     },
 }
 
+/// `SMTP_PORT` and `SMTP_SECURITY`: a value that is neither unset nor valid
+/// stops the start, rather than mail going out some other way than asked.
+fn smtp_settings() -> Result<(u16, SmtpSecurity), String> {
+    let security = match var("SMTP_SECURITY").as_deref() {
+        None | Some("starttls") => SmtpSecurity::StartTls,
+        Some("none") => SmtpSecurity::None,
+        Some("tls") => SmtpSecurity::Tls,
+        Some(other) => {
+            return Err(format!("SMTP_SECURITY must be starttls, tls or none, not {other:?}"))
+        }
+    };
+    let default_port = match security {
+        SmtpSecurity::None => 25,
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::Tls => 465,
+    };
+    let port = match var("SMTP_PORT") {
+        None => default_port,
+        Some(port) => port
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&port: &u16| port > 0)
+            .ok_or_else(|| format!("SMTP_PORT must be a port number, not {port:?}"))?,
+    };
+    Ok((port, security))
+}
+
 /// An environment variable, with empty meaning unset.
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -132,24 +161,15 @@ impl Config {
         let mail_from =
             var("MAIL_FROM").unwrap_or_else(|| "Voice Console <no-reply@localhost>".into());
         let mail = match var("SMTP_HOST") {
-            Some(host) => {
-                let security = match var("SMTP_SECURITY").as_deref() {
-                    Some("none") => SmtpSecurity::None,
-                    Some("tls") => SmtpSecurity::Tls,
-                    _ => SmtpSecurity::StartTls,
-                };
-                let default_port = match security {
-                    SmtpSecurity::None => 25,
-                    SmtpSecurity::StartTls => 587,
-                    SmtpSecurity::Tls => 465,
-                };
-                let port = var("SMTP_PORT").and_then(|p| p.parse().ok()).unwrap_or(default_port);
-                let credentials = var("SMTP_USERNAME").zip(var("SMTP_PASSWORD"));
-                MailConfig::Smtp { host, port, security, credentials }
-            }
-            None => MailConfig::Folder(
+            Some(host) => smtp_settings().map(|(port, security)| MailConfig::Smtp {
+                host,
+                port,
+                security,
+                credentials: var("SMTP_USERNAME").zip(var("SMTP_PASSWORD")),
+            }),
+            None => Ok(MailConfig::Folder(
                 var("MAIL_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("mail")),
-            ),
+            )),
         };
         let number_pool_file = var("NUMBER_POOL_FILE").map(PathBuf::from);
         let trusted_proxies = var("TRUSTED_PROXIES")

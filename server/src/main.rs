@@ -185,10 +185,16 @@ impl Serving {
             .mail_from
             .parse()
             .map_err(|err| format!("MAIL_FROM {:?}: {err}", config.mail_from))?;
-        let transport = match &config.mail {
-            MailConfig::Folder(dir) => Transport::Folder(dir.clone()),
+        let transport = match config.mail.clone()? {
+            MailConfig::Folder(dir) => {
+                // Made now, so that a folder that cannot be (a path through
+                // a file, no permission) stops the start, not each delivery.
+                std::fs::create_dir_all(&dir)
+                    .map_err(|err| format!("MAIL_DIR {}: {err}", dir.display()))?;
+                Transport::Folder(dir)
+            }
             MailConfig::Smtp { host, port, security, credentials } => {
-                Transport::smtp(host, *port, *security, credentials.clone())
+                Transport::smtp(&host, port, security, credentials)
                     .map_err(|err| format!("SMTP: {err}"))?
             }
         };
@@ -257,12 +263,14 @@ async fn serve(
     println!("My Account console: {}", config.public_url);
     println!("Data directory: {}", config.data_dir.display());
     match &config.mail {
-        MailConfig::Folder(dir) => {
+        Ok(MailConfig::Folder(dir)) => {
             println!("Emails are delivered as .eml files into: {}", dir.display())
         }
-        MailConfig::Smtp { host, port, .. } => {
+        Ok(MailConfig::Smtp { host, port, .. }) => {
             println!("Emails are delivered by SMTP via {host}:{port}")
         }
+        // Refused by `Serving::check` before the server starts.
+        Err(_) => {}
     }
     tokio::select! {
         signal = signals.next() => tracing::info!(signal, ?drain, ?grace, "stopping"),
@@ -273,7 +281,11 @@ async fn serve(
         // served until they have.
         server::health::DRAINING.store(true, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(?drain, "draining: /readyz answers 503, requests are still served");
-        tokio::time::sleep(drain).await;
+        // A second signal (a second Ctrl-C) cuts the waits short.
+        tokio::select! {
+            _ = tokio::time::sleep(drain) => {}
+            signal = signals.next() => tracing::warn!(signal, "signalled again: no more draining"),
+        }
     }
     tracing::info!(
         ?grace,
@@ -281,13 +293,21 @@ async fn serve(
         being sent"
     );
     let _ = stop.send(true);
-    let finished = tokio::time::timeout(grace, async {
+    let finishing = tokio::time::timeout(grace, async {
         let _ = serving.await;
         let _ = worker.await;
-    })
-    .await;
-    if finished.is_err() {
-        tracing::warn!(?grace, "the grace period ended before every request finished");
+    });
+    tokio::select! {
+        finished = finishing => if finished.is_err() {
+            tracing::warn!(
+                ?grace,
+                "the grace period ended before every request and the email being sent finished"
+            );
+        },
+        signal = signals.next() => tracing::warn!(
+            signal,
+            "signalled again: stopping without waiting for the requests in flight"
+        ),
     }
     // Closing waits for every connection to come back to the pool; a request
     // still running after the grace may hold one, so the wait is bounded too.

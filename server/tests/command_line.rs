@@ -131,3 +131,31 @@ fn an_operator_command_without_a_database_is_refused_and_creates_nothing() {
         assert!(!backup.exists());
     }
 }
+
+/// Mail settings that cannot be meant stop the start, saying which: mail
+/// went out another way than asked (STARTTLS on 587 for a typo), or a
+/// folder that cannot exist failed only at each delivery.
+#[test]
+fn mail_settings_that_cannot_be_meant_stop_the_start() {
+    let scratch = std::env::temp_dir().join(format!("console-mailcfg-{}", std::process::id()));
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[("SMTP_HOST", "mail.example.com"), ("SMTP_SECURITY", "ssl")], "SMTP_SECURITY must be"),
+        (&[("SMTP_HOST", "mail.example.com"), ("SMTP_PORT", "smtp")], "SMTP_PORT must be a port"),
+        (&[("MAIL_DIR", "/etc/passwd/mail")], "MAIL_DIR /etc/passwd/mail"),
+    ];
+    for (settings, expected) in cases {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .arg("serve")
+            .env("DATA_DIR", &scratch)
+            .env("DATABASE_URL", "")
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0");
+        for (name, value) in settings {
+            command.env(name, value);
+        }
+        let done = command.output().expect("run the server binary");
+        assert_eq!(done.status.code(), Some(1), "{settings:?}");
+        assert!(stderr(&done).contains(expected), "{settings:?}: {}", stderr(&done));
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}
