@@ -46,6 +46,25 @@ async fn exited(mut server: std::process::Child) -> std::process::ExitStatus {
     tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap()
 }
 
+/// How `server` ended, once it has, polled so that one that does not end
+/// within `seconds` of `signalled` is killed and fails the test.
+async fn exit_within(
+    server: &mut std::process::Child,
+    signalled: std::time::Instant,
+    seconds: u64,
+) -> std::process::ExitStatus {
+    loop {
+        if let Some(exit) = server.try_wait().unwrap() {
+            return exit;
+        }
+        if signalled.elapsed() > Duration::from_secs(seconds) {
+            let _ = server.kill();
+            panic!("the server was still running {seconds} s after it was signalled");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A free port on the loopback address, and the address a server there has.
 fn local_port() -> (u16, SocketAddr) {
     let port = free_port();
@@ -156,16 +175,7 @@ async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace()
 
     let signalled = std::time::Instant::now();
     sigterm(&server);
-    let exit = loop {
-        if let Some(exit) = server.try_wait().unwrap() {
-            break exit;
-        }
-        if signalled.elapsed() > Duration::from_secs(20) {
-            let _ = server.kill();
-            panic!("the server was still running 20 s after SIGTERM");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let exit = exit_within(&mut server, signalled, 20).await;
     let took = signalled.elapsed();
     assert_eq!(exit.code(), Some(0));
     assert!(
@@ -197,16 +207,7 @@ async fn a_second_signal_stops_without_waiting_out_the_grace() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(server.try_wait().unwrap().is_none(), "the first signal waits for the request");
     sigterm(&server);
-    let exit = loop {
-        if let Some(exit) = server.try_wait().unwrap() {
-            break exit;
-        }
-        if signalled.elapsed() > Duration::from_secs(20) {
-            let _ = server.kill();
-            panic!("the server was still running 20 s after two signals");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let exit = exit_within(&mut server, signalled, 20).await;
     assert_eq!(exit.code(), Some(0));
     let took = signalled.elapsed();
     assert!(took < Duration::from_secs(10), "not the 30 s grace: {took:?}");
