@@ -86,8 +86,14 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(sessions.getByRole('button', { name: 'Log Out All Other Sessions' })).toHaveCount(0);
   await other.goto('/account');
   await expect(other).toHaveURL(/\/login/);
-  await logIn(other, email, PASSWORD);
-  await expect(other).toHaveURL(/\/account$/);
+  await expect(other.getByText('Log in to continue: the page you asked for opens next.')).toBeVisible();
+  await elsewhere.close();
+  // Logged in elsewhere again, for the password change below.
+  const again = await browser.newContext();
+  const third = await again.newPage();
+  await third.goto('/login');
+  await logIn(third, email, PASSWORD);
+  await expect(third).toHaveURL(/\/account$/);
   await page.reload();
   await ready(page);
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
@@ -107,7 +113,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(passwordForm.getByLabel('New Password')).toHaveValue('');
   // The list follows without a reload.
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(0);
-  await elsewhere.close();
+  await again.close();
 
   // Log out, then log in with the new password.
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();

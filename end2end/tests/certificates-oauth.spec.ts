@@ -1,21 +1,8 @@
 import { test, expect } from '@playwright/test';
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync } from 'fs';
 import { createServer, Server } from 'http';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { PROVIDER_PORT } from '../playwright.config';
-import { expectAccessible, ready, operator, signUp, uniqueEmail } from './helpers';
-
-/** A self-signed client certificate and its key, made by openssl for this run. */
-function certificate(commonName: string): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'e2e-cert-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '365', '-subj', `/CN=${commonName}`,
-  ], { stdio: 'ignore' });
-  return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
-}
+import { certificate, expectAccessible, ready, operator, signUp, uniqueEmail } from './helpers';
 
 let provider: Server;
 const issuedCodes = new Set<string>();

@@ -1,7 +1,8 @@
 import { expect, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { execFileSync } from 'child_process';
-import { existsSync, readdirSync, readFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { DATA_DIR, SERVER_BIN, SERVER_ENV } from '../playwright.config';
 
@@ -115,4 +116,17 @@ export async function addJsLibrary(page: Page, name: string) {
   await library.getByLabel('Code').fill('function hello(name) { return "Hi " + name; }');
   await library.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(page.getByRole('cell', { name, exact: true })).toBeVisible();
+}
+
+/**
+ * A self-signed client certificate and its key, made by openssl for this
+ * run, valid for `days`.
+ */
+export function certificate(commonName: string, days = 365): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-cert-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', String(days), '-subj', `/CN=${commonName}`,
+  ], { stdio: 'ignore' });
+  return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
 }

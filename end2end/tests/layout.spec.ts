@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { addJsLibrary, ready, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail, PASSWORD } from './helpers';
+import { addJsLibrary, certificate, ready, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail, PASSWORD } from './helpers';
 
 // Every tab an admin sees, by its URL; each is visited directly.
 const TABS: [string, string][] = [
@@ -66,6 +66,18 @@ test('every tab at 1280 and 390 px: row actions in a line (a column on phones), 
   await page.goto('/account/js-libraries');
   await ready(page);
   await addJsLibrary(page, 'Greeting');
+  // A certificate whose names have no space to wrap at, flagged as
+  // expiring soon: the widest row a table of certificates has.
+  await page.goto('/account/certificates');
+  await ready(page);
+  await page.getByRole('button', { name: 'Add Certificate' }).click();
+  const adding = page.getByRole('dialog', { name: 'Add Certificate' });
+  const soon = certificate('recordings-upload.hooks.example.net', 20);
+  await adding.getByLabel('Domain').fill('recordings-upload.hooks.example.net');
+  await adding.getByLabel('Certificate').fill(soon.cert);
+  await adding.getByLabel('Private Key').fill(soon.key);
+  await adding.getByRole('button', { name: 'Add' }).click();
+  await expect(page.getByText('Expires within 30 days')).toBeVisible();
   // An application: its row has the most buttons.
   await page.goto('/account/applications');
   await ready(page);

@@ -63,7 +63,7 @@ async fn main() -> ExitCode {
     if let Err(err) = config.prepare_data_dir() {
         return fail(&format!("cannot create {}: {err}", config.data_dir.display()));
     }
-    let parts = match DomainParts::check(&config) {
+    let parts = match DomainParts::check(&config, matches!(command, cli::Command::Serve)) {
         Ok(parts) => parts,
         Err(message) => return fail(&message),
     };
@@ -126,10 +126,16 @@ struct DomainParts {
 }
 
 impl DomainParts {
-    fn check(config: &Config) -> Result<DomainParts, String> {
+    /// `serving`: a server may create the key file on its first start; an
+    /// operator command needs the servers' own.
+    fn check(config: &Config, serving: bool) -> Result<DomainParts, String> {
+        let file = &config.secret_keys_file;
+        let secrets = match serving {
+            true => Secrets::from_file(file),
+            false => Secrets::from_existing_file(file),
+        };
         Ok(DomainParts {
-            secrets: Secrets::from_file(&config.secret_keys_file)
-                .map_err(|err| format!("secret keys: {err}"))?,
+            secrets: secrets.map_err(|err| format!("secret keys: {err}"))?,
             numbers: LocalPool { cooldown: config.number_cooldown.clone()? },
             activity_retention: config.activity_retention.clone()?,
             support_email: config.support_email.clone().transpose()?,
@@ -276,15 +282,20 @@ async fn serve(
         signal = signals.next() => tracing::info!(signal, ?drain, ?grace, "stopping"),
         result = &mut serving => return fail(&format!("server: {result:?}")),
     }
+    // A second signal (a second Ctrl-C) cuts the waits short: the drain's
+    // and the grace's.
+    let mut signalled_again = false;
     if !drain.is_zero() {
         // Load balancers learn from /readyz; new connections are still
         // served until they have.
         server::health::DRAINING.store(true, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(?drain, "draining: /readyz answers 503, requests are still served");
-        // A second signal (a second Ctrl-C) cuts the waits short.
         tokio::select! {
             _ = tokio::time::sleep(drain) => {}
-            signal = signals.next() => tracing::warn!(signal, "signalled again: no more draining"),
+            signal = signals.next() => {
+                tracing::warn!(signal, "signalled again: stopping without draining or waiting");
+                signalled_again = true;
+            }
         }
     }
     tracing::info!(
@@ -298,6 +309,9 @@ async fn serve(
         let _ = worker.await;
     });
     tokio::select! {
+        // Biased: already signalled twice, the requests are not waited for.
+        biased;
+        _ = std::future::ready(()), if signalled_again => {}
         finished = finishing => if finished.is_err() {
             tracing::warn!(
                 ?grace,

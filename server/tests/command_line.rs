@@ -106,6 +106,21 @@ fn what_the_server_writes_is_for_its_own_user_alone() {
     }
     let mode = std::fs::metadata(&scratch).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "the data directory is {mode:o}");
+
+    // A command pointed at a key file that is not there is refused rather
+    // than given a fresh key, which would seal what it queues (an
+    // invitation, a notice) with a key no server holds.
+    let elsewhere = scratch.join("no-such-keys");
+    let refused = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["secrets", "status"])
+        .env("DATA_DIR", &scratch)
+        .env("DATABASE_URL", "")
+        .env("SECRET_KEYS_FILE", &elsewhere)
+        .output()
+        .expect("run the server binary");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("no-such-keys does not exist"), "{}", stderr(&refused));
+    assert!(!elsewhere.exists());
     std::fs::remove_dir_all(&scratch).unwrap();
 }
 

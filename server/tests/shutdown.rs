@@ -191,27 +191,32 @@ async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace()
 }
 
 /// A second signal (Ctrl-C pressed again) stops at once, without waiting
-/// out the grace for a request that would hold it.
+/// out the drain or the grace for a request that would hold it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_signal_stops_without_waiting_out_the_grace() {
-    let data_dir = fresh_data_dir("console-twice");
-    let smtp_port = quiet_smtp().await;
-    let (port, addr) = local_port();
-    let grace = [("SHUTDOWN_GRACE_SECONDS", "30")];
-    let mut server = start_server(&data_dir, "", port, smtp_port, &grace).await;
-    let body = format!("email=ada%40example.com&password={PASSWORD}");
-    let _stuck = begin_post(addr, "/fn/log_in", &body, None, 5).await;
+async fn a_second_signal_stops_without_waiting_out_the_drain_or_the_grace() {
+    let waits: [&[(&str, &str)]; 2] = [
+        &[("SHUTDOWN_GRACE_SECONDS", "30")],
+        &[("SHUTDOWN_DRAIN_SECONDS", "30"), ("SHUTDOWN_GRACE_SECONDS", "30")],
+    ];
+    for env in waits {
+        let data_dir = fresh_data_dir("console-twice");
+        let smtp_port = quiet_smtp().await;
+        let (port, addr) = local_port();
+        let mut server = start_server(&data_dir, "", port, smtp_port, env).await;
+        let body = format!("email=ada%40example.com&password={PASSWORD}");
+        let _stuck = begin_post(addr, "/fn/log_in", &body, None, 5).await;
 
-    let signalled = std::time::Instant::now();
-    sigterm(&server);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(server.try_wait().unwrap().is_none(), "the first signal waits for the request");
-    sigterm(&server);
-    let exit = exit_within(&mut server, signalled, 20).await;
-    assert_eq!(exit.code(), Some(0));
-    let took = signalled.elapsed();
-    assert!(took < Duration::from_secs(10), "not the 30 s grace: {took:?}");
-    let _ = std::fs::remove_dir_all(&data_dir);
+        let signalled = std::time::Instant::now();
+        sigterm(&server);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(server.try_wait().unwrap().is_none(), "{env:?}: the first signal waits");
+        sigterm(&server);
+        let exit = exit_within(&mut server, signalled, 20).await;
+        assert_eq!(exit.code(), Some(0));
+        let took = signalled.elapsed();
+        assert!(took < Duration::from_secs(10), "{env:?}: not the 30 s wait: {took:?}");
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
 }
 
 /// With a drain, a stop first tells load balancers (`/readyz` 503) while

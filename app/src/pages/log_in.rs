@@ -7,6 +7,9 @@ use crate::components::form::{field_error, form_action, form_error, Field, FormS
 use crate::model::contact_support;
 
 const LOGGED_OUT_NOTE: &str = "You have logged out.";
+/// When a console page sent the visitor here (never logged in, or their
+/// session ended): what they asked for comes once they have logged in.
+const CONTINUE_NOTE: &str = "Log in to continue: the page you asked for opens next.";
 
 #[component]
 pub fn LogInPage() -> impl IntoView {
@@ -14,11 +17,17 @@ pub fn LogInPage() -> impl IntoView {
     let result = log_in.value();
     let (next, logged_out) = use_query_map()
         .with_untracked(|q| (q.get("next").unwrap_or_default(), q.get("logged_out").is_some()));
-    // Log Out lands here: the page says it was done, until a log-in is tried.
+    // Log Out lands here: the page says it was done, until a log-in is
+    // tried; so does a console page that sent the visitor here.
+    let note = match (logged_out, next.is_empty()) {
+        (true, _) => Some(LOGGED_OUT_NOTE),
+        (false, false) => Some(CONTINUE_NOTE),
+        (false, true) => None,
+    };
     let farewell = Signal::derive(move || {
         // Gone for good once a log-in is tried (a retry clears `result`).
         let tried = log_in.version().get() > 0 || log_in.pending().get();
-        (logged_out && !tried).then(|| LOGGED_OUT_NOTE.to_owned())
+        note.filter(|_| !tried).map(str::to_owned)
     });
     view! {
         <main id="main" class="narrow">

@@ -345,7 +345,16 @@ fn UserTable(
                 let own = u.id == own_id;
                 view! {
                     <tr>
-                        <td>{name.clone()} {own.then_some(" (you)")}</td>
+                        <td>
+                            {name.clone()} {own.then_some(" (you)")}
+                            // On a phone the Status column lies off screen,
+                            // behind the row's buttons: a user who cannot
+                            // log in is marked where the eye is.
+                            {(u.disabled || u.invited).then(|| {
+                                let (class, text) = if u.disabled { ("badge disabled", "Disabled") } else { ("badge", "Invited") };
+                                view! { <span class=format!("{class} phone-only") aria-hidden="true">{text}</span> }
+                            })}
+                        </td>
                         <td class="email">
                             {email_parts(u.email.clone())}
                             {u.pending_email.clone().map(|to| view! {

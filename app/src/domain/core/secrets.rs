@@ -264,12 +264,13 @@ pub struct Secrets {
     /// None for a keyring of its own (tests).
     file: Option<PathBuf>,
     loaded: RwLock<Loaded>,
+    rereading: std::sync::Mutex<()>,
 }
 
 struct Loaded {
     keyring: Arc<Keyring>,
     /// What the file was when read: its modification time and length.
-    version: Option<(SystemTime, u64)>,
+    version: Option<FileVersion>,
 }
 
 impl Secrets {
@@ -278,11 +279,12 @@ impl Secrets {
         Secrets {
             file: None,
             loaded: RwLock::new(Loaded { keyring: Arc::new(keyring), version: None }),
+            rereading: Default::default(),
         }
     }
 
     /// The key file at `path`, created with a fresh key when there is none
-    /// ([`Keyring::load_or_create`]).
+    /// ([`Keyring::load_or_create`]): a server's first start.
     pub fn from_file(path: &Path) -> Result<Self, SecretError> {
         // Taken before reading, so that a change made meanwhile is read again
         // later; after, when this call creates the file.
@@ -292,7 +294,21 @@ impl Secrets {
         Ok(Secrets {
             file: Some(path.to_owned()),
             loaded: RwLock::new(Loaded { keyring, version }),
+            rereading: Default::default(),
         })
+    }
+
+    /// The key file at `path`, which must be there: an operator command
+    /// given a fresh key would seal (an invitation, a notice) with a key no
+    /// server holds, and the email would never be sent.
+    pub fn from_existing_file(path: &Path) -> Result<Self, SecretError> {
+        match path.exists() {
+            true => Self::from_file(path),
+            false => Err(SecretError::KeyFile(format!(
+                "{} does not exist: is SECRET_KEYS_FILE (or DATA_DIR) the servers'? A server's first start creates it",
+                path.display()
+            ))),
+        }
     }
 
     /// The keys as they are now.
@@ -304,16 +320,28 @@ impl Secrets {
         self.keyring().current_key_id().to_owned()
     }
 
+    /// Seals with the current key of the key file as it is now: a
+    /// rotation's new key from the moment it is written, not from the mail
+    /// worker's next pass (a `stat` of the file first; seals are rare).
     pub fn seal(&self, plaintext: &str, context: &str) -> Sealed {
+        self.reread();
         self.keyring().seal(plaintext, context)
     }
 
     /// Opens `sealed`, reading the key file again first if it names a key
     /// this process does not hold.
     pub fn open(&self, sealed: &Sealed, context: &str) -> Result<String, SecretError> {
-        match self.keyring().open(sealed, context) {
-            Err(SecretError::UnknownKey(_)) if self.reread() => {
-                self.keyring().open(sealed, context)
+        let held = self.keyring();
+        match held.open(sealed, context) {
+            Err(SecretError::UnknownKey(id)) => {
+                // Another caller may have read the file meanwhile: what
+                // counts is whether the keys are new, not who read them.
+                self.reread();
+                let now = self.keyring();
+                match Arc::ptr_eq(&held, &now) {
+                    true => Err(SecretError::UnknownKey(id)),
+                    false => now.open(sealed, context),
+                }
             }
             opened => opened,
         }
@@ -322,9 +350,12 @@ impl Secrets {
     /// Reads the key file again if it changed since it was last read (a
     /// `stat` otherwise), keeping the keys held before too; whether it did.
     /// The file's current key seals from then on. A file that went missing
-    /// or unreadable changes nothing: the keys held still work.
+    /// or unreadable changes nothing: the keys held still work. One reader
+    /// at a time, so that a slower read of an older file cannot replace a
+    /// newer one.
     pub fn reread(&self) -> bool {
         let Some(path) = &self.file else { return false };
+        let _turn = self.rereading.lock().unwrap_or_else(|e| e.into_inner());
         let version = file_version(path);
         if version.is_none()
             || self.loaded.read().unwrap_or_else(|e| e.into_inner()).version == version
@@ -353,9 +384,22 @@ impl Secrets {
     }
 }
 
-fn file_version(path: &Path) -> Option<(SystemTime, u64)> {
+/// What tells one state of the key file from another without reading it:
+/// its modification time and length, and on Unix its inode and change time
+/// (a rename puts a new inode in place, whatever the times' granularity, and
+/// a copy that keeps the old modification time still has a new change time).
+type FileVersion = (SystemTime, u64, u64, i64, i64);
+
+fn file_version(path: &Path) -> Option<FileVersion> {
     let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
+    #[cfg(unix)]
+    let (inode, changed, changed_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.ino(), meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let (inode, changed, changed_ns) = (0, 0, 0);
+    Some((meta.modified().ok()?, meta.len(), inode, changed, changed_ns))
 }
 
 #[cfg(test)]

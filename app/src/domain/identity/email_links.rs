@@ -388,8 +388,9 @@ pub async fn pending_email_change(
 }
 
 /// The addresses the email changes of `user_ids` wait on, for the user
-/// table: by user, those whose link still works.
-pub async fn pending_email_changes<C: sea_orm::ConnectionTrait>(
+/// table: by user, those whose link still works (the newest, should there be
+/// two). The caller passes the ids of its own account's users.
+pub(crate) async fn pending_email_changes<C: sea_orm::ConnectionTrait>(
     d: &Domain,
     conn: &C,
     user_ids: Vec<i32>,
@@ -405,6 +406,7 @@ pub async fn pending_email_changes<C: sea_orm::ConnectionTrait>(
         .filter(email_token::Column::Purpose.eq(Purpose::ChangeEmail.as_str()))
         .filter(email_token::Column::UsedAt.is_null())
         .filter(email_token::Column::ExpiresAt.gt(d.clock.now()))
+        .order_by_asc(email_token::Column::CreatedAt)
         .into_tuple()
         .all(conn)
         .await?;
