@@ -289,10 +289,17 @@ pub fn without_password(message: String, url: &str) -> String {
         .and_then(|(user_info, _)| user_info.split_once(':'))
         .map(|(_, password)| password)
         .filter(|password| !password.is_empty());
-    match password {
-        Some(password) => message.replace(password, "***"),
-        None => message,
-    }
+    // Or given as a parameter, as libpq's URLs allow (`?password=...`).
+    let parameter = url
+        .split_once('?')
+        .into_iter()
+        .flat_map(|(_, query)| query.split('&'))
+        .find_map(|pair| pair.strip_prefix("password="))
+        .filter(|password| !password.is_empty());
+    [password, parameter]
+        .into_iter()
+        .flatten()
+        .fold(message, |message, password| message.replace(password, "***"))
 }
 
 #[cfg(test)]
@@ -306,6 +313,11 @@ mod tests {
         assert_eq!(
             without_password(said, url),
             "The connection string 'postgresql+ssl://app:***@db.internal/console' has no supporting driver."
+        );
+        let in_query = "postgres://app@db.internal/console?sslmode=require&password=Hidden1";
+        assert_eq!(
+            without_password(format!("bad {in_query}"), in_query),
+            "bad postgres://app@db.internal/console?sslmode=require&password=***"
         );
         let plain = "sqlite://data/console.db?mode=rwc";
         assert_eq!(without_password(format!("bad {plain}"), plain), format!("bad {plain}"));

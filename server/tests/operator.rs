@@ -116,17 +116,18 @@ fn a_running_server_opens_what_a_rotation_resealed() {
         let new_key = Keyring::read(&key_file).unwrap().unwrap().current_key_id().to_owned();
         assert_ne!(new_key, old_key);
 
-        assert_eq!(
-            integrations::credentials(&serving, &admin, added).await.unwrap(),
-            Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
-        );
-        assert_eq!(serving.secrets.seal("next", "c").key_id, new_key);
+        // The mail worker first: its pass reads the file before anything else has.
         let folder = dir.join("mail");
         let sender = "Console <no-reply@console.test>".parse().unwrap();
         let transport = mail::Transport::Folder(folder.clone());
         assert_eq!(mail::deliver_due(&serving, &transport, &sender, 10).await.unwrap(), 1);
         let delivered: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
         assert_eq!(delivered.len(), 1);
+        assert_eq!(
+            integrations::credentials(&serving, &admin, added).await.unwrap(),
+            Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
+        );
+        assert_eq!(serving.secrets.seal("next", "c").key_id, new_key);
         std::fs::remove_dir_all(&dir).unwrap();
     })
 }
