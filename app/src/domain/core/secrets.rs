@@ -257,9 +257,9 @@ impl Keyring {
 /// a key to the file and re-seals every stored secret with it. A server that
 /// kept the keys it started with could not open what was re-sealed (a
 /// 2FA log-in, a queued email) until restarted, and would seal with the old
-/// key. It reads the file again when a secret names a key it lacks, and the
-/// mail worker asks it to on each pass ([`Secrets::reread`]), so a rotation
-/// reaches every server within seconds.
+/// key. It checks the file ([`Secrets::reread`]) before each seal, when a
+/// secret names a key it lacks, and on each pass of the mail worker, so a
+/// rotation reaches every server as soon as it is written.
 pub struct Secrets {
     /// None for a keyring of its own (tests).
     file: Option<PathBuf>,
@@ -269,7 +269,7 @@ pub struct Secrets {
 
 struct Loaded {
     keyring: Arc<Keyring>,
-    /// What the file was when read: its modification time and length.
+    /// What the file was when read.
     version: Option<FileVersion>,
 }
 

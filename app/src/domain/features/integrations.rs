@@ -324,9 +324,9 @@ pub async fn credentials(d: &Domain, admin: &Admin, id: i32) -> Result<Credentia
     open(&d.secrets, &found)
 }
 
-fn open(keyring: &Secrets, model: &integration::Model) -> Result<Credentials, AppError> {
+fn open(secrets: &Secrets, model: &integration::Model) -> Result<Credentials, AppError> {
     let sealed = Sealed { key_id: model.key_id.clone(), ciphertext: model.ciphertext.clone() };
-    let plaintext = keyring.open(&sealed, &seal_context(model.account_id)).map_err(|err| {
+    let plaintext = secrets.open(&sealed, &seal_context(model.account_id)).map_err(|err| {
         tracing::error!(integration = model.id, error = %err, "integration credentials do not open");
         AppError::Internal
     })?;

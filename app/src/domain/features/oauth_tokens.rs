@@ -319,7 +319,7 @@ pub async fn access_token(d: &Domain, me: &Member, id: i32) -> Result<String, Ap
 /// A deleted user's tokens pass to the admin who deleted them, re-sealed for
 /// their new owner (the owner is part of what the seal is bound to).
 pub async fn hand_over(
-    keyring: &crate::domain::core::secrets::Secrets,
+    secrets: &crate::domain::core::secrets::Secrets,
     txn: &DatabaseTransaction,
     from: i32,
     to: i32,
@@ -328,10 +328,10 @@ pub async fn hand_over(
         oauth_token::Entity::find().filter(oauth_token::Column::OwnerId.eq(from)).all(txn).await?;
     for token in theirs {
         let sealed = Sealed { key_id: token.key_id.clone(), ciphertext: token.ciphertext.clone() };
-        let text = keyring
+        let text = secrets
             .open(&sealed, &seal_context(token.account_id, from))
             .map_err(|_| AppError::Internal)?;
-        let resealed = keyring.seal(&text, &seal_context(token.account_id, to));
+        let resealed = secrets.seal(&text, &seal_context(token.account_id, to));
         let mut active = token.into_active_model();
         active.owner_id = Set(to);
         active.key_id = Set(resealed.key_id);
