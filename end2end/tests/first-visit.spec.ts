@@ -88,7 +88,8 @@ test('the pages before signing in load no app code; the console loads it compres
   await expect(page.getByLabel('Company Name')).toHaveValue('Acme Voice');
   await expect(page.getByLabel('Password')).toHaveValue(PASSWORD);
   await page.getByLabel('Last Name').fill('Hopper');
-  await expect(page.locator('#last_name-error'), 'still shown until the form is sent again').toHaveText('Last Name is required.');
+  await expect(page.locator('#last_name-error'), 'gone once the field is mended').toHaveText('');
+  await expect(page.locator('#email-error'), 'the other field keeps its own').toHaveText('Enter an email address like name@example.com.');
   await page.getByLabel('Email Address').fill(uniqueEmail('outputs'));
   await page.getByRole('button', { name: 'Sign Up' }).click();
   await expect(page).toHaveURL(/\/account$/);
@@ -136,7 +137,7 @@ test('a plain page reports a lost reply without sending again, and shows a refus
   expect(new URL(page.url()).searchParams.has('__err')).toBe(false);
   await page.reload();
   await ready(page);
-  await expect(page.locator('.form-status')).toHaveText('');
+  await expect(page.locator('.form-status')).toHaveText('Log in to continue: the page you asked for opens next.');
 });
 
 test.describe('before the wasm arrives', () => {

@@ -1,7 +1,6 @@
 //! The Activity tab (admins): the account's events, newest first, filtered by
 //! user, kind and date, a page at a time, and the filtered list as CSV; and
 //! the Account tab's "Recent security activity" of the signed-in user.
-use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::account::SecurityChanges;
@@ -138,7 +137,7 @@ fn ActivityTable(
                     <td class="when">{when(&e.at)}</td>
                     <td class="email">{email_parts(e.actor)}</td>
                     <td>{e.label}</td>
-                    {target_cell(e.target)}
+                    <td class="breakable">{e.target}</td>
                     <td class="breakable">{e.client_address.unwrap_or_default()}</td>
                     <td class="breakable">{e.detail.unwrap_or_default()}</td>
                 </tr>
@@ -147,16 +146,6 @@ fn ActivityTable(
         <Pager label="Pages of activity" pages cursor=before next />
     }
     .into_any()
-}
-
-/// A target that is an address breaks only after its "@", as the User
-/// column does; an application's name or a number, wherever it must.
-fn target_cell(target: String) -> impl IntoView {
-    if target.contains('@') && !target.contains(char::is_whitespace) {
-        Either::Left(view! { <td class="email">{email_parts(target)}</td> })
-    } else {
-        Either::Right(view! { <td class="breakable">{target}</td> })
-    }
 }
 
 /// The Account tab's list of the user's own recent security events.
