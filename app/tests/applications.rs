@@ -152,10 +152,14 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     let sent = serde_json::to_string(&seen).unwrap();
     assert!(!sent.contains("ada@example.com"), "{sent}");
 
-    // Nor a disabled user, until enabled again.
+    // Nor a disabled user, until enabled again; nor does sharing go to one.
     let admin = ada.admin().unwrap();
     users::disable(&d, &admin, dan.user_id()).await.unwrap();
     assert!(offered(app.id).await.is_empty());
+    let before = Snapshot::take(&d).await;
+    let refused = applications::share(&d, &ada, app.id, dan.user_id()).await.unwrap_err();
+    assert_eq!(refused.message_for("user").as_deref(), Some(applications::SHARE_DISABLED));
+    before.assert_unchanged(&d).await;
     users::enable(&d, &admin, dan.user_id()).await.unwrap();
     assert_eq!(offered(app.id).await, ["dan@example.com"]);
 

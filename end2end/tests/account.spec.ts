@@ -1,5 +1,15 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, Browser, BrowserContext, Page } from '@playwright/test';
 import { expectAccessible, ready, logIn, signUp, uniqueEmail, PASSWORD } from './helpers';
+
+/** A session of `email` in a browser context of its own, on My Account. */
+async function loggedInElsewhere(browser: Browser, email: string): Promise<[BrowserContext, Page]> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('/login');
+  await logIn(page, email, PASSWORD);
+  await expect(page).toHaveURL(/\/account$/);
+  return [context, page];
+}
 
 test('sign up, switch tabs, edit the name, change the password, log out and in again', async ({ page, browser }) => {
   const email = uniqueEmail('grace');
@@ -66,11 +76,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(page.getByLabel('Last Name')).toHaveValue('Grace');
 
   // Another session, elsewhere, is listed; the password change below signs it out.
-  const elsewhere = await browser.newContext();
-  const other = await elsewhere.newPage();
-  await other.goto('/login');
-  await logIn(other, email, PASSWORD);
-  await expect(other).toHaveURL(/\/account$/);
+  const [elsewhere, other] = await loggedInElsewhere(browser, email);
   await page.reload();
   await ready(page);
   const sessions = page.getByRole('region', { name: 'Logged-In Sessions' });
@@ -89,11 +95,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(other.getByText('Log in to continue: the page you asked for opens next.')).toBeVisible();
   await elsewhere.close();
   // Logged in elsewhere again, for the password change below.
-  const again = await browser.newContext();
-  const third = await again.newPage();
-  await third.goto('/login');
-  await logIn(third, email, PASSWORD);
-  await expect(third).toHaveURL(/\/account$/);
+  const [again] = await loggedInElsewhere(browser, email);
   await page.reload();
   await ready(page);
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);

@@ -726,14 +726,28 @@ pub fn user_row(u: user::Model) -> UserRow {
     }
 }
 
-/// `u`'s row with the email change it waits on, if any.
+/// The rows of `users`, each with the email change it waits on, if any.
+async fn user_rows_now<C: sea_orm::ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    users: Vec<user::Model>,
+) -> Result<Vec<UserRow>, AppError> {
+    let ids = users.iter().map(|u| u.id).collect();
+    let mut pending = email_links::pending_email_changes(d, conn, ids).await?;
+    Ok(users
+        .into_iter()
+        .map(|u| UserRow { pending_email: pending.remove(&u.id), ..user_row(u) })
+        .collect())
+}
+
+/// [`user_rows_now`] for one user.
 async fn user_row_now<C: sea_orm::ConnectionTrait>(
     d: &Domain,
     conn: &C,
     u: user::Model,
 ) -> Result<UserRow, AppError> {
-    let mut pending = email_links::pending_email_changes(d, conn, vec![u.id]).await?;
-    Ok(UserRow { pending_email: pending.remove(&u.id), ..user_row(u) })
+    let rows = user_rows_now(d, conn, vec![u]).await?;
+    rows.into_iter().next().ok_or(AppError::Internal)
 }
 
 /// A page of the account's users, whatever their state.
@@ -772,11 +786,6 @@ pub async fn list_users_in_state(
             .await?
             .len()
             > 1;
-    let ids = rows.iter().map(|u| u.id).collect();
-    let mut pending = email_links::pending_email_changes(d, &d.read, ids).await?;
-    let rows = rows
-        .into_iter()
-        .map(|u| UserRow { pending_email: pending.remove(&u.id), ..user_row(u) })
-        .collect();
+    let rows = user_rows_now(d, &d.read, rows).await?;
     Ok(UserPage { rows, next, several_users, own_id: admin.member().user_id() })
 }

@@ -461,6 +461,10 @@ pub async fn share(
     if other.id == app.owner_id {
         return Err(AppError::field("user", "The owner already has this application."));
     }
+    // As the picker offers no disabled user, no entry point shares with one.
+    if other.disabled_at.is_some() {
+        return Err(AppError::field("user", SHARE_DISABLED));
+    }
     let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
     let shared = share::Entity::insert(share::ActiveModel {
@@ -520,6 +524,9 @@ pub async fn unshare(
     txn.commit().await?;
     Ok(shown)
 }
+
+/// Why sharing with a disabled user is refused.
+pub const SHARE_DISABLED: &str = "This user is disabled: enable them first to share with them.";
 
 /// The users the sharing picker of the application `id` (the member's own)
 /// offers: only to users who may share, and only users it can still be
