@@ -737,6 +737,17 @@ async fn each_listing_walks_an_index_backwards_without_sorting() {
     .unwrap();
     let day = Filter { after_id: Some(1), end_id: Some(900_000), ..day };
     let user_on_day = Filter { user_id: Some(ada.user_id()), ..day.clone() };
+    // A user's own list asks for the events about them on a query of its own.
+    let about = Scoped::account(ada.account_id())
+        .all::<activity_event::Entity>()
+        .filter(activity_event::Column::SubjectUserId.eq(ada.user_id()));
+    let query = activity::page_query(about, &Filter::default(), Some(1_000_000), my_activity::PAGE);
+    let plan = query_plan(&d, query.build(backend)).await;
+    assert!(plan.contains("idx_activity_account_subject "), "{plan}");
+    assert!(
+        !plan.contains("TEMP B-TREE") && !plan.contains("Sort  (") && !plan.contains("Seq Scan"),
+        "{plan}"
+    );
     for (filter, index) in [
         (Filter::default(), "idx_activity_account "),
         (by_user, "idx_activity_account_actor "),
@@ -809,6 +820,7 @@ async fn csv_cells_cannot_become_formulas() {
         target: "@SUM(1+1)\"x\", y".into(),
         client_address: None,
         detail: Some("-2+3".into()),
+        subject_user_id: None,
     };
     let csv = admin_activity::csv_of(&[row]);
     let line = csv.lines().nth(1).unwrap();
@@ -837,6 +849,134 @@ async fn each_user_sees_their_own_security_events_only() {
     let adas = my_activity::mine(&d, &ada, None).await.unwrap();
     let kinds: Vec<&str> = adas.rows.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(kinds, ["sign_in.succeeded"]);
+}
+
+#[tokio::test]
+async fn a_user_sees_what_admins_and_operators_did_to_them() {
+    let (d, _) = fresh_domain().await;
+    let ada = from_here(account_with_admin(&d, "Acme", "ada@example.com").await);
+    let admin = ada.admin().unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let cy = add_user(&d, ada.account_id(), "cy@example.com", false).await;
+    log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+
+    let mut edit = user_form("Bob", "bob@example.com");
+    edit.can_create = true;
+    users::update(&d, &admin, bob.user_id(), edit).await.unwrap();
+    users::send_password_reset(&d, &admin, bob.user_id()).await.unwrap();
+    users::disable(&d, &admin, bob.user_id()).await.unwrap();
+    users::enable(&d, &admin, bob.user_id()).await.unwrap();
+    operator::reset_two_factor(&d, &OP(), "bob@example.com").await.unwrap();
+    // What Ada does to herself is hers, as before; not "about" her.
+    let herself = users::UserForm { is_admin: true, ..user_form("Ada", "ada@example.com") };
+    users::update(&d, &admin, ada.user_id(), herself).await.unwrap();
+
+    let bobs = my_activity::mine(&d, &bob, None).await.unwrap();
+    let seen: Vec<(&str, &str)> =
+        bobs.rows.iter().map(|r| (r.kind.as_str(), r.actor.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("operator.two_factor_reset", "operator"),
+            ("user.enabled", "ada@example.com"),
+            ("user.disabled", "ada@example.com"),
+            ("user.password_reset_sent", "ada@example.com"),
+            ("user.role_changed", "ada@example.com"),
+            ("sign_in.succeeded", "bob@example.com"),
+        ]
+    );
+    // Whose doing each was, and never where the admin acted from.
+    for row in &bobs.rows[..5] {
+        assert_eq!(row.subject_user_id, Some(bob.user_id()), "{row:?}");
+        assert_eq!(row.client_address, None, "{row:?}");
+    }
+    assert_eq!(bobs.rows[5].subject_user_id, None);
+    // Nobody else's list shows them: not the admin's, not a colleague's.
+    assert!(my_activity::mine(&d, &ada, None).await.unwrap().rows.is_empty());
+    assert!(my_activity::mine(&d, &cy, None).await.unwrap().rows.is_empty());
+    let adas_edit = all_events(&d).await.into_iter().last().unwrap();
+    assert!(adas_edit.kind.starts_with("user.") && adas_edit.target == "ada@example.com");
+    assert_eq!(adas_edit.subject_user_id, None);
+}
+
+#[tokio::test]
+async fn pages_of_ones_own_and_others_events_interleave_by_time() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    // Alternating: Bob's own sign-in, then the admin's disable and enable.
+    for _ in 0..15 {
+        log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+        users::disable(&d, &admin, bob.user_id()).await.unwrap();
+        users::enable(&d, &admin, bob.user_id()).await.unwrap();
+        clock.advance(Duration::seconds(1));
+    }
+    let mut ids = Vec::new();
+    let mut before = None;
+    loop {
+        let page = my_activity::mine(&d, &bob, before).await.unwrap();
+        assert!(page.rows.len() <= my_activity::PAGE as usize);
+        ids.extend(page.rows.iter().map(|r| r.id));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    // 45 events over three pages, each once, newest first.
+    let mut expected: Vec<i32> = all_events(&d).await.iter().map(|e| e.id).collect();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test]
+async fn ending_sessions_is_recorded_and_another_users_session_is_not_found() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let here = from_here(ada.clone());
+    let phone =
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile Safari/604.1";
+    let current = log_in::log_in(&d, "ada@example.com", PASSWORD, "Firefox/1 Linux", None);
+    let LogIn::Session(current) = current.await.unwrap() else { panic!("no 2FA") };
+    log_in::log_in(&d, "ada@example.com", PASSWORD, phone, Some(address())).await.unwrap();
+    log_in::log_in(&d, "ada@example.com", PASSWORD, "curl/8", None).await.unwrap();
+    let bobs = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    let mut log = Log::new();
+    log.new_events(&d).await;
+
+    // Bob's session, asked for by Ada: not found, and nothing changes.
+    let bobs_id = sessions::list(&d, &bob, &bobs.token).await.unwrap()[0].id.clone();
+    let before = Snapshot::take(&d).await;
+    assert!(matches!(sessions::end(&d, &here, &bobs_id).await, Err(AppError::NotFound)));
+    before.assert_unchanged(&d).await;
+
+    let listed = sessions::list(&d, &ada, &current.token).await.unwrap();
+    let on_phone = listed.iter().find(|s| s.device == "Safari on iOS").unwrap();
+    sessions::end(&d, &here, &on_phone.id).await.unwrap();
+    let ended = log
+        .one_from_here(&d, ActivityKind::SessionEnded, "ada@example.com", "ada@example.com")
+        .await;
+    assert_eq!(ended.detail.as_deref(), Some("Safari on iOS from 203.0.113.7"));
+
+    sessions::end_others(&d, &here, &current.token).await.unwrap();
+    let all = log
+        .one_from_here(&d, ActivityKind::OtherSessionsEnded, "ada@example.com", "ada@example.com")
+        .await;
+    assert_eq!(all.detail.as_deref(), Some("1 session"));
+    let left = sessions::list(&d, &ada, &current.token).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].current);
+    sessions::end_others(&d, &here, &current.token).await.unwrap();
+    let none =
+        log.one(&d, ActivityKind::OtherSessionsEnded, "ada@example.com", "ada@example.com").await;
+    assert_eq!(none.detail.as_deref(), Some("no other session was open"));
+    // Both show under Ada's own security activity.
+    let kinds: Vec<String> =
+        my_activity::mine(&d, &ada, None).await.unwrap().rows.into_iter().map(|r| r.kind).collect();
+    assert_eq!(kinds[..3], ["session.others_ended", "session.others_ended", "session.ended"]);
+    // Bob's session is still his.
+    assert_eq!(sessions::list(&d, &bob, &bobs.token).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -73,6 +73,8 @@ activity_kinds! {
     DeveloperKeyCreated = "developer_key.created", "Developer key created", true;
     DeveloperKeyRegenerated = "developer_key.regenerated", "Developer key regenerated", true;
     DeveloperKeyRevoked = "developer_key.revoked", "Developer key revoked", true;
+    SessionEnded = "session.ended", "Session logged out", true;
+    OtherSessionsEnded = "session.others_ended", "Every other session logged out", true;
     PhoneNumberRequested = "phone_number.requested", "Phone number requested", false;
     PhoneNumberReleased = "phone_number.released", "Phone number released", false;
     PhoneNumberOwnerChanged = "phone_number.owner_changed", "Phone number owner changed", false;
@@ -144,6 +146,9 @@ pub struct ActivityRow {
     pub client_address: Option<String>,
     /// A short detail, e.g. what an edit changed.
     pub detail: Option<String>,
+    /// The user it happened to, when someone else acted on them (an admin,
+    /// an operator); such events show in that user's security list too.
+    pub subject_user_id: Option<i32>,
 }
 
 /// A page of events, newest first.

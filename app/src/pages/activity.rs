@@ -163,7 +163,13 @@ pub fn SecurityActivitySection() -> impl IntoView {
                 row=|e: ActivityRow| view! {
                     <tr>
                         <td class="when">{when(&e.at)}</td>
-                        <td>{e.label}</td>
+                        // An event about the user is someone else's doing: say whose.
+                        <td>
+                            {e.label}
+                            {e.subject_user_id.is_some().then(|| view! {
+                                <span class="by">" by " {e.actor}</span>
+                            })}
+                        </td>
                         <td class="breakable">{e.client_address.unwrap_or_default()}</td>
                         <td class="breakable">{e.detail.unwrap_or_default()}</td>
                     </tr>

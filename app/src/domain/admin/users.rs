@@ -542,7 +542,7 @@ pub async fn update(
     }
     let updated = active.update(&txn).await.map_err(email_conflict)?;
     let event = edit_event(&target, &updated, email_changes.then_some(checked.email.as_str()));
-    activity::record(d, &txn, by, event).await?;
+    activity::record(d, &txn, by, event.about_other(admin.member(), target.id)).await?;
     if email_changes && invited {
         // Every link to the old address stops, not only the invitation.
         tokens::expire_all(d, &txn, vec![updated.id]).await?;
@@ -626,7 +626,7 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
     active.disabled_at = Set(Some(d.clock.now()));
     let updated = active.update(&txn).await?;
     end_sign_ins(&txn, updated.id, None).await?;
-    let event = Event::new(ActivityKind::UserDisabled, &updated.email);
+    let event = Event::new(ActivityKind::UserDisabled, &updated.email).about(updated.id);
     activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
     let row = user_row_now(d, &txn, updated).await?;
     txn.commit().await?;
@@ -649,7 +649,7 @@ pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppEr
     active.disabled_at = Set(None);
     let updated = active.update(&txn).await?;
     end_sign_ins(&txn, updated.id, None).await?;
-    let event = Event::new(ActivityKind::UserEnabled, &updated.email);
+    let event = Event::new(ActivityKind::UserEnabled, &updated.email).about(updated.id);
     activity::record(d, &txn, by, event).await?;
     let row = user_row_now(d, &txn, updated).await?;
     txn.commit().await?;

@@ -45,11 +45,29 @@ pub struct Event {
     kind: ActivityKind,
     target: String,
     detail: Option<String>,
+    subject: Option<i32>,
 }
 
 impl Event {
     pub fn new(kind: ActivityKind, target: impl Into<String>) -> Self {
-        Event { kind, target: target.into(), detail: None }
+        Event { kind, target: target.into(), detail: None, subject: None }
+    }
+
+    /// The user this event happened to, when someone else acted on them:
+    /// it then shows in that user's own security list too.
+    pub fn about(mut self, user_id: i32) -> Self {
+        self.subject = Some(user_id);
+        self
+    }
+
+    /// [`Event::about`] the user, unless `actor` is that user: what one does
+    /// to oneself is in one's own list already, as one's own event.
+    pub fn about_other(self, actor: &Member, user_id: i32) -> Self {
+        if actor.user_id() == user_id {
+            self
+        } else {
+            self.about(user_id)
+        }
     }
 
     /// A short, secret-free detail (what an edit changed, a device).
@@ -113,6 +131,8 @@ pub fn is_remedy(kind: ActivityKind) -> bool {
             | TwoFactorEnabled
             | TwoFactorDisabled
             | DeveloperKeyRevoked
+            | SessionEnded
+            | OtherSessionsEnded
             | PhoneNumberReleased
             | PhoneNumberUndeployed
             | IntegrationDeleted
@@ -168,6 +188,7 @@ pub async fn record(
         target: Set(clip(event.target)),
         client_address: Set(address.map(|a| a.to_string())),
         detail: Set(event.detail.map(clip)),
+        subject_user_id: Set(event.subject),
         ..Default::default()
     }
     .insert(conn)
@@ -303,14 +324,39 @@ pub async fn page(
     before: Option<i32>,
     limit: u64,
 ) -> Result<ActivityPage, AppError> {
-    let mut rows = page_query(query, filter, before, limit).all(conn).await?;
+    let rows = page_query(query, filter, before, limit).all(conn).await?;
+    Ok(page_of(rows, limit))
+}
+
+/// [`page`] over the events of either query (each scoped by the caller).
+/// Each query walks its own index; their pages merge by id. One query with
+/// an OR would have the database read every match of both and sort them.
+pub async fn page_of_either(
+    conn: &impl ConnectionTrait,
+    queries: [Select<activity_event::Entity>; 2],
+    before: Option<i32>,
+    limit: u64,
+) -> Result<ActivityPage, AppError> {
+    let mut rows = Vec::new();
+    for query in queries {
+        rows.extend(page_query(query, &Filter::default(), before, limit).all(conn).await?);
+    }
+    // Every row of the merged page's first `limit + 1` is among the first
+    // `limit + 1` of its own query, so this page is exact.
+    rows.sort_by(|a, b| b.id.cmp(&a.id));
+    rows.dedup_by_key(|event| event.id);
+    Ok(page_of(rows, limit))
+}
+
+/// Newest-first rows, at most one more than `limit`, as a page.
+fn page_of(mut rows: Vec<activity_event::Model>, limit: u64) -> ActivityPage {
     let next = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| r.id)
     } else {
         None
     };
-    Ok(ActivityPage { rows: rows.into_iter().map(row).collect(), next })
+    ActivityPage { rows: rows.into_iter().map(row).collect(), next }
 }
 
 /// The query [`page`] runs: one more row than `limit`, to tell whether
@@ -344,6 +390,7 @@ pub fn row(event: activity_event::Model) -> ActivityRow {
         target: event.target,
         client_address: event.client_address,
         detail: event.detail,
+        subject_user_id: event.subject_user_id,
     }
 }
 

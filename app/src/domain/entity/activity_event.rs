@@ -20,6 +20,9 @@ pub struct Model {
     pub client_address: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub detail: Option<String>,
+    /// The user someone else acted on (an admin, an operator), so the event
+    /// shows in that user's own security list; `None` otherwise.
+    pub subject_user_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

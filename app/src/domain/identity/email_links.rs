@@ -218,8 +218,9 @@ pub async fn send_password_reset(
         );
         let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
         mail::enqueue(&txn, &d.secrets, d.clock.now(), reset).await?;
-        if let ResetAsker::Admin(_, by) = asker {
-            let event = Event::new(ActivityKind::PasswordResetSent, &user.email);
+        if let ResetAsker::Admin(admin, by) = asker {
+            let event = Event::new(ActivityKind::PasswordResetSent, &user.email)
+                .about_other(admin.member(), user.id);
             activity::record(d, &txn, by, event).await?;
         }
     }

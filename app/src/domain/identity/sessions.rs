@@ -186,21 +186,22 @@ pub async fn log_out(d: &Domain, token: &str) -> Result<(), AppError> {
 /// every log-in of theirs waiting for its second step: a code step opened
 /// with the old password (or a reset link) must not open a session after
 /// the password changed, the user was disabled or signed out elsewhere.
+/// Returns how many sessions ended.
 pub async fn end_sign_ins<C: sea_orm::ConnectionTrait>(
     conn: &C,
     user_id: i32,
     keep_token: Option<&str>,
-) -> Result<(), AppError> {
+) -> Result<u64, AppError> {
     let mut delete = session::Entity::delete_many().filter(session::Column::UserId.eq(user_id));
     if let Some(token) = keep_token {
         delete = delete.filter(session::Column::TokenHash.ne(token_hash(token)));
     }
-    delete.exec(conn).await?;
+    let ended = delete.exec(conn).await?.rows_affected;
     login_challenge::Entity::delete_many()
         .filter(login_challenge::Column::UserId.eq(user_id))
         .exec(conn)
         .await?;
-    Ok(())
+    Ok(ended)
 }
 
 /// "Chrome on Linux" from a User-Agent header; good enough to recognise one's devices.
@@ -270,21 +271,51 @@ pub async fn list(
         .collect())
 }
 
-/// Ends one of the user's own sessions; another user's is not found.
+/// Ends one of the user's own sessions, recorded with its device and
+/// address; another user's is not found.
 pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
-    let ended = session::Entity::delete_many()
-        .filter(session::Column::TokenHash.eq(id))
+    let txn = d.db.begin().await?;
+    let found = session::Entity::find_by_id(id)
         .filter(session::Column::UserId.eq(me.user_id()))
-        .exec(&d.db)
-        .await?;
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ended = session::Entity::delete_by_id(id).exec(&txn).await?;
+    // Another request ended it since: nothing for this one to record.
     if ended.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
+    let mut detail = device(&found.user_agent);
+    if let Some(address) = &found.client_address {
+        detail = format!("{detail} from {address}");
+    }
+    let event = Event::new(ActivityKind::SessionEnded, own_email(&txn, me).await?).detail(detail);
+    activity::record(d, &txn, By::Remedy(me), event).await?;
+    txn.commit().await?;
     Ok(())
 }
 
+/// Ends every session of the user but the one in use, and says how many in
+/// the event.
 pub async fn end_others(d: &Domain, me: &Member, current_token: &str) -> Result<(), AppError> {
-    end_sign_ins(&d.db, me.user_id(), Some(current_token)).await
+    let txn = d.db.begin().await?;
+    let ended = end_sign_ins(&txn, me.user_id(), Some(current_token)).await?;
+    let detail = match ended {
+        0 => "no other session was open".to_owned(),
+        1 => "1 session".to_owned(),
+        n => format!("{n} sessions"),
+    };
+    let event =
+        Event::new(ActivityKind::OtherSessionsEnded, own_email(&txn, me).await?).detail(detail);
+    activity::record(d, &txn, By::Remedy(me), event).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The member's email address, the target of their own session events.
+async fn own_email(conn: &impl ConnectionTrait, me: &Member) -> Result<String, AppError> {
+    let user = user::Entity::find_by_id(me.user_id()).one(conn).await?;
+    Ok(user.ok_or(AppError::Unauthenticated)?.email)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod m20261130_000017_link_indexes;
 mod m20261130_000018_declined_links;
 mod m20261201_000019_sealed_outbox;
 mod m20261201_000020_session_addresses;
+mod m20261202_000021_activity_subjects;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000018_declined_links::Migration),
             Box::new(m20261201_000019_sealed_outbox::Migration),
             Box::new(m20261201_000020_session_addresses::Migration),
+            Box::new(m20261202_000021_activity_subjects::Migration),
         ]
     }
 }

@@ -86,7 +86,8 @@ pub async fn add_user(
         send_invitation(d, &txn, &user, Inviter::Operator).await?;
     }
     let admin = if input.is_admin { "admin" } else { "not admin" };
-    let event = Event::new(ActivityKind::OperatorUserAdded, &user.email).detail(admin);
+    let event =
+        Event::new(ActivityKind::OperatorUserAdded, &user.email).detail(admin).about(user.id);
     activity::record(d, &txn, By::Operator { account_id: user.account_id }, event).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user_id = user.id, account_id = user.account_id, invite, "operator added a user");
@@ -106,7 +107,7 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
     active.is_admin = Set(true);
     active.disabled_at = Set(None);
     let updated = active.update(&txn).await?;
-    let event = Event::new(ActivityKind::OperatorPromoted, &updated.email);
+    let event = Event::new(ActivityKind::OperatorPromoted, &updated.email).about(updated.id);
     activity::record(d, &txn, By::Operator { account_id: updated.account_id }, event).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, "operator promoted a user to admin");
@@ -135,7 +136,7 @@ pub async fn reset_two_factor(d: &Domain, _: &Operator, email: &str) -> Result<(
         },
     )
     .await?;
-    let event = Event::new(ActivityKind::OperatorTwoFactorReset, &user.email);
+    let event = Event::new(ActivityKind::OperatorTwoFactorReset, &user.email).about(user.id);
     activity::record(d, &txn, By::Operator { account_id: user.account_id }, event).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user = user.id, "two-factor authentication reset by an operator");
