@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Load benchmark over real HTTP (see the README, "Speed"). Started by
+"""Load benchmark over real HTTP (see the README, "Load benchmark over HTTP"). Started by
 scripts/load-bench.sh, which builds the release server first.
 
 For each size it starts the release server on a scratch database (SQLite, or

@@ -81,9 +81,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// shows beside its field. The script sends the form without leaving the
 /// page instead, as the app does on its own pages: an error shows beside its
 /// field while what was typed stays, and a success follows the server's
-/// redirect. An error that names no field is shown by the page the server
-/// renders for it, the same page a browser without scripts gets; a reply
-/// that is lost or not the app's is reported, and the form never sent twice.
+/// redirect. An error that names no field but has its own sentence (too many
+/// attempts, a disabled user, a conflict) is shown above the form; any other
+/// by the page the server renders for it, the same page a browser without
+/// scripts gets. A reply that is lost or not the app's is reported, and the
+/// form never sent twice.
 const PLAIN_FORMS: &str = include_str!("plain_forms.js");
 
 /// The script of the pages that run the app, inlined in their head: a click

@@ -16,7 +16,7 @@ const TABS = [
 /** Everything the browser reports while the test runs: console lines, page errors, failed requests. */
 function watch(page: Page): string[] {
   const problems: string[] = [];
-  // Verbose lines are Chromium's hints (hidden by DevTools' default levels); see the README's "Left".
+  // Verbose lines are Chromium's hints (hidden by DevTools' default levels), not errors.
   page.on('console', (message) => {
     if (message.type() !== 'verbose') problems.push(`console ${message.type()}: ${message.text()}`);
   });

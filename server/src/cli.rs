@@ -1,5 +1,5 @@
 //! Operator subcommands: how the people who run the service act, never
-//! through the web UI. Every command is logged.
+//! through the web UI. Every command that changes something is logged.
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 

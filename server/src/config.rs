@@ -34,11 +34,13 @@ pub struct Config {
     /// ones. Unset: a built-in pool of 40 numbers.
     pub number_pool_file: Option<PathBuf>,
     /// `TRUSTED_PROXIES`: comma-separated addresses of reverse proxies whose
-    /// `X-Forwarded-For` names the client. Empty: the connection's peer is the client.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// `X-Forwarded-For` names the client. Empty: the connection's peer is
+    /// the client. An entry that is not an address is an error at start.
+    pub trusted_proxies: Result<Vec<IpAddr>, String>,
     /// `SESSION_IDLE_MINUTES` (default 7 days) and `SESSION_LIFETIME_HOURS`
-    /// (default 30 days): when sessions end without a request, and in any case.
-    pub sessions: SessionPolicy,
+    /// (default 30 days): when sessions end without a request, and in any
+    /// case. Checked at start.
+    pub sessions: Result<SessionPolicy, String>,
     /// Stripe Connect: `STRIPE_AUTHORIZE_URL`, `STRIPE_TOKEN_URL` (Stripe's by
     /// default), and per mode `STRIPE_CLIENT_ID_TEST` + `STRIPE_SECRET_KEY_TEST`,
     /// `STRIPE_CLIENT_ID_LIVE` + `STRIPE_SECRET_KEY_LIVE`.
@@ -133,6 +135,50 @@ fn days(name: &str, default: chrono::Duration, least: i64) -> Result<chrono::Dur
     }
 }
 
+/// `TRUSTED_PROXIES` read: an entry that is not an address (one with a port,
+/// a range, a name) is refused rather than dropped, since a dropped proxy
+/// silently becomes every client's address.
+fn proxies(list: &str) -> Result<Vec<IpAddr>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<IpAddr>()
+                // Canonical, as the addresses compared with them are
+                // (::ffff:10.0.0.2 is 10.0.0.2).
+                .map(|address| address.to_canonical())
+                .map_err(|_| {
+                    format!(
+                        "TRUSTED_PROXIES: {entry:?} is not an IP address (list each proxy's \
+                         address, without a port or a range)"
+                    )
+                })
+        })
+        .collect()
+}
+
+/// `SESSION_IDLE_MINUTES` (1 minute to a year) and `SESSION_LIFETIME_HOURS`
+/// (1 hour to a year): a value that is not a number in range stops the
+/// start; a negative one ended every session at once.
+fn session_policy() -> Result<SessionPolicy, String> {
+    let defaults = SessionPolicy::default();
+    let setting = |name: &str, most: i64| match var(name) {
+        None => Ok(None),
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if (1..=most).contains(&n) => Ok(Some(n)),
+            _ => Err(format!("{name} must be 1 to {most}, not {text:?}")),
+        },
+    };
+    Ok(SessionPolicy {
+        idle: setting("SESSION_IDLE_MINUTES", 525_600)?
+            .map_or(defaults.idle, chrono::Duration::minutes),
+        absolute: setting("SESSION_LIFETIME_HOURS", 8_760)?
+            .map_or(defaults.absolute, chrono::Duration::hours),
+        ..defaults
+    })
+}
+
 /// Never prints the SMTP password.
 impl std::fmt::Debug for MailConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -172,28 +218,8 @@ impl Config {
             )),
         };
         let number_pool_file = var("NUMBER_POOL_FILE").map(PathBuf::from);
-        let trusted_proxies = var("TRUSTED_PROXIES")
-            // Canonical, as the addresses compared with them are
-            // (::ffff:10.0.0.2 is 10.0.0.2).
-            .map(|list| {
-                list.split(',')
-                    .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
-                    .map(|a| a.to_canonical())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let defaults = SessionPolicy::default();
-        let sessions = SessionPolicy {
-            idle: var("SESSION_IDLE_MINUTES")
-                .and_then(|m| m.parse().ok())
-                .map(chrono::Duration::minutes)
-                .unwrap_or(defaults.idle),
-            absolute: var("SESSION_LIFETIME_HOURS")
-                .and_then(|h| h.parse().ok())
-                .map(chrono::Duration::hours)
-                .unwrap_or(defaults.absolute),
-            ..defaults
-        };
+        let trusted_proxies = var("TRUSTED_PROXIES").map_or(Ok(Vec::new()), |list| proxies(&list));
+        let sessions = session_policy();
         let secret_keys_file = var("SECRET_KEYS_FILE")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("secret-keys"));
@@ -304,7 +330,7 @@ pub fn without_password(message: String, url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{support_address, without_password, Config};
+    use super::{proxies, support_address, without_password, Config};
 
     #[test]
     fn a_database_password_is_masked_in_errors() {
@@ -328,6 +354,18 @@ mod tests {
         assert_eq!(support_address(" Help@Voice.example ").as_deref(), Ok("help@voice.example"));
         let refused = support_address("help desk").unwrap_err();
         assert!(refused.starts_with("SUPPORT_EMAIL \"help desk\": "), "{refused}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_refused() {
+        let read = proxies(" 10.0.0.2, ::ffff:10.0.0.3 ,2001:db8::1,").unwrap();
+        let expected: Vec<std::net::IpAddr> =
+            ["10.0.0.2", "10.0.0.3", "2001:db8::1"].iter().map(|a| a.parse().unwrap()).collect();
+        assert_eq!(read, expected);
+        for entry in ["10.0.0.2:8080", "10.0.0.0/8", "proxy.internal"] {
+            let refused = proxies(&format!("10.0.0.2,{entry}")).unwrap_err();
+            assert!(refused.contains(&format!("{entry:?} is not an IP address")), "{refused}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use app::api::web::{WebContext, WebSettings};
 use app::domain::core::clock::SystemClock;
 use app::domain::core::db;
+use app::domain::core::limits::SessionPolicy;
 use app::domain::core::mail::Transport;
 use app::domain::core::provisioning::{self, LocalPool};
 use app::domain::core::quota::QuotaPolicy;
@@ -77,7 +78,7 @@ async fn main() -> ExitCode {
                 Err(message) => return fail(&message),
             };
             let mut signals = Signals::listen();
-            let listening = match Listening::start(leptos_options.site_addr, &config).await {
+            let listening = match Listening::start(leptos_options.site_addr, &serving).await {
                 Ok(listening) => listening,
                 Err(message) => return fail(&message),
             };
@@ -123,6 +124,7 @@ struct DomainParts {
     activity_retention: chrono::Duration,
     quotas: QuotaPolicy,
     support_email: Option<String>,
+    sessions: SessionPolicy,
 }
 
 impl DomainParts {
@@ -138,6 +140,7 @@ impl DomainParts {
             secrets: secrets.map_err(|err| format!("secret keys: {err}"))?,
             numbers: LocalPool { cooldown: config.number_cooldown.clone()? },
             activity_retention: config.activity_retention.clone()?,
+            sessions: config.sessions.clone()?,
             support_email: config.support_email.clone().transpose()?,
             quotas: QuotaPolicy::default()
                 .with_overrides(config.limits.as_deref().unwrap_or(""))
@@ -162,7 +165,7 @@ impl DomainParts {
             })?;
         let mut domain = Domain::new(database, Arc::new(SystemClock), Arc::new(self.secrets));
         domain.public_url = config.public_url.clone();
-        domain.sessions = config.sessions;
+        domain.sessions = self.sessions;
         domain.oauth = Arc::new(config.oauth.clone());
         domain.numbers = Arc::new(self.numbers);
         domain.activity_retention = self.activity_retention;
@@ -179,6 +182,7 @@ struct Serving {
     pool: Vec<provisioning::Provisioned>,
     grace: std::time::Duration,
     drain: std::time::Duration,
+    proxies: Vec<std::net::IpAddr>,
     /// The recorder is installed at once, so what is counted while the
     /// database opens is kept; the endpoint answers once the domain is ready
     /// (it reports the mail queue and the pools).
@@ -223,6 +227,7 @@ impl Serving {
             pool,
             grace: config.shutdown_grace.clone()?,
             drain: config.shutdown_drain.clone()?,
+            proxies: config.trusted_proxies.clone()?,
             metrics,
         })
     }
@@ -240,7 +245,7 @@ async fn serve(
         public_origin: config.public_origin().into(),
         dev_reload_port: (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
     };
-    let Serving { sender, transport, pool, grace, drain, metrics } = serving;
+    let Serving { sender, transport, pool, grace, drain, proxies, metrics } = serving;
     match provisioning::stock_local_pool(&domain.db, &pool).await {
         Ok(added) => tracing::info!(added, "local number pool stocked"),
         Err(_) => return fail("could not stock the local number pool"),
@@ -263,7 +268,7 @@ async fn serve(
     let web = WebContext::new(WebSettings {
         domain,
         secure_cookies: config.secure_cookies(),
-        trusted_proxies: config.trusted_proxies.clone(),
+        trusted_proxies: proxies,
     });
     let _start_up_router = app.send_replace(build_router(leptos_options, web, policy));
     println!("My Account console: {}", config.public_url);
@@ -348,14 +353,14 @@ struct Listening {
 }
 
 impl Listening {
-    async fn start(addr: std::net::SocketAddr, config: &Config) -> Result<Listening, String> {
+    async fn start(addr: std::net::SocketAddr, serving: &Serving) -> Result<Listening, String> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|err| format!("cannot listen on {addr}: {err}"))?;
         let (app, routers) = watch::channel(server::health::starting());
         let (stop, stopped) = watch::channel(false);
         let limits = server::connections::Limits {
-            proxies: config.trusted_proxies.clone(),
+            proxies: serving.proxies.clone(),
             ..server::connections::Limits::default()
         };
         let server =

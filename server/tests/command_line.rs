@@ -147,16 +147,22 @@ fn an_operator_command_without_a_database_is_refused_and_creates_nothing() {
     }
 }
 
-/// Mail settings that cannot be meant stop the start, saying which: mail
-/// went out another way than asked (STARTTLS on 587 for a typo), or a
-/// folder that cannot exist failed only at each delivery.
+/// Settings that cannot be meant stop the start, saying which: mail went
+/// out another way than asked (STARTTLS on 587 for a typo), a folder that
+/// cannot exist failed only at each delivery, and a proxy or session setting
+/// that did not parse fell back without a word.
 #[test]
-fn mail_settings_that_cannot_be_meant_stop_the_start() {
+fn settings_that_cannot_be_meant_stop_the_start() {
     let scratch = std::env::temp_dir().join(format!("console-mailcfg-{}", std::process::id()));
-    let cases: [(&[(&str, &str)], &str); 3] = [
+    let cases: [(&[(&str, &str)], &str); 6] = [
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_SECURITY", "ssl")], "SMTP_SECURITY must be"),
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_PORT", "smtp")], "SMTP_PORT must be a port"),
         (&[("MAIL_DIR", "/etc/passwd/mail")], "MAIL_DIR /etc/passwd/mail"),
+        // Dropped, the proxy's address became every client's.
+        (&[("TRUSTED_PROXIES", "10.0.0.2:8080")], "\"10.0.0.2:8080\" is not an IP address"),
+        // Negative, every session ended at once; not a number, the default.
+        (&[("SESSION_IDLE_MINUTES", "-5")], "SESSION_IDLE_MINUTES must be 1 to 525600"),
+        (&[("SESSION_LIFETIME_HOURS", "30d")], "SESSION_LIFETIME_HOURS must be 1 to 8760"),
     ];
     for (settings, expected) in cases {
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));

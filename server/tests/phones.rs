@@ -43,6 +43,14 @@ fn an_admin_requests_assigns_and_releases_a_number() {
         let saved = app.call_json("save_phone_owners", changes, Some(&admin)).await;
         assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
         assert_eq!(saved.json()["rows"][0]["owner"]["email"], MEMBER);
+        // A body that is not what the function takes is the caller's mistake
+        // (422, saying what is missing), not the server's (it was a 500).
+        let before = Snapshot::take(&app.domain).await;
+        let garbled = json!({ "changes": [{ "id": number["id"], "owner_id": bob_id }] });
+        let refused = app.call_json("save_phone_owners", garbled, Some(&admin)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body.contains("missing field `number_id`"), "{}", refused.body);
+        before.assert_unchanged(&app.domain).await;
         let mine = app.call("my_phone_numbers", &[], Some(&member)).await;
         assert_eq!(mine.json()[0]["e164"], "+18005550100");
         let account_page = app.page("/account", Some(&member)).await;

@@ -63,8 +63,8 @@ impl AppError {
         }
     }
 
-    /// The HTTP status of this error, for server functions (see the server's
-    /// `errors` middleware) and the JSON API alike.
+    /// The HTTP status of this error, for server functions (see
+    /// `security::server_fn_error_status` in the server) and the JSON API alike.
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid(_) => 422,
@@ -103,6 +103,13 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
         match value {
             // A missing or malformed argument is the caller's bad input.
             E::Args(why) | E::MissingArg(why) => AppError::field("form", why),
+            // On the server, a body that does not decode (JSON without a
+            // field) is too; in the browser it is an answer that did not,
+            // which is the transport's failure.
+            #[cfg(feature = "ssr")]
+            E::Deserialization(why) => {
+                AppError::field("form", format!("The request could not be read: {why}"))
+            }
             other => AppError::Transport(other.to_string()),
         }
     }
