@@ -299,6 +299,33 @@ fn every_account_owned_table_is_reached_through_the_scope() {
     assert!(by_hand.is_empty(), "account filters written by hand instead of Scoped: {by_hand:?}");
 }
 
+/// Outside the domain a capability is asked for and a refusal passed on
+/// (`member.admin()?`); what a role sees or may do is decided in the domain.
+/// A handler that matched on `admin()` had its own rule for phone numbers.
+#[test]
+fn callers_of_the_domain_pass_refusals_on_and_never_branch_on_a_role() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut branching = Vec::new();
+    for dir in ["app/src/api", "app/src/pages", "app/src/components", "server/src"] {
+        let mut stack = vec![root.join(dir)];
+        while let Some(at) = stack.pop() {
+            for entry in fs::read_dir(&at).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let code = code_of(&fs::read_to_string(&path).unwrap());
+                    let asked = code.matches(".admin()").count();
+                    if asked != code.matches(".admin()?").count() {
+                        branching.push(path.strip_prefix(root).unwrap().display().to_string());
+                    }
+                }
+            }
+        }
+    }
+    assert!(branching.is_empty(), "a role decided outside the domain in {branching:?}");
+}
+
 #[test]
 fn permissions_are_proved_by_capabilities_and_only_the_cli_makes_an_operator() {
     let sources = modules(&domain_dir());

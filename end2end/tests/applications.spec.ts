@@ -35,6 +35,12 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await page.getByRole('button', { name: 'Create Application' }).click();
   await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
   await expect(page.getByText('The application Main IVR is created.')).toBeVisible();
+  // The same name again is refused beside the field, and the earlier
+  // success goes: beside the refusal it read as if this one had worked.
+  await page.getByLabel('New application name').fill('main ivr');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  await expect(page.getByText('You already have an application of this name: choose another.')).toBeVisible();
+  await expect(page.getByText('The application Main IVR is created.')).toHaveCount(0);
   await page.getByRole('button', { name: 'Settings of Main IVR' }).click();
   const settings = page.getByRole('dialog', { name: 'Settings of Main IVR' });
   await settings.getByRole('checkbox', { name: 'Greeting' }).check();

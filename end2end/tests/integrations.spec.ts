@@ -72,6 +72,8 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
   dialog = page.getByRole('dialog', { name: 'Edit Integration' });
   await expect(dialog.getByLabel('Key')).toBeDisabled();
   await expect(dialog.getByLabel('Secret')).toBeDisabled();
+  await expect(dialog.getByLabel('Region')).toHaveValue('Europe (Ireland) (eu-west-1)');
+  await expect(dialog.getByLabel('Region')).toBeDisabled();
   await expectAccessible(page);
   await dialog.getByLabel('Name').fill('DynamoDB records');
   await dialog.getByRole('button', { name: 'Update' }).click();

@@ -4,6 +4,7 @@ import {
   ready,
   linkFromMailFolder,
   logIn,
+  operator,
   operatorAddsMember,
   signUp,
   uniqueEmail,
@@ -330,4 +331,45 @@ test('a button pressed before the page is ready is pressed again once it is', as
   await ready(page);
   await expect(page.getByRole('dialog', { name: 'Add User' })).toBeVisible();
   await expect(add).not.toHaveAttribute('aria-busy');
+});
+
+test('a member sees what an admin did to them; an admin who makes themself a member leaves the admin tabs', async ({ page, browser }) => {
+  const admin = uniqueEmail('boss');
+  const member = uniqueEmail('member');
+  const memberPassword = 'Maple-Canyon-Drift-19';
+  await signUp(page, admin);
+  operatorAddsMember(admin, member, memberPassword);
+  operator(['promote', '--email', member]);
+  await page.goto('/account/users');
+  await ready(page);
+  for (const [button, dialog] of [['Disable Bob Builder', 'Disable User'], ['Enable Bob Builder', 'Enable User']]) {
+    await page.getByRole('button', { name: button }).click();
+    await page.getByRole('dialog', { name: dialog }).getByRole('button', { name: 'Yes' }).click();
+    await expect(page.getByRole('dialog', { name: dialog })).toBeHidden();
+  }
+
+  // Bob's own security list says what Grace did, and whose doing it was.
+  const other = await browser.newContext();
+  const bob = await other.newPage();
+  await bob.goto('/login');
+  await logIn(bob, member, memberPassword);
+  await expect(bob).toHaveURL(/\/account$/);
+  const his = bob.getByRole('region', { name: 'Recent Security Activity' });
+  await expect(his.getByRole('cell', { name: `User disabled by ${admin}` })).toBeVisible();
+  await expect(his.getByRole('cell', { name: `User enabled by ${admin}` })).toBeVisible();
+  await expect(his.getByRole('cell', { name: 'Operator made a user admin', exact: true })).toBeVisible();
+  await other.close();
+
+  // Grace, with Bob an admin too, sets her own Account Admin to No: the
+  // dialog warns her, and once saved she is on the Account tab without the
+  // admin tabs.
+  await page.getByRole('button', { name: 'Edit Grace Hopper' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit User' });
+  await expect(dialog.getByText('This is you: with No, the admin tabs close for you')).toBeVisible();
+  await dialog.getByRole('radio', { name: 'No' }).check();
+  await dialog.getByRole('button', { name: 'Update' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  const tabs = page.getByRole('navigation', { name: 'My Account sections' });
+  await expect(tabs.getByRole('link', { name: 'Applications' })).toBeVisible();
+  await expect(tabs.getByRole('link', { name: 'Manage Users' })).toHaveCount(0);
 });

@@ -2,9 +2,8 @@
 //! tab's filters, for a signed-in admin (by the session cookie), answered as
 //! an attachment. Cells are quoted and formula-like ones neutralised
 //! (`app::domain::admin::activity::cell`).
-use app::api::web::{session_token_in, SignedIn, WebContext};
+use app::api::web::{signed_in_from, WebContext};
 use app::domain::admin::activity;
-use app::domain::identity::sessions;
 use app::model::{ActivityFilter, AppError};
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
@@ -35,38 +34,7 @@ pub async fn download(
     // Last: it takes the whole request.
     parts: Parts,
 ) -> Response {
-    if crate::security::sent_by_another_site(&parts.headers) {
-        return refused(AppError::Forbidden(
-            "Download the activity from the Activity tab of this console.".into(),
-        ));
-    }
-    // The sign-in middleware has usually found the session already.
-    let member = match parts.extensions.get::<SignedIn>() {
-        Some(signed_in) => Ok(signed_in.member.clone()),
-        None => match session_token_in(&web, &parts.headers) {
-            Some(token) => sessions::authenticate(&web.domain, &token).await,
-            None => Err(AppError::Unauthenticated),
-        },
-    };
-    let admin = match member.and_then(|m| m.admin()) {
-        Ok(admin) => admin,
-        Err(err) => return refused(err),
-    };
-    let filled = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
-    // A user that is not a number is refused, as the tab and the API refuse
-    // it: dropped, it would export everyone's events.
-    let user_id = match filled(query.user).map(|u| u.trim().parse::<i32>()) {
-        None => None,
-        Some(Ok(id)) => Some(id),
-        Some(Err(_)) => return refused(AppError::field("user", "Choose a user from the list.")),
-    };
-    let filter = ActivityFilter {
-        user_id,
-        kind: filled(query.kind),
-        from: filled(query.from),
-        to: filled(query.to),
-    };
-    match activity::csv(&web.domain, &admin, &filter).await {
+    match csv_for(&web, query, &parts).await {
         Ok(csv) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -78,4 +46,26 @@ pub async fn download(
             .into_response(),
         Err(err) => refused(err),
     }
+}
+
+async fn csv_for(web: &WebContext, query: CsvQuery, parts: &Parts) -> Result<String, AppError> {
+    if crate::security::sent_by_another_site(&parts.headers) {
+        return Err(AppError::Forbidden(
+            "Download the activity from the Activity tab of this console.".into(),
+        ));
+    }
+    let (member, _) = signed_in_from(web, parts).await?;
+    let admin = member.admin()?;
+    // A user that is not a number is refused, as the tab and the API refuse
+    // it: dropped, it would export everyone's events. The rest are read (an
+    // empty one unset) by the domain's `Filter::parse`.
+    let user_id = match query.user.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        None => None,
+        Some(user) => Some(
+            user.parse::<i32>()
+                .map_err(|_| AppError::field("user", "Choose a user from the list."))?,
+        ),
+    };
+    let filter = ActivityFilter { user_id, kind: query.kind, from: query.from, to: query.to };
+    activity::csv(&web.domain, &admin, &filter).await
 }

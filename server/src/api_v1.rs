@@ -285,10 +285,7 @@ async fn list_phone_numbers(
     headers: HeaderMap,
 ) -> Result<Json<PhoneNumberList>, ApiError> {
     let member = caller(&web, &headers).await?;
-    let phone_numbers = match member.admin() {
-        Ok(admin) => phone_numbers::list(&web.domain, &admin).await?.rows,
-        Err(_) => phone_numbers::owned_by_me(&web.domain, &member).await?,
-    };
+    let phone_numbers = phone_numbers::visible_to(&web.domain, &member).await?;
     Ok(Json(PhoneNumberList { phone_numbers }))
 }
 

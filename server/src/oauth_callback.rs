@@ -2,9 +2,8 @@
 //! changes something only when its `state` is one the same session started
 //! (see `app::domain::features::oauth_tokens`). It always answers with a redirect to the
 //! OAuth Tokens tab and a fixed outcome code, never with provider text.
-use app::api::web::{client_address_of, session_token_in, WebContext};
+use app::api::web::{signed_in_from, WebContext};
 use app::domain::features::oauth_tokens;
-use app::domain::identity::sessions;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -29,9 +28,7 @@ pub async fn stripe_callback(
     parts: Parts,
 ) -> Response {
     let invalid = oauth_tokens::CallbackRefusal::InvalidState.key();
-    let Some(session) = session_token_in(&web, &parts.headers) else { return back(invalid) };
-    let Ok(me) = sessions::authenticate(&web.domain, &session).await else { return back(invalid) };
-    let me = me.from_address(client_address_of(&parts, &web.trusted_proxies));
+    let Ok((me, session)) = signed_in_from(&web, &parts).await else { return back(invalid) };
     let Some(state) = query.state else { return back(invalid) };
     match oauth_tokens::callback(&web.domain, &me, &session, &state, query.code.as_deref()).await {
         Ok(_) => back("connected"),

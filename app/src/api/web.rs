@@ -204,6 +204,22 @@ pub async fn signed_in() -> Result<(Member, String), AppError> {
     Ok((member.from_address(client_address()), token))
 }
 
+/// [`signed_in`] for a route of the server's own (a download, a callback),
+/// which holds its request's `Parts` rather than running as a server function.
+pub async fn signed_in_from(
+    web: &WebContext,
+    parts: &http::request::Parts,
+) -> Result<(Member, String), AppError> {
+    let (member, token) = match parts.extensions.get::<SignedIn>() {
+        Some(signed_in) => (signed_in.member.clone(), signed_in.token.clone()),
+        None => {
+            let token = session_token_in(web, &parts.headers).ok_or(AppError::Unauthenticated)?;
+            (sessions::authenticate(&web.domain, &token).await?, token)
+        }
+    };
+    Ok((member.from_address(client_address_of(parts, &web.trusted_proxies)), token))
+}
+
 pub async fn member() -> Result<Member, AppError> {
     signed_in().await.map(|(member, _)| member)
 }

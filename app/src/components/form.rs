@@ -135,7 +135,9 @@ mod focus {
 }
 
 /// Says in the tab's notice `done` what `action` did, each time it succeeds
-/// ("The application IVR is created."), as Delete says what it deleted.
+/// ("The application IVR is created."), as Delete says what it deleted. A
+/// new attempt takes the notice away: beside a refusal, an earlier success
+/// read as if the refused attempt had worked.
 pub fn announce<S>(
     action: ServerAction<S>,
     done: RwSignal<Option<String>>,
@@ -145,10 +147,14 @@ pub fn announce<S>(
     S::Output: Clone + Send + Sync + 'static,
 {
     Effect::new(move |_| {
-        action.value().with(|result| {
-            if let Some(Ok(output)) = result {
-                done.set(Some(said(output)));
-            }
+        if action.pending().get() {
+            done.set(None);
+            return;
+        }
+        action.value().with(|result| match result {
+            Some(Ok(output)) => done.set(Some(said(output))),
+            Some(Err(_)) => done.set(None),
+            None => {}
         })
     });
 }

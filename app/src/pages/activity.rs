@@ -163,10 +163,11 @@ pub fn SecurityActivitySection() -> impl IntoView {
                 row=|e: ActivityRow| view! {
                     <tr>
                         <td class="when">{when(&e.at)}</td>
-                        // An event about the user is someone else's doing: say whose.
+                        // An event about the user is someone else's doing: say
+                        // whose (an operator's kinds say so themselves).
                         <td>
                             {e.label}
-                            {e.subject_user_id.is_some().then(|| view! {
+                            {(e.subject_user_id.is_some() && e.actor_user_id.is_some()).then(|| view! {
                                 <span class="by">" by " {e.actor}</span>
                             })}
                         </td>

@@ -204,9 +204,16 @@ fn EditIntegrationForm(
 ) -> impl IntoView {
     let result = update.value();
     let locked = if row.service.is_aws() {
+        // The region is part of the credentials (DynamoDB's), locked with them.
+        let region = row.region.clone().map(|code| {
+            let name = AWS_REGIONS.iter().find(|(c, _)| *c == code).map(|(_, name)| *name);
+            let value = name.map(|name| format!("{name} ({code})")).unwrap_or(code);
+            view! { <LockedField label="Region" id="edit-region" value /> }
+        });
         Either::Left(view! {
             <LockedField label="Key" id="edit-key" value=row.hint.clone() />
             <LockedField label="Secret" id="edit-secret" value="••••••••".into() />
+            {region}
         })
     } else {
         Either::Right(view! {

@@ -21,6 +21,17 @@ use crate::components::table::{
 };
 use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
 
+use super::my_account::UserResource;
+
+/// The signed-in user's id as the page loaded it, for what the tab does
+/// differently to them; read outside rendering only (in an effect, or in a
+/// dialog opened by a click), as one resource read in two `<Suspense>`s
+/// hangs renders (see `UserResource`).
+fn my_id() -> Option<i32> {
+    let UserResource(user) = use_context::<UserResource>()?;
+    user.get_untracked()?.ok().map(|me| me.id)
+}
+
 #[component]
 pub fn UsersTab() -> impl IntoView {
     let search = RwSignal::new(String::new());
@@ -59,6 +70,21 @@ pub fn UsersTab() -> impl IntoView {
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
     let notice = done_notice(add, switch, updated(update));
+    // Edited themself: the top bar shows the new name, and an admin who is
+    // one no more leaves for the Account tab, the admin tabs gone.
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        let Some(Ok(row)) = update.value().get() else { return };
+        if Some(row.id) != my_id() {
+            return;
+        }
+        if let Some(UserResource(user)) = use_context::<UserResource>() {
+            user.refetch();
+        }
+        if !row.is_admin {
+            navigate("/account", Default::default());
+        }
+    });
 
     // Add User comes with the list: a user who is not an admin, at this
     // tab's address, sees the refusal and nothing to press. It stands above
@@ -440,6 +466,7 @@ fn UserForm(
     row: Option<UserRow>,
 ) -> impl IntoView {
     let prefix = if row.is_some() { "edit-" } else { "add-" };
+    let demoting_yourself = row.as_ref().is_some_and(|r| r.is_admin && Some(r.id) == my_id());
     let value = row.clone().unwrap_or(UserRow {
         id: 0,
         first_name: String::new(),
@@ -491,6 +518,9 @@ fn UserForm(
             <legend>"Account Admin"</legend>
             <label class="inline"><input type="radio" name="is_admin" value="yes" checked=value.is_admin />" Yes"</label>
             <label class="inline"><input type="radio" name="is_admin" value="no" checked=!value.is_admin />" No"</label>
+            {demoting_yourself.then(|| view! {
+                <p class="hint">"This is you: with No, the admin tabs close for you once you save, until another admin makes you one again."</p>
+            })}
             <p class="error" id="is-admin-error" aria-live="polite">{move || field_error(result, "is_admin").get()}</p>
         </fieldset>
         <div class="field">

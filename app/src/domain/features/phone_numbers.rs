@@ -141,6 +141,15 @@ pub async fn owned_by_me(d: &Domain, me: &Member) -> Result<Vec<PhoneNumberRow>,
     rows(&d.read, Scoped::of(me).mine::<phone_number::Entity>()).await
 }
 
+/// The numbers `me` may see: the account's for an admin, their own for
+/// anyone else (the JSON API's listing).
+pub async fn visible_to(d: &Domain, me: &Member) -> Result<Vec<PhoneNumberRow>, AppError> {
+    match me.admin() {
+        Ok(admin) => Ok(list(d, &admin).await?.rows),
+        Err(_) => owned_by_me(d, me).await,
+    }
+}
+
 /// Requests a toll-free number; the requesting admin owns it until they
 /// assign it to someone else.
 pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppError> {

@@ -1,5 +1,5 @@
-//! Account Information and Phone Numbers over HTTP: admins only, JSON errors
-//! with the right status, pages rendered on the server.
+//! Phone numbers over HTTP: admins only, JSON errors with the right status,
+//! pages rendered on the server.
 mod support;
 
 use app::domain::core::provisioning::{self, default_pool};
@@ -87,18 +87,6 @@ fn members_cannot_list_request_reassign_or_release_numbers() {
             ("request_phone_number", vec![]),
             ("release_phone_number", vec![("id", id.as_str())]),
             ("phone_owner_choices", vec![("search", "")]),
-            ("load_account_info", vec![]),
-            (
-                "save_account_info",
-                vec![
-                    ("company_name", "Mine now"),
-                    ("address", ""),
-                    ("city", ""),
-                    ("state", ""),
-                    ("zip", ""),
-                    ("phone", ""),
-                ],
-            ),
         ] {
             let reply = app.call(function, &form, Some(&member)).await;
             assert_eq!(reply.status, StatusCode::FORBIDDEN, "{function}: {}", reply.body);
@@ -110,18 +98,12 @@ fn members_cannot_list_request_reassign_or_release_numbers() {
         let grab = json!({ "changes": [{ "number_id": number["id"], "owner_id": member_id }] });
         let reply = app.call_json("save_phone_owners", grab, Some(&member)).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
-        // Nothing changed: the number is still the admin's, the company unchanged.
+        // Nothing changed: the number is still the admin's.
         let listed = app.call("list_phone_numbers", &[], Some(&admin)).await.json();
         assert_eq!(listed["rows"][0]["owner"]["email"], ADMIN);
-        assert_eq!(
-            app.call("load_account_info", &[], Some(&admin)).await.json()["company_name"],
-            "Acme Voice"
-        );
-        for path in ["/account/phone-numbers", "/account/account-information"] {
-            let page = app.page(path, Some(&member)).await;
-            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
-            assert!(!page.body.contains("(800) 555-0100"));
-        }
+        let page = app.page("/account/phone-numbers", Some(&member)).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert!(!page.body.contains("(800) 555-0100"));
         // Signed out, the functions answer 401.
         assert_eq!(
             app.call("list_phone_numbers", &[], None).await.status,
@@ -158,41 +140,5 @@ fn another_accounts_number_is_not_found() {
                 ["email"],
             ADMIN
         );
-    })
-}
-
-#[test]
-fn account_information_is_saved_and_bad_fields_are_named() {
-    support::run(async {
-        let app = stocked_app().await;
-        let admin = app.sign_up(ADMIN).await;
-        let form = |zip: &'static str, phone: &'static str| {
-            vec![
-                ("company_name", "Acme Voice Ltd"),
-                ("address", "10 Downing Street"),
-                ("city", "London"),
-                ("state", ""),
-                ("zip", zip),
-                ("phone", phone),
-            ]
-        };
-        let before = Snapshot::take(&app.domain).await;
-        let bad =
-            app.call("save_account_info", &form("SW1A 2AA!", "020 7946 0958"), Some(&admin)).await;
-        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(
-            bad.body.contains("Zip may contain only letters, digits, spaces and dashes."),
-            "{}",
-            bad.body
-        );
-        assert!(bad.body.contains("Phone Number must be an international number"), "{}", bad.body);
-        before.assert_unchanged(&app.domain).await;
-        let good = app
-            .call("save_account_info", &form("SW1A 2AA", "+44 20 7946 0958"), Some(&admin))
-            .await;
-        assert_eq!(good.status, StatusCode::OK, "{}", good.body);
-        assert_eq!(good.json()["phone"], "+442079460958");
-        let page = app.page("/account/account-information", Some(&admin)).await;
-        assert!(page.body.contains("Acme Voice Ltd") && page.body.contains("+442079460958"));
     })
 }
