@@ -304,9 +304,21 @@ fn every_account_owned_table_is_reached_through_the_scope() {
 /// A handler that matched on `admin()` had its own rule for phone numbers.
 #[test]
 fn callers_of_the_domain_pass_refusals_on_and_never_branch_on_a_role() {
+    let dirs = ["app/src/api", "app/src/pages", "app/src/components", "server/src"];
+    let branching: Vec<String> = workspace_sources(&dirs)
+        .into_iter()
+        .filter(|(_, code)| code.matches(".admin()").count() != code.matches(".admin()?").count())
+        .map(|(path, _)| path)
+        .collect();
+    assert!(branching.is_empty(), "a role decided outside the domain in {branching:?}");
+}
+
+/// The code (comments dropped) of every Rust file under `dirs` of the
+/// workspace, by path from the workspace's root.
+fn workspace_sources(dirs: &[&str]) -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let mut branching = Vec::new();
-    for dir in ["app/src/api", "app/src/pages", "app/src/components", "server/src"] {
+    let mut found = Vec::new();
+    for dir in dirs {
         let mut stack = vec![root.join(dir)];
         while let Some(at) = stack.pop() {
             for entry in fs::read_dir(&at).unwrap() {
@@ -315,15 +327,12 @@ fn callers_of_the_domain_pass_refusals_on_and_never_branch_on_a_role() {
                     stack.push(path);
                 } else if path.extension().is_some_and(|e| e == "rs") {
                     let code = code_of(&fs::read_to_string(&path).unwrap());
-                    let asked = code.matches(".admin()").count();
-                    if asked != code.matches(".admin()?").count() {
-                        branching.push(path.strip_prefix(root).unwrap().display().to_string());
-                    }
+                    found.push((path.strip_prefix(root).unwrap().display().to_string(), code));
                 }
             }
         }
     }
-    assert!(branching.is_empty(), "a role decided outside the domain in {branching:?}");
+    found
 }
 
 #[test]
@@ -342,23 +351,10 @@ fn permissions_are_proved_by_capabilities_and_only_the_cli_makes_an_operator() {
         .collect();
     assert!(flag_checks.is_empty(), "permission flags read outside core/actor.rs: {flag_checks:?}");
 
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let mut makers = Vec::new();
-    for dir in ["app/src", "server/src"] {
-        let mut stack = vec![root.join(dir)];
-        while let Some(at) = stack.pop() {
-            for entry in fs::read_dir(&at).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs")
-                    && code_of(&fs::read_to_string(&path).unwrap())
-                        .contains("Operator::from_command_line()")
-                {
-                    makers.push(path.strip_prefix(root).unwrap().display().to_string());
-                }
-            }
-        }
-    }
+    let makers: Vec<String> = workspace_sources(&["app/src", "server/src"])
+        .into_iter()
+        .filter(|(_, code)| code.contains("Operator::from_command_line()"))
+        .map(|(path, _)| path)
+        .collect();
     assert_eq!(makers, vec!["server/src/cli.rs"], "only the command line makes an Operator");
 }
