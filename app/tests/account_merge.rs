@@ -338,6 +338,7 @@ async fn opposite_merges_at_once_merge_once() {
 /// merged account either; one that declined both stays declined once.
 #[tokio::test]
 async fn addresses_that_declined_either_account_stay_declined_after_a_merge() {
+    use app::domain::admin::invitations;
     use app::domain::admin::users::{self, UserForm};
     let (d, clock) = fresh_domain().await;
     let grace = account_with_admin(&d, "Globex", "grace@globex.com").await.admin().unwrap();
@@ -351,11 +352,11 @@ async fn addresses_that_declined_either_account_stay_declined_after_a_merge() {
         };
         users::invite(&d, admin, form).await.unwrap();
         let token = app::domain::testing::link_token(&d, email, "/activate").await;
-        users::decline_invitation(&d, &token).await.unwrap();
+        invitations::decline_invitation(&d, &token).await.unwrap();
     };
     // Grace's account's hold on Cy is all but over; Ada's is fresh.
     invite_and_decline(&grace, "cy@example.com").await;
-    clock.advance(users::DECLINE_HOLD - chrono::Duration::days(1));
+    clock.advance(invitations::DECLINE_HOLD - chrono::Duration::days(1));
     invite_and_decline(&ada, "cy@example.com").await;
     invite_and_decline(&ada, "dee@example.com").await;
 

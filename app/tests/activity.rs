@@ -6,7 +6,7 @@
 //! no secret ever reaches the table.
 use std::net::IpAddr;
 
-use app::domain::admin::{account_info, activity as admin_activity, users};
+use app::domain::admin::{account_info, activity as admin_activity, invitations, users};
 use app::domain::core::activity::{self, By, Counted, Event, Filter};
 use app::domain::core::actor::{Member, Operator};
 use app::domain::core::clock::ManualClock;
@@ -176,7 +176,7 @@ async fn managing_users_and_the_account_records_each_change() {
     // Bob activates from his own address; the link's token is not recorded.
     let token = link_token(&d, "bob@example.com", "/activate").await;
     let bobs: IpAddr = "198.51.100.9".parse().unwrap();
-    users::activate(&d, &token, NEW_PASSWORD, "t", Some(bobs)).await.unwrap();
+    invitations::activate(&d, &token, NEW_PASSWORD, "t", Some(bobs)).await.unwrap();
     let events = log.new_events(&d).await;
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["user.activated", "sign_in.succeeded"]);
@@ -1042,7 +1042,7 @@ async fn no_secret_ever_reaches_the_activity_table() {
     // Email links: an invitation, a reset, an email change.
     users::invite(&d, &admin, user_form("Bob", "bob@example.com")).await.unwrap();
     let token = link_token(&d, "bob@example.com", "/activate").await;
-    users::activate(&d, &token, "Copper-Lantern-Fjord-58", "t", None).await.unwrap();
+    invitations::activate(&d, &token, "Copper-Lantern-Fjord-58", "t", None).await.unwrap();
     secrets.extend([token, "Copper-Lantern-Fjord-58".into()]);
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let token = link_token(&d, "ada@example.com", "/reset-password").await;

@@ -4,8 +4,9 @@
 //! nobody disables themself; enabling restores sign-in. (Two admins
 //! disabling each other at once: `user_admin.rs`, beside the other races.)
 use app::domain::admin::account_info;
+use app::domain::admin::invitations::{self, TARGET_DISABLED};
 use app::domain::admin::users::{
-    self, UserForm, LAST_ACTIVE_ADMIN, LAST_ADMIN, NOT_YOURSELF_DISABLE, TARGET_DISABLED,
+    self, UserForm, LAST_ACTIVE_ADMIN, LAST_ADMIN, NOT_YOURSELF_DISABLE,
 };
 use app::domain::core::activity::{By, Counted};
 use app::domain::core::actor::{Operator, NOT_ADMIN};
@@ -210,13 +211,16 @@ async fn a_disabled_invitee_cannot_activate_and_gets_no_new_invitation() {
     let row = users::disable(&d, &admin, carl.id).await.unwrap();
     assert!(row.disabled && row.invited);
     let before = Snapshot::take(&d).await;
-    assert_eq!(users::activate(&d, &token, NEW_PASSWORD, "t", None).await.err(), Some(disabled()));
+    assert_eq!(
+        invitations::activate(&d, &token, NEW_PASSWORD, "t", None).await.err(),
+        Some(disabled())
+    );
     let conflict = Err(AppError::Conflict(TARGET_DISABLED.into()));
     assert_eq!(users::resend_invitation(&d, &admin, carl.id).await, conflict);
     assert_eq!(users::send_password_reset(&d, &admin, carl.id).await, conflict);
     before.assert_unchanged(&d).await;
     users::enable(&d, &admin, carl.id).await.unwrap();
-    assert!(users::activate(&d, &token, NEW_PASSWORD, "t", None).await.is_ok());
+    assert!(invitations::activate(&d, &token, NEW_PASSWORD, "t", None).await.is_ok());
 }
 
 /// Moving a disabled invitee to a new address would send them a new

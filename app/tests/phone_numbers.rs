@@ -2,7 +2,7 @@
 //! owners, release, the hand-over on deletion, and other accounts' refusals.
 use std::collections::HashSet;
 
-use app::domain::admin::users;
+use app::domain::admin::{invitations, users};
 use app::domain::core::actor::Operator;
 use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool, Provisioned};
@@ -296,7 +296,7 @@ async fn a_declined_invitees_numbers_pass_to_the_longest_standing_admin() {
     let change = [OwnerChange { number_id: number.id, owner_id: cy.id }];
     phone_numbers::save_owners(&d, &admin, &change).await.unwrap();
     let token = app::domain::testing::link_token(&d, "cy@example.com", "/activate").await;
-    users::decline_invitation(&d, &token).await.unwrap();
+    invitations::decline_invitation(&d, &token).await.unwrap();
     let rows = phone_numbers::list(&d, &admin).await.unwrap().rows;
     assert_eq!(rows.len(), 1, "the number is kept");
     assert_eq!(rows[0].owner.id, ada.user_id());

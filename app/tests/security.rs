@@ -1,6 +1,6 @@
 //! Personal security: TOTP two-factor with replay protection and recovery
 //! codes, log-in throttling with its expiry, developer keys, sessions.
-use app::domain::admin::users;
+use app::domain::admin::{invitations, users};
 use app::domain::core::actor::Operator;
 use app::domain::core::clock::ManualClock;
 use app::domain::core::crypto::PasswordHasher;
@@ -1042,15 +1042,21 @@ async fn a_link_works_only_for_what_it_was_sent_for() {
             "activation at reset",
             email_links::reset_password(&d, &activation, new_password, "t", None).await.err(),
         ),
-        ("change at activate", users::activate(&d, &change, new_password, "t", None).await.err()),
-        ("reset at activate", users::activate(&d, &reset, new_password, "t", None).await.err()),
+        (
+            "change at activate",
+            invitations::activate(&d, &change, new_password, "t", None).await.err(),
+        ),
+        (
+            "reset at activate",
+            invitations::activate(&d, &reset, new_password, "t", None).await.err(),
+        ),
         ("reset at verify", email_links::verify_email(&d, &reset, None).await.err()),
         (
             "activation at confirm",
             email_links::confirm_email_change(&d, &activation, None).await.err(),
         ),
         ("verify at confirm", email_links::confirm_email_change(&d, &verify, None).await.err()),
-        ("verify at decline", users::decline_invitation(&d, &verify).await.err()),
+        ("verify at decline", invitations::decline_invitation(&d, &verify).await.err()),
     ];
     for (which, refused) in refusals {
         let refused = refused.unwrap_or_else(|| panic!("{which} was accepted"));
@@ -1068,10 +1074,10 @@ async fn an_activated_invitation_cannot_be_declined_afterwards() {
     let form = cy_form();
     let cy = users::invite(&d, &ada.admin().unwrap(), form).await.unwrap();
     let token = link_token(&d, "cy@example.com", "/activate").await;
-    users::activate(&d, &token, "Quartz-Harbor-Lantern-77", "t", None).await.unwrap();
+    invitations::activate(&d, &token, "Quartz-Harbor-Lantern-77", "t", None).await.unwrap();
 
     let before = Snapshot::take(&d).await;
-    let refused = users::decline_invitation(&d, &token).await.err().unwrap();
+    let refused = invitations::decline_invitation(&d, &token).await.err().unwrap();
     assert_eq!(refused.message_for("token").as_deref(), Some(tokens::LINK_USED));
     before.assert_unchanged(&d).await;
     let still = user::Entity::find_by_id(cy.id).one(&d.db).await.unwrap().unwrap();
@@ -1095,7 +1101,7 @@ async fn a_disabled_users_links_are_refused_when_their_page_opens() {
     let before = Snapshot::take(&d).await;
     let address = email_links::check_reset_link(&d, &reset).await.unwrap();
     assert_eq!(address, "bob@example.com", "the page files the password under it");
-    let invitation = users::read_invitation(&d, &activation).await.unwrap();
+    let invitation = invitations::read_invitation(&d, &activation).await.unwrap();
     assert_eq!(
         (invitation.company.as_str(), invitation.email.as_str()),
         ("Acme", "cy@example.com")
@@ -1103,7 +1109,7 @@ async fn a_disabled_users_links_are_refused_when_their_page_opens() {
     // Each page checks its own kind of link only.
     let crossed = email_links::check_reset_link(&d, &activation).await.err().unwrap();
     assert_eq!(crossed.message_for("token").as_deref(), Some(tokens::LINK_INVALID));
-    let crossed = users::read_invitation(&d, &reset).await.err().unwrap();
+    let crossed = invitations::read_invitation(&d, &reset).await.err().unwrap();
     assert_eq!(crossed.message_for("token").as_deref(), Some(tokens::LINK_INVALID));
     before.assert_unchanged(&d).await;
 
@@ -1112,7 +1118,7 @@ async fn a_disabled_users_links_are_refused_when_their_page_opens() {
     let before = Snapshot::take(&d).await;
     let disabled = Some(AppError::Forbidden(log_in::DISABLED.into()));
     assert_eq!(email_links::check_reset_link(&d, &reset).await.err(), disabled);
-    assert_eq!(users::read_invitation(&d, &activation).await.err(), disabled);
+    assert_eq!(invitations::read_invitation(&d, &activation).await.err(), disabled);
     before.assert_unchanged(&d).await;
 }
 

@@ -3,6 +3,7 @@
 //! codes across log-ins; password re-checks; claiming an unverified account.
 use std::net::IpAddr;
 
+use app::domain::admin::invitations;
 use app::domain::admin::users::{self, UserForm};
 use app::domain::core::actor::{Member, UNVERIFIED};
 use app::domain::core::clock::Clock;
@@ -592,11 +593,11 @@ async fn an_expired_invitation_stops_holding_its_address_after_a_week() {
     clock.advance(Duration::days(5));
     users::resend_invitation(&d, &admin, carol.id).await.unwrap();
     clock.advance(
-        Duration::hours(48) + users::INVITEE_HOLD - Duration::days(5) - Duration::minutes(1),
+        Duration::hours(48) + invitations::INVITEE_HOLD - Duration::days(5) - Duration::minutes(1),
     );
-    assert_eq!(users::remove_expired_invitees(&d, 500).await.unwrap(), 0, "a minute early");
+    assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 0, "a minute early");
     clock.advance(Duration::minutes(1));
-    assert_eq!(users::remove_expired_invitees(&d, 500).await.unwrap(), 1);
+    assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 1);
     assert!(user::Entity::find_by_id(bob.id).one(&d.db).await.unwrap().is_none());
     assert!(user::Entity::find_by_id(carol.id).one(&d.db).await.unwrap().is_some());
     // Bob's number passed to the admin; his address is free again.
@@ -617,7 +618,7 @@ async fn resending_an_invitation_holds_its_address_at_most_thirty_days() {
     for _ in 0..4 {
         clock.advance(Duration::days(6));
         users::resend_invitation(&d, &admin, dee.id).await.unwrap();
-        assert_eq!(users::remove_expired_invitees(&d, 500).await.unwrap(), 0);
+        assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 0);
     }
     // Day 28: a new link would outlive the invitation.
     clock.advance(Duration::days(4) + Duration::minutes(1));
@@ -630,9 +631,9 @@ async fn resending_an_invitation_holds_its_address_at_most_thirty_days() {
     before.assert_unchanged(&d).await;
     // Day 30: removed, though the link of day 24 expired only four days ago.
     clock.advance(Duration::days(2) - Duration::minutes(2));
-    assert_eq!(users::remove_expired_invitees(&d, 500).await.unwrap(), 0, "a minute early");
+    assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 0, "a minute early");
     clock.advance(Duration::minutes(2));
-    assert_eq!(users::remove_expired_invitees(&d, 500).await.unwrap(), 1);
+    assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 1);
     assert!(user::Entity::find_by_id(dee.id).one(&d.db).await.unwrap().is_none());
     sign_up::sign_up(&d, sign_up_input("dee@example.com"), "t", None).await.unwrap();
 }

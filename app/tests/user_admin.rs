@@ -1,4 +1,5 @@
 //! The admin's user table and the rules that keep an account safe.
+use app::domain::admin::invitations;
 use app::domain::admin::users::{self, UserForm, LAST_ADMIN, NOT_YOURSELF, OWN_EMAIL};
 use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
@@ -58,10 +59,10 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     assert!(log_in_by_password(&d, "bob@example.com", "", "t").await.is_err(), "no password yet");
 
-    let weak = users::activate(&d, &token, "password1", "t", None).await.err().unwrap();
+    let weak = invitations::activate(&d, &token, "password1", "t", None).await.err().unwrap();
     assert!(weak.message_for("new_password").is_some());
     before.assert_unchanged(&d).await;
-    let session = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None)
+    let session = invitations::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None)
         .await
         .and_then(app::domain::identity::log_in::LogIn::into_session)
         .unwrap();
@@ -69,7 +70,7 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     assert!(log_in_by_password(&d, "bob@example.com", "Maple-Canyon-Drift-19", "t").await.is_ok());
     let before = Snapshot::take(&d).await;
     let again =
-        users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await.err().unwrap();
+        invitations::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await.err().unwrap();
     assert!(again.message_for("token").unwrap().contains("already been used"));
     before.assert_unchanged(&d).await;
 
@@ -78,12 +79,13 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let first = link_token(&d, "carl@example.com", "/activate").await;
     clock.advance(Duration::hours(49));
     let before = Snapshot::take(&d).await;
-    let late = users::activate(&d, &first, "Maple-Canyon-Drift-19", "t", None).await.err().unwrap();
+    let late =
+        invitations::activate(&d, &first, "Maple-Canyon-Drift-19", "t", None).await.err().unwrap();
     assert_eq!(late.message_for("token").unwrap(), LINK_EXPIRED);
     before.assert_unchanged(&d).await;
     users::resend_invitation(&d, &admin, carl.id).await.unwrap();
     let fresh = link_token(&d, "carl@example.com", "/activate").await;
-    assert!(users::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
+    assert!(invitations::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
     // Once active, there is no invitation to send again.
     let before = Snapshot::take(&d).await;
     let refused = users::resend_invitation(&d, &admin, carl.id).await.unwrap_err();
@@ -131,13 +133,13 @@ async fn a_decline_with_no_active_admin_to_inherit_changes_nothing() {
     disabled.disabled_at = sea_orm::Set(Some(d.clock.now()));
     sea_orm::ActiveModelTrait::update(disabled, &d.db).await.unwrap();
     let before = Snapshot::take(&d).await;
-    let refused = users::decline_invitation(&d, &token).await;
+    let refused = invitations::decline_invitation(&d, &token).await;
     assert!(matches!(&refused, Err(AppError::Conflict(m)) if m.contains("no active admin")));
     before.assert_unchanged(&d).await;
     let mut enabled: user::ActiveModel = ada.into();
     enabled.disabled_at = sea_orm::Set(None);
     sea_orm::ActiveModelTrait::update(enabled, &d.db).await.unwrap();
-    users::decline_invitation(&d, &token).await.unwrap();
+    invitations::decline_invitation(&d, &token).await.unwrap();
 }
 
 /// Whoever an invitation reaches can decline it from the link's page: the
@@ -161,21 +163,21 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     users::resend_invitation(&d, &admin, dee.id).await.unwrap();
 
     let before = Snapshot::take(&d).await;
-    let wrong = users::decline_invitation(&d, "not-the-link").await.err().unwrap();
+    let wrong = invitations::decline_invitation(&d, "not-the-link").await.err().unwrap();
     assert_eq!(wrong.message_for("token").as_deref(), Some(LINK_INVALID));
     // A link a newer invitation replaced declines nothing, and says where
     // the link that still works is.
-    let replaced = users::decline_invitation(&d, &dee_first).await.err().unwrap();
+    let replaced = invitations::decline_invitation(&d, &dee_first).await.err().unwrap();
     assert_eq!(replaced.message_for("token").as_deref(), Some(link_withdrawn(Purpose::Activate)));
     // An expired link is told so, without "ask for a new one".
     clock.advance(Duration::hours(49));
-    let late = users::decline_invitation(&d, &token).await.err().unwrap();
-    assert_eq!(late.message_for("token").as_deref(), Some(users::DECLINE_EXPIRED));
+    let late = invitations::decline_invitation(&d, &token).await.err().unwrap();
+    assert_eq!(late.message_for("token").as_deref(), Some(invitations::DECLINE_EXPIRED));
     before.assert_unchanged(&d).await;
     users::resend_invitation(&d, &admin, cy.id).await.unwrap();
     let token = link_token(&d, "cy@example.com", "/activate").await;
 
-    users::decline_invitation(&d, &token).await.unwrap();
+    invitations::decline_invitation(&d, &token).await.unwrap();
     assert!(user::Entity::find_by_id(cy.id).one(&d.db).await.unwrap().is_none());
     let events = activity_event::Entity::find()
         .filter(activity_event::Column::Kind.eq("user.invitation_declined"))
@@ -191,14 +193,15 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     // The link went with the invitation: neither declining again nor
     // activating does anything, and each says the link was declined.
     let before = Snapshot::take(&d).await;
-    let again = users::decline_invitation(&d, &token).await.err().unwrap();
-    assert_eq!(again.message_for("token").as_deref(), Some(users::LINK_DECLINED));
-    let activated = users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await;
+    let again = invitations::decline_invitation(&d, &token).await.err().unwrap();
+    assert_eq!(again.message_for("token").as_deref(), Some(invitations::LINK_DECLINED));
+    let activated = invitations::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await;
     assert_eq!(
         activated.err().unwrap().message_for("token").as_deref(),
-        Some(users::LINK_DECLINED)
+        Some(invitations::LINK_DECLINED)
     );
-    let forged = users::activate(&d, "not-the-link", "Maple-Canyon-Drift-19", "t", None).await;
+    let forged =
+        invitations::activate(&d, "not-the-link", "Maple-Canyon-Drift-19", "t", None).await;
     assert_eq!(forged.err().unwrap().message_for("token").as_deref(), Some(LINK_INVALID));
     // Acme cannot invite the address again, nor move another invitation to it.
     let invited = users::invite(&d, &admin, form("Cy", " CY@example.com")).await.err().unwrap();
@@ -233,11 +236,11 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     let other = account_with_admin(&d, "Other", "eve@other.example").await.admin().unwrap();
     users::invite(&d, &other, form("Cy", "cy@example.com")).await.unwrap();
     let theirs = link_token(&d, "cy@example.com", "/activate").await;
-    users::decline_invitation(&d, &theirs).await.unwrap();
+    invitations::decline_invitation(&d, &theirs).await.unwrap();
 
     // Once the hold is over, Acme may invite the address again, and the
     // hourly clean-up forgets the decline.
-    clock.advance(users::DECLINE_HOLD - Duration::days(10) - Duration::minutes(1));
+    clock.advance(invitations::DECLINE_HOLD - Duration::days(10) - Duration::minutes(1));
     let before = Snapshot::take(&d).await;
     let late = users::invite(&d, &admin, form("Cy", "cy@example.com")).await.err().unwrap();
     assert_eq!(late.message_for("email").as_deref(), Some(declined.as_str()));
@@ -289,11 +292,11 @@ async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address(
     );
     let new = link_token(&d, "rob@example.com", "/activate").await;
     let before = Snapshot::take(&d).await;
-    let void = users::activate(&d, &old, "Maple-Canyon-Drift-19", "t", None).await;
+    let void = invitations::activate(&d, &old, "Maple-Canyon-Drift-19", "t", None).await;
     let withdrawn = link_withdrawn(Purpose::Activate);
     assert_eq!(void.err().unwrap().message_for("token").as_deref(), Some(withdrawn));
     before.assert_unchanged(&d).await;
-    assert!(users::activate(&d, &new, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
+    assert!(invitations::activate(&d, &new, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
 }
 
 #[tokio::test]
@@ -414,7 +417,7 @@ async fn an_invited_admin_does_not_count_until_they_activate() {
 
     // Once Cy has activated, Ada may step down.
     let token = link_token(&d, "cy@typo.example", "/activate").await;
-    users::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await.unwrap();
+    invitations::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await.unwrap();
     let ada_row =
         users::update(&d, &admin, ada.user_id(), form("Ada", "ada@example.com")).await.unwrap();
     assert!(!ada_row.is_admin);

@@ -354,7 +354,7 @@ fn an_invitee_declines_from_the_links_page_and_the_admin_is_told_beside_the_emai
         // The link, opened again, says at once that it no longer works.
         let reopened = app.page(&path, None).await;
         assert!(
-            reopened.body.contains(app::domain::admin::users::LINK_DECLINED),
+            reopened.body.contains(app::domain::admin::invitations::LINK_DECLINED),
             "{}",
             reopened.body
         );

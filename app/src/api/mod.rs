@@ -10,6 +10,7 @@ pub mod deployments;
 pub mod developer_keys;
 pub mod email_links;
 pub mod integrations;
+pub mod invitations;
 pub mod js_libraries;
 pub mod log_in;
 pub mod oauth_tokens;

@@ -1,9 +1,9 @@
 //! The Manage Users tab (admins): the user table, invitations, edits,
-//! disabling and enabling, and deletions; and the activation link an invited
-//! user opens.
+//! disabling and enabling, and deletions. What an invitation's link opens is
+//! `invitations`.
 use leptos::prelude::*;
 
-use crate::model::{AppError, Invitation, UserPage, UserRow};
+use crate::model::{AppError, UserPage, UserRow};
 
 /// A page of the account's users; `state` is `all` (the default), `enabled`
 /// or `disabled`.
@@ -114,31 +114,4 @@ pub async fn send_password_reset(id: i32) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::admin::users;
     users::send_password_reset(&domain()?, &member().await?.admin()?, id).await
-}
-
-/// The second button on the page an invitation link opens.
-#[server(prefix = "/fn", endpoint = "decline_invitation")]
-pub async fn decline_invitation(token: String) -> Result<(), AppError> {
-    use super::web::*;
-    use crate::domain::admin::users;
-    users::decline_invitation(&domain()?, &token).await?;
-    leptos_axum::redirect(crate::pages::INVITATION_DECLINED);
-    Ok(())
-}
-
-/// What the page an invitation link opens names: the account and the address.
-#[server(prefix = "/fn", endpoint = "read_invitation")]
-pub async fn read_invitation(token: String) -> Result<Invitation, AppError> {
-    use super::web::*;
-    crate::domain::admin::users::read_invitation(&domain()?, &token).await
-}
-
-/// The button on the page an invitation link opens.
-#[server(prefix = "/fn", endpoint = "activate")]
-pub async fn activate(token: String, new_password: String) -> Result<(), AppError> {
-    use super::web::*;
-    use crate::domain::admin::users;
-    let (d, client) = (domain()?, client_address());
-    let outcome = users::activate(&d, &token, &new_password, &user_agent(), client).await?;
-    super::log_in::continue_log_in(outcome, "/account", true)
 }

@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTra
 
 use lettre::message::Mailbox;
 
-use crate::domain::admin::users;
+use crate::domain::admin::invitations;
 use crate::domain::core::activity;
 use crate::domain::core::mail::{self, Transport};
 use crate::domain::core::quota;
@@ -42,7 +42,7 @@ pub async fn clean_up(d: &Domain) {
     if let Err(err) = remove_unverified_accounts(d).await {
         tracing::error!(error = %err, "removing unverified accounts failed");
     }
-    if let Err(err) = users::remove_expired_invitees(d, 500).await {
+    if let Err(err) = invitations::remove_expired_invitees(d, 500).await {
         tracing::error!(error = %err, "removing expired invitees failed");
     }
     if let Err(err) = forget_expired(d).await {
@@ -155,7 +155,7 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
     let quotas = quota::forget_expired(&d.db, &d.quotas, now).await?;
     // A declined invitation's address is kept only while it holds.
     let declines = invitation_decline::Entity::delete_many()
-        .filter(invitation_decline::Column::DeclinedAt.lt(now - users::DECLINE_HOLD))
+        .filter(invitation_decline::Column::DeclinedAt.lt(now - invitations::DECLINE_HOLD))
         .exec(&d.db)
         .await?;
     Ok(failures.rows_affected

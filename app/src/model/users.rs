@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::AppError;
 
 /// How many days an account may not invite an address whose owner declined
-/// its invitation (`admin::users::DECLINE_HOLD`); the email and the page say it.
+/// its invitation (`admin::invitations::DECLINE_HOLD`); the email and the page say it.
 pub const DECLINE_HOLD_DAYS: i64 = 90;
 
 /// Why a sort key was refused.

@@ -172,16 +172,16 @@ const DECLINED: &str = "You declined the invitation. Its account cannot invite t
 
 #[component]
 pub fn ActivatePage() -> impl IntoView {
-    let activate = form_action::<crate::api::users::Activate>();
+    let activate = form_action::<crate::api::invitations::Activate>();
     let result = activate.value();
-    let decline = form_action::<crate::api::users::DeclineInvitation>();
+    let decline = form_action::<crate::api::invitations::DeclineInvitation>();
     let declined = decline.value();
     let done = redirected_success(declined, "declined", DECLINED);
     let token = token_from_query();
     // The route renders after this resolves (`SsrMode::Async`): the page is
     // plain HTML, with nothing to fill it in later.
     let invitation =
-        server_resource(|| (), move |_| crate::api::users::read_invitation(token.clone()));
+        server_resource(|| (), move |_| crate::api::invitations::read_invitation(token.clone()));
     let forms = move |invited: Invitation| {
         view! {
             <p>

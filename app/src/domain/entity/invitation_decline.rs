@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// An address (one per account) that declined an invitation to the account: the account cannot
-/// invite it again until `declined_at` plus `admin::users::DECLINE_HOLD`.
+/// invite it again until `declined_at` plus `admin::invitations::DECLINE_HOLD`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitation_declines")]
 pub struct Model {

@@ -1,6 +1,6 @@
 //! An invitation's recipient can decline it from the link's page: the
 //! invitation is removed, and the account cannot invite that address again
-//! for a while (`admin::users::DECLINE_HOLD`). One row per account and
+//! for a while (`admin::invitations::DECLINE_HOLD`). One row per account and
 //! address (a unique index); removed with its account.
 use sea_orm_migration::{prelude::*, schema::*};
 

@@ -7,7 +7,7 @@ use sea_orm::{
     QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 
-use crate::domain::admin::users::{send_invitation, Inviter};
+use crate::domain::admin::invitations::{send_invitation, Inviter};
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::limits::Plan;

@@ -1,0 +1,27 @@
+//! What a user who goes (deleted by an admin, or an invitee who declined or
+//! whose invitation expired) owned passes to another user of the account.
+use sea_orm::DatabaseTransaction;
+
+use crate::domain::core::scope::Scoped;
+use crate::domain::core::Domain;
+use crate::domain::entity::user;
+use crate::domain::features::{applications, certificates, oauth_tokens, phone_numbers};
+use crate::model::AppError;
+
+/// Gives what `leaving` owned to `to`, inside the caller's transaction.
+/// Everything a user can own joins this list as its feature lands (each
+/// feature's tests check its hand-over).
+pub(super) async fn hand_over(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    leaving: &user::Model,
+    to: i32,
+) -> Result<(), AppError> {
+    let (from, scope) = (leaving.id, &Scoped::account(leaving.account_id));
+    applications::hand_over(txn, leaving, to).await?;
+    // After the applications: it checks what the new owner can see.
+    phone_numbers::hand_over(txn, scope, from, to).await?;
+    certificates::hand_over(txn, from, to).await?;
+    oauth_tokens::hand_over(&d.secrets, txn, from, to).await?;
+    Ok(())
+}

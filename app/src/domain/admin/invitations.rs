@@ -1,0 +1,362 @@
+//! Invitations: the link an invited user gets (from an admin's Add User or
+//! Send Password Reset, or an operator's `user add`), what its page does
+//! (read, decline, activate), and the clean-up of invitations nobody
+//! accepted. An invitation is an invited user row with an activation link;
+//! while it waits, its address is held, within bounds: a link lasts 48
+//! hours, the invitee goes [`INVITEE_HOLD`] after their last link expired
+//! and [`INVITATION_MAX_AGE`] after the first, and a decline keeps the
+//! account from inviting that address again for [`DECLINE_HOLD`].
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use super::hand_over::hand_over;
+use crate::domain::core::activity::{self, By, Event};
+use crate::domain::core::actor::Admin;
+use crate::domain::core::crypto::token_hash;
+use crate::domain::core::mail::{self, Email};
+use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::tokens::{self, Purpose};
+use crate::domain::core::Domain;
+use crate::domain::entity::{account, invitation_decline, user};
+use crate::domain::identity::email_links;
+use crate::domain::identity::log_in::{self, LogIn};
+use crate::model::{ActivityKind, AppError, Invitation, DECLINE_HOLD_DAYS};
+
+pub use crate::domain::core::people::DECLINE_HOLD;
+pub const DECLINE_EXPIRED: &str = "This invitation's link has expired, so there is nothing to \
+     decline: an invitation nobody accepts is removed on its own within a week.";
+/// What an invitation link says once it has been declined.
+pub const LINK_DECLINED: &str = "This invitation was declined, so its link no longer works. \
+     Nothing more is needed.";
+/// Why a disabled user is sent no link that signs in.
+pub const TARGET_DISABLED: &str =
+    "This user is disabled. Enable them first; then they can get a link by email.";
+
+/// The invitation. Anyone can sign up and name themself and their company
+/// as they like, so the subject carries none of an account's own words, and
+/// the body quotes the inviter's name (beside their verified address) and
+/// the company's, quotes inside escaped: a made-up name ("Your bank", "The
+/// Voice Console team") reads as a name someone typed, not as the platform
+/// speaking.
+fn invitation_email(d: &Domain, to: &str, company: &str, inviter: &str, token: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: "Your invitation to Voice Console".into(),
+        body: format!(
+            "{inviter} invited you to join {company:?} on Voice Console.\n\nTo choose your \
+             password and log in, open this link and press the button on the page:\n\n{}\n\n\
+             The link works once, for 48 hours. If it expires, ask the account's admin to send \
+             a new one.\n\nNot expecting this? Open the same link and choose Decline \
+             Invitation; they will not be able to invite this address again for \
+             {DECLINE_HOLD_DAYS} days.\n",
+            d.link("/activate", token)
+        ),
+    }
+}
+
+/// Who sends an invitation: an admin of the account, or the operators
+/// (`server user add`).
+#[derive(Clone, Copy)]
+pub enum Inviter<'a> {
+    Admin(&'a Admin),
+    Operator,
+}
+
+impl Inviter<'_> {
+    /// How the invitation names them, read in the caller's transaction.
+    async fn named(self, conn: &impl ConnectionTrait) -> Result<String, AppError> {
+        match self {
+            Inviter::Admin(admin) => {
+                let me = user::Entity::find_by_id(admin.member().user_id())
+                    .one(conn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let name = format!("{} {}", me.first_name, me.last_name);
+                Ok(format!("{name:?} ({})", me.email))
+            }
+            Inviter::Operator => Ok("The Voice Console team".into()),
+        }
+    }
+}
+
+async fn company(conn: &impl ConnectionTrait, account_id: i32) -> Result<String, AppError> {
+    Ok(account::Entity::find_by_id(account_id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .company_name)
+}
+
+/// Counts an invitation an admin sends, per address, admin, account and
+/// client address (verified accounts from one address, together, cannot use
+/// up the platform's total); only a verified admin sends invitations.
+pub(super) async fn spend_invitation(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    admin: &Admin,
+    to: &str,
+) -> Result<(), AppError> {
+    admin.member().verified(txn).await?;
+    let who = Who {
+        recipient: Some(to.to_owned()),
+        actor: Some(admin.member().user_id()),
+        account: Some(admin.account_id()),
+        client: admin.member().address(),
+        ..Who::default()
+    };
+    d.spend(txn, Action::Invitation, &who).await
+}
+
+/// Writes a fresh activation link for an invited user (the old one stops
+/// working) in the caller's transaction.
+pub async fn send_invitation(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    user: &user::Model,
+    inviter: Inviter<'_>,
+) -> Result<(), AppError> {
+    if user.status != user::INVITED {
+        return Err(AppError::field("form", "This user has already activated their account."));
+    }
+    if user.disabled_at.is_some() {
+        return Err(AppError::Conflict(TARGET_DISABLED.into()));
+    }
+    // A link sent now must work for its whole life before the clean-up
+    // removes the invitee at INVITATION_MAX_AGE.
+    if user.created_at + INVITATION_MAX_AGE - Purpose::Activate.lifetime() < d.clock.now() {
+        return Err(AppError::Conflict(format!(
+            "This invitation was first sent on {}, and an invitation is removed {} days after \
+             that: a new link would not last its 48 hours. Delete the user and add them again \
+             to invite them anew.",
+            user.created_at.format("%Y-%m-%d"),
+            INVITATION_MAX_AGE.num_days()
+        )));
+    }
+    let token = tokens::issue(d, txn, user.id, Purpose::Activate, None).await?;
+    let company = company(txn, user.account_id).await?;
+    let inviter = inviter.named(txn).await?;
+    let email = invitation_email(d, &user.email, &company, &inviter, &token);
+    mail::enqueue(txn, &d.secrets, d.clock.now(), email).await
+}
+
+/// How long an invited user keeps their address after their last
+/// invitation link expired: then they are removed, so nobody's invitation
+/// blocks an address for ever.
+pub const INVITEE_HOLD: chrono::Duration = chrono::Duration::days(7);
+
+/// How long an invitation holds its address however often it is sent
+/// again: without a bound, an account resending every few days would keep
+/// anyone's address from signing up for ever.
+pub const INVITATION_MAX_AGE: chrono::Duration = chrono::Duration::days(30);
+
+/// Removes invited users whose newest link expired more than
+/// [`INVITEE_HOLD`] ago, or who were first invited more than
+/// [`INVITATION_MAX_AGE`] ago (the `batch` oldest a run); what an admin gave them
+/// passes to the account's longest-standing other active admin. An invitee
+/// whose account has no such admin stays (an operator can help); they are
+/// few, as the last active admin cannot be deleted or demoted. Returns how
+/// many were removed.
+pub async fn remove_expired_invitees(d: &Domain, batch: u64) -> Result<u64, AppError> {
+    let cutoff = d.clock.now() - INVITEE_HOLD;
+    let too_old = d.clock.now() - INVITATION_MAX_AGE;
+    let expired = |query: sea_orm::Select<user::Entity>| {
+        let unheld = Condition::all()
+            .add(user::Column::Id.not_in_subquery(tokens::holders(Purpose::Activate, cutoff)))
+            .add(user::Column::CreatedAt.lt(cutoff));
+        query
+            .filter(user::Column::Status.eq(user::INVITED))
+            .filter(Condition::any().add(unheld).add(user::Column::CreatedAt.lt(too_old)))
+    };
+    let mut removed = 0;
+    let mut after = 0;
+    // Page by id, so invitees who must stay never hold up the others.
+    while removed < batch {
+        let page = expired(user::Entity::find())
+            .filter(user::Column::Id.gt(after))
+            .order_by_asc(user::Column::Id)
+            .limit(batch)
+            .all(&d.db)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        removed += remove_invitees(d, page, &expired).await?;
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed invited users whose invitation expired");
+    }
+    Ok(removed)
+}
+
+async fn remove_invitees(
+    d: &Domain,
+    candidates: Vec<user::Model>,
+    expired: &impl Fn(sea_orm::Select<user::Entity>) -> sea_orm::Select<user::Entity>,
+) -> Result<u64, AppError> {
+    let mut removed = 0;
+    for candidate in candidates {
+        let txn = d.db.begin().await?;
+        // Checked again under the account's lock (which a resend takes too):
+        // an invitation sent or accepted a moment ago keeps the user.
+        lock_account(&txn, candidate.account_id).await?;
+        let Some(invitee) = expired(user::Entity::find_by_id(candidate.id)).one(&txn).await? else {
+            continue;
+        };
+        let Some(heir) = heir_of(&txn, &invitee).await? else {
+            tracing::warn!(user = invitee.id, "an expired invitee's account has no active admin");
+            continue;
+        };
+        hand_over(d, &txn, &invitee, heir.id).await?;
+        removed += user::Entity::delete_by_id(invitee.id).exec(&txn).await?.rows_affected;
+        txn.commit().await?;
+    }
+    Ok(removed)
+}
+
+/// Who receives what an admin gave an invitee who goes: the account's
+/// longest-standing other active admin, if it has one.
+async fn heir_of(
+    txn: &DatabaseTransaction,
+    invitee: &user::Model,
+) -> Result<Option<user::Model>, AppError> {
+    Ok(Scoped::account(invitee.account_id)
+        .users()
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Status.eq(user::ACTIVE))
+        .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::Id.ne(invitee.id))
+        .order_by_asc(user::Column::Id)
+        .one(txn)
+        .await?)
+}
+
+/// Decline Invitation, on the page an invitation link opens, by whoever holds
+/// the link: the invitation is removed at once, and the account cannot invite
+/// the address again for [`DECLINE_HOLD`], so nobody keeps mailing an address
+/// that said no. What an admin gave the invitee passes to an heir as when an
+/// invitation expires ([`heir_of`]). The link goes with the invitee, so
+/// declining again or activating finds no such link.
+pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError> {
+    let link = match tokens::check(d, &d.db, token, Purpose::Activate).await {
+        Ok(link) => link,
+        // "Ask for a new one" is no advice to someone who wants none.
+        Err(err) if err.message_for("token").as_deref() == Some(tokens::LINK_EXPIRED) => {
+            return Err(AppError::field("token", DECLINE_EXPIRED));
+        }
+        Err(err) => return Err(declined_link(d, token, err).await?),
+    };
+    let account_id = user::Entity::find_by_id(link.user_id)
+        .one(&d.db)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .account_id;
+    let txn = d.db.begin().await?;
+    // The lock every change of the account's users takes: an invitation sent
+    // again or edited at this moment waits, then finds the invitee gone.
+    lock_account(&txn, account_id).await?;
+    tokens::consume(d, &txn, token, Purpose::Activate).await?;
+    let invitee = user::Entity::find_by_id(link.user_id).one(&txn).await?;
+    let Some(invitee) = invitee.filter(|u| u.status == user::INVITED) else {
+        // A valid activation link belongs to an invited user; one made
+        // active some other way has no invitation left to decline.
+        return Err(AppError::field("token", tokens::LINK_USED));
+    };
+    if invitee.account_id != account_id {
+        // Moved by an account merge since the lock was chosen.
+        return Err(AppError::Conflict("Please try again.".into()));
+    }
+    let heir = heir_of(&txn, &invitee).await?.ok_or_else(|| {
+        AppError::Conflict(
+            "This account has no active admin at the moment, so the invitation cannot be \
+             declined now. Try again later, or ignore it: its link stops working after 48 hours."
+                .into(),
+        )
+    })?;
+    hand_over(d, &txn, &invitee, heir.id).await?;
+    user::Entity::delete_by_id(invitee.id).exec(&txn).await?;
+    // An address that declines again, after an earlier hold ran out, moves
+    // its time on (one row per account and address; the account's lock
+    // keeps two declines from both inserting).
+    let earlier = Scoped::account(account_id)
+        .all::<invitation_decline::Entity>()
+        .filter(invitation_decline::Column::Email.eq(&invitee.email))
+        .one(&txn)
+        .await?;
+    let mut decline = match earlier {
+        Some(row) => row.into_active_model(),
+        None => invitation_decline::ActiveModel {
+            account_id: Set(account_id),
+            email: Set(invitee.email.clone()),
+            ..Default::default()
+        },
+    };
+    decline.declined_at = Set(d.clock.now());
+    decline.link_hash = Set(Some(link.token_hash.clone()));
+    decline.save(&txn).await?;
+    // Without the decliner's address: they owe the account that invited
+    // them nothing, as an unknown address's failed log-in is nobody's.
+    let event = Event::new(ActivityKind::InvitationDeclined, &invitee.email);
+    activity::record(d, &txn, By::User(&invitee, None), event).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// What the page an invitation link opens names before anything is pressed:
+/// the account and the address invited. It only reads (mail scanners open
+/// links in advance); a link that no longer works says why at once, in the
+/// words pressing Activate would get.
+pub async fn read_invitation(d: &Domain, token: &str) -> Result<Invitation, AppError> {
+    let link = match tokens::check(d, &d.read, token, Purpose::Activate).await {
+        Ok(link) => link,
+        Err(err) => return Err(declined_link(d, token, err).await?),
+    };
+    let invitee =
+        user::Entity::find_by_id(link.user_id).one(&d.read).await?.ok_or(AppError::NotFound)?;
+    // Refused as pressing Activate would be.
+    log_in::refuse_disabled(&invitee)?;
+    Ok(Invitation { company: company(&d.read, invitee.account_id).await?, email: invitee.email })
+}
+
+/// The button on the page an activation link opens: sets the first password
+/// and signs the new user in.
+pub async fn activate(
+    d: &Domain,
+    token: &str,
+    password: &str,
+    user_agent: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<LogIn, AppError> {
+    match email_links::redeem_password_link(
+        d,
+        token,
+        Purpose::Activate,
+        password,
+        user_agent,
+        client,
+    )
+    .await
+    {
+        Err(err) => Err(declined_link(d, token, err).await?),
+        done => done,
+    }
+}
+
+/// `err`, or, when it says an invitation link is unknown and the link was
+/// declined (it went with its invitee), that it was declined.
+async fn declined_link(d: &Domain, token: &str, err: AppError) -> Result<AppError, AppError> {
+    if err.message_for("token").as_deref() != Some(tokens::LINK_INVALID) {
+        return Ok(err);
+    }
+    // On the read pool: an unknown token costs the single SQLite writer
+    // nothing, however many anyone sends to the page.
+    let declined = invitation_decline::Entity::find()
+        .filter(invitation_decline::Column::LinkHash.eq(token_hash(token.trim())))
+        .one(&d.read)
+        .await?;
+    Ok(match declined {
+        Some(_) => AppError::field("token", LINK_DECLINED),
+        None => err,
+    })
+}
