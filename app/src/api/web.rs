@@ -239,8 +239,8 @@ pub fn set_session_cookie(token: &str) -> Result<(), AppError> {
 }
 
 /// The pending second step of a log-in: short-lived, HttpOnly, this site only.
-pub const CHALLENGE_COOKIE: &str = "console_login_challenge";
-pub const SECURE_CHALLENGE_COOKIE: &str = "__Host-console_login_challenge";
+const CHALLENGE_COOKIE: &str = "console_login_challenge";
+const SECURE_CHALLENGE_COOKIE: &str = "__Host-console_login_challenge";
 
 pub fn set_challenge_cookie(token: &str) -> Result<(), AppError> {
     let web = web()?;

@@ -4,17 +4,13 @@ use crate::api::email_links::RequestPasswordReset;
 use crate::components::form::{
     field_error, form_action, form_error, redirected_success, Field, FormStatus,
 };
+use crate::model::RESET_REQUESTED;
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
     let request = form_action::<RequestPasswordReset>();
     let result = request.value();
-    let sent = redirected_success(
-        result,
-        "sent",
-        "If an account uses that address, we have sent it a link to reset the password. \
-         The link works for one hour.",
-    );
+    let sent = redirected_success(result, "sent", RESET_REQUESTED);
     // Filled from the log-in page's field ("Forgot password?" takes it along).
     let typed: String = leptos_router::hooks::use_query_map()
         .with_untracked(|q| q.get("email"))

@@ -5,11 +5,13 @@ use sea_orm::DatabaseTransaction;
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
-use crate::domain::features::{applications, certificates, oauth_tokens, phone_numbers};
+use crate::domain::features::{
+    applications, certificates, js_libraries, oauth_tokens, phone_numbers,
+};
 use crate::model::AppError;
 
 /// Gives what `leaving` owned to `to`, inside the caller's transaction.
-/// Everything a user can own joins this list as its feature lands (each
+/// Everything a user can own is in this list, one call per feature (each
 /// feature's tests check its hand-over).
 pub(super) async fn hand_over(
     d: &Domain,
@@ -19,6 +21,7 @@ pub(super) async fn hand_over(
 ) -> Result<(), AppError> {
     let (from, scope) = (leaving.id, &Scoped::account(leaving.account_id));
     applications::hand_over(txn, leaving, to).await?;
+    js_libraries::hand_over(txn, from, to).await?;
     // After the applications: it checks what the new owner can see.
     phone_numbers::hand_over(txn, scope, from, to).await?;
     certificates::hand_over(txn, from, to).await?;

@@ -53,8 +53,10 @@ impl Member {
         self.account_id
     }
 
-    /// Whether the session's user was an admin when the request began: for
-    /// what the UI shows (which tabs). Rules take [`Admin`] instead.
+    /// Whether the session's user was an admin when the request began, for
+    /// tests to check a session; rules take [`Admin`] instead, and the tabs
+    /// read `CurrentUser::is_admin`.
+    #[cfg(any(test, feature = "testing"))]
     pub fn is_admin(&self) -> bool {
         self.is_admin
     }

@@ -62,7 +62,7 @@ fn runs(name: &str) -> impl Iterator<Item = &str> {
 }
 
 /// `base` and `suffix`, `base` cut so that the whole fits in [`NAME_MAX`].
-pub fn with_suffix(base: &str, suffix: &str) -> String {
+fn with_suffix(base: &str, suffix: &str) -> String {
     let room = NAME_MAX.saturating_sub(suffix.chars().count());
     let name = base.trim().chars().take(room).collect::<String>().trim_end().to_owned() + suffix;
     name.trim().chars().take(NAME_MAX).collect()

@@ -60,7 +60,7 @@ pub trait NumberProvider: Send + Sync {
 pub const TOLL_FREE_PREFIXES: [&str; 7] = ["800", "833", "844", "855", "866", "877", "888"];
 
 /// Whether `e164` is a well-formed NANP toll-free number, e.g. `+18005550100`.
-pub fn is_toll_free(e164: &str) -> bool {
+fn is_toll_free(e164: &str) -> bool {
     let Some(digits) = e164.strip_prefix("+1") else { return false };
     digits.len() == 10
         && digits.chars().all(|c| c.is_ascii_digit())

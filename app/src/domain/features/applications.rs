@@ -695,10 +695,5 @@ pub async fn hand_over(
         )
         .exec(txn)
         .await?;
-    js_library::Entity::update_many()
-        .col_expr(js_library::Column::OwnerId, to.into())
-        .filter(js_library::Column::OwnerId.eq(from))
-        .exec(txn)
-        .await?;
     Ok(())
 }

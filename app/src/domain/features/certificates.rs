@@ -36,7 +36,7 @@ pub fn seal_context(account_id: i32) -> String {
 }
 
 /// A host name as outbound calls name it: letters, digits and hyphens in dot-separated labels.
-pub fn domain_name(value: &str) -> Result<String, String> {
+fn domain_name(value: &str) -> Result<String, String> {
     let name = value.trim().trim_end_matches('.').to_lowercase();
     let bad = || "Domain must be a host name like api.example.com.".to_string();
     if name.is_empty() {

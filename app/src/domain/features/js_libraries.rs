@@ -3,8 +3,8 @@
 //! it parses is the browser's advice to the author, not a rule: a library
 //! that does not parse may still be saved.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -197,5 +197,16 @@ pub async fn delete(d: &Domain, me: &Member, id: i32, detach: bool) -> Result<()
     let event = Event::new(ActivityKind::JsLibraryDeleted, &library.name);
     activity::record(d, &txn, By::Remedy(me), event).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// A deleted user's libraries pass to the admin who deleted them. Names are
+/// unique in the account, so none clashes.
+pub async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
+    js_library::Entity::update_many()
+        .col_expr(js_library::Column::OwnerId, to.into())
+        .filter(js_library::Column::OwnerId.eq(from))
+        .exec(txn)
+        .await?;
     Ok(())
 }

@@ -33,9 +33,6 @@ use crate::model::{ActivityKind, AppError, PendingEmailChange};
 /// nobody can hold someone else's address.
 pub const UNVERIFIED_ACCOUNT_LIFETIME: Duration = Duration::days(7);
 
-pub const RESET_REQUESTED: &str = "If an account uses that address, we have sent it a link to \
-     reset the password. The link works for one hour.";
-
 pub const RESET_TARGET_CHANGED: &str = "This user changed since the page was loaded (disabled, \
      moved or given another address); no link was sent. Reload the page and try again.";
 
