@@ -905,12 +905,23 @@ async fn pages_of_ones_own_and_others_events_interleave_by_time() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
-    // Alternating: Bob's own sign-in, then the admin's disable and enable.
+    // Alternating (Bob's own sign-in, then the admin's disable and enable),
+    // then runs of one kind longer than a page: a page drawn from one query
+    // alone, and one from both.
     for _ in 0..15 {
         log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
         users::disable(&d, &admin, bob.user_id()).await.unwrap();
         users::enable(&d, &admin, bob.user_id()).await.unwrap();
         clock.advance(Duration::seconds(1));
+    }
+    for _ in 0..13 {
+        users::disable(&d, &admin, bob.user_id()).await.unwrap();
+        users::enable(&d, &admin, bob.user_id()).await.unwrap();
+    }
+    for _ in 0..23 {
+        // Apart, as the log-in limit wants.
+        clock.advance(Duration::minutes(5));
+        log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     }
     let mut ids = Vec::new();
     let mut before = None;
@@ -923,7 +934,7 @@ async fn pages_of_ones_own_and_others_events_interleave_by_time() {
             None => break,
         }
     }
-    // 45 events over three pages, each once, newest first.
+    // 94 events over five pages, each once, newest first.
     let mut expected: Vec<i32> = all_events(&d).await.iter().map(|e| e.id).collect();
     expected.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(ids, expected);
@@ -967,14 +978,14 @@ async fn ending_sessions_is_recorded_and_another_users_session_is_not_found() {
     let left = sessions::list(&d, &ada, &current.token).await.unwrap();
     assert_eq!(left.len(), 1);
     assert!(left[0].current);
+    // With no other session open, it ends nothing and records nothing:
+    // pressed in a loop, it would otherwise grow the log without a count.
     sessions::end_others(&d, &here, &current.token).await.unwrap();
-    let none =
-        log.one(&d, ActivityKind::OtherSessionsEnded, "ada@example.com", "ada@example.com").await;
-    assert_eq!(none.detail.as_deref(), Some("no other session was open"));
+    log.none(&d).await;
     // Both show under Ada's own security activity.
     let kinds: Vec<String> =
         my_activity::mine(&d, &ada, None).await.unwrap().rows.into_iter().map(|r| r.kind).collect();
-    assert_eq!(kinds[..3], ["session.others_ended", "session.others_ended", "session.ended"]);
+    assert_eq!(kinds[..2], ["session.others_ended", "session.ended"]);
     // Bob's session is still his.
     assert_eq!(sessions::list(&d, &bob, &bobs.token).await.unwrap().len(), 1);
 }

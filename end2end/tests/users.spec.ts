@@ -135,12 +135,26 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await expect(page.getByText('Bob Builder is disabled and logged out everywhere.')).toBeFocused();
   await expectAccessible(page);
 
-  // The filter shows only the disabled user, then everyone again.
+  // The filter shows only the disabled user, then everyone again. The
+  // address keeps the search, filter and sort: a reload shows the same.
   await page.getByLabel('Show').selectOption('disabled');
   await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);
   await expect(row).toBeVisible();
+  await page.getByLabel('Search Users').fill('bob');
+  await page.getByLabel('Sort By').selectOption('email');
+  await expect(page).toHaveURL(/\/account\/users\?search=bob&show=disabled&sort=email$/);
+  await page.reload();
+  await ready(page);
+  await expect(page.getByLabel('Search Users')).toHaveValue('bob');
+  await expect(page.getByLabel('Show')).toHaveValue('disabled');
+  await expect(page.getByLabel('Sort By')).toHaveValue('email');
+  await expect(row).toBeVisible();
+  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);
+  await page.getByLabel('Search Users').fill('');
+  await page.getByLabel('Sort By').selectOption('name');
   await page.getByLabel('Show').selectOption('all');
   await expect(page.getByRole('row', { name: /Grace Hopper/ })).toBeVisible();
+  await expect(page).toHaveURL(/\/account\/users$/);
 
   // The member is refused at log-in with the reason.
   const other = await browser.newContext();

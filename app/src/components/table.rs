@@ -4,7 +4,7 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::modal::RowDialogs;
+use super::row_dialogs::RowDialogs;
 
 #[component]
 pub fn DataTable<T, R, V>(

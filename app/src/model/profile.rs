@@ -23,13 +23,13 @@ pub struct PendingEmailChange {
     pub until: String,
 }
 
-/// What an unverified user cannot do yet (SPEC "Trust and abuse"), said
-/// wherever they might try; the server's refusal says the same.
 /// What "Forgot password?" says once asked, whether or not an account uses
 /// the address (saying which would tell anyone who has an account).
 pub const RESET_REQUESTED: &str = "If an account uses that address, we have sent it a link to \
      reset the password. The link works for one hour.";
 
+/// What an unverified user cannot do yet (SPEC "Trust and abuse"), said
+/// wherever they might try; the server's refusal says the same.
 pub const UNVERIFIED_LIMITS: &str = "Until you do, you cannot invite users, request phone \
      numbers, add integrations, certificates, JavaScript libraries or applications, connect \
      OAuth accounts or create developer keys.";

@@ -4,9 +4,10 @@ use leptos::prelude::*;
 
 use super::my_account::UserResource;
 use crate::api::account_info::{load_account_info, SaveAccountInfo};
-use crate::components::form::{
-    field_error, forget_success, form_action, form_error, success_message, Field, FormStatus,
+use crate::components::action::{
+    field_error, forget_success, form_action, form_error, success_message,
 };
+use crate::components::form::{Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::model::{readable_international_phone, AccountInfo};
 

@@ -9,13 +9,11 @@ use crate::api::applications::{
     list_applications, share_choices, CloneApplication, CreateApplication, DeleteApplication,
     SaveApplicationSettings, ShareApplication, UnshareApplication,
 };
-use crate::components::form::{
-    announce, field_error, form_action, form_error, successes, DoneNotice, Field, FormStatus,
-};
+use crate::components::action::{announce, field_error, form_action, form_error, successes};
+use crate::components::form::{DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{
-    close_on_success, CancelButton, ConfirmDelete, EditDialog, Modal, RowDialogs,
-};
+use crate::components::modal::{close_on_success, CancelButton, Modal};
+use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{ApplicationRow, Applications, Named, UserChoice};

@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 
 use crate::api::certificates::{list_certificates, AddCertificate, DeleteCertificate};
-use crate::components::form::{
-    announce, field_error, form_action, form_error, DoneNotice, Field, FormStatus, TextAreaField,
-};
+use crate::components::action::{announce, field_error, form_action, form_error};
+use crate::components::form::{DoneNotice, Field, FormStatus, TextAreaField};
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{close_on_success, CancelButton, ConfirmDelete, Modal, RowDialogs};
+use crate::components::modal::{close_on_success, CancelButton, Modal};
+use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::model::{CertificateRow, Expiry};
 
@@ -23,7 +23,22 @@ pub fn CertificatesTab() -> impl IntoView {
     let dialogs = RowDialogs::<CertificateRow>::new();
     close_on_success(add, dialogs.adding);
     let done = RwSignal::new(None);
-    announce(add, done, |cert| format!("The certificate for {} is added.", cert.domain));
+    // Taken as given (a certificate may be stored before its renewal), but
+    // one that cannot be used yet or soon is said at once, not only by its
+    // badge in the list.
+    announce(add, done, |cert| {
+        let added = format!("The certificate for {} is added.", cert.domain);
+        match cert.expiry {
+            Expiry::Valid => added,
+            Expiry::Soon => {
+                format!("{added} It expires on {}: add its renewal soon.", cert.expires)
+            }
+            Expiry::Expired => format!(
+                "{added} It expired on {}, so servers will refuse it: add a current one.",
+                cert.expires
+            ),
+        }
+    });
     let result = add.value();
     view! {
         <section class="panel" aria-labelledby="certificates-heading">

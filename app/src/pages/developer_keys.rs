@@ -7,10 +7,10 @@ use super::account::SecurityChanges;
 use crate::api::developer_keys::{
     list_developer_keys, GenerateDeveloperKey, RegenerateDeveloperKey, RevokeDeveloperKey,
 };
-use crate::components::form::{
-    field_error, form_action, form_error, newest_success, reset_on_success, DoneNotice, Field,
-    FormStatus,
+use crate::components::action::{
+    field_error, form_action, form_error, newest_success, reset_on_success,
 };
+use crate::components::form::{DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Confirm, Modal};
 use crate::components::secret::CopyButton;

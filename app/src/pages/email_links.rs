@@ -11,9 +11,8 @@ use crate::api::email_links::{
     check_email_change_link, check_reset_link, check_verification_link, ConfirmEmailChange,
     ResetPassword, VerifyEmail,
 };
-use crate::components::form::{
-    field_error, form_action, form_error, redirected_success, FormStatus, NewPasswordField,
-};
+use crate::components::action::{field_error, form_action, form_error, redirected_success};
+use crate::components::form::{FormStatus, NewPasswordField};
 use crate::components::loaded::{loading, server_resource};
 use crate::model::{AppError, Invitation, DECLINE_HOLD_DAYS};
 use serde::de::DeserializeOwned;

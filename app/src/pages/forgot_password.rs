@@ -1,9 +1,8 @@
 use leptos::prelude::*;
 
 use crate::api::email_links::RequestPasswordReset;
-use crate::components::form::{
-    field_error, form_action, form_error, redirected_success, Field, FormStatus,
-};
+use crate::components::action::{field_error, form_action, form_error, redirected_success};
+use crate::components::form::{Field, FormStatus};
 use crate::model::RESET_REQUESTED;
 
 #[component]

@@ -7,14 +7,11 @@ use super::my_account::signed_in_user_resource;
 use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
-use crate::components::form::{
-    announce, field_error, form_action, form_error, until_edited, DoneNotice, Field, FormStatus,
-    TextAreaField,
-};
+use crate::components::action::{announce, field_error, form_action, form_error};
+use crate::components::form::{until_edited, DoneNotice, Field, FormStatus, TextAreaField};
 use crate::components::loaded::{loading, server_resource};
-use crate::components::modal::{
-    close_on_success, delete_question, CancelButton, ConfirmDelete, EditDialog, Modal, RowDialogs,
-};
+use crate::components::modal::{close_on_success, CancelButton, Modal};
+use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
 use crate::model::{IntegrationRow, Service, AWS_REGIONS};
 

@@ -4,14 +4,12 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::api::js_libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
-use crate::components::form::{
-    announce, field_error, form_action, form_error, until_edited, DoneNotice, Field, FormStatus,
-};
+use crate::components::action::{announce, field_error, form_action, form_error};
+use crate::components::form::{until_edited, DoneNotice, Field, FormStatus};
 use crate::components::js_syntax::syntax_problem;
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{
-    close_on_success, delete_question, CancelButton, ConfirmDelete, EditDialog, Modal, RowDialogs,
-};
+use crate::components::modal::{close_on_success, CancelButton, Modal};
+use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
 use crate::model::{AppError, JsLibraryRow, JS_LIBRARY_MAX};
 

@@ -3,7 +3,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::log_in::{LogIn, LogInCode};
-use crate::components::form::{field_error, form_action, form_error, Field, FormStatus};
+use crate::components::action::{field_error, form_action, form_error};
+use crate::components::form::{Field, FormStatus};
 use crate::model::contact_support;
 
 const LOGGED_OUT_NOTE: &str = "You have logged out.";

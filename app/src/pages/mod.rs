@@ -43,7 +43,7 @@ pub const PASSWORD_WAITS_FOR_CODE: &str =
 /// Where the forms of the forgot-password and email-link pages, and Log Out,
 /// go when they succeed: back to their page (Log Out: to the log-in page),
 /// with a flag that shows the outcome
-/// (`components::form::redirected_success`). A redirect, so that these plain
+/// (`components::action::redirected_success`). A redirect, so that these plain
 /// HTML pages (see `shell`) show it too. Anyone can open these URLs; all they
 /// show is a fixed sentence.
 pub const PASSWORD_RESET_SENT: &str = "/forgot-password?sent=1";

@@ -2,7 +2,7 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::components::form::form_action;
+use crate::components::action::form_action;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
 

@@ -7,9 +7,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::oauth_tokens::{list_oauth_tokens, DeleteOauthToken, StartOauth};
-use crate::components::form::{form_action, form_error, DoneNotice, FormStatus};
+use crate::components::action::{form_action, form_error};
+use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{ConfirmDelete, RowDialogs};
+use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::model::{contact_support, OAuthTokenRow, OAuthTokens};
 

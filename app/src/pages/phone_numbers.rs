@@ -13,11 +13,10 @@ use crate::api::phone_numbers::{
     list_phone_numbers, my_phone_numbers, phone_owner_choices, ReleasePhoneNumber,
     RequestPhoneNumber, SavePhoneOwners,
 };
-use crate::components::form::{
-    announce, form_action, form_error, success_message, DoneNotice, FormStatus,
-};
+use crate::components::action::{announce, form_action, form_error, success_message};
+use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{ConfirmDelete, RowDialogs};
+use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{

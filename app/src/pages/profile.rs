@@ -8,10 +8,10 @@ use crate::api::email_links::{
     pending_email_change, CancelEmailChange, RequestEmailChange, ResendVerification,
 };
 use crate::api::profile::{ChangePassword, UpdateName};
-use crate::components::form::{
-    field_error, forget_success, form_action, form_error, reset_on_success, success_message, Field,
-    FormStatus, NewPasswordField,
+use crate::components::action::{
+    field_error, forget_success, form_action, form_error, reset_on_success, success_message,
 };
+use crate::components::form::{Field, FormStatus, NewPasswordField};
 use crate::model::{CurrentUser, PendingEmailChange, UNVERIFIED_LIMITS};
 
 /// The user's name, email address and password, each in its own section.

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use super::account::SecurityChanges;
 use crate::api::sessions::{list_sessions, EndOtherSessions, EndSession};
-use crate::components::form::{form_action, form_error, success_message, FormStatus};
+use crate::components::action::{form_action, form_error, success_message};
+use crate::components::form::FormStatus;
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::table::{DataTable, RowActions};
 use crate::model::SessionRow;

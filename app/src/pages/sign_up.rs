@@ -1,9 +1,8 @@
 use leptos::prelude::*;
 
 use crate::api::sign_up::SignUp;
-use crate::components::form::{
-    field_error, form_action, form_error, Field, FormStatus, NewPasswordField,
-};
+use crate::components::action::{field_error, form_action, form_error};
+use crate::components::form::{Field, FormStatus, NewPasswordField};
 
 const FIELDS: &[&str] = &["company_name", "first_name", "last_name", "email", "password"];
 

@@ -9,9 +9,8 @@ use crate::api::two_factor::{
     load_two_factor_status, BeginTwoFactor, ConfirmTwoFactor, DisableTwoFactor,
     RegenerateRecoveryCodes,
 };
-use crate::components::form::{
-    field_error, form_action, form_error, newest_success, Field, FormStatus,
-};
+use crate::components::action::{field_error, form_action, form_error, newest_success};
+use crate::components::form::{Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::secret::CopyButton;
 use crate::model::TwoFactorStatus;

@@ -9,13 +9,11 @@ use crate::api::users::{
     list_users, AddUser, DeleteUser, DisableUser, EnableUser, ResendInvitation, SendPasswordReset,
     UpdateUser,
 };
-use crate::components::form::{
-    field_error, form_action, form_error, DoneNotice, Field, FormStatus,
-};
+use crate::components::action::{field_error, form_action, form_error};
+use crate::components::form::{DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{
-    close_on_success, CancelButton, ConfirmDelete, EditDialog, Modal, RowDialogs,
-};
+use crate::components::modal::{close_on_success, CancelButton, Modal};
+use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{
     email_parts, DataTable, DeleteButton, EditButton, Pager, RowActions,
 };
@@ -34,9 +32,16 @@ fn my_id() -> Option<i32> {
 
 #[component]
 pub fn UsersTab() -> impl IntoView {
-    let search = RwSignal::new(String::new());
-    let state = RwSignal::new(UserState::All);
-    let sort = RwSignal::new(UserSort::Name);
+    // The search, filter and sort are in the address, so a reload, a link
+    // or Back keeps them.
+    let (search, state, sort) = leptos_router::hooks::use_query_map().with_untracked(|query| {
+        (
+            RwSignal::new(query.get("search").unwrap_or_default()),
+            RwSignal::new(query.get("show").map_or(UserState::All, |k| UserState::from_key(&k))),
+            RwSignal::new(query.get("sort").map_or(UserSort::Name, |k| UserSort::from_key(&k))),
+        )
+    });
+    keep_in_address(search, state, sort);
     // The cursors of the pages before this one, for "Previous page".
     let pages = RwSignal::new(Vec::<Option<String>>::new());
     let after = RwSignal::new(None::<String>);
@@ -111,7 +116,7 @@ pub fn UsersTab() -> impl IntoView {
             id="delete-user"
             dialogs
             action=delete
-            // What `admin::users::hand_over` moves, and what ends with the user.
+            // What `admin::hand_over` moves, and what ends with the user.
             question=|u: &UserRow| if u.invited {
                 // They never logged in: only the invitation ends.
                 format!(
@@ -133,6 +138,46 @@ pub fn UsersTab() -> impl IntoView {
         />
         <ConfirmSwitch switch />
     }
+}
+
+/// Writes the search, filter and sort into the address as they change, in
+/// place (no history entry per keystroke, no navigation); the defaults are
+/// left out.
+fn keep_in_address(search: RwSignal<String>, state: RwSignal<UserState>, sort: RwSignal<UserSort>) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let query = [
+            ("search", search.get().trim().to_owned()),
+            ("show", state.get().key().to_owned()),
+            ("sort", sort.get().key().to_owned()),
+        ];
+        let Some(window) = web_sys::window() else { return };
+        let Ok(url) =
+            window.location().href().and_then(|h| web_sys::Url::new(&h).map_err(Into::into))
+        else {
+            return;
+        };
+        let defaults =
+            [String::new(), UserState::All.key().to_owned(), UserSort::Name.key().to_owned()];
+        // Always in this order, whichever changed first.
+        for (name, _) in &query {
+            url.search_params().delete(name);
+        }
+        for ((name, value), default) in query.iter().zip(defaults) {
+            if *value != default {
+                url.search_params().append(name, value);
+            }
+        }
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(
+                &leptos::wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&url.href()),
+            );
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (search, state, sort);
 }
 
 /// What the latest change done in a dialog did, said above the list once
@@ -331,6 +376,9 @@ fn UserTable(
                 <input
                     id="user-search"
                     type="search"
+                    // The attribute for the server's render (a search from
+                    // the address), the property for what is typed after.
+                    value=search.get_untracked()
                     prop:value=move || search.get()
                     placeholder="Name or email"
                     on:input=move |ev| {

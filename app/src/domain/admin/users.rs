@@ -1,6 +1,7 @@
 //! Manage Users: the admin's table of the account's users, and what an
 //! admin does to them: invite (the invitation itself is `invitations`),
-//! edit, reset a password, disable and enable, delete. The rules that keep an account safe live here: emails are unique
+//! edit, reset a password, disable and enable, delete. The rules that keep
+//! an account safe live here: emails are unique
 //! system-wide, the last active admin can be neither demoted, disabled nor
 //! deleted (also when two admins act at the same moment; a disabled admin
 //! does not count), nobody disables or deletes themself, and another

@@ -200,8 +200,9 @@ pub async fn delete(d: &Domain, me: &Member, id: i32, detach: bool) -> Result<()
     Ok(())
 }
 
-/// A deleted user's libraries pass to the admin who deleted them. Names are
-/// unique in the account, so none clashes.
+/// A user's libraries pass to `to` when they go (the admin who deleted them,
+/// or the heir of an invitee who declined or lapsed). Names are unique in
+/// the account, so none clashes.
 pub async fn hand_over(txn: &DatabaseTransaction, from: i32, to: i32) -> Result<(), AppError> {
     js_library::Entity::update_many()
         .col_expr(js_library::Column::OwnerId, to.into())

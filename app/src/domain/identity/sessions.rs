@@ -296,12 +296,17 @@ pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
 }
 
 /// Ends every session of the user but the one in use, and says how many in
-/// the event.
+/// the event (none when no other session was open).
 pub async fn end_others(d: &Domain, me: &Member, current_token: &str) -> Result<(), AppError> {
     let txn = d.db.begin().await?;
     let ended = end_sign_ins(&txn, me.user_id(), Some(current_token)).await?;
+    // Nothing ended, nothing to record: an uncounted event on every press
+    // would let a script grow the log without end.
+    if ended == 0 {
+        txn.commit().await?;
+        return Ok(());
+    }
     let detail = match ended {
-        0 => "no other session was open".to_owned(),
         1 => "1 session".to_owned(),
         n => format!("{n} sessions"),
     };
