@@ -1,0 +1,181 @@
+//! `secrets rotate` and `secrets status`: re-sealing every stored secret
+//! with the key file's current key, and counting what each key seals.
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, Set, TransactionTrait,
+};
+
+use crate::domain::core::actor::Operator;
+use crate::domain::core::mail;
+use crate::domain::core::secrets::{Keyring, Sealed};
+use crate::domain::core::Domain;
+use crate::domain::entity::two_factor as two_factor_row;
+use crate::domain::entity::{certificate, email_outbox, integration, oauth_token};
+use crate::domain::features::{certificates, integrations, oauth_tokens};
+use crate::domain::identity::two_factor;
+use crate::model::AppError;
+
+/// Every table with a sealed column. `secrets rotate` re-seals each and
+/// `secrets status` counts each; `app/tests/secrets.rs` fails when an entity
+/// with a `key_id` is missing here.
+pub const SEALED_TABLES: [&str; 5] =
+    ["certificates", "email_outbox", "integrations", "oauth_tokens", "two_factor"];
+
+/// `secrets rotate` (after the new key is saved): re-seals every stored
+/// secret of every sealed table with `keyring`'s current key, in one
+/// transaction. Returns how many values were re-sealed.
+pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Result<u64, AppError> {
+    let txn = d.db.begin().await?;
+    // One table: its entity, the column holding the ciphertext, and what the
+    // value is bound to.
+    macro_rules! reseal {
+        ($entity:ident, $ciphertext:ident, |$row:ident| $context:expr) => {
+            reseal_table::<$entity::Entity>(
+                &txn,
+                keyring,
+                $entity::Column::KeyId,
+                |$row| (sealed(&$row.key_id, &$row.$ciphertext), $context),
+                |row, new| {
+                    let mut active = row.into_active_model();
+                    active.key_id = Set(new.key_id);
+                    active.$ciphertext = Set(new.ciphertext);
+                    active
+                },
+            )
+            .await?
+        };
+    }
+    let resealed =
+        reseal!(certificate, key_ciphertext, |row| certificates::seal_context(row.account_id))
+            + reseal!(integration, ciphertext, |row| integrations::seal_context(row.account_id))
+            + reseal!(oauth_token, ciphertext, |row| oauth_tokens::seal_context(
+                row.account_id,
+                row.owner_id
+            ))
+            + reseal!(two_factor_row, ciphertext, |row| two_factor::seal_context(row.user_id))
+            + reseal_outbox(&txn, keyring).await?;
+    txn.commit().await?;
+    tracing::info!(target: "operator", key_id = keyring.current_key_id(), resealed, "operator rotated the secret key");
+    Ok(resealed)
+}
+
+fn sealed(key_id: &str, ciphertext: &str) -> Sealed {
+    Sealed { key_id: key_id.to_owned(), ciphertext: ciphertext.to_owned() }
+}
+
+/// Re-seals the rows of one table not yet under the current key. A value
+/// that does not open stops the rotation (and rolls it back): it is named in
+/// the log, and nothing is half re-sealed.
+async fn reseal_table<E>(
+    txn: &DatabaseTransaction,
+    keyring: &Keyring,
+    key_column: E::Column,
+    read: impl Fn(&E::Model) -> (Sealed, String),
+    write: impl Fn(E::Model, Sealed) -> E::ActiveModel,
+) -> Result<u64, AppError>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+{
+    // Locked (FOR UPDATE on PostgreSQL; SQLite has one writer): a 2FA set-up
+    // or an OAuth reconnect committed between this read and the write below
+    // would otherwise be overwritten with the old secret, re-sealed.
+    let stale =
+        E::find().filter(key_column.ne(keyring.current_key_id())).lock_exclusive().all(txn).await?;
+    let mut resealed = 0;
+    for row in stale {
+        let (old, context) = read(&row);
+        let new = keyring.reseal(&old, &context).map_err(|err| {
+            tracing::error!(table = E::default().table_name(), error = %err, "a sealed value does not open");
+            AppError::Internal
+        })?;
+        if let Some(new) = new {
+            write(row, new).update(txn).await?;
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
+}
+
+/// Re-seals the bodies of emails not yet sent (pending or failed) that are
+/// under an old key or not sealed at all (queued before bodies were). Unlike
+/// the other tables, a body that does not open is left as it is, with a
+/// warning: these keys cannot send it either (it waits for a worker with
+/// its key, then fails), and it must not keep every other secret from being
+/// re-sealed. A row delivered meanwhile is not written (its body is gone).
+async fn reseal_outbox(txn: &DatabaseTransaction, keyring: &Keyring) -> Result<u64, AppError> {
+    use email_outbox::Column;
+    let unsent = || Column::Status.is_in([mail::PENDING, mail::FAILED]);
+    let stale = email_outbox::Entity::find()
+        .filter(unsent())
+        .filter(
+            Condition::any()
+                .add(Column::KeyId.is_null())
+                .add(Column::KeyId.ne(keyring.current_key_id())),
+        )
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    let mut resealed = 0;
+    for row in stale {
+        let text = match mail::body(keyring, &row) {
+            Ok(text) => text,
+            Err(err) => {
+                tracing::warn!(email = row.id, error = %err, "a queued email's body does not open; left as it is");
+                continue;
+            }
+        };
+        let new = keyring.seal(&text, &mail::seal_context(&row.to_address));
+        let written = email_outbox::Entity::update_many()
+            .col_expr(Column::KeyId, Expr::value(new.key_id))
+            .col_expr(Column::BodyText, Expr::value(new.ciphertext))
+            .filter(Column::Id.eq(row.id))
+            .filter(unsent())
+            .exec(txn)
+            .await?;
+        resealed += written.rows_affected;
+    }
+    Ok(resealed)
+}
+
+/// How many values one key seals in one table.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SealedCount {
+    pub table: &'static str,
+    pub key_id: String,
+    pub count: i64,
+}
+
+/// `secrets status`: how many values each key id seals, table by table.
+pub async fn secrets_status(d: &Domain, _: &Operator) -> Result<Vec<SealedCount>, AppError> {
+    let mut counts = Vec::new();
+    counts.extend(count_keys::<certificate::Entity>(d, certificate::Column::KeyId).await?);
+    counts.extend(count_keys::<email_outbox::Entity>(d, email_outbox::Column::KeyId).await?);
+    counts.extend(count_keys::<integration::Entity>(d, integration::Column::KeyId).await?);
+    counts.extend(count_keys::<oauth_token::Entity>(d, oauth_token::Column::KeyId).await?);
+    counts.extend(count_keys::<two_factor_row::Entity>(d, two_factor_row::Column::KeyId).await?);
+    Ok(counts)
+}
+
+async fn count_keys<E: EntityTrait>(
+    d: &Domain,
+    key_column: E::Column,
+) -> Result<Vec<SealedCount>, AppError> {
+    let table = SEALED_TABLES
+        .into_iter()
+        .find(|t| *t == E::default().table_name())
+        .ok_or(AppError::Internal)?;
+    let rows: Vec<(String, i64)> = E::find()
+        .select_only()
+        .column(key_column)
+        .column_as(key_column.count(), "count")
+        // Only the outbox has rows with nothing sealed: its delivered emails.
+        .filter(key_column.is_not_null())
+        .group_by(key_column)
+        .into_tuple()
+        .all(&d.db)
+        .await?;
+    Ok(rows.into_iter().map(|(key_id, count)| SealedCount { table, key_id, count }).collect())
+}

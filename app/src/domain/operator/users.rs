@@ -1,0 +1,132 @@
+//! `user add`, `promote` and `user reset-2fa`: an operator acting on one
+//! user of any account.
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+
+use crate::domain::admin::invitations::{send_invitation, Inviter};
+use crate::domain::core::activity::{self, By, Event};
+use crate::domain::core::actor::Operator;
+use crate::domain::core::mail::{self, Email};
+use crate::domain::core::people::{by_email, email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::Domain;
+use crate::domain::entity::user;
+use crate::domain::identity::two_factor;
+use crate::model::{ActivityKind, AppError};
+
+/// What an operator supplies to add a user to the account of an existing user.
+pub struct NewUserByOperator {
+    /// The email of any user of the account the new user joins.
+    pub account_of: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_admin: bool,
+    /// `None` leaves the user without a password: they are emailed the same
+    /// invitation an admin's Add User sends.
+    pub password: Option<String>,
+}
+
+/// `user add`: adds a user to an existing account and returns them; "not
+/// found" when no user has the `account_of` address.
+pub async fn add_user(
+    d: &Domain,
+    _: &Operator,
+    input: NewUserByOperator,
+) -> Result<user::Model, AppError> {
+    let owner = by_email(&d.db, &input.account_of).await?.ok_or(AppError::NotFound)?;
+    let mut errors = Errors::default();
+    let first_name =
+        errors.check("first_name", validation::person_name(&input.first_name, "First Name"));
+    let last_name =
+        errors.check("last_name", validation::person_name(&input.last_name, "Last Name"));
+    let email = errors.check("email", validation::email(&input.email));
+    if let Some(password) = &input.password {
+        let context = [first_name.as_str(), last_name.as_str(), email.as_str()];
+        errors.check("password", validation::new_password(password, &context));
+    }
+    if !email.is_empty() && email_taken(&d.db, &email).await? {
+        errors.add("email", EMAIL_TAKEN);
+    }
+    errors.into_result()?;
+    let password_hash = match &input.password {
+        Some(password) => Some(d.passwords.hash(password).await?),
+        None => None,
+    };
+    let now = d.clock.now();
+    let txn = d.db.begin().await?;
+    let user = NewUser {
+        account_id: owner.account_id,
+        email,
+        first_name,
+        last_name,
+        password_hash,
+        is_admin: input.is_admin,
+        can_create: input.is_admin,
+        can_share: input.is_admin,
+        // The operator vouches for the address of a user given a password;
+        // one without a password proves it with the invitation.
+        email_verified_at: input.password.is_some().then_some(now),
+    }
+    .insert(&txn, now)
+    .await?;
+    let invite = input.password.is_none();
+    if invite {
+        send_invitation(d, &txn, &user, Inviter::Operator).await?;
+    }
+    let admin = if input.is_admin { "admin" } else { "not admin" };
+    let event =
+        Event::new(ActivityKind::OperatorUserAdded, &user.email).detail(admin).about(user.id);
+    activity::record(d, &txn, By::Operator { account_id: user.account_id }, event).await?;
+    txn.commit().await?;
+    tracing::info!(target: "operator", user_id = user.id, account_id = user.account_id, invite, "operator added a user");
+    Ok(user)
+}
+
+/// `promote`: makes the user with this email an admin of their account (the
+/// case where no admin of an account can sign in any more), enabling them if
+/// an admin had disabled them, so the new admin can sign in.
+pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Model, AppError> {
+    let txn = d.db.begin().await?;
+    let found = by_email(&txn, email).await?.ok_or_else(|| {
+        let email = validation::normalize_email(email);
+        AppError::field("email", format!("No user has the email address {email}."))
+    })?;
+    let mut active = found.into_active_model();
+    active.is_admin = Set(true);
+    active.disabled_at = Set(None);
+    let updated = active.update(&txn).await?;
+    let event = Event::new(ActivityKind::OperatorPromoted, &updated.email).about(updated.id);
+    activity::record(d, &txn, By::Operator { account_id: updated.account_id }, event).await?;
+    txn.commit().await?;
+    tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, "operator promoted a user to admin");
+    Ok(updated)
+}
+
+/// `user reset-2fa`, after checking who the user is: turns their 2FA off and
+/// tells them by email.
+pub async fn reset_two_factor(d: &Domain, _: &Operator, email: &str) -> Result<(), AppError> {
+    let user = by_email(&d.db, email).await?.ok_or(AppError::NotFound)?;
+    let txn = d.db.begin().await?;
+    two_factor::remove(&txn, user.id).await?;
+    mail::enqueue(
+        &txn,
+        &d.secrets,
+        d.clock.now(),
+        Email {
+            to: user.email.clone(),
+            subject: "Two-factor authentication was reset".into(),
+            body: format!(
+                "Support turned off two-factor authentication for your Voice Console user, as \
+                 you asked. Log in with your password and turn it on again from your Account \
+                 tab.\n\nIf you did not ask for this, {} at once.\n",
+                d.contact_support()
+            ),
+        },
+    )
+    .await?;
+    let event = Event::new(ActivityKind::OperatorTwoFactorReset, &user.email).about(user.id);
+    activity::record(d, &txn, By::Operator { account_id: user.account_id }, event).await?;
+    txn.commit().await?;
+    tracing::info!(target: "operator", user = user.id, "two-factor authentication reset by an operator");
+    Ok(())
+}
