@@ -9,7 +9,10 @@ use crate::components::action::{
 };
 use crate::components::form::{Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
-use crate::model::{readable_international_phone, AccountInfo};
+use crate::model::{
+    readable_international_phone, AccountInfo, ADDRESS_MAX, CITY_MAX, COMPANY_MAX, STATE_MAX,
+    ZIP_MAX,
+};
 
 const FIELDS: &[&str] = &["company_name", "address", "city", "state", "zip", "phone"];
 
@@ -46,11 +49,11 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
             <h2 id="account-info-heading">"Account Information"</h2>
             <ActionForm action=save attr:novalidate=true on:input=forget_success(save)>
                 <FormStatus error=form_error(result, FIELDS) success=saved />
-                <Field label="Company Name" name="company_name" value=info.company_name maxlength=200 autocomplete="organization" error=field_error(result, "company_name") />
-                <Field label="Address" name="address" value=info.address maxlength=200 autocomplete="street-address" error=field_error(result, "address") />
-                <Field label="City" name="city" value=info.city maxlength=100 autocomplete="address-level2" error=field_error(result, "city") />
-                <Field label="State" name="state" value=info.state maxlength=100 autocomplete="address-level1" error=field_error(result, "state") />
-                <Field label="Zip" name="zip" value=info.zip maxlength=10 autocomplete="postal-code" error=field_error(result, "zip") />
+                <Field label="Company Name" name="company_name" value=info.company_name maxlength=COMPANY_MAX autocomplete="organization" error=field_error(result, "company_name") />
+                <Field label="Address" name="address" value=info.address maxlength=ADDRESS_MAX autocomplete="street-address" error=field_error(result, "address") />
+                <Field label="City" name="city" value=info.city maxlength=CITY_MAX autocomplete="address-level2" error=field_error(result, "city") />
+                <Field label="State" name="state" value=info.state maxlength=STATE_MAX autocomplete="address-level1" error=field_error(result, "state") />
+                <Field label="Zip" name="zip" value=info.zip maxlength=ZIP_MAX autocomplete="postal-code" error=field_error(result, "zip") />
                 <Field
                     label="Phone Number"
                     name="phone"

@@ -16,7 +16,7 @@ use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
-use crate::model::{ApplicationRow, Applications, Named, UserChoice};
+use crate::model::{ApplicationRow, Applications, Named, UserChoice, NAME_MAX};
 
 /// What a row's buttons do: the Settings dialog is the rows' edit dialog;
 /// Share has a dialog of its own; Clone runs at once.
@@ -120,7 +120,7 @@ fn ApplicationList(
             Either::Left(view! {
                 <ActionForm action=create attr:novalidate=true attr:class="inline-form">
                     <FormStatus error=form_error(create_result, &["name"]) />
-                    <Field label="New Application Name" name="name" form="create-" maxlength=100 error=field_error(create_result, "name") />
+                    <Field label="New Application Name" name="name" form="create-" maxlength=NAME_MAX error=field_error(create_result, "name") />
                     <button type="submit" class="primary" disabled=move || create.pending().get()>"Create Application"</button>
                 </ActionForm>
             })
@@ -216,7 +216,7 @@ fn SettingsForm(
     let id = app.id;
     view! {
         <FormStatus error=form_error(saved, &["name"]) />
-        <Field label="Name" name="name" form="settings-" value=app.name.clone() bind=name maxlength=100 error=field_error(saved, "name") />
+        <Field label="Name" name="name" form="settings-" value=app.name.clone() bind=name maxlength=NAME_MAX error=field_error(saved, "name") />
         <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries />
         <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations />
         <div class="actions">

@@ -15,7 +15,7 @@ use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Confirm, Modal};
 use crate::components::secret::CopyButton;
 use crate::components::table::{DataTable, RowActions};
-use crate::model::{DeveloperKeyRow, NewDeveloperKey};
+use crate::model::{DeveloperKeyRow, NewDeveloperKey, NAME_MAX};
 
 #[component]
 pub fn DeveloperKeysSection() -> impl IntoView {
@@ -83,7 +83,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             <DoneNotice done=revoked />
             <ActionForm action=generate node_ref=generate_form attr:novalidate=true attr:class="inline-form">
                 <FormStatus error=form_error(generate.value(), &["name", "password"]) />
-                <Field label="Key Name" name="name" form="key-" maxlength=100 hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
+                <Field label="Key Name" name="name" form="key-" maxlength=NAME_MAX hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
                 <Field label="Current Password" name="password" form="key-" input_type="password" autocomplete="current-password" hint="A key outlives your session, so making one asks for your password." error=field_error(generate.value(), "password") />
                 <button type="submit" class="primary" disabled=move || generate.pending().get()>"Generate Key"</button>
             </ActionForm>

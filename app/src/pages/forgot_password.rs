@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::api::email_links::RequestPasswordReset;
 use crate::components::action::{field_error, form_action, form_error, redirected_success};
 use crate::components::form::{Field, FormStatus};
-use crate::model::RESET_REQUESTED;
+use crate::model::{EMAIL_MAX, RESET_REQUESTED};
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
@@ -23,7 +23,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <p>"Enter your email address and we will send you a link to choose a new password."</p>
             <ActionForm action=request attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["email"]) success=sent />
-                <Field label="Email Address" name="email" input_type="email" autocomplete="email" maxlength=254 value=typed error=field_error(result, "email") />
+                <Field label="Email Address" name="email" input_type="email" autocomplete="email" maxlength=EMAIL_MAX value=typed error=field_error(result, "email") />
                 <button type="submit" class="primary" disabled=move || request.pending().get()>
                     "Send Reset Link"
                 </button>

@@ -13,7 +13,7 @@ use crate::components::loaded::{loading, server_resource};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
-use crate::model::{IntegrationRow, Service, AWS_REGIONS};
+use crate::model::{IntegrationRow, Service, AWS_REGIONS, DESCRIPTION_MAX, NAME_MAX};
 
 #[component]
 pub fn IntegrationsTab() -> impl IntoView {
@@ -144,7 +144,7 @@ fn AddIntegrationForm(add: ServerAction<AddIntegration>) -> impl IntoView {
                         .collect_view()}
                 </select>
             </div>
-            <Field label="Name" name="name" form="add-" maxlength=100 error=field_error(result, "name") />
+            <Field label="Name" name="name" form="add-" maxlength=NAME_MAX error=field_error(result, "name") />
             {move || match service.get() {
                 Service::Dialogflow => Either::Left(view! {
                     <TextAreaField
@@ -184,7 +184,7 @@ fn AddIntegrationForm(add: ServerAction<AddIntegration>) -> impl IntoView {
                     })}
                 }),
             }}
-            <TextAreaField label="Description" name="description" form="add-" rows=2 maxlength=500 error=field_error(result, "description") />
+            <TextAreaField label="Description" name="description" form="add-" rows=2 maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
             <p class="hint">"Credentials are stored encrypted and cannot be viewed or changed after the integration is added."</p>
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || add.pending().get()>"Add"</button>
@@ -222,9 +222,9 @@ fn EditIntegrationForm(
             <FormStatus error=form_error(result, &["name", "description"]) />
             <input type="hidden" name="id" value=row.id />
             <p>{row.service.label()}</p>
-            <Field label="Name" name="name" form="edit-" value=row.name.clone() maxlength=100 error=field_error(result, "name") />
+            <Field label="Name" name="name" form="edit-" value=row.name.clone() maxlength=NAME_MAX error=field_error(result, "name") />
             {locked}
-            <TextAreaField label="Description" name="description" form="edit-" rows=2 maxlength=500 value=row.description.clone() error=field_error(result, "description") />
+            <TextAreaField label="Description" name="description" form="edit-" rows=2 maxlength=DESCRIPTION_MAX value=row.description.clone() error=field_error(result, "description") />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || update.pending().get()>"Update"</button>
                 <CancelButton />

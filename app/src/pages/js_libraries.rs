@@ -11,7 +11,7 @@ use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
-use crate::model::{AppError, JsLibraryRow, JS_LIBRARY_MAX};
+use crate::model::{AppError, JsLibraryRow, DESCRIPTION_MAX, JS_LIBRARY_MAX, NAME_MAX};
 
 const FIELDS: &[&str] = &["name", "description", "code"];
 
@@ -112,8 +112,8 @@ fn LibraryForm(
     let fields = view! {
         <FormStatus error=form_error(result, FIELDS) />
         {row.as_ref().map(|r| view! { <input type="hidden" name="id" value=r.id /> })}
-        <Field label="Name" name="name" form=prefix value=row.as_ref().map(|r| r.name.clone()).unwrap_or_default() maxlength=100 error=field_error(result, "name") />
-        <Field label="Description" name="description" form=prefix value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=500 error=field_error(result, "description") />
+        <Field label="Name" name="name" form=prefix value=row.as_ref().map(|r| r.name.clone()).unwrap_or_default() maxlength=NAME_MAX error=field_error(result, "name") />
+        <Field label="Description" name="description" form=prefix value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
         <CodeField id=format!("{prefix}code") code error=field_error(result, "code") />
         <div class="actions">
             <button type="submit" class="primary" disabled=move || pending.get()>{submit}</button>

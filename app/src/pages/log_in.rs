@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::log_in::{LogIn, LogInCode};
 use crate::components::action::{field_error, form_action, form_error};
 use crate::components::form::{Field, FormStatus};
-use crate::model::contact_support;
+use crate::model::{contact_support, EMAIL_MAX};
 
 const LOGGED_OUT_NOTE: &str = "You have logged out.";
 /// When a console page sent the visitor here (never logged in, or their
@@ -36,7 +36,7 @@ pub fn LogInPage() -> impl IntoView {
             <ActionForm action=log_in attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["email", "password"]) success=farewell />
                 <input type="hidden" name="next" value=next />
-                <Field label="Email Address" name="email" input_type="email" autocomplete="username" maxlength=254 error=field_error(result, "email") />
+                <Field label="Email Address" name="email" input_type="email" autocomplete="username" maxlength=EMAIL_MAX error=field_error(result, "email") />
                 <Field label="Password" name="password" input_type="password" autocomplete="current-password" error=field_error(result, "password") />
                 <button type="submit" class="primary" disabled=move || log_in.pending().get()>
                     "Log In"

@@ -12,7 +12,7 @@ use crate::components::action::{
     field_error, forget_success, form_action, form_error, reset_on_success, success_message,
 };
 use crate::components::form::{Field, FormStatus, NewPasswordField};
-use crate::model::{CurrentUser, PendingEmailChange, UNVERIFIED_LIMITS};
+use crate::model::{CurrentUser, PendingEmailChange, EMAIL_MAX, NAME_MAX, UNVERIFIED_LIMITS};
 
 /// The user's name, email address and password, each in its own section.
 #[component]
@@ -43,8 +43,8 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
                     error=form_error(name_result, &["first_name", "last_name"])
                     success=success_message(name_result, "Your name is saved.")
                 />
-                <Field label="First Name" name="first_name" autocomplete="given-name" value=me.first_name maxlength=100 error=field_error(name_result, "first_name") />
-                <Field label="Last Name" name="last_name" autocomplete="family-name" value=me.last_name maxlength=100 error=field_error(name_result, "last_name") />
+                <Field label="First Name" name="first_name" autocomplete="given-name" value=me.first_name maxlength=NAME_MAX error=field_error(name_result, "first_name") />
+                <Field label="Last Name" name="last_name" autocomplete="family-name" value=me.last_name maxlength=NAME_MAX error=field_error(name_result, "last_name") />
                 <div class="field">
                     <span class="label">"Email Address"</span>
                     <p class="readonly">{email}</p>
@@ -179,7 +179,7 @@ fn ChangeEmail() -> impl IntoView {
             <FormStatus error=form_error(cancel.value(), &[]) success=success_message(cancel.value(), "The email change was cancelled: its link no longer works.") />
             <ActionForm action=change node_ref=form attr:novalidate=true>
                 <FormStatus error=form_error(result, &["new_email", "current_password"]) />
-                <Field label="New Email Address" name="new_email" input_type="email" autocomplete="email" maxlength=254 error=field_error(result, "new_email") />
+                <Field label="New Email Address" name="new_email" input_type="email" autocomplete="email" maxlength=EMAIL_MAX error=field_error(result, "new_email") />
                 <Field label="Current Password" name="current_password" form="email-" input_type="password" autocomplete="current-password" error=field_error(result, "current_password") />
                 <button type="submit" class="primary" disabled=move || change.pending().get()>
                     "Change Email Address"

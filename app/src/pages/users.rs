@@ -17,7 +17,7 @@ use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{
     email_parts, DataTable, DeleteButton, EditButton, Pager, RowActions,
 };
-use crate::model::{AppError, UserPage, UserRow, UserSort, UserState};
+use crate::model::{AppError, UserPage, UserRow, UserSort, UserState, EMAIL_MAX, NAME_MAX};
 
 use super::my_account::UserResource;
 
@@ -540,14 +540,14 @@ fn UserForm(
     });
     let fields = view! {
         <FormStatus error=form_error(result, USER_FIELDS) />
-        <Field label="First Name" name="first_name" form=prefix value=value.first_name.clone() maxlength=100 error=field_error(result, "first_name") />
-        <Field label="Last Name" name="last_name" form=prefix value=value.last_name.clone() maxlength=100 error=field_error(result, "last_name") />
+        <Field label="First Name" name="first_name" form=prefix value=value.first_name.clone() maxlength=NAME_MAX error=field_error(result, "first_name") />
+        <Field label="Last Name" name="last_name" form=prefix value=value.last_name.clone() maxlength=NAME_MAX error=field_error(result, "last_name") />
         <Field
             label="Email Address"
             name="email"
             form=prefix
             input_type="email"
-            maxlength=254
+            maxlength=EMAIL_MAX
             value=value.email.clone()
             hint=if row.as_ref().is_some_and(|r| !r.invited) {
                 "A new address takes effect when the user confirms it from that address."

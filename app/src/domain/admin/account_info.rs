@@ -10,10 +10,7 @@ use crate::domain::core::Domain;
 use crate::domain::entity::account;
 use crate::model::{AccountInfo, ActivityKind, AppError};
 
-pub const ADDRESS_MAX: usize = 200;
-pub const CITY_MAX: usize = 100;
-pub const STATE_MAX: usize = 100;
-pub const ZIP_MAX: usize = 10;
+pub use crate::model::{ADDRESS_MAX, CITY_MAX, STATE_MAX, ZIP_MAX};
 
 fn info(model: account::Model) -> AccountInfo {
     AccountInfo {

@@ -16,6 +16,7 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
 use crate::domain::core::crypto::token_hash;
 use crate::domain::core::mail::{self, Email};
+use crate::domain::core::people;
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
@@ -221,12 +222,7 @@ async fn heir_of(
     txn: &DatabaseTransaction,
     invitee: &user::Model,
 ) -> Result<Option<user::Model>, AppError> {
-    Ok(Scoped::account(invitee.account_id)
-        .users()
-        .filter(user::Column::IsAdmin.eq(true))
-        .filter(user::Column::Status.eq(user::ACTIVE))
-        .filter(user::Column::DisabledAt.is_null())
-        .filter(user::Column::Id.ne(invitee.id))
+    Ok(people::active_admins_but(&Scoped::account(invitee.account_id), invitee.id)
         .order_by_asc(user::Column::Id)
         .one(txn)
         .await?)

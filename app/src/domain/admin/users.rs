@@ -60,9 +60,9 @@ struct Checked {
 fn check(form: &UserForm) -> (Errors, Checked) {
     let mut errors = Errors::default();
     let first_name =
-        errors.check("first_name", validation::person_name(&form.first_name, "First Name"));
+        errors.check("first_name", validation::one_line_name(&form.first_name, "First Name"));
     let last_name =
-        errors.check("last_name", validation::person_name(&form.last_name, "Last Name"));
+        errors.check("last_name", validation::one_line_name(&form.last_name, "Last Name"));
     let email = errors.check("email", validation::email(&form.email));
     (errors, Checked { first_name, last_name, email })
 }
@@ -89,14 +89,7 @@ async fn other_admins(
     admin: &Admin,
     except: i32,
 ) -> Result<u64, AppError> {
-    Ok(Scoped::of(admin.member())
-        .users()
-        .filter(user::Column::IsAdmin.eq(true))
-        .filter(user::Column::Status.eq(user::ACTIVE))
-        .filter(user::Column::DisabledAt.is_null())
-        .filter(user::Column::Id.ne(except))
-        .count(txn)
-        .await?)
+    Ok(people::active_admins_but(&Scoped::of(admin.member()), except).count(txn).await?)
 }
 
 /// Add User: the user appears as invited and gets an activation link.

@@ -3,7 +3,7 @@
 //! user row, and the short list a user picker offers.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, SqlErr,
 };
 
 use crate::domain::core::actor::Member;
@@ -167,6 +167,18 @@ impl NewUser {
 }
 
 /// The user with this address, in any account (operators and log-in only).
+/// The account's admins who can act for it, but `except`: activated and
+/// not disabled. An invited admin cannot until they activate (their link may
+/// never be opened), nor can a disabled one.
+pub fn active_admins_but(scope: &Scoped, except: i32) -> Select<user::Entity> {
+    scope
+        .users()
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Status.eq(user::ACTIVE))
+        .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::Id.ne(except))
+}
+
 pub async fn by_email(
     conn: &impl ConnectionTrait,
     email: &str,

@@ -1,12 +1,9 @@
 //! Input rules shared by every entry point. Each returns the cleaned value or
 //! a message for the field; callers collect messages with [`Errors`].
 use crate::model::{AppError, FieldError};
+pub use crate::model::{COMPANY_MAX, EMAIL_MAX, NAME_MAX, PASSWORD_MAX};
 
-pub const NAME_MAX: usize = 100;
-pub const COMPANY_MAX: usize = 200;
-pub const EMAIL_MAX: usize = 254;
 pub const PASSWORD_MIN: usize = 8;
-pub const PASSWORD_MAX: usize = 128;
 /// How many characters of a password zxcvbn judges at a time. Its cost grows
 /// fast with length when the text holds many look-alike characters ("4@8(3"
 /// for "abce"): a 128-character one took 700 ms, 32 characters take at most
@@ -61,7 +58,9 @@ fn turns_or_breaks(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
 }
 
-pub fn person_name(value: &str, what: &str) -> Result<String, String> {
+/// A name on one line (a person's, an application's, a key's, a library's,
+/// an integration's), at most `NAME_MAX` characters.
+pub fn one_line_name(value: &str, what: &str) -> Result<String, String> {
     bounded_text(value, what, NAME_MAX)
 }
 
@@ -225,10 +224,10 @@ mod tests {
     #[test]
     fn one_line_names_refuse_what_would_turn_or_break_them() {
         for name in ["Backup\u{202e}txt.exe", "a\u{2066}b", "two\u{2028}lines", "tab\there"] {
-            let refused = person_name(name, "Key Name").unwrap_err();
+            let refused = one_line_name(name, "Key Name").unwrap_err();
             assert_eq!(refused, "Key Name must not contain control characters.", "{name:?}");
         }
-        assert_eq!(person_name("שלום\u{200f} Ann", "Name").unwrap(), "שלום\u{200f} Ann");
+        assert_eq!(one_line_name("שלום\u{200f} Ann", "Name").unwrap(), "שלום\u{200f} Ann");
     }
 
     #[test]
@@ -252,10 +251,10 @@ mod tests {
 
     #[test]
     fn names_are_required_and_bounded() {
-        assert_eq!(person_name("  Ann ", "First Name").unwrap(), "Ann");
-        assert_eq!(person_name("   ", "First Name").unwrap_err(), "First Name is required.");
-        assert!(person_name(&"x".repeat(101), "First Name").unwrap_err().contains("at most 100"));
-        assert!(person_name("a\u{0}b", "First Name").is_err());
+        assert_eq!(one_line_name("  Ann ", "First Name").unwrap(), "Ann");
+        assert_eq!(one_line_name("   ", "First Name").unwrap_err(), "First Name is required.");
+        assert!(one_line_name(&"x".repeat(101), "First Name").unwrap_err().contains("at most 100"));
+        assert!(one_line_name("a\u{0}b", "First Name").is_err());
     }
 
     #[test]

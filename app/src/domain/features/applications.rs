@@ -297,7 +297,7 @@ async fn row(
 }
 
 pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRow, AppError> {
-    let name = validation::person_name(name, "Name").map_err(|m| AppError::field("name", m))?;
+    let name = validation::one_line_name(name, "Name").map_err(|m| AppError::field("name", m))?;
     me.verified(&d.db).await?;
     let creator = me.creator(&d.db).await?;
     let event = Event::new(ActivityKind::ApplicationCreated, &name);
@@ -570,7 +570,7 @@ pub async fn save_settings(
     limits::at_most("libraries", library_ids.len(), limits::IDS_MAX)?;
     limits::at_most("integrations", integration_ids.len(), limits::IDS_MAX)?;
     let name = name
-        .map(|name| validation::person_name(name, "Name").map_err(|m| AppError::field("name", m)))
+        .map(|name| validation::one_line_name(name, "Name").map_err(|m| AppError::field("name", m)))
         .transpose()?;
     me.verified(&d.db).await?;
     if let Some(name) = &name {

@@ -21,7 +21,7 @@ use crate::domain::features::applications::{
 };
 use crate::model::{ActivityKind, AppError, IntegrationRow, Service, AWS_REGIONS};
 
-pub const DESCRIPTION_MAX: usize = 500;
+pub use crate::model::DESCRIPTION_MAX;
 pub const CONFIG_MAX: usize = 16 * 1024;
 pub const NAME_TAKEN: &str = "Another integration of this account already has this name.";
 
@@ -199,7 +199,7 @@ pub async fn add(
     if service.is_none() {
         errors.add("service", "Select a service.");
     }
-    let name = errors.check("name", validation::person_name(&input.name, "Name"));
+    let name = errors.check("name", validation::one_line_name(&input.name, "Name"));
     let description = errors.check("description", description(&input.description));
     let (credentials, hint, region) = match service {
         Some(Service::Dialogflow) => {
@@ -269,7 +269,7 @@ pub async fn update(
     description_text: &str,
 ) -> Result<IntegrationRow, AppError> {
     let mut errors = Errors::default();
-    let name = errors.check("name", validation::person_name(name, "Name"));
+    let name = errors.check("name", validation::one_line_name(name, "Name"));
     let description = errors.check("description", description(description_text));
     errors.into_result()?;
     let found = find(d, admin, id).await?;

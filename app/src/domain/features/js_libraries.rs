@@ -17,7 +17,7 @@ use crate::domain::entity::{application_library, js_library};
 use crate::domain::features::applications::{in_use_message, using_libraries};
 use crate::model::{ActivityKind, AppError, JsLibraryRow, JS_LIBRARY_MAX};
 
-pub const DESCRIPTION_MAX: usize = 500;
+pub use crate::model::DESCRIPTION_MAX;
 /// Why a library's name is refused: an application's settings list every
 /// library of the account by name, and two of one name could not be told
 /// apart there.
@@ -39,7 +39,7 @@ struct Checked {
 
 fn check(form: &LibraryForm) -> Result<Checked, AppError> {
     let mut errors = Errors::default();
-    let name = errors.check("name", validation::person_name(&form.name, "Name"));
+    let name = errors.check("name", validation::one_line_name(&form.name, "Name"));
     let description = errors.check(
         "description",
         validation::optional_text(&form.description, "Description", DESCRIPTION_MAX),

@@ -67,7 +67,8 @@ pub async fn generate(
     name: &str,
     password: &str,
 ) -> Result<NewDeveloperKey, AppError> {
-    let name = validation::person_name(name, "Key Name").map_err(|m| AppError::field("name", m))?;
+    let name =
+        validation::one_line_name(name, "Key Name").map_err(|m| AppError::field("name", m))?;
     me.verified(&d.db).await?;
     let checked = own_row(d, me).await?;
     reauth::require_password(d, &checked, password, "password").await?;

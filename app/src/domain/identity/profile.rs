@@ -34,8 +34,9 @@ pub async fn update_name(
     last_name: &str,
 ) -> Result<(), AppError> {
     let mut errors = Errors::default();
-    let first_name = errors.check("first_name", validation::person_name(first_name, "First Name"));
-    let last_name = errors.check("last_name", validation::person_name(last_name, "Last Name"));
+    let first_name =
+        errors.check("first_name", validation::one_line_name(first_name, "First Name"));
+    let last_name = errors.check("last_name", validation::one_line_name(last_name, "Last Name"));
     errors.into_result()?;
     let row = own_row(d, actor).await?;
     let event = Event::new(ActivityKind::ProfileUpdated, &row.email)

@@ -35,9 +35,9 @@ pub async fn sign_up(
     let mut errors = Errors::default();
     let company_name = errors.check("company_name", validation::company_name(&input.company_name));
     let first_name =
-        errors.check("first_name", validation::person_name(&input.first_name, "First Name"));
+        errors.check("first_name", validation::one_line_name(&input.first_name, "First Name"));
     let last_name =
-        errors.check("last_name", validation::person_name(&input.last_name, "Last Name"));
+        errors.check("last_name", validation::one_line_name(&input.last_name, "Last Name"));
     let email = errors.check("email", validation::email(&input.email));
     // The guessability check is the one costly check (up to ~60 ms of CPU),
     // so it is counted per client address first, and the cheap checks go

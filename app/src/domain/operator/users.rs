@@ -36,9 +36,9 @@ pub async fn add_user(
     let owner = by_email(&d.db, &input.account_of).await?.ok_or(AppError::NotFound)?;
     let mut errors = Errors::default();
     let first_name =
-        errors.check("first_name", validation::person_name(&input.first_name, "First Name"));
+        errors.check("first_name", validation::one_line_name(&input.first_name, "First Name"));
     let last_name =
-        errors.check("last_name", validation::person_name(&input.last_name, "Last Name"));
+        errors.check("last_name", validation::one_line_name(&input.last_name, "Last Name"));
     let email = errors.check("email", validation::email(&input.email));
     if let Some(password) = &input.password {
         let context = [first_name.as_str(), last_name.as_str(), email.as_str()];

@@ -1,0 +1,16 @@
+//! The most characters each form field takes. The forms' `maxlength` and the
+//! domain's checks read these same numbers, so a browser never lets through
+//! what the server would refuse, nor stops what it would take.
+
+/// A one-line name: a person's, an application's, a key's, a library's, an
+/// integration's.
+pub const NAME_MAX: usize = 100;
+pub const COMPANY_MAX: usize = 200;
+pub const EMAIL_MAX: usize = 254;
+pub const PASSWORD_MAX: usize = 128;
+pub const ADDRESS_MAX: usize = 200;
+pub const CITY_MAX: usize = 100;
+pub const STATE_MAX: usize = 100;
+pub const ZIP_MAX: usize = 10;
+/// An integration's or a JS library's description.
+pub const DESCRIPTION_MAX: usize = 500;
