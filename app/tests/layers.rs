@@ -21,21 +21,29 @@ fn domain_dir() -> PathBuf {
 /// for `core/mod.rs`, `` for the domain's own `mod.rs`).
 fn modules(dir: &Path) -> BTreeMap<String, String> {
     let mut found = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
+    for path in rust_files(dir) {
+        let rel = path.strip_prefix(dir).unwrap().with_extension("");
+        let mut name = rel.to_string_lossy().replace('\\', "/");
+        if name == "mod" {
+            name.clear();
+        } else if let Some(parent) = name.strip_suffix("/mod") {
+            name = parent.to_owned();
+        }
+        found.insert(name, fs::read_to_string(&path).unwrap());
+    }
+    found
+}
+
+/// The paths of every `.rs` file under `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let (mut found, mut stack) = (Vec::new(), vec![dir.to_path_buf()]);
     while let Some(at) = stack.pop() {
         for entry in fs::read_dir(&at).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let rel = path.strip_prefix(dir).unwrap().with_extension("");
-                let mut name = rel.to_string_lossy().replace('\\', "/");
-                if name == "mod" {
-                    name.clear();
-                } else if let Some(parent) = name.strip_suffix("/mod") {
-                    name = parent.to_owned();
-                }
-                found.insert(name, fs::read_to_string(&path).unwrap());
+                found.push(path);
             }
         }
     }
@@ -317,22 +325,13 @@ fn callers_of_the_domain_pass_refusals_on_and_never_branch_on_a_role() {
 /// workspace, by path from the workspace's root.
 fn workspace_sources(dirs: &[&str]) -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let mut found = Vec::new();
-    for dir in dirs {
-        let mut stack = vec![root.join(dir)];
-        while let Some(at) = stack.pop() {
-            for entry in fs::read_dir(&at).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    let code = code_of(&fs::read_to_string(&path).unwrap());
-                    found.push((path.strip_prefix(root).unwrap().display().to_string(), code));
-                }
-            }
-        }
-    }
-    found
+    dirs.iter()
+        .flat_map(|dir| rust_files(&root.join(dir)))
+        .map(|path| {
+            let code = code_of(&fs::read_to_string(&path).unwrap());
+            (path.strip_prefix(root).unwrap().display().to_string(), code)
+        })
+        .collect()
 }
 
 #[test]

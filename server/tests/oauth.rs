@@ -462,7 +462,7 @@ async fn callbacks_at_the_same_moment_add_one_stripe_account_once() {
     let session = "a session token";
     let mut states = Vec::new();
     for _ in 0..6 {
-        states.push(state_of(&oauth_tokens::start(&d, &me, session, false).await.unwrap()));
+        states.push(state_of(&oauth_tokens::start(&d, &me, session, "test").await.unwrap()));
     }
     let tasks: Vec<_> = states
         .into_iter()

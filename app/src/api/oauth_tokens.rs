@@ -16,13 +16,8 @@ pub async fn list_oauth_tokens() -> Result<OAuthTokens, AppError> {
 pub async fn start_oauth(token_type: String) -> Result<String, AppError> {
     use super::web::*;
     use crate::domain::features::oauth_tokens;
-    let livemode = match token_type.as_str() {
-        "live" => true,
-        "test" => false,
-        _ => return Err(AppError::field("token_type", "Choose Test or Live.")),
-    };
     let (me, session) = signed_in().await?;
-    oauth_tokens::start(&domain()?, &me, &session, livemode).await
+    oauth_tokens::start(&domain()?, &me, &session, &token_type).await
 }
 
 #[server(prefix = "/fn", endpoint = "delete_oauth_token")]

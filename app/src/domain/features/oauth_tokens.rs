@@ -86,13 +86,19 @@ pub async fn list(d: &Domain, me: &Member) -> Result<OAuthTokens, AppError> {
     })
 }
 
-/// Starts connecting a Stripe account: returns the provider URL to send the browser to.
+/// Starts connecting a Stripe account of `token_type` (`test` or `live`):
+/// returns the provider URL to send the browser to.
 pub async fn start(
     d: &Domain,
     me: &Member,
     session_token: &str,
-    livemode: bool,
+    token_type: &str,
 ) -> Result<String, AppError> {
+    let livemode = match token_type {
+        "live" => true,
+        "test" => false,
+        _ => return Err(AppError::field("token_type", "Choose Test or Live.")),
+    };
     if !enabled(d, me).await? {
         return Err(AppError::Forbidden(not_enabled(d)));
     }

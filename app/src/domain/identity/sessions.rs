@@ -13,6 +13,7 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::people;
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, login_challenge, session, user};
@@ -274,6 +275,7 @@ pub async fn list(
 /// Ends one of the user's own sessions, recorded with its device and
 /// address; another user's is not found.
 pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
+    let email = people::own_row(d, me).await?.email;
     let txn = d.db.begin().await?;
     let found = session::Entity::find_by_id(id)
         .filter(session::Column::UserId.eq(me.user_id()))
@@ -289,7 +291,7 @@ pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
     if let Some(address) = &found.client_address {
         detail = format!("{detail} from {address}");
     }
-    let event = Event::new(ActivityKind::SessionEnded, own_email(&txn, me).await?).detail(detail);
+    let event = Event::new(ActivityKind::SessionEnded, email).detail(detail);
     activity::record(d, &txn, By::Remedy(me), event).await?;
     txn.commit().await?;
     Ok(())
@@ -298,6 +300,7 @@ pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
 /// Ends every session of the user but the one in use, and says how many in
 /// the event (none when no other session was open).
 pub async fn end_others(d: &Domain, me: &Member, current_token: &str) -> Result<(), AppError> {
+    let email = people::own_row(d, me).await?.email;
     let txn = d.db.begin().await?;
     let ended = end_sign_ins(&txn, me.user_id(), Some(current_token)).await?;
     // Nothing ended, nothing to record: an uncounted event on every press
@@ -310,17 +313,10 @@ pub async fn end_others(d: &Domain, me: &Member, current_token: &str) -> Result<
         1 => "1 session".to_owned(),
         n => format!("{n} sessions"),
     };
-    let event =
-        Event::new(ActivityKind::OtherSessionsEnded, own_email(&txn, me).await?).detail(detail);
+    let event = Event::new(ActivityKind::OtherSessionsEnded, email).detail(detail);
     activity::record(d, &txn, By::Remedy(me), event).await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// The member's email address, the target of their own session events.
-async fn own_email(conn: &impl ConnectionTrait, me: &Member) -> Result<String, AppError> {
-    let user = user::Entity::find_by_id(me.user_id()).one(conn).await?;
-    Ok(user.ok_or(AppError::Unauthenticated)?.email)
 }
 
 #[cfg(test)]
