@@ -75,7 +75,7 @@ impl Log {
         rows
     }
 
-    /// Exactly one new event of `kind`, by `actor`, on `target`; returned.
+    /// Exactly one new event, of `kind`, by `actor`, on `target`; returned.
     async fn one(
         &mut self,
         d: &Domain,
@@ -84,9 +84,9 @@ impl Log {
         target: &str,
     ) -> activity_event::Model {
         let rows = self.new_events(d).await;
-        let of_kind: Vec<_> = rows.iter().filter(|e| e.kind == kind.as_str()).collect();
-        assert_eq!(of_kind.len(), 1, "one {kind:?} event among {rows:#?}");
-        let event = of_kind[0].clone();
+        let [event] = rows.as_slice() else { panic!("one {kind:?} event, not {rows:#?}") };
+        assert_eq!(event.kind, kind.as_str(), "{rows:#?}");
+        let event = event.clone();
         assert_eq!((event.actor.as_str(), event.target.as_str()), (actor, target), "{kind:?}");
         event
     }
@@ -1155,8 +1155,10 @@ async fn an_email_change_is_cancelled_with_the_changes_spent() {
     d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 1, window: hour });
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com").await.unwrap();
+    let before = Snapshot::take(&d).await;
     let spent = profile::update_name(&d, &ada, "Ada", "King").await;
     assert!(matches!(spent, Err(AppError::TooManyRequests(_))), "{spent:?}");
+    before.assert_unchanged(&d).await;
     email_links::cancel_email_change(&d, &ada).await.unwrap();
     assert_eq!(email_links::pending_email_change(&d, &ada).await.unwrap(), None);
 }

@@ -890,6 +890,7 @@ async fn a_refused_name_spends_no_change() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
     applications::create(&d, &ada, "Hotline").await.unwrap();
+    let before = Snapshot::take(&d).await;
     for _ in 0..5 {
         let created = applications::create(&d, &ada, " hotline").await.err().unwrap();
         assert_eq!(created.message_for("name").as_deref(), Some(applications::NAME_TAKEN));
@@ -899,7 +900,12 @@ async fn a_refused_name_spends_no_change() {
             Some(applications::NAME_TAKEN)
         );
     }
+    before.assert_unchanged(&d).await;
+    // Two changes spent (the creates), the third is this rename; a fourth
+    // is over the limit, and changes nothing either.
     applications::save_settings(&d, &ada, ivr.id, Some("Main IVR"), &[], &[]).await.unwrap();
+    let before = Snapshot::take(&d).await;
     let spent = applications::save_settings(&d, &ada, ivr.id, Some("IVR"), &[], &[]).await;
     assert!(matches!(spent, Err(AppError::TooManyRequests(_))), "{spent:?}");
+    before.assert_unchanged(&d).await;
 }

@@ -90,6 +90,7 @@ async fn log_in_gives_the_same_answer_for_a_wrong_password_and_an_unknown_email(
     let unknown_email =
         log_in_by_password(&d, "nobody@example.com", PASSWORD, "t").await.err().unwrap();
     before.assert_unchanged(&d).await;
+    assert_eq!(before.new_events(&d).await, ["sign_in.failed ada@example.com"]);
     assert_eq!(wrong_password, unknown_email);
     assert_eq!(wrong_password.message_for("password").unwrap(), WRONG_CREDENTIALS);
     assert_eq!(session::Entity::find().count(&d.db).await.unwrap(), 0);
@@ -121,6 +122,7 @@ async fn a_user_without_a_password_cannot_log_in() {
     let err = log_in_by_password(&d, "invited@example.com", "", "t").await.err().unwrap();
     assert_eq!(err.message_for("password").unwrap(), WRONG_CREDENTIALS);
     before.assert_unchanged(&d).await;
+    assert_eq!(before.new_events(&d).await, ["sign_in.failed invited@example.com"]);
 }
 
 #[tokio::test]
@@ -148,6 +150,7 @@ async fn sessions_expire_after_inactivity_and_after_their_absolute_lifetime() {
     let before = Snapshot::take_except(&d, &["sessions"]).await;
     assert_eq!(sessions::authenticate(&d, &idle.token).await, Err(AppError::Unauthenticated));
     before.assert_unchanged(&d).await;
+    assert_eq!(session::Entity::find().count(&d.db).await.unwrap(), 0, "the expired one is gone");
 
     let busy = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     let start = clock_now(&d);
@@ -157,9 +160,13 @@ async fn sessions_expire_after_inactivity_and_after_their_absolute_lifetime() {
         assert!(sessions::authenticate(&d, &busy.token).await.is_ok());
     }
     clock.advance(Duration::days(2));
+    let other = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     let before = Snapshot::take_except(&d, &["sessions"]).await;
     assert_eq!(sessions::authenticate(&d, &busy.token).await, Err(AppError::Unauthenticated));
     before.assert_unchanged(&d).await;
+    // Only the expired one is gone: the session opened since stays.
+    assert_eq!(session::Entity::find().count(&d.db).await.unwrap(), 1);
+    assert!(sessions::authenticate(&d, &other.token).await.is_ok());
 }
 
 /// Signing in again and again does not grow the sessions without bound: past

@@ -343,11 +343,10 @@ async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
     assert_eq!(certificates::delete(&d, &dan, bobs.id).await, not_admin);
     before.assert_unchanged(&d).await;
     certificates::delete(&d, &bob, bobs.id).await.unwrap();
-    // Deleting Bob hands his certificate to the admin who deleted him (every
-    // test user is called Ada Lovelace, so the row itself says whose it is).
+    // Deleting Bob hands his certificate to the admin who deleted him.
     users::delete(&d, &grace.admin().unwrap(), bob.user_id()).await.unwrap();
     let rows = certificates::list(&d, &carol).await.unwrap();
-    assert_eq!((rows.len(), rows[0].added_by.as_str()), (1, "Ada Lovelace"));
+    assert_eq!((rows.len(), rows[0].added_by.as_str()), (1, "Grace Lovelace"));
     let stored = app::domain::entity::certificate::Entity::find_by_id(second.id)
         .one(&d.db)
         .await

@@ -91,7 +91,8 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
     for token in [&bob_session.token, &other_session.token, &late.token] {
         assert_eq!(sessions::authenticate(&d, token).await, Err(AppError::Unauthenticated));
     }
-    assert_eq!(developer_keys::authenticate(&d, &key).await, Err(AppError::Unauthenticated));
+    // The key is told why (the holder of a right key may know).
+    assert_eq!(developer_keys::authenticate(&d, &key).await, Err(disabled()));
     // A capability proved before the disable (a request in flight) acts no more.
     let bob_admin = bob.admin().unwrap();
     assert_eq!(
@@ -172,6 +173,7 @@ async fn a_disabled_user_cannot_log_in_and_a_wrong_password_answers_as_always() 
         log_in::log_in(&d, "bob@example.com", "Not-His-Password-1", "t", None).await.err().unwrap();
     assert_eq!(wrong.message_for("password").as_deref(), Some(WRONG_CREDENTIALS));
     before.assert_unchanged(&d).await;
+    assert_eq!(before.new_events(&d).await, ["sign_in.failed bob@example.com"]);
 
     // The reset link from before does nothing (the password stays, the link
     // is not used up, no session), and no new link is sent: the request gets
@@ -274,8 +276,7 @@ async fn the_second_step_of_a_log_in_opens_no_session_for_a_disabled_user() {
         .await
         .unwrap();
     assert_eq!(pending, 0, "the disable ended the log-in half done");
-    let before =
-        Snapshot::take_except(&d, &["login_challenges", "login_failures", "activity_events"]).await;
+    let before = Snapshot::take_except(&d, &["login_challenges", "login_failures"]).await;
     let code = current_code(&d, &secret);
     let refused = log_in::complete_second_factor(&d, &challenge, &code, "t", None).await;
     assert_eq!(
@@ -355,7 +356,9 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
 
     // A member is no admin; an admin demoted a moment ago acts as one no more.
     let member = add_user(&d, ada.account_id(), "cy@example.com", false).await;
-    assert_eq!(member.admin().err(), Some(AppError::Forbidden(NOT_ADMIN.into())));
+    let signed_in = log_in_by_password(&d, "cy@example.com", PASSWORD, "t").await.unwrap();
+    let read_back = sessions::authenticate(&d, &signed_in.token).await.unwrap();
+    assert_eq!(read_back.admin().err(), Some(AppError::Forbidden(NOT_ADMIN.into())));
     let invited = users::invite(&d, &admin, form("Dee", "dee@example.com")).await.unwrap();
     let bucket = s3_integration(&d, &ada, "Recordings").await;
     provisioning::stock_local_pool(&d.db, &provisioning::default_pool()).await.unwrap();
@@ -391,8 +394,11 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     // Nor sends a password reset, nor reads an integration's secrets.
     assert_eq!(users::send_password_reset(&d, &stale, member.user_id()).await.err(), not_admin);
     assert_eq!(integrations::credentials(&d, &stale, bucket).await.err(), not_admin);
-    // Nor gives a number back.
+    // Nor gives a number back, invites or deletes anyone.
     assert_eq!(phone_numbers::release(&d, &stale, number.id).await.err(), not_admin);
+    assert_eq!(users::invite(&d, &stale, form("Eli", "eli@example.com")).await.err(), not_admin);
+    assert_eq!(users::delete(&d, &stale, member.user_id()).await.err(), not_admin);
+    assert_eq!(users::delete(&d, &stale, invited.id).await.err(), not_admin);
     before.assert_unchanged(&d).await;
 
     // A reset for a user who changed since the admin's page read them (here:

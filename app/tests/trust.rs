@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use app::domain::admin::invitations;
 use app::domain::admin::users::{self, UserForm};
-use app::domain::core::actor::{Member, UNVERIFIED};
+use app::domain::core::actor::{unverified_refusal, Member};
 use app::domain::core::clock::Clock;
 use app::domain::core::people::SIGN_UP_EMAIL_TAKEN;
 use app::domain::core::provisioning::{self, default_pool};
@@ -21,8 +21,8 @@ use app::domain::identity::{developer_keys, profile, two_factor};
 use app::domain::jobs;
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
-    account_with_admin, fresh_concurrent_domain, fresh_domain, link_token, mark_unverified,
-    Snapshot, PASSWORD,
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, link_token,
+    mark_unverified, Snapshot, PASSWORD,
 };
 use app::domain::Domain;
 use app::model::AppError;
@@ -134,11 +134,14 @@ async fn sign_ups_on_a_taken_address_are_counted_and_stop_telling_at_the_limit()
     let (d, _) = fresh_domain().await;
     account_with_admin(&d, "First", "taken@example.com").await;
     let client: IpAddr = "203.0.113.9".parse().unwrap();
+    // Each is counted (quota_counters); nothing else is written.
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
     for _ in 0..5 {
         let input = sign_up_input("taken@example.com");
         let err = sign_up::sign_up(&d, input, "t", Some(client)).await.err().unwrap();
         assert_eq!(err.message_for("email").unwrap(), SIGN_UP_EMAIL_TAKEN);
     }
+    before.assert_unchanged(&d).await;
     // Past the limit the answer no longer tells whether an address has an
     // account (the limit comes before the lookup and the hash), and nothing
     // is written, whatever the address.
@@ -287,11 +290,11 @@ async fn an_unverified_sign_up_cannot_spend_or_invite_until_it_verifies() {
     let admin = grace.admin().unwrap();
     let before = Snapshot::take(&d).await;
     let invite = users::invite(&d, &admin, invitee("bob@example.com")).await;
-    assert_eq!(invite.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    assert_eq!(invite.err(), Some(AppError::Forbidden(unverified_refusal())));
     let number = phone_numbers::request(&d, &admin).await;
-    assert_eq!(number.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    assert_eq!(number.err(), Some(AppError::Forbidden(unverified_refusal())));
     let key = developer_keys::generate(&d, &grace, "CI", PASSWORD).await;
-    assert_eq!(key.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    assert_eq!(key.err(), Some(AppError::Forbidden(unverified_refusal())));
     before.assert_unchanged(&d).await;
 
     let token = link_token(&d, "grace@example.com", "/verify-email").await;
@@ -314,9 +317,9 @@ async fn an_unverified_user_stores_no_libraries_or_applications() {
     let grace = unverified(&d, "grace@example.com").await;
     let before = Snapshot::take(&d).await;
     let added = js_libraries::add(&d, &grace, library()).await;
-    assert_eq!(added.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    assert_eq!(added.err(), Some(AppError::Forbidden(unverified_refusal())));
     let created = applications::create(&d, &grace, "IVR").await;
-    assert_eq!(created.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    assert_eq!(created.err(), Some(AppError::Forbidden(unverified_refusal())));
     before.assert_unchanged(&d).await;
 
     let ada = account_with_admin(&d, "Initech", "ada@example.com").await;
@@ -325,11 +328,11 @@ async fn an_unverified_user_stores_no_libraries_or_applications() {
     mark_unverified(&d, ada.user_id()).await;
     let before = Snapshot::take(&d).await;
     let updated = js_libraries::update(&d, &ada, kept.id, library()).await;
-    assert_eq!(updated.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    assert_eq!(updated.err(), Some(AppError::Forbidden(unverified_refusal())));
     let copied = applications::clone(&d, &ada, app.id).await;
-    assert_eq!(copied.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    assert_eq!(copied.err(), Some(AppError::Forbidden(unverified_refusal())));
     let attached = applications::save_settings(&d, &ada, app.id, None, &[kept.id], &[]).await;
-    assert_eq!(attached.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    assert_eq!(attached.err(), Some(AppError::Forbidden(unverified_refusal())));
     before.assert_unchanged(&d).await;
 }
 
@@ -344,7 +347,7 @@ async fn a_user_whose_verification_lapsed_regenerates_no_developer_key() {
     mark_unverified(&d, ada.user_id()).await;
     let before = Snapshot::take(&d).await;
     let regenerated = developer_keys::regenerate(&d, &ada, key.row.id, PASSWORD).await;
-    assert_eq!(regenerated.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+    assert_eq!(regenerated.err(), Some(AppError::Forbidden(unverified_refusal())));
     before.assert_unchanged(&d).await;
 }
 
@@ -358,7 +361,7 @@ async fn sign_ups_cannot_drain_the_number_pool() {
         let member = unverified(&d, &format!("drain{n}@example.com")).await;
         let before = Snapshot::take(&d).await;
         let refused = phone_numbers::request(&d, &member.admin().unwrap()).await;
-        assert_eq!(refused.err(), Some(AppError::Forbidden(UNVERIFIED.into())));
+        assert_eq!(refused.err(), Some(AppError::Forbidden(unverified_refusal())));
         before.assert_unchanged(&d).await;
     }
     // Verified accounts get theirs until the total for the hour is spent.
@@ -486,9 +489,9 @@ async fn keys_and_two_factor_ask_for_the_password() {
     // A wrong password counts against the user's re-checks, and nothing else.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let key = developer_keys::generate(&d, &ada, "CI", "wrong").await.err().unwrap();
-    assert_eq!(key.message_for("password").as_deref(), Some("The password is incorrect."));
+    assert_eq!(key.message_for("password").as_deref(), Some("The current password is incorrect."));
     let on = two_factor::confirm_setup(&d, &ada, "wrong", "123456").await.err().unwrap();
-    assert_eq!(on.message_for("password").as_deref(), Some("The password is incorrect."));
+    assert_eq!(on.message_for("password").as_deref(), Some("The current password is incorrect."));
     before.assert_unchanged(&d).await;
     assert!(!two_factor::is_enabled(&d.db, ada.user_id()).await.unwrap());
 }
@@ -811,6 +814,8 @@ async fn new_passwords_from_one_client_address_are_counted_before_they_are_judge
         input.password = password.into();
         sign_up::sign_up(&d, input, "t", Some(client))
     };
+    // Each judged password is counted; no account is made.
+    let before = Snapshot::take(&d).await;
     let too_easy = try_password("weak1@example.com", "password1").await.err().unwrap();
     assert!(too_easy.message_for("password").unwrap().contains("too easy"), "{too_easy:?}");
     let short = try_password("short@example.com", "short").await.err().unwrap();
@@ -818,6 +823,7 @@ async fn new_passwords_from_one_client_address_are_counted_before_they_are_judge
     // Still judged: the short one took no count.
     let too_easy = try_password("weak2@example.com", "password2").await.err().unwrap();
     assert!(too_easy.message_for("password").unwrap().contains("too easy"), "{too_easy:?}");
+    before.assert_unchanged(&d).await;
 
     let before = Snapshot::take(&d).await;
     let third = try_password("strong@example.com", PASSWORD).await.map(|_| ());
@@ -869,4 +875,96 @@ async fn tries_through_one_link_are_counted_and_a_disabled_users_link_costs_noth
     assert!(try_again(third).contains("new passwords tried"));
     before.assert_unchanged(&d).await;
     log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+}
+
+// Each limit below is lowered to what one test can reach, and refuses on
+// its own subject: were a call to count its action without that subject
+// (say, no actor), these would pass where they must refuse.
+
+#[tokio::test]
+async fn an_admins_password_resets_are_limited_per_admin() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("password_reset.actor=1/60").unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let cy = add_user(&d, ada.account_id(), "cy@example.com", false).await;
+    users::send_password_reset(&d, &admin, bob.user_id()).await.unwrap();
+    // Another recipient, the same admin: refused, nothing sent.
+    let before = Snapshot::take(&d).await;
+    let second = users::send_password_reset(&d, &admin, cy.user_id()).await;
+    assert_eq!(
+        try_again(second),
+        "Too many password-reset emails for now. Try again in 60 minutes."
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "cy@example.com").await, 0);
+}
+
+#[tokio::test]
+async fn email_changes_are_limited_per_user() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("email_change.actor=1/60").unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    email_links::request_email_change(&d, &ada, PASSWORD, "ada@new.example").await.unwrap();
+    // Another new address, the same user: refused, nothing sent.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let second = email_links::request_email_change(&d, &ada, PASSWORD, "ada@other.example").await;
+    assert!(
+        matches!(&second, Err(AppError::TooManyRequests(m)) if m.contains("email")),
+        "{second:?}"
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "ada@other.example").await, 0);
+}
+
+#[tokio::test]
+async fn addresses_looked_up_are_limited_per_client_address_across_accounts() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("address_lookup.client=1/60").unwrap();
+    let office = Some(IpAddr::from([198, 51, 100, 4]));
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await.from_address(office);
+    let eve = account_with_admin(&d, "Other", "eve@other.example").await.from_address(office);
+    users::invite(&d, &ada.admin().unwrap(), invitee("bob@example.com")).await.unwrap();
+    // Another admin, of another account, behind the same address: refused.
+    let before = Snapshot::take(&d).await;
+    let refused = users::invite(&d, &eve.admin().unwrap(), invitee("carl@example.com")).await;
+    assert!(matches!(&refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "carl@example.com").await, 0);
+}
+
+#[tokio::test]
+async fn phone_numbers_are_limited_per_admin_and_per_account() {
+    use app::domain::core::actor::Operator;
+    use app::domain::core::limits::Plan;
+    use app::domain::operator;
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default()
+        .with_overrides("number_request.actor=1/60,number_request.account=2/1440")
+        .unwrap();
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    operator::set_plan(&d, &Operator::from_command_line(), "ada@example.com", Plan::Full)
+        .await
+        .unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", true).await;
+    let cy = add_user(&d, ada.account_id(), "cy@example.com", true).await;
+    let ada = ada.admin().unwrap();
+    phone_numbers::request(&d, &ada).await.unwrap();
+    // Ada's second, within the hour: her own limit.
+    let before = Snapshot::take(&d).await;
+    let why = "Too many phone-number requests for now. Try again in 60 minutes.";
+    assert_eq!(
+        phone_numbers::request(&d, &ada).await.err(),
+        Some(AppError::TooManyRequests(why.into()))
+    );
+    before.assert_unchanged(&d).await;
+    // Bob's first is served; Cy's, the account's third today, is not.
+    phone_numbers::request(&d, &bob.admin().unwrap()).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let third = phone_numbers::request(&d, &cy.admin().unwrap()).await.err();
+    let why = "Too many phone-number requests for now. Try again in 24 hours.";
+    assert_eq!(third, Some(AppError::TooManyRequests(why.into())));
+    before.assert_unchanged(&d).await;
 }

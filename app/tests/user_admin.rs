@@ -55,10 +55,14 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let body = body_of(&d, &sent);
     assert!(body.starts_with(inviter), "{body}");
     let token = link_token(&d, "bob@example.com", "/activate").await;
-    // The failed log-in is counted (login_failures); nothing else changes.
+    // The failed log-in is counted (login_failures) and recorded; nothing
+    // else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     assert!(log_in_by_password(&d, "bob@example.com", "", "t").await.is_err(), "no password yet");
+    before.assert_unchanged(&d).await;
+    assert_eq!(before.new_events(&d).await, ["sign_in.failed bob@example.com"]);
 
+    let before = Snapshot::take(&d).await;
     let weak = invitations::activate(&d, &token, "password1", "t", None).await.err().unwrap();
     assert!(weak.message_for("new_password").is_some());
     before.assert_unchanged(&d).await;
@@ -471,8 +475,12 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     let refused = results.iter().find_map(|r| r.as_ref().err());
     assert_eq!(refused, Some(&AppError::Forbidden(NOT_ADMIN.into())), "{results:?}");
     let admins =
-        user::Entity::find().filter(user::Column::IsAdmin.eq(true)).count(&d.db).await.unwrap();
-    assert_eq!(admins, 1);
+        user::Entity::find().filter(user::Column::IsAdmin.eq(true)).all(&d.db).await.unwrap();
+    assert_eq!(admins.len(), 1);
+    // Nothing of the refused edit was written: the admin left keeps their name.
+    assert_ne!(admins[0].first_name, "Demoted");
+    let renamed = user::Entity::find().filter(user::Column::FirstName.eq("Demoted"));
+    assert_eq!(renamed.count(&d.db).await.unwrap(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -492,6 +500,15 @@ async fn two_admins_disabling_each_other_at_once_leave_one_active_admin() {
         .await
         .unwrap();
     assert_eq!(active_admins, 1);
+    // One disable, recorded once: the refused one wrote nothing.
+    let disabled = user::Entity::find().filter(user::Column::DisabledAt.is_not_null());
+    assert_eq!(disabled.count(&d.db).await.unwrap(), 1);
+    let events = activity_event::Entity::find()
+        .filter(activity_event::Column::Kind.eq("user.disabled"))
+        .count(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(events, 1);
 }
 
 /// Changes that wait for the account's lock behind their admin's demotion
@@ -603,7 +620,7 @@ async fn another_accounts_user_is_not_found_and_nothing_changes() {
     assert_eq!(users::resend_invitation(&d, &ada, id).await, Err(AppError::NotFound));
     before.assert_unchanged(&d).await;
     let still = user::Entity::find_by_id(id).one(&d.db).await.unwrap().unwrap();
-    assert_eq!(still.first_name, "Ada");
+    assert_eq!(still.first_name, "Eve");
     assert_eq!(outbox::Entity::find().count(&d.db).await.unwrap(), 0);
 }
 
@@ -829,11 +846,14 @@ async fn addresses_entered_are_counted_so_the_taken_answer_cannot_be_asked_witho
         email: email.into(),
         ..Default::default()
     };
+    // Refused for the taken address (its look-up counted), and nothing else.
+    let before = Snapshot::take(&d).await;
     let taken = users::invite(&d, &admin, form("hal@example.com")).await;
     assert_eq!(
         taken.unwrap_err().message_for("email").as_deref(),
         Some(app::domain::core::people::EMAIL_TAKEN)
     );
+    before.assert_unchanged(&d).await;
     let bob = users::invite(&d, &admin, form("bob@example.com")).await.unwrap();
     let moved = users::update(&d, &admin, bob.id, form("bob@example.org")).await;
     assert_eq!(moved.unwrap().email, "bob@example.org");

@@ -67,6 +67,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let refused = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.err().unwrap();
     assert_eq!(refused.message_for("password").as_deref(), Some(log_in::WRONG_CREDENTIALS));
     before.assert_unchanged(&d).await;
+    assert_eq!(before.new_events(&d).await, ["sign_in.failed ada@example.com"]);
     assert!(log_in_by_password(&d, "ada@example.com", new_password, "t").await.is_ok());
 }
 

@@ -90,6 +90,9 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(sessions.getByText('Every other session is logged out.')).toBeVisible();
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(0);
   await expect(sessions.getByRole('button', { name: 'Log Out All Other Sessions' })).toHaveCount(0);
+  // The security list shows it without a reload.
+  const recent = page.getByRole('region', { name: 'Recent Security Activity' });
+  await expect(recent.getByText('Every other session logged out')).toBeVisible();
   await other.goto('/account');
   await expect(other).toHaveURL(/\/login/);
   await expect(other.getByText('Log in to continue: the page you asked for opens next.')).toBeVisible();
@@ -100,13 +103,21 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await ready(page);
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
 
-  // Change the password: a wrong current password is refused first.
+  // Change the password: a wrong current password is refused first. Change
+  // Email refused the same way above it keeps its mark, and the focus goes to
+  // the field of the form just sent.
+  const emailForm = page.getByRole('region', { name: 'Change Email Address' });
+  await emailForm.getByLabel('New Email Address').fill(uniqueEmail('elsewhere'));
+  await emailForm.getByLabel('Current Password').fill('not-my-password');
+  await emailForm.getByRole('button', { name: 'Change Email Address' }).click();
+  await expect(emailForm.getByText('The current password is incorrect.')).toBeVisible();
   const newPassword = 'Quartz-Harbor-Lantern-77';
   const passwordForm = page.getByRole('region', { name: 'Change Password' });
   await passwordForm.getByLabel('Current Password').fill('not-my-password');
   await passwordForm.getByLabel('New Password').fill(newPassword);
   await passwordForm.getByRole('button', { name: 'Change Password' }).click();
   await expect(passwordForm.getByText('The current password is incorrect.')).toBeVisible();
+  await expect(passwordForm.getByLabel('Current Password')).toBeFocused();
   await passwordForm.getByLabel('Current Password').fill(PASSWORD);
   await passwordForm.getByLabel('New Password').fill(newPassword);
   await passwordForm.getByRole('button', { name: 'Change Password' }).click();

@@ -100,6 +100,9 @@ test('a pending email change shows after a reload and can be cancelled', async (
   await section.getByLabel('Current Password').fill(PASSWORD);
   await section.getByRole('button', { name: 'Change Email Address' }).click();
   await expect(section.getByText(`We sent a confirmation link to ${newEmail}.`)).toBeVisible();
+  // The security list shows the request, and below its cancel, without a reload.
+  const recent = page.getByRole('region', { name: 'Recent Security Activity' });
+  await expect(recent.getByText('Email change requested')).toBeVisible();
   // The form is empty again: the password is not left in it.
   await expect(section.getByLabel('Current Password')).toHaveValue('');
   await expect(section.getByLabel('New Email Address')).toHaveValue('');
@@ -112,6 +115,7 @@ test('a pending email change shows after a reload and can be cancelled', async (
   await section.getByRole('button', { name: 'Cancel Email Change' }).click();
   await expect(section.getByText('The email change was cancelled: its link no longer works.')).toBeVisible();
   await expect(waiting).toHaveCount(0);
+  await expect(recent.getByText('Email change cancelled')).toBeVisible();
 
   await page.goto(await linkFromMailFolder(newEmail, '/confirm-email'));
   await ready(page);

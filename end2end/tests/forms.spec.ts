@@ -160,7 +160,7 @@ test('the Account tab forms: each retry shows its own result, never the last one
   await page.getByLabel('Key name').fill('Nightly report');
   await page.locator('#key-password').fill('wrong-password');
   await page.getByRole('button', { name: 'Generate Key' }).click();
-  const keyRefused = page.getByText('The password is incorrect.');
+  const keyRefused = page.getByText('The current password is incorrect.');
   await expect(keyRefused).toBeVisible();
   await page.locator('#key-password').fill('Quartz-Harbor-Lantern-77');
   await retry(

@@ -59,14 +59,16 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   // The button is gone: the focus goes to the section's heading, before the
   // steps, not to the page's top.
   await expect(page.getByRole('heading', { name: 'Two-Factor Authentication' })).toBeFocused();
-  const secret = (await page.locator('code.secret').first().textContent())!.trim();
+  // Shown in groups of four, to type by hand.
+  await expect(page.locator('code.secret').first()).toHaveText(/^([A-Z2-7]{4} )+[A-Z2-7]{1,4}$/);
+  const secret = (await page.locator('code.secret').first().textContent())!.replace(/\s+/g, '');
   const app = new Authenticator(base32Decode(secret));
   await expectAccessible(page);
   // Turning it on asks for the password again.
   await page.getByLabel('Authentication Code').fill(await app.code());
   await page.locator('#enable-password').fill('not my password');
   await page.getByRole('button', { name: 'Turn On' }).click();
-  await expect(page.getByText('The password is incorrect.')).toBeVisible();
+  await expect(page.getByText('The current password is incorrect.')).toBeVisible();
   await page.locator('#enable-password').fill(PASSWORD);
   await page.locator('#enable-code').fill('000000');
   await page.getByRole('button', { name: 'Turn On' }).click();
@@ -112,7 +114,7 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   await expect(page.getByRole('img', { name: 'QR code of your two-factor secret' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Set Up Two-Factor Authentication' })).toBeFocused();
   await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
-  const first = (await page.locator('code.secret').first().textContent())!.trim();
+  const first = (await page.locator('code.secret').first().textContent())!.replace(/\s+/g, '');
   const app = new Authenticator(base32Decode(first));
   await page.locator('#enable-password').fill(PASSWORD);
   await page.locator('#enable-code').fill(await app.code());
@@ -145,7 +147,7 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   // A new set-up has a new secret, and turns on with its codes.
   await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
   await expect(off).toBeHidden();
-  const second = (await page.locator('code.secret').first().textContent())!.trim();
+  const second = (await page.locator('code.secret').first().textContent())!.replace(/\s+/g, '');
   expect(second).not.toBe(first);
   const again = new Authenticator(base32Decode(second), app.lastStep);
   await page.locator('#enable-password').fill(PASSWORD);
@@ -161,7 +163,7 @@ test('with 2FA on, a reset link leads to the code step and the new password wait
   await signUp(page, email);
   await ready(page);
   await page.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
-  const secret = (await page.locator('code.secret').first().textContent())!.trim();
+  const secret = (await page.locator('code.secret').first().textContent())!.replace(/\s+/g, '');
   const app = new Authenticator(base32Decode(secret));
   await page.locator('#enable-password').fill(PASSWORD);
   await page.locator('#enable-code').fill(await app.code());

@@ -150,6 +150,21 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await expect(page.getByLabel('Sort By')).toHaveValue('email');
   await expect(row).toBeVisible();
   await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);
+  // The tab's own link is its bare address: the whole list again.
+  await page.getByRole('link', { name: 'Manage Users' }).click();
+  await expect(page).toHaveURL(/\/account\/users$/);
+  await expect(page.getByLabel('Search Users')).toHaveValue('');
+  await expect(page.getByLabel('Show')).toHaveValue('all');
+  await expect(page.getByLabel('Sort By')).toHaveValue('name');
+  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toBeVisible();
+  // Back: the filtered list again, its controls set from the address.
+  await page.goBack();
+  await expect(page).toHaveURL(/\/account\/users\?search=bob&show=disabled&sort=email$/);
+  await expect(page.getByLabel('Search Users')).toHaveValue('bob');
+  await expect(page.getByLabel('Show')).toHaveValue('disabled');
+  await expect(page.getByLabel('Sort By')).toHaveValue('email');
+  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);
+  // The filters undone by hand.
   await page.getByLabel('Search Users').fill('');
   await page.getByLabel('Sort By').selectOption('name');
   await page.getByLabel('Show').selectOption('all');

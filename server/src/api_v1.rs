@@ -199,6 +199,7 @@ async fn caller(web: &WebContext, headers: &HeaderMap) -> Result<Member, ApiErro
     responses(
         (status = OK, description = "The user", body = CurrentUser),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+        (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
 )]
 async fn me(
@@ -239,7 +240,7 @@ pub struct UserList {
     responses(
         (status = OK, description = "A page of users", body = UserList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
-        (status = FORBIDDEN, description = "The key's user is not an admin", body = ErrorBody),
+        (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused search, sort or state", body = ErrorBody),
     )
 )]
@@ -278,6 +279,7 @@ pub struct PhoneNumberList {
     responses(
         (status = OK, description = "Phone numbers", body = PhoneNumberList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+        (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
 )]
 async fn list_phone_numbers(
@@ -321,7 +323,7 @@ pub struct ActivityList {
     responses(
         (status = OK, description = "A page of events", body = ActivityList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
-        (status = FORBIDDEN, description = "The key's user is not an admin", body = ErrorBody),
+        (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused kind, date, user or page", body = ErrorBody),
     )
 )]

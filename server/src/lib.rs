@@ -87,6 +87,7 @@ pub fn build_router(
                     state.clone(),
                 )),
         )
+        .route_layer(tower_http::limit::RequestBodyLimitLayer::new(security::BODY_MAX))
         .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
         .layer(axum::middleware::from_fn(assets::never_store))
         .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))

@@ -283,6 +283,12 @@ async fn serve(
         // Refused by `Serving::check` before the server starts.
         Err(_) => {}
     }
+    if config.support_email.is_none() {
+        tracing::warn!(
+            "SUPPORT_EMAIL is not set: where the console and its emails say \"contact support\" \
+             (a lost second factor, enabling Stripe), they name no address"
+        );
+    }
     tokio::select! {
         signal = signals.next() => tracing::info!(signal, ?drain, ?grace, "stopping"),
         result = &mut serving => return fail(&format!("server: {result:?}")),

@@ -140,6 +140,12 @@ pub fn sent_by_another_site(headers: &http::HeaderMap) -> bool {
     site.is_some_and(|site| !matches!(site, "same-origin" | "none"))
 }
 
+/// The most a request's body may hold. The largest a form sends is a
+/// certificate with its key (two PEMs of at most 64 KB, percent-encoded): a
+/// megabyte leaves room for that and keeps a client from making the server
+/// read and decode as much as it likes.
+pub const BODY_MAX: usize = 1024 * 1024;
+
 /// The one place a server function's error gets its HTTP status: server_fn
 /// answers every error (from the body, or a missing or malformed argument
 /// before it runs) with a fixed 500 and the `AppError` as JSON; this gives it
@@ -149,6 +155,13 @@ pub fn sent_by_another_site(headers: &http::HeaderMap) -> bool {
 pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     let is_server_fn = request.uri().path().starts_with(app::api::web::SERVER_FN_PREFIX);
     let response = next.run(request).await;
+    if is_server_fn && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // `RequestBodyLimitLayer` answers in plain text, which the page would
+        // read as the network failing; say it the way every other refusal is.
+        let why = format!("The request is too large: at most {} MB.", BODY_MAX >> 20);
+        let refusal = axum::Json(app::model::AppError::field("form", why));
+        return (StatusCode::PAYLOAD_TOO_LARGE, refusal).into_response();
+    }
     if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }

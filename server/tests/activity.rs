@@ -145,3 +145,29 @@ fn admins_list_filter_download_and_query_their_accounts_activity() {
         assert_eq!(app.api("/api/v1/activity", None).await.0, StatusCode::UNAUTHORIZED);
     })
 }
+
+#[test]
+fn ones_own_security_activity_pages_back_to_the_oldest_event() {
+    support::run(async {
+        let app = TestApp::new().await;
+        app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        for _ in 0..21 {
+            assert_eq!(app.log_in(MEMBER, MEMBER_PASSWORD).await.status, StatusCode::OK);
+        }
+        // The Account tab offers the older events a page at a time.
+        let page = app.page("/account", Some(&member)).await;
+        assert!(page.body.contains("aria-label=\"Pages of security activity\""), "{}", page.body);
+        let first = app.call("my_security_activity", &[], Some(&member)).await.json();
+        assert_eq!(first["rows"].as_array().unwrap().len(), 20);
+        let next = first["next"].to_string();
+        let older = app.call("my_security_activity", &[("before", &next)], Some(&member)).await;
+        // 23 in all: the operator's add, then Bob's 22 log-ins.
+        let older = older.json();
+        assert_eq!(
+            kinds(&older),
+            ["sign_in.succeeded", "sign_in.succeeded", "operator.user_added"]
+        );
+        assert!(older["next"].is_null());
+    })
+}

@@ -291,6 +291,14 @@ fn every_field_the_api_answers_is_in_the_document() {
         let (status, older) =
             app.api(&format!("/api/v1/activity?before={next}"), Some(&admin_key)).await;
         check_answer(&document, "/api/v1/activity", status, &older);
+        // A disabled user's key is told why, on every route, as documented.
+        let bob = sessions::authenticate(d, &member_session).await.unwrap().user_id();
+        app::domain::admin::users::disable(d, &grace.admin().unwrap(), bob).await.unwrap();
+        for path in ["/api/v1/me", "/api/v1/phone-numbers", "/api/v1/users", "/api/v1/activity"] {
+            let (status, body) = app.api(path, Some(&member_key)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+            check_answer(&document, path, status, &body);
+        }
     })
 }
 

@@ -3,7 +3,7 @@
 //! answer "try again in N minutes" and write no email.
 mod support;
 
-use app::domain::core::actor::{Operator, UNVERIFIED};
+use app::domain::core::actor::{unverified_refusal, Operator};
 use app::domain::operator;
 use app::domain::testing::{Snapshot, PASSWORD};
 use http::StatusCode;
@@ -62,7 +62,7 @@ fn an_unverified_sign_up_is_refused_every_gated_function_and_told_why() {
         for (function, form) in &gated {
             let reply = app.call(function, form, Some(&session)).await;
             assert_eq!(reply.status, StatusCode::FORBIDDEN, "{function}: {}", reply.body);
-            assert!(reply.body.contains(UNVERIFIED), "{function}: {}", reply.body);
+            assert!(reply.body.contains(&unverified_refusal()), "{function}: {}", reply.body);
         }
         before.assert_unchanged(&app.domain).await;
 

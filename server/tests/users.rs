@@ -212,10 +212,11 @@ fn disabling_stops_a_users_key_session_and_log_in_at_once_and_enabling_restores_
         assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
         assert_eq!(disabled.json()["disabled"], true);
 
-        // Right after: the key gets 401, both sessions are sent to log in, and
-        // the server functions do not know him.
+        // Right after: the key gets 403 saying why, both sessions are sent to
+        // log in, and the server functions do not know him.
         let (status, body) = app.api("/api/v1/me", Some(&key)).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"]["message"], DISABLED, "{body}");
         for token in [&session, &other_session] {
             let page = app.page("/account", Some(token)).await;
             assert_eq!(page.status, StatusCode::FOUND);
@@ -235,6 +236,7 @@ fn disabling_stops_a_users_key_session_and_log_in_at_once_and_enabling_restores_
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(wrong.body.contains(WRONG_CREDENTIALS), "{}", wrong.body);
         before.assert_unchanged(&app.domain).await;
+        assert_eq!(before.new_events(&app.domain).await, ["sign_in.failed bob@example.com"]);
 
         // The table shows him disabled and filters by state, over the API too.
         let listed = app.call("list_users", &[("state", "disabled")], Some(&admin)).await.json();

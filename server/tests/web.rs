@@ -82,6 +82,7 @@ fn wrong_password_and_unknown_email_get_the_same_status_and_body() {
         assert_eq!(wrong.json()["Invalid"][0]["message"], WRONG_CREDENTIALS);
         assert!(wrong.session().is_none() && unknown.session().is_none());
         before.assert_unchanged(&app.domain).await;
+        assert_eq!(before.new_events(&app.domain).await, ["sign_in.failed grace@example.com"]);
     })
 }
 
@@ -178,6 +179,10 @@ fn a_member_sees_no_admin_tab_and_the_server_refuses_admin_urls_and_functions() 
             let refused = app.page(admin_tab, Some(&member)).await;
             assert_eq!(refused.status, StatusCode::FORBIDDEN, "{admin_tab}");
             assert!(refused.body.contains("Only an account admin"), "{admin_tab}");
+            // Under the tab's own heading, so the member sees what refused them.
+            let heading = ["Manage Users", "Account Information", "Phone Numbers", "Activity"]
+                [ADMIN_TABS.iter().position(|tab| tab == &admin_tab).unwrap()];
+            assert!(refused.body.contains(&format!("\">{heading}</h2>")), "{admin_tab}");
             assert!(!refused.body.contains("grace@example.com"), "{admin_tab} leaks the user list");
             // Only the refusal: none of the tab's tools either.
             for tool in ["Add User", "Download CSV", "All kinds", "Save"] {
@@ -245,8 +250,45 @@ fn names_are_saved_and_bad_names_are_refused_beside_their_fields() {
             "Grace"
         );
 
+        // Bytes that are not UTF-8 (sent by hand: browsers encode UTF-8) are
+        // not stored as "��".
+        let request = http::Request::post("/fn/update_name")
+            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(http::header::COOKIE, format!("{}={admin}", app.session_cookie()))
+            .header("sec-fetch-site", "same-origin")
+            .body(axum::body::Body::from("first_name=%FF%FE&last_name=Grace"))
+            .unwrap();
+        let unreadable = app.send(request).await;
+        assert_eq!(unreadable.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unreadable.body);
+        assert_eq!(unreadable.json()["Invalid"][0]["field"], "first_name");
+        assert!(unreadable.body.contains("could not be read"), "{}", unreadable.body);
+
         let missing = app.call("update_name", &[("first_name", "Only")], Some(&admin)).await;
         assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
+        before.assert_unchanged(&app.domain).await;
+    })
+}
+
+#[test]
+fn a_body_over_the_limit_is_refused_before_it_is_read_and_changes_nothing() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let before = Snapshot::take(&app.domain).await;
+        let name = "x".repeat(server::security::BODY_MAX);
+        let body = format!("first_name={name}&last_name=Grace");
+        let request = http::Request::post("/fn/update_name")
+            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .header(http::header::COOKIE, format!("{}={admin}", app.session_cookie()))
+            .header("sec-fetch-site", "same-origin")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let refused = app.send(request).await;
+        assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", refused.body);
+        // Said as every other refusal is, so the page shows it by the form.
+        assert_eq!(refused.json()["Invalid"][0]["field"], "form", "{}", refused.body);
+        assert!(refused.body.contains("too large: at most 1 MB"), "{}", refused.body);
         before.assert_unchanged(&app.domain).await;
     })
 }

@@ -85,8 +85,9 @@ mod focus {
     }
 
     /// On the next frame (once the answer is drawn), when the focus was lost
-    /// to the page's body: the refused field `refused`, in the open dialog
-    /// if there is one, or else the control that lost it by being disabled
+    /// to the page's body: the refused field `refused`, looked for in the
+    /// open dialog, else the form of the button pressed, else its section,
+    /// else the page; or else the control that lost it by being disabled
     /// (the action's button), if it is still on the page and enabled, or
     /// else the heading of its section (Set Up is replaced by the set-up
     /// steps; Save stays disabled with nothing left to save). A user who has
@@ -108,10 +109,20 @@ mod focus {
             }
             let field =
                 refused.filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            // Where the refused field is: the open dialog, or else the form
+            // of the button pressed, as several forms on a tab have a field
+            // of one name (Current Password in Change Email and in Change
+            // Password), and a refusal left in another is still marked.
+            // One drawn anew since (and so off the page) is passed over.
+            let scope = document.query_selector("dialog[open]").ok().flatten().or_else(|| {
+                let form = before.as_ref().and_then(|b| b.closest("form").ok().flatten());
+                let section = || SECTION.with(|section| section.borrow().clone());
+                form.filter(|f| f.is_connected()).or_else(|| section().filter(|s| s.is_connected()))
+            });
             let found = field.and_then(|name| {
                 let selector = format!("[name=\"{name}\"][aria-invalid=\"true\"]");
-                let found = match document.query_selector("dialog[open]").ok().flatten() {
-                    Some(dialog) => dialog.query_selector(&selector),
+                let found = match &scope {
+                    Some(scope) => scope.query_selector(&selector),
                     None => document.query_selector(&selector),
                 };
                 found.ok().flatten().and_then(|e| e.dyn_into::<HtmlElement>().ok())

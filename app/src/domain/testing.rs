@@ -7,7 +7,7 @@
 //! test binaries run against both.
 use std::sync::{Arc, OnceLock};
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
 
 use crate::domain::core::actor::Member;
@@ -159,13 +159,18 @@ pub fn tables_whose_entity_has(field: &str) -> std::collections::BTreeSet<String
         .collect()
 }
 
-/// Another user in an existing account, with [`PASSWORD`].
+/// Another user in an existing account, with [`PASSWORD`], first named by
+/// their address ("bob@…" is Bob Lovelace), so tests tell users apart by name.
 pub async fn add_user(d: &Domain, account_id: i32, email: &str, is_admin: bool) -> Member {
     let now = d.clock.now();
+    let local = email.split('@').next().unwrap_or_default();
+    let mut letters = local.chars();
+    let first_name =
+        letters.next().map_or(String::new(), |c| c.to_uppercase().chain(letters).collect());
     let user = NewUser {
         account_id,
         email: email.to_lowercase(),
-        first_name: "Ada".into(),
+        first_name,
         last_name: "Lovelace".into(),
         password_hash: Some(password_hash()),
         is_admin,
@@ -234,24 +239,32 @@ pub async fn seed_users(
     }
 }
 
-/// Every row of every table, as text: taken before a call that must be
+/// Every row of every table, as text (the counts of attempts aside, see
+/// [`counts_an_attempt`]): taken before a call that must be
 /// refused and compared after it, so a refusal test shows that nothing
 /// changed, in the refused account, in any other, or in the outbox.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Snapshot {
     tables: std::collections::BTreeMap<&'static str, Vec<String>>,
+    /// The counts of attempts (see [`counts_an_attempt`]) by key, with the
+    /// start of their window: a refused call may add to one or start its
+    /// window anew once it is over, never lower or remove one.
+    attempts: std::collections::BTreeMap<String, (DateTime<Utc>, i32)>,
+    /// The newest event's id, for [`Snapshot::new_events`].
+    last_event: i32,
     except: Vec<&'static str>,
 }
 
-/// Whether `row` (a row as a snapshot writes it) is the count of a sign-in,
-/// a password check, an address looked up, a member's change or a new
-/// password judged. Each is
-/// counted before it is made, whatever its outcome, so a call refused after
-/// one (a wrong password, a wrong code after the right password, a disabled
-/// user, an address taken, another account's row) has rightly moved it;
-/// `auth.rs`, `security.rs`, `user_admin.rs` and `trust.rs` test these counts
-/// on their own.
-fn counts_an_attempt(row: &str) -> bool {
+/// Whether `key` (a `quota_counters` key) counts a sign-in, a password
+/// check, an address looked up, a member's change or a new password judged.
+/// Each is counted before it is made, whatever its outcome, so a call refused
+/// after one (a wrong password, a wrong code after the right password, a
+/// disabled user, an address taken, another account's row) has rightly moved
+/// it; `auth.rs`, `security.rs`, `user_admin.rs` and `trust.rs` test these
+/// counts on their own. A snapshot keeps them apart and compares them as
+/// counts that only grow, so a call that took an attempt back (a reset that
+/// would reopen guessing) still fails its test.
+fn counts_an_attempt(key: &str) -> bool {
     use crate::domain::core::quota::Action;
     [
         Action::SignIn,
@@ -261,7 +274,37 @@ fn counts_an_attempt(row: &str) -> bool {
         Action::PasswordStrength,
     ]
     .iter()
-    .any(|action| row.contains(&format!("key: \"{}:", action.key())))
+    .any(|action| key.strip_prefix(action.key()).is_some_and(|rest| rest.starts_with(':')))
+}
+
+/// Whether a `quota_counters` row, as a snapshot writes it, is such a count.
+fn is_attempt_row(row: &str) -> bool {
+    row.split_once("key: \"").is_some_and(|(_, key)| counts_an_attempt(key))
+}
+
+/// The newest event's id (0: none yet).
+async fn last_event(d: &Domain) -> i32 {
+    use crate::domain::entity::activity_event as event;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let newest = event::Entity::find().order_by_desc(event::Column::Id).one(&d.db).await;
+    newest.expect("read the newest event").map_or(0, |e| e.id)
+}
+
+/// The events after `after`, oldest first.
+async fn new_events(d: &Domain, after: i32) -> Vec<crate::domain::entity::activity_event::Model> {
+    use crate::domain::entity::activity_event as event;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let after = event::Entity::find().filter(event::Column::Id.gt(after));
+    after.order_by_asc(event::Column::Id).all(&d.db).await.expect("read the events")
+}
+
+/// The counts of attempts now, by key.
+async fn attempts(d: &Domain) -> std::collections::BTreeMap<String, (DateTime<Utc>, i32)> {
+    use crate::domain::entity::quota_counter;
+    use sea_orm::EntityTrait;
+    let rows = quota_counter::Entity::find().all(&d.db).await.expect("read the counts");
+    let rows = rows.into_iter().filter(|r| counts_an_attempt(&r.key));
+    rows.map(|r| (r.key, (r.window_started_at, r.count))).collect()
 }
 
 /// The tables a snapshot reads: every entity (`app/tests/snapshot.rs` fails
@@ -286,13 +329,19 @@ macro_rules! snapshot_tables {
                         let mut rows: Vec<String> = rows
                             .iter()
                             .map(|r| format!("{r:?}"))
-                            .filter(|row| !counts_an_attempt(row))
+                            .filter(|row| !(name == "quota_counters" && is_attempt_row(row)))
                             .collect();
                         rows.sort();
                         tables.insert(name, rows);
                     }
                 )*
-                Snapshot { tables, except: except.to_vec() }
+                let attempts = if except.contains(&"quota_counters") {
+                    Default::default()
+                } else {
+                    attempts(d).await
+                };
+                let last_event = last_event(d).await;
+                Snapshot { tables, attempts, last_event, except: except.to_vec() }
             }
         }
     };
@@ -380,8 +429,10 @@ pub async fn wait_for_lock_waiters(d: &Domain, n: i64) {
 }
 
 /// The plan the database makes for `statement`, one line per step. On
-/// PostgreSQL sequential scans are switched off first: tiny test tables make
-/// them cheapest, and what matters is that an index can serve the query.
+/// PostgreSQL sequential scans and sorts are switched off first (made the
+/// last resort): on tiny test tables reading a few rows and sorting them is
+/// cheapest, and what matters is that an index can serve the query, in its
+/// order. A plan that still scans or sorts has no index that could.
 pub async fn query_plan(d: &Domain, statement: sea_orm::Statement) -> String {
     use sea_orm::{DatabaseBackend, Statement, TransactionTrait};
     let backend = d.db.get_database_backend();
@@ -389,6 +440,7 @@ pub async fn query_plan(d: &Domain, statement: sea_orm::Statement) -> String {
     let (prefix, column) = match backend {
         DatabaseBackend::Postgres => {
             txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.expect("no seqscan");
+            txn.execute_unprepared("SET LOCAL enable_sort = off").await.expect("no sort");
             ("EXPLAIN ", "QUERY PLAN")
         }
         _ => ("EXPLAIN QUERY PLAN ", "detail"),
@@ -426,10 +478,18 @@ impl Snapshot {
         Snapshot::take_except(d, &[]).await
     }
 
+    /// Each event recorded since the snapshot, oldest first, as its kind and
+    /// target ("sign_in.failed bob@example.com"): what a snapshot that leaves
+    /// `activity_events` out checks instead.
+    pub async fn new_events(&self, d: &Domain) -> Vec<String> {
+        let events = new_events(d, self.last_event).await;
+        events.into_iter().map(|e| format!("{} {}", e.kind, e.target)).collect()
+    }
+
     /// Panics, naming the tables that differ, unless the database is as it was.
     pub async fn assert_unchanged(&self, d: &Domain) {
         let now = Snapshot::take_except(d, &self.except).await;
-        let changed: Vec<String> = self
+        let mut changed: Vec<String> = self
             .tables
             .iter()
             .filter(|(table, rows)| now.tables.get(*table) != Some(*rows))
@@ -437,6 +497,24 @@ impl Snapshot {
                 format!("{table}: before {rows:#?}\nafter {:#?}", now.tables.get(table))
             })
             .collect();
+        for (key, before) in &self.attempts {
+            let window = d.quotas.limits().iter().find_map(|limit| {
+                let prefix = format!("{}:{}:", limit.action.key(), limit.per.key());
+                key.starts_with(&prefix).then_some(limit.window)
+            });
+            let kept = match now.attempts.get(key) {
+                Some(after) if after.0 == before.0 => after.1 >= before.1,
+                // A window starts anew only once the one before is over.
+                Some(after) => {
+                    after.0 > before.0 && window.is_none_or(|w| before.0 + w <= d.clock.now())
+                }
+                None => false,
+            };
+            if !kept {
+                let after = now.attempts.get(key);
+                changed.push(format!("the count {key} went from {before:?} to {after:?}"));
+            }
+        }
         assert!(changed.is_empty(), "a refused call changed the database:\n{}", changed.join("\n"));
     }
 }

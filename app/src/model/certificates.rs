@@ -16,10 +16,14 @@ pub struct CertificateRow {
     pub can_delete: bool,
 }
 
+/// How many days before it expires a certificate is flagged (the server
+/// decides, the page says it).
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Expiry {
     Valid,
-    /// Within 30 days.
+    /// Within [`EXPIRY_WARNING_DAYS`].
     Soon,
     Expired,
 }

@@ -34,8 +34,19 @@ pub const UNVERIFIED_LIMITS: &str = "Until you do, you cannot invite users, requ
      numbers, add integrations, certificates, JavaScript libraries or applications, connect \
      OAuth accounts or create developer keys.";
 
+/// "First Last", as lists and messages name a user.
+pub fn full_name(first_name: &str, last_name: &str) -> String {
+    format!("{first_name} {last_name}")
+}
+
 impl CurrentUser {
     pub fn full_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
+        full_name(&self.first_name, &self.last_name)
+    }
+}
+
+impl super::UserRow {
+    pub fn full_name(&self) -> String {
+        full_name(&self.first_name, &self.last_name)
     }
 }

@@ -13,11 +13,21 @@ use super::sessions::SessionsSection;
 use super::two_factor::TwoFactorSection;
 use crate::components::loaded::loading;
 
-/// Counts the Account tab's successful security changes (a password, the
-/// second factor, a developer key), so the sections that list their effects
-/// (signed-in sessions, recent security activity) load again after one.
+/// Counts the Account tab's answers that may change what its security lists
+/// show (a password, the second factor, a developer key, an email change, a
+/// session ended), so those sections (signed-in sessions, recent security
+/// activity, the pending email change) load again after one.
 #[derive(Clone, Copy)]
 pub struct SecurityChanges(RwSignal<u32>);
+
+/// Which answers of an action [`SecurityChanges::count_answers`] counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Answers {
+    Successes,
+    /// Refusals too: for a list that shows what the action ends, which a
+    /// refusal ("not found": ended elsewhere) may also have changed.
+    All,
+}
 
 impl SecurityChanges {
     /// The tab's counter; a section outside the tab counts into nothing.
@@ -33,8 +43,8 @@ impl SecurityChanges {
         self.0.get()
     }
 
-    /// Counts every success of `action`.
-    pub fn count_successes<S>(&self, action: ServerAction<S>)
+    /// Counts the answers of `action` that `which` names.
+    pub fn count_answers<S>(&self, action: ServerAction<S>, which: Answers)
     where
         S: leptos::server_fn::ServerFn<Error = crate::model::AppError>
             + Clone
@@ -45,7 +55,12 @@ impl SecurityChanges {
     {
         let this = *self;
         Effect::new(move |_| {
-            if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+            let answered = action.value().with(|v| match v {
+                Some(Ok(_)) => true,
+                Some(Err(_)) => which == Answers::All,
+                None => false,
+            });
+            if answered {
                 this.count();
             }
         });

@@ -19,8 +19,13 @@ const FIELDS: &[&str] = &["company_name", "address", "city", "state", "zip", "ph
 #[component]
 pub fn AccountInformationTab() -> impl IntoView {
     let info = server_resource(|| (), |_| load_account_info());
+    // The heading stands outside the loaded part, so a member sent here
+    // sees which tab refused them, as on the other admin tabs.
     view! {
-        <Loaded resource=info view=|info| view! { <AccountInfoForm info /> } admin_only=true />
+        <section class="panel" aria-labelledby="account-info-heading">
+            <h2 id="account-info-heading">"Account Information"</h2>
+            <Loaded resource=info view=|info| view! { <AccountInfoForm info /> } admin_only=true />
+        </section>
     }
 }
 
@@ -45,28 +50,25 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
         _ => before.cloned().unwrap_or_else(|| stored_phone.clone()),
     });
     view! {
-        <section class="panel" aria-labelledby="account-info-heading">
-            <h2 id="account-info-heading">"Account Information"</h2>
-            <ActionForm action=save attr:novalidate=true on:input=forget_success(save)>
-                <FormStatus error=form_error(result, FIELDS) success=saved />
-                <Field label="Company Name" name="company_name" value=info.company_name maxlength=COMPANY_MAX autocomplete="organization" error=field_error(result, "company_name") />
-                <Field label="Address" name="address" value=info.address maxlength=ADDRESS_MAX autocomplete="street-address" error=field_error(result, "address") />
-                <Field label="City" name="city" value=info.city maxlength=CITY_MAX autocomplete="address-level2" error=field_error(result, "city") />
-                <Field label="State" name="state" value=info.state maxlength=STATE_MAX autocomplete="address-level1" error=field_error(result, "state") />
-                <Field label="Zip" name="zip" value=info.zip maxlength=ZIP_MAX autocomplete="postal-code" error=field_error(result, "zip") />
-                <Field
-                    label="Phone Number"
-                    name="phone"
-                    input_type="tel"
-                    autocomplete="tel"
-                    value=phone
-                    hint="With the country code, e.g. +1 415 555 0100."
-                    error=field_error(result, "phone")
-                />
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
-                </div>
-            </ActionForm>
-        </section>
+        <ActionForm action=save attr:novalidate=true on:input=forget_success(save)>
+            <FormStatus error=form_error(result, FIELDS) success=saved />
+            <Field label="Company Name" name="company_name" value=info.company_name maxlength=COMPANY_MAX autocomplete="organization" error=field_error(result, "company_name") />
+            <Field label="Address" name="address" value=info.address maxlength=ADDRESS_MAX autocomplete="street-address" error=field_error(result, "address") />
+            <Field label="City" name="city" value=info.city maxlength=CITY_MAX autocomplete="address-level2" error=field_error(result, "city") />
+            <Field label="State" name="state" value=info.state maxlength=STATE_MAX autocomplete="address-level1" error=field_error(result, "state") />
+            <Field label="Zip" name="zip" value=info.zip maxlength=ZIP_MAX autocomplete="postal-code" error=field_error(result, "zip") />
+            <Field
+                label="Phone Number"
+                name="phone"
+                input_type="tel"
+                autocomplete="tel"
+                value=phone
+                hint="With the country code, e.g. +1 415 555 0100."
+                error=field_error(result, "phone")
+            />
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
+            </div>
+        </ActionForm>
     }
 }

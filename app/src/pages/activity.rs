@@ -148,12 +148,35 @@ fn ActivityTable(
     .into_any()
 }
 
-/// The Account tab's list of the user's own recent security events.
+/// The Account tab's list of the user's own security events, newest first.
 #[component]
 pub fn SecurityActivitySection() -> impl IntoView {
     let security = SecurityChanges::of_tab();
-    let events = server_resource(move || security.get(), |_| my_security_activity(None));
-    let table = |page: ActivityPage| {
+    // Older events a page at a time, as on the Activity tab.
+    let pages = RwSignal::new(Vec::<Option<i32>>::new());
+    let before = RwSignal::new(None::<i32>);
+    // A new event shows on the first page: a change made on the tab goes
+    // back to it. The cursor the list loads is the first page's as soon as
+    // the change is counted, so it is loaded once (not the old page first);
+    // the pager's own state follows.
+    let cursor = Memo::new(move |seen: Option<&(u32, Option<i32>)>| {
+        let (changes, at) = (security.get(), before.get());
+        match seen {
+            Some((was, _)) if *was != changes => (changes, None),
+            _ => (changes, at),
+        }
+    });
+    Effect::new(move |seen: Option<u32>| {
+        let changes = security.get();
+        if seen.is_some_and(|seen| seen != changes) && before.get_untracked().is_some() {
+            pages.set(Vec::new());
+            before.set(None);
+        }
+        changes
+    });
+    let events = server_resource(move || cursor.get(), |(_, before)| my_security_activity(before));
+    let table = move |page: ActivityPage| {
+        let next = page.next;
         view! {
             <DataTable
                 caption="Your recent security activity, newest first"
@@ -176,6 +199,7 @@ pub fn SecurityActivitySection() -> impl IntoView {
                     </tr>
                 }
             />
+            <Pager label="Pages of security activity" pages cursor=before next />
         }
     };
     view! {

@@ -10,7 +10,7 @@ use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
-use crate::model::{CertificateRow, Expiry};
+use crate::model::{CertificateRow, Expiry, EXPIRY_WARNING_DAYS};
 
 #[component]
 pub fn CertificatesTab() -> impl IntoView {
@@ -81,8 +81,8 @@ fn CertificateTable(
     let row = move |row: CertificateRow| {
         let flag = match row.expiry {
             Expiry::Valid => None,
-            Expiry::Soon => Some(("warn", "Expires within 30 days")),
-            Expiry::Expired => Some(("expired", "Expired")),
+            Expiry::Soon => Some(("warn", format!("Expires within {EXPIRY_WARNING_DAYS} days"))),
+            Expiry::Expired => Some(("expired", "Expired".to_owned())),
         };
         view! {
             <tr>

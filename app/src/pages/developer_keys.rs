@@ -3,7 +3,7 @@
 //! by two Suspenses).
 use leptos::prelude::*;
 
-use super::account::SecurityChanges;
+use super::account::{Answers, SecurityChanges};
 use crate::api::developer_keys::{
     list_developer_keys, GenerateDeveloperKey, RegenerateDeveloperKey, RevokeDeveloperKey,
 };
@@ -30,9 +30,9 @@ pub fn DeveloperKeysSection() -> impl IntoView {
     let regenerate_open = RwSignal::new(false);
     close_on_success(regenerate, regenerate_open);
     let security = SecurityChanges::of_tab();
-    security.count_successes(generate);
-    security.count_successes(regenerate);
-    security.count_successes(revoke);
+    security.count_answers(generate, Answers::Successes);
+    security.count_answers(regenerate, Answers::Successes);
+    security.count_answers(revoke, Answers::Successes);
     let keys = server_resource(
         move || (generate.version().get(), regenerate.version().get(), revoke.version().get()),
         |_| list_developer_keys(),

@@ -2,7 +2,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
-use super::account::SecurityChanges;
+use super::account::{Answers, SecurityChanges};
 use super::my_account::UserResource;
 use crate::api::email_links::{
     pending_email_change, CancelEmailChange, RequestEmailChange, ResendVerification,
@@ -21,7 +21,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
     let update_name = form_action::<UpdateName>();
     let change_password = form_action::<ChangePassword>();
     let password_form = NodeRef::<html::Form>::new();
-    SecurityChanges::of_tab().count_successes(change_password);
+    SecurityChanges::of_tab().count_answers(change_password, Answers::Successes);
 
     // A saved name shows up in the top bar; a changed password is not left in the form.
     Effect::new(move |_| {
@@ -105,8 +105,12 @@ fn ChangeEmail() -> impl IntoView {
     let change = form_action::<RequestEmailChange>();
     let cancel = form_action::<CancelEmailChange>();
     let result = change.value();
-    // A changed password ends the link too.
+    // A changed password ends the link too; a change asked for or
+    // cancelled shows in the tab's security activity (a refused cancel, too:
+    // the link may have been used or cancelled elsewhere).
     let security = SecurityChanges::of_tab();
+    security.count_answers(change, Answers::Successes);
+    security.count_answers(cancel, Answers::All);
     // Loaded in the browser only, by an effect: as a server resource (in its
     // own <Loaded>) it cost the server render of /account about 0.4 M more
     // instructions (callgrind) for what is rarely there, and a LocalResource
@@ -118,7 +122,7 @@ fn ChangeEmail() -> impl IntoView {
     // Only the latest load's answer is shown: an earlier one may arrive last.
     let loads = StoredValue::new(0u32);
     Effect::new(move |_| {
-        let _ = (change.version().get(), cancel.version().get(), security.get());
+        let _ = security.get();
         loads.update_value(|n| *n += 1);
         let this = loads.get_value();
         leptos::task::spawn_local(async move {

@@ -2,7 +2,7 @@
 //! (see `my_account` on why one resource is never read by two Suspenses).
 use leptos::prelude::*;
 
-use super::account::SecurityChanges;
+use super::account::{Answers, SecurityChanges};
 use crate::api::sessions::{list_sessions, EndOtherSessions, EndSession};
 use crate::components::action::{form_action, form_error, success_message};
 use crate::components::form::FormStatus;
@@ -14,12 +14,12 @@ use crate::model::SessionRow;
 pub fn SessionsSection() -> impl IntoView {
     let end = form_action::<EndSession>();
     let end_others = form_action::<EndOtherSessions>();
-    // A password changed elsewhere on the tab signs the other sessions out.
+    // A password changed elsewhere on the tab signs the other sessions out;
+    // a session ended here shows in the tab's security activity.
     let security = SecurityChanges::of_tab();
-    let sessions = server_resource(
-        move || (end.version().get(), end_others.version().get(), security.get()),
-        |_| list_sessions(),
-    );
+    security.count_answers(end, Answers::All);
+    security.count_answers(end_others, Answers::All);
+    let sessions = server_resource(move || security.get(), |_| list_sessions());
     view! {
         <section class="panel" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Logged-In Sessions"</h2>
@@ -48,7 +48,12 @@ pub fn SessionsSection() -> impl IntoView {
 fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl IntoView {
     let row = move |row: SessionRow| {
         let id = row.id.clone();
-        let device = row.device.clone();
+        // Several sessions often share a device ("Chrome on Linux"): the
+        // address and last use tell a screen reader's user which is which.
+        let label = match row.client_address.as_str() {
+            "" => format!("Log out {}, last seen {}", row.device, row.last_seen),
+            address => format!("Log out {} at {address}, last seen {}", row.device, row.last_seen),
+        };
         view! {
             <tr>
                 <td>{row.device.clone()} {row.current.then(|| view! { " " <span class="badge">"This session"</span> })}</td>
@@ -57,7 +62,7 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
                 <td class="when">{row.started.clone()}</td>
                 <RowActions>
                     {(!row.current).then(|| view! {
-                        <button type="button" aria-label=format!("Log out {device}") disabled=move || end.pending().get() on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Log Out"</button>
+                        <button type="button" aria-label=label disabled=move || end.pending().get() on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Log Out"</button>
                     })}
                 </RowActions>
             </tr>

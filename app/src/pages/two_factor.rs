@@ -4,7 +4,7 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::account::SecurityChanges;
+use super::account::{Answers, SecurityChanges};
 use crate::api::two_factor::{
     load_two_factor_status, BeginTwoFactor, ConfirmTwoFactor, DisableTwoFactor,
     RegenerateRecoveryCodes,
@@ -35,9 +35,9 @@ pub fn TwoFactorSection() -> impl IntoView {
     Effect::new(move |_| count_success(regenerate.value().with(|v| v.as_ref().map(Result::is_ok))));
     let status = server_resource(move || changes.get(), |_| load_two_factor_status());
     let security = SecurityChanges::of_tab();
-    security.count_successes(confirm);
-    security.count_successes(disable);
-    security.count_successes(regenerate);
+    security.count_answers(confirm, Answers::Successes);
+    security.count_answers(disable, Answers::Successes);
+    security.count_answers(regenerate, Answers::Successes);
     // Recovery codes are shown once: after enabling, or after regenerating.
     let codes = newest_success(vec![confirm.value(), regenerate.value()]);
     // Turned off, the set-up starts afresh: the old secret and its QR code
@@ -100,7 +100,7 @@ fn TwoFactorSetupSteps(
                     <li>
                         "Scan this QR code with your authenticator app:"
                         <div class="qr" role="img" aria-label="QR code of your two-factor secret" inner_html=setup.qr_svg.clone()></div>
-                        "or type in this secret: " <code class="secret">{setup.secret.clone()}</code>
+                        "or type in this secret: " <code class="secret">{grouped(&setup.secret)}</code>
                     </li>
                     <li>
                         <ActionForm action=confirm attr:novalidate=true>
@@ -156,4 +156,12 @@ fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// A secret to type by hand in groups of four, as authenticator apps show
+/// theirs: 32 letters in a row are easy to lose one's place in.
+fn grouped(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    let groups: Vec<String> = chars.chunks(4).map(|group| group.iter().collect()).collect();
+    groups.join(" ")
 }

@@ -34,14 +34,8 @@ fn my_id() -> Option<i32> {
 pub fn UsersTab() -> impl IntoView {
     // The search, filter and sort are in the address, so a reload, a link
     // or Back keeps them.
-    let (search, state, sort) = leptos_router::hooks::use_query_map().with_untracked(|query| {
-        (
-            RwSignal::new(query.get("search").unwrap_or_default()),
-            RwSignal::new(query.get("show").map_or(UserState::All, |k| UserState::from_key(&k))),
-            RwSignal::new(query.get("sort").map_or(UserSort::Name, |k| UserSort::from_key(&k))),
-        )
-    });
-    keep_in_address(search, state, sort);
+    let (search, state, sort) = leptos_router::hooks::use_query_map().with_untracked(from_address);
+    let (search, state, sort) = (RwSignal::new(search), RwSignal::new(state), RwSignal::new(sort));
     // The cursors of the pages before this one, for "Previous page".
     let pages = RwSignal::new(Vec::<Option<String>>::new());
     let after = RwSignal::new(None::<String>);
@@ -70,6 +64,7 @@ pub fn UsersTab() -> impl IntoView {
         pages.set(Vec::new());
         after.set(None);
     };
+    keep_in_address(search, state, sort, restart);
 
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add, dialogs.adding);
@@ -133,51 +128,84 @@ pub fn UsersTab() -> impl IntoView {
                 )
             }
             input=|u: &UserRow| DeleteUser { id: u.id }
-            deleted=|u: &UserRow| format!("{} {} is deleted. What they owned is yours now.", u.first_name, u.last_name)
+            deleted=|u: &UserRow| format!("{} is deleted. What they owned is yours now.", u.full_name())
             done=notice
         />
         <ConfirmSwitch switch />
     }
 }
 
-/// Writes the search, filter and sort into the address as they change, in
-/// place (no history entry per keystroke, no navigation); the defaults are
-/// left out.
-fn keep_in_address(search: RwSignal<String>, state: RwSignal<UserState>, sort: RwSignal<UserSort>) {
+/// The search, filter and sort as the address gives them; a part left out
+/// (or not understood) is the default.
+fn from_address(query: &leptos_router::params::ParamsMap) -> (String, UserState, UserSort) {
+    (
+        query.get("search").unwrap_or_default(),
+        query.get("show").map_or(UserState::All, |k| UserState::from_key(&k)),
+        query.get("sort").map_or(UserSort::Name, |k| UserSort::from_key(&k)),
+    )
+}
+
+/// Keeps the search, filter and sort and the address in step, through the
+/// router, so that it knows the address it shows: a change to the list is
+/// written in place (no history entry per keystroke; the defaults left out),
+/// and a change of the address (the tab's link, which is its bare address,
+/// or Back) sets the list, from its first page.
+fn keep_in_address(
+    search: RwSignal<String>,
+    state: RwSignal<UserState>,
+    sort: RwSignal<UserSort>,
+    restart: impl Fn() + Copy + 'static,
+) {
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let query = [
-            ("search", search.get().trim().to_owned()),
-            ("show", state.get().key().to_owned()),
-            ("sort", sort.get().key().to_owned()),
-        ];
-        let Some(window) = web_sys::window() else { return };
-        let Ok(url) =
-            window.location().href().and_then(|h| web_sys::Url::new(&h).map_err(Into::into))
-        else {
-            return;
-        };
-        let defaults =
-            [String::new(), UserState::All.key().to_owned(), UserSort::Name.key().to_owned()];
-        // Always in this order, whichever changed first.
-        for (name, _) in &query {
-            url.search_params().delete(name);
-        }
-        for ((name, value), default) in query.iter().zip(defaults) {
-            if *value != default {
-                url.search_params().append(name, value);
+    {
+        use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+        let query = use_query_map();
+        Effect::new(move |_| {
+            let (wanted_search, wanted_state, wanted_sort) = query.with(from_address);
+            // Typed spaces are the user's; the address holds the search trimmed.
+            let changed = search.get_untracked().trim() != wanted_search
+                || state.get_untracked() != wanted_state
+                || sort.get_untracked() != wanted_sort;
+            if changed {
+                search.set(wanted_search);
+                state.set(wanted_state);
+                sort.set(wanted_sort);
+                restart();
             }
-        }
-        if let Ok(history) = window.history() {
-            let _ = history.replace_state_with_url(
-                &leptos::wasm_bindgen::JsValue::NULL,
-                "",
-                Some(&url.href()),
-            );
-        }
-    });
+        });
+        let location = use_location();
+        let navigate = use_navigate();
+        Effect::new(move |_| {
+            let parts = [
+                ("search", search.get().trim().to_owned(), String::new()),
+                ("show", state.get().key().to_owned(), UserState::All.key().to_owned()),
+                ("sort", sort.get().key().to_owned(), UserSort::Name.key().to_owned()),
+            ];
+            let Ok(params) = web_sys::UrlSearchParams::new() else { return };
+            for (name, value, default) in &parts {
+                if value != default {
+                    params.append(name, value);
+                }
+            }
+            let params = String::from(params.to_string());
+            let wanted = match params.as_str() {
+                "" => String::new(),
+                params => format!("?{params}"),
+            };
+            let now = web_sys::window().and_then(|w| w.location().search().ok());
+            if now.unwrap_or_default() != wanted {
+                let path = location.pathname.get_untracked();
+                let options = leptos_router::NavigateOptions {
+                    replace: true,
+                    scroll: false,
+                    ..Default::default()
+                };
+                navigate(&format!("{path}{wanted}"), options);
+            }
+        });
+    }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (search, state, sort);
+    let _ = (search, state, sort, restart);
 }
 
 /// What the latest change done in a dialog did, said above the list once
@@ -193,7 +221,7 @@ fn done_notice(
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(u)) = add.value().get() {
-            let (name, email) = (format!("{} {}", u.first_name, u.last_name), u.email);
+            let (name, email) = (u.full_name(), u.email);
             notice.set(Some(format!("{name} is invited: the activation email went to {email}.")));
         }
     });
@@ -202,7 +230,7 @@ fn done_notice(
         let enabled = switch.enable.value().with(|v| matches!(v, Some(Ok(_))));
         if disabled || enabled {
             let said = switch.row.get_untracked().map(|u| {
-                let who = format!("{} {}", u.first_name, u.last_name);
+                let who = u.full_name();
                 match disabled {
                     true => format!("{who} is disabled and logged out everywhere."),
                     false => format!("{who} is enabled and can log in again."),
@@ -244,7 +272,7 @@ fn updated(update: ServerAction<UpdateUser>) -> Signal<Option<String>> {
                 row.last_name
             ))
         }
-        Some(Ok(row)) => Some(format!("{} {} is saved.", row.first_name, row.last_name)),
+        Some(Ok(row)) => Some(format!("{} is saved.", row.full_name())),
         _ => None,
     })
 }
@@ -415,7 +443,7 @@ fn UserTable(
             actions=true
             rows=page.rows
             row=move |u: UserRow| {
-                let name = format!("{} {}", u.first_name, u.last_name);
+                let name = u.full_name();
                 let own = u.id == own_id;
                 view! {
                     <tr>

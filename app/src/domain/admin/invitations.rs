@@ -49,11 +49,12 @@ fn invitation_email(d: &Domain, to: &str, company: &str, inviter: &str, token: &
         body: format!(
             "{inviter} invited you to join {company:?} on Voice Console.\n\nTo choose your \
              password and log in, open this link and press the button on the page:\n\n{}\n\n\
-             The link works once, for 48 hours. If it expires, ask the account's admin to send \
+             The link works once, for {}. If it expires, ask the account's admin to send \
              a new one.\n\nNot expecting this? Open the same link and choose Decline \
              Invitation; they will not be able to invite this address again for \
              {DECLINE_HOLD_DAYS} days.\n",
-            d.link("/activate", token)
+            d.link("/activate", token),
+            Purpose::Activate.lifetime_text(),
         ),
     }
 }
@@ -75,8 +76,7 @@ impl Inviter<'_> {
                     .one(conn)
                     .await?
                     .ok_or(AppError::NotFound)?;
-                let name = format!("{} {}", me.first_name, me.last_name);
-                Ok(format!("{name:?} ({})", me.email))
+                Ok(format!("{:?} ({})", me.full_name(), me.email))
             }
             Inviter::Operator => Ok("The Voice Console team".into()),
         }
@@ -130,10 +130,11 @@ pub async fn send_invitation(
     if user.created_at + INVITATION_MAX_AGE - Purpose::Activate.lifetime() < d.clock.now() {
         return Err(AppError::Conflict(format!(
             "This invitation was first sent on {}, and an invitation is removed {} days after \
-             that: a new link would not last its 48 hours. Delete the user and add them again \
+             that: a new link would not last its {}. Delete the user and add them again \
              to invite them anew.",
             user.created_at.format("%Y-%m-%d"),
-            INVITATION_MAX_AGE.num_days()
+            INVITATION_MAX_AGE.num_days(),
+            Purpose::Activate.lifetime_text(),
         )));
     }
     let token = tokens::issue(d, txn, user.id, Purpose::Activate, None).await?;
@@ -264,11 +265,11 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
         return Err(AppError::Conflict("Please try again.".into()));
     }
     let heir = heir_of(&txn, &invitee).await?.ok_or_else(|| {
-        AppError::Conflict(
+        AppError::Conflict(format!(
             "This account has no active admin at the moment, so the invitation cannot be \
-             declined now. Try again later, or ignore it: its link stops working after 48 hours."
-                .into(),
-        )
+             declined now. Try again later, or ignore it: its link stops working after {}.",
+            Purpose::Activate.lifetime_text()
+        ))
     })?;
     hand_over(d, &txn, &invitee, heir.id).await?;
     user::Entity::delete_by_id(invitee.id).exec(&txn).await?;

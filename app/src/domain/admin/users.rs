@@ -23,7 +23,7 @@ use crate::domain::core::people::{
 use crate::domain::core::quota::Who;
 use crate::domain::core::scope::{lock_account_as, Scoped};
 use crate::domain::core::tokens;
-use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::validation::{self, Errors, PersonFields};
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
 use crate::domain::identity::email_links;
@@ -51,20 +51,8 @@ pub struct UserForm {
     pub can_share: bool,
 }
 
-struct Checked {
-    first_name: String,
-    last_name: String,
-    email: String,
-}
-
-fn check(form: &UserForm) -> (Errors, Checked) {
-    let mut errors = Errors::default();
-    let first_name =
-        errors.check("first_name", validation::one_line_name(&form.first_name, "First Name"));
-    let last_name =
-        errors.check("last_name", validation::one_line_name(&form.last_name, "Last Name"));
-    let email = errors.check("email", validation::email(&form.email));
-    (errors, Checked { first_name, last_name, email })
+fn check(form: &UserForm) -> (Errors, PersonFields) {
+    validation::person_fields(&form.first_name, &form.last_name, &form.email)
 }
 
 async fn find_in_account(
@@ -332,7 +320,7 @@ fn edit_event(before: &user::Model, after: &user::Model, new_email: Option<&str>
         changes.push(roles(after));
     }
     if (&before.first_name, &before.last_name) != (&after.first_name, &after.last_name) {
-        changes.push(format!("name: {} {}", after.first_name, after.last_name));
+        changes.push(format!("name: {}", after.full_name()));
     }
     if let Some(email) = new_email {
         // An invited user's address changes at once; an active user's only

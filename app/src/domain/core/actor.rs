@@ -7,15 +7,20 @@
 use sea_orm::{ConnectionTrait, EntityTrait};
 
 use crate::domain::entity::user;
-use crate::model::AppError;
+use crate::model::{AppError, UNVERIFIED_LIMITS};
 
 pub const NOT_ADMIN: &str = "Only an account admin can do this.";
 pub const NEEDS_CAN_CREATE: &str = "Creating applications needs the Can Create permission.";
 pub const NEEDS_CAN_SHARE: &str = "Sharing applications needs the Can Share permission.";
-pub const UNVERIFIED: &str = "Verify your email address first: open the link we sent you, or \
-     send a new one from your Account tab. Until then you cannot invite users, request phone \
-     numbers, add integrations, certificates, JavaScript libraries or applications, connect OAuth \
-     accounts or create developer keys.";
+
+/// The refusal of what an unverified user cannot do yet, ending with the
+/// list the Account tab shows them (`model::UNVERIFIED_LIMITS`).
+pub fn unverified_refusal() -> String {
+    format!(
+        "Verify your email address first: open the link we sent you, or send a new one from \
+         your Account tab. {UNVERIFIED_LIMITS}"
+    )
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
@@ -86,7 +91,7 @@ impl Member {
         if self.fresh(conn).await?.email_verified_at.is_some() {
             Ok(())
         } else {
-            Err(AppError::Forbidden(UNVERIFIED.into()))
+            Err(AppError::Forbidden(unverified_refusal()))
         }
     }
 

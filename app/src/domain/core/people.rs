@@ -93,11 +93,7 @@ pub fn email_conflict(err: sea_orm::DbErr) -> AppError {
 pub const CHOICES: u64 = 8;
 
 pub fn user_choice(u: &user::Model) -> UserChoice {
-    UserChoice {
-        id: u.id,
-        name: format!("{} {}", u.first_name, u.last_name),
-        email: u.email.clone(),
-    }
+    UserChoice { id: u.id, name: u.full_name(), email: u.email.clone() }
 }
 
 /// The users a picker offers for what has been typed so far: a bounded index

@@ -338,13 +338,14 @@ pub fn client_key(address: IpAddr) -> String {
     }
 }
 
-fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+/// Whole minutes from `now` to `until`, rounded up, at least one.
+pub fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     (((until - now).num_seconds() + 59) / 60).max(1)
 }
 
-/// A wait in the unit a person reads it in, rounded up: "45 minutes",
-/// "24 hours", "30 days".
-fn wait_text(minutes: i64) -> String {
+/// A length of time (a wait, a link's life) in the unit a person reads it
+/// in, rounded up: "45 minutes", "24 hours", "30 days".
+pub fn duration_text(minutes: i64) -> String {
     let up = |per: i64| (minutes + per - 1) / per;
     match minutes {
         ..=1 => "1 minute".into(),
@@ -356,7 +357,7 @@ fn wait_text(minutes: i64) -> String {
 
 /// Counts one `action` by `who` against every limit that applies, on `conn`
 /// (the transaction of the email or resource it pays for). Past any limit:
-/// "try again in" minutes, hours or days ([`wait_text`]), and the caller's transaction
+/// "try again in" minutes, hours or days ([`duration_text`]), and the caller's transaction
 /// must roll back.
 pub async fn spend<C: ConnectionTrait>(
     conn: &C,
@@ -425,7 +426,7 @@ fn refusal(limit: &Limit, started: DateTime<Utc>, now: DateTime<Utc>) -> AppErro
     AppError::TooManyRequests(format!(
         "Too many {} for now. Try again in {}.",
         limit.action.what(),
-        wait_text(minutes_until(started + limit.window, now))
+        duration_text(minutes_until(started + limit.window, now))
     ))
 }
 
@@ -568,12 +569,12 @@ mod tests {
 
     #[test]
     fn a_wait_is_told_in_minutes_hours_or_days() {
-        assert_eq!(wait_text(1), "1 minute");
-        assert_eq!(wait_text(60), "60 minutes");
-        assert_eq!(wait_text(1440), "24 hours");
-        assert_eq!(wait_text(1441), "25 hours");
-        assert_eq!(wait_text(30 * DAY), "30 days");
-        assert_eq!(wait_text(30 * DAY - 59), "30 days");
+        assert_eq!(duration_text(1), "1 minute");
+        assert_eq!(duration_text(60), "60 minutes");
+        assert_eq!(duration_text(1440), "24 hours");
+        assert_eq!(duration_text(1441), "25 hours");
+        assert_eq!(duration_text(30 * DAY), "30 days");
+        assert_eq!(duration_text(30 * DAY - 59), "30 days");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::quota::duration_text;
 use crate::domain::core::{db, Domain};
 use crate::domain::entity::email_token;
 use crate::model::AppError;
@@ -51,6 +52,11 @@ impl Purpose {
             Purpose::ResetPassword => Duration::hours(1),
             Purpose::ChangeEmail => Duration::hours(24),
         }
+    }
+
+    /// [`Purpose::lifetime`] as the emails and messages say it ("48 hours").
+    pub fn lifetime_text(self) -> String {
+        duration_text(self.lifetime().num_minutes())
     }
 }
 

@@ -63,6 +63,12 @@ impl Related<super::session::Entity> for Entity {
     }
 }
 
+impl Model {
+    pub fn full_name(&self) -> String {
+        crate::model::full_name(&self.first_name, &self.last_name)
+    }
+}
+
 /// The sort and search columns are derived here, in one place, from the
 /// names, email and password every write already carries.
 #[async_trait::async_trait]

@@ -668,7 +668,7 @@ pub async fn hand_over(
     };
     let (kept, theirs) = (owned_by(to).await?, owned_by(from).await?);
     let joining: Vec<&str> = theirs.iter().map(|app| app.name.as_str()).collect();
-    let whose = format!("{} {}", leaving.first_name, leaving.last_name);
+    let whose = leaving.full_name();
     let renames = names::joining(kept.iter().map(|app| app.name.as_str()), &joining, &whose);
     for (at, name) in renames {
         let mut renamed = application::ActiveModel::from(theirs[at].clone());

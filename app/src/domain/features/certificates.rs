@@ -18,10 +18,10 @@ use crate::domain::core::secrets::Sealed;
 use crate::domain::core::validation::Errors;
 use crate::domain::core::Domain;
 use crate::domain::entity::{certificate, user};
-use crate::model::{ActivityKind, AppError, CertificateRow, Expiry};
+use crate::model::{ActivityKind, AppError, CertificateRow, Expiry, EXPIRY_WARNING_DAYS};
 
 /// Certificates expiring within this are flagged.
-pub const EXPIRY_WARNING: Duration = Duration::days(30);
+pub const EXPIRY_WARNING: Duration = Duration::days(EXPIRY_WARNING_DAYS);
 const PEM_MAX: usize = 64 * 1024;
 
 pub struct NewCertificate {
@@ -91,7 +91,7 @@ fn private_key(pem: &str) -> Result<PrivateKeyDer<'static>, String> {
         if pem.contains("ENCRYPTED") {
             "Private Key is protected by a passphrase; remove it first (openssl pkey -in key.pem -out plain.pem).".into()
         } else {
-            "Private Key must be a PEM private key (-----BEGIN PRIVATE KEY-----, RSA or EC).".into()
+            "Private Key must be a PEM private key (-----BEGIN PRIVATE KEY-----: RSA, EC or Ed25519).".into()
         }
     })
 }
@@ -233,7 +233,7 @@ async fn rows(
             added_by: adders
                 .iter()
                 .find(|u| u.id == m.added_by)
-                .map(|u| format!("{} {}", u.first_name, u.last_name))
+                .map(user::Model::full_name)
                 .unwrap_or_default(),
             can_delete: may_delete(&m, me),
             domain: m.domain,

@@ -19,7 +19,7 @@ use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{developer_key, user};
-use crate::domain::identity::reauth;
+use crate::domain::identity::{log_in, reauth};
 use crate::model::{ActivityKind, AppError, DeveloperKeyRow, NewDeveloperKey};
 
 /// Every key starts with this, so leaked keys are easy to recognise (and to scan for).
@@ -196,9 +196,9 @@ pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
     let Some((key, Some(user))) = found else {
         return Err(AppError::Unauthenticated);
     };
-    if user.disabled_at.is_some() {
-        return Err(AppError::Unauthenticated);
-    }
+    // The key is right, so its holder may hear why it does nothing, as the
+    // right password at log-in does.
+    log_in::refuse_disabled(&user)?;
     let now = d.clock.now();
     if key.last_used_at.is_none_or(|at| now - at > LAST_USED_GRANULARITY) {
         let mut active = key.into_active_model();

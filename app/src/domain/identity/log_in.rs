@@ -45,6 +45,8 @@ pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
 pub const CHALLENGE_ATTEMPTS: i32 = 5;
 pub const CHALLENGE_EXPIRED: &str =
     "This log-in has expired. Please enter your email and password again.";
+pub const CHALLENGE_TRIES_USED: &str =
+    "Too many wrong codes for this log-in. Please enter your email and password again.";
 
 /// Checks the password (throttled per email and per client address) and
 /// opens a session, or asks for the second factor. An unknown email costs the
@@ -121,6 +123,7 @@ pub async fn after_password(
 ) -> Result<LogIn, AppError> {
     refuse_disabled(user)?;
     if two_factor::is_enabled(&d.db, user.id).await? {
+        throttle::lock_if_spent(d, &throttle::Subjects::second_factor(user.id)).await?;
         let txn = d.db.begin().await?;
         // As `start_session` does: a reset or password change committed
         // since the password was checked ended the code steps open then,
@@ -234,9 +237,21 @@ pub async fn complete_second_factor(
         .filter(login_challenge::Column::Attempts.lt(CHALLENGE_ATTEMPTS))
         .exec(&d.db)
         .await?;
-    if d.clock.now() - found.created_at > CHALLENGE_LIFETIME || tried.rows_affected == 0 {
+    if d.clock.now() - found.created_at > CHALLENGE_LIFETIME {
         login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
         return Err(expired());
+    }
+    if tried.rows_affected == 0 {
+        let still = login_challenge::Entity::find_by_id(hash.clone()).one(&d.db).await?;
+        login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
+        // Gone meanwhile (sessions ended everywhere, a parallel right code).
+        if still.is_none() {
+            return Err(expired());
+        }
+        // Its tries are used up: the code's lock, when that is why, says how
+        // long to wait; otherwise the password step opens a new one.
+        throttle::lock_if_spent(d, &throttle::Subjects::second_factor(found.user_id)).await?;
+        return Err(AppError::field("code", CHALLENGE_TRIES_USED));
     }
     // A password link used or expired meanwhile ends its code step before
     // the code is checked, so a right code is never counted as a wrong one.

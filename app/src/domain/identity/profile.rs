@@ -69,11 +69,9 @@ pub async fn change_password(
     let mut errors = Errors::default();
     // The current password first: its check is counted (`PasswordCheck`),
     // which bounds the costly guessability check of the new one after it.
-    if current_password.is_empty() {
-        errors.add("current_password", reauth::PASSWORD_REQUIRED);
-    } else if !reauth::password_matches(d, &me, current_password).await? {
-        errors.add("current_password", "The current password is incorrect.");
-    } else if new_password == current_password {
+    if reauth::current_password_in(d, &me, current_password, &mut errors).await?
+        && new_password == current_password
+    {
         // It would end every other session and pending link while changing
         // nothing, which a user who typed it did not mean.
         errors.add("new_password", SAME_PASSWORD);

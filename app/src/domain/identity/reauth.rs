@@ -5,6 +5,7 @@
 //! every check is counted (`quota::Action::PasswordCheck`), since each costs
 //! a password hash.
 use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::validation::Errors;
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
 use crate::domain::identity::throttle::{self, Subjects};
@@ -12,7 +13,7 @@ use crate::model::AppError;
 
 /// Whether `password` is `user`'s; refused outright while the user's
 /// re-checks are locked.
-pub async fn password_matches(
+async fn password_matches(
     d: &Domain,
     user: &user::Model,
     password: &str,
@@ -49,7 +50,29 @@ pub async fn require_password(
     }
 }
 
-pub const WRONG_PASSWORD: &str = "The password is incorrect.";
+/// Checks the Current Password of a form that gathers its refusals (Change
+/// Password, Change Email Address): adds why beside `current_password` and
+/// answers false, or answers true when it is `user`'s.
+pub async fn current_password_in(
+    d: &Domain,
+    user: &user::Model,
+    password: &str,
+    errors: &mut Errors,
+) -> Result<bool, AppError> {
+    match require_password(d, user, password, "current_password").await {
+        Ok(()) => Ok(true),
+        Err(AppError::Invalid(refused)) => {
+            for refusal in refused {
+                errors.add(&refusal.field, refusal.message);
+            }
+            Ok(false)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Beside every Current Password field (see [`PASSWORD_REQUIRED`]).
+pub const WRONG_PASSWORD: &str = "The current password is incorrect.";
 /// Every form that asks for the password again labels it "Current Password".
 pub const PASSWORD_REQUIRED: &str = "Current Password is required.";
 pub const PASSWORD_CHANGED: &str =

@@ -19,7 +19,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 
 use crate::domain::core::crypto::token_hash;
 use crate::domain::core::limits::ThrottlePolicy;
-use crate::domain::core::quota::client_key;
+use crate::domain::core::quota::{client_key, duration_text, minutes_until};
 use crate::domain::core::Domain;
 use crate::domain::entity::login_failure;
 use crate::model::AppError;
@@ -53,16 +53,13 @@ impl Kind {
     }
 
     fn locked(self, minutes: i64) -> String {
+        let wait = duration_text(minutes);
         match self {
-            Kind::LogInEmail | Kind::LogInAddress => format!(
-                "Too many failed log-ins. Try again in {minutes} minutes, or reset your password."
-            ),
-            Kind::SecondFactor => {
-                format!("Too many wrong two-factor codes. Try again in {minutes} minutes.")
+            Kind::LogInEmail | Kind::LogInAddress => {
+                format!("Too many failed log-ins. Try again in {wait}, or reset your password.")
             }
-            Kind::PasswordRecheck => {
-                format!("Too many wrong passwords. Try again in {minutes} minutes.")
-            }
+            Kind::SecondFactor => format!("Too many wrong two-factor codes. Try again in {wait}."),
+            Kind::PasswordRecheck => format!("Too many wrong passwords. Try again in {wait}."),
         }
     }
 }
@@ -90,10 +87,6 @@ impl Subjects {
     pub fn password_recheck(user_id: i32) -> Self {
         Subjects { subjects: vec![(format!("password:{user_id}"), Kind::PasswordRecheck)] }
     }
-}
-
-fn minutes(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
-    (((until - now).num_seconds() + 59) / 60).max(1)
 }
 
 fn unlocked(now: DateTime<Utc>) -> Condition {
@@ -191,18 +184,18 @@ async fn admit_one(
     };
     // A lock lasts its full time, even past the window it was counted in.
     if let Some(until) = row.locked_until.filter(|until| *until > now) {
-        return Ok(Outcome::Refused(kind.locked(minutes(until, now)), false));
+        return Ok(Outcome::Refused(kind.locked(minutes_until(until, now)), false));
     }
     let counting = now - row.window_started_at < policy.window;
     if counting && kind == Kind::LogInEmail && row.failures >= policy.email_slow_after {
         let doublings = std::cmp::min(row.failures - policy.email_slow_after + 1, 6);
         let wait = Duration::seconds(std::cmp::min(1i64 << doublings, 60));
         if now - row.last_failure_at < wait {
+            let seconds = std::cmp::max((wait - (now - row.last_failure_at)).num_seconds(), 1);
+            let seconds =
+                if seconds == 1 { "1 second".into() } else { format!("{seconds} seconds") };
             return Ok(Outcome::Refused(
-                format!(
-                    "Too many failed log-ins. Wait {} seconds and try again.",
-                    std::cmp::max((wait - (now - row.last_failure_at)).num_seconds(), 1)
-                ),
+                format!("Too many failed log-ins. Wait {seconds} and try again."),
                 false,
             ));
         }
@@ -231,8 +224,24 @@ async fn admit_one(
         return Ok(Outcome::Admitted);
     }
     // Over the limit: the lock starts now (or keeps the one running).
+    Ok(match lock(d, conn, subject, kind).await? {
+        Some((message, started)) => Outcome::Refused(message, started),
+        None => Outcome::Vanished,
+    })
+}
+
+/// Locks `subject` from now, unless a lock is running (which keeps its end):
+/// what it says, and whether this call started it; `None` when the row is
+/// gone (a success or the clean-up forgot it meanwhile), so there is no lock.
+async fn lock(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    subject: &str,
+    kind: Kind,
+) -> Result<Option<(String, bool)>, AppError> {
+    let now = d.clock.now();
     let started = login_failure::Entity::update_many()
-        .col_expr(login_failure::Column::LockedUntil, Some(now + policy.lock).into())
+        .col_expr(login_failure::Column::LockedUntil, Some(now + d.throttle.lock).into())
         .filter(login_failure::Column::Subject.eq(subject))
         .filter(unlocked(now))
         .exec(conn)
@@ -243,10 +252,40 @@ async fn admit_one(
         .one(conn)
         .await?
         .and_then(|r| r.locked_until);
-    let Some(until) = locked else { return Ok(Outcome::Vanished) };
+    let Some(until) = locked else { return Ok(None) };
     tracing::warn!(kind = ?kind, "throttle lock");
     metrics::counter!("console_login_locks_total", "kind" => kind.key()).increment(1);
-    Ok(Outcome::Refused(kind.locked(minutes(until, now)), started))
+    Ok(Some((kind.locked(minutes_until(until, now)), started)))
+}
+
+/// Refuses, without counting an attempt, while a subject is locked or has
+/// used up its tries for the window; in the second case it starts the lock
+/// (a write), as the next attempt would. For a step that leads only to such
+/// an attempt: the password step of a user whose second factor is locked
+/// tells them so, instead of opening a code step no code can pass.
+pub async fn lock_if_spent(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
+    let now = d.clock.now();
+    let policy = d.throttle;
+    for (subject, kind) in &subjects.subjects {
+        let Some(row) = login_failure::Entity::find_by_id(subject.to_owned()).one(&d.db).await?
+        else {
+            continue;
+        };
+        let message = match row.locked_until.filter(|until| *until > now) {
+            Some(until) => Some(kind.locked(minutes_until(until, now))),
+            None if now - row.window_started_at < policy.window
+                && row.failures >= kind.limit(&policy) =>
+            {
+                lock(d, &d.db, subject, *kind).await?.map(|(message, _)| message)
+            }
+            None => None,
+        };
+        if let Some(message) = message {
+            metrics::counter!("console_throttle_refusals_total").increment(1);
+            return Err(AppError::TooManyRequests(message));
+        }
+    }
+    Ok(())
 }
 
 /// A correct secret: the user's own subjects forget their failures (so a

@@ -7,7 +7,7 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{by_email, email_taken, NewUser, EMAIL_TAKEN};
-use crate::domain::core::validation::{self, Errors};
+use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
 use crate::domain::identity::two_factor;
@@ -34,12 +34,9 @@ pub async fn add_user(
     input: NewUserByOperator,
 ) -> Result<user::Model, AppError> {
     let owner = by_email(&d.db, &input.account_of).await?.ok_or(AppError::NotFound)?;
-    let mut errors = Errors::default();
-    let first_name =
-        errors.check("first_name", validation::one_line_name(&input.first_name, "First Name"));
-    let last_name =
-        errors.check("last_name", validation::one_line_name(&input.last_name, "Last Name"));
-    let email = errors.check("email", validation::email(&input.email));
+    let (mut errors, checked) =
+        validation::person_fields(&input.first_name, &input.last_name, &input.email);
+    let validation::PersonFields { first_name, last_name, email } = checked;
     if let Some(password) = &input.password {
         let context = [first_name.as_str(), last_name.as_str(), email.as_str()];
         errors.check("password", validation::new_password(password, &context));
