@@ -1145,6 +1145,34 @@ async fn a_user_who_changes_too_often_is_refused_but_may_still_remove_and_disabl
     js_libraries::add(&d, &ada, library("Second")).await.unwrap();
 }
 
+/// A save that renames an application writes two events, the rename and
+/// the settings, and counts both: with one count left it is refused whole;
+/// the same save under the same name counts one.
+#[tokio::test]
+async fn a_save_that_renames_counts_its_two_events() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, clock) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 2, window: hour });
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let app = applications::create(&d, &ada, "Hotline").await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = applications::save_settings(&d, &ada, app.id, Some("Helpline"), &[], &[]).await;
+    assert!(matches!(&refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
+    before.assert_unchanged(&d).await;
+    applications::save_settings(&d, &ada, app.id, Some("Hotline"), &[], &[]).await.unwrap();
+    assert_eq!(before.new_events(&d).await, ["application.settings_changed Hotline"]);
+
+    // A new hour: the rename and the settings, two events for two counts.
+    clock.advance(hour);
+    let before = Snapshot::take(&d).await;
+    applications::save_settings(&d, &ada, app.id, Some("Helpline"), &[], &[]).await.unwrap();
+    let both = ["application.renamed Helpline", "application.settings_changed Helpline"];
+    assert_eq!(before.new_events(&d).await, both);
+    let spent = applications::save_settings(&d, &ada, app.id, None, &[], &[]).await;
+    assert!(matches!(&spent, Err(AppError::TooManyRequests(_))), "{spent:?}");
+}
+
 /// Cancelling an email change undoes a counted change: a user whose changes
 /// are spent (by that very request) can still stop it.
 #[tokio::test]

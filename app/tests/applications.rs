@@ -886,7 +886,7 @@ async fn an_owner_renames_an_application_to_a_name_not_taken() {
 async fn a_refused_name_spends_no_change() {
     use app::domain::core::quota::QuotaPolicy;
     let (mut d, _) = fresh_domain().await;
-    d.quotas = QuotaPolicy::default().with_overrides("change.actor=3/60").unwrap();
+    d.quotas = QuotaPolicy::default().with_overrides("change.actor=4/60").unwrap();
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
     applications::create(&d, &ada, "Hotline").await.unwrap();
@@ -901,8 +901,9 @@ async fn a_refused_name_spends_no_change() {
         );
     }
     before.assert_unchanged(&d).await;
-    // Two changes spent (the creates), the third is this rename; a fourth
-    // is over the limit, and changes nothing either.
+    // Two changes spent (the creates), the third and fourth are this
+    // rename and its settings; another is over the limit, and changes
+    // nothing either.
     applications::save_settings(&d, &ada, ivr.id, Some("Main IVR"), &[], &[]).await.unwrap();
     let before = Snapshot::take(&d).await;
     let spent = applications::save_settings(&d, &ada, ivr.id, Some("IVR"), &[], &[]).await;

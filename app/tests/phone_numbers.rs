@@ -3,9 +3,10 @@
 use std::collections::HashSet;
 
 use app::domain::admin::{invitations, users};
-use app::domain::core::actor::Operator;
+use app::domain::core::actor::{Admin, Operator};
 use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool, Provisioned};
+use app::domain::core::quota::{Action, Limit, Per};
 use app::domain::entity::{local_number_pool, phone_number};
 use app::domain::features::phone_numbers::{self, demo_limit, POOL_EMPTY};
 use app::domain::operator;
@@ -28,6 +29,18 @@ fn numbers(list: &[(&str, bool)]) -> Vec<Provisioned> {
 
 async fn full_plan(d: &Domain, email: &str) {
     operator::set_plan(d, &Operator::from_command_line(), email, Plan::Full).await.unwrap();
+}
+
+/// Demo accounts may request `max` numbers per `per` in 30 days.
+fn limit_demo_requests(d: &mut Domain, per: Per, max: i32) {
+    let window = chrono::Duration::days(30);
+    d.quotas.set(Limit { action: Action::DemoNumberRequest, per, max, window });
+}
+
+/// The admin of a new demo account, acting from 198.51.100.`last`.
+async fn demo_admin(d: &Domain, email: &str, last: u8) -> Admin {
+    let client = Some(std::net::IpAddr::from([198, 51, 100, last]));
+    account_with_admin(d, "Acme", email).await.from_address(client).admin().unwrap()
 }
 
 async fn free_numbers(d: &Domain) -> u64 {
@@ -388,38 +401,22 @@ async fn the_owner_picker_searches_and_stays_small() {
 /// the stock. A full account is still served.
 #[tokio::test]
 async fn new_demo_accounts_cannot_take_the_stock_together() {
-    use app::domain::core::quota::{Action, Limit, Per};
     let mut d = stocked(&default_pool()).await;
-    let month = chrono::Duration::days(30);
-    d.quotas.set(Limit {
-        action: Action::DemoNumberRequest,
-        per: Per::Client,
-        max: 1,
-        window: month,
-    });
-    d.quotas.set(Limit {
-        action: Action::DemoNumberRequest,
-        per: Per::Total,
-        max: 2,
-        window: month,
-    });
-    let from = |last: u8| Some(std::net::IpAddr::from([198, 51, 100, last]));
-    let demo = async |email: &str, client| {
-        let member = account_with_admin(&d, "Acme", email).await.from_address(client);
-        member.admin().unwrap()
-    };
-    let first = demo("ada@example.com", from(1)).await;
+    limit_demo_requests(&mut d, Per::Client, 1);
+    limit_demo_requests(&mut d, Per::Total, 2);
+    let demo = async |email: &str, last| demo_admin(&d, email, last).await;
+    let first = demo("ada@example.com", 1).await;
     phone_numbers::request(&d, &first).await.unwrap();
     // A second demo account from the same address.
-    let same_address = demo("bob@example.com", from(1)).await;
+    let same_address = demo("bob@example.com", 1).await;
     let before = Snapshot::take(&d).await;
     let refused = phone_numbers::request(&d, &same_address).await;
     let why = "Too many phone-number requests on a demo account for now. Try again in 30 days.";
     assert_eq!(refused, Err(AppError::TooManyRequests(why.into())));
     before.assert_unchanged(&d).await;
     // Others, each from an address of their own, until the total is reached.
-    phone_numbers::request(&d, &demo("cy@example.com", from(2)).await).await.unwrap();
-    let over_total = demo("di@example.com", from(3)).await;
+    phone_numbers::request(&d, &demo("cy@example.com", 2).await).await.unwrap();
+    let over_total = demo("di@example.com", 3).await;
     let before = Snapshot::take(&d).await;
     assert_eq!(
         phone_numbers::request(&d, &over_total).await,
@@ -428,6 +425,38 @@ async fn new_demo_accounts_cannot_take_the_stock_together() {
     before.assert_unchanged(&d).await;
     full_plan(&d, "di@example.com").await;
     phone_numbers::request(&d, &over_total).await.unwrap();
+}
+
+/// The demo total bounds how fast demo accounts take numbers; they also
+/// hold, together, no more than it: else each month's new demo accounts
+/// would take another window's worth, until a full account found the stock
+/// empty. A number given back makes room again.
+#[tokio::test]
+async fn demo_accounts_together_hold_no_more_than_the_demo_total() {
+    use app::domain::features::phone_numbers::demo_stock_full;
+    let (mut d, clock) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    limit_demo_requests(&mut d, Per::Total, 2);
+    let demo = async |email: &str, last| demo_admin(&d, email, last).await;
+    let ada = demo("ada@example.com", 1).await;
+    let ada_number = phone_numbers::request(&d, &ada).await.unwrap();
+    phone_numbers::request(&d, &demo("bob@example.com", 2).await).await.unwrap();
+    // A month on, the window's count is new, but the two numbers are still held.
+    clock.advance(chrono::Duration::days(31));
+    let cy = demo("cy@example.com", 3).await;
+    let before = Snapshot::take(&d).await;
+    assert_eq!(phone_numbers::request(&d, &cy).await, Err(AppError::Conflict(demo_stock_full(&d))));
+    before.assert_unchanged(&d).await;
+    // A full account is still served, and its number is not a demo's.
+    let di = demo("di@example.com", 4).await;
+    full_plan(&d, "di@example.com").await;
+    phone_numbers::request(&d, &di).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    assert_eq!(phone_numbers::request(&d, &cy).await, Err(AppError::Conflict(demo_stock_full(&d))));
+    before.assert_unchanged(&d).await;
+    // Ada gives hers back: Cy may take one.
+    phone_numbers::release(&d, &ada, ada_number.id).await.unwrap();
+    phone_numbers::request(&d, &cy).await.unwrap();
 }
 
 /// Two releases of one number at the same moment (a double click, two

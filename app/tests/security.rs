@@ -382,14 +382,53 @@ async fn one_address_trying_many_emails_is_locked() {
     assert!(matches!(other, Ok(LogIn::Session(_))));
     // The address's lock ends after its 15 minutes, and not before.
     clock.advance(Duration::minutes(14));
-    // Counted against the email before the address refuses it (throttle::admit).
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
-    let still = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", address).await;
-    assert!(matches!(still, Err(AppError::TooManyRequests(_))));
+    // Refused by the address before anything is counted: a client it locked
+    // cannot go on to lock out, at no cost of a hash, the users it names.
+    let before = Snapshot::take(&d).await;
+    for _ in 0..=d.throttle.email_lock_after {
+        let still = log_in::log_in(&d, "ada@example.com", "wrong", "t", address).await;
+        assert!(matches!(still, Err(AppError::TooManyRequests(_))));
+    }
     before.assert_unchanged(&d).await;
+    let elsewhere = Some("198.51.100.7".parse().unwrap());
+    let ada = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", elsewhere).await;
+    assert!(matches!(ada, Ok(LogIn::Session(_))), "{:?}", ada.err());
     clock.advance(Duration::minutes(2));
     let freed = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", address).await;
     assert!(matches!(freed, Ok(LogIn::Session(_))), "{:?}", freed.err());
+}
+
+/// The /64s of one IPv6 /48 share a lock four times one address's: a
+/// subscriber handed a whole /48 cannot try passwords from 65,536
+/// addresses that each count alone.
+#[tokio::test]
+async fn the_64s_of_one_48_share_a_log_in_lock() {
+    use app::domain::core::quota::GROUP_FACTOR;
+    let (mut d, _) = fresh_domain().await;
+    d.throttle.address_lock_after = 2;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let in_48 = |n: u16| Some(std::net::IpAddr::from([0x2001, 0xdb8, 0x7, n, 0, 0, 0, 1]));
+    let most = 2 * GROUP_FACTOR as u16;
+    for n in 0..most {
+        // Two guesses from each /64 stay within its own lock.
+        let address = in_48(n / 2);
+        let result =
+            log_in::log_in(&d, &format!("guess{n}@example.com"), "wrong", "t", address).await;
+        assert!(matches!(result, Err(AppError::Invalid(_))), "attempt {n}: {:?}", result.err());
+    }
+    // The attempt past the limit starts the /48's lock (login_failures) and
+    // changes nothing else; the next ones change nothing at all.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let locked = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", in_48(most)).await;
+    assert!(matches!(locked, Err(AppError::TooManyRequests(_))), "{:?}", locked.err());
+    before.assert_unchanged(&d).await;
+    let before = Snapshot::take(&d).await;
+    let locked = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", in_48(most + 1)).await;
+    assert!(matches!(locked, Err(AppError::TooManyRequests(_))), "{:?}", locked.err());
+    before.assert_unchanged(&d).await;
+    let other_48 = Some(std::net::IpAddr::from([0x2001, 0xdb8, 0x8, 1, 0, 0, 0, 1]));
+    let ada = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", other_48).await;
+    assert!(matches!(ada, Ok(LogIn::Session(_))), "{:?}", ada.err());
 }
 
 #[tokio::test]
@@ -633,6 +672,38 @@ async fn turning_two_factor_on_is_counted_so_on_and_off_cannot_flood_the_mailbox
     clock.advance(day);
     let code = current_code(&d, &secret);
     two_factor::confirm_setup(&d, &me, PASSWORD, &code).await.unwrap();
+}
+
+/// Each Set Up seals and writes a new secret, so they are counted per user:
+/// past the count a set-up is refused with nothing written, the pending one
+/// still turns on, and an hour later set-ups work again. Its own count: a
+/// user whose changes are spent may still secure their account.
+#[tokio::test]
+async fn two_factor_set_ups_are_counted_so_a_loop_cannot_hold_the_writer() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, clock) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::TwoFactorSetup, per: Per::Actor, max: 3, window: hour });
+    d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 0, window: hour });
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let me = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap().member;
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(two_factor::begin_setup(&d, &me).await.unwrap());
+    }
+    let before = Snapshot::take(&d).await;
+    let refused = two_factor::begin_setup(&d, &me).await.err();
+    assert!(
+        matches!(&refused, Some(AppError::TooManyRequests(m)) if m.contains("new two-factor secrets")),
+        "{refused:?}"
+    );
+    before.assert_unchanged(&d).await;
+    let secret = app::domain::testing::base32_decode(&last.unwrap().secret);
+    two_factor::confirm_setup(&d, &me, PASSWORD, &current_code(&d, &secret)).await.unwrap();
+    clock.advance(Duration::seconds(30));
+    two_factor::disable(&d, &me, PASSWORD, &current_code(&d, &secret)).await.unwrap();
+    clock.advance(hour);
+    two_factor::begin_setup(&d, &me).await.unwrap();
 }
 
 /// Someone with the mailbox but not the authenticator gets nowhere with a

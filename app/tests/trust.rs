@@ -91,6 +91,34 @@ async fn forgot_password_is_limited_per_address_and_past_it_writes_no_email() {
     assert_eq!(emails_to(&d, "ada@example.com").await, 4);
 }
 
+/// Tagging an address anew for each email ("ada+1@", "ada+2@", Gmail's
+/// dots) reaches one mailbox: its spellings share four times one
+/// address's limit, so a mailbox cannot be flooded by spelling it anew.
+#[tokio::test]
+async fn the_spellings_of_one_mailbox_share_a_few_times_one_addresss_limit() {
+    use app::domain::core::quota::{mailbox_key, GROUP_FACTOR};
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("password_reset.recipient=1/60").unwrap();
+    for n in 0..GROUP_FACTOR {
+        let tagged = format!("ada+{n}@example.com");
+        email_links::request_password_reset(&d, &tagged, None).await.unwrap();
+    }
+    let before = Snapshot::take(&d).await;
+    for spelling in ["Ada+99@Example.com", "ada@example.com"] {
+        let refused = email_links::request_password_reset(&d, spelling, None).await;
+        assert!(try_again(refused).contains("password-reset emails"), "{spelling}");
+    }
+    before.assert_unchanged(&d).await;
+    email_links::request_password_reset(&d, "bob+1@example.com", None).await.unwrap();
+    // Which spellings are one mailbox.
+    let one = |a: &str, b: &str| mailbox_key(a) == mailbox_key(b);
+    assert!(one("ada+x@example.com", "ADA@example.com"));
+    assert!(one("a.d.a@gmail.com", "ada+y@googlemail.com"));
+    assert!(!one("a.da@example.com", "ada@example.com"), "dots matter outside Gmail");
+    assert!(!one("ada@example.com", "ada@example.org"));
+    assert_eq!(mailbox_key("+tag@example.com"), None);
+}
+
 #[tokio::test]
 async fn one_client_address_asking_for_many_resets_is_limited() {
     let (mut d, _) = fresh_domain().await;
@@ -127,6 +155,37 @@ async fn sign_ups_are_limited_per_client_address() {
     before.assert_unchanged(&d).await;
     let other = "198.51.100.7".parse().ok();
     sign_up::sign_up(&d, sign_up_input("founder5@example.com"), "t", other).await.unwrap();
+}
+
+/// A client address is an IPv6 /64, but one subscriber may be handed a
+/// whole /48 (65,536 /64s): its /64s share four times one's limit.
+#[tokio::test]
+async fn the_64s_of_one_48_share_a_few_times_one_clients_limit() {
+    use app::domain::core::quota::{Action, Limit, Per, GROUP_FACTOR};
+    let (mut d, _) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::SignUp, per: Per::Client, max: 1, window: hour });
+    let in_48 = |n: u16| Some(IpAddr::from([0x2001, 0xdb8, 0x7, n, 0, 0, 0, 1]));
+    for n in 0..GROUP_FACTOR as u16 {
+        let input = sign_up_input(&format!("founder{n}@example.com"));
+        sign_up::sign_up(&d, input, "t", in_48(n)).await.unwrap();
+    }
+    let before = Snapshot::take(&d).await;
+    let next = sign_up::sign_up(&d, sign_up_input("next@example.com"), "t", in_48(99)).await;
+    assert!(
+        matches!(&next, Err(AppError::TooManyRequests(m)) if m.contains("sign-ups")),
+        "{:?}",
+        next.err()
+    );
+    before.assert_unchanged(&d).await;
+    // Another /48 counts apart; so does every IPv4 address, however near.
+    let other_48 = Some(IpAddr::from([0x2001, 0xdb8, 0x8, 99, 0, 0, 0, 1]));
+    sign_up::sign_up(&d, sign_up_input("next@example.com"), "t", other_48).await.unwrap();
+    for last in 1..=GROUP_FACTOR as u8 + 1 {
+        let v4 = Some(IpAddr::from([198, 51, 100, last]));
+        let input = sign_up_input(&format!("v4-{last}@example.com"));
+        sign_up::sign_up(&d, input, "t", v4).await.unwrap();
+    }
 }
 
 #[tokio::test]
@@ -299,6 +358,7 @@ async fn an_unverified_sign_up_cannot_spend_or_invite_until_it_verifies() {
 
     let token = link_token(&d, "grace@example.com", "/verify-email").await;
     email_links::verify_email(&d, &token, None).await.unwrap();
+    users::invite(&d, &admin, invitee("bob@example.com")).await.unwrap();
     phone_numbers::request(&d, &admin).await.unwrap();
     developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
 }

@@ -79,6 +79,10 @@ test('change the email address: it changes only once the new address confirms', 
   await section.getByLabel('Current Password').fill(PASSWORD);
   await section.getByRole('button', { name: 'Change Email Address' }).click();
   await expect(section.getByText(`We sent a confirmation link to ${newEmail}.`)).toBeVisible();
+  // Until the link is used, the account keeps its address.
+  await page.reload();
+  await ready(page);
+  await expect(page.locator('p.readonly')).toHaveText(email);
 
   const link = await linkFromMailFolder(newEmail, '/confirm-email');
   await page.goto(link);

@@ -132,6 +132,11 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   await page.locator('#regenerate-code').fill(await app.code());
   await page.getByRole('button', { name: 'Make New Recovery Codes' }).click();
   await expect(page.locator('ul.recovery-codes li').first()).not.toHaveText(enabledCodes[0]);
+  // Put away once kept; the focus stays in the section.
+  await page.getByRole('button', { name: 'I Have Saved Them' }).click();
+  await expect(page.locator('ul.recovery-codes')).toHaveCount(0);
+  await expect(page.getByRole('heading', { name: 'Two-Factor Authentication' })).toBeFocused();
+  await expect(page.getByText('Two-factor authentication is on', { exact: false })).toBeVisible();
 
   await page.getByText('Turn off two-factor authentication').click();
   await page.locator('#disable-password').fill(PASSWORD);

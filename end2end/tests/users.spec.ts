@@ -227,6 +227,12 @@ test('an invitee declines from the link page and the admin hears why beside the 
   const invitee = await browser.newPage();
   await invitee.goto(link);
   await ready(invitee);
+  // Declining is a step of its own, with the way back beside it.
+  await invitee.getByRole('link', { name: 'Decline Invitation…' }).click();
+  await expect(invitee.getByRole('heading', { name: 'Decline your invitation' })).toBeVisible();
+  await invitee.getByRole('link', { name: 'Back to the invitation' }).click();
+  await expect(invitee.getByRole('button', { name: 'Activate Account' })).toBeVisible();
+  await invitee.getByRole('link', { name: 'Decline Invitation…' }).click();
   await invitee.getByRole('button', { name: 'Decline Invitation' }).click();
   await expect(invitee.getByText('You declined the invitation.')).toBeVisible();
   await expect(invitee).toHaveURL(/\/activate\?declined=1$/);
@@ -243,6 +249,11 @@ test('an invitee declines from the link page and the admin hears why beside the 
   await expect(page.getByRole('row', { name: /Sam Stranger/ })).toHaveCount(0);
   const dialog = await addUser();
   await expect(dialog.getByText(/declined an invitation to this account/)).toBeVisible();
+  // Refused: the dialog stays open with what was typed, and no user was added.
+  await expect(dialog.getByLabel('Email Address')).toHaveValue(invited);
+  await page.reload();
+  await ready(page);
+  await expect(page.getByRole('row', { name: /Sam Stranger/ })).toHaveCount(0);
 });
 
 test('a dialog closes with its Close button, and a refused delete says why inside its dialog', async ({ page, context }) => {

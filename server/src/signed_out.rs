@@ -3,7 +3,9 @@
 //! client-side navigation), but a server render that only redirects is wasted
 //! work, and leptos 0.8 renders that end in a redirect occasionally stalled
 //! under concurrent load in our tests. The session found here is handed to
-//! the render, which then looks it up no more.
+//! the render, which then looks it up no more. The pages that start a new
+//! session (log-in, sign-up, an invitation) get it too, only to tell a
+//! signed-in visitor who they are and that going on ends that session.
 use app::api::web::{session_token_in, SignedIn, WebContext};
 use app::domain::identity::sessions;
 use app::pages::log_in_url;
@@ -19,7 +21,8 @@ pub async fn send_to_log_in(
 ) -> Response {
     let path = request.uri().path().to_owned();
     let my_account = path == "/account" || path.starts_with("/account/");
-    if request.method() != Method::GET || !my_account {
+    let starts_a_session = matches!(path.as_str(), "/login" | "/signup" | "/activate");
+    if request.method() != Method::GET || !(my_account || starts_a_session) {
         return next.run(request).await;
     }
     let signed_in = match session_token_in(&web, request.headers()) {
@@ -30,6 +33,7 @@ pub async fn send_to_log_in(
         None => None,
     };
     match signed_in {
+        None if starts_a_session => next.run(request).await,
         Some(signed_in) => {
             // The render's server functions take the member from here.
             request.extensions_mut().insert(signed_in);

@@ -184,12 +184,20 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
         before.assert_unchanged(&app.domain).await;
         // A code the provider rejects, or the user declining. Each uses its
         // state up (oauth_states), whatever happens next; nothing else changes.
+        let used_up = async |state: &str| {
+            let again = format!("code=good-code&state={state}");
+            assert_eq!(
+                callback(&app, Some(&admin), &again).await,
+                "/account/oauth-tokens?oauth=invalid_state"
+            );
+        };
         let state = state_of(&start(&app, &admin).await);
         let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
         assert_eq!(
             callback(&app, Some(&admin), &format!("code=bad-code&state={state}")).await,
             "/account/oauth-tokens?oauth=failed"
         );
+        used_up(&state).await;
         before.assert_unchanged(&app.domain).await;
         let state = state_of(&start(&app, &admin).await);
         let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
@@ -197,6 +205,7 @@ fn the_authorization_code_flow_stores_the_token_for_its_user() {
             callback(&app, Some(&admin), &format!("error=access_denied&state={state}")).await,
             "/account/oauth-tokens?oauth=denied"
         );
+        used_up(&state).await;
         before.assert_unchanged(&app.domain).await;
         // A state expires after ten minutes (and is used up by the late try;
         // the session, used eleven minutes on, records its last use).

@@ -340,14 +340,30 @@ fn an_invitee_declines_from_the_links_page_and_the_admin_is_told_beside_the_emai
         let (admin, token) = cy_invited(&app).await;
         let path = format!("/activate?token={token}");
         let page = app.page(&path, None).await;
-        assert!(page.body.contains("Decline Invitation") && page.body.contains("Activate Account"));
+        assert!(page.body.contains("Activate Account"), "{}", page.body);
+        // Declining cannot be undone: its button stands on a step of its own,
+        // which names what is declined and leads back.
+        let decline_step = format!("{path}&amp;decline=1");
+        assert!(page.body.contains(&decline_step), "{}", page.body);
+        assert!(!page.body.contains(">Decline Invitation</button>"));
+        let deciding = app.page(&format!("{path}&decline=1"), None).await;
+        assert!(
+            deciding.body.contains(">Decline Invitation</button>")
+                && deciding.body.contains(&format!("href=\"{path}\""))
+                && !deciding.body.contains("Activate Account"),
+            "{}",
+            deciding.body
+        );
+        assert!(deciding.body.contains("Acme Voice") && deciding.body.contains("cy@example.com"));
         // Before anything is pressed, the page names the account and the
         // address; opening it, twice, uses nothing up.
         assert!(page.body.contains("Acme Voice") && page.body.contains("cy@example.com"));
         let opened_again = app.page(&path, None).await;
         assert!(opened_again.body.contains("Activate Account"), "{}", opened_again.body);
 
-        let declined = app.plain_post("decline_invitation", &[("token", &token)], &path).await;
+        let declined = app
+            .plain_post("decline_invitation", &[("token", &token)], &format!("{path}&decline=1"))
+            .await;
         assert_eq!(declined.status, StatusCode::FOUND, "{}", declined.body);
         assert_eq!(declined.location(), Some(app::pages::INVITATION_DECLINED));
         let landed = app.page(app::pages::INVITATION_DECLINED, None).await;
@@ -372,6 +388,43 @@ fn an_invitee_declines_from_the_links_page_and_the_admin_is_told_beside_the_emai
         assert_eq!(error["field"], "email");
         assert!(error["message"].as_str().unwrap().contains("declined an invitation"), "{error}");
         before.assert_unchanged(&app.domain).await;
+    })
+}
+
+/// Grace opens Cy's invitation in her own browser: the page says she is
+/// logged in, and activating logs Cy in there and ends Grace's session.
+#[test]
+fn activating_an_invitation_in_a_signed_in_browser_ends_that_session() {
+    run(async {
+        let app = TestApp::new().await;
+        let (admin, token) = cy_invited(&app).await;
+        let path = format!("/activate?token={token}");
+        let page = app.page(&path, Some(&admin)).await;
+        assert!(
+            page.body.contains("You are logged in as <strong>grace@example.com</strong>")
+                && page.body.contains("activating the invitation ends this session."),
+            "{}",
+            page.body
+        );
+        let grace_elsewhere = app.log_in(ADMIN, app::domain::testing::PASSWORD).await;
+        let grace_elsewhere = grace_elsewhere.session().unwrap();
+        // A refused activation ends nothing.
+        let weak = [("token", token.as_str()), ("new_password", "password1")];
+        let refused = app.call("activate", &weak, Some(&admin)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        let grace = app.call("signed_in_user", &[], Some(&admin)).await;
+        assert_eq!(grace.status, StatusCode::OK, "{}", grace.body);
+        let form = [("token", token.as_str()), ("new_password", support::MEMBER_PASSWORD)];
+        let cy = app.call("activate", &form, Some(&admin)).await;
+        assert_eq!(cy.status, StatusCode::OK, "{}", cy.body);
+        let cy = cy.session().expect("activation logs Cy in");
+        let who = app.call("signed_in_user", &[], Some(&cy)).await;
+        assert_eq!(who.json()["email"], "cy@example.com");
+        let grace = app.call("signed_in_user", &[], Some(&admin)).await;
+        assert_eq!(grace.status, StatusCode::UNAUTHORIZED, "{}", grace.body);
+        // Only the session that browser held.
+        let elsewhere = app.call("signed_in_user", &[], Some(&grace_elsewhere)).await;
+        assert_eq!(elsewhere.json()["email"], ADMIN);
     })
 }
 

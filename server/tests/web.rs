@@ -99,6 +99,79 @@ fn log_in_returns_to_a_same_site_next_page_only() {
     })
 }
 
+/// Log-in and sign-up opened in a browser that is signed in name who that is;
+/// going on ends the session the cookie held (the browser's only key to it),
+/// and no other session of that user.
+#[test]
+fn a_new_session_in_a_signed_in_browser_ends_the_one_it_replaces() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let here = app.sign_up(ADMIN).await;
+        let elsewhere = app.log_in(ADMIN, PASSWORD).await.session().unwrap();
+        let signed_in = "You are logged in as <strong>grace@example.com</strong>";
+        for (path, then) in [
+            ("/login", "logging in here ends this session."),
+            ("/signup", "signing up for a new account ends this session."),
+        ] {
+            let page = app.page(path, Some(&here)).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}");
+            assert!(page.body.contains(signed_in) && page.body.contains(then), "{}", page.body);
+            for visitor in [None, Some("forged-session-token")] {
+                let page = app.page(path, visitor).await;
+                assert_eq!(page.status, StatusCode::OK, "{path}");
+                assert!(!page.body.contains("You are logged in as"), "{path} {visitor:?}");
+            }
+        }
+        let me = async |session: &str| {
+            let reply = app.call("signed_in_user", &[], Some(session)).await;
+            (reply.status == StatusCode::OK).then(|| reply.json()["email"].clone())
+        };
+
+        // Ada, who has an account of her own, logs in on Grace's computer.
+        let ada = "ada@example.com";
+        app.sign_up(ada).await;
+        let form = [("email", ada), ("password", PASSWORD)];
+        let ada_here = app.call("log_in", &form, Some(&here)).await.session().unwrap();
+        assert_eq!(me(&here).await, None, "the session the cookie held ended");
+        assert_eq!(me(&elsewhere).await, Some(ADMIN.into()), "Grace's other one did not");
+        assert_eq!(me(&ada_here).await, Some(ada.into()));
+
+        // A failed log-in ends nothing: it is counted and recorded, no more.
+        let wrong = [("email", ADMIN), ("password", "not the password")];
+        let before =
+            Snapshot::take_except(&app.domain, &["login_failures", "activity_events"]).await;
+        let refused = app.call("log_in", &wrong, Some(&ada_here)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert_eq!(refused.json()["Invalid"][0]["message"], WRONG_CREDENTIALS);
+        assert!(refused.session().is_none());
+        assert_eq!(before.new_events(&app.domain).await, ["sign_in.failed grace@example.com"]);
+        before.assert_unchanged(&app.domain).await;
+        assert_eq!(me(&ada_here).await, Some(ada.into()));
+
+        // A reset link used in that browser: Ada's session there ends too.
+        app.call("request_password_reset", &[("email", ADMIN)], None).await;
+        let token = app.link_token(ADMIN, "/reset-password").await;
+        let form = [("token", token.as_str()), ("new_password", "Quartz-Harbor-Lantern-77")];
+        let reset = app.call("reset_password", &form, Some(&ada_here)).await;
+        let grace_here = reset.session().expect("the reset logs Grace in");
+        assert_eq!(me(&ada_here).await, None);
+        assert_eq!(me(&grace_here).await, Some(ADMIN.into()));
+        let ada_here = app.log_in(ada, PASSWORD).await.session().unwrap();
+
+        // Signing up a new company from that browser ends Ada's session there.
+        let sign_up = [
+            ("company_name", "Beta Voice"),
+            ("first_name", "Lin"),
+            ("last_name", "Wu"),
+            ("email", "lin@example.com"),
+            ("password", PASSWORD),
+        ];
+        let lin = app.call("sign_up", &sign_up, Some(&ada_here)).await.session().unwrap();
+        assert_eq!(me(&ada_here).await, None);
+        assert_eq!(me(&lin).await, Some("lin@example.com".into()));
+    })
+}
+
 #[test]
 fn signed_out_visitors_are_sent_to_log_in_and_back() {
     support::run(async {
@@ -300,6 +373,15 @@ fn a_password_change_needs_the_current_password_and_ends_other_sessions() {
         let here = app.sign_up(ADMIN).await;
         let elsewhere = app.log_in(ADMIN, PASSWORD).await.session().unwrap();
         let new_password = "Quartz-Harbor-Lantern-77";
+        // The form names its account, unseen and unsent, so that a password
+        // manager files the new password under the right login.
+        let page = app.page("/account", Some(&here)).await;
+        let form = page.body.split("Change Password</h2>").nth(1).unwrap();
+        let form = form.split("</form>").next().unwrap();
+        assert!(
+            form.contains(r#"<input type="email" autocomplete="username" value="grace@example.com" readonly hidden"#),
+            "{form}"
+        );
 
         // The wrong password counts against the user's re-checks (login_failures);
         // nothing else changes.

@@ -51,7 +51,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     let outcome =
         email_links::reset_password(&d, &token, &new_password, &user_agent(), client_address())
             .await?;
-    super::log_in::continue_log_in(outcome, "/account", true)
+    super::log_in::continue_log_in(outcome, "/account", true).await
 }
 
 /// Returns the address the confirmation link was sent to.

@@ -28,5 +28,5 @@ pub async fn activate(token: String, new_password: String) -> Result<(), AppErro
     use crate::domain::admin::invitations;
     let (d, client) = (domain()?, client_address());
     let outcome = invitations::activate(&d, &token, &new_password, &user_agent(), client).await?;
-    super::log_in::continue_log_in(outcome, "/account", true)
+    super::log_in::continue_log_in(outcome, "/account", true).await
 }

@@ -9,14 +9,14 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     use crate::domain::identity::log_in;
     let d = domain()?;
     let outcome = log_in::log_in(&d, &email, &password, &user_agent(), client_address()).await?;
-    continue_log_in(outcome, &safe_next(next), false)
+    continue_log_in(outcome, &safe_next(next), false).await
 }
 
 /// Sets the session cookie and goes on to `next`, or (2FA on) sets the
 /// challenge cookie and goes to the code step first, which says so when a
 /// password link's new password waits for it.
 #[cfg(feature = "ssr")]
-pub fn continue_log_in(
+pub async fn continue_log_in(
     outcome: crate::domain::identity::log_in::LogIn,
     next: &str,
     after_password_link: bool,
@@ -25,7 +25,7 @@ pub fn continue_log_in(
     use crate::domain::identity::log_in::LogIn;
     match outcome {
         LogIn::Session(session) => {
-            set_session_cookie(&session.token)?;
+            replace_session_cookie(&session.token).await?;
             leptos_axum::redirect(next);
         }
         LogIn::SecondFactor { challenge } => {
@@ -47,7 +47,7 @@ pub async fn log_in_code(code: String, next: Option<String>) -> Result<(), AppEr
     let session =
         log_in::complete_second_factor(&d, &challenge, &code, &user_agent(), client).await?;
     clear_challenge_cookie();
-    set_session_cookie(&session.token)?;
+    replace_session_cookie(&session.token).await?;
     leptos_axum::redirect(&safe_next(next));
     Ok(())
 }

@@ -15,7 +15,7 @@ pub async fn sign_up(
     use crate::domain::identity::sign_up;
     let input = sign_up::SignUp { company_name, first_name, last_name, email, password };
     let session = sign_up::sign_up(&domain()?, input, &user_agent(), client_address()).await?;
-    set_session_cookie(&session.token)?;
+    replace_session_cookie(&session.token).await?;
     leptos_axum::redirect("/account");
     Ok(())
 }

@@ -232,8 +232,15 @@ fn set_cookie(value: String) {
     }
 }
 
-pub fn set_session_cookie(token: &str) -> Result<(), AppError> {
+/// Hands the browser a new session. The session its cookie named before (a
+/// log-in as someone else, a sign-up or an invitation opened while signed
+/// in) ends: the cookie is its only holder, and a session nobody can use
+/// or end from its list would stay valid until it expires.
+pub async fn replace_session_cookie(token: &str) -> Result<(), AppError> {
     let web = web()?;
+    if let Some(previous) = session_token().filter(|previous| previous != token) {
+        sessions::log_out(&web.domain, &previous).await?;
+    }
     set_cookie(format!("{}={token}; {}", web.session_cookie(), web.cookie_attributes("Lax")));
     Ok(())
 }

@@ -200,3 +200,10 @@ pub fn TextAreaField(
         </FieldFrame>
     }
 }
+
+/// The account a new password is for, unseen, so a password manager files
+/// the password under it. It has no name: the form does not send it.
+#[component]
+pub fn Username(email: String) -> impl IntoView {
+    view! { <input type="email" autocomplete="username" value=email readonly hidden /> }
+}

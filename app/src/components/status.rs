@@ -14,16 +14,13 @@ pub fn set_status(code: u16) {
     let _ = code;
 }
 
-/// What a signed-in user sees at a URL their role does not allow.
+/// What a signed-in user sees at a URL their role does not allow: said
+/// under the tab's own heading, in the tab's panel (a panel of its own
+/// there drew a card inside the card, headed "Not available").
 #[component]
 pub fn Refused(message: String) -> impl IntoView {
     set_status(403);
-    view! {
-        <section class="panel refused">
-            <h2>"Not available"</h2>
-            <p>{message}</p>
-        </section>
-    }
+    view! { <p class="alert error" role="alert">{message}</p> }
 }
 
 /// What a tab shows when its session ended while the page was open (logged

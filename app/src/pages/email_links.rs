@@ -7,12 +7,13 @@ use leptos::prelude::*;
 
 use leptos_router::hooks::use_query_map;
 
+use super::SignedInAlready;
 use crate::api::email_links::{
     check_email_change_link, check_reset_link, check_verification_link, ConfirmEmailChange,
     ResetPassword, VerifyEmail,
 };
 use crate::components::action::{field_error, form_action, form_error, redirected_success};
-use crate::components::form::{FormStatus, NewPasswordField};
+use crate::components::form::{FormStatus, NewPasswordField, Username};
 use crate::components::loaded::{loading, server_resource};
 use crate::model::{AppError, Invitation, DECLINE_HOLD_DAYS};
 use serde::de::DeserializeOwned;
@@ -92,13 +93,6 @@ pub fn ResetPasswordPage() -> impl IntoView {
     }
 }
 
-/// The account a new password is for, unseen, so a password manager files
-/// the password under it. It has no name: the form does not send it.
-#[component]
-fn Username(email: String) -> impl IntoView {
-    view! { <input type="email" autocomplete="username" value=email readonly hidden /> }
-}
-
 /// A link's page once its check is in (the routes render with
 /// `SsrMode::Async`, so the server sends it whole): what `form` makes of the
 /// check's answer, or, when the link no longer works, its refusal in the
@@ -169,6 +163,11 @@ pub fn ConfirmEmailPage() -> impl IntoView {
 const DECLINED: &str = "You declined the invitation. Its account cannot invite this address again \
      for a while.";
 
+/// The page this invitation link opens, from its decline step.
+fn invitation_url() -> String {
+    format!("/activate?token={}", super::encode_path(&token_from_query()))
+}
+
 #[component]
 pub fn ActivatePage() -> impl IntoView {
     let activate = form_action::<crate::api::invitations::Activate>();
@@ -176,13 +175,16 @@ pub fn ActivatePage() -> impl IntoView {
     let decline = form_action::<crate::api::invitations::DeclineInvitation>();
     let declined = decline.value();
     let done = redirected_success(declined, "declined", DECLINED);
-    let token = token_from_query();
+    let (token, deciding) =
+        use_query_map().with_untracked(|q| (q.get("token"), q.get("decline").is_some()));
+    let token = token.unwrap_or_default();
     // The route renders after this resolves (`SsrMode::Async`): the page is
     // plain HTML, with nothing to fill it in later.
     let invitation =
         server_resource(|| (), move |_| crate::api::invitations::read_invitation(token.clone()));
-    let forms = move |invited: Invitation| {
+    let activate_form = move |invited: Invitation| {
         view! {
+            <SignedInAlready then="activating the invitation ends this session." />
             <p>
                 "You are invited to join " <strong>{invited.company}</strong>
                 " on Voice Console. You will log in as " <strong>{invited.email.clone()}</strong> "."
@@ -197,23 +199,42 @@ pub fn ActivatePage() -> impl IntoView {
                 </button>
             </ActionForm>
             <h2>"Not for you?"</h2>
+            <p>
+                "If you do not know this account or do not want to join it, you can decline the \
+                 invitation. "
+                <a href=format!("{}&decline=1", invitation_url())>"Decline Invitation…"</a>
+            </p>
+        }
+    };
+    let decline_form = move |invited: Invitation| {
+        view! {
             <ActionForm action=decline attr:class="card">
                 <FormStatus error=form_error(declined, &[]) />
                 <input type="hidden" name="token" value=token_from_query() />
                 <p>
-                    "If you do not know this account or do not want to join it, decline: the \
-                     invitation is removed, and the account cannot invite this address again for "
-                    {DECLINE_HOLD_DAYS} " days."
+                    "Decline the invitation to join " <strong>{invited.company}</strong> " as "
+                    <strong>{invited.email}</strong> "? It is removed, and the account cannot \
+                     invite this address again for " {DECLINE_HOLD_DAYS} " days."
                 </p>
-                <button type="submit" class="danger" disabled=move || decline.pending().get()>
-                    "Decline Invitation"
-                </button>
+                <div class="actions">
+                    <button type="submit" class="danger" disabled=move || decline.pending().get()>
+                        "Decline Invitation"
+                    </button>
+                    <a href=invitation_url()>"Back to the invitation"</a>
+                </div>
             </ActionForm>
         }
     };
+    // Declining cannot be undone, so the button that does it stands on a page
+    // of its own, reached from the invitation by a link (these pages are
+    // plain HTML: no script opens a dialog), with the way back beside it.
+    let forms = move |invited: Invitation| match deciding {
+        false => Either::Left(activate_form(invited)),
+        true => Either::Right(decline_form(invited)),
+    };
     view! {
         <main id="main" class="narrow">
-            <h1>"Your invitation"</h1>
+            <h1>{if deciding { "Decline your invitation" } else { "Your invitation" }}</h1>
             {move || match done.get() {
                 Some(message) => Either::Left(view! { <p class="alert success" role="status">{message}</p> }),
                 None => Either::Right(view! {

@@ -1,5 +1,7 @@
 use leptos::prelude::*;
 
+use super::SignedInAlready;
+
 use leptos_router::hooks::use_query_map;
 
 use crate::api::log_in::{LogIn, LogInCode};
@@ -33,6 +35,7 @@ pub fn LogInPage() -> impl IntoView {
     view! {
         <main id="main" class="narrow">
             <h1>"Log in"</h1>
+            <SignedInAlready then="logging in here ends this session." />
             <ActionForm action=log_in attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["email", "password"]) success=farewell />
                 <input type="hidden" name="next" value=next />

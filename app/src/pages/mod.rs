@@ -63,6 +63,26 @@ fn encode_path(path: &str) -> String {
         .collect()
 }
 
+/// On a page that starts a new session, opened by someone signed in (the
+/// server's check before the render found their session): who they are, the
+/// way back, and `then`, what going on does to their session. These pages
+/// are plain HTML, rendered by the server only.
+#[component]
+pub fn SignedInAlready(then: &'static str) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let me = crate::api::web::checked_user();
+    #[cfg(not(feature = "ssr"))]
+    let me = None::<crate::model::CurrentUser>;
+    me.map(|me| {
+        view! {
+            <p class="alert info" role="status">
+                "You are logged in as " <strong>{me.email}</strong> ". "
+                <a href="/account">"Go to My Account"</a> ", or go on: " {then}
+            </p>
+        }
+    })
+}
+
 #[component]
 pub fn NotFound() -> impl IntoView {
     set_status(404);

@@ -11,7 +11,7 @@ use crate::api::profile::{ChangePassword, UpdateName};
 use crate::components::action::{
     field_error, forget_success, form_action, form_error, reset_on_success, success_message,
 };
-use crate::components::form::{Field, FormStatus, NewPasswordField};
+use crate::components::form::{Field, FormStatus, NewPasswordField, Username};
 use crate::model::{CurrentUser, PendingEmailChange, EMAIL_MAX, NAME_MAX, UNVERIFIED_LIMITS};
 
 /// The user's name, email address and password, each in its own section.
@@ -62,6 +62,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
                     error=form_error(password_result, &["current_password", "new_password"])
                     success=success_message(password_result, "Your password was changed. Your other sessions were logged out.")
                 />
+                <Username email=me.email.clone() />
                 <Field label="Current Password" name="current_password" input_type="password" autocomplete="current-password" error=field_error(password_result, "current_password") />
                 <NewPasswordField label="New Password" name="new_password" error=field_error(password_result, "new_password") />
                 <button type="submit" class="primary" disabled=move || change_password.pending().get()>

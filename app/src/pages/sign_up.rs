@@ -1,5 +1,7 @@
 use leptos::prelude::*;
 
+use super::SignedInAlready;
+
 use crate::api::sign_up::SignUp;
 use crate::components::action::{field_error, form_action, form_error};
 use crate::components::form::{Field, FormStatus, NewPasswordField};
@@ -15,6 +17,7 @@ pub fn SignUpPage() -> impl IntoView {
         <main id="main" class="narrow">
             <h1>"Create your account"</h1>
             <p>"You will be the admin of your company's account and can add your colleagues later."</p>
+            <SignedInAlready then="signing up for a new account ends this session." />
             <ActionForm action=sign_up attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, FIELDS) />
                 <Field label="Company Name" name="company_name" autocomplete="organization" maxlength=COMPANY_MAX error=field_error(result, "company_name") />

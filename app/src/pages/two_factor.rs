@@ -79,10 +79,20 @@ pub fn TwoFactorSection() -> impl IntoView {
     };
     view! {
         <section class="panel" aria-labelledby="two-factor-heading">
-            <h2 id="two-factor-heading">"Two-Factor Authentication"</h2>
+            <h2 id="two-factor-heading" tabindex="-1">"Two-Factor Authentication"</h2>
             <Loaded resource=status view=body />
             <FormStatus error=Signal::derive(|| None::<String>) success=turned_off />
-            {move || codes.get().map(|codes| view! { <RecoveryCodes codes /> })}
+            {move || {
+                codes.get().map(|list| {
+                    // Put away once the user says they are kept: the focus
+                    // goes to the section's heading, not the page's top.
+                    let saved = Callback::new(move |_| {
+                        codes.set(None);
+                        focus_by_id("two-factor-heading");
+                    });
+                    view! { <RecoveryCodes codes=list saved /> }
+                })
+            }}
         </section>
     }
 }
@@ -131,19 +141,29 @@ fn TwoFactorSetupSteps(
 fn cancel_setup(begin: ServerAction<BeginTwoFactor>, confirm: ServerAction<ConfirmTwoFactor>) {
     begin.value().set(None);
     confirm.value().set(None);
-    #[cfg(feature = "hydrate")]
-    request_animation_frame(|| {
-        use leptos::wasm_bindgen::JsCast;
-        let button = document().query_selector("#two-factor-setup").ok().flatten();
-        if let Some(button) = button.and_then(|b| b.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-        {
-            let _ = button.focus();
-        }
-    });
+    focus_by_id("two-factor-setup");
 }
 
+/// Focuses the element `id` once the change just made is drawn: the control
+/// that had the focus is gone with it.
+fn focus_by_id(id: &'static str) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use leptos::wasm_bindgen::JsCast;
+        let element = document().get_element_by_id(id);
+        if let Some(element) =
+            element.and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+/// The codes just made, until the user says they have kept them (`saved`).
 #[component]
-fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
+fn RecoveryCodes(codes: Vec<String>, saved: Callback<()>) -> impl IntoView {
     let all = codes.join("\n") + "\n";
     view! {
         <div class="alert success" role="status">
@@ -153,6 +173,7 @@ fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
             </ul>
             <div class="actions">
                 <CopyButton text=all what="Codes" />
+                <button type="button" on:click=move |_| saved.run(())>"I Have Saved Them"</button>
             </div>
         </div>
     }

@@ -42,6 +42,11 @@ pub enum Action {
     /// Two-factor authentication turned on, which emails the user (as turning
     /// it off does; that needs it on first, so this bounds both).
     TwoFactorOn,
+    /// A two-factor set-up started: a new secret sealed and written in
+    /// place of the pending one. Not a change (the activity log has no
+    /// event for it, and a spent change count must not keep anyone from
+    /// securing their account), but each is a write, so a loop is bounded.
+    TwoFactorSetup,
     /// A log-in with the right password. Each opens a session (or a code
     /// step) and writes a sign-in event, and each costs a password hash:
     /// only the password's owner can count here, so the bound cannot lock
@@ -75,7 +80,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -84,6 +89,7 @@ impl Action {
         Action::NumberRequest,
         Action::DemoNumberRequest,
         Action::TwoFactorOn,
+        Action::TwoFactorSetup,
         Action::SignIn,
         Action::PasswordCheck,
         Action::ActivityExport,
@@ -103,6 +109,7 @@ impl Action {
             Action::NumberRequest => "number_request",
             Action::DemoNumberRequest => "demo_number_request",
             Action::TwoFactorOn => "two_factor_on",
+            Action::TwoFactorSetup => "two_factor_setup",
             Action::SignIn => "sign_in",
             Action::PasswordCheck => "password_check",
             Action::ActivityExport => "activity_export",
@@ -124,6 +131,7 @@ impl Action {
             Action::NumberRequest => "phone-number requests",
             Action::DemoNumberRequest => "phone-number requests on a demo account",
             Action::TwoFactorOn => "two-factor set-ups",
+            Action::TwoFactorSetup => "new two-factor secrets",
             Action::SignIn => "log-ins",
             Action::PasswordCheck => "password checks",
             Action::ActivityExport => "activity downloads",
@@ -229,6 +237,7 @@ impl Default for QuotaPolicy {
                 limit(DemoNumberRequest, Client, 3, 30 * DAY),
                 limit(DemoNumberRequest, Total, 20, 30 * DAY),
                 limit(TwoFactorOn, Actor, 5, DAY),
+                limit(TwoFactorSetup, Actor, 30, HOUR),
                 limit(SignIn, Actor, 30, HOUR),
                 limit(PasswordCheck, Actor, 30, HOUR),
                 limit(ActivityExport, Actor, 10, HOUR),
@@ -250,6 +259,11 @@ impl Default for QuotaPolicy {
 impl QuotaPolicy {
     pub fn limits(&self) -> &[Limit] {
         &self.limits
+    }
+
+    /// The most `action` may be done per `per` in its window, if limited.
+    pub fn max(&self, action: Action, per: Per) -> Option<i32> {
+        self.limits.iter().find(|l| (l.action, l.per) == (action, per)).map(|l| l.max)
     }
 
     /// Sets one limit (replacing the default for its action and subject).
@@ -338,6 +352,45 @@ pub fn client_key(address: IpAddr) -> String {
     }
 }
 
+/// How many times one subject's limit the group it belongs to shares: the
+/// /64s of one IPv6 /48 ([`network_key`]), the spellings of one mailbox
+/// ([`mailbox_key`]). Room for the several subscribers a /48 may hold, or
+/// the few addresses a person tags for their own use; far from the 65,536
+/// /64s of a /48, or the endless tags of an address, that would each count
+/// alone.
+pub const GROUP_FACTOR: i32 = 4;
+
+/// The /48 an IPv6 client address is in ("2001:db8:1::/48"), counted as
+/// well as its /64: a subscriber may be handed a whole /48 (a free tunnel
+/// broker hands one out). None for IPv4, where each address is counted
+/// alone and costs its holder.
+pub fn network_key(address: IpAddr) -> Option<String> {
+    match address {
+        IpAddr::V4(_) => None,
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => None,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+        }
+    }
+}
+
+/// The mailbox an email address delivers to, counted as well as the
+/// address itself: "ada+news@example.com" and "ada@example.com" reach one
+/// person (sub-addressing), as do Gmail's addresses with and without dots,
+/// so a recipient's limit is not dodged by tagging their address anew for
+/// each email.
+pub fn mailbox_key(address: &str) -> Option<String> {
+    let address = address.trim().to_lowercase();
+    let (local, domain) = address.rsplit_once('@')?;
+    let local = local.split('+').next().filter(|local| !local.is_empty())?;
+    let mailbox = match domain {
+        "gmail.com" | "googlemail.com" => format!("{}@gmail.com", local.replace('.', "")),
+        _ => format!("{local}@{domain}"),
+    };
+    Some(mailbox)
+}
+
 /// Whole minutes from `now` to `until`, rounded up, at least one.
 pub fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     (((until - now).num_seconds() + 59) / 60).max(1)
@@ -380,7 +433,7 @@ pub async fn spend_several<C: ConnectionTrait>(
     n: i32,
 ) -> Result<(), AppError> {
     for (key, limit) in counters(policy, action, who) {
-        admit(conn, now, &key, limit, n).await?;
+        admit(conn, now, &key, &limit, n).await?;
     }
     Ok(())
 }
@@ -388,13 +441,28 @@ pub async fn spend_several<C: ConnectionTrait>(
 /// The counters `action` by `who` takes a count of, each with its limit,
 /// always in the same order, so two transactions never wait on each other's
 /// rows.
-fn counters<'p>(policy: &'p QuotaPolicy, action: Action, who: &Who) -> Vec<(String, &'p Limit)> {
-    let mut counted: Vec<(String, &Limit)> = policy
-        .limits
-        .iter()
-        .filter(|l| l.action == action)
-        .filter_map(|l| who.subject(l.per).map(|s| (counter_key(action, l.per, &s), l)))
-        .collect();
+fn counters(policy: &QuotaPolicy, action: Action, who: &Who) -> Vec<(String, Limit)> {
+    let mut counted = Vec::new();
+    for limit in policy.limits.iter().filter(|l| l.action == action) {
+        if let Some(subject) = who.subject(limit.per) {
+            counted.push((counter_key(action, limit.per, &subject), *limit));
+        }
+        // The group the subject is part of shares a few times its limit.
+        let group = match limit.per {
+            Per::Client => who.client.and_then(network_key),
+            // By its hash, as the address is.
+            Per::Recipient => who
+                .recipient
+                .as_deref()
+                .and_then(mailbox_key)
+                .map(|mailbox| format!("mailbox {}", token_hash(&mailbox))),
+            _ => None,
+        };
+        if let Some(group) = group {
+            let max = limit.max.saturating_mul(GROUP_FACTOR);
+            counted.push((counter_key(action, limit.per, &group), Limit { max, ..*limit }));
+        }
+    }
     counted.sort_by(|a, b| a.0.cmp(&b.0));
     counted
 }
@@ -413,7 +481,7 @@ pub async fn refuse_spent<C: ConnectionTrait>(
     for (key, limit) in counters(policy, action, who) {
         let Some(row) = counter::Entity::find_by_id(key).one(conn).await? else { continue };
         if row.count >= limit.max && row.window_started_at > now - limit.window {
-            return Err(refusal(limit, row.window_started_at, now));
+            return Err(refusal(&limit, row.window_started_at, now));
         }
     }
     Ok(())

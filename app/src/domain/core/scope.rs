@@ -61,6 +61,18 @@ account_owned! {
     oauth_token owned by OwnerId,
 }
 
+/// The rows of every account on `plan`, for a count across accounts (what
+/// demo accounts hold together), never a list shown to anyone.
+pub fn held_on_plan<E: AccountOwned>(plan: limits::Plan) -> Select<E> {
+    use sea_orm::sea_query::Query;
+    let on_plan = Query::select()
+        .column(account::Column::Id)
+        .from(account::Entity)
+        .and_where(account::Column::Plan.eq(plan.key()))
+        .to_owned();
+    E::find().filter(E::account_column().in_subquery(on_plan))
+}
+
 /// The rows one actor may reach: those of their account.
 pub struct Scoped {
     account_id: i32,

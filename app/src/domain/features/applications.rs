@@ -573,10 +573,14 @@ pub async fn save_settings(
         .map(|name| validation::one_line_name(name, "Name").map_err(|m| AppError::field("name", m)))
         .transpose()?;
     me.verified(&d.db).await?;
+    let mut renamed = false;
     if let Some(name) = &name {
-        refuse_taken_by_another(&d.db, &find_owned(&d.db, me, id).await?, name).await?;
+        let app = find_owned(&d.db, me, id).await?;
+        refuse_taken_by_another(&d.db, &app, name).await?;
+        renamed = *name != app.name;
     }
-    let by = By::Member(activity::count_change(d, me).await?);
+    // A rename is an event of its own beside the settings'.
+    let by = By::Member(activity::count_changes(d, me, 1 + usize::from(renamed)).await?);
     let txn = d.db.begin().await?;
     // Deleting a library or an integration takes the same lock before it
     // reads where it is used (see `integrations::delete`).

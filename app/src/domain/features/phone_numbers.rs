@@ -14,8 +14,8 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::limits;
 use crate::domain::core::people::{self, user_choice};
-use crate::domain::core::quota::{Action, Who};
-use crate::domain::core::scope::{lock_account_as, Scoped};
+use crate::domain::core::quota::{Action, Per, Who};
+use crate::domain::core::scope::{held_on_plan, lock_account_as, Scoped};
 use crate::domain::core::Domain;
 use crate::domain::entity::{
     application, deployment, deployment_token, oauth_token, phone_number, user,
@@ -172,6 +172,7 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
     d.spend(&txn, Action::NumberRequest, &who).await?;
     if limits::plan(&txn, account_id).await? == limits::Plan::Demo {
         d.spend(&txn, Action::DemoNumberRequest, &who).await?;
+        refuse_demo_stock_full(d, &txn).await?;
     }
     let Some(number) = d.numbers.request_toll_free(&txn, account_id, d.clock.now()).await? else {
         return Err(AppError::Conflict(POOL_EMPTY.into()));
@@ -200,6 +201,31 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
     txn.commit().await?;
     tracing::info!(account = account_id, number = %number.e164, "phone number provisioned");
     row.ok_or(AppError::Internal)
+}
+
+/// Demo accounts together hold at most as many numbers as they may request
+/// in the demo total's window: the window bounds how fast they take
+/// numbers, and this how many they keep, or new demo accounts would take a
+/// window's worth every month until paying accounts found the stock empty.
+/// Counted after the demo total is spent in the same transaction: that
+/// counter's row stays locked until the commit, so two demo requests at
+/// once count one after the other.
+async fn refuse_demo_stock_full(d: &Domain, txn: &DatabaseTransaction) -> Result<(), AppError> {
+    let Some(most) = d.quotas.max(Action::DemoNumberRequest, Per::Total) else {
+        return Ok(());
+    };
+    let held = held_on_plan::<phone_number::Entity>(limits::Plan::Demo).count(txn).await?;
+    limits::refuse_full(held, u64::try_from(most).unwrap_or(0), || demo_stock_full(d))
+}
+
+/// Why a demo account may not request a number while demo accounts hold
+/// all they may ([`refuse_demo_stock_full`]).
+pub fn demo_stock_full(d: &Domain) -> String {
+    format!(
+        "The numbers set aside for demo accounts are all taken right now; try again later. \
+         To move to a full account, {}.",
+        d.contact_support()
+    )
 }
 
 /// Applies owner changes all together or not at all. Every number and every

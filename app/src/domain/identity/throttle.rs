@@ -19,7 +19,9 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 
 use crate::domain::core::crypto::token_hash;
 use crate::domain::core::limits::ThrottlePolicy;
-use crate::domain::core::quota::{client_key, duration_text, minutes_until};
+use crate::domain::core::quota::{
+    client_key, duration_text, minutes_until, network_key, GROUP_FACTOR,
+};
 use crate::domain::core::Domain;
 use crate::domain::entity::login_failure;
 use crate::model::AppError;
@@ -29,6 +31,8 @@ use crate::model::AppError;
 enum Kind {
     LogInEmail,
     LogInAddress,
+    /// An IPv6 client's /48 (`quota::network_key`).
+    LogInNetwork,
     SecondFactor,
     PasswordRecheck,
 }
@@ -39,6 +43,7 @@ impl Kind {
         match self {
             Kind::LogInEmail => "log_in_email",
             Kind::LogInAddress => "log_in_address",
+            Kind::LogInNetwork => "log_in_network",
             Kind::SecondFactor => "second_factor",
             Kind::PasswordRecheck => "password_recheck",
         }
@@ -48,6 +53,7 @@ impl Kind {
         match self {
             Kind::LogInEmail | Kind::PasswordRecheck => policy.email_lock_after,
             Kind::LogInAddress => policy.address_lock_after,
+            Kind::LogInNetwork => policy.address_lock_after.saturating_mul(GROUP_FACTOR),
             Kind::SecondFactor => policy.code_lock_after,
         }
     }
@@ -55,7 +61,7 @@ impl Kind {
     fn locked(self, minutes: i64) -> String {
         let wait = duration_text(minutes);
         match self {
-            Kind::LogInEmail | Kind::LogInAddress => {
+            Kind::LogInEmail | Kind::LogInAddress | Kind::LogInNetwork => {
                 format!("Too many failed log-ins. Try again in {wait}, or reset your password.")
             }
             Kind::SecondFactor => format!("Too many wrong two-factor codes. Try again in {wait}."),
@@ -70,11 +76,20 @@ pub struct Subjects {
 }
 
 impl Subjects {
-    /// A log-in: the email and, when known, the client's address.
+    /// A log-in: an IPv6 client's /48 and the client's address, when known,
+    /// and the email, broadest first. The address comes before the email: a
+    /// client it locked is refused before the email counts, or, done from a
+    /// locked address at no cost of a hash, its attempts would go on locking
+    /// out whichever users it named.
     pub fn log_in(normalized_email: &str, address: Option<std::net::IpAddr>) -> Self {
-        let mut subjects =
-            vec![(format!("email:{}", token_hash(normalized_email)), Kind::LogInEmail)];
-        subjects.extend(address.map(|a| (format!("ip:{}", client_key(a)), Kind::LogInAddress)));
+        let mut subjects: Vec<(String, Kind)> = Vec::new();
+        if let Some(address) = address {
+            if let Some(network) = network_key(address) {
+                subjects.push((format!("ip:{network}"), Kind::LogInNetwork));
+            }
+            subjects.push((format!("ip:{}", client_key(address)), Kind::LogInAddress));
+        }
+        subjects.push((format!("email:{}", token_hash(normalized_email)), Kind::LogInEmail));
         Subjects { subjects }
     }
 
@@ -127,10 +142,13 @@ pub async fn admit_on(
     subjects: &Subjects,
 ) -> Result<Admission, AppError> {
     for (subject, kind) in &subjects.subjects {
-        // Twice at most: the clean-up may delete an expired row between the
-        // insert and the update, and the second round inserts it afresh.
+        // The row may go between its insert and its update: the clean-up
+        // forgets an expired one, and a right secret ([`succeeded`]) deletes
+        // it, which a burst of right passwords (a double submit, several
+        // windows) can do round after round. The next round inserts it
+        // afresh; a few rounds outlast any real burst.
         let mut outcome = Outcome::Vanished;
-        for _ in 0..2 {
+        for _ in 0..ROUNDS {
             outcome = admit_one(d, conn, subject, *kind).await?;
             if !matches!(outcome, Outcome::Vanished) {
                 break;
@@ -150,6 +168,9 @@ pub async fn admit_on(
     }
     Ok(Admission::Admitted)
 }
+
+/// How many times [`admit_on`] counts a subject whose row went meanwhile.
+const ROUNDS: usize = 8;
 
 enum Outcome {
     Admitted,
@@ -295,7 +316,7 @@ pub async fn succeeded(d: &Domain, subjects: &Subjects) -> Result<(), AppError> 
     // Here only: its min/max would shadow the integers' elsewhere.
     use sea_orm::sea_query::ExprTrait;
     for (subject, kind) in &subjects.subjects {
-        if *kind == Kind::LogInAddress {
+        if matches!(kind, Kind::LogInAddress | Kind::LogInNetwork) {
             login_failure::Entity::update_many()
                 .col_expr(
                     login_failure::Column::Failures,
