@@ -398,37 +398,57 @@ async fn one_address_trying_many_emails_is_locked() {
     assert!(matches!(freed, Ok(LogIn::Session(_))), "{:?}", freed.err());
 }
 
-/// The /64s of one IPv6 /48 share a lock four times one address's: a
-/// subscriber handed a whole /48 cannot try passwords from 65,536
-/// addresses that each count alone.
+/// The /64s of one IPv6 /56 (what a provider hands one customer) share a
+/// lock four times one address's: a customer cannot try passwords from 256
+/// addresses that each count alone. A locked /64 is refused before it
+/// counts against its /56, so it cannot lock its neighbours out for free.
 #[tokio::test]
-async fn the_64s_of_one_48_share_a_log_in_lock() {
+async fn the_64s_of_one_56_share_a_log_in_lock() {
     use app::domain::core::quota::GROUP_FACTOR;
     let (mut d, _) = fresh_domain().await;
     d.throttle.address_lock_after = 2;
     account_with_admin(&d, "Acme", "ada@example.com").await;
-    let in_48 = |n: u16| Some(std::net::IpAddr::from([0x2001, 0xdb8, 0x7, n, 0, 0, 0, 1]));
+    let in_56 =
+        |net: u16, n: u16| Some(std::net::IpAddr::from([0x2001, 0xdb8, net, n, 0, 0, 0, 1]));
+    let guess = async |n: u16, address| {
+        log_in::log_in(&d, &format!("guess{n}@example.com"), "wrong", "t", address).await
+    };
     let most = 2 * GROUP_FACTOR as u16;
     for n in 0..most {
         // Two guesses from each /64 stay within its own lock.
-        let address = in_48(n / 2);
-        let result =
-            log_in::log_in(&d, &format!("guess{n}@example.com"), "wrong", "t", address).await;
+        let result = guess(n, in_56(7, n / 2)).await;
         assert!(matches!(result, Err(AppError::Invalid(_))), "attempt {n}: {:?}", result.err());
     }
-    // The attempt past the limit starts the /48's lock (login_failures) and
+    // The attempt past the limit starts the /56's lock (login_failures) and
     // changes nothing else; the next ones change nothing at all.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
-    let locked = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", in_48(most)).await;
+    let locked = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", in_56(7, most)).await;
     assert!(matches!(locked, Err(AppError::TooManyRequests(_))), "{:?}", locked.err());
     before.assert_unchanged(&d).await;
     let before = Snapshot::take(&d).await;
-    let locked = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", in_48(most + 1)).await;
+    let locked = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", in_56(7, 0xff)).await;
     assert!(matches!(locked, Err(AppError::TooManyRequests(_))), "{:?}", locked.err());
     before.assert_unchanged(&d).await;
-    let other_48 = Some(std::net::IpAddr::from([0x2001, 0xdb8, 0x8, 1, 0, 0, 0, 1]));
-    let ada = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", other_48).await;
+    // The next /56 up is another customer's.
+    let ada = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", in_56(7, 0x100)).await;
     assert!(matches!(ada, Ok(LogIn::Session(_))), "{:?}", ada.err());
+
+    // In another /56, one /64 locks itself; its attempts then cost its /56 nothing.
+    for n in 0..3 {
+        let _ = guess(n, in_56(9, 0)).await;
+    }
+    let counted = async || {
+        let subject = "ip:2001:db8:9:0::/56".to_owned();
+        login_failure::Entity::find_by_id(subject).one(&d.db).await.unwrap().unwrap().failures
+    };
+    assert_eq!(counted().await, 2);
+    let before = Snapshot::take(&d).await;
+    for n in 0..most {
+        let refused = guess(n, in_56(9, 0)).await;
+        assert!(matches!(refused, Err(AppError::TooManyRequests(_))), "{:?}", refused.err());
+    }
+    before.assert_unchanged(&d).await;
+    assert_eq!(counted().await, 2);
 }
 
 #[tokio::test]

@@ -157,30 +157,29 @@ async fn sign_ups_are_limited_per_client_address() {
     sign_up::sign_up(&d, sign_up_input("founder5@example.com"), "t", other).await.unwrap();
 }
 
-/// A client address is an IPv6 /64, but one subscriber may be handed a
-/// whole /48 (65,536 /64s): its /64s share four times one's limit.
+/// A client address is an IPv6 /64, but a provider hands one customer a
+/// /56 (256 /64s): its /64s share four times one's limit.
 #[tokio::test]
-async fn the_64s_of_one_48_share_a_few_times_one_clients_limit() {
+async fn the_64s_of_one_56_share_a_few_times_one_clients_limit() {
     use app::domain::core::quota::{Action, Limit, Per, GROUP_FACTOR};
     let (mut d, _) = fresh_domain().await;
     let hour = Duration::hours(1);
     d.quotas.set(Limit { action: Action::SignUp, per: Per::Client, max: 1, window: hour });
-    let in_48 = |n: u16| Some(IpAddr::from([0x2001, 0xdb8, 0x7, n, 0, 0, 0, 1]));
+    let in_56 = |n: u16| Some(IpAddr::from([0x2001, 0xdb8, 0x7, n, 0, 0, 0, 1]));
     for n in 0..GROUP_FACTOR as u16 {
         let input = sign_up_input(&format!("founder{n}@example.com"));
-        sign_up::sign_up(&d, input, "t", in_48(n)).await.unwrap();
+        sign_up::sign_up(&d, input, "t", in_56(n)).await.unwrap();
     }
     let before = Snapshot::take(&d).await;
-    let next = sign_up::sign_up(&d, sign_up_input("next@example.com"), "t", in_48(99)).await;
+    let next = sign_up::sign_up(&d, sign_up_input("next@example.com"), "t", in_56(0xff)).await;
     assert!(
         matches!(&next, Err(AppError::TooManyRequests(m)) if m.contains("sign-ups")),
         "{:?}",
         next.err()
     );
     before.assert_unchanged(&d).await;
-    // Another /48 counts apart; so does every IPv4 address, however near.
-    let other_48 = Some(IpAddr::from([0x2001, 0xdb8, 0x8, 99, 0, 0, 0, 1]));
-    sign_up::sign_up(&d, sign_up_input("next@example.com"), "t", other_48).await.unwrap();
+    // The next /56 counts apart; so does every IPv4 address, however near.
+    sign_up::sign_up(&d, sign_up_input("next@example.com"), "t", in_56(0x100)).await.unwrap();
     for last in 1..=GROUP_FACTOR as u8 + 1 {
         let v4 = Some(IpAddr::from([198, 51, 100, last]));
         let input = sign_up_input(&format!("v4-{last}@example.com"));

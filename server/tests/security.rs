@@ -143,16 +143,19 @@ fn log_in_with_two_factor_takes_two_steps() {
         let challenge = first.cookie("console_login_challenge").expect("a challenge cookie");
         assert!(first.set_cookie().contains("HttpOnly"));
         let code = format!("{:06}", code_at(&secret, step_of(app.clock.now())));
+        // The browser also holds the session it had before (from sign-up).
         let call = |code: String, challenge: Option<String>| {
             let app = &app;
+            let held = format!("{}={session}", app.session_cookie());
             async move {
                 let mut request = Request::post("/fn/log_in_code")
                     .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .header("sec-fetch-site", "same-origin");
-                if let Some(c) = challenge {
-                    request =
-                        request.header(header::COOKIE, format!("console_login_challenge={c}"));
-                }
+                let cookies = match challenge {
+                    Some(c) => format!("console_login_challenge={c}; {held}"),
+                    None => held,
+                };
+                request = request.header(header::COOKIE, cookies);
                 app.send(request.body(Body::from(format!("code={code}"))).unwrap()).await
             }
         };
@@ -174,8 +177,16 @@ fn log_in_with_two_factor_takes_two_steps() {
             "and opens no session"
         );
         before.assert_unchanged(&app.domain).await;
+        let held_before = app.call("signed_in_user", &[], Some(&session)).await;
+        assert_eq!(held_before.status, StatusCode::OK, "refusals ended nothing");
         let second = call(code.clone(), Some(challenge.clone())).await;
-        assert!(second.session().is_some(), "{} {}", second.status, second.body);
+        let fresh = second.session();
+        assert!(fresh.is_some(), "{} {}", second.status, second.body);
+        // The new session takes the place of the one the browser held.
+        let held_after = app.call("signed_in_user", &[], Some(&session)).await;
+        assert_eq!(held_after.status, StatusCode::UNAUTHORIZED);
+        let me = app.call("signed_in_user", &[], fresh.as_deref()).await;
+        assert_eq!(me.json()["email"], ADMIN);
         // Replaying the same code with the same challenge: refused.
         let before = Snapshot::take_except(&app.domain, &counts).await;
         assert_eq!(call(code, Some(challenge)).await.status, StatusCode::UNPROCESSABLE_ENTITY);

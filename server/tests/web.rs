@@ -455,6 +455,11 @@ fn log_out_clears_the_cookie_and_ends_the_session() {
     support::run(async {
         let app = TestApp::new().await;
         let admin = app.sign_up(ADMIN).await;
+        // A plain form: the log-in page it leads to is loaded afresh, and
+        // the app's memory of the user goes with the page.
+        let page = app.page("/account", Some(&admin)).await;
+        let form = r#"<form method="post" action="/fn/log_out" class="logout">"#;
+        assert!(page.body.contains(form), "{}", page.body);
         let reply = app.call("log_out", &[], Some(&admin)).await;
         assert_eq!(reply.status, StatusCode::OK);
         assert!(reply.set_cookie().contains("Max-Age=0"));

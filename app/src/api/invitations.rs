@@ -1,5 +1,5 @@
 //! What an invitation's link opens (the activation page): who invited the
-//! address to which account, and its two buttons, Activate and Decline.
+//! address to which account, Activate, and Decline on a step of its own.
 use leptos::prelude::*;
 
 use crate::model::{AppError, Invitation};

@@ -238,10 +238,15 @@ fn set_cookie(value: String) {
 /// or end from its list would stay valid until it expires.
 pub async fn replace_session_cookie(token: &str) -> Result<(), AppError> {
     let web = web()?;
-    if let Some(previous) = session_token().filter(|previous| previous != token) {
-        sessions::log_out(&web.domain, &previous).await?;
-    }
     set_cookie(format!("{}={token}; {}", web.session_cookie(), web.cookie_attributes("Lax")));
+    // After the new cookie, and never failing what was done: the new session
+    // (a sign-up's whole account) exists already. A session left by an
+    // error here still ends when it expires or from the sessions list.
+    if let Some(previous) = session_token().filter(|previous| previous != token) {
+        if let Err(err) = sessions::log_out(&web.domain, &previous).await {
+            tracing::warn!(error = %err, "the session a new one replaced was not ended");
+        }
+    }
     Ok(())
 }
 

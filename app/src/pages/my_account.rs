@@ -2,7 +2,7 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::components::action::form_action;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
@@ -27,7 +27,6 @@ pub fn MyAccountPage() -> impl IntoView {
     let user = signed_in_user_resource();
     provide_context(UserResource(user));
     let location = use_location();
-    let log_out = form_action::<LogOut>();
     let main = NodeRef::<leptos::html::Main>::new();
 
     // The tab content (<Outlet/>) sits beside this Suspense, not inside it:
@@ -42,9 +41,12 @@ pub fn MyAccountPage() -> impl IntoView {
                             <span class="name">{me.full_name()}</span>
                             <span class="company">{me.company_name.clone()}</span>
                         </span>
-                        <ActionForm action=log_out attr:class="logout">
+                        // A plain form, not an action: the log-in page it
+                        // lands on is loaded afresh, as plain HTML, and the
+                        // app's memory of this user goes with the page.
+                        <form method="post" action=LogOut::PATH class="logout">
                             <button type="submit">"Log Out"</button>
-                        </ActionForm>
+                        </form>
                     </header>
                     <h1>"My Account"</h1>
                     <TabBar is_admin=me.is_admin />

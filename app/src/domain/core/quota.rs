@@ -353,24 +353,25 @@ pub fn client_key(address: IpAddr) -> String {
 }
 
 /// How many times one subject's limit the group it belongs to shares: the
-/// /64s of one IPv6 /48 ([`network_key`]), the spellings of one mailbox
-/// ([`mailbox_key`]). Room for the several subscribers a /48 may hold, or
-/// the few addresses a person tags for their own use; far from the 65,536
-/// /64s of a /48, or the endless tags of an address, that would each count
-/// alone.
+/// /64s of one IPv6 /56 ([`network_key`]), the spellings of one mailbox
+/// ([`mailbox_key`]). Room for the few neighbours a /56 may hold, or the
+/// few addresses a person tags for their own use; far from the 256 /64s of
+/// a /56, or the endless tags of an address, that would each count alone.
 pub const GROUP_FACTOR: i32 = 4;
 
-/// The /48 an IPv6 client address is in ("2001:db8:1::/48"), counted as
-/// well as its /64: a subscriber may be handed a whole /48 (a free tunnel
-/// broker hands one out). None for IPv4, where each address is counted
-/// alone and costs its holder.
+/// The /56 an IPv6 client address is in ("2001:db8:1:200::/56"), counted as
+/// well as its /64: what a provider usually hands one customer, 256 /64s
+/// that would each count alone. (A /48, which a free tunnel broker hands
+/// out, is 256 of them: a person with one still spends limits 64 times
+/// slower than with a count per /64.) None for IPv4, where each address
+/// is counted alone and costs its holder.
 pub fn network_key(address: IpAddr) -> Option<String> {
     match address {
         IpAddr::V4(_) => None,
         IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => None,
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+            Some(format!("{:x}:{:x}:{:x}:{:x}::/56", s[0], s[1], s[2], s[3] & 0xff00))
         }
     }
 }
@@ -447,7 +448,8 @@ fn counters(policy: &QuotaPolicy, action: Action, who: &Who) -> Vec<(String, Lim
         if let Some(subject) = who.subject(limit.per) {
             counted.push((counter_key(action, limit.per, &subject), *limit));
         }
-        // The group the subject is part of shares a few times its limit.
+        // The group the subject is part of (a /56, a mailbox) shares a few
+        // times its limit.
         let group = match limit.per {
             Per::Client => who.client.and_then(network_key),
             // By its hash, as the address is.

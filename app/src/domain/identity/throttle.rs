@@ -31,7 +31,7 @@ use crate::model::AppError;
 enum Kind {
     LogInEmail,
     LogInAddress,
-    /// An IPv6 client's /48 (`quota::network_key`).
+    /// An IPv6 client's /56 (`quota::network_key`).
     LogInNetwork,
     SecondFactor,
     PasswordRecheck,
@@ -76,18 +76,16 @@ pub struct Subjects {
 }
 
 impl Subjects {
-    /// A log-in: an IPv6 client's /48 and the client's address, when known,
-    /// and the email, broadest first. The address comes before the email: a
-    /// client it locked is refused before the email counts, or, done from a
-    /// locked address at no cost of a hash, its attempts would go on locking
-    /// out whichever users it named.
+    /// A log-in: the client's address and an IPv6 client's /56, when
+    /// known, and the email. [`admit_on`] refuses while any is locked
+    /// before it counts any.
     pub fn log_in(normalized_email: &str, address: Option<std::net::IpAddr>) -> Self {
         let mut subjects: Vec<(String, Kind)> = Vec::new();
         if let Some(address) = address {
+            subjects.push((format!("ip:{}", client_key(address)), Kind::LogInAddress));
             if let Some(network) = network_key(address) {
                 subjects.push((format!("ip:{network}"), Kind::LogInNetwork));
             }
-            subjects.push((format!("ip:{}", client_key(address)), Kind::LogInAddress));
         }
         subjects.push((format!("email:{}", token_hash(normalized_email)), Kind::LogInEmail));
         Subjects { subjects }
@@ -141,6 +139,19 @@ pub async fn admit_on(
     conn: &impl ConnectionTrait,
     subjects: &Subjects,
 ) -> Result<Admission, AppError> {
+    // While any subject is locked or waiting, the attempt is refused before
+    // anything is counted: a locked client must not go on spending an
+    // email's count (locking out its user at no cost of a hash) or its
+    // /56's, nor a locked-out user's retries their office's shared address.
+    let now = d.clock.now();
+    for (subject, kind) in &subjects.subjects {
+        let row = login_failure::Entity::find_by_id(subject.to_owned()).one(conn).await?;
+        if let Some(message) = row.and_then(|row| must_wait(&row, *kind, &d.throttle, now)) {
+            metrics::counter!("console_throttle_refusals_total").increment(1);
+            let error = AppError::TooManyRequests(message);
+            return Ok(Admission::Refused { error, locked_email_now: false });
+        }
+    }
     for (subject, kind) in &subjects.subjects {
         // The row may go between its insert and its update: the clean-up
         // forgets an expired one, and a right secret ([`succeeded`]) deletes
@@ -171,6 +182,32 @@ pub async fn admit_on(
 
 /// How many times [`admit_on`] counts a subject whose row went meanwhile.
 const ROUNDS: usize = 8;
+
+/// Why an attempt on a subject must wait, counted or not: a running lock
+/// (which lasts its full time, even past the window it was counted in), or
+/// an email's backoff after a few failures.
+fn must_wait(
+    row: &login_failure::Model,
+    kind: Kind,
+    policy: &ThrottlePolicy,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    if let Some(until) = row.locked_until.filter(|until| *until > now) {
+        return Some(kind.locked(minutes_until(until, now)));
+    }
+    let counting = now - row.window_started_at < policy.window;
+    if !(counting && kind == Kind::LogInEmail && row.failures >= policy.email_slow_after) {
+        return None;
+    }
+    let doublings = std::cmp::min(row.failures - policy.email_slow_after + 1, 6);
+    let wait = Duration::seconds(std::cmp::min(1i64 << doublings, 60));
+    if now - row.last_failure_at >= wait {
+        return None;
+    }
+    let seconds = std::cmp::max((wait - (now - row.last_failure_at)).num_seconds(), 1);
+    let seconds = if seconds == 1 { "1 second".into() } else { format!("{seconds} seconds") };
+    Some(format!("Too many failed log-ins. Wait {seconds} and try again."))
+}
 
 enum Outcome {
     Admitted,
@@ -203,23 +240,8 @@ async fn admit_one(
     let Some(row) = login_failure::Entity::find_by_id(subject.to_owned()).one(conn).await? else {
         return Ok(Outcome::Vanished);
     };
-    // A lock lasts its full time, even past the window it was counted in.
-    if let Some(until) = row.locked_until.filter(|until| *until > now) {
-        return Ok(Outcome::Refused(kind.locked(minutes_until(until, now)), false));
-    }
-    let counting = now - row.window_started_at < policy.window;
-    if counting && kind == Kind::LogInEmail && row.failures >= policy.email_slow_after {
-        let doublings = std::cmp::min(row.failures - policy.email_slow_after + 1, 6);
-        let wait = Duration::seconds(std::cmp::min(1i64 << doublings, 60));
-        if now - row.last_failure_at < wait {
-            let seconds = std::cmp::max((wait - (now - row.last_failure_at)).num_seconds(), 1);
-            let seconds =
-                if seconds == 1 { "1 second".into() } else { format!("{seconds} seconds") };
-            return Ok(Outcome::Refused(
-                format!("Too many failed log-ins. Wait {seconds} and try again."),
-                false,
-            ));
-        }
+    if let Some(message) = must_wait(&row, kind, &policy, now) {
+        return Ok(Outcome::Refused(message, false));
     }
     // A window that is over (and not locked) starts again at zero.
     login_failure::Entity::update_many()
