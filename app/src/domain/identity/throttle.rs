@@ -301,9 +301,10 @@ async fn lock(
     Ok(Some((kind.locked(minutes_until(until, now)), started)))
 }
 
-/// Refuses, without counting an attempt, while a subject is locked or has
-/// used up its tries for the window; in the second case it starts the lock
-/// (a write), as the next attempt would. For a step that leads only to such
+/// Refuses, without counting an attempt, while a subject must wait
+/// ([`must_wait`]: locked, or an email in its backoff) or has used up its
+/// tries for the window; in the second case it starts the lock (a write),
+/// as the next attempt would. For a step that leads only to such
 /// an attempt: the password step of a user whose second factor is locked
 /// tells them so, instead of opening a code step no code can pass.
 pub async fn lock_if_spent(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
@@ -314,8 +315,8 @@ pub async fn lock_if_spent(d: &Domain, subjects: &Subjects) -> Result<(), AppErr
         else {
             continue;
         };
-        let message = match row.locked_until.filter(|until| *until > now) {
-            Some(until) => Some(kind.locked(minutes_until(until, now))),
+        let message = match must_wait(&row, *kind, &policy, now) {
+            Some(message) => Some(message),
             None if now - row.window_started_at < policy.window
                 && row.failures >= kind.limit(&policy) =>
             {
