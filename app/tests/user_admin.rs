@@ -257,6 +257,60 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     assert_eq!(kept().await.unwrap(), 1, "Other's decline came later and still holds");
 }
 
+/// A decline holds back the person, not one spelling of their address: a
+/// tag or Gmail's dots would otherwise start the invitations again at once.
+#[tokio::test]
+async fn a_decline_holds_back_every_spelling_of_its_mailbox() {
+    let (d, _) = fresh_domain().await;
+    let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    for declined in ["cy+work@example.com", "c.y@gmail.com"] {
+        users::invite(&d, &admin, form("Cy", declined)).await.unwrap();
+        let token = link_token(&d, declined, "/activate").await;
+        invitations::decline_invitation(&d, &token).await.unwrap();
+    }
+    let bob = add_user(&d, admin.account_id(), "bob@example.com", false).await;
+    let before = Snapshot::take(&d).await;
+    for spelling in
+        ["cy@example.com", "CY+news@example.com", "cy@gmail.com", "c.y+x@googlemail.com"]
+    {
+        let invited = users::invite(&d, &admin, form("Cy", spelling)).await.err().unwrap();
+        let refusal = invited.message_for("email").unwrap();
+        assert!(refusal.contains("declined an invitation"), "{spelling}: {refusal}");
+        let own =
+            app::domain::identity::email_links::request_email_change(&d, &bob, PASSWORD, spelling);
+        assert_eq!(own.await.err().unwrap().message_for("new_email").unwrap(), refusal);
+    }
+    before.assert_unchanged(&d).await;
+    // Another mailbox at the same domain, or the same name elsewhere, is
+    // someone else.
+    users::invite(&d, &admin, form("Cyd", "cyd@example.com")).await.unwrap();
+    users::invite(&d, &admin, form("Cy", "cy@example.org")).await.unwrap();
+}
+
+/// Declines written before the mailbox was kept hold their exact address,
+/// as they did, until they run out.
+#[tokio::test]
+async fn a_decline_written_before_mailboxes_holds_its_exact_address() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let (d, _) = fresh_domain().await;
+    let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    invitation_decline::ActiveModel {
+        account_id: Set(admin.account_id()),
+        email: Set("cy+work@example.com".into()),
+        mailbox: Set(None),
+        declined_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+    let before = Snapshot::take(&d).await;
+    let held = users::invite(&d, &admin, form("Cy", "cy+work@example.com")).await.err().unwrap();
+    assert!(held.message_for("email").unwrap().contains("declined an invitation"));
+    before.assert_unchanged(&d).await;
+    users::invite(&d, &admin, form("Cy", "cy@example.com")).await.unwrap();
+}
+
 #[tokio::test]
 async fn emails_stay_unique_across_all_accounts() {
     let (d, _) = fresh_domain().await;

@@ -146,6 +146,42 @@ pub fn sent_by_another_site(headers: &http::HeaderMap) -> bool {
 /// read and decode as much as it likes.
 pub const BODY_MAX: usize = 1024 * 1024;
 
+/// A server function's body, read whole before it runs, within
+/// [`BODY_MAX`]. A body sent in chunks declares no length, so the limit
+/// can stop it only while it is read; read inside the server function,
+/// going over would be told as an argument that did not decode. A declared
+/// length over the limit is left to `RequestBodyLimitLayer`, which refuses
+/// it without reading a byte.
+async fn read_whole_body(request: Request) -> Result<Request, Response> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some() {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, BODY_MAX).await {
+        Ok(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Err(err) => {
+            let over = err.into_inner().is::<http_body_util::LengthLimitError>();
+            Err(if over {
+                too_large()
+            } else {
+                // The client stopped sending: nobody is left to read a reason.
+                StatusCode::BAD_REQUEST.into_response()
+            })
+        }
+    }
+}
+
+/// A body over [`BODY_MAX`], refused as every other refusal is, beside the form.
+fn too_large() -> Response {
+    let why = format!("The request is too large: at most {} MB.", BODY_MAX >> 20);
+    let refusal = axum::Json(app::model::AppError::field("form", why));
+    (StatusCode::PAYLOAD_TOO_LARGE, refusal).into_response()
+}
+
 /// The one place a server function's error gets its HTTP status: server_fn
 /// answers every error (from the body, or a missing or malformed argument
 /// before it runs) with a fixed 500 and the `AppError` as JSON; this gives it
@@ -154,13 +190,19 @@ pub const BODY_MAX: usize = 1024 * 1024;
 /// own, so it never sets the page's status.
 pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     let is_server_fn = request.uri().path().starts_with(app::api::web::SERVER_FN_PREFIX);
+    let request = if is_server_fn {
+        match read_whole_body(request).await {
+            Ok(request) => request,
+            Err(refusal) => return refusal,
+        }
+    } else {
+        request
+    };
     let response = next.run(request).await;
     if is_server_fn && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
         // `RequestBodyLimitLayer` answers in plain text, which the page would
         // read as the network failing; say it the way every other refusal is.
-        let why = format!("The request is too large: at most {} MB.", BODY_MAX >> 20);
-        let refusal = axum::Json(app::model::AppError::field("form", why));
-        return (StatusCode::PAYLOAD_TOO_LARGE, refusal).into_response();
+        return too_large();
     }
     if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;

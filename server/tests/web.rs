@@ -342,6 +342,13 @@ fn names_are_saved_and_bad_names_are_refused_beside_their_fields() {
     })
 }
 
+/// Said as every other refusal is, so the page shows it by the form.
+fn assert_too_large(refused: support::Reply) {
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", refused.body);
+    assert_eq!(refused.json()["Invalid"][0]["field"], "form", "{}", refused.body);
+    assert!(refused.body.contains("too large: at most 1 MB"), "{}", refused.body);
+}
+
 #[test]
 fn a_body_over_the_limit_is_refused_before_it_is_read_and_changes_nothing() {
     support::run(async {
@@ -357,11 +364,32 @@ fn a_body_over_the_limit_is_refused_before_it_is_read_and_changes_nothing() {
             .header("sec-fetch-site", "same-origin")
             .body(axum::body::Body::from(body))
             .unwrap();
-        let refused = app.send(request).await;
-        assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", refused.body);
-        // Said as every other refusal is, so the page shows it by the form.
-        assert_eq!(refused.json()["Invalid"][0]["field"], "form", "{}", refused.body);
-        assert!(refused.body.contains("too large: at most 1 MB"), "{}", refused.body);
+        assert_too_large(app.send(request).await);
+        before.assert_unchanged(&app.domain).await;
+    })
+}
+
+/// A body sent in chunks declares no length, so the limit can only stop it
+/// while it is read: it is refused the same way, and nothing is written.
+#[test]
+fn a_chunked_body_over_the_limit_is_refused_as_it_is_read_and_changes_nothing() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let before = Snapshot::take(&app.domain).await;
+        let chunk = "x".repeat(64 * 1024);
+        let chunks = server::security::BODY_MAX / chunk.len() + 2;
+        let parts = std::iter::once("first_name=".to_owned())
+            .chain(std::iter::repeat_n(chunk, chunks))
+            .chain(std::iter::once("&last_name=Grace".to_owned()))
+            .map(|part| Ok::<_, std::io::Error>(axum::body::Bytes::from(part)));
+        let request = http::Request::post("/fn/update_name")
+            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(http::header::COOKIE, format!("{}={admin}", app.session_cookie()))
+            .header("sec-fetch-site", "same-origin")
+            .body(axum::body::Body::from_stream(futures::stream::iter(parts)))
+            .unwrap();
+        assert_too_large(app.send(request).await);
         before.assert_unchanged(&app.domain).await;
     })
 }

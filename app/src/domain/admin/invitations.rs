@@ -17,7 +17,7 @@ use crate::domain::core::actor::Admin;
 use crate::domain::core::crypto::token_hash;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people;
-use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::Domain;
@@ -289,6 +289,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
             ..Default::default()
         },
     };
+    decline.mailbox = Set(Some(quota::mailbox_of(&invitee.email)));
     decline.declined_at = Set(d.clock.now());
     decline.link_hash = Set(Some(link.token_hash.clone()));
     decline.save(&txn).await?;

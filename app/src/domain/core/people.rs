@@ -3,12 +3,13 @@
 //! user row, and the short list a user picker offers.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
+    Set, SqlErr,
 };
 
 use crate::domain::core::actor::Member;
 use crate::domain::core::directory;
-use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::{invitation_decline, user};
@@ -30,8 +31,9 @@ pub const DECLINE_HOLD: chrono::Duration = chrono::Duration::days(DECLINE_HOLD_D
 
 /// Why the account `account_id` may not write to `email` (an invitation,
 /// an email-change link, an admin's or the user's own), if its owner
-/// declined one of the account's invitations within [`DECLINE_HOLD`]: the
-/// refusal to give beside the address.
+/// declined one of the account's invitations within [`DECLINE_HOLD`], at
+/// this address or another spelling of its mailbox: the refusal to give
+/// beside the address.
 pub async fn declined(
     d: &Domain,
     conn: &impl ConnectionTrait,
@@ -40,7 +42,16 @@ pub async fn declined(
 ) -> Result<Option<String>, AppError> {
     let found = Scoped::account(account_id)
         .all::<invitation_decline::Entity>()
-        .filter(invitation_decline::Column::Email.eq(email))
+        .filter(
+            Condition::any()
+                .add(invitation_decline::Column::Mailbox.eq(quota::mailbox_of(email)))
+                // Rows from before the mailbox was kept.
+                .add(
+                    Condition::all()
+                        .add(invitation_decline::Column::Mailbox.is_null())
+                        .add(invitation_decline::Column::Email.eq(email)),
+                ),
+        )
         .filter(invitation_decline::Column::DeclinedAt.gt(d.clock.now() - DECLINE_HOLD))
         .one(conn)
         .await?;

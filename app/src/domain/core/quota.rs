@@ -392,6 +392,12 @@ pub fn mailbox_key(address: &str) -> Option<String> {
     Some(mailbox)
 }
 
+/// The mailbox `address` delivers to ([`mailbox_key`]), or the address
+/// itself, lower-cased, when it has no mailbox apart from itself.
+pub fn mailbox_of(address: &str) -> String {
+    mailbox_key(address).unwrap_or_else(|| address.trim().to_lowercase())
+}
+
 /// Whole minutes from `now` to `until`, rounded up, at least one.
 pub fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     (((until - now).num_seconds() + 59) / 60).max(1)

@@ -9,6 +9,10 @@ pub struct Model {
     pub id: i32,
     pub account_id: i32,
     pub email: String,
+    /// The mailbox `email` delivers to (`core::quota::mailbox_of`), which
+    /// the hold covers in all its spellings; None on rows written before it
+    /// was kept, which hold `email` alone.
+    pub mailbox: Option<String>,
     pub declined_at: DateTimeUtc,
     /// The hash of the link it was declined with, so that link, used again,
     /// can say so.

@@ -21,6 +21,7 @@ mod m20261130_000018_declined_links;
 mod m20261201_000019_sealed_outbox;
 mod m20261201_000020_session_addresses;
 mod m20261202_000021_activity_subjects;
+mod m20261202_000022_declined_mailboxes;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000019_sealed_outbox::Migration),
             Box::new(m20261201_000020_session_addresses::Migration),
             Box::new(m20261202_000021_activity_subjects::Migration),
+            Box::new(m20261202_000022_declined_mailboxes::Migration),
         ]
     }
 }
