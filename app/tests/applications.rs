@@ -910,3 +910,49 @@ async fn a_refused_name_spends_no_change() {
     assert!(matches!(spent, Err(AppError::TooManyRequests(_))), "{spent:?}");
     before.assert_unchanged(&d).await;
 }
+
+/// The same delete sent several times at once (a double click, a retry):
+/// one removes the row and records it; the others are told it is gone and
+/// record nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deletes_sent_at_once_delete_and_record_once() {
+    use app::domain::entity::activity_event;
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let app = applications::create(&d, &ada, "IVR").await.unwrap().id;
+    let library = js_libraries::add(&d, &ada, library("Greeting", "let a = 1;")).await.unwrap().id;
+    let integration = s3_integration(&d, &ada, "Recordings").await;
+    for (kind, id) in [
+        ("application.deleted", app),
+        ("js_library.deleted", library),
+        ("integration.deleted", integration),
+    ] {
+        let deletes: Vec<_> = (0..6)
+            .map(|_| {
+                let (d, ada) = (d.clone(), ada.clone());
+                tokio::spawn(async move {
+                    match kind {
+                        "application.deleted" => applications::delete(&d, &ada, id).await,
+                        "js_library.deleted" => js_libraries::delete(&d, &ada, id, false).await,
+                        _ => integrations::delete(&d, &ada.admin().unwrap(), id, false).await,
+                    }
+                })
+            })
+            .collect();
+        let mut deleted = 0;
+        for delete in deletes {
+            match delete.await.unwrap() {
+                Ok(()) => deleted += 1,
+                Err(refused) => assert_eq!(refused, AppError::NotFound, "{kind}"),
+            }
+        }
+        assert_eq!(deleted, 1, "{kind}");
+        let recorded = activity_event::Entity::find()
+            .filter(activity_event::Column::Kind.eq(kind))
+            .count(&d.db)
+            .await
+            .unwrap();
+        assert_eq!(recorded, 1, "{kind}");
+    }
+}

@@ -251,3 +251,20 @@ pub async fn delete_in_batches<E: EntityTrait>(
         }
     }
 }
+
+/// Deletes the row `id` of `E`, or says it was not found when it is gone
+/// already. A delete reads its row before its transaction, so two deletes
+/// sent at once both find it; only the one that removes it may go on to
+/// record an event, and the other changes nothing.
+pub async fn delete_found<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    id: i32,
+) -> Result<(), AppError>
+where
+    i32: Into<<E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
+{
+    match E::delete_by_id(id).exec(conn).await?.rows_affected {
+        1 => Ok(()),
+        _ => Err(AppError::NotFound),
+    }
+}

@@ -14,6 +14,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::db::delete_found;
 use crate::domain::core::limits::{self, distinct};
 use crate::domain::core::names;
 use crate::domain::core::people::{self, user_choice};
@@ -437,8 +438,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let app = find_owned(&d.db, me, id).await?;
     let event = Event::new(ActivityKind::ApplicationDeleted, &app.name);
     activity::with_event(d, By::Remedy(me), event, async |txn| {
-        application::Entity::delete_by_id(app.id).exec(txn).await?;
-        Ok(())
+        delete_found::<application::Entity>(txn, app.id).await
     })
     .await
 }

@@ -11,6 +11,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
 use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
 use crate::domain::core::scope::{lock_account_as, Scoped};
@@ -270,8 +271,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
             // Another user's certificate: only while still an admin.
             lock_account_as(txn, &me.admin()?).await?;
         }
-        certificate::Entity::delete_by_id(found.id).exec(txn).await?;
-        Ok(())
+        delete_found::<certificate::Entity>(txn, found.id).await
     })
     .await?;
     Ok(())

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
+use crate::domain::core::db::delete_found;
 use crate::domain::core::names;
 use crate::domain::core::scope::{lock_account_as, Scoped};
 use crate::domain::core::secrets::{Sealed, Secrets};
@@ -308,7 +309,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
         .filter(application_integration::Column::IntegrationId.eq(found.id))
         .exec(&txn)
         .await?;
-    integration::Entity::delete_by_id(found.id).exec(&txn).await?;
+    delete_found::<integration::Entity>(&txn, found.id).await?;
     let event = Event::new(ActivityKind::IntegrationDeleted, &found.name);
     activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
     txn.commit().await?;

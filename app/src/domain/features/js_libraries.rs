@@ -9,6 +9,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::db::delete_found;
 use crate::domain::core::names;
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
@@ -193,7 +194,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32, detach: bool) -> Result<()
         .filter(application_library::Column::LibraryId.eq(library.id))
         .exec(&txn)
         .await?;
-    js_library::Entity::delete_by_id(library.id).exec(&txn).await?;
+    delete_found::<js_library::Entity>(&txn, library.id).await?;
     let event = Event::new(ActivityKind::JsLibraryDeleted, &library.name);
     activity::record(d, &txn, By::Remedy(me), event).await?;
     txn.commit().await?;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::db::delete_found;
 use crate::domain::core::oauth_provider::CALLBACK_PATH;
 use crate::domain::core::outbound;
 use crate::domain::core::quota::{Action, Who};
@@ -296,8 +297,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = Scoped::of(me).find_mine::<oauth_token::Entity>(&d.db, id).await?;
     let event = Event::new(ActivityKind::OAuthTokenDeleted, token_name(&found));
     activity::with_event(d, By::Remedy(me), event, async |txn| {
-        oauth_token::Entity::delete_by_id(found.id).exec(txn).await?;
-        Ok(())
+        delete_found::<oauth_token::Entity>(txn, found.id).await
     })
     .await
 }

@@ -13,6 +13,7 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{random_bytes, token_hash};
+use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
 use crate::domain::core::people::own_row;
 use crate::domain::core::scope::lock_account_of;
@@ -164,7 +165,7 @@ pub async fn regenerate(
 pub async fn revoke(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = find_mine(&d.db, me, id).await?;
     let txn = d.db.begin().await?;
-    developer_key::Entity::delete_by_id(found.id).exec(&txn).await?;
+    delete_found::<developer_key::Entity>(&txn, found.id).await?;
     record(d, &txn, By::Remedy(me), ActivityKind::DeveloperKeyRevoked, &found).await?;
     txn.commit().await?;
     Ok(())
