@@ -349,6 +349,12 @@ async fn an_unverified_sign_up_cannot_spend_or_invite_until_it_verifies() {
     let before = Snapshot::take(&d).await;
     let invite = users::invite(&d, &admin, invitee("bob@example.com")).await;
     assert_eq!(invite.err(), Some(AppError::Forbidden(unverified_refusal())));
+    // Nor is it told which addresses have an account: a taken one gets the
+    // same answer as a free one.
+    account_with_admin(&d, "Other", "eve@other.example").await;
+    let before = Snapshot::take(&d).await;
+    let taken = users::invite(&d, &admin, invitee("eve@other.example")).await;
+    assert_eq!(taken.err(), Some(AppError::Forbidden(unverified_refusal())));
     let number = phone_numbers::request(&d, &admin).await;
     assert_eq!(number.err(), Some(AppError::Forbidden(unverified_refusal())));
     let key = developer_keys::generate(&d, &grace, "CI", PASSWORD).await;

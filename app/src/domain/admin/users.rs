@@ -84,6 +84,9 @@ async fn other_admins(
 pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow, AppError> {
     let (mut errors, checked) = check(&form);
     if !checked.email.is_empty() {
+        // Only a verified admin invites, and an unverified sign-up is not
+        // told which addresses have an account either.
+        admin.member().verified(&d.db).await?;
         count_address_lookup(d, admin.member()).await?;
         if email_taken(&d.db, &checked.email).await? {
             errors.add("email", EMAIL_TAKEN);
@@ -158,12 +161,16 @@ pub async fn update(
         // The Account tab asks for the password first; a stolen session
         // must not move the admin's own address without it.
         errors.add("email", OWN_EMAIL);
-    } else if email_changes && email_taken(&txn, &checked.email).await? {
-        errors.add("email", EMAIL_TAKEN);
     } else if email_changes {
-        // Neither an invitation nor an email-change link goes to an address
-        // that said no.
-        if let Some(refusal) = people::declined(d, &txn, admin.account_id(), &checked.email).await?
+        // As for an invitation: only a verified admin sends the link, and
+        // only a verified one is told whether the address has an account.
+        admin.member().verified(&txn).await?;
+        if email_taken(&txn, &checked.email).await? {
+            errors.add("email", EMAIL_TAKEN);
+        } else if let Some(refusal) =
+            // Neither an invitation nor an email-change link goes to an
+            // address that said no.
+            people::declined(d, &txn, admin.account_id(), &checked.email).await?
         {
             errors.add("email", refusal);
         }
