@@ -8,13 +8,14 @@
 //! [`Limits::header_read`] to send a whole request head (hyper's timer), and
 //! each client address holds at most [`Limits::per_client`] connections at
 //! once (one beyond is closed as soon as it is accepted); an IPv6 client is
-//! counted by its /64, as the per-address limits count it.
+//! counted by its /64 and its /56, as the per-address limits count it, and
+//! everyone together holds at most [`Limits::total`].
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::domain::core::quota::client_block;
+use app::domain::core::quota::{client_block, GROUP_FACTOR};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -35,51 +36,117 @@ pub struct Limits {
     pub header_read: Duration,
     /// Connections open at once from one client address (an IPv6 client by
     /// its /64: one subscriber holds the whole block, and counted address by
-    /// address it could open connections without end).
+    /// address it could open connections without end). The /64s of one /56
+    /// together hold [`GROUP_FACTOR`] times as many, as the per-address
+    /// limits count them.
     pub per_client: usize,
+    /// Connections open at once from everyone, below the process's file
+    /// descriptors, so that a crowd of clients leaves the server the
+    /// descriptors its database connections, backups and logs need.
+    pub total: usize,
     /// Addresses not bounded so: the reverse proxies (`TRUSTED_PROXIES`),
-    /// whose connections carry everyone's requests.
+    /// whose connections carry everyone's requests. The total still holds.
     pub proxies: Vec<IpAddr>,
 }
+
+/// Descriptors kept out of [`Limits::total`]: the database pools, the
+/// listener, logs, backups and mail files.
+const DESCRIPTORS_KEPT: usize = 256;
 
 impl Default for Limits {
     fn default() -> Self {
         // A browser opens about six connections to a host; an office behind
         // one address has many browsers.
-        Limits { header_read: Duration::from_secs(10), per_client: 256, proxies: Vec::new() }
+        Limits {
+            header_read: Duration::from_secs(10),
+            per_client: 256,
+            total: open_files_allowed().saturating_sub(DESCRIPTORS_KEPT).max(64),
+            proxies: Vec::new(),
+        }
     }
 }
 
-/// Open connections per client address (an IPv6 one by its /64).
-#[derive(Clone, Default)]
-struct Open(Arc<Mutex<HashMap<IpAddr, usize>>>);
+/// How many files the process may open (its soft `RLIMIT_NOFILE`), first
+/// raised as far as the hard limit allows: the soft limit is often 1,024,
+/// a few clients' worth of connections.
+pub fn open_files_allowed() -> usize {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+}
 
-/// One open connection's place in its address's count, given back on drop.
+/// What an open connection is counted against.
+#[derive(Clone, Copy, Hash, PartialEq, Eq, Debug)]
+enum Holder {
+    /// The client address (an IPv6 one by its /64).
+    Client(IpAddr),
+    /// The /56 an IPv6 client's /64 is in.
+    Network(IpAddr),
+    Everyone,
+}
+
+/// Open connections per holder.
+#[derive(Clone, Default)]
+struct Open(Arc<Mutex<HashMap<Holder, usize>>>);
+
+/// One open connection's places in its holders' counts, given back on drop.
 struct Place {
     open: Open,
-    client: IpAddr,
+    holders: Vec<Holder>,
 }
 
 impl Open {
-    fn take(&self, client: IpAddr, most: usize) -> Option<Place> {
-        let client = client_block(client);
+    /// A place for a connection from `client`, if none of its holders is
+    /// full: `most` for the client (its /56 `GROUP_FACTOR` times that),
+    /// `total` for everyone.
+    fn take(&self, client: IpAddr, most: usize, total: usize) -> Option<Place> {
+        let mut holders =
+            vec![(Holder::Everyone, total), (Holder::Client(client_block(client)), most)];
+        if let Some(network) = network_block(client) {
+            holders.push((Holder::Network(network), most.saturating_mul(GROUP_FACTOR as usize)));
+        }
         let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = counts.entry(client).or_insert(0);
-        if *count >= most {
+        if holders.iter().any(|(holder, max)| counts.get(holder).copied().unwrap_or(0) >= *max) {
             return None;
         }
-        *count += 1;
-        Some(Place { open: self.clone(), client })
+        for (holder, _) in &holders {
+            *counts.entry(*holder).or_insert(0) += 1;
+        }
+        Some(Place { open: self.clone(), holders: holders.into_iter().map(|(h, _)| h).collect() })
+    }
+}
+
+/// The /56 of an IPv6 client (None for IPv4, counted alone).
+fn network_block(client: IpAddr) -> Option<IpAddr> {
+    match client {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            Some(IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3] & 0xff00, 0, 0, 0, 0)))
+        }
+        _ => None,
     }
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
         let mut counts = self.open.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = counts.get_mut(&self.client) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&self.client);
+        for holder in &self.holders {
+            if let Some(count) = counts.get_mut(holder) {
+                *count -= 1;
+                if *count == 0 {
+                    counts.remove(holder);
+                }
             }
         }
     }
@@ -123,7 +190,7 @@ pub async fn serve(
         // by every handler (limits and logs by client address).
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         let most = if limits.proxies.contains(&peer.ip()) { usize::MAX } else { limits.per_client };
-        let Some(place) = open.take(peer.ip(), most) else {
+        let Some(place) = open.take(peer.ip(), most, limits.total) else {
             metrics::counter!("console_connections_refused_total").increment(1);
             continue;
         };
@@ -153,17 +220,47 @@ mod tests {
     use std::net::IpAddr;
 
     #[test]
-    fn an_ipv6_client_is_counted_by_its_64_and_an_ipv4_one_alone() {
+    fn an_ipv6_client_is_counted_by_its_64_and_56_and_an_ipv4_one_alone() {
         let open = Open::default();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let first = open.take(ip("2001:db8:1:2::1"), 2).unwrap();
-        let _second = open.take(ip("2001:db8:1:2:ffff::9"), 2).unwrap();
-        assert!(open.take(ip("2001:db8:1:2::3"), 2).is_none(), "a third from the same /64");
-        assert!(open.take(ip("2001:db8:1:3::1"), 2).is_some(), "the next /64 is another client");
+        let first = open.take(ip("2001:db8:1:2::1"), 2, 100).unwrap();
+        let _second = open.take(ip("2001:db8:1:2:ffff::9"), 2, 100).unwrap();
+        assert!(open.take(ip("2001:db8:1:2::3"), 2, 100).is_none(), "a third from the same /64");
+        assert!(
+            open.take(ip("2001:db8:1:3::1"), 2, 100).is_some(),
+            "the next /64 is another client"
+        );
         drop(first);
-        assert!(open.take(ip("2001:db8:1:2::3"), 2).is_some(), "a closed one gives its place back");
-        let _a = open.take(ip("192.0.2.1"), 1).unwrap();
-        assert!(open.take(ip("192.0.2.2"), 1).is_some(), "IPv4 addresses count alone");
-        assert!(open.take(ip("192.0.2.1"), 1).is_none());
+        assert!(
+            open.take(ip("2001:db8:1:2::3"), 2, 100).is_some(),
+            "a closed one gives its place back"
+        );
+        let _a = open.take(ip("192.0.2.1"), 1, 100).unwrap();
+        assert!(open.take(ip("192.0.2.2"), 1, 100).is_some(), "IPv4 addresses count alone");
+        assert!(open.take(ip("192.0.2.1"), 1, 100).is_none());
+    }
+
+    #[test]
+    fn the_64s_of_one_56_share_a_few_times_one_clients_connections() {
+        let open = Open::default();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let held: Vec<_> = (0..super::GROUP_FACTOR)
+            .map(|n| open.take(ip(&format!("2001:db8:1:2{n:02x}::1")), 1, 100).unwrap())
+            .collect();
+        assert!(open.take(ip("2001:db8:1:2ff::1"), 1, 100).is_none(), "a fresh /64 of a full /56");
+        assert!(open.take(ip("2001:db8:1:300::1"), 1, 100).is_some(), "the next /56");
+        drop(held);
+        assert!(open.take(ip("2001:db8:1:2ff::1"), 1, 100).is_some());
+    }
+
+    #[test]
+    fn everyone_together_holds_at_most_the_total() {
+        let open = Open::default();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let first = open.take(ip("192.0.2.1"), 10, 2).unwrap();
+        let _second = open.take(ip("198.51.100.1"), 10, 2).unwrap();
+        assert!(open.take(ip("203.0.113.1"), 10, 2).is_none(), "a third client over the total");
+        drop(first);
+        assert!(open.take(ip("203.0.113.1"), 10, 2).is_some());
     }
 }

@@ -246,9 +246,11 @@ impl Default for QuotaPolicy {
                 limit(OAuthStart, Account, 50, HOUR),
                 limit(AddressLookup, Actor, 60, HOUR),
                 limit(AddressLookup, Client, 60, HOUR),
-                // Ten a minute, held for an hour: more than a person clicks,
-                // and room for a script on a developer key.
-                limit(Change, Actor, 600, HOUR),
+                // Each change writes an event kept for a year: what bounds
+                // the log is the day's count, not its pace. Far more than a
+                // person clicks (a save of many owners counts each), and a
+                // script looping on a session stores at most 730,000 a year.
+                limit(Change, Actor, 2000, DAY),
                 limit(PasswordStrength, Client, 60, HOUR),
                 limit(PasswordStrength, Actor, 30, HOUR),
             ],
