@@ -956,3 +956,35 @@ async fn deletes_sent_at_once_delete_and_record_once() {
         assert_eq!(recorded, 1, "{kind}");
     }
 }
+
+/// An edit that keeps a library's name, racing a rename of it and a new
+/// library taking the old name: however they interleave, no two libraries
+/// of the account end up with one name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edit_racing_a_rename_never_leaves_two_libraries_of_one_name() {
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    // SQLite's one writer rarely lets them interleave; PostgreSQL does.
+    for round in 0..60 {
+        let (old, new) = (format!("Old {round}"), format!("New {round}"));
+        let a = js_libraries::add(&d, &ada, library(&old, "let a = 1;")).await.unwrap().id;
+        let edit = {
+            let (d, ada, old) = (d.clone(), ada.clone(), old.clone());
+            tokio::spawn(async move {
+                js_libraries::update(&d, &ada, a, library(&old, "let a = 2;")).await
+            })
+        };
+        let rename_and_take = {
+            let (d, ada, old) = (d.clone(), ada.clone(), old.clone());
+            tokio::spawn(async move {
+                js_libraries::update(&d, &ada, a, library(&new, "let a = 1;")).await.unwrap();
+                js_libraries::add(&d, &ada, library(&old, "let b = 1;")).await
+            })
+        };
+        let _ = edit.await.unwrap();
+        let _ = rename_and_take.await.unwrap();
+        let listed = js_libraries::list(&d, &ada).await.unwrap();
+        let named_old = listed.iter().filter(|l| l.name == old).count();
+        assert!(named_old <= 1, "round {round}: {named_old} libraries named {old}");
+    }
+}

@@ -132,21 +132,25 @@ pub async fn update(
     let key = names::key(&checked.name);
     // A library that already shares its name (two of one name from before
     // names were checked) can still be edited under it.
-    let renamed = names::key(&found.name) != key;
-    if renamed {
+    let renames = |from: &js_library::Model| names::key(&from.name) != key;
+    if renames(&found) {
         refuse_taken(&d.db, me, &key, Some(id)).await?;
     }
-    let mut active = found.into_active_model();
-    active.name = Set(checked.name);
-    active.description = Set(checked.description);
-    active.code = Set(checked.code);
-    active.updated_at = Set(d.clock.now());
     let by = By::Member(activity::count_change(d, me).await?);
     let model = activity::with_event(d, by, event, async |txn| {
-        if renamed {
-            lock_account(txn, me.account_id()).await?;
+        // Whether this renames is decided again under the lock, from the row
+        // as it is now: a rename that landed since would otherwise be
+        // written back over, onto a name another library may have taken.
+        lock_account(txn, me.account_id()).await?;
+        let found = Scoped::of(me).find_mine::<js_library::Entity>(txn, id).await?;
+        if renames(&found) {
             refuse_taken(txn, me, &key, Some(id)).await?;
         }
+        let mut active = found.into_active_model();
+        active.name = Set(checked.name);
+        active.description = Set(checked.description);
+        active.code = Set(checked.code);
+        active.updated_at = Set(d.clock.now());
         Ok(active.update(txn).await?)
     })
     .await?;
