@@ -307,6 +307,25 @@ async fn expiry_is_flagged_by_the_domain_clock() {
     assert!(rows.iter().all(|r| r.expiry == Expiry::Expired), "{rows:?}");
 }
 
+/// A certificate may name itself at any length its PEM holds: the list,
+/// which every member is sent, shows the start.
+#[tokio::test]
+async fn a_very_long_subject_is_shown_cut_short() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let authority = ca(&"Issuer ".repeat(100));
+    let (cert, key, ..) = issue(&authority, &"x".repeat(2000), &[], 30);
+    let row = certificates::add(&d, &ada, input("long.example.com", &cert, &key)).await.unwrap();
+    let most = certificates::NAME_SHOWN_MAX;
+    for name in [&row.subject, &row.issuer] {
+        assert_eq!(name.chars().count(), most + 1, "{name}");
+        assert!(name.ends_with('…'), "{name}");
+    }
+    assert!(row.subject.starts_with("CN=xxx"), "{}", row.subject);
+    let listed = certificates::list(&d, &ada).await.unwrap();
+    assert_eq!((&listed[0].subject, &listed[0].issuer), (&row.subject, &row.issuer));
+}
+
 #[tokio::test]
 async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
     let (d, _) = fresh_domain().await;

@@ -112,6 +112,22 @@ async fn bad_credentials_are_refused_beside_their_fields_and_nothing_is_stored()
         ),
         (
             NewIntegration {
+                config: dialogflow_config().replace("voice-bot-123", "Call <b>now</b>"),
+                ..dialogflow("X")
+            },
+            "config",
+            "not a Google Cloud project ID",
+        ),
+        (
+            NewIntegration {
+                config: dialogflow_config().replace("voice-bot-123", &"a".repeat(101)),
+                ..dialogflow("X")
+            },
+            "config",
+            "not a Google Cloud project ID",
+        ),
+        (
+            NewIntegration {
                 config: dialogflow_config().replace("BEGIN PRIVATE KEY", "BEGIN SOMETHING"),
                 ..dialogflow("X")
             },

@@ -130,7 +130,20 @@ fn describe(leaf: &CertificateDer<'_>) -> Result<Parsed, String> {
         .map_err(|_| "Certificate could not be read as X.509.".to_string())?;
     let not_after = DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
         .ok_or_else(|| "Certificate has an unreadable expiry date.".to_string())?;
-    Ok(Parsed { subject: cert.subject().to_string(), issuer: cert.issuer().to_string(), not_after })
+    let (subject, issuer) = (cert.subject().to_string(), cert.issuer().to_string());
+    Ok(Parsed { subject: shown(subject), issuer: shown(issuer), not_after })
+}
+
+/// The most of a subject or issuer kept to show: a real one is a few names
+/// long, but a certificate may carry a name as long as its PEM allows, which
+/// every member of the account would be sent with the list.
+pub const NAME_SHOWN_MAX: usize = 300;
+
+fn shown(name: String) -> String {
+    match name.char_indices().nth(NAME_SHOWN_MAX) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name,
+    }
 }
 
 /// Whether the key is the certificate's: the public key derived from the

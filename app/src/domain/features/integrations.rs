@@ -117,6 +117,10 @@ fn description(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
+/// The longest project ID taken: Google's are at most 30 characters, a
+/// domain-scoped one a domain and a colon more.
+const PROJECT_ID_MAX: usize = 100;
+
 /// A Google service-account key: the JSON file Google lets one download.
 fn dialogflow_config(value: &str) -> Result<(String, String), String> {
     let value = value.trim();
@@ -137,6 +141,13 @@ fn dialogflow_config(value: &str) -> Result<(String, String), String> {
     let project_id = text("project_id");
     if project_id.is_empty() {
         return Err("Config has no \"project_id\".".into());
+    }
+    // Shown to every member as the integration's hint. Google's project
+    // IDs are 6 to 30 lower-case letters, digits and hyphens; older ones
+    // carry a domain ("example.com:my-project").
+    let id_like = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.:".contains(c);
+    if project_id.len() > PROJECT_ID_MAX || !project_id.chars().all(id_like) {
+        return Err("Config's \"project_id\" is not a Google Cloud project ID.".into());
     }
     if validation::email(text("client_email")).is_err() {
         return Err("Config has no valid \"client_email\".".into());
