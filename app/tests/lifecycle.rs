@@ -485,3 +485,25 @@ async fn a_verification_at_the_moment_of_the_clean_up_keeps_its_account() {
         }
     }
 }
+
+/// One hourly run removes every account past its week, however many: sign-ups
+/// may come faster than one page of them an hour.
+#[tokio::test]
+async fn one_run_removes_every_account_past_its_week() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let (d, clock) = fresh_domain().await;
+    for n in 0..1_100 {
+        app::domain::entity::account::ActiveModel {
+            company_name: Set(format!("Never {n}")),
+            plan: Set("demo".into()),
+            created_at: Set(d.clock.now()),
+            ..Default::default()
+        }
+        .insert(&d.db)
+        .await
+        .unwrap();
+    }
+    clock.advance(UNVERIFIED_ACCOUNT_LIFETIME + Duration::minutes(1));
+    assert_eq!(app::domain::jobs::remove_unverified_accounts(&d).await.unwrap(), 1_100);
+    assert_eq!(account::Entity::find().count(&d.db).await.unwrap(), 0);
+}

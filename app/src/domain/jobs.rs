@@ -2,7 +2,7 @@
 //! outbox, and forgetting what has expired. Every job is safe to run in
 //! several processes at once.
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use lettre::message::Mailbox;
 
@@ -42,7 +42,8 @@ pub async fn clean_up(d: &Domain) {
     if let Err(err) = remove_unverified_accounts(d).await {
         tracing::error!(error = %err, "removing unverified accounts failed");
     }
-    if let Err(err) = invitations::remove_expired_invitees(d, 500).await {
+    // Above the most invitations the limits let in an hour (2,000 in all).
+    if let Err(err) = invitations::remove_expired_invitees(d, 10_000).await {
         tracing::error!(error = %err, "removing expired invitees failed");
     }
     if let Err(err) = forget_expired(d).await {
@@ -97,14 +98,35 @@ pub async fn remove_unverified_accounts(d: &Domain) -> Result<u64, AppError> {
             .filter(account::Column::CreatedAt.lt(cutoff))
             .filter(account::Column::Id.not_in_subquery(verified_accounts()))
     };
-    let doomed: Vec<i32> = never_verified(account::Entity::find())
-        .select_only()
-        .column(account::Column::Id)
-        // Bounded per run; the next run takes the rest.
-        .limit(500)
-        .into_tuple()
-        .all(&d.db)
-        .await?;
+    let mut removed = 0;
+    let mut after = 0;
+    // Page by page to the end: sign-ups may come faster than one page an
+    // hour, and each page's statement stays short.
+    loop {
+        let doomed: Vec<i32> = never_verified(account::Entity::find())
+            .filter(account::Column::Id.gt(after))
+            .select_only()
+            .column(account::Column::Id)
+            .order_by_asc(account::Column::Id)
+            .limit(500)
+            .into_tuple()
+            .all(&d.db)
+            .await?;
+        let Some(&last) = doomed.last() else { break };
+        after = last;
+        removed += remove_accounts(d, doomed, &never_verified).await?;
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed accounts whose address was never verified");
+    }
+    Ok(removed)
+}
+
+async fn remove_accounts(
+    d: &Domain,
+    doomed: Vec<i32>,
+    never_verified: &impl Fn(sea_orm::Select<account::Entity>) -> sea_orm::Select<account::Entity>,
+) -> Result<u64, AppError> {
     let mut removed = 0;
     for account_id in doomed {
         // One account at a time, locked and checked again: a user who
@@ -123,9 +145,6 @@ pub async fn remove_unverified_accounts(d: &Domain) -> Result<u64, AppError> {
         }
         removed += account::Entity::delete_by_id(account_id).exec(&txn).await?.rows_affected;
         txn.commit().await?;
-    }
-    if removed > 0 {
-        tracing::info!(removed, "removed accounts whose address was never verified");
     }
     Ok(removed)
 }
