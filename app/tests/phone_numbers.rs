@@ -95,7 +95,7 @@ async fn a_demo_account_holds_one_number_and_a_full_one_more() {
         .unwrap();
     assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().rows.len(), 3);
     let before = Snapshot::take(&d).await;
-    assert!(matches!(phone_numbers::request(&d, &admin).await, Err(AppError::Conflict(_))));
+    assert_eq!(phone_numbers::request(&d, &admin).await, Err(AppError::Conflict(demo_limit(&d))));
     before.assert_unchanged(&d).await;
 }
 

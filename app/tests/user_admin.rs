@@ -320,14 +320,26 @@ async fn emails_stay_unique_across_all_accounts() {
     let err = users::invite(&d, &admin, form("Eve", " EVE@other.example")).await.err().unwrap();
     assert_eq!(err.message_for("email").as_deref(), Some(app::domain::core::people::EMAIL_TAKEN));
     before.assert_unchanged(&d).await;
+    // Add User's bad input is refused beside each field, with no user and
+    // no email written.
+    let bad = UserForm { last_name: " ".into(), ..form("Bob", "not-an-address") };
+    let err = users::invite(&d, &admin, bad).await.err().unwrap();
+    assert_eq!(err.message_for("last_name").as_deref(), Some("Last Name is required."));
+    assert_eq!(
+        err.message_for("email").as_deref(),
+        Some("Enter an email address like name@example.com.")
+    );
+    before.assert_unchanged(&d).await;
     let bob = users::invite(&d, &admin, form("Bob", "bob@example.com")).await.unwrap();
     let before = Snapshot::take(&d).await;
     let err =
         users::update(&d, &admin, bob.id, form("Bob", "eve@other.example")).await.err().unwrap();
     assert_eq!(err.message_for("email").as_deref(), Some(app::domain::core::people::EMAIL_TAKEN));
     // A bad form is refused beside each field it gets wrong.
-    let err = users::update(&d, &admin, bob.id, form(" ", "not-an-address")).await.err().unwrap();
+    let bad = UserForm { last_name: "".into(), ..form(" ", "not-an-address") };
+    let err = users::update(&d, &admin, bob.id, bad).await.err().unwrap();
     assert_eq!(err.message_for("first_name").as_deref(), Some("First Name is required."));
+    assert_eq!(err.message_for("last_name").as_deref(), Some("Last Name is required."));
     assert_eq!(
         err.message_for("email").as_deref(),
         Some("Enter an email address like name@example.com.")

@@ -68,7 +68,11 @@ fn a_library_attached_to_an_application_shows_where_it_is_used() {
             app.call("delete_js_library", &[("id", &id), ("detach", "true")], Some(&admin)).await;
         assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
         let listed = app.call("list_applications", &[], Some(&admin)).await.json();
-        assert_eq!(listed["rows"][0]["libraries"], json!([]));
+        let rows = listed["rows"].as_array().unwrap();
+        let main = rows.iter().find(|row| row["name"] == "Main IVR").expect("Main IVR listed");
+        assert_eq!(main["libraries"], json!([]), "detached from the application that used it");
+        let libraries = app.call("list_js_libraries", &[], Some(&admin)).await;
+        assert_eq!(libraries.json(), json!([]), "{}", libraries.body);
     })
 }
 

@@ -142,3 +142,43 @@ fn another_accounts_number_is_not_found() {
         );
     })
 }
+
+/// Over the API as in the tab: a member's key lists the numbers they own,
+/// not the account's; an admin's key lists every number.
+#[test]
+fn a_members_key_lists_only_the_numbers_they_own() {
+    support::run(async {
+        use app::domain::core::actor::Operator;
+        use app::domain::core::limits::Plan;
+        let app = stocked_app().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let operator = Operator::from_command_line();
+        app::domain::operator::set_plan(&app.domain, &operator, ADMIN, Plan::Full).await.unwrap();
+        let kept = app.call("request_phone_number", &[], Some(&admin)).await.json();
+        let given = app.call("request_phone_number", &[], Some(&admin)).await.json();
+        let found = app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await;
+        let bob_id = found.json()[0]["id"].as_i64().unwrap();
+        let changes = json!({ "changes": [{ "number_id": given["id"], "owner_id": bob_id }] });
+        let saved = app.call_json("save_phone_owners", changes, Some(&admin)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        let (admin_key, _) = app.new_developer_key(&admin, app::domain::testing::PASSWORD).await;
+        let (member_key, _) = app.new_developer_key(&member, support::MEMBER_PASSWORD).await;
+        let listed = |key: String| {
+            let app = &app;
+            async move {
+                let (status, body) = app.api("/api/v1/phone-numbers", Some(&key)).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                let numbers = body["phone_numbers"].as_array().unwrap().clone();
+                numbers.iter().map(|n| n["e164"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        let (kept, given) = (kept["e164"].as_str().unwrap(), given["e164"].as_str().unwrap());
+        assert_eq!(listed(member_key).await, [given]);
+        let mut all = listed(admin_key).await;
+        all.sort();
+        let mut expected = vec![kept.to_owned(), given.to_owned()];
+        expected.sort();
+        assert_eq!(all, expected);
+    })
+}
