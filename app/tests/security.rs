@@ -53,6 +53,15 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
 /// and, at log-in, the failed sign-in's event (activity_events).
 const CODE_COUNTS: &[&str] = &["login_challenges", "login_failures", "activity_events"];
 
+/// Nothing changed but what a refused code counts: the tables of
+/// [`CODE_COUNTS`] aside, all is as before, and every event since is a
+/// failed sign-in (no recovery code used, no password reset, no sign-in).
+async fn assert_code_refused(before: &Snapshot, d: &Domain) {
+    before.assert_unchanged(d).await;
+    let events = before.new_events(d).await;
+    assert!(events.iter().all(|e| e.starts_with("sign_in.failed ")), "{events:?}");
+}
+
 async fn second_step(d: &Domain, email: &str) -> String {
     match log_in::log_in(d, email, PASSWORD, "t", None).await.unwrap() {
         LogIn::SecondFactor { challenge } => challenge,
@@ -148,7 +157,7 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let replay =
         log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
     assert_eq!(replay.err().unwrap().message_for("code").as_deref(), Some(two_factor::CODE_USED));
-    before.assert_unchanged(&d).await;
+    assert_code_refused(&before, &d).await;
     // A failed sign-in all the same, told apart in the user's activity.
     use app::domain::entity::activity_event;
     use sea_orm::QueryOrder;
@@ -175,7 +184,7 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     // The convenience log-in without a second step refuses.
     let password_only = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await;
     assert_eq!(code_error(password_only).as_deref(), Some("Enter your two-factor code."));
-    before.assert_unchanged(&d).await;
+    assert_code_refused(&before, &d).await;
 }
 
 #[tokio::test]
@@ -207,7 +216,7 @@ async fn recovery_codes_work_once_and_challenges_expire() {
     let ended =
         log_in::complete_second_factor(&d, &challenge, &codes[1], "t", None).await.err().unwrap();
     assert_eq!(ended.message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
-    before.assert_unchanged(&d).await;
+    assert_code_refused(&before, &d).await;
     // And an unused challenge expires after five minutes (once the lock
     // those wrong codes started is over).
     clock.advance(d.throttle.lock);
@@ -216,7 +225,7 @@ async fn recovery_codes_work_once_and_challenges_expire() {
     let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     let late = log_in::complete_second_factor(&d, &slow, &codes[1], "t", None).await.err().unwrap();
     assert_eq!(late.message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
-    before.assert_unchanged(&d).await;
+    assert_code_refused(&before, &d).await;
 }
 
 #[tokio::test]
@@ -605,7 +614,7 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
         log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
     let locked = "Too many wrong two-factor codes. Try again in 15 minutes.";
     assert_eq!(right.err(), Some(AppError::TooManyRequests(locked.into())));
-    before.assert_unchanged(&d).await;
+    assert_code_refused(&before, &d).await;
     // The password step says so too, and opens no code step none can pass.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let refused = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", None).await;
@@ -642,7 +651,7 @@ async fn a_code_step_out_of_tries_says_why_and_what_to_do() {
     let sixth = log_in::complete_second_factor(&d, &challenge, &right(&d), "t", None).await;
     let locked = "Too many wrong two-factor codes. Try again in 15 minutes.";
     assert_eq!(sixth.err(), Some(AppError::TooManyRequests(locked.into())));
-    before.assert_unchanged(&d).await;
+    assert_code_refused(&before, &d).await;
 
     // With more tries per user than per step, a step out of tries sends the
     // user back to the password, which opens a new one.
@@ -658,7 +667,7 @@ async fn a_code_step_out_of_tries_says_why_and_what_to_do() {
         sixth.err().unwrap().message_for("code").as_deref(),
         Some(log_in::CHALLENGE_TRIES_USED)
     );
-    before.assert_unchanged(&d).await;
+    assert_code_refused(&before, &d).await;
     let challenge = second_step(&d, "ada@example.com").await;
     assert!(log_in::complete_second_factor(&d, &challenge, &right(&d), "t", None).await.is_ok());
 }
@@ -748,7 +757,7 @@ async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted()
     };
     let wrong = log_in::complete_second_factor(&d, &challenge, "000000", "t", None).await;
     assert_eq!(wrong.err().unwrap().message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
-    before.assert_unchanged(&d).await;
+    assert_code_refused(&before, &d).await;
     // The old password still leads to the code step; the new one is wrong.
     second_step(&d, "ada@example.com").await;
     let new_refused = log_in::log_in(&d, "ada@example.com", new_password, "t", None).await;
@@ -1108,7 +1117,7 @@ async fn a_code_step_opened_before_a_password_change_opens_no_session() {
         refused.and_then(|e| e.message_for("code")).as_deref(),
         Some(log_in::CHALLENGE_EXPIRED)
     );
-    before.assert_unchanged(&d).await;
+    assert_code_refused(&before, &d).await;
 
     // The same after a reset by link.
     clock.advance(Duration::seconds(30));
