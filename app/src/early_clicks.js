@@ -3,14 +3,18 @@
 // something did nothing in that time. The last such click is kept (the
 // button says it is busy) and made again once the page is ready
 // (`data-ready` on the body, set by the wasm after hydrating). Links and
-// forms need no help: they work without the code.
+// forms with an action need no help: they work without the code. A form
+// without one is the code's alone: sent before, it would only reload the
+// page, so its button is kept as the others are.
 (() => {
   let early = null;
   addEventListener('click', (event) => {
     if (document.body && document.body.dataset.ready) return;
     const target = event.target instanceof Element ? event.target : null;
-    const button = target && target.closest('button[type=button]');
+    const button = target &&
+      target.closest('button[type=button], form:not([action]) button[type=submit]');
     if (!button || button.disabled) return;
+    if (button.type === 'submit') event.preventDefault();
     if (early) early.removeAttribute('aria-busy');
     early = button;
     button.setAttribute('aria-busy', 'true');

@@ -91,7 +91,7 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(0);
   await expect(sessions.getByRole('button', { name: 'Log Out All Other Sessions' })).toHaveCount(0);
   // The security list shows it without a reload.
-  const recent = page.getByRole('region', { name: 'Recent Security Activity' });
+  const recent = page.getByRole('region', { name: 'Personal Security' });
   await expect(recent.getByText('Every other session logged out')).toBeVisible();
   await other.goto('/account');
   await expect(other).toHaveURL(/\/login/);

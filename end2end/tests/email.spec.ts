@@ -105,7 +105,7 @@ test('a pending email change shows after a reload and can be cancelled', async (
   await section.getByRole('button', { name: 'Change Email Address' }).click();
   await expect(section.getByText(`We sent a confirmation link to ${newEmail}.`)).toBeVisible();
   // The security list shows the request, and below its cancel, without a reload.
-  const recent = page.getByRole('region', { name: 'Recent Security Activity' });
+  const recent = page.getByRole('region', { name: 'Personal Security' });
   await expect(recent.getByText('Email change requested')).toBeVisible();
   // The form is empty again: the password is not left in it.
   await expect(section.getByLabel('Current Password')).toHaveValue('');

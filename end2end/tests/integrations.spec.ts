@@ -94,6 +94,8 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
   await ready(page);
   await expect(page.getByRole('cell', { name: 'DynamoDB records', exact: true })).toBeVisible();
   await expect(page.getByRole('cell', { name: 'Support bot', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Recordings', exact: true })).toHaveCount(0);
+  await expect(page.getByRole('cell', { name: 'Call records', exact: true })).toHaveCount(0);
 
   // A member sees the table but no way to change it.
   const member = uniqueEmail('reader');

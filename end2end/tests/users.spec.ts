@@ -346,9 +346,19 @@ test('a dialog closes with its Close button, and a refused delete says why insid
   await expect(remove).toBeHidden();
   // The table caught up with the other window.
   await expect(page.getByRole('row', { name: /Bob Builder/ })).toHaveCount(0);
-  // Opened again, a dialog asks afresh, without the earlier refusal.
+  // Opened again, for another user, the dialog asks afresh, without the
+  // earlier refusal.
   await page.getByRole('button', { name: 'Add User' }).click();
-  await expect(add.getByText('First Name is required.')).toHaveCount(0);
+  await add.getByLabel('First Name').fill('Cy');
+  await add.getByLabel('Last Name').fill('Young');
+  await add.getByLabel('Email Address').fill(uniqueEmail('closer-cy'));
+  await add.getByRole('button', { name: 'Add' }).click();
+  await expect(add).toBeHidden();
+  await page.getByRole('button', { name: 'Delete Cy Young' }).click();
+  await expect(remove).toBeVisible();
+  await expect(remove.getByText('Delete Cy Young (', { exact: false })).toBeVisible();
+  await expect(remove.getByText('Not found: it may have been deleted meanwhile.')).toHaveCount(0);
+  await remove.getByRole('button', { name: 'Close' }).click();
 });
 
 test('a button pressed before the page is ready is pressed again once it is', async ({ page }) => {
@@ -394,7 +404,7 @@ test('a member sees what an admin did to them; an admin who makes themself a mem
   await bob.goto('/login');
   await logIn(bob, member, memberPassword);
   await expect(bob).toHaveURL(/\/account$/);
-  const his = bob.getByRole('region', { name: 'Recent Security Activity' });
+  const his = bob.getByRole('region', { name: 'Personal Security' });
   await expect(his.getByRole('cell', { name: `User disabled by ${admin}` })).toBeVisible();
   await expect(his.getByRole('cell', { name: `User enabled by ${admin}` })).toBeVisible();
   await expect(his.getByRole('cell', { name: 'Operator made a user admin', exact: true })).toBeVisible();

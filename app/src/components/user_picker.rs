@@ -70,6 +70,16 @@ where
         let id = id.clone();
         move |at: usize| format!("{id}-option-{at}")
     };
+    // The option the arrow keys reach stays in sight in the list's scroll.
+    #[cfg(feature = "hydrate")]
+    {
+        let option_id = option_id.clone();
+        Effect::new(move |_| {
+            if let Some(at) = active.get() {
+                super::bring_into_sight(&option_id(at));
+            }
+        });
+    }
     let active_descendant = {
         let option_id = option_id.clone();
         move || active.get().filter(|_| open.get()).map(&option_id)

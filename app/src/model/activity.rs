@@ -159,6 +159,10 @@ pub struct ActivityPage {
     pub next: Option<i32>,
 }
 
+/// Said beside To, by the tab before it asks and by the server to anyone who
+/// asks all the same.
+pub const TO_BEFORE_FROM: &str = "To must be the same day as From or later.";
+
 /// What the Activity tab, the API and the CSV filter by; every part optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityFilter {

@@ -10,7 +10,9 @@ use crate::api::phone_numbers::phone_owner_choices;
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::table::{email_parts, DataTable, Pager};
 use crate::components::user_picker::UserPicker;
-use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, UserChoice};
+use crate::model::{
+    ActivityFilter, ActivityKind, ActivityPage, ActivityRow, UserChoice, TO_BEFORE_FROM,
+};
 
 /// "2026-11-22 09:00:00 UTC" from the RFC 3339 time of an event.
 fn when(at: &str) -> String {
@@ -36,8 +38,18 @@ pub fn ActivityTab() -> impl IntoView {
         from: filled(from.get()),
         to: filled(to.get()),
     };
+    // To before From is said beside To at once, and the list keeps showing
+    // the last dates that made sense instead of giving way to the refusal.
+    let backwards = move || {
+        let (from, to) = (from.get(), to.get());
+        !from.is_empty() && !to.is_empty() && to < from
+    };
+    let asked = Memo::new(move |last: Option<&(ActivityFilter, Option<i32>)>| match last {
+        Some(last) if backwards() => last.clone(),
+        _ => (filter(), before.get()),
+    });
     let events = server_resource(
-        move || (filter(), before.get()),
+        move || asked.get(),
         |(f, before)| list_activity(f.user_id, f.kind, f.from, f.to, before),
     );
     let restart = move || {
@@ -50,12 +62,7 @@ pub fn ActivityTab() -> impl IntoView {
             restart();
         }
     };
-    // The server refuses To before From (said beside To): no download then,
-    // which would open a bare error page.
-    let backwards = move || {
-        let (from, to) = (from.get(), to.get());
-        !from.is_empty() && !to.is_empty() && to < from
-    };
+    // No download of To before From either, which would open a bare error page.
     let csv = move || {
         let query = filter().query();
         let query = if query.is_empty() { query } else { format!("?{query}") };
@@ -95,9 +102,18 @@ pub fn ActivityTab() -> impl IntoView {
                 <label for="activity-from">"From"</label>
                 <input id="activity-from" type="date" on:change=set(from) />
             </div>
-            <div class="field">
+            <div class="field" class:invalid=backwards>
                 <label for="activity-to">"To"</label>
-                <input id="activity-to" type="date" on:change=set(to) />
+                <input
+                    id="activity-to"
+                    type="date"
+                    on:change=set(to)
+                    aria-invalid=move || backwards().then_some("true")
+                    aria-describedby="activity-to-error"
+                />
+                <p class="error" id="activity-to-error" aria-live="polite">
+                    {move || backwards().then_some(TO_BEFORE_FROM)}
+                </p>
             </div>
             <a class="button" href=csv aria-disabled=move || backwards().then_some("true") download="activity.csv">"Download CSV"</a>
         </div>
@@ -204,7 +220,7 @@ pub fn SecurityActivitySection() -> impl IntoView {
     };
     view! {
         <section class="panel" aria-labelledby="security-activity-heading">
-            <h2 id="security-activity-heading">"Recent Security Activity"</h2>
+            <h2 id="security-activity-heading">"Personal Security"</h2>
             <Loaded resource=events view=table />
         </section>
     }

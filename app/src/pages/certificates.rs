@@ -53,7 +53,7 @@ pub fn CertificatesTab() -> impl IntoView {
                 <FormStatus error=form_error(result, &["domain", "certificate", "private_key"]) />
                 <Field label="Domain" name="domain" form="cert-" hint="The host your calls go to, e.g. api.example.com." error=field_error(result, "domain") />
                 <TextAreaField label="Certificate" name="certificate" form="cert-" rows=6 code=true hint="PEM, starting with -----BEGIN CERTIFICATE-----." error=field_error(result, "certificate") />
-                <TextAreaField label="Private Key" name="private_key" form="cert-" rows=6 code=true hint="PEM, starting with -----BEGIN PRIVATE KEY-----." error=field_error(result, "private_key") />
+                <TextAreaField label="Private Key" name="private_key" form="cert-" rows=6 code=true hint="PEM without a passphrase: BEGIN PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY." error=field_error(result, "private_key") />
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || add.pending().get()>"Add"</button>
                     <CancelButton />

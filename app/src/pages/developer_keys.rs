@@ -74,6 +74,14 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             revoke.dispatch(RevokeDeveloperKey { id });
         }
     });
+    // The new key is drawn above the list, while the focus stays on the form
+    // below it: with a few keys listed it would come out of sight.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if shown.with(Option::is_some) {
+            request_animation_frame(|| crate::components::bring_into_sight("new-key"));
+        }
+    });
     view! {
         <section class="panel" aria-labelledby="keys-heading">
             <h2 id="keys-heading">"Developer Keys"</h2>
@@ -104,7 +112,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
 #[component]
 fn ShownKey(new_key: NewDeveloperKey) -> impl IntoView {
     view! {
-        <div class="alert success" role="status">
+        <div class="alert success" role="status" id="new-key">
             <p>"Your new key " <strong>{new_key.row.name.clone()}</strong> ". Copy it now: it is not shown again."</p>
             <p><code class="secret" id="new-developer-key">{new_key.key.clone()}</code></p>
             <CopyButton text=new_key.key what="Key" />

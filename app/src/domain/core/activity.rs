@@ -252,7 +252,7 @@ impl Filter {
         // Said, rather than answered with "no activity matches".
         if let (Some(from), Some(until)) = (from, until) {
             if from >= until {
-                return Err(AppError::field("to", "To must be the same day as From or later."));
+                return Err(AppError::field("to", crate::model::TO_BEFORE_FROM));
             }
         }
         Ok(Filter { user_id: filter.user_id, kind, from, until, ..Default::default() })
