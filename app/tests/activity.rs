@@ -1190,3 +1190,44 @@ async fn an_email_change_is_cancelled_with_the_changes_spent() {
     email_links::cancel_email_change(&d, &ada).await.unwrap();
     assert_eq!(email_links::pending_email_change(&d, &ada).await.unwrap(), None);
 }
+
+/// A download is read and sent a page at a time: every event of a long
+/// list arrives, newest first, and no piece holds more than a page.
+#[tokio::test]
+async fn a_long_download_is_sent_a_page_at_a_time() {
+    use sea_orm::Set;
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let other = account_with_admin(&d, "Globex", "hal@example.com").await;
+    let mut events = Vec::new();
+    for n in 0..2_345 {
+        for account_id in [ada.account_id(), other.account_id()] {
+            events.push(activity_event::ActiveModel {
+                account_id: Set(account_id),
+                at: Set(d.clock.now()),
+                actor: Set("ada@example.com".into()),
+                kind: Set("user.updated".into()),
+                target: Set(format!("target {n} of {account_id}")),
+                ..Default::default()
+            });
+        }
+    }
+    for chunk in events.chunks(500) {
+        activity_event::Entity::insert_many(chunk.to_vec()).exec(&d.db).await.unwrap();
+    }
+    let mut export =
+        admin_activity::csv_export(&d, &ada, &ActivityFilter::default()).await.unwrap();
+    let mut pieces = Vec::new();
+    while let Some(piece) = export.next_chunk().await.unwrap() {
+        pieces.push(piece);
+    }
+    let most = pieces.iter().map(|p| p.matches("\r\n").count()).max().unwrap();
+    assert!(pieces.len() >= 4 && most <= 1_000, "{} pieces, at most {most} lines", pieces.len());
+    let text = pieces.concat();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1 + 2_345, "the header and every event of Acme, none of Globex's");
+    let mine = format!("of {}\"", ada.account_id());
+    assert!(lines[1..].iter().all(|l| l.contains(&mine)), "{}", lines[1]);
+    assert!(lines[1].contains("\"target 2344 of"), "newest first: {}", lines[1]);
+    assert!(lines[2_345].contains("\"target 0 of"), "{}", lines[2_345]);
+}

@@ -5,6 +5,9 @@
 use app::api::web::{signed_in_from, WebContext};
 use app::domain::admin::activity;
 use app::model::{ActivityFilter, AppError};
+use std::io;
+
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -34,21 +37,42 @@ pub async fn download(
     // Last: it takes the whole request.
     parts: Parts,
 ) -> Response {
-    match csv_for(&web, query, &parts).await {
-        Ok(csv) => (
+    match export_for(&web, query, &parts).await {
+        Ok(export) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
                 (header::CONTENT_DISPOSITION, "attachment; filename=\"activity.csv\""),
                 (header::CACHE_CONTROL, "no-store"),
             ],
-            csv,
+            Body::from_stream(chunks(export)),
         )
             .into_response(),
         Err(err) => refused(err),
     }
 }
 
-async fn csv_for(web: &WebContext, query: CsvQuery, parts: &Parts) -> Result<String, AppError> {
+/// The file a page of events at a time, as the client takes it. A read that
+/// fails midway ends the download early (the status is sent already), and
+/// is logged.
+fn chunks(export: activity::CsvExport) -> impl futures::Stream<Item = Result<String, io::Error>> {
+    futures::stream::unfold(Some(export), |export| async move {
+        let mut export = export?;
+        match export.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(export))),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::error!(error = %err, "activity CSV download failed midway");
+                Some((Err(io::Error::other(err.to_string())), None))
+            }
+        }
+    })
+}
+
+async fn export_for(
+    web: &WebContext,
+    query: CsvQuery,
+    parts: &Parts,
+) -> Result<activity::CsvExport, AppError> {
     if crate::security::sent_by_another_site(&parts.headers) {
         return Err(AppError::Forbidden(
             "Download the activity from the Activity tab of this console.".into(),
@@ -67,5 +91,5 @@ async fn csv_for(web: &WebContext, query: CsvQuery, parts: &Parts) -> Result<Str
         ),
     };
     let filter = ActivityFilter { user_id, kind: query.kind, from: query.from, to: query.to };
-    activity::csv(&web.domain, &admin, &filter).await
+    activity::csv_export(&web.domain, &admin, &filter).await
 }

@@ -28,33 +28,91 @@ pub async fn list(
     activity::page(&d.read, scoped, &filter, before, PAGE).await
 }
 
-/// The events passing `filter` as CSV (newest first, at most [`CSV_MAX`]).
-/// Each download is counted first ([`Action::ActivityExport`]): it can read
-/// and hold a hundred thousand events.
+/// The events passing `filter` as CSV (newest first, at most [`CSV_MAX`]),
+/// whole: [`csv_export`], collected.
 pub async fn csv(d: &Domain, admin: &Admin, filter: &ActivityFilter) -> Result<String, AppError> {
+    let mut export = csv_export(d, admin, filter).await?;
+    let mut text = String::new();
+    while let Some(chunk) = export.next_chunk().await? {
+        text.push_str(&chunk);
+    }
+    Ok(text)
+}
+
+/// A CSV download of the events passing `filter`, checked and counted
+/// ([`Action::ActivityExport`]) before any of it is read; then read and sent
+/// a page at a time ([`CsvExport::next_chunk`]), so that a hundred thousand
+/// events never sit in the server's memory at once.
+pub async fn csv_export(
+    d: &Domain,
+    admin: &Admin,
+    filter: &ActivityFilter,
+) -> Result<CsvExport, AppError> {
     let filter = Filter::parse(filter)?.with_id_bounds(&d.read).await?;
     let member = admin.member();
-    let who =
-        Who { actor: Some(member.user_id()), account: Some(member.account_id()), ..Who::default() };
+    let who = Who {
+        actor: Some(member.user_id()),
+        account: Some(member.account_id()),
+        client: member.address(),
+        ..Who::default()
+    };
     d.spend(&d.db, Action::ActivityExport, &who).await?;
-    let mut rows = Vec::new();
-    let mut before = None;
-    loop {
-        let scoped = Scoped::of(admin.member()).all::<activity_event::Entity>();
-        let page = activity::page(&d.read, scoped, &filter, before, CSV_BATCH).await?;
-        rows.extend(page.rows);
-        match page.next {
-            Some(next) if rows.len() < CSV_MAX => before = Some(next),
-            _ => break,
-        }
-    }
-    rows.truncate(CSV_MAX);
-    Ok(csv_of(&rows))
+    Ok(CsvExport { d: d.clone(), admin: admin.clone(), filter, next: Next::Header })
 }
+
+/// A CSV download under way (see [`csv_export`]).
+pub struct CsvExport {
+    d: Domain,
+    admin: Admin,
+    filter: Filter,
+    next: Next,
+}
+
+enum Next {
+    Header,
+    /// Events older than `before`, with `sent` events sent so far.
+    Events {
+        before: Option<i32>,
+        sent: usize,
+    },
+    Done,
+}
+
+impl CsvExport {
+    /// The next piece of the file: the header line, then the lines of one
+    /// page of events at a time; None once all are sent. Each page is read
+    /// when asked for, so a client that reads slowly holds back the reads.
+    pub async fn next_chunk(&mut self) -> Result<Option<String>, AppError> {
+        let (before, sent) = match self.next {
+            Next::Header => {
+                self.next = Next::Events { before: None, sent: 0 };
+                return Ok(Some(format!("{CSV_HEADER}\r\n")));
+            }
+            Next::Events { before, sent } => (before, sent),
+            Next::Done => return Ok(None),
+        };
+        self.next = Next::Done;
+        let scoped = Scoped::of(self.admin.member()).all::<activity_event::Entity>();
+        let batch = CSV_BATCH.min((CSV_MAX - sent) as u64);
+        let page = activity::page(&self.d.read, scoped, &self.filter, before, batch).await?;
+        let sent = sent + page.rows.len();
+        if let Some(next) = page.next.filter(|_| sent < CSV_MAX) {
+            self.next = Next::Events { before: Some(next), sent };
+        }
+        Ok(Some(lines_of(&page.rows)))
+    }
+}
+
+const CSV_HEADER: &str = "time,actor,kind,what,target,client_address,detail";
 
 /// The header and one line per event, every cell quoted.
 pub fn csv_of(rows: &[ActivityRow]) -> String {
-    let mut out = String::from("time,actor,kind,what,target,client_address,detail\r\n");
+    format!("{CSV_HEADER}\r\n{}", lines_of(rows))
+}
+
+/// One line per event, every cell quoted.
+fn lines_of(rows: &[ActivityRow]) -> String {
+    let mut out = String::new();
     for row in rows {
         let cells = [
             row.at.as_str(),

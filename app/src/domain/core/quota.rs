@@ -242,6 +242,8 @@ impl Default for QuotaPolicy {
                 limit(PasswordCheck, Actor, 30, HOUR),
                 limit(ActivityExport, Actor, 10, HOUR),
                 limit(ActivityExport, Account, 20, HOUR),
+                // The accounts one client signs up, together.
+                limit(ActivityExport, Client, 30, HOUR),
                 limit(OAuthStart, Actor, 20, HOUR),
                 limit(OAuthStart, Account, 50, HOUR),
                 limit(AddressLookup, Actor, 60, HOUR),
