@@ -988,3 +988,58 @@ async fn an_edit_racing_a_rename_never_leaves_two_libraries_of_one_name() {
         assert!(named_old <= 1, "round {round}: {named_old} libraries named {old}");
     }
 }
+
+/// A share at the moment its user is deleted or disabled: refused beside the
+/// field (never a failure of the server's), or made before, never after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_share_racing_its_users_removal_is_refused_or_came_first() {
+    use app::domain::entity::activity_event;
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let app = applications::create(&d, &ada, "IVR").await.unwrap();
+    for round in 0..20 {
+        let carol =
+            add_user(&d, ada.account_id(), &format!("carol{round}@example.com"), false).await;
+        let share = {
+            let (d, ada, to) = (d.clone(), ada.clone(), carol.user_id());
+            tokio::spawn(async move { applications::share(&d, &ada, app.id, to).await })
+        };
+        let removal = {
+            let (d, admin, id) = (d.clone(), admin.clone(), carol.user_id());
+            tokio::spawn(async move {
+                if round % 2 == 0 {
+                    users::delete(&d, &admin, id).await
+                } else {
+                    users::disable(&d, &admin, id).await.map(|_| ())
+                }
+            })
+        };
+        let shared = share.await.unwrap();
+        removal.await.unwrap().unwrap();
+        match &shared {
+            Ok(_) => {
+                // Then it came first: its event is older than the removal's.
+                let kinds: Vec<String> = activity_event::Entity::find()
+                    .filter(activity_event::Column::Kind.is_in([
+                        "application.shared",
+                        "user.deleted",
+                        "user.disabled",
+                    ]))
+                    .order_by_desc(activity_event::Column::Id)
+                    .all(&d.db)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .take(2)
+                    .map(|e| e.kind)
+                    .collect();
+                assert_ne!(kinds[0], "application.shared", "round {round}: shared after");
+            }
+            Err(refused) => {
+                assert!(refused.message_for("user").is_some(), "round {round}: {refused:?}")
+            }
+        }
+    }
+}

@@ -450,23 +450,14 @@ pub async fn share(
     id: i32,
     with_user: i32,
 ) -> Result<ApplicationRow, AppError> {
-    let app = find_owned(&d.db, me, id).await?;
-    let sharer = me.sharer(&d.db).await?;
-    let other = match Scoped::of(sharer.member()).find::<user::Entity>(&d.db, with_user).await {
-        Err(AppError::NotFound) => {
-            return Err(AppError::field("user", "Choose a user of this account."))
-        }
-        found => found?,
-    };
-    if other.id == app.owner_id {
-        return Err(AppError::field("user", "The owner already has this application."));
-    }
-    // As the picker offers no disabled user, no entry point shares with one.
-    if other.disabled_at.is_some() {
-        return Err(AppError::field("user", SHARE_DISABLED));
-    }
+    // Refused at once, without spending a change; checked again under the
+    // account's lock, which disabling or deleting the user, or taking the
+    // sharer's Can Share away, takes too.
+    share_checked(&d.db, me, id, with_user).await?;
     let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
+    lock_account(&txn, me.account_id()).await?;
+    let (app, other) = share_checked(&txn, me, id, with_user).await?;
     let shared = share::Entity::insert(share::ActiveModel {
         application_id: Set(app.id),
         user_id: Set(other.id),
@@ -482,6 +473,32 @@ pub async fn share(
     }
     txn.commit().await?;
     row(&d.db, me, app).await
+}
+
+/// The application `me` owns and may share, and the user of the account to
+/// share it with, read on `conn`.
+async fn share_checked(
+    conn: &impl ConnectionTrait,
+    me: &Member,
+    id: i32,
+    with_user: i32,
+) -> Result<(application::Model, user::Model), AppError> {
+    let app = find_owned(conn, me, id).await?;
+    let sharer = me.sharer(conn).await?;
+    let other = match Scoped::of(sharer.member()).find::<user::Entity>(conn, with_user).await {
+        Err(AppError::NotFound) => {
+            return Err(AppError::field("user", "Choose a user of this account."))
+        }
+        found => found?,
+    };
+    if other.id == app.owner_id {
+        return Err(AppError::field("user", "The owner already has this application."));
+    }
+    // As the picker offers no disabled user, no entry point shares with one.
+    if other.disabled_at.is_some() {
+        return Err(AppError::field("user", SHARE_DISABLED));
+    }
+    Ok((app, other))
 }
 
 pub async fn unshare(
