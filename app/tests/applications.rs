@@ -1043,3 +1043,36 @@ async fn a_share_racing_its_users_removal_is_refused_or_came_first() {
         }
     }
 }
+
+/// A library's owner is told which of their own applications use it, and
+/// only how many others do: the names of applications the Applications tab
+/// does not show them stay unsaid, in the list and in the delete's question.
+#[tokio::test]
+async fn a_librarys_owner_is_not_told_the_names_of_applications_they_cannot_see() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
+    let lib = js_libraries::add(&d, &bob, library("Greeting", "1")).await.unwrap();
+    let mine = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
+    applications::save_settings(&d, &bob, mine.id, None, &[lib.id], &[]).await.unwrap();
+    let hidden = applications::create(&d, &ada, "Merger plans").await.unwrap();
+    applications::save_settings(&d, &ada, hidden.id, None, &[lib.id], &[]).await.unwrap();
+
+    let listed = js_libraries::list(&d, &bob).await.unwrap();
+    assert_eq!(
+        (listed[0].used_by.clone(), listed[0].used_elsewhere),
+        (vec!["Bob's IVR".into()], 1)
+    );
+    let before = Snapshot::take(&d).await;
+    let asked = js_libraries::delete(&d, &bob, lib.id, false).await.unwrap_err();
+    let AppError::Conflict(question) = asked else { panic!("{asked:?}") };
+    assert_eq!(
+        question,
+        "Greeting is used by Bob's IVR and 1 other application. Confirm to detach it from those \
+         applications and delete it."
+    );
+    before.assert_unchanged(&d).await;
+    js_libraries::delete(&d, &bob, lib.id, true).await.unwrap();
+    let left = applications::list(&d, &ada).await.unwrap().rows;
+    assert!(left.iter().all(|app| app.libraries.is_empty()), "detached from both");
+}

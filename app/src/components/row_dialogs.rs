@@ -126,13 +126,13 @@ where
 
 /// The question a Delete dialog asks about something applications may use:
 /// it names them, since Yes detaches it from all of them.
-pub fn delete_question(kind: &str, name: &str, used_by: &[String]) -> String {
-    if used_by.is_empty() {
+pub fn delete_question(kind: &str, name: &str, used_by: &[String], others: usize) -> String {
+    if used_by.is_empty() && others == 0 {
         format!("Delete the {kind} {name}?")
     } else {
         format!(
             "Delete the {kind} {name}? It is detached from the applications using it: {}.",
-            used_by.join(", ")
+            crate::model::used_by(used_by, others)
         )
     }
 }

@@ -81,22 +81,6 @@ where
     }
 }
 
-/// "No application", or the names of the applications using something,
-/// then how many others (applications the viewer cannot see).
-pub fn used_by(names: &[String], others: usize) -> String {
-    let others = match others {
-        0 => None,
-        1 => Some("1 other application".to_string()),
-        n => Some(format!("{n} other applications")),
-    };
-    match (names.is_empty(), others) {
-        (true, None) => "No application".to_string(),
-        (true, Some(others)) => others,
-        (false, None) => names.join(", "),
-        (false, Some(others)) => format!("{} and {others}", names.join(", ")),
-    }
-}
-
 /// "Previous page" and "Next page" under a keyset-paged table: `cursor` is
 /// where the shown page starts (`None`: the first), `pages` the cursors of
 /// the pages before it, `next` where the following page starts, if any.

@@ -29,3 +29,19 @@ pub struct Applications {
     pub libraries: Vec<Named>,
     pub integrations: Vec<Named>,
 }
+
+/// "No application", or the names of the applications using something,
+/// then how many others (applications the viewer cannot see).
+pub fn used_by(names: &[String], others: usize) -> String {
+    let others = match others {
+        0 => None,
+        1 => Some("1 other application".to_string()),
+        n => Some(format!("{n} other applications")),
+    };
+    match (names.is_empty(), others) {
+        (true, None) => "No application".to_string(),
+        (true, Some(others)) => others,
+        (false, None) => names.join(", "),
+        (false, Some(others)) => format!("{} and {others}", names.join(", ")),
+    }
+}

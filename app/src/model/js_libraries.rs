@@ -11,8 +11,10 @@ pub struct JsLibraryRow {
     pub name: String,
     pub description: String,
     pub code: String,
-    /// The names of the applications it is attached to.
+    /// The names of the applications it is attached to that its owner can
+    /// see (the Applications tab's), and how many others use it.
     pub used_by: Vec<String>,
+    pub used_elsewhere: usize,
     /// The day it was last changed, `YYYY-MM-DD`.
     pub updated: String,
 }

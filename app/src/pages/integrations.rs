@@ -12,7 +12,8 @@ use crate::components::form::{until_edited, DoneNotice, Field, FormStatus, TextA
 use crate::components::loaded::{loading, server_resource};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
-use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
+use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
+use crate::model::used_by;
 use crate::model::{IntegrationRow, Service, AWS_REGIONS, DESCRIPTION_MAX, NAME_MAX};
 
 #[component]
@@ -66,7 +67,7 @@ pub fn IntegrationsTab() -> impl IntoView {
             id="delete-integration"
             dialogs
             action=delete
-            question=|row: &IntegrationRow| delete_question("integration", &row.name, &row.used_by)
+            question=|row: &IntegrationRow| delete_question("integration", &row.name, &row.used_by, row.used_elsewhere)
             // The dialog named the applications using it: Yes detaches it from them.
             input=|row: &IntegrationRow| DeleteIntegration { id: row.id, detach: Some(true) }
             deleted=|row: &IntegrationRow| format!("The integration {} is deleted.", row.name)

@@ -10,7 +10,8 @@ use crate::components::js_syntax::syntax_problem;
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
-use crate::components::table::{used_by, DataTable, DeleteButton, EditButton, RowActions};
+use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
+use crate::model::used_by;
 use crate::model::{AppError, JsLibraryRow, DESCRIPTION_MAX, JS_LIBRARY_MAX, NAME_MAX};
 
 const FIELDS: &[&str] = &["name", "description", "code"];
@@ -51,7 +52,7 @@ pub fn JsLibrariesTab() -> impl IntoView {
             id="delete-library"
             dialogs
             action=delete
-            question=|row: &JsLibraryRow| delete_question("JS library", &row.name, &row.used_by)
+            question=|row: &JsLibraryRow| delete_question("JS library", &row.name, &row.used_by, row.used_elsewhere)
             // The dialog named the applications using it: Yes detaches it.
             input=|row: &JsLibraryRow| DeleteJsLibrary { id: row.id, detach: Some(true) }
             deleted=|row: &JsLibraryRow| format!("The JS library {} is deleted.", row.name)
@@ -67,7 +68,7 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
             <tr>
                 <td>{row.name.clone()}</td>
                 <td>{row.description.clone()}</td>
-                <td>{used_by(&row.used_by, 0)}</td>
+                <td>{used_by(&row.used_by, row.used_elsewhere)}</td>
                 <td class="when">{row.updated.clone()}</td>
                 <RowActions>
                     <EditButton dialogs row=row.clone() name=row.name.clone() />

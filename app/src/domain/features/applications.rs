@@ -78,26 +78,31 @@ fn named(id: i32, name: &str) -> Named {
     Named { id, name: name.to_owned() }
 }
 
-/// "X is used by A, B. Confirm to detach it from them and delete it."
-pub fn in_use_message(what: &str, used_by: &[String]) -> String {
+/// "X is used by A, B and 1 other application. Confirm to detach it from
+/// them and delete it." `others` counts the applications the asker cannot
+/// see, which are not named.
+pub fn in_use_message(what: &str, used_by: &[String], others: usize) -> String {
     format!(
         "{what} is used by {}. Confirm to detach it from {} and delete it.",
-        used_by.join(", "),
-        if used_by.len() == 1 { "that application" } else { "those applications" }
+        crate::model::used_by(used_by, others),
+        if used_by.len() + others == 1 { "that application" } else { "those applications" }
     )
 }
 
-/// The names of the applications each library is attached to.
-pub(super) async fn using_libraries(
+/// For each library, the names of the applications using it that `viewer`
+/// can see, and how many others use it: its owner is not told the names of
+/// applications the Applications tab does not show them.
+pub(super) async fn using_libraries_seen_by(
     conn: &impl ConnectionTrait,
     library_ids: &[i32],
-) -> Result<HashMap<i32, Vec<String>>, AppError> {
+    viewer: &Member,
+) -> Result<HashMap<i32, (Vec<String>, usize)>, AppError> {
     let links = app_library::Entity::find()
         .filter(app_library::Column::LibraryId.is_in(library_ids.iter().copied()))
         .all(conn)
         .await?;
     let pairs = links.iter().map(|l| (l.library_id, l.application_id)).collect::<Vec<_>>();
-    names_by(conn, &pairs).await
+    seen_by(conn, pairs, viewer).await
 }
 
 /// The names of the applications each integration is attached to.
@@ -116,7 +121,16 @@ pub(super) async fn using_integrations_seen_by(
     integration_ids: &[i32],
     viewer: &Member,
 ) -> Result<HashMap<i32, (Vec<String>, usize)>, AppError> {
-    let pairs = integration_links(conn, integration_ids).await?;
+    seen_by(conn, integration_links(conn, integration_ids).await?, viewer).await
+}
+
+/// Of `pairs` (a thing, an application using it), the names of the
+/// applications `viewer` can see, and how many others, for each thing.
+async fn seen_by(
+    conn: &impl ConnectionTrait,
+    pairs: Vec<(i32, i32)>,
+    viewer: &Member,
+) -> Result<HashMap<i32, (Vec<String>, usize)>, AppError> {
     let visible: HashSet<i32> = visible_to(viewer)
         .filter(application::Column::Id.is_in(distinct(pairs.iter().map(|p| p.1))))
         .select_only()

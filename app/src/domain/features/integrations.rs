@@ -314,7 +314,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
     let used_by =
         using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
     if !used_by.is_empty() && !detach {
-        return Err(AppError::Conflict(in_use_message(&found.name, &used_by)));
+        return Err(AppError::Conflict(in_use_message(&found.name, &used_by, 0)));
     }
     application_integration::Entity::delete_many()
         .filter(application_integration::Column::IntegrationId.eq(found.id))

@@ -15,7 +15,7 @@ use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
-use crate::domain::features::applications::{in_use_message, using_libraries};
+use crate::domain::features::applications::{in_use_message, using_libraries_seen_by};
 use crate::model::{ActivityKind, AppError, JsLibraryRow, JS_LIBRARY_MAX};
 
 pub use crate::model::DESCRIPTION_MAX;
@@ -61,13 +61,14 @@ fn check(form: &LibraryForm) -> Result<Checked, AppError> {
     Ok(Checked { name, description, code: form.code.clone() })
 }
 
-fn row(model: js_library::Model, used_by: Vec<String>) -> JsLibraryRow {
+fn row(model: js_library::Model, (used_by, used_elsewhere): (Vec<String>, usize)) -> JsLibraryRow {
     JsLibraryRow {
         id: model.id,
         name: model.name,
         description: model.description,
         code: model.code,
         used_by,
+        used_elsewhere,
         updated: model.updated_at.format("%Y-%m-%d").to_string(),
     }
 }
@@ -77,7 +78,7 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<JsLibraryRow>, AppError
     let mut mine = Scoped::of(me).mine::<js_library::Entity>().all(&d.read).await?;
     mine.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
     let ids: Vec<i32> = mine.iter().map(|l| l.id).collect();
-    let mut used = using_libraries(&d.read, &ids).await?;
+    let mut used = using_libraries_seen_by(&d.read, &ids, me).await?;
     Ok(mine
         .into_iter()
         .map(|l| {
@@ -116,7 +117,7 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
         Ok(new.insert(txn).await?)
     })
     .await?;
-    Ok(row(model, Vec::new()))
+    Ok(row(model, Default::default()))
 }
 
 pub async fn update(
@@ -154,7 +155,8 @@ pub async fn update(
         Ok(active.update(txn).await?)
     })
     .await?;
-    let used = using_libraries(&d.db, &[model.id]).await?.remove(&model.id).unwrap_or_default();
+    let mut used = using_libraries_seen_by(&d.db, &[model.id], me).await?;
+    let used = used.remove(&model.id).unwrap_or_default();
     Ok(row(model, used))
 }
 
@@ -189,10 +191,12 @@ pub async fn delete(d: &Domain, me: &Member, id: i32, detach: bool) -> Result<()
     // Attaching takes the same lock, so "in use" is not read a moment before
     // an attachment the owner never confirmed detaching.
     lock_account(&txn, me.account_id()).await?;
-    let used_by =
-        using_libraries(&txn, &[library.id]).await?.remove(&library.id).unwrap_or_default();
-    if !used_by.is_empty() && !detach {
-        return Err(AppError::Conflict(in_use_message(&library.name, &used_by)));
+    let (used_by, others) = using_libraries_seen_by(&txn, &[library.id], me)
+        .await?
+        .remove(&library.id)
+        .unwrap_or_default();
+    if (!used_by.is_empty() || others > 0) && !detach {
+        return Err(AppError::Conflict(in_use_message(&library.name, &used_by, others)));
     }
     application_library::Entity::delete_many()
         .filter(application_library::Column::LibraryId.eq(library.id))
