@@ -354,18 +354,29 @@ async fn addresses_that_declined_either_account_stay_declined_after_a_merge() {
         let token = app::domain::testing::link_token(&d, email, "/activate").await;
         invitations::decline_invitation(&d, &token).await.unwrap();
     };
-    // Grace's account's hold on Cy is all but over; Ada's is fresh.
+    // Grace's account's hold on Cy is all but over, and from before holds
+    // kept their mailbox; Ada's is fresh.
     invite_and_decline(&grace, "cy@example.com").await;
+    {
+        use app::domain::entity::invitation_decline;
+        use sea_orm::{sea_query::Expr, EntityTrait};
+        invitation_decline::Entity::update_many()
+            .col_expr(invitation_decline::Column::Mailbox, Expr::value(None::<String>))
+            .exec(&d.db)
+            .await
+            .unwrap();
+    }
     clock.advance(invitations::DECLINE_HOLD - chrono::Duration::days(1));
     invite_and_decline(&ada, "cy@example.com").await;
     invite_and_decline(&ada, "dee@example.com").await;
 
     let merged = merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap();
     assert_eq!(merged.moved["invitation_declines"], 1, "Dee's; Cy's was the target's already");
-    // A day later Grace's own hold would be over; Ada's fresher one still holds.
+    // A day later Grace's own hold would be over; Ada's fresher one still
+    // holds, on every spelling of Cy's mailbox.
     clock.advance(chrono::Duration::days(2));
     let before = Snapshot::take(&d).await;
-    for email in ["cy@example.com", "dee@example.com"] {
+    for email in ["cy@example.com", "dee@example.com", "cy+work@example.com"] {
         let form = UserForm {
             first_name: "X".into(),
             last_name: "Y".into(),

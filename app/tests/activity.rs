@@ -1231,3 +1231,29 @@ async fn a_long_download_is_sent_a_page_at_a_time() {
     assert!(lines[1].contains("\"target 2344 of"), "newest first: {}", lines[1]);
     assert!(lines[2_345].contains("\"target 0 of"), "{}", lines[2_345]);
 }
+
+/// The accounts one client address signs up share its downloads: each is a
+/// new admin with counts of its own.
+#[tokio::test]
+async fn activity_downloads_from_one_client_address_are_counted_together() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, _) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::ActivityExport, per: Per::Client, max: 2, window: hour });
+    let from: IpAddr = "192.0.2.7".parse().unwrap();
+    let mut admins = Vec::new();
+    for n in 0..3 {
+        let member =
+            account_with_admin(&d, &format!("Shell {n}"), &format!("a{n}@example.com")).await;
+        admins.push(member.from_address(Some(from)).admin().unwrap());
+    }
+    let all = ActivityFilter::default();
+    admin_activity::csv(&d, &admins[0], &all).await.unwrap();
+    admin_activity::csv(&d, &admins[1], &all).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = admin_activity::csv(&d, &admins[2], &all).await;
+    assert!(matches!(&refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
+    before.assert_unchanged(&d).await;
+    let elsewhere = admins[2].member().clone().from_address(Some("198.51.100.7".parse().unwrap()));
+    admin_activity::csv(&d, &elsewhere.admin().unwrap(), &all).await.unwrap();
+}

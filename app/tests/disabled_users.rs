@@ -95,9 +95,11 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
     assert_eq!(developer_keys::authenticate(&d, &key).await, Err(disabled()));
     // A capability proved before the disable (a request in flight) acts no more.
     let bob_admin = bob.admin().unwrap();
+    // (Add User first reads whether he may send mail at all: he no longer
+    // may do anything, as an ended session says.)
     assert_eq!(
         users::invite(&d, &bob_admin, form("Eve", "eve@example.com")).await,
-        Err(AppError::Forbidden(NOT_ADMIN.into()))
+        Err(AppError::Unauthenticated)
     );
     assert_eq!(
         users::disable(&d, &bob_admin, ada.user_id()).await,

@@ -349,12 +349,18 @@ async fn an_unverified_sign_up_cannot_spend_or_invite_until_it_verifies() {
     let before = Snapshot::take(&d).await;
     let invite = users::invite(&d, &admin, invitee("bob@example.com")).await;
     assert_eq!(invite.err(), Some(AppError::Forbidden(unverified_refusal())));
+    before.assert_unchanged(&d).await;
     // Nor is it told which addresses have an account: a taken one gets the
-    // same answer as a free one.
+    // same answer as a free one, from Add User and Edit User alike.
     account_with_admin(&d, "Other", "eve@other.example").await;
+    let dan = add_user(&d, grace.account_id(), "dan@example.com", false).await;
     let before = Snapshot::take(&d).await;
     let taken = users::invite(&d, &admin, invitee("eve@other.example")).await;
     assert_eq!(taken.err(), Some(AppError::Forbidden(unverified_refusal())));
+    for email in ["eve@other.example", "dan.new@example.com"] {
+        let edited = users::update(&d, &admin, dan.user_id(), invitee(email)).await;
+        assert_eq!(edited.err(), Some(AppError::Forbidden(unverified_refusal())), "{email}");
+    }
     let number = phone_numbers::request(&d, &admin).await;
     assert_eq!(number.err(), Some(AppError::Forbidden(unverified_refusal())));
     let key = developer_keys::generate(&d, &grace, "CI", PASSWORD).await;

@@ -263,6 +263,7 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
 async fn a_decline_holds_back_every_spelling_of_its_mailbox() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let waiting = users::invite(&d, &admin, form("Cy", "cy+home@example.com")).await.unwrap();
     for declined in ["cy+work@example.com", "c.y@gmail.com"] {
         users::invite(&d, &admin, form("Cy", declined)).await.unwrap();
         let token = link_token(&d, declined, "/activate").await;
@@ -280,6 +281,10 @@ async fn a_decline_holds_back_every_spelling_of_its_mailbox() {
             app::domain::identity::email_links::request_email_change(&d, &bob, PASSWORD, spelling);
         assert_eq!(own.await.err().unwrap().message_for("new_email").unwrap(), refusal);
     }
+    // Nor does an invitation sent to another spelling before the decline
+    // go out again.
+    let resent = users::resend_invitation(&d, &admin, waiting.id).await.unwrap_err();
+    assert!(matches!(&resent, AppError::Conflict(m) if m.contains("declined an invitation")));
     before.assert_unchanged(&d).await;
     // Another mailbox at the same domain, or the same name elsewhere, is
     // someone else.

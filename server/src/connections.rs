@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::domain::core::quota::{client_block, GROUP_FACTOR};
+use app::domain::core::quota::{client_block, network_block, GROUP_FACTOR};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -109,12 +109,16 @@ struct Place {
 impl Open {
     /// A place for a connection from `client`, if none of its holders is
     /// full: `most` for the client (its /56 `GROUP_FACTOR` times that),
-    /// `total` for everyone.
-    fn take(&self, client: IpAddr, most: usize, total: usize) -> Option<Place> {
-        let mut holders =
-            vec![(Holder::Everyone, total), (Holder::Client(client_block(client)), most)];
-        if let Some(network) = network_block(client) {
-            holders.push((Holder::Network(network), most.saturating_mul(GROUP_FACTOR as usize)));
+    /// `total` for everyone. A proxy's (`most: None`) counts in the total
+    /// only, taking nothing from its neighbours' counts.
+    fn take(&self, client: IpAddr, most: Option<usize>, total: usize) -> Option<Place> {
+        let mut holders = vec![(Holder::Everyone, total)];
+        if let Some(most) = most {
+            holders.push((Holder::Client(client_block(client)), most));
+            if let Some(network) = network_block(client) {
+                let group = most.saturating_mul(GROUP_FACTOR as usize);
+                holders.push((Holder::Network(IpAddr::V6(network)), group));
+            }
         }
         let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if holders.iter().any(|(holder, max)| counts.get(holder).copied().unwrap_or(0) >= *max) {
@@ -124,17 +128,6 @@ impl Open {
             *counts.entry(*holder).or_insert(0) += 1;
         }
         Some(Place { open: self.clone(), holders: holders.into_iter().map(|(h, _)| h).collect() })
-    }
-}
-
-/// The /56 of an IPv6 client (None for IPv4, counted alone).
-fn network_block(client: IpAddr) -> Option<IpAddr> {
-    match client {
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            Some(IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3] & 0xff00, 0, 0, 0, 0)))
-        }
-        _ => None,
     }
 }
 
@@ -189,7 +182,7 @@ pub async fn serve(
         // seen as the IPv4 address it is, here (a proxy's, the count) and
         // by every handler (limits and logs by client address).
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-        let most = if limits.proxies.contains(&peer.ip()) { usize::MAX } else { limits.per_client };
+        let most = (!limits.proxies.contains(&peer.ip())).then_some(limits.per_client);
         let Some(place) = open.take(peer.ip(), most, limits.total) else {
             metrics::counter!("console_connections_refused_total").increment(1);
             continue;
@@ -223,21 +216,24 @@ mod tests {
     fn an_ipv6_client_is_counted_by_its_64_and_56_and_an_ipv4_one_alone() {
         let open = Open::default();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let first = open.take(ip("2001:db8:1:2::1"), 2, 100).unwrap();
-        let _second = open.take(ip("2001:db8:1:2:ffff::9"), 2, 100).unwrap();
-        assert!(open.take(ip("2001:db8:1:2::3"), 2, 100).is_none(), "a third from the same /64");
+        let first = open.take(ip("2001:db8:1:2::1"), Some(2), 100).unwrap();
+        let _second = open.take(ip("2001:db8:1:2:ffff::9"), Some(2), 100).unwrap();
         assert!(
-            open.take(ip("2001:db8:1:3::1"), 2, 100).is_some(),
+            open.take(ip("2001:db8:1:2::3"), Some(2), 100).is_none(),
+            "a third from the same /64"
+        );
+        assert!(
+            open.take(ip("2001:db8:1:3::1"), Some(2), 100).is_some(),
             "the next /64 is another client"
         );
         drop(first);
         assert!(
-            open.take(ip("2001:db8:1:2::3"), 2, 100).is_some(),
+            open.take(ip("2001:db8:1:2::3"), Some(2), 100).is_some(),
             "a closed one gives its place back"
         );
-        let _a = open.take(ip("192.0.2.1"), 1, 100).unwrap();
-        assert!(open.take(ip("192.0.2.2"), 1, 100).is_some(), "IPv4 addresses count alone");
-        assert!(open.take(ip("192.0.2.1"), 1, 100).is_none());
+        let _a = open.take(ip("192.0.2.1"), Some(1), 100).unwrap();
+        assert!(open.take(ip("192.0.2.2"), Some(1), 100).is_some(), "IPv4 addresses count alone");
+        assert!(open.take(ip("192.0.2.1"), Some(1), 100).is_none());
     }
 
     #[test]
@@ -245,22 +241,40 @@ mod tests {
         let open = Open::default();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let held: Vec<_> = (0..super::GROUP_FACTOR)
-            .map(|n| open.take(ip(&format!("2001:db8:1:2{n:02x}::1")), 1, 100).unwrap())
+            .map(|n| open.take(ip(&format!("2001:db8:1:2{n:02x}::1")), Some(1), 100).unwrap())
             .collect();
-        assert!(open.take(ip("2001:db8:1:2ff::1"), 1, 100).is_none(), "a fresh /64 of a full /56");
-        assert!(open.take(ip("2001:db8:1:300::1"), 1, 100).is_some(), "the next /56");
+        assert!(
+            open.take(ip("2001:db8:1:2ff::1"), Some(1), 100).is_none(),
+            "a fresh /64 of a full /56"
+        );
+        assert!(open.take(ip("2001:db8:1:300::1"), Some(1), 100).is_some(), "the next /56");
         drop(held);
-        assert!(open.take(ip("2001:db8:1:2ff::1"), 1, 100).is_some());
+        assert!(open.take(ip("2001:db8:1:2ff::1"), Some(1), 100).is_some());
+    }
+
+    #[test]
+    fn a_proxy_counts_in_the_total_only() {
+        let open = Open::default();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let _proxied: Vec<_> =
+            (0..5).map(|_| open.take(ip("2001:db8:1:201::1"), None, 100).unwrap()).collect();
+        assert!(open.take(ip("2001:db8:1:202::1"), Some(1), 100).is_some(), "a neighbour");
+        assert!(open.take(ip("2001:db8:1:201::9"), Some(1), 100).is_some(), "its own /64");
+        // The places taken above are given back as soon as they are checked.
+        assert!(open.take(ip("192.0.2.1"), Some(1), 5).is_none(), "the total counts it");
     }
 
     #[test]
     fn everyone_together_holds_at_most_the_total() {
         let open = Open::default();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let first = open.take(ip("192.0.2.1"), 10, 2).unwrap();
-        let _second = open.take(ip("198.51.100.1"), 10, 2).unwrap();
-        assert!(open.take(ip("203.0.113.1"), 10, 2).is_none(), "a third client over the total");
+        let first = open.take(ip("192.0.2.1"), Some(10), 2).unwrap();
+        let _second = open.take(ip("198.51.100.1"), Some(10), 2).unwrap();
+        assert!(
+            open.take(ip("203.0.113.1"), Some(10), 2).is_none(),
+            "a third client over the total"
+        );
         drop(first);
-        assert!(open.take(ip("203.0.113.1"), 10, 2).is_some());
+        assert!(open.take(ip("203.0.113.1"), Some(10), 2).is_some());
     }
 }

@@ -45,7 +45,7 @@ pub fn ActivityTab() -> impl IntoView {
         !from.is_empty() && !to.is_empty() && to < from
     };
     let asked = Memo::new(move |last: Option<&(ActivityFilter, Option<i32>)>| match last {
-        Some(last) if backwards() => last.clone(),
+        Some((last, _)) if backwards() => (last.clone(), before.get()),
         _ => (filter(), before.get()),
     });
     let events = server_resource(
@@ -59,7 +59,11 @@ pub fn ActivityTab() -> impl IntoView {
     let set = move |signal: RwSignal<String>| {
         move |ev: leptos::ev::Event| {
             signal.set(event_target_value(&ev));
-            restart();
+            // Dates the wrong way round change nothing shown (below): the
+            // list keeps its page, and its pager goes on working.
+            if !backwards() {
+                restart();
+            }
         }
     };
     // No download of To before From either, which would open a bare error page.

@@ -56,7 +56,7 @@ pub async fn csv_export(
         client: member.address(),
         ..Who::default()
     };
-    d.spend(&d.db, Action::ActivityExport, &who).await?;
+    d.spend_alone(Action::ActivityExport, &who).await?;
     Ok(CsvExport { d: d.clone(), admin: admin.clone(), filter, next: Next::Header })
 }
 

@@ -162,6 +162,8 @@ pub const INVITATION_MAX_AGE: chrono::Duration = chrono::Duration::days(30);
 /// few, as the last active admin cannot be deleted or demoted. Returns how
 /// many were removed.
 pub async fn remove_expired_invitees(d: &Domain, batch: u64) -> Result<u64, AppError> {
+    // Read a short page at a time, however many a run removes.
+    const PAGE: u64 = 500;
     let cutoff = d.clock.now() - INVITEE_HOLD;
     let too_old = d.clock.now() - INVITATION_MAX_AGE;
     let expired = |query: sea_orm::Select<user::Entity>| {
@@ -179,7 +181,7 @@ pub async fn remove_expired_invitees(d: &Domain, batch: u64) -> Result<u64, AppE
         let page = expired(user::Entity::find())
             .filter(user::Column::Id.gt(after))
             .order_by_asc(user::Column::Id)
-            .limit(batch)
+            .limit(batch.min(PAGE))
             .all(&d.db)
             .await?;
         let Some(last) = page.last() else { break };

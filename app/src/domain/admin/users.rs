@@ -84,8 +84,8 @@ async fn other_admins(
 pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow, AppError> {
     let (mut errors, checked) = check(&form);
     if !checked.email.is_empty() {
-        // Only a verified admin invites, and an unverified sign-up is not
-        // told which addresses have an account either.
+        // Only a verified admin invites, and the invitation form tells an
+        // unverified sign-up nothing about which addresses have an account.
         admin.member().verified(&d.db).await?;
         count_address_lookup(d, admin.member()).await?;
         if email_taken(&d.db, &checked.email).await? {
@@ -129,6 +129,11 @@ pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(),
     lock_account_as(&txn, admin).await?;
     let user = find_in_account(&txn, admin, id).await?;
     if user.status == user::INVITED {
+        // Another spelling of this mailbox may have declined since this
+        // invitation was sent.
+        if let Some(refusal) = people::declined(d, &txn, admin.account_id(), &user.email).await? {
+            return Err(AppError::Conflict(refusal));
+        }
         spend_invitation(d, &txn, admin, &user.email).await?;
     }
     send_invitation(d, &txn, &user, Inviter::Admin(admin)).await?;
@@ -150,6 +155,8 @@ pub async fn update(
     // (the address taken) does not roll its count back.
     let current = find_in_account(&d.db, admin, id).await?;
     if !checked.email.is_empty() && checked.email != current.email {
+        // As for an invitation: checked before anything is counted.
+        admin.member().verified(&d.db).await?;
         count_address_lookup(d, admin.member()).await?;
     }
     let by = By::Member(activity::count_change(d, admin.member()).await?);

@@ -98,6 +98,21 @@ impl Domain {
         quota::spend(conn, &self.quotas, self.clock.now(), action, who).await
     }
 
+    /// Counts one `action` by `who` in a transaction of its own, committed at
+    /// once: every count it takes, or, past any limit, none (on a bare
+    /// connection the counts before the one refused would stay taken).
+    pub async fn spend_alone(
+        &self,
+        action: quota::Action,
+        who: &quota::Who,
+    ) -> Result<(), AppError> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        self.spend(&txn, action, who).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// Refuses `action` by `who` when a limit has no count left, taking none
     /// (see [`quota::refuse_spent`]).
     pub async fn refuse_spent(

@@ -45,12 +45,10 @@ pub async fn declined(
         .filter(
             Condition::any()
                 .add(invitation_decline::Column::Mailbox.eq(quota::mailbox_of(email)))
-                // Rows from before the mailbox was kept.
-                .add(
-                    Condition::all()
-                        .add(invitation_decline::Column::Mailbox.is_null())
-                        .add(invitation_decline::Column::Email.eq(email)),
-                ),
+                // The address itself, always: rows from before the mailbox
+                // was kept have none, and a row's mailbox follows the rule
+                // as it was when it was written.
+                .add(invitation_decline::Column::Email.eq(email)),
         )
         .filter(invitation_decline::Column::DeclinedAt.gt(d.clock.now() - DECLINE_HOLD))
         .one(conn)
@@ -88,7 +86,7 @@ pub async fn email_taken(
 /// for a taken address stays counted.
 pub async fn count_address_lookup(d: &Domain, asker: &Member) -> Result<(), AppError> {
     let who = Who { actor: Some(asker.user_id()), client: asker.address(), ..Who::default() };
-    d.spend(&d.db, Action::AddressLookup, &who).await
+    d.spend_alone(Action::AddressLookup, &who).await
 }
 
 /// Two sign-ups racing for one address: the unique index decides, and the

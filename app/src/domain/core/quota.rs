@@ -370,12 +370,18 @@ pub const GROUP_FACTOR: i32 = 4;
 /// slower than with a count per /64.) None for IPv4, where each address
 /// is counted alone and costs its holder.
 pub fn network_key(address: IpAddr) -> Option<String> {
+    let s = network_block(address)?.segments();
+    Some(format!("{:x}:{:x}:{:x}:{:x}::/56", s[0], s[1], s[2], s[3]))
+}
+
+/// The /56 an IPv6 client address is in, as an address ([`network_key`]).
+pub fn network_block(address: IpAddr) -> Option<std::net::Ipv6Addr> {
     match address {
         IpAddr::V4(_) => None,
         IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => None,
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            Some(format!("{:x}:{:x}:{:x}:{:x}::/56", s[0], s[1], s[2], s[3] & 0xff00))
+            Some(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3] & 0xff00, 0, 0, 0, 0))
         }
     }
 }

@@ -296,7 +296,7 @@ pub async fn redeem_password_link(
     // user, in one conditional update each, so neither a loop nor a burst
     // of tries at once buys more.
     let who = Who { actor: Some(user.id), client, ..Who::default() };
-    d.spend(&d.db, Action::PasswordStrength, &who).await?;
+    d.spend_alone(Action::PasswordStrength, &who).await?;
     let context = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
     d.passwords
         .judge(new_password, &context)

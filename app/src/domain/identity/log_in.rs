@@ -106,7 +106,7 @@ pub async fn log_in(
     // a user enabled again is not held up by tries made while disabled.
     // Counted before the throttle forgets the tries, so a refusal here (a
     // parallel log-in took the last count) leaves them counted.
-    d.spend(&d.db, Action::SignIn, &who(&user)).await?;
+    d.spend_alone(Action::SignIn, &who(&user)).await?;
     throttle::succeeded(d, &subjects).await?;
     after_password(d, &user, user_agent, client).await
 }

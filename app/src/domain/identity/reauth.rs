@@ -22,7 +22,7 @@ async fn password_matches(
     // its count on a right password. First, so that a refusal here leaves
     // no try counted against the password.
     let who = Who { actor: Some(user.id), ..Who::default() };
-    d.spend(&d.db, Action::PasswordCheck, &who).await?;
+    d.spend_alone(Action::PasswordCheck, &who).await?;
     let subjects = Subjects::password_recheck(user.id);
     throttle::admit(d, &subjects).await?;
     let matches = d.passwords.verify(password, user.password_hash.as_deref()).await?;

@@ -45,7 +45,7 @@ pub async fn sign_up(
     // sign-up, and its owner tries another.
     if errors.check("password", validation::password_length(&input.password).map(Some)).is_some() {
         let who = Who { client, ..Who::default() };
-        d.spend(&d.db, Action::PasswordStrength, &who).await?;
+        d.spend_alone(Action::PasswordStrength, &who).await?;
         let context =
             [first_name.as_str(), last_name.as_str(), email.as_str(), company_name.as_str()];
         let judged = d.passwords.judge(&input.password, &context).await?;

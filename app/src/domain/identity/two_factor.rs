@@ -147,7 +147,7 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let who = Who { actor: Some(me.user_id()), ..Who::default() };
-    d.spend(&d.db, Action::TwoFactorSetup, &who).await?;
+    d.spend_alone(Action::TwoFactorSetup, &who).await?;
     let secret = random_bytes::<20>();
     let sealed = d.secrets.seal(
         &base64::engine::general_purpose::STANDARD.encode(secret),

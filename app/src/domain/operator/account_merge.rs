@@ -314,12 +314,16 @@ async fn move_everything(
         let Some(ours) = source_declines.iter().find(|row| row.email == theirs.email) else {
             continue;
         };
+        // The mailbox either row kept holds on (a row from before mailboxes
+        // were kept has none).
+        let mailbox = theirs.mailbox.clone().or_else(|| ours.mailbox.clone());
+        let mut kept = theirs.clone().into_active_model();
+        kept.mailbox = Set(mailbox);
         if ours.declined_at > theirs.declined_at {
-            let mut later = theirs.into_active_model();
-            later.declined_at = Set(ours.declined_at);
-            later.link_hash = Set(ours.link_hash.clone());
-            later.update(txn).await?;
+            kept.declined_at = Set(ours.declined_at);
+            kept.link_hash = Set(ours.link_hash.clone());
         }
+        kept.update(txn).await?;
         invitation_decline::Entity::delete_by_id(ours.id).exec(txn).await?;
     }
     plain!(user, phone_number, js_library, application, activity_event, invitation_decline);
