@@ -343,3 +343,35 @@ fn a_configuration_mistake_stops_the_start_before_the_database_opens() {
     assert!(!data_dir.join("console.db").exists(), "the database was not opened");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// A server started without `SUPPORT_EMAIL` says at start that its "contact
+/// support" texts name no address; one with it says nothing of the kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_without_a_support_address_warns_of_it() {
+    for (name, env, warned) in [
+        ("no-support", vec![], true),
+        ("support", vec![("SUPPORT_EMAIL", "help@voice.example")], false),
+    ] {
+        let data_dir = fresh_data_dir(name);
+        let smtp_port = quiet_smtp().await;
+        let (port, addr) = local_port();
+        let server = server_command(&data_dir, "", port, smtp_port, &env)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = false;
+        for _ in 0..600 {
+            if status_of(addr, "/readyz").await == 200 {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        sigterm(&server);
+        let output = server.wait_with_output().unwrap();
+        let logged = String::from_utf8_lossy(&output.stdout);
+        assert!(ready, "{name}: {logged}");
+        assert_eq!(logged.contains("SUPPORT_EMAIL is not set"), warned, "{name}: {logged}");
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+}

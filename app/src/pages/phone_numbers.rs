@@ -278,7 +278,7 @@ fn MyNumberRow(
     view! {
         <tr>
             <td>{readable.clone()}</td>
-            <td class="pci">{row.pci.then_some("✓")}<span class="sr-only">{if row.pci { "PCI-enabled" } else { "Not PCI-enabled" }}</span></td>
+            <td class="pci">{row.pci.then(|| view! { <span aria-hidden="true">"✓"</span> })}<span class="sr-only">{if row.pci { "PCI-enabled" } else { "Not PCI-enabled" }}</span></td>
             <td>
                 <label class="sr-only" for=select_id.clone()>{format!("Application for {readable}")}</label>
                 <select
@@ -312,7 +312,9 @@ fn MyNumberRow(
                             <option value=t.id selected=current_token == Some(t.id)>{format!("{} ({})", t.provider_account_id, t.token_type)}</option>
                         }).collect_view()}
                     </select>
+                    <p class="hint" hidden=move || !app_changed()>"Save the new application first; then choose its token."</p>
                 })}
+                {(!deployed).then(|| view! { <span class="hint">"Deploy an application first."</span> })}
             </td>
             <RowActions>
                 <button
