@@ -96,5 +96,33 @@ async fn operators_change_plans_by_a_members_email() {
             .await,
         Err(AppError::NotFound)
     );
+    // So does enabling Stripe for an address nobody has.
+    let op = Operator::from_command_line();
+    assert_eq!(
+        operator::enable_stripe(&d, &op, "nobody@example.com").await,
+        Err(AppError::NotFound)
+    );
     unchanged.assert_unchanged(&d).await;
+
+    // A retry of an email that does not exist queues nothing, not even the
+    // failed one that does.
+    use app::domain::entity::email_outbox as outbox;
+    use sea_orm::{sea_query::Expr, EntityTrait};
+    let admin = ada.admin().unwrap();
+    let form = app::domain::admin::users::UserForm {
+        first_name: "Bo".into(),
+        last_name: "Lee".into(),
+        email: "bo@example.com".into(),
+        ..Default::default()
+    };
+    app::domain::admin::users::invite(&d, &admin, form).await.unwrap();
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(app::domain::core::mail::FAILED))
+        .exec(&d.db)
+        .await
+        .unwrap();
+    let unchanged = Snapshot::take(&d).await;
+    assert_eq!(operator::retry_mail(&d, &op, Some(987_654)).await, Ok(0));
+    unchanged.assert_unchanged(&d).await;
+    assert_eq!(operator::retry_mail(&d, &op, None).await, Ok(1));
 }
