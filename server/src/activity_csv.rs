@@ -53,8 +53,10 @@ pub async fn download(
 
 /// The file a page of events at a time, as the client takes it. A read that
 /// fails midway ends the download early (the status is sent already), and
-/// is logged.
+/// is logged. Fused: the compression layer polls a body once more after its
+/// end, which an unfolded stream answers with a panic.
 fn chunks(export: activity::CsvExport) -> impl futures::Stream<Item = Result<String, io::Error>> {
+    use futures::StreamExt;
     futures::stream::unfold(Some(export), |export| async move {
         let mut export = export?;
         match export.next_chunk().await {
@@ -66,6 +68,7 @@ fn chunks(export: activity::CsvExport) -> impl futures::Stream<Item = Result<Str
             }
         }
     })
+    .fuse()
 }
 
 async fn export_for(

@@ -255,3 +255,27 @@ fn replies_that_carry_a_secret_are_never_compressed() {
         }
     })
 }
+
+/// The activity CSV is sent as it is read, compressed when asked: the
+/// compression reads its stream to the end and once more after it.
+#[test]
+fn the_activity_download_streams_compressed_to_its_end() {
+    run(async {
+        let app = TestApp::new().await;
+        let session = app.sign_up("grace@example.com").await;
+        for encoding in ["br", "gzip", "identity"] {
+            let request = Request::get("/account/activity.csv")
+                .header(header::ACCEPT_ENCODING, encoding)
+                .header(header::COOKIE, format!("{}={session}", app.session_cookie()));
+            let reply = app.send(request.body(Body::empty()).unwrap()).await;
+            assert_eq!(reply.status, StatusCode::OK, "{encoding}");
+            let csv = match encoding {
+                "br" => brotli(&reply.raw),
+                "gzip" => gunzip(&reply.raw),
+                _ => reply.body.clone(),
+            };
+            assert!(csv.starts_with("time,actor,kind,"), "{encoding}: {csv}");
+            assert!(csv.contains("\"account.signed_up\""), "{encoding}: {csv}");
+        }
+    })
+}
