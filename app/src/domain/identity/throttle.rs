@@ -274,8 +274,9 @@ async fn admit_one(
 }
 
 /// Locks `subject` from now, unless a lock is running (which keeps its end):
-/// what it says, and whether this call started it; `None` when the row is
-/// gone (a success or the clean-up forgot it meanwhile), so there is no lock.
+/// what it says, and whether this call started it; `None` when there is no
+/// lock to tell of: the row is gone (a success or the clean-up forgot it
+/// meanwhile), or it is a fresh row under its limit.
 async fn lock(
     d: &Domain,
     conn: &impl ConnectionTrait,
@@ -283,9 +284,14 @@ async fn lock(
     kind: Kind,
 ) -> Result<Option<(String, bool)>, AppError> {
     let now = d.clock.now();
+    // Only a row at its limit is locked. The caller saw it there, but a
+    // right secret may have deleted it since and another attempt inserted
+    // it afresh at 0 or 1: a burst of right passwords (a double submit)
+    // locked its own user that way.
     let started = login_failure::Entity::update_many()
         .col_expr(login_failure::Column::LockedUntil, Some(now + d.throttle.lock).into())
         .filter(login_failure::Column::Subject.eq(subject))
+        .filter(login_failure::Column::Failures.gte(kind.limit(&d.throttle)))
         .filter(unlocked(now))
         .exec(conn)
         .await?
@@ -354,4 +360,49 @@ pub async fn succeeded(d: &Domain, subjects: &Subjects) -> Result<(), AppError> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testing::fresh_domain;
+
+    async fn row_at(d: &Domain, subject: &str, failures: i32) {
+        let now = d.clock.now();
+        login_failure::Entity::insert(login_failure::ActiveModel {
+            subject: Set(subject.to_owned()),
+            failures: Set(failures),
+            window_started_at: Set(now),
+            last_failure_at: Set(now),
+            locked_until: Set(None),
+        })
+        .exec(&d.db)
+        .await
+        .unwrap();
+    }
+
+    async fn locked_until(d: &Domain, subject: &str) -> Option<DateTime<Utc>> {
+        let row = login_failure::Entity::find_by_id(subject.to_owned()).one(&d.db).await.unwrap();
+        row.unwrap().locked_until
+    }
+
+    /// The race a burst of right passwords ran into, played in order: an
+    /// attempt saw its subject's row at the limit, a right password
+    /// deleted it, another attempt inserted it afresh, and the first one
+    /// went on to lock.
+    #[tokio::test]
+    async fn only_a_row_at_its_limit_is_locked() {
+        let (d, _) = fresh_domain().await;
+        let limit = Kind::PasswordRecheck.limit(&d.throttle);
+        row_at(&d, "password:1", 1).await;
+        assert!(lock(&d, &d.db, "password:1", Kind::PasswordRecheck).await.unwrap().is_none());
+        assert_eq!(locked_until(&d, "password:1").await, None);
+
+        row_at(&d, "password:2", limit).await;
+        let (message, started) =
+            lock(&d, &d.db, "password:2", Kind::PasswordRecheck).await.unwrap().unwrap();
+        assert!(started);
+        assert!(message.starts_with("Too many wrong passwords."), "{message}");
+        assert_eq!(locked_until(&d, "password:2").await, Some(d.clock.now() + d.throttle.lock));
+    }
 }
