@@ -233,6 +233,34 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     before.assert_unchanged(&d).await;
 }
 
+/// Anyone can sign up, and an unverified user asking to move to an address
+/// that has an account is answered as for a free one, so Change Email does
+/// not tell them which addresses have an account (a verified user is told,
+/// in the test above). The address's owner is told instead, with no link.
+#[tokio::test]
+async fn an_unverified_user_is_not_told_that_an_address_has_an_account() {
+    let (d, _) = fresh_domain().await;
+    account_with_admin(&d, "Other", "taken@example.com").await;
+    let me = sign_up(&d, "grace@example.com").await.member;
+    let free =
+        email_links::request_email_change(&d, &me, PASSWORD, "free@example.com").await.unwrap();
+    let taken =
+        email_links::request_email_change(&d, &me, PASSWORD, "Taken@example.com").await.unwrap();
+    assert_eq!((free.as_str(), taken.as_str()), ("free@example.com", "taken@example.com"));
+    let waiting = email_links::pending_email_change(&d, &me).await.unwrap().unwrap();
+    assert_eq!(waiting.new_email, "taken@example.com", "shown waiting, as a free address is");
+
+    let link = outbox_to(&d, "free@example.com").await;
+    assert_eq!(link[0].subject, "Confirm your new email address");
+    let told = outbox_to(&d, "taken@example.com").await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].subject, "This address already has a Voice Console account");
+    let body = body_of(&d, &told[0]);
+    assert!(!body.contains("token="), "no link to take over the address: {body}");
+    assert!(body.contains("http://127.0.0.1:3000/forgot-password"), "{body}");
+    assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "grace@example.com");
+}
+
 /// Asking to move to the address one already has, in any capitals, is
 /// refused beside the field before anything is looked up or sent: no link
 /// to oneself and no notice. With the right password nothing at all changes

@@ -344,7 +344,12 @@ pub async fn request_email_change(
         errors.add("new_email", "This is already your email address.");
     } else if !new_email.is_empty() {
         count_address_lookup(d, actor).await?;
-        if email_taken(&d.db, &new_email).await? {
+        let taken = email_taken(&d.db, &new_email).await?;
+        // Anyone can sign up and, unverified, ask this: they are answered
+        // as for a free address, and the address's owner is told instead
+        // (`send_email_change`), so it does not say which addresses have an
+        // account. A verified user is told, as an admin is.
+        if taken && me.email_verified_at.is_some() {
             errors.add("new_email", EMAIL_TAKEN);
         } else if let Some(refusal) = people::declined(d, &d.db, me.account_id, &new_email).await? {
             // Its owner said no to this account's mail, as an admin's
@@ -464,7 +469,11 @@ pub async fn cancel_email_change(d: &Domain, actor: &Member) -> Result<(), AppEr
 
 /// Writes the confirmation link to the new address and the notice to the old
 /// one, in the caller's transaction, counted against `actor` (the user
-/// themself or an admin) and the client address they act from.
+/// themself or an admin) and the client address they act from. When the new
+/// address has an account already (asked by an unverified user, who is not
+/// told), its owner is told that instead of getting a link; the link is
+/// written all the same, so the page shows the change waiting as for any
+/// address, and would be refused as taken if it were used.
 pub async fn send_email_change(
     d: &Domain,
     txn: &sea_orm::DatabaseTransaction,
@@ -497,16 +506,30 @@ pub async fn send_email_change(
             "If you did not expect this, contact your account admin.",
         )
     };
-    let confirm = Email {
-        to: new_email.to_owned(),
-        subject: "Confirm your new email address".into(),
-        body: format!(
-            "{you_asked} to use this address for your Voice Console account.\n\nTo confirm, \
+    let confirm = if people::by_email(txn, new_email).await?.is_some() {
+        Email {
+            to: new_email.to_owned(),
+            subject: "This address already has a Voice Console account".into(),
+            body: format!(
+                "Someone asked to use this address for another Voice Console account. It \
+                 already has one, so nothing was changed and no link is sent.\n\nIf it was \
+                 you, log in with this address, or reset its password at \
+                 {}/forgot-password.\n\nIf it was not you, you can ignore this email.\n",
+                d.public_url,
+            ),
+        }
+    } else {
+        Email {
+            to: new_email.to_owned(),
+            subject: "Confirm your new email address".into(),
+            body: format!(
+                "{you_asked} to use this address for your Voice Console account.\n\nTo confirm, \
              open this link and press the button on the page:\n\n{}\n\nThe link works once, \
              for {}. Until then your account keeps its current address.\n",
-            d.link("/confirm-email", &token),
-            Purpose::ChangeEmail.lifetime_text(),
-        ),
+                d.link("/confirm-email", &token),
+                Purpose::ChangeEmail.lifetime_text(),
+            ),
+        }
     };
     let notice = Email {
         to: user.email.clone(),
