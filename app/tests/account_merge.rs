@@ -262,7 +262,9 @@ async fn every_conflict_is_named_nothing_changes_and_resolved_the_merge_goes_thr
     before.assert_unchanged(&d).await;
 
     // Each conflict resolved but the last still refuses, naming only it.
-    integrations::delete(&d, &ada.admin().unwrap(), clash, false).await.unwrap();
+    integrations::delete(&d, &ada.admin().unwrap(), clash, &app::domain::testing::used_by(&[], 0))
+        .await
+        .unwrap();
     let mine = certificates::list(&d, &ada).await.unwrap();
     certificates::delete(&d, &ada, mine[0].id).await.unwrap();
     operator::set_plan(&d, &OP(), "grace@globex.com", Plan::Full).await.unwrap();

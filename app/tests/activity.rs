@@ -265,9 +265,13 @@ async fn numbers_applications_and_resources_record_each_change() {
     let settings =
         log.one_from_here(&d, ActivityKind::ApplicationSettingsChanged, me, "Hotline").await;
     assert_eq!(settings.detail.as_deref(), Some("libraries: Helpers; integrations: Calls"));
-    js_libraries::delete(&d, &ada, library.id, true).await.unwrap();
+    js_libraries::delete(&d, &ada, library.id, &app::domain::testing::used_by(&["Hotline"], 0))
+        .await
+        .unwrap();
     log.one_from_here(&d, ActivityKind::JsLibraryDeleted, me, "Helpers").await;
-    integrations::delete(&d, &admin, integration, true).await.unwrap();
+    integrations::delete(&d, &admin, integration, &app::domain::testing::used_by(&["Hotline"], 0))
+        .await
+        .unwrap();
     log.one_from_here(&d, ActivityKind::IntegrationDeleted, me, "Calls").await;
 
     let cert = certificates::add(&d, &ada, certificate("api.acme.com")).await.unwrap();
@@ -1136,7 +1140,7 @@ async fn a_user_who_changes_too_often_is_refused_but_may_still_remove_and_disabl
     two_factor::confirm_setup(&d, &ada, PASSWORD, &current_code(&d, &secret)).await.unwrap();
     // Removing and securing still go through, each recorded.
     let events = all_events(&d).await.len();
-    js_libraries::delete(&d, &ada, first.id, false).await.unwrap();
+    js_libraries::delete(&d, &ada, first.id, &app::domain::testing::used_by(&[], 0)).await.unwrap();
     phone_numbers::release(&d, &admin, number.id).await.unwrap();
     users::disable(&d, &admin, grace.user_id()).await.unwrap();
     assert_eq!(all_events(&d).await.len(), events + 3);

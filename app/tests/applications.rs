@@ -14,7 +14,8 @@ use app::domain::features::js_libraries::{self, LibraryForm};
 use app::domain::features::{oauth_tokens, phone_numbers};
 use app::domain::operator;
 use app::domain::testing::{
-    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, s3_integration, Snapshot,
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, s3_integration, used_by,
+    Snapshot,
 };
 use app::domain::Domain;
 use app::model::{AppError, OwnerChange, JS_LIBRARY_MAX};
@@ -89,7 +90,10 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
         js_libraries::update(&d, &bob, lib.id, library("Mine", "1")).await,
         Err(AppError::NotFound)
     );
-    assert_eq!(js_libraries::delete(&d, &bob, lib.id, true).await, Err(AppError::NotFound));
+    assert_eq!(
+        js_libraries::delete(&d, &bob, lib.id, &app::domain::testing::used_by(&[], 0)).await,
+        Err(AppError::NotFound)
+    );
     // Ada's own edit with a bad form is refused field by field, and keeps the library.
     let bad = js_libraries::update(&d, &ada, lib.id, library("", &format!("{exactly}y"))).await;
     let bad = bad.unwrap_err();
@@ -287,25 +291,23 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
         ("IVR copy", 1, 1)
     );
 
-    assert_eq!(js_libraries::list(&d, &ada).await.unwrap()[0].used_by, vec!["IVR", "IVR copy"]);
+    let both = used_by(&["IVR", "IVR copy"], 0);
+    assert_eq!(js_libraries::list(&d, &ada).await.unwrap()[0].used_by, both);
     let listed = integrations::list(&d, &ada).await.unwrap();
-    assert_eq!(listed[0].used_by, vec!["IVR", "IVR copy"]);
+    assert_eq!(listed[0].used_by, both);
     // A member is told of the applications they can see only: none of Ada's
     // until one is shared with them.
     let bob = member_with(&d, ada.account_id(), "bob@example.com", false, false).await;
-    let seen_by_bob = || async {
-        let row = integrations::list(&d, &bob).await.unwrap().remove(0);
-        (row.used_by, row.used_elsewhere)
-    };
-    assert_eq!(seen_by_bob().await, (Vec::<String>::new(), 2));
+    let seen_by_bob = || async { integrations::list(&d, &bob).await.unwrap().remove(0).used_by };
+    assert_eq!(seen_by_bob().await, used_by(&[], 2));
     applications::share(&d, &ada, copy.id, bob.user_id()).await.unwrap();
-    assert_eq!(seen_by_bob().await, (vec!["IVR copy".to_string()], 1));
-    assert_eq!(integrations::list(&d, &ada).await.unwrap()[0].used_elsewhere, 0);
+    assert_eq!(seen_by_bob().await, used_by(&["IVR copy"], 1));
+    assert_eq!(integrations::list(&d, &ada).await.unwrap()[0].used_by.others, 0);
     applications::unshare(&d, &ada, copy.id, bob.user_id()).await.unwrap();
 
     // Without confirmation nothing is deleted, and the applications are named.
     let before = Snapshot::take(&d).await;
-    let refused = js_libraries::delete(&d, &ada, lib.id, false).await;
+    let refused = js_libraries::delete(&d, &ada, lib.id, &used_by(&[], 0)).await;
     assert_eq!(
         refused,
         Err(AppError::Conflict(
@@ -314,19 +316,64 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     );
     let admin = ada.admin().unwrap();
     assert!(
-        matches!(integrations::delete(&d, &admin, bucket, false).await, Err(AppError::Conflict(m)) if m.contains("IVR copy"))
+        matches!(integrations::delete(&d, &admin, bucket, &used_by(&[], 0)).await, Err(AppError::Conflict(m)) if m.contains("IVR copy"))
     );
     before.assert_unchanged(&d).await;
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 1);
 
-    js_libraries::delete(&d, &ada, lib.id, true).await.unwrap();
-    integrations::delete(&d, &admin, bucket, true).await.unwrap();
+    // Confirmed for the applications named, in any order.
+    js_libraries::delete(&d, &ada, lib.id, &used_by(&["IVR copy", "IVR"], 0)).await.unwrap();
+    integrations::delete(&d, &admin, bucket, &both).await.unwrap();
     let apps = applications::list(&d, &ada).await.unwrap().rows;
     assert_eq!(apps.len(), 2, "{apps:?}");
     assert!(apps.iter().all(|a| a.libraries.is_empty() && a.integrations.is_empty()), "{apps:?}");
     // An unused library goes without asking.
     let unused = js_libraries::add(&d, &ada, library("Spare", "1")).await.unwrap();
-    js_libraries::delete(&d, &ada, unused.id, false).await.unwrap();
+    js_libraries::delete(&d, &ada, unused.id, &used_by(&[], 0)).await.unwrap();
+}
+
+/// A Delete dialog's Yes detaches from the applications it named and from
+/// no other: one attached after it opened (by its owner, in another window)
+/// is asked about again, and nothing is deleted or detached meanwhile.
+#[tokio::test]
+async fn a_delete_confirmed_before_another_attachment_asks_again() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let lib = js_libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
+    let bucket = s3_integration(&d, &ada, "Recordings").await;
+    let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
+    applications::save_settings(&d, &ada, ivr.id, None, &[lib.id], &[bucket]).await.unwrap();
+    let shown = js_libraries::list(&d, &ada).await.unwrap()[0].used_by.clone();
+    assert_eq!(shown, used_by(&["IVR"], 0));
+    let night = applications::create(&d, &ada, "Night").await.unwrap();
+    applications::save_settings(&d, &ada, night.id, None, &[lib.id], &[bucket]).await.unwrap();
+
+    let before = Snapshot::take(&d).await;
+    let asked = js_libraries::delete(&d, &ada, lib.id, &shown).await;
+    assert_eq!(
+        asked,
+        Err(AppError::Conflict(
+            "Greeting is used by IVR, Night. Confirm to detach it from those applications and \
+             delete it."
+                .into()
+        ))
+    );
+    let asked = integrations::delete(&d, &admin, bucket, &shown).await;
+    assert!(matches!(&asked, Err(AppError::Conflict(m)) if m.contains("IVR, Night")), "{asked:?}");
+    // Nor does a dialog that named more than use it now delete it.
+    let more = used_by(&["IVR", "Night", "Gone"], 0);
+    assert!(matches!(
+        js_libraries::delete(&d, &ada, lib.id, &more).await,
+        Err(AppError::Conflict(_))
+    ));
+    before.assert_unchanged(&d).await;
+
+    let both = used_by(&["Night", "IVR"], 0);
+    js_libraries::delete(&d, &ada, lib.id, &both).await.unwrap();
+    integrations::delete(&d, &admin, bucket, &both).await.unwrap();
+    let apps = applications::list(&d, &ada).await.unwrap().rows;
+    assert!(apps.iter().all(|a| a.libraries.is_empty() && a.integrations.is_empty()), "{apps:?}");
 }
 
 #[tokio::test]
@@ -671,15 +718,16 @@ async fn another_accounts_library_is_neither_edited_nor_deleted() {
     let before = Snapshot::take(&d).await;
     let edited = js_libraries::update(&d, &eve, lib.id, library("Mine now", "2")).await;
     assert_eq!(edited.err(), Some(AppError::NotFound));
-    for detach in [false, true] {
-        assert_eq!(js_libraries::delete(&d, &eve, lib.id, detach).await, Err(AppError::NotFound));
+    for detach_from in [used_by(&[], 0), used_by(&["IVR"], 0)] {
+        let deleted = js_libraries::delete(&d, &eve, lib.id, &detach_from).await;
+        assert_eq!(deleted, Err(AppError::NotFound));
     }
     before.assert_unchanged(&d).await;
     let listed = js_libraries::list(&d, &ada).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0].name.as_str(), listed[0].used_by.clone()),
-        ("Greeting", vec!["IVR".into()])
+        ("Greeting", used_by(&["IVR"], 0))
     );
 }
 
@@ -932,10 +980,11 @@ async fn deletes_sent_at_once_delete_and_record_once() {
             .map(|_| {
                 let (d, ada) = (d.clone(), ada.clone());
                 tokio::spawn(async move {
+                    let none = used_by(&[], 0);
                     match kind {
                         "application.deleted" => applications::delete(&d, &ada, id).await,
-                        "js_library.deleted" => js_libraries::delete(&d, &ada, id, false).await,
-                        _ => integrations::delete(&d, &ada.admin().unwrap(), id, false).await,
+                        "js_library.deleted" => js_libraries::delete(&d, &ada, id, &none).await,
+                        _ => integrations::delete(&d, &ada.admin().unwrap(), id, &none).await,
                     }
                 })
             })
@@ -1059,12 +1108,10 @@ async fn a_librarys_owner_is_not_told_the_names_of_applications_they_cannot_see(
     applications::save_settings(&d, &ada, hidden.id, None, &[lib.id], &[]).await.unwrap();
 
     let listed = js_libraries::list(&d, &bob).await.unwrap();
-    assert_eq!(
-        (listed[0].used_by.clone(), listed[0].used_elsewhere),
-        (vec!["Bob's IVR".into()], 1)
-    );
+    let seen = used_by(&["Bob's IVR"], 1);
+    assert_eq!(listed[0].used_by, seen);
     let before = Snapshot::take(&d).await;
-    let asked = js_libraries::delete(&d, &bob, lib.id, false).await.unwrap_err();
+    let asked = js_libraries::delete(&d, &bob, lib.id, &used_by(&[], 0)).await.unwrap_err();
     let AppError::Conflict(question) = asked else { panic!("{asked:?}") };
     assert_eq!(
         question,
@@ -1072,7 +1119,7 @@ async fn a_librarys_owner_is_not_told_the_names_of_applications_they_cannot_see(
          applications and delete it."
     );
     before.assert_unchanged(&d).await;
-    js_libraries::delete(&d, &bob, lib.id, true).await.unwrap();
+    js_libraries::delete(&d, &bob, lib.id, &seen).await.unwrap();
     let left = applications::list(&d, &ada).await.unwrap().rows;
     assert!(left.iter().all(|app| app.libraries.is_empty()), "detached from both");
 }

@@ -390,7 +390,12 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     assert_eq!(integrations::add(&d, &stale, input).await.err(), not_admin);
     let renamed = integrations::update(&d, &stale, bucket, "Old recordings", "").await;
     assert_eq!(renamed.err(), not_admin);
-    assert_eq!(integrations::delete(&d, &stale, bucket, true).await.err(), not_admin);
+    assert_eq!(
+        integrations::delete(&d, &stale, bucket, &app::domain::testing::used_by(&[], 0))
+            .await
+            .err(),
+        not_admin
+    );
     let info = account_info::get(&d, &admin).await.unwrap();
     assert_eq!(account_info::save(&d, &stale, info).await.err(), not_admin);
     // Nor sends a password reset, nor reads an integration's secrets.

@@ -58,14 +58,14 @@ async fn each_kind_stops_at_its_most_and_deleting_one_makes_room() {
         ..Default::default()
     };
     refused_as_full(&d, "integrations", async || integrations::add(&d, &admin, s3()).await).await;
-    integrations::delete(&d, &admin, first, false).await.unwrap();
+    integrations::delete(&d, &admin, first, &app::domain::testing::used_by(&[], 0)).await.unwrap();
     integrations::add(&d, &admin, s3()).await.unwrap();
 
     js_libraries::add(&d, &ada, library("One")).await.unwrap();
     let two = js_libraries::add(&d, &ada, library("Two")).await.unwrap().id;
     let three = async || js_libraries::add(&d, &ada, library("Three")).await;
     refused_as_full(&d, "JavaScript libraries", three).await;
-    js_libraries::delete(&d, &ada, two, false).await.unwrap();
+    js_libraries::delete(&d, &ada, two, &app::domain::testing::used_by(&[], 0)).await.unwrap();
     js_libraries::add(&d, &ada, library("Three")).await.unwrap();
 
     // A copy is one more application too.
@@ -150,7 +150,7 @@ async fn an_account_full_of_links_still_lists_its_applications_and_libraries() {
 
     let listed = js_libraries::list(&d, &ada).await.unwrap();
     assert_eq!(listed.len() as u64, libraries);
-    assert!(listed.iter().all(|l| l.used_by.len() as u64 == apps));
+    assert!(listed.iter().all(|l| l.used_by.names.len() as u64 == apps));
     let listed = applications::list(&d, &ada).await.unwrap();
     assert_eq!(listed.rows.len() as u64, apps);
     assert!(listed.rows.iter().all(|a| a.libraries.len() as u64 == libraries));

@@ -243,13 +243,18 @@ async fn another_accounts_integration_can_be_neither_read_nor_changed() {
     assert!(integrations::list(&d, &theirs).await.unwrap().is_empty());
     let before = Snapshot::take(&d).await;
     assert_eq!(integrations::update(&d, &eve, added.id, "Mine", "").await, Err(AppError::NotFound));
-    assert_eq!(integrations::delete(&d, &eve, added.id, true).await, Err(AppError::NotFound));
+    assert_eq!(
+        integrations::delete(&d, &eve, added.id, &app::domain::testing::used_by(&[], 0)).await,
+        Err(AppError::NotFound)
+    );
     assert_eq!(integrations::credentials(&d, &eve, added.id).await, Err(AppError::NotFound));
     before.assert_unchanged(&d).await;
     let still = integrations::list(&d, ours.member()).await.unwrap();
     assert_eq!(still.len(), 1);
     assert_eq!(still[0].name, "Records");
-    integrations::delete(&d, &ours, added.id, false).await.unwrap();
+    integrations::delete(&d, &ours, added.id, &app::domain::testing::used_by(&[], 0))
+        .await
+        .unwrap();
     assert!(integrations::list(&d, ours.member()).await.unwrap().is_empty());
 }
 

@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { expectAccessible, ready, signUp, uniqueEmail } from './helpers';
+import { addJsLibrary, expectAccessible, ready, signUp, uniqueEmail } from './helpers';
 
 async function openTab(page: Page, name: string) {
   await ready(page);
@@ -97,4 +97,46 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await ready(page);
   await expect(page.getByLabel(`Application for ${readable}`).locator('option:checked')).toHaveText('Main IVR');
   await expectAccessible(page);
+});
+
+test('a library attached elsewhere while its Delete dialog is open is asked about again', async ({ page, context }) => {
+  await signUp(page, uniqueEmail('detach'));
+  await openTab(page, 'JS Libraries');
+  await addJsLibrary(page, 'Greeting');
+  const attach = async (on: Page, app: string) => {
+    await on.getByLabel('New application name').fill(app);
+    await on.getByRole('button', { name: 'Create Application' }).click();
+    await on.getByRole('button', { name: `Settings of ${app}` }).click();
+    const settings = on.getByRole('dialog', { name: `Settings of ${app}` });
+    await settings.getByRole('checkbox', { name: 'Greeting' }).check();
+    await settings.getByRole('button', { name: 'Save Settings' }).click();
+    await expect(settings).toBeHidden();
+  };
+  await openTab(page, 'Applications');
+  await attach(page, 'Main IVR');
+
+  await openTab(page, 'JS Libraries');
+  await page.getByRole('button', { name: 'Delete Greeting' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete JS Library' });
+  await expect(confirm).toContainText('It is detached from the applications using it: Main IVR.');
+  // Meanwhile, in another window, a second application takes the library.
+  const other = await context.newPage();
+  await other.goto('/account/applications');
+  await ready(other);
+  await attach(other, 'Night IVR');
+  await other.close();
+
+  // Yes confirmed Main IVR only: the dialog asks again, naming both.
+  await confirm.getByRole('button', { name: 'Yes' }).click();
+  await expect(confirm.getByText('Greeting is used by Main IVR, Night IVR. Confirm to detach it from those applications and delete it.')).toBeVisible();
+  await expect(confirm).toContainText('It is detached from the applications using it: Main IVR, Night IVR.');
+  await confirm.getByRole('button', { name: 'Yes' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(page.getByText('The JS library Greeting is deleted.')).toBeVisible();
+  await page.reload();
+  await ready(page);
+  await expect(page.getByText('You have no JS libraries yet.')).toBeVisible();
+  await openTab(page, 'Applications');
+  await expect(page.getByRole('cell', { name: 'Night IVR', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Greeting', exact: true })).toHaveCount(0);
 });

@@ -60,12 +60,14 @@ fn a_library_attached_to_an_application_shows_where_it_is_used() {
         // Deleting it without confirming names the application and keeps it.
         let id = added.json()["id"].to_string();
         let before = Snapshot::take(&app.domain).await;
-        let asked = app.call("delete_js_library", &[("id", &id)], Some(&admin)).await;
+        let unconfirmed =
+            json!({ "id": added.json()["id"], "detach_from": { "names": [], "others": 0 } });
+        let asked = app.call_json("delete_js_library", unconfirmed, Some(&admin)).await;
         assert_eq!(asked.status, StatusCode::CONFLICT);
         assert!(asked.body.contains("Greeting is used by Main IVR"), "{}", asked.body);
         before.assert_unchanged(&app.domain).await;
-        let confirmed =
-            app.call("delete_js_library", &[("id", &id), ("detach", "true")], Some(&admin)).await;
+        let confirm = json!({ "id": added.json()["id"], "detach_from": { "names": ["Main IVR"], "others": 0 } });
+        let confirmed = app.call_json("delete_js_library", confirm, Some(&admin)).await;
         assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
         let listed = app.call("list_applications", &[], Some(&admin)).await.json();
         let rows = listed["rows"].as_array().unwrap();
@@ -151,8 +153,9 @@ fn permissions_are_enforced_by_the_server() {
 }
 
 /// An integration an application uses is deleted only once the admin
-/// confirmed detaching it: without `detach`, the server answers 409 naming
-/// the application, and the integration and its attachment stay.
+/// confirmed detaching it from that application: without it in
+/// `detach_from`, the server answers 409 naming the application, and the
+/// integration and its attachment stay.
 #[test]
 fn deleting_an_integration_in_use_asks_first_and_keeps_it() {
     support::run(async {
@@ -178,9 +181,10 @@ fn deleting_an_integration_in_use_asks_first_and_keeps_it() {
         let attached = app.call_json("save_application_settings", attach, Some(&admin)).await;
         assert_eq!(attached.status, StatusCode::OK, "{}", attached.body);
 
-        let id = added.json()["id"].to_string();
         let before = Snapshot::take(&app.domain).await;
-        let asked = app.call("delete_integration", &[("id", &id)], Some(&admin)).await;
+        let unconfirmed =
+            json!({ "id": added.json()["id"], "detach_from": { "names": [], "others": 0 } });
+        let asked = app.call_json("delete_integration", unconfirmed, Some(&admin)).await;
         assert_eq!(asked.status, StatusCode::CONFLICT, "{}", asked.body);
         assert!(asked.body.contains("Recordings is used by Main IVR"), "{}", asked.body);
         before.assert_unchanged(&app.domain).await;

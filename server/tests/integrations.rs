@@ -10,6 +10,12 @@ use support::TestApp;
 const ADMIN: &str = "grace@example.com";
 const SECRETS: [&str; 3] = [AWS_SECRET, AWS_KEY, PRIVATE_KEY_MATERIAL];
 
+/// A delete that names no application to detach from; `id` is JSON text.
+fn unconfirmed(id: &str) -> serde_json::Value {
+    let id: serde_json::Value = serde_json::from_str(id).unwrap();
+    serde_json::json!({ "id": id, "detach_from": { "names": [], "others": 0 } })
+}
+
 fn assert_no_secret(what: &str, text: &str) {
     for secret in SECRETS {
         assert!(!text.contains(secret), "{what} contains {secret}");
@@ -102,7 +108,7 @@ fn members_see_integrations_read_only_and_are_refused_changes() {
             .call("update_integration", &[("id", &id), ("name", "Hijacked")], Some(&member))
             .await;
         assert_eq!(renamed.status, StatusCode::FORBIDDEN);
-        let deleted = app.call("delete_integration", &[("id", &id)], Some(&member)).await;
+        let deleted = app.call_json("delete_integration", unconfirmed(&id), Some(&member)).await;
         assert_eq!(deleted.status, StatusCode::FORBIDDEN);
         before.assert_unchanged(&app.domain).await;
         let after = app.call("list_integrations", &[], Some(&admin)).await.json();
@@ -129,7 +135,7 @@ fn another_accounts_admin_gets_not_found_and_changes_nothing() {
             .call("update_integration", &[("id", &id), ("name", "Hijacked")], Some(&intruder))
             .await;
         assert_eq!(renamed.status, StatusCode::NOT_FOUND);
-        let deleted = app.call("delete_integration", &[("id", &id)], Some(&intruder)).await;
+        let deleted = app.call_json("delete_integration", unconfirmed(&id), Some(&intruder)).await;
         assert_eq!(deleted.status, StatusCode::NOT_FOUND);
         assert_eq!(app.call("list_integrations", &[], None).await.status, StatusCode::UNAUTHORIZED);
         before.assert_unchanged(&app.domain).await;
@@ -161,7 +167,7 @@ fn bad_input_is_a_422_with_the_field_named() {
             .map(|e| e["field"].clone())
             .collect();
         assert_eq!(fields, ["key", "secret"]);
-        let bad_id = app.call("delete_integration", &[("id", "not-a-number")], Some(&admin)).await;
+        let bad_id = app.call_json("delete_integration", unconfirmed("\"x\""), Some(&admin)).await;
         assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
         before.assert_unchanged(&app.domain).await;
     })

@@ -287,7 +287,8 @@ fn js_libraries_over_http_stay_in_their_account_and_with_their_author() {
             let update = [("id", id.as_str()), ("name", "Taken over"), ("code", "evil()")];
             let reply = app.call("update_js_library", &update, Some(session)).await;
             assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
-            let reply = app.call("delete_js_library", &[("id", id.as_str())], Some(session)).await;
+            let delete = serde_json::json!({ "id": added.json()["id"], "detach_from": { "names": [], "others": 0 } });
+            let reply = app.call_json("delete_js_library", delete, Some(session)).await;
             assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
             let listed = app.call("list_js_libraries", &[], Some(session)).await.json();
             assert_eq!(listed, serde_json::json!([]));

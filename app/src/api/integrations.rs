@@ -1,7 +1,8 @@
 //! Integrations: every user of the account lists them; admins manage them.
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
-use crate::model::{AppError, IntegrationRow};
+use crate::model::{AppError, IntegrationRow, UsedBy};
 
 #[server(prefix = "/fn", endpoint = "list_integrations")]
 pub async fn list_integrations() -> Result<Vec<IntegrationRow>, AppError> {
@@ -48,10 +49,11 @@ pub async fn update_integration(
     integrations::update(&domain()?, &admin, id, &name, &description).await
 }
 
-#[server(prefix = "/fn", endpoint = "delete_integration")]
-pub async fn delete_integration(id: i32, detach: Option<bool>) -> Result<(), AppError> {
+/// `detach_from`: the applications the dialog named (JSON, as a list).
+#[server(prefix = "/fn", endpoint = "delete_integration", input = Json)]
+pub async fn delete_integration(id: i32, detach_from: UsedBy) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::features::integrations;
     let admin = member().await?.admin()?;
-    integrations::delete(&domain()?, &admin, id, detach.unwrap_or(false)).await
+    integrations::delete(&domain()?, &admin, id, &detach_from).await
 }

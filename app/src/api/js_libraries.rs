@@ -1,7 +1,8 @@
 //! JS libraries: each user manages their own.
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
-use crate::model::{AppError, JsLibraryRow};
+use crate::model::{AppError, JsLibraryRow, UsedBy};
 
 #[server(prefix = "/fn", endpoint = "list_js_libraries")]
 pub async fn list_js_libraries() -> Result<Vec<JsLibraryRow>, AppError> {
@@ -35,9 +36,10 @@ pub async fn update_js_library(
     js_libraries::update(&domain()?, &member().await?, id, form).await
 }
 
-#[server(prefix = "/fn", endpoint = "delete_js_library")]
-pub async fn delete_js_library(id: i32, detach: Option<bool>) -> Result<(), AppError> {
+/// `detach_from`: the applications the dialog named (JSON, as a list).
+#[server(prefix = "/fn", endpoint = "delete_js_library", input = Json)]
+pub async fn delete_js_library(id: i32, detach_from: UsedBy) -> Result<(), AppError> {
     use super::web::*;
     use crate::domain::features::js_libraries;
-    js_libraries::delete(&domain()?, &member().await?, id, detach.unwrap_or(false)).await
+    js_libraries::delete(&domain()?, &member().await?, id, &detach_from).await
 }

@@ -5,7 +5,7 @@ use leptos::server_fn::ServerFn;
 
 use crate::components::action::form_error;
 use crate::components::modal::{close_on_success, Confirm, Modal};
-use crate::model::AppError;
+use crate::model::{AppError, UsedBy};
 
 /// The dialogs of a table whose rows can be added, edited and deleted: which
 /// are open, and which row they are about.
@@ -44,6 +44,29 @@ impl<T: Clone + Send + Sync + 'static> RowDialogs<T> {
     pub fn delete(&self, row: T) {
         self.deleting.set(Some(row));
         self.delete_open.set(true);
+    }
+}
+
+impl<T: Clone + PartialEq + Send + Sync + 'static> RowDialogs<T> {
+    /// Keeps the row the Delete dialog is about as the reloaded `rows` have
+    /// it (found by `same_row`). A delete refused because the row changed
+    /// after the dialog opened (an application attached to it meanwhile)
+    /// reloads the list; the dialog then asks about, and its Yes confirms,
+    /// the row as it is now.
+    pub fn follow(&self, rows: Resource<Result<Vec<T>, AppError>>, same_row: fn(&T, &T) -> bool) {
+        let dialogs = *self;
+        Effect::new(move || {
+            let Some(Ok(rows)) = rows.get() else { return };
+            if !dialogs.delete_open.get_untracked() {
+                return;
+            }
+            let Some(shown) = dialogs.deleting.get_untracked() else { return };
+            if let Some(now) = rows.into_iter().find(|row| same_row(row, &shown)) {
+                if now != shown {
+                    dialogs.deleting.set(Some(now));
+                }
+            }
+        });
     }
 }
 
@@ -125,14 +148,13 @@ where
 }
 
 /// The question a Delete dialog asks about something applications may use:
-/// it names them, since Yes detaches it from all of them.
-pub fn delete_question(kind: &str, name: &str, used_by: &[String], others: usize) -> String {
-    if used_by.is_empty() && others == 0 {
+/// it names them, since Yes detaches it from them.
+pub fn delete_question(kind: &str, name: &str, used_by: &UsedBy) -> String {
+    if used_by.is_empty() {
         format!("Delete the {kind} {name}?")
     } else {
         format!(
-            "Delete the {kind} {name}? It is detached from the applications using it: {}.",
-            crate::model::used_by(used_by, others)
+            "Delete the {kind} {name}? It is detached from the applications using it: {used_by}."
         )
     }
 }

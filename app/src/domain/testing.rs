@@ -518,3 +518,8 @@ impl Snapshot {
         assert!(changed.is_empty(), "a refused call changed the database:\n{}", changed.join("\n"));
     }
 }
+
+/// The applications a Delete dialog names: `names`, and `others` unnamed.
+pub fn used_by(names: &[&str], others: usize) -> crate::model::UsedBy {
+    crate::model::UsedBy { names: names.iter().map(|n| n.to_string()).collect(), others }
+}

@@ -30,18 +30,48 @@ pub struct Applications {
     pub integrations: Vec<Named>,
 }
 
+/// The applications using a library or an integration: the names of those
+/// the viewer can see, and how many others. A Delete dialog names them, and
+/// its Yes detaches from these and no others (`detach_from`): one attached
+/// after the dialog opened is asked about again.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsedBy {
+    pub names: Vec<String>,
+    pub others: usize,
+}
+
+impl UsedBy {
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.others == 0
+    }
+
+    pub fn count(&self) -> usize {
+        self.names.len() + self.others
+    }
+
+    /// The same applications, whatever their order.
+    pub fn same_as(&self, other: &UsedBy) -> bool {
+        let sorted = |names: &[String]| {
+            let mut names = names.to_vec();
+            names.sort();
+            names
+        };
+        self.others == other.others && sorted(&self.names) == sorted(&other.names)
+    }
+}
+
 /// "No application", or the names of the applications using something,
 /// then how many others (applications the viewer cannot see).
-pub fn used_by(names: &[String], others: usize) -> String {
-    let others = match others {
-        0 => None,
-        1 => Some("1 other application".to_string()),
-        n => Some(format!("{n} other applications")),
-    };
-    match (names.is_empty(), others) {
-        (true, None) => "No application".to_string(),
-        (true, Some(others)) => others,
-        (false, None) => names.join(", "),
-        (false, Some(others)) => format!("{} and {others}", names.join(", ")),
+impl std::fmt::Display for UsedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = self.names.join(", ");
+        match (self.names.is_empty(), self.others) {
+            (true, 0) => f.write_str("No application"),
+            (true, 1) => f.write_str("1 other application"),
+            (true, n) => write!(f, "{n} other applications"),
+            (false, 0) => f.write_str(&names),
+            (false, 1) => write!(f, "{names} and 1 other application"),
+            (false, n) => write!(f, "{names} and {n} other applications"),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Integrations with outside services, and the AWS regions they can use.
 use serde::{Deserialize, Serialize};
 
+use super::UsedBy;
+
 /// The services an account can integrate with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Service {
@@ -50,11 +52,9 @@ pub struct IntegrationRow {
     pub hint: String,
     /// The day it was added, `YYYY-MM-DD`.
     pub added: String,
-    /// The names of the applications it is attached to (for a member, of
-    /// those they can see).
-    pub used_by: Vec<String>,
-    /// How many more use it, which a member cannot see (always 0 for an admin).
-    pub used_elsewhere: usize,
+    /// The applications it is attached to (for a member, the names of those
+    /// they can see, and how many others; an admin sees every name).
+    pub used_by: UsedBy,
 }
 
 /// AWS regions, as listed by AWS on 2025-06-01: (code, name). Add new ones here.

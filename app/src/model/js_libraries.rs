@@ -1,6 +1,8 @@
 //! JS libraries.
 use serde::{Deserialize, Serialize};
 
+use super::UsedBy;
+
 /// The longest JS library code, in characters; the browser counts toward it.
 pub const JS_LIBRARY_MAX: usize = 4096;
 
@@ -11,10 +13,9 @@ pub struct JsLibraryRow {
     pub name: String,
     pub description: String,
     pub code: String,
-    /// The names of the applications it is attached to that its owner can
-    /// see (the Applications tab's), and how many others use it.
-    pub used_by: Vec<String>,
-    pub used_elsewhere: usize,
+    /// The applications it is attached to: the names of those its owner
+    /// can see (the Applications tab's), and how many others.
+    pub used_by: UsedBy,
     /// The day it was last changed, `YYYY-MM-DD`.
     pub updated: String,
 }

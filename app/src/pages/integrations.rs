@@ -13,7 +13,6 @@ use crate::components::loaded::{loading, server_resource};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
-use crate::model::used_by;
 use crate::model::{IntegrationRow, Service, AWS_REGIONS, DESCRIPTION_MAX, NAME_MAX};
 
 #[component]
@@ -27,6 +26,7 @@ pub fn IntegrationsTab() -> impl IntoView {
         |_| list_integrations(),
     );
     let dialogs = RowDialogs::<IntegrationRow>::new();
+    dialogs.follow(rows, |a, b| a.id == b.id);
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
     let done = RwSignal::new(None);
@@ -67,9 +67,9 @@ pub fn IntegrationsTab() -> impl IntoView {
             id="delete-integration"
             dialogs
             action=delete
-            question=|row: &IntegrationRow| delete_question("integration", &row.name, &row.used_by, row.used_elsewhere)
+            question=|row: &IntegrationRow| delete_question("integration", &row.name, &row.used_by)
             // The dialog named the applications using it: Yes detaches it from them.
-            input=|row: &IntegrationRow| DeleteIntegration { id: row.id, detach: Some(true) }
+            input=|row: &IntegrationRow| DeleteIntegration { id: row.id, detach_from: row.used_by.clone() }
             deleted=|row: &IntegrationRow| format!("The integration {} is deleted.", row.name)
             done
         />
@@ -95,7 +95,7 @@ fn IntegrationTable(
                 <td>{row.service.label()}{region}</td>
                 <td><code>{row.hint.clone()}</code></td>
                 <td>{row.description.clone()}</td>
-                <td>{used_by(&row.used_by, row.used_elsewhere)}</td>
+                <td>{row.used_by.to_string()}</td>
                 <td class="when">{row.added.clone()}</td>
                 {is_admin.then(|| view! {
                     <RowActions>

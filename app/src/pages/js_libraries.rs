@@ -11,7 +11,6 @@ use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
-use crate::model::used_by;
 use crate::model::{AppError, JsLibraryRow, DESCRIPTION_MAX, JS_LIBRARY_MAX, NAME_MAX};
 
 const FIELDS: &[&str] = &["name", "description", "code"];
@@ -26,6 +25,7 @@ pub fn JsLibrariesTab() -> impl IntoView {
         |_| list_js_libraries(),
     );
     let dialogs = RowDialogs::<JsLibraryRow>::new();
+    dialogs.follow(rows, |a, b| a.id == b.id);
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
     let done = RwSignal::new(None);
@@ -52,9 +52,9 @@ pub fn JsLibrariesTab() -> impl IntoView {
             id="delete-library"
             dialogs
             action=delete
-            question=|row: &JsLibraryRow| delete_question("JS library", &row.name, &row.used_by, row.used_elsewhere)
-            // The dialog named the applications using it: Yes detaches it.
-            input=|row: &JsLibraryRow| DeleteJsLibrary { id: row.id, detach: Some(true) }
+            question=|row: &JsLibraryRow| delete_question("JS library", &row.name, &row.used_by)
+            // The dialog named the applications using it: Yes detaches it from them.
+            input=|row: &JsLibraryRow| DeleteJsLibrary { id: row.id, detach_from: row.used_by.clone() }
             deleted=|row: &JsLibraryRow| format!("The JS library {} is deleted.", row.name)
             done
         />
@@ -68,7 +68,7 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
             <tr>
                 <td>{row.name.clone()}</td>
                 <td>{row.description.clone()}</td>
-                <td>{used_by(&row.used_by, row.used_elsewhere)}</td>
+                <td>{row.used_by.to_string()}</td>
                 <td class="when">{row.updated.clone()}</td>
                 <RowActions>
                     <EditButton dialogs row=row.clone() name=row.name.clone() />

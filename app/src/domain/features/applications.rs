@@ -25,7 +25,9 @@ use crate::domain::entity::{
     application, application_integration as app_integration, application_library as app_library,
     application_share as share, deployment, integration, js_library, phone_number, user,
 };
-use crate::model::{ActivityKind, AppError, ApplicationRow, Applications, Named, UserChoice};
+use crate::model::{
+    ActivityKind, AppError, ApplicationRow, Applications, Named, UsedBy, UserChoice,
+};
 
 pub use crate::domain::core::actor::{NEEDS_CAN_CREATE, NEEDS_CAN_SHARE};
 pub const OWNER_ONLY: &str = "Only the owner of this application can do this.";
@@ -79,14 +81,27 @@ fn named(id: i32, name: &str) -> Named {
 }
 
 /// "X is used by A, B and 1 other application. Confirm to detach it from
-/// them and delete it." `others` counts the applications the asker cannot
-/// see, which are not named.
-pub fn in_use_message(what: &str, used_by: &[String], others: usize) -> String {
+/// them and delete it." The others are applications the asker cannot see,
+/// which are not named.
+fn in_use_message(what: &str, used_by: &UsedBy) -> String {
     format!(
-        "{what} is used by {}. Confirm to detach it from {} and delete it.",
-        crate::model::used_by(used_by, others),
-        if used_by.len() + others == 1 { "that application" } else { "those applications" }
+        "{what} is used by {used_by}. Confirm to detach it from {} and delete it.",
+        if used_by.count() == 1 { "that application" } else { "those applications" }
     )
+}
+
+/// Refuses a delete unless `detach_from` (what its dialog named) is what
+/// uses `what` now, read under the account's lock that attaching takes: Yes
+/// detaches from the applications the user saw, and from no other.
+pub(super) fn refuse_unconfirmed(
+    what: &str,
+    used_by: &UsedBy,
+    detach_from: &UsedBy,
+) -> Result<(), AppError> {
+    if used_by.same_as(detach_from) {
+        return Ok(());
+    }
+    Err(AppError::Conflict(in_use_message(what, used_by)))
 }
 
 /// For each library, the names of the applications using it that `viewer`
@@ -96,7 +111,7 @@ pub(super) async fn using_libraries_seen_by(
     conn: &impl ConnectionTrait,
     library_ids: &[i32],
     viewer: &Member,
-) -> Result<HashMap<i32, (Vec<String>, usize)>, AppError> {
+) -> Result<HashMap<i32, UsedBy>, AppError> {
     let links = app_library::Entity::find()
         .filter(app_library::Column::LibraryId.is_in(library_ids.iter().copied()))
         .all(conn)
@@ -109,8 +124,9 @@ pub(super) async fn using_libraries_seen_by(
 pub(super) async fn using_integrations(
     conn: &impl ConnectionTrait,
     integration_ids: &[i32],
-) -> Result<HashMap<i32, Vec<String>>, AppError> {
-    names_by(conn, &integration_links(conn, integration_ids).await?).await
+) -> Result<HashMap<i32, UsedBy>, AppError> {
+    let names = names_by(conn, &integration_links(conn, integration_ids).await?).await?;
+    Ok(names.into_iter().map(|(id, names)| (id, UsedBy { names, others: 0 })).collect())
 }
 
 /// For each integration, the names of the applications using it that
@@ -120,7 +136,7 @@ pub(super) async fn using_integrations_seen_by(
     conn: &impl ConnectionTrait,
     integration_ids: &[i32],
     viewer: &Member,
-) -> Result<HashMap<i32, (Vec<String>, usize)>, AppError> {
+) -> Result<HashMap<i32, UsedBy>, AppError> {
     seen_by(conn, integration_links(conn, integration_ids).await?, viewer).await
 }
 
@@ -130,7 +146,7 @@ async fn seen_by(
     conn: &impl ConnectionTrait,
     pairs: Vec<(i32, i32)>,
     viewer: &Member,
-) -> Result<HashMap<i32, (Vec<String>, usize)>, AppError> {
+) -> Result<HashMap<i32, UsedBy>, AppError> {
     let visible: HashSet<i32> = visible_to(viewer)
         .filter(application::Column::Id.is_in(distinct(pairs.iter().map(|p| p.1))))
         .select_only()
@@ -141,13 +157,13 @@ async fn seen_by(
         .into_iter()
         .collect();
     let (seen, unseen): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|p| visible.contains(&p.1));
-    let mut out: HashMap<i32, (Vec<String>, usize)> = names_by(conn, &seen)
+    let mut out: HashMap<i32, UsedBy> = names_by(conn, &seen)
         .await?
         .into_iter()
-        .map(|(thing, names)| (thing, (names, 0)))
+        .map(|(thing, names)| (thing, UsedBy { names, others: 0 }))
         .collect();
     for (thing, _) in unseen {
-        out.entry(thing).or_default().1 += 1;
+        out.entry(thing).or_default().others += 1;
     }
     Ok(out)
 }

@@ -18,9 +18,9 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_integration, integration};
 use crate::domain::features::applications::{
-    in_use_message, using_integrations, using_integrations_seen_by,
+    refuse_unconfirmed, using_integrations, using_integrations_seen_by,
 };
-use crate::model::{ActivityKind, AppError, IntegrationRow, Service, AWS_REGIONS};
+use crate::model::{ActivityKind, AppError, IntegrationRow, Service, UsedBy, AWS_REGIONS};
 
 pub use crate::model::DESCRIPTION_MAX;
 pub const CONFIG_MAX: usize = 16 * 1024;
@@ -80,8 +80,7 @@ fn row(model: integration::Model) -> IntegrationRow {
         region: model.region,
         hint: model.hint,
         added: model.created_at.format("%Y-%m-%d").to_string(),
-        used_by: Vec::new(),
-        used_elsewhere: 0,
+        used_by: UsedBy::default(),
     }
 }
 
@@ -92,18 +91,14 @@ pub async fn list(d: &Domain, actor: &Member) -> Result<Vec<IntegrationRow>, App
     // An admin, who deletes, is told every application using one; a member
     // the names of those the Applications tab shows them, and how many more.
     let mut used = match actor.admin() {
-        Ok(_) => using_integrations(&d.read, &ids)
-            .await?
-            .into_iter()
-            .map(|(id, names)| (id, (names, 0)))
-            .collect(),
+        Ok(_) => using_integrations(&d.read, &ids).await?,
         Err(_) => using_integrations_seen_by(&d.read, &ids, actor).await?,
     };
     Ok(rows
         .into_iter()
         .map(|model| {
-            let (used_by, used_elsewhere) = used.remove(&model.id).unwrap_or_default();
-            IntegrationRow { used_by, used_elsewhere, ..row(model) }
+            let used_by = used.remove(&model.id).unwrap_or_default();
+            IntegrationRow { used_by, ..row(model) }
         })
         .collect())
 }
@@ -303,9 +298,15 @@ pub async fn update(
 }
 
 /// Deletes an integration. One that applications use is deleted only when
-/// the admin confirmed detaching it (`detach`); then it leaves every
-/// application in the same transaction.
-pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<(), AppError> {
+/// the admin confirmed detaching it from those very applications
+/// (`detach_from`, what the dialog named); then it leaves them in the same
+/// transaction.
+pub async fn delete(
+    d: &Domain,
+    admin: &Admin,
+    id: i32,
+    detach_from: &UsedBy,
+) -> Result<(), AppError> {
     let found = find(d, admin, id).await?;
     let txn = d.db.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before
@@ -313,9 +314,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32, detach: bool) -> Result<
     lock_account_as(&txn, admin).await?;
     let used_by =
         using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
-    if !used_by.is_empty() && !detach {
-        return Err(AppError::Conflict(in_use_message(&found.name, &used_by, 0)));
-    }
+    refuse_unconfirmed(&found.name, &used_by, detach_from)?;
     application_integration::Entity::delete_many()
         .filter(application_integration::Column::IntegrationId.eq(found.id))
         .exec(&txn)

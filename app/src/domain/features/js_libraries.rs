@@ -15,8 +15,8 @@ use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
-use crate::domain::features::applications::{in_use_message, using_libraries_seen_by};
-use crate::model::{ActivityKind, AppError, JsLibraryRow, JS_LIBRARY_MAX};
+use crate::domain::features::applications::{refuse_unconfirmed, using_libraries_seen_by};
+use crate::model::{ActivityKind, AppError, JsLibraryRow, UsedBy, JS_LIBRARY_MAX};
 
 pub use crate::model::DESCRIPTION_MAX;
 /// Why a library's name is refused: an application's settings list every
@@ -61,14 +61,13 @@ fn check(form: &LibraryForm) -> Result<Checked, AppError> {
     Ok(Checked { name, description, code: form.code.clone() })
 }
 
-fn row(model: js_library::Model, (used_by, used_elsewhere): (Vec<String>, usize)) -> JsLibraryRow {
+fn row(model: js_library::Model, used_by: UsedBy) -> JsLibraryRow {
     JsLibraryRow {
         id: model.id,
         name: model.name,
         description: model.description,
         code: model.code,
         used_by,
-        used_elsewhere,
         updated: model.updated_at.format("%Y-%m-%d").to_string(),
     }
 }
@@ -183,21 +182,24 @@ async fn refuse_taken(
 }
 
 /// Deletes a library. One that applications use is deleted only when the
-/// user confirmed detaching it (`detach`); then it leaves every application
-/// in the same transaction.
-pub async fn delete(d: &Domain, me: &Member, id: i32, detach: bool) -> Result<(), AppError> {
+/// user confirmed detaching it from those very applications (`detach_from`,
+/// what the dialog named); then it leaves them in the same transaction.
+pub async fn delete(
+    d: &Domain,
+    me: &Member,
+    id: i32,
+    detach_from: &UsedBy,
+) -> Result<(), AppError> {
     let library = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
     let txn = d.db.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before
     // an attachment the owner never confirmed detaching.
     lock_account(&txn, me.account_id()).await?;
-    let (used_by, others) = using_libraries_seen_by(&txn, &[library.id], me)
+    let used_by = using_libraries_seen_by(&txn, &[library.id], me)
         .await?
         .remove(&library.id)
         .unwrap_or_default();
-    if (!used_by.is_empty() || others > 0) && !detach {
-        return Err(AppError::Conflict(in_use_message(&library.name, &used_by, others)));
-    }
+    refuse_unconfirmed(&library.name, &used_by, detach_from)?;
     application_library::Entity::delete_many()
         .filter(application_library::Column::LibraryId.eq(library.id))
         .exec(&txn)
