@@ -4,6 +4,7 @@ use app::domain::admin::{invitations, users};
 use app::domain::core::actor::Operator;
 use app::domain::core::clock::ManualClock;
 use app::domain::core::crypto::PasswordHasher;
+use app::domain::core::people;
 use app::domain::core::tokens;
 use app::domain::entity::{email_outbox as outbox, login_failure, session, user};
 use app::domain::identity::log_in::{self, LogIn};
@@ -1284,7 +1285,7 @@ async fn a_disabled_users_links_are_refused_when_their_page_opens() {
     users::disable(&d, &admin, bob.user_id()).await.unwrap();
     users::disable(&d, &admin, cy.id).await.unwrap();
     let before = Snapshot::take(&d).await;
-    let disabled = Some(AppError::Forbidden(log_in::DISABLED.into()));
+    let disabled = Some(AppError::Forbidden(people::DISABLED.into()));
     assert_eq!(email_links::check_reset_link(&d, &reset).await.err(), disabled);
     assert_eq!(invitations::read_invitation(&d, &activation).await.err(), disabled);
     before.assert_unchanged(&d).await;

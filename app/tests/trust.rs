@@ -7,7 +7,7 @@ use app::domain::admin::invitations;
 use app::domain::admin::users::{self, UserForm};
 use app::domain::core::actor::{unverified_refusal, Member};
 use app::domain::core::clock::Clock;
-use app::domain::core::people::SIGN_UP_EMAIL_TAKEN;
+use app::domain::core::people::{self, SIGN_UP_EMAIL_TAKEN};
 use app::domain::core::provisioning::{self, default_pool};
 use app::domain::core::quota::QuotaPolicy;
 use app::domain::entity::{email_outbox as outbox, local_number_pool, login_failure, user};
@@ -927,7 +927,7 @@ async fn tries_through_one_link_are_counted_and_a_disabled_users_link_costs_noth
     users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
     let before = Snapshot::take(&d).await;
     let refused = email_links::reset_password(&d, &bobs, "Quartz-Harbor-Lantern-77", "t", None);
-    assert_eq!(refused.await.err(), Some(AppError::Forbidden(log_in::DISABLED.into())));
+    assert_eq!(refused.await.err(), Some(AppError::Forbidden(people::DISABLED.into())));
     before.assert_unchanged(&d).await;
     assert!(counted(bob.user_id()).await.unwrap().is_none());
 

@@ -58,7 +58,6 @@ fn a_library_attached_to_an_application_shows_where_it_is_used() {
         assert!(apps_page.body.contains("Main IVR") && apps_page.body.contains("Greeting"));
 
         // Deleting it without confirming names the application and keeps it.
-        let id = added.json()["id"].to_string();
         let before = Snapshot::take(&app.domain).await;
         let unconfirmed =
             json!({ "id": added.json()["id"], "detach_from": { "names": [], "others": 0 } });

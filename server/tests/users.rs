@@ -195,7 +195,8 @@ async fn id_of(app: &TestApp, admin: &str, email: &str) -> String {
 #[test]
 fn disabling_stops_a_users_key_session_and_log_in_at_once_and_enabling_restores_log_in() {
     run(async {
-        use app::domain::identity::log_in::{DISABLED, WRONG_CREDENTIALS};
+        use app::domain::core::people::DISABLED;
+        use app::domain::identity::log_in::WRONG_CREDENTIALS;
         use support::MEMBER_PASSWORD;
         let app = TestApp::new().await;
         let admin = app.sign_up(ADMIN).await;

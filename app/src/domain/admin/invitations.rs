@@ -23,7 +23,7 @@ use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, invitation_decline, user};
 use crate::domain::identity::email_links;
-use crate::domain::identity::log_in::{self, LogIn};
+use crate::domain::identity::log_in::LogIn;
 use crate::model::{ActivityKind, AppError, Invitation, DECLINE_HOLD_DAYS};
 
 pub use crate::domain::core::people::DECLINE_HOLD;
@@ -315,7 +315,7 @@ pub async fn read_invitation(d: &Domain, token: &str) -> Result<Invitation, AppE
     let invitee =
         user::Entity::find_by_id(link.user_id).one(&d.read).await?.ok_or(AppError::NotFound)?;
     // Refused as pressing Activate would be.
-    log_in::refuse_disabled(&invitee)?;
+    people::refuse_disabled(&invitee)?;
     Ok(Invitation { company: company(&d.read, invitee.account_id).await?, email: invitee.email })
 }
 

@@ -291,9 +291,10 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
 }
 
 /// Enable User: a disabled user may sign in again and their developer keys
-/// work again. Their old sessions stay ended: any session still stored was
-/// opened by a log-in that raced the disable, and ends here. Enabling an
-/// enabled user changes nothing.
+/// work again. Their old sessions stay ended: a log-in that raced the
+/// disable is refused under the lock (`sessions::start_session`), and any
+/// session stored all the same (written by an older version) ends here.
+/// Enabling an enabled user changes nothing.
 pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppError> {
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.db.begin().await?;

@@ -253,7 +253,9 @@ fn backoff(attempts: i32) -> Duration {
 /// due, and returns until when: exactly one of several racing workers gets
 /// it. The time is read afresh for each row, so a pass slowed down by its
 /// first sends never hands out a claim that has already run out, and a row
-/// another worker has just put off is left for later.
+/// another worker has just put off is left for later. Only a row still as it
+/// was read (its attempts unchanged) is taken: the pass counts the attempt
+/// from that copy, which another worker's try since would make stale.
 async fn claim(d: &Domain, row: &outbox::Model) -> Result<Option<DateTime<Utc>>, AppError> {
     use chrono::SubsecRound;
     // Whole microseconds, as both databases keep it, so the claim written
@@ -267,6 +269,7 @@ async fn claim(d: &Domain, row: &outbox::Model) -> Result<Option<DateTime<Utc>>,
         .col_expr(outbox::Column::ClaimedUntil, Expr::value(until))
         .filter(outbox::Column::Id.eq(row.id))
         .filter(outbox::Column::Status.eq(PENDING))
+        .filter(outbox::Column::Attempts.eq(row.attempts))
         .filter(outbox::Column::NextAttemptAt.lte(now))
         .filter(free)
         .exec(&d.db)

@@ -17,6 +17,19 @@ use crate::model::{AppError, UserChoice, UserSort, DECLINE_HOLD_DAYS};
 
 /// Said to whoever enters an address another user has: an admin adding or
 /// editing a user, the operator, a user changing their own address.
+/// What a disabled user hears once their password (or link) was right; a
+/// wrong password gets `log_in::WRONG_CREDENTIALS` as always, so the state
+/// cannot be probed without the password.
+pub const DISABLED: &str = "This user is disabled. Ask an admin of your account.";
+
+/// Refuses a user an admin has disabled: no session, no second step.
+pub fn refuse_disabled(user: &user::Model) -> Result<(), AppError> {
+    match user.disabled_at {
+        Some(_) => Err(AppError::Forbidden(DISABLED.into())),
+        None => Ok(()),
+    }
+}
+
 pub const EMAIL_TAKEN: &str = "This email address is already in use.";
 
 /// Said at sign-up, where the one asking is most likely that address's user.

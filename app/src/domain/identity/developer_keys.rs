@@ -5,9 +5,10 @@
 //! user or demoting an admin takes effect at once.
 use base64::Engine as _;
 use chrono::Duration;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -15,12 +16,12 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
-use crate::domain::core::people::own_row;
+use crate::domain::core::people::{self, own_row};
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{developer_key, user};
-use crate::domain::identity::{log_in, reauth};
+use crate::domain::identity::reauth;
 use crate::model::{ActivityKind, AppError, DeveloperKeyRow, NewDeveloperKey};
 
 /// Every key starts with this, so leaked keys are easy to recognise (and to scan for).
@@ -182,6 +183,10 @@ async fn record(
     activity::record(d, txn, by, Event::new(kind, &key.name)).await
 }
 
+async fn still_there(d: &Domain, id: i32) -> Result<bool, AppError> {
+    Ok(developer_key::Entity::find_by_id(id).one(&d.db).await?.is_some())
+}
+
 /// The member a key acts as. The user row is read now, so the rights are the
 /// user's current ones; a deleted user's keys are gone with the user, and a
 /// disabled user's keys do not work until they are enabled again.
@@ -199,12 +204,24 @@ pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
     };
     // The key is right, so its holder may hear why it does nothing, as the
     // right password at log-in does.
-    log_in::refuse_disabled(&user)?;
+    people::refuse_disabled(&user)?;
     let now = d.clock.now();
     if key.last_used_at.is_none_or(|at| now - at > LAST_USED_GRANULARITY) {
-        let mut active = key.into_active_model();
-        active.last_used_at = Set(Some(now));
-        active.update(&d.db).await?;
+        // Conditional, and whatever it finds: a revoke committed since the
+        // read leaves no row (the request is refused below), and requests
+        // at once write the time once.
+        let stale = Condition::any()
+            .add(developer_key::Column::LastUsedAt.is_null())
+            .add(developer_key::Column::LastUsedAt.lt(now - LAST_USED_GRANULARITY));
+        let touched = developer_key::Entity::update_many()
+            .col_expr(developer_key::Column::LastUsedAt, Expr::value(Some(now)))
+            .filter(developer_key::Column::Id.eq(key.id))
+            .filter(stale)
+            .exec(&d.db)
+            .await?;
+        if touched.rows_affected == 0 && !still_there(d, key.id).await? {
+            return Err(AppError::Unauthenticated);
+        }
     }
     Ok(Member::new(user.id, user.account_id, user.is_admin))
 }

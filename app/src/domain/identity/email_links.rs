@@ -83,7 +83,7 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
 pub async fn check_verification_link(d: &Domain, token: &str) -> Result<bool, AppError> {
     match tokens::check(d, &d.read, token, Purpose::VerifyEmail).await {
         Ok(link) => match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
-            Some(user) => log_in::refuse_disabled(&user).map(|()| false),
+            Some(user) => people::refuse_disabled(&user).map(|()| false),
             None => Err(AppError::field("token", tokens::LINK_INVALID)),
         },
         Err(_) if holder_verified(d, token).await? => Ok(true),
@@ -118,7 +118,7 @@ pub async fn verify_email(d: &Domain, token: &str, client: Option<IpAddr>) -> Re
     let user = lock_account_of(&txn, link.user_id).await?;
     tokens::consume(d, &txn, token, Purpose::VerifyEmail).await?;
     // Refused like a disabled user's other links; the link is not used up.
-    log_in::refuse_disabled(&user)?;
+    people::refuse_disabled(&user)?;
     user::Entity::update_many()
         .col_expr(user::Column::EmailVerifiedAt, Expr::value(d.clock.now()))
         .filter(user::Column::Id.eq(user.id))
@@ -236,7 +236,7 @@ pub async fn check_reset_link(d: &Domain, token: &str) -> Result<String, AppErro
     match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
         // The address the link was sent to, for a password manager to file
         // the new password under.
-        Some(user) => log_in::refuse_disabled(&user).map(|()| user.email),
+        Some(user) => people::refuse_disabled(&user).map(|()| user.email),
         None => Err(AppError::field("token", tokens::LINK_INVALID)),
     }
 }
@@ -281,7 +281,7 @@ pub async fn redeem_password_link(
         user::Entity::find_by_id(found.user_id).one(&d.db).await?.ok_or(AppError::NotFound)?;
     // A disabled user's link is refused before anything costly; checked
     // again under the lock.
-    log_in::refuse_disabled(&user)?;
+    people::refuse_disabled(&user)?;
     validation::password_length(new_password).map_err(|m| AppError::field("new_password", m))?;
     // With their codes locked, the code step this would open could not be
     // passed: said before the hash, as at log-in (not on a claim, which
@@ -309,7 +309,7 @@ pub async fn redeem_password_link(
     // Redeems of one link take turns, so its count of open code steps holds.
     tokens::lock_hash(&txn, &found.token_hash).await?;
     let link = tokens::check(d, &txn, token, purpose).await?;
-    log_in::refuse_disabled(&user)?;
+    people::refuse_disabled(&user)?;
     // With the second factor on, the change waits on the challenge for its
     // code. Not on a claim: that account's second factor was set up by
     // whoever signed up with the address, and `apply` removes it.
@@ -552,7 +552,7 @@ pub async fn send_email_change(
 pub async fn check_email_change_link(d: &Domain, token: &str) -> Result<String, AppError> {
     let link = tokens::check(d, &d.read, token, Purpose::ChangeEmail).await?;
     match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
-        Some(user) => log_in::refuse_disabled(&user)?,
+        Some(user) => people::refuse_disabled(&user)?,
         None => return Err(AppError::field("token", tokens::LINK_INVALID)),
     }
     let new_email = link.new_email.ok_or(AppError::Internal)?;
@@ -574,7 +574,7 @@ pub async fn confirm_email_change(
     let user = lock_account_of(&txn, link.user_id).await?;
     let used = tokens::consume(d, &txn, token, Purpose::ChangeEmail).await?;
     let new_email = used.new_email.ok_or(AppError::Internal)?;
-    log_in::refuse_disabled(&user)?;
+    people::refuse_disabled(&user)?;
     let old_email = user.email.clone();
     let mut active = user.into_active_model();
     active.email = Set(new_email.clone());

@@ -9,6 +9,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::crypto::{new_token, token_hash};
+use crate::domain::core::people;
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::tokens::{self, Purpose};
@@ -20,19 +21,6 @@ use crate::domain::identity::{password_link, reauth, throttle, two_factor};
 use crate::model::{ActivityKind, AppError};
 
 pub const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
-/// What a disabled user hears once their password (or link) was right; a
-/// wrong password gets [`WRONG_CREDENTIALS`] as always, so the state cannot
-/// be probed without the password.
-pub const DISABLED: &str = "This user is disabled. Ask an admin of your account.";
-
-/// Refuses a user an admin has disabled: no session, no second step.
-pub fn refuse_disabled(user: &user::Model) -> Result<(), AppError> {
-    match user.disabled_at {
-        Some(_) => Err(AppError::Forbidden(DISABLED.into())),
-        None => Ok(()),
-    }
-}
-
 /// How a correct password continues: with a session, or (2FA on) with a
 /// challenge the second factor must answer.
 pub enum LogIn {
@@ -121,7 +109,7 @@ pub async fn after_password(
     user_agent: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<LogIn, AppError> {
-    refuse_disabled(user)?;
+    people::refuse_disabled(user)?;
     if two_factor::is_enabled(&d.db, user.id).await? {
         throttle::lock_if_spent(d, &throttle::Subjects::second_factor(user.id)).await?;
         let txn = d.db.begin().await?;
@@ -130,6 +118,7 @@ pub async fn after_password(
         // and one opened now with the old password must not follow.
         let current = lock_account_of(&txn, user.id).await?;
         reauth::refuse_changed_since(user, &current, "password")?;
+        people::refuse_disabled(&current)?;
         let challenge = challenge(d, &txn, user.id, None).await?;
         txn.commit().await?;
         return Ok(LogIn::SecondFactor { challenge });
@@ -265,7 +254,9 @@ pub async fn complete_second_factor(
         // Deleting is the claim: one challenge opens one session.
         let claimed = login_challenge::Entity::delete_by_id(hash).exec(txn).await?;
         let user = match user::Entity::find_by_id(found.user_id).one(txn).await? {
-            Some(user) if claimed.rows_affected == 1 => refuse_disabled(&user).map(|()| user)?,
+            Some(user) if claimed.rows_affected == 1 => {
+                people::refuse_disabled(&user).map(|()| user)?
+            }
             _ => return Err(expired()),
         };
         // A password link's change happens here, with the code, or not at all.

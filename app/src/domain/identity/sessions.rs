@@ -42,10 +42,12 @@ pub async fn start_session(
     let token = new_token();
     let now = d.clock.now();
     let txn = d.db.begin().await?;
-    // `user` is as the password (or link, or code) found it; a reset or a
-    // claim since then ended every session, and this one must not follow.
+    // `user` is as the password (or link, or code) found it; a reset, a
+    // claim or a Disable since then ended every session, and this one must
+    // not follow (a disabled user's would come back to life when enabled).
     let current = lock_account_of(&txn, user.id).await?;
     reauth::refuse_changed_since(user, &current, "password")?;
+    people::refuse_disabled(&current)?;
     session::ActiveModel {
         token_hash: Set(token_hash(&token)),
         user_id: Set(user.id),

@@ -297,10 +297,13 @@ async fn lock(
         .await?
         .rows_affected
         == 1;
+    // A lock that has run out (kept on the row after its window started
+    // again) is no lock: with the row under its limit now, nothing is.
     let locked = login_failure::Entity::find_by_id(subject.to_owned())
         .one(conn)
         .await?
-        .and_then(|r| r.locked_until);
+        .and_then(|r| r.locked_until)
+        .filter(|until| *until > now);
     let Some(until) = locked else { return Ok(None) };
     tracing::warn!(kind = ?kind, "throttle lock");
     metrics::counter!("console_login_locks_total", "kind" => kind.key()).increment(1);
@@ -404,5 +407,18 @@ mod tests {
         assert!(started);
         assert!(message.starts_with("Too many wrong passwords."), "{message}");
         assert_eq!(locked_until(&d, "password:2").await, Some(d.clock.now() + d.throttle.lock));
+
+        // A lock that ran out, left on a row whose new window is under its
+        // limit, is not told as a running one.
+        row_at(&d, "password:3", 1).await;
+        let ended = d.clock.now() - Duration::minutes(1);
+        login_failure::Entity::update_many()
+            .col_expr(login_failure::Column::LockedUntil, Some(ended).into())
+            .filter(login_failure::Column::Subject.eq("password:3"))
+            .exec(&d.db)
+            .await
+            .unwrap();
+        assert!(lock(&d, &d.db, "password:3", Kind::PasswordRecheck).await.unwrap().is_none());
+        assert_eq!(locked_until(&d, "password:3").await, Some(ended));
     }
 }
