@@ -75,8 +75,22 @@ async fn each_account_sees_and_changes_only_its_own_details() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
-    account_info::save(&d, &ada.admin().unwrap(), details()).await.unwrap();
-    assert_eq!(account_info::get(&d, &eve.admin().unwrap()).await.unwrap().company_name, "Globex");
+    let (ada, eve) = (ada.admin().unwrap(), eve.admin().unwrap());
+    let eves = AccountInfo {
+        company_name: "Globex".into(),
+        address: "742 Evergreen Terrace".into(),
+        city: "Springfield".into(),
+        state: "OR".into(),
+        zip: "97403".into(),
+        phone: "+15415550199".into(),
+    };
+    assert_eq!(account_info::save(&d, &eve, eves.clone()).await.unwrap(), eves);
+    account_info::save(&d, &ada, details()).await.unwrap();
+    // Ada reads back what she saved, and every one of Eve's fields is as
+    // Eve left it: Ada's save wrote to her own account only.
+    let adas = AccountInfo { phone: "+14085550100".into(), ..details() };
+    assert_eq!(account_info::get(&d, &ada).await.unwrap(), adas);
+    assert_eq!(account_info::get(&d, &eve).await.unwrap(), eves);
 }
 
 #[tokio::test]

@@ -10,7 +10,8 @@ use app::domain::features::js_libraries::{self, LibraryForm};
 use app::domain::identity::developer_keys;
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
 use app::domain::testing::{
-    account_with_admin, fresh_concurrent_domain, fresh_domain, s3_integration, Snapshot, PASSWORD,
+    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, s3_integration, Snapshot,
+    PASSWORD,
 };
 use app::model::AppError;
 
@@ -80,6 +81,47 @@ async fn each_kind_stops_at_its_most_and_deleting_one_makes_room() {
     refused_as_full(&d, "developer keys", another).await;
     developer_keys::revoke(&d, &ada, key.row.id).await.unwrap();
     developer_keys::generate(&d, &ada, "Laptop", PASSWORD).await.unwrap();
+}
+
+/// The account's share is the account's, whoever adds: Ada's and Bob's
+/// libraries (and applications) together fill it, and then neither may add
+/// one more, each told the account holds as many as it may. A developer key
+/// is its user's own: Ada holding all she may leaves Grace's room as it was.
+#[tokio::test]
+async fn the_accounts_share_counts_every_users_rows() {
+    use app::domain::entity::user;
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+    let (mut d, _) = fresh_domain().await;
+    d.holdings.js_libraries = 2;
+    d.holdings.applications = 2;
+    d.holdings.developer_keys = 1;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let found = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
+    let mut can_create = found.into_active_model();
+    can_create.can_create = Set(true);
+    can_create.update(&d.db).await.unwrap();
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+
+    js_libraries::add(&d, &ada, library("Ada's")).await.unwrap();
+    js_libraries::add(&d, &bob, library("Bob's")).await.unwrap();
+    for me in [&ada, &bob] {
+        let third = async || js_libraries::add(&d, me, library("Third")).await;
+        refused_as_full(&d, "has 2 JavaScript libraries", third).await;
+    }
+
+    applications::create(&d, &ada, "Ada's").await.unwrap();
+    applications::create(&d, &bob, "Bob's").await.unwrap();
+    for me in [&ada, &bob] {
+        let third = async || applications::create(&d, me, "Third").await;
+        refused_as_full(&d, "has 2 applications", third).await;
+    }
+
+    developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
+    let another = async || developer_keys::generate(&d, &ada, "Laptop", PASSWORD).await;
+    refused_as_full(&d, "developer keys", another).await;
+    let graces = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    assert_eq!(developer_keys::list(&d, &grace).await.unwrap(), [graces.row]);
 }
 
 /// Several adds at the same moment, one place left: exactly one gets it

@@ -539,6 +539,25 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     );
 }
 
+/// A key's name and prefix are its user's to see: Ada, an admin of the
+/// same account, lists her own key and none of Grace's, nor anything by
+/// which to tell Grace's keys apart.
+#[tokio::test]
+async fn each_user_lists_only_their_own_keys() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", false).await;
+    let graces = developer_keys::generate(&d, &grace, "Grace's deploys", PASSWORD).await.unwrap();
+    let adas = developer_keys::generate(&d, &ada, "Ada's reports", PASSWORD).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let listed = developer_keys::list(&d, &ada).await.unwrap();
+    assert_eq!(listed, [adas.row.clone()]);
+    let shown = serde_json::to_string(&listed).unwrap();
+    assert!(!shown.contains(&graces.row.name) && !shown.contains(&graces.row.prefix), "{shown}");
+    assert_eq!(developer_keys::list(&d, &grace).await.unwrap(), [graces.row]);
+    before.assert_unchanged(&d).await;
+}
+
 #[tokio::test]
 async fn sessions_are_listed_and_ended_by_their_user_only() {
     let (d, clock) = fresh_domain().await;

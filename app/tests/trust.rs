@@ -1039,3 +1039,38 @@ async fn phone_numbers_are_limited_per_admin_and_per_account() {
     assert_eq!(third, Some(AppError::TooManyRequests(why.into())));
     before.assert_unchanged(&d).await;
 }
+
+/// Stripe connections started count against the account, whoever starts
+/// them: Ada and Bob of Acme use up its share, and then neither may start
+/// another, each told to try again later with nothing kept for the refused
+/// start; Eve of Globex still starts hers.
+#[tokio::test]
+async fn stripe_starts_are_limited_per_account() {
+    use app::domain::core::actor::Operator;
+    use app::domain::core::oauth_provider::{OAuthClient, OAuthConfig};
+    use app::domain::features::oauth_tokens;
+    use app::domain::operator;
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("oauth_start.account=2/60").unwrap();
+    let client = OAuthClient { client_id: "ca_test_local".into(), secret: "sk_test_local".into() };
+    let config = OAuthConfig { test: Some(client), ..OAuthConfig::default() };
+    d.oauth = std::sync::Arc::new(config);
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let eve = account_with_admin(&d, "Globex", "eve@globex.example").await;
+    for admin in ["ada@example.com", "eve@globex.example"] {
+        operator::enable_stripe(&d, &Operator::from_command_line(), admin).await.unwrap();
+    }
+    oauth_tokens::start(&d, &ada, "ada's session", "test").await.unwrap();
+    oauth_tokens::start(&d, &bob, "bob's session", "test").await.unwrap();
+    // Each has started one, far below their own limit: the account's is spent.
+    let why = "Too many Stripe connections started for now. Try again in 60 minutes.";
+    for (me, session) in [(&ada, "ada's session"), (&bob, "bob's session")] {
+        let before = Snapshot::take(&d).await;
+        let refused = oauth_tokens::start(&d, me, session, "test").await;
+        assert_eq!(refused, Err(AppError::TooManyRequests(why.into())));
+        before.assert_unchanged(&d).await;
+    }
+    let url = oauth_tokens::start(&d, &eve, "eve's session", "test").await.unwrap();
+    assert!(url.contains("client_id=ca_test_local"), "{url}");
+}

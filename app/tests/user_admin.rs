@@ -582,6 +582,33 @@ async fn two_admins_disabling_each_other_at_once_leave_one_active_admin() {
     assert_eq!(events, 1);
 }
 
+/// Ada and Grace deleting each other at the same moment: one of them is
+/// gone, the other is still there and still an admin, so the account is
+/// never left with nobody to run it. The loser, deleted first, is refused as
+/// no admin, and only the one deletion is in the activity log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_deleting_each_other_at_once_leave_one_admin() {
+    let (d, results) =
+        two_admins_at_once(
+            |d, admin, other, _| async move { users::delete(&d, &admin, other).await },
+        )
+        .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.contains(&Err(AppError::Forbidden(NOT_ADMIN.into()))), "{results:?}");
+    let left = user::Entity::find().all(&d.db).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].is_admin);
+    assert!(["ada@example.com", "grace@example.com"].contains(&left[0].email.as_str()));
+    let deleted = activity_event::Entity::find()
+        .filter(activity_event::Column::Kind.eq("user.deleted"))
+        .all(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    // The event names the one deleted, not the one left.
+    assert_ne!(deleted[0].target, left[0].email);
+}
+
 /// Changes that wait for the account's lock behind their admin's demotion
 /// are refused once it commits: the admin is read again under the lock, not
 /// before it. (SQLite runs one transaction at a time, so PostgreSQL is the

@@ -269,6 +269,39 @@ fn the_api_lists_only_the_keys_own_account() {
     })
 }
 
+/// Over HTTP as in the domain: the Developer Keys tab of Ada, an admin,
+/// lists her own key, and neither the name nor the prefix of the key that
+/// Grace, a member of the same account, made.
+#[test]
+fn each_user_lists_only_their_own_keys() {
+    support::run(async {
+        const ADA: &str = "ada@example.com";
+        let app = TestApp::new().await;
+        let ada = app.sign_up(ADA).await;
+        let grace = app.operator_adds_member(ADA, "grace@example.com").await;
+        let generate = async |session: &str, name: &str, password: &str| {
+            let form = [("name", name), ("password", password)];
+            let made = app.call("generate_developer_key", &form, Some(session)).await;
+            assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+            made.json()["row"].clone()
+        };
+        let graces = generate(&grace, "Grace's deploys", support::MEMBER_PASSWORD).await;
+        let adas = generate(&ada, "Ada's reports", PASSWORD).await;
+        let before = Snapshot::take(&app.domain).await;
+        let listed = app.call("list_developer_keys", &[], Some(&ada)).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        assert_eq!(listed.json(), serde_json::json!([adas]));
+        for secret in [&graces["name"], &graces["prefix"]] {
+            let secret = secret.as_str().unwrap();
+            assert!(!listed.body.contains(secret), "{secret} in {}", listed.body);
+        }
+        // Grace's own tab lists it: it was there to be left out.
+        let hers = app.call("list_developer_keys", &[], Some(&grace)).await;
+        assert_eq!(hers.json(), serde_json::json!([graces]));
+        before.assert_unchanged(&app.domain).await;
+    })
+}
+
 #[test]
 fn js_libraries_over_http_stay_in_their_account_and_with_their_author() {
     support::run(async {
