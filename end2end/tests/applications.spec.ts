@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { addJsLibrary, expectAccessible, ready, signUp, uniqueEmail } from './helpers';
+import { addJsLibrary, expectAccessible, operatorAddsMember, ready, signUp, uniqueEmail } from './helpers';
 
 async function openTab(page: Page, name: string) {
   await ready(page);
@@ -139,4 +139,39 @@ test('a library attached elsewhere while its Delete dialog is open is asked abou
   await openTab(page, 'Applications');
   await expect(page.getByRole('cell', { name: 'Night IVR', exact: true })).toBeVisible();
   await expect(page.getByRole('cell', { name: 'Greeting', exact: true })).toHaveCount(0);
+});
+
+test('sharing an application, and Stop Sharing that asks first', async ({ page }) => {
+  const email = uniqueEmail('share');
+  await signUp(page, email);
+  operatorAddsMember(email, uniqueEmail('bob'), 'Harbor-Quartz-Lantern-31');
+  await openTab(page, 'Applications');
+  await page.getByLabel('New application name').fill('Main IVR');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  await page.getByRole('button', { name: 'Share Main IVR' }).click();
+  const share = page.getByRole('dialog', { name: 'Share Main IVR' });
+  await expect(share.getByText('Nobody yet.')).toBeVisible();
+  await share.getByLabel('Share With').fill('Bob');
+  await share.getByRole('option', { name: /Bob Builder/ }).click();
+  const stop = share.getByRole('button', { name: 'Stop sharing with Bob Builder' });
+  await expect(stop).toBeVisible();
+
+  // Asked first; keeping it changes nothing.
+  await stop.click();
+  await expect(share.getByText('Stop sharing with Bob Builder? Their phone numbers deployed to this application stop running it.')).toBeVisible();
+  await expect(share.getByRole('button', { name: 'Yes, Stop Sharing' })).toBeFocused();
+  await share.getByRole('button', { name: 'Keep Sharing' }).click();
+  await expect(stop).toBeVisible();
+  await page.reload();
+  await ready(page);
+  await page.getByRole('button', { name: 'Share Main IVR' }).click();
+  await expect(stop).toBeVisible();
+
+  await stop.click();
+  await share.getByRole('button', { name: 'Yes, Stop Sharing' }).click();
+  await expect(share.getByText('Nobody yet.')).toBeVisible();
+  await page.reload();
+  await ready(page);
+  await page.getByRole('button', { name: 'Share Main IVR' }).click();
+  await expect(share.getByText('Nobody yet.')).toBeVisible();
 });

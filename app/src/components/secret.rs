@@ -4,25 +4,57 @@
 use leptos::prelude::*;
 
 /// Copies `text` to the clipboard. The button is named by `what` ("Copy
-/// Key"); once pressed it says "Copied", and a status says it to a screen
-/// reader too.
+/// Key"); once the browser has copied it, it says "Copied" for a few
+/// seconds, and a status says it to a screen reader too. A refused copy (no
+/// clipboard access, a page not served over HTTPS) says so: the user must
+/// select the text instead, or lose the secret for good.
 #[component]
 pub fn CopyButton(text: String, what: &'static str) -> impl IntoView {
-    let copied = RwSignal::new(false);
+    let outcome = RwSignal::new(None::<bool>);
+    let text = StoredValue::new(text);
+    let label = move || match outcome.get() {
+        Some(true) => "Copied".to_string(),
+        _ => format!("Copy {what}"),
+    };
+    let status = move || match outcome.get() {
+        Some(true) => Some(format!("{what} copied.")),
+        Some(false) => Some(format!(
+            "Could not copy the {}: select it and copy it yourself.",
+            what.to_lowercase()
+        )),
+        None => None,
+    };
     view! {
         <button type="button" on:click=move |_| {
-            copy_to_clipboard(&text);
-            copied.set(true);
-        }>{move || if copied.get() { "Copied".to_string() } else { format!("Copy {what}") }}</button>
-        <span class="sr-only" role="status">{move || copied.get().then(|| format!("{what} copied."))}</span>
+            leptos::task::spawn_local(async move {
+                let copied = copy_to_clipboard(&text.get_value()).await;
+                // try_: the dialog showing the secret may have closed meanwhile.
+                let _ = outcome.try_set(Some(copied));
+                if copied {
+                    leptos::prelude::set_timeout(
+                        move || {
+                            let _ = outcome.try_set(None);
+                        },
+                        std::time::Duration::from_secs(4),
+                    );
+                }
+            });
+        }>{label}</button>
+        <span class=move || if outcome.get() == Some(false) { "error" } else { "sr-only" } role="status">{status}</span>
     }
 }
 
-fn copy_to_clipboard(text: &str) {
+/// Whether the browser copied `text`.
+async fn copy_to_clipboard(text: &str) -> bool {
     #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.navigator().clipboard().write_text(text);
+    {
+        let Some(window) = web_sys::window() else { return false };
+        let written = window.navigator().clipboard().write_text(text);
+        wasm_bindgen_futures::JsFuture::from(written).await.is_ok()
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = text;
+    {
+        let _ = text;
+        false
+    }
 }

@@ -78,7 +78,7 @@ pub fn ActivityTab() -> impl IntoView {
         view! {
         <div class="toolbar">
             <div class="field">
-                <span class="label">"User"</span>
+                <label class="label" for="activity-user">"User"</label>
                 <UserPicker
                     label="User".to_string()
                     id="activity-user".to_string()

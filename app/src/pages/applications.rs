@@ -283,11 +283,15 @@ fn ShareForm(
     unshare: ServerAction<UnshareApplication>,
 ) -> impl IntoView {
     let id = app.id;
+    // Stop Sharing asks first, in its row: the user's numbers deployed to
+    // the application stop running it.
+    let asking = RwSignal::new(None::<i32>);
+    let busy = move || share.pending().get() || unshare.pending().get();
     view! {
         <FormStatus error=form_error(share.value(), &[]) />
         <FormStatus error=form_error(unshare.value(), &[]) />
         <div class="field">
-            <span class="label" id="share-label">"Share With"</span>
+            <label class="label" for="share-user">"Share With"</label>
             <UserPicker
                 label="Share With".to_string()
                 id="share-user".to_string()
@@ -306,12 +310,36 @@ fn ShareForm(
                 <ul class="shared-with">
                     {app.shared_with.into_iter().map(|user| {
                         let user_id = user.id;
+                        let name = user.name.clone();
+                        let question = format!(
+                            "Stop sharing with {name}? Their phone numbers deployed to this application stop running it."
+                        );
+                        let yes = NodeRef::<leptos::html::Button>::new();
+                        Effect::new(move || {
+                            if asking.get() == Some(user_id) {
+                                if let Some(yes) = yes.get() {
+                                    let _ = yes.focus();
+                                }
+                            }
+                        });
                         view! {
                             <li>
                                 {user.name.clone()} " " <span class="email">{user.email.clone()}</span> " "
-                                <button type="button" aria-label=format!("Stop sharing with {}", user.name) on:click=move |_| {
-                                    unshare.dispatch(UnshareApplication { id, user_id });
-                                }>"Stop Sharing"</button>
+                                <Show
+                                    when=move || asking.get() == Some(user_id)
+                                    fallback=move || view! {
+                                        <button type="button" aria-label=format!("Stop sharing with {name}") disabled=busy on:click=move |_| asking.set(Some(user_id))>
+                                            "Stop Sharing"
+                                        </button>
+                                    }
+                                >
+                                    <span class="question" role="alert">{question.clone()}</span> " "
+                                    <button type="button" class="danger" node_ref=yes disabled=busy on:click=move |_| {
+                                        asking.set(None);
+                                        unshare.dispatch(UnshareApplication { id, user_id });
+                                    }>"Yes, Stop Sharing"</button> " "
+                                    <button type="button" on:click=move |_| asking.set(None)>"Keep Sharing"</button>
+                                </Show>
                             </li>
                         }
                     }).collect_view()}

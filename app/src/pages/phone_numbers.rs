@@ -24,8 +24,12 @@ use crate::model::{
     PhoneNumbers, UserChoice,
 };
 
-/// Owner changes not saved yet, by number id.
-type Pending = RwSignal<BTreeMap<i32, UserChoice>>;
+/// Owner changes not saved yet, by number id: the owner the number had when
+/// the choice was made, and the choice. A choice stands only while the list
+/// still shows that owner: once it shows another (this save's, or another
+/// admin's), the list is newer than the choice. So nothing needs clearing
+/// after a save or a release, and no write wakes a table being taken down.
+type Pending = RwSignal<BTreeMap<i32, (i32, UserChoice)>>;
 
 #[component]
 pub fn PhoneNumbersTab() -> impl IntoView {
@@ -37,25 +41,11 @@ pub fn PhoneNumbersTab() -> impl IntoView {
         |_| list_phone_numbers(),
     );
     let pending: Pending = RwSignal::new(BTreeMap::new());
-    // Saved owners are the table's now; a released number has nothing pending.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
-            pending.set(BTreeMap::new());
-        }
-    });
     let dialogs = RowDialogs::<PhoneNumberRow>::new();
     let done = RwSignal::new(None);
     // The list is in number order, so the new one may land mid-table: say which.
     announce(request, done, |row| {
         format!("{} is added to this account.", readable_phone(&row.e164))
-    });
-    Effect::new(move |_| {
-        if let (Some(Ok(())), Some(row)) = (release.value().get(), dialogs.deleting.get_untracked())
-        {
-            pending.update(|p| {
-                p.remove(&row.id);
-            });
-        }
     });
 
     view! {
@@ -90,11 +80,30 @@ fn NumberTable(
 ) -> impl IntoView {
     let PhoneNumbers { rows, limit } = numbers;
     let saved_owners: BTreeMap<i32, i32> = rows.iter().map(|r| (r.id, r.owner.id)).collect();
+    // A save answers with the owners it stored, before the list has
+    // reloaded with them: until then those are saved too, so the pickers keep
+    // the names just saved and Save has nothing to send.
+    let built_at = save.version().get_untracked();
+    let just_saved = move || -> BTreeMap<i32, i32> {
+        if save.version().get() == built_at {
+            return BTreeMap::new();
+        }
+        save.value().with(|answer| match answer {
+            Some(Ok(saved)) => saved.rows.iter().map(|r| (r.id, r.owner.id)).collect(),
+            _ => BTreeMap::new(),
+        })
+    };
     let changes = move || {
+        let just_saved = just_saved();
         pending
             .get()
             .into_iter()
-            .filter(|(number, owner)| saved_owners.get(number) != Some(&owner.id))
+            .filter(|(number, (from, owner))| {
+                saved_owners.get(number) == Some(from)
+                    && *from != owner.id
+                    && just_saved.get(number) != Some(&owner.id)
+            })
+            .map(|(number, (_, owner))| (number, owner))
             .map(|(number_id, owner)| OwnerChange { number_id, owner_id: owner.id })
             .collect::<Vec<_>>()
     };
@@ -129,7 +138,7 @@ fn NumberTable(
                     "Save"
                 </button>
                 {move || (!changes.get().is_empty()).then(|| view! {
-                    <span class="hint">"Owner changes are applied when you save."</span>
+                    <span class="hint">"Owner changes are applied when you save. A number with a new owner loses its OAuth token, and its application unless the new owner can see it."</span>
                 })}
             </div>
             <FormStatus
@@ -168,9 +177,13 @@ fn NumberRow(
 ) -> impl IntoView {
     let readable = readable_phone(&row.e164);
     let id = row.id;
-    let owner = Signal::derive({
-        let saved = row.owner.clone();
-        move || Some(pending.with(|p| p.get(&id).cloned()).unwrap_or_else(|| saved.clone()))
+    let saved = row.owner.clone();
+    let saved_id = saved.id;
+    let owner = Signal::derive(move || {
+        let chosen = pending.with(|p| {
+            p.get(&id).filter(|(from, _)| *from == saved_id).map(|(_, choice)| choice.clone())
+        });
+        Some(chosen.unwrap_or_else(|| saved.clone()))
     });
     view! {
         <tr>
@@ -182,7 +195,7 @@ fn NumberRow(
                     chosen=owner
                     on_choose=Callback::new(move |choice: UserChoice| {
                         pending.update(|p| {
-                            p.insert(id, choice);
+                            p.insert(id, (saved_id, choice));
                         })
                     })
                     search=phone_owner_choices

@@ -599,10 +599,11 @@ fn UserForm(
             })}
             <p class="error" id="is-admin-error" aria-live="polite">{move || field_error(result, "is_admin").get()}</p>
         </fieldset>
-        <div class="field">
+        <fieldset class="field">
+            <legend>"Permissions"</legend>
             <label class="inline"><input type="checkbox" name="can_create" value="on" checked=value.can_create />" Can Create"</label>
             <label class="inline"><input type="checkbox" name="can_share" value="on" checked=value.can_share />" Can Share"</label>
-        </div>
+        </fieldset>
     };
     match (add, update, row) {
         (_, Some(update), Some(row)) => EitherOf3::A(view! {
