@@ -334,7 +334,8 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
 
 /// A Delete dialog's Yes detaches from the applications it named and from
 /// no other: one attached after it opened (by its owner, in another window)
-/// is asked about again, and nothing is deleted or detached meanwhile.
+/// is asked about again, and nothing is deleted or detached meanwhile. One
+/// detached since is no reason to ask.
 #[tokio::test]
 async fn a_delete_confirmed_before_another_attachment_asks_again() {
     let (d, _) = fresh_domain().await;
@@ -361,19 +362,26 @@ async fn a_delete_confirmed_before_another_attachment_asks_again() {
     );
     let asked = integrations::delete(&d, &admin, bucket, &shown).await;
     assert!(matches!(&asked, Err(AppError::Conflict(m)) if m.contains("IVR, Night")), "{asked:?}");
-    // Nor does a dialog that named more than use it now delete it.
-    let more = used_by(&["IVR", "Night", "Gone"], 0);
-    assert!(matches!(
-        js_libraries::delete(&d, &ada, lib.id, &more).await,
-        Err(AppError::Conflict(_))
-    ));
+    // Naming one of them twice does not confirm the other.
+    let twice = js_libraries::delete(&d, &ada, lib.id, &used_by(&["IVR", "IVR"], 0)).await;
+    assert!(matches!(twice, Err(AppError::Conflict(_))), "{twice:?}");
     before.assert_unchanged(&d).await;
 
-    let both = used_by(&["Night", "IVR"], 0);
-    js_libraries::delete(&d, &ada, lib.id, &both).await.unwrap();
-    integrations::delete(&d, &admin, bucket, &both).await.unwrap();
+    // Confirmed for both, in any order, and for one since gone: deleted.
+    let more = used_by(&["Night", "Gone", "IVR"], 0);
+    js_libraries::delete(&d, &ada, lib.id, &more).await.unwrap();
+    integrations::delete(&d, &admin, bucket, &used_by(&["Night", "IVR"], 0)).await.unwrap();
     let apps = applications::list(&d, &ada).await.unwrap().rows;
     assert!(apps.iter().all(|a| a.libraries.is_empty() && a.integrations.is_empty()), "{apps:?}");
+
+    // Detached since the dialog named it: nothing uses it, and Yes deletes it.
+    let spare = js_libraries::add(&d, &ada, library("Spare", "1")).await.unwrap();
+    applications::save_settings(&d, &ada, ivr.id, None, &[spare.id], &[]).await.unwrap();
+    let named = js_libraries::list(&d, &ada).await.unwrap()[0].used_by.clone();
+    assert_eq!(named, used_by(&["IVR"], 0));
+    applications::save_settings(&d, &ada, ivr.id, None, &[], &[]).await.unwrap();
+    js_libraries::delete(&d, &ada, spare.id, &named).await.unwrap();
+    assert!(js_libraries::list(&d, &ada).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -85,11 +85,24 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
     assert_eq!(stored.disabled_at, Some(d.clock.now()));
     assert_eq!(sessions_of(&d, bob.user_id()).await, 0, "every session of his ended");
 
-    // His sessions' tokens no longer open anything. (A log-in that had
-    // passed its checks as the disable committed opens none: see
-    // `a_log_in_checked_before_a_disable_opens_nothing_after_it`.)
+    // His sessions' tokens no longer open anything. Nor does one stored
+    // all the same (by a version before log-ins checked the disable under
+    // the lock: `a_log_in_checked_before_a_disable_opens_nothing_after_it`):
+    // every lookup reads the user.
+    let stray = "stray-session-token";
+    session::ActiveModel {
+        token_hash: Set(app::domain::core::crypto::token_hash(stray)),
+        user_id: Set(bob.user_id()),
+        user_agent: Set("stray".into()),
+        client_address: Set(None),
+        created_at: Set(d.clock.now()),
+        last_seen_at: Set(d.clock.now()),
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
     let before = Snapshot::take(&d).await;
-    for token in [&bob_session.token, &other_session.token] {
+    for token in [bob_session.token.as_str(), other_session.token.as_str(), stray] {
         assert_eq!(sessions::authenticate(&d, token).await, Err(AppError::Unauthenticated));
     }
     // The key is told why (the holder of a right key may know).
@@ -124,7 +137,8 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
     // signs in afresh.
     users::enable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
     assert_eq!(developer_keys::authenticate(&d, &key).await.unwrap(), bob);
-    for token in [&bob_session.token, &other_session.token] {
+    assert_eq!(sessions_of(&d, bob.user_id()).await, 0, "the stray one ended too");
+    for token in [bob_session.token.as_str(), other_session.token.as_str(), stray] {
         assert_eq!(sessions::authenticate(&d, token).await, Err(AppError::Unauthenticated));
     }
     let again = log_in_by_password(&d, "bob@example.com", PASSWORD, "laptop").await.unwrap();

@@ -129,6 +129,21 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   await page.goto('/account/integrations');
   await ready(page);
   await checkDialog(page, page.getByRole('button', { name: 'Add Integration' }), 'Add Integration');
+
+  // Escape answered none of the questions: after a reload everything they
+  // asked about is still there, and Bob is still active.
+  await page.goto('/account/js-libraries');
+  await ready(page);
+  await expect(page.getByRole('cell', { name: 'Greeting', exact: true })).toBeVisible();
+  await page.goto('/account/applications');
+  await ready(page);
+  await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
+  await page.goto('/account/users');
+  await ready(page);
+  await expect(page.getByRole('row', { name: /Bob Builder/ })).toContainText('Active');
+  await page.goto('/account/phone-numbers');
+  await ready(page);
+  await expect(page.getByRole('button', { name: /^Delete / })).toHaveCount(1);
   expect(crashes).toEqual([]);
 });
 

@@ -41,6 +41,10 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await page.getByRole('button', { name: 'Create Application' }).click();
   await expect(page.getByText('You already have an application of this name: choose another.')).toBeVisible();
   await expect(page.getByText('The application Main IVR is created.')).toHaveCount(0);
+  // Refused: after a reload there is still one application of that name.
+  await page.reload();
+  await ready(page);
+  await expect(page.getByRole('row', { name: /main ivr/i })).toHaveCount(1);
   await page.getByRole('button', { name: 'Settings of Main IVR' }).click();
   const settings = page.getByRole('dialog', { name: 'Settings of Main IVR' });
   await settings.getByRole('checkbox', { name: 'Greeting' }).check();
@@ -161,7 +165,7 @@ test('sharing an application, and Stop Sharing that asks first', async ({ page }
   await expect(share.getByText('Stop sharing with Bob Builder? Their phone numbers deployed to this application stop running it.')).toBeVisible();
   await expect(share.getByRole('button', { name: 'Yes, Stop Sharing' })).toBeFocused();
   await share.getByRole('button', { name: 'Keep Sharing' }).click();
-  await expect(stop).toBeVisible();
+  await expect(stop).toBeFocused();
   await page.reload();
   await ready(page);
   await page.getByRole('button', { name: 'Share Main IVR' }).click();

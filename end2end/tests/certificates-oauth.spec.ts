@@ -57,6 +57,8 @@ test('add a client certificate; a key that does not match is named beside its fi
   await dialog.getByLabel('Private Key').fill(other.key);
   await dialog.getByRole('button', { name: 'Add' }).click();
   await expect(dialog.getByText('The private key does not belong to this certificate.')).toBeVisible();
+  // Nothing was added: the list behind, reloaded once the answer came, is empty.
+  await expect(page.getByText('This account has no client certificates yet.')).toBeVisible();
   // The first refused field takes the focus back from the disabled button.
   await expect(dialog.getByLabel('Domain')).toBeFocused();
   await expectAccessible(page);

@@ -124,6 +124,8 @@ test('a plain page reports a lost reply without sending again, and shows a refus
   const logIn = page.getByRole('button', { name: 'Log In' });
   await logIn.click();
   await expect(page.locator('.form-status')).toHaveText('Something went wrong on our side. Please try again.');
+  // A resend by itself would come within moments of the failure: wait.
+  await page.waitForTimeout(3000);
   expect(posts, 'not sent again by itself').toBe(1);
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
   await expect(page.getByLabel('Password')).toHaveValue('not-the-password');

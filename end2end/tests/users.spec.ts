@@ -423,3 +423,23 @@ test('a member sees what an admin did to them; an admin who makes themself a mem
   await expect(tabs.getByRole('link', { name: 'Applications' })).toBeVisible();
   await expect(tabs.getByRole('link', { name: 'Manage Users' })).toHaveCount(0);
 });
+
+test('deleting the only user on the last page steps back to the page before', async ({ page }) => {
+  const admin = uniqueEmail('apager');
+  await signUp(page, admin);
+  // 26 users: by email, the admin first and one user alone on page 2.
+  for (let i = 0; i < 25; i++) operatorAddsMember(admin, uniqueEmail('zbob'), 'Harbor-Quartz-Lantern-31');
+  await page.goto('/account/users?sort=email');
+  await ready(page);
+  const pager = page.getByRole('navigation', { name: 'Pages of users' });
+  await pager.getByRole('button', { name: 'Next Page' }).click();
+  const deletes = page.getByRole('button', { name: /^Delete / });
+  await expect(deletes).toHaveCount(1);
+  await deletes.click();
+  await page.getByRole('dialog', { name: 'Delete User' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(page.getByText('No user matches this search and filter.')).toHaveCount(0);
+  await expect(page.getByRole('cell', { name: admin })).toBeVisible();
+  await expect(deletes).toHaveCount(24);
+  // The last page now is the first: nothing to page through.
+  await expect(pager).toHaveCount(0);
+});

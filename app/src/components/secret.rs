@@ -49,7 +49,13 @@ async fn copy_to_clipboard(text: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         let Some(window) = web_sys::window() else { return false };
-        let written = window.navigator().clipboard().write_text(text);
+        // Outside a secure context (a page not served over HTTPS) there is
+        // no clipboard at all, and calling it would throw.
+        let clipboard = window.navigator().clipboard();
+        if clipboard.is_undefined() {
+            return false;
+        }
+        let written = clipboard.write_text(text);
         wasm_bindgen_futures::JsFuture::from(written).await.is_ok()
     }
     #[cfg(not(feature = "hydrate"))]

@@ -49,14 +49,21 @@ impl UsedBy {
         self.names.len() + self.others
     }
 
-    /// The same applications, whatever their order.
-    pub fn same_as(&self, other: &UsedBy) -> bool {
-        let sorted = |names: &[String]| {
-            let mut names = names.to_vec();
-            names.sort();
-            names
-        };
-        self.others == other.others && sorted(&self.names) == sorted(&other.names)
+    /// Whether each of these applications is among `confirmed`, whatever
+    /// the order: named there (a name as often as here), or one of as many
+    /// unnamed. Fewer than confirmed is within it (some were detached since).
+    /// By name, as the dialog showed them: two of one name (different
+    /// owners) are told apart by no one, so not here either.
+    pub fn within(&self, confirmed: &UsedBy) -> bool {
+        let mut left = confirmed.names.clone();
+        let named = self.names.iter().all(|name| match left.iter().position(|n| n == name) {
+            Some(at) => {
+                left.swap_remove(at);
+                true
+            }
+            None => false,
+        });
+        named && self.others <= confirmed.others
     }
 }
 

@@ -315,12 +315,21 @@ fn ShareForm(
                             "Stop sharing with {name}? Their phone numbers deployed to this application stop running it."
                         );
                         let yes = NodeRef::<leptos::html::Button>::new();
-                        Effect::new(move || {
-                            if asking.get() == Some(user_id) {
-                                if let Some(yes) = yes.get() {
-                                    let _ = yes.focus();
-                                }
+                        let stop = NodeRef::<leptos::html::Button>::new();
+                        // The focus goes to the question's Yes, and back to
+                        // Stop Sharing once it is answered: the buttons it
+                        // was on are gone.
+                        Effect::new(move |was: Option<Option<i32>>| {
+                            let now = asking.get();
+                            let button = match (was.flatten() == Some(user_id), now == Some(user_id)) {
+                                (false, true) => yes.get(),
+                                (true, false) => stop.get(),
+                                _ => None,
+                            };
+                            if let Some(button) = button {
+                                let _ = button.focus();
                             }
+                            now
                         });
                         view! {
                             <li>
@@ -328,7 +337,7 @@ fn ShareForm(
                                 <Show
                                     when=move || asking.get() == Some(user_id)
                                     fallback=move || view! {
-                                        <button type="button" aria-label=format!("Stop sharing with {name}") disabled=busy on:click=move |_| asking.set(Some(user_id))>
+                                        <button type="button" node_ref=stop aria-label=format!("Stop sharing with {name}") disabled=busy on:click=move |_| asking.set(Some(user_id))>
                                             "Stop Sharing"
                                         </button>
                                     }

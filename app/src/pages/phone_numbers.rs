@@ -25,11 +25,13 @@ use crate::model::{
 };
 
 /// Owner changes not saved yet, by number id: the owner the number had when
-/// the choice was made, and the choice. A choice stands only while the list
-/// still shows that owner: once it shows another (this save's, or another
-/// admin's), the list is newer than the choice. So nothing needs clearing
-/// after a save or a release, and no write wakes a table being taken down.
+/// the choice was made, and the choice. A choice stands only while that is
+/// still the number's owner: once another is saved (by this save, or by
+/// another admin), the choice is older than what the table shows.
 type Pending = RwSignal<BTreeMap<i32, (i32, UserChoice)>>;
+
+/// Each number's owner as saved, by number id (see `NumberTable`).
+type Owners = Memo<BTreeMap<i32, UserChoice>>;
 
 #[component]
 pub fn PhoneNumbersTab() -> impl IntoView {
@@ -79,32 +81,42 @@ fn NumberTable(
     dialogs: RowDialogs<PhoneNumberRow>,
 ) -> impl IntoView {
     let PhoneNumbers { rows, limit } = numbers;
-    let saved_owners: BTreeMap<i32, i32> = rows.iter().map(|r| (r.id, r.owner.id)).collect();
-    // A save answers with the owners it stored, before the list has
-    // reloaded with them: until then those are saved too, so the pickers keep
-    // the names just saved and Save has nothing to send.
+    let listed: BTreeMap<i32, UserChoice> = rows.iter().map(|r| (r.id, r.owner.clone())).collect();
+    // Choices made before the owners this table lists were saved (by this
+    // admin or another) are older than the table: they go, without waking
+    // anything (the table they were made in is being taken down).
+    pending.update_untracked(|p| {
+        p.retain(|number, (from, _)| listed.get(number).is_some_and(|o| o.id == *from))
+    });
+    // A save answers with the owners it stored before the list has reloaded
+    // with them: until then those are the owners, so the pickers keep the
+    // names just saved, a choice made meanwhile is made against them, and
+    // Save has nothing to send.
     let built_at = save.version().get_untracked();
-    let just_saved = move || -> BTreeMap<i32, i32> {
-        if save.version().get() == built_at {
-            return BTreeMap::new();
+    let owners: Owners = Memo::new(move |_| {
+        let mut owners = listed.clone();
+        if save.version().get() != built_at {
+            save.value().with(|answer| {
+                if let Some(Ok(saved)) = answer {
+                    for row in &saved.rows {
+                        if let Some(owner) = owners.get_mut(&row.id) {
+                            *owner = row.owner.clone();
+                        }
+                    }
+                }
+            });
         }
-        save.value().with(|answer| match answer {
-            Some(Ok(saved)) => saved.rows.iter().map(|r| (r.id, r.owner.id)).collect(),
-            _ => BTreeMap::new(),
-        })
-    };
+        owners
+    });
     let changes = move || {
-        let just_saved = just_saved();
+        let owners = owners.get();
         pending
             .get()
             .into_iter()
             .filter(|(number, (from, owner))| {
-                saved_owners.get(number) == Some(from)
-                    && *from != owner.id
-                    && just_saved.get(number) != Some(&owner.id)
+                owners.get(number).is_some_and(|now| now.id == *from) && *from != owner.id
             })
-            .map(|(number, (_, owner))| (number, owner))
-            .map(|(number_id, owner)| OwnerChange { number_id, owner_id: owner.id })
+            .map(|(number_id, (_, owner))| OwnerChange { number_id, owner_id: owner.id })
             .collect::<Vec<_>>()
     };
     let changes = Memo::new(move |_| changes());
@@ -124,7 +136,7 @@ fn NumberTable(
                 actions=true
                 class="numbers"
                 rows
-                row=move |row: PhoneNumberRow| view! { <NumberRow row pending dialogs /> }
+                row=move |row: PhoneNumberRow| view! { <NumberRow row owners pending dialogs /> }
             />
             <div class="actions">
                 <button
@@ -172,18 +184,20 @@ fn NumberTable(
 #[component]
 fn NumberRow(
     row: PhoneNumberRow,
+    owners: Owners,
     pending: Pending,
     dialogs: RowDialogs<PhoneNumberRow>,
 ) -> impl IntoView {
     let readable = readable_phone(&row.e164);
     let id = row.id;
-    let saved = row.owner.clone();
-    let saved_id = saved.id;
+    let listed = StoredValue::new(row.owner.clone());
+    let saved = move || owners.with(|o| o.get(&id).cloned()).unwrap_or_else(|| listed.get_value());
     let owner = Signal::derive(move || {
+        let saved = saved();
         let chosen = pending.with(|p| {
-            p.get(&id).filter(|(from, _)| *from == saved_id).map(|(_, choice)| choice.clone())
+            p.get(&id).filter(|(from, _)| *from == saved.id).map(|(_, choice)| choice.clone())
         });
-        Some(chosen.unwrap_or_else(|| saved.clone()))
+        Some(chosen.unwrap_or(saved))
     });
     view! {
         <tr>
@@ -195,7 +209,7 @@ fn NumberRow(
                     chosen=owner
                     on_choose=Callback::new(move |choice: UserChoice| {
                         pending.update(|p| {
-                            p.insert(id, (saved_id, choice));
+                            p.insert(id, (saved().id, choice));
                         })
                     })
                     search=phone_owner_choices

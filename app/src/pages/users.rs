@@ -65,6 +65,17 @@ pub fn UsersTab() -> impl IntoView {
         after.set(None);
     };
     keep_in_address(search, state, sort, restart);
+    // A page past the first left empty (its last user deleted, or disabled
+    // under the Active filter) steps back to the page before: it would say
+    // that nobody matches while earlier pages hold users.
+    Effect::new(move || {
+        let emptied = users.with(|page| matches!(page, Some(Ok(page)) if page.rows.is_empty()));
+        if emptied && after.get_untracked().is_some() {
+            let mut stack = pages.get_untracked();
+            after.set(stack.pop().flatten());
+            pages.set(stack);
+        }
+    });
 
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add, dialogs.adding);

@@ -15,8 +15,6 @@ use crate::domain::core::Domain;
 use crate::domain::entity::{invitation_decline, user};
 use crate::model::{AppError, UserChoice, UserSort, DECLINE_HOLD_DAYS};
 
-/// Said to whoever enters an address another user has: an admin adding or
-/// editing a user, the operator, a user changing their own address.
 /// What a disabled user hears once their password (or link) was right; a
 /// wrong password gets `log_in::WRONG_CREDENTIALS` as always, so the state
 /// cannot be probed without the password.
@@ -30,6 +28,9 @@ pub fn refuse_disabled(user: &user::Model) -> Result<(), AppError> {
     }
 }
 
+/// Said to whoever enters an address another user has: an admin adding or
+/// editing a user, the operator, a verified user changing their own address
+/// (an unverified one is answered as for a free address).
 pub const EMAIL_TAKEN: &str = "This email address is already in use.";
 
 /// Said at sign-up, where the one asking is most likely that address's user.

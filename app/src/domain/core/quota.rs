@@ -524,10 +524,11 @@ fn counter_key(action: Action, per: Per, subject: &str) -> String {
 /// Two accounts become one (an operator's merge): every per-account count of
 /// `from` is added to the same count of `into`, so a merge does not start the
 /// merged account's limits afresh, and `from`'s counts go. Of two windows the
-/// later start is kept. `conn` is the merge's transaction: each of `from`'s
-/// rows is locked before it is read, so a count taken at the same moment
-/// (one without the account's lock, such as an activity download) waits
-/// for the merge instead of landing between the read and the delete.
+/// later start is kept. A count `from` takes while the merge runs without
+/// the account's lock (an activity download) may not be carried over: it
+/// goes with `from`'s row, or lands under `from`'s key, which nothing reads
+/// once its users have moved. That is a download or two, once per merge an
+/// operator runs.
 pub async fn merge_account_counts<C: ConnectionTrait>(
     conn: &C,
     from: i32,
@@ -535,11 +536,6 @@ pub async fn merge_account_counts<C: ConnectionTrait>(
 ) -> Result<(), AppError> {
     for action in Action::ALL {
         let from_key = counter_key(action, Per::Account, &from.to_string());
-        counter::Entity::update_many()
-            .col_expr(counter::Column::Count, Expr::col(counter::Column::Count))
-            .filter(counter::Column::Key.eq(&from_key))
-            .exec(conn)
-            .await?;
         let Some(theirs) = counter::Entity::find_by_id(from_key.clone()).one(conn).await? else {
             continue;
         };

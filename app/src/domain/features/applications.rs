@@ -90,15 +90,16 @@ fn in_use_message(what: &str, used_by: &UsedBy) -> String {
     )
 }
 
-/// Refuses a delete unless `detach_from` (what its dialog named) is what
-/// uses `what` now, read under the account's lock that attaching takes: Yes
-/// detaches from the applications the user saw, and from no other.
+/// Refuses a delete unless every application using `what` now (read under
+/// the account's lock, which attaching takes) is among `detach_from`, what
+/// its dialog named: Yes detaches from the applications the user saw, and
+/// from no other. One detached since is no reason to ask again.
 pub(super) fn refuse_unconfirmed(
     what: &str,
     used_by: &UsedBy,
     detach_from: &UsedBy,
 ) -> Result<(), AppError> {
-    if used_by.same_as(detach_from) {
+    if used_by.within(detach_from) {
         return Ok(());
     }
     Err(AppError::Conflict(in_use_message(what, used_by)))
