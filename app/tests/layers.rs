@@ -65,10 +65,13 @@ fn layer(module: &str) -> (u8, &str) {
     }
 }
 
-/// Drops comments, so a path named in prose is not an import.
+/// Drops comments, so a path named in prose is not an import, and a file's
+/// unit tests (its `#[cfg(test)]` module, last in the file), which may use
+/// `testing` as every test does: they are not part of what the layers build.
 fn code_of(source: &str) -> String {
     source
         .lines()
+        .take_while(|line| line.trim() != "#[cfg(test)]")
         .map(|line| match line.find("//") {
             Some(at) => &line[..at],
             None => line,
