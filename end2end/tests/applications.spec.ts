@@ -95,7 +95,7 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await page.getByLabel(`Application for ${readable}`).selectOption({ label: 'Main IVR' });
   await save.click();
   await expect(page.getByLabel(`OAuth token for ${readable}`)).toBeVisible();
-  await expect(page.getByText('The deployment is saved.')).toBeVisible();
+  await expect(page.getByText(`The deployment of ${readable} is saved.`)).toBeVisible();
   await expect(save).toBeDisabled();
   await page.reload();
   await ready(page);

@@ -67,7 +67,10 @@ test('an admin requests a number, assigns an owner, saves, reloads and deletes i
 test('an admin saves the company details; a bad zip and phone are named beside their fields', async ({ page }) => {
   await signUp(page, uniqueEmail('company'));
   await openTab(page, 'Account Information');
-  await expect(page.getByLabel('Company Name')).toHaveValue('Acme Voice');
+  await expect(page.getByLabel('Company Name', { exact: true })).toHaveValue('Acme Voice');
+  // The fields that may stay empty say so; the company's name is required.
+  await expect(page.getByLabel('Address (optional)', { exact: true })).toBeVisible();
+  await expect(page.getByLabel('Phone Number (optional)', { exact: true })).toBeVisible();
   await page.getByLabel('Address').fill('1 Main Street');
   await page.getByLabel('City').fill('Springfield');
   await page.getByLabel('State').fill('IL');
@@ -115,9 +118,21 @@ test('a number deleted with an owner change not yet saved leaves nothing to save
   const owner = page.getByRole('combobox', { name: /^Owner of / });
   await expect(owner).toHaveValue('Grace Hopper');
   const readable = (await owner.getAttribute('aria-label'))!.replace('Owner of ', '');
-  await owner.click();
-  await owner.fill('Bob');
-  await page.getByRole('option', { name: /Bob Builder/ }).click();
+  // By keyboard: the focus alone opens no list over the rows below; a key
+  // opens it, the arrows move through it and Enter picks.
+  await owner.focus();
+  const list = page.getByRole('listbox');
+  await expect(list).toBeHidden();
+  await page.keyboard.press('ArrowDown');
+  await expect(list).toBeVisible();
+  await page.keyboard.type('Bob');
+  // The answer for "Bob" has come (the one asked on focus listed everyone).
+  await expect(list.getByRole('option')).toHaveCount(1);
+  await expect(list.getByRole('option', { name: /Bob Builder/ })).toBeVisible();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await expect(list).toBeHidden();
+  await expect(owner).toHaveValue('Bob Builder');
   await expect(page.getByText('Owner changes are applied when you save.')).toBeVisible();
 
   await page.getByRole('button', { name: `Delete ${readable}` }).click();
@@ -128,4 +143,34 @@ test('a number deleted with an owner change not yet saved leaves nothing to save
   await expect(page.getByRole('combobox', { name: /^Owner of / })).toHaveValue('Grace Hopper');
   await expect(page.getByRole('button', { name: 'Save', exact: true })).toBeDisabled();
   expect(crashes).toEqual([]);
+});
+
+test('an owner refused on Save is said at its number', async ({ page, context }) => {
+  const admin = uniqueEmail('refused-owner');
+  await signUp(page, admin);
+  operatorAddsMember(admin, uniqueEmail('bob'), 'Maple-Canyon-Drift-19');
+  await openTab(page, 'Phone Numbers');
+  await page.getByRole('button', { name: 'Request a Phone Number' }).click();
+  const owner = page.getByRole('combobox', { name: /^Owner of / });
+  await expect(owner).toHaveValue('Grace Hopper');
+  await owner.click();
+  await owner.fill('Bob');
+  await page.getByRole('option', { name: /Bob Builder/ }).click();
+  // Meanwhile, in another window, Bob is deleted.
+  const other = await context.newPage();
+  await other.goto('/account/users');
+  await ready(other);
+  await other.getByRole('button', { name: 'Delete Bob Builder' }).click();
+  await other.getByRole('dialog', { name: 'Delete User' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(other.getByRole('button', { name: 'Delete Bob Builder' })).toHaveCount(0);
+  await other.close();
+
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  const why = 'Choose the owner among the users of this account.';
+  await expect(page.getByRole('row').filter({ has: owner }).getByText(why)).toBeVisible();
+  await expect(owner).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByText(why)).toHaveCount(1);
+  await page.reload();
+  await ready(page);
+  await expect(page.getByRole('combobox', { name: /^Owner of / })).toHaveValue('Grace Hopper');
 });

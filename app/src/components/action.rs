@@ -271,9 +271,19 @@ pub fn form_error<T: Clone + Send + Sync + 'static>(
     result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
     fields: &'static [&'static str],
 ) -> Signal<Option<String>> {
+    form_error_except(result, move |field| fields.contains(&field))
+}
+
+/// [`form_error`] for fields known by a rule rather than listed (one per
+/// row of a table: `owner-12`): the refusal of a field `said_beside` is
+/// said beside it, not here.
+pub fn form_error_except<T: Clone + Send + Sync + 'static>(
+    result: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    said_beside: impl Fn(&str) -> bool + Send + Sync + 'static,
+) -> Signal<Option<String>> {
     Signal::derive(move || match result.get() {
         Some(Err(AppError::Invalid(errors))) => {
-            errors.iter().find(|e| !fields.contains(&e.field.as_str())).map(|e| e.message.clone())
+            errors.iter().find(|e| !said_beside(&e.field)).map(|e| e.message.clone())
         }
         Some(Err(err)) => Some(said_in_the_console(&err)),
         _ => None,

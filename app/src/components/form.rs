@@ -12,12 +12,15 @@ fn FieldFrame(
     id: String,
     label: &'static str,
     hint: Option<&'static str>,
+    /// May be left empty: the label says "(optional)", as the pages the
+    /// console was modelled on do; the others are required.
+    optional: bool,
     error: Signal<Option<String>>,
     children: Children,
 ) -> impl IntoView {
     view! {
         <div class="field" class:invalid=move || error.get().is_some()>
-            <label for=id.clone()>{label}</label>
+            <label for=id.clone()>{label}{optional.then(|| view! { <span class="optional">" (optional)"</span> })}</label>
             {children()}
             {hint.map(|text| view! { <p class="hint" id=format!("{id}-hint")>{text}</p> })}
             <p class="error" id=format!("{id}-error") aria-live="polite">{move || error.get()}</p>
@@ -86,13 +89,16 @@ pub fn Field(
     /// For the one field a page is for (a log-in's code): typing goes there.
     #[prop(optional)]
     autofocus: bool,
+    /// May be left empty (see `FieldFrame`).
+    #[prop(optional)]
+    optional: bool,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
     let (error, edited) = until_edited(error);
     let described_by = described_by(&id, hint, error);
     view! {
-        <FieldFrame id=id.clone() label hint error>
+        <FieldFrame id=id.clone() label hint optional error>
             <input
                 id=id
                 name=name
@@ -177,13 +183,16 @@ pub fn TextAreaField(
     /// Code, a key or a certificate: a monospace font, no spell checking.
     #[prop(optional)]
     code: bool,
+    /// May be left empty (see `FieldFrame`).
+    #[prop(optional)]
+    optional: bool,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
     let (error, edited) = until_edited(error);
     let described_by = described_by(&id, hint, error);
     view! {
-        <FieldFrame id=id.clone() label hint error>
+        <FieldFrame id=id.clone() label hint optional error>
             <textarea
                 id=id
                 name=name

@@ -19,6 +19,9 @@ pub fn UserPicker<S, F>(
     on_choose: Callback<UserChoice>,
     /// Finds the users matching what was typed.
     search: S,
+    /// Why the choice was refused, said under the field.
+    #[prop(optional, into)]
+    error: Option<Signal<Option<String>>>,
 ) -> impl IntoView
 where
     S: Fn(String) -> F + Copy + Send + Sync + 'static,
@@ -60,12 +63,21 @@ where
             answered.set(true);
         });
     };
+    // Until another user is picked: the refusal was about the one sent.
+    let (error, edited) =
+        crate::components::form::until_edited(error.unwrap_or_else(|| Signal::derive(|| None)));
     let choose = move |choice: UserChoice| {
         text.set(choice.name.clone());
         open.set(false);
         on_choose.run(choice);
+        edited();
     };
     let list_id = format!("{id}-list");
+    let error_id = format!("{id}-error");
+    let described_by = {
+        let error_id = error_id.clone();
+        move || error.with(Option::is_some).then(|| error_id.clone())
+    };
     let option_id = {
         let id = id.clone();
         move |at: usize| format!("{id}-option-{at}")
@@ -96,15 +108,21 @@ where
                 aria-controls=list_id.clone()
                 aria-expanded=move || if open.get() { "true" } else { "false" }
                 aria-activedescendant=active_descendant
+                aria-invalid=move || error.with(Option::is_some).then_some("true")
+                aria-describedby=described_by
                 prop:value=move || text.get()
                 // The field empties for typing as it takes the focus; the
                 // chosen name stays in sight, greyed, until something is typed.
                 placeholder=move || chosen.with(|c| c.as_ref().map(|c| c.name.clone()))
+                // The list opens on a click, a key or typing, not on the
+                // focus: tabbing down a table of pickers opened each row's
+                // list over the rows below. The first choices are fetched
+                // now, so the list has them when it opens.
                 on:focus=move |_| {
-                    open.set(true);
                     lookup(String::new());
                     text.set(String::new());
                 }
+                on:click=move |_| open.set(true)
                 on:input=move |ev| {
                     let typed = event_target_value(&ev);
                     text.set(typed.clone());
@@ -124,18 +142,24 @@ where
                 on:keydown=move |ev| {
                     let count = choices.with_untracked(Vec::len);
                     match ev.key().as_str() {
-                        "ArrowDown" if count > 0 => {
+                        "ArrowDown" if !open.get_untracked() => {
                             ev.prevent_default();
                             open.set(true);
+                        }
+                        "ArrowDown" if count > 0 => {
+                            ev.prevent_default();
                             active.update(|a| *a = Some(a.map_or(0, |i| (i + 1) % count)));
                         }
-                        "ArrowUp" if count > 0 => {
+                        "ArrowUp" if open.get_untracked() && count > 0 => {
                             ev.prevent_default();
                             active.update(|a| *a = Some(a.map_or(count - 1, |i| (i + count - 1) % count)));
                         }
-                        "Enter" => {
+                        // A closed list leaves Enter to the page.
+                        "Enter" if open.get_untracked() => {
                             ev.prevent_default();
-                            let picked = active.get_untracked().and_then(|i| choices.with_untracked(|c| c.get(i).cloned()));
+                            let picked = active
+                                .get_untracked()
+                                .and_then(|i| choices.with_untracked(|c| c.get(i).cloned()));
                             if let Some(choice) = picked {
                                 choose(choice);
                             }
@@ -190,6 +214,7 @@ where
                     </li>
                 })}
             </ul>
+            <p class="error" id=error_id aria-live="polite">{move || error.get()}</p>
         </div>
     }
 }

@@ -53,13 +53,14 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
         <ActionForm action=save attr:novalidate=true on:input=forget_success(save)>
             <FormStatus error=form_error(result, FIELDS) success=saved />
             <Field label="Company Name" name="company_name" value=info.company_name maxlength=COMPANY_MAX autocomplete="organization" error=field_error(result, "company_name") />
-            <Field label="Address" name="address" value=info.address maxlength=ADDRESS_MAX autocomplete="street-address" error=field_error(result, "address") />
-            <Field label="City" name="city" value=info.city maxlength=CITY_MAX autocomplete="address-level2" error=field_error(result, "city") />
-            <Field label="State" name="state" value=info.state maxlength=STATE_MAX autocomplete="address-level1" error=field_error(result, "state") />
-            <Field label="Zip" name="zip" value=info.zip maxlength=ZIP_MAX autocomplete="postal-code" error=field_error(result, "zip") />
+            <Field label="Address" name="address" optional=true value=info.address maxlength=ADDRESS_MAX autocomplete="street-address" error=field_error(result, "address") />
+            <Field label="City" name="city" optional=true value=info.city maxlength=CITY_MAX autocomplete="address-level2" error=field_error(result, "city") />
+            <Field label="State" name="state" optional=true value=info.state maxlength=STATE_MAX autocomplete="address-level1" error=field_error(result, "state") />
+            <Field label="Zip" name="zip" optional=true value=info.zip maxlength=ZIP_MAX autocomplete="postal-code" error=field_error(result, "zip") />
             <Field
                 label="Phone Number"
                 name="phone"
+                optional=true
                 input_type="tel"
                 autocomplete="tel"
                 value=phone

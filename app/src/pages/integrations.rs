@@ -185,7 +185,7 @@ fn AddIntegrationForm(add: ServerAction<AddIntegration>) -> impl IntoView {
                     })}
                 }),
             }}
-            <TextAreaField label="Description" name="description" form="add-" rows=2 maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
+            <TextAreaField label="Description" name="description" form="add-" optional=true rows=2 maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
             <p class="hint">"Credentials are stored encrypted and cannot be viewed or changed after the integration is added."</p>
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || add.pending().get()>"Add"</button>
@@ -225,7 +225,7 @@ fn EditIntegrationForm(
             <p>{row.service.label()}</p>
             <Field label="Name" name="name" form="edit-" value=row.name.clone() maxlength=NAME_MAX error=field_error(result, "name") />
             {locked}
-            <TextAreaField label="Description" name="description" form="edit-" rows=2 maxlength=DESCRIPTION_MAX value=row.description.clone() error=field_error(result, "description") />
+            <TextAreaField label="Description" name="description" form="edit-" optional=true rows=2 maxlength=DESCRIPTION_MAX value=row.description.clone() error=field_error(result, "description") />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || update.pending().get()>"Update"</button>
                 <CancelButton />

@@ -114,7 +114,7 @@ fn LibraryForm(
         <FormStatus error=form_error(result, FIELDS) />
         {row.as_ref().map(|r| view! { <input type="hidden" name="id" value=r.id /> })}
         <Field label="Name" name="name" form=prefix value=row.as_ref().map(|r| r.name.clone()).unwrap_or_default() maxlength=NAME_MAX error=field_error(result, "name") />
-        <Field label="Description" name="description" form=prefix value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
+        <Field label="Description" name="description" form=prefix optional=true value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
         <CodeField id=format!("{prefix}code") code error=field_error(result, "code") />
         <div class="actions">
             <button type="submit" class="primary" disabled=move || pending.get()>{submit}</button>

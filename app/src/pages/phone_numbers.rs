@@ -13,7 +13,9 @@ use crate::api::phone_numbers::{
     list_phone_numbers, my_phone_numbers, phone_owner_choices, ReleasePhoneNumber,
     RequestPhoneNumber, SavePhoneOwners,
 };
-use crate::components::action::{announce, form_action, form_error, success_message};
+use crate::components::action::{
+    announce, form_action, form_error, form_error_except, success_message,
+};
 use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
@@ -136,7 +138,7 @@ fn NumberTable(
                 actions=true
                 class="numbers"
                 rows
-                row=move |row: PhoneNumberRow| view! { <NumberRow row owners pending dialogs /> }
+                row=move |row: PhoneNumberRow| view! { <NumberRow row owners pending save dialogs /> }
             />
             <div class="actions">
                 <button
@@ -154,7 +156,7 @@ fn NumberTable(
                 })}
             </div>
             <FormStatus
-                error=form_error(save.value(), &[])
+                error=form_error_except(save.value(), |field| field.starts_with("owner-"))
                 success=owners_saved
             />
         })
@@ -186,6 +188,7 @@ fn NumberRow(
     row: PhoneNumberRow,
     owners: Owners,
     pending: Pending,
+    save: ServerAction<SavePhoneOwners>,
     dialogs: RowDialogs<PhoneNumberRow>,
 ) -> impl IntoView {
     let readable = readable_phone(&row.e164);
@@ -213,6 +216,11 @@ fn NumberRow(
                         })
                     })
                     search=phone_owner_choices
+                    // Said at the number it is about, not under the table.
+                    error=Signal::derive(move || save.value().with(|answer| match answer {
+                        Some(Err(err)) => err.message_for(&format!("owner-{id}")),
+                        _ => None,
+                    }))
                 />
             </td>
             <td class="pci">
@@ -251,6 +259,23 @@ pub fn MyPhoneNumbers() -> impl IntoView {
             Ok((numbers, apps, tokens))
         },
     );
+    // One notice, naming the number whose Save ran last: two fixed messages
+    // piled up, and said nothing of which row they were about.
+    let saving = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<String>);
+    let notice = move |what: &str| {
+        saving.get_untracked().map(|number| format!("{what} of {number} is saved."))
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(())) = deploy.value().get() {
+            done.set(notice("The deployment"));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = assign.value().get() {
+            done.set(notice("The OAuth token"));
+        }
+    });
     view! {
         <section class="panel" aria-labelledby="my-numbers-heading">
             <h2 id="my-numbers-heading">"Your Phone Numbers"</h2>
@@ -261,11 +286,12 @@ pub fn MyPhoneNumbers() -> impl IntoView {
                     actions=true
                     empty="You own no phone numbers. An account admin assigns them on the Phone Numbers tab."
                     rows
-                    row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign /> }
+                    row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign saving done /> }
                 />
             } />
-            <FormStatus error=form_error(deploy.value(), &[]) success=success_message(deploy.value(), "The deployment is saved.") />
-            <FormStatus error=form_error(assign.value(), &[]) success=success_message(assign.value(), "The OAuth token is saved.") />
+            <DoneNotice done />
+            <FormStatus error=form_error(deploy.value(), &[]) />
+            <FormStatus error=form_error(assign.value(), &[]) />
         </section>
     }
 }
@@ -277,6 +303,9 @@ fn MyNumberRow(
     tokens: Vec<OAuthTokenRow>,
     deploy: ServerAction<DeployNumber>,
     assign: ServerAction<AssignDeploymentToken>,
+    /// The number whose Save ran last, for the notice; cleared at each Save.
+    saving: RwSignal<Option<String>>,
+    done: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let current_token = row.token.as_ref().map(|t| t.id);
     let token_id = format!("token-{}", row.id);
@@ -292,7 +321,13 @@ fn MyNumberRow(
     let app_changed = move || chosen_app.get() != current;
     let changed = move || app_changed() || chosen_token.get() != current_token;
     let pending = move || deploy.pending().get() || assign.pending().get();
+    let named = readable.clone();
     let save = move |_| {
+        // One row's Save at a time: what an earlier one said goes.
+        done.set(None);
+        deploy.value().set(None);
+        assign.value().set(None);
+        saving.set(Some(named.clone()));
         if chosen_app.get_untracked() != current {
             deploy.dispatch(DeployNumber { number_id, application_id: chosen_app.get_untracked() });
         } else if chosen_token.get_untracked() != current_token {
