@@ -105,12 +105,12 @@ test('an admin saves the company details; a bad zip and phone are named beside t
   await expect(page.getByLabel('Phone Number')).toHaveValue('+1 (217) 555-0100');
 });
 
-test('a number deleted with an owner change not yet saved leaves nothing to save', async ({ page }) => {
-  // A panic in the page's code shows only here: the page looks the same
-  // until the next click does nothing.
-  const crashes: string[] = [];
-  page.on('pageerror', (error) => crashes.push(error.message));
-  const admin = uniqueEmail('unsaved');
+/**
+ * A new admin with one phone number (theirs) on the Phone Numbers tab, and
+ * a member, Bob Builder: the number's owner picker and readable number.
+ */
+async function numberAndBob(page: Page, name: string) {
+  const admin = uniqueEmail(name);
   await signUp(page, admin);
   operatorAddsMember(admin, uniqueEmail('bob'), 'Maple-Canyon-Drift-19');
   await openTab(page, 'Phone Numbers');
@@ -118,6 +118,15 @@ test('a number deleted with an owner change not yet saved leaves nothing to save
   const owner = page.getByRole('combobox', { name: /^Owner of / });
   await expect(owner).toHaveValue('Grace Hopper');
   const readable = (await owner.getAttribute('aria-label'))!.replace('Owner of ', '');
+  return { owner, readable };
+}
+
+test('a number deleted with an owner change not yet saved leaves nothing to save', async ({ page }) => {
+  // A panic in the page's code shows only here: the page looks the same
+  // until the next click does nothing.
+  const crashes: string[] = [];
+  page.on('pageerror', (error) => crashes.push(error.message));
+  const { owner, readable } = await numberAndBob(page, 'unsaved');
   // By keyboard: the focus alone opens no list over the rows below; a key
   // opens it, the arrows move through it and Enter picks.
   await owner.focus();
@@ -146,13 +155,7 @@ test('a number deleted with an owner change not yet saved leaves nothing to save
 });
 
 test('an owner refused on Save is said at its number', async ({ page, context }) => {
-  const admin = uniqueEmail('refused-owner');
-  await signUp(page, admin);
-  operatorAddsMember(admin, uniqueEmail('bob'), 'Maple-Canyon-Drift-19');
-  await openTab(page, 'Phone Numbers');
-  await page.getByRole('button', { name: 'Request a Phone Number' }).click();
-  const owner = page.getByRole('combobox', { name: /^Owner of / });
-  await expect(owner).toHaveValue('Grace Hopper');
+  const { owner } = await numberAndBob(page, 'refused-owner');
   await owner.click();
   await owner.fill('Bob');
   await page.getByRole('option', { name: /Bob Builder/ }).click();
