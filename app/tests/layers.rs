@@ -66,18 +66,41 @@ fn layer(module: &str) -> (u8, &str) {
 }
 
 /// Drops comments, so a path named in prose is not an import, and a file's
-/// unit tests (its `#[cfg(test)]` module, last in the file), which may use
-/// `testing` as every test does: they are not part of what the layers build.
+/// unit tests (the item after a `#[cfg(test)]` line, to its closing brace),
+/// which may use `testing` as every test does: they are not part of what
+/// the layers build. Code after the test module is kept.
 fn code_of(source: &str) -> String {
-    source
-        .lines()
-        .take_while(|line| line.trim() != "#[cfg(test)]")
-        .map(|line| match line.find("//") {
+    let mut kept = Vec::new();
+    // In a test module: how deep in its braces, once its first one is open.
+    let mut skipping: Option<i32> = None;
+    for line in source.lines() {
+        let line = match line.find("//") {
             Some(at) => &line[..at],
             None => line,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+        };
+        if let Some(depth) = skipping.as_mut() {
+            *depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+            // Its closing brace, or the `;` of an item without braces.
+            if *depth <= 0 && (line.contains('}') || line.trim_end().ends_with(';')) {
+                skipping = None;
+            }
+            continue;
+        }
+        if line.trim() == "#[cfg(test)]" {
+            skipping = Some(0);
+            continue;
+        }
+        kept.push(line);
+    }
+    kept.join("\n")
+}
+
+#[test]
+fn a_files_unit_tests_are_left_out_and_the_code_after_them_is_kept() {
+    let source = "use crate::domain::core::a;\n#[cfg(test)]\nmod tests {\n    use crate::domain::testing::x;\n    fn f() {\n        if y { z() }\n    }\n}\n\npub fn g() {\n    crate::domain::admin::b();\n}\n";
+    let code = code_of(source);
+    assert!(code.contains("core::a") && code.contains("admin::b"), "{code}");
+    assert!(!code.contains("testing"), "{code}");
 }
 
 /// The paths below `crate::domain::` that `source` names, brace groups
