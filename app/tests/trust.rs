@@ -9,7 +9,7 @@ use app::domain::core::actor::{unverified_refusal, Member};
 use app::domain::core::clock::Clock;
 use app::domain::core::people::{self, SIGN_UP_EMAIL_TAKEN};
 use app::domain::core::provisioning::{self, default_pool};
-use app::domain::core::quota::QuotaPolicy;
+use app::domain::core::quota::{QuotaPolicy, GROUP_FACTOR};
 use app::domain::entity::{email_outbox as outbox, local_number_pool, login_failure, user};
 use app::domain::features::js_libraries::{self, LibraryForm};
 use app::domain::features::{applications, phone_numbers};
@@ -777,10 +777,11 @@ async fn each_count_is_forgotten_when_its_own_window_is_over() {
 async fn verification_resends_are_limited_per_address() {
     let (d, clock) = fresh_domain().await;
     let grace = unverified(&d, "grace@example.com").await;
-    for _ in 0..3 {
+    // The sign-up's email counts as the first of three.
+    for _ in 0..2 {
         email_links::resend_verification(&d, &grace).await.unwrap();
     }
-    assert_eq!(emails_to(&d, "grace@example.com").await, 4, "the sign-up's and three resends");
+    assert_eq!(emails_to(&d, "grace@example.com").await, 3, "the sign-up's and two resends");
     let before = Snapshot::take(&d).await;
     let refused = email_links::resend_verification(&d, &grace).await;
     assert_eq!(
@@ -792,6 +793,35 @@ async fn verification_resends_are_limited_per_address() {
     email_links::resend_verification(&d, &grace).await.unwrap();
 }
 
+/// Sign-ups with new spellings of one mailbox (`ada+1@`, `ada+2@`, …), from
+/// as many client addresses, send its owner at most a few times one
+/// address's verification limit: each is a new address, and the welcome
+/// email is counted against the mailbox as well.
+#[tokio::test]
+async fn sign_ups_with_new_spellings_of_one_mailbox_send_it_a_few_emails_at_most() {
+    let (mut d, clock) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("verification.recipient=1/60").unwrap();
+    let client = |n: i32| Some(IpAddr::from([203, 0, 113, n as u8]));
+    for n in 1..=GROUP_FACTOR {
+        let input = sign_up_input(&format!("ada+{n}@example.com"));
+        sign_up::sign_up(&d, input, "t", client(n)).await.unwrap();
+    }
+    let next = GROUP_FACTOR + 1;
+    let tagged = format!("ada+{next}@example.com");
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let refused = sign_up::sign_up(&d, sign_up_input(&tagged), "t", client(next)).await;
+    assert_eq!(
+        try_again(refused.map(|_| ())),
+        "Too many verification emails for now. Try again in 60 minutes."
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, &tagged).await, 0);
+    // Another mailbox is not held back, nor this one an hour later.
+    sign_up::sign_up(&d, sign_up_input("bob+1@example.com"), "t", client(next)).await.unwrap();
+    clock.advance(Duration::hours(1));
+    sign_up::sign_up(&d, sign_up_input(&tagged), "t", client(next + 1)).await.unwrap();
+}
+
 /// Accounts made from one client address resend their links under one count
 /// (ten an hour): together they cannot use up the platform's total, while
 /// the same accounts from elsewhere are not held back by it.
@@ -801,19 +831,18 @@ async fn verification_resends_from_one_client_address_are_limited_together() {
     let here: IpAddr = "203.0.113.9".parse().unwrap();
     let elsewhere: IpAddr = "198.51.100.4".parse().unwrap();
     let mut accounts = Vec::new();
-    for n in 0..4 {
+    for n in 0..6 {
         accounts.push(unverified(&d, &format!("squat{n}@example.com")).await);
     }
-    // Nine resends by three accounts (three each, the most per address),
-    // and a tenth by a fourth.
-    for member in &accounts[..3] {
-        for _ in 0..3 {
+    // Ten resends by five accounts (two each, the most per address beside
+    // its sign-up's email), and an eleventh by a sixth.
+    for member in &accounts[..5] {
+        for _ in 0..2 {
             let from_here = member.clone().from_address(Some(here));
             email_links::resend_verification(&d, &from_here).await.unwrap();
         }
     }
-    let last = accounts[3].clone();
-    email_links::resend_verification(&d, &last.clone().from_address(Some(here))).await.unwrap();
+    let last = accounts[5].clone();
     let before = Snapshot::take(&d).await;
     let refused =
         email_links::resend_verification(&d, &last.clone().from_address(Some(here))).await;
@@ -822,9 +851,9 @@ async fn verification_resends_from_one_client_address_are_limited_together() {
         "Too many verification emails for now. Try again in 60 minutes."
     );
     before.assert_unchanged(&d).await;
-    assert_eq!(emails_to(&d, "squat3@example.com").await, 2, "the sign-up's and one resend");
+    assert_eq!(emails_to(&d, "squat5@example.com").await, 1, "the sign-up's only");
     email_links::resend_verification(&d, &last.from_address(Some(elsewhere))).await.unwrap();
-    assert_eq!(emails_to(&d, "squat3@example.com").await, 3);
+    assert_eq!(emails_to(&d, "squat5@example.com").await, 2);
 }
 
 /// Invitations and email-change links are counted per client address
@@ -970,6 +999,50 @@ async fn an_admins_password_resets_are_limited_per_admin() {
     );
     before.assert_unchanged(&d).await;
     assert_eq!(emails_to(&d, "cy@example.com").await, 0);
+}
+
+/// The resets that admins of accounts signed up at one client address send
+/// share that address's count: together they cannot spend the platform's
+/// total, which would close "Forgot password?" to everyone.
+#[tokio::test]
+async fn admins_resets_from_one_client_address_are_limited_together() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("password_reset.client=2/60").unwrap();
+    let here: IpAddr = "203.0.113.9".parse().unwrap();
+    let mut admins = Vec::new();
+    for n in 0..3 {
+        let ada = account_with_admin(&d, "Acme", &format!("ada{n}@example.com")).await;
+        let bob = add_user(&d, ada.account_id(), &format!("bob{n}@example.com"), false).await;
+        admins.push((ada.from_address(Some(here)).admin().unwrap(), bob.user_id()));
+    }
+    for (admin, bob) in &admins[..2] {
+        users::send_password_reset(&d, admin, *bob).await.unwrap();
+    }
+    let before = Snapshot::take(&d).await;
+    let (admin, bob) = &admins[2];
+    let third = users::send_password_reset(&d, admin, *bob).await;
+    assert_eq!(
+        try_again(third),
+        "Too many password-reset emails for now. Try again in 60 minutes."
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "bob2@example.com").await, 0);
+    let elsewhere = admin.member().clone().from_address("198.51.100.4".parse().ok());
+    users::send_password_reset(&d, &elsewhere.admin().unwrap(), *bob).await.unwrap();
+}
+
+/// An admin who has not verified their address sends no reset email, as
+/// they send no invitation.
+#[tokio::test]
+async fn an_unverified_admin_sends_no_password_reset() {
+    let (d, _) = fresh_domain().await;
+    let grace = unverified(&d, "grace@example.com").await;
+    let bob = add_user(&d, grace.account_id(), "bob@example.com", false).await;
+    let before = Snapshot::take(&d).await;
+    let refused = users::send_password_reset(&d, &grace.admin().unwrap(), bob.user_id()).await;
+    assert_eq!(refused.err(), Some(AppError::Forbidden(unverified_refusal())));
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "bob@example.com").await, 0);
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use app::domain::core::Domain;
 use app::domain::entity::{
     activity_event, email_outbox as outbox, invitation_decline, session, user,
 };
+use app::domain::identity::email_links::{self, REQUESTER_GONE};
 use app::domain::identity::sessions;
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
@@ -439,6 +440,56 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     assert_eq!(pending(d.clone(), admin.clone()).await[1].1.as_deref(), Some("rob@example.com"));
     clock.advance(Purpose::ChangeEmail.lifetime() + Duration::seconds(1));
     assert_eq!(pending(d.clone(), admin.clone()).await, confirmed);
+}
+
+/// An email change an admin asked for stops working once that admin is no
+/// longer an active admin of the account, whichever way they went: a
+/// removed admin must not move a colleague's address to one they read. The
+/// Users tab's removals withdraw the link at once (the change no longer
+/// shows as waiting); any other way is refused when the link is used.
+#[tokio::test]
+async fn an_admins_email_change_link_stops_when_the_admin_is_removed() {
+    for removal in ["demoted", "disabled", "deleted", "demoted elsewhere"] {
+        let (d, _) = fresh_domain().await;
+        let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+        let mal = add_user(&d, ada.account_id(), "mal@example.com", true).await;
+        let val = add_user(&d, ada.account_id(), "val@example.com", false).await;
+        let (ada, mal_admin) = (ada.admin().unwrap(), mal.admin().unwrap());
+        users::update(&d, &mal_admin, val.user_id(), form("Val", "val@mal.example")).await.unwrap();
+        let token = link_token(&d, "val@mal.example", "/confirm-email").await;
+        match removal {
+            "demoted" => users::update(&d, &ada, mal.user_id(), form("Mal", "mal@example.com"))
+                .await
+                .map(|_| ()),
+            "disabled" => users::disable(&d, &ada, mal.user_id()).await.map(|_| ()),
+            "deleted" => users::delete(&d, &ada, mal.user_id()).await,
+            _ => user::Entity::update_many()
+                .col_expr(user::Column::IsAdmin, sea_orm::sea_query::Expr::value(false))
+                .filter(user::Column::Id.eq(mal.user_id()))
+                .exec(&d.db)
+                .await
+                .map(|_| ())
+                .map_err(AppError::from),
+        }
+        .unwrap();
+        let why = match removal {
+            "demoted elsewhere" => REQUESTER_GONE,
+            _ => link_withdrawn(Purpose::ChangeEmail),
+        };
+        if why != REQUESTER_GONE {
+            let page = users::list_users(&d, &ada, "", UserSort::Email, None).await.unwrap();
+            let val_row = page.rows.iter().find(|r| r.id == val.user_id()).unwrap();
+            assert_eq!(val_row.pending_email, None, "{removal}: nothing waits any more");
+        }
+        let page = email_links::check_email_change_link(&d, &token).await.err().unwrap();
+        assert_eq!(page.message_for("token").as_deref(), Some(why), "{removal}");
+        let before = Snapshot::take(&d).await;
+        let refused = email_links::confirm_email_change(&d, &token, None).await.err().unwrap();
+        assert_eq!(refused.message_for("token").as_deref(), Some(why), "{removal}");
+        before.assert_unchanged(&d).await;
+        let val_now = user::Entity::find_by_id(val.user_id()).one(&d.db).await.unwrap().unwrap();
+        assert_eq!(val_now.email, "val@example.com", "{removal}");
+    }
 }
 
 /// `form` (no admin) for the account's last admin, `id`: refused beside the field.

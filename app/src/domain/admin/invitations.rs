@@ -137,7 +137,7 @@ pub async fn send_invitation(
             Purpose::Activate.lifetime_text(),
         )));
     }
-    let token = tokens::issue(d, txn, user.id, Purpose::Activate, None).await?;
+    let token = tokens::issue(d, txn, user.id, Purpose::Activate, None, None).await?;
     let company = company(txn, user.account_id).await?;
     let inviter = inviter.named(txn).await?;
     let email = invitation_email(d, &user.email, &company, &inviter, &token);

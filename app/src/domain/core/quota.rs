@@ -210,6 +210,7 @@ impl Default for QuotaPolicy {
             limits: vec![
                 limit(PasswordReset, Recipient, 3, HOUR),
                 limit(PasswordReset, Actor, 20, HOUR),
+                limit(PasswordReset, Account, 50, HOUR),
                 limit(PasswordReset, Client, 20, HOUR),
                 limit(PasswordReset, Total, 1000, HOUR),
                 limit(Verification, Recipient, 3, HOUR),

@@ -114,12 +114,15 @@ pub async fn forget_expired_before<C: ConnectionTrait>(
 
 /// Issues a token on `conn` (the caller's transaction). Earlier unused tokens
 /// of the same purpose for the user expire: only the newest link counts.
+/// `requested_by` names the admin who asked for another user's link (an
+/// email change), checked again when it is used.
 pub async fn issue<C: ConnectionTrait>(
     d: &Domain,
     conn: &C,
     user_id: i32,
     purpose: Purpose,
     new_email: Option<String>,
+    requested_by: Option<i32>,
 ) -> Result<String, AppError> {
     let now = d.clock.now();
     expire(d, conn, user_id, purpose).await?;
@@ -129,6 +132,7 @@ pub async fn issue<C: ConnectionTrait>(
         user_id: Set(user_id),
         purpose: Set(purpose.as_str().into()),
         new_email: Set(new_email),
+        requested_by: Set(requested_by),
         created_at: Set(now),
         expires_at: Set(now + purpose.lifetime()),
         used_at: Set(None),
@@ -149,6 +153,22 @@ pub async fn expire<C: ConnectionTrait>(
         .col_expr(email_token::Column::ExpiresAt, Expr::value(d.clock.now()))
         .filter(email_token::Column::UserId.eq(user_id))
         .filter(email_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(email_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Every unused link that `admin_id` asked for another user stops working:
+/// they are no longer an admin who may ask it (demoted, disabled, deleted).
+pub async fn expire_requested_by<C: ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    admin_id: i32,
+) -> Result<(), AppError> {
+    email_token::Entity::update_many()
+        .col_expr(email_token::Column::ExpiresAt, Expr::value(d.clock.now()))
+        .filter(email_token::Column::RequestedBy.eq(admin_id))
         .filter(email_token::Column::UsedAt.is_null())
         .exec(conn)
         .await?;

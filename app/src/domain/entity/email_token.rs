@@ -12,6 +12,11 @@ pub struct Model {
     pub purpose: String,
     /// The address a `change_email` token confirms.
     pub new_email: Option<String>,
+    /// The admin who asked for another user's `change_email` link: it works
+    /// only while they are an active admin of the user's account. `None`
+    /// when the user asked themself. No foreign key (a deleted admin's id
+    /// stays, to be refused).
+    pub requested_by: Option<i32>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,

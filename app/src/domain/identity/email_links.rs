@@ -70,7 +70,7 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
         ..Who::default()
     };
     d.spend(&txn, Action::Verification, &who).await?;
-    let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None).await?;
+    let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None, None).await?;
     mail::enqueue(&txn, &d.secrets, d.clock.now(), verification_email(d, &me.email, &token))
         .await?;
     txn.commit().await?;
@@ -195,7 +195,7 @@ pub async fn send_password_reset(
     let who = Who { sends_nothing: found.is_none(), ..who.clone() };
     d.spend(&txn, Action::PasswordReset, &who).await?;
     if let Some(user) = found {
-        let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None).await?;
+        let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None, None).await?;
         // Told as it happened: a user whose admin sent the link did not ask.
         let (asked, unasked) = match asker {
             ResetAsker::Anyone => (
@@ -489,8 +489,11 @@ pub async fn send_email_change(
         ..Who::default()
     };
     d.spend(txn, Action::EmailChange, &who).await?;
+    // An admin's request is checked again when the link is used.
+    let requested_by = (actor.user_id() != user.id).then(|| actor.user_id());
+    let confirms = Some(new_email.to_owned());
     let token =
-        tokens::issue(d, txn, user.id, Purpose::ChangeEmail, Some(new_email.to_owned())).await?;
+        tokens::issue(d, txn, user.id, Purpose::ChangeEmail, confirms, requested_by).await?;
     // Told as it happened: the user, or an admin of their account, asked.
     let (you_asked, someone_asked, if_unexpected) = if actor.user_id() == user.id {
         (
@@ -552,7 +555,12 @@ pub async fn send_email_change(
 pub async fn check_email_change_link(d: &Domain, token: &str) -> Result<String, AppError> {
     let link = tokens::check(d, &d.read, token, Purpose::ChangeEmail).await?;
     match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
-        Some(user) => people::refuse_disabled(&user)?,
+        Some(user) => {
+            people::refuse_disabled(&user)?;
+            if let Some(admin_id) = link.requested_by {
+                refuse_unless_admin_still(&d.read, admin_id, user.account_id).await?;
+            }
+        }
         None => return Err(AppError::field("token", tokens::LINK_INVALID)),
     }
     let new_email = link.new_email.ok_or(AppError::Internal)?;
@@ -561,6 +569,32 @@ pub async fn check_email_change_link(d: &Domain, token: &str) -> Result<String, 
         return Err(AppError::field("token", EMAIL_TAKEN));
     }
     Ok(new_email)
+}
+
+/// Why an email-change link an admin asked for no longer works.
+pub const REQUESTER_GONE: &str = "This link no longer works: the admin who asked for it is no \
+     longer an admin of your account. Ask an admin to change your address again.";
+
+/// Refuses an admin's email-change link once that admin is not an active
+/// admin of the account any more: removing an admin must also stop a change
+/// they set up towards an address they read. Demoting, disabling and
+/// deleting them on the Users tab withdraws such links at once
+/// (`tokens::expire_requested_by`); this catches every other way an admin
+/// stops being one (an account merge, a change made outside the console).
+/// Read under the account's lock when confirming.
+async fn refuse_unless_admin_still(
+    conn: &impl sea_orm::ConnectionTrait,
+    admin_id: i32,
+    account_id: i32,
+) -> Result<(), AppError> {
+    let admin = user::Entity::find_by_id(admin_id).one(conn).await?;
+    let still =
+        admin.is_some_and(|a| a.account_id == account_id && a.is_admin && a.disabled_at.is_none());
+    if still {
+        Ok(())
+    } else {
+        Err(AppError::field("token", REQUESTER_GONE))
+    }
 }
 
 /// The button on the page an email-change link opens.
@@ -575,6 +609,9 @@ pub async fn confirm_email_change(
     let used = tokens::consume(d, &txn, token, Purpose::ChangeEmail).await?;
     let new_email = used.new_email.ok_or(AppError::Internal)?;
     people::refuse_disabled(&user)?;
+    if let Some(admin_id) = used.requested_by {
+        refuse_unless_admin_still(&txn, admin_id, user.account_id).await?;
+    }
     let old_email = user.email.clone();
     let mut active = user.into_active_model();
     active.email = Set(new_email.clone());

@@ -65,6 +65,12 @@ pub async fn sign_up(
     if email_taken(&d.db, &email).await? {
         return Err(AppError::field("email", SIGN_UP_EMAIL_TAKEN));
     }
+    // The welcome email is a verification email, counted per mailbox as a
+    // resend is: new addresses of one inbox (`ada+1@`, `ada+2@`, …) would
+    // otherwise each send it one. After the check above, so nobody can
+    // spend a stranger's count by signing up with their taken address.
+    d.spend_alone(Action::Verification, &Who { recipient: Some(email.clone()), ..Who::default() })
+        .await?;
 
     let password_hash = d.passwords.hash(&input.password).await?;
     let now = d.clock.now();
@@ -90,7 +96,7 @@ pub async fn sign_up(
     }
     .insert(&txn, now)
     .await?;
-    let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None).await?;
+    let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
     mail::enqueue(&txn, &d.secrets, now, email_links::verification_email(d, &user.email, &token))
         .await?;
     let event = Event::new(ActivityKind::AccountSignedUp, &account.company_name);

@@ -22,6 +22,7 @@ mod m20261201_000019_sealed_outbox;
 mod m20261201_000020_session_addresses;
 mod m20261202_000021_activity_subjects;
 mod m20261202_000022_declined_mailboxes;
+mod m20261202_000023_link_requesters;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_session_addresses::Migration),
             Box::new(m20261202_000021_activity_subjects::Migration),
             Box::new(m20261202_000022_declined_mailboxes::Migration),
+            Box::new(m20261202_000023_link_requesters::Migration),
         ]
     }
 }
