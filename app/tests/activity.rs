@@ -1236,6 +1236,36 @@ async fn a_long_download_is_sent_a_page_at_a_time() {
     assert!(lines[2_345].contains("\"target 0 of"), "{}", lines[2_345]);
 }
 
+/// A download stops at its cap, as the page says: the newest
+/// `ACTIVITY_CSV_MAX` events, the older few left out.
+#[tokio::test]
+async fn a_download_holds_the_newest_events_up_to_its_cap() {
+    use app::model::ACTIVITY_CSV_MAX;
+    use sea_orm::Set;
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let events: Vec<_> = (0..ACTIVITY_CSV_MAX + 3)
+        .map(|n| activity_event::ActiveModel {
+            account_id: Set(ada.account_id()),
+            at: Set(d.clock.now()),
+            actor: Set("ada@example.com".into()),
+            kind: Set("user.updated".into()),
+            target: Set(format!("target {n}")),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in events.chunks(1_000) {
+        activity_event::Entity::insert_many(chunk.to_vec()).exec(&d.db).await.unwrap();
+    }
+    let csv = admin_activity::csv(&d, &ada, &ActivityFilter::default()).await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1 + ACTIVITY_CSV_MAX, "the header and the cap's worth of events");
+    let newest = format!("\"target {}\"", ACTIVITY_CSV_MAX + 2);
+    assert!(lines[1].contains(&newest), "newest first: {}", lines[1]);
+    assert!(lines[ACTIVITY_CSV_MAX].contains("\"target 3\""), "{}", lines[ACTIVITY_CSV_MAX]);
+    assert!(!csv.contains("\"target 2\""), "the three oldest are left out");
+}
+
 /// The accounts one client address signs up share its downloads: each is a
 /// new admin with counts of its own.
 #[tokio::test]

@@ -46,6 +46,8 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await expect(table.locator('tbody tr')).toHaveCount(1);
   await expect(table.getByRole('cell', { name: 'Phone number requested' })).toBeVisible();
 
+  // The link says how much a download holds.
+  await expect(page.getByRole('link', { name: 'Download CSV' })).toHaveAccessibleDescription('A download holds the newest 100,000 events that match.');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
   const csv = await (await download.createReadStream()).toArray();
   const text = Buffer.concat(csv).toString('utf8');

@@ -67,8 +67,9 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await backup.getByRole('button', { name: 'Save Settings' }).click();
   await expect(backup.getByText('You already have an application of this name: choose another.')).toBeVisible();
   await expect(backup.getByRole('checkbox', { name: 'Greeting' })).toBeChecked();
+  // Enter in the name saves, as in every other dialog.
   await newName.fill('Night IVR');
-  await backup.getByRole('button', { name: 'Save Settings' }).click();
+  await newName.press('Enter');
   await expect(backup).toBeHidden();
   await expect(page.getByText('The settings of Night IVR are saved.')).toBeVisible();
   await expect(page.getByRole('row', { name: /Night IVR/ }).getByRole('cell', { name: 'Greeting', exact: true })).toBeVisible();
@@ -159,6 +160,8 @@ test('sharing an application, and Stop Sharing that asks first', async ({ page }
   await share.getByRole('option', { name: /Bob Builder/ }).click();
   const stop = share.getByRole('button', { name: 'Stop sharing with Bob Builder' });
   await expect(stop).toBeVisible();
+  // The form is drawn anew with the list: the focus goes back to Share With.
+  await expect(share.getByLabel('Share With')).toBeFocused();
 
   // Asked first; keeping it changes nothing.
   await stop.click();
@@ -174,6 +177,11 @@ test('sharing an application, and Stop Sharing that asks first', async ({ page }
   await stop.click();
   await share.getByRole('button', { name: 'Yes, Stop Sharing' }).click();
   await expect(share.getByText('Nobody yet.')).toBeVisible();
+  await expect(share.getByLabel('Share With')).toBeFocused();
+  // Done: the focus goes back to the row's Share, drawn anew by the reload.
+  await share.getByRole('button', { name: 'Done' }).click();
+  await expect(share).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Share Main IVR' })).toBeFocused();
   await page.reload();
   await ready(page);
   await page.getByRole('button', { name: 'Share Main IVR' }).click();

@@ -60,7 +60,7 @@ test('an admin requests a number, assigns an owner, saves, reloads and deletes i
   await expect(dialog).toContainText(readable);
   await dialog.getByRole('button', { name: 'Yes' }).click();
   await expect(page.getByText('This account has no phone numbers yet.')).toBeVisible();
-  await expect(page.getByText(`${readable} is deleted: it went back to the pool.`)).toBeFocused();
+  await expect(page.getByText(`${readable} is deleted.`)).toBeFocused();
   await expect(page.getByRole('button', { name: 'Request a Phone Number' })).toBeEnabled();
 });
 
@@ -176,4 +176,32 @@ test('an owner refused on Save is said at its number', async ({ page, context })
   await page.reload();
   await ready(page);
   await expect(page.getByRole('combobox', { name: /^Owner of / })).toHaveValue('Grace Hopper');
+});
+
+test('a deployment refused on Save is said at its number', async ({ page, context }) => {
+  const { readable } = await numberAndBob(page, 'refused-deploy');
+  await openTab(page, 'Applications');
+  await page.getByLabel('New application name').fill('Main IVR');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
+  await openTab(page, 'Account');
+  const app = page.getByLabel(`Application for ${readable}`);
+  await app.selectOption({ label: 'Main IVR' });
+  // Meanwhile, in another window, the application is deleted.
+  const other = await context.newPage();
+  await other.goto('/account/applications');
+  await ready(other);
+  await other.getByRole('button', { name: 'Delete Main IVR' }).click();
+  await other.getByRole('dialog', { name: 'Delete Application' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(other.getByRole('cell', { name: 'Main IVR', exact: true })).toHaveCount(0);
+  await other.close();
+
+  await page.getByRole('button', { name: `Save ${readable}` }).click();
+  const why = 'Choose one of your applications.';
+  await expect(page.getByRole('row').filter({ has: app }).getByText(why)).toBeVisible();
+  await expect(app).toHaveAttribute('aria-invalid', 'true');
+  await expect(app).toHaveAccessibleDescription(why);
+  await page.reload();
+  await ready(page);
+  await expect(page.getByLabel(`Application for ${readable}`).locator('option:checked')).toHaveText('Not deployed');
 });

@@ -239,6 +239,10 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   await expect(page.locator('#key-password')).toHaveValue('');
   const me = await request.get('/api/v1/me', { headers: { Authorization: `Bearer ${key}` } });
   expect(me.status()).toBe(200);
+  // Once saved, the user puts it away; the focus stays in the section.
+  await page.getByRole('button', { name: 'I Have Saved It' }).click();
+  await expect(page.getByText(key)).toHaveCount(0);
+  await expect(page.getByRole('heading', { name: 'Developer Keys' })).toBeFocused();
   await page.reload();
   await ready(page);
   await expect(page.getByText(key)).toHaveCount(0);
@@ -259,7 +263,7 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   await page.getByLabel('Key name').fill('Backup job');
   await page.locator('#key-password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Generate Key' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Your new key Backup job.' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Your new key Backup job is ready.' })).toBeVisible();
   await expect(shown).not.toHaveText(regenerated);
   const backup = (await shown.textContent())!.trim();
   const status = async (k: string) =>
@@ -290,4 +294,25 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   await expect(page.getByText('The key Backup job is revoked.')).toBeVisible();
   await expect(shown).toHaveCount(0);
   await expect(page.getByText(backup)).toHaveCount(0);
+});
+
+test('a refused Set Up says why, and the focus stays on the button', async ({ page, context }) => {
+  await signUp(page, uniqueEmail('totp-refused'));
+  await ready(page);
+  // Meanwhile, in another window, two-factor authentication is turned on.
+  const other = await context.newPage();
+  await other.goto('/account');
+  await ready(other);
+  await other.getByRole('button', { name: 'Set Up Two-Factor Authentication' }).click();
+  const secret = (await other.locator('code.secret').first().textContent())!.replace(/\s+/g, '');
+  await other.locator('#enable-password').fill(PASSWORD);
+  await other.locator('#enable-code').fill(await new Authenticator(base32Decode(secret)).code());
+  await other.getByRole('button', { name: 'Turn On' }).click();
+  await expect(other.locator('ul.recovery-codes li')).toHaveCount(10);
+
+  const setUp = page.getByRole('button', { name: 'Set Up Two-Factor Authentication' });
+  await setUp.click();
+  await expect(page.getByRole('status').filter({ hasText: 'Two-factor authentication is already on.' })).toBeVisible();
+  await expect(setUp).toBeFocused();
+  await expect(page.getByRole('img', { name: 'QR code of your two-factor secret' })).toHaveCount(0);
 });

@@ -170,6 +170,22 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await page.getByLabel('Show').selectOption('all');
   await expect(page.getByRole('row', { name: /Grace Hopper/ })).toBeVisible();
   await expect(page).toHaveURL(/\/account\/users$/);
+  // A tab pasted from a spreadsheet searches as a space, and a search in
+  // the address that the server would refuse (a control character, too
+  // long) is cut to one it takes: the list and its search box stay.
+  await page.getByLabel('Search Users').fill('bob\t');
+  await expect(page.getByLabel('Search Users')).toHaveValue('bob ');
+  await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);
+  await expect(row).toBeVisible();
+  await page.goto('/account/users?search=bob%09');
+  await ready(page);
+  await expect(row).toBeVisible();
+  await page.goto(`/account/users?search=${'b'.repeat(150)}`);
+  await ready(page);
+  await expect(page.getByText('No user matches this search and filter.')).toBeVisible();
+  await expect(page.getByLabel('Search Users')).toHaveValue('b'.repeat(100));
+  await page.goto('/account/users');
+  await ready(page);
 
   // The member is refused at log-in with the reason.
   const other = await browser.newContext();
@@ -416,6 +432,10 @@ test('a member sees what an admin did to them; an admin who makes themself a mem
   await page.getByRole('button', { name: 'Edit Grace Hopper' }).click();
   const dialog = page.getByRole('dialog', { name: 'Edit User' });
   await expect(dialog.getByText('This is you: with No, the admin tabs close for you')).toBeVisible();
+  // Her own address is changed on the Account tab, which asks for her password.
+  const email = dialog.getByLabel('Email Address');
+  await expect(email).toHaveAttribute('readonly', '');
+  await expect(email).toHaveAccessibleDescription(/Change your own email address on the Account tab/);
   await dialog.getByRole('radio', { name: 'No' }).check();
   await dialog.getByRole('button', { name: 'Update' }).click();
   await expect(page).toHaveURL(/\/account$/);

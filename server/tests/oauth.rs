@@ -428,7 +428,7 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
         assert_eq!(full, "/account/oauth-tokens?oauth=full");
         before.assert_unchanged(&app.domain).await;
         let page = app.page("/account/oauth-tokens?oauth=full", Some(&admin)).await;
-        assert!(page.body.contains("keeps as many OAuth tokens as it may"), "{}", page.body);
+        assert!(page.body.contains("has as many OAuth tokens as it may keep"), "{}", page.body);
         // And a new start is refused with the reason, before it is counted.
         start_refused(http::StatusCode::CONFLICT, "the most it can keep is 1").await;
     })

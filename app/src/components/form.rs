@@ -92,6 +92,9 @@ pub fn Field(
     /// May be left empty (see `FieldFrame`).
     #[prop(optional)]
     optional: bool,
+    /// Shown and sent, not edited here; the hint says where it is.
+    #[prop(optional)]
+    readonly: bool,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
@@ -110,6 +113,7 @@ pub fn Field(
                 maxlength=maxlength
                 inputmode=inputmode
                 autofocus=autofocus
+                readonly=readonly
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
                 on:input=move |ev| {

@@ -22,3 +22,20 @@ pub fn bring_into_sight(id: &str) {
         element.scroll_into_view_with_scroll_into_view_options(&nearest);
     }
 }
+
+/// Focuses the element `id` once the change just made is drawn: the control
+/// that had the focus is gone with it.
+pub fn focus_by_id(id: &'static str) {
+    #[cfg(feature = "hydrate")]
+    leptos::prelude::request_animation_frame(move || {
+        use leptos::wasm_bindgen::JsCast;
+        let element = leptos::prelude::document().get_element_by_id(id);
+        if let Some(element) =
+            element.and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}

@@ -45,7 +45,17 @@ pub fn Modal(
                 element.close();
             }
             if !wanted {
-                if let Some(opener) = opener.get_value() {
+                // A list reloaded while the dialog was open (after a share)
+                // drew its row's buttons anew: the one of the same name
+                // takes the focus, not the page's top.
+                let opener = opener.get_value().and_then(|opener| {
+                    if opener.is_connected() {
+                        Some(opener)
+                    } else {
+                        same_named_button(&opener)
+                    }
+                });
+                if let Some(opener) = opener {
                     let _ = opener.focus();
                 }
             }
@@ -310,4 +320,17 @@ where
         }
         is_open
     });
+}
+
+/// The button now on the page with the name (`aria-label`) of `gone`, which
+/// is no longer there.
+#[cfg(feature = "hydrate")]
+fn same_named_button(gone: &leptos::web_sys::HtmlElement) -> Option<leptos::web_sys::HtmlElement> {
+    use leptos::wasm_bindgen::JsCast;
+    let name = gone.get_attribute("aria-label")?;
+    let buttons = leptos::prelude::document().get_elements_by_tag_name("button");
+    (0..buttons.length())
+        .filter_map(|i| buttons.item(i))
+        .find(|button| button.get_attribute("aria-label").as_deref() == Some(name.as_str()))
+        .and_then(|button| button.dyn_into().ok())
 }

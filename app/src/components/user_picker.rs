@@ -5,7 +5,7 @@ use std::future::Future;
 
 use leptos::prelude::*;
 
-use crate::model::{AppError, UserChoice};
+use crate::model::{searchable, AppError, UserChoice, SEARCH_MAX};
 
 #[component]
 pub fn UserPicker<S, F>(
@@ -123,8 +123,9 @@ where
                     text.set(String::new());
                 }
                 on:click=move |_| open.set(true)
+                maxlength=SEARCH_MAX
                 on:input=move |ev| {
-                    let typed = event_target_value(&ev);
+                    let typed = searchable(&event_target_value(&ev));
                     text.set(typed.clone());
                     open.set(true);
                     lookup(typed);

@@ -163,6 +163,10 @@ pub struct ActivityPage {
 /// asks all the same.
 pub const TO_BEFORE_FROM: &str = "To must be the same day as From or later.";
 
+/// At most this many events go into one CSV download, the newest that match:
+/// the page says so beside the link.
+pub const ACTIVITY_CSV_MAX: usize = 100_000;
+
 /// What the Activity tab, the API and the CSV filter by; every part optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityFilter {

@@ -14,3 +14,14 @@ pub const STATE_MAX: usize = 100;
 pub const ZIP_MAX: usize = 10;
 /// An integration's or a JS library's description.
 pub const DESCRIPTION_MAX: usize = 500;
+
+/// A search of users by name or email address.
+pub const SEARCH_MAX: usize = 100;
+
+/// What a search box sends for what was typed: control characters (a tab
+/// pasted from a spreadsheet), which no name or address holds and the server
+/// refuses, as spaces, and at most [`SEARCH_MAX`] characters. So the server
+/// takes every search the box shows, or one in the page's address.
+pub fn searchable(typed: &str) -> String {
+    typed.chars().map(|c| if c.is_control() { ' ' } else { c }).take(SEARCH_MAX).collect()
+}

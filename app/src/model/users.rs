@@ -172,3 +172,8 @@ pub struct UserChoice {
     pub name: String,
     pub email: String,
 }
+
+/// Why an admin's own address is not changed on the Users tab, as the
+/// field's hint and as the server's refusal.
+pub const OWN_EMAIL: &str =
+    "Change your own email address on the Account tab: it asks for your password.";

@@ -11,8 +11,22 @@ use crate::components::loaded::{server_resource, Loaded};
 use crate::components::table::{email_parts, DataTable, Pager};
 use crate::components::user_picker::UserPicker;
 use crate::model::{
-    ActivityFilter, ActivityKind, ActivityPage, ActivityRow, UserChoice, TO_BEFORE_FROM,
+    ActivityFilter, ActivityKind, ActivityPage, ActivityRow, UserChoice, ACTIVITY_CSV_MAX,
+    TO_BEFORE_FROM,
 };
+
+/// "100,000" for 100000.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
 
 /// "2026-11-22 09:00:00 UTC" from the RFC 3339 time of an event.
 fn when(at: &str) -> String {
@@ -119,8 +133,11 @@ pub fn ActivityTab() -> impl IntoView {
                     {move || backwards().then_some(TO_BEFORE_FROM)}
                 </p>
             </div>
-            <a class="button" href=csv aria-disabled=move || backwards().then_some("true") download="activity.csv">"Download CSV"</a>
+            <a class="button" href=csv aria-disabled=move || backwards().then_some("true") aria-describedby="activity-csv-hint" download="activity.csv">"Download CSV"</a>
         </div>
+        <p class="hint" id="activity-csv-hint">
+            {format!("A download holds the newest {} events that match.", thousands(ACTIVITY_CSV_MAX))}
+        </p>
     }
     .into_any()
     };

@@ -10,6 +10,7 @@ use crate::api::applications::{
     SaveApplicationSettings, ShareApplication, UnshareApplication,
 };
 use crate::components::action::{announce, field_error, form_action, form_error, successes};
+use crate::components::focus_by_id;
 use crate::components::form::{DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
@@ -65,13 +66,20 @@ pub fn ApplicationsTab() -> impl IntoView {
     announce(save, done, |app| format!("The settings of {} are saved.", app.name));
     // The share dialog stays open to share with several users; it shows the
     // application as the server returns it.
-    Effect::new(move |_| {
-        for result in [share.value().get(), unshare.value().get()] {
-            if let Some(Ok(row)) = result {
+    // Drawn anew, the form loses the focus: it goes back to Share With, for
+    // the next user to share with.
+    // Each answer on its own change: after an unshare, a later share's
+    // answer is the newer, whichever action it came from.
+    for answer in [share.value(), unshare.value()] {
+        Effect::new(move |_| {
+            if let Some(Ok(row)) = answer.get() {
                 buttons.sharing.set(Some(row));
+                if buttons.share_open.get_untracked() {
+                    focus_by_id("share-user");
+                }
             }
-        }
-    });
+        });
+    }
 
     view! {
         <section class="panel" aria-labelledby="applications-heading">
@@ -214,22 +222,31 @@ fn SettingsForm(
     let chosen_integrations =
         RwSignal::new(app.integrations.iter().map(|i| i.id).collect::<Vec<_>>());
     let id = app.id;
+    // A form, so Enter in the name saves as in every other dialog; the
+    // ticked boxes are sent from the signals, not as form fields.
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if save.pending().get_untracked() {
+            return;
+        }
+        save.dispatch(SaveApplicationSettings {
+            id,
+            name: Some(name.get_untracked()),
+            library_ids: chosen_libraries.get_untracked(),
+            integration_ids: chosen_integrations.get_untracked(),
+        });
+    };
     view! {
-        <FormStatus error=form_error(saved, &["name"]) />
-        <Field label="Name" name="name" form="settings-" value=app.name.clone() bind=name maxlength=NAME_MAX error=field_error(saved, "name") />
-        <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries />
-        <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations />
-        <div class="actions">
-            <button type="button" class="primary" disabled=move || save.pending().get() on:click=move |_| {
-                save.dispatch(SaveApplicationSettings {
-                    id,
-                    name: Some(name.get_untracked()),
-                    library_ids: chosen_libraries.get_untracked(),
-                    integration_ids: chosen_integrations.get_untracked(),
-                });
-            }>"Save Settings"</button>
-            <CancelButton />
-        </div>
+        <form novalidate on:submit=submit>
+            <FormStatus error=form_error(saved, &["name"]) />
+            <Field label="Name" name="name" form="settings-" value=app.name.clone() bind=name maxlength=NAME_MAX error=field_error(saved, "name") />
+            <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries />
+            <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations />
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save Settings"</button>
+                <CancelButton />
+            </div>
+        </form>
     }
 }
 

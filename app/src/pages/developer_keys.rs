@@ -10,6 +10,7 @@ use crate::api::developer_keys::{
 use crate::components::action::{
     field_error, form_action, form_error, newest_success, reset_on_success,
 };
+use crate::components::focus_by_id;
 use crate::components::form::{DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Confirm, Modal};
@@ -84,9 +85,9 @@ pub fn DeveloperKeysSection() -> impl IntoView {
     });
     view! {
         <section class="panel" aria-labelledby="keys-heading">
-            <h2 id="keys-heading">"Developer Keys"</h2>
+            <h2 id="keys-heading" tabindex="-1">"Developer Keys"</h2>
             <p class="hint">"A developer key lets a program use the JSON API (" <a href="/api/v1/openapi.json">"OpenAPI description"</a> ") as you, with your rights."</p>
-            {move || shown.get().map(|new_key| view! { <ShownKey new_key /> })}
+            {move || shown.get().map(|new_key| view! { <ShownKey new_key shown /> })}
             <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating regenerate_open revoking revoke_open /> } />
             <DoneNotice done=revoked />
             <ActionForm action=generate node_ref=generate_form attr:novalidate=true attr:class="inline-form">
@@ -109,13 +110,21 @@ pub fn DeveloperKeysSection() -> impl IntoView {
     }
 }
 
+/// The key just made, until the user says it is kept or leaves the tab: a
+/// secret left on the screen is one more for a passer-by to read.
 #[component]
-fn ShownKey(new_key: NewDeveloperKey) -> impl IntoView {
+fn ShownKey(new_key: NewDeveloperKey, shown: RwSignal<Option<NewDeveloperKey>>) -> impl IntoView {
     view! {
         <div class="alert success" role="status" id="new-key">
-            <p>"Your new key " <strong>{new_key.row.name.clone()}</strong> ". Copy it now: it is not shown again."</p>
+            <p>"Your new key " <strong>{new_key.row.name.clone()}</strong> " is ready. Copy it now: it is not shown again."</p>
             <p><code class="secret" id="new-developer-key">{new_key.key.clone()}</code></p>
-            <CopyButton text=new_key.key what="Key" />
+            <div class="actions">
+                <CopyButton text=new_key.key what="Key" />
+                <button type="button" on:click=move |_| {
+                    shown.set(None);
+                    focus_by_id("keys-heading");
+                }>"I Have Saved It"</button>
+            </div>
         </div>
     }
 }

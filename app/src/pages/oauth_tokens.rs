@@ -21,7 +21,7 @@ fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
         "denied" => Some((false, "Stripe was not connected: the authorization was declined.")),
         "invalid_state" => Some((false, "Stripe was not connected: that link was not started here, was used already or has expired. Please try again from this page.")),
         "failed" => Some((false, "Stripe was not connected: Stripe did not confirm the authorization. Please try again.")),
-        "full" => Some((false, "Stripe was not connected: this account keeps as many OAuth tokens as it may. Delete one, then try again.")),
+        "full" => Some((false, "Stripe was not connected: this account has as many OAuth tokens as it may keep. Delete one, then try again.")),
         "too_many" => Some((false, "Stripe was not connected: you have made too many changes in the last hour. Please try again later.")),
         _ => None,
     }
@@ -32,8 +32,9 @@ pub fn OAuthTokensTab() -> impl IntoView {
     let start = form_action::<StartOauth>();
     let delete = form_action::<DeleteOauthToken>();
     let tokens = server_resource(move || delete.version().get(), |_| list_oauth_tokens());
-    let outcome =
-        use_query_map().with_untracked(|q| q.get("oauth")).and_then(|c| outcome_message(&c));
+    let outcome = RwSignal::new(
+        use_query_map().with_untracked(|q| q.get("oauth")).and_then(|c| outcome_message(&c)),
+    );
     // The outcome is said once: the address loses it, so a reload, or the
     // tab opened again later, does not repeat it.
     #[cfg(feature = "hydrate")]
@@ -68,6 +69,13 @@ pub fn OAuthTokensTab() -> impl IntoView {
     });
     let dialogs = RowDialogs::<OAuthTokenRow>::new();
     let done = RwSignal::new(None);
+    // The outcome goes once the user does something else here: beside
+    // "The test token of … is deleted" it would read as that task's result.
+    Effect::new(move |_| {
+        if dialogs.delete_open.get() || start.pending().get() {
+            outcome.set(None);
+        }
+    });
     let body = move |tokens: OAuthTokens| match tokens {
         OAuthTokens { enabled: false, support_email, .. } => Either::Left(view! {
             <p class="notice-text">
@@ -112,7 +120,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="oauth-heading">
             <h2 id="oauth-heading">"OAuth Tokens"</h2>
-            {outcome.map(|(ok, text)| view! { <p class=if ok { "alert success" } else { "alert error" } role="status">{text}</p> })}
+            {move || outcome.get().map(|(ok, text)| view! { <p class=if ok { "alert success" } else { "alert error" } role="status">{text}</p> })}
             <Loaded resource=tokens view=body />
             <DoneNotice done />
         </section>
@@ -121,9 +129,9 @@ pub fn OAuthTokensTab() -> impl IntoView {
             id="delete-token"
             dialogs
             action=delete
-            question=|t: &OAuthTokenRow| format!("Delete the {} token of {}? Deployments using it lose it.", t.token_type, t.provider_account_id)
+            question=|t: &OAuthTokenRow| format!("Delete the {} token of {}? Deployments using it lose it.", t.token_type.to_lowercase(), t.provider_account_id)
             input=|row: &OAuthTokenRow| DeleteOauthToken { id: row.id }
-            deleted=|t: &OAuthTokenRow| format!("The {} token of {} is deleted.", t.token_type, t.provider_account_id)
+            deleted=|t: &OAuthTokenRow| format!("The {} token of {} is deleted.", t.token_type.to_lowercase(), t.provider_account_id)
             done
         />
     }

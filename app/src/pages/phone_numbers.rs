@@ -14,7 +14,7 @@ use crate::api::phone_numbers::{
     RequestPhoneNumber, SavePhoneOwners,
 };
 use crate::components::action::{
-    announce, form_action, form_error, form_error_except, success_message,
+    announce, field_error, form_action, form_error, form_error_except, success_message,
 };
 use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
@@ -64,11 +64,11 @@ pub fn PhoneNumbersTab() -> impl IntoView {
             dialogs
             action=release
             question=|row: &PhoneNumberRow| format!(
-                "Delete {}? The number goes back to the pool, rests there for a while so nobody else gets it at once, and this account can no longer use it.",
+                "Delete {}? Calls to it stop reaching your applications at once, and this account can no longer use it.",
                 readable_phone(&row.e164)
             )
             input=|row: &PhoneNumberRow| ReleasePhoneNumber { id: row.id }
-            deleted=|row: &PhoneNumberRow| format!("{} is deleted: it went back to the pool.", readable_phone(&row.e164))
+            deleted=|row: &PhoneNumberRow| format!("{} is deleted.", readable_phone(&row.e164))
             done
         />
     }
@@ -276,6 +276,9 @@ pub fn MyPhoneNumbers() -> impl IntoView {
             done.set(notice("The OAuth token"));
         }
     });
+    // A refused choice is said in the row whose Save sent it, beside it;
+    // anything else (a limit, a number gone meanwhile) under the table.
+    let errors = (field_error(deploy.value(), "application"), field_error(assign.value(), "token"));
     view! {
         <section class="panel" aria-labelledby="my-numbers-heading">
             <h2 id="my-numbers-heading">"Your Phone Numbers"</h2>
@@ -286,12 +289,12 @@ pub fn MyPhoneNumbers() -> impl IntoView {
                     actions=true
                     empty="You own no phone numbers. An account admin assigns them on the Phone Numbers tab."
                     rows
-                    row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign saving done /> }
+                    row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign saving done errors /> }
                 />
             } />
             <DoneNotice done />
-            <FormStatus error=form_error(deploy.value(), &[]) />
-            <FormStatus error=form_error(assign.value(), &[]) />
+            <FormStatus error=form_error(deploy.value(), &["application"]) />
+            <FormStatus error=form_error(assign.value(), &["token"]) />
         </section>
     }
 }
@@ -306,6 +309,8 @@ fn MyNumberRow(
     /// The number whose Save ran last, for the notice; cleared at each Save.
     saving: RwSignal<Option<String>>,
     done: RwSignal<Option<String>>,
+    /// The refused choices of the last deploy and token Save, for its row.
+    errors: (Signal<Option<String>>, Signal<Option<String>>),
 ) -> impl IntoView {
     let current_token = row.token.as_ref().map(|t| t.id);
     let token_id = format!("token-{}", row.id);
@@ -321,6 +326,12 @@ fn MyNumberRow(
     let app_changed = move || chosen_app.get() != current;
     let changed = move || app_changed() || chosen_token.get() != current_token;
     let pending = move || deploy.pending().get() || assign.pending().get();
+    let this_number = StoredValue::new(readable.clone());
+    let mine = move || saving.with(|s| this_number.with_value(|n| s.as_ref() == Some(n)));
+    let app_error = move || if mine() { errors.0.get() } else { None };
+    let token_error = move || if mine() { errors.1.get() } else { None };
+    let (app_error_id, token_error_id) =
+        (format!("deploy-{number_id}-error"), format!("token-{number_id}-error"));
     let named = readable.clone();
     let save = move |_| {
         // One row's Save at a time: what an earlier one said goes.
@@ -345,6 +356,8 @@ fn MyNumberRow(
                 <label class="sr-only" for=select_id.clone()>{format!("Application for {readable}")}</label>
                 <select
                     id=select_id
+                    aria-invalid=move || app_error().is_some().then_some("true")
+                    aria-describedby=app_error_id.clone()
                     on:change=move |ev| {
                         chosen_app.set(event_target_value(&ev).parse().ok());
                         // A token picked for the saved application is not
@@ -357,6 +370,7 @@ fn MyNumberRow(
                         <option value=app.id selected=current == Some(app.id)>{app.name}</option>
                     }).collect_view()}
                 </select>
+                <p class="error" id=app_error_id aria-live="polite">{app_error}</p>
             </td>
             <td>
                 // The token belongs to the saved deployment: a new application
@@ -366,6 +380,8 @@ fn MyNumberRow(
                     <select
                         id=token_id.clone()
                         disabled=app_changed
+                        aria-invalid=move || token_error().is_some().then_some("true")
+                        aria-describedby=token_error_id.clone()
                         prop:value=move || chosen_token.get().map(|t| t.to_string()).unwrap_or_default()
                         on:change=move |ev| chosen_token.set(event_target_value(&ev).parse().ok())
                     >
@@ -375,6 +391,7 @@ fn MyNumberRow(
                         }).collect_view()}
                     </select>
                     <p class="hint" hidden=move || !app_changed()>"Save the new application first; then choose its token."</p>
+                    <p class="error" id=token_error_id.clone() aria-live="polite">{token_error}</p>
                 })}
                 {(!deployed).then(|| view! { <span class="hint">"Deploy an application first."</span> })}
             </td>

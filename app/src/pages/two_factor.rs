@@ -10,6 +10,7 @@ use crate::api::two_factor::{
     RegenerateRecoveryCodes,
 };
 use crate::components::action::{field_error, form_action, form_error, newest_success};
+use crate::components::focus_by_id;
 use crate::components::form::{Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::secret::CopyButton;
@@ -103,8 +104,16 @@ fn TwoFactorSetupSteps(
     begin: ServerAction<BeginTwoFactor>,
     confirm: ServerAction<ConfirmTwoFactor>,
 ) -> impl IntoView {
+    // A refusal redraws the Set Up button under it: the new one takes the
+    // focus, and the status, there before the answer, reads the refusal out.
+    Effect::new(move |_| {
+        if begin.value().with(|answer| matches!(answer, Some(Err(_)))) {
+            focus_by_id("two-factor-setup");
+        }
+    });
     view! {
         <p>"Two-factor authentication is off. With it on, log-in also asks for a code from an authenticator app on your phone."</p>
+        <FormStatus error=form_error(begin.value(), &[]) />
         {move || match begin.value().get() {
             Some(Ok(setup)) => Either::Left(view! {
                 <ol class="steps">
@@ -127,8 +136,7 @@ fn TwoFactorSetupSteps(
                     </li>
                 </ol>
             }),
-            other => Either::Right(view! {
-                {other.and_then(Result::err).map(|e| view! { <p class="alert error">{e.to_string()}</p> })}
+            _ => Either::Right(view! {
                 <button type="button" id="two-factor-setup" class="primary" disabled=move || begin.pending().get() on:click=move |_| {
                     begin.dispatch(BeginTwoFactor {});
                 }>"Set Up Two-Factor Authentication"</button>
@@ -143,23 +151,6 @@ fn cancel_setup(begin: ServerAction<BeginTwoFactor>, confirm: ServerAction<Confi
     begin.value().set(None);
     confirm.value().set(None);
     focus_by_id("two-factor-setup");
-}
-
-/// Focuses the element `id` once the change just made is drawn: the control
-/// that had the focus is gone with it.
-fn focus_by_id(id: &'static str) {
-    #[cfg(feature = "hydrate")]
-    request_animation_frame(move || {
-        use leptos::wasm_bindgen::JsCast;
-        let element = document().get_element_by_id(id);
-        if let Some(element) =
-            element.and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-        {
-            let _ = element.focus();
-        }
-    });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
 }
 
 /// The codes just made, until the user says they have kept them (`saved`).

@@ -17,7 +17,10 @@ use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{
     email_parts, DataTable, DeleteButton, EditButton, Pager, RowActions,
 };
-use crate::model::{AppError, UserPage, UserRow, UserSort, UserState, EMAIL_MAX, NAME_MAX};
+use crate::model::{
+    searchable, AppError, UserPage, UserRow, UserSort, UserState, EMAIL_MAX, NAME_MAX, OWN_EMAIL,
+    SEARCH_MAX,
+};
 
 use super::my_account::UserResource;
 
@@ -150,7 +153,7 @@ pub fn UsersTab() -> impl IntoView {
 /// (or not understood) is the default.
 fn from_address(query: &leptos_router::params::ParamsMap) -> (String, UserState, UserSort) {
     (
-        query.get("search").unwrap_or_default(),
+        query.get("search").map(|s| searchable(&s)).unwrap_or_default(),
         query.get("show").map_or(UserState::All, |k| UserState::from_key(&k)),
         query.get("sort").map_or(UserSort::Name, |k| UserSort::from_key(&k)),
     )
@@ -420,8 +423,9 @@ fn UserTable(
                     value=search.get_untracked()
                     prop:value=move || search.get()
                     placeholder="Name or email"
+                    maxlength=SEARCH_MAX
                     on:input=move |ev| {
-                        search.set(event_target_value(&ev));
+                        search.set(searchable(&event_target_value(&ev)));
                         restart.run(());
                     }
                 />
@@ -553,7 +557,8 @@ fn UserForm(
     row: Option<UserRow>,
 ) -> impl IntoView {
     let prefix = if row.is_some() { "edit-" } else { "add-" };
-    let demoting_yourself = row.as_ref().is_some_and(|r| r.is_admin && Some(r.id) == my_id());
+    let yourself = row.as_ref().is_some_and(|r| Some(r.id) == my_id());
+    let demoting_yourself = yourself && row.as_ref().is_some_and(|r| r.is_admin);
     let value = row.clone().unwrap_or(UserRow {
         id: 0,
         first_name: String::new(),
@@ -588,7 +593,12 @@ fn UserForm(
             input_type="email"
             maxlength=EMAIL_MAX
             value=value.email.clone()
-            hint=if row.as_ref().is_some_and(|r| !r.invited) {
+            // One's own address changes on the Account tab, which asks for
+            // the password (the server refuses it here).
+            readonly=yourself
+            hint=if yourself {
+                OWN_EMAIL
+            } else if row.as_ref().is_some_and(|r| !r.invited) {
                 "A new address takes effect when the user confirms it from that address."
             } else {
                 "The activation email goes to this address."

@@ -7,12 +7,10 @@ use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::activity_event;
-use crate::model::{ActivityFilter, ActivityPage, ActivityRow, AppError};
+use crate::model::{ActivityFilter, ActivityPage, ActivityRow, AppError, ACTIVITY_CSV_MAX};
 
 /// Events on one page of the tab and of the API.
 pub const PAGE: u64 = 50;
-/// At most this many events go into one CSV download (newest first).
-pub const CSV_MAX: usize = 100_000;
 /// Events read per query while writing a CSV.
 const CSV_BATCH: u64 = 1000;
 
@@ -28,7 +26,7 @@ pub async fn list(
     activity::page(&d.read, scoped, &filter, before, PAGE).await
 }
 
-/// The events passing `filter` as CSV (newest first, at most [`CSV_MAX`]),
+/// The events passing `filter` as CSV (newest first, at most [`ACTIVITY_CSV_MAX`]),
 /// whole: [`csv_export`], collected.
 pub async fn csv(d: &Domain, admin: &Admin, filter: &ActivityFilter) -> Result<String, AppError> {
     let mut export = csv_export(d, admin, filter).await?;
@@ -93,10 +91,10 @@ impl CsvExport {
         };
         self.next = Next::Done;
         let scoped = Scoped::of(self.admin.member()).all::<activity_event::Entity>();
-        let batch = CSV_BATCH.min((CSV_MAX - sent) as u64);
+        let batch = CSV_BATCH.min((ACTIVITY_CSV_MAX - sent) as u64);
         let page = activity::page(&self.d.read, scoped, &self.filter, before, batch).await?;
         let sent = sent + page.rows.len();
-        if let Some(next) = page.next.filter(|_| sent < CSV_MAX) {
+        if let Some(next) = page.next.filter(|_| sent < ACTIVITY_CSV_MAX) {
             self.next = Next::Events { before: Some(next), sent };
         }
         Ok(Some(lines_of(&page.rows)))

@@ -37,8 +37,7 @@ pub const LAST_ACTIVE_ADMIN: &str = "An account needs at least one active admin:
      user an admin (or enable a disabled one) first.";
 pub const NOT_YOURSELF_DISABLE: &str =
     "You cannot disable your own user: you would lock yourself out. Another admin can.";
-pub const OWN_EMAIL: &str =
-    "Change your own email address on the Account tab: it asks for your password.";
+pub use crate::model::OWN_EMAIL;
 
 /// The Add User and Edit User forms.
 #[derive(Clone, Debug, Default)]
@@ -198,6 +197,10 @@ pub async fn update(
         active.email = Set(checked.email.clone());
     }
     let updated = active.update(&txn).await.map_err(email_conflict)?;
+    if target.is_admin && !updated.is_admin {
+        // Email changes they asked for as an admin stop with their role.
+        tokens::expire_requested_by(d, &txn, target.id).await?;
+    }
     let event = edit_event(&target, &updated, email_changes.then_some(checked.email.as_str()));
     activity::record(d, &txn, by, event.about_other(admin.member(), target.id)).await?;
     if email_changes && invited {
@@ -223,9 +226,16 @@ pub async fn send_password_reset(d: &Domain, admin: &Admin, id: i32) -> Result<(
     if target.disabled_at.is_some() {
         return Err(AppError::Conflict(TARGET_DISABLED.into()));
     }
+    // As any email an admin sends: from a verified admin, and counted per
+    // client address and account too, so the accounts one address signs up
+    // cannot together spend the platform's total and close "Forgot
+    // password?" to everyone.
+    admin.member().verified(&d.db).await?;
     let who = Who {
         recipient: Some(target.email.clone()),
         actor: Some(admin.member().user_id()),
+        account: Some(admin.account_id()),
+        client: admin.member().address(),
         ..Who::default()
     };
     let by = By::Member(activity::count_change(d, admin.member()).await?);
@@ -247,6 +257,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     }
     hand_over(d, &txn, &target, admin.member().user_id()).await?;
     end_sign_ins(&txn, target.id, None).await?;
+    tokens::expire_requested_by(d, &txn, target.id).await?;
     user::Entity::delete_by_id(target.id).exec(&txn).await?;
     let event = Event::new(ActivityKind::UserDeleted, &target.email);
     activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
@@ -283,6 +294,8 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
     active.disabled_at = Set(Some(d.clock.now()));
     let updated = active.update(&txn).await?;
     end_sign_ins(&txn, updated.id, None).await?;
+    // Not to come back with an Enable: the link was for an admin's hands.
+    tokens::expire_requested_by(d, &txn, updated.id).await?;
     let event = Event::new(ActivityKind::UserDisabled, &updated.email).about(updated.id);
     activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
     let row = user_row_now(d, &txn, updated).await?;

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
+use crate::model::SEARCH_MAX;
 use crate::model::{AppError, UserSort, UserState};
 
 pub const PAGE_SIZE: u64 = 25;
-pub const SEARCH_MAX: usize = 100;
 
 /// Where a page starts: the sort key of the last row of the previous page.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -125,10 +125,11 @@ pub fn walk_on_over(backend: DatabaseBackend) -> f64 {
 
 /// A search as typed, trimmed and lower-cased like `search_text`.
 fn search_term(search: &str) -> Result<String, AppError> {
-    let term = search.trim().to_lowercase();
-    if term.chars().count() > SEARCH_MAX {
+    // Counted as typed: lower-casing lengthens a few letters ('İ').
+    if search.trim().chars().count() > SEARCH_MAX {
         return Err(AppError::field("search", format!("Search at most {SEARCH_MAX} characters.")));
     }
+    let term = search.trim().to_lowercase();
     // No name or address holds one (see `validation`), and PostgreSQL
     // refuses a NUL in a query's text outright.
     if term.chars().any(char::is_control) {

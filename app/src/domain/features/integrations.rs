@@ -24,7 +24,8 @@ use crate::model::{ActivityKind, AppError, IntegrationRow, Service, UsedBy, AWS_
 
 pub use crate::model::DESCRIPTION_MAX;
 pub const CONFIG_MAX: usize = 16 * 1024;
-pub const NAME_TAKEN: &str = "Another integration of this account already has this name.";
+pub const NAME_TAKEN: &str =
+    "Another integration of this account already has this name: choose another.";
 
 /// What the Add Integration form sends; fields of other services are ignored.
 #[derive(Default)]
