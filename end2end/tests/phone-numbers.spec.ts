@@ -3,7 +3,7 @@ import { expectAccessible, ready, operatorAddsMember, signUp, uniqueEmail } from
 
 async function openTab(page: Page, name: string) {
   await ready(page);
-  await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name }).click();
+  await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name, exact: true }).click();
 }
 
 test('an admin requests a number, assigns an owner, saves, reloads and deletes it', async ({ page }) => {
