@@ -54,7 +54,7 @@ fn from_here(member: Member) -> Member {
 
 /// Reads the events written since the last look.
 struct Log {
-    seen: i32,
+    seen: i64,
 }
 
 impl Log {
@@ -643,6 +643,42 @@ async fn admins_page_through_their_own_accounts_events_newest_first_with_filters
     assert!(lines[1].contains("\"target 59\""));
 }
 
+/// Ids past 32 bits, where a busy platform's log is after a few years:
+/// events are still recorded, listed newest first and paged by their ids.
+#[tokio::test]
+async fn events_past_32_bit_ids_are_recorded_and_paged() {
+    use sea_orm::ConnectionTrait;
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let eve = account_with_admin(&d, "Evil", "eve@evil.com").await;
+    let far = i64::from(i32::MAX) + 1_000;
+    activity_event::ActiveModel {
+        id: Set(far),
+        account_id: Set(eve.account_id()),
+        at: Set(d.clock.now()),
+        actor: Set("operator".into()),
+        kind: Set(ActivityKind::UserInvited.as_str().into()),
+        target: Set("years of events".into()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .unwrap();
+    // SQLite's next id follows the largest; PostgreSQL's sequence is moved.
+    if d.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let moved =
+            format!("SELECT setval(pg_get_serial_sequence('activity_events', 'id'), {far})");
+        d.db.execute_unprepared(&moved).await.unwrap();
+    }
+
+    many(&d, &clock, &ada, ActivityKind::UserInvited, 70).await;
+    let all = every_page(&d, &ada, &ActivityFilter::default()).await;
+    assert_eq!(all.len(), 70, "every event of the account once, over two pages");
+    assert!(all.iter().all(|r| r.id > far), "{:?}", all.last());
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first, no repeats");
+    assert_eq!(all[0].target, "target 69");
+}
+
 /// A download can read a hundred thousand events, and any sign-up is an
 /// admin: downloads are counted per admin and per account. Past the limit
 /// nothing is read and nothing changes; another account is not held back,
@@ -939,7 +975,7 @@ async fn pages_of_ones_own_and_others_events_interleave_by_time() {
         }
     }
     // 94 events over five pages, each once, newest first.
-    let mut expected: Vec<i32> = all_events(&d).await.iter().map(|e| e.id).collect();
+    let mut expected: Vec<i64> = all_events(&d).await.iter().map(|e| e.id).collect();
     expected.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(ids, expected);
 }

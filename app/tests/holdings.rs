@@ -151,6 +151,42 @@ async fn adds_at_the_same_moment_cannot_both_take_the_last_place() {
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 1);
 }
 
+/// A user's developer keys, made at the same moment: with one place left
+/// only one is made, and of two asking for one name only one gets it (two
+/// keys of one name could not be told apart in the list).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keys_made_at_the_same_moment_take_one_place_and_one_name() {
+    let (mut d, _) = fresh_concurrent_domain().await;
+    d.holdings.developer_keys = 2;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let at_once = async |names: [&'static str; 4]| {
+        let tasks = names.map(|name| {
+            let (d, ada) = (d.clone(), ada.clone());
+            tokio::spawn(async move { developer_keys::generate(&d, &ada, name, PASSWORD).await })
+        });
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        results
+    };
+
+    let same_name = at_once(["CI", "ci", "CI", " CI "]).await;
+    assert_eq!(same_name.iter().filter(|r| r.is_ok()).count(), 1, "{same_name:?}");
+    for refused in same_name.iter().filter_map(|r| r.as_ref().err()) {
+        let message = refused.message_for("name").unwrap_or_default();
+        assert!(message.starts_with(developer_keys::KEY_NAME_TAKEN), "{refused:?}");
+    }
+
+    let last_place = at_once(["One", "Two", "Three", "Four"]).await;
+    assert_eq!(last_place.iter().filter(|r| r.is_ok()).count(), 1, "{last_place:?}");
+    for refused in last_place.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(matches!(refused, AppError::Conflict(m) if m.contains("the most")), "{refused:?}");
+    }
+    let listed = developer_keys::list(&d, &ada).await.unwrap();
+    assert_eq!(listed.len(), 2);
+}
+
 /// An account at its most links (each of its 500 applications with all of
 /// its 200 libraries: 100,000 rows) still lists both tabs. The ids the links
 /// name, repeated, were more than either database takes as parameters of one

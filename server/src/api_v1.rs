@@ -12,8 +12,8 @@ use app::domain::core::actor::Member;
 use app::domain::features::phone_numbers;
 use app::domain::identity::{developer_keys, profile};
 use app::model::{
-    ActivityFilter, ActivityRow, AppError, CurrentUser, FieldError, PhoneNumberRow, UserRow,
-    UserSort, UserState,
+    ActivityFilter, ActivityRow, AppError, CurrentUser, EventId, FieldError, PhoneNumberRow,
+    UserRow, UserSort, UserState,
 };
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -303,7 +303,7 @@ struct ActivityQuery {
     /// Only events on or before this day (`YYYY-MM-DD`, UTC).
     to: Option<String>,
     /// The `next` of the previous page.
-    before: Option<i32>,
+    before: Option<EventId>,
 }
 
 /// A page of the account's activity, newest first.
@@ -311,7 +311,7 @@ struct ActivityQuery {
 pub struct ActivityList {
     pub events: Vec<ActivityRow>,
     /// Where the next (older) page starts (pass it as `before`); null on the last page.
-    pub next: Option<i32>,
+    pub next: Option<EventId>,
 }
 
 /// The account's activity log (admins only), newest first, 50 a page.

@@ -2,6 +2,7 @@
 //! through the web UI. Every command that changes something is logged.
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -148,10 +149,19 @@ pub enum MailCommand {
     },
 }
 
+/// `secrets rotate`'s default wait: the request timeout and a margin.
+pub const ROTATE_WAIT_SECONDS: u64 = crate::REQUEST_TIMEOUT.as_secs() + 5;
+
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
     /// Seal stored secrets with a new key (running servers pick it up from the key file)
-    Rotate,
+    Rotate {
+        /// How long to wait, after writing the new key, before re-sealing:
+        /// a request that sealed a secret with the old key just before has
+        /// until then to commit it (0 when no server is running)
+        #[arg(long, value_name = "SECONDS", default_value_t = ROTATE_WAIT_SECONDS)]
+        wait: u64,
+    },
     /// How many stored secrets each key seals, table by table
     Status,
 }
@@ -246,8 +256,8 @@ pub async fn execute(
             retry_mail(domain, if all { None } else { id }).await
         }
         Command::Secrets(SecretsCommand::Status) => secrets_status(domain).await,
-        Command::Secrets(SecretsCommand::Rotate) => match key_file {
-            Some(key_file) => rotate(domain, key_file).await,
+        Command::Secrets(SecretsCommand::Rotate { wait }) => match key_file {
+            Some(key_file) => rotate(domain, key_file, Duration::from_secs(wait)).await,
             None => Err("secrets rotate needs the key file".into()),
         },
         Command::Backup { to } => backup(domain, &to).await,
@@ -371,7 +381,14 @@ async fn retry_mail(domain: &Domain, id: Option<i32>) -> Result<String, String> 
 /// opened with: two at once each wrote the keys it had read plus its own, the
 /// second dropping the first's new key and every secret sealed with it. Hosts
 /// with a copy of the file each must rotate on one and copy the file on.
-async fn rotate(domain: &Domain, key_file: &Path) -> Result<String, String> {
+///
+/// The re-seal waits `wait` after the new key is written: a server seals
+/// with the file's current key, so from then on it seals with the new one,
+/// but a request that sealed with the old key a moment before commits
+/// later. Re-sealing at once would miss its row, which would stay under a
+/// key the operator believes retired. After [`crate::REQUEST_TIMEOUT`] every
+/// such request has committed or been dropped.
+async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<String, String> {
     let fail = |err: std::io::Error| format!("{}: {err}", key_file.display());
     if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(fail)?;
@@ -394,6 +411,15 @@ async fn rotate(domain: &Domain, key_file: &Path) -> Result<String, String> {
         None => domain.secrets.keyring().rotated(),
     };
     rotated.save(key_file).map_err(|e| e.to_string())?;
+    if !wait.is_zero() {
+        tracing::info!(
+            target: "operator",
+            key_id = rotated.current_key_id(),
+            seconds = wait.as_secs(),
+            "wrote the new key; waiting for requests that sealed with the old one before re-sealing"
+        );
+        tokio::time::sleep(wait).await;
+    }
     let resealed = operator::reseal_secrets(domain, &Operator::from_command_line(), &rotated)
         .await
         .map_err(explain)?;

@@ -57,6 +57,11 @@ fn request_context(web: WebContext) -> impl Fn() + Clone + Send + Sync + 'static
 
 /// The whole application as one router: pages, server functions, static
 /// files, and the security middleware around them. Tests drive this directly.
+/// The longest a request runs before it is answered 503 and dropped (its
+/// transaction with it). `secrets rotate` waits this long for requests that
+/// sealed a secret with the old key to commit or give up.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub fn build_router(
     leptos_options: LeptosOptions,
     web: WebContext,
@@ -98,7 +103,7 @@ pub fn build_router(
         // holding the connection forever.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             http::StatusCode::SERVICE_UNAVAILABLE,
-            std::time::Duration::from_secs(30),
+            REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::from_fn(compression::mark_secret_replies))
         .layer(compression::layer())

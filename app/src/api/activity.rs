@@ -1,7 +1,7 @@
 //! The activity log: the admin's Activity tab and one's own security events.
 use leptos::prelude::*;
 
-use crate::model::{ActivityPage, AppError};
+use crate::model::{ActivityPage, AppError, EventId};
 
 /// A page of the account's events (admins only), newest first.
 #[server(prefix = "/fn", endpoint = "list_activity")]
@@ -10,7 +10,7 @@ pub async fn list_activity(
     kind: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    before: Option<i32>,
+    before: Option<EventId>,
 ) -> Result<ActivityPage, AppError> {
     use super::web::*;
     use crate::domain::admin::activity;
@@ -21,7 +21,7 @@ pub async fn list_activity(
 
 /// A page of the signed-in user's own security events, newest first.
 #[server(prefix = "/fn", endpoint = "my_security_activity")]
-pub async fn my_security_activity(before: Option<i32>) -> Result<ActivityPage, AppError> {
+pub async fn my_security_activity(before: Option<EventId>) -> Result<ActivityPage, AppError> {
     use super::web::*;
     use crate::domain::identity::activity;
     activity::mine(&domain()?, &member().await?, before).await

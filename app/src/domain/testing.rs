@@ -251,7 +251,7 @@ pub struct Snapshot {
     /// window anew once it is over, never lower or remove one.
     attempts: std::collections::BTreeMap<String, (DateTime<Utc>, i32)>,
     /// The newest event's id, for [`Snapshot::new_events`].
-    last_event: i32,
+    last_event: crate::model::EventId,
     except: Vec<&'static str>,
 }
 
@@ -283,7 +283,7 @@ fn is_attempt_row(row: &str) -> bool {
 }
 
 /// The newest event's id (0: none yet).
-async fn last_event(d: &Domain) -> i32 {
+async fn last_event(d: &Domain) -> crate::model::EventId {
     use crate::domain::entity::activity_event as event;
     use sea_orm::{EntityTrait, QueryOrder};
     let newest = event::Entity::find().order_by_desc(event::Column::Id).one(&d.db).await;
@@ -291,7 +291,10 @@ async fn last_event(d: &Domain) -> i32 {
 }
 
 /// The events after `after`, oldest first.
-async fn new_events(d: &Domain, after: i32) -> Vec<crate::domain::entity::activity_event::Model> {
+async fn new_events(
+    d: &Domain,
+    after: crate::model::EventId,
+) -> Vec<crate::domain::entity::activity_event::Model> {
     use crate::domain::entity::activity_event as event;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     let after = event::Entity::find().filter(event::Column::Id.gt(after));

@@ -125,11 +125,16 @@ impl ActivityKind {
     }
 }
 
+/// An event's id, the cursor of every activity listing. 64 bits: every
+/// change and sign-in of every account draws one, and a busy platform draws
+/// more than 32 bits hold within a few years.
+pub type EventId = i64;
+
 /// One event, as the Activity tab, the API and the CSV show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ActivityRow {
-    pub id: i32,
+    pub id: EventId,
     /// When, as RFC 3339 in UTC.
     pub at: String,
     /// Who acted: their email address when it happened, or `operator`.
@@ -156,7 +161,7 @@ pub struct ActivityRow {
 pub struct ActivityPage {
     pub rows: Vec<ActivityRow>,
     /// Where the next (older) page starts, or `None` on the last page.
-    pub next: Option<i32>,
+    pub next: Option<EventId>,
 }
 
 /// Said beside To, by the tab before it asks and by the server to anyone who

@@ -11,7 +11,7 @@ use crate::components::loaded::{server_resource, Loaded};
 use crate::components::table::{email_parts, DataTable, Pager};
 use crate::components::user_picker::UserPicker;
 use crate::model::{
-    ActivityFilter, ActivityKind, ActivityPage, ActivityRow, UserChoice, ACTIVITY_CSV_MAX,
+    ActivityFilter, ActivityKind, ActivityPage, ActivityRow, EventId, UserChoice, ACTIVITY_CSV_MAX,
     TO_BEFORE_FROM,
 };
 
@@ -44,8 +44,8 @@ pub fn ActivityTab() -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     // The cursors of the pages before this one, for "Previous page".
-    let pages = RwSignal::new(Vec::<Option<i32>>::new());
-    let before = RwSignal::new(None::<i32>);
+    let pages = RwSignal::new(Vec::<Option<EventId>>::new());
+    let before = RwSignal::new(None::<EventId>);
     let filter = move || ActivityFilter {
         user_id: user.get().map(|u| u.id),
         kind: filled(kind.get()),
@@ -58,7 +58,7 @@ pub fn ActivityTab() -> impl IntoView {
         let (from, to) = (from.get(), to.get());
         !from.is_empty() && !to.is_empty() && to < from
     };
-    let asked = Memo::new(move |last: Option<&(ActivityFilter, Option<i32>)>| match last {
+    let asked = Memo::new(move |last: Option<&(ActivityFilter, Option<EventId>)>| match last {
         Some((last, _)) if backwards() => (last.clone(), before.get()),
         _ => (filter(), before.get()),
     });
@@ -159,8 +159,8 @@ pub fn ActivityTab() -> impl IntoView {
 #[component]
 fn ActivityTable(
     page: ActivityPage,
-    pages: RwSignal<Vec<Option<i32>>>,
-    before: RwSignal<Option<i32>>,
+    pages: RwSignal<Vec<Option<EventId>>>,
+    before: RwSignal<Option<EventId>>,
 ) -> impl IntoView {
     let next = page.next;
     view! {
@@ -190,13 +190,13 @@ fn ActivityTable(
 pub fn SecurityActivitySection() -> impl IntoView {
     let security = SecurityChanges::of_tab();
     // Older events a page at a time, as on the Activity tab.
-    let pages = RwSignal::new(Vec::<Option<i32>>::new());
-    let before = RwSignal::new(None::<i32>);
+    let pages = RwSignal::new(Vec::<Option<EventId>>::new());
+    let before = RwSignal::new(None::<EventId>);
     // A new event shows on the first page: a change made on the tab goes
     // back to it. The cursor the list loads is the first page's as soon as
     // the change is counted, so it is loaded once (not the old page first);
     // the pager's own state follows.
-    let cursor = Memo::new(move |seen: Option<&(u32, Option<i32>)>| {
+    let cursor = Memo::new(move |seen: Option<&(u32, Option<EventId>)>| {
         let (changes, at) = (security.get(), before.get());
         match seen {
             Some((was, _)) if *was != changes => (changes, None),

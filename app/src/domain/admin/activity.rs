@@ -7,7 +7,9 @@ use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::activity_event;
-use crate::model::{ActivityFilter, ActivityPage, ActivityRow, AppError, ACTIVITY_CSV_MAX};
+use crate::model::{
+    ActivityFilter, ActivityPage, ActivityRow, AppError, EventId, ACTIVITY_CSV_MAX,
+};
 
 /// Events on one page of the tab and of the API.
 pub const PAGE: u64 = 50;
@@ -19,7 +21,7 @@ pub async fn list(
     d: &Domain,
     admin: &Admin,
     filter: &ActivityFilter,
-    before: Option<i32>,
+    before: Option<EventId>,
 ) -> Result<ActivityPage, AppError> {
     let filter = Filter::parse(filter)?.with_id_bounds(&d.read).await?;
     let scoped = Scoped::of(admin.member()).all::<activity_event::Entity>();
@@ -70,7 +72,7 @@ enum Next {
     Header,
     /// Events older than `before`, with `sent` events sent so far.
     Events {
-        before: Option<i32>,
+        before: Option<EventId>,
         sent: usize,
     },
     Done,

@@ -17,7 +17,7 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::{db, Domain};
 use crate::domain::entity::{activity_event, user};
-use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, AppError};
+use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, AppError, EventId};
 
 /// The actor text of an operator's events.
 pub const OPERATOR: &str = "operator";
@@ -221,8 +221,8 @@ pub struct Filter {
     pub until: Option<DateTime<Utc>>,
     /// Id bounds equivalent to the dates (see [`Filter::with_id_bounds`]):
     /// every event of the range has an id above `after_id` and below `end_id`.
-    pub after_id: Option<i32>,
-    pub end_id: Option<i32>,
+    pub after_id: Option<EventId>,
+    pub end_id: Option<EventId>,
 }
 
 /// How much longer than this a recording transaction would have to run (or
@@ -277,7 +277,7 @@ impl Filter {
                 .filter(condition)
                 .order_by(Column::At, order)
                 .limit(1)
-                .into_tuple::<i32>()
+                .into_tuple::<EventId>()
         };
         if let Some(from) = self.from {
             let before = Column::At.lt(from - ID_BOUND_SLACK);
@@ -321,7 +321,7 @@ pub async fn page(
     conn: &impl ConnectionTrait,
     query: Select<activity_event::Entity>,
     filter: &Filter,
-    before: Option<i32>,
+    before: Option<EventId>,
     limit: u64,
 ) -> Result<ActivityPage, AppError> {
     let rows = page_query(query, filter, before, limit).all(conn).await?;
@@ -334,7 +334,7 @@ pub async fn page(
 pub async fn page_of_either(
     conn: &impl ConnectionTrait,
     queries: [Select<activity_event::Entity>; 2],
-    before: Option<i32>,
+    before: Option<EventId>,
     limit: u64,
 ) -> Result<ActivityPage, AppError> {
     let mut rows = Vec::new();
@@ -366,7 +366,7 @@ fn page_of(mut rows: Vec<activity_event::Model>, limit: u64) -> ActivityPage {
 pub fn page_query(
     query: Select<activity_event::Entity>,
     filter: &Filter,
-    before: Option<i32>,
+    before: Option<EventId>,
     limit: u64,
 ) -> Select<activity_event::Entity> {
     let mut query = filter.apply(query);

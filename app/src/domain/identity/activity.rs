@@ -9,14 +9,18 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::activity_event;
-use crate::model::{ActivityKind, ActivityPage, AppError};
+use crate::model::{ActivityKind, ActivityPage, AppError, EventId};
 
 /// Events on one page of the list.
 pub const PAGE: u64 = 20;
 
 /// The member's own security events, and every event about them by
 /// someone else, older than `before`.
-pub async fn mine(d: &Domain, me: &Member, before: Option<i32>) -> Result<ActivityPage, AppError> {
+pub async fn mine(
+    d: &Domain,
+    me: &Member,
+    before: Option<EventId>,
+) -> Result<ActivityPage, AppError> {
     let kinds: Vec<&str> = ActivityKind::security().map(ActivityKind::as_str).collect();
     let scoped = Scoped::of(me);
     let own =

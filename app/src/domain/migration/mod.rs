@@ -23,6 +23,7 @@ mod m20261201_000020_session_addresses;
 mod m20261202_000021_activity_subjects;
 mod m20261202_000022_declined_mailboxes;
 mod m20261202_000023_link_requesters;
+mod m20261202_000024_wide_event_ids;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000021_activity_subjects::Migration),
             Box::new(m20261202_000022_declined_mailboxes::Migration),
             Box::new(m20261202_000023_link_requesters::Migration),
+            Box::new(m20261202_000024_wide_event_ids::Migration),
         ]
     }
 }
