@@ -175,14 +175,26 @@ async fn read_whole_body(request: Request) -> Result<Request, Response> {
     }
 }
 
+fn too_large_why() -> String {
+    format!("The request is too large: at most {} MB.", BODY_MAX >> 20)
+}
+
 /// A body over [`BODY_MAX`], refused as every other refusal is, beside the form.
 fn too_large() -> Response {
-    let why = format!("The request is too large: at most {} MB.", BODY_MAX >> 20);
-    let refusal = axum::Json(app::model::AppError::field("form", why));
+    let refusal = axum::Json(app::model::AppError::field("form", too_large_why()));
     (StatusCode::PAYLOAD_TOO_LARGE, refusal).into_response()
 }
 
-/// The one place a server function's error gets its HTTP status: server_fn
+/// The same, in the JSON API's documented error format.
+fn api_too_large() -> Response {
+    let refusal = app::model::AppError::field("body", too_large_why());
+    let mut response = crate::api_v1::ApiError::from(refusal).into_response();
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    response
+}
+
+/// The one place a server function's error gets its HTTP status (and an
+/// oversized body its answer, for server functions and `/api/v1`): server_fn
 /// answers every error (from the body, or a missing or malformed argument
 /// before it runs) with a fixed 500 and the `AppError` as JSON; this gives it
 /// the status `AppError::status` names, the same one `/api/v1` answers with.
@@ -198,11 +210,22 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     } else {
         request
     };
+    // Under `nest`, the request's own path has lost the API's prefix.
+    let is_api = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .is_some_and(|uri| uri.path().starts_with(crate::api_v1::BASE));
     let response = next.run(request).await;
-    if is_server_fn && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
         // `RequestBodyLimitLayer` answers in plain text, which the page would
-        // read as the network failing; say it the way every other refusal is.
-        return too_large();
+        // read as the network failing and an API client could not parse as
+        // the documented error; say it the way every other refusal is.
+        if is_server_fn {
+            return too_large();
+        }
+        if is_api {
+            return api_too_large();
+        }
     }
     if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;

@@ -394,6 +394,26 @@ fn a_chunked_body_over_the_limit_is_refused_as_it_is_read_and_changes_nothing() 
     })
 }
 
+/// The JSON API says it in its own documented format, not the limit
+/// layer's plain text, which a client could not parse as an error.
+#[test]
+fn an_api_request_over_the_limit_is_refused_in_the_apis_error_format() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let body = "x".repeat(server::security::BODY_MAX + 1);
+        let request = http::Request::get("/api/v1/users")
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let refused = app.send(request).await;
+        assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", refused.body);
+        let error = &refused.json()["error"];
+        assert_eq!(error["code"], "invalid", "{}", refused.body);
+        assert_eq!(error["fields"][0]["field"], "body", "{}", refused.body);
+        assert!(error["message"].as_str().unwrap().contains("too large: at most 1 MB"));
+    })
+}
+
 #[test]
 fn a_password_change_needs_the_current_password_and_ends_other_sessions() {
     support::run(async {
