@@ -1046,6 +1046,49 @@ async fn an_edit_racing_a_rename_never_leaves_two_libraries_of_one_name() {
     }
 }
 
+/// A create or a clone waiting for the account's lock behind an admin who
+/// takes Can Create away is refused once that commits: the permission is
+/// read again under the lock. (SQLite runs one transaction at a time, so
+/// PostgreSQL is the run where they really wait on the lock.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_waiting_behind_can_create_being_taken_away_are_refused() {
+    use app::domain::core::scope::lock_account;
+    use app::domain::entity::{activity_event, application};
+    use sea_orm::{PaginatorTrait, TransactionTrait};
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
+    let ivr = applications::create(&d, &bob, "IVR").await.unwrap();
+    let events = activity_event::Entity::find().count(&d.db).await.unwrap();
+
+    let removal = d.db.begin().await.unwrap();
+    lock_account(&removal, ada.account_id()).await.unwrap();
+    let row = user::Entity::find_by_id(bob.user_id()).one(&removal).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    row.can_create = Set(false);
+    row.update(&removal).await.unwrap();
+    let create = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { applications::create(&d, &bob, "Billing").await }
+    });
+    let clone = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { applications::clone(&d, &bob, ivr.id).await }
+    });
+    app::domain::testing::wait_for_lock_waiters(&d, 2).await;
+    removal.commit().await.unwrap();
+
+    let refused = Some(AppError::Forbidden(NEEDS_CAN_CREATE.into()));
+    assert_eq!(create.await.unwrap().err(), refused);
+    assert_eq!(clone.await.unwrap().err(), refused);
+    let names: Vec<String> =
+        application::Entity::find().all(&d.db).await.unwrap().into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["IVR"]);
+    // Their counts are spent (counted before the lock, as every change is),
+    // but no event says they happened.
+    assert_eq!(activity_event::Entity::find().count(&d.db).await.unwrap(), events);
+}
+
 /// A share at the moment its user is deleted or disabled: refused beside the
 /// field (never a failure of the server's), or made before, never after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -343,13 +343,15 @@ pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRo
     };
     let taken = || AppError::field("name", NAME_TAKEN);
     // Refused at once, without spending a change; again under the lock,
-    // which a create of the same name racing this one takes too.
+    // which a create of the same name racing this one takes too, and so
+    // does an admin taking Can Create away or disabling the user.
     if names_of(&d.db, me.user_id()).await?.contains(&key) {
         return Err(taken());
     }
     let by = By::Member(activity::count_change(d, me).await?);
     let app = activity::with_event(d, by, event, async |txn| {
         room_for_one(d, txn, me).await?;
+        me.creator(txn).await?;
         if names_of(txn, me.user_id()).await?.contains(&key) {
             return Err(taken());
         }
@@ -423,9 +425,11 @@ pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, A
     me.verified(&d.db).await?;
     let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
+    // Can Create is read under the account's lock, which an admin taking
+    // it away takes too, so a clone waiting behind that change is refused.
+    room_for_one(d, &txn, me).await?;
     let original = find_owned(&txn, me, id).await?;
     me.creator(&txn).await?;
-    room_for_one(d, &txn, me).await?;
     let name = copy_name(&txn, &original).await?;
     let copy = application::ActiveModel {
         account_id: Set(original.account_id),
