@@ -1045,6 +1045,25 @@ async fn an_unverified_admin_sends_no_password_reset() {
     assert_eq!(emails_to(&d, "bob@example.com").await, 0);
 }
 
+/// Nor does one resend an invitation, or send an invitee's reset (which
+/// resends it): an admin whose address is not verified (here, it was made
+/// unverified after inviting) sends no email to anyone.
+#[tokio::test]
+async fn an_unverified_admin_resends_no_invitation() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = users::invite(&d, &ada.admin().unwrap(), invitee("bob@example.com")).await.unwrap();
+    mark_unverified(&d, ada.user_id()).await;
+    let before = Snapshot::take(&d).await;
+    let admin = ada.admin().unwrap();
+    let resent = users::resend_invitation(&d, &admin, bob.id).await;
+    assert_eq!(resent.err(), Some(AppError::Forbidden(unverified_refusal())));
+    let reset = users::send_password_reset(&d, &admin, bob.id).await;
+    assert_eq!(reset.err(), Some(AppError::Forbidden(unverified_refusal())));
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "bob@example.com").await, 1, "the first invitation only");
+}
+
 #[tokio::test]
 async fn email_changes_are_limited_per_user() {
     let (mut d, _) = fresh_domain().await;
