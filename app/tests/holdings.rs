@@ -153,17 +153,27 @@ async fn adds_at_the_same_moment_cannot_both_take_the_last_place() {
 
 /// A user's developer keys, made at the same moment: with one place left
 /// only one is made, and of two asking for one name only one gets it (two
-/// keys of one name could not be told apart in the list).
+/// keys of one name could not be told apart in the list). The account's
+/// lock is held while they start, so that all four have checked the
+/// password and wait on it together: otherwise the password checks, one
+/// at a time, spread them out. (SQLite runs one transaction at a time, so
+/// PostgreSQL is the run where they really wait on the lock.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keys_made_at_the_same_moment_take_one_place_and_one_name() {
+    use app::domain::core::scope::lock_account;
+    use sea_orm::TransactionTrait;
     let (mut d, _) = fresh_concurrent_domain().await;
     d.holdings.developer_keys = 2;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let at_once = async |names: [&'static str; 4]| {
+        let held = d.db.begin().await.unwrap();
+        lock_account(&held, ada.account_id()).await.unwrap();
         let tasks = names.map(|name| {
             let (d, ada) = (d.clone(), ada.clone());
             tokio::spawn(async move { developer_keys::generate(&d, &ada, name, PASSWORD).await })
         });
+        app::domain::testing::wait_for_lock_waiters(&d, 4).await;
+        held.commit().await.unwrap();
         let mut results = Vec::new();
         for task in tasks {
             results.push(task.await.unwrap());

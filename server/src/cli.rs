@@ -154,7 +154,7 @@ pub const ROTATE_WAIT_SECONDS: u64 = crate::REQUEST_TIMEOUT.as_secs() + 5;
 
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
-    /// Seal stored secrets with a new key (running servers pick it up from the key file)
+    /// Seal stored secrets with a new key, after a wait for requests in flight (running servers pick it up from the key file)
     Rotate {
         /// How long to wait, after writing the new key, before re-sealing:
         /// a request that sealed a secret with the old key just before has
@@ -412,6 +412,12 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
     };
     rotated.save(key_file).map_err(|e| e.to_string())?;
     if !wait.is_zero() {
+        // Said whatever the log filter: otherwise the command sits silent.
+        eprintln!(
+            "Wrote the new key {}; re-sealing in {} s (copy the key file to other hosts now).",
+            rotated.current_key_id(),
+            wait.as_secs()
+        );
         tracing::info!(
             target: "operator",
             key_id = rotated.current_key_id(),

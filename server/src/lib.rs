@@ -55,13 +55,13 @@ fn request_context(web: WebContext) -> impl Fn() + Clone + Send + Sync + 'static
     }
 }
 
-/// The whole application as one router: pages, server functions, static
-/// files, and the security middleware around them. Tests drive this directly.
 /// The longest a request runs before it is answered 503 and dropped (its
 /// transaction with it). `secrets rotate` waits this long for requests that
 /// sealed a secret with the old key to commit or give up.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The whole application as one router: pages, server functions, static
+/// files, and the security middleware around them. Tests drive this directly.
 pub fn build_router(
     leptos_options: LeptosOptions,
     web: WebContext,

@@ -149,28 +149,36 @@ fn a_running_server_opens_what_a_rotation_resealed() {
 /// the key the operator means to retire.
 #[test]
 fn a_secret_sealed_with_the_old_key_and_committed_after_the_new_key_is_written_is_resealed() {
+    use sea_orm::TransactionTrait;
     run(async {
         let app = TestApp::new().await;
         let d = &app.domain;
         let dir = std::env::temp_dir().join(format!("console-rotate-late-{}", std::process::id()));
         let key_file = dir.join("secret-keys");
         let _ = std::fs::remove_dir_all(&dir);
-        // The request's server still holds the keys from before the rotation.
-        let before_rotation = Secrets::fixed((*d.secrets.keyring()).clone());
-        let old_key = before_rotation.current_key_id();
+        let old_key = d.secrets.current_key_id();
+        // A request seals an email's body with the current key and has not
+        // committed when the rotation starts.
+        let request = d.db.begin().await.unwrap();
+        let email = Email { to: "bob@example.com".into(), subject: "Hi".into(), body: "Hi".into() };
+        mail::enqueue(&request, &d.secrets, d.clock.now(), email).await.unwrap();
 
-        let rotate_words = words(&["secrets", "rotate", "--wait", "2"]);
+        let wait = std::time::Duration::from_secs(2);
+        let started = std::time::Instant::now();
+        let rotate_words = words(&["secrets", "rotate", "--wait", &wait.as_secs().to_string()]);
         let rotate = server::cli::rotate_secrets(d, &rotate_words, &key_file);
-        let late_request = async {
+        let commit_late = async {
             while !matches!(Keyring::read(&key_file), Ok(Some(_))) {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
-            let email =
-                Email { to: "bob@example.com".into(), subject: "Hi".into(), body: "Hello".into() };
-            mail::enqueue(&d.db, &before_rotation, d.clock.now(), email).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            request.commit().await.unwrap();
         };
-        let (said, ()) = tokio::join!(rotate, late_request);
+        let (said, ()) = tokio::join!(rotate, commit_late);
         assert!(said.unwrap().contains("sealed 1 secret"));
+        // The pass came after the wait (on SQLite's one connection it would
+        // otherwise wait for the commit and pass all the same).
+        assert!(started.elapsed() >= wait);
 
         let new_key = Keyring::read(&key_file).unwrap().unwrap().current_key_id().to_owned();
         assert_ne!(new_key, old_key);
@@ -180,6 +188,21 @@ fn a_secret_sealed_with_the_old_key_and_committed_after_the_new_key_is_written_i
         assert_eq!(status, format!("email_outbox\t{new_key}\t1"));
         std::fs::remove_dir_all(&dir).unwrap();
     })
+}
+
+/// The default wait is the request timeout and a margin.
+#[test]
+fn rotation_waits_out_the_request_timeout_by_default() {
+    let parsed = server::cli::parse(&words(&["secrets", "rotate"])).unwrap();
+    let wait = server::cli::ROTATE_WAIT_SECONDS;
+    assert!(wait > server::REQUEST_TIMEOUT.as_secs(), "{wait}");
+    assert!(
+        matches!(
+            parsed,
+            Some(server::cli::Command::Secrets(server::cli::SecretsCommand::Rotate { wait: w })) if w == wait
+        ),
+        "{parsed:?}"
+    );
 }
 
 #[test]
