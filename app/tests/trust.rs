@@ -822,6 +822,40 @@ async fn sign_ups_with_new_spellings_of_one_mailbox_send_it_a_few_emails_at_most
     sign_up::sign_up(&d, sign_up_input(&tagged), "t", client(next + 1)).await.unwrap();
 }
 
+/// Of sign-ups racing for one address, the ones refused as taken spend
+/// none of its mailbox's emails: its owner can still have the link sent
+/// again as often as the limit says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ups_racing_for_one_address_spend_one_of_its_emails() {
+    let (mut d, _) = fresh_concurrent_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("verification.recipient=2/60").unwrap();
+    let tasks: Vec<_> = (1..=3)
+        .map(|n| {
+            let d = d.clone();
+            let client = Some(IpAddr::from([203, 0, 113, n]));
+            tokio::spawn(async move {
+                sign_up::sign_up(&d, sign_up_input("ada@example.com"), "t", client).await
+            })
+        })
+        .collect();
+    let mut signed_up = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(session) => signed_up.push(session),
+            Err(refused) => assert_eq!(
+                refused.message_for("email").as_deref(),
+                Some(SIGN_UP_EMAIL_TAKEN),
+                "{refused:?}"
+            ),
+        }
+    }
+    assert_eq!(signed_up.len(), 1);
+    assert_eq!(emails_to(&d, "ada@example.com").await, 1);
+    // The second of the mailbox's two emails is left for a resend.
+    email_links::resend_verification(&d, &signed_up[0].member).await.unwrap();
+    assert_eq!(emails_to(&d, "ada@example.com").await, 2);
+}
+
 /// Accounts made from one client address resend their links under one count
 /// (ten an hour): together they cannot use up the platform's total, while
 /// the same accounts from elsewhere are not held back by it.

@@ -5,7 +5,7 @@ use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::mail;
-use crate::domain::core::people::{email_taken, NewUser, SIGN_UP_EMAIL_TAKEN};
+use crate::domain::core::people::{email_taken, NewUser, EMAIL_TAKEN, SIGN_UP_EMAIL_TAKEN};
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
@@ -65,12 +65,10 @@ pub async fn sign_up(
     if email_taken(&d.db, &email).await? {
         return Err(AppError::field("email", SIGN_UP_EMAIL_TAKEN));
     }
-    // The welcome email is a verification email, counted per mailbox as a
-    // resend is: new addresses of one inbox (`ada+1@`, `ada+2@`, …) would
-    // otherwise each send it one. After the check above, so nobody can
-    // spend a stranger's count by signing up with their taken address.
-    d.spend_alone(Action::Verification, &Who { recipient: Some(email.clone()), ..Who::default() })
-        .await?;
+    // Refused before the hash when the mailbox has no email left; counted
+    // below, once the address is this sign-up's.
+    let mailbox = Who { recipient: Some(email.clone()), ..Who::default() };
+    d.refuse_spent(Action::Verification, &mailbox).await?;
 
     let password_hash = d.passwords.hash(&input.password).await?;
     let now = d.clock.now();
@@ -95,7 +93,22 @@ pub async fn sign_up(
         email_verified_at: None,
     }
     .insert(&txn, now)
-    .await?;
+    .await
+    .map_err(|err| match err {
+        // Another sign-up took the address since the check above: said as
+        // that check says it.
+        AppError::Invalid(_) if err.message_for("email").as_deref() == Some(EMAIL_TAKEN) => {
+            AppError::field("email", SIGN_UP_EMAIL_TAKEN)
+        }
+        other => other,
+    })?;
+    // The welcome email is a verification email, counted per mailbox as a
+    // resend is: new addresses of one inbox (`ada+1@`, `ada+2@`, …) would
+    // otherwise each send it one. Counted once the address is this
+    // sign-up's, in its transaction: nobody spends a stranger's count by
+    // signing up with their taken address, and of two sign-ups racing for
+    // one address the one refused as taken spends none.
+    d.spend(&txn, Action::Verification, &mailbox).await?;
     let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
     mail::enqueue(&txn, &d.secrets, now, email_links::verification_email(d, &user.email, &token))
         .await?;
