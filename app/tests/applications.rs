@@ -1089,6 +1089,50 @@ async fn creates_waiting_behind_can_create_being_taken_away_are_refused() {
     assert_eq!(activity_event::Entity::find().count(&d.db).await.unwrap(), events);
 }
 
+/// A user's deletes that wait behind their own deletion, which hands what
+/// they owned to the admin, are refused once it commits: what they name is
+/// the admin's now, not the leaving user's to delete. (The hand-over is
+/// made by hand here, in a transaction held open while the deletes queue;
+/// `users::delete` makes it under the same lock. SQLite runs one
+/// transaction at a time, so PostgreSQL is the run where they really wait.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
+    use app::domain::core::scope::lock_account;
+    use app::domain::entity::application;
+    use sea_orm::TransactionTrait;
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
+    let app = applications::create(&d, &bob, "IVR").await.unwrap();
+    let lib = js_libraries::add(&d, &bob, library("Greeting", "function hi() {}")).await.unwrap();
+
+    let leaving = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
+    let before = Snapshot::take(&d).await;
+    let held = d.db.begin().await.unwrap();
+    lock_account(&held, ada.account_id()).await.unwrap();
+    applications::hand_over(&held, &leaving, ada.user_id()).await.unwrap();
+    js_libraries::hand_over(&held, bob.user_id(), ada.user_id()).await.unwrap();
+    let app_deleted = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { applications::delete(&d, &bob, app.id).await }
+    });
+    let lib_deleted = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { js_libraries::delete(&d, &bob, lib.id, &used_by(&[], 0)).await }
+    });
+    app::domain::testing::wait_for_lock_waiters(&d, 2).await;
+    held.commit().await.unwrap();
+
+    assert_eq!(app_deleted.await.unwrap(), Err(AppError::NotFound));
+    assert_eq!(lib_deleted.await.unwrap(), Err(AppError::NotFound));
+    let app = application::Entity::find_by_id(app.id).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(app.owner_id, ada.user_id());
+    let lib = js_library::Entity::find_by_id(lib.id).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(lib.owner_id, ada.user_id());
+    // Nothing else changed either: no event says they were deleted.
+    assert_eq!(before.new_events(&d).await, Vec::<String>::new());
+}
+
 /// A share at the moment its user is deleted or disabled: refused beside the
 /// field (never a failure of the server's), or made before, never after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

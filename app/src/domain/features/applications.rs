@@ -473,6 +473,11 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let app = find_owned(&d.db, me, id).await?;
     let event = Event::new(ActivityKind::ApplicationDeleted, &app.name);
     activity::with_event(d, By::Remedy(me), event, async |txn| {
+        // Read again under the lock a hand-over takes (the user deleted a
+        // moment ago): an application passed to an admin is not this
+        // user's to delete.
+        lock_account(txn, me.account_id()).await?;
+        let app = find_owned(txn, me, app.id).await?;
         delete_found::<application::Entity>(txn, app.id).await
     })
     .await

@@ -14,7 +14,7 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
 use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
-use crate::domain::core::scope::{lock_account_as, Scoped};
+use crate::domain::core::scope::{lock_account, lock_account_as, Scoped};
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::validation::Errors;
 use crate::domain::core::Domain;
@@ -280,6 +280,11 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     }
     let event = Event::new(ActivityKind::CertificateDeleted, &found.domain);
     activity::with_event(d, By::Remedy(me), event, async |txn| {
+        // Read again under the lock, which a hand-over takes too: a
+        // certificate passed to an admin a moment ago is no longer this
+        // user's own.
+        lock_account(txn, me.account_id()).await?;
+        let found = Scoped::of(me).find::<certificate::Entity>(txn, found.id).await?;
         if found.added_by != me.user_id() {
             // Another user's certificate: only while still an admin.
             lock_account_as(txn, &me.admin()?).await?;

@@ -195,6 +195,9 @@ pub async fn delete(
     // Attaching takes the same lock, so "in use" is not read a moment before
     // an attachment the owner never confirmed detaching.
     lock_account(&txn, me.account_id()).await?;
+    // Read again under the lock, which a hand-over takes too: a library
+    // passed to an admin a moment ago is not this user's to delete.
+    let library = Scoped::of(me).find_mine::<js_library::Entity>(&txn, library.id).await?;
     let used_by = using_libraries_seen_by(&txn, &[library.id], me)
         .await?
         .remove(&library.id)

@@ -297,6 +297,10 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = Scoped::of(me).find_mine::<oauth_token::Entity>(&d.db, id).await?;
     let event = Event::new(ActivityKind::OAuthTokenDeleted, token_name(&found));
     activity::with_event(d, By::Remedy(me), event, async |txn| {
+        // Read again under the lock a hand-over takes: a token passed to an
+        // admin is not this user's to delete.
+        lock_account(txn, me.account_id()).await?;
+        let found = Scoped::of(me).find_mine::<oauth_token::Entity>(txn, found.id).await?;
         delete_found::<oauth_token::Entity>(txn, found.id).await
     })
     .await
