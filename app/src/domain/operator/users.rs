@@ -7,6 +7,7 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{by_email, email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
@@ -88,6 +89,9 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
         let email = validation::normalize_email(email);
         AppError::field("email", format!("No user has the email address {email}."))
     })?;
+    // Under the account's lock, as every change of a role is, so that the
+    // admins' changes waiting on it see the new admin (read again under it).
+    let found = lock_account_of(&txn, found.id).await?;
     let mut active = found.into_active_model();
     active.is_admin = Set(true);
     active.disabled_at = Set(None);
