@@ -1089,6 +1089,54 @@ async fn creates_waiting_behind_can_create_being_taken_away_are_refused() {
     assert_eq!(activity_event::Entity::find().count(&d.db).await.unwrap(), events);
 }
 
+/// A member's changes waiting for the account's lock behind an admin
+/// disabling them are refused once that commits: a disabled user acts no
+/// more. (PostgreSQL is the run where they really wait, as above.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_waiting_behind_their_users_disabling_are_refused() {
+    use app::domain::core::scope::lock_account;
+    use sea_orm::TransactionTrait;
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
+    let app = applications::create(&d, &bob, "IVR").await.unwrap();
+    let lib = js_libraries::add(&d, &bob, library("Greeting", "function hi() {}")).await.unwrap();
+    let before = Snapshot::take(&d).await;
+
+    let held = d.db.begin().await.unwrap();
+    lock_account(&held, ada.account_id()).await.unwrap();
+    let row = user::Entity::find_by_id(bob.user_id()).one(&held).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    row.disabled_at = Set(Some(chrono::Utc::now()));
+    row.update(&held).await.unwrap();
+    let add = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { js_libraries::add(&d, &bob, library("Farewell", "function bye() {}")).await }
+    });
+    let edit = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { js_libraries::update(&d, &bob, lib.id, library("Renamed", "x")).await }
+    });
+    let save = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { applications::save_settings(&d, &bob, app.id, Some("IVR 2"), &[], &[]).await }
+    });
+    app::domain::testing::wait_for_lock_waiters(&d, 3).await;
+    held.commit().await.unwrap();
+
+    assert_eq!(add.await.unwrap().err(), Some(AppError::Unauthenticated));
+    assert_eq!(edit.await.unwrap().err(), Some(AppError::Unauthenticated));
+    assert_eq!(save.await.unwrap().err(), Some(AppError::Unauthenticated));
+    // Nothing but the disabling changed (their counts are spent before the
+    // lock, as every change's is).
+    let libraries = js_library::Entity::find().all(&d.db).await.unwrap();
+    let names: Vec<_> = libraries.iter().map(|l| (l.name.as_str(), l.code.as_str())).collect();
+    assert_eq!(names, [("Greeting", "function hi() {}")]);
+    let apps = app::domain::entity::application::Entity::find().all(&d.db).await.unwrap();
+    assert_eq!(apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["IVR"]);
+    assert_eq!(before.new_events(&d).await, Vec::<String>::new());
+}
+
 /// A user's deletes that wait behind their own deletion, which hands what
 /// they owned to the admin, are refused once it commits: what they name is
 /// the admin's now, not the leaving user's to delete. (The hand-over is

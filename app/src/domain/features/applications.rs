@@ -642,6 +642,8 @@ pub async fn save_settings(
     // Deleting a library or an integration takes the same lock before it
     // reads where it is used (see `integrations::delete`).
     lock_account(&txn, me.account_id()).await?;
+    // Read again under the lock, which disabling the user takes too.
+    me.verified(&txn).await?;
     let mut app = find_owned(&txn, me, id).await?;
     if let Some(name) = name.filter(|name| *name != app.name) {
         refuse_taken_by_another(&txn, &app, &name).await?;

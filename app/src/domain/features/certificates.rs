@@ -216,6 +216,8 @@ pub async fn add(
     let model = activity::with_event(d, by, event, async |txn| {
         let most = d.holdings.certificates;
         Scoped::of(me).refuse_full::<certificate::Entity>(txn, most, "certificates").await?;
+        // Read again under the lock, which disabling the user takes too.
+        me.verified(txn).await?;
         new.insert(txn).await.map_err(|e| match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => AppError::field(
                 "domain",

@@ -112,6 +112,8 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
     let model = activity::with_event(d, by, event, async |txn| {
         let most = d.holdings.js_libraries;
         Scoped::of(me).refuse_full::<js_library::Entity>(txn, most, "JavaScript libraries").await?;
+        // Read again under the lock, which disabling the user takes too.
+        me.verified(txn).await?;
         refuse_taken(txn, me, &key, None).await?;
         Ok(new.insert(txn).await?)
     })
@@ -142,6 +144,7 @@ pub async fn update(
         // as it is now: a rename that landed since would otherwise be
         // written back over, onto a name another library may have taken.
         lock_account(txn, me.account_id()).await?;
+        me.verified(txn).await?;
         let found = Scoped::of(me).find_mine::<js_library::Entity>(txn, id).await?;
         if renames(&found) {
             refuse_taken(txn, me, &key, Some(id)).await?;

@@ -120,6 +120,8 @@ pub async fn start(
     // which account comes back is known only after the code is exchanged.
     let txn = d.db.begin().await?;
     Scoped::of(me).refuse_full::<oauth_token::Entity>(&txn, d.holdings.oauth_tokens, FULL).await?;
+    // Read again under the lock, which disabling the user takes too.
+    me.verified(&txn).await?;
     let who = Who { actor: Some(me.user_id()), account: Some(me.account_id()), ..Who::default() };
     d.spend(&txn, Action::OAuthStart, &who).await?;
     oauth_state::ActiveModel {
