@@ -1137,9 +1137,10 @@ async fn changes_waiting_behind_their_users_disabling_are_refused() {
     assert_eq!(before.new_events(&d).await, Vec::<String>::new());
 }
 
-/// A user's deletes that wait behind their own deletion, which hands what
-/// they owned to the admin, are refused once it commits: what they name is
-/// the admin's now, not the leaving user's to delete. (The hand-over is
+/// A user's deletes (an application, a library, a certificate) that wait
+/// behind their own deletion, which hands what they owned to the admin, are
+/// refused once it commits: what they name is the admin's now, not the
+/// leaving user's to delete. (The hand-over is
 /// made by hand here, in a transaction held open while the deletes queue;
 /// `users::delete` makes it under the same lock. SQLite runs one
 /// transaction at a time, so PostgreSQL is the run where they really wait.)
@@ -1153,6 +1154,14 @@ async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
     let app = applications::create(&d, &bob, "IVR").await.unwrap();
     let lib = js_libraries::add(&d, &bob, library("Greeting", "function hi() {}")).await.unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["api.acme.com".to_owned()]).unwrap();
+    let cert = app::domain::features::certificates::NewCertificate {
+        domain: "api.acme.com".into(),
+        certificate: params.self_signed(&key).unwrap().pem(),
+        private_key: key.serialize_pem(),
+    };
+    let cert = app::domain::features::certificates::add(&d, &bob, cert).await.unwrap();
 
     let leaving = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
     let before = Snapshot::take(&d).await;
@@ -1160,6 +1169,13 @@ async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
     lock_account(&held, ada.account_id()).await.unwrap();
     applications::hand_over(&held, &leaving, ada.user_id()).await.unwrap();
     js_libraries::hand_over(&held, bob.user_id(), ada.user_id()).await.unwrap();
+    app::domain::features::certificates::hand_over(&held, bob.user_id(), ada.user_id())
+        .await
+        .unwrap();
+    let cert_deleted = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { app::domain::features::certificates::delete(&d, &bob, cert.id).await }
+    });
     let app_deleted = tokio::spawn({
         let (d, bob) = (d.clone(), bob.clone());
         async move { applications::delete(&d, &bob, app.id).await }
@@ -1168,9 +1184,15 @@ async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
         let (d, bob) = (d.clone(), bob.clone());
         async move { js_libraries::delete(&d, &bob, lib.id, &used_by(&[], 0)).await }
     });
-    app::domain::testing::wait_for_lock_waiters(&d, 2).await;
+    app::domain::testing::wait_for_lock_waiters(&d, 3).await;
     held.commit().await.unwrap();
 
+    // Certificates are the account's to see: one its adder no longer owns
+    // is refused as another user's.
+    let refused = cert_deleted.await.unwrap().unwrap_err();
+    assert!(matches!(&refused, AppError::Forbidden(m) if m.starts_with("Only the user who added")));
+    let cert = app::domain::entity::certificate::Entity::find_by_id(cert.id).one(&d.db).await;
+    assert_eq!(cert.unwrap().unwrap().added_by, ada.user_id());
     assert_eq!(app_deleted.await.unwrap(), Err(AppError::NotFound));
     assert_eq!(lib_deleted.await.unwrap(), Err(AppError::NotFound));
     let app = application::Entity::find_by_id(app.id).one(&d.db).await.unwrap().unwrap();

@@ -199,6 +199,7 @@ async fn caller(web: &WebContext, headers: &HeaderMap) -> Result<Member, ApiErro
     responses(
         (status = OK, description = "The user", body = CurrentUser),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+        (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
         (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
 )]
@@ -240,6 +241,7 @@ pub struct UserList {
     responses(
         (status = OK, description = "A page of users", body = UserList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+        (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused search, sort or state", body = ErrorBody),
     )
@@ -279,6 +281,7 @@ pub struct PhoneNumberList {
     responses(
         (status = OK, description = "Phone numbers", body = PhoneNumberList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+        (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
         (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
 )]
@@ -323,6 +326,7 @@ pub struct ActivityList {
     responses(
         (status = OK, description = "A page of events", body = ActivityList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
+        (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused kind, date, user or page", body = ErrorBody),
     )

@@ -414,7 +414,7 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
     if !wait.is_zero() {
         // Said whatever the log filter: otherwise the command sits silent.
         eprintln!(
-            "Wrote the new key {}; re-sealing in {} s (copy the key file to other hosts now).",
+            "Wrote the new key {}; re-sealing in {} s (copy the key file to other hosts at once).",
             rotated.current_key_id(),
             wait.as_secs()
         );

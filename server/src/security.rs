@@ -210,11 +210,11 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     } else {
         request
     };
-    // Under `nest`, the request's own path has lost the API's prefix.
-    let is_api = request
-        .extensions()
-        .get::<axum::extract::OriginalUri>()
-        .is_some_and(|uri| uri.path().starts_with(crate::api_v1::BASE));
+    // The path the client asked for, wherever the API is nested.
+    let is_api = request.extensions().get::<axum::extract::OriginalUri>().is_some_and(|uri| {
+        let path = uri.path();
+        path == crate::api_v1::BASE || path.starts_with(&format!("{}/", crate::api_v1::BASE))
+    });
     let response = next.run(request).await;
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
         // `RequestBodyLimitLayer` answers in plain text, which the page would

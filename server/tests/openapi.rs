@@ -299,6 +299,17 @@ fn every_field_the_api_answers_is_in_the_document() {
             assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
             check_answer(&document, path, status, &body);
         }
+        // A body declared over the limit is refused on every route, as documented.
+        for path in ["/api/v1/me", "/api/v1/phone-numbers", "/api/v1/users", "/api/v1/activity"] {
+            let big = "x".repeat(server::security::BODY_MAX + 1);
+            let request = http::Request::get(path)
+                .header(http::header::CONTENT_LENGTH, big.len())
+                .body(axum::body::Body::from(big))
+                .unwrap();
+            let refused = app.send(request).await;
+            assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE, "{path}: {}", refused.body);
+            check_answer(&document, path, refused.status, &refused.json());
+        }
     })
 }
 

@@ -14,7 +14,7 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
 use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
-use crate::domain::core::scope::{lock_account, lock_account_as, Scoped};
+use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::validation::Errors;
 use crate::domain::core::Domain;
@@ -264,6 +264,16 @@ fn may_delete(found: &certificate::Model, me: &Member) -> bool {
     found.added_by == me.user_id() || me.admin().is_ok()
 }
 
+/// Refuses unless [`may_delete`].
+fn refuse_unless_may_delete(found: &certificate::Model, me: &Member) -> Result<(), AppError> {
+    match may_delete(found, me) {
+        true => Ok(()),
+        false => Err(AppError::Forbidden(
+            "Only the user who added this certificate, or an account admin, can delete it.".into(),
+        )),
+    }
+}
+
 pub async fn list(d: &Domain, me: &Member) -> Result<Vec<CertificateRow>, AppError> {
     let models = Scoped::of(me)
         .all::<certificate::Entity>()
@@ -275,11 +285,7 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<CertificateRow>, AppErr
 
 pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = Scoped::of(me).find::<certificate::Entity>(&d.db, id).await?;
-    if !may_delete(&found, me) {
-        return Err(AppError::Forbidden(
-            "Only the user who added this certificate, or an account admin, can delete it.".into(),
-        ));
-    }
+    refuse_unless_may_delete(&found, me)?;
     let event = Event::new(ActivityKind::CertificateDeleted, &found.domain);
     activity::with_event(d, By::Remedy(me), event, async |txn| {
         // Read again under the lock, which a hand-over takes too: a
@@ -287,9 +293,10 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
         // user's own.
         lock_account(txn, me.account_id()).await?;
         let found = Scoped::of(me).find::<certificate::Entity>(txn, found.id).await?;
+        refuse_unless_may_delete(&found, me)?;
         if found.added_by != me.user_id() {
             // Another user's certificate: only while still an admin.
-            lock_account_as(txn, &me.admin()?).await?;
+            me.admin()?.recheck(txn).await?;
         }
         delete_found::<certificate::Entity>(txn, found.id).await
     })

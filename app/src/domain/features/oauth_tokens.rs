@@ -246,6 +246,9 @@ pub async fn callback(
     // up under the account's lock, so two callbacks at once (two windows)
     // cannot both add it.
     lock_account(&txn, me.account_id()).await.map_err(|_| CallbackRefusal::ExchangeFailed)?;
+    // A user disabled while this waited has no session left to use it: as
+    // if the connection had not been started by it.
+    me.verified(&txn).await.map_err(|_| CallbackRefusal::InvalidState)?;
     let earlier = Scoped::of(me)
         .mine::<oauth_token::Entity>()
         .filter(oauth_token::Column::Provider.eq(PROVIDER))

@@ -67,8 +67,8 @@ pub async fn sign_up(
     }
     // Refused before the hash when the mailbox has no email left; counted
     // below, once the address is this sign-up's.
-    let mailbox = Who { recipient: Some(email.clone()), ..Who::default() };
-    d.refuse_spent(Action::Verification, &mailbox).await?;
+    let recipient = Who { recipient: Some(email.clone()), ..Who::default() };
+    d.refuse_spent(Action::Verification, &recipient).await?;
 
     let password_hash = d.passwords.hash(&input.password).await?;
     let now = d.clock.now();
@@ -108,7 +108,7 @@ pub async fn sign_up(
     // sign-up's, in its transaction: nobody spends a stranger's count by
     // signing up with their taken address, and of two sign-ups racing for
     // one address the one refused as taken spends none.
-    d.spend(&txn, Action::Verification, &mailbox).await?;
+    d.spend(&txn, Action::Verification, &recipient).await?;
     let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
     mail::enqueue(&txn, &d.secrets, now, email_links::verification_email(d, &user.email, &token))
         .await?;
