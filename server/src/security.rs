@@ -212,8 +212,8 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     };
     // The path the client asked for, wherever the API is nested.
     let is_api = request.extensions().get::<axum::extract::OriginalUri>().is_some_and(|uri| {
-        let path = uri.path();
-        path == crate::api_v1::BASE || path.starts_with(&format!("{}/", crate::api_v1::BASE))
+        let rest = uri.path().strip_prefix(crate::api_v1::BASE);
+        rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     });
     let response = next.run(request).await;
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
