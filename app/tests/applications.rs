@@ -14,8 +14,8 @@ use app::domain::features::js_libraries::{self, LibraryForm};
 use app::domain::features::{oauth_tokens, phone_numbers};
 use app::domain::operator;
 use app::domain::testing::{
-    account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, s3_integration, used_by,
-    Snapshot,
+    account_with_admin, add_user, change_user_under_lock, fresh_concurrent_domain, fresh_domain,
+    s3_integration, used_by, Snapshot,
 };
 use app::domain::Domain;
 use app::model::{AppError, OwnerChange, JS_LIBRARY_MAX};
@@ -1052,21 +1052,16 @@ async fn an_edit_racing_a_rename_never_leaves_two_libraries_of_one_name() {
 /// PostgreSQL is the run where they really wait on the lock.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn creates_waiting_behind_can_create_being_taken_away_are_refused() {
-    use app::domain::core::scope::lock_account;
     use app::domain::entity::{activity_event, application};
-    use sea_orm::{PaginatorTrait, TransactionTrait};
+    use sea_orm::PaginatorTrait;
     let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
     let ivr = applications::create(&d, &bob, "IVR").await.unwrap();
     let events = activity_event::Entity::find().count(&d.db).await.unwrap();
 
-    let removal = d.db.begin().await.unwrap();
-    lock_account(&removal, ada.account_id()).await.unwrap();
-    let row = user::Entity::find_by_id(bob.user_id()).one(&removal).await.unwrap().unwrap();
-    let mut row = row.into_active_model();
-    row.can_create = Set(false);
-    row.update(&removal).await.unwrap();
+    let removal =
+        change_user_under_lock(&d, bob.user_id(), |bob| bob.can_create = Set(false)).await;
     let create = tokio::spawn({
         let (d, bob) = (d.clone(), bob.clone());
         async move { applications::create(&d, &bob, "Billing").await }
@@ -1094,8 +1089,6 @@ async fn creates_waiting_behind_can_create_being_taken_away_are_refused() {
 /// more. (PostgreSQL is the run where they really wait, as above.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn changes_waiting_behind_their_users_disabling_are_refused() {
-    use app::domain::core::scope::lock_account;
-    use sea_orm::TransactionTrait;
     let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
@@ -1103,12 +1096,9 @@ async fn changes_waiting_behind_their_users_disabling_are_refused() {
     let lib = js_libraries::add(&d, &bob, library("Greeting", "function hi() {}")).await.unwrap();
     let before = Snapshot::take(&d).await;
 
-    let held = d.db.begin().await.unwrap();
-    lock_account(&held, ada.account_id()).await.unwrap();
-    let row = user::Entity::find_by_id(bob.user_id()).one(&held).await.unwrap().unwrap();
-    let mut row = row.into_active_model();
-    row.disabled_at = Set(Some(chrono::Utc::now()));
-    row.update(&held).await.unwrap();
+    let disabled = Some(chrono::Utc::now());
+    let held =
+        change_user_under_lock(&d, bob.user_id(), |bob| bob.disabled_at = Set(disabled)).await;
     let add = tokio::spawn({
         let (d, bob) = (d.clone(), bob.clone());
         async move { js_libraries::add(&d, &bob, library("Farewell", "function bye() {}")).await }

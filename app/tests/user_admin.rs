@@ -668,12 +668,11 @@ async fn two_admins_deleting_each_other_at_once_leave_one_admin() {
 async fn changes_waiting_behind_their_admins_demotion_are_refused() {
     use app::domain::admin::account_info;
     use app::domain::core::provisioning;
-    use app::domain::core::scope::lock_account;
     use app::domain::entity::{account, integration, phone_number};
     use app::domain::features::integrations::{self, NewIntegration};
     use app::domain::features::phone_numbers;
     use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+    use sea_orm::Set;
     let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", true).await;
@@ -684,12 +683,10 @@ async fn changes_waiting_behind_their_admins_demotion_are_refused() {
     info.company_name = "Bob's Company".into();
     let events = activity_event::Entity::find().count(&d.db).await.unwrap();
 
-    let demotion = d.db.begin().await.unwrap();
-    lock_account(&demotion, ada.account_id()).await.unwrap();
-    let row = user::Entity::find_by_id(bob.user_id()).one(&demotion).await.unwrap().unwrap();
-    let mut row = row.into_active_model();
-    row.is_admin = Set(false);
-    row.update(&demotion).await.unwrap();
+    let demotion = app::domain::testing::change_user_under_lock(&d, bob.user_id(), |bob| {
+        bob.is_admin = Set(false)
+    })
+    .await;
     let add = tokio::spawn({
         let (d, stale) = (d.clone(), stale.clone());
         let input = NewIntegration {

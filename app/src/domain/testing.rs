@@ -405,6 +405,26 @@ pub async fn link_token(d: &Domain, to: &str, path: &str) -> String {
     body[start..].split_whitespace().next().unwrap_or_default().to_owned()
 }
 
+/// Takes the account's lock in a transaction left open and changes the
+/// user `user_id` in it, as an admin's change would: for a test whose
+/// changes then queue behind it (see [`wait_for_lock_waiters`]) until it
+/// commits.
+pub async fn change_user_under_lock(
+    d: &Domain,
+    user_id: i32,
+    change: impl FnOnce(&mut crate::domain::entity::user::ActiveModel),
+) -> sea_orm::DatabaseTransaction {
+    use crate::domain::entity::user;
+    use sea_orm::{EntityTrait, IntoActiveModel, TransactionTrait};
+    let held = d.db.begin().await.expect("begin");
+    let row = user::Entity::find_by_id(user_id).one(&held).await.expect("read").expect("a user");
+    crate::domain::core::scope::lock_account(&held, row.account_id).await.expect("lock");
+    let mut row = row.into_active_model();
+    change(&mut row);
+    row.update(&held).await.expect("change the user");
+    held
+}
+
 /// Waits until `n` statements wait on a row lock, for a test that holds an
 /// account's lock while changes queue behind it. PostgreSQL only: SQLite
 /// runs one transaction at a time, so there a short sleep lets the changes
