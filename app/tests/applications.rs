@@ -512,10 +512,19 @@ async fn applications_and_libraries_are_listed_in_reading_order() {
     assert_eq!(offered, mine, "an application's Settings offers them in the same order");
 }
 
+/// A self-signed certificate for `domain`: its private key and its chain, in PEM.
+fn certificate_for(domain: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec![domain.to_owned()]).unwrap();
+    let cert = params.self_signed(&key).unwrap().pem();
+    (key.serialize_pem(), cert)
+}
+
 /// An OAuth token of `owner`'s, as the Stripe flow would store it.
 async fn token_of(d: &Domain, owner: &Member) -> i32 {
     use app::domain::entity::oauth_token;
-    let sealed = d.secrets.seal("{}", "unused");
+    let context = oauth_tokens::seal_context(owner.account_id(), owner.user_id());
+    let sealed = d.secrets.seal("{}", &context);
     let model = oauth_token::ActiveModel {
         account_id: Set(owner.account_id()),
         owner_id: Set(owner.user_id()),
@@ -1089,11 +1098,27 @@ async fn creates_waiting_behind_can_create_being_taken_away_are_refused() {
 /// more. (PostgreSQL is the run where they really wait, as above.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn changes_waiting_behind_their_users_disabling_are_refused() {
+    use app::domain::entity::{certificate, deployment, deployment_token};
     let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
     let app = applications::create(&d, &bob, "IVR").await.unwrap();
     let lib = js_libraries::add(&d, &bob, library("Greeting", "function hi() {}")).await.unwrap();
+    // Two numbers of Bob's, one deployed already, and a token of his.
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let op = Operator::from_command_line();
+    operator::set_plan(&d, &op, "ada@example.com", Plan::Full).await.unwrap();
+    let admin = ada.admin().unwrap();
+    let deployed = phone_numbers::request(&d, &admin).await.unwrap();
+    let spare = phone_numbers::request(&d, &admin).await.unwrap();
+    let changes: Vec<OwnerChange> = [deployed.id, spare.id]
+        .iter()
+        .map(|&number_id| OwnerChange { number_id, owner_id: bob.user_id() })
+        .collect();
+    phone_numbers::save_owners(&d, &admin, &changes).await.unwrap();
+    deployments::deploy(&d, &bob, deployed.id, app.id).await.unwrap();
+    let token = token_of(&d, &bob).await;
+    let (key, cert) = certificate_for("api.acme.com");
     let before = Snapshot::take(&d).await;
 
     let disabled = Some(chrono::Utc::now());
@@ -1111,12 +1136,32 @@ async fn changes_waiting_behind_their_users_disabling_are_refused() {
         let (d, bob) = (d.clone(), bob.clone());
         async move { applications::save_settings(&d, &bob, app.id, Some("IVR 2"), &[], &[]).await }
     });
-    app::domain::testing::wait_for_lock_waiters(&d, 3).await;
+    let deploy = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { deployments::deploy(&d, &bob, spare.id, app.id).await }
+    });
+    let assign = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { deployments::assign_token(&d, &bob, deployed.id, Some(token)).await }
+    });
+    let certify = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        let input = app::domain::features::certificates::NewCertificate {
+            domain: "api.acme.com".into(),
+            certificate: cert,
+            private_key: key,
+        };
+        async move { app::domain::features::certificates::add(&d, &bob, input).await.map(|_| ()) }
+    });
+    app::domain::testing::wait_for_lock_waiters(&d, 6).await;
     held.commit().await.unwrap();
 
     assert_eq!(add.await.unwrap().err(), Some(AppError::Unauthenticated));
     assert_eq!(edit.await.unwrap().err(), Some(AppError::Unauthenticated));
     assert_eq!(save.await.unwrap().err(), Some(AppError::Unauthenticated));
+    assert_eq!(deploy.await.unwrap(), Err(AppError::Unauthenticated));
+    assert_eq!(assign.await.unwrap(), Err(AppError::Unauthenticated));
+    assert_eq!(certify.await.unwrap(), Err(AppError::Unauthenticated));
     // Nothing but the disabling changed (their counts are spent before the
     // lock, as every change's is).
     let libraries = js_library::Entity::find().all(&d.db).await.unwrap();
@@ -1124,6 +1169,16 @@ async fn changes_waiting_behind_their_users_disabling_are_refused() {
     assert_eq!(names, [("Greeting", "function hi() {}")]);
     let apps = app::domain::entity::application::Entity::find().all(&d.db).await.unwrap();
     assert_eq!(apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["IVR"]);
+    let deployed_numbers: Vec<i32> = deployment::Entity::find()
+        .all(&d.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.phone_number_id)
+        .collect();
+    assert_eq!(deployed_numbers, [deployed.id]);
+    assert_eq!(deployment_token::Entity::find().all(&d.db).await.unwrap(), []);
+    assert_eq!(certificate::Entity::find().all(&d.db).await.unwrap(), []);
     assert_eq!(before.new_events(&d).await, Vec::<String>::new());
 }
 
@@ -1144,14 +1199,14 @@ async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
     let app = applications::create(&d, &bob, "IVR").await.unwrap();
     let lib = js_libraries::add(&d, &bob, library("Greeting", "function hi() {}")).await.unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let params = rcgen::CertificateParams::new(vec!["api.acme.com".to_owned()]).unwrap();
+    let (key, cert) = certificate_for("api.acme.com");
     let cert = app::domain::features::certificates::NewCertificate {
         domain: "api.acme.com".into(),
-        certificate: params.self_signed(&key).unwrap().pem(),
-        private_key: key.serialize_pem(),
+        certificate: cert,
+        private_key: key,
     };
     let cert = app::domain::features::certificates::add(&d, &bob, cert).await.unwrap();
+    let token = token_of(&d, &bob).await;
 
     let leaving = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
     let before = Snapshot::take(&d).await;
@@ -1162,6 +1217,11 @@ async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
     app::domain::features::certificates::hand_over(&held, bob.user_id(), ada.user_id())
         .await
         .unwrap();
+    oauth_tokens::hand_over(&d.secrets, &held, bob.user_id(), ada.user_id()).await.unwrap();
+    let token_deleted = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { oauth_tokens::delete(&d, &bob, token).await }
+    });
     let cert_deleted = tokio::spawn({
         let (d, bob) = (d.clone(), bob.clone());
         async move { app::domain::features::certificates::delete(&d, &bob, cert.id).await }
@@ -1174,9 +1234,12 @@ async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
         let (d, bob) = (d.clone(), bob.clone());
         async move { js_libraries::delete(&d, &bob, lib.id, &used_by(&[], 0)).await }
     });
-    app::domain::testing::wait_for_lock_waiters(&d, 3).await;
+    app::domain::testing::wait_for_lock_waiters(&d, 4).await;
     held.commit().await.unwrap();
 
+    assert_eq!(token_deleted.await.unwrap(), Err(AppError::NotFound));
+    let token = app::domain::entity::oauth_token::Entity::find_by_id(token).one(&d.db).await;
+    assert_eq!(token.unwrap().unwrap().owner_id, ada.user_id());
     // Certificates are the account's to see: one its adder no longer owns
     // is refused as another user's.
     let refused = cert_deleted.await.unwrap().unwrap_err();

@@ -84,6 +84,13 @@ impl Member {
         }
     }
 
+    /// Refuses, read from the database now, when the member was disabled or
+    /// left the account since the request began: for the changes that need
+    /// no permission and no verified address, only a user who may still act.
+    pub async fn active(&self, conn: &impl ConnectionTrait) -> Result<(), AppError> {
+        self.fresh(conn).await.map(|_| ())
+    }
+
     /// Refuses, read from the database now, unless the member has verified
     /// their email address: a new sign-up earns trust by verifying before it
     /// may send email to others or spend shared resources.

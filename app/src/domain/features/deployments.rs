@@ -16,14 +16,16 @@ use crate::domain::features::applications::visible_to;
 use crate::model::{ActivityKind, AppError};
 
 /// The user's number with this id, read under the account's lock, which an
-/// admin's owner change takes too: a number given away a moment ago is no
-/// longer theirs to deploy or to give a token.
+/// admin's owner change and disabling a user take too: a number given away a
+/// moment ago is no longer theirs to deploy or to give a token, and a user
+/// disabled a moment ago changes nothing more.
 async fn my_number(
     txn: &DatabaseTransaction,
     me: &Member,
     number_id: i32,
 ) -> Result<phone_number::Model, AppError> {
     lock_account(txn, me.account_id()).await?;
+    me.active(txn).await?;
     Scoped::of(me).find_mine::<phone_number::Entity>(txn, number_id).await
 }
 
