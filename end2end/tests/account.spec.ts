@@ -102,6 +102,15 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await page.reload();
   await ready(page);
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
+  // Logging out one session says so, and leaves the others.
+  const [third] = await loggedInElsewhere(browser, email);
+  await page.reload();
+  await ready(page);
+  await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(2);
+  await sessions.getByRole('button', { name: /^Log out / }).first().click();
+  await expect(sessions.getByText('The session is logged out.')).toBeVisible();
+  await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
+  await third.close();
 
   // Change the password: a wrong current password is refused first. Change
   // Email refused the same way above it keeps its mark, and the focus goes to

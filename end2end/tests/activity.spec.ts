@@ -45,6 +45,11 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await page.getByLabel('Kind').selectOption({ label: 'Phone number requested' });
   await expect(table.locator('tbody tr')).toHaveCount(1);
   await expect(table.getByRole('cell', { name: 'Phone number requested' })).toBeVisible();
+  // Its time is to the minute, as every time in the console; the element
+  // keeps the seconds for the machine.
+  const time = table.locator('tbody tr td.when time');
+  await expect(time).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+  await expect(time).toHaveAttribute('datetime', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
   // The link says how much a download holds.
   await expect(page.getByRole('link', { name: 'Download CSV' })).toHaveAccessibleDescription('A download holds the newest 100,000 events that match.');

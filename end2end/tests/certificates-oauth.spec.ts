@@ -126,7 +126,7 @@ test('connect a Stripe account through the OAuth flow against the local provider
 
   // Deleting is another task: the callback's outcome goes, so it does not
   // read as this one's.
-  await page.getByRole('button', { name: 'Delete the token of acct_e2eConnected' }).click();
+  await page.getByRole('button', { name: 'Delete the test token of acct_e2eConnected' }).click();
   await expect(page.getByText('Stripe was not connected', { exact: false })).toHaveCount(0);
   await page.getByRole('dialog', { name: 'Delete OAuth Token' }).getByRole('button', { name: 'Yes' }).click();
   await expect(page.getByText('You have not connected a Stripe account yet.')).toBeVisible();

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, Locator, Page } from '@playwright/test';
 import {
   expectAccessible,
   ready,
@@ -444,14 +444,19 @@ test('a member sees what an admin did to them; an admin who makes themself a mem
   await expect(tabs.getByRole('link', { name: 'Manage Users' })).toHaveCount(0);
 });
 
-test('deleting the only user on the last page steps back to the page before', async ({ page }) => {
+/** Signs up an admin with 25 members and opens Manage Users by email: the
+ * admin first and one member alone on page 2. */
+async function twoPagesOfUsers(page: Page): Promise<[string, Locator]> {
   const admin = uniqueEmail('apager');
   await signUp(page, admin);
-  // 26 users: by email, the admin first and one user alone on page 2.
   for (let i = 0; i < 25; i++) operatorAddsMember(admin, uniqueEmail('zbob'), 'Harbor-Quartz-Lantern-31');
   await page.goto('/account/users?sort=email');
   await ready(page);
-  const pager = page.getByRole('navigation', { name: 'Pages of users' });
+  return [admin, page.getByRole('navigation', { name: 'Pages of users' })];
+}
+
+test('deleting the only user on the last page steps back to the page before', async ({ page }) => {
+  const [admin, pager] = await twoPagesOfUsers(page);
   await pager.getByRole('button', { name: 'Next Page' }).click();
   const deletes = page.getByRole('button', { name: /^Delete / });
   await expect(deletes).toHaveCount(1);
@@ -462,4 +467,37 @@ test('deleting the only user on the last page steps back to the page before', as
   await expect(deletes).toHaveCount(24);
   // The last page now is the first: nothing to page through.
   await expect(pager).toHaveCount(0);
+});
+
+test('a double click on Next Page moves one page, and Previous Page comes back at once', async ({ page }) => {
+  const [admin, pager] = await twoPagesOfUsers(page);
+  await pager.getByRole('button', { name: 'Next Page' }).dblclick();
+  const deletes = page.getByRole('button', { name: /^Delete / });
+  await expect(deletes).toHaveCount(1);
+  await pager.getByRole('button', { name: 'Previous Page' }).click();
+  await expect(page.getByRole('cell', { name: admin })).toBeVisible();
+  await expect(deletes).toHaveCount(24);
+  await expect(pager.getByRole('button', { name: 'Previous Page' })).toBeDisabled();
+});
+
+test('the last admin saying No to Account Admin is refused beside the choice', async ({ page }) => {
+  const admin = uniqueEmail('alone');
+  await signUp(page, admin);
+  // A member who is no admin, so the table is drawn and Grace is its only admin.
+  operatorAddsMember(admin, uniqueEmail('notadmin'), 'Harbor-Quartz-Lantern-31');
+  await page.goto('/account/users');
+  await ready(page);
+  await page.getByRole('button', { name: 'Edit Grace Hopper' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit User' });
+  await dialog.getByRole('radio', { name: 'No' }).check();
+  await dialog.getByRole('button', { name: 'Update' }).click();
+  const group = dialog.getByRole('group', { name: 'Account Admin' });
+  await expect(group).toHaveAccessibleDescription(/An account needs at least one admin who has activated/);
+  await expect(group.getByRole('radio', { name: 'Yes' })).toHaveAttribute('aria-invalid', 'true');
+  await expect(group.getByRole('radio', { name: 'No' })).toHaveAttribute('aria-invalid', 'true');
+  // The focus goes to the refused choice, not to the Update button.
+  await expect(group.getByRole('radio', { name: 'Yes' })).toBeFocused();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  const tabs = page.getByRole('navigation', { name: 'My Account sections' });
+  await expect(tabs.getByRole('link', { name: 'Manage Users' })).toBeVisible();
 });

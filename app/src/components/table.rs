@@ -97,17 +97,29 @@ where
 {
     let has_previous = pages.with_untracked(|stack| !stack.is_empty());
     let last = next.is_none();
+    // This pager has moved once, to the page being loaded, which brings a
+    // pager of its own. A second click here (a double click) would push the
+    // page being left twice, and Previous Page would then stay put once.
+    let moved = RwSignal::new(false);
     // Nothing to page through on a single page.
     (has_previous || !last).then(|| {
         view! {
             <nav class="pager" aria-label=label>
-                <button type="button" disabled=!has_previous on:click=move |_| {
+                <button type="button" disabled=move || !has_previous || moved.get() on:click=move |_| {
+                    if moved.get_untracked() {
+                        return;
+                    }
+                    moved.set(true);
                     let mut stack = pages.get_untracked();
                     cursor.set(stack.pop().flatten());
                     pages.set(stack);
                 }>"Previous Page"</button>
-                <button type="button" disabled=last on:click=move |_| {
+                <button type="button" disabled=move || last || moved.get() on:click=move |_| {
+                    if moved.get_untracked() {
+                        return;
+                    }
                     if let Some(at) = next.clone() {
+                        moved.set(true);
                         pages.update(|stack| stack.push(cursor.get_untracked()));
                         cursor.set(Some(at));
                     }

@@ -76,7 +76,7 @@ activity_kinds! {
     SessionEnded = "session.ended", "Session logged out", true;
     OtherSessionsEnded = "session.others_ended", "Every other session logged out", true;
     PhoneNumberRequested = "phone_number.requested", "Phone number requested", false;
-    PhoneNumberReleased = "phone_number.released", "Phone number released", false;
+    PhoneNumberReleased = "phone_number.released", "Phone number deleted", false;
     PhoneNumberOwnerChanged = "phone_number.owner_changed", "Phone number owner changed", false;
     PhoneNumberDeployed = "phone_number.deployed", "Phone number deployed", false;
     PhoneNumberUndeployed = "phone_number.undeployed", "Phone number undeployed", false;

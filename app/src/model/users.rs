@@ -124,7 +124,7 @@ impl UserState {
     pub fn label(self) -> &'static str {
         match self {
             UserState::All => "All users",
-            UserState::Enabled => "Enabled",
+            UserState::Enabled => "Active and invited",
             UserState::Disabled => "Disabled",
         }
     }

@@ -28,9 +28,13 @@ fn thousands(n: usize) -> String {
     out
 }
 
-/// "2026-11-22 09:00:00 UTC" from the RFC 3339 time of an event.
-fn when(at: &str) -> String {
-    format!("{} UTC", at.trim_end_matches('Z').replacen('T', " ", 1))
+/// "2026-11-22 09:00 UTC" from the RFC 3339 time of an event ("…T09:00:41Z"),
+/// to the minute as every other time in the console; the `datetime` and the
+/// export keep the seconds.
+fn when(at: &str) -> impl IntoView {
+    let shown = at.trim_end_matches('Z').replacen('T', " ", 1);
+    let minute = shown.get(..16).unwrap_or(&shown);
+    view! { <time datetime=at.to_owned()>{format!("{minute} UTC")}</time> }
 }
 
 fn filled(text: String) -> Option<String> {

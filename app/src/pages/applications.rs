@@ -305,7 +305,7 @@ fn ShareForm(
     let asking = RwSignal::new(None::<i32>);
     let busy = move || share.pending().get() || unshare.pending().get();
     view! {
-        <FormStatus error=form_error(share.value(), &[]) />
+        <FormStatus error=form_error(share.value(), &["user"]) />
         <FormStatus error=form_error(unshare.value(), &[]) />
         <div class="field">
             <label class="label" for="share-user">"Share With"</label>
@@ -317,6 +317,7 @@ fn ShareForm(
                     share.dispatch(ShareApplication { id, user_id: user.id });
                 })
                 search=move |typed| share_choices(id, typed)
+                error=field_error(share.value(), "user")
             />
         </div>
         <h3>"Shared With"</h3>

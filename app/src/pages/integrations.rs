@@ -118,8 +118,9 @@ fn IntegrationTable(
     }
 }
 
-const ADD_FIELDS: &[&str] =
-    &["service", "name", "description", "config", "key", "secret", "region"];
+// "service" is not among them: the select has no line of its own for an
+// error (it offers only services there are), so a refused one is said above.
+const ADD_FIELDS: &[&str] = &["name", "description", "config", "key", "secret", "region"];
 
 #[component]
 fn AddIntegrationForm(add: ServerAction<AddIntegration>) -> impl IntoView {

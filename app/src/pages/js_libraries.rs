@@ -163,7 +163,10 @@ fn CodeField(id: String, code: RwSignal<String>, error: Signal<Option<String>>) 
             >
                 {code.get_untracked()}
             </textarea>
-            <p class="hint" id=count_id class:over=over aria-live="polite">
+            // Neither the count nor the parse warning is a live region: read
+            // out on every keystroke they would drown the typing. They are
+            // read with the field; going over the limit is announced once.
+            <p class="hint" id=count_id class:over=over>
                 {move || match count.get() {
                     n if n > JS_LIBRARY_MAX => {
                         format!("{n} / {JS_LIBRARY_MAX} characters: {} over the limit", n - JS_LIBRARY_MAX)
@@ -171,7 +174,10 @@ fn CodeField(id: String, code: RwSignal<String>, error: Signal<Option<String>>) 
                     n => format!("{n} / {JS_LIBRARY_MAX} characters"),
                 }}
             </p>
-            <p class="warning" id=syntax_id aria-live="polite">
+            <p class="sr-only" aria-live="polite">
+                {move || over.get().then_some("The code is over the character limit.")}
+            </p>
+            <p class="warning" id=syntax_id>
                 {move || problem.get().map(|p| format!("This does not parse as JavaScript. {} You can still save it.", p.describe()))}
             </p>
             <p class="error" id=error_id aria-live="polite">{move || error.get()}</p>

@@ -165,7 +165,7 @@ fn TokenTable(rows: Vec<OAuthTokenRow>, dialogs: RowDialogs<OAuthTokenRow>) -> i
                 <td>{row.provider_account_id.clone()}</td>
                 <td class="when">{row.added.clone()}</td>
                 <RowActions>
-                    <DeleteButton dialogs row=row.clone() name=format!("the token of {}", row.provider_account_id) />
+                    <DeleteButton dialogs row=row.clone() name=format!("the {} token of {}", row.token_type.to_lowercase(), row.provider_account_id) />
                 </RowActions>
             </tr>
         }

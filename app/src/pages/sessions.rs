@@ -35,7 +35,10 @@ pub fn SessionsSection() -> impl IntoView {
                     })}
                 }
             } />
-            <FormStatus error=form_error(end.value(), &[]) />
+            <FormStatus
+                error=form_error(end.value(), &[])
+                success=success_message(end.value(), "The session is logged out.")
+            />
             <FormStatus
                 error=form_error(end_others.value(), &[])
                 success=success_message(end_others.value(), "Every other session is logged out.")

@@ -578,6 +578,8 @@ fn UserForm(
         (_, Some(update)) => update.value().get(),
         _ => None,
     });
+    let admin_error = field_error(result, "is_admin");
+    let admin_invalid = move || admin_error.get().map(|_| "true");
     let pending = Signal::derive(move || {
         add.map(|a| a.pending().get()).unwrap_or(false)
             || update.map(|u| u.pending().get()).unwrap_or(false)
@@ -611,14 +613,16 @@ fn UserForm(
                 ": the address changes when the user opens the link sent there. A new address here replaces that change."
             </p>
         })}
-        <fieldset class="field" aria-describedby="is-admin-error">
+        <fieldset class="field" class:invalid=move || admin_error.get().is_some() aria-describedby=format!("{prefix}is-admin-error")>
             <legend>"Account Admin"</legend>
-            <label class="inline"><input type="radio" name="is_admin" value="yes" checked=value.is_admin />" Yes"</label>
-            <label class="inline"><input type="radio" name="is_admin" value="no" checked=!value.is_admin />" No"</label>
+            // Marked as the other fields are, so a refusal (the last admin
+            // saying No) is drawn and focused where it is.
+            <label class="inline"><input type="radio" name="is_admin" value="yes" checked=value.is_admin aria-invalid=admin_invalid />" Yes"</label>
+            <label class="inline"><input type="radio" name="is_admin" value="no" checked=!value.is_admin aria-invalid=admin_invalid />" No"</label>
             {demoting_yourself.then(|| view! {
                 <p class="hint">"This is you: with No, the admin tabs close for you once you save, until another admin makes you one again."</p>
             })}
-            <p class="error" id="is-admin-error" aria-live="polite">{move || field_error(result, "is_admin").get()}</p>
+            <p class="error" id=format!("{prefix}is-admin-error") aria-live="polite">{move || admin_error.get()}</p>
         </fieldset>
         <fieldset class="field">
             <legend>"Permissions"</legend>
