@@ -459,7 +459,9 @@ async fn backup(domain: &Domain, to: &Path) -> Result<String, String> {
     Ok(format!(
         "Backed up the database to {} ({bytes} bytes). To restore it, stop every server, \
          replace the database file (default $DATA_DIR/console.db) with this copy, remove \
-         console.db-wal and console.db-shm beside it if they exist, and start again.",
+         console.db-wal and console.db-shm beside it if they exist, and start again. Keep \
+         a copy of the key file (SECRET_KEYS_FILE, default $DATA_DIR/secret-keys) with it: \
+         the stored secrets open with its keys alone.",
         to.display()
     ))
 }
@@ -473,4 +475,30 @@ fn explain(err: AppError) -> String {
             .join("\n"),
         other => other.to_string(),
     }
+}
+
+/// Refuses a key file that lacks keys the database's secrets are sealed
+/// with: a lost key file, replaced by a fresh one at a server's first start.
+/// Run on it, every secret sealed before fails to open while new ones are
+/// sealed with a key no backup holds. Every process runs it at its start:
+/// a server, and each operator command but the two that help
+/// (`secrets status`, `backup`).
+pub async fn refuse_unknown_keys(domain: &Domain, key_file: &Path) -> Result<(), String> {
+    let unknown = operator::sealed_with_unknown_keys(domain, &Operator::from_command_line())
+        .await
+        .map_err(|err| format!("secret keys: cannot count the sealed secrets: {err}"))?;
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let counts: Vec<String> = unknown
+        .iter()
+        .map(|c| format!("{} {} sealed with key {}", c.count, c.table, c.key_id))
+        .collect();
+    Err(format!(
+        "secret keys: {} lacks keys the database's secrets are sealed with ({}). Restore the \
+         key file from its backup (a server that found no key file created a new one there), \
+         or set SECRET_KEYS_FILE to the file the other servers use.",
+        key_file.display(),
+        counts.join(", ")
+    ))
 }

@@ -91,18 +91,33 @@ async fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             };
-            match domain {
-                Ok(domain) => {
-                    serve(leptos_options, config, domain, serving, listening, signals).await
-                }
-                Err(message) => fail(&message),
+            let domain = match domain {
+                Ok(domain) => domain,
+                Err(message) => return fail(&message),
+            };
+            if let Err(message) = cli::refuse_unknown_keys(&domain, &config.secret_keys_file).await
+            {
+                return fail(&message);
             }
+            serve(leptos_options, config, domain, serving, listening, signals).await
         }
         command => {
             let domain = match parts.open(&config).await {
                 Ok(domain) => domain,
                 Err(message) => return fail(&message),
             };
+            // The two commands that help put a lost key file right run anyway.
+            let helps = matches!(
+                command,
+                cli::Command::Secrets(cli::SecretsCommand::Status) | cli::Command::Backup { .. }
+            );
+            if !helps {
+                if let Err(message) =
+                    cli::refuse_unknown_keys(&domain, &config.secret_keys_file).await
+                {
+                    return fail(&message);
+                }
+            }
             let key_file = config.secret_keys_file.clone();
             let stdin = &mut std::io::stdin().lock();
             match cli::execute(&domain, command, stdin, Some(&key_file)).await {

@@ -59,7 +59,7 @@ async fn exit_within(
         }
         if signalled.elapsed() > Duration::from_secs(seconds) {
             let _ = server.kill();
-            panic!("the server was still running {seconds} s after it was signalled");
+            panic!("the server was still running {seconds} s later");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -374,4 +374,67 @@ async fn a_start_without_a_support_address_warns_of_it() {
         assert_eq!(logged.contains("SUPPORT_EMAIL is not set"), warned, "{name}: {logged}");
         let _ = std::fs::remove_dir_all(&data_dir);
     }
+}
+
+/// A server whose key file was lost (and replaced by a fresh one at its
+/// start) does not run: every secret sealed before would fail to open while
+/// it sealed new ones with its new key. It says what it cannot open and how
+/// to put it right; operator commands are refused the same way, except the
+/// two that help (`secrets status`, `backup`). With the file restored it
+/// starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_key_file_stops_the_start() {
+    let data_dir = fresh_data_dir("console-lost-keys");
+    // Nothing listens there: the verification email stays queued, sealed.
+    let no_smtp = free_port();
+    let (port, addr) = local_port();
+    let server = start_server(&data_dir, "", port, no_smtp, &[]).await;
+    let form = format!(
+        "company_name=Acme&first_name=Grace&last_name=Hopper&email=grace%40example.com&password={PASSWORD}"
+    );
+    let signed_up =
+        finish(begin_post(addr, "/fn/sign_up", &form, None, 0).await, form.as_bytes()).await;
+    assert!(signed_up.starts_with("HTTP/1.1 200"), "{signed_up}");
+    sigterm(&server);
+    assert!(exited(server).await.success());
+
+    let keys = data_dir.join("secret-keys");
+    let kept = data_dir.join("secret-keys.backup");
+    std::fs::rename(&keys, &kept).unwrap();
+    let mut refused = server_command(&data_dir, "", port, no_smtp, &[])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One that starts anyway is killed after the wait and fails the test.
+    let status = exit_within(&mut refused, std::time::Instant::now(), 60).await;
+    let said = std::io::read_to_string(refused.stderr.take().unwrap()).unwrap();
+    assert_eq!(status.code(), Some(1), "{said}");
+    let key_id = std::fs::read_to_string(&kept).unwrap();
+    let key_id = key_id.split(':').next().unwrap().to_owned();
+    assert!(
+        said.contains(&format!("1 email_outbox sealed with key {key_id}"))
+            && said.contains("Restore the key file from its backup"),
+        "{said}"
+    );
+
+    let command = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(args)
+            .env("DATA_DIR", &data_dir)
+            .env("DATABASE_URL", "")
+            .output()
+            .unwrap()
+    };
+    let refused = command(&["mail", "failed"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("lacks keys"));
+    let status = command(&["secrets", "status"]);
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(String::from_utf8_lossy(&status.stdout).contains(&key_id));
+
+    std::fs::rename(&kept, &keys).unwrap();
+    let server = start_server(&data_dir, "", port, no_smtp, &[]).await;
+    sigterm(&server);
+    assert!(exited(server).await.success());
+    let _ = std::fs::remove_dir_all(&data_dir);
 }

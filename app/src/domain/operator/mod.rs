@@ -11,5 +11,7 @@ mod users;
 pub use account_merge::{merge_accounts, MergeConflict, Merged};
 pub use accounts::{enable_stripe, set_plan};
 pub use maintenance::{backup, failed_mail, retry_mail};
-pub use secrets::{reseal_secrets, secrets_status, SealedCount, SEALED_TABLES};
+pub use secrets::{
+    reseal_secrets, sealed_with_unknown_keys, secrets_status, SealedCount, SEALED_TABLES,
+};
 pub use users::{add_user, promote, reset_two_factor, NewUserByOperator};

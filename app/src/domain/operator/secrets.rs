@@ -159,6 +159,22 @@ pub async fn secrets_status(d: &Domain, _: &Operator) -> Result<Vec<SealedCount>
     Ok(counts)
 }
 
+/// What is sealed with a key the key file lacks, table by table: nothing,
+/// unless the key file was lost or replaced (a server's first start creates
+/// a fresh one where none is found). Every process checks at its start and
+/// refuses to run on such a file: a server went on sealing with its new key
+/// while every secret sealed before failed to open, and the fix (the key
+/// file restored from its backup) grew harder with each new secret.
+pub async fn sealed_with_unknown_keys(
+    d: &Domain,
+    operator: &Operator,
+) -> Result<Vec<SealedCount>, AppError> {
+    let known = d.secrets.keyring().key_ids();
+    let mut counts = secrets_status(d, operator).await?;
+    counts.retain(|c| !known.contains(&c.key_id));
+    Ok(counts)
+}
+
 async fn count_keys<E: EntityTrait>(
     d: &Domain,
     key_column: E::Column,
