@@ -14,7 +14,8 @@ use app::domain::entity::email_outbox as outbox;
 use app::domain::testing::{domain_on, PASSWORD};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use support::process::{
-    begin_post, finish, free_port, server_command, smtp, spawn_server, start_server, status_of,
+    begin_held_post, begin_post, finish, free_port, server_command, smtp, spawn_server,
+    start_server, status_of,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -95,7 +96,7 @@ async fn sigterm_finishes_the_request_in_flight_and_the_email_being_sent() {
     assert!(signed_up.starts_with("HTTP/1.1 200"), "{signed_up}");
     // A log-in whose body is still on its way: in flight when the signal comes.
     let log_in = format!("email={}&password={PASSWORD}", email.replace('@', "%40"));
-    let slow = begin_post(addr, "/fn/log_in", &log_in, None, 10).await;
+    let slow = begin_held_post(addr, "/fn/log_in", &log_in, 10).await;
     tokio::time::timeout(Duration::from_secs(10), arrived.recv())
         .await
         .expect("the worker began delivering within a few seconds");
@@ -171,7 +172,7 @@ async fn a_request_that_never_finishes_holds_the_stop_no_longer_than_the_grace()
     let grace = [("SHUTDOWN_GRACE_SECONDS", "2")];
     let mut server = start_server(&data_dir, "", port, smtp_port, &grace).await;
     let body = format!("email=ada%40example.com&password={PASSWORD}");
-    let mut stuck = begin_post(addr, "/fn/log_in", &body, None, 5).await;
+    let mut stuck = begin_held_post(addr, "/fn/log_in", &body, 5).await;
 
     let signalled = std::time::Instant::now();
     sigterm(&server);
@@ -204,7 +205,7 @@ async fn a_second_signal_stops_without_waiting_out_the_drain_or_the_grace() {
         let (port, addr) = local_port();
         let mut server = start_server(&data_dir, "", port, smtp_port, env).await;
         let body = format!("email=ada%40example.com&password={PASSWORD}");
-        let _stuck = begin_post(addr, "/fn/log_in", &body, None, 5).await;
+        let _stuck = begin_held_post(addr, "/fn/log_in", &body, 5).await;
 
         let signalled = std::time::Instant::now();
         sigterm(&server);

@@ -117,6 +117,34 @@ pub async fn begin_post(
     stream
 }
 
+/// Like [`begin_post`] without a cookie, but returns only once the server is
+/// reading the body: the request asks `Expect: 100-continue` and the server
+/// answers `100 Continue` when the handler first reads. Before that the
+/// connection may still wait in the listener's backlog, and a stop signal
+/// then closes it unanswered instead of finding a request in flight.
+pub async fn begin_held_post(addr: SocketAddr, path: &str, body: &str, sent: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nSec-Fetch-Site: same-origin\r\n\
+         Expect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Byte by byte, so nothing after the interim answer is taken from the stream.
+    let mut interim = Vec::new();
+    let read = async {
+        while !interim.ends_with(b"\r\n\r\n") {
+            interim.push(stream.read_u8().await.expect("the server answers 100 Continue"));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read).await.expect("100 Continue in 20 s");
+    let interim = String::from_utf8_lossy(&interim);
+    assert!(interim.starts_with("HTTP/1.1 100"), "the server reads the body: {interim}");
+    stream.write_all(&body.as_bytes()[..sent]).await.unwrap();
+    stream
+}
+
 /// Sends the rest of a request begun by [`begin_post`]; returns the whole response.
 pub async fn finish(mut stream: TcpStream, rest: &[u8]) -> String {
     stream.write_all(rest).await.unwrap();
