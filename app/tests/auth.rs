@@ -240,6 +240,73 @@ async fn a_user_who_signs_in_too_often_is_refused_before_the_password_is_checked
     log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
 }
 
+/// A client with accounts of its own cannot multiply the per-user count of
+/// right passwords by their number: log-ins from one client address are
+/// counted together, and past that count the next, whoever's, is refused
+/// before its password is checked, with nothing written. Another address
+/// is not held back, and an hour frees the count.
+#[tokio::test]
+async fn right_passwords_from_one_client_address_are_counted_together() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    use app::domain::identity::log_in::log_in;
+    let (mut d, clock) = fresh_domain().await;
+    d.quotas.set(Limit {
+        action: Action::SignIn,
+        per: Per::Client,
+        max: 3,
+        window: Duration::hours(1),
+    });
+    for (company, email) in
+        [("Acme", "ada@example.com"), ("Beta", "bob@example.com"), ("Gamma", "cy@example.com")]
+    {
+        account_with_admin(&d, company, email).await;
+    }
+    let client = Some("203.0.113.7".parse().unwrap());
+    let elsewhere = Some("198.51.100.9".parse().unwrap());
+    for email in ["ada@example.com", "bob@example.com", "ada@example.com"] {
+        log_in(&d, email, PASSWORD, "t", client).await.unwrap();
+    }
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let refused = log_in(&d, "cy@example.com", PASSWORD, "t", client).await;
+    assert!(
+        matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("log-ins")),
+        "{:?}",
+        refused.err()
+    );
+    before.assert_unchanged(&d).await;
+    log_in(&d, "cy@example.com", PASSWORD, "t", elsewhere).await.unwrap();
+    clock.advance(Duration::hours(1));
+    log_in(&d, "cy@example.com", PASSWORD, "t", client).await.unwrap();
+}
+
+/// A session past its idle or its absolute lifetime is removed by the
+/// hourly clean-up, with the client address and browser it kept, even when
+/// nobody comes back with it; a live session stays.
+#[tokio::test]
+async fn the_clean_up_removes_sessions_past_their_lifetime() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    // Used every five days: never idle, but past 30 days old at the end.
+    let old = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    for step in 1..=5 {
+        clock.advance(Duration::days(5));
+        sessions::authenticate(&d, &old.token).await.unwrap();
+        if step == 4 {
+            // Opened at day 20 and never used again: idle at the end.
+            log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+        }
+    }
+    clock.advance(Duration::days(5) + Duration::hours(1));
+    let live = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
+    assert_eq!(session::Entity::find().count(&d.db).await.unwrap(), 3);
+    app::domain::jobs::forget_expired(&d).await.unwrap();
+    let kept: Vec<i32> =
+        session::Entity::find().all(&d.db).await.unwrap().iter().map(|s| s.user_id).collect();
+    assert_eq!(kept, vec![live.member.user_id()]);
+    sessions::authenticate(&d, &live.token).await.unwrap();
+}
+
 fn clock_now(d: &app::domain::core::Domain) -> chrono::DateTime<chrono::Utc> {
     d.clock.now()
 }

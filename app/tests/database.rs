@@ -110,7 +110,8 @@ async fn a_failed_migration_on_sqlite_leaves_no_half_applied_schema() {
     conn.execute_unprepared("DROP TABLE invitation_declines").await.unwrap();
     conn.close().await.unwrap();
     let migrated = app::domain::core::db::connect_and_migrate(&url).await.unwrap();
-    assert!(app::domain::core::db::is_ready(&migrated).await, "every migration applied");
+    use app::domain::core::db::{readiness, Readiness};
+    assert_eq!(readiness(&migrated).await, Readiness::Ready, "every migration applied");
     migrated.close().await.unwrap();
     let _ = std::fs::remove_file(&path);
 }

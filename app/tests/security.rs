@@ -898,6 +898,38 @@ async fn password_checks_in_the_settings_are_counted_right_or_wrong() {
     developer_keys::generate(&d, &ada, "Nightly", PASSWORD).await.unwrap();
 }
 
+/// Password checks are counted per client address too: a client's own
+/// accounts, each with its own count, cannot together hold the hashing
+/// threads longer. Past the address's count the check is refused before the
+/// hash, whoever asks from there, with nothing changed; the same user from
+/// another address is not held back.
+#[tokio::test]
+async fn password_checks_from_one_client_address_are_counted_together() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, _) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::PasswordCheck, per: Per::Client, max: 3, window: hour });
+    let client = Some("203.0.113.7".parse().unwrap());
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await.from_address(client);
+    let bob = account_with_admin(&d, "Beta", "bob@example.com").await.from_address(client);
+    let wrong = developer_keys::generate(&d, &ada, "CI", "not-her-password").await;
+    assert_eq!(
+        wrong.err().unwrap().message_for("password").as_deref(),
+        Some(reauth::WRONG_PASSWORD)
+    );
+    developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &bob, "CI", PASSWORD).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = developer_keys::generate(&d, &bob, "CD", PASSWORD).await;
+    assert!(
+        matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("password checks")),
+        "{refused:?}"
+    );
+    before.assert_unchanged(&d).await;
+    let bob_elsewhere = bob.from_address(Some("198.51.100.9".parse().unwrap()));
+    developer_keys::generate(&d, &bob_elsewhere, "CD", PASSWORD).await.unwrap();
+}
+
 /// Someone who signs up with another person's address, never verified, gets
 /// no way to write to it at will: the notices of their account's changes
 /// (2FA on and off, an email change) go only to a verified address. The

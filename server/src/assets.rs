@@ -65,6 +65,21 @@ pub async fn trim_trailing_slash(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// The longest file name a file system keeps (Linux's `NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// A path with a longer segment than any file name is not found without
+/// asking the file system, which answers "File name too long" and has
+/// tower-http log an error: a client could write error lines at will. No
+/// page has such a segment, so the plain answer costs nobody the not-found
+/// page.
+pub async fn refuse_overlong_names(request: Request, next: Next) -> Response {
+    if request.uri().path().split('/').any(|segment| segment.len() > NAME_MAX) {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
+    }
+    next.run(request).await
+}
+
 /// Everything else: pages, server functions, the API.
 pub async fn never_store(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

@@ -4,7 +4,9 @@
 //! While the process starts (the database opened and migrated) the listener
 //! already answers, with [`starting`].
 use app::api::web::WebContext;
-use app::domain::core::db;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use app::domain::core::db::{self, Readiness};
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
@@ -37,18 +39,52 @@ const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Set once a stop began with a drain (`SHUTDOWN_DRAIN_SECONDS`): the process
 /// still serves, but tells load balancers to send no new connections. One
 /// per process, as the stop is.
-pub static DRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+pub static DRAINING: AtomicBool = AtomicBool::new(false);
 
 async fn readyz(State(web): State<WebContext>) -> (StatusCode, &'static str) {
-    if DRAINING.load(std::sync::atomic::Ordering::Relaxed) {
+    if DRAINING.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "not ready");
     }
     // A probe answers within its own timeout (often 1 s to a few), not
     // after the pool's: a database gone away is "not ready" at once.
-    let answer = tokio::time::timeout(PROBE_TIMEOUT, db::is_ready(&web.domain.read)).await;
-    if answer == Ok(true) {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    let answer =
+        tokio::time::timeout(PROBE_TIMEOUT, db::readiness(&web.domain.read)).await.unwrap_or_else(
+            |_| Readiness::NoAnswer(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+        );
+    log_change(&answer);
+    match answer {
+        Readiness::Ready => (StatusCode::OK, "ready"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+    }
+}
+
+/// What the last probe found: 0 none yet, then one of [`kind`]'s.
+static LAST_READINESS: AtomicU8 = AtomicU8::new(0);
+
+fn kind(readiness: &Readiness) -> u8 {
+    match readiness {
+        Readiness::Ready => 1,
+        Readiness::MigrationsMissing(_) => 2,
+        Readiness::NoAnswer(_) => 3,
+    }
+}
+
+/// Logs a probe's answer when it differs from the last one's: a load
+/// balancer probes every few seconds (anyone may, too), and a database down
+/// for an hour wrote a line each time.
+fn log_change(readiness: &Readiness) {
+    let before = LAST_READINESS.swap(kind(readiness), Ordering::Relaxed);
+    if before == kind(readiness) {
+        return;
+    }
+    match readiness {
+        Readiness::Ready if before == 0 => {}
+        Readiness::Ready => tracing::info!("readiness: ready again"),
+        Readiness::MigrationsMissing(missing) => {
+            tracing::warn!(?missing, "readiness: migrations not applied yet")
+        }
+        Readiness::NoAnswer(error) => {
+            tracing::warn!(%error, "readiness: the database does not answer")
+        }
     }
 }

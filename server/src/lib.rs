@@ -86,6 +86,7 @@ pub fn build_router(
         .fallback_service(
             tower::ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(assets::trim_trailing_slash))
+                .layer(axum::middleware::from_fn(assets::refuse_overlong_names))
                 .layer(axum::middleware::from_fn(assets::revalidate))
                 .service(axum::handler::Handler::with_state(
                     leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell),

@@ -103,6 +103,23 @@ async fn plain_request_id(
     next.run(request).await
 }
 
+/// The most of a request's path its line holds: a client chooses the path,
+/// and one of many kilobytes on every request would fill the logs at its
+/// pace, not the requests'.
+pub const PATH_LOGGED: usize = 256;
+
+/// `path`, cut at [`PATH_LOGGED`] bytes with how long it was.
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if path.len() <= PATH_LOGGED {
+        return path.into();
+    }
+    match path.get(..PATH_LOGGED) {
+        Some(start) => format!("{start}… ({} bytes)", path.len()).into(),
+        // A URI's path is ASCII; were it not, the cut would fall in a character.
+        None => format!("({} bytes)", path.len()).into(),
+    }
+}
+
 /// Adds the request id and the one line per request to every route.
 pub fn around_requests<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     let trace = TraceLayer::new_for_http()
@@ -121,7 +138,7 @@ pub fn around_requests<S: Clone + Send + Sync + 'static>(router: Router<S>) -> R
                 "request",
                 method = %request.method(),
                 route,
-                path = request.uri().path(),
+                path = logged_path(request.uri().path()).as_ref(),
                 request_id,
             )
         })

@@ -82,9 +82,14 @@ async fn render(handle: &PrometheusHandle, domain: &Domain) -> String {
         metrics::gauge!("console_db_pool_connections", "pool" => pool, "state" => "idle").set(idle);
         metrics::gauge!("console_db_pool_connections", "pool" => pool, "state" => "busy").set(busy);
     }
-    let depth = tokio::time::timeout(std::time::Duration::from_secs(2), mail::queue_depth(domain));
-    match depth.await {
-        Ok(Ok(depth)) => metrics::gauge!("console_mail_queue_depth").set(depth as f64),
+    let queue = tokio::time::timeout(std::time::Duration::from_secs(2), mail::queue(domain));
+    match queue.await {
+        Ok(Ok(queue)) => {
+            metrics::gauge!("console_mail_queue_depth").set(queue.depth as f64);
+            let waited = queue.oldest.map(|queued| domain.clock.now() - queued);
+            let seconds = waited.map_or(0.0, |waited| waited.num_milliseconds() as f64 / 1000.0);
+            metrics::gauge!("console_mail_oldest_pending_seconds").set(seconds.max(0.0));
+        }
         Ok(Err(err)) => tracing::warn!(error = %err, "reading the mail queue for metrics"),
         Err(_) => tracing::warn!("reading the mail queue for metrics took over 2 s"),
     }

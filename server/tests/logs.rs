@@ -9,7 +9,7 @@ use app::domain::testing::{base32_decode, PASSWORD};
 use axum::body::Body;
 use http::{header, Request, StatusCode};
 use server::logs::{subscriber, LogFormat, DEFAULT_FILTER};
-use support::{run, TestApp};
+use support::{execute_sql, newest_migration, run, TestApp};
 
 /// Collects every line the server's subscriber writes.
 #[derive(Clone, Default)]
@@ -75,13 +75,19 @@ fn every_request_is_one_json_line_with_its_id_route_status_and_latency() {
             let id = replaced.headers["x-request-id"].to_str().unwrap();
             assert_eq!(id.len(), 36, "{sent:?} became a UUID: {id}");
         }
+        // A path as long as the client likes is cut in its line, and
+        // (longer than a file name) writes no error line.
+        let long = format!("/{}", "a".repeat(5000));
+        let answered = app.send(Request::get(long.as_str()).body(Body::empty()).unwrap()).await;
+        assert_eq!(answered.status, StatusCode::NOT_FOUND);
     });
     let requests: Vec<serde_json::Value> = lines
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
         .filter(|line: &serde_json::Value| line["span"]["name"] == "request")
         .collect();
-    assert_eq!(requests.len(), 4, "one line per request: {lines}");
+    assert_eq!(requests.len(), 5, "one line per request: {lines}");
+    assert!(requests.iter().all(|line| line["level"] == "INFO"), "{lines}");
     assert!(!lines.contains("injected") && !lines.contains(&"x".repeat(65)), "{lines}");
     let first = &requests[0];
     assert_eq!(first["level"], "INFO");
@@ -94,6 +100,8 @@ fn every_request_is_one_json_line_with_its_id_route_status_and_latency() {
     assert_eq!(requests[1]["fields"]["status"], 404);
     assert_eq!(requests[1]["span"]["path"], "/no-such-page");
     assert_eq!(requests[1]["span"]["request_id"].as_str().unwrap().len(), 36);
+    let cut = format!("/{}… (5001 bytes)", "a".repeat(server::logs::PATH_LOGGED - 1));
+    assert_eq!(requests[4]["span"]["path"], cut.as_str());
 }
 
 #[test]
@@ -164,4 +172,29 @@ fn passwords_codes_keys_and_tokens_never_reach_the_logs() {
     for secret in secrets.lock().unwrap().iter() {
         assert!(!text.contains(secret.as_str()), "{secret:?} is in the logs:\n{text}");
     }
+}
+
+/// A readiness probe comes every few seconds, from a load balancer or from
+/// anyone: what it finds is logged when it changes, not at every probe.
+#[test]
+fn readiness_is_logged_when_it_changes_not_at_every_probe() {
+    let text = logged(LogFormat::Text, async {
+        let app = TestApp::new().await;
+        let probe = || app.send(Request::get("/readyz").body(Body::empty()).unwrap());
+        assert_eq!(probe().await.status, StatusCode::OK);
+        let db = &app.domain.db;
+        let newest = newest_migration(db).await;
+        execute_sql(db, &format!("DELETE FROM seaql_migrations WHERE version = '{newest}'")).await;
+        for _ in 0..3 {
+            assert_eq!(probe().await.status, StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let restore =
+            format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{newest}', 0)");
+        execute_sql(db, &restore).await;
+        for _ in 0..2 {
+            assert_eq!(probe().await.status, StatusCode::OK);
+        }
+    });
+    assert_eq!(text.matches("migrations not applied yet").count(), 1, "{text}");
+    assert_eq!(text.matches("ready again").count(), 1, "{text}");
 }

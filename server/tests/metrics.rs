@@ -67,6 +67,8 @@ fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
         let limited = r#"console_limit_refusals_total{action="password_reset"}"#;
         assert_eq!(value(&text, limited), Some(1.0), "{text}");
         assert_eq!(value(&text, "console_mail_queue_depth"), Some(2.0), "verification and reset");
+        // The verification email has waited since the sign-up: 11 steps of 61 s.
+        assert_eq!(value(&text, "console_mail_oldest_pending_seconds"), Some(671.0));
         let open: f64 = ["idle", "busy"]
             .iter()
             .filter_map(|state| {
@@ -87,6 +89,7 @@ fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
         let text = scrape().await;
         assert_eq!(value(&text, r#"console_mail_deliveries_total{outcome="sent"}"#), Some(2.0));
         assert_eq!(value(&text, "console_mail_queue_depth"), Some(0.0));
+        assert_eq!(value(&text, "console_mail_oldest_pending_seconds"), Some(0.0));
 
         // The console itself does not serve them.
         assert_eq!(app.page("/metrics", None).await.status, StatusCode::NOT_FOUND);

@@ -6,7 +6,7 @@ use app::domain::core::tokens::LINK_INVALID;
 use app::domain::identity::log_in::WRONG_CREDENTIALS;
 use app::domain::testing::{Snapshot, PASSWORD};
 use http::StatusCode;
-use support::{TestApp, ORIGIN};
+use support::{execute_sql, newest_migration, TestApp, ORIGIN};
 
 const ADMIN: &str = "grace@example.com";
 const ADMIN_TABS: [&str; 4] = [
@@ -774,24 +774,15 @@ fn health_and_readiness_answer_without_a_session_and_say_nothing_more() {
         assert_eq!((ready.status, ready.body.as_str()), (StatusCode::OK, "ready"));
         // A newer build migrated the database (a rolling deploy): this one
         // stays ready, since migrations only add.
-        use sea_orm::{ConnectionTrait, Statement};
         let db = &app.domain.db;
-        let sql = |text: String| Statement::from_string(db.get_database_backend(), text);
-        let newest = db
-            .query_one_raw(sql("SELECT max(version) AS version FROM seaql_migrations".into()))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get::<String>("", "version")
-            .unwrap();
+        let newest = newest_migration(db).await;
         let newer = "INSERT INTO seaql_migrations (version, applied_at) \
                      VALUES ('m20991231_000001_from_a_newer_build', 0)";
-        db.execute_raw(sql(newer.into())).await.unwrap();
+        execute_sql(db, newer).await;
         let ready = app.page("/readyz", None).await;
         assert_eq!((ready.status, ready.body.as_str()), (StatusCode::OK, "ready"));
         // One of this build's own not applied: not ready.
-        let forget = format!("DELETE FROM seaql_migrations WHERE version = '{newest}'");
-        db.execute_raw(sql(forget)).await.unwrap();
+        execute_sql(db, &format!("DELETE FROM seaql_migrations WHERE version = '{newest}'")).await;
         let ready = app.page("/readyz", None).await;
         assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
         // A database that no longer answers: not ready, and nothing more is said.

@@ -14,7 +14,7 @@ use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens;
 use crate::domain::core::Domain;
 use crate::domain::entity::{
-    account, invitation_decline, login_challenge, login_failure, oauth_state, user,
+    account, invitation_decline, login_challenge, login_failure, oauth_state, session, user,
 };
 use crate::domain::features::oauth_tokens::STATE_LIFETIME;
 use crate::domain::identity::email_links::UNVERIFIED_ACCOUNT_LIFETIME;
@@ -35,7 +35,7 @@ pub async fn deliver_mail(
 
 /// The hourly clean-up: unverified accounts past their week, invitees whose
 /// invitation expired a week ago, expired throttling records and limit
-/// counts, log-in challenges and OAuth states, activity events past their
+/// counts, sessions, log-in challenges and OAuth states, activity events past their
 /// retention, invitation declines past their hold, and old emails and links. One failing
 /// does not stop the other; each is logged.
 pub async fn clean_up(d: &Domain) {
@@ -149,8 +149,8 @@ async fn remove_accounts(
     Ok(removed)
 }
 
-/// Forgets failures whose window and lock are both over, log-in challenges
-/// and OAuth states past their lifetime, and declined invitations past their
+/// Forgets failures whose window and lock are both over, log-in challenges,
+/// OAuth states and sessions past their lifetime, and declined invitations past their
 /// hold, so a flood of made-up emails does not grow the tables for ever.
 pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
     let now = d.clock.now();
@@ -172,6 +172,16 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
         .exec(&d.db)
         .await?;
     let quotas = quota::forget_expired(&d.db, &d.quotas, now).await?;
+    // A dead session is refused when it comes back; until then it kept its
+    // client address and browser for as long as its user existed.
+    let idle = session::Entity::delete_many()
+        .filter(session::Column::LastSeenAt.lt(now - d.sessions.idle))
+        .exec(&d.db)
+        .await?;
+    let aged = session::Entity::delete_many()
+        .filter(session::Column::CreatedAt.lt(now - d.sessions.absolute))
+        .exec(&d.db)
+        .await?;
     // A declined invitation's address is kept only while it holds.
     let declines = invitation_decline::Entity::delete_many()
         .filter(invitation_decline::Column::DeclinedAt.lt(now - invitations::DECLINE_HOLD))
@@ -181,5 +191,7 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
         + challenges.rows_affected
         + states.rows_affected
         + quotas
-        + declines.rows_affected)
+        + declines.rows_affected
+        + idle.rows_affected
+        + aged.rows_affected)
 }

@@ -315,6 +315,21 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
+/// Runs `sql` on `db`, for a test that puts the database in a state no
+/// request can (a migration forgotten, one from a newer build).
+pub async fn execute_sql(db: &sea_orm::DatabaseConnection, sql: &str) {
+    use sea_orm::{ConnectionTrait, Statement};
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+}
+
+/// The newest migration `db` has applied.
+pub async fn newest_migration(db: &sea_orm::DatabaseConnection) -> String {
+    use sea_orm::{ConnectionTrait, Statement};
+    let query = "SELECT max(version) AS version FROM seaql_migrations";
+    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), query));
+    row.await.unwrap().unwrap().try_get::<String>("", "version").unwrap()
+}
+
 /// Runs a test on a runtime of its own, on the test's thread.
 ///
 /// Not one shared multi-threaded runtime: leptos 0.8.23 still has a rare race

@@ -183,7 +183,7 @@ fn is_sqlite_file(url: &str) -> bool {
 /// deploy) leaves it ready: migrations only add. One read of the migrations
 /// table, on the read pool; sea-orm's own pending check would create that
 /// table on the writer and call an unknown migration an error.
-pub async fn is_ready(read: &DatabaseConnection) -> bool {
+pub async fn readiness(read: &DatabaseConnection) -> Readiness {
     use sea_orm::Statement;
     let query = Statement::from_string(
         read.get_database_backend(),
@@ -198,16 +198,23 @@ pub async fn is_ready(read: &DatabaseConnection) -> bool {
                 .map(|m| m.name().to_owned())
                 .filter(|name| !applied.contains(name))
                 .collect();
-            if !missing.is_empty() {
-                tracing::warn!(?missing, "readiness: migrations not applied yet");
+            match missing.is_empty() {
+                true => Readiness::Ready,
+                false => Readiness::MigrationsMissing(missing),
             }
-            missing.is_empty()
         }
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness: the database does not answer");
-            false
-        }
+        Err(err) => Readiness::NoAnswer(err.to_string()),
     }
+}
+
+/// What [`readiness`] found.
+#[derive(Debug, PartialEq)]
+pub enum Readiness {
+    Ready,
+    /// This build's migrations not applied yet (by their names).
+    MigrationsMissing(Vec<String>),
+    /// The database's error.
+    NoAnswer(String),
 }
 
 /// A pool's connections now: how many are open and how many of those idle

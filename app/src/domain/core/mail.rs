@@ -399,10 +399,26 @@ pub async fn forget_before<C: ConnectionTrait>(
     db::delete_in_batches(conn, outbox::Column::Id, batch, done).await
 }
 
-/// How many emails wait to be sent (for the metrics endpoint).
-pub async fn queue_depth(d: &Domain) -> Result<u64, AppError> {
+/// The emails waiting to be sent, as the metrics endpoint shows them.
+pub struct Queue {
+    pub depth: u64,
+    /// When the longest-waiting one was queued: an SMTP server refusing
+    /// everything shows as a growing age long before the depth is unusual.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+pub async fn queue(d: &Domain) -> Result<Queue, AppError> {
     use sea_orm::PaginatorTrait;
-    Ok(outbox::Entity::find().filter(outbox::Column::Status.eq(PENDING)).count(&d.read).await?)
+    let pending = || outbox::Entity::find().filter(outbox::Column::Status.eq(PENDING));
+    let depth = pending().count(&d.read).await?;
+    let oldest = pending()
+        .select_only()
+        .column(outbox::Column::CreatedAt)
+        .order_by_asc(outbox::Column::Id)
+        .into_tuple()
+        .one(&d.read)
+        .await?;
+    Ok(Queue { depth, oldest })
 }
 
 /// Operator view: the emails that ended `failed`, oldest first.

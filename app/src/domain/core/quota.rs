@@ -49,8 +49,9 @@ pub enum Action {
     TwoFactorSetup,
     /// A log-in with the right password. Each opens a session (or a code
     /// step) and writes a sign-in event, and each costs a password hash:
-    /// only the password's owner can count here, so the bound cannot lock
-    /// anyone else out, and a refusal comes before the hash.
+    /// only the password's owner can count per user, so that bound cannot
+    /// lock anyone else out, and a refusal comes before the hash. Per client
+    /// address too, for a client signing in to many accounts of its own.
     SignIn,
     /// A signed-in user's password asked again before a sensitive change
     /// (reauth), right or wrong: each costs a password hash, and a right
@@ -240,7 +241,12 @@ impl Default for QuotaPolicy {
                 limit(TwoFactorOn, Actor, 5, DAY),
                 limit(TwoFactorSetup, Actor, 30, HOUR),
                 limit(SignIn, Actor, 30, HOUR),
+                // A client's own accounts each have a count: together they
+                // may hold the hashing threads no longer than this. Ten
+                // times a busy user's, for an office behind one address.
+                limit(SignIn, Client, 300, HOUR),
                 limit(PasswordCheck, Actor, 30, HOUR),
+                limit(PasswordCheck, Client, 300, HOUR),
                 limit(ActivityExport, Actor, 10, HOUR),
                 limit(ActivityExport, Account, 20, HOUR),
                 // The accounts one client signs up, together.

@@ -73,7 +73,7 @@ pub async fn generate(
         validation::one_line_name(name, "Key Name").map_err(|m| AppError::field("name", m))?;
     me.verified(&d.db).await?;
     let checked = own_row(d, me).await?;
-    reauth::require_password(d, &checked, password, "password").await?;
+    reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
     let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;
@@ -143,7 +143,7 @@ pub async fn regenerate(
     find_mine(&d.db, me, id).await?;
     me.verified(&d.db).await?;
     let checked = own_row(d, me).await?;
-    reauth::require_password(d, &checked, password, "password").await?;
+    reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
     let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.db.begin().await?;

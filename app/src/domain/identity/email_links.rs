@@ -357,7 +357,7 @@ pub async fn request_email_change(
             errors.add("new_email", refusal);
         }
     }
-    reauth::current_password_in(d, &me, current_password, &mut errors).await?;
+    reauth::current_password_in(d, actor, &me, current_password, &mut errors).await?;
     errors.into_result()?;
 
     let by = By::Member(activity::count_change(d, actor).await?);

@@ -67,10 +67,11 @@ pub async fn log_in(
     txn.commit().await?;
     admission.into_result()?;
     let found = by_email().one(&d.db).await?;
-    // Right passwords are counted per user; one who has used up theirs is
+    // Right passwords are counted per user and per client address (a client
+    // with many accounts of its own); one who has used up a count is
     // refused before the hash, whatever the password, so a loop of right
     // ones cannot hold the hashing thread either.
-    let who = |user: &user::Model| Who { actor: Some(user.id), ..Who::default() };
+    let who = |user: &user::Model| Who { actor: Some(user.id), client, ..Who::default() };
     if let Some(user) = &found {
         d.refuse_spent(Action::SignIn, &who(user)).await?;
     }

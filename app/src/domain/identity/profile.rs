@@ -69,7 +69,7 @@ pub async fn change_password(
     let mut errors = Errors::default();
     // The current password first: its check is counted (`PasswordCheck`),
     // which bounds the costly guessability check of the new one after it.
-    if reauth::current_password_in(d, &me, current_password, &mut errors).await?
+    if reauth::current_password_in(d, actor, &me, current_password, &mut errors).await?
         && new_password == current_password
     {
         // It would end every other session and pending link while changing

@@ -4,6 +4,7 @@
 //! like log-ins, so a stolen session cannot guess the password either, and
 //! every check is counted (`quota::Action::PasswordCheck`), since each costs
 //! a password hash.
+use crate::domain::core::actor::Member;
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::validation::Errors;
 use crate::domain::core::Domain;
@@ -11,17 +12,19 @@ use crate::domain::entity::user;
 use crate::domain::identity::throttle::{self, Subjects};
 use crate::model::AppError;
 
-/// Whether `password` is `user`'s; refused outright while the user's
-/// re-checks are locked.
+/// Whether `password` is `user`'s (`me`'s row); refused outright while the
+/// user's re-checks are locked.
 async fn password_matches(
     d: &Domain,
+    me: &Member,
     user: &user::Model,
     password: &str,
 ) -> Result<bool, AppError> {
     // Counted before the hash, right or wrong: the throttle below forgets
     // its count on a right password. First, so that a refusal here leaves
-    // no try counted against the password.
-    let who = Who { actor: Some(user.id), ..Who::default() };
+    // no try counted against the password. Per client address too: a
+    // client with many accounts of its own has a count for each.
+    let who = Who { actor: Some(user.id), client: me.address(), ..Who::default() };
     d.spend_alone(Action::PasswordCheck, &who).await?;
     let subjects = Subjects::password_recheck(user.id);
     throttle::admit(d, &subjects).await?;
@@ -32,9 +35,11 @@ async fn password_matches(
     Ok(matches)
 }
 
-/// Refuses with `message` beside `field` unless `password` is `user`'s.
+/// Refuses with `message` beside `field` unless `password` is `user`'s
+/// (`me`'s row, as read for the change).
 pub async fn require_password(
     d: &Domain,
+    me: &Member,
     user: &user::Model,
     password: &str,
     field: &str,
@@ -43,7 +48,7 @@ pub async fn require_password(
     if password.is_empty() {
         return Err(AppError::field(field, PASSWORD_REQUIRED));
     }
-    if password_matches(d, user, password).await? {
+    if password_matches(d, me, user, password).await? {
         Ok(())
     } else {
         Err(AppError::field(field, WRONG_PASSWORD))
@@ -55,11 +60,12 @@ pub async fn require_password(
 /// answers false, or answers true when it is `user`'s.
 pub async fn current_password_in(
     d: &Domain,
+    me: &Member,
     user: &user::Model,
     password: &str,
     errors: &mut Errors,
 ) -> Result<bool, AppError> {
-    match require_password(d, user, password, "current_password").await {
+    match require_password(d, me, user, password, "current_password").await {
         Ok(()) => Ok(true),
         Err(AppError::Invalid(refused)) => {
             for refusal in refused {

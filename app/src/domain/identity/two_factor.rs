@@ -203,7 +203,7 @@ pub async fn confirm_setup(
 ) -> Result<Vec<String>, AppError> {
     let now = d.clock.now();
     let user = own_row(d, me).await?;
-    reauth::require_password(d, &user, password, "password").await?;
+    reauth::require_password(d, me, &user, password, "password").await?;
     let txn = d.db.begin().await?;
     // Before the code's rows, as `with_code` takes it. A reset committed
     // since the password check must not find a stale set-up turned on.
@@ -410,7 +410,7 @@ async fn own_email(conn: &impl ConnectionTrait, me: &Member) -> Result<String, A
 /// Turns 2FA off; needs the password and a code.
 pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Result<(), AppError> {
     let user = own_row(d, me).await?;
-    reauth::require_password(d, &user, password, "password").await?;
+    reauth::require_password(d, me, &user, password, "password").await?;
     with_code(d, me.user_id(), code, me.address(), async |txn| {
         remove(txn, user.id).await?;
         let event = Event::new(ActivityKind::TwoFactorDisabled, &user.email);

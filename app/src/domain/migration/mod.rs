@@ -24,6 +24,7 @@ mod m20261202_000021_activity_subjects;
 mod m20261202_000022_declined_mailboxes;
 mod m20261202_000023_link_requesters;
 mod m20261202_000024_wide_event_ids;
+mod m20261203_000025_session_ages;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000022_declined_mailboxes::Migration),
             Box::new(m20261202_000023_link_requesters::Migration),
             Box::new(m20261202_000024_wide_event_ids::Migration),
+            Box::new(m20261203_000025_session_ages::Migration),
         ]
     }
 }
