@@ -37,7 +37,8 @@ use app::model::{AccountInfo, ActivityFilter, ActivityKind, ActivityRow, AppErro
 use chrono::Duration;
 use rcgen::{CertificateParams, KeyPair};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QueryTrait, Set, Statement,
 };
 
 const NEW_PASSWORD: &str = "Maple-Canyon-Drift-19";
@@ -1045,6 +1046,21 @@ async fn retention_removes_old_events_and_keeps_new_ones() {
     d.activity_retention = Duration::days(30);
     jobs::clean_up(&d).await;
     assert!(all_events(&d).await.is_empty());
+}
+
+/// A clean-up job that fails (here its table is gone) does not stop the
+/// ones after it: old events are still removed.
+#[tokio::test]
+async fn a_failing_clean_up_job_stops_none_of_the_others() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    many(&d, &clock, &ada, ActivityKind::UserInvited, 2).await;
+    clock.advance(Duration::days(400));
+    let drop = Statement::from_string(d.db.get_database_backend(), "DROP TABLE login_challenges");
+    d.db.execute_raw(drop).await.unwrap();
+    assert!(jobs::forget_expired(&d).await.is_err(), "the broken job fails");
+    jobs::clean_up(&d).await;
+    assert!(all_events(&d).await.is_empty(), "the activity job after it still ran");
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ pub const NEVER_STORE: &str = "no-store";
 /// the browser accepts brotli or gzip.
 pub fn pkg_router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
     let hashed = options.hash_files;
-    Router::new().route_service(
+    let files = Router::new().route_service(
         &leptos_axum::site_pkg_dir_service_route_path(options),
         tower::ServiceBuilder::new()
             .layer(SetResponseHeaderLayer::overriding(
@@ -33,7 +33,8 @@ pub fn pkg_router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> 
                 },
             ))
             .service(leptos_axum::site_pkg_dir_service(options)),
-    )
+    );
+    files.layer(axum::middleware::from_fn(refuse_overlong_names))
 }
 
 /// Public files other than the build's (favicon, vendored scripts) and the
@@ -65,16 +66,24 @@ pub async fn trim_trailing_slash(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// The longest file name a file system keeps (Linux's `NAME_MAX`).
-const NAME_MAX: usize = 255;
+/// The longest file name a file system keeps (Linux's `NAME_MAX`, 255), less
+/// the `.br` or `.gz` the file service adds when it looks for a
+/// precompressed file.
+const NAME_MAX: usize = 255 - ".br".len();
 
-/// A path with a longer segment than any file name is not found without
-/// asking the file system, which answers "File name too long" and has
-/// tower-http log an error: a client could write error lines at will. No
-/// page has such a segment, so the plain answer costs nobody the not-found
-/// page.
+/// Longer than the path of any file or page the console has, and well below
+/// the longest path the file system takes (Linux's `PATH_MAX`, 4,096).
+const PATH_MAX: usize = 1024;
+
+/// A path longer than any file's, or with a longer segment than any file
+/// name, is not found without asking the file system, which answers "File
+/// name too long" and has the request logged as an error: a client could
+/// write error lines at will. No page has such a path, so the plain answer
+/// costs nobody the not-found page. The percent-encoded path is measured:
+/// decoding never makes a name longer.
 pub async fn refuse_overlong_names(request: Request, next: Next) -> Response {
-    if request.uri().path().split('/').any(|segment| segment.len() > NAME_MAX) {
+    let path = request.uri().path();
+    if path.len() > PATH_MAX || path.split('/').any(|segment| segment.len() > NAME_MAX) {
         return (StatusCode::NOT_FOUND, "Not Found").into_response();
     }
     next.run(request).await

@@ -497,7 +497,8 @@ pub async fn refuse_unknown_keys(domain: &Domain, key_file: &Path) -> Result<(),
     Err(format!(
         "secret keys: {} lacks keys the database's secrets are sealed with ({}). Restore the \
          key file from its backup (a server that found no key file created a new one there), \
-         or set SECRET_KEYS_FILE to the file the other servers use.",
+         or set SECRET_KEYS_FILE to the file the other servers use; after a `secrets rotate` on \
+         another host, copy its key file here.",
         key_file.display(),
         counts.join(", ")
     ))

@@ -113,11 +113,9 @@ fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
     if path.len() <= PATH_LOGGED {
         return path.into();
     }
-    match path.get(..PATH_LOGGED) {
-        Some(start) => format!("{start}… ({} bytes)", path.len()).into(),
-        // A URI's path is ASCII; were it not, the cut would fall in a character.
-        None => format!("({} bytes)", path.len()).into(),
-    }
+    // The `http` crate lets UTF-8 through a path: cut at a character's start.
+    let end = (0..=PATH_LOGGED).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+    format!("{}… ({} bytes)", &path[..end], path.len()).into()
 }
 
 /// Adds the request id and the one line per request to every route.

@@ -23,10 +23,12 @@ const LATENCY_BUCKETS: &[f64] =
 
 /// Installs the process-wide recorder; its handle renders what it holds.
 pub fn install() -> Result<PrometheusHandle, String> {
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(LATENCY.into()), LATENCY_BUCKETS)
         .and_then(PrometheusBuilder::install_recorder)
-        .map_err(|err| err.to_string())
+        .map_err(|err| err.to_string())?;
+    app::domain::jobs::count_failures_from_zero();
+    Ok(handle)
 }
 
 /// Counts each request and records its latency, labelled by route (the

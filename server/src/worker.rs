@@ -31,7 +31,7 @@ pub fn spawn(
                 // A full batch: there may be more waiting.
                 Ok(handled) if handled as u64 == BATCH && !stopping() => continue,
                 Ok(_) => {}
-                Err(err) => tracing::error!(error = %err, "mail worker pass failed"),
+                Err(err) => jobs::job_failed(jobs::Job::Mail, &err),
             }
             if stopping() {
                 return;

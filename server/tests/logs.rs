@@ -78,15 +78,22 @@ fn every_request_is_one_json_line_with_its_id_route_status_and_latency() {
         // A path as long as the client likes is cut in its line, and
         // (longer than a file name) writes no error line.
         let long = format!("/{}", "a".repeat(5000));
-        let answered = app.send(Request::get(long.as_str()).body(Body::empty()).unwrap()).await;
-        assert_eq!(answered.status, StatusCode::NOT_FOUND);
+        // So are a build file's name too long for the file system once the
+        // file service adds `.br`, and a path of short names too long in all.
+        let pkg = format!("/pkg/{}", "a".repeat(253));
+        let deep = "/ab".repeat(1500);
+        for path in [&long, &pkg, &deep] {
+            let request = Request::get(path.as_str()).header("accept-encoding", "br, gzip");
+            let answered = app.send(request.body(Body::empty()).unwrap()).await;
+            assert_eq!(answered.status, StatusCode::NOT_FOUND, "{}", &path[..20]);
+        }
     });
     let requests: Vec<serde_json::Value> = lines
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
         .filter(|line: &serde_json::Value| line["span"]["name"] == "request")
         .collect();
-    assert_eq!(requests.len(), 5, "one line per request: {lines}");
+    assert_eq!(requests.len(), 7, "one line per request: {lines}");
     assert!(requests.iter().all(|line| line["level"] == "INFO"), "{lines}");
     assert!(!lines.contains("injected") && !lines.contains(&"x".repeat(65)), "{lines}");
     let first = &requests[0];

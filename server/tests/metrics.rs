@@ -91,6 +91,21 @@ fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
         assert_eq!(value(&text, "console_mail_queue_depth"), Some(0.0));
         assert_eq!(value(&text, "console_mail_oldest_pending_seconds"), Some(0.0));
 
+        // A clean-up job that fails is counted by name; the others are not.
+        // Each job's series is there from the start, so the first failure is
+        // an increase an alert sees.
+        let failed = |text: &str, job: &str| {
+            value(text, &format!(r#"console_job_failures_total{{job="{job}"}}"#))
+        };
+        for job in ["mail", "unverified_accounts", "expired_records", "old_activity"] {
+            assert_eq!(failed(&text, job), Some(0.0), "{job}: {text}");
+        }
+        support::execute_sql(&app.domain.db, "DROP TABLE login_challenges").await;
+        app::domain::jobs::clean_up(&app.domain).await;
+        let text = scrape().await;
+        assert_eq!(failed(&text, "expired_records"), Some(1.0), "{text}");
+        assert_eq!(failed(&text, "old_activity"), Some(0.0), "{text}");
+
         // The console itself does not serve them.
         assert_eq!(app.page("/metrics", None).await.status, StatusCode::NOT_FOUND);
     })

@@ -2,12 +2,15 @@
 //! outbox, and forgetting what has expired. Every job is safe to run in
 //! several processes at once.
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 
 use lettre::message::Mailbox;
 
 use crate::domain::admin::invitations;
 use crate::domain::core::activity;
+use crate::domain::core::db;
 use crate::domain::core::mail::{self, Transport};
 use crate::domain::core::quota;
 use crate::domain::core::scope::{lock_account, Scoped};
@@ -37,24 +40,81 @@ pub async fn deliver_mail(
 /// invitation expired a week ago, expired throttling records and limit
 /// counts, sessions, log-in challenges and OAuth states, activity events past their
 /// retention, invitation declines past their hold, and old emails and links. One failing
-/// does not stop the other; each is logged.
+/// does not stop the others; each failure is reported by [`job_failed`].
 pub async fn clean_up(d: &Domain) {
     if let Err(err) = remove_unverified_accounts(d).await {
-        tracing::error!(error = %err, "removing unverified accounts failed");
+        job_failed(Job::UnverifiedAccounts, &err);
     }
     // Above the most invitations the limits let in an hour (2,000 in all).
     if let Err(err) = invitations::remove_expired_invitees(d, 10_000).await {
-        tracing::error!(error = %err, "removing expired invitees failed");
+        job_failed(Job::ExpiredInvitees, &err);
     }
     if let Err(err) = forget_expired(d).await {
-        tracing::error!(error = %err, "forgetting expired log-in records failed");
+        job_failed(Job::ExpiredRecords, &err);
     }
     if let Err(err) = forget_old_activity(d).await {
-        tracing::error!(error = %err, "removing old activity events failed");
+        job_failed(Job::OldActivity, &err);
     }
     if let Err(err) = forget_old_mail_and_links(d).await {
-        tracing::error!(error = %err, "removing old emails and links failed");
+        job_failed(Job::OldMailAndLinks, &err);
     }
+}
+
+/// The periodic jobs, as their failures are counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// A pass of the mail worker (not an email the SMTP server refused).
+    Mail,
+    UnverifiedAccounts,
+    ExpiredInvitees,
+    ExpiredRecords,
+    OldActivity,
+    OldMailAndLinks,
+}
+
+impl Job {
+    pub const ALL: [Job; 6] = [
+        Job::Mail,
+        Job::UnverifiedAccounts,
+        Job::ExpiredInvitees,
+        Job::ExpiredRecords,
+        Job::OldActivity,
+        Job::OldMailAndLinks,
+    ];
+
+    /// Its `job` label.
+    pub fn key(self) -> &'static str {
+        match self {
+            Job::Mail => "mail",
+            Job::UnverifiedAccounts => "unverified_accounts",
+            Job::ExpiredInvitees => "expired_invitees",
+            Job::ExpiredRecords => "expired_records",
+            Job::OldActivity => "old_activity",
+            Job::OldMailAndLinks => "old_mail_and_links",
+        }
+    }
+}
+
+/// The failure counter of `job`.
+fn failures(job: Job) -> metrics::Counter {
+    metrics::counter!("console_job_failures_total", "job" => job.key())
+}
+
+/// Shows every job's failure count, at 0 until one fails: an alert on
+/// its increase would miss the first failure of a series that appears
+/// with it.
+pub fn count_failures_from_zero() {
+    for job in Job::ALL {
+        failures(job).absolute(0);
+    }
+}
+
+/// Logs a periodic job's failure and counts it in
+/// `console_job_failures_total{job}`: a job that fails at every run leaves
+/// its table growing in silence, and a count is what an alert can watch.
+pub fn job_failed(job: Job, err: &AppError) {
+    tracing::error!(job = job.key(), error = %err, "a periodic job failed");
+    failures(job).increment(1);
 }
 
 /// Removes emails whose last try was more than
@@ -173,15 +233,17 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
         .await?;
     let quotas = quota::forget_expired(&d.db, &d.quotas, now).await?;
     // A dead session is refused when it comes back; until then it kept its
-    // client address and browser for as long as its user existed.
-    let idle = session::Entity::delete_many()
-        .filter(session::Column::LastSeenAt.lt(now - d.sessions.idle))
-        .exec(&d.db)
-        .await?;
-    let aged = session::Entity::delete_many()
-        .filter(session::Column::CreatedAt.lt(now - d.sessions.absolute))
-        .exec(&d.db)
-        .await?;
+    // client address and browser for as long as its user existed. In
+    // batches: the first run on a database of years holds the writer for
+    // one batch at a time.
+    let dead = || {
+        session::Entity::find().filter(
+            Condition::any()
+                .add(session::Column::LastSeenAt.lt(now - d.sessions.idle))
+                .add(session::Column::CreatedAt.lt(now - d.sessions.absolute)),
+        )
+    };
+    let sessions = db::delete_in_batches(&d.db, session::Column::TokenHash, 1000, dead).await?;
     // A declined invitation's address is kept only while it holds.
     let declines = invitation_decline::Entity::delete_many()
         .filter(invitation_decline::Column::DeclinedAt.lt(now - invitations::DECLINE_HOLD))
@@ -192,6 +254,5 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
         + states.rows_affected
         + quotas
         + declines.rows_affected
-        + idle.rows_affected
-        + aged.rows_affected)
+        + sessions)
 }

@@ -43,7 +43,8 @@ pub const CHALLENGE_TRIES_USED: &str =
 /// One exception to the same answer, accepted: a user who has used up their
 /// right-password log-ins for the hour (`quota::Action::SignIn`, only they
 /// can) is refused before the hash, so for that hour anyone asking about
-/// their address hears "too many log-ins".
+/// their address hears "too many log-ins". A client address that has used
+/// up its own count hears that for every address, known or not.
 pub async fn log_in(
     d: &Domain,
     email: &str,
@@ -54,6 +55,17 @@ pub async fn log_in(
     let email = validation::normalize_email(email);
     let subjects = throttle::Subjects::log_in(&email, client);
     let by_email = || user::Entity::find().filter(user::Column::Email.eq(&email));
+    let found = by_email().one(&d.db).await?;
+    // Right passwords are counted per user and per client address (a client
+    // with many accounts of its own). A spent count refuses before the hash,
+    // whatever the password, so a loop of right ones cannot hold the hashing
+    // thread; and before the attempt is counted, so people behind a shared
+    // address that is spent do not lock their own emails by trying again.
+    // The client's count is asked for unknown addresses too: were it asked
+    // only for known ones, a spent client could tell them apart.
+    let who =
+        |user: Option<&user::Model>| Who { actor: user.map(|u| u.id), client, ..Who::default() };
+    d.refuse_spent(Action::SignIn, &who(found.as_ref())).await?;
     // The attempt is counted, and a lock it starts recorded, in one transaction.
     let txn = d.db.begin().await?;
     let admission = throttle::admit_on(d, &txn, &subjects).await?;
@@ -66,15 +78,6 @@ pub async fn log_in(
     }
     txn.commit().await?;
     admission.into_result()?;
-    let found = by_email().one(&d.db).await?;
-    // Right passwords are counted per user and per client address (a client
-    // with many accounts of its own); one who has used up a count is
-    // refused before the hash, whatever the password, so a loop of right
-    // ones cannot hold the hashing thread either.
-    let who = |user: &user::Model| Who { actor: Some(user.id), client, ..Who::default() };
-    if let Some(user) = &found {
-        d.refuse_spent(Action::SignIn, &who(user)).await?;
-    }
     let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
     let matches = d.passwords.verify(password, hash).await?;
     let user = match found {
@@ -95,7 +98,7 @@ pub async fn log_in(
     // a user enabled again is not held up by tries made while disabled.
     // Counted before the throttle forgets the tries, so a refusal here (a
     // parallel log-in took the last count) leaves them counted.
-    d.spend_alone(Action::SignIn, &who(&user)).await?;
+    d.spend_alone(Action::SignIn, &who(Some(&user))).await?;
     throttle::succeeded(d, &subjects).await?;
     after_password(d, &user, user_agent, client).await
 }

@@ -169,8 +169,11 @@ pub async fn sealed_with_unknown_keys(
     d: &Domain,
     operator: &Operator,
 ) -> Result<Vec<SealedCount>, AppError> {
-    let known = d.secrets.keyring().key_ids();
     let mut counts = secrets_status(d, operator).await?;
+    // A rotation may have added a key to the file since this process read
+    // it, and servers seal with it at once.
+    d.secrets.reread();
+    let known = d.secrets.keyring().key_ids();
     counts.retain(|c| !known.contains(&c.key_id));
     Ok(counts)
 }
