@@ -483,23 +483,44 @@ fn explain(err: AppError) -> String {
 /// sealed with a key no backup holds. Every process runs it at its start:
 /// a server, and each operator command but the two that help
 /// (`secrets status`, `backup`).
-pub async fn refuse_unknown_keys(domain: &Domain, key_file: &Path) -> Result<(), String> {
-    let unknown = operator::sealed_with_unknown_keys(domain, &Operator::from_command_line())
+pub async fn refuse_unknown_keys(
+    domain: &Domain,
+    key_file: &Path,
+    lost: &[String],
+) -> Result<(), String> {
+    let operator = Operator::from_command_line();
+    let unknown = operator::sealed_with_unknown_keys(domain, &operator)
         .await
         .map_err(|err| format!("secret keys: cannot count the sealed secrets: {err}"))?;
-    if unknown.is_empty() {
+    let said = |counts: &[&operator::SealedCount]| {
+        let counts: Vec<String> = counts
+            .iter()
+            .map(|c| format!("{} {} sealed with key {}", c.count, c.table, c.key_id))
+            .collect();
+        counts.join(", ")
+    };
+    let (given_up, missing): (Vec<_>, Vec<_>) =
+        unknown.iter().partition(|c| lost.contains(&c.key_id));
+    if !given_up.is_empty() {
+        let failed = operator::give_up_lost_keys(domain, &operator, lost)
+            .await
+            .map_err(|err| format!("secret keys: cannot give up the lost keys: {err}"))?;
+        tracing::warn!(
+            sealed = said(&given_up),
+            emails_failed_now = failed,
+            "SECRET_KEYS_LOST: starting without keys declared lost; what they sealed does not open"
+        );
+    }
+    if missing.is_empty() {
         return Ok(());
     }
-    let counts: Vec<String> = unknown
-        .iter()
-        .map(|c| format!("{} {} sealed with key {}", c.count, c.table, c.key_id))
-        .collect();
     Err(format!(
         "secret keys: {} lacks keys the database's secrets are sealed with ({}). Restore the \
          key file from its backup (a server that found no key file created a new one there), \
          or set SECRET_KEYS_FILE to the file the other servers use; after a `secrets rotate` on \
-         another host, copy its key file here.",
+         another host, copy its key file here. If no backup holds a key, SECRET_KEYS_LOST=<key \
+         id> starts without it: what it sealed is lost (see the README).",
         key_file.display(),
-        counts.join(", ")
+        said(&missing)
     ))
 }

@@ -20,6 +20,10 @@ pub struct Config {
     /// `SECRET_KEYS_FILE`: the keys that seal stored secrets (default
     /// `$DATA_DIR/secret-keys`, created with mode 0600 on first start).
     pub secret_keys_file: PathBuf,
+    /// `SECRET_KEYS_LOST` (unset: none): ids of keys the database's secrets
+    /// are sealed with that no key file holds any more, comma-separated; a
+    /// start goes on without them instead of refusing.
+    pub secret_keys_lost: Vec<String>,
     /// `MAIL_FROM`: the sender of every automated email.
     pub mail_from: String,
     /// `SUPPORT_EMAIL` (unset: none): where people write for what only the
@@ -260,6 +264,15 @@ impl Config {
             database_url,
             public_url,
             secret_keys_file,
+            secret_keys_lost: var("SECRET_KEYS_LOST")
+                .map(|ids| {
+                    ids.split(',')
+                        .map(str::trim)
+                        .filter(|id| !id.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
             mail_from,
             mail,
             number_pool_file,

@@ -95,7 +95,12 @@ async fn main() -> ExitCode {
                 Ok(domain) => domain,
                 Err(message) => return fail(&message),
             };
-            if let Err(message) = cli::refuse_unknown_keys(&domain, &config.secret_keys_file).await
+            if let Err(message) = cli::refuse_unknown_keys(
+                &domain,
+                &config.secret_keys_file,
+                &config.secret_keys_lost,
+            )
+            .await
             {
                 return fail(&message);
             }
@@ -112,8 +117,12 @@ async fn main() -> ExitCode {
                 cli::Command::Secrets(cli::SecretsCommand::Status) | cli::Command::Backup { .. }
             );
             if !helps {
-                if let Err(message) =
-                    cli::refuse_unknown_keys(&domain, &config.secret_keys_file).await
+                if let Err(message) = cli::refuse_unknown_keys(
+                    &domain,
+                    &config.secret_keys_file,
+                    &config.secret_keys_lost,
+                )
+                .await
                 {
                     return fail(&message);
                 }

@@ -418,24 +418,41 @@ async fn a_lost_key_file_stops_the_start() {
         "{said}"
     );
 
-    let command = |args: &[&str]| {
+    let command = |args: &[&str], env: &[(&str, &str)]| {
         Command::new(env!("CARGO_BIN_EXE_server"))
             .args(args)
             .env("DATA_DIR", &data_dir)
             .env("DATABASE_URL", "")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     };
-    let refused = command(&["mail", "failed"]);
+    let refused = command(&["mail", "failed"], &[]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("lacks keys"));
-    let status = command(&["secrets", "status"]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("lacks keys") && said.contains("SECRET_KEYS_LOST"), "{said}");
+    let status = command(&["secrets", "status"], &[]);
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     assert!(String::from_utf8_lossy(&status.stdout).contains(&key_id));
 
+    // Without a backup: the key declared lost, a start goes on, and the
+    // email it sealed is failed for good, which a retry leaves alone.
+    let lost = [("SECRET_KEYS_LOST", key_id.as_str())];
+    let server = start_server(&data_dir, "", port, no_smtp, &lost).await;
+    sigterm(&server);
+    assert!(exited(server).await.success());
+    let failed = command(&["mail", "failed"], &lost);
+    let listed = String::from_utf8_lossy(&failed.stdout);
+    assert!(listed.contains(app::domain::core::mail::SEALED_WITH_LOST_KEY), "{listed}");
+    let retried = command(&["mail", "retry", "--all"], &lost);
+    assert_eq!(String::from_utf8_lossy(&retried.stdout).trim(), "Queued 0 email(s) again.");
+
+    // The key found after all: it starts as before, and the email can go.
     std::fs::rename(&kept, &keys).unwrap();
     let server = start_server(&data_dir, "", port, no_smtp, &[]).await;
     sigterm(&server);
     assert!(exited(server).await.success());
+    let retried = command(&["mail", "retry", "--all"], &[]);
+    assert_eq!(String::from_utf8_lossy(&retried.stdout).trim(), "Queued 1 email(s) again.");
     let _ = std::fs::remove_dir_all(&data_dir);
 }

@@ -431,17 +431,44 @@ pub async fn failed(d: &Domain) -> Result<Vec<outbox::Model>, AppError> {
 }
 
 /// Operator command: puts failed emails (one, or all with `None`) back in the
-/// queue with a fresh set of tries. Returns how many.
+/// queue with a fresh set of tries. Returns how many. One whose body is
+/// sealed with a key the key file lacks stays failed: no worker could send it.
 pub async fn retry_failed(d: &Domain, id: Option<i32>) -> Result<u64, AppError> {
+    let opens = Condition::any()
+        .add(outbox::Column::KeyId.is_null())
+        .add(outbox::Column::KeyId.is_in(d.secrets.keyring().key_ids()));
     let mut update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(PENDING))
         .col_expr(outbox::Column::Attempts, Expr::value(0))
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(d.clock.now()))
-        .filter(outbox::Column::Status.eq(FAILED));
+        .filter(outbox::Column::Status.eq(FAILED))
+        .filter(opens);
     if let Some(id) = id {
         update = update.filter(outbox::Column::Id.eq(id));
     }
     Ok(update.exec(&d.db).await?.rows_affected)
+}
+
+/// What an email sealed with a lost key ends with.
+pub const SEALED_WITH_LOST_KEY: &str = "its body is sealed with a key declared lost";
+
+/// Fails for good the emails waiting whose bodies are sealed with one of the
+/// `lost` keys: no worker can send them, and pending they would hold the
+/// queue's age for ever. Returns how many.
+pub async fn fail_sealed_with(d: &Domain, lost: &[String]) -> Result<u64, AppError> {
+    if lost.is_empty() {
+        return Ok(0);
+    }
+    let failed = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(FAILED))
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(d.clock.now()))
+        .col_expr(outbox::Column::LastError, Expr::value(SEALED_WITH_LOST_KEY))
+        .filter(outbox::Column::Status.eq(PENDING))
+        .filter(outbox::Column::KeyId.is_in(lost.iter().cloned()))
+        .exec(&d.db)
+        .await?;
+    Ok(failed.rows_affected)
 }
 
 #[cfg(test)]

@@ -178,6 +178,14 @@ pub async fn sealed_with_unknown_keys(
     Ok(counts)
 }
 
+/// Gives up keys the operator declared lost (`SECRET_KEYS_LOST`: no backup
+/// holds them): the emails waiting that they sealed are failed for good, as
+/// no worker could send them. The rest they sealed stays as it is and does
+/// not open. Returns how many emails.
+pub async fn give_up_lost_keys(d: &Domain, _: &Operator, lost: &[String]) -> Result<u64, AppError> {
+    mail::fail_sealed_with(d, lost).await
+}
+
 async fn count_keys<E: EntityTrait>(
     d: &Domain,
     key_column: E::Column,
