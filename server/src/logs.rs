@@ -114,8 +114,8 @@ fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
         return path.into();
     }
     // The `http` crate lets UTF-8 through a path: cut at a character's start.
-    let end = (0..=PATH_LOGGED).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
-    format!("{}… ({} bytes)", &path[..end], path.len()).into()
+    let start = &path[..path.floor_char_boundary(PATH_LOGGED)];
+    format!("{start}… ({} bytes)", path.len()).into()
 }
 
 /// Adds the request id and the one line per request to every route.
@@ -148,4 +148,18 @@ pub fn around_requests<S: Clone + Send + Sync + 'static>(router: Router<S>) -> R
         .layer(trace)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(axum::middleware::from_fn(plain_request_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{logged_path, PATH_LOGGED};
+
+    #[test]
+    fn a_long_path_is_cut_at_a_characters_start() {
+        // A two-byte "é" across the cut: the line keeps the path before it.
+        let path = format!("/{}é{}", "a".repeat(PATH_LOGGED - 2), "b".repeat(40));
+        let expected = format!("/{}… ({} bytes)", "a".repeat(PATH_LOGGED - 2), path.len());
+        assert_eq!(logged_path(&path), expected);
+        assert_eq!(logged_path("/login"), "/login");
+    }
 }
