@@ -65,16 +65,17 @@ async fn a_postgresql_connection_the_server_dropped_is_replaced_before_it_is_use
     admin.close().await.ok();
 }
 
-/// Two server processes started at once on one PostgreSQL database (a
-/// deploy of several): both migrate it, one after the other, and neither
-/// fails on the other's tables. (A SQLite file is one process's.)
+/// Processes of a new build started at once on one database migrate it one
+/// after the other, and none fails on another's tables: several servers of
+/// a deploy on PostgreSQL, or a server and an operator command on a SQLite
+/// file. The database is one migration behind, as an upgrade finds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn processes_starting_at_once_on_postgresql_migrate_in_turn() {
+async fn processes_starting_at_once_migrate_in_turn() {
+    use sea_orm_migration::MigratorTrait;
     let url = fresh_shared_database_url().await;
-    if !url.starts_with("postgres") {
-        eprintln!("SQLite: a database file belongs to one process; nothing to race");
-        return;
-    }
+    let before = app::domain::core::db::connect_and_migrate(&url).await.unwrap();
+    app::domain::migration::Migrator::down(&before, Some(1)).await.unwrap();
+    before.close().await.unwrap();
     let starts: Vec<_> = (0..3)
         .map(|_| {
             let url = url.clone();
@@ -84,6 +85,41 @@ async fn processes_starting_at_once_on_postgresql_migrate_in_turn() {
     for start in starts {
         start.await.unwrap().expect("each process migrates or finds it done");
     }
+    let after = app::domain::core::db::connect_and_migrate(&url).await.unwrap();
+    use app::domain::core::db::{readiness, Readiness};
+    assert_eq!(readiness(&after).await, Readiness::Ready, "every migration applied");
+}
+
+/// An operator command (`server user reset-2fa`, `server mail retry`) is a
+/// second process writing to the server's SQLite file. A transaction that
+/// reads and then writes must wait for the other process's write, not fail:
+/// SQLite refuses at once, whatever the busy timeout, a write from a
+/// transaction whose snapshot another process's commit has made stale. So
+/// every transaction takes the write lock when it begins (`db::begin`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_beside_another_process_writing_waits_for_it_instead_of_failing() {
+    let url = fresh_shared_database_url().await;
+    if !url.starts_with("sqlite") {
+        eprintln!("PostgreSQL: a row lock makes the later writer wait; nothing SQLite-specific");
+        return;
+    }
+    let (server, _) = domain_on(&url).await;
+    account_with_admin(&server, "Acme", "ada@example.com").await;
+    let operator = app::domain::core::db::connect_and_migrate(&url).await.unwrap();
+
+    let txn = app::domain::core::db::begin(&server.db).await.unwrap();
+    assert_eq!(text(&txn, "SELECT company_name FROM accounts").await, ["Acme"]);
+    let other = tokio::spawn(async move {
+        let sql = "UPDATE accounts SET company_name = company_name || ', operator'";
+        operator.execute_unprepared(sql).await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sql = "UPDATE accounts SET company_name = company_name || ', server'";
+    txn.execute_unprepared(sql).await.expect("the transaction that began first writes");
+    txn.commit().await.unwrap();
+    other.await.unwrap().expect("the other process's write waited for the commit");
+    let names = text(&server.db, "SELECT company_name FROM accounts").await;
+    assert_eq!(names, ["Acme, server, operator"], "both writes landed, in turn");
 }
 
 /// A start whose migrations fail leaves a SQLite file as it found it, so the

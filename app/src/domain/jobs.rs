@@ -2,9 +2,7 @@
 //! outbox, and forgetting what has expired. Every job is safe to run in
 //! several processes at once.
 use sea_orm::sea_query::Query;
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use lettre::message::Mailbox;
 
@@ -191,7 +189,7 @@ async fn remove_accounts(
     for account_id in doomed {
         // One account at a time, locked and checked again: a user who
         // verifies at this moment keeps the account.
-        let txn = d.db.begin().await?;
+        let txn = d.begin().await?;
         lock_account(&txn, account_id).await?;
         let still = never_verified(account::Entity::find_by_id(account_id)).one(&txn).await?;
         if still.is_none() {

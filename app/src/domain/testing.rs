@@ -415,8 +415,8 @@ pub async fn change_user_under_lock(
     change: impl FnOnce(&mut crate::domain::entity::user::ActiveModel),
 ) -> sea_orm::DatabaseTransaction {
     use crate::domain::entity::user;
-    use sea_orm::{EntityTrait, IntoActiveModel, TransactionTrait};
-    let held = d.db.begin().await.expect("begin");
+    use sea_orm::{EntityTrait, IntoActiveModel};
+    let held = d.begin().await.expect("begin");
     let row = user::Entity::find_by_id(user_id).one(&held).await.expect("read").expect("a user");
     crate::domain::core::scope::lock_account(&held, row.account_id).await.expect("lock");
     let mut row = row.into_active_model();
@@ -457,9 +457,9 @@ pub async fn wait_for_lock_waiters(d: &Domain, n: i64) {
 /// cheapest, and what matters is that an index can serve the query, in its
 /// order. A plan that still scans or sorts has no index that could.
 pub async fn query_plan(d: &Domain, statement: sea_orm::Statement) -> String {
-    use sea_orm::{DatabaseBackend, Statement, TransactionTrait};
+    use sea_orm::{DatabaseBackend, Statement};
     let backend = d.db.get_database_backend();
-    let txn = d.db.begin().await.expect("begin");
+    let txn = d.begin().await.expect("begin");
     let (prefix, column) = match backend {
         DatabaseBackend::Postgres => {
             txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.expect("no seqscan");

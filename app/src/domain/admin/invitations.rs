@@ -8,7 +8,7 @@
 //! account from inviting that address again for [`DECLINE_HOLD`].
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::hand_over::hand_over;
@@ -201,7 +201,7 @@ async fn remove_invitees(
 ) -> Result<u64, AppError> {
     let mut removed = 0;
     for candidate in candidates {
-        let txn = d.db.begin().await?;
+        let txn = d.begin().await?;
         // Checked again under the account's lock (which a resend takes too):
         // an invitation sent or accepted a moment ago keeps the user.
         lock_account(&txn, candidate.account_id).await?;
@@ -251,7 +251,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
         .await?
         .ok_or(AppError::NotFound)?
         .account_id;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // The lock every change of the account's users takes: an invitation sent
     // again or edited at this moment waits, then finds the invitee gone.
     lock_account(&txn, account_id).await?;

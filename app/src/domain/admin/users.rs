@@ -9,7 +9,7 @@
 //! 2FA is the user's own business.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 
 use super::hand_over::hand_over;
@@ -94,7 +94,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     errors.into_result()?;
     let now = d.clock.now();
     let by = By::Member(activity::count_change(d, admin.member()).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;
     admin.member().verified(&txn).await?;
     if let Some(refusal) = people::declined(d, &txn, admin.account_id(), &checked.email).await? {
@@ -124,7 +124,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
 /// Sends an invited user a fresh activation link (the old one stops working).
 pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
     let by = By::Member(activity::count_change(d, admin.member()).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;
     let user = find_in_account(&txn, admin, id).await?;
     if user.status == user::INVITED {
@@ -159,7 +159,7 @@ pub async fn update(
         count_address_lookup(d, admin.member()).await?;
     }
     let by = By::Member(activity::count_change(d, admin.member()).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
     let email_changes = !checked.email.is_empty() && checked.email != target.email;
@@ -249,7 +249,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     if id == admin.member().user_id() {
         return Err(AppError::Forbidden(NOT_YOURSELF.into()));
     }
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
     if target.is_admin && other_admins(&txn, admin, target.id).await? == 0 {
@@ -272,7 +272,7 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
 /// disabled, and nobody disables themself. Disabling a disabled user changes
 /// nothing.
 pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppError> {
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // The same lock as every admin-count rule: two admins disabling each
     // other at once are serialised, and the second sees the first's change.
     lock_account_as(&txn, admin).await?;
@@ -310,7 +310,7 @@ pub async fn disable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppE
 /// Enabling an enabled user changes nothing.
 pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppError> {
     let by = By::Member(activity::count_change(d, admin.member()).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
     if target.disabled_at.is_none() {

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
 use crate::domain::core::actor::Member;
@@ -204,7 +204,7 @@ pub async fn with_event<T>(
     event: Event,
     change: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let done = change(&txn).await?;
     record(d, &txn, by, event).await?;
     txn.commit().await?;

@@ -6,7 +6,8 @@
 //! allows one writer at a time anyway; a single writing connection means a
 //! transaction that reads and then writes never meets another writer's
 //! commit (which SQLite would refuse at once, whatever the busy timeout),
-//! while WAL lets readers run beside it. PostgreSQL gets one pool for both,
+//! while WAL lets readers run beside it. Another process's writer (an
+//! operator command) is kept out by [`begin`]. PostgreSQL gets one pool for both,
 //! and a small third pool for the user search's index statements (see
 //! [`Connections::search_index`]).
 use std::time::Duration;
@@ -107,6 +108,23 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     Ok(db)
 }
 
+/// Begins a transaction; on SQLite one that takes the write lock at once
+/// (`BEGIN IMMEDIATE`). An operator command is a second process writing to
+/// the server's file, and SQLite refuses at once, whatever the busy timeout,
+/// a write from a transaction whose snapshot another process has committed
+/// past since it first read; taken at the start, the lock makes either wait
+/// its turn instead. Within a process nothing changes: its one writing
+/// connection runs one transaction at a time anyway. PostgreSQL ignores the
+/// mode (its row locks make the later writer wait).
+pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let immediate = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    db.begin_with_options(immediate).await
+}
+
 /// Any number, the same in every process: the key of the lock below.
 const MIGRATION_LOCK: i64 = 0x766f_6963_6500;
 
@@ -121,16 +139,17 @@ const MIGRATION_LOCK: i64 = 0x766f_6963_6500;
 /// On SQLite sea-orm uses none, so a failure or a crash halfway through a
 /// migration would leave half a schema that no later start could finish.
 /// SQLite's DDL is transactional: all pending migrations run in one
-/// transaction, so a start applies them all or nothing. A SQLite file
-/// belongs to one process, so no lock is needed (its one writing connection
-/// would wait on itself). Inside a transaction SQLite ignores
+/// transaction, so a start applies them all or nothing. Its write lock,
+/// taken as it begins ([`begin`]), makes a second process (an operator
+/// command started beside a new server) wait up to the busy timeout and
+/// then find nothing pending. Inside a transaction SQLite ignores
 /// `PRAGMA foreign_keys = OFF`, and foreign keys are on: a future migration
 /// must not rebuild a table by drop-and-rename (dropping it would cascade to
 /// its children's rows); add columns, or copy the children first.
 async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
-    use sea_orm::{DbBackend, TransactionTrait};
+    use sea_orm::DbBackend;
     if db.get_database_backend() != DbBackend::Postgres {
-        let txn = db.begin().await?;
+        let txn = begin(db).await?;
         Migrator::up(&txn, None).await?;
         return txn.commit().await;
     }

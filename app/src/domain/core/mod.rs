@@ -88,6 +88,12 @@ impl Domain {
         format!("{}{path}?token={token}", self.public_url)
     }
 
+    /// A transaction on the writing connection; every change that reads
+    /// before it writes runs in one (see [`db::begin`] for SQLite's lock).
+    pub async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        db::begin(&self.db).await
+    }
+
     /// Counts one `action` by `who` in `conn`'s transaction (see [`quota::spend`]).
     pub async fn spend<C: sea_orm::ConnectionTrait>(
         &self,
@@ -106,8 +112,7 @@ impl Domain {
         action: quota::Action,
         who: &quota::Who,
     ) -> Result<(), AppError> {
-        use sea_orm::TransactionTrait;
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         self.spend(&txn, action, who).await?;
         txn.commit().await?;
         Ok(())

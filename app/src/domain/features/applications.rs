@@ -8,8 +8,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, TransactionTrait,
-    TryInsertResult,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, TryInsertResult,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -424,7 +423,7 @@ async fn refuse_taken_by_another(
 pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, AppError> {
     me.verified(&d.db).await?;
     let by = By::Member(activity::count_change(d, me).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Can Create is read under the account's lock, which an admin taking
     // it away takes too, so a clone waiting behind that change is refused.
     room_for_one(d, &txn, me).await?;
@@ -495,7 +494,7 @@ pub async fn share(
     // sharer's Can Share away, takes too.
     share_checked(&d.db, me, id, with_user).await?;
     let by = By::Member(activity::count_change(d, me).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     lock_account(&txn, me.account_id()).await?;
     let (app, other) = share_checked(&txn, me, id, with_user).await?;
     let shared = share::Entity::insert(share::ActiveModel {
@@ -547,7 +546,7 @@ pub async fn unshare(
     id: i32,
     with_user: i32,
 ) -> Result<ApplicationRow, AppError> {
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // A deploy takes it before it checks that the application is shared: it
     // either lands before this and is undone below, or finds the share gone.
     lock_account(&txn, me.account_id()).await?;
@@ -638,7 +637,7 @@ pub async fn save_settings(
     }
     // A rename is an event of its own beside the settings'.
     let by = By::Member(activity::count_changes(d, me, 1 + usize::from(renamed)).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Deleting a library or an integration takes the same lock before it
     // reads where it is used (see `integrations::delete`).
     lock_account(&txn, me.account_id()).await?;

@@ -2,10 +2,7 @@
 //! applications they can see (their own or shared with them). No permission
 //! flag is needed: owning the number is what counts.
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
@@ -36,7 +33,7 @@ pub async fn deploy(
     application_id: i32,
 ) -> Result<(), AppError> {
     let by = By::Member(activity::count_change(d, me).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let number = my_number(&txn, me, number_id).await?;
     let app = visible_to(me)
         .filter(application::Column::Id.eq(application_id))
@@ -63,7 +60,7 @@ pub async fn deploy(
 }
 
 pub async fn undeploy(d: &Domain, me: &Member, number_id: i32) -> Result<(), AppError> {
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let number = my_number(&txn, me, number_id).await?;
     let undeployed = deployment::Entity::delete_by_id(number.id).exec(&txn).await?;
     // A number that ran nothing (a double click) changes nothing to record.
@@ -86,7 +83,7 @@ pub async fn assign_token(
     // Everything is checked before anything changes, in one transaction: a
     // refused request leaves the number's current token in place.
     let by = By::Member(activity::count_change(d, me).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let number = my_number(&txn, me, number_id).await?;
     if deployment::Entity::find_by_id(number.id).one(&txn).await?.is_none() {
         return Err(AppError::field("token", "Deploy the number to an application first."));

@@ -4,7 +4,6 @@
 //! creation only the name and description can change.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, SqlErr,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -309,7 +308,7 @@ pub async fn delete(
     detach_from: &UsedBy,
 ) -> Result<(), AppError> {
     let found = find(d, admin, id).await?;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before
     // an attachment the admin never confirmed detaching.
     lock_account_as(&txn, admin).await?;

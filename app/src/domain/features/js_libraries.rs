@@ -4,7 +4,7 @@
 //! that does not parse may still be saved.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -194,7 +194,7 @@ pub async fn delete(
     detach_from: &UsedBy,
 ) -> Result<(), AppError> {
     let library = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before
     // an attachment the owner never confirmed detaching.
     lock_account(&txn, me.account_id()).await?;

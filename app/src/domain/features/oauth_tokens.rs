@@ -7,7 +7,7 @@
 use chrono::Duration;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -118,7 +118,7 @@ pub async fn start(
     // A full account is told before the trip to Stripe; reconnecting a
     // Stripe account it keeps needs room too (one deleted first), since
     // which account comes back is known only after the code is exchanged.
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     Scoped::of(me).refuse_full::<oauth_token::Entity>(&txn, d.holdings.oauth_tokens, FULL).await?;
     // Read again under the lock, which disabling the user takes too.
     me.verified(&txn).await?;
@@ -239,7 +239,7 @@ pub async fn callback(
     .map_err(|_| CallbackRefusal::ExchangeFailed)?;
     let sealed = d.secrets.seal(&sealed_json, &seal_context(me.account_id(), me.user_id()));
     let now = d.clock.now();
-    let txn = d.db.begin().await.map_err(internal)?;
+    let txn = d.begin().await.map_err(internal)?;
     // Connecting the same Stripe account again in the same mode refreshes the
     // user's token for it rather than listing it twice; the row keeps its id,
     // so deployments that use it go on working, with the new token. Looked

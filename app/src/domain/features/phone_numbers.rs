@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqlErr,
-    TransactionTrait,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -155,7 +154,7 @@ pub async fn visible_to(d: &Domain, me: &Member) -> Result<Vec<PhoneNumberRow>, 
 pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppError> {
     let account_id = admin.account_id();
     let by = By::Member(activity::count_change(d, admin.member()).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // One request at a time per account, so the plan's limit holds.
     lock_account_as(&txn, admin).await?;
     admin.member().verified(&txn).await?;
@@ -241,7 +240,7 @@ pub async fn save_owners(
     let scope = Scoped::of(admin.member());
     // Each number that changes hands is an event.
     let by = By::Member(activity::count_changes(d, admin.member(), changes.len()).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Owners deploy and attach tokens under the same lock, so none of that
     // lands on a number between its check here and its new owner.
     lock_account_as(&txn, admin).await?;
@@ -282,7 +281,7 @@ pub async fn save_owners(
 
 /// Deletes a number from the account and gives it back to the provider.
 pub async fn release(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> {
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;
     let number = Scoped::of(admin.member()).find::<phone_number::Entity>(&txn, id).await?;
     // Of two releases at once, the second finds the row gone and gives

@@ -8,7 +8,7 @@ use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -76,7 +76,7 @@ pub async fn generate(
     reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
     let by = By::Member(activity::count_change(d, me).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // The user's keys are counted under the account's lock, so two at once
     // cannot both take the last place.
     let current = lock_account_of(&txn, me.user_id()).await?;
@@ -146,7 +146,7 @@ pub async fn regenerate(
     reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
     let by = By::Member(activity::count_change(d, me).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // As in `generate`: a new secret minted with a password replaced
     // meanwhile would outlive the reset meant to lock its holder out. Read
     // again under the lock, the key may also have been revoked meanwhile.
@@ -165,7 +165,7 @@ pub async fn regenerate(
 
 pub async fn revoke(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = find_mine(&d.db, me, id).await?;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     delete_found::<developer_key::Entity>(&txn, found.id).await?;
     record(d, &txn, By::Remedy(me), ActivityKind::DeveloperKeyRevoked, &found).await?;
     txn.commit().await?;

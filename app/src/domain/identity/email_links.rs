@@ -8,7 +8,7 @@ use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -58,7 +58,7 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
     if me.email_verified_at.is_some() {
         return Err(AppError::field("form", "Your email address is already verified."));
     }
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     lock_account(&txn, actor.account_id()).await?;
     // Counted per client address too: sign-ups from one address are few an
     // hour, but each unverified account lives a week, and their resends
@@ -112,7 +112,7 @@ pub async fn verify_email(d: &Domain, token: &str, client: Option<IpAddr>) -> Re
         Err(_) if holder_verified(d, token).await? => return Ok(()),
         Err(refused) => return Err(refused),
     };
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // The clean-up of accounts never verified takes it too, so it removes
     // an account before its verification or not at all.
     let user = lock_account_of(&txn, link.user_id).await?;
@@ -164,7 +164,7 @@ pub async fn send_password_reset(
     who: &Who,
     asker: ResetAsker<'_>,
 ) -> Result<(), AppError> {
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Refused past the limit before anything is looked up or locked, so a
     // refusal costs the same whether or not the address has an account.
     quota::refuse_spent(&txn, &d.quotas, d.clock.now(), Action::PasswordReset, who).await?;
@@ -304,7 +304,7 @@ pub async fn redeem_password_link(
         .map_err(|m| AppError::field("new_password", m))?;
     let hash = d.passwords.hash(new_password).await?;
 
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let user = lock_account_of(&txn, user.id).await?;
     // Redeems of one link take turns, so its count of open code steps holds.
     tokens::lock_hash(&txn, &found.token_hash).await?;
@@ -361,7 +361,7 @@ pub async fn request_email_change(
     errors.into_result()?;
 
     let by = By::Member(activity::count_change(d, actor).await?);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Two requests at once each expire the links committed before them:
     // queued, only the newest link counts. A claim committed since the
     // password was checked leaves it nothing to ask.
@@ -451,7 +451,7 @@ pub async fn cancel_email_change(d: &Domain, actor: &Member) -> Result<(), AppEr
     // A remedy (`activity::is_remedy`): never counted, so a user whose
     // changes are spent can still stop an address change they did not want.
     let by = By::Remedy(actor);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Under the lock a confirmation takes too: the link is either used or
     // cancelled, never both.
     let me = lock_account_of(&txn, actor.user_id()).await?;
@@ -604,7 +604,7 @@ pub async fn confirm_email_change(
     client: Option<IpAddr>,
 ) -> Result<String, AppError> {
     let link = tokens::check(d, &d.db, token, Purpose::ChangeEmail).await?;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let user = lock_account_of(&txn, link.user_id).await?;
     let used = tokens::consume(d, &txn, token, Purpose::ChangeEmail).await?;
     let new_email = used.new_email.ok_or(AppError::Internal)?;

@@ -4,7 +4,7 @@ use sea_orm::prelude::DateTimeUtc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    Select, Set, TransactionTrait,
+    Select, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -67,7 +67,7 @@ pub async fn log_in(
         |user: Option<&user::Model>| Who { actor: user.map(|u| u.id), client, ..Who::default() };
     d.refuse_spent(Action::SignIn, &who(found.as_ref())).await?;
     // The attempt is counted, and a lock it starts recorded, in one transaction.
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let admission = throttle::admit_on(d, &txn, &subjects).await?;
     if let throttle::Admission::Refused { locked_email_now: true, .. } = &admission {
         if let Some(user) = by_email().one(&txn).await? {
@@ -116,7 +116,7 @@ pub async fn after_password(
     people::refuse_disabled(user)?;
     if two_factor::is_enabled(&d.db, user.id).await? {
         throttle::lock_if_spent(d, &throttle::Subjects::second_factor(user.id)).await?;
-        let txn = d.db.begin().await?;
+        let txn = d.begin().await?;
         // As `start_session` does: a reset or password change committed
         // since the password was checked ended the code steps open then,
         // and one opened now with the old password must not follow.

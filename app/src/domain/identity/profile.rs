@@ -1,6 +1,6 @@
 //! A user's own profile (the Account tab): who they are, their name and
 //! their password.
-use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
@@ -83,7 +83,7 @@ pub async fn change_password(
     }
     errors.into_result()?;
     let hash = d.passwords.hash(new_password).await?;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Before the user's row and their links, as a reset link's redeem does;
     // a reset or a claim committed since the check is not overwritten.
     let current = lock_account_of(&txn, me.id).await?;

@@ -7,7 +7,7 @@ use sea_orm::prelude::DateTimeUtc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Set, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -41,7 +41,7 @@ pub async fn start_session(
 ) -> Result<NewSession, AppError> {
     let token = new_token();
     let now = d.clock.now();
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // `user` is as the password (or link, or code) found it; a reset, a
     // claim or a Disable since then ended every session, and this one must
     // not follow (a disabled user's would come back to life when enabled).
@@ -278,7 +278,7 @@ pub async fn list(
 /// address; another user's is not found.
 pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
     let email = people::own_row(d, me).await?.email;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let found = session::Entity::find_by_id(id)
         .filter(session::Column::UserId.eq(me.user_id()))
         .one(&txn)
@@ -303,7 +303,7 @@ pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
 /// the event (none when no other session was open).
 pub async fn end_others(d: &Domain, me: &Member, current_token: &str) -> Result<(), AppError> {
     let email = people::own_row(d, me).await?.email;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let ended = end_sign_ins(&txn, me.user_id(), Some(current_token)).await?;
     // Nothing ended, nothing to record: an uncounted event on every press
     // would let a script grow the log without end.

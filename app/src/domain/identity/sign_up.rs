@@ -1,7 +1,7 @@
 //! Sign-up: a new account whose first user is its admin.
 use std::net::IpAddr;
 
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, Set};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::mail;
@@ -59,7 +59,7 @@ pub async fn sign_up(
     // an account" is an answer, and the total bounds how often the platform
     // gives it, at the price that a crowd of client addresses can close
     // sign-up for the rest of the hour (README, "Trust and abuse").
-    let counted = d.db.begin().await?;
+    let counted = d.begin().await?;
     d.spend(&counted, Action::SignUp, &Who { client, ..Who::default() }).await?;
     counted.commit().await?;
     if email_taken(&d.db, &email).await? {
@@ -72,7 +72,7 @@ pub async fn sign_up(
 
     let password_hash = d.passwords.hash(&input.password).await?;
     let now = d.clock.now();
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let account = account::ActiveModel {
         company_name: Set(company_name),
         plan: Set("demo".into()),

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, Set, TransactionTrait, TryInsertResult,
+    QueryFilter, Set, TryInsertResult,
 };
 use sha1::Sha1;
 
@@ -155,7 +155,7 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
     );
     // Only a pending setup is replaced: were 2FA turned on meanwhile (another
     // window), deleting its row would turn it off for log-in.
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     two_factor::Entity::delete_many()
         .filter(two_factor::Column::UserId.eq(me.user_id()))
         .filter(two_factor::Column::EnabledAt.is_null())
@@ -204,7 +204,7 @@ pub async fn confirm_setup(
     let now = d.clock.now();
     let user = own_row(d, me).await?;
     reauth::require_password(d, me, &user, password, "password").await?;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Before the code's rows, as `with_code` takes it. A reset committed
     // since the password check must not find a stale set-up turned on.
     let current = lock_account_of(&txn, me.user_id()).await?;
@@ -367,7 +367,7 @@ pub async fn with_code<T>(
 ) -> Result<T, AppError> {
     let subjects = throttle::Subjects::second_factor(user_id);
     throttle::admit(d, &subjects).await?;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Before the code's rows: `then` may use a link (a reset's code step),
     // and two regenerations at once queue rather than both keep their codes.
     lock_account_of(&txn, user_id).await?;

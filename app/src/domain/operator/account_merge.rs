@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -116,7 +116,7 @@ pub async fn merge_accounts(
 ) -> Result<Merged, AppError> {
     let (from_user, into_user) = users(d, from_email, into_email).await?;
     let (from, into) = (from_user.account_id, into_user.account_id);
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // Writing first takes the lock at once (see `lock_account`), the lower
     // id first: two merges of the same two accounts wait in turn, never for
     // each other (a deadlock).

@@ -3,7 +3,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QuerySelect, Set,
 };
 
 use crate::domain::core::actor::Operator;
@@ -26,7 +26,7 @@ pub const SEALED_TABLES: [&str; 5] =
 /// secret of every sealed table with `keyring`'s current key, in one
 /// transaction. Returns how many values were re-sealed.
 pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Result<u64, AppError> {
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     // One table: its entity, the column holding the ciphertext, and what the
     // value is bound to.
     macro_rules! reseal {

@@ -1,6 +1,6 @@
 //! `user add`, `promote` and `user reset-2fa`: an operator acting on one
 //! user of any account.
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
 use crate::domain::admin::invitations::{send_invitation, Inviter};
 use crate::domain::core::activity::{self, By, Event};
@@ -51,7 +51,7 @@ pub async fn add_user(
         None => None,
     };
     let now = d.clock.now();
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let user = NewUser {
         account_id: owner.account_id,
         email,
@@ -84,7 +84,7 @@ pub async fn add_user(
 /// case where no admin of an account can sign in any more), enabling them if
 /// an admin had disabled them, so the new admin can sign in.
 pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Model, AppError> {
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     let found = by_email(&txn, email).await?.ok_or_else(|| {
         let email = validation::normalize_email(email);
         AppError::field("email", format!("No user has the email address {email}."))
@@ -107,7 +107,7 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
 /// tells them by email.
 pub async fn reset_two_factor(d: &Domain, _: &Operator, email: &str) -> Result<(), AppError> {
     let user = by_email(&d.db, email).await?.ok_or(AppError::NotFound)?;
-    let txn = d.db.begin().await?;
+    let txn = d.begin().await?;
     two_factor::remove(&txn, user.id).await?;
     mail::enqueue(
         &txn,
