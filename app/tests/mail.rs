@@ -157,12 +157,22 @@ async fn a_row_that_keeps_failing_ends_failed_after_the_last_try() {
     assert_eq!((row.status.as_str(), row.attempts), (FAILED, MAX_ATTEMPTS));
     assert!(row.last_error.as_deref().unwrap().contains("onnect"), "{:?}", row.last_error);
 
-    // The operator queues it again once the server is back.
+    // The operator queues it again once the server is back. It waits from
+    // then on: the queue's age is not the hours since it was first queued,
+    // which an alert would take for a queue that does not move.
+    clock.advance(Duration::minutes(10));
     let inbox = start_smtp(port);
     assert_eq!(mail::failed(&d).await.unwrap().len(), 1);
     assert_eq!(mail::retry_failed(&d, None).await.unwrap(), 1);
+    let queue = mail::queue(&d).await.unwrap();
+    assert_eq!((queue.depth, queue.oldest), (1, Some(clock_now(&d))));
+    // Beside an email queued before the retry, that one has waited longest.
+    let retried = clock_now(&d);
+    clock.advance(Duration::minutes(5));
+    enqueue(&d, "bob@example.com", "Later").await;
+    assert_eq!(mail::queue(&d).await.unwrap().oldest, Some(retried));
     mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
-    assert_eq!(inbox.messages().len(), 1);
+    assert_eq!(inbox.messages().len(), 2);
     assert!(mail::failed(&d).await.unwrap().is_empty());
 }
 

@@ -88,6 +88,7 @@ pub async fn enqueue<C: ConnectionTrait>(
         claimed_until: Set(None),
         last_error: Set(None),
         created_at: Set(now),
+        requeued_at: Set(None),
         sent_at: Set(None),
         ..Default::default()
     }
@@ -402,23 +403,24 @@ pub async fn forget_before<C: ConnectionTrait>(
 /// The emails waiting to be sent, as the metrics endpoint shows them.
 pub struct Queue {
     pub depth: u64,
-    /// When the longest-waiting one was queued: an SMTP server refusing
-    /// everything shows as a growing age long before the depth is unusual.
+    /// When the longest-waiting one was queued (or queued again by `mail
+    /// retry`): an SMTP server refusing everything shows as a growing age
+    /// long before the depth is unusual.
     pub oldest: Option<DateTime<Utc>>,
 }
 
 pub async fn queue(d: &Domain) -> Result<Queue, AppError> {
+    use sea_orm::sea_query::Func;
     use sea_orm::PaginatorTrait;
     let pending = || outbox::Entity::find().filter(outbox::Column::Status.eq(PENDING));
     let depth = pending().count(&d.read).await?;
-    let oldest = pending()
-        .select_only()
-        .column(outbox::Column::CreatedAt)
-        .order_by_asc(outbox::Column::Id)
-        .into_tuple()
-        .one(&d.read)
-        .await?;
-    Ok(Queue { depth, oldest })
+    let waiting_since = Func::coalesce([
+        outbox::Column::RequeuedAt.into_expr(),
+        outbox::Column::CreatedAt.into_expr(),
+    ]);
+    let oldest: Option<Option<DateTime<Utc>>> =
+        pending().select_only().expr(Func::min(waiting_since)).into_tuple().one(&d.read).await?;
+    Ok(Queue { depth, oldest: oldest.flatten() })
 }
 
 /// Operator view: the emails that ended `failed`, oldest first.
@@ -441,6 +443,7 @@ pub async fn retry_failed(d: &Domain, id: Option<i32>) -> Result<u64, AppError> 
         .col_expr(outbox::Column::Status, Expr::value(PENDING))
         .col_expr(outbox::Column::Attempts, Expr::value(0))
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(d.clock.now()))
+        .col_expr(outbox::Column::RequeuedAt, Expr::value(d.clock.now()))
         .filter(outbox::Column::Status.eq(FAILED))
         .filter(opens);
     if let Some(id) = id {

@@ -25,6 +25,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
+    /// When `mail retry` last queued it again (the email waits from then);
+    /// `None` if never.
+    pub requeued_at: Option<DateTimeUtc>,
     pub sent_at: Option<DateTimeUtc>,
 }
 

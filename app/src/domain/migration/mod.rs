@@ -25,6 +25,7 @@ mod m20261202_000022_declined_mailboxes;
 mod m20261202_000023_link_requesters;
 mod m20261202_000024_wide_event_ids;
 mod m20261203_000025_session_ages;
+mod m20261204_000026_outbox_requeued_at;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000023_link_requesters::Migration),
             Box::new(m20261202_000024_wide_event_ids::Migration),
             Box::new(m20261203_000025_session_ages::Migration),
+            Box::new(m20261204_000026_outbox_requeued_at::Migration),
         ]
     }
 }
