@@ -1201,6 +1201,32 @@ async fn a_user_who_changes_too_often_is_refused_but_may_still_remove_and_disabl
     js_libraries::add(&d, &ada, library("Second")).await.unwrap();
 }
 
+/// Anyone can make users (a sign-up needs no mailbox), each with a day's
+/// count of changes; the changes from one client address share a count as
+/// well, so making users does not multiply what one client may write to
+/// the log. Another address is not held back.
+#[tokio::test]
+async fn the_users_of_one_client_address_share_a_count_of_changes() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, _) = fresh_domain().await;
+    let day = Duration::days(1);
+    d.quotas.set(Limit { action: Action::Change, per: Per::Client, max: 3, window: day });
+    let client = "203.0.113.9".parse().ok();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await.from_address(client);
+    let bob = account_with_admin(&d, "Globex", "bob@example.com").await.from_address(client);
+    profile::update_name(&d, &ada, "Ada", "One").await.unwrap();
+    profile::update_name(&d, &ada, "Ada", "Two").await.unwrap();
+    profile::update_name(&d, &bob, "Bob", "One").await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = profile::update_name(&d, &bob, "Bob", "Two").await;
+    assert!(
+        matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("Too many changes"))
+    );
+    before.assert_unchanged(&d).await;
+    let elsewhere = bob.from_address("198.51.100.7".parse().ok());
+    profile::update_name(&d, &elsewhere, "Bob", "Two").await.unwrap();
+}
+
 /// A save that renames an application writes two events, the rename and
 /// the settings, and counts both: with one count left it is refused whole;
 /// the same save under the same name counts one.

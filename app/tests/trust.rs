@@ -94,17 +94,24 @@ async fn forgot_password_is_limited_per_address_and_past_it_writes_no_email() {
 /// Tagging an address anew for each email ("ada+1@", "ada+2@", Gmail's
 /// dots) reaches one mailbox: its spellings share four times one
 /// address's limit, so a mailbox cannot be flooded by spelling it anew.
+/// Each spelling here is a user's, so each reset is sent.
 #[tokio::test]
 async fn the_spellings_of_one_mailbox_share_a_few_times_one_addresss_limit() {
     use app::domain::core::quota::{mailbox_key, GROUP_FACTOR};
     let (mut d, _) = fresh_domain().await;
     d.quotas = QuotaPolicy::default().with_overrides("password_reset.recipient=1/60").unwrap();
+    for n in 0..=GROUP_FACTOR {
+        account_with_admin(&d, &format!("Company {n}"), &format!("ada+{n}@example.com")).await;
+    }
+    account_with_admin(&d, "Acme", "ada@example.com").await;
     for n in 0..GROUP_FACTOR {
         let tagged = format!("ada+{n}@example.com");
         email_links::request_password_reset(&d, &tagged, None).await.unwrap();
     }
     let before = Snapshot::take(&d).await;
-    for spelling in ["Ada+99@Example.com", "ada@example.com"] {
+    // A spelling with a user and one without get the same answer.
+    let last = format!("Ada+{GROUP_FACTOR}@Example.com");
+    for spelling in [last.as_str(), "ada@example.com", "ada+99@example.com"] {
         let refused = email_links::request_password_reset(&d, spelling, None).await;
         assert!(try_again(refused).contains("password-reset emails"), "{spelling}");
     }
@@ -117,6 +124,27 @@ async fn the_spellings_of_one_mailbox_share_a_few_times_one_addresss_limit() {
     assert!(!one("a.da@example.com", "ada@example.com"), "dots matter outside Gmail");
     assert!(!one("ada@example.com", "ada@example.org"));
     assert_eq!(mailbox_key("+tag@example.com"), None);
+}
+
+/// Resets asked for made-up spellings of someone's address send nothing,
+/// so they take nothing from the mailbox's count: from one client address,
+/// under its own limit, they cannot block the owner's "Forgot password?"
+/// without one email reaching them.
+#[tokio::test]
+async fn made_up_spellings_of_an_address_cannot_block_its_owners_reset() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("password_reset.recipient=1/60").unwrap();
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let attacker: IpAddr = "203.0.113.9".parse().unwrap();
+    for n in 0..2 * GROUP_FACTOR {
+        let made_up = format!("ada+{n}@example.com");
+        email_links::request_password_reset(&d, &made_up, Some(attacker)).await.unwrap();
+    }
+    assert_eq!(emails_to(&d, "ada+0@example.com").await, 0, "nothing was sent");
+    let before = emails_to(&d, "ada@example.com").await;
+    let owner: IpAddr = "198.51.100.7".parse().unwrap();
+    email_links::request_password_reset(&d, "ada@example.com", Some(owner)).await.unwrap();
+    assert_eq!(emails_to(&d, "ada@example.com").await, before + 1, "the owner's link is sent");
 }
 
 #[tokio::test]

@@ -96,7 +96,9 @@ impl<'a> Counted<'a> {
 /// otherwise grow the log without end. Committed at once, on its own: taken
 /// inside the change's transaction, the counter row's lock would order
 /// itself among the change's other locks and deadlock against them on
-/// PostgreSQL. Per user only, so nobody's changes spend an admin's count.
+/// PostgreSQL. Per user, so nobody's changes spend an admin's count; and per
+/// client address, as anyone can make users (a sign-up, an invitation a
+/// day's hundred times), each with a day's count of its own.
 pub async fn count_change<'a>(d: &Domain, member: &'a Member) -> Result<Counted<'a>, AppError> {
     count_changes(d, member, 1).await
 }
@@ -107,7 +109,7 @@ pub async fn count_changes<'a>(
     member: &'a Member,
     n: usize,
 ) -> Result<Counted<'a>, AppError> {
-    let who = Who { actor: Some(member.user_id()), ..Who::default() };
+    let who = Who { actor: Some(member.user_id()), client: member.address(), ..Who::default() };
     let n = i32::try_from(n).map_err(|_| AppError::Internal)?;
     quota::spend_several(&d.db, &d.quotas, d.clock.now(), Action::Change, &who, n).await?;
     Ok(Counted(member))

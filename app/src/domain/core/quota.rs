@@ -260,6 +260,10 @@ impl Default for QuotaPolicy {
                 // person clicks (a save of many owners counts each), and a
                 // script looping on a session stores at most 730,000 a year.
                 limit(Change, Actor, 2000, DAY),
+                // The users one client makes (sign-ups, invitations), each
+                // with the count above, together: ten busy users' worth, for
+                // an office behind one address.
+                limit(Change, Client, 20_000, DAY),
                 limit(PasswordStrength, Client, 60, HOUR),
                 limit(PasswordStrength, Actor, 30, HOUR),
             ],
@@ -321,8 +325,9 @@ pub struct Who {
     /// Sends nothing (a reset asked for an address with no user, whose
     /// answer is the same as any other's): not counted in the platform-wide
     /// total, which bounds what the platform sends, so that made-up requests
-    /// from a few client addresses cannot use it up for everyone. Their other
-    /// subjects count them as any other, and say nothing of the address.
+    /// from a few client addresses cannot use it up for everyone, nor in
+    /// its mailbox's count (see [`counters`]). Their other subjects count
+    /// them as any other, and say nothing of the address.
     pub sends_nothing: bool,
 }
 
@@ -456,20 +461,24 @@ pub async fn spend_several<C: ConnectionTrait>(
     who: &Who,
     n: i32,
 ) -> Result<(), AppError> {
-    for (key, limit) in counters(policy, action, who) {
-        admit(conn, now, &key, &limit, n).await?;
+    for (key, limit, takes) in counters(policy, action, who) {
+        if takes {
+            admit(conn, now, &key, &limit, n).await?;
+        } else {
+            refuse_if_spent(conn, now, key, &limit).await?;
+        }
     }
     Ok(())
 }
 
-/// The counters `action` by `who` takes a count of, each with its limit,
-/// always in the same order, so two transactions never wait on each other's
-/// rows.
-fn counters(policy: &QuotaPolicy, action: Action, who: &Who) -> Vec<(String, Limit)> {
+/// The counters `action` by `who` is held to, each with its limit and
+/// whether it takes a count, always in the same order, so two transactions
+/// never wait on each other's rows.
+fn counters(policy: &QuotaPolicy, action: Action, who: &Who) -> Vec<(String, Limit, bool)> {
     let mut counted = Vec::new();
     for limit in policy.limits.iter().filter(|l| l.action == action) {
         if let Some(subject) = who.subject(limit.per) {
-            counted.push((counter_key(action, limit.per, &subject), *limit));
+            counted.push((counter_key(action, limit.per, &subject), *limit, true));
         }
         // The group the subject is part of (a /56, a mailbox) shares a few
         // times its limit.
@@ -485,7 +494,14 @@ fn counters(policy: &QuotaPolicy, action: Action, who: &Who) -> Vec<(String, Lim
         };
         if let Some(group) = group {
             let max = limit.max.saturating_mul(GROUP_FACTOR);
-            counted.push((counter_key(action, limit.per, &group), Limit { max, ..*limit }));
+            // A request that sends nothing is held to its mailbox's limit
+            // (its answer is the same as for an address with a user) but
+            // takes no count of it: resets asked for made-up spellings of
+            // someone's address ("ada+1@", "ada+2@", …) would otherwise use
+            // up the mailbox's count, and its owner's own "Forgot
+            // password?" would be refused with not one email sent.
+            let takes = !(limit.per == Per::Recipient && who.sends_nothing);
+            counted.push((counter_key(action, limit.per, &group), Limit { max, ..*limit }, takes));
         }
     }
     counted.sort_by(|a, b| a.0.cmp(&b.0));
@@ -503,11 +519,22 @@ pub async fn refuse_spent<C: ConnectionTrait>(
     action: Action,
     who: &Who,
 ) -> Result<(), AppError> {
-    for (key, limit) in counters(policy, action, who) {
-        let Some(row) = counter::Entity::find_by_id(key).one(conn).await? else { continue };
-        if row.count >= limit.max && row.window_started_at > now - limit.window {
-            return Err(refusal(&limit, row.window_started_at, now));
-        }
+    for (key, limit, _) in counters(policy, action, who) {
+        refuse_if_spent(conn, now, key, &limit).await?;
+    }
+    Ok(())
+}
+
+/// Refuses when the counter `key` has no count left under `limit`.
+async fn refuse_if_spent<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    key: String,
+    limit: &Limit,
+) -> Result<(), AppError> {
+    let Some(row) = counter::Entity::find_by_id(key).one(conn).await? else { return Ok(()) };
+    if row.count >= limit.max && row.window_started_at > now - limit.window {
+        return Err(refusal(limit, row.window_started_at, now));
     }
     Ok(())
 }
