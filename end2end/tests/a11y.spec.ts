@@ -52,6 +52,9 @@ async function checkDialog(page: Page, opener: Locator, name: string | RegExp) {
   if (await dialog.getByRole('button', { name: 'Yes', exact: true }).count()) {
     // A question before something irreversible: Enter must not answer Yes.
     await expect(cancel, 'a confirmation opens on Cancel').toBeFocused();
+    // The question is read with the dialog's name, not only "Cancel, button".
+    const question = (await dialog.locator('p').first().innerText()).trim();
+    await expect(dialog, 'the question describes the dialog').toHaveAccessibleDescription(question);
   }
   for (let i = 0; i < 12; i++) {
     await page.keyboard.press('Tab');

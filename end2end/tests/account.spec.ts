@@ -97,12 +97,8 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await expect(other).toHaveURL(/\/login/);
   await expect(other.getByText('Log in to continue: the page you asked for opens next.')).toBeVisible();
   await elsewhere.close();
-  // Logged in elsewhere again, for the password change below.
-  const [again] = await loggedInElsewhere(browser, email);
-  await page.reload();
-  await ready(page);
-  await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
   // Logging out one session says so, and leaves the others.
+  const [second] = await loggedInElsewhere(browser, email);
   const [third] = await loggedInElsewhere(browser, email);
   await page.reload();
   await ready(page);
@@ -110,7 +106,17 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   await sessions.getByRole('button', { name: /^Log out / }).first().click();
   await expect(sessions.getByText('The session is logged out.')).toBeVisible();
   await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
+  // One outcome at a time: logging out the rest replaces that message.
+  await sessions.getByRole('button', { name: 'Log Out All Other Sessions' }).click();
+  await expect(sessions.getByText('Every other session is logged out.')).toBeVisible();
+  await expect(sessions.getByText('The session is logged out.')).toHaveCount(0);
+  await second.close();
   await third.close();
+  // Logged in elsewhere again, for the password change below.
+  const [again] = await loggedInElsewhere(browser, email);
+  await page.reload();
+  await ready(page);
+  await expect(sessions.getByRole('button', { name: /^Log out / })).toHaveCount(1);
 
   // Change the password: a wrong current password is refused first. Change
   // Email refused the same way above it keeps its mark, and the focus goes to

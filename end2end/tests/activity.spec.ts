@@ -79,3 +79,34 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await expect(page.getByRole('link', { name: 'Download CSV' })).toHaveCount(0);
   await expect(page.getByText('Download CSV')).toHaveAttribute('aria-disabled', 'true');
 });
+
+test('a refused download is said beside its link, and All Users gives the focus back to the picker', async ({ page }) => {
+  await signUp(page, uniqueEmail('downloads'));
+  await page.goto('/account/activity');
+  await ready(page);
+  const link = page.getByRole('link', { name: 'Download CSV' });
+  // An admin may download ten times an hour; each is saved.
+  for (let i = 0; i < 10; i++) {
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(await download.failure()).toBeNull();
+    expect(download.suggestedFilename()).toBe('activity.csv');
+    await expect(link).not.toHaveAttribute('aria-disabled', 'true');
+  }
+  // The eleventh is refused on the tab, not as a failed or bogus file.
+  let downloads = 0;
+  page.on('download', () => downloads++);
+  await link.click();
+  await expect(page.getByRole('status').getByText(/^Too many activity downloads for now\. Try again in /)).toBeVisible();
+  await expect(page).toHaveURL(/\/account\/activity$/);
+  expect(downloads).toBe(0);
+
+  // The button that clears the chosen user goes with it: the focus goes
+  // to the picker, not to the top of the page.
+  const picker = page.getByRole('combobox', { name: 'User' });
+  await picker.fill('Grace');
+  await page.getByRole('option', { name: /Grace Hopper/ }).click();
+  await page.getByRole('button', { name: 'All Users' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('button', { name: 'All Users' })).toHaveCount(0);
+  await expect(picker).toBeFocused();
+});

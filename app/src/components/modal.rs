@@ -19,10 +19,16 @@ pub fn Modal(
     open: RwSignal<bool>,
     /// Keeps ids unique when several dialogs are on a page.
     id: &'static str,
+    /// For a dialog that asks a question (see [`Confirm`]): its element
+    /// `{id}-question` is read out with the dialog's name, so a screen
+    /// reader says what Yes does, not only "Cancel, button".
+    #[prop(optional)]
+    asks: bool,
     children: ChildrenFn,
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
     let heading_id = format!("{id}-title");
+    let described_by = asks.then(|| question_id(id));
     // Set while the dialog asks whether to discard what was typed.
     let asking = RwSignal::new(false);
     let keep_id = StoredValue::new(format!("{id}-keep-editing"));
@@ -131,6 +137,7 @@ pub fn Modal(
             id=id
             class="modal"
             aria-labelledby=labelled_by
+            aria-describedby=described_by
             on:close=move |_| {
                 asking.set(false);
                 open.set(false);
@@ -267,6 +274,11 @@ fn keep_tab_inside(ev: &leptos::ev::KeyboardEvent, dialog: &leptos::web_sys::Htm
     let _ = to.focus();
 }
 
+/// The id of the question a dialog that [asks](Modal) one is described by.
+pub fn question_id(dialog: &str) -> String {
+    format!("{dialog}-question")
+}
+
 /// A dialog that asks before something irreversible; its button says "Yes".
 /// It opens with Cancel focused, so an Enter pressed out of habit undoes
 /// nothing.
@@ -286,8 +298,8 @@ pub fn Confirm(
     error: Signal<Option<String>>,
 ) -> impl IntoView {
     view! {
-        <Modal title open id>
-            <p>{move || message.get()}</p>
+        <Modal title open id asks=true>
+            <p id=question_id(id)>{move || message.get()}</p>
             <FormStatus error />
             <div class="actions">
                 <button type="button" class="danger" disabled=move || pending.get() on:click=move |_| on_yes.run(())>

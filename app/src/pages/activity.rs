@@ -7,6 +7,8 @@ use super::account::SecurityChanges;
 use super::my_account::signed_in_user_resource;
 use crate::api::activity::{list_activity, my_security_activity};
 use crate::api::phone_numbers::phone_owner_choices;
+use crate::components::focus_by_id;
+use crate::components::form::FormStatus;
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::table::{email_parts, DataTable, Pager};
 use crate::components::user_picker::UserPicker;
@@ -84,6 +86,9 @@ pub fn ActivityTab() -> impl IntoView {
             }
         }
     };
+    // A download under way, and why the last one was refused.
+    let saving = RwSignal::new(false);
+    let refusal = RwSignal::new(None::<String>);
     // No download of To before From either, which would open a bare error page.
     let csv = move || {
         let query = filter().query();
@@ -108,7 +113,12 @@ pub fn ActivityTab() -> impl IntoView {
                     search=phone_owner_choices
                 />
                 {move || user.get().is_some().then(|| view! {
-                    <button type="button" on:click=move |_| { user.set(None); restart(); }>"All Users"</button>
+                    // The button goes with the choice: the focus goes to the picker.
+                    <button type="button" on:click=move |_| {
+                        user.set(None);
+                        restart();
+                        focus_by_id("activity-user");
+                    }>"All Users"</button>
                 })}
             </div>
             <div class="field">
@@ -137,11 +147,36 @@ pub fn ActivityTab() -> impl IntoView {
                     {move || backwards().then_some(TO_BEFORE_FROM)}
                 </p>
             </div>
-            <a class="button" href=csv aria-disabled=move || backwards().then_some("true") aria-describedby="activity-csv-hint" download="activity.csv">"Download CSV"</a>
+            // Fetched, not followed, once the page's code runs: a refusal
+            // (the hour's downloads spent, the session ended) is said below
+            // the link, where a followed link would end in a failed
+            // download or a file holding the message.
+            <a
+                class="button"
+                href=csv
+                aria-disabled=move || (backwards() || saving.get()).then_some("true")
+                aria-describedby="activity-csv-hint"
+                download="activity.csv"
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    let Some(url) = csv() else { return };
+                    if saving.get_untracked() {
+                        return;
+                    }
+                    saving.set(true);
+                    refusal.set(None);
+                    leptos::task::spawn_local(async move {
+                        let saved = save_file(&url, "activity.csv").await;
+                        saving.set(false);
+                        refusal.set(saved.err());
+                    });
+                }
+            >"Download CSV"</a>
         </div>
         <p class="hint" id="activity-csv-hint">
             {format!("A download holds the newest {} events that match.", thousands(ACTIVITY_CSV_MAX))}
         </p>
+        <FormStatus error=refusal />
     }
     .into_any()
     };
@@ -157,6 +192,44 @@ pub fn ActivityTab() -> impl IntoView {
             <Suspense>{admin_toolbar}</Suspense>
             <Loaded resource=events view=table admin_only=true />
         </section>
+    }
+}
+
+/// Fetches `url` and has the browser save what it answers as `name`; or
+/// returns the refusal it answered instead.
+async fn save_file(url: &str, name: &str) -> Result<(), String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::web_sys::{Blob, HtmlElement, Response, Url};
+        use wasm_bindgen_futures::JsFuture;
+        let lost =
+            || "The download did not arrive: check your connection and try again.".to_owned();
+        let wait = |promise| async move { JsFuture::from(promise).await.map_err(|_| lost()) };
+        let answer = wait(window().fetch_with_str(url)).await?;
+        let response: Response = answer.dyn_into().map_err(|_| lost())?;
+        if !response.ok() {
+            let text = wait(response.text().map_err(|_| lost())?).await?.as_string();
+            return Err(text.filter(|t| !t.is_empty()).unwrap_or_else(lost));
+        }
+        let blob: Blob = wait(response.blob().map_err(|_| lost())?).await?.unchecked_into();
+        let href = Url::create_object_url_with_blob(&blob).map_err(|_| lost())?;
+        let link: HtmlElement =
+            document().create_element("a").map_err(|_| lost())?.unchecked_into();
+        let _ = link.set_attribute("href", &href);
+        let _ = link.set_attribute("download", name);
+        link.click();
+        // Released once the browser has surely taken the file.
+        set_timeout(
+            move || drop(Url::revoke_object_url(&href)),
+            std::time::Duration::from_secs(60),
+        );
+        Ok(())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (url, name);
+        Ok(())
     }
 }
 

@@ -20,6 +20,16 @@ pub fn SessionsSection() -> impl IntoView {
     security.count_answers(end, Answers::All);
     security.count_answers(end_others, Answers::All);
     let sessions = server_resource(move || security.get(), |_| list_sessions());
+    // One outcome at a time: beside the answer to a new try, an earlier
+    // "logged out" would read as if it were that answer.
+    Effect::new(move |_| {
+        if end.input().with(Option::is_some) {
+            end_others.value().set(None);
+        }
+        if end_others.input().with(Option::is_some) {
+            end.value().set(None);
+        }
+    });
     view! {
         <section class="panel" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Logged-In Sessions"</h2>

@@ -12,7 +12,7 @@ use crate::api::users::{
 use crate::components::action::{field_error, form_action, form_error};
 use crate::components::form::{DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
-use crate::components::modal::{close_on_success, CancelButton, Modal};
+use crate::components::modal::{close_on_success, question_id, CancelButton, Modal};
 use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{
     email_parts, DataTable, DeleteButton, EditButton, Pager, RowActions,
@@ -359,8 +359,8 @@ fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
         }
     };
     view! {
-        <Modal title open=switch.open id="switch-user">
-            <p>{question}</p>
+        <Modal title open=switch.open id="switch-user" asks=true>
+            <p id=question_id("switch-user")>{question}</p>
             <FormStatus error />
             <div class="actions">
                 <button type="button" class="danger" disabled=pending on:click=yes>"Yes"</button>
