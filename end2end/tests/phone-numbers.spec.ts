@@ -172,6 +172,8 @@ test('an owner refused on Save is said at its number', async ({ page, context })
   const why = 'Choose the owner among the users of this account.';
   await expect(page.getByRole('row').filter({ has: owner }).getByText(why)).toBeVisible();
   await expect(owner).toHaveAttribute('aria-invalid', 'true');
+  // The focus goes to the refused choice, which its error describes.
+  await expect(owner).toBeFocused();
   await expect(page.getByText(why)).toHaveCount(1);
   await page.reload();
   await ready(page);
@@ -201,6 +203,7 @@ test('a deployment refused on Save is said at its number', async ({ page, contex
   await expect(page.getByRole('row').filter({ has: app }).getByText(why)).toBeVisible();
   await expect(app).toHaveAttribute('aria-invalid', 'true');
   await expect(app).toHaveAccessibleDescription(why);
+  await expect(app).toBeFocused();
   await page.reload();
   await ready(page);
   await expect(page.getByLabel(`Application for ${readable}`).locator('option:checked')).toHaveText('Not deployed');

@@ -107,8 +107,9 @@ mod focus {
             if !lost {
                 return;
             }
-            let field =
-                refused.filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            let field = refused.filter(|name| {
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            });
             // Where the refused field is: the open dialog, or else the form
             // of the button pressed, as several forms on a tab have a field
             // of one name (Current Password in Change Email and in Change
@@ -119,8 +120,12 @@ mod focus {
                 let section = || SECTION.with(|section| section.borrow().clone());
                 form.filter(|f| f.is_connected()).or_else(|| section().filter(|s| s.is_connected()))
             });
+            // By name, or by id for a control outside any form (a row's
+            // owner picker, `owner-12`).
             let found = field.and_then(|name| {
-                let selector = format!("[name=\"{name}\"][aria-invalid=\"true\"]");
+                let selector = format!(
+                    "[name=\"{name}\"][aria-invalid=\"true\"], [id=\"{name}\"][aria-invalid=\"true\"]"
+                );
                 let found = match &scope {
                     Some(scope) => scope.query_selector(&selector),
                     None => document.query_selector(&selector),

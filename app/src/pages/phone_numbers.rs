@@ -356,6 +356,8 @@ fn MyNumberRow(
                 <label class="sr-only" for=select_id.clone()>{format!("Application for {readable}")}</label>
                 <select
                     id=select_id
+                    // The field a refusal names: it takes the focus (`focus::settle`).
+                    name="application"
                     aria-invalid=move || app_error().is_some().then_some("true")
                     aria-describedby=app_error_id.clone()
                     on:change=move |ev| {
@@ -379,6 +381,7 @@ fn MyNumberRow(
                     <label class="sr-only" for=token_id.clone()>{format!("OAuth token for {readable}")}</label>
                     <select
                         id=token_id.clone()
+                        name="token"
                         disabled=app_changed
                         aria-invalid=move || token_error().is_some().then_some("true")
                         aria-describedby=token_error_id.clone()
