@@ -134,6 +134,13 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await expect(page.getByRole('button', { name: 'Enable Bob Builder' })).toBeVisible();
   await expect(page.getByText('Bob Builder is disabled and logged out everywhere.')).toBeFocused();
   await expectAccessible(page);
+  // The next dialog opening starts another task: the notice of this one goes.
+  await page.getByRole('button', { name: 'Enable Bob Builder' }).click();
+  const asked = page.getByRole('dialog', { name: 'Enable User' });
+  await expect(asked).toBeVisible();
+  await expect(page.getByText('Bob Builder is disabled and logged out everywhere.')).toHaveCount(0);
+  await asked.getByRole('button', { name: 'Cancel' }).click();
+  await expect(asked).toBeHidden();
 
   // The filter shows only the disabled user, then everyone again. The
   // address keeps the search, filter and sort: a reload shows the same.

@@ -258,6 +258,15 @@ fn done_notice(
             notice.set(Some(text));
         }
     });
+    // Disable or Enable opening starts another task, as the other dialogs
+    // do (`ConfirmDelete`): the notice of an earlier one goes.
+    Effect::new(move |was_open: Option<bool>| {
+        let open = switch.open.get();
+        if open && was_open == Some(false) {
+            notice.set(None);
+        }
+        open
+    });
     notice
 }
 
