@@ -384,23 +384,23 @@ fn permissions_are_proved_by_capabilities_and_only_the_cli_makes_an_operator() {
     assert_eq!(makers, vec!["server/src/cli.rs"], "only the command line makes an Operator");
 }
 
-/// Every transaction begins through `db::begin` (or `Domain::begin`, which
-/// calls it), which on SQLite takes the write lock at once: one begun with
+/// Every transaction of the console (the domain, the server functions, the
+/// server) begins through `db::begin` (or `Domain::begin`, which calls it),
+/// which on SQLite takes the write lock at once: one begun with
 /// sea-orm's own `begin` would fail, instead of waiting, when an operator
 /// command's process writes between its first read and its first write
 /// (`app/tests/database.rs`).
 #[test]
 fn every_transaction_begins_through_db_begin() {
-    let offenders: Vec<_> = modules(&domain_dir())
+    let offenders: Vec<_> = workspace_sources(&["app/src", "server/src"])
         .into_iter()
-        .filter(|(name, _)| name != "core/db")
-        .filter(|(_, source)| {
-            let code = code_of(source);
+        .filter(|(path, _)| path != "app/src/domain/core/db.rs")
+        .filter(|(_, code)| {
             ["TransactionTrait", ".db.begin(", ".transaction(", "begin_with_options"]
                 .iter()
                 .any(|call| code.contains(call))
         })
-        .map(|(name, _)| name)
+        .map(|(path, _)| path)
         .collect();
     assert!(offenders.is_empty(), "begin transactions with `d.begin()`: {offenders:?}");
 }

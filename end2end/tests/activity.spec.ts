@@ -109,4 +109,10 @@ test('a refused download is said beside its link, and All Users gives the focus 
   await page.keyboard.press('Enter');
   await expect(page.getByRole('button', { name: 'All Users' })).toHaveCount(0);
   await expect(picker).toBeFocused();
+
+  // A session that has ended is said too, not saved as the log-in page.
+  await page.context().clearCookies();
+  await link.click();
+  await expect(page.getByRole('status').getByText('Please log in.')).toBeVisible();
+  expect(downloads).toBe(0);
 });

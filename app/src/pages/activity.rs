@@ -158,6 +158,10 @@ pub fn ActivityTab() -> impl IntoView {
                 aria-describedby="activity-csv-hint"
                 download="activity.csv"
                 on:click=move |ev| {
+                    // A click to open it elsewhere (a new tab, a window) is the browser's.
+                    if ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
+                        return;
+                    }
                     ev.prevent_default();
                     let Some(url) = csv() else { return };
                     if saving.get_untracked() {
@@ -166,7 +170,7 @@ pub fn ActivityTab() -> impl IntoView {
                     saving.set(true);
                     refusal.set(None);
                     leptos::task::spawn_local(async move {
-                        let saved = save_file(&url, "activity.csv").await;
+                        let saved = save_file(&url, "activity.csv", "text/csv").await;
                         saving.set(false);
                         refusal.set(saved.err());
                     });
@@ -195,9 +199,9 @@ pub fn ActivityTab() -> impl IntoView {
     }
 }
 
-/// Fetches `url` and has the browser save what it answers as `name`; or
-/// returns the refusal it answered instead.
-async fn save_file(url: &str, name: &str) -> Result<(), String> {
+/// Fetches `url` and has the browser save what it answers, a file of type
+/// `kind`, as `name`; or returns why not, to say where the user is looking.
+async fn save_file(url: &str, name: &str, kind: &str) -> Result<(), String> {
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::JsCast;
@@ -208,9 +212,23 @@ async fn save_file(url: &str, name: &str) -> Result<(), String> {
         let wait = |promise| async move { JsFuture::from(promise).await.map_err(|_| lost()) };
         let answer = wait(window().fetch_with_str(url)).await?;
         let response: Response = answer.dyn_into().map_err(|_| lost())?;
+        // A session that has ended is sent on to the log-in page, whose
+        // page would otherwise be saved as the file.
+        if response.redirected() {
+            return Err(crate::model::AppError::Unauthenticated.to_string());
+        }
+        let answered = response.headers().get("content-type").ok().flatten().unwrap_or_default();
         if !response.ok() {
+            // The console's refusals are plain text; a proxy's error page
+            // is not shown as markup.
+            if !answered.starts_with("text/plain") {
+                return Err(lost());
+            }
             let text = wait(response.text().map_err(|_| lost())?).await?.as_string();
             return Err(text.filter(|t| !t.is_empty()).unwrap_or_else(lost));
+        }
+        if !answered.starts_with(kind) {
+            return Err(lost());
         }
         let blob: Blob = wait(response.blob().map_err(|_| lost())?).await?.unchecked_into();
         let href = Url::create_object_url_with_blob(&blob).map_err(|_| lost())?;
@@ -228,7 +246,7 @@ async fn save_file(url: &str, name: &str) -> Result<(), String> {
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = (url, name);
+        let _ = (url, name, kind);
         Ok(())
     }
 }

@@ -96,9 +96,10 @@ impl<'a> Counted<'a> {
 /// otherwise grow the log without end. Committed at once, on its own: taken
 /// inside the change's transaction, the counter row's lock would order
 /// itself among the change's other locks and deadlock against them on
-/// PostgreSQL. Per user, so nobody's changes spend an admin's count; and per
-/// client address, as anyone can make users (a sign-up, an invitation a
-/// day's hundred times), each with a day's count of its own.
+/// PostgreSQL. Per user, so no member's changes spend an admin's own count;
+/// and per client address, as anyone can make users (a sign-up, a day's
+/// hundred invitations), each with a day's count of its own. Everyone
+/// behind one address shares that one: ten busy users' worth a day.
 pub async fn count_change<'a>(d: &Domain, member: &'a Member) -> Result<Counted<'a>, AppError> {
     count_changes(d, member, 1).await
 }
@@ -111,7 +112,11 @@ pub async fn count_changes<'a>(
 ) -> Result<Counted<'a>, AppError> {
     let who = Who { actor: Some(member.user_id()), client: member.address(), ..Who::default() };
     let n = i32::try_from(n).map_err(|_| AppError::Internal)?;
-    quota::spend_several(&d.db, &d.quotas, d.clock.now(), Action::Change, &who, n).await?;
+    // Every count or none: a user's count is not spent by a change the
+    // client's count refuses.
+    let txn = d.begin().await?;
+    quota::spend_several(&txn, &d.quotas, d.clock.now(), Action::Change, &who, n).await?;
+    txn.commit().await?;
     Ok(Counted(member))
 }
 
