@@ -644,6 +644,34 @@ async fn admins_page_through_their_own_accounts_events_newest_first_with_filters
     assert!(lines[1].contains("\"target 59\""));
 }
 
+/// The Activity tab's address gives only the id of the user it filters by:
+/// the account's user is named, a deleted one by the address their newest
+/// event was made under, and another account's user not at all.
+#[tokio::test]
+async fn a_user_filter_from_the_address_is_named_within_the_account_only() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let cyd = add_user(&d, ada.account_id(), "cyd@example.com", false).await;
+    let eve = account_with_admin(&d, "Evil", "eve@evil.com").await;
+    many(&d, &clock, &cyd, ActivityKind::DeveloperKeyCreated, 2).await;
+    many(&d, &clock, &eve, ActivityKind::UserInvited, 2).await;
+    let admin = ada.admin().unwrap();
+    let name_of = |id| admin_activity::user_choice(&d, &admin, id);
+
+    let named = name_of(bob.user_id()).await.unwrap().expect("a user of the account");
+    assert_eq!(named.id, bob.user_id());
+    assert_eq!((named.name.as_str(), named.email.as_str()), ("Bob Lovelace", "bob@example.com"));
+
+    users::delete(&d, &admin, cyd.user_id()).await.unwrap();
+    let deleted = name_of(cyd.user_id()).await.unwrap().expect("their events stay");
+    assert_eq!((deleted.id, deleted.name.as_str()), (cyd.user_id(), "cyd@example.com"));
+
+    // Eve has a name and events, in her own account only.
+    assert_eq!(name_of(eve.user_id()).await.unwrap(), None);
+    assert_eq!(name_of(i32::MAX).await.unwrap(), None);
+}
+
 /// Ids past 32 bits, where a busy platform's log is after a few years:
 /// events are still recorded, listed newest first and paged by their ids.
 #[tokio::test]

@@ -116,3 +116,46 @@ test('a refused download is said beside its link, and All Users gives the focus 
   await expect(page.getByRole('status').getByText('Please log in.')).toBeVisible();
   expect(downloads).toBe(0);
 });
+
+test('the Activity filters stay in the address: a reload and Back keep them, the tab link clears them', async ({ page }) => {
+  await signUp(page, uniqueEmail('kept'));
+  await page.goto('/account/activity');
+  await ready(page);
+  const table = page.getByRole('table', { name: 'Activity of this account, newest first' });
+  const picker = page.getByRole('combobox', { name: 'User' });
+  await page.getByLabel('Kind').selectOption({ label: 'Logged in' });
+  await page.getByLabel('From').fill('2026-01-01');
+  await picker.fill('Grace');
+  await page.getByRole('option', { name: /Grace Hopper/ }).click();
+  await expect(page).toHaveURL(/\/account\/activity\?user=\d+&kind=sign_in\.succeeded&from=2026-01-01$/);
+  await expect(table.getByRole('cell', { name: 'Account signed up' })).toHaveCount(0);
+  await expect(table.getByRole('cell', { name: 'Logged in' }).first()).toBeVisible();
+
+  // A reload draws the same list, the controls set and the user named.
+  await page.reload();
+  await ready(page);
+  await expect(page.getByLabel('Kind')).toHaveValue('sign_in.succeeded');
+  await expect(page.getByLabel('From')).toHaveValue('2026-01-01');
+  await expect(picker).toHaveValue('Grace Hopper');
+  await expect(page.getByRole('button', { name: 'All Users' })).toBeVisible();
+  await expect(table.getByRole('cell', { name: 'Logged in' }).first()).toBeVisible();
+  await expect(table.getByRole('cell', { name: 'Account signed up' })).toHaveCount(0);
+
+  // Another tab, then Back: the same again.
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/account\/activity\?user=\d+&kind=sign_in\.succeeded&from=2026-01-01$/);
+  await expect(page.getByLabel('Kind')).toHaveValue('sign_in.succeeded');
+  await expect(picker).toHaveValue('Grace Hopper');
+  await expect(table.getByRole('cell', { name: 'Account signed up' })).toHaveCount(0);
+
+  // The tab's own link is its bare address: every filter goes.
+  await page.getByRole('link', { name: 'Activity', exact: true }).click();
+  await expect(page).toHaveURL(/\/account\/activity$/);
+  await expect(page.getByLabel('Kind')).toHaveValue('');
+  await expect(page.getByLabel('From')).toHaveValue('');
+  await expect(picker).toHaveValue('');
+  await expect(page.getByRole('button', { name: 'All Users' })).toHaveCount(0);
+  await expect(table.getByRole('cell', { name: 'Account signed up' })).toBeVisible();
+});

@@ -146,6 +146,55 @@ fn admins_list_filter_download_and_query_their_accounts_activity() {
     })
 }
 
+/// The Activity tab keeps its filters in the address: a reload draws the
+/// list filtered, the controls set and the user named; the name is told to
+/// the account's admins only.
+#[test]
+fn the_activity_tabs_address_draws_its_filters_and_names_only_the_accounts_user() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let found = app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await;
+        let bob = found.json()[0]["id"].as_i64().unwrap().to_string();
+        let me = app.call("phone_owner_choices", &[("search", "grace")], Some(&admin)).await;
+        let grace = me.json()[0]["id"].as_i64().unwrap().to_string();
+
+        let named = app.call("activity_user_choice", &[("id", &bob)], Some(&admin)).await;
+        assert_eq!(named.status, StatusCode::OK, "{}", named.body);
+        assert_eq!(named.json()["name"], "Bob Builder");
+        assert_eq!(named.json()["email"], MEMBER);
+        // A regular user is refused; another account's admin learns nothing.
+        let refused = app.call("activity_user_choice", &[("id", &grace)], Some(&member)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(!refused.body.contains(ADMIN), "{}", refused.body);
+        let other = app.sign_up("eve@evil.test").await;
+        let theirs = app.call("activity_user_choice", &[("id", &bob)], Some(&other)).await;
+        assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
+        assert_eq!(theirs.json(), serde_json::Value::Null);
+
+        let address = format!(
+            "/account/activity?user={bob}&kind=sign_in.succeeded&from=2000-01-01&to=2999-12-31"
+        );
+        let page = app.page(&address, Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let body = &page.body;
+        assert!(body.contains("placeholder=\"Bob Builder\""), "the user named: {body}");
+        assert!(body.contains("value=\"2000-01-01\""), "From: {body}");
+        assert!(body.contains("value=\"2999-12-31\""), "To: {body}");
+        assert!(body.contains("<option value=\"sign_in.succeeded\" selected"), "Kind: {body}");
+        // Bob's log-in is listed; Grace's own log-in and events are not.
+        assert_eq!(body.matches("<td>Logged in</td>").count(), 1, "{body}");
+        assert!(!body.contains("<td>Account signed up</td>"), "filtered: {body}");
+        // An address the tab cannot read draws the whole list.
+        let odd =
+            app.page("/account/activity?user=bob&kind=everything&from=soon", Some(&admin)).await;
+        assert_eq!(odd.status, StatusCode::OK);
+        assert!(odd.body.contains("<td>Account signed up</td>"), "{}", odd.body);
+        assert!(odd.body.contains("<option value=\"\" selected"), "{}", odd.body);
+    })
+}
+
 #[test]
 fn ones_own_security_activity_pages_back_to_the_oldest_event() {
     support::run(async {

@@ -1,5 +1,6 @@
 //! Reusable pieces of UI.
 pub mod action;
+pub mod address;
 pub mod form;
 pub mod js_syntax;
 pub mod loaded;

@@ -186,11 +186,20 @@ pub struct ActivityFilter {
 }
 
 impl ActivityFilter {
-    /// The filter as URL query parameters (for the CSV link), empty parts left out.
+    /// The filter as URL query parameters (for the CSV link and the tab's
+    /// address), empty parts left out.
     pub fn query(&self) -> String {
+        let parts = self.parts().into_iter().map(|(name, value)| format!("{name}={value}"));
+        parts.collect::<Vec<_>>().join("&")
+    }
+
+    /// The parts that are set, as query parameters' names and values, in
+    /// the order of [`ActivityFilter::query`]; the values hold only
+    /// characters a URL keeps as they are.
+    pub fn parts(&self) -> Vec<(&'static str, String)> {
         let mut parts = Vec::new();
         if let Some(user) = self.user_id {
-            parts.push(format!("user={user}"));
+            parts.push(("user", user.to_string()));
         }
         for (name, value) in [("kind", &self.kind), ("from", &self.from), ("to", &self.to)] {
             if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
@@ -198,9 +207,87 @@ impl ActivityFilter {
                     .chars()
                     .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
                     .collect();
-                parts.push(format!("{name}={safe}"));
+                parts.push((name, safe));
             }
         }
-        parts.join("&")
+        parts
+    }
+
+    /// The filter a tab's address asks for (`get` reads one of its query
+    /// parameters). What the tab could not show is left out rather than
+    /// refused: a kind it does not know, a date not written `YYYY-MM-DD`,
+    /// and a To before its From, so that an old bookmark or an edited
+    /// address still opens the list.
+    pub fn from_address(get: impl Fn(&str) -> Option<String>) -> ActivityFilter {
+        let day = |name| get(name).filter(|d| is_day(d));
+        let (from, to) = (day("from"), day("to"));
+        let to = match (&from, to) {
+            (Some(from), Some(to)) if to < *from => None,
+            (_, to) => to,
+        };
+        ActivityFilter {
+            user_id: get("user").and_then(|id| id.parse().ok()),
+            kind: get("kind")
+                .and_then(|k| ActivityKind::parse(&k).ok())
+                .map(|k| k.as_str().to_owned()),
+            from,
+            to,
+        }
+    }
+}
+
+/// Whether `text` is written as a day, `YYYY-MM-DD`, as a date field gives
+/// it: such days compare as text in the order of time. Whether the day
+/// exists (the 31st of February) is the server's to say.
+fn is_day(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ActivityFilter;
+
+    fn from(query: &[(&str, &str)]) -> ActivityFilter {
+        ActivityFilter::from_address(|name| {
+            query.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn an_address_gives_back_the_filter_it_was_written_from() {
+        let filter = ActivityFilter {
+            user_id: Some(7),
+            kind: Some("user.invited".into()),
+            from: Some("2026-11-22".into()),
+            to: Some("2026-12-01".into()),
+        };
+        assert_eq!(filter.query(), "user=7&kind=user.invited&from=2026-11-22&to=2026-12-01");
+        assert_eq!(
+            from(&filter.parts().iter().map(|(n, v)| (*n, v.as_str())).collect::<Vec<_>>()),
+            filter
+        );
+        assert_eq!(from(&[]), ActivityFilter::default());
+    }
+
+    #[test]
+    fn what_a_tab_could_not_show_is_left_out_of_an_address() {
+        let odd = from(&[
+            ("user", "seven"),
+            ("kind", "user.exploded"),
+            ("from", "22/11/2026"),
+            ("to", "2026-11-2x"),
+        ]);
+        assert_eq!(odd, ActivityFilter::default());
+        // A To before its From goes; the From stays.
+        let backwards = from(&[("from", "2026-12-02"), ("to", "2026-12-01")]);
+        assert_eq!((backwards.from.as_deref(), backwards.to), (Some("2026-12-02"), None));
+        let same_day = from(&[("from", "2026-12-02"), ("to", "2026-12-02")]);
+        assert_eq!(same_day.to.as_deref(), Some("2026-12-02"));
+        assert_eq!(from(&[("kind", " sign_in.failed ")]).kind.as_deref(), Some("sign_in.failed"));
     }
 }

@@ -5,8 +5,9 @@ use leptos::prelude::*;
 
 use super::account::SecurityChanges;
 use super::my_account::signed_in_user_resource;
-use crate::api::activity::{list_activity, my_security_activity};
+use crate::api::activity::{activity_user_choice, list_activity, my_security_activity};
 use crate::api::phone_numbers::phone_owner_choices;
+use crate::components::address::keep_in_address;
 use crate::components::focus_by_id;
 use crate::components::form::FormStatus;
 use crate::components::loaded::{server_resource, Loaded};
@@ -43,12 +44,37 @@ fn filled(text: String) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
+/// The user an id from the address names until their name has come
+/// ([`activity_user_choice`]): the filter applies at once, and the picker
+/// shows the name when it is known.
+fn unnamed(id: i32) -> UserChoice {
+    UserChoice { id, name: String::new(), email: String::new() }
+}
+
+/// The name shown for an id that no user of the account acted under, as
+/// the log names an actor whose address it could not read.
+fn nobody_named(id: i32) -> UserChoice {
+    UserChoice { id, name: format!("user {id}"), email: String::new() }
+}
+
 #[component]
 pub fn ActivityTab() -> impl IntoView {
-    let user = RwSignal::new(None::<UserChoice>);
-    let kind = RwSignal::new(String::new());
-    let from = RwSignal::new(String::new());
-    let to = RwSignal::new(String::new());
+    // The filters are in the address, so a reload, a link or Back keeps them.
+    let address = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| ActivityFilter::from_address(|name| q.get(name)));
+    let user = RwSignal::new(address.user_id.map(unnamed));
+    let kind = RwSignal::new(address.kind.unwrap_or_default());
+    let from = RwSignal::new(address.from.unwrap_or_default());
+    let to = RwSignal::new(address.to.unwrap_or_default());
+    // The name of the address's user, drawn with the toolbar.
+    let address_user = address.user_id;
+    let named = server_resource(
+        move || address_user,
+        |id| async move {
+            let Some(id) = id else { return Ok(None) };
+            Ok(Some(activity_user_choice(id).await?.unwrap_or_else(|| nobody_named(id))))
+        },
+    );
     // The cursors of the pages before this one, for "Previous page".
     let pages = RwSignal::new(Vec::<Option<EventId>>::new());
     let before = RwSignal::new(None::<EventId>);
@@ -76,6 +102,24 @@ pub fn ActivityTab() -> impl IntoView {
         pages.set(Vec::new());
         before.set(None);
     };
+    // The address holds what the list shows (not dates the wrong way round).
+    let follow = move |query: &leptos_router::params::ParamsMap| {
+        let wanted = ActivityFilter::from_address(|name| query.get(name));
+        if asked.with_untracked(|(shown, _)| *shown == wanted) {
+            return;
+        }
+        if wanted.user_id != user.with_untracked(|u| u.as_ref().map(|u| u.id)) {
+            user.set(wanted.user_id.map(unnamed));
+            if let Some(id) = wanted.user_id {
+                name_later(user, id);
+            }
+        }
+        kind.set(wanted.kind.unwrap_or_default());
+        from.set(wanted.from.unwrap_or_default());
+        to.set(wanted.to.unwrap_or_default());
+        restart();
+    };
+    keep_in_address(move || asked.with(|(shown, _)| shown.parts()), follow);
     let set = move |signal: RwSignal<String>| {
         move |ev: leptos::ev::Event| {
             signal.set(event_target_value(&ev));
@@ -124,21 +168,32 @@ pub fn ActivityTab() -> impl IntoView {
             <div class="field">
                 <label for="activity-kind">"Kind"</label>
                 <select id="activity-kind" on:change=set(kind)>
-                    <option value="">"All kinds"</option>
+                    <option value="" selected=move || kind.with(String::is_empty)>"All kinds"</option>
                     {ActivityKind::ALL.iter().map(|k| {
-                        view! { <option value=k.as_str()>{k.label()}</option> }
+                        let key = k.as_str();
+                        view! { <option value=key selected=move || kind.get() == key>{k.label()}</option> }
                     }).collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="activity-from">"From"</label>
-                <input id="activity-from" type="date" on:change=set(from) />
+                // The attribute for the server's render (a date from the
+                // address), the property for a change of the address after.
+                <input
+                    id="activity-from"
+                    type="date"
+                    value=from.get_untracked()
+                    prop:value=move || from.get()
+                    on:change=set(from)
+                />
             </div>
             <div class="field" class:invalid=backwards>
                 <label for="activity-to">"To"</label>
                 <input
                     id="activity-to"
                     type="date"
+                    value=to.get_untracked()
+                    prop:value=move || to.get()
                     on:change=set(to)
                     aria-invalid=move || backwards().then_some("true")
                     aria-describedby="activity-to-error"
@@ -188,8 +243,15 @@ pub fn ActivityTab() -> impl IntoView {
     // refusal. Apart from the list, which redraws on every filter change
     // and would take the focus and the typed dates with it.
     let me = signed_in_user_resource();
-    let admin_toolbar =
-        move || Suspend::new(async move { me.await.is_ok_and(|me| me.is_admin).then(toolbar) });
+    let admin_toolbar = move || {
+        Suspend::new(async move {
+            let is_admin = me.await.is_ok_and(|me| me.is_admin);
+            if let Ok(Some(choice)) = named.await {
+                name(user, choice);
+            }
+            is_admin.then(toolbar)
+        })
+    };
     view! {
         <section class="panel" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Activity"</h2>
@@ -197,6 +259,27 @@ pub fn ActivityTab() -> impl IntoView {
             <Loaded resource=events view=table admin_only=true />
         </section>
     }
+}
+
+/// Shows `choice`'s name for the user the filter names, unless another
+/// user (or none) has been chosen since.
+fn name(user: RwSignal<Option<UserChoice>>, choice: UserChoice) {
+    let waiting =
+        user.with_untracked(|u| u.as_ref().is_some_and(|u| u.id == choice.id && u.name.is_empty()));
+    if waiting {
+        user.set(Some(choice));
+    }
+}
+
+/// [`name`]s the user of `id` once the server has said who they are.
+fn name_later(user: RwSignal<Option<UserChoice>>, id: i32) {
+    leptos::task::spawn_local(async move {
+        // Unanswered (the connection lost), the field stays empty: the
+        // filter is still the user's, and All Users still clears it.
+        if let Ok(choice) = activity_user_choice(id).await {
+            name(user, choice.unwrap_or_else(|| nobody_named(id)));
+        }
+    });
 }
 
 /// Fetches `url` and has the browser save what it answers, a file of type

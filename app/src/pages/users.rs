@@ -159,67 +159,41 @@ fn from_address(query: &leptos_router::params::ParamsMap) -> (String, UserState,
     )
 }
 
-/// Keeps the search, filter and sort and the address in step, through the
-/// router, so that it knows the address it shows: a change to the list is
-/// written in place (no history entry per keystroke; the defaults left out),
-/// and a change of the address (the tab's link, which is its bare address,
-/// or Back) sets the list, from its first page.
+/// Keeps the search, filter and sort and the address in step: a change to
+/// the list is written there (the defaults left out), and a change of the
+/// address sets the list, from its first page.
 fn keep_in_address(
     search: RwSignal<String>,
     state: RwSignal<UserState>,
     sort: RwSignal<UserSort>,
     restart: impl Fn() + Copy + 'static,
 ) {
-    #[cfg(feature = "hydrate")]
-    {
-        use leptos_router::hooks::{use_location, use_navigate, use_query_map};
-        let query = use_query_map();
-        Effect::new(move |_| {
-            let (wanted_search, wanted_state, wanted_sort) = query.with(from_address);
-            // Typed spaces are the user's; the address holds the search trimmed.
-            let changed = search.get_untracked().trim() != wanted_search
-                || state.get_untracked() != wanted_state
-                || sort.get_untracked() != wanted_sort;
-            if changed {
-                search.set(wanted_search);
-                state.set(wanted_state);
-                sort.set(wanted_sort);
-                restart();
-            }
-        });
-        let location = use_location();
-        let navigate = use_navigate();
-        Effect::new(move |_| {
-            let parts = [
-                ("search", search.get().trim().to_owned(), String::new()),
-                ("show", state.get().key().to_owned(), UserState::All.key().to_owned()),
-                ("sort", sort.get().key().to_owned(), UserSort::Name.key().to_owned()),
-            ];
-            let Ok(params) = web_sys::UrlSearchParams::new() else { return };
-            for (name, value, default) in &parts {
-                if value != default {
-                    params.append(name, value);
-                }
-            }
-            let params = String::from(params.to_string());
-            let wanted = match params.as_str() {
-                "" => String::new(),
-                params => format!("?{params}"),
-            };
-            let now = web_sys::window().and_then(|w| w.location().search().ok());
-            if now.unwrap_or_default() != wanted {
-                let path = location.pathname.get_untracked();
-                let options = leptos_router::NavigateOptions {
-                    replace: true,
-                    scroll: false,
-                    ..Default::default()
-                };
-                navigate(&format!("{path}{wanted}"), options);
-            }
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (search, state, sort, restart);
+    let parts = move || {
+        let parts = [
+            ("search", search.get().trim().to_owned(), String::new()),
+            ("show", state.get().key().to_owned(), UserState::All.key().to_owned()),
+            ("sort", sort.get().key().to_owned(), UserSort::Name.key().to_owned()),
+        ];
+        parts
+            .into_iter()
+            .filter(|(_, value, default)| value != default)
+            .map(|(n, v, _)| (n, v))
+            .collect()
+    };
+    let follow = move |query: &leptos_router::params::ParamsMap| {
+        let (wanted_search, wanted_state, wanted_sort) = from_address(query);
+        // Typed spaces are the user's; the address holds the search trimmed.
+        let changed = search.get_untracked().trim() != wanted_search
+            || state.get_untracked() != wanted_state
+            || sort.get_untracked() != wanted_sort;
+        if changed {
+            search.set(wanted_search);
+            state.set(wanted_state);
+            sort.set(wanted_sort);
+            restart();
+        }
+    };
+    crate::components::address::keep_in_address(parts, follow);
 }
 
 /// What the latest change done in a dialog did, said above the list once

@@ -1,14 +1,17 @@
 //! The Activity tab: the account's events for its admins, newest first,
 //! filtered by user, kind and date, a page at a time or as CSV. Only the
 //! admin's own account's events are ever read (the tenant scope).
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+
 use crate::domain::core::activity::{self, Filter};
 use crate::domain::core::actor::Admin;
+use crate::domain::core::people;
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
-use crate::domain::entity::activity_event;
+use crate::domain::entity::{activity_event, user};
 use crate::model::{
-    ActivityFilter, ActivityPage, ActivityRow, AppError, EventId, ACTIVITY_CSV_MAX,
+    ActivityFilter, ActivityPage, ActivityRow, AppError, EventId, UserChoice, ACTIVITY_CSV_MAX,
 };
 
 /// Events on one page of the tab and of the API.
@@ -26,6 +29,29 @@ pub async fn list(
     let filter = Filter::parse(filter)?.with_id_bounds(&d.read).await?;
     let scoped = Scoped::of(admin.member()).all::<activity_event::Entity>();
     activity::page(&d.read, scoped, &filter, before, PAGE).await
+}
+
+/// Who the tab's User filter names when the address gives only an id (a
+/// reload, a bookmark): the account's user of that id, or, for a user since
+/// deleted, the address their newest event was made under; `None` when no
+/// user of that id ever acted in this account (another account's user
+/// included: their name is not told).
+pub async fn user_choice(
+    d: &Domain,
+    admin: &Admin,
+    id: i32,
+) -> Result<Option<UserChoice>, AppError> {
+    let scope = Scoped::of(admin.member());
+    if let Some(user) = scope.users().filter(user::Column::Id.eq(id)).one(&d.read).await? {
+        return Ok(Some(people::user_choice(&user)));
+    }
+    let newest = scope
+        .all::<activity_event::Entity>()
+        .filter(activity_event::Column::ActorUserId.eq(id))
+        .order_by_desc(activity_event::Column::Id)
+        .one(&d.read)
+        .await?;
+    Ok(newest.map(|event| UserChoice { id, name: event.actor.clone(), email: event.actor }))
 }
 
 /// The events passing `filter` as CSV (newest first, at most [`ACTIVITY_CSV_MAX`]),
