@@ -30,7 +30,7 @@ use app::domain::testing::log_in_by_password;
 use app::domain::testing::samples::{AWS_SECRET, PRIVATE_KEY_MATERIAL};
 use app::domain::testing::{
     account_with_admin, add_user, base32_decode, fresh_domain, link_token, query_plan,
-    s3_integration, Snapshot, PASSWORD,
+    s3_integration, unused_mail_folder, Snapshot, PASSWORD,
 };
 use app::domain::{jobs, Domain};
 use app::model::{AccountInfo, ActivityFilter, ActivityKind, ActivityRow, AppError, OwnerChange};
@@ -1072,7 +1072,7 @@ async fn retention_removes_old_events_and_keeps_new_ones() {
     assert!(left.len() == 3 && left.iter().all(|e| e.kind == "user.updated"));
     // A shorter retention, as ACTIVITY_RETENTION_DAYS sets it; the hourly clean-up runs it.
     d.activity_retention = Duration::days(30);
-    jobs::clean_up(&d).await;
+    jobs::clean_up(&d, &unused_mail_folder()).await;
     assert!(all_events(&d).await.is_empty());
 }
 
@@ -1087,7 +1087,7 @@ async fn a_failing_clean_up_job_stops_none_of_the_others() {
     let drop = Statement::from_string(d.db.get_database_backend(), "DROP TABLE login_challenges");
     d.db.execute_raw(drop).await.unwrap();
     assert!(jobs::forget_expired(&d).await.is_err(), "the broken job fails");
-    jobs::clean_up(&d).await;
+    jobs::clean_up(&d, &unused_mail_folder()).await;
     assert!(all_events(&d).await.is_empty(), "the activity job after it still ran");
 }
 

@@ -244,6 +244,50 @@ async fn the_embedded_default_writes_one_readable_eml_file_per_email() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The local mail folder's files hold the links too: the clean-up removes
+/// them with their outbox rows, a month after the emails were queued, and
+/// leaves alone what it did not write.
+#[tokio::test]
+async fn the_mail_folders_files_are_removed_a_month_on() {
+    use app::domain::jobs;
+    let (d, clock) = fresh_domain().await;
+    let dir = std::env::temp_dir().join(format!("console-mail-pruned-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let folder = Transport::Folder(dir.clone());
+    // Nothing delivered yet: no folder, nothing to do.
+    assert_eq!(jobs::forget_old_mail_and_links(&d, &folder).await.unwrap(), 0);
+    enqueue(&d, "ada@example.com", "Old").await;
+    enqueue(&d, "bob@example.com", "Old too").await;
+    mail::deliver_due(&d, &folder, &sender(), 10).await.unwrap();
+    // A file a crash left half-written, and one the console never wrote.
+    let stamp = d.clock.now().format("%Y%m%d-%H%M%S");
+    std::fs::write(dir.join(format!(".{stamp}-000099.eml.partial")), "From: ").unwrap();
+    std::fs::write(dir.join("notes-000001.eml"), "mine").unwrap();
+    clock.advance(Duration::days(20));
+    enqueue(&d, "cy@example.com", "New").await;
+    mail::deliver_due(&d, &folder, &sender(), 10).await.unwrap();
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names().len(), 5);
+
+    clock.advance(mail::KEPT_AFTER_LAST_TRY - Duration::days(20) - Duration::minutes(1));
+    assert_eq!(jobs::forget_old_mail_and_links(&d, &folder).await.unwrap(), 0);
+    clock.advance(Duration::minutes(2));
+    // The two old emails' rows and files, and the half-written file.
+    assert_eq!(jobs::forget_old_mail_and_links(&d, &folder).await.unwrap(), 5);
+    let left = names();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(std::fs::read_to_string(dir.join(&left[0])).unwrap().contains("Body of New"));
+    assert_eq!(left[1], "notes-000001.eml");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn long_links_stay_whole_in_the_delivered_text() {
     let (d, _) = fresh_domain().await;
@@ -390,16 +434,16 @@ async fn old_emails_and_links_are_removed_a_month_on() {
     enqueue(&d, "bob@example.com", "Waiting").await; // SMTP is never asked again here
 
     clock.advance(mail::KEPT_AFTER_LAST_TRY - Duration::days(20) - Duration::minutes(1));
-    assert_eq!(jobs::forget_old_mail_and_links(&d).await.unwrap(), 0);
+    assert_eq!(jobs::forget_old_mail_and_links(&d, &smtp_transport(port)).await.unwrap(), 0);
     let opened = email_links::reset_password(&d, &link, "Quartz-Harbor-Lantern-77", "t", None);
     assert_eq!(opened.await.err().unwrap().message_for("token").as_deref(), Some(LINK_EXPIRED));
 
     clock.advance(Duration::minutes(2));
     // The two emails; the link expired an hour after it was sent.
-    assert_eq!(jobs::forget_old_mail_and_links(&d).await.unwrap(), 2);
+    assert_eq!(jobs::forget_old_mail_and_links(&d, &smtp_transport(port)).await.unwrap(), 2);
     assert_eq!(statuses(rows(&d).await), [PENDING], "the waiting email is kept");
     clock.advance(tokens::KEPT_AFTER_EXPIRY);
-    jobs::clean_up(&d).await;
+    jobs::clean_up(&d, &smtp_transport(port)).await;
     let opened = email_links::reset_password(&d, &link, "Quartz-Harbor-Lantern-77", "t", None);
     assert_eq!(opened.await.err().unwrap().message_for("token").as_deref(), Some(LINK_INVALID));
     assert_eq!(statuses(rows(&d).await), [PENDING]);

@@ -37,7 +37,7 @@ pub fn spawn(
                 return;
             }
             if last_cleanup.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY) {
-                jobs::clean_up(&domain).await;
+                jobs::clean_up(&domain, &transport).await;
                 last_cleanup = Some(tokio::time::Instant::now());
             }
             tokio::select! {

@@ -101,7 +101,7 @@ fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
             assert_eq!(failed(&text, job), Some(0.0), "{job}: {text}");
         }
         support::execute_sql(&app.domain.db, "DROP TABLE login_challenges").await;
-        app::domain::jobs::clean_up(&app.domain).await;
+        app::domain::jobs::clean_up(&app.domain, &app::domain::testing::unused_mail_folder()).await;
         let text = scrape().await;
         assert_eq!(failed(&text, "expired_records"), Some(1.0), "{text}");
         assert_eq!(failed(&text, "old_activity"), Some(0.0), "{text}");

@@ -37,9 +37,11 @@ pub async fn deliver_mail(
 /// The hourly clean-up: unverified accounts past their week, invitees whose
 /// invitation expired a week ago, expired throttling records and limit
 /// counts, sessions, log-in challenges and OAuth states, activity events past their
-/// retention, invitation declines past their hold, and old emails and links. One failing
-/// does not stop the others; each failure is reported by [`job_failed`].
-pub async fn clean_up(d: &Domain) {
+/// retention, invitation declines past their hold, and old emails (in the
+/// outbox and, with the embedded default, in the mail folder `transport`
+/// writes to) and links. One failing does not stop the others; each failure
+/// is reported by [`job_failed`].
+pub async fn clean_up(d: &Domain, transport: &Transport) {
     if let Err(err) = remove_unverified_accounts(d).await {
         job_failed(Job::UnverifiedAccounts, &err);
     }
@@ -53,7 +55,7 @@ pub async fn clean_up(d: &Domain) {
     if let Err(err) = forget_old_activity(d).await {
         job_failed(Job::OldActivity, &err);
     }
-    if let Err(err) = forget_old_mail_and_links(d).await {
+    if let Err(err) = forget_old_mail_and_links(d, transport).await {
         job_failed(Job::OldMailAndLinks, &err);
     }
 }
@@ -116,17 +118,19 @@ pub fn job_failed(job: Job, err: &AppError) {
 }
 
 /// Removes emails whose last try was more than
-/// [`mail::KEPT_AFTER_LAST_TRY`] ago and links expired more than
-/// [`tokens::KEPT_AFTER_EXPIRY`] ago, in batches. Both are written at the
+/// [`mail::KEPT_AFTER_LAST_TRY`] ago (and the mail folder's files of emails
+/// queued that long ago) and links expired more than
+/// [`tokens::KEPT_AFTER_EXPIRY`] ago, in batches. All are written at the
 /// rate the email limits allow, for ever. Returns how many.
-pub async fn forget_old_mail_and_links(d: &Domain) -> Result<u64, AppError> {
+pub async fn forget_old_mail_and_links(d: &Domain, transport: &Transport) -> Result<u64, AppError> {
     let now = d.clock.now();
     let mail = mail::forget_before(&d.db, now - mail::KEPT_AFTER_LAST_TRY, 1000).await?;
     let links = tokens::forget_expired_before(&d.db, now - tokens::KEPT_AFTER_EXPIRY, 1000).await?;
-    if mail + links > 0 {
-        tracing::info!(mail, links, "removed old emails and links");
+    let files = mail::forget_files_before(transport, now - mail::KEPT_AFTER_LAST_TRY).await?;
+    if mail + links + files > 0 {
+        tracing::info!(mail, links, files, "removed old emails and links");
     }
-    Ok(mail + links)
+    Ok(mail + links + files)
 }
 
 /// Removes activity events older than the retention (`ACTIVITY_RETENTION_DAYS`),

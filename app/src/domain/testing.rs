@@ -24,6 +24,13 @@ use crate::model::AppError;
 /// The password every fixture user has.
 pub const PASSWORD: &str = "Velvet-Otter-Sunrise-42";
 
+/// A mail folder nothing is delivered to, for the jobs that take the
+/// server's transport (the clean-up prunes the embedded default's folder).
+pub fn unused_mail_folder() -> crate::domain::core::mail::Transport {
+    let dir = std::env::temp_dir().join(format!("console-no-mail-{}", std::process::id()));
+    crate::domain::core::mail::Transport::Folder(dir)
+}
+
 pub fn password_hash() -> String {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| hash_now(PASSWORD)).clone()

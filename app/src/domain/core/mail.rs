@@ -400,6 +400,55 @@ pub async fn forget_before<C: ConnectionTrait>(
     db::delete_in_batches(conn, outbox::Column::Id, batch, done).await
 }
 
+/// Removes the files of the local mail folder (the embedded default) whose
+/// emails were queued before `cutoff`, the folder's share of
+/// [`forget_before`]: each holds the links the outbox no longer keeps. A
+/// file left half-written by a crash goes too; files the console did not
+/// write are left alone. Returns how many.
+pub async fn forget_files_before(
+    transport: &Transport,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let Transport::Folder(dir) = transport else { return Ok(0) };
+    let failed = |err: std::io::Error| {
+        tracing::error!(folder = %dir.display(), error = %err, "could not clean the mail folder");
+        AppError::Internal
+    };
+    let mut files = match tokio::fs::read_dir(dir).await {
+        Ok(files) => files,
+        // Nothing delivered yet.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(err) => return Err(failed(err)),
+    };
+    let mut removed = 0;
+    while let Some(file) = files.next_entry().await.map_err(failed)? {
+        let queued = file.file_name().to_str().and_then(queued_at_of_file);
+        if !queued.is_some_and(|queued| queued < cutoff) {
+            continue;
+        }
+        match tokio::fs::remove_file(file.path()).await {
+            Ok(()) => removed += 1,
+            // Another server process removed it first.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(failed(err)),
+        }
+    }
+    Ok(removed)
+}
+
+/// When the email in a file of the mail folder was queued, read from the
+/// name [`write_eml`] gave it (or its half-written copy); `None` for a file
+/// it did not write.
+fn queued_at_of_file(name: &str) -> Option<DateTime<Utc>> {
+    let name = name.strip_prefix('.').and_then(|n| n.strip_suffix(".partial")).unwrap_or(name);
+    let (stamp, id) = name.strip_suffix(".eml")?.rsplit_once('-')?;
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let stamp = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d-%H%M%S").ok()?;
+    Some(stamp.and_utc())
+}
+
 /// The emails waiting to be sent, as the metrics endpoint shows them.
 pub struct Queue {
     pub depth: u64,
