@@ -423,7 +423,7 @@ pub async fn forget_files_before(
     let mut removed = 0;
     while let Some(file) = files.next_entry().await.map_err(failed)? {
         let queued = file.file_name().to_str().and_then(queued_at_of_file);
-        if !queued.is_some_and(|queued| queued < cutoff) {
+        if queued.is_none_or(|queued| queued >= cutoff) {
             continue;
         }
         match tokio::fs::remove_file(file.path()).await {
