@@ -461,6 +461,75 @@ async fn the_64s_of_one_56_share_a_log_in_lock() {
     assert_eq!(counted().await, 2);
 }
 
+/// Two regenerates of one key at once (a second click, another tab): one
+/// shows a new secret, the other is refused instead of replacing that
+/// secret before it is copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_regenerates_of_one_key_at_once_leave_the_secret_shown_working() {
+    use app::domain::entity::activity_event;
+    use app::domain::testing::{change_user_under_lock, wait_for_lock_waiters};
+    use sea_orm::Set;
+    let (d, _) = fresh_concurrent_domain().await;
+    if d.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        // The server's one SQLite connection runs the two in turn, each
+        // reading the key after the other's commit: nothing races.
+        eprintln!("SQLite: the two regenerates cannot overlap");
+        return;
+    }
+    let grace = account_with_admin(&d, "Acme", "grace@example.com").await;
+    let old = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    let held = change_user_under_lock(&d, grace.user_id(), |u| u.last_name = Set("H".into())).await;
+    let regenerate = || {
+        let (d, grace, id) = (d.clone(), grace.clone(), old.row.id);
+        tokio::spawn(async move { developer_keys::regenerate(&d, &grace, id, PASSWORD).await })
+    };
+    let (first, second) = (regenerate(), regenerate());
+    wait_for_lock_waiters(&d, 2).await;
+    held.commit().await.unwrap();
+    let answers = [first.await.unwrap(), second.await.unwrap()];
+    let shown: Vec<_> = answers.iter().filter_map(|a| a.as_ref().ok()).collect();
+    assert_eq!(shown.len(), 1, "{answers:?}");
+    let refused = AppError::Conflict(developer_keys::REGENERATED_MEANWHILE.into());
+    assert!(answers.iter().any(|a| a.as_ref().err() == Some(&refused)), "{answers:?}");
+    assert!(developer_keys::authenticate(&d, &shown[0].key).await.is_ok());
+    assert_eq!(developer_keys::authenticate(&d, &old.key).await, Err(AppError::Unauthenticated));
+    let regenerated = activity_event::Entity::find()
+        .filter(activity_event::Column::Kind.eq("developer_key.regenerated"))
+        .count(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(regenerated, 1);
+}
+
+/// A request with the old secret that read the key just before a
+/// regenerate committed is refused once it has, and does not mark the new
+/// secret as used. Here a transaction left open writes the new secret as
+/// `regenerate` does, and the request waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_with_the_old_secret_racing_a_regenerate_is_refused() {
+    use app::domain::core::crypto::token_hash;
+    use app::domain::entity::developer_key;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let (d, _) = fresh_concurrent_domain().await;
+    let grace = account_with_admin(&d, "Acme", "grace@example.com").await;
+    let old = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    let held = d.begin().await.unwrap();
+    let row = developer_key::Entity::find_by_id(old.row.id).one(&held).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    row.key_hash = Set(token_hash("vk_the-new-secret"));
+    row.last_used_at = Set(None);
+    row.update(&held).await.unwrap();
+    let request = tokio::spawn({
+        let (d, key) = (d.clone(), old.key.clone());
+        async move { developer_keys::authenticate(&d, &key).await }
+    });
+    app::domain::testing::wait_for_lock_waiters(&d, 1).await;
+    held.commit().await.unwrap();
+    assert_eq!(request.await.unwrap(), Err(AppError::Unauthenticated));
+    let now = developer_key::Entity::find_by_id(old.row.id).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(now.last_used_at, None, "the new secret was never used");
+}
+
 #[tokio::test]
 async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     let (d, _) = fresh_domain().await;

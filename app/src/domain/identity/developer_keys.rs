@@ -61,6 +61,11 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<DeveloperKeyRow>, AppEr
 /// Why a key's name is refused: one of the user's keys has it already.
 pub const KEY_NAME_TAKEN: &str = "You already have a key named";
 
+/// Why a regenerate that raced another of the same key (a second click,
+/// another tab) is refused: the other's secret is the one that works.
+pub const REGENERATED_MEANWHILE: &str = "This key was just regenerated elsewhere (another tab or \
+     a second click): use the key shown there, or regenerate it again.";
+
 /// A new key, after the user's password: a key outlives log-out and password
 /// changes, so a stolen session alone must not mint one.
 pub async fn generate(
@@ -140,7 +145,7 @@ pub async fn regenerate(
     id: i32,
     password: &str,
 ) -> Result<NewDeveloperKey, AppError> {
-    find_mine(&d.db, me, id).await?;
+    let asked_for = find_mine(&d.db, me, id).await?;
     me.verified(&d.db).await?;
     let checked = own_row(d, me).await?;
     reauth::require_password(d, me, &checked, password, "password").await?;
@@ -149,10 +154,16 @@ pub async fn regenerate(
     let txn = d.begin().await?;
     // As in `generate`: a new secret minted with a password replaced
     // meanwhile would outlive the reset meant to lock its holder out. Read
-    // again under the lock, the key may also have been revoked meanwhile.
+    // again under the lock, the key may also have been revoked meanwhile,
+    // or regenerated: by a second click or another tab, whose answer would
+    // show a secret this one replaces before it is copied.
     let current = lock_account_of(&txn, me.user_id()).await?;
     reauth::refuse_changed_since(&checked, &current, "password")?;
-    let mut active = find_mine(&txn, me, id).await?.into_active_model();
+    let found = find_mine(&txn, me, id).await?;
+    if found.key_hash != asked_for.key_hash {
+        return Err(AppError::Conflict(REGENERATED_MEANWHILE.into()));
+    }
+    let mut active = found.into_active_model();
     active.prefix = Set(key[..SHOWN].to_owned());
     active.key_hash = Set(token_hash(&key));
     active.created_at = Set(d.clock.now());
@@ -183,8 +194,14 @@ async fn record(
     activity::record(d, txn, by, Event::new(kind, &key.name)).await
 }
 
-async fn still_there(d: &Domain, id: i32) -> Result<bool, AppError> {
-    Ok(developer_key::Entity::find_by_id(id).one(&d.db).await?.is_some())
+/// Whether the row `id` still holds the secret of hash `key_hash`: neither
+/// revoked nor regenerated since it was read.
+async fn still_there(d: &Domain, id: i32, key_hash: &str) -> Result<bool, AppError> {
+    let found = developer_key::Entity::find_by_id(id)
+        .filter(developer_key::Column::KeyHash.eq(key_hash))
+        .one(&d.db)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// The member a key acts as. The user row is read now, so the rights are the
@@ -199,27 +216,29 @@ pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
         .find_also_related(user::Entity)
         .one(&d.db)
         .await?;
-    let Some((key, Some(user))) = found else {
+    let Some((row, Some(user))) = found else {
         return Err(AppError::Unauthenticated);
     };
     // The key is right, so its holder may hear why it does nothing, as the
     // right password at log-in does.
     people::refuse_disabled(&user)?;
     let now = d.clock.now();
-    if key.last_used_at.is_none_or(|at| now - at > LAST_USED_GRANULARITY) {
-        // Conditional, and whatever it finds: a revoke committed since the
-        // read leaves no row (the request is refused below), and requests
-        // at once write the time once.
+    if row.last_used_at.is_none_or(|at| now - at > LAST_USED_GRANULARITY) {
+        // Conditional, and whatever it finds: a revoke or a regenerate
+        // committed since the read leaves no row with this key's hash (the
+        // request is refused below, and the new secret is not marked used
+        // by the old one), and requests at once write the time once.
         let stale = Condition::any()
             .add(developer_key::Column::LastUsedAt.is_null())
             .add(developer_key::Column::LastUsedAt.lt(now - LAST_USED_GRANULARITY));
         let touched = developer_key::Entity::update_many()
             .col_expr(developer_key::Column::LastUsedAt, Expr::value(Some(now)))
-            .filter(developer_key::Column::Id.eq(key.id))
+            .filter(developer_key::Column::Id.eq(row.id))
+            .filter(developer_key::Column::KeyHash.eq(row.key_hash.clone()))
             .filter(stale)
             .exec(&d.db)
             .await?;
-        if touched.rows_affected == 0 && !still_there(d, key.id).await? {
+        if touched.rows_affected == 0 && !still_there(d, row.id, &row.key_hash).await? {
             return Err(AppError::Unauthenticated);
         }
     }
