@@ -65,11 +65,21 @@ test('sign up, switch tabs, edit the name, change the password, log out and in a
   // Edit the name; after a reload it is kept.
   await page.getByLabel('First Name').fill('Amazing');
   await page.getByLabel('Last Name').fill('Grace');
+  // The top bar and the tabs stay while the new name loads, not giving
+  // way to "Loading…" for a moment.
+  await page.evaluate(() => {
+    const w = window as any;
+    w.__chromeFlashed = false;
+    new MutationObserver(() => {
+      if (document.querySelector('.console > .loading')) w.__chromeFlashed = true;
+    }).observe(document.body, { childList: true, subtree: true });
+  });
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByText('Your name is saved.')).toBeVisible();
   // The button was disabled while it ran; the focus comes back to it.
   await expect(page.getByRole('button', { name: 'Save' })).toBeFocused();
   await expect(page.locator('.topbar')).toContainText('Amazing Grace');
+  expect(await page.evaluate(() => (window as any).__chromeFlashed)).toBe(false);
   await page.reload();
   await ready(page);
   await expect(page.getByLabel('First Name')).toHaveValue('Amazing');

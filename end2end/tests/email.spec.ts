@@ -119,6 +119,9 @@ test('a pending email change shows after a reload and can be cancelled', async (
   await section.getByRole('button', { name: 'Cancel Email Change' }).click();
   await expect(section.getByText('The email change was cancelled: its link no longer works.')).toBeVisible();
   await expect(waiting).toHaveCount(0);
+  // The button is gone with the change: the focus is on the section's
+  // heading, not lost to the top of the page.
+  await expect(section.getByRole('heading', { name: 'Change Email Address' })).toBeFocused();
   await expect(recent.getByText('Email change cancelled')).toBeVisible();
 
   await page.goto(await linkFromMailFolder(newEmail, '/confirm-email'));

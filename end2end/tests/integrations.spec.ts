@@ -110,3 +110,17 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
   await expect(page.getByRole('button', { name: /^Edit / })).toHaveCount(0);
   await expect(page.getByRole('button', { name: /^Delete / })).toHaveCount(0);
 });
+
+test('a session that ended while the tab was open sends the user to log in and back here', async ({ page }) => {
+  await signUp(page, uniqueEmail('integrations-ended'));
+  await page.goto('/account/integrations');
+  await ready(page);
+  await expect(page.getByText('This account has no integrations yet.')).toBeVisible();
+  await page.context().clearCookies();
+  const dialog = await openAdd(page);
+  await dialog.getByLabel('Name').fill('Support bot');
+  await dialog.getByLabel('Config').fill(DIALOGFLOW);
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  // As on every other tab: not a bare "Please log in." in place of the list.
+  await expect(page).toHaveURL(/\/login\?next=(%2F|\/)account(%2F|\/)integrations$/);
+});

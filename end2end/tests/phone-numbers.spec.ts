@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { expectAccessible, ready, operatorAddsMember, signUp, uniqueEmail } from './helpers';
+import { expectAccessible, ready, operator, operatorAddsMember, signUp, uniqueEmail } from './helpers';
 
 async function openTab(page: Page, name: string) {
   await ready(page);
@@ -207,4 +207,64 @@ test('a deployment refused on Save is said at its number', async ({ page, contex
   await page.reload();
   await ready(page);
   await expect(page.getByLabel(`Application for ${readable}`).locator('option:checked')).toHaveText('Not deployed');
+});
+
+test('one notice at a time on the Phone Numbers tab; a choice not saved outlives another number\'s Save', async ({ page }) => {
+  const admin = uniqueEmail('many-numbers');
+  await signUp(page, admin);
+  operator(['account', 'plan', '--account-of', admin, '--plan', 'full']);
+  operatorAddsMember(admin, uniqueEmail('bob'), 'Maple-Canyon-Drift-19');
+  await openTab(page, 'Phone Numbers');
+  const request = page.getByRole('button', { name: 'Request a Phone Number' });
+  const added = page.getByText(/ is added to this account\.$/);
+  const saved = page.getByText('The owners are saved.');
+  await request.click();
+  await expect(added).toBeVisible();
+  await request.click();
+  await expect(page.getByRole('combobox', { name: /^Owner of / })).toHaveCount(2);
+  const first = page.getByRole('combobox', { name: /^Owner of / }).first();
+  const readable = (await first.getAttribute('aria-label'))!.replace('Owner of ', '');
+
+  // A Save takes away the notice of the number added before it...
+  await first.click();
+  await first.fill('Bob');
+  await page.getByRole('option', { name: /Bob Builder/ }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(saved).toBeVisible();
+  await expect(added).toHaveCount(0);
+  await first.click();
+  await first.fill('Grace');
+  await page.getByRole('option', { name: /Grace Hopper/ }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(saved).toBeVisible();
+  // ...and a number added takes away "saved".
+  await request.click();
+  await expect(page.getByRole('combobox', { name: /^Owner of / })).toHaveCount(3);
+  await expect(added).toBeVisible();
+  await expect(saved).toHaveCount(0);
+
+  // On the Account tab: an application chosen for one number, not saved,
+  // is still chosen, and can be saved, after another number's Save.
+  await openTab(page, 'Applications');
+  await page.getByLabel('New application name').fill('Main IVR');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
+  await openTab(page, 'Account');
+  const others = page.getByRole('table', { name: 'Phone numbers you own' }).getByRole('combobox', { name: /^Application for / });
+  await expect(others).toHaveCount(3);
+  const last = (await others.nth(2).getAttribute('id'))!;
+  const lastNumber = (await page.locator(`label[for="${last}"]`).textContent())!.replace('Application for ', '');
+  await page.getByLabel(`Application for ${lastNumber}`).selectOption({ label: 'Main IVR' });
+  await page.getByLabel(`Application for ${readable}`).selectOption({ label: 'Main IVR' });
+  await page.getByRole('button', { name: `Save ${readable}` }).click();
+  await expect(page.getByText(`The deployment of ${readable} is saved.`)).toBeVisible();
+  await expect(page.getByLabel(`Application for ${lastNumber}`).locator('option:checked')).toHaveText('Main IVR');
+  await expect(page.getByRole('button', { name: `Save ${lastNumber}` })).toBeEnabled();
+  await page.getByRole('button', { name: `Save ${lastNumber}` }).click();
+  await expect(page.getByText(`The deployment of ${lastNumber} is saved.`)).toBeVisible();
+  await page.reload();
+  await ready(page);
+  for (const number of [readable, lastNumber]) {
+    await expect(page.getByLabel(`Application for ${number}`).locator('option:checked')).toHaveText('Main IVR');
+  }
 });

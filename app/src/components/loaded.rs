@@ -124,7 +124,7 @@ pub(crate) fn keep_focus() {
 
 /// What a tab shows instead of its data. Not generic, so that the tabs'
 /// copies of [`Loaded`] share it in the wasm.
-fn refusal(err: AppError, admin_only: bool) -> AnyView {
+pub(crate) fn refusal(err: AppError, admin_only: bool) -> AnyView {
     match err {
         AppError::Forbidden(why) if admin_only => view! { <Refused message=why /> }.into_any(),
         AppError::Unauthenticated => view! { <SessionEnded /> }.into_any(),

@@ -9,7 +9,7 @@ use crate::api::integrations::{
 };
 use crate::components::action::{announce, field_error, form_action, form_error};
 use crate::components::form::{until_edited, DoneNotice, Field, FormStatus, TextAreaField};
-use crate::components::loaded::{loading, server_resource};
+use crate::components::loaded::{loading, refusal, server_resource};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
@@ -48,7 +48,9 @@ pub fn IntegrationsTab() -> impl IntoView {
                         </button>
                     })}
                 }),
-                Err(err) => Either::Right(view! { <p class="alert error">{err.to_string()}</p> }),
+                // An ended session offers to log in again, back to this tab,
+                // as every other tab's list does.
+                Err(err) => Either::Right(refusal(err, false)),
             }
         })
     };

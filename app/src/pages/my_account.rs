@@ -29,7 +29,7 @@ pub fn MyAccountPage() -> impl IntoView {
     let location = use_location();
     let main = NodeRef::<leptos::html::Main>::new();
 
-    // The tab content (<Outlet/>) sits beside this Suspense, not inside it:
+    // The tab content (<Outlet/>) sits beside this Transition, not inside it:
     // nested suspending routes are a known hydration trap (leptos #3726).
     let chrome = move || {
         Suspend::new(async move {
@@ -87,7 +87,10 @@ pub fn MyAccountPage() -> impl IntoView {
                     let _ = main.focus();
                 }
             }>"Skip to content"</a>
-            <Suspense fallback=loading>{chrome}</Suspense>
+            // A Transition: when the user is loaded again (a saved name),
+            // the top bar and the tabs stay until it has come, instead of
+            // giving way to "Loading…" and back.
+            <Transition fallback=loading>{chrome}</Transition>
             // On a wide screen the tabs float at the left of what follows
             // them (the stylesheet): in the chrome's Suspense, as the user
             // resource may be read in one Suspense only (leptos #4851).

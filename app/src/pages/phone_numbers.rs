@@ -51,6 +51,18 @@ pub fn PhoneNumbersTab() -> impl IntoView {
     announce(request, done, |row| {
         format!("{} is added to this account.", readable_phone(&row.e164))
     });
+    // One notice at a time: a number added or deleted takes away "The
+    // owners are saved.", and a Save the notice of the number before.
+    Effect::new(move |_| {
+        if done.with(Option::is_some) {
+            save.value().set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if save.pending().get() {
+            done.set(None);
+        }
+    });
 
     view! {
         <section class="panel" aria-labelledby="numbers-heading">
@@ -241,6 +253,20 @@ fn NumberRow(
 /// can be deployed with.
 type Deployable = (Vec<PhoneNumberRow>, Vec<ApplicationRow>, Vec<OAuthTokenRow>);
 
+/// A number's application and token, by id, as saved or as chosen.
+type Deployment = (Option<i32>, Option<i32>);
+
+/// Choices not saved yet on "Your Phone Numbers", by number id: the
+/// deployment the number had when the choice was made, and the choice. They
+/// outlive the list's reload after another row's Save, which draws every
+/// row anew; a choice stands only while that is still the number's
+/// deployment (see `Pending` on the admins' tab).
+type Drafts = RwSignal<BTreeMap<i32, (Deployment, Deployment)>>;
+
+fn deployment_of(row: &PhoneNumberRow) -> Deployment {
+    (row.deployed_to.as_ref().map(|a| a.id), row.token.as_ref().map(|t| t.id))
+}
+
 /// The numbers the signed-in user owns, on their Account tab, each deployable
 /// to one of the applications they can see.
 #[component]
@@ -279,19 +305,29 @@ pub fn MyPhoneNumbers() -> impl IntoView {
     // A refused choice is said in the row whose Save sent it, beside it;
     // anything else (a limit, a number gone meanwhile) under the table.
     let errors = (field_error(deploy.value(), "application"), field_error(assign.value(), "token"));
+    let drafts: Drafts = RwSignal::new(BTreeMap::new());
+    let table = move |(rows, apps, tokens): Deployable| {
+        // Choices made against a deployment saved over since (this row's
+        // Save, or a change elsewhere) are older than the list: they go,
+        // without waking the rows being taken down.
+        drafts.update_untracked(|d| {
+            d.retain(|id, (from, _)| rows.iter().any(|r| r.id == *id && deployment_of(r) == *from))
+        });
+        view! {
+            <DataTable
+                caption="Phone numbers you own"
+                columns=&["Phone Number", "PCI", "Deployed To", "OAuth Token"]
+                actions=true
+                empty="You own no phone numbers. An account admin assigns them on the Phone Numbers tab."
+                rows
+                row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() drafts deploy assign saving done errors /> }
+            />
+        }
+    };
     view! {
         <section class="panel" aria-labelledby="my-numbers-heading">
             <h2 id="my-numbers-heading">"Your Phone Numbers"</h2>
-            <Loaded resource=numbers view=move |(rows, apps, tokens): Deployable| view! {
-                <DataTable
-                    caption="Phone numbers you own"
-                    columns=&["Phone Number", "PCI", "Deployed To", "OAuth Token"]
-                    actions=true
-                    empty="You own no phone numbers. An account admin assigns them on the Phone Numbers tab."
-                    rows
-                    row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() deploy assign saving done errors /> }
-                />
-            } />
+            <Loaded resource=numbers view=table />
             <DoneNotice done />
             <FormStatus error=form_error(deploy.value(), &["application"]) />
             <FormStatus error=form_error(assign.value(), &["token"]) />
@@ -304,6 +340,7 @@ fn MyNumberRow(
     row: PhoneNumberRow,
     apps: Vec<ApplicationRow>,
     tokens: Vec<OAuthTokenRow>,
+    drafts: Drafts,
     deploy: ServerAction<DeployNumber>,
     assign: ServerAction<AssignDeploymentToken>,
     /// The number whose Save ran last, for the notice; cleared at each Save.
@@ -321,8 +358,17 @@ fn MyNumberRow(
     let select_id = format!("deploy-{number_id}");
     // A choice takes effect on Save, not on change: arrowing through a
     // closed select changes its value, and each step would reroute live calls.
-    let chosen_app = RwSignal::new(current);
-    let chosen_token = RwSignal::new(current_token);
+    let saved: Deployment = (current, current_token);
+    let chosen = move || {
+        drafts.with(|d| d.get(&number_id).filter(|(from, _)| *from == saved).map(|(_, to)| *to))
+    };
+    let chosen_app = Signal::derive(move || chosen().map_or(current, |(app, _)| app));
+    let chosen_token = Signal::derive(move || chosen().map_or(current_token, |(_, token)| token));
+    let choose = move |to: Deployment| {
+        drafts.update(|d| {
+            d.insert(number_id, (saved, to));
+        })
+    };
     let app_changed = move || chosen_app.get() != current;
     let changed = move || app_changed() || chosen_token.get() != current_token;
     let pending = move || deploy.pending().get() || assign.pending().get();
@@ -360,11 +406,13 @@ fn MyNumberRow(
                     name="application"
                     aria-invalid=move || app_error().is_some().then_some("true")
                     aria-describedby=app_error_id.clone()
+                    // The attributes below for the server's render, the
+                    // property for a choice kept through a reload.
+                    prop:value=move || chosen_app.get().map(|a| a.to_string()).unwrap_or_default()
                     on:change=move |ev| {
-                        chosen_app.set(event_target_value(&ev).parse().ok());
                         // A token picked for the saved application is not
                         // carried over to another one unseen.
-                        chosen_token.set(current_token);
+                        choose((event_target_value(&ev).parse().ok(), current_token));
                     }
                 >
                     <option value="" selected=current.is_none()>"Not deployed"</option>
@@ -386,7 +434,7 @@ fn MyNumberRow(
                         aria-invalid=move || token_error().is_some().then_some("true")
                         aria-describedby=token_error_id.clone()
                         prop:value=move || chosen_token.get().map(|t| t.to_string()).unwrap_or_default()
-                        on:change=move |ev| chosen_token.set(event_target_value(&ev).parse().ok())
+                        on:change=move |ev| choose((chosen_app.get_untracked(), event_target_value(&ev).parse().ok()))
                     >
                         <option value="" selected=current_token.is_none()>"None"</option>
                         {tokens.into_iter().map(|t| view! {

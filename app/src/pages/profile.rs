@@ -134,10 +134,13 @@ fn ChangeEmail() -> impl IntoView {
         });
     });
     // One task's notice at a time: a cancelled change's "we sent a link"
-    // would say the opposite of what is now true.
+    // would say the opposite of what is now true. The change is gone at
+    // once, with its button, before the focus is placed: the reload that
+    // says so comes later, and took the button from under the focus.
     Effect::new(move |_| {
         if let Some(Ok(())) = cancel.value().get() {
             change.value().set(None);
+            pending.set(None);
         }
     });
     Effect::new(move |_| {
