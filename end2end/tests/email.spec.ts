@@ -116,6 +116,12 @@ test('a pending email change shows after a reload and can be cancelled', async (
   const waiting = section.locator('.pending-change');
   await expect(waiting).toContainText(`We sent a confirmation link to ${newEmail}.`);
   await expect(waiting).toContainText(/works until \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  // What is waiting is loaded again after a cancel: late, as over a real
+  // network, so the focus is placed before that answer comes.
+  await page.route('**/fn/pending_email_change', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await route.continue();
+  });
   await section.getByRole('button', { name: 'Cancel Email Change' }).click();
   await expect(section.getByText('The email change was cancelled: its link no longer works.')).toBeVisible();
   await expect(waiting).toHaveCount(0);
