@@ -72,9 +72,14 @@
       // app's (a timeout, a refusal before the function ran) may still have
       // done its work, so it is reported, and sending again is the visitor's
       // choice (the wording of `AppError::Transport` and `Internal`).
+      // The button, disabled while the form was out, dropped the focus to
+      // the page's body: it gets it back beside what is said.
       const failed = (message) => {
         showAbove(form, message);
-        if (button) button.disabled = false;
+        if (button) {
+          button.disabled = false;
+          button.focus();
+        }
       };
       let reply;
       try {

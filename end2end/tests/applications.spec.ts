@@ -187,3 +187,38 @@ test('sharing an application, and Stop Sharing that asks first', async ({ page }
   await page.getByRole('button', { name: 'Share Main IVR' }).click();
   await expect(share.getByText('Nobody yet.')).toBeVisible();
 });
+
+test('a refused share is not said again when Share opens for another application', async ({ page, context }) => {
+  const email = uniqueEmail('share-refused');
+  await signUp(page, email);
+  operatorAddsMember(email, uniqueEmail('bob'), 'Harbor-Quartz-Lantern-31');
+  await openTab(page, 'Applications');
+  for (const name of ['Main IVR', 'Billing']) {
+    await page.getByLabel('New application name').fill(name);
+    await page.getByRole('button', { name: 'Create Application' }).click();
+    await expect(page.getByRole('cell', { name, exact: true })).toBeVisible();
+  }
+  await page.getByRole('button', { name: 'Share Main IVR' }).click();
+  const first = page.getByRole('dialog', { name: 'Share Main IVR' });
+  await first.getByLabel('Share With').fill('Bob');
+  const bob = first.getByRole('option', { name: /Bob Builder/ });
+  await expect(bob).toBeVisible();
+  // Meanwhile, in another window, the application is deleted.
+  const other = await context.newPage();
+  await other.goto('/account/applications');
+  await ready(other);
+  await other.getByRole('button', { name: 'Delete Main IVR' }).click();
+  await other.getByRole('dialog', { name: 'Delete Application' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(other.getByRole('cell', { name: 'Main IVR', exact: true })).toHaveCount(0);
+  await other.close();
+  await bob.click();
+  const refusal = first.locator('.alert.error');
+  await expect(refusal).toBeVisible();
+  await first.getByRole('button', { name: 'Done' }).click();
+  await expect(first).toBeHidden();
+
+  await page.getByRole('button', { name: 'Share Billing' }).click();
+  const second = page.getByRole('dialog', { name: 'Share Billing' });
+  await expect(second.getByText('Nobody yet.')).toBeVisible();
+  await expect(second.locator('.alert.error')).toHaveCount(0);
+});

@@ -134,6 +134,14 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await expect(page.getByRole('button', { name: 'Enable Bob Builder' })).toBeVisible();
   await expect(page.getByText('Bob Builder is disabled and logged out everywhere.')).toBeFocused();
   await expectAccessible(page);
+  // Edit offers no Reset Password for them (it would be refused every
+  // time), and says why.
+  await page.getByRole('button', { name: 'Edit Bob Builder' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit User' });
+  await expect(edit.getByText('This user is disabled. Enable them first; then they can get a link by email.')).toBeVisible();
+  await expect(edit.getByRole('button', { name: 'Reset Password' })).toHaveCount(0);
+  await edit.getByRole('button', { name: 'Cancel' }).click();
+  await expect(edit).toBeHidden();
   // The next dialog opening starts another task: the notice of this one goes.
   await page.getByRole('button', { name: 'Enable Bob Builder' }).click();
   const asked = page.getByRole('dialog', { name: 'Enable User' });
@@ -201,8 +209,10 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await logIn(memberPage, member, memberPassword);
   await expect(memberPage.getByText('This user is disabled. Ask an admin of your account.')).toBeVisible();
   await expect(memberPage).toHaveURL(/\/login/);
-  // What was typed stays, to try again once enabled.
+  // What was typed stays, to try again once enabled; the focus is back on
+  // the button, not lost to the top of the page.
   await expect(memberPage.getByLabel('Email Address')).toHaveValue(member);
+  await expect(memberPage.getByRole('button', { name: 'Log In' })).toBeFocused();
 
   // Enabled again: the row is active and the member logs in.
   await page.getByRole('button', { name: 'Enable Bob Builder' }).click();
@@ -485,6 +495,46 @@ test('a double click on Next Page moves one page, and Previous Page comes back a
   await expect(page.getByRole('cell', { name: admin })).toBeVisible();
   await expect(deletes).toHaveCount(24);
   await expect(pager.getByRole('button', { name: 'Previous Page' })).toBeDisabled();
+});
+
+test('Next and Previous Page from the keyboard keep the focus in the tab', async ({ page }) => {
+  const [admin, pager] = await twoPagesOfUsers(page);
+  const heading = page.getByRole('heading', { name: 'Manage Users' });
+  await pager.getByRole('button', { name: 'Next Page' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('button', { name: /^Delete / })).toHaveCount(1);
+  // Next Page is disabled on the last page: the focus is on the tab's
+  // heading, not lost to the top of the page.
+  await expect(heading).toBeFocused();
+  await pager.getByRole('button', { name: 'Previous Page' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('cell', { name: admin })).toBeVisible();
+  await expect(heading).toBeFocused();
+});
+
+test('an invitee\'s address corrected says that a new activation email went out', async ({ page }) => {
+  await signUp(page, uniqueEmail('typo'));
+  await page.goto('/account/users');
+  await ready(page);
+  await page.getByRole('button', { name: 'Add User' }).click();
+  const add = page.getByRole('dialog', { name: 'Add User' });
+  await add.getByLabel('First Name').fill('Nina');
+  await add.getByLabel('Last Name').fill('Newbie');
+  await add.getByLabel('Email Address').fill(uniqueEmail('nnia'));
+  await add.getByRole('button', { name: 'Add' }).click();
+  await expect(add).toBeHidden();
+  const fixed = uniqueEmail('nina');
+  await page.getByRole('button', { name: 'Edit Nina Newbie' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit User' });
+  await edit.getByLabel('Email Address').fill(fixed);
+  await edit.getByRole('button', { name: 'Update' }).click();
+  await expect(edit).toBeHidden();
+  await expect(page.getByText(`Nina Newbie is saved: a new activation email went to ${fixed}, and the earlier link no longer works.`)).toBeVisible();
+  // A later save that leaves the address says only that it is saved.
+  await page.getByRole('button', { name: 'Edit Nina Newbie' }).click();
+  await edit.getByLabel('Last Name').fill('Newman');
+  await edit.getByRole('button', { name: 'Update' }).click();
+  await expect(page.getByText('Nina Newman is saved.', { exact: true })).toBeVisible();
 });
 
 test('the last admin saying No to Account Admin is refused beside the choice', async ({ page }) => {

@@ -172,6 +172,25 @@ fn a_new_session_in_a_signed_in_browser_ends_the_one_it_replaces() {
     })
 }
 
+/// The two-factor step's "Start again" goes back to the log-in page with
+/// where the log-in was going, so a user whose step expired still lands
+/// there; without a `next`, to the bare log-in page.
+#[test]
+fn starting_the_log_in_again_from_the_code_step_keeps_where_it_was_going() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let step = app.page("/login/two-factor?next=/account/users", None).await;
+        assert_eq!(step.status, StatusCode::OK);
+        assert!(
+            step.body.contains(r#"<a href="/login?next=/account/users">Start again</a>"#),
+            "{}",
+            step.body
+        );
+        let bare = app.page("/login/two-factor", None).await;
+        assert!(bare.body.contains(r#"<a href="/login">Start again</a>"#), "{}", bare.body);
+    })
+}
+
 #[test]
 fn signed_out_visitors_are_sent_to_log_in_and_back() {
     support::run(async {

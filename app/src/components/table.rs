@@ -99,13 +99,15 @@ where
     let last = next.is_none();
     // This pager has moved once, to the page being loaded, which brings a
     // pager of its own. A second click here (a double click) would push the
-    // page being left twice, and Previous Page would then stay put once.
+    // page being left twice, and Previous Page would then stay put once. The
+    // buttons stay enabled meanwhile: a button disabled under the focus
+    // drops it to the page's body, where the list's reload cannot find it.
     let moved = RwSignal::new(false);
     // Nothing to page through on a single page.
     (has_previous || !last).then(|| {
         view! {
             <nav class="pager" aria-label=label>
-                <button type="button" disabled=move || !has_previous || moved.get() on:click=move |_| {
+                <button type="button" disabled=!has_previous on:click=move |_| {
                     if moved.get_untracked() {
                         return;
                     }
@@ -114,7 +116,7 @@ where
                     cursor.set(stack.pop().flatten());
                     pages.set(stack);
                 }>"Previous Page"</button>
-                <button type="button" disabled=move || last || moved.get() on:click=move |_| {
+                <button type="button" disabled=last on:click=move |_| {
                     if moved.get_untracked() {
                         return;
                     }

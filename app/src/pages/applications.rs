@@ -80,13 +80,42 @@ pub fn ApplicationsTab() -> impl IntoView {
             }
         });
     }
+    // What the dialog says is about its latest action: opened (maybe for
+    // another application), it says nothing yet; a share or a stop takes
+    // away what the other said.
+    Effect::new(move |_| {
+        if buttons.share_open.get() {
+            share.value().set(None);
+            unshare.value().set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if share.pending().get() {
+            unshare.value().set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if unshare.pending().get() {
+            share.value().set(None);
+        }
+    });
+    // One notice at a time, above the list where it is seen: a later
+    // change takes away a refused Clone.
+    Effect::new(move |_| {
+        if done.with(Option::is_some) && clone.value().with_untracked(|v| matches!(v, Some(Err(_))))
+        {
+            clone.value().set(None);
+        }
+    });
 
     view! {
         <section class="panel" aria-labelledby="applications-heading">
             <h2 id="applications-heading">"Applications"</h2>
-            <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons /> } />
+            // Above the list: under a long one and the create form they
+            // were out of sight of the row's button.
             <FormStatus error=form_error(clone.value(), &[]) />
             <DoneNotice done />
+            <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons /> } />
         </section>
         <Modal title=Signal::derive(move || format!("Share {}", buttons.sharing.get().map(|a| a.name).unwrap_or_default())) open=buttons.share_open id="share-application">
             {move || buttons.sharing.get().map(|app| view! { <ShareForm app share unshare /> })}

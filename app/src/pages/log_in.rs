@@ -63,6 +63,7 @@ pub fn LogInCodePage() -> impl IntoView {
     let support = crate::api::web::domain().ok().and_then(|d| d.support_email);
     #[cfg(not(feature = "ssr"))]
     let support = None::<String>;
+    let start_again = if next.is_empty() { "/login".to_owned() } else { super::log_in_url(&next) };
     view! {
         <main id="main" class="narrow">
             <h1>"Two-factor authentication"</h1>
@@ -87,7 +88,8 @@ pub fn LogInCodePage() -> impl IntoView {
                  authentication turned off, "
                 {contact_support(support.as_deref())} "."
             </p>
-            <p><a href="/login">"Start again"</a></p>
+            // Back to where the log-in was going (the log-in page checks it).
+            <p><a href=start_again>"Start again"</a></p>
         </main>
     }
 }

@@ -83,7 +83,7 @@ pub fn UsersTab() -> impl IntoView {
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
-    let notice = done_notice(add, switch, updated(update));
+    let notice = done_notice(add, switch, updated(update, dialogs.editing));
     // Edited themself: the top bar shows the new name, and an admin who is
     // one no more leaves for the Account tab, the admin tabs gone.
     let navigate = leptos_router::hooks::use_navigate();
@@ -248,17 +248,28 @@ fn done_notice(
 /// a new address, where the confirmation went. The row keeps the old address
 /// until the user confirms the new one, which would otherwise look as if the
 /// change was lost.
-fn updated(update: ServerAction<UpdateUser>) -> Signal<Option<String>> {
-    // The input is gone once the answer is in: kept while it runs.
+fn updated(
+    update: ServerAction<UpdateUser>,
+    editing: RwSignal<Option<UserRow>>,
+) -> Signal<Option<String>> {
+    // The input is gone once the answer is in: kept while it runs, with the
+    // address the user had when it was sent.
     let asked = RwSignal::new(String::new());
+    let had = RwSignal::new(String::new());
     Effect::new(move |_| {
         if let Some(input) = update.input().get() {
             asked.set(input.email.trim().to_lowercase());
+            had.set(
+                editing.with_untracked(|row| {
+                    row.as_ref().map(|r| r.email.clone()).unwrap_or_default()
+                }),
+            );
         }
     });
     // Said when the answer arrives: the next Save's input must not pair with
     // the previous answer while it runs.
-    Signal::derive(move || match update.value().get() {
+    Signal::derive(move || {
+        match update.value().get() {
         Some(Ok(row))
             if !row.invited && asked.with_untracked(|a| !a.is_empty() && *a != row.email) =>
         {
@@ -269,8 +280,18 @@ fn updated(update: ServerAction<UpdateUser>) -> Signal<Option<String>> {
                 row.last_name
             ))
         }
+        // An invitee's address changes at once, and the invitation with
+        // it (the earlier link stops working): say where it went.
+        Some(Ok(row)) if row.invited && had.with_untracked(|had| !had.is_empty() && *had != row.email) => {
+            Some(format!(
+                "{} is saved: a new activation email went to {}, and the earlier link no longer works.",
+                row.full_name(),
+                row.email
+            ))
+        }
         Some(Ok(row)) => Some(format!("{} is saved.", row.full_name())),
         _ => None,
+    }
     })
 }
 
@@ -639,21 +660,28 @@ fn UserForm(
     }
 }
 
-/// Reset Password for an active user, Resend Invitation for an invited one.
+/// Reset Password for an active user, Resend Invitation for an invited one;
+/// neither for a disabled one.
 #[component]
 fn PasswordHelp(row: UserRow) -> impl IntoView {
     let id = row.id;
     // Named, so the admin sees where it went before they close the dialog.
-    if row.invited {
+    if row.disabled {
+        // The server refuses either email to a disabled user every time:
+        // said, not offered.
+        EitherOf3::A(view! {
+            <p class="hint">"This user is disabled. Enable them first; then they can get a link by email."</p>
+        })
+    } else if row.invited {
         let action = form_action::<ResendInvitation>();
         let sent = format!("A new activation email is on its way to {}.", row.email);
         let input = ResendInvitation { id };
-        Either::Left(view! { <MailButton action input label="Resend Invitation" sent /> })
+        EitherOf3::B(view! { <MailButton action input label="Resend Invitation" sent /> })
     } else {
         let action = form_action::<SendPasswordReset>();
         let sent = format!("A password reset email is on its way to {}.", row.email);
         let input = SendPasswordReset { id };
-        Either::Right(view! { <MailButton action input label="Reset Password" sent /> })
+        EitherOf3::C(view! { <MailButton action input label="Reset Password" sent /> })
     }
 }
 
