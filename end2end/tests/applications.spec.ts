@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { addJsLibrary, expectAccessible, operatorAddsMember, ready, signUp, uniqueEmail } from './helpers';
+import { addJsLibrary, deleteApplicationElsewhere, expectAccessible, operatorAddsMember, ready, signUp, uniqueEmail } from './helpers';
 
 async function openTab(page: Page, name: string) {
   await ready(page);
@@ -204,13 +204,7 @@ test('a refused share is not said again when Share opens for another application
   const bob = first.getByRole('option', { name: /Bob Builder/ });
   await expect(bob).toBeVisible();
   // Meanwhile, in another window, the application is deleted.
-  const other = await context.newPage();
-  await other.goto('/account/applications');
-  await ready(other);
-  await other.getByRole('button', { name: 'Delete Main IVR' }).click();
-  await other.getByRole('dialog', { name: 'Delete Application' }).getByRole('button', { name: 'Yes' }).click();
-  await expect(other.getByRole('cell', { name: 'Main IVR', exact: true })).toHaveCount(0);
-  await other.close();
+  await deleteApplicationElsewhere(context, 'Main IVR');
   await bob.click();
   const refusal = first.locator('.alert.error');
   await expect(refusal).toBeVisible();

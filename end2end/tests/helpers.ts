@@ -1,4 +1,4 @@
-import { expect, Page } from '@playwright/test';
+import { BrowserContext, expect, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'fs';
@@ -129,4 +129,16 @@ export function certificate(commonName: string, days = 365): { cert: string; key
     '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', String(days), '-subj', `/CN=${commonName}`,
   ], { stdio: 'ignore' });
   return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+}
+
+/** Deletes the application `name` in another window of `context`, as a
+ *  second tab of the same user would while the first still shows it. */
+export async function deleteApplicationElsewhere(context: BrowserContext, name: string) {
+  const other = await context.newPage();
+  await other.goto('/account/applications');
+  await ready(other);
+  await other.getByRole('button', { name: `Delete ${name}` }).click();
+  await other.getByRole('dialog', { name: 'Delete Application' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(other.getByRole('cell', { name, exact: true })).toHaveCount(0);
+  await other.close();
 }

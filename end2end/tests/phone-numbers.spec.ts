@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { expectAccessible, ready, operator, operatorAddsMember, signUp, uniqueEmail } from './helpers';
+import { deleteApplicationElsewhere, expectAccessible, ready, operator, operatorAddsMember, signUp, uniqueEmail } from './helpers';
 
 async function openTab(page: Page, name: string) {
   await ready(page);
@@ -190,13 +190,7 @@ test('a deployment refused on Save is said at its number', async ({ page, contex
   const app = page.getByLabel(`Application for ${readable}`);
   await app.selectOption({ label: 'Main IVR' });
   // Meanwhile, in another window, the application is deleted.
-  const other = await context.newPage();
-  await other.goto('/account/applications');
-  await ready(other);
-  await other.getByRole('button', { name: 'Delete Main IVR' }).click();
-  await other.getByRole('dialog', { name: 'Delete Application' }).getByRole('button', { name: 'Yes' }).click();
-  await expect(other.getByRole('cell', { name: 'Main IVR', exact: true })).toHaveCount(0);
-  await other.close();
+  await deleteApplicationElsewhere(context, 'Main IVR');
 
   await page.getByRole('button', { name: `Save ${readable}` }).click();
   const why = 'Choose one of your applications.';
