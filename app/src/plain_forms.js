@@ -73,12 +73,13 @@
       // done its work, so it is reported, and sending again is the visitor's
       // choice (the wording of `AppError::Transport` and `Internal`).
       // The button, disabled while the form was out, dropped the focus to
-      // the page's body: it gets it back beside what is said.
+      // the page's body: it gets it back beside what is said, unless the
+      // visitor has moved on meanwhile.
       const failed = (message) => {
         showAbove(form, message);
         if (button) {
           button.disabled = false;
-          button.focus();
+          if (document.activeElement === document.body || !document.activeElement) button.focus();
         }
       };
       let reply;

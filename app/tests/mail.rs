@@ -259,13 +259,39 @@ async fn the_mail_folders_files_are_removed_a_month_on() {
     enqueue(&d, "ada@example.com", "Old").await;
     enqueue(&d, "bob@example.com", "Old too").await;
     mail::deliver_due(&d, &folder, &sender(), 10).await.unwrap();
-    // A file a crash left half-written, and one the console never wrote.
+    // A file a crash left half-written, one the console never wrote, and a
+    // folder named like an email's file.
     let stamp = d.clock.now().format("%Y%m%d-%H%M%S");
     std::fs::write(dir.join(format!(".{stamp}-000099.eml.partial")), "From: ").unwrap();
     std::fs::write(dir.join("notes-000001.eml"), "mine").unwrap();
+    std::fs::create_dir(dir.join(format!("{stamp}-000098.eml"))).unwrap();
+    // The files not seen before are written when the test's clock says, as
+    // they would be by the server's clock.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut written_now = |d: &Domain| {
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let path = file.unwrap().path();
+            if path.is_file() && seen.insert(path.clone()) {
+                let file = std::fs::File::options().write(true).open(&path).unwrap();
+                file.set_modified(d.clock.now().into()).unwrap();
+            }
+        }
+    };
+    written_now(&d);
     clock.advance(Duration::days(20));
     enqueue(&d, "cy@example.com", "New").await;
+    // An email queued a month ago but written only now (it waited for its
+    // key, or was sent again) is kept its month.
+    enqueue(&d, "dee@example.com", "Late").await;
     mail::deliver_due(&d, &folder, &sender(), 10).await.unwrap();
+    let late = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .find(|p| p.is_file() && std::fs::read_to_string(p).unwrap().contains("Body of Late"))
+        .unwrap();
+    let queued_long_ago = format!("{stamp}-000097.eml");
+    std::fs::rename(&late, dir.join(&queued_long_ago)).unwrap();
+    written_now(&d);
     let names = || {
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
@@ -274,17 +300,20 @@ async fn the_mail_folders_files_are_removed_a_month_on() {
         names.sort();
         names
     };
-    assert_eq!(names().len(), 5);
+    assert_eq!(names().len(), 7);
 
     clock.advance(mail::KEPT_AFTER_LAST_TRY - Duration::days(20) - Duration::minutes(1));
     assert_eq!(jobs::forget_old_mail_and_links(&d, &folder).await.unwrap(), 0);
     clock.advance(Duration::minutes(2));
     // The two old emails' rows and files, and the half-written file.
     assert_eq!(jobs::forget_old_mail_and_links(&d, &folder).await.unwrap(), 5);
-    let left = names();
-    assert_eq!(left.len(), 2, "{left:?}");
-    assert!(std::fs::read_to_string(dir.join(&left[0])).unwrap().contains("Body of New"));
-    assert_eq!(left[1], "notes-000001.eml");
+    let mut left = names();
+    left.retain(|name| !name.ends_with("-000098.eml"));
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert_eq!(left[0], queued_long_ago, "written late: kept its month");
+    assert!(std::fs::read_to_string(dir.join(&left[1])).unwrap().contains("Body of New"));
+    assert_eq!(left[2], "notes-000001.eml");
+    assert!(dir.join(format!("{stamp}-000098.eml")).is_dir(), "a folder is left alone");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

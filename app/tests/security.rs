@@ -504,13 +504,20 @@ async fn two_regenerates_of_one_key_at_once_leave_the_secret_shown_working() {
 /// A request with the old secret that read the key just before a
 /// regenerate committed is refused once it has, and does not mark the new
 /// secret as used. Here a transaction left open writes the new secret as
-/// `regenerate` does, and the request waits for it.
+/// `regenerate` does, and the request waits for it (on PostgreSQL, where it
+/// can read the key meanwhile).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_request_with_the_old_secret_racing_a_regenerate_is_refused() {
     use app::domain::core::crypto::token_hash;
     use app::domain::entity::developer_key;
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
     let (d, _) = fresh_concurrent_domain().await;
+    if d.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        // The server's one SQLite connection waits for the held write
+        // before the request reads the key at all: nothing races.
+        eprintln!("SQLite: the request cannot read the key before the regenerate commits");
+        return;
+    }
     let grace = account_with_admin(&d, "Acme", "grace@example.com").await;
     let old = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
     let held = d.begin().await.unwrap();

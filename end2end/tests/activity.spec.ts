@@ -158,4 +158,12 @@ test('the Activity filters stay in the address: a reload and Back keep them, the
   await expect(picker).toHaveValue('');
   await expect(page.getByRole('button', { name: 'All Users' })).toHaveCount(0);
   await expect(table.getByRole('cell', { name: 'Account signed up' })).toBeVisible();
+
+  // Back, on the same tab: the filters come back into the same controls.
+  await page.goBack();
+  await expect(page).toHaveURL(/\/account\/activity\?user=\d+&kind=sign_in\.succeeded&from=2026-01-01$/);
+  await expect(page.getByLabel('Kind')).toHaveValue('sign_in.succeeded');
+  await expect(page.getByLabel('From')).toHaveValue('2026-01-01');
+  await expect(picker).toHaveValue('Grace Hopper');
+  await expect(table.getByRole('cell', { name: 'Account signed up' })).toHaveCount(0);
 });

@@ -236,16 +236,31 @@ impl ActivityFilter {
     }
 }
 
-/// Whether `text` is written as a day, `YYYY-MM-DD`, as a date field gives
-/// it: such days compare as text in the order of time. Whether the day
-/// exists (the 31st of February) is the server's to say.
+/// Whether `text` is a day that exists, written `YYYY-MM-DD` as a date
+/// field gives it: such days compare as text in the order of time. (Not
+/// chrono's parser: this runs in the browser too, and a few lines cost the
+/// download less.)
 fn is_day(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.len() == 10
+    let written = bytes.len() == 10
         && bytes.iter().enumerate().all(|(i, b)| match i {
             4 | 7 => *b == b'-',
             _ => b.is_ascii_digit(),
-        })
+        });
+    let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().unwrap_or(0);
+    if !written {
+        return false;
+    }
+    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => 0,
+    };
+    (1..=days).contains(&day)
 }
 
 #[cfg(test)]
@@ -283,6 +298,10 @@ mod tests {
             ("to", "2026-11-2x"),
         ]);
         assert_eq!(odd, ActivityFilter::default());
+        for missing in ["2026-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "2026-01-00"] {
+            assert_eq!(from(&[("from", missing)]).from, None, "{missing}");
+        }
+        assert_eq!(from(&[("from", "2028-02-29")]).from.as_deref(), Some("2028-02-29"));
         // A To before its From goes; the From stays.
         let backwards = from(&[("from", "2026-12-02"), ("to", "2026-12-01")]);
         assert_eq!((backwards.from.as_deref(), backwards.to), (Some("2026-12-02"), None));

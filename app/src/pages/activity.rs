@@ -167,7 +167,10 @@ pub fn ActivityTab() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="activity-kind">"Kind"</label>
-                <select id="activity-kind" on:change=set(kind)>
+                // The attributes for the server's render, the property for
+                // a change of the address after a choice (the browser no
+                // longer follows `selected` once an option was picked).
+                <select id="activity-kind" prop:value=move || kind.get() on:change=set(kind)>
                     <option value="" selected=move || kind.with(String::is_empty)>"All kinds"</option>
                     {ActivityKind::ALL.iter().map(|k| {
                         let key = k.as_str();
@@ -262,12 +265,13 @@ pub fn ActivityTab() -> impl IntoView {
 }
 
 /// Shows `choice`'s name for the user the filter names, unless another
-/// user (or none) has been chosen since.
+/// user (or none) has been chosen since. A tab left before a late answer
+/// came has its signals gone: nothing to do.
 fn name(user: RwSignal<Option<UserChoice>>, choice: UserChoice) {
-    let waiting =
-        user.with_untracked(|u| u.as_ref().is_some_and(|u| u.id == choice.id && u.name.is_empty()));
-    if waiting {
-        user.set(Some(choice));
+    let waiting = user
+        .try_with_untracked(|u| u.as_ref().is_some_and(|u| u.id == choice.id && u.name.is_empty()));
+    if waiting == Some(true) {
+        user.try_set(Some(choice));
     }
 }
 

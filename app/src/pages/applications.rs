@@ -26,6 +26,8 @@ struct Buttons {
     dialogs: RowDialogs<ApplicationRow>,
     save: ServerAction<SaveApplicationSettings>,
     clone: ServerAction<CloneApplication>,
+    share: ServerAction<ShareApplication>,
+    unshare: ServerAction<UnshareApplication>,
     sharing: RwSignal<Option<ApplicationRow>>,
     share_open: RwSignal<bool>,
 }
@@ -55,6 +57,8 @@ pub fn ApplicationsTab() -> impl IntoView {
         dialogs: RowDialogs::new(),
         save,
         clone,
+        share,
+        unshare,
         sharing: RwSignal::new(None),
         share_open: RwSignal::new(false),
     };
@@ -81,14 +85,8 @@ pub fn ApplicationsTab() -> impl IntoView {
         });
     }
     // What the dialog says is about its latest action: opened (maybe for
-    // another application), it says nothing yet; a share or a stop takes
-    // away what the other said.
-    Effect::new(move |_| {
-        if buttons.share_open.get() {
-            share.value().set(None);
-            unshare.value().set(None);
-        }
-    });
+    // another application), it says nothing yet (its button's click); a
+    // share or a stop takes away what the other said.
     Effect::new(move |_| {
         if share.pending().get() {
             unshare.value().set(None);
@@ -202,7 +200,7 @@ fn ApplicationRowView(
         "You".to_string()
     };
     let owner = if app.mine { "You".to_string() } else { app.owner.name.clone() };
-    let Buttons { dialogs, clone, sharing, share_open, .. } = buttons;
+    let Buttons { dialogs, clone, share, unshare, sharing, share_open, .. } = buttons;
     let mine = app.mine.then(|| {
         let (for_settings, for_share) = (app.clone(), app.clone());
         let id = app.id;
@@ -213,6 +211,10 @@ fn ApplicationRowView(
             </button>
             {can_share.then(|| view! {
                 <button type="button" aria-label=format!("Share {name}") on:click=move |_| {
+                    // Before the dialog is drawn: an earlier refusal, maybe
+                    // about another application, is not shown at all.
+                    share.value().set(None);
+                    unshare.value().set(None);
                     sharing.set(Some(for_share.clone()));
                     share_open.set(true);
                 }>"Share"</button>

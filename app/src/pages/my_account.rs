@@ -92,7 +92,7 @@ pub fn MyAccountPage() -> impl IntoView {
             // giving way to "Loading…" and back.
             <Transition fallback=loading>{chrome}</Transition>
             // On a wide screen the tabs float at the left of what follows
-            // them (the stylesheet): in the chrome's Suspense, as the user
+            // them (the stylesheet): in the chrome's Transition, as the user
             // resource may be read in one Suspense only (leptos #4851).
             <main id="main" tabindex="-1" node_ref=main>
                 <Outlet />

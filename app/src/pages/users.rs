@@ -526,8 +526,11 @@ where
     view! {
         <div class="field">
             <label for=id>{label}</label>
+            // `selected` for the server's render, the property for a change
+            // of the address (Back) after a choice was picked.
             <select
                 id=id
+                prop:value=move || key_of(value.get())
                 on:change=move |ev| {
                     value.set(from_key(&event_target_value(&ev)));
                     restart.run(());

@@ -401,10 +401,12 @@ pub async fn forget_before<C: ConnectionTrait>(
 }
 
 /// Removes the files of the local mail folder (the embedded default) whose
-/// emails were queued before `cutoff`, the folder's share of
-/// [`forget_before`]: each holds the links the outbox no longer keeps. A
-/// file left half-written by a crash goes too; files the console did not
-/// write are left alone. Returns how many.
+/// emails were queued before `cutoff` and written before it too (one that
+/// waited long for its key or was sent again is kept its month), the
+/// folder's share of [`forget_before`]: each holds the links the outbox no
+/// longer keeps. A file left half-written by a crash goes too; files the
+/// console did not write are left alone, and one that cannot be removed is
+/// logged and passed over, not left to stop the rest. Returns how many.
 pub async fn forget_files_before(
     transport: &Transport,
     cutoff: DateTime<Utc>,
@@ -426,11 +428,22 @@ pub async fn forget_files_before(
         if queued.is_none_or(|queued| queued >= cutoff) {
             continue;
         }
+        let written = match file.metadata().await {
+            Ok(meta) if meta.is_file() => meta.modified().ok().map(DateTime::<Utc>::from),
+            // Not a file (a folder named like one), or gone meanwhile.
+            _ => continue,
+        };
+        if written.is_none_or(|written| written >= cutoff) {
+            continue;
+        }
         match tokio::fs::remove_file(file.path()).await {
             Ok(()) => removed += 1,
             // Another server process removed it first.
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(failed(err)),
+            Err(err) => {
+                let name = file.file_name();
+                tracing::warn!(file = ?name, error = %err, "could not remove an old email file");
+            }
         }
     }
     Ok(removed)
