@@ -537,6 +537,38 @@ async fn a_request_with_the_old_secret_racing_a_regenerate_is_refused() {
     assert_eq!(now.last_used_at, None, "the new secret was never used");
 }
 
+/// A burst of API requests at once with one key is admitted exactly up to
+/// the user's limit, however they interleave, and every refusal names the wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_api_requests_is_admitted_up_to_the_limit() {
+    use app::domain::core::quota::QuotaPolicy;
+    let (mut d, _) = fresh_concurrent_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("api_request.actor=5/1").unwrap();
+    let grace = account_with_admin(&d, "Acme", "grace@example.com").await;
+    let key = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap().key;
+    let client = Some("192.0.2.1".parse().unwrap());
+    let requests: Vec<_> = (0..20)
+        .map(|_| {
+            let (d, key) = (d.clone(), key.clone());
+            tokio::spawn(async move { developer_keys::admit_request(&d, &key, client).await })
+        })
+        .collect();
+    let mut admitted = 0;
+    for request in requests {
+        match request.await.unwrap() {
+            Ok(member) => {
+                assert_eq!((member.user_id(), member.address()), (grace.user_id(), client));
+                admitted += 1;
+            }
+            Err(refused) => {
+                assert!(matches!(refused.error, AppError::TooManyRequests(_)), "{refused:?}");
+                assert_eq!(refused.retry_after, Some(Duration::seconds(60)));
+            }
+        }
+    }
+    assert_eq!(admitted, 5);
+}
+
 #[tokio::test]
 async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     let (d, _) = fresh_domain().await;

@@ -2,22 +2,27 @@
 //! in `Authorization: Bearer`. Cookies are ignored here, so a browser cannot
 //! be tricked into calling it (no CSRF). Each request resolves the key to its
 //! user as they are now and calls the same domain services as the web UI,
-//! so the key has exactly the user's current rights. Errors are JSON:
+//! so the key has exactly the user's current rights. Each request a key
+//! makes is counted, per user and per client address, against the `LIMITS`
+//! action `api_request`; past it the answer is 429 with `Retry-After`.
+//! Errors are JSON:
 //! `{"error": {"code": "...", "message": "...", "fields": [...]}}`.
 use std::sync::Arc;
 
-use app::api::web::WebContext;
+use app::api::web::{client_address_of, WebContext};
 use app::domain::admin::{activity, users};
 use app::domain::core::actor::Member;
 use app::domain::features::phone_numbers;
-use app::domain::identity::{developer_keys, profile};
+use app::domain::identity::developer_keys::{self, RequestRefused};
+use app::domain::identity::profile;
 use app::model::{
     ActivityFilter, ActivityRow, AppError, CurrentUser, EventId, FieldError, PhoneNumberRow,
     UserRow, UserSort, UserState,
 };
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -139,12 +144,19 @@ fn error_codes() -> ObjectBuilder {
     ]))
 }
 
-/// An [`AppError`] as the API answers it.
-pub struct ApiError(AppError);
+/// An [`AppError`] as the API answers it, with how many seconds to wait
+/// when it refuses the pace of requests.
+pub struct ApiError(AppError, Option<i64>);
 
 impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
-        ApiError(err)
+        ApiError(err, None)
+    }
+}
+
+impl From<RequestRefused> for ApiError {
+    fn from(refused: RequestRefused) -> Self {
+        ApiError(refused.error, refused.retry_after.map(|wait| wait.num_seconds()))
     }
 }
 
@@ -167,6 +179,9 @@ impl IntoResponse for ApiError {
         if matches!(self.0, AppError::Unauthenticated) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer".parse().unwrap());
         }
+        if let Some(seconds) = self.1 {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
         response
     }
 }
@@ -176,11 +191,14 @@ impl IntoResponse for ApiError {
 fn parsed<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     query
         .map(|Query(query)| query)
-        .map_err(|rejection| ApiError(AppError::field("query", rejection.body_text())))
+        .map_err(|rejection| AppError::field("query", rejection.body_text()).into())
 }
 
-async fn caller(web: &WebContext, headers: &HeaderMap) -> Result<Member, ApiError> {
-    let key = headers
+/// The member the request's key acts as, its request counted (see
+/// [`developer_keys::admit_request`]).
+async fn caller(web: &WebContext, request: &Parts) -> Result<Member, ApiError> {
+    let key = request
+        .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         // The scheme's name is case-insensitive (RFC 9110).
@@ -188,7 +206,8 @@ async fn caller(web: &WebContext, headers: &HeaderMap) -> Result<Member, ApiErro
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, key)| key)
         .ok_or(AppError::Unauthenticated)?;
-    Ok(developer_keys::authenticate(&web.domain, key.trim()).await?)
+    let client = client_address_of(request, &web.trusted_proxies);
+    Ok(developer_keys::admit_request(&web.domain, key.trim(), client).await?)
 }
 
 /// The user the key belongs to.
@@ -200,14 +219,13 @@ async fn caller(web: &WebContext, headers: &HeaderMap) -> Result<Member, ApiErro
         (status = OK, description = "The user", body = CurrentUser),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "The key's user, or the client address, made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
 )]
-async fn me(
-    State(web): State<WebContext>,
-    headers: HeaderMap,
-) -> Result<Json<CurrentUser>, ApiError> {
-    let member = caller(&web, &headers).await?;
+async fn me(State(web): State<WebContext>, request: Parts) -> Result<Json<CurrentUser>, ApiError> {
+    let member = caller(&web, &request).await?;
     Ok(Json(profile::current_user(&web.domain, &member).await?))
 }
 
@@ -242,16 +260,18 @@ pub struct UserList {
         (status = OK, description = "A page of users", body = UserList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "The key's user, or the client address, made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused search, sort or state", body = ErrorBody),
     )
 )]
 async fn list_users(
     State(web): State<WebContext>,
-    headers: HeaderMap,
+    request: Parts,
     query: Result<Query<UserQuery>, QueryRejection>,
 ) -> Result<Json<UserList>, ApiError> {
-    let admin = caller(&web, &headers).await?.admin()?;
+    let admin = caller(&web, &request).await?.admin()?;
     let query = parsed(query)?;
     let sort = UserSort::parse(query.sort.as_deref())?;
     let state = UserState::parse(query.state.as_deref())?;
@@ -282,14 +302,16 @@ pub struct PhoneNumberList {
         (status = OK, description = "Phone numbers", body = PhoneNumberList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "The key's user, or the client address, made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
 )]
 async fn list_phone_numbers(
     State(web): State<WebContext>,
-    headers: HeaderMap,
+    request: Parts,
 ) -> Result<Json<PhoneNumberList>, ApiError> {
-    let member = caller(&web, &headers).await?;
+    let member = caller(&web, &request).await?;
     let phone_numbers = phone_numbers::visible_to(&web.domain, &member).await?;
     Ok(Json(PhoneNumberList { phone_numbers }))
 }
@@ -327,16 +349,18 @@ pub struct ActivityList {
         (status = OK, description = "A page of events", body = ActivityList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "The key's user, or the client address, made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused kind, date, user or page", body = ErrorBody),
     )
 )]
 async fn list_activity(
     State(web): State<WebContext>,
-    headers: HeaderMap,
+    request: Parts,
     query: Result<Query<ActivityQuery>, QueryRejection>,
 ) -> Result<Json<ActivityList>, ApiError> {
-    let admin = caller(&web, &headers).await?.admin()?;
+    let admin = caller(&web, &request).await?.admin()?;
     let query = parsed(query)?;
     let filter =
         ActivityFilter { user_id: query.user, kind: query.kind, from: query.from, to: query.to };
@@ -345,5 +369,5 @@ async fn list_activity(
 }
 
 async fn not_found() -> ApiError {
-    ApiError(AppError::NotFound)
+    AppError::NotFound.into()
 }

@@ -6,6 +6,7 @@ mod support;
 
 use app::domain::core::activity::{self, By, Counted, Event};
 use app::domain::core::provisioning;
+use app::domain::core::quota::QuotaPolicy;
 use app::domain::features::{applications, deployments, phone_numbers};
 use app::domain::identity::sessions;
 use app::domain::testing::{self, PASSWORD};
@@ -225,7 +226,7 @@ fn every_route_under_api_v1_is_in_the_document() {
 #[test]
 fn every_field_the_api_answers_is_in_the_document() {
     support::run(async {
-        let app = TestApp::new().await;
+        let mut app = TestApp::new().await;
         let admin_session = app.sign_up(ADMIN).await;
         let member_session = app.operator_adds_member(ADMIN, MEMBER).await;
         let admin_key = app.new_developer_key(&admin_session, PASSWORD).await.0;
@@ -309,6 +310,26 @@ fn every_field_the_api_answers_is_in_the_document() {
             let refused = app.send(request).await;
             assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE, "{path}: {}", refused.body);
             check_answer(&document, path, refused.status, &refused.json());
+        }
+        // Too many requests: the answer, and the header saying when to come
+        // back, as documented on every route.
+        app.configure(|d| {
+            d.quotas = QuotaPolicy::default().with_overrides("api_request.actor=0/1").unwrap()
+        });
+        for path in ["/api/v1/me", "/api/v1/phone-numbers", "/api/v1/users", "/api/v1/activity"] {
+            let request = http::Request::get(path)
+                .header(http::header::AUTHORIZATION, format!("Bearer {admin_key}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let refused = app.send(request).await;
+            assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{path}: {}", refused.body);
+            check_answer(&document, path, refused.status, &refused.json());
+            let wait: i64 =
+                refused.headers[http::header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&wait), "{path}: Retry-After {wait}");
+            let operation = &document["paths"][path.strip_prefix("/api/v1").unwrap()]["get"];
+            let header = &operation["responses"]["429"]["headers"]["Retry-After"];
+            assert!(header.is_object(), "{path}: Retry-After is in the document");
         }
     })
 }

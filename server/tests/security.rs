@@ -3,6 +3,7 @@
 mod support;
 
 use app::domain::core::clock::Clock;
+use app::domain::core::quota::QuotaPolicy;
 use app::domain::entity::session;
 use app::domain::identity::two_factor::{code_at, step_of};
 use app::domain::testing::{Snapshot, PASSWORD};
@@ -33,8 +34,9 @@ fn the_api_acts_as_the_keys_user_with_their_current_rights() {
         let (status, numbers) = app.api("/api/v1/phone-numbers", Some(&member_key)).await;
         assert_eq!((status, &numbers["phone_numbers"]), (StatusCode::OK, &serde_json::json!([])));
 
-        // A member's key gets the member's refusal, as JSON with a stable code.
-        let before = Snapshot::take(&app.domain).await;
+        // A member's key gets the member's refusal, as JSON with a stable
+        // code. Each request is counted (`api_request`); nothing else moves.
+        let before = Snapshot::take_except(&app.domain, &["quota_counters"]).await;
         let (status, body) = app.api("/api/v1/users", Some(&member_key)).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
@@ -92,7 +94,7 @@ fn the_api_acts_as_the_keys_user_with_their_current_rights() {
         let bob_session = member;
         let demoted = app.call("update_user", &demote, Some(&bob_session)).await;
         assert_eq!(demoted.status, StatusCode::OK, "{}", demoted.body);
-        let before = Snapshot::take(&app.domain).await;
+        let before = Snapshot::take_except(&app.domain, &["quota_counters"]).await;
         let (status, _) = app.api("/api/v1/users", Some(&admin_key)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "a demoted admin's key loses admin routes");
         before.assert_unchanged(&app.domain).await;
@@ -112,6 +114,75 @@ fn the_api_acts_as_the_keys_user_with_their_current_rights() {
         for path in ["/me", "/users", "/phone-numbers"] {
             assert!(spec["paths"][path]["get"].is_object(), "{path} is described");
         }
+    })
+}
+
+/// `GET path` with `key`, from the client address `peer`.
+async fn api_from(app: &TestApp, path: &str, key: &str, peer: &str) -> support::Reply {
+    let request = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .extension(ConnectInfo::<std::net::SocketAddr>(format!("{peer}:4000").parse().unwrap()));
+    app.send(request.body(Body::empty()).unwrap()).await
+}
+
+#[test]
+fn the_api_counts_requests_per_user_and_per_address_and_says_when_to_come_back() {
+    support::run(async {
+        let mut app = TestApp::new().await;
+        app.configure(|d| {
+            d.quotas = QuotaPolicy::default()
+                .with_overrides("api_request.actor=3/1,api_request.client=5/1")
+                .unwrap()
+        });
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let (admin_key, _) = app.new_developer_key(&admin, PASSWORD).await;
+        let (member_key, _) = app.new_developer_key(&member, support::MEMBER_PASSWORD).await;
+        let office = "192.0.2.1";
+        for i in 0..3 {
+            let reply = api_from(&app, "/api/v1/me", &admin_key, office).await;
+            assert_eq!(reply.status, StatusCode::OK, "request {i}: {}", reply.body);
+            assert!(reply.headers.get(header::RETRY_AFTER).is_none());
+        }
+        // The user's fourth within the minute is refused, from any address,
+        // on any route, with when to come back; nothing is read or written.
+        let before = Snapshot::take(&app.domain).await;
+        for (path, peer) in [("/api/v1/me", office), ("/api/v1/users", "198.51.100.9")] {
+            let refused = api_from(&app, path, &admin_key, peer).await;
+            assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{path}: {}", refused.body);
+            assert_eq!(refused.json()["error"]["code"], "too_many_requests");
+            assert_eq!(
+                refused.json()["error"]["message"],
+                "Too many API requests for now. Try again in 1 minute."
+            );
+            assert_eq!(refused.headers[header::RETRY_AFTER], "60");
+        }
+        before.assert_unchanged(&app.domain).await;
+
+        // Another user has a count of their own, until the address's runs
+        // out: five from one address in the minute, whoever makes them.
+        for i in 0..2 {
+            let reply = api_from(&app, "/api/v1/me", &member_key, office).await;
+            assert_eq!(reply.status, StatusCode::OK, "member's request {i}: {}", reply.body);
+        }
+        let crowded = api_from(&app, "/api/v1/me", &member_key, office).await;
+        assert_eq!(crowded.status, StatusCode::TOO_MANY_REQUESTS, "{}", crowded.body);
+        let elsewhere = api_from(&app, "/api/v1/me", &member_key, "198.51.100.9").await;
+        assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.body);
+        // A wrong key is not counted, and cannot spend anyone's count.
+        let before = Snapshot::take(&app.domain).await;
+        let wrong = api_from(&app, "/api/v1/me", "vk_not-a-real-key", office).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        before.assert_unchanged(&app.domain).await;
+
+        // Half a minute on, the wait is half as long; at the minute, the
+        // count starts again.
+        app.clock.advance(chrono::Duration::seconds(30));
+        let waiting = api_from(&app, "/api/v1/me", &admin_key, office).await;
+        assert_eq!(waiting.headers[header::RETRY_AFTER], "30");
+        app.clock.advance(chrono::Duration::seconds(30));
+        let again = api_from(&app, "/api/v1/me", &admin_key, office).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
     })
 }
 

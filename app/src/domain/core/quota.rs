@@ -78,10 +78,14 @@ pub enum Action {
     /// activation link): up to about 60 ms of CPU each, asked by people not
     /// signed in, before any other count (`validation::new_password`).
     PasswordStrength,
+    /// A request to the JSON API with a valid developer key: each reads
+    /// the account (a search of its users may read all of them) on the one
+    /// database every account shares, asked by a script that never tires.
+    ApiRequest,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -98,6 +102,7 @@ impl Action {
         Action::AddressLookup,
         Action::Change,
         Action::PasswordStrength,
+        Action::ApiRequest,
     ];
 
     pub fn key(self) -> &'static str {
@@ -118,6 +123,7 @@ impl Action {
             Action::AddressLookup => "address_lookup",
             Action::Change => "change",
             Action::PasswordStrength => "password_strength",
+            Action::ApiRequest => "api_request",
         }
     }
 
@@ -140,6 +146,7 @@ impl Action {
             Action::AddressLookup => "new addresses entered",
             Action::Change => "changes",
             Action::PasswordStrength => "new passwords tried",
+            Action::ApiRequest => "API requests",
         }
     }
 }
@@ -266,6 +273,11 @@ impl Default for QuotaPolicy {
                 limit(Change, Client, 20_000, DAY),
                 limit(PasswordStrength, Client, 60, HOUR),
                 limit(PasswordStrength, Actor, 30, HOUR),
+                // Ten a second for a minute, far beyond a script's paging;
+                // a client's own accounts (five sign-ups an hour) together
+                // twice that.
+                limit(ApiRequest, Actor, 600, 1),
+                limit(ApiRequest, Client, 1200, 1),
             ],
         }
     }
@@ -523,6 +535,27 @@ pub async fn refuse_spent<C: ConnectionTrait>(
         refuse_if_spent(conn, now, key, &limit).await?;
     }
     Ok(())
+}
+
+/// How long until `action` by `who` is admitted again: the longest wait of
+/// the counters it has no count left in, zero when none is spent. For a
+/// refusal's `Retry-After`; a window that ends meanwhile only shortens it.
+pub async fn wait<C: ConnectionTrait>(
+    conn: &C,
+    policy: &QuotaPolicy,
+    now: DateTime<Utc>,
+    action: Action,
+    who: &Who,
+) -> Result<Duration, AppError> {
+    let mut longest = Duration::zero();
+    for (key, limit, _) in counters(policy, action, who) {
+        let Some(row) = counter::Entity::find_by_id(key).one(conn).await? else { continue };
+        let ends = row.window_started_at + limit.window;
+        if row.count >= limit.max && ends > now {
+            longest = longest.max(ends - now);
+        }
+    }
+    Ok(longest)
 }
 
 /// Refuses when the counter `key` has no count left under `limit`.

@@ -17,6 +17,7 @@ use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
 use crate::domain::core::people::{self, own_row};
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
@@ -243,4 +244,44 @@ pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
         }
     }
     Ok(Member::new(user.id, user.account_id, user.is_admin))
+}
+
+/// Why an API request was refused, and when a refusal for its pace may be
+/// asked again (the answer's `Retry-After`).
+#[derive(Debug, PartialEq)]
+pub struct RequestRefused {
+    pub error: AppError,
+    pub retry_after: Option<Duration>,
+}
+
+impl From<AppError> for RequestRefused {
+    fn from(error: AppError) -> Self {
+        RequestRefused { error, retry_after: None }
+    }
+}
+
+/// One request to the JSON API: the member `key` acts as (see
+/// [`authenticate`]), from `client`, once the request is counted per user and
+/// per client address ([`Action::ApiRequest`]). Only a valid key's requests
+/// are counted: a wrong key names no user, and costs one indexed read, as a
+/// visitor's page does.
+pub async fn admit_request(
+    d: &Domain,
+    key: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<Member, RequestRefused> {
+    let member = authenticate(d, key).await?.from_address(client);
+    let who = Who { actor: Some(member.user_id()), client, ..Who::default() };
+    match d.spend_alone(Action::ApiRequest, &who).await {
+        Ok(()) => Ok(member),
+        Err(error @ AppError::TooManyRequests(_)) => {
+            let now = d.clock.now();
+            let wait = quota::wait(&d.db, &d.quotas, now, Action::ApiRequest, &who).await?;
+            // Whole seconds, rounded up, and at least one: a window that has
+            // just ended still said no.
+            let seconds = (wait.num_milliseconds() + 999) / 1000;
+            Err(RequestRefused { error, retry_after: Some(Duration::seconds(seconds.max(1))) })
+        }
+        Err(error) => Err(error.into()),
+    }
 }
