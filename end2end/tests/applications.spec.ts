@@ -216,3 +216,18 @@ test('a refused share is not said again when Share opens for another application
   await expect(second.getByText('Nobody yet.')).toBeVisible();
   await expect(second.locator('.alert.error')).toHaveCount(0);
 });
+
+test('Clone makes a copy and the focus stays on its button', async ({ page }) => {
+  await signUp(page, uniqueEmail('clone'));
+  await openTab(page, 'Applications');
+  await page.getByLabel('New application name').fill('Main IVR');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  const clone = page.getByRole('button', { name: 'Clone Main IVR', exact: true });
+  await clone.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByText(/^The copy .+ is created\.$/)).toBeVisible();
+  // The list is drawn anew with the copy; the keyboard user is where they were.
+  await expect(clone).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('button', { name: /^Clone / })).toHaveCount(3);
+});

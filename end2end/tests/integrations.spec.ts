@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { expectAccessible, ready, logIn, operatorAddsMember, signUp, uniqueEmail } from './helpers';
+import { expectAccessible, ready, logIn, operatorAddsMember, PASSWORD, signUp, uniqueEmail } from './helpers';
 
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -111,16 +111,31 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
   await expect(page.getByRole('button', { name: /^Delete / })).toHaveCount(0);
 });
 
-test('a session that ended while the tab was open sends the user to log in and back here', async ({ page }) => {
-  await signUp(page, uniqueEmail('integrations-ended'));
+test('a session that ended while a dialog was open is logged in again in a new tab, keeping what was typed', async ({ page, context }) => {
+  const admin = uniqueEmail('integrations-ended');
+  await signUp(page, admin);
   await page.goto('/account/integrations');
   await ready(page);
   await expect(page.getByText('This account has no integrations yet.')).toBeVisible();
-  await page.context().clearCookies();
+  await context.clearCookies();
   const dialog = await openAdd(page);
   await dialog.getByLabel('Name').fill('Support bot');
   await dialog.getByLabel('Config').fill(DIALOGFLOW);
   await dialog.getByRole('button', { name: 'Add' }).click();
-  // As on every other tab: not a bare "Please log in." in place of the list.
-  await expect(page).toHaveURL(/\/login\?next=(%2F|\/)account(%2F|\/)integrations$/);
+  // The dialog says so and stays, with what was typed: the list is not
+  // reloaded, which would send the page to log in and lose it.
+  await expect(dialog.getByText('Your session has ended.')).toBeVisible();
+  await expect(page).toHaveURL(/\/account\/integrations$/);
+  await expect(dialog.getByLabel('Name')).toHaveValue('Support bot');
+  const opened = context.waitForEvent('page');
+  await dialog.getByRole('link', { name: 'Log in again in a new tab' }).click();
+  const again = await opened;
+  await expect(again).toHaveURL(/\/login\?next=(%2F|\/)account(%2F|\/)integrations$/);
+  await logIn(again, admin, PASSWORD);
+  await expect(again).toHaveURL(/\/account\/integrations$/);
+  await again.close();
+  // Back here, the same Add works with the new session.
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('cell', { name: 'Support bot', exact: true })).toBeVisible();
 });

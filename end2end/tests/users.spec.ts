@@ -6,6 +6,7 @@ import {
   logIn,
   operator,
   operatorAddsMember,
+  PASSWORD,
   signUp,
   uniqueEmail,
 } from './helpers';
@@ -557,4 +558,25 @@ test('the last admin saying No to Account Admin is refused beside the choice', a
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   const tabs = page.getByRole('navigation', { name: 'My Account sections' });
   await expect(tabs.getByRole('link', { name: 'Manage Users' })).toBeVisible();
+});
+
+test('a session that ends on a searched list brings the admin back to the same search', async ({ page }) => {
+  const admin = uniqueEmail('searcher');
+  await signUp(page, admin);
+  // A colleague, so that the list has its search.
+  operatorAddsMember(admin, uniqueEmail('bob'), 'Harbor-Quartz-Lantern-31');
+  // A search that looks escaped is read once: "a%41", not "aA".
+  await page.goto('/account/users?search=a%2541');
+  await ready(page);
+  await expect(page.getByLabel('Search Users')).toHaveValue('a%41');
+  await expect(page.getByText('No user matches this search and filter.')).toBeVisible();
+  await page.context().clearCookies();
+  await page.getByLabel('Sort By').selectOption('email');
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await logIn(page, admin, PASSWORD);
+  await expect(page).toHaveURL(/\/account\/users\?search=a%2541&sort=email$/);
+  await ready(page);
+  await expect(page.getByLabel('Search Users')).toHaveValue('a%41');
+  await expect(page.getByLabel('Sort By')).toHaveValue('email');
+  await expect(page.getByText('No user matches this search and filter.')).toBeVisible();
 });

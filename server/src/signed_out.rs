@@ -39,6 +39,11 @@ pub async fn send_to_log_in(
             request.extensions_mut().insert(signed_in);
             next.run(request).await
         }
-        None => (StatusCode::FOUND, [(header::LOCATION, log_in_url(&path))]).into_response(),
+        None => {
+            // With its query, so a shared link to a search or a filtered log
+            // opens as it was sent once the visitor has logged in.
+            let here = request.uri().path_and_query().map_or(path.as_str(), |pq| pq.as_str());
+            (StatusCode::FOUND, [(header::LOCATION, log_in_url(here))]).into_response()
+        }
     }
 }

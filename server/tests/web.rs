@@ -96,6 +96,8 @@ fn log_in_returns_to_a_same_site_next_page_only() {
         assert_eq!(reply.location(), Some("/account/certificates"));
         let reply = app.call("log_in", &form("https://evil.example/"), None).await;
         assert_eq!(reply.location(), Some("/account"));
+        let reply = app.call("log_in", &form("/account/users?search=ada&sort=email"), None).await;
+        assert_eq!(reply.location(), Some("/account/users?search=ada&sort=email"));
     })
 }
 
@@ -203,6 +205,15 @@ fn signed_out_visitors_are_sent_to_log_in_and_back() {
         }
         let reply = app.page("/account", Some("forged-session-token")).await;
         assert_eq!(reply.location(), Some("/login?next=/account"));
+        // A link to a search or a filtered log keeps its query through the
+        // log-in page's form, back to the page as it was sent.
+        let searched = "/account/users?search=ada%20l&sort=email";
+        let reply = app.page(searched, None).await;
+        let to_log_in = "/login?next=/account/users%3Fsearch%3Dada%2520l%26sort%3Demail";
+        assert_eq!(reply.location(), Some(to_log_in));
+        let form = app.page(to_log_in, None).await;
+        let next = r#"name="next" value="/account/users?search=ada%20l&amp;sort=email""#;
+        assert!(form.body.contains(next), "{}", form.body);
         assert_eq!(app.call("signed_in_user", &[], None).await.status, StatusCode::UNAUTHORIZED);
         assert_eq!(
             app.call("update_name", &[("first_name", "A"), ("last_name", "B")], None).await.status,

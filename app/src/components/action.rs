@@ -185,14 +185,44 @@ where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
+    latest_version(action, |answer| matches!(answer, Ok(_)))
+}
+
+/// The version of `action`'s latest answer, but for "your session has
+/// ended": what a list reloads on when a refusal too may mean it changed
+/// meanwhile (a row deleted elsewhere). Reloaded without a session, the tab
+/// would send the user to log in at once, and the open dialog with what
+/// they typed would be gone; the dialog says it instead ([`SESSION_ENDED`]),
+/// with a way to log in that keeps it.
+pub fn answers<S>(action: ServerAction<S>) -> Memo<usize>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    latest_version(action, |answer| !matches!(answer, Err(AppError::Unauthenticated)))
+}
+
+/// The version of `action`'s latest answer that `counts`.
+fn latest_version<S>(
+    action: ServerAction<S>,
+    counts: fn(&Result<S::Output, AppError>) -> bool,
+) -> Memo<usize>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
     Memo::new(move |last: Option<&usize>| {
         let version = action.version().get();
-        match action.value().with(|v| matches!(v, Some(Ok(_)))) {
+        match action.value().with(|answer| answer.as_ref().is_some_and(counts)) {
             true => version,
             false => last.copied().unwrap_or(version),
         }
     })
 }
+
+/// What a form says when its session ended while it was open (logged out
+/// elsewhere, expired, disabled); `FormStatus` adds a link to log in.
+pub const SESSION_ENDED: &str = "Your session has ended.";
 
 /// What the latest success of any of `results` returned, for actions that
 /// show the same thing once (a new developer key, new recovery codes): the
@@ -301,7 +331,7 @@ pub fn form_error_except<T: Clone + Send + Sync + 'static>(
 fn said_in_the_console(err: &AppError) -> String {
     match err {
         AppError::NotFound => "Not found: it may have been deleted meanwhile.".into(),
-        AppError::Unauthenticated => "Your session has ended. Please log in again.".into(),
+        AppError::Unauthenticated => SESSION_ENDED.into(),
         err => err.to_string(),
     }
 }

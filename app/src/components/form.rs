@@ -1,6 +1,9 @@
 //! Form fields with a visible label and their error beside them. What an
 //! action's result says (errors, successes) is `action`.
+use leptos::either::Either;
 use leptos::prelude::*;
+
+use crate::components::action::SESSION_ENDED;
 
 /// The frame of a field whose control has the id `id`: its label, the
 /// control, its hint and its error. The pages before signing in have no wasm,
@@ -135,11 +138,28 @@ pub fn FormStatus(
 ) -> impl IntoView {
     view! {
         <div class="form-status" role="status" aria-live="polite">
-            {move || error.get().map(|e| view! { <p class="alert error">{e}</p> })}
+            {move || error.get().map(|e| match e == SESSION_ENDED {
+                true => Either::Left(view! { <SessionEndedHere /> }),
+                false => Either::Right(view! { <p class="alert error">{e}</p> }),
+            })}
             {move || {
                 success.and_then(|s| s.get()).map(|s| view! { <p class="alert success">{s}</p> })
             }}
         </div>
+    }
+}
+
+/// A form's session ended: the user logs in in a new tab (which opens this
+/// page), and tries again here, where what they typed is still filled in.
+#[component]
+fn SessionEndedHere() -> impl IntoView {
+    let url = crate::pages::log_in_url(&crate::pages::here());
+    view! {
+        <p class="alert error">
+            {SESSION_ENDED} " "
+            <a href=url target="_blank">"Log in again in a new tab"</a>
+            ", then try again here: what you typed is kept."
+        </p>
     }
 }
 

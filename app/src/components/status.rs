@@ -28,8 +28,7 @@ pub fn Refused(message: String) -> impl IntoView {
 /// log-in page, which brings the user back to this tab.
 #[component]
 pub fn SessionEnded() -> impl IntoView {
-    let here = leptos_router::hooks::use_location().pathname.get_untracked();
-    let url = crate::pages::log_in_url(&here);
+    let url = crate::pages::log_in_url(&crate::pages::here());
     #[cfg(feature = "hydrate")]
     {
         let url = url.clone();

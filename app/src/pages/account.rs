@@ -25,7 +25,8 @@ pub struct SecurityChanges(RwSignal<u32>);
 pub enum Answers {
     Successes,
     /// Refusals too: for a list that shows what the action ends, which a
-    /// refusal ("not found": ended elsewhere) may also have changed.
+    /// refusal ("not found": ended elsewhere) may also have changed. Not a
+    /// session's end, as for the tabs' lists (`action::answers`).
     All,
 }
 
@@ -57,6 +58,7 @@ impl SecurityChanges {
         Effect::new(move |_| {
             let answered = action.value().with(|v| match v {
                 Some(Ok(_)) => true,
+                Some(Err(crate::model::AppError::Unauthenticated)) => false,
                 Some(Err(_)) => which == Answers::All,
                 None => false,
             });

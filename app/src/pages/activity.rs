@@ -7,7 +7,7 @@ use super::account::SecurityChanges;
 use super::my_account::signed_in_user_resource;
 use crate::api::activity::{activity_user_choice, list_activity, my_security_activity};
 use crate::api::phone_numbers::phone_owner_choices;
-use crate::components::address::keep_in_address;
+use crate::components::address::{keep_in_address, Query};
 use crate::components::focus_by_id;
 use crate::components::form::FormStatus;
 use crate::components::loaded::{server_resource, Loaded};
@@ -60,8 +60,8 @@ fn nobody_named(id: i32) -> UserChoice {
 #[component]
 pub fn ActivityTab() -> impl IntoView {
     // The filters are in the address, so a reload, a link or Back keeps them.
-    let address = leptos_router::hooks::use_query_map()
-        .with_untracked(|q| ActivityFilter::from_address(|name| q.get(name)));
+    let query = Query::now();
+    let address = ActivityFilter::from_address(|name| query.get(name));
     let user = RwSignal::new(address.user_id.map(unnamed));
     let kind = RwSignal::new(address.kind.unwrap_or_default());
     let from = RwSignal::new(address.from.unwrap_or_default());
@@ -103,7 +103,7 @@ pub fn ActivityTab() -> impl IntoView {
         before.set(None);
     };
     // The address holds what the list shows (not dates the wrong way round).
-    let follow = move |query: &leptos_router::params::ParamsMap| {
+    let follow = move |query: &Query| {
         let wanted = ActivityFilter::from_address(|name| query.get(name));
         if asked.with_untracked(|(shown, _)| *shown == wanted) {
             return;

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::certificates::{list_certificates, AddCertificate, DeleteCertificate};
-use crate::components::action::{announce, field_error, form_action, form_error};
+use crate::components::action::{announce, answers, field_error, form_action, form_error};
 use crate::components::form::{DoneNotice, Field, FormStatus, TextAreaField};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
@@ -17,7 +17,7 @@ pub fn CertificatesTab() -> impl IntoView {
     let add = form_action::<AddCertificate>();
     let delete = form_action::<DeleteCertificate>();
     let rows = server_resource(
-        move || (add.version().get(), delete.version().get()),
+        move || (answers(add).get(), answers(delete).get()),
         |_| list_certificates(),
     );
     let dialogs = RowDialogs::<CertificateRow>::new();

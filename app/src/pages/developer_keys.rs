@@ -8,7 +8,7 @@ use crate::api::developer_keys::{
     list_developer_keys, GenerateDeveloperKey, RegenerateDeveloperKey, RevokeDeveloperKey,
 };
 use crate::components::action::{
-    field_error, form_action, form_error, newest_success, reset_on_success,
+    answers, field_error, form_action, form_error, newest_success, reset_on_success,
 };
 use crate::components::focus_by_id;
 use crate::components::form::{DoneNotice, Field, FormStatus};
@@ -35,7 +35,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
     security.count_answers(regenerate, Answers::Successes);
     security.count_answers(revoke, Answers::Successes);
     let keys = server_resource(
-        move || (generate.version().get(), regenerate.version().get(), revoke.version().get()),
+        move || (answers(generate).get(), answers(regenerate).get(), answers(revoke).get()),
         |_| list_developer_keys(),
     );
     // The key just made, shown once.

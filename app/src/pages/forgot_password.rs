@@ -11,8 +11,8 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let result = request.value();
     let sent = redirected_success(result, "sent", RESET_REQUESTED);
     // Filled from the log-in page's field ("Forgot password?" takes it along).
-    let typed: String = leptos_router::hooks::use_query_map()
-        .with_untracked(|q| q.get("email"))
+    let typed: String = crate::components::address::Query::now()
+        .get("email")
         .unwrap_or_default()
         .chars()
         .take(254)

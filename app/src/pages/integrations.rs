@@ -7,7 +7,7 @@ use super::my_account::signed_in_user_resource;
 use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
-use crate::components::action::{announce, field_error, form_action, form_error};
+use crate::components::action::{announce, answers, field_error, form_action, form_error};
 use crate::components::form::{until_edited, DoneNotice, Field, FormStatus, TextAreaField};
 use crate::components::loaded::{loading, refusal, server_resource};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
@@ -22,7 +22,7 @@ pub fn IntegrationsTab() -> impl IntoView {
     let update = form_action::<UpdateIntegration>();
     let delete = form_action::<DeleteIntegration>();
     let rows = server_resource(
-        move || (add.version().get(), update.version().get(), delete.version().get()),
+        move || (answers(add).get(), answers(update).get(), answers(delete).get()),
         |_| list_integrations(),
     );
     let dialogs = RowDialogs::<IntegrationRow>::new();

@@ -4,7 +4,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::api::js_libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
-use crate::components::action::{announce, field_error, form_action, form_error};
+use crate::components::action::{announce, answers, field_error, form_action, form_error};
 use crate::components::form::{until_edited, DoneNotice, Field, FormStatus};
 use crate::components::js_syntax::syntax_problem;
 use crate::components::loaded::{server_resource, Loaded};
@@ -21,7 +21,7 @@ pub fn JsLibrariesTab() -> impl IntoView {
     let update = form_action::<UpdateJsLibrary>();
     let delete = form_action::<DeleteJsLibrary>();
     let rows = server_resource(
-        move || (add.version().get(), update.version().get(), delete.version().get()),
+        move || (answers(add).get(), answers(update).get(), answers(delete).get()),
         |_| list_js_libraries(),
     );
     let dialogs = RowDialogs::<JsLibraryRow>::new();

@@ -2,10 +2,9 @@ use leptos::prelude::*;
 
 use super::SignedInAlready;
 
-use leptos_router::hooks::use_query_map;
-
 use crate::api::log_in::{LogIn, LogInCode};
 use crate::components::action::{field_error, form_action, form_error};
+use crate::components::address::Query;
 use crate::components::form::{Field, FormStatus};
 use crate::model::{contact_support, EMAIL_MAX};
 
@@ -18,8 +17,9 @@ const CONTINUE_NOTE: &str = "Log in to continue: the page you asked for opens ne
 pub fn LogInPage() -> impl IntoView {
     let log_in = form_action::<LogIn>();
     let result = log_in.value();
-    let (next, logged_out) = use_query_map()
-        .with_untracked(|q| (q.get("next").unwrap_or_default(), q.get("logged_out").is_some()));
+    let query = Query::now();
+    let (next, logged_out) =
+        (query.get("next").unwrap_or_default(), query.get("logged_out").is_some());
     // Log Out lands here: the page says it was done, until a log-in is
     // tried; so does a console page that sent the visitor here.
     let note = match (logged_out, next.is_empty()) {
@@ -56,8 +56,9 @@ pub fn LogInPage() -> impl IntoView {
 pub fn LogInCodePage() -> impl IntoView {
     let log_in = form_action::<LogInCode>();
     let result = log_in.value();
-    let (next, after_password_link) = use_query_map()
-        .with_untracked(|q| (q.get("next").unwrap_or_default(), q.get("password_link").is_some()));
+    let query = Query::now();
+    let (next, after_password_link) =
+        (query.get("next").unwrap_or_default(), query.get("password_link").is_some());
     // Rendered by the server only: the pages before signing in load no wasm.
     #[cfg(feature = "ssr")]
     let support = crate::api::web::domain().ok().and_then(|d| d.support_email);

@@ -29,6 +29,18 @@ pub fn log_in_url(path: &str) -> String {
     format!("/login?next={}", encode_path(path))
 }
 
+/// The page's own address, with its query (`/account/users?search=ada`):
+/// where a log-in after a session ended brings the user back to, searched
+/// or filtered as they left it.
+pub fn here() -> String {
+    let location = leptos_router::hooks::use_location();
+    let (path, query) = (location.pathname.get_untracked(), location.search.get_untracked());
+    match query.is_empty() {
+        true => path,
+        false => format!("{path}?{query}"),
+    }
+}
+
 /// The second step of a log-in with two-factor authentication, then `path`.
 /// After a password link, the step also says that the new password waits
 /// for the code ([`PASSWORD_WAITS_FOR_CODE`]).

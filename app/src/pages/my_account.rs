@@ -64,12 +64,9 @@ pub fn MyAccountPage() -> impl IntoView {
                         </Show>
                     })}
                 }),
-                Err(AppError::Unauthenticated) => {
-                    let here = location.pathname.get_untracked();
-                    Either::Right(Either::Left(
-                        view! { <Redirect path=super::log_in_url(&here) /> },
-                    ))
-                }
+                Err(AppError::Unauthenticated) => Either::Right(Either::Left(
+                    view! { <Redirect path=super::log_in_url(&super::here()) /> },
+                )),
                 Err(err) => Either::Right(Either::Right(view! {
                     <p class="alert error">{err.to_string()}</p>
                 })),

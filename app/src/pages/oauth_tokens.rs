@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::oauth_tokens::{list_oauth_tokens, DeleteOauthToken, StartOauth};
-use crate::components::action::{form_action, form_error};
+use crate::components::action::{answers, form_action, form_error};
 use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
@@ -31,7 +31,7 @@ fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
 pub fn OAuthTokensTab() -> impl IntoView {
     let start = form_action::<StartOauth>();
     let delete = form_action::<DeleteOauthToken>();
-    let tokens = server_resource(move || delete.version().get(), |_| list_oauth_tokens());
+    let tokens = server_resource(move || answers(delete).get(), |_| list_oauth_tokens());
     let outcome = RwSignal::new(
         use_query_map().with_untracked(|q| q.get("oauth")).and_then(|c| outcome_message(&c)),
     );

@@ -14,7 +14,7 @@ use crate::api::phone_numbers::{
     RequestPhoneNumber, SavePhoneOwners,
 };
 use crate::components::action::{
-    announce, field_error, form_action, form_error, form_error_except, success_message,
+    announce, answers, field_error, form_action, form_error, form_error_except, success_message,
 };
 use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
@@ -41,7 +41,7 @@ pub fn PhoneNumbersTab() -> impl IntoView {
     let save = form_action::<SavePhoneOwners>();
     let release = form_action::<ReleasePhoneNumber>();
     let numbers = server_resource(
-        move || (request.version().get(), save.version().get(), release.version().get()),
+        move || (answers(request).get(), answers(save).get(), answers(release).get()),
         |_| list_phone_numbers(),
     );
     let pending: Pending = RwSignal::new(BTreeMap::new());
@@ -274,7 +274,7 @@ pub fn MyPhoneNumbers() -> impl IntoView {
     let deploy = form_action::<DeployNumber>();
     let assign = form_action::<AssignDeploymentToken>();
     let numbers = server_resource(
-        move || (deploy.version().get(), assign.version().get()),
+        move || (answers(deploy).get(), answers(assign).get()),
         |_| async move {
             let numbers = my_phone_numbers().await?;
             if numbers.is_empty() {

@@ -9,7 +9,8 @@ use crate::api::users::{
     list_users, AddUser, DeleteUser, DisableUser, EnableUser, ResendInvitation, SendPasswordReset,
     UpdateUser,
 };
-use crate::components::action::{field_error, form_action, form_error};
+use crate::components::action::{answers, field_error, form_action, form_error};
+use crate::components::address::Query;
 use crate::components::form::{DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, question_id, CancelButton, Modal};
@@ -37,7 +38,7 @@ fn my_id() -> Option<i32> {
 pub fn UsersTab() -> impl IntoView {
     // The search, filter and sort are in the address, so a reload, a link
     // or Back keeps them.
-    let (search, state, sort) = leptos_router::hooks::use_query_map().with_untracked(from_address);
+    let (search, state, sort) = from_address(&Query::now());
     let (search, state, sort) = (RwSignal::new(search), RwSignal::new(state), RwSignal::new(sort));
     // The cursors of the pages before this one, for "Previous page".
     let pages = RwSignal::new(Vec::<Option<String>>::new());
@@ -51,11 +52,11 @@ pub fn UsersTab() -> impl IntoView {
         move || {
             (
                 (search.get(), state.get(), sort.get(), after.get()),
-                add.version().get(),
-                update.version().get(),
-                delete.version().get(),
-                switch.disable.version().get(),
-                switch.enable.version().get(),
+                answers(add).get(),
+                answers(update).get(),
+                answers(delete).get(),
+                answers(switch.disable).get(),
+                answers(switch.enable).get(),
             )
         },
         |((search, state, sort, after), ..)| {
@@ -151,7 +152,7 @@ pub fn UsersTab() -> impl IntoView {
 
 /// The search, filter and sort as the address gives them; a part left out
 /// (or not understood) is the default.
-fn from_address(query: &leptos_router::params::ParamsMap) -> (String, UserState, UserSort) {
+fn from_address(query: &Query) -> (String, UserState, UserSort) {
     (
         query.get("search").map(|s| searchable(&s)).unwrap_or_default(),
         query.get("show").map_or(UserState::All, |k| UserState::from_key(&k)),
@@ -180,7 +181,7 @@ fn keep_in_address(
             .map(|(n, v, _)| (n, v))
             .collect()
     };
-    let follow = move |query: &leptos_router::params::ParamsMap| {
+    let follow = move |query: &Query| {
         let (wanted_search, wanted_state, wanted_sort) = from_address(query);
         // Typed spaces are the user's; the address holds the search trimmed.
         let changed = search.get_untracked().trim() != wanted_search
