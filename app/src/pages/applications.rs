@@ -220,13 +220,8 @@ fn ApplicationRowView(
                 }>"Share"</button>
             })}
             {can_create.then(|| view! {
-                // Not disabled while the copy is made: a button disabled under
-                // the focus drops it to the page's body, where the list's
-                // reload cannot find it. A second click meanwhile does nothing.
-                <button type="button" aria-label=format!("Clone {name}") aria-disabled=move || clone.pending().get().then_some("true") on:click=move |_| {
-                    if !clone.pending().get_untracked() {
-                        clone.dispatch(CloneApplication { id });
-                    }
+                <button type="button" aria-label=format!("Clone {name}") disabled=move || clone.pending().get() on:click=move |_| {
+                    clone.dispatch(CloneApplication { id });
                 }>"Clone"</button>
             })}
             <DeleteButton dialogs row=app.clone() name=name.clone() />
