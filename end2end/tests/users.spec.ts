@@ -579,4 +579,18 @@ test('a session that ends on a searched list brings the admin back to the same s
   await expect(page.getByLabel('Search Users')).toHaveValue('a%41');
   await expect(page.getByLabel('Sort By')).toHaveValue('email');
   await expect(page.getByText('No user matches this search and filter.')).toBeVisible();
+
+  // Ended while a dialog is open: the dialog says so and keeps the typing
+  // (the list is not reloaded, which would leave for the log-in page).
+  await page.goto('/account/users');
+  await ready(page);
+  await page.getByRole('button', { name: 'Edit Grace Hopper' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit User' });
+  await dialog.getByLabel('First Name').fill('Gracie');
+  await page.context().clearCookies();
+  await dialog.getByRole('button', { name: 'Update' }).click();
+  await expect(dialog.getByText('Your session has ended.')).toBeVisible();
+  await expect(dialog.getByRole('link', { name: 'Log in again in a new tab' })).toHaveAttribute('target', '_blank');
+  await expect(page).toHaveURL(/\/account\/users$/);
+  await expect(dialog.getByLabel('First Name')).toHaveValue('Gracie');
 });
