@@ -569,6 +569,30 @@ async fn a_burst_of_api_requests_is_admitted_up_to_the_limit() {
     assert_eq!(admitted, 5);
 }
 
+/// The users of one account share its count, whoever's key and wherever
+/// from; another account's users have their own.
+#[tokio::test]
+async fn an_accounts_api_requests_are_counted_together() {
+    use app::domain::core::quota::QuotaPolicy;
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("api_request.account=3/1").unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let bob = account_with_admin(&d, "Globex", "bob@example.com").await;
+    let mut keys = Vec::new();
+    for member in [&ada, &grace, &bob] {
+        keys.push(developer_keys::generate(&d, member, "CI", PASSWORD).await.unwrap().key);
+    }
+    let from = |i: u8| Some(std::net::IpAddr::from([192, 0, 2, i]));
+    for (i, key) in [&keys[0], &keys[1], &keys[0]].into_iter().enumerate() {
+        assert!(developer_keys::admit_request(&d, key, from(i as u8)).await.is_ok(), "{i}");
+    }
+    let refused = developer_keys::admit_request(&d, &keys[1], from(9)).await.unwrap_err();
+    assert!(matches!(refused.error, AppError::TooManyRequests(_)), "{refused:?}");
+    assert_eq!(refused.retry_after, Some(Duration::seconds(60)));
+    assert!(developer_keys::admit_request(&d, &keys[2], from(9)).await.is_ok(), "another account");
+}
+
 #[tokio::test]
 async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     let (d, _) = fresh_domain().await;

@@ -113,7 +113,8 @@ test('a refused download is said beside its link, and All Users gives the focus 
   // A session that has ended is said too, not saved as the log-in page.
   await page.context().clearCookies();
   await link.click();
-  await expect(page.getByRole('status').getByText('Please log in.')).toBeVisible();
+  await expect(page.getByRole('status').getByText('Your session has ended.')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Log in again in a new tab' })).toBeVisible();
   expect(downloads).toBe(0);
 });
 

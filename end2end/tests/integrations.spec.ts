@@ -132,10 +132,44 @@ test('a session that ended while a dialog was open is logged in again in a new t
   const again = await opened;
   await expect(again).toHaveURL(/\/login\?next=(%2F|\/)account(%2F|\/)integrations$/);
   await logIn(again, admin, PASSWORD);
-  await expect(again).toHaveURL(/\/account\/integrations$/);
+  // The page itself, not the log-in page whose `next` ends the same way.
+  await expect(again).toHaveURL(/^https?:\/\/[^/]+\/account\/integrations$/);
   await again.close();
-  // Back here, the same Add works with the new session.
+  // Back here (the window has the focus again: the same user, so the page
+  // stays), the same Add works with the new session.
+  await page.bringToFront();
+  await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await expect(dialog.getByLabel('Name')).toHaveValue('Support bot');
   await dialog.getByRole('button', { name: 'Add' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('cell', { name: 'Support bot', exact: true })).toBeVisible();
+});
+
+test('logged in again as someone else, the page that kept a dialog loads afresh as theirs', async ({ page, context, browser }) => {
+  const other = uniqueEmail('globex-admin');
+  const elsewhere = await browser.newContext();
+  await signUp(await elsewhere.newPage(), other, 'Globex');
+  await elsewhere.close();
+  await signUp(page, uniqueEmail('integrations-switch'));
+  await page.goto('/account/integrations');
+  await ready(page);
+  await context.clearCookies();
+  const dialog = await openAdd(page);
+  await dialog.getByLabel('Name').fill('Support bot');
+  await dialog.getByLabel('Config').fill(DIALOGFLOW);
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog.getByText('Your session has ended.')).toBeVisible();
+  const opened = context.waitForEvent('page');
+  await dialog.getByRole('link', { name: 'Log in again in a new tab' }).click();
+  const again = await opened;
+  await logIn(again, other, PASSWORD);
+  await expect(again).toHaveURL(/^https?:\/\/[^/]+\/account\/integrations$/);
+  await again.close();
+  // Back here, the page was drawn for Acme's admin: sent now, the dialog
+  // would add to Globex. It loads afresh as Globex's, without the dialog.
+  await page.bringToFront();
+  await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('banner')).toContainText('Globex');
+  await expect(page.getByText('This account has no integrations yet.')).toBeVisible();
 });

@@ -7,6 +7,7 @@
 //! session (log-in, sign-up, an invitation) get it too, only to tell a
 //! signed-in visitor who they are and that going on ends that session.
 use app::api::web::{session_token_in, SignedIn, WebContext};
+use app::components::address::Query;
 use app::domain::identity::sessions;
 use app::pages::log_in_url;
 use axum::extract::{Request, State};
@@ -42,8 +43,9 @@ pub async fn send_to_log_in(
         None => {
             // With its query, so a shared link to a search or a filtered log
             // opens as it was sent once the visitor has logged in.
-            let here = request.uri().path_and_query().map_or(path.as_str(), |pq| pq.as_str());
-            (StatusCode::FOUND, [(header::LOCATION, log_in_url(here))]).into_response()
+            let query = Query::new(request.uri().query().unwrap_or_default());
+            let here = query.without_refusal().after(&path);
+            (StatusCode::FOUND, [(header::LOCATION, log_in_url(&here))]).into_response()
         }
     }
 }

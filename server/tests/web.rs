@@ -211,6 +211,9 @@ fn signed_out_visitors_are_sent_to_log_in_and_back() {
         let reply = app.page(searched, None).await;
         let to_log_in = "/login?next=/account/users%3Fsearch%3Dada%2520l%26sort%3Demail";
         assert_eq!(reply.location(), Some(to_log_in));
+        // What a refused plain form added to its page's address is not kept.
+        let refused = format!("{searched}&__path=%2Ffn%2Fupdate_user&__err=RXJy");
+        assert_eq!(app.page(&refused, None).await.location(), Some(to_log_in));
         let form = app.page(to_log_in, None).await;
         let next = r#"name="next" value="/account/users?search=ada%20l&amp;sort=email""#;
         assert!(form.body.contains(next), "{}", form.body);

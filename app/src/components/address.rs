@@ -16,10 +16,10 @@ impl Query {
         Query(raw.into())
     }
 
-    /// The page's query now (not tracked).
+    /// The page's query now (not tracked), as the route drawing it knows it.
     pub fn now() -> Self {
-        use leptos::prelude::GetUntracked;
-        Query(leptos_router::hooks::use_location().search.get_untracked())
+        use leptos::prelude::WithUntracked;
+        Query(leptos_router::hooks::use_url().with_untracked(|url| url.search().to_owned()))
     }
 
     /// The first value of `name`, decoded once (`+` is a space, as forms
@@ -27,10 +27,40 @@ impl Query {
     pub fn get(&self, name: &str) -> Option<String> {
         self.0.split('&').find_map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = leptos_router::location::Url::unescape(&key.replace('+', " "));
-            (key == name).then(|| leptos_router::location::Url::unescape(&value.replace('+', " ")))
+            (decoded(key) == name).then(|| decoded(value))
         })
     }
+
+    /// The query without the parameters server functions add to a plain
+    /// form's page when it was refused (`__path`, `__err`): an address to
+    /// come back to says nothing of a refusal.
+    pub fn without_refusal(&self) -> Query {
+        let kept: Vec<&str> = self
+            .0
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .filter(|pair| {
+                let key = decoded(pair.split_once('=').map_or(*pair, |(key, _)| key));
+                key != "__path" && key != "__err"
+            })
+            .collect();
+        Query(kept.join("&"))
+    }
+
+    /// `path` with this query, if any.
+    pub fn after(&self, path: &str) -> String {
+        match self.0.is_empty() {
+            true => path.to_owned(),
+            false => format!("{path}?{}", self.0),
+        }
+    }
+}
+
+/// One part of a query, decoded the same way on the server and in the
+/// browser (a broken escape stays as it is written, and bytes that are not
+/// UTF-8 become U+FFFD), so the hydrated page reads what the server did.
+fn decoded(part: &str) -> String {
+    percent_encoding::percent_decode_str(&part.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
 /// Keeps a tab's filters and the address in step, through the router, so
@@ -46,9 +76,14 @@ pub fn keep_in_address(
     #[cfg(feature = "hydrate")]
     {
         use leptos::prelude::*;
-        use leptos_router::hooks::{use_location, use_navigate};
+        use leptos_router::hooks::{use_location, use_navigate, use_url};
+        // The route's own address: it keeps the one it was drawn for while
+        // another tab's link is followed, where the router's location is
+        // already the next page's (whose empty query, followed, would clear
+        // the filters and write over this page's history entry).
+        let url = use_url();
+        Effect::new(move |_| url.with(|url| follow(&Query::new(url.search()))));
         let location = use_location();
-        Effect::new(move |_| follow(&Query(location.search.get())));
         let navigate = use_navigate();
         Effect::new(move |_| {
             let Ok(params) = web_sys::UrlSearchParams::new() else { return };
@@ -90,5 +125,15 @@ mod tests {
         assert_eq!(typed.get("search").as_deref(), Some("ada l%41"), "the first, once");
         assert_eq!(typed.get("show").as_deref(), Some("disabled"));
         assert_eq!(Query::new("").get("search"), None);
+        // A broken escape reads the same on the server and in the browser.
+        assert_eq!(Query::new("search=%E9%zz").get("search").as_deref(), Some("\u{FFFD}%zz"));
+    }
+
+    #[test]
+    fn an_address_to_come_back_to_says_nothing_of_a_refusal() {
+        let refused = Query::new("search=ada&__path=%2Ffn%2Fupdate_user&__err=RXJy");
+        assert_eq!(refused.without_refusal().after("/account/users"), "/account/users?search=ada");
+        assert_eq!(Query::new("__err=RXJy").without_refusal().after("/account"), "/account");
+        assert_eq!(Query::new("").without_refusal().after("/account"), "/account");
     }
 }

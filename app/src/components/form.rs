@@ -154,13 +154,38 @@ pub fn FormStatus(
 #[component]
 fn SessionEndedHere() -> impl IntoView {
     let url = crate::pages::log_in_url(&crate::pages::here());
+    #[cfg(feature = "hydrate")]
+    reload_if_someone_else_logs_in();
     view! {
         <p class="alert error">
             {SESSION_ENDED} " "
             <a href=url target="_blank">"Log in again in a new tab"</a>
-            ", then try again here: what you typed is kept."
+            ", then try again here."
         </p>
     }
+}
+
+/// Whoever logs in from [`SessionEndedHere`]'s link may be someone else (an
+/// admin of two companies, with the other address): this page, drawn for
+/// the user whose session ended, would then send what is typed here into
+/// the other's account. Each time the window has the focus back, the user
+/// signed in now is asked for; someone else, and the page loads afresh, as
+/// theirs.
+#[cfg(feature = "hydrate")]
+fn reload_if_someone_else_logs_in() {
+    use crate::pages::my_account::UserResource;
+    let Some(UserResource(user)) = use_context::<UserResource>() else { return };
+    let drawn_for = user.get_untracked().and_then(Result::ok).map(|me| me.id);
+    let listening = window_event_listener(leptos::ev::focus, move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(now) = crate::api::log_in::signed_in_user().await {
+                if Some(now.id) != drawn_for {
+                    let _ = window().location().reload();
+                }
+            }
+        });
+    });
+    on_cleanup(move || listening.remove());
 }
 
 /// What a tab's last dialog did ("… is deleted."), said under its table

@@ -302,7 +302,7 @@ async fn save_file(url: &str, name: &str, kind: &str) -> Result<(), String> {
         // A session that has ended is sent on to the log-in page, whose
         // page would otherwise be saved as the file.
         if response.redirected() {
-            return Err(crate::model::AppError::Unauthenticated.to_string());
+            return Err(crate::components::action::SESSION_ENDED.to_owned());
         }
         let answered = response.headers().get("content-type").ok().flatten().unwrap_or_default();
         if !response.ok() {

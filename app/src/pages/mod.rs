@@ -33,12 +33,8 @@ pub fn log_in_url(path: &str) -> String {
 /// where a log-in after a session ended brings the user back to, searched
 /// or filtered as they left it.
 pub fn here() -> String {
-    let location = leptos_router::hooks::use_location();
-    let (path, query) = (location.pathname.get_untracked(), location.search.get_untracked());
-    match query.is_empty() {
-        true => path,
-        false => format!("{path}?{query}"),
-    }
+    let path = leptos_router::hooks::use_location().pathname.get_untracked();
+    crate::components::address::Query::now().without_refusal().after(&path)
 }
 
 /// The second step of a log-in with two-factor authentication, then `path`.

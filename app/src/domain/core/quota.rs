@@ -277,6 +277,10 @@ impl Default for QuotaPolicy {
                 // a client's own accounts (five sign-ups an hour) together
                 // twice that.
                 limit(ApiRequest, Actor, 600, 1),
+                // The users one admin can make (a hundred invitations a day)
+                // each with a count of their own, together; and what clients
+                // spread over many addresses can read of one account.
+                limit(ApiRequest, Account, 3000, 1),
                 limit(ApiRequest, Client, 1200, 1),
             ],
         }
@@ -291,6 +295,12 @@ impl QuotaPolicy {
     /// The most `action` may be done per `per` in its window, if limited.
     pub fn max(&self, action: Action, per: Per) -> Option<i32> {
         self.limits.iter().find(|l| (l.action, l.per) == (action, per)).map(|l| l.max)
+    }
+
+    /// The longest window of `action`'s limits (zero when it has none).
+    pub fn longest_window(&self, action: Action) -> Duration {
+        let windows = self.limits.iter().filter(|l| l.action == action).map(|l| l.window);
+        windows.max().unwrap_or_else(Duration::zero)
     }
 
     /// Sets one limit (replacing the default for its action and subject).
@@ -549,6 +559,11 @@ pub async fn wait<C: ConnectionTrait>(
 ) -> Result<Duration, AppError> {
     let mut longest = Duration::zero();
     for (key, limit, _) in counters(policy, action, who) {
+        if limit.max == 0 {
+            // Nothing is ever admitted, and no count is kept to time it.
+            longest = longest.max(limit.window);
+            continue;
+        }
         let Some(row) = counter::Entity::find_by_id(key).one(conn).await? else { continue };
         let ends = row.window_started_at + limit.window;
         if row.count >= limit.max && ends > now {

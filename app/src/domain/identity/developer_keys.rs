@@ -261,22 +261,38 @@ impl From<AppError> for RequestRefused {
 }
 
 /// One request to the JSON API: the member `key` acts as (see
-/// [`authenticate`]), from `client`, once the request is counted per user and
-/// per client address ([`Action::ApiRequest`]). Only a valid key's requests
-/// are counted: a wrong key names no user, and costs one indexed read, as a
-/// visitor's page does.
+/// [`authenticate`]), from `client`, once the request is counted per user,
+/// per account and per client address ([`Action::ApiRequest`]). Only the
+/// requests of a valid key of an enabled user are counted: a wrong key names
+/// no user, and a disabled user's is refused before anything is read but
+/// the key and its user.
 pub async fn admit_request(
     d: &Domain,
     key: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<Member, RequestRefused> {
     let member = authenticate(d, key).await?.from_address(client);
-    let who = Who { actor: Some(member.user_id()), client, ..Who::default() };
-    match d.spend_alone(Action::ApiRequest, &who).await {
+    let who = Who {
+        actor: Some(member.user_id()),
+        account: Some(member.account_id()),
+        client,
+        ..Who::default()
+    };
+    // A spent count is refused by reads alone, so that a script looping past
+    // its limit writes nothing; a count taken is one write transaction.
+    let now = d.clock.now();
+    let counted = match quota::refuse_spent(&d.read, &d.quotas, now, Action::ApiRequest, &who).await
+    {
+        Ok(()) => d.spend_alone(Action::ApiRequest, &who).await,
+        spent => spent,
+    };
+    match counted {
         Ok(()) => Ok(member),
         Err(error @ AppError::TooManyRequests(_)) => {
-            let now = d.clock.now();
-            let wait = quota::wait(&d.db, &d.quotas, now, Action::ApiRequest, &who).await?;
+            let wait = quota::wait(&d.read, &d.quotas, now, Action::ApiRequest, &who)
+                .await
+                // Refused all the same: the longest window is a wait that holds.
+                .unwrap_or_else(|_| d.quotas.longest_window(Action::ApiRequest));
             // Whole seconds, rounded up, and at least one: a window that has
             // just ended still said no.
             let seconds = (wait.num_milliseconds() + 999) / 1000;
