@@ -1,4 +1,4 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect, BrowserContext, Page } from '@playwright/test';
 import { expectAccessible, ready, logIn, operatorAddsMember, PASSWORD, signUp, uniqueEmail } from './helpers';
 
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
@@ -111,9 +111,11 @@ test('an admin adds each kind, edits a name, deletes one; a member sees them rea
   await expect(page.getByRole('button', { name: /^Delete / })).toHaveCount(0);
 });
 
-test('a session that ended while a dialog was open is logged in again in a new tab, keeping what was typed', async ({ page, context }) => {
-  const admin = uniqueEmail('integrations-ended');
-  await signUp(page, admin);
+/** On the Integrations tab of the signed-in `page`, the session ends while
+ * the Add dialog is filled in; sent, the dialog says so and keeps the typing
+ * (the list is not reloaded, which would send the page to log in and lose
+ * it). Its link logs `who` in in a new tab, which is closed once there. */
+async function sessionEndsInAddDialog(page: Page, context: BrowserContext, who: string) {
   await page.goto('/account/integrations');
   await ready(page);
   await expect(page.getByText('This account has no integrations yet.')).toBeVisible();
@@ -122,8 +124,6 @@ test('a session that ended while a dialog was open is logged in again in a new t
   await dialog.getByLabel('Name').fill('Support bot');
   await dialog.getByLabel('Config').fill(DIALOGFLOW);
   await dialog.getByRole('button', { name: 'Add' }).click();
-  // The dialog says so and stays, with what was typed: the list is not
-  // reloaded, which would send the page to log in and lose it.
   await expect(dialog.getByText('Your session has ended.')).toBeVisible();
   await expect(page).toHaveURL(/\/account\/integrations$/);
   await expect(dialog.getByLabel('Name')).toHaveValue('Support bot');
@@ -131,14 +131,21 @@ test('a session that ended while a dialog was open is logged in again in a new t
   await dialog.getByRole('link', { name: 'Log in again in a new tab' }).click();
   const again = await opened;
   await expect(again).toHaveURL(/\/login\?next=(%2F|\/)account(%2F|\/)integrations$/);
-  await logIn(again, admin, PASSWORD);
+  await logIn(again, who, PASSWORD);
   // The page itself, not the log-in page whose `next` ends the same way.
   await expect(again).toHaveURL(/^https?:\/\/[^/]+\/account\/integrations$/);
   await again.close();
-  // Back here (the window has the focus again: the same user, so the page
-  // stays), the same Add works with the new session.
+  // Back here: the window has the focus again.
   await page.bringToFront();
   await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  return dialog;
+}
+
+test('a session that ended while a dialog was open is logged in again in a new tab, keeping what was typed', async ({ page, context }) => {
+  const admin = uniqueEmail('integrations-ended');
+  await signUp(page, admin);
+  const dialog = await sessionEndsInAddDialog(page, context, admin);
+  // The same user: the page stays, and the same Add works with the new session.
   await expect(dialog.getByLabel('Name')).toHaveValue('Support bot');
   await dialog.getByRole('button', { name: 'Add' }).click();
   await expect(dialog).toBeHidden();
@@ -151,24 +158,9 @@ test('logged in again as someone else, the page that kept a dialog loads afresh 
   await signUp(await elsewhere.newPage(), other, 'Globex');
   await elsewhere.close();
   await signUp(page, uniqueEmail('integrations-switch'));
-  await page.goto('/account/integrations');
-  await ready(page);
-  await context.clearCookies();
-  const dialog = await openAdd(page);
-  await dialog.getByLabel('Name').fill('Support bot');
-  await dialog.getByLabel('Config').fill(DIALOGFLOW);
-  await dialog.getByRole('button', { name: 'Add' }).click();
-  await expect(dialog.getByText('Your session has ended.')).toBeVisible();
-  const opened = context.waitForEvent('page');
-  await dialog.getByRole('link', { name: 'Log in again in a new tab' }).click();
-  const again = await opened;
-  await logIn(again, other, PASSWORD);
-  await expect(again).toHaveURL(/^https?:\/\/[^/]+\/account\/integrations$/);
-  await again.close();
-  // Back here, the page was drawn for Acme's admin: sent now, the dialog
-  // would add to Globex. It loads afresh as Globex's, without the dialog.
-  await page.bringToFront();
-  await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  const dialog = await sessionEndsInAddDialog(page, context, other);
+  // The page was drawn for Acme's admin: sent now, the dialog would add to
+  // Globex. It loads afresh as Globex's, without the dialog.
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('banner')).toContainText('Globex');
   await expect(page.getByText('This account has no integrations yet.')).toBeVisible();
