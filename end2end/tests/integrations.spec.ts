@@ -135,9 +135,11 @@ async function sessionEndsInAddDialog(page: Page, context: BrowserContext, who: 
   // The page itself, not the log-in page whose `next` ends the same way.
   await expect(again).toHaveURL(/^https?:\/\/[^/]+\/account\/integrations$/);
   await again.close();
-  // Back here: the window has the focus again.
+  // Back here: the window has the focus again, and asks who is signed in.
   await page.bringToFront();
+  const asked = page.waitForResponse((answer) => answer.url().endsWith('/fn/signed_in_user'));
   await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await asked;
   return dialog;
 }
 

@@ -579,9 +579,13 @@ test('a session that ends on a searched list brings the admin back to the same s
   await expect(page.getByLabel('Search Users')).toHaveValue('a%41');
   await expect(page.getByLabel('Sort By')).toHaveValue('email');
   await expect(page.getByText('No user matches this search and filter.')).toBeVisible();
+});
 
-  // Ended while a dialog is open: the dialog says so and keeps the typing
-  // (the list is not reloaded, which would leave for the log-in page).
+test('a session that ends while Edit User is open: the dialog says so and keeps the typing', async ({ page }) => {
+  const admin = uniqueEmail('editor');
+  await signUp(page, admin);
+  operatorAddsMember(admin, uniqueEmail('bob'), 'Harbor-Quartz-Lantern-31');
+  // The list is not reloaded on that answer, which would leave for the log-in page.
   await page.goto('/account/users');
   await ready(page);
   await page.getByRole('button', { name: 'Edit Grace Hopper' }).click();

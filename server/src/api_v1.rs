@@ -3,8 +3,9 @@
 //! be tricked into calling it (no CSRF). Each request resolves the key to its
 //! user as they are now and calls the same domain services as the web UI,
 //! so the key has exactly the user's current rights. Each request a key
-//! makes is counted, per user and per client address, against the `LIMITS`
-//! action `api_request`; past it the answer is 429 with `Retry-After`.
+//! makes is counted, per user, per account and per client address, against
+//! the `LIMITS` action `api_request`; past it the answer is 429 with
+//! `Retry-After`.
 //! Errors are JSON:
 //! `{"error": {"code": "...", "message": "...", "fields": [...]}}`.
 use std::sync::Arc;
@@ -144,42 +145,46 @@ fn error_codes() -> ObjectBuilder {
     ]))
 }
 
-/// An [`AppError`] as the API answers it, with how many seconds to wait
-/// when it refuses the pace of requests.
-pub struct ApiError(AppError, Option<i64>);
+/// An [`AppError`] as the API answers it.
+pub struct ApiError {
+    error: AppError,
+    /// How many seconds to wait, when the pace of requests is refused.
+    retry_after_seconds: Option<i64>,
+}
 
 impl From<AppError> for ApiError {
-    fn from(err: AppError) -> Self {
-        ApiError(err, None)
+    fn from(error: AppError) -> Self {
+        ApiError { error, retry_after_seconds: None }
     }
 }
 
 impl From<RequestRefused> for ApiError {
     fn from(refused: RequestRefused) -> Self {
-        ApiError(refused.error, refused.retry_after.map(|wait| wait.num_seconds()))
+        let retry_after_seconds = refused.retry_after.map(|wait| wait.num_seconds());
+        ApiError { error: refused.error, retry_after_seconds }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
-            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let message = match &self.0 {
+            StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = match &self.error {
             AppError::Unauthenticated => {
                 "Send a developer key as `Authorization: Bearer <key>`; this one is missing, revoked or unknown.".to_string()
             }
             other => other.to_string(),
         };
-        let fields = match &self.0 {
+        let fields = match &self.error {
             AppError::Invalid(fields) => Some(fields.clone()),
             _ => None,
         };
-        let body = ErrorBody { error: ErrorDetail { code: self.0.code(), message, fields } };
+        let body = ErrorBody { error: ErrorDetail { code: self.error.code(), message, fields } };
         let mut response = (status, Json(body)).into_response();
-        if matches!(self.0, AppError::Unauthenticated) {
+        if matches!(self.error, AppError::Unauthenticated) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer".parse().unwrap());
         }
-        if let Some(seconds) = self.1 {
+        if let Some(seconds) = self.retry_after_seconds {
             response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
         }
         response
@@ -219,7 +224,7 @@ async fn caller(web: &WebContext, request: &Parts) -> Result<Member, ApiError> {
         (status = OK, description = "The user", body = CurrentUser),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
-        (status = TOO_MANY_REQUESTS, description = "The key's user, or the client address, made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
+        (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
             headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
@@ -260,7 +265,7 @@ pub struct UserList {
         (status = OK, description = "A page of users", body = UserList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
-        (status = TOO_MANY_REQUESTS, description = "The key's user, or the client address, made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
+        (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
             headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused search, sort or state", body = ErrorBody),
@@ -302,7 +307,7 @@ pub struct PhoneNumberList {
         (status = OK, description = "Phone numbers", body = PhoneNumberList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
-        (status = TOO_MANY_REQUESTS, description = "The key's user, or the client address, made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
+        (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
             headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
@@ -349,7 +354,7 @@ pub struct ActivityList {
         (status = OK, description = "A page of events", body = ActivityList),
         (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
         (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
-        (status = TOO_MANY_REQUESTS, description = "The key's user, or the client address, made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
+        (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`)", body = ErrorBody,
             headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused kind, date, user or page", body = ErrorBody),

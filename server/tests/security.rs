@@ -145,7 +145,7 @@ fn the_api_counts_requests_per_user_and_per_address_and_says_when_to_come_back()
             assert!(reply.headers.get(header::RETRY_AFTER).is_none());
         }
         // The user's fourth within the minute is refused, from any address,
-        // on any route, with when to come back; nothing is read or written.
+        // on any route, with when to come back; nothing is written.
         let before = Snapshot::take(&app.domain).await;
         for (path, peer) in [("/api/v1/me", office), ("/api/v1/users", "198.51.100.9")] {
             let refused = api_from(&app, path, &admin_key, peer).await;

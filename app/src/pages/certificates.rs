@@ -16,10 +16,8 @@ use crate::model::{CertificateRow, Expiry, EXPIRY_WARNING_DAYS};
 pub fn CertificatesTab() -> impl IntoView {
     let add = form_action::<AddCertificate>();
     let delete = form_action::<DeleteCertificate>();
-    let rows = server_resource(
-        move || (answers(add).get(), answers(delete).get()),
-        |_| list_certificates(),
-    );
+    let changes = [answers(add), answers(delete)];
+    let rows = server_resource(move || changes.map(|c| c.get()), |_| list_certificates());
     let dialogs = RowDialogs::<CertificateRow>::new();
     close_on_success(add, dialogs.adding);
     let done = RwSignal::new(None);

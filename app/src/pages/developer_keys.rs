@@ -34,10 +34,8 @@ pub fn DeveloperKeysSection() -> impl IntoView {
     security.count_answers(generate, Answers::Successes);
     security.count_answers(regenerate, Answers::Successes);
     security.count_answers(revoke, Answers::Successes);
-    let keys = server_resource(
-        move || (answers(generate).get(), answers(regenerate).get(), answers(revoke).get()),
-        |_| list_developer_keys(),
-    );
+    let changes = [answers(generate), answers(regenerate), answers(revoke)];
+    let keys = server_resource(move || changes.map(|c| c.get()), |_| list_developer_keys());
     // The key just made, shown once.
     let shown = newest_success(vec![generate.value(), regenerate.value()]);
     // The key whose Revoke was pressed: a dialog asks first, since programs

@@ -21,10 +21,8 @@ pub fn IntegrationsTab() -> impl IntoView {
     let add = form_action::<AddIntegration>();
     let update = form_action::<UpdateIntegration>();
     let delete = form_action::<DeleteIntegration>();
-    let rows = server_resource(
-        move || (answers(add).get(), answers(update).get(), answers(delete).get()),
-        |_| list_integrations(),
-    );
+    let changes = [answers(add), answers(update), answers(delete)];
+    let rows = server_resource(move || changes.map(|c| c.get()), |_| list_integrations());
     let dialogs = RowDialogs::<IntegrationRow>::new();
     dialogs.follow(rows, |a, b| a.id == b.id);
     close_on_success(add, dialogs.adding);

@@ -20,10 +20,8 @@ pub fn JsLibrariesTab() -> impl IntoView {
     let add = form_action::<AddJsLibrary>();
     let update = form_action::<UpdateJsLibrary>();
     let delete = form_action::<DeleteJsLibrary>();
-    let rows = server_resource(
-        move || (answers(add).get(), answers(update).get(), answers(delete).get()),
-        |_| list_js_libraries(),
-    );
+    let changes = [answers(add), answers(update), answers(delete)];
+    let rows = server_resource(move || changes.map(|c| c.get()), |_| list_js_libraries());
     let dialogs = RowDialogs::<JsLibraryRow>::new();
     dialogs.follow(rows, |a, b| a.id == b.id);
     close_on_success(add, dialogs.adding);

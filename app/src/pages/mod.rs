@@ -33,7 +33,9 @@ pub fn log_in_url(path: &str) -> String {
 /// where a log-in after a session ended brings the user back to, searched
 /// or filtered as they left it.
 pub fn here() -> String {
-    let path = leptos_router::hooks::use_location().pathname.get_untracked();
+    // The route's own address, as `Query::now` reads it: the router's
+    // location is already the next page's while a link is followed.
+    let path = leptos_router::hooks::use_url().with_untracked(|url| url.path().to_owned());
     crate::components::address::Query::now().without_refusal().after(&path)
 }
 

@@ -31,7 +31,8 @@ fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
 pub fn OAuthTokensTab() -> impl IntoView {
     let start = form_action::<StartOauth>();
     let delete = form_action::<DeleteOauthToken>();
-    let tokens = server_resource(move || answers(delete).get(), |_| list_oauth_tokens());
+    let deleted = answers(delete);
+    let tokens = server_resource(move || deleted.get(), |_| list_oauth_tokens());
     let outcome = RwSignal::new(
         use_query_map().with_untracked(|q| q.get("oauth")).and_then(|c| outcome_message(&c)),
     );

@@ -40,10 +40,8 @@ pub fn PhoneNumbersTab() -> impl IntoView {
     let request = form_action::<RequestPhoneNumber>();
     let save = form_action::<SavePhoneOwners>();
     let release = form_action::<ReleasePhoneNumber>();
-    let numbers = server_resource(
-        move || (answers(request).get(), answers(save).get(), answers(release).get()),
-        |_| list_phone_numbers(),
-    );
+    let changes = [answers(request), answers(save), answers(release)];
+    let numbers = server_resource(move || changes.map(|c| c.get()), |_| list_phone_numbers());
     let pending: Pending = RwSignal::new(BTreeMap::new());
     let dialogs = RowDialogs::<PhoneNumberRow>::new();
     let done = RwSignal::new(None);
@@ -273,8 +271,9 @@ fn deployment_of(row: &PhoneNumberRow) -> Deployment {
 pub fn MyPhoneNumbers() -> impl IntoView {
     let deploy = form_action::<DeployNumber>();
     let assign = form_action::<AssignDeploymentToken>();
+    let changes = [answers(deploy), answers(assign)];
     let numbers = server_resource(
-        move || (answers(deploy).get(), answers(assign).get()),
+        move || changes.map(|c| c.get()),
         |_| async move {
             let numbers = my_phone_numbers().await?;
             if numbers.is_empty() {

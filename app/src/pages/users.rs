@@ -48,17 +48,16 @@ pub fn UsersTab() -> impl IntoView {
     let update = form_action::<UpdateUser>();
     let delete = form_action::<DeleteUser>();
     let switch = StateSwitch::new();
+    // Made once: made in the source, a memo would forget its last version.
+    let changes = [
+        answers(add),
+        answers(update),
+        answers(delete),
+        answers(switch.disable),
+        answers(switch.enable),
+    ];
     let users = server_resource(
-        move || {
-            (
-                (search.get(), state.get(), sort.get(), after.get()),
-                answers(add).get(),
-                answers(update).get(),
-                answers(delete).get(),
-                answers(switch.disable).get(),
-                answers(switch.enable).get(),
-            )
-        },
+        move || ((search.get(), state.get(), sort.get(), after.get()), changes.map(|c| c.get())),
         |((search, state, sort, after), ..)| {
             let (sort, state) = (sort.key().to_string(), state.key().to_string());
             list_users(Some(search), Some(sort), after, Some(state))

@@ -273,14 +273,14 @@ impl Default for QuotaPolicy {
                 limit(Change, Client, 20_000, DAY),
                 limit(PasswordStrength, Client, 60, HOUR),
                 limit(PasswordStrength, Actor, 30, HOUR),
-                // Ten a second for a minute, far beyond a script's paging;
-                // a client's own accounts (five sign-ups an hour) together
-                // twice that.
+                // Ten a second for a minute, far beyond a script's paging.
                 limit(ApiRequest, Actor, 600, 1),
                 // The users one admin can make (a hundred invitations a day)
                 // each with a count of their own, together; and what clients
                 // spread over many addresses can read of one account.
                 limit(ApiRequest, Account, 3000, 1),
+                // A client's own accounts (five sign-ups an hour) together:
+                // twice one user's.
                 limit(ApiRequest, Client, 1200, 1),
             ],
         }
@@ -550,7 +550,7 @@ pub async fn refuse_spent<C: ConnectionTrait>(
 /// How long until `action` by `who` is admitted again: the longest wait of
 /// the counters it has no count left in, zero when none is spent. For a
 /// refusal's `Retry-After`; a window that ends meanwhile only shortens it.
-pub async fn wait<C: ConnectionTrait>(
+pub async fn time_until_admitted<C: ConnectionTrait>(
     conn: &C,
     policy: &QuotaPolicy,
     now: DateTime<Utc>,
@@ -589,7 +589,12 @@ async fn refuse_if_spent<C: ConnectionTrait>(
 
 /// "Too many … for now. Try again in …", for a window that began at `started`.
 fn refusal(limit: &Limit, started: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
-    tracing::warn!(limit = %limit, "quota reached");
+    // A script looping past its API limit is refused many times a second:
+    // the metric counts each, the log only at debug level.
+    match limit.action {
+        Action::ApiRequest => tracing::debug!(limit = %limit, "quota reached"),
+        _ => tracing::warn!(limit = %limit, "quota reached"),
+    }
     metrics::counter!("console_limit_refusals_total", "action" => limit.action.key()).increment(1);
     AppError::TooManyRequests(format!(
         "Too many {} for now. Try again in {}.",

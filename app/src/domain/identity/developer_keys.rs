@@ -289,10 +289,11 @@ pub async fn admit_request(
     match counted {
         Ok(()) => Ok(member),
         Err(error @ AppError::TooManyRequests(_)) => {
-            let wait = quota::wait(&d.read, &d.quotas, now, Action::ApiRequest, &who)
-                .await
-                // Refused all the same: the longest window is a wait that holds.
-                .unwrap_or_else(|_| d.quotas.longest_window(Action::ApiRequest));
+            let wait =
+                quota::time_until_admitted(&d.read, &d.quotas, now, Action::ApiRequest, &who)
+                    .await
+                    // Refused all the same: the longest window is a wait that holds.
+                    .unwrap_or_else(|_| d.quotas.longest_window(Action::ApiRequest));
             // Whole seconds, rounded up, and at least one: a window that has
             // just ended still said no.
             let seconds = (wait.num_milliseconds() + 999) / 1000;
