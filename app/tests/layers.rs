@@ -347,6 +347,19 @@ fn callers_of_the_domain_pass_refusals_on_and_never_branch_on_a_role() {
     assert!(branching.is_empty(), "a role decided outside the domain in {branching:?}");
 }
 
+/// Pages are built from components, never the other way: a component that
+/// reached into a page (the form's session check read the My Account page's
+/// user) tied every page using it to that one.
+#[test]
+fn components_never_reach_into_pages() {
+    let reaching: Vec<String> = workspace_sources(&["app/src/components"])
+        .into_iter()
+        .filter(|(_, code)| code.contains("pages::"))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(reaching.is_empty(), "components that use a page: {reaching:?}");
+}
+
 /// The code (comments dropped) of every Rust file under `dirs` of the
 /// workspace, by path from the workspace's root.
 fn workspace_sources(dirs: &[&str]) -> Vec<(String, String)> {

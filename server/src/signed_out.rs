@@ -7,9 +7,9 @@
 //! session (log-in, sign-up, an invitation) get it too, only to tell a
 //! signed-in visitor who they are and that going on ends that session.
 use app::api::web::{session_token_in, SignedIn, WebContext};
+use app::components::address::log_in_url;
 use app::components::address::Query;
 use app::domain::identity::sessions;
-use app::pages::log_in_url;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

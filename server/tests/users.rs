@@ -213,11 +213,14 @@ fn disabling_stops_a_users_key_session_and_log_in_at_once_and_enabling_restores_
         assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
         assert_eq!(disabled.json()["disabled"], true);
 
-        // Right after: the key gets 403 saying why, both sessions are sent to
-        // log in, and the server functions do not know him.
+        // Right after: the key gets 403 saying why, and is not counted
+        // (nothing is written, the request counters included), both sessions
+        // are sent to log in, and the server functions do not know him.
+        let before = Snapshot::take(&app.domain).await;
         let (status, body) = app.api("/api/v1/me", Some(&key)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         assert_eq!(body["error"]["message"], DISABLED, "{body}");
+        before.assert_unchanged(&app.domain).await;
         for token in [&session, &other_session] {
             let page = app.page("/account", Some(token)).await;
             assert_eq!(page.status, StatusCode::FOUND);

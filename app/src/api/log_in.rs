@@ -30,7 +30,10 @@ pub async fn continue_log_in(
         }
         LogIn::SecondFactor { challenge } => {
             set_challenge_cookie(&challenge)?;
-            leptos_axum::redirect(&crate::pages::two_factor_url(next, after_password_link));
+            leptos_axum::redirect(&crate::components::address::two_factor_url(
+                next,
+                after_password_link,
+            ));
         }
     }
     Ok(())

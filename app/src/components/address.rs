@@ -1,6 +1,40 @@
 //! The address's query, read as it was written, and a tab's filters kept
 //! in it, so that a reload, a link or Back shows the list as it was left
-//! (Manage Users, Activity).
+//! (Manage Users, Activity); the log-in addresses that bring a user back.
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Where a signed-out visitor of `path` is sent: log in, then come back.
+pub fn log_in_url(path: &str) -> String {
+    format!("/login?next={}", encode_path(path))
+}
+
+/// The page's own address, with its query (`/account/users?search=ada`):
+/// where a log-in after a session ended brings the user back to, searched
+/// or filtered as they left it.
+pub fn here() -> String {
+    use leptos::prelude::WithUntracked;
+    // The route's own address, as `Query::now` reads it: the router's
+    // location is already the next page's while a link is followed.
+    let path = leptos_router::hooks::use_url().with_untracked(|url| url.path().to_owned());
+    Query::now().without_refusal().after(&path)
+}
+
+/// The second step of a log-in with two-factor authentication, then `path`.
+/// After a password link, the step also says that the new password waits
+/// for the code (`pages::PASSWORD_WAITS_FOR_CODE`).
+pub fn two_factor_url(path: &str, after_password_link: bool) -> String {
+    let flag = if after_password_link { "&password_link=1" } else { "" };
+    format!("/login/two-factor?next={}{flag}", encode_path(path))
+}
+
+/// A path (with its query) as one query value: everything but the
+/// unreserved characters and `/` is escaped, `?`, `&` and `=` included.
+const PATH_IN_QUERY: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+
+pub fn encode_path(path: &str) -> String {
+    utf8_percent_encode(path, PATH_IN_QUERY).to_string()
+}
 
 /// The page's query as the address holds it (without the `?`), whose values
 /// are decoded once. The router's own query map decodes them a second time

@@ -153,7 +153,7 @@ pub fn FormStatus(
 /// page), and tries again here, where what they typed is still filled in.
 #[component]
 fn SessionEndedHere() -> impl IntoView {
-    let url = crate::pages::log_in_url(&crate::pages::here());
+    let url = super::address::log_in_url(&super::address::here());
     #[cfg(feature = "hydrate")]
     reload_if_someone_else_logs_in();
     view! {
@@ -173,7 +173,7 @@ fn SessionEndedHere() -> impl IntoView {
 /// theirs.
 #[cfg(feature = "hydrate")]
 fn reload_if_someone_else_logs_in() {
-    use crate::pages::my_account::UserResource;
+    use crate::components::signed_in::UserResource;
     let Some(UserResource(user)) = use_context::<UserResource>() else { return };
     let drawn_for = user.get_untracked().and_then(Result::ok).map(|me| me.id);
     let listening = window_event_listener(leptos::ev::focus, move |_| {

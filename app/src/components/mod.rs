@@ -7,6 +7,7 @@ pub mod loaded;
 pub mod modal;
 pub mod row_dialogs;
 pub mod secret;
+pub mod signed_in;
 pub mod status;
 pub mod table;
 pub mod tabs;

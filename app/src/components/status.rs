@@ -28,7 +28,7 @@ pub fn Refused(message: String) -> impl IntoView {
 /// log-in page, which brings the user back to this tab.
 #[component]
 pub fn SessionEnded() -> impl IntoView {
-    let url = crate::pages::log_in_url(&crate::pages::here());
+    let url = super::address::log_in_url(&super::address::here());
     #[cfg(feature = "hydrate")]
     {
         let url = url.clone();

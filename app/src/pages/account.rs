@@ -6,12 +6,12 @@ use leptos::prelude::*;
 
 use super::activity::SecurityActivitySection;
 use super::developer_keys::DeveloperKeysSection;
-use super::my_account::signed_in_user_resource;
 use super::phone_numbers::MyPhoneNumbers;
 use super::profile::ProfileForms;
 use super::sessions::SessionsSection;
 use super::two_factor::TwoFactorSection;
 use crate::components::loaded::loading;
+use crate::components::signed_in::signed_in_user_resource;
 
 /// Counts the Account tab's answers that may change what its security lists
 /// show (a password, the second factor, a developer key, an email change, a

@@ -2,13 +2,13 @@
 //! phone number.
 use leptos::prelude::*;
 
-use super::my_account::UserResource;
 use crate::api::account_info::{load_account_info, SaveAccountInfo};
 use crate::components::action::{
     field_error, forget_success, form_action, form_error, success_message,
 };
 use crate::components::form::{Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
+use crate::components::signed_in::UserResource;
 use crate::model::{
     readable_international_phone, AccountInfo, ADDRESS_MAX, CITY_MAX, COMPANY_MAX, STATE_MAX,
     ZIP_MAX,

@@ -4,13 +4,13 @@
 use leptos::prelude::*;
 
 use super::account::SecurityChanges;
-use super::my_account::signed_in_user_resource;
 use crate::api::activity::{activity_user_choice, list_activity, my_security_activity};
 use crate::api::phone_numbers::phone_owner_choices;
 use crate::components::address::{keep_in_address, Query};
 use crate::components::focus_by_id;
 use crate::components::form::FormStatus;
 use crate::components::loaded::{server_resource, Loaded};
+use crate::components::signed_in::signed_in_user_resource;
 use crate::components::table::{email_parts, DataTable, Pager};
 use crate::components::user_picker::UserPicker;
 use crate::model::{

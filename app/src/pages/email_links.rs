@@ -165,7 +165,7 @@ const DECLINED: &str = "You declined the invitation. Its account cannot invite t
 
 /// The page this invitation link opens, from its decline step.
 fn invitation_url() -> String {
-    format!("/activate?token={}", super::encode_path(&token_from_query()))
+    format!("/activate?token={}", crate::components::address::encode_path(&token_from_query()))
 }
 
 #[component]

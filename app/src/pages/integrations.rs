@@ -3,7 +3,6 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::my_account::signed_in_user_resource;
 use crate::api::integrations::{
     list_integrations, AddIntegration, DeleteIntegration, UpdateIntegration,
 };
@@ -12,6 +11,7 @@ use crate::components::form::{until_edited, DoneNotice, Field, FormStatus, TextA
 use crate::components::loaded::{loading, refusal, server_resource};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
+use crate::components::signed_in::signed_in_user_resource;
 use crate::components::table::{DataTable, DeleteButton, EditButton, RowActions};
 use crate::model::{IntegrationRow, Service, AWS_REGIONS, DESCRIPTION_MAX, NAME_MAX};
 

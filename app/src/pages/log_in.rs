@@ -64,7 +64,11 @@ pub fn LogInCodePage() -> impl IntoView {
     let support = crate::api::web::domain().ok().and_then(|d| d.support_email);
     #[cfg(not(feature = "ssr"))]
     let support = None::<String>;
-    let start_again = if next.is_empty() { "/login".to_owned() } else { super::log_in_url(&next) };
+    let start_again = if next.is_empty() {
+        "/login".to_owned()
+    } else {
+        crate::components::address::log_in_url(&next)
+    };
     view! {
         <main id="main" class="narrow">
             <h1>"Two-factor authentication"</h1>

@@ -24,29 +24,6 @@ use leptos::prelude::*;
 
 pub use crate::components::status::{set_status, Refused};
 
-/// Where a signed-out visitor of `path` is sent: log in, then come back.
-pub fn log_in_url(path: &str) -> String {
-    format!("/login?next={}", encode_path(path))
-}
-
-/// The page's own address, with its query (`/account/users?search=ada`):
-/// where a log-in after a session ended brings the user back to, searched
-/// or filtered as they left it.
-pub fn here() -> String {
-    // The route's own address, as `Query::now` reads it: the router's
-    // location is already the next page's while a link is followed.
-    let path = leptos_router::hooks::use_url().with_untracked(|url| url.path().to_owned());
-    crate::components::address::Query::now().without_refusal().after(&path)
-}
-
-/// The second step of a log-in with two-factor authentication, then `path`.
-/// After a password link, the step also says that the new password waits
-/// for the code ([`PASSWORD_WAITS_FOR_CODE`]).
-pub fn two_factor_url(path: &str, after_password_link: bool) -> String {
-    let flag = if after_password_link { "&password_link=1" } else { "" };
-    format!("/login/two-factor?next={}{flag}", encode_path(path))
-}
-
 pub const PASSWORD_WAITS_FOR_CODE: &str =
     "Your new password is saved when you enter a code. Until then your old password stays.";
 
@@ -61,17 +38,6 @@ pub const EMAIL_VERIFIED: &str = "/verify-email?verified=1";
 pub const EMAIL_CHANGE_CONFIRMED: &str = "/confirm-email?confirmed=1";
 pub const INVITATION_DECLINED: &str = "/activate?declined=1";
 pub const LOGGED_OUT: &str = "/login?logged_out=1";
-
-fn encode_path(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// On a page that starts a new session, opened by someone signed in (the
 /// server's check before the render found their session): who they are, the

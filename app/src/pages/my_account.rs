@@ -6,21 +6,12 @@ use leptos::server_fn::ServerFn;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
-use crate::api::log_in::{signed_in_user, LogOut};
-use crate::components::loaded::{loading, server_resource};
+use crate::api::log_in::LogOut;
+use crate::components::address::{here, log_in_url};
+use crate::components::loaded::loading;
+use crate::components::signed_in::{signed_in_user_resource, UserResource};
 use crate::components::tabs::TabBar;
-use crate::model::{AppError, CurrentUser, UNVERIFIED_LIMITS};
-
-/// The page's own copy of the signed-in user, for the top bar and tab bar. A
-/// tab refetches it after changing the name. Tabs that need the user load
-/// their own copy with [`signed_in_user_resource`]: one resource read in two
-/// `<Suspense>`s makes a fraction of server renders hang (leptos #4851).
-#[derive(Clone, Copy)]
-pub struct UserResource(pub Resource<Result<CurrentUser, AppError>>);
-
-pub fn signed_in_user_resource() -> Resource<Result<CurrentUser, AppError>> {
-    server_resource(|| (), |_| signed_in_user())
-}
+use crate::model::{AppError, UNVERIFIED_LIMITS};
 
 #[component]
 pub fn MyAccountPage() -> impl IntoView {
@@ -64,9 +55,9 @@ pub fn MyAccountPage() -> impl IntoView {
                         </Show>
                     })}
                 }),
-                Err(AppError::Unauthenticated) => Either::Right(Either::Left(
-                    view! { <Redirect path=super::log_in_url(&super::here()) /> },
-                )),
+                Err(AppError::Unauthenticated) => {
+                    Either::Right(Either::Left(view! { <Redirect path=log_in_url(&here()) /> }))
+                }
                 Err(err) => Either::Right(Either::Right(view! {
                     <p class="alert error">{err.to_string()}</p>
                 })),

@@ -3,7 +3,6 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::account::{Answers, SecurityChanges};
-use super::my_account::UserResource;
 use crate::api::email_links::{
     pending_email_change, CancelEmailChange, RequestEmailChange, ResendVerification,
 };
@@ -12,6 +11,7 @@ use crate::components::action::{
     field_error, forget_success, form_action, form_error, reset_on_success, success_message,
 };
 use crate::components::form::{Field, FormStatus, NewPasswordField, Username};
+use crate::components::signed_in::UserResource;
 use crate::model::{CurrentUser, PendingEmailChange, EMAIL_MAX, NAME_MAX, UNVERIFIED_LIMITS};
 
 /// The user's name, email address and password, each in its own section.

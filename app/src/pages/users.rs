@@ -23,7 +23,7 @@ use crate::model::{
     SEARCH_MAX,
 };
 
-use super::my_account::UserResource;
+use crate::components::signed_in::UserResource;
 
 /// The signed-in user's id as the page loaded it, for what the tab does
 /// differently to them; read outside rendering only (in an effect, or in a
