@@ -16,7 +16,7 @@ use app::domain::testing::{
     PASSWORD,
 };
 use app::domain::testing::{link_token, log_in_by_password};
-use app::domain::{operator, Domain};
+use app::domain::{jobs, operator, Domain};
 use app::model::AppError;
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryTrait};
@@ -785,6 +785,92 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
     log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None)
         .await
         .unwrap();
+}
+
+/// Whoever has the password could try five codes every quarter of an hour
+/// for ever (about 480 a day); each lock in a row now lasts twice the one
+/// before, up to a day, until a right code.
+#[tokio::test]
+async fn each_code_lock_in_a_row_lasts_twice_as_long_until_a_right_code() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    let wrong_codes_until_locked = async || {
+        for _ in 0..d.throttle.code_lock_after {
+            let challenge = second_step(&d, "ada@example.com").await;
+            let wrong = log_in::complete_second_factor(&d, &challenge, "000000", "t", None).await;
+            assert_eq!(
+                wrong.err().unwrap().message_for("code").as_deref(),
+                Some(two_factor::WRONG_CODE)
+            );
+        }
+        // The password step tells of the lock (and starts it).
+        let refused = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", None).await;
+        match refused.err() {
+            Some(AppError::TooManyRequests(message)) => message,
+            other => panic!("not locked: {other:?}"),
+        }
+    };
+    let mut told = Vec::new();
+    for _ in 0..8 {
+        told.push(wrong_codes_until_locked().await);
+        // Not a minute early: the right code is refused until the lock ends.
+        let wait = login_failure::Entity::find_by_id(format!("code:{}", user_id(&d).await))
+            .one(&d.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until
+            .unwrap()
+            - d.clock.now();
+        clock.advance(wait - Duration::minutes(1));
+        let early = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", None).await;
+        assert!(matches!(early.err(), Some(AppError::TooManyRequests(_))), "refused early");
+        // The clean-up between two locks, once the count's window is over
+        // too, keeps the run.
+        clock.advance(Duration::minutes(1) + d.throttle.window);
+        jobs::forget_expired(&d).await.unwrap();
+    }
+    let waits: Vec<&str> = told
+        .iter()
+        .map(|m| m.strip_prefix("Too many wrong two-factor codes. Try again in ").unwrap())
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            "15 minutes.",
+            "30 minutes.",
+            "60 minutes.",
+            "120 minutes.",
+            "4 hours.",
+            "8 hours.",
+            "16 hours.",
+            "24 hours."
+        ]
+    );
+    // A right code ends the run: the next lock is short again.
+    let challenge = second_step(&d, "ada@example.com").await;
+    log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong_codes_until_locked().await,
+        "Too many wrong two-factor codes. Try again in 15 minutes."
+    );
+    // A run is remembered for a week after its last wrong code, then forgotten.
+    clock.advance(d.throttle.lock);
+    wrong_codes_until_locked().await;
+    clock.advance(d.throttle.code_locks_remembered - Duration::minutes(1));
+    jobs::forget_expired(&d).await.unwrap();
+    assert_eq!(login_failure::Entity::find().count(&d.db).await.unwrap(), 1, "kept a week");
+    clock.advance(Duration::minutes(2));
+    jobs::forget_expired(&d).await.unwrap();
+    assert_eq!(login_failure::Entity::find().count(&d.db).await.unwrap(), 0, "then forgotten");
+}
+
+async fn user_id(d: &Domain) -> i32 {
+    let ada = user::Entity::find().filter(user::Column::Email.eq("ada@example.com"));
+    ada.one(&d.db).await.unwrap().unwrap().id
 }
 
 #[tokio::test]

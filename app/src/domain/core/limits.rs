@@ -39,8 +39,15 @@ pub struct ThrottlePolicy {
     /// checked; then it is locked for `lock`.
     pub address_lock_after: i32,
     /// At this many wrong second-factor codes of one user (over all their
-    /// log-ins and security settings) the user's codes are locked for `lock`.
+    /// log-ins and security settings) the user's codes are locked for `lock`,
+    /// and each further lock before a right code for twice the one before,
+    /// up to `code_lock_longest`: a code is one of a million, and whoever
+    /// has the password could otherwise try five every `lock` for ever.
     pub code_lock_after: i32,
+    pub code_lock_longest: Duration,
+    /// How long after its last wrong code a user's run of locks is
+    /// remembered (the clean-up keeps the row that long).
+    pub code_locks_remembered: Duration,
     pub lock: Duration,
 }
 
@@ -52,6 +59,8 @@ impl Default for ThrottlePolicy {
             email_lock_after: 10,
             address_lock_after: 50,
             code_lock_after: 5,
+            code_lock_longest: Duration::days(1),
+            code_locks_remembered: Duration::days(7),
             lock: Duration::minutes(15),
         }
     }

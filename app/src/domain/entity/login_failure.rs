@@ -10,6 +10,9 @@ pub struct Model {
     pub window_started_at: DateTimeUtc,
     pub last_failure_at: DateTimeUtc,
     pub locked_until: Option<DateTimeUtc>,
+    /// Locks in a row since the subject's last right secret: a user's
+    /// second-factor lock doubles with each (`identity::throttle`).
+    pub locks: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

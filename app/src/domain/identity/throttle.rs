@@ -58,6 +58,19 @@ impl Kind {
         }
     }
 
+    /// How long a lock lasts that follows `earlier` locks in a row: the
+    /// second factor's doubles each time; the others stay short, so that
+    /// whoever knows an email can keep its owner out only minutes at a time.
+    fn lock_length(self, policy: &ThrottlePolicy, earlier: i32) -> Duration {
+        if self != Kind::SecondFactor {
+            return policy.lock;
+        }
+        let longest = std::cmp::max(policy.code_lock_longest, policy.lock);
+        // 2^20 locks of a minute already pass a year: the shift cannot overflow.
+        let factor = 1i32 << std::cmp::min(earlier.max(0), 20);
+        std::cmp::min(policy.lock * factor, longest)
+    }
+
     fn locked(self, minutes: i64) -> String {
         let wait = duration_text(minutes);
         match self {
@@ -233,6 +246,7 @@ async fn admit_one(
         window_started_at: Set(now),
         last_failure_at: Set(now),
         locked_until: Set(None),
+        locks: Set(0),
     })
     .on_conflict_do_nothing_on([login_failure::Column::Subject])
     .exec(conn)
@@ -283,15 +297,31 @@ async fn lock(
     subject: &str,
     kind: Kind,
 ) -> Result<Option<(String, bool)>, AppError> {
+    // Here only: its min/max would shadow the integers' elsewhere.
+    use sea_orm::sea_query::ExprTrait;
     let now = d.clock.now();
+    let Some(row) = login_failure::Entity::find_by_id(subject.to_owned()).one(conn).await? else {
+        return Ok(None);
+    };
+    let until = now + kind.lock_length(&d.throttle, row.locks);
     // Only a row at its limit is locked. The caller saw it there, but a
     // right secret may have deleted it since and another attempt inserted
     // it afresh at 0 or 1: a burst of right passwords (a double submit)
-    // locked its own user that way.
-    let started = login_failure::Entity::update_many()
-        .col_expr(login_failure::Column::LockedUntil, Some(now + d.throttle.lock).into())
+    // locked its own user that way. Two attempts locking at once both
+    // read the same run of locks; the one whose update finds it unchanged
+    // starts the lock, the other tells of it.
+    let mut locking = login_failure::Entity::update_many()
+        .col_expr(login_failure::Column::LockedUntil, Some(until).into());
+    if kind == Kind::SecondFactor {
+        // Only a run that lengthens its locks is kept: the clean-up keeps
+        // such a row for days, and made-up emails must not grow the table.
+        locking = locking
+            .col_expr(login_failure::Column::Locks, Expr::col(login_failure::Column::Locks).add(1));
+    }
+    let started = locking
         .filter(login_failure::Column::Subject.eq(subject))
         .filter(login_failure::Column::Failures.gte(kind.limit(&d.throttle)))
+        .filter(login_failure::Column::Locks.eq(row.locks))
         .filter(unlocked(now))
         .exec(conn)
         .await?
@@ -378,6 +408,7 @@ mod tests {
             window_started_at: Set(now),
             last_failure_at: Set(now),
             locked_until: Set(None),
+            locks: Set(0),
         })
         .exec(&d.db)
         .await

@@ -26,6 +26,7 @@ mod m20261202_000023_link_requesters;
 mod m20261202_000024_wide_event_ids;
 mod m20261203_000025_session_ages;
 mod m20261204_000026_outbox_requeued_at;
+mod m20261204_000027_repeated_code_locks;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000024_wide_event_ids::Migration),
             Box::new(m20261203_000025_session_ages::Migration),
             Box::new(m20261204_000026_outbox_requeued_at::Migration),
+            Box::new(m20261204_000027_repeated_code_locks::Migration),
         ]
     }
 }
