@@ -299,7 +299,7 @@ async fn two_factor_on(d: &Domain, clock: &ManualClock, email: &str) -> Vec<u8> 
     let me = log_in_by_password(d, email, PASSWORD, "t").await.unwrap().member;
     let setup = two_factor::begin_setup(d, &me).await.unwrap();
     let secret = app::domain::testing::base32_decode(&setup.secret);
-    two_factor::confirm_setup(d, &me, PASSWORD, &current_code(d, &secret)).await.unwrap();
+    two_factor::confirm_setup(d, &me, "t", PASSWORD, &current_code(d, &secret)).await.unwrap();
     clock.advance(Duration::seconds(30));
     secret
 }

@@ -38,13 +38,16 @@ async fn subjects_of_mail(d: &Domain, to: &str) -> Vec<String> {
 
 /// Turns 2FA on for `email`; returns the secret and the recovery codes.
 async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<String>) {
-    let me = log_in_by_password(d, email, PASSWORD, "t").await.unwrap().member;
+    let signed_in = log_in_by_password(d, email, PASSWORD, "t").await.unwrap();
+    let me = signed_in.member;
     let setup = two_factor::begin_setup(d, &me).await.unwrap();
     assert!(setup.qr_svg.starts_with("<?xml") || setup.qr_svg.contains("<svg"), "an SVG QR code");
     assert!(setup.otpauth_uri.starts_with("otpauth://totp/Voice%20Console:"));
     let secret = app::domain::testing::base32_decode(&setup.secret);
     let codes =
-        two_factor::confirm_setup(d, &me, PASSWORD, &current_code(d, &secret)).await.unwrap();
+        two_factor::confirm_setup(d, &me, &signed_in.token, PASSWORD, &current_code(d, &secret))
+            .await
+            .unwrap();
     clock.advance(Duration::seconds(30));
     (secret, codes)
 }
@@ -86,9 +89,9 @@ async fn confirmations_at_the_same_moment_turn_two_factor_on_once() {
         let tries: Vec<_> = (0..8)
             .map(|_| {
                 let (d, ada, code) = (d.clone(), ada.clone(), code.clone());
-                tokio::spawn(
-                    async move { two_factor::confirm_setup(&d, &ada, PASSWORD, &code).await },
-                )
+                tokio::spawn(async move {
+                    two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code).await
+                })
             })
             .collect();
         let mut shown = Vec::new();
@@ -126,14 +129,15 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     // A wrong code leaves 2FA off, and log-in as it was; it is counted
     // against the user's codes (login_failures) and changes nothing else.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
-    let wrong = two_factor::confirm_setup(&d, &ada, PASSWORD, "000000").await.unwrap_err();
+    let wrong = two_factor::confirm_setup(&d, &ada, "t", PASSWORD, "000000").await.unwrap_err();
     assert!(wrong.message_for("code").is_some());
     before.assert_unchanged(&d).await;
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
     assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
 
-    let codes =
-        two_factor::confirm_setup(&d, &ada, PASSWORD, &current_code(&d, &secret)).await.unwrap();
+    let codes = two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &current_code(&d, &secret))
+        .await
+        .unwrap();
     assert_eq!(codes.len(), 10);
     // Each code holds 80 random bits (16 base32 symbols): its stored SHA-256
     // must not be worth trying every value of, as it was at 40 bits.
@@ -266,7 +270,7 @@ async fn disabling_needs_the_password_and_a_code() {
     // Off, with no set-up begun, a confirmation has nothing to turn on.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let code = current_code(&d, &secret);
-    let refused = two_factor::confirm_setup(&d, &ada, PASSWORD, &code).await.err();
+    let refused = two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code).await.err();
     assert_eq!(refused, Some(AppError::Conflict(two_factor::NOT_SET_UP.into())));
     before.assert_unchanged(&d).await;
     assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
@@ -929,7 +933,8 @@ async fn turning_two_factor_on_is_counted_so_on_and_off_cannot_flood_the_mailbox
     let setup = two_factor::begin_setup(&d, &me).await.unwrap();
     let secret = app::domain::testing::base32_decode(&setup.secret);
     let before = Snapshot::take(&d).await;
-    let refused = two_factor::confirm_setup(&d, &me, PASSWORD, &current_code(&d, &secret)).await;
+    let refused =
+        two_factor::confirm_setup(&d, &me, "t", PASSWORD, &current_code(&d, &secret)).await;
     assert!(
         matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("two-factor set-ups")),
         "{refused:?}"
@@ -938,7 +943,7 @@ async fn turning_two_factor_on_is_counted_so_on_and_off_cannot_flood_the_mailbox
     assert_eq!(subjects_of_mail(&d, "ada@example.com").await.len(), 4, "two on, two off");
     clock.advance(day);
     let code = current_code(&d, &secret);
-    two_factor::confirm_setup(&d, &me, PASSWORD, &code).await.unwrap();
+    two_factor::confirm_setup(&d, &me, "t", PASSWORD, &code).await.unwrap();
 }
 
 /// Each Set Up seals and writes a new secret, so they are counted per user:
@@ -966,7 +971,7 @@ async fn two_factor_set_ups_are_counted_so_a_loop_cannot_hold_the_writer() {
     );
     before.assert_unchanged(&d).await;
     let secret = app::domain::testing::base32_decode(&last.unwrap().secret);
-    two_factor::confirm_setup(&d, &me, PASSWORD, &current_code(&d, &secret)).await.unwrap();
+    two_factor::confirm_setup(&d, &me, "t", PASSWORD, &current_code(&d, &secret)).await.unwrap();
     clock.advance(Duration::seconds(30));
     two_factor::disable(&d, &me, PASSWORD, &current_code(&d, &secret)).await.unwrap();
     clock.advance(hour);
@@ -1197,7 +1202,7 @@ async fn an_empty_current_password_is_required_and_counts_nothing() {
     assert_eq!(generated.message_for("password").as_deref(), required);
     let regenerated = developer_keys::regenerate(&d, &ada, key, "").await.err().unwrap();
     assert_eq!(regenerated.message_for("password").as_deref(), required);
-    let confirmed = two_factor::confirm_setup(&d, &ada, "", &code).await.err().unwrap();
+    let confirmed = two_factor::confirm_setup(&d, &ada, "t", "", &code).await.err().unwrap();
     assert_eq!(confirmed.message_for("password").as_deref(), required);
     let changed = profile::change_password(&d, &ada, "t", "", "1234").await.err().unwrap();
     assert_eq!(changed.message_for("current_password").as_deref(), required);
@@ -1258,7 +1263,7 @@ async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
         }),
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
-            async move { two_factor::confirm_setup(&d, &ada, PASSWORD, &code).await.map(drop) }
+            async move { two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code).await.map(drop) }
         }),
     ];
     wait_for_lock_waiters(&d, 5).await;
@@ -1280,6 +1285,44 @@ async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
     let now = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
     assert_eq!(now, as_reset, "the user's row is as the reset left it");
     assert_eq!(now.password_hash, Some(new_hash));
+}
+
+/// The same for turning 2FA off, whose password check comes before the
+/// code's transaction: a reset committed in between must not be followed
+/// by the old password turning the second factor off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_factor_is_not_turned_off_with_a_password_replaced_meanwhile() {
+    use app::domain::core::scope::lock_account;
+    use app::domain::testing::wait_for_lock_waiters;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+    let (d, clock) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    let before = Snapshot::take_except(&d, &["quota_counters", "users", "login_failures"]).await;
+
+    let reset = d.db.begin().await.unwrap();
+    lock_account(&reset, ada.account_id()).await.unwrap();
+    let new_hash = d.passwords.hash("Maple-Canyon-Drift-19").await.unwrap();
+    let row = user::Entity::find_by_id(ada.user_id()).one(&reset).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    row.password_hash = Set(Some(new_hash));
+    row.update(&reset).await.unwrap();
+    let off = tokio::spawn({
+        let (d, ada, code) = (d.clone(), ada.clone(), current_code(&d, &secret));
+        async move { two_factor::disable(&d, &ada, PASSWORD, &code).await }
+    });
+    wait_for_lock_waiters(&d, 1).await;
+    reset.commit().await.unwrap();
+
+    let refused = off.await.unwrap().err().expect("turned off with the old password");
+    let said = refused.message_for("password").unwrap_or_else(|| panic!("{refused:?}"));
+    let on_postgres = d.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    assert!(
+        said == reauth::PASSWORD_CHANGED || (!on_postgres && said == reauth::WRONG_PASSWORD),
+        "{said}"
+    );
+    before.assert_unchanged(&d).await;
+    assert!(two_factor::is_enabled(&d.db, ada.user_id()).await.unwrap(), "2FA stays on");
 }
 
 /// A log-in checks the password, then opens the session in a transaction of

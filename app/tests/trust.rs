@@ -589,7 +589,7 @@ async fn keys_and_two_factor_ask_for_the_password() {
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let key = developer_keys::generate(&d, &ada, "CI", "wrong").await.err().unwrap();
     assert_eq!(key.message_for("password").as_deref(), Some("The current password is incorrect."));
-    let on = two_factor::confirm_setup(&d, &ada, "wrong", "123456").await.err().unwrap();
+    let on = two_factor::confirm_setup(&d, &ada, "t", "wrong", "123456").await.err().unwrap();
     assert_eq!(on.message_for("password").as_deref(), Some("The current password is incorrect."));
     before.assert_unchanged(&d).await;
     assert!(!two_factor::is_enabled(&d.db, ada.user_id()).await.unwrap());

@@ -78,6 +78,7 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   await expect(page.getByText('Your recovery codes.', { exact: false })).toBeVisible();
   await expect(page.locator('ul.recovery-codes li')).toHaveCount(10);
   await expect(page.getByText('Two-factor authentication is on', { exact: false })).toBeVisible();
+  await expect(page.getByText('Your other sessions were logged out', { exact: false })).toBeVisible();
 
   // Log out; the password alone is not enough any more.
   await logOut(page);
@@ -133,6 +134,8 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   await page.getByRole('button', { name: 'Make New Recovery Codes' }).click();
   await expect(page.locator('ul.recovery-codes li').first()).not.toHaveText(enabledCodes[0]);
   const newCodes = await page.locator('ul.recovery-codes li').allTextContents();
+  // New codes end no session: only turning 2FA on says so.
+  await expect(page.getByText('Your other sessions were logged out', { exact: false })).toHaveCount(0);
   // Put away once kept; the focus stays in the section.
   await page.getByRole('button', { name: 'I Have Saved Them' }).click();
   await expect(page.locator('ul.recovery-codes')).toHaveCount(0);

@@ -197,6 +197,10 @@ fn log_in_with_two_factor_takes_two_steps() {
             !setup["qr_svg"].as_str().unwrap().contains("style="),
             "the CSP allows no inline styles"
         );
+        // A session opened elsewhere with the password alone.
+        let elsewhere =
+            app.log_in(ADMIN, app::domain::testing::PASSWORD).await.session().expect("a session");
+        assert_eq!(app.call("signed_in_user", &[], Some(&elsewhere)).await.status, StatusCode::OK);
         let code = format!("{:06}", code_at(&secret, step_of(app.clock.now())));
         let confirmed = app
             .call(
@@ -206,6 +210,10 @@ fn log_in_with_two_factor_takes_two_steps() {
             )
             .await;
         assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+        // Turning 2FA on ends it; the session that turned it on goes on.
+        let ended = app.call("signed_in_user", &[], Some(&elsewhere)).await;
+        assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.status, StatusCode::OK);
         app.clock.advance(chrono::Duration::seconds(30));
 
         // The password alone sets no session, only the challenge cookie.

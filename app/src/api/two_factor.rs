@@ -23,7 +23,8 @@ pub async fn begin_two_factor() -> Result<TwoFactorSetup, AppError> {
 pub async fn confirm_two_factor(password: String, code: String) -> Result<Vec<String>, AppError> {
     use super::web::*;
     use crate::domain::identity::two_factor;
-    two_factor::confirm_setup(&domain()?, &member().await?, &password, &code).await
+    let (member, token) = signed_in().await?;
+    two_factor::confirm_setup(&domain()?, &member, &token, &password, &code).await
 }
 
 #[server(prefix = "/fn", endpoint = "regenerate_recovery_codes")]

@@ -92,12 +92,16 @@ pub fn TwoFactorSection() -> impl IntoView {
                         codes.set(None);
                         focus_by_id("two-factor-heading");
                     });
-                    view! { <RecoveryCodes codes=list saved /> }
+                    let turned_on = confirm.value().with(|v| matches!(v, Some(Ok(c)) if *c == list));
+                    view! { <RecoveryCodes codes=list saved turned_on /> }
                 })
             }}
         </section>
     }
 }
+
+const TURNED_ON: &str =
+    "Two-factor authentication is on. Your other sessions were logged out: they began without a code.";
 
 #[component]
 fn TwoFactorSetupSteps(
@@ -153,12 +157,15 @@ fn cancel_setup(begin: ServerAction<BeginTwoFactor>, confirm: ServerAction<Confi
     focus_by_id("two-factor-setup");
 }
 
-/// The codes just made, until the user says they have kept them (`saved`).
+/// The codes just made, until the user says they have kept them (`saved`);
+/// `turned_on` when 2FA was turned on with them, which logged the other
+/// sessions out.
 #[component]
-fn RecoveryCodes(codes: Vec<String>, saved: Callback<()>) -> impl IntoView {
+fn RecoveryCodes(codes: Vec<String>, saved: Callback<()>, turned_on: bool) -> impl IntoView {
     let all = codes.join("\n") + "\n";
     view! {
         <div class="alert success" role="status">
+            {turned_on.then(|| view! { <p>{TURNED_ON}</p> })}
             <p>"Your recovery codes. Each works once, in place of a code from the app. Keep them somewhere safe: they are not shown again."</p>
             <ul class="recovery-codes">
                 {codes.iter().map(|c| view! { <li><code>{c.clone()}</code></li> }).collect_view()}

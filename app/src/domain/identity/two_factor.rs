@@ -22,6 +22,7 @@ use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
 use crate::domain::entity::{recovery_code, two_factor, user};
+use crate::domain::identity::sessions::end_sign_ins;
 use crate::domain::identity::{reauth, throttle};
 use crate::model::{ActivityKind, AppError, TwoFactorSetup, TwoFactorStatus};
 
@@ -194,10 +195,13 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
 }
 
 /// Turns 2FA on with the user's password and the first valid code; returns
-/// the recovery codes, shown once.
+/// the recovery codes, shown once. Every other session of the user ends
+/// (and every log-in waiting for a code): one opened with the password alone
+/// by someone who had it would otherwise outlive the second factor.
 pub async fn confirm_setup(
     d: &Domain,
     me: &Member,
+    current_session_token: &str,
     password: &str,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
@@ -241,6 +245,7 @@ pub async fn confirm_setup(
         return Err(AppError::Conflict(CHANGED_MEANWHILE.into()));
     }
     let codes = replace_recovery_codes(&txn, me.user_id()).await?;
+    end_sign_ins(&txn, me.user_id(), Some(current_session_token)).await?;
     let user = set_flag(&txn, me.user_id(), true).await?;
     let event = Event::new(ActivityKind::TwoFactorEnabled, &user.email);
     activity::record(d, &txn, By::Remedy(me), event).await?;
@@ -412,6 +417,12 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
     let user = own_row(d, me).await?;
     reauth::require_password(d, me, &user, password, "password").await?;
     with_code(d, me.user_id(), code, me.address(), async |txn| {
+        // Read under the account's lock, which `with_code` took: a reset
+        // committed since the password check must not be followed by the
+        // old password turning the second factor off.
+        let current =
+            user::Entity::find_by_id(user.id).one(txn).await?.ok_or(AppError::NotFound)?;
+        reauth::refuse_changed_since(&user, &current, "password")?;
         remove(txn, user.id).await?;
         let event = Event::new(ActivityKind::TwoFactorDisabled, &user.email);
         activity::record(d, txn, By::Remedy(me), event).await?;
