@@ -514,7 +514,7 @@ async fn two_regenerates_of_one_key_at_once_leave_the_secret_shown_working() {
 async fn a_request_with_the_old_secret_racing_a_regenerate_is_refused() {
     use app::domain::core::crypto::token_hash;
     use app::domain::entity::developer_key;
-    use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
     let (d, _) = fresh_concurrent_domain().await;
     if d.db.get_database_backend() != sea_orm::DbBackend::Postgres {
         // The server's one SQLite connection waits for the held write
@@ -1225,23 +1225,16 @@ async fn an_empty_current_password_is_required_and_counts_nothing() {
 /// checked.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 6)]
 async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
-    use app::domain::core::scope::lock_account;
     use app::domain::identity::profile;
     use app::domain::testing::wait_for_lock_waiters;
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
     let (d, _) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let (key, code) = key_and_setup_code(&d, &ada).await;
     // The users table changes with the reset itself: its row is compared whole below.
     let before = Snapshot::take_except(&d, &["quota_counters", "users", "login_failures"]).await;
 
-    let reset = d.db.begin().await.unwrap();
-    lock_account(&reset, ada.account_id()).await.unwrap();
-    let new_hash = d.passwords.hash("Maple-Canyon-Drift-19").await.unwrap();
-    let row = user::Entity::find_by_id(ada.user_id()).one(&reset).await.unwrap().unwrap();
-    let mut row = row.into_active_model();
-    row.password_hash = Set(Some(new_hash.clone()));
-    let as_reset = row.update(&reset).await.unwrap();
+    let (reset, as_reset) = a_reset_not_yet_committed(&d, &ada).await;
+    let new_hash = as_reset.password_hash.clone().unwrap();
     let tries = vec![
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
@@ -1292,21 +1285,13 @@ async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
 /// by the old password turning the second factor off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_factor_is_not_turned_off_with_a_password_replaced_meanwhile() {
-    use app::domain::core::scope::lock_account;
     use app::domain::testing::wait_for_lock_waiters;
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
     let (d, clock) = fresh_concurrent_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let (secret, _) = enable(&d, &clock, "ada@example.com").await;
     let before = Snapshot::take_except(&d, &["quota_counters", "users", "login_failures"]).await;
 
-    let reset = d.db.begin().await.unwrap();
-    lock_account(&reset, ada.account_id()).await.unwrap();
-    let new_hash = d.passwords.hash("Maple-Canyon-Drift-19").await.unwrap();
-    let row = user::Entity::find_by_id(ada.user_id()).one(&reset).await.unwrap().unwrap();
-    let mut row = row.into_active_model();
-    row.password_hash = Set(Some(new_hash));
-    row.update(&reset).await.unwrap();
+    let (reset, _) = a_reset_not_yet_committed(&d, &ada).await;
     let off = tokio::spawn({
         let (d, ada, code) = (d.clone(), ada.clone(), current_code(&d, &secret));
         async move { two_factor::disable(&d, &ada, PASSWORD, &code).await }
@@ -1323,6 +1308,24 @@ async fn two_factor_is_not_turned_off_with_a_password_replaced_meanwhile() {
     );
     before.assert_unchanged(&d).await;
     assert!(two_factor::is_enabled(&d.db, ada.user_id()).await.unwrap(), "2FA stays on");
+}
+
+/// A reset of `ada`'s password that holds her account's lock until the
+/// caller commits it, and her row as it leaves it.
+async fn a_reset_not_yet_committed(
+    d: &Domain,
+    ada: &app::domain::core::actor::Member,
+) -> (sea_orm::DatabaseTransaction, user::Model) {
+    use app::domain::core::scope::lock_account;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+    let reset = d.db.begin().await.unwrap();
+    lock_account(&reset, ada.account_id()).await.unwrap();
+    let new_hash = d.passwords.hash("Maple-Canyon-Drift-19").await.unwrap();
+    let row = user::Entity::find_by_id(ada.user_id()).one(&reset).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    row.password_hash = Set(Some(new_hash));
+    let as_reset = row.update(&reset).await.unwrap();
+    (reset, as_reset)
 }
 
 /// A log-in checks the password, then opens the session in a transaction of
