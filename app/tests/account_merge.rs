@@ -106,7 +106,7 @@ async fn a_merge_moves_everything_and_keeps_the_targets_admins_in_charge() {
     let session = sessions::start_session(&d, &user_row(&d, ada.user_id()).await, "test", None)
         .await
         .unwrap();
-    let key = developer_keys::generate(&d, &carl, "CI", PASSWORD).await.unwrap();
+    let key = developer_keys::generate(&d, &carl, "CI", PASSWORD, "").await.unwrap();
     let numbers_key = |account: i32| format!("number_request:account:{account}");
     assert_eq!(counter(&d, numbers_key(from)).await, Some(1));
 

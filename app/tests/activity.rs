@@ -345,9 +345,9 @@ async fn sign_ins_and_personal_security_record_each_change() {
     log.none(&d).await;
     clock.advance(Duration::minutes(16));
 
-    let key = developer_keys::generate(&d, &ada_here, "CI", NEW_PASSWORD).await.unwrap();
+    let key = developer_keys::generate(&d, &ada_here, "CI", NEW_PASSWORD, "").await.unwrap();
     log.one_from_here(&d, ActivityKind::DeveloperKeyCreated, me, "CI").await;
-    developer_keys::regenerate(&d, &ada_here, key.row.id, NEW_PASSWORD).await.unwrap();
+    developer_keys::regenerate(&d, &ada_here, key.row.id, NEW_PASSWORD, "").await.unwrap();
     log.one_from_here(&d, ActivityKind::DeveloperKeyRegenerated, me, "CI").await;
     developer_keys::revoke(&d, &ada_here, key.row.id).await.unwrap();
     log.one_from_here(&d, ActivityKind::DeveloperKeyRevoked, me, "CI").await;
@@ -389,7 +389,7 @@ async fn sign_ins_and_personal_security_record_each_change() {
     two_factor::disable(&d, &ada_here, NEW_PASSWORD, &current_code(&d, &secret)).await.unwrap();
     log.one_from_here(&d, ActivityKind::TwoFactorDisabled, me, me).await;
 
-    email_links::request_email_change(&d, &ada_here, NEW_PASSWORD, "ada@new.example.com")
+    email_links::request_email_change(&d, &ada_here, NEW_PASSWORD, "ada@new.example.com", "")
         .await
         .unwrap();
     let asked = log.one_from_here(&d, ActivityKind::EmailChangeRequested, me, me).await;
@@ -909,7 +909,7 @@ async fn each_user_sees_their_own_security_events_only() {
     log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     assert!(log_in_by_password(&d, "bob@example.com", "wrong", "t").await.is_err());
-    developer_keys::generate(&d, &bob, "CI", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &bob, "CI", PASSWORD, "").await.unwrap();
     // Not a security event: an application.
     applications::create(&d, &ada, "Hotline").await.unwrap();
 
@@ -1111,10 +1111,10 @@ async fn no_secret_ever_reaches_the_activity_table() {
     profile::change_password(&d, &ada, &session.token, PASSWORD, NEW_PASSWORD).await.unwrap();
     secrets.push(session.token.clone());
     // Developer keys.
-    let key = developer_keys::generate(&d, &ada, "CI", NEW_PASSWORD).await.unwrap();
+    let key = developer_keys::generate(&d, &ada, "CI", NEW_PASSWORD, "").await.unwrap();
     secrets.push(key.key.clone());
     secrets.push(key.row.prefix.clone());
-    let again = developer_keys::regenerate(&d, &ada, key.row.id, NEW_PASSWORD).await.unwrap();
+    let again = developer_keys::regenerate(&d, &ada, key.row.id, NEW_PASSWORD, "").await.unwrap();
     secrets.push(again.key.clone());
     // TOTP codes and recovery codes.
     let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
@@ -1144,9 +1144,15 @@ async fn no_secret_ever_reaches_the_activity_table() {
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
     email_links::reset_password(&d, &token, "Granite-Meadow-Violet-31", "t", None).await.unwrap();
     secrets.extend([token, "Granite-Meadow-Violet-31".into()]);
-    email_links::request_email_change(&d, &ada, "Granite-Meadow-Violet-31", "ada@new.example.com")
-        .await
-        .unwrap();
+    email_links::request_email_change(
+        &d,
+        &ada,
+        "Granite-Meadow-Violet-31",
+        "ada@new.example.com",
+        "",
+    )
+    .await
+    .unwrap();
     let token = link_token(&d, "ada@new.example.com", "/confirm-email").await;
     email_links::confirm_email_change(&d, &token, None).await.unwrap();
     secrets.push(token);
@@ -1293,7 +1299,7 @@ async fn an_email_change_is_cancelled_with_the_changes_spent() {
     let hour = Duration::hours(1);
     d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 1, window: hour });
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com").await.unwrap();
+    email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com", "").await.unwrap();
     let before = Snapshot::take(&d).await;
     let spent = profile::update_name(&d, &ada, "Ada", "King").await;
     assert!(matches!(spent, Err(AppError::TooManyRequests(_))), "{spent:?}");

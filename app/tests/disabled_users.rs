@@ -66,7 +66,7 @@ async fn disabling_ends_sessions_and_keys_at_once_and_keeps_what_they_own() {
     let bob_session = log_in_by_password(&d, "bob@example.com", PASSWORD, "laptop").await.unwrap();
     let other_session = log_in_by_password(&d, "bob@example.com", PASSWORD, "phone").await.unwrap();
     let bob = bob_session.member.clone();
-    let key = developer_keys::generate(&d, &bob, "Script", PASSWORD).await.unwrap().key;
+    let key = developer_keys::generate(&d, &bob, "Script", PASSWORD, "").await.unwrap().key;
     provisioning::stock_local_pool(&d.db, &provisioning::default_pool()).await.unwrap();
     let number = phone_numbers::request(&d, &bob.admin().unwrap()).await.unwrap();
     let application = applications::create(&d, &bob, "IVR").await.unwrap();
@@ -150,7 +150,9 @@ async fn a_disabled_user_cannot_confirm_an_email_change_or_verify_an_address() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
-    email_links::request_email_change(&d, &bob, PASSWORD, "bob@elsewhere.example").await.unwrap();
+    email_links::request_email_change(&d, &bob, PASSWORD, "bob@elsewhere.example", "")
+        .await
+        .unwrap();
     let change = link_token(&d, "bob@elsewhere.example", "/confirm-email").await;
     mark_unverified(&d, bob.user_id()).await;
     email_links::resend_verification(&d, &bob).await.unwrap();

@@ -76,11 +76,11 @@ async fn each_kind_stops_at_its_most_and_deleting_one_makes_room() {
         .await;
     refused_as_full(&d, "applications", async || applications::clone(&d, &ada, app).await).await;
 
-    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
-    let another = async || developer_keys::generate(&d, &ada, "Laptop", PASSWORD).await;
+    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD, "").await.unwrap();
+    let another = async || developer_keys::generate(&d, &ada, "Laptop", PASSWORD, "").await;
     refused_as_full(&d, "developer keys", another).await;
     developer_keys::revoke(&d, &ada, key.row.id).await.unwrap();
-    developer_keys::generate(&d, &ada, "Laptop", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &ada, "Laptop", PASSWORD, "").await.unwrap();
 }
 
 /// The account's share is the account's, whoever adds: Ada's and Bob's
@@ -117,10 +117,10 @@ async fn the_accounts_share_counts_every_users_rows() {
         refused_as_full(&d, "has 2 applications", third).await;
     }
 
-    developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
-    let another = async || developer_keys::generate(&d, &ada, "Laptop", PASSWORD).await;
+    developer_keys::generate(&d, &ada, "CI", PASSWORD, "").await.unwrap();
+    let another = async || developer_keys::generate(&d, &ada, "Laptop", PASSWORD, "").await;
     refused_as_full(&d, "developer keys", another).await;
-    let graces = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    let graces = developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap();
     assert_eq!(developer_keys::list(&d, &grace).await.unwrap(), [graces.row]);
 }
 
@@ -170,7 +170,9 @@ async fn keys_made_at_the_same_moment_take_one_place_and_one_name() {
         lock_account(&held, ada.account_id()).await.unwrap();
         let tasks = names.map(|name| {
             let (d, ada) = (d.clone(), ada.clone());
-            tokio::spawn(async move { developer_keys::generate(&d, &ada, name, PASSWORD).await })
+            tokio::spawn(
+                async move { developer_keys::generate(&d, &ada, name, PASSWORD, "").await },
+            )
         });
         app::domain::testing::wait_for_lock_waiters(&d, 4).await;
         held.commit().await.unwrap();

@@ -191,22 +191,25 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
     // The wrong password counts against the user's re-checks (login_failures);
     // nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
-    let wrong =
-        email_links::request_email_change(&d, &me, "wrong", "new@example.com").await.err().unwrap();
+    let wrong = email_links::request_email_change(&d, &me, "wrong", "new@example.com", "")
+        .await
+        .err()
+        .unwrap();
     assert!(wrong.message_for("current_password").is_some());
-    let taken = email_links::request_email_change(&d, &me, PASSWORD, "Taken@example.com")
+    let taken = email_links::request_email_change(&d, &me, PASSWORD, "Taken@example.com", "")
         .await
         .err()
         .unwrap();
     assert!(field(&taken, "new_email").contains("already in use"));
     let malformed =
-        email_links::request_email_change(&d, &me, PASSWORD, "nope").await.err().unwrap();
+        email_links::request_email_change(&d, &me, PASSWORD, "nope", "").await.err().unwrap();
     assert!(malformed.message_for("new_email").is_some());
     before.assert_unchanged(&d).await;
     assert_eq!(outbox::Entity::find().count(&d.db).await.unwrap(), 0, "refusals send nothing");
 
-    let to =
-        email_links::request_email_change(&d, &me, PASSWORD, " New@Example.com ").await.unwrap();
+    let to = email_links::request_email_change(&d, &me, PASSWORD, " New@Example.com ", "")
+        .await
+        .unwrap();
     assert_eq!(to, "new@example.com");
     assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "ada@example.com", "not yet");
     let notice = outbox_to(&d, "ada@example.com").await;
@@ -243,9 +246,10 @@ async fn an_unverified_user_is_not_told_that_an_address_has_an_account() {
     account_with_admin(&d, "Other", "taken@example.com").await;
     let me = sign_up(&d, "grace@example.com").await.member;
     let free =
-        email_links::request_email_change(&d, &me, PASSWORD, "free@example.com").await.unwrap();
-    let taken =
-        email_links::request_email_change(&d, &me, PASSWORD, "Taken@example.com").await.unwrap();
+        email_links::request_email_change(&d, &me, PASSWORD, "free@example.com", "").await.unwrap();
+    let taken = email_links::request_email_change(&d, &me, PASSWORD, "Taken@example.com", "")
+        .await
+        .unwrap();
     assert_eq!((free.as_str(), taken.as_str()), ("free@example.com", "taken@example.com"));
     let waiting = email_links::pending_email_change(&d, &me).await.unwrap().unwrap();
     assert_eq!(waiting.new_email, "taken@example.com", "shown waiting, as a free address is");
@@ -272,7 +276,7 @@ async fn an_email_change_to_ones_own_address_is_refused_and_changes_nothing() {
     let before = Snapshot::take(&d).await;
     for same in ["ada@example.com", " ADA@Example.com "] {
         let refused =
-            email_links::request_email_change(&d, &me, PASSWORD, same).await.err().unwrap();
+            email_links::request_email_change(&d, &me, PASSWORD, same, "").await.err().unwrap();
         assert_eq!(
             refused,
             AppError::field("new_email", "This is already your email address."),
@@ -299,7 +303,7 @@ async fn a_pending_email_change_is_shown_and_can_be_cancelled() {
     before.assert_unchanged(&d).await;
 
     let asked_at = d.clock.now();
-    email_links::request_email_change(&d, &me, PASSWORD, "new@example.com").await.unwrap();
+    email_links::request_email_change(&d, &me, PASSWORD, "new@example.com", "").await.unwrap();
     let pending = email_links::pending_email_change(&d, &me).await.unwrap().unwrap();
     assert_eq!(pending.new_email, "new@example.com");
     let until = (asked_at + chrono::Duration::hours(24)).format("%Y-%m-%d %H:%M UTC");
@@ -331,11 +335,11 @@ async fn a_pending_email_change_is_shown_and_can_be_cancelled() {
     assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "ada@example.com");
 
     // A confirmed change leaves nothing waiting, nor does an expired one.
-    email_links::request_email_change(&d, &me, PASSWORD, "newer@example.com").await.unwrap();
+    email_links::request_email_change(&d, &me, PASSWORD, "newer@example.com", "").await.unwrap();
     let token = link_token(&d, "newer@example.com", "/confirm-email").await;
     email_links::confirm_email_change(&d, &token, None).await.unwrap();
     assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
-    email_links::request_email_change(&d, &me, PASSWORD, "newest@example.com").await.unwrap();
+    email_links::request_email_change(&d, &me, PASSWORD, "newest@example.com", "").await.unwrap();
     let late = link_token(&d, "newest@example.com", "/confirm-email").await;
     clock.advance(chrono::Duration::hours(24));
     assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
@@ -351,7 +355,7 @@ async fn a_pending_email_change_is_shown_and_can_be_cancelled() {
 async fn an_email_change_link_cannot_take_an_address_claimed_meanwhile() {
     let (d, _) = fresh_domain().await;
     let me = account_with_admin(&d, "Acme", "ada@example.com").await;
-    email_links::request_email_change(&d, &me, PASSWORD, "new@example.com").await.unwrap();
+    email_links::request_email_change(&d, &me, PASSWORD, "new@example.com", "").await.unwrap();
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
     account_with_admin(&d, "Fast", "new@example.com").await;
     let before = Snapshot::take(&d).await;
@@ -386,10 +390,10 @@ async fn a_changed_or_reset_password_is_told_to_the_address_with_the_keys_that_s
     let session = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     let here: std::net::IpAddr = "203.0.113.9".parse().unwrap();
     let me = session.member.clone().from_address(Some(here));
-    let key = developer_keys::generate(&d, &me, "Nightly report", PASSWORD).await.unwrap();
+    let key = developer_keys::generate(&d, &me, "Nightly report", PASSWORD, "").await.unwrap();
     // A name chosen by whoever had the password, to read as the platform's.
     let forged = "Backup\" is safe. Support changed it";
-    developer_keys::generate(&d, &me, forged, PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &me, forged, PASSWORD, "").await.unwrap();
     let notices = || async {
         let mut bodies = Vec::new();
         for email in outbox_to(&d, "ada@example.com").await {
@@ -463,7 +467,7 @@ async fn a_reset_link_stops_working_once_the_password_or_the_address_changes() {
     // A link sent to the old address stops when the new one is confirmed.
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let reset = link_token(&d, "ada@example.com", "/reset-password").await;
-    email_links::request_email_change(&d, &me, new_password, "ada@new.example").await.unwrap();
+    email_links::request_email_change(&d, &me, new_password, "ada@new.example", "").await.unwrap();
     let confirm = link_token(&d, "ada@new.example", "/confirm-email").await;
     email_links::confirm_email_change(&d, &confirm, None).await.unwrap();
     let before = Snapshot::take(&d).await;

@@ -481,11 +481,11 @@ async fn two_regenerates_of_one_key_at_once_leave_the_secret_shown_working() {
         return;
     }
     let grace = account_with_admin(&d, "Acme", "grace@example.com").await;
-    let old = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    let old = developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap();
     let held = change_user_under_lock(&d, grace.user_id(), |u| u.last_name = Set("H".into())).await;
     let regenerate = || {
         let (d, grace, id) = (d.clone(), grace.clone(), old.row.id);
-        tokio::spawn(async move { developer_keys::regenerate(&d, &grace, id, PASSWORD).await })
+        tokio::spawn(async move { developer_keys::regenerate(&d, &grace, id, PASSWORD, "").await })
     };
     let (first, second) = (regenerate(), regenerate());
     wait_for_lock_waiters(&d, 2).await;
@@ -523,7 +523,7 @@ async fn a_request_with_the_old_secret_racing_a_regenerate_is_refused() {
         return;
     }
     let grace = account_with_admin(&d, "Acme", "grace@example.com").await;
-    let old = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    let old = developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap();
     let held = d.begin().await.unwrap();
     let row = developer_key::Entity::find_by_id(old.row.id).one(&held).await.unwrap().unwrap();
     let mut row = row.into_active_model();
@@ -549,7 +549,7 @@ async fn a_burst_of_api_requests_is_admitted_up_to_the_limit() {
     let (mut d, _) = fresh_concurrent_domain().await;
     d.quotas = QuotaPolicy::default().with_overrides("api_request.actor=5/1").unwrap();
     let grace = account_with_admin(&d, "Acme", "grace@example.com").await;
-    let key = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap().key;
+    let key = developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap().key;
     let client = Some("192.0.2.1".parse().unwrap());
     let requests: Vec<_> = (0..20)
         .map(|_| {
@@ -585,7 +585,7 @@ async fn an_accounts_api_requests_are_counted_together() {
     let bob = account_with_admin(&d, "Globex", "bob@example.com").await;
     let mut keys = Vec::new();
     for member in [&ada, &grace, &bob] {
-        keys.push(developer_keys::generate(&d, member, "CI", PASSWORD).await.unwrap().key);
+        keys.push(developer_keys::generate(&d, member, "CI", PASSWORD, "").await.unwrap().key);
     }
     let from = |i: u8| Some(std::net::IpAddr::from([192, 0, 2, i]));
     for (i, key) in [&keys[0], &keys[1], &keys[0]].into_iter().enumerate() {
@@ -605,18 +605,18 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     // A key needs a name of at most 100 characters; a refused one is no key.
     let before = Snapshot::take(&d).await;
     for bad in ["  ", &"k".repeat(101)] {
-        let refused = developer_keys::generate(&d, &grace, bad, PASSWORD).await.err().unwrap();
+        let refused = developer_keys::generate(&d, &grace, bad, PASSWORD, "").await.err().unwrap();
         assert!(
             refused.message_for("name").is_some_and(|m| m.starts_with("Key Name ")),
             "{refused:?}"
         );
     }
     before.assert_unchanged(&d).await;
-    let first = developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    let first = developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap();
     assert!(first.key.starts_with("vk_") && first.key.len() > 40);
     // A second key of the same name, whatever its case, could not be told apart.
     let before = Snapshot::take(&d).await;
-    let twin = developer_keys::generate(&d, &grace, " ci ", PASSWORD).await.err().unwrap();
+    let twin = developer_keys::generate(&d, &grace, " ci ", PASSWORD, "").await.err().unwrap();
     assert_eq!(
         twin.message_for("name").as_deref(),
         Some("You already have a key named ci: choose another, or regenerate that key.")
@@ -631,7 +631,7 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     assert!(developer_keys::list(&d, &grace).await.unwrap()[0].last_used.is_some());
 
     // Regenerating replaces the secret; revoking ends it.
-    let second = developer_keys::regenerate(&d, &grace, first.row.id, PASSWORD).await.unwrap();
+    let second = developer_keys::regenerate(&d, &grace, first.row.id, PASSWORD, "").await.unwrap();
     assert_eq!(developer_keys::authenticate(&d, &first.key).await, Err(AppError::Unauthenticated));
     assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());
     // Another user (here an admin of the same account) can neither revoke
@@ -639,20 +639,20 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     let before = Snapshot::take(&d).await;
     assert_eq!(developer_keys::revoke(&d, &ada, second.row.id).await, Err(AppError::NotFound));
     assert_eq!(
-        developer_keys::regenerate(&d, &ada, second.row.id, PASSWORD).await.map(|k| k.key),
+        developer_keys::regenerate(&d, &ada, second.row.id, PASSWORD, "").await.map(|k| k.key),
         Err(AppError::NotFound)
     );
     before.assert_unchanged(&d).await;
     // Its own user needs the right password; a wrong one is counted only.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
-    let wrong = developer_keys::regenerate(&d, &grace, second.row.id, "not it").await;
+    let wrong = developer_keys::regenerate(&d, &grace, second.row.id, "not it", "").await;
     assert_eq!(
         wrong.map(|k| k.key).unwrap_err().message_for("password").as_deref(),
         Some(reauth::WRONG_PASSWORD)
     );
     before.assert_unchanged(&d).await;
     assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());
-    let third = developer_keys::generate(&d, &grace, "Reports", PASSWORD).await.unwrap();
+    let third = developer_keys::generate(&d, &grace, "Reports", PASSWORD, "").await.unwrap();
     developer_keys::revoke(&d, &grace, second.row.id).await.unwrap();
     assert_eq!(developer_keys::authenticate(&d, &second.key).await, Err(AppError::Unauthenticated));
 
@@ -683,8 +683,9 @@ async fn each_user_lists_only_their_own_keys() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", false).await;
-    let graces = developer_keys::generate(&d, &grace, "Grace's deploys", PASSWORD).await.unwrap();
-    let adas = developer_keys::generate(&d, &ada, "Ada's reports", PASSWORD).await.unwrap();
+    let graces =
+        developer_keys::generate(&d, &grace, "Grace's deploys", PASSWORD, "").await.unwrap();
+    let adas = developer_keys::generate(&d, &ada, "Ada's reports", PASSWORD, "").await.unwrap();
     let before = Snapshot::take(&d).await;
     let listed = developer_keys::list(&d, &ada).await.unwrap();
     assert_eq!(listed, [adas.row.clone()]);
@@ -789,6 +790,62 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
     log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None)
         .await
         .unwrap();
+}
+
+/// With 2FA on, what outlives the session and a password change (a developer
+/// key; the email address that resets go to) also asks for a code: a stolen
+/// session and the password alone no longer keep a way in.
+#[tokio::test]
+async fn with_two_factor_on_keys_and_email_changes_also_ask_for_a_code() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let key = developer_keys::generate(&d, &ada, "Before", PASSWORD, "").await.unwrap().row.id;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+
+    // No code, or a wrong one: refused beside the code's field, and nothing
+    // is made (a wrong code is counted, as every code is).
+    for (code, said, counted) in
+        [("", two_factor::CODE_NEEDED, false), ("000000", two_factor::WRONG_CODE, true)]
+    {
+        let except: &[&str] =
+            if counted { &["quota_counters", "login_failures"] } else { &["quota_counters"] };
+        let before = Snapshot::take_except(&d, except).await;
+        let made = developer_keys::generate(&d, &ada, "CI", PASSWORD, code).await.err().unwrap();
+        let again = developer_keys::regenerate(&d, &ada, key, PASSWORD, code).await.err().unwrap();
+        let moved = email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com", code)
+            .await
+            .err()
+            .unwrap();
+        for refused in [made, again, moved] {
+            assert_eq!(refused.message_for("code").as_deref(), Some(said), "{refused:?}");
+        }
+        before.assert_unchanged(&d).await;
+    }
+
+    // A right code refused for something else (a name taken) is not used
+    // up, and its count is given back.
+    let code = current_code(&d, &secret);
+    let taken = developer_keys::generate(&d, &ada, "before", PASSWORD, &code).await.err().unwrap();
+    assert!(taken.message_for("name").unwrap().starts_with(developer_keys::KEY_NAME_TAKEN));
+    developer_keys::generate(&d, &ada, "CI", PASSWORD, &code).await.unwrap();
+    let failures = login_failure::Entity::find().count(&d.db).await.unwrap();
+    assert_eq!(failures, 0, "the right code gave the wrong ones' counts back");
+    // The same code a second time is a replay.
+    let replayed = developer_keys::regenerate(&d, &ada, key, PASSWORD, &code).await.err().unwrap();
+    assert_eq!(replayed.message_for("code").as_deref(), Some(two_factor::CODE_USED));
+    clock.advance(Duration::seconds(30));
+    developer_keys::regenerate(&d, &ada, key, PASSWORD, &current_code(&d, &secret)).await.unwrap();
+    clock.advance(Duration::seconds(30));
+    let to = email_links::request_email_change(
+        &d,
+        &ada,
+        PASSWORD,
+        "new@example.com",
+        &current_code(&d, &secret),
+    )
+    .await
+    .unwrap();
+    assert_eq!(to, "new@example.com");
 }
 
 /// Whoever has the password could try five codes every quarter of an hour
@@ -1102,23 +1159,23 @@ async fn password_checks_in_the_settings_are_counted_right_or_wrong() {
     d.quotas.set(Limit { action: Action::PasswordCheck, per: Per::Actor, max: 3, window: hour });
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = add_user(&d, ada.account_id(), "grace@example.com", false).await;
-    let wrong = developer_keys::generate(&d, &ada, "CI", "not-her-password").await;
+    let wrong = developer_keys::generate(&d, &ada, "CI", "not-her-password", "").await;
     assert_eq!(
         wrong.err().unwrap().message_for("password").as_deref(),
         Some(reauth::WRONG_PASSWORD)
     );
-    developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
-    developer_keys::generate(&d, &ada, "CD", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &ada, "CI", PASSWORD, "").await.unwrap();
+    developer_keys::generate(&d, &ada, "CD", PASSWORD, "").await.unwrap();
     let before = Snapshot::take(&d).await;
-    let refused = developer_keys::generate(&d, &ada, "Nightly", PASSWORD).await;
+    let refused = developer_keys::generate(&d, &ada, "Nightly", PASSWORD, "").await;
     assert!(
         matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("password checks")),
         "{refused:?}"
     );
     before.assert_unchanged(&d).await;
-    developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap();
     clock.advance(hour);
-    developer_keys::generate(&d, &ada, "Nightly", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &ada, "Nightly", PASSWORD, "").await.unwrap();
 }
 
 /// Password checks are counted per client address too: a client's own
@@ -1135,22 +1192,22 @@ async fn password_checks_from_one_client_address_are_counted_together() {
     let client = Some("203.0.113.7".parse().unwrap());
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await.from_address(client);
     let bob = account_with_admin(&d, "Beta", "bob@example.com").await.from_address(client);
-    let wrong = developer_keys::generate(&d, &ada, "CI", "not-her-password").await;
+    let wrong = developer_keys::generate(&d, &ada, "CI", "not-her-password", "").await;
     assert_eq!(
         wrong.err().unwrap().message_for("password").as_deref(),
         Some(reauth::WRONG_PASSWORD)
     );
-    developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
-    developer_keys::generate(&d, &bob, "CI", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &ada, "CI", PASSWORD, "").await.unwrap();
+    developer_keys::generate(&d, &bob, "CI", PASSWORD, "").await.unwrap();
     let before = Snapshot::take(&d).await;
-    let refused = developer_keys::generate(&d, &bob, "CD", PASSWORD).await;
+    let refused = developer_keys::generate(&d, &bob, "CD", PASSWORD, "").await;
     assert!(
         matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("password checks")),
         "{refused:?}"
     );
     before.assert_unchanged(&d).await;
     let bob_elsewhere = bob.from_address(Some("198.51.100.9".parse().unwrap()));
-    developer_keys::generate(&d, &bob_elsewhere, "CD", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &bob_elsewhere, "CD", PASSWORD, "").await.unwrap();
 }
 
 /// Someone who signs up with another person's address, never verified, gets
@@ -1165,7 +1222,7 @@ async fn notices_go_only_to_a_verified_address() {
     let (secret, _) = enable(&d, &clock, "ada@example.com").await;
     let me = ada.clone();
     two_factor::disable(&d, &me, PASSWORD, &current_code(&d, &secret)).await.unwrap();
-    email_links::request_email_change(&d, &me, PASSWORD, "new@example.com").await.unwrap();
+    email_links::request_email_change(&d, &me, PASSWORD, "new@example.com", "").await.unwrap();
     assert_eq!(subjects_of_mail(&d, "ada@example.com").await, Vec::<String>::new());
     assert_eq!(subjects_of_mail(&d, "new@example.com").await, ["Confirm your new email address"]);
     // Once verified, the same changes are told to the address.
@@ -1181,7 +1238,7 @@ async fn notices_go_only_to_a_verified_address() {
 /// What the password re-check tests change with the password: a developer
 /// key's id (to regenerate) and a right code for a two-factor set-up begun.
 async fn key_and_setup_code(d: &Domain, me: &app::domain::core::actor::Member) -> (i32, String) {
-    let key = developer_keys::generate(d, me, "CI", PASSWORD).await.unwrap();
+    let key = developer_keys::generate(d, me, "CI", PASSWORD, "").await.unwrap();
     let setup = two_factor::begin_setup(d, me).await.unwrap();
     let code = current_code(d, &app::domain::testing::base32_decode(&setup.secret));
     (key.row.id, code)
@@ -1198,9 +1255,9 @@ async fn an_empty_current_password_is_required_and_counts_nothing() {
     let (key, code) = key_and_setup_code(&d, &ada).await;
     let before = Snapshot::take(&d).await;
     let required = Some(reauth::PASSWORD_REQUIRED);
-    let generated = developer_keys::generate(&d, &ada, "Deploy", "").await.err().unwrap();
+    let generated = developer_keys::generate(&d, &ada, "Deploy", "", "").await.err().unwrap();
     assert_eq!(generated.message_for("password").as_deref(), required);
-    let regenerated = developer_keys::regenerate(&d, &ada, key, "").await.err().unwrap();
+    let regenerated = developer_keys::regenerate(&d, &ada, key, "", "").await.err().unwrap();
     assert_eq!(regenerated.message_for("password").as_deref(), required);
     let confirmed = two_factor::confirm_setup(&d, &ada, "t", "", &code).await.err().unwrap();
     assert_eq!(confirmed.message_for("password").as_deref(), required);
@@ -1210,7 +1267,7 @@ async fn an_empty_current_password_is_required_and_counts_nothing() {
     before.assert_unchanged(&d).await;
     // The new address is looked up (and that is counted), the password not.
     let before = Snapshot::take(&d).await;
-    let moved = email_links::request_email_change(&d, &ada, "", "new@example.com").await;
+    let moved = email_links::request_email_change(&d, &ada, "", "new@example.com", "").await;
     assert_eq!(moved.err().unwrap().message_for("current_password").as_deref(), required);
     before.assert_unchanged(&d).await;
 }
@@ -1238,11 +1295,11 @@ async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
     let tries = vec![
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
-            async move { developer_keys::generate(&d, &ada, "Deploy", PASSWORD).await.map(drop) }
+            async move { developer_keys::generate(&d, &ada, "Deploy", PASSWORD, "").await.map(drop) }
         }),
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
-            async move { developer_keys::regenerate(&d, &ada, key, PASSWORD).await.map(drop) }
+            async move { developer_keys::regenerate(&d, &ada, key, PASSWORD, "").await.map(drop) }
         }),
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
@@ -1252,7 +1309,7 @@ async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
             let to = "new@example.com";
-            async move { email_links::request_email_change(&d, &ada, PASSWORD, to).await.map(drop) }
+            async move { email_links::request_email_change(&d, &ada, PASSWORD, to, "").await.map(drop) }
         }),
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
@@ -1380,7 +1437,7 @@ async fn a_password_change_or_reset_ends_a_pending_email_change() {
     account_with_admin(&d, "Acme", "ada@example.com").await;
     let session = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
     let me = session.member.clone();
-    email_links::request_email_change(&d, &me, PASSWORD, "mallory@evil.example").await.unwrap();
+    email_links::request_email_change(&d, &me, PASSWORD, "mallory@evil.example", "").await.unwrap();
     let taken = link_token(&d, "mallory@evil.example", "/confirm-email").await;
     let new_password = "Maple-Canyon-Drift-19";
     profile::change_password(&d, &me, &session.token, PASSWORD, new_password).await.unwrap();
@@ -1395,7 +1452,7 @@ async fn a_password_change_or_reset_ends_a_pending_email_change() {
     assert_eq!(email().await, "ada@example.com");
 
     // The same through a reset link.
-    email_links::request_email_change(&d, &me, new_password, "eve@evil.example").await.unwrap();
+    email_links::request_email_change(&d, &me, new_password, "eve@evil.example", "").await.unwrap();
     let taken = link_token(&d, "eve@evil.example", "/confirm-email").await;
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let reset = link_token(&d, "ada@example.com", "/reset-password").await;

@@ -308,11 +308,11 @@ async fn email_change_confirmations_are_limited() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     for n in 0..3 {
-        email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com").await.unwrap();
+        email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com", "").await.unwrap();
         assert_eq!(emails_to(&d, "new@example.com").await, n + 1);
     }
     let before = Snapshot::take(&d).await;
-    let fourth = email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com").await;
+    let fourth = email_links::request_email_change(&d, &ada, PASSWORD, "new@example.com", "").await;
     assert!(matches!(&fourth, Err(AppError::TooManyRequests(m)) if m.contains("email-change")));
     before.assert_unchanged(&d).await;
     assert_eq!(emails_to(&d, "new@example.com").await, 3);
@@ -391,7 +391,7 @@ async fn an_unverified_sign_up_cannot_spend_or_invite_until_it_verifies() {
     }
     let number = phone_numbers::request(&d, &admin).await;
     assert_eq!(number.err(), Some(AppError::Forbidden(unverified_refusal())));
-    let key = developer_keys::generate(&d, &grace, "CI", PASSWORD).await;
+    let key = developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await;
     assert_eq!(key.err(), Some(AppError::Forbidden(unverified_refusal())));
     before.assert_unchanged(&d).await;
 
@@ -399,7 +399,7 @@ async fn an_unverified_sign_up_cannot_spend_or_invite_until_it_verifies() {
     email_links::verify_email(&d, &token, None).await.unwrap();
     users::invite(&d, &admin, invitee("bob@example.com")).await.unwrap();
     phone_numbers::request(&d, &admin).await.unwrap();
-    developer_keys::generate(&d, &grace, "CI", PASSWORD).await.unwrap();
+    developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap();
 }
 
 /// A sign-up needs no mailbox, so an unverified one stores no code: no
@@ -442,10 +442,10 @@ async fn an_unverified_user_stores_no_libraries_or_applications() {
 async fn a_user_whose_verification_lapsed_regenerates_no_developer_key() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Initech", "ada@example.com").await;
-    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await.unwrap();
+    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD, "").await.unwrap();
     mark_unverified(&d, ada.user_id()).await;
     let before = Snapshot::take(&d).await;
-    let regenerated = developer_keys::regenerate(&d, &ada, key.row.id, PASSWORD).await;
+    let regenerated = developer_keys::regenerate(&d, &ada, key.row.id, PASSWORD, "").await;
     assert_eq!(regenerated.err(), Some(AppError::Forbidden(unverified_refusal())));
     before.assert_unchanged(&d).await;
 }
@@ -573,7 +573,7 @@ async fn password_rechecks_are_throttled_per_user() {
     }
     let right = profile::change_password(&d, &ada, "none", PASSWORD, new).await;
     assert!(matches!(right, Err(AppError::TooManyRequests(m)) if m.contains("wrong passwords")));
-    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD).await;
+    let key = developer_keys::generate(&d, &ada, "CI", PASSWORD, "").await;
     assert!(matches!(key, Err(AppError::TooManyRequests(_))), "one count for every re-check");
     before.assert_unchanged(&d).await;
     clock.advance(d.throttle.lock);
@@ -587,7 +587,7 @@ async fn keys_and_two_factor_ask_for_the_password() {
     two_factor::begin_setup(&d, &ada).await.unwrap();
     // A wrong password counts against the user's re-checks, and nothing else.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
-    let key = developer_keys::generate(&d, &ada, "CI", "wrong").await.err().unwrap();
+    let key = developer_keys::generate(&d, &ada, "CI", "wrong", "").await.err().unwrap();
     assert_eq!(key.message_for("password").as_deref(), Some("The current password is incorrect."));
     let on = two_factor::confirm_setup(&d, &ada, "t", "wrong", "123456").await.err().unwrap();
     assert_eq!(on.message_for("password").as_deref(), Some("The current password is incorrect."));
@@ -948,7 +948,7 @@ async fn invitations_and_email_changes_from_one_client_address_share_a_count() {
     let asked = |member: &Member, address: IpAddr, to: &'static str| {
         let asker = member.clone().from_address(Some(address));
         let d = &d;
-        async move { email_links::request_email_change(d, &asker, PASSWORD, to).await.map(|_| ()) }
+        async move { email_links::request_email_change(d, &asker, PASSWORD, to, "").await.map(|_| ()) }
     };
     asked(&ada, here, "ada@new.example").await.unwrap();
     let before = Snapshot::take_except(&d, &["quota_counters"]).await;
@@ -1131,10 +1131,11 @@ async fn email_changes_are_limited_per_user() {
     let (mut d, _) = fresh_domain().await;
     d.quotas = QuotaPolicy::default().with_overrides("email_change.actor=1/60").unwrap();
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    email_links::request_email_change(&d, &ada, PASSWORD, "ada@new.example").await.unwrap();
+    email_links::request_email_change(&d, &ada, PASSWORD, "ada@new.example", "").await.unwrap();
     // Another new address, the same user: refused, nothing sent.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
-    let second = email_links::request_email_change(&d, &ada, PASSWORD, "ada@other.example").await;
+    let second =
+        email_links::request_email_change(&d, &ada, PASSWORD, "ada@other.example", "").await;
     assert!(
         matches!(&second, Err(AppError::TooManyRequests(m)) if m.contains("email")),
         "{second:?}"

@@ -230,6 +230,7 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
             asker,
             app::domain::testing::PASSWORD,
             "Cy@example.com",
+            "",
         );
         let refused = own.await.err().unwrap().message_for("new_email").unwrap();
         assert_eq!(refused, declined, "the refusal an admin's edit gets");
@@ -278,8 +279,9 @@ async fn a_decline_holds_back_every_spelling_of_its_mailbox() {
         let invited = users::invite(&d, &admin, form("Cy", spelling)).await.err().unwrap();
         let refusal = invited.message_for("email").unwrap();
         assert!(refusal.contains("declined an invitation"), "{spelling}: {refusal}");
-        let own =
-            app::domain::identity::email_links::request_email_change(&d, &bob, PASSWORD, spelling);
+        let own = app::domain::identity::email_links::request_email_change(
+            &d, &bob, PASSWORD, spelling, "",
+        );
         assert_eq!(own.await.err().unwrap().message_for("new_email").unwrap(), refusal);
     }
     // Nor does an invitation sent to another spelling before the decline

@@ -94,6 +94,19 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   await ready(page);
   await expect(page.getByText('This session')).toBeVisible();
 
+  // A key outlives the session: with 2FA on, it asks for a code too. The
+  // field appears when asked for, with the focus, and the rest is kept.
+  await expect(page.locator('#key-code')).toHaveCount(0);
+  await page.getByLabel('Key name').fill('Nightly report');
+  await page.locator('#key-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Generate Key' }).click();
+  await expect(page.getByText('Two-factor authentication is on: enter a code')).toBeVisible();
+  await expect(page.locator('#key-code')).toBeFocused();
+  await expect(page.getByLabel('Key name')).toHaveValue('Nightly report');
+  await page.keyboard.type(await app.code());
+  await page.getByRole('button', { name: 'Generate Key' }).click();
+  await expect(page.locator('#new-developer-key')).toHaveText(/^vk_/);
+
   // Turn it off with the password and a fresh code.
   await page.getByText('Turn off two-factor authentication').click();
   await page.locator('#disable-password').fill(PASSWORD);

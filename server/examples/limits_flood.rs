@@ -181,7 +181,9 @@ async fn main() {
     let admitted = flood(attempts, move |_| {
         let (d, me) = (dd.clone(), me.clone());
         async move {
-            email_links::request_email_change(&d, &me, PASSWORD, "new@example.com").await.is_ok()
+            email_links::request_email_change(&d, &me, PASSWORD, "new@example.com", "")
+                .await
+                .is_ok()
         }
     })
     .await;

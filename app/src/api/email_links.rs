@@ -59,11 +59,13 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
 pub async fn request_email_change(
     current_password: String,
     new_email: String,
+    // Asked for only when 2FA is on: the form shows it then.
+    #[server(default)] code: String,
 ) -> Result<String, AppError> {
     use super::web::*;
     use crate::domain::identity::email_links;
-    email_links::request_email_change(&domain()?, &member().await?, &current_password, &new_email)
-        .await
+    let (d, me) = (domain()?, member().await?);
+    email_links::request_email_change(&d, &me, &current_password, &new_email, &code).await
 }
 
 /// The email change waiting for its link to be opened, if any.

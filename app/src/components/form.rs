@@ -188,6 +188,41 @@ fn reload_if_someone_else_logs_in() {
     on_cleanup(move || listening.remove());
 }
 
+/// The code a change asks for when two-factor authentication is on (a
+/// developer key, an email change): drawn once the server has asked for it
+/// (`two_factor::CODE_NEEDED`, or a wrong code) and from then on, so a user
+/// without 2FA never sees it, and nothing loads the status beforehand.
+/// It takes the focus when it appears: the rest of the form is filled in.
+#[component]
+pub fn CodeWhenAsked(
+    /// The prefix of the form's other fields; the input's id is `{form}code`.
+    form: &'static str,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let asked = RwSignal::new(false);
+    Effect::new(move |_| {
+        if error.with(Option::is_some) && !asked.get_untracked() {
+            asked.set(true);
+            crate::components::focus_by_id(format!("{form}code"));
+        }
+    });
+    move || {
+        asked.get().then(|| {
+            view! {
+                <Field
+                    label="Authentication Code"
+                    name="code"
+                    form
+                    autocomplete="one-time-code"
+                    inputmode="numeric"
+                    hint="Two-factor authentication is on: a code from your authenticator app, or a recovery code."
+                    error
+                />
+            }
+        })
+    }
+}
+
 /// What a tab's last dialog did ("… is deleted."), said under its table
 /// once the dialog has closed. The list's reload gives it the focus when the
 /// row whose button opened the dialog is gone (`loaded::keep_focus`).

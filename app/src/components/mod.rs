@@ -27,11 +27,12 @@ pub fn bring_into_sight(id: &str) {
 
 /// Focuses the element `id` once the change just made is drawn: the control
 /// that had the focus is gone with it.
-pub fn focus_by_id(id: &'static str) {
+pub fn focus_by_id(id: impl Into<String>) {
+    let id: String = id.into();
     #[cfg(feature = "hydrate")]
     leptos::prelude::request_animation_frame(move || {
         use leptos::wasm_bindgen::JsCast;
-        let element = leptos::prelude::document().get_element_by_id(id);
+        let element = leptos::prelude::document().get_element_by_id(&id);
         if let Some(element) =
             element.and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
         {

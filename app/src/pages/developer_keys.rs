@@ -11,7 +11,7 @@ use crate::components::action::{
     answers, field_error, form_action, form_error, newest_success, reset_on_success,
 };
 use crate::components::focus_by_id;
-use crate::components::form::{DoneNotice, Field, FormStatus};
+use crate::components::form::{CodeWhenAsked, DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Confirm, Modal};
 use crate::components::secret::CopyButton;
@@ -89,9 +89,10 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating regenerate_open revoking revoke_open /> } />
             <DoneNotice done=revoked />
             <ActionForm action=generate node_ref=generate_form attr:novalidate=true attr:class="inline-form">
-                <FormStatus error=form_error(generate.value(), &["name", "password"]) />
+                <FormStatus error=form_error(generate.value(), &["name", "password", "code"]) />
                 <Field label="Key Name" name="name" form="key-" maxlength=NAME_MAX hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
                 <Field label="Current Password" name="password" form="key-" input_type="password" autocomplete="current-password" hint="A key outlives your session, so making one asks for your password." error=field_error(generate.value(), "password") />
+                <CodeWhenAsked form="key-" error=field_error(generate.value(), "code") />
                 <button type="submit" class="primary" disabled=move || generate.pending().get()>"Generate Key"</button>
             </ActionForm>
         </section>
@@ -144,9 +145,10 @@ fn RegenerateDialog(
             {move || regenerating.get().map(|(id, name)| view! {
                 <ActionForm action=regenerate attr:novalidate=true>
                     <p>"A new secret for " <strong>{name}</strong> "; the old one stops working at once."</p>
-                    <FormStatus error=form_error(regenerate.value(), &["password"]) />
+                    <FormStatus error=form_error(regenerate.value(), &["password", "code"]) />
                     <input type="hidden" name="id" value=id.to_string() />
                     <Field label="Current Password" name="password" form="regenerate-key-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
+                    <CodeWhenAsked form="regenerate-key-" error=field_error(regenerate.value(), "code") />
                     <div class="actions">
                         <button type="submit" class="primary" disabled=move || regenerate.pending().get()>"Regenerate Key"</button>
                         <CancelButton />

@@ -10,7 +10,7 @@ use crate::api::profile::{ChangePassword, UpdateName};
 use crate::components::action::{
     field_error, forget_success, form_action, form_error, reset_on_success, success_message,
 };
-use crate::components::form::{Field, FormStatus, NewPasswordField, Username};
+use crate::components::form::{CodeWhenAsked, Field, FormStatus, NewPasswordField, Username};
 use crate::components::signed_in::UserResource;
 use crate::model::{CurrentUser, PendingEmailChange, EMAIL_MAX, NAME_MAX, UNVERIFIED_LIMITS};
 
@@ -186,9 +186,10 @@ fn ChangeEmail() -> impl IntoView {
             </div>
             <FormStatus error=form_error(cancel.value(), &[]) success=success_message(cancel.value(), "The email change was cancelled: its link no longer works.") />
             <ActionForm action=change node_ref=form attr:novalidate=true>
-                <FormStatus error=form_error(result, &["new_email", "current_password"]) />
+                <FormStatus error=form_error(result, &["new_email", "current_password", "code"]) />
                 <Field label="New Email Address" name="new_email" input_type="email" autocomplete="email" maxlength=EMAIL_MAX error=field_error(result, "new_email") />
                 <Field label="Current Password" name="current_password" form="email-" input_type="password" autocomplete="current-password" error=field_error(result, "current_password") />
+                <CodeWhenAsked form="email-" error=field_error(result, "code") />
                 <button type="submit" class="primary" disabled=move || change.pending().get()>
                     "Change Email Address"
                 </button>

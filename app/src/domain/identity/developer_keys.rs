@@ -22,7 +22,7 @@ use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{developer_key, user};
-use crate::domain::identity::reauth;
+use crate::domain::identity::{reauth, two_factor};
 use crate::model::{ActivityKind, AppError, DeveloperKeyRow, NewDeveloperKey};
 
 /// Every key starts with this, so leaked keys are easy to recognise (and to scan for).
@@ -67,13 +67,15 @@ pub const KEY_NAME_TAKEN: &str = "You already have a key named";
 pub const REGENERATED_MEANWHILE: &str = "This key was just regenerated elsewhere (another tab or \
      a second click): use the key shown there, or regenerate it again.";
 
-/// A new key, after the user's password: a key outlives log-out and password
-/// changes, so a stolen session alone must not mint one.
+/// A new key, after the user's password and, with 2FA on, a code: a key
+/// outlives log-out and password changes, so a stolen session alone (or
+/// with the password) must not mint one.
 pub async fn generate(
     d: &Domain,
     me: &Member,
     name: &str,
     password: &str,
+    code: &str,
 ) -> Result<NewDeveloperKey, AppError> {
     let name =
         validation::one_line_name(name, "Key Name").map_err(|m| AppError::field("name", m))?;
@@ -82,48 +84,49 @@ pub async fn generate(
     reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
     let by = By::Member(activity::count_change(d, me).await?);
-    let txn = d.begin().await?;
     // The user's keys are counted under the account's lock, so two at once
     // cannot both take the last place.
-    let current = lock_account_of(&txn, me.user_id()).await?;
-    reauth::refuse_changed_since(&checked, &current, "password")?;
-    let names: Vec<String> = developer_key::Entity::find()
-        .select_only()
-        .column(developer_key::Column::Name)
-        .filter(developer_key::Column::UserId.eq(me.user_id()))
-        .into_tuple()
-        .all(&txn)
+    two_factor::with_code_if_on(d, me.user_id(), code, me.address(), async |txn| {
+        let current = lock_account_of(txn, me.user_id()).await?;
+        reauth::refuse_changed_since(&checked, &current, "password")?;
+        let names: Vec<String> = developer_key::Entity::find()
+            .select_only()
+            .column(developer_key::Column::Name)
+            .filter(developer_key::Column::UserId.eq(me.user_id()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        // Two keys of one name could not be told apart in the list, nor their
+        // buttons by a screen reader.
+        if names.iter().any(|held| held.to_lowercase() == name.to_lowercase()) {
+            return Err(AppError::field(
+                "name",
+                format!("{KEY_NAME_TAKEN} {name}: choose another, or regenerate that key."),
+            ));
+        }
+        let held = names.len() as u64;
+        let most = d.holdings.developer_keys;
+        limits::refuse_full(held, most, || {
+            format!(
+                "You have {most} developer keys, the most one user can keep. Revoke one before \
+                 making another."
+            )
+        })?;
+        let model = developer_key::ActiveModel {
+            user_id: Set(me.user_id()),
+            name: Set(name),
+            prefix: Set(key[..SHOWN].to_owned()),
+            key_hash: Set(token_hash(&key)),
+            created_at: Set(d.clock.now()),
+            last_used_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
         .await?;
-    // Two keys of one name could not be told apart in the list, nor their
-    // buttons by a screen reader.
-    if names.iter().any(|held| held.to_lowercase() == name.to_lowercase()) {
-        return Err(AppError::field(
-            "name",
-            format!("{KEY_NAME_TAKEN} {name}: choose another, or regenerate that key."),
-        ));
-    }
-    let held = names.len() as u64;
-    let most = d.holdings.developer_keys;
-    limits::refuse_full(held, most, || {
-        format!(
-            "You have {most} developer keys, the most one user can keep. Revoke one before \
-             making another."
-        )
-    })?;
-    let model = developer_key::ActiveModel {
-        user_id: Set(me.user_id()),
-        name: Set(name),
-        prefix: Set(key[..SHOWN].to_owned()),
-        key_hash: Set(token_hash(&key)),
-        created_at: Set(d.clock.now()),
-        last_used_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    record(d, &txn, by, ActivityKind::DeveloperKeyCreated, &model).await?;
-    txn.commit().await?;
-    Ok(NewDeveloperKey { row: row(&model), key })
+        record(d, txn, by, ActivityKind::DeveloperKeyCreated, &model).await?;
+        Ok(NewDeveloperKey { row: row(&model), key })
+    })
+    .await
 }
 
 async fn find_mine(
@@ -138,13 +141,14 @@ async fn find_mine(
         .ok_or(AppError::NotFound)
 }
 
-/// A new secret for an existing key, after the user's password: the old one
-/// stops working at once.
+/// A new secret for an existing key, after the user's password and, with
+/// 2FA on, a code (as [`generate`]): the old one stops working at once.
 pub async fn regenerate(
     d: &Domain,
     me: &Member,
     id: i32,
     password: &str,
+    code: &str,
 ) -> Result<NewDeveloperKey, AppError> {
     let asked_for = find_mine(&d.db, me, id).await?;
     me.verified(&d.db).await?;
@@ -152,27 +156,28 @@ pub async fn regenerate(
     reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
     let by = By::Member(activity::count_change(d, me).await?);
-    let txn = d.begin().await?;
-    // As in `generate`: a new secret minted with a password replaced
-    // meanwhile would outlive the reset meant to lock its holder out. Read
-    // again under the lock, the key may also have been revoked meanwhile,
-    // or regenerated: by a second click or another tab, whose answer would
-    // show a secret this one replaces before it is copied.
-    let current = lock_account_of(&txn, me.user_id()).await?;
-    reauth::refuse_changed_since(&checked, &current, "password")?;
-    let found = find_mine(&txn, me, id).await?;
-    if found.key_hash != asked_for.key_hash {
-        return Err(AppError::Conflict(REGENERATED_MEANWHILE.into()));
-    }
-    let mut active = found.into_active_model();
-    active.prefix = Set(key[..SHOWN].to_owned());
-    active.key_hash = Set(token_hash(&key));
-    active.created_at = Set(d.clock.now());
-    active.last_used_at = Set(None);
-    let model = active.update(&txn).await?;
-    record(d, &txn, by, ActivityKind::DeveloperKeyRegenerated, &model).await?;
-    txn.commit().await?;
-    Ok(NewDeveloperKey { row: row(&model), key })
+    two_factor::with_code_if_on(d, me.user_id(), code, me.address(), async |txn| {
+        // As in `generate`: a new secret minted with a password replaced
+        // meanwhile would outlive the reset meant to lock its holder out.
+        // Read again under the lock, the key may also have been revoked
+        // meanwhile, or regenerated: by a second click or another tab, whose
+        // answer would show a secret this one replaces before it is copied.
+        let current = lock_account_of(txn, me.user_id()).await?;
+        reauth::refuse_changed_since(&checked, &current, "password")?;
+        let found = find_mine(txn, me, id).await?;
+        if found.key_hash != asked_for.key_hash {
+            return Err(AppError::Conflict(REGENERATED_MEANWHILE.into()));
+        }
+        let mut active = found.into_active_model();
+        active.prefix = Set(key[..SHOWN].to_owned());
+        active.key_hash = Set(token_hash(&key));
+        active.created_at = Set(d.clock.now());
+        active.last_used_at = Set(None);
+        let model = active.update(txn).await?;
+        record(d, txn, by, ActivityKind::DeveloperKeyRegenerated, &model).await?;
+        Ok(NewDeveloperKey { row: row(&model), key })
+    })
+    .await
 }
 
 pub async fn revoke(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {

@@ -336,6 +336,7 @@ pub async fn request_email_change(
     actor: &Member,
     current_password: &str,
     new_email: &str,
+    code: &str,
 ) -> Result<String, AppError> {
     let me = own_row(d, actor).await?;
     let mut errors = Errors::default();
@@ -361,22 +362,24 @@ pub async fn request_email_change(
     errors.into_result()?;
 
     let by = By::Member(activity::count_change(d, actor).await?);
-    let txn = d.begin().await?;
-    // Two requests at once each expire the links committed before them:
-    // queued, only the newest link counts. A claim committed since the
-    // password was checked leaves it nothing to ask.
-    let current = lock_account_of(&txn, me.id).await?;
-    reauth::refuse_changed_since(&me, &current, "current_password")?;
-    // Again under the lock, which a decline takes too.
-    if let Some(refusal) = people::declined(d, &txn, me.account_id, &new_email).await? {
-        return Err(AppError::field("new_email", refusal));
-    }
-    send_email_change(d, &txn, actor, &me, &new_email).await?;
-    let event =
-        Event::new(ActivityKind::EmailChangeRequested, &me.email).detail(format!("to {new_email}"));
-    activity::record(d, &txn, by, event).await?;
-    txn.commit().await?;
-    Ok(new_email)
+    // With 2FA on, a code too: the new address would receive the resets.
+    two_factor::with_code_if_on(d, me.id, code, actor.address(), async |txn| {
+        // Two requests at once each expire the links committed before them:
+        // queued, only the newest link counts. A claim committed since the
+        // password was checked leaves it nothing to ask.
+        let current = lock_account_of(txn, me.id).await?;
+        reauth::refuse_changed_since(&me, &current, "current_password")?;
+        // Again under the lock, which a decline takes too.
+        if let Some(refusal) = people::declined(d, txn, me.account_id, &new_email).await? {
+            return Err(AppError::field("new_email", refusal));
+        }
+        send_email_change(d, txn, actor, &me, &new_email).await?;
+        let event = Event::new(ActivityKind::EmailChangeRequested, &me.email)
+            .detail(format!("to {new_email}"));
+        activity::record(d, txn, by, event).await?;
+        Ok(new_email)
+    })
+    .await
 }
 
 /// Why Cancel finds nothing to cancel.

@@ -385,9 +385,44 @@ pub async fn with_code<T>(
             activity::record(d, &txn, By::User(&user, client), event).await?;
         }
     }
+    // A right code refused for something else (a name taken) rolls back,
+    // its code unused, and still gives its count back: five such refusals
+    // must not lock the user's codes.
+    let done = match then(&txn).await {
+        Ok(done) => txn.commit().await.map(|()| done).map_err(AppError::from),
+        Err(error) => txn.rollback().await.map_err(AppError::from).and(Err(error)),
+    };
+    throttle::succeeded(d, &subjects).await?;
+    done
+}
+
+/// Why a change guarded by the second factor is refused without a code.
+pub const CODE_NEEDED: &str =
+    "Two-factor authentication is on: enter a code from your authenticator app, or a recovery code.";
+
+/// Runs `then` in a transaction holding the account's lock; for a user with
+/// 2FA on, only after a right `code`, counted and checked as [`with_code`]
+/// does. For what a password re-check guards and outlives the session (a
+/// developer key, the email address that resets go to): whoever has stolen
+/// a session and the password, but not the second factor, must not keep a
+/// way in after the user changes the password.
+pub async fn with_code_if_on<T>(
+    d: &Domain,
+    user_id: i32,
+    code: &str,
+    client: Option<std::net::IpAddr>,
+    then: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    if is_enabled(&d.db, user_id).await? {
+        if code.trim().is_empty() {
+            return Err(AppError::field("code", CODE_NEEDED));
+        }
+        return with_code(d, user_id, code, client, then).await;
+    }
+    let txn = d.begin().await?;
+    lock_account_of(&txn, user_id).await?;
     let done = then(&txn).await?;
     txn.commit().await?;
-    throttle::succeeded(d, &subjects).await?;
     Ok(done)
 }
 
