@@ -1182,6 +1182,113 @@ async fn changes_waiting_behind_their_users_disabling_are_refused() {
     assert_eq!(before.new_events(&d).await, Vec::<String>::new());
 }
 
+/// An integration's edit waiting behind its deletion by another admin is
+/// told it is gone (it failed as a server error: the update found no row).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_integration_edit_behind_its_deletion_is_told_it_is_gone() {
+    use app::domain::core::scope::lock_account;
+    use app::domain::entity::integration;
+    use sea_orm::TransactionTrait;
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bucket = s3_integration(&d, &ada, "Recordings").await;
+    let before = Snapshot::take(&d).await;
+    let deleting = d.db.begin().await.unwrap();
+    lock_account(&deleting, ada.account_id()).await.unwrap();
+    integration::Entity::delete_by_id(bucket).exec(&deleting).await.unwrap();
+    let edit = tokio::spawn({
+        let (d, admin) = (d.clone(), ada.admin().unwrap());
+        async move { integrations::update(&d, &admin, bucket, "Archive", "").await }
+    });
+    app::domain::testing::wait_for_lock_waiters(&d, 1).await;
+    deleting.commit().await.unwrap();
+    assert_eq!(edit.await.unwrap().err(), Some(AppError::NotFound));
+    assert_eq!(integration::Entity::find().all(&d.db).await.unwrap(), []);
+    assert_eq!(before.new_events(&d).await, Vec::<String>::new(), "no rename recorded");
+}
+
+/// A confirmation naming more applications than one account can hold came
+/// from no dialog: it is refused before the account's lock is taken (a
+/// made-up list of any length was read under it), and nothing changes.
+#[tokio::test]
+async fn a_confirmation_longer_than_an_account_can_hold_is_refused() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let lib = js_libraries::add(&d, &ada, library("Greeting", "function hi() {}")).await.unwrap();
+    let bucket = s3_integration(&d, &ada, "Recordings").await;
+    let most = d.holdings.applications as usize;
+    let flood = app::model::UsedBy { names: vec!["IVR".into(); most], others: 1 };
+    let before = Snapshot::take(&d).await;
+    let admin = ada.admin().unwrap();
+    for refused in [
+        js_libraries::delete(&d, &ada, lib.id, &flood).await.err().unwrap(),
+        integrations::delete(&d, &admin, bucket, &flood).await.err().unwrap(),
+    ] {
+        let said = refused.message_for("detach_from").unwrap_or_else(|| panic!("{refused:?}"));
+        assert_eq!(said, format!("An account holds at most {most} applications."));
+    }
+    before.assert_unchanged(&d).await;
+    // As long as an account can hold, it is read as before.
+    let full = app::model::UsedBy { names: vec!["IVR".into(); most], others: 0 };
+    js_libraries::delete(&d, &ada, lib.id, &full).await.unwrap();
+    integrations::delete(&d, &admin, bucket, &full).await.unwrap();
+}
+
+/// The same for deletes, which need no permission: a departing user's
+/// queued deletes (an application, a share, a library, a certificate, an
+/// OAuth token) do nothing once their disabling commits. Deleting or
+/// unsharing a shared application also ends other users' deployments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 6)]
+async fn deletes_waiting_behind_their_users_disabling_are_refused() {
+    use app::domain::features::certificates::{self, NewCertificate};
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", true, true).await;
+    let app = applications::create(&d, &bob, "IVR").await.unwrap();
+    let shared = applications::create(&d, &bob, "Shared").await.unwrap();
+    applications::share(&d, &bob, shared.id, ada.user_id()).await.unwrap();
+    let lib = js_libraries::add(&d, &bob, library("Greeting", "function hi() {}")).await.unwrap();
+    let (key, cert) = certificate_for("api.acme.com");
+    let input =
+        NewCertificate { domain: "api.acme.com".into(), certificate: cert, private_key: key };
+    let cert = certificates::add(&d, &bob, input).await.unwrap();
+    let token = token_of(&d, &bob).await;
+    let before = Snapshot::take_except(&d, &["users"]).await;
+
+    let disabled = Some(chrono::Utc::now());
+    let held =
+        change_user_under_lock(&d, bob.user_id(), |bob| bob.disabled_at = Set(disabled)).await;
+    let spawn = |delete: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), AppError>> + Send>,
+    >| { tokio::spawn(delete) };
+    let (d2, b) = (d.clone(), bob.clone());
+    let deletes = vec![
+        spawn(Box::pin(async move { applications::delete(&d2, &b, app.id).await })),
+        spawn(Box::pin({
+            let (d, b, ada) = (d.clone(), bob.clone(), ada.user_id());
+            async move { applications::unshare(&d, &b, shared.id, ada).await.map(drop) }
+        })),
+        spawn(Box::pin({
+            let (d, b) = (d.clone(), bob.clone());
+            async move { js_libraries::delete(&d, &b, lib.id, &Default::default()).await }
+        })),
+        spawn(Box::pin({
+            let (d, b) = (d.clone(), bob.clone());
+            async move { certificates::delete(&d, &b, cert.id).await }
+        })),
+        spawn(Box::pin({
+            let (d, b) = (d.clone(), bob.clone());
+            async move { oauth_tokens::delete(&d, &b, token).await }
+        })),
+    ];
+    app::domain::testing::wait_for_lock_waiters(&d, 5).await;
+    held.commit().await.unwrap();
+    for (n, delete) in deletes.into_iter().enumerate() {
+        assert_eq!(delete.await.unwrap(), Err(AppError::Unauthenticated), "delete {n}");
+    }
+    before.assert_unchanged(&d).await;
+}
+
 /// A user's deletes (an application, a library, a certificate) that wait
 /// behind their own deletion, which hands what they owned to the admin, are
 /// refused once it commits: what they name is the admin's now, not the

@@ -55,13 +55,18 @@ impl UsedBy {
     /// By name, as the dialog showed them: two of one name (different
     /// owners) are told apart by no one, so not here either.
     pub fn within(&self, confirmed: &UsedBy) -> bool {
-        let mut left = confirmed.names.clone();
-        let named = self.names.iter().all(|name| match left.iter().position(|n| n == name) {
-            Some(at) => {
-                left.swap_remove(at);
+        // Counted by name, in time linear in both lists: `confirmed` comes
+        // from the browser, and is read under the account's lock.
+        let mut left = std::collections::HashMap::<&str, usize>::new();
+        for name in &confirmed.names {
+            *left.entry(name.as_str()).or_default() += 1;
+        }
+        let named = self.names.iter().all(|name| match left.get_mut(name.as_str()) {
+            Some(count) if *count > 0 => {
+                *count -= 1;
                 true
             }
-            None => false,
+            _ => false,
         });
         named && self.others <= confirmed.others
     }

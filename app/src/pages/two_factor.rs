@@ -100,8 +100,8 @@ pub fn TwoFactorSection() -> impl IntoView {
     }
 }
 
-const TURNED_ON: &str =
-    "Two-factor authentication is on. Your other sessions were logged out: they began without a code.";
+/// Said above the codes when 2FA was just turned on (the status above says it is on).
+const TURNED_ON: &str = "Your other sessions were logged out: they began without a code.";
 
 #[component]
 fn TwoFactorSetupSteps(

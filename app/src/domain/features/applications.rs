@@ -93,6 +93,22 @@ fn in_use_message(what: &str, used_by: &UsedBy) -> String {
 /// the account's lock, which attaching takes) is among `detach_from`, what
 /// its dialog named: Yes detaches from the applications the user saw, and
 /// from no other. One detached since is no reason to ask again.
+/// A confirmation that names more applications than one account can hold
+/// came from no dialog: refused before the account's lock is taken, so that
+/// a made-up list of any length is never read under it.
+pub(super) fn refuse_impossible_confirmation(
+    d: &Domain,
+    detach_from: &UsedBy,
+) -> Result<(), AppError> {
+    if detach_from.count() as u64 > d.holdings.applications {
+        return Err(AppError::field(
+            "detach_from",
+            format!("An account holds at most {} applications.", d.holdings.applications),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn refuse_unconfirmed(
     what: &str,
     used_by: &UsedBy,
@@ -476,6 +492,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
         // moment ago): an application passed to an admin is not this
         // user's to delete.
         lock_account(txn, me.account_id()).await?;
+        me.active(txn).await?;
         let app = find_owned(txn, me, app.id).await?;
         delete_found::<application::Entity>(txn, app.id).await
     })
@@ -550,6 +567,8 @@ pub async fn unshare(
     // A deploy takes it before it checks that the application is shared: it
     // either lands before this and is undone below, or finds the share gone.
     lock_account(&txn, me.account_id()).await?;
+    // A user disabled while this waited for the lock does nothing more.
+    me.active(&txn).await?;
     let app = find_owned(&txn, me, id).await?;
     let unshared = share::Entity::delete_many()
         .filter(share::Column::ApplicationId.eq(app.id))

@@ -292,6 +292,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
         // certificate passed to an admin a moment ago is no longer this
         // user's own.
         lock_account(txn, me.account_id()).await?;
+        me.active(txn).await?;
         let found = Scoped::of(me).find::<certificate::Entity>(txn, found.id).await?;
         refuse_unless_may_delete(&found, me)?;
         if found.added_by != me.user_id() {

@@ -3,7 +3,8 @@
 //! sealed with the account bound to them, and never leave the server: after
 //! creation only the name and description can change.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    SqlErr,
 };
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,8 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_integration, integration};
 use crate::domain::features::applications::{
-    refuse_unconfirmed, using_integrations, using_integrations_seen_by,
+    refuse_impossible_confirmation, refuse_unconfirmed, using_integrations,
+    using_integrations_seen_by,
 };
 use crate::model::{ActivityKind, AppError, IntegrationRow, Service, UsedBy, AWS_REGIONS};
 
@@ -259,10 +261,18 @@ pub async fn add(
 }
 
 async fn find(d: &Domain, admin: &Admin, id: i32) -> Result<integration::Model, AppError> {
+    find_on(&d.db, admin, id).await
+}
+
+async fn find_on(
+    conn: &impl ConnectionTrait,
+    admin: &Admin,
+    id: i32,
+) -> Result<integration::Model, AppError> {
     Scoped::of(admin.member())
         .integrations()
         .filter(integration::Column::Id.eq(id))
-        .one(&d.db)
+        .one(conn)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -279,7 +289,13 @@ pub async fn update(
     let name = errors.check("name", validation::one_line_name(name, "Name"));
     let description = errors.check("description", description(description_text));
     errors.into_result()?;
-    let found = find(d, admin, id).await?;
+    find(d, admin, id).await?;
+    let by = By::Member(activity::count_change(d, admin.member()).await?);
+    let txn = d.begin().await?;
+    // Read again under the lock: one deleted meanwhile is not found (not a
+    // failed write), and "renamed from" names the name it had just before.
+    lock_account_as(&txn, admin).await?;
+    let found = find_on(&txn, admin, id).await?;
     let mut event = Event::new(ActivityKind::IntegrationUpdated, &name);
     if found.name != name {
         event = event.detail(format!("renamed from {}", found.name));
@@ -288,12 +304,9 @@ pub async fn update(
     active.name_key = Set(name.to_lowercase());
     active.name = Set(name);
     active.description = Set(description);
-    let by = By::Member(activity::count_change(d, admin.member()).await?);
-    let model = activity::with_event(d, by, event, async |txn| {
-        lock_account_as(txn, admin).await?;
-        active.update(txn).await.map_err(name_conflict)
-    })
-    .await?;
+    let model = active.update(&txn).await.map_err(name_conflict)?;
+    activity::record(d, &txn, by, event).await?;
+    txn.commit().await?;
     Ok(row(model))
 }
 
@@ -307,6 +320,7 @@ pub async fn delete(
     id: i32,
     detach_from: &UsedBy,
 ) -> Result<(), AppError> {
+    refuse_impossible_confirmation(d, detach_from)?;
     let found = find(d, admin, id).await?;
     let txn = d.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before

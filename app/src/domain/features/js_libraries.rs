@@ -15,7 +15,9 @@ use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
-use crate::domain::features::applications::{refuse_unconfirmed, using_libraries_seen_by};
+use crate::domain::features::applications::{
+    refuse_impossible_confirmation, refuse_unconfirmed, using_libraries_seen_by,
+};
 use crate::model::{ActivityKind, AppError, JsLibraryRow, UsedBy, JS_LIBRARY_MAX};
 
 pub use crate::model::DESCRIPTION_MAX;
@@ -193,11 +195,13 @@ pub async fn delete(
     id: i32,
     detach_from: &UsedBy,
 ) -> Result<(), AppError> {
+    refuse_impossible_confirmation(d, detach_from)?;
     let library = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
     let txn = d.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before
     // an attachment the owner never confirmed detaching.
     lock_account(&txn, me.account_id()).await?;
+    me.active(&txn).await?;
     // Read again under the lock, which a hand-over takes too: a library
     // passed to an admin a moment ago is not this user's to delete.
     let library = Scoped::of(me).find_mine::<js_library::Entity>(&txn, library.id).await?;

@@ -305,6 +305,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
         // Read again under the lock a hand-over takes: a token passed to an
         // admin is not this user's to delete.
         lock_account(txn, me.account_id()).await?;
+        me.active(txn).await?;
         let found = Scoped::of(me).find_mine::<oauth_token::Entity>(txn, found.id).await?;
         delete_found::<oauth_token::Entity>(txn, found.id).await
     })
