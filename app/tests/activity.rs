@@ -360,13 +360,18 @@ async fn sign_ins_and_personal_security_record_each_change() {
             .unwrap();
     log.one_from_here(&d, ActivityKind::TwoFactorEnabled, me, me).await;
     clock.advance(Duration::seconds(30));
-    let codes = two_factor::regenerate_recovery_codes(&d, &ada_here, &current_code(&d, &secret))
-        .await
-        .map(|fresh| {
-            assert_ne!(fresh, codes);
-            fresh
-        })
-        .unwrap();
+    let codes = two_factor::regenerate_recovery_codes(
+        &d,
+        &ada_here,
+        NEW_PASSWORD,
+        &current_code(&d, &secret),
+    )
+    .await
+    .map(|fresh| {
+        assert_ne!(fresh, codes);
+        fresh
+    })
+    .unwrap();
     log.one_from_here(&d, ActivityKind::RecoveryCodesRegenerated, me, me).await;
     // A TOTP code records nothing of its own; a recovery code does; a wrong
     // one is a failed sign-in.

@@ -1218,14 +1218,18 @@ async fn a_confirmation_longer_than_an_account_can_hold_is_refused() {
     let bucket = s3_integration(&d, &ada, "Recordings").await;
     let most = d.holdings.applications as usize;
     let flood = app::model::UsedBy { names: vec!["IVR".into(); most], others: 1 };
+    // A count that would wrap to a small number is as long as can be.
+    let wrapping = app::model::UsedBy { names: vec!["IVR".into(); 2], others: usize::MAX };
     let before = Snapshot::take(&d).await;
     let admin = ada.admin().unwrap();
-    for refused in [
-        js_libraries::delete(&d, &ada, lib.id, &flood).await.err().unwrap(),
-        integrations::delete(&d, &admin, bucket, &flood).await.err().unwrap(),
-    ] {
-        let said = refused.message_for("detach_from").unwrap_or_else(|| panic!("{refused:?}"));
-        assert_eq!(said, format!("An account holds at most {most} applications."));
+    for confirmed in [&flood, &wrapping] {
+        for refused in [
+            js_libraries::delete(&d, &ada, lib.id, confirmed).await.err().unwrap(),
+            integrations::delete(&d, &admin, bucket, confirmed).await.err().unwrap(),
+        ] {
+            let said = refused.message_for("detach_from").unwrap_or_else(|| panic!("{refused:?}"));
+            assert_eq!(said, "This account has 0 applications: a confirmation names no more.");
+        }
     }
     before.assert_unchanged(&d).await;
     // As long as an account can hold, it is read as before.

@@ -246,8 +246,14 @@ async fn disabling_needs_the_password_and_a_code() {
     let wrong_code = two_factor::disable(&d, &ada, PASSWORD, "999999").await.unwrap_err();
     assert_eq!(wrong_code.message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
     // New recovery codes need a right code too; the old ones stay.
-    let wrong = two_factor::regenerate_recovery_codes(&d, &ada, "999999").await.unwrap_err();
+    let wrong =
+        two_factor::regenerate_recovery_codes(&d, &ada, PASSWORD, "999999").await.unwrap_err();
     assert_eq!(wrong.message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
+    // And the password first: a stolen session alone cannot spend (and
+    // lock) the user's codes.
+    let no_password = two_factor::regenerate_recovery_codes(&d, &ada, "not it", &code).await;
+    let no_password = no_password.unwrap_err();
+    assert_eq!(no_password.message_for("password").as_deref(), Some(reauth::WRONG_PASSWORD));
     before.assert_unchanged(&d).await;
     assert!(two_factor::status(&d, &ada).await.unwrap().enabled);
     // Set-up is refused while it is on.
@@ -256,7 +262,8 @@ async fn disabling_needs_the_password_and_a_code() {
     assert_eq!(refused, Some(AppError::Conflict(two_factor::ALREADY_ON.into())));
     before.assert_unchanged(&d).await;
     // New recovery codes replace the old ones.
-    let fresh_codes = two_factor::regenerate_recovery_codes(&d, &ada, &code).await.unwrap();
+    let fresh_codes =
+        two_factor::regenerate_recovery_codes(&d, &ada, PASSWORD, &code).await.unwrap();
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let void = two_factor::disable(&d, &ada, PASSWORD, &codes[0]).await.unwrap_err();
     assert_eq!(
@@ -747,6 +754,13 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     assert_eq!(sessions::authenticate(&d, &phone.token).await, Err(AppError::Unauthenticated));
 }
 
+/// A log-in of `email` whose code step is given a wrong code, and says so.
+async fn wrong_code_at_log_in(d: &Domain, email: &str) {
+    let challenge = second_step(d, email).await;
+    let wrong = log_in::complete_second_factor(d, &challenge, "000000", "t", None).await;
+    assert_eq!(wrong.err().unwrap().message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
+}
+
 #[tokio::test]
 async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
     let (d, clock) = fresh_domain().await;
@@ -754,12 +768,7 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
     let (secret, _) = enable(&d, &clock, "ada@example.com").await;
     // A fresh challenge per log-in does not give fresh tries.
     for _ in 1..d.throttle.code_lock_after {
-        let challenge = second_step(&d, "ada@example.com").await;
-        let wrong = log_in::complete_second_factor(&d, &challenge, "000000", "t", None).await;
-        assert_eq!(
-            wrong.err().unwrap().message_for("code").as_deref(),
-            Some(two_factor::WRONG_CODE)
-        );
+        wrong_code_at_log_in(&d, "ada@example.com").await;
     }
     // The last wrong code: after it the right one is refused, and the lock
     // starts.
@@ -807,8 +816,9 @@ async fn with_two_factor_on_keys_and_email_changes_also_ask_for_a_code() {
     for (code, said, counted) in
         [("", two_factor::CODE_NEEDED, false), ("000000", two_factor::WRONG_CODE, true)]
     {
-        let except: &[&str] =
-            if counted { &["quota_counters", "login_failures"] } else { &["quota_counters"] };
+        // Asked for a code before anything else: not even the password's
+        // check or the change's count is spent.
+        let except: &[&str] = if counted { &["quota_counters", "login_failures"] } else { &[] };
         let before = Snapshot::take_except(&d, except).await;
         let made = developer_keys::generate(&d, &ada, "CI", PASSWORD, code).await.err().unwrap();
         let again = developer_keys::regenerate(&d, &ada, key, PASSWORD, code).await.err().unwrap();
@@ -827,6 +837,8 @@ async fn with_two_factor_on_keys_and_email_changes_also_ask_for_a_code() {
     let code = current_code(&d, &secret);
     let taken = developer_keys::generate(&d, &ada, "before", PASSWORD, &code).await.err().unwrap();
     assert!(taken.message_for("name").unwrap().starts_with(developer_keys::KEY_NAME_TAKEN));
+    let failures = login_failure::Entity::find().count(&d.db).await.unwrap();
+    assert_eq!(failures, 0, "the refused change's right code gave the counts back");
     developer_keys::generate(&d, &ada, "CI", PASSWORD, &code).await.unwrap();
     let failures = login_failure::Entity::find().count(&d.db).await.unwrap();
     assert_eq!(failures, 0, "the right code gave the wrong ones' counts back");
@@ -927,6 +939,60 @@ async fn each_code_lock_in_a_row_lasts_twice_as_long_until_a_right_code() {
     clock.advance(Duration::minutes(2));
     jobs::forget_expired(&d).await.unwrap();
     assert_eq!(login_failure::Entity::find().count(&d.db).await.unwrap(), 0, "then forgotten");
+}
+
+/// Spacing the wrong codes out does not help: they count until a right
+/// one, not per window, so the fifth locks whenever it comes, and the
+/// clean-up keeps them meanwhile.
+#[tokio::test]
+async fn wrong_codes_spaced_out_over_windows_still_lock() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    for _ in 0..d.throttle.code_lock_after {
+        wrong_code_at_log_in(&d, "ada@example.com").await;
+        // Each a window and an hourly clean-up apart.
+        clock.advance(d.throttle.window + Duration::hours(1));
+        jobs::forget_expired(&d).await.unwrap();
+    }
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let refused = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", None).await;
+    assert_eq!(
+        refused.err(),
+        Some(AppError::TooManyRequests(
+            "Too many wrong two-factor codes. Try again in 15 minutes.".into()
+        ))
+    );
+    before.assert_unchanged(&d).await;
+    // The lock over, the right code works and ends the count.
+    clock.advance(d.throttle.lock);
+    let challenge = second_step(&d, "ada@example.com").await;
+    log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None)
+        .await
+        .unwrap();
+    assert_eq!(login_failure::Entity::find().count(&d.db).await.unwrap(), 0);
+}
+
+/// Support's reset of a locked-out user's second factor ends the lock and
+/// its run with it: the user who sets 2FA up again is not still refused.
+#[tokio::test]
+async fn a_second_factor_reset_forgets_its_lock() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    enable(&d, &clock, "ada@example.com").await;
+    for _ in 0..d.throttle.code_lock_after {
+        wrong_code_at_log_in(&d, "ada@example.com").await;
+    }
+    let locked = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", None).await;
+    assert!(matches!(locked.err(), Some(AppError::TooManyRequests(_))));
+    let op = Operator::from_command_line();
+    operator::reset_two_factor(&d, &op, "ada@example.com").await.unwrap();
+    assert_eq!(login_failure::Entity::find().count(&d.db).await.unwrap(), 0);
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    let challenge = second_step(&d, "ada@example.com").await;
+    log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None)
+        .await
+        .unwrap();
 }
 
 async fn user_id(d: &Domain) -> i32 {

@@ -143,6 +143,7 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   expect(copied).toBe(enabledCodes.map((c) => c.trim()).join('\n') + '\n');
   // New codes replace the ones shown.
   await page.getByText('New Recovery Codes', { exact: true }).click();
+  await page.locator('#regenerate-password').fill(PASSWORD);
   await page.locator('#regenerate-code').fill(await app.code());
   await page.getByRole('button', { name: 'Make New Recovery Codes' }).click();
   await expect(page.locator('ul.recovery-codes li').first()).not.toHaveText(enabledCodes[0]);
@@ -156,6 +157,7 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   await expect(page.getByText('Two-factor authentication is on', { exact: false })).toBeVisible();
   // New ones once more (for a recovery code: no wait for the app's next
   // code), left on screen for the turn-off below to take away.
+  await page.locator('#regenerate-password').fill(PASSWORD);
   await page.locator('#regenerate-code').fill(newCodes[0].trim());
   await page.getByRole('button', { name: 'Make New Recovery Codes' }).click();
   await expect(page.locator('ul.recovery-codes li')).toHaveCount(10);

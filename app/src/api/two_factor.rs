@@ -28,10 +28,13 @@ pub async fn confirm_two_factor(password: String, code: String) -> Result<Vec<St
 }
 
 #[server(prefix = "/fn", endpoint = "regenerate_recovery_codes")]
-pub async fn regenerate_recovery_codes(code: String) -> Result<Vec<String>, AppError> {
+pub async fn regenerate_recovery_codes(
+    password: String,
+    code: String,
+) -> Result<Vec<String>, AppError> {
     use super::web::*;
     use crate::domain::identity::two_factor;
-    two_factor::regenerate_recovery_codes(&domain()?, &member().await?, &code).await
+    two_factor::regenerate_recovery_codes(&domain()?, &member().await?, &password, &code).await
 }
 
 #[server(prefix = "/fn", endpoint = "disable_two_factor")]

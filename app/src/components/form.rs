@@ -200,8 +200,12 @@ pub fn CodeWhenAsked(
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let asked = RwSignal::new(false);
-    Effect::new(move |_| {
-        if error.with(Option::is_some) && !asked.get_untracked() {
+    // An answer there before this field was drawn (a dialog opened again
+    // after a cancelled try; `close_on_success` clears it on opening) is
+    // not an ask of this form: only answers that come later are.
+    Effect::new(move |first: Option<()>| {
+        let error = error.with(Option::is_some);
+        if first.is_some() && error && !asked.get_untracked() {
             asked.set(true);
             crate::components::focus_by_id(format!("{form}code"));
         }
@@ -215,7 +219,7 @@ pub fn CodeWhenAsked(
                     form
                     autocomplete="one-time-code"
                     inputmode="numeric"
-                    hint="Two-factor authentication is on: a code from your authenticator app, or a recovery code."
+                    hint="A code from your authenticator app, or a recovery code."
                     error
                 />
             }

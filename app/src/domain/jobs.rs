@@ -20,6 +20,7 @@ use crate::domain::entity::{
 use crate::domain::features::oauth_tokens::STATE_LIFETIME;
 use crate::domain::identity::email_links::UNVERIFIED_ACCOUNT_LIFETIME;
 use crate::domain::identity::log_in::CHALLENGE_LIFETIME;
+use crate::domain::identity::throttle::CODE_SUBJECT;
 use crate::model::AppError;
 
 /// Delivers up to `batch` due emails; returns how many were attempted. Once
@@ -211,25 +212,29 @@ async fn remove_accounts(
     Ok(removed)
 }
 
-/// Forgets failures whose window and lock are both over (a run of locks
-/// only once it is `code_locks_remembered` old), log-in challenges,
+/// Forgets failures whose window and lock are both over (a user's wrong
+/// codes, which count until a right one, only `code_locks_remembered` after
+/// the last), log-in challenges,
 /// OAuth states and sessions past their lifetime, and declined invitations past their
 /// hold, so a flood of made-up emails does not grow the tables for ever.
 pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
     let now = d.clock.now();
-    let failures =
-        login_failure::Entity::delete_many()
-            .filter(login_failure::Column::WindowStartedAt.lt(now - d.throttle.window))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(login_failure::Column::LockedUntil.is_null())
-                    .add(login_failure::Column::LockedUntil.lt(now)),
-            )
-            .filter(sea_orm::Condition::any().add(login_failure::Column::Locks.eq(0)).add(
-                login_failure::Column::LastFailureAt.lt(now - d.throttle.code_locks_remembered),
-            ))
-            .exec(&d.db)
-            .await?;
+    let failures = login_failure::Entity::delete_many()
+        .filter(login_failure::Column::WindowStartedAt.lt(now - d.throttle.window))
+        .filter(
+            sea_orm::Condition::any()
+                .add(login_failure::Column::LockedUntil.is_null())
+                .add(login_failure::Column::LockedUntil.lt(now)),
+        )
+        .filter(
+            sea_orm::Condition::any()
+                .add(login_failure::Column::Subject.not_like(format!("{CODE_SUBJECT}%")))
+                .add(
+                    login_failure::Column::LastFailureAt.lt(now - d.throttle.code_locks_remembered),
+                ),
+        )
+        .exec(&d.db)
+        .await?;
     let challenges = login_challenge::Entity::delete_many()
         .filter(login_challenge::Column::CreatedAt.lt(now - CHALLENGE_LIFETIME))
         .exec(&d.db)

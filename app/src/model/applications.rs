@@ -46,7 +46,9 @@ impl UsedBy {
     }
 
     pub fn count(&self) -> usize {
-        self.names.len() + self.others
+        // `others` comes from the browser: a sum that wrapped would pass a
+        // length check.
+        self.names.len().saturating_add(self.others)
     }
 
     /// Whether each of these applications is among `confirmed`, whatever

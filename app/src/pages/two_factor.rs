@@ -61,8 +61,9 @@ pub fn TwoFactorSection() -> impl IntoView {
             <details>
                 <summary>"New Recovery Codes"</summary>
                 <ActionForm action=regenerate attr:novalidate=true>
-                    <FormStatus error=form_error(regenerate.value(), &["code"]) />
+                    <FormStatus error=form_error(regenerate.value(), &["password", "code"]) />
                     <p class="hint">"Your current recovery codes stop working at once, printed or saved ones too."</p>
+                    <Field label="Current Password" name="password" form="regenerate-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
                     <Field label="Authentication Code" name="code" form="regenerate-" autocomplete="one-time-code" hint="A code from your authenticator app, or a recovery code." error=field_error(regenerate.value(), "code") />
                     <button type="submit" disabled=move || regenerate.pending().get()>"Make New Recovery Codes"</button>
                 </ActionForm>

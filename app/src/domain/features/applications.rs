@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, TryInsertResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, TryInsertResult,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -89,26 +89,34 @@ fn in_use_message(what: &str, used_by: &UsedBy) -> String {
     )
 }
 
-/// Refuses a delete unless every application using `what` now (read under
-/// the account's lock, which attaching takes) is among `detach_from`, what
-/// its dialog named: Yes detaches from the applications the user saw, and
-/// from no other. One detached since is no reason to ask again.
-/// A confirmation that names more applications than one account can hold
-/// came from no dialog: refused before the account's lock is taken, so that
-/// a made-up list of any length is never read under it.
-pub(super) fn refuse_impossible_confirmation(
+/// A confirmation that names more applications than the account holds came
+/// from no dialog: refused before the account's lock is taken, so that a
+/// made-up list of any length is never read under it. Up to the holdings
+/// limit nothing is read; past it (a merged account may hold more), the
+/// account's own count decides.
+pub(super) async fn refuse_impossible_confirmation(
     d: &Domain,
+    account_id: i32,
     detach_from: &UsedBy,
 ) -> Result<(), AppError> {
-    if detach_from.count() as u64 > d.holdings.applications {
+    let named = detach_from.count() as u64;
+    if named <= d.holdings.applications {
+        return Ok(());
+    }
+    let held = Scoped::account(account_id).all::<application::Entity>().count(&d.read).await?;
+    if named > held {
         return Err(AppError::field(
             "detach_from",
-            format!("An account holds at most {} applications.", d.holdings.applications),
+            format!("This account has {held} applications: a confirmation names no more."),
         ));
     }
     Ok(())
 }
 
+/// Refuses a delete unless every application using `what` now (read under
+/// the account's lock, which attaching takes) is among `detach_from`, what
+/// its dialog named: Yes detaches from the applications the user saw, and
+/// from no other. One detached since is no reason to ask again.
 pub(super) fn refuse_unconfirmed(
     what: &str,
     used_by: &UsedBy,

@@ -320,7 +320,7 @@ pub async fn delete(
     id: i32,
     detach_from: &UsedBy,
 ) -> Result<(), AppError> {
-    refuse_impossible_confirmation(d, detach_from)?;
+    refuse_impossible_confirmation(d, admin.account_id(), detach_from).await?;
     let found = find(d, admin, id).await?;
     let txn = d.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before

@@ -195,7 +195,7 @@ pub async fn delete(
     id: i32,
     detach_from: &UsedBy,
 ) -> Result<(), AppError> {
-    refuse_impossible_confirmation(d, detach_from)?;
+    refuse_impossible_confirmation(d, me.account_id(), detach_from).await?;
     let library = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
     let txn = d.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before

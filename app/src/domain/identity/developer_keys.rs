@@ -80,6 +80,7 @@ pub async fn generate(
     let name =
         validation::one_line_name(name, "Key Name").map_err(|m| AppError::field("name", m))?;
     me.verified(&d.db).await?;
+    two_factor::require_code_if_on(d, me.user_id(), code).await?;
     let checked = own_row(d, me).await?;
     reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
@@ -152,6 +153,7 @@ pub async fn regenerate(
 ) -> Result<NewDeveloperKey, AppError> {
     let asked_for = find_mine(&d.db, me, id).await?;
     me.verified(&d.db).await?;
+    two_factor::require_code_if_on(d, me.user_id(), code).await?;
     let checked = own_row(d, me).await?;
     reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();

@@ -338,6 +338,9 @@ pub async fn request_email_change(
     new_email: &str,
     code: &str,
 ) -> Result<String, AppError> {
+    // Asked for first, before the password is checked and counted: the form
+    // shows the code's field only once this answer comes.
+    two_factor::require_code_if_on(d, actor.user_id(), code).await?;
     let me = own_row(d, actor).await?;
     let mut errors = Errors::default();
     let new_email = errors.check("new_email", validation::email(new_email));

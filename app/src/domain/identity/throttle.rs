@@ -10,9 +10,13 @@
 //! guesses is admitted at most up to the limit however they interleave; a
 //! success gives its count back ([`succeeded`]). After a few failures of one
 //! email each further attempt waits a little longer; at the limit the subject
-//! is locked for a short while. The lock is short on purpose: an attacker who
-//! knows someone's email can keep them out only for minutes at a time, and
-//! "Forgot password?" always works.
+//! is locked for a short while. Log-in locks are short on purpose: an
+//! attacker who knows someone's email can keep them out only for minutes at
+//! a time, and "Forgot password?" works again after them. A user's wrong
+//! codes are counted until a right one, not per window, and each lock of
+//! theirs lasts twice the one before (`Kind::lock_length`): a code is one
+//! of a million, and whoever has the password could otherwise try a few
+//! every window for ever, however they spaced them.
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -49,13 +53,33 @@ impl Kind {
         }
     }
 
-    fn limit(self, policy: &ThrottlePolicy) -> i32 {
+    /// The failures after which a subject that has had `locks` locks in a
+    /// row is locked: the second factor's count runs on after each lock, so
+    /// each lock allows `code_lock_after` more.
+    fn limit(self, policy: &ThrottlePolicy, locks: i32) -> i32 {
         match self {
             Kind::LogInEmail | Kind::PasswordRecheck => policy.email_lock_after,
             Kind::LogInAddress => policy.address_lock_after,
             Kind::LogInNetwork => policy.address_lock_after.saturating_mul(GROUP_FACTOR),
-            Kind::SecondFactor => policy.code_lock_after,
+            Kind::SecondFactor => policy.code_lock_after.saturating_mul(locks.max(0) + 1),
         }
+    }
+
+    /// Whether failures are counted per window (and forgotten with it), or,
+    /// for the second factor, until a right code.
+    fn windowed(self) -> bool {
+        self != Kind::SecondFactor
+    }
+
+    /// Whether `row` has used up its tries: the next attempt locks it.
+    fn spent(
+        self,
+        row: &login_failure::Model,
+        policy: &ThrottlePolicy,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let counting = !self.windowed() || now - row.window_started_at < policy.window;
+        counting && row.failures >= self.limit(policy, row.locks)
     }
 
     /// How long a lock lasts that follows `earlier` locks in a row: the
@@ -83,6 +107,9 @@ impl Kind {
     }
 }
 
+/// The start of a user's second-factor subject, `code:{user_id}`.
+pub const CODE_SUBJECT: &str = "code:";
+
 /// What is counted for one kind of attempt.
 pub struct Subjects {
     subjects: Vec<(String, Kind)>,
@@ -106,7 +133,7 @@ impl Subjects {
 
     /// A second-factor code of one user, in a log-in or a security setting.
     pub fn second_factor(user_id: i32) -> Self {
-        Subjects { subjects: vec![(format!("code:{user_id}"), Kind::SecondFactor)] }
+        Subjects { subjects: vec![(format!("{CODE_SUBJECT}{user_id}"), Kind::SecondFactor)] }
     }
 
     /// A signed-in user's password, asked again before a sensitive change.
@@ -239,7 +266,6 @@ async fn admit_one(
     use sea_orm::sea_query::ExprTrait;
     let now = d.clock.now();
     let policy = d.throttle;
-    let limit = kind.limit(&policy);
     login_failure::Entity::insert(login_failure::ActiveModel {
         subject: Set(subject.to_owned()),
         failures: Set(0),
@@ -257,15 +283,21 @@ async fn admit_one(
     if let Some(message) = must_wait(&row, kind, &policy, now) {
         return Ok(Outcome::Refused(message, false));
     }
-    // A window that is over (and not locked) starts again at zero.
-    login_failure::Entity::update_many()
-        .col_expr(login_failure::Column::Failures, Expr::value(0))
-        .col_expr(login_failure::Column::WindowStartedAt, Expr::value(now))
-        .filter(login_failure::Column::Subject.eq(subject))
-        .filter(login_failure::Column::WindowStartedAt.lte(now - policy.window))
-        .filter(unlocked(now))
-        .exec(conn)
-        .await?;
+    // A window that is over (and not locked) starts again at zero; a
+    // user's wrong codes count on until a right one.
+    if kind.windowed() {
+        login_failure::Entity::update_many()
+            .col_expr(login_failure::Column::Failures, Expr::value(0))
+            .col_expr(login_failure::Column::WindowStartedAt, Expr::value(now))
+            .filter(login_failure::Column::Subject.eq(subject))
+            .filter(login_failure::Column::WindowStartedAt.lte(now - policy.window))
+            .filter(unlocked(now))
+            .exec(conn)
+            .await?;
+    }
+    // The limit of the run of locks read; a lock started since (which
+    // raises it) leaves this update nothing, and the lock is told of below.
+    let limit = kind.limit(&policy, row.locks);
     let admitted = login_failure::Entity::update_many()
         .col_expr(
             login_failure::Column::Failures,
@@ -274,6 +306,7 @@ async fn admit_one(
         .col_expr(login_failure::Column::LastFailureAt, Expr::value(now))
         .filter(login_failure::Column::Subject.eq(subject))
         .filter(login_failure::Column::Failures.lt(limit))
+        .filter(login_failure::Column::Locks.eq(row.locks))
         .filter(unlocked(now))
         .exec(conn)
         .await?;
@@ -320,7 +353,7 @@ async fn lock(
     }
     let started = locking
         .filter(login_failure::Column::Subject.eq(subject))
-        .filter(login_failure::Column::Failures.gte(kind.limit(&d.throttle)))
+        .filter(login_failure::Column::Failures.gte(kind.limit(&d.throttle, row.locks)))
         .filter(login_failure::Column::Locks.eq(row.locks))
         .filter(unlocked(now))
         .exec(conn)
@@ -356,9 +389,7 @@ pub async fn lock_if_spent(d: &Domain, subjects: &Subjects) -> Result<(), AppErr
         };
         let message = match must_wait(&row, *kind, &policy, now) {
             Some(message) => Some(message),
-            None if now - row.window_started_at < policy.window
-                && row.failures >= kind.limit(&policy) =>
-            {
+            None if kind.spent(&row, &policy, now) => {
                 lock(d, &d.db, subject, *kind).await?.map(|(message, _)| message)
             }
             None => None,
@@ -368,6 +399,15 @@ pub async fn lock_if_spent(d: &Domain, subjects: &Subjects) -> Result<(), AppErr
             return Err(AppError::TooManyRequests(message));
         }
     }
+    Ok(())
+}
+
+/// Forgets a user's wrong codes and their run of locks, in the transaction
+/// that removes their second factor (turned off, or reset by support or a
+/// claim): a lock on codes they no longer have would outlive it, and a new
+/// second factor would start under it.
+pub async fn forget_codes(conn: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
+    login_failure::Entity::delete_by_id(format!("{CODE_SUBJECT}{user_id}")).exec(conn).await?;
     Ok(())
 }
 
@@ -427,7 +467,7 @@ mod tests {
     #[tokio::test]
     async fn only_a_row_at_its_limit_is_locked() {
         let (d, _) = fresh_domain().await;
-        let limit = Kind::PasswordRecheck.limit(&d.throttle);
+        let limit = Kind::PasswordRecheck.limit(&d.throttle, 0);
         row_at(&d, "password:1", 1).await;
         assert!(lock(&d, &d.db, "password:1", Kind::PasswordRecheck).await.unwrap().is_none());
         assert_eq!(locked_until(&d, "password:1").await, None);

@@ -397,8 +397,7 @@ pub async fn with_code<T>(
 }
 
 /// Why a change guarded by the second factor is refused without a code.
-pub const CODE_NEEDED: &str =
-    "Two-factor authentication is on: enter a code from your authenticator app, or a recovery code.";
+pub const CODE_NEEDED: &str = "Two-factor authentication is on: enter a code.";
 
 /// Runs `then` in a transaction holding the account's lock; for a user with
 /// 2FA on, only after a right `code`, counted and checked as [`with_code`]
@@ -414,27 +413,50 @@ pub async fn with_code_if_on<T>(
     then: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     if is_enabled(&d.db, user_id).await? {
-        if code.trim().is_empty() {
-            return Err(AppError::field("code", CODE_NEEDED));
-        }
+        require_code_if_on(d, user_id, code).await?;
         return with_code(d, user_id, code, client, then).await;
     }
     let txn = d.begin().await?;
     lock_account_of(&txn, user_id).await?;
+    // Read again under the lock: 2FA turned on meanwhile (which ended the
+    // other sessions) must not be followed by a change made without a code.
+    if is_enabled(&txn, user_id).await? {
+        return Err(AppError::field("code", CODE_NEEDED));
+    }
     let done = then(&txn).await?;
     txn.commit().await?;
     Ok(done)
 }
 
-/// New recovery codes (the old ones stop working), after a valid code.
+/// Refuses at once, before a password is checked or a change counted, a
+/// change [`with_code_if_on`] guards that came without a code from a user
+/// with 2FA on: the form only then shows the code's field, so this is the
+/// first answer of every such user, and it must cost them nothing.
+pub async fn require_code_if_on(d: &Domain, user_id: i32, code: &str) -> Result<(), AppError> {
+    if code.trim().is_empty() && is_enabled(&d.db, user_id).await? {
+        return Err(AppError::field("code", CODE_NEEDED));
+    }
+    Ok(())
+}
+
+/// New recovery codes (the old ones stop working), after the password and a
+/// valid code. The password first: wrong codes lock the user's codes, for
+/// longer each time, so a stolen session alone must not be able to spend
+/// them and keep the owner from logging in.
 pub async fn regenerate_recovery_codes(
     d: &Domain,
     me: &Member,
+    password: &str,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
+    let user = own_row(d, me).await?;
+    reauth::require_password(d, me, &user, password, "password").await?;
     // Counted: a recovery code buys ten new ones, so this could loop alone.
     let by = By::Member(activity::count_change(d, me).await?);
     with_code(d, me.user_id(), code, me.address(), async |txn| {
+        let current =
+            user::Entity::find_by_id(user.id).one(txn).await?.ok_or(AppError::NotFound)?;
+        reauth::refuse_changed_since(&user, &current, "password")?;
         let codes = replace_recovery_codes(txn, me.user_id()).await?;
         let event = Event::new(ActivityKind::RecoveryCodesRegenerated, own_email(txn, me).await?);
         activity::record(d, txn, by, event).await?;
@@ -475,7 +497,7 @@ pub async fn remove(conn: &impl ConnectionTrait, user_id: i32) -> Result<(), App
         .exec(conn)
         .await?;
     set_flag(conn, user_id, false).await?;
-    Ok(())
+    throttle::forget_codes(conn, user_id).await
 }
 
 #[cfg(test)]
