@@ -413,7 +413,9 @@ pub async fn with_code_if_on<T>(
     then: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     if is_enabled(&d.db, user_id).await? {
-        require_code_if_on(d, user_id, code).await?;
+        if code.trim().is_empty() {
+            return Err(code_needed());
+        }
         return with_code(d, user_id, code, client, then).await;
     }
     let txn = d.begin().await?;
@@ -421,7 +423,7 @@ pub async fn with_code_if_on<T>(
     // Read again under the lock: 2FA turned on meanwhile (which ended the
     // other sessions) must not be followed by a change made without a code.
     if is_enabled(&txn, user_id).await? {
-        return Err(AppError::field("code", CODE_NEEDED));
+        return Err(code_needed());
     }
     let done = then(&txn).await?;
     txn.commit().await?;
@@ -434,9 +436,13 @@ pub async fn with_code_if_on<T>(
 /// first answer of every such user, and it must cost them nothing.
 pub async fn require_code_if_on(d: &Domain, user_id: i32, code: &str) -> Result<(), AppError> {
     if code.trim().is_empty() && is_enabled(&d.db, user_id).await? {
-        return Err(AppError::field("code", CODE_NEEDED));
+        return Err(code_needed());
     }
     Ok(())
+}
+
+fn code_needed() -> AppError {
+    AppError::field("code", CODE_NEEDED)
 }
 
 /// New recovery codes (the old ones stop working), after the password and a
@@ -454,8 +460,7 @@ pub async fn regenerate_recovery_codes(
     // Counted: a recovery code buys ten new ones, so this could loop alone.
     let by = By::Member(activity::count_change(d, me).await?);
     with_code(d, me.user_id(), code, me.address(), async |txn| {
-        let current =
-            user::Entity::find_by_id(user.id).one(txn).await?.ok_or(AppError::NotFound)?;
+        let current = lock_account_of(txn, user.id).await?;
         reauth::refuse_changed_since(&user, &current, "password")?;
         let codes = replace_recovery_codes(txn, me.user_id()).await?;
         let event = Event::new(ActivityKind::RecoveryCodesRegenerated, own_email(txn, me).await?);
@@ -474,11 +479,10 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
     let user = own_row(d, me).await?;
     reauth::require_password(d, me, &user, password, "password").await?;
     with_code(d, me.user_id(), code, me.address(), async |txn| {
-        // Read under the account's lock, which `with_code` took: a reset
-        // committed since the password check must not be followed by the
-        // old password turning the second factor off.
-        let current =
-            user::Entity::find_by_id(user.id).one(txn).await?.ok_or(AppError::NotFound)?;
+        // Read under the account's lock (which `with_code` took; taking it
+        // again is free): a reset committed since the password check must not
+        // be followed by the old password turning the second factor off.
+        let current = lock_account_of(txn, user.id).await?;
         reauth::refuse_changed_since(&user, &current, "password")?;
         remove(txn, user.id).await?;
         let event = Event::new(ActivityKind::TwoFactorDisabled, &user.email);
