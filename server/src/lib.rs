@@ -19,7 +19,7 @@ use app::{shell, App};
 use axum::extract::FromRef;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 
 use security::{CspNonce, SecurityPolicy};
 
@@ -60,6 +60,16 @@ fn request_context(web: WebContext) -> impl Fn() + Clone + Send + Sync + 'static
 /// sealed a secret with the old key to commit or give up.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The app's routes, listed once per process. Listing them renders the app
+/// with resource loads suppressed for the whole process (leptos #4773): a
+/// page rendering on another thread meanwhile would start a resource that
+/// never resolves, and its response would hang until the request timeout.
+/// Once per process, before any router exists, no render can overlap it.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application as one router: pages, server functions, static
 /// files, and the security middleware around them. Tests drive this directly.
 pub fn build_router(
@@ -67,7 +77,7 @@ pub fn build_router(
     web: WebContext,
     policy: SecurityPolicy,
 ) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context = request_context(web.clone());
     let state = AppState { leptos_options: leptos_options.clone(), web: web.clone() };
     let router = Router::new()
@@ -99,9 +109,9 @@ pub fn build_router(
         .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
         .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
-        // A request that takes this long has stalled (leptos 0.8 can, rarely,
-        // stall a server render with several <Suspense>s): answer instead of
-        // holding the connection forever.
+        // A request that takes this long has stalled (a database that does
+        // not answer, or a server render that never resolves): answer
+        // instead of holding the connection forever.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             http::StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,

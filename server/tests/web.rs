@@ -829,3 +829,36 @@ fn health_and_readiness_answer_without_a_session_and_say_nothing_more() {
         assert_eq!(health.status, StatusCode::OK, "the process still answers");
     })
 }
+
+#[test]
+fn pages_render_while_another_router_is_being_built() {
+    // Building a router walks the app once with resource loads suppressed
+    // process-wide (leptos #4773); a page whose resource first ran in that
+    // window used to wait for ever (a 503 after the request timeout).
+    let (domain, _clock) = support::run(app::domain::testing::fresh_domain());
+    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let builder = std::thread::spawn({
+        let (domain, building) = (domain.clone(), building.clone());
+        move || {
+            while building.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(support::router_with(&domain, false, support::test_options()));
+            }
+        }
+    });
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        for _ in 0..200 {
+            let page = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                app.page("/account/users", Some(&admin)),
+            )
+            .await
+            .expect("the page rendered within 5 s");
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(page.body.contains("Grace Hopper"));
+        }
+    });
+    building.store(false, std::sync::atomic::Ordering::Relaxed);
+    builder.join().unwrap();
+}

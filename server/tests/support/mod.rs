@@ -74,8 +74,12 @@ impl Reply {
 pub const TRUSTED_PROXY: &str = "10.0.0.1";
 
 fn router(domain: &Domain, https: bool) -> Router {
-    let options = LeptosOptions::builder().output_name("console").site_root("target/site").build();
-    router_with(domain, https, options)
+    router_with(domain, https, test_options())
+}
+
+/// The site the test routers serve.
+pub fn test_options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("console").site_root("target/site").build()
 }
 
 /// The router serving the site the `options` describe (its static files).
