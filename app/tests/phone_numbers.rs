@@ -125,8 +125,8 @@ async fn concurrent_requests_never_get_the_same_number() {
         admins.extend([first.admin().unwrap(), second.admin().unwrap()]);
     }
     let mut tasks = Vec::new();
-    for admin in admins.iter().cycle().take(12).cloned() {
-        let d = d.clone();
+    for admin in admins.iter().cycle().take(12) {
+        let (d, admin) = (d.clone(), admin.clone());
         tasks.push(tokio::spawn(async move { phone_numbers::request(&d, &admin).await }));
     }
     let mut got = Vec::new();

@@ -695,7 +695,7 @@ async fn each_user_lists_only_their_own_keys() {
     let adas = developer_keys::generate(&d, &ada, "Ada's reports", PASSWORD, "").await.unwrap();
     let before = Snapshot::take(&d).await;
     let listed = developer_keys::list(&d, &ada).await.unwrap();
-    assert_eq!(listed, [adas.row.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&adas.row));
     let shown = serde_json::to_string(&listed).unwrap();
     assert!(!shown.contains(&graces.row.name) && !shown.contains(&graces.row.prefix), "{shown}");
     assert_eq!(developer_keys::list(&d, &grace).await.unwrap(), [graces.row]);
@@ -1422,7 +1422,7 @@ async fn two_factor_is_not_turned_off_with_a_password_replaced_meanwhile() {
     wait_for_lock_waiters(&d, 1).await;
     reset.commit().await.unwrap();
 
-    let refused = off.await.unwrap().err().expect("turned off with the old password");
+    let refused = off.await.unwrap().expect_err("turned off with the old password");
     let said = refused.message_for("password").unwrap_or_else(|| panic!("{refused:?}"));
     let on_postgres = d.db.get_database_backend() == sea_orm::DbBackend::Postgres;
     assert!(

@@ -68,7 +68,7 @@ async fn get(router: &axum::Router, path: &str, accept: Option<&str>) -> support
     support::Reply { status, headers, body: String::from_utf8_lossy(&raw).into_owned(), raw }
 }
 
-fn header_of<'a>(reply: &'a support::Reply, name: header::HeaderName) -> Option<&'a str> {
+fn header_of(reply: &support::Reply, name: header::HeaderName) -> Option<&str> {
     reply.headers.get(name).map(|v| v.to_str().unwrap())
 }
 

@@ -185,7 +185,7 @@ where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
-    latest_version(action, |answer| matches!(answer, Ok(_)))
+    latest_version(action, |answer| answer.is_ok())
 }
 
 /// The version of `action`'s latest answer, but for "your session has

@@ -41,9 +41,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let Some(window) = web_sys::window() else { return };
-        let Ok(url) =
-            window.location().href().and_then(|h| web_sys::Url::new(&h).map_err(Into::into))
-        else {
+        let Ok(url) = window.location().href().and_then(|h| web_sys::Url::new(&h)) else {
             return;
         };
         if url.search_params().has("oauth") {

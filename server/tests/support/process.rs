@@ -47,7 +47,7 @@ pub async fn spawn_server(
     smtp_port: u16,
     env: &[(&str, &str)],
 ) -> Child {
-    let child = server_command(data_dir, database_url, port, smtp_port, env)
+    let mut child = server_command(data_dir, database_url, port, smtp_port, env)
         .spawn()
         .expect("start the server binary");
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
@@ -57,6 +57,9 @@ pub async fn spawn_server(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Not left running behind the failed test.
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server on port {port} did not start");
 }
 

@@ -350,7 +350,7 @@ pub async fn page_of_either(
     }
     // Every row of the merged page's first `limit + 1` is among the first
     // `limit + 1` of its own query, so this page is exact.
-    rows.sort_by(|a, b| b.id.cmp(&a.id));
+    rows.sort_by_key(|event| std::cmp::Reverse(event.id));
     rows.dedup_by_key(|event| event.id);
     Ok(page_of(rows, limit))
 }

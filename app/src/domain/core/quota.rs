@@ -453,8 +453,8 @@ pub fn duration_text(minutes: i64) -> String {
     let up = |per: i64| (minutes + per - 1) / per;
     match minutes {
         ..=1 => "1 minute".into(),
-        ..=120 => format!("{minutes} minutes"),
-        ..=2_880 => format!("{} hours", up(60)),
+        2..=120 => format!("{minutes} minutes"),
+        121..=2_880 => format!("{} hours", up(60)),
         _ => format!("{} days", up(DAY)),
     }
 }

@@ -222,6 +222,24 @@ pub fn new_password(password: &str, context: &[&str]) -> Result<String, String> 
     Ok(password.to_owned())
 }
 
+/// A person's names and address as a form gives them, checked (each refusal
+/// beside its field); what failed is empty.
+pub struct PersonFields {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+}
+
+/// Checks the names and address of a user an admin or an operator adds or
+/// edits, so both say the same beside the same fields.
+pub fn person_fields(first_name: &str, last_name: &str, email: &str) -> (Errors, PersonFields) {
+    let mut errors = Errors::default();
+    let first_name = errors.check("first_name", one_line_name(first_name, "First Name"));
+    let last_name = errors.check("last_name", one_line_name(last_name, "Last Name"));
+    let email = errors.check("email", self::email(email));
+    (errors, PersonFields { first_name, last_name, email })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,22 +337,4 @@ mod tests {
         let email = "grace.brewster.hopper@navy-archives.example";
         assert!(new_password(email, &[email]).unwrap_err().contains("too easy"));
     }
-}
-
-/// A person's names and address as a form gives them, checked (each refusal
-/// beside its field); what failed is empty.
-pub struct PersonFields {
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-}
-
-/// Checks the names and address of a user an admin or an operator adds or
-/// edits, so both say the same beside the same fields.
-pub fn person_fields(first_name: &str, last_name: &str, email: &str) -> (Errors, PersonFields) {
-    let mut errors = Errors::default();
-    let first_name = errors.check("first_name", one_line_name(first_name, "First Name"));
-    let last_name = errors.check("last_name", one_line_name(last_name, "Last Name"));
-    let email = errors.check("email", self::email(email));
-    (errors, PersonFields { first_name, last_name, email })
 }

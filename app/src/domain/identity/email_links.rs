@@ -188,7 +188,7 @@ pub async fn send_password_reset(
     });
     if let ResetAsker::Admin(admin, _) = &asker {
         admin.recheck(&txn).await?;
-        if !found.as_ref().is_some_and(|user| user.account_id == admin.account_id()) {
+        if found.as_ref().is_none_or(|user| user.account_id != admin.account_id()) {
             return Err(AppError::Conflict(RESET_TARGET_CHANGED.into()));
         }
     }
