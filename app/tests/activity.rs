@@ -236,7 +236,11 @@ async fn numbers_applications_and_resources_record_each_change() {
     deployments::undeploy(&d, &ada, number.id).await.unwrap();
     assert_eq!(log.new_events(&d).await, [], "a number that ran nothing");
 
-    let change = OwnerChange { number_id: number.id, owner_id: bob.user_id() };
+    let change = OwnerChange {
+        number_id: number.id,
+        from_owner_id: number.owner.id,
+        owner_id: bob.user_id(),
+    };
     phone_numbers::save_owners(&d, &admin, &[change]).await.unwrap();
     let owner = log.one_from_here(&d, ActivityKind::PhoneNumberOwnerChanged, me, &e164).await;
     assert_eq!(owner.detail.as_deref(), Some("to bob@example.com"));
@@ -1211,8 +1215,16 @@ async fn a_user_who_changes_too_often_is_refused_but_may_still_remove_and_disabl
     let first = js_libraries::add(&d, &ada, library("First")).await.unwrap();
     profile::update_name(&d, &ada, "Ada", "King").await.unwrap();
     // One count left: a save of two owner changes takes none of it.
-    let to_grace = OwnerChange { number_id: number.id, owner_id: grace.user_id() };
-    let back = OwnerChange { number_id: number.id, owner_id: ada.user_id() };
+    let to_grace = OwnerChange {
+        number_id: number.id,
+        from_owner_id: number.owner.id,
+        owner_id: grace.user_id(),
+    };
+    let back = OwnerChange {
+        number_id: number.id,
+        from_owner_id: grace.user_id(),
+        owner_id: ada.user_id(),
+    };
     let before = Snapshot::take(&d).await;
     too_many(phone_numbers::save_owners(&d, &admin, &[to_grace.clone(), back]).await.map(|_| ()));
     before.assert_unchanged(&d).await;

@@ -399,7 +399,11 @@ async fn number_owners_deploy_to_applications_they_can_see() {
     phone_numbers::save_owners(
         &d,
         &admin,
-        &[OwnerChange { number_id: number.id, owner_id: carol.user_id() }],
+        &[OwnerChange {
+            number_id: number.id,
+            from_owner_id: number.owner.id,
+            owner_id: carol.user_id(),
+        }],
     )
     .await
     .unwrap();
@@ -561,7 +565,11 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
 
     let changes: Vec<OwnerChange> = [to_private.id, to_shared.id]
         .iter()
-        .map(|&number_id| OwnerChange { number_id, owner_id: carol.user_id() })
+        .map(|&number_id| OwnerChange {
+            number_id,
+            from_owner_id: ada.user_id(),
+            owner_id: carol.user_id(),
+        })
         .collect();
     phone_numbers::save_owners(&d, &admin, &changes).await.unwrap();
 
@@ -612,7 +620,11 @@ async fn a_deleted_users_numbers_stop_running_what_the_deleting_admin_cannot_see
     let on_own = phone_numbers::request(&d, &admin).await.unwrap();
     let changes: Vec<OwnerChange> = [on_shared.id, on_own.id]
         .iter()
-        .map(|&number_id| OwnerChange { number_id, owner_id: carol.user_id() })
+        .map(|&number_id| OwnerChange {
+            number_id,
+            from_owner_id: ada.user_id(),
+            owner_id: carol.user_id(),
+        })
         .collect();
     phone_numbers::save_owners(&d, &admin, &changes).await.unwrap();
     deployments::deploy(&d, &carol, on_shared.id, graces.id).await.unwrap();
@@ -639,8 +651,16 @@ async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
     let app = applications::create(&d, &ada, "IVR").await.unwrap();
     let max = app::domain::core::limits::IDS_MAX;
 
-    let mut changes = vec![OwnerChange { number_id: number.id, owner_id: carol.user_id() }];
-    changes.extend((0..max as i32).map(|i| OwnerChange { number_id: -i, owner_id: 1 }));
+    let mut changes = vec![OwnerChange {
+        number_id: number.id,
+        from_owner_id: number.owner.id,
+        owner_id: carol.user_id(),
+    }];
+    changes.extend((0..max as i32).map(|i| OwnerChange {
+        number_id: -i,
+        from_owner_id: 1,
+        owner_id: 1,
+    }));
     let before = Snapshot::take(&d).await;
     let refused = phone_numbers::save_owners(&d, &admin, &changes).await.unwrap_err();
     assert_eq!(refused.message_for("changes"), Some(format!("At most {max} at a time.")));
@@ -758,7 +778,11 @@ async fn an_unshare_at_the_moment_of_a_deploy_leaves_no_deployment_behind() {
     let carol = add_user(&d, ada.account_id(), "carol@example.com", false).await;
     let admin = ada.admin().unwrap();
     let number = phone_numbers::request(&d, &admin).await.unwrap();
-    let to_carol = OwnerChange { number_id: number.id, owner_id: carol.user_id() };
+    let to_carol = OwnerChange {
+        number_id: number.id,
+        from_owner_id: number.owner.id,
+        owner_id: carol.user_id(),
+    };
     phone_numbers::save_owners(&d, &admin, &[to_carol]).await.unwrap();
     let app = applications::create(&d, &ada, "Shared IVR").await.unwrap();
     for round in 0..20 {
@@ -1113,7 +1137,11 @@ async fn changes_waiting_behind_their_users_disabling_are_refused() {
     let spare = phone_numbers::request(&d, &admin).await.unwrap();
     let changes: Vec<OwnerChange> = [deployed.id, spare.id]
         .iter()
-        .map(|&number_id| OwnerChange { number_id, owner_id: bob.user_id() })
+        .map(|&number_id| OwnerChange {
+            number_id,
+            from_owner_id: ada.user_id(),
+            owner_id: bob.user_id(),
+        })
         .collect();
     phone_numbers::save_owners(&d, &admin, &changes).await.unwrap();
     deployments::deploy(&d, &bob, deployed.id, app.id).await.unwrap();

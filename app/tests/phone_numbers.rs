@@ -8,7 +8,7 @@ use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool, Provisioned};
 use app::domain::core::quota::{Action, Limit, Per};
 use app::domain::entity::{local_number_pool, phone_number};
-use app::domain::features::phone_numbers::{self, demo_limit, POOL_EMPTY};
+use app::domain::features::phone_numbers::{self, demo_limit, OWNER_CHANGED, POOL_EMPTY};
 use app::domain::operator;
 use app::domain::testing::{
     account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot,
@@ -197,8 +197,16 @@ async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
         &d,
         &admin,
         &[
-            OwnerChange { number_id: first.id, owner_id: bob.user_id() },
-            OwnerChange { number_id: second.id, owner_id: stranger.user_id() },
+            OwnerChange {
+                number_id: first.id,
+                from_owner_id: first.owner.id,
+                owner_id: bob.user_id(),
+            },
+            OwnerChange {
+                number_id: second.id,
+                from_owner_id: second.owner.id,
+                owner_id: stranger.user_id(),
+            },
         ],
     )
     .await
@@ -213,7 +221,11 @@ async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
     let saved = phone_numbers::save_owners(
         &d,
         &admin,
-        &[OwnerChange { number_id: first.id, owner_id: bob.user_id() }],
+        &[OwnerChange {
+            number_id: first.id,
+            from_owner_id: first.owner.id,
+            owner_id: bob.user_id(),
+        }],
     )
     .await
     .unwrap();
@@ -221,6 +233,47 @@ async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
     let bobs = phone_numbers::owned_by_me(&d, &bob).await.unwrap();
     assert_eq!(bobs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![first.id]);
     assert_eq!(phone_numbers::owned_by_me(&d, &ada).await.unwrap()[0].id, second.id);
+}
+
+#[tokio::test]
+async fn an_owner_change_from_a_stale_page_is_refused_and_changes_nothing() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    full_plan(&d, "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let cy = add_user(&d, ada.account_id(), "cy@example.com", false).await;
+    let (adas_page, graces_page) = (ada.admin().unwrap(), grace.admin().unwrap());
+    let number = phone_numbers::request(&d, &adas_page).await.unwrap();
+    let spare = phone_numbers::request(&d, &adas_page).await.unwrap();
+    let change = |number: i32, to: i32| OwnerChange {
+        number_id: number,
+        from_owner_id: ada.user_id(),
+        owner_id: to,
+    };
+    // Both pages show Ada as the owner; Grace gives the number to Bob first.
+    phone_numbers::save_owners(&d, &graces_page, &[change(number.id, bob.user_id())])
+        .await
+        .unwrap();
+
+    // Ada's page, still showing Ada, gives it to Cy: refused beside the
+    // number, and the spare's change sent with it is not applied either.
+    let before = Snapshot::take(&d).await;
+    let stale = [change(spare.id, cy.user_id()), change(number.id, cy.user_id())];
+    let refused = phone_numbers::save_owners(&d, &adas_page, &stale).await.unwrap_err();
+    assert_eq!(
+        refused.message_for(&format!("owner-{}", number.id)).as_deref(),
+        Some(OWNER_CHANGED)
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(phone_numbers::owned_by_me(&d, &bob).await.unwrap()[0].id, number.id);
+
+    // Asking for what is already so is no conflict: nothing to undo.
+    phone_numbers::save_owners(&d, &adas_page, &[change(number.id, bob.user_id())]).await.unwrap();
+    // From the owner it has now, the change goes through.
+    let fresh = OwnerChange { from_owner_id: bob.user_id(), ..change(number.id, cy.user_id()) };
+    phone_numbers::save_owners(&d, &adas_page, &[fresh]).await.unwrap();
+    assert_eq!(phone_numbers::owned_by_me(&d, &cy).await.unwrap()[0].id, number.id);
 }
 
 #[tokio::test]
@@ -233,7 +286,11 @@ async fn another_accounts_numbers_are_not_found() {
     assert!(phone_numbers::list(&d, &eve_admin).await.unwrap().rows.is_empty());
     let before = Snapshot::take(&d).await;
     assert_eq!(phone_numbers::release(&d, &eve_admin, theirs.id).await, Err(AppError::NotFound));
-    let steal = [OwnerChange { number_id: theirs.id, owner_id: eve.user_id() }];
+    let steal = [OwnerChange {
+        number_id: theirs.id,
+        from_owner_id: theirs.owner.id,
+        owner_id: eve.user_id(),
+    }];
     assert_eq!(phone_numbers::save_owners(&d, &eve_admin, &steal).await, Err(AppError::NotFound));
     before.assert_unchanged(&d).await;
     // Still Ada's, still held.
@@ -306,7 +363,8 @@ async fn a_declined_invitees_numbers_pass_to_the_longest_standing_admin() {
     };
     let cy = users::invite(&d, &admin, form).await.unwrap();
     let number = phone_numbers::request(&d, &admin).await.unwrap();
-    let change = [OwnerChange { number_id: number.id, owner_id: cy.id }];
+    let change =
+        [OwnerChange { number_id: number.id, from_owner_id: number.owner.id, owner_id: cy.id }];
     phone_numbers::save_owners(&d, &admin, &change).await.unwrap();
     let token = app::domain::testing::link_token(&d, "cy@example.com", "/activate").await;
     invitations::decline_invitation(&d, &token).await.unwrap();
@@ -327,7 +385,11 @@ async fn a_deleted_users_numbers_pass_to_the_admin_who_deleted_them() {
     phone_numbers::save_owners(
         &d,
         &admin,
-        &[OwnerChange { number_id: number.id, owner_id: bob.user_id() }],
+        &[OwnerChange {
+            number_id: number.id,
+            from_owner_id: number.owner.id,
+            owner_id: bob.user_id(),
+        }],
     )
     .await
     .unwrap();
@@ -359,7 +421,11 @@ async fn a_demoted_admin_can_no_longer_request_reassign_or_release() {
         phone_numbers::release(&d, &stale, number.id).await,
         Err(AppError::Forbidden(_))
     ));
-    let change = [OwnerChange { number_id: number.id, owner_id: grace.user_id() }];
+    let change = [OwnerChange {
+        number_id: number.id,
+        from_owner_id: number.owner.id,
+        owner_id: grace.user_id(),
+    }];
     assert!(matches!(
         phone_numbers::save_owners(&d, &stale, &change).await,
         Err(AppError::Forbidden(_))

@@ -689,7 +689,11 @@ async fn an_expired_invitation_stops_holding_its_address_after_a_week() {
     let carol = users::invite(&d, &admin, invitee("carol@example.com")).await.unwrap();
     // Bob was given a number before he activated.
     let number = phone_numbers::request(&d, &admin).await.unwrap();
-    let change = [app::model::OwnerChange { number_id: number.id, owner_id: bob.id }];
+    let change = [app::model::OwnerChange {
+        number_id: number.id,
+        from_owner_id: number.owner.id,
+        owner_id: bob.id,
+    }];
     phone_numbers::save_owners(&d, &admin, &change).await.unwrap();
     // Carol's invitation is sent again on day 5, so her week starts later.
     clock.advance(Duration::days(5));

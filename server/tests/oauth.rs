@@ -333,7 +333,11 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
         phone_numbers::save_owners(
             d,
             &grace.admin().unwrap(),
-            &[app::model::OwnerChange { number_id: number.id, owner_id: bob.user_id() }],
+            &[app::model::OwnerChange {
+                number_id: number.id,
+                from_owner_id: number.owner.id,
+                owner_id: bob.user_id(),
+            }],
         )
         .await
         .unwrap();

@@ -26,10 +26,13 @@ pub struct PhoneNumbers {
     pub limit: Option<String>,
 }
 
-/// An owner change the Phone Numbers tab saves.
+/// An owner change the Phone Numbers tab saves: from the owner the page
+/// showed, so that a change another admin saved meanwhile is not undone
+/// unseen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerChange {
     pub number_id: i32,
+    pub from_owner_id: i32,
     pub owner_id: i32,
 }
 

@@ -128,7 +128,11 @@ fn NumberTable(
             .filter(|(number, (from, owner))| {
                 owners.get(number).is_some_and(|now| now.id == *from) && *from != owner.id
             })
-            .map(|(number_id, (_, owner))| OwnerChange { number_id, owner_id: owner.id })
+            .map(|(number_id, (from, owner))| OwnerChange {
+                number_id,
+                from_owner_id: from,
+                owner_id: owner.id,
+            })
             .collect::<Vec<_>>()
     };
     let changes = Memo::new(move |_| changes());

@@ -227,8 +227,13 @@ pub fn demo_stock_full(d: &Domain) -> String {
     )
 }
 
+/// Another admin gave the number to someone else after the page loaded.
+pub const OWNER_CHANGED: &str = "Another admin changed this number's owner since the page \
+     loaded. Reload the page to see who owns it now, then choose again.";
+
 /// Applies owner changes all together or not at all. Every number and every
-/// new owner is looked up in the admin's account. A number that changes hands
+/// new owner is looked up in the admin's account; each number must still
+/// have the owner the change was made from. A number that changes hands
 /// drops the previous owner's OAuth token, and its deployment unless the new
 /// owner can see that application.
 pub async fn save_owners(
@@ -255,6 +260,9 @@ pub async fn save_owners(
         };
         if number.owner_id == change.owner_id {
             continue;
+        }
+        if number.owner_id != change.from_owner_id {
+            return Err(AppError::field(&format!("owner-{}", number.id), OWNER_CHANGED));
         }
         // The previous owner's token never runs on someone else's number.
         deployment_token::Entity::delete_by_id(number.id).exec(&txn).await?;
