@@ -1,6 +1,6 @@
 //! The admin's user table and the rules that keep an account safe.
 use app::domain::admin::invitations;
-use app::domain::admin::users::{self, UserForm, LAST_ADMIN, NOT_YOURSELF, OWN_EMAIL};
+use app::domain::admin::users::{self, UserEdit, UserForm, LAST_ADMIN, NOT_YOURSELF, OWN_EMAIL};
 use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::people::EMAIL_TAKEN;
@@ -1024,4 +1024,51 @@ async fn addresses_entered_are_counted_so_the_taken_answer_cannot_be_asked_witho
     users::invite(&d, &grace.admin().unwrap(), form("cy@example.com")).await.unwrap();
     clock.advance(hour);
     users::invite(&d, &admin, form("di@example.com")).await.unwrap();
+}
+
+/// What Edit User shows for the user now, as its form opens with it.
+async fn opened(d: &Domain, user_id: i32) -> UserForm {
+    let row = users::user_row(user::Entity::find_by_id(user_id).one(&d.db).await.unwrap().unwrap());
+    UserForm {
+        first_name: row.first_name,
+        last_name: row.last_name,
+        email: row.email,
+        is_admin: row.is_admin,
+        can_create: row.can_create,
+        can_share: row.can_share,
+    }
+}
+
+#[tokio::test]
+async fn an_edit_from_a_stale_form_saves_only_what_it_changed() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", true).await;
+    let (adas, graces) = (ada.admin().unwrap(), grace.admin().unwrap());
+    // Both admins open Bob's form; Grace renames and demotes him first.
+    let was = opened(&d, bob.user_id()).await;
+    let edit = |form: UserForm| UserEdit { form, was: Some(was.clone()) };
+    let graces_form = UserForm { first_name: "Robert".into(), is_admin: false, ..was.clone() };
+    users::update(&d, &graces, bob.user_id(), edit(graces_form)).await.unwrap();
+
+    // Ada's form, as it opened, renames him too: refused beside the field,
+    // nothing changed.
+    let before = Snapshot::take(&d).await;
+    let renamed = UserForm { first_name: "Bobby".into(), can_share: true, ..was.clone() };
+    let refused = users::update(&d, &adas, bob.user_id(), edit(renamed)).await.unwrap_err();
+    assert_eq!(refused.message_for("first_name"), Some(users::changed_meanwhile("First Name")));
+    before.assert_unchanged(&d).await;
+
+    // Changing only what Grace left alone saves that, and Grace's changes
+    // stand: the stale form's "Account Admin: Yes" does not undo the demotion.
+    let other_fields = UserForm { last_name: "Builder".into(), can_share: true, ..was.clone() };
+    let saved = users::update(&d, &adas, bob.user_id(), edit(other_fields)).await.unwrap();
+    assert_eq!((saved.first_name.as_str(), saved.last_name.as_str()), ("Robert", "Builder"));
+    assert!(!saved.is_admin && saved.can_share && saved.can_create == was.can_create, "{saved:?}");
+    // The same change Grace made is no conflict.
+    let same = UserForm { first_name: "Robert".into(), ..was.clone() };
+    let saved = users::update(&d, &adas, bob.user_id(), edit(same)).await.unwrap();
+    assert_eq!(opened(&d, bob.user_id()).await.last_name, "Builder");
+    assert!(!saved.is_admin);
 }

@@ -39,7 +39,7 @@ fn an_admin_requests_assigns_and_releases_a_number() {
         // The picker finds Bob; saving makes him the owner, which he sees.
         let found = app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await;
         let bob_id = found.json()[0]["id"].as_i64().unwrap();
-        let changes = json!({ "changes": [{ "number_id": number["id"], "owner_id": bob_id }] });
+        let changes = json!({ "changes": [{ "number_id": number["id"], "from_owner_id": number["owner"]["id"], "owner_id": bob_id }] });
         let saved = app.call_json("save_phone_owners", changes, Some(&admin)).await;
         assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
         assert_eq!(saved.json()["rows"][0]["owner"]["email"], MEMBER);
@@ -95,7 +95,7 @@ fn members_cannot_list_request_reassign_or_release_numbers() {
             app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await.json()[0]
                 ["id"]
                 .clone();
-        let grab = json!({ "changes": [{ "number_id": number["id"], "owner_id": member_id }] });
+        let grab = json!({ "changes": [{ "number_id": number["id"], "from_owner_id": number["owner"]["id"], "owner_id": member_id }] });
         let reply = app.call_json("save_phone_owners", grab, Some(&member)).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
         // Nothing changed: the number is still the admin's.
@@ -127,7 +127,7 @@ fn another_accounts_number_is_not_found() {
         let eve_id = app.call("phone_owner_choices", &[("search", "")], Some(&other)).await.json()
             [0]["id"]
             .clone();
-        let steal = json!({ "changes": [{ "number_id": number["id"], "owner_id": eve_id }] });
+        let steal = json!({ "changes": [{ "number_id": number["id"], "from_owner_id": number["owner"]["id"], "owner_id": eve_id }] });
         assert_eq!(
             app.call_json("save_phone_owners", steal, Some(&other)).await.status,
             StatusCode::NOT_FOUND
@@ -160,7 +160,7 @@ fn a_members_key_lists_only_their_own_numbers() {
         let given = app.call("request_phone_number", &[], Some(&admin)).await.json();
         let found = app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await;
         let bob_id = found.json()[0]["id"].as_i64().unwrap();
-        let changes = json!({ "changes": [{ "number_id": given["id"], "owner_id": bob_id }] });
+        let changes = json!({ "changes": [{ "number_id": given["id"], "from_owner_id": given["owner"]["id"], "owner_id": bob_id }] });
         let saved = app.call_json("save_phone_owners", changes, Some(&admin)).await;
         assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
         let (admin_key, _) = app.new_developer_key(&admin, app::domain::testing::PASSWORD).await;

@@ -862,3 +862,65 @@ fn pages_render_while_another_router_is_being_built() {
     building.store(false, std::sync::atomic::Ordering::Relaxed);
     builder.join().unwrap();
 }
+
+#[test]
+fn edit_user_saves_only_the_fields_the_form_changed_from_what_it_opened_with() {
+    use app::domain::entity::user;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        app.operator_adds_member(ADMIN, "bob@example.com").await;
+        let find = || async {
+            user::Entity::find()
+                .filter(user::Column::Email.eq("bob@example.com"))
+                .one(&app.domain.db)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        let bob = find().await;
+        assert!(!bob.can_share);
+        let id = bob.id.to_string();
+        // The form opened with Bob as he was; another admin then lets him
+        // share and renames him.
+        let mut meanwhile: user::ActiveModel = bob.clone().into();
+        meanwhile.can_share = Set(true);
+        meanwhile.first_name = Set("Robert".into());
+        meanwhile.update(&app.domain.db).await.unwrap();
+        let opened_with = [
+            ("was_first_name", "Bob"),
+            ("was_last_name", "Builder"),
+            ("was_email", "bob@example.com"),
+            ("was_is_admin", "no"),
+            ("was_can_create", if bob.can_create { "on" } else { "off" }),
+            ("was_can_share", "off"),
+        ];
+        let form = |first_name, last_name| {
+            let mut form = vec![
+                ("id", id.as_str()),
+                ("first_name", first_name),
+                ("last_name", last_name),
+                ("email", "bob@example.com"),
+                ("is_admin", "no"),
+            ];
+            if bob.can_create {
+                form.push(("can_create", "on"));
+            }
+            form.extend(opened_with);
+            form
+        };
+
+        let before = Snapshot::take(&app.domain).await;
+        let refused = app.call("update_user", &form("Rob", "Builder"), Some(&admin)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert_eq!(refused.json()["Invalid"][0]["field"], "first_name");
+        before.assert_unchanged(&app.domain).await;
+
+        let saved = app.call("update_user", &form("Bob", "Bauer"), Some(&admin)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        let bob = find().await;
+        assert_eq!((bob.first_name.as_str(), bob.last_name.as_str()), ("Robert", "Bauer"));
+        assert!(bob.can_share, "the unticked box the form opened with does not undo the change");
+    })
+}

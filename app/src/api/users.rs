@@ -1,6 +1,9 @@
 //! The Manage Users tab (admins): the user table, invitations, edits,
 //! disabling and enabling, and deletions. What an invitation's link opens is
 //! `invitations`.
+// A form's server function takes one argument per field, and the `#[server]`
+// macro does not carry an allow on the function to the client it generates.
+#![allow(clippy::too_many_arguments)]
 use leptos::prelude::*;
 
 use crate::model::{AppError, UserPage, UserRow};
@@ -61,7 +64,10 @@ pub async fn add_user(
     users::invite(&domain()?, &admin, form).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Edit User. The `was_` fields are the values the form opened with (hidden
+/// inputs; the checkboxes' as `on` or `off`), so that only what the admin
+/// changed is saved. A page from before they existed sends none: then every
+/// field is set as sent.
 #[server(prefix = "/fn", endpoint = "update_user")]
 pub async fn update_user(
     id: i32,
@@ -71,12 +77,30 @@ pub async fn update_user(
     is_admin: Option<String>,
     can_create: Option<String>,
     can_share: Option<String>,
+    was_first_name: Option<String>,
+    was_last_name: Option<String>,
+    was_email: Option<String>,
+    was_is_admin: Option<String>,
+    was_can_create: Option<String>,
+    was_can_share: Option<String>,
 ) -> Result<UserRow, AppError> {
     use super::web::*;
     use crate::domain::admin::users;
     let admin = member().await?.admin()?;
     let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
-    users::update(&domain()?, &admin, id, form).await
+    let on = |ticked: Option<String>| ticked.filter(|value| value == "on");
+    let was = match (was_first_name, was_last_name, was_email) {
+        (Some(first_name), Some(last_name), Some(email)) => Some(user_form(
+            first_name,
+            last_name,
+            email,
+            was_is_admin,
+            on(was_can_create),
+            on(was_can_share),
+        )),
+        _ => None,
+    };
+    users::update(&domain()?, &admin, id, users::UserEdit { form, was }).await
 }
 
 #[server(prefix = "/fn", endpoint = "delete_user")]

@@ -638,18 +638,22 @@ fn UserForm(
         </fieldset>
     };
     match (add, update, row) {
-        (_, Some(update), Some(row)) => EitherOf3::A(view! {
-            <ActionForm action=update attr:novalidate=true>
-                <input type="hidden" name="id" value=row.id />
-                {fields}
-                <p>"Two-factor authentication: " {if row.two_factor_enabled { "On" } else { "Off" }} " (only the user can change it)"</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || pending.get()>"Update"</button>
-                    <CancelButton />
-                </div>
-            </ActionForm>
-            <PasswordHelp row />
-        }),
+        (_, Some(update), Some(row)) => {
+            let opened_with = opened_with(&row);
+            EitherOf3::A(view! {
+                <ActionForm action=update attr:novalidate=true>
+                    <input type="hidden" name="id" value=row.id />
+                    {opened_with}
+                    {fields}
+                    <p>"Two-factor authentication: " {if row.two_factor_enabled { "On" } else { "Off" }} " (only the user can change it)"</p>
+                    <div class="actions">
+                        <button type="submit" class="primary" disabled=move || pending.get()>"Update"</button>
+                        <CancelButton />
+                    </div>
+                </ActionForm>
+                <PasswordHelp row />
+            })
+        }
         (Some(add), _, _) => EitherOf3::B(view! {
             <ActionForm action=add attr:novalidate=true>
                 {fields}
@@ -660,6 +664,20 @@ fn UserForm(
             </ActionForm>
         }),
         _ => EitherOf3::C(()),
+    }
+}
+
+/// What Edit User opened with, sent with the form: the server saves only
+/// what the admin changed, and refuses a field another admin changed too.
+fn opened_with(row: &UserRow) -> impl IntoView {
+    let on = |ticked: bool| if ticked { "on" } else { "off" };
+    view! {
+        <input type="hidden" name="was_first_name" value=row.first_name.clone() />
+        <input type="hidden" name="was_last_name" value=row.last_name.clone() />
+        <input type="hidden" name="was_email" value=row.email.clone() />
+        <input type="hidden" name="was_is_admin" value=if row.is_admin { "yes" } else { "no" } />
+        <input type="hidden" name="was_can_create" value=on(row.can_create) />
+        <input type="hidden" name="was_can_share" value=on(row.can_share) />
     }
 }
 

@@ -50,6 +50,53 @@ pub struct UserForm {
     pub can_share: bool,
 }
 
+/// Edit User as sent: the form, and the values it opened with (`None`: set
+/// every field as given). Only the fields the admin changed are written,
+/// so another admin's change to the others since the form opened stands;
+/// one to the same field is refused beside it rather than undone unseen.
+#[derive(Clone, Debug, Default)]
+pub struct UserEdit {
+    pub form: UserForm,
+    pub was: Option<UserForm>,
+}
+
+impl From<UserForm> for UserEdit {
+    fn from(form: UserForm) -> Self {
+        UserEdit { form, was: None }
+    }
+}
+
+/// A field of Edit User that another admin changed since the form opened,
+/// to something other than what this admin chose.
+pub fn changed_meanwhile(label: &str) -> String {
+    format!(
+        "Another admin changed {label} since you opened this form. Cancel and open \
+         Edit User again to see their change."
+    )
+}
+
+/// Whether the admin changed a field of Edit User (`sent` against `was`, as
+/// the form had it); a field changed both here and by another admin (`now`
+/// no longer what the form opened with, nor what this admin chose) is
+/// refused in `errors`.
+fn edited<T: PartialEq + ?Sized>(
+    errors: &mut Errors,
+    (field, label): (&str, &str),
+    sent: &T,
+    was: Option<&T>,
+    now: &T,
+    chosen: &T,
+) -> bool {
+    let Some(was) = was else { return true };
+    if sent == was {
+        return false;
+    }
+    if now != was && now != chosen {
+        errors.add(field, changed_meanwhile(label));
+    }
+    true
+}
+
 fn check(form: &UserForm) -> (Errors, PersonFields) {
     validation::person_fields(&form.first_name, &form.last_name, &form.email)
 }
@@ -147,8 +194,9 @@ pub async fn update(
     d: &Domain,
     admin: &Admin,
     id: i32,
-    form: UserForm,
+    edit: impl Into<UserEdit>,
 ) -> Result<UserRow, AppError> {
+    let UserEdit { form, was } = edit.into();
     let (mut errors, checked) = check(&form);
     // A new address is counted before the transaction, so that a refusal
     // (the address taken) does not roll its count back.
@@ -162,7 +210,50 @@ pub async fn update(
     let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
-    let email_changes = !checked.email.is_empty() && checked.email != target.email;
+    let was = was.as_ref();
+    let mut pick = |field, sent: &str, was: Option<&str>, now: &String, chosen: String| match edited(
+        &mut errors,
+        field,
+        sent,
+        was,
+        now.as_str(),
+        chosen.as_str(),
+    ) {
+        true => chosen,
+        false => now.clone(),
+    };
+    let first_name = pick(
+        ("first_name", "First Name"),
+        &form.first_name,
+        was.map(|w| w.first_name.as_str()),
+        &target.first_name,
+        checked.first_name,
+    );
+    let last_name = pick(
+        ("last_name", "Last Name"),
+        &form.last_name,
+        was.map(|w| w.last_name.as_str()),
+        &target.last_name,
+        checked.last_name,
+    );
+    let email = pick(
+        ("email", "Email Address"),
+        &form.email,
+        was.map(|w| w.email.as_str()),
+        &target.email,
+        checked.email,
+    );
+    let mut flag = |field, get: fn(&UserForm) -> bool, now: bool| {
+        let sent = get(&form);
+        match edited(&mut errors, field, &sent, was.map(get).as_ref(), &now, &sent) {
+            true => sent,
+            false => now,
+        }
+    };
+    let is_admin = flag(("is_admin", "Account Admin"), |f| f.is_admin, target.is_admin);
+    let can_create = flag(("can_create", "Can Create"), |f| f.can_create, target.can_create);
+    let can_share = flag(("can_share", "Can Share"), |f| f.can_share, target.can_share);
+    let email_changes = !email.is_empty() && email != target.email;
     if email_changes && target.id == admin.member().user_id() {
         // The Account tab asks for the password first; a stolen session
         // must not move the admin's own address without it.
@@ -171,37 +262,37 @@ pub async fn update(
         // As for an invitation: only a verified admin sends the link, and
         // only a verified one is told whether the address has an account.
         admin.member().verified(&txn).await?;
-        if email_taken(&txn, &checked.email).await? {
+        if email_taken(&txn, &email).await? {
             errors.add("email", EMAIL_TAKEN);
         } else if let Some(refusal) =
             // Neither an invitation nor an email-change link goes to an
             // address that said no.
-            people::declined(d, &txn, admin.account_id(), &checked.email).await?
+            people::declined(d, &txn, admin.account_id(), &email).await?
         {
             errors.add("email", refusal);
         }
     }
-    if target.is_admin && !form.is_admin && other_admins(&txn, admin, target.id).await? == 0 {
+    if target.is_admin && !is_admin && other_admins(&txn, admin, target.id).await? == 0 {
         errors.add("is_admin", LAST_ADMIN);
     }
     errors.into_result()?;
 
     let invited = target.status == user::INVITED;
     let mut active = target.clone().into_active_model();
-    active.first_name = Set(checked.first_name);
-    active.last_name = Set(checked.last_name);
-    active.is_admin = Set(form.is_admin);
-    active.can_create = Set(form.can_create);
-    active.can_share = Set(form.can_share);
+    active.first_name = Set(first_name);
+    active.last_name = Set(last_name);
+    active.is_admin = Set(is_admin);
+    active.can_create = Set(can_create);
+    active.can_share = Set(can_share);
     if email_changes && invited {
-        active.email = Set(checked.email.clone());
+        active.email = Set(email.clone());
     }
     let updated = active.update(&txn).await.map_err(email_conflict)?;
     if target.is_admin && !updated.is_admin {
         // Email changes they asked for as an admin stop with their role.
         tokens::expire_requested_by(d, &txn, target.id).await?;
     }
-    let event = edit_event(&target, &updated, email_changes.then_some(checked.email.as_str()));
+    let event = edit_event(&target, &updated, email_changes.then_some(email.as_str()));
     activity::record(d, &txn, by, event.about_other(admin.member(), target.id)).await?;
     if email_changes && invited {
         // Every link to the old address stops, not only the invitation.
@@ -209,7 +300,7 @@ pub async fn update(
         spend_invitation(d, &txn, admin, &updated.email).await?;
         send_invitation(d, &txn, &updated, Inviter::Admin(admin)).await?;
     } else if email_changes {
-        email_links::send_email_change(d, &txn, admin.member(), &updated, &checked.email).await?;
+        email_links::send_email_change(d, &txn, admin.member(), &updated, &email).await?;
     }
     let row = user_row_now(d, &txn, updated).await?;
     txn.commit().await?;
