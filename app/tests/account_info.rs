@@ -1,10 +1,11 @@
 //! Account Information: company details saved whole or not at all; plans.
 use app::domain::admin::account_info;
 use app::domain::core::actor::Operator;
+use app::domain::core::edits::{changed_meanwhile, Edit};
 use app::domain::core::limits;
 use app::domain::core::limits::Plan;
 use app::domain::operator;
-use app::domain::testing::{account_with_admin, fresh_domain, Snapshot};
+use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot};
 use app::model::{AccountInfo, AppError};
 
 fn details() -> AccountInfo {
@@ -139,4 +140,40 @@ async fn operators_change_plans_by_a_members_email() {
     assert_eq!(operator::retry_mail(&d, &op, Some(987_654)).await, Ok(0));
     unchanged.assert_unchanged(&d).await;
     assert_eq!(operator::retry_mail(&d, &op, None).await, Ok(1));
+}
+
+#[tokio::test]
+async fn a_save_from_a_stale_form_keeps_another_admins_changes_and_refuses_a_clash() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let (adas, graces) = (ada.admin().unwrap(), grace.admin().unwrap());
+    account_info::save(&d, &adas, details()).await.unwrap();
+    // Both open the tab; the phone shows as people read it.
+    let was = AccountInfo { phone: "+1 408-555-0100".into(), ..details() };
+    let edit = |form: AccountInfo| Edit { form, was: Some(was.clone()) };
+    let graces_form = AccountInfo { city: "San Jose".into(), zip: "95110".into(), ..was.clone() };
+    account_info::save(&d, &graces, edit(graces_form)).await.unwrap();
+
+    // Ada's form, as it opened, changes the city too: refused beside it.
+    let before = Snapshot::take(&d).await;
+    let clash = AccountInfo { city: "Palo Alto".into(), state: "California".into(), ..was.clone() };
+    let refused = account_info::save(&d, &adas, edit(clash)).await.unwrap_err();
+    assert_eq!(refused.message_for("city"), Some(changed_meanwhile("City")));
+    assert_eq!(refused.message_for("state"), None);
+    before.assert_unchanged(&d).await;
+
+    // Changing only what Grace left alone keeps her city and zip; the
+    // phone, sent as it showed, is no change.
+    let own = AccountInfo { state: "California".into(), ..was.clone() };
+    let saved = account_info::save(&d, &adas, edit(own)).await.unwrap();
+    let expected = AccountInfo {
+        city: "San Jose".into(),
+        zip: "95110".into(),
+        state: "California".into(),
+        phone: "+14085550100".into(),
+        ..details()
+    };
+    assert_eq!(saved, expected);
+    assert_eq!(account_info::get(&d, &adas).await.unwrap(), expected);
 }

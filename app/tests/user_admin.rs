@@ -3,6 +3,7 @@ use app::domain::admin::invitations;
 use app::domain::admin::users::{self, UserEdit, UserForm, LAST_ADMIN, NOT_YOURSELF, OWN_EMAIL};
 use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
+use app::domain::core::edits::changed_meanwhile;
 use app::domain::core::people::EMAIL_TAKEN;
 use app::domain::core::tokens::{link_withdrawn, Purpose, LINK_EXPIRED, LINK_INVALID};
 use app::domain::core::Domain;
@@ -1057,15 +1058,17 @@ async fn an_edit_from_a_stale_form_saves_only_what_it_changed() {
     let before = Snapshot::take(&d).await;
     let renamed = UserForm { first_name: "Bobby".into(), can_share: true, ..was.clone() };
     let refused = users::update(&d, &adas, bob.user_id(), edit(renamed)).await.unwrap_err();
-    assert_eq!(refused.message_for("first_name"), Some(users::changed_meanwhile("First Name")));
+    assert_eq!(refused.message_for("first_name"), Some(changed_meanwhile("First Name")));
     before.assert_unchanged(&d).await;
 
     // Changing only what Grace left alone saves that, and Grace's changes
     // stand: the stale form's "Account Admin: Yes" does not undo the demotion.
-    let other_fields = UserForm { last_name: "Builder".into(), can_share: true, ..was.clone() };
+    let other_fields =
+        UserForm { last_name: "Builder".into(), can_share: !was.can_share, ..was.clone() };
     let saved = users::update(&d, &adas, bob.user_id(), edit(other_fields)).await.unwrap();
     assert_eq!((saved.first_name.as_str(), saved.last_name.as_str()), ("Robert", "Builder"));
-    assert!(!saved.is_admin && saved.can_share && saved.can_create == was.can_create, "{saved:?}");
+    assert!(!saved.is_admin && saved.can_share != was.can_share, "{saved:?}");
+    assert_eq!(saved.can_create, was.can_create);
     // The same change Grace made is no conflict.
     let same = UserForm { first_name: "Robert".into(), ..was.clone() };
     let saved = users::update(&d, &adas, bob.user_id(), edit(same)).await.unwrap();

@@ -837,6 +837,14 @@ fn pages_render_while_another_router_is_being_built() {
     // window used to wait for ever (a 503 after the request timeout).
     let (domain, _clock) = support::run(app::domain::testing::fresh_domain());
     let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    // Stops the builder however the test ends (a failed assertion too).
+    struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let stop = Stop(building.clone());
     let builder = std::thread::spawn({
         let (domain, building) = (domain.clone(), building.clone());
         move || {
@@ -859,7 +867,7 @@ fn pages_render_while_another_router_is_being_built() {
             assert!(page.body.contains("Grace Hopper"));
         }
     });
-    building.store(false, std::sync::atomic::Ordering::Relaxed);
+    drop(stop);
     builder.join().unwrap();
 }
 
@@ -889,6 +897,7 @@ fn edit_user_saves_only_the_fields_the_form_changed_from_what_it_opened_with() {
         meanwhile.first_name = Set("Robert".into());
         meanwhile.update(&app.domain.db).await.unwrap();
         let opened_with = [
+            ("was", "yes"),
             ("was_first_name", "Bob"),
             ("was_last_name", "Builder"),
             ("was_email", "bob@example.com"),
@@ -922,5 +931,48 @@ fn edit_user_saves_only_the_fields_the_form_changed_from_what_it_opened_with() {
         let bob = find().await;
         assert_eq!((bob.first_name.as_str(), bob.last_name.as_str()), ("Robert", "Bauer"));
         assert!(bob.can_share, "the unticked box the form opened with does not undo the change");
+
+        // A page from before the `was_` fields sets every field as sent.
+        let old_page = app.call("update_user", &form("Bob", "Bauer")[..5], Some(&admin)).await;
+        assert_eq!(old_page.status, StatusCode::OK, "{}", old_page.body);
+        let bob = find().await;
+        assert_eq!(bob.first_name, "Bob");
+        assert!(!bob.can_share);
+    })
+}
+
+#[test]
+fn account_information_saves_only_the_fields_the_form_changed() {
+    use app::domain::entity::account;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let acme = account::Entity::find().one(&app.domain.db).await.unwrap().unwrap();
+        // The tab opened; then another admin sets the city.
+        let mut meanwhile: account::ActiveModel = acme.clone().into();
+        meanwhile.city = Set("Oslo".into());
+        meanwhile.update(&app.domain.db).await.unwrap();
+        let mut form = vec![("was".to_owned(), "yes".to_owned())];
+        for (field, value) in [
+            ("company_name", acme.company_name.as_str()),
+            ("address", ""),
+            ("city", ""),
+            ("state", ""),
+            ("zip", ""),
+            ("phone", ""),
+        ] {
+            // Only the state is changed here.
+            let sent = if field == "state" { "Viken" } else { value };
+            form.push((field.to_owned(), sent.to_owned()));
+            form.push((format!("was_{field}"), value.to_owned()));
+        }
+        let form: Vec<(&str, &str)> = form.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
+        let saved = app.call("save_account_info", &form, Some(&admin)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        assert_eq!(
+            (saved.json()["city"].as_str(), saved.json()["state"].as_str()),
+            (Some("Oslo"), Some("Viken"))
+        );
     })
 }

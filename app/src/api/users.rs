@@ -66,8 +66,9 @@ pub async fn add_user(
 
 /// Edit User. The `was_` fields are the values the form opened with (hidden
 /// inputs; the checkboxes' as `on` or `off`), so that only what the admin
-/// changed is saved. A page from before they existed sends none: then every
-/// field is set as sent.
+/// changed is saved. `was` says they are sent: an empty field arrives as no
+/// value at all, so their presence cannot say it. A page from before them
+/// sends none, and every field is set as sent.
 #[server(prefix = "/fn", endpoint = "update_user")]
 pub async fn update_user(
     id: i32,
@@ -77,27 +78,34 @@ pub async fn update_user(
     is_admin: Option<String>,
     can_create: Option<String>,
     can_share: Option<String>,
-    was_first_name: Option<String>,
-    was_last_name: Option<String>,
-    was_email: Option<String>,
-    was_is_admin: Option<String>,
-    was_can_create: Option<String>,
-    was_can_share: Option<String>,
+    was: Option<String>,
+    #[server(default)] was_first_name: String,
+    #[server(default)] was_last_name: String,
+    #[server(default)] was_email: String,
+    #[server(default)] was_is_admin: String,
+    #[server(default)] was_can_create: String,
+    #[server(default)] was_can_share: String,
 ) -> Result<UserRow, AppError> {
     use super::web::*;
     use crate::domain::admin::users;
     let admin = member().await?.admin()?;
     let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
-    let on = |ticked: Option<String>| ticked.filter(|value| value == "on");
-    let was = match (was_first_name, was_last_name, was_email) {
-        (Some(first_name), Some(last_name), Some(email)) => Some(user_form(
-            first_name,
-            last_name,
-            email,
-            was_is_admin,
-            on(was_can_create),
-            on(was_can_share),
-        )),
+    // Each flag spelled as the form spells it, or none of the values: a
+    // garbled flag must not read as "off" (an untick would then be lost).
+    let flag = |value: String, yes: &str, no: &str| match value {
+        value if value == yes => Ok(Some(value)),
+        value if value == no => Ok(None),
+        _ => Err(()),
+    };
+    let flags = (
+        flag(was_is_admin, "yes", "no"),
+        flag(was_can_create, "on", "off"),
+        flag(was_can_share, "on", "off"),
+    );
+    let was = match (was.as_deref(), flags) {
+        (Some("yes"), (Ok(is_admin), Ok(create), Ok(share))) => {
+            Some(user_form(was_first_name, was_last_name, was_email, is_admin, create, share))
+        }
         _ => None,
     };
     users::update(&domain()?, &admin, id, users::UserEdit { form, was }).await

@@ -268,10 +268,13 @@ fn updated(
     });
     // Said when the answer arrives: the next Save's input must not pair with
     // the previous answer while it runs.
+    // The server saves only the fields the form changed: an address another
+    // admin (or the user's confirmation) changed meanwhile sent nothing here.
+    let changed = move || asked.with_untracked(|a| had.with_untracked(|h| a != h));
     Signal::derive(move || {
         match update.value().get() {
         Some(Ok(row))
-            if !row.invited && asked.with_untracked(|a| !a.is_empty() && *a != row.email) =>
+            if !row.invited && changed() && asked.with_untracked(|a| !a.is_empty() && *a != row.email) =>
         {
             Some(format!(
                 "A confirmation link went to {}: {} {}'s address changes when they open it.",
@@ -282,7 +285,7 @@ fn updated(
         }
         // An invitee's address changes at once, and the invitation with
         // it (the earlier link stops working): say where it went.
-        Some(Ok(row)) if row.invited && had.with_untracked(|had| !had.is_empty() && *had != row.email) => {
+        Some(Ok(row)) if row.invited && changed() && had.with_untracked(|had| !had.is_empty() && *had != row.email) => {
             Some(format!(
                 "{} is saved: a new activation email went to {}, and the earlier link no longer works.",
                 row.full_name(),
@@ -672,6 +675,7 @@ fn UserForm(
 fn opened_with(row: &UserRow) -> impl IntoView {
     let on = |ticked: bool| if ticked { "on" } else { "off" };
     view! {
+        <input type="hidden" name="was" value="yes" />
         <input type="hidden" name="was_first_name" value=row.first_name.clone() />
         <input type="hidden" name="was_last_name" value=row.last_name.clone() />
         <input type="hidden" name="was_email" value=row.email.clone() />

@@ -4,6 +4,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, S
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
+use crate::domain::core::edits::{self, Edit};
 use crate::domain::core::scope::lock_account_as;
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -40,8 +41,8 @@ fn zip(value: &str) -> Result<String, String> {
     }
 }
 
-/// Saves every field or none: all problems are reported together.
-pub async fn save(d: &Domain, admin: &Admin, input: AccountInfo) -> Result<AccountInfo, AppError> {
+/// The fields as checked, and what is wrong with them.
+fn check(input: &AccountInfo) -> (Errors, AccountInfo) {
     let mut errors = Errors::default();
     let checked = AccountInfo {
         company_name: errors.check("company_name", validation::company_name(&input.company_name)),
@@ -52,21 +53,51 @@ pub async fn save(d: &Domain, admin: &Admin, input: AccountInfo) -> Result<Accou
         zip: errors.check("zip", zip(&input.zip)),
         phone: errors.check("phone", validation::international_phone(&input.phone, "Phone Number")),
     };
+    (errors, checked)
+}
+
+/// Saves every field the form changed, or none: all problems are reported
+/// together. A field another admin changed since the form opened, and this
+/// one did not, keeps their value (see [`edits`]).
+pub async fn save(
+    d: &Domain,
+    admin: &Admin,
+    edit: impl Into<Edit<AccountInfo>>,
+) -> Result<AccountInfo, AppError> {
+    let Edit { form, was } = edit.into();
+    let (errors, checked) = check(&form);
     errors.into_result()?;
-    let event = Event::new(ActivityKind::AccountInfoUpdated, &checked.company_name);
-    let mut active = load(&d.db, admin.account_id()).await?.into_active_model();
-    active.company_name = Set(checked.company_name);
-    active.address = Set(checked.address);
-    active.city = Set(checked.city);
-    active.state = Set(checked.state);
-    active.zip = Set(checked.zip);
-    active.phone = Set(checked.phone);
+    let was = was.map(|was| check(&was).1);
     let by = By::Member(activity::count_change(d, admin.member()).await?);
-    let saved = activity::with_event(d, by, event, async |txn| {
-        lock_account_as(txn, admin).await?;
-        Ok(active.update(txn).await?)
-    })
-    .await?;
+    let txn = d.begin().await?;
+    lock_account_as(&txn, admin).await?;
+    let current = load(&txn, admin.account_id()).await?;
+    let now = info(current.clone());
+    let mut errors = Errors::default();
+    let mut field = |names, get: fn(&AccountInfo) -> &String| {
+        let was = was.as_ref().map(get);
+        edits::merged(&mut errors, names, get(&checked).clone(), was, get(&now))
+    };
+    let merged = AccountInfo {
+        company_name: field(("company_name", "Company Name"), |i| &i.company_name),
+        address: field(("address", "Address"), |i| &i.address),
+        city: field(("city", "City"), |i| &i.city),
+        state: field(("state", "State"), |i| &i.state),
+        zip: field(("zip", "Zip"), |i| &i.zip),
+        phone: field(("phone", "Phone Number"), |i| &i.phone),
+    };
+    errors.into_result()?;
+    let event = Event::new(ActivityKind::AccountInfoUpdated, &merged.company_name);
+    let mut active = current.into_active_model();
+    active.company_name = Set(merged.company_name);
+    active.address = Set(merged.address);
+    active.city = Set(merged.city);
+    active.state = Set(merged.state);
+    active.zip = Set(merged.zip);
+    active.phone = Set(merged.phone);
+    let saved = active.update(&txn).await?;
+    activity::record(d, &txn, by, event).await?;
+    txn.commit().await?;
     Ok(info(saved))
 }
 

@@ -17,6 +17,7 @@ use super::invitations::{send_invitation, spend_invitation, Inviter, TARGET_DISA
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
 use crate::domain::core::directory;
+use crate::domain::core::edits::{self, Edit};
 use crate::domain::core::people::{
     self, count_address_lookup, email_conflict, email_taken, NewUser, EMAIL_TAKEN,
 };
@@ -50,52 +51,8 @@ pub struct UserForm {
     pub can_share: bool,
 }
 
-/// Edit User as sent: the form, and the values it opened with (`None`: set
-/// every field as given). Only the fields the admin changed are written,
-/// so another admin's change to the others since the form opened stands;
-/// one to the same field is refused beside it rather than undone unseen.
-#[derive(Clone, Debug, Default)]
-pub struct UserEdit {
-    pub form: UserForm,
-    pub was: Option<UserForm>,
-}
-
-impl From<UserForm> for UserEdit {
-    fn from(form: UserForm) -> Self {
-        UserEdit { form, was: None }
-    }
-}
-
-/// A field of Edit User that another admin changed since the form opened,
-/// to something other than what this admin chose.
-pub fn changed_meanwhile(label: &str) -> String {
-    format!(
-        "Another admin changed {label} since you opened this form. Cancel and open \
-         Edit User again to see their change."
-    )
-}
-
-/// Whether the admin changed a field of Edit User (`sent` against `was`, as
-/// the form had it); a field changed both here and by another admin (`now`
-/// no longer what the form opened with, nor what this admin chose) is
-/// refused in `errors`.
-fn edited<T: PartialEq + ?Sized>(
-    errors: &mut Errors,
-    (field, label): (&str, &str),
-    sent: &T,
-    was: Option<&T>,
-    now: &T,
-    chosen: &T,
-) -> bool {
-    let Some(was) = was else { return true };
-    if sent == was {
-        return false;
-    }
-    if now != was && now != chosen {
-        errors.add(field, changed_meanwhile(label));
-    }
-    true
-}
+/// Edit User as sent: the form and the values it opened with.
+pub type UserEdit = Edit<UserForm>;
 
 fn check(form: &UserForm) -> (Errors, PersonFields) {
     validation::person_fields(&form.first_name, &form.last_name, &form.email)
@@ -188,20 +145,27 @@ pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(),
     txn.commit().await.map_err(Into::into)
 }
 
-/// Edit User. An active user's new email takes effect when confirmed from the
-/// new address; an invited user's invitation goes to the new address at once.
+/// Edit User: only the fields the form changed are saved (see [`edits`]).
+/// An active user's new email takes effect when confirmed from the new
+/// address; an invited user's invitation goes to the new address at once.
 pub async fn update(
     d: &Domain,
     admin: &Admin,
     id: i32,
     edit: impl Into<UserEdit>,
 ) -> Result<UserRow, AppError> {
-    let UserEdit { form, was } = edit.into();
+    let Edit { form, was } = edit.into();
     let (mut errors, checked) = check(&form);
+    // What the form opened with, checked as the form is (its refusals are
+    // the form's to say).
+    let was = was.map(|was| (check(&was).1, was));
+    let was = was.as_ref();
     // A new address is counted before the transaction, so that a refusal
-    // (the address taken) does not roll its count back.
+    // (the address taken) does not roll its count back. An address the form
+    // left as it opened is none, whatever the user's is now.
     let current = find_in_account(&d.db, admin, id).await?;
-    if !checked.email.is_empty() && checked.email != current.email {
+    let email_edited = was.is_none_or(|(w, _)| w.email != checked.email);
+    if email_edited && !checked.email.is_empty() && checked.email != current.email {
         // As for an invitation: checked before anything is counted.
         admin.member().verified(&d.db).await?;
         count_address_lookup(d, admin.member()).await?;
@@ -210,45 +174,31 @@ pub async fn update(
     let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;
     let target = find_in_account(&txn, admin, id).await?;
-    let was = was.as_ref();
-    let mut pick = |field, sent: &str, was: Option<&str>, now: &String, chosen: String| match edited(
+    let first_name = edits::merged(
         &mut errors,
-        field,
-        sent,
-        was,
-        now.as_str(),
-        chosen.as_str(),
-    ) {
-        true => chosen,
-        false => now.clone(),
-    };
-    let first_name = pick(
         ("first_name", "First Name"),
-        &form.first_name,
-        was.map(|w| w.first_name.as_str()),
-        &target.first_name,
         checked.first_name,
+        was.map(|(w, _)| &w.first_name),
+        &target.first_name,
     );
-    let last_name = pick(
+    let last_name = edits::merged(
+        &mut errors,
         ("last_name", "Last Name"),
-        &form.last_name,
-        was.map(|w| w.last_name.as_str()),
-        &target.last_name,
         checked.last_name,
+        was.map(|(w, _)| &w.last_name),
+        &target.last_name,
     );
-    let email = pick(
+    let email = edits::merged(
+        &mut errors,
         ("email", "Email Address"),
-        &form.email,
-        was.map(|w| w.email.as_str()),
-        &target.email,
         checked.email,
+        was.map(|(w, _)| &w.email),
+        &target.email,
     );
-    let mut flag = |field, get: fn(&UserForm) -> bool, now: bool| {
-        let sent = get(&form);
-        match edited(&mut errors, field, &sent, was.map(get).as_ref(), &now, &sent) {
-            true => sent,
-            false => now,
-        }
+    // Two values only: a flag changed here and by another admin has the
+    // same value, so a flag is never refused, only left as it is now.
+    let mut flag = |names, get: fn(&UserForm) -> bool, now: bool| {
+        edits::merged(&mut errors, names, get(&form), was.map(|(_, w)| get(w)).as_ref(), &now)
     };
     let is_admin = flag(("is_admin", "Account Admin"), |f| f.is_admin, target.is_admin);
     let can_create = flag(("can_create", "Can Create"), |f| f.can_create, target.can_create);

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod directory;
+pub mod edits;
 pub mod limits;
 pub mod mail;
 pub mod names;

@@ -229,7 +229,7 @@ pub fn demo_stock_full(d: &Domain) -> String {
 
 /// Another admin gave the number to someone else after the page loaded.
 pub const OWNER_CHANGED: &str = "Another admin changed this number's owner since the page \
-     loaded. Reload the page to see who owns it now, then choose again.";
+     loaded: the table now shows who owns it. Choose again if it should still change.";
 
 /// Applies owner changes all together or not at all. Every number and every
 /// new owner is looked up in the admin's account; each number must still

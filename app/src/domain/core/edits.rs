@@ -1,0 +1,77 @@
+//! Forms that two admins may have open at once (Edit User, Account
+//! Information): each sends the values it opened with, and only the fields
+//! it changed are saved. Another admin's change since the form opened, to
+//! any other field, stands; one to the same field is refused beside it
+//! rather than undone unseen.
+use crate::domain::core::validation::Errors;
+
+/// A form as sent, and the values it opened with (`None`, from a page that
+/// predates them: every field is set as sent).
+#[derive(Clone, Debug, Default)]
+pub struct Edit<T> {
+    pub form: T,
+    pub was: Option<T>,
+}
+
+impl<T> From<T> for Edit<T> {
+    fn from(form: T) -> Self {
+        Edit { form, was: None }
+    }
+}
+
+/// Said beside a field another admin changed, to something else, since the
+/// form opened.
+pub fn changed_meanwhile(label: &str) -> String {
+    format!(
+        "Another admin changed {label} since you opened this form. Open it again to see \
+         their change, then make yours."
+    )
+}
+
+/// What a field is saved as: `sent` when the form changed it from `was`,
+/// otherwise the value it has `now`. Both `sent` and `was` are as checked,
+/// so "Bob " and "Bob", or two spellings of one phone number, are the same.
+/// A field changed here and, meanwhile, to something else by another admin
+/// is refused in `errors` under `field`, named `label`.
+pub fn merged<T: PartialEq + Clone>(
+    errors: &mut Errors,
+    (field, label): (&str, &str),
+    sent: T,
+    was: Option<&T>,
+    now: &T,
+) -> T {
+    let Some(was) = was else { return sent };
+    if sent == *was {
+        return now.clone();
+    }
+    if now != was && *now != sent {
+        errors.add(field, changed_meanwhile(label));
+    }
+    sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merge(sent: &str, was: Option<&str>, now: &str) -> (String, bool) {
+        let mut errors = Errors::default();
+        let was = was.map(str::to_owned);
+        let saved = merged(&mut errors, ("city", "City"), sent.into(), was.as_ref(), &now.into());
+        (saved, errors.into_result().is_err())
+    }
+
+    #[test]
+    fn only_what_the_form_changed_is_saved_and_a_clash_is_refused() {
+        // Without what the form opened with, every field is set as sent.
+        assert_eq!(merge("Oslo", None, "Bergen"), ("Oslo".into(), false));
+        // Left as it opened: another admin's value stands.
+        assert_eq!(merge("Oslo", Some("Oslo"), "Bergen"), ("Bergen".into(), false));
+        // Changed here only.
+        assert_eq!(merge("Bergen", Some("Oslo"), "Oslo"), ("Bergen".into(), false));
+        // Changed to the same value by both: no clash.
+        assert_eq!(merge("Bergen", Some("Oslo"), "Bergen"), ("Bergen".into(), false));
+        // Changed to different values by both: refused.
+        assert_eq!(merge("Bergen", Some("Oslo"), "Tromsø"), ("Bergen".into(), true));
+    }
+}
