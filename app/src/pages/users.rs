@@ -80,6 +80,26 @@ pub fn UsersTab() -> impl IntoView {
         }
     });
 
+    // Which save the list was last loaded after. Edit opens with a row the
+    // save answered when the list has not caught up with it yet: opened with
+    // the list's older row, the form's "was" values would make the server
+    // take this admin's own last change for another admin's.
+    let listed_after = RwSignal::new(0usize);
+    Effect::new(move |_| {
+        if users.with(|page| matches!(page, Some(Ok(_)))) {
+            listed_after.set(update.version().get_untracked());
+        }
+    });
+    let freshest = move |row: UserRow| match update.value().get_untracked() {
+        Some(Ok(saved))
+            if saved.id == row.id
+                && update.version().get_untracked() > listed_after.get_untracked() =>
+        {
+            saved
+        }
+        _ => row,
+    };
+
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
@@ -119,7 +139,7 @@ pub fn UsersTab() -> impl IntoView {
         <Modal title="Add User" open=dialogs.adding id="add-user">
             <UserForm add=Some(add) update=None row=None />
         </Modal>
-        <EditDialog title="Edit User" id="edit-user" dialogs form=move |row: UserRow| view! { <UserForm add=None update=Some(update) row=Some(row) /> } />
+        <EditDialog title="Edit User" id="edit-user" dialogs form=move |row: UserRow| view! { <UserForm add=None update=Some(update) row=Some(freshest(row)) /> } />
         <ConfirmDelete
             title="Delete User"
             id="delete-user"
