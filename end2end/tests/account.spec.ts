@@ -177,3 +177,37 @@ test('sign-up explains bad input beside each field', async ({ page }) => {
   await expect(page).toHaveURL(/\/signup$/);
   await expectAccessible(page);
 });
+
+test('Account Information saves only what this window changed, and says when another changed it too', async ({ page, context }) => {
+  await signUp(page, uniqueEmail('stale-info'));
+  await page.goto('/account/account-information');
+  await ready(page);
+  const other = await context.newPage();
+  await other.goto('/account/account-information');
+  await ready(other);
+  // Another window (another admin, as far as the form can tell) sets the city.
+  await other.getByLabel('City').fill('Oslo');
+  await other.getByRole('button', { name: 'Save' }).click();
+  await expect(other.getByText('The account information is saved.')).toBeVisible();
+
+  // This window, opened before, changes the zip only: the city stays Oslo,
+  // and the form now shows it.
+  await page.getByLabel('Zip').fill('0150');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('The account information is saved.')).toBeVisible();
+  await expect(page.getByLabel('City')).toHaveValue('Oslo');
+  await expect(page.getByLabel('Zip')).toHaveValue('0150');
+
+  // Both change the city: the later one is refused beside the field.
+  await other.getByLabel('City').fill('Bergen');
+  await other.getByRole('button', { name: 'Save' }).click();
+  await expect(other.getByText('The account information is saved.')).toBeVisible();
+  await page.getByLabel('City').fill('Tromsø');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Another admin changed City since you opened this form.', { exact: false })).toBeVisible();
+  await expect(page.getByLabel('City')).toHaveAttribute('aria-invalid', 'true');
+  await other.reload();
+  await ready(other);
+  await expect(other.getByLabel('City')).toHaveValue('Bergen');
+  await other.close();
+});

@@ -598,3 +598,34 @@ test('a session that ends while Edit User is open: the dialog says so and keeps 
   await expect(page).toHaveURL(/\/account\/users$/);
   await expect(dialog.getByLabel('First Name')).toHaveValue('Gracie');
 });
+
+test('Edit User saves only what this window changed', async ({ page, context }) => {
+  const admin = uniqueEmail('stale-boss');
+  await signUp(page, admin);
+  operatorAddsMember(admin, uniqueEmail('stale-bob'), PASSWORD);
+  await page.goto('/account/users');
+  await ready(page);
+  const other = await context.newPage();
+  await other.goto('/account/users');
+  await ready(other);
+  await page.getByRole('button', { name: 'Edit Bob Builder' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit User' });
+  await expect(dialog.getByLabel('Can Share')).not.toBeChecked();
+
+  // Another window (another admin, as far as the form can tell) lets Bob share.
+  await other.getByRole('button', { name: 'Edit Bob Builder' }).click();
+  const theirs = other.getByRole('dialog', { name: 'Edit User' });
+  await theirs.getByLabel('Can Share').check();
+  await theirs.getByRole('button', { name: 'Update' }).click();
+  await expect(theirs).toBeHidden();
+  await other.close();
+
+  // This dialog, opened before, renames him: the rename is saved, and its
+  // unticked Can Share does not take the permission back.
+  await dialog.getByLabel('Last Name').fill('Bauer');
+  await dialog.getByRole('button', { name: 'Update' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByText('Bob Bauer is saved.')).toBeVisible();
+  await page.getByRole('button', { name: 'Edit Bob Bauer' }).click();
+  await expect(dialog.getByLabel('Can Share')).toBeChecked();
+});
