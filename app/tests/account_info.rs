@@ -177,3 +177,25 @@ async fn a_save_from_a_stale_form_keeps_another_admins_changes_and_refuses_a_cla
     assert_eq!(saved, expected);
     assert_eq!(account_info::get(&d, &adas).await.unwrap(), expected);
 }
+
+#[tokio::test]
+async fn a_stale_form_changes_the_phone_it_showed_and_corrects_a_value_todays_rules_refuse() {
+    use app::domain::entity::account;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    account_info::save(&d, &admin, details()).await.unwrap();
+    // A city stored before a rule refused it (a control character).
+    let stored = account::Entity::find_by_id(ada.account_id()).one(&d.db).await.unwrap().unwrap();
+    let mut legacy: account::ActiveModel = stored.into();
+    legacy.city = Set("Cuper\u{7}tino".into());
+    legacy.update(&d.db).await.unwrap();
+    // The form shows the phone as people read it, and the city as stored.
+    let was =
+        AccountInfo { phone: "+1 408-555-0100".into(), city: "Cuper\u{7}tino".into(), ..details() };
+    let form =
+        AccountInfo { phone: "+1 408 555 0199".into(), city: "Cupertino".into(), ..was.clone() };
+    let saved = account_info::save(&d, &admin, Edit { form, was: Some(was) }).await.unwrap();
+    assert_eq!((saved.phone.as_str(), saved.city.as_str()), ("+14085550199", "Cupertino"));
+}

@@ -16,7 +16,7 @@ pub async fn load_account_info() -> Result<AccountInfo, AppError> {
 /// Saves the form. The `was_` fields are the values it opened with (hidden
 /// inputs), so that only what the admin changed is saved. `was` says they
 /// are sent: an empty field arrives as no value at all, so their presence
-/// cannot say it. A page from before them sends none, and every field is
+/// cannot say it. Without `was` (a page from before it), every field is
 /// set as sent.
 #[server(prefix = "/fn", endpoint = "save_account_info")]
 pub async fn save_account_info(

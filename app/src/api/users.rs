@@ -67,8 +67,8 @@ pub async fn add_user(
 /// Edit User. The `was_` fields are the values the form opened with (hidden
 /// inputs; the checkboxes' as `on` or `off`), so that only what the admin
 /// changed is saved. `was` says they are sent: an empty field arrives as no
-/// value at all, so their presence cannot say it. A page from before them
-/// sends none, and every field is set as sent.
+/// value at all, so their presence cannot say it. Without `was` (a page
+/// from before it), every field is set as sent.
 #[server(prefix = "/fn", endpoint = "update_user")]
 pub async fn update_user(
     id: i32,

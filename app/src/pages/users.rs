@@ -84,20 +84,28 @@ pub fn UsersTab() -> impl IntoView {
     // save answered when the list has not caught up with it yet: opened with
     // the list's older row, the form's "was" values would make the server
     // take this admin's own last change for another admin's.
+    // Kept apart from the action's value, which a dialog's opening clears
+    // and the next answer (a refusal, another user's save) replaces.
     let listed_after = RwSignal::new(0usize);
     Effect::new(move |_| {
         if users.with(|page| matches!(page, Some(Ok(_)))) {
             listed_after.set(update.version().get_untracked());
         }
     });
-    let freshest = move |row: UserRow| match update.value().get_untracked() {
-        Some(Ok(saved))
-            if saved.id == row.id
-                && update.version().get_untracked() > listed_after.get_untracked() =>
-        {
-            saved
+    let saved_rows = StoredValue::new(std::collections::HashMap::<i32, (usize, UserRow)>::new());
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = update.value().get() {
+            let version = update.version().get_untracked();
+            saved_rows.update_value(|rows| {
+                rows.insert(saved.id, (version, saved));
+            });
         }
-        _ => row,
+    });
+    let freshest = move |row: UserRow| {
+        let listed_after = listed_after.get_untracked();
+        saved_rows
+            .with_value(|rows| rows.get(&row.id).filter(|(v, _)| *v > listed_after).cloned())
+            .map_or(row, |(_, saved)| saved)
     };
 
     let dialogs = RowDialogs::<UserRow>::new();
@@ -279,6 +287,12 @@ fn updated(
     Effect::new(move |_| {
         if let Some(input) = update.input().get() {
             asked.set(input.email.trim().to_lowercase());
+            // What the form opened with, which the server compares with:
+            // the row the dialog was opened from may be older.
+            if input.was.as_deref() == Some("yes") {
+                had.set(input.was_email.trim().to_lowercase());
+                return;
+            }
             had.set(
                 editing.with_untracked(|row| {
                     row.as_ref().map(|r| r.email.clone()).unwrap_or_default()

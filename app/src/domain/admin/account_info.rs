@@ -67,7 +67,19 @@ pub async fn save(
     let Edit { form, was } = edit.into();
     let (errors, checked) = check(&form);
     errors.into_result()?;
-    let was = was.map(|was| check(&was).1);
+    let was = was.map(|shown| {
+        let (refused, checked) = check(&shown);
+        let opened =
+            |field, checked, shown: &String| edits::as_opened(&refused, field, checked, shown);
+        AccountInfo {
+            company_name: opened("company_name", checked.company_name, &shown.company_name),
+            address: opened("address", checked.address, &shown.address),
+            city: opened("city", checked.city, &shown.city),
+            state: opened("state", checked.state, &shown.state),
+            zip: opened("zip", checked.zip, &shown.zip),
+            phone: opened("phone", checked.phone, &shown.phone),
+        }
+    });
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;

@@ -156,9 +156,19 @@ pub async fn update(
 ) -> Result<UserRow, AppError> {
     let Edit { form, was } = edit.into();
     let (mut errors, checked) = check(&form);
-    // What the form opened with, checked as the form is (its refusals are
-    // the form's to say).
-    let was = was.map(|was| (check(&was).1, was));
+    // What the form opened with, checked as the form is (see
+    // `edits::as_opened`).
+    let was = was.map(|shown| {
+        let (refused, checked) = check(&shown);
+        let opened =
+            |field, checked, shown: &String| edits::as_opened(&refused, field, checked, shown);
+        let checked = PersonFields {
+            first_name: opened("first_name", checked.first_name, &shown.first_name),
+            last_name: opened("last_name", checked.last_name, &shown.last_name),
+            email: opened("email", checked.email, &shown.email),
+        };
+        (checked, shown)
+    });
     let was = was.as_ref();
     // A new address is counted before the transaction, so that a refusal
     // (the address taken) does not roll its count back. An address the form

@@ -23,9 +23,21 @@ impl<T> From<T> for Edit<T> {
 /// form opened.
 pub fn changed_meanwhile(label: &str) -> String {
     format!(
-        "Another admin changed {label} since you opened this form. Open it again to see \
+        "Another admin changed {label} since you opened this form. Reload the page to see \
          their change, then make yours."
     )
+}
+
+/// A value a form opened with, as its check reads it (`checked`), or as it
+/// was shown, trimmed, when today's rules refuse it (`refused`): a stored
+/// value from before a rule must still count as what the form opened with,
+/// so that correcting or clearing it is this form's change, not another
+/// admin's.
+pub fn as_opened(refused: &Errors, field: &str, checked: String, shown: &str) -> String {
+    match refused.has(field) {
+        true => shown.trim().to_owned(),
+        false => checked,
+    }
 }
 
 /// What a field is saved as: `sent` when the form changed it from `was`,

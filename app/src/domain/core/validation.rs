@@ -27,6 +27,11 @@ impl Errors {
         self.0.push(FieldError { field: field.into(), message: message.into() });
     }
 
+    /// Whether `field` was refused.
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|error| error.field == field)
+    }
+
     pub fn into_result(self) -> Result<(), AppError> {
         if self.0.is_empty() {
             Ok(())
