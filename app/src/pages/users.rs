@@ -80,12 +80,12 @@ pub fn UsersTab() -> impl IntoView {
         }
     });
 
-    // Which save the list was last loaded after. Edit opens with a row the
-    // save answered when the list has not caught up with it yet: opened with
-    // the list's older row, the form's "was" values would make the server
-    // take this admin's own last change for another admin's.
-    // Kept apart from the action's value, which a dialog's opening clears
-    // and the next answer (a refusal, another user's save) replaces.
+    // Edit opens with the row a save answered when the list has not caught
+    // up with that save yet: opened with the list's older row, the form's
+    // "was" values would make the server take this admin's own last change
+    // for another admin's. `listed_after` is the save the list was last
+    // loaded after; the answers are kept apart from the action's value,
+    // which a dialog's opening clears and the next answer replaces.
     let listed_after = RwSignal::new(0usize);
     Effect::new(move |_| {
         if users.with(|page| matches!(page, Some(Ok(_)))) {
@@ -300,11 +300,11 @@ fn updated(
             );
         }
     });
-    // Said when the answer arrives: the next Save's input must not pair with
-    // the previous answer while it runs.
     // The server saves only the fields the form changed: an address another
     // admin (or the user's confirmation) changed meanwhile sent nothing here.
     let changed = move || asked.with_untracked(|a| had.with_untracked(|h| a != h));
+    // Said when the answer arrives: the next Save's input must not pair with
+    // the previous answer while it runs.
     Signal::derive(move || {
         match update.value().get() {
         Some(Ok(row))
