@@ -8,7 +8,9 @@ use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool, Provisioned};
 use app::domain::core::quota::{Action, Limit, Per};
 use app::domain::entity::{local_number_pool, phone_number};
-use app::domain::features::phone_numbers::{self, demo_limit, OWNER_CHANGED, POOL_EMPTY};
+use app::domain::features::phone_numbers::{
+    self, demo_limit, NUMBER_GONE, OWNER_CHANGED, OWNER_DISABLED, POOL_EMPTY,
+};
 use app::domain::operator;
 use app::domain::testing::{
     account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, Snapshot,
@@ -277,6 +279,81 @@ async fn an_owner_change_from_a_stale_page_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_number_released_meanwhile_is_named_and_nothing_else_changes() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    full_plan(&d, "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let (adas_page, graces_page) = (ada.admin().unwrap(), grace.admin().unwrap());
+    let kept = phone_numbers::request(&d, &adas_page).await.unwrap();
+    let gone = phone_numbers::request(&d, &adas_page).await.unwrap();
+    // Grace releases a number Ada's page still lists.
+    phone_numbers::release(&d, &graces_page, gone.id).await.unwrap();
+
+    let before = Snapshot::take(&d).await;
+    let to_bob = |id: i32| OwnerChange {
+        number_id: id,
+        from_owner_id: ada.user_id(),
+        owner_id: bob.user_id(),
+    };
+    let refused =
+        phone_numbers::save_owners(&d, &adas_page, &[to_bob(kept.id), to_bob(gone.id)]).await;
+    let refused = refused.unwrap_err();
+    assert_eq!(refused.message_for(&format!("owner-{}", gone.id)).as_deref(), Some(NUMBER_GONE));
+    before.assert_unchanged(&d).await;
+    assert!(phone_numbers::owned_by_me(&d, &bob).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_disabled_user_keeps_their_numbers_but_is_given_none() {
+    let d = stocked(&default_pool()).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    full_plan(&d, "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let admin = ada.admin().unwrap();
+    let theirs = phone_numbers::request(&d, &admin).await.unwrap();
+    let spare = phone_numbers::request(&d, &admin).await.unwrap();
+    let change = |id: i32, from: i32, to: i32| OwnerChange {
+        number_id: id,
+        from_owner_id: from,
+        owner_id: to,
+    };
+    phone_numbers::save_owners(&d, &admin, &[change(theirs.id, ada.user_id(), bob.user_id())])
+        .await
+        .unwrap();
+    users::disable(&d, &admin, bob.user_id()).await.unwrap();
+
+    // The picker no longer offers Bob, and a save naming him is refused
+    // beside the number.
+    let offered = phone_numbers::owner_choices(&d, &admin, "bob").await.unwrap();
+    assert!(offered.is_empty(), "{offered:?}");
+    let before = Snapshot::take(&d).await;
+    let refused =
+        phone_numbers::save_owners(&d, &admin, &[change(spare.id, ada.user_id(), bob.user_id())])
+            .await
+            .unwrap_err();
+    assert_eq!(
+        refused.message_for(&format!("owner-{}", spare.id)).as_deref(),
+        Some(OWNER_DISABLED)
+    );
+    before.assert_unchanged(&d).await;
+
+    // What he had stays his (a save that leaves it so is no change), and
+    // it can be taken from him.
+    let listed = phone_numbers::list(&d, &admin).await.unwrap().rows;
+    let his = listed.iter().find(|r| r.id == theirs.id).unwrap();
+    assert_eq!(his.owner.id, bob.user_id());
+    phone_numbers::save_owners(&d, &admin, &[change(theirs.id, bob.user_id(), bob.user_id())])
+        .await
+        .unwrap();
+    phone_numbers::save_owners(&d, &admin, &[change(theirs.id, bob.user_id(), ada.user_id())])
+        .await
+        .unwrap();
+    assert_eq!(phone_numbers::owned_by_me(&d, &ada).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
 async fn another_accounts_numbers_are_not_found() {
     let d = stocked(&default_pool()).await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
@@ -291,7 +368,9 @@ async fn another_accounts_numbers_are_not_found() {
         from_owner_id: theirs.owner.id,
         owner_id: eve.user_id(),
     }];
-    assert_eq!(phone_numbers::save_owners(&d, &eve_admin, &steal).await, Err(AppError::NotFound));
+    // Said as for a number released meanwhile: nothing tells it is Ada's.
+    let refused = phone_numbers::save_owners(&d, &eve_admin, &steal).await.unwrap_err();
+    assert_eq!(refused.message_for(&format!("owner-{}", theirs.id)).as_deref(), Some(NUMBER_GONE));
     before.assert_unchanged(&d).await;
     // Still Ada's, still held.
     assert_eq!(phone_numbers::owned_by_me(&d, &ada).await.unwrap().len(), 1);

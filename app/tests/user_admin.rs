@@ -1021,15 +1021,24 @@ async fn addresses_entered_are_counted_so_the_taken_answer_cannot_be_asked_witho
     };
     let (invite, update) = refused().await;
     assert!(invite.contains("new addresses entered") && update == invite, "{invite}");
+    // A form that leaves the address as it opened asks nothing, though the
+    // user's address is another now (changed since the form opened): its
+    // other change is saved past the spent count, and the address stays.
+    let renamed = UserForm { first_name: "Robert".into(), ..form("bob@example.com") };
+    let stale = UserEdit { form: renamed, was: Some(form("bob@example.com")) };
+    let saved = users::update(&d, &admin, bob.id, stale).await.unwrap();
+    assert_eq!((saved.first_name.as_str(), saved.email.as_str()), ("Robert", "bob@example.org"));
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     users::invite(&d, &grace.admin().unwrap(), form("cy@example.com")).await.unwrap();
     clock.advance(hour);
     users::invite(&d, &admin, form("di@example.com")).await.unwrap();
 }
 
-/// What Edit User shows for the user now, as its form opens with it.
-async fn opened(d: &Domain, user_id: i32) -> UserForm {
-    let row = users::user_row(user::Entity::find_by_id(user_id).one(&d.db).await.unwrap().unwrap());
+/// What Edit User shows for the user now, as its form opens with the row
+/// of the users table (a small account's first page).
+async fn opened(d: &Domain, admin: &Admin, user_id: i32) -> UserForm {
+    let page = users::list_users(d, admin, "", UserSort::Name, None).await.unwrap();
+    let row = page.rows.into_iter().find(|r| r.id == user_id).unwrap();
     UserForm {
         first_name: row.first_name,
         last_name: row.last_name,
@@ -1037,7 +1046,56 @@ async fn opened(d: &Domain, user_id: i32) -> UserForm {
         is_admin: row.is_admin,
         can_create: row.can_create,
         can_share: row.can_share,
+        pending_email: row.pending_email.unwrap_or_default(),
     }
+}
+
+/// A change of address waits for its link, and a new one replaces it: a
+/// form that did not show the waiting change (asked by another admin, or
+/// by the user, since it opened) is refused rather than replace it unseen.
+#[tokio::test]
+async fn an_address_change_asked_since_the_form_opened_is_not_replaced_unseen() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let (adas, graces) = (ada.admin().unwrap(), grace.admin().unwrap());
+    let to = |was: &UserForm, email: &str| UserEdit {
+        form: UserForm { email: email.into(), ..was.clone() },
+        was: Some(was.clone()),
+    };
+    let refused = |result: Result<_, AppError>, waiting: &str| {
+        let said = result.unwrap_err().message_for("email");
+        assert_eq!(said, Some(users::address_asked_meanwhile(waiting)));
+    };
+
+    // Both admins open Bob's form; Grace asks for a new address first.
+    let was = opened(&d, &adas, bob.user_id()).await;
+    assert_eq!(was.pending_email, "");
+    users::update(&d, &graces, bob.user_id(), to(&was, "bob@grace.example")).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    refused(
+        users::update(&d, &adas, bob.user_id(), to(&was, "bob@ada.example")).await,
+        "bob@grace.example",
+    );
+    before.assert_unchanged(&d).await;
+
+    // A form that showed the waiting change may replace it.
+    let was = opened(&d, &adas, bob.user_id()).await;
+    assert_eq!(was.pending_email, "bob@grace.example");
+    users::update(&d, &adas, bob.user_id(), to(&was, "bob@ada.example")).await.unwrap();
+    assert_eq!(opened(&d, &adas, bob.user_id()).await.pending_email, "bob@ada.example");
+
+    // Bob's own request since the form opened is not replaced either.
+    let was = opened(&d, &graces, bob.user_id()).await;
+    email_links::request_email_change(&d, &bob, PASSWORD, "bob@home.example", "").await.unwrap();
+    let before = Snapshot::take(&d).await;
+    refused(
+        users::update(&d, &graces, bob.user_id(), to(&was, "bob@work.example")).await,
+        "bob@home.example",
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(opened(&d, &graces, bob.user_id()).await.pending_email, "bob@home.example");
 }
 
 #[tokio::test]
@@ -1048,7 +1106,7 @@ async fn an_edit_from_a_stale_form_saves_only_what_it_changed() {
     let bob = add_user(&d, ada.account_id(), "bob@example.com", true).await;
     let (adas, graces) = (ada.admin().unwrap(), grace.admin().unwrap());
     // Both admins open Bob's form; Grace renames and demotes him first.
-    let was = opened(&d, bob.user_id()).await;
+    let was = opened(&d, &adas, bob.user_id()).await;
     let edit = |form: UserForm| UserEdit { form, was: Some(was.clone()) };
     let graces_form = UserForm { first_name: "Robert".into(), is_admin: false, ..was.clone() };
     users::update(&d, &graces, bob.user_id(), edit(graces_form)).await.unwrap();
@@ -1072,6 +1130,6 @@ async fn an_edit_from_a_stale_form_saves_only_what_it_changed() {
     // The same change Grace made is no conflict.
     let same = UserForm { first_name: "Robert".into(), ..was.clone() };
     let saved = users::update(&d, &adas, bob.user_id(), edit(same)).await.unwrap();
-    assert_eq!(opened(&d, bob.user_id()).await.last_name, "Builder");
+    assert_eq!(opened(&d, &adas, bob.user_id()).await.last_name, "Builder");
     assert!(!saved.is_admin);
 }

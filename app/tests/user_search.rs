@@ -4,8 +4,9 @@
 //! on PostgreSQL.
 use app::domain::admin::users;
 use app::domain::core::actor::Admin;
-use app::domain::core::{directory, people};
+use app::domain::core::directory;
 use app::domain::entity::user;
+use app::domain::features::phone_numbers;
 use app::domain::testing::{account_with_admin, fresh_domain, seed_users};
 use app::domain::Domain;
 use app::model::{UserSort, UserState};
@@ -136,8 +137,8 @@ async fn search_finds_what_a_scan_of_the_account_finds_in_the_same_order() {
     assert_eq!(capped(&d, ada.account_id(), "nothing like this").await, (0, vec![]));
 
     // The pickers share the search.
-    let me = ada.clone();
-    let picked = people::choices(&d, &me, "uixo", None).await.unwrap();
+    let admin = ada.admin().unwrap();
+    let picked = phone_numbers::owner_choices(&d, &admin, "uixo").await.unwrap();
     assert_eq!(picked.len(), 1);
 }
 

@@ -111,6 +111,10 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   await expect(share).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(share).toBeHidden();
+  // The focus goes back to Share once the dialog has closed: moved on
+  // before that, it would land there after the next focus, and the next
+  // Enter would open Share again instead of Delete.
+  await expect(page.getByRole('button', { name: 'Share Main IVR' })).toBeFocused();
   expect(crashes, 'Escape with the focus in the picker').toEqual([]);
   await checkDialog(page, page.getByRole('button', { name: 'Delete Main IVR' }), /Delete/);
 

@@ -45,6 +45,7 @@ fn user_form(
         is_admin: is_admin.as_deref() == Some("yes"),
         can_create: can_create.is_some(),
         can_share: can_share.is_some(),
+        pending_email: String::new(),
     }
 }
 
@@ -68,7 +69,8 @@ pub async fn add_user(
 /// inputs; the checkboxes' as `on` or `off`), so that only what the admin
 /// changed is saved. `was` says they are sent: an empty field arrives as no
 /// value at all, so their presence cannot say it. Without `was` (a page
-/// from before it), every field is set as sent.
+/// from before it), every field is set as sent. `was_pending_email` is the
+/// address change the form showed waiting, which a new address replaces.
 #[server(prefix = "/fn", endpoint = "update_user")]
 pub async fn update_user(
     id: i32,
@@ -85,6 +87,7 @@ pub async fn update_user(
     #[server(default)] was_is_admin: String,
     #[server(default)] was_can_create: String,
     #[server(default)] was_can_share: String,
+    #[server(default)] was_pending_email: String,
 ) -> Result<UserRow, AppError> {
     use super::web::*;
     use crate::domain::admin::users;
@@ -104,7 +107,9 @@ pub async fn update_user(
     );
     let was = match (was.as_deref(), flags) {
         (Some("yes"), (Ok(is_admin), Ok(create), Ok(share))) => {
-            Some(user_form(was_first_name, was_last_name, was_email, is_admin, create, share))
+            let shown =
+                user_form(was_first_name, was_last_name, was_email, is_admin, create, share);
+            Some(users::UserForm { pending_email: was_pending_email, ..shown })
         }
         _ => None,
     };

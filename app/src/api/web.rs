@@ -282,14 +282,19 @@ pub fn clear_session_cookie() {
 
 /// Only same-site paths may follow a log-in, never another site.
 pub fn safe_next(next: Option<String>) -> String {
+    // Browsers read a `\` in the path as `/` (`/\evil.example` is another
+    // host), but keep one in the query or fragment: a search for `a\b`
+    // comes back to its page.
+    let backslash_in_path =
+        |next: &str| next.split(['?', '#']).next().unwrap_or_default().contains('\\');
     match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.contains('\\')
-                && !path.chars().any(char::is_control) =>
+        Some(next)
+            if next.starts_with('/')
+                && !next.starts_with("//")
+                && !backslash_in_path(&next)
+                && !next.chars().any(char::is_control) =>
         {
-            path
+            next
         }
         _ => "/account".into(),
     }
@@ -324,9 +329,17 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/account/certificates".into())), "/account/certificates");
-        for hostile in
-            ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "/a\nb"]
-        {
+        let searched = "/account/users?search=a\\b#top\\";
+        assert_eq!(safe_next(Some(searched.into())), searched);
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/account\\..\\\\evil.example?x",
+            "evil",
+            "/a\nb",
+            "/a?\nb",
+        ] {
             assert_eq!(safe_next(Some(hostile.into())), "/account", "{hostile}");
         }
         assert_eq!(safe_next(None), "/account");

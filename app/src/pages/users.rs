@@ -111,7 +111,7 @@ pub fn UsersTab() -> impl IntoView {
     let dialogs = RowDialogs::<UserRow>::new();
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
-    let notice = done_notice(add, switch, updated(update, dialogs.editing));
+    let notice = done_notice(add, switch, updated(update));
     // Edited themself: the top bar shows the new name, and an admin who is
     // one no more leaves for the Account tab, the admin tabs gone.
     let navigate = leptos_router::hooks::use_navigate();
@@ -276,10 +276,7 @@ fn done_notice(
 /// a new address, where the confirmation went. The row keeps the old address
 /// until the user confirms the new one, which would otherwise look as if the
 /// change was lost.
-fn updated(
-    update: ServerAction<UpdateUser>,
-    editing: RwSignal<Option<UserRow>>,
-) -> Signal<Option<String>> {
+fn updated(update: ServerAction<UpdateUser>) -> Signal<Option<String>> {
     // The input is gone once the answer is in: kept while it runs, with the
     // address the user had when it was sent.
     let asked = RwSignal::new(String::new());
@@ -289,15 +286,7 @@ fn updated(
             asked.set(input.email.trim().to_lowercase());
             // What the form opened with, which the server compares with:
             // the row the dialog was opened from may be older.
-            if input.was.as_deref() == Some("yes") {
-                had.set(input.was_email.trim().to_lowercase());
-                return;
-            }
-            had.set(
-                editing.with_untracked(|row| {
-                    row.as_ref().map(|r| r.email.clone()).unwrap_or_default()
-                }),
-            );
+            had.set(input.was_email.trim().to_lowercase());
         }
     });
     // The server saves only the fields the form changed: an address another
@@ -716,6 +705,7 @@ fn opened_with(row: &UserRow) -> impl IntoView {
         <input type="hidden" name="was_is_admin" value=if row.is_admin { "yes" } else { "no" } />
         <input type="hidden" name="was_can_create" value=on(row.can_create) />
         <input type="hidden" name="was_can_share" value=on(row.can_share) />
+        <input type="hidden" name="was_pending_email" value=row.pending_email.clone().unwrap_or_default() />
     }
 }
 

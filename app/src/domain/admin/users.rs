@@ -49,6 +49,19 @@ pub struct UserForm {
     pub is_admin: bool,
     pub can_create: bool,
     pub can_share: bool,
+    /// The address a change of this user's waited on when Edit User opened
+    /// (empty: none). Read from what the form opened with only: a pending
+    /// change is replaced by a new address only when the form showed it.
+    pub pending_email: String,
+}
+
+/// Said when a change of address was asked for (by another admin, or by
+/// the user) since Edit User opened: the form's new one would replace it.
+pub fn address_asked_meanwhile(waiting: &str) -> String {
+    format!(
+        "A change of this user's address to {waiting} was asked for since you opened this \
+         form. Reload the page to see it, then make yours."
+    )
 }
 
 /// Edit User as sent: the form and the values it opened with.
@@ -230,6 +243,10 @@ pub async fn update(
             people::declined(d, &txn, admin.account_id(), &email).await?
         {
             errors.add("email", refusal);
+        } else if let Some(waiting) =
+            asked_meanwhile(d, &txn, &target, was.map(|(_, shown)| shown), &email).await?
+        {
+            errors.add("email", address_asked_meanwhile(&waiting));
         }
     }
     if target.is_admin && !is_admin && other_admins(&txn, admin, target.id).await? == 0 {
@@ -265,6 +282,27 @@ pub async fn update(
     let row = user_row_now(d, &txn, updated).await?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// The address a change of `target`'s waits on, when the Edit User form
+/// (`shown`, as it opened) did not show it and asks for another: the new
+/// link would replace it unseen. Asked under the account lock, which every
+/// request for a change takes.
+async fn asked_meanwhile(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    target: &user::Model,
+    shown: Option<&UserForm>,
+    email: &str,
+) -> Result<Option<String>, AppError> {
+    // A page without what it opened with sets the address as sent; an
+    // invited user's address changes at once, with no link to wait on.
+    let Some(shown) = shown.filter(|_| target.status != user::INVITED) else {
+        return Ok(None);
+    };
+    let shown = validation::normalize_email(&shown.pending_email);
+    let mut waiting = email_links::pending_email_changes(d, txn, vec![target.id]).await?;
+    Ok(waiting.remove(&target.id).filter(|waiting| *waiting != shown && waiting != email))
 }
 
 /// Reset Password: the user gets a reset link; the admin never sets or sees a

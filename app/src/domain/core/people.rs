@@ -112,29 +112,16 @@ pub fn email_conflict(err: sea_orm::DbErr) -> AppError {
     }
 }
 
-/// How many users the owner picker offers for one search.
+/// How many users a picker offers for one search.
 pub const CHOICES: u64 = 8;
 
 pub fn user_choice(u: &user::Model) -> UserChoice {
     UserChoice { id: u.id, name: u.full_name(), email: u.email.clone() }
 }
 
-/// The users a picker offers for what has been typed so far: a bounded index
-/// scan however many users the account has.
-pub async fn choices(
-    d: &Domain,
-    actor: &Member,
-    search: &str,
-    except: Option<i32>,
-) -> Result<Vec<UserChoice>, AppError> {
-    let mut scope = Scoped::of(actor).users();
-    if let Some(id) = except {
-        scope = scope.filter(user::Column::Id.ne(id));
-    }
-    choices_among(d, scope, search).await
-}
-
-/// [`choices`] among the users `scope` selects (the account's, narrowed).
+/// The users a picker offers for what has been typed so far, among those
+/// `scope` selects (the account's, narrowed): a bounded index scan however
+/// many users the account has.
 pub async fn choices_among(
     d: &Domain,
     scope: sea_orm::Select<user::Entity>,

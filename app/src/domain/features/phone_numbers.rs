@@ -231,6 +231,13 @@ pub fn demo_stock_full(d: &Domain) -> String {
 pub const OWNER_CHANGED: &str = "Another admin changed this number's owner since the page \
      loaded: the table now shows who owns it. Choose again if it should still change.";
 
+/// The number was released (by another admin) after the page loaded.
+pub const NUMBER_GONE: &str =
+    "This number was deleted since the page loaded. Reload the page to see the account's numbers.";
+
+/// A disabled user is not given a number.
+pub const OWNER_DISABLED: &str = "This user is disabled: enable them first to give them a number.";
+
 /// Applies owner changes all together or not at all. Every number and every
 /// new owner is looked up in the admin's account; each number must still
 /// have the owner the change was made from. A number that changes hands
@@ -250,11 +257,17 @@ pub async fn save_owners(
     // lands on a number between its check here and its new owner.
     lock_account_as(&txn, admin).await?;
     for change in changes {
-        let number = scope.find::<phone_number::Entity>(&txn, change.number_id).await?;
+        let field = format!("owner-{}", change.number_id);
+        // Said at the number: the page still lists one another admin
+        // released meanwhile (or, from a script, one of another account).
+        let number = match scope.find::<phone_number::Entity>(&txn, change.number_id).await {
+            Err(AppError::NotFound) => return Err(AppError::field(&field, NUMBER_GONE)),
+            found => found?,
+        };
         let owner = scope.users().filter(user::Column::Id.eq(change.owner_id)).one(&txn).await?;
         let Some(owner) = owner else {
             return Err(AppError::field(
-                &format!("owner-{}", number.id),
+                &field,
                 "Choose the owner among the users of this account.",
             ));
         };
@@ -262,7 +275,12 @@ pub async fn save_owners(
             continue;
         }
         if number.owner_id != change.from_owner_id {
-            return Err(AppError::field(&format!("owner-{}", number.id), OWNER_CHANGED));
+            return Err(AppError::field(&field, OWNER_CHANGED));
+        }
+        // As for sharing: a disabled user keeps what they had, and is given
+        // nothing new they could not sign in to look after.
+        if owner.disabled_at.is_some() {
+            return Err(AppError::field(&field, OWNER_DISABLED));
         }
         // The previous owner's token never runs on someone else's number.
         deployment_token::Entity::delete_by_id(number.id).exec(&txn).await?;
@@ -306,14 +324,16 @@ pub async fn release(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError>
     Ok(())
 }
 
-/// The users an owner picker offers for what has been typed so far: a
-/// bounded index scan however many users the account has.
+/// The users an owner picker offers for what has been typed so far (not
+/// disabled ones, whom [`save_owners`] refuses): a bounded index scan
+/// however many users the account has.
 pub async fn owner_choices(
     d: &Domain,
     admin: &Admin,
     search: &str,
 ) -> Result<Vec<UserChoice>, AppError> {
-    people::choices(d, admin.member(), search, None).await
+    let scope = Scoped::of(admin.member()).users().filter(user::Column::DisabledAt.is_null());
+    people::choices_among(d, scope, search).await
 }
 
 /// A deleted user's numbers pass to the admin who deleted them (or an
