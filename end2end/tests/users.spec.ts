@@ -629,3 +629,45 @@ test('Edit User saves only what this window changed', async ({ page, context }) 
   await page.getByRole('button', { name: 'Edit Bob Bauer' }).click();
   await expect(dialog.getByLabel('Can Share')).toBeChecked();
 });
+
+test('Edit User does not replace an address change it did not show', async ({ page, context }) => {
+  const admin = uniqueEmail('pending-boss');
+  await signUp(page, admin);
+  operatorAddsMember(admin, uniqueEmail('pending-bob'), PASSWORD);
+  await page.goto('/account/users');
+  await ready(page);
+  await page.getByRole('button', { name: 'Edit Bob Builder' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit User' });
+  await expect(dialog.getByText('Waiting for confirmation from')).toHaveCount(0);
+
+  // Another window asks for a new address for Bob first.
+  const asked = uniqueEmail('bob-asked');
+  const other = await context.newPage();
+  await other.goto('/account/users');
+  await ready(other);
+  await other.getByRole('button', { name: 'Edit Bob Builder' }).click();
+  const theirs = other.getByRole('dialog', { name: 'Edit User' });
+  await theirs.getByLabel('Email Address').fill(asked);
+  await theirs.getByRole('button', { name: 'Update' }).click();
+  await expect(theirs).toBeHidden();
+  await other.close();
+
+  // This dialog, opened before, asks for another: refused beside the
+  // field, and the change waiting is the other window's still.
+  await dialog.getByLabel('Email Address').fill(uniqueEmail('bob-unseen'));
+  await dialog.getByRole('button', { name: 'Update' }).click();
+  await expect(dialog.getByText(`A change of this user's address to ${asked} was asked for since you opened this form.`, { exact: false })).toBeVisible();
+  await page.reload();
+  await ready(page);
+  await expect(page.getByRole('row', { name: /Bob Builder/ })).toContainText(asked);
+
+  // Opened now, the form shows the change waiting, and replaces it.
+  const replaced = uniqueEmail('bob-replaced');
+  await page.getByRole('button', { name: 'Edit Bob Builder' }).click();
+  await expect(dialog.getByText('Waiting for confirmation from')).toContainText(asked);
+  await dialog.getByLabel('Email Address').fill(replaced);
+  await dialog.getByRole('button', { name: 'Update' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByText(`A confirmation link went to ${replaced}`, { exact: false })).toBeVisible();
+  await expect(page.getByRole('row', { name: /Bob Builder/ })).toContainText(replaced);
+});
