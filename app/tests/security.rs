@@ -3,7 +3,7 @@
 use app::domain::admin::{invitations, users};
 use app::domain::core::actor::Operator;
 use app::domain::core::clock::ManualClock;
-use app::domain::core::crypto::PasswordHasher;
+use app::domain::core::crypto::{token_hash, PasswordHasher};
 use app::domain::core::people;
 use app::domain::core::tokens;
 use app::domain::entity::{email_outbox as outbox, login_failure, session, user};
@@ -304,6 +304,45 @@ async fn an_operator_resets_2fa_and_the_user_is_told() {
         Err(AppError::NotFound)
     );
     before.assert_unchanged(&d).await;
+}
+
+/// A burst of wrong passwords at once, from the count after which an email
+/// waits, lets one through and tells the others to wait, as one after
+/// another would: the backoff holds on PostgreSQL too, where each attempt
+/// reads the count before the others have written theirs (several threads:
+/// on one, the attempts mostly took turns and the test passed without the
+/// guard; with them it failed on PostgreSQL, two let through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_failed_log_ins_at_once_still_waits_its_turn() {
+    let (d, _) = fresh_concurrent_domain().await;
+    for round in 0..4 {
+        let email = format!("ada{round}@example.com");
+        account_with_admin(&d, "Acme", &email).await;
+        for _ in 0..d.throttle.email_slow_after - 1 {
+            let failed = log_in_by_password(&d, &email, "wrong", "t").await.err();
+            assert!(matches!(failed, Some(AppError::Invalid(_))), "{failed:?}");
+        }
+        let burst: Vec<_> = (0..6)
+            .map(|_| {
+                let (d, email) = (d.clone(), email.clone());
+                tokio::spawn(async move { log_in_by_password(&d, &email, "wrong", "t").await })
+            })
+            .collect();
+        let (mut checked, mut waited) = (0, 0);
+        for attempt in burst {
+            match attempt.await.unwrap().err() {
+                Some(AppError::Invalid(_)) => checked += 1,
+                Some(AppError::TooManyRequests(why)) if why.contains("Wait") => waited += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!((checked, waited), (1, 5), "round {round}");
+        let row = login_failure::Entity::find_by_id(format!("email:{}", token_hash(&email)))
+            .one(&d.db)
+            .await;
+        let counted = row.unwrap().map(|r| r.failures);
+        assert_eq!(counted, Some(d.throttle.email_slow_after), "round {round}");
+    }
 }
 
 #[tokio::test]

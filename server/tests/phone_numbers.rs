@@ -3,6 +3,7 @@
 mod support;
 
 use app::domain::core::provisioning::{self, default_pool};
+use app::domain::features::phone_numbers;
 use app::domain::testing::Snapshot;
 use http::StatusCode;
 use serde_json::json;
@@ -128,10 +129,11 @@ fn another_accounts_number_is_not_found() {
             [0]["id"]
             .clone();
         let steal = json!({ "changes": [{ "number_id": number["id"], "from_owner_id": number["owner"]["id"], "owner_id": eve_id }] });
-        assert_eq!(
-            app.call_json("save_phone_owners", steal, Some(&other)).await.status,
-            StatusCode::NOT_FOUND
-        );
+        // Refused at the number, as one released meanwhile is: nothing
+        // tells that it is another account's.
+        let refused = app.call_json("save_phone_owners", steal, Some(&other)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body.contains(phone_numbers::NUMBER_GONE), "{}", refused.body);
         before.assert_unchanged(&app.domain).await;
         let theirs = app.call("list_phone_numbers", &[], Some(&other)).await.json();
         assert_eq!(theirs["rows"], json!([]));

@@ -328,6 +328,9 @@ pub async fn redeem_password_link(
     log_in::after_password(d, &user, user_agent, client).await
 }
 
+/// Said when the address asked for is the actor's own already.
+pub const ALREADY_YOURS: &str = "This is already your email address.";
+
 /// Asks to change the actor's email: checks their password and the new
 /// address, sends a confirmation link to the new address and a notice to the
 /// old one. Nothing changes until the link is used.
@@ -345,7 +348,7 @@ pub async fn request_email_change(
     let mut errors = Errors::default();
     let new_email = errors.check("new_email", validation::email(new_email));
     if !new_email.is_empty() && new_email == me.email {
-        errors.add("new_email", "This is already your email address.");
+        errors.add("new_email", ALREADY_YOURS);
     } else if !new_email.is_empty() {
         count_address_lookup(d, actor).await?;
         let taken = email_taken(&d.db, &new_email).await?;
@@ -372,12 +375,17 @@ pub async fn request_email_change(
         // password was checked leaves it nothing to ask.
         let current = lock_account_of(txn, me.id).await?;
         reauth::refuse_changed_since(&me, &current, "current_password")?;
+        // A change confirmed since `me` was read moved the address: the
+        // notice goes to the one the account has now.
+        if new_email == current.email {
+            return Err(AppError::field("new_email", ALREADY_YOURS));
+        }
         // Again under the lock, which a decline takes too.
         if let Some(refusal) = people::declined(d, txn, me.account_id, &new_email).await? {
             return Err(AppError::field("new_email", refusal));
         }
-        send_email_change(d, txn, actor, &me, &new_email).await?;
-        let event = Event::new(ActivityKind::EmailChangeRequested, &me.email)
+        send_email_change(d, txn, actor, &current, &new_email).await?;
+        let event = Event::new(ActivityKind::EmailChangeRequested, &current.email)
             .detail(format!("to {new_email}"));
         activity::record(d, txn, by, event).await?;
         Ok(new_email)

@@ -253,6 +253,8 @@ enum Outcome {
     Admitted,
     /// Refused, and whether this attempt started the lock.
     Refused(String, bool),
+    /// Not counted: the row went, or another attempt counted first; read
+    /// it again.
     Vanished,
 }
 
@@ -298,7 +300,7 @@ async fn admit_one(
     // The limit of the run of locks read; a lock started since (which
     // raises it) leaves this update nothing, and the lock is told of below.
     let limit = kind.limit(&policy, row.locks);
-    let admitted = login_failure::Entity::update_many()
+    let mut counting = login_failure::Entity::update_many()
         .col_expr(
             login_failure::Column::Failures,
             Expr::col(login_failure::Column::Failures).add(1),
@@ -307,9 +309,17 @@ async fn admit_one(
         .filter(login_failure::Column::Subject.eq(subject))
         .filter(login_failure::Column::Failures.lt(limit))
         .filter(login_failure::Column::Locks.eq(row.locks))
-        .filter(unlocked(now))
-        .exec(conn)
-        .await?;
+        .filter(unlocked(now));
+    // From the attempt after which an email waits, only one of a burst that
+    // read the same count is let through: the others (PostgreSQL re-checks
+    // this condition once the first has committed) find no lock to tell of
+    // below, so they read the row again and are told to wait, instead of
+    // all passing on the count they read.
+    let waits_after = kind == Kind::LogInEmail && row.failures + 1 >= policy.email_slow_after;
+    if waits_after {
+        counting = counting.filter(login_failure::Column::Failures.eq(row.failures));
+    }
+    let admitted = counting.exec(conn).await?;
     if admitted.rows_affected == 1 {
         return Ok(Outcome::Admitted);
     }

@@ -485,10 +485,12 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
         let current = lock_account_of(txn, user.id).await?;
         reauth::refuse_changed_since(&user, &current, "password")?;
         remove(txn, user.id).await?;
-        let event = Event::new(ActivityKind::TwoFactorDisabled, &user.email);
+        // To the address the account has now: an email change confirmed
+        // since `user` was read moved it.
+        let event = Event::new(ActivityKind::TwoFactorDisabled, &current.email);
         activity::record(d, txn, By::Remedy(me), event).await?;
-        mail::enqueue_notice(txn, &d.secrets, d.clock.now(), &user, notice(d, &user.email, false))
-            .await
+        let notice = notice(d, &current.email, false);
+        mail::enqueue_notice(txn, &d.secrets, d.clock.now(), &current, notice).await
     })
     .await
 }
