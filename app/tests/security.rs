@@ -192,6 +192,44 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     assert_code_refused(&before, &d).await;
 }
 
+/// A right code sent twice at once (a double submit, two tabs) opens one
+/// session; the other is told the log-in step is over, and no failed
+/// sign-in is written for it (it was: "two-factor code already used").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_right_code_sent_twice_at_once_opens_one_session_and_fails_nothing() {
+    let (d, clock) = fresh_concurrent_domain().await;
+    for round in 0..4 {
+        let email = format!("ada{round}@example.com");
+        account_with_admin(&d, "Acme", &email).await;
+        let (secret, _) = enable(&d, &clock, &email).await;
+        let challenge = second_step(&d, &email).await;
+        let code = current_code(&d, &secret);
+        let before = Snapshot::take(&d).await;
+        let tries: Vec<_> = (0..2)
+            .map(|_| {
+                let (d, challenge, code) = (d.clone(), challenge.clone(), code.clone());
+                tokio::spawn(async move {
+                    log_in::complete_second_factor(&d, &challenge, &code, "t", None).await
+                })
+            })
+            .collect();
+        let mut opened = 0;
+        for attempt in tries {
+            match attempt.await.unwrap() {
+                Ok(_) => opened += 1,
+                Err(e) => assert_eq!(
+                    e.message_for("code").as_deref(),
+                    Some(log_in::CHALLENGE_EXPIRED),
+                    "round {round}: {e:?}"
+                ),
+            }
+        }
+        assert_eq!(opened, 1, "round {round}");
+        let events = before.new_events(&d).await;
+        assert!(events.iter().all(|e| !e.starts_with("sign_in.failed")), "{events:?}");
+    }
+}
+
 #[tokio::test]
 async fn recovery_codes_work_once_and_challenges_expire() {
     let (d, clock) = fresh_domain().await;

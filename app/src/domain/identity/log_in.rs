@@ -254,9 +254,16 @@ pub async fn complete_second_factor(
             return Err(gone);
         }
     }
-    let outcome = two_factor::with_code(d, found.user_id, code, client, async |txn| {
+    // Asked under the account's lock, which the claim below holds until it
+    // commits: the second of two right codes at once finds the step gone.
+    let still = async |txn: &sea_orm::DatabaseTransaction| {
+        let open = login_challenge::Entity::find_by_id(hash.clone()).one(txn).await?;
+        open.map(|_| ()).ok_or_else(expired)
+    };
+    let claim = hash.clone();
+    let outcome = two_factor::with_code_while(d, found.user_id, code, client, still, async |txn| {
         // Deleting is the claim: one challenge opens one session.
-        let claimed = login_challenge::Entity::delete_by_id(hash).exec(txn).await?;
+        let claimed = login_challenge::Entity::delete_by_id(claim).exec(txn).await?;
         let user = match user::Entity::find_by_id(found.user_id).one(txn).await? {
             Some(user) if claimed.rows_affected == 1 => {
                 people::refuse_disabled(&user).map(|()| user)?

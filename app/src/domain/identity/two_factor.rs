@@ -370,12 +370,28 @@ pub async fn with_code<T>(
     client: Option<std::net::IpAddr>,
     then: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
+    with_code_while(d, user_id, code, client, async |_| Ok(()), then).await
+}
+
+/// [`with_code`], asking `still` under the account's lock, before the code
+/// is checked, whether what the code is for is still there: a log-in's code
+/// step that a parallel right code (a double submit) has just used is
+/// refused as such, not as a used code and a failed sign-in.
+pub async fn with_code_while<T>(
+    d: &Domain,
+    user_id: i32,
+    code: &str,
+    client: Option<std::net::IpAddr>,
+    still: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<(), AppError>,
+    then: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<T, AppError>,
+) -> Result<T, AppError> {
     let subjects = throttle::Subjects::second_factor(user_id);
     throttle::admit(d, &subjects).await?;
     let txn = d.begin().await?;
     // Before the code's rows: `then` may use a link (a reset's code step),
     // and two regenerations at once queue rather than both keep their codes.
     lock_account_of(&txn, user_id).await?;
+    still(&txn).await?;
     let Some(factor) = verify(d, &txn, user_id, code).await? else {
         return Err(AppError::field("code", WRONG_CODE));
     };
