@@ -375,8 +375,9 @@ pub async fn request_email_change(
         // password was checked leaves it nothing to ask.
         let current = lock_account_of(txn, me.id).await?;
         reauth::refuse_changed_since(&me, &current, "current_password")?;
-        // A change confirmed since `me` was read moved the address: the
-        // notice goes to the one the account has now.
+        // A change confirmed since `me` was read moved the address: asking
+        // for that one again is no change, and the notice below goes to
+        // the address the account has now.
         if new_email == current.email {
             return Err(AppError::field("new_email", ALREADY_YOURS));
         }
