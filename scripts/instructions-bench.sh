@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Instructions the release server spends on one signed-in GET /account and
-# on one search server function (POST /fn/list_users), counted by valgrind's
+# Instructions the release server spends on one signed-in GET /account (as
+# it is and as a browser asks for it, compressed) and on one search server
+# function (POST /fn/list_users), counted by valgrind's
 # callgrind over N requests each (default 100) after 20 warm-up requests.
 # Unlike req/s, the count does not depend on what else the machine is doing,
 # so two builds can be compared on a busy machine.
@@ -42,6 +43,8 @@ count() {
   echo "$label: $((total / requests)) instructions per request ($requests requests)"
 }
 count "GET /account signed in" "$base/account"
+# The same page as a browser asks for it: compressed on the fly.
+count "GET /account signed in, brotli" -H "Accept-Encoding: gzip, deflate, br, zstd" "$base/account"
 # A search nobody matches, in an account of one: the session check, the
 # window and its count (too few users to need the index).
 count "POST /fn/list_users, search \"zzzz\"" -H "Sec-Fetch-Site: same-origin" \

@@ -5,7 +5,8 @@ scripts/load-bench.sh, which builds the release server first.
 For each size it starts the release server on a scratch database (SQLite, or
 PostgreSQL when DATABASE_URL names a server), signs up one admin, seeds the
 account with that many users straight into the database, and measures with wrk:
-the signed-in page, the users tab (first page, a page 90% deep, a search for a
+the signed-in page (uncompressed, as wrk asks, and compressed, as a browser
+asks), the users tab (first page, a page 90% deep, a search for a
 common, a rare and an absent term, for one a tenth of the users hold a third
 of the way along the name order, and for a first name a tenth of them have)
 and the signed-out log-in page. It prints req/s and p50/p99 under load, p50
@@ -118,9 +119,11 @@ def query_one(db, sql):
     return tuple(psql(db, sql).split("|"))
 
 
-def wrk(url, cookie, connections, seconds, body=None):
+def wrk(url, cookie, connections, seconds, body=None, headers=()):
     args = ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s",
             "--latency", "-H", "Sec-Fetch-Site: same-origin"]
+    for header in headers:
+        args += ["-H", header]
     if cookie:
         args += ["-H", f"Cookie: {cookie}"]
     script = None
@@ -142,6 +145,8 @@ def wrk(url, cookie, connections, seconds, body=None):
         value, unit = float(m.group(1)), m.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if rps == 0:
+        sys.exit(f"{url} answered nothing:\n{out}")
     errors = re.search(r"Socket errors:.*timeout (\d+)", out)
     return rps, ms("50"), ms("99"), int(errors.group(1)) if errors else 0
 
@@ -193,6 +198,9 @@ def run_size(args, users, server_bin):
         clustered = rare[:4 + 7 - len(str(users - 1)) + 1]
         cases = [
             ("GET /account (signed in)", base + "/account", None, 16),
+            # wrk asks for no compression; a browser always does.
+            ("GET /account (signed in, compressed as a browser asks)", base + "/account", None,
+             16, BROWSER_ENCODINGS),
             ("users tab, first page", base + "/fn/list_users", "sort=name", 8),
             ("users tab, page at 90%", base + "/fn/list_users",
              f"sort=name&after={cursor(deep[0], deep[1])}", 8),
@@ -210,10 +218,12 @@ def run_size(args, users, server_bin):
         print("| request | req/s | p50 ms | p99 ms | 1 at a time p50 ms | no answer in 2 s "
               "| server MB after |")
         print("|---|---:|---:|---:|---:|---:|---:|")
-        for label, url, body, conns in cases:
+        for label, url, body, conns, *headers in cases:
+            headers = headers[0] if headers else ()
             session = None if url.endswith("/login") else cookie
-            _, single, _, stalled_alone = wrk(url, session, 1, max(1, args.seconds // 2), body)
-            rps, p50, p99, stalled = wrk(url, session, conns, args.seconds, body)
+            _, single, _, stalled_alone = wrk(url, session, 1, max(1, args.seconds // 2), body,
+                                              headers)
+            rps, p50, p99, stalled = wrk(url, session, conns, args.seconds, body, headers)
             rss, _ = memory(proc)
             print(f"| {label} ({conns} conn.) | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {single:.2f} "
                   f"| {stalled + stalled_alone} | {rss} |", flush=True)
@@ -224,6 +234,9 @@ def run_size(args, users, server_bin):
         log.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
+
+# What Chromium sends.
+BROWSER_ENCODINGS = ("Accept-Encoding: gzip, deflate, br, zstd",)
 
 # The bench's server gets a short grace: a request that stalled near the end
 # of a run would otherwise hold the stop for the default 30 s.

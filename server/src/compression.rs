@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use leptos::server_fn::ServerFn;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 /// The server functions whose replies hold a secret.
 pub fn secret_replies() -> [&'static str; 5] {
@@ -39,6 +39,15 @@ pub async fn mark_secret_replies(request: Request, next: Next) -> Response {
     response
 }
 
+/// Brotli's and gzip's level for pages and replies. The fastest: a page is
+/// small (the signed-in /account is 14 KB), and at tower-http's default
+/// (brotli 4) compressing it cost the server about as much as rendering it
+/// (`scripts/instructions-bench.sh`: 6.4 M instructions a request for
+/// a browser, 3.4 M uncompressed; 4.8 M at level 1) for 4.0 KB instead of
+/// 4.6 KB on the wire. Static files keep the best level: they are compressed
+/// once, at build time.
+pub const ON_THE_FLY_LEVEL: i32 = 1;
+
 pub fn layer() -> CompressionLayer<impl Predicate> {
     let not_secret =
         |_: http::StatusCode,
@@ -48,5 +57,6 @@ pub fn layer() -> CompressionLayer<impl Predicate> {
     CompressionLayer::new()
         .no_deflate()
         .no_zstd()
+        .quality(CompressionLevel::Precise(ON_THE_FLY_LEVEL))
         .compress_when(DefaultPredicate::new().and(not_secret))
 }
