@@ -9,9 +9,9 @@ scripts/ensure-tools.sh test
 start=$(date +%s)
 scripts/prune-target.py
 
-# One build of the test binaries serves both databases. One test at a time:
-# parallel server renders in one process can stall in leptos 0.8.23 (a rare
-# race between <Suspense>s; see the README's development notes).
+# One build of the test binaries serves both databases. One test at a time,
+# as since a render stall was blamed on parallel renders; its cause was a
+# router built beside renders (leptos #4773, README's development notes).
 export RUST_TEST_THREADS=1
 rust_tests=(cargo test --locked -p app -p server --features app/ssr,app/testing)
 echo "==> Rust tests on SQLite"
