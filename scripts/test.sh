@@ -31,6 +31,8 @@ SKIP_BUILD=1 scripts/load-bench.sh --sizes 300 --seconds 1
 SKIP_BUILD=1 scripts/with-postgres.sh scripts/load-bench.sh --postgres --sizes 300 --seconds 1
 echo "==> The Activity tab benchmark at a tiny size (full size: see the README)"
 scripts/activity-bench.sh 2000
+echo "==> The JSON API fuzzed against its OpenAPI document (schemathesis; more examples: see the README)"
+scripts/api-fuzz.sh 100
 echo "==> Browser tests"
 (cd end2end && npx playwright test)
 echo "==> What a first visit downloads, per route (see the README's \"First visit\")"

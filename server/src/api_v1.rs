@@ -17,8 +17,8 @@ use app::domain::features::phone_numbers;
 use app::domain::identity::developer_keys::{self, RequestRefused};
 use app::domain::identity::profile;
 use app::model::{
-    ActivityFilter, ActivityRow, AppError, CurrentUser, EventId, FieldError, PhoneNumberRow,
-    UserRow, UserSort, UserState,
+    ActivityFilter, ActivityKind, ActivityRow, AppError, CurrentUser, EventId, FieldError,
+    PhoneNumberRow, UserRow, UserSort, UserState, SEARCH_MAX,
 };
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -238,13 +238,41 @@ async fn me(State(web): State<WebContext>, request: Parts) -> Result<Json<Curren
 #[into_params(parameter_in = Query)]
 struct UserQuery {
     /// Part of a name or email (at most 100 characters).
+    #[param(schema_with = search_schema)]
     search: Option<String>,
-    /// `name`, `email` or `status`.
+    /// `name` (the default), `email` or `status`.
+    #[param(schema_with = sort_keys)]
     sort: Option<String>,
     /// The `next` of the previous page.
     after: Option<String>,
     /// `all` (the default), `enabled` or `disabled`.
+    #[param(schema_with = state_keys)]
     state: Option<String>,
+}
+
+// The query's values are read as strings and checked by the domain, which
+// answers a field error an API client can show; the document lists the
+// values it accepts, so a generated client offers only those.
+fn search_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).max_length(Some(SEARCH_MAX))
+}
+
+fn sort_keys() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(UserSort::ALL.map(UserSort::key)))
+}
+
+fn state_keys() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(UserState::ALL.map(UserState::key)))
+}
+
+fn activity_kinds() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ActivityKind::ALL.iter().map(|kind| kind.as_str())))
 }
 
 /// A page of the account's users.
@@ -327,10 +355,13 @@ struct ActivityQuery {
     /// Only events this user (by id) made.
     user: Option<i32>,
     /// Only events of this kind, e.g. `user.invited` or `sign_in.failed`.
+    #[param(schema_with = activity_kinds)]
     kind: Option<String>,
     /// Only events on or after this day (`YYYY-MM-DD`, UTC).
+    #[param(format = Date)]
     from: Option<String>,
-    /// Only events on or before this day (`YYYY-MM-DD`, UTC).
+    /// Only events on or before this day (`YYYY-MM-DD`, UTC), not before `from`.
+    #[param(format = Date)]
     to: Option<String>,
     /// The `next` of the previous page.
     before: Option<EventId>,

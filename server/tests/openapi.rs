@@ -164,6 +164,79 @@ fn the_document_is_generated_and_served() {
     })
 }
 
+/// The query parameter `name` of `GET {path}` as the document describes it.
+fn parameter<'a>(document: &'a Value, path: &str, name: &str) -> &'a Value {
+    let parameters = document["paths"][path]["get"]["parameters"].as_array().unwrap();
+    let found = parameters.iter().find(|p| p["name"] == name);
+    &found.unwrap_or_else(|| panic!("{path} has no parameter {name}"))["schema"]
+}
+
+/// The values a parameter's schema lists (`enum`), as strings.
+fn listed(schema: &Value) -> Vec<&str> {
+    let values = schema["enum"].as_array().unwrap_or_else(|| panic!("no enum: {schema}"));
+    values.iter().map(|v| v.as_str().unwrap()).collect()
+}
+
+/// What the document says a query parameter may hold is what the API takes:
+/// every value it lists is answered, a value it does not list (or a longer
+/// search, or a day in another format) is refused beside the parameter. A
+/// generated client offers only these values.
+#[test]
+fn the_documented_parameter_values_are_the_accepted_ones() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let session = app.sign_up(ADMIN).await;
+        let key = app.new_developer_key(&session, PASSWORD).await.0;
+        let document = serde_json::to_value(server::api_v1::document()).unwrap();
+        let get = |query: String| {
+            let key = key.clone();
+            let app = &app;
+            async move { app.api(&query, Some(&key)).await }
+        };
+        let refused_at = |(status, body): (StatusCode, Value), field: &str| {
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(body["error"]["fields"][0]["field"], field, "{body}");
+        };
+
+        for (name, expected) in
+            [("sort", ["name", "email", "status"]), ("state", ["all", "enabled", "disabled"])]
+        {
+            let values = listed(parameter(&document, "/users", name));
+            assert_eq!(values, expected, "{name}");
+            for value in values {
+                let (status, body) = get(format!("/api/v1/users?{name}={value}")).await;
+                assert_eq!(status, StatusCode::OK, "{name}={value}: {body}");
+            }
+            refused_at(get(format!("/api/v1/users?{name}=age")).await, name);
+        }
+
+        let search = parameter(&document, "/users", "search");
+        let longest = search["maxLength"].as_u64().unwrap() as usize;
+        let (status, body) = get(format!("/api/v1/users?search={}", "a".repeat(longest))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        refused_at(
+            get(format!("/api/v1/users?search={}", "a".repeat(longest + 1))).await,
+            "search",
+        );
+
+        let kinds = listed(parameter(&document, "/activity", "kind"));
+        let every: Vec<&str> = ActivityKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(kinds, every);
+        for kind in kinds {
+            let (status, body) = get(format!("/api/v1/activity?kind={kind}")).await;
+            assert_eq!(status, StatusCode::OK, "{kind}: {body}");
+        }
+        refused_at(get("/api/v1/activity?kind=user.sneezed".into()).await, "kind");
+
+        for day in ["from", "to"] {
+            assert_eq!(parameter(&document, "/activity", day)["format"], "date", "{day}");
+            let (status, body) = get(format!("/api/v1/activity?{day}=2026-12-05")).await;
+            assert_eq!(status, StatusCode::OK, "{day}: {body}");
+            refused_at(get(format!("/api/v1/activity?{day}=05.12.2026")).await, day);
+        }
+    })
+}
+
 /// The API's routes are registered from the documented handlers alone; the
 /// only other routes are the document itself and the JSON 404 for the rest.
 /// A route added beside them, here or elsewhere in the server, fails this.
