@@ -155,9 +155,9 @@ fn the_activity_tabs_address_draws_its_filters_and_names_only_the_accounts_user(
         let app = TestApp::new().await;
         let admin = app.sign_up(ADMIN).await;
         let member = app.operator_adds_member(ADMIN, MEMBER).await;
-        let found = app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await;
+        let found = app.call("activity_user_choices", &[("search", "bob")], Some(&admin)).await;
         let bob = found.json()[0]["id"].as_i64().unwrap().to_string();
-        let me = app.call("phone_owner_choices", &[("search", "grace")], Some(&admin)).await;
+        let me = app.call("activity_user_choices", &[("search", "grace")], Some(&admin)).await;
         let grace = me.json()[0]["id"].as_i64().unwrap().to_string();
 
         let named = app.call("activity_user_choice", &[("id", &bob)], Some(&admin)).await;
@@ -192,6 +192,42 @@ fn the_activity_tabs_address_draws_its_filters_and_names_only_the_accounts_user(
         assert_eq!(odd.status, StatusCode::OK);
         assert!(odd.body.contains("<td>Account signed up</td>"), "{}", odd.body);
         assert!(odd.body.contains("<option value=\"\" selected"), "{}", odd.body);
+    })
+}
+
+/// The User filter offers every user of the account, a disabled one too
+/// (whose doings an admin looks for most), though the phone numbers' owner
+/// picker leaves them out; it offers nobody to a regular user, nor another
+/// account's users to an admin.
+#[test]
+fn the_activity_user_filter_offers_disabled_users_to_the_accounts_admins_only() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        // Bob, a regular user, is refused (before he is disabled, which ends his session).
+        let refused = app.call("activity_user_choices", &[("search", "")], Some(&member)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(!refused.body.contains(ADMIN), "{}", refused.body);
+        let bob = app.call("activity_user_choices", &[("search", "bob")], Some(&admin)).await;
+        let bob_id = bob.json()[0]["id"].as_i64().unwrap().to_string();
+        let disabled = app.call("disable_user", &[("id", &bob_id)], Some(&admin)).await;
+        assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+
+        let offered = app.call("activity_user_choices", &[("search", "bob")], Some(&admin)).await;
+        assert_eq!(offered.status, StatusCode::OK);
+        assert!(offered.body.contains(MEMBER), "the disabled user is offered: {}", offered.body);
+        let owners = app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await;
+        assert!(!owners.body.contains(MEMBER), "not as an owner: {}", owners.body);
+
+        let anonymous = app.call("activity_user_choices", &[("search", "bob")], None).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        let other = app.sign_up("eve@evil.test").await;
+        let theirs = app.call("activity_user_choices", &[("search", "")], Some(&other)).await;
+        assert_eq!(theirs.status, StatusCode::OK);
+        let body = &theirs.body;
+        assert!(!body.contains(MEMBER) && !body.contains(ADMIN), "{body}");
+        assert!(body.contains("eve@evil.test"), "{body}");
     })
 }
 

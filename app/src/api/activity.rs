@@ -19,6 +19,15 @@ pub async fn list_activity(
     activity::list(&domain()?, &member().await?.admin()?, &filter, before).await
 }
 
+/// The users the Activity tab's User filter offers for `search` (admins
+/// only), disabled ones included.
+#[server(prefix = "/fn", endpoint = "activity_user_choices")]
+pub async fn activity_user_choices(search: String) -> Result<Vec<UserChoice>, AppError> {
+    use super::web::*;
+    use crate::domain::admin::activity;
+    activity::user_choices(&domain()?, &member().await?.admin()?, &search).await
+}
+
 /// Who the Activity tab's User filter names, for an id from its address
 /// (admins only); `None` for an id nobody of the account acted under.
 #[server(prefix = "/fn", endpoint = "activity_user_choice")]

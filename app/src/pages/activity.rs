@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 
 use super::account::SecurityChanges;
-use crate::api::activity::{activity_user_choice, list_activity, my_security_activity};
-use crate::api::phone_numbers::phone_owner_choices;
+use crate::api::activity::{
+    activity_user_choice, activity_user_choices, list_activity, my_security_activity,
+};
 use crate::components::address::{keep_in_address, Query};
 use crate::components::focus_by_id;
 use crate::components::form::FormStatus;
@@ -154,7 +155,7 @@ pub fn ActivityTab() -> impl IntoView {
                         user.set(Some(choice));
                         restart();
                     })
-                    search=phone_owner_choices
+                    search=activity_user_choices
                 />
                 {move || user.get().is_some().then(|| view! {
                     // The button goes with the choice: the focus goes to the picker.

@@ -31,6 +31,18 @@ pub async fn list(
     activity::page(&d.read, scoped, &filter, before, PAGE).await
 }
 
+/// The users the tab's User filter offers for what has been typed so far:
+/// every user of the account, disabled ones included (what a disabled user
+/// did is what an admin most often looks for), unlike the phone numbers'
+/// owner picker.
+pub async fn user_choices(
+    d: &Domain,
+    admin: &Admin,
+    search: &str,
+) -> Result<Vec<UserChoice>, AppError> {
+    people::choices_among(d, Scoped::of(admin.member()).users(), search).await
+}
+
 /// Who the tab's User filter names when the address gives only an id (a
 /// reload, a bookmark): the account's user of that id, or, for a user since
 /// deleted, the address their newest event was made under; `None` when no
