@@ -310,14 +310,18 @@ async fn admit_one(
         .filter(login_failure::Column::Failures.lt(limit))
         .filter(login_failure::Column::Locks.eq(row.locks))
         .filter(unlocked(now));
-    // From the attempt after which an email waits, only one of a burst that
-    // read the same count is let through: the others (PostgreSQL re-checks
-    // this condition once the first has committed) find no lock to tell of
-    // below, so they read the row again and are told to wait, instead of
-    // all passing on the count they read.
-    let waits_after = kind == Kind::LogInEmail && row.failures + 1 >= policy.email_slow_after;
-    if waits_after {
-        counting = counting.filter(login_failure::Column::Failures.eq(row.failures));
+    // A burst that read the same count lets through only what one attempt
+    // after another would before the email waits: up to that count, and
+    // from it one at a time. The others (PostgreSQL re-checks this condition
+    // once the first has committed) find no lock to tell of below, so they
+    // read the row again and are told to wait, instead of all passing on
+    // the count they read.
+    if kind == Kind::LogInEmail {
+        counting = counting.filter(
+            login_failure::Column::Failures
+                .lt(policy.email_slow_after)
+                .or(login_failure::Column::Failures.eq(row.failures)),
+        );
     }
     let admitted = counting.exec(conn).await?;
     if admitted.rows_affected == 1 {
