@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the JSON API against its own OpenAPI document with schemathesis: the
 # release server on a scratch SQLite database, an admin of an account of four
-# users, and N generated requests per operation (default 300) with the
+# users, and up to N generated requests per operation (default 300) with the
 # admin's developer key. It fails on a 5xx, on an answer the document does
 # not describe (a status, header, content type or field), or on an operation
 # that answers without the key or with a wrong one. Not checked here: that each value the schema allows is taken and
@@ -13,13 +13,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 examples="${1:-300}"
-version=4.32.5
-schemathesis --version 2>/dev/null | grep -qF "$version" \
-  || python3 -m pip install -q --disable-pip-version-check "schemathesis==$version"
+scripts/ensure-tools.sh fuzz
+schemathesis="$CONSOLE_TOOLS_DIR/schemathesis/bin/schemathesis"
 
 scratch="$(mktemp -d /tmp/console-api-fuzz.XXXX)"
 port=3588
 base="http://127.0.0.1:$port"
+if curl -fsS -o /dev/null "$base/readyz" 2>/dev/null; then
+  echo "something already answers on port $port; stop it first" >&2
+  exit 1
+fi
 # Every generated request counts against the API's per-minute limits.
 export LIMITS='api_request.actor=100000/1,api_request.account=100000/1,api_request.client=100000/1'
 export LEPTOS_ENV=PROD LEPTOS_OUTPUT_NAME=console LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT=target/site \
@@ -27,7 +30,12 @@ export LEPTOS_ENV=PROD LEPTOS_OUTPUT_NAME=console LEPTOS_HASH_FILES=true LEPTOS_
 setsid "$CONSOLE_SERVER_BIN" serve > "$scratch/server.log" 2>&1 &
 server=$!
 trap 'kill -- -"$server" 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do curl -fsS -o /dev/null "$base/readyz" 2>/dev/null && break; sleep 1; done
+ready=
+for _ in $(seq 1 120); do
+  curl -fsS -o /dev/null "$base/readyz" 2>/dev/null && { ready=1; break; }
+  sleep 1
+done
+[ -n "$ready" ] || { echo "the server did not start; see $scratch/server.log" >&2; exit 1; }
 
 password=correct-horse-battery-staple
 post() { curl -fsS -X POST -H "Sec-Fetch-Site: same-origin" "$@"; }
@@ -48,7 +56,7 @@ key=$(post -H "Cookie: $cookie" -d "name=Fuzz&password=$password" "$base/fn/gene
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
 
 # Every check but the two that take the schema as the whole rule (above).
-schemathesis run "$base/api/v1/openapi.json" -H "Authorization: Bearer $key" \
+"$schemathesis" run "$base/api/v1/openapi.json" -H "Authorization: Bearer $key" \
   --checks all --exclude-checks negative_data_rejection,positive_data_acceptance \
   --max-examples "$examples" --workers 1 --no-color
 if grep -E "ERROR|panicked" "$scratch/server.log"; then

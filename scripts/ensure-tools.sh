@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build needs and is missing; with `test`, what the test
-# suite needs too, and with `dev`, cargo-leptos for `cargo leptos watch`.
+# suite needs too, with `dev`, cargo-leptos for `cargo leptos watch`, and
+# with `fuzz`, schemathesis for scripts/api-fuzz.sh.
 # wasm-bindgen-cli is scripts/ensure-wasm-bindgen.sh's: the release build
 # installs it beside the compilers. Tools are checked by version, not
 # presence: /usr/bin/wasm-opt exists on these machines and is the broken one.
@@ -65,6 +66,20 @@ fi
 
 if [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then
   apt_install wrk
+fi
+
+# schemathesis for scripts/api-fuzz.sh, in a virtual environment of its own:
+# Debian's Python refuses `pip install` outside one (PEP 668).
+SCHEMATHESIS_VERSION=4.32.5
+if [ "${1:-}" = test ] || [ "${1:-}" = fuzz ]; then
+  apt_install python3-venv
+  venv="$CONSOLE_TOOLS_DIR/schemathesis"
+  if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION (pip, in $venv)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
 fi
 
 if [ "${1:-}" = test ]; then

@@ -39,7 +39,8 @@ pub async fn mark_secret_replies(request: Request, next: Next) -> Response {
     response
 }
 
-/// Brotli's and gzip's level for pages and replies. The fastest: a page is
+/// Brotli's and gzip's level for pages and replies: 1, gzip's fastest and
+/// brotli's second fastest (its 0 was not measured). A page is
 /// small (the signed-in /account is 14 KB), and at tower-http's default
 /// (brotli 4) compressing it cost the server about as much as rendering it
 /// (`scripts/instructions-bench.sh`: 6.4 M instructions a request for
