@@ -28,6 +28,33 @@ where
     Resource::new(source, move |s| Box::pin(fetcher(s)))
 }
 
+/// Lets a server render build a `Suspend`'s view once instead of up to three
+/// times: awaited first in every `move || Suspend::new(async move { .. })`.
+/// Before rendering its children, a `<Suspense>` or `<Transition>` on the
+/// server walks them twice (leptos 0.8's `dry_resolve`, which looks for
+/// resources read outside a `Suspend`), calling each such closure anew and
+/// polling its future once; a future whose data is there by then built the
+/// whole view (components, actions, signals) only for it to be dropped.
+/// Pending on the first poll (and woken at once), it builds nothing in those
+/// walks; the render awaits it as any loading data. The browser is not held
+/// back: hydration must find the data at once, as the server rendered it.
+pub async fn past_dry_runs() {
+    #[cfg(feature = "ssr")]
+    {
+        let mut polled = false;
+        std::future::poll_fn(move |cx| {
+            if polled {
+                std::task::Poll::Ready(())
+            } else {
+                polled = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
 /// What a tab shows while its data loads.
 pub fn loading() -> impl IntoView {
     view! { <p class="loading">"Loading…"</p> }
@@ -52,6 +79,7 @@ where
     let body = move || {
         let view = view.clone();
         Suspend::new(async move {
+            past_dry_runs().await;
             let result = resource.await;
             #[cfg(feature = "hydrate")]
             keep_focus();

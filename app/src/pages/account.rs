@@ -10,7 +10,7 @@ use super::phone_numbers::MyPhoneNumbers;
 use super::profile::ProfileForms;
 use super::sessions::SessionsSection;
 use super::two_factor::TwoFactorSection;
-use crate::components::loaded::loading;
+use crate::components::loaded::{loading, past_dry_runs};
 use crate::components::signed_in::signed_in_user_resource;
 
 /// Counts the Account tab's answers that may change what its security lists
@@ -78,6 +78,7 @@ pub fn AccountTab() -> impl IntoView {
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
+                past_dry_runs().await;
                 match user.await {
                     Ok(me) => Either::Left(view! { <ProfileForms me /> }),
                     // The page around the tab already shows the error or redirects.

@@ -10,7 +10,7 @@ use crate::api::activity::{
 use crate::components::address::{keep_in_address, Query};
 use crate::components::focus_by_id;
 use crate::components::form::FormStatus;
-use crate::components::loaded::{server_resource, Loaded};
+use crate::components::loaded::{past_dry_runs, server_resource, Loaded};
 use crate::components::signed_in::signed_in_user_resource;
 use crate::components::table::{email_parts, DataTable, Pager};
 use crate::components::user_picker::UserPicker;
@@ -249,6 +249,7 @@ pub fn ActivityTab() -> impl IntoView {
     let me = signed_in_user_resource();
     let admin_toolbar = move || {
         Suspend::new(async move {
+            past_dry_runs().await;
             let is_admin = me.await.is_ok_and(|me| me.is_admin);
             if let Ok(Some(choice)) = named.await {
                 name(user, choice);

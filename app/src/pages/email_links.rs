@@ -14,7 +14,7 @@ use crate::api::email_links::{
 };
 use crate::components::action::{field_error, form_action, form_error, redirected_success};
 use crate::components::form::{FormStatus, NewPasswordField, Username};
-use crate::components::loaded::{loading, server_resource};
+use crate::components::loaded::{loading, past_dry_runs, server_resource};
 use crate::model::{AppError, Invitation, DECLINE_HOLD_DAYS};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -107,6 +107,7 @@ where
 {
     let body = move || {
         Suspend::new(async move {
+            past_dry_runs().await;
             match link.await {
                 Ok(answer) => Either::Left(form(answer)),
                 Err(err) => {

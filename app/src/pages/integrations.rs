@@ -8,7 +8,7 @@ use crate::api::integrations::{
 };
 use crate::components::action::{announce, answers, field_error, form_action, form_error};
 use crate::components::form::{until_edited, DoneNotice, Field, FormStatus, TextAreaField};
-use crate::components::loaded::{loading, refusal, server_resource};
+use crate::components::loaded::{loading, past_dry_runs, refusal, server_resource};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{delete_question, ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::signed_in::signed_in_user_resource;
@@ -33,6 +33,7 @@ pub fn IntegrationsTab() -> impl IntoView {
 
     let table = move || {
         Suspend::new(async move {
+            past_dry_runs().await;
             let is_admin = user.await.map(|u| u.is_admin).unwrap_or(false);
             let rows = rows.await;
             #[cfg(feature = "hydrate")]

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_location;
 
 use crate::api::log_in::LogOut;
 use crate::components::address::{here, log_in_url};
-use crate::components::loaded::loading;
+use crate::components::loaded::{loading, past_dry_runs};
 use crate::components::signed_in::{signed_in_user_resource, UserResource};
 use crate::components::tabs::TabBar;
 use crate::model::{AppError, UNVERIFIED_LIMITS};
@@ -24,6 +24,7 @@ pub fn MyAccountPage() -> impl IntoView {
     // nested suspending routes are a known hydration trap (leptos #3726).
     let chrome = move || {
         Suspend::new(async move {
+            past_dry_runs().await;
             match user.await {
                 Ok(me) => Either::Left(view! {
                     <header class="topbar">
