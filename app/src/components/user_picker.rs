@@ -2,10 +2,14 @@
 //! type. The server does the searching (a bounded index scan), so it works
 //! the same with five users or fifty thousand.
 use std::future::Future;
+use std::pin::Pin;
 
 use leptos::prelude::*;
 
 use crate::model::{searchable, AppError, UserChoice, SEARCH_MAX};
+
+/// What a picker asks the server for: the users matching what was typed.
+type Search = Callback<String, Pin<Box<dyn Future<Output = Result<Vec<UserChoice>, AppError>>>>>;
 
 #[component]
 pub fn UserPicker<S, F>(
@@ -27,6 +31,20 @@ where
     S: Fn(String) -> F + Copy + Send + Sync + 'static,
     F: Future<Output = Result<Vec<UserChoice>, AppError>> + 'static,
 {
+    // The picker itself is not generic: one copy of it in the wasm, however
+    // many server functions pickers search with.
+    let search: Search = Callback::new(move |typed| Box::pin(search(typed)) as Pin<Box<_>>);
+    picker(label, id, chosen, on_choose, search, error)
+}
+
+fn picker(
+    label: String,
+    id: String,
+    chosen: Signal<Option<UserChoice>>,
+    on_choose: Callback<UserChoice>,
+    search: Search,
+    error: Option<Signal<Option<String>>>,
+) -> impl IntoView {
     let chosen_name = move || chosen.get_untracked().map(|c| c.name).unwrap_or_default();
     let text = RwSignal::new(chosen_name());
     let open = RwSignal::new(false);
@@ -42,7 +60,7 @@ where
     let lookup = move |typed: String| {
         answered.set(false);
         leptos::task::spawn_local(async move {
-            let found = search(typed.clone()).await;
+            let found = search.run(typed.clone()).await;
             // A slower answer to an older query must not replace a newer one;
             // nor may an answer to a picker that is gone (its dialog closed
             // while the search was out) set its removed signals.
