@@ -351,7 +351,7 @@ async fn an_operator_resets_2fa_and_the_user_is_told() {
 /// before the others have written theirs (several threads: on one, the
 /// attempts mostly took turns and the test passed without the guard; with
 /// them it failed on PostgreSQL, two let through, and from a fresh email
-/// all eight on both databases).
+/// six of eight; SQLite's one writer takes such a burst in turns).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_failed_log_ins_at_once_still_waits_its_turn() {
     let (d, _) = fresh_concurrent_domain().await;
