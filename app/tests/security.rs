@@ -8,9 +8,9 @@ use app::domain::core::people;
 use app::domain::core::tokens;
 use app::domain::entity::{email_outbox as outbox, login_failure, session, user};
 use app::domain::identity::log_in::{self, LogIn};
-use app::domain::identity::sessions;
 use app::domain::identity::two_factor::{self, code_at, step_of};
 use app::domain::identity::{developer_keys, email_links, reauth};
+use app::domain::identity::{sessions, throttle};
 use app::domain::testing::{
     account_with_admin, add_user, fresh_concurrent_domain, fresh_domain, query_plan, Snapshot,
     PASSWORD,
@@ -228,6 +228,41 @@ async fn a_right_code_sent_twice_at_once_opens_one_session_and_fails_nothing() {
         let events = before.new_events(&d).await;
         assert!(events.iter().all(|e| !e.starts_with("sign_in.failed")), "{events:?}");
     }
+}
+
+/// The loser of a double submit that finds, under the account's lock, that
+/// the log-in step is gone checked no code: its try is given back, not left
+/// counted against the user's codes. (Which of two parallel submits gets
+/// this far is up to timing, so the step's end is made to happen here.)
+#[tokio::test]
+async fn a_code_for_a_step_gone_meanwhile_is_not_counted() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    let subject = format!("{}{}", throttle::CODE_SUBJECT, ada.user_id());
+    let counted = async || {
+        let row = login_failure::Entity::find_by_id(subject.clone()).one(&d.db).await.unwrap();
+        row.map_or(0, |r| r.failures)
+    };
+    // One wrong code first: giving back takes this try's count only.
+    let wrong = two_factor::with_code(&d, ada.user_id(), "000000", None, async |_| Ok(())).await;
+    assert!(matches!(wrong, Err(AppError::Invalid(_))), "{wrong:?}");
+    assert_eq!(counted().await, 1);
+    let before = Snapshot::take(&d).await;
+    let gone = || AppError::field("code", log_in::CHALLENGE_EXPIRED);
+    let code = current_code(&d, &secret);
+    let refused = two_factor::with_code_while(
+        &d,
+        ada.user_id(),
+        &code,
+        None,
+        async |_| Err(gone()),
+        async |_| Ok(()),
+    )
+    .await;
+    assert_eq!(refused, Err(gone()));
+    assert_eq!(counted().await, 1, "the wrong code's count stays, this one is given back");
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]

@@ -425,23 +425,41 @@ pub async fn forget_codes(conn: &impl ConnectionTrait, user_id: i32) -> Result<(
     Ok(())
 }
 
+/// An attempt that was counted but checked no secret: what it was for had
+/// gone by the time it held the lock (the second of a double submit finds
+/// the log-in step used). Its count is given back, so a right code sent twice
+/// does not leave one counted against its user; giving back never takes a
+/// count below zero, nor ends a lock.
+pub async fn give_back(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
+    for (subject, _) in &subjects.subjects {
+        take_one_back(d, subject).await?;
+    }
+    Ok(())
+}
+
+/// One failure fewer on `subject`, if it has any.
+async fn take_one_back(d: &Domain, subject: &str) -> Result<(), AppError> {
+    // Here only: its min/max would shadow the integers' elsewhere.
+    use sea_orm::sea_query::ExprTrait;
+    login_failure::Entity::update_many()
+        .col_expr(
+            login_failure::Column::Failures,
+            Expr::col(login_failure::Column::Failures).sub(1),
+        )
+        .filter(login_failure::Column::Subject.eq(subject))
+        .filter(login_failure::Column::Failures.gt(0))
+        .exec(&d.db)
+        .await?;
+    Ok(())
+}
+
 /// A correct secret: the user's own subjects forget their failures (so a
 /// few typos do not add up over a day); a client address only gets this
 /// attempt back, as it may be shared by many people and many guesses.
 pub async fn succeeded(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
-    // Here only: its min/max would shadow the integers' elsewhere.
-    use sea_orm::sea_query::ExprTrait;
     for (subject, kind) in &subjects.subjects {
         if matches!(kind, Kind::LogInAddress | Kind::LogInNetwork) {
-            login_failure::Entity::update_many()
-                .col_expr(
-                    login_failure::Column::Failures,
-                    Expr::col(login_failure::Column::Failures).sub(1),
-                )
-                .filter(login_failure::Column::Subject.eq(subject))
-                .filter(login_failure::Column::Failures.gt(0))
-                .exec(&d.db)
-                .await?;
+            take_one_back(d, subject).await?;
         } else {
             login_failure::Entity::delete_by_id(subject.clone()).exec(&d.db).await?;
         }

@@ -391,7 +391,11 @@ pub async fn with_code_while<T>(
     // Before the code's rows: `then` may use a link (a reset's code step),
     // and two regenerations at once queue rather than both keep their codes.
     lock_account_of(&txn, user_id).await?;
-    still(&txn).await?;
+    if let Err(gone) = still(&txn).await {
+        txn.rollback().await?;
+        throttle::give_back(d, &subjects).await?;
+        return Err(gone);
+    }
     let Some(factor) = verify(d, &txn, user_id, code).await? else {
         return Err(AppError::field("code", WRONG_CODE));
     };
