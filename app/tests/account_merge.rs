@@ -14,6 +14,7 @@ use app::domain::features::certificates::{self, NewCertificate};
 use app::domain::features::integrations::{self, Credentials};
 use app::domain::features::js_libraries::{self, LibraryForm};
 use app::domain::features::{applications, deployments, oauth_tokens, phone_numbers};
+use app::domain::identity::sessions::SecondFactor;
 use app::domain::identity::{developer_keys, sessions};
 use app::domain::operator::{self, Merged};
 use app::domain::testing::samples::{AWS_KEY, AWS_SECRET};
@@ -103,9 +104,15 @@ async fn a_merge_moves_everything_and_keeps_the_targets_admins_in_charge() {
     deployments::deploy(&d, &ada, number.id, app).await.unwrap();
     add_certificate(&d, &ada, "api.globex.eu").await;
     let token = add_oauth_token(&d, &carl, "sk_carl").await;
-    let session = sessions::start_session(&d, &user_row(&d, ada.user_id()).await, "test", None)
-        .await
-        .unwrap();
+    let session = sessions::start_session(
+        &d,
+        &user_row(&d, ada.user_id()).await,
+        "test",
+        None,
+        SecondFactor::NotAsked,
+    )
+    .await
+    .unwrap();
     let key = developer_keys::generate(&d, &carl, "CI", PASSWORD, "").await.unwrap();
     let numbers_key = |account: i32| format!("number_request:account:{account}");
     assert_eq!(counter(&d, numbers_key(from)).await, Some(1));

@@ -20,6 +20,7 @@ use app::domain::entity::{email_outbox as outbox, login_challenge, session, user
 use app::domain::features::integrations::{self, NewIntegration};
 use app::domain::features::{applications, phone_numbers};
 use app::domain::identity::log_in::{self, LogIn, WRONG_CREDENTIALS};
+use app::domain::identity::sessions::SecondFactor;
 use app::domain::identity::two_factor::{self, code_at, step_of};
 use app::domain::identity::{developer_keys, email_links, sessions};
 use app::domain::testing::log_in_by_password;
@@ -195,7 +196,8 @@ async fn a_log_in_checked_before_a_disable_opens_nothing_after_it() {
     users::disable(&d, &admin, grace.user_id()).await.unwrap();
 
     let before = Snapshot::take(&d).await;
-    let session = sessions::start_session(&d, &bob_checked, "t", None).await;
+    let session =
+        sessions::start_session(&d, &bob_checked, "t", None, SecondFactor::NotAsked).await;
     assert_eq!(session.err(), Some(disabled()));
     let step = log_in::after_password(&d, &grace_checked, "t", None).await;
     assert_eq!(step.err(), Some(disabled()));

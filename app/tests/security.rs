@@ -8,6 +8,7 @@ use app::domain::core::people;
 use app::domain::core::tokens;
 use app::domain::entity::{email_outbox as outbox, login_failure, session, user};
 use app::domain::identity::log_in::{self, LogIn};
+use app::domain::identity::sessions::SecondFactor;
 use app::domain::identity::two_factor::{self, code_at, step_of};
 use app::domain::identity::{developer_keys, email_links, reauth};
 use app::domain::identity::{sessions, throttle};
@@ -1582,12 +1583,33 @@ async fn a_session_is_not_opened_for_a_password_changed_since_it_was_checked() {
     let token = link_token(&d, "ada@example.com", "/reset-password").await;
     email_links::reset_password(&d, &token, "Maple-Canyon-Drift-19", "test", None).await.unwrap();
     let before = Snapshot::take(&d).await;
-    let refused = sessions::start_session(&d, &checked, "test", None).await.err().unwrap();
+    let refused = sessions::start_session(&d, &checked, "test", None, SecondFactor::NotAsked)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(refused.message_for("password").as_deref(), Some(reauth::PASSWORD_CHANGED));
     before.assert_unchanged(&d).await;
     // As read now, the user signs in.
     let current = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
-    sessions::start_session(&d, &current, "test", None).await.unwrap();
+    sessions::start_session(&d, &current, "test", None, SecondFactor::NotAsked).await.unwrap();
+}
+
+/// A log-in that found 2FA off opens its session in a transaction of its
+/// own: 2FA turned on in between (which ends every other session) must not
+/// be followed by a session that skipped the code step. One that passed a
+/// code opens.
+#[tokio::test]
+async fn a_session_that_skipped_the_code_step_is_not_opened_once_two_factor_is_on() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let checked = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
+    enable(&d, &clock, "ada@example.com").await;
+    let before = Snapshot::take(&d).await;
+    let refused =
+        sessions::start_session(&d, &checked, "t", None, SecondFactor::NotAsked).await.err();
+    assert_eq!(refused, Some(AppError::Conflict(sessions::TWO_FACTOR_TURNED_ON.into())));
+    before.assert_unchanged(&d).await;
+    sessions::start_session(&d, &checked, "t", None, SecondFactor::Answered).await.unwrap();
 }
 
 /// The same with two-factor on: the log-in's code step is opened after the

@@ -16,7 +16,7 @@ use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::{login_challenge, user};
-use crate::domain::identity::sessions::{start_session, NewSession};
+use crate::domain::identity::sessions::{start_session, NewSession, SecondFactor};
 use crate::domain::identity::{password_link, reauth, throttle, two_factor};
 use crate::model::{ActivityKind, AppError};
 
@@ -127,7 +127,8 @@ pub async fn after_password(
         txn.commit().await?;
         return Ok(LogIn::SecondFactor { challenge });
     }
-    Ok(LogIn::Session(start_session(d, user, user_agent, client).await?))
+    let session = start_session(d, user, user_agent, client, SecondFactor::NotAsked).await?;
+    Ok(LogIn::Session(session))
 }
 
 /// How many code steps one password link may have open at a time: each
@@ -301,5 +302,5 @@ pub async fn complete_second_factor(
             activity::record(d, &d.db, By::User(&user, client), event).await?;
         }
     }
-    start_session(d, &outcome?, user_agent, client).await
+    start_session(d, &outcome?, user_agent, client, SecondFactor::Answered).await
 }

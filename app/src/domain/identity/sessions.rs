@@ -6,8 +6,8 @@ use chrono::Duration;
 use sea_orm::prelude::DateTimeUtc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -16,7 +16,7 @@ use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::people;
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, login_challenge, session, user};
+use crate::domain::entity::{account, login_challenge, session, two_factor, user};
 use crate::domain::identity::reauth;
 use crate::model::{ActivityKind, AppError, CurrentUser, SessionRow};
 
@@ -30,6 +30,20 @@ pub struct NewSession {
 /// turn every request into a database write.
 const LAST_SEEN_GRANULARITY: Duration = Duration::minutes(1);
 
+/// Whether the session about to open has passed the second factor.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SecondFactor {
+    /// A code was accepted for it.
+    Answered,
+    /// It was not asked: 2FA was off when the password was checked (or the
+    /// user has just signed up).
+    NotAsked,
+}
+
+/// Why a log-in that found 2FA off opens no session after all.
+pub const TWO_FACTOR_TURNED_ON: &str =
+    "Two-factor authentication was just turned on for this account. Please log in again.";
+
 /// Opens a session for `user` signing in from `client` (unknown to tools
 /// and tests), recorded as a sign-in in the same transaction; the token is
 /// returned once, for the cookie.
@@ -38,6 +52,7 @@ pub async fn start_session(
     user: &user::Model,
     user_agent: &str,
     client: Option<std::net::IpAddr>,
+    second_factor: SecondFactor,
 ) -> Result<NewSession, AppError> {
     let token = new_token();
     let now = d.clock.now();
@@ -48,6 +63,11 @@ pub async fn start_session(
     let current = lock_account_of(&txn, user.id).await?;
     reauth::refuse_changed_since(user, &current, "password")?;
     people::refuse_disabled(&current)?;
+    // Nor may a session that skipped the code step follow 2FA turned on
+    // since the password was checked (which also ended every other session).
+    if second_factor == SecondFactor::NotAsked && two_factor_on(&txn, user.id).await? {
+        return Err(AppError::Conflict(TWO_FACTOR_TURNED_ON.into()));
+    }
     session::ActiveModel {
         token_hash: Set(token_hash(&token)),
         user_id: Set(user.id),
@@ -84,6 +104,16 @@ pub async fn start_session(
     txn.commit().await?;
     let member = Member::new(user.id, user.account_id, user.is_admin).from_address(client);
     Ok(NewSession { token, member })
+}
+
+/// Whether `user_id` has 2FA on, read in `conn` (under the account's lock).
+/// Not `two_factor::is_enabled`, whose module ends sessions through this one.
+async fn two_factor_on(conn: &impl ConnectionTrait, user_id: i32) -> Result<bool, AppError> {
+    let on = two_factor::Entity::find_by_id(user_id)
+        .filter(two_factor::Column::EnabledAt.is_not_null())
+        .count(conn)
+        .await?;
+    Ok(on > 0)
 }
 
 /// The member a session token belongs to, if the session is still alive.

@@ -12,7 +12,7 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::account;
 use crate::domain::identity::email_links;
-use crate::domain::identity::sessions::{start_session, NewSession};
+use crate::domain::identity::sessions::{start_session, NewSession, SecondFactor};
 use crate::model::{ActivityKind, AppError};
 
 pub struct SignUp {
@@ -115,5 +115,5 @@ pub async fn sign_up(
     let event = Event::new(ActivityKind::AccountSignedUp, &account.company_name);
     activity::record(d, &txn, By::User(&user, client), event).await?;
     txn.commit().await?;
-    start_session(d, &user, user_agent, client).await
+    start_session(d, &user, user_agent, client, SecondFactor::NotAsked).await
 }
