@@ -41,11 +41,14 @@ pub async fn update_name(
     let row = own_row(d, actor).await?;
     let event = Event::new(ActivityKind::ProfileUpdated, &row.email)
         .detail(format!("{first_name} {last_name}"));
-    let mut me = row.into_active_model();
-    me.first_name = Set(first_name);
-    me.last_name = Set(last_name);
     let by = By::Member(activity::count_change(d, actor).await?);
     activity::with_event(d, by, event, async |txn| {
+        // The row as it is under the lock: the search columns written with
+        // the names are made from its email, which a confirmed change may
+        // have replaced since `row` was read.
+        let mut me = lock_account_of(txn, row.id).await?.into_active_model();
+        me.first_name = Set(first_name);
+        me.last_name = Set(last_name);
         me.update(txn).await?;
         Ok(())
     })
@@ -89,7 +92,9 @@ pub async fn change_password(
     let current = lock_account_of(&txn, me.id).await?;
     reauth::refuse_changed_since(&me, &current, "current_password")?;
     let (user_id, email) = (me.id, me.email.clone());
-    let mut me = me.into_active_model();
+    // `current`, not `me`: the search columns written with the row are made
+    // from its names and email, which may have changed since `me` was read.
+    let mut me = current.into_active_model();
     me.password_hash = Set(Some(hash));
     let me = me.update(&txn).await?;
     let how = PasswordChange::Changed;
