@@ -22,7 +22,7 @@ use app::domain::features::{applications, phone_numbers};
 use app::domain::identity::log_in::{self, LogIn, WRONG_CREDENTIALS};
 use app::domain::identity::sessions::SecondFactor;
 use app::domain::identity::two_factor::{self, code_at, step_of};
-use app::domain::identity::{developer_keys, email_links, sessions};
+use app::domain::identity::{developer_keys, email_links, reauth, sessions};
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::samples;
 use app::domain::testing::{
@@ -56,6 +56,24 @@ async fn sessions_of(d: &Domain, user_id: i32) -> u64 {
 
 async fn emails_to(d: &Domain, to: &str) -> u64 {
     outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).count(&d.db).await.unwrap()
+}
+
+/// What a password check allowed is checked again under the account's lock
+/// (`reauth::refuse_changed_since`, at every session, key, password, address
+/// and 2FA change): a user disabled since gets nothing, as a password
+/// changed since does. A request past its session check when the Disable
+/// commits reaches only this check, hence the test of it alone (the window
+/// is inside one call).
+#[tokio::test]
+async fn work_checked_before_a_disable_is_refused_under_the_lock() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let checked = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
+    reauth::refuse_changed_since(&checked, &checked, "password").unwrap();
+    users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
+    let current = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(reauth::refuse_changed_since(&checked, &current, "password"), Err(disabled()));
 }
 
 #[tokio::test]

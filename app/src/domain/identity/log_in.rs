@@ -122,7 +122,6 @@ pub async fn after_password(
         // and one opened now with the old password must not follow.
         let current = lock_account_of(&txn, user.id).await?;
         reauth::refuse_changed_since(user, &current, "password")?;
-        people::refuse_disabled(&current)?;
         let challenge = challenge(d, &txn, user.id, None).await?;
         txn.commit().await?;
         return Ok(LogIn::SecondFactor { challenge });

@@ -5,6 +5,7 @@
 //! every check is counted (`quota::Action::PasswordCheck`), since each costs
 //! a password hash.
 use crate::domain::core::actor::Member;
+use crate::domain::core::people;
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::validation::Errors;
 use crate::domain::core::Domain;
@@ -89,7 +90,10 @@ pub const PASSWORD_CHANGED: &str =
 /// reset, a password change or the claim of an unverified account committed
 /// between the check and the lock, and what the old password opens (a
 /// session, a developer key, a new password or address of its choosing)
-/// must not outlive it or overwrite it.
+/// must not outlive it or overwrite it. Nor when `current` has been disabled
+/// since: a Disable ends the user's sessions, and what a request already in
+/// flight asked for must not follow it (a key minted then would work again
+/// once the user is enabled).
 pub fn refuse_changed_since(
     checked: &user::Model,
     current: &user::Model,
@@ -98,5 +102,5 @@ pub fn refuse_changed_since(
     if current.password_hash != checked.password_hash {
         return Err(AppError::field(field, PASSWORD_CHANGED));
     }
-    Ok(())
+    people::refuse_disabled(current)
 }

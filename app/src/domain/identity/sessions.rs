@@ -62,7 +62,6 @@ pub async fn start_session(
     // not follow (a disabled user's would come back to life when enabled).
     let current = lock_account_of(&txn, user.id).await?;
     reauth::refuse_changed_since(user, &current, "password")?;
-    people::refuse_disabled(&current)?;
     // Nor may a session that skipped the code step follow 2FA turned on
     // since the password was checked (which also ended every other session).
     if second_factor == SecondFactor::NotAsked && two_factor_on(&txn, user.id).await? {
