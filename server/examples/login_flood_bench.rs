@@ -83,8 +83,7 @@ async fn main() {
         secure_cookies: false,
         trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
     });
-    let policy =
-        SecurityPolicy { public_origin: "http://bench.test".into(), dev_reload_port: None };
+    let policy = SecurityPolicy::new("http://bench.test", None);
     let router = server::build_router(options, web, policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -100,8 +100,7 @@ async fn main() {
         secure_cookies: false,
         trusted_proxies: Vec::new(),
     });
-    let policy =
-        SecurityPolicy { public_origin: "http://bench.test".into(), dev_reload_port: None };
+    let policy = SecurityPolicy::new("http://bench.test", None);
     let router = server::build_router(options, web, policy);
     let (_, headers, _) = post(
         &router,

@@ -58,6 +58,11 @@ where
                 async move { ([(header::CONTENT_TYPE, "application/json")], document.to_string()) }
             }),
         )
+        // A route asked with a method it does not answer gets its 405 (and
+        // axum's `Allow`) in the API's format; the API's own address and
+        // any other path under it its 404, not the site's HTML one.
+        .method_not_allowed_fallback(method_not_allowed)
+        .route("/", axum::routing::any(not_found))
         .route("/{*rest}", axum::routing::any(not_found));
     Router::new().nest(BASE, api)
 }
@@ -132,7 +137,10 @@ pub struct ErrorDetail {
     pub fields: Option<Vec<FieldError>>,
 }
 
-/// The codes [`AppError::code`] gives.
+/// The code of a route asked with a method it does not answer.
+const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+
+/// The codes [`AppError::code`] gives, and the router's [`METHOD_NOT_ALLOWED`].
 fn error_codes() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String).enum_values(Some([
         "invalid",
@@ -142,6 +150,7 @@ fn error_codes() -> ObjectBuilder {
         "too_many_requests",
         "conflict",
         "internal",
+        METHOD_NOT_ALLOWED,
     ]))
 }
 
@@ -406,4 +415,11 @@ async fn list_activity(
 
 async fn not_found() -> ApiError {
     AppError::NotFound.into()
+}
+
+/// Not an [`AppError`]: no domain rule refuses a method, the router does.
+async fn method_not_allowed() -> Response {
+    let message = "This route does not answer that method; see the Allow header.".into();
+    let error = ErrorDetail { code: METHOD_NOT_ALLOWED, message, fields: None };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(ErrorBody { error })).into_response()
 }

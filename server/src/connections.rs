@@ -10,12 +10,9 @@
 //! once (one beyond is closed as soon as it is accepted); an IPv6 client is
 //! counted by its /64 and its /56, as the per-address limits count it, and
 //! everyone together holds at most [`Limits::total`].
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::domain::core::quota::{client_block, network_block, GROUP_FACTOR};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -28,17 +25,16 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::budget::Budget;
+
 /// What one connection may take.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// From the connection's start (or the end of its last request) to the
     /// end of the next request head.
     pub header_read: Duration,
-    /// Connections open at once from one client address (an IPv6 client by
-    /// its /64: one subscriber holds the whole block, and counted address by
-    /// address it could open connections without end). The /64s of one /56
-    /// together hold [`GROUP_FACTOR`] times as many, as the per-address
-    /// limits count them.
+    /// Connections open at once from one client address, an IPv6 client by
+    /// its /64 and its /56 as [`Budget`] counts them.
     pub per_client: usize,
     /// Connections open at once from everyone, below the process's file
     /// descriptors, so that a crowd of clients leaves the server the
@@ -86,65 +82,6 @@ pub fn open_files_allowed() -> usize {
     usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
 }
 
-/// What an open connection is counted against.
-#[derive(Clone, Copy, Hash, PartialEq, Eq, Debug)]
-enum Holder {
-    /// The client address (an IPv6 one by its /64).
-    Client(IpAddr),
-    /// The /56 an IPv6 client's /64 is in.
-    Network(IpAddr),
-    Everyone,
-}
-
-/// Open connections per holder.
-#[derive(Clone, Default)]
-struct Open(Arc<Mutex<HashMap<Holder, usize>>>);
-
-/// One open connection's places in its holders' counts, given back on drop.
-struct Place {
-    open: Open,
-    holders: Vec<Holder>,
-}
-
-impl Open {
-    /// A place for a connection from `client`, if none of its holders is
-    /// full: `most` for the client (its /56 `GROUP_FACTOR` times that),
-    /// `total` for everyone. A proxy's (`most: None`) counts in the total
-    /// only, taking nothing from its neighbours' counts.
-    fn take(&self, client: IpAddr, most: Option<usize>, total: usize) -> Option<Place> {
-        let mut holders = vec![(Holder::Everyone, total)];
-        if let Some(most) = most {
-            holders.push((Holder::Client(client_block(client)), most));
-            if let Some(network) = network_block(client) {
-                let group = most.saturating_mul(GROUP_FACTOR as usize);
-                holders.push((Holder::Network(IpAddr::V6(network)), group));
-            }
-        }
-        let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if holders.iter().any(|(holder, max)| counts.get(holder).copied().unwrap_or(0) >= *max) {
-            return None;
-        }
-        for (holder, _) in &holders {
-            *counts.entry(*holder).or_insert(0) += 1;
-        }
-        Some(Place { open: self.clone(), holders: holders.into_iter().map(|(h, _)| h).collect() })
-    }
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        let mut counts = self.open.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        for holder in &self.holders {
-            if let Some(count) = counts.get_mut(holder) {
-                *count -= 1;
-                if *count == 0 {
-                    counts.remove(holder);
-                }
-            }
-        }
-    }
-}
-
 /// Serves the router `routers` holds on `listener` until `stop` turns true;
 /// each request goes to the router current when it arrives (the process
 /// swaps its start-up router for the application's once ready, and a
@@ -160,7 +97,7 @@ pub async fn serve(
     stop: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
-    let open = Open::default();
+    let open = Budget::new(limits.per_client, limits.total);
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read);
     loop {
@@ -182,8 +119,8 @@ pub async fn serve(
         // seen as the IPv4 address it is, here (a proxy's, the count) and
         // by every handler (limits and logs by client address).
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-        let most = (!limits.proxies.contains(&peer.ip())).then_some(limits.per_client);
-        let Some(place) = open.take(peer.ip(), most, limits.total) else {
+        let client = (!limits.proxies.contains(&peer.ip())).then_some(peer.ip());
+        let Some(place) = open.take(client, 1) else {
             metrics::counter!("console_connections_refused_total").increment(1);
             continue;
         };
@@ -205,76 +142,4 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Open;
-    use std::net::IpAddr;
-
-    #[test]
-    fn an_ipv6_client_is_counted_by_its_64_and_56_and_an_ipv4_one_alone() {
-        let open = Open::default();
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let first = open.take(ip("2001:db8:1:2::1"), Some(2), 100).unwrap();
-        let _second = open.take(ip("2001:db8:1:2:ffff::9"), Some(2), 100).unwrap();
-        assert!(
-            open.take(ip("2001:db8:1:2::3"), Some(2), 100).is_none(),
-            "a third from the same /64"
-        );
-        assert!(
-            open.take(ip("2001:db8:1:3::1"), Some(2), 100).is_some(),
-            "the next /64 is another client"
-        );
-        drop(first);
-        assert!(
-            open.take(ip("2001:db8:1:2::3"), Some(2), 100).is_some(),
-            "a closed one gives its place back"
-        );
-        let _a = open.take(ip("192.0.2.1"), Some(1), 100).unwrap();
-        assert!(open.take(ip("192.0.2.2"), Some(1), 100).is_some(), "IPv4 addresses count alone");
-        assert!(open.take(ip("192.0.2.1"), Some(1), 100).is_none());
-    }
-
-    #[test]
-    fn the_64s_of_one_56_share_a_few_times_one_clients_connections() {
-        let open = Open::default();
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let held: Vec<_> = (0..super::GROUP_FACTOR)
-            .map(|n| open.take(ip(&format!("2001:db8:1:2{n:02x}::1")), Some(1), 100).unwrap())
-            .collect();
-        assert!(
-            open.take(ip("2001:db8:1:2ff::1"), Some(1), 100).is_none(),
-            "a fresh /64 of a full /56"
-        );
-        assert!(open.take(ip("2001:db8:1:300::1"), Some(1), 100).is_some(), "the next /56");
-        drop(held);
-        assert!(open.take(ip("2001:db8:1:2ff::1"), Some(1), 100).is_some());
-    }
-
-    #[test]
-    fn a_proxy_counts_in_the_total_only() {
-        let open = Open::default();
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let _proxied: Vec<_> =
-            (0..5).map(|_| open.take(ip("2001:db8:1:201::1"), None, 100).unwrap()).collect();
-        assert!(open.take(ip("2001:db8:1:202::1"), Some(1), 100).is_some(), "a neighbour");
-        assert!(open.take(ip("2001:db8:1:201::9"), Some(1), 100).is_some(), "its own /64");
-        // The places taken above are given back as soon as they are checked.
-        assert!(open.take(ip("192.0.2.1"), Some(1), 5).is_none(), "the total counts it");
-    }
-
-    #[test]
-    fn everyone_together_holds_at_most_the_total() {
-        let open = Open::default();
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let first = open.take(ip("192.0.2.1"), Some(10), 2).unwrap();
-        let _second = open.take(ip("198.51.100.1"), Some(10), 2).unwrap();
-        assert!(
-            open.take(ip("203.0.113.1"), Some(10), 2).is_none(),
-            "a third client over the total"
-        );
-        drop(first);
-        assert!(open.take(ip("203.0.113.1"), Some(10), 2).is_some());
-    }
 }

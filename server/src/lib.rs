@@ -2,6 +2,7 @@
 pub mod activity_csv;
 pub mod api_v1;
 pub mod assets;
+pub mod budget;
 pub mod cli;
 pub mod compression;
 pub mod config;
@@ -104,18 +105,22 @@ pub fn build_router(
                 )),
         )
         .route_layer(tower_http::limit::RequestBodyLimitLayer::new(security::BODY_MAX))
-        .route_layer(axum::middleware::from_fn(security::server_fn_error_status))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (policy.bodies.clone(), web.clone()),
+            security::server_fn_error_status,
+        ))
+        // A request that takes this long has stalled (a database that does
+        // not answer, or a server render that never resolves): answer
+        // instead of holding the connection forever. Inside the headers'
+        // layers, so that its 503 has them as every answer does.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            policy.request_timeout,
+        ))
         .layer(axum::middleware::from_fn(assets::never_store))
         .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
         .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
-        // A request that takes this long has stalled (a database that does
-        // not answer, or a server render that never resolves): answer
-        // instead of holding the connection forever.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
         .layer(axum::middleware::from_fn(compression::mark_secret_replies))
         .layer(compression::layer())
         // Outermost, so that every answer is counted: the timeout's 503, a

@@ -265,10 +265,10 @@ async fn serve(
     listening: Listening,
     mut signals: Signals,
 ) -> ExitCode {
-    let policy = SecurityPolicy {
-        public_origin: config.public_origin().into(),
-        dev_reload_port: (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
-    };
+    let policy = SecurityPolicy::new(
+        &config.public_origin(),
+        (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
+    );
     let Serving { sender, transport, pool, grace, drain, proxies, metrics } = serving;
     match provisioning::stock_local_pool(&domain.db, &pool).await {
         Ok(added) => tracing::info!(added, "local number pool stocked"),

@@ -6,6 +6,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use http::{header, HeaderValue, Method, StatusCode};
+use http_body_util::BodyExt as _;
+
+use app::api::web::{client_address_of, WebContext};
+
+use crate::budget::{Budget, Share};
 
 /// The nonce of this request's inline scripts; the page render picks it up
 /// from the request's extensions so the CSP header and the HTML agree.
@@ -20,6 +25,22 @@ pub struct SecurityPolicy {
     pub public_origin: std::sync::Arc<str>,
     /// In development, `cargo leptos watch` reloads the page over a websocket.
     pub dev_reload_port: Option<u32>,
+    /// The bytes of server functions' bodies held in memory at once.
+    pub bodies: Budget,
+    /// How long a request may run before it is answered 503 and dropped:
+    /// [`crate::REQUEST_TIMEOUT`], which `secrets rotate` waits out.
+    pub request_timeout: std::time::Duration,
+}
+
+impl SecurityPolicy {
+    pub fn new(public_origin: &str, dev_reload_port: Option<u32>) -> Self {
+        SecurityPolicy {
+            public_origin: public_origin.into(),
+            dev_reload_port,
+            bodies: Budget::new(BODY_BYTES_PER_CLIENT, BODY_BYTES_TOTAL),
+            request_timeout: crate::REQUEST_TIMEOUT,
+        }
+    }
 }
 
 pub async fn security_headers(
@@ -146,33 +167,66 @@ pub fn sent_by_another_site(headers: &http::HeaderMap) -> bool {
 /// read and decode as much as it likes.
 pub const BODY_MAX: usize = 1024 * 1024;
 
+/// The bytes of bodies one client address may have in memory at once: a
+/// body is read whole before its server function runs, and held until it
+/// answers, so without a bound a client's connections sending megabyte
+/// bodies slowly (each for up to the request timeout) would hold that many
+/// megabytes. Sixteen certificate uploads at once; a form is a few KB.
+pub const BODY_BYTES_PER_CLIENT: usize = 16 * BODY_MAX;
+
+/// The same for everyone together: what a crowd of addresses can make the
+/// process hold.
+pub const BODY_BYTES_TOTAL: usize = 64 * BODY_MAX;
+
 /// A server function's body, read whole before it runs, within
-/// [`BODY_MAX`]. A body sent in chunks declares no length, so the limit
-/// can stop it only while it is read; read inside the server function,
-/// going over would be told as an argument that did not decode. A declared
-/// length over the limit is left to `RequestBodyLimitLayer`, which refuses
-/// it without reading a byte.
-async fn read_whole_body(request: Request) -> Result<Request, Response> {
+/// [`BODY_MAX`] and the room `bodies` has left for `client` (see
+/// [`BODY_BYTES_PER_CLIENT`]), with the share it holds until the function
+/// answers. A body sent in chunks declares no length, so the limit can stop
+/// it only while it is read; read inside the server function, going over
+/// would be told as an argument that did not decode. A declared length over
+/// the limit is left to `RequestBodyLimitLayer`, which refuses it without
+/// reading a byte.
+async fn read_whole_body(
+    request: Request,
+    bodies: &Budget,
+    client: Option<std::net::IpAddr>,
+) -> Result<(Request, Option<Share>), Response> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
-        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some() {
-        return Ok(request);
+        .and_then(|length| length.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > BODY_MAX) {
+        return Ok((request, None));
     }
-    let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, BODY_MAX).await {
-        Ok(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
-        Err(err) => {
-            let over = err.into_inner().is::<http_body_util::LengthLimitError>();
-            Err(if over {
-                too_large()
-            } else {
-                // The client stopped sending: nobody is left to read a reason.
-                StatusCode::BAD_REQUEST.into_response()
-            })
+    // The declared length is taken at once: a client that declares room
+    // and then stalls holds no more than one that sent it.
+    let Some(mut held) = bodies.take(client, declared.unwrap_or(0)) else {
+        return Err(too_many_at_once());
+    };
+    let (parts, mut body) = request.into_parts();
+    let mut bytes = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(frame) = body.frame().await {
+        // The client stopped sending: nobody is left to read a reason.
+        let Ok(frame) = frame else { return Err(StatusCode::BAD_REQUEST.into_response()) };
+        let Ok(data) = frame.into_data() else { continue };
+        let length = bytes.len() + data.len();
+        if length > BODY_MAX {
+            return Err(too_large());
         }
+        if length > held.amount() && !held.grow(length - held.amount()) {
+            return Err(too_many_at_once());
+        }
+        bytes.extend_from_slice(&data);
     }
+    Ok((Request::from_parts(parts, Body::from(bytes)), Some(held)))
+}
+
+/// A body refused for the room the client's other bodies hold (or
+/// everyone's): a moment later they are answered and gone.
+fn too_many_at_once() -> Response {
+    let why = "Too many requests at once from your network. Please try again in a moment.";
+    let refusal = axum::Json(app::model::AppError::TooManyRequests(why.into()));
+    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "5")], refusal).into_response()
 }
 
 fn too_large_why() -> String {
@@ -200,15 +254,21 @@ fn api_too_large() -> Response {
 /// the status `AppError::status` names, the same one `/api/v1` answers with.
 /// A server function called while a page renders is not a request of its
 /// own, so it never sets the page's status.
-pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
+pub async fn server_fn_error_status(
+    State((bodies, web)): State<(Budget, WebContext)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let is_server_fn = request.uri().path().starts_with(app::api::web::SERVER_FN_PREFIX);
-    let request = if is_server_fn {
-        match read_whole_body(request).await {
-            Ok(request) => request,
+    let (request, _held) = if is_server_fn {
+        let (parts, body) = request.into_parts();
+        let client = client_address_of(&parts, &web.trusted_proxies);
+        match read_whole_body(Request::from_parts(parts, body), &bodies, client).await {
+            Ok(read) => read,
             Err(refusal) => return refusal,
         }
     } else {
-        request
+        (request, None)
     };
     // The path the client asked for, wherever the API is nested.
     let is_api = request.extensions().get::<axum::extract::OriginalUri>().is_some_and(|uri| {

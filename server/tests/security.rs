@@ -169,10 +169,11 @@ fn the_api_counts_requests_per_user_and_per_address_and_says_when_to_come_back()
         assert_eq!(crowded.status, StatusCode::TOO_MANY_REQUESTS, "{}", crowded.body);
         let elsewhere = api_from(&app, "/api/v1/me", &member_key, "198.51.100.9").await;
         assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.body);
-        // A wrong key is not counted, and cannot spend anyone's count.
+        // An address with no count left is refused before any key is
+        // looked up, a wrong one too; nothing is written.
         let before = Snapshot::take(&app.domain).await;
         let wrong = api_from(&app, "/api/v1/me", "vk_not-a-real-key", office).await;
-        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong.status, StatusCode::TOO_MANY_REQUESTS, "{}", wrong.body);
         before.assert_unchanged(&app.domain).await;
 
         // Half a minute on, the wait is half as long; at the minute, the
@@ -183,6 +184,22 @@ fn the_api_counts_requests_per_user_and_per_address_and_says_when_to_come_back()
         app.clock.advance(chrono::Duration::seconds(30));
         let again = api_from(&app, "/api/v1/me", &admin_key, office).await;
         assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+
+        // Wrong keys are counted against their address alone: a flood of
+        // made-up keys gets five answers a minute, then refusals that write
+        // nothing, and spends no user's count.
+        let guesser = "203.0.113.7";
+        for i in 0..5 {
+            let wrong = api_from(&app, "/api/v1/me", &format!("vk_made-up-{i}"), guesser).await;
+            assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "wrong key {i}: {}", wrong.body);
+        }
+        let before = Snapshot::take(&app.domain).await;
+        let flooding = api_from(&app, "/api/v1/me", "vk_made-up-5", guesser).await;
+        assert_eq!(flooding.status, StatusCode::TOO_MANY_REQUESTS, "{}", flooding.body);
+        assert_eq!(flooding.headers[header::RETRY_AFTER], "60");
+        before.assert_unchanged(&app.domain).await;
+        let admin_again = api_from(&app, "/api/v1/me", &admin_key, office).await;
+        assert_eq!(admin_again.status, StatusCode::OK, "{}", admin_again.body);
     })
 }
 

@@ -427,6 +427,95 @@ fn a_chunked_body_over_the_limit_is_refused_as_it_is_read_and_changes_nothing() 
     })
 }
 
+/// A POST to a server function from `peer` declaring `length` bytes of
+/// body that never come; `reading` hears when the server starts reading it.
+fn stalled_call(
+    peer: &str,
+    length: usize,
+    reading: tokio::sync::mpsc::UnboundedSender<()>,
+) -> http::Request<axum::body::Body> {
+    let body = futures::stream::once(async move {
+        let _ = reading.send(());
+        futures::future::pending::<Result<axum::body::Bytes, std::io::Error>>().await
+    });
+    http::Request::post("/fn/log_in")
+        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(http::header::CONTENT_LENGTH, length)
+        .header("sec-fetch-site", "same-origin")
+        .extension(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            format!("{peer}:4000").parse().unwrap(),
+        ))
+        .body(axum::body::Body::from_stream(body))
+        .unwrap()
+}
+
+/// `signed_in_user` from `peer`, with no session and a few bytes of body
+/// (one with none holds no memory): 401 once it runs.
+fn who_am_i_from(peer: &str) -> http::Request<axum::body::Body> {
+    http::Request::post("/fn/signed_in_user")
+        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(http::header::CONTENT_LENGTH, 3)
+        .header("sec-fetch-site", "same-origin")
+        .extension(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            format!("{peer}:4000").parse().unwrap(),
+        ))
+        .body(axum::body::Body::from("x=1"))
+        .unwrap()
+}
+
+/// Bodies are held in memory until their function answers: one client
+/// address's slow bodies together hold at most `BODY_BYTES_PER_CLIENT`, and
+/// the next is refused at once (not queued), while other addresses go on.
+#[test]
+fn one_addresss_slow_bodies_hold_at_most_its_share_of_memory() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let (office, elsewhere) = ("192.0.2.1", "198.51.100.9");
+        let (reading, mut started) = tokio::sync::mpsc::unbounded_channel();
+        let stalled = server::security::BODY_BYTES_PER_CLIENT / server::security::BODY_MAX;
+        let slow: Vec<_> = (0..stalled)
+            .map(|_| app.send(stalled_call(office, server::security::BODY_MAX, reading.clone())))
+            .collect();
+        let checks = async {
+            for _ in 0..stalled {
+                started.recv().await.unwrap();
+            }
+            let refused = app.send(who_am_i_from(office)).await;
+            assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+            assert!(refused.json()["TooManyRequests"].as_str().unwrap().contains("at once"));
+            assert_eq!(refused.headers[http::header::RETRY_AFTER], "5");
+            let other = app.send(who_am_i_from(elsewhere)).await;
+            assert_eq!(other.status, StatusCode::UNAUTHORIZED, "{}", other.body);
+        };
+        tokio::select! {
+            _ = futures::future::join_all(slow) => panic!("a stalled body was answered"),
+            () = checks => {}
+        }
+        // The stalled requests are gone (dropped with their connections):
+        // their room is given back.
+        let again = app.send(who_am_i_from(office)).await;
+        assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{}", again.body);
+    })
+}
+
+/// A request that stalls is answered 503 at the request timeout, with the
+/// headers every answer has (no caching, the CSP, nosniff).
+#[test]
+fn a_stalled_request_is_answered_with_the_usual_headers() {
+    support::run(async {
+        let app = TestApp::with_policy(|policy| {
+            policy.request_timeout = std::time::Duration::from_millis(100)
+        })
+        .await;
+        let (reading, _started) = tokio::sync::mpsc::unbounded_channel();
+        let reply = app.send(stalled_call("192.0.2.1", 10, reading)).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.body);
+        assert_eq!(reply.headers[http::header::CACHE_CONTROL], "no-store");
+        assert_eq!(reply.headers[http::header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(reply.headers.contains_key(http::header::CONTENT_SECURITY_POLICY));
+    })
+}
+
 /// The JSON API says it in its own documented format, not the limit
 /// layer's plain text, which a client could not parse as an error.
 #[test]

@@ -77,6 +77,10 @@ fn router(domain: &Domain, https: bool) -> Router {
     router_with(domain, https, test_options())
 }
 
+fn policy(https: bool) -> SecurityPolicy {
+    SecurityPolicy::new(if https { HTTPS_ORIGIN } else { ORIGIN }, None)
+}
+
 /// The site the test routers serve.
 pub fn test_options() -> LeptosOptions {
     LeptosOptions::builder().output_name("console").site_root("target/site").build()
@@ -84,13 +88,20 @@ pub fn test_options() -> LeptosOptions {
 
 /// The router serving the site the `options` describe (its static files).
 pub fn router_with(domain: &Domain, https: bool, options: LeptosOptions) -> Router {
+    router_with_policy(domain, https, options, policy(https))
+}
+
+fn router_with_policy(
+    domain: &Domain,
+    https: bool,
+    options: LeptosOptions,
+    policy: SecurityPolicy,
+) -> Router {
     let web = WebContext::new(WebSettings {
         domain: domain.clone(),
         secure_cookies: https,
         trusted_proxies: vec![TRUSTED_PROXY.parse().unwrap()],
     });
-    let origin = if https { HTTPS_ORIGIN } else { ORIGIN };
-    let policy = SecurityPolicy { public_origin: origin.into(), dev_reload_port: None };
     server::build_router(options, web, policy)
 }
 
@@ -98,6 +109,17 @@ impl TestApp {
     pub async fn new() -> Self {
         let (domain, clock) = fresh_domain().await;
         TestApp { router: router(&domain, false), domain, clock, https: false }
+    }
+
+    /// The console with its security policy changed (a shorter request
+    /// timeout, a smaller room for bodies).
+    #[allow(dead_code)] // not every test binary changes it
+    pub async fn with_policy(change: impl FnOnce(&mut SecurityPolicy)) -> Self {
+        let (domain, clock) = fresh_domain().await;
+        let mut policy = policy(false);
+        change(&mut policy);
+        let router = router_with_policy(&domain, false, test_options(), policy);
+        TestApp { router, domain, clock, https: false }
     }
 
     /// The console as configured with an `https://` `PUBLIC_URL`.

@@ -222,7 +222,9 @@ pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
     let found = developer_key::Entity::find()
         .filter(developer_key::Column::KeyHash.eq(token_hash(key)))
         .find_also_related(user::Entity)
-        .one(&d.db)
+        // A read connection: SQLite's one writer is not held by a request
+        // that may carry no valid key at all.
+        .one(&d.read)
         .await?;
     let Some((row, Some(user))) = found else {
         return Err(AppError::Unauthenticated);
@@ -269,43 +271,66 @@ impl From<AppError> for RequestRefused {
 
 /// One request to the JSON API: the member `key` acts as (see
 /// [`authenticate`]), from `client`, once the request is counted per user,
-/// per account and per client address ([`Action::ApiRequest`]). Only the
-/// requests of a valid key of an enabled user are counted: a wrong key names
-/// no user, and a disabled user's is refused before anything is read but
-/// the key and its user.
+/// per account and per client address ([`Action::ApiRequest`]). A wrong key
+/// names no user, so it is counted per client address alone, and a client
+/// whose count is spent is refused before its key is looked up: a flood of
+/// made-up keys from one address costs at most its count in writes, then
+/// reads only. A disabled user's key is refused once the key and its user
+/// are read, counted nowhere (it is a right key; its holder is told why).
 pub async fn admit_request(
     d: &Domain,
     key: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<Member, RequestRefused> {
-    let member = authenticate(d, key).await?.from_address(client);
+    let from_client = Who { client, ..Who::default() };
+    refuse_spent_request(d, &from_client).await?;
+    let member = match authenticate(d, key).await {
+        Ok(member) => member.from_address(client),
+        Err(AppError::Unauthenticated) => {
+            return Err(count_request(d, &from_client)
+                .await
+                .err()
+                .unwrap_or_else(|| AppError::Unauthenticated.into()));
+        }
+        Err(error) => return Err(error.into()),
+    };
     let who = Who {
         actor: Some(member.user_id()),
         account: Some(member.account_id()),
         client,
         ..Who::default()
     };
-    // A spent count is refused by reads alone, so that a script looping past
-    // its limit writes nothing; a count taken is one write transaction.
-    let now = d.clock.now();
-    let counted = match quota::refuse_spent(&d.read, &d.quotas, now, Action::ApiRequest, &who).await
-    {
-        Ok(()) => d.spend_alone(Action::ApiRequest, &who).await,
-        spent => spent,
-    };
-    match counted {
-        Ok(()) => Ok(member),
-        Err(error @ AppError::TooManyRequests(_)) => {
-            let wait =
-                quota::time_until_admitted(&d.read, &d.quotas, now, Action::ApiRequest, &who)
-                    .await
-                    // Refused all the same: the longest window is a wait that holds.
-                    .unwrap_or_else(|_| d.quotas.longest_window(Action::ApiRequest));
-            // Whole seconds, rounded up, and at least one: a window that has
-            // just ended still said no.
-            let seconds = (wait.num_milliseconds() + 999) / 1000;
-            Err(RequestRefused { error, retry_after: Some(Duration::seconds(seconds.max(1))) })
-        }
-        Err(error) => Err(error.into()),
+    refuse_spent_request(d, &who).await?;
+    count_request(d, &who).await?;
+    Ok(member)
+}
+
+/// Refuses an API request by `who` whose count is spent, by reads alone, so
+/// that a script looping past its limit writes nothing.
+async fn refuse_spent_request(d: &Domain, who: &Who) -> Result<(), RequestRefused> {
+    match quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::ApiRequest, who).await {
+        Err(error @ AppError::TooManyRequests(_)) => Err(with_retry_after(d, who, error).await),
+        other => Ok(other?),
     }
+}
+
+/// Takes one API request's count for `who` (one write transaction).
+async fn count_request(d: &Domain, who: &Who) -> Result<(), RequestRefused> {
+    match d.spend_alone(Action::ApiRequest, who).await {
+        Err(error @ AppError::TooManyRequests(_)) => Err(with_retry_after(d, who, error).await),
+        other => Ok(other?),
+    }
+}
+
+/// A refusal for the pace of `who`'s requests, with when to come back.
+async fn with_retry_after(d: &Domain, who: &Who, error: AppError) -> RequestRefused {
+    let wait =
+        quota::time_until_admitted(&d.read, &d.quotas, d.clock.now(), Action::ApiRequest, who)
+            .await
+            // Refused all the same: the longest window is a wait that holds.
+            .unwrap_or_else(|_| d.quotas.longest_window(Action::ApiRequest));
+    // Whole seconds, rounded up, and at least one: a window that has just
+    // ended still said no.
+    let seconds = (wait.num_milliseconds() + 999) / 1000;
+    RequestRefused { error, retry_after: Some(Duration::seconds(seconds.max(1))) }
 }
