@@ -19,8 +19,10 @@ schemathesis="$CONSOLE_TOOLS_DIR/schemathesis/bin/schemathesis"
 scratch="$(mktemp -d /tmp/console-api-fuzz.XXXX)"
 port=3588
 base="http://127.0.0.1:$port"
-if curl -fsS -o /dev/null "$base/readyz" 2>/dev/null; then
-  echo "something already answers on port $port; stop it first" >&2
+# Anything listening there, whatever it answers, would keep the server from
+# binding.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "something already listens on port $port; stop it first" >&2
   exit 1
 fi
 # Every generated request counts against the API's per-minute limits.
@@ -33,6 +35,7 @@ trap 'kill -- -"$server" 2>/dev/null || true' EXIT
 ready=
 for _ in $(seq 1 120); do
   curl -fsS -o /dev/null "$base/readyz" 2>/dev/null && { ready=1; break; }
+  kill -0 "$server" 2>/dev/null || break
   sleep 1
 done
 [ -n "$ready" ] || { echo "the server did not start; see $scratch/server.log" >&2; exit 1; }

@@ -22,7 +22,7 @@ use app::domain::features::{applications, phone_numbers};
 use app::domain::identity::log_in::{self, LogIn, WRONG_CREDENTIALS};
 use app::domain::identity::sessions::SecondFactor;
 use app::domain::identity::two_factor::{self, code_at, step_of};
-use app::domain::identity::{developer_keys, email_links, reauth, sessions};
+use app::domain::identity::{developer_keys, email_links, profile, sessions};
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::samples;
 use app::domain::testing::{
@@ -58,22 +58,31 @@ async fn emails_to(d: &Domain, to: &str) -> u64 {
     outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).count(&d.db).await.unwrap()
 }
 
-/// What a password check allowed is checked again under the account's lock
-/// (`reauth::refuse_changed_since`, at every session, key, password, address
-/// and 2FA change): a user disabled since gets nothing, as a password
-/// changed since does. A request past its session check when the Disable
-/// commits reaches only this check, hence the test of it alone (the window
-/// is inside one call).
+/// A request already past its session check when an admin disables its
+/// user carries the `Member` that check gave: each change it can reach is
+/// refused under the account's lock (`reauth::refuse_changed_since` after a
+/// password check, `update_name`'s own check), and nothing is written but
+/// the counts of the password checks and changes tried.
 #[tokio::test]
 async fn work_checked_before_a_disable_is_refused_under_the_lock() {
     let (d, _) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
-    let checked = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
-    reauth::refuse_changed_since(&checked, &checked, "password").unwrap();
+    let setup = two_factor::begin_setup(&d, &bob).await.unwrap();
+    let secret = app::domain::testing::base32_decode(&setup.secret);
     users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
-    let current = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
-    assert_eq!(reauth::refuse_changed_since(&checked, &current, "password"), Err(disabled()));
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    assert_eq!(
+        profile::change_password(&d, &bob, "a-session", PASSWORD, NEW_PASSWORD).await,
+        Err(disabled())
+    );
+    assert_eq!(profile::update_name(&d, &bob, "Robert", "Doe").await, Err(disabled()));
+    let change = email_links::request_email_change(&d, &bob, PASSWORD, "robert@example.com", "");
+    assert_eq!(change.await, Err(disabled()));
+    let code = format!("{:06}", code_at(&secret, step_of(d.clock.now())));
+    let confirmed = two_factor::confirm_setup(&d, &bob, "a-session", PASSWORD, &code).await;
+    assert_eq!(confirmed.map(|_| ()), Err(disabled()));
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]

@@ -217,7 +217,9 @@ fn the_activity_user_filter_offers_disabled_users_to_the_accounts_admins_only() 
         let offered = app.call("activity_user_choices", &[("search", "bob")], Some(&admin)).await;
         assert_eq!(offered.status, StatusCode::OK);
         assert!(offered.body.contains(MEMBER), "the disabled user is offered: {}", offered.body);
-        let owners = app.call("phone_owner_choices", &[("search", "bob")], Some(&admin)).await;
+        let owners = app.call("phone_owner_choices", &[("search", "")], Some(&admin)).await;
+        assert_eq!(owners.status, StatusCode::OK, "{}", owners.body);
+        assert!(owners.body.contains(ADMIN), "the enabled admin is: {}", owners.body);
         assert!(!owners.body.contains(MEMBER), "not as an owner: {}", owners.body);
 
         let anonymous = app.call("activity_user_choices", &[("search", "bob")], None).await;

@@ -38,6 +38,11 @@ where
 /// Pending on the first poll (and woken at once), it builds nothing in those
 /// walks; the render awaits it as any loading data. The browser is not held
 /// back: hydration must find the data at once, as the server rendered it.
+///
+/// Only for routes rendered with `SsrMode::Async` (every route that loads
+/// data is): under out-of-order or in-order streaming, a `<Suspense>` whose
+/// `Suspend` is pending on its first poll sends its fallback and streams the
+/// view after, so data that was ready would no longer be inline HTML.
 pub async fn past_dry_runs() {
     #[cfg(feature = "ssr")]
     {

@@ -59,8 +59,11 @@ fn picker(
 
     let lookup = move |typed: String| {
         answered.set(false);
+        // Started now, while the picker is surely there: the callback lives
+        // in the picker's owner, and running it once that is gone panics.
+        let pending = search.run(typed.clone());
         leptos::task::spawn_local(async move {
-            let found = search.run(typed.clone()).await;
+            let found = pending.await;
             // A slower answer to an older query must not replace a newer one;
             // nor may an answer to a picker that is gone (its dialog closed
             // while the search was out) set its removed signals.

@@ -4,7 +4,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
-use crate::domain::core::people::own_row;
+use crate::domain::core::people::{self, own_row};
 use crate::domain::core::scope::{lock_account_of, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
@@ -39,20 +39,23 @@ pub async fn update_name(
     let last_name = errors.check("last_name", validation::one_line_name(last_name, "Last Name"));
     errors.into_result()?;
     let row = own_row(d, actor).await?;
-    let event = Event::new(ActivityKind::ProfileUpdated, &row.email)
-        .detail(format!("{first_name} {last_name}"));
     let by = By::Member(activity::count_change(d, actor).await?);
-    activity::with_event(d, by, event, async |txn| {
-        // The row as it is under the lock: the search columns written with
-        // the names are made from its email, which a confirmed change may
-        // have replaced since `row` was read.
-        let mut me = lock_account_of(txn, row.id).await?.into_active_model();
-        me.first_name = Set(first_name);
-        me.last_name = Set(last_name);
-        me.update(txn).await?;
-        Ok(())
-    })
-    .await
+    let txn = d.begin().await?;
+    // The row as it is under the lock: the search columns written with the
+    // names, and the event, name its email, which a confirmed change may
+    // have replaced since `row` was read; and a user disabled meanwhile
+    // changes nothing more (a Disable ends their sessions).
+    let current = lock_account_of(&txn, row.id).await?;
+    people::refuse_disabled(&current)?;
+    let event = Event::new(ActivityKind::ProfileUpdated, &current.email)
+        .detail(format!("{first_name} {last_name}"));
+    let mut me = current.into_active_model();
+    me.first_name = Set(first_name);
+    me.last_name = Set(last_name);
+    me.update(&txn).await?;
+    activity::record(d, &txn, by, event).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Why Change Password refuses the current password as the new one.
@@ -91,7 +94,7 @@ pub async fn change_password(
     // a reset or a claim committed since the check is not overwritten.
     let current = lock_account_of(&txn, me.id).await?;
     reauth::refuse_changed_since(&me, &current, "current_password")?;
-    let (user_id, email) = (me.id, me.email.clone());
+    let (user_id, email) = (me.id, current.email.clone());
     // `current`, not `me`: the search columns written with the row are made
     // from its names and email, which may have changed since `me` was read.
     let mut me = current.into_active_model();
