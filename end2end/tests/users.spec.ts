@@ -215,6 +215,16 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await expect(memberPage.getByLabel('Email Address')).toHaveValue(member);
   await expect(memberPage.getByRole('button', { name: 'Log In' })).toBeFocused();
 
+  // What a disabled user did is what an admin looks for: the Activity
+  // tab's User filter offers them (the phone numbers' owner picker does not).
+  await page.goto('/account/activity');
+  await ready(page);
+  await page.getByRole('combobox', { name: 'User' }).fill('Bob');
+  await page.getByRole('option', { name: /Bob Builder/ }).click();
+  await expect(page).toHaveURL(/\/account\/activity\?user=\d+$/);
+  await page.goto('/account/users');
+  await ready(page);
+
   // Enabled again: the row is active and the member logs in.
   await page.getByRole('button', { name: 'Enable Bob Builder' }).click();
   const enable = page.getByRole('dialog', { name: 'Enable User' });
