@@ -60,9 +60,10 @@ test('the pages before signing in load no app code; the console loads it compres
   const login = await page.goto('/login');
   await ready(page);
   expect(login!.headers()['cache-control']).toBe('no-store');
-  // Chromium asks for brotli over HTTPS only; this test server speaks plain HTTP.
+  // Chromium asks for brotli and zstd over HTTPS only; this test server
+  // speaks plain HTTP.
   const encoding = login!.headers()['content-encoding'];
-  expect(['br', 'gzip']).toContain(encoding);
+  expect(['zstd', 'br', 'gzip']).toContain(encoding);
   for (const path of ['/signup', '/forgot-password']) {
     await page.goto(path);
     await ready(page);
