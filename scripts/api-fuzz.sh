@@ -25,8 +25,9 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "something already listens on port $port; stop it first" >&2
   exit 1
 fi
-# Every generated request counts against the API's per-minute limits.
-export LIMITS='api_request.actor=100000/1,api_request.account=100000/1,api_request.client=100000/1'
+# Every generated request counts against the API's per-minute limits (a
+# wrong key against its own).
+export LIMITS='api_request.actor=100000/1,api_request.account=100000/1,api_request.client=100000/1,wrong_api_key.client=100000/1,wrong_api_key.total=100000/1'
 export LEPTOS_ENV=PROD LEPTOS_OUTPUT_NAME=console LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT=target/site \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" DATA_DIR="$scratch" PUBLIC_URL="$base" RUST_LOG=warn
 setsid "$CONSOLE_SERVER_BIN" serve > "$scratch/server.log" 2>&1 &

@@ -99,11 +99,11 @@ fn the_api_acts_as_the_keys_user_with_their_current_rights() {
         assert_eq!(status, StatusCode::FORBIDDEN, "a demoted admin's key loses admin routes");
         before.assert_unchanged(&app.domain).await;
 
-        // Revoked: refused at once.
+        // Revoked: refused at once, counted as any wrong key (nothing else).
         let revoked =
             app.call("revoke_developer_key", &[("id", &admin_key_id)], Some(&admin)).await;
         assert_eq!(revoked.status, StatusCode::OK);
-        let before = Snapshot::take(&app.domain).await;
+        let before = Snapshot::take_except(&app.domain, &["quota_counters"]).await;
         assert_eq!(app.api("/api/v1/me", Some(&admin_key)).await.0, StatusCode::UNAUTHORIZED);
         before.assert_unchanged(&app.domain).await;
 
@@ -131,7 +131,10 @@ fn the_api_counts_requests_per_user_and_per_address_and_says_when_to_come_back()
         let mut app = TestApp::new().await;
         app.configure(|d| {
             d.quotas = QuotaPolicy::default()
-                .with_overrides("api_request.actor=3/1,api_request.client=5/1")
+                .with_overrides(
+                    "api_request.actor=3/1,api_request.client=5/1,\
+                     wrong_api_key.client=3/1,wrong_api_key.total=5/1",
+                )
                 .unwrap()
         });
         let admin = app.sign_up(ADMIN).await;
@@ -185,21 +188,39 @@ fn the_api_counts_requests_per_user_and_per_address_and_says_when_to_come_back()
         let again = api_from(&app, "/api/v1/me", &admin_key, office).await;
         assert_eq!(again.status, StatusCode::OK, "{}", again.body);
 
-        // Wrong keys are counted against their address alone: a flood of
-        // made-up keys gets five answers a minute, then refusals that write
-        // nothing, and spends no user's count.
+        // Wrong keys are counted per address and in total, apart from the
+        // API's requests: past either count they are refused by reads
+        // alone, and they spend no user's or address's API count.
+        let wrong_from = |peer: &'static str, i: i32| {
+            let app = &app;
+            async move { api_from(app, "/api/v1/me", &format!("vk_made-up-{i}"), peer).await }
+        };
         let guesser = "203.0.113.7";
-        for i in 0..5 {
-            let wrong = api_from(&app, "/api/v1/me", &format!("vk_made-up-{i}"), guesser).await;
+        for i in 0..3 {
+            let wrong = wrong_from(guesser, i).await;
             assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "wrong key {i}: {}", wrong.body);
         }
         let before = Snapshot::take(&app.domain).await;
-        let flooding = api_from(&app, "/api/v1/me", "vk_made-up-5", guesser).await;
+        let flooding = wrong_from(guesser, 3).await;
         assert_eq!(flooding.status, StatusCode::TOO_MANY_REQUESTS, "{}", flooding.body);
         assert_eq!(flooding.headers[header::RETRY_AFTER], "60");
+        // Not even a key lookup's worth: no key at all costs nothing.
+        let not_a_key = api_from(&app, "/api/v1/me", "password123", guesser).await;
+        assert_eq!(not_a_key.status, StatusCode::UNAUTHORIZED);
         before.assert_unchanged(&app.domain).await;
-        let admin_again = api_from(&app, "/api/v1/me", &admin_key, office).await;
-        assert_eq!(admin_again.status, StatusCode::OK, "{}", admin_again.body);
+        let right = api_from(&app, "/api/v1/me", &admin_key, guesser).await;
+        assert_eq!(right.status, StatusCode::OK, "{}", right.body);
+        // The total: two more from elsewhere spend it, and the next wrong
+        // key writes nothing, while a right key from there still works.
+        let crowd = "203.0.113.8";
+        for i in 4..6 {
+            assert_eq!(wrong_from(crowd, i).await.status, StatusCode::UNAUTHORIZED);
+        }
+        let before = Snapshot::take(&app.domain).await;
+        assert_eq!(wrong_from(crowd, 6).await.status, StatusCode::TOO_MANY_REQUESTS);
+        before.assert_unchanged(&app.domain).await;
+        let right = api_from(&app, "/api/v1/me", &admin_key, crowd).await;
+        assert_eq!(right.status, StatusCode::OK, "{}", right.body);
     })
 }
 

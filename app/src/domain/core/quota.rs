@@ -82,10 +82,17 @@ pub enum Action {
     /// the account (a search of its users may read all of them) on the one
     /// database every account shares, asked by a script that never tires.
     ApiRequest,
+    /// A request to the JSON API with a key that is no key: it names no
+    /// user, so only its client address and everyone's total count it.
+    /// Each one counted is a write; once the total is spent, wrong keys are
+    /// still answered 401 but written nowhere, so a crowd of addresses
+    /// cannot turn made-up keys into writes without end, and right keys go
+    /// on working.
+    WrongApiKey,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -103,6 +110,7 @@ impl Action {
         Action::Change,
         Action::PasswordStrength,
         Action::ApiRequest,
+        Action::WrongApiKey,
     ];
 
     pub fn key(self) -> &'static str {
@@ -124,6 +132,7 @@ impl Action {
             Action::Change => "change",
             Action::PasswordStrength => "password_strength",
             Action::ApiRequest => "api_request",
+            Action::WrongApiKey => "wrong_api_key",
         }
     }
 
@@ -147,6 +156,7 @@ impl Action {
             Action::Change => "changes",
             Action::PasswordStrength => "new passwords tried",
             Action::ApiRequest => "API requests",
+            Action::WrongApiKey => "requests with a wrong API key",
         }
     }
 }
@@ -282,6 +292,9 @@ impl Default for QuotaPolicy {
                 // A client's own accounts (five sign-ups an hour) together:
                 // twice one user's.
                 limit(ApiRequest, Client, 1200, 1),
+                // A script with a revoked key retrying once a second.
+                limit(WrongApiKey, Client, 60, 1),
+                limit(WrongApiKey, Total, 6000, 1),
             ],
         }
     }
@@ -592,7 +605,9 @@ fn refusal(limit: &Limit, started: DateTime<Utc>, now: DateTime<Utc>) -> AppErro
     // A script looping past its API limit is refused many times a second:
     // the metric counts each, the log only at debug level.
     match limit.action {
-        Action::ApiRequest => tracing::debug!(limit = %limit, "quota reached"),
+        Action::ApiRequest | Action::WrongApiKey => {
+            tracing::debug!(limit = %limit, "quota reached")
+        }
         _ => tracing::warn!(limit = %limit, "quota reached"),
     }
     metrics::counter!("console_limit_refusals_total", "action" => limit.action.key()).increment(1);

@@ -271,26 +271,30 @@ impl From<AppError> for RequestRefused {
 
 /// One request to the JSON API: the member `key` acts as (see
 /// [`authenticate`]), from `client`, once the request is counted per user,
-/// per account and per client address ([`Action::ApiRequest`]). A wrong key
-/// names no user, so it is counted per client address alone, and a client
-/// whose count is spent is refused before its key is looked up: a flood of
-/// made-up keys from one address costs at most its count in writes, then
-/// reads only. A disabled user's key is refused once the key and its user
-/// are read, counted nowhere (it is a right key; its holder is told why).
+/// per account and per client address ([`Action::ApiRequest`]). A client
+/// whose count is spent is refused before its key is looked up. A key that
+/// is no key names no user: it is counted per client address and in total
+/// ([`Action::WrongApiKey`]), and once either count is spent it is refused
+/// by reads alone, so made-up keys cost at most those counts in writes. A
+/// disabled user's key is refused once the key and its user are read,
+/// counted nowhere (it is a right key; its holder is told why).
 pub async fn admit_request(
     d: &Domain,
     key: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<Member, RequestRefused> {
+    if !key.starts_with(KEY_PREFIX) {
+        // Refused without a read: nothing to count.
+        return Err(AppError::Unauthenticated.into());
+    }
     let from_client = Who { client, ..Who::default() };
-    refuse_spent_request(d, &from_client).await?;
+    refuse_spent_request(d, Action::ApiRequest, &from_client).await?;
     let member = match authenticate(d, key).await {
         Ok(member) => member.from_address(client),
         Err(AppError::Unauthenticated) => {
-            return Err(count_request(d, &from_client)
-                .await
-                .err()
-                .unwrap_or_else(|| AppError::Unauthenticated.into()));
+            refuse_spent_request(d, Action::WrongApiKey, &from_client).await?;
+            count_request(d, Action::WrongApiKey, &from_client).await?;
+            return Err(AppError::Unauthenticated.into());
         }
         Err(error) => return Err(error.into()),
     };
@@ -300,35 +304,43 @@ pub async fn admit_request(
         client,
         ..Who::default()
     };
-    refuse_spent_request(d, &who).await?;
-    count_request(d, &who).await?;
+    refuse_spent_request(d, Action::ApiRequest, &who).await?;
+    count_request(d, Action::ApiRequest, &who).await?;
     Ok(member)
 }
 
-/// Refuses an API request by `who` whose count is spent, by reads alone, so
-/// that a script looping past its limit writes nothing.
-async fn refuse_spent_request(d: &Domain, who: &Who) -> Result<(), RequestRefused> {
-    match quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::ApiRequest, who).await {
-        Err(error @ AppError::TooManyRequests(_)) => Err(with_retry_after(d, who, error).await),
+/// Refuses an API request by `who` whose count of `action` is spent, by
+/// reads alone, so that a script looping past its limit writes nothing.
+async fn refuse_spent_request(d: &Domain, action: Action, who: &Who) -> Result<(), RequestRefused> {
+    match quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), action, who).await {
+        Err(error @ AppError::TooManyRequests(_)) => {
+            Err(with_retry_after(d, action, who, error).await)
+        }
         other => Ok(other?),
     }
 }
 
-/// Takes one API request's count for `who` (one write transaction).
-async fn count_request(d: &Domain, who: &Who) -> Result<(), RequestRefused> {
-    match d.spend_alone(Action::ApiRequest, who).await {
-        Err(error @ AppError::TooManyRequests(_)) => Err(with_retry_after(d, who, error).await),
+/// Takes one count of `action` for `who` (one write transaction).
+async fn count_request(d: &Domain, action: Action, who: &Who) -> Result<(), RequestRefused> {
+    match d.spend_alone(action, who).await {
+        Err(error @ AppError::TooManyRequests(_)) => {
+            Err(with_retry_after(d, action, who, error).await)
+        }
         other => Ok(other?),
     }
 }
 
 /// A refusal for the pace of `who`'s requests, with when to come back.
-async fn with_retry_after(d: &Domain, who: &Who, error: AppError) -> RequestRefused {
-    let wait =
-        quota::time_until_admitted(&d.read, &d.quotas, d.clock.now(), Action::ApiRequest, who)
-            .await
-            // Refused all the same: the longest window is a wait that holds.
-            .unwrap_or_else(|_| d.quotas.longest_window(Action::ApiRequest));
+async fn with_retry_after(
+    d: &Domain,
+    action: Action,
+    who: &Who,
+    error: AppError,
+) -> RequestRefused {
+    let wait = quota::time_until_admitted(&d.read, &d.quotas, d.clock.now(), action, who)
+        .await
+        // Refused all the same: the longest window is a wait that holds.
+        .unwrap_or_else(|_| d.quotas.longest_window(action));
     // Whole seconds, rounded up, and at least one: a window that has just
     // ended still said no.
     let seconds = (wait.num_milliseconds() + 999) / 1000;
