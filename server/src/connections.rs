@@ -120,7 +120,7 @@ pub async fn serve(
         // by every handler (limits and logs by client address).
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         let client = (!limits.proxies.contains(&peer.ip())).then_some(peer.ip());
-        let Some(place) = open.take(client, 1) else {
+        let Ok(place) = open.take(client, 1) else {
             metrics::counter!("console_connections_refused_total").increment(1);
             continue;
         };

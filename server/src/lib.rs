@@ -113,12 +113,14 @@ pub fn build_router(
         // not answer, or a server render that never resolves): answer
         // instead of holding the connection forever. Inside the headers'
         // layers, so that its 503 has them as every answer does.
+        // The redirect to the log-in page reads (and may write) the session,
+        // so it runs within the timeout too.
+        .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             http::StatusCode::SERVICE_UNAVAILABLE,
             policy.request_timeout,
         ))
         .layer(axum::middleware::from_fn(assets::never_store))
-        .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
         .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
         .layer(axum::middleware::from_fn(compression::mark_secret_replies))

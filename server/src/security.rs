@@ -10,7 +10,7 @@ use http_body_util::BodyExt as _;
 
 use app::api::web::{client_address_of, WebContext};
 
-use crate::budget::{Budget, Share};
+use crate::budget::{Budget, Holder, Share};
 
 /// The nonce of this request's inline scripts; the page render picks it up
 /// from the request's extensions so the CSP header and the HTML agree.
@@ -167,16 +167,24 @@ pub fn sent_by_another_site(headers: &http::HeaderMap) -> bool {
 /// read and decode as much as it likes.
 pub const BODY_MAX: usize = 1024 * 1024;
 
-/// The bytes of bodies one client address may have in memory at once: a
-/// body is read whole before its server function runs, and held until it
-/// answers, so without a bound a client's connections sending megabyte
-/// bodies slowly (each for up to the request timeout) would hold that many
-/// megabytes. Sixteen certificate uploads at once; a form is a few KB.
-pub const BODY_BYTES_PER_CLIENT: usize = 16 * BODY_MAX;
+/// The bytes of a body not counted in the rooms below: every form but a
+/// certificate upload fits, so no form is ever refused for them, and what
+/// a client holds so is bounded by its connections.
+pub const BODY_UNCOUNTED: usize = 64 * 1024;
 
-/// The same for everyone together: what a crowd of addresses can make the
-/// process hold.
-pub const BODY_BYTES_TOTAL: usize = 64 * BODY_MAX;
+/// The bytes of bodies beyond [`BODY_UNCOUNTED`] one client address may
+/// have in memory at once: a body is read whole before its server function
+/// runs, and held until it answers, so without a bound a client's 256
+/// connections each sending a megabyte slowly (for up to the request
+/// timeout) would hold 256 MB. Bytes are counted as they arrive, not as
+/// declared: a client holds only what it has sent. About twenty
+/// certificate uploads at once.
+pub const BODY_BYTES_PER_CLIENT: usize = 8 * BODY_MAX;
+
+/// The same for everyone together: what a crowd of addresses that send the
+/// bytes can make the process hold. Eight times a /56's room
+/// (`GROUP_FACTOR` times a client's), so a few clients cannot fill it.
+pub const BODY_BYTES_TOTAL: usize = 256 * BODY_MAX;
 
 /// A server function's body, read whole before it runs, within
 /// [`BODY_MAX`] and the room `bodies` has left for `client` (see
@@ -198,33 +206,39 @@ async fn read_whole_body(
     if declared.is_some_and(|length| length > BODY_MAX) {
         return Ok((request, None));
     }
-    // The declared length is taken at once: a client that declares room
-    // and then stalls holds no more than one that sent it.
-    let Some(mut held) = bodies.take(client, declared.unwrap_or(0)) else {
-        return Err(too_many_at_once());
-    };
+    let mut held = bodies.take(client, 0).map_err(too_many_at_once)?;
     let (parts, mut body) = request.into_parts();
-    let mut bytes = Vec::with_capacity(declared.unwrap_or(0));
+    // Not the declared length: allocated, it would be held before it is sent.
+    let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(BODY_UNCOUNTED));
     while let Some(frame) = body.frame().await {
         // The client stopped sending: nobody is left to read a reason.
         let Ok(frame) = frame else { return Err(StatusCode::BAD_REQUEST.into_response()) };
+        // Trailers: no server function reads them.
         let Ok(data) = frame.into_data() else { continue };
         let length = bytes.len() + data.len();
         if length > BODY_MAX {
             return Err(too_large());
         }
-        if length > held.amount() && !held.grow(length - held.amount()) {
-            return Err(too_many_at_once());
+        let counted = length.saturating_sub(BODY_UNCOUNTED);
+        if counted > held.amount() {
+            held.grow(counted - held.amount()).map_err(too_many_at_once)?;
         }
         bytes.extend_from_slice(&data);
     }
     Ok((Request::from_parts(parts, Body::from(bytes)), Some(held)))
 }
 
-/// A body refused for the room the client's other bodies hold (or
-/// everyone's): a moment later they are answered and gone.
-fn too_many_at_once() -> Response {
-    let why = "Too many requests at once from your network. Please try again in a moment.";
+/// A body refused for the room the other bodies of its client (or its
+/// network, or everyone's) hold: a moment later they are answered and gone.
+fn too_many_at_once(full: Holder) -> Response {
+    metrics::counter!("console_request_bodies_refused_total", "holder" => full.label())
+        .increment(1);
+    let why = match full {
+        Holder::Everyone => "The server is busy. Please try again in a moment.",
+        Holder::Client(_) | Holder::Network(_) => {
+            "Too many requests at once from your network. Please try again in a moment."
+        }
+    };
     let refusal = axum::Json(app::model::AppError::TooManyRequests(why.into()));
     (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "5")], refusal).into_response()
 }

@@ -427,65 +427,80 @@ fn a_chunked_body_over_the_limit_is_refused_as_it_is_read_and_changes_nothing() 
     })
 }
 
-/// A POST to a server function from `peer` declaring `length` bytes of
-/// body that never come; `reading` hears when the server starts reading it.
+/// A POST to a server function from `peer` with a body of `length` bytes
+/// that never ends; `reading` hears once the server has taken those bytes.
 fn stalled_call(
     peer: &str,
     length: usize,
     reading: tokio::sync::mpsc::UnboundedSender<()>,
 ) -> http::Request<axum::body::Body> {
-    let body = futures::stream::once(async move {
+    let sent = futures::stream::iter([Ok(axum::body::Bytes::from(vec![b'a'; length]))]);
+    let stalled = futures::stream::once(async move {
         let _ = reading.send(());
         futures::future::pending::<Result<axum::body::Bytes, std::io::Error>>().await
     });
     http::Request::post("/fn/log_in")
+        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .extension(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            format!("{peer}:4000").parse().unwrap(),
+        ))
+        .body(axum::body::Body::from_stream(futures::StreamExt::chain(sent, stalled)))
+        .unwrap()
+}
+
+/// `signed_in_user` from `peer`, with no session and a body of `length`
+/// bytes it ignores: 401 once it runs.
+fn who_am_i_from(peer: &str, length: usize) -> http::Request<axum::body::Body> {
+    http::Request::post("/fn/signed_in_user")
         .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(http::header::CONTENT_LENGTH, length)
         .header("sec-fetch-site", "same-origin")
         .extension(axum::extract::ConnectInfo::<std::net::SocketAddr>(
             format!("{peer}:4000").parse().unwrap(),
         ))
-        .body(axum::body::Body::from_stream(body))
+        .body(axum::body::Body::from(format!("x={}", "a".repeat(length - 2))))
         .unwrap()
 }
 
-/// `signed_in_user` from `peer`, with no session and a few bytes of body
-/// (one with none holds no memory): 401 once it runs.
-fn who_am_i_from(peer: &str) -> http::Request<axum::body::Body> {
-    http::Request::post("/fn/signed_in_user")
-        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(http::header::CONTENT_LENGTH, 3)
-        .header("sec-fetch-site", "same-origin")
-        .extension(axum::extract::ConnectInfo::<std::net::SocketAddr>(
-            format!("{peer}:4000").parse().unwrap(),
-        ))
-        .body(axum::body::Body::from("x=1"))
-        .unwrap()
-}
-
-/// Bodies are held in memory until their function answers: one client
-/// address's slow bodies together hold at most `BODY_BYTES_PER_CLIENT`, and
-/// the next is refused at once (not queued), while other addresses go on.
+/// Bodies are held in memory until their function answers: beyond their
+/// first `BODY_UNCOUNTED` bytes, one client address's together hold at most
+/// its room, and everyone's at most theirs; the next body over is refused
+/// at once (not queued), while forms and other addresses go on.
 #[test]
-fn one_addresss_slow_bodies_hold_at_most_its_share_of_memory() {
+fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
+    use server::security::{BODY_MAX, BODY_UNCOUNTED};
     support::run(async {
-        let app = TestApp::new().await;
+        let counted = BODY_MAX - BODY_UNCOUNTED;
+        // Two slow megabytes fill one address's room, three everyone's.
+        let app = TestApp::with_policy(|policy| {
+            policy.bodies = server::budget::Budget::new(2 * counted + 1000, 3 * counted + 1000)
+        })
+        .await;
         let (office, elsewhere) = ("192.0.2.1", "198.51.100.9");
         let (reading, mut started) = tokio::sync::mpsc::unbounded_channel();
-        let stalled = server::security::BODY_BYTES_PER_CLIENT / server::security::BODY_MAX;
-        let slow: Vec<_> = (0..stalled)
-            .map(|_| app.send(stalled_call(office, server::security::BODY_MAX, reading.clone())))
+        let slow: Vec<_> = [office, office, elsewhere]
+            .into_iter()
+            .map(|peer| app.send(stalled_call(peer, BODY_MAX, reading.clone())))
             .collect();
+        let upload = 200 * 1024;
         let checks = async {
-            for _ in 0..stalled {
+            for _ in 0..3 {
                 started.recv().await.unwrap();
             }
-            let refused = app.send(who_am_i_from(office)).await;
+            let refused = app.send(who_am_i_from(office, upload)).await;
             assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
-            assert!(refused.json()["TooManyRequests"].as_str().unwrap().contains("at once"));
+            assert!(refused.json()["TooManyRequests"].as_str().unwrap().contains("your network"));
             assert_eq!(refused.headers[http::header::RETRY_AFTER], "5");
-            let other = app.send(who_am_i_from(elsewhere)).await;
-            assert_eq!(other.status, StatusCode::UNAUTHORIZED, "{}", other.body);
+            // A form fits in what is never counted.
+            let form = app.send(who_am_i_from(office, 3)).await;
+            assert_eq!(form.status, StatusCode::UNAUTHORIZED, "{}", form.body);
+            // Elsewhere has room of its own, but everyone's is full.
+            let busy = app.send(who_am_i_from(elsewhere, upload)).await;
+            assert_eq!(busy.status, StatusCode::TOO_MANY_REQUESTS, "{}", busy.body);
+            assert!(busy.json()["TooManyRequests"].as_str().unwrap().contains("server is busy"));
+            let small = app.send(who_am_i_from(elsewhere, BODY_UNCOUNTED)).await;
+            assert_eq!(small.status, StatusCode::UNAUTHORIZED, "{}", small.body);
         };
         tokio::select! {
             _ = futures::future::join_all(slow) => panic!("a stalled body was answered"),
@@ -493,7 +508,7 @@ fn one_addresss_slow_bodies_hold_at_most_its_share_of_memory() {
         }
         // The stalled requests are gone (dropped with their connections):
         // their room is given back.
-        let again = app.send(who_am_i_from(office)).await;
+        let again = app.send(who_am_i_from(office, upload)).await;
         assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{}", again.body);
     })
 }

@@ -85,9 +85,8 @@ pub enum Action {
     /// A request to the JSON API with a key that is no key: it names no
     /// user, so only its client address and everyone's total count it.
     /// Each one counted is a write; once the total is spent, wrong keys are
-    /// still answered 401 but written nowhere, so a crowd of addresses
-    /// cannot turn made-up keys into writes without end, and right keys go
-    /// on working.
+    /// refused (429) by reads alone, so a crowd of addresses cannot turn
+    /// made-up keys into writes without end, and right keys go on working.
     WrongApiKey,
 }
 

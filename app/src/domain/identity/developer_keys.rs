@@ -298,14 +298,11 @@ pub async fn admit_request(
         }
         Err(error) => return Err(error.into()),
     };
-    let who = Who {
-        actor: Some(member.user_id()),
-        account: Some(member.account_id()),
-        client,
-        ..Who::default()
-    };
-    refuse_spent_request(d, Action::ApiRequest, &who).await?;
-    count_request(d, Action::ApiRequest, &who).await?;
+    let user =
+        Who { actor: Some(member.user_id()), account: Some(member.account_id()), ..Who::default() };
+    // The client's count was read above.
+    refuse_spent_request(d, Action::ApiRequest, &user).await?;
+    count_request(d, Action::ApiRequest, &Who { client, ..user }).await?;
     Ok(member)
 }
 

@@ -39,6 +39,9 @@ pub async fn update_name(
     let last_name = errors.check("last_name", validation::one_line_name(last_name, "Last Name"));
     errors.into_result()?;
     let row = own_row(d, actor).await?;
+    // Before the change is counted (a refusal spends nothing), and again
+    // under the lock below.
+    people::refuse_disabled(&row)?;
     let by = By::Member(activity::count_change(d, actor).await?);
     let txn = d.begin().await?;
     // The row as it is under the lock: the search columns written with the
