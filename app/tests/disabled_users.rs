@@ -60,9 +60,10 @@ async fn emails_to(d: &Domain, to: &str) -> u64 {
 
 /// A request already past its session check when an admin disables its
 /// user carries the `Member` that check gave: each change it can reach is
-/// refused under the account's lock (`reauth::refuse_changed_since` after a
-/// password check, `update_name`'s own check), and nothing is written but
-/// the counts of the password checks and changes tried.
+/// refused, the password-checked ones under the account's lock
+/// (`reauth::refuse_changed_since`), a name change before it is counted
+/// (and again under the lock), and nothing is written but the counts of
+/// the password checks tried.
 #[tokio::test]
 async fn work_checked_before_a_disable_is_refused_under_the_lock() {
     let (d, _) = fresh_domain().await;
