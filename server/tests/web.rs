@@ -463,6 +463,27 @@ fn who_am_i_from(peer: &str, length: usize) -> http::Request<axum::body::Body> {
         .unwrap()
 }
 
+/// `update_name` for `session` from `peer`, padded to `length` bytes with a
+/// field it ignores: the name changes once it runs.
+fn rename_from(
+    app: &TestApp,
+    peer: &str,
+    session: &str,
+    length: usize,
+) -> http::Request<axum::body::Body> {
+    let form = "first_name=Renamed&last_name=Later&x=";
+    http::Request::post("/fn/update_name")
+        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(http::header::CONTENT_LENGTH, length)
+        .header(http::header::COOKIE, format!("{}={session}", app.session_cookie()))
+        .header("sec-fetch-site", "same-origin")
+        .extension(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            format!("{peer}:4000").parse().unwrap(),
+        ))
+        .body(axum::body::Body::from(format!("{form}{}", "a".repeat(length - form.len()))))
+        .unwrap()
+}
+
 /// Bodies are held in memory until their function answers: beyond their
 /// first `BODY_UNCOUNTED` bytes, one client address's together hold at most
 /// its room, and everyone's at most theirs; the next body over is refused
@@ -477,6 +498,7 @@ fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
             policy.bodies = server::budget::Budget::new(2 * counted + 1000, 3 * counted + 1000)
         })
         .await;
+        let session = app.sign_up(ADMIN).await;
         let (office, elsewhere) = ("192.0.2.1", "198.51.100.9");
         let (reading, mut started) = tokio::sync::mpsc::unbounded_channel();
         let slow: Vec<_> = [office, office, elsewhere]
@@ -488,10 +510,13 @@ fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
             for _ in 0..3 {
                 started.recv().await.unwrap();
             }
-            let refused = app.send(who_am_i_from(office, upload)).await;
+            // Refused before the function runs: the name stays.
+            let before = Snapshot::take(&app.domain).await;
+            let refused = app.send(rename_from(&app, office, &session, upload)).await;
             assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
             assert!(refused.json()["TooManyRequests"].as_str().unwrap().contains("your network"));
             assert_eq!(refused.headers[http::header::RETRY_AFTER], "5");
+            before.assert_unchanged(&app.domain).await;
             // A form fits in what is never counted.
             let form = app.send(who_am_i_from(office, 3)).await;
             assert_eq!(form.status, StatusCode::UNAUTHORIZED, "{}", form.body);
@@ -508,8 +533,10 @@ fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
         }
         // The stalled requests are gone (dropped with their connections):
         // their room is given back.
-        let again = app.send(who_am_i_from(office, upload)).await;
-        assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{}", again.body);
+        let again = app.send(rename_from(&app, office, &session, upload)).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        let me = app.call("signed_in_user", &[], Some(&session)).await.json();
+        assert_eq!(me["first_name"], "Renamed", "{me}");
     })
 }
 
