@@ -9,14 +9,14 @@ use app::domain::admin::users::{
     self, UserForm, LAST_ACTIVE_ADMIN, LAST_ADMIN, NOT_YOURSELF_DISABLE,
 };
 use app::domain::core::activity::{By, Counted};
-use app::domain::core::actor::{Operator, NOT_ADMIN};
+use app::domain::core::actor::{Member, Operator, NOT_ADMIN};
 use app::domain::core::clock::ManualClock;
 use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::people::DISABLED;
 use app::domain::core::provisioning;
 use app::domain::core::quota::Who;
 use app::domain::core::scope::Scoped;
-use app::domain::entity::{email_outbox as outbox, login_challenge, session, user};
+use app::domain::entity::{email_outbox as outbox, login_challenge, quota_counter, session, user};
 use app::domain::features::integrations::{self, NewIntegration};
 use app::domain::features::{applications, phone_numbers};
 use app::domain::identity::log_in::{self, LogIn, WRONG_CREDENTIALS};
@@ -58,12 +58,20 @@ async fn emails_to(d: &Domain, to: &str) -> u64 {
     outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).count(&d.db).await.unwrap()
 }
 
+/// The changes counted against `member` (`change:actor:<id>`).
+async fn changes_counted(d: &Domain, member: &Member) -> i32 {
+    let key = format!("change:actor:{}", member.user_id());
+    let counter = quota_counter::Entity::find_by_id(key).one(&d.db).await.unwrap();
+    counter.map_or(0, |counter| counter.count)
+}
+
 /// A request already past its session check when an admin disables its
 /// user carries the `Member` that check gave: each change it can reach is
 /// refused, the password-checked ones under the account's lock
 /// (`reauth::refuse_changed_since`), a name change before it is counted
-/// (and again under the lock), and nothing is written but the counts of
-/// the password checks tried.
+/// (its check under the lock, for a Disable that lands after that one, is
+/// not reached here), and nothing is written but the counts of the
+/// password checks tried.
 #[tokio::test]
 async fn work_checked_before_a_disable_is_refused_under_the_lock() {
     let (d, _) = fresh_domain().await;
@@ -77,7 +85,10 @@ async fn work_checked_before_a_disable_is_refused_under_the_lock() {
         profile::change_password(&d, &bob, "a-session", PASSWORD, NEW_PASSWORD).await,
         Err(disabled())
     );
+    // A name change is refused before it is counted: not even a count
+    // (which a snapshot allows, as it allows every attempt's).
     assert_eq!(profile::update_name(&d, &bob, "Robert", "Doe").await, Err(disabled()));
+    assert_eq!(changes_counted(&d, &bob).await, 0);
     let change = email_links::request_email_change(&d, &bob, PASSWORD, "robert@example.com", "");
     assert_eq!(change.await, Err(disabled()));
     let code = format!("{:06}", code_at(&secret, step_of(d.clock.now())));

@@ -486,8 +486,9 @@ fn rename_from(
 
 /// Bodies are held in memory until their function answers: beyond their
 /// first `BODY_UNCOUNTED` bytes, one client address's together hold at most
-/// its room, and everyone's at most theirs; the next body over is refused
-/// at once (not queued), while forms and other addresses go on.
+/// its room, and everyone's bodies, every byte, at most theirs; the next
+/// body over is refused at once (not queued), while forms and other
+/// addresses go on while they fit.
 #[test]
 fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
     use server::security::{BODY_MAX, BODY_UNCOUNTED};
@@ -495,7 +496,7 @@ fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
         let counted = BODY_MAX - BODY_UNCOUNTED;
         // Two slow megabytes fill one address's room, three everyone's.
         let app = TestApp::with_policy(|policy| {
-            policy.bodies = server::budget::Budget::new(2 * counted + 1000, 3 * counted + 1000)
+            policy.bodies = server::budget::Budget::new(2 * counted + 1000, 3 * BODY_MAX + 1000)
         })
         .await;
         let session = app.sign_up(ADMIN).await;
@@ -524,8 +525,12 @@ fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
             let busy = app.send(who_am_i_from(elsewhere, upload)).await;
             assert_eq!(busy.status, StatusCode::TOO_MANY_REQUESTS, "{}", busy.body);
             assert!(busy.json()["TooManyRequests"].as_str().unwrap().contains("server is busy"));
-            let small = app.send(who_am_i_from(elsewhere, BODY_UNCOUNTED)).await;
-            assert_eq!(small.status, StatusCode::UNAUTHORIZED, "{}", small.body);
+            // Everyone's room counts every byte: 64 KB is refused there,
+            // a form still fits.
+            let uncounted = app.send(who_am_i_from(elsewhere, BODY_UNCOUNTED)).await;
+            assert_eq!(uncounted.status, StatusCode::TOO_MANY_REQUESTS, "{}", uncounted.body);
+            let form = app.send(who_am_i_from(elsewhere, 3)).await;
+            assert_eq!(form.status, StatusCode::UNAUTHORIZED, "{}", form.body);
         };
         tokio::select! {
             _ = futures::future::join_all(slow) => panic!("a stalled body was answered"),
@@ -537,6 +542,36 @@ fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
         assert_eq!(again.status, StatusCode::OK, "{}", again.body);
         let me = app.call("signed_in_user", &[], Some(&session)).await.json();
         assert_eq!(me["first_name"], "Renamed", "{me}");
+    })
+}
+
+/// What a body holds is its buffer, which doubles as the bytes come: a body
+/// a little over the uncounted 64 KB, sent in chunks without its length,
+/// needs room for twice its first chunk; with its length declared, for no
+/// more than that length.
+#[test]
+fn a_body_is_counted_by_the_buffer_that_holds_it() {
+    use server::security::BODY_UNCOUNTED;
+    support::run(async {
+        let app = TestApp::with_policy(|policy| {
+            policy.bodies = server::budget::Budget::new(BODY_UNCOUNTED / 2, BODY_UNCOUNTED * 4)
+        })
+        .await;
+        let session = app.sign_up(ADMIN).await;
+        let before = Snapshot::take(&app.domain).await;
+        let length = BODY_UNCOUNTED + 1024;
+        // Sent in two chunks, 60 KB and the rest: the buffer doubles to 120 KB.
+        let (mut parts, body) = rename_from(&app, "192.0.2.1", &session, length).into_parts();
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+        let mut bytes = axum::body::to_bytes(body, length).await.unwrap();
+        let rest = bytes.split_off(60 * 1024);
+        let chunks = futures::stream::iter([Ok::<_, std::io::Error>(bytes), Ok(rest)]);
+        let chunked = http::Request::from_parts(parts, axum::body::Body::from_stream(chunks));
+        let over = app.send(chunked).await;
+        assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.body);
+        before.assert_unchanged(&app.domain).await;
+        let declared = app.send(rename_from(&app, "192.0.2.1", &session, length)).await;
+        assert_eq!(declared.status, StatusCode::OK, "{}", declared.body);
     })
 }
 

@@ -84,9 +84,12 @@ pub enum Action {
     ApiRequest,
     /// A request to the JSON API with a key that is no key: it names no
     /// user, so only its client address and everyone's total count it.
-    /// Each one counted is a write; once the total is spent, wrong keys are
-    /// refused (429) by reads alone, so a crowd of addresses cannot turn
-    /// made-up keys into writes without end, and right keys go on working.
+    /// Each one counted is a write. Past its address's count a wrong key is
+    /// refused (429) by reads alone; once the total is spent, wrong keys
+    /// from anywhere are answered 401 as before but no longer counted, so a
+    /// crowd of addresses cannot turn made-up keys into writes without end,
+    /// nor make a revoked key's script wait for a Retry-After, and right
+    /// keys go on working.
     WrongApiKey,
 }
 

@@ -292,8 +292,22 @@ pub async fn admit_request(
     let member = match authenticate(d, key).await {
         Ok(member) => member.from_address(client),
         Err(AppError::Unauthenticated) => {
-            refuse_spent_request(d, Action::WrongApiKey, &from_client).await?;
-            count_request(d, Action::WrongApiKey, &from_client).await?;
+            // The address's own count spent: 429, with when to come back.
+            let own = Who { sends_nothing: true, ..from_client.clone() };
+            refuse_spent_request(d, Action::WrongApiKey, &own).await?;
+            // Everyone's spent (a crowd of addresses): the key is still told
+            // it is wrong, 401, so a revoked key's script stops rather than
+            // waits for a Retry-After, but it is no longer counted: a read,
+            // not a write. (Two processes racing past the total's last count
+            // may answer 429 for it.)
+            let now = d.clock.now();
+            match quota::refuse_spent(&d.read, &d.quotas, now, Action::WrongApiKey, &from_client)
+                .await
+            {
+                Ok(()) => count_request(d, Action::WrongApiKey, &from_client).await?,
+                Err(AppError::TooManyRequests(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
             return Err(AppError::Unauthenticated.into());
         }
         Err(error) => return Err(error.into()),
