@@ -82,6 +82,14 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     );
     before.assert_unchanged(&d).await;
 
+    // A browser sends a text area's line breaks as CRLF; the field counted
+    // each as one character, and so does the check: 2048 lines of "x" with
+    // their breaks, 4096 characters, fit, and are kept with plain breaks.
+    let lines = "x\r\n".repeat(JS_LIBRARY_MAX / 2);
+    let sent = js_libraries::add(&d, &ada, library("Lines", &lines)).await.unwrap();
+    assert_eq!(sent.code, "x\n".repeat(JS_LIBRARY_MAX / 2));
+    js_libraries::delete(&d, &ada, sent.id, &app::domain::testing::used_by(&[], 0)).await.unwrap();
+
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 3);
     // Bob neither sees nor changes Ada's library.
     assert!(js_libraries::list(&d, &bob).await.unwrap().is_empty());
@@ -101,7 +109,7 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     assert!(bad.message_for("code").unwrap().starts_with("Code must be at most 4096"));
     // An application's name is checked the same way.
     let nameless = applications::create(&d, &ada, "  ").await.unwrap_err();
-    assert_eq!(nameless.message_for("name").as_deref(), Some("Name is required."));
+    assert_eq!(nameless.message_for("name").as_deref(), Some("New Application Name is required."));
     before.assert_unchanged(&d).await;
     let edited =
         js_libraries::update(&d, &ada, lib.id, library("Greeting", "var a = 2;")).await.unwrap();

@@ -281,6 +281,15 @@ async fn a_key_pasted_with_the_certificate_is_not_stored_in_the_clear() {
     let key_body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
     assert!(!stored.cert_pem.replace('\n', "").contains(&key_body[..40]));
     assert_eq!(stored.cert_pem.replace('\n', ""), cert.replace(['\n', '\r'], ""));
+    // Sealed is the key as read, not what was pasted around it.
+    let sealed = app::domain::core::secrets::Sealed {
+        key_id: stored.key_id.clone(),
+        ciphertext: stored.key_ciphertext.clone(),
+    };
+    let context = certificates::seal_context(ada.account_id());
+    let opened = d.secrets.open(&sealed, &context).unwrap();
+    assert!(!opened.contains("CERTIFICATE"), "{opened}");
+    assert_eq!(opened.replace('\n', ""), key.replace(['\n', '\r'], ""));
     // What was stored still authenticates the account's calls.
     let answer =
         certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();

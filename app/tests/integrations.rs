@@ -231,6 +231,11 @@ async fn an_update_refuses_a_description_an_addition_would_refuse() {
     let longest = "d".repeat(500);
     let kept = integrations::update(&d, &a, added.id, "Records", &longest).await.unwrap();
     assert_eq!(kept.description, longest);
+    // A browser sends the text area's line breaks as CRLF: each counts as
+    // one character, as the field showed it, and is kept as one.
+    let lines = "d\r\n".repeat(250);
+    let kept = integrations::update(&d, &a, added.id, "Records", &lines).await.unwrap();
+    assert_eq!(kept.description, "d\n".repeat(250).trim_end());
 }
 
 #[tokio::test]

@@ -1149,6 +1149,27 @@ async fn email_changes_are_limited_per_user() {
 }
 
 #[tokio::test]
+async fn email_changes_are_limited_per_account() {
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("email_change.account=1/60").unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let eve = account_with_admin(&d, "Other", "eve@other.example").await;
+    email_links::request_email_change(&d, &ada, PASSWORD, "ada@new.example", "").await.unwrap();
+    // Another user of the same account: refused, nothing sent.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let second = email_links::request_email_change(&d, &bob, PASSWORD, "bob@new.example", "").await;
+    assert!(
+        matches!(&second, Err(AppError::TooManyRequests(m)) if m.contains("email")),
+        "{second:?}"
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "bob@new.example").await, 0);
+    // Another account has a count of its own.
+    email_links::request_email_change(&d, &eve, PASSWORD, "eve@new.example", "").await.unwrap();
+}
+
+#[tokio::test]
 async fn addresses_looked_up_are_limited_per_client_address_across_accounts() {
     let (mut d, _) = fresh_domain().await;
     d.quotas = QuotaPolicy::default().with_overrides("address_lookup.client=1/60").unwrap();

@@ -53,7 +53,7 @@ test('forgot password from the log-in page, reset from the email, log in with th
   const newPassword = 'Quartz-Harbor-Lantern-77';
   await page.getByLabel('New Password').fill('short');
   await page.getByRole('button', { name: 'Set New Password' }).click();
-  await expect(page.getByText('Password must be at least 8 characters.')).toBeVisible();
+  await expect(page.getByText('New Password must be at least 8 characters.')).toBeVisible();
   await page.getByLabel('New Password').fill(newPassword);
   await page.getByRole('button', { name: 'Set New Password' }).click();
   await expect(page).toHaveURL(/\/account$/);

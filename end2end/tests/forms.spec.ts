@@ -81,7 +81,7 @@ test('log-in and sign-up forms: a retry replaces the error', async ({ page }) =>
   await ready(page);
   await page.getByLabel('New Password').fill('short');
   await page.getByRole('button', { name: 'Set New Password' }).click();
-  const short = page.getByText('Password must be at least 8 characters.');
+  const short = page.getByText('New Password must be at least 8 characters.');
   await expect(short).toBeVisible();
   await page.getByLabel('New Password').fill('Cobalt-Meadow-Violin-58');
   await retry(
@@ -249,7 +249,7 @@ test('admin forms and dialogs: a retry replaces the error', async ({ page }) => 
   // An application: no name, then one.
   await tabs.getByRole('link', { name: 'Applications', exact: true }).click();
   await page.getByRole('button', { name: 'Create Application' }).click();
-  const noAppName = page.getByText('Name is required.');
+  const noAppName = page.getByText('New Application Name is required.');
   await expect(noAppName).toBeVisible();
   await page.getByLabel('New application name').fill('Main IVR');
   await retry(

@@ -52,12 +52,13 @@ impl PasswordHasher {
         &self,
         password: &str,
         context: &[&str],
+        label: &'static str,
     ) -> Result<Result<String, String>, AppError> {
         let password = password.to_owned();
         let context: Vec<String> = context.iter().map(|c| (*c).to_owned()).collect();
         self.run(move || {
             let context: Vec<&str> = context.iter().map(String::as_str).collect();
-            super::validation::new_password(&password, &context)
+            super::validation::new_password(&password, &context, label)
         })
         .await
     }

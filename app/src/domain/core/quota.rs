@@ -244,6 +244,7 @@ impl Default for QuotaPolicy {
                 limit(Invitation, Total, 2000, HOUR),
                 limit(EmailChange, Recipient, 3, HOUR),
                 limit(EmailChange, Actor, 10, HOUR),
+                limit(EmailChange, Account, 50, HOUR),
                 limit(EmailChange, Client, 30, HOUR),
                 limit(EmailChange, Total, 1000, HOUR),
                 limit(SignUp, Client, 5, HOUR),

@@ -84,12 +84,17 @@ pub fn normalize_email(value: &str) -> String {
 }
 
 pub fn email(value: &str) -> Result<String, String> {
+    email_as(value, "Email Address")
+}
+
+/// [`email`] for a field labelled `label` ("New Email Address").
+pub fn email_as(value: &str, label: &str) -> Result<String, String> {
     let email = normalize_email(value);
     if email.is_empty() {
-        return Err("Email Address is required.".into());
+        return Err(format!("{label} is required."));
     }
     if email.len() > EMAIL_MAX {
-        return Err(format!("Email Address must be at most {EMAIL_MAX} characters."));
+        return Err(format!("{label} must be at most {EMAIL_MAX} characters."));
     }
     let malformed = || "Enter an email address like name@example.com.".to_string();
     let (local, domain) = email.split_once('@').ok_or_else(malformed)?;
@@ -168,17 +173,18 @@ pub fn international_phone(value: &str, what: &str) -> Result<String, String> {
 }
 
 /// The length limits alone, without the guessability check: what may be
-/// checked before the check's own count is taken.
-pub fn password_length(password: &str) -> Result<(), String> {
+/// checked before the check's own count is taken. `label` is the field's
+/// ("Password", "New Password").
+pub fn password_length(password: &str, label: &str) -> Result<(), String> {
     let length = password.chars().count();
     if length == 0 {
-        return Err("Password is required.".into());
+        return Err(format!("{label} is required."));
     }
     if length < PASSWORD_MIN {
-        return Err(format!("Password must be at least {PASSWORD_MIN} characters."));
+        return Err(format!("{label} must be at least {PASSWORD_MIN} characters."));
     }
     if length > PASSWORD_MAX {
-        return Err(format!("Password must be at most {PASSWORD_MAX} characters."));
+        return Err(format!("{label} must be at most {PASSWORD_MAX} characters."));
     }
     Ok(())
 }
@@ -198,8 +204,8 @@ fn sentence(text: &str) -> String {
 /// passwords. zxcvbn judges the first [`PASSWORD_JUDGED`] characters and,
 /// when those are weak, the last as many: a password is at least as hard to
 /// guess as any part of it, so either part being strong is enough.
-pub fn new_password(password: &str, context: &[&str]) -> Result<String, String> {
-    password_length(password)?;
+pub fn new_password(password: &str, context: &[&str], label: &str) -> Result<String, String> {
+    password_length(password, label)?;
     let first = |text: &str| text.chars().take(PASSWORD_JUDGED).collect::<String>();
     let last = |text: &str| {
         let chars: Vec<char> = text.chars().collect();
@@ -318,28 +324,40 @@ mod tests {
 
     #[test]
     fn passwords_have_length_limits_and_must_not_be_guessable() {
-        assert!(new_password("short", &[]).unwrap_err().contains("at least 8"));
+        assert!(new_password("short", &[], "Password").unwrap_err().contains("at least 8"));
         // An empty one is missing, not short.
-        assert_eq!(new_password("", &[]).unwrap_err(), "Password is required.");
-        assert!(new_password(&"x".repeat(129), &[]).unwrap_err().contains("at most 128"));
+        assert_eq!(new_password("", &[], "Password").unwrap_err(), "Password is required.");
+        // Each refusal names the field it stands beside.
+        assert_eq!(
+            new_password("short", &[], "New Password").unwrap_err(),
+            "New Password must be at least 8 characters."
+        );
+        assert_eq!(
+            email_as(" ", "New Email Address").unwrap_err(),
+            "New Email Address is required."
+        );
+        assert!(new_password(&"x".repeat(129), &[], "Password")
+            .unwrap_err()
+            .contains("at most 128"));
         // zxcvbn's warning is a sentence of its own, between the two of ours.
         assert_eq!(
-            new_password("password1", &[]).unwrap_err(),
+            new_password("password1", &[], "Password").unwrap_err(),
             "This password is too easy to guess. This is a very common password. Try a longer \
              phrase of unrelated words."
         );
         // The user's own details make a weak password.
-        assert!(new_password("gracehopper@example.com", &["gracehopper@example.com"]).is_err());
-        assert!(new_password("Velvet-Otter-Sunrise-42", &[]).is_ok());
+        assert!(new_password("gracehopper@example.com", &["gracehopper@example.com"], "Password")
+            .is_err());
+        assert!(new_password("Velvet-Otter-Sunrise-42", &[], "Password").is_ok());
         // No composition rules: a long lower-case phrase is fine.
-        assert!(new_password("purple elephants juggle quietly", &[]).is_ok());
+        assert!(new_password("purple elephants juggle quietly", &[], "Password").is_ok());
         // Past the judged length, a strong end makes up for a weak start, and
         // a weak password stays weak however long.
         let weak_start = format!("{}Velvet-Otter-Sunrise-42", "a".repeat(40));
-        assert!(new_password(&weak_start, &[]).is_ok());
-        assert!(new_password(&"ab".repeat(50), &[]).unwrap_err().contains("too easy"));
+        assert!(new_password(&weak_start, &[], "Password").is_ok());
+        assert!(new_password(&"ab".repeat(50), &[], "Password").unwrap_err().contains("too easy"));
         // One's own email is weak however long, though longer than a judged part.
         let email = "grace.brewster.hopper@navy-archives.example";
-        assert!(new_password(email, &[email]).unwrap_err().contains("too easy"));
+        assert!(new_password(email, &[email], "Password").unwrap_err().contains("too easy"));
     }
 }

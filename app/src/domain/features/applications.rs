@@ -352,7 +352,8 @@ async fn row(
 }
 
 pub async fn create(d: &Domain, me: &Member, name: &str) -> Result<ApplicationRow, AppError> {
-    let name = validation::one_line_name(name, "Name").map_err(|m| AppError::field("name", m))?;
+    let name = validation::one_line_name(name, "New Application Name")
+        .map_err(|m| AppError::field("name", m))?;
     me.verified(&d.db).await?;
     let creator = me.creator(&d.db).await?;
     let event = Event::new(ActivityKind::ApplicationCreated, &name);

@@ -101,22 +101,32 @@ fn private_key(pem: &str) -> Result<PrivateKeyDer<'static>, String> {
 /// into the field (a private key from a combined .pem file, above all) is not
 /// stored in the clear.
 fn chain_pem(chain: &[CertificateDer<'_>]) -> String {
+    chain.iter().map(|cert| pem_block("CERTIFICATE", cert.as_ref())).collect()
+}
+
+/// The key written back as PEM from what was read of it: whatever was
+/// pasted around it (the certificate of a combined .pem file, comments, or
+/// padding up to the field's 64 KB, which would grow the table) is not
+/// sealed and stored. `None` for an encoding this does not name.
+fn key_pem(key: &PrivateKeyDer<'_>) -> Option<String> {
+    let label = match key {
+        PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
+        PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
+        PrivateKeyDer::Pkcs8(_) => "PRIVATE KEY",
+        _ => return None,
+    };
+    Some(pem_block(label, key.secret_der()))
+}
+
+fn pem_block(label: &str, der: &[u8]) -> String {
     use base64::Engine;
-    chain
-        .iter()
-        .map(|cert| {
-            let text = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-            let lines: Vec<&str> = text
-                .as_bytes()
-                .chunks(64)
-                .map(|line| std::str::from_utf8(line).unwrap_or_default())
-                .collect();
-            format!(
-                "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-                lines.join("\n")
-            )
-        })
-        .collect()
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).unwrap_or_default())
+        .collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
 }
 
 struct Parsed {
@@ -196,8 +206,9 @@ pub async fn add(
     }
     errors.into_result()?;
     let parsed = parsed.ok_or(AppError::Internal)?;
-    // Checked above; the PEM text is what is sealed.
-    let sealed = d.secrets.seal(input.private_key.trim(), &seal_context(me.account_id()));
+    // Checked above; the key as read is what is sealed.
+    let key_pem = key.ok().as_ref().and_then(key_pem).ok_or(AppError::Internal)?;
+    let sealed = d.secrets.seal(&key_pem, &seal_context(me.account_id()));
     let event = Event::new(ActivityKind::CertificateAdded, &domain);
     let new = certificate::ActiveModel {
         account_id: Set(me.account_id()),

@@ -106,7 +106,10 @@ pub async fn list(d: &Domain, actor: &Member) -> Result<Vec<IntegrationRow>, App
 }
 
 fn description(value: &str) -> Result<String, String> {
-    let value = value.trim();
+    // A browser sends a text area's line breaks as CRLF: counted as one
+    // character each, as the field showed them.
+    let value = value.trim().replace("\r\n", "\n");
+    let value = value.as_str();
     if value.chars().count() > DESCRIPTION_MAX {
         return Err(format!("Description must be at most {DESCRIPTION_MAX} characters."));
     }
@@ -321,11 +324,13 @@ pub async fn delete(
     detach_from: &UsedBy,
 ) -> Result<(), AppError> {
     refuse_impossible_confirmation(d, admin.account_id(), detach_from).await?;
-    let found = find(d, admin, id).await?;
     let txn = d.begin().await?;
     // Attaching takes the same lock, so "in use" is not read a moment before
     // an attachment the admin never confirmed detaching.
     lock_account_as(&txn, admin).await?;
+    // Read under the lock: a rename that landed while this waited is the
+    // name the event records.
+    let found = find_on(&txn, admin, id).await?;
     let used_by =
         using_integrations(&txn, &[found.id]).await?.remove(&found.id).unwrap_or_default();
     refuse_unconfirmed(&found.name, &used_by, detach_from)?;

@@ -47,20 +47,23 @@ fn check(form: &LibraryForm) -> Result<Checked, AppError> {
         "description",
         validation::optional_text(&form.description, "Description", DESCRIPTION_MAX),
     );
-    // The code is kept exactly as written: whitespace is part of it.
-    let length = form.code.chars().count();
-    if form.code.trim().is_empty() {
+    // The code is kept as written, whitespace and all, but for its line
+    // breaks: a browser sends a text area's as CRLF, and counted so, the
+    // length would be more than the field showed as the user typed.
+    let code = form.code.replace("\r\n", "\n");
+    let length = code.chars().count();
+    if code.trim().is_empty() {
         errors.add("code", "Code is required.");
     } else if length > JS_LIBRARY_MAX {
         errors.add(
             "code",
             format!("Code must be at most {JS_LIBRARY_MAX} characters; this is {length}."),
         );
-    } else if let Err(message) = validation::lines_only_control(&form.code, "Code") {
+    } else if let Err(message) = validation::lines_only_control(&code, "Code") {
         errors.add("code", message);
     }
     errors.into_result()?;
-    Ok(Checked { name, description, code: form.code.clone() })
+    Ok(Checked { name, description, code })
 }
 
 fn row(model: js_library::Model, used_by: UsedBy) -> JsLibraryRow {

@@ -282,7 +282,8 @@ pub async fn redeem_password_link(
     // A disabled user's link is refused before anything costly; checked
     // again under the lock.
     people::refuse_disabled(&user)?;
-    validation::password_length(new_password).map_err(|m| AppError::field("new_password", m))?;
+    validation::password_length(new_password, "New Password")
+        .map_err(|m| AppError::field("new_password", m))?;
     // With their codes locked, the code step this would open could not be
     // passed: said before the hash, as at log-in (not on a claim, which
     // removes that second factor).
@@ -299,7 +300,7 @@ pub async fn redeem_password_link(
     d.spend_alone(Action::PasswordStrength, &who).await?;
     let context = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
     d.passwords
-        .judge(new_password, &context)
+        .judge(new_password, &context, "New Password")
         .await?
         .map_err(|m| AppError::field("new_password", m))?;
     let hash = d.passwords.hash(new_password).await?;
@@ -346,7 +347,7 @@ pub async fn request_email_change(
     two_factor::require_code_if_on(d, actor.user_id(), code).await?;
     let me = own_row(d, actor).await?;
     let mut errors = Errors::default();
-    let new_email = errors.check("new_email", validation::email(new_email));
+    let new_email = errors.check("new_email", validation::email_as(new_email, "New Email Address"));
     if !new_email.is_empty() && new_email == me.email {
         errors.add("new_email", ALREADY_YOURS);
     } else if !new_email.is_empty() {
@@ -500,6 +501,9 @@ pub async fn send_email_change(
     let who = Who {
         recipient: Some(new_email.to_owned()),
         actor: Some(actor.user_id()),
+        // The account's admins and users together: one account's hundred
+        // users each asking their ten an hour would be the platform's total.
+        account: Some(actor.account_id()),
         client: actor.address(),
         ..Who::default()
     };

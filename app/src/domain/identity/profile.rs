@@ -87,7 +87,7 @@ pub async fn change_password(
     }
     // Only after a counted check: an empty current password is not counted.
     if !current_password.is_empty() {
-        let judged = d.passwords.judge(new_password, &context).await?;
+        let judged = d.passwords.judge(new_password, &context, "New Password").await?;
         errors.check("new_password", judged);
     }
     errors.into_result()?;

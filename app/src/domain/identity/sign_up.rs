@@ -43,12 +43,15 @@ pub async fn sign_up(
     // so it is counted per client address first, and the cheap checks go
     // before it. Counted apart from sign-ups: a refused password is no
     // sign-up, and its owner tries another.
-    if errors.check("password", validation::password_length(&input.password).map(Some)).is_some() {
+    if errors
+        .check("password", validation::password_length(&input.password, "Password").map(Some))
+        .is_some()
+    {
         let who = Who { client, ..Who::default() };
         d.spend_alone(Action::PasswordStrength, &who).await?;
         let context =
             [first_name.as_str(), last_name.as_str(), email.as_str(), company_name.as_str()];
-        let judged = d.passwords.judge(&input.password, &context).await?;
+        let judged = d.passwords.judge(&input.password, &context, "Password").await?;
         errors.check("password", judged);
     }
     errors.into_result()?;

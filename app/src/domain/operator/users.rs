@@ -40,7 +40,7 @@ pub async fn add_user(
     let validation::PersonFields { first_name, last_name, email } = checked;
     if let Some(password) = &input.password {
         let context = [first_name.as_str(), last_name.as_str(), email.as_str()];
-        errors.check("password", validation::new_password(password, &context));
+        errors.check("password", validation::new_password(password, &context, "Password"));
     }
     if !email.is_empty() && email_taken(&d.db, &email).await? {
         errors.add("email", EMAIL_TAKEN);
