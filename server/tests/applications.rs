@@ -238,3 +238,59 @@ fn another_accounts_number_is_not_found_for_deploying() {
         assert_eq!(mine[0]["deployed_to"]["name"], "Main IVR", "{mine}");
     })
 }
+
+/// Can Share taken away after sharing: the owner can still stop sharing
+/// (always allowed), so the row still offers the dialog, which then only
+/// stops sharing; once nobody is left, the row offers nothing.
+#[test]
+fn an_owner_without_can_share_can_still_stop_sharing() {
+    use app::domain::entity::user;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    support::run(async {
+        let app = TestApp::new().await;
+        app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let permit = |can_share: bool| {
+            let app = &app;
+            async move {
+                let found = user::Entity::find().all(&app.domain.db).await.unwrap();
+                let bob = found.into_iter().find(|u| u.email == MEMBER).unwrap();
+                let mut bob: user::ActiveModel = bob.into();
+                bob.can_create = Set(true);
+                bob.can_share = Set(can_share);
+                bob.update(&app.domain.db).await.unwrap();
+            }
+        };
+        permit(true).await;
+        let ivr = app.call("create_application", &[("name", "Main IVR")], Some(&member)).await;
+        let id = ivr.json()["id"].to_string();
+        let search = [("id", id.as_str()), ("search", "grace")];
+        let grace_id =
+            app.call("share_choices", &search, Some(&member)).await.json()[0]["id"].to_string();
+        let form = [("id", id.as_str()), ("user_id", grace_id.as_str())];
+        assert_eq!(
+            app.call("share_application", &form, Some(&member)).await.status,
+            StatusCode::OK
+        );
+        let page = app.page("/account/applications", Some(&member)).await;
+        assert!(
+            page.body.contains(r#"aria-label="Share Main IVR">Share</button>"#),
+            "{}",
+            page.body
+        );
+
+        permit(false).await;
+        let page = app.page("/account/applications", Some(&member)).await;
+        assert!(
+            page.body.contains(r#"aria-label="Share Main IVR">Sharing</button>"#),
+            "{}",
+            page.body
+        );
+        let stopped = app.call("unshare_application", &form, Some(&member)).await;
+        assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+        let page = app.page("/account/applications", Some(&member)).await;
+        assert!(
+            page.body.contains("Main IVR") && !page.body.contains(r#"aria-label="Share Main IVR""#)
+        );
+    })
+}

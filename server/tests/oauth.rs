@@ -385,9 +385,9 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
 
 /// Each start keeps a state and may buy a call to Stripe with the platform's
 /// secret, so starts are counted. An account keeps a bounded number of
-/// tokens: a full one is refused at the start, and a flow started before it
-/// filled up is refused at the callback before the code is exchanged, so
-/// Stripe completes no connection that would not be kept.
+/// tokens, and a connection in progress holds one of its places: a start
+/// without a place is refused, so Stripe grants no connection that would
+/// not be kept.
 #[test]
 fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
     use app::domain::core::quota::{Action, Limit, Per};
@@ -395,7 +395,7 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
         let mut app = app_with_provider().await;
         let hour = chrono::Duration::hours(1);
         app.configure(|d| {
-            d.holdings.oauth_tokens = 1;
+            d.holdings.oauth_tokens = 2;
             d.quotas.set(Limit {
                 action: Action::OAuthStart,
                 per: Per::Actor,
@@ -415,50 +415,80 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
             before.assert_unchanged(&app.domain).await;
         };
 
-        // Two windows; a third start within the hour is refused, keeping no state.
+        // Two windows hold the account's two places: a third start is
+        // refused for want of one, before it is counted.
         let first = state_of(&start(&app, &admin).await);
-        let second = state_of(&start(&app, &admin).await);
-        start_refused(http::StatusCode::TOO_MANY_REQUESTS, "Too many Stripe connections started")
-            .await;
+        state_of(&start(&app, &admin).await);
+        start_refused(http::StatusCode::CONFLICT, "2 connections to Stripe in progress").await;
         let connected =
             callback(&app, Some(&admin), &format!("code=good-code&state={first}")).await;
         assert_eq!(connected, "/account/oauth-tokens?oauth=connected");
         assert_eq!(tokens().await.as_array().unwrap().len(), 1, "{}", tokens().await);
+        start_refused(http::StatusCode::CONFLICT, "1 connection to Stripe in progress").await;
+        // The other window's flow expires unused and gives its place back;
+        // the next start is the third counted within the hour: refused.
+        app.clock.advance(oauth_tokens::STATE_LIFETIME + chrono::Duration::seconds(1));
+        // (The session's last-seen time moves with the clock first.)
+        assert_eq!(tokens().await.as_array().unwrap().len(), 1);
+        start_refused(http::StatusCode::TOO_MANY_REQUESTS, "Too many Stripe connections started")
+            .await;
+    })
+}
 
-        // Full: the other window's flow is refused at the callback, before
-        // the provider is asked (its code "bad-code" would have failed).
+/// A flow whose place went meanwhile (the account's bound lowered, or a
+/// flow started before places were held) is refused at the callback, before
+/// the code is exchanged.
+#[test]
+fn a_callback_without_room_is_refused_before_the_exchange() {
+    support::run(async {
+        let mut app = app_with_provider().await;
+        let admin = app.sign_up(ADMIN).await;
+        enable_stripe(&app, ADMIN).await;
+        let state = state_of(&start(&app, &admin).await);
+        app.configure(|d| d.holdings.oauth_tokens = 0);
+        // "bad-code" would have answered "failed" had it reached the provider.
         let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
-        let full = callback(&app, Some(&admin), &format!("code=bad-code&state={second}")).await;
+        let full = callback(&app, Some(&admin), &format!("code=bad-code&state={state}")).await;
         assert_eq!(full, "/account/oauth-tokens?oauth=full");
         before.assert_unchanged(&app.domain).await;
         let page = app.page("/account/oauth-tokens?oauth=full", Some(&admin)).await;
         assert!(page.body.contains("has as many OAuth tokens as it may keep"), "{}", page.body);
-        // And a new start is refused with the reason, before it is counted.
-        start_refused(http::StatusCode::CONFLICT, "the most it can keep is 1").await;
     })
 }
 
-/// A user whose changes are counted out for the hour is refused when Stripe
-/// sends them back, before the code is exchanged, with its own message.
+/// A user whose changes are counted out is refused at the start, with when
+/// to come back; one counted out between the start and Stripe's redirect
+/// back is refused then, before the code is exchanged, with its own message.
 #[test]
-fn a_callback_past_the_change_count_is_refused_before_the_exchange() {
+fn a_connection_past_the_change_count_is_refused_before_the_exchange() {
     use app::domain::core::quota::{Action, Limit, Per};
     support::run(async {
         let mut app = app_with_provider().await;
-        app.configure(|d| {
-            let hour = chrono::Duration::hours(1);
-            d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 0, window: hour });
-        });
         let admin = app.sign_up(ADMIN).await;
         enable_stripe(&app, ADMIN).await;
         let state = state_of(&start(&app, &admin).await);
+        app.configure(|d| {
+            let hour = chrono::Duration::hours(1);
+            d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 1, window: hour });
+        });
+        let renamed = app.call(
+            "update_name",
+            &[("first_name", "Grace"), ("last_name", "Hopper")],
+            Some(&admin),
+        );
+        assert_eq!(renamed.await.status, StatusCode::OK);
+        let before = Snapshot::take(&app.domain).await;
+        let refused = app.call("start_oauth", &[("token_type", "test")], Some(&admin)).await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+        assert!(refused.body.contains("Try again in"), "{}", refused.body);
+        before.assert_unchanged(&app.domain).await;
         // "bad-code" would have answered "failed" had it reached the provider.
         let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
         let refused = callback(&app, Some(&admin), &format!("code=bad-code&state={state}")).await;
         assert_eq!(refused, "/account/oauth-tokens?oauth=too_many");
         before.assert_unchanged(&app.domain).await;
         let page = app.page("/account/oauth-tokens?oauth=too_many", Some(&admin)).await;
-        assert!(page.body.contains("too many changes in the last hour"), "{}", page.body);
+        assert!(page.body.contains("as many changes as may be made for now"), "{}", page.body);
     })
 }
 

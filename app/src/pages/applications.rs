@@ -30,6 +30,9 @@ struct Buttons {
     unshare: ServerAction<UnshareApplication>,
     sharing: RwSignal<Option<ApplicationRow>>,
     share_open: RwSignal<bool>,
+    /// Whether the user opening the dialog has Can Share: without it they
+    /// may still stop sharing what they shared before it was taken away.
+    may_share: RwSignal<bool>,
 }
 
 #[component]
@@ -61,6 +64,7 @@ pub fn ApplicationsTab() -> impl IntoView {
         unshare,
         sharing: RwSignal::new(None),
         share_open: RwSignal::new(false),
+        may_share: RwSignal::new(false),
     };
     let dialogs = buttons.dialogs;
     close_on_success(save, dialogs.edit_open);
@@ -116,7 +120,10 @@ pub fn ApplicationsTab() -> impl IntoView {
             <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons /> } />
         </section>
         <Modal title=Signal::derive(move || format!("Share {}", buttons.sharing.get().map(|a| a.name).unwrap_or_default())) open=buttons.share_open id="share-application">
-            {move || buttons.sharing.get().map(|app| view! { <ShareForm app share unshare /> })}
+            {move || buttons.sharing.get().map(|app| {
+                let may_share = buttons.may_share.get_untracked();
+                view! { <ShareForm app share unshare may_share /> }
+            })}
         </Modal>
         <ConfirmDelete
             title="Delete Application"
@@ -200,7 +207,7 @@ fn ApplicationRowView(
         "You".to_string()
     };
     let owner = if app.mine { "You".to_string() } else { app.owner.name.clone() };
-    let Buttons { dialogs, clone, share, unshare, sharing, share_open, .. } = buttons;
+    let Buttons { dialogs, clone, share, unshare, sharing, share_open, may_share, .. } = buttons;
     let mine = app.mine.then(|| {
         let (for_settings, for_share) = (app.clone(), app.clone());
         let id = app.id;
@@ -209,15 +216,18 @@ fn ApplicationRowView(
             <button type="button" aria-label=format!("Settings of {name}") on:click=move |_| dialogs.edit(for_settings.clone())>
                 "Settings"
             </button>
-            {can_share.then(|| view! {
+            // Without Can Share (taken away since), the same dialog only
+            // stops sharing: that is always allowed.
+            {(can_share || !app.shared_with.is_empty()).then(|| view! {
                 <button type="button" aria-label=format!("Share {name}") on:click=move |_| {
                     // Before the dialog is drawn: an earlier refusal, maybe
                     // about another application, is not shown at all.
                     share.value().set(None);
                     unshare.value().set(None);
+                    may_share.set(can_share);
                     sharing.set(Some(for_share.clone()));
                     share_open.set(true);
-                }>"Share"</button>
+                }>{if can_share { "Share" } else { "Sharing" }}</button>
             })}
             {can_create.then(|| view! {
                 <button type="button" aria-label=format!("Clone {name}") disabled=move || clone.pending().get() on:click=move |_| {
@@ -329,6 +339,7 @@ fn ShareForm(
     app: ApplicationRow,
     share: ServerAction<ShareApplication>,
     unshare: ServerAction<UnshareApplication>,
+    may_share: bool,
 ) -> impl IntoView {
     let id = app.id;
     // Stop Sharing asks first, in its row: the user's numbers deployed to
@@ -338,19 +349,29 @@ fn ShareForm(
     view! {
         <FormStatus error=form_error(share.value(), &["user"]) />
         <FormStatus error=form_error(unshare.value(), &[]) />
-        <div class="field">
-            <label class="label" for="share-user">"Share With"</label>
-            <UserPicker
-                label="Share With".to_string()
-                id="share-user".to_string()
-                chosen=Signal::derive(|| None::<UserChoice>)
-                on_choose=Callback::new(move |user: UserChoice| {
-                    share.dispatch(ShareApplication { id, user_id: user.id });
-                })
-                search=move |typed| share_choices(id, typed)
-                error=field_error(share.value(), "user")
-            />
-        </div>
+        {if may_share {
+            Either::Left(view! {
+                <div class="field">
+                    <label class="label" for="share-user">"Share With"</label>
+                    <UserPicker
+                        label="Share With".to_string()
+                        id="share-user".to_string()
+                        chosen=Signal::derive(|| None::<UserChoice>)
+                        on_choose=Callback::new(move |user: UserChoice| {
+                            share.dispatch(ShareApplication { id, user_id: user.id });
+                        })
+                        search=move |typed| share_choices(id, typed)
+                        error=field_error(share.value(), "user")
+                    />
+                </div>
+            })
+        } else {
+            Either::Right(view! {
+                <p class="hint">
+                    "You no longer have Can Share: you can stop sharing, but not share with anyone new."
+                </p>
+            })
+        }}
         <h3>"Shared With"</h3>
         {if app.shared_with.is_empty() {
             Either::Left(view! { <p>"Nobody yet."</p> })

@@ -29,7 +29,10 @@ pub fn CertificatesTab() -> impl IntoView {
         match cert.expiry {
             Expiry::Valid => added,
             Expiry::Soon => {
-                format!("{added} It expires on {}: add its renewal soon.", cert.expires)
+                format!(
+                    "{added} It expires on {}: replace it with its renewal before then.",
+                    cert.expires
+                )
             }
             Expiry::Expired => format!(
                 "{added} It expired on {}, so servers will refuse it: add a current one.",

@@ -22,7 +22,7 @@ fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
         "invalid_state" => Some((false, "Stripe was not connected: that link was not started here, was used already or has expired. Please try again from this page.")),
         "failed" => Some((false, "Stripe was not connected: Stripe did not confirm the authorization. Please try again.")),
         "full" => Some((false, "Stripe was not connected: this account has as many OAuth tokens as it may keep. Delete one, then try again.")),
-        "too_many" => Some((false, "Stripe was not connected: you have made too many changes in the last hour. Please try again later.")),
+        "too_many" => Some((false, "Stripe was not connected: you (or others on your network) have made as many changes as may be made for now. Please try again later.")),
         _ => None,
     }
 }

@@ -232,7 +232,12 @@ pub async fn add(
         new.insert(txn).await.map_err(|e| match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => AppError::field(
                 "domain",
-                format!("This account already has a certificate for {domain}. Delete it first to replace it."),
+                // Only its adder or an admin may delete it: said, so a member
+                // who may not knows whom to ask.
+                format!(
+                    "This account already has a certificate for {domain}. To replace it, the \
+                     user who added it or an account admin deletes it first; then add the new one."
+                ),
             ),
             _ => e.into(),
         })

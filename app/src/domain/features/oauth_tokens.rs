@@ -7,7 +7,7 @@
 use chrono::Duration;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -15,13 +15,14 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::db::delete_found;
+use crate::domain::core::limits;
 use crate::domain::core::oauth_provider::CALLBACK_PATH;
 use crate::domain::core::outbound;
-use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, oauth_state, oauth_token};
+use crate::domain::entity::{account, oauth_state, oauth_token, user};
 use crate::domain::features::certificates;
 use crate::model::{ActivityKind, AppError, OAuthTokenRow, OAuthTokens};
 
@@ -104,6 +105,10 @@ pub async fn start(
         return Err(AppError::Forbidden(not_enabled(d)));
     }
     me.verified(&d.db).await?;
+    // The callback counts the connection as a change: a user whose count is
+    // spent is told now, with when to come back, not after the trip to Stripe.
+    let changer = Who { actor: Some(me.user_id()), client: me.address(), ..Who::default() };
+    quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::Change, &changer).await?;
     let client = if livemode { &d.oauth.live } else { &d.oauth.test };
     let Some(client) = client else {
         tracing::error!(livemode, "no Stripe OAuth client is configured for this mode");
@@ -118,8 +123,27 @@ pub async fn start(
     // A full account is told before the trip to Stripe; reconnecting a
     // Stripe account it keeps needs room too (one deleted first), since
     // which account comes back is known only after the code is exchanged.
+    // A connection in progress holds a place: two windows started with one
+    // place left would both be granted by Stripe, and the second grant
+    // thrown away at its callback, where the console could not revoke it.
     let txn = d.begin().await?;
-    Scoped::of(me).refuse_full::<oauth_token::Entity>(&txn, d.holdings.oauth_tokens, FULL).await?;
+    lock_account(&txn, me.account_id()).await?;
+    let held = Scoped::of(me).all::<oauth_token::Entity>().count(&txn).await?;
+    let pending = in_progress(&txn, me, d.clock.now()).await?;
+    let most = d.holdings.oauth_tokens;
+    limits::refuse_full(held + pending, most, || {
+        let connecting = match pending {
+            0 => String::new(),
+            1 => " and 1 connection to Stripe in progress".into(),
+            n => format!(" and {n} connections to Stripe in progress"),
+        };
+        format!(
+            "This account has {held} {FULL}{connecting}, the most it can keep is {most}. One must \
+             be deleted (or a connection finished, or left {} minutes to expire) before \
+             another is added.",
+            STATE_LIFETIME.num_minutes()
+        )
+    })?;
     // Read again under the lock, which disabling the user takes too.
     me.verified(&txn).await?;
     let who = Who { actor: Some(me.user_id()), account: Some(me.account_id()), ..Who::default() };
@@ -171,6 +195,21 @@ impl CallbackRefusal {
             CallbackRefusal::TooMany => "too_many",
         }
     }
+}
+
+/// The account's connections to Stripe started and not yet back, nor
+/// expired: each holds a place among the account's tokens.
+async fn in_progress(
+    txn: &DatabaseTransaction,
+    me: &Member,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, AppError> {
+    let users = Scoped::of(me).users().select_only().column(user::Column::Id).into_query();
+    Ok(oauth_state::Entity::find()
+        .filter(oauth_state::Column::UserId.in_subquery(users))
+        .filter(oauth_state::Column::CreatedAt.gte(now - STATE_LIFETIME))
+        .count(txn)
+        .await?)
 }
 
 /// The provider's redirect back. `state` must be one this session started
