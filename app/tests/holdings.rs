@@ -65,7 +65,7 @@ async fn each_kind_stops_at_its_most_and_deleting_one_makes_room() {
     js_libraries::add(&d, &ada, library("One")).await.unwrap();
     let two = js_libraries::add(&d, &ada, library("Two")).await.unwrap().id;
     let three = async || js_libraries::add(&d, &ada, library("Three")).await;
-    refused_as_full(&d, "JavaScript libraries", three).await;
+    refused_as_full(&d, "JS libraries", three).await;
     js_libraries::delete(&d, &ada, two, &app::domain::testing::used_by(&[], 0)).await.unwrap();
     js_libraries::add(&d, &ada, library("Three")).await.unwrap();
 
@@ -107,7 +107,7 @@ async fn the_accounts_share_counts_every_users_rows() {
     js_libraries::add(&d, &bob, library("Bob's")).await.unwrap();
     for me in [&ada, &bob] {
         let third = async || js_libraries::add(&d, me, library("Third")).await;
-        refused_as_full(&d, "has 2 JavaScript libraries", third).await;
+        refused_as_full(&d, "has 2 JS libraries", third).await;
     }
 
     applications::create(&d, &ada, "Ada's").await.unwrap();

@@ -30,9 +30,10 @@ pub const RESET_REQUESTED: &str = "If an account uses that address, we have sent
 
 /// What an unverified user cannot do yet (SPEC "Trust and abuse"), said
 /// wherever they might try; the server's refusal says the same.
+/// Things are named as their tabs and buttons name them.
 pub const UNVERIFIED_LIMITS: &str = "Until you do, you cannot invite users, request phone \
-     numbers, add integrations, certificates, JavaScript libraries or applications, connect \
-     OAuth accounts or create developer keys.";
+     numbers, add integrations, certificates, JS libraries or applications, add OAuth tokens \
+     or create developer keys.";
 
 /// "First Last", as lists and messages name a user.
 pub fn full_name(first_name: &str, last_name: &str) -> String {

@@ -116,7 +116,7 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
     let by = By::Member(activity::count_change(d, me).await?);
     let model = activity::with_event(d, by, event, async |txn| {
         let most = d.holdings.js_libraries;
-        Scoped::of(me).refuse_full::<js_library::Entity>(txn, most, "JavaScript libraries").await?;
+        Scoped::of(me).refuse_full::<js_library::Entity>(txn, most, "JS libraries").await?;
         // Read again under the lock, which disabling the user takes too.
         me.verified(txn).await?;
         refuse_taken(txn, me, &key, None).await?;
