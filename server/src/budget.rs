@@ -49,16 +49,6 @@ impl Budget {
     /// counts in the total only, taking nothing from its neighbours' room.
     pub fn take(&self, client: Option<IpAddr>, amount: usize) -> Result<Share, Holder> {
         // The client's own first: a refusal names the narrowest that is full.
-        let mut share = self.own_share(client);
-        share.holders.push((Holder::Everyone, self.total));
-        share.grow(amount)?;
-        Ok(share)
-    }
-
-    /// An empty share of `client`'s own room (its address and network), not
-    /// of the total, for a user that counts what it holds in the total on
-    /// other terms ([`Budget::total_share`]). Without a client, of nothing.
-    pub fn own_share(&self, client: Option<IpAddr>) -> Share {
         let mut holders = Vec::with_capacity(3);
         if let Some(client) = client {
             holders.push((Holder::Client(client_block(client)), self.per_client));
@@ -67,12 +57,10 @@ impl Budget {
                 holders.push((Holder::Network(IpAddr::V6(network)), group));
             }
         }
-        Share { budget: self.clone(), holders, amount: 0 }
-    }
-
-    /// An empty share of the total only.
-    pub fn total_share(&self) -> Share {
-        Share { budget: self.clone(), holders: vec![(Holder::Everyone, self.total)], amount: 0 }
+        holders.push((Holder::Everyone, self.total));
+        let mut share = Share { budget: self.clone(), holders, amount: 0 };
+        share.grow(amount)?;
+        Ok(share)
     }
 
     fn held(&self) -> std::sync::MutexGuard<'_, HashMap<Holder, usize>> {
@@ -170,22 +158,6 @@ mod tests {
         let _proxied: Vec<_> = (0..5).map(|_| budget.take(None, 1).expect("room")).collect();
         let _neighbour = budget.take(ip("2001:db8:1:202::1"), 1).expect("room");
         assert!(budget.take(ip("192.0.2.1"), 1).is_err(), "the total counts the proxy's");
-    }
-
-    #[test]
-    fn own_and_total_shares_count_apart() {
-        let budget = Budget::new(4, 6);
-        let mut own = budget.own_share(ip("192.0.2.1"));
-        let mut total = budget.total_share();
-        assert!(own.grow(4).is_ok());
-        assert_eq!(own.grow(1).unwrap_err().label(), "client");
-        assert!(total.grow(6).is_ok(), "the total is not the client's");
-        assert!(budget.take(ip("198.51.100.1"), 1).is_err(), "the total is full");
-        drop(total);
-        assert!(budget.take(ip("198.51.100.1"), 1).is_ok());
-        assert!(budget.take(ip("192.0.2.1"), 1).is_err(), "the client's room is still held");
-        let mut nobody = budget.own_share(None);
-        assert!(nobody.grow(100).is_ok(), "without a client, of nothing");
     }
 
     #[test]

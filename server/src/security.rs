@@ -167,34 +167,29 @@ pub fn sent_by_another_site(headers: &http::HeaderMap) -> bool {
 /// read and decode as much as it likes.
 pub const BODY_MAX: usize = 1024 * 1024;
 
-/// The bytes of a body not counted in its client's room below: every form
-/// but a certificate upload fits, so no form is refused for its client's
-/// uploads. They count in everyone's room ([`BODY_BYTES_TOTAL`]), which
-/// bounds what the process holds.
-pub const BODY_UNCOUNTED: usize = 64 * 1024;
-
-/// The bytes of bodies beyond [`BODY_UNCOUNTED`] one client address may
-/// have in memory at once: a body is read whole before its server function
-/// runs, and held until it answers, so without a bound a client's 256
-/// connections each sending a megabyte slowly (for up to the request
-/// timeout) would hold 256 MB. What is counted is the buffer the bytes are
-/// read into, as it grows with them, not the declared length: a client
-/// holds only room for what it has sent. At least eighteen of the largest
-/// certificate uploads at once (each under 400 KB even if every byte is
-/// percent-encoded, so a buffer of 512 KB).
+/// The bytes of bodies one client address may have in memory at once: a
+/// body is read whole before its server function runs, and held until it
+/// answers, so without a bound a client's 256 connections each sending a
+/// megabyte slowly (for up to the request timeout) would hold 256 MB. What
+/// is counted is the buffer the bytes are read into, as it grows with them,
+/// not the declared length: a client holds only room for what it has sent.
+/// Sixteen of the largest certificate uploads at once (each under 400 KB
+/// even if every byte is percent-encoded, so a buffer of 512 KB); a form of
+/// a few kilobytes is held for the moment its function runs.
 pub const BODY_BYTES_PER_CLIENT: usize = 8 * BODY_MAX;
 
-/// Every byte of every body held at once, the first 64 KB of each
-/// included: what a crowd of addresses that send the bytes can make the
-/// process hold. Eight times a /56's room (`GROUP_FACTOR` times a
-/// client's), so a few clients cannot fill it with uploads; forms from
-/// thousands of connections at once can, and are then refused as the
-/// server being busy rather than held without bound.
+/// Every byte of every body held at once: what bounds the memory bodies
+/// take. Eight times a /56's room (`GROUP_FACTOR` times a client's): a
+/// crowd of 32 IPv4 addresses, or 8 /56s, each holding its whole room with
+/// stalled bodies can fill it, and bodies are then refused as the server
+/// being busy until theirs time out. Counted from the first byte: a room
+/// that left each body's first kilobytes out bounded nothing, as the
+/// connections that carry them are bounded only by the open files allowed.
 pub const BODY_BYTES_TOTAL: usize = 256 * BODY_MAX;
 
 /// A server function's body, read whole before it runs, within
 /// [`BODY_MAX`] and the room `bodies` has left for `client` (see
-/// [`BODY_BYTES_PER_CLIENT`]) and for everyone, with the shares it holds
+/// [`BODY_BYTES_PER_CLIENT`]) and for everyone, with the share it holds
 /// until the function answers. A body sent in chunks declares no length, so
 /// the limit can stop it only while it is read; read inside the server
 /// function, going over would be told as an argument that did not decode.
@@ -204,7 +199,7 @@ async fn read_whole_body(
     request: Request,
     bodies: &Budget,
     client: Option<std::net::IpAddr>,
-) -> Result<(Request, Option<[Share; 2]>), Response> {
+) -> Result<(Request, Option<Share>), Response> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -212,7 +207,7 @@ async fn read_whole_body(
     if declared.is_some_and(|length| length > BODY_MAX) {
         return Ok((request, None));
     }
-    let (mut own, mut everyones) = (bodies.own_share(client), bodies.total_share());
+    let mut held = bodies.take(client, 0).map_err(too_many_at_once)?;
     let (parts, mut body) = request.into_parts();
     // Nothing allocated before the bytes come: headers alone hold nothing.
     let mut bytes = Vec::new();
@@ -229,20 +224,15 @@ async fn read_whole_body(
             // Grown as a Vec grows (doubling, never past the declared
             // length, which hyper holds the client to), but counted before
             // it is allocated: the shares cover what the buffer holds, up to
-            // twice what has arrived when no length was declared. The
-            // client's own room first, so a refusal names the narrowest.
+            // twice what has arrived when no length was declared.
             let capacity =
                 length.max(2 * bytes.capacity()).min(declared.unwrap_or(BODY_MAX)).max(length);
-            let counted = capacity.saturating_sub(BODY_UNCOUNTED);
-            if counted > own.amount() {
-                own.grow(counted - own.amount()).map_err(too_many_at_once)?;
-            }
-            everyones.grow(capacity - everyones.amount()).map_err(too_many_at_once)?;
+            held.grow(capacity - held.amount()).map_err(too_many_at_once)?;
             bytes.reserve_exact(capacity - bytes.len());
         }
         bytes.extend_from_slice(&data);
     }
-    Ok((Request::from_parts(parts, Body::from(bytes)), Some([own, everyones])))
+    Ok((Request::from_parts(parts, Body::from(bytes)), Some(held)))
 }
 
 /// A body refused for the room the other bodies of its client (or its

@@ -282,15 +282,13 @@ fn an_owner_without_can_share_can_still_stop_sharing() {
         permit(false).await;
         let page = app.page("/account/applications", Some(&member)).await;
         assert!(
-            page.body.contains(r#"aria-label="Share Main IVR">Sharing</button>"#),
+            page.body.contains(r#"aria-label="Sharing of Main IVR">Sharing</button>"#),
             "{}",
             page.body
         );
         let stopped = app.call("unshare_application", &form, Some(&member)).await;
         assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
         let page = app.page("/account/applications", Some(&member)).await;
-        assert!(
-            page.body.contains("Main IVR") && !page.body.contains(r#"aria-label="Share Main IVR""#)
-        );
+        assert!(page.body.contains("Main IVR") && !page.body.contains("Sharing of Main IVR"));
     })
 }

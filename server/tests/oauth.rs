@@ -387,7 +387,7 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
 /// secret, so starts are counted. An account keeps a bounded number of
 /// tokens, and a connection in progress holds one of its places: a start
 /// without a place is refused, so Stripe grants no connection that would
-/// not be kept.
+/// not be kept, but it first gives up its own session's flows not yet back.
 #[test]
 fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
     use app::domain::core::quota::{Action, Limit, Per};
@@ -399,39 +399,53 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
             d.quotas.set(Limit {
                 action: Action::OAuthStart,
                 per: Per::Actor,
-                max: 2,
+                max: 3,
                 window: hour,
             });
         });
         let admin = app.sign_up(ADMIN).await;
+        let other_window =
+            app.log_in(ADMIN, app::domain::testing::PASSWORD).await.session().unwrap();
+        let third_window =
+            app.log_in(ADMIN, app::domain::testing::PASSWORD).await.session().unwrap();
         enable_stripe(&app, ADMIN).await;
         let tokens =
             async || app.call("list_oauth_tokens", &[], Some(&admin)).await.json()["rows"].clone();
         let start_refused = async |status: http::StatusCode, why: &str| {
             let before = Snapshot::take(&app.domain).await;
-            let refused = app.call("start_oauth", &[("token_type", "test")], Some(&admin)).await;
+            let form = [("token_type", "test")];
+            let refused = app.call("start_oauth", &form, Some(&third_window)).await;
             assert_eq!(refused.status, status, "{}", refused.body);
             assert!(refused.body.contains(why), "{}", refused.body);
             before.assert_unchanged(&app.domain).await;
         };
 
-        // Two windows hold the account's two places: a third start is
-        // refused for want of one, before it is counted.
+        // Two sessions' flows hold the account's two places: a third
+        // session's start is refused for want of one, before it is counted.
         let first = state_of(&start(&app, &admin).await);
-        state_of(&start(&app, &admin).await);
+        let abandoned = state_of(&start(&app, &other_window).await);
         start_refused(http::StatusCode::CONFLICT, "2 connections to Stripe in progress").await;
+        // The second session starting again gives up its own flow for it.
+        let retried = state_of(&start(&app, &other_window).await);
+        let query = format!("code=good-code&state={abandoned}");
+        let gone = callback(&app, Some(&other_window), &query).await;
+        assert_eq!(gone, "/account/oauth-tokens?oauth=invalid_state");
         let connected =
             callback(&app, Some(&admin), &format!("code=good-code&state={first}")).await;
         assert_eq!(connected, "/account/oauth-tokens?oauth=connected");
         assert_eq!(tokens().await.as_array().unwrap().len(), 1, "{}", tokens().await);
+        // The token took its flow's place: still full.
         start_refused(http::StatusCode::CONFLICT, "1 connection to Stripe in progress").await;
-        // The other window's flow expires unused and gives its place back;
-        // the next start is the third counted within the hour: refused.
+        // The retried flow expires unused and gives its place back; the next
+        // start is the fourth counted within the hour: refused.
         app.clock.advance(oauth_tokens::STATE_LIFETIME + chrono::Duration::seconds(1));
         // (The session's last-seen time moves with the clock first.)
-        assert_eq!(tokens().await.as_array().unwrap().len(), 1);
+        app.call("list_oauth_tokens", &[], Some(&third_window)).await;
         start_refused(http::StatusCode::TOO_MANY_REQUESTS, "Too many Stripe connections started")
             .await;
+        let query = format!("code=good-code&state={retried}");
+        let late = callback(&app, Some(&other_window), &query).await;
+        assert_eq!(late, "/account/oauth-tokens?oauth=invalid_state");
     })
 }
 
@@ -520,6 +534,54 @@ async fn callbacks_at_the_same_moment_add_one_stripe_account_once() {
         task.await.unwrap().unwrap();
     }
     assert_eq!(oauth_token::Entity::find().count(&d.db).await.unwrap(), 1);
+}
+
+/// A flow holds its place while Stripe exchanges its code (seconds, at
+/// times): a start meanwhile, with no other place, is refused, so Stripe is
+/// not sent to grant a connection that could not be kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
+    use tokio::sync::{oneshot, Mutex};
+    let (asked, heard) = oneshot::channel::<()>();
+    let (release, released) = oneshot::channel::<()>();
+    let gate = Arc::new(Mutex::new(Some((asked, released))));
+    // A provider that answers only once the test lets it.
+    let token = post(move || {
+        let gate = gate.clone();
+        async move {
+            if let Some((asked, released)) = gate.lock().await.take() {
+                let _ = asked.send(());
+                let _ = released.await;
+            }
+            Json(json!({
+                "access_token": ACCESS_TOKEN, "refresh_token": "rt_test_REFRESH",
+                "token_type": "bearer", "stripe_user_id": "acct_1LocalTest",
+                "livemode": false, "scope": "read_write"
+            }))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let router = axum::Router::new().route("/token", token);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (mut d, _) = app::domain::testing::fresh_concurrent_domain().await;
+    d.oauth = Arc::new(oauth_config(&url));
+    d.holdings.oauth_tokens = 1;
+    let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
+    enable_stripe_on(&d, ADMIN).await;
+    let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
+    let exchanging = tokio::spawn({
+        let (d, me) = (d.clone(), me.clone());
+        async move { oauth_tokens::callback(&d, &me, "window one", &state, Some("good-code")).await }
+    });
+    heard.await.unwrap();
+    let refused = oauth_tokens::start(&d, &me, "window two", "test").await;
+    assert!(
+        matches!(&refused, Err(app::model::AppError::Conflict(why)) if why.contains("1 connection to Stripe in progress")),
+        "{refused:?}"
+    );
+    release.send(()).unwrap();
+    exchanging.await.unwrap().unwrap();
 }
 
 /// Where only the platform can help (Stripe not enabled, a second factor

@@ -484,19 +484,17 @@ fn rename_from(
         .unwrap()
 }
 
-/// Bodies are held in memory until their function answers: beyond their
-/// first `BODY_UNCOUNTED` bytes, one client address's together hold at most
-/// its room, and everyone's bodies, every byte, at most theirs; the next
-/// body over is refused at once (not queued), while forms and other
-/// addresses go on while they fit.
+/// Bodies are held in memory until their function answers: one client
+/// address's together hold at most its room, and everyone's at most
+/// theirs, every byte counted; the next body over is refused at once (not
+/// queued), while forms and other addresses go on while they fit.
 #[test]
 fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
-    use server::security::{BODY_MAX, BODY_UNCOUNTED};
+    use server::security::BODY_MAX;
     support::run(async {
-        let counted = BODY_MAX - BODY_UNCOUNTED;
         // Two slow megabytes fill one address's room, three everyone's.
         let app = TestApp::with_policy(|policy| {
-            policy.bodies = server::budget::Budget::new(2 * counted + 1000, 3 * BODY_MAX + 1000)
+            policy.bodies = server::budget::Budget::new(2 * BODY_MAX + 1000, 3 * BODY_MAX + 1000)
         })
         .await;
         let session = app.sign_up(ADMIN).await;
@@ -518,7 +516,7 @@ fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
             assert!(refused.json()["TooManyRequests"].as_str().unwrap().contains("your network"));
             assert_eq!(refused.headers[http::header::RETRY_AFTER], "5");
             before.assert_unchanged(&app.domain).await;
-            // A form fits in what is never counted.
+            // A form fits in the room left.
             let form = app.send(who_am_i_from(office, 3)).await;
             assert_eq!(form.status, StatusCode::UNAUTHORIZED, "{}", form.body);
             // Elsewhere has room of its own, but everyone's is full.
@@ -527,8 +525,8 @@ fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
             assert!(busy.json()["TooManyRequests"].as_str().unwrap().contains("server is busy"));
             // Everyone's room counts every byte: 64 KB is refused there,
             // a form still fits.
-            let uncounted = app.send(who_am_i_from(elsewhere, BODY_UNCOUNTED)).await;
-            assert_eq!(uncounted.status, StatusCode::TOO_MANY_REQUESTS, "{}", uncounted.body);
+            let small = app.send(who_am_i_from(elsewhere, 64 * 1024)).await;
+            assert_eq!(small.status, StatusCode::TOO_MANY_REQUESTS, "{}", small.body);
             let form = app.send(who_am_i_from(elsewhere, 3)).await;
             assert_eq!(form.status, StatusCode::UNAUTHORIZED, "{}", form.body);
         };
@@ -545,21 +543,19 @@ fn slow_bodies_hold_at_most_their_addresss_and_everyones_room() {
     })
 }
 
-/// What a body holds is its buffer, which doubles as the bytes come: a body
-/// a little over the uncounted 64 KB, sent in chunks without its length,
-/// needs room for twice its first chunk; with its length declared, for no
-/// more than that length.
+/// What a body holds is its buffer, which doubles as the bytes come: a
+/// body of 65 KB sent in chunks without its length needs room for twice its
+/// first chunk of 60 KB; with its length declared, for no more than that.
 #[test]
 fn a_body_is_counted_by_the_buffer_that_holds_it() {
-    use server::security::BODY_UNCOUNTED;
     support::run(async {
         let app = TestApp::with_policy(|policy| {
-            policy.bodies = server::budget::Budget::new(BODY_UNCOUNTED / 2, BODY_UNCOUNTED * 4)
+            policy.bodies = server::budget::Budget::new(100 * 1024, 1024 * 1024)
         })
         .await;
         let session = app.sign_up(ADMIN).await;
         let before = Snapshot::take(&app.domain).await;
-        let length = BODY_UNCOUNTED + 1024;
+        let length = 65 * 1024;
         // Sent in two chunks, 60 KB and the rest: the buffer doubles to 120 KB.
         let (mut parts, body) = rename_from(&app, "192.0.2.1", &session, length).into_parts();
         parts.headers.remove(http::header::CONTENT_LENGTH);

@@ -83,7 +83,13 @@ pub fn ApplicationsTab() -> impl IntoView {
             if let Some(Ok(row)) = answer.get() {
                 buttons.sharing.set(Some(row));
                 if buttons.share_open.get_untracked() {
-                    focus_by_id("share-user");
+                    // Without Can Share there is no picker: the list.
+                    let to = if buttons.may_share.get_untracked() {
+                        "share-user"
+                    } else {
+                        "shared-with"
+                    };
+                    focus_by_id(to);
                 }
             }
         });
@@ -119,7 +125,7 @@ pub fn ApplicationsTab() -> impl IntoView {
             <DoneNotice done />
             <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons /> } />
         </section>
-        <Modal title=Signal::derive(move || format!("Share {}", buttons.sharing.get().map(|a| a.name).unwrap_or_default())) open=buttons.share_open id="share-application">
+        <Modal title=Signal::derive(move || format!("{} {}", if buttons.may_share.get() { "Share" } else { "Sharing of" }, buttons.sharing.get().map(|a| a.name).unwrap_or_default())) open=buttons.share_open id="share-application">
             {move || buttons.sharing.get().map(|app| {
                 let may_share = buttons.may_share.get_untracked();
                 view! { <ShareForm app share unshare may_share /> }
@@ -219,7 +225,7 @@ fn ApplicationRowView(
             // Without Can Share (taken away since), the same dialog only
             // stops sharing: that is always allowed.
             {(can_share || !app.shared_with.is_empty()).then(|| view! {
-                <button type="button" aria-label=format!("Share {name}") on:click=move |_| {
+                <button type="button" aria-label=if can_share { format!("Share {name}") } else { format!("Sharing of {name}") } on:click=move |_| {
                     // Before the dialog is drawn: an earlier refusal, maybe
                     // about another application, is not shown at all.
                     share.value().set(None);
@@ -368,11 +374,11 @@ fn ShareForm(
         } else {
             Either::Right(view! {
                 <p class="hint">
-                    "You no longer have Can Share: you can stop sharing, but not share with anyone new."
+                    "Without Can Share you can stop sharing, but not share with anyone new."
                 </p>
             })
         }}
-        <h3>"Shared With"</h3>
+        <h3 id="shared-with" tabindex="-1">"Shared With"</h3>
         {if app.shared_with.is_empty() {
             Either::Left(view! { <p>"Nobody yet."</p> })
         } else {

@@ -5,6 +5,7 @@
 //! from the same session. The code is exchanged server-side for the token,
 //! which is sealed. Tokens belong to the user who connected them.
 use chrono::Duration;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
@@ -129,8 +130,21 @@ pub async fn start(
     let txn = d.begin().await?;
     lock_account(&txn, me.account_id()).await?;
     let held = Scoped::of(me).all::<oauth_token::Entity>().count(&txn).await?;
-    let pending = in_progress(&txn, me, d.clock.now()).await?;
+    let mut pending = in_progress(&txn, me, d.clock.now()).await?;
     let most = d.holdings.oauth_tokens;
+    if held + pending >= most {
+        // Without a place, this session's own flows not yet back (a Stripe
+        // tab closed, the back button) are given up for this one: a retry
+        // is not refused for their ten minutes.
+        let own = oauth_state::Entity::delete_many()
+            .filter(oauth_state::Column::SessionHash.eq(token_hash(session_token)))
+            .filter(oauth_state::Column::UserId.eq(me.user_id()))
+            .exec(&txn)
+            .await?;
+        if own.rows_affected > 0 {
+            pending = in_progress(&txn, me, d.clock.now()).await?;
+        }
+    }
     limits::refuse_full(held + pending, most, || {
         let connecting = match pending {
             0 => String::new(),
@@ -197,8 +211,10 @@ impl CallbackRefusal {
     }
 }
 
-/// The account's connections to Stripe started and not yet back, nor
-/// expired: each holds a place among the account's tokens.
+/// The account's connections to Stripe started and not yet finished, nor
+/// expired: each holds a place among the account's tokens, from its start
+/// until its token is stored or it is refused ([`CLAIMED`] during the
+/// exchange).
 async fn in_progress(
     txn: &DatabaseTransaction,
     me: &Member,
@@ -211,6 +227,12 @@ async fn in_progress(
         .count(txn)
         .await?)
 }
+
+/// What a claimed state's session becomes: no session's hash (those are
+/// hex), so the state cannot be claimed twice, while it keeps holding its
+/// place (`in_progress`) through the exchange, until the token is stored in
+/// its stead or the flow is refused.
+const CLAIMED: &str = "claimed";
 
 /// The provider's redirect back. `state` must be one this session started
 /// and not yet used; it is used up here whatever happens next.
@@ -225,16 +247,41 @@ pub async fn callback(
     let hash = token_hash(state);
     let found = oauth_state::Entity::find_by_id(hash.clone()).one(&d.db).await.map_err(internal)?;
     let Some(found) = found else { return Err(CallbackRefusal::InvalidState) };
-    let claimed = oauth_state::Entity::delete_many()
-        .filter(oauth_state::Column::StateHash.eq(hash))
+    let claimed = oauth_state::Entity::update_many()
+        .col_expr(oauth_state::Column::SessionHash, Expr::value(CLAIMED))
+        .filter(oauth_state::Column::StateHash.eq(hash.as_str()))
         .filter(oauth_state::Column::SessionHash.eq(token_hash(session_token)))
         .filter(oauth_state::Column::UserId.eq(me.user_id()))
         .exec(&d.db)
         .await
         .map_err(internal)?;
-    if claimed.rows_affected != 1 || d.clock.now() - found.created_at > STATE_LIFETIME {
+    if claimed.rows_affected != 1 {
         return Err(CallbackRefusal::InvalidState);
     }
+    let finished = if d.clock.now() - found.created_at > STATE_LIFETIME {
+        Err(CallbackRefusal::InvalidState)
+    } else {
+        exchange_and_keep(d, me, &found, code).await
+    };
+    // Stored, the token took the state's place in the same transaction.
+    if finished.is_err() {
+        let gone = oauth_state::Entity::delete_by_id(hash).exec(&d.db).await;
+        if let Err(err) = gone {
+            // Its place comes back when it expires, ten minutes after its start.
+            tracing::warn!(error = %err, "a refused OAuth flow's state was not removed");
+        }
+    }
+    finished
+}
+
+/// The rest of [`callback`], once its state is claimed.
+async fn exchange_and_keep(
+    d: &Domain,
+    me: &Member,
+    found: &oauth_state::Model,
+    code: Option<&str>,
+) -> Result<OAuthTokenRow, CallbackRefusal> {
+    let internal = |_| CallbackRefusal::ExchangeFailed;
     let Some(code) = code.filter(|c| !c.is_empty()) else { return Err(CallbackRefusal::Denied) };
     // Filled up since the start (another window): the code is not exchanged,
     // so Stripe completes no connection that would not be kept.
@@ -333,6 +380,8 @@ pub async fn callback(
     .map_err(internal)?;
     let event = Event::new(ActivityKind::OAuthTokenAdded, token_name(&model));
     activity::record(d, &txn, by, event).await.map_err(|_| CallbackRefusal::ExchangeFailed)?;
+    let state = oauth_state::Entity::delete_by_id(found.state_hash.clone());
+    state.exec(&txn).await.map_err(internal)?;
     txn.commit().await.map_err(internal)?;
     Ok(row(&model))
 }

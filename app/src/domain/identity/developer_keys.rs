@@ -274,8 +274,9 @@ impl From<AppError> for RequestRefused {
 /// per account and per client address ([`Action::ApiRequest`]). A client
 /// whose count is spent is refused before its key is looked up. A key that
 /// is no key names no user: it is counted per client address and in total
-/// ([`Action::WrongApiKey`]), and once either count is spent it is refused
-/// by reads alone, so made-up keys cost at most those counts in writes. A
+/// ([`Action::WrongApiKey`]): past its address's count it is refused (429)
+/// by reads alone, past the total answered 401 uncounted, so made-up keys
+/// cost at most those counts in writes. A
 /// disabled user's key is refused once the key and its user are read,
 /// counted nowhere (it is a right key; its holder is told why).
 pub async fn admit_request(
