@@ -574,7 +574,11 @@ async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
         let (d, me) = (d.clone(), me.clone());
         async move { oauth_tokens::callback(&d, &me, "window one", &state, Some("good-code")).await }
     });
-    heard.await.unwrap();
+    let mut exchanging = exchanging;
+    tokio::select! {
+        asked = heard => asked.unwrap(),
+        early = &mut exchanging => panic!("the callback ended before the exchange: {early:?}"),
+    }
     let refused = oauth_tokens::start(&d, &me, "window two", "test").await;
     assert!(
         matches!(&refused, Err(app::model::AppError::Conflict(why)) if why.contains("1 connection to Stripe in progress")),
@@ -582,6 +586,14 @@ async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
     );
     release.send(()).unwrap();
     exchanging.await.unwrap().unwrap();
+    // A refused flow gives its place back at once: with the token deleted,
+    // a flow declined at Stripe leaves room for the next start.
+    let kept = oauth_tokens::list(&d, &me).await.unwrap().rows.remove(0);
+    oauth_tokens::delete(&d, &me, kept.id).await.unwrap();
+    let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
+    let declined = oauth_tokens::callback(&d, &me, "window one", &state, None).await;
+    assert!(declined.is_err());
+    oauth_tokens::start(&d, &me, "window two", "test").await.unwrap();
 }
 
 /// Where only the platform can help (Stripe not enabled, a second factor

@@ -124,7 +124,7 @@ pub async fn start(
     // A full account is told before the trip to Stripe; reconnecting a
     // Stripe account it keeps needs room too (one deleted first), since
     // which account comes back is known only after the code is exchanged.
-    // A connection in progress holds a place: two windows started with one
+    // A connection in progress holds a place: two sessions' starts with one
     // place left would both be granted by Stripe, and the second grant
     // thrown away at its callback, where the console could not revoke it.
     let txn = d.begin().await?;
@@ -234,6 +234,11 @@ async fn in_progress(
 /// its stead or the flow is refused.
 const CLAIMED: &str = "claimed";
 
+/// More than a code's exchange takes (the outbound call's 15 s, the lock
+/// and the insert): a callback is taken only this long before its state
+/// expires.
+const EXCHANGE_MARGIN: Duration = Duration::minutes(1);
+
 /// The provider's redirect back. `state` must be one this session started
 /// and not yet used; it is used up here whatever happens next.
 pub async fn callback(
@@ -258,20 +263,30 @@ pub async fn callback(
     if claimed.rows_affected != 1 {
         return Err(CallbackRefusal::InvalidState);
     }
-    let finished = if d.clock.now() - found.created_at > STATE_LIFETIME {
-        Err(CallbackRefusal::InvalidState)
-    } else {
-        exchange_and_keep(d, me, &found, code).await
-    };
-    // Stored, the token took the state's place in the same transaction.
-    if finished.is_err() {
+    // Taken only while the exchange can end within the state's lifetime,
+    // so the state holds its place (`in_progress`) until it is done.
+    if d.clock.now() - found.created_at > STATE_LIFETIME - EXCHANGE_MARGIN {
         let gone = oauth_state::Entity::delete_by_id(hash).exec(&d.db).await;
-        if let Err(err) = gone {
-            // Its place comes back when it expires, ten minutes after its start.
-            tracing::warn!(error = %err, "a refused OAuth flow's state was not removed");
-        }
+        gone.map_err(internal)?;
+        return Err(CallbackRefusal::InvalidState);
     }
-    finished
+    // Run to its end even if the request is dropped (a closed tab, the
+    // request timeout): a claimed state would otherwise hold its place,
+    // out of its session's reach, until it expired.
+    let (d, me, code) = (d.clone(), me.clone(), code.map(str::to_owned));
+    let work = tokio::spawn(async move {
+        let finished = exchange_and_keep(&d, &me, &found, code.as_deref()).await;
+        // Stored, the token took the state's place in the same transaction.
+        if finished.is_err() {
+            let gone = oauth_state::Entity::delete_by_id(hash).exec(&d.db).await;
+            if let Err(err) = gone {
+                // Its place comes back when it expires, ten minutes after its start.
+                tracing::warn!(error = %err, "a refused OAuth flow's state was not removed");
+            }
+        }
+        finished
+    });
+    work.await.unwrap_or(Err(CallbackRefusal::ExchangeFailed))
 }
 
 /// The rest of [`callback`], once its state is claimed.
