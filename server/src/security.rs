@@ -223,7 +223,7 @@ async fn read_whole_body(
         if length > bytes.capacity() {
             // Grown as a Vec grows (doubling, never past the declared
             // length, which hyper holds the client to), but counted before
-            // it is allocated: the shares cover what the buffer holds, up to
+            // it is allocated: the share covers what the buffer holds, up to
             // twice what has arrived when no length was declared.
             let capacity =
                 length.max(2 * bytes.capacity()).min(declared.unwrap_or(BODY_MAX)).max(length);
