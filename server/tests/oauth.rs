@@ -470,6 +470,27 @@ fn a_callback_without_room_is_refused_before_the_exchange() {
     })
 }
 
+/// A callback in its state's last minute is refused as expired (its
+/// exchange could outlast the place the state holds), and the place comes
+/// back at once.
+#[test]
+fn a_callback_in_its_states_last_minute_is_refused_and_gives_its_place_back() {
+    support::run(async {
+        let mut app = app_with_provider().await;
+        app.configure(|d| d.holdings.oauth_tokens = 1);
+        let admin = app.sign_up(ADMIN).await;
+        let other = app.log_in(ADMIN, app::domain::testing::PASSWORD).await.session().unwrap();
+        enable_stripe(&app, ADMIN).await;
+        let state = state_of(&start(&app, &admin).await);
+        app.clock.advance(oauth_tokens::STATE_LIFETIME - chrono::Duration::seconds(30));
+        let late = callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await;
+        assert_eq!(late, "/account/oauth-tokens?oauth=invalid_state");
+        let listed = app.call("list_oauth_tokens", &[], Some(&other)).await.json();
+        assert_eq!(listed["rows"], json!([]));
+        start(&app, &other).await;
+    })
+}
+
 /// A user whose changes are counted out is refused at the start, with when
 /// to come back; one counted out between the start and Stripe's redirect
 /// back is refused then, before the code is exchanged, with its own message.
