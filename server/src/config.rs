@@ -233,6 +233,7 @@ impl Config {
             token_url: var("STRIPE_TOKEN_URL").unwrap_or(defaults.token_url),
             test: oauth_client("STRIPE_CLIENT_ID_TEST", "STRIPE_SECRET_KEY_TEST"),
             live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE"),
+            ..defaults
         };
         let limits = var("LIMITS");
         let seconds = |name: &str, default: u64, most: u64| match var(name) {

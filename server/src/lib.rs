@@ -61,6 +61,13 @@ fn request_context(web: WebContext) -> impl Fn() + Clone + Send + Sync + 'static
 /// sealed a secret with the old key to commit or give up.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+// A Stripe callback's exchange runs in its own task, past its request's
+// timeout if it could: it must end first, for the browser to hear how it
+// ended and for `secrets rotate` to wait out the token it seals.
+const _: () = assert!(
+    app::domain::core::oauth_provider::EXCHANGE_LIMIT.as_secs() < REQUEST_TIMEOUT.as_secs()
+);
+
 /// The app's routes, listed once per process. Listing them renders the app
 /// with resource loads suppressed for the whole process (leptos #4773): a
 /// page rendering on another thread meanwhile would start a resource that

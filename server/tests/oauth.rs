@@ -71,6 +71,7 @@ fn oauth_config(provider_url: &str) -> OAuthConfig {
         token_url: format!("{provider_url}/token"),
         test: Some(OAuthClient { client_id: "ca_test_local".into(), secret: SECRET.into() }),
         live: None,
+        ..OAuthConfig::default()
     }
 }
 
@@ -557,37 +558,153 @@ async fn callbacks_at_the_same_moment_add_one_stripe_account_once() {
     assert_eq!(oauth_token::Entity::find().count(&d.db).await.unwrap(), 1);
 }
 
-/// A flow holds its place while Stripe exchanges its code (seconds, at
-/// times): a start meanwhile, with no other place, is refused, so Stripe is
-/// not sent to grant a connection that could not be kept.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
-    use tokio::sync::{oneshot, Mutex};
-    let (asked, heard) = oneshot::channel::<()>();
-    let (release, released) = oneshot::channel::<()>();
+/// A local provider that tells `asked` when a code reaches it and answers
+/// only once `released` fires (or at once, after the first); "bad-code" is
+/// refused. Returns its URL.
+async fn held_provider(
+    asked: tokio::sync::oneshot::Sender<()>,
+    released: tokio::sync::oneshot::Receiver<()>,
+) -> String {
+    use axum::response::IntoResponse;
+    use tokio::sync::Mutex;
     let gate = Arc::new(Mutex::new(Some((asked, released))));
-    // A provider that answers only once the test lets it.
-    let token = post(move || {
+    let token = post(move |body: String| {
         let gate = gate.clone();
         async move {
             if let Some((asked, released)) = gate.lock().await.take() {
                 let _ = asked.send(());
                 let _ = released.await;
             }
+            if body.contains("code=bad-code") {
+                return (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant" })))
+                    .into_response();
+            }
             Json(json!({
                 "access_token": ACCESS_TOKEN, "refresh_token": "rt_test_REFRESH",
                 "token_type": "bearer", "stripe_user_id": "acct_1LocalTest",
                 "livemode": false, "scope": "read_write"
             }))
+            .into_response()
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let router = axum::Router::new().route("/token", token);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+/// How many OAuth flows are in the database, claimed or not.
+async fn states(d: &app::domain::Domain) -> u64 {
+    use app::domain::entity::oauth_state;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    oauth_state::Entity::find().count(&d.db).await.unwrap()
+}
+
+/// A flow holds its place while Stripe exchanges its code (seconds, at
+/// times): a start meanwhile, with no other place, is refused, so Stripe is
+/// not sent to grant a connection that could not be kept. The exchange
+/// runs to its end when the browser goes away (the request dropped), and a
+/// flow refused, at Stripe or by Stripe, gives its place back at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
+    use tokio::sync::oneshot;
+    use tokio::time::{timeout, Duration};
+    let (asked, heard) = oneshot::channel::<()>();
+    let (release, released) = oneshot::channel::<()>();
+    let url = held_provider(asked, released).await;
     let (mut d, _) = app::domain::testing::fresh_concurrent_domain().await;
     d.oauth = Arc::new(oauth_config(&url));
     d.holdings.oauth_tokens = 1;
+    let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
+    enable_stripe_on(&d, ADMIN).await;
+    let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
+    let mut exchanging = tokio::spawn({
+        let (d, me) = (d.clone(), me.clone());
+        async move { oauth_tokens::callback(&d, &me, "window one", &state, Some("good-code")).await }
+    });
+    tokio::select! {
+        asked = heard => asked.unwrap(),
+        early = &mut exchanging => panic!("the callback ended before the exchange: {early:?}"),
+        _ = tokio::time::sleep(Duration::from_secs(10)) => panic!("the code never reached Stripe"),
+    }
+    let refused = oauth_tokens::start(&d, &me, "window two", "test").await;
+    assert!(
+        matches!(&refused, Err(app::model::AppError::Conflict(why)) if why.contains("1 connection to Stripe in progress")),
+        "{refused:?}"
+    );
+    // The browser goes (a closed tab drops the request), then Stripe answers.
+    exchanging.abort();
+    release.send(()).unwrap();
+    let stored = timeout(Duration::from_secs(10), async {
+        loop {
+            let rows = oauth_tokens::list(&d, &me).await.unwrap().rows;
+            if !rows.is_empty() {
+                return rows;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the token was never stored once the request was dropped");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(states(&d).await, 0, "the token took its state's place");
+    // A refused flow gives its place back at once: with the token deleted,
+    // a flow declined at Stripe, then one whose code Stripe refuses, each
+    // leave room for the next start.
+    oauth_tokens::delete(&d, &me, stored[0].id).await.unwrap();
+    let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
+    let declined = oauth_tokens::callback(&d, &me, "window one", &state, None).await;
+    assert!(matches!(declined, Err(oauth_tokens::CallbackRefusal::Denied)), "{declined:?}");
+    let state = state_of(&oauth_tokens::start(&d, &me, "window two", "test").await.unwrap());
+    let failed = oauth_tokens::callback(&d, &me, "window two", &state, Some("bad-code")).await;
+    assert!(matches!(failed, Err(oauth_tokens::CallbackRefusal::ExchangeFailed)), "{failed:?}");
+    assert_eq!(states(&d).await, 0);
+    oauth_tokens::start(&d, &me, "window three", "test").await.unwrap();
+}
+
+/// An exchange that outlasts its limit (Stripe slow to answer) is refused
+/// before the request times out, stores nothing, and gives its place back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exchange_past_its_limit_is_refused_and_gives_its_place_back() {
+    use tokio::sync::oneshot;
+    use tokio::time::{timeout, Duration};
+    let (asked, _heard) = oneshot::channel::<()>();
+    let (release, released) = oneshot::channel::<()>();
+    let url = held_provider(asked, released).await;
+    let (mut d, _) = app::domain::testing::fresh_concurrent_domain().await;
+    d.oauth = Arc::new(OAuthConfig {
+        exchange_limit: std::time::Duration::from_millis(300),
+        ..oauth_config(&url)
+    });
+    d.holdings.oauth_tokens = 1;
+    let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
+    enable_stripe_on(&d, ADMIN).await;
+    let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
+    let slow = oauth_tokens::callback(&d, &me, "window one", &state, Some("good-code"));
+    let refused = timeout(Duration::from_secs(10), slow).await.expect("the callback waited on");
+    assert!(matches!(refused, Err(oauth_tokens::CallbackRefusal::ExchangeFailed)), "{refused:?}");
+    assert_eq!(states(&d).await, 0);
+    // The exchange was dropped with its connection to Stripe, if Stripe
+    // has not dropped its side already.
+    let _ = release.send(());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(oauth_tokens::list(&d, &me).await.unwrap().rows.is_empty());
+    oauth_tokens::start(&d, &me, "window two", "test").await.unwrap();
+}
+
+/// A token is stored only in its flow's place: a state that expired and was
+/// cleaned up during the exchange (its place perhaps another start's since)
+/// is refused as expired, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_cleaned_up_during_its_exchange_stores_nothing() {
+    use tokio::sync::oneshot;
+    use tokio::time::{timeout, Duration};
+    let (asked, heard) = oneshot::channel::<()>();
+    let (release, released) = oneshot::channel::<()>();
+    let url = held_provider(asked, released).await;
+    let (mut d, clock) = app::domain::testing::fresh_concurrent_domain().await;
+    d.oauth = Arc::new(oauth_config(&url));
     let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
     enable_stripe_on(&d, ADMIN).await;
     let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
@@ -595,26 +712,14 @@ async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
         let (d, me) = (d.clone(), me.clone());
         async move { oauth_tokens::callback(&d, &me, "window one", &state, Some("good-code")).await }
     });
-    let mut exchanging = exchanging;
-    tokio::select! {
-        asked = heard => asked.unwrap(),
-        early = &mut exchanging => panic!("the callback ended before the exchange: {early:?}"),
-    }
-    let refused = oauth_tokens::start(&d, &me, "window two", "test").await;
-    assert!(
-        matches!(&refused, Err(app::model::AppError::Conflict(why)) if why.contains("1 connection to Stripe in progress")),
-        "{refused:?}"
-    );
+    timeout(Duration::from_secs(10), heard).await.expect("the code never reached Stripe").unwrap();
+    clock.advance(oauth_tokens::STATE_LIFETIME + chrono::Duration::seconds(1));
+    app::domain::jobs::forget_expired(&d).await.unwrap();
+    assert_eq!(states(&d).await, 0);
     release.send(()).unwrap();
-    exchanging.await.unwrap().unwrap();
-    // A refused flow gives its place back at once: with the token deleted,
-    // a flow declined at Stripe leaves room for the next start.
-    let kept = oauth_tokens::list(&d, &me).await.unwrap().rows.remove(0);
-    oauth_tokens::delete(&d, &me, kept.id).await.unwrap();
-    let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
-    let declined = oauth_tokens::callback(&d, &me, "window one", &state, None).await;
-    assert!(declined.is_err());
-    oauth_tokens::start(&d, &me, "window two", "test").await.unwrap();
+    let late = timeout(Duration::from_secs(10), exchanging).await.unwrap().unwrap();
+    assert!(matches!(late, Err(oauth_tokens::CallbackRefusal::InvalidState)), "{late:?}");
+    assert!(oauth_tokens::list(&d, &me).await.unwrap().rows.is_empty());
 }
 
 /// Where only the platform can help (Stripe not enabled, a second factor

@@ -22,6 +22,10 @@ pub struct OAuthConfig {
     pub token_url: String,
     pub test: Option<OAuthClient>,
     pub live: Option<OAuthClient>,
+    /// The longest a callback's claim, code exchange and storing may take
+    /// together: under the request timeout, so the browser hears the end,
+    /// and under `secrets rotate`'s wait, since the token is sealed in it.
+    pub exchange_limit: std::time::Duration,
 }
 
 impl Default for OAuthConfig {
@@ -31,9 +35,14 @@ impl Default for OAuthConfig {
             token_url: "https://connect.stripe.com/oauth/token".into(),
             test: None,
             live: None,
+            exchange_limit: EXCHANGE_LIMIT,
         }
     }
 }
+
+/// The default [`OAuthConfig::exchange_limit`]: the outbound call's 15 s
+/// and a moment for the database.
+pub const EXCHANGE_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Where the provider sends the browser back.
 pub const CALLBACK_PATH: &str = "/oauth/stripe/callback";

@@ -1,7 +1,7 @@
 //! OAuth tokens of connected Stripe accounts, by the authorization-code
 //! flow. Starting it stores a random `state` (hashed) bound to the session
 //! that started it; the provider sends the browser back to the callback with
-//! that state and a code, which is accepted once, within ten minutes, only
+//! that state and a code, which is accepted once, within nine minutes, only
 //! from the same session. The code is exchanged server-side for the token,
 //! which is sealed. Tokens belong to the user who connected them.
 use chrono::Duration;
@@ -11,6 +11,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
@@ -234,9 +235,8 @@ async fn in_progress(
 /// its stead or the flow is refused.
 const CLAIMED: &str = "claimed";
 
-/// More than a code's exchange takes (the outbound call's 15 s, the lock
-/// and the insert): a callback is taken only this long before its state
-/// expires.
+/// More than a code's exchange may take (`OAuthConfig::exchange_limit`):
+/// a callback is taken only this long before its state expires.
 const EXCHANGE_MARGIN: Duration = Duration::minutes(1);
 
 /// The provider's redirect back. `state` must be one this session started
@@ -248,14 +248,56 @@ pub async fn callback(
     state: &str,
     code: Option<&str>,
 ) -> Result<OAuthTokenRow, CallbackRefusal> {
-    let internal = |_| CallbackRefusal::ExchangeFailed;
+    // Run to its end, from the claim on, even if the request is dropped (a
+    // closed tab): a claimed state would otherwise hold its place, out of
+    // its session's reach, until it expired. Its logs keep the request's id.
     let hash = token_hash(state);
-    let found = oauth_state::Entity::find_by_id(hash.clone()).one(&d.db).await.map_err(internal)?;
+    let (d, me) = (d.clone(), me.clone());
+    let (session_hash, code) = (token_hash(session_token), code.map(str::to_owned));
+    let work = tokio::spawn(
+        {
+            let hash = hash.clone();
+            let d = d.clone();
+            async move { claim_and_keep(&d, &me, &session_hash, &hash, code.as_deref()).await }
+        }
+        .instrument(tracing::Span::current()),
+    );
+    match work.await {
+        Ok(finished) => finished,
+        Err(err) => {
+            // A panic: this request's claim, if it made one, gives its place
+            // back. (Were the same link opened twice at once, this could be
+            // the other request's claim: its token would still be stored.)
+            tracing::error!(error = %err, "an OAuth callback's task failed");
+            let gone = oauth_state::Entity::delete_many()
+                .filter(oauth_state::Column::StateHash.eq(hash))
+                .filter(oauth_state::Column::SessionHash.eq(CLAIMED))
+                .exec(&d.db)
+                .await;
+            if let Err(err) = gone {
+                tracing::warn!(error = %err, "a failed OAuth flow's state was not removed");
+            }
+            Err(CallbackRefusal::ExchangeFailed)
+        }
+    }
+}
+
+/// [`callback`]'s work: claims the state, then exchanges its code and keeps
+/// the token within the exchange limit, or gives the state's place back.
+async fn claim_and_keep(
+    d: &Domain,
+    me: &Member,
+    session_hash: &str,
+    hash: &str,
+    code: Option<&str>,
+) -> Result<OAuthTokenRow, CallbackRefusal> {
+    let internal = |_| CallbackRefusal::ExchangeFailed;
+    let found = oauth_state::Entity::find_by_id(hash).one(&d.db).await.map_err(internal)?;
     let Some(found) = found else { return Err(CallbackRefusal::InvalidState) };
     let claimed = oauth_state::Entity::update_many()
         .col_expr(oauth_state::Column::SessionHash, Expr::value(CLAIMED))
-        .filter(oauth_state::Column::StateHash.eq(hash.as_str()))
-        .filter(oauth_state::Column::SessionHash.eq(token_hash(session_token)))
+        .filter(oauth_state::Column::StateHash.eq(hash))
+        .filter(oauth_state::Column::SessionHash.eq(session_hash))
         .filter(oauth_state::Column::UserId.eq(me.user_id()))
         .exec(&d.db)
         .await
@@ -265,28 +307,28 @@ pub async fn callback(
     }
     // Taken only while the exchange can end within the state's lifetime,
     // so the state holds its place (`in_progress`) until it is done.
-    if d.clock.now() - found.created_at > STATE_LIFETIME - EXCHANGE_MARGIN {
-        let gone = oauth_state::Entity::delete_by_id(hash).exec(&d.db).await;
-        gone.map_err(internal)?;
-        return Err(CallbackRefusal::InvalidState);
-    }
-    // Run to its end even if the request is dropped (a closed tab, the
-    // request timeout): a claimed state would otherwise hold its place,
-    // out of its session's reach, until it expired.
-    let (d, me, code) = (d.clone(), me.clone(), code.map(str::to_owned));
-    let work = tokio::spawn(async move {
-        let finished = exchange_and_keep(&d, &me, &found, code.as_deref()).await;
-        // Stored, the token took the state's place in the same transaction.
-        if finished.is_err() {
-            let gone = oauth_state::Entity::delete_by_id(hash).exec(&d.db).await;
-            if let Err(err) = gone {
-                // Its place comes back when it expires, ten minutes after its start.
-                tracing::warn!(error = %err, "a refused OAuth flow's state was not removed");
+    let finished = if d.clock.now() - found.created_at > STATE_LIFETIME - EXCHANGE_MARGIN {
+        Err(CallbackRefusal::InvalidState)
+    } else {
+        let limit = d.oauth.exchange_limit;
+        match tokio::time::timeout(limit, exchange_and_keep(d, me, &found, code)).await {
+            Ok(finished) => finished,
+            // Dropped, its transaction rolls back: nothing is stored.
+            Err(_) => {
+                tracing::warn!(seconds = limit.as_secs(), "an OAuth code's exchange took too long");
+                Err(CallbackRefusal::ExchangeFailed)
             }
         }
-        finished
-    });
-    work.await.unwrap_or(Err(CallbackRefusal::ExchangeFailed))
+    };
+    // Stored, the token took the state's place in the same transaction.
+    if finished.is_err() {
+        let gone = oauth_state::Entity::delete_by_id(hash).exec(&d.db).await;
+        if let Err(err) = gone {
+            // Its place comes back when it expires, ten minutes after its start.
+            tracing::warn!(error = %err, "a refused OAuth flow's state was not removed");
+        }
+    }
+    finished
 }
 
 /// The rest of [`callback`], once its state is claimed.
@@ -395,8 +437,12 @@ async fn exchange_and_keep(
     .map_err(internal)?;
     let event = Event::new(ActivityKind::OAuthTokenAdded, token_name(&model));
     activity::record(d, &txn, by, event).await.map_err(|_| CallbackRefusal::ExchangeFailed)?;
+    // The state holds the place the token takes, unless it expired and was
+    // cleaned up meanwhile: then another start may have taken the place.
     let state = oauth_state::Entity::delete_by_id(found.state_hash.clone());
-    state.exec(&txn).await.map_err(internal)?;
+    if state.exec(&txn).await.map_err(internal)?.rows_affected != 1 {
+        return Err(CallbackRefusal::InvalidState);
+    }
     txn.commit().await.map_err(internal)?;
     Ok(row(&model))
 }
