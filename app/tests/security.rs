@@ -710,16 +710,21 @@ async fn an_accounts_api_requests_are_counted_together() {
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
     let bob = account_with_admin(&d, "Globex", "bob@example.com").await;
     let mut keys = Vec::new();
-    for member in [&ada, &grace, &bob] {
-        keys.push(developer_keys::generate(&d, member, "CI", PASSWORD, "").await.unwrap().key);
+    for (member, name) in [(&ada, "CI"), (&grace, "CI"), (&bob, "CI"), (&grace, "Unused")] {
+        keys.push(developer_keys::generate(&d, member, name, PASSWORD, "").await.unwrap().key);
     }
     let from = |i: u8| Some(std::net::IpAddr::from([192, 0, 2, i]));
     for (i, key) in [&keys[0], &keys[1], &keys[0]].into_iter().enumerate() {
         assert!(developer_keys::admit_request(&d, key, from(i as u8)).await.is_ok(), "{i}");
     }
-    let refused = developer_keys::admit_request(&d, &keys[1], from(9)).await.unwrap_err();
-    assert!(matches!(refused.error, AppError::TooManyRequests(_)), "{refused:?}");
-    assert_eq!(refused.retry_after, Some(Duration::seconds(60)));
+    // Refused, a request writes nothing: not even its unused key's "Last Used".
+    let before = Snapshot::take(&d).await;
+    for key in [&keys[1], &keys[3]] {
+        let refused = developer_keys::admit_request(&d, key, from(9)).await.unwrap_err();
+        assert!(matches!(refused.error, AppError::TooManyRequests(_)), "{refused:?}");
+        assert_eq!(refused.retry_after, Some(Duration::seconds(60)));
+    }
+    before.assert_unchanged(&d).await;
     assert!(developer_keys::admit_request(&d, &keys[2], from(9)).await.is_ok(), "another account");
 }
 

@@ -216,6 +216,13 @@ async fn still_there(d: &Domain, id: i32, key_hash: &str) -> Result<bool, AppErr
 /// user's current ones; a deleted user's keys are gone with the user, and a
 /// disabled user's keys do not work until they are enabled again.
 pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
+    let (row, member) = look_up(d, key).await?;
+    mark_used(d, &row).await?;
+    Ok(member)
+}
+
+/// The key `key` and the member it acts as, by reads alone.
+async fn look_up(d: &Domain, key: &str) -> Result<(developer_key::Model, Member), AppError> {
     if !key.starts_with(KEY_PREFIX) {
         return Err(AppError::Unauthenticated);
     }
@@ -232,6 +239,12 @@ pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
     // The key is right, so its holder may hear why it does nothing, as the
     // right password at log-in does.
     people::refuse_disabled(&user)?;
+    Ok((row, Member::new(user.id, user.account_id, user.is_admin)))
+}
+
+/// Records that the key `row` was used (to the minute), refusing it if it
+/// was revoked or regenerated since it was read.
+async fn mark_used(d: &Domain, row: &developer_key::Model) -> Result<(), AppError> {
     let now = d.clock.now();
     if row.last_used_at.is_none_or(|at| now - at > LAST_USED_GRANULARITY) {
         // Conditional, and whatever it finds: a revoke or a regenerate
@@ -252,7 +265,7 @@ pub async fn authenticate(d: &Domain, key: &str) -> Result<Member, AppError> {
             return Err(AppError::Unauthenticated);
         }
     }
-    Ok(Member::new(user.id, user.account_id, user.is_admin))
+    Ok(())
 }
 
 /// Why an API request was refused, and when a refusal for its pace may be
@@ -290,8 +303,8 @@ pub async fn admit_request(
     }
     let from_client = Who { client, ..Who::default() };
     refuse_spent_request(d, Action::ApiRequest, &from_client).await?;
-    let member = match authenticate(d, key).await {
-        Ok(member) => member.from_address(client),
+    let (row, member) = match look_up(d, key).await {
+        Ok((row, member)) => (row, member.from_address(client)),
         Err(AppError::Unauthenticated) => {
             // The address's own count spent: 429, with when to come back.
             let own = Who { sends_nothing: true, ..from_client.clone() };
@@ -318,6 +331,9 @@ pub async fn admit_request(
     // The client's count was read above.
     refuse_spent_request(d, Action::ApiRequest, &user).await?;
     count_request(d, Action::ApiRequest, &Who { client, ..user }).await?;
+    // Marked used only once admitted: a request refused for its pace
+    // leaves the key as it was.
+    mark_used(d, &row).await?;
     Ok(member)
 }
 
