@@ -1638,6 +1638,38 @@ async fn a_code_step_is_not_opened_for_a_password_changed_since_it_was_checked()
     assert!(matches!(step, LogIn::SecondFactor { .. }), "as read now, the code step opens");
 }
 
+/// Each password change emails its user a notice: a user's changes are
+/// counted by the day and everyone's by the hour, and a refused one
+/// changes nothing (the password stays, no email, no session ended).
+#[tokio::test]
+async fn password_changes_are_counted_per_user_and_in_total() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    use app::domain::identity::profile;
+    let (mut d, _) = fresh_domain().await;
+    let day = Duration::days(1);
+    d.quotas.set(Limit { action: Action::PasswordChange, per: Per::Actor, max: 2, window: day });
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::PasswordChange, per: Per::Total, max: 3, window: hour });
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
+    let passwords = [PASSWORD, "Maple-Canyon-Drift-19", "Quartz-Harbor-Lantern-77"];
+    for pair in passwords.windows(2) {
+        profile::change_password(&d, &ada, "t", pair[0], pair[1]).await.unwrap();
+    }
+    profile::change_password(&d, &grace, "t", PASSWORD, passwords[1]).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let mine = profile::change_password(&d, &ada, "t", passwords[2], "Cobalt-Meadow-Fern-21").await;
+    assert!(
+        matches!(&mine, Err(AppError::TooManyRequests(why)) if why.contains("password changes"))
+    );
+    // Grace's own count has room; everyone's has none.
+    let all =
+        profile::change_password(&d, &grace, "t", passwords[1], "Cobalt-Meadow-Fern-21").await;
+    assert!(matches!(&all, Err(AppError::TooManyRequests(_))), "{all:?}");
+    before.assert_unchanged(&d).await;
+    assert!(log_in::log_in(&d, "ada@example.com", passwords[2], "t", None).await.is_ok());
+}
+
 /// Whoever knew the old password and asked for an email change (the old
 /// address is told, and advised to change the password) loses it with the
 /// password: a change or a reset expires the pending link.

@@ -639,6 +639,40 @@ async fn claiming_an_unverified_sign_up_by_a_reset_ends_what_it_had() {
     before.assert_unchanged(&d).await;
 }
 
+/// A squatter who knows the password they signed up with cannot withdraw
+/// the address's owner's reset link by changing it: on an account nobody
+/// proved an address of, the link claims the account whatever its password.
+#[tokio::test]
+async fn a_squatters_password_change_does_not_withdraw_the_owners_reset() {
+    let (d, _) = fresh_domain().await;
+    let squatter =
+        sign_up::sign_up(&d, sign_up_input("grace@example.com"), "t", None).await.unwrap();
+    email_links::request_password_reset(&d, "grace@example.com", None).await.unwrap();
+    let token = link_token(&d, "grace@example.com", "/reset-password").await;
+    let (member, session) = (&squatter.member, &squatter.token);
+    profile::change_password(&d, member, session, PASSWORD, "Maple-Canyon-Drift-19").await.unwrap();
+    let claimed = email_links::reset_password(&d, &token, "Quartz-Harbor-Lantern-77", "t", None)
+        .await
+        .and_then(LogIn::into_session)
+        .unwrap();
+    assert_eq!(sessions::authenticate(&d, &squatter.token).await, Err(AppError::Unauthenticated));
+    assert!(sessions::authenticate(&d, &claimed.token).await.is_ok());
+    // On a verified account the password's owner withdraws it as before.
+    email_links::request_password_reset(&d, "grace@example.com", None).await.unwrap();
+    let token = link_token(&d, "grace@example.com", "/reset-password").await;
+    let new = "Quartz-Harbor-Lantern-78";
+    profile::change_password(&d, &claimed.member, &claimed.token, "Quartz-Harbor-Lantern-77", new)
+        .await
+        .unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = email_links::reset_password(&d, &token, "Cobalt-Meadow-Fern-21", "t", None).await;
+    let withdrawn = app::domain::core::tokens::link_withdrawn(
+        app::domain::core::tokens::Purpose::ResetPassword,
+    );
+    assert_eq!(refused.err().and_then(|e| e.message_for("token")).as_deref(), Some(withdrawn));
+    before.assert_unchanged(&d).await;
+}
+
 /// Sends 12 wrong codes at once on one fresh challenge; returns how many
 /// were checked (the others were refused before checking).
 async fn guess_in_parallel(d: &Domain) -> i32 {

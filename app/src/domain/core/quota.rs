@@ -42,6 +42,10 @@ pub enum Action {
     /// Two-factor authentication turned on, which emails the user (as turning
     /// it off does; that needs it on first, so this bounds both).
     TwoFactorOn,
+    /// A password changed by its signed-in user, which emails them a
+    /// notice: bounded per user, since the current password is all it
+    /// takes, and in total, since verified accounts add up over time.
+    PasswordChange,
     /// A two-factor set-up started: a new secret sealed and written in
     /// place of the pending one. Not a change (the activity log has no
     /// event for it, and a spent change count must not keep anyone from
@@ -94,7 +98,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -103,6 +107,7 @@ impl Action {
         Action::NumberRequest,
         Action::DemoNumberRequest,
         Action::TwoFactorOn,
+        Action::PasswordChange,
         Action::TwoFactorSetup,
         Action::SignIn,
         Action::PasswordCheck,
@@ -125,6 +130,7 @@ impl Action {
             Action::NumberRequest => "number_request",
             Action::DemoNumberRequest => "demo_number_request",
             Action::TwoFactorOn => "two_factor_on",
+            Action::PasswordChange => "password_change",
             Action::TwoFactorSetup => "two_factor_setup",
             Action::SignIn => "sign_in",
             Action::PasswordCheck => "password_check",
@@ -149,6 +155,7 @@ impl Action {
             Action::NumberRequest => "phone-number requests",
             Action::DemoNumberRequest => "phone-number requests on a demo account",
             Action::TwoFactorOn => "two-factor set-ups",
+            Action::PasswordChange => "password changes",
             Action::TwoFactorSetup => "new two-factor secrets",
             Action::SignIn => "log-ins",
             Action::PasswordCheck => "password checks",
@@ -259,6 +266,11 @@ impl Default for QuotaPolicy {
                 limit(DemoNumberRequest, Client, 3, 30 * DAY),
                 limit(DemoNumberRequest, Total, 20, 30 * DAY),
                 limit(TwoFactorOn, Actor, 5, DAY),
+                // Each emails a notice: accounts made for it, each with its
+                // own count, together.
+                limit(TwoFactorOn, Total, 1000, HOUR),
+                limit(PasswordChange, Actor, 10, DAY),
+                limit(PasswordChange, Total, 1000, HOUR),
                 limit(TwoFactorSetup, Actor, 30, HOUR),
                 limit(SignIn, Actor, 30, HOUR),
                 // A client's own accounts each have a count: together they

@@ -5,12 +5,13 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set};
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::people::{self, own_row};
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::{lock_account_of, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
-use crate::domain::identity::password_link::{notify_password_changed, PasswordChange};
+use crate::domain::identity::password_link::{self, notify_password_changed, PasswordChange};
 use crate::domain::identity::reauth;
 use crate::domain::identity::sessions::{end_sign_ins, ShownUser};
 use crate::model::{ActivityKind, AppError, CurrentUser};
@@ -91,12 +92,20 @@ pub async fn change_password(
         errors.check("new_password", judged);
     }
     errors.into_result()?;
+    // Its notice is an email: counted, and refused before the hash.
+    let who = Who { actor: Some(actor.user_id()), ..Who::default() };
+    quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::PasswordChange, &who).await?;
     let hash = d.passwords.hash(new_password).await?;
     let txn = d.begin().await?;
     // Before the user's row and their links, as a reset link's redeem does;
     // a reset or a claim committed since the check is not overwritten.
     let current = lock_account_of(&txn, me.id).await?;
     reauth::refuse_changed_since(&me, &current, "current_password")?;
+    d.spend(&txn, Action::PasswordChange, &who).await?;
+    // On an account nobody has proved an address of, a reset link claims
+    // it from whoever signed up (`password_link::claims`): the mailbox's
+    // proof outranks the password, which must not withdraw it.
+    let keeps_resets = password_link::claims(&txn, &current, Purpose::ResetPassword).await?;
     let (user_id, email) = (me.id, current.email.clone());
     // `current`, not `me`: the search columns written with the row are made
     // from its names and email, which may have changed since `me` was read.
@@ -109,7 +118,9 @@ pub async fn change_password(
     // A reset link asked for before would undo the new password, and an
     // email change asked for before would hand the account to its new
     // address: the old address's notice of it advises this very change.
-    tokens::expire(d, &txn, user_id, Purpose::ResetPassword).await?;
+    if !keeps_resets {
+        tokens::expire(d, &txn, user_id, Purpose::ResetPassword).await?;
+    }
     tokens::expire(d, &txn, user_id, Purpose::ChangeEmail).await?;
     activity::record(d, &txn, By::Remedy(actor), Event::new(ActivityKind::PasswordChanged, email))
         .await?;
