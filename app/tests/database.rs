@@ -153,3 +153,31 @@ async fn a_failed_migration_on_sqlite_leaves_no_half_applied_schema() {
     migrated.close().await.unwrap();
     let _ = std::fs::remove_file(&path);
 }
+
+/// An operator command migrates only a new database: run from a newer build
+/// before its servers (a backup before an upgrade), it refuses instead of
+/// migrating the database under the older servers, and changes nothing.
+#[tokio::test]
+async fn an_operator_command_does_not_migrate_a_database_in_use() {
+    use app::domain::core::db::{connect_as, readiness, Opening, Readiness};
+    let path = std::env::temp_dir().join(format!("console-command-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    // A new database: the command sets it up.
+    let new = connect_as(&url, Opening::Command).await.unwrap();
+    assert_eq!(readiness(&new.write).await, Readiness::Ready);
+    // The servers run an older build: its last migration is not applied.
+    use sea_orm_migration::MigratorTrait;
+    let migrations = app::domain::migration::Migrator::migrations();
+    let last = migrations.last().unwrap().name();
+    let delete = format!("DELETE FROM seaql_migrations WHERE version = '{last}'");
+    new.write.execute_unprepared(&delete).await.unwrap();
+    new.write.close().await.unwrap();
+    let refused = connect_as(&url, Opening::Command).await.err().expect("refused");
+    assert!(refused.to_string().contains("the database is older than this build"), "{refused}");
+    let conn = Database::connect(&url).await.unwrap();
+    let versions = format!("SELECT version FROM seaql_migrations WHERE version = '{last}'");
+    assert!(text(&conn, &versions).await.is_empty(), "nothing was migrated");
+    conn.close().await.unwrap();
+    let _ = std::fs::remove_file(&path);
+}

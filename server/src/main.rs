@@ -83,7 +83,7 @@ async fn main() -> ExitCode {
                 Err(message) => return fail(&message),
             };
             let domain = tokio::select! {
-                domain = parts.open(&config) => domain,
+                domain = parts.open(&config, db::Opening::Serving) => domain,
                 signal = signals.next() => {
                     // Nothing is served yet; an unfinished migration is rolled
                     // back with its transaction and runs again at the next start.
@@ -107,7 +107,7 @@ async fn main() -> ExitCode {
             serve(leptos_options, config, domain, serving, listening, signals).await
         }
         command => {
-            let domain = match parts.open(&config).await {
+            let domain = match parts.open(&config, db::Opening::Command).await {
                 Ok(domain) => domain,
                 Err(message) => return fail(&message),
             };
@@ -173,9 +173,9 @@ impl DomainParts {
     }
 
     /// Opens (and migrates) the database: the domain every command acts through.
-    async fn open(self, config: &Config) -> Result<Domain, String> {
+    async fn open(self, config: &Config, opening: db::Opening) -> Result<Domain, String> {
         let url = &config.database_url;
-        let database = db::connect(url)
+        let database = db::connect_as(url, opening)
             .await
             .map_err(|err| {
                 let hint = match err.to_string().contains("timed out") {

@@ -56,7 +56,43 @@ pub const INDEX_ONLY_SETTINGS: [(&str, &str); 4] =
 /// `postgres://...`), runs any migrations not yet applied, and opens the read
 /// and search index pools.
 pub async fn connect(url: &str) -> Result<Connections, DbErr> {
-    let write = connect_and_migrate(url).await?;
+    connect_as(url, Opening::Serving).await
+}
+
+/// Who opens the database, which decides what is done with the migrations
+/// this build has and the database lacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opening {
+    /// A server: applies them.
+    Serving,
+    /// An operator command (a backup, a look at the mail): applies them
+    /// only to a new database. Run from a newer build before its servers,
+    /// it would otherwise migrate the database under the older servers.
+    Command,
+}
+
+/// [`connect`], as `opening` asks.
+pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbErr> {
+    let write = open_writer(url).await?;
+    match opening {
+        Opening::Serving => migrate(&write, url).await?,
+        Opening::Command => match applied_migrations(&write).await {
+            // A new database (no migrations table, or an empty one).
+            Err(_) => migrate(&write, url).await?,
+            Ok(applied) if applied.is_empty() => migrate(&write, url).await?,
+            Ok(applied) => {
+                let missing =
+                    Migrator::migrations().iter().filter(|m| !applied.contains(m.name())).count();
+                if missing > 0 {
+                    return Err(DbErr::Custom(format!(
+                        "the database is older than this build ({missing} of its migrations \
+                         not applied): start this build's server first, which applies them, or \
+                         run the command with the build the servers run"
+                    )));
+                }
+            }
+        },
+    }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let read = if is_sqlite_file(url) {
         let mut options = ConnectOptions::new(url.to_owned());
@@ -85,6 +121,27 @@ pub async fn connect(url: &str) -> Result<Connections, DbErr> {
 
 /// The writing connection alone, migrated (tools and tests that only write).
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let db = open_writer(url).await?;
+    migrate(&db, url).await?;
+    Ok(db)
+}
+
+/// The names of the migrations applied to the database; an error when it
+/// has no migrations table.
+async fn applied_migrations(
+    conn: &DatabaseConnection,
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    use sea_orm::Statement;
+    let query = Statement::from_string(
+        conn.get_database_backend(),
+        "SELECT version FROM seaql_migrations".to_owned(),
+    );
+    let rows = conn.query_all_raw(query).await?;
+    Ok(rows.iter().filter_map(|row| row.try_get::<String>("", "version").ok()).collect())
+}
+
+/// The writing connection, as every opening sets it up.
+async fn open_writer(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
     check_connections(&mut options, url);
@@ -103,9 +160,7 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
                 .busy_timeout(BUSY_TIMEOUT)
         });
     }
-    let db = Database::connect(options).await?;
-    migrate(&db, url).await?;
-    Ok(db)
+    Database::connect(options).await
 }
 
 /// Begins a transaction; on SQLite one that takes the write lock at once
@@ -203,15 +258,8 @@ fn is_sqlite_file(url: &str) -> bool {
 /// table, on the read pool; sea-orm's own pending check would create that
 /// table on the writer and call an unknown migration an error.
 pub async fn readiness(read: &DatabaseConnection) -> Readiness {
-    use sea_orm::Statement;
-    let query = Statement::from_string(
-        read.get_database_backend(),
-        "SELECT version FROM seaql_migrations".to_owned(),
-    );
-    match read.query_all_raw(query).await {
-        Ok(rows) => {
-            let applied: std::collections::HashSet<String> =
-                rows.iter().filter_map(|row| row.try_get::<String>("", "version").ok()).collect();
+    match applied_migrations(read).await {
+        Ok(applied) => {
             let missing: Vec<String> = Migrator::migrations()
                 .iter()
                 .map(|m| m.name().to_owned())
