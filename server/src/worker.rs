@@ -13,15 +13,33 @@ const POLL_EVERY: Duration = Duration::from_secs(2);
 const CLEANUP_EVERY: Duration = Duration::from_secs(3600);
 const BATCH: u64 = 20;
 
-/// Runs until `stop` turns true.
+/// Runs until `stop` turns true: the mail loop and the clean-up, each its
+/// own task, so a long clean-up (after the retention was lowered) neither
+/// holds up the mail nor a stop. A clean-up is dropped where it is: each of
+/// its batches is one statement or transaction, done whole or not at all,
+/// and the next run takes up the rest.
 pub fn spawn(
+    domain: Domain,
+    transport: Transport,
+    sender: Mailbox,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let mail = deliver_mail(domain.clone(), transport.clone(), sender, stop.clone());
+    let cleaning = clean_up(domain, transport, stop);
+    tokio::spawn(async move {
+        let _ = tokio::join!(mail, cleaning);
+    })
+}
+
+/// Delivers the outbox as it fills; when stopped, finishes the email it is
+/// sending and starts no other.
+fn deliver_mail(
     domain: Domain,
     transport: Transport,
     sender: Mailbox,
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last_cleanup: Option<tokio::time::Instant> = None;
         loop {
             let stopping = {
                 let stop = stop.clone();
@@ -33,15 +51,29 @@ pub fn spawn(
                 Ok(_) => {}
                 Err(err) => jobs::job_failed(jobs::Job::Mail, &err),
             }
-            if stopping() {
-                return;
-            }
-            if last_cleanup.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY) {
-                jobs::clean_up(&domain, &transport).await;
-                last_cleanup = Some(tokio::time::Instant::now());
-            }
             tokio::select! {
                 _ = tokio::time::sleep(POLL_EVERY) => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+        }
+    })
+}
+
+/// The clean-up, at the start and then every hour, dropped where it is when
+/// stopped.
+fn clean_up(
+    domain: Domain,
+    transport: Transport,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = jobs::clean_up(&domain, &transport) => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(CLEANUP_EVERY) => {}
                 _ = stop.wait_for(|stop| *stop) => return,
             }
         }
