@@ -47,8 +47,10 @@ pub struct Config {
     pub sessions: Result<SessionPolicy, String>,
     /// Stripe Connect: `STRIPE_AUTHORIZE_URL`, `STRIPE_TOKEN_URL` (Stripe's by
     /// default), and per mode `STRIPE_CLIENT_ID_TEST` + `STRIPE_SECRET_KEY_TEST`,
-    /// `STRIPE_CLIENT_ID_LIVE` + `STRIPE_SECRET_KEY_LIVE`.
-    pub oauth: OAuthConfig,
+    /// `STRIPE_CLIENT_ID_LIVE` + `STRIPE_SECRET_KEY_LIVE`. Checked at start:
+    /// an id without its secret, or a token URL the exchange would refuse,
+    /// stops it rather than failing each connection after Stripe's consent.
+    pub oauth: Result<OAuthConfig, String>,
     /// `LIMITS`: overrides of the email and resource limits, e.g.
     /// `password_reset.recipient=5/60,sign_up.client=10/60` (action.subject=
     /// most/minutes; the README lists every default). Checked at start.
@@ -79,8 +81,37 @@ fn support_address(address: &str) -> Result<String, String> {
 }
 
 /// A mode's client when both its variables are set.
-fn oauth_client(id: &str, secret: &str) -> Option<OAuthClient> {
-    Some(OAuthClient { client_id: var(id)?, secret: var(secret)? })
+fn oauth_client(id: &str, secret: &str) -> Result<Option<OAuthClient>, String> {
+    let pair = paired((id, var(id)), (secret, var(secret)))?;
+    Ok(pair.map(|(client_id, secret)| OAuthClient { client_id, secret }))
+}
+
+/// Two settings that go together: both, or neither.
+fn paired(
+    (a, a_value): (&str, Option<String>),
+    (b, b_value): (&str, Option<String>),
+) -> Result<Option<(String, String)>, String> {
+    match (a_value, b_value) {
+        (Some(a_value), Some(b_value)) => Ok(Some((a_value, b_value))),
+        (None, None) => Ok(None),
+        _ => Err(format!("{a} and {b} go together: set both, or neither")),
+    }
+}
+
+/// Stripe's endpoints and this server's clients, from the environment.
+fn oauth_config() -> Result<OAuthConfig, String> {
+    let defaults = OAuthConfig::default();
+    let token_url = var("STRIPE_TOKEN_URL").unwrap_or(defaults.token_url.clone());
+    // What the code's exchange would refuse, refused now.
+    app::domain::core::outbound::parse_url(&token_url)
+        .map_err(|err| format!("STRIPE_TOKEN_URL {token_url:?}: {err}"))?;
+    Ok(OAuthConfig {
+        authorize_url: var("STRIPE_AUTHORIZE_URL").unwrap_or(defaults.authorize_url.clone()),
+        token_url,
+        test: oauth_client("STRIPE_CLIENT_ID_TEST", "STRIPE_SECRET_KEY_TEST")?,
+        live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE")?,
+        ..defaults
+    })
 }
 
 #[derive(Clone)]
@@ -211,11 +242,10 @@ impl Config {
         let mail_from =
             var("MAIL_FROM").unwrap_or_else(|| "Voice Console <no-reply@localhost>".into());
         let mail = match var("SMTP_HOST") {
-            Some(host) => smtp_settings().map(|(port, security)| MailConfig::Smtp {
-                host,
-                port,
-                security,
-                credentials: var("SMTP_USERNAME").zip(var("SMTP_PASSWORD")),
+            Some(host) => smtp_settings().and_then(|(port, security)| {
+                let user = ("SMTP_USERNAME", var("SMTP_USERNAME"));
+                let credentials = paired(user, ("SMTP_PASSWORD", var("SMTP_PASSWORD")))?;
+                Ok(MailConfig::Smtp { host, port, security, credentials })
             }),
             None => Ok(MailConfig::Folder(
                 var("MAIL_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("mail")),
@@ -227,14 +257,7 @@ impl Config {
         let secret_keys_file = var("SECRET_KEYS_FILE")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("secret-keys"));
-        let defaults = OAuthConfig::default();
-        let oauth = OAuthConfig {
-            authorize_url: var("STRIPE_AUTHORIZE_URL").unwrap_or(defaults.authorize_url),
-            token_url: var("STRIPE_TOKEN_URL").unwrap_or(defaults.token_url),
-            test: oauth_client("STRIPE_CLIENT_ID_TEST", "STRIPE_SECRET_KEY_TEST"),
-            live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE"),
-            ..defaults
-        };
+        let oauth = oauth_config();
         let limits = var("LIMITS");
         let seconds = |name: &str, default: u64, most: u64| match var(name) {
             None => Ok(std::time::Duration::from_secs(default)),
@@ -344,7 +367,19 @@ pub fn without_password(message: String, url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{proxies, support_address, without_password, Config};
+    use super::{paired, proxies, support_address, without_password, Config};
+
+    #[test]
+    fn settings_that_go_together_are_both_set_or_refused() {
+        let (user, password) = ("SMTP_USERNAME", "SMTP_PASSWORD");
+        let both = paired((user, Some("mail".into())), (password, Some("pw".into())));
+        assert_eq!(both, Ok(Some(("mail".into(), "pw".into()))));
+        assert_eq!(paired((user, None), (password, None)), Ok(None));
+        let half = paired((user, Some("mail".into())), (password, None));
+        let said = "SMTP_USERNAME and SMTP_PASSWORD go together: set both, or neither";
+        assert_eq!(half.as_ref().map_err(String::as_str), Err(said));
+        assert!(paired((user, None), (password, Some("pw".into()))).is_err());
+    }
 
     #[test]
     fn a_database_password_is_masked_in_errors() {

@@ -149,6 +149,7 @@ struct DomainParts {
     quotas: QuotaPolicy,
     support_email: Option<String>,
     sessions: SessionPolicy,
+    oauth: app::domain::core::oauth_provider::OAuthConfig,
 }
 
 impl DomainParts {
@@ -165,6 +166,7 @@ impl DomainParts {
             numbers: LocalPool { cooldown: config.number_cooldown.clone()? },
             activity_retention: config.activity_retention.clone()?,
             sessions: config.sessions.clone()?,
+            oauth: config.oauth.clone()?,
             support_email: config.support_email.clone().transpose()?,
             quotas: QuotaPolicy::default()
                 .with_overrides(config.limits.as_deref().unwrap_or(""))
@@ -190,7 +192,7 @@ impl DomainParts {
         let mut domain = Domain::new(database, Arc::new(SystemClock), Arc::new(self.secrets));
         domain.public_url = config.public_url.clone();
         domain.sessions = self.sessions;
-        domain.oauth = Arc::new(config.oauth.clone());
+        domain.oauth = Arc::new(self.oauth);
         domain.numbers = Arc::new(self.numbers);
         domain.activity_retention = self.activity_retention;
         domain.quotas = self.quotas;

@@ -149,12 +149,16 @@ fn an_operator_command_without_a_database_is_refused_and_creates_nothing() {
 
 /// Settings that cannot be meant stop the start, saying which: mail went
 /// out another way than asked (STARTTLS on 587 for a typo), a folder that
-/// cannot exist failed only at each delivery, and a proxy or session setting
-/// that did not parse fell back without a word.
+/// cannot exist failed only at each delivery, a proxy or session setting
+/// that did not parse fell back without a word, an SMTP user without its
+/// password sent unauthenticated, a Stripe client id without its secret
+/// turned its mode off, and a token URL the exchange refuses failed each
+/// connection only after the user's consent at Stripe.
 #[test]
 fn settings_that_cannot_be_meant_stop_the_start() {
     let scratch = std::env::temp_dir().join(format!("console-mailcfg-{}", std::process::id()));
-    let cases: [(&[(&str, &str)], &str); 6] = [
+    let smtp = ("SMTP_HOST", "mail.example.com");
+    let cases: [(&[(&str, &str)], &str); 9] = [
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_SECURITY", "ssl")], "SMTP_SECURITY must be"),
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_PORT", "smtp")], "SMTP_PORT must be a port"),
         (&[("MAIL_DIR", "/etc/passwd/mail")], "MAIL_DIR /etc/passwd/mail"),
@@ -163,6 +167,12 @@ fn settings_that_cannot_be_meant_stop_the_start() {
         // Negative, every session ended at once; not a number, the default.
         (&[("SESSION_IDLE_MINUTES", "-5")], "SESSION_IDLE_MINUTES must be 1 to 525600"),
         (&[("SESSION_LIFETIME_HOURS", "30d")], "SESSION_LIFETIME_HOURS must be 1 to 8760"),
+        (&[smtp, ("SMTP_USERNAME", "console")], "SMTP_USERNAME and SMTP_PASSWORD go together"),
+        (
+            &[("STRIPE_CLIENT_ID_LIVE", "ca_live")],
+            "STRIPE_CLIENT_ID_LIVE and STRIPE_SECRET_KEY_LIVE go together",
+        ),
+        (&[("STRIPE_TOKEN_URL", "http://stripe.example/token")], "STRIPE_TOKEN_URL"),
     ];
     for (settings, expected) in cases {
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
