@@ -373,7 +373,7 @@ async fn retry_mail(domain: &Domain, id: Option<i32>) -> Result<String, String> 
 
 /// `secrets rotate`: adds a new current key to the key file (the old ones
 /// stay, to open what is not re-sealed yet), then re-seals every stored secret
-/// with it in one transaction. A crash in between loses nothing: the old keys
+/// with it, a batch of rows a transaction. A crash in between loses nothing: the old keys
 /// still open the old rows, and running the command again finishes the job.
 ///
 /// Rotations of one key file take turns (a lock file beside it), and each

@@ -2,8 +2,8 @@
 //! with the key file's current key, and counting what each key seals.
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::core::actor::Operator;
@@ -22,19 +22,37 @@ use crate::model::AppError;
 pub const SEALED_TABLES: [&str; 5] =
     ["certificates", "email_outbox", "integrations", "oauth_tokens", "two_factor"];
 
+/// How many rows `secrets rotate` re-seals in one transaction: each batch's
+/// rows are locked until it commits, so a sign-in's code check or a mail
+/// claim on one of them waits at most that long, not for the whole table.
+pub const RESEAL_BATCH: u64 = 200;
+
 /// `secrets rotate` (after the new key is saved): re-seals every stored
-/// secret of every sealed table with `keyring`'s current key, in one
-/// transaction. Returns how many values were re-sealed.
-pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Result<u64, AppError> {
-    let txn = d.begin().await?;
-    // One table: its entity, the column holding the ciphertext, and what the
-    // value is bound to.
+/// secret of every sealed table with `keyring`'s current key, in
+/// transactions of [`RESEAL_BATCH`] rows. Stopped halfway, it loses nothing:
+/// what it re-sealed opens with the new key, the rest with its old one, and
+/// running it again finishes. Returns how many values were re-sealed.
+pub async fn reseal_secrets(d: &Domain, op: &Operator, keyring: &Keyring) -> Result<u64, AppError> {
+    reseal_secrets_in_batches(d, op, keyring, RESEAL_BATCH).await
+}
+
+/// [`reseal_secrets`], `batch` rows a transaction.
+pub async fn reseal_secrets_in_batches(
+    d: &Domain,
+    _: &Operator,
+    keyring: &Keyring,
+    batch: u64,
+) -> Result<u64, AppError> {
+    // One table: its entity, its key (column and field), the column holding
+    // the ciphertext, and what the value is bound to.
     macro_rules! reseal {
-        ($entity:ident, $ciphertext:ident, |$row:ident| $context:expr) => {
+        ($entity:ident, $id:ident $id_field:ident, $ciphertext:ident, |$row:ident| $context:expr) => {
             reseal_table::<$entity::Entity>(
-                &txn,
+                d,
                 keyring,
-                $entity::Column::KeyId,
+                batch,
+                ($entity::Column::KeyId, $entity::Column::$id),
+                |row| row.$id_field,
                 |$row| (sealed(&$row.key_id, &$row.$ciphertext), $context),
                 |row, new| {
                     let mut active = row.into_active_model();
@@ -46,16 +64,16 @@ pub async fn reseal_secrets(d: &Domain, _: &Operator, keyring: &Keyring) -> Resu
             .await?
         };
     }
-    let resealed =
-        reseal!(certificate, key_ciphertext, |row| certificates::seal_context(row.account_id))
-            + reseal!(integration, ciphertext, |row| integrations::seal_context(row.account_id))
-            + reseal!(oauth_token, ciphertext, |row| oauth_tokens::seal_context(
-                row.account_id,
-                row.owner_id
-            ))
-            + reseal!(two_factor_row, ciphertext, |row| two_factor::seal_context(row.user_id))
-            + reseal_outbox(&txn, keyring).await?;
-    txn.commit().await?;
+    let resealed = reseal!(certificate, Id id, key_ciphertext, |row| certificates::seal_context(row.account_id))
+        + reseal!(integration, Id id, ciphertext, |row| integrations::seal_context(row.account_id))
+        + reseal!(oauth_token, Id id, ciphertext, |row| oauth_tokens::seal_context(
+            row.account_id,
+            row.owner_id
+        ))
+        + reseal!(two_factor_row, UserId user_id, ciphertext, |row| two_factor::seal_context(
+            row.user_id
+        ))
+        + reseal_outbox(d, keyring, batch).await?;
     tracing::info!(target: "operator", key_id = keyring.current_key_id(), resealed, "operator rotated the secret key");
     Ok(resealed)
 }
@@ -64,13 +82,15 @@ fn sealed(key_id: &str, ciphertext: &str) -> Sealed {
     Sealed { key_id: key_id.to_owned(), ciphertext: ciphertext.to_owned() }
 }
 
-/// Re-seals the rows of one table not yet under the current key. A value
-/// that does not open stops the rotation (and rolls it back): it is named in
-/// the log, and nothing is half re-sealed.
+/// Re-seals the rows of one table not yet under the current key, `batch`
+/// at a time in the order of their key (`id`). A value that does not open
+/// stops the rotation: it is named in the log, and its batch rolls back.
 async fn reseal_table<E>(
-    txn: &DatabaseTransaction,
+    d: &Domain,
     keyring: &Keyring,
-    key_column: E::Column,
+    batch: u64,
+    (key_column, id_column): (E::Column, E::Column),
+    id_of: impl Fn(&E::Model) -> i32,
     read: impl Fn(&E::Model) -> (Sealed, String),
     write: impl Fn(E::Model, Sealed) -> E::ActiveModel,
 ) -> Result<u64, AppError>
@@ -79,63 +99,88 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
     E::Model: IntoActiveModel<E::ActiveModel>,
 {
-    // Locked (FOR UPDATE on PostgreSQL; SQLite has one writer): a 2FA set-up
-    // or an OAuth reconnect committed between this read and the write below
-    // would otherwise be overwritten with the old secret, re-sealed.
-    let stale =
-        E::find().filter(key_column.ne(keyring.current_key_id())).lock_exclusive().all(txn).await?;
     let mut resealed = 0;
-    for row in stale {
-        let (old, context) = read(&row);
-        let new = keyring.reseal(&old, &context).map_err(|err| {
-            tracing::error!(table = E::default().table_name(), error = %err, "a sealed value does not open");
-            AppError::Internal
-        })?;
-        if let Some(new) = new {
-            write(row, new).update(txn).await?;
-            resealed += 1;
+    let mut after = i32::MIN;
+    loop {
+        let txn = d.begin().await?;
+        // Locked (FOR UPDATE on PostgreSQL; SQLite has one writer): a 2FA
+        // set-up or an OAuth reconnect committed between this read and the
+        // write below would otherwise be overwritten with the old secret,
+        // re-sealed.
+        let stale = E::find()
+            .filter(key_column.ne(keyring.current_key_id()))
+            .filter(id_column.gt(after))
+            .order_by_asc(id_column)
+            .limit(batch)
+            .lock_exclusive()
+            .all(&txn)
+            .await?;
+        let Some(last) = stale.last() else { break };
+        after = id_of(last);
+        for row in stale {
+            let (old, context) = read(&row);
+            let new = keyring.reseal(&old, &context).map_err(|err| {
+                tracing::error!(table = E::default().table_name(), error = %err, "a sealed value does not open");
+                AppError::Internal
+            })?;
+            if let Some(new) = new {
+                write(row, new).update(&txn).await?;
+                resealed += 1;
+            }
         }
+        txn.commit().await?;
     }
     Ok(resealed)
 }
 
 /// Re-seals the bodies of emails not yet sent (pending or failed) that are
-/// under an old key or not sealed at all (queued before bodies were). Unlike
-/// the other tables, a body that does not open is left as it is, with a
-/// warning: these keys cannot send it either (it waits for a worker with
-/// its key, then fails), and it must not keep every other secret from being
-/// re-sealed. A row delivered meanwhile is not written (its body is gone).
-async fn reseal_outbox(txn: &DatabaseTransaction, keyring: &Keyring) -> Result<u64, AppError> {
+/// under an old key or not sealed at all (queued before bodies were), in
+/// batches as [`reseal_table`]. Unlike the other tables, a body that does
+/// not open is left as it is, with a warning: these keys cannot send it
+/// either (it waits for a worker with its key, then fails), and it must not
+/// keep every other secret from being re-sealed. A row delivered meanwhile
+/// is not written (its body is gone).
+async fn reseal_outbox(d: &Domain, keyring: &Keyring, batch: u64) -> Result<u64, AppError> {
     use email_outbox::Column;
     let unsent = || Column::Status.is_in([mail::PENDING, mail::FAILED]);
-    let stale = email_outbox::Entity::find()
-        .filter(unsent())
-        .filter(
-            Condition::any()
-                .add(Column::KeyId.is_null())
-                .add(Column::KeyId.ne(keyring.current_key_id())),
-        )
-        .lock_exclusive()
-        .all(txn)
-        .await?;
     let mut resealed = 0;
-    for row in stale {
-        let text = match mail::body(keyring, &row) {
-            Ok(text) => text,
-            Err(err) => {
-                tracing::warn!(email = row.id, error = %err, "a queued email's body does not open; left as it is");
-                continue;
-            }
-        };
-        let new = keyring.seal(&text, &mail::seal_context(&row.to_address));
-        let written = email_outbox::Entity::update_many()
-            .col_expr(Column::KeyId, Expr::value(new.key_id))
-            .col_expr(Column::BodyText, Expr::value(new.ciphertext))
-            .filter(Column::Id.eq(row.id))
+    let mut after = i32::MIN;
+    loop {
+        let txn = d.begin().await?;
+        let stale = email_outbox::Entity::find()
             .filter(unsent())
-            .exec(txn)
+            .filter(
+                Condition::any()
+                    .add(Column::KeyId.is_null())
+                    .add(Column::KeyId.ne(keyring.current_key_id())),
+            )
+            .filter(Column::Id.gt(after))
+            .order_by_asc(Column::Id)
+            .limit(batch)
+            .lock_exclusive()
+            .all(&txn)
             .await?;
-        resealed += written.rows_affected;
+        let Some(last) = stale.last() else { break };
+        after = last.id;
+        for row in stale {
+            let text = match mail::body(keyring, &row) {
+                Ok(text) => text,
+                Err(err) => {
+                    tracing::warn!(email = row.id, error = %err, "a queued email's body does not open; left as it is");
+                    continue;
+                }
+            };
+            let new = keyring.seal(&text, &mail::seal_context(&row.to_address));
+            let written = email_outbox::Entity::update_many()
+                .col_expr(Column::KeyId, Expr::value(new.key_id))
+                .col_expr(Column::BodyText, Expr::value(new.ciphertext))
+                .filter(Column::Id.eq(row.id))
+                .filter(unsent())
+                .exec(&txn)
+                .await?;
+            resealed += written.rows_affected;
+        }
+        txn.commit().await?;
     }
     Ok(resealed)
 }
