@@ -790,11 +790,13 @@ async fn a_refused_activity_filter_does_not_spend_a_download() {
     let all = ActivityFilter::default();
     let csv = admin_activity::csv(&d, &ada, &all).await.unwrap();
     assert!(csv.starts_with("time,actor,kind,"), "{csv}");
+    let before = Snapshot::take(&d).await;
     let spent = admin_activity::csv(&d, &ada, &all).await;
     assert!(
         matches!(&spent, Err(AppError::TooManyRequests(m)) if m.contains("activity downloads")),
         "the limit of one holds: {spent:?}"
     );
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]
@@ -1303,8 +1305,10 @@ async fn a_save_that_renames_counts_its_two_events() {
     applications::save_settings(&d, &ada, app.id, Some("Helpline"), &[], &[]).await.unwrap();
     let both = ["application.renamed Helpline", "application.settings_changed Helpline"];
     assert_eq!(before.new_events(&d).await, both);
+    let before = Snapshot::take(&d).await;
     let spent = applications::save_settings(&d, &ada, app.id, None, &[], &[]).await;
     assert!(matches!(&spent, Err(AppError::TooManyRequests(_))), "{spent:?}");
+    before.assert_unchanged(&d).await;
 }
 
 /// Cancelling an email change undoes a counted change: a user whose changes

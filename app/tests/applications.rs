@@ -1079,8 +1079,18 @@ async fn an_edit_racing_a_rename_never_leaves_two_libraries_of_one_name() {
                 js_libraries::add(&d, &ada, library(&old, "let b = 1;")).await
             })
         };
-        let _ = edit.await.unwrap();
-        let _ = rename_and_take.await.unwrap();
+        // Each is done, or refused for the name alone (the other took it).
+        for (what, done) in [("edit", edit.await.unwrap()), ("add", rename_and_take.await.unwrap())]
+        {
+            if let Err(refused) = done {
+                let said = refused.message_for("name");
+                assert_eq!(
+                    said.as_deref(),
+                    Some(js_libraries::NAME_TAKEN),
+                    "round {round}: {what}"
+                );
+            }
+        }
         let listed = js_libraries::list(&d, &ada).await.unwrap();
         let named_old = listed.iter().filter(|l| l.name == old).count();
         assert!(named_old <= 1, "round {round}: {named_old} libraries named {old}");
@@ -1155,7 +1165,8 @@ async fn changes_waiting_behind_their_users_disabling_are_refused() {
     deployments::deploy(&d, &bob, deployed.id, app.id).await.unwrap();
     let token = token_of(&d, &bob).await;
     let (key, cert) = certificate_for("api.acme.com");
-    let before = Snapshot::take(&d).await;
+    // The users' table changes: Bob is disabled.
+    let before = Snapshot::take_except(&d, &["users"]).await;
 
     let disabled = Some(chrono::Utc::now());
     let held =
@@ -1216,6 +1227,7 @@ async fn changes_waiting_behind_their_users_disabling_are_refused() {
     assert_eq!(deployment_token::Entity::find().all(&d.db).await.unwrap(), []);
     assert_eq!(certificate::Entity::find().all(&d.db).await.unwrap(), []);
     assert_eq!(before.new_events(&d).await, Vec::<String>::new());
+    before.assert_unchanged(&d).await;
 }
 
 /// An integration's edit waiting behind its deletion by another admin is

@@ -127,11 +127,15 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
     let secret = app::domain::testing::base32_decode(&setup.secret);
-    // A wrong code leaves 2FA off, and log-in as it was; it is counted
-    // against the user's codes (login_failures) and changes nothing else.
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    // A wrong code leaves 2FA off, and log-in as it was, and changes
+    // nothing (the password's check is counted; the code guards nothing
+    // yet: whoever types it holds the secret it is made from).
+    let before = Snapshot::take(&d).await;
     let wrong = two_factor::confirm_setup(&d, &ada, "t", PASSWORD, "000000").await.unwrap_err();
-    assert!(wrong.message_for("code").is_some());
+    assert_eq!(
+        wrong.message_for("code").as_deref(),
+        Some("That code is not valid. Enter the current 6-digit code from your authenticator app.")
+    );
     before.assert_unchanged(&d).await;
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
     assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
@@ -325,9 +329,16 @@ async fn disabling_needs_the_password_and_a_code() {
     assert_eq!(wrong.message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
     // And the password first: a stolen session alone cannot spend (and
     // lock) the user's codes.
-    let no_password = two_factor::regenerate_recovery_codes(&d, &ada, "not it", &code).await;
+    let subject = format!("{}{}", throttle::CODE_SUBJECT, ada.user_id());
+    let code_failures = async || {
+        let row = login_failure::Entity::find_by_id(subject.clone()).one(&d.db).await.unwrap();
+        row.map_or(0, |r| r.failures)
+    };
+    let counted = code_failures().await;
+    let no_password = two_factor::regenerate_recovery_codes(&d, &ada, "not it", "999999").await;
     let no_password = no_password.unwrap_err();
     assert_eq!(no_password.message_for("password").as_deref(), Some(reauth::WRONG_PASSWORD));
+    assert_eq!(code_failures().await, counted, "the wrong code was not counted");
     before.assert_unchanged(&d).await;
     assert!(two_factor::status(&d, &ada).await.unwrap().enabled);
     // Set-up is refused while it is on.
@@ -873,7 +884,7 @@ async fn sessions_are_listed_and_ended_by_their_user_only() {
     assert!(sessions::authenticate(&d, &phone.token).await.is_ok());
     assert!(sessions::authenticate(&d, &bobs.token).await.is_ok(), "Bob's sessions are his");
 
-    // Idle and absolute lifetimes end sessions.
+    // Idle time ends sessions (the absolute lifetime: `auth.rs`).
     clock.advance(Duration::days(8));
     assert_eq!(sessions::authenticate(&d, &phone.token).await, Err(AppError::Unauthenticated));
 }
@@ -966,9 +977,11 @@ async fn with_two_factor_on_keys_and_email_changes_also_ask_for_a_code() {
     developer_keys::generate(&d, &ada, "CI", PASSWORD, &code).await.unwrap();
     let failures = login_failure::Entity::find().count(&d.db).await.unwrap();
     assert_eq!(failures, 0, "the right code gave the wrong ones' counts back");
-    // The same code a second time is a replay.
+    // The same code a second time is a replay: the key keeps its secret.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let replayed = developer_keys::regenerate(&d, &ada, key, PASSWORD, &code).await.err().unwrap();
     assert_eq!(replayed.message_for("code").as_deref(), Some(two_factor::CODE_USED));
+    before.assert_unchanged(&d).await;
     clock.advance(Duration::seconds(30));
     developer_keys::regenerate(&d, &ada, key, PASSWORD, &current_code(&d, &secret)).await.unwrap();
     clock.advance(Duration::seconds(30));

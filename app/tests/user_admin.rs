@@ -685,6 +685,8 @@ async fn changes_waiting_behind_their_admins_demotion_are_refused() {
     let mut info = account_info::get(&d, &admin).await.unwrap();
     info.company_name = "Bob's Company".into();
     let events = activity_event::Entity::find().count(&d.db).await.unwrap();
+    // The users' table changes: Bob is demoted.
+    let before = app::domain::testing::Snapshot::take_except(&d, &["users"]).await;
 
     let demotion = app::domain::testing::change_user_under_lock(&d, bob.user_id(), |bob| {
         bob.is_admin = Set(false)
@@ -721,8 +723,9 @@ async fn changes_waiting_behind_their_admins_demotion_are_refused() {
     assert_eq!(company.unwrap().company_name, "Acme");
     assert!(phone_number::Entity::find_by_id(number.id).one(&d.db).await.unwrap().is_some());
     // Their counts are spent (counted before the lock, as every change is),
-    // but no event says they happened.
+    // but no event says they happened, and nothing else changed.
     assert_eq!(activity_event::Entity::find().count(&d.db).await.unwrap(), events);
+    before.assert_unchanged(&d).await;
 }
 
 #[tokio::test]

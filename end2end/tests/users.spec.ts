@@ -568,6 +568,12 @@ test('the last admin saying No to Account Admin is refused beside the choice', a
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   const tabs = page.getByRole('navigation', { name: 'My Account sections' });
   await expect(tabs.getByRole('link', { name: 'Manage Users' })).toBeVisible();
+  // Read again from the server, Grace is still the account's admin.
+  await page.reload();
+  await ready(page);
+  await expect(tabs.getByRole('link', { name: 'Manage Users' })).toBeVisible();
+  const grace = page.getByRole('row', { name: /Grace Hopper/ });
+  await expect(grace.getByRole('cell').nth(2)).toContainText('Yes');
 });
 
 test('a session that ends on a searched list brings the admin back to the same search', async ({ page }) => {

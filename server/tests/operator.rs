@@ -374,10 +374,12 @@ fn a_backup_taken_while_writes_go_on_restores_every_row() {
         everything.assert_unchanged(&restored).await;
 
         // A second copy never overwrites a file.
+        let kept = std::fs::read(after).unwrap();
         let again = server::cli::run(&d, &words(&["backup", "--to", after]), &mut Cursor::new(""))
             .await
             .unwrap_err();
         assert!(again.contains("already exists"), "{again}");
+        assert!(std::fs::read(after).unwrap() == kept, "the first copy is as it was");
         std::fs::remove_dir_all(&dir).unwrap();
     })
 }

@@ -412,10 +412,12 @@ fn activating_an_invitation_in_a_signed_in_browser_ends_that_session() {
         );
         let grace_elsewhere = app.log_in(ADMIN, app::domain::testing::PASSWORD).await;
         let grace_elsewhere = grace_elsewhere.session().unwrap();
-        // A refused activation ends nothing.
+        // A refused activation ends nothing: no session, the link not used.
         let weak = [("token", token.as_str()), ("new_password", "password1")];
+        let before = Snapshot::take(&app.domain).await;
         let refused = app.call("activate", &weak, Some(&admin)).await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        before.assert_unchanged(&app.domain).await;
         let grace = app.call("signed_in_user", &[], Some(&admin)).await;
         assert_eq!(grace.status, StatusCode::OK, "{}", grace.body);
         let form = [("token", token.as_str()), ("new_password", support::MEMBER_PASSWORD)];
