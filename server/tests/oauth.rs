@@ -46,7 +46,8 @@ async fn provider() -> String {
                     "refresh_token": "rt_test_REFRESH",
                     "token_type": "bearer",
                     "stripe_user_id": "acct_1LocalTest",
-                    "livemode": false,
+                    // "good-code-live" answers for the other mode.
+                    "livemode": code.ends_with("-live"),
                     "scope": "read_write"
                 })),
             )
@@ -469,6 +470,56 @@ fn a_callback_without_room_is_refused_before_the_exchange() {
         let page = app.page("/account/oauth-tokens?oauth=full", Some(&admin)).await;
         assert!(page.body.contains("has as many OAuth tokens as it may keep"), "{}", page.body);
     })
+}
+
+/// A provider that answers a Test flow with a Live connection (or the other
+/// way round) is not believed: nothing is stored, and the user is told the
+/// connection failed.
+#[test]
+fn an_answer_for_the_other_mode_stores_nothing() {
+    support::run(async {
+        let app = app_with_provider().await;
+        let admin = app.sign_up(ADMIN).await;
+        enable_stripe(&app, ADMIN).await;
+        let state = state_of(&start(&app, &admin).await);
+        let before = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
+        let live =
+            callback(&app, Some(&admin), &format!("code=good-code-live&state={state}")).await;
+        assert_eq!(live, "/account/oauth-tokens?oauth=failed");
+        before.assert_unchanged(&app.domain).await;
+        let listed = app.call("list_oauth_tokens", &[], Some(&admin)).await.json();
+        assert_eq!(listed["rows"], json!([]));
+    })
+}
+
+/// A user disabled while Stripe exchanges their code keeps no token: the
+/// connection is refused as if it had not been started, and its place
+/// comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_disabled_during_the_exchange_keeps_no_token() {
+    use tokio::sync::oneshot;
+    use tokio::time::{timeout, Duration};
+    let (asked, heard) = oneshot::channel::<()>();
+    let (release, released) = oneshot::channel::<()>();
+    let url = held_provider(asked, released).await;
+    let (mut d, _) = app::domain::testing::fresh_concurrent_domain().await;
+    d.oauth = Arc::new(oauth_config(&url));
+    let admin = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
+    let bob = app::domain::testing::add_user(&d, admin.account_id(), MEMBER, false).await;
+    enable_stripe_on(&d, ADMIN).await;
+    let state = state_of(&oauth_tokens::start(&d, &bob, "bob's window", "test").await.unwrap());
+    let exchanging = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { oauth_tokens::callback(&d, &bob, "bob's window", &state, Some("good-code")).await }
+    });
+    timeout(Duration::from_secs(10), heard).await.expect("the code never reached Stripe").unwrap();
+    users::disable(&d, &admin.admin().unwrap(), bob.user_id()).await.unwrap();
+    let before = Snapshot::take_except(&d, &["oauth_states"]).await;
+    release.send(()).unwrap();
+    let refused = timeout(Duration::from_secs(10), exchanging).await.unwrap().unwrap();
+    assert!(matches!(refused, Err(oauth_tokens::CallbackRefusal::InvalidState)), "{refused:?}");
+    before.assert_unchanged(&d).await;
+    assert_eq!(states(&d).await, 0);
 }
 
 /// A callback in its state's last minute is refused as expired (its
