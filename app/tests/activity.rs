@@ -771,6 +771,11 @@ async fn a_refused_activity_filter_does_not_spend_a_download() {
         ),
         (ActivityFilter { from: Some("2026-13-01".into()), ..Default::default() }, "from", date),
         (ActivityFilter { to: Some("yesterday".into()), ..Default::default() }, "to", date),
+        // The ends of what chrono can hold: a day more, or the slack around
+        // a range, would overflow.
+        (ActivityFilter { to: Some("+262142-12-31".into()), ..Default::default() }, "to", date),
+        (ActivityFilter { from: Some("-262143-01-01".into()), ..Default::default() }, "from", date),
+        (ActivityFilter { from: Some("0000-01-01".into()), ..Default::default() }, "from", date),
         (
             ActivityFilter {
                 from: Some("2026-11-23".into()),

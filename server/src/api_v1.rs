@@ -243,7 +243,10 @@ async fn me(State(web): State<WebContext>, request: Parts) -> Result<Json<Curren
     Ok(Json(profile::current_user(&web.domain, &member).await?))
 }
 
+// Unknown parameters are refused: a client paging with `page=2` or a
+// mistyped `befor=` would otherwise get the first page again, for ever.
 #[derive(serde::Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct UserQuery {
     /// Part of a name or email (at most 100 characters).
@@ -359,6 +362,7 @@ async fn list_phone_numbers(
 }
 
 #[derive(serde::Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ActivityQuery {
     /// Only events this user (by id) made.

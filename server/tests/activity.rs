@@ -124,14 +124,33 @@ fn admins_list_filter_download_and_query_their_accounts_activity() {
         assert!(!body.to_string().contains(&key), "the key is not in its event");
         let (status, _) = app.api("/api/v1/activity?before=1", Some(&key)).await;
         assert_eq!(status, StatusCode::OK);
+        // Refused, a query changes nothing (each request is counted, as
+        // every request with a right key is).
+        let before = Snapshot::take_except(&app.domain, &["quota_counters"]).await;
         let (status, _) = app.api("/api/v1/activity?from=soon", Some(&key)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        // A query that does not parse gets the API's JSON error too.
-        for garbled in ["before=soon", "user=abc"] {
+        // A query that does not parse gets the API's JSON error too, and so
+        // does a parameter the API does not know (paging by `page=` would
+        // otherwise get the first page for ever).
+        for garbled in ["before=soon", "user=abc", "page=2", "befor=5"] {
             let (status, body) = app.api(&format!("/api/v1/activity?{garbled}"), Some(&key)).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{garbled}");
             assert_eq!(body["error"]["fields"][0]["field"], "query", "{garbled}: {body}");
         }
+        let (status, body) = app.api("/api/v1/users?page=2", Some(&key)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body["error"]["fields"][0]["message"].as_str().unwrap().contains("page"), "{body}");
+        before.assert_unchanged(&app.domain).await;
+        // Another account's user, named by id, has no events here.
+        app.sign_up("mallory@evil.test").await;
+        let mallory = app::domain::core::people::by_email(&app.domain.db, "mallory@evil.test")
+            .await
+            .unwrap()
+            .unwrap();
+        let theirs = format!("/api/v1/activity?user={}", mallory.id);
+        let (status, body) = app.api(&theirs, Some(&key)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["events"], serde_json::json!([]), "{body}");
         // The scheme's name in any case.
         let lower = Request::get("/api/v1/me")
             .header(header::AUTHORIZATION, format!("bearer {key}"))

@@ -7,7 +7,7 @@
 //! user's own security events `identity::activity`.
 use std::net::IpAddr;
 
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -238,11 +238,19 @@ pub struct Filter {
 const ID_BOUND_SLACK: Duration = Duration::minutes(15);
 
 fn day(text: Option<&str>, field: &str) -> Result<Option<NaiveDate>, AppError> {
+    let refused = || AppError::field(field, "Enter a date as YYYY-MM-DD.");
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| AppError::field(field, "Enter a date as YYYY-MM-DD.")),
+        Some(text) => {
+            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| refused())?;
+            // Four digits, as asked: chrono also reads "+262142-12-31", the
+            // last day it can hold, where the day after (and the slack
+            // around a range) would overflow.
+            match (1..=9999).contains(&date.year()) {
+                true => Ok(Some(date)),
+                false => Err(refused()),
+            }
+        }
     }
 }
 
