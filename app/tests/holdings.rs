@@ -46,6 +46,7 @@ async fn each_kind_stops_at_its_most_and_deleting_one_makes_room() {
         developer_keys: 1,
         // Checked in the OAuth flow (server/tests/oauth.rs).
         oauth_tokens: 1,
+        phone_numbers: 2,
     };
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
@@ -81,6 +82,19 @@ async fn each_kind_stops_at_its_most_and_deleting_one_makes_room() {
     refused_as_full(&d, "developer keys", another).await;
     developer_keys::revoke(&d, &ada, key.row.id).await.unwrap();
     developer_keys::generate(&d, &ada, "Laptop", PASSWORD, "").await.unwrap();
+
+    // Numbers on the full plan (a demo account holds one: phone_numbers.rs).
+    use app::domain::core::actor::Operator;
+    use app::domain::core::{limits::Plan, provisioning};
+    use app::domain::features::phone_numbers;
+    provisioning::stock_local_pool(&d.db, &provisioning::default_pool()).await.unwrap();
+    let op = Operator::from_command_line();
+    app::domain::operator::set_plan(&d, &op, "ada@example.com", Plan::Full).await.unwrap();
+    let first = phone_numbers::request(&d, &admin).await.unwrap();
+    phone_numbers::request(&d, &admin).await.unwrap();
+    refused_as_full(&d, "phone numbers", async || phone_numbers::request(&d, &admin).await).await;
+    phone_numbers::release(&d, &admin, first.id).await.unwrap();
+    phone_numbers::request(&d, &admin).await.unwrap();
 }
 
 /// The account's share is the account's, whoever adds: Ada's and Bob's

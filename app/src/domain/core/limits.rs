@@ -78,6 +78,10 @@ pub struct Holdings {
     pub applications: u64,
     pub developer_keys: u64,
     pub oauth_tokens: u64,
+    /// On the full plan (a demo account holds one): the tab and the API
+    /// list every number at once, and each request draws on the stock that
+    /// every account shares.
+    pub phone_numbers: u64,
 }
 
 impl Default for Holdings {
@@ -89,6 +93,7 @@ impl Default for Holdings {
             applications: 500,
             developer_keys: 20,
             oauth_tokens: 50,
+            phone_numbers: 1000,
         }
     }
 }

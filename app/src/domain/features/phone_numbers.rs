@@ -162,6 +162,14 @@ pub async fn request(d: &Domain, admin: &Admin) -> Result<PhoneNumberRow, AppErr
     if let Some(why) = limit(d, &txn, account_id, held).await? {
         return Err(AppError::Conflict(why));
     }
+    let most = d.holdings.phone_numbers;
+    limits::refuse_full(held as u64, most, || {
+        format!(
+            "This account has {held} phone numbers, the most it can keep is {most}. One must be \
+             deleted before another is requested, or {}.",
+            d.contact_support()
+        )
+    })?;
     let who = Who {
         actor: Some(admin.member().user_id()),
         account: Some(account_id),
