@@ -313,6 +313,27 @@ fn every_route_under_api_v1_is_in_the_document() {
             check_answer(&document, "/api/v1/me", StatusCode::UNAUTHORIZED, &reply.json());
         }
         before.assert_unchanged(&app.domain).await;
+        // For programs, not pages of other sites: no CORS header, so a
+        // browser on another origin reads nothing, and a preflight is
+        // refused as any other method. Every answer is kept by no cache.
+        let from_elsewhere = |method: http::Method| {
+            http::Request::builder()
+                .method(method)
+                .uri("/api/v1/me")
+                .header(http::header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(http::header::ORIGIN, "https://elsewhere.example")
+                .header("access-control-request-method", "GET")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let read = app.send(from_elsewhere(http::Method::GET)).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+        assert_eq!(read.headers[http::header::CACHE_CONTROL], "no-store");
+        let preflight = app.send(from_elsewhere(http::Method::OPTIONS)).await;
+        assert_eq!(preflight.status, StatusCode::METHOD_NOT_ALLOWED, "{}", preflight.body);
+        for reply in [&read, &preflight] {
+            assert!(!reply.headers.contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        }
     })
 }
 
