@@ -66,6 +66,10 @@ fn an_admin_requests_assigns_and_releases_a_number() {
             page.body.contains("A demo account can hold one phone number"),
             "the limit is explained"
         );
+        // The Activity tab names the number as this tab does.
+        let activity = app.page("/account/activity", Some(&admin)).await;
+        let requested = activity.body.find("Phone number requested").expect("the event is listed");
+        assert!(activity.body[requested..].contains("(800) 555-0100"), "{}", activity.body);
 
         let id = number["id"].to_string();
         let released = app.call("release_phone_number", &[("id", &id)], Some(&admin)).await;

@@ -82,7 +82,7 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
                 input_type="tel"
                 autocomplete="tel"
                 value=shown(|i| &i.phone)
-                hint="With the country code, e.g. +1 415 555 0100."
+                hint="With the country code, e.g. +1 (415) 555-0100."
                 error=field_error(result, "phone")
             />
             <div class="actions">

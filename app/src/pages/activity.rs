@@ -15,8 +15,8 @@ use crate::components::signed_in::signed_in_user_resource;
 use crate::components::table::{email_parts, DataTable, Pager};
 use crate::components::user_picker::UserPicker;
 use crate::model::{
-    ActivityFilter, ActivityKind, ActivityPage, ActivityRow, EventId, UserChoice, ACTIVITY_CSV_MAX,
-    TO_BEFORE_FROM,
+    readable_phone, ActivityFilter, ActivityKind, ActivityPage, ActivityRow, EventId, UserChoice,
+    ACTIVITY_CSV_MAX, TO_BEFORE_FROM,
 };
 
 /// "100,000" for 100000.
@@ -189,6 +189,7 @@ pub fn ActivityTab() -> impl IntoView {
                     value=from.get_untracked()
                     prop:value=move || from.get()
                     on:change=set(from)
+                    aria-describedby="activity-days-hint"
                 />
             </div>
             <div class="field" class:invalid=backwards>
@@ -200,7 +201,7 @@ pub fn ActivityTab() -> impl IntoView {
                     prop:value=move || to.get()
                     on:change=set(to)
                     aria-invalid=move || backwards().then_some("true")
-                    aria-describedby="activity-to-error"
+                    aria-describedby="activity-to-error activity-days-hint"
                 />
                 <p class="error" id="activity-to-error" aria-live="polite">
                     {move || backwards().then_some(TO_BEFORE_FROM)}
@@ -234,8 +235,14 @@ pub fn ActivityTab() -> impl IntoView {
                         refusal.set(saved.err());
                     });
                 }
-            >"Download CSV"</a>
+            >
+                // Up to 100,000 events: said while they are fetched.
+                {move || if saving.get() { "Preparing CSV…" } else { "Download CSV" }}
+            </a>
         </div>
+        <p class="hint" id="activity-days-hint">
+            "From and To are whole days in UTC, as the times in the list."
+        </p>
         <p class="hint" id="activity-csv-hint">
             {format!("A download holds the newest {} events that match.", thousands(ACTIVITY_CSV_MAX))}
         </p>
@@ -358,7 +365,7 @@ fn ActivityTable(
                     <td class="when">{when(&e.at)}</td>
                     <td class="email">{email_parts(e.actor)}</td>
                     <td>{e.label}</td>
-                    <td class="breakable">{e.target}</td>
+                    <td class="breakable">{target(&e.kind, e.target)}</td>
                     <td class="breakable">{e.client_address.unwrap_or_default()}</td>
                     <td class="breakable">{e.detail.unwrap_or_default()}</td>
                 </tr>
@@ -367,6 +374,15 @@ fn ActivityTable(
         <Pager label="Pages of activity" pages cursor=before next />
     }
     .into_any()
+}
+
+/// An event's target as its tab shows it: a number as the Phone Numbers tab
+/// writes it (the CSV keeps E.164, for programs).
+fn target(kind: &str, target: String) -> String {
+    match kind.starts_with("phone_number.") {
+        true => readable_phone(&target),
+        false => target,
+    }
 }
 
 /// The Account tab's list of the user's own security events, newest first.

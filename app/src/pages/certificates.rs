@@ -106,7 +106,7 @@ fn CertificateTable(
             caption="Client certificates of this account"
             columns=&["Domain", "Subject", "Issuer", "Expires", "Added By"]
             actions=true
-            empty="This account has no client certificates yet."
+            empty="This account has no client certificates yet. Add one when a server your applications call asks for a client certificate."
             rows
             row
         />

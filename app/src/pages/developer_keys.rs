@@ -195,7 +195,7 @@ fn KeyTable(
             caption="Your developer keys"
             columns=&["Name", "Key", "Created", "Last Used"]
             actions=true
-            empty="You have no developer keys."
+            empty="You have no developer keys yet. Generate Key makes one, for a program to use the JSON API as you."
             rows
             row
         />

@@ -80,7 +80,7 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
             caption="Your JS libraries"
             columns=&["Name", "Description", "Used By", "Updated"]
             actions=true
-            empty="You have no JS libraries yet."
+            empty="You have no JS libraries yet. Add JS Library keeps code that your applications can share."
             rows
             row
         />

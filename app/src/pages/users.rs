@@ -393,7 +393,15 @@ fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
             <p id=question_id("switch-user")>{question}</p>
             <FormStatus error />
             <div class="actions">
-                <button type="button" class="danger" disabled=pending on:click=yes>"Yes"</button>
+                // Enabling gives access back: no danger in it.
+                <button
+                    type="button"
+                    class=move || if disabling() { "danger" } else { "primary" }
+                    disabled=pending
+                    on:click=yes
+                >
+                    "Yes"
+                </button>
                 <button type="button" autofocus on:click=move |_| switch.open.set(false)>"Cancel"</button>
             </div>
         </Modal>
