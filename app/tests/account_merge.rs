@@ -397,3 +397,38 @@ async fn addresses_that_declined_either_account_stay_declined_after_a_merge() {
     }
     before.assert_unchanged(&d).await;
 }
+
+/// A user being added to the source account as the merge begins (an
+/// operator's `user add`, not yet committed) is moved with the rest, not
+/// removed with the source account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_user_added_as_the_merge_begins_is_moved_not_lost() {
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme West", "ada@west.example").await;
+    account_with_admin(&d, "Acme", "grace@acme.example").await;
+    let adding = d.begin().await.unwrap();
+    let late = app::domain::core::people::NewUser {
+        account_id: ada.account_id(),
+        email: "late@west.example".into(),
+        first_name: "Late".into(),
+        last_name: "Comer".into(),
+        password_hash: None,
+        is_admin: false,
+        can_create: false,
+        can_share: false,
+        email_verified_at: None,
+    }
+    .insert(&adding, d.clock.now())
+    .await
+    .unwrap();
+    let merging = tokio::spawn({
+        let d = d.clone();
+        async move { merge(&d, "ada@west.example", "grace@acme.example").await }
+    });
+    app::domain::testing::wait_for_lock_waiters(&d, 1).await;
+    adding.commit().await.unwrap();
+    merging.await.unwrap().unwrap();
+    let found = user::Entity::find_by_id(late.id).one(&d.db).await.unwrap();
+    let grace = app::domain::core::people::by_email(&d.db, "grace@acme.example").await.unwrap();
+    assert_eq!(found.map(|u| u.account_id), grace.map(|g| g.account_id), "moved, not removed");
+}

@@ -97,7 +97,7 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let refused = users::resend_invitation(&d, &admin, carl.id).await.unwrap_err();
     assert_eq!(
         refused.message_for("form").as_deref(),
-        Some("This user has already activated their account.")
+        Some("This user has already activated their account: use Reset Password to send them a link.")
     );
     before.assert_unchanged(&d).await;
 }

@@ -157,4 +157,17 @@ async fn operators_promote_a_user_to_admin_of_their_account() {
         Some("No user has the email address nobody@example.com.")
     );
     before.assert_unchanged(&d).await;
+    // An invitee could not sign in as the admin the account needs.
+    let form = users::UserForm {
+        first_name: "Cy".into(),
+        last_name: "Press".into(),
+        email: "cy@example.com".into(),
+        ..Default::default()
+    };
+    users::invite(&d, &admin.admin().unwrap(), form).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = operator::promote(&d, &operator, "cy@example.com").await.err().unwrap();
+    let said = refused.message_for("email").unwrap_or_default();
+    assert!(said.starts_with("cy@example.com has not activated their invitation yet"), "{said}");
+    before.assert_unchanged(&d).await;
 }

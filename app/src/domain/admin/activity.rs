@@ -130,6 +130,9 @@ impl CsvExport {
             Next::Done => return Ok(None),
         };
         self.next = Next::Done;
+        // A download read slowly may outlast its admin's rights: disabled,
+        // demoted or merged away, they read no more of the account.
+        self.admin.recheck(&self.d.read).await?;
         let scoped = Scoped::of(self.admin.member()).all::<activity_event::Entity>();
         let batch = CSV_BATCH.min((ACTIVITY_CSV_MAX - sent) as u64);
         let page = activity::page(&self.d.read, scoped, &self.filter, before, batch).await?;

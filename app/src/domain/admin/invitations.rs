@@ -120,7 +120,10 @@ pub async fn send_invitation(
     inviter: Inviter<'_>,
 ) -> Result<(), AppError> {
     if user.status != user::INVITED {
-        return Err(AppError::field("form", "This user has already activated their account."));
+        return Err(AppError::field(
+            "form",
+            "This user has already activated their account: use Reset Password to send them a link.",
+        ));
     }
     if user.disabled_at.is_some() {
         return Err(AppError::Conflict(TARGET_DISABLED.into()));

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -135,7 +135,15 @@ pub async fn merge_accounts(
                 .into(),
         ));
     }
-    let source = account::Entity::find_by_id(from).one(&txn).await?.ok_or(AppError::NotFound)?;
+    // Read for update as well: on PostgreSQL the lock above does not wait
+    // for a row being added under the source account (its foreign key's
+    // check takes a lock that only this one conflicts with), which the
+    // source's removal below would then take with it once committed.
+    let source = account::Entity::find_by_id(from)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let target = account::Entity::find_by_id(into).one(&txn).await?.ok_or(AppError::NotFound)?;
     let found = conflicts(&txn, &source, &target).await?;
     if !found.is_empty() {

@@ -92,6 +92,19 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
     // Under the account's lock, as every change of a role is, so that the
     // admins' changes waiting on it see the new admin (read again under it).
     let found = lock_account_of(&txn, found.id).await?;
+    // Nobody can sign in as an invitee yet: the account would still have
+    // no admin who can.
+    if found.status == user::INVITED {
+        return Err(AppError::field(
+            "email",
+            format!(
+                "{} has not activated their invitation yet, so could not sign in as admin; \
+                 nothing was changed. Promote a user who has, or add one with a password \
+                 (user add --admin --password-stdin).",
+                found.email
+            ),
+        ));
+    }
     let mut active = found.into_active_model();
     active.is_admin = Set(true);
     active.disabled_at = Set(None);
@@ -108,6 +121,9 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
 pub async fn reset_two_factor(d: &Domain, _: &Operator, email: &str) -> Result<(), AppError> {
     let user = by_email(&d.db, email).await?.ok_or(AppError::NotFound)?;
     let txn = d.begin().await?;
+    // Under the lock that every check of a second factor takes: a set-up
+    // confirmed at the same moment is turned off too, not left half on.
+    let user = lock_account_of(&txn, user.id).await?;
     two_factor::remove(&txn, user.id).await?;
     mail::enqueue(
         &txn,
