@@ -155,8 +155,8 @@ async fn a_failed_migration_on_sqlite_leaves_no_half_applied_schema() {
 }
 
 /// An operator command migrates only a new database: run from a newer build
-/// before its servers (a backup before an upgrade), it refuses instead of
-/// migrating the database under the older servers, and changes nothing.
+/// before its servers, it refuses instead of migrating the database under
+/// the older servers, and changes nothing; a backup opens it as it is.
 #[tokio::test]
 async fn an_operator_command_does_not_migrate_a_database_in_use() {
     use app::domain::core::db::{connect_as, readiness, Opening, Readiness};
@@ -175,6 +175,10 @@ async fn an_operator_command_does_not_migrate_a_database_in_use() {
     new.write.close().await.unwrap();
     let refused = connect_as(&url, Opening::Command).await.err().expect("refused");
     assert!(refused.to_string().contains("the database is older than this build"), "{refused}");
+    // A backup opens it as it is.
+    let as_it_is = connect_as(&url, Opening::AsItIs).await.unwrap();
+    assert!(matches!(readiness(&as_it_is.write).await, Readiness::MigrationsMissing(_)));
+    as_it_is.write.close().await.unwrap();
     let conn = Database::connect(&url).await.unwrap();
     let versions = format!("SELECT version FROM seaql_migrations WHERE version = '{last}'");
     assert!(text(&conn, &versions).await.is_empty(), "nothing was migrated");

@@ -1653,7 +1653,9 @@ async fn a_code_step_is_not_opened_for_a_password_changed_since_it_was_checked()
 
 /// Each password change emails its user a notice: a user's changes are
 /// counted by the day and everyone's by the hour, and a refused one
-/// changes nothing (the password stays, no email, no session ended).
+/// changes nothing (the password stays, no email, no session ended). A user
+/// whose address was never verified is sent nothing, so is not counted in
+/// everyone's total: sign-ups cannot close it to everyone.
 #[tokio::test]
 async fn password_changes_are_counted_per_user_and_in_total() {
     use app::domain::core::quota::{Action, Limit, Per};
@@ -1662,25 +1664,59 @@ async fn password_changes_are_counted_per_user_and_in_total() {
     let day = Duration::days(1);
     d.quotas.set(Limit { action: Action::PasswordChange, per: Per::Actor, max: 2, window: day });
     let hour = Duration::hours(1);
-    d.quotas.set(Limit { action: Action::PasswordChange, per: Per::Total, max: 3, window: hour });
+    d.quotas.set(Limit { action: Action::PasswordChange, per: Per::Total, max: 4, window: hour });
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
+    let cy = account_with_admin(&d, "Initech", "cy@example.com").await;
+    let squatter = account_with_admin(&d, "Umbrella", "someone@example.com").await;
+    app::domain::testing::mark_unverified(&d, squatter.user_id()).await;
     let passwords = [PASSWORD, "Maple-Canyon-Drift-19", "Quartz-Harbor-Lantern-77"];
     for pair in passwords.windows(2) {
         profile::change_password(&d, &ada, "t", pair[0], pair[1]).await.unwrap();
     }
-    profile::change_password(&d, &grace, "t", PASSWORD, passwords[1]).await.unwrap();
+    // Ada's own count is spent while everyone's has room.
     let before = Snapshot::take(&d).await;
     let mine = profile::change_password(&d, &ada, "t", passwords[2], "Cobalt-Meadow-Fern-21").await;
     assert!(
         matches!(&mine, Err(AppError::TooManyRequests(why)) if why.contains("password changes"))
     );
-    // Grace's own count has room; everyone's has none.
-    let all =
-        profile::change_password(&d, &grace, "t", passwords[1], "Cobalt-Meadow-Fern-21").await;
-    assert!(matches!(&all, Err(AppError::TooManyRequests(_))), "{all:?}");
     before.assert_unchanged(&d).await;
     assert!(log_in::log_in(&d, "ada@example.com", passwords[2], "t", None).await.is_ok());
+    // An unverified address's changes send nothing and leave the total be.
+    for me in [&squatter, &grace] {
+        for pair in passwords.windows(2) {
+            profile::change_password(&d, me, "t", pair[0], pair[1]).await.unwrap();
+        }
+    }
+    // Everyone's is spent now: Cy, with her own count whole, is refused.
+    let before = Snapshot::take(&d).await;
+    let all = profile::change_password(&d, &cy, "t", PASSWORD, "Cobalt-Meadow-Fern-21").await;
+    assert!(matches!(&all, Err(AppError::TooManyRequests(_))), "{all:?}");
+    before.assert_unchanged(&d).await;
+}
+
+/// Turning two-factor on emails its user, so it is counted in everyone's
+/// total too, but not for an address never verified, which is sent nothing.
+#[tokio::test]
+async fn two_factor_turned_on_is_counted_in_total_when_it_emails() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, clock) = fresh_domain().await;
+    let hour = Duration::hours(1);
+    d.quotas.set(Limit { action: Action::TwoFactorOn, per: Per::Total, max: 1, window: hour });
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = account_with_admin(&d, "Globex", "grace@example.com").await;
+    let squatter = account_with_admin(&d, "Umbrella", "someone@example.com").await;
+    app::domain::testing::mark_unverified(&d, squatter.user_id()).await;
+    enable(&d, &clock, "someone@example.com").await;
+    enable(&d, &clock, "ada@example.com").await;
+    let setup = two_factor::begin_setup(&d, &grace).await.unwrap();
+    let secret = app::domain::testing::base32_decode(&setup.secret);
+    let before = Snapshot::take(&d).await;
+    let refused =
+        two_factor::confirm_setup(&d, &grace, "t", PASSWORD, &current_code(&d, &secret)).await;
+    assert!(matches!(&refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
+    before.assert_unchanged(&d).await;
+    assert!(!two_factor::status(&d, &grace).await.unwrap().enabled);
 }
 
 /// Whoever knew the old password and asked for an email change (the old

@@ -308,7 +308,7 @@ pub struct UserList {
         (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`), or the client address sent too many wrong keys (`wrong_api_key`)", body = ErrorBody,
             headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
-        (status = UNPROCESSABLE_ENTITY, description = "A refused search, sort or state", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "A refused search, sort, state or page, or a parameter the route does not know", body = ErrorBody),
     )
 )]
 async fn list_users(
@@ -401,7 +401,7 @@ pub struct ActivityList {
         (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`), or the client address sent too many wrong keys (`wrong_api_key`)", body = ErrorBody,
             headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
-        (status = UNPROCESSABLE_ENTITY, description = "A refused kind, date, user or page", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "A refused kind, date, user or page, or a parameter the route does not know", body = ErrorBody),
     )
 )]
 async fn list_activity(

@@ -107,15 +107,18 @@ async fn main() -> ExitCode {
             serve(leptos_options, config, domain, serving, listening, signals).await
         }
         command => {
-            let domain = match parts.open(&config, db::Opening::Command).await {
-                Ok(domain) => domain,
-                Err(message) => return fail(&message),
-            };
-            // The two commands that help put a lost key file right run anyway.
+            // The two commands that help put a lost key file right run
+            // anyway, and on a database older than this build (a backup
+            // before an upgrade).
             let helps = matches!(
                 command,
                 cli::Command::Secrets(cli::SecretsCommand::Status) | cli::Command::Backup { .. }
             );
+            let opening = if helps { db::Opening::AsItIs } else { db::Opening::Command };
+            let domain = match parts.open(&config, opening).await {
+                Ok(domain) => domain,
+                Err(message) => return fail(&message),
+            };
             if !helps {
                 if let Err(message) = cli::refuse_unknown_keys(
                     &domain,
@@ -290,7 +293,7 @@ async fn serve(
         println!("Prometheus metrics: http://{addr}/metrics");
     }
     let worker = worker::spawn(domain.clone(), transport, sender, stopped.clone());
-    let database = domain.db.clone();
+    let (database, background) = (domain.db.clone(), domain.background.clone());
     let web = WebContext::new(WebSettings {
         domain,
         secure_cookies: config.secure_cookies(),
@@ -337,13 +340,16 @@ async fn serve(
     }
     tracing::info!(
         ?grace,
-        "no new connections; finishing the requests in flight and the email \
-        being sent"
+        "no new connections; finishing the requests in flight, the email \
+        being sent and the Stripe connections being made"
     );
     let _ = stop.send(true);
     let finishing = tokio::time::timeout(grace, async {
         let _ = serving.await;
         let _ = worker.await;
+        // A Stripe code's exchange whose browser has gone: its token is kept.
+        background.close();
+        background.wait().await;
     });
     tokio::select! {
         // Biased: already signalled twice, the requests are not waited for.

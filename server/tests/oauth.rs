@@ -684,21 +684,14 @@ async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
         matches!(&refused, Err(app::model::AppError::Conflict(why)) if why.contains("1 connection to Stripe in progress")),
         "{refused:?}"
     );
-    // The browser goes (a closed tab drops the request), then Stripe answers.
+    // The browser goes (a closed tab drops the request), then Stripe
+    // answers; a stopping server waits for the domain's background work.
     exchanging.abort();
     release.send(()).unwrap();
-    let stored = timeout(Duration::from_secs(10), async {
-        loop {
-            let rows = oauth_tokens::list(&d, &me).await.unwrap().rows;
-            if !rows.is_empty() {
-                return rows;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the token was never stored once the request was dropped");
-    assert_eq!(stored.len(), 1);
+    d.background.close();
+    timeout(Duration::from_secs(10), d.background.wait()).await.expect("the exchange ended");
+    let stored = oauth_tokens::list(&d, &me).await.unwrap().rows;
+    assert_eq!(stored.len(), 1, "the token was stored once the request was dropped");
     assert_eq!(states(&d).await, 0, "the token took its state's place");
     // A refused flow gives its place back at once: with the token deleted,
     // a flow declined at Stripe, then one whose code Stripe refuses, each

@@ -240,7 +240,7 @@ impl ActivityFilter {
 /// field gives it: such days compare as text in the order of time. (Not
 /// chrono's parser: this runs in the browser too, and a few lines cost the
 /// download less.)
-fn is_day(text: &str) -> bool {
+pub fn is_day(text: &str) -> bool {
     let bytes = text.as_bytes();
     let written = bytes.len() == 10
         && bytes.iter().enumerate().all(|(i, b)| match i {

@@ -7,7 +7,7 @@
 //! user's own security events `identity::activity`.
 use std::net::IpAddr;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -241,16 +241,13 @@ fn day(text: Option<&str>, field: &str) -> Result<Option<NaiveDate>, AppError> {
     let refused = || AppError::field(field, "Enter a date as YYYY-MM-DD.");
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(text) => {
-            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| refused())?;
-            // Four digits, as asked: chrono also reads "+262142-12-31", the
-            // last day it can hold, where the day after (and the slack
-            // around a range) would overflow.
-            match (1..=9999).contains(&date.year()) {
-                true => Ok(Some(date)),
-                false => Err(refused()),
-            }
+        // The day the tab's address keeps: a four-digit year. chrono alone
+        // also reads "+262142-12-31", the last day it can hold, where the
+        // day after (and the slack around a range) would overflow.
+        Some(text) if crate::model::is_day(text) => {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| refused())
         }
+        Some(_) => Err(refused()),
     }
 }
 

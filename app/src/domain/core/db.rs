@@ -65,10 +65,14 @@ pub async fn connect(url: &str) -> Result<Connections, DbErr> {
 pub enum Opening {
     /// A server: applies them.
     Serving,
-    /// An operator command (a backup, a look at the mail): applies them
-    /// only to a new database. Run from a newer build before its servers,
-    /// it would otherwise migrate the database under the older servers.
+    /// An operator command (a look at the mail, a new user): applies them
+    /// only to a new database, and refuses an older one. Run from a newer
+    /// build before its servers, it would otherwise migrate the database
+    /// under the older servers, or act on a schema it does not know.
     Command,
+    /// A command that reads what every schema has (`backup`, `secrets
+    /// status`): the database as it is, before an upgrade too.
+    AsItIs,
 }
 
 /// [`connect`], as `opening` asks.
@@ -76,22 +80,27 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
     let write = open_writer(url).await?;
     match opening {
         Opening::Serving => migrate(&write, url).await?,
-        Opening::Command => match applied_migrations(&write).await {
-            // A new database (no migrations table, or an empty one).
-            Err(_) => migrate(&write, url).await?,
-            Ok(applied) if applied.is_empty() => migrate(&write, url).await?,
-            Ok(applied) => {
-                let missing =
-                    Migrator::migrations().iter().filter(|m| !applied.contains(m.name())).count();
-                if missing > 0 {
-                    return Err(DbErr::Custom(format!(
-                        "the database is older than this build ({missing} of its migrations \
-                         not applied): start this build's server first, which applies them, or \
-                         run the command with the build the servers run"
-                    )));
-                }
+        Opening::Command => {
+            let manager = sea_orm_migration::SchemaManager::new(&write);
+            // A new database: no migrations table, or an empty one.
+            let applied = match manager.has_table("seaql_migrations").await? {
+                true => applied_migrations(&write).await?,
+                false => Default::default(),
+            };
+            let missing =
+                Migrator::migrations().iter().filter(|m| !applied.contains(m.name())).count();
+            if applied.is_empty() {
+                migrate(&write, url).await?;
+            } else if missing > 0 {
+                return Err(DbErr::Custom(format!(
+                    "the database is older than this build ({missing} of its migrations not \
+                     applied): back it up (`backup` runs on it), then start this build's \
+                     server, which applies them; or run the command with the build the \
+                     servers run"
+                )));
             }
-        },
+        }
+        Opening::AsItIs => {}
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let read = if is_sqlite_file(url) {

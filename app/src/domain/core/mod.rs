@@ -72,6 +72,10 @@ pub struct Domain {
     /// Where people write for what only the platform's operators can do
     /// (`SUPPORT_EMAIL`): every "contact support" names it when it is set.
     pub support_email: Option<String>,
+    /// Work that runs on when its request is gone (a Stripe code's
+    /// exchange): a stopping server waits for it, within its grace, before
+    /// it closes the database.
+    pub background: tokio_util::task::TaskTracker,
 }
 
 /// How long activity events are kept unless configured otherwise.
@@ -152,6 +156,7 @@ impl Domain {
             oauth: Arc::new(OAuthConfig::default()),
             activity_retention: chrono::Duration::days(DEFAULT_ACTIVITY_RETENTION_DAYS),
             support_email: None,
+            background: tokio_util::task::TaskTracker::new(),
         }
     }
 }

@@ -270,6 +270,8 @@ impl Default for QuotaPolicy {
                 // own count, together.
                 limit(TwoFactorOn, Total, 1000, HOUR),
                 limit(PasswordChange, Actor, 10, DAY),
+                // Accounts made from one address (five sign-ups an hour), together.
+                limit(PasswordChange, Client, 100, HOUR),
                 limit(PasswordChange, Total, 1000, HOUR),
                 limit(TwoFactorSetup, Actor, 30, HOUR),
                 limit(SignIn, Actor, 30, HOUR),

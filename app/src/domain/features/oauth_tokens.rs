@@ -250,11 +250,12 @@ pub async fn callback(
 ) -> Result<OAuthTokenRow, CallbackRefusal> {
     // Run to its end, from the claim on, even if the request is dropped (a
     // closed tab): a claimed state would otherwise hold its place, out of
-    // its session's reach, until it expired. Its logs keep the request's id.
+    // its session's reach, until it expired. A stopping server waits for
+    // it (`Domain::background`). Its logs keep the request's id.
     let hash = token_hash(state);
     let (d, me) = (d.clone(), me.clone());
     let (session_hash, code) = (token_hash(session_token), code.map(str::to_owned));
-    let work = tokio::spawn(
+    let work = d.background.spawn(
         {
             let hash = hash.clone();
             let d = d.clone();
@@ -265,25 +266,33 @@ pub async fn callback(
     match work.await {
         Ok(finished) => finished,
         Err(err) => {
-            // A panic: this request's claim, if it made one, gives its place
-            // back. (Were the same link opened twice at once, this could be
-            // the other request's claim: its token would still be stored.)
             tracing::error!(error = %err, "an OAuth callback's task failed");
-            let gone = oauth_state::Entity::delete_many()
-                .filter(oauth_state::Column::StateHash.eq(hash))
-                .filter(oauth_state::Column::SessionHash.eq(CLAIMED))
-                .exec(&d.db)
-                .await;
-            if let Err(err) = gone {
-                tracing::warn!(error = %err, "a failed OAuth flow's state was not removed");
-            }
+            give_back_claimed(&d, &hash).await;
             Err(CallbackRefusal::ExchangeFailed)
         }
     }
 }
 
+/// Gives back the place of a flow this request may have claimed, when it
+/// cannot tell (its task panicked, or its claim outlasted the limit). Were
+/// the same link opened twice at once, this could be the other request's
+/// claim: that one is then refused as expired when it comes to store its
+/// token (nothing is stored but in its state's place).
+async fn give_back_claimed(d: &Domain, hash: &str) {
+    let gone = oauth_state::Entity::delete_many()
+        .filter(oauth_state::Column::StateHash.eq(hash))
+        .filter(oauth_state::Column::SessionHash.eq(CLAIMED))
+        .exec(&d.db)
+        .await;
+    if let Err(err) = gone {
+        // Its place comes back when it expires, ten minutes after its start.
+        tracing::warn!(error = %err, "a failed OAuth flow's state was not removed");
+    }
+}
+
 /// [`callback`]'s work: claims the state, then exchanges its code and keeps
-/// the token within the exchange limit, or gives the state's place back.
+/// the token, both within the exchange limit, or gives the state's place
+/// back.
 async fn claim_and_keep(
     d: &Domain,
     me: &Member,
@@ -291,6 +300,50 @@ async fn claim_and_keep(
     hash: &str,
     code: Option<&str>,
 ) -> Result<OAuthTokenRow, CallbackRefusal> {
+    let limit = d.oauth.exchange_limit;
+    let deadline = tokio::time::Instant::now() + limit;
+    let too_long = || {
+        tracing::warn!(seconds = limit.as_secs(), "an OAuth callback took too long");
+        CallbackRefusal::ExchangeFailed
+    };
+    let found = match tokio::time::timeout_at(deadline, claim(d, me, session_hash, hash)).await {
+        Ok(found) => found?,
+        Err(_) => {
+            give_back_claimed(d, hash).await;
+            return Err(too_long());
+        }
+    };
+    // Taken only while the exchange can end within the state's lifetime,
+    // so the state holds its place (`in_progress`) until it is done.
+    let finished = if d.clock.now() - found.created_at > STATE_LIFETIME - EXCHANGE_MARGIN {
+        Err(CallbackRefusal::InvalidState)
+    } else {
+        // Dropped at the deadline, its transaction rolls back: nothing is
+        // stored (but for a commit already under way: then the tab says the
+        // connection failed and lists its token all the same).
+        let exchange = exchange_and_keep(d, me, &found, code);
+        tokio::time::timeout_at(deadline, exchange).await.unwrap_or_else(|_| Err(too_long()))
+    };
+    // Stored, the token took the state's place in the same transaction.
+    if finished.is_err() {
+        let gone = oauth_state::Entity::delete_by_id(hash).exec(&d.db).await;
+        if let Err(err) = gone {
+            // Its place comes back when it expires, ten minutes after its start.
+            tracing::warn!(error = %err, "a refused OAuth flow's state was not removed");
+        }
+    }
+    finished
+}
+
+/// Claims the state `hash` for this session's callback: it then holds its
+/// place, out of any other callback's reach. Not this session's, or not
+/// there: refused, nothing claimed.
+async fn claim(
+    d: &Domain,
+    me: &Member,
+    session_hash: &str,
+    hash: &str,
+) -> Result<oauth_state::Model, CallbackRefusal> {
     let internal = |_| CallbackRefusal::ExchangeFailed;
     let found = oauth_state::Entity::find_by_id(hash).one(&d.db).await.map_err(internal)?;
     let Some(found) = found else { return Err(CallbackRefusal::InvalidState) };
@@ -302,33 +355,10 @@ async fn claim_and_keep(
         .exec(&d.db)
         .await
         .map_err(internal)?;
-    if claimed.rows_affected != 1 {
-        return Err(CallbackRefusal::InvalidState);
+    match claimed.rows_affected {
+        1 => Ok(found),
+        _ => Err(CallbackRefusal::InvalidState),
     }
-    // Taken only while the exchange can end within the state's lifetime,
-    // so the state holds its place (`in_progress`) until it is done.
-    let finished = if d.clock.now() - found.created_at > STATE_LIFETIME - EXCHANGE_MARGIN {
-        Err(CallbackRefusal::InvalidState)
-    } else {
-        let limit = d.oauth.exchange_limit;
-        match tokio::time::timeout(limit, exchange_and_keep(d, me, &found, code)).await {
-            Ok(finished) => finished,
-            // Dropped, its transaction rolls back: nothing is stored.
-            Err(_) => {
-                tracing::warn!(seconds = limit.as_secs(), "an OAuth code's exchange took too long");
-                Err(CallbackRefusal::ExchangeFailed)
-            }
-        }
-    };
-    // Stored, the token took the state's place in the same transaction.
-    if finished.is_err() {
-        let gone = oauth_state::Entity::delete_by_id(hash).exec(&d.db).await;
-        if let Err(err) = gone {
-            // Its place comes back when it expires, ten minutes after its start.
-            tracing::warn!(error = %err, "a refused OAuth flow's state was not removed");
-        }
-    }
-    finished
 }
 
 /// The rest of [`callback`], once its state is claimed.

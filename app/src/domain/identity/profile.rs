@@ -92,8 +92,15 @@ pub async fn change_password(
         errors.check("new_password", judged);
     }
     errors.into_result()?;
-    // Its notice is an email: counted, and refused before the hash.
-    let who = Who { actor: Some(actor.user_id()), ..Who::default() };
+    // Its notice is an email: counted, and refused before the hash. Not in
+    // the total when no email goes (an address never verified is not
+    // written to): sign-ups that send nothing must not close it to everyone.
+    let who = Who {
+        actor: Some(actor.user_id()),
+        client: actor.address(),
+        sends_nothing: me.email_verified_at.is_none(),
+        ..Who::default()
+    };
     quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::PasswordChange, &who).await?;
     let hash = d.passwords.hash(new_password).await?;
     let txn = d.begin().await?;

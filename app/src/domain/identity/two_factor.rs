@@ -226,8 +226,14 @@ pub async fn confirm_setup(
         )
     })?;
     // Each time it turns on (and each time off, which needs it on first)
-    // the user is emailed: counted once the code is right.
-    let who = Who { actor: Some(me.user_id()), ..Who::default() };
+    // the user is emailed: counted once the code is right. Not in the total
+    // when no email goes (an address never verified is not written to):
+    // sign-ups that send nothing must not close it to everyone.
+    let who = Who {
+        actor: Some(me.user_id()),
+        sends_nothing: current.email_verified_at.is_none(),
+        ..Who::default()
+    };
     d.spend(&txn, Action::TwoFactorOn, &who).await?;
     // Only the pending secret just checked turns on, and only once: of two
     // confirmations at the same moment (a double submit, two windows), the
