@@ -58,7 +58,7 @@ async fn bad_input_reports_every_field_and_saves_nothing() {
         ("zip", "Zip may contain only letters, digits, spaces and dashes."),
         (
             "phone",
-            "Phone Number must be an international number with its country code, e.g. +1 415 555 0100.",
+            "Phone Number must be an international number with its country code, e.g. +1 (415) 555-0100.",
         ),
     ];
     for (field, message) in expected {

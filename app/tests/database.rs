@@ -160,9 +160,8 @@ async fn a_failed_migration_on_sqlite_leaves_no_half_applied_schema() {
 #[tokio::test]
 async fn an_operator_command_does_not_migrate_a_database_in_use() {
     use app::domain::core::db::{connect_as, readiness, Opening, Readiness};
-    let path = std::env::temp_dir().join(format!("console-command-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let url = format!("sqlite://{}?mode=rwc", path.display());
+    // A file or a PostgreSQL database of its own, new and empty.
+    let url = fresh_shared_database_url().await;
     // A new database: the command sets it up.
     let new = connect_as(&url, Opening::Command).await.unwrap();
     assert_eq!(readiness(&new.write).await, Readiness::Ready);
@@ -183,5 +182,7 @@ async fn an_operator_command_does_not_migrate_a_database_in_use() {
     let versions = format!("SELECT version FROM seaql_migrations WHERE version = '{last}'");
     assert!(text(&conn, &versions).await.is_empty(), "nothing was migrated");
     conn.close().await.unwrap();
-    let _ = std::fs::remove_file(&path);
+    if let Some(path) = url.strip_prefix("sqlite://").and_then(|p| p.split('?').next()) {
+        let _ = std::fs::remove_file(path);
+    }
 }

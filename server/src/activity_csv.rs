@@ -62,6 +62,11 @@ fn chunks(export: activity::CsvExport) -> impl futures::Stream<Item = Result<Str
         match export.next_chunk().await {
             Ok(Some(chunk)) => Some((Ok(chunk), Some(export))),
             Ok(None) => None,
+            // The admin's rights gone meanwhile (disabled, demoted): no fault.
+            Err(err @ app::model::AppError::Forbidden(_)) => {
+                tracing::info!(error = %err, "activity CSV download stopped: no longer an admin");
+                Some((Err(io::Error::other(err.to_string())), None))
+            }
             Err(err) => {
                 tracing::error!(error = %err, "activity CSV download failed midway");
                 Some((Err(io::Error::other(err.to_string())), None))

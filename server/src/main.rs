@@ -358,7 +358,8 @@ async fn serve(
         finished = finishing => if finished.is_err() {
             tracing::warn!(
                 ?grace,
-                "the grace period ended before every request and the email being sent finished"
+                "the grace period ended before every request, the email being sent and the \
+                 Stripe connections being made finished"
             );
         },
         signal = signals.next() => tracing::warn!(

@@ -70,8 +70,10 @@ pub enum Opening {
     /// build before its servers, it would otherwise migrate the database
     /// under the older servers, or act on a schema it does not know.
     Command,
-    /// A command that reads what every schema has (`backup`, `secrets
-    /// status`): the database as it is, before an upgrade too.
+    /// `backup` (a copy of whatever is there) and `secrets status` (which
+    /// reads the sealed columns; on a database older than one of them it
+    /// fails with the database's error): the database as it is, so a newer
+    /// build can back it up before the upgrade.
     AsItIs,
 }
 
@@ -81,9 +83,8 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
     match opening {
         Opening::Serving => migrate(&write, url).await?,
         Opening::Command => {
-            let manager = sea_orm_migration::SchemaManager::new(&write);
             // A new database: no migrations table, or an empty one.
-            let applied = match manager.has_table("seaql_migrations").await? {
+            let applied = match has_migrations_table(&write).await? {
                 true => applied_migrations(&write).await?,
                 false => Default::default(),
             };
@@ -94,9 +95,9 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
             } else if missing > 0 {
                 return Err(DbErr::Custom(format!(
                     "the database is older than this build ({missing} of its migrations not \
-                     applied): back it up (`backup` runs on it), then start this build's \
-                     server, which applies them; or run the command with the build the \
-                     servers run"
+                     applied): back it up (`backup` runs on it; pg_dump on PostgreSQL), then \
+                     start this build's server, which applies them; or run the command with \
+                     the build the servers run"
                 )));
             }
         }
@@ -133,6 +134,20 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     let db = open_writer(url).await?;
     migrate(&db, url).await?;
     Ok(db)
+}
+
+/// Whether the database has the migrations table where its statements find
+/// it: on PostgreSQL by the search path, as `applied_migrations` reads it
+/// (sea-orm's `has_table` looks in the first schema only).
+async fn has_migrations_table(conn: &DatabaseConnection) -> Result<bool, DbErr> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT to_regclass('seaql_migrations') IS NOT NULL",
+        _ => "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'",
+    };
+    let row = conn.query_one_raw(Statement::from_string(backend, sql)).await?;
+    Ok(row.and_then(|row| row.try_get_by_index::<bool>(0).ok()).unwrap_or(false))
 }
 
 /// The names of the migrations applied to the database; an error when it

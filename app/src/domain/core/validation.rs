@@ -147,7 +147,7 @@ pub fn international_phone(value: &str, what: &str) -> Result<String, String> {
     }
     let invalid = || {
         format!(
-            "{what} must be an international number with its country code, e.g. +1 415 555 0100."
+            "{what} must be an international number with its country code, e.g. +1 (415) 555-0100."
         )
     };
     let compact: String = value.chars().filter(|c| !" -.()".contains(*c)).collect();

@@ -319,10 +319,17 @@ async fn claim_and_keep(
         Err(CallbackRefusal::InvalidState)
     } else {
         // Dropped at the deadline, its transaction rolls back: nothing is
-        // stored (but for a commit already under way: then the tab says the
-        // connection failed and lists its token all the same).
-        let exchange = exchange_and_keep(d, me, &found, code);
-        tokio::time::timeout_at(deadline, exchange).await.unwrap_or_else(|_| Err(too_long()))
+        // stored. Its commit is not timed: cut short, the tab would say the
+        // connection failed while listing its token.
+        let exchange = exchange_and_write(d, me, &found, code);
+        match tokio::time::timeout_at(deadline, exchange).await {
+            Ok(Ok((txn, model))) => match txn.commit().await {
+                Ok(()) => Ok(row(&model)),
+                Err(_) => Err(CallbackRefusal::ExchangeFailed),
+            },
+            Ok(Err(refusal)) => Err(refusal),
+            Err(_) => Err(too_long()),
+        }
     };
     // Stored, the token took the state's place in the same transaction.
     if finished.is_err() {
@@ -361,13 +368,15 @@ async fn claim(
     }
 }
 
-/// The rest of [`callback`], once its state is claimed.
-async fn exchange_and_keep(
+/// The rest of [`callback`], once its state is claimed: the code exchanged
+/// and the token written in place of its state, in the transaction
+/// returned for the caller to commit.
+async fn exchange_and_write(
     d: &Domain,
     me: &Member,
     found: &oauth_state::Model,
     code: Option<&str>,
-) -> Result<OAuthTokenRow, CallbackRefusal> {
+) -> Result<(DatabaseTransaction, oauth_token::Model), CallbackRefusal> {
     let internal = |_| CallbackRefusal::ExchangeFailed;
     let Some(code) = code.filter(|c| !c.is_empty()) else { return Err(CallbackRefusal::Denied) };
     // Filled up since the start (another window): the code is not exchanged,
@@ -473,8 +482,7 @@ async fn exchange_and_keep(
     if state.exec(&txn).await.map_err(internal)?.rows_affected != 1 {
         return Err(CallbackRefusal::InvalidState);
     }
-    txn.commit().await.map_err(internal)?;
-    Ok(row(&model))
+    Ok((txn, model))
 }
 
 pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {

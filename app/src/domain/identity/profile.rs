@@ -108,6 +108,8 @@ pub async fn change_password(
     // a reset or a claim committed since the check is not overwritten.
     let current = lock_account_of(&txn, me.id).await?;
     reauth::refuse_changed_since(&me, &current, "current_password")?;
+    // As read under the lock, which decides whether the notice is sent.
+    let who = Who { sends_nothing: current.email_verified_at.is_none(), ..who };
     d.spend(&txn, Action::PasswordChange, &who).await?;
     // On an account nobody has proved an address of, a reset link claims
     // it from whoever signed up (`password_link::claims`): the mailbox's
