@@ -177,7 +177,8 @@ impl DomainParts {
         })
     }
 
-    /// Opens (and migrates) the database: the domain every command acts through.
+    /// Opens the database (migrated as `opening` says): the domain every
+    /// command acts through.
     async fn open(self, config: &Config, opening: db::Opening) -> Result<Domain, String> {
         let url = &config.database_url;
         let database = db::connect_as(url, opening)
