@@ -497,13 +497,8 @@ fn an_answer_for_the_other_mode_stores_nothing() {
 /// comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_disabled_during_the_exchange_keeps_no_token() {
-    use tokio::sync::oneshot;
     use tokio::time::{timeout, Duration};
-    let (asked, heard) = oneshot::channel::<()>();
-    let (release, released) = oneshot::channel::<()>();
-    let url = held_provider(asked, released).await;
-    let (mut d, _) = app::domain::testing::fresh_concurrent_domain().await;
-    d.oauth = Arc::new(oauth_config(&url));
+    let HeldStripe { d, heard, release, .. } = held_stripe().await;
     let admin = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
     let bob = app::domain::testing::add_user(&d, admin.account_id(), MEMBER, false).await;
     enable_stripe_on(&d, ADMIN).await;
@@ -645,6 +640,24 @@ async fn held_provider(
     url
 }
 
+/// A domain on a fresh database whose Stripe is a [`held_provider`]: `heard`
+/// fires when a code reaches it, `release` lets it answer.
+struct HeldStripe {
+    d: app::domain::Domain,
+    clock: app::domain::core::clock::ManualClock,
+    heard: tokio::sync::oneshot::Receiver<()>,
+    release: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn held_stripe() -> HeldStripe {
+    let (asked, heard) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let url = held_provider(asked, released).await;
+    let (mut d, clock) = app::domain::testing::fresh_concurrent_domain().await;
+    d.oauth = Arc::new(oauth_config(&url));
+    HeldStripe { d, clock, heard, release }
+}
+
 /// How many OAuth flows are in the database, claimed or not.
 async fn states(d: &app::domain::Domain) -> u64 {
     use app::domain::entity::oauth_state;
@@ -659,13 +672,8 @@ async fn states(d: &app::domain::Domain) -> u64 {
 /// flow refused, at Stripe or by Stripe, gives its place back at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
-    use tokio::sync::oneshot;
     use tokio::time::{timeout, Duration};
-    let (asked, heard) = oneshot::channel::<()>();
-    let (release, released) = oneshot::channel::<()>();
-    let url = held_provider(asked, released).await;
-    let (mut d, _) = app::domain::testing::fresh_concurrent_domain().await;
-    d.oauth = Arc::new(oauth_config(&url));
+    let HeldStripe { mut d, heard, release, .. } = held_stripe().await;
     d.holdings.oauth_tokens = 1;
     let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
     enable_stripe_on(&d, ADMIN).await;
@@ -711,15 +719,11 @@ async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
 /// before the request times out, stores nothing, and gives its place back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exchange_past_its_limit_is_refused_and_gives_its_place_back() {
-    use tokio::sync::oneshot;
     use tokio::time::{timeout, Duration};
-    let (asked, _heard) = oneshot::channel::<()>();
-    let (release, released) = oneshot::channel::<()>();
-    let url = held_provider(asked, released).await;
-    let (mut d, _) = app::domain::testing::fresh_concurrent_domain().await;
+    let HeldStripe { mut d, release, .. } = held_stripe().await;
     d.oauth = Arc::new(OAuthConfig {
         exchange_limit: std::time::Duration::from_millis(300),
-        ..oauth_config(&url)
+        ..(*d.oauth).clone()
     });
     d.holdings.oauth_tokens = 1;
     let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
@@ -742,13 +746,8 @@ async fn an_exchange_past_its_limit_is_refused_and_gives_its_place_back() {
 /// is refused as expired, and nothing is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flow_cleaned_up_during_its_exchange_stores_nothing() {
-    use tokio::sync::oneshot;
     use tokio::time::{timeout, Duration};
-    let (asked, heard) = oneshot::channel::<()>();
-    let (release, released) = oneshot::channel::<()>();
-    let url = held_provider(asked, released).await;
-    let (mut d, clock) = app::domain::testing::fresh_concurrent_domain().await;
-    d.oauth = Arc::new(oauth_config(&url));
+    let HeldStripe { d, clock, heard, release } = held_stripe().await;
     let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
     enable_stripe_on(&d, ADMIN).await;
     let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
