@@ -73,12 +73,73 @@ where
     S: Clone + Send + Sync + 'static,
     WebContext: axum::extract::FromRef<S>,
 {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(me))
         .routes(routes!(list_users))
         .routes(routes!(list_phone_numbers))
         .routes(routes!(list_activity))
-        .split_for_parts()
+        .split_for_parts();
+    describe_shared_answers(&mut document);
+    (api, document)
+}
+
+/// The answers any operation can give, whatever it does: written once here
+/// rather than in each operation's list, so a new route cannot forget one.
+fn describe_shared_answers(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder};
+    let error = || ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build();
+    let answer = |description: &str| {
+        ResponseBuilder::new().description(description).content("application/json", error())
+    };
+    let retry_after = |description: &str| {
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer))
+            .description(Some(description))
+            .build()
+    };
+    let shared = [
+        ("401", answer("No valid developer key").build()),
+        ("413", answer("A body declared longer than 1 MB (no request needs one)").build()),
+        (
+            "429",
+            answer(
+                "The key's user, their account or the client address made too many requests \
+                 for now (`LIMITS` action `api_request`), or the client address sent too many \
+                 wrong keys (`wrong_api_key`)",
+            )
+            .header("Retry-After", retry_after("Seconds until a request is counted again"))
+            .build(),
+        ),
+        (
+            "503",
+            answer("The server did not answer within its request timeout (30 s); try again later")
+                .build(),
+        ),
+    ];
+    for item in document.paths.paths.values_mut() {
+        for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete] {
+            let Some(operation) = operation else { continue };
+            for (status, response) in &shared {
+                operation.responses.responses.insert(status.to_string(), response.clone().into());
+            }
+        }
+    }
+}
+
+/// Whether `path` (as the client asked for it) is the API's.
+pub fn is_api_path(path: &str) -> bool {
+    path.strip_prefix(BASE).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// A request that ran past the request timeout, in the API's format (the
+/// timeout's own answer is an empty 503).
+pub fn timed_out(within: std::time::Duration) -> Response {
+    let message = format!(
+        "The server did not answer within {} seconds. Please try again later.",
+        within.as_secs_f64()
+    );
+    let error = ErrorDetail { code: UNAVAILABLE, message, fields: None };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(ErrorBody { error })).into_response()
 }
 
 /// The OpenAPI document as the server serves it.
@@ -140,7 +201,11 @@ pub struct ErrorDetail {
 /// The code of a route asked with a method it does not answer.
 const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
 
-/// The codes [`AppError::code`] gives, and the router's [`METHOD_NOT_ALLOWED`].
+/// The code of a request the server did not answer in time.
+const UNAVAILABLE: &str = "unavailable";
+
+/// The codes [`AppError::code`] gives, the router's [`METHOD_NOT_ALLOWED`]
+/// and the timeout's [`UNAVAILABLE`].
 fn error_codes() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String).enum_values(Some([
         "invalid",
@@ -151,6 +216,7 @@ fn error_codes() -> ObjectBuilder {
         "conflict",
         "internal",
         METHOD_NOT_ALLOWED,
+        UNAVAILABLE,
     ]))
 }
 
@@ -231,10 +297,6 @@ async fn caller(web: &WebContext, request: &Parts) -> Result<Member, ApiError> {
     operation_id = "getMe",
     responses(
         (status = OK, description = "The user", body = CurrentUser),
-        (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
-        (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
-        (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`), or the client address sent too many wrong keys (`wrong_api_key`)", body = ErrorBody,
-            headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
 )]
@@ -303,10 +365,6 @@ pub struct UserList {
     params(UserQuery),
     responses(
         (status = OK, description = "A page of users", body = UserList),
-        (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
-        (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
-        (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`), or the client address sent too many wrong keys (`wrong_api_key`)", body = ErrorBody,
-            headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused search, sort, state or page, or a parameter the route does not know", body = ErrorBody),
     )
@@ -345,10 +403,6 @@ pub struct PhoneNumberList {
     operation_id = "listPhoneNumbers",
     responses(
         (status = OK, description = "Phone numbers", body = PhoneNumberList),
-        (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
-        (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
-        (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`), or the client address sent too many wrong keys (`wrong_api_key`)", body = ErrorBody,
-            headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled", body = ErrorBody),
     )
 )]
@@ -396,10 +450,6 @@ pub struct ActivityList {
     params(ActivityQuery),
     responses(
         (status = OK, description = "A page of events", body = ActivityList),
-        (status = UNAUTHORIZED, description = "No valid developer key", body = ErrorBody),
-        (status = PAYLOAD_TOO_LARGE, description = "A body declared longer than 1 MB (no request needs one)", body = ErrorBody),
-        (status = TOO_MANY_REQUESTS, description = "The key's user, their account or the client address made too many requests for now (`LIMITS` action `api_request`), or the client address sent too many wrong keys (`wrong_api_key`)", body = ErrorBody,
-            headers(("Retry-After" = i64, description = "Seconds until a request is counted again"))),
         (status = FORBIDDEN, description = "The key's user is disabled, or not an admin", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A refused kind, date, user or page, or a parameter the route does not know", body = ErrorBody),
     )

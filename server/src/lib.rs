@@ -78,6 +78,17 @@ fn route_list() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The answer to a request past the request timeout: empty, as the page
+/// and a server function's caller only need the status, but in the JSON
+/// API's documented format for an API client.
+fn timed_out(uri: &http::Uri, within: std::time::Duration) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if api_v1::is_api_path(uri.path()) {
+        return api_v1::timed_out(within);
+    }
+    http::StatusCode::SERVICE_UNAVAILABLE.into_response()
+}
+
 /// The whole application as one router: pages, server functions, static
 /// files, and the security middleware around them. Tests drive this directly.
 pub fn build_router(
@@ -123,10 +134,16 @@ pub fn build_router(
         // The redirect to the log-in page reads (and may write) the session,
         // so it runs within the timeout too.
         .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            policy.request_timeout,
-        ))
+        .layer({
+            let within = policy.request_timeout;
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    move |uri: http::Uri, _elapsed: tower::BoxError| async move {
+                        timed_out(&uri, within)
+                    },
+                ))
+                .timeout(within)
+        })
         .layer(axum::middleware::from_fn(assets::never_store))
         .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))

@@ -292,10 +292,10 @@ pub async fn server_fn_error_status(
         (request, None)
     };
     // The path the client asked for, wherever the API is nested.
-    let is_api = request.extensions().get::<axum::extract::OriginalUri>().is_some_and(|uri| {
-        let rest = uri.path().strip_prefix(crate::api_v1::BASE);
-        rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    });
+    let is_api = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .is_some_and(|uri| crate::api_v1::is_api_path(uri.path()));
     let response = next.run(request).await;
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
         // `RequestBodyLimitLayer` answers in plain text, which the page would

@@ -449,6 +449,28 @@ fn every_field_the_api_answers_is_in_the_document() {
     })
 }
 
+/// A request the server does not answer within the request timeout is told
+/// so in the API's documented format, on every route, not with the timeout
+/// layer's empty body, which a client could not parse as an error.
+#[test]
+fn a_request_past_the_timeout_is_answered_as_documented() {
+    support::run(async {
+        // Every key is looked up in the database, which answers after the
+        // first poll: a timeout of nothing has then passed.
+        let app =
+            TestApp::with_policy(|policy| policy.request_timeout = std::time::Duration::ZERO).await;
+        let document = serde_json::to_value(server::api_v1::document()).unwrap();
+        for path in ["/api/v1/me", "/api/v1/phone-numbers", "/api/v1/users", "/api/v1/activity"] {
+            let (status, body) = app.api(path, Some("vk_not-a-key-anyone-has")).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {body}");
+            check_answer(&document, path, status, &body);
+            assert_eq!(body["error"]["code"], "unavailable", "{path}: {body}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("did not answer within 0 seconds"), "{message}");
+        }
+    })
+}
+
 /// The check above finds what it should: a field the document lacks, a
 /// wrong type, a missing required field.
 #[test]
