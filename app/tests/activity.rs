@@ -29,8 +29,8 @@ use app::domain::operator::{self, NewUserByOperator};
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::samples::{AWS_SECRET, PRIVATE_KEY_MATERIAL};
 use app::domain::testing::{
-    account_with_admin, add_user, base32_decode, fresh_domain, link_token, query_plan,
-    s3_integration, unused_mail_folder, Snapshot, PASSWORD,
+    account_with_admin, add_user, base32_decode, fresh_domain, link_token, mark_two_factor_on,
+    query_plan, s3_integration, unused_mail_folder, Snapshot, PASSWORD,
 };
 use app::domain::{jobs, Domain};
 use app::model::{AccountInfo, ActivityFilter, ActivityKind, ActivityRow, AppError, OwnerChange};
@@ -456,6 +456,8 @@ async fn sign_up_verification_and_operator_commands_record_each_change() {
     assert_eq!((added.actor_user_id, added.client_address), (None, None));
     operator::promote(&d, &OP(), "mindy@globex.com").await.unwrap();
     log.one(&d, ActivityKind::OperatorPromoted, "operator", "mindy@globex.com").await;
+    let hank_user = user::Entity::find().filter(user::Column::Email.eq(hank)).one(&d.db).await;
+    mark_two_factor_on(&d, hank_user.unwrap().unwrap().id).await;
     operator::reset_two_factor(&d, &OP(), "hank@globex.com").await.unwrap();
     log.one(&d, ActivityKind::OperatorTwoFactorReset, "operator", "hank@globex.com").await;
     operator::enable_stripe(&d, &OP(), "hank@globex.com").await.unwrap();
@@ -952,6 +954,7 @@ async fn a_user_sees_what_admins_and_operators_did_to_them() {
     users::send_password_reset(&d, &admin, bob.user_id()).await.unwrap();
     users::disable(&d, &admin, bob.user_id()).await.unwrap();
     users::enable(&d, &admin, bob.user_id()).await.unwrap();
+    mark_two_factor_on(&d, bob.user_id()).await;
     operator::reset_two_factor(&d, &OP(), "bob@example.com").await.unwrap();
     // What Ada does to herself is hers, as before; not "about" her.
     let herself = users::UserForm { is_admin: true, ..user_form("Ada", "ada@example.com") };

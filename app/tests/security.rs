@@ -389,6 +389,16 @@ async fn an_operator_resets_2fa_and_the_user_is_told() {
         Err(AppError::NotFound)
     );
     before.assert_unchanged(&d).await;
+    // Now off: a second reset (or one for a user who never had it) is
+    // refused, with no email telling them support turned something off.
+    let op = Operator::from_command_line();
+    match operator::reset_two_factor(&d, &op, "ada@example.com").await {
+        Err(AppError::Conflict(why)) => {
+            assert!(why.contains("does not have two-factor authentication on"), "{why}")
+        }
+        other => panic!("a reset of nothing was not refused: {other:?}"),
+    }
+    before.assert_unchanged(&d).await;
 }
 
 /// A burst of wrong passwords at once lets through only what one after

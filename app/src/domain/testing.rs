@@ -202,6 +202,17 @@ pub async fn mark_unverified(d: &Domain, user_id: i32) {
     row.update(&d.db).await.expect("mark the user unverified");
 }
 
+/// Marks the user's second factor on, by hand and unrecorded: for tests of
+/// what is done to a user who has one, not of turning it on.
+pub async fn mark_two_factor_on(d: &Domain, user_id: i32) {
+    use crate::domain::entity::user;
+    use sea_orm::EntityTrait;
+    let found = user::Entity::find_by_id(user_id).one(&d.db).await.expect("read a user");
+    let mut row: user::ActiveModel = found.expect("the user exists").into();
+    row.two_factor_enabled = Set(true);
+    row.update(&d.db).await.expect("mark the user's second factor on");
+}
+
 /// Many users at once in `account_id`, named `(first, last, email)`, with
 /// [`PASSWORD`], every tenth still invited: for benchmarks and tests that
 /// need thousands. A batch insert does not run the entity's `before_save`, so

@@ -117,13 +117,23 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
 }
 
 /// `user reset-2fa`, after checking who the user is: turns their 2FA off and
-/// tells them by email.
+/// tells them by email. A user without it is refused: an email saying that
+/// support turned off what was never on would alarm them for nothing (or
+/// tell the operator's typo to the wrong person), and the activity log
+/// would record a reset that reset nothing.
 pub async fn reset_two_factor(d: &Domain, _: &Operator, email: &str) -> Result<(), AppError> {
     let user = by_email(&d.db, email).await?.ok_or(AppError::NotFound)?;
     let txn = d.begin().await?;
     // Under the lock that every check of a second factor takes: a set-up
     // confirmed at the same moment is turned off too, not left half on.
     let user = lock_account_of(&txn, user.id).await?;
+    if !user.two_factor_enabled {
+        return Err(AppError::Conflict(format!(
+            "{} does not have two-factor authentication on; nothing was changed and no \
+             email was sent.",
+            user.email
+        )));
+    }
     two_factor::remove(&txn, user.id).await?;
     mail::enqueue(
         &txn,
