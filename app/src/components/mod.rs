@@ -9,6 +9,7 @@ pub mod row_dialogs;
 pub mod secret;
 pub mod signed_in;
 pub mod status;
+pub mod support;
 pub mod table;
 pub mod tabs;
 pub mod title;

@@ -6,7 +6,8 @@ use crate::api::log_in::{LogIn, LogInCode};
 use crate::components::action::{field_error, form_action, form_error};
 use crate::components::address::Query;
 use crate::components::form::{Field, FormStatus};
-use crate::model::{contact_support, EMAIL_MAX};
+use crate::components::support::ContactSupport;
+use crate::model::EMAIL_MAX;
 
 const LOGGED_OUT_NOTE: &str = "You have logged out.";
 /// When a console page sent the visitor here (never logged in, or their
@@ -91,7 +92,7 @@ pub fn LogInCodePage() -> impl IntoView {
             <p class="hint">
                 "Lost your authenticator app and your recovery codes? To have two-factor \
                  authentication turned off, "
-                {contact_support(support.as_deref())} "."
+                <ContactSupport address=support /> "."
             </p>
             // Back to where the log-in was going (the log-in page checks it).
             <p><a href=start_again>"Start again"</a></p>

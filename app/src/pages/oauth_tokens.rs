@@ -11,8 +11,9 @@ use crate::components::action::{answers, form_action, form_error};
 use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
+use crate::components::support::ContactSupport;
 use crate::components::table::{DataTable, DeleteButton, RowActions};
-use crate::model::{contact_support, OAuthTokenRow, OAuthTokens};
+use crate::model::{OAuthTokenRow, OAuthTokens};
 
 /// The fixed message for each outcome the callback reports.
 fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
@@ -79,7 +80,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
         OAuthTokens { enabled: false, support_email, .. } => Either::Left(view! {
             <p class="notice-text">
                 "Stripe is not enabled for this account yet. To have it enabled, "
-                {contact_support(support_email.as_deref())}
+                <ContactSupport address=support_email />
                 "; then you can connect Stripe accounts here."
             </p>
         }),
@@ -109,7 +110,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
                 Either::Right(view! {
                     <p class="notice-text">
                         "Connecting Stripe accounts is not set up on this server yet: "
-                        {contact_support(support_email.as_deref())}
+                        <ContactSupport address=support_email />
                         ". Tokens already connected keep working."
                     </p>
                 })
