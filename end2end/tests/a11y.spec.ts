@@ -90,7 +90,7 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   await ready(page);
   await checkDialog(page, page.getByRole('button', { name: 'Add JS Library' }), 'Add JS Library');
   await addJsLibrary(page, 'Greeting');
-  await checkDialog(page, page.getByRole('button', { name: 'Edit Greeting' }), 'Edit JS Library');
+  await checkDialog(page, page.getByRole('button', { name: 'Edit Greeting' }), 'Edit JS Library: Greeting');
   await checkDialog(page, page.getByRole('button', { name: 'Delete Greeting' }), /Delete/);
 
   await page.goto('/account/applications');
@@ -121,7 +121,7 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   await page.goto('/account/users');
   await ready(page);
   await checkDialog(page, page.getByRole('button', { name: 'Add User' }), 'Add User');
-  await checkDialog(page, page.getByRole('button', { name: 'Edit Bob Builder' }), 'Edit User');
+  await checkDialog(page, page.getByRole('button', { name: 'Edit Bob Builder' }), 'Edit User: Bob Builder');
   await checkDialog(page, page.getByRole('button', { name: 'Disable Bob Builder' }), /Disable/);
   await checkDialog(page, page.getByRole('button', { name: 'Delete Bob Builder' }), /Delete/);
 

@@ -76,10 +76,13 @@ impl<T: Clone + Send + Sync + 'static> Default for RowDialogs<T> {
     }
 }
 
-/// The Edit dialog of a table's rows: `form` for the row `dialogs` is editing.
+/// The Edit dialog of a table's rows: `form` for the row `dialogs` is
+/// editing, headed `title(row)`, which names the row (as its Edit button
+/// does), so that the heading and the dialog's accessible name say whose
+/// details are open.
 #[component]
 pub fn EditDialog<T, F, V>(
-    #[prop(into)] title: Signal<String>,
+    title: fn(&T) -> String,
     id: &'static str,
     dialogs: RowDialogs<T>,
     form: F,
@@ -90,6 +93,9 @@ where
     V: IntoView + 'static,
 {
     let form = StoredValue::new(form);
+    let title = Signal::derive(move || {
+        dialogs.editing.with(|row| row.as_ref().map(title)).unwrap_or_default()
+    });
     view! {
         <Modal title open=dialogs.edit_open id>
             {move || dialogs.editing.get().map(|row| form.with_value(|form| form(row)))}

@@ -178,7 +178,7 @@ fn ApplicationList(
             })
         }}
         <EditDialog
-            title=Signal::derive(move || format!("Settings of {}", dialogs.editing.get().map(|a| a.name).unwrap_or_default()))
+            title=|app: &ApplicationRow| format!("Settings of {}", app.name)
             id="application-settings"
             dialogs
             form=move |app: ApplicationRow| view! {

@@ -62,7 +62,7 @@ pub fn IntegrationsTab() -> impl IntoView {
         <Modal title="Add Integration" open=dialogs.adding id="add-integration">
             <AddIntegrationForm add />
         </Modal>
-        <EditDialog title="Edit Integration" id="edit-integration" dialogs form=move |row: IntegrationRow| view! { <EditIntegrationForm row update /> } />
+        <EditDialog title=|row: &IntegrationRow| format!("Edit Integration: {}", row.name) id="edit-integration" dialogs form=move |row: IntegrationRow| view! { <EditIntegrationForm row update /> } />
         <ConfirmDelete
             title="Delete Integration"
             id="delete-integration"

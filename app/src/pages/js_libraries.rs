@@ -44,7 +44,7 @@ pub fn JsLibrariesTab() -> impl IntoView {
         <Modal title="Add JS Library" open=dialogs.adding id="add-library">
             <LibraryForm row=None add=Some(add) update=None />
         </Modal>
-        <EditDialog title="Edit JS Library" id="edit-library" dialogs form=move |row: JsLibraryRow| view! { <LibraryForm row=Some(row) add=None update=Some(update) /> } />
+        <EditDialog title=|row: &JsLibraryRow| format!("Edit JS Library: {}", row.name) id="edit-library" dialogs form=move |row: JsLibraryRow| view! { <LibraryForm row=Some(row) add=None update=Some(update) /> } />
         <ConfirmDelete
             title="Delete JS Library"
             id="delete-library"

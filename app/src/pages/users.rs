@@ -147,7 +147,7 @@ pub fn UsersTab() -> impl IntoView {
         <Modal title="Add User" open=dialogs.adding id="add-user">
             <UserForm add=Some(add) update=None row=None />
         </Modal>
-        <EditDialog title="Edit User" id="edit-user" dialogs form=move |row: UserRow| view! { <UserForm add=None update=Some(update) row=Some(freshest(row)) /> } />
+        <EditDialog title=|row: &UserRow| format!("Edit User: {}", row.full_name()) id="edit-user" dialogs form=move |row: UserRow| view! { <UserForm add=None update=Some(update) row=Some(freshest(row)) /> } />
         <ConfirmDelete
             title="Delete User"
             id="delete-user"
