@@ -1,5 +1,6 @@
 //! Verified sign-up, forgot password and confirmed email change: the emails
 //! they write to the outbox and the links in them.
+use app::domain::admin::invitations;
 use app::domain::core::tokens::{link_withdrawn, Purpose, LINK_EXPIRED, LINK_INVALID, LINK_USED};
 use app::domain::entity::{account, activity_event, email_outbox as outbox, email_token, user};
 use app::domain::identity::email_links::{self, UNVERIFIED_ACCOUNT_LIFETIME};
@@ -12,12 +13,12 @@ use app::domain::identity::sign_up::SignUp;
 use app::domain::testing::log_in_by_password;
 use app::domain::testing::{
     account_with_admin, add_user, body_of, fresh_concurrent_domain, fresh_domain, link_token,
-    Snapshot, PASSWORD,
+    query_plan, Snapshot, PASSWORD,
 };
-use app::domain::Domain;
+use app::domain::{jobs, Domain};
 use app::model::{ActivityKind, AppError};
 use chrono::Duration;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryTrait};
 
 async fn outbox_to(d: &Domain, address: &str) -> Vec<outbox::Model> {
     outbox::Entity::find()
@@ -94,6 +95,39 @@ async fn a_resent_verification_link_replaces_the_old_one() {
     let again = email_links::resend_verification(&d, &s.member).await.err().unwrap();
     assert_eq!(field(&again, "form"), "Your email address is already verified.");
     before.assert_unchanged(&d).await;
+}
+
+/// The hourly clean-ups of unverified accounts and expired invitees ask of
+/// each candidate whether one row exists (a verified user, a live
+/// invitation): never `NOT IN` the list of every such row, which
+/// PostgreSQL, once the list outgrows its memory, rescans for each
+/// candidate (it has no other plan for `NOT IN`; for `NOT EXISTS` it
+/// chooses between an anti-join, a hashed list that fits and a probe of an
+/// index per candidate). SQLite's plan shows the shape: a "LIST SUBQUERY"
+/// is a whole list, a "CORRELATED" one a probe per candidate.
+#[tokio::test]
+async fn the_clean_ups_check_each_candidate_not_against_a_whole_list() {
+    let (d, _) = fresh_domain().await;
+    let backend = d.db.get_database_backend();
+    let now = d.clock.now();
+    let unverified = account::Entity::find().filter(jobs::never_verified_before(now));
+    let invitees = user::Entity::find().filter(invitations::expired_invitees(now));
+    for (what, statement) in
+        [("unverified accounts", unverified.build(backend)), ("invitees", invitees.build(backend))]
+    {
+        assert!(
+            statement.sql.contains("NOT EXISTS") && !statement.sql.contains("NOT IN"),
+            "{what}: {}",
+            statement.sql
+        );
+        if backend == sea_orm::DatabaseBackend::Sqlite {
+            let plan = query_plan(&d, statement).await;
+            assert!(
+                plan.contains("CORRELATED") && !plan.contains("LIST SUBQUERY"),
+                "{what}:\n{plan}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

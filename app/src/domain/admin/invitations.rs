@@ -167,16 +167,8 @@ pub const INVITATION_MAX_AGE: chrono::Duration = chrono::Duration::days(30);
 pub async fn remove_expired_invitees(d: &Domain, batch: u64) -> Result<u64, AppError> {
     // Read a short page at a time, however many a run removes.
     const PAGE: u64 = 500;
-    let cutoff = d.clock.now() - INVITEE_HOLD;
-    let too_old = d.clock.now() - INVITATION_MAX_AGE;
-    let expired = |query: sea_orm::Select<user::Entity>| {
-        let unheld = Condition::all()
-            .add(user::Column::Id.not_in_subquery(tokens::holders(Purpose::Activate, cutoff)))
-            .add(user::Column::CreatedAt.lt(cutoff));
-        query
-            .filter(user::Column::Status.eq(user::INVITED))
-            .filter(Condition::any().add(unheld).add(user::Column::CreatedAt.lt(too_old)))
-    };
+    let now = d.clock.now();
+    let expired = |query: sea_orm::Select<user::Entity>| query.filter(expired_invitees(now));
     let mut removed = 0;
     let mut after = 0;
     // Page by id, so invitees who must stay never hold up the others.
@@ -195,6 +187,17 @@ pub async fn remove_expired_invitees(d: &Domain, batch: u64) -> Result<u64, AppE
         tracing::info!(removed, "removed invited users whose invitation expired");
     }
     Ok(removed)
+}
+
+/// The invited users [`remove_expired_invitees`] removes at `now`.
+pub fn expired_invitees(now: chrono::DateTime<chrono::Utc>) -> Condition {
+    let cutoff = now - INVITEE_HOLD;
+    let unheld = Condition::all()
+        .add(tokens::unheld(Purpose::Activate, cutoff))
+        .add(user::Column::CreatedAt.lt(cutoff));
+    Condition::all()
+        .add(user::Column::Status.eq(user::INVITED))
+        .add(Condition::any().add(unheld).add(user::Column::CreatedAt.lt(now - INVITATION_MAX_AGE)))
 }
 
 async fn remove_invitees(

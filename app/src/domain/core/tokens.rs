@@ -1,7 +1,7 @@
 //! Single-use tokens for links in emails: 256 bits of randomness, stored only
 //! as a hash, with an expiry and a purpose.
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     Set,
@@ -10,7 +10,7 @@ use sea_orm::{
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::quota::duration_text;
 use crate::domain::core::{db, Domain};
-use crate::domain::entity::email_token;
+use crate::domain::entity::{email_token, user};
 use crate::model::AppError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,15 +241,24 @@ pub async fn lock_hash(conn: &DatabaseTransaction, hash: &str) -> Result<(), App
     Ok(())
 }
 
-/// The ids of users with a link for `purpose` that expires after `after`
-/// (used or not), as a subquery.
-pub fn holders(purpose: Purpose, after: DateTime<Utc>) -> SelectStatement {
-    Query::select()
-        .column(email_token::Column::UserId)
-        .from(email_token::Entity)
-        .and_where(email_token::Column::Purpose.eq(purpose.as_str()))
-        .and_where(email_token::Column::ExpiresAt.gt(after))
-        .to_owned()
+/// Whether the user of the outer query's `users` row holds no link for
+/// `purpose` that expires after `after` (used or not). A correlated `NOT
+/// EXISTS`, not `id NOT IN (every holder)`: PostgreSQL plans `NOT IN` over a
+/// list too big for its memory as a rescan of the list for each row.
+pub fn unheld(purpose: Purpose, after: DateTime<Utc>) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::value(1))
+            .from(email_token::Entity)
+            .and_where(
+                Expr::col((email_token::Entity, email_token::Column::UserId))
+                    .equals((user::Entity, user::Column::Id)),
+            )
+            .and_where(email_token::Column::Purpose.eq(purpose.as_str()))
+            .and_where(email_token::Column::ExpiresAt.gt(after))
+            .to_owned(),
+    )
+    .not()
 }
 
 /// Every unused link of these users stops working (a claimed account's
