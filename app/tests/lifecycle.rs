@@ -69,6 +69,23 @@ async fn sign_up_writes_a_verification_link_and_using_it_verifies_the_address() 
     before.assert_unchanged(&d).await;
 }
 
+/// The account is removed a week after its sign-up, not after its latest
+/// verification email: a resend on the sixth day says when, not "7 days".
+#[tokio::test]
+async fn a_verification_email_says_when_the_unverified_account_goes() {
+    let (d, clock) = fresh_domain().await;
+    let signed_up_at = d.clock.now();
+    let s = sign_up(&d, "grace@example.com").await;
+    let goes = (signed_up_at + UNVERIFIED_ACCOUNT_LIFETIME).format("%Y-%m-%d %H:%M UTC");
+    let kept_until = format!("account is kept until {goes} (");
+    let body = body_of(&d, &outbox_to(&d, "grace@example.com").await[0]);
+    assert!(body.contains(&format!("{kept_until}7 days from now)")), "{body}");
+    clock.advance(Duration::days(6));
+    email_links::resend_verification(&d, &s.member).await.unwrap();
+    let body = body_of(&d, &outbox_to(&d, "grace@example.com").await[1]);
+    assert!(body.contains(&format!("{kept_until}24 hours from now)")), "{body}");
+}
+
 #[tokio::test]
 async fn a_resent_verification_link_replaces_the_old_one() {
     let (d, _) = fresh_domain().await;
@@ -290,6 +307,10 @@ async fn an_unverified_user_is_not_told_that_an_address_has_an_account() {
 
     let link = outbox_to(&d, "free@example.com").await;
     assert_eq!(link[0].subject, "Confirm your new email address");
+    // Anyone may be sent it (an unverified sign-up too): a stranger is told
+    // to leave it, as the link would verify their inbox for someone else.
+    let body = body_of(&d, &link[0]);
+    assert!(body.contains("do not open the link: ignore this email and nothing changes"), "{body}");
     let told = outbox_to(&d, "taken@example.com").await;
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].subject, "This address already has a Voice Console account");

@@ -22,7 +22,7 @@ use crate::domain::core::scope::{lock_account, lock_account_of};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
-use crate::domain::entity::{email_token, user};
+use crate::domain::entity::{account, email_token, user};
 use crate::domain::identity::log_in::{self, LogIn};
 use crate::domain::identity::password_link;
 use crate::domain::identity::reauth;
@@ -37,17 +37,28 @@ pub const UNVERIFIED_ACCOUNT_LIFETIME: Duration = Duration::days(7);
 pub const RESET_TARGET_CHANGED: &str = "This user changed since the page was loaded (disabled, \
      moved or given another address); no link was sent. Reload the page and try again.";
 
-pub fn verification_email(d: &Domain, to: &str, token: &str) -> Email {
+/// The link that verifies `to`, for an account created at `account_created`:
+/// the account is removed [`UNVERIFIED_ACCOUNT_LIFETIME`] after its creation,
+/// not after this email, so a resend on the sixth day says when that is
+/// rather than promising the whole lifetime again.
+pub fn verification_email(
+    d: &Domain,
+    to: &str,
+    token: &str,
+    account_created: chrono::DateTime<chrono::Utc>,
+) -> Email {
+    let removed_at = account_created + UNVERIFIED_ACCOUNT_LIFETIME;
+    let left = duration_text((removed_at - d.clock.now()).num_minutes());
     Email {
         to: to.into(),
         subject: "Verify your email address".into(),
         body: format!(
             "Welcome to Voice Console.\n\nPlease confirm that this is your email address by \
              opening this link and pressing the button on the page:\n\n{}\n\nUntil you do, your \
-             account is kept for {}. If you did not sign up, ignore this email and the \
-             account will be removed.\n",
+             account is kept until {} ({left} from now). If you did not sign up, ignore \
+             this email and the account will be removed.\n",
             d.link("/verify-email", token),
-            duration_text(UNVERIFIED_ACCOUNT_LIFETIME.num_minutes()),
+            removed_at.format("%Y-%m-%d %H:%M UTC"),
         ),
     }
 }
@@ -60,6 +71,10 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
     }
     let txn = d.begin().await?;
     lock_account(&txn, actor.account_id()).await?;
+    let account = account::Entity::find_by_id(actor.account_id())
+        .one(&txn)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     // Counted per client address too: sign-ups from one address are few an
     // hour, but each unverified account lives a week, and their resends
     // together must not use up the platform's total.
@@ -71,8 +86,8 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
     };
     d.spend(&txn, Action::Verification, &who).await?;
     let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None, None).await?;
-    mail::enqueue(&txn, &d.secrets, d.clock.now(), verification_email(d, &me.email, &token))
-        .await?;
+    let email = verification_email(d, &me.email, &token, account.created_at);
+    mail::enqueue(&txn, &d.secrets, d.clock.now(), email).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -547,7 +562,8 @@ pub async fn send_email_change(
             body: format!(
                 "{you_asked} to use this address for your Voice Console account.\n\nTo confirm, \
              open this link and press the button on the page:\n\n{}\n\nThe link works once, \
-             for {}. Until then your account keeps its current address.\n",
+             for {}. Until then your account keeps its current address.\n\nIf you did not \
+             expect this, do not open the link: ignore this email and nothing changes.\n",
                 d.link("/confirm-email", &token),
                 Purpose::ChangeEmail.lifetime_text(),
             ),
