@@ -191,6 +191,54 @@ async fn a_permanently_rejected_message_ends_failed_with_its_error_at_once() {
     assert_eq!(inbox.messages().len(), 1);
 }
 
+/// An SMTP server on `port` that offers a login and refuses every one, as a
+/// relay does once its password was changed (mailin offers none without TLS).
+fn refusing_every_login(port: u16) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP port");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut out = stream.try_clone().unwrap();
+            let _ = out.write_all(b"220 smtp.test ready\r\n");
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let command = line.to_ascii_uppercase();
+                let reply: &[u8] = if command.starts_with("EHLO") {
+                    b"250-smtp.test\r\n250 AUTH PLAIN LOGIN\r\n"
+                } else if command.starts_with("AUTH") {
+                    b"535 5.7.8 Authentication credentials invalid\r\n"
+                } else if command.starts_with("QUIT") {
+                    let _ = out.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    b"503 5.5.1 Authenticate first\r\n"
+                };
+                let _ = out.write_all(reply);
+            }
+        }
+    });
+}
+
+/// A login the SMTP server refuses (535: a wrong or rotated password) is
+/// permanent to SMTP but no fault of the emails: they wait and are tried
+/// again, not failed at their first try with the links they carry.
+#[tokio::test]
+async fn a_refused_smtp_login_keeps_the_emails_for_later() {
+    let (d, clock) = fresh_domain().await;
+    let port = free_port();
+    refusing_every_login(port);
+    let credentials = Some(("mailer".to_string(), "an-old-password".to_string()));
+    let wrong_login = Transport::smtp("127.0.0.1", port, SmtpSecurity::None, credentials).unwrap();
+    enqueue(&d, "ada@example.com", "Reset your password").await;
+    mail::deliver_due(&d, &wrong_login, &sender(), 10).await.unwrap();
+    let row = &rows(&d).await[0];
+    assert_eq!((row.status.as_str(), row.attempts), (PENDING, 1));
+    assert!(row.last_error.as_deref().unwrap().contains("535"), "{:?}", row.last_error);
+    // Tried again after its wait, as any server that was down.
+    clock.advance(Duration::seconds(31));
+    mail::deliver_due(&d, &wrong_login, &sender(), 10).await.unwrap();
+    assert_eq!((rows(&d).await[0].status.as_str(), rows(&d).await[0].attempts), (PENDING, 2));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_workers_on_one_database_send_n_messages_for_n_rows() {
     // Several connections (a file on SQLite) and threads: the claims really race.

@@ -26,8 +26,11 @@ use crate::domain::entity::email_outbox as outbox;
 use crate::domain::entity::user;
 use crate::model::AppError;
 
-/// After this many failed tries a row ends `failed`.
-pub const MAX_ATTEMPTS: i32 = 8;
+/// After this many failed tries a row ends `failed`: with [`backoff`]'s
+/// waits, about a day of trying (an hour of doubling waits, then hourly), so
+/// a mail server down for a night loses no email, not only one down for an
+/// hour.
+pub const MAX_ATTEMPTS: i32 = 30;
 /// How long a worker holds a claimed row before another may take it over.
 pub const CLAIM_FOR: Duration = Duration::minutes(5);
 
@@ -220,7 +223,7 @@ async fn deliver(
     match transport {
         Transport::Smtp(smtp) => match smtp.send(message).await {
             Ok(_) => Outcome::Sent,
-            Err(err) if err.is_permanent() => Outcome::Permanent(err.to_string()),
+            Err(err) if refused_for_good(&err) => Outcome::Permanent(err.to_string()),
             Err(err) => Outcome::Transient(err.to_string()),
         },
         Transport::Folder(dir) => match write_eml(dir, row, &message.formatted()).await {
@@ -228,6 +231,17 @@ async fn deliver(
             Err(err) => Outcome::Transient(format!("writing to {}: {err}", dir.display())),
         },
     }
+}
+
+/// Whether an SMTP refusal is the message's for good (its address or its
+/// content refused), and trying again cannot help. A login refused (530,
+/// 534, 535, 538) is permanent to SMTP but the server's setup, not the
+/// message: a wrong or rotated `SMTP_PASSWORD` would otherwise fail every
+/// queued email on its first try, their links with them, until the operator
+/// fixed it and retried each by hand.
+fn refused_for_good(err: &lettre::transport::smtp::Error) -> bool {
+    const LOGIN_REFUSED: [u16; 4] = [530, 534, 535, 538];
+    err.is_permanent() && !err.status().is_some_and(|code| LOGIN_REFUSED.contains(&u16::from(code)))
 }
 
 /// Writes the message beside its final name and renames it, so nobody opens a
