@@ -110,7 +110,10 @@ pub fn email_as(value: &str, label: &str) -> Result<String, String> {
         && !local
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || "@<>()[]\\,;:\"".contains(c));
-    if domain_ok && local_ok {
+    // What the mailer can address, too: `.ann@`, `a..b@` or `ann.@` pass the
+    // checks above, and the user would be told a link was sent that the
+    // mailer then refuses for good.
+    if domain_ok && local_ok && email.parse::<lettre::Address>().is_ok() {
         Ok(email)
     } else {
         Err(malformed())
@@ -267,6 +270,9 @@ mod tests {
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {
         assert_eq!(email("  Ann@Example.COM ").unwrap(), "ann@example.com");
+        for good in ["ann.lee+voice@example.co.uk", "o'brien@example.com", "ñandú@example.com"] {
+            assert_eq!(email(good).as_deref(), Ok(good), "{good:?} should be taken");
+        }
         for bad in [
             "",
             "ann",
@@ -276,6 +282,9 @@ mod tests {
             "a b@example.com",
             "ann@-x.com",
             "ann@x..com",
+            ".ann@example.com",
+            "a..b@example.com",
+            "ann.@example.com",
         ] {
             assert!(email(bad).is_err(), "{bad:?} should be refused");
         }
