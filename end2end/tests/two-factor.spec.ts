@@ -102,6 +102,8 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   await page.getByRole('button', { name: 'Generate Key' }).click();
   await expect(page.getByText('Two-factor authentication is on: enter a code')).toBeVisible();
   await expect(page.locator('#key-code')).toBeFocused();
+  // It takes a recovery code too (letters and a hyphen): no number pad.
+  await expect(page.locator('#key-code')).not.toHaveAttribute('inputmode', 'numeric');
   await expect(page.getByLabel('Key name')).toHaveValue('Nightly report');
   await page.keyboard.type(await app.code());
   await page.getByRole('button', { name: 'Generate Key' }).click();

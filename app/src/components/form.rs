@@ -218,7 +218,8 @@ pub fn CodeWhenAsked(
                     name="code"
                     form
                     autocomplete="one-time-code"
-                    inputmode="numeric"
+                    // No numeric keypad: a recovery code has letters and
+                    // a hyphen, and is what someone without their phone types.
                     hint="A code from your authenticator app, or a recovery code."
                     error
                 />
