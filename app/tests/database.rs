@@ -186,3 +186,62 @@ async fn an_operator_command_does_not_migrate_a_database_in_use() {
         let _ = std::fs::remove_file(path);
     }
 }
+
+/// Every column that names another row (`…_id`, `added_by`, `requested_by`)
+/// leads an index, or its table's key: a lookup by it (a tab's rows, a
+/// count under the account lock, the rows a delete must clear, and on
+/// PostgreSQL a foreign key's check) otherwise reads every account's rows.
+/// The exceptions name why a lookup by theirs never happens.
+#[tokio::test]
+async fn every_column_naming_another_row_leads_an_index() {
+    const NOT_LOOKED_UP_BY: [(&str, &str); 8] = [
+        // The id of the key that sealed the row's secret: read by `secrets
+        // rotate` and `secrets status`, which read every row anyway.
+        ("email_outbox", "key_id"),
+        ("integrations", "key_id"),
+        ("two_factor", "key_id"),
+        ("certificates", "key_id"),
+        ("oauth_tokens", "key_id"),
+        // Stripe's id for the connected account: looked up within one
+        // account, by the account's index.
+        ("oauth_tokens", "provider_account_id"),
+        // Looked up within one account, by (account_id, …) indexes; not
+        // foreign keys (an event outlives its user).
+        ("activity_events", "actor_user_id"),
+        ("activity_events", "subject_user_id"),
+    ];
+    let (d, _) = app::domain::testing::fresh_domain().await;
+    if d.db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        eprintln!("the schema is the same on PostgreSQL (one set of migrations); read on SQLite");
+        return;
+    }
+    let tables = text(
+        &d.db,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name NOT LIKE 'users_search%' AND name <> 'seaql_migrations'",
+    )
+    .await;
+    let mut unindexed = Vec::new();
+    for table in tables {
+        let columns = text(&d.db, &format!("SELECT name FROM pragma_table_info('{table}')")).await;
+        let leading = text(
+            &d.db,
+            &format!(
+                "SELECT i.name FROM pragma_index_list('{table}') l, pragma_index_info(l.name) i \
+                 WHERE i.seqno = 0 UNION SELECT name FROM pragma_table_info('{table}') WHERE pk = 1"
+            ),
+        )
+        .await;
+        for column in columns {
+            let names_a_row =
+                column.ends_with("_id") || column == "added_by" || column == "requested_by";
+            if names_a_row
+                && !leading.contains(&column)
+                && !NOT_LOOKED_UP_BY.contains(&(table.as_str(), column.as_str()))
+            {
+                unindexed.push(format!("{table}.{column}"));
+            }
+        }
+    }
+    assert!(unindexed.is_empty(), "no index leads with {unindexed:?}");
+}

@@ -27,6 +27,7 @@ mod m20261202_000024_wide_event_ids;
 mod m20261203_000025_session_ages;
 mod m20261204_000026_outbox_requeued_at;
 mod m20261204_000027_repeated_code_locks;
+mod m20261205_000028_lookup_indexes;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000025_session_ages::Migration),
             Box::new(m20261204_000026_outbox_requeued_at::Migration),
             Box::new(m20261204_000027_repeated_code_locks::Migration),
+            Box::new(m20261205_000028_lookup_indexes::Migration),
         ]
     }
 }
