@@ -245,6 +245,19 @@ impl Config {
             Some(host) => smtp_settings().and_then(|(port, security)| {
                 let user = ("SMTP_USERNAME", var("SMTP_USERNAME"));
                 let credentials = paired(user, ("SMTP_PASSWORD", var("SMTP_PASSWORD")))?;
+                // Their defaults suit the mail folder on one machine: sent
+                // out, every link would name this listening address, which
+                // nobody else can open, and the sender a localhost nobody
+                // can answer or trust.
+                let unset: Vec<&str> =
+                    ["PUBLIC_URL", "MAIL_FROM"].into_iter().filter(|n| var(n).is_none()).collect();
+                if !unset.is_empty() {
+                    return Err(format!(
+                        "SMTP_HOST sends the emails out, so set {} too: the links in them would \
+                         otherwise name http://{site_addr} and their sender no-reply@localhost",
+                        unset.join(" and ")
+                    ));
+                }
                 Ok(MailConfig::Smtp { host, port, security, credentials })
             }),
             None => Ok(MailConfig::Folder(

@@ -152,13 +152,14 @@ fn an_operator_command_without_a_database_is_refused_and_creates_nothing() {
 /// cannot exist failed only at each delivery, a proxy or session setting
 /// that did not parse fell back without a word, an SMTP user without its
 /// password sent unauthenticated, a Stripe client id without its secret
-/// turned its mode off, and a token URL the exchange refuses failed each
-/// connection only after the user's consent at Stripe.
+/// turned its mode off, a token URL the exchange refuses failed each
+/// connection only after the user's consent at Stripe, and mail sent out
+/// with links nobody else can open.
 #[test]
 fn settings_that_cannot_be_meant_stop_the_start() {
     let scratch = std::env::temp_dir().join(format!("console-mailcfg-{}", std::process::id()));
     let smtp = ("SMTP_HOST", "mail.example.com");
-    let cases: [(&[(&str, &str)], &str); 9] = [
+    let cases: [(&[(&str, &str)], &str); 11] = [
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_SECURITY", "ssl")], "SMTP_SECURITY must be"),
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_PORT", "smtp")], "SMTP_PORT must be a port"),
         (&[("MAIL_DIR", "/etc/passwd/mail")], "MAIL_DIR /etc/passwd/mail"),
@@ -168,6 +169,9 @@ fn settings_that_cannot_be_meant_stop_the_start() {
         (&[("SESSION_IDLE_MINUTES", "-5")], "SESSION_IDLE_MINUTES must be 1 to 525600"),
         (&[("SESSION_LIFETIME_HOURS", "30d")], "SESSION_LIFETIME_HOURS must be 1 to 8760"),
         (&[smtp, ("SMTP_USERNAME", "console")], "SMTP_USERNAME and SMTP_PASSWORD go together"),
+        // Sent out, links to the listening address and a sender at localhost.
+        (&[smtp], "SMTP_HOST sends the emails out, so set PUBLIC_URL and MAIL_FROM too"),
+        (&[smtp, ("PUBLIC_URL", "https://console.example.com")], "so set MAIL_FROM too"),
         (
             &[("STRIPE_CLIENT_ID_LIVE", "ca_live")],
             "STRIPE_CLIENT_ID_LIVE and STRIPE_SECRET_KEY_LIVE go together",

@@ -80,6 +80,7 @@ pub fn server_command(
         .env("DATA_DIR", data_dir)
         .env("DATABASE_URL", database_url)
         .env("PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("MAIL_FROM", "Voice Console <no-reply@console.test>")
         .env("SMTP_HOST", "127.0.0.1")
         .env("SMTP_PORT", smtp_port.to_string())
         .env("SMTP_SECURITY", "none")
