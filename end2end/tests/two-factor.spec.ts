@@ -108,6 +108,8 @@ test('enable 2FA with a computed code, log in with a code, disable it', async ({
   await page.keyboard.type(await app.code());
   await page.getByRole('button', { name: 'Generate Key' }).click();
   await expect(page.locator('#new-developer-key')).toHaveText(/^vk_/);
+  // The focus is taken to it, so that it is read out and Tab reaches Copy.
+  await expect(page.locator('#new-key-ready')).toBeFocused();
 
   // Turn it off with the password and a fresh code.
   await page.getByText('Turn off two-factor authentication').click();

@@ -73,12 +73,16 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             revoke.dispatch(RevokeDeveloperKey { id });
         }
     });
-    // The new key is drawn above the list, while the focus stays on the form
-    // below it: with a few keys listed it would come out of sight.
-    #[cfg(feature = "hydrate")]
+    // The new key is drawn above the list and the form that made it: the
+    // focus goes to it, so that a screen reader says at once that a key
+    // is shown once (a region drawn with its words already in it is often
+    // not read out), and the next Tab reaches its Copy button, not the
+    // form below. Brought into sight too, with a few keys listed.
     Effect::new(move |_| {
         if shown.with(Option::is_some) {
+            #[cfg(feature = "hydrate")]
             request_animation_frame(|| crate::components::bring_into_sight("new-key"));
+            focus_by_id("new-key-ready");
         }
     });
     view! {
@@ -114,8 +118,8 @@ pub fn DeveloperKeysSection() -> impl IntoView {
 #[component]
 fn ShownKey(new_key: NewDeveloperKey, shown: RwSignal<Option<NewDeveloperKey>>) -> impl IntoView {
     view! {
-        <div class="alert success" role="status" id="new-key">
-            <p>"Your new key " <strong>{new_key.row.name.clone()}</strong> " is ready. Copy it now: it is not shown again."</p>
+        <div class="alert success" id="new-key">
+            <p id="new-key-ready" tabindex="-1">"Your new key " <strong>{new_key.row.name.clone()}</strong> " is ready. Copy it now: it is not shown again."</p>
             <p><code class="secret" id="new-developer-key">{new_key.key.clone()}</code></p>
             <div class="actions">
                 <CopyButton text=new_key.key what="Key" />
