@@ -80,6 +80,11 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
         nul.message_for("code").as_deref(),
         Some("Code must not contain control characters other than line breaks and tabs.")
     );
+    // Code that reads other than it runs ("Trojan Source"): an isolate
+    // that shows a condition's end as a comment.
+    let turned = "if (admin \u{2067}) { /* not admin \u{2069} */ grant(); }";
+    let turned = js_libraries::add(&d, &ada, library("Turned", turned)).await.unwrap_err();
+    assert!(turned.message_for("code").unwrap().contains("reorder the text"), "{turned:?}");
     before.assert_unchanged(&d).await;
 
     // A browser sends a text area's line breaks as CRLF; the field counted

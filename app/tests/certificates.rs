@@ -213,6 +213,18 @@ async fn bad_input_is_named_beside_its_field_and_nothing_is_stored() {
         mismatch.message_for("private_key").as_deref(),
         Some("The private key does not belong to this certificate.")
     );
+    // A chain pasted with its authority first: the certificate to move is
+    // named, not the right key blamed.
+    let reversed = format!("{}{cert}", authority.cert.pem());
+    let reversed =
+        certificates::add(&d, &ada, input("api.example.com", &reversed, &key)).await.unwrap_err();
+    assert_eq!(
+        reversed.message_for("certificate").as_deref(),
+        Some(
+            "The certificate for this private key must come first: it is number 2 of the 2 pasted."
+        )
+    );
+    assert_eq!(reversed.message_for("private_key"), None);
     let truncated = cert.replace("\n", "").chars().take(120).collect::<String>();
     let cut = certificates::add(&d, &ada, input("api.example.com", &truncated, &key)).await;
     assert!(cut.unwrap_err().message_for("certificate").is_some(), "named beside the certificate");

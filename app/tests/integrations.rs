@@ -146,6 +146,12 @@ async fn bad_credentials_are_refused_beside_their_fields_and_nothing_is_stored()
             "description",
             "other than line breaks and tabs",
         ),
+        // Every member reads it: nothing that shows the rest backwards.
+        (
+            NewIntegration { description: "Backup\u{202e}txt.exe".into(), ..dynamodb("X") },
+            "description",
+            "must not contain characters that reorder the text after them",
+        ),
     ];
     let before = Snapshot::take(&d).await;
     for (input, field, expected) in cases {

@@ -65,7 +65,13 @@ fn bounded_text(value: &str, what: &str, max: usize) -> Result<String, String> {
 /// one could make a list or an email read other than it is. The marks
 /// right-to-left text needs (U+200E, U+200F) are kept.
 fn turns_or_breaks(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+    reorders(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// The embeddings, overrides and isolates of Unicode's bidirectional
+/// algorithm: each changes the order the text after it is shown in.
+fn reorders(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A name on one line (a person's, an application's, a key's, a library's,
@@ -123,11 +129,20 @@ pub fn email_as(value: &str, label: &str) -> Result<String, String> {
 /// Refuses the control characters of text whose lines and tabs are part of
 /// it (code, a description of several lines): no editor types the others,
 /// and PostgreSQL cannot store NUL, which would fail the write after the
-/// check had passed (and SQLite would keep it).
+/// check had passed (and SQLite would keep it). And the characters that
+/// reorder the text after them, as names refuse them: in a description
+/// every member reads, or in code another user attaches and runs ("Trojan
+/// Source"), they make the text read other than it is.
 pub fn lines_only_control(value: &str, what: &str) -> Result<(), String> {
     if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         return Err(format!(
             "{what} must not contain control characters other than line breaks and tabs."
+        ));
+    }
+    if value.chars().any(reorders) {
+        return Err(format!(
+            "{what} must not contain characters that reorder the text after them \
+             (U+202A to U+202E, U+2066 to U+2069)."
         ));
     }
     Ok(())

@@ -157,17 +157,52 @@ fn shown(name: String) -> String {
 }
 
 /// Whether the key is the certificate's: the public key derived from the
-/// private key must be the one the certificate holds.
+/// private key must be the one the first certificate holds. Refused, the
+/// field to mend and why: the key when it is another's, the certificate
+/// when the key's own comes later in the chain (pasted CA first) or the
+/// certificate is one TLS cannot use with a key (not X.509 v3).
 fn keys_match(
     chain: &[CertificateDer<'static>],
     key: &PrivateKeyDer<'static>,
-) -> Result<(), String> {
-    let mismatch = || "The private key does not belong to this certificate.".to_string();
+) -> Result<(), (&'static str, String)> {
+    use rustls::{Error, InconsistentKeys};
     let signing = rustls::crypto::ring::sign::any_supported_type(key).map_err(|_| {
-        "Private Key is of a kind that cannot be used (use RSA, ECDSA P-256/P-384 or Ed25519)."
-            .to_string()
+        let why = "Private Key is of a kind that cannot be used (use RSA, ECDSA P-256/P-384 or \
+                   Ed25519).";
+        ("private_key", why.to_string())
     })?;
-    rustls::sign::CertifiedKey::new(chain.to_vec(), signing).keys_match().map_err(|_| mismatch())
+    let matches = |chain: Vec<CertificateDer<'static>>| {
+        rustls::sign::CertifiedKey::new(chain, signing.clone()).keys_match()
+    };
+    match matches(chain.to_vec()) {
+        Ok(()) => Ok(()),
+        Err(Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => {
+            let own = (1..chain.len()).find(|&i| matches(vec![chain[i].clone()]).is_ok());
+            Err(match own {
+                Some(i) => (
+                    "certificate",
+                    format!(
+                        "The certificate for this private key must come first: it is number {} \
+                         of the {} pasted.",
+                        i + 1,
+                        chain.len()
+                    ),
+                ),
+                None => {
+                    ("private_key", "The private key does not belong to this certificate.".into())
+                }
+            })
+        }
+        Err(Error::InconsistentKeys(InconsistentKeys::Unknown)) => {
+            Err(("private_key", "Private Key cannot be used to sign.".into()))
+        }
+        Err(other) => Err((
+            "certificate",
+            format!(
+                "Certificate cannot be used for TLS with its key (it must be X.509 v3): {other}."
+            ),
+        )),
+    }
 }
 
 fn expiry(not_after: DateTime<Utc>, now: DateTime<Utc>) -> Expiry {
@@ -200,8 +235,8 @@ pub async fn add(
     // A certificate that could not be read matches no key: saying the key
     // does not belong to it would send the user to mend the wrong field.
     if let (true, Ok(key)) = (parsed.is_some(), &key) {
-        if let Err(message) = keys_match(&chain, key) {
-            errors.add("private_key", message);
+        if let Err((field, message)) = keys_match(&chain, key) {
+            errors.add(field, message);
         }
     }
     errors.into_result()?;
