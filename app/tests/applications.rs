@@ -1140,6 +1140,39 @@ async fn creates_waiting_behind_can_create_being_taken_away_are_refused() {
     assert_eq!(activity_event::Entity::find().count(&d.db).await.unwrap(), events);
 }
 
+/// A delete waiting for the account's lock behind a rename records the
+/// name the application had when it was deleted, not the one read before
+/// the wait. (PostgreSQL is the run where it really waits, as above.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delete_waiting_behind_a_rename_records_the_new_name() {
+    use app::domain::entity::{activity_event, application};
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
+    let rename = change_user_under_lock(&d, ada.user_id(), |_| {}).await;
+    application::Entity::update_many()
+        .col_expr(application::Column::Name, sea_orm::sea_query::Expr::value("Main IVR"))
+        .filter(application::Column::Id.eq(ivr.id))
+        .exec(&rename)
+        .await
+        .unwrap();
+    let delete = tokio::spawn({
+        let (d, ada) = (d.clone(), ada.clone());
+        async move { applications::delete(&d, &ada, ivr.id).await }
+    });
+    app::domain::testing::wait_for_lock_waiters(&d, 1).await;
+    rename.commit().await.unwrap();
+    delete.await.unwrap().unwrap();
+    let last = activity_event::Entity::find()
+        .order_by_desc(activity_event::Column::Id)
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((last.kind.as_str(), last.target.as_str()), ("application.deleted", "Main IVR"));
+}
+
 /// A member's changes waiting for the account's lock behind an admin
 /// disabling them are refused once that commits: a disabled user acts no
 /// more. (PostgreSQL is the run where they really wait, as above.)

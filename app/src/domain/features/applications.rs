@@ -494,18 +494,19 @@ pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, A
 }
 
 pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
-    let app = find_owned(&d.db, me, id).await?;
+    let txn = d.begin().await?;
+    // Read under the lock a hand-over takes (the user deleted a moment
+    // ago): an application passed to an admin is not this user's to delete.
+    // And a rename that landed while this waited is the name the event
+    // records.
+    lock_account(&txn, me.account_id()).await?;
+    me.active(&txn).await?;
+    let app = find_owned(&txn, me, id).await?;
+    delete_found::<application::Entity>(&txn, app.id).await?;
     let event = Event::new(ActivityKind::ApplicationDeleted, &app.name);
-    activity::with_event(d, By::Remedy(me), event, async |txn| {
-        // Read again under the lock a hand-over takes (the user deleted a
-        // moment ago): an application passed to an admin is not this
-        // user's to delete.
-        lock_account(txn, me.account_id()).await?;
-        me.active(txn).await?;
-        let app = find_owned(txn, me, app.id).await?;
-        delete_found::<application::Entity>(txn, app.id).await
-    })
-    .await
+    activity::record(d, &txn, By::Remedy(me), event).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Shares an application with another user of the account.
