@@ -275,6 +275,10 @@ async fn nothing_crosses_accounts() {
         applications::unshare(&d, &eve, app.id, ada.user_id()).await.map(|_| ()),
         Err(AppError::NotFound)
     );
+    // Nor does Ada unshare her application with Eve, who is not of her
+    // account: refused, not answered as done.
+    let err = applications::unshare(&d, &ada, app.id, eve.user_id()).await.unwrap_err();
+    assert_eq!(err.message_for("user").as_deref(), Some("Choose a user of this account."));
     before.assert_unchanged(&d).await;
     let names: Vec<String> =
         applications::list(&d, &ada).await.unwrap().rows.into_iter().map(|a| a.name).collect();

@@ -604,6 +604,10 @@ pub async fn unshare(
         let event =
             Event::new(ActivityKind::ApplicationUnshared, &app.name).detail(format!("with {with}"));
         activity::record(d, &txn, By::Remedy(me), event).await?;
+    } else if Scoped::of(me).find::<user::Entity>(&txn, with_user).await.is_err() {
+        // Not shared with them is done already (a second click); nobody of
+        // that id in the account is a request made up or gone stale.
+        return Err(AppError::field("user", "Choose a user of this account."));
     }
     let shown = row(&txn, me, app).await?;
     txn.commit().await?;

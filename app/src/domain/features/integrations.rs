@@ -163,13 +163,21 @@ fn dialogflow_config(value: &str) -> Result<(String, String), String> {
 
 fn aws_key_id(value: &str) -> Result<String, String> {
     let value = value.trim();
-    let well_formed = value.len() == 20
-        && (value.starts_with("AKIA") || value.starts_with("ASIA"))
-        && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    if well_formed {
+    let well_formed =
+        value.len() == 20 && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    // A temporary key (ASIA…) works only with a session token this form has
+    // no field for, and expires within hours; the credentials cannot be
+    // changed afterwards, so it is refused now rather than failing later.
+    if well_formed && value.starts_with("ASIA") {
+        return Err("Key is a temporary AWS key (ASIA…), which expires within hours: use a \
+                    long-term access key id (AKIA…) of an IAM user."
+            .into());
+    }
+    if well_formed && value.starts_with("AKIA") {
         Ok(value.to_owned())
     } else {
-        Err("Key must be an AWS access key id: 20 capital letters and digits starting with AKIA or ASIA.".into())
+        Err("Key must be an AWS access key id: 20 capital letters and digits starting with AKIA."
+            .into())
     }
 }
 
