@@ -1974,3 +1974,47 @@ fn cy_form() -> users::UserForm {
         ..Default::default()
     }
 }
+
+/// A flood from many addresses leaves thousands of expired failure records
+/// and counts: the hourly clean-up removes them all, a batch at a time (one
+/// statement over the whole table held SQLite's only writer for its run),
+/// and keeps what still counts.
+#[tokio::test]
+async fn the_clean_up_forgets_a_flood_of_expired_records_in_batches() {
+    use app::domain::entity::quota_counter;
+    use sea_orm::Set;
+    let (d, clock) = fresh_domain().await;
+    let long_ago = d.clock.now() - Duration::days(400);
+    const FLOOD: usize = 2_500;
+    for chunk in (0..FLOOD).collect::<Vec<_>>().chunks(500) {
+        let failures = chunk.iter().map(|i| login_failure::ActiveModel {
+            subject: Set(format!("client 198.51.{}.{}", i / 256, i % 256)),
+            failures: Set(3),
+            window_started_at: Set(long_ago),
+            last_failure_at: Set(long_ago),
+            locked_until: Set(None),
+            locks: Set(0),
+        });
+        login_failure::Entity::insert_many(failures).exec(&d.db).await.unwrap();
+        let counts = chunk.iter().map(|i| quota_counter::ActiveModel {
+            key: Set(format!("retired_action client 198.51.{}.{}", i / 256, i % 256)),
+            count: Set(1),
+            window_started_at: Set(long_ago),
+        });
+        quota_counter::Entity::insert_many(counts).exec(&d.db).await.unwrap();
+    }
+    // One failure that still counts.
+    let attempt = log_in::log_in(&d, "nobody@example.com", "wrong", "t", None).await;
+    assert!(attempt.is_err());
+    let live = login_failure::Entity::find().count(&d.db).await.unwrap() - FLOOD as u64;
+    assert!(live >= 1);
+    clock.advance(Duration::minutes(1));
+    assert!(jobs::forget_expired(&d).await.unwrap() >= 2 * FLOOD as u64);
+    assert_eq!(login_failure::Entity::find().count(&d.db).await.unwrap(), live);
+    let flood = quota_counter::Entity::find()
+        .filter(quota_counter::Column::Key.starts_with("retired_action"))
+        .count(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(flood, 0);
+}

@@ -231,22 +231,27 @@ async fn remove_accounts(
 /// hold, so a flood of made-up emails does not grow the tables for ever.
 pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
     let now = d.clock.now();
-    let failures = login_failure::Entity::delete_many()
-        .filter(login_failure::Column::WindowStartedAt.lt(now - d.throttle.window))
-        .filter(
-            sea_orm::Condition::any()
-                .add(login_failure::Column::LockedUntil.is_null())
-                .add(login_failure::Column::LockedUntil.lt(now)),
-        )
-        .filter(
-            sea_orm::Condition::any()
-                .add(login_failure::Column::Subject.not_like(format!("{CODE_SUBJECT}%")))
-                .add(
-                    login_failure::Column::LastFailureAt.lt(now - d.throttle.code_locks_remembered),
-                ),
-        )
-        .exec(&d.db)
-        .await?;
+    // In batches read by the window's index: a spray of made-up emails from
+    // many addresses grows the table, and one statement over it held the
+    // only writer for its whole run.
+    let over = || {
+        login_failure::Entity::find()
+            .filter(login_failure::Column::WindowStartedAt.lt(now - d.throttle.window))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(login_failure::Column::LockedUntil.is_null())
+                    .add(login_failure::Column::LockedUntil.lt(now)),
+            )
+            .filter(
+                sea_orm::Condition::any()
+                    .add(login_failure::Column::Subject.not_like(format!("{CODE_SUBJECT}%")))
+                    .add(
+                        login_failure::Column::LastFailureAt
+                            .lt(now - d.throttle.code_locks_remembered),
+                    ),
+            )
+    };
+    let failures = db::delete_in_batches(&d.db, login_failure::Column::Subject, 1000, over).await?;
     let challenges = login_challenge::Entity::delete_many()
         .filter(login_challenge::Column::CreatedAt.lt(now - CHALLENGE_LIFETIME))
         .exec(&d.db)
@@ -273,7 +278,7 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
         .filter(invitation_decline::Column::DeclinedAt.lt(now - invitations::DECLINE_HOLD))
         .exec(&d.db)
         .await?;
-    Ok(failures.rows_affected
+    Ok(failures
         + challenges.rows_affected
         + states.rows_affected
         + quotas

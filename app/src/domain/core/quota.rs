@@ -16,6 +16,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::core::crypto::token_hash;
+use crate::domain::core::db;
 use crate::domain::entity::quota_counter as counter;
 use crate::model::AppError;
 
@@ -740,26 +741,26 @@ pub async fn forget_expired<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<u64, AppError> {
     use sea_orm::sea_query::{ExprTrait, LikeExpr};
+    // In batches, each read by the index on the window's start: a flood
+    // from many addresses grows the table, and one statement over all of
+    // it held SQLite's only writer for its whole run.
+    const BATCH: u64 = 1000;
+    let key = counter::Column::Key;
     let mut removed = 0;
     for limit in &policy.limits {
         // The key's prefix, its `_` escaped: `LIKE` reads it as any character.
         let prefix = counter_key(limit.action, limit.per, "").replace('_', "\\_");
-        removed += counter::Entity::delete_many()
-            .filter(
-                Expr::col(counter::Column::Key)
-                    .like(LikeExpr::new(format!("{prefix}%")).escape('\\')),
-            )
-            .filter(counter::Column::WindowStartedAt.lte(now - limit.window))
-            .exec(conn)
-            .await?
-            .rows_affected;
+        let expired = || {
+            counter::Entity::find()
+                .filter(counter::Column::WindowStartedAt.lte(now - limit.window))
+                .filter(Expr::col(key).like(LikeExpr::new(format!("{prefix}%")).escape('\\')))
+        };
+        removed += db::delete_in_batches(conn, key, BATCH, expired).await?;
     }
     let longest = policy.limits.iter().map(|l| l.window).max().unwrap_or(Duration::days(1));
-    removed += counter::Entity::delete_many()
-        .filter(counter::Column::WindowStartedAt.lte(now - longest))
-        .exec(conn)
-        .await?
-        .rows_affected;
+    let past_every_window =
+        || counter::Entity::find().filter(counter::Column::WindowStartedAt.lte(now - longest));
+    removed += db::delete_in_batches(conn, key, BATCH, past_every_window).await?;
     Ok(removed)
 }
 
