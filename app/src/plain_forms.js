@@ -113,6 +113,16 @@
       if (Array.isArray(error?.Invalid)) {
         showBesideFields(form, error.Invalid);
         if (button) button.disabled = false;
+        // A refusal of no field the visitor can mend (the link's hidden
+        // token: used or expired since the page loaded) is said above the
+        // form; the focus goes there, not left on the page's body.
+        if (document.activeElement === document.body || !document.activeElement) {
+          const said = form.querySelector('.form-status .alert');
+          if (said) {
+            said.tabIndex = -1;
+            said.focus();
+          } else if (button) button.focus();
+        }
       } else if (sentence) {
         failed(sentence);
       } else {

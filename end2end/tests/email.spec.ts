@@ -47,6 +47,9 @@ test('forgot password from the log-in page, reset from the email, log in with th
   await expect(page.getByText('If an account uses that address')).toBeVisible();
 
   const link = await linkFromMailFolder(email, '/reset-password');
+  // The same link open in another tab too, to be sent after this one.
+  const stale = await page.context().newPage();
+  await stale.goto(link);
   await page.goto(link);
   await ready(page);
   await expectAccessible(page);
@@ -57,6 +60,14 @@ test('forgot password from the log-in page, reset from the email, log in with th
   await page.getByLabel('New Password').fill(newPassword);
   await page.getByRole('button', { name: 'Set New Password' }).click();
   await expect(page).toHaveURL(/\/account$/);
+  // The other tab's form is refused for its link (no field to mend): said
+  // above the form, with the focus there, not left on the page's body.
+  await stale.getByLabel('New Password').fill('Another-Harbor-Lantern-78');
+  await stale.getByRole('button', { name: 'Set New Password' }).click();
+  const said = stale.locator('.form-status .alert');
+  await expect(said).toBeVisible();
+  await expect(said).toBeFocused();
+  await stale.close();
 
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();
   await expect(page).toHaveURL(/\/login\?logged_out=1$/);

@@ -366,7 +366,8 @@ pub async fn deliver_due_until(
                     .col_expr(outbox::Column::LastError, Expr::value(None::<String>))
             }
             Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {
-                tracing::warn!(attempts, error = %why, "email delivery failed; will retry");
+                // The row's id, which `mail failed --id` and `mail retry` take.
+                tracing::warn!(email = row.id, attempts, error = %why, "email delivery failed; will retry");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "retry")
                     .increment(1);
                 update
@@ -377,7 +378,7 @@ pub async fn deliver_due_until(
                     .col_expr(outbox::Column::LastError, Expr::value(why))
             }
             Outcome::Transient(why) | Outcome::Permanent(why) => {
-                tracing::error!(attempts, error = %why, "email delivery failed for good");
+                tracing::error!(email = row.id, attempts, error = %why, "email delivery failed for good");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "failed")
                     .increment(1);
                 update
