@@ -84,6 +84,13 @@ async fn a_verification_email_says_when_the_unverified_account_goes() {
     email_links::resend_verification(&d, &s.member).await.unwrap();
     let body = body_of(&d, &outbox_to(&d, "grace@example.com").await[1]);
     assert!(body.contains(&format!("{kept_until}24 hours from now)")), "{body}");
+    // With a verified user beside them (one merged in), the account stays:
+    // no date is promised that will not come.
+    add_user(&d, s.member.account_id(), "verified@example.com", false).await;
+    clock.advance(Duration::minutes(10));
+    email_links::resend_verification(&d, &s.member).await.unwrap();
+    let body = body_of(&d, &outbox_to(&d, "grace@example.com").await[2]);
+    assert!(!body.contains("kept until") && body.contains("If you did not ask for this"), "{body}");
 }
 
 #[tokio::test]

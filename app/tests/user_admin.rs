@@ -378,6 +378,34 @@ async fn editing_an_invited_users_email_sends_the_invitation_to_the_new_address(
     assert!(invitations::activate(&d, &new, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
 }
 
+/// An address stored under older rules (one the mailer cannot address,
+/// taken before the check refused it) does not block the user's other
+/// edits while the form leaves it as it is; a new address must pass.
+#[tokio::test]
+async fn an_address_stored_under_older_rules_does_not_block_other_edits() {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let stored = user::Entity::find_by_id(bob.user_id()).one(&d.db).await.unwrap().unwrap();
+    let mut old_rules = stored.into_active_model();
+    old_rules.email = Set(".bob@example.com".into());
+    old_rules.update(&d.db).await.unwrap();
+    let renamed =
+        users::update(&d, &admin, bob.user_id(), form("Robert", ".bob@example.com")).await.unwrap();
+    assert_eq!(
+        (renamed.first_name.as_str(), renamed.email.as_str()),
+        ("Robert", ".bob@example.com")
+    );
+    let before = Snapshot::take(&d).await;
+    let refused = users::update(&d, &admin, bob.user_id(), form("Robert", "..bob@example.com"))
+        .await
+        .unwrap_err();
+    assert!(refused.message_for("email").is_some(), "{refused:?}");
+    before.assert_unchanged(&d).await;
+}
+
 #[tokio::test]
 async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_address() {
     let (d, clock) = fresh_domain().await;

@@ -285,7 +285,8 @@ test('a developer key is shown once, then listed by its prefix, and works agains
   await page.getByLabel('Key name').fill('Backup job');
   await page.locator('#key-password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Generate Key' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Your new key Backup job is ready.' })).toBeVisible();
+  await expect(page.locator('#new-key-ready')).toHaveText(/Your new key Backup job is ready\./);
+  await expect(page.locator('#new-key-ready')).toBeFocused();
   await expect(shown).not.toHaveText(regenerated);
   const backup = (await shown.textContent())!.trim();
   const status = async (k: string) =>

@@ -112,8 +112,11 @@ fn describe_shared_answers(document: &mut utoipa::openapi::OpenApi) {
         ),
         (
             "503",
-            answer("The server did not answer within its request timeout (30 s); try again later")
-                .build(),
+            answer(&format!(
+                "The server did not answer within its request timeout ({} s); try again later",
+                crate::REQUEST_TIMEOUT.as_secs()
+            ))
+            .build(),
         ),
     ];
     for item in document.paths.paths.values_mut() {

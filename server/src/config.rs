@@ -249,13 +249,20 @@ impl Config {
                 // out, every link would name this listening address, which
                 // nobody else can open, and the sender a localhost nobody
                 // can answer or trust.
-                let unset: Vec<&str> =
-                    ["PUBLIC_URL", "MAIL_FROM"].into_iter().filter(|n| var(n).is_none()).collect();
+                let unset: Vec<(&str, String)> = [
+                    ("PUBLIC_URL", format!("their links would name http://{site_addr}")),
+                    ("MAIL_FROM", "their sender would be no-reply@localhost".into()),
+                ]
+                .into_iter()
+                .filter(|(name, _)| var(name).is_none())
+                .collect();
                 if !unset.is_empty() {
+                    let names: Vec<&str> = unset.iter().map(|(name, _)| *name).collect();
+                    let why: Vec<&str> = unset.iter().map(|(_, why)| why.as_str()).collect();
                     return Err(format!(
-                        "SMTP_HOST sends the emails out, so set {} too: the links in them would \
-                         otherwise name http://{site_addr} and their sender no-reply@localhost",
-                        unset.join(" and ")
+                        "SMTP_HOST sends the emails out, so set {} too: otherwise {}",
+                        names.join(" and "),
+                        why.join(" and ")
                     ));
                 }
                 Ok(MailConfig::Smtp { host, port, security, credentials })

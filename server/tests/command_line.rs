@@ -171,7 +171,10 @@ fn settings_that_cannot_be_meant_stop_the_start() {
         (&[smtp, ("SMTP_USERNAME", "console")], "SMTP_USERNAME and SMTP_PASSWORD go together"),
         // Sent out, links to the listening address and a sender at localhost.
         (&[smtp], "SMTP_HOST sends the emails out, so set PUBLIC_URL and MAIL_FROM too"),
-        (&[smtp, ("PUBLIC_URL", "https://console.example.com")], "so set MAIL_FROM too"),
+        (
+            &[smtp, ("PUBLIC_URL", "https://console.example.com")],
+            "so set MAIL_FROM too: otherwise their sender would be no-reply@localhost",
+        ),
         (
             &[("STRIPE_CLIENT_ID_LIVE", "ca_live")],
             "STRIPE_CLIENT_ID_LIVE and STRIPE_SECRET_KEY_LIVE go together",

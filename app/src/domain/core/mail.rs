@@ -165,6 +165,11 @@ enum Outcome {
     Transient(String),
     /// Will never succeed (the address or the message was refused for good).
     Permanent(String),
+    /// The relay refused this console's login: tried again later, as
+    /// [`Outcome::Transient`], and the pass stops, as every other email
+    /// would be refused alike, each one more failed login for a relay that
+    /// locks an account (or bans an address) after a few.
+    LoginRefused(String),
 }
 
 /// The Message-ID of a row: derived from the row, so a resend after a crash
@@ -223,7 +228,8 @@ async fn deliver(
     match transport {
         Transport::Smtp(smtp) => match smtp.send(message).await {
             Ok(_) => Outcome::Sent,
-            Err(err) if refused_for_good(&err) => Outcome::Permanent(err.to_string()),
+            Err(err) if login_refused(&err) => Outcome::LoginRefused(err.to_string()),
+            Err(err) if err.is_permanent() => Outcome::Permanent(err.to_string()),
             Err(err) => Outcome::Transient(err.to_string()),
         },
         Transport::Folder(dir) => match write_eml(dir, row, &message.formatted()).await {
@@ -233,15 +239,14 @@ async fn deliver(
     }
 }
 
-/// Whether an SMTP refusal is the message's for good (its address or its
-/// content refused), and trying again cannot help. A login refused (530,
-/// 534, 535, 538) is permanent to SMTP but the server's setup, not the
-/// message: a wrong or rotated `SMTP_PASSWORD` would otherwise fail every
-/// queued email on its first try, their links with them, until the operator
-/// fixed it and retried each by hand.
-fn refused_for_good(err: &lettre::transport::smtp::Error) -> bool {
+/// Whether the relay refused the login (530, 534, 535, 538). Permanent to
+/// SMTP, but the server's setup, not the message: a wrong or rotated
+/// `SMTP_PASSWORD` would otherwise fail every queued email on its first
+/// try, their links with them, until the operator fixed it and retried each
+/// by hand.
+fn login_refused(err: &lettre::transport::smtp::Error) -> bool {
     const LOGIN_REFUSED: [u16; 4] = [530, 534, 535, 538];
-    err.is_permanent() && !err.status().is_some_and(|code| LOGIN_REFUSED.contains(&u16::from(code)))
+    err.is_permanent() && err.status().is_some_and(|code| LOGIN_REFUSED.contains(&u16::from(code)))
 }
 
 /// Writes the message beside its final name and renames it, so nobody opens a
@@ -345,6 +350,7 @@ pub async fn deliver_due_until(
             continue;
         };
         let outcome = deliver(transport, &keyring, &row, sender).await;
+        let stop_pass = matches!(outcome, Outcome::LoginRefused(_));
         let attempts = row.attempts + 1;
         let finished = d.clock.now();
         // Recorded only while the claim is still this worker's: past it,
@@ -365,7 +371,7 @@ pub async fn deliver_due_until(
                     .col_expr(outbox::Column::KeyId, Expr::value(None::<String>))
                     .col_expr(outbox::Column::LastError, Expr::value(None::<String>))
             }
-            Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {
+            Outcome::Transient(why) | Outcome::LoginRefused(why) if attempts < MAX_ATTEMPTS => {
                 // The row's id, which `mail failed --id` and `mail retry` take.
                 tracing::warn!(email = row.id, attempts, error = %why, "email delivery failed; will retry");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "retry")
@@ -377,7 +383,7 @@ pub async fn deliver_due_until(
                     )
                     .col_expr(outbox::Column::LastError, Expr::value(why))
             }
-            Outcome::Transient(why) | Outcome::Permanent(why) => {
+            Outcome::Transient(why) | Outcome::LoginRefused(why) | Outcome::Permanent(why) => {
                 tracing::error!(email = row.id, attempts, error = %why, "email delivery failed for good");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "failed")
                     .increment(1);
@@ -390,6 +396,9 @@ pub async fn deliver_due_until(
             tracing::warn!(email = row.id, "an email's claim ran out while it was sent");
         }
         handled += 1;
+        if stop_pass {
+            break;
+        }
     }
     Ok(handled)
 }

@@ -28,6 +28,11 @@ impl Errors {
     }
 
     /// Whether `field` was refused.
+    /// Drops what was said about `field`.
+    pub fn forget(&mut self, field: &str) {
+        self.0.retain(|error| error.field != field);
+    }
+
     pub fn has(&self, field: &str) -> bool {
         self.0.iter().any(|error| error.field == field)
     }

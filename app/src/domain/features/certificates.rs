@@ -193,9 +193,13 @@ fn keys_match(
                 }
             })
         }
-        Err(Error::InconsistentKeys(InconsistentKeys::Unknown)) => {
-            Err(("private_key", "Private Key cannot be used to sign.".into()))
-        }
+        // A key whose public half cannot be derived to compare.
+        Err(Error::InconsistentKeys(InconsistentKeys::Unknown)) => Err((
+            "private_key",
+            "Private Key could not be compared with the certificate: use RSA, ECDSA \
+             P-256/P-384 or Ed25519."
+                .into(),
+        )),
         Err(other) => Err((
             "certificate",
             format!(

@@ -37,28 +37,34 @@ pub const UNVERIFIED_ACCOUNT_LIFETIME: Duration = Duration::days(7);
 pub const RESET_TARGET_CHANGED: &str = "This user changed since the page was loaded (disabled, \
      moved or given another address); no link was sent. Reload the page and try again.";
 
-/// The link that verifies `to`, for an account created at `account_created`:
-/// the account is removed [`UNVERIFIED_ACCOUNT_LIFETIME`] after its creation,
-/// not after this email, so a resend on the sixth day says when that is
-/// rather than promising the whole lifetime again.
+/// The link that verifies `to`. `removed_at`: when the account goes if no
+/// address of it is verified by then ([`UNVERIFIED_ACCOUNT_LIFETIME`] after
+/// its creation, not after this email: a resend on the sixth day says so
+/// rather than promising the whole lifetime again); none when a user of the
+/// account is verified already (one merged into a verified account), which
+/// keeps it.
 pub fn verification_email(
     d: &Domain,
     to: &str,
     token: &str,
-    account_created: chrono::DateTime<chrono::Utc>,
+    removed_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Email {
-    let removed_at = account_created + UNVERIFIED_ACCOUNT_LIFETIME;
-    let left = duration_text((removed_at - d.clock.now()).num_minutes());
+    let kept = match removed_at {
+        Some(at) => format!(
+            "Until you do, your account is kept until {} ({} from now). If you did not \
+             sign up, ignore this email and the account will be removed.",
+            at.format("%Y-%m-%d %H:%M UTC"),
+            duration_text((at - d.clock.now()).num_minutes()),
+        ),
+        None => "If you did not ask for this, ignore this email.".into(),
+    };
     Email {
         to: to.into(),
         subject: "Verify your email address".into(),
         body: format!(
             "Welcome to Voice Console.\n\nPlease confirm that this is your email address by \
-             opening this link and pressing the button on the page:\n\n{}\n\nUntil you do, your \
-             account is kept until {} ({left} from now). If you did not sign up, ignore \
-             this email and the account will be removed.\n",
+             opening this link and pressing the button on the page:\n\n{}\n\n{kept}\n",
             d.link("/verify-email", token),
-            removed_at.format("%Y-%m-%d %H:%M UTC"),
         ),
     }
 }
@@ -75,6 +81,13 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
         .one(&txn)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    let kept = user::Entity::find()
+        .filter(user::Column::AccountId.eq(account.id))
+        .filter(user::Column::EmailVerifiedAt.is_not_null())
+        .one(&txn)
+        .await?
+        .is_some();
+    let removed_at = (!kept).then(|| account.created_at + UNVERIFIED_ACCOUNT_LIFETIME);
     // Counted per client address too: sign-ups from one address are few an
     // hour, but each unverified account lives a week, and their resends
     // together must not use up the platform's total.
@@ -86,7 +99,7 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
     };
     d.spend(&txn, Action::Verification, &who).await?;
     let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None, None).await?;
-    let email = verification_email(d, &me.email, &token, account.created_at);
+    let email = verification_email(d, &me.email, &token, removed_at);
     mail::enqueue(&txn, &d.secrets, d.clock.now(), email).await?;
     txn.commit().await?;
     Ok(())

@@ -113,7 +113,8 @@ pub async fn sign_up(
     // one address the one refused as taken spends none.
     d.spend(&txn, Action::Verification, &recipient).await?;
     let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
-    let email = email_links::verification_email(d, &user.email, &token, account.created_at);
+    let removed_at = account.created_at + email_links::UNVERIFIED_ACCOUNT_LIFETIME;
+    let email = email_links::verification_email(d, &user.email, &token, Some(removed_at));
     mail::enqueue(&txn, &d.secrets, now, email).await?;
     let event = Event::new(ActivityKind::AccountSignedUp, &account.company_name);
     activity::record(d, &txn, By::User(&user, client), event).await?;
