@@ -396,3 +396,25 @@ async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
     certificates::delete(&d, &ada, second.id).await.unwrap();
     assert!(certificates::list(&d, &ada).await.unwrap().is_empty());
 }
+
+/// A domain the account already has a certificate for is refused before a
+/// change is counted: retrying it spends none.
+#[tokio::test]
+async fn a_taken_domain_spends_no_change() {
+    use app::domain::core::quota::QuotaPolicy;
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("change.actor=2/60").unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let authority = ca("CA");
+    let (cert, key, ..) = issue(&authority, "Acme", &[], 365);
+    certificates::add(&d, &ada, input("api.example.com", &cert, &key)).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    for _ in 0..5 {
+        let again = certificates::add(&d, &ada, input("API.example.com", &cert, &key)).await;
+        let refused = again.unwrap_err().message_for("domain").unwrap();
+        assert!(refused.contains("already has a certificate for api.example.com"), "{refused}");
+    }
+    before.assert_unchanged(&d).await;
+    // The second change of the hour: still allowed.
+    certificates::add(&d, &ada, input("sip.example.com", &cert, &key)).await.unwrap();
+}

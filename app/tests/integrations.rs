@@ -364,3 +364,25 @@ async fn key_rotation_keeps_every_integration_readable() {
         "nothing left to do"
     );
 }
+
+/// A name the account already has is refused before a change is counted:
+/// retrying it spends none, and the next real change still goes through.
+#[tokio::test]
+async fn a_taken_name_spends_no_change() {
+    use app::domain::core::quota::QuotaPolicy;
+    let (mut d, _) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("change.actor=3/60").unwrap();
+    let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
+    let other = integrations::add(&d, &a, dynamodb("Archive")).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    for _ in 0..5 {
+        let added = integrations::add(&d, &a, dynamodb(" RECORDS")).await.unwrap_err();
+        assert_eq!(added.message_for("name").as_deref(), Some(NAME_TAKEN));
+        let renamed = integrations::update(&d, &a, other.id, "records", "").await.unwrap_err();
+        assert_eq!(renamed.message_for("name").as_deref(), Some(NAME_TAKEN));
+    }
+    before.assert_unchanged(&d).await;
+    // The third change of the hour: still allowed.
+    integrations::update(&d, &a, other.id, "Archive 2026", "").await.unwrap();
+}

@@ -262,6 +262,25 @@ pub async fn add(
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
+    // Only its adder or an admin may delete it: said, so a member who may
+    // not knows whom to ask.
+    let taken = || {
+        AppError::field(
+            "domain",
+            format!(
+                "This account already has a certificate for {domain}. To replace it, the user \
+                 who added it or an account admin deletes it first; then add the new one."
+            ),
+        )
+    };
+    // Before a change is counted, so a refusal spends none; the unique
+    // index still decides a race.
+    let same_domain = Scoped::of(me)
+        .all::<certificate::Entity>()
+        .filter(certificate::Column::Domain.eq(domain.as_str()));
+    if same_domain.one(&d.read).await?.is_some() {
+        return Err(taken());
+    }
     let by = By::Member(activity::count_change(d, me).await?);
     let model = activity::with_event(d, by, event, async |txn| {
         let most = d.holdings.certificates;
@@ -269,15 +288,7 @@ pub async fn add(
         // Read again under the lock, which disabling the user takes too.
         me.verified(txn).await?;
         new.insert(txn).await.map_err(|e| match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::field(
-                "domain",
-                // Only its adder or an admin may delete it: said, so a member
-                // who may not knows whom to ask.
-                format!(
-                    "This account already has a certificate for {domain}. To replace it, the \
-                     user who added it or an account admin deletes it first; then add the new one."
-                ),
-            ),
+            Some(SqlErr::UniqueConstraintViolation(_)) => taken(),
             _ => e.into(),
         })
     })

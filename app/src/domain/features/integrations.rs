@@ -200,6 +200,27 @@ fn region(value: &str) -> Result<String, String> {
         .ok_or_else(|| "Select a region from the list.".into())
 }
 
+/// Refuses a name another of the account's integrations has (in any
+/// capitals) before a change is counted: a refusal spends none. The unique
+/// index still decides a race.
+async fn refuse_taken_name(
+    d: &Domain,
+    admin: &Admin,
+    name: &str,
+    other_than: Option<i32>,
+) -> Result<(), AppError> {
+    let mut same = Scoped::of(admin.member())
+        .integrations()
+        .filter(integration::Column::NameKey.eq(name.to_lowercase()));
+    if let Some(id) = other_than {
+        same = same.filter(integration::Column::Id.ne(id));
+    }
+    match same.one(&d.read).await? {
+        Some(_) => Err(AppError::field("name", NAME_TAKEN)),
+        None => Ok(()),
+    }
+}
+
 fn name_conflict(err: sea_orm::DbErr) -> AppError {
     if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
         AppError::field("name", NAME_TAKEN)
@@ -258,6 +279,7 @@ pub async fn add(
         created_at: Set(d.clock.now()),
         ..Default::default()
     };
+    refuse_taken_name(d, admin, new.name.as_ref(), None).await?;
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let model = activity::with_event(d, by, event, async |txn| {
         lock_account_as(txn, admin).await?;
@@ -301,6 +323,7 @@ pub async fn update(
     let description = errors.check("description", description(description_text));
     errors.into_result()?;
     find(d, admin, id).await?;
+    refuse_taken_name(d, admin, &name, Some(id)).await?;
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.begin().await?;
     // Read again under the lock: one deleted meanwhile is not found (not a
