@@ -189,6 +189,11 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   // A tab pasted from a spreadsheet searches as a space, and a search in
   // the address that the server would refuse (a control character, too
   // long) is cut to one it takes: the list and its search box stay.
+  // A search's result is said to a screen reader, not only drawn.
+  await page.getByLabel('Search Users').fill('nobody-has-this');
+  await expect(page.getByRole('status').filter({ hasText: 'No user matches this search and filter.' })).toBeAttached();
+  await page.getByLabel('Search Users').fill('bob');
+  await expect(page.getByRole('status').filter({ hasText: '1 user shown.' })).toBeAttached();
   await page.getByLabel('Search Users').fill('bob\t');
   await expect(page.getByLabel('Search Users')).toHaveValue('bob ');
   await expect(page.getByRole('row', { name: /Grace Hopper/ })).toHaveCount(0);

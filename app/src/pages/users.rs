@@ -34,6 +34,9 @@ fn my_id() -> Option<i32> {
     user.get_untracked()?.ok().map(|me| me.id)
 }
 
+/// What the list says when nothing matches.
+const NO_MATCH: &str = "No user matches this search and filter.";
+
 #[component]
 pub fn UsersTab() -> impl IntoView {
     // The search, filter and sort are in the address, so a reload, a link
@@ -63,6 +66,23 @@ pub fn UsersTab() -> impl IntoView {
             list_users(Some(search), Some(sort), after, Some(state))
         },
     );
+    // Said to a screen reader after each search, filter or page, as the
+    // table drawn anew is heard by nobody. Nothing as served and on the first
+    // run here (the page as loaded), so the server's render and the
+    // browser's agree.
+    let said = RwSignal::new(None::<String>);
+    Effect::new(move |seen: Option<()>| {
+        let summary = users.with(|page| match page {
+            Some(Ok(page)) if !page.several_users => None,
+            Some(Ok(page)) if page.rows.is_empty() => Some(NO_MATCH.to_string()),
+            Some(Ok(page)) if page.rows.len() == 1 => Some("1 user shown.".to_string()),
+            Some(Ok(page)) => Some(format!("{} users shown.", page.rows.len())),
+            _ => None,
+        });
+        if seen.is_some() && summary.is_some() {
+            said.set(summary);
+        }
+    });
     let restart = move || {
         pages.set(Vec::new());
         after.set(None);
@@ -143,6 +163,7 @@ pub fn UsersTab() -> impl IntoView {
             <h2 id="users-heading">"Manage Users"</h2>
             <DoneNotice done=notice />
             <Loaded resource=users view=table admin_only=true />
+            <p class="sr-only" role="status">{move || said.get()}</p>
         </section>
         <Modal title="Add User" open=dialogs.adding id="add-user">
             <UserForm add=Some(add) update=None row=None />
@@ -491,7 +512,7 @@ fn UserTable(
         </div>
         <DataTable
             caption="Users of this account"
-            empty="No user matches this search and filter."
+            empty=NO_MATCH
             columns=&["Name", "Email", "Admin", "Can Create", "Can Share", "2FA", "Status"]
             actions=true
             rows=page.rows
