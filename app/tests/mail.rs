@@ -240,6 +240,11 @@ async fn a_refused_smtp_login_keeps_the_emails_for_later() {
     assert_eq!(tried(rows(&d).await), [(PENDING.into(), 1), (PENDING.into(), 0)]);
     let row = &rows(&d).await[0];
     assert!(row.last_error.as_deref().unwrap().contains("535"), "{:?}", row.last_error);
+    // The next pass (two seconds later) tries nobody's login: every email
+    // waits as the refused one does.
+    clock.advance(Duration::seconds(2));
+    assert_eq!(mail::deliver_due(&d, &wrong_login, &sender(), 10).await.unwrap(), 0);
+    assert_eq!(tried(rows(&d).await), [(PENDING.into(), 1), (PENDING.into(), 0)]);
     // Tried again after its wait, as any server that was down.
     clock.advance(Duration::seconds(31));
     mail::deliver_due(&d, &wrong_login, &sender(), 10).await.unwrap();

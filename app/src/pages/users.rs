@@ -66,10 +66,10 @@ pub fn UsersTab() -> impl IntoView {
             list_users(Some(search), Some(sort), after, Some(state))
         },
     );
-    // Said to a screen reader after each search, filter or page, as the
-    // table drawn anew is heard by nobody. Nothing as served and on the first
-    // run here (the page as loaded), so the server's render and the
-    // browser's agree.
+    // Said to a screen reader after each search, filter, page or change,
+    // as the table drawn anew is heard by nobody. Not on the first run (the
+    // list as the page loaded, which the table says itself); the region is
+    // empty as served, so the server's render and the browser's agree.
     let said = RwSignal::new(None::<String>);
     Effect::new(move |seen: Option<()>| {
         let summary = users.with(|page| match page {

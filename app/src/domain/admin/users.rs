@@ -190,7 +190,12 @@ pub async fn update(
     // An address stored under older rules (`.ann@`, before the mailer's own
     // check) is kept as it is while the form leaves it so: refused, it
     // would block every other edit of the user.
-    if errors.has("email") && validation::normalize_email(&form.email) == current.email {
+    let kept_as_stored =
+        errors.has("email") && validation::normalize_email(&form.email) == current.email;
+    let refused_email = kept_as_stored
+        .then(|| check(&form).0.into_result().err().and_then(|e| e.message_for("email")))
+        .flatten();
+    if kept_as_stored {
         errors.forget("email");
         checked.email = current.email.clone();
     }
@@ -234,6 +239,11 @@ pub async fn update(
     let can_create = flag(("can_create", "Can Create"), |f| f.can_create, target.can_create);
     let can_share = flag(("can_share", "Can Share"), |f| f.can_share, target.can_share);
     let email_changes = !email.is_empty() && email != target.email;
+    if let (true, Some(refused)) = (email_changes, &refused_email) {
+        // Kept only as the stored address: changed by another admin since it
+        // was read, it would be written back unchecked.
+        errors.add("email", refused.clone());
+    }
     if email_changes && target.id == admin.member().user_id() {
         // The Account tab asks for the password first; a stolen session
         // must not move the admin's own address without it.

@@ -166,9 +166,10 @@ enum Outcome {
     /// Will never succeed (the address or the message was refused for good).
     Permanent(String),
     /// The relay refused this console's login: tried again later, as
-    /// [`Outcome::Transient`], and the pass stops, as every other email
-    /// would be refused alike, each one more failed login for a relay that
-    /// locks an account (or bans an address) after a few.
+    /// [`Outcome::Transient`], and every other due email waits as long
+    /// (untried, so not counted a try): each would be refused alike, one
+    /// more failed login for a relay that locks an account (or bans an
+    /// address) after a few.
     LoginRefused(String),
 }
 
@@ -397,6 +398,19 @@ pub async fn deliver_due_until(
         }
         handled += 1;
         if stop_pass {
+            // The next login is this row's next try, whichever row asks.
+            outbox::Entity::update_many()
+                .col_expr(outbox::Column::NextAttemptAt, Expr::value(finished + backoff(attempts)))
+                .filter(outbox::Column::Status.eq(PENDING))
+                .filter(outbox::Column::Id.ne(row.id))
+                .filter(outbox::Column::NextAttemptAt.lt(finished + backoff(attempts)))
+                .filter(
+                    Condition::any()
+                        .add(outbox::Column::ClaimedUntil.is_null())
+                        .add(outbox::Column::ClaimedUntil.lt(finished)),
+                )
+                .exec(&d.db)
+                .await?;
             break;
         }
     }

@@ -27,12 +27,12 @@ impl Errors {
         self.0.push(FieldError { field: field.into(), message: message.into() });
     }
 
-    /// Whether `field` was refused.
     /// Drops what was said about `field`.
     pub fn forget(&mut self, field: &str) {
         self.0.retain(|error| error.field != field);
     }
 
+    /// Whether `field` was refused.
     pub fn has(&self, field: &str) -> bool {
         self.0.iter().any(|error| error.field == field)
     }

@@ -18,7 +18,7 @@ use crate::domain::core::people::{
     self, count_address_lookup, email_conflict, email_taken, own_row, EMAIL_TAKEN,
 };
 use crate::domain::core::quota::{self, duration_text, Action, Who};
-use crate::domain::core::scope::{lock_account, lock_account_of};
+use crate::domain::core::scope::{lock_account, lock_account_of, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -81,8 +81,8 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
         .one(&txn)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let kept = user::Entity::find()
-        .filter(user::Column::AccountId.eq(account.id))
+    let kept = Scoped::account(account.id)
+        .users()
         .filter(user::Column::EmailVerifiedAt.is_not_null())
         .one(&txn)
         .await?
