@@ -601,3 +601,27 @@ async fn one_run_removes_every_account_past_its_week() {
     assert_eq!(app::domain::jobs::remove_unverified_accounts(&d).await.unwrap(), 1_100);
     assert_eq!(account::Entity::find().count(&d.db).await.unwrap(), 0);
 }
+
+/// An address the mailer could never send to is refused beside the field,
+/// and nothing is written: no account holding it, no email queued.
+#[tokio::test]
+async fn a_sign_up_with_an_address_the_mailer_cannot_send_to_changes_nothing() {
+    let (d, _) = fresh_domain().await;
+    let before = Snapshot::take(&d).await;
+    for email in [".grace@example.com", "grace..hopper@example.com", "grace.@example.com"] {
+        let input = SignUp {
+            company_name: "Acme".into(),
+            first_name: "Grace".into(),
+            last_name: "Hopper".into(),
+            email: email.into(),
+            password: PASSWORD.into(),
+        };
+        let refused = sign_up::sign_up(&d, input, "test", None).await.err().unwrap();
+        assert_eq!(
+            refused.message_for("email").as_deref(),
+            Some("Enter an email address like name@example.com."),
+            "{email}"
+        );
+    }
+    before.assert_unchanged(&d).await;
+}

@@ -190,13 +190,12 @@ pub async fn update(
     // An address stored under older rules (`.ann@`, before the mailer's own
     // check) is kept as it is while the form leaves it so: refused, it
     // would block every other edit of the user.
-    let kept_as_stored =
-        errors.has("email") && validation::normalize_email(&form.email) == current.email;
-    let refused_email = kept_as_stored
-        .then(|| check(&form).0.into_result().err().and_then(|e| e.message_for("email")))
-        .flatten();
-    if kept_as_stored {
-        errors.forget("email");
+    let refused_email = if validation::normalize_email(&form.email) == current.email {
+        errors.take("email")
+    } else {
+        None
+    };
+    if refused_email.is_some() {
         checked.email = current.email.clone();
     }
     let email_edited = was.is_none_or(|(w, _)| w.email != checked.email);

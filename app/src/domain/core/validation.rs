@@ -27,9 +27,10 @@ impl Errors {
         self.0.push(FieldError { field: field.into(), message: message.into() });
     }
 
-    /// Drops what was said about `field`.
-    pub fn forget(&mut self, field: &str) {
-        self.0.retain(|error| error.field != field);
+    /// Takes back what was said about `field`, if anything.
+    pub fn take(&mut self, field: &str) -> Option<String> {
+        let at = self.0.iter().position(|error| error.field == field)?;
+        Some(self.0.remove(at).message)
     }
 
     /// Whether `field` was refused.
