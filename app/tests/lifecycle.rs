@@ -29,15 +29,19 @@ async fn outbox_to(d: &Domain, address: &str) -> Vec<outbox::Model> {
         .unwrap()
 }
 
-async fn sign_up(d: &Domain, email: &str) -> sessions::NewSession {
-    let input = SignUp {
+/// Grace's sign-up for Acme with `email`.
+fn sign_up_as(email: &str) -> SignUp {
+    SignUp {
         company_name: "Acme".into(),
         first_name: "Grace".into(),
         last_name: "Hopper".into(),
         email: email.into(),
         password: PASSWORD.into(),
-    };
-    sign_up::sign_up(d, input, "test", None).await.unwrap()
+    }
+}
+
+async fn sign_up(d: &Domain, email: &str) -> sessions::NewSession {
+    sign_up::sign_up(d, sign_up_as(email), "test", None).await.unwrap()
 }
 
 fn field(err: &AppError, name: &str) -> String {
@@ -609,14 +613,7 @@ async fn a_sign_up_with_an_address_the_mailer_cannot_send_to_changes_nothing() {
     let (d, _) = fresh_domain().await;
     let before = Snapshot::take(&d).await;
     for email in [".grace@example.com", "grace..hopper@example.com", "grace.@example.com"] {
-        let input = SignUp {
-            company_name: "Acme".into(),
-            first_name: "Grace".into(),
-            last_name: "Hopper".into(),
-            email: email.into(),
-            password: PASSWORD.into(),
-        };
-        let refused = sign_up::sign_up(&d, input, "test", None).await.err().unwrap();
+        let refused = sign_up::sign_up(&d, sign_up_as(email), "test", None).await.err().unwrap();
         assert_eq!(
             refused.message_for("email").as_deref(),
             Some("Enter an email address like name@example.com."),
