@@ -45,13 +45,27 @@ fn issue_until(
     hosts: &[&str],
     not_after: chrono::DateTime<chrono::Utc>,
 ) -> (String, String, rcgen::Certificate, KeyPair) {
+    let long_ago = chrono::DateTime::from_timestamp(946_684_800, 0).unwrap(); // 2000-01-01
+    issue_between(ca, common_name, hosts, long_ago, not_after)
+}
+
+/// Valid from the start of `not_before`'s day to the start of `not_after`'s.
+fn issue_between(
+    ca: &Ca,
+    common_name: &str,
+    hosts: &[&str],
+    not_before: chrono::DateTime<chrono::Utc>,
+    not_after: chrono::DateTime<chrono::Utc>,
+) -> (String, String, rcgen::Certificate, KeyPair) {
     let key = KeyPair::generate().unwrap();
     let mut params =
         CertificateParams::new(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>()).unwrap();
     params.distinguished_name.push(DnType::CommonName, common_name);
-    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
-    params.not_after =
-        rcgen::date_time_ymd(not_after.year(), not_after.month() as u8, not_after.day() as u8);
+    let day = |at: chrono::DateTime<chrono::Utc>| {
+        rcgen::date_time_ymd(at.year(), at.month() as u8, at.day() as u8)
+    };
+    params.not_before = day(not_before);
+    params.not_after = day(not_after);
     let cert = params.signed_by(&key, &ca.cert, &ca.key).unwrap();
     (cert.pem(), key.serialize_pem(), cert, key)
 }
@@ -326,6 +340,28 @@ async fn expiry_is_flagged_by_the_domain_clock() {
     let rows = certificates::list(&d, &ada).await.unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows.iter().all(|r| r.expiry == Expiry::Expired), "{rows:?}");
+}
+
+/// A renewal stored before its validity starts is listed as not yet valid,
+/// with the day it starts, until the domain's clock reaches that day.
+#[tokio::test]
+async fn a_certificate_whose_validity_starts_later_is_flagged_until_then() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let authority = ca("CA");
+    let now = d.clock.now();
+    let (starts, ends) = (now + Duration::days(10), now + Duration::days(400));
+    let (cert, key, ..) = issue_between(&authority, "renewal", &[], starts, ends);
+    let row = certificates::add(&d, &ada, input("renewal.example.com", &cert, &key)).await.unwrap();
+    assert_eq!(row.expiry, Expiry::NotYetValid, "{row:?}");
+    assert_eq!(row.valid_from, starts.format("%Y-%m-%d").to_string());
+    assert_eq!(row.expires, ends.format("%Y-%m-%d").to_string());
+    clock.advance(Duration::days(9));
+    let rows = certificates::list(&d, &ada).await.unwrap();
+    assert_eq!(rows[0].expiry, Expiry::NotYetValid, "{rows:?}");
+    clock.advance(Duration::days(2));
+    let rows = certificates::list(&d, &ada).await.unwrap();
+    assert_eq!(rows[0].expiry, Expiry::Valid, "{rows:?}");
 }
 
 /// A certificate may name itself at any length its PEM holds: the list,

@@ -8,6 +8,8 @@ pub struct CertificateRow {
     pub domain: String,
     pub subject: String,
     pub issuer: String,
+    /// The first day it may be used, `YYYY-MM-DD`.
+    pub valid_from: String,
     /// The day it expires, `YYYY-MM-DD`.
     pub expires: String,
     pub expiry: Expiry,
@@ -22,6 +24,9 @@ pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Expiry {
+    /// Its validity starts later (a renewal stored ahead of time): servers
+    /// refuse it until `valid_from`.
+    NotYetValid,
     Valid,
     /// Within [`EXPIRY_WARNING_DAYS`].
     Soon,

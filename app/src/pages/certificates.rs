@@ -27,6 +27,11 @@ pub fn CertificatesTab() -> impl IntoView {
     announce(add, done, |cert| {
         let added = format!("The certificate for {} is added.", cert.domain);
         match cert.expiry {
+            Expiry::NotYetValid => format!(
+                "{added} It is valid only from {}: until then servers will refuse it, so keep \
+                 the current one until that day if you have one.",
+                cert.valid_from
+            ),
             Expiry::Valid => added,
             Expiry::Soon => {
                 format!(
@@ -81,6 +86,7 @@ fn CertificateTable(
 ) -> impl IntoView {
     let row = move |row: CertificateRow| {
         let flag = match row.expiry {
+            Expiry::NotYetValid => Some(("warn", format!("Valid from {}", row.valid_from))),
             Expiry::Valid => None,
             Expiry::Soon => Some(("warn", format!("Expires within {EXPIRY_WARNING_DAYS} days"))),
             Expiry::Expired => Some(("expired", "Expired".to_owned())),

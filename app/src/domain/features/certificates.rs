@@ -132,16 +132,29 @@ fn pem_block(label: &str, der: &[u8]) -> String {
 struct Parsed {
     subject: String,
     issuer: String,
+    not_before: DateTime<Utc>,
     not_after: DateTime<Utc>,
 }
 
 fn describe(leaf: &CertificateDer<'_>) -> Result<Parsed, String> {
     let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
         .map_err(|_| "Certificate could not be read as X.509.".to_string())?;
-    let not_after = DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
+    let validity = cert.validity();
+    let not_before = DateTime::from_timestamp(validity.not_before.timestamp(), 0)
+        .ok_or_else(|| "Certificate has an unreadable start date.".to_string())?;
+    let not_after = DateTime::from_timestamp(validity.not_after.timestamp(), 0)
         .ok_or_else(|| "Certificate has an unreadable expiry date.".to_string())?;
     let (subject, issuer) = (cert.subject().to_string(), cert.issuer().to_string());
-    Ok(Parsed { subject: shown(subject), issuer: shown(issuer), not_after })
+    Ok(Parsed { subject: shown(subject), issuer: shown(issuer), not_before, not_after })
+}
+
+/// When a stored certificate's validity starts, read from its PEM (the
+/// table keeps only the expiry): a list is at most the account's holding of
+/// certificates, and the PEM is the one truth to read it from. `None` only
+/// for a PEM this did not write.
+fn not_before(cert_pem: &str) -> Option<DateTime<Utc>> {
+    let chain = certificate_chain(cert_pem).ok()?;
+    Some(describe(chain.first()?).ok()?.not_before)
 }
 
 /// The most of a subject or issuer kept to show: a real one is a few names
@@ -209,9 +222,11 @@ fn keys_match(
     }
 }
 
-fn expiry(not_after: DateTime<Utc>, now: DateTime<Utc>) -> Expiry {
+fn expiry(not_before: DateTime<Utc>, not_after: DateTime<Utc>, now: DateTime<Utc>) -> Expiry {
     if not_after <= now {
         Expiry::Expired
+    } else if now < not_before {
+        Expiry::NotYetValid
     } else if not_after - now <= EXPIRY_WARNING {
         Expiry::Soon
     } else {
@@ -308,9 +323,14 @@ async fn rows(
         .await?;
     Ok(models
         .into_iter()
-        .map(|m| CertificateRow {
+        .map(|m| {
+            let starts = not_before(&m.cert_pem).unwrap_or(m.created_at);
+            (m, starts)
+        })
+        .map(|(m, starts)| CertificateRow {
             id: m.id,
-            expiry: expiry(m.not_after, now),
+            expiry: expiry(starts, m.not_after, now),
+            valid_from: starts.format("%Y-%m-%d").to_string(),
             expires: m.not_after.format("%Y-%m-%d").to_string(),
             added_by: adders
                 .iter()
