@@ -688,6 +688,42 @@ async fn a_request_with_the_old_secret_racing_a_regenerate_is_refused() {
     assert_eq!(now.last_used_at, None, "the new secret was never used");
 }
 
+/// An API request with a key used a moment ago (so its time is not written
+/// again) that read the key before a regenerate committed is refused once
+/// it has: on SQLite the request's count waits for the writer the
+/// regenerate holds, and the key is read again after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recently_used_key_racing_a_regenerate_is_refused_after_its_count() {
+    use app::domain::core::crypto::token_hash;
+    use app::domain::entity::developer_key;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let (d, _) = fresh_concurrent_domain().await;
+    if d.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // The count takes no lock the regenerate holds: the request is
+        // simply before it, as it would be a moment earlier.
+        eprintln!("PostgreSQL: the request's count does not wait for the regenerate");
+        return;
+    }
+    let grace = account_with_admin(&d, "Acme", "grace@example.com").await;
+    let old = developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap();
+    let client = Some("192.0.2.1".parse().unwrap());
+    developer_keys::admit_request(&d, &old.key, client).await.unwrap();
+    let held = d.begin().await.unwrap();
+    let row = developer_key::Entity::find_by_id(old.row.id).one(&held).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    row.key_hash = Set(token_hash("vk_the-new-secret"));
+    row.last_used_at = Set(None);
+    row.update(&held).await.unwrap();
+    let request = tokio::spawn({
+        let (d, key) = (d.clone(), old.key.clone());
+        async move { developer_keys::admit_request(&d, &key, client).await }
+    });
+    app::domain::testing::wait_for_lock_waiters(&d, 1).await;
+    held.commit().await.unwrap();
+    let refused = request.await.unwrap().map(|m| m.user_id()).map_err(|r| r.error);
+    assert_eq!(refused, Err(AppError::Unauthenticated));
+}
+
 /// A burst of API requests at once with one key is admitted exactly up to
 /// the user's limit, however they interleave, and every refusal names the wait.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -264,6 +264,12 @@ async fn mark_used(d: &Domain, row: &developer_key::Model) -> Result<(), AppErro
         if touched.rows_affected == 0 && !still_there(d, row.id, &row.key_hash).await? {
             return Err(AppError::Unauthenticated);
         }
+    } else if !still_there(d, row.id, &row.key_hash).await? {
+        // Used within the minute, so no time is written, but the key is
+        // still read again: the request was counted since the first read,
+        // which on SQLite waits for a revoke or regenerate holding the
+        // writer, and a key changed meanwhile must not be let in after it.
+        return Err(AppError::Unauthenticated);
     }
     Ok(())
 }
