@@ -53,6 +53,26 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
     (secret, codes)
 }
 
+/// An address may hold characters an `otpauth://` address gives a meaning
+/// (`#` starts a fragment, `?` the query, `%` an escape): escaped in the
+/// label, the authenticator app still finds the secret and the address.
+#[tokio::test]
+async fn the_setup_address_keeps_its_secret_whatever_the_email_holds() {
+    use percent_encoding::percent_decode_str;
+    let (d, _) = fresh_domain().await;
+    let email = "ann#ops?x=1&y%41@example.com";
+    assert_eq!(app::domain::core::validation::email(email).as_deref(), Ok(email));
+    let ann = account_with_admin(&d, "Acme", email).await;
+    let setup = two_factor::begin_setup(&d, &ann).await.unwrap();
+    let rest = setup.otpauth_uri.strip_prefix("otpauth://totp/").unwrap();
+    assert!(!rest.contains('#'), "{rest}");
+    let (label, query) = rest.split_once('?').unwrap();
+    assert_eq!(percent_decode_str(label).decode_utf8().unwrap(), format!("Voice Console:{email}"));
+    let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+    assert!(pairs.contains(&("secret", setup.secret.as_str())), "{pairs:?}");
+    assert!(pairs.contains(&("issuer", "Voice%20Console")), "{pairs:?}");
+}
+
 /// What a refused second-factor code writes: the challenge's tries
 /// (login_challenges, ended at the last), the user's count (login_failures)
 /// and, at log-in, the failed sign-in's event (activity_events).

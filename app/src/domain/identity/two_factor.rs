@@ -179,10 +179,10 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
     }
     txn.commit().await?;
     let text = base32(&secret);
-    let label = format!("{ISSUER}:{}", user.email).replace(' ', "%20").replace('@', "%40");
+    let issuer = otpauth_text(ISSUER);
+    let label = format!("{issuer}:{}", otpauth_text(&user.email));
     let uri = format!(
-        "otpauth://totp/{label}?secret={text}&issuer={}&algorithm=SHA1&digits=6&period={STEP_SECONDS}",
-        ISSUER.replace(' ', "%20")
+        "otpauth://totp/{label}?secret={text}&issuer={issuer}&algorithm=SHA1&digits=6&period={STEP_SECONDS}"
     );
     let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|_| AppError::Internal)?;
     let qr_svg = qr
@@ -192,6 +192,17 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
         .light_color(qrcode::render::svg::Color("#ffffff"))
         .build();
     Ok(TwoFactorSetup { secret: text, otpauth_uri: uri, qr_svg })
+}
+
+/// A part of an `otpauth://` address escaped, all but the unreserved
+/// characters: an address may hold `#`, `?`, `&` or `%` before its `@`,
+/// which left raw would end the label early and hide the secret from the
+/// authenticator app.
+fn otpauth_text(text: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const UNRESERVED: &AsciiSet =
+        &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
 /// Turns 2FA on with the user's password and the first valid code; returns
