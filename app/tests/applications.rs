@@ -707,6 +707,30 @@ async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
     before.assert_unchanged(&d).await;
 }
 
+/// A number moved to another application does not take the token chosen
+/// for the one it ran: the new application runs with none until its owner
+/// chooses one. Deploying it again to the same application keeps it.
+#[tokio::test]
+async fn a_number_moved_to_another_application_leaves_its_token_behind() {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let payments = applications::create(&d, &ada, "Payments IVR").await.unwrap();
+    let survey = applications::create(&d, &ada, "Survey IVR").await.unwrap();
+    deployments::deploy(&d, &ada, number.id, payments.id).await.unwrap();
+    let token = token_of(&d, &ada).await;
+    deployments::assign_token(&d, &ada, number.id, Some(token)).await.unwrap();
+    let listed = |d: Domain, ada: Member| async move {
+        let mine = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+        (mine[0].deployed_to.as_ref().map(|a| a.id), mine[0].token.as_ref().map(|t| t.id))
+    };
+    deployments::deploy(&d, &ada, number.id, payments.id).await.unwrap();
+    assert_eq!(listed(d.clone(), ada.clone()).await, (Some(payments.id), Some(token)));
+    deployments::deploy(&d, &ada, number.id, survey.id).await.unwrap();
+    assert_eq!(listed(d.clone(), ada.clone()).await, (Some(survey.id), None));
+}
+
 #[tokio::test]
 async fn a_number_never_runs_another_accounts_application_or_token() {
     let (d, _) = fresh_domain().await;

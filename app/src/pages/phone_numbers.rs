@@ -444,7 +444,7 @@ fn MyNumberRow(
                             <option value=t.id selected=current_token == Some(t.id)>{format!("{} ({})", t.provider_account_id, t.token_type)}</option>
                         }).collect_view()}
                     </select>
-                    <p class="hint" hidden=move || !app_changed()>"Save the new application first; then choose its token."</p>
+                    <p class="hint" hidden=move || !app_changed()>{if current_token.is_some() { "The token stays with the application it was chosen for: save the new application, then choose its token." } else { "Save the new application first; then choose its token." }}</p>
                     <p class="error" id=token_error_id.clone() aria-live="polite">{token_error}</p>
                 })}
                 {(!deployed).then(|| view! { <span class="hint">"Deploy an application first."</span> })}

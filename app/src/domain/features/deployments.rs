@@ -40,6 +40,14 @@ pub async fn deploy(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::field("application", "Choose one of your applications."))?;
+    let before = deployment::Entity::find_by_id(number.id).one(&txn).await?;
+    // The token was chosen for the application the number ran: it is not
+    // carried over to another one (which may charge to another Stripe
+    // account than its owner meant); the page asks for the new one's.
+    let moved = before.as_ref().is_some_and(|was| was.application_id != app.id);
+    if moved {
+        deployment_token::Entity::delete_by_id(number.id).exec(&txn).await?;
+    }
     deployment::Entity::insert(deployment::ActiveModel {
         phone_number_id: Set(number.id),
         application_id: Set(app.id),
