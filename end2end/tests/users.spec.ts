@@ -432,6 +432,28 @@ test('a button pressed before the page is ready is pressed again once it is', as
   await expect(add).not.toHaveAttribute('aria-busy');
 });
 
+test('a developer key asked for before the page is ready is made once it is, and shown', async ({ page }) => {
+  await signUp(page, uniqueEmail('early-key'));
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/*.wasm', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('/account', { waitUntil: 'domcontentloaded' });
+  await page.getByLabel('Key name').fill('Early script');
+  await page.locator('#key-password').fill(PASSWORD);
+  const generate = page.getByRole('button', { name: 'Generate Key' });
+  await generate.click();
+  // Not posted as a plain form, whose answer (the key) the browser would drop.
+  expect(await page.evaluate(() => document.body.dataset.ready ?? 'not ready')).toBe('not ready');
+  await expect(generate).toHaveAttribute('aria-busy', 'true');
+  release();
+  await ready(page);
+  await expect(page.locator('#new-developer-key')).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Early script' })).toBeVisible();
+});
+
 test('a member sees what an admin did to them; an admin who makes themself a member leaves the admin tabs', async ({ page, browser }) => {
   const admin = uniqueEmail('boss');
   const member = uniqueEmail('member');

@@ -134,6 +134,7 @@ pub fn build_router(
         // The redirect to the log-in page reads (and may write) the session,
         // so it runs within the timeout too.
         .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
+        .layer(axum::middleware::from_fn(security::refuse_secrets_to_plain_forms))
         .layer({
             let within = policy.request_timeout;
             tower::ServiceBuilder::new()

@@ -9,6 +9,8 @@ use http::{header, HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt as _;
 
 use app::api::web::{client_address_of, WebContext};
+use app::model::AppError;
+use leptos::server_fn::error::ServerFnUrlError;
 
 use crate::budget::{Budget, Holder, Share};
 
@@ -266,6 +268,46 @@ fn api_too_large() -> Response {
     let mut response = crate::api_v1::ApiError::from(refusal).into_response();
     *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     response
+}
+
+/// Why a secret's form sent before the page could show its answer did
+/// nothing: said above the form (leptos's `__err`).
+pub const SECRET_FORM_TOO_EARLY: &str = "The page had not finished loading, so this was not \
+     sent and nothing changed. Try again now (the page needs JavaScript to show what it makes \
+     once).";
+
+/// A reply that holds a secret shown once ([`compression::secret_replies`]:
+/// a new developer key, 2FA's set-up and recovery codes) must reach the
+/// page's code. Posted as a plain form (pressed before the console's code
+/// had loaded, or with scripts off), server_fn would run it and answer with
+/// a redirect back to the page, dropping the body that held the secret: a
+/// key made and never seen, or recovery codes replaced by ones never shown.
+/// Such a post (one that asks for a page back) is refused before the
+/// function runs, back to the page with the reason beside the form.
+///
+/// [`compression::secret_replies`]: crate::compression::secret_replies
+pub async fn refuse_secrets_to_plain_forms(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let wants_a_page = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if request.method() != Method::POST
+        || !wants_a_page
+        || !crate::compression::secret_replies().contains(&path)
+    {
+        return next.run(request).await;
+    }
+    let refusal = AppError::Conflict(SECRET_FORM_TOO_EARLY.into());
+    let referer = request.headers().get(header::REFERER).and_then(|r| r.to_str().ok());
+    // Back to the page's own path: the cross-site check has already refused
+    // a post from elsewhere, and the origin is not taken from a header.
+    let back = referer
+        .and_then(|page| ServerFnUrlError::new(path, refusal).to_url(page).ok())
+        .map(|url| format!("{}?{}", url.path(), url.query().unwrap_or_default()))
+        .unwrap_or_else(|| "/account".to_owned());
+    axum::response::Redirect::to(&back).into_response()
 }
 
 /// The one place a server function's error gets its HTTP status (and an

@@ -941,6 +941,50 @@ fn over_plain_http_there_is_no_hsts_and_no_secure_cookie() {
     })
 }
 
+/// A form whose answer is a secret shown once, posted as a plain form (the
+/// button pressed before the page's code loaded): server_fn would make the
+/// key and redirect back, dropping it. Refused before anything is made,
+/// back to the page, which says why above the form.
+#[test]
+fn a_secret_asked_for_by_a_plain_form_post_is_refused_and_said_on_the_page() {
+    use server::security::SECRET_FORM_TOO_EARLY;
+    support::run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let before = Snapshot::take(&app.domain).await;
+        let request = http::Request::post("/fn/generate_developer_key")
+            .header(http::header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header(http::header::ORIGIN, ORIGIN)
+            .header(http::header::REFERER, format!("{ORIGIN}/account?tab=keys"))
+            .header(http::header::COOKIE, format!("{}={admin}", app.session_cookie()))
+            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(format!("name=Script&password={PASSWORD}")))
+            .unwrap();
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+        let back = reply.location().unwrap().to_owned();
+        assert!(
+            back.starts_with("/account?tab=keys&__path=%2Ffn%2Fgenerate_developer_key&__err="),
+            "{back}"
+        );
+        before.assert_unchanged(&app.domain).await;
+        let page = app.page(&back, Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let said = SECRET_FORM_TOO_EARLY.split(" (").next().unwrap();
+        assert!(page.body.contains(said), "the page says why");
+        // The page's own code asks for JSON, and is answered with the key.
+        let made = app
+            .call(
+                "generate_developer_key",
+                &[("name", "Script"), ("password", PASSWORD)],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+        assert!(made.json()["key"].as_str().is_some(), "{}", made.body);
+    })
+}
+
 #[test]
 fn a_state_change_with_cookies_but_no_origin_and_no_fetch_site_is_refused() {
     support::run(async {

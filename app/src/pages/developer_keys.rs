@@ -92,7 +92,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
             {move || shown.get().map(|new_key| view! { <ShownKey new_key shown /> })}
             <Loaded resource=keys view=move |rows| view! { <KeyTable rows regenerating regenerate_open revoking revoke_open /> } />
             <DoneNotice done=revoked />
-            <ActionForm action=generate node_ref=generate_form attr:novalidate=true attr:class="inline-form">
+            <ActionForm action=generate node_ref=generate_form attr:novalidate=true attr:data-needs-code=true attr:class="inline-form">
                 <FormStatus error=form_error(generate.value(), &["name", "password", "code"]) />
                 <Field label="Key Name" name="name" form="key-" maxlength=NAME_MAX hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
                 <Field label="Current Password" name="password" form="key-" input_type="password" autocomplete="current-password" hint="A key outlives your session, so making one asks for your password." error=field_error(generate.value(), "password") />
@@ -147,7 +147,7 @@ fn RegenerateDialog(
     view! {
         <Modal title open id="regenerate-key">
             {move || regenerating.get().map(|(id, name)| view! {
-                <ActionForm action=regenerate attr:novalidate=true>
+                <ActionForm action=regenerate attr:novalidate=true attr:data-needs-code=true>
                     <p>"A new secret for " <strong>{name}</strong> "; the old one stops working at once."</p>
                     <FormStatus error=form_error(regenerate.value(), &["password", "code"]) />
                     <input type="hidden" name="id" value=id.to_string() />

@@ -60,7 +60,7 @@ pub fn TwoFactorSection() -> impl IntoView {
             <p>"Two-factor authentication is " <strong>"on"</strong> ". Log-in asks for a code from your authenticator app. Recovery codes left: " {recovery_codes_left} "."</p>
             <details>
                 <summary>"New Recovery Codes"</summary>
-                <ActionForm action=regenerate attr:novalidate=true>
+                <ActionForm action=regenerate attr:novalidate=true attr:data-needs-code=true>
                     <FormStatus error=form_error(regenerate.value(), &["password", "code"]) />
                     <p class="hint">"Your current recovery codes stop working at once, printed or saved ones too."</p>
                     <Field label="Current Password" name="password" form="regenerate-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
@@ -128,7 +128,7 @@ fn TwoFactorSetupSteps(
                         "or type in this secret: " <code class="secret">{grouped(&setup.secret)}</code>
                     </li>
                     <li>
-                        <ActionForm action=confirm attr:novalidate=true>
+                        <ActionForm action=confirm attr:novalidate=true attr:data-needs-code=true>
                             <FormStatus error=form_error(confirm.value(), &["password", "code"]) />
                             <Field label="Authentication Code" name="code" form="enable-" autocomplete="one-time-code" inputmode="numeric" maxlength=7 hint="The 6-digit code your app shows for this account." error=field_error(confirm.value(), "code") />
                             <Field label="Current Password" name="password" form="enable-" input_type="password" autocomplete="current-password" hint="Turning on two-factor authentication asks for your password." error=field_error(confirm.value(), "password") />
