@@ -290,6 +290,34 @@ async fn a_code_for_a_step_gone_meanwhile_is_not_counted() {
     before.assert_unchanged(&d).await;
 }
 
+/// Once 2FA is turned off in another window, a code step opened before is
+/// gone (its log-in starts again, without a code), and a right code for a
+/// setting is refused as a change made meanwhile: not called wrong, not
+/// counted, nothing changed.
+#[tokio::test]
+async fn a_right_code_after_two_factor_was_turned_off_elsewhere_is_not_called_wrong() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    let challenge = second_step(&d, "ada@example.com").await;
+    let code = current_code(&d, &secret);
+    two_factor::disable(&d, &ada, PASSWORD, &code).await.unwrap();
+    clock.advance(Duration::seconds(30));
+    let code = current_code(&d, &secret);
+    // The regenerate's change is counted before its code is asked for; a
+    // code's count is taken and given back (its row stays at 0); no failed
+    // sign-in is recorded.
+    let before = Snapshot::take_except(&d, &["quota_counters", "login_failures"]).await;
+    let step = log_in::complete_second_factor(&d, &challenge, &code, "t", None).await;
+    let said = step.err().unwrap().message_for("code");
+    assert_eq!(said.as_deref(), Some(log_in::CHALLENGE_EXPIRED), "log in again, not a wrong code");
+    let refused = two_factor::regenerate_recovery_codes(&d, &ada, PASSWORD, &code).await;
+    assert_eq!(refused, Err(AppError::Conflict(two_factor::CHANGED_MEANWHILE.into())));
+    before.assert_unchanged(&d).await;
+    let counted = login_failure::Entity::find().all(&d.db).await.unwrap();
+    assert!(counted.iter().all(|row| row.failures == 0), "{counted:?}");
+}
+
 #[tokio::test]
 async fn recovery_codes_work_once_and_challenges_expire() {
     let (d, clock) = fresh_domain().await;

@@ -21,7 +21,7 @@ use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
-use crate::domain::entity::{recovery_code, two_factor, user};
+use crate::domain::entity::{login_challenge, recovery_code, two_factor, user};
 use crate::domain::identity::sessions::end_sign_ins;
 use crate::domain::identity::{reauth, throttle};
 use crate::model::{ActivityKind, AppError, TwoFactorSetup, TwoFactorStatus};
@@ -408,7 +408,16 @@ pub async fn with_code_while<T>(
     // Before the code's rows: `then` may use a link (a reset's code step),
     // and two regenerations at once queue rather than both keep their codes.
     lock_account_of(&txn, user_id).await?;
-    if let Err(gone) = still(&txn).await {
+    // Turned off meanwhile (another window, support): there is no code to
+    // check, and a right one must not be answered, and counted, as wrong.
+    let gone = match still(&txn).await {
+        Ok(()) if !is_enabled(&txn, user_id).await? => {
+            Some(AppError::Conflict(CHANGED_MEANWHILE.into()))
+        }
+        Ok(()) => None,
+        Err(gone) => Some(gone),
+    };
+    if let Some(gone) = gone {
         txn.rollback().await?;
         throttle::give_back(d, &subjects).await?;
         return Err(gone);
@@ -532,9 +541,15 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
     .await
 }
 
-/// Turns a user's 2FA off: secret and recovery codes gone.
+/// Turns a user's 2FA off: secret and recovery codes gone, and the log-ins
+/// waiting for a code with them (their step would take no code now: the
+/// user logs in again, with the password alone).
 pub async fn remove(conn: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
     two_factor::Entity::delete_by_id(user_id).exec(conn).await?;
+    login_challenge::Entity::delete_many()
+        .filter(login_challenge::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
     recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(user_id))
         .exec(conn)
