@@ -245,3 +245,40 @@ async fn every_column_naming_another_row_leads_an_index() {
     }
     assert!(unindexed.is_empty(), "no index leads with {unindexed:?}");
 }
+
+/// `backup` leaves a checked copy under the name asked for and nothing
+/// else beside it; it refuses a name taken, and a copy that cannot be made
+/// leaves no file behind. (PostgreSQL is backed up with its own tools.)
+#[tokio::test]
+async fn a_backup_is_whole_under_its_name_or_not_there() {
+    use app::domain::core::actor::Operator;
+    use app::domain::operator;
+    let (d, _) = app::domain::testing::fresh_concurrent_domain().await;
+    if d.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        let refused = operator::backup(&d, &Operator::from_command_line(), "x.db".as_ref()).await;
+        assert!(matches!(refused, Err(app::model::AppError::Conflict(_))), "{refused:?}");
+        return;
+    }
+    app::domain::testing::account_with_admin(&d, "Acme", "ada@example.com").await;
+    let folder = std::env::temp_dir().join(format!("console-backup-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let to = folder.join("copy.db");
+    let bytes = operator::backup(&d, &Operator::from_command_line(), &to).await.unwrap();
+    assert_eq!(bytes, std::fs::metadata(&to).unwrap().len());
+    let beside: Vec<_> =
+        std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(beside, vec![std::ffi::OsString::from("copy.db")], "no partial copy left");
+    let copy = Database::connect(format!("sqlite://{}?mode=ro", to.display())).await.unwrap();
+    assert_eq!(text(&copy, "SELECT email FROM users").await, vec!["ada@example.com".to_string()]);
+    copy.close().await.unwrap();
+    // A name taken is refused, the file as it was.
+    let again = operator::backup(&d, &Operator::from_command_line(), &to).await;
+    assert!(matches!(again, Err(app::model::AppError::Conflict(_))), "{again:?}");
+    assert_eq!(std::fs::metadata(&to).unwrap().len(), bytes);
+    // A folder that is not there: refused, nothing made.
+    let nowhere = folder.join("missing").join("copy.db");
+    let failed = operator::backup(&d, &Operator::from_command_line(), &nowhere).await;
+    assert!(matches!(failed, Err(app::model::AppError::Conflict(_))), "{failed:?}");
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1);
+    std::fs::remove_dir_all(&folder).unwrap();
+}

@@ -23,8 +23,14 @@ pub async fn retry_mail(d: &Domain, _: &Operator, id: Option<i32>) -> Result<u64
 /// the server runs: `VACUUM INTO` reads in one transaction, so writers go on
 /// and the copy holds exactly what was committed when it began. Returns the
 /// copy's size in bytes. PostgreSQL is backed up with its own tools.
+///
+/// The copy is written beside `to` under a passing name, checked (SQLite's
+/// `integrity_check`), flushed to disk (`VACUUM INTO` does not sync), and
+/// only then linked under `to`, which refuses a file that appeared
+/// meanwhile: a copy cut short (a crash, Ctrl-C, a full disk) never lies
+/// under the name asked for, looking like a backup.
 pub async fn backup(d: &Domain, _: &Operator, to: &std::path::Path) -> Result<u64, AppError> {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm::DbBackend;
     if d.db.get_database_backend() != DbBackend::Sqlite {
         return Err(AppError::Conflict(
             "`server backup` copies the embedded SQLite database; back up PostgreSQL with \
@@ -38,15 +44,57 @@ pub async fn backup(d: &Domain, _: &Operator, to: &std::path::Path) -> Result<u6
             to.display()
         )));
     }
-    let path = to.to_str().ok_or_else(|| AppError::Conflict("The path is not UTF-8.".into()))?;
-    d.db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        "VACUUM INTO ?",
-        [path.into()],
-    ))
-    .await
-    .map_err(|e| AppError::Conflict(format!("The backup failed: {e}")))?;
-    let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    let name = to.file_name().and_then(|n| n.to_str());
+    let name =
+        name.ok_or_else(|| AppError::Conflict("The path is not a UTF-8 file name.".into()))?;
+    let partial = to.with_file_name(format!(
+        ".{name}.partial-{}",
+        hex::encode(crate::domain::core::crypto::random_bytes::<6>())
+    ));
+    let copied = copy_checked(d, &partial, to).await;
+    if copied.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    let bytes = copied.map_err(|why| AppError::Conflict(format!("The backup failed: {why}")))?;
     tracing::info!(target: "operator", to = %to.display(), bytes, "operator backed up the database");
+    Ok(bytes)
+}
+
+/// [`backup`]'s steps, from the copy at `partial` to its place at `to`.
+async fn copy_checked(
+    d: &Domain,
+    partial: &std::path::Path,
+    to: &std::path::Path,
+) -> Result<u64, String> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let path = partial.to_str().ok_or("the path is not UTF-8")?;
+    let vacuum = Statement::from_sql_and_values(DbBackend::Sqlite, "VACUUM INTO ?", [path.into()]);
+    d.db.execute_raw(vacuum).await.map_err(|e| e.to_string())?;
+    let copy = sea_orm::sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(partial)
+        .read_only(true)
+        .create_if_missing(false);
+    let pool = sea_orm::sqlx::SqlitePool::connect_with(copy).await.map_err(|e| e.to_string())?;
+    let verdict: Result<Vec<(String,)>, _> =
+        sea_orm::sqlx::query_as("PRAGMA integrity_check").fetch_all(&pool).await;
+    pool.close().await;
+    match verdict.map_err(|e| e.to_string())?.as_slice() {
+        [(ok,)] if ok == "ok" => {}
+        found => {
+            let lines: Vec<&str> = found.iter().map(|(line,)| line.as_str()).collect();
+            return Err(format!("the copy does not check out: {}", lines.join("; ")));
+        }
+    }
+    let file = std::fs::File::open(partial).map_err(|e| e.to_string())?;
+    file.sync_all().map_err(|e| e.to_string())?;
+    let bytes = file.metadata().map_err(|e| e.to_string())?.len();
+    std::fs::hard_link(partial, to).map_err(|e| format!("{}: {e}", to.display()))?;
+    std::fs::remove_file(partial).map_err(|e| e.to_string())?;
+    // The new name itself, so a power cut does not lose the entry.
+    let folder = match to.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::File::open(folder).and_then(|f| f.sync_all()).map_err(|e| e.to_string())?;
     Ok(bytes)
 }
