@@ -113,14 +113,14 @@ async fn rotation_reseals_every_table_and_everything_still_opens() {
     let rotated = d.secrets.keyring().rotated();
     let new_key = rotated.current_key_id().to_owned();
     // A row a transaction: every batch is taken, in turn.
-    assert_eq!(operator::reseal_secrets_in_batches(&d, &op, &rotated, 1).await.unwrap(), 6);
+    assert_eq!(operator::reseal_secrets_in_batches(&d, &op, &rotated, 1).await.unwrap().count, 6);
     let after = operator::secrets_status(&d, &op).await.unwrap();
     assert_eq!(under(&after, &old_key), vec![], "nothing stays under the old key");
     let mut sealed_now = every_table.clone();
     sealed_now.iter_mut().find(|(t, _)| *t == "email_outbox").unwrap().1 = 2;
     assert_eq!(under(&after, &new_key), sealed_now, "the clear body is sealed too");
     // Running it again finds nothing left to do.
-    assert_eq!(operator::reseal_secrets(&d, &op, &rotated).await.unwrap(), 0);
+    assert_eq!(operator::reseal_secrets(&d, &op, &rotated).await.unwrap().count, 0);
 
     // Every value opens with the new key alone: the old one could be dropped.
     let only_new = rotated.current_only();
@@ -219,7 +219,7 @@ async fn a_secret_written_while_the_rotation_runs_is_not_overwritten() {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         writer.commit().await.unwrap();
     });
-    assert_eq!(resealed.unwrap(), 1);
+    assert_eq!(resealed.unwrap().count, 1);
 
     let f = two_factor::Entity::find_by_id(user).one(&d.db).await.unwrap().unwrap();
     assert_eq!(f.key_id, rotated.current_key_id());
@@ -227,4 +227,51 @@ async fn a_secret_written_while_the_rotation_runs_is_not_overwritten() {
         .current_only()
         .open(&Sealed { key_id: f.key_id, ciphertext: f.ciphertext }, &totp::seal_context(user));
     assert_eq!(opened.unwrap(), "second secret");
+}
+
+/// A value sealed with a key given up (`SECRET_KEYS_LOST`) opens with no
+/// key: the rotation leaves it as it is and names it, and re-seals every
+/// other value, before it and after it, with the new key.
+#[tokio::test]
+async fn a_value_that_opens_with_no_key_does_not_stop_the_rotation() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let account = ada.account_id();
+    let now = d.clock.now();
+    let integration_sealed =
+        |name: &str, key_id: String, ciphertext: String| integration::ActiveModel {
+            account_id: Set(account),
+            name: Set(name.into()),
+            name_key: Set(name.to_lowercase()),
+            service: Set("s3".into()),
+            description: Set(String::new()),
+            hint: Set(String::new()),
+            key_id: Set(key_id),
+            ciphertext: Set(ciphertext),
+            created_at: Set(now),
+            ..Default::default()
+        };
+    let context = integrations::seal_context(account);
+    let mut ids = Vec::new();
+    for name in ["Before", "Lost", "After"] {
+        let s = d.secrets.seal(&format!("{name} secret"), &context);
+        let (key_id, ciphertext) = match name {
+            "Lost" => ("k-given-up".to_owned(), s.ciphertext),
+            _ => (s.key_id, s.ciphertext),
+        };
+        ids.push(integration_sealed(name, key_id, ciphertext).insert(&d.db).await.unwrap().id);
+    }
+    let rotated = d.secrets.keyring().rotated();
+    let op = Operator::from_command_line();
+    let done = operator::reseal_secrets_in_batches(&d, &op, &rotated, 1).await.unwrap();
+    assert_eq!(done.count, 2);
+    assert_eq!(done.left, vec![format!("integrations {}", ids[1])]);
+    let rows = integration::Entity::find().all(&d.db).await.unwrap();
+    for row in rows {
+        let expected = if row.id == ids[1] { "k-given-up" } else { rotated.current_key_id() };
+        assert_eq!(row.key_id, expected, "{}", row.name);
+    }
+    // Run again, it has nothing more to do and names the same value.
+    let again = operator::reseal_secrets(&d, &op, &rotated).await.unwrap();
+    assert_eq!((again.count, again.left), (0, vec![format!("integrations {}", ids[1])]));
 }

@@ -429,9 +429,19 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
     let resealed = operator::reseal_secrets(domain, &Operator::from_command_line(), &rotated)
         .await
         .map_err(explain)?;
+    let left = match resealed.left.as_slice() {
+        [] => String::new(),
+        rows => format!(
+            " Left as they were, because they open with no key in the file (sealed with a key \
+             given up with SECRET_KEYS_LOST, or damaged): {}. Their owners enter them again \
+             (see the README on lost keys).",
+            rows.join(", ")
+        ),
+    };
     Ok(format!(
-        "New key {} sealed {resealed} secret(s). Running servers read it from the key file within seconds.",
-        rotated.current_key_id()
+        "New key {} sealed {} secret(s). Running servers read it from the key file within seconds.{left}",
+        rotated.current_key_id(),
+        resealed.count
     ))
 }
 

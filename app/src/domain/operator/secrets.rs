@@ -27,12 +27,28 @@ pub const SEALED_TABLES: [&str; 5] =
 /// claim on one of them waits at most that long, not for the whole table.
 pub const RESEAL_BATCH: u64 = 200;
 
+/// What `secrets rotate` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// How many values are sealed with the new key now.
+    pub count: u64,
+    /// The values left as they were because they do not open (sealed with a
+    /// key given up with `SECRET_KEYS_LOST`, or damaged), as "table id".
+    pub left: Vec<String>,
+}
+
 /// `secrets rotate` (after the new key is saved): re-seals every stored
 /// secret of every sealed table with `keyring`'s current key, in
 /// transactions of [`RESEAL_BATCH`] rows. Stopped halfway, it loses nothing:
 /// what it re-sealed opens with the new key, the rest with its old one, and
-/// running it again finishes. Returns how many values were re-sealed.
-pub async fn reseal_secrets(d: &Domain, op: &Operator, keyring: &Keyring) -> Result<u64, AppError> {
+/// running it again finishes. A value that does not open is left as it is
+/// and named: no key can re-seal it, and it must not keep every other
+/// secret under the old key until its owner replaces it.
+pub async fn reseal_secrets(
+    d: &Domain,
+    op: &Operator,
+    keyring: &Keyring,
+) -> Result<Resealed, AppError> {
     reseal_secrets_in_batches(d, op, keyring, RESEAL_BATCH).await
 }
 
@@ -42,7 +58,8 @@ pub async fn reseal_secrets_in_batches(
     _: &Operator,
     keyring: &Keyring,
     batch: u64,
-) -> Result<u64, AppError> {
+) -> Result<Resealed, AppError> {
+    let mut done = Resealed::default();
     // One table: its entity, its key (column and field), the column holding
     // the ciphertext, and what the value is bound to.
     macro_rules! reseal {
@@ -51,6 +68,7 @@ pub async fn reseal_secrets_in_batches(
                 d,
                 keyring,
                 batch,
+                &mut done,
                 ($entity::Column::KeyId, $entity::Column::$id),
                 |row| row.$id_field,
                 |$row| (sealed(&$row.key_id, &$row.$ciphertext), $context),
@@ -64,18 +82,24 @@ pub async fn reseal_secrets_in_batches(
             .await?
         };
     }
-    let resealed = reseal!(certificate, Id id, key_ciphertext, |row| certificates::seal_context(row.account_id))
-        + reseal!(integration, Id id, ciphertext, |row| integrations::seal_context(row.account_id))
-        + reseal!(oauth_token, Id id, ciphertext, |row| oauth_tokens::seal_context(
-            row.account_id,
-            row.owner_id
-        ))
-        + reseal!(two_factor_row, UserId user_id, ciphertext, |row| two_factor::seal_context(
-            row.user_id
-        ))
-        + reseal_outbox(d, keyring, batch).await?;
-    tracing::info!(target: "operator", key_id = keyring.current_key_id(), resealed, "operator rotated the secret key");
-    Ok(resealed)
+    reseal!(certificate, Id id, key_ciphertext, |row| certificates::seal_context(row.account_id));
+    reseal!(integration, Id id, ciphertext, |row| integrations::seal_context(row.account_id));
+    reseal!(oauth_token, Id id, ciphertext, |row| oauth_tokens::seal_context(
+        row.account_id,
+        row.owner_id
+    ));
+    reseal!(two_factor_row, UserId user_id, ciphertext, |row| two_factor::seal_context(
+        row.user_id
+    ));
+    done.count += reseal_outbox(d, keyring, batch).await?;
+    tracing::info!(
+        target: "operator",
+        key_id = keyring.current_key_id(),
+        resealed = done.count,
+        left = done.left.len(),
+        "operator rotated the secret key"
+    );
+    Ok(done)
 }
 
 fn sealed(key_id: &str, ciphertext: &str) -> Sealed {
@@ -83,23 +107,24 @@ fn sealed(key_id: &str, ciphertext: &str) -> Sealed {
 }
 
 /// Re-seals the rows of one table not yet under the current key, `batch`
-/// at a time in the order of their key (`id`). A value that does not open
-/// stops the rotation: it is named in the log, and its batch rolls back.
+/// at a time in the order of their key (`id`), counting them in `done`. A
+/// value that does not open is left as it is, named in `done` and the log.
 async fn reseal_table<E>(
     d: &Domain,
     keyring: &Keyring,
     batch: u64,
+    done: &mut Resealed,
     (key_column, id_column): (E::Column, E::Column),
     id_of: impl Fn(&E::Model) -> i32,
     read: impl Fn(&E::Model) -> (Sealed, String),
     write: impl Fn(E::Model, Sealed) -> E::ActiveModel,
-) -> Result<u64, AppError>
+) -> Result<(), AppError>
 where
     E: EntityTrait,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
     E::Model: IntoActiveModel<E::ActiveModel>,
 {
-    let mut resealed = 0;
+    let table = E::default().table_name();
     let mut after = i32::MIN;
     loop {
         let txn = d.begin().await?;
@@ -119,18 +144,22 @@ where
         after = id_of(last);
         for row in stale {
             let (old, context) = read(&row);
-            let new = keyring.reseal(&old, &context).map_err(|err| {
-                tracing::error!(table = E::default().table_name(), error = %err, "a sealed value does not open");
-                AppError::Internal
-            })?;
-            if let Some(new) = new {
-                write(row, new).update(&txn).await?;
-                resealed += 1;
+            match keyring.reseal(&old, &context) {
+                Ok(Some(new)) => {
+                    write(row, new).update(&txn).await?;
+                    done.count += 1;
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    let id = id_of(&row);
+                    tracing::warn!(table, id, key_id = old.key_id, error = %err, "a sealed value does not open; left as it is");
+                    done.left.push(format!("{table} {id}"));
+                }
             }
         }
         txn.commit().await?;
     }
-    Ok(resealed)
+    Ok(())
 }
 
 /// Re-seals the bodies of emails not yet sent (pending or failed) that are
