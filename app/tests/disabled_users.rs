@@ -635,7 +635,8 @@ async fn an_operator_promoting_a_disabled_user_enables_them() {
     users::disable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
     let promoted =
         operator::promote(&d, &Operator::from_command_line(), "bob@example.com").await.unwrap();
-    assert!(promoted.is_admin && promoted.disabled_at.is_none());
+    assert!(promoted.user.is_admin && promoted.user.disabled_at.is_none());
+    assert!(promoted.enabled_again, "the operator is told");
     let session = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     assert!(session.member.is_admin());
 }

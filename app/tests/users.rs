@@ -147,8 +147,8 @@ async fn operators_promote_a_user_to_admin_of_their_account() {
     let bob = add_user(&d, admin.account_id(), "bob@example.com", false).await;
     let promoted =
         operator::promote(&d, &Operator::from_command_line(), " BOB@example.com").await.unwrap();
-    assert!(promoted.is_admin);
-    assert_eq!(promoted.account_id, bob.account_id());
+    assert!(promoted.user.is_admin && !promoted.enabled_again);
+    assert_eq!(promoted.user.account_id, bob.account_id());
     let before = Snapshot::take(&d).await;
     let operator = Operator::from_command_line();
     let unknown = operator::promote(&d, &operator, "nobody@example.com").await.err().unwrap();

@@ -333,14 +333,27 @@ async fn user_add(domain: &Domain, input: NewUserByOperator) -> Result<String, S
         }
         other => other.map_err(explain)?,
     };
-    let how = if invite { "; an invitation email is on its way" } else { "" };
+    // The link is this process's PUBLIC_URL: said, so a command run without
+    // the servers' setting shows the wrong address before anyone opens it.
+    let how = if invite {
+        format!("; an invitation email is on its way, its link on {}", domain.public_url)
+    } else {
+        String::new()
+    };
     Ok(format!("Added user {} ({}) to account {}{how}.", user.id, user.email, user.account_id))
 }
 
 async fn promote(domain: &Domain, email: String) -> Result<String, String> {
-    let user =
+    let promoted =
         operator::promote(domain, &Operator::from_command_line(), &email).await.map_err(explain)?;
-    Ok(format!("{} is now an admin of account {}.", user.email, user.account_id))
+    let user = promoted.user;
+    let again = if promoted.enabled_again {
+        " An admin had disabled them: they are enabled again, and the sessions and developer \
+         keys they had work again too."
+    } else {
+        ""
+    };
+    Ok(format!("{} is now an admin of account {}.{again}", user.email, user.account_id))
 }
 
 async fn failed_mail(domain: &Domain) -> Result<String, String> {
@@ -368,7 +381,14 @@ async fn failed_mail(domain: &Domain) -> Result<String, String> {
 async fn retry_mail(domain: &Domain, id: Option<i32>) -> Result<String, String> {
     let queued =
         operator::retry_mail(domain, &Operator::from_command_line(), id).await.map_err(explain)?;
-    Ok(format!("Queued {queued} email(s) again."))
+    match id {
+        // Named, and not queued: a typo must not read as done to a script.
+        Some(id) if queued == 0 => Err(format!(
+            "Email {id} was not queued again: it is not a failed email that this key file \
+             opens (`mail failed` lists the failed ones)."
+        )),
+        _ => Ok(format!("Queued {queued} email(s) again.")),
+    }
 }
 
 /// `secrets rotate`: adds a new current key to the key file (the old ones

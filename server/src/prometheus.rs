@@ -85,16 +85,27 @@ async fn render(handle: &PrometheusHandle, domain: &Domain) -> String {
         metrics::gauge!("console_db_pool_connections", "pool" => pool, "state" => "busy").set(busy);
     }
     let queue = tokio::time::timeout(std::time::Duration::from_secs(2), mail::queue(domain));
-    match queue.await {
+    // Unread, the two gauges keep their last values (often 0), which an
+    // alert on the oldest email's wait would take for a healthy queue while
+    // the database is down: the read's own gauge says whether they are fresh.
+    let read = match queue.await {
         Ok(Ok(queue)) => {
             metrics::gauge!("console_mail_queue_depth").set(queue.depth as f64);
             let waited = queue.oldest.map(|queued| domain.clock.now() - queued);
             let seconds = waited.map_or(0.0, |waited| waited.num_milliseconds() as f64 / 1000.0);
             metrics::gauge!("console_mail_oldest_pending_seconds").set(seconds.max(0.0));
+            true
         }
-        Ok(Err(err)) => tracing::warn!(error = %err, "reading the mail queue for metrics"),
-        Err(_) => tracing::warn!("reading the mail queue for metrics took over 2 s"),
-    }
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "reading the mail queue for metrics");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("reading the mail queue for metrics took over 2 s");
+            false
+        }
+    };
+    metrics::gauge!("console_mail_queue_read").set(if read { 1.0 } else { 0.0 });
     handle.run_upkeep();
     handle.render()
 }

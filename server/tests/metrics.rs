@@ -90,6 +90,15 @@ fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
         assert_eq!(value(&text, r#"console_mail_deliveries_total{outcome="sent"}"#), Some(2.0));
         assert_eq!(value(&text, "console_mail_queue_depth"), Some(0.0));
         assert_eq!(value(&text, "console_mail_oldest_pending_seconds"), Some(0.0));
+        assert_eq!(value(&text, "console_mail_queue_read"), Some(1.0));
+        // A queue that cannot be read says so, beside the last values read.
+        support::execute_sql(&app.domain.db, "ALTER TABLE email_outbox RENAME TO outbox_away")
+            .await;
+        let text = scrape().await;
+        assert_eq!(value(&text, "console_mail_queue_read"), Some(0.0), "{text}");
+        support::execute_sql(&app.domain.db, "ALTER TABLE outbox_away RENAME TO email_outbox")
+            .await;
+        assert_eq!(value(&scrape().await, "console_mail_queue_read"), Some(1.0));
 
         // A clean-up job that fails is counted by name; the others are not.
         // Each job's series is there from the start, so the first failure is

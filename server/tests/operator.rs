@@ -271,6 +271,12 @@ fn mail_retry_of_one_email_leaves_a_pending_or_sent_one_alone() {
         let before = Snapshot::take(d).await;
         for id in [sent, pending] {
             assert_eq!(operator::retry_mail(d, &op, Some(id)).await, Ok(0), "email {id}");
+            // The command fails (exit 1), so a script tells a typo from done.
+            let mut stdin = Cursor::new("");
+            let id_text = id.to_string();
+            let args = words(&["mail", "retry", "--id", &id_text]);
+            let said = server::cli::run(d, &args, &mut stdin).await.unwrap_err();
+            assert!(said.contains(&format!("Email {id} was not queued again")), "{said}");
         }
         before.assert_unchanged(d).await;
         // The failed one, by its id, is queued again.

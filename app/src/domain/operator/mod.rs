@@ -15,4 +15,4 @@ pub use secrets::{
     give_up_lost_keys, reseal_secrets, reseal_secrets_in_batches, sealed_with_unknown_keys,
     secrets_status, Resealed, SealedCount, SEALED_TABLES,
 };
-pub use users::{add_user, promote, reset_two_factor, NewUserByOperator};
+pub use users::{add_user, promote, reset_two_factor, NewUserByOperator, Promoted};

@@ -80,10 +80,19 @@ pub async fn add_user(
     Ok(user)
 }
 
+/// What `promote` did.
+#[derive(Debug)]
+pub struct Promoted {
+    pub user: user::Model,
+    /// An admin had disabled them: enabled again, with the sessions and
+    /// developer keys they kept, which the operator must be told.
+    pub enabled_again: bool,
+}
+
 /// `promote`: makes the user with this email an admin of their account (the
 /// case where no admin of an account can sign in any more), enabling them if
 /// an admin had disabled them, so the new admin can sign in.
-pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Model, AppError> {
+pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<Promoted, AppError> {
     let txn = d.begin().await?;
     let found = by_email(&txn, email).await?.ok_or_else(|| {
         let email = validation::normalize_email(email);
@@ -105,6 +114,7 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
             ),
         ));
     }
+    let enabled_again = found.disabled_at.is_some();
     let mut active = found.into_active_model();
     active.is_admin = Set(true);
     active.disabled_at = Set(None);
@@ -112,8 +122,8 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<user::Mode
     let event = Event::new(ActivityKind::OperatorPromoted, &updated.email).about(updated.id);
     activity::record(d, &txn, By::Operator { account_id: updated.account_id }, event).await?;
     txn.commit().await?;
-    tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, "operator promoted a user to admin");
-    Ok(updated)
+    tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, enabled_again, "operator promoted a user to admin");
+    Ok(Promoted { user: updated, enabled_again })
 }
 
 /// `user reset-2fa`, after checking who the user is: turns their 2FA off and
