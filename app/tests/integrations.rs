@@ -338,7 +338,7 @@ async fn key_rotation_keeps_every_integration_readable() {
     ];
     let rotated = d.secrets.keyring().rotated();
     assert_eq!(
-        operator::reseal_secrets(&d, &Operator::from_command_line(), &rotated).await.unwrap(),
+        operator::reseal_secrets(&d, &Operator::from_command_line(), &rotated).await.unwrap().count,
         3
     );
     let after = Domain {
@@ -359,7 +359,10 @@ async fn key_rotation_keeps_every_integration_readable() {
     assert_eq!(integrations::credentials(&d, &a, ids[0]).await, Err(AppError::Internal));
     before.assert_unchanged(&d).await;
     assert_eq!(
-        operator::reseal_secrets(&after, &Operator::from_command_line(), &rotated).await.unwrap(),
+        operator::reseal_secrets(&after, &Operator::from_command_line(), &rotated)
+            .await
+            .unwrap()
+            .count,
         0,
         "nothing left to do"
     );

@@ -180,6 +180,26 @@ test('an owner refused on Save is said at its number', async ({ page, context })
   await expect(page.getByRole('combobox', { name: /^Owner of / })).toHaveValue('Grace Hopper');
 });
 
+test('a number deleted elsewhere while its owner change waits is said under the table', async ({ page, context }) => {
+  const { owner, readable } = await numberAndBob(page, 'gone-number');
+  await owner.click();
+  await owner.fill('Bob');
+  await page.getByRole('option', { name: /Bob Builder/ }).click();
+  // Meanwhile, in another window, the number is deleted.
+  const other = await context.newPage();
+  await other.goto('/account/phone-numbers');
+  await ready(other);
+  await other.getByRole('button', { name: `Delete ${readable}` }).click();
+  await other.getByRole('dialog', { name: 'Delete Phone Number' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(other.getByText('This account has no phone numbers yet.')).toBeVisible();
+  await other.close();
+
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  // Its row is gone once the list reloads: the refusal stays in sight.
+  await expect(page.getByText('This account has no phone numbers yet.')).toBeVisible();
+  await expect(page.getByText('A number you changed was deleted meanwhile (by another admin), so nothing was saved.', { exact: false })).toBeVisible();
+});
+
 test('a deployment refused on Save is said at its number', async ({ page, context }) => {
   const { readable } = await numberAndBob(page, 'refused-deploy');
   await openTab(page, 'Applications');

@@ -138,6 +138,8 @@ test('on one page, 2FA turned off shows the set-up afresh and can be turned on a
   await page.locator('#enable-code').fill(await app.code());
   await page.getByRole('button', { name: 'Turn On' }).click();
   await expect(page.locator('ul.recovery-codes li')).toHaveCount(10);
+  // Read out at once: the focus is taken to them (Turn On is gone).
+  await expect(page.locator('#recovery-codes-ready')).toBeFocused();
   const enabledCodes = await page.locator('ul.recovery-codes li').allTextContents();
   // They can be copied before they go, one code a line.
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);

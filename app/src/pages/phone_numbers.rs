@@ -170,7 +170,12 @@ fn NumberTable(
                 })}
             </div>
             <FormStatus
-                error=form_error_except(save.value(), |field| field.starts_with("owner-"))
+                // A number's refusal is said at its row while the table
+                // lists it; one deleted meanwhile has no row left to say it.
+                error=form_error_except(save.value(), move |field| {
+                    let number = field.strip_prefix("owner-").and_then(|id| id.parse().ok());
+                    number.is_some_and(|id: i32| owners.with(|o| o.contains_key(&id)))
+                })
                 success=owners_saved
             />
         })

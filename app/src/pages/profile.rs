@@ -60,7 +60,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
             <ActionForm action=change_password node_ref=password_form attr:novalidate=true on:input=forget_success(change_password)>
                 <FormStatus
                     error=form_error(password_result, &["current_password", "new_password"])
-                    success=success_message(password_result, "Your password was changed. Your other sessions were logged out, and an email change waiting for its confirmation, if any, was cancelled.")
+                    success=success_message(password_result, "Your password was changed. Your other sessions were logged out, and an email change waiting for its confirmation, if any, was cancelled. Developer keys keep working: revoke any you do not recognise below.")
                 />
                 <Username email=me.email.clone() />
                 <Field label="Current Password" name="current_password" input_type="password" autocomplete="current-password" error=field_error(password_result, "current_password") />

@@ -22,23 +22,16 @@ pub fn TwoFactorSection() -> impl IntoView {
     let confirm = form_action::<ConfirmTwoFactor>();
     let disable = form_action::<DisableTwoFactor>();
     let regenerate = form_action::<RegenerateRecoveryCodes>();
-    // The status is loaded again only after a change succeeded: reloading
-    // it re-renders the forms, which would empty what the user typed after a
-    // refused try.
-    let changes = RwSignal::new(0u32);
-    let count_success = move |done: Option<bool>| {
-        if done == Some(true) {
-            changes.update(|n| *n += 1);
-        }
-    };
-    Effect::new(move |_| count_success(confirm.value().with(|v| v.as_ref().map(Result::is_ok))));
-    Effect::new(move |_| count_success(disable.value().with(|v| v.as_ref().map(Result::is_ok))));
-    Effect::new(move |_| count_success(regenerate.value().with(|v| v.as_ref().map(Result::is_ok))));
-    let status = server_resource(move || changes.get(), |_| load_two_factor_status());
     let security = SecurityChanges::of_tab();
     security.count_answers(confirm, Answers::Successes);
     security.count_answers(disable, Answers::Successes);
     security.count_answers(regenerate, Answers::Successes);
+    // The status is loaded again after a change on the tab, this section's
+    // successes among them: not after its own refusals, as reloading
+    // re-renders the forms, which would empty what the user typed. Another
+    // section's success counts too: a recovery code given as its code
+    // (a developer key, a new email address) leaves one fewer.
+    let status = server_resource(move || security.get(), |_| load_two_factor_status());
     // Recovery codes are shown once: after enabling, or after regenerating.
     let codes = newest_success(vec![confirm.value(), regenerate.value()]);
     // Turned off, the set-up starts afresh: the old secret and its QR code
@@ -58,6 +51,9 @@ pub fn TwoFactorSection() -> impl IntoView {
     let body = move |status: TwoFactorStatus| match status {
         TwoFactorStatus { enabled: true, recovery_codes_left } => Either::Left(view! {
             <p>"Two-factor authentication is " <strong>"on"</strong> ". Log-in asks for a code from your authenticator app. Recovery codes left: " {recovery_codes_left} "."</p>
+            {(recovery_codes_left <= RECOVERY_CODES_LOW).then(|| view! {
+                <p class="alert warn">{running_out(recovery_codes_left)}</p>
+            })}
             <details>
                 <summary>"New Recovery Codes"</summary>
                 <ActionForm action=regenerate attr:novalidate=true attr:data-needs-code=true>
@@ -101,8 +97,23 @@ pub fn TwoFactorSection() -> impl IntoView {
     }
 }
 
-/// Said above the codes when 2FA was just turned on (the status above says it is on).
+/// Said below the codes' introduction when 2FA was just turned on (the
+/// status above says it is on).
 const TURNED_ON: &str = "Your other sessions were logged out: they began without a code.";
+
+/// At most this many recovery codes left, the section warns: without the
+/// phone and without a code, only support can let the user in.
+const RECOVERY_CODES_LOW: usize = 2;
+
+fn running_out(left: usize) -> String {
+    match left {
+        0 => "You have no recovery codes left: make new ones below, or losing your phone locks \
+              you out."
+            .into(),
+        1 => "Only 1 recovery code is left: make new ones below.".into(),
+        n => format!("Only {n} recovery codes are left: make new ones below."),
+    }
+}
 
 #[component]
 fn TwoFactorSetupSteps(
@@ -164,10 +175,14 @@ fn cancel_setup(begin: ServerAction<BeginTwoFactor>, confirm: ServerAction<Confi
 #[component]
 fn RecoveryCodes(codes: Vec<String>, saved: Callback<()>, turned_on: bool) -> impl IntoView {
     let all = codes.join("\n") + "\n";
+    // The focus goes to them, as to a new developer key: a region drawn
+    // with its words already in it is often not read out (and read out, it
+    // would speak all ten codes), and the button that made them is gone.
+    Effect::new(|_| focus_by_id("recovery-codes-ready"));
     view! {
-        <div class="alert success" role="status">
+        <div class="alert success">
+            <p id="recovery-codes-ready" tabindex="-1">"Your recovery codes. Each works once, in place of a code from the app. Keep them somewhere safe: they are not shown again."</p>
             {turned_on.then(|| view! { <p>{TURNED_ON}</p> })}
-            <p>"Your recovery codes. Each works once, in place of a code from the app. Keep them somewhere safe: they are not shown again."</p>
             <ul class="recovery-codes">
                 {codes.iter().map(|c| view! { <li><code>{c.clone()}</code></li> }).collect_view()}
             </ul>

@@ -240,8 +240,11 @@ pub const OWNER_CHANGED: &str = "Another admin changed this number's owner since
      loaded: the table now shows who owns it. Choose again if it should still change.";
 
 /// The number was released (by another admin) after the page loaded.
-pub const NUMBER_GONE: &str =
-    "This number was deleted since the page loaded. Reload the page to see the account's numbers.";
+/// Said under the table: the number's row is gone from it once the list
+/// reloads.
+pub const NUMBER_GONE: &str = "A number you changed was deleted meanwhile (by another admin), so \
+     nothing was saved. The table now shows the account's numbers: save again to apply your other \
+     changes.";
 
 /// A disabled user is not given a number.
 pub const OWNER_DISABLED: &str = "This user is disabled: enable them first to give them a number.";

@@ -64,11 +64,10 @@ pub async fn reseal_secrets_in_batches(
     // the ciphertext, and what the value is bound to.
     macro_rules! reseal {
         ($entity:ident, $id:ident $id_field:ident, $ciphertext:ident, |$row:ident| $context:expr) => {
-            reseal_table::<$entity::Entity>(
+            let table = reseal_table::<$entity::Entity>(
                 d,
                 keyring,
                 batch,
-                &mut done,
                 ($entity::Column::KeyId, $entity::Column::$id),
                 |row| row.$id_field,
                 |$row| (sealed(&$row.key_id, &$row.$ciphertext), $context),
@@ -79,7 +78,9 @@ pub async fn reseal_secrets_in_batches(
                     active
                 },
             )
-            .await?
+            .await?;
+            done.count += table.count;
+            done.left.extend(table.left);
         };
     }
     reseal!(certificate, Id id, key_ciphertext, |row| certificates::seal_context(row.account_id));
@@ -107,24 +108,24 @@ fn sealed(key_id: &str, ciphertext: &str) -> Sealed {
 }
 
 /// Re-seals the rows of one table not yet under the current key, `batch`
-/// at a time in the order of their key (`id`), counting them in `done`. A
-/// value that does not open is left as it is, named in `done` and the log.
+/// at a time in the order of their key (`id`). A value that does not open
+/// is left as it is, named in the answer and the log.
 async fn reseal_table<E>(
     d: &Domain,
     keyring: &Keyring,
     batch: u64,
-    done: &mut Resealed,
     (key_column, id_column): (E::Column, E::Column),
     id_of: impl Fn(&E::Model) -> i32,
     read: impl Fn(&E::Model) -> (Sealed, String),
     write: impl Fn(E::Model, Sealed) -> E::ActiveModel,
-) -> Result<(), AppError>
+) -> Result<Resealed, AppError>
 where
     E: EntityTrait,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
     E::Model: IntoActiveModel<E::ActiveModel>,
 {
     let table = E::default().table_name();
+    let mut done = Resealed::default();
     let mut after = i32::MIN;
     loop {
         let txn = d.begin().await?;
@@ -159,7 +160,7 @@ where
         }
         txn.commit().await?;
     }
-    Ok(())
+    Ok(done)
 }
 
 /// Re-seals the bodies of emails not yet sent (pending or failed) that are
