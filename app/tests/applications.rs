@@ -729,6 +729,12 @@ async fn a_number_moved_to_another_application_leaves_its_token_behind() {
     assert_eq!(listed(d.clone(), ada.clone()).await, (Some(payments.id), Some(token)));
     deployments::deploy(&d, &ada, number.id, survey.id).await.unwrap();
     assert_eq!(listed(d.clone(), ada.clone()).await, (Some(survey.id), None));
+    // The activity log says so.
+    use app::domain::entity::activity_event;
+    use sea_orm::QueryOrder;
+    let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
+    let newest = newest.one(&d.db).await.unwrap().unwrap();
+    assert_eq!(newest.detail.as_deref(), Some("to Survey IVR (its OAuth token taken off)"));
 }
 
 #[tokio::test]

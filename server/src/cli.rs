@@ -348,8 +348,8 @@ async fn promote(domain: &Domain, email: String) -> Result<String, String> {
         operator::promote(domain, &Operator::from_command_line(), &email).await.map_err(explain)?;
     let user = promoted.user;
     let again = if promoted.enabled_again {
-        " An admin had disabled them: they are enabled again, and the sessions and developer \
-         keys they had work again too."
+        " An admin had disabled them: they are enabled again, and the developer keys they \
+         had work again too."
     } else {
         ""
     };
@@ -449,14 +449,23 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
     let resealed = operator::reseal_secrets(domain, &Operator::from_command_line(), &rotated)
         .await
         .map_err(explain)?;
+    // The first rows by name, then how many more: a key given up may have
+    // sealed thousands, which the log names one by one.
+    const NAMED: usize = 20;
     let left = match resealed.left.as_slice() {
         [] => String::new(),
-        rows => format!(
-            " Left as they were, because they open with no key in the file (sealed with a key \
-             given up with SECRET_KEYS_LOST, or damaged): {}. Their owners enter them again \
-             (see the README on lost keys).",
-            rows.join(", ")
-        ),
+        rows => {
+            let more = match rows.len().saturating_sub(NAMED) {
+                0 => String::new(),
+                n => format!(" and {n} more (the log names each)"),
+            };
+            format!(
+                " Left as they were, because they open with no key in the file (sealed with a \
+                 key given up with SECRET_KEYS_LOST, or damaged): {}{more}. Their owners enter \
+                 them again (see the README on lost keys).",
+                rows[..rows.len().min(NAMED)].join(", ")
+            )
+        }
     };
     Ok(format!(
         "New key {} sealed {} secret(s). Running servers read it from the key file within seconds.{left}",

@@ -304,7 +304,13 @@ pub async fn refuse_secrets_to_plain_forms(request: Request, next: Next) -> Resp
     // Back to the page's own path: the cross-site check has already refused
     // a post from elsewhere, and the origin is not taken from a header.
     let back = referer
-        .and_then(|page| ServerFnUrlError::new(path, refusal).to_url(page).ok())
+        .map(|page| {
+            // A second early press: the first refusal's pair goes.
+            let mut page = page.to_owned();
+            ServerFnUrlError::<AppError>::strip_error_info(&mut page);
+            page
+        })
+        .and_then(|page| ServerFnUrlError::new(path, refusal).to_url(&page).ok())
         .map(|url| format!("{}?{}", url.path(), url.query().unwrap_or_default()))
         .unwrap_or_else(|| "/account".to_owned());
     axum::response::Redirect::to(&back).into_response()

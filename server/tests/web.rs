@@ -955,7 +955,13 @@ fn a_secret_asked_for_by_a_plain_form_post_is_refused_and_said_on_the_page() {
         let request = http::Request::post("/fn/generate_developer_key")
             .header(http::header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
             .header(http::header::ORIGIN, ORIGIN)
-            .header(http::header::REFERER, format!("{ORIGIN}/account?tab=keys"))
+            // Refused once before (a second early press): that refusal goes.
+            .header(
+                http::header::REFERER,
+                format!(
+                    "{ORIGIN}/account?tab=keys&__path=%2Ffn%2Fgenerate_developer_key&__err=b2xk"
+                ),
+            )
             .header(http::header::COOKIE, format!("{}={admin}", app.session_cookie()))
             .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(axum::body::Body::from(format!("name=Script&password={PASSWORD}")))
@@ -967,6 +973,7 @@ fn a_secret_asked_for_by_a_plain_form_post_is_refused_and_said_on_the_page() {
             back.starts_with("/account?tab=keys&__path=%2Ffn%2Fgenerate_developer_key&__err="),
             "{back}"
         );
+        assert_eq!(back.matches("__err=").count(), 1, "{back}");
         before.assert_unchanged(&app.domain).await;
         let page = app.page(&back, Some(&admin)).await;
         assert_eq!(page.status, StatusCode::OK);

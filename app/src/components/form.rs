@@ -103,16 +103,28 @@ pub fn Field(
     let id = format!("{form}{name}");
     let (error, edited) = until_edited(error);
     let described_by = described_by(&id, hint, error);
+    let input = NodeRef::<leptos::html::Input>::new();
+    // The attribute gives the value the page is drawn with; the property
+    // follows a value that changes after it (a save). Not at hydration:
+    // a `prop:value` sets it then too, emptying what was typed before the
+    // page's code loaded (a form pressed early is sent again once it has).
+    Effect::new(move |drawn: Option<()>| {
+        let now = value.get();
+        if drawn.is_some() {
+            if let Some(input) = input.get_untracked() {
+                input.set_value(&now);
+            }
+        }
+    });
     view! {
         <FieldFrame id=id.clone() label hint optional error>
             <input
+                node_ref=input
                 id=id
                 name=name
                 type=input_type
                 autocomplete=autocomplete
-                // The attribute for the server's HTML, the property for changes after it.
                 value=value
-                prop:value=value
                 maxlength=maxlength
                 inputmode=inputmode
                 autofocus=autofocus

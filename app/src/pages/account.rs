@@ -18,7 +18,12 @@ use crate::components::signed_in::signed_in_user_resource;
 /// session ended), so those sections (signed-in sessions, recent security
 /// activity, the pending email change) load again after one.
 #[derive(Clone, Copy)]
-pub struct SecurityChanges(RwSignal<u32>);
+pub struct SecurityChanges {
+    answers: RwSignal<u32>,
+    /// The successes alone: for a section whose forms a reload would empty
+    /// (two-factor), which only a success can change.
+    successes: RwSignal<u32>,
+}
 
 /// Which answers of an action [`SecurityChanges::count_answers`] counts.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -33,15 +38,21 @@ pub enum Answers {
 impl SecurityChanges {
     /// The tab's counter; a section outside the tab counts into nothing.
     pub fn of_tab() -> Self {
-        use_context().unwrap_or_else(|| SecurityChanges(RwSignal::new(0)))
+        use_context().unwrap_or_else(Self::new)
     }
 
-    pub fn count(&self) {
-        self.0.update(|n| *n += 1);
+    fn new() -> Self {
+        SecurityChanges { answers: RwSignal::new(0), successes: RwSignal::new(0) }
     }
 
+    /// Every answer counted.
     pub fn get(&self) -> u32 {
-        self.0.get()
+        self.answers.get()
+    }
+
+    /// The successes counted.
+    pub fn successes(&self) -> u32 {
+        self.successes.get()
     }
 
     /// Counts the answers of `action` that `which` names.
@@ -56,14 +67,17 @@ impl SecurityChanges {
     {
         let this = *self;
         Effect::new(move |_| {
-            let answered = action.value().with(|v| match v {
-                Some(Ok(_)) => true,
-                Some(Err(crate::model::AppError::Unauthenticated)) => false,
-                Some(Err(_)) => which == Answers::All,
-                None => false,
+            let (answered, succeeded) = action.value().with(|v| match v {
+                Some(Ok(_)) => (true, true),
+                Some(Err(crate::model::AppError::Unauthenticated)) => (false, false),
+                Some(Err(_)) => (which == Answers::All, false),
+                None => (false, false),
             });
             if answered {
-                this.count();
+                this.answers.update(|n| *n += 1);
+            }
+            if succeeded {
+                this.successes.update(|n| *n += 1);
             }
         });
     }
@@ -71,7 +85,7 @@ impl SecurityChanges {
 
 #[component]
 pub fn AccountTab() -> impl IntoView {
-    provide_context(SecurityChanges(RwSignal::new(0)));
+    provide_context(SecurityChanges::new());
     // Its own copy of the user, not the page's: the page's copy is refetched
     // after a save (for the top bar), which must not re-create these forms.
     let user = signed_in_user_resource();

@@ -169,21 +169,26 @@ fn NumberTable(
                     <span class="hint">"Owner changes are applied when you save. A number with a new owner loses its OAuth token, and its application unless the new owner can see it."</span>
                 })}
             </div>
-            <FormStatus
-                // A number's refusal is said at its row while the table
-                // lists it; one deleted meanwhile has no row left to say it.
-                error=form_error_except(save.value(), move |field| {
-                    let number = field.strip_prefix("owner-").and_then(|id| id.parse().ok());
-                    number.is_some_and(|id: i32| owners.with(|o| o.contains_key(&id)))
-                })
-                success=owners_saved
-            />
         })
+    };
+    // Outside the table's branch: a save refused because its only number
+    // was deleted meanwhile reloads an empty list, which must still say so.
+    let saved = view! {
+        <FormStatus
+            // A number's refusal is said at its row while the table lists
+            // it; one deleted meanwhile has no row left to say it.
+            error=form_error_except(save.value(), move |field| {
+                let number = field.strip_prefix("owner-").and_then(|id| id.parse().ok());
+                number.is_some_and(|id: i32| owners.with(|o| o.contains_key(&id)))
+            })
+            success=owners_saved
+        />
     };
     let limit_id = "request-number-limit";
     let at_limit = limit.is_some();
     view! {
         {table}
+        {saved}
         <div class="actions">
             <button
                 type="button"

@@ -26,12 +26,12 @@ pub fn TwoFactorSection() -> impl IntoView {
     security.count_answers(confirm, Answers::Successes);
     security.count_answers(disable, Answers::Successes);
     security.count_answers(regenerate, Answers::Successes);
-    // The status is loaded again after a change on the tab, this section's
-    // successes among them: not after its own refusals, as reloading
-    // re-renders the forms, which would empty what the user typed. Another
-    // section's success counts too: a recovery code given as its code
-    // (a developer key, a new email address) leaves one fewer.
-    let status = server_resource(move || security.get(), |_| load_two_factor_status());
+    // The status is loaded again after a success on the tab, this
+    // section's among them: not after a refusal, as reloading re-renders the
+    // forms, which would empty what the user typed. Another section's
+    // success counts too: a recovery code given as its code (a developer
+    // key, a new email address) leaves one fewer.
+    let status = server_resource(move || security.successes(), |_| load_two_factor_status());
     // Recovery codes are shown once: after enabling, or after regenerating.
     let codes = newest_success(vec![confirm.value(), regenerate.value()]);
     // Turned off, the set-up starts afresh: the old secret and its QR code

@@ -45,9 +45,8 @@ pub async fn deploy(
     // carried over to another one (which may charge to another Stripe
     // account than its owner meant); the page asks for the new one's.
     let moved = before.as_ref().is_some_and(|was| was.application_id != app.id);
-    if moved {
-        deployment_token::Entity::delete_by_id(number.id).exec(&txn).await?;
-    }
+    let token_taken_off = moved
+        && deployment_token::Entity::delete_by_id(number.id).exec(&txn).await?.rows_affected > 0;
     deployment::Entity::insert(deployment::ActiveModel {
         phone_number_id: Set(number.id),
         application_id: Set(app.id),
@@ -60,8 +59,9 @@ pub async fn deploy(
     )
     .exec(&txn)
     .await?;
+    let off = if token_taken_off { " (its OAuth token taken off)" } else { "" };
     let event = Event::new(ActivityKind::PhoneNumberDeployed, &number.e164)
-        .detail(format!("to {}", app.name));
+        .detail(format!("to {}{off}", app.name));
     activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
     Ok(())

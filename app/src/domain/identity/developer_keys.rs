@@ -204,10 +204,14 @@ async fn record(
 
 /// Whether the row `id` still holds the secret of hash `key_hash`: neither
 /// revoked nor regenerated since it was read.
-async fn still_there(d: &Domain, id: i32, key_hash: &str) -> Result<bool, AppError> {
+async fn still_there(
+    conn: &impl ConnectionTrait,
+    id: i32,
+    key_hash: &str,
+) -> Result<bool, AppError> {
     let found = developer_key::Entity::find_by_id(id)
         .filter(developer_key::Column::KeyHash.eq(key_hash))
-        .one(&d.db)
+        .one(conn)
         .await?;
     Ok(found.is_some())
 }
@@ -261,14 +265,15 @@ async fn mark_used(d: &Domain, row: &developer_key::Model) -> Result<(), AppErro
             .filter(stale)
             .exec(&d.db)
             .await?;
-        if touched.rows_affected == 0 && !still_there(d, row.id, &row.key_hash).await? {
+        if touched.rows_affected == 0 && !still_there(&d.db, row.id, &row.key_hash).await? {
             return Err(AppError::Unauthenticated);
         }
-    } else if !still_there(d, row.id, &row.key_hash).await? {
+    } else if !still_there(&d.read, row.id, &row.key_hash).await? {
         // Used within the minute, so no time is written, but the key is
         // still read again: the request was counted since the first read,
         // which on SQLite waits for a revoke or regenerate holding the
         // writer, and a key changed meanwhile must not be let in after it.
+        // A read connection: what the count waited for has committed.
         return Err(AppError::Unauthenticated);
     }
     Ok(())

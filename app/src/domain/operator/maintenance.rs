@@ -67,7 +67,15 @@ async fn copy_checked(
     to: &std::path::Path,
 ) -> Result<u64, String> {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use std::io::ErrorKind;
     let path = partial.to_str().ok_or("the path is not UTF-8")?;
+    // Made first, empty (which `VACUUM INTO` writes into), for the server's
+    // user alone: the copy holds password hashes and live links.
+    let mut made = std::fs::OpenOptions::new();
+    made.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut made, 0o600);
+    made.open(partial).map_err(|e| format!("{}: {e}", partial.display()))?;
     let vacuum = Statement::from_sql_and_values(DbBackend::Sqlite, "VACUUM INTO ?", [path.into()]);
     d.db.execute_raw(vacuum).await.map_err(|e| e.to_string())?;
     let copy = sea_orm::sqlx::sqlite::SqliteConnectOptions::new()
@@ -88,8 +96,19 @@ async fn copy_checked(
     let file = std::fs::File::open(partial).map_err(|e| e.to_string())?;
     file.sync_all().map_err(|e| e.to_string())?;
     let bytes = file.metadata().map_err(|e| e.to_string())?.len();
-    std::fs::hard_link(partial, to).map_err(|e| format!("{}: {e}", to.display()))?;
-    std::fs::remove_file(partial).map_err(|e| e.to_string())?;
+    match std::fs::hard_link(partial, to) {
+        Ok(()) => std::fs::remove_file(partial).map_err(|e| e.to_string())?,
+        // A file system without hard links (FAT, some network mounts): a
+        // rename, which would replace a file that appeared meanwhile, so
+        // looked for once more just before.
+        Err(e) if matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::PermissionDenied) => {
+            if to.exists() {
+                return Err(format!("{} appeared meanwhile; name a new file", to.display()));
+            }
+            std::fs::rename(partial, to).map_err(|e| format!("{}: {e}", to.display()))?;
+        }
+        Err(e) => return Err(format!("{}: {e}", to.display())),
+    }
     // The new name itself, so a power cut does not lose the entry.
     let folder = match to.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

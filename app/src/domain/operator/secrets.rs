@@ -92,7 +92,9 @@ pub async fn reseal_secrets_in_batches(
     reseal!(two_factor_row, UserId user_id, ciphertext, |row| two_factor::seal_context(
         row.user_id
     ));
-    done.count += reseal_outbox(d, keyring, batch).await?;
+    let outbox = reseal_outbox(d, keyring, batch).await?;
+    done.count += outbox.count;
+    done.left.extend(outbox.left);
     tracing::info!(
         target: "operator",
         key_id = keyring.current_key_id(),
@@ -170,10 +172,10 @@ where
 /// either (it waits for a worker with its key, then fails), and it must not
 /// keep every other secret from being re-sealed. A row delivered meanwhile
 /// is not written (its body is gone).
-async fn reseal_outbox(d: &Domain, keyring: &Keyring, batch: u64) -> Result<u64, AppError> {
+async fn reseal_outbox(d: &Domain, keyring: &Keyring, batch: u64) -> Result<Resealed, AppError> {
     use email_outbox::Column;
     let unsent = || Column::Status.is_in([mail::PENDING, mail::FAILED]);
-    let mut resealed = 0;
+    let mut done = Resealed::default();
     let mut after = i32::MIN;
     loop {
         let txn = d.begin().await?;
@@ -197,6 +199,7 @@ async fn reseal_outbox(d: &Domain, keyring: &Keyring, batch: u64) -> Result<u64,
                 Ok(text) => text,
                 Err(err) => {
                     tracing::warn!(email = row.id, error = %err, "a queued email's body does not open; left as it is");
+                    done.left.push(format!("email_outbox {}", row.id));
                     continue;
                 }
             };
@@ -208,11 +211,11 @@ async fn reseal_outbox(d: &Domain, keyring: &Keyring, batch: u64) -> Result<u64,
                 .filter(unsent())
                 .exec(&txn)
                 .await?;
-            resealed += written.rows_affected;
+            done.count += written.rows_affected;
         }
         txn.commit().await?;
     }
-    Ok(resealed)
+    Ok(done)
 }
 
 /// How many values one key seals in one table.
