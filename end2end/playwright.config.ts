@@ -23,7 +23,11 @@ export const SERVER_ENV = {
   LIMITS:
     'sign_up.client=1000/60,password_reset.client=1000/60,address_lookup.client=1000/60,' +
     'demo_number_request.client=1000/60,demo_number_request.total=1000/60,password_strength.client=1000/60,' +
-    'verification.client=1000/60,invitation.client=1000/60,email_change.client=1000/60',
+    'verification.client=1000/60,invitation.client=1000/60,email_change.client=1000/60,' +
+    'activity_export.client=1000/60',
+  // Deleted numbers go back to the pool at once: the suite's requests come
+  // from the 40 built-in numbers, which a 30-day rest would use up.
+  NUMBER_COOLDOWN_DAYS: '0',
   // A local OAuth provider the Stripe spec starts (plain http is allowed to loopback only).
   STRIPE_AUTHORIZE_URL: `http://127.0.0.1:${PROVIDER_PORT}/authorize`,
   STRIPE_TOKEN_URL: `http://127.0.0.1:${PROVIDER_PORT}/token`,

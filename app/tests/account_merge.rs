@@ -7,8 +7,8 @@ use app::domain::core::actor::{Member, Operator};
 use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool};
 use app::domain::entity::{
-    account, application, certificate, integration, js_library, local_number_pool, oauth_token,
-    phone_number, quota_counter, user,
+    account, activity_event, application, certificate, integration, js_library, local_number_pool,
+    oauth_token, phone_number, quota_counter, user,
 };
 use app::domain::features::certificates::{self, NewCertificate};
 use app::domain::features::integrations::{self, Credentials};
@@ -25,7 +25,7 @@ use app::domain::testing::{
 use app::domain::Domain;
 use app::model::AppError;
 use rcgen::{CertificateParams, KeyPair};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 const OP: fn() -> Operator = Operator::from_command_line;
 
@@ -126,6 +126,26 @@ async fn a_merge_moves_everything_and_keeps_the_targets_admins_in_charge() {
 
     assert_eq!((merged.from_account, merged.into_account), (from, into));
     assert_eq!(merged.demoted, vec!["ada@globex.eu".to_owned()]);
+    // The target's admins see the demotion in their log, about Ada.
+    let demotion = activity_event::Entity::find()
+        .filter(activity_event::Column::Kind.eq("user.role_changed"))
+        .all(&d.db)
+        .await
+        .unwrap();
+    assert_eq!(demotion.len(), 1, "{demotion:?}");
+    assert_eq!(
+        (demotion[0].account_id, demotion[0].subject_user_id, demotion[0].detail.as_deref()),
+        (into, Some(ada.user_id()), Some("account admin → user, on the merge into Globex"))
+    );
+    let renames = activity_event::Entity::find()
+        .filter(activity_event::Column::Kind.eq("js_library.updated"))
+        .all(&d.db)
+        .await
+        .unwrap();
+    let said: Vec<_> =
+        renames.iter().map(|e| (e.account_id, e.target.as_str(), e.detail.as_deref())).collect();
+    let why = Some("renamed from Helpers on the merge");
+    assert_eq!(said, [(into, "Helpers (from Globex Europe)", why)]);
     let renamed = ("Helpers".to_owned(), "Helpers (from Globex Europe)".to_owned());
     assert_eq!(merged.renamed, vec![renamed]);
     let moved_library = js_library::Entity::find_by_id(library).one(&d.db).await.unwrap().unwrap();
@@ -288,6 +308,58 @@ async fn every_conflict_is_named_nothing_changes_and_resolved_the_merge_goes_thr
     let merged = merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap();
     assert_eq!(merged.moved["integrations"], 1);
     assert_eq!(merged.moved["phone_numbers"], 1);
+}
+
+/// A limit count whose window is over counts nothing: merged, it is not
+/// added to the target's, and a target's own that is over gives way to the
+/// source's current one.
+#[tokio::test]
+async fn counts_whose_window_is_over_are_not_carried_over() {
+    let (d, clock) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let grace = account_with_admin(&d, "Globex", "grace@globex.com").await;
+    let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
+    operator::set_plan(&d, &OP(), "grace@globex.com", Plan::Full).await.unwrap();
+    let key = |account: i32| format!("number_request:account:{account}");
+    // Grace's request is long over when Ada's is made; Ada's is current.
+    phone_numbers::request(&d, &grace.admin().unwrap()).await.unwrap();
+    clock.advance(chrono::Duration::days(40));
+    phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap();
+    assert_eq!(counter(&d, key(grace.account_id())).await, Some(1), "Ada's alone");
+    // The other way: a source count that is over adds nothing.
+    let cy = account_with_admin(&d, "Initech", "cy@initech.com").await;
+    phone_numbers::request(&d, &cy.admin().unwrap()).await.unwrap();
+    clock.advance(chrono::Duration::days(40));
+    let dee = account_with_admin(&d, "Initech West", "dee@initech.com").await;
+    operator::set_plan(&d, &OP(), "dee@initech.com", Plan::Full).await.unwrap();
+    phone_numbers::request(&d, &dee.admin().unwrap()).await.unwrap();
+    merge(&d, "cy@initech.com", "dee@initech.com").await.unwrap();
+    assert_eq!(counter(&d, key(dee.account_id())).await, Some(1), "Dee's alone");
+    assert_eq!(counter(&d, key(cy.account_id())).await, None);
+}
+
+/// A source whose users never proved an address is not merged: in a
+/// verified account they would escape the removal of unverified sign-ups.
+#[tokio::test]
+async fn a_source_nobody_verified_is_refused_until_someone_does() {
+    let d = stocked().await;
+    account_with_admin(&d, "Globex", "grace@globex.com").await;
+    let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
+    app::domain::testing::mark_unverified(&d, ada.user_id()).await;
+    let before = Snapshot::take(&d).await;
+    let AppError::Conflict(message) =
+        merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap_err()
+    else {
+        panic!()
+    };
+    assert!(message.contains("no user of the source account has verified"), "{message}");
+    assert_eq!(message.lines().count(), 2, "{message}");
+    before.assert_unchanged(&d).await;
+    let mut row: user::ActiveModel = user_row(&d, ada.user_id()).await.into();
+    row.email_verified_at = Set(Some(d.clock.now()));
+    row.update(&d.db).await.unwrap();
+    assert!(merge(&d, "ada@globex.eu", "grace@globex.com").await.is_ok());
 }
 
 #[tokio::test]

@@ -737,6 +737,28 @@ async fn a_number_moved_to_another_application_leaves_its_token_behind() {
     assert_eq!(newest.detail.as_deref(), Some("to Survey IVR (its OAuth token taken off)"));
 }
 
+/// A number deleted while it runs an application with a token takes its
+/// deployment and the token's assignment with it (the token itself stays
+/// its owner's), on both databases' foreign keys.
+#[tokio::test]
+async fn a_deleted_number_leaves_no_deployment_or_token_assignment() {
+    use app::domain::entity::{deployment, deployment_token, oauth_token};
+    use sea_orm::PaginatorTrait;
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    let app = applications::create(&d, &ada, "IVR").await.unwrap();
+    deployments::deploy(&d, &ada, number.id, app.id).await.unwrap();
+    let token = token_of(&d, &ada).await;
+    deployments::assign_token(&d, &ada, number.id, Some(token)).await.unwrap();
+    assert_eq!(deployment_token::Entity::find().count(&d.db).await.unwrap(), 1);
+    phone_numbers::release(&d, &ada.admin().unwrap(), number.id).await.unwrap();
+    assert_eq!(deployment::Entity::find().count(&d.db).await.unwrap(), 0);
+    assert_eq!(deployment_token::Entity::find().count(&d.db).await.unwrap(), 0);
+    assert!(oauth_token::Entity::find_by_id(token).one(&d.db).await.unwrap().is_some());
+}
+
 #[tokio::test]
 async fn a_number_never_runs_another_accounts_application_or_token() {
     let (d, _) = fresh_domain().await;

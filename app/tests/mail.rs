@@ -107,6 +107,8 @@ async fn an_outbox_row_is_delivered_by_smtp_with_a_message_id_from_its_row() {
     assert!(messages[0].contains("Body of Hello"));
     let row = &rows(&d).await[0];
     assert_eq!(header(&messages[0], "Message-ID"), Some(mail::message_id(row, &sender()).as_str()));
+    // Sent by the console itself: auto-responders leave it unanswered.
+    assert_eq!(header(&messages[0], "Auto-Submitted"), Some("auto-generated"));
     assert_eq!((row.status.as_str(), row.attempts), (SENT, 1));
     assert!(row.sent_at.is_some());
     // A sent row is never sent again.

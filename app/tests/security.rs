@@ -405,8 +405,24 @@ async fn disabling_needs_the_password_and_a_code() {
         "old codes are void"
     );
     before.assert_unchanged(&d).await;
-    two_factor::disable(&d, &ada, PASSWORD, &fresh_codes[0]).await.unwrap();
+    let from = ada.clone().from_address(Some("198.51.100.7".parse().unwrap()));
+    two_factor::disable(&d, &from, PASSWORD, &fresh_codes[0]).await.unwrap();
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
+    // The notice says when, and from which address.
+    let notice = outbox::Entity::find()
+        .filter(outbox::Column::Subject.eq("Two-factor authentication is off"))
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let said = app::domain::testing::body_of(&d, &notice);
+    let when = d.clock.now().format("%Y-%m-%d %H:%M UTC");
+    assert!(
+        said.contains(&format!(
+            "turned off for your Voice Console user at {when} from 198.51.100.7"
+        )),
+        "{said}"
+    );
     // Off, with no set-up begun, a confirmation has nothing to turn on.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let code = current_code(&d, &secret);

@@ -146,6 +146,38 @@ test('a library attached elsewhere while its Delete dialog is open is asked abou
   await expect(page.getByRole('cell', { name: 'Greeting', exact: true })).toHaveCount(0);
 });
 
+test('a library deleted elsewhere while Settings is open is refused once, then the dialog offers what is left', async ({ page, context }) => {
+  await signUp(page, uniqueEmail('stale-settings'));
+  await openTab(page, 'JS Libraries');
+  await addJsLibrary(page, 'Greeting');
+  await addJsLibrary(page, 'Farewell');
+  await openTab(page, 'Applications');
+  await page.getByLabel('New application name').fill('Main IVR');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  await page.getByRole('button', { name: 'Settings of Main IVR' }).click();
+  const settings = page.getByRole('dialog', { name: 'Settings of Main IVR' });
+  await settings.getByRole('checkbox', { name: 'Greeting' }).check();
+  await settings.getByRole('checkbox', { name: 'Farewell' }).check();
+  // Meanwhile, in another window, Greeting is deleted.
+  const other = await context.newPage();
+  await other.goto('/account/js-libraries');
+  await ready(other);
+  await other.getByRole('button', { name: 'Delete Greeting' }).click();
+  await other.getByRole('dialog', { name: 'Delete JS Library' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(other.getByRole('cell', { name: 'Greeting', exact: true })).toHaveCount(0);
+  await other.close();
+
+  await settings.getByRole('button', { name: 'Save Settings' }).click();
+  await expect(settings.getByText('Choose JS libraries of this account.')).toBeVisible();
+  // The dialog now offers what the account has; saved again, it is done.
+  await expect(settings.getByRole('checkbox', { name: 'Greeting' })).toHaveCount(0);
+  await settings.getByRole('checkbox', { name: 'Farewell' }).check();
+  await settings.getByRole('button', { name: 'Save Settings' }).click();
+  await expect(settings).toBeHidden();
+  await expect(page.getByText('The settings of Main IVR are saved.')).toBeVisible();
+  await expect(page.getByRole('row', { name: /Main IVR/ }).getByText('Farewell')).toBeVisible();
+});
+
 test('sharing an application, and Stop Sharing that asks first', async ({ page }) => {
   const email = uniqueEmail('share');
   await signUp(page, email);
@@ -207,7 +239,7 @@ test('a refused share is not said again when Share opens for another application
   await deleteApplicationElsewhere(context, 'Main IVR');
   await bob.click();
   const refusal = first.locator('.alert.error');
-  await expect(refusal).toBeVisible();
+  await expect(refusal).toHaveText('Not found: it may have been deleted meanwhile.');
   await first.getByRole('button', { name: 'Done' }).click();
   await expect(first).toBeHidden();
 

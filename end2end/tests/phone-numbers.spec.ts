@@ -180,24 +180,48 @@ test('an owner refused on Save is said at its number', async ({ page, context })
   await expect(page.getByRole('combobox', { name: /^Owner of / })).toHaveValue('Grace Hopper');
 });
 
-test('a number deleted elsewhere while its owner change waits is said under the table', async ({ page, context }) => {
-  const { owner, readable } = await numberAndBob(page, 'gone-number');
-  await owner.click();
-  await owner.fill('Bob');
-  await page.getByRole('option', { name: /Bob Builder/ }).click();
-  // Meanwhile, in another window, the number is deleted.
+test('a number deleted elsewhere while its owner change waits is said under the table, and the other change is kept', async ({ page, context }) => {
+  const admin = uniqueEmail('gone-number');
+  await signUp(page, admin);
+  operatorAddsMember(admin, uniqueEmail('bob'), 'Maple-Canyon-Drift-19');
+  operator(['account', 'plan', '--account-of', admin, '--plan', 'full']);
+  await openTab(page, 'Phone Numbers');
+  const owners = page.getByRole('combobox', { name: /^Owner of / });
+  for (const count of [1, 2]) {
+    await page.getByRole('button', { name: 'Request a Phone Number' }).click();
+    await expect(owners).toHaveCount(count);
+  }
+  const [gone, kept] = [owners.nth(0), owners.nth(1)];
+  const goneNumber = (await gone.getAttribute('aria-label'))!.replace('Owner of ', '');
+  for (const owner of [gone, kept]) {
+    await owner.click();
+    await owner.fill('Bob');
+    await page.getByRole('option', { name: /Bob Builder/ }).click();
+    await expect(owner).toHaveValue('Bob Builder');
+  }
+  // Meanwhile, in another window, the first number is deleted.
   const other = await context.newPage();
   await other.goto('/account/phone-numbers');
   await ready(other);
-  await other.getByRole('button', { name: `Delete ${readable}` }).click();
+  await other.getByRole('button', { name: `Delete ${goneNumber}` }).click();
   await other.getByRole('dialog', { name: 'Delete Phone Number' }).getByRole('button', { name: 'Yes' }).click();
-  await expect(other.getByText('This account has no phone numbers yet.')).toBeVisible();
+  await expect(other.getByRole('combobox', { name: /^Owner of / })).toHaveCount(1);
   await other.close();
 
   await page.getByRole('button', { name: 'Save', exact: true }).click();
-  // Its row is gone once the list reloads: the refusal stays in sight.
-  await expect(page.getByText('This account has no phone numbers yet.')).toBeVisible();
-  await expect(page.getByText('A number you changed was deleted meanwhile (by another admin), so nothing was saved.', { exact: false })).toBeVisible();
+  // Its row is gone once the list reloads: the refusal is said under the table, once.
+  const why = page.getByText('A number you changed was deleted meanwhile (by another admin), so nothing was saved.', { exact: false });
+  await expect(owners).toHaveCount(1);
+  await expect(why).toHaveCount(1);
+  await expect(page.getByRole('row').filter({ has: why })).toHaveCount(0);
+  // The other change waits, unsaved (its row is the only one now), and saves.
+  await expect(owners.first()).toHaveValue('Bob Builder');
+  await expect(page.getByText('Owner changes are applied when you save.')).toBeVisible();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByText('The owners are saved.')).toBeVisible();
+  await page.reload();
+  await ready(page);
+  await expect(page.getByRole('combobox', { name: /^Owner of / })).toHaveValue('Bob Builder');
 });
 
 test('a deployment refused on Save is said at its number', async ({ page, context }) => {

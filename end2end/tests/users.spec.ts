@@ -123,6 +123,12 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await ready(page);
   const row = page.getByRole('row', { name: /Bob Builder/ });
   await expect(row.getByRole('cell', { name: 'Active' })).toBeVisible();
+  // Bob is signed in elsewhere while he is disabled.
+  const other = await browser.newContext();
+  const memberPage = await other.newPage();
+  await memberPage.goto('/login');
+  await logIn(memberPage, member, memberPassword);
+  await expect(memberPage).toHaveURL(/\/account$/);
 
   // Disable asks first, then the row shows the state.
   await page.getByRole('button', { name: 'Disable Bob Builder' }).click();
@@ -135,6 +141,9 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await expect(page.getByRole('button', { name: 'Enable Bob Builder' })).toBeVisible();
   await expect(page.getByText('Bob Builder is disabled and logged out everywhere.')).toBeFocused();
   await expectAccessible(page);
+  // His session is over: his next page is the log-in page.
+  await memberPage.goto('/account');
+  await expect(memberPage).toHaveURL(/\/login/);
   // Edit offers no Reset Password for them (it would be refused every
   // time), and says why.
   await page.getByRole('button', { name: 'Edit Bob Builder' }).click();
@@ -209,8 +218,6 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await ready(page);
 
   // The member is refused at log-in with the reason.
-  const other = await browser.newContext();
-  const memberPage = await other.newPage();
   await memberPage.goto('/login');
   await logIn(memberPage, member, memberPassword);
   await expect(memberPage.getByText('This user is disabled. Ask an admin of your account.')).toBeVisible();
@@ -450,8 +457,13 @@ test('a developer key asked for before the page is ready is made once it is, and
   await expect(generate).toHaveAttribute('aria-busy', 'true');
   release();
   await ready(page);
-  await expect(page.locator('#new-developer-key')).toBeVisible();
-  await expect(page.getByRole('cell', { name: 'Early script' })).toBeVisible();
+  await expect(page.locator('#new-developer-key')).toHaveText(/^vk_/);
+  await expect(generate).not.toHaveAttribute('aria-busy');
+  // Sent once, with what was typed before the page was ready.
+  await expect(page.getByRole('cell', { name: 'Early script', exact: true })).toHaveCount(1);
+  const key = (await page.locator('#new-developer-key').textContent())!.trim();
+  const me = await page.request.get('/api/v1/me', { headers: { Authorization: `Bearer ${key}` } });
+  expect(me.status()).toBe(200);
 });
 
 test('a member sees what an admin did to them; an admin who makes themself a member leaves the admin tabs', async ({ page, browser }) => {

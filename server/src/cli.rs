@@ -128,8 +128,9 @@ Stripe setting.
 
 The merge refuses, changing nothing and naming each conflict, when both
 accounts have an integration of one name or a certificate for one domain, when
-together they hold more phone numbers than the target's plan allows, or when
-the merged account may connect Stripe and the target may not. A JS library of
+together they hold more phone numbers than the target's plan allows, when
+the merged account may connect Stripe and the target may not, or when no user
+of the merged account has verified their email address. A JS library of
 the merged account named like one of the target's is renamed \"utils (from
 <company>)\", and the command lists each.";
 

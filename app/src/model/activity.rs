@@ -252,6 +252,12 @@ pub fn is_day(text: &str) -> bool {
         return false;
     }
     let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    // The day after 9999-12-31, where a range ends, has five digits, which
+    // SQLite's text dates sort before every other: "To 9999-12-31" found
+    // nothing.
+    if year > 9998 {
+        return false;
+    }
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days = match month {
         2 if leap => 29,
@@ -298,7 +304,10 @@ mod tests {
             ("to", "2026-11-2x"),
         ]);
         assert_eq!(odd, ActivityFilter::default());
-        for missing in ["2026-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "2026-01-00"] {
+        // 9999-12-31 too: the range would end on a day of five digits.
+        for missing in
+            ["2026-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "2026-01-00", "9999-12-31"]
+        {
             assert_eq!(from(&[("from", missing)]).from, None, "{missing}");
         }
         assert_eq!(from(&[("from", "2028-02-29")]).from.as_deref(), Some("2028-02-29"));

@@ -46,6 +46,27 @@ pub fn ApplicationsTab() -> impl IntoView {
     // The create form is inside the list, so the list reloads on successes
     // only: a refusal (of a name, or of a copy past the account's bound)
     // would render the form afresh and empty the name being typed.
+    // A settings save refused for a library or integration the account
+    // no longer has (deleted in another window) reloads it too: the
+    // dialog's choices come with the list, and stale they could only be
+    // refused again until the page was reloaded. (The dialog is open, so
+    // no create form is being typed in; the dialog's own ticks are drawn
+    // afresh from what is offered.)
+    let choices_gone = Memo::new(move |last: Option<&usize>| {
+        let version = save.version().get();
+        let gone = save.value().with(|answer| match answer {
+            // "Choose … of this account.", not "At most N at a time."
+            Some(Err(err)) => ["libraries", "integrations"]
+                .iter()
+                .any(|f| err.message_for(f).is_some_and(|m| m.starts_with("Choose "))),
+            _ => false,
+        });
+        if gone {
+            version
+        } else {
+            last.copied().unwrap_or(version)
+        }
+    });
     let changes = [
         successes(create),
         successes(clone),
@@ -53,6 +74,7 @@ pub fn ApplicationsTab() -> impl IntoView {
         successes(save),
         successes(share),
         successes(unshare),
+        choices_gone,
     ];
     let apps =
         server_resource(move || changes.map(|changed| changed.get()), |_| list_applications());
@@ -265,9 +287,14 @@ fn SettingsForm(
     let save = buttons.save;
     let saved = save.value();
     let name = RwSignal::new(app.name.clone());
-    let chosen_libraries = RwSignal::new(app.libraries.iter().map(|l| l.id).collect::<Vec<_>>());
+    // Only what the account has: the row may be older than the choices
+    // (opened before a library was deleted, and the list reloaded since).
+    let offered = |things: &[Named], id: &i32| things.iter().any(|thing| thing.id == *id);
+    let chosen_libraries = app.libraries.iter().map(|l| l.id).filter(|id| offered(&libraries, id));
+    let chosen_libraries = RwSignal::new(chosen_libraries.collect::<Vec<_>>());
     let chosen_integrations =
-        RwSignal::new(app.integrations.iter().map(|i| i.id).collect::<Vec<_>>());
+        app.integrations.iter().map(|i| i.id).filter(|id| offered(&integrations, id));
+    let chosen_integrations = RwSignal::new(chosen_integrations.collect::<Vec<_>>());
     let id = app.id;
     // A form, so Enter in the name saves as in every other dialog; the
     // ticked boxes are sent from the signals, not as form fields.

@@ -99,7 +99,9 @@ pub async fn save(
         phone: field(("phone", "Phone Number"), |i| &i.phone),
     };
     errors.into_result()?;
-    let event = Event::new(ActivityKind::AccountInfoUpdated, &merged.company_name);
+    // Saved as it was (Save pressed again): nothing to write or record.
+    let Some(detail) = changed(&now, &merged) else { return Ok(now) };
+    let event = Event::new(ActivityKind::AccountInfoUpdated, &merged.company_name).detail(detail);
     let mut active = current.into_active_model();
     active.company_name = Set(merged.company_name);
     active.address = Set(merged.address);
@@ -111,6 +113,29 @@ pub async fn save(
     activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
     Ok(info(saved))
+}
+
+/// What a save changes, as the activity log says it (each field's new
+/// value, as Edit User's event does), or `None` when it changes nothing.
+fn changed(before: &AccountInfo, after: &AccountInfo) -> Option<String> {
+    type Read = fn(&AccountInfo) -> &String;
+    let fields: [(&str, Read); 6] = [
+        ("company name", |i| &i.company_name),
+        ("address", |i| &i.address),
+        ("city", |i| &i.city),
+        ("state", |i| &i.state),
+        ("zip", |i| &i.zip),
+        ("phone", |i| &i.phone),
+    ];
+    let said: Vec<String> = fields
+        .iter()
+        .filter(|(_, get)| get(before) != get(after))
+        .map(|(label, get)| match get(after).as_str() {
+            "" => format!("{label} removed"),
+            new => format!("{label}: {new}"),
+        })
+        .collect();
+    (!said.is_empty()).then(|| said.join("; "))
 }
 
 #[cfg(test)]

@@ -173,9 +173,13 @@ fn lines_of(rows: &[ActivityRow]) -> String {
 
 /// One CSV cell: quoted, quotes doubled, and a cell a spreadsheet would run
 /// as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage
-/// return) prefixed with `'` so it is shown as text.
+/// return) prefixed with `'` so it is shown as text. A signed number alone
+/// (a phone number in E.164, `+14155550100`) runs nothing and is kept as it
+/// is, for the programs that read the file.
 pub fn cell(text: &str) -> String {
-    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let number = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number;
     let text = if formula { format!("'{text}") } else { text.to_owned() };
     format!("\"{}\"", text.replace('"', "\"\""))
 }
@@ -189,9 +193,12 @@ mod tests {
         assert_eq!(cell("ada@example.com"), "\"ada@example.com\"");
         assert_eq!(cell("say \"hi\", then"), "\"say \"\"hi\"\", then\"");
         assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        for risky in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+        for risky in ["+1+HYPERLINK(\"x\")", "-1-2", "+", "@SUM(A1)", "\tx", "\rx"] {
             assert!(cell(risky).starts_with("\"'"), "{risky}");
         }
+        // A number alone runs nothing: a phone number stays as programs read it.
+        assert_eq!(cell("+14155550100"), "\"+14155550100\"");
+        assert_eq!(cell("-12"), "\"-12\"");
         assert_eq!(cell("a\nb"), "\"a\nb\"");
     }
 }

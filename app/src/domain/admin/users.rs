@@ -198,6 +198,9 @@ pub async fn update(
     if refused_email.is_some() {
         checked.email = current.email.clone();
     }
+    // A form refused for what it holds is refused before anything is
+    // counted; conflicts with another admin's save are found under the lock.
+    std::mem::take(&mut errors).into_result()?;
     let email_edited = was.is_none_or(|(w, _)| w.email != checked.email);
     if email_edited && !checked.email.is_empty() && checked.email != current.email {
         // As for an invitation: checked before anything is counted.

@@ -179,6 +179,27 @@ pub fn message_id(row: &outbox::Model, sender: &Mailbox) -> String {
     format!("<outbox-{}-{}@{}>", row.id, row.created_at.timestamp(), sender.email.domain())
 }
 
+/// `Auto-Submitted: auto-generated` (RFC 3834): every email is sent by
+/// the console itself, so vacation responders and ticket systems must not
+/// answer it (their replies would bounce off `MAIL_FROM`'s no-reply box, or
+/// open tickets from it).
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "auto-generated".into())
+    }
+}
+
 fn build_message(row: &outbox::Model, body: &str, sender: &Mailbox) -> Result<Message, String> {
     let to: Mailbox = row.to_address.parse().map_err(|e| format!("bad recipient: {e}"))?;
     Message::builder()
@@ -187,6 +208,7 @@ fn build_message(row: &outbox::Model, body: &str, sender: &Mailbox) -> Result<Me
         .to(to)
         .subject(row.subject.clone())
         .date(row.created_at.into())
+        .header(AutoSubmitted)
         .header(ContentType::TEXT_PLAIN)
         .body(readable_body(body))
         .map_err(|e| e.to_string())

@@ -644,22 +644,39 @@ fn counter_key(action: Action, per: Per, subject: &str) -> String {
 /// Two accounts become one (an operator's merge): every per-account count of
 /// `from` is added to the same count of `into`, so a merge does not start the
 /// merged account's limits afresh, and `from`'s counts go. Of two windows the
-/// later start is kept. A count `from` takes while the merge runs without
+/// later start is kept. A count whose window is over (kept until the hourly
+/// clean-up) counts nothing: `from`'s is not added, and `into`'s is taken
+/// to be zero. A count `from` takes while the merge runs without
 /// the account's lock (an activity download) may not be carried over: it
 /// goes with `from`'s row, or lands under `from`'s key, which nothing reads
 /// once its users have moved. That is a download or two, once per merge an
 /// operator runs.
 pub async fn merge_account_counts<C: ConnectionTrait>(
     conn: &C,
+    policy: &QuotaPolicy,
+    now: DateTime<Utc>,
     from: i32,
     into: i32,
 ) -> Result<(), AppError> {
+    let over = |action: Action, started: DateTime<Utc>| {
+        let limit = policy.limits.iter().find(|l| (l.action, l.per) == (action, Per::Account));
+        limit.is_none_or(|limit| started <= now - limit.window)
+    };
     for action in Action::ALL {
         let from_key = counter_key(action, Per::Account, &from.to_string());
         let Some(theirs) = counter::Entity::find_by_id(from_key.clone()).one(conn).await? else {
             continue;
         };
+        if over(action, theirs.window_started_at) {
+            counter::Entity::delete_by_id(from_key).exec(conn).await?;
+            continue;
+        }
         let into_key = counter_key(action, Per::Account, &into.to_string());
+        let ours = counter::Entity::find_by_id(into_key.clone()).one(conn).await?;
+        if ours.is_some_and(|ours| over(action, ours.window_started_at)) {
+            // Over: `from`'s count and window stand alone.
+            counter::Entity::delete_by_id(into_key.clone()).exec(conn).await?;
+        }
         counter::Entity::insert(counter::ActiveModel {
             key: Set(into_key.clone()),
             count: Set(0),

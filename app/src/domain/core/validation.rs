@@ -174,7 +174,17 @@ pub fn international_phone(value: &str, what: &str) -> Result<String, String> {
             "{what} must be an international number with its country code, e.g. +1 (415) 555-0100."
         )
     };
-    let compact: String = value.chars().filter(|c| !" -.()".contains(*c)).collect();
+    // The national trunk prefix, written beside the country code (common
+    // for UK, German and Swiss numbers): kept, the number cannot be dialled.
+    if value.contains("(0)") {
+        return Err(format!(
+            "{what}: leave out the (0), which is not dialled from abroad, e.g. +44 20 7946 0958."
+        ));
+    }
+    // Separators as numbers are pasted: spaces (also no-break), hyphens and
+    // dashes, dots, brackets and slashes.
+    let separator = |c: char| " -.()/\u{a0}\u{202f}\u{2010}\u{2011}\u{2013}\u{2212}".contains(c);
+    let compact: String = value.chars().filter(|c| !separator(*c)).collect();
     let digits =
         compact.strip_prefix('+').or_else(|| compact.strip_prefix("00")).ok_or_else(invalid)?;
     // E.164: a country code (never starting with 0) and at most 15 digits in all.
@@ -338,6 +348,14 @@ mod tests {
         assert_eq!(international_phone("+44 20 7946 0958", "Phone").unwrap(), "+442079460958");
         assert_eq!(international_phone("0049 30 1234567", "Phone").unwrap(), "+49301234567");
         assert_eq!(international_phone("  ", "Phone").unwrap(), "");
+        // As pasted: a no-break space, an en dash, a slash.
+        assert_eq!(
+            international_phone("+44\u{a0}20 7946\u{2013}0958", "Phone").unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(international_phone("+49 30/1234567", "Phone").unwrap(), "+49301234567");
+        let trunk = international_phone("+44 (0)20 7946 0958", "Phone Number").unwrap_err();
+        assert!(trunk.starts_with("Phone Number: leave out the (0)"), "{trunk}");
         for bad in [
             "415 555 0100",
             "+1 415 555 010",

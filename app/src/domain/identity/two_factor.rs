@@ -266,7 +266,7 @@ pub async fn confirm_setup(
     let user = set_flag(&txn, me.user_id(), true).await?;
     let event = Event::new(ActivityKind::TwoFactorEnabled, &user.email);
     activity::record(d, &txn, By::Remedy(me), event).await?;
-    mail::enqueue_notice(&txn, &d.secrets, now, &user, notice(d, &user.email, true)).await?;
+    mail::enqueue_notice(&txn, &d.secrets, now, &user, notice(d, &user.email, true, me)).await?;
     txn.commit().await?;
     Ok(codes)
 }
@@ -304,18 +304,23 @@ async fn set_flag(
     Ok(active.update(conn).await?)
 }
 
-fn notice(d: &Domain, to: &str, enabled: bool) -> Email {
+/// The email a turn on or off sends, saying when and from which address,
+/// as the password's does: someone who did not do it needs both to tell
+/// support.
+fn notice(d: &Domain, to: &str, enabled: bool, me: &Member) -> Email {
     let (subject, what) = if enabled {
         ("Two-factor authentication is on", "turned on")
     } else {
         ("Two-factor authentication is off", "turned off")
     };
+    let from = me.address().map(|address| format!(" from {address}")).unwrap_or_default();
     Email {
         to: to.into(),
         subject: subject.into(),
         body: format!(
-            "Two-factor authentication was {what} for your Voice Console user.\n\nIf this was not \
-             you, reset your password at once and {}.\n",
+            "Two-factor authentication was {what} for your Voice Console user at {} UTC{from}.\n\n\
+             If this was not you, reset your password at once and {}.\n",
+            d.clock.now().format("%Y-%m-%d %H:%M"),
             d.contact_support()
         ),
     }
@@ -535,7 +540,7 @@ pub async fn disable(d: &Domain, me: &Member, password: &str, code: &str) -> Res
         // since `user` was read moved it.
         let event = Event::new(ActivityKind::TwoFactorDisabled, &current.email);
         activity::record(d, txn, By::Remedy(me), event).await?;
-        let notice = notice(d, &current.email, false);
+        let notice = notice(d, &current.email, false, me);
         mail::enqueue_notice(txn, &d.secrets, d.clock.now(), &current, notice).await
     })
     .await

@@ -7,21 +7,24 @@
 //!   merged account). The target's admins stay admins; the source's admins
 //!   become regular users, keeping Can Create and Can Share, so the people
 //!   who ran the target account keep control of it (one of them can make a
-//!   newcomer an admin again);
+//!   newcomer an admin again; each demotion is in the target's activity log);
 //! - its phone numbers (with their deployments; the number provider is told),
 //!   JS libraries, applications, integrations, certificates and OAuth tokens.
 //!   Integration credentials, private keys and OAuth tokens are sealed bound
 //!   to their account, so each is re-sealed for the target;
-//! - its per-account limit counts, added to the target's;
+//! - its per-account limit counts whose window is not over, added to the
+//!   target's;
 //! - the addresses that declined its invitations: the target may not invite
 //!   them either, for the rest of their hold.
 //!
 //! The target keeps its company details, plan and Stripe setting. A merge
 //! that cannot keep every rule refuses whole and names each conflict: an
 //! integration name or a certificate domain both accounts have (unique within
-//! an account), more numbers than the target's plan holds, and Stripe allowed
-//! for the source but not for the target. A source's JS library named like
-//! one of the target's is renamed "utils (from Acme West)"; applications
+//! an account), more numbers than the target's plan holds, Stripe allowed
+//! for the source but not for the target, and a source none of whose users
+//! verified an address. A source's JS library named like one of the
+//! target's is renamed "utils (from Acme West)" (said in the log);
+//! applications
 //! are named per owner, so keep their names. The bounds on what an account keeps
 //! (`limits::Holdings`) are for what its users add; a merge may leave the
 //! target above one, and adds are refused until it is below again.
@@ -78,6 +81,10 @@ pub enum MergeConflict {
     NumberLimit { plan: Plan, limit: usize, held: usize },
     /// The source's users may connect Stripe; the target's may not.
     Stripe,
+    /// No user of the source has proved their address: merged, its users
+    /// would sit in a verified account, out of the clean-up that removes a
+    /// sign-up never verified, and could hold someone else's address.
+    SourceUnverified,
 }
 
 impl MergeConflict {
@@ -100,6 +107,10 @@ impl MergeConflict {
                 "the source account may connect Stripe and the target may not: enable it first \
                  (server account enable-stripe --account-of {into_email})"
             ),
+            MergeConflict::SourceUnverified => "no user of the source account has verified \
+                 their email address: one opens the verification email first (it can be sent \
+                 again from the console's banner)"
+                .into(),
         }
     }
 }
@@ -162,7 +173,22 @@ pub async fn merge_accounts(
     let demoted = demote_admins(&txn, from).await?;
     let renamed = rename_libraries(&txn, &source, &target).await?;
     let moved = move_everything(d, &txn, from, into).await?;
-    quota::merge_account_counts(&txn, from, into).await?;
+    // Each demotion in the target's log, where the demoted users now are:
+    // its admins see who lost the role, and why.
+    for user in &demoted {
+        let why = format!("account admin → user, on the merge into {}", target.company_name);
+        let event = Event::new(ActivityKind::UserRoleChanged, &user.email).detail(why);
+        activity::record(d, &txn, By::Operator { account_id: into }, event.about(user.id)).await?;
+    }
+    let demoted: Vec<String> = demoted.into_iter().map(|user| user.email).collect();
+    // A library renamed is said in the log too: its owner and the target's
+    // admins find it under its new name, and why.
+    for (before, after) in &renamed {
+        let event = Event::new(ActivityKind::JsLibraryUpdated, after)
+            .detail(format!("renamed from {before} on the merge"));
+        activity::record(d, &txn, By::Operator { account_id: into }, event).await?;
+    }
+    quota::merge_account_counts(&txn, &d.quotas, d.clock.now(), from, into).await?;
     // Nothing refers to the source account any more, so its removal
     // cascades to nothing.
     account::Entity::delete_by_id(from).exec(&txn).await?;
@@ -241,6 +267,10 @@ async fn conflicts(
     if source.stripe_enabled && !target.stripe_enabled {
         found.push(MergeConflict::Stripe);
     }
+    let verified = from.users().filter(user::Column::EmailVerifiedAt.is_not_null());
+    if verified.count(txn).await? == 0 {
+        found.push(MergeConflict::SourceUnverified);
+    }
     Ok(found)
 }
 
@@ -279,16 +309,16 @@ async fn rename_libraries(
 }
 
 /// The source's admins become regular users; returns their addresses.
-async fn demote_admins(txn: &DatabaseTransaction, from: i32) -> Result<Vec<String>, AppError> {
+async fn demote_admins(txn: &DatabaseTransaction, from: i32) -> Result<Vec<user::Model>, AppError> {
     let admins = Scoped::account(from).users().filter(user::Column::IsAdmin.eq(true));
-    let mut emails: Vec<String> = admins.all(txn).await?.into_iter().map(|u| u.email).collect();
-    emails.sort();
+    let mut admins = admins.all(txn).await?;
+    admins.sort_by(|a, b| a.email.cmp(&b.email));
     user::Entity::update_many()
         .col_expr(user::Column::IsAdmin, Expr::value(false))
-        .filter(user::Column::Email.is_in(emails.clone()))
+        .filter(user::Column::Id.is_in(admins.iter().map(|u| u.id)))
         .exec(txn)
         .await?;
-    Ok(emails)
+    Ok(admins)
 }
 
 /// Moves every account-owned row of `from` to `into`; returns how many, per table.
