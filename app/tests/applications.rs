@@ -707,28 +707,36 @@ async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
     before.assert_unchanged(&d).await;
 }
 
+/// Ada's account with one number running the application `name` on one
+/// of her OAuth tokens: (domain, Ada, the number's id, the application's
+/// id, the token's id).
+async fn number_running_on_a_token(name: &str) -> (Domain, Member, i32, i32, i32) {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap().id;
+    let app = applications::create(&d, &ada, name).await.unwrap().id;
+    deployments::deploy(&d, &ada, number, app).await.unwrap();
+    let token = token_of(&d, &ada).await;
+    deployments::assign_token(&d, &ada, number, Some(token)).await.unwrap();
+    (d, ada, number, app, token)
+}
+
 /// A number moved to another application does not take the token chosen
 /// for the one it ran: the new application runs with none until its owner
 /// chooses one. Deploying it again to the same application keeps it.
 #[tokio::test]
 async fn a_number_moved_to_another_application_leaves_its_token_behind() {
-    let (d, _) = fresh_domain().await;
-    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
-    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
-    let payments = applications::create(&d, &ada, "Payments IVR").await.unwrap();
-    let survey = applications::create(&d, &ada, "Survey IVR").await.unwrap();
-    deployments::deploy(&d, &ada, number.id, payments.id).await.unwrap();
-    let token = token_of(&d, &ada).await;
-    deployments::assign_token(&d, &ada, number.id, Some(token)).await.unwrap();
+    let (d, ada, number, payments, token) = number_running_on_a_token("Payments IVR").await;
+    let survey = applications::create(&d, &ada, "Survey IVR").await.unwrap().id;
     let listed = |d: Domain, ada: Member| async move {
         let mine = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
         (mine[0].deployed_to.as_ref().map(|a| a.id), mine[0].token.as_ref().map(|t| t.id))
     };
-    deployments::deploy(&d, &ada, number.id, payments.id).await.unwrap();
-    assert_eq!(listed(d.clone(), ada.clone()).await, (Some(payments.id), Some(token)));
-    deployments::deploy(&d, &ada, number.id, survey.id).await.unwrap();
-    assert_eq!(listed(d.clone(), ada.clone()).await, (Some(survey.id), None));
+    deployments::deploy(&d, &ada, number, payments).await.unwrap();
+    assert_eq!(listed(d.clone(), ada.clone()).await, (Some(payments), Some(token)));
+    deployments::deploy(&d, &ada, number, survey).await.unwrap();
+    assert_eq!(listed(d.clone(), ada.clone()).await, (Some(survey), None));
     // The activity log says so.
     use app::domain::entity::activity_event;
     use sea_orm::QueryOrder;
@@ -744,16 +752,9 @@ async fn a_number_moved_to_another_application_leaves_its_token_behind() {
 async fn a_deleted_number_leaves_no_deployment_or_token_assignment() {
     use app::domain::entity::{deployment, deployment_token, oauth_token};
     use sea_orm::PaginatorTrait;
-    let (d, _) = fresh_domain().await;
-    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
-    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
-    let number = phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
-    let app = applications::create(&d, &ada, "IVR").await.unwrap();
-    deployments::deploy(&d, &ada, number.id, app.id).await.unwrap();
-    let token = token_of(&d, &ada).await;
-    deployments::assign_token(&d, &ada, number.id, Some(token)).await.unwrap();
+    let (d, ada, number, _, token) = number_running_on_a_token("IVR").await;
     assert_eq!(deployment_token::Entity::find().count(&d.db).await.unwrap(), 1);
-    phone_numbers::release(&d, &ada.admin().unwrap(), number.id).await.unwrap();
+    phone_numbers::release(&d, &ada.admin().unwrap(), number).await.unwrap();
     assert_eq!(deployment::Entity::find().count(&d.db).await.unwrap(), 0);
     assert_eq!(deployment_token::Entity::find().count(&d.db).await.unwrap(), 0);
     assert!(oauth_token::Entity::find_by_id(token).one(&d.db).await.unwrap().is_some());

@@ -716,6 +716,20 @@ async fn two_regenerates_of_one_key_at_once_leave_the_secret_shown_working() {
     assert_eq!(regenerated, 1);
 }
 
+/// A transaction left open that writes the key `id` a new secret, as
+/// `regenerate` does: a request racing the regenerate waits for it.
+async fn regenerate_held_open(d: &Domain, id: i32) -> sea_orm::DatabaseTransaction {
+    use app::domain::entity::developer_key;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let held = d.begin().await.unwrap();
+    let row = developer_key::Entity::find_by_id(id).one(&held).await.unwrap().unwrap();
+    let mut row = row.into_active_model();
+    row.key_hash = Set(token_hash("vk_the-new-secret"));
+    row.last_used_at = Set(None);
+    row.update(&held).await.unwrap();
+    held
+}
+
 /// A request with the old secret that read the key just before a
 /// regenerate committed is refused once it has, and does not mark the new
 /// secret as used. Here a transaction left open writes the new secret as
@@ -723,9 +737,7 @@ async fn two_regenerates_of_one_key_at_once_leave_the_secret_shown_working() {
 /// can read the key meanwhile).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_request_with_the_old_secret_racing_a_regenerate_is_refused() {
-    use app::domain::core::crypto::token_hash;
     use app::domain::entity::developer_key;
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
     let (d, _) = fresh_concurrent_domain().await;
     if d.db.get_database_backend() != sea_orm::DbBackend::Postgres {
         // The server's one SQLite connection waits for the held write
@@ -735,12 +747,7 @@ async fn a_request_with_the_old_secret_racing_a_regenerate_is_refused() {
     }
     let grace = account_with_admin(&d, "Acme", "grace@example.com").await;
     let old = developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap();
-    let held = d.begin().await.unwrap();
-    let row = developer_key::Entity::find_by_id(old.row.id).one(&held).await.unwrap().unwrap();
-    let mut row = row.into_active_model();
-    row.key_hash = Set(token_hash("vk_the-new-secret"));
-    row.last_used_at = Set(None);
-    row.update(&held).await.unwrap();
+    let held = regenerate_held_open(&d, old.row.id).await;
     let request = tokio::spawn({
         let (d, key) = (d.clone(), old.key.clone());
         async move { developer_keys::authenticate(&d, &key).await }
@@ -758,9 +765,6 @@ async fn a_request_with_the_old_secret_racing_a_regenerate_is_refused() {
 /// regenerate holds, and the key is read again after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_recently_used_key_racing_a_regenerate_is_refused_after_its_count() {
-    use app::domain::core::crypto::token_hash;
-    use app::domain::entity::developer_key;
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
     let (d, _) = fresh_concurrent_domain().await;
     if d.db.get_database_backend() == sea_orm::DbBackend::Postgres {
         // The count takes no lock the regenerate holds: the request is
@@ -772,12 +776,7 @@ async fn a_recently_used_key_racing_a_regenerate_is_refused_after_its_count() {
     let old = developer_keys::generate(&d, &grace, "CI", PASSWORD, "").await.unwrap();
     let client = Some("192.0.2.1".parse().unwrap());
     developer_keys::admit_request(&d, &old.key, client).await.unwrap();
-    let held = d.begin().await.unwrap();
-    let row = developer_key::Entity::find_by_id(old.row.id).one(&held).await.unwrap().unwrap();
-    let mut row = row.into_active_model();
-    row.key_hash = Set(token_hash("vk_the-new-secret"));
-    row.last_used_at = Set(None);
-    row.update(&held).await.unwrap();
+    let held = regenerate_held_open(&d, old.row.id).await;
     let request = tokio::spawn({
         let (d, key) = (d.clone(), old.key.clone());
         async move { developer_keys::admit_request(&d, &key, client).await }

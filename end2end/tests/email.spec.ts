@@ -50,6 +50,7 @@ test('forgot password from the log-in page, reset from the email, log in with th
   // The same link open in another tab too, to be sent after this one.
   const stale = await page.context().newPage();
   await stale.goto(link);
+  await ready(stale);
   await page.goto(link);
   await ready(page);
   await expectAccessible(page);

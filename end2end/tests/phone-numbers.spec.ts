@@ -214,7 +214,11 @@ test('a number deleted elsewhere while its owner change waits is said under the 
   await expect(owners).toHaveCount(1);
   await expect(why).toHaveCount(1);
   await expect(page.getByRole('row').filter({ has: why })).toHaveCount(0);
-  // The other change waits, unsaved (its row is the only one now), and saves.
+  // The other change waits, unsaved (its row is the only one now), also
+  // through a look at another tab, and saves.
+  await expect(owners.first()).toHaveValue('Bob Builder');
+  await openTab(page, 'Account');
+  await openTab(page, 'Phone Numbers');
   await expect(owners.first()).toHaveValue('Bob Builder');
   await expect(page.getByText('Owner changes are applied when you save.')).toBeVisible();
   await page.getByRole('button', { name: 'Save', exact: true }).click();

@@ -257,6 +257,19 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   await expect(elsewhere).toHaveURL(/\/login\?logged_out=1$/);
   await memberPage.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name: 'JS Libraries' }).click();
   await expect(memberPage).toHaveURL(/\/login\?next=.*js-libraries/);
+
+  // Active again, Edit offers Reset Password: the admin sends the link and
+  // the member sets a new password with it.
+  await page.getByRole('button', { name: 'Edit Bob Builder' }).click();
+  const edit2 = page.getByRole('dialog', { name: 'Edit User' });
+  await edit2.getByRole('button', { name: 'Reset Password' }).click();
+  await expect(edit2.getByText(`A password reset email is on its way to ${member}.`)).toBeVisible();
+  await edit2.getByRole('button', { name: 'Cancel' }).click();
+  await memberPage.goto(await linkFromMailFolder(member, '/reset-password'));
+  await ready(memberPage);
+  await memberPage.getByLabel('New Password').fill('Quartz-Harbor-Lantern-77');
+  await memberPage.getByRole('button', { name: 'Set New Password' }).click();
+  await expect(memberPage).toHaveURL(/\/account$/);
   await other.close();
 });
 
@@ -417,16 +430,24 @@ test('a dialog closes with its Close button, and a refused delete says why insid
   await remove.getByRole('button', { name: 'Close' }).click();
 });
 
-test('a button pressed before the page is ready is pressed again once it is', async ({ page }) => {
-  await signUp(page, uniqueEmail('early'));
-  // The app's code arrives late, as on a slow connection (routing turns the
-  // browser's cache off, so the wasm is asked for again).
+/**
+ * Holds the app's code back, as a slow connection does (routing turns the
+ * browser's cache off, so the wasm is asked for again), until the returned
+ * function is called.
+ */
+async function holdTheCode(page: Page): Promise<() => void> {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   await page.route('**/*.wasm', async (route) => {
     await held;
     await route.continue();
   });
+  return release;
+}
+
+test('a button pressed before the page is ready is pressed again once it is', async ({ page }) => {
+  await signUp(page, uniqueEmail('early'));
+  const release = await holdTheCode(page);
   await page.goto('/account/users', { waitUntil: 'domcontentloaded' });
   const add = page.getByRole('button', { name: 'Add User' });
   await add.click();
@@ -441,12 +462,7 @@ test('a button pressed before the page is ready is pressed again once it is', as
 
 test('a developer key asked for before the page is ready is made once it is, and shown', async ({ page }) => {
   await signUp(page, uniqueEmail('early-key'));
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  await page.route('**/*.wasm', async (route) => {
-    await held;
-    await route.continue();
-  });
+  const release = await holdTheCode(page);
   await page.goto('/account', { waitUntil: 'domcontentloaded' });
   await page.getByLabel('Key name').fill('Early script');
   await page.locator('#key-password').fill(PASSWORD);

@@ -123,6 +123,22 @@ impl ActivityKind {
     pub fn security() -> impl Iterator<Item = ActivityKind> {
         ActivityKind::ALL.iter().copied().filter(|kind| kind.is_security())
     }
+
+    /// The heading the Kind filter lists it under, by the area its name
+    /// starts with: sixty kinds in one list were hard to find one in.
+    /// [`ActivityKind::ALL`] keeps each group's kinds together.
+    pub fn group(self) -> &'static str {
+        let area = self.as_str().split('.').next().unwrap_or_default();
+        match area {
+            "account" | "account_info" | "user" => "Account and users",
+            "phone_number" => "Phone numbers",
+            "integration" | "certificate" | "js_library" | "application" | "oauth_token" => {
+                "Applications and what they use"
+            }
+            "operator" => "Support",
+            _ => "Log-ins and personal security",
+        }
+    }
 }
 
 /// An event's id, the cursor of every activity listing. 64 bits: every
@@ -271,12 +287,26 @@ pub fn is_day(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::ActivityFilter;
+    use super::{ActivityFilter, ActivityKind};
 
     fn from(query: &[(&str, &str)]) -> ActivityFilter {
         ActivityFilter::from_address(|name| {
             query.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
         })
+    }
+
+    /// Each group is one run of the list, so the Kind filter draws each
+    /// heading once.
+    #[test]
+    fn each_group_of_kinds_is_listed_together() {
+        let mut seen: Vec<&str> = Vec::new();
+        for kind in ActivityKind::ALL {
+            if seen.last() != Some(&kind.group()) {
+                assert!(!seen.contains(&kind.group()), "{} is apart from its group", kind.as_str());
+                seen.push(kind.group());
+            }
+        }
+        assert_eq!(seen.len(), 5, "{seen:?}");
     }
 
     #[test]

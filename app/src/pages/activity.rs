@@ -173,9 +173,13 @@ pub fn ActivityTab() -> impl IntoView {
                 // longer follows `selected` once an option was picked).
                 <select id="activity-kind" prop:value=move || kind.get() on:change=set(kind)>
                     <option value="" selected=move || kind.with(String::is_empty)>"All kinds"</option>
-                    {ActivityKind::ALL.iter().map(|k| {
-                        let key = k.as_str();
-                        view! { <option value=key selected=move || kind.get() == key>{k.label()}</option> }
+                    {ActivityKind::ALL.chunk_by(|a, b| a.group() == b.group()).map(|group| view! {
+                        <optgroup label=group[0].group()>
+                            {group.iter().map(|k| {
+                                let key = k.as_str();
+                                view! { <option value=key selected=move || kind.get() == key>{k.label()}</option> }
+                            }).collect_view()}
+                        </optgroup>
                     }).collect_view()}
                 </select>
             </div>

@@ -17,6 +17,7 @@ use crate::model::{AppError, UNVERIFIED_LIMITS};
 pub fn MyAccountPage() -> impl IntoView {
     let user = signed_in_user_resource();
     provide_context(UserResource(user));
+    provide_context(super::phone_numbers::UnsavedOwners::new());
     let location = use_location();
     let main = NodeRef::<leptos::html::Main>::new();
 

@@ -32,6 +32,24 @@ use crate::model::{
 /// another admin), the choice is older than what the table shows.
 type Pending = RwSignal<BTreeMap<i32, (i32, UserChoice)>>;
 
+/// The owner changes not saved yet, kept by the My Account page around its
+/// tabs: a look at another tab and back keeps them, as a tab of one page
+/// should (they were dropped with the tab).
+#[derive(Clone, Copy)]
+pub struct UnsavedOwners(Pending);
+
+impl UnsavedOwners {
+    pub fn new() -> Self {
+        UnsavedOwners(RwSignal::new(BTreeMap::new()))
+    }
+}
+
+impl Default for UnsavedOwners {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Each number's owner as saved, by number id (see `NumberTable`).
 type Owners = Memo<BTreeMap<i32, UserChoice>>;
 
@@ -42,7 +60,7 @@ pub fn PhoneNumbersTab() -> impl IntoView {
     let release = form_action::<ReleasePhoneNumber>();
     let changes = [answers(request), answers(save), answers(release)];
     let numbers = server_resource(move || changes.map(|c| c.get()), |_| list_phone_numbers());
-    let pending: Pending = RwSignal::new(BTreeMap::new());
+    let pending: Pending = use_context::<UnsavedOwners>().unwrap_or_default().0;
     let dialogs = RowDialogs::<PhoneNumberRow>::new();
     let done = RwSignal::new(None);
     // The list is in number order, so the new one may land mid-table: say which.
