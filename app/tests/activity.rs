@@ -363,10 +363,16 @@ async fn sign_ins_and_personal_security_record_each_change() {
 
     let setup = two_factor::begin_setup(&d, &ada_here).await.unwrap();
     let secret = base32_decode(&setup.secret);
-    let codes =
-        two_factor::confirm_setup(&d, &ada_here, "t", NEW_PASSWORD, &current_code(&d, &secret))
-            .await
-            .unwrap();
+    let codes = two_factor::confirm_setup(
+        &d,
+        &ada_here,
+        "t",
+        NEW_PASSWORD,
+        &current_code(&d, &secret),
+        None,
+    )
+    .await
+    .unwrap();
     log.one_from_here(&d, ActivityKind::TwoFactorEnabled, me, me).await;
     clock.advance(Duration::seconds(30));
     let codes = two_factor::regenerate_recovery_codes(
@@ -1150,7 +1156,7 @@ async fn no_secret_ever_reaches_the_activity_table() {
     secrets.push(setup.secret.clone());
     let secret = base32_decode(&setup.secret);
     let code = current_code(&d, &secret);
-    let codes = two_factor::confirm_setup(&d, &ada, "t", NEW_PASSWORD, &code).await.unwrap();
+    let codes = two_factor::confirm_setup(&d, &ada, "t", NEW_PASSWORD, &code, None).await.unwrap();
     secrets.push(code);
     secrets.extend(codes.iter().cloned());
     let LogIn::SecondFactor { challenge } =
@@ -1261,7 +1267,9 @@ async fn a_user_who_changes_too_often_is_refused_but_may_still_remove_and_disabl
     // Turning 2FA on secures the account: the count never holds it back.
     let setup = two_factor::begin_setup(&d, &ada).await.unwrap();
     let secret = base32_decode(&setup.secret);
-    two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &current_code(&d, &secret)).await.unwrap();
+    two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &current_code(&d, &secret), None)
+        .await
+        .unwrap();
     // Removing and securing still go through, each recorded.
     let events = all_events(&d).await.len();
     js_libraries::delete(&d, &ada, first.id, &app::domain::testing::used_by(&[], 0)).await.unwrap();

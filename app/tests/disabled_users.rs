@@ -92,7 +92,7 @@ async fn work_checked_before_a_disable_is_refused_under_the_lock() {
     let change = email_links::request_email_change(&d, &bob, PASSWORD, "robert@example.com", "");
     assert_eq!(change.await, Err(disabled()));
     let code = format!("{:06}", code_at(&secret, step_of(d.clock.now())));
-    let confirmed = two_factor::confirm_setup(&d, &bob, "a-session", PASSWORD, &code).await;
+    let confirmed = two_factor::confirm_setup(&d, &bob, "a-session", PASSWORD, &code, None).await;
     assert_eq!(confirmed.map(|_| ()), Err(disabled()));
     before.assert_unchanged(&d).await;
 }
@@ -314,23 +314,36 @@ async fn a_disabled_invitee_cannot_activate_and_gets_no_new_invitation() {
     assert!(invitations::activate(&d, &token, NEW_PASSWORD, "t", None).await.is_ok());
 }
 
-/// Moving a disabled invitee to a new address would send them a new
-/// invitation, which a disabled user is never sent. The edit writes the new
-/// address, its event and the expiry of the old links before the invitation
-/// is refused: all of it must roll back with the refusal.
+/// Moving a disabled user to a new address would send them a link (an
+/// invitation, or an active user's confirmation) that a disabled user is
+/// never sent, and whose page would refuse them: the admin is told beside
+/// the field, and nothing is written, counted for the address or emailed.
 #[tokio::test]
-async fn a_disabled_invitee_is_not_moved_to_a_new_address() {
+async fn a_disabled_user_is_not_moved_to_a_new_address() {
     let (d, _) = fresh_domain().await;
     let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     let carl = users::invite(&d, &admin, form("Carl", "carl@example.com")).await.unwrap();
     users::disable(&d, &admin, carl.id).await.unwrap();
+    let bob = add_user(&d, admin.account_id(), "bob@example.com", false).await;
+    users::disable(&d, &admin, bob.user_id()).await.unwrap();
     let before = Snapshot::take(&d).await;
-    let moved = users::update(&d, &admin, carl.id, form("Carl", "carl@new.example")).await;
-    assert_eq!(moved.err(), Some(AppError::Conflict(TARGET_DISABLED.into())));
+    for (id, first, to) in
+        [(carl.id, "Carl", "carl@new.example"), (bob.user_id(), "Bob", "bob@new.example")]
+    {
+        let moved = users::update(&d, &admin, id, form(first, to)).await;
+        assert_eq!(
+            moved.err().and_then(|e| e.message_for("email")).as_deref(),
+            Some(TARGET_DISABLED)
+        );
+        assert_eq!(emails_to(&d, to).await, 0);
+    }
     before.assert_unchanged(&d).await;
     let row = user::Entity::find_by_id(carl.id).one(&d.db).await.unwrap().unwrap();
     assert_eq!(row.email, "carl@example.com");
-    assert_eq!(emails_to(&d, "carl@new.example").await, 0);
+    // Enabled again, the change goes through as for anyone.
+    users::enable(&d, &admin, bob.user_id()).await.unwrap();
+    users::update(&d, &admin, bob.user_id(), form("Bob", "bob@new.example")).await.unwrap();
+    assert_eq!(emails_to(&d, "bob@new.example").await, 1);
 }
 
 fn current_code(d: &Domain, secret: &[u8]) -> String {
@@ -342,7 +355,9 @@ async fn two_factor_on(d: &Domain, clock: &ManualClock, email: &str) -> Vec<u8> 
     let me = log_in_by_password(d, email, PASSWORD, "t").await.unwrap().member;
     let setup = two_factor::begin_setup(d, &me).await.unwrap();
     let secret = app::domain::testing::base32_decode(&setup.secret);
-    two_factor::confirm_setup(d, &me, "t", PASSWORD, &current_code(d, &secret)).await.unwrap();
+    two_factor::confirm_setup(d, &me, "t", PASSWORD, &current_code(d, &secret), None)
+        .await
+        .unwrap();
     clock.advance(Duration::seconds(30));
     secret
 }

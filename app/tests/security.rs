@@ -45,10 +45,16 @@ async fn enable(d: &Domain, clock: &ManualClock, email: &str) -> (Vec<u8>, Vec<S
     assert!(setup.qr_svg.starts_with("<?xml") || setup.qr_svg.contains("<svg"), "an SVG QR code");
     assert!(setup.otpauth_uri.starts_with("otpauth://totp/Voice%20Console:"));
     let secret = app::domain::testing::base32_decode(&setup.secret);
-    let codes =
-        two_factor::confirm_setup(d, &me, &signed_in.token, PASSWORD, &current_code(d, &secret))
-            .await
-            .unwrap();
+    let codes = two_factor::confirm_setup(
+        d,
+        &me,
+        &signed_in.token,
+        PASSWORD,
+        &current_code(d, &secret),
+        None,
+    )
+    .await
+    .unwrap();
     clock.advance(Duration::seconds(30));
     (secret, codes)
 }
@@ -111,7 +117,7 @@ async fn confirmations_at_the_same_moment_turn_two_factor_on_once() {
             .map(|_| {
                 let (d, ada, code) = (d.clone(), ada.clone(), code.clone());
                 tokio::spawn(async move {
-                    two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code).await
+                    two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code, None).await
                 })
             })
             .collect();
@@ -141,6 +147,35 @@ async fn confirmations_at_the_same_moment_turn_two_factor_on_once() {
     }
 }
 
+/// Set Up pressed in a second window replaces the first window's secret:
+/// the first window's right code is refused as replaced, not called wrong
+/// (nor counted as a wrong code), and nothing turns on; the newest set-up's
+/// code, sent with its id, turns 2FA on.
+#[tokio::test]
+async fn a_setup_replaced_in_another_window_is_said_so() {
+    let (d, _clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let first = two_factor::begin_setup(&d, &ada).await.unwrap();
+    let second = two_factor::begin_setup(&d, &ada).await.unwrap();
+    assert_ne!(first.setup_id, second.setup_id);
+    assert!(!first.setup_id.is_empty() && !first.secret.contains(&first.setup_id));
+    let first_secret = app::domain::testing::base32_decode(&first.secret);
+    let before = Snapshot::take(&d).await;
+    let code = current_code(&d, &first_secret);
+    let refused =
+        two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code, Some(&first.setup_id)).await;
+    assert_eq!(refused, Err(AppError::Conflict(two_factor::SETUP_REPLACED.into())));
+    before.assert_unchanged(&d).await;
+    assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
+
+    let second_secret = app::domain::testing::base32_decode(&second.secret);
+    let code = current_code(&d, &second_secret);
+    two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code, Some(&second.setup_id))
+        .await
+        .unwrap();
+    assert!(two_factor::status(&d, &ada).await.unwrap().enabled);
+}
+
 #[tokio::test]
 async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     let (d, clock) = fresh_domain().await;
@@ -151,7 +186,8 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     // nothing (the password's check is counted; the code guards nothing
     // yet: whoever types it holds the secret it is made from).
     let before = Snapshot::take(&d).await;
-    let wrong = two_factor::confirm_setup(&d, &ada, "t", PASSWORD, "000000").await.unwrap_err();
+    let wrong =
+        two_factor::confirm_setup(&d, &ada, "t", PASSWORD, "000000", None).await.unwrap_err();
     assert_eq!(
         wrong.message_for("code").as_deref(),
         Some("That code is not valid. Enter the current 6-digit code from your authenticator app.")
@@ -160,9 +196,10 @@ async fn enabling_takes_a_valid_code_and_then_log_in_asks_for_one() {
     assert!(!two_factor::status(&d, &ada).await.unwrap().enabled);
     assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
 
-    let codes = two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &current_code(&d, &secret))
-        .await
-        .unwrap();
+    let codes =
+        two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &current_code(&d, &secret), None)
+            .await
+            .unwrap();
     assert_eq!(codes.len(), 10);
     // Each code holds 80 random bits (16 base32 symbols): its stored SHA-256
     // must not be worth trying every value of, as it was at 40 bits.
@@ -426,7 +463,7 @@ async fn disabling_needs_the_password_and_a_code() {
     // Off, with no set-up begun, a confirmation has nothing to turn on.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let code = current_code(&d, &secret);
-    let refused = two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code).await.err();
+    let refused = two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code, None).await.err();
     assert_eq!(refused, Some(AppError::Conflict(two_factor::NOT_SET_UP.into())));
     before.assert_unchanged(&d).await;
     assert!(log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.is_ok());
@@ -1303,7 +1340,7 @@ async fn turning_two_factor_on_is_counted_so_on_and_off_cannot_flood_the_mailbox
     let secret = app::domain::testing::base32_decode(&setup.secret);
     let before = Snapshot::take(&d).await;
     let refused =
-        two_factor::confirm_setup(&d, &me, "t", PASSWORD, &current_code(&d, &secret)).await;
+        two_factor::confirm_setup(&d, &me, "t", PASSWORD, &current_code(&d, &secret), None).await;
     assert!(
         matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("two-factor set-ups")),
         "{refused:?}"
@@ -1312,7 +1349,7 @@ async fn turning_two_factor_on_is_counted_so_on_and_off_cannot_flood_the_mailbox
     assert_eq!(subjects_of_mail(&d, "ada@example.com").await.len(), 4, "two on, two off");
     clock.advance(day);
     let code = current_code(&d, &secret);
-    two_factor::confirm_setup(&d, &me, "t", PASSWORD, &code).await.unwrap();
+    two_factor::confirm_setup(&d, &me, "t", PASSWORD, &code, None).await.unwrap();
 }
 
 /// Each Set Up seals and writes a new secret, so they are counted per user:
@@ -1340,7 +1377,9 @@ async fn two_factor_set_ups_are_counted_so_a_loop_cannot_hold_the_writer() {
     );
     before.assert_unchanged(&d).await;
     let secret = app::domain::testing::base32_decode(&last.unwrap().secret);
-    two_factor::confirm_setup(&d, &me, "t", PASSWORD, &current_code(&d, &secret)).await.unwrap();
+    two_factor::confirm_setup(&d, &me, "t", PASSWORD, &current_code(&d, &secret), None)
+        .await
+        .unwrap();
     clock.advance(Duration::seconds(30));
     two_factor::disable(&d, &me, PASSWORD, &current_code(&d, &secret)).await.unwrap();
     clock.advance(hour);
@@ -1571,7 +1610,7 @@ async fn an_empty_current_password_is_required_and_counts_nothing() {
     assert_eq!(generated.message_for("password").as_deref(), required);
     let regenerated = developer_keys::regenerate(&d, &ada, key, "", "").await.err().unwrap();
     assert_eq!(regenerated.message_for("password").as_deref(), required);
-    let confirmed = two_factor::confirm_setup(&d, &ada, "t", "", &code).await.err().unwrap();
+    let confirmed = two_factor::confirm_setup(&d, &ada, "t", "", &code, None).await.err().unwrap();
     assert_eq!(confirmed.message_for("password").as_deref(), required);
     let changed = profile::change_password(&d, &ada, "t", "", "1234").await.err().unwrap();
     assert_eq!(changed.message_for("current_password").as_deref(), required);
@@ -1625,7 +1664,9 @@ async fn changes_checked_with_a_password_replaced_meanwhile_are_refused() {
         }),
         tokio::spawn({
             let (d, ada) = (d.clone(), ada.clone());
-            async move { two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code).await.map(drop) }
+            async move {
+                two_factor::confirm_setup(&d, &ada, "t", PASSWORD, &code, None).await.map(drop)
+            }
         }),
     ];
     wait_for_lock_waiters(&d, 5).await;
@@ -1822,7 +1863,8 @@ async fn two_factor_turned_on_is_counted_in_total_when_it_emails() {
     let secret = app::domain::testing::base32_decode(&setup.secret);
     let before = Snapshot::take(&d).await;
     let refused =
-        two_factor::confirm_setup(&d, &grace, "t", PASSWORD, &current_code(&d, &secret)).await;
+        two_factor::confirm_setup(&d, &grace, "t", PASSWORD, &current_code(&d, &secret), None)
+            .await;
     assert!(matches!(&refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
     before.assert_unchanged(&d).await;
     assert!(!two_factor::status(&d, &grace).await.unwrap().enabled);

@@ -128,6 +128,51 @@ fn an_admin_of_another_account_gets_not_found() {
     })
 }
 
+/// Flags spelled otherwise than the form spells them are refused on their
+/// field, not guessed: `is_admin=true` once read as No (a demotion) and
+/// `can_share=off` as ticked (a grant).
+#[test]
+fn flags_spelled_otherwise_are_refused_not_guessed() {
+    run(async {
+        let app = TestApp::new().await;
+        let admin = app.sign_up(ADMIN).await;
+        let added = app.call("add_user", &user_form("Bob", "bob@example.com"), Some(&admin)).await;
+        let bob_id = added.json()["id"].to_string();
+        let promoted = app.call("update_user", &promote(&bob_id), Some(&admin)).await;
+        assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.body);
+        let before = Snapshot::take(&app.domain).await;
+        let mut eve = user_form("Eve", "eve@example.com");
+        eve.retain(|(field, _)| *field != "is_admin");
+        eve.push(("is_admin", "true"));
+        let refused = app.call("add_user", &eve, Some(&admin)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert_eq!(refused.json()["Invalid"][0]["field"], "is_admin");
+        assert_eq!(refused.json()["Invalid"][0]["message"], "Account Admin must be Yes or No.");
+        let garbled = [
+            ("id", bob_id.as_str()),
+            ("first_name", "Bob"),
+            ("last_name", "Doe"),
+            ("email", "bob@example.com"),
+            ("is_admin", "true"),
+            ("can_create", "on"),
+            ("can_share", "off"),
+        ];
+        let refused = app.call("update_user", &garbled, Some(&admin)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        let fields: Vec<String> = refused.json()["Invalid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(fields, ["is_admin", "can_share"]);
+        before.assert_unchanged(&app.domain).await;
+        let listed = app.call("list_users", &[("search", "bob")], Some(&admin)).await.json();
+        assert_eq!(listed["rows"][0]["is_admin"], true);
+        assert_eq!(listed["rows"][0]["can_share"], false);
+    })
+}
+
 #[test]
 fn the_admin_cannot_delete_themself_or_demote_the_last_admin() {
     run(async {

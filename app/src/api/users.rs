@@ -27,8 +27,11 @@ pub async fn list_users(
     users::list_users_in_state(&domain()?, &admin, &search, state, sort, after.as_deref()).await
 }
 
-/// The fields of the Add User and Edit User forms. Checkboxes send a value
-/// only when ticked; Account Admin is a Yes/No choice.
+/// The fields of the Add User and Edit User forms. Checkboxes send `on`
+/// only when ticked; Account Admin is a `yes`/`no` choice (left out, No).
+/// A flag spelled otherwise is refused on its field rather than read as one
+/// or the other: `is_admin=true` read as No would demote, `can_share=off`
+/// read as ticked would grant.
 #[cfg(feature = "ssr")]
 fn user_form(
     first_name: String,
@@ -37,16 +40,34 @@ fn user_form(
     is_admin: Option<String>,
     can_create: Option<String>,
     can_share: Option<String>,
-) -> crate::domain::admin::users::UserForm {
-    crate::domain::admin::users::UserForm {
+) -> Result<crate::domain::admin::users::UserForm, AppError> {
+    let mut errors = crate::domain::core::validation::Errors::default();
+    let mut flag = |field: &str, value: Option<String>, yes: &str, no: &str, says: &str| match value
+        .as_deref()
+    {
+        None => false,
+        Some(value) if value == yes => true,
+        Some(value) if value == no => false,
+        Some(_) => {
+            errors.add(field, says);
+            false
+        }
+    };
+    let is_admin = flag("is_admin", is_admin, "yes", "no", "Account Admin must be Yes or No.");
+    let can_create =
+        flag("can_create", can_create, "on", "", "Can Create is sent as \"on\" when ticked.");
+    let can_share =
+        flag("can_share", can_share, "on", "", "Can Share is sent as \"on\" when ticked.");
+    errors.into_result()?;
+    Ok(crate::domain::admin::users::UserForm {
         first_name,
         last_name,
         email,
-        is_admin: is_admin.as_deref() == Some("yes"),
-        can_create: can_create.is_some(),
-        can_share: can_share.is_some(),
+        is_admin,
+        can_create,
+        can_share,
         pending_email: String::new(),
-    }
+    })
 }
 
 #[server(prefix = "/fn", endpoint = "add_user")]
@@ -61,7 +82,7 @@ pub async fn add_user(
     use super::web::*;
     use crate::domain::admin::users;
     let admin = member().await?.admin()?;
-    let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
+    let form = user_form(first_name, last_name, email, is_admin, can_create, can_share)?;
     users::invite(&domain()?, &admin, form).await
 }
 
@@ -92,7 +113,7 @@ pub async fn update_user(
     use super::web::*;
     use crate::domain::admin::users;
     let admin = member().await?.admin()?;
-    let form = user_form(first_name, last_name, email, is_admin, can_create, can_share);
+    let form = user_form(first_name, last_name, email, is_admin, can_create, can_share)?;
     // Each flag spelled as the form spells it, or none of the values: a
     // garbled flag must not read as "off" (an untick would then be lost).
     let flag = |value: String, yes: &str, no: &str| match value {
@@ -107,9 +128,9 @@ pub async fn update_user(
     );
     let was = match (was.as_deref(), flags) {
         (Some("yes"), (Ok(is_admin), Ok(create), Ok(share))) => {
-            let shown =
-                user_form(was_first_name, was_last_name, was_email, is_admin, create, share);
-            Some(users::UserForm { pending_email: was_pending_email, ..shown })
+            user_form(was_first_name, was_last_name, was_email, is_admin, create, share)
+                .ok()
+                .map(|shown| users::UserForm { pending_email: was_pending_email, ..shown })
         }
         _ => None,
     };

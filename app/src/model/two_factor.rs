@@ -15,4 +15,8 @@ pub struct TwoFactorSetup {
     pub secret: String,
     pub otpauth_uri: String,
     pub qr_svg: String,
+    /// Names this set-up's secret, sent back with the code: a Set Up pressed
+    /// again in another window replaces the secret, and this one's code is
+    /// then refused as replaced instead of called wrong.
+    pub setup_id: String,
 }

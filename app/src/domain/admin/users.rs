@@ -250,6 +250,10 @@ pub async fn update(
         // The Account tab asks for the password first; a stolen session
         // must not move the admin's own address without it.
         errors.add("email", OWN_EMAIL);
+    } else if email_changes && target.disabled_at.is_some() {
+        // No link goes to a disabled user, an invitation's or an address
+        // change's: its page would refuse them.
+        errors.add("email", TARGET_DISABLED);
     } else if email_changes {
         // As for an invitation: only a verified admin sends the link, and
         // only a verified one is told whether the address has an account.

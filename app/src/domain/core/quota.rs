@@ -382,6 +382,12 @@ pub struct Who {
     /// its mailbox's count (see [`counters`]). Their other subjects count
     /// them as any other, and say nothing of the address.
     pub sends_nothing: bool,
+    /// Held to the recipient's own count but not to its mailbox's (see
+    /// [`counters`]): set for a verified user's own address, whose emails
+    /// only its owner receives. Spellings of the mailbox that anyone can
+    /// sign up (`ada+1@`, `ada+2@`, …) use up the mailbox's count, which
+    /// must not close its owner's own "Forgot password?".
+    pub skip_mailbox: bool,
 }
 
 impl Who {
@@ -538,11 +544,8 @@ fn counters(policy: &QuotaPolicy, action: Action, who: &Who) -> Vec<(String, Lim
         let group = match limit.per {
             Per::Client => who.client.and_then(network_key),
             // By its hash, as the address is.
-            Per::Recipient => who
-                .recipient
-                .as_deref()
-                .and_then(mailbox_key)
-                .map(|mailbox| format!("mailbox {}", token_hash(&mailbox))),
+            Per::Recipient if who.skip_mailbox => None,
+            Per::Recipient => who.recipient.as_deref().and_then(mailbox_group),
             _ => None,
         };
         if let Some(group) = group {
@@ -559,6 +562,35 @@ fn counters(policy: &QuotaPolicy, action: Action, who: &Who) -> Vec<(String, Lim
     }
     counted.sort_by(|a, b| a.0.cmp(&b.0));
     counted
+}
+
+/// The group a recipient's mailbox is counted by: by its hash, as the
+/// address is.
+fn mailbox_group(recipient: &str) -> Option<String> {
+    mailbox_key(recipient).map(|mailbox| format!("mailbox {}", token_hash(&mailbox)))
+}
+
+/// Whether `recipient`'s mailbox has no `action` left (its group's count,
+/// not the address's own): for an email that is then not sent, answered as
+/// if it were, where a refusal would tell more than the email.
+pub async fn mailbox_spent<C: ConnectionTrait>(
+    conn: &C,
+    policy: &QuotaPolicy,
+    now: DateTime<Utc>,
+    action: Action,
+    recipient: &str,
+) -> Result<bool, AppError> {
+    let Some(group) = mailbox_group(recipient) else { return Ok(false) };
+    for limit in policy.limits.iter().filter(|l| (l.action, l.per) == (action, Per::Recipient)) {
+        let max = limit.max.saturating_mul(GROUP_FACTOR);
+        let key = counter_key(action, Per::Recipient, &group);
+        match refuse_if_spent(conn, now, key, &Limit { max, ..*limit }).await {
+            Ok(()) => {}
+            Err(AppError::TooManyRequests(_)) => return Ok(true),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(false)
 }
 
 /// Refuses `action` by `who` if a limit has no count left, without taking

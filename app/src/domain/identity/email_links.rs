@@ -194,8 +194,10 @@ pub async fn send_password_reset(
 ) -> Result<(), AppError> {
     let txn = d.begin().await?;
     // Refused past the limit before anything is looked up or locked, so a
-    // refusal costs the same whether or not the address has an account.
-    quota::refuse_spent(&txn, &d.quotas, d.clock.now(), Action::PasswordReset, who).await?;
+    // refusal costs the same whether or not the address has an account. The
+    // mailbox's count is not asked here (below).
+    let asked = Who { skip_mailbox: true, ..who.clone() };
+    quota::refuse_spent(&txn, &d.quotas, d.clock.now(), Action::PasswordReset, &asked).await?;
     let found = user::Entity::find().filter(user::Column::Email.eq(email)).one(&txn).await?;
     // The account's lock before the counts, as every link's transaction
     // takes it first; the user as read under it, still at that address and
@@ -220,7 +222,23 @@ pub async fn send_password_reset(
             return Err(AppError::Conflict(RESET_TARGET_CHANGED.into()));
         }
     }
-    let who = Who { sends_nothing: found.is_none(), ..who.clone() };
+    // A verified user's own address is held to its own count alone
+    // (`Who::skip_mailbox`): spellings of the mailbox signed up by someone
+    // else must not use up its owner's resets. Another spelling whose
+    // mailbox has none left is sent nothing, answered as any address is
+    // (refused, it would tell that the address is no verified user's).
+    let verified = found.as_ref().is_some_and(|user| user.email_verified_at.is_some());
+    let mailbox_spent = !verified
+        && found.is_some()
+        && matches!(asker, ResetAsker::Anyone)
+        && quota::mailbox_spent(&txn, &d.quotas, d.clock.now(), Action::PasswordReset, email)
+            .await?;
+    let found = found.filter(|_| !mailbox_spent);
+    let who = Who {
+        sends_nothing: found.is_none(),
+        skip_mailbox: verified || found.is_none(),
+        ..who.clone()
+    };
     d.spend(&txn, Action::PasswordReset, &who).await?;
     if let Some(user) = found {
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None, None).await?;

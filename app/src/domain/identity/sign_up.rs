@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, Set};
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::mail;
 use crate::domain::core::people::{email_taken, NewUser, EMAIL_TAKEN, SIGN_UP_EMAIL_TAKEN};
-use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -68,10 +68,13 @@ pub async fn sign_up(
     if email_taken(&d.db, &email).await? {
         return Err(AppError::field("email", SIGN_UP_EMAIL_TAKEN));
     }
-    // Refused before the hash when the mailbox has no email left; counted
-    // below, once the address is this sign-up's.
+    // Refused before the hash when the address has no email left; counted
+    // below, once the address is this sign-up's. Its mailbox's count is not
+    // asked: spellings of it signed up by someone else (`ada+1@`, …) would
+    // close sign-up to its owner. Past it, the account is made and its
+    // email waits for Resend.
     let recipient = Who { recipient: Some(email.clone()), ..Who::default() };
-    d.refuse_spent(Action::Verification, &recipient).await?;
+    d.refuse_spent(Action::Verification, &Who { skip_mailbox: true, ..recipient.clone() }).await?;
 
     let password_hash = d.passwords.hash(&input.password).await?;
     let now = d.clock.now();
@@ -111,11 +114,13 @@ pub async fn sign_up(
     // sign-up's, in its transaction: nobody spends a stranger's count by
     // signing up with their taken address, and of two sign-ups racing for
     // one address the one refused as taken spends none.
-    d.spend(&txn, Action::Verification, &recipient).await?;
-    let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
-    let removed_at = account.created_at + email_links::UNVERIFIED_ACCOUNT_LIFETIME;
-    let email = email_links::verification_email(d, &user.email, &token, Some(removed_at));
-    mail::enqueue(&txn, &d.secrets, now, email).await?;
+    if !quota::mailbox_spent(&txn, &d.quotas, now, Action::Verification, &user.email).await? {
+        d.spend(&txn, Action::Verification, &recipient).await?;
+        let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
+        let removed_at = account.created_at + email_links::UNVERIFIED_ACCOUNT_LIFETIME;
+        let email = email_links::verification_email(d, &user.email, &token, Some(removed_at));
+        mail::enqueue(&txn, &d.secrets, now, email).await?;
+    }
     let event = Event::new(ActivityKind::AccountSignedUp, &account.company_name);
     activity::record(d, &txn, By::User(&user, client), event).await?;
     txn.commit().await?;

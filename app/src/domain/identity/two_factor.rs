@@ -39,6 +39,8 @@ pub const ALREADY_ON: &str = "Two-factor authentication is already on.";
 pub const NOT_SET_UP: &str = "Start setting up two-factor authentication first.";
 pub const CHANGED_MEANWHILE: &str =
     "Two-factor authentication was changed in another window. Reload the page and try again.";
+pub const SETUP_REPLACED: &str = "Set-up was started again in another window, which replaced \
+    this QR code. Enter the code for the newest one there, or press Cancel and set up again here.";
 
 /// The 6-digit code of `secret` for time step `step` (RFC 4226 / 6238).
 pub fn code_at(secret: &[u8], step: i64) -> u32 {
@@ -162,6 +164,7 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
         .filter(two_factor::Column::EnabledAt.is_null())
         .exec(&txn)
         .await?;
+    let row_ciphertext = sealed.ciphertext.clone();
     let row = two_factor::ActiveModel {
         user_id: Set(me.user_id()),
         key_id: Set(sealed.key_id),
@@ -178,6 +181,7 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
         return Err(AppError::Conflict(CHANGED_MEANWHILE.into()));
     }
     txn.commit().await?;
+    let setup_id = setup_id(&row_ciphertext);
     let text = base32(&secret);
     let issuer = otpauth_text(ISSUER);
     let label = format!("{issuer}:{}", otpauth_text(&user.email));
@@ -191,7 +195,13 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
         .dark_color(qrcode::render::svg::Color("#000000"))
         .light_color(qrcode::render::svg::Color("#ffffff"))
         .build();
-    Ok(TwoFactorSetup { secret: text, otpauth_uri: uri, qr_svg })
+    Ok(TwoFactorSetup { secret: text, otpauth_uri: uri, qr_svg, setup_id })
+}
+
+/// A set-up's name, from its sealed secret (sealing draws a fresh nonce, so
+/// two set-ups never share one); it tells nothing of the secret.
+fn setup_id(ciphertext: &str) -> String {
+    token_hash(ciphertext)[..16].to_string()
 }
 
 /// A part of an `otpauth://` address escaped, all but the unreserved
@@ -206,7 +216,9 @@ fn otpauth_text(text: &str) -> String {
 }
 
 /// Turns 2FA on with the user's password and the first valid code; returns
-/// the recovery codes, shown once. Every other session of the user ends
+/// the recovery codes, shown once. `setup`, when given, is the set-up the
+/// code was read from ([`TwoFactorSetup::setup_id`]): another one started
+/// since is refused as such (the JSON API may leave it out). Every other session of the user ends
 /// (and every log-in waiting for a code): one opened with the password alone
 /// by someone who had it would otherwise outlive the second factor.
 pub async fn confirm_setup(
@@ -215,6 +227,7 @@ pub async fn confirm_setup(
     current_session_token: &str,
     password: &str,
     code: &str,
+    setup: Option<&str>,
 ) -> Result<Vec<String>, AppError> {
     let now = d.clock.now();
     let user = own_row(d, me).await?;
@@ -229,6 +242,9 @@ pub async fn confirm_setup(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::Conflict(NOT_SET_UP.into()))?;
+    if setup.is_some_and(|shown| shown != setup_id(&pending.ciphertext)) {
+        return Err(AppError::Conflict(SETUP_REPLACED.into()));
+    }
     let secret = open_secret(d, &pending)?;
     let step = matching_step(&secret, code, now, pending.last_step).ok_or_else(|| {
         AppError::field(
