@@ -73,6 +73,36 @@ async fn sign_up_writes_a_verification_link_and_using_it_verifies_the_address() 
     before.assert_unchanged(&d).await;
 }
 
+/// The link pressed twice at once (a double click without scripts shows
+/// the second answer): both are told the address is verified, and it is
+/// recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verification_link_pressed_twice_at_once_says_verified_both_times() {
+    let (d, _) = fresh_concurrent_domain().await;
+    for round in 0..8 {
+        let email = format!("grace{round}@example.com");
+        let s = sign_up(&d, &email).await;
+        let token = link_token(&d, &email, "/verify-email").await;
+        let presses: Vec<_> = (0..2)
+            .map(|_| {
+                let (d, token) = (d.clone(), token.clone());
+                tokio::spawn(async move { email_links::verify_email(&d, &token, None).await })
+            })
+            .collect();
+        for press in presses {
+            assert_eq!(press.await.unwrap(), Ok(()), "round {round}");
+        }
+        assert!(profile::current_user(&d, &s.member).await.unwrap().email_verified);
+        let recorded = activity_event::Entity::find()
+            .filter(activity_event::Column::Kind.eq(ActivityKind::EmailVerified.as_str()))
+            .filter(activity_event::Column::Target.eq(email.as_str()))
+            .count(&d.db)
+            .await
+            .unwrap();
+        assert_eq!(recorded, 1, "round {round}");
+    }
+}
+
 /// The account is removed a week after its sign-up, not after its latest
 /// verification email: a resend on the sixth day says when, not "7 days".
 #[tokio::test]

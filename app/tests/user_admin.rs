@@ -102,8 +102,6 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     before.assert_unchanged(&d).await;
 }
 
-/// A decline hands what the invitee was given to another active admin; with
-/// none at the moment, it is refused and the link is not used up.
 /// An admin who names themself and their company to look like the platform
 /// (or a bank) still cannot write an invitation that reads as the
 /// platform's own: both names are quoted, quotes inside escaped, and the
@@ -128,6 +126,9 @@ async fn an_invitation_cannot_pass_for_the_platform() {
     );
 }
 
+/// A decline hands what the invitee was given to another active admin
+/// (`phone_numbers.rs` shows the hand-over); with none at the moment, it is
+/// refused and the link is not used up.
 #[tokio::test]
 async fn a_decline_with_no_active_admin_to_inherit_changes_nothing() {
     let (d, _) = fresh_domain().await;

@@ -4,7 +4,7 @@
 //! work, and leptos 0.8 renders that end in a redirect occasionally stalled
 //! under concurrent load in our tests. The session found here is handed to
 //! the render, which then looks it up no more. The pages that start a new
-//! session (log-in, sign-up, an invitation) get it too, only to tell a
+//! session (log-in, sign-up, an invitation, a reset link) get it too, only to tell a
 //! signed-in visitor who they are and that going on ends that session.
 use app::api::web::{session_token_in, SignedIn, WebContext};
 use app::components::address::log_in_url;
@@ -22,7 +22,8 @@ pub async fn send_to_log_in(
 ) -> Response {
     let path = request.uri().path().to_owned();
     let my_account = path == "/account" || path.starts_with("/account/");
-    let starts_a_session = matches!(path.as_str(), "/login" | "/signup" | "/activate");
+    let starts_a_session =
+        matches!(path.as_str(), "/login" | "/signup" | "/activate" | "/reset-password");
     if request.method() != Method::GET || !(my_account || starts_a_session) {
         return next.run(request).await;
     }

@@ -76,11 +76,19 @@ fn a_reset_link_signs_in_with_the_new_password_and_ends_old_sessions() {
         let old = app.sign_up(ADMIN).await;
         app.call("request_password_reset", &[("email", ADMIN)], None).await;
         let token = app.link_token(ADMIN, "/reset-password").await;
-        assert!(app
-            .page(&format!("/reset-password?token={token}"), None)
-            .await
-            .body
-            .contains("New Password"));
+        let page = app.page(&format!("/reset-password?token={token}"), None).await;
+        assert!(page.body.contains("New Password"));
+        assert!(!page.body.contains("You are logged in as"));
+        // Opened in a browser signed in as someone else, the page says that
+        // a new password here ends that session.
+        let eve = app.sign_up("eve@other.example").await;
+        let page = app.page(&format!("/reset-password?token={token}"), Some(&eve)).await;
+        assert!(
+            page.body.contains("You are logged in as <strong>eve@other.example</strong>")
+                && page.body.contains("setting a new password here ends this session."),
+            "{}",
+            page.body
+        );
 
         let new_password = "Quartz-Harbor-Lantern-77";
         let reply = app

@@ -73,6 +73,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let link = server_resource(|| (), move |_| check_reset_link(token.clone()));
     let form = move |email: String| {
         view! {
+            <SignedInAlready then="setting a new password here ends this session." />
             <ActionForm action=reset attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["new_password"]) />
                 <input type="hidden" name="token" value=token_from_query() />

@@ -172,7 +172,6 @@ impl NewUser {
     }
 }
 
-/// The user with this address, in any account (operators and log-in only).
 /// The account's admins who can act for it, but `except`: activated and
 /// not disabled. An invited admin cannot until they activate (their link may
 /// never be opened), nor can a disabled one.
@@ -185,6 +184,7 @@ pub fn active_admins_but(scope: &Scoped, except: i32) -> Select<user::Entity> {
         .filter(user::Column::Id.ne(except))
 }
 
+/// The user with this address, in any account (operators and log-in only).
 pub async fn by_email(
     conn: &impl ConnectionTrait,
     email: &str,

@@ -144,9 +144,15 @@ pub async fn verify_email(d: &Domain, token: &str, client: Option<IpAddr>) -> Re
     // The clean-up of accounts never verified takes it too, so it removes
     // an account before its verification or not at all.
     let user = lock_account_of(&txn, link.user_id).await?;
-    tokens::consume(d, &txn, token, Purpose::VerifyEmail).await?;
     // Refused like a disabled user's other links; the link is not used up.
     people::refuse_disabled(&user)?;
+    // The same link pressed twice at once (a double click without scripts,
+    // whose second answer is the one shown): the second finds the address
+    // verified by the first, which is all the link was for.
+    if user.email_verified_at.is_some() {
+        return Ok(());
+    }
+    tokens::consume(d, &txn, token, Purpose::VerifyEmail).await?;
     user::Entity::update_many()
         .col_expr(user::Column::EmailVerifiedAt, Expr::value(d.clock.now()))
         .filter(user::Column::Id.eq(user.id))
