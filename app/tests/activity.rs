@@ -207,7 +207,7 @@ async fn managing_users_and_the_account_records_each_change() {
 
 #[tokio::test]
 async fn numbers_applications_and_resources_record_each_change() {
-    let (d, _) = stocked().await;
+    let (d, clock) = stocked().await;
     let ada = from_here(account_with_admin(&d, "Acme", "ada@example.com").await);
     let admin = ada.admin().unwrap();
     let bob = from_here(add_user(&d, ada.account_id(), "bob@example.com", true).await);
@@ -258,6 +258,9 @@ async fn numbers_applications_and_resources_record_each_change() {
     integrations::update(&d, &admin, integration, "Calls", "").await.unwrap();
     let renamed = log.one_from_here(&d, ActivityKind::IntegrationUpdated, me, "Calls").await;
     assert_eq!(renamed.detail.as_deref(), Some("renamed from Recordings"));
+    // Saved again as it is: nothing recorded.
+    integrations::update(&d, &admin, integration, "Calls", "").await.unwrap();
+    assert_eq!(log.new_events(&d).await, [], "an integration saved unchanged");
 
     let form = |name: &str| LibraryForm {
         name: name.into(),
@@ -266,8 +269,13 @@ async fn numbers_applications_and_resources_record_each_change() {
     };
     let library = js_libraries::add(&d, &ada, form("Utils")).await.unwrap();
     log.one_from_here(&d, ActivityKind::JsLibraryAdded, me, "Utils").await;
-    js_libraries::update(&d, &ada, library.id, form("Helpers")).await.unwrap();
-    log.one_from_here(&d, ActivityKind::JsLibraryUpdated, me, "Helpers").await;
+    let helpers = js_libraries::update(&d, &ada, library.id, form("Helpers")).await.unwrap();
+    let renamed = log.one_from_here(&d, ActivityKind::JsLibraryUpdated, me, "Helpers").await;
+    assert_eq!(renamed.detail.as_deref(), Some("renamed from Utils"));
+    clock.advance(chrono::Duration::days(2));
+    let saved = js_libraries::update(&d, &ada, library.id, form("Helpers")).await.unwrap();
+    assert_eq!(log.new_events(&d).await, [], "a library saved unchanged");
+    assert_eq!(saved.updated, helpers.updated, "nor its Updated date moved");
 
     applications::save_settings(&d, &ada, app.id, None, &[library.id], &[integration])
         .await
@@ -275,6 +283,10 @@ async fn numbers_applications_and_resources_record_each_change() {
     let settings =
         log.one_from_here(&d, ActivityKind::ApplicationSettingsChanged, me, "Hotline").await;
     assert_eq!(settings.detail.as_deref(), Some("libraries: Helpers; integrations: Calls"));
+    // An edit's reply names the applications using it, as the list does.
+    let described = integrations::update(&d, &admin, integration, "Calls", "Kept").await.unwrap();
+    assert_eq!(described.used_by, app::domain::testing::used_by(&["Hotline"], 0));
+    log.one_from_here(&d, ActivityKind::IntegrationUpdated, me, "Calls").await;
     js_libraries::delete(&d, &ada, library.id, &app::domain::testing::used_by(&["Hotline"], 0))
         .await
         .unwrap();

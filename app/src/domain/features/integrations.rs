@@ -322,7 +322,11 @@ pub async fn update(
     let name = errors.check("name", validation::one_line_name(name, "Name"));
     let description = errors.check("description", description(description_text));
     errors.into_result()?;
-    find(d, admin, id).await?;
+    let shown = find(d, admin, id).await?;
+    // Saved as it is (Save pressed again): nothing to write, record or count.
+    if (&shown.name, &shown.description) == (&name, &description) {
+        return with_used_by(d, row(shown)).await;
+    }
     refuse_taken_name(d, admin, &name, Some(id)).await?;
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.begin().await?;
@@ -341,7 +345,14 @@ pub async fn update(
     let model = active.update(&txn).await.map_err(name_conflict)?;
     activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
-    Ok(row(model))
+    with_used_by(d, row(model)).await
+}
+
+/// `row` with the applications that use it, as the list shows it: an admin
+/// sees every application of the account.
+async fn with_used_by(d: &Domain, row: IntegrationRow) -> Result<IntegrationRow, AppError> {
+    let used_by = using_integrations(&d.db, &[row.id]).await?.remove(&row.id).unwrap_or_default();
+    Ok(IntegrationRow { used_by, ..row })
 }
 
 /// Deletes an integration. One that applications use is deleted only when

@@ -134,7 +134,6 @@ pub async fn update(
 ) -> Result<JsLibraryRow, AppError> {
     let checked = check(&form)?;
     me.verified(&d.db).await?;
-    let event = Event::new(ActivityKind::JsLibraryUpdated, &checked.name);
     let found = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
     let key = names::key(&checked.name);
     // A library that already shares its name (two of one name from before
@@ -143,25 +142,39 @@ pub async fn update(
     if renames(&found) {
         refuse_taken(&d.db, me, &key, Some(id)).await?;
     }
-    let by = By::Member(activity::count_change(d, me).await?);
-    let model = activity::with_event(d, by, event, async |txn| {
+    let unchanged = |found: &js_library::Model| {
+        (&found.name, &found.description, &found.code)
+            == (&checked.name, &checked.description, &checked.code)
+    };
+    // Saved as it is (Save pressed again): nothing to write, record or count.
+    let model = if unchanged(&found) {
+        found
+    } else {
+        let by = By::Member(activity::count_change(d, me).await?);
+        let txn = d.begin().await?;
         // Whether this renames is decided again under the lock, from the row
         // as it is now: a rename that landed since would otherwise be
         // written back over, onto a name another library may have taken.
-        lock_account(txn, me.account_id()).await?;
-        me.verified(txn).await?;
-        let found = Scoped::of(me).find_mine::<js_library::Entity>(txn, id).await?;
+        lock_account(&txn, me.account_id()).await?;
+        me.verified(&txn).await?;
+        let found = Scoped::of(me).find_mine::<js_library::Entity>(&txn, id).await?;
         if renames(&found) {
-            refuse_taken(txn, me, &key, Some(id)).await?;
+            refuse_taken(&txn, me, &key, Some(id)).await?;
+        }
+        let mut event = Event::new(ActivityKind::JsLibraryUpdated, &checked.name);
+        if found.name != checked.name {
+            event = event.detail(format!("renamed from {}", found.name));
         }
         let mut active = found.into_active_model();
         active.name = Set(checked.name);
         active.description = Set(checked.description);
         active.code = Set(checked.code);
         active.updated_at = Set(d.clock.now());
-        Ok(active.update(txn).await?)
-    })
-    .await?;
+        let model = active.update(&txn).await?;
+        activity::record(d, &txn, by, event).await?;
+        txn.commit().await?;
+        model
+    };
     let mut used = using_libraries_seen_by(&d.db, &[model.id], me).await?;
     let used = used.remove(&model.id).unwrap_or_default();
     Ok(row(model, used))
