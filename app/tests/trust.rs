@@ -91,6 +91,31 @@ async fn forgot_password_is_limited_per_address_and_past_it_writes_no_email() {
     assert_eq!(emails_to(&d, "ada@example.com").await, 4);
 }
 
+/// "Forgot password?" answers before it looks the address up: for an
+/// address with an account as soon as for one without, even while that
+/// account's lock is held (on SQLite, the writer), and the link is written
+/// once the lock is free. Before, the answer waited for the lock, which
+/// told that the address has an account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forgot_password_answers_before_it_looks_the_address_up() {
+    use app::domain::core::scope::lock_account_of;
+    let (mut d, _) = fresh_concurrent_domain().await;
+    d.reply_before_sending = true;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let held = d.begin().await.unwrap();
+    lock_account_of(&held, ada.user_id()).await.unwrap();
+    for address in ["ada@example.com", "nobody@example.com"] {
+        let asked = email_links::request_password_reset(&d, address, None);
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(5), asked).await;
+        assert_eq!(answer.expect("answered while the account is locked"), Ok(()), "{address}");
+    }
+    held.commit().await.unwrap();
+    d.background.close();
+    d.background.wait().await;
+    assert_eq!(emails_to(&d, "ada@example.com").await, 1);
+    assert_eq!(emails_to(&d, "nobody@example.com").await, 0);
+}
+
 /// Tagging an address anew for each email ("ada+1@", "ada+2@", Gmail's
 /// dots) reaches one mailbox: its spellings share four times one
 /// address's limit, so a mailbox cannot be flooded by spelling it anew.

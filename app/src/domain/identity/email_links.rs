@@ -166,7 +166,10 @@ pub async fn verify_email(d: &Domain, token: &str, client: Option<IpAddr>) -> Re
 
 /// "Forgot password?": the same answer whether or not the address exists.
 /// Limited per address and per client address whether or not it exists, so
-/// the limit tells nothing either.
+/// the limit tells nothing either; nor does the time the answer takes: it
+/// comes once the limits are checked, the same for every address, and the
+/// lookup, the lock of the user's account and the email's writing follow
+/// it in the background (`Domain::reply_before_sending`).
 pub async fn request_password_reset(
     d: &Domain,
     email: &str,
@@ -174,7 +177,21 @@ pub async fn request_password_reset(
 ) -> Result<(), AppError> {
     let email = validation::email(email).map_err(|m| AppError::field("email", m))?;
     let who = Who { recipient: Some(email.clone()), client, ..Who::default() };
-    send_password_reset(d, &email, &who, ResetAsker::Anyone).await
+    if !d.reply_before_sending {
+        return send_password_reset(d, &email, &who, ResetAsker::Anyone).await;
+    }
+    // On the read pool: waits for no writer. The mailbox's count is left to
+    // the send, which answers nothing (see `send_password_reset`).
+    let asked = Who { skip_mailbox: true, ..who.clone() };
+    quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::PasswordReset, &asked).await?;
+    let later = d.clone();
+    d.background.spawn(async move {
+        // Refused here only when requests raced past the check above.
+        if let Err(err) = send_password_reset(&later, &email, &who, ResetAsker::Anyone).await {
+            tracing::info!(error = ?err, "a password reset asked for was not sent");
+        }
+    });
+    Ok(())
 }
 
 /// Who asks for a reset link.
