@@ -204,7 +204,8 @@ pub enum ResetAsker<'a> {
 }
 
 /// Writes a reset link to `email`'s user, if there is one, not disabled and
-/// not still invited, counted for `who` either way when anyone asks (so
+/// not still invited (asked by anyone, an invitee is told that their
+/// invitation sets the password), counted for `who` either way (so
 /// neither the answer nor the limit tells whether the user exists or is
 /// disabled). An admin who asks is refused, before the count, when nothing
 /// would be sent: the user left the account, changed address or was
@@ -233,12 +234,18 @@ pub async fn send_password_reset(
         },
         None => None,
     };
+    let found = found.filter(|user| user.email == email && user.disabled_at.is_none());
     // An invited user has no password to reset: their invitation sets one
     // (and an admin's Reset Password sends it again). A reset link would
-    // activate them at an address the admin may yet correct.
-    let found = found.filter(|user| {
-        user.email == email && user.disabled_at.is_none() && user.status != user::INVITED
-    });
+    // activate them at an address the admin may yet correct. Asked by
+    // anyone, they are told so instead, counted as a link is: sent nothing,
+    // they would wait for a link that never comes.
+    let (found, invited) = match found {
+        Some(user) if user.status == user::INVITED => {
+            (None, Some(user).filter(|_| matches!(asker, ResetAsker::Anyone)))
+        }
+        found => (found, None),
+    };
     if let ResetAsker::Admin(admin, _) = &asker {
         admin.recheck(&txn).await?;
         if found.as_ref().is_none_or(|user| user.account_id != admin.account_id()) {
@@ -250,19 +257,31 @@ pub async fn send_password_reset(
     // else must not use up its owner's resets. Another spelling whose
     // mailbox has none left is sent nothing, answered as any address is
     // (refused, it would tell that the address is no verified user's).
-    let verified = found.as_ref().is_some_and(|user| user.email_verified_at.is_some());
+    let recipient = found.as_ref().or(invited.as_ref());
+    let verified = recipient.is_some_and(|user| user.email_verified_at.is_some());
     let mailbox_spent = !verified
-        && found.is_some()
+        && recipient.is_some()
         && matches!(asker, ResetAsker::Anyone)
         && quota::mailbox_spent(&txn, &d.quotas, d.clock.now(), Action::PasswordReset, email)
             .await?;
     let found = found.filter(|_| !mailbox_spent);
-    let who = Who {
-        sends_nothing: found.is_none(),
-        skip_mailbox: verified || found.is_none(),
-        ..who.clone()
-    };
+    let invited = invited.filter(|_| !mailbox_spent);
+    let sends_nothing = found.is_none() && invited.is_none();
+    let who = Who { sends_nothing, skip_mailbox: verified || sends_nothing, ..who.clone() };
     d.spend(&txn, Action::PasswordReset, &who).await?;
+    if let Some(user) = invited {
+        let body = "Someone, hopefully you, asked to reset the password of your Voice Console \
+                    account.\n\nYou have not accepted your invitation yet, so there is no \
+                    password to reset: open the invitation email to choose your password. If you \
+                    cannot find it, ask an admin of your company's account to send it again.\n\n\
+                    If you did not ask, ignore this email.\n";
+        let notice = Email {
+            to: user.email.clone(),
+            subject: "No password to reset yet".into(),
+            body: body.into(),
+        };
+        mail::enqueue(&txn, &d.secrets, d.clock.now(), notice).await?;
+    }
     if let Some(user) = found {
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None, None).await?;
         // Told as it happened: a user whose admin sent the link did not ask.
