@@ -2115,8 +2115,16 @@ async fn a_disabled_users_links_are_refused_when_their_page_opens() {
     let before = Snapshot::take(&d).await;
     let disabled = Some(AppError::Forbidden(people::DISABLED.into()));
     assert_eq!(email_links::check_reset_link(&d, &reset).await.err(), disabled);
-    assert_eq!(invitations::read_invitation(&d, &activation).await.err(), disabled);
+    // A disabled invitee's invitation is on hold: its page says so (and
+    // offers only Decline); Activate is refused.
+    let on_hold = invitations::read_invitation(&d, &activation).await.unwrap();
+    assert!(on_hold.on_hold && !invitation.on_hold);
+    let activated = invitations::activate(&d, &activation, "Quartz-Harbor-Lantern-77", "t", None);
+    assert_eq!(activated.await.err(), disabled);
     before.assert_unchanged(&d).await;
+    // Whoever holds the address can still decline it.
+    invitations::decline_invitation(&d, &activation).await.unwrap();
+    assert!(user::Entity::find_by_id(cy.id).one(&d.db).await.unwrap().is_none());
 }
 
 /// Add User's form for Cy Doe, cy@example.com.

@@ -440,6 +440,34 @@ fn an_invitee_declines_from_the_links_page_and_the_admin_is_told_beside_the_emai
     })
 }
 
+/// An admin who disables an invitee (instead of deleting them) puts the
+/// invitation on hold: its page says so and offers only Decline, which
+/// whoever holds the address can still press.
+#[test]
+fn a_disabled_invitees_page_offers_only_decline() {
+    run(async {
+        let app = TestApp::new().await;
+        let (admin, token) = cy_invited(&app).await;
+        let cy = id_of(&app, &admin, "cy@example.com").await;
+        let disabled = app.call("disable_user", &[("id", &cy)], Some(&admin)).await;
+        assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+        let path = format!("/activate?token={token}");
+        let page = app.page(&path, None).await;
+        assert!(
+            page.body.contains("is on hold: an admin of the account disabled it"),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("Activate Account"), "{}", page.body);
+        assert!(page.body.contains(&format!("{path}&amp;decline=1")), "{}", page.body);
+        let declined = app
+            .plain_post("decline_invitation", &[("token", &token)], &format!("{path}&decline=1"))
+            .await;
+        assert_eq!(declined.status, StatusCode::FOUND, "{}", declined.body);
+        assert_eq!(declined.location(), Some(app::pages::INVITATION_DECLINED));
+    })
+}
+
 /// Grace opens Cy's invitation in her own browser: the page says she is
 /// logged in, and activating logs Cy in there and ends Grace's session.
 #[test]

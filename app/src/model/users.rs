@@ -162,6 +162,9 @@ pub struct Invitation {
     pub company: String,
     /// The address invited, which becomes the user's log-in.
     pub email: String,
+    /// An admin disabled the invitee: it cannot be activated until they
+    /// enable them, but it can still be declined.
+    pub on_hold: bool,
 }
 
 /// A user of the account as a picker offers them.

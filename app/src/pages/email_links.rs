@@ -184,8 +184,27 @@ pub fn ActivatePage() -> impl IntoView {
     // plain HTML, with nothing to fill it in later.
     let invitation =
         server_resource(|| (), move |_| crate::api::invitations::read_invitation(token.clone()));
-    let activate_form = move |invited: Invitation| {
+    let decline_link = move || {
         view! {
+            <h2>"Not for you?"</h2>
+            <p>
+                "If you do not know this account or do not want to join it, you can decline the \
+                 invitation. "
+                <a href=format!("{}&decline=1", invitation_url())>"Decline Invitation…"</a>
+            </p>
+        }
+    };
+    let activate_form = move |invited: Invitation| {
+        if invited.on_hold {
+            return Either::Left(view! {
+                <p class="alert info" role="status">
+                    "Your invitation to join " <strong>{invited.company}</strong>
+                    " is on hold: an admin of the account disabled it, so it cannot be activated now."
+                </p>
+                {decline_link()}
+            });
+        }
+        Either::Right(view! {
             <SignedInAlready then="activating the invitation ends this session." />
             <p>
                 "You are invited to join " <strong>{invited.company}</strong>
@@ -200,13 +219,8 @@ pub fn ActivatePage() -> impl IntoView {
                     "Activate Account"
                 </button>
             </ActionForm>
-            <h2>"Not for you?"</h2>
-            <p>
-                "If you do not know this account or do not want to join it, you can decline the \
-                 invitation. "
-                <a href=format!("{}&decline=1", invitation_url())>"Decline Invitation…"</a>
-            </p>
-        }
+            {decline_link()}
+        })
     };
     let decline_form = move |invited: Invitation| {
         view! {

@@ -320,9 +320,14 @@ pub async fn read_invitation(d: &Domain, token: &str) -> Result<Invitation, AppE
     };
     let invitee =
         user::Entity::find_by_id(link.user_id).one(&d.read).await?.ok_or(AppError::NotFound)?;
-    // Refused as pressing Activate would be.
-    people::refuse_disabled(&invitee)?;
-    Ok(Invitation { company: company(&d.read, invitee.account_id).await?, email: invitee.email })
+    // A disabled invitee's invitation is on hold: Activate is refused, but
+    // whoever holds the address (perhaps not whom the admin meant) can
+    // still decline it rather than wait for the clean-up.
+    Ok(Invitation {
+        company: company(&d.read, invitee.account_id).await?,
+        email: invitee.email,
+        on_hold: invitee.disabled_at.is_some(),
+    })
 }
 
 /// The button on the page an activation link opens: sets the first password
