@@ -134,7 +134,25 @@ async fn bad_credentials_are_refused_beside_their_fields_and_nothing_is_stored()
                 ..dialogflow("X")
             },
             "config",
-            "private_key",
+            "no valid PEM \"private_key\"",
+        ),
+        // Pasted from an environment variable: its line breaks written out.
+        (
+            NewIntegration {
+                config: dialogflow_config().replace("\\n", "\\\\n"),
+                ..dialogflow("X")
+            },
+            "config",
+            "no valid PEM \"private_key\"",
+        ),
+        // Cut short: a PEM's lines, but not a key.
+        (
+            NewIntegration {
+                config: dialogflow_config().replace(PRIVATE_KEY_MATERIAL, "AAAA"),
+                ..dialogflow("X")
+            },
+            "config",
+            "no valid PEM \"private_key\"",
         ),
         (
             NewIntegration { description: "d".repeat(501), ..dynamodb("X") },

@@ -95,15 +95,48 @@ async fn fresh_database_url() -> String {
 pub mod samples {
     pub const AWS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
     pub const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    /// A line of [`DIALOGFLOW_KEY`]'s secret material, to look for where it
+    /// must never be.
     pub const PRIVATE_KEY_MATERIAL: &str =
-        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7SECRETMATERIAL";
+        "7hguHwFxLdDMoKlF2SF8OkOvxmsPrGxG3WhhQ+o7BMsDXyBs+ubsqEKW8JQTcp2V";
+    /// A real RSA key, made for these tests and used nowhere else: the
+    /// Dialogflow config's key is parsed, not only its PEM lines checked.
+    pub const DIALOGFLOW_KEY: &str = "\
+        -----BEGIN PRIVATE KEY-----\n\
+        MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCdgr9mWLEoaOHB\n\
+        7hguHwFxLdDMoKlF2SF8OkOvxmsPrGxG3WhhQ+o7BMsDXyBs+ubsqEKW8JQTcp2V\n\
+        Gxg597O2je89S2r3Q4Lj3jf37RV0jtnQyvEUaDaGM1U0BavM31DQyBMYPoba0Kbg\n\
+        b3YcZyCEid+F2OPFtwn94dbQVDTL/wl/FeSGDOU+GlAQSnR+qndTSkMqqpKbVBhU\n\
+        E0ckLvoyEBud0vtCJoYvMNzU/T+f/FCQrEdbCGiRe13xQC8NpxEQlDlAamfxngB/\n\
+        hluBOfzyC9c9FFgGEw/tx96dWn6lg2J4tty7a4+GvYSo+1pnKhjR5HDihd8QSCk4\n\
+        f6KCoCkNAgMBAAECggEAPj4uuJkP2PIpVGNsNr2V6k26l0Jd4fY930N+//Ue1aDD\n\
+        YPWZi+Y0p4HrX7e1rpsvqhGLzu3e9hhy4TtFxZJ2+Ar6oXQuHuwUy0tDPrv3oIna\n\
+        1UF9Jx1PfpTGdLpQ+7K70uVddlUvIUUWzNX/DJZMKVP6eoAM8lK0phkatFSyUHIn\n\
+        MihAoZSc7pM3VVuxcaNZHwqKRC0pZzH7FzrQpFENX504hlZvnUc3mZmh3e2ZCbmz\n\
+        h/qQB0p0Bh3sjd0Mp7NGQm8CO0nXrUmgBx6fui2mJfybPZlSpXvEUmk5sr7WP1nq\n\
+        XLFsT32VdtnbkBg6hDtCJ1f227Gdny9asznfH455GQKBgQDUMa/zLsJd/rzs7Olv\n\
+        jyXHKPLxvliia4PBZDg5SInrktubsA7sVCd+30mAhcEiIVRVIIu0msA9Ifhrxl6/\n\
+        zncu/DMYBGMlW2HMXsmifEZdL0nSd3+QYe7h6dADviCn2pR+NlNv0fS56YWVZd4+\n\
+        1PzTP68ppYMOvax5LTkAC3QOAwKBgQC+BxUOcaHOpQAN+9Q/+ZzmEu/Zc9aZIvMh\n\
+        uWkP9lE8Zv5UM8LukbjWPDh2O25DBk9IOjGxohGckqmwMpMzN9VWaIwGG3d23fKH\n\
+        MYj/E2jbLD4P+rJ91RFSO21YoN3R/Jz86AW+8qiBtN61iN0laW7xhgJKL/pb6Oin\n\
+        JFGVbE2HrwKBgAT0LAFnZA5BtjNpzIFYPC+MGy/dm8Ae9nJ7Xnyn3uBrC0l1MMP/\n\
+        qvRhThv8A2hCku9x1REgU8CZnG0XsnqT3WBxbtfuskna+kuFIvvyHspqIjURqR67\n\
+        ypHnnX2Y4LZKehEAP65qnmYAt6enOysIWeaso/A69vZPI0mo7p27prf1AoGAOFaV\n\
+        MZES7dcRaxPsW4M/tx6KKagkSYaJGsiDk43ti8DlSkWGV4CwkiOMgdEg4ZIvUzSd\n\
+        oxJvskHxOSHlblvxTgr06KKgCofG7boL6cPxZHl7dPVYkeHnnr+rrYkT+ruwN3L6\n\
+        sR/0QXBETwHivsLBd63JZAFRcopc36Du5yQS4FUCgYEAsv9BpZZcKxO5jlEdGBiZ\n\
+        NKt135b6GD/NQsP3+3AJhUwGuz+gB5Gekag3O0FUh1yJkBQ46TqvWlbU2Ii1H+4a\n\
+        nP4BOrrU7t686bVqByOT1SgypkMcRABAU2VW6W0lRgaBbArHzwHIswv0lKOml+zQ\n\
+        loOJQrQVJzpuNF4m//pAF5A=\n\
+        -----END PRIVATE KEY-----\n";
 
     pub fn dialogflow_config() -> String {
         serde_json::json!({
             "type": "service_account",
             "project_id": "voice-bot-123",
             "private_key_id": "abc123",
-            "private_key": format!("-----BEGIN PRIVATE KEY-----\n{PRIVATE_KEY_MATERIAL}\n-----END PRIVATE KEY-----\n"),
+            "private_key": DIALOGFLOW_KEY,
             "client_email": "bot@voice-bot-123.iam.gserviceaccount.com",
             "client_id": "1234567890",
         })

@@ -152,11 +152,18 @@ fn dialogflow_config(value: &str) -> Result<(String, String), String> {
     if validation::email(text("client_email")).is_err() {
         return Err("Config has no valid \"client_email\".".into());
     }
+    // The key parsed, not only its PEM lines checked: one pasted with
+    // literal "\n"s (as it comes out of an environment variable) or cut
+    // short would be saved and fail at its first use, and credentials
+    // cannot be edited, only deleted with their attachments and added again.
     let key = text("private_key");
-    if !(key.starts_with("-----BEGIN PRIVATE KEY-----")
-        && key.ends_with("-----END PRIVATE KEY-----"))
-    {
-        return Err("Config has no PEM \"private_key\".".into());
+    let parsed = rustls_pemfile::private_key(&mut key.as_bytes()).ok().flatten();
+    let usable = parsed
+        .is_some_and(|parsed| rustls::crypto::ring::sign::any_supported_type(&parsed).is_ok());
+    if !key.starts_with("-----BEGIN PRIVATE KEY-----") || !usable {
+        return Err("Config has no valid PEM \"private_key\": paste the key file as Google \
+                    Cloud gave it."
+            .into());
     }
     Ok((value.to_owned(), project_id.to_owned()))
 }
