@@ -255,11 +255,11 @@ async fn numbers_applications_and_resources_record_each_change() {
 
     let integration = s3_integration(&d, &ada, "Recordings").await;
     log.one_from_here(&d, ActivityKind::IntegrationAdded, me, "Recordings").await;
-    integrations::update(&d, &admin, integration, "Calls", "").await.unwrap();
+    integrations::update(&d, &admin, integration, "Calls", "", None).await.unwrap();
     let renamed = log.one_from_here(&d, ActivityKind::IntegrationUpdated, me, "Calls").await;
     assert_eq!(renamed.detail.as_deref(), Some("renamed from Recordings"));
     // Saved again as it is: nothing recorded.
-    integrations::update(&d, &admin, integration, "Calls", "").await.unwrap();
+    integrations::update(&d, &admin, integration, "Calls", "", None).await.unwrap();
     assert_eq!(log.new_events(&d).await, [], "an integration saved unchanged");
 
     let form = |name: &str| LibraryForm {
@@ -284,7 +284,8 @@ async fn numbers_applications_and_resources_record_each_change() {
         log.one_from_here(&d, ActivityKind::ApplicationSettingsChanged, me, "Hotline").await;
     assert_eq!(settings.detail.as_deref(), Some("libraries: Helpers; integrations: Calls"));
     // An edit's reply names the applications using it, as the list does.
-    let described = integrations::update(&d, &admin, integration, "Calls", "Kept").await.unwrap();
+    let described =
+        integrations::update(&d, &admin, integration, "Calls", "Kept", None).await.unwrap();
     assert_eq!(described.used_by, app::domain::testing::used_by(&["Hotline"], 0));
     log.one_from_here(&d, ActivityKind::IntegrationUpdated, me, "Calls").await;
     js_libraries::delete(&d, &ada, library.id, &app::domain::testing::used_by(&["Hotline"], 0))

@@ -1341,7 +1341,7 @@ async fn an_integration_edit_behind_its_deletion_is_told_it_is_gone() {
     integration::Entity::delete_by_id(bucket).exec(&deleting).await.unwrap();
     let edit = tokio::spawn({
         let (d, admin) = (d.clone(), ada.admin().unwrap());
-        async move { integrations::update(&d, &admin, bucket, "Archive", "").await }
+        async move { integrations::update(&d, &admin, bucket, "Archive", "", None).await }
     });
     app::domain::testing::wait_for_lock_waiters(&d, 1).await;
     deleting.commit().await.unwrap();

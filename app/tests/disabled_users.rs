@@ -490,7 +490,7 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
         ..Default::default()
     };
     assert_eq!(integrations::add(&d, &stale, input).await.err(), not_admin);
-    let renamed = integrations::update(&d, &stale, bucket, "Old recordings", "").await;
+    let renamed = integrations::update(&d, &stale, bucket, "Old recordings", "", None).await;
     assert_eq!(renamed.err(), not_admin);
     assert_eq!(
         integrations::delete(&d, &stale, bucket, &app::domain::testing::used_by(&[], 0))

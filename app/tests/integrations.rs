@@ -199,7 +199,7 @@ async fn names_are_unique_within_an_account_only() {
     integrations::add(&d, &other, s3("Recordings")).await.unwrap();
     let second = integrations::add(&d, &a, s3("Archive")).await.unwrap();
     let before = Snapshot::take(&d).await;
-    let err = integrations::update(&d, &a, second.id, "RECORDINGS", "").await.err().unwrap();
+    let err = integrations::update(&d, &a, second.id, "RECORDINGS", "", None).await.err().unwrap();
     assert_eq!(err.message_for("name").unwrap(), NAME_TAKEN);
     before.assert_unchanged(&d).await;
 }
@@ -210,7 +210,7 @@ async fn an_update_changes_name_and_description_only() {
     let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
     let added = integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
     let updated =
-        integrations::update(&d, &a, added.id, "Call records", "Kept 90 days").await.unwrap();
+        integrations::update(&d, &a, added.id, "Call records", "Kept 90 days", None).await.unwrap();
     assert_eq!(
         (updated.name.as_str(), updated.description.as_str()),
         ("Call records", "Kept 90 days")
@@ -224,7 +224,7 @@ async fn an_update_changes_name_and_description_only() {
         Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
     );
     let before = Snapshot::take(&d).await;
-    let err = integrations::update(&d, &a, added.id, "", "").await.err().unwrap();
+    let err = integrations::update(&d, &a, added.id, "", "", None).await.err().unwrap();
     assert!(err.message_for("name").is_some());
     before.assert_unchanged(&d).await;
 }
@@ -232,6 +232,47 @@ async fn an_update_changes_name_and_description_only() {
 /// An edit's description is held to what an added one is: at most 500
 /// characters, and no NUL (PostgreSQL cannot store one: refused beside the
 /// field on both databases rather than failed in the write).
+/// Two admins with Edit open on one integration: each saves only what they
+/// changed, so one's rename keeps the other's new description; a field
+/// both changed is refused beside it, and nothing is written.
+#[tokio::test]
+async fn two_admins_editing_one_integration_keep_each_others_changes() {
+    use app::domain::features::integrations::Shown;
+    let (d, _) = fresh_domain().await;
+    let a = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    let b = add_user(&d, a.account_id(), "bob@example.com", true).await.admin().unwrap();
+    let added = integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
+    let opened = Shown { name: "Records".into(), description: added.description.clone() };
+    integrations::update(&d, &b, added.id, "Records", "Kept 90 days", Some(opened.clone()))
+        .await
+        .unwrap();
+    let renamed = integrations::update(
+        &d,
+        &a,
+        added.id,
+        "Call records",
+        &opened.description,
+        Some(opened.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.description.as_str()),
+        ("Call records", "Kept 90 days")
+    );
+    // Both renamed it, to different names: the second is refused.
+    let before = Snapshot::take(&d).await;
+    let opened = Shown { name: "Records".into(), description: "Kept 90 days".into() };
+    let clash =
+        integrations::update(&d, &b, added.id, "Archive", "Kept 90 days", Some(opened)).await;
+    let message = clash.err().and_then(|e| e.message_for("name")).unwrap();
+    assert!(
+        message.starts_with("Another admin changed Name since you opened this form"),
+        "{message}"
+    );
+    before.assert_unchanged(&d).await;
+}
+
 #[tokio::test]
 async fn an_update_refuses_a_description_an_addition_would_refuse() {
     let (d, _) = fresh_domain().await;
@@ -239,10 +280,12 @@ async fn an_update_refuses_a_description_an_addition_would_refuse() {
     let added = integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
     let before = Snapshot::take(&d).await;
     let long = "d".repeat(501);
-    let err = integrations::update(&d, &a, added.id, "Records", &long).await.err().unwrap();
+    let err = integrations::update(&d, &a, added.id, "Records", &long, None).await.err().unwrap();
     assert_eq!(err, AppError::field("description", "Description must be at most 500 characters."));
-    let err =
-        integrations::update(&d, &a, added.id, "Records", "Kept\u{0} 90 days").await.err().unwrap();
+    let err = integrations::update(&d, &a, added.id, "Records", "Kept\u{0} 90 days", None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(
         err,
         AppError::field(
@@ -255,12 +298,12 @@ async fn an_update_refuses_a_description_an_addition_would_refuse() {
     assert_eq!(row.description, "Call records");
     // Exactly 500 is allowed.
     let longest = "d".repeat(500);
-    let kept = integrations::update(&d, &a, added.id, "Records", &longest).await.unwrap();
+    let kept = integrations::update(&d, &a, added.id, "Records", &longest, None).await.unwrap();
     assert_eq!(kept.description, longest);
     // A browser sends the text area's line breaks as CRLF: each counts as
     // one character, as the field showed it, and is kept as one.
     let lines = "d\r\n".repeat(250);
-    let kept = integrations::update(&d, &a, added.id, "Records", &lines).await.unwrap();
+    let kept = integrations::update(&d, &a, added.id, "Records", &lines, None).await.unwrap();
     assert_eq!(kept.description, "d\n".repeat(250).trim_end());
 }
 
@@ -273,7 +316,10 @@ async fn another_accounts_integration_can_be_neither_read_nor_changed() {
     let eve = theirs.admin().unwrap();
     assert!(integrations::list(&d, &theirs).await.unwrap().is_empty());
     let before = Snapshot::take(&d).await;
-    assert_eq!(integrations::update(&d, &eve, added.id, "Mine", "").await, Err(AppError::NotFound));
+    assert_eq!(
+        integrations::update(&d, &eve, added.id, "Mine", "", None).await,
+        Err(AppError::NotFound)
+    );
     assert_eq!(
         integrations::delete(&d, &eve, added.id, &app::domain::testing::used_by(&[], 0)).await,
         Err(AppError::NotFound)
@@ -400,10 +446,11 @@ async fn a_taken_name_spends_no_change() {
     for _ in 0..5 {
         let added = integrations::add(&d, &a, dynamodb(" RECORDS")).await.unwrap_err();
         assert_eq!(added.message_for("name").as_deref(), Some(NAME_TAKEN));
-        let renamed = integrations::update(&d, &a, other.id, "records", "").await.unwrap_err();
+        let renamed =
+            integrations::update(&d, &a, other.id, "records", "", None).await.unwrap_err();
         assert_eq!(renamed.message_for("name").as_deref(), Some(NAME_TAKEN));
     }
     before.assert_unchanged(&d).await;
     // The third change of the hour: still allowed.
-    integrations::update(&d, &a, other.id, "Archive 2026", "").await.unwrap();
+    integrations::update(&d, &a, other.id, "Archive 2026", "", None).await.unwrap();
 }

@@ -36,17 +36,26 @@ pub async fn add_integration(
     integrations::add(&domain()?, &admin, input).await
 }
 
+/// `was`, `was_name` and `was_description`: what the form opened with, so
+/// that only what this admin changed is saved (without `was`, every field
+/// is set as sent).
 #[server(prefix = "/fn", endpoint = "update_integration")]
 pub async fn update_integration(
     id: i32,
     name: String,
     description: Option<String>,
+    was: Option<String>,
+    #[server(default)] was_name: String,
+    #[server(default)] was_description: String,
 ) -> Result<IntegrationRow, AppError> {
     use super::web::*;
-    use crate::domain::features::integrations;
+    use crate::domain::features::integrations::{self, Shown};
     let admin = member().await?.admin()?;
     let description = description.unwrap_or_default();
-    integrations::update(&domain()?, &admin, id, &name, &description).await
+    let was = was
+        .filter(|sent| sent == "yes")
+        .map(|_| Shown { name: was_name, description: was_description });
+    integrations::update(&domain()?, &admin, id, &name, &description, was).await
 }
 
 /// `detach_from`: the applications the dialog named (JSON, as a list).

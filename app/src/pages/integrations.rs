@@ -224,7 +224,12 @@ fn EditIntegrationForm(
         <ActionForm action=update attr:novalidate=true>
             <FormStatus error=form_error(result, &["name", "description"]) />
             <input type="hidden" name="id" value=row.id />
-            <p>{row.service.label()}</p>
+            // What the form opened with: another admin's change since, to
+            // the other field, stands (see `edits` in the domain).
+            <input type="hidden" name="was" value="yes" />
+            <input type="hidden" name="was_name" value=row.name.clone() />
+            <input type="hidden" name="was_description" value=row.description.clone() />
+            <p>"Service: " {row.service.label()}</p>
             <Field label="Name" name="name" form="edit-" value=row.name.clone() maxlength=NAME_MAX error=field_error(result, "name") />
             {locked}
             <TextAreaField label="Description" name="description" form="edit-" optional=true rows=2 maxlength=DESCRIPTION_MAX value=row.description.clone() error=field_error(result, "description") />

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
 use crate::domain::core::db::delete_found;
+use crate::domain::core::edits;
 use crate::domain::core::names;
 use crate::domain::core::scope::{lock_account_as, Scoped};
 use crate::domain::core::secrets::{Sealed, Secrets};
@@ -317,22 +318,47 @@ async fn find_on(
         .ok_or(AppError::NotFound)
 }
 
+/// What Edit Integration opened with (hidden in the form): two admins may
+/// have it open at once, and each saves only what they changed
+/// ([`edits::merged`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Shown {
+    pub name: String,
+    pub description: String,
+}
+
 /// Renames or re-describes an integration; its credentials cannot change.
+/// `was`: the values the form opened with (`None`: every field as sent).
 pub async fn update(
     d: &Domain,
     admin: &Admin,
     id: i32,
     name: &str,
     description_text: &str,
+    was: Option<Shown>,
 ) -> Result<IntegrationRow, AppError> {
     let mut errors = Errors::default();
     let name = errors.check("name", validation::one_line_name(name, "Name"));
     let description = errors.check("description", description(description_text));
     errors.into_result()?;
-    let shown = find(d, admin, id).await?;
-    // Saved as it is (Save pressed again): nothing to write, record or count.
-    if (&shown.name, &shown.description) == (&name, &description) {
-        return with_used_by(d, row(shown)).await;
+    // As checked, or as shown when today's rules refuse it (a value stored
+    // before a rule is still what the form opened with).
+    let was = was.map(|shown| {
+        let mut refused = Errors::default();
+        let name = refused.check("name", validation::one_line_name(&shown.name, "Name"));
+        let checked = refused.check("description", self::description(&shown.description));
+        Shown {
+            name: edits::as_opened(&refused, "name", name, &shown.name),
+            description: edits::as_opened(&refused, "description", checked, &shown.description),
+        }
+    });
+    let sent = Shown { name: name.clone(), description: description.clone() };
+    let current = find(d, admin, id).await?;
+    // Saved as it is, or as the form opened (Save pressed again): nothing to
+    // write, record or count.
+    let now = Shown { name: current.name.clone(), description: current.description.clone() };
+    if sent == now || was.as_ref() == Some(&sent) {
+        return with_used_by(d, row(current)).await;
     }
     refuse_taken_name(d, admin, &name, Some(id)).await?;
     let by = By::Member(activity::count_change(d, admin.member()).await?);
@@ -341,6 +367,22 @@ pub async fn update(
     // failed write), and "renamed from" names the name it had just before.
     lock_account_as(&txn, admin).await?;
     let found = find_on(&txn, admin, id).await?;
+    let mut errors = Errors::default();
+    let name = edits::merged(
+        &mut errors,
+        ("name", "Name"),
+        name,
+        was.as_ref().map(|w| &w.name),
+        &found.name,
+    );
+    let description = edits::merged(
+        &mut errors,
+        ("description", "Description"),
+        description,
+        was.as_ref().map(|w| &w.description),
+        &found.description,
+    );
+    errors.into_result()?;
     let mut event = Event::new(ActivityKind::IntegrationUpdated, &name);
     if found.name != name {
         event = event.detail(format!("renamed from {}", found.name));
