@@ -624,6 +624,43 @@ where
     (d, results)
 }
 
+/// Two admins inviting one address at the same moment, of one account or
+/// of two: one invitation is made and sent, the other is refused beside
+/// the email field, and nothing of it is written or sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_invitations_of_one_address_at_once_make_one_user_and_one_email() {
+    let (d, _) = fresh_concurrent_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let eve = account_with_admin(&d, "Other", "eve@other.example").await;
+    for (round, second) in [(0, grace), (1, eve)] {
+        let to = format!("cy{round}@example.com");
+        let admins = [ada.admin().unwrap(), second.admin().unwrap()];
+        let tasks: Vec<_> = admins
+            .into_iter()
+            .map(|admin| {
+                let (d, to) = (d.clone(), to.clone());
+                tokio::spawn(async move { users::invite(&d, &admin, form("Cy", &to)).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+        let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert_eq!(refused.message_for("email").as_deref(), Some(EMAIL_TAKEN), "{results:?}");
+        let users = user::Entity::find().filter(user::Column::Email.eq(to.as_str()));
+        assert_eq!(users.count(&d.db).await.unwrap(), 1);
+        let sent = outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to.as_str()));
+        assert_eq!(sent.count(&d.db).await.unwrap(), 1);
+        let invited = activity_event::Entity::find()
+            .filter(activity_event::Column::Kind.eq("user.invited"))
+            .filter(activity_event::Column::Target.eq(to.as_str()));
+        assert_eq!(invited.count(&d.db).await.unwrap(), 1);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     let (d, results) = two_admins_at_once(|d, admin, other, email| async move {
