@@ -229,9 +229,6 @@ async fn an_update_changes_name_and_description_only() {
     before.assert_unchanged(&d).await;
 }
 
-/// An edit's description is held to what an added one is: at most 500
-/// characters, and no NUL (PostgreSQL cannot store one: refused beside the
-/// field on both databases rather than failed in the write).
 /// Two admins with Edit open on one integration: each saves only what they
 /// changed, so one's rename keeps the other's new description; a field
 /// both changed is refused beside it, and nothing is written.
@@ -260,11 +257,23 @@ async fn two_admins_editing_one_integration_keep_each_others_changes() {
         (renamed.name.as_str(), renamed.description.as_str()),
         ("Call records", "Kept 90 days")
     );
+    // The other admin's description change, from a form opened before the
+    // rename (and before another integration took the old name), keeps the
+    // new name and is not refused for a name it did not change.
+    integrations::add(&d, &a, dynamodb("Records")).await.unwrap();
+    let opened = Shown { name: "Records".into(), description: "Kept 90 days".into() };
+    let described =
+        integrations::update(&d, &b, added.id, "Records", "Kept a year", Some(opened)).await;
+    let described = described.unwrap();
+    assert_eq!(
+        (described.name.as_str(), described.description.as_str()),
+        ("Call records", "Kept a year")
+    );
     // Both renamed it, to different names: the second is refused.
     let before = Snapshot::take(&d).await;
-    let opened = Shown { name: "Records".into(), description: "Kept 90 days".into() };
+    let opened = Shown { name: "Records".into(), description: "Kept a year".into() };
     let clash =
-        integrations::update(&d, &b, added.id, "Archive", "Kept 90 days", Some(opened)).await;
+        integrations::update(&d, &b, added.id, "Archive", "Kept a year", Some(opened)).await;
     let message = clash.err().and_then(|e| e.message_for("name")).unwrap();
     assert!(
         message.starts_with("Another admin changed Name since you opened this form"),
@@ -273,6 +282,9 @@ async fn two_admins_editing_one_integration_keep_each_others_changes() {
     before.assert_unchanged(&d).await;
 }
 
+/// An edit's description is held to what an added one is: at most 500
+/// characters, and no NUL (PostgreSQL cannot store one: refused beside the
+/// field on both databases rather than failed in the write).
 #[tokio::test]
 async fn an_update_refuses_a_description_an_addition_would_refuse() {
     let (d, _) = fresh_domain().await;

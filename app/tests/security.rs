@@ -158,7 +158,6 @@ async fn a_setup_replaced_in_another_window_is_said_so() {
     let first = two_factor::begin_setup(&d, &ada).await.unwrap();
     let second = two_factor::begin_setup(&d, &ada).await.unwrap();
     assert_ne!(first.setup_id, second.setup_id);
-    assert!(!first.setup_id.is_empty() && !first.secret.contains(&first.setup_id));
     let first_secret = app::domain::testing::base32_decode(&first.secret);
     let before = Snapshot::take(&d).await;
     let code = current_code(&d, &first_secret);

@@ -92,10 +92,10 @@ async fn forgot_password_is_limited_per_address_and_past_it_writes_no_email() {
 }
 
 /// "Forgot password?" answers before it looks the address up: for an
-/// address with an account as soon as for one without, even while that
-/// account's lock is held (on SQLite, the writer), and the link is written
-/// once the lock is free. Before, the answer waited for the lock, which
-/// told that the address has an account.
+/// address with an account, as for one without, while that account's lock
+/// is held (on SQLite, the writer), and the link is written once the lock
+/// is free. Before, its answer waited for the lock (the one without did
+/// not), which told that the address has an account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forgot_password_answers_before_it_looks_the_address_up() {
     use app::domain::core::scope::lock_account_of;
@@ -903,9 +903,10 @@ async fn verification_resends_are_limited_per_address() {
 /// as many client addresses, send its owner at most a few times one
 /// address's verification limit: each is a new address, and the welcome
 /// email is counted against the mailbox as well. Past that count a sign-up
-/// still goes through, without its email (Resend sends it once the hour is
-/// over): refused, the spellings someone else signed up would close sign-up
-/// to the mailbox's owner.
+/// still goes through, without its email (Resend sends it once the count
+/// allows): refused, spellings someone else signed up would close sign-up
+/// to others of the mailbox. The mailbox's own spelling is held to its own
+/// count alone, so its owner's sign-up is sent its email.
 #[tokio::test]
 async fn sign_ups_with_new_spellings_of_one_mailbox_send_it_a_few_emails_at_most() {
     let (mut d, clock) = fresh_domain().await;
@@ -918,15 +919,15 @@ async fn sign_ups_with_new_spellings_of_one_mailbox_send_it_a_few_emails_at_most
     }
     let next = GROUP_FACTOR + 1;
     let tagged = format!("ada+{next}@example.com");
-    sign_up::sign_up(&d, sign_up_input(&tagged), "t", client(next)).await.unwrap();
-    let owner = sign_up::sign_up(&d, sign_up_input("ada@example.com"), "t", client(next + 1))
+    let late = sign_up::sign_up(&d, sign_up_input(&tagged), "t", client(next))
         .await
-        .expect("the mailbox's owner signs up")
+        .expect("signed up past the mailbox's count")
         .member;
     assert_eq!(emails_to(&d, &tagged).await, 0);
-    assert_eq!(emails_to(&d, "ada@example.com").await, 0);
+    sign_up::sign_up(&d, sign_up_input("ada@example.com"), "t", client(next + 1)).await.unwrap();
+    assert_eq!(emails_to(&d, "ada@example.com").await, 1, "the owner's own spelling");
     // Resend is refused, and said so, until the mailbox's hour is over.
-    let refused = email_links::resend_verification(&d, &owner).await;
+    let refused = email_links::resend_verification(&d, &late).await;
     assert_eq!(
         try_again(refused),
         "Too many verification emails for now. Try again in 60 minutes."
@@ -935,8 +936,45 @@ async fn sign_ups_with_new_spellings_of_one_mailbox_send_it_a_few_emails_at_most
     sign_up::sign_up(&d, sign_up_input("bob+1@example.com"), "t", client(next)).await.unwrap();
     assert_eq!(emails_to(&d, "bob+1@example.com").await, 1);
     clock.advance(Duration::hours(1));
-    email_links::resend_verification(&d, &owner).await.unwrap();
+    email_links::resend_verification(&d, &late).await.unwrap();
+    assert_eq!(emails_to(&d, &tagged).await, 1);
+}
+
+/// Every kind of email to the spellings of one mailbox, together, is held
+/// to a day's count ([`MAILBOX_DAY_MAX`]) besides each kind's hourly ones;
+/// the mailbox's own spelling is not.
+#[tokio::test]
+async fn the_spellings_of_one_mailbox_are_sent_a_few_emails_a_day() {
+    use app::domain::core::quota::MAILBOX_DAY_MAX;
+    let (mut d, clock) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("password_reset.recipient=10/60").unwrap();
+    let spellings = MAILBOX_DAY_MAX + 1;
+    for n in 0..spellings {
+        let tagged = format!("ada+{n}@example.com");
+        let squatter = account_with_admin(&d, &format!("Company {n}"), &tagged).await;
+        mark_unverified(&d, squatter.user_id()).await;
+    }
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let mut sent = 0;
+    for hour in 0..2 {
+        for n in 0..spellings {
+            let tagged = format!("ada+{n}@example.com");
+            email_links::request_password_reset(&d, &tagged, None).await.unwrap();
+        }
+        sent = 0;
+        for n in 0..spellings {
+            sent += emails_to(&d, &format!("ada+{n}@example.com")).await;
+        }
+        assert_eq!(sent, MAILBOX_DAY_MAX as u64, "hour {hour}");
+        clock.advance(Duration::hours(1));
+    }
+    // The mailbox's own spelling is not held to it.
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     assert_eq!(emails_to(&d, "ada@example.com").await, 1);
+    // A day later the mailbox's spellings are sent again.
+    clock.advance(Duration::hours(23));
+    email_links::request_password_reset(&d, "ada+0@example.com", None).await.unwrap();
+    assert_eq!(emails_to(&d, "ada+0@example.com").await, 2, "after {sent}");
 }
 
 /// Of sign-ups racing for one address, the ones refused as taken spend

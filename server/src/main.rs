@@ -342,13 +342,14 @@ async fn serve(
     tracing::info!(
         ?grace,
         "no new connections; finishing the requests in flight, the email \
-        being sent and the Stripe connections being made"
+        being sent, the reset links being written and the Stripe connections being made"
     );
     let _ = stop.send(true);
     let finishing = tokio::time::timeout(grace, async {
         let _ = serving.await;
         let _ = worker.await;
-        // A Stripe code's exchange whose browser has gone: its token is kept.
+        // A Stripe code's exchange whose browser has gone (its token is
+        // kept), and reset links asked for and answered.
         background.close();
         background.wait().await;
     });

@@ -204,6 +204,15 @@ pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransacti
     db.begin_with_options(immediate).await
 }
 
+/// A part of `txn` that can roll back alone (a `SAVEPOINT`): it runs
+/// inside `txn`, under the lock `txn` took.
+pub async fn savepoint(
+    txn: &sea_orm::DatabaseTransaction,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::TransactionTrait;
+    txn.begin().await
+}
+
 /// Any number, the same in every process: the key of the lock below.
 const MIGRATION_LOCK: i64 = 0x766f_6963_6500;
 

@@ -81,7 +81,15 @@ pub struct Domain {
     /// takes must not tell whether the address has an account. Off in
     /// tests, which look for the email at once.
     pub reply_before_sending: bool,
+    /// The resets written in `background` at once: a request waits here
+    /// once they are all busy (whatever its address), so a flood of
+    /// requests does not pile up work it was never made to wait for.
+    pub reset_writers: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many resets are written in the background at once: a few for each
+/// of the write pool's connections.
+pub const RESET_WRITERS: usize = 8;
 
 /// How long activity events are kept unless configured otherwise.
 pub const DEFAULT_ACTIVITY_RETENTION_DAYS: i64 = 365;
@@ -163,6 +171,7 @@ impl Domain {
             support_email: None,
             background: tokio_util::task::TaskTracker::new(),
             reply_before_sending: true,
+            reset_writers: Arc::new(tokio::sync::Semaphore::new(RESET_WRITERS)),
         }
     }
 }

@@ -378,15 +378,16 @@ pub struct Who {
     /// Sends nothing (a reset asked for an address with no user, whose
     /// answer is the same as any other's): not counted in the platform-wide
     /// total, which bounds what the platform sends, so that made-up requests
-    /// from a few client addresses cannot use it up for everyone, nor in
-    /// its mailbox's count (see [`counters`]). Their other subjects count
-    /// them as any other, and say nothing of the address.
+    /// from a few client addresses cannot use it up for everyone. Their
+    /// other subjects count them as any other, and say nothing of the
+    /// address.
     pub sends_nothing: bool,
     /// Held to the recipient's own count but not to its mailbox's (see
-    /// [`counters`]): set for a verified user's own address, whose emails
-    /// only its owner receives. Spellings of the mailbox that anyone can
-    /// sign up (`ada+1@`, `ada+2@`, …) use up the mailbox's count, which
-    /// must not close its owner's own "Forgot password?".
+    /// [`counters`]): for a verified user's own address, whose emails only
+    /// its owner receives (spellings of the mailbox that anyone can sign up,
+    /// `ada+1@`, `ada+2@`, …, use up the mailbox's counts, which must not
+    /// close its owner's "Forgot password?"); and for a request that sends
+    /// nothing, or is checked before anyone knows whether it will.
     pub skip_mailbox: bool,
 }
 
@@ -433,6 +434,18 @@ pub fn client_key(address: IpAddr) -> String {
 /// few addresses a person tags for their own use; far from the 256 /64s of
 /// a /56, or the endless tags of an address, that would each count alone.
 pub const GROUP_FACTOR: i32 = 4;
+
+/// The most emails of every kind the spellings of one mailbox are sent a
+/// day, together (a verified user's own address is not held to it: see
+/// [`Who::skip_mailbox`], nor is the mailbox's own spelling). A day's cap,
+/// not an hour's, is safe here: it can close only spellings that anyone can
+/// sign up, not the owner's own.
+pub const MAILBOX_DAY_MAX: i32 = 20;
+
+/// The count of [`MAILBOX_DAY_MAX`] for a mailbox's group.
+fn mailbox_day_key(group: &str) -> String {
+    format!("mailbox_day:{group}")
+}
 
 /// The /56 an IPv6 client address is in ("2001:db8:1:200::/56"), counted as
 /// well as its /64: what a provider usually hands one customer, 256 /64s
@@ -550,24 +563,30 @@ fn counters(policy: &QuotaPolicy, action: Action, who: &Who) -> Vec<(String, Lim
         };
         if let Some(group) = group {
             let max = limit.max.saturating_mul(GROUP_FACTOR);
-            // A request that sends nothing is held to its mailbox's limit
-            // (its answer is the same as for an address with a user) but
-            // takes no count of it: resets asked for made-up spellings of
-            // someone's address ("ada+1@", "ada+2@", …) would otherwise use
-            // up the mailbox's count, and its owner's own "Forgot
-            // password?" would be refused with not one email sent.
-            let takes = !(limit.per == Per::Recipient && who.sends_nothing);
-            counted.push((counter_key(action, limit.per, &group), Limit { max, ..*limit }, takes));
+            counted.push((counter_key(action, limit.per, &group), Limit { max, ..*limit }, true));
+            if limit.per == Per::Recipient {
+                // And every kind of email to the mailbox's spellings
+                // together, over a day: each kind's hourly counts alone
+                // let hundreds a day through.
+                let day = Limit { max: MAILBOX_DAY_MAX, window: Duration::days(1), ..*limit };
+                counted.push((mailbox_day_key(&group), day, true));
+            }
         }
     }
     counted.sort_by(|a, b| a.0.cmp(&b.0));
     counted
 }
 
-/// The group a recipient's mailbox is counted by: by its hash, as the
-/// address is.
+/// The group a recipient's spellings are counted by, by its hash as the
+/// address is. None for the mailbox's own spelling (`ada@` of `ada+1@`):
+/// only its owner holds it, so the spellings anyone can sign up must not
+/// close it; it is held to its own count alone.
 fn mailbox_group(recipient: &str) -> Option<String> {
-    mailbox_key(recipient).map(|mailbox| format!("mailbox {}", token_hash(&mailbox)))
+    let mailbox = mailbox_key(recipient)?;
+    if mailbox == recipient.trim().to_lowercase() {
+        return None;
+    }
+    Some(format!("mailbox {}", token_hash(&mailbox)))
 }
 
 /// Whether `recipient`'s mailbox has no `action` left (its group's count,
@@ -583,11 +602,16 @@ pub async fn mailbox_spent<C: ConnectionTrait>(
     let Some(group) = mailbox_group(recipient) else { return Ok(false) };
     for limit in policy.limits.iter().filter(|l| (l.action, l.per) == (action, Per::Recipient)) {
         let max = limit.max.saturating_mul(GROUP_FACTOR);
-        let key = counter_key(action, Per::Recipient, &group);
-        match refuse_if_spent(conn, now, key, &Limit { max, ..*limit }).await {
-            Ok(()) => {}
-            Err(AppError::TooManyRequests(_)) => return Ok(true),
-            Err(err) => return Err(err),
+        let day = Limit { max: MAILBOX_DAY_MAX, window: Duration::days(1), ..*limit };
+        let counts = [
+            (counter_key(action, Per::Recipient, &group), Limit { max, ..*limit }),
+            (mailbox_day_key(&group), day),
+        ];
+        for (key, limit) in counts {
+            // Not a refusal (logged and counted as one): nothing is told.
+            if spent_since(conn, now, key, &limit).await?.is_some() {
+                return Ok(true);
+            }
         }
     }
     Ok(false)
@@ -643,11 +667,23 @@ async fn refuse_if_spent<C: ConnectionTrait>(
     key: String,
     limit: &Limit,
 ) -> Result<(), AppError> {
-    let Some(row) = counter::Entity::find_by_id(key).one(conn).await? else { return Ok(()) };
-    if row.count >= limit.max && row.window_started_at > now - limit.window {
-        return Err(refusal(limit, row.window_started_at, now));
+    match spent_since(conn, now, key, limit).await? {
+        Some(started) => Err(refusal(limit, started, now)),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// When the window of the counter `key` began, if it has no count left
+/// under `limit`.
+async fn spent_since<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    key: String,
+    limit: &Limit,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    let Some(row) = counter::Entity::find_by_id(key).one(conn).await? else { return Ok(None) };
+    let spent = row.count >= limit.max && row.window_started_at > now - limit.window;
+    Ok(spent.then_some(row.window_started_at))
 }
 
 /// "Too many … for now. Try again in …", for a window that began at `started`.

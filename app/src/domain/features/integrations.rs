@@ -360,7 +360,11 @@ pub async fn update(
     if sent == now || was.as_ref() == Some(&sent) {
         return with_used_by(d, row(current)).await;
     }
-    refuse_taken_name(d, admin, &name, Some(id)).await?;
+    // Only a name this form changed: another admin's rename stands, and the
+    // unique index still refuses a clash made meanwhile (`name_conflict`).
+    if was.as_ref().is_none_or(|was| was.name != name) {
+        refuse_taken_name(d, admin, &name, Some(id)).await?;
+    }
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.begin().await?;
     // Read again under the lock: one deleted meanwhile is not found (not a

@@ -10,6 +10,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
+use tracing::Instrument;
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
@@ -184,13 +185,21 @@ pub async fn request_password_reset(
     // the send, which answers nothing (see `send_password_reset`).
     let asked = Who { skip_mailbox: true, ..who.clone() };
     quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::PasswordReset, &asked).await?;
+    let writer = d.reset_writers.clone().acquire_owned().await.map_err(|_| AppError::Internal)?;
     let later = d.clone();
-    d.background.spawn(async move {
-        // Refused here only when requests raced past the check above.
-        if let Err(err) = send_password_reset(&later, &email, &who, ResetAsker::Anyone).await {
-            tracing::info!(error = ?err, "a password reset asked for was not sent");
+    let work = async move {
+        let _writer = writer;
+        match send_password_reset(&later, &email, &who, ResetAsker::Anyone).await {
+            Ok(()) => {}
+            // Requests that raced past the check above: as answered, limited.
+            Err(AppError::TooManyRequests(_)) => {
+                tracing::debug!("a password reset raced past its limit and was not written")
+            }
+            Err(err) => tracing::error!(error = ?err, "a password reset could not be written"),
         }
-    });
+    };
+    // Its logs keep the request's id.
+    d.background.spawn(work.instrument(tracing::Span::current()));
     Ok(())
 }
 

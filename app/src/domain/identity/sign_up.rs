@@ -1,12 +1,13 @@
 //! Sign-up: a new account whose first user is its admin.
 use std::net::IpAddr;
 
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
 
 use crate::domain::core::activity::{self, By, Event};
+use crate::domain::core::db;
 use crate::domain::core::mail;
 use crate::domain::core::people::{email_taken, NewUser, EMAIL_TAKEN, SIGN_UP_EMAIL_TAKEN};
-use crate::domain::core::quota::{self, Action, Who};
+use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -114,8 +115,7 @@ pub async fn sign_up(
     // sign-up's, in its transaction: nobody spends a stranger's count by
     // signing up with their taken address, and of two sign-ups racing for
     // one address the one refused as taken spends none.
-    if !quota::mailbox_spent(&txn, &d.quotas, now, Action::Verification, &user.email).await? {
-        d.spend(&txn, Action::Verification, &recipient).await?;
+    if spend_unless_spent(d, &txn, &recipient).await? {
         let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
         let removed_at = account.created_at + email_links::UNVERIFIED_ACCOUNT_LIFETIME;
         let email = email_links::verification_email(d, &user.email, &token, Some(removed_at));
@@ -125,4 +125,27 @@ pub async fn sign_up(
     activity::record(d, &txn, By::User(&user, client), event).await?;
     txn.commit().await?;
     start_session(d, &user, user_agent, client, SecondFactor::NotAsked).await
+}
+
+/// Counts the welcome email, all its counts or none (a savepoint): false,
+/// counting nothing, when the mailbox has no email left (or a sign-up
+/// racing this one spent the address's last since the check before the
+/// hash). The sign-up then goes through without its email.
+async fn spend_unless_spent(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    recipient: &Who,
+) -> Result<bool, AppError> {
+    let counted = db::savepoint(txn).await?;
+    match d.spend(&counted, Action::Verification, recipient).await {
+        Ok(()) => {
+            counted.commit().await?;
+            Ok(true)
+        }
+        Err(AppError::TooManyRequests(_)) => {
+            counted.rollback().await?;
+            Ok(false)
+        }
+        Err(err) => Err(err),
+    }
 }

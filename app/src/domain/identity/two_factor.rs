@@ -164,7 +164,6 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
         .filter(two_factor::Column::EnabledAt.is_null())
         .exec(&txn)
         .await?;
-    let row_ciphertext = sealed.ciphertext.clone();
     let row = two_factor::ActiveModel {
         user_id: Set(me.user_id()),
         key_id: Set(sealed.key_id),
@@ -181,7 +180,7 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
         return Err(AppError::Conflict(CHANGED_MEANWHILE.into()));
     }
     txn.commit().await?;
-    let setup_id = setup_id(&row_ciphertext);
+    let setup_id = setup_id(&secret);
     let text = base32(&secret);
     let issuer = otpauth_text(ISSUER);
     let label = format!("{issuer}:{}", otpauth_text(&user.email));
@@ -198,10 +197,11 @@ pub async fn begin_setup(d: &Domain, me: &Member) -> Result<TwoFactorSetup, AppE
     Ok(TwoFactorSetup { secret: text, otpauth_uri: uri, qr_svg, setup_id })
 }
 
-/// A set-up's name, from its sealed secret (sealing draws a fresh nonce, so
-/// two set-ups never share one); it tells nothing of the secret.
-fn setup_id(ciphertext: &str) -> String {
-    token_hash(ciphertext)[..16].to_string()
+/// A set-up's name: a hash of its secret, which the page it is shown on
+/// holds anyway (a hash of the sealed text would change when `secrets
+/// rotate` seals it again, and call a set-up replaced that was not).
+fn setup_id(secret: &[u8]) -> String {
+    token_hash(&base32(secret))[..16].to_string()
 }
 
 /// A part of an `otpauth://` address escaped, all but the unreserved
@@ -216,7 +216,7 @@ fn otpauth_text(text: &str) -> String {
 }
 
 /// Turns 2FA on with the user's password and the first valid code; returns
-/// the recovery codes, shown once. `setup`, when given, is the set-up the
+/// the recovery codes, shown once. `setup_id`, when given, is the set-up the
 /// code was read from ([`TwoFactorSetup::setup_id`]): another one started
 /// since is refused as such (the JSON API may leave it out). Every other session of the user ends
 /// (and every log-in waiting for a code): one opened with the password alone
@@ -227,7 +227,7 @@ pub async fn confirm_setup(
     current_session_token: &str,
     password: &str,
     code: &str,
-    setup: Option<&str>,
+    setup_id: Option<&str>,
 ) -> Result<Vec<String>, AppError> {
     let now = d.clock.now();
     let user = own_row(d, me).await?;
@@ -242,10 +242,10 @@ pub async fn confirm_setup(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::Conflict(NOT_SET_UP.into()))?;
-    if setup.is_some_and(|shown| shown != setup_id(&pending.ciphertext)) {
+    let secret = open_secret(d, &pending)?;
+    if setup_id.is_some_and(|shown| shown != self::setup_id(&secret)) {
         return Err(AppError::Conflict(SETUP_REPLACED.into()));
     }
-    let secret = open_secret(d, &pending)?;
     let step = matching_step(&secret, code, now, pending.last_step).ok_or_else(|| {
         AppError::field(
             "code",
