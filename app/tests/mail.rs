@@ -104,6 +104,8 @@ async fn an_outbox_row_is_delivered_by_smtp_with_a_message_id_from_its_row() {
     let messages = inbox.messages();
     assert_eq!(messages.len(), 1);
     assert_eq!(header(&messages[0], "Subject"), Some("Hello"));
+    // From the configured sender (`MAIL_FROM`), as SPEC asks.
+    assert_eq!(header(&messages[0], "From"), Some("\"Voice Console\" <no-reply@console.test>"));
     assert!(messages[0].contains("Body of Hello"));
     let row = &rows(&d).await[0];
     assert_eq!(header(&messages[0], "Message-ID"), Some(mail::message_id(row, &sender()).as_str()));

@@ -91,11 +91,23 @@ async fn a_demo_account_holds_one_number_and_a_full_one_more() {
     let listed = phone_numbers::list(&d, &admin).await.unwrap();
     assert_eq!((listed.rows.len(), listed.limit), (3, None));
 
-    // Back on demo, the numbers stay but no further one comes.
-    operator::set_plan(&d, &Operator::from_command_line(), "ada@example.com", Plan::Demo)
-        .await
-        .unwrap();
-    assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().rows.len(), 3);
+    // Holding more than a demo account holds, it is not moved back onto
+    // the demo plan (which numbers to give up is the account's choice), and
+    // nothing changes; holding one, it is, and no further one comes.
+    let op = Operator::from_command_line();
+    let before = Snapshot::take(&d).await;
+    assert_eq!(
+        operator::set_plan(&d, &op, "ada@example.com", Plan::Demo).await,
+        Err(AppError::Conflict(
+            "Acme holds 3 phone numbers; a demo account holds at most 1: release 2 first.".into()
+        ))
+    );
+    before.assert_unchanged(&d).await;
+    for row in &listed.rows[1..] {
+        phone_numbers::release(&d, &admin, row.id).await.unwrap();
+    }
+    assert_eq!(operator::set_plan(&d, &op, "ada@example.com", Plan::Demo).await, Ok(Plan::Full));
+    assert_eq!(phone_numbers::list(&d, &admin).await.unwrap().rows.len(), 1);
     let before = Snapshot::take(&d).await;
     assert_eq!(phone_numbers::request(&d, &admin).await, Err(AppError::Conflict(demo_limit(&d))));
     before.assert_unchanged(&d).await;

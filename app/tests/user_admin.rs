@@ -941,6 +941,19 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
     let bad =
         users::list_users(&d, &admin, "", UserSort::Name, Some("garbage")).await.err().unwrap();
     assert!(bad.message_for("after").is_some());
+    // A cursor made up to carry a NUL (which PostgreSQL refuses in a query's
+    // text) is a bad link, not a failed query; each sort's.
+    use base64::Engine as _;
+    let forged = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    for (sort, json) in [
+        (UserSort::Email, r#"{"Email":{"email":"a\u0000b"}}"#),
+        (UserSort::Name, r#"{"Name":{"name_key":"\u0000","id":1}}"#),
+        (UserSort::Status, r#"{"Status":{"status":"active\u0007","name_key":"a","id":1}}"#),
+    ] {
+        let after = forged(json);
+        let bad = users::list_users(&d, &admin, "", sort, Some(&after)).await.err().unwrap();
+        assert!(bad.message_for("after").is_some(), "{json}: {bad:?}");
+    }
     before.assert_unchanged(&d).await;
 }
 

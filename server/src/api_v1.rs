@@ -99,7 +99,7 @@ fn describe_shared_answers(document: &mut utoipa::openapi::OpenApi) {
     };
     let shared = [
         ("401", answer("No valid developer key").build()),
-        ("413", answer("A body declared longer than 1 MB (no request needs one)").build()),
+        ("413", answer("A body declared longer than 1 MB (no request needs one); its code is `invalid`, its field `body`").build()),
         (
             "429",
             answer(
@@ -110,6 +110,7 @@ fn describe_shared_answers(document: &mut utoipa::openapi::OpenApi) {
             .header("Retry-After", retry_after("Seconds until a request is counted again"))
             .build(),
         ),
+        ("500", answer("Something failed on the server; the details are in its log").build()),
         (
             "503",
             answer(&format!(
@@ -422,8 +423,11 @@ async fn list_phone_numbers(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ActivityQuery {
-    /// Only events this user (by id) made.
-    user: Option<i32>,
+    /// Only events this user (by id) made. Read as text and parsed here, so
+    /// that a bad one is refused by its name (a number that does not parse
+    /// has no field name in serde's error).
+    #[param(value_type = Option<i32>)]
+    user: Option<String>,
     /// Only events of this kind, e.g. `user.invited` or `sign_in.failed`.
     #[param(schema_with = activity_kinds)]
     kind: Option<String>,
@@ -434,7 +438,18 @@ struct ActivityQuery {
     #[param(format = Date)]
     to: Option<String>,
     /// The `next` of the previous page.
-    before: Option<EventId>,
+    #[param(value_type = Option<i64>)]
+    before: Option<String>,
+}
+
+/// A whole number given in the query, refused by its name when it is not.
+fn number<T: std::str::FromStr>(name: &str, text: Option<String>) -> Result<Option<T>, AppError> {
+    text.map(|text| {
+        text.trim()
+            .parse()
+            .map_err(|_| AppError::field(name, format!("{name} must be a whole number.")))
+    })
+    .transpose()
 }
 
 /// A page of the account's activity, newest first.
@@ -464,9 +479,10 @@ async fn list_activity(
 ) -> Result<Json<ActivityList>, ApiError> {
     let admin = caller(&web, &request).await?.admin()?;
     let query = parsed(query)?;
-    let filter =
-        ActivityFilter { user_id: query.user, kind: query.kind, from: query.from, to: query.to };
-    let page = activity::list(&web.domain, &admin, &filter, query.before).await?;
+    let user_id = number("user", query.user)?;
+    let before: Option<EventId> = number("before", query.before)?;
+    let filter = ActivityFilter { user_id, kind: query.kind, from: query.from, to: query.to };
+    let page = activity::list(&web.domain, &admin, &filter, before).await?;
     Ok(Json(ActivityList { events: page.rows, next: page.next }))
 }
 

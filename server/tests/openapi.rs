@@ -445,6 +445,8 @@ fn every_field_the_api_answers_is_in_the_document() {
             let operation = &document["paths"][path.strip_prefix("/api/v1").unwrap()]["get"];
             let header = &operation["responses"]["429"]["headers"]["Retry-After"];
             assert!(header.is_object(), "{path}: Retry-After is in the document");
+            // Any operation may fail on the server (its database): said too.
+            assert!(operation["responses"]["500"].is_object(), "{path}: 500 is in the document");
         }
     })
 }

@@ -82,7 +82,19 @@ impl Cursor {
             )
         };
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-        serde_json::from_slice(&bytes).map_err(|_| bad())
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        // Made up, not made here: no stored name or address holds a control
+        // character, and PostgreSQL refuses a NUL in a query's text (an
+        // error, where a bad link must be a clear answer).
+        let texts = match &cursor {
+            Cursor::Name { name_key, .. } => vec![name_key],
+            Cursor::Email { email } => vec![email],
+            Cursor::Status { status, name_key, .. } => vec![status, name_key],
+        };
+        if texts.iter().any(|text| text.chars().any(char::is_control)) {
+            return Err(bad());
+        }
+        Ok(cursor)
     }
 }
 

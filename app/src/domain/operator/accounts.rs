@@ -1,11 +1,12 @@
 //! `account enable-stripe` and `account plan`: an operator changing what an
 //! account may do. (`account merge` is `account_merge`.)
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::limits::Plan;
 use crate::domain::core::people::by_email;
+use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::Domain;
 use crate::domain::entity::account;
 use crate::model::{ActivityKind, AppError};
@@ -33,8 +34,9 @@ pub async fn enable_stripe(d: &Domain, _: &Operator, member_email: &str) -> Resu
 }
 
 /// `account plan`: moves the account `member_email` belongs to onto another
-/// plan; returns the plan it was on. Numbers already held beyond the new
-/// plan's limit stay; only further requests are refused.
+/// plan; returns the plan it was on. Refused when the account holds more
+/// phone numbers than the new plan allows (a demo account holds one, as a
+/// merge into one is refused): which to give up is the account's choice.
 pub async fn set_plan(
     d: &Domain,
     _: &Operator,
@@ -49,9 +51,23 @@ pub async fn set_plan(
         before.key(),
         plan.key()
     ));
+    let company = model.company_name.clone();
     let mut active = model.into_active_model();
     active.plan = Set(plan.key().into());
     activity::with_event(d, By::Operator { account_id }, event, async |txn| {
+        // Under the lock a number request takes: none lands after the count.
+        lock_account(txn, account_id).await?;
+        if let Some(limit) = plan.number_limit() {
+            let held = Scoped::account(account_id).phone_numbers().count(txn).await? as usize;
+            if held > limit {
+                return Err(AppError::Conflict(format!(
+                    "{company} holds {held} phone numbers; a {} account holds at most {limit}: \
+                     release {} first.",
+                    plan.key(),
+                    held - limit
+                )));
+            }
+        }
         active.update(txn).await?;
         Ok(())
     })
