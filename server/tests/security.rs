@@ -235,6 +235,43 @@ fn the_api_counts_requests_per_user_and_per_address_and_says_when_to_come_back()
     })
 }
 
+/// The page sends its set-up's `setup_id` with the code: a set-up started
+/// again in another window is refused as replaced (409, nothing turned on),
+/// and the newest one's code turns 2FA on.
+#[test]
+fn a_two_factor_setup_replaced_in_another_window_is_refused_as_such() {
+    support::run(async {
+        let app = TestApp::new().await;
+        let session = app.sign_up(ADMIN).await;
+        let first = app.call("begin_two_factor", &[], Some(&session)).await.json();
+        let second = app.call("begin_two_factor", &[], Some(&session)).await.json();
+        let code_of = |setup: &Value| {
+            let secret = app::domain::testing::base32_decode(setup["secret"].as_str().unwrap());
+            format!("{:06}", code_at(&secret, step_of(app.clock.now())))
+        };
+        let confirm = |setup: &Value, code: String| {
+            let id = setup["setup_id"].as_str().unwrap().to_owned();
+            let app = &app;
+            let session = session.clone();
+            async move {
+                let form = [("code", code.as_str()), ("password", PASSWORD), ("setup_id", &id)];
+                app.call("confirm_two_factor", &form, Some(&session)).await
+            }
+        };
+        let before = Snapshot::take(&app.domain).await;
+        let refused = confirm(&first, code_of(&first)).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+        assert!(
+            refused.body.contains("Set-up was started again in another window"),
+            "{}",
+            refused.body
+        );
+        before.assert_unchanged(&app.domain).await;
+        let on = confirm(&second, code_of(&second)).await;
+        assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    })
+}
+
 #[test]
 fn log_in_with_two_factor_takes_two_steps() {
     support::run(async {

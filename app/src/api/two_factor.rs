@@ -18,18 +18,19 @@ pub async fn begin_two_factor() -> Result<TwoFactorSetup, AppError> {
     two_factor::begin_setup(&domain()?, &member().await?).await
 }
 
-/// Returns the recovery codes, shown once. `setup` is the set-up's
-/// `setup_id` (the page sends it; a caller may leave it out).
+/// Returns the recovery codes, shown once. `setup_id`: the set-up's (the
+/// page sends it; a caller may leave it out).
 #[server(prefix = "/fn", endpoint = "confirm_two_factor")]
 pub async fn confirm_two_factor(
     password: String,
     code: String,
-    #[server(default)] setup: Option<String>,
+    #[server(default)] setup_id: Option<String>,
 ) -> Result<Vec<String>, AppError> {
     use super::web::*;
     use crate::domain::identity::two_factor;
     let (member, token) = signed_in().await?;
-    two_factor::confirm_setup(&domain()?, &member, &token, &password, &code, setup.as_deref()).await
+    let setup_id = setup_id.as_deref();
+    two_factor::confirm_setup(&domain()?, &member, &token, &password, &code, setup_id).await
 }
 
 #[server(prefix = "/fn", endpoint = "regenerate_recovery_codes")]

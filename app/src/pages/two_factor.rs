@@ -140,7 +140,7 @@ fn TwoFactorSetupSteps(
                     </li>
                     <li>
                         <ActionForm action=confirm attr:novalidate=true attr:data-needs-code=true>
-                            <input type="hidden" name="setup" value=setup.setup_id.clone() />
+                            <input type="hidden" name="setup_id" value=setup.setup_id.clone() />
                             <FormStatus error=form_error(confirm.value(), &["password", "code"]) />
                             <Field label="Authentication Code" name="code" form="enable-" autocomplete="one-time-code" inputmode="numeric" maxlength=7 hint="The 6-digit code your app shows for this account." error=field_error(confirm.value(), "code") />
                             <Field label="Current Password" name="password" form="enable-" input_type="password" autocomplete="current-password" hint="Turning on two-factor authentication asks for your password." error=field_error(confirm.value(), "password") />
