@@ -19,7 +19,7 @@ use app::domain::testing::{
 };
 use app::domain::Domain;
 use app::model::{AppError, OwnerChange, JS_LIBRARY_MAX};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
 fn library(name: &str, code: &str) -> LibraryForm {
     LibraryForm { name: name.into(), description: "Helpers".into(), code: code.into() }
@@ -1594,4 +1594,42 @@ async fn a_librarys_owner_is_not_told_the_names_of_applications_they_cannot_see(
     js_libraries::delete(&d, &bob, lib.id, &seen).await.unwrap();
     let left = applications::list(&d, &ada).await.unwrap().rows;
     assert!(left.iter().all(|app| app.libraries.is_empty()), "detached from both");
+}
+
+/// An application shared with more users than one statement may name
+/// (SQLite's 32,766 parameters) still lists, for its owner, who sees every
+/// sharer, and for a user it is shared with, who sees the owner alone.
+#[tokio::test]
+async fn an_application_shared_with_thousands_lists_for_its_owner_and_its_users() {
+    use app::domain::entity::application_share;
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let app = applications::create(&d, &ada, "Main line").await.unwrap();
+    applications::share(&d, &ada, app.id, bob.user_id()).await.unwrap();
+    let people =
+        (0..33_000).map(|i| ("Seeded".into(), format!("User {i}"), format!("u{i}@example.com")));
+    app::domain::testing::seed_users(&d, ada.account_id(), people).await;
+    let seeded: Vec<i32> = user::Entity::find()
+        .filter(user::Column::Email.like("u%@example.com"))
+        .all(&d.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    for chunk in seeded.chunks(1_000) {
+        let shares = chunk.iter().map(|user_id| application_share::ActiveModel {
+            application_id: Set(app.id),
+            user_id: Set(*user_id),
+        });
+        application_share::Entity::insert_many(shares).exec_without_returning(&d.db).await.unwrap();
+    }
+    let owners = applications::list(&d, &ada).await.unwrap();
+    assert_eq!(owners.rows.len(), 1);
+    assert_eq!(owners.rows[0].shared_with.len(), 33_001);
+    let bobs = applications::list(&d, &bob).await.unwrap();
+    assert_eq!(bobs.rows.len(), 1);
+    assert_eq!(bobs.rows[0].owner.id, ada.user_id());
+    assert!(bobs.rows[0].shared_with.is_empty(), "only the owner sees the share list");
 }

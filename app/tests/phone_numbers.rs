@@ -651,3 +651,31 @@ async fn releases_at_the_same_moment_give_the_number_back_once() {
         .unwrap();
     assert_eq!(events, 1, "one release recorded");
 }
+
+/// Without a pool file the built-in numbers are stocked into an empty pool
+/// only: a host started without the file beside hosts that have one adds no
+/// made-up numbers to the stock they hand out, at that start or a later one.
+#[tokio::test]
+async fn the_built_in_pool_is_stocked_only_into_an_empty_pool() {
+    let (d, _) = fresh_domain().await;
+    assert_eq!(provisioning::stock_built_in_pool(&d.db).await.unwrap(), 40);
+    assert_eq!(provisioning::stock_built_in_pool(&d.db).await.unwrap(), 0);
+    assert_eq!(local_number_pool::Entity::find().count(&d.db).await.unwrap(), 40);
+
+    let real = [Provisioned { e164: "+18775550199".into(), pci: true }];
+    let d = stocked(&real).await;
+    assert_eq!(provisioning::stock_built_in_pool(&d.db).await.unwrap(), 0);
+    let held: Vec<String> = local_number_pool::Entity::find()
+        .all(&d.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.e164)
+        .collect();
+    assert_eq!(held, ["+18775550199"]);
+    // Given out, the file's number still keeps the made-up ones out.
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    phone_numbers::request(&d, &ada.admin().unwrap()).await.unwrap();
+    assert_eq!(provisioning::stock_built_in_pool(&d.db).await.unwrap(), 0);
+    assert_eq!(local_number_pool::Entity::find().count(&d.db).await.unwrap(), 1);
+}

@@ -334,14 +334,16 @@ impl Config {
         }
     }
 
-    /// The embedded provisioning provider's stock: the pool file, or the built-in pool.
-    pub fn number_pool(&self) -> Result<Vec<Provisioned>, String> {
+    /// The embedded provisioning provider's stock from the pool file; `None`
+    /// without one (the built-in pool, see `provisioning::stock_built_in_pool`).
+    pub fn number_pool(&self) -> Result<Option<Vec<Provisioned>>, String> {
         match &self.number_pool_file {
-            None => Ok(provisioning::default_pool()),
+            None => Ok(None),
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                provisioning::parse_pool(&text).map_err(|e| format!("{}: {e}", path.display()))
+                let numbers = provisioning::parse_pool(&text);
+                numbers.map(Some).map_err(|e| format!("{}: {e}", path.display()))
             }
         }
     }

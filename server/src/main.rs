@@ -209,7 +209,8 @@ impl DomainParts {
 struct Serving {
     sender: Mailbox,
     transport: Transport,
-    pool: Vec<provisioning::Provisioned>,
+    /// The pool file's numbers; `None`: the built-in pool.
+    pool: Option<Vec<provisioning::Provisioned>>,
     grace: std::time::Duration,
     drain: std::time::Duration,
     proxies: Vec<std::net::IpAddr>,
@@ -276,7 +277,11 @@ async fn serve(
         (leptos_options.env == Env::DEV).then_some(leptos_options.reload_port),
     );
     let Serving { sender, transport, pool, grace, drain, proxies, metrics } = serving;
-    match provisioning::stock_local_pool(&domain.db, &pool).await {
+    let stocked = match &pool {
+        Some(numbers) => provisioning::stock_local_pool(&domain.db, numbers).await,
+        None => provisioning::stock_built_in_pool(&domain.db).await,
+    };
+    match stocked {
         Ok(added) => tracing::info!(added, "local number pool stocked"),
         Err(_) => return fail("could not stock the local number pool"),
     }

@@ -242,7 +242,13 @@ async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
         return txn.commit().await;
     }
     let mut options = ConnectOptions::new(url.to_owned());
+    // The session holding the lock sits idle while the migrations run on
+    // `db`: sqlx closes a connection idle for 10 minutes, or 30 minutes
+    // old, even the pool's last one, and the lock would go with it halfway
+    // through a long migration (a rewrite of a large table), letting a
+    // second process start the same one.
     options.sqlx_logging(false).max_connections(1).min_connections(1);
+    options.idle_timeout(None).max_lifetime(None);
     let turn = Database::connect(options).await?;
     turn.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).await?;
     let migrated = Migrator::up(db, None).await;

@@ -8,6 +8,7 @@
 //! mid-delivery lets the claim lapse and another one sends the row again with
 //! the same Message-ID, so the duplicate is recognisable.
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
@@ -120,9 +121,46 @@ pub fn body(secrets: &Keyring, row: &outbox::Model) -> Result<String, SecretErro
 /// How delivered mail leaves the server.
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Smtp),
     /// The embedded default: one readable .eml file per email in this folder.
     Folder(PathBuf),
+}
+
+/// A relay, and the logins it refused this process: clones (one process's
+/// workers) share them.
+#[derive(Clone)]
+pub struct Smtp {
+    relay: AsyncSmtpTransport<Tokio1Executor>,
+    refusals: Arc<Mutex<LoginRefusals>>,
+}
+
+/// The relay's refusals of this process's login in a row, and until when
+/// its worker tries no login. Kept in memory, not on the outbox's rows: the
+/// login is this process's setup (a rotated `SMTP_PASSWORD` that has not
+/// reached it yet, in a rolling restart), and other processes sharing the
+/// outbox may hold the right one and send every email meanwhile.
+#[derive(Default)]
+struct LoginRefusals {
+    in_a_row: i32,
+    until: Option<DateTime<Utc>>,
+}
+
+impl Smtp {
+    /// Whether this process waits before it logs in again.
+    fn waiting(&self, now: DateTime<Utc>) -> bool {
+        self.refusals.lock().unwrap_or_else(|e| e.into_inner()).until.is_some_and(|t| t > now)
+    }
+
+    /// One more refusal: the wait doubles as an email's tries do.
+    fn refused(&self, now: DateTime<Utc>) {
+        let mut refusals = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
+        refusals.in_a_row += 1;
+        refusals.until = Some(now + backoff(refusals.in_a_row));
+    }
+
+    fn accepted(&self) {
+        *self.refusals.lock().unwrap_or_else(|e| e.into_inner()) = LoginRefusals::default();
+    }
 }
 
 /// SMTP connection security.
@@ -154,7 +192,7 @@ impl Transport {
         if let Some((user, password)) = credentials {
             builder = builder.credentials(Credentials::new(user, password));
         }
-        Ok(Transport::Smtp(builder.build()))
+        Ok(Transport::Smtp(Smtp { relay: builder.build(), refusals: Arc::default() }))
     }
 }
 
@@ -165,11 +203,11 @@ enum Outcome {
     Transient(String),
     /// Will never succeed (the address or the message was refused for good).
     Permanent(String),
-    /// The relay refused this console's login: tried again later, as
-    /// [`Outcome::Transient`], and every other due email waits as long
-    /// (untried, so not counted a try): each would be refused alike, one
-    /// more failed login for a relay that locks an account (or bans an
-    /// address) after a few.
+    /// The relay refused this process's login: no fault of the email, which
+    /// is not counted a try and is left to any process at once; this one
+    /// logs in no more for a while ([`LoginRefusals`]). Each email would be
+    /// refused alike, one more failed login for a relay that locks an
+    /// account (or bans an address) after a few.
     LoginRefused(String),
 }
 
@@ -249,8 +287,11 @@ async fn deliver(
         Err(why) => return Outcome::Permanent(why),
     };
     match transport {
-        Transport::Smtp(smtp) => match smtp.send(message).await {
-            Ok(_) => Outcome::Sent,
+        Transport::Smtp(smtp) => match smtp.relay.send(message).await {
+            Ok(_) => {
+                smtp.accepted();
+                Outcome::Sent
+            }
             Err(err) if login_refused(&err) => Outcome::LoginRefused(err.to_string()),
             Err(err) if err.is_permanent() => Outcome::Permanent(err.to_string()),
             Err(err) => Outcome::Transient(err.to_string()),
@@ -342,6 +383,11 @@ pub async fn deliver_due_until(
     stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<usize, AppError> {
     let now = d.clock.now();
+    if let Transport::Smtp(smtp) = transport {
+        if smtp.waiting(now) {
+            return Ok(0);
+        }
+    }
     // A rotation's new key, before the first row sealed with it.
     d.secrets.reread();
     let keyring = d.secrets.keyring();
@@ -374,7 +420,7 @@ pub async fn deliver_due_until(
         };
         let outcome = deliver(transport, &keyring, &row, sender).await;
         let stop_pass = matches!(outcome, Outcome::LoginRefused(_));
-        let attempts = row.attempts + 1;
+        let attempts = row.attempts + i32::from(!stop_pass);
         let finished = d.clock.now();
         // Recorded only while the claim is still this worker's: past it,
         // another worker may hold the row, and its outcome is the one kept.
@@ -394,7 +440,16 @@ pub async fn deliver_due_until(
                     .col_expr(outbox::Column::KeyId, Expr::value(None::<String>))
                     .col_expr(outbox::Column::LastError, Expr::value(None::<String>))
             }
-            Outcome::Transient(why) | Outcome::LoginRefused(why) if attempts < MAX_ATTEMPTS => {
+            Outcome::LoginRefused(why) => {
+                tracing::error!(email = row.id, error = %why, "the mail relay refused this process's login; it logs in again later");
+                metrics::counter!("console_mail_deliveries_total", "outcome" => "login_refused")
+                    .increment(1);
+                if let Transport::Smtp(smtp) = transport {
+                    smtp.refused(finished);
+                }
+                update.col_expr(outbox::Column::LastError, Expr::value(why))
+            }
+            Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {
                 // The row's id, which `mail failed --id` and `mail retry` take.
                 tracing::warn!(email = row.id, attempts, error = %why, "email delivery failed; will retry");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "retry")
@@ -406,7 +461,7 @@ pub async fn deliver_due_until(
                     )
                     .col_expr(outbox::Column::LastError, Expr::value(why))
             }
-            Outcome::Transient(why) | Outcome::LoginRefused(why) | Outcome::Permanent(why) => {
+            Outcome::Transient(why) | Outcome::Permanent(why) => {
                 tracing::error!(email = row.id, attempts, error = %why, "email delivery failed for good");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "failed")
                     .increment(1);
@@ -420,19 +475,6 @@ pub async fn deliver_due_until(
         }
         handled += 1;
         if stop_pass {
-            // The next login is this row's next try, whichever row asks.
-            outbox::Entity::update_many()
-                .col_expr(outbox::Column::NextAttemptAt, Expr::value(finished + backoff(attempts)))
-                .filter(outbox::Column::Status.eq(PENDING))
-                .filter(outbox::Column::Id.ne(row.id))
-                .filter(outbox::Column::NextAttemptAt.lt(finished + backoff(attempts)))
-                .filter(
-                    Condition::any()
-                        .add(outbox::Column::ClaimedUntil.is_null())
-                        .add(outbox::Column::ClaimedUntil.lt(finished)),
-                )
-                .exec(&d.db)
-                .await?;
             break;
         }
     }

@@ -1,10 +1,12 @@
 //! The account's people as every layer needs them: one's own row, whether an
 //! address is taken or declined the account, the one constructor of a new
 //! user row, and the short list a user picker offers.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
-    Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, Select, Set, SqlErr,
 };
 
 use crate::domain::core::actor::Member;
@@ -13,7 +15,7 @@ use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::{invitation_decline, user};
-use crate::model::{AppError, UserChoice, UserSort, DECLINE_HOLD_DAYS};
+use crate::model::{full_name, AppError, UserChoice, UserSort, DECLINE_HOLD_DAYS};
 
 /// What a disabled user hears once their password (or link) was right; a
 /// wrong password gets `log_in::WRONG_CREDENTIALS` as always, so the state
@@ -117,6 +119,29 @@ pub const CHOICES: u64 = 8;
 
 pub fn user_choice(u: &user::Model) -> UserChoice {
     UserChoice { id: u.id, name: u.full_name(), email: u.email.clone() }
+}
+
+/// The users `condition` selects, by id, as lists show them: their names
+/// and addresses alone, not the rest of the row (the password hash, the
+/// search texts and their pieces, about a kilobyte a user).
+pub async fn choices_where(
+    conn: &impl ConnectionTrait,
+    condition: Condition,
+) -> Result<HashMap<i32, UserChoice>, AppError> {
+    use user::Column as C;
+    let found: Vec<(i32, String, String, String)> = user::Entity::find()
+        .select_only()
+        .columns([C::Id, C::FirstName, C::LastName, C::Email])
+        .filter(condition)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, first, last, email)| {
+            (id, UserChoice { id, name: full_name(&first, &last), email })
+        })
+        .collect())
 }
 
 /// The users a picker offers for what has been typed so far, among those

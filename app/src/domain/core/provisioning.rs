@@ -181,6 +181,19 @@ pub async fn stock_local_pool(
     Ok(pool::Entity::find().count(db).await? - before)
 }
 
+/// Stocks [`default_pool`] when no pool file is configured, into an empty
+/// pool only: a first start gets numbers to try the console with, while a
+/// process started without the file beside others that have one (several
+/// hosts on one PostgreSQL database) adds no made-up numbers to the stock
+/// every account draws on, where nothing would ever remove them. Returns how
+/// many were new.
+pub async fn stock_built_in_pool(db: &impl ConnectionTrait) -> Result<u64, AppError> {
+    if pool::Entity::find().count(db).await? > 0 {
+        return Ok(0);
+    }
+    stock_local_pool(db, &default_pool()).await
+}
+
 /// The stock used when no pool file is configured: 40 numbers, every fourth
 /// PCI-enabled.
 pub fn default_pool() -> Vec<Provisioned> {

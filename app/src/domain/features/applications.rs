@@ -16,7 +16,7 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits::{self, distinct};
 use crate::domain::core::names;
-use crate::domain::core::people::{self, user_choice};
+use crate::domain::core::people;
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -207,13 +207,10 @@ async fn names_by(
     conn: &impl ConnectionTrait,
     pairs: &[(i32, i32)],
 ) -> Result<HashMap<i32, Vec<String>>, AppError> {
-    let apps: HashMap<i32, String> = application::Entity::find()
-        .filter(application::Column::Id.is_in(distinct(pairs.iter().map(|p| p.1))))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a.name))
-        .collect();
+    let apps = application::Entity::find()
+        .filter(application::Column::Id.is_in(distinct(pairs.iter().map(|p| p.1))));
+    let apps =
+        names_of_rows(conn, apps, application::Column::Id, application::Column::Name).await?;
     let mut by_thing: HashMap<i32, Vec<String>> = HashMap::new();
     for (thing, app) in pairs {
         if let Some(name) = apps.get(app) {
@@ -224,54 +221,75 @@ async fn names_by(
     Ok(by_thing)
 }
 
+/// The ids and names `select` finds, and nothing else of their rows: a
+/// list that names libraries or integrations reads neither their code nor
+/// their sealed credentials (up to 4 KB and 22 KB a row).
+async fn names_of_rows<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    select: Select<E>,
+    id: E::Column,
+    name: E::Column,
+) -> Result<HashMap<i32, String>, AppError> {
+    let found: Vec<(i32, String)> =
+        select.select_only().column(id).column(name).into_tuple().all(conn).await?;
+    Ok(found.into_iter().collect())
+}
+
 async fn rows(
     conn: &impl ConnectionTrait,
     me: &Member,
     apps: Vec<application::Model>,
 ) -> Result<Vec<ApplicationRow>, AppError> {
     let ids: Vec<i32> = apps.iter().map(|a| a.id).collect();
-    let mut user_ids: Vec<i32> = apps.iter().map(|a| a.owner_id).collect();
-    let shares = share::Entity::find()
-        .filter(share::Column::ApplicationId.is_in(ids.clone()))
+    // Only an owner is shown whom they share with. An application shared
+    // with thousands would otherwise cost everyone who sees it those
+    // thousands of rows on every load, and their ids would pass a
+    // statement's bound on parameters: the sharers are read by a subquery.
+    let owned: Vec<i32> =
+        apps.iter().filter(|a| a.owner_id == me.user_id()).map(|a| a.id).collect();
+    let shares: Vec<(i32, i32)> = share::Entity::find()
+        .select_only()
+        .columns([share::Column::ApplicationId, share::Column::UserId])
+        .filter(share::Column::ApplicationId.is_in(owned.clone()))
+        .into_tuple()
         .all(conn)
         .await?;
-    user_ids.extend(shares.iter().map(|s| s.user_id));
-    let users: HashMap<i32, UserChoice> = user::Entity::find()
-        .filter(user::Column::Id.is_in(distinct(user_ids)))
-        .all(conn)
-        .await?
-        .iter()
-        .map(|u| (u.id, user_choice(u)))
-        .collect();
+    let sharers = Query::select()
+        .column(share::Column::UserId)
+        .from(share::Entity)
+        .and_where(share::Column::ApplicationId.is_in(owned))
+        .to_owned();
+    let users = people::choices_where(
+        conn,
+        Condition::any()
+            .add(user::Column::Id.is_in(distinct(apps.iter().map(|a| a.owner_id))))
+            .add(user::Column::Id.in_subquery(sharers)),
+    )
+    .await?;
     // (application, attached id), then the attached things' names.
     let library_links: Vec<(i32, i32)> = app_library::Entity::find()
+        .select_only()
+        .columns([app_library::Column::ApplicationId, app_library::Column::LibraryId])
         .filter(app_library::Column::ApplicationId.is_in(ids.clone()))
+        .into_tuple()
         .all(conn)
-        .await?
-        .iter()
-        .map(|l| (l.application_id, l.library_id))
-        .collect();
-    let library_names: HashMap<i32, String> = js_library::Entity::find()
-        .filter(js_library::Column::Id.is_in(distinct(library_links.iter().map(|l| l.1))))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l.name))
-        .collect();
+        .await?;
+    let libraries = js_library::Entity::find()
+        .filter(js_library::Column::Id.is_in(distinct(library_links.iter().map(|l| l.1))));
+    let library_names =
+        names_of_rows(conn, libraries, js_library::Column::Id, js_library::Column::Name).await?;
     let integration_links: Vec<(i32, i32)> = app_integration::Entity::find()
+        .select_only()
+        .columns([app_integration::Column::ApplicationId, app_integration::Column::IntegrationId])
         .filter(app_integration::Column::ApplicationId.is_in(ids.clone()))
+        .into_tuple()
         .all(conn)
-        .await?
-        .iter()
-        .map(|l| (l.application_id, l.integration_id))
-        .collect();
-    let integration_names: HashMap<i32, String> = integration::Entity::find()
-        .filter(integration::Column::Id.is_in(distinct(integration_links.iter().map(|l| l.1))))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i.name))
-        .collect();
+        .await?;
+    let integrations = integration::Entity::find()
+        .filter(integration::Column::Id.is_in(distinct(integration_links.iter().map(|l| l.1))));
+    let integration_names =
+        names_of_rows(conn, integrations, integration::Column::Id, integration::Column::Name)
+            .await?;
     let by_app = |links: &[(i32, i32)]| {
         let mut by_app: HashMap<i32, Vec<i32>> = HashMap::new();
         links.iter().for_each(|(app, id)| by_app.entry(*app).or_default().push(*id));
@@ -289,7 +307,7 @@ async fn rows(
         found
     };
     let mut shares_of: HashMap<i32, Vec<i32>> = HashMap::new();
-    shares.iter().for_each(|s| shares_of.entry(s.application_id).or_default().push(s.user_id));
+    shares.iter().for_each(|(app, user)| shares_of.entry(*app).or_default().push(*user));
     let mut out = Vec::new();
     for app in apps {
         let owner =
@@ -297,7 +315,6 @@ async fn rows(
         let mine = app.owner_id == me.user_id();
         let mut shared_with: Vec<UserChoice> = shares_of
             .get(&app.id)
-            .filter(|_| mine)
             .into_iter()
             .flatten()
             .filter_map(|user_id| users.get(user_id).cloned())
@@ -323,16 +340,15 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Applications, AppError> {
     // Two of one name (one's own and one shared) in the order they were made.
     apps.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
     let scope = Scoped::of(me);
-    let mut libraries: Vec<Named> = scope
-        .all::<js_library::Entity>()
-        .all(&d.read)
-        .await?
-        .iter()
-        .map(|l| named(l.id, &l.name))
-        .collect();
+    let (id, name) = (js_library::Column::Id, js_library::Column::Name);
+    let libraries = names_of_rows(&d.read, scope.all::<js_library::Entity>(), id, name).await?;
+    let mut libraries: Vec<Named> =
+        libraries.into_iter().map(|(id, name)| Named { id, name }).collect();
     libraries.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
+    let (id, name) = (integration::Column::Id, integration::Column::Name);
+    let integrations = names_of_rows(&d.read, scope.integrations(), id, name).await?;
     let mut integrations: Vec<Named> =
-        scope.integrations().all(&d.read).await?.iter().map(|i| named(i.id, &i.name)).collect();
+        integrations.into_iter().map(|(id, name)| Named { id, name }).collect();
     integrations.sort_by(|a, b| names::order(&a.name, &b.name));
     Ok(Applications {
         rows: rows(&d.read, me, apps).await?,
@@ -404,6 +420,29 @@ async fn room_for_one(d: &Domain, txn: &DatabaseTransaction, me: &Member) -> Res
     Scoped::of(me).refuse_full::<application::Entity>(txn, most, "applications").await
 }
 
+/// Attaches these libraries and integrations to `application_id`, a
+/// statement for each kind: an application may be given hundreds at once,
+/// and the account's lock is held meanwhile.
+async fn attach(
+    txn: &DatabaseTransaction,
+    application_id: i32,
+    library_ids: impl IntoIterator<Item = i32>,
+    integration_ids: impl IntoIterator<Item = i32>,
+) -> Result<(), AppError> {
+    let libraries = library_ids.into_iter().map(|library_id| app_library::ActiveModel {
+        application_id: Set(application_id),
+        library_id: Set(library_id),
+    });
+    app_library::Entity::insert_many(libraries).exec_without_returning(txn).await?;
+    let integrations =
+        integration_ids.into_iter().map(|integration_id| app_integration::ActiveModel {
+            application_id: Set(application_id),
+            integration_id: Set(integration_id),
+        });
+    app_integration::Entity::insert_many(integrations).exec_without_returning(txn).await?;
+    Ok(())
+}
+
 /// The name of a copy of `original`: "IVR copy", or with that taken among
 /// its owner's applications "IVR copy 2", "IVR copy 3"…, so copies are told
 /// apart and listed in order under the original. A copy of a copy is
@@ -464,27 +503,16 @@ pub async fn clone(d: &Domain, me: &Member, id: i32) -> Result<ApplicationRow, A
     }
     .insert(&txn)
     .await?;
-    for link in app_library::Entity::find()
+    let libraries = app_library::Entity::find()
         .filter(app_library::Column::ApplicationId.eq(original.id))
         .all(&txn)
-        .await?
-    {
-        app_library::ActiveModel { application_id: Set(copy.id), library_id: Set(link.library_id) }
-            .insert(&txn)
-            .await?;
-    }
-    for link in app_integration::Entity::find()
+        .await?;
+    attach(&txn, copy.id, libraries.iter().map(|l| l.library_id), []).await?;
+    let integrations = app_integration::Entity::find()
         .filter(app_integration::Column::ApplicationId.eq(original.id))
         .all(&txn)
-        .await?
-    {
-        app_integration::ActiveModel {
-            application_id: Set(copy.id),
-            integration_id: Set(link.integration_id),
-        }
-        .insert(&txn)
         .await?;
-    }
+    attach(&txn, copy.id, [], integrations.iter().map(|i| i.integration_id)).await?;
     let event = Event::new(ActivityKind::ApplicationCloned, &copy.name)
         .detail(format!("from {}", original.name));
     activity::record(d, &txn, by, event).await?;
@@ -712,19 +740,9 @@ pub async fn save_settings(
         .filter(app_integration::Column::ApplicationId.eq(app.id))
         .exec(&txn)
         .await?;
-    for library in &libraries {
-        app_library::ActiveModel { application_id: Set(app.id), library_id: Set(library.id) }
-            .insert(&txn)
-            .await?;
-    }
-    for integration in &integrations {
-        app_integration::ActiveModel {
-            application_id: Set(app.id),
-            integration_id: Set(integration.id),
-        }
-        .insert(&txn)
-        .await?;
-    }
+    let (library_ids, integration_ids) =
+        (libraries.iter().map(|l| l.id), integrations.iter().map(|i| i.id));
+    attach(&txn, app.id, library_ids, integration_ids).await?;
     let names =
         |names: Vec<&str>| if names.is_empty() { "none".to_owned() } else { names.join(", ") };
     let event = Event::new(ActivityKind::ApplicationSettingsChanged, &app.name).detail(format!(

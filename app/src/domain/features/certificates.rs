@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
-    SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Set, SqlErr,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -14,6 +14,7 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
 use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
+use crate::domain::core::people;
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::validation::Errors;
@@ -317,10 +318,10 @@ async fn rows(
     models: Vec<certificate::Model>,
 ) -> Result<Vec<CertificateRow>, AppError> {
     let now = d.clock.now();
-    let adders = user::Entity::find()
-        .filter(user::Column::Id.is_in(limits::distinct(models.iter().map(|m| m.added_by))))
-        .all(&d.db)
-        .await?;
+    let adders = limits::distinct(models.iter().map(|m| m.added_by));
+    let adders =
+        people::choices_where(&d.read, Condition::all().add(user::Column::Id.is_in(adders)))
+            .await?;
     Ok(models
         .into_iter()
         .map(|m| {
@@ -332,11 +333,7 @@ async fn rows(
             expiry: expiry(starts, m.not_after, now),
             valid_from: starts.format("%Y-%m-%d").to_string(),
             expires: m.not_after.format("%Y-%m-%d").to_string(),
-            added_by: adders
-                .iter()
-                .find(|u| u.id == m.added_by)
-                .map(user::Model::full_name)
-                .unwrap_or_default(),
+            added_by: adders.get(&m.added_by).map(|u| u.name.clone()).unwrap_or_default(),
             can_delete: may_delete(&m, me),
             domain: m.domain,
             subject: m.subject,

@@ -71,7 +71,7 @@ fn row(model: &oauth_token::Model) -> OAuthTokenRow {
 }
 
 async fn enabled(d: &Domain, me: &Member) -> Result<bool, AppError> {
-    let found = account::Entity::find_by_id(me.account_id()).one(&d.db).await?;
+    let found = account::Entity::find_by_id(me.account_id()).one(&d.read).await?;
     Ok(found.map(|a| a.stripe_enabled).unwrap_or(false))
 }
 

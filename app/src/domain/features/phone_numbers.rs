@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqlErr,
 };
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
-use crate::domain::core::limits;
-use crate::domain::core::people::{self, user_choice};
+use crate::domain::core::limits::{self, distinct};
+use crate::domain::core::people::{self, choices_where};
 use crate::domain::core::quota::{Action, Per, Who};
 use crate::domain::core::scope::{held_on_plan, lock_account_as, Scoped};
 use crate::domain::core::Domain;
@@ -38,21 +38,19 @@ async fn rows(
     conn: &impl ConnectionTrait,
     query: sea_orm::Select<phone_number::Entity>,
 ) -> Result<Vec<PhoneNumberRow>, AppError> {
-    let found = query
-        .order_by_asc(phone_number::Column::E164)
-        .find_also_related(user::Entity)
-        .all(conn)
-        .await?;
+    let found = query.order_by_asc(phone_number::Column::E164).all(conn).await?;
     // Most users own no number: their Account tab then asks nothing more.
     if found.is_empty() {
         return Ok(Vec::new());
     }
-    let deployed = deployed_to(conn, found.iter().map(|(n, _)| n.id)).await?;
-    let tokens = tokens_of(conn, found.iter().map(|(n, _)| n.id)).await?;
+    let owners = distinct(found.iter().map(|n| n.owner_id));
+    let owners = choices_where(conn, Condition::all().add(user::Column::Id.is_in(owners))).await?;
+    let deployed = deployed_to(conn, found.iter().map(|n| n.id)).await?;
+    let tokens = tokens_of(conn, found.iter().map(|n| n.id)).await?;
     found
         .into_iter()
-        .map(|(number, owner)| {
-            let owner = owner.ok_or_else(|| {
+        .map(|number| {
+            let owner = owners.get(&number.owner_id).cloned().ok_or_else(|| {
                 tracing::error!(number = number.id, "a phone number without its owner");
                 AppError::Internal
             })?;
@@ -60,7 +58,7 @@ async fn rows(
                 id: number.id,
                 e164: number.e164,
                 pci: number.pci,
-                owner: user_choice(&owner),
+                owner,
                 deployed_to: deployed.get(&number.id).cloned(),
                 token: tokens.get(&number.id).cloned(),
             })
