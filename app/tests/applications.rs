@@ -580,15 +580,33 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
         deployments::assign_token(&d, &ada, number, Some(adas_token)).await.unwrap();
     }
 
-    let changes: Vec<OwnerChange> = [to_private.id, to_shared.id]
-        .iter()
-        .map(|&number_id| OwnerChange {
-            number_id,
-            from_owner_id: ada.user_id(),
-            owner_id: carol.user_id(),
-        })
-        .collect();
+    // A save whose last change is refused (a disabled owner) changes
+    // nothing, not even the numbers before it: their deployments and tokens
+    // stay, and no event says they moved.
+    let dave = member_with(&d, ada.account_id(), "dave@example.com", false, false).await;
+    users::disable(&d, &admin, dave.user_id()).await.unwrap();
+    let to = |number_id: i32, owner: &Member| OwnerChange {
+        number_id,
+        from_owner_id: ada.user_id(),
+        owner_id: owner.user_id(),
+    };
+    let before = Snapshot::take(&d).await;
+    let refused = phone_numbers::save_owners(
+        &d,
+        &admin,
+        &[to(to_private.id, &carol), to(to_shared.id, &dave)],
+    )
+    .await
+    .unwrap_err();
+    let at = format!("owner-{}", to_shared.id);
+    assert_eq!(refused.message_for(&at).as_deref(), Some(phone_numbers::OWNER_DISABLED));
+    before.assert_unchanged(&d).await;
+
+    let changes = [to(to_private.id, &carol), to(to_shared.id, &carol)];
     phone_numbers::save_owners(&d, &admin, &changes).await.unwrap();
+    let moved = format!("phone_number.owner_changed {}", to_private.e164);
+    assert!(before.new_events(&d).await.contains(&moved), "{:?}", before.new_events(&d).await);
+    assert_eq!(before.new_events(&d).await.len(), 2);
 
     // Carol sees her numbers: the one on an application she can see stays
     // deployed, the other is not; neither runs on Ada's token.

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 
 use crate::domain::core::actor::Member;
@@ -167,14 +167,30 @@ pub async fn record(
     by: By<'_>,
     event: Event,
 ) -> Result<(), AppError> {
+    record_all(d, conn, by, vec![event]).await
+}
+
+/// [`record`] for several events of one change (a save of many rows), in
+/// one statement: the actor is read once, not once an event.
+pub async fn record_all(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    by: By<'_>,
+    events: Vec<Event>,
+) -> Result<(), AppError> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let (account_id, actor_user_id, actor, address) = match by {
         By::Member(Counted(member)) | By::Remedy(member) => {
-            debug_assert_eq!(
-                is_remedy(event.kind),
-                matches!(by, By::Remedy(_)),
-                "{:?}: a member's change is counted unless it is a remedy, and only then",
-                event.kind
-            );
+            for event in &events {
+                debug_assert_eq!(
+                    is_remedy(event.kind),
+                    matches!(by, By::Remedy(_)),
+                    "{:?}: a member's change is counted unless it is a remedy, and only then",
+                    event.kind
+                );
+            }
             // The email as it is now, so the event outlives a deleted user.
             let email = user::Entity::find_by_id(member.user_id())
                 .one(conn)
@@ -186,20 +202,21 @@ pub async fn record(
         By::User(user, address) => (user.account_id, Some(user.id), user.email.clone(), address),
         By::Operator { account_id } => (account_id, None, OPERATOR.to_owned(), None),
     };
-    activity_event::ActiveModel {
+    let at = d.clock.now();
+    let address = address.map(|a| a.to_string());
+    let rows = events.into_iter().map(|event| activity_event::ActiveModel {
         account_id: Set(account_id),
-        at: Set(d.clock.now()),
+        at: Set(at),
         actor_user_id: Set(actor_user_id),
-        actor: Set(actor),
+        actor: Set(actor.clone()),
         kind: Set(event.kind.as_str().to_owned()),
         target: Set(clip(event.target)),
-        client_address: Set(address.map(|a| a.to_string())),
+        client_address: Set(address.clone()),
         detail: Set(event.detail.map(clip)),
         subject_user_id: Set(event.subject),
         ..Default::default()
-    }
-    .insert(conn)
-    .await?;
+    });
+    activity_event::Entity::insert_many(rows).exec_without_returning(conn).await?;
     Ok(())
 }
 

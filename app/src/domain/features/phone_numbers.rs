@@ -2,7 +2,9 @@
 //! provider, give each an owner among the account's users, and release them.
 //! Owners see their numbers on their Account tab. A demo account holds one
 //! number at most.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::Expr;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -265,16 +267,38 @@ pub async fn save_owners(
     // Owners deploy and attach tokens under the same lock, so none of that
     // lands on a number between its check here and its new owner.
     lock_account_as(&txn, admin).await?;
+    // What the changes name, read at once: up to `IDS_MAX` of each, while
+    // the lock holds off every other change of the account (and, on
+    // SQLite, every other write).
+    let number_ids = distinct(changes.iter().map(|c| c.number_id));
+    let mut numbers: HashMap<i32, phone_number::Model> = scope
+        .phone_numbers()
+        .filter(phone_number::Column::Id.is_in(number_ids))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    let owner_ids = distinct(changes.iter().map(|c| c.owner_id));
+    let owners: HashMap<i32, user::Model> = scope
+        .users()
+        .filter(user::Column::Id.is_in(owner_ids))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut events = Vec::new();
+    // In the order sent, each checked against the numbers as the changes
+    // before it left them: nothing is written until every one passes.
     for change in changes {
         let field = format!("owner-{}", change.number_id);
         // Said at the number: the page still lists one another admin
         // released meanwhile (or, from a script, one of another account).
-        let number = match scope.find::<phone_number::Entity>(&txn, change.number_id).await {
-            Err(AppError::NotFound) => return Err(AppError::field(&field, NUMBER_GONE)),
-            found => found?,
+        let Some(number) = numbers.get_mut(&change.number_id) else {
+            return Err(AppError::field(&field, NUMBER_GONE));
         };
-        let owner = scope.users().filter(user::Column::Id.eq(change.owner_id)).one(&txn).await?;
-        let Some(owner) = owner else {
+        let Some(owner) = owners.get(&change.owner_id) else {
             return Err(AppError::field(
                 &field,
                 "Choose the owner among the users of this account.",
@@ -291,27 +315,68 @@ pub async fn save_owners(
         if owner.disabled_at.is_some() {
             return Err(AppError::field(&field, OWNER_DISABLED));
         }
-        // The previous owner's token never runs on someone else's number.
-        deployment_token::Entity::delete_by_id(number.id).exec(&txn).await?;
-        if let Some(deployed) = deployment::Entity::find_by_id(number.id).one(&txn).await? {
-            let still_visible = applications::visible_to_user(&scope, change.owner_id)
-                .filter(application::Column::Id.eq(deployed.application_id))
-                .one(&txn)
-                .await?
-                .is_some();
-            if !still_visible {
-                deployment::Entity::delete_by_id(number.id).exec(&txn).await?;
-            }
-        }
+        number.owner_id = change.owner_id;
         let event = Event::new(ActivityKind::PhoneNumberOwnerChanged, &number.e164)
             .detail(format!("to {}", owner.email));
-        activity::record(d, &txn, by, event).await?;
-        let mut active: phone_number::ActiveModel = number.into();
-        active.owner_id = Set(change.owner_id);
-        active.update(&txn).await?;
+        events.push((number.id, event));
     }
+    let moved: Vec<i32> = distinct(events.iter().map(|(id, _)| *id)).into_iter().collect();
+    // The previous owner's token never runs on someone else's number.
+    deployment_token::Entity::delete_many()
+        .filter(deployment_token::Column::PhoneNumberId.is_in(moved.clone()))
+        .exec(&txn)
+        .await?;
+    // A deployment stays where the new owner can see its application.
+    let deployed = deployment::Entity::find()
+        .filter(deployment::Column::PhoneNumberId.is_in(moved.clone()))
+        .all(&txn)
+        .await?;
+    let mut undeployed = Vec::new();
+    for (owner_id, deployed) in group_by(deployed, |d| numbers[&d.phone_number_id].owner_id) {
+        let apps = distinct(deployed.iter().map(|d| d.application_id));
+        let visible: HashSet<i32> = applications::visible_to_user(&scope, owner_id)
+            .filter(application::Column::Id.is_in(apps))
+            .select_only()
+            .column(application::Column::Id)
+            .into_tuple()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect();
+        undeployed.extend(
+            deployed
+                .iter()
+                .filter(|d| !visible.contains(&d.application_id))
+                .map(|d| d.phone_number_id),
+        );
+    }
+    deployment::Entity::delete_many()
+        .filter(deployment::Column::PhoneNumberId.is_in(undeployed))
+        .exec(&txn)
+        .await?;
+    let now_owned = group_by(moved, |id| numbers[id].owner_id);
+    for (owner_id, ids) in now_owned {
+        phone_number::Entity::update_many()
+            .col_expr(phone_number::Column::OwnerId, Expr::value(owner_id))
+            .filter(phone_number::Column::Id.is_in(ids))
+            .exec(&txn)
+            .await?;
+    }
+    activity::record_all(d, &txn, by, events.into_iter().map(|(_, e)| e).collect()).await?;
     txn.commit().await?;
     list(d, admin).await
+}
+
+/// `items` by the key `key_of` gives each.
+fn group_by<T, K: std::hash::Hash + Eq>(
+    items: impl IntoIterator<Item = T>,
+    key_of: impl Fn(&T) -> K,
+) -> HashMap<K, Vec<T>> {
+    let mut groups: HashMap<K, Vec<T>> = HashMap::new();
+    for item in items {
+        groups.entry(key_of(&item)).or_default().push(item);
+    }
+    groups
 }
 
 /// Deletes a number from the account and gives it back to the provider.
