@@ -354,6 +354,38 @@ async fn a_right_code_after_two_factor_was_turned_off_elsewhere_is_not_called_wr
     assert!(counted.iter().all(|row| row.failures == 0), "{counted:?}");
 }
 
+/// A process whose key file lacks the key that sealed a user's TOTP secret
+/// (a host the file has not reached yet) cannot check their codes. That is
+/// its fault, not the codes': the failures do not count towards locking
+/// them, and a recovery code, stored as a hash, still signs the user in.
+#[tokio::test]
+async fn a_secret_this_process_cannot_open_leaves_the_recovery_codes() {
+    let url = app::domain::testing::fresh_shared_database_url().await;
+    let (d, clock) = app::domain::testing::domain_on(&url).await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, codes) = enable(&d, &clock, "ada@example.com").await;
+    // Another process on the same database, with keys of its own.
+    let (other, others_clock) = app::domain::testing::domain_on(&url).await;
+    others_clock.set(d.clock.now());
+    let challenge = second_step(&other, "ada@example.com").await;
+    for _ in 0..4 {
+        let code = current_code(&other, &secret);
+        let refused = log_in::complete_second_factor(&other, &challenge, &code, "t", None).await;
+        assert_eq!(refused.err(), Some(AppError::Internal));
+    }
+    let challenge = second_step(&other, "ada@example.com").await;
+    let code = current_code(&other, &secret);
+    let refused = log_in::complete_second_factor(&other, &challenge, &code, "t", None).await;
+    assert_eq!(refused.err(), Some(AppError::Internal), "not locked: none of them counted");
+    log_in::complete_second_factor(&other, &challenge, &codes[0], "t", None).await.unwrap();
+    // The process holding the key checks the codes as ever.
+    let challenge = second_step(&d, "ada@example.com").await;
+    clock.advance(Duration::seconds(30));
+    log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn recovery_codes_work_once_and_challenges_expire() {
     let (d, clock) = fresh_domain().await;

@@ -354,7 +354,15 @@ pub async fn verify(
     code: &str,
 ) -> Result<Option<Factor>, AppError> {
     let Some(row) = enabled_row(conn, user_id).await? else { return Ok(None) };
-    let secret = open_secret(d, &row)?;
+    // A secret this process cannot open (sealed with a key its file lacks:
+    // a host the key file has not reached) leaves the recovery codes, which
+    // are hashed, not sealed: the user can still sign in with one.
+    let Ok(secret) = open_secret(d, &row) else {
+        return match use_recovery_code(d, conn, user_id, code).await? {
+            true => Ok(Some(Factor::RecoveryCode)),
+            false => Err(AppError::Internal),
+        };
+    };
     if let Some(step) = matching_step(&secret, code, d.clock.now(), row.last_step) {
         let taken = two_factor::Entity::update_many()
             .col_expr(two_factor::Column::LastStep, step.into())
@@ -373,6 +381,16 @@ pub async fn verify(
     if matching_step(&secret, code, d.clock.now(), i64::MIN).is_some() {
         return Err(AppError::field("code", CODE_USED));
     }
+    Ok(use_recovery_code(d, conn, user_id, code).await?.then_some(Factor::RecoveryCode))
+}
+
+/// Uses up `code` if it is one of the user's unused recovery codes.
+async fn use_recovery_code(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    code: &str,
+) -> Result<bool, AppError> {
     let hash = token_hash(&normalize_recovery(code));
     let used = recovery_code::Entity::update_many()
         .col_expr(recovery_code::Column::UsedAt, Some(d.clock.now()).into())
@@ -381,7 +399,7 @@ pub async fn verify(
         .filter(recovery_code::Column::UsedAt.is_null())
         .exec(conn)
         .await?;
-    Ok((used.rows_affected == 1).then_some(Factor::RecoveryCode))
+    Ok(used.rows_affected == 1)
 }
 
 /// Which second factor a right code was.
@@ -443,8 +461,17 @@ pub async fn with_code_while<T>(
         throttle::give_back(d, &subjects).await?;
         return Err(gone);
     }
-    let Some(factor) = verify(d, &txn, user_id, code).await? else {
-        return Err(AppError::field("code", WRONG_CODE));
+    let factor = match verify(d, &txn, user_id, code).await {
+        Ok(Some(factor)) => factor,
+        Ok(None) => return Err(AppError::field("code", WRONG_CODE)),
+        // The server's fault (a secret it cannot open), not the code's:
+        // counted, such failures would lock the user's codes.
+        Err(AppError::Internal) => {
+            txn.rollback().await?;
+            throttle::give_back(d, &subjects).await?;
+            return Err(AppError::Internal);
+        }
+        Err(refused) => return Err(refused),
     };
     if factor == Factor::RecoveryCode {
         if let Some(user) = user::Entity::find_by_id(user_id).one(&txn).await? {
