@@ -679,3 +679,21 @@ async fn the_built_in_pool_is_stocked_only_into_an_empty_pool() {
     assert_eq!(provisioning::stock_built_in_pool(&d.db).await.unwrap(), 0);
     assert_eq!(local_number_pool::Entity::find().count(&d.db).await.unwrap(), 1);
 }
+
+/// The demo plan's stock is counted from the numbers held, each one's
+/// account looked up by its key: never a list of every demo account (anyone
+/// can sign up, so they are many), read whole at each request for a number.
+#[tokio::test]
+async fn the_demo_stock_is_counted_without_reading_every_demo_account() {
+    use sea_orm::QueryTrait;
+    let (d, _) = fresh_domain().await;
+    let backend = d.db.get_database_backend();
+    let count =
+        app::domain::core::scope::held_on_plan::<phone_number::Entity>(Plan::Demo).build(backend);
+    assert!(count.sql.contains("EXISTS") && !count.sql.contains(" IN "), "{}", count.sql);
+    if backend == sea_orm::DatabaseBackend::Sqlite {
+        let plan = app::domain::testing::query_plan(&d, count).await;
+        assert!(!plan.contains("SCAN accounts") && !plan.contains("LIST SUBQUERY"), "{plan}");
+        assert!(plan.contains("SEARCH accounts"), "{plan}");
+    }
+}
