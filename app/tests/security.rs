@@ -377,6 +377,21 @@ async fn a_secret_this_process_cannot_open_leaves_the_recovery_codes() {
     let code = current_code(&other, &secret);
     let refused = log_in::complete_second_factor(&other, &challenge, &code, "t", None).await;
     assert_eq!(refused.err(), Some(AppError::Internal), "not locked: none of them counted");
+    // A wrong recovery code is wrong there as anywhere, and counted: what
+    // such a process cannot check is a TOTP code alone.
+    let before = Snapshot::take_except(&other, CODE_COUNTS).await;
+    let wrong =
+        log_in::complete_second_factor(&other, &challenge, "aaaa-bbbb-cccc-dddd", "t", None)
+            .await
+            .err()
+            .unwrap();
+    assert_eq!(wrong.message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
+    assert_code_refused(&before, &other).await;
+    let counted = login_failure::Entity::find().all(&other.db).await.unwrap();
+    let codes_of_ada: Vec<i32> =
+        counted.iter().filter(|f| f.subject.starts_with("code:")).map(|f| f.failures).collect();
+    assert_eq!(codes_of_ada, [1], "{counted:?}");
+    let challenge = second_step(&other, "ada@example.com").await;
     log_in::complete_second_factor(&other, &challenge, &codes[0], "t", None).await.unwrap();
     // The process holding the key checks the codes as ever.
     let challenge = second_step(&d, "ada@example.com").await;

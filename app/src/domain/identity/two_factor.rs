@@ -95,13 +95,18 @@ fn open_secret(d: &Domain, row: &two_factor::Model) -> Result<Vec<u8>, AppError>
 /// Whether `code` is a 6-digit code of the current step or one step either
 /// side (clock drift), newer than the last one accepted. Returns its step.
 fn matching_step(secret: &[u8], code: &str, now: DateTime<Utc>, last_step: i64) -> Option<i64> {
+    let wanted = totp_digits(code)?;
+    let now_step = step_of(now);
+    (now_step - 1..=now_step + 1).find(|step| *step > last_step && code_at(secret, *step) == wanted)
+}
+
+/// The number a TOTP code holds, if `code` is one: six digits, spaces aside.
+fn totp_digits(code: &str) -> Option<u32> {
     let code = code.trim().replace(' ', "");
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let wanted: u32 = code.parse().ok()?;
-    let now_step = step_of(now);
-    (now_step - 1..=now_step + 1).find(|step| *step > last_step && code_at(secret, *step) == wanted)
+    code.parse().ok()
 }
 
 fn normalize_recovery(code: &str) -> String {
@@ -358,9 +363,15 @@ pub async fn verify(
     // a host the key file has not reached) leaves the recovery codes, which
     // are hashed, not sealed: the user can still sign in with one.
     let Ok(secret) = open_secret(d, &row) else {
-        return match use_recovery_code(d, conn, user_id, code).await? {
-            true => Ok(Some(Factor::RecoveryCode)),
-            false => Err(AppError::Internal),
+        if use_recovery_code(d, conn, user_id, code).await? {
+            return Ok(Some(Factor::RecoveryCode));
+        }
+        // A TOTP code cannot be checked here, which is no fault of the code
+        // (and not counted, see `with_code_while`); anything else is a
+        // wrong recovery code, counted as ever.
+        return match totp_digits(code) {
+            Some(_) => Err(AppError::Internal),
+            None => Ok(None),
         };
     };
     if let Some(step) = matching_step(&secret, code, d.clock.now(), row.last_step) {
