@@ -1652,3 +1652,35 @@ async fn an_application_shared_with_thousands_lists_for_its_owner_and_its_users(
     assert_eq!(bobs.rows[0].owner.id, ada.user_id());
     assert!(bobs.rows[0].shared_with.is_empty(), "only the owner sees the share list");
 }
+
+/// A number sent twice in one save (Ada to Bob, then Bob to Carol) ends
+/// with the save's last owner, and keeps what that owner may use: its
+/// application, shared with Carol and not with Bob, stays deployed.
+#[tokio::test]
+async fn a_number_passed_on_twice_in_one_save_keeps_what_its_last_owner_may_use() {
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", false, false).await;
+    let carol = member_with(&d, ada.account_id(), "carol@example.com", false, false).await;
+    let admin = ada.admin().unwrap();
+    let app = applications::create(&d, &ada, "Main line").await.unwrap();
+    applications::share(&d, &ada, app.id, carol.user_id()).await.unwrap();
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
+    deployments::deploy(&d, &ada, number.id, app.id).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let change = |from: &Member, to: &Member| OwnerChange {
+        number_id: number.id,
+        from_owner_id: from.user_id(),
+        owner_id: to.user_id(),
+    };
+    phone_numbers::save_owners(&d, &admin, &[change(&ada, &bob), change(&bob, &carol)])
+        .await
+        .unwrap();
+    let carols = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
+    assert_eq!(carols.len(), 1);
+    assert_eq!(carols[0].deployed_to.as_ref().map(|a| a.id), Some(app.id));
+    assert!(phone_numbers::owned_by_me(&d, &bob).await.unwrap().is_empty());
+    let moved = format!("phone_number.owner_changed {}", number.e164);
+    assert_eq!(before.new_events(&d).await, [moved.clone(), moved]);
+}

@@ -369,8 +369,8 @@ fn ActivityTable(
                     <td class="when">{when(&e.at)}</td>
                     <td class="email">{email_parts(e.actor)}</td>
                     <td>{e.label}</td>
-                    <td class="breakable">{target(&e.kind, e.target)}</td>
-                    <td class="breakable">{e.client_address.unwrap_or_default()}</td>
+                    <td>{target(&e.kind, e.target)}</td>
+                    <td class="address">{e.client_address.unwrap_or_default()}</td>
                     <td class="breakable">{e.detail.unwrap_or_default()}</td>
                 </tr>
             }
@@ -435,7 +435,7 @@ pub fn SecurityActivitySection() -> impl IntoView {
                                 <span class="by">" by " {e.actor}</span>
                             })}
                         </td>
-                        <td class="breakable">{e.client_address.unwrap_or_default()}</td>
+                        <td class="address">{e.client_address.unwrap_or_default()}</td>
                         <td class="breakable">{e.detail.unwrap_or_default()}</td>
                     </tr>
                 }

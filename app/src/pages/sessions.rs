@@ -70,7 +70,7 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
         view! {
             <tr>
                 <td>{row.device.clone()} {row.current.then(|| view! { " " <span class="badge">"This session"</span> })}</td>
-                <td class="breakable">{row.client_address.clone()}</td>
+                <td class="address">{row.client_address.clone()}</td>
                 <td class="when">{row.last_seen.clone()}</td>
                 <td class="when">{row.started.clone()}</td>
                 <RowActions>

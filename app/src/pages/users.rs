@@ -446,7 +446,11 @@ fn check(on: bool) -> impl IntoView {
             view! { <span class="check" aria-hidden="true">"✓"</span><span class="sr-only">"Yes"</span> },
         )
     } else {
-        Either::Right(view! { <span class="sr-only">"No"</span> })
+        // A dash, not an empty cell: a column of blanks (2FA, off for
+        // everyone at first) looked like data that had not loaded.
+        Either::Right(
+            view! { <span class="no" aria-hidden="true">"–"</span><span class="sr-only">"No"</span> },
+        )
     }
 }
 

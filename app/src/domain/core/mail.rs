@@ -203,11 +203,13 @@ enum Outcome {
     Transient(String),
     /// Will never succeed (the address or the message was refused for good).
     Permanent(String),
-    /// The relay refused this process's login: no fault of the email, which
-    /// is not counted a try and is left to any process at once; this one
-    /// logs in no more for a while ([`LoginRefusals`]). Each email would be
-    /// refused alike, one more failed login for a relay that locks an
-    /// account (or bans an address) after a few.
+    /// The relay refused this process's login: the email is tried again
+    /// later, as [`Outcome::Transient`] (which also keeps a refusal that was
+    /// about this email alone from blocking the queue), and this process
+    /// logs in no more for a while ([`LoginRefusals`]), leaving every other
+    /// email to processes whose login is right. Each would be refused alike,
+    /// one more failed login for a relay that locks an account (or bans an
+    /// address) after a few.
     LoginRefused(String),
 }
 
@@ -293,7 +295,11 @@ async fn deliver(
                 Outcome::Sent
             }
             Err(err) if login_refused(&err) => Outcome::LoginRefused(err.to_string()),
-            Err(err) if err.is_permanent() => Outcome::Permanent(err.to_string()),
+            // Refused for good after the login (an address): the login is right.
+            Err(err) if err.is_permanent() => {
+                smtp.accepted();
+                Outcome::Permanent(err.to_string())
+            }
             Err(err) => Outcome::Transient(err.to_string()),
         },
         Transport::Folder(dir) => match write_eml(dir, row, &message.formatted()).await {
@@ -362,7 +368,8 @@ async fn claim(d: &Domain, row: &outbox::Model) -> Result<Option<DateTime<Utc>>,
 }
 
 /// One pass of a worker: delivers up to `batch` due rows. Returns how many it
-/// handled (sent, retried later or failed).
+/// handled (sent, retried later or failed): none while the relay's refusal
+/// of this process's login is fresh.
 pub async fn deliver_due(
     d: &Domain,
     transport: &Transport,
@@ -420,7 +427,10 @@ pub async fn deliver_due_until(
         };
         let outcome = deliver(transport, &keyring, &row, sender).await;
         let stop_pass = matches!(outcome, Outcome::LoginRefused(_));
-        let attempts = row.attempts + i32::from(!stop_pass);
+        if let (true, Transport::Smtp(smtp)) = (stop_pass, transport) {
+            smtp.refused(d.clock.now());
+        }
+        let attempts = row.attempts + 1;
         let finished = d.clock.now();
         // Recorded only while the claim is still this worker's: past it,
         // another worker may hold the row, and its outcome is the one kept.
@@ -440,14 +450,16 @@ pub async fn deliver_due_until(
                     .col_expr(outbox::Column::KeyId, Expr::value(None::<String>))
                     .col_expr(outbox::Column::LastError, Expr::value(None::<String>))
             }
-            Outcome::LoginRefused(why) => {
-                tracing::error!(email = row.id, error = %why, "the mail relay refused this process's login; it logs in again later");
+            Outcome::LoginRefused(why) if attempts < MAX_ATTEMPTS => {
+                tracing::error!(email = row.id, attempts, error = %why, "the mail relay refused this process's login; it logs in again later");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "login_refused")
                     .increment(1);
-                if let Transport::Smtp(smtp) = transport {
-                    smtp.refused(finished);
-                }
-                update.col_expr(outbox::Column::LastError, Expr::value(why))
+                update
+                    .col_expr(
+                        outbox::Column::NextAttemptAt,
+                        Expr::value(finished + backoff(attempts)),
+                    )
+                    .col_expr(outbox::Column::LastError, Expr::value(why))
             }
             Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {
                 // The row's id, which `mail failed --id` and `mail retry` take.
@@ -461,7 +473,7 @@ pub async fn deliver_due_until(
                     )
                     .col_expr(outbox::Column::LastError, Expr::value(why))
             }
-            Outcome::Transient(why) | Outcome::Permanent(why) => {
+            Outcome::Transient(why) | Outcome::LoginRefused(why) | Outcome::Permanent(why) => {
                 tracing::error!(email = row.id, attempts, error = %why, "email delivery failed for good");
                 metrics::counter!("console_mail_deliveries_total", "outcome" => "failed")
                     .increment(1);

@@ -183,10 +183,12 @@ pub async fn stock_local_pool(
 
 /// Stocks [`default_pool`] when no pool file is configured, into an empty
 /// pool only: a first start gets numbers to try the console with, while a
-/// process started without the file beside others that have one (several
-/// hosts on one PostgreSQL database) adds no made-up numbers to the stock
-/// every account draws on, where nothing would ever remove them. Returns how
-/// many were new.
+/// process started without the file after others that have one stocked
+/// theirs (several hosts on one PostgreSQL database) adds no made-up
+/// numbers to the stock every account draws on, where nothing would ever
+/// remove them. (Started at the same moment as those on a new database, it
+/// may still add them: start the first host alone.) Returns how many were
+/// new.
 pub async fn stock_built_in_pool(db: &impl ConnectionTrait) -> Result<u64, AppError> {
     if pool::Entity::find().count(db).await? > 0 {
         return Ok(0);

@@ -64,9 +64,9 @@ account_owned! {
 /// The rows of every account on `plan`, for a count across accounts (what
 /// demo accounts hold together), never a list shown to anyone. Each row's
 /// account is looked up by its key: anyone can sign up, so the accounts on
-/// the demo plan are many more than the rows they hold, and a list of them
-/// would be read whole at every count (under the lock of the account
-/// asking, and on SQLite the writer's).
+/// the demo plan are many more than the rows they hold, and SQLite built the
+/// list of them whole at every count (under the lock of the account asking,
+/// and the writer's). PostgreSQL plans the two alike, by its statistics.
 pub fn held_on_plan<E: AccountOwned>(plan: limits::Plan) -> Select<E> {
     use sea_orm::sea_query::{Expr, ExprTrait, Query};
     let on_plan = Query::select()

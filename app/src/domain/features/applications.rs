@@ -259,13 +259,13 @@ async fn rows(
         .from(share::Entity)
         .and_where(share::Column::ApplicationId.is_in(owned))
         .to_owned();
-    let users = people::choices_where(
-        conn,
-        Condition::any()
-            .add(user::Column::Id.is_in(distinct(apps.iter().map(|a| a.owner_id))))
-            .add(user::Column::Id.in_subquery(sharers)),
-    )
-    .await?;
+    // Two statements: an `IN` list or an `IN` subquery, joined by `OR`, had
+    // PostgreSQL read every user of every account.
+    let owners =
+        Condition::all().add(user::Column::Id.is_in(distinct(apps.iter().map(|a| a.owner_id))));
+    let mut users = people::choices_where(conn, owners).await?;
+    let sharers = Condition::all().add(user::Column::Id.in_subquery(sharers));
+    users.extend(people::choices_where(conn, sharers).await?);
     // (application, attached id), then the attached things' names.
     let library_links: Vec<(i32, i32)> = app_library::Entity::find()
         .select_only()

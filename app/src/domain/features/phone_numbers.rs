@@ -332,7 +332,9 @@ pub async fn save_owners(
         .all(&txn)
         .await?;
     let mut undeployed = Vec::new();
-    for (owner_id, deployed) in group_by(deployed, |d| numbers[&d.phone_number_id].owner_id) {
+    // By the number's owner once the whole save is applied: a number sent
+    // twice (A to B, then B to C) keeps what C may use.
+    for (owner_id, deployed) in group_by(deployed, |on| numbers[&on.phone_number_id].owner_id) {
         let apps = distinct(deployed.iter().map(|d| d.application_id));
         let visible: HashSet<i32> = applications::visible_to_user(&scope, owner_id)
             .filter(application::Column::Id.is_in(apps))
@@ -346,8 +348,8 @@ pub async fn save_owners(
         undeployed.extend(
             deployed
                 .iter()
-                .filter(|d| !visible.contains(&d.application_id))
-                .map(|d| d.phone_number_id),
+                .filter(|on| !visible.contains(&on.application_id))
+                .map(|on| on.phone_number_id),
         );
     }
     deployment::Entity::delete_many()

@@ -370,7 +370,7 @@ pub async fn verify(
         // (and not counted, see `with_code_while`); anything else is a
         // wrong recovery code, counted as ever.
         return match totp_digits(code) {
-            Some(_) => Err(AppError::Internal),
+            Some(_) => Err(AppError::Conflict(CODES_UNCHECKABLE.into())),
             None => Ok(None),
         };
     };
@@ -412,6 +412,11 @@ async fn use_recovery_code(
         .await?;
     Ok(used.rows_affected == 1)
 }
+
+/// Why an authenticator code is not checked by a process that cannot open
+/// the user's secret (a key its file lacks).
+pub const CODES_UNCHECKABLE: &str = "Authenticator codes cannot be checked right now. Enter one \
+     of your recovery codes instead, or try again in a few minutes.";
 
 /// Which second factor a right code was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -475,12 +480,14 @@ pub async fn with_code_while<T>(
     let factor = match verify(d, &txn, user_id, code).await {
         Ok(Some(factor)) => factor,
         Ok(None) => return Err(AppError::field("code", WRONG_CODE)),
-        // The server's fault (a secret it cannot open), not the code's:
-        // counted, such failures would lock the user's codes.
-        Err(AppError::Internal) => {
+        // The server's fault (a secret it cannot open, the database), not
+        // the code's: counted, such failures would lock the user's codes.
+        Err(err)
+            if err == AppError::Internal || err == AppError::Conflict(CODES_UNCHECKABLE.into()) =>
+        {
             txn.rollback().await?;
             throttle::give_back(d, &subjects).await?;
-            return Err(AppError::Internal);
+            return Err(err);
         }
         Err(refused) => return Err(refused),
     };
