@@ -93,6 +93,8 @@ async fn bad_credentials_are_refused_beside_their_fields_and_nothing_is_stored()
         // Temporary: it needs a session token and expires within hours.
         (NewIntegration { key: "ASIAIOSFODNN7EXAMPLE".into(), ..s3("X") }, "key", "temporary"),
         (NewIntegration { secret: "short".into(), ..dynamodb("X") }, "secret", "40 characters"),
+        (NewIntegration { key: " ".into(), ..s3("X") }, "key", "Key is required"),
+        (NewIntegration { secret: "".into(), ..s3("X") }, "secret", "Secret is required"),
         (NewIntegration { region: "mars-north-1".into(), ..dynamodb("X") }, "region", "region"),
         (
             NewIntegration { config: "{not json".into(), ..dialogflow("X") },

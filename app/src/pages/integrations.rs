@@ -232,6 +232,7 @@ fn EditIntegrationForm(
             <p>"Service: " {row.service.label()}</p>
             <Field label="Name" name="name" form="edit-" value=row.name.clone() maxlength=NAME_MAX error=field_error(result, "name") />
             {locked}
+            <p class="hint" id=LOCKED_HINT>"Locked: credentials cannot be changed after the integration is added. To use others, add another integration."</p>
             <TextAreaField label="Description" name="description" form="edit-" optional=true rows=2 maxlength=DESCRIPTION_MAX value=row.description.clone() error=field_error(result, "description") />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || update.pending().get()>"Update"</button>
@@ -241,15 +242,17 @@ fn EditIntegrationForm(
     }
 }
 
+/// The one note under the locked credentials, which each describes (under
+/// every field, it said the same three times over).
+const LOCKED_HINT: &str = "edit-locked-hint";
+
 /// A credential shown but not editable: credentials are write-once.
 #[component]
 fn LockedField(label: &'static str, id: &'static str, value: String) -> impl IntoView {
-    let hint_id = format!("{id}-hint");
     view! {
         <div class="field">
             <label for=id>{label}</label>
-            <input id=id type="text" value=value disabled=true aria-describedby=hint_id.clone() />
-            <p class="hint" id=hint_id>"Locked: credentials cannot be changed after the integration is added."</p>
+            <input id=id type="text" value=value disabled=true aria-describedby=LOCKED_HINT />
         </div>
     }
 }

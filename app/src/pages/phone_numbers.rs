@@ -475,7 +475,7 @@ fn MyNumberRow(
                     <p class="hint" hidden=move || !app_changed()>{if current_token.is_some() { "The token stays with the application it was chosen for: save the new application, then choose its token." } else { "Save the new application first; then choose its token." }}</p>
                     <p class="error" id=token_error_id.clone() aria-live="polite">{token_error}</p>
                 })}
-                {(!deployed).then(|| view! { <span class="hint">"Deploy an application first."</span> })}
+                {(!deployed).then(|| view! { <span class="hint">"Deploy the number to an application first."</span> })}
             </td>
             <RowActions>
                 <button

@@ -202,6 +202,11 @@ fn dialogflow_config(value: &str) -> Result<(String, String), String> {
 
 fn aws_key_id(value: &str) -> Result<String, String> {
     let value = value.trim();
+    if value.is_empty() {
+        return Err(
+            "Key is required: the access key id, AKIA and 16 more letters and digits.".into()
+        );
+    }
     let well_formed =
         value.len() == 20 && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     // A temporary key (ASIA…) works only with a session token this form has
@@ -222,6 +227,9 @@ fn aws_key_id(value: &str) -> Result<String, String> {
 
 fn aws_secret(value: &str) -> Result<String, String> {
     let value = value.trim();
+    if value.is_empty() {
+        return Err("Secret is required: the secret access key AWS showed with the key.".into());
+    }
     let well_formed = value.len() == 40
         && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '+' || c == '=');
     if well_formed {
