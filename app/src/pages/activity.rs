@@ -1,6 +1,7 @@
 //! The Activity tab (admins): the account's events, newest first, filtered by
 //! user, kind and date, a page at a time, and the filtered list as CSV; and
 //! the Account tab's "Recent security activity" of the signed-in user.
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::account::SecurityChanges;
@@ -369,7 +370,7 @@ fn ActivityTable(
                     <td class="when">{when(&e.at)}</td>
                     <td class="email">{email_parts(e.actor)}</td>
                     <td>{e.label}</td>
-                    <td>{target(&e.kind, e.target)}</td>
+                    <td class="breakable">{target_view(&e.kind, e.target)}</td>
                     <td class="address">{e.client_address.unwrap_or_default()}</td>
                     <td class="breakable">{e.detail.unwrap_or_default()}</td>
                 </tr>
@@ -378,6 +379,17 @@ fn ActivityTable(
         <Pager label="Pages of activity" pages cursor=before next />
     }
     .into_any()
+}
+
+/// [`target`] in a cell that may break anywhere (a long name must not widen
+/// the table past its frame), but an email only after its "@": broken
+/// anywhere, the column shrank to "Communication|s" and "example.c|om".
+fn target_view(kind: &str, target_text: String) -> impl IntoView {
+    let shown = target(kind, target_text);
+    match shown.contains('@') {
+        true => Either::Left(email_parts(shown)),
+        false => Either::Right(shown),
+    }
 }
 
 /// An event's target as its tab shows it: a number as the Phone Numbers tab
