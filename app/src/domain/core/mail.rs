@@ -450,21 +450,15 @@ pub async fn deliver_due_until(
                     .col_expr(outbox::Column::KeyId, Expr::value(None::<String>))
                     .col_expr(outbox::Column::LastError, Expr::value(None::<String>))
             }
-            Outcome::LoginRefused(why) if attempts < MAX_ATTEMPTS => {
-                tracing::error!(email = row.id, attempts, error = %why, "the mail relay refused this process's login; it logs in again later");
-                metrics::counter!("console_mail_deliveries_total", "outcome" => "login_refused")
-                    .increment(1);
-                update
-                    .col_expr(
-                        outbox::Column::NextAttemptAt,
-                        Expr::value(finished + backoff(attempts)),
-                    )
-                    .col_expr(outbox::Column::LastError, Expr::value(why))
-            }
-            Outcome::Transient(why) if attempts < MAX_ATTEMPTS => {
+            Outcome::Transient(why) | Outcome::LoginRefused(why) if attempts < MAX_ATTEMPTS => {
                 // The row's id, which `mail failed --id` and `mail retry` take.
-                tracing::warn!(email = row.id, attempts, error = %why, "email delivery failed; will retry");
-                metrics::counter!("console_mail_deliveries_total", "outcome" => "retry")
+                if stop_pass {
+                    tracing::error!(email = row.id, attempts, error = %why, "the mail relay refused this process's login; it logs in again later");
+                } else {
+                    tracing::warn!(email = row.id, attempts, error = %why, "email delivery failed; will retry");
+                }
+                let outcome = if stop_pass { "login_refused" } else { "retry" };
+                metrics::counter!("console_mail_deliveries_total", "outcome" => outcome)
                     .increment(1);
                 update
                     .col_expr(
