@@ -335,7 +335,7 @@ pub async fn save_owners(
     // By the number's owner once the whole save is applied: a number sent
     // twice (A to B, then B to C) keeps what C may use.
     for (owner_id, deployed) in group_by(deployed, |on| numbers[&on.phone_number_id].owner_id) {
-        let apps = distinct(deployed.iter().map(|d| d.application_id));
+        let apps = distinct(deployed.iter().map(|on| on.application_id));
         let visible: HashSet<i32> = applications::visible_to_user(&scope, owner_id)
             .filter(application::Column::Id.is_in(apps))
             .select_only()
