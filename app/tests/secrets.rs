@@ -275,3 +275,80 @@ async fn a_value_that_opens_with_no_key_does_not_stop_the_rotation() {
     let again = operator::reseal_secrets(&d, &op, &rotated).await.unwrap();
     assert_eq!((again.count, again.left), (0, vec![format!("integrations {}", ids[1])]));
 }
+
+/// Processes on one database must seal with one key: each start checks its
+/// key file's current key against the last one recorded.
+#[tokio::test]
+async fn a_process_sealing_with_a_key_the_others_lack_is_refused() {
+    use app::domain::core::secrets::Keyring;
+    use app::domain::operator::KeyAgreement::{Agreed, Differs};
+    let (d, _) = fresh_domain().await;
+    let op = Operator::from_command_line();
+    let (dr, opr) = (&d, &op);
+    let agree = move |keyring: Keyring, lost: Vec<String>| async move {
+        operator::agree_on_current_key(dr, opr, &keyring, &lost).await.unwrap()
+    };
+    let recorded = || async {
+        app::domain::entity::secret_key::Entity::find()
+            .all(&d.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.position, k.id))
+            .collect::<BTreeSet<_>>()
+    };
+    let first = Keyring::generate();
+    let first_id = first.current_key_id().to_owned();
+    assert_eq!(agree(first.clone(), vec![]).await, Agreed, "the first start records its key");
+    assert_eq!(agree(first.clone(), vec![]).await, Agreed);
+    assert_eq!(recorded().await, BTreeSet::from([(1, first_id.clone())]));
+
+    // A host whose start made a key file of its own.
+    let own = Keyring::generate();
+    let own_id = own.current_key_id().to_owned();
+    assert_eq!(
+        agree(own.clone(), vec![]).await,
+        Differs { ours: own_id.clone(), theirs: first_id.clone(), behind: false }
+    );
+    assert_eq!(recorded().await, BTreeSet::from([(1, first_id.clone())]), "nothing recorded");
+
+    // A rotation follows the recorded key; a copy of the file from before
+    // it is behind.
+    let rotated = first.rotated();
+    let rotated_id = rotated.current_key_id().to_owned();
+    assert_eq!(agree(rotated.clone(), vec![]).await, Agreed);
+    assert_eq!(
+        agree(first.clone(), vec![]).await,
+        Differs { ours: first_id.clone(), theirs: rotated_id.clone(), behind: true }
+    );
+    assert_eq!(recorded().await, BTreeSet::from([(1, first_id.clone()), (2, rotated_id.clone())]));
+
+    // With the servers' key declared lost, a new key file takes over; the
+    // old file, found again, is behind it.
+    assert_eq!(agree(own.clone(), vec![rotated_id.clone()]).await, Agreed);
+    assert_eq!(
+        agree(rotated, vec![]).await,
+        Differs { ours: rotated_id.clone(), theirs: own_id.clone(), behind: true }
+    );
+    assert_eq!(agree(own.clone(), vec![]).await, Agreed);
+}
+
+/// Two first starts at once on an empty database: one key is recorded and
+/// the other process is refused, whichever wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_first_starts_at_once_record_one_key() {
+    use app::domain::core::secrets::Keyring;
+    use app::domain::operator::KeyAgreement::{Agreed, Differs};
+    let url = app::domain::testing::fresh_shared_database_url().await;
+    let (a, _) = app::domain::testing::domain_on(&url).await;
+    let (b, _) = app::domain::testing::domain_on(&url).await;
+    let op = Operator::from_command_line();
+    let (ka, kb) = (Keyring::generate(), Keyring::generate());
+    let (ra, rb) = tokio::join!(
+        operator::agree_on_current_key(&a, &op, &ka, &[]),
+        operator::agree_on_current_key(&b, &op, &kb, &[])
+    );
+    let outcomes = [ra.unwrap(), rb.unwrap()];
+    assert_eq!(outcomes.iter().filter(|o| **o == Agreed).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().any(|o| matches!(o, Differs { behind: false, .. })), "{outcomes:?}");
+}

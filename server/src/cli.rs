@@ -432,6 +432,17 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
         None => domain.secrets.keyring().rotated(),
     };
     rotated.save(key_file).map_err(|e| e.to_string())?;
+    // Recorded once written: a process starting from now on must have it.
+    // Its start checked that this host's file holds the recorded key, so
+    // only another host's rotation meanwhile can make the two differ.
+    let operator = Operator::from_command_line();
+    match operator::agree_on_current_key(domain, &operator, &rotated, &[]).await {
+        Ok(operator::KeyAgreement::Agreed) => {}
+        Ok(operator::KeyAgreement::Differs { ours, theirs, behind }) => {
+            return Err(key_differs(key_file, &ours, &theirs, behind))
+        }
+        Err(err) => return Err(format!("secret keys: cannot record the new key: {err}")),
+    }
     if !wait.is_zero() {
         // Said whatever the log filter: otherwise the command sits silent.
         eprintln!(
@@ -447,9 +458,7 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
         );
         tokio::time::sleep(wait).await;
     }
-    let resealed = operator::reseal_secrets(domain, &Operator::from_command_line(), &rotated)
-        .await
-        .map_err(explain)?;
+    let resealed = operator::reseal_secrets(domain, &operator, &rotated).await.map_err(explain)?;
     // The first rows by name, then how many more: a key given up may have
     // sealed thousands, which the log names one by one.
     const NAMED: usize = 20;
@@ -551,16 +560,48 @@ pub async fn refuse_unknown_keys(
             "SECRET_KEYS_LOST: starting without keys declared lost; what they sealed does not open"
         );
     }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(format!(
-        "secret keys: {} lacks keys the database's secrets are sealed with ({}). Restore the \
+    if !missing.is_empty() {
+        return Err(format!(
+            "secret keys: {} lacks keys the database's secrets are sealed with ({}). Restore the \
          key file from its backup (a server that found no key file created a new one there), \
          or set SECRET_KEYS_FILE to the file the other servers use; after a `secrets rotate` on \
          another host, copy its key file here. If no backup holds a key, SECRET_KEYS_LOST=<key \
          id> starts without it: what it sealed is lost (see the README).",
-        key_file.display(),
-        said(&missing)
-    ))
+            key_file.display(),
+            said(&missing)
+        ));
+    }
+    // The keyring as the first check left it: read again if a rotation
+    // wrote the file meanwhile.
+    let keyring = domain.secrets.keyring();
+    let agreed = operator::agree_on_current_key(domain, &operator, &keyring, lost)
+        .await
+        .map_err(|err| format!("secret keys: cannot check the servers' key: {err}"))?;
+    match agreed {
+        operator::KeyAgreement::Agreed => Ok(()),
+        operator::KeyAgreement::Differs { ours, theirs, behind } => {
+            Err(key_differs(key_file, &ours, &theirs, behind))
+        }
+    }
+}
+
+/// Why a process whose key file's current key is not the servers' does not
+/// run: it would seal secrets the others cannot open.
+fn key_differs(key_file: &Path, ours: &str, theirs: &str, behind: bool) -> String {
+    let why = match behind {
+        true => format!(
+            "its current key {ours} is older than key {theirs}, which the servers seal with \
+             since a `secrets rotate` (or a start with SECRET_KEYS_LOST) added it. Copy the key \
+             file from the host that added it, appending any key this file has and it lacks"
+        ),
+        false => format!(
+            "its key {ours} is its own (a server that found no key file created it). Copy their \
+             key file here, or set SECRET_KEYS_FILE to it"
+        ),
+    };
+    format!(
+        "secret keys: the servers on this database seal with key {theirs}, which {} lacks: {why}. \
+         A process sealing with a key the others lack makes secrets they cannot open.",
+        key_file.display()
+    )
 }

@@ -114,6 +114,9 @@ fn a_running_server_opens_what_a_rotation_resealed() {
             Email { to: "bob@example.com".into(), subject: "Hi".into(), body: "Hello Bob".into() };
         mail::enqueue(&serving.db, &serving.secrets, serving.clock.now(), email).await.unwrap();
         let old_key = serving.secrets.current_key_id();
+        // The server's start recorded its key.
+        server::cli::refuse_unknown_keys(&serving, &key_file, &[]).await.unwrap();
+        let copy_before = Keyring::read(&key_file).unwrap().unwrap();
 
         let operator = Domain { secrets: on_file(), ..app.domain.clone() };
         let said = server::cli::rotate_secrets(
@@ -139,6 +142,47 @@ fn a_running_server_opens_what_a_rotation_resealed() {
             Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
         );
         assert_eq!(serving.secrets.seal("next", "c").key_id, new_key);
+
+        // A host still holding the file as it was does not start (what was
+        // re-sealed does not open there; with nothing sealed yet, the key
+        // the rotation recorded stops it: app/tests/secrets.rs), and one
+        // with the new file does.
+        let behind =
+            Domain { secrets: Arc::new(Secrets::fixed(copy_before)), ..app.domain.clone() };
+        let refused = server::cli::refuse_unknown_keys(&behind, &key_file, &[]).await.unwrap_err();
+        assert!(refused.contains(&format!("sealed with key {new_key}")), "{refused}");
+        server::cli::refuse_unknown_keys(&serving, &key_file, &[]).await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+}
+
+/// A rotation records its new key before anything is sealed with it: a
+/// host with a copy of the file from before it does not start, though
+/// every secret it could meet would still open there, since it would seal
+/// new ones with the key the others now replace.
+#[test]
+fn a_copy_of_the_key_file_from_before_a_rotation_does_not_start() {
+    run(async {
+        let app = TestApp::new().await;
+        let dir = std::env::temp_dir().join(format!("console-rotate-copy-{}", std::process::id()));
+        let key_file = dir.join("secret-keys");
+        let _ = std::fs::remove_dir_all(&dir);
+        let d = Domain { secrets: Arc::new(Secrets::from_file(&key_file).unwrap()), ..app.domain };
+        server::cli::refuse_unknown_keys(&d, &key_file, &[]).await.unwrap();
+        let copy_before = Keyring::read(&key_file).unwrap().unwrap();
+        let old_key = copy_before.current_key_id().to_owned();
+
+        server::cli::rotate_secrets(&d, &words(&["secrets", "rotate", "--wait", "0"]), &key_file)
+            .await
+            .unwrap();
+        let new_key = Keyring::read(&key_file).unwrap().unwrap().current_key_id().to_owned();
+        let behind = Domain { secrets: Arc::new(Secrets::fixed(copy_before)), ..d.clone() };
+        let refused = server::cli::refuse_unknown_keys(&behind, &key_file, &[]).await.unwrap_err();
+        assert!(
+            refused.contains(&format!("its current key {old_key} is older than key {new_key}")),
+            "{refused}"
+        );
+        server::cli::refuse_unknown_keys(&d, &key_file, &[]).await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     })
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use app::domain::testing::{fresh_shared_database_url, PASSWORD};
-use support::process::{free_port, post, set_cookie, smtp, start_server};
+use support::process::{free_port, post, refused_start, set_cookie, smtp, start_server};
 use tokio::sync::mpsc;
 
 fn sign_up_form(email: &str) -> String {
@@ -89,4 +89,45 @@ async fn two_processes_share_sessions_limits_and_the_outbox() {
         let _ = child.wait();
     }
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// A host given a data directory of its own makes a key file of its own at
+/// its first start. Beside a server already on the database it would seal
+/// secrets that server cannot open, and the other way round: it does not
+/// start, says which key the servers use, and records nothing, so with
+/// their key file copied in it starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_with_a_key_file_of_its_own_does_not_start() {
+    let database_url = fresh_shared_database_url().await;
+    let dir = |name: &str| {
+        let dir = std::env::temp_dir().join(format!("console-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    };
+    let (first_dir, second_dir) = (dir("first-host"), dir("second-host"));
+    let no_smtp = free_port();
+    let mut first = start_server(&first_dir, &database_url, free_port(), no_smtp, &[]).await;
+    let servers_key = std::fs::read_to_string(first_dir.join("secret-keys")).unwrap();
+    let servers_key_id = servers_key.split(':').next().unwrap().to_owned();
+
+    let said = refused_start(&second_dir, &database_url, free_port(), no_smtp, &[]).await;
+    let own_key = std::fs::read_to_string(second_dir.join("secret-keys")).unwrap();
+    let own_key_id = own_key.split(':').next().unwrap();
+    assert_ne!(own_key_id, servers_key_id);
+    assert!(
+        said.contains(&format!("seal with key {servers_key_id}"))
+            && said.contains(&format!("its key {own_key_id} is its own")),
+        "{said}"
+    );
+
+    std::fs::copy(first_dir.join("secret-keys"), second_dir.join("secret-keys")).unwrap();
+    let mut second = start_server(&second_dir, &database_url, free_port(), no_smtp, &[]).await;
+    for child in [&mut first, &mut second] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    for dir in [first_dir, second_dir] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

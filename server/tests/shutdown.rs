@@ -14,8 +14,8 @@ use app::domain::entity::email_outbox as outbox;
 use app::domain::testing::{domain_on, PASSWORD};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use support::process::{
-    begin_held_post, begin_post, finish, free_port, server_command, smtp, spawn_server,
-    start_server, status_of,
+    begin_held_post, begin_post, exit_within, finish, free_port, refused_start, server_command,
+    smtp, spawn_server, start_server, status_of,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -45,25 +45,6 @@ fn sigterm(server: &std::process::Child) {
 /// How `server` ended, once it has.
 async fn exited(mut server: std::process::Child) -> std::process::ExitStatus {
     tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap()
-}
-
-/// How `server` ended, once it has, polled so that one that does not end
-/// within `seconds` of `signalled` is killed and fails the test.
-async fn exit_within(
-    server: &mut std::process::Child,
-    signalled: std::time::Instant,
-    seconds: u64,
-) -> std::process::ExitStatus {
-    loop {
-        if let Some(exit) = server.try_wait().unwrap() {
-            return exit;
-        }
-        if signalled.elapsed() > Duration::from_secs(seconds) {
-            let _ = server.kill();
-            panic!("the server was still running {seconds} s later");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A free port on the loopback address, and the address a server there has.
@@ -402,14 +383,7 @@ async fn a_lost_key_file_stops_the_start() {
     let keys = data_dir.join("secret-keys");
     let kept = data_dir.join("secret-keys.backup");
     std::fs::rename(&keys, &kept).unwrap();
-    let mut refused = server_command(&data_dir, "", port, no_smtp, &[])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // One that starts anyway is killed after the wait and fails the test.
-    let status = exit_within(&mut refused, std::time::Instant::now(), 60).await;
-    let said = std::io::read_to_string(refused.stderr.take().unwrap()).unwrap();
-    assert_eq!(status.code(), Some(1), "{said}");
+    let said = refused_start(&data_dir, "", port, no_smtp, &[]).await;
     let key_id = std::fs::read_to_string(&kept).unwrap();
     let key_id = key_id.split(':').next().unwrap().to_owned();
     assert!(
@@ -447,8 +421,19 @@ async fn a_lost_key_file_stops_the_start() {
     let retried = command(&["mail", "retry", "--all"], &lost);
     assert_eq!(String::from_utf8_lossy(&retried.stdout).trim(), "Queued 0 email(s) again.");
 
-    // The key found after all: it starts as before, and the email can go.
+    // The key found after all, and put back alone: the start without it
+    // recorded the new key, which the servers seal with now, so the old file
+    // is refused; added to the new one (a line appended), it starts as
+    // before, and the email can go.
+    let new_file = std::fs::read_to_string(&keys).unwrap();
     std::fs::rename(&kept, &keys).unwrap();
+    let refused = command(&["mail", "failed"], &[]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    let new_key_id = new_file.split(':').next().unwrap();
+    assert!(said.contains(&format!("seal with key {new_key_id}")), "{said}");
+    let found = std::fs::read_to_string(&keys).unwrap();
+    std::fs::write(&keys, format!("{new_file}{found}")).unwrap();
     let server = start_server(&data_dir, "", port, no_smtp, &[]).await;
     sigterm(&server);
     assert!(exited(server).await.success());

@@ -428,6 +428,7 @@ snapshot_tables!(
     phone_number,
     quota_counter,
     recovery_code,
+    secret_key,
     session,
     two_factor,
     user,

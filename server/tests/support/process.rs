@@ -237,3 +237,42 @@ pub async fn smtp(delay: Duration, arrived: mpsc::UnboundedSender<()>) -> (u16, 
     });
     (port, accepted)
 }
+
+/// How `server` ended, once it has, polled so that one that does not end
+/// within `seconds` of `signalled` is killed and fails the test.
+pub async fn exit_within(
+    server: &mut std::process::Child,
+    signalled: std::time::Instant,
+    seconds: u64,
+) -> std::process::ExitStatus {
+    loop {
+        if let Some(exit) = server.try_wait().unwrap() {
+            return exit;
+        }
+        if signalled.elapsed() > Duration::from_secs(seconds) {
+            let _ = server.kill();
+            panic!("the server was still running {seconds} s later");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `server serve` where it must refuse to start: asserts it exits with
+/// status 1 and returns what it said on stderr. One that starts anyway is
+/// killed after a minute and fails the test.
+pub async fn refused_start(
+    data_dir: &Path,
+    database_url: &str,
+    port: u16,
+    smtp_port: u16,
+    env: &[(&str, &str)],
+) -> String {
+    let mut refused = server_command(data_dir, database_url, port, smtp_port, env)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server binary");
+    let status = exit_within(&mut refused, std::time::Instant::now(), 60).await;
+    let said = std::io::read_to_string(refused.stderr.take().unwrap()).unwrap();
+    assert_eq!(status.code(), Some(1), "{said}");
+    said
+}

@@ -22,6 +22,7 @@ pub mod oauth_token;
 pub mod phone_number;
 pub mod quota_counter;
 pub mod recovery_code;
+pub mod secret_key;
 pub mod session;
 pub mod two_factor;
 pub mod user;

@@ -28,6 +28,7 @@ mod m20261203_000025_session_ages;
 mod m20261204_000026_outbox_requeued_at;
 mod m20261204_000027_repeated_code_locks;
 mod m20261205_000028_lookup_indexes;
+mod m20261206_000029_secret_keys;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000026_outbox_requeued_at::Migration),
             Box::new(m20261204_000027_repeated_code_locks::Migration),
             Box::new(m20261205_000028_lookup_indexes::Migration),
+            Box::new(m20261206_000029_secret_keys::Migration),
         ]
     }
 }

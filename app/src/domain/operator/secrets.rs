@@ -7,11 +7,11 @@ use sea_orm::{
 };
 
 use crate::domain::core::actor::Operator;
-use crate::domain::core::mail;
 use crate::domain::core::secrets::{Keyring, Sealed};
 use crate::domain::core::Domain;
+use crate::domain::core::{db, mail};
 use crate::domain::entity::two_factor as two_factor_row;
-use crate::domain::entity::{certificate, email_outbox, integration, oauth_token};
+use crate::domain::entity::{certificate, email_outbox, integration, oauth_token, secret_key};
 use crate::domain::features::{certificates, integrations, oauth_tokens};
 use crate::domain::identity::two_factor;
 use crate::model::AppError;
@@ -262,6 +262,70 @@ pub async fn sealed_with_unknown_keys(
 /// not open. Returns how many emails.
 pub async fn give_up_lost_keys(d: &Domain, _: &Operator, lost: &[String]) -> Result<u64, AppError> {
     mail::fail_sealed_with(d, lost).await
+}
+
+/// Whether a process seals with the key the other processes on its
+/// database seal with ([`agree_on_current_key`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyAgreement {
+    /// Its current key is the one recorded last: it was already, or it is
+    /// now, because the database had none (a first start) or because it
+    /// follows the recorded one (a rotation the database missed, a database
+    /// restored from before one, or a key declared lost).
+    Agreed,
+    /// The database records `theirs` as the key the others seal with, and
+    /// this key file lacks it. `behind`: its current key `ours` was recorded
+    /// before (a copy of the file from before a rotation); otherwise the key
+    /// is its own (a key file made by this host's first start).
+    Differs { ours: String, theirs: String, behind: bool },
+}
+
+/// Checks `keyring`'s current key against the last one the database
+/// records, recording it when it is the first or follows the last; keys in
+/// `lost` (`SECRET_KEYS_LOST`) count as followed. Every process runs it at
+/// its start, and `secrets rotate` after writing its new key. Without it,
+/// hosts with a key file each on one database each sealed with a key of
+/// their own: what one sealed (a TOTP secret, an integration's credentials)
+/// did not open on the others, and nothing stopped them until it had.
+pub async fn agree_on_current_key(
+    d: &Domain,
+    _: &Operator,
+    keyring: &Keyring,
+    lost: &[String],
+) -> Result<KeyAgreement, AppError> {
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let ours = keyring.current_key_id().to_owned();
+    let txn = db::begin(&d.db).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // Two first starts at once would each find no key and record its
+        // own. SQLite's `begin` takes its one write lock already. Readers
+        // of the table (none but this) would not wait.
+        txn.execute_unprepared("LOCK TABLE secret_keys IN EXCLUSIVE MODE").await?;
+    }
+    let recorded =
+        secret_key::Entity::find().order_by_desc(secret_key::Column::Position).all(&txn).await?;
+    if let Some(last) = recorded.first() {
+        if last.id == ours {
+            return Ok(KeyAgreement::Agreed);
+        }
+        if !keyring.key_ids().contains(&last.id) && !lost.contains(&last.id) {
+            let behind = recorded.iter().any(|r| r.id == ours);
+            return Ok(KeyAgreement::Differs { ours, theirs: last.id.clone(), behind });
+        }
+    }
+    // Recorded again at the top when it was before (a file restored from
+    // before a key now declared lost).
+    secret_key::Entity::delete_by_id(ours.clone()).exec(&txn).await?;
+    secret_key::ActiveModel {
+        id: Set(ours.clone()),
+        position: Set(recorded.first().map_or(1, |last| last.position + 1)),
+        recorded_at: Set(d.clock.now()),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(target: "operator", key_id = ours, "recorded the current secret key");
+    Ok(KeyAgreement::Agreed)
 }
 
 async fn count_keys<E: EntityTrait>(
