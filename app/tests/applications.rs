@@ -92,7 +92,8 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     // their breaks, 4096 characters, fit, and are kept with plain breaks.
     let lines = "x\r\n".repeat(JS_LIBRARY_MAX / 2);
     let sent = js_libraries::add(&d, &ada, library("Lines", &lines)).await.unwrap();
-    assert_eq!(sent.code, "x\n".repeat(JS_LIBRARY_MAX / 2));
+    let kept = js_libraries::code(&d, &ada, sent.id).await.unwrap();
+    assert_eq!(kept, "x\n".repeat(JS_LIBRARY_MAX / 2));
     js_libraries::delete(&d, &ada, sent.id, &app::domain::testing::used_by(&[], 0)).await.unwrap();
 
     assert_eq!(js_libraries::list(&d, &ada).await.unwrap().len(), 3);
@@ -103,6 +104,7 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
         js_libraries::update(&d, &bob, lib.id, library("Mine", "1")).await,
         Err(AppError::NotFound)
     );
+    assert_eq!(js_libraries::code(&d, &bob, lib.id).await, Err(AppError::NotFound));
     assert_eq!(
         js_libraries::delete(&d, &bob, lib.id, &app::domain::testing::used_by(&[], 0)).await,
         Err(AppError::NotFound)
@@ -118,7 +120,7 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     before.assert_unchanged(&d).await;
     let edited =
         js_libraries::update(&d, &ada, lib.id, library("Greeting", "var a = 2;")).await.unwrap();
-    assert_eq!(edited.code, "var a = 2;");
+    assert_eq!(js_libraries::code(&d, &ada, edited.id).await.unwrap(), "var a = 2;");
 }
 
 #[tokio::test]
@@ -982,7 +984,7 @@ async fn application_and_library_names_are_not_used_twice() {
     .await
     .unwrap();
     let edited = js_libraries::update(&d, &cy, twin.id, library("utils", "3")).await.unwrap();
-    assert_eq!(edited.code, "3");
+    assert_eq!(js_libraries::code(&d, &cy, edited.id).await.unwrap(), "3");
 }
 
 /// Only the owner renames an application (in its settings); a name another

@@ -277,16 +277,20 @@ async fn a_value_that_opens_with_no_key_does_not_stop_the_rotation() {
 }
 
 /// Processes on one database must seal with one key: each start checks its
-/// key file's current key against the last one recorded.
+/// key file's current key against the last one recorded, and only a
+/// rotation records one after another.
 #[tokio::test]
 async fn a_process_sealing_with_a_key_the_others_lack_is_refused() {
-    use app::domain::core::secrets::Keyring;
+    use app::domain::core::secrets::{Keyring, Secrets};
     use app::domain::operator::KeyAgreement::{Agreed, Differs};
+    use app::domain::operator::KeyDiffers::{Older, Own, Unrecorded};
     let (d, _) = fresh_domain().await;
     let op = Operator::from_command_line();
     let (dr, opr) = (&d, &op);
-    let agree = move |keyring: Keyring, lost: Vec<String>| async move {
-        operator::agree_on_current_key(dr, opr, &keyring, &lost).await.unwrap()
+    let agree = move |keyring: &Keyring, lost: &[&str]| {
+        let lost: Vec<String> = lost.iter().map(|k| k.to_string()).collect();
+        let secrets = Secrets::fixed(keyring.clone());
+        async move { operator::agree_on_current_key(dr, opr, &secrets, &lost).await.unwrap() }
     };
     let recorded = || async {
         app::domain::entity::secret_key::Entity::find()
@@ -297,58 +301,75 @@ async fn a_process_sealing_with_a_key_the_others_lack_is_refused() {
             .map(|k| (k.position, k.id))
             .collect::<BTreeSet<_>>()
     };
+    let differs = |ours: &Keyring, theirs: &Keyring, why| Differs {
+        ours: ours.current_key_id().to_owned(),
+        theirs: theirs.current_key_id().to_owned(),
+        why,
+    };
     let first = Keyring::generate();
     let first_id = first.current_key_id().to_owned();
-    assert_eq!(agree(first.clone(), vec![]).await, Agreed, "the first start records its key");
-    assert_eq!(agree(first.clone(), vec![]).await, Agreed);
+    assert_eq!(agree(&first, &[]).await, Agreed, "the first start records its key");
+    assert_eq!(agree(&first, &[]).await, Agreed);
     assert_eq!(recorded().await, BTreeSet::from([(1, first_id.clone())]));
 
-    // A host whose start made a key file of its own.
+    // A host whose start made a key file of its own; the same with the
+    // servers' key appended below its own.
     let own = Keyring::generate();
-    let own_id = own.current_key_id().to_owned();
-    assert_eq!(
-        agree(own.clone(), vec![]).await,
-        Differs { ours: own_id.clone(), theirs: first_id.clone(), behind: false }
-    );
+    assert_eq!(agree(&own, &[]).await, differs(&own, &first, Own));
+    let appended = own.joined(&first);
+    assert_eq!(agree(&appended, &[]).await, differs(&appended, &first, Unrecorded));
+    // A rotation that was written and not recorded is not taken either.
+    let unrecorded = first.rotated();
+    assert_eq!(agree(&unrecorded, &[]).await, differs(&unrecorded, &first, Unrecorded));
     assert_eq!(recorded().await, BTreeSet::from([(1, first_id.clone())]), "nothing recorded");
 
-    // A rotation follows the recorded key; a copy of the file from before
-    // it is behind.
+    // A rotation records its key as it writes it; a write that fails
+    // records nothing; a copy of the file from before it is older.
     let rotated = first.rotated();
+    let failed = operator::record_rotation(&d, &op, &rotated, || Err("disk full".into())).await;
+    assert_eq!(failed, Err("disk full".to_owned()));
+    assert_eq!(recorded().await, BTreeSet::from([(1, first_id.clone())]), "nothing recorded");
+    let mut wrote = false;
+    let write = || {
+        wrote = true;
+        Ok(())
+    };
+    assert_eq!(operator::record_rotation(&d, &op, &rotated, write).await, Ok(Agreed));
+    assert!(wrote);
+    assert_eq!(agree(&rotated, &[]).await, Agreed);
+    assert_eq!(agree(&first, &[]).await, differs(&first, &rotated, Older));
     let rotated_id = rotated.current_key_id().to_owned();
-    assert_eq!(agree(rotated.clone(), vec![]).await, Agreed);
-    assert_eq!(
-        agree(first.clone(), vec![]).await,
-        Differs { ours: first_id.clone(), theirs: rotated_id.clone(), behind: true }
-    );
     assert_eq!(recorded().await, BTreeSet::from([(1, first_id.clone()), (2, rotated_id.clone())]));
+    // Another host's rotation, from a file without the servers' key, is
+    // refused before it writes.
+    let elsewhere = first.rotated();
+    let refused = operator::record_rotation(&d, &op, &elsewhere, || panic!("written")).await;
+    assert_eq!(refused, Ok(differs(&elsewhere, &rotated, Own)));
 
     // With the servers' key declared lost, a new key file takes over; the
-    // old file, found again, is behind it.
-    assert_eq!(agree(own.clone(), vec![rotated_id.clone()]).await, Agreed);
-    assert_eq!(
-        agree(rotated, vec![]).await,
-        Differs { ours: rotated_id.clone(), theirs: own_id.clone(), behind: true }
-    );
-    assert_eq!(agree(own.clone(), vec![]).await, Agreed);
+    // old file, found again, is older than it.
+    assert_eq!(agree(&own, &[&rotated_id]).await, Agreed);
+    assert_eq!(agree(&rotated, &[]).await, differs(&rotated, &own, Older));
+    assert_eq!(agree(&own, &[]).await, Agreed);
 }
 
 /// Two first starts at once on an empty database: one key is recorded and
 /// the other process is refused, whichever wins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_first_starts_at_once_record_one_key() {
-    use app::domain::core::secrets::Keyring;
+    use app::domain::core::secrets::{Keyring, Secrets};
     use app::domain::operator::KeyAgreement::{Agreed, Differs};
+    use app::domain::operator::KeyDiffers::Own;
     let url = app::domain::testing::fresh_shared_database_url().await;
     let (a, _) = app::domain::testing::domain_on(&url).await;
     let (b, _) = app::domain::testing::domain_on(&url).await;
     let op = Operator::from_command_line();
-    let (ka, kb) = (Keyring::generate(), Keyring::generate());
+    let (ka, kb) = (Secrets::fixed(Keyring::generate()), Secrets::fixed(Keyring::generate()));
     let (ra, rb) = tokio::join!(
         operator::agree_on_current_key(&a, &op, &ka, &[]),
         operator::agree_on_current_key(&b, &op, &kb, &[])
     );
     let outcomes = [ra.unwrap(), rb.unwrap()];
     assert_eq!(outcomes.iter().filter(|o| **o == Agreed).count(), 1, "{outcomes:?}");
-    assert!(outcomes.iter().any(|o| matches!(o, Differs { behind: false, .. })), "{outcomes:?}");
+    assert!(outcomes.iter().any(|o| matches!(o, Differs { why: Own, .. })), "{outcomes:?}");
 }

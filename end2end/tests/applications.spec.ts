@@ -29,6 +29,24 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await expect(page.getByText('The JS library Greeting is added.')).toBeVisible();
   await expect(page.getByRole('cell', { name: 'No application' })).toBeVisible();
 
+  // The list leaves the code out; Edit loads it as it opens, on Name as Add
+  // does, and closing it unchanged asks nothing.
+  await page.getByRole('button', { name: 'Edit Greeting' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit JS Library: Greeting' });
+  await expect(edit.getByLabel('Name')).toBeFocused();
+  await expect(edit.getByLabel('Code')).toHaveValue('function hello(name) {\n  return "Hi " + name;\n}');
+  await page.keyboard.press('Escape');
+  await expect(edit).toBeHidden();
+  await page.getByRole('button', { name: 'Edit Greeting' }).click();
+  await edit.getByLabel('Code').fill('function hello(name) { return "Hello " + name; }');
+  await edit.getByRole('button', { name: 'Update', exact: true }).click();
+  await expect(edit).toBeHidden();
+  await expect(page.getByText('The JS library Greeting is saved.')).toBeVisible();
+  await page.getByRole('button', { name: 'Edit Greeting' }).click();
+  await expect(edit.getByLabel('Code')).toHaveValue('function hello(name) { return "Hello " + name; }');
+  await edit.getByRole('button', { name: 'Cancel', exact: true }).click();
+  await expect(edit).toBeHidden();
+
   // An application with the library attached.
   await openTab(page, 'Applications');
   await page.getByLabel('New application name').fill('Main IVR');

@@ -427,21 +427,36 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
         .map_err(|e| e.to_string())?
         .map_err(fail)?;
     let on_disk = Keyring::read(key_file).map_err(|e| e.to_string())?;
-    let rotated = match on_disk {
+    let rotated = match &on_disk {
         Some(file) => file.joined(&domain.secrets.keyring()).rotated(),
         None => domain.secrets.keyring().rotated(),
     };
-    rotated.save(key_file).map_err(|e| e.to_string())?;
-    // Recorded once written: a process starting from now on must have it.
-    // Its start checked that this host's file holds the recorded key, so
-    // only another host's rotation meanwhile can make the two differ.
+    // Written under the record's lock, and recorded only if written.
     let operator = Operator::from_command_line();
-    match operator::agree_on_current_key(domain, &operator, &rotated, &[]).await {
+    let written = std::cell::Cell::new(false);
+    let write = || {
+        rotated.save(key_file).map_err(|e| e.to_string())?;
+        written.set(true);
+        Ok(())
+    };
+    match operator::record_rotation(domain, &operator, &rotated, write).await {
         Ok(operator::KeyAgreement::Agreed) => {}
-        Ok(operator::KeyAgreement::Differs { ours, theirs, behind }) => {
-            return Err(key_differs(key_file, &ours, &theirs, behind))
+        Ok(operator::KeyAgreement::Differs { theirs, .. }) => {
+            return Err(format!(
+                "secret keys: the servers on this database seal with key {theirs}, which {} \
+                 lacks (another host rotated meanwhile, or this file is not theirs). The file is \
+                 left as it was: copy the servers' key file here, then rotate again if need be.",
+                key_file.display()
+            ))
         }
-        Err(err) => return Err(format!("secret keys: cannot record the new key: {err}")),
+        Err(err) => {
+            // Written but not recorded: the file as it was, or this host
+            // would seal with a key a start elsewhere is not held to.
+            if let (true, Some(before)) = (written.get(), &on_disk) {
+                let _ = before.save(key_file);
+            }
+            return Err(err);
+        }
     }
     if !wait.is_zero() {
         // Said whatever the log filter: otherwise the command sits silent.
@@ -573,35 +588,40 @@ pub async fn refuse_unknown_keys(
     }
     // The keyring as the first check left it: read again if a rotation
     // wrote the file meanwhile.
-    let keyring = domain.secrets.keyring();
-    let agreed = operator::agree_on_current_key(domain, &operator, &keyring, lost)
+    let agreed = operator::agree_on_current_key(domain, &operator, &domain.secrets, lost)
         .await
         .map_err(|err| format!("secret keys: cannot check the servers' key: {err}"))?;
     match agreed {
         operator::KeyAgreement::Agreed => Ok(()),
-        operator::KeyAgreement::Differs { ours, theirs, behind } => {
-            Err(key_differs(key_file, &ours, &theirs, behind))
+        operator::KeyAgreement::Differs { ours, theirs, why } => {
+            Err(key_differs(key_file, &ours, &theirs, why))
         }
     }
 }
 
 /// Why a process whose key file's current key is not the servers' does not
 /// run: it would seal secrets the others cannot open.
-fn key_differs(key_file: &Path, ours: &str, theirs: &str, behind: bool) -> String {
-    let why = match behind {
-        true => format!(
-            "its current key {ours} is older than key {theirs}, which the servers seal with \
-             since a `secrets rotate` (or a start with SECRET_KEYS_LOST) added it. Copy the key \
-             file from the host that added it, appending any key this file has and it lacks"
+fn key_differs(key_file: &Path, ours: &str, theirs: &str, why: operator::KeyDiffers) -> String {
+    use operator::KeyDiffers;
+    let why = match why {
+        KeyDiffers::Older => format!(
+            "a key the servers sealed with before {theirs} replaced it (by `secrets rotate`, or a \
+             start with SECRET_KEYS_LOST). Copy the key file from the host that made {theirs}"
         ),
-        false => format!(
-            "its key {ours} is its own (a server that found no key file created it). Copy their \
-             key file here, or set SECRET_KEYS_FILE to it"
+        KeyDiffers::Unrecorded => format!(
+            "a key the servers never sealed with, above theirs in the file (a line added at its \
+             top, or a rotation the database has no record of). Copy the servers' key file \
+             here; if the database was restored from a backup taken before a rotation, move \
+             the line of key {theirs} to the top of the file instead"
         ),
+        KeyDiffers::Own => "a key of its own (a server that found no key file created it), and \
+             the file lacks theirs. Copy their key file here, or set SECRET_KEYS_FILE to it"
+            .to_owned(),
     };
     format!(
-        "secret keys: the servers on this database seal with key {theirs}, which {} lacks: {why}. \
-         A process sealing with a key the others lack makes secrets they cannot open.",
+        "secret keys: the servers on this database seal with key {theirs}, and the current key \
+         of {} is {ours}: {why}. A process sealing with a key other than theirs makes secrets \
+         they cannot open.",
         key_file.display()
     )
 }

@@ -117,7 +117,7 @@ async fn a_host_with_a_key_file_of_its_own_does_not_start() {
     assert_ne!(own_key_id, servers_key_id);
     assert!(
         said.contains(&format!("seal with key {servers_key_id}"))
-            && said.contains(&format!("its key {own_key_id} is its own")),
+            && said.contains(&format!("is {own_key_id}: a key of its own")),
         "{said}"
     );
 

@@ -490,7 +490,16 @@ fn js_libraries_over_http_stay_in_their_account_and_with_their_author() {
             assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
             let listed = app.call("list_js_libraries", &[], Some(session)).await.json();
             assert_eq!(listed, serde_json::json!([]));
+            let code = app.call("js_library_code", &[("id", id.as_str())], Some(session)).await;
+            assert_eq!(code.status, StatusCode::NOT_FOUND, "{}", code.body);
+            assert!(!code.body.contains("let a"), "{}", code.body);
         }
         before.assert_unchanged(&app.domain).await;
+        // The author's list leaves the code out, and their Edit dialog loads it.
+        let listed = app.call("list_js_libraries", &[], Some(&admin)).await.json();
+        assert_eq!(listed[0]["name"], "Helpers");
+        assert!(listed[0].get("code").is_none(), "{listed}");
+        let code = app.call("js_library_code", &[("id", id.as_str())], Some(&admin)).await;
+        assert_eq!(code.json(), serde_json::json!("let a = 1;"));
     })
 }

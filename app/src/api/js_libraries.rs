@@ -11,6 +11,15 @@ pub async fn list_js_libraries() -> Result<Vec<JsLibraryRow>, AppError> {
     js_libraries::list(&domain()?, &member().await?).await
 }
 
+/// The code of one of the user's libraries: the list leaves it out, and the
+/// Edit dialog loads it as it opens.
+#[server(prefix = "/fn", endpoint = "js_library_code")]
+pub async fn js_library_code(id: i32) -> Result<String, AppError> {
+    use super::web::*;
+    use crate::domain::features::js_libraries;
+    js_libraries::code(&domain()?, &member().await?, id).await
+}
+
 #[server(prefix = "/fn", endpoint = "add_js_library")]
 pub async fn add_js_library(
     name: String,

@@ -3,7 +3,9 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::api::js_libraries::{list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary};
+use crate::api::js_libraries::{
+    js_library_code, list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary,
+};
 use crate::components::action::{announce, answers, field_error, form_action, form_error};
 use crate::components::form::{until_edited, DoneNotice, Field, FormStatus};
 use crate::components::js_syntax::syntax_problem;
@@ -87,7 +89,9 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
     }
 }
 
-/// The Add or Edit dialog's form: one of `add` / `update` is given.
+/// The Add or Edit dialog's form: one of `add` / `update` is given. Edit
+/// loads the library's code as it opens (the list leaves it out); its
+/// other fields are there at once, so the dialog opens on Name as Add does.
 #[component]
 fn LibraryForm(
     row: Option<JsLibraryRow>,
@@ -95,7 +99,20 @@ fn LibraryForm(
     update: Option<ServerAction<UpdateJsLibrary>>,
 ) -> impl IntoView {
     let prefix = if row.is_some() { "edit-" } else { "add-" };
-    let code = RwSignal::new(row.as_ref().map(|r| r.code.clone()).unwrap_or_default());
+    let code = RwSignal::new(String::new());
+    let loading = RwSignal::new(row.is_some());
+    let load_error = RwSignal::new(None::<String>);
+    if let Some(id) = row.as_ref().map(|r| r.id) {
+        let fetched = LocalResource::new(move || js_library_code(id));
+        Effect::new(move |_| match fetched.get() {
+            Some(Ok(text)) => {
+                code.set(text);
+                loading.set(false);
+            }
+            Some(Err(err)) => load_error.set(Some(format!("The code could not be loaded: {err}"))),
+            None => {}
+        });
+    }
     let result: Signal<Option<Result<JsLibraryRow, AppError>>> = match (add, update) {
         (Some(add), _) => add.value().into(),
         (_, Some(update)) => update.value().into(),
@@ -113,9 +130,14 @@ fn LibraryForm(
         {row.as_ref().map(|r| view! { <input type="hidden" name="id" value=r.id /> })}
         <Field label="Name" name="name" form=prefix value=row.as_ref().map(|r| r.name.clone()).unwrap_or_default() maxlength=NAME_MAX error=field_error(result, "name") />
         <Field label="Description" name="description" form=prefix optional=true value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
-        <CodeField id=format!("{prefix}code") code error=field_error(result, "code") />
+        // Drawn once the code is there, so that it is the field's saved
+        // value: closing without a change asks nothing.
+        <Show when=move || !loading.get() fallback=|| view! { <p class="loading">"Loading the code…"</p> }>
+            <CodeField id=format!("{prefix}code") code error=field_error(result, "code") />
+        </Show>
+        {move || load_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <div class="actions">
-            <button type="submit" class="primary" disabled=move || pending.get()>{submit}</button>
+            <button type="submit" class="primary" disabled=move || pending.get() || loading.get()>{submit}</button>
             <CancelButton />
         </div>
     };

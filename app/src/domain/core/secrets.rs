@@ -84,6 +84,11 @@ impl Keyring {
         self.keys.iter().map(|k| k.id.clone()).collect()
     }
 
+    /// Whether one of these keys has this id.
+    pub fn holds(&self, key_id: &str) -> bool {
+        self.keys.iter().any(|k| k.id == key_id)
+    }
+
     /// Seals `plaintext`; `context` (e.g. the owning account) is bound to the
     /// ciphertext, so it does not open anywhere else.
     pub fn seal(&self, plaintext: &str, context: &str) -> Sealed {

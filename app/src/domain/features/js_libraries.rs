@@ -3,8 +3,8 @@
 //! it parses is the browser's advice to the author, not a rule: a library
 //! that does not parse may still be saved.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DerivePartialModel,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -66,12 +66,29 @@ fn check(form: &LibraryForm) -> Result<Checked, AppError> {
     Ok(Checked { name, description, code })
 }
 
-fn row(model: js_library::Model, used_by: UsedBy) -> JsLibraryRow {
+/// What a row shows of a library: not its code, up to 4 KB, which a list
+/// of a user's 200 would read and send for nothing.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "js_library::Entity")]
+struct Listed {
+    id: i32,
+    name: String,
+    description: String,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<js_library::Model> for Listed {
+    fn from(m: js_library::Model) -> Self {
+        Listed { id: m.id, name: m.name, description: m.description, updated_at: m.updated_at }
+    }
+}
+
+fn row(model: impl Into<Listed>, used_by: UsedBy) -> JsLibraryRow {
+    let model: Listed = model.into();
     JsLibraryRow {
         id: model.id,
         name: model.name,
         description: model.description,
-        code: model.code,
         used_by,
         updated: model.updated_at.format("%Y-%m-%d").to_string(),
     }
@@ -79,7 +96,8 @@ fn row(model: js_library::Model, used_by: UsedBy) -> JsLibraryRow {
 
 /// The libraries `me` wrote, with the applications using each.
 pub async fn list(d: &Domain, me: &Member) -> Result<Vec<JsLibraryRow>, AppError> {
-    let mut mine = Scoped::of(me).mine::<js_library::Entity>().all(&d.read).await?;
+    let mut mine: Vec<Listed> =
+        Scoped::of(me).mine::<js_library::Entity>().into_partial_model().all(&d.read).await?;
     mine.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
     let ids: Vec<i32> = mine.iter().map(|l| l.id).collect();
     let mut used = using_libraries_seen_by(&d.read, &ids, me).await?;
@@ -90,6 +108,20 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<JsLibraryRow>, AppError
             row(l, u)
         })
         .collect())
+}
+
+/// The code of one of `me`'s libraries, for its Edit dialog; anyone else's
+/// is "not found", as everywhere.
+pub async fn code(d: &Domain, me: &Member, id: i32) -> Result<String, AppError> {
+    Scoped::of(me)
+        .mine::<js_library::Entity>()
+        .filter(js_library::Column::Id.eq(id))
+        .select_only()
+        .column(js_library::Column::Code)
+        .into_tuple()
+        .one(&d.read)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Libraries hold up to `JS_LIBRARY_MAX` characters of code each; an unverified sign-up

@@ -12,7 +12,8 @@ pub use account_merge::{merge_accounts, MergeConflict, Merged};
 pub use accounts::{enable_stripe, set_plan};
 pub use maintenance::{backup, failed_mail, retry_mail};
 pub use secrets::{
-    agree_on_current_key, give_up_lost_keys, reseal_secrets, reseal_secrets_in_batches,
-    sealed_with_unknown_keys, secrets_status, KeyAgreement, Resealed, SealedCount, SEALED_TABLES,
+    agree_on_current_key, give_up_lost_keys, record_rotation, reseal_secrets,
+    reseal_secrets_in_batches, sealed_with_unknown_keys, secrets_status, KeyAgreement, KeyDiffers,
+    Resealed, SealedCount, SEALED_TABLES,
 };
 pub use users::{add_user, promote, reset_two_factor, NewUserByOperator, Promoted};

@@ -2,12 +2,12 @@
 //! with the key file's current key, and counting what each key seals.
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::core::actor::Operator;
-use crate::domain::core::secrets::{Keyring, Sealed};
+use crate::domain::core::secrets::{Keyring, Sealed, Secrets};
 use crate::domain::core::Domain;
 use crate::domain::core::{db, mail};
 use crate::domain::entity::two_factor as two_factor_row;
@@ -268,64 +268,128 @@ pub async fn give_up_lost_keys(d: &Domain, _: &Operator, lost: &[String]) -> Res
 /// database seal with ([`agree_on_current_key`]).
 #[derive(Debug, PartialEq, Eq)]
 pub enum KeyAgreement {
-    /// Its current key is the one recorded last: it was already, or it is
-    /// now, because the database had none (a first start) or because it
-    /// follows the recorded one (a rotation the database missed, a database
-    /// restored from before one, or a key declared lost).
+    /// Its current key is the last one recorded: it was already, or it is
+    /// now, because the database had none (a first start) or the last one
+    /// was declared lost.
     Agreed,
     /// The database records `theirs` as the key the others seal with, and
-    /// this key file lacks it. `behind`: its current key `ours` was recorded
-    /// before (a copy of the file from before a rotation); otherwise the key
-    /// is its own (a key file made by this host's first start).
-    Differs { ours: String, theirs: String, behind: bool },
+    /// this key file's current key `ours` is another.
+    Differs { ours: String, theirs: String, why: KeyDiffers },
 }
 
-/// Checks `keyring`'s current key against the last one the database
-/// records, recording it when it is the first or follows the last; keys in
-/// `lost` (`SECRET_KEYS_LOST`) count as followed. Every process runs it at
-/// its start, and `secrets rotate` after writing its new key. Without it,
-/// hosts with a key file each on one database each sealed with a key of
-/// their own: what one sealed (a TOTP secret, an integration's credentials)
-/// did not open on the others, and nothing stopped them until it had.
+/// How a key file's current key differs from the servers' one.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyDiffers {
+    /// `ours` was recorded before `theirs`: a copy of the key file from
+    /// before a rotation.
+    Older,
+    /// `ours` was never recorded, and the file holds `theirs` below it: a
+    /// line added at its top, or a rotation the database has no record of
+    /// (restored from a backup taken before it). Which one, nothing here
+    /// can tell, so neither is taken.
+    Unrecorded,
+    /// The file lacks `theirs`: a key file of its own (made by this host's
+    /// first start).
+    Own,
+}
+
+/// Checks the current key of `secrets` (its key file read again under the
+/// table's lock, so a rotation that just committed is seen) against the
+/// last one the database records, recording it when there is none or the
+/// last is declared lost (`lost`, `SECRET_KEYS_LOST`). Every process runs it
+/// at its start; only [`record_rotation`] records a key after another.
+/// Without it, hosts with a key file each on one database each sealed with
+/// a key of their own: what one sealed (a TOTP secret, an integration's
+/// credentials) did not open on the others, and nothing stopped them.
 pub async fn agree_on_current_key(
     d: &Domain,
     _: &Operator,
-    keyring: &Keyring,
+    secrets: &Secrets,
     lost: &[String],
 ) -> Result<KeyAgreement, AppError> {
-    use sea_orm::{ConnectionTrait, DbBackend};
+    let txn = lock_secret_keys(d).await?;
+    secrets.reread();
+    let keyring = secrets.keyring();
     let ours = keyring.current_key_id().to_owned();
-    let txn = db::begin(&d.db).await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        // Two first starts at once would each find no key and record its
-        // own. SQLite's `begin` takes its one write lock already. Readers
-        // of the table (none but this) would not wait.
-        txn.execute_unprepared("LOCK TABLE secret_keys IN EXCLUSIVE MODE").await?;
-    }
-    let recorded =
-        secret_key::Entity::find().order_by_desc(secret_key::Column::Position).all(&txn).await?;
-    if let Some(last) = recorded.first() {
-        if last.id == ours {
-            return Ok(KeyAgreement::Agreed);
+    let recorded = recorded_keys(&txn).await?;
+    match recorded.first() {
+        Some(last) if last.id == ours => return Ok(KeyAgreement::Agreed),
+        Some(last) if !lost.contains(&last.id) => {
+            let why = match (recorded.iter().any(|r| r.id == ours), keyring.holds(&last.id)) {
+                (true, _) => KeyDiffers::Older,
+                (false, true) => KeyDiffers::Unrecorded,
+                (false, false) => KeyDiffers::Own,
+            };
+            return Ok(KeyAgreement::Differs { ours, theirs: last.id.clone(), why });
         }
-        if !keyring.key_ids().contains(&last.id) && !lost.contains(&last.id) {
-            let behind = recorded.iter().any(|r| r.id == ours);
-            return Ok(KeyAgreement::Differs { ours, theirs: last.id.clone(), behind });
-        }
+        _ => {}
     }
-    // Recorded again at the top when it was before (a file restored from
-    // before a key now declared lost).
-    secret_key::Entity::delete_by_id(ours.clone()).exec(&txn).await?;
-    secret_key::ActiveModel {
-        id: Set(ours.clone()),
-        position: Set(recorded.first().map_or(1, |last| last.position + 1)),
-        recorded_at: Set(d.clock.now()),
-    }
-    .insert(&txn)
-    .await?;
+    record_on_top(d, &txn, &recorded, &ours).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", key_id = ours, "recorded the current secret key");
     Ok(KeyAgreement::Agreed)
+}
+
+/// `secrets rotate`: records `rotated`'s new current key as the servers'
+/// one and runs `write` (which writes the key file) under the table's lock,
+/// before the record commits. So the key is recorded only if written, and
+/// written only if the last recorded key is among those it follows: after
+/// another host's rotation, this one is refused before its file changes.
+/// A `write` that fails leaves the record as it was.
+pub async fn record_rotation(
+    d: &Domain,
+    _: &Operator,
+    rotated: &Keyring,
+    write: impl FnOnce() -> Result<(), String>,
+) -> Result<KeyAgreement, String> {
+    let fail = |err: DbErr| format!("secret keys: cannot record the new key: {err}");
+    let txn = lock_secret_keys(d).await.map_err(fail)?;
+    let recorded = recorded_keys(&txn).await.map_err(fail)?;
+    let ours = rotated.current_key_id().to_owned();
+    if let Some(last) = recorded.first().filter(|last| !rotated.holds(&last.id)) {
+        let why = KeyDiffers::Own;
+        return Ok(KeyAgreement::Differs { ours, theirs: last.id.clone(), why });
+    }
+    record_on_top(d, &txn, &recorded, &ours).await.map_err(fail)?;
+    write()?;
+    txn.commit().await.map_err(fail)?;
+    Ok(KeyAgreement::Agreed)
+}
+
+/// A transaction holding the one lock on `secret_keys`: two first starts at
+/// once would each find no key and record its own. SQLite's [`db::begin`]
+/// takes its one write lock already; PostgreSQL's row locks would not stop
+/// two inserts.
+async fn lock_secret_keys(d: &Domain) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db::begin(&d.db).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("LOCK TABLE secret_keys IN EXCLUSIVE MODE").await?;
+    }
+    Ok(txn)
+}
+
+/// The recorded keys, the last first.
+async fn recorded_keys(txn: &DatabaseTransaction) -> Result<Vec<secret_key::Model>, DbErr> {
+    secret_key::Entity::find().order_by_desc(secret_key::Column::Position).all(txn).await
+}
+
+/// Records `key_id` above every recorded key; moved there when it was
+/// recorded before (a file restored from before a key now declared lost).
+async fn record_on_top(
+    d: &Domain,
+    txn: &DatabaseTransaction,
+    recorded: &[secret_key::Model],
+    key_id: &str,
+) -> Result<(), DbErr> {
+    secret_key::Entity::delete_by_id(key_id.to_owned()).exec(txn).await?;
+    secret_key::ActiveModel {
+        id: Set(key_id.to_owned()),
+        position: Set(recorded.first().map_or(1, |last| last.position + 1)),
+        recorded_at: Set(d.clock.now()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
 }
 
 async fn count_keys<E: EntityTrait>(
