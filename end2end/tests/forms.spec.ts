@@ -7,7 +7,14 @@ import { ready, linkFromMailFolder, logIn, signUp, uniqueEmail, PASSWORD } from 
  * form is sent (not only once the new reply is in), and the new result must
  * show when the reply arrives.
  */
-async function retry(page: Page, endpoint: string, submit: () => Promise<void>, stale: Locator, fresh: Locator) {
+async function retry(
+  page: Page,
+  endpoint: string,
+  submit: () => Promise<void>,
+  stale: Locator,
+  fresh: Locator,
+  busy?: Locator,
+) {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   const url = `**/fn/${endpoint}`;
@@ -20,9 +27,18 @@ async function retry(page: Page, endpoint: string, submit: () => Promise<void>, 
   await submit();
   await expect.poll(() => seen).toBe(true);
   await expect(stale).toBeHidden();
+  if (busy) {
+    // Waiting, the button says so (and turns), unlike one that cannot be used.
+    await expect(busy).toHaveAttribute('aria-busy', 'true');
+    await expect(busy).toBeDisabled();
+  }
   release();
   await expect(fresh).toBeVisible();
   await expect(stale).toBeHidden();
+  if (busy) {
+    await expect(busy).not.toHaveAttribute('aria-busy');
+    await expect(busy).toBeEnabled();
+  }
   await page.unroute(url);
 }
 
@@ -111,6 +127,7 @@ test('the Account tab forms: each retry shows its own result, never the last one
     () => details.getByRole('button', { name: 'Save' }).click(),
     required,
     details.getByText('Your name is saved.'),
+    details.getByRole('button', { name: 'Save' }),
   );
   // A failure after a success hides the success.
   await details.getByLabel('Last Name').fill('');

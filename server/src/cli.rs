@@ -450,10 +450,19 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
             ))
         }
         Err(err) => {
-            // Written but not recorded: the file as it was, or this host
-            // would seal with a key a start elsewhere is not held to.
+            // Written but not recorded: the old key current again, or this
+            // host would seal with a key a start elsewhere is not held to.
+            // The new one stays below it, for what was sealed with it
+            // meanwhile (and in case the record did commit).
             if let (true, Some(before)) = (written.get(), &on_disk) {
-                let _ = before.save(key_file);
+                if let Err(restore) = before.joined(&rotated).save(key_file) {
+                    return Err(format!(
+                        "{err}; and the key file could not be put back with key {} current: \
+                         {restore}. Put that key's line first in {}",
+                        before.current_key_id(),
+                        key_file.display()
+                    ));
+                }
             }
             return Err(err);
         }
@@ -586,8 +595,8 @@ pub async fn refuse_unknown_keys(
             said(&missing)
         ));
     }
-    // The keyring as the first check left it: read again if a rotation
-    // wrote the file meanwhile.
+    // The key file is read again under the record's lock, so a rotation
+    // on this host that committed meanwhile is seen.
     let agreed = operator::agree_on_current_key(domain, &operator, &domain.secrets, lost)
         .await
         .map_err(|err| format!("secret keys: cannot check the servers' key: {err}"))?;
@@ -606,7 +615,8 @@ fn key_differs(key_file: &Path, ours: &str, theirs: &str, why: operator::KeyDiff
     let why = match why {
         KeyDiffers::Older => format!(
             "a key the servers sealed with before {theirs} replaced it (by `secrets rotate`, or a \
-             start with SECRET_KEYS_LOST). Copy the key file from the host that made {theirs}"
+             start with SECRET_KEYS_LOST). Copy the key file from the host that made {theirs}; \
+             if no host or backup holds it, SECRET_KEYS_LOST={theirs} starts without it"
         ),
         KeyDiffers::Unrecorded => format!(
             "a key the servers never sealed with, above theirs in the file (a line added at its \
@@ -614,9 +624,11 @@ fn key_differs(key_file: &Path, ours: &str, theirs: &str, why: operator::KeyDiff
              here; if the database was restored from a backup taken before a rotation, move \
              the line of key {theirs} to the top of the file instead"
         ),
-        KeyDiffers::Own => "a key of its own (a server that found no key file created it), and \
-             the file lacks theirs. Copy their key file here, or set SECRET_KEYS_FILE to it"
-            .to_owned(),
+        KeyDiffers::Own => format!(
+            "a key of its own (a server that found no key file created it), and the file lacks \
+             theirs. Copy their key file here, or set SECRET_KEYS_FILE to it; if no host or \
+             backup holds it any more, SECRET_KEYS_LOST={theirs} starts without it"
+        ),
     };
     format!(
         "secret keys: the servers on this database seal with key {theirs}, and the current key \

@@ -302,7 +302,7 @@ pub fn Confirm(
             <p id=question_id(id)>{move || message.get()}</p>
             <FormStatus error />
             <div class="actions">
-                <button type="button" class="danger" disabled=move || pending.get() on:click=move |_| on_yes.run(())>
+                <button type="button" class="danger" disabled=move || pending.get() aria-busy=move || pending.get().then_some("true") on:click=move |_| on_yes.run(())>
                     "Yes"
                 </button>
                 <button type="button" autofocus on:click=move |_| open.set(false)>"Cancel"</button>

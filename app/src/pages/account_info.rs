@@ -86,7 +86,7 @@ fn AccountInfoForm(info: AccountInfo) -> impl IntoView {
                 error=field_error(result, "phone")
             />
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
+                <button type="submit" class="primary" disabled=move || save.pending().get() aria-busy=move || save.pending().get().then_some("true")>"Save"</button>
             </div>
         </ActionForm>
     }

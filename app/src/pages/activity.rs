@@ -220,6 +220,7 @@ pub fn ActivityTab() -> impl IntoView {
                 class="button"
                 href=csv
                 aria-disabled=move || (backwards() || saving.get()).then_some("true")
+                aria-busy=move || saving.get().then_some("true")
                 aria-describedby="activity-csv-hint"
                 download="activity.csv"
                 on:click=move |ev| {

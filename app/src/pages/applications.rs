@@ -191,7 +191,7 @@ fn ApplicationList(
                 <ActionForm action=create attr:novalidate=true attr:class="inline-form">
                     <FormStatus error=form_error(create_result, &["name"]) />
                     <Field label="New Application Name" name="name" form="create-" maxlength=NAME_MAX error=field_error(create_result, "name") />
-                    <button type="submit" class="primary" disabled=move || create.pending().get()>"Create Application"</button>
+                    <button type="submit" class="primary" disabled=move || create.pending().get() aria-busy=move || create.pending().get().then_some("true")>"Create Application"</button>
                 </ActionForm>
             })
         } else {
@@ -258,7 +258,7 @@ fn ApplicationRowView(
                 }>{if can_share { "Share" } else { "Sharing" }}</button>
             })}
             {can_create.then(|| view! {
-                <button type="button" aria-label=format!("Clone {name}") disabled=move || clone.pending().get() on:click=move |_| {
+                <button type="button" aria-label=format!("Clone {name}") disabled=move || clone.pending().get() aria-busy=move || clone.pending().get().then_some("true") on:click=move |_| {
                     clone.dispatch(CloneApplication { id });
                 }>"Clone"</button>
             })}
@@ -317,7 +317,7 @@ fn SettingsForm(
             <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries />
             <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations />
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save Settings"</button>
+                <button type="submit" class="primary" disabled=move || save.pending().get() aria-busy=move || save.pending().get().then_some("true")>"Save Settings"</button>
                 <CancelButton />
             </div>
         </form>

@@ -61,7 +61,7 @@ pub fn CertificatesTab() -> impl IntoView {
                 <TextAreaField label="Certificate" name="certificate" form="cert-" rows=6 code=true hint="PEM, starting with -----BEGIN CERTIFICATE-----." error=field_error(result, "certificate") />
                 <TextAreaField label="Private Key" name="private_key" form="cert-" rows=6 code=true hint="PEM without a passphrase: BEGIN PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY." error=field_error(result, "private_key") />
                 <div class="actions">
-                    <button type="submit" class="primary" disabled=move || add.pending().get()>"Add"</button>
+                    <button type="submit" class="primary" disabled=move || add.pending().get() aria-busy=move || add.pending().get().then_some("true")>"Add"</button>
                     <CancelButton />
                 </div>
             </ActionForm>

@@ -97,7 +97,7 @@ pub fn DeveloperKeysSection() -> impl IntoView {
                 <Field label="Key Name" name="name" form="key-" maxlength=NAME_MAX hint="What the key is for, e.g. \"Nightly report\"." error=field_error(generate.value(), "name") />
                 <Field label="Current Password" name="password" form="key-" input_type="password" autocomplete="current-password" hint="A key outlives your session, so making one asks for your password." error=field_error(generate.value(), "password") />
                 <CodeWhenAsked form="key-" error=field_error(generate.value(), "code") />
-                <button type="submit" class="primary" disabled=move || generate.pending().get()>"Generate Key"</button>
+                <button type="submit" class="primary" disabled=move || generate.pending().get() aria-busy=move || generate.pending().get().then_some("true")>"Generate Key"</button>
             </ActionForm>
         </section>
         <RegenerateDialog regenerate regenerating open=regenerate_open />
@@ -154,7 +154,7 @@ fn RegenerateDialog(
                     <Field label="Current Password" name="password" form="regenerate-key-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
                     <CodeWhenAsked form="regenerate-key-" error=field_error(regenerate.value(), "code") />
                     <div class="actions">
-                        <button type="submit" class="primary" disabled=move || regenerate.pending().get()>"Regenerate Key"</button>
+                        <button type="submit" class="primary" disabled=move || regenerate.pending().get() aria-busy=move || regenerate.pending().get().then_some("true")>"Regenerate Key"</button>
                         <CancelButton />
                     </div>
                 </ActionForm>

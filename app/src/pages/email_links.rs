@@ -38,7 +38,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
                 <FormStatus error=form_error(result, &[]) />
                 <input type="hidden" name="token" value=token_from_query() />
                 <p>"Press the button to confirm that this address is yours."</p>
-                <button type="submit" class="primary" disabled=move || verify.pending().get()>
+                <button type="submit" class="primary" disabled=move || verify.pending().get() aria-busy=move || verify.pending().get().then_some("true")>
                     "Verify Email Address"
                 </button>
             </ActionForm>
@@ -79,7 +79,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 <input type="hidden" name="token" value=token_from_query() />
                 <Username email />
                 <NewPasswordField label="New Password" name="new_password" error=field_error(result, "new_password") />
-                <button type="submit" class="primary" disabled=move || reset.pending().get()>
+                <button type="submit" class="primary" disabled=move || reset.pending().get() aria-busy=move || reset.pending().get().then_some("true")>
                     "Set New Password"
                 </button>
             </ActionForm>
@@ -143,7 +143,7 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                     "Press the button to make " <strong>{new_email}</strong>
                     " your account's email address, the one you log in with."
                 </p>
-                <button type="submit" class="primary" disabled=move || confirm.pending().get()>
+                <button type="submit" class="primary" disabled=move || confirm.pending().get() aria-busy=move || confirm.pending().get().then_some("true")>
                     "Confirm New Email Address"
                 </button>
             </ActionForm>
@@ -215,7 +215,7 @@ pub fn ActivatePage() -> impl IntoView {
                 <input type="hidden" name="token" value=token_from_query() />
                 <Username email=invited.email.clone() />
                 <NewPasswordField label="New Password" name="new_password" error=field_error(result, "new_password") />
-                <button type="submit" class="primary" disabled=move || activate.pending().get()>
+                <button type="submit" class="primary" disabled=move || activate.pending().get() aria-busy=move || activate.pending().get().then_some("true")>
                     "Activate Account"
                 </button>
             </ActionForm>
@@ -233,7 +233,7 @@ pub fn ActivatePage() -> impl IntoView {
                      invite this address again for " {DECLINE_HOLD_DAYS} " days."
                 </p>
                 <div class="actions">
-                    <button type="submit" class="danger" disabled=move || decline.pending().get()>
+                    <button type="submit" class="danger" disabled=move || decline.pending().get() aria-busy=move || decline.pending().get().then_some("true")>
                         "Decline Invitation"
                     </button>
                     <a href=invitation_url()>"Back to the invitation"</a>

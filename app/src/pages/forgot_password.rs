@@ -24,7 +24,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <ActionForm action=request attr:class="card" attr:novalidate=true>
                 <FormStatus error=form_error(result, &["email"]) success=sent />
                 <Field label="Email Address" name="email" input_type="email" autocomplete="email" maxlength=EMAIL_MAX value=typed error=field_error(result, "email") />
-                <button type="submit" class="primary" disabled=move || request.pending().get()>
+                <button type="submit" class="primary" disabled=move || request.pending().get() aria-busy=move || request.pending().get().then_some("true")>
                     "Send Reset Link"
                 </button>
             </ActionForm>

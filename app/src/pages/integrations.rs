@@ -190,7 +190,7 @@ fn AddIntegrationForm(add: ServerAction<AddIntegration>) -> impl IntoView {
             <TextAreaField label="Description" name="description" form="add-" optional=true rows=2 maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
             <p class="hint">"Credentials are stored encrypted and cannot be viewed or changed after the integration is added."</p>
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || add.pending().get()>"Add"</button>
+                <button type="submit" class="primary" disabled=move || add.pending().get() aria-busy=move || add.pending().get().then_some("true")>"Add"</button>
                 <CancelButton />
             </div>
         </ActionForm>
@@ -235,7 +235,7 @@ fn EditIntegrationForm(
             <p class="hint" id=LOCKED_HINT>"Locked: credentials cannot be changed after the integration is added. To use others, add another integration."</p>
             <TextAreaField label="Description" name="description" form="edit-" optional=true rows=2 maxlength=DESCRIPTION_MAX value=row.description.clone() error=field_error(result, "description") />
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || update.pending().get()>"Update"</button>
+                <button type="submit" class="primary" disabled=move || update.pending().get() aria-busy=move || update.pending().get().then_some("true")>"Update"</button>
                 <CancelButton />
             </div>
         </ActionForm>

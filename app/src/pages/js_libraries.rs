@@ -109,7 +109,9 @@ fn LibraryForm(
                 code.set(text);
                 loading.set(false);
             }
-            Some(Err(err)) => load_error.set(Some(format!("The code could not be loaded: {err}"))),
+            Some(Err(err)) => load_error.set(Some(format!(
+                "The code could not be loaded: {err} Close the dialog and try again."
+            ))),
             None => {}
         });
     }
@@ -132,12 +134,14 @@ fn LibraryForm(
         <Field label="Description" name="description" form=prefix optional=true value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
         // Drawn once the code is there, so that it is the field's saved
         // value: closing without a change asks nothing.
-        <Show when=move || !loading.get() fallback=|| view! { <p class="loading">"Loading the code…"</p> }>
+        <Show when=move || !loading.get() fallback=move || match load_error.get() {
+            None => Either::Left(view! { <p class="loading">"Loading the code…"</p> }),
+            Some(e) => Either::Right(view! { <p class="error" role="alert">{e}</p> }),
+        }>
             <CodeField id=format!("{prefix}code") code error=field_error(result, "code") />
         </Show>
-        {move || load_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <div class="actions">
-            <button type="submit" class="primary" disabled=move || pending.get() || loading.get()>{submit}</button>
+            <button type="submit" class="primary" disabled=move || pending.get() || loading.get() aria-busy=move || pending.get().then_some("true")>{submit}</button>
             <CancelButton />
         </div>
     };

@@ -42,7 +42,7 @@ pub fn LogInPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next />
                 <Field label="Email Address" name="email" input_type="email" autocomplete="username" maxlength=EMAIL_MAX error=field_error(result, "email") />
                 <Field label="Password" name="password" input_type="password" autocomplete="current-password" error=field_error(result, "password") />
-                <button type="submit" class="primary" disabled=move || log_in.pending().get()>
+                <button type="submit" class="primary" disabled=move || log_in.pending().get() aria-busy=move || log_in.pending().get().then_some("true")>
                     "Log In"
                 </button>
             </ActionForm>
@@ -85,7 +85,7 @@ pub fn LogInCodePage() -> impl IntoView {
                     hint="The 6-digit code from your authenticator app, or one of your recovery codes."
                     error=field_error(result, "code")
                 />
-                <button type="submit" class="primary" disabled=move || log_in.pending().get()>
+                <button type="submit" class="primary" disabled=move || log_in.pending().get() aria-busy=move || log_in.pending().get().then_some("true")>
                     "Verify"
                 </button>
             </ActionForm>

@@ -102,7 +102,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
                                 {live.then(|| view! { <option value="live">"Live"</option> })}
                             </select>
                         </div>
-                        <button type="submit" class="primary" disabled=move || start.pending().get()>"Add Token"</button>
+                        <button type="submit" class="primary" disabled=move || start.pending().get() aria-busy=move || start.pending().get().then_some("true")>"Add Token"</button>
                     </form>
                     <FormStatus error=form_error(start.value(), &[]) />
                 })

@@ -177,6 +177,7 @@ fn NumberTable(
                     type="button"
                     class="primary"
                     disabled=move || changes.get().is_empty() || save.pending().get()
+                    aria-busy=move || save.pending().get().then_some("true")
                     on:click=move |_| {
                         save.dispatch(SavePhoneOwners { changes: changes.get_untracked() });
                     }
@@ -212,6 +213,7 @@ fn NumberTable(
                 type="button"
                 class="primary"
                 disabled=move || at_limit || request.pending().get()
+                aria-busy=move || request.pending().get().then_some("true")
                 aria-describedby=limit.is_some().then_some(limit_id)
                 on:click=move |_| {
                     request.dispatch(RequestPhoneNumber {});
@@ -482,6 +484,7 @@ fn MyNumberRow(
                     type="button"
                     aria-label=format!("Save {readable}")
                     disabled=move || !changed() || pending()
+                    aria-busy=move || pending().then_some("true")
                     on:click=save
                 >
                     "Save"

@@ -49,7 +49,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
                     <span class="label">"Email Address"</span>
                     <p class="readonly">{email}</p>
                 </div>
-                <button type="submit" class="primary" disabled=move || update_name.pending().get()>
+                <button type="submit" class="primary" disabled=move || update_name.pending().get() aria-busy=move || update_name.pending().get().then_some("true")>
                     "Save"
                 </button>
             </ActionForm>
@@ -65,7 +65,7 @@ pub fn ProfileForms(me: CurrentUser) -> impl IntoView {
                 <Username email=me.email.clone() />
                 <Field label="Current Password" name="current_password" input_type="password" autocomplete="current-password" error=field_error(password_result, "current_password") />
                 <NewPasswordField label="New Password" name="new_password" error=field_error(password_result, "new_password") />
-                <button type="submit" class="primary" disabled=move || change_password.pending().get()>
+                <button type="submit" class="primary" disabled=move || change_password.pending().get() aria-busy=move || change_password.pending().get().then_some("true")>
                     "Change Password"
                 </button>
             </ActionForm>
@@ -93,7 +93,7 @@ fn UnverifiedNotice(email: String) -> impl IntoView {
             <p>{UNVERIFIED_LIMITS}</p>
             <ActionForm action=resend>
                 <FormStatus error=form_error(result, &[]) success=sent />
-                <button type="submit" disabled=move || resend.pending().get()>
+                <button type="submit" disabled=move || resend.pending().get() aria-busy=move || resend.pending().get().then_some("true")>
                     "Resend Verification Email"
                 </button>
             </ActionForm>
@@ -166,7 +166,7 @@ fn ChangeEmail() -> impl IntoView {
         waiting().then(|| {
             view! {
                 <ActionForm action=cancel>
-                    <button type="submit" disabled=move || cancel.pending().get()>
+                    <button type="submit" disabled=move || cancel.pending().get() aria-busy=move || cancel.pending().get().then_some("true")>
                         "Cancel Email Change"
                     </button>
                 </ActionForm>
@@ -190,7 +190,7 @@ fn ChangeEmail() -> impl IntoView {
                 <Field label="New Email Address" name="new_email" input_type="email" autocomplete="email" maxlength=EMAIL_MAX error=field_error(result, "new_email") />
                 <Field label="Current Password" name="current_password" form="email-" input_type="password" autocomplete="current-password" error=field_error(result, "current_password") />
                 <CodeWhenAsked form="email-" error=field_error(result, "code") />
-                <button type="submit" class="primary" disabled=move || change.pending().get()>
+                <button type="submit" class="primary" disabled=move || change.pending().get() aria-busy=move || change.pending().get().then_some("true")>
                     "Change Email Address"
                 </button>
             </ActionForm>

@@ -40,7 +40,7 @@ pub fn SessionsSection() -> impl IntoView {
                     <SessionTable rows end />
                     {others.then(|| view! {
                         <div class="actions">
-                            <button type="button" disabled=move || end_others.pending().get() on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Log Out All Other Sessions"</button>
+                            <button type="button" disabled=move || end_others.pending().get() aria-busy=move || end_others.pending().get().then_some("true") on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>"Log Out All Other Sessions"</button>
                         </div>
                     })}
                 }
@@ -75,7 +75,7 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSession>) -> impl In
                 <td class="when">{row.started.clone()}</td>
                 <RowActions>
                     {(!row.current).then(|| view! {
-                        <button type="button" aria-label=label disabled=move || end.pending().get() on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Log Out"</button>
+                        <button type="button" aria-label=label disabled=move || end.pending().get() aria-busy=move || end.pending().get().then_some("true") on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>"Log Out"</button>
                     })}
                 </RowActions>
             </tr>

@@ -25,7 +25,7 @@ pub fn SignUpPage() -> impl IntoView {
                 <Field label="Last Name" name="last_name" autocomplete="family-name" maxlength=NAME_MAX error=field_error(result, "last_name") />
                 <Field label="Email Address" name="email" input_type="email" autocomplete="email" maxlength=EMAIL_MAX error=field_error(result, "email") />
                 <NewPasswordField label="Password" name="password" error=field_error(result, "password") />
-                <button type="submit" class="primary" disabled=move || sign_up.pending().get()>
+                <button type="submit" class="primary" disabled=move || sign_up.pending().get() aria-busy=move || sign_up.pending().get().then_some("true")>
                     "Sign Up"
                 </button>
             </ActionForm>

@@ -61,7 +61,7 @@ pub fn TwoFactorSection() -> impl IntoView {
                     <p class="hint">"Your current recovery codes stop working at once, printed or saved ones too."</p>
                     <Field label="Current Password" name="password" form="regenerate-" input_type="password" autocomplete="current-password" error=field_error(regenerate.value(), "password") />
                     <Field label="Authentication Code" name="code" form="regenerate-" autocomplete="one-time-code" hint="A code from your authenticator app, or a recovery code." error=field_error(regenerate.value(), "code") />
-                    <button type="submit" disabled=move || regenerate.pending().get()>"Make New Recovery Codes"</button>
+                    <button type="submit" disabled=move || regenerate.pending().get() aria-busy=move || regenerate.pending().get().then_some("true")>"Make New Recovery Codes"</button>
                 </ActionForm>
             </details>
             <details>
@@ -70,7 +70,7 @@ pub fn TwoFactorSection() -> impl IntoView {
                     <FormStatus error=form_error(disable.value(), &["password", "code"]) />
                     <Field label="Current Password" name="password" form="disable-" input_type="password" autocomplete="current-password" error=field_error(disable.value(), "password") />
                     <Field label="Authentication Code" name="code" form="disable-" autocomplete="one-time-code" hint="A code from your authenticator app, or a recovery code." error=field_error(disable.value(), "code") />
-                    <button type="submit" class="danger" disabled=move || disable.pending().get()>"Turn Off"</button>
+                    <button type="submit" class="danger" disabled=move || disable.pending().get() aria-busy=move || disable.pending().get().then_some("true")>"Turn Off"</button>
                 </ActionForm>
             </details>
         }),
@@ -145,7 +145,7 @@ fn TwoFactorSetupSteps(
                             <Field label="Authentication Code" name="code" form="enable-" autocomplete="one-time-code" inputmode="numeric" maxlength=7 hint="The 6-digit code your app shows for this account." error=field_error(confirm.value(), "code") />
                             <Field label="Current Password" name="password" form="enable-" input_type="password" autocomplete="current-password" hint="Turning on two-factor authentication asks for your password." error=field_error(confirm.value(), "password") />
                             <div class="actions">
-                                <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Turn On"</button>
+                                <button type="submit" class="primary" disabled=move || confirm.pending().get() aria-busy=move || confirm.pending().get().then_some("true")>"Turn On"</button>
                                 // Nothing was turned on: the next Set Up starts afresh.
                                 <button type="button" on:click=move |_| cancel_setup(begin, confirm)>"Cancel"</button>
                             </div>
@@ -154,7 +154,7 @@ fn TwoFactorSetupSteps(
                 </ol>
             }),
             _ => Either::Right(view! {
-                <button type="button" id="two-factor-setup" class="primary" disabled=move || begin.pending().get() on:click=move |_| {
+                <button type="button" id="two-factor-setup" class="primary" disabled=move || begin.pending().get() aria-busy=move || begin.pending().get().then_some("true") on:click=move |_| {
                     begin.dispatch(BeginTwoFactor {});
                 }>"Set Up Two-Factor Authentication"</button>
             }),

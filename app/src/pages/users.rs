@@ -706,7 +706,7 @@ fn UserForm(
                     {fields}
                     <p>"Two-factor authentication: " {if row.two_factor_enabled { "On" } else { "Off" }} " (only the user can change it)"</p>
                     <div class="actions">
-                        <button type="submit" class="primary" disabled=move || pending.get()>"Update"</button>
+                        <button type="submit" class="primary" disabled=move || pending.get() aria-busy=move || pending.get().then_some("true")>"Update"</button>
                         <CancelButton />
                     </div>
                 </ActionForm>
@@ -717,7 +717,7 @@ fn UserForm(
             <ActionForm action=add attr:novalidate=true>
                 {fields}
                 <div class="actions">
-                    <button type="submit" class="primary" disabled=move || pending.get()>"Add"</button>
+                    <button type="submit" class="primary" disabled=move || pending.get() aria-busy=move || pending.get().then_some("true")>"Add"</button>
                     <CancelButton />
                 </div>
             </ActionForm>
@@ -784,7 +784,7 @@ where
         // The button above what it says: side by side, "A password reset
         // email is on its way…" squeezed the button to two lines.
         <div class="mail-button">
-            <button type="button" disabled=move || action.pending().get() on:click=move |_| { action.dispatch(input.clone()); }>{label}</button>
+            <button type="button" disabled=move || action.pending().get() aria-busy=move || action.pending().get().then_some("true") on:click=move |_| { action.dispatch(input.clone()); }>{label}</button>
             <FormStatus error=form_error(action.value(), &[]) success=done />
         </div>
     }

@@ -307,6 +307,15 @@ pub async fn agree_on_current_key(
     secrets: &Secrets,
     lost: &[String],
 ) -> Result<KeyAgreement, AppError> {
+    // Most starts find their key recorded last: read first without the
+    // lock, which on SQLite is the one writer's (a start, even of a command
+    // that only reads, would wait behind a long write).
+    secrets.reread();
+    let last =
+        secret_key::Entity::find().order_by_desc(secret_key::Column::Position).one(&d.db).await?;
+    if last.is_some_and(|last| last.id == secrets.current_key_id()) {
+        return Ok(KeyAgreement::Agreed);
+    }
     let txn = lock_secret_keys(d).await?;
     secrets.reread();
     let keyring = secrets.keyring();
