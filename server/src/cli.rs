@@ -49,6 +49,9 @@ pub enum Command {
     /// The keys that seal stored secrets
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// The limits and durations every server on the database runs with
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// A consistent copy of the SQLite database, taken while the server runs
     /// (PostgreSQL: use pg_dump)
     Backup {
@@ -167,6 +170,18 @@ pub enum SecretsCommand {
     Status,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// The settings the servers run with, as the database records them,
+    /// beside this command's own (from its environment)
+    Show,
+    /// Record this command's settings (LIMITS, NUMBER_COOLDOWN_DAYS,
+    /// SESSION_IDLE_MINUTES, SESSION_LIFETIME_HOURS, ACTIVITY_RETENTION_DAYS,
+    /// from its environment) as the ones every server runs with; restart
+    /// each server with them
+    Adopt,
+}
+
 /// The command `args` (without the program name) name, or clap's message.
 pub fn parse(args: &[String]) -> Result<Option<Command>, String> {
     Cli::try_parse_from(std::iter::once("server".to_owned()).chain(args.iter().cloned()))
@@ -261,6 +276,8 @@ pub async fn execute(
             Some(key_file) => rotate(domain, key_file, Duration::from_secs(wait)).await,
             None => Err("secrets rotate needs the key file".into()),
         },
+        Command::Settings(SettingsCommand::Show) => show_settings(domain).await,
+        Command::Settings(SettingsCommand::Adopt) => adopt_settings(domain).await,
         Command::Backup { to } => backup(domain, &to).await,
     }
 }
@@ -536,6 +553,77 @@ async fn backup(domain: &Domain, to: &Path) -> Result<String, String> {
          a copy of the key file (SECRET_KEYS_FILE, default $DATA_DIR/secret-keys) with it: \
          the stored secrets open with its keys alone.",
         to.display()
+    ))
+}
+
+async fn show_settings(domain: &Domain) -> Result<String, String> {
+    let shown =
+        operator::shared_settings(domain, &Operator::from_command_line()).await.map_err(explain)?;
+    let lines: Vec<String> = shown
+        .iter()
+        .map(|s| {
+            let recorded = s.recorded.as_deref().map_or("not recorded yet".into(), setting);
+            match s.recorded.as_deref() == Some(s.ours.as_str()) {
+                true => format!("{}: {recorded}", s.name),
+                false => format!("{}: {recorded}; this command's: {}", s.name, setting(&s.ours)),
+            }
+        })
+        .collect();
+    Ok(lines.join("\n"))
+}
+
+async fn adopt_settings(domain: &Domain) -> Result<String, String> {
+    let changed =
+        operator::adopt_settings(domain, &Operator::from_command_line()).await.map_err(explain)?;
+    if changed.is_empty() {
+        return Ok("The servers' settings were these already: nothing changed.".into());
+    }
+    let lines: Vec<String> = changed
+        .iter()
+        .map(|c| format!("{}: {} (was {})", c.name, setting(&c.ours), setting(&c.theirs)))
+        .collect();
+    Ok(format!(
+        "Recorded as the servers' settings:\n{}\nServers running keep their old settings until \
+         restarted: restart each with these (a server started with the old ones now refuses \
+         to start).",
+        lines.join("\n")
+    ))
+}
+
+/// A shared setting's value as an answer names it.
+fn setting(value: &str) -> String {
+    match value {
+        "" => "unset (the default)".into(),
+        value => format!("{value:?}"),
+    }
+}
+
+/// Refuses a server whose limits and durations are not the ones recorded
+/// for the servers on its database: it would admit what they refuse (or
+/// the reverse), and end sessions or keep activity for another time.
+pub async fn refuse_other_settings(domain: &Domain) -> Result<(), String> {
+    let differs = operator::agree_on_settings(domain, &Operator::from_command_line())
+        .await
+        .map_err(|err| format!("settings: cannot check the servers' settings: {err}"))?;
+    if differs.is_empty() {
+        return Ok(());
+    }
+    let each: Vec<String> = differs
+        .iter()
+        .map(|d| {
+            format!(
+                "{} is {} here, {} on the servers",
+                d.name,
+                setting(&d.ours),
+                setting(&d.theirs)
+            )
+        })
+        .collect();
+    Err(format!(
+        "settings: this server's differ from the ones the servers on this database run with \
+         (table shared_settings): {}. Start it with theirs; to change them for every server, \
+         run `server settings adopt` with the new ones, then restart each server with them.",
+        each.join("; ")
     ))
 }
 

@@ -104,6 +104,9 @@ async fn main() -> ExitCode {
             {
                 return fail(&message);
             }
+            if let Err(message) = cli::refuse_other_settings(&domain).await {
+                return fail(&message);
+            }
             serve(leptos_options, config, domain, serving, listening, signals).await
         }
         command => {

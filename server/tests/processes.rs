@@ -131,3 +131,52 @@ async fn a_host_with_a_key_file_of_its_own_does_not_start() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// A server started with laxer limits than the servers on its database
+/// does not start (it would admit what they refuse); `settings adopt` makes
+/// them the servers' own, and from then on the old ones are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_other_limits_does_not_start_until_they_are_adopted() {
+    let database_url = fresh_shared_database_url().await;
+    let data_dir = std::env::temp_dir().join(format!("console-settings-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let no_smtp = free_port();
+    let strict = [("LIMITS", "sign_up.client=3/60")];
+    let lax = [("LIMITS", " sign_up.client=1000/60,")];
+    let mut first = start_server(&data_dir, &database_url, free_port(), no_smtp, &strict).await;
+
+    let said = refused_start(&data_dir, &database_url, free_port(), no_smtp, &lax).await;
+    let named = "LIMITS is \"sign_up.client=1000/60\" here, \"sign_up.client=3/60\" on the servers";
+    assert!(said.contains(named) && said.contains("server settings adopt"), "{said}");
+
+    let operator = |args: &[&str], env: &[(&str, &str)]| {
+        let done = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(args)
+            .env("DATA_DIR", &data_dir)
+            .env("DATABASE_URL", &database_url)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run the server binary");
+        let said = String::from_utf8_lossy(&done.stdout).into_owned();
+        assert_eq!(done.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&done.stderr));
+        said
+    };
+    let shown = operator(&["settings", "show"], &lax);
+    let both = "LIMITS: \"sign_up.client=3/60\"; this command's: \"sign_up.client=1000/60\"";
+    assert!(shown.contains(both) && shown.contains("SESSION_IDLE_MINUTES: unset"), "{shown}");
+    let adopted = operator(&["settings", "adopt"], &lax);
+    let changed = "LIMITS: \"sign_up.client=1000/60\" (was \"sign_up.client=3/60\")";
+    assert!(adopted.contains(changed), "{adopted}");
+
+    let mut second = start_server(&data_dir, &database_url, free_port(), no_smtp, &lax).await;
+    let said = refused_start(&data_dir, &database_url, free_port(), no_smtp, &strict).await;
+    let named = "LIMITS is \"sign_up.client=3/60\" here, \"sign_up.client=1000/60\" on the servers";
+    assert!(said.contains(named), "{said}");
+    for child in [&mut first, &mut second] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(data_dir);
+}

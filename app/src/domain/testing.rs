@@ -430,6 +430,7 @@ snapshot_tables!(
     recovery_code,
     secret_key,
     session,
+    shared_setting,
     two_factor,
     user,
 );

@@ -204,6 +204,23 @@ pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransacti
     db.begin_with_options(immediate).await
 }
 
+/// A transaction holding the one lock on `table`, for a record that two
+/// processes starting at once must not both write (each would find it
+/// missing and insert its own): SQLite's [`begin`] takes its one write lock
+/// already; PostgreSQL's row locks would not stop two inserts, so the table
+/// is locked against other writers (readers go on).
+pub async fn begin_locking(
+    db: &DatabaseConnection,
+    table: &str,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::ConnectionTrait;
+    let txn = begin(db).await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE")).await?;
+    }
+    Ok(txn)
+}
+
 /// A part of `txn` that can roll back alone (a `SAVEPOINT`): it runs
 /// inside `txn`, under the lock `txn` took.
 pub async fn savepoint(

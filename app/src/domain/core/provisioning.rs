@@ -45,6 +45,13 @@ pub trait NumberProvider: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), AppError>;
 
+    /// How long a released number rests before this provider hands it out
+    /// again, when this process decides it (the embedded pool's
+    /// `NUMBER_COOLDOWN_DAYS`); a carrier decides its own.
+    fn cooldown(&self) -> Option<Duration> {
+        None
+    }
+
     /// Records that a number an account holds now belongs to `account_id`
     /// (an operator merged the two accounts). The number goes on ringing
     /// where it did: no cool-down, nothing given back.
@@ -85,6 +92,10 @@ impl Default for LocalPool {
 
 #[async_trait]
 impl NumberProvider for LocalPool {
+    fn cooldown(&self) -> Option<Duration> {
+        Some(self.cooldown)
+    }
+
     async fn request_toll_free(
         &self,
         txn: &DatabaseTransaction,

@@ -340,6 +340,22 @@ impl QuotaPolicy {
         self.limits.push(limit);
     }
 
+    /// The limits that differ from the defaults, as `LIMITS` writes them,
+    /// sorted: the same limits given in another order, with spaces, or with
+    /// a default spelled out read the same (the settings the processes on
+    /// one database must share, `operator::agree_on_settings`).
+    pub fn overrides(&self) -> String {
+        let defaults = QuotaPolicy::default();
+        let mut changed: Vec<String> = self
+            .limits
+            .iter()
+            .filter(|l| !defaults.limits.contains(l))
+            .map(ToString::to_string)
+            .collect();
+        changed.sort();
+        changed.join(",")
+    }
+
     /// Applies overrides written as `action.per=max/minutes`, separated by
     /// commas, e.g. `password_reset.recipient=5/60,sign_up.client=10/60`.
     pub fn with_overrides(mut self, text: &str) -> Result<Self, String> {
@@ -885,5 +901,18 @@ mod tests {
         assert!(QuotaPolicy::default().with_overrides("sign_up.nobody=1/1").is_err());
         assert!(QuotaPolicy::default().with_overrides("sign_up.client=1").is_err());
         assert!(QuotaPolicy::default().with_overrides("sign_up.client=1/0").is_err());
+    }
+
+    #[test]
+    fn overrides_read_the_same_however_they_are_written() {
+        let read = |text: &str| QuotaPolicy::default().with_overrides(text).unwrap().overrides();
+        assert_eq!(read(""), "");
+        let one = read("sign_up.client=0/60, password_reset.recipient=5/30");
+        assert_eq!(one, "password_reset.recipient=5/30,sign_up.client=0/60");
+        assert_eq!(read(" password_reset.recipient=5/30,sign_up.client=0/60,"), one);
+        // A default spelled out is no override; a later entry wins.
+        let default = QuotaPolicy::default().limits()[0].to_string();
+        assert_eq!(read(&format!("{default},sign_up.client=0/60")), "sign_up.client=0/60");
+        assert_eq!(read("sign_up.client=1/60,sign_up.client=0/60"), "sign_up.client=0/60");
     }
 }

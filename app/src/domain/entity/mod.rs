@@ -24,5 +24,6 @@ pub mod quota_counter;
 pub mod recovery_code;
 pub mod secret_key;
 pub mod session;
+pub mod shared_setting;
 pub mod two_factor;
 pub mod user;

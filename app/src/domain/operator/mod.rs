@@ -6,6 +6,7 @@ mod account_merge;
 mod accounts;
 mod maintenance;
 mod secrets;
+mod settings;
 mod users;
 
 pub use account_merge::{merge_accounts, MergeConflict, Merged};
@@ -15,5 +16,9 @@ pub use secrets::{
     agree_on_current_key, give_up_lost_keys, record_rotation, reseal_secrets,
     reseal_secrets_in_batches, sealed_with_unknown_keys, secrets_status, KeyAgreement, KeyDiffers,
     Resealed, SealedCount, SEALED_TABLES,
+};
+pub use settings::{
+    adopt_settings, agree_on_settings, shared_settings, RecordedSetting, SettingDiffers,
+    SharedSettings,
 };
 pub use users::{add_user, promote, reset_two_factor, NewUserByOperator, Promoted};

@@ -2,8 +2,8 @@
 //! with the key file's current key, and counting what each key seals.
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::core::actor::Operator;
@@ -366,15 +366,9 @@ pub async fn record_rotation(
 }
 
 /// A transaction holding the one lock on `secret_keys`: two first starts at
-/// once would each find no key and record its own. SQLite's [`db::begin`]
-/// takes its one write lock already; PostgreSQL's row locks would not stop
-/// two inserts.
+/// once would each find no key and record its own.
 async fn lock_secret_keys(d: &Domain) -> Result<DatabaseTransaction, DbErr> {
-    let txn = db::begin(&d.db).await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE secret_keys IN EXCLUSIVE MODE").await?;
-    }
-    Ok(txn)
+    db::begin_locking(&d.db, "secret_keys").await
 }
 
 /// The recorded keys, the last first.
