@@ -2,12 +2,14 @@
 //! default), so that what they tell is never served where the console is:
 //! requests by route and status with their latency, the mail queue and its
 //! deliveries, failed log-ins, locks and refused attempts, limits reached,
-//! and the database pools. The domain counts its own events through the
+//! the database pools, and whether this process runs with the settings and
+//! key the database records for the servers. The domain counts its own events through the
 //! `metrics` facade, which does nothing until a recorder is installed here.
 use std::time::Instant;
 
 use app::domain::core::{db, mail};
-use app::domain::Domain;
+use app::domain::{operator, Domain};
+use app::model::AppError;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -106,6 +108,26 @@ async fn render(handle: &PrometheusHandle, domain: &Domain) -> String {
         }
     };
     metrics::gauge!("console_mail_queue_read").set(if read { 1.0 } else { 0.0 });
+    // -1 when unread: an alert on "above 0" would take a stale 0 for
+    // agreement while the database is down.
+    let agreement = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        let settings = operator::settings_differing(domain).await?;
+        let key = operator::seals_with_an_unrecorded_key(domain).await?;
+        Ok::<_, AppError>((settings.len() as f64, if key { 1.0 } else { 0.0 }))
+    });
+    let (settings, key) = match agreement.await {
+        Ok(Ok(read)) => read,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "reading the servers' settings and key for metrics");
+            (-1.0, -1.0)
+        }
+        Err(_) => {
+            tracing::warn!("reading the servers' settings and key for metrics took over 2 s");
+            (-1.0, -1.0)
+        }
+    };
+    metrics::gauge!("console_settings_differing").set(settings);
+    metrics::gauge!("console_secret_key_differs").set(key);
     handle.run_upkeep();
     handle.render()
 }

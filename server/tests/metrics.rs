@@ -1,8 +1,10 @@
 //! Prometheus metrics: what the console counts, served apart from it.
 mod support;
 
+use app::domain::core::actor::Operator;
 use app::domain::core::mail::{self, Transport};
 use app::domain::core::quota::QuotaPolicy;
+use app::domain::operator;
 use axum::body::{to_bytes, Body};
 use http::{Request, StatusCode};
 use support::{run, TestApp};
@@ -99,6 +101,35 @@ fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
         support::execute_sql(&app.domain.db, "ALTER TABLE outbox_away RENAME TO email_outbox")
             .await;
         assert_eq!(value(&scrape().await, "console_mail_queue_read"), Some(1.0));
+
+        // Whether this process runs with the servers' settings and key: so
+        // far nothing is recorded; then its own are, then another process's
+        // settings are adopted and another host's rotation recorded (this
+        // one has neither until restarted or given the file).
+        assert_eq!(value(&text, "console_settings_differing"), Some(0.0), "{text}");
+        assert_eq!(value(&text, "console_secret_key_differs"), Some(0.0), "{text}");
+        let (d, op) = (&app.domain, Operator::from_command_line());
+        assert_eq!(operator::agree_on_settings(d, &op).await.unwrap(), []);
+        let own = operator::agree_on_current_key(d, &op, &d.secrets, &[]).await.unwrap();
+        assert_eq!(own, operator::KeyAgreement::Agreed);
+        let text = scrape().await;
+        assert_eq!(value(&text, "console_settings_differing"), Some(0.0), "{text}");
+        assert_eq!(value(&text, "console_secret_key_differs"), Some(0.0), "{text}");
+        let mut other = d.clone();
+        other.quotas = QuotaPolicy::default();
+        other.sessions.idle = chrono::Duration::minutes(90);
+        assert_eq!(operator::adopt_settings(&other, &op).await.unwrap().len(), 2);
+        let rotated = d.secrets.keyring().rotated();
+        operator::record_rotation(d, &op, &rotated, || Ok(())).await.unwrap();
+        let text = scrape().await;
+        assert_eq!(value(&text, "console_settings_differing"), Some(2.0), "{text}");
+        assert_eq!(value(&text, "console_secret_key_differs"), Some(1.0), "{text}");
+        // Unread, they say so rather than keep a value an alert would trust.
+        support::execute_sql(&d.db, "ALTER TABLE shared_settings RENAME TO settings_away").await;
+        let text = scrape().await;
+        assert_eq!(value(&text, "console_settings_differing"), Some(-1.0), "{text}");
+        assert_eq!(value(&text, "console_secret_key_differs"), Some(-1.0), "{text}");
+        support::execute_sql(&d.db, "ALTER TABLE settings_away RENAME TO shared_settings").await;
 
         // A clean-up job that fails is counted by name; the others are not.
         // Each job's series is there from the start, so the first failure is

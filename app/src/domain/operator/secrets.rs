@@ -339,6 +339,18 @@ pub async fn agree_on_current_key(
     Ok(KeyAgreement::Agreed)
 }
 
+/// Whether `d` seals with a key other than the last one recorded, for the
+/// metrics: a running server takes its key file's current key as the file
+/// changes, so a host not given the file of another host's rotation (or
+/// given a foreign one) shows here, where its start would have been
+/// refused. False before any key is recorded. Nothing is recorded here.
+pub async fn seals_with_an_unrecorded_key(d: &Domain) -> Result<bool, AppError> {
+    d.secrets.reread();
+    let last =
+        secret_key::Entity::find().order_by_desc(secret_key::Column::Position).one(&d.read).await?;
+    Ok(last.is_some_and(|last| last.id != d.secrets.current_key_id()))
+}
+
 /// `secrets rotate`: records `rotated`'s new current key as the servers'
 /// one and runs `write` (which writes the key file) under the table's lock,
 /// before the record commits. So the key is recorded only if written, and

@@ -141,6 +141,14 @@ pub async fn adopt_settings(d: &Domain, _: &Operator) -> Result<Vec<SettingDiffe
     Ok(changed)
 }
 
+/// The shared settings `d` runs with that are not the recorded ones, for
+/// the metrics: after a `settings adopt`, the servers not restarted yet.
+/// Nothing is recorded here.
+pub async fn settings_differing(d: &Domain) -> Result<Vec<SettingDiffers>, AppError> {
+    let recorded = shared_setting::Entity::find().all(&d.read).await?;
+    Ok(SharedSettings::of(d).differences(&recorded))
+}
+
 /// A shared setting as recorded (`None`: not yet) beside a process's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedSetting {
