@@ -172,14 +172,18 @@ pub enum SecretsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
-    /// The settings the servers run with, as the database records them,
-    /// beside this command's own (from its environment)
+    /// The servers' settings as the database records them, beside this
+    /// command's own (from its environment)
     Show,
     /// Record this command's settings (LIMITS, NUMBER_COOLDOWN_DAYS,
     /// SESSION_IDLE_MINUTES, SESSION_LIFETIME_HOURS, ACTIVITY_RETENTION_DAYS,
-    /// from its environment) as the ones every server runs with; restart
-    /// each server with them
-    Adopt,
+    /// from its environment) as the servers'; then restart each server with
+    /// them. Without --yes it says what it would change and changes nothing
+    Adopt {
+        /// Record them (a variable left unset records its default)
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// The command `args` (without the program name) name, or clap's message.
@@ -277,7 +281,7 @@ pub async fn execute(
             None => Err("secrets rotate needs the key file".into()),
         },
         Command::Settings(SettingsCommand::Show) => show_settings(domain).await,
-        Command::Settings(SettingsCommand::Adopt) => adopt_settings(domain).await,
+        Command::Settings(SettingsCommand::Adopt { yes }) => adopt_settings(domain, yes).await,
         Command::Backup { to } => backup(domain, &to).await,
     }
 }
@@ -572,28 +576,46 @@ async fn show_settings(domain: &Domain) -> Result<String, String> {
     Ok(lines.join("\n"))
 }
 
-async fn adopt_settings(domain: &Domain) -> Result<String, String> {
-    let changed =
-        operator::adopt_settings(domain, &Operator::from_command_line()).await.map_err(explain)?;
-    if changed.is_empty() {
-        return Ok("The servers' settings were these already: nothing changed.".into());
-    }
-    let lines: Vec<String> = changed
+/// `settings adopt`: what it would record, and with `yes`, records it. A
+/// shell without the servers' variables would otherwise put every setting
+/// back to its default, and the servers' next restarts would be refused.
+async fn adopt_settings(domain: &Domain, yes: bool) -> Result<String, String> {
+    let op = Operator::from_command_line();
+    let changes = match yes {
+        true => operator::adopt_settings(domain, &op).await,
+        false => operator::shared_settings(domain, &op).await,
+    };
+    let changes: Vec<String> = changes
+        .map_err(explain)?
         .iter()
-        .map(|c| format!("{}: {} (was {})", c.name, setting(&c.ours), setting(&c.theirs)))
+        .filter(|s| s.recorded.as_ref() != Some(&s.ours))
+        .map(|s| match &s.recorded {
+            Some(before) => format!("{}: {} (was {})", s.name, setting(&s.ours), setting(before)),
+            None => format!("{}: {} (none recorded before)", s.name, setting(&s.ours)),
+        })
         .collect();
-    Ok(format!(
-        "Recorded as the servers' settings:\n{}\nServers running keep their old settings until \
-         restarted: restart each with these (a server started with the old ones now refuses \
-         to start).",
-        lines.join("\n")
-    ))
+    if changes.is_empty() {
+        return Ok("The servers' settings are these already: nothing to change.".into());
+    }
+    let changes = changes.join("\n");
+    Ok(match yes {
+        true => format!(
+            "Recorded as the servers' settings:\n{changes}\nServers running keep their old \
+             settings until restarted: restart each with these (a server started with the old \
+             ones now refuses to start)."
+        ),
+        false => format!(
+            "Would record as the servers' settings:\n{changes}\nNothing changed: check that \
+             this command's environment holds the new values (an unset variable records its \
+             default), then run `server settings adopt --yes`."
+        ),
+    })
 }
 
 /// A shared setting's value as an answer names it.
 fn setting(value: &str) -> String {
     match value {
-        "" => "unset (the default)".into(),
+        "" => "the default".into(),
         value => format!("{value:?}"),
     }
 }
@@ -622,7 +644,7 @@ pub async fn refuse_other_settings(domain: &Domain) -> Result<(), String> {
     Err(format!(
         "settings: this server's differ from the ones the servers on this database run with \
          (table shared_settings): {}. Start it with theirs; to change them for every server, \
-         run `server settings adopt` with the new ones, then restart each server with them.",
+         run `server settings adopt --yes` with the new ones, then restart each server with them.",
         each.join("; ")
     ))
 }

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use app::api::web::{WebContext, WebSettings};
+use app::domain::core::actor::Operator;
 use app::domain::core::clock::SystemClock;
 use app::domain::core::db;
 use app::domain::core::limits::SessionPolicy;
@@ -9,7 +10,7 @@ use app::domain::core::mail::Transport;
 use app::domain::core::provisioning::{self, LocalPool};
 use app::domain::core::quota::QuotaPolicy;
 use app::domain::core::secrets::Secrets;
-use app::domain::Domain;
+use app::domain::{operator, Domain};
 use axum::Router;
 use clap::Parser;
 use leptos::config::{get_configuration, Env};
@@ -95,6 +96,11 @@ async fn main() -> ExitCode {
                 Ok(domain) => domain,
                 Err(message) => return fail(&message),
             };
+            // Before the key check, whose SECRET_KEYS_LOST gives keys up
+            // for good: a server refused for its settings changes nothing.
+            if let Err(message) = cli::refuse_other_settings(&domain).await {
+                return fail(&message);
+            }
             if let Err(message) = cli::refuse_unknown_keys(
                 &domain,
                 &config.secret_keys_file,
@@ -102,9 +108,6 @@ async fn main() -> ExitCode {
             )
             .await
             {
-                return fail(&message);
-            }
-            if let Err(message) = cli::refuse_other_settings(&domain).await {
                 return fail(&message);
             }
             serve(leptos_options, config, domain, serving, listening, signals).await
@@ -118,10 +121,18 @@ async fn main() -> ExitCode {
                 cli::Command::Secrets(cli::SecretsCommand::Status) | cli::Command::Backup { .. }
             );
             let opening = if helps { db::Opening::AsItIs } else { db::Opening::Command };
-            let domain = match parts.open(&config, opening).await {
+            let mut domain = match parts.open(&config, opening).await {
                 Ok(domain) => domain,
                 Err(message) => return fail(&message),
             };
+            // A command acts with the servers' settings, not its shell's;
+            // `settings` compares and adopts the shell's own.
+            if !helps && !matches!(command, cli::Command::Settings(_)) {
+                let op = Operator::from_command_line();
+                if let Err(err) = operator::use_recorded_settings(&mut domain, &op).await {
+                    return fail(&format!("settings: cannot read the servers' settings: {err}"));
+                }
+            }
             if !helps {
                 if let Err(message) = cli::refuse_unknown_keys(
                     &domain,

@@ -25,7 +25,8 @@ fn stderr(output: &Output) -> String {
 fn help_lists_every_command_and_each_command_has_its_own() {
     let help = server(&["--help"]);
     assert_eq!(help.status.code(), Some(0), "{}", stderr(&help));
-    for command in ["serve", "user", "promote", "account", "mail", "secrets", "backup"] {
+    for command in ["serve", "user", "promote", "account", "mail", "secrets", "settings", "backup"]
+    {
         assert!(stdout(&help).contains(command), "{command} in:\n{}", stdout(&help));
     }
     for (args, expected) in [
@@ -36,6 +37,7 @@ fn help_lists_every_command_and_each_command_has_its_own() {
         (&["account", "merge", "--help"][..], "admins of the merged account"),
         (&["mail", "retry", "--help"][..], "--all"),
         (&["secrets", "--help"][..], "rotate"),
+        (&["settings", "adopt", "--help"][..], "--yes"),
         (&["backup", "--help"][..], "--to <FILE>"),
     ] {
         let output = server(args);

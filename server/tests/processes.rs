@@ -165,10 +165,15 @@ async fn a_server_with_other_limits_does_not_start_until_they_are_adopted() {
     };
     let shown = operator(&["settings", "show"], &lax);
     let both = "LIMITS: \"sign_up.client=3/60\"; this command's: \"sign_up.client=1000/60\"";
-    assert!(shown.contains(both) && shown.contains("SESSION_IDLE_MINUTES: unset"), "{shown}");
-    let adopted = operator(&["settings", "adopt"], &lax);
+    assert!(shown.contains(both) && shown.contains("SESSION_IDLE_MINUTES: the default"), "{shown}");
+    // Without --yes it only says what it would record.
+    let asked = operator(&["settings", "adopt"], &lax);
     let changed = "LIMITS: \"sign_up.client=1000/60\" (was \"sign_up.client=3/60\")";
-    assert!(adopted.contains(changed), "{adopted}");
+    assert!(asked.contains(changed) && asked.contains("Nothing changed"), "{asked}");
+    let said = refused_start(&data_dir, &database_url, free_port(), no_smtp, &lax).await;
+    assert!(said.contains("on the servers"), "{said}");
+    let adopted = operator(&["settings", "adopt", "--yes"], &lax);
+    assert!(adopted.contains(changed) && adopted.contains("Recorded"), "{adopted}");
 
     let mut second = start_server(&data_dir, &database_url, free_port(), no_smtp, &lax).await;
     let said = refused_start(&data_dir, &database_url, free_port(), no_smtp, &strict).await;

@@ -211,7 +211,7 @@ pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransacti
 /// is locked against other writers (readers go on).
 pub async fn begin_locking(
     db: &DatabaseConnection,
-    table: &str,
+    table: &'static str,
 ) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     use sea_orm::ConnectionTrait;
     let txn = begin(db).await?;

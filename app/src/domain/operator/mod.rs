@@ -18,7 +18,7 @@ pub use secrets::{
     secrets_status, KeyAgreement, KeyDiffers, Resealed, SealedCount, SEALED_TABLES,
 };
 pub use settings::{
-    adopt_settings, agree_on_settings, settings_differing, shared_settings, RecordedSetting,
-    SettingDiffers, SharedSettings,
+    adopt_settings, agree_on_settings, settings_differing, shared_settings, use_recorded_settings,
+    RecordedSetting, SettingDiffers, SharedSettings,
 };
 pub use users::{add_user, promote, reset_two_factor, NewUserByOperator, Promoted};

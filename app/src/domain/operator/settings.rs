@@ -7,68 +7,157 @@
 //! server start its own, `settings adopt` a change; a server started with
 //! others does not start.
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use chrono::Duration;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 
 use crate::domain::core::actor::Operator;
 use crate::domain::core::limits::SessionPolicy;
+use crate::domain::core::quota::QuotaPolicy;
 use crate::domain::core::{db, provisioning, Domain, DEFAULT_ACTIVITY_RETENTION_DAYS};
 use crate::domain::entity::shared_setting;
 use crate::model::AppError;
 
+/// The settings shared, by the name of their environment variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shared {
+    Limits,
+    NumberCooldownDays,
+    SessionIdleMinutes,
+    SessionLifetimeHours,
+    ActivityRetentionDays,
+}
+
+impl Shared {
+    const ALL: [Shared; 5] = [
+        Shared::Limits,
+        Shared::NumberCooldownDays,
+        Shared::SessionIdleMinutes,
+        Shared::SessionLifetimeHours,
+        Shared::ActivityRetentionDays,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Shared::Limits => "LIMITS",
+            Shared::NumberCooldownDays => "NUMBER_COOLDOWN_DAYS",
+            Shared::SessionIdleMinutes => "SESSION_IDLE_MINUTES",
+            Shared::SessionLifetimeHours => "SESSION_LIFETIME_HOURS",
+            Shared::ActivityRetentionDays => "ACTIVITY_RETENTION_DAYS",
+        }
+    }
+
+    /// `d`'s value as recorded (see [`SharedSettings`]); `None` when `d`
+    /// has no such setting (a carrier decides its numbers' rest itself).
+    fn of(self, d: &Domain) -> Option<String> {
+        match self {
+            Shared::Limits => Some(d.quotas.overrides()),
+            Shared::NumberCooldownDays => d.numbers.cooldown().map(|c| self.written(c.num_days())),
+            Shared::SessionIdleMinutes => Some(self.written(d.sessions.idle.num_minutes())),
+            Shared::SessionLifetimeHours => Some(self.written(d.sessions.absolute.num_hours())),
+            Shared::ActivityRetentionDays => Some(self.written(d.activity_retention.num_days())),
+        }
+    }
+
+    /// This build's default of a duration, in its variable's unit.
+    fn default_number(self) -> i64 {
+        let sessions = SessionPolicy::default();
+        match self {
+            Shared::Limits => 0,
+            Shared::NumberCooldownDays => provisioning::COOLDOWN.num_days(),
+            Shared::SessionIdleMinutes => sessions.idle.num_minutes(),
+            Shared::SessionLifetimeHours => sessions.absolute.num_hours(),
+            Shared::ActivityRetentionDays => DEFAULT_ACTIVITY_RETENTION_DAYS,
+        }
+    }
+
+    /// A duration as recorded: empty when it is this build's default.
+    fn written(self, number: i64) -> String {
+        match number == self.default_number() {
+            true => String::new(),
+            false => number.to_string(),
+        }
+    }
+
+    /// A recorded value as this build writes it, so that another build's
+    /// value equal to this build's default reads as the default (a build
+    /// that makes `sign_up.client=10/60` its default is not refused the
+    /// record of an older one given it in `LIMITS`). A value this build
+    /// does not read stays as it is, and differs from any of its own.
+    fn normalized(self, recorded: &str) -> String {
+        match self {
+            Shared::Limits => QuotaPolicy::default()
+                .with_overrides(recorded)
+                .map_or_else(|_| recorded.to_owned(), |limits| limits.overrides()),
+            _ if recorded.is_empty() => String::new(),
+            _ => recorded.parse().map_or_else(|_| recorded.to_owned(), |n| self.written(n)),
+        }
+    }
+
+    /// Gives `d` a recorded value (`normalized` already).
+    fn apply(self, d: &mut Domain, recorded: &str) -> Result<(), String> {
+        let number = || match recorded {
+            "" => Ok(self.default_number()),
+            number => number.parse::<i64>().map_err(|err| format!("{recorded:?}: {err}")),
+        };
+        match self {
+            Shared::Limits => d.quotas = QuotaPolicy::default().with_overrides(recorded)?,
+            Shared::NumberCooldownDays => {
+                if d.numbers.cooldown().is_some() {
+                    let cooldown = Duration::days(number()?);
+                    d.numbers = Arc::new(provisioning::LocalPool { cooldown });
+                }
+            }
+            Shared::SessionIdleMinutes => d.sessions.idle = Duration::minutes(number()?),
+            Shared::SessionLifetimeHours => d.sessions.absolute = Duration::hours(number()?),
+            Shared::ActivityRetentionDays => d.activity_retention = Duration::days(number()?),
+        }
+        Ok(())
+    }
+}
+
 /// A process's shared settings by the name of their environment variable,
 /// each as one text however it was written (`LIMITS` in one order, spaces
-/// gone), empty when it is the default. A default is not written out, so a
-/// build that changes one does not refuse the settings an older build
-/// recorded.
+/// gone), empty when it is the default. A default is not written out: two
+/// builds with different defaults, each run with its own, agree (run one
+/// build on a database's servers, as the README says).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SharedSettings(BTreeMap<&'static str, String>);
 
 impl SharedSettings {
     /// The settings `d` runs with.
     pub fn of(d: &Domain) -> SharedSettings {
-        let given = |value: i64, default: i64| match value == default {
-            true => String::new(),
-            false => value.to_string(),
-        };
-        let sessions = SessionPolicy::default();
-        let mut settings = BTreeMap::from([
-            ("LIMITS", d.quotas.overrides()),
-            (
-                "SESSION_IDLE_MINUTES",
-                given(d.sessions.idle.num_minutes(), sessions.idle.num_minutes()),
-            ),
-            (
-                "SESSION_LIFETIME_HOURS",
-                given(d.sessions.absolute.num_hours(), sessions.absolute.num_hours()),
-            ),
-            (
-                "ACTIVITY_RETENTION_DAYS",
-                given(d.activity_retention.num_days(), DEFAULT_ACTIVITY_RETENTION_DAYS),
-            ),
-        ]);
-        // A carrier decides its numbers' rest itself: nothing to share.
-        if let Some(cooldown) = d.numbers.cooldown() {
-            let days = given(cooldown.num_days(), provisioning::COOLDOWN.num_days());
-            settings.insert("NUMBER_COOLDOWN_DAYS", days);
-        }
-        SharedSettings(settings)
+        let each = Shared::ALL.into_iter().filter_map(|s| Some((s.name(), s.of(d)?)));
+        SharedSettings(each.collect())
+    }
+
+    /// The recorded value of each of these settings as this build writes
+    /// it (see [`Shared::normalized`]); `None`: not recorded.
+    fn recorded(&self, recorded: &[shared_setting::Model]) -> BTreeMap<&'static str, String> {
+        Shared::ALL
+            .into_iter()
+            .filter(|s| self.0.contains_key(s.name()))
+            .filter_map(|s| {
+                let row = recorded.iter().find(|r| r.name == s.name())?;
+                Some((s.name(), s.normalized(&row.value)))
+            })
+            .collect()
     }
 
     /// Where these settings and `recorded` differ; a setting not recorded
     /// (a build that shares more than the one that recorded) differs in
     /// nothing, and one recorded that this build does not share is left.
     fn differences(&self, recorded: &[shared_setting::Model]) -> Vec<SettingDiffers> {
-        let recorded: BTreeMap<&str, &str> =
-            recorded.iter().map(|r| (r.name.as_str(), r.value.as_str())).collect();
+        let recorded = self.recorded(recorded);
         self.0
             .iter()
             .filter_map(|(name, ours)| {
-                let theirs = *recorded.get(name)?;
+                let theirs = recorded.get(name)?;
                 (theirs != ours).then(|| SettingDiffers {
                     name: name.to_string(),
                     ours: ours.clone(),
-                    theirs: theirs.to_owned(),
+                    theirs: theirs.clone(),
                 })
             })
             .collect()
@@ -118,27 +207,27 @@ pub async fn agree_on_settings(d: &Domain, _: &Operator) -> Result<Vec<SettingDi
 }
 
 /// `settings adopt`: records `d`'s shared settings as the ones every
-/// process runs with, and answers those it changed (`theirs` what was
-/// recorded before). Running servers keep theirs until restarted, and a
-/// server started with the old ones does not start from then on.
-pub async fn adopt_settings(d: &Domain, _: &Operator) -> Result<Vec<SettingDiffers>, AppError> {
-    let ours = SharedSettings::of(d);
+/// process runs with, and answers those it wrote (`recorded`: the value
+/// before, `None` when there was none). Running servers keep theirs until
+/// restarted, and a server started with the old ones does not start from
+/// then on.
+pub async fn adopt_settings(d: &Domain, _: &Operator) -> Result<Vec<RecordedSetting>, AppError> {
     let txn = db::begin_locking(&d.db, "shared_settings").await?;
     let recorded = shared_setting::Entity::find().all(&txn).await?;
-    let changed = ours.differences(&recorded);
-    let missing = ours.0.iter().filter(|(name, _)| !recorded.iter().any(|r| r.name == **name));
-    let changed_names = changed.iter().map(|c| c.name.as_str());
-    let written: Vec<&str> = changed_names.chain(missing.map(|(name, _)| *name)).collect();
-    for name in &written {
-        let value = &ours.0[name];
-        shared_setting::Entity::delete_by_id(name.to_string()).exec(&txn).await?;
-        shared_setting::Entity::insert(row(d, name, value)).exec(&txn).await?;
+    let written: Vec<RecordedSetting> = compared(d, &recorded)
+        .into_iter()
+        .filter(|s| s.recorded.as_ref() != Some(&s.ours))
+        .collect();
+    for setting in &written {
+        shared_setting::Entity::delete_by_id(setting.name.clone()).exec(&txn).await?;
+        shared_setting::Entity::insert(row(d, &setting.name, &setting.ours)).exec(&txn).await?;
     }
     txn.commit().await?;
-    for c in &changed {
-        tracing::warn!(target: "operator", setting = c.name, before = c.theirs, now = c.ours, "adopted a shared setting");
+    for s in &written {
+        let before = s.recorded.as_deref().unwrap_or("(none)");
+        tracing::warn!(target: "operator", setting = s.name, before, now = s.ours, "adopted a shared setting");
     }
-    Ok(changed)
+    Ok(written)
 }
 
 /// The shared settings `d` runs with that are not the recorded ones, for
@@ -160,13 +249,36 @@ pub struct RecordedSetting {
 /// The recorded settings beside `d`'s own (`settings show`).
 pub async fn shared_settings(d: &Domain, _: &Operator) -> Result<Vec<RecordedSetting>, AppError> {
     let recorded = shared_setting::Entity::find().all(&d.read).await?;
-    let ours = SharedSettings::of(d).0;
-    let shown = ours.into_iter().map(|(name, ours)| RecordedSetting {
+    Ok(compared(d, &recorded))
+}
+
+/// Each of `d`'s shared settings beside its recorded value.
+fn compared(d: &Domain, recorded: &[shared_setting::Model]) -> Vec<RecordedSetting> {
+    let ours = SharedSettings::of(d);
+    let mut recorded = ours.recorded(recorded);
+    let each = ours.0.into_iter().map(|(name, ours)| RecordedSetting {
         name: name.to_owned(),
-        recorded: recorded.iter().find(|r| r.name == name).map(|r| r.value.clone()),
+        recorded: recorded.remove(name),
         ours,
     });
-    Ok(shown.collect())
+    each.collect()
+}
+
+/// Gives an operator command's domain the servers' recorded settings in
+/// place of its environment's: `account merge` carries the per-account
+/// counts still in their windows, and a command run without `LIMITS` (a
+/// plain shell) would judge them by the defaults. A setting not recorded
+/// keeps the environment's.
+pub async fn use_recorded_settings(d: &mut Domain, _: &Operator) -> Result<(), AppError> {
+    let recorded = shared_setting::Entity::find().all(&d.read).await?;
+    for shared in Shared::ALL {
+        let Some(row) = recorded.iter().find(|r| r.name == shared.name()) else { continue };
+        if let Err(err) = shared.apply(d, &shared.normalized(&row.value)) {
+            tracing::error!(setting = shared.name(), %err, "a recorded setting does not read");
+            return Err(AppError::Internal);
+        }
+    }
+    Ok(())
 }
 
 fn row(d: &Domain, name: &str, value: &str) -> shared_setting::ActiveModel {
