@@ -171,23 +171,29 @@ async fn a_value_another_build_recorded_that_is_now_the_default_agrees() {
 
 /// `settings adopt` on a database with nothing recorded records every
 /// setting and says so; an operator command acts with the recorded
-/// settings, whatever its own environment's.
+/// settings, whatever its own environment's, and one recorded that does
+/// not read stops it, named.
 #[tokio::test]
 async fn adopt_records_what_was_missing_and_commands_act_with_the_recorded_settings() {
+    use app::domain::core::provisioning::LocalPool;
+    use chrono::Duration;
     let url = fresh_shared_database_url().await;
     let op = Operator::from_command_line();
     let servers = process(&url, "sign_up.client=7/60", |d| {
-        d.sessions.absolute = chrono::Duration::hours(48);
+        d.numbers = std::sync::Arc::new(LocalPool { cooldown: Duration::days(2) });
+        d.sessions.idle = Duration::minutes(90);
+        d.sessions.absolute = Duration::hours(48);
+        d.activity_retention = Duration::days(30);
     })
     .await;
     let written = operator::adopt_settings(&servers, &op).await.unwrap();
     assert_eq!(
         written,
         [
-            adopted("ACTIVITY_RETENTION_DAYS", "", None),
+            adopted("ACTIVITY_RETENTION_DAYS", "30", None),
             adopted("LIMITS", "sign_up.client=7/60", None),
-            adopted("NUMBER_COOLDOWN_DAYS", "", None),
-            adopted("SESSION_IDLE_MINUTES", "", None),
+            adopted("NUMBER_COOLDOWN_DAYS", "2", None),
+            adopted("SESSION_IDLE_MINUTES", "90", None),
             adopted("SESSION_LIFETIME_HOURS", "48", None)
         ]
     );
@@ -195,6 +201,32 @@ async fn adopt_records_what_was_missing_and_commands_act_with_the_recorded_setti
     let mut command = process(&url, "", |_| {}).await;
     operator::use_recorded_settings(&mut command, &op).await.unwrap();
     assert_eq!(command.quotas.overrides(), "sign_up.client=7/60");
-    assert_eq!(command.sessions.absolute, chrono::Duration::hours(48));
+    assert_eq!(command.numbers.cooldown(), Some(Duration::days(2)));
+    assert_eq!(command.sessions.idle, Duration::minutes(90));
+    assert_eq!(command.sessions.absolute, Duration::hours(48));
+    assert_eq!(command.activity_retention, Duration::days(30));
     assert_eq!(operator::agree_on_settings(&command, &op).await.unwrap(), []);
+
+    for (name, value, says) in [
+        ("SESSION_IDLE_MINUTES", "-5", "-5 is not 1 to 525600"),
+        ("ACTIVITY_RETENTION_DAYS", "a year", "\"a year\" is not a number"),
+        ("LIMITS", "sign_up.everyone=1/60", "unknown subject"),
+    ] {
+        use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+        let row = shared_setting::Entity::find_by_id(name).one(&servers.db).await.unwrap();
+        let before = row.clone().unwrap().value;
+        let mut changed = row.unwrap().into_active_model();
+        changed.value = Set(value.into());
+        let changed = changed.update(&servers.db).await.unwrap();
+        let mut command = process(&url, "", |_| {}).await;
+        match operator::use_recorded_settings(&mut command, &op).await {
+            Err(app::model::AppError::Conflict(m)) => {
+                assert!(m.contains(name) && m.contains(says), "{m}")
+            }
+            other => panic!("{name}={value}: {other:?}"),
+        }
+        let mut restored = changed.into_active_model();
+        restored.value = Set(before);
+        restored.update(&servers.db).await.unwrap();
+    }
 }

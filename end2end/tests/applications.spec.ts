@@ -46,6 +46,17 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await expect(edit.getByLabel('Code')).toHaveValue('function hello(name) { return "Hello " + name; }');
   await edit.getByRole('button', { name: 'Cancel', exact: true }).click();
   await expect(edit).toBeHidden();
+  // Code that does not load says so, keeps Update off, and loads on Try again.
+  await page.route('**/fn/js_library_code', (route) => route.abort(), { times: 1 });
+  await page.getByRole('button', { name: 'Edit Greeting' }).click();
+  await expect(edit.getByRole('alert')).toContainText('The code could not be loaded');
+  await expect(edit.getByRole('button', { name: 'Update', exact: true })).toBeDisabled();
+  await edit.getByRole('button', { name: 'Try again' }).click();
+  await expect(edit.getByLabel('Code')).toHaveValue('function hello(name) { return "Hello " + name; }');
+  await expect(edit.getByRole('alert')).toHaveCount(0);
+  await expect(edit.getByRole('button', { name: 'Update', exact: true })).toBeEnabled();
+  await edit.getByRole('button', { name: 'Cancel', exact: true }).click();
+  await expect(edit).toBeHidden();
 
   // An application with the library attached.
   await openTab(page, 'Applications');

@@ -620,6 +620,14 @@ fn setting(value: &str) -> String {
     }
 }
 
+/// Gives an operator command the servers' recorded settings in place of
+/// its shell's (`operator::use_recorded_settings`).
+pub async fn use_recorded_settings(domain: &mut Domain) -> Result<(), String> {
+    operator::use_recorded_settings(domain, &Operator::from_command_line())
+        .await
+        .map_err(|err| format!("settings: {err}"))
+}
+
 /// Refuses a server whose limits and durations are not the ones recorded
 /// for the servers on its database: it would admit what they refuse (or
 /// the reverse), and end sessions or keep activity for another time.

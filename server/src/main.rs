@@ -2,7 +2,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use app::api::web::{WebContext, WebSettings};
-use app::domain::core::actor::Operator;
 use app::domain::core::clock::SystemClock;
 use app::domain::core::db;
 use app::domain::core::limits::SessionPolicy;
@@ -10,7 +9,7 @@ use app::domain::core::mail::Transport;
 use app::domain::core::provisioning::{self, LocalPool};
 use app::domain::core::quota::QuotaPolicy;
 use app::domain::core::secrets::Secrets;
-use app::domain::{operator, Domain};
+use app::domain::Domain;
 use axum::Router;
 use clap::Parser;
 use leptos::config::{get_configuration, Env};
@@ -98,6 +97,8 @@ async fn main() -> ExitCode {
             };
             // Before the key check, whose SECRET_KEYS_LOST gives keys up
             // for good: a server refused for its settings changes nothing.
+            // (A first start that the key check then refuses has recorded
+            // its settings, which are right whichever key the servers use.)
             if let Err(message) = cli::refuse_other_settings(&domain).await {
                 return fail(&message);
             }
@@ -128,9 +129,8 @@ async fn main() -> ExitCode {
             // A command acts with the servers' settings, not its shell's;
             // `settings` compares and adopts the shell's own.
             if !helps && !matches!(command, cli::Command::Settings(_)) {
-                let op = Operator::from_command_line();
-                if let Err(err) = operator::use_recorded_settings(&mut domain, &op).await {
-                    return fail(&format!("settings: cannot read the servers' settings: {err}"));
+                if let Err(message) = cli::use_recorded_settings(&mut domain).await {
+                    return fail(&message);
                 }
             }
             if !helps {

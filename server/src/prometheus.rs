@@ -5,6 +5,7 @@
 //! the database pools, and whether this process runs with the settings and
 //! key the database records for the servers. The domain counts its own events through the
 //! `metrics` facade, which does nothing until a recorder is installed here.
+use std::future::Future;
 use std::time::Instant;
 
 use app::domain::core::{db, mail};
@@ -108,26 +109,33 @@ async fn render(handle: &PrometheusHandle, domain: &Domain) -> String {
         }
     };
     metrics::gauge!("console_mail_queue_read").set(if read { 1.0 } else { 0.0 });
-    // -1 when unread: an alert on "above 0" would take a stale 0 for
-    // agreement while the database is down.
-    let agreement = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-        let settings = operator::settings_differing(domain).await?;
-        let key = operator::seals_with_an_unrecorded_key(domain).await?;
-        Ok::<_, AppError>((settings.len() as f64, if key { 1.0 } else { 0.0 }))
+    // -1 when unread: an alert on "not 0" then fires, where a stale 0
+    // would read as agreement while the database is down.
+    let settings = read_for_metrics("the servers' settings", async {
+        Ok(operator::settings_differing(domain).await?.len() as f64)
     });
-    let (settings, key) = match agreement.await {
-        Ok(Ok(read)) => read,
-        Ok(Err(err)) => {
-            tracing::warn!(error = %err, "reading the servers' settings and key for metrics");
-            (-1.0, -1.0)
-        }
-        Err(_) => {
-            tracing::warn!("reading the servers' settings and key for metrics took over 2 s");
-            (-1.0, -1.0)
-        }
-    };
-    metrics::gauge!("console_settings_differing").set(settings);
-    metrics::gauge!("console_secret_key_differs").set(key);
+    metrics::gauge!("console_settings_differing").set(settings.await);
+    let key = read_for_metrics("the servers' key", async {
+        let other = operator::seals_with_other_than_the_last_recorded_key(domain).await?;
+        Ok(if other { 1.0 } else { 0.0 })
+    });
+    metrics::gauge!("console_secret_key_differs").set(key.await);
     handle.run_upkeep();
     handle.render()
+}
+
+/// A gauge's value read from the database within a scrape's time, or -1
+/// (logged) when it could not be read.
+async fn read_for_metrics(what: &str, read: impl Future<Output = Result<f64, AppError>>) -> f64 {
+    match tokio::time::timeout(std::time::Duration::from_secs(2), read).await {
+        Ok(Ok(value)) => value,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "reading {what} for metrics");
+            -1.0
+        }
+        Err(_) => {
+            tracing::warn!("reading {what} for metrics took over 2 s");
+            -1.0
+        }
+    }
 }

@@ -124,12 +124,17 @@ fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
         let text = scrape().await;
         assert_eq!(value(&text, "console_settings_differing"), Some(2.0), "{text}");
         assert_eq!(value(&text, "console_secret_key_differs"), Some(1.0), "{text}");
-        // Unread, they say so rather than keep a value an alert would trust.
+        // Unread, each says so rather than keep a value an alert would trust.
         support::execute_sql(&d.db, "ALTER TABLE shared_settings RENAME TO settings_away").await;
         let text = scrape().await;
         assert_eq!(value(&text, "console_settings_differing"), Some(-1.0), "{text}");
-        assert_eq!(value(&text, "console_secret_key_differs"), Some(-1.0), "{text}");
+        assert_eq!(value(&text, "console_secret_key_differs"), Some(1.0), "{text}");
         support::execute_sql(&d.db, "ALTER TABLE settings_away RENAME TO shared_settings").await;
+        support::execute_sql(&d.db, "ALTER TABLE secret_keys RENAME TO keys_away").await;
+        let text = scrape().await;
+        assert_eq!(value(&text, "console_settings_differing"), Some(2.0), "{text}");
+        assert_eq!(value(&text, "console_secret_key_differs"), Some(-1.0), "{text}");
+        support::execute_sql(&d.db, "ALTER TABLE keys_away RENAME TO secret_keys").await;
 
         // A clean-up job that fails is counted by name; the others are not.
         // Each job's series is there from the start, so the first failure is

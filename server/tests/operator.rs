@@ -440,6 +440,17 @@ fn a_backup_taken_while_writes_go_on_restores_every_row() {
     })
 }
 
+/// A fresh data directory holding the key file of `d`, as the servers'
+/// host has it: the directory and the file.
+fn servers_key_file(d: &Domain, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("console-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("secret-keys");
+    d.secrets.keyring().save(&key_file).unwrap();
+    (dir, key_file)
+}
+
 /// `account merge` as an operator runs it: the server binary on the
 /// database of a running console, with its key file.
 #[test]
@@ -449,11 +460,7 @@ fn account_merge_on_the_command_line_merges_once_and_then_refuses() {
         use std::process::Command;
         let url = fresh_shared_database_url().await;
         let (d, _) = domain_on(&url).await;
-        let dir = std::env::temp_dir().join(format!("console-merge-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let key_file = dir.join("secret-keys");
-        d.secrets.keyring().save(&key_file).unwrap();
+        let (dir, key_file) = servers_key_file(&d, "merge");
         let grace = account_with_admin(&d, "Globex", "grace@globex.com").await;
         let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
         let added = s3_integration(&d, &ada, "Recordings").await;
@@ -511,6 +518,55 @@ fn account_merge_on_the_command_line_merges_once_and_then_refuses() {
         let said = server::cli::run(&d, &unknown, &mut Cursor::new("")).await.unwrap_err();
         assert_eq!(said, "from: No user has the email address x@nowhere.com.");
         before.assert_unchanged(&d).await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+}
+
+/// An operator command acts with the servers' recorded settings, not its
+/// shell's: `account merge` run without `LIMITS` carries a per-account
+/// count that the recorded week-long window still holds and the default
+/// day-long one would have dropped.
+#[test]
+fn a_command_acts_with_the_servers_recorded_limits_not_its_shells() {
+    run(async {
+        use app::domain::core::actor::Operator;
+        use app::domain::core::quota::QuotaPolicy;
+        use app::domain::entity::quota_counter;
+        use app::domain::testing::{domain_on, fresh_shared_database_url};
+        use sea_orm::{EntityTrait, Set};
+        let url = fresh_shared_database_url().await;
+        let (mut d, _) = domain_on(&url).await;
+        let (dir, key_file) = servers_key_file(&d, "recorded");
+        let grace = account_with_admin(&d, "Globex", "grace@globex.com").await;
+        let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
+        d.quotas = QuotaPolicy::default().with_overrides("invitation.account=100/10080").unwrap();
+        let op = Operator::from_command_line();
+        app::domain::operator::adopt_settings(&d, &op).await.unwrap();
+        // Seven invitations from Ada's account two days ago (the binary's
+        // clock is the real one).
+        let key = |account: i32| format!("invitation:account:{account}");
+        quota_counter::Entity::insert(quota_counter::ActiveModel {
+            key: Set(key(ada.account_id())),
+            count: Set(7),
+            window_started_at: Set(chrono::Utc::now() - chrono::Duration::days(2)),
+        })
+        .exec(&d.db)
+        .await
+        .unwrap();
+
+        let done = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["account", "merge", "--from", "ada@globex.eu", "--into", "grace@globex.com"])
+            .env("DATA_DIR", &dir)
+            .env("DATABASE_URL", &url)
+            .env("SECRET_KEYS_FILE", &key_file)
+            .env("RUST_LOG", "warn")
+            .env_remove("LIMITS")
+            .output()
+            .expect("run the server binary");
+        let said = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(0), "{said}");
+        let carried = quota_counter::Entity::find_by_id(key(grace.account_id())).one(&d.db).await;
+        assert_eq!(carried.unwrap().map(|c| c.count), Some(7), "carried by the recorded window");
         std::fs::remove_dir_all(&dir).unwrap();
     })
 }

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use app::domain::testing::{fresh_shared_database_url, PASSWORD};
+use sea_orm::EntityTrait;
 use support::process::{free_port, post, refused_start, set_cookie, smtp, start_server};
 use tokio::sync::mpsc;
 
@@ -149,6 +150,22 @@ async fn a_server_with_other_limits_does_not_start_until_they_are_adopted() {
     let said = refused_start(&data_dir, &database_url, free_port(), no_smtp, &lax).await;
     let named = "LIMITS is \"sign_up.client=1000/60\" here, \"sign_up.client=3/60\" on the servers";
     assert!(said.contains(named) && said.contains("server settings adopt"), "{said}");
+    // Refused for its settings before its key is looked at: a host with a
+    // key file of its own that declares the servers' key lost gives up
+    // nothing, and records no key of its own.
+    let (d, _) = app::domain::testing::domain_on(&database_url).await;
+    let keys = || async {
+        let rows = app::domain::entity::secret_key::Entity::find().all(&d.db).await.unwrap();
+        rows.into_iter().map(|k| (k.position, k.id)).collect::<Vec<_>>()
+    };
+    let recorded = keys().await;
+    let servers_key = recorded.last().unwrap().1.clone();
+    let other_host = data_dir.join("other-host");
+    std::fs::create_dir_all(&other_host).unwrap();
+    let lost = [lax[0], ("SECRET_KEYS_LOST", servers_key.as_str())];
+    let said = refused_start(&other_host, &database_url, free_port(), no_smtp, &lost).await;
+    assert!(said.contains(named), "{said}");
+    assert_eq!(keys().await, recorded);
 
     let operator = |args: &[&str], env: &[(&str, &str)]| {
         let done = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
@@ -173,6 +190,7 @@ async fn a_server_with_other_limits_does_not_start_until_they_are_adopted() {
     let said = refused_start(&data_dir, &database_url, free_port(), no_smtp, &lax).await;
     assert!(said.contains("on the servers"), "{said}");
     let adopted = operator(&["settings", "adopt", "--yes"], &lax);
+    let _ = std::fs::remove_dir_all(&other_host);
     assert!(adopted.contains(changed) && adopted.contains("Recorded"), "{adopted}");
 
     let mut second = start_server(&data_dir, &database_url, free_port(), no_smtp, &lax).await;

@@ -75,10 +75,30 @@ impl UsedBy {
 }
 
 /// "No application", or the names of the applications using something,
-/// then how many others (applications the viewer cannot see).
+/// then how many others (applications the viewer cannot see). Applications
+/// are named per owner, so a name may stand for several: it is said once,
+/// with how many ("IVR (2 applications)"), not repeated.
 impl std::fmt::Display for UsedBy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names = self.names.join(", ");
+        let mut counted: Vec<(&str, usize)> = Vec::new();
+        let mut at = std::collections::HashMap::<&str, usize>::new();
+        for name in &self.names {
+            match at.get(name.as_str()) {
+                Some(&i) => counted[i].1 += 1,
+                None => {
+                    at.insert(name, counted.len());
+                    counted.push((name, 1));
+                }
+            }
+        }
+        let names = counted
+            .iter()
+            .map(|(name, n)| match n {
+                1 => name.to_string(),
+                n => format!("{name} ({n} applications)"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         match (self.names.is_empty(), self.others) {
             (true, 0) => f.write_str("No application"),
             (true, 1) => f.write_str("1 other application"),
@@ -87,5 +107,27 @@ impl std::fmt::Display for UsedBy {
             (false, 1) => write!(f, "{names} and 1 other application"),
             (false, n) => write!(f, "{names} and {n} other applications"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UsedBy;
+
+    fn used_by(names: &[&str], others: usize) -> UsedBy {
+        UsedBy { names: names.iter().map(|n| n.to_string()).collect(), others }
+    }
+
+    #[test]
+    fn a_name_several_applications_share_is_said_once_with_their_number() {
+        assert_eq!(used_by(&[], 0).to_string(), "No application");
+        assert_eq!(used_by(&[], 2).to_string(), "2 other applications");
+        assert_eq!(
+            used_by(&["IVR", "Billing"], 1).to_string(),
+            "IVR, Billing and 1 other application"
+        );
+        let shared = used_by(&["IVR", "Billing", "IVR", "IVR"], 0);
+        assert_eq!(shared.to_string(), "IVR (3 applications), Billing");
+        assert_eq!(shared.count(), 4, "each is still one to detach");
     }
 }

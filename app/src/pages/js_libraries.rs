@@ -102,19 +102,30 @@ fn LibraryForm(
     let code = RwSignal::new(String::new());
     let loading = RwSignal::new(row.is_some());
     let load_error = RwSignal::new(None::<String>);
+    // Each try is numbered, and only the answer to the latest counts: a
+    // failed answer still held while the next try runs is not shown again.
+    let tries = RwSignal::new(0_u32);
     if let Some(id) = row.as_ref().map(|r| r.id) {
-        let fetched = LocalResource::new(move || js_library_code(id));
+        let fetched = LocalResource::new(move || {
+            let this_try = tries.get();
+            async move { (this_try, js_library_code(id).await) }
+        });
         Effect::new(move |_| match fetched.get() {
-            Some(Ok(text)) => {
+            Some((this_try, _)) if this_try != tries.get_untracked() => {}
+            Some((_, Ok(text))) => {
                 code.set(text);
                 loading.set(false);
             }
-            Some(Err(err)) => load_error.set(Some(format!(
-                "The code could not be loaded: {err} Close the dialog and try again."
-            ))),
+            Some((_, Err(err))) => {
+                load_error.set(Some(format!("The code could not be loaded: {err}")))
+            }
             None => {}
         });
     }
+    let try_again = move |_| {
+        load_error.set(None);
+        tries.update(|n| *n += 1);
+    };
     let result: Signal<Option<Result<JsLibraryRow, AppError>>> = match (add, update) {
         (Some(add), _) => add.value().into(),
         (_, Some(update)) => update.value().into(),
@@ -136,7 +147,12 @@ fn LibraryForm(
         // value: closing without a change asks nothing.
         <Show when=move || !loading.get() fallback=move || match load_error.get() {
             None => Either::Left(view! { <p class="loading">"Loading the code…"</p> }),
-            Some(e) => Either::Right(view! { <p class="error" role="alert">{e}</p> }),
+            Some(e) => Either::Right(view! {
+                <p class="error" role="alert">
+                    {e} " "
+                    <button type="button" on:click=try_again>"Try again"</button>
+                </p>
+            }),
         }>
             <CodeField id=format!("{prefix}code") code error=field_error(result, "code") />
         </Show>

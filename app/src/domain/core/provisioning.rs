@@ -3,6 +3,8 @@
 //! [`LocalPool`], hands out numbers from a configured stock kept in the
 //! database. A real carrier plugs in behind the same trait without touching
 //! the UI or the domain rules.
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
@@ -52,6 +54,13 @@ pub trait NumberProvider: Send + Sync {
         None
     }
 
+    /// This provider with another rest (an operator command given the
+    /// servers' recorded one); `None` when the provider has no rest of its
+    /// own to change.
+    fn with_cooldown(&self, _cooldown: Duration) -> Option<Arc<dyn NumberProvider>> {
+        None
+    }
+
     /// Records that a number an account holds now belongs to `account_id`
     /// (an operator merged the two accounts). The number goes on ringing
     /// where it did: no cool-down, nothing given back.
@@ -94,6 +103,10 @@ impl Default for LocalPool {
 impl NumberProvider for LocalPool {
     fn cooldown(&self) -> Option<Duration> {
         Some(self.cooldown)
+    }
+
+    fn with_cooldown(&self, cooldown: Duration) -> Option<Arc<dyn NumberProvider>> {
+        Some(Arc::new(LocalPool { cooldown }))
     }
 
     async fn request_toll_free(

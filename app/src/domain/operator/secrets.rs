@@ -344,7 +344,7 @@ pub async fn agree_on_current_key(
 /// changes, so a host not given the file of another host's rotation (or
 /// given a foreign one) shows here, where its start would have been
 /// refused. False before any key is recorded. Nothing is recorded here.
-pub async fn seals_with_an_unrecorded_key(d: &Domain) -> Result<bool, AppError> {
+pub async fn seals_with_other_than_the_last_recorded_key(d: &Domain) -> Result<bool, AppError> {
     d.secrets.reread();
     let last =
         secret_key::Entity::find().order_by_desc(secret_key::Column::Position).one(&d.read).await?;

@@ -7,7 +7,6 @@
 //! server start its own, `settings adopt` a change; a server started with
 //! others does not start.
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::Duration;
 use sea_orm::{ActiveValue::Set, EntityTrait};
@@ -60,21 +59,22 @@ impl Shared {
         }
     }
 
-    /// This build's default of a duration, in its variable's unit.
-    fn default_number(self) -> i64 {
+    /// A duration's default in this build and the values the server's
+    /// configuration takes, in its variable's unit; `None` for `LIMITS`.
+    fn duration(self) -> Option<(i64, std::ops::RangeInclusive<i64>)> {
         let sessions = SessionPolicy::default();
         match self {
-            Shared::Limits => 0,
-            Shared::NumberCooldownDays => provisioning::COOLDOWN.num_days(),
-            Shared::SessionIdleMinutes => sessions.idle.num_minutes(),
-            Shared::SessionLifetimeHours => sessions.absolute.num_hours(),
-            Shared::ActivityRetentionDays => DEFAULT_ACTIVITY_RETENTION_DAYS,
+            Shared::Limits => None,
+            Shared::NumberCooldownDays => Some((provisioning::COOLDOWN.num_days(), 0..=3650)),
+            Shared::SessionIdleMinutes => Some((sessions.idle.num_minutes(), 1..=525_600)),
+            Shared::SessionLifetimeHours => Some((sessions.absolute.num_hours(), 1..=8_760)),
+            Shared::ActivityRetentionDays => Some((DEFAULT_ACTIVITY_RETENTION_DAYS, 1..=3650)),
         }
     }
 
     /// A duration as recorded: empty when it is this build's default.
     fn written(self, number: i64) -> String {
-        match number == self.default_number() {
+        match self.duration().is_some_and(|(default, _)| default == number) {
             true => String::new(),
             false => number.to_string(),
         }
@@ -90,28 +90,35 @@ impl Shared {
             Shared::Limits => QuotaPolicy::default()
                 .with_overrides(recorded)
                 .map_or_else(|_| recorded.to_owned(), |limits| limits.overrides()),
-            _ if recorded.is_empty() => String::new(),
             _ => recorded.parse().map_or_else(|_| recorded.to_owned(), |n| self.written(n)),
         }
     }
 
-    /// Gives `d` a recorded value (`normalized` already).
+    /// Gives `d` a recorded value (`normalized` already), checked as the
+    /// configuration checks it: a row changed by hand could hold anything.
     fn apply(self, d: &mut Domain, recorded: &str) -> Result<(), String> {
-        let number = || match recorded {
-            "" => Ok(self.default_number()),
-            number => number.parse::<i64>().map_err(|err| format!("{recorded:?}: {err}")),
+        if self == Shared::Limits {
+            d.quotas = QuotaPolicy::default().with_overrides(recorded)?;
+            return Ok(());
+        }
+        let Some((default, range)) = self.duration() else { return Ok(()) };
+        let number = match recorded {
+            "" => default,
+            text => text.parse::<i64>().map_err(|_| format!("{text:?} is not a number"))?,
         };
+        if !range.contains(&number) {
+            return Err(format!("{number} is not {} to {}", range.start(), range.end()));
+        }
         match self {
-            Shared::Limits => d.quotas = QuotaPolicy::default().with_overrides(recorded)?,
             Shared::NumberCooldownDays => {
-                if d.numbers.cooldown().is_some() {
-                    let cooldown = Duration::days(number()?);
-                    d.numbers = Arc::new(provisioning::LocalPool { cooldown });
+                if let Some(numbers) = d.numbers.with_cooldown(Duration::days(number)) {
+                    d.numbers = numbers;
                 }
             }
-            Shared::SessionIdleMinutes => d.sessions.idle = Duration::minutes(number()?),
-            Shared::SessionLifetimeHours => d.sessions.absolute = Duration::hours(number()?),
-            Shared::ActivityRetentionDays => d.activity_retention = Duration::days(number()?),
+            Shared::SessionIdleMinutes => d.sessions.idle = Duration::minutes(number),
+            Shared::SessionLifetimeHours => d.sessions.absolute = Duration::hours(number),
+            Shared::ActivityRetentionDays => d.activity_retention = Duration::days(number),
+            Shared::Limits => {}
         }
         Ok(())
     }
@@ -133,8 +140,11 @@ impl SharedSettings {
     }
 
     /// The recorded value of each of these settings as this build writes
-    /// it (see [`Shared::normalized`]); `None`: not recorded.
-    fn recorded(&self, recorded: &[shared_setting::Model]) -> BTreeMap<&'static str, String> {
+    /// it (see [`Shared::normalized`]); left out: not recorded.
+    fn recorded_as_written(
+        &self,
+        recorded: &[shared_setting::Model],
+    ) -> BTreeMap<&'static str, String> {
         Shared::ALL
             .into_iter()
             .filter(|s| self.0.contains_key(s.name()))
@@ -149,7 +159,7 @@ impl SharedSettings {
     /// (a build that shares more than the one that recorded) differs in
     /// nothing, and one recorded that this build does not share is left.
     fn differences(&self, recorded: &[shared_setting::Model]) -> Vec<SettingDiffers> {
-        let recorded = self.recorded(recorded);
+        let recorded = self.recorded_as_written(recorded);
         self.0
             .iter()
             .filter_map(|(name, ours)| {
@@ -255,7 +265,7 @@ pub async fn shared_settings(d: &Domain, _: &Operator) -> Result<Vec<RecordedSet
 /// Each of `d`'s shared settings beside its recorded value.
 fn compared(d: &Domain, recorded: &[shared_setting::Model]) -> Vec<RecordedSetting> {
     let ours = SharedSettings::of(d);
-    let mut recorded = ours.recorded(recorded);
+    let mut recorded = ours.recorded_as_written(recorded);
     let each = ours.0.into_iter().map(|(name, ours)| RecordedSetting {
         name: name.to_owned(),
         recorded: recorded.remove(name),
@@ -268,14 +278,19 @@ fn compared(d: &Domain, recorded: &[shared_setting::Model]) -> Vec<RecordedSetti
 /// place of its environment's: `account merge` carries the per-account
 /// counts still in their windows, and a command run without `LIMITS` (a
 /// plain shell) would judge them by the defaults. A setting not recorded
-/// keeps the environment's.
+/// keeps the environment's; one recorded that does not read (a row changed
+/// by hand, or a newer build's limit) stops the command, named.
 pub async fn use_recorded_settings(d: &mut Domain, _: &Operator) -> Result<(), AppError> {
     let recorded = shared_setting::Entity::find().all(&d.read).await?;
     for shared in Shared::ALL {
         let Some(row) = recorded.iter().find(|r| r.name == shared.name()) else { continue };
         if let Err(err) = shared.apply(d, &shared.normalized(&row.value)) {
-            tracing::error!(setting = shared.name(), %err, "a recorded setting does not read");
-            return Err(AppError::Internal);
+            return Err(AppError::Conflict(format!(
+                "{} as the servers' settings record it ({:?}) does not read: {err}. Record \
+                 theirs again with `server settings adopt --yes` (`settings show` lists them).",
+                shared.name(),
+                row.value
+            )));
         }
     }
     Ok(())
