@@ -504,3 +504,74 @@ async fn a_user_added_as_the_merge_begins_is_moved_not_lost() {
     let grace = app::domain::core::people::by_email(&d.db, "grace@acme.example").await.unwrap();
     assert_eq!(found.map(|u| u.account_id), grace.map(|g| g.account_id), "moved, not removed");
 }
+
+/// Links redeemed while a merge moves their user to another account wait
+/// for the account's lock. On PostgreSQL they then find the user gone from
+/// it and answer "Please try again." with the link unused, so the next
+/// press works; SQLite runs one writer at a time, so there the link waits
+/// for the merge to commit and finds the user where it put them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_redeemed_while_a_merge_moves_their_user_ask_to_try_again() {
+    use app::domain::admin::{invitations, users};
+    use app::domain::identity::email_links;
+    use app::domain::testing::{
+        change_user_under_lock, link_token, mark_unverified, wait_for_lock_waiters,
+    };
+    let (d, _) = fresh_concurrent_domain().await;
+    let postgres = d.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let try_again = Err(AppError::Conflict("Please try again.".into()));
+    let target = account_with_admin(&d, "Globex", "grace@globex.com").await;
+    let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
+    let form = users::UserForm {
+        first_name: "Cy".into(),
+        last_name: "Doe".into(),
+        email: "cy@example.com".into(),
+        ..Default::default()
+    };
+    let cy = users::invite(&d, &ada.admin().unwrap(), form).await.unwrap();
+    let activation = link_token(&d, "cy@example.com", "/activate").await;
+    mark_unverified(&d, ada.user_id()).await;
+    email_links::resend_verification(&d, &ada).await.unwrap();
+    let verification = link_token(&d, "ada@globex.eu", "/verify-email").await;
+    let verified = || async {
+        let row = user::Entity::find_by_id(ada.user_id()).one(&d.db).await.unwrap().unwrap();
+        row.email_verified_at.is_some()
+    };
+
+    // Ada's address verified while she moves.
+    let moving = change_user_under_lock(&d, ada.user_id(), |u| {
+        u.account_id = Set(target.account_id());
+    })
+    .await;
+    let (d2, token) = (d.clone(), verification.clone());
+    let pressed = tokio::spawn(async move { email_links::verify_email(&d2, &token, None).await });
+    wait_for_lock_waiters(&d, 1).await;
+    moving.commit().await.unwrap();
+    let answer = pressed.await.unwrap();
+    if postgres {
+        assert_eq!(answer, try_again);
+        assert!(!verified().await, "refused, the address is not verified");
+        email_links::verify_email(&d, &verification, None).await.unwrap();
+    } else {
+        assert_eq!(answer, Ok(()));
+    }
+    assert!(verified().await);
+
+    // Cy's invitation declined while he moves.
+    let moving =
+        change_user_under_lock(&d, cy.id, |u| u.account_id = Set(target.account_id())).await;
+    let (d2, token) = (d.clone(), activation.clone());
+    let declined = tokio::spawn(async move { invitations::decline_invitation(&d2, &token).await });
+    wait_for_lock_waiters(&d, 1).await;
+    moving.commit().await.unwrap();
+    let answer = declined.await.unwrap();
+    let cy_row = || async { user::Entity::find_by_id(cy.id).one(&d.db).await.unwrap() };
+    if postgres {
+        assert_eq!(answer, try_again);
+        assert!(cy_row().await.is_some(), "refused, the invitation is still there");
+        invitations::decline_invitation(&d, &activation).await.unwrap();
+    } else {
+        assert_eq!(answer, Ok(()));
+    }
+    assert!(cy_row().await.is_none());
+}
