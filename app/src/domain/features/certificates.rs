@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DerivePartialModel, EntityTrait,
+    QueryFilter, QueryOrder, Set, SqlErr,
 };
 
 use crate::domain::core::activity::{self, By, Event};
@@ -309,13 +309,43 @@ pub async fn add(
         })
     })
     .await?;
-    Ok(rows(d, me, vec![model]).await?.remove(0))
+    Ok(rows(d, me, vec![model.into()]).await?.remove(0))
+}
+
+/// What the list shows of a certificate: not its sealed private key (up to
+/// a few kilobytes a row), which only the outbound client opens.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "certificate::Entity")]
+struct Listed {
+    id: i32,
+    added_by: i32,
+    domain: String,
+    subject: String,
+    issuer: String,
+    not_after: DateTime<Utc>,
+    cert_pem: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<certificate::Model> for Listed {
+    fn from(m: certificate::Model) -> Self {
+        Listed {
+            id: m.id,
+            added_by: m.added_by,
+            domain: m.domain,
+            subject: m.subject,
+            issuer: m.issuer,
+            not_after: m.not_after,
+            cert_pem: m.cert_pem,
+            created_at: m.created_at,
+        }
+    }
 }
 
 async fn rows(
     d: &Domain,
     me: &Member,
-    models: Vec<certificate::Model>,
+    models: Vec<Listed>,
 ) -> Result<Vec<CertificateRow>, AppError> {
     let now = d.clock.now();
     let adders = limits::distinct(models.iter().map(|m| m.added_by));
@@ -334,7 +364,7 @@ async fn rows(
             valid_from: starts.format("%Y-%m-%d").to_string(),
             expires: m.not_after.format("%Y-%m-%d").to_string(),
             added_by: adders.get(&m.added_by).map(|u| u.name.clone()).unwrap_or_default(),
-            can_delete: may_delete(&m, me),
+            can_delete: may_delete(m.added_by, me),
             domain: m.domain,
             subject: m.subject,
             issuer: m.issuer,
@@ -343,13 +373,13 @@ async fn rows(
 }
 
 /// The user who added a certificate may delete it, and so may an admin.
-fn may_delete(found: &certificate::Model, me: &Member) -> bool {
-    found.added_by == me.user_id() || me.admin().is_ok()
+fn may_delete(added_by: i32, me: &Member) -> bool {
+    added_by == me.user_id() || me.admin().is_ok()
 }
 
 /// Refuses unless [`may_delete`].
 fn refuse_unless_may_delete(found: &certificate::Model, me: &Member) -> Result<(), AppError> {
-    match may_delete(found, me) {
+    match may_delete(found.added_by, me) {
         true => Ok(()),
         false => Err(AppError::Forbidden(
             "Only the user who added this certificate, or an account admin, can delete it.".into(),
@@ -361,6 +391,7 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<CertificateRow>, AppErr
     let models = Scoped::of(me)
         .all::<certificate::Entity>()
         .order_by_asc(certificate::Column::Domain)
+        .into_partial_model()
         .all(&d.read)
         .await?;
     rows(d, me, models).await
