@@ -7,7 +7,7 @@ use app::domain::entity::shared_setting;
 use app::domain::operator::{self, RecordedSetting, SettingDiffers};
 use app::domain::testing::{domain_on, fresh_shared_database_url, Snapshot};
 use app::domain::Domain;
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QueryOrder};
 
 /// A process on `url` whose environment gave it `limits` and `change`.
 async fn process(url: &str, limits: &str, change: impl FnOnce(&mut Domain)) -> Domain {
@@ -31,7 +31,11 @@ async fn a_server_with_other_limits_or_durations_is_refused_until_they_are_adopt
     let op = Operator::from_command_line();
     let first = process(&url, "", |_| {}).await;
     assert_eq!(operator::agree_on_settings(&first, &op).await.unwrap(), [], "the first records");
-    let recorded = shared_setting::Entity::find().all(&first.db).await.unwrap();
+    let recorded = shared_setting::Entity::find()
+        .order_by_asc(shared_setting::Column::Name)
+        .all(&first.db)
+        .await
+        .unwrap();
     let names: Vec<&str> = recorded.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(
         names,

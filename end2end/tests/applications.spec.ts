@@ -46,15 +46,31 @@ test('add a library, create an application, attach it, see it used, deploy a num
   await expect(edit.getByLabel('Code')).toHaveValue('function hello(name) { return "Hello " + name; }');
   await edit.getByRole('button', { name: 'Cancel', exact: true }).click();
   await expect(edit).toBeHidden();
-  // Code that does not load says so, keeps Update off, and loads on Try again.
-  await page.route('**/fn/js_library_code', (route) => route.abort(), { times: 1 });
+  // Code that does not load says so, keeps Update off, and loads on Try
+  // again; while the second try is out the first one's error is not shown
+  // again, and once loaded the focus is on the code.
+  let tries = 0;
+  let answerSecond = () => {};
+  const secondAnswered = new Promise<void>((resolve) => { answerSecond = resolve; });
+  await page.route('**/fn/js_library_code', async (route) => {
+    tries += 1;
+    if (tries === 1) return route.abort();
+    await secondAnswered;
+    return route.continue();
+  });
   await page.getByRole('button', { name: 'Edit Greeting' }).click();
   await expect(edit.getByRole('alert')).toContainText('The code could not be loaded');
   await expect(edit.getByRole('button', { name: 'Update', exact: true })).toBeDisabled();
   await edit.getByRole('button', { name: 'Try again' }).click();
+  await expect(edit.getByText('Loading the code…')).toBeVisible();
+  await page.waitForTimeout(300);
+  await expect(edit.getByRole('alert')).toHaveCount(0);
+  answerSecond();
   await expect(edit.getByLabel('Code')).toHaveValue('function hello(name) { return "Hello " + name; }');
+  await expect(edit.getByLabel('Code')).toBeFocused();
   await expect(edit.getByRole('alert')).toHaveCount(0);
   await expect(edit.getByRole('button', { name: 'Update', exact: true })).toBeEnabled();
+  await page.unroute('**/fn/js_library_code');
   await edit.getByRole('button', { name: 'Cancel', exact: true }).click();
   await expect(edit).toBeHidden();
 

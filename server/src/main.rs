@@ -126,9 +126,10 @@ async fn main() -> ExitCode {
                 Ok(domain) => domain,
                 Err(message) => return fail(&message),
             };
-            // A command acts with the servers' settings, not its shell's;
-            // `settings` compares and adopts the shell's own.
-            if !helps && !matches!(command, cli::Command::Settings(_)) {
+            // `account merge` carries the per-account counts by the servers'
+            // windows, not its shell's; no other command uses the limits or
+            // durations, so a record that does not read stops none of them.
+            if matches!(command, cli::Command::Account(cli::AccountCommand::Merge { .. })) {
                 if let Err(message) = cli::use_recorded_settings(&mut domain).await {
                     return fail(&message);
                 }

@@ -112,9 +112,14 @@ fn LibraryForm(
         });
         Effect::new(move |_| match fetched.get() {
             Some((this_try, _)) if this_try != tries.get_untracked() => {}
-            Some((_, Ok(text))) => {
+            Some((this_try, Ok(text))) => {
                 code.set(text);
                 loading.set(false);
+                // Try again was pressed, and is gone with the error: the
+                // focus goes to what it loaded rather than out of the dialog.
+                if this_try > 0 {
+                    crate::components::focus_by_id(format!("{prefix}code"));
+                }
             }
             Some((_, Err(err))) => {
                 load_error.set(Some(format!("The code could not be loaded: {err}")))
@@ -147,11 +152,11 @@ fn LibraryForm(
         // value: closing without a change asks nothing.
         <Show when=move || !loading.get() fallback=move || match load_error.get() {
             None => Either::Left(view! { <p class="loading">"Loading the code…"</p> }),
+            // The button after the alert, not in it: an alert is read out
+            // whole, and its button with it.
             Some(e) => Either::Right(view! {
-                <p class="error" role="alert">
-                    {e} " "
-                    <button type="button" on:click=try_again>"Try again"</button>
-                </p>
+                <p class="error" role="alert">{e}</p>
+                <button type="button" on:click=try_again>"Try again"</button>
             }),
         }>
             <CodeField id=format!("{prefix}code") code error=field_error(result, "code") />

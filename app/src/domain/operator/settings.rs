@@ -276,18 +276,20 @@ fn compared(d: &Domain, recorded: &[shared_setting::Model]) -> Vec<RecordedSetti
 
 /// Gives an operator command's domain the servers' recorded settings in
 /// place of its environment's: `account merge` carries the per-account
-/// counts still in their windows, and a command run without `LIMITS` (a
-/// plain shell) would judge them by the defaults. A setting not recorded
-/// keeps the environment's; one recorded that does not read (a row changed
-/// by hand, or a newer build's limit) stops the command, named.
+/// counts still in their windows, and run without `LIMITS` (a plain shell)
+/// it would judge them by the defaults. A setting not recorded keeps the
+/// environment's; one recorded that does not read (a row changed by hand,
+/// or a newer build's limit) stops the command, named.
 pub async fn use_recorded_settings(d: &mut Domain, _: &Operator) -> Result<(), AppError> {
     let recorded = shared_setting::Entity::find().all(&d.read).await?;
     for shared in Shared::ALL {
         let Some(row) = recorded.iter().find(|r| r.name == shared.name()) else { continue };
         if let Err(err) = shared.apply(d, &shared.normalized(&row.value)) {
             return Err(AppError::Conflict(format!(
-                "{} as the servers' settings record it ({:?}) does not read: {err}. Record \
-                 theirs again with `server settings adopt --yes` (`settings show` lists them).",
+                "{} as the servers' settings record it ({:?}) does not read: {err}. Run this \
+                 command with the servers' build; if the record was changed by hand, record \
+                 theirs again with `server settings adopt --yes`, run with the servers' build \
+                 and environment.",
                 shared.name(),
                 row.value
             )));
