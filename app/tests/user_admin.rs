@@ -17,7 +17,7 @@ use app::domain::testing::{
     account_with_admin, add_user, body_of, fresh_concurrent_domain, fresh_domain, link_token,
     query_plan, Snapshot, PASSWORD,
 };
-use app::model::{AppError, UserSort};
+use app::model::{AppError, UserPage, UserRow, UserSort};
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -885,7 +885,21 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
             email,
             ..Default::default()
         };
-        users::invite(&d, &admin, f).await.unwrap();
+        let invited = users::invite(&d, &admin, f).await.unwrap();
+        if name == "Mia" {
+            users::disable(&d, &admin, invited.id).await.unwrap();
+        }
+    }
+    // Two active users disabled, so the Status order has a third group.
+    for email in ["user004@example.com", "user031@example.com"] {
+        let id = user::Entity::find()
+            .filter(user::Column::Email.eq(email))
+            .one(&d.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        users::disable(&d, &admin, id).await.unwrap();
     }
     let total = total + 3;
     account_with_admin(&d, "Other", "zed@other.example").await;
@@ -919,16 +933,32 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
             assert!(keys.windows(2).all(|w| w[0] <= w[1]));
         }
         if sort == UserSort::Status {
-            // Active users first (by name), then the invited ones (by name).
+            // As the Status column reads: active users first (by name), then
+            // the invited ones, then the disabled ones, invited or not.
+            let group = |r: &UserRow| match (r.disabled, r.invited) {
+                (true, _) => 2,
+                (false, true) => 1,
+                (false, false) => 0,
+            };
             let keys: Vec<_> = seen
                 .iter()
-                .map(|r| (r.invited, format!("{} {}", r.first_name, r.last_name).to_lowercase()))
+                .map(|r| (group(r), format!("{} {}", r.first_name, r.last_name).to_lowercase()))
                 .collect();
             assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{keys:?}");
-            let invited: Vec<_> =
-                seen.iter().filter(|r| r.invited).map(|r| r.first_name.as_str()).collect();
-            assert_eq!(invited, ["Abe", "Mia", "Zoe"]);
-            assert!(seen[..total - 3].iter().all(|r| !r.invited));
+            // Invited Abe and Zoe, then disabled Mia New, Name047 (user031)
+            // and Name048 (user004).
+            let last: Vec<_> = seen[total - 5..].iter().map(|r| r.email.as_str()).collect();
+            assert_eq!(
+                last,
+                [
+                    "abe@invited.example",
+                    "zoe@invited.example",
+                    "mia@invited.example",
+                    "user031@example.com",
+                    "user004@example.com"
+                ]
+            );
+            assert!(seen[..total - 5].iter().all(|r| !r.invited && !r.disabled));
         }
     }
     let found = users::list_users(&d, &admin, "NAME085", UserSort::Name, None).await.unwrap();
@@ -948,13 +978,83 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
     for (sort, json) in [
         (UserSort::Email, r#"{"Email":{"email":"a\u0000b"}}"#),
         (UserSort::Name, r#"{"Name":{"name_key":"\u0000","id":1}}"#),
-        (UserSort::Status, r#"{"Status":{"status":"active\u0007","name_key":"a","id":1}}"#),
+        (UserSort::Status, r#"{"Status":{"status_order":0,"name_key":"a\u0007","id":1}}"#),
     ] {
         let after = forged(json);
         let bad = users::list_users(&d, &admin, "", sort, Some(&after)).await.err().unwrap();
         assert!(bad.message_for("after").is_some(), "{json}: {bad:?}");
     }
     before.assert_unchanged(&d).await;
+}
+
+/// "Sort By: Status" follows a user as they are disabled and enabled: the
+/// Status column says "Disabled" whatever else, and they sort with those.
+#[tokio::test]
+async fn disabled_users_sort_after_active_and_invited_ones_until_enabled() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await.user_id();
+    let dee = add_user(&d, ada.account_id(), "dee@example.com", false).await.user_id();
+    let f = UserForm {
+        first_name: "Zack".into(),
+        last_name: "Zed".into(),
+        email: "zack@example.com".into(),
+        ..Default::default()
+    };
+    let zack = users::invite(&d, &admin, f).await.unwrap().id;
+    let by_status = || async {
+        let page = users::list_users(&d, &admin, "", UserSort::Status, None).await.unwrap();
+        page.rows.into_iter().map(|r| r.email.replace("@example.com", "")).collect::<Vec<_>>()
+    };
+    assert_eq!(by_status().await, ["ada", "bob", "dee", "zack"]);
+    users::disable(&d, &admin, bob).await.unwrap();
+    assert_eq!(by_status().await, ["ada", "dee", "zack", "bob"]);
+    // An invited user put on hold joins the disabled, by name.
+    users::disable(&d, &admin, zack).await.unwrap();
+    assert_eq!(by_status().await, ["ada", "dee", "bob", "zack"]);
+    users::enable(&d, &admin, bob).await.unwrap();
+    assert_eq!(by_status().await, ["ada", "bob", "dee", "zack"]);
+    users::disable(&d, &admin, dee).await.unwrap();
+    users::enable(&d, &admin, zack).await.unwrap();
+    assert_eq!(by_status().await, ["ada", "bob", "zack", "dee"]);
+    let zack = user::Entity::find_by_id(zack).one(&d.db).await.unwrap().unwrap();
+    assert_eq!((zack.status.as_str(), zack.status_order), (user::INVITED, user::INVITED_ORDER));
+}
+
+/// Users disabled before the Status order existed are sorted with the
+/// disabled ones once it is added.
+#[tokio::test]
+async fn the_status_order_migration_orders_the_users_already_there() {
+    use app::domain::migration::Migrator;
+    use sea_orm_migration::MigratorTrait;
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await.user_id();
+    add_user(&d, ada.account_id(), "cy@example.com", false).await;
+    let f = UserForm {
+        first_name: "Abe".into(),
+        last_name: "New".into(),
+        email: "abe@example.com".into(),
+        ..Default::default()
+    };
+    users::invite(&d, &admin, f).await.unwrap();
+    users::disable(&d, &admin, bob).await.unwrap();
+    let before = users::list_users(&d, &admin, "", UserSort::Status, None).await.unwrap();
+    let emails = |page: UserPage| page.rows.into_iter().map(|r| r.email).collect::<Vec<_>>();
+    let before = emails(before);
+    assert_eq!(before, ["ada@example.com", "cy@example.com", "abe@example.com", "bob@example.com"]);
+
+    let since = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == "m20261208_000031_status_order")
+        .expect("the migration is listed");
+    Migrator::down(&d.db, Some(since as u32 + 1)).await.unwrap();
+    Migrator::up(&d.db, None).await.unwrap();
+    let after = users::list_users(&d, &admin, "", UserSort::Status, None).await.unwrap();
+    assert_eq!(emails(after), before);
 }
 
 #[tokio::test]

@@ -311,8 +311,9 @@ fn scan<'a>(everyone: &'a [user::Model], term: &str, sort: UserSort) -> Vec<&'a 
     match sort {
         UserSort::Name => found.sort_by(|a, b| (&a.name_key, a.id).cmp(&(&b.name_key, b.id))),
         UserSort::Email => found.sort_by(|a, b| a.email.cmp(&b.email)),
-        UserSort::Status => found
-            .sort_by(|a, b| (&a.status, &a.name_key, a.id).cmp(&(&b.status, &b.name_key, b.id))),
+        UserSort::Status => found.sort_by(|a, b| {
+            (a.status_order, &a.name_key, a.id).cmp(&(b.status_order, &b.name_key, b.id))
+        }),
     }
     found
 }

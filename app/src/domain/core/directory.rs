@@ -1,6 +1,6 @@
 //! The account's users at scale, for the admin's table and every user picker:
 //! server-side search by substring of name or email (served by an index, see
-//! [`search`]), sort by name, email or status, and keyset pagination. No
+//! [`search`]), sort by name, email or status (active, invited, disabled), and keyset pagination. No
 //! OFFSET and no count over all rows: each page is an index range scan from
 //! where the previous one ended.
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,7 +28,7 @@ pub const PAGE_SIZE: u64 = 25;
 enum Cursor {
     Name { name_key: String, id: i32 },
     Email { email: String },
-    Status { status: String, name_key: String, id: i32 },
+    Status { status_order: i16, name_key: String, id: i32 },
 }
 
 impl Cursor {
@@ -37,7 +37,7 @@ impl Cursor {
             UserSort::Name => Cursor::Name { name_key: row.name_key.clone(), id: row.id },
             UserSort::Email => Cursor::Email { email: row.email.clone() },
             UserSort::Status => Cursor::Status {
-                status: row.status.clone(),
+                status_order: row.status_order,
                 name_key: row.name_key.clone(),
                 id: row.id,
             },
@@ -63,9 +63,9 @@ impl Cursor {
                 (columns(vec![C::NameKey, C::Id]), Expr::tuple([name_key.into(), id.into()]))
             }
             Cursor::Email { email } => (Expr::col(C::Email), email.into()),
-            Cursor::Status { status, name_key, id } => (
-                columns(vec![C::Status, C::NameKey, C::Id]),
-                Expr::tuple([status.into(), name_key.into(), id.into()]),
+            Cursor::Status { status_order, name_key, id } => (
+                columns(vec![C::StatusOrder, C::NameKey, C::Id]),
+                Expr::tuple([status_order.into(), name_key.into(), id.into()]),
             ),
         }
     }
@@ -89,7 +89,7 @@ impl Cursor {
         let texts = match &cursor {
             Cursor::Name { name_key, .. } => vec![name_key],
             Cursor::Email { email } => vec![email],
-            Cursor::Status { status, name_key, .. } => vec![status, name_key],
+            Cursor::Status { name_key, .. } => vec![name_key],
         };
         if texts.iter().any(|text| text.chars().any(char::is_control)) {
             return Err(bad());
@@ -186,7 +186,7 @@ fn sort_columns(sort: UserSort) -> Vec<user::Column> {
     match sort {
         UserSort::Name => vec![C::NameKey, C::Id],
         UserSort::Email => vec![C::Email],
-        UserSort::Status => vec![C::Status, C::NameKey, C::Id],
+        UserSort::Status => vec![C::StatusOrder, C::NameKey, C::Id],
     }
 }
 
@@ -537,11 +537,11 @@ async fn key_at(
             at.column(C::Email).into_tuple().one(conn).await?.map(|email| Cursor::Email { email })
         }
         UserSort::Status => at
-            .columns([C::Status, C::NameKey, C::Id])
+            .columns([C::StatusOrder, C::NameKey, C::Id])
             .into_tuple()
             .one(conn)
             .await?
-            .map(|(status, name_key, id)| Cursor::Status { status, name_key, id }),
+            .map(|(status_order, name_key, id)| Cursor::Status { status_order, name_key, id }),
     })
 }
 

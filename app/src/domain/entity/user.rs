@@ -33,10 +33,28 @@ pub struct Model {
     /// When an admin disabled the user; `None` while they may sign in. A
     /// disabled user's sessions and developer keys do not authenticate.
     pub disabled_at: Option<DateTimeUtc>,
+    /// Derived: where "Sort By: Status" puts the user, as the Status column
+    /// shows them: [`ACTIVE_ORDER`], then invited, then disabled (whatever
+    /// else).
+    pub status_order: i16,
 }
 
 pub const INVITED: &str = "invited";
 pub const ACTIVE: &str = "active";
+
+pub const ACTIVE_ORDER: i16 = 0;
+pub const INVITED_ORDER: i16 = 1;
+pub const DISABLED_ORDER: i16 = 2;
+
+/// The `status_order` of a user with this password (none: invited) and
+/// this `disabled_at`.
+pub fn status_order(password_hash: Option<&str>, disabled: bool) -> i16 {
+    match (disabled, password_hash) {
+        (true, _) => DISABLED_ORDER,
+        (false, None) => INVITED_ORDER,
+        (false, Some(_)) => ACTIVE_ORDER,
+    }
+}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
@@ -73,7 +91,7 @@ impl Model {
 /// names, email and password every write already carries.
 #[async_trait::async_trait]
 impl ActiveModelBehavior for ActiveModel {
-    async fn before_save<C>(mut self, _db: &C, _insert: bool) -> Result<Self, DbErr>
+    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
     where
         C: ConnectionTrait,
     {
@@ -87,6 +105,17 @@ impl ActiveModelBehavior for ActiveModel {
         }
         if let Some(hash) = self.password_hash.try_as_ref() {
             self.status = Set(if hash.is_some() { ACTIVE } else { INVITED }.into());
+        }
+        // A new row not given `disabled_at` is not disabled. An update that
+        // sets either column has the row's other one too: every update of a
+        // user starts from the row read (`into_active_model`).
+        let disabled = match self.disabled_at.try_as_ref() {
+            Some(at) => Some(at.is_some()),
+            None => insert.then_some(false),
+        };
+        if let (Some(hash), Some(disabled)) = (self.password_hash.try_as_ref(), disabled) {
+            let order = status_order(hash.as_deref(), disabled);
+            self.status_order = Set(order);
         }
         Ok(self)
     }

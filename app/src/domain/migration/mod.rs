@@ -30,6 +30,7 @@ mod m20261204_000027_repeated_code_locks;
 mod m20261205_000028_lookup_indexes;
 mod m20261206_000029_secret_keys;
 mod m20261207_000030_shared_settings;
+mod m20261208_000031_status_order;
 
 pub struct Migrator;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000028_lookup_indexes::Migration),
             Box::new(m20261206_000029_secret_keys::Migration),
             Box::new(m20261207_000030_shared_settings::Migration),
+            Box::new(m20261208_000031_status_order::Migration),
         ]
     }
 }
