@@ -364,6 +364,31 @@ async fn a_certificate_whose_validity_starts_later_is_flagged_until_then() {
     assert_eq!(rows[0].expiry, Expiry::Valid, "{rows:?}");
 }
 
+/// Certificates stored before their start was kept beside them have it read
+/// from their PEM when the column is added.
+#[tokio::test]
+async fn the_start_migration_reads_the_certificates_already_stored() {
+    use app::domain::migration::Migrator;
+    use sea_orm_migration::MigratorTrait;
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let authority = ca("CA");
+    let now = d.clock.now();
+    let (starts, ends) = (now + Duration::days(10), now + Duration::days(400));
+    let (cert, key, ..) = issue_between(&authority, "renewal", &[], starts, ends);
+    certificates::add(&d, &ada, input("renewal.example.com", &cert, &key)).await.unwrap();
+    let since = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == "m20261208_000032_certificate_start")
+        .expect("the migration is listed");
+    Migrator::down(&d.db, Some(since as u32 + 1)).await.unwrap();
+    Migrator::up(&d.db, None).await.unwrap();
+    let rows = certificates::list(&d, &ada).await.unwrap();
+    assert_eq!(rows[0].valid_from, starts.format("%Y-%m-%d").to_string(), "{rows:?}");
+    assert_eq!(rows[0].expiry, Expiry::NotYetValid, "{rows:?}");
+}
+
 /// A certificate may name itself at any length its PEM holds: the list,
 /// which every member is sent, shows the start.
 #[tokio::test]

@@ -149,15 +149,6 @@ fn describe(leaf: &CertificateDer<'_>) -> Result<Parsed, String> {
     Ok(Parsed { subject: shown(subject), issuer: shown(issuer), not_before, not_after })
 }
 
-/// When a stored certificate's validity starts, read from its PEM (the
-/// table keeps only the expiry): a list is at most the account's holding of
-/// certificates, and the PEM is the one truth to read it from. `None` only
-/// for a PEM this did not write.
-fn not_before(cert_pem: &str) -> Option<DateTime<Utc>> {
-    let chain = certificate_chain(cert_pem).ok()?;
-    Some(describe(chain.first()?).ok()?.not_before)
-}
-
 /// The most of a subject or issuer kept to show: a real one is a few names
 /// long, but a certificate may carry a name as long as its PEM allows, which
 /// every member of the account would be sent with the list.
@@ -271,6 +262,7 @@ pub async fn add(
         domain: Set(domain.clone()),
         subject: Set(parsed.subject),
         issuer: Set(parsed.issuer),
+        not_before: Set(Some(parsed.not_before)),
         not_after: Set(parsed.not_after),
         cert_pem: Set(chain_pem(&chain)),
         key_id: Set(sealed.key_id),
@@ -313,7 +305,8 @@ pub async fn add(
 }
 
 /// What the list shows of a certificate: not its sealed private key (up to
-/// a few kilobytes a row), which only the outbound client opens.
+/// a few kilobytes a row), which only the outbound client opens, nor its
+/// PEM, whose dates are stored beside it.
 #[derive(DerivePartialModel)]
 #[sea_orm(entity = "certificate::Entity")]
 struct Listed {
@@ -322,8 +315,8 @@ struct Listed {
     domain: String,
     subject: String,
     issuer: String,
+    not_before: Option<DateTime<Utc>>,
     not_after: DateTime<Utc>,
-    cert_pem: String,
     created_at: DateTime<Utc>,
 }
 
@@ -335,8 +328,8 @@ impl From<certificate::Model> for Listed {
             domain: m.domain,
             subject: m.subject,
             issuer: m.issuer,
+            not_before: m.not_before,
             not_after: m.not_after,
-            cert_pem: m.cert_pem,
             created_at: m.created_at,
         }
     }
@@ -355,7 +348,7 @@ async fn rows(
     Ok(models
         .into_iter()
         .map(|m| {
-            let starts = not_before(&m.cert_pem).unwrap_or(m.created_at);
+            let starts = m.not_before.unwrap_or(m.created_at);
             (m, starts)
         })
         .map(|(m, starts)| CertificateRow {

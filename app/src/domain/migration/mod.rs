@@ -31,6 +31,7 @@ mod m20261205_000028_lookup_indexes;
 mod m20261206_000029_secret_keys;
 mod m20261207_000030_shared_settings;
 mod m20261208_000031_status_order;
+mod m20261208_000032_certificate_start;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000029_secret_keys::Migration),
             Box::new(m20261207_000030_shared_settings::Migration),
             Box::new(m20261208_000031_status_order::Migration),
+            Box::new(m20261208_000032_certificate_start::Migration),
         ]
     }
 }
