@@ -6,11 +6,15 @@
 # Unlike req/s, the count does not depend on what else the machine is doing,
 # so two builds can be compared on a busy machine.
 #   scripts/instructions-bench.sh [N]   (build first: scripts/build-site.sh)
+#   scripts/instructions-bench.sh N PATH...   a signed-in GET of each PATH
+#     instead, e.g. 50 /account /account/certificates /login
 # CONSOLE_SERVER_BIN=<path> measures another build (hash.txt beside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 requests="${1:-100}"
+shift $(($# > 0 ? 1 : 0))
+paths=("$@")
 command -v callgrind_control >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 scratch="$(mktemp -d /tmp/console-instructions.XXXX)"
 port=3566
@@ -42,6 +46,13 @@ count() {
   rm -f "$scratch"/callgrind.out.*
   echo "$label: $((total / requests)) instructions per request ($requests requests)"
 }
+if [ ${#paths[@]} -gt 0 ]; then
+  for path in "${paths[@]}"; do count "GET $path signed in" "$base$path"; done
+  kill -- -"$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$scratch"
+  exit 0
+fi
 count "GET /account signed in" "$base/account"
 # The same page as a browser asks for it: compressed on the fly (zstd).
 count "GET /account signed in, as a browser asks" -H "Accept-Encoding: gzip, deflate, br, zstd" "$base/account"

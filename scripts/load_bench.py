@@ -80,12 +80,13 @@ def seed(db, account_id, users):
         hash_, created = conn.execute(
             "SELECT password_hash, created_at FROM users WHERE account_id = ?", (account_id,)).fetchone()
         rows = ((account_id, e, f, l, None if i % 10 == 9 else hash_, created, created, n, t,
-                 "invited" if i % 10 == 9 else "active", g)
+                 "invited" if i % 10 == 9 else "active", 1 if i % 10 == 9 else 0, g)
                 for i, (e, f, l, n, t, g) in ((i, person(i)) for i in range(1, users)))
         conn.executemany(
             "INSERT INTO users (account_id, email, first_name, last_name, password_hash, is_admin,"
             " can_create, can_share, created_at, email_verified_at, name_key, search_text, status,"
-            " two_factor_enabled, search_grams) VALUES (?,?,?,?,?,0,0,0,?,?,?,?,?,0,?)", rows)
+            " status_order, two_factor_enabled, search_grams) VALUES (?,?,?,?,?,0,0,0,?,?,?,?,?,?,0,?)",
+            rows)
         conn.commit()
         conn.execute("PRAGMA optimize")
         conn.close()
@@ -97,10 +98,11 @@ def seed(db, account_id, users):
             e, f, l, n, t, g = person(i)
             invited = i % 10 == 9
             w.writerow([account_id, e, f, l, "" if invited else "x", "f", "f", "f", now, now, n, t,
-                        "invited" if invited else "active", "f", g])
+                        "invited" if invited else "active", 1 if invited else 0, "f", g])
         copy = ("\\copy users (account_id, email, first_name, last_name, password_hash, is_admin,"
                 " can_create, can_share, created_at, email_verified_at, name_key, search_text,"
-                " status, two_factor_enabled, search_grams) FROM STDIN WITH (FORMAT csv, NULL '')")
+                " status, status_order, two_factor_enabled, search_grams)"
+                " FROM STDIN WITH (FORMAT csv, NULL '')")
         psql(db, copy, stdin=out.getvalue())
         psql(db, "ANALYZE users")
 

@@ -32,7 +32,9 @@ use app::domain::testing::{
 use app::domain::{operator, Domain};
 use app::model::{AppError, UserSort, UserState};
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
+};
 
 const NEW_PASSWORD: &str = "Maple-Canyon-Drift-19";
 
@@ -538,14 +540,10 @@ async fn the_table_shows_and_filters_by_state_with_search_sort_and_pages() {
     }
     // Another account's disabled user, written directly: never in our lists.
     let zed = account_with_admin(&d, "Other", "zed@other.example").await;
-    user::ActiveModel {
-        id: Set(zed.user_id()),
-        disabled_at: Set(Some(d.clock.now())),
-        ..Default::default()
-    }
-    .update(&d.db)
-    .await
-    .unwrap();
+    let zed = user::Entity::find_by_id(zed.user_id()).one(&d.db).await.unwrap().unwrap();
+    let mut zed = zed.into_active_model();
+    zed.disabled_at = Set(Some(d.clock.now()));
+    zed.update(&d.db).await.unwrap();
 
     for sort in UserSort::ALL {
         for (state, search) in [

@@ -19,7 +19,7 @@ use app::domain::testing::{
 };
 use app::model::{AppError, UserPage, UserRow, UserSort};
 use chrono::Duration;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 fn form(first: &str, email: &str) -> UserForm {
     UserForm {
@@ -890,8 +890,10 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
             users::disable(&d, &admin, invited.id).await.unwrap();
         }
     }
-    // Two active users disabled, so the Status order has a third group.
-    for email in ["user004@example.com", "user031@example.com"] {
+    // Ten active users disabled, so the Status order has a third group, and
+    // its pages break inside it (row 50 of 60 is the first disabled user).
+    let disabled = (2..=56).step_by(6).map(|i| format!("user{i:03}@example.com"));
+    for email in disabled {
         let id = user::Entity::find()
             .filter(user::Column::Email.eq(email))
             .one(&d.db)
@@ -902,6 +904,7 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
         users::disable(&d, &admin, id).await.unwrap();
     }
     let total = total + 3;
+    let disabled_total = 11;
     account_with_admin(&d, "Other", "zed@other.example").await;
     for sort in [UserSort::Name, UserSort::Email, UserSort::Status] {
         let mut seen = Vec::new();
@@ -945,20 +948,14 @@ async fn search_sort_and_keyset_pages_cover_every_user_once_in_order() {
                 .map(|r| (group(r), format!("{} {}", r.first_name, r.last_name).to_lowercase()))
                 .collect();
             assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{keys:?}");
-            // Invited Abe and Zoe, then disabled Mia New, Name047 (user031)
-            // and Name048 (user004).
-            let last: Vec<_> = seen[total - 5..].iter().map(|r| r.email.as_str()).collect();
-            assert_eq!(
-                last,
-                [
-                    "abe@invited.example",
-                    "zoe@invited.example",
-                    "mia@invited.example",
-                    "user031@example.com",
-                    "user004@example.com"
-                ]
-            );
-            assert!(seen[..total - 5].iter().all(|r| !r.invited && !r.disabled));
+            // Invited Abe and Zoe, then the disabled ones, Mia first.
+            let tail = total - disabled_total - 2;
+            let invited: Vec<_> = seen[tail..tail + 2].iter().map(|r| r.email.as_str()).collect();
+            assert_eq!(invited, ["abe@invited.example", "zoe@invited.example"]);
+            assert_eq!(seen[tail + 2].email, "mia@invited.example");
+            assert!(seen[tail + 2..].iter().all(|r| r.disabled));
+            assert!(seen[..tail].iter().all(|r| !r.invited && !r.disabled));
+            assert_eq!(tail + 2, 2 * PAGE_SIZE as usize - 1, "a page starts after a disabled user");
         }
     }
     let found = users::list_users(&d, &admin, "NAME085", UserSort::Name, None).await.unwrap();
@@ -1018,8 +1015,28 @@ async fn disabled_users_sort_after_active_and_invited_ones_until_enabled() {
     users::disable(&d, &admin, dee).await.unwrap();
     users::enable(&d, &admin, zack).await.unwrap();
     assert_eq!(by_status().await, ["ada", "bob", "zack", "dee"]);
+    // Activated, an invited user joins the active ones (ahead of Yan, who
+    // is still invited).
+    let f = UserForm {
+        first_name: "Yan".into(),
+        last_name: "Young".into(),
+        email: "yan@example.com".into(),
+        ..Default::default()
+    };
+    users::invite(&d, &admin, f).await.unwrap();
+    assert_eq!(by_status().await, ["ada", "bob", "yan", "zack", "dee"]);
+    let token = link_token(&d, "zack@example.com", "/activate").await;
+    invitations::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await.unwrap();
+    assert_eq!(by_status().await, ["ada", "bob", "zack", "yan", "dee"]);
     let zack = user::Entity::find_by_id(zack).one(&d.db).await.unwrap().unwrap();
-    assert_eq!((zack.status.as_str(), zack.status_order), (user::INVITED, user::INVITED_ORDER));
+    assert_eq!((zack.status.as_str(), zack.status_order), (user::ACTIVE, user::ACTIVE_ORDER));
+
+    // A write of `disabled_at` without the password it is ordered with is
+    // refused, not stored with a guessed order.
+    let before = Snapshot::take(&d).await;
+    let partial = user::ActiveModel { id: Set(dee), disabled_at: Set(None), ..Default::default() };
+    assert!(partial.update(&d.db).await.is_err());
+    before.assert_unchanged(&d).await;
 }
 
 /// Users disabled before the Status order existed are sorted with the

@@ -1,5 +1,5 @@
 use sea_orm::entity::prelude::*;
-use sea_orm::Set;
+use sea_orm::{NotSet, Set};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -106,23 +106,36 @@ impl ActiveModelBehavior for ActiveModel {
         if let Some(hash) = self.password_hash.try_as_ref() {
             self.status = Set(if hash.is_some() { ACTIVE } else { INVITED }.into());
         }
-        // A new row not given `disabled_at` is not disabled. An update that
-        // sets either column has the row's other one too: every update of a
-        // user starts from the row read (`into_active_model`).
-        let disabled = match self.disabled_at.try_as_ref() {
-            Some(at) => Some(at.is_some()),
-            None => insert.then_some(false),
-        };
-        if let (Some(hash), Some(disabled)) = (self.password_hash.try_as_ref(), disabled) {
-            let order = status_order(hash.as_deref(), disabled);
-            self.status_order = Set(order);
+        if insert || self.password_hash.is_set() || self.disabled_at.is_set() {
+            // A new row given neither is invited and not disabled. An update
+            // of either needs the other, as read with the row
+            // (`into_active_model`): guessed, the order would be wrong.
+            let hash = match (&self.password_hash, insert) {
+                (NotSet, true) => None,
+                (hash, _) => hash.try_as_ref().ok_or_else(|| needs("password_hash"))?.as_deref(),
+            };
+            let disabled = match (&self.disabled_at, insert) {
+                (NotSet, true) => false,
+                (at, _) => at.try_as_ref().ok_or_else(|| needs("disabled_at"))?.is_some(),
+            };
+            self.status_order = Set(status_order(hash, disabled));
         }
         Ok(self)
     }
 }
 
+/// The error of an update that writes `password_hash` or `disabled_at`
+/// without the other (`status_order` is derived from both).
+fn needs(column: &str) -> DbErr {
+    DbErr::Custom(format!(
+        "a user's status_order is derived from password_hash and disabled_at: update the row \
+         as read (into_active_model), which carries {column}"
+    ))
+}
+
 /// The columns derived from a user's names and email: what `before_save`
-/// writes, and what a batch insert (which skips it) must write too.
+/// writes, and what a batch insert (which skips it) must write too, with
+/// `status` and [`status_order`].
 pub struct Derived {
     pub name_key: String,
     pub search_text: String,

@@ -15,8 +15,11 @@ enum Users {
     StatusOrder,
 }
 
+/// Only the rows whose order is not the default's (0, active): few, where a
+/// rewrite of every row would also rewrite every index of the table.
 const FILL: &str = "UPDATE users SET status_order = CASE \
-     WHEN disabled_at IS NOT NULL THEN 2 WHEN status = 'invited' THEN 1 ELSE 0 END";
+     WHEN disabled_at IS NOT NULL THEN 2 ELSE 1 END \
+     WHERE disabled_at IS NOT NULL OR password_hash IS NULL";
 
 const SQLITE: &[&str] = &[
     FILL,
