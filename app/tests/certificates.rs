@@ -387,6 +387,13 @@ async fn the_start_migration_reads_the_certificates_already_stored() {
     let rows = certificates::list(&d, &ada).await.unwrap();
     assert_eq!(rows[0].valid_from, starts.format("%Y-%m-%d").to_string(), "{rows:?}");
     assert_eq!(rows[0].expiry, Expiry::NotYetValid, "{rows:?}");
+    // One added by an earlier build still running beside this one (a
+    // rolling deploy) has no start stored: the list reads it from the PEM.
+    use sea_orm::ConnectionTrait;
+    d.db.execute_unprepared("UPDATE certificates SET not_before = NULL").await.unwrap();
+    let rows = certificates::list(&d, &ada).await.unwrap();
+    assert_eq!(rows[0].valid_from, starts.format("%Y-%m-%d").to_string(), "{rows:?}");
+    assert_eq!(rows[0].expiry, Expiry::NotYetValid, "{rows:?}");
 }
 
 /// A certificate may name itself at any length its PEM holds: the list,

@@ -278,7 +278,6 @@ pub async fn seed_users(
                 last_name: Set(last),
                 password_hash: Set((!invited).then(|| hash.clone())),
                 status: Set(if invited { user::INVITED } else { user::ACTIVE }.into()),
-                status_order: Set(if invited { user::INVITED_ORDER } else { user::ACTIVE_ORDER }),
                 is_admin: Set(false),
                 can_create: Set(false),
                 can_share: Set(false),

@@ -1,8 +1,8 @@
 //! The account's users at scale, for the admin's table and every user picker:
 //! server-side search by substring of name or email (served by an index, see
-//! [`search`]), sort by name, email or status (active, invited, disabled), and keyset pagination. No
-//! OFFSET and no count over all rows: each page is an index range scan from
-//! where the previous one ended.
+//! [`search`]), sort by name, email or status (active, invited, disabled),
+//! and keyset pagination. No OFFSET and no count over all rows: each page is
+//! an index range scan from where the previous one ended.
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use memchr::memmem;

@@ -14,9 +14,9 @@ pub struct Model {
     pub subject: String,
     #[sea_orm(column_type = "Text")]
     pub issuer: String,
-    /// When the certificate's validity starts; `None` only for one stored
-    /// before this was kept whose PEM could not be read again (see
-    /// migration 32).
+    /// When the certificate's validity starts; `None` for one added by a
+    /// build without migration 32 (still running beside this one in a
+    /// rolling deploy), whose start the list reads from its PEM.
     pub not_before: Option<DateTimeUtc>,
     pub not_after: DateTimeUtc,
     #[sea_orm(column_type = "Text")]
@@ -33,9 +33,9 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 /// When the first certificate of a PEM chain starts to be valid, or `None`
-/// when the PEM holds none that reads. For the rows stored before
-/// `not_before` was kept: a new row is given the start read with its other
-/// fields.
+/// when the PEM holds none that reads. For the rows stored without
+/// `not_before` (migration 32, and an earlier build's adds): a new row is
+/// given the start read with its other fields.
 pub fn not_before_of(cert_pem: &str) -> Option<DateTimeUtc> {
     let leaf = rustls_pemfile::certs(&mut cert_pem.as_bytes()).next()?.ok()?;
     let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;

@@ -1,5 +1,5 @@
 use sea_orm::entity::prelude::*;
-use sea_orm::{NotSet, Set};
+use sea_orm::Set;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -33,9 +33,12 @@ pub struct Model {
     /// When an admin disabled the user; `None` while they may sign in. A
     /// disabled user's sessions and developer keys do not authenticate.
     pub disabled_at: Option<DateTimeUtc>,
-    /// Derived: where "Sort By: Status" puts the user, as the Status column
-    /// shows them: [`ACTIVE_ORDER`], then invited, then disabled (whatever
-    /// else).
+    /// Derived by the database (migration 31's triggers) from
+    /// `password_hash` and `disabled_at`: where "Sort By: Status" puts the
+    /// user, as the Status column shows them: [`ACTIVE_ORDER`], then
+    /// invited, then disabled (whatever else). Never written here; on
+    /// SQLite a model returned by an insert or update holds the value from
+    /// before the triggers ran, so read the row again to use it.
     pub status_order: i16,
 }
 
@@ -45,16 +48,6 @@ pub const ACTIVE: &str = "active";
 pub const ACTIVE_ORDER: i16 = 0;
 pub const INVITED_ORDER: i16 = 1;
 pub const DISABLED_ORDER: i16 = 2;
-
-/// The `status_order` of a user with this password (none: invited) and
-/// this `disabled_at`.
-pub fn status_order(password_hash: Option<&str>, disabled: bool) -> i16 {
-    match (disabled, password_hash) {
-        (true, _) => DISABLED_ORDER,
-        (false, None) => INVITED_ORDER,
-        (false, Some(_)) => ACTIVE_ORDER,
-    }
-}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
@@ -87,11 +80,12 @@ impl Model {
     }
 }
 
-/// The sort and search columns are derived here, in one place, from the
-/// names, email and password every write already carries.
+/// The name, search and invitation-status columns are derived here, in one
+/// place, from the names, email and password every write already carries
+/// (`status_order`, which needs `disabled_at` too, by the database).
 #[async_trait::async_trait]
 impl ActiveModelBehavior for ActiveModel {
-    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    async fn before_save<C>(mut self, _db: &C, _insert: bool) -> Result<Self, DbErr>
     where
         C: ConnectionTrait,
     {
@@ -106,36 +100,13 @@ impl ActiveModelBehavior for ActiveModel {
         if let Some(hash) = self.password_hash.try_as_ref() {
             self.status = Set(if hash.is_some() { ACTIVE } else { INVITED }.into());
         }
-        if insert || self.password_hash.is_set() || self.disabled_at.is_set() {
-            // A new row given neither is invited and not disabled. An update
-            // of either needs the other, as read with the row
-            // (`into_active_model`): guessed, the order would be wrong.
-            let hash = match (&self.password_hash, insert) {
-                (NotSet, true) => None,
-                (hash, _) => hash.try_as_ref().ok_or_else(|| needs("password_hash"))?.as_deref(),
-            };
-            let disabled = match (&self.disabled_at, insert) {
-                (NotSet, true) => false,
-                (at, _) => at.try_as_ref().ok_or_else(|| needs("disabled_at"))?.is_some(),
-            };
-            self.status_order = Set(status_order(hash, disabled));
-        }
         Ok(self)
     }
 }
 
-/// The error of an update that writes `password_hash` or `disabled_at`
-/// without the other (`status_order` is derived from both).
-fn needs(column: &str) -> DbErr {
-    DbErr::Custom(format!(
-        "a user's status_order is derived from password_hash and disabled_at: update the row \
-         as read (into_active_model), which carries {column}"
-    ))
-}
-
 /// The columns derived from a user's names and email: what `before_save`
 /// writes, and what a batch insert (which skips it) must write too, with
-/// `status` and [`status_order`].
+/// `status`.
 pub struct Derived {
     pub name_key: String,
     pub search_text: String,

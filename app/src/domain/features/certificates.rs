@@ -6,8 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DerivePartialModel, EntityTrait,
-    QueryFilter, QueryOrder, Set, SqlErr,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
+use std::collections::HashMap;
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
@@ -345,10 +346,12 @@ async fn rows(
     let adders =
         people::choices_where(&d.read, Condition::all().add(user::Column::Id.is_in(adders)))
             .await?;
+    let unknown = starts_unknown(d, &models).await?;
     Ok(models
         .into_iter()
         .map(|m| {
-            let starts = m.not_before.unwrap_or(m.created_at);
+            let starts = m.not_before.or_else(|| unknown.get(&m.id).copied().flatten());
+            let starts = starts.unwrap_or(m.created_at);
             (m, starts)
         })
         .map(|(m, starts)| CertificateRow {
@@ -363,6 +366,27 @@ async fn rows(
             issuer: m.issuer,
         })
         .collect())
+}
+
+/// The start of each of `models` stored without one, read from its PEM: a
+/// certificate added by an earlier build still running beside this one
+/// (a rolling deploy) after migration 32. Nothing to read otherwise.
+async fn starts_unknown(
+    d: &Domain,
+    models: &[Listed],
+) -> Result<HashMap<i32, Option<DateTime<Utc>>>, AppError> {
+    let ids: Vec<i32> = models.iter().filter(|m| m.not_before.is_none()).map(|m| m.id).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let pems: Vec<(i32, String)> = certificate::Entity::find()
+        .select_only()
+        .columns([certificate::Column::Id, certificate::Column::CertPem])
+        .filter(certificate::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(&d.read)
+        .await?;
+    Ok(pems.into_iter().map(|(id, pem)| (id, certificate::not_before_of(&pem))).collect())
 }
 
 /// The user who added a certificate may delete it, and so may an admin.

@@ -1,8 +1,10 @@
 //! "Sort By: Status" groups users as the Status column shows them: active,
 //! then invited, then disabled. It sorted by `status` alone, which knows
 //! only whether a user has set a password, so a disabled user sat among the
-//! active ones. `status_order` is derived with every write of a user (see
-//! `entity::user`), and the Status sort's index is rebuilt on it.
+//! active ones. `status_order` is derived by the database itself, with
+//! triggers, from `password_hash` and `disabled_at`: so every write keeps
+//! it, including an earlier build's still running during a rolling deploy,
+//! which knows nothing of it. The Status sort's index is rebuilt on it.
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -21,8 +23,21 @@ const FILL: &str = "UPDATE users SET status_order = CASE \
      WHEN disabled_at IS NOT NULL THEN 2 ELSE 1 END \
      WHERE disabled_at IS NOT NULL OR password_hash IS NULL";
 
+// SQLite's triggers cannot change the row being written, so they write it
+// again, and only when its order is not already right (an active user's
+// insert, most of them, writes nothing more). `UPDATE OF` leaves writes of
+// other columns alone.
 const SQLITE: &[&str] = &[
     FILL,
+    "CREATE TRIGGER users_status_order_insert AFTER INSERT ON users \
+     WHEN new.status_order IS NOT (CASE WHEN new.disabled_at IS NOT NULL THEN 2 \
+       WHEN new.password_hash IS NULL THEN 1 ELSE 0 END) BEGIN \
+       UPDATE users SET status_order = CASE WHEN disabled_at IS NOT NULL THEN 2 \
+         WHEN password_hash IS NULL THEN 1 ELSE 0 END WHERE id = new.id; END",
+    "CREATE TRIGGER users_status_order_update AFTER UPDATE OF password_hash, disabled_at \
+     ON users BEGIN \
+       UPDATE users SET status_order = CASE WHEN disabled_at IS NOT NULL THEN 2 \
+         WHEN password_hash IS NULL THEN 1 ELSE 0 END WHERE id = new.id; END",
     "DROP INDEX idx_users_account_status",
     "CREATE INDEX idx_users_account_status ON users \
      (account_id, status_order, name_key, id, search_text)",
@@ -30,6 +45,12 @@ const SQLITE: &[&str] = &[
 
 const POSTGRES: &[&str] = &[
     FILL,
+    "CREATE FUNCTION users_status_order() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+       NEW.status_order := CASE WHEN NEW.disabled_at IS NOT NULL THEN 2 \
+         WHEN NEW.password_hash IS NULL THEN 1 ELSE 0 END; \
+       RETURN NEW; END $$",
+    "CREATE TRIGGER users_status_order BEFORE INSERT OR UPDATE OF password_hash, disabled_at \
+     ON users FOR EACH ROW EXECUTE FUNCTION users_status_order()",
     "DROP INDEX idx_users_account_status",
     "CREATE INDEX idx_users_account_status ON users \
      (account_id, status_order, name_key, id) INCLUDE (search_text)",
@@ -62,18 +83,24 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         let backend = manager.get_database_backend();
-        let index = match backend {
-            DatabaseBackend::Postgres => {
+        let statements: &[&str] = match backend {
+            DatabaseBackend::Postgres => &[
+                "DROP TRIGGER users_status_order ON users",
+                "DROP FUNCTION users_status_order()",
+                "DROP INDEX idx_users_account_status",
                 "CREATE INDEX idx_users_account_status ON users \
-                 (account_id, status, name_key, id) INCLUDE (search_text)"
-            }
-            _ => {
+                 (account_id, status, name_key, id) INCLUDE (search_text)",
+            ],
+            _ => &[
+                "DROP TRIGGER users_status_order_insert",
+                "DROP TRIGGER users_status_order_update",
+                "DROP INDEX idx_users_account_status",
                 "CREATE INDEX idx_users_account_status ON users \
-                 (account_id, status, name_key, id, search_text)"
-            }
+                 (account_id, status, name_key, id, search_text)",
+            ],
         };
-        for sql in ["DROP INDEX idx_users_account_status", index] {
-            db.execute_raw(Statement::from_string(backend, sql)).await?;
+        for sql in statements {
+            db.execute_raw(Statement::from_string(backend, *sql)).await?;
         }
         manager
             .alter_table(
