@@ -307,7 +307,8 @@ pub async fn add(
 
 /// What the list shows of a certificate: not its sealed private key (up to
 /// a few kilobytes a row), which only the outbound client opens, nor its
-/// PEM, whose dates are stored beside it.
+/// PEM, whose dates are stored beside it (but for an earlier build's adds,
+/// see [`starts_unknown`]).
 #[derive(DerivePartialModel)]
 #[sea_orm(entity = "certificate::Entity")]
 struct Listed {

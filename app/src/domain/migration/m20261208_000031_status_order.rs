@@ -25,8 +25,8 @@ const FILL: &str = "UPDATE users SET status_order = CASE \
 
 // SQLite's triggers cannot change the row being written, so they write it
 // again, and only when its order is not already right (an active user's
-// insert, most of them, writes nothing more). `UPDATE OF` leaves writes of
-// other columns alone.
+// insert, or a password change, writes nothing more). `UPDATE OF` leaves
+// writes of other columns alone.
 const SQLITE: &[&str] = &[
     FILL,
     "CREATE TRIGGER users_status_order_insert AFTER INSERT ON users \
@@ -35,7 +35,8 @@ const SQLITE: &[&str] = &[
        UPDATE users SET status_order = CASE WHEN disabled_at IS NOT NULL THEN 2 \
          WHEN password_hash IS NULL THEN 1 ELSE 0 END WHERE id = new.id; END",
     "CREATE TRIGGER users_status_order_update AFTER UPDATE OF password_hash, disabled_at \
-     ON users BEGIN \
+     ON users WHEN new.status_order IS NOT (CASE WHEN new.disabled_at IS NOT NULL THEN 2 \
+       WHEN new.password_hash IS NULL THEN 1 ELSE 0 END) BEGIN \
        UPDATE users SET status_order = CASE WHEN disabled_at IS NOT NULL THEN 2 \
          WHEN password_hash IS NULL THEN 1 ELSE 0 END WHERE id = new.id; END",
     "DROP INDEX idx_users_account_status",
