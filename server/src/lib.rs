@@ -1,5 +1,6 @@
 //! The axum server: configuration, routes, middleware and the operator CLI.
 pub mod activity_csv;
+pub mod allocator;
 pub mod api_v1;
 pub mod assets;
 pub mod budget;
@@ -18,9 +19,11 @@ pub mod worker;
 use app::api::web::WebContext;
 use app::{shell, App};
 use axum::extract::FromRef;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use security::{CspNonce, SecurityPolicy};
 
@@ -99,7 +102,40 @@ pub fn build_router(
     let routes = route_list();
     let context = request_context(web.clone());
     let state = AppState { leptos_options: leptos_options.clone(), web: web.clone() };
-    let router = Router::new()
+    // The middleware every request passes through, outermost first, as one
+    // stack: axum wraps each route in it once. Added one by one with
+    // `Router::layer`, each layer boxed the route again and cloned the
+    // whole chain inside it on every request (78 clones of the page handler
+    // a request for these 14 layers; README, "Where a signed-in page's
+    // instructions go").
+    let within = policy.request_timeout;
+    let around_requests = tower::ServiceBuilder::new()
+        // A request gets its id, then is traced.
+        .layer(from_fn(logs::plain_request_id))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(logs::trace_layer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        // Outside the rest, so that every answer is counted: the timeout's
+        // 503, a cross-site refusal, the redirect to the log-in page.
+        .layer(from_fn(prometheus::record_request))
+        .layer(compression::layer())
+        .layer(from_fn(compression::mark_secret_replies))
+        .layer(from_fn_with_state(policy.clone(), security::security_headers))
+        .layer(from_fn_with_state(policy.clone(), security::refuse_cross_site))
+        .layer(from_fn(assets::never_store))
+        // A request that takes this long has stalled (a database that does
+        // not answer, or a server render that never resolves): answer
+        // instead of holding the connection forever. Inside the headers'
+        // layers, so that its 503 has them as every answer does.
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            move |uri: http::Uri, _elapsed: tower::BoxError| async move { timed_out(&uri, within) },
+        ))
+        .timeout(within)
+        .layer(from_fn(security::refuse_secrets_to_plain_forms))
+        // The redirect to the log-in page reads (and may write) the session,
+        // so it runs within the timeout too.
+        .layer(from_fn_with_state(web.clone(), signed_out::send_to_log_in));
+    Router::new()
         .merge(api_v1::router())
         .merge(health::router())
         .route(
@@ -114,44 +150,16 @@ pub fn build_router(
         .merge(assets::pkg_router(&leptos_options))
         .fallback_service(
             tower::ServiceBuilder::new()
-                .layer(axum::middleware::from_fn(assets::trim_trailing_slash))
-                .layer(axum::middleware::from_fn(assets::refuse_overlong_names))
-                .layer(axum::middleware::from_fn(assets::revalidate))
+                .layer(from_fn(assets::trim_trailing_slash))
+                .layer(from_fn(assets::refuse_overlong_names))
+                .layer(from_fn(assets::revalidate))
                 .service(axum::handler::Handler::with_state(
                     leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell),
                     state.clone(),
                 )),
         )
         .route_layer(tower_http::limit::RequestBodyLimitLayer::new(security::BODY_MAX))
-        .route_layer(axum::middleware::from_fn_with_state(
-            (policy.bodies.clone(), web.clone()),
-            security::server_fn_error_status,
-        ))
-        // A request that takes this long has stalled (a database that does
-        // not answer, or a server render that never resolves): answer
-        // instead of holding the connection forever. Inside the headers'
-        // layers, so that its 503 has them as every answer does.
-        // The redirect to the log-in page reads (and may write) the session,
-        // so it runs within the timeout too.
-        .layer(axum::middleware::from_fn_with_state(web.clone(), signed_out::send_to_log_in))
-        .layer(axum::middleware::from_fn(security::refuse_secrets_to_plain_forms))
-        .layer({
-            let within = policy.request_timeout;
-            tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new(
-                    move |uri: http::Uri, _elapsed: tower::BoxError| async move {
-                        timed_out(&uri, within)
-                    },
-                ))
-                .timeout(within)
-        })
-        .layer(axum::middleware::from_fn(assets::never_store))
-        .layer(axum::middleware::from_fn_with_state(policy.clone(), security::refuse_cross_site))
-        .layer(axum::middleware::from_fn_with_state(policy, security::security_headers))
-        .layer(axum::middleware::from_fn(compression::mark_secret_replies))
-        .layer(compression::layer())
-        // Outermost, so that every answer is counted: the timeout's 503, a
-        // cross-site refusal, the redirect to the log-in page.
-        .layer(axum::middleware::from_fn(prometheus::record_request));
-    logs::around_requests(router).with_state(state)
+        .route_layer(from_fn_with_state((policy.bodies, web), security::server_fn_error_status))
+        .layer(around_requests)
+        .with_state(state)
 }

@@ -5,9 +5,8 @@
 //! returned in the response either way. Only the path is logged, never the
 //! query string: email links and the OAuth callback carry tokens there.
 use axum::extract::{MatchedPath, Request};
-use axum::Router;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::{Level, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
@@ -87,7 +86,7 @@ const REQUEST_ID_MAX: usize = 64;
 /// Drops an `X-Request-Id` that is not a plain id, so a new one is made: a
 /// client could otherwise write what it likes, at any length, into every
 /// log line of its request.
-async fn plain_request_id(
+pub async fn plain_request_id(
     mut request: Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -118,9 +117,16 @@ fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
     format!("{start}… ({} bytes)", path.len()).into()
 }
 
-/// Adds the request id and the one line per request to every route.
-pub fn around_requests<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    let trace = TraceLayer::new_for_http()
+/// The one line per request, in a span with the request's route, path and
+/// id. Runs inside [`plain_request_id`] and `SetRequestIdLayer`, so the id
+/// is there (the server's router puts the layers in that order).
+pub fn trace_layer() -> TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    impl MakeSpan<axum::body::Body> + Clone,
+    (),
+    DefaultOnResponse,
+> {
+    TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
             let route = request
                 .extensions()
@@ -141,13 +147,7 @@ pub fn around_requests<S: Clone + Send + Sync + 'static>(router: Router<S>) -> R
             )
         })
         .on_request(())
-        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros));
-    // The last layer added runs first: a request gets its id, then is traced.
-    router
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(trace)
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(axum::middleware::from_fn(plain_request_id))
+        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros))
 }
 
 #[cfg(test)]

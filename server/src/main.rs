@@ -19,10 +19,8 @@ use server::security::SecurityPolicy;
 use server::{build_router, cli, logs, worker};
 use tokio::sync::watch;
 
-// A page render makes and drops many small allocations across threads;
-// glibc's allocator spent a quarter of a signed-in request on them.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: server::allocator::Mimalloc = server::allocator::Mimalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
