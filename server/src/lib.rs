@@ -107,7 +107,7 @@ pub fn build_router(
     // `Router::layer`, each call boxed the route again, and as a `from_fn`
     // layer clones what is inside it on every request, each clone went
     // through every box below: 78 clones of the page handler a request,
-    // 40 now (README, "Where a signed-in page's instructions go").
+    // about 40 now (README, "Where a signed-in page's instructions go").
     let within = policy.request_timeout;
     let around_requests = tower::ServiceBuilder::new()
         // A request gets its id, then is traced.
@@ -158,8 +158,12 @@ pub fn build_router(
                     state.clone(),
                 )),
         )
-        .route_layer(tower_http::limit::RequestBodyLimitLayer::new(security::BODY_MAX))
-        .route_layer(from_fn_with_state((policy.bodies, web), security::server_fn_error_status))
+        // The routes alone, not the fallback; one stack, as above.
+        .route_layer(
+            tower::ServiceBuilder::new()
+                .layer(from_fn_with_state((policy.bodies, web), security::server_fn_error_status))
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(security::BODY_MAX)),
+        )
         .layer(around_requests)
         .with_state(state)
 }
