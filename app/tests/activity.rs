@@ -240,6 +240,9 @@ async fn numbers_applications_and_resources_record_each_change() {
     log.one_from_here(&d, ActivityKind::PhoneNumberUndeployed, me, &e164).await;
     deployments::undeploy(&d, &ada, number.id).await.unwrap();
     assert_eq!(log.new_events(&d).await, [], "a number that ran nothing");
+    // Given to Bob, who cannot see the copy: the event says it stopped running it.
+    deployments::deploy(&d, &ada, number.id, copy.id).await.unwrap();
+    log.one_from_here(&d, ActivityKind::PhoneNumberDeployed, me, &e164).await;
 
     let change = OwnerChange {
         number_id: number.id,
@@ -248,7 +251,10 @@ async fn numbers_applications_and_resources_record_each_change() {
     };
     phone_numbers::save_owners(&d, &admin, &[change]).await.unwrap();
     let owner = log.one_from_here(&d, ActivityKind::PhoneNumberOwnerChanged, me, &e164).await;
-    assert_eq!(owner.detail.as_deref(), Some("to bob@example.com"));
+    assert_eq!(
+        owner.detail.as_deref(),
+        Some("to bob@example.com; off Hotline copy, which they cannot see")
+    );
 
     applications::unshare(&d, &ada, app.id, bob.user_id()).await.unwrap();
     log.one_from_here(&d, ActivityKind::ApplicationUnshared, me, "Hotline").await;
@@ -299,6 +305,13 @@ async fn numbers_applications_and_resources_record_each_change() {
 
     let cert = certificates::add(&d, &ada, certificate("api.acme.com")).await.unwrap();
     log.one_from_here(&d, ActivityKind::CertificateAdded, me, "api.acme.com").await;
+    let renewal = certificate("api.acme.com");
+    let renewal = certificates::Renewal {
+        certificate: renewal.certificate,
+        private_key: renewal.private_key,
+    };
+    certificates::replace(&d, &ada, cert.id, renewal).await.unwrap();
+    log.one_from_here(&d, ActivityKind::CertificateReplaced, me, "api.acme.com").await;
     certificates::delete(&d, &ada, cert.id).await.unwrap();
     log.one_from_here(&d, ActivityKind::CertificateDeleted, me, "api.acme.com").await;
 

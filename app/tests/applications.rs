@@ -545,15 +545,26 @@ fn certificate_for(domain: &str) -> (String, String) {
 
 /// An OAuth token of `owner`'s, as the Stripe flow would store it.
 async fn token_of(d: &Domain, owner: &Member) -> i32 {
+    token_sealed_by(d, &d.secrets, owner, &format!("acct_{}", owner.user_id())).await
+}
+
+/// A test-mode Stripe token of `owner` for `stripe_account`, sealed by
+/// `secrets` (another keyring than the domain's makes one that never opens).
+async fn token_sealed_by(
+    d: &Domain,
+    secrets: &app::domain::core::secrets::Secrets,
+    owner: &Member,
+    stripe_account: &str,
+) -> i32 {
     use app::domain::entity::oauth_token;
     let context = oauth_tokens::seal_context(owner.account_id(), owner.user_id());
-    let sealed = d.secrets.seal("{}", &context);
+    let sealed = secrets.seal(r#"{"access_token":"sk_test","refresh_token":null}"#, &context);
     let model = oauth_token::ActiveModel {
         account_id: Set(owner.account_id()),
         owner_id: Set(owner.user_id()),
         provider: Set("stripe".into()),
         livemode: Set(false),
-        provider_account_id: Set(format!("acct_{}", owner.user_id())),
+        provider_account_id: Set(stripe_account.into()),
         key_id: Set(sealed.key_id),
         ciphertext: Set(sealed.ciphertext),
         created_at: Set(d.clock.now()),
@@ -605,7 +616,13 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
     before.assert_unchanged(&d).await;
 
     let changes = [to(to_private.id, &carol), to(to_shared.id, &carol)];
-    phone_numbers::save_owners(&d, &admin, &changes).await.unwrap();
+    let saved = phone_numbers::save_owners(&d, &admin, &changes).await.unwrap();
+    // The reply names the number that stopped running an application.
+    let stopped = app::model::StoppedDeployment {
+        number: to_private.e164.clone(),
+        application: "Private IVR".into(),
+    };
+    assert_eq!(saved.stopped, [stopped]);
     let moved = format!("phone_number.owner_changed {}", to_private.e164);
     assert!(before.new_events(&d).await.contains(&moved), "{:?}", before.new_events(&d).await);
     assert_eq!(before.new_events(&d).await.len(), 2);
@@ -675,6 +692,52 @@ async fn a_deleted_users_numbers_stop_running_what_the_deleting_admin_cannot_see
     // Grace's own numbers (none here) and application are untouched.
     let listed = applications::list(&d, &grace).await.unwrap();
     assert!(listed.rows.iter().any(|a| a.id == graces.id));
+}
+
+/// A deleted user's Stripe tokens pass to the deleting admin once each: one
+/// for a Stripe account the admin has connected too goes, its deployment
+/// taking the admin's; one that no longer opens (its key lost) goes rather
+/// than keeping the user from being deleted.
+#[tokio::test]
+async fn a_deleted_users_tokens_pass_on_once_each_and_one_that_no_longer_opens_goes() {
+    use app::domain::core::secrets::{Keyring, Secrets};
+    use app::domain::entity::oauth_token;
+    let (d, _) = fresh_domain().await;
+    provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let op = Operator::from_command_line();
+    operator::set_plan(&d, &op, "ada@example.com", Plan::Full).await.unwrap();
+    let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
+    let admin = ada.admin().unwrap();
+    let adas = token_sealed_by(&d, &d.secrets, &ada, "acct_both").await;
+    let bobs_same = token_sealed_by(&d, &d.secrets, &bob, "acct_both").await;
+    let bobs_own = token_sealed_by(&d, &d.secrets, &bob, "acct_bob").await;
+    let lost = Secrets::fixed(Keyring::generate());
+    let bobs_lost = token_sealed_by(&d, &lost, &bob, "acct_lost").await;
+    let number = phone_numbers::request(&d, &admin).await.unwrap();
+    let to_bob =
+        OwnerChange { number_id: number.id, from_owner_id: ada.user_id(), owner_id: bob.user_id() };
+    phone_numbers::save_owners(&d, &admin, &[to_bob]).await.unwrap();
+    let app = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
+    deployments::deploy(&d, &bob, number.id, app.id).await.unwrap();
+    deployments::assign_token(&d, &bob, number.id, Some(bobs_same)).await.unwrap();
+
+    users::delete(&d, &admin, bob.user_id()).await.unwrap();
+    let listed = oauth_tokens::list(&d, &ada).await.unwrap().rows;
+    let mut ids: Vec<_> = listed.iter().map(|t| (t.provider_account_id.as_str(), t.id)).collect();
+    ids.sort();
+    // Each Stripe account once; for the one both had, the admin's own.
+    assert_eq!(ids, [("acct_bob", bobs_own), ("acct_both", adas)], "{listed:?}");
+    // Re-sealed for its new owner: it opens for Ada.
+    assert_eq!(oauth_tokens::access_token(&d, &ada, bobs_own).await.unwrap(), "sk_test");
+    for gone in [bobs_same, bobs_lost] {
+        assert!(oauth_token::Entity::find_by_id(gone).one(&d.db).await.unwrap().is_none());
+    }
+    // The number still runs Bob's application, now Ada's, on Ada's token.
+    let numbers = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+    let on = numbers.iter().find(|n| n.id == number.id).unwrap();
+    assert_eq!(on.deployed_to.as_ref().map(|a| a.id), Some(app.id));
+    assert_eq!(on.token.as_ref().map(|t| t.id), Some(adas), "{on:?}");
 }
 
 #[tokio::test]

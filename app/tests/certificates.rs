@@ -1,12 +1,12 @@
 //! Client certificates: parsed and checked before storing, one per domain,
-//! deleted by who added them or an admin, and really presented by the
-//! outbound HTTPS client to a server that requires them.
+//! replaced or deleted by who added them or an admin, and really presented
+//! by the outbound HTTPS client to a server that requires them.
 use std::sync::Arc;
 
 use app::domain::admin::users;
 use app::domain::core::outbound::Outbound;
 use app::domain::core::Domain;
-use app::domain::features::certificates::{self, NewCertificate};
+use app::domain::features::certificates::{self, NewCertificate, Renewal};
 use app::domain::testing::{account_with_admin, add_user, fresh_domain, Snapshot};
 use app::model::{AppError, Expiry};
 use chrono::{Datelike, Duration};
@@ -354,8 +354,9 @@ async fn a_certificate_whose_validity_starts_later_is_flagged_until_then() {
     let (cert, key, ..) = issue_between(&authority, "renewal", &[], starts, ends);
     let row = certificates::add(&d, &ada, input("renewal.example.com", &cert, &key)).await.unwrap();
     assert_eq!(row.expiry, Expiry::NotYetValid, "{row:?}");
-    assert_eq!(row.valid_from, starts.format("%Y-%m-%d").to_string());
-    assert_eq!(row.expires, ends.format("%Y-%m-%d").to_string());
+    // To the minute, in UTC (these start and end at midnight).
+    assert_eq!(row.valid_from, starts.format("%Y-%m-%d 00:00 UTC").to_string());
+    assert_eq!(row.expires, ends.format("%Y-%m-%d 00:00 UTC").to_string());
     clock.advance(Duration::days(9));
     let rows = certificates::list(&d, &ada).await.unwrap();
     assert_eq!(rows[0].expiry, Expiry::NotYetValid, "{rows:?}");
@@ -385,14 +386,14 @@ async fn the_start_migration_reads_the_certificates_already_stored() {
     Migrator::down(&d.db, Some(since as u32 + 1)).await.unwrap();
     Migrator::up(&d.db, None).await.unwrap();
     let rows = certificates::list(&d, &ada).await.unwrap();
-    assert_eq!(rows[0].valid_from, starts.format("%Y-%m-%d").to_string(), "{rows:?}");
+    assert_eq!(rows[0].valid_from, starts.format("%Y-%m-%d 00:00 UTC").to_string(), "{rows:?}");
     assert_eq!(rows[0].expiry, Expiry::NotYetValid, "{rows:?}");
     // One added by an earlier build still running beside this one (a
     // rolling deploy) has no start stored: the list reads it from the PEM.
     use sea_orm::ConnectionTrait;
     d.db.execute_unprepared("UPDATE certificates SET not_before = NULL").await.unwrap();
     let rows = certificates::list(&d, &ada).await.unwrap();
-    assert_eq!(rows[0].valid_from, starts.format("%Y-%m-%d").to_string(), "{rows:?}");
+    assert_eq!(rows[0].valid_from, starts.format("%Y-%m-%d 00:00 UTC").to_string(), "{rows:?}");
     assert_eq!(rows[0].expiry, Expiry::NotYetValid, "{rows:?}");
 }
 
@@ -485,4 +486,115 @@ async fn a_taken_domain_spends_no_change() {
     before.assert_unchanged(&d).await;
     // The second change of the hour: still allowed.
     certificates::add(&d, &ada, input("sip.example.com", &cert, &key)).await.unwrap();
+}
+
+fn renewal(certificate: &str, key: &str) -> Renewal {
+    Renewal { certificate: certificate.into(), private_key: key.into() }
+}
+
+/// A renewal takes the stored certificate's place in one step: the same row
+/// and domain, the new certificate and key, presented at once. Who may
+/// delete it may replace it; every refusal leaves the current one.
+#[tokio::test]
+async fn the_adder_or_an_admin_replaces_a_certificate_with_its_renewal() {
+    let (d, client_ca, url) = with_mtls_server().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let carol = add_user(&d, ada.account_id(), "carol@example.com", false).await;
+    let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
+    let (cert, key, ..) = issue(&client_ca, "Acme 2025", &[], 30);
+    let bobs = certificates::add(&d, &bob, input("localhost", &cert, &key)).await.unwrap();
+    let (new_cert, new_key, ..) = issue(&client_ca, "Acme 2026", &[], 400);
+    let (_, other_key, ..) = issue(&client_ca, "Other", &[], 400);
+
+    let before = Snapshot::take(&d).await;
+    let refused = certificates::replace(&d, &carol, bobs.id, renewal(&new_cert, &new_key)).await;
+    assert!(
+        matches!(&refused, Err(AppError::Forbidden(m)) if m.starts_with("Only the user who added")),
+        "{refused:?}"
+    );
+    let refused = certificates::replace(&d, &eve, bobs.id, renewal(&new_cert, &new_key)).await;
+    assert_eq!(refused, Err(AppError::NotFound));
+    let mismatch =
+        certificates::replace(&d, &bob, bobs.id, renewal(&new_cert, &other_key)).await.unwrap_err();
+    assert_eq!(
+        mismatch.message_for("private_key").as_deref(),
+        Some("The private key does not belong to this certificate.")
+    );
+    let garbage = certificates::replace(&d, &bob, bobs.id, renewal("hello", "")).await.unwrap_err();
+    assert!(garbage.message_for("certificate").unwrap().starts_with("Certificate must be a PEM"));
+    assert_eq!(garbage.message_for("private_key").as_deref(), Some("Private Key is required."));
+    before.assert_unchanged(&d).await;
+
+    let replaced =
+        certificates::replace(&d, &bob, bobs.id, renewal(&new_cert, &new_key)).await.unwrap();
+    assert_eq!(
+        (replaced.id, replaced.domain.as_str(), replaced.subject.as_str()),
+        (bobs.id, "localhost", "CN=Acme 2026")
+    );
+    assert_eq!(replaced.expiry, Expiry::Valid, "{replaced:?}");
+    assert_eq!(before.new_events(&d).await, ["certificate.replaced localhost"]);
+    // Carol sees one row, the new one (which is not hers to change).
+    let listed = certificates::list(&d, &carol).await.unwrap();
+    assert_eq!(listed, [app::model::CertificateRow { can_delete: false, ..replaced.clone() }]);
+    // The new key is the one sealed and presented.
+    let stored = app::domain::entity::certificate::Entity::find_by_id(bobs.id)
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.cert_pem.replace('\n', ""), new_cert.replace(['\n', '\r'], ""));
+    let answer =
+        certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
+    assert_eq!(answer.status, 200);
+
+    // An admin replaces another user's, which is then theirs.
+    let (third_cert, third_key, ..) = issue(&client_ca, "Acme 2027", &[], 800);
+    certificates::replace(&d, &ada, bobs.id, renewal(&third_cert, &third_key)).await.unwrap();
+    let rows = certificates::list(&d, &bob).await.unwrap();
+    assert_eq!(
+        (rows.len(), rows[0].added_by.as_str(), rows[0].can_delete),
+        (1, "Ada Lovelace", false)
+    );
+    let refused = certificates::replace(&d, &bob, bobs.id, renewal(&new_cert, &new_key)).await;
+    assert!(matches!(refused, Err(AppError::Forbidden(_))), "{refused:?}");
+}
+
+/// A renewal whose validity starts later would have servers refuse every
+/// call until then: refused while the current certificate still works,
+/// taken once it has started, or once the current one has expired.
+#[tokio::test]
+async fn a_renewal_not_valid_yet_waits_while_the_current_one_works() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let authority = ca("CA");
+    let now = d.clock.now();
+    let (cert, key, ..) = issue_until(&authority, "current", &[], now + Duration::days(5));
+    let current = certificates::add(&d, &ada, input("api.example.com", &cert, &key)).await.unwrap();
+    let starts = now + Duration::days(3);
+    let (later, later_key, ..) =
+        issue_between(&authority, "renewal", &[], starts, now + Duration::days(400));
+
+    let before = Snapshot::take(&d).await;
+    let early =
+        certificates::replace(&d, &ada, current.id, renewal(&later, &later_key)).await.unwrap_err();
+    let why = early.message_for("certificate").unwrap();
+    let from = starts.format("%Y-%m-%d 00:00 UTC").to_string();
+    assert!(why.starts_with(&format!("This certificate is valid only from {from}")), "{why}");
+    before.assert_unchanged(&d).await;
+
+    clock.advance(Duration::days(4));
+    let taken = certificates::replace(&d, &ada, current.id, renewal(&later, &later_key)).await;
+    assert_eq!(taken.unwrap().expiry, Expiry::Valid);
+
+    // Once the current one has expired, a later one is no worse: taken.
+    let now = d.clock.now();
+    let (cert, key, ..) = issue_until(&authority, "short", &[], now + Duration::days(2));
+    let short = certificates::add(&d, &ada, input("sip.example.com", &cert, &key)).await.unwrap();
+    clock.advance(Duration::days(3));
+    let starts = d.clock.now() + Duration::days(10);
+    let (later, later_key, ..) =
+        issue_between(&authority, "next", &[], starts, starts + Duration::days(300));
+    let taken = certificates::replace(&d, &ada, short.id, renewal(&later, &later_key)).await;
+    assert_eq!(taken.unwrap().expiry, Expiry::NotYetValid);
 }

@@ -243,7 +243,8 @@ async fn owners_are_users_of_the_account_and_changes_apply_all_or_nothing() {
     )
     .await
     .unwrap();
-    assert_eq!(saved.rows[0].owner.email, "bob@example.com");
+    assert_eq!(saved.numbers.rows[0].owner.email, "bob@example.com");
+    assert_eq!(saved.stopped, [], "it ran nothing");
     let bobs = phone_numbers::owned_by_me(&d, &bob).await.unwrap();
     assert_eq!(bobs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![first.id]);
     assert_eq!(phone_numbers::owned_by_me(&d, &ada).await.unwrap()[0].id, second.id);

@@ -1955,6 +1955,27 @@ async fn a_password_change_or_reset_ends_a_pending_email_change() {
     assert_eq!(email().await, "ada@example.com");
 }
 
+/// An email change asked for with the password alone, before two-factor
+/// authentication came on, is withdrawn by it: opened later, its link would
+/// move the recovery address past the second factor.
+#[tokio::test]
+async fn turning_two_factor_on_ends_a_pending_email_change() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let session = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let me = session.member.clone();
+    email_links::request_email_change(&d, &me, PASSWORD, "mallory@evil.example", "").await.unwrap();
+    let taken = link_token(&d, "mallory@evil.example", "/confirm-email").await;
+    enable(&d, &clock, "ada@example.com").await;
+    let before = Snapshot::take(&d).await;
+    let refused = email_links::confirm_email_change(&d, &taken, None).await.err().unwrap();
+    let withdrawn = tokens::link_withdrawn(tokens::Purpose::ChangeEmail);
+    assert_eq!(refused.message_for("token").as_deref(), Some(withdrawn));
+    before.assert_unchanged(&d).await;
+    let email = user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap().email;
+    assert_eq!(email, "ada@example.com");
+}
+
 /// A log-in waiting for its code, opened with the old password, opens no
 /// session once the password changed (by the user or by a reset).
 #[tokio::test]

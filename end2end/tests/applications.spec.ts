@@ -239,6 +239,8 @@ test('sharing an application, and Stop Sharing that asks first', async ({ page }
   await expect(stop).toBeVisible();
   // The form is drawn anew with the list: the focus goes back to Share With.
   await expect(share.getByLabel('Share With')).toBeFocused();
+  // Said where a screen reader hears it.
+  await expect(share.getByRole('status').getByText('Main IVR is shared with Bob Builder.')).toBeVisible();
 
   // Asked first; keeping it changes nothing.
   await stop.click();
@@ -255,6 +257,8 @@ test('sharing an application, and Stop Sharing that asks first', async ({ page }
   await share.getByRole('button', { name: 'Yes, Stop Sharing' }).click();
   await expect(share.getByText('Nobody yet.')).toBeVisible();
   await expect(share.getByLabel('Share With')).toBeFocused();
+  await expect(share.getByRole('status').getByText('Main IVR is no longer shared with Bob Builder.')).toBeVisible();
+  await expect(share.getByText('Main IVR is shared with Bob Builder.')).toHaveCount(0);
   // Done: the focus goes back to the row's Share, drawn anew by the reload.
   await share.getByRole('button', { name: 'Done' }).click();
   await expect(share).toBeHidden();

@@ -44,7 +44,7 @@ test.afterAll(async () => {
   await new Promise((resolve) => provider.close(resolve));
 });
 
-test('add a client certificate; a key that does not match is named beside its field', async ({ page }) => {
+test('add a client certificate and replace it with its renewal; a key that does not match is named beside its field', async ({ page }) => {
   await signUp(page, uniqueEmail('certs'));
   await ready(page);
   await page.getByRole('navigation', { name: 'My Account sections' }).getByRole('link', { name: 'Certificates' }).click();
@@ -72,6 +72,22 @@ test('add a client certificate; a key that does not match is named beside its fi
   // The refused try added nothing: after a reload, one certificate (and the header row).
   await page.reload();
   await ready(page);
+  await expect(page.getByRole('table', { name: 'Client certificates of this account' }).getByRole('row')).toHaveCount(2);
+
+  // Its renewal replaces it in one step; a refused try leaves the current one.
+  const renewal = certificate('e2e renewal');
+  await page.getByRole('button', { name: 'Replace the certificate for api.partner.example' }).click();
+  const replacing = page.getByRole('dialog', { name: 'Replace Certificate: api.partner.example' });
+  await replacing.getByLabel('Certificate').fill(renewal.cert);
+  await replacing.getByLabel('Private Key').fill(mine.key);
+  await replacing.getByRole('button', { name: 'Replace' }).click();
+  await expect(replacing.getByText('The private key does not belong to this certificate.')).toBeVisible();
+  await replacing.getByLabel('Private Key').fill(renewal.key);
+  await replacing.getByRole('button', { name: 'Replace' }).click();
+  await expect(replacing).toBeHidden();
+  await expect(page.getByText('The certificate for api.partner.example is replaced.')).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'CN=e2e renewal', exact: true }).first()).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'CN=e2e client', exact: true })).toHaveCount(0);
   await expect(page.getByRole('table', { name: 'Client certificates of this account' }).getByRole('row')).toHaveCount(2);
 });
 

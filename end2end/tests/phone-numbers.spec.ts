@@ -230,12 +230,17 @@ test('a number deleted elsewhere while its owner change waits is said under the 
 
 test('a deployment refused on Save is said at its number', async ({ page, context }) => {
   const { readable } = await numberAndBob(page, 'refused-deploy');
+  // With no application yet, the row says where one comes from.
+  await openTab(page, 'Account');
+  const noApplication = 'No application yet: one you create, or one a colleague shares with you, is listed here.';
+  await expect(page.getByRole('row').filter({ has: page.getByLabel(`Application for ${readable}`) }).getByText(noApplication)).toBeVisible();
   await openTab(page, 'Applications');
   await page.getByLabel('New application name').fill('Main IVR');
   await page.getByRole('button', { name: 'Create Application' }).click();
   await expect(page.getByRole('cell', { name: 'Main IVR', exact: true })).toBeVisible();
   await openTab(page, 'Account');
   const app = page.getByLabel(`Application for ${readable}`);
+  await expect(page.getByText(noApplication)).toHaveCount(0);
   await app.selectOption({ label: 'Main IVR' });
   // Meanwhile, in another window, the application is deleted.
   await deleteApplicationElsewhere(context, 'Main IVR');
@@ -308,5 +313,28 @@ test('one notice at a time on the Phone Numbers tab; a choice not saved outlives
   await ready(page);
   for (const number of [readable, lastNumber]) {
     await expect(page.getByLabel(`Application for ${number}`).locator('option:checked')).toHaveText('Main IVR');
+    // Deployed, with no Stripe account connected: the token list says how to get one.
+    const row = page.getByRole('row').filter({ has: page.getByLabel(`Application for ${number}`) });
+    await expect(row.getByText('To choose a token, connect a Stripe account on the OAuth Tokens tab.')).toBeVisible();
   }
+
+  // Taking a number off its application asks first; Cancel leaves it on.
+  await page.getByLabel(`Application for ${readable}`).selectOption({ label: 'Not deployed' });
+  await page.getByRole('button', { name: `Save ${readable}` }).click();
+  const stop = page.getByRole('dialog', { name: 'Stop Deployment' });
+  await expect(stop.getByText(`Stop running Main IVR on ${readable}? Calls to it reach no application until it is deployed again.`)).toBeVisible();
+  await stop.getByRole('button', { name: 'Cancel' }).click();
+  await expect(stop).toBeHidden();
+  await page.reload();
+  await ready(page);
+  await expect(page.getByLabel(`Application for ${readable}`).locator('option:checked')).toHaveText('Main IVR');
+  await page.getByLabel(`Application for ${readable}`).selectOption({ label: 'Not deployed' });
+  await page.getByRole('button', { name: `Save ${readable}` }).click();
+  await stop.getByRole('button', { name: 'Yes' }).click();
+  await expect(stop).toBeHidden();
+  await expect(page.getByText(`${readable} no longer runs Main IVR: calls to it reach no application.`)).toBeVisible();
+  await page.reload();
+  await ready(page);
+  await expect(page.getByLabel(`Application for ${readable}`).locator('option:checked')).toHaveText('Not deployed');
+  await expect(page.getByLabel(`Application for ${lastNumber}`).locator('option:checked')).toHaveText('Main IVR');
 });

@@ -150,6 +150,9 @@ test('an admin disables a member, who cannot log in, and enables them again', as
   const edit = page.getByRole('dialog', { name: 'Edit User' });
   await expect(edit.getByText('This user is disabled. Enable them first; then they can get a link by email.')).toBeVisible();
   await expect(edit.getByRole('button', { name: 'Reset Password' })).toHaveCount(0);
+  // Nor an address change, which also goes by a link.
+  await expect(edit.getByLabel('Email Address')).not.toBeEditable();
+  await expect(edit.getByText('Enable the user first to change their address: the new one gets a link to confirm it.')).toBeVisible();
   await edit.getByRole('button', { name: 'Cancel' }).click();
   await expect(edit).toBeHidden();
   // The next dialog opening starts another task: the notice of this one goes.

@@ -43,7 +43,7 @@ fn an_admin_requests_assigns_and_releases_a_number() {
         let changes = json!({ "changes": [{ "number_id": number["id"], "from_owner_id": number["owner"]["id"], "owner_id": bob_id }] });
         let saved = app.call_json("save_phone_owners", changes, Some(&admin)).await;
         assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-        assert_eq!(saved.json()["rows"][0]["owner"]["email"], MEMBER);
+        assert_eq!(saved.json()["numbers"]["rows"][0]["owner"]["email"], MEMBER);
         // A body that is not what the function takes is the caller's mistake
         // (422, saying what is missing), not the server's (it was a 500).
         let before = Snapshot::take(&app.domain).await;

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-use crate::model::{AppError, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice};
+use crate::model::{AppError, OwnerChange, OwnersSaved, PhoneNumberRow, PhoneNumbers, UserChoice};
 
 #[server(prefix = "/fn", endpoint = "list_phone_numbers")]
 pub async fn list_phone_numbers() -> Result<PhoneNumbers, AppError> {
@@ -28,7 +28,7 @@ pub async fn request_phone_number() -> Result<PhoneNumberRow, AppError> {
 
 /// JSON: the changes are a list of pairs.
 #[server(prefix = "/fn", endpoint = "save_phone_owners", input = Json)]
-pub async fn save_phone_owners(changes: Vec<OwnerChange>) -> Result<PhoneNumbers, AppError> {
+pub async fn save_phone_owners(changes: Vec<OwnerChange>) -> Result<OwnersSaved, AppError> {
     use super::web::*;
     use crate::domain::features::phone_numbers;
     phone_numbers::save_owners(&domain()?, &member().await?.admin()?, &changes).await

@@ -85,6 +85,7 @@ activity_kinds! {
     IntegrationUpdated = "integration.updated", "Integration edited", false;
     IntegrationDeleted = "integration.deleted", "Integration deleted", false;
     CertificateAdded = "certificate.added", "Certificate added", false;
+    CertificateReplaced = "certificate.replaced", "Certificate replaced", false;
     CertificateDeleted = "certificate.deleted", "Certificate deleted", false;
     JsLibraryAdded = "js_library.added", "JS library added", false;
     JsLibraryUpdated = "js_library.updated", "JS library edited", false;

@@ -8,13 +8,15 @@ pub struct CertificateRow {
     pub domain: String,
     pub subject: String,
     pub issuer: String,
-    /// The first day it may be used, `YYYY-MM-DD`.
+    /// When it may first be used, `YYYY-MM-DD HH:MM UTC`.
     pub valid_from: String,
-    /// The day it expires, `YYYY-MM-DD`.
+    /// When it expires, `YYYY-MM-DD HH:MM UTC`.
     pub expires: String,
     pub expiry: Expiry,
     pub added_by: String,
-    /// Whether the signed-in user may delete it (who added it, or an admin).
+    /// Whether the signed-in user may replace or delete it (who added it, or
+    /// an admin). Named for deleting, which came first: the JSON replies
+    /// keep the name.
     pub can_delete: bool,
 }
 
@@ -24,8 +26,7 @@ pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Expiry {
-    /// Its validity starts later (a renewal stored ahead of time): servers
-    /// refuse it until `valid_from`.
+    /// Its validity starts later: servers refuse it until `valid_from`.
     NotYetValid,
     Valid,
     /// Within [`EXPIRY_WARNING_DAYS`].

@@ -26,6 +26,24 @@ pub struct PhoneNumbers {
     pub limit: Option<String>,
 }
 
+/// The answer to a save of owners: the numbers as they are now, and those
+/// it took off an application their new owner cannot see, which the tab
+/// names (calls to them no longer reach it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnersSaved {
+    pub numbers: PhoneNumbers,
+    pub stopped: Vec<StoppedDeployment>,
+}
+
+/// A number taken off its application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoppedDeployment {
+    /// E.164.
+    pub number: String,
+    /// The application's name.
+    pub application: String,
+}
+
 /// An owner change the Phone Numbers tab saves: from the owner the page
 /// showed, so that a change another admin saved meanwhile is not undone
 /// unseen.

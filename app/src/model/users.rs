@@ -176,6 +176,11 @@ pub struct UserChoice {
     pub email: String,
 }
 
+/// Why a disabled user's address is not changed, as the Edit dialog's hint:
+/// no link goes to a disabled user, and the address changes by a link.
+pub const DISABLED_EMAIL: &str =
+    "Enable the user first to change their address: the new one gets a link to confirm it.";
+
 /// Why an admin's own address is not changed on the Users tab, as the
 /// field's hint and as the server's refusal.
 pub const OWN_EMAIL: &str =

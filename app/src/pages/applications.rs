@@ -33,6 +33,9 @@ struct Buttons {
     /// Whether the user opening the dialog has Can Share: without it they
     /// may still stop sharing what they shared before it was taken away.
     may_share: RwSignal<bool>,
+    /// Whom the dialog's latest share (`true`) or stop (`false`) named, for
+    /// what it says once that is done.
+    named: RwSignal<Option<(bool, String)>>,
 }
 
 #[component]
@@ -87,6 +90,7 @@ pub fn ApplicationsTab() -> impl IntoView {
         sharing: RwSignal::new(None),
         share_open: RwSignal::new(false),
         may_share: RwSignal::new(false),
+        named: RwSignal::new(None),
     };
     let dialogs = buttons.dialogs;
     close_on_success(save, dialogs.edit_open);
@@ -148,9 +152,12 @@ pub fn ApplicationsTab() -> impl IntoView {
             <Loaded resource=apps view=move |apps| view! { <ApplicationList apps create buttons /> } />
         </section>
         <Modal title=Signal::derive(move || format!("{} {}", if buttons.may_share.get() { "Share" } else { "Sharing of" }, buttons.sharing.get().map(|a| a.name).unwrap_or_default())) open=buttons.share_open id="share-application">
+            // Outside the form, which is drawn anew with each answer: a
+            // live region must stand before its text changes to be read out.
+            <FormStatus error=Signal::derive(|| None::<String>) success=share_done(buttons) />
             {move || buttons.sharing.get().map(|app| {
                 let may_share = buttons.may_share.get_untracked();
-                view! { <ShareForm app share unshare may_share /> }
+                view! { <ShareForm app share unshare may_share named=buttons.named /> }
             })}
         </Modal>
         <ConfirmDelete
@@ -164,6 +171,23 @@ pub fn ApplicationsTab() -> impl IntoView {
             done
         />
     }
+}
+
+/// What the Share dialog says once its latest share or stop is done: a
+/// screen reader hears it, and the list alone changes only far below.
+fn share_done(buttons: Buttons) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        let (shared, name) = buttons.named.get()?;
+        let answer = if shared { buttons.share.value() } else { buttons.unshare.value() };
+        let app = answer.with(|answer| match answer {
+            Some(Ok(app)) => Some(app.name.clone()),
+            _ => None,
+        })?;
+        Some(match shared {
+            true => format!("{app} is shared with {name}."),
+            false => format!("{app} is no longer shared with {name}."),
+        })
+    })
 }
 
 #[component]
@@ -235,7 +259,8 @@ fn ApplicationRowView(
         "You".to_string()
     };
     let owner = if app.mine { "You".to_string() } else { app.owner.name.clone() };
-    let Buttons { dialogs, clone, share, unshare, sharing, share_open, may_share, .. } = buttons;
+    let Buttons { dialogs, clone, share, unshare, sharing, share_open, may_share, named, .. } =
+        buttons;
     let mine = app.mine.then(|| {
         let (for_settings, for_share) = (app.clone(), app.clone());
         let id = app.id;
@@ -252,6 +277,7 @@ fn ApplicationRowView(
                     // about another application, is not shown at all.
                     share.value().set(None);
                     unshare.value().set(None);
+                    named.set(None);
                     may_share.set(can_share);
                     sharing.set(Some(for_share.clone()));
                     share_open.set(true);
@@ -373,6 +399,7 @@ fn ShareForm(
     share: ServerAction<ShareApplication>,
     unshare: ServerAction<UnshareApplication>,
     may_share: bool,
+    named: RwSignal<Option<(bool, String)>>,
 ) -> impl IntoView {
     let id = app.id;
     // Stop Sharing asks first, in its row: the user's numbers deployed to
@@ -391,6 +418,7 @@ fn ShareForm(
                         id="share-user".to_string()
                         chosen=Signal::derive(|| None::<UserChoice>)
                         on_choose=Callback::new(move |user: UserChoice| {
+                            named.set(Some((true, user.name.clone())));
                             share.dispatch(ShareApplication { id, user_id: user.id });
                         })
                         search=move |typed| share_choices(id, typed)
@@ -414,6 +442,7 @@ fn ShareForm(
                     {app.shared_with.into_iter().map(|user| {
                         let user_id = user.id;
                         let name = user.name.clone();
+                        let name_said = user.name.clone();
                         let question = format!(
                             "Stop sharing with {name}? Their phone numbers deployed to this application stop running it."
                         );
@@ -446,10 +475,13 @@ fn ShareForm(
                                     }
                                 >
                                     <span class="question" role="alert">{question.clone()}</span> " "
-                                    <button type="button" class="danger" node_ref=yes disabled=busy on:click=move |_| {
+                                    <button type="button" class="danger" node_ref=yes disabled=busy on:click={
+                                        let name_said = name_said.clone();
+                                        move |_| {
                                         asking.set(None);
+                                        named.set(Some((false, name_said.clone())));
                                         unshare.dispatch(UnshareApplication { id, user_id });
-                                    }>"Yes, Stop Sharing"</button> " "
+                                    }}>"Yes, Stop Sharing"</button> " "
                                     <button type="button" on:click=move |_| asking.set(None)>"Keep Sharing"</button>
                                 </Show>
                             </li>

@@ -1,49 +1,37 @@
 //! The Certificates tab: the account's client certificates for outbound
 //! HTTPS. Every user sees them and adds them; who added one, or an admin,
-//! deletes it.
+//! replaces it with its renewal or deletes it.
 use leptos::prelude::*;
 
-use crate::api::certificates::{list_certificates, AddCertificate, DeleteCertificate};
+use crate::api::certificates::{
+    list_certificates, AddCertificate, DeleteCertificate, ReplaceCertificate,
+};
 use crate::components::action::{announce, answers, field_error, form_action, form_error};
 use crate::components::form::{DoneNotice, Field, FormStatus, TextAreaField};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, CancelButton, Modal};
-use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
+use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
-use crate::model::{CertificateRow, Expiry, EXPIRY_WARNING_DAYS};
+use crate::model::{AppError, CertificateRow, Expiry, EXPIRY_WARNING_DAYS};
 
 #[component]
 pub fn CertificatesTab() -> impl IntoView {
     let add = form_action::<AddCertificate>();
+    let replace = form_action::<ReplaceCertificate>();
     let delete = form_action::<DeleteCertificate>();
-    let changes = [answers(add), answers(delete)];
+    let changes = [answers(add), answers(replace), answers(delete)];
     let rows = server_resource(move || changes.map(|c| c.get()), |_| list_certificates());
     let dialogs = RowDialogs::<CertificateRow>::new();
     close_on_success(add, dialogs.adding);
+    close_on_success(replace, dialogs.edit_open);
     let done = RwSignal::new(None);
-    // Taken as given (a certificate may be stored before its renewal), but
-    // one that cannot be used yet or soon is said at once, not only by its
-    // badge in the list.
+    // Taken as given, but one that cannot be used yet or soon is said at
+    // once, not only by its badge in the list.
     announce(add, done, |cert| {
-        let added = format!("The certificate for {} is added.", cert.domain);
-        match cert.expiry {
-            Expiry::NotYetValid => format!(
-                "{added} It is valid only from {}: until then servers will refuse it, so keep \
-                 the current one until that day if you have one.",
-                cert.valid_from
-            ),
-            Expiry::Valid => added,
-            Expiry::Soon => {
-                format!(
-                    "{added} It expires on {}: replace it with its renewal before then.",
-                    cert.expires
-                )
-            }
-            Expiry::Expired => format!(
-                "{added} It expired on {}, so servers will refuse it: add a current one.",
-                cert.expires
-            ),
-        }
+        stored(&format!("The certificate for {} is added.", cert.domain), cert)
+    });
+    announce(replace, done, |cert| {
+        stored(&format!("The certificate for {} is replaced.", cert.domain), cert)
     });
     let result = add.value();
     view! {
@@ -58,14 +46,19 @@ pub fn CertificatesTab() -> impl IntoView {
             <ActionForm action=add attr:novalidate=true>
                 <FormStatus error=form_error(result, &["domain", "certificate", "private_key"]) />
                 <Field label="Domain" name="domain" form="cert-" hint="The host your calls go to, e.g. api.example.com." error=field_error(result, "domain") />
-                <TextAreaField label="Certificate" name="certificate" form="cert-" rows=6 code=true hint="PEM, starting with -----BEGIN CERTIFICATE-----." error=field_error(result, "certificate") />
-                <TextAreaField label="Private Key" name="private_key" form="cert-" rows=6 code=true hint="PEM without a passphrase: BEGIN PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY." error=field_error(result, "private_key") />
+                <PemFields form="cert-" result />
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || add.pending().get() aria-busy=move || add.pending().get().then_some("true")>"Add"</button>
                     <CancelButton />
                 </div>
             </ActionForm>
         </Modal>
+        <EditDialog
+            title=|c: &CertificateRow| format!("Replace Certificate: {}", c.domain)
+            id="replace-certificate"
+            dialogs
+            form=move |row: CertificateRow| view! { <ReplaceForm row replace /> }
+        />
         <ConfirmDelete
             title="Delete Certificate"
             id="delete-certificate"
@@ -76,6 +69,64 @@ pub fn CertificatesTab() -> impl IntoView {
             deleted=|c: &CertificateRow| format!("The certificate for {} is deleted.", c.domain)
             done
         />
+    }
+}
+
+/// What the tab says of a certificate just stored: `done`, and when it
+/// cannot be used yet or soon.
+fn stored(done: &str, cert: &CertificateRow) -> String {
+    match cert.expiry {
+        Expiry::NotYetValid => format!(
+            "{done} It is valid only from {}: until then servers will refuse it.",
+            cert.valid_from
+        ),
+        Expiry::Valid => done.to_owned(),
+        Expiry::Soon => {
+            format!(
+                "{done} It expires on {}: replace it with its renewal before then.",
+                cert.expires
+            )
+        }
+        Expiry::Expired => format!(
+            "{done} It expired on {}, so servers will refuse it: replace it with a current one.",
+            cert.expires
+        ),
+    }
+}
+
+/// The certificate and key fields, as Add and Replace ask for them; `form`
+/// keeps their ids apart.
+#[component]
+fn PemFields(
+    form: &'static str,
+    #[prop(into)] result: Signal<Option<Result<CertificateRow, AppError>>>,
+) -> impl IntoView {
+    view! {
+        <TextAreaField label="Certificate" name="certificate" form rows=6 code=true hint="PEM, starting with -----BEGIN CERTIFICATE-----." error=field_error(result, "certificate") />
+        <TextAreaField label="Private Key" name="private_key" form rows=6 code=true hint="PEM without a passphrase: BEGIN PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY." error=field_error(result, "private_key") />
+    }
+}
+
+/// The Replace dialog's form: the renewal's certificate and key for the
+/// row's domain, swapped in at once.
+#[component]
+fn ReplaceForm(row: CertificateRow, replace: ServerAction<ReplaceCertificate>) -> impl IntoView {
+    let result = replace.value();
+    view! {
+        <ActionForm action=replace attr:novalidate=true>
+            <FormStatus error=form_error(result, &["certificate", "private_key"]) />
+            <input type="hidden" name="id" value=row.id />
+            <p class="hint">
+                "The new certificate and key take the place of the current ones for "
+                {row.domain.clone()}
+                " in one step: calls present the current certificate until then, and the new one after."
+            </p>
+            <PemFields form="replace-" result />
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || replace.pending().get() aria-busy=move || replace.pending().get().then_some("true")>"Replace"</button>
+                <CancelButton />
+            </div>
+        </ActionForm>
     }
 }
 
@@ -100,8 +151,15 @@ fn CertificateTable(
                 <td class="when">{row.expires.clone()} {flag.map(|(class, text)| view! { " " <span class=format!("badge {class}")>{text}</span> })}</td>
                 <td>{row.added_by.clone()}</td>
                 <RowActions>
-                    {row.can_delete.then(|| view! {
-                        <DeleteButton dialogs row=row.clone() name=format!("the certificate for {}", row.domain) />
+                    {row.can_delete.then(|| {
+                        let name = format!("the certificate for {}", row.domain);
+                        let replaced = row.clone();
+                        view! {
+                            <button type="button" aria-label=format!("Replace {name}") on:click=move |_| dialogs.edit(replaced.clone())>
+                                "Replace"
+                            </button>
+                            <DeleteButton dialogs row=row.clone() name />
+                        }
                     })}
                 </RowActions>
             </tr>

@@ -14,10 +14,11 @@ use crate::api::phone_numbers::{
     RequestPhoneNumber, SavePhoneOwners,
 };
 use crate::components::action::{
-    announce, answers, field_error, form_action, form_error, form_error_except, success_message,
+    announce, answers, field_error, form_action, form_error, form_error_except,
 };
 use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
+use crate::components::modal::{close_on_success, Confirm};
 use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
@@ -128,7 +129,7 @@ fn NumberTable(
         if save.version().get() != built_at {
             save.value().with(|answer| {
                 if let Some(Ok(saved)) = answer {
-                    for row in &saved.rows {
+                    for row in &saved.numbers.rows {
                         if let Some(owner) = owners.get_mut(&row.id) {
                             *owner = row.owner.clone();
                         }
@@ -154,10 +155,25 @@ fn NumberTable(
             .collect::<Vec<_>>()
     };
     let changes = Memo::new(move |_| changes());
-    // Said only while nothing else is waiting to be saved.
-    let owners_saved = success_message(save.value(), "The owners are saved.");
-    let owners_saved =
-        Signal::derive(move || owners_saved.get().filter(|_| changes.with(Vec::is_empty)));
+    // Said only while nothing else is waiting to be saved; with the numbers
+    // the save took off an application, whose calls now reach none.
+    let owners_saved = Signal::derive(move || {
+        let stopped = save.value().with(|answer| match answer {
+            Some(Ok(saved)) => Some(saved.stopped.clone()),
+            _ => None,
+        })?;
+        changes.with(Vec::is_empty).then(|| {
+            let mut said = String::from("The owners are saved.");
+            for stop in stopped {
+                said.push_str(&format!(
+                    " {} no longer runs {}: its new owner cannot see it.",
+                    readable_phone(&stop.number),
+                    stop.application
+                ));
+            }
+            said
+        })
+    });
     let table = if rows.is_empty() {
         Either::Left(view! {
             <p>"This account has no phone numbers yet. Request one to start taking calls."</p>
@@ -325,9 +341,22 @@ pub fn MyPhoneNumbers() -> impl IntoView {
     let notice = move |what: &str| {
         saving.get_untracked().map(|number| format!("{what} of {number} is saved."))
     };
+    let stopping = Stopping {
+        asked: RwSignal::new(None),
+        open: RwSignal::new(false),
+        sent: RwSignal::new(false),
+    };
+    close_on_success(deploy, stopping.open);
     Effect::new(move |_| {
         if let Some(Ok(())) = deploy.value().get() {
-            done.set(notice("The deployment"));
+            let stopped = stopping.asked.get_untracked().filter(|_| stopping.sent.get_untracked());
+            done.set(match stopped {
+                Some(stop) => Some(format!(
+                    "{} no longer runs {}: calls to it reach no application.",
+                    stop.number, stop.application
+                )),
+                None => notice("The deployment"),
+            });
         }
     });
     Effect::new(move |_| {
@@ -346,6 +375,8 @@ pub fn MyPhoneNumbers() -> impl IntoView {
         drafts.update_untracked(|d| {
             d.retain(|id, (from, _)| rows.iter().any(|r| r.id == *id && deployment_of(r) == *from))
         });
+        // Most users own no number: their Account tab draws no dialog for it.
+        let deployed = rows.iter().any(|r| r.deployed_to.is_some());
         view! {
             <DataTable
                 caption="Phone numbers you own"
@@ -353,8 +384,9 @@ pub fn MyPhoneNumbers() -> impl IntoView {
                 actions=true
                 empty="You own no phone numbers. An account admin assigns them on the Phone Numbers tab."
                 rows
-                row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() drafts deploy assign saving done errors /> }
+                row=move |row: PhoneNumberRow| view! { <MyNumberRow row apps=apps.clone() tokens=tokens.clone() drafts deploy assign saving done errors stopping /> }
             />
+            {deployed.then(|| view! { <StopDeployment stopping deploy saving done /> })}
         }
     };
     view! {
@@ -365,6 +397,67 @@ pub fn MyPhoneNumbers() -> impl IntoView {
             <FormStatus error=form_error(deploy.value(), &["application"]) />
             <FormStatus error=form_error(assign.value(), &["token"]) />
         </section>
+    }
+}
+
+/// A number to be taken off its application, which the Stop Deployment
+/// dialog asks about first.
+#[derive(Clone)]
+struct Stop {
+    number_id: i32,
+    /// The number as shown.
+    number: String,
+    application: String,
+}
+
+/// The Stop Deployment dialog of the user's numbers: which number it asks
+/// about, whether it is open, and whether the latest deploy sent was its Yes
+/// (for the notice).
+#[derive(Clone, Copy)]
+struct Stopping {
+    asked: RwSignal<Option<Stop>>,
+    open: RwSignal<bool>,
+    sent: RwSignal<bool>,
+}
+
+/// Asks before a Save takes a number off its application, as deleting an
+/// application or ending a share does: calls to it would reach nothing.
+#[component]
+fn StopDeployment(
+    stopping: Stopping,
+    deploy: ServerAction<DeployNumber>,
+    saving: RwSignal<Option<String>>,
+    done: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let message = Signal::derive(move || {
+        stopping.asked.with(|stop| {
+            stop.as_ref().map_or_else(String::new, |stop| {
+                format!(
+                    "Stop running {} on {}? Calls to it reach no application until it is \
+                     deployed again.",
+                    stop.application, stop.number
+                )
+            })
+        })
+    });
+    let on_yes = Callback::new(move |_| {
+        let Some(stop) = stopping.asked.get_untracked() else { return };
+        done.set(None);
+        deploy.value().set(None);
+        saving.set(Some(stop.number.clone()));
+        stopping.sent.set(true);
+        deploy.dispatch(DeployNumber { number_id: stop.number_id, application_id: None });
+    });
+    view! {
+        <Confirm
+            title="Stop Deployment"
+            open=stopping.open
+            id="stop-deployment"
+            message
+            on_yes
+            pending=deploy.pending()
+            error=form_error(deploy.value(), &[])
+        />
     }
 }
 
@@ -381,8 +474,10 @@ fn MyNumberRow(
     done: RwSignal<Option<String>>,
     /// The refused choices of the last deploy and token Save, for its row.
     errors: (Signal<Option<String>>, Signal<Option<String>>),
+    stopping: Stopping,
 ) -> impl IntoView {
     let current_token = row.token.as_ref().map(|t| t.id);
+    let (no_apps, no_tokens) = (apps.is_empty(), tokens.is_empty());
     let token_id = format!("token-{}", row.id);
     let deployed = row.deployed_to.is_some();
     let readable = readable_phone(&row.e164);
@@ -412,7 +507,15 @@ fn MyNumberRow(
     let (app_error_id, token_error_id) =
         (format!("deploy-{number_id}-error"), format!("token-{number_id}-error"));
     let named = readable.clone();
+    let running = row.deployed_to.as_ref().map(|a| a.name.clone());
     let save = move |_| {
+        if let (None, Some(application)) = (chosen_app.get_untracked(), running.clone()) {
+            let stop = Stop { number_id, number: named.clone(), application };
+            stopping.asked.set(Some(stop));
+            stopping.open.set(true);
+            return;
+        }
+        stopping.sent.set(false);
         // One row's Save at a time: what an earlier one said goes.
         done.set(None);
         deploy.value().set(None);
@@ -453,6 +556,9 @@ fn MyNumberRow(
                         <option value=app.id selected=current == Some(app.id)>{app.name}</option>
                     }).collect_view()}
                 </select>
+                {no_apps.then(|| view! {
+                    <p class="hint">"No application yet: one you create, or one a colleague shares with you, is listed here."</p>
+                })}
                 <p class="error" id=app_error_id aria-live="polite">{app_error}</p>
             </td>
             <td>
@@ -474,6 +580,9 @@ fn MyNumberRow(
                             <option value=t.id selected=current_token == Some(t.id)>{format!("{} ({})", t.provider_account_id, t.token_type)}</option>
                         }).collect_view()}
                     </select>
+                    {no_tokens.then(|| view! {
+                        <p class="hint">"To choose a token, connect a Stripe account on the OAuth Tokens tab."</p>
+                    })}
                     <p class="hint" hidden=move || !app_changed()>{if current_token.is_some() { "The token stays with the application it was chosen for: save the new application, then choose its token." } else { "Save the new application first; then choose its token." }}</p>
                     <p class="error" id=token_error_id.clone() aria-live="polite">{token_error}</p>
                 })}

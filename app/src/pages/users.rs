@@ -19,8 +19,8 @@ use crate::components::table::{
     email_parts, DataTable, DeleteButton, EditButton, Pager, RowActions,
 };
 use crate::model::{
-    searchable, AppError, UserPage, UserRow, UserSort, UserState, EMAIL_MAX, NAME_MAX, OWN_EMAIL,
-    SEARCH_MAX,
+    searchable, AppError, UserPage, UserRow, UserSort, UserState, DISABLED_EMAIL, EMAIL_MAX,
+    NAME_MAX, OWN_EMAIL, SEARCH_MAX,
 };
 
 use crate::components::signed_in::UserResource;
@@ -662,10 +662,13 @@ fn UserForm(
             maxlength=EMAIL_MAX
             value=value.email.clone()
             // One's own address changes on the Account tab, which asks for
-            // the password (the server refuses it here).
-            readonly=yourself
+            // the password; a disabled user's not at all, since no link goes
+            // to them (the server refuses both here).
+            readonly=yourself || value.disabled
             hint=if yourself {
                 OWN_EMAIL
+            } else if value.disabled {
+                DISABLED_EMAIL
             } else if row.as_ref().is_some_and(|r| !r.invited) {
                 "A new address takes effect when the user confirms it from that address."
             } else {

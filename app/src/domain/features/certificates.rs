@@ -1,7 +1,8 @@
 //! Client certificates for outbound HTTPS. They belong to the account, one
 //! per domain; every user sees them; the user who added one, or an admin,
-//! deletes it. The certificate and key are parsed and checked to belong
-//! together before anything is stored; the private key is sealed.
+//! replaces it with its renewal (in one step, so calls never go without
+//! one) or deletes it. The certificate and key are parsed and checked to
+//! belong together before anything is stored; the private key is sealed.
 use chrono::{DateTime, Duration, Utc};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sea_orm::{
@@ -29,6 +30,12 @@ const PEM_MAX: usize = 64 * 1024;
 
 pub struct NewCertificate {
     pub domain: String,
+    pub certificate: String,
+    pub private_key: String,
+}
+
+/// What replaces a stored certificate: its renewal, for the same domain.
+pub struct Renewal {
     pub certificate: String,
     pub private_key: String,
 }
@@ -215,6 +222,44 @@ fn keys_match(
     }
 }
 
+/// A certificate and its key as pasted, read and checked to belong together.
+struct Pair {
+    chain: Vec<CertificateDer<'static>>,
+    parsed: Parsed,
+    /// The key as read, which is what is sealed.
+    key_pem: String,
+}
+
+/// Reads the pasted certificate and key, each refusal said beside its field
+/// in `errors`; `None` when either could not be used.
+fn read_pair(errors: &mut Errors, certificate: &str, key: &str) -> Option<Pair> {
+    let chain = errors.check("certificate", certificate_chain(certificate));
+    let key = private_key(key);
+    if let Err(message) = &key {
+        errors.add("private_key", message.clone());
+    }
+    let parsed = chain.first().map(describe).transpose().unwrap_or_else(|m| {
+        errors.add("certificate", m);
+        None
+    });
+    // A certificate that could not be read matches no key: saying the key
+    // does not belong to it would send the user to mend the wrong field.
+    if let (true, Ok(key)) = (parsed.is_some(), &key) {
+        if let Err((field, message)) = keys_match(&chain, key) {
+            errors.add(field, message);
+        }
+    }
+    let key_pem = key.ok().as_ref().and_then(key_pem);
+    Some(Pair { chain, parsed: parsed?, key_pem: key_pem? })
+}
+
+/// How the list and the messages give a certificate's dates: to the minute
+/// and in UTC, as the console gives every time, since a certificate starts
+/// and ends at an instant, often not at midnight where the user is.
+fn shown_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 fn expiry(not_before: DateTime<Utc>, not_after: DateTime<Utc>, now: DateTime<Utc>) -> Expiry {
     if not_after <= now {
         Expiry::Expired
@@ -235,26 +280,9 @@ pub async fn add(
     me.verified(&d.db).await?;
     let mut errors = Errors::default();
     let domain = errors.check("domain", domain_name(&input.domain));
-    let chain = errors.check("certificate", certificate_chain(&input.certificate));
-    let key = private_key(&input.private_key);
-    if let Err(message) = &key {
-        errors.add("private_key", message.clone());
-    }
-    let parsed = chain.first().map(describe).transpose().unwrap_or_else(|m| {
-        errors.add("certificate", m);
-        None
-    });
-    // A certificate that could not be read matches no key: saying the key
-    // does not belong to it would send the user to mend the wrong field.
-    if let (true, Ok(key)) = (parsed.is_some(), &key) {
-        if let Err((field, message)) = keys_match(&chain, key) {
-            errors.add(field, message);
-        }
-    }
+    let pair = read_pair(&mut errors, &input.certificate, &input.private_key);
     errors.into_result()?;
-    let parsed = parsed.ok_or(AppError::Internal)?;
-    // Checked above; the key as read is what is sealed.
-    let key_pem = key.ok().as_ref().and_then(key_pem).ok_or(AppError::Internal)?;
+    let Pair { chain, parsed, key_pem } = pair.ok_or(AppError::Internal)?;
     let sealed = d.secrets.seal(&key_pem, &seal_context(me.account_id()));
     let event = Event::new(ActivityKind::CertificateAdded, &domain);
     let new = certificate::ActiveModel {
@@ -277,8 +305,8 @@ pub async fn add(
         AppError::field(
             "domain",
             format!(
-                "This account already has a certificate for {domain}. To replace it, the user \
-                 who added it or an account admin deletes it first; then add the new one."
+                "This account already has a certificate for {domain}. To renew it, the user \
+                 who added it or an account admin replaces it (Replace, on its row)."
             ),
         )
     };
@@ -303,6 +331,79 @@ pub async fn add(
     })
     .await?;
     Ok(rows(d, me, vec![model.into()]).await?.remove(0))
+}
+
+/// Replaces the stored certificate `id` with its renewal, for the same
+/// domain, in one statement: calls present the old one until the commit and
+/// the new one after it, never none (a delete then an add leaves a gap).
+/// Who may delete it may replace it ([`may_change`]), and the replacement is
+/// then theirs. A renewal not valid yet is refused while the current one
+/// still works: servers would refuse every call until its day.
+pub async fn replace(
+    d: &Domain,
+    me: &Member,
+    id: i32,
+    input: Renewal,
+) -> Result<CertificateRow, AppError> {
+    me.verified(&d.db).await?;
+    let found = Scoped::of(me).find::<certificate::Entity>(&d.read, id).await?;
+    refuse_unless_may_change(&found, me)?;
+    let mut errors = Errors::default();
+    let pair = read_pair(&mut errors, &input.certificate, &input.private_key);
+    errors.into_result()?;
+    let Pair { chain, parsed, key_pem } = pair.ok_or(AppError::Internal)?;
+    let now = d.clock.now();
+    // Before a change is counted, so a refusal spends none; again under the
+    // lock, against the certificate as it is then.
+    refuse_early_renewal(parsed.not_before, &found, now)?;
+    let sealed = d.secrets.seal(&key_pem, &seal_context(me.account_id()));
+    let event = Event::new(ActivityKind::CertificateReplaced, &found.domain);
+    let by = By::Member(activity::count_change(d, me).await?);
+    let model = activity::with_event(d, by, event, async |txn| {
+        // Read again under the lock, which a hand-over and disabling the
+        // user take too.
+        lock_account(txn, me.account_id()).await?;
+        me.verified(txn).await?;
+        let found = Scoped::of(me).find::<certificate::Entity>(txn, id).await?;
+        refuse_unless_may_change(&found, me)?;
+        if found.added_by != me.user_id() {
+            me.admin()?.recheck(txn).await?;
+        }
+        refuse_early_renewal(parsed.not_before, &found, now)?;
+        let mut renewed: certificate::ActiveModel = found.into();
+        renewed.added_by = Set(me.user_id());
+        renewed.subject = Set(parsed.subject);
+        renewed.issuer = Set(parsed.issuer);
+        renewed.not_before = Set(Some(parsed.not_before));
+        renewed.not_after = Set(parsed.not_after);
+        renewed.cert_pem = Set(chain_pem(&chain));
+        renewed.key_id = Set(sealed.key_id);
+        renewed.key_ciphertext = Set(sealed.ciphertext);
+        renewed.created_at = Set(now);
+        Ok(renewed.update(txn).await?)
+    })
+    .await?;
+    Ok(rows(d, me, vec![model.into()]).await?.remove(0))
+}
+
+/// Refuses a renewal that starts after `now` while `current` still works:
+/// servers would refuse every call until it starts.
+fn refuse_early_renewal(
+    starts: DateTime<Utc>,
+    current: &certificate::Model,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if now < starts && now < current.not_after {
+        return Err(AppError::field(
+            "certificate",
+            format!(
+                "This certificate is valid only from {}, and the current one still works: \
+                 replaced now, calls would be refused until then. Replace it from that time.",
+                shown_time(starts)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// What the list shows of a certificate: not its sealed private key (up to
@@ -358,10 +459,10 @@ async fn rows(
         .map(|(m, starts)| CertificateRow {
             id: m.id,
             expiry: expiry(starts, m.not_after, now),
-            valid_from: starts.format("%Y-%m-%d").to_string(),
-            expires: m.not_after.format("%Y-%m-%d").to_string(),
+            valid_from: shown_time(starts),
+            expires: shown_time(m.not_after),
             added_by: adders.get(&m.added_by).map(|u| u.name.clone()).unwrap_or_default(),
-            can_delete: may_delete(m.added_by, me),
+            can_delete: may_change(m.added_by, me),
             domain: m.domain,
             subject: m.subject,
             issuer: m.issuer,
@@ -390,17 +491,20 @@ async fn starts_unknown(
     Ok(pems.into_iter().map(|(id, pem)| (id, certificate::not_before_of(&pem))).collect())
 }
 
-/// The user who added a certificate may delete it, and so may an admin.
-fn may_delete(added_by: i32, me: &Member) -> bool {
+/// The user who added a certificate may replace or delete it, and so may an
+/// admin.
+fn may_change(added_by: i32, me: &Member) -> bool {
     added_by == me.user_id() || me.admin().is_ok()
 }
 
-/// Refuses unless [`may_delete`].
-fn refuse_unless_may_delete(found: &certificate::Model, me: &Member) -> Result<(), AppError> {
-    match may_delete(found.added_by, me) {
+/// Refuses unless [`may_change`].
+fn refuse_unless_may_change(found: &certificate::Model, me: &Member) -> Result<(), AppError> {
+    match may_change(found.added_by, me) {
         true => Ok(()),
         false => Err(AppError::Forbidden(
-            "Only the user who added this certificate, or an account admin, can delete it.".into(),
+            "Only the user who added this certificate, or an account admin, can replace or \
+             delete it."
+                .into(),
         )),
     }
 }
@@ -417,7 +521,7 @@ pub async fn list(d: &Domain, me: &Member) -> Result<Vec<CertificateRow>, AppErr
 
 pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = Scoped::of(me).find::<certificate::Entity>(&d.db, id).await?;
-    refuse_unless_may_delete(&found, me)?;
+    refuse_unless_may_change(&found, me)?;
     let event = Event::new(ActivityKind::CertificateDeleted, &found.domain);
     activity::with_event(d, By::Remedy(me), event, async |txn| {
         // Read again under the lock, which a hand-over takes too: a
@@ -426,7 +530,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
         lock_account(txn, me.account_id()).await?;
         me.active(txn).await?;
         let found = Scoped::of(me).find::<certificate::Entity>(txn, found.id).await?;
-        refuse_unless_may_delete(&found, me)?;
+        refuse_unless_may_change(&found, me)?;
         if found.added_by != me.user_id() {
             // Another user's certificate: only while still an admin.
             me.admin()?.recheck(txn).await?;

@@ -521,19 +521,56 @@ pub async fn access_token(d: &Domain, me: &Member, id: i32) -> Result<String, Ap
 
 /// A deleted user's tokens pass to the admin who deleted them, re-sealed for
 /// their new owner (the owner is part of what the seal is bound to).
+///
+/// Two kinds are not passed on but deleted, so that the user can always be
+/// deleted and the admin lists each Stripe account once:
+/// - a token the admin already holds for the same Stripe account and mode
+///   (connecting it again refreshes one token in place, never two): the
+///   deployments that used the leaving user's use the admin's;
+/// - a token that no longer opens (sealed under a key the operator listed as
+///   lost, see `SECRET_KEYS_LOST`): nobody could use it again, and failing
+///   on it would keep its owner from ever being deleted. Logged; the admin
+///   connects that Stripe account again.
 pub async fn hand_over(
     secrets: &crate::domain::core::secrets::Secrets,
     txn: &DatabaseTransaction,
     from: i32,
     to: i32,
 ) -> Result<(), AppError> {
+    use crate::domain::entity::deployment_token;
     let theirs =
         oauth_token::Entity::find().filter(oauth_token::Column::OwnerId.eq(from)).all(txn).await?;
     for token in theirs {
+        let held = oauth_token::Entity::find()
+            .filter(oauth_token::Column::OwnerId.eq(to))
+            .filter(oauth_token::Column::Provider.eq(token.provider.as_str()))
+            .filter(oauth_token::Column::Livemode.eq(token.livemode))
+            .filter(oauth_token::Column::ProviderAccountId.eq(token.provider_account_id.as_str()))
+            .one(txn)
+            .await?;
+        if let Some(held) = held {
+            deployment_token::Entity::update_many()
+                .col_expr(deployment_token::Column::OauthTokenId, held.id.into())
+                .filter(deployment_token::Column::OauthTokenId.eq(token.id))
+                .exec(txn)
+                .await?;
+            delete_found::<oauth_token::Entity>(txn, token.id).await?;
+            continue;
+        }
         let sealed = Sealed { key_id: token.key_id.clone(), ciphertext: token.ciphertext.clone() };
-        let text = secrets
-            .open(&sealed, &seal_context(token.account_id, from))
-            .map_err(|_| AppError::Internal)?;
+        let text = match secrets.open(&sealed, &seal_context(token.account_id, from)) {
+            Ok(text) => text,
+            Err(err) => {
+                tracing::error!(
+                    token = token.id,
+                    error = %err,
+                    "a deleted user's OAuth token does not open: deleted, not handed over"
+                );
+                // Its deployments' links go with it (the foreign key cascades).
+                delete_found::<oauth_token::Entity>(txn, token.id).await?;
+                continue;
+            }
+        };
         let resealed = secrets.seal(&text, &seal_context(token.account_id, to));
         let mut active = token.into_active_model();
         active.owner_id = Set(to);

@@ -23,7 +23,8 @@ use crate::domain::entity::{
 };
 use crate::domain::features::applications;
 use crate::model::{
-    ActivityKind, AppError, Named, OwnerChange, PhoneNumberRow, PhoneNumbers, UserChoice,
+    ActivityKind, AppError, Named, OwnerChange, OwnersSaved, PhoneNumberRow, PhoneNumbers,
+    StoppedDeployment, UserChoice,
 };
 
 /// Why a demo account may not request a second number.
@@ -253,12 +254,13 @@ pub const OWNER_DISABLED: &str = "This user is disabled: enable them first to gi
 /// new owner is looked up in the admin's account; each number must still
 /// have the owner the change was made from. A number that changes hands
 /// drops the previous owner's OAuth token, and its deployment unless the new
-/// owner can see that application.
+/// owner can see that application: the reply and the event name those, as
+/// calls to them stop reaching an application.
 pub async fn save_owners(
     d: &Domain,
     admin: &Admin,
     changes: &[OwnerChange],
-) -> Result<PhoneNumbers, AppError> {
+) -> Result<OwnersSaved, AppError> {
     limits::at_most("changes", changes.len(), limits::IDS_MAX)?;
     let scope = Scoped::of(admin.member());
     // Each number that changes hands is an event.
@@ -316,9 +318,7 @@ pub async fn save_owners(
             return Err(AppError::field(&field, OWNER_DISABLED));
         }
         number.owner_id = change.owner_id;
-        let event = Event::new(ActivityKind::PhoneNumberOwnerChanged, &number.e164)
-            .detail(format!("to {}", owner.email));
-        events.push((number.id, event));
+        events.push((number.id, owner.email.clone()));
     }
     let moved: Vec<i32> = distinct(events.iter().map(|(id, _)| *id)).into_iter().collect();
     // The previous owner's token never runs on someone else's number.
@@ -349,13 +349,26 @@ pub async fn save_owners(
             deployed
                 .iter()
                 .filter(|on| !visible.contains(&on.application_id))
-                .map(|on| on.phone_number_id),
+                .map(|on| (on.phone_number_id, on.application_id)),
         );
     }
     deployment::Entity::delete_many()
-        .filter(deployment::Column::PhoneNumberId.is_in(undeployed))
+        .filter(deployment::Column::PhoneNumberId.is_in(undeployed.iter().map(|(n, _)| *n)))
         .exec(&txn)
         .await?;
+    let app_names: HashMap<i32, String> = application::Entity::find()
+        .select_only()
+        .columns([application::Column::Id, application::Column::Name])
+        .filter(application::Column::Id.is_in(distinct(undeployed.iter().map(|(_, a)| *a))))
+        .into_tuple()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+    let stopped_on: HashMap<i32, String> = undeployed
+        .into_iter()
+        .map(|(number, app)| (number, app_names.get(&app).cloned().unwrap_or_default()))
+        .collect();
     let now_owned = group_by(moved, |id| numbers[id].owner_id);
     for (owner_id, ids) in now_owned {
         phone_number::Entity::update_many()
@@ -364,9 +377,27 @@ pub async fn save_owners(
             .exec(&txn)
             .await?;
     }
-    activity::record_all(d, &txn, by, events.into_iter().map(|(_, e)| e).collect()).await?;
+    let mut stopped = Vec::new();
+    let events = events
+        .into_iter()
+        .map(|(number_id, to)| {
+            let e164 = &numbers[&number_id].e164;
+            let detail = match stopped_on.get(&number_id) {
+                Some(application) => {
+                    stopped.push(StoppedDeployment {
+                        number: e164.clone(),
+                        application: application.clone(),
+                    });
+                    format!("to {to}; off {application}, which they cannot see")
+                }
+                None => format!("to {to}"),
+            };
+            Event::new(ActivityKind::PhoneNumberOwnerChanged, e164).detail(detail)
+        })
+        .collect();
+    activity::record_all(d, &txn, by, events).await?;
     txn.commit().await?;
-    list(d, admin).await
+    Ok(OwnersSaved { numbers: list(d, admin).await?, stopped })
 }
 
 /// `items` by the key `key_of` gives each.

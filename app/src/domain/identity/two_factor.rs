@@ -20,6 +20,7 @@ use crate::domain::core::people::own_row;
 use crate::domain::core::quota::{Action, Who};
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::secrets::Sealed;
+use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::Domain;
 use crate::domain::entity::{login_challenge, recovery_code, two_factor, user};
 use crate::domain::identity::sessions::end_sign_ins;
@@ -284,6 +285,10 @@ pub async fn confirm_setup(
     }
     let codes = replace_recovery_codes(&txn, me.user_id()).await?;
     end_sign_ins(&txn, me.user_id(), Some(current_session_token)).await?;
+    // An email change asked for with the password alone would, once its
+    // link is opened, take the account's recovery address past the second
+    // factor: withdrawn, as a password change withdraws it.
+    tokens::expire(d, &txn, me.user_id(), Purpose::ChangeEmail).await?;
     let user = set_flag(&txn, me.user_id(), true).await?;
     let event = Event::new(ActivityKind::TwoFactorEnabled, &user.email);
     activity::record(d, &txn, By::Remedy(me), event).await?;
