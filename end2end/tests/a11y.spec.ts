@@ -1,5 +1,5 @@
 import { test, expect, Locator, Page } from '@playwright/test';
-import { addJsLibrary, expectAccessible, ready, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail } from './helpers';
+import { addJsLibrary, certificate, expectAccessible, ready, operatorAddsMember, requestPhoneNumber, signUp, uniqueEmail } from './helpers';
 
 const SIGNED_OUT = [
   '/login',
@@ -132,6 +132,15 @@ test('every tab and every dialog passes axe, and each dialog traps focus, closes
   await page.goto('/account/certificates');
   await ready(page);
   await checkDialog(page, page.getByRole('button', { name: 'Add Certificate' }), 'Add Certificate');
+  const client = certificate('a11y client');
+  await page.getByRole('button', { name: 'Add Certificate' }).click();
+  const adding = page.getByRole('dialog', { name: 'Add Certificate' });
+  await adding.getByLabel('Domain').fill('api.a11y.example');
+  await adding.getByLabel('Certificate').fill(client.cert);
+  await adding.getByLabel('Private Key').fill(client.key);
+  await adding.getByRole('button', { name: 'Add' }).click();
+  await expect(adding).toBeHidden();
+  await checkDialog(page, page.getByRole('button', { name: 'Replace the certificate for api.a11y.example' }), 'Replace Certificate: api.a11y.example');
 
   await page.goto('/account/integrations');
   await ready(page);

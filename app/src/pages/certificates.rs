@@ -121,7 +121,7 @@ fn ReplaceForm(row: CertificateRow, replace: ServerAction<ReplaceCertificate>) -
                 {row.domain.clone()}
                 " in one step: calls present the current certificate until then, and the new one after."
             </p>
-            <PemFields form="replace-" result />
+            <PemFields form="renewal-" result />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || replace.pending().get() aria-busy=move || replace.pending().get().then_some("true")>"Replace"</button>
                 <CancelButton />
