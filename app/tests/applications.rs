@@ -694,15 +694,16 @@ async fn a_deleted_users_numbers_stop_running_what_the_deleting_admin_cannot_see
     assert!(listed.rows.iter().any(|a| a.id == graces.id));
 }
 
-/// A deleted user's Stripe tokens pass to the deleting admin once each: one
-/// for a Stripe account the admin has connected too goes, its deployment
-/// taking the admin's; one that no longer opens (its key lost) goes rather
-/// than keeping the user from being deleted.
+/// A deleted user's Stripe tokens pass to the deleting admin once each: of
+/// two for one Stripe account, the admin's is kept (unless it no longer
+/// opens), its deployment taking it. One sealed under a key the operator
+/// declared lost goes rather than keeping the user from being deleted; one
+/// that does not open for another reason fails the deletion, changing nothing.
 #[tokio::test]
-async fn a_deleted_users_tokens_pass_on_once_each_and_one_that_no_longer_opens_goes() {
+async fn a_deleted_users_tokens_pass_on_once_each_and_one_under_a_lost_key_goes() {
     use app::domain::core::secrets::{Keyring, Secrets};
     use app::domain::entity::oauth_token;
-    let (d, _) = fresh_domain().await;
+    let (mut d, _) = fresh_domain().await;
     provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let op = Operator::from_command_line();
@@ -714,6 +715,8 @@ async fn a_deleted_users_tokens_pass_on_once_each_and_one_that_no_longer_opens_g
     let bobs_own = token_sealed_by(&d, &d.secrets, &bob, "acct_bob").await;
     let lost = Secrets::fixed(Keyring::generate());
     let bobs_lost = token_sealed_by(&d, &lost, &bob, "acct_lost").await;
+    let adas_broken = token_sealed_by(&d, &lost, &ada, "acct_swap").await;
+    let bobs_swap = token_sealed_by(&d, &d.secrets, &bob, "acct_swap").await;
     let number = phone_numbers::request(&d, &admin).await.unwrap();
     let to_bob =
         OwnerChange { number_id: number.id, from_owner_id: ada.user_id(), owner_id: bob.user_id() };
@@ -722,15 +725,26 @@ async fn a_deleted_users_tokens_pass_on_once_each_and_one_that_no_longer_opens_g
     deployments::deploy(&d, &bob, number.id, app.id).await.unwrap();
     deployments::assign_token(&d, &bob, number.id, Some(bobs_same)).await.unwrap();
 
+    // The key is only missing here (another host's, say): nothing is lost.
+    let before = Snapshot::take(&d).await;
+    assert_eq!(users::delete(&d, &admin, bob.user_id()).await, Err(AppError::Internal));
+    before.assert_unchanged(&d).await;
+
+    let key = oauth_token::Entity::find_by_id(bobs_lost).one(&d.db).await.unwrap().unwrap().key_id;
+    d.lost_keys = vec![key].into();
     users::delete(&d, &admin, bob.user_id()).await.unwrap();
     let listed = oauth_tokens::list(&d, &ada).await.unwrap().rows;
     let mut ids: Vec<_> = listed.iter().map(|t| (t.provider_account_id.as_str(), t.id)).collect();
     ids.sort();
-    // Each Stripe account once; for the one both had, the admin's own.
-    assert_eq!(ids, [("acct_bob", bobs_own), ("acct_both", adas)], "{listed:?}");
-    // Re-sealed for its new owner: it opens for Ada.
-    assert_eq!(oauth_tokens::access_token(&d, &ada, bobs_own).await.unwrap(), "sk_test");
-    for gone in [bobs_same, bobs_lost] {
+    // Each Stripe account once: for acct_both the admin's own, for acct_swap
+    // Bob's, since the admin's does not open.
+    let kept = [("acct_bob", bobs_own), ("acct_both", adas), ("acct_swap", bobs_swap)];
+    assert_eq!(ids, kept, "{listed:?}");
+    // Re-sealed for their new owner: they open for Ada.
+    for token in [bobs_own, bobs_swap] {
+        assert_eq!(oauth_tokens::access_token(&d, &ada, token).await.unwrap(), "sk_test");
+    }
+    for gone in [bobs_same, bobs_lost, adas_broken] {
         assert!(oauth_token::Entity::find_by_id(gone).one(&d.db).await.unwrap().is_none());
     }
     // The number still runs Bob's application, now Ada's, on Ada's token.
@@ -1555,7 +1569,7 @@ async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
     app::domain::features::certificates::hand_over(&held, bob.user_id(), ada.user_id())
         .await
         .unwrap();
-    oauth_tokens::hand_over(&d.secrets, &held, bob.user_id(), ada.user_id()).await.unwrap();
+    oauth_tokens::hand_over(&d, &held, bob.user_id(), ada.user_id()).await.unwrap();
     let token_deleted = tokio::spawn({
         let (d, bob) = (d.clone(), bob.clone());
         async move { oauth_tokens::delete(&d, &bob, token).await }
@@ -1748,4 +1762,15 @@ async fn a_number_passed_on_twice_in_one_save_keeps_what_its_last_owner_may_use(
     assert!(phone_numbers::owned_by_me(&d, &bob).await.unwrap().is_empty());
     let moved = format!("phone_number.owner_changed {}", number.e164);
     assert_eq!(before.new_events(&d).await, [moved.clone(), moved]);
+
+    // On to Ada, then to Bob, who cannot see the application: it stopped
+    // running it once, for Bob, and the save says so once.
+    let saved = phone_numbers::save_owners(&d, &admin, &[change(&carol, &ada), change(&ada, &bob)])
+        .await
+        .unwrap();
+    let stopped = app::model::StoppedDeployment {
+        number: number.e164.clone(),
+        application: "Main line".into(),
+    };
+    assert_eq!(saved.stopped, [stopped]);
 }

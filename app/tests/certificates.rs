@@ -560,12 +560,17 @@ async fn the_adder_or_an_admin_replaces_a_certificate_with_its_renewal() {
     assert!(matches!(refused, Err(AppError::Forbidden(_))), "{refused:?}");
 }
 
-/// A renewal whose validity starts later would have servers refuse every
-/// call until then: refused while the current certificate still works,
-/// taken once it has started, or once the current one has expired.
+/// A renewal servers would refuse now (expired, or valid only from later)
+/// is refused while the current certificate still works, before a change
+/// is counted; one valid later is taken once it has started, or once the
+/// current one has expired.
 #[tokio::test]
-async fn a_renewal_not_valid_yet_waits_while_the_current_one_works() {
-    let (d, clock) = fresh_domain().await;
+async fn a_renewal_servers_would_refuse_waits_while_the_current_one_works() {
+    use app::domain::core::quota::QuotaPolicy;
+    let (mut d, clock) = fresh_domain().await;
+    // Four changes an hour: the refusals below, were they counted, would
+    // run out of them and be refused as too many.
+    d.quotas = QuotaPolicy::default().with_overrides("change.actor=4/60").unwrap();
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let authority = ca("CA");
     let now = d.clock.now();
@@ -575,12 +580,18 @@ async fn a_renewal_not_valid_yet_waits_while_the_current_one_works() {
     let (later, later_key, ..) =
         issue_between(&authority, "renewal", &[], starts, now + Duration::days(400));
 
+    let (old, old_key, ..) =
+        issue_between(&authority, "old", &[], now - Duration::days(400), now - Duration::days(2));
     let before = Snapshot::take(&d).await;
-    let early =
-        certificates::replace(&d, &ada, current.id, renewal(&later, &later_key)).await.unwrap_err();
-    let why = early.message_for("certificate").unwrap();
-    let from = starts.format("%Y-%m-%d 00:00 UTC").to_string();
-    assert!(why.starts_with(&format!("This certificate is valid only from {from}")), "{why}");
+    for _ in 0..5 {
+        let early = certificates::replace(&d, &ada, current.id, renewal(&later, &later_key)).await;
+        let why = early.unwrap_err().message_for("certificate").unwrap();
+        let from = starts.format("%Y-%m-%d 00:00 UTC").to_string();
+        assert!(why.starts_with(&format!("This certificate is valid only from {from}")), "{why}");
+        let expired = certificates::replace(&d, &ada, current.id, renewal(&old, &old_key)).await;
+        let why = expired.unwrap_err().message_for("certificate").unwrap();
+        assert!(why.starts_with("This certificate expired on "), "{why}");
+    }
     before.assert_unchanged(&d).await;
 
     clock.advance(Duration::days(4));

@@ -79,7 +79,7 @@ test('every tab at 1280 and 390 px: row actions in a line (a column on phones), 
   await adding.getByRole('button', { name: 'Add' }).click();
   await expect(page.getByText('Expires within 30 days')).toBeVisible();
   // Said as it is added, not only by the badge.
-  await expect(page.getByText(/is added\. It expires on \d{4}-\d{2}-\d{2}: replace it with its renewal before then\./)).toBeVisible();
+  await expect(page.getByText(/is added\. It expires on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC: replace it with its renewal before then\./)).toBeVisible();
   // An application: its row has the most buttons.
   await page.goto('/account/applications');
   await ready(page);

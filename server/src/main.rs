@@ -214,6 +214,7 @@ impl DomainParts {
         domain.activity_retention = self.activity_retention;
         domain.quotas = self.quotas;
         domain.support_email = self.support_email;
+        domain.lost_keys = config.secret_keys_lost.clone().into();
         Ok(domain)
     }
 }

@@ -1,6 +1,6 @@
 //! The Certificates tab over HTTP, as a browser (or someone crafting
 //! requests) reaches it: every user of the account sees the certificates,
-//! only the user who added one or an admin deletes it, other accounts and
+//! only the user who added one or an admin replaces or deletes it, other accounts and
 //! cross-site requests get nothing, and the private key never comes back.
 mod support;
 
@@ -80,6 +80,11 @@ fn every_user_sees_the_accounts_certificates_and_only_the_adder_or_an_admin_dele
         let refused = app.call("delete_certificate", &[("id", &id)], Some(&carol)).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(refused.body.contains("Only the user who added this certificate"));
+        let (renewal, renewal_key) = certificate("Acme outbound 2");
+        let renewing =
+            [("id", id.as_str()), ("certificate", &renewal), ("private_key", &renewal_key)];
+        let refused = app.call("replace_certificate", &renewing, Some(&carol)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
         before.assert_unchanged(&app.domain).await;
 
         // Another account neither sees nor deletes it, nor learns that it exists.
@@ -90,6 +95,8 @@ fn every_user_sees_the_accounts_certificates_and_only_the_adder_or_an_admin_dele
         let before = Snapshot::take(&app.domain).await;
         let hidden = app.call("delete_certificate", &[("id", &id)], Some(&eve)).await;
         assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+        let replaced_elsewhere = app.call("replace_certificate", &renewing, Some(&eve)).await;
+        assert_eq!(replaced_elsewhere.status, StatusCode::NOT_FOUND);
         let missing = app.call("delete_certificate", &[("id", "999999")], Some(&eve)).await;
         assert_eq!(missing.body, hidden.body, "someone else's and no one's look the same");
         before.assert_unchanged(&app.domain).await;
@@ -116,7 +123,22 @@ fn every_user_sees_the_accounts_certificates_and_only_the_adder_or_an_admin_dele
             .call_from("delete_certificate", &[("id", &id)], Some(&admin), Some("cross-site"), None)
             .await;
         assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+        let replace = "replace_certificate";
+        let signed_out = app.call(replace, &renewing, None).await;
+        assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED, "{}", signed_out.body);
+        let cross_site =
+            app.call_from(replace, &renewing, Some(&admin), Some("cross-site"), None).await;
+        assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
         before.assert_unchanged(&app.domain).await;
+        // Bob replaces his with its renewal: the same row, the new subject,
+        // and never the key.
+        let replaced = app.call(replace, &renewing, Some(&bob)).await;
+        assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+        assert_eq!(
+            (&replaced.json()["id"], &replaced.json()["subject"]),
+            (&row["id"], &json!("CN=Acme outbound 2"))
+        );
+        assert!(!replaced.body.contains(&key_body(&renewal_key)));
         assert_eq!(
             app.call("list_certificates", &[], Some(&admin)).await.json().as_array().unwrap().len(),
             1

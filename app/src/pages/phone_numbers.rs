@@ -368,6 +368,10 @@ pub fn MyPhoneNumbers() -> impl IntoView {
     // anything else (a limit, a number gone meanwhile) under the table.
     let errors = (field_error(deploy.value(), "application"), field_error(assign.value(), "token"));
     let drafts: Drafts = RwSignal::new(BTreeMap::new());
+    // Said in the Stop Deployment dialog while it is open, not twice.
+    let deploy_refused = form_error(deploy.value(), &["application"]);
+    let deploy_refused =
+        Signal::derive(move || (!stopping.open.get()).then(|| deploy_refused.get()).flatten());
     let table = move |(rows, apps, tokens): Deployable| {
         // Choices made against a deployment saved over since (this row's
         // Save, or a change elsewhere) are older than the list: they go,
@@ -394,7 +398,7 @@ pub fn MyPhoneNumbers() -> impl IntoView {
             <h2 id="my-numbers-heading">"Your Phone Numbers"</h2>
             <Loaded resource=numbers view=table />
             <DoneNotice done />
-            <FormStatus error=form_error(deploy.value(), &["application"]) />
+            <FormStatus error=deploy_refused />
             <FormStatus error=form_error(assign.value(), &["token"]) />
         </section>
     }

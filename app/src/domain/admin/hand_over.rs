@@ -25,6 +25,6 @@ pub(super) async fn hand_over(
     // After the applications: it checks what the new owner can see.
     phone_numbers::hand_over(txn, scope, from, to).await?;
     certificates::hand_over(txn, from, to).await?;
-    oauth_tokens::hand_over(&d.secrets, txn, from, to).await?;
+    oauth_tokens::hand_over(d, txn, from, to).await?;
     Ok(())
 }

@@ -55,6 +55,12 @@ pub struct Domain {
     pub public_url: String,
     /// Seals and opens stored secrets.
     pub secrets: Arc<Secrets>,
+    /// The ids of sealing keys the operator declared lost
+    /// (`SECRET_KEYS_LOST`): what they sealed never opens again, and may be
+    /// dropped where keeping it would block something (a deleted user's
+    /// OAuth token). A key merely missing from this host's file is another
+    /// host's, not lost.
+    pub lost_keys: Arc<[String]>,
     /// The outbound HTTPS client (presents the account's client certificates).
     pub outbound: Arc<outbound::Outbound>,
     /// The OAuth provider (Stripe Connect) and this server's clients.
@@ -169,6 +175,7 @@ impl Domain {
             oauth: Arc::new(OAuthConfig::default()),
             activity_retention: chrono::Duration::days(DEFAULT_ACTIVITY_RETENTION_DAYS),
             support_email: None,
+            lost_keys: Arc::from([]),
             background: tokio_util::task::TaskTracker::new(),
             reply_before_sending: true,
             reset_writers: Arc::new(tokio::sync::Semaphore::new(RESET_WRITERS)),

@@ -337,8 +337,9 @@ pub async fn add(
 /// domain, in one statement: calls present the old one until the commit and
 /// the new one after it, never none (a delete then an add leaves a gap).
 /// Who may delete it may replace it ([`may_change`]), and the replacement is
-/// then theirs. A renewal not valid yet is refused while the current one
-/// still works: servers would refuse every call until its day.
+/// then theirs. A renewal servers would refuse now (expired, or not valid
+/// yet) is refused while the current one still works
+/// ([`refuse_unusable_renewal`]).
 pub async fn replace(
     d: &Domain,
     me: &Member,
@@ -355,7 +356,7 @@ pub async fn replace(
     let now = d.clock.now();
     // Before a change is counted, so a refusal spends none; again under the
     // lock, against the certificate as it is then.
-    refuse_early_renewal(parsed.not_before, &found, now)?;
+    refuse_unusable_renewal(&parsed, &found, now)?;
     let sealed = d.secrets.seal(&key_pem, &seal_context(me.account_id()));
     let event = Event::new(ActivityKind::CertificateReplaced, &found.domain);
     let by = By::Member(activity::count_change(d, me).await?);
@@ -364,12 +365,8 @@ pub async fn replace(
         // user take too.
         lock_account(txn, me.account_id()).await?;
         me.verified(txn).await?;
-        let found = Scoped::of(me).find::<certificate::Entity>(txn, id).await?;
-        refuse_unless_may_change(&found, me)?;
-        if found.added_by != me.user_id() {
-            me.admin()?.recheck(txn).await?;
-        }
-        refuse_early_renewal(parsed.not_before, &found, now)?;
+        let found = changeable(txn, me, id).await?;
+        refuse_unusable_renewal(&parsed, &found, now)?;
         let mut renewed: certificate::ActiveModel = found.into();
         renewed.added_by = Set(me.user_id());
         renewed.subject = Set(parsed.subject);
@@ -386,24 +383,49 @@ pub async fn replace(
     Ok(rows(d, me, vec![model.into()]).await?.remove(0))
 }
 
-/// Refuses a renewal that starts after `now` while `current` still works:
-/// servers would refuse every call until it starts.
-fn refuse_early_renewal(
-    starts: DateTime<Utc>,
+/// Refuses a renewal servers would refuse now while `current` still works:
+/// every call would fail, from one that succeeds. One not valid yet is
+/// taken once it starts; an expired one never.
+fn refuse_unusable_renewal(
+    renewal: &Parsed,
     current: &certificate::Model,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    if now < starts && now < current.not_after {
-        return Err(AppError::field(
-            "certificate",
-            format!(
-                "This certificate is valid only from {}, and the current one still works: \
-                 replaced now, calls would be refused until then. Replace it from that time.",
-                shown_time(starts)
-            ),
-        ));
+    if now >= current.not_after {
+        return Ok(());
     }
-    Ok(())
+    let why = if renewal.not_after <= now {
+        format!(
+            "This certificate expired on {}, and the current one still works: add its renewal.",
+            shown_time(renewal.not_after)
+        )
+    } else if now < renewal.not_before {
+        format!(
+            "This certificate is valid only from {}, and the current one still works: replaced \
+             now, calls would be refused until then. Replace it from that time.",
+            shown_time(renewal.not_before)
+        )
+    } else {
+        return Ok(());
+    };
+    Err(AppError::field("certificate", why))
+}
+
+/// The certificate `id` read again under the account's lock, refused unless
+/// `me` may still change it ([`may_change`]): a hand-over may have passed
+/// it to an admin, or `me` may be an admin no more.
+async fn changeable(
+    txn: &DatabaseTransaction,
+    me: &Member,
+    id: i32,
+) -> Result<certificate::Model, AppError> {
+    let found = Scoped::of(me).find::<certificate::Entity>(txn, id).await?;
+    refuse_unless_may_change(&found, me)?;
+    if found.added_by != me.user_id() {
+        // Another user's certificate: only while still an admin.
+        me.admin()?.recheck(txn).await?;
+    }
+    Ok(found)
 }
 
 /// What the list shows of a certificate: not its sealed private key (up to
@@ -529,12 +551,7 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
         // user's own.
         lock_account(txn, me.account_id()).await?;
         me.active(txn).await?;
-        let found = Scoped::of(me).find::<certificate::Entity>(txn, found.id).await?;
-        refuse_unless_may_change(&found, me)?;
-        if found.added_by != me.user_id() {
-            // Another user's certificate: only while still an admin.
-            me.admin()?.recheck(txn).await?;
-        }
+        let found = changeable(txn, me, found.id).await?;
         delete_found::<certificate::Entity>(txn, found.id).await
     })
     .await?;

@@ -499,6 +499,12 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     .await
 }
 
+/// Whether `token` opens for its owner.
+fn opens(d: &Domain, token: &oauth_token::Model) -> bool {
+    let sealed = Sealed { key_id: token.key_id.clone(), ciphertext: token.ciphertext.clone() };
+    d.secrets.open(&sealed, &seal_context(token.account_id, token.owner_id)).is_ok()
+}
+
 /// How events name a token: its mode and the provider's account id (never the token).
 fn token_name(model: &oauth_token::Model) -> String {
     let mode = if model.livemode { "live" } else { "test" };
@@ -524,20 +530,24 @@ pub async fn access_token(d: &Domain, me: &Member, id: i32) -> Result<String, Ap
 ///
 /// Two kinds are not passed on but deleted, so that the user can always be
 /// deleted and the admin lists each Stripe account once:
-/// - a token the admin already holds for the same Stripe account and mode
+/// - a token for a Stripe account and mode the admin holds one for too
 ///   (connecting it again refreshes one token in place, never two): the
-///   deployments that used the leaving user's use the admin's;
-/// - a token that no longer opens (sealed under a key the operator listed as
-///   lost, see `SECRET_KEYS_LOST`): nobody could use it again, and failing
-///   on it would keep its owner from ever being deleted. Logged; the admin
+///   admin's is kept, unless it does not open and the leaving user's does;
+///   the deployments that used the other use the one kept;
+/// - a token sealed under a key the operator declared lost
+///   ([`Domain::lost_keys`]): nobody can use it again, and failing on it
+///   would keep its owner from ever being deleted. Logged; the admin
 ///   connects that Stripe account again.
+///
+/// Any other token that does not open (a key another host holds, or a
+/// damaged row) fails the deletion, which can be tried again once it opens.
 pub async fn hand_over(
-    secrets: &crate::domain::core::secrets::Secrets,
+    d: &Domain,
     txn: &DatabaseTransaction,
     from: i32,
     to: i32,
 ) -> Result<(), AppError> {
-    use crate::domain::entity::deployment_token;
+    use crate::domain::core::secrets::SecretError;
     let theirs =
         oauth_token::Entity::find().filter(oauth_token::Column::OwnerId.eq(from)).all(txn).await?;
     for token in theirs {
@@ -548,30 +558,38 @@ pub async fn hand_over(
             .filter(oauth_token::Column::ProviderAccountId.eq(token.provider_account_id.as_str()))
             .one(txn)
             .await?;
-        if let Some(held) = held {
-            deployment_token::Entity::update_many()
-                .col_expr(deployment_token::Column::OauthTokenId, held.id.into())
-                .filter(deployment_token::Column::OauthTokenId.eq(token.id))
-                .exec(txn)
-                .await?;
-            delete_found::<oauth_token::Entity>(txn, token.id).await?;
-            continue;
-        }
+        // The admin's own is kept if it opens; one that does not gives its
+        // place to the leaving user's, re-sealed below.
+        let broken = match held {
+            Some(held) if opens(d, &held) => {
+                merge_into(txn, token.id, held.id).await?;
+                continue;
+            }
+            other => other,
+        };
         let sealed = Sealed { key_id: token.key_id.clone(), ciphertext: token.ciphertext.clone() };
-        let text = match secrets.open(&sealed, &seal_context(token.account_id, from)) {
+        let text = match d.secrets.open(&sealed, &seal_context(token.account_id, from)) {
             Ok(text) => text,
-            Err(err) => {
-                tracing::error!(
+            Err(SecretError::UnknownKey(key)) if d.lost_keys.contains(&key) => {
+                tracing::warn!(
                     token = token.id,
-                    error = %err,
-                    "a deleted user's OAuth token does not open: deleted, not handed over"
+                    key,
+                    "a deleted user's OAuth token was sealed under a lost key: deleted, not \
+                     handed over"
                 );
                 // Its deployments' links go with it (the foreign key cascades).
                 delete_found::<oauth_token::Entity>(txn, token.id).await?;
                 continue;
             }
+            Err(err) => {
+                tracing::error!(token = token.id, error = %err, "an OAuth token does not open");
+                return Err(AppError::Internal);
+            }
         };
-        let resealed = secrets.seal(&text, &seal_context(token.account_id, to));
+        if let Some(broken) = broken {
+            merge_into(txn, broken.id, token.id).await?;
+        }
+        let resealed = d.secrets.seal(&text, &seal_context(token.account_id, to));
         let mut active = token.into_active_model();
         active.owner_id = Set(to);
         active.key_id = Set(resealed.key_id);
@@ -579,4 +597,15 @@ pub async fn hand_over(
         active.update(txn).await?;
     }
     Ok(())
+}
+
+/// Deletes the token `gone`, the deployments that used it using `kept`.
+async fn merge_into(txn: &DatabaseTransaction, gone: i32, kept: i32) -> Result<(), AppError> {
+    use crate::domain::entity::deployment_token;
+    deployment_token::Entity::update_many()
+        .col_expr(deployment_token::Column::OauthTokenId, kept.into())
+        .filter(deployment_token::Column::OauthTokenId.eq(gone))
+        .exec(txn)
+        .await?;
+    delete_found::<oauth_token::Entity>(txn, gone).await
 }

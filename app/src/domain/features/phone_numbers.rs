@@ -377,12 +377,18 @@ pub async fn save_owners(
             .exec(&txn)
             .await?;
     }
+    // A number sent twice (A to B, then B to C) stopped for its last owner:
+    // said once, on its last event.
+    let last: HashMap<i32, usize> =
+        events.iter().enumerate().map(|(at, (number_id, _))| (*number_id, at)).collect();
     let mut stopped = Vec::new();
     let events = events
         .into_iter()
-        .map(|(number_id, to)| {
+        .enumerate()
+        .map(|(at, (number_id, to))| {
             let e164 = &numbers[&number_id].e164;
-            let detail = match stopped_on.get(&number_id) {
+            let stop = stopped_on.get(&number_id).filter(|_| last[&number_id] == at);
+            let detail = match stop {
                 Some(application) => {
                     stopped.push(StoppedDeployment {
                         number: e164.clone(),
