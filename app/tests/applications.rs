@@ -695,12 +695,13 @@ async fn a_deleted_users_numbers_stop_running_what_the_deleting_admin_cannot_see
 }
 
 /// A deleted user's Stripe tokens pass to the deleting admin once each: of
-/// two for one Stripe account, the admin's is kept (unless it no longer
-/// opens), its deployment taking it. One sealed under a key the operator
-/// declared lost goes rather than keeping the user from being deleted; one
-/// that does not open for another reason fails the deletion, changing nothing.
+/// two for one Stripe account, the admin's is kept (unless it can never
+/// open), the deployments of the other taking the one kept. One that can
+/// never open (its key declared lost, or altered) goes rather than keeping
+/// the user from being deleted; one under a key only this server lacks
+/// refuses the deletion, naming it and changing nothing.
 #[tokio::test]
-async fn a_deleted_users_tokens_pass_on_once_each_and_one_under_a_lost_key_goes() {
+async fn a_deleted_users_tokens_pass_on_once_each_and_one_that_never_opens_goes() {
     use app::domain::core::secrets::{Keyring, Secrets};
     use app::domain::entity::oauth_token;
     let (mut d, _) = fresh_domain().await;
@@ -717,6 +718,17 @@ async fn a_deleted_users_tokens_pass_on_once_each_and_one_under_a_lost_key_goes(
     let bobs_lost = token_sealed_by(&d, &lost, &bob, "acct_lost").await;
     let adas_broken = token_sealed_by(&d, &lost, &ada, "acct_swap").await;
     let bobs_swap = token_sealed_by(&d, &d.secrets, &bob, "acct_swap").await;
+    // Sealed for Ada, stored as Bob's: it never opens for him.
+    let bobs_altered = token_sealed_by(&d, &d.secrets, &bob, "acct_altered").await;
+    let sealed_for_ada = oauth_token::Entity::find_by_id(adas).one(&d.db).await.unwrap().unwrap();
+    oauth_token::Entity::update(oauth_token::ActiveModel {
+        id: Set(bobs_altered),
+        ciphertext: Set(sealed_for_ada.ciphertext),
+        ..Default::default()
+    })
+    .exec(&d.db)
+    .await
+    .unwrap();
     let number = phone_numbers::request(&d, &admin).await.unwrap();
     let to_bob =
         OwnerChange { number_id: number.id, from_owner_id: ada.user_id(), owner_id: bob.user_id() };
@@ -724,10 +736,20 @@ async fn a_deleted_users_tokens_pass_on_once_each_and_one_under_a_lost_key_goes(
     let app = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
     deployments::deploy(&d, &bob, number.id, app.id).await.unwrap();
     deployments::assign_token(&d, &bob, number.id, Some(bobs_same)).await.unwrap();
+    // Ada's number runs her application on her token that never opens.
+    let adas_number = phone_numbers::request(&d, &admin).await.unwrap();
+    let adas_app = applications::create(&d, &ada, "Ada's IVR").await.unwrap();
+    deployments::deploy(&d, &ada, adas_number.id, adas_app.id).await.unwrap();
+    deployments::assign_token(&d, &ada, adas_number.id, Some(adas_broken)).await.unwrap();
 
     // The key is only missing here (another host's, say): nothing is lost.
     let before = Snapshot::take(&d).await;
-    assert_eq!(users::delete(&d, &admin, bob.user_id()).await, Err(AppError::Internal));
+    let refused = users::delete(&d, &admin, bob.user_id()).await;
+    assert!(
+        matches!(&refused, Err(AppError::Conflict(m))
+            if m.starts_with("The OAuth token Stripe test acct_lost does not open on this server")),
+        "{refused:?}"
+    );
     before.assert_unchanged(&d).await;
 
     let key = oauth_token::Entity::find_by_id(bobs_lost).one(&d.db).await.unwrap().unwrap().key_id;
@@ -744,9 +766,13 @@ async fn a_deleted_users_tokens_pass_on_once_each_and_one_under_a_lost_key_goes(
     for token in [bobs_own, bobs_swap] {
         assert_eq!(oauth_tokens::access_token(&d, &ada, token).await.unwrap(), "sk_test");
     }
-    for gone in [bobs_same, bobs_lost, adas_broken] {
+    for gone in [bobs_same, bobs_lost, adas_broken, bobs_altered] {
         assert!(oauth_token::Entity::find_by_id(gone).one(&d.db).await.unwrap().is_none());
     }
+    // Ada's number runs on Bob's token for that Stripe account now.
+    let numbers = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+    let on = numbers.iter().find(|n| n.id == adas_number.id).unwrap();
+    assert_eq!(on.token.as_ref().map(|t| t.id), Some(bobs_swap), "{on:?}");
     // The number still runs Bob's application, now Ada's, on Ada's token.
     let numbers = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
     let on = numbers.iter().find(|n| n.id == number.id).unwrap();
@@ -1773,4 +1799,19 @@ async fn a_number_passed_on_twice_in_one_save_keeps_what_its_last_owner_may_use(
         application: "Main line".into(),
     };
     assert_eq!(saved.stopped, [stopped]);
+    // Said on the event of the change to Bob, not on the one to Ada.
+    use app::domain::entity::activity_event;
+    use sea_orm::{QueryOrder, QuerySelect};
+    let details: Vec<Option<String>> = activity_event::Entity::find()
+        .order_by_desc(activity_event::Column::Id)
+        .limit(2)
+        .all(&d.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|event| event.detail)
+        .collect();
+    let to_bob = "to bob@example.com; off Main line, which they cannot see";
+    assert_eq!(details, [Some("to ada@example.com".to_owned()), Some(to_bob.to_owned())]);
 }

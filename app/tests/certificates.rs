@@ -561,9 +561,9 @@ async fn the_adder_or_an_admin_replaces_a_certificate_with_its_renewal() {
 }
 
 /// A renewal servers would refuse now (expired, or valid only from later)
-/// is refused while the current certificate still works, before a change
-/// is counted; one valid later is taken once it has started, or once the
-/// current one has expired.
+/// is refused while the current certificate works, before a change is
+/// counted; one valid later is taken once it has started, or while the
+/// current one has expired or not started itself.
 #[tokio::test]
 async fn a_renewal_servers_would_refuse_waits_while_the_current_one_works() {
     use app::domain::core::quota::QuotaPolicy;
@@ -608,4 +608,9 @@ async fn a_renewal_servers_would_refuse_waits_while_the_current_one_works() {
         issue_between(&authority, "next", &[], starts, starts + Duration::days(300));
     let taken = certificates::replace(&d, &ada, short.id, renewal(&later, &later_key)).await;
     assert_eq!(taken.unwrap().expiry, Expiry::NotYetValid);
+    // That one has not started either: a corrected one is no worse, taken.
+    let (fixed, fixed_key, ..) =
+        issue_between(&authority, "fixed", &[], starts, starts + Duration::days(365));
+    let taken = certificates::replace(&d, &ada, short.id, renewal(&fixed, &fixed_key)).await;
+    assert_eq!(taken.unwrap().subject, "CN=fixed");
 }

@@ -679,8 +679,12 @@ fn UserForm(
         {value.pending_email.clone().map(|to| view! {
             <p class="pending-email" id=format!("{prefix}pending-email")>
                 "Waiting for confirmation from " <strong>{to}</strong>
-                ": the address changes when the user opens the link sent there."
-                {(!value.disabled).then_some(" A new address here replaces that change.")}
+                {if value.disabled {
+                    ": the address changes once the user is enabled again and opens the link sent there, while it lasts."
+                } else {
+                    ": the address changes when the user opens the link sent there."
+                }}
+                {(!value.disabled && !yourself).then_some(" A new address here replaces that change.")}
             </p>
         })}
         <fieldset class="field" class:invalid=move || admin_error.get().is_some() aria-describedby=format!("{prefix}is-admin-error")>

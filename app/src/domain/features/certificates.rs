@@ -383,20 +383,25 @@ pub async fn replace(
     Ok(rows(d, me, vec![model.into()]).await?.remove(0))
 }
 
-/// Refuses a renewal servers would refuse now while `current` still works:
-/// every call would fail, from one that succeeds. One not valid yet is
-/// taken once it starts; an expired one never.
+/// Refuses a renewal servers would refuse now while `current` works (has
+/// started and not expired): every call would fail, from one that
+/// succeeds. One not valid yet is taken once it starts; either kind once
+/// the current one has expired, or while it has not started itself.
 fn refuse_unusable_renewal(
     renewal: &Parsed,
     current: &certificate::Model,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    if now >= current.not_after {
+    // A row an earlier build added has no start stored: read from its PEM.
+    let started = current.not_before.or_else(|| certificate::not_before_of(&current.cert_pem));
+    let works = started.is_none_or(|start| start <= now) && now < current.not_after;
+    if !works {
         return Ok(());
     }
     let why = if renewal.not_after <= now {
         format!(
-            "This certificate expired on {}, and the current one still works: add its renewal.",
+            "This certificate expired on {}, and the current one still works: replace it with \
+             a certificate valid now.",
             shown_time(renewal.not_after)
         )
     } else if now < renewal.not_before {

@@ -499,12 +499,6 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     .await
 }
 
-/// Whether `token` opens for its owner.
-fn opens(d: &Domain, token: &oauth_token::Model) -> bool {
-    let sealed = Sealed { key_id: token.key_id.clone(), ciphertext: token.ciphertext.clone() };
-    d.secrets.open(&sealed, &seal_context(token.account_id, token.owner_id)).is_ok()
-}
-
 /// How events name a token: its mode and the provider's account id (never the token).
 fn token_name(model: &oauth_token::Model) -> String {
     let mode = if model.livemode { "live" } else { "test" };
@@ -532,24 +526,27 @@ pub async fn access_token(d: &Domain, me: &Member, id: i32) -> Result<String, Ap
 /// deleted and the admin lists each Stripe account once:
 /// - a token for a Stripe account and mode the admin holds one for too
 ///   (connecting it again refreshes one token in place, never two): the
-///   admin's is kept, unless it does not open and the leaving user's does;
+///   admin's is kept, unless it can never open again and the other opens;
 ///   the deployments that used the other use the one kept;
-/// - a token sealed under a key the operator declared lost
-///   ([`Domain::lost_keys`]): nobody can use it again, and failing on it
-///   would keep its owner from ever being deleted. Logged; the admin
-///   connects that Stripe account again.
+/// - a token that can never open again ([`Opening::Never`]): nobody can use
+///   it, and failing on it would keep its owner from ever being deleted.
+///   Logged; the admin connects that Stripe account again.
 ///
-/// Any other token that does not open (a key another host holds, or a
-/// damaged row) fails the deletion, which can be tried again once it opens.
+/// A token under a key this process lacks and nobody declared lost
+/// (another host's) refuses the deletion, naming the token: it changes
+/// nothing and can be tried again once the key file is here.
 pub async fn hand_over(
     d: &Domain,
     txn: &DatabaseTransaction,
     from: i32,
     to: i32,
 ) -> Result<(), AppError> {
-    use crate::domain::core::secrets::SecretError;
-    let theirs =
-        oauth_token::Entity::find().filter(oauth_token::Column::OwnerId.eq(from)).all(txn).await?;
+    // In a fixed order, so a refusal names the same token each time.
+    let theirs = oauth_token::Entity::find()
+        .filter(oauth_token::Column::OwnerId.eq(from))
+        .order_by_asc(oauth_token::Column::Id)
+        .all(txn)
+        .await?;
     for token in theirs {
         let held = oauth_token::Entity::find()
             .filter(oauth_token::Column::OwnerId.eq(to))
@@ -558,33 +555,25 @@ pub async fn hand_over(
             .filter(oauth_token::Column::ProviderAccountId.eq(token.provider_account_id.as_str()))
             .one(txn)
             .await?;
-        // The admin's own is kept if it opens; one that does not gives its
-        // place to the leaving user's, re-sealed below.
         let broken = match held {
-            Some(held) if opens(d, &held) => {
-                merge_into(txn, token.id, held.id).await?;
-                continue;
-            }
-            other => other,
+            Some(held) => match opening(d, &held) {
+                Opening::Opens(_) => {
+                    merge_into(txn, token.id, held.id).await?;
+                    continue;
+                }
+                Opening::Never => Some(held),
+                Opening::NotHere => return Err(not_here(d, &held)),
+            },
+            None => None,
         };
-        let sealed = Sealed { key_id: token.key_id.clone(), ciphertext: token.ciphertext.clone() };
-        let text = match d.secrets.open(&sealed, &seal_context(token.account_id, from)) {
-            Ok(text) => text,
-            Err(SecretError::UnknownKey(key)) if d.lost_keys.contains(&key) => {
-                tracing::warn!(
-                    token = token.id,
-                    key,
-                    "a deleted user's OAuth token was sealed under a lost key: deleted, not \
-                     handed over"
-                );
+        let text = match opening(d, &token) {
+            Opening::Opens(text) => text,
+            Opening::Never => {
                 // Its deployments' links go with it (the foreign key cascades).
                 delete_found::<oauth_token::Entity>(txn, token.id).await?;
                 continue;
             }
-            Err(err) => {
-                tracing::error!(token = token.id, error = %err, "an OAuth token does not open");
-                return Err(AppError::Internal);
-            }
+            Opening::NotHere => return Err(not_here(d, &token)),
         };
         if let Some(broken) = broken {
             merge_into(txn, broken.id, token.id).await?;
@@ -597,6 +586,44 @@ pub async fn hand_over(
         active.update(txn).await?;
     }
     Ok(())
+}
+
+/// Whether a stored token opens for its owner.
+enum Opening {
+    Opens(String),
+    /// Never again: sealed under a key the operator declared lost
+    /// ([`Domain::lost_keys`]), or altered or damaged. Logged.
+    Never,
+    /// Sealed under a key this process does not hold and nobody declared
+    /// lost: another host's, until the key file is copied here. Logged.
+    NotHere,
+}
+
+fn opening(d: &Domain, token: &oauth_token::Model) -> Opening {
+    use crate::domain::core::secrets::SecretError;
+    let sealed = Sealed { key_id: token.key_id.clone(), ciphertext: token.ciphertext.clone() };
+    match d.secrets.open(&sealed, &seal_context(token.account_id, token.owner_id)) {
+        Ok(text) => Opening::Opens(text),
+        Err(SecretError::UnknownKey(key)) if !d.lost_keys.contains(&key) => {
+            tracing::error!(token = token.id, key, "an OAuth token's key is not here");
+            Opening::NotHere
+        }
+        Err(err) => {
+            tracing::warn!(token = token.id, error = %err, "an OAuth token never opens: dropped");
+            Opening::Never
+        }
+    }
+}
+
+/// Why a user is not deleted yet: `token` (theirs, or the admin's for the
+/// same Stripe account) is under another host's key.
+fn not_here(d: &Domain, token: &oauth_token::Model) -> AppError {
+    AppError::Conflict(format!(
+        "The OAuth token {} does not open on this server yet (its key has not reached it): \
+         nothing was deleted. Try again later; if it goes on, {}.",
+        token_name(token),
+        d.contact_support()
+    ))
 }
 
 /// Deletes the token `gone`, the deployments that used it using `kept`.
