@@ -592,7 +592,8 @@ pub async fn hand_over(
 enum Opening {
     Opens(String),
     /// Never again: sealed under a key the operator declared lost
-    /// ([`Domain::lost_keys`]), or altered or damaged. Logged.
+    /// ([`Domain::lost_keys`]), or altered or damaged. Logged; the hand-over
+    /// drops it.
     Never,
     /// Sealed under a key this process does not hold and nobody declared
     /// lost: another host's, until the key file is copied here. Logged.
@@ -609,7 +610,7 @@ fn opening(d: &Domain, token: &oauth_token::Model) -> Opening {
             Opening::NotHere
         }
         Err(err) => {
-            tracing::warn!(token = token.id, error = %err, "an OAuth token never opens: dropped");
+            tracing::warn!(token = token.id, error = %err, "an OAuth token will never open");
             Opening::Never
         }
     }
