@@ -694,7 +694,7 @@ async fn admins_page_through_their_own_accounts_events_newest_first_with_filters
     let csv = admin_activity::csv(&d, &admin, &by_bob).await.unwrap();
     let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 61);
-    assert_eq!(lines[0], "time,actor,kind,what,target,client_address,detail");
+    assert_eq!(lines[0], "\u{feff}time,actor,kind,what,target,client_address,detail");
     assert!(lines[1].contains("\"bob@example.com\",\"developer_key.created\""), "{}", lines[1]);
     assert!(lines[1].contains("\"target 59\""));
 }
@@ -838,7 +838,7 @@ async fn a_refused_activity_filter_does_not_spend_a_download() {
     before.assert_unchanged(&d).await;
     let all = ActivityFilter::default();
     let csv = admin_activity::csv(&d, &ada, &all).await.unwrap();
-    assert!(csv.starts_with("time,actor,kind,"), "{csv}");
+    assert!(csv.starts_with("\u{feff}time,actor,kind,"), "{csv}");
     let before = Snapshot::take(&d).await;
     let spent = admin_activity::csv(&d, &ada, &all).await;
     assert!(
@@ -1487,7 +1487,7 @@ async fn a_download_stops_when_its_admin_is_disabled() {
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await.admin().unwrap();
     let all = ActivityFilter::default();
     let mut export = admin_activity::csv_export(&d, &ada, &all).await.unwrap();
-    assert!(export.next_chunk().await.unwrap().unwrap().starts_with("time,actor,kind"));
+    assert!(export.next_chunk().await.unwrap().unwrap().starts_with("\u{feff}time,actor,kind"));
     users::disable(&d, &grace, ada.member().user_id()).await.unwrap();
     let refused = export.next_chunk().await;
     assert!(matches!(refused, Err(AppError::Forbidden(_))), "{refused:?}");

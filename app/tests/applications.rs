@@ -311,9 +311,13 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     );
 
     let both = used_by(&["IVR", "IVR copy"], 0);
-    assert_eq!(js_libraries::list(&d, &ada).await.unwrap()[0].used_by, both);
+    let libraries = js_libraries::list(&d, &ada).await.unwrap();
+    assert_eq!(libraries[0].used_by, both);
     let listed = integrations::list(&d, &ada).await.unwrap();
     assert_eq!(listed[0].used_by, both);
+    // Times to the minute and in UTC, as every list of the console gives them.
+    assert!(to_the_minute(&libraries[0].updated), "{}", libraries[0].updated);
+    assert!(to_the_minute(&listed[0].added), "{}", listed[0].added);
     // A member is told of the applications they can see only: none of Ada's
     // until one is shared with them.
     let bob = member_with(&d, ada.account_id(), "bob@example.com", false, false).await;
@@ -762,6 +766,7 @@ async fn a_deleted_users_tokens_pass_on_once_each_and_one_that_never_opens_goes(
     // Bob's, since the admin's does not open.
     let kept = [("acct_bob", bobs_own), ("acct_both", adas), ("acct_swap", bobs_swap)];
     assert_eq!(ids, kept, "{listed:?}");
+    assert!(listed.iter().all(|t| to_the_minute(&t.added)), "{listed:?}");
     // Re-sealed for their new owner: they open for Ada.
     for token in [bobs_own, bobs_swap] {
         assert_eq!(oauth_tokens::access_token(&d, &ada, token).await.unwrap(), "sk_test");
@@ -1814,4 +1819,9 @@ async fn a_number_passed_on_twice_in_one_save_keeps_what_its_last_owner_may_use(
         .collect();
     let to_bob = "to bob@example.com; off Main line, which they cannot see";
     assert_eq!(details, [Some("to ada@example.com".to_owned()), Some(to_bob.to_owned())]);
+}
+
+/// "2026-11-22 09:00 UTC", as the console gives a time: not a bare day.
+fn to_the_minute(shown: &str) -> bool {
+    chrono::NaiveDateTime::parse_from_str(shown, "%Y-%m-%d %H:%M UTC").is_ok()
 }

@@ -125,6 +125,20 @@ async fn a_user_without_a_password_cannot_log_in() {
     assert_eq!(before.new_events(&d).await, ["sign_in.failed invited@example.com"]);
 }
 
+/// A NUL in the address (which PostgreSQL refuses in a query) is an
+/// unknown address, not a server error, and neither is a NUL in the id of
+/// a session to end.
+#[tokio::test]
+async fn an_address_or_a_session_id_with_a_nul_is_unknown_not_an_error() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let before = Snapshot::take(&d).await;
+    let err = log_in_by_password(&d, "ada@example.com\u{0}", PASSWORD, "t").await.err().unwrap();
+    assert_eq!(err.message_for("password").as_deref(), Some(WRONG_CREDENTIALS));
+    assert_eq!(sessions::end(&d, &ada, "\u{0}").await, Err(AppError::NotFound));
+    before.assert_unchanged(&d).await;
+}
+
 #[tokio::test]
 async fn log_out_ends_the_session() {
     let (d, _) = fresh_domain().await;

@@ -249,9 +249,29 @@ async fn bad_input_is_named_beside_its_field_and_nothing_is_stored() {
         certificates::add(&d, &ada, input("api.example.com", &damaged, &key)).await.unwrap_err();
     assert_eq!(
         damaged.message_for("certificate").as_deref(),
-        Some("Certificate could not be read as X.509.")
+        Some(
+            "Certificate could not be read as X.509: paste the PEM file's whole text, from \
+             -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----."
+        )
     );
     assert_eq!(damaged.message_for("private_key"), None);
+    // Past the fields' size, each says how much it takes.
+    let padding = "\n".repeat(64 * 1024);
+    let long = certificates::add(
+        &d,
+        &ada,
+        input("api.example.com", &(cert.clone() + &padding), &(key.clone() + &padding)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        long.message_for("certificate").as_deref(),
+        Some("Certificate is too long: at most 64 KB. Paste the certificate and its chain only.")
+    );
+    assert_eq!(
+        long.message_for("private_key").as_deref(),
+        Some("Private Key is too long: at most 64 KB. Paste the one key only.")
+    );
     before.assert_unchanged(&d).await;
     assert!(certificates::list(&d, &ada).await.unwrap().is_empty());
 
@@ -412,6 +432,22 @@ async fn a_very_long_subject_is_shown_cut_short() {
         assert!(name.ends_with('…'), "{name}");
     }
     assert!(row.subject.starts_with("CN=xxx"), "{}", row.subject);
+    let listed = certificates::list(&d, &ada).await.unwrap();
+    assert_eq!((&listed[0].subject, &listed[0].issuer), (&row.subject, &row.issuer));
+}
+
+/// A name that reorders itself or holds a control character (a NUL, which
+/// PostgreSQL would refuse to store) is shown with those characters as
+/// their codes, not as they would act.
+#[tokio::test]
+async fn a_subject_with_control_or_reordering_characters_is_shown_with_their_codes() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let authority = ca("Issuer\u{2028}Two");
+    let (cert, key, ..) = issue(&authority, "Ann\u{202e}gpj.exe\u{0}\n", &[], 30);
+    let row = certificates::add(&d, &ada, input("codes.example.com", &cert, &key)).await.unwrap();
+    assert_eq!(row.subject, "CN=Ann\\u{202e}gpj.exe\\u{0}\\u{a}");
+    assert_eq!(row.issuer, "CN=Issuer\\u{2028}Two");
     let listed = certificates::list(&d, &ada).await.unwrap();
     assert_eq!((&listed[0].subject, &listed[0].issuer), (&row.subject, &row.issuer));
 }

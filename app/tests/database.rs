@@ -36,6 +36,57 @@ async fn a_sqlite_file_is_read_beside_its_writer_and_never_written_through_the_r
     let _ = std::fs::remove_file(&path);
 }
 
+/// A listing built from several tables reads in one snapshot
+/// (`Domain::snapshot`): what another request commits meanwhile (a user
+/// deleted, whose applications pass to the admin) is not half seen, and
+/// the listing cannot meet a row whose owner is gone.
+#[tokio::test]
+async fn a_snapshot_reads_one_moment_of_the_database_while_others_write() {
+    let (d, _) = domain_on(&fresh_shared_database_url().await).await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let name = format!("SELECT company_name FROM accounts WHERE id = {}", ada.account_id());
+    let rename =
+        format!("UPDATE accounts SET company_name = 'Renamed' WHERE id = {}", ada.account_id());
+
+    let read = d.snapshot().await.unwrap();
+    assert_eq!(text(&read, &name).await, ["Acme"]);
+    d.db.execute_unprepared(&rename).await.unwrap();
+    assert_eq!(text(&read, &name).await, ["Acme"], "the snapshot's moment, to its end");
+    read.commit().await.unwrap();
+    assert_eq!(text(&d.read, &name).await, ["Renamed"], "after it, the commit");
+
+    // It only reads: a write sent through it by mistake fails loudly.
+    let read = d.snapshot().await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = read.execute_unprepared("UPDATE accounts SET company_name = 'x'").await;
+    assert!(refused.is_err(), "a write in a read-only snapshot");
+    read.rollback().await.unwrap();
+    before.assert_unchanged(&d).await;
+}
+
+/// On PostgreSQL the readiness probe asks on a connection of its own: a
+/// process whose pool is taken by slow requests is busy, not unready (a
+/// load balancer would move its load to the others, which would fill in
+/// turn).
+#[tokio::test]
+async fn a_process_whose_pool_is_busy_is_still_ready() {
+    use app::domain::core::db::{readiness, Readiness};
+    use sea_orm::TransactionTrait;
+    let url = fresh_shared_database_url().await;
+    if !url.starts_with("postgres") {
+        eprintln!("SQLite: the probe reads the local file on the read pool");
+        return;
+    }
+    let (d, _) = domain_on(&url).await;
+    let mut held = Vec::new();
+    while let Ok(Ok(txn)) = tokio::time::timeout(Duration::from_millis(500), d.read.begin()).await {
+        held.push(txn);
+    }
+    assert!(held.len() >= 2, "the pool is full with {} held", held.len());
+    let answer = tokio::time::timeout(Duration::from_secs(2), readiness(&d.probe)).await;
+    assert_eq!(answer.expect("answered within the probe's 2 s"), Readiness::Ready);
+}
+
 /// PostgreSQL may drop a pooled connection (a restart, a proxy's idle
 /// timeout). The pool checks a connection that has sat idle before handing
 /// it out, so the next request gets a live one instead of an error; one in
@@ -154,16 +205,28 @@ async fn a_failed_migration_on_sqlite_leaves_no_half_applied_schema() {
     let _ = std::fs::remove_file(&path);
 }
 
-/// An operator command migrates only a new database: run from a newer build
+/// An operator command migrates no database: run from a newer build
 /// before its servers, it refuses instead of migrating the database under
 /// the older servers, and changes nothing; a backup opens it as it is.
+/// Pointed at a database without the console's tables, it sets nothing up.
 #[tokio::test]
 async fn an_operator_command_does_not_migrate_a_database_in_use() {
     use app::domain::core::db::{connect_as, readiness, Opening, Readiness};
     // A file or a PostgreSQL database of its own, new and empty.
     let url = fresh_shared_database_url().await;
-    // A new database: the command sets it up.
-    let new = connect_as(&url, Opening::Command).await.unwrap();
+    let refused = connect_as(&url, Opening::Command).await.err().expect("refused");
+    assert!(refused.to_string().contains("the database has no console tables"), "{refused}");
+    let conn = Database::connect(&url).await.unwrap();
+    let tables = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table'",
+    };
+    assert_eq!(text(&conn, tables).await, Vec::<String>::new(), "nothing was set up");
+    conn.close().await.unwrap();
+    // The servers' first start sets it up.
+    let new = connect_as(&url, Opening::Serving).await.unwrap();
     assert_eq!(readiness(&new.write).await, Readiness::Ready);
     // The servers run an older build: its last migration is not applied.
     use sea_orm_migration::MigratorTrait;

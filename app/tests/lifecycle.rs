@@ -515,7 +515,7 @@ async fn a_changed_or_reset_password_is_told_to_the_address_with_the_keys_that_s
     assert!(told[0].contains("was changed on the My Account page"), "{}", told[0]);
     assert!(told[0].contains("from 203.0.113.9"), "{}", told[0]);
     assert!(told[0].contains("Your other sessions were logged out."), "{}", told[0]);
-    let made = d.clock.now().format("%Y-%m-%d");
+    let made = d.clock.now().format("%Y-%m-%d %H:%M UTC");
     let named = format!("\n  - \"Nightly report\", made {made}\n");
     assert!(told[0].contains(&named), "the key that still works: {}", told[0]);
     let escaped = format!("\n  - \"Backup\\\" is safe. Support changed it\", made {made}\n");

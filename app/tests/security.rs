@@ -1974,6 +1974,21 @@ async fn turning_two_factor_on_ends_a_pending_email_change() {
     before.assert_unchanged(&d).await;
     let email = user::Entity::find_by_id(me.user_id()).one(&d.db).await.unwrap().unwrap().email;
     assert_eq!(email, "ada@example.com");
+    // The notice says what turning it on ended.
+    let notice = outbox::Entity::find()
+        .filter(outbox::Column::Subject.eq("Two-factor authentication is on"))
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let said = app::domain::testing::body_of(&d, &notice);
+    assert!(
+        said.contains(
+            "Your other sessions were logged out, and an email change waiting for its \
+             confirmation, if any, was cancelled."
+        ),
+        "{said}"
+    );
 }
 
 /// A log-in waiting for its code, opened with the old password, opens no

@@ -138,10 +138,15 @@ pub fn is_api_path(path: &str) -> bool {
 /// A request that ran past the request timeout, in the API's format (the
 /// timeout's own answer is an empty 503).
 pub fn timed_out(within: std::time::Duration) -> Response {
-    let message = format!(
+    unavailable(format!(
         "The server did not answer within {} seconds. Please try again later.",
         within.as_secs_f64()
-    );
+    ))
+}
+
+/// A 503 with the API's error body, for a script that reads every answer
+/// as JSON (a request timed out, a server still starting).
+pub fn unavailable(message: String) -> Response {
     let error = ErrorDetail { code: UNAVAILABLE, message, fields: None };
     (StatusCode::SERVICE_UNAVAILABLE, Json(ErrorBody { error })).into_response()
 }

@@ -275,14 +275,14 @@ pub async fn execute(
         Command::Mail(MailCommand::Retry { id, all }) => {
             retry_mail(domain, if all { None } else { id }).await
         }
-        Command::Secrets(SecretsCommand::Status) => secrets_status(domain).await,
+        Command::Secrets(SecretsCommand::Status) => secrets_status(domain, key_file).await,
         Command::Secrets(SecretsCommand::Rotate { wait }) => match key_file {
             Some(key_file) => rotate(domain, key_file, Duration::from_secs(wait)).await,
             None => Err("secrets rotate needs the key file".into()),
         },
         Command::Settings(SettingsCommand::Show) => show_settings(domain).await,
         Command::Settings(SettingsCommand::Adopt { yes }) => adopt_settings(domain, yes).await,
-        Command::Backup { to } => backup(domain, &to).await,
+        Command::Backup { to } => backup(domain, &to, key_file).await,
     }
 }
 
@@ -530,9 +530,26 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
 }
 
 /// `secrets status`: one line per table and key id, the current key marked.
-async fn secrets_status(domain: &Domain) -> Result<String, String> {
+/// The key file named, when it is not there: `backup` and `secrets status`
+/// run without it (main's `KeyFile::IfThere`), and say so.
+fn missing(key_file: Option<&Path>) -> Option<&Path> {
+    key_file.filter(|file| !file.exists())
+}
+
+async fn secrets_status(domain: &Domain, key_file: Option<&Path>) -> Result<String, String> {
     let counts =
         operator::secrets_status(domain, &Operator::from_command_line()).await.map_err(explain)?;
+    if let Some(file) = missing(key_file) {
+        // No key here opens anything: the ids say which keys a copy of the
+        // file must hold (or `SECRET_KEYS_LOST` must give up).
+        let mut lines = vec![format!(
+            "No key file at {}: is SECRET_KEYS_FILE (or DATA_DIR) the servers'? These secrets \
+             open only with the keys named here.",
+            file.display()
+        )];
+        lines.extend(counts.iter().map(|c| format!("{}\t{}\t{}", c.table, c.key_id, c.count)));
+        return Ok(lines.join("\n"));
+    }
     let current = domain.secrets.current_key_id();
     if counts.is_empty() {
         return Ok(format!("No stored secrets. The current key is {current}."));
@@ -547,9 +564,18 @@ async fn secrets_status(domain: &Domain) -> Result<String, String> {
         .join("\n"))
 }
 
-async fn backup(domain: &Domain, to: &Path) -> Result<String, String> {
+async fn backup(domain: &Domain, to: &Path, key_file: Option<&Path>) -> Result<String, String> {
     let bytes =
         operator::backup(domain, &Operator::from_command_line(), to).await.map_err(explain)?;
+    if let Some(file) = missing(key_file) {
+        return Ok(format!(
+            "Backed up the database to {} ({bytes} bytes). There is no key file at {}: without \
+             the keys that sealed them, the copy's stored secrets do not open. Find the file \
+             (`secrets status` names its keys) and keep a copy of it with this one.",
+            to.display(),
+            file.display()
+        ));
+    }
     Ok(format!(
         "Backed up the database to {} ({bytes} bytes). To restore it, stop every server, \
          replace the database file (default $DATA_DIR/console.db) with this copy, remove \
@@ -692,16 +718,6 @@ pub async fn refuse_unknown_keys(
     };
     let (given_up, missing): (Vec<_>, Vec<_>) =
         unknown.iter().partition(|c| lost.contains(&c.key_id));
-    if !given_up.is_empty() {
-        let failed = operator::give_up_lost_keys(domain, &operator, lost)
-            .await
-            .map_err(|err| format!("secret keys: cannot give up the lost keys: {err}"))?;
-        tracing::warn!(
-            sealed = said(&given_up),
-            emails_failed_now = failed,
-            "SECRET_KEYS_LOST: starting without keys declared lost; what they sealed does not open"
-        );
-    }
     if !missing.is_empty() {
         return Err(format!(
             "secret keys: {} lacks keys the database's secrets are sealed with ({}). Restore the \
@@ -718,12 +734,26 @@ pub async fn refuse_unknown_keys(
     let agreed = operator::agree_on_current_key(domain, &operator, &domain.secrets, lost)
         .await
         .map_err(|err| format!("secret keys: cannot check the servers' key: {err}"))?;
-    match agreed {
-        operator::KeyAgreement::Agreed => Ok(()),
-        operator::KeyAgreement::Differs { ours, theirs, why } => {
-            Err(key_differs(key_file, &ours, &theirs, why))
-        }
+    if let operator::KeyAgreement::Differs { ours, theirs, why } = agreed {
+        return Err(key_differs(key_file, &ours, &theirs, why));
     }
+    // Only once the start is sure to go on, and only the keys this file
+    // lacks: a key declared lost and found again (added back to the file)
+    // opens its emails, which a `mail retry` may have queued again.
+    if !given_up.is_empty() {
+        let mut ids: Vec<String> = given_up.iter().map(|c| c.key_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let failed = operator::give_up_lost_keys(domain, &operator, &ids)
+            .await
+            .map_err(|err| format!("secret keys: cannot give up the lost keys: {err}"))?;
+        tracing::warn!(
+            sealed = said(&given_up),
+            emails_failed_now = failed,
+            "SECRET_KEYS_LOST: starting without keys declared lost; what they sealed does not open"
+        );
+    }
+    Ok(())
 }
 
 /// Why a process whose key file's current key is not the servers' does not

@@ -105,8 +105,20 @@ fn oauth_config() -> Result<OAuthConfig, String> {
     // What the code's exchange would refuse, refused now.
     app::domain::core::outbound::parse_url(&token_url)
         .map_err(|err| format!("STRIPE_TOKEN_URL {token_url:?}: {err}"))?;
+    // The browser is sent there with the flow's state: over plain HTTP
+    // (loopback test providers aside) anyone on the way would read it. The
+    // flow's query is added after a `?`, so the URL must not have one.
+    let authorize_url = var("STRIPE_AUTHORIZE_URL").unwrap_or(defaults.authorize_url.clone());
+    app::domain::core::outbound::parse_url(&authorize_url)
+        .map_err(|err| format!("STRIPE_AUTHORIZE_URL {authorize_url:?}: {err}"))?;
+    if authorize_url.contains(['?', '#']) {
+        return Err(format!(
+            "STRIPE_AUTHORIZE_URL {authorize_url:?}: no query or fragment; the console adds \
+             the flow's own"
+        ));
+    }
     Ok(OAuthConfig {
-        authorize_url: var("STRIPE_AUTHORIZE_URL").unwrap_or(defaults.authorize_url.clone()),
+        authorize_url,
         token_url,
         test: oauth_client("STRIPE_CLIENT_ID_TEST", "STRIPE_SECRET_KEY_TEST")?,
         live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE")?,

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use app::domain::core::db::{self, Readiness};
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
@@ -27,9 +28,16 @@ async fn healthz() -> &'static str {
 /// What the listener answers before the application is ready: `/healthz`
 /// says the process lives, anything else is 503 with a `Retry-After`
 /// (`/readyz` included).
+/// The JSON API answers in its own error format, as it does once started.
 pub fn starting() -> Router {
-    Router::new().route("/healthz", get(healthz)).fallback(|| async {
-        (StatusCode::SERVICE_UNAVAILABLE, [(http::header::RETRY_AFTER, "5")], "starting")
+    Router::new().route("/healthz", get(healthz)).fallback(|uri: http::Uri| async move {
+        let retry = [(http::header::RETRY_AFTER, "5")];
+        if uri.path().starts_with(crate::api_v1::BASE) {
+            let message = "The server is starting. Please try again in a few seconds.";
+            (retry, crate::api_v1::unavailable(message.into())).into_response()
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, retry, "starting").into_response()
+        }
     })
 }
 
@@ -48,7 +56,7 @@ async fn readyz(State(web): State<WebContext>) -> (StatusCode, &'static str) {
     // A probe answers within its own timeout (often 1 s to a few), not
     // after the pool's: a database gone away is "not ready" at once.
     let answer =
-        tokio::time::timeout(PROBE_TIMEOUT, db::readiness(&web.domain.read)).await.unwrap_or_else(
+        tokio::time::timeout(PROBE_TIMEOUT, db::readiness(&web.domain.probe)).await.unwrap_or_else(
             |_| Readiness::NoAnswer(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
         );
     log_change(&answer);

@@ -8,7 +8,7 @@ use app::domain::core::limits::SessionPolicy;
 use app::domain::core::mail::Transport;
 use app::domain::core::provisioning::{self, LocalPool};
 use app::domain::core::quota::QuotaPolicy;
-use app::domain::core::secrets::Secrets;
+use app::domain::core::secrets::{Keyring, Secrets};
 use app::domain::Domain;
 use axum::Router;
 use clap::Parser;
@@ -62,7 +62,18 @@ async fn main() -> ExitCode {
     if let Err(err) = config.prepare_data_dir() {
         return fail(&format!("cannot create {}: {err}", config.data_dir.display()));
     }
-    let parts = match DomainParts::check(&config, matches!(command, cli::Command::Serve)) {
+    // The two commands that help put a lost key file right (a backup, the
+    // keys that sealed what is stored) run without one: they seal nothing.
+    let helps = matches!(
+        command,
+        cli::Command::Secrets(cli::SecretsCommand::Status) | cli::Command::Backup { .. }
+    );
+    let keys = match (&command, helps) {
+        (cli::Command::Serve, _) => KeyFile::MayCreate,
+        (_, true) => KeyFile::IfThere,
+        (_, false) => KeyFile::Needed,
+    };
+    let parts = match DomainParts::check(&config, keys) {
         Ok(parts) => parts,
         Err(message) => return fail(&message),
     };
@@ -115,10 +126,6 @@ async fn main() -> ExitCode {
             // The two commands that help put a lost key file right run
             // anyway, and on a database older than this build (a backup
             // before an upgrade).
-            let helps = matches!(
-                command,
-                cli::Command::Secrets(cli::SecretsCommand::Status) | cli::Command::Backup { .. }
-            );
             let opening = if helps { db::Opening::AsItIs } else { db::Opening::Command };
             let mut domain = match parts.open(&config, opening).await {
                 Ok(domain) => domain,
@@ -156,6 +163,21 @@ async fn main() -> ExitCode {
     }
 }
 
+/// What a process needs of the key file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyFile {
+    /// A server: its first start creates it.
+    MayCreate,
+    /// An operator command that seals (an invitation, a notice): the
+    /// servers' own file, never a fresh key no server holds.
+    Needed,
+    /// `backup` and `secrets status`, which seal nothing: the file if it is
+    /// there, and otherwise a key of their own that opens nothing stored,
+    /// so an operator whose file is lost can still back up and see what
+    /// the lost keys sealed.
+    IfThere,
+}
+
 /// What the domain is made of besides its database, checked from the
 /// configuration before the database is opened.
 struct DomainParts {
@@ -169,13 +191,12 @@ struct DomainParts {
 }
 
 impl DomainParts {
-    /// `serving`: a server may create the key file on its first start; an
-    /// operator command needs the servers' own.
-    fn check(config: &Config, serving: bool) -> Result<DomainParts, String> {
+    fn check(config: &Config, keys: KeyFile) -> Result<DomainParts, String> {
         let file = &config.secret_keys_file;
-        let secrets = match serving {
-            true => Secrets::from_file(file),
-            false => Secrets::from_existing_file(file),
+        let secrets = match keys {
+            KeyFile::MayCreate => Secrets::from_file(file),
+            KeyFile::IfThere if !file.exists() => Ok(Secrets::fixed(Keyring::generate())),
+            KeyFile::Needed | KeyFile::IfThere => Secrets::from_existing_file(file),
         };
         Ok(DomainParts {
             secrets: secrets.map_err(|err| format!("secret keys: {err}"))?,
@@ -313,7 +334,11 @@ async fn serve(
         println!("Prometheus metrics: http://{addr}/metrics");
     }
     let worker = worker::spawn(domain.clone(), transport, sender, stopped.clone());
-    let (database, background) = (domain.db.clone(), domain.background.clone());
+    // Every pool: the read and search pools too (on PostgreSQL, connections
+    // dropped at exit instead of closed log an error on its server).
+    let pools =
+        [domain.db.clone(), domain.read.clone(), domain.search_index.clone(), domain.probe.clone()];
+    let background = domain.background.clone();
     let web = WebContext::new(WebSettings {
         domain,
         secure_cookies: config.secure_cookies(),
@@ -390,7 +415,15 @@ async fn serve(
     }
     // Closing waits for every connection to come back to the pool; a request
     // still running after the grace may hold one, so the wait is bounded too.
-    match tokio::time::timeout(CLOSE_DATABASE_WITHIN, database.close_by_ref()).await {
+    let closing = async {
+        // A pool shared by two fields (the read pool on PostgreSQL) closes
+        // once; closing it again is a no-op.
+        for pool in &pools {
+            pool.close_by_ref().await?;
+        }
+        Ok::<(), sea_orm::DbErr>(())
+    };
+    match tokio::time::timeout(CLOSE_DATABASE_WITHIN, closing).await {
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::warn!(error = %err, "closing the database"),
         Err(_) => tracing::warn!("the database did not close in time; exiting anyway"),

@@ -103,7 +103,7 @@ fn admins_list_filter_download_and_query_their_accounts_activity() {
         );
         let lines: Vec<&str> = csv.body.lines().collect();
         assert_eq!(lines.len(), 3, "{}", csv.body);
-        assert!(lines[0].starts_with("time,actor,kind"));
+        assert!(lines[0].starts_with("\u{feff}time,actor,kind"));
         assert!(lines[1].contains("\"bob@acme.test\",\"sign_in.succeeded\""), "{}", lines[1]);
         assert_eq!(
             app.page("/account/activity.csv", Some(&member)).await.status,

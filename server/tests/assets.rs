@@ -288,7 +288,7 @@ fn the_activity_download_streams_compressed_to_its_end() {
                 "zstd" => unzstd(&reply.raw),
                 _ => reply.body.clone(),
             };
-            assert!(csv.starts_with("time,actor,kind,"), "{encoding}: {csv}");
+            assert!(csv.starts_with("\u{feff}time,actor,kind,"), "{encoding}: {csv}");
             assert!(csv.contains("\"account.signed_up\""), "{encoding}: {csv}");
         }
     })

@@ -113,16 +113,30 @@ fn what_the_server_writes_is_for_its_own_user_alone() {
     // than given a fresh key, which would seal what it queues (an
     // invitation, a notice) with a key no server holds.
     let elsewhere = scratch.join("no-such-keys");
-    let refused = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["secrets", "status"])
-        .env("DATA_DIR", &scratch)
-        .env("DATABASE_URL", "")
-        .env("SECRET_KEYS_FILE", &elsewhere)
-        .output()
-        .expect("run the server binary");
+    let command = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(args)
+            .env("DATA_DIR", &scratch)
+            .env("DATABASE_URL", "")
+            .env("SECRET_KEYS_FILE", &elsewhere)
+            .output()
+            .expect("run the server binary")
+    };
+    let refused = command(&["mail", "failed"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains("no-such-keys does not exist"), "{}", stderr(&refused));
     assert!(!elsewhere.exists());
+    // The two that seal nothing run without it, to help whoever lost it:
+    // a backup, and which keys sealed what is stored (the first start's
+    // own key sealed nothing yet), each saying the file is not there.
+    let status = command(&["secrets", "status"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    assert!(stdout(&status).starts_with("No key file at "), "{}", stdout(&status));
+    let copy = scratch.join("without-keys.db");
+    let backed_up = command(&["backup", "--to", copy.to_str().unwrap()]);
+    assert_eq!(backed_up.status.code(), Some(0), "{}", stderr(&backed_up));
+    assert!(stdout(&backed_up).contains("There is no key file at "), "{}", stdout(&backed_up));
+    assert!(copy.exists() && !elsewhere.exists());
     std::fs::remove_dir_all(&scratch).unwrap();
 }
 
@@ -161,7 +175,7 @@ fn an_operator_command_without_a_database_is_refused_and_creates_nothing() {
 fn settings_that_cannot_be_meant_stop_the_start() {
     let scratch = std::env::temp_dir().join(format!("console-mailcfg-{}", std::process::id()));
     let smtp = ("SMTP_HOST", "mail.example.com");
-    let cases: [(&[(&str, &str)], &str); 11] = [
+    let cases: [(&[(&str, &str)], &str); 13] = [
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_SECURITY", "ssl")], "SMTP_SECURITY must be"),
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_PORT", "smtp")], "SMTP_PORT must be a port"),
         (&[("MAIL_DIR", "/etc/passwd/mail")], "MAIL_DIR /etc/passwd/mail"),
@@ -182,6 +196,15 @@ fn settings_that_cannot_be_meant_stop_the_start() {
             "STRIPE_CLIENT_ID_LIVE and STRIPE_SECRET_KEY_LIVE go together",
         ),
         (&[("STRIPE_TOKEN_URL", "http://stripe.example/token")], "STRIPE_TOKEN_URL"),
+        // The browser would carry the flow's state over plain HTTP.
+        (
+            &[("STRIPE_AUTHORIZE_URL", "http://connect.stripe.example/oauth/authorize")],
+            "STRIPE_AUTHORIZE_URL \"http://connect.stripe.example/oauth/authorize\": plain http",
+        ),
+        (
+            &[("STRIPE_AUTHORIZE_URL", "https://connect.stripe.example/authorize?x=1")],
+            "STRIPE_AUTHORIZE_URL \"https://connect.stripe.example/authorize?x=1\": no query",
+        ),
     ];
     for (settings, expected) in cases {
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));

@@ -22,8 +22,9 @@ fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
         let handle = server::prometheus::install().unwrap();
         let mut app = TestApp::new().await;
         app.configure(|d| {
-            d.quotas =
-                QuotaPolicy::default().with_overrides("password_reset.recipient=1/60").unwrap()
+            d.quotas = QuotaPolicy::default()
+                .with_overrides("password_reset.recipient=1/60,wrong_api_key.total=1/1")
+                .unwrap()
         });
         let metrics = server::prometheus::router(handle, app.domain.clone());
         let scrape = || async {
@@ -54,7 +55,19 @@ fn requests_mail_log_ins_and_pools_are_counted_and_served_apart() {
             app.call("request_password_reset", &[("email", "grace@example.com")], None).await;
         }
 
+        // Wrong developer keys past everyone's count are still answered 401,
+        // only no longer counted: no refusal for the limits' metric.
+        for _ in 0..2 {
+            let peer: std::net::SocketAddr = "192.0.2.1:4000".parse().unwrap();
+            let wrong = Request::get("/api/v1/me")
+                .header(http::header::AUTHORIZATION, "Bearer vk_made-up")
+                .extension(axum::extract::ConnectInfo(peer));
+            let wrong = app.send(wrong.body(Body::empty()).unwrap()).await;
+            assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+        }
+
         let text = scrape().await;
+        assert_eq!(value(&text, r#"console_limit_refusals_total{action="wrong_api_key"}"#), None);
         let get_login = r#"console_http_requests_total{method="GET",route="/login",status="200"}"#;
         assert_eq!(value(&text, get_login), Some(2.0), "{text}");
         let not_found =

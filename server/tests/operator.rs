@@ -570,3 +570,54 @@ fn a_command_acts_with_the_servers_recorded_limits_not_its_shells() {
         std::fs::remove_dir_all(&dir).unwrap();
     })
 }
+
+/// `SECRET_KEYS_LOST` gives up only the keys the key file lacks, and only
+/// once the start goes on: a key declared lost and found again (back in
+/// the file) keeps its emails, and a start refused for a key still missing
+/// fails none.
+#[test]
+fn only_keys_still_lost_are_given_up_and_only_by_a_start_that_goes_on() {
+    use app::domain::entity::email_outbox as outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    run(async {
+        let app = TestApp::new().await;
+        let dir = std::env::temp_dir().join(format!("console-lost-keys-{}", std::process::id()));
+        let key_file = dir.join("secret-keys");
+        let _ = std::fs::remove_dir_all(&dir);
+        let d = Domain { secrets: Arc::new(Secrets::from_file(&key_file).unwrap()), ..app.domain };
+        server::cli::refuse_unknown_keys(&d, &key_file, &[]).await.unwrap();
+        let found_again = d.secrets.current_key_id();
+        let (lost, missing) =
+            (Secrets::fixed(Keyring::generate()), Secrets::fixed(Keyring::generate()));
+        let email = |to: &str| Email { to: to.into(), subject: "Hi".into(), body: "Hello".into() };
+        let now = d.clock.now();
+        mail::enqueue(&d.db, &d.secrets, now, email("kept@example.com")).await.unwrap();
+        mail::enqueue(&d.db, &lost, now, email("lost@example.com")).await.unwrap();
+        mail::enqueue(&d.db, &missing, now, email("missing@example.com")).await.unwrap();
+        let statuses = || async {
+            let all = outbox::Entity::find().order_by_asc(outbox::Column::ToAddress).all(&d.db);
+            let all = all.await.unwrap();
+            all.into_iter().map(|e| (e.to_address, e.status)).collect::<Vec<_>>()
+        };
+        let pending = |to: &str| (to.to_owned(), mail::PENDING.to_owned());
+
+        let declared = [lost.current_key_id(), found_again];
+        let refused = server::cli::refuse_unknown_keys(&d, &key_file, &declared).await;
+        let refused = refused.unwrap_err();
+        assert!(refused.contains(&missing.current_key_id()), "{refused}");
+        let all_pending = [
+            pending("kept@example.com"),
+            pending("lost@example.com"),
+            pending("missing@example.com"),
+        ];
+        assert_eq!(statuses().await, all_pending, "a refused start gives nothing up");
+
+        let gone = outbox::Entity::delete_many()
+            .filter(outbox::Column::ToAddress.eq("missing@example.com"));
+        gone.exec(&d.db).await.unwrap();
+        server::cli::refuse_unknown_keys(&d, &key_file, &declared).await.unwrap();
+        let failed = ("lost@example.com".to_owned(), mail::FAILED.to_owned());
+        assert_eq!(statuses().await, [pending("kept@example.com"), failed]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+}

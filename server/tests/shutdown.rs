@@ -269,6 +269,11 @@ async fn while_its_database_opens_a_server_is_alive_but_not_ready() {
     let page = answer(TcpStream::connect(addr).await.unwrap(), addr, "/login").await;
     assert!(page.starts_with("http/1.1 503"), "{page}");
     assert!(page.contains("retry-after: 5\r\n"), "{page}");
+    // The JSON API in its own error format, as a script reads every answer.
+    let api = answer(TcpStream::connect(addr).await.unwrap(), addr, "/api/v1/me").await;
+    assert!(api.starts_with("http/1.1 503") && api.contains("retry-after: 5\r\n"), "{api}");
+    assert!(api.contains("content-type: application/json"), "{api}");
+    assert!(api.contains("\"code\":\"unavailable\""), "{api}");
     // A browser opens connections ahead of its requests.
     let early = TcpStream::connect(addr).await.unwrap();
 

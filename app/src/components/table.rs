@@ -148,3 +148,19 @@ pub fn email_parts(email: String) -> impl IntoView {
         None => Either::Right(email),
     }
 }
+
+/// A yes-or-no cell: a tick or a dash for the eye, `yes` or `no` for a
+/// screen reader (a plain span's aria-label is not read). A dash, not an
+/// empty cell: a column of blanks (2FA, off for everyone at first; PCI, off
+/// for most numbers) looked like data that had not loaded.
+pub fn mark(on: bool, yes: &'static str, no: &'static str) -> impl IntoView {
+    if on {
+        Either::Left(
+            view! { <span class="check" aria-hidden="true">"✓"</span><span class="sr-only">{yes}</span> },
+        )
+    } else {
+        Either::Right(
+            view! { <span class="no" aria-hidden="true">"–"</span><span class="sr-only">{no}</span> },
+        )
+    }
+}

@@ -103,7 +103,7 @@ fn PemFields(
 ) -> impl IntoView {
     view! {
         <TextAreaField label="Certificate" name="certificate" form rows=6 code=true hint="PEM, starting with -----BEGIN CERTIFICATE-----." error=field_error(result, "certificate") />
-        <TextAreaField label="Private Key" name="private_key" form rows=6 code=true hint="PEM without a passphrase: BEGIN PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY." error=field_error(result, "private_key") />
+        <TextAreaField label="Private Key" name="private_key" form rows=6 code=true hint="PEM without a passphrase: BEGIN PRIVATE KEY (RSA, EC or Ed25519), RSA PRIVATE KEY or EC PRIVATE KEY." error=field_error(result, "private_key") />
     }
 }
 

@@ -67,6 +67,21 @@ pub fn OAuthTokensTab() -> impl IntoView {
             let _ = url;
         }
     });
+    // Until the provider's page has replaced this one the button stays busy:
+    // a second press would start a second connection, spending another of
+    // the hour's starts and holding another place among the tokens. A page
+    // the browser brings back from its cache (Back from Stripe) is usable
+    // again.
+    let leaving = move || start.pending().get() || matches!(start.value().get(), Some(Ok(_)));
+    #[cfg(feature = "hydrate")]
+    {
+        let restored = window_event_listener(leptos::ev::pageshow, move |ev| {
+            if ev.persisted() {
+                start.value().set(None);
+            }
+        });
+        on_cleanup(move || restored.remove());
+    }
     let dialogs = RowDialogs::<OAuthTokenRow>::new();
     let done = RwSignal::new(None);
     // The outcome goes once the user does something else here: beside
@@ -102,7 +117,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
                                 {live.then(|| view! { <option value="live">"Live"</option> })}
                             </select>
                         </div>
-                        <button type="submit" class="primary" disabled=move || start.pending().get() aria-busy=move || start.pending().get().then_some("true")>"Add Token"</button>
+                        <button type="submit" class="primary" disabled=leaving aria-busy=move || leaving().then_some("true")>"Add Token"</button>
                     </form>
                     <FormStatus error=form_error(start.value(), &[]) />
                 })

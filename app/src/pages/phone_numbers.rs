@@ -20,7 +20,7 @@ use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, Confirm};
 use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
-use crate::components::table::{DataTable, DeleteButton, RowActions};
+use crate::components::table::{mark, DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{
     readable_phone, AppError, ApplicationRow, OAuthTokenRow, OwnerChange, PhoneNumberRow,
@@ -283,13 +283,7 @@ fn NumberRow(
                     }))
                 />
             </td>
-            <td class="pci">
-                {if row.pci {
-                    Either::Left(view! { <span aria-hidden="true" title="PCI-enabled">"✓"</span><span class="sr-only">"PCI-enabled"</span> })
-                } else {
-                    Either::Right(view! { <span class="sr-only">"Not PCI-enabled"</span> })
-                }}
-            </td>
+            <td>{pci_mark(row.pci)}</td>
             <RowActions>
                 <DeleteButton dialogs row=row.clone() name=readable.clone() />
             </RowActions>
@@ -537,7 +531,7 @@ fn MyNumberRow(
     view! {
         <tr>
             <td>{readable.clone()}</td>
-            <td class="pci">{row.pci.then(|| view! { <span aria-hidden="true">"✓"</span> })}<span class="sr-only">{if row.pci { "PCI-enabled" } else { "Not PCI-enabled" }}</span></td>
+            <td>{pci_mark(row.pci)}</td>
             <td>
                 <label class="sr-only" for=select_id.clone()>{format!("Application for {readable}")}</label>
                 <select
@@ -605,4 +599,8 @@ fn MyNumberRow(
             </RowActions>
         </tr>
     }
+}
+
+fn pci_mark(pci: bool) -> impl IntoView {
+    mark(pci, "PCI-enabled", "Not PCI-enabled")
 }

@@ -98,8 +98,13 @@ pub fn TwoFactorSection() -> impl IntoView {
 }
 
 /// Said below the codes' introduction when 2FA was just turned on (the
-/// status above says it is on).
-const TURNED_ON: &str = "Your other sessions were logged out: they began without a code.";
+/// status above says it is on): what it ended, as the password change's
+/// notice says, and what it did not, which a user who turns it on because
+/// they fear someone has their password must check.
+const TURNED_ON: &str = "Your other sessions were logged out: they began without a code. An \
+                         email change waiting for its confirmation, if any, was cancelled. \
+                         Developer keys keep working without a code: revoke any you do not \
+                         recognise below.";
 
 /// At most this many recovery codes left, the section warns: without the
 /// phone and without a code, only support can let the user in.

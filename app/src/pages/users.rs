@@ -16,7 +16,7 @@ use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, question_id, CancelButton, Modal};
 use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{
-    email_parts, DataTable, DeleteButton, EditButton, Pager, RowActions,
+    email_parts, mark, DataTable, DeleteButton, EditButton, Pager, RowActions,
 };
 use crate::model::{
     searchable, AppError, UserPage, UserRow, UserSort, UserState, DISABLED_EMAIL, EMAIL_MAX,
@@ -439,19 +439,7 @@ fn status(u: &UserRow) -> impl IntoView {
 }
 
 fn check(on: bool) -> impl IntoView {
-    if on {
-        // The mark for the eye, the word for a screen reader (a plain span's
-        // aria-label is not read).
-        Either::Left(
-            view! { <span class="check" aria-hidden="true">"✓"</span><span class="sr-only">"Yes"</span> },
-        )
-    } else {
-        // A dash, not an empty cell: a column of blanks (2FA, off for
-        // everyone at first) looked like data that had not loaded.
-        Either::Right(
-            view! { <span class="no" aria-hidden="true">"–"</span><span class="sr-only">"No"</span> },
-        )
-    }
+    mark(on, "Yes", "No")
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -144,7 +144,11 @@ impl CsvExport {
     }
 }
 
-const CSV_HEADER: &str = "time,actor,kind,what,target,client_address,detail";
+/// The file's first line, after a UTF-8 byte order mark: without it a
+/// spreadsheet opened by a double click (Excel) reads the file in the
+/// computer's legacy code page, and "Zoë" or "São Paulo" come out garbled.
+/// Programs skip it as they read UTF-8 with a BOM (Python's `utf-8-sig`).
+const CSV_HEADER: &str = "\u{feff}time,actor,kind,what,target,client_address,detail";
 
 /// The header and one line per event, every cell quoted.
 pub fn csv_of(rows: &[ActivityRow]) -> String {

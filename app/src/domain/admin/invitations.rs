@@ -14,6 +14,7 @@ use sea_orm::{
 use super::hand_over::hand_over;
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
+use crate::domain::core::clock;
 use crate::domain::core::crypto::token_hash;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people;
@@ -135,7 +136,7 @@ pub async fn send_invitation(
             "This invitation was first sent on {}, and an invitation is removed {} days after \
              that: a new link would not last its {}. Delete the user and add them again \
              to invite them anew.",
-            user.created_at.format("%Y-%m-%d"),
+            clock::shown(user.created_at),
             INVITATION_MAX_AGE.num_days(),
             Purpose::Activate.lifetime_text(),
         )));

@@ -7,6 +7,14 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// How the console gives a time, in its lists, messages and emails: to the
+/// minute and in UTC, since users are anywhere, and a day alone does not
+/// tell apart two things done minutes apart, or say when on its day a
+/// certificate or a link ends.
+pub fn shown(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// The wall clock, used in production.
 pub struct SystemClock;
 

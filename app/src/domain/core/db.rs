@@ -36,6 +36,11 @@ pub struct Connections {
     /// statement instead, they took a transaction and three more round trips
     /// a search. On SQLite the read pool.
     pub search_index: DatabaseConnection,
+    /// What `/readyz` asks: on PostgreSQL a connection of its own, so that
+    /// a process whose pool is busy serving is not called unready (a load
+    /// balancer would then send its load to the others, which would fill
+    /// in turn). On SQLite the read pool: a local file is not "busy".
+    pub probe: DatabaseConnection,
 }
 
 /// The planner settings of the PostgreSQL sessions that run the search's
@@ -65,10 +70,13 @@ pub async fn connect(url: &str) -> Result<Connections, DbErr> {
 pub enum Opening {
     /// A server: applies them.
     Serving,
-    /// An operator command (a look at the mail, a new user): applies them
-    /// only to a new database, and refuses an older one. Run from a newer
-    /// build before its servers, it would otherwise migrate the database
-    /// under the older servers, or act on a schema it does not know.
+    /// An operator command (a look at the mail, a new user): applies none,
+    /// and refuses an older database, and one without the console's tables.
+    /// Run from a newer build before its servers, it would otherwise migrate
+    /// the database under the older servers, or act on a schema it does not
+    /// know; pointed at another database (a `DATABASE_URL` without its
+    /// database's name reaches the user's default one), it would set the
+    /// console up there and record its key file's key as the servers'.
     Command,
     /// `backup` (a copy of whatever is there) and `secrets status` (which
     /// reads the sealed columns; on a database older than one of them it
@@ -91,7 +99,11 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
             let missing =
                 Migrator::migrations().iter().filter(|m| !applied.contains(m.name())).count();
             if applied.is_empty() {
-                migrate(&write, url).await?;
+                return Err(DbErr::Custom(
+                    "the database has no console tables: is DATABASE_URL (or DATA_DIR) the \
+                     servers'? A server's first start creates them"
+                        .into(),
+                ));
             } else if missing > 0 {
                 return Err(DbErr::Custom(format!(
                     "the database is older than this build ({missing} of its migrations not \
@@ -126,7 +138,15 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
     } else {
         read.clone()
     };
-    Ok(Connections { write, read, search_index })
+    let probe = if url.starts_with("postgres") {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options.sqlx_logging(false).max_connections(1).min_connections(0);
+        check_connections(&mut options, url);
+        Database::connect(options).await?
+    } else {
+        read.clone()
+    };
+    Ok(Connections { write, read, search_index, probe })
 }
 
 /// The writing connection alone, migrated (tools and tests that only write).
@@ -202,6 +222,28 @@ pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransacti
         ..TransactionOptions::default()
     };
     db.begin_with_options(immediate).await
+}
+
+/// A read-only transaction on `read` whose reads all see one moment of the
+/// database. A listing built from several tables (applications and their
+/// owners, numbers and theirs) would otherwise meet, now and then, a row
+/// whose owner a deletion committed between two of its reads. SQLite's
+/// deferred transaction takes its snapshot at its first read; PostgreSQL's
+/// default isolation takes one per statement, so it asks for repeatable
+/// read (which, read-only, never fails for a conflict). Reading on one
+/// connection is cheaper too: the pool pings a connection each time it is
+/// handed back, once instead of once a query.
+pub async fn snapshot(read: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionOptions, TransactionTrait};
+    let options = match read.get_database_backend() {
+        sea_orm::DbBackend::Postgres => TransactionOptions {
+            isolation_level: Some(IsolationLevel::RepeatableRead),
+            access_mode: Some(AccessMode::ReadOnly),
+            ..TransactionOptions::default()
+        },
+        _ => TransactionOptions::default(),
+    };
+    read.begin_with_options(options).await
 }
 
 /// A transaction holding the one lock on `table`, for a record that two

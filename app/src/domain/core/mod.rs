@@ -45,6 +45,8 @@ pub struct Domain {
     pub read: DatabaseConnection,
     /// The user search's index statements (see [`db::Connections`]).
     pub search_index: DatabaseConnection,
+    /// What the readiness probe asks (see [`db::Connections::probe`]).
+    pub probe: DatabaseConnection,
     /// What PostgreSQL's statistics say of the search index, kept a while.
     pub search_statistics: Arc<directory::PieceStatistics>,
     pub clock: Arc<dyn Clock>,
@@ -118,6 +120,11 @@ impl Domain {
         db::begin(&self.db).await
     }
 
+    /// Reads that must agree with each other, on the read pool (see [`db::snapshot`]).
+    pub async fn snapshot(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        db::snapshot(&self.read).await
+    }
+
     /// Counts one `action` by `who` in `conn`'s transaction (see [`quota::spend`]).
     pub async fn spend<C: sea_orm::ConnectionTrait>(
         &self,
@@ -153,12 +160,13 @@ impl Domain {
     }
 
     pub fn new(db: db::Connections, clock: Arc<dyn Clock>, secrets: Arc<Secrets>) -> Self {
-        let db::Connections { write: db, read, search_index } = db;
+        let db::Connections { write: db, read, search_index, probe } = db;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Domain {
             db,
             read,
             search_index,
+            probe,
             search_statistics: Arc::default(),
             clock,
             // One core is left to everything else, so a flood of log-ins

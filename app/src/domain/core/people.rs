@@ -10,6 +10,7 @@ use sea_orm::{
 };
 
 use crate::domain::core::actor::Member;
+use crate::domain::core::clock;
 use crate::domain::core::directory;
 use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::Scoped;
@@ -73,7 +74,7 @@ pub async fn declined(
         format!(
             "The owner of this address declined an invitation to this account. It can be used \
              here again from {}.",
-            (row.declined_at + DECLINE_HOLD).format("%Y-%m-%d %H:%M UTC")
+            clock::shown(row.declined_at + DECLINE_HOLD)
         )
     }))
 }
@@ -215,5 +216,9 @@ pub async fn by_email(
     email: &str,
 ) -> Result<Option<user::Model>, AppError> {
     let email = crate::domain::core::validation::normalize_email(email);
+    // None holds a control character, and PostgreSQL errs on a NUL in a query.
+    if email.contains(char::is_control) {
+        return Ok(None);
+    }
     Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(conn).await?)
 }

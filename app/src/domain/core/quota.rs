@@ -650,6 +650,24 @@ pub async fn refuse_spent<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Whether a limit of `action` by `who` has no count left, asked without a
+/// refusal (neither logged nor in `console_limit_refusals_total`): for a
+/// request that is answered as before and only no longer counted.
+pub async fn is_spent<C: ConnectionTrait>(
+    conn: &C,
+    policy: &QuotaPolicy,
+    now: DateTime<Utc>,
+    action: Action,
+    who: &Who,
+) -> Result<bool, AppError> {
+    for (key, limit, _) in counters(policy, action, who) {
+        if spent_since(conn, now, key, &limit).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// How long until `action` by `who` is admitted again: the longest wait of
 /// the counters it has no count left in, zero when none is spent. For a
 /// refusal's `Retry-After`; a window that ends meanwhile only shortens it.

@@ -70,7 +70,7 @@ fn bounded_text(value: &str, what: &str, max: usize) -> Result<String, String> {
 /// shows what follows backwards) or break its line: a one-line name holding
 /// one could make a list or an email read other than it is. The marks
 /// right-to-left text needs (U+200E, U+200F) are kept.
-fn turns_or_breaks(c: char) -> bool {
+pub fn turns_or_breaks(c: char) -> bool {
     reorders(c) || matches!(c, '\u{2028}' | '\u{2029}')
 }
 

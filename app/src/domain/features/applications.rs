@@ -336,27 +336,32 @@ async fn rows(
 }
 
 pub async fn list(d: &Domain, me: &Member) -> Result<Applications, AppError> {
-    let mut apps = visible_to(me).all(&d.read).await?;
+    // One moment of the database: an owner deleted between the reads of the
+    // applications and of their owners would leave a row without one.
+    let read = d.snapshot().await?;
+    let mut apps = visible_to(me).all(&read).await?;
     // Two of one name (one's own and one shared) in the order they were made.
     apps.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
     let scope = Scoped::of(me);
     let (id, name) = (js_library::Column::Id, js_library::Column::Name);
-    let libraries = names_of_rows(&d.read, scope.all::<js_library::Entity>(), id, name).await?;
+    let libraries = names_of_rows(&read, scope.all::<js_library::Entity>(), id, name).await?;
     let mut libraries: Vec<Named> =
         libraries.into_iter().map(|(id, name)| Named { id, name }).collect();
     libraries.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
     let (id, name) = (integration::Column::Id, integration::Column::Name);
-    let integrations = names_of_rows(&d.read, scope.integrations(), id, name).await?;
+    let integrations = names_of_rows(&read, scope.integrations(), id, name).await?;
     let mut integrations: Vec<Named> =
         integrations.into_iter().map(|(id, name)| Named { id, name }).collect();
     integrations.sort_by(|a, b| names::order(&a.name, &b.name));
-    Ok(Applications {
-        rows: rows(&d.read, me, apps).await?,
-        can_create: me.creator(&d.read).await.is_ok(),
-        can_share: me.sharer(&d.read).await.is_ok(),
+    let applications = Applications {
+        rows: rows(&read, me, apps).await?,
+        can_create: me.creator(&read).await.is_ok(),
+        can_share: me.sharer(&read).await.is_ok(),
         libraries,
         integrations,
-    })
+    };
+    read.commit().await?;
+    Ok(applications)
 }
 
 async fn row(

@@ -13,13 +13,14 @@ use std::collections::HashMap;
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::clock;
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
 use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
 use crate::domain::core::people;
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::secrets::Sealed;
-use crate::domain::core::validation::Errors;
+use crate::domain::core::validation::{turns_or_breaks, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{certificate, user};
 use crate::model::{ActivityKind, AppError, CertificateRow, Expiry, EXPIRY_WARNING_DAYS};
@@ -76,7 +77,10 @@ fn certificate_chain(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> 
         return Err("Certificate is required.".into());
     }
     if pem.len() > PEM_MAX {
-        return Err("Certificate is too long.".into());
+        return Err(format!(
+            "Certificate is too long: at most {} KB. Paste the certificate and its chain only.",
+            PEM_MAX / 1024
+        ));
     }
     let chain: Vec<_> = rustls_pemfile::certs(&mut pem.as_bytes())
         .collect::<Result<_, _>>()
@@ -92,7 +96,10 @@ fn private_key(pem: &str) -> Result<PrivateKeyDer<'static>, String> {
         return Err("Private Key is required.".into());
     }
     if pem.len() > PEM_MAX {
-        return Err("Private Key is too long.".into());
+        return Err(format!(
+            "Private Key is too long: at most {} KB. Paste the one key only.",
+            PEM_MAX / 1024
+        ));
     }
     let found = rustls_pemfile::private_key(&mut pem.as_bytes()).ok().flatten();
     found.ok_or_else(|| {
@@ -146,8 +153,11 @@ struct Parsed {
 }
 
 fn describe(leaf: &CertificateDer<'_>) -> Result<Parsed, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
-        .map_err(|_| "Certificate could not be read as X.509.".to_string())?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).map_err(|_| {
+        "Certificate could not be read as X.509: paste the PEM file's whole text, from \
+             -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----."
+            .to_string()
+    })?;
     let validity = cert.validity();
     let not_before = DateTime::from_timestamp(validity.not_before.timestamp(), 0)
         .ok_or_else(|| "Certificate has an unreadable start date.".to_string())?;
@@ -162,7 +172,22 @@ fn describe(leaf: &CertificateDer<'_>) -> Result<Parsed, String> {
 /// every member of the account would be sent with the list.
 pub const NAME_SHOWN_MAX: usize = 300;
 
+/// A subject or issuer as the list shows it: cut at [`NAME_SHOWN_MAX`], and
+/// a control character or one that reorders the text written as its code
+/// (`\u{202e}`). The name is the certificate's, not typed here, so it is
+/// not refused: a NUL would fail PostgreSQL's insert, and U+202E would show
+/// every member of the account a name that reads other than it is.
 fn shown(name: String) -> String {
+    let name = if name.chars().any(|c| c.is_control() || turns_or_breaks(c)) {
+        name.chars()
+            .map(|c| match c.is_control() || turns_or_breaks(c) {
+                true => format!("\\u{{{:x}}}", c as u32),
+                false => c.to_string(),
+            })
+            .collect()
+    } else {
+        name
+    };
     match name.char_indices().nth(NAME_SHOWN_MAX) {
         Some((cut, _)) => format!("{}…", &name[..cut]),
         None => name,
@@ -251,13 +276,6 @@ fn read_pair(errors: &mut Errors, certificate: &str, key: &str) -> Option<Pair> 
     }
     let key_pem = key.ok().as_ref().and_then(key_pem);
     Some(Pair { chain, parsed: parsed?, key_pem: key_pem? })
-}
-
-/// How the list and the messages give a certificate's dates: to the minute
-/// and in UTC, as the console gives every time, since a certificate starts
-/// and ends at an instant, often not at midnight where the user is.
-fn shown_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn expiry(not_before: DateTime<Utc>, not_after: DateTime<Utc>, now: DateTime<Utc>) -> Expiry {
@@ -402,13 +420,13 @@ fn refuse_unusable_renewal(
         format!(
             "This certificate expired on {}, and the current one still works: replace it with \
              a certificate valid now.",
-            shown_time(renewal.not_after)
+            clock::shown(renewal.not_after)
         )
     } else if now < renewal.not_before {
         format!(
             "This certificate is valid only from {}, and the current one still works: replaced \
              now, calls would be refused until then. Replace it from that time.",
-            shown_time(renewal.not_before)
+            clock::shown(renewal.not_before)
         )
     } else {
         return Ok(());
@@ -486,8 +504,8 @@ async fn rows(
         .map(|(m, starts)| CertificateRow {
             id: m.id,
             expiry: expiry(starts, m.not_after, now),
-            valid_from: shown_time(starts),
-            expires: shown_time(m.not_after),
+            valid_from: clock::shown(starts),
+            expires: clock::shown(m.not_after),
             added_by: adders.get(&m.added_by).map(|u| u.name.clone()).unwrap_or_default(),
             can_delete: may_change(m.added_by, me),
             domain: m.domain,

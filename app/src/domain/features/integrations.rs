@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
+use crate::domain::core::clock;
 use crate::domain::core::db::delete_found;
 use crate::domain::core::edits;
 use crate::domain::core::names;
@@ -112,7 +113,7 @@ fn row(model: impl Into<Listed>) -> IntegrationRow {
         description: model.description,
         region: model.region,
         hint: model.hint,
-        added: model.created_at.format("%Y-%m-%d").to_string(),
+        added: clock::shown(model.created_at),
         used_by: UsedBy::default(),
     }
 }

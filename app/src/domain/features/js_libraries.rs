@@ -9,6 +9,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::clock;
 use crate::domain::core::db::delete_found;
 use crate::domain::core::names;
 use crate::domain::core::scope::{lock_account, Scoped};
@@ -90,7 +91,7 @@ fn row(model: impl Into<Listed>, used_by: UsedBy) -> JsLibraryRow {
         name: model.name,
         description: model.description,
         used_by,
-        updated: model.updated_at.format("%Y-%m-%d").to_string(),
+        updated: clock::shown(model.updated_at),
     }
 }
 

@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::clock;
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
@@ -66,7 +67,7 @@ fn row(model: &oauth_token::Model) -> OAuthTokenRow {
         id: model.id,
         token_type: if model.livemode { "Live" } else { "Test" }.into(),
         provider_account_id: model.provider_account_id.clone(),
-        added: model.created_at.format("%Y-%m-%d").to_string(),
+        added: clock::shown(model.created_at),
     }
 }
 

@@ -131,12 +131,17 @@ async fn limit(
 }
 
 pub async fn list(d: &Domain, admin: &Admin) -> Result<PhoneNumbers, AppError> {
-    let rows = rows(&d.read, Scoped::of(admin.member()).phone_numbers()).await?;
-    let limit = limit(d, &d.read, admin.account_id(), rows.len()).await?;
+    // One moment of the database: an owner deleted between the reads of the
+    // numbers and of their owners would leave a number without one.
+    let read = d.snapshot().await?;
+    let rows = rows(&read, Scoped::of(admin.member()).phone_numbers()).await?;
+    let limit = limit(d, &read, admin.account_id(), rows.len()).await?;
+    read.commit().await?;
     Ok(PhoneNumbers { rows, limit })
 }
 
-/// The numbers a user owns, for their own Account tab.
+/// The numbers a user owns, for their own Account tab: the owner is the
+/// user reading, so no snapshot (most own none, and read one query alone).
 pub async fn owned_by_me(d: &Domain, me: &Member) -> Result<Vec<PhoneNumberRow>, AppError> {
     rows(&d.read, Scoped::of(me).mine::<phone_number::Entity>()).await
 }

@@ -13,6 +13,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::clock;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
@@ -37,8 +38,8 @@ fn row(model: &developer_key::Model) -> DeveloperKeyRow {
         id: model.id,
         name: model.name.clone(),
         prefix: model.prefix.clone(),
-        created: model.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        last_used: model.last_used_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        created: clock::shown(model.created_at),
+        last_used: model.last_used_at.map(clock::shown),
     }
 }
 
@@ -325,13 +326,12 @@ pub async fn admit_request(
             // waits for a Retry-After, but it is no longer counted: a read,
             // not a write. (Two processes racing past the total's last count
             // may answer 429 for it.)
+            // Asked as a question, not a refusal: the 401 is no refusal
+            // for the limits' metric.
             let now = d.clock.now();
-            match quota::refuse_spent(&d.read, &d.quotas, now, Action::WrongApiKey, &from_client)
-                .await
-            {
-                Ok(()) => count_request(d, Action::WrongApiKey, &from_client).await?,
-                Err(AppError::TooManyRequests(_)) => {}
-                Err(error) => return Err(error.into()),
+            let all = quota::is_spent(&d.read, &d.quotas, now, Action::WrongApiKey, &from_client);
+            if !all.await? {
+                count_request(d, Action::WrongApiKey, &from_client).await?;
             }
             return Err(AppError::Unauthenticated.into());
         }

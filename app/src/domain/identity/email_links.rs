@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::{Admin, Member};
+use crate::domain::core::clock;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::{
     self, count_address_lookup, email_conflict, email_taken, own_row, EMAIL_TAKEN,
@@ -54,7 +55,7 @@ pub fn verification_email(
         Some(at) => format!(
             "Until you do, your account is kept until {} ({} from now). If you did not \
              sign up, ignore this email and the account will be removed.",
-            at.format("%Y-%m-%d %H:%M UTC"),
+            clock::shown(at),
             duration_text((at - d.clock.now()).num_minutes()),
         ),
         None => "If you did not ask for this, ignore this email.".into(),
@@ -505,7 +506,7 @@ pub async fn pending_email_change(
 ) -> Result<Option<PendingEmailChange>, AppError> {
     let link = live_email_change(d, &d.read, actor.user_id()).await?;
     Ok(link.and_then(|link| {
-        let until = link.expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
+        let until = clock::shown(link.expires_at);
         link.new_email.map(|new_email| PendingEmailChange { new_email, until })
     }))
 }

@@ -53,6 +53,12 @@ pub async fn log_in(
     client: Option<std::net::IpAddr>,
 ) -> Result<LogIn, AppError> {
     let email = validation::normalize_email(email);
+    // No address holds a control character (sign-up refuses them), and
+    // PostgreSQL refuses a NUL in a query's text, with an error, before any
+    // count: answered at once, as any unknown address is answered.
+    if email.contains(char::is_control) {
+        return Err(AppError::field("password", WRONG_CREDENTIALS));
+    }
     let subjects = throttle::Subjects::log_in(&email, client);
     let by_email = || user::Entity::find().filter(user::Column::Email.eq(&email));
     let found = by_email().one(&d.db).await?;

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use crate::domain::core::activity::{self, By, Event};
+use crate::domain::core::clock;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::tokens::{self, Purpose};
@@ -105,7 +106,7 @@ pub async fn notify_password_changed(
         .all(txn)
         .await?
         .into_iter()
-        .map(|k| format!("  - {:?}, made {}\n", k.name, k.created_at.format("%Y-%m-%d")))
+        .map(|k| format!("  - {:?}, made {}\n", k.name, clock::shown(k.created_at)))
         .collect();
     let (how, sessions) = match how {
         PasswordChange::Changed => ("changed on the My Account page", "Your other sessions were"),
@@ -127,11 +128,11 @@ pub async fn notify_password_changed(
         to: user.email.clone(),
         subject: "Your password was changed".into(),
         body: format!(
-            "The password of your Voice Console user {} was {how} at {} UTC{from}. {sessions} \
+            "The password of your Voice Console user {} was {how} at {}{from}. {sessions} \
              logged out.\n\n{keys}If this was not you, reset your password at once at \
              {}/forgot-password and {}.\n",
             user.email,
-            now.format("%Y-%m-%d %H:%M"),
+            clock::shown(now),
             d.public_url,
             d.contact_support()
         ),

@@ -12,6 +12,7 @@ use sea_orm::{
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::clock;
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::people;
 use crate::domain::core::scope::lock_account_of;
@@ -296,8 +297,8 @@ pub async fn list(
             current: s.token_hash == current,
             device: device(&s.user_agent),
             client_address: s.client_address.unwrap_or_default(),
-            last_seen: s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            started: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            last_seen: clock::shown(s.last_seen_at),
+            started: clock::shown(s.created_at),
             id: s.token_hash,
         })
         .collect())
@@ -306,6 +307,10 @@ pub async fn list(
 /// Ends one of the user's own sessions, recorded with its device and
 /// address; another user's is not found.
 pub async fn end(d: &Domain, me: &Member, id: &str) -> Result<(), AppError> {
+    // No session's id holds a NUL, and PostgreSQL errs on one in a query.
+    if id.contains('\0') {
+        return Err(AppError::NotFound);
+    }
     let email = people::own_row(d, me).await?.email;
     let txn = d.begin().await?;
     let found = session::Entity::find_by_id(id)

@@ -102,7 +102,13 @@ impl Kind {
                 format!("Too many failed log-ins. Try again in {wait}, or reset your password.")
             }
             Kind::SecondFactor => format!("Too many wrong two-factor codes. Try again in {wait}."),
-            Kind::PasswordRecheck => format!("Too many wrong passwords. Try again in {wait}."),
+            // The count is the user's, whichever session typed them: a
+            // stolen session guessing locks its owner out of these changes
+            // too, so the owner is told the way out that no count blocks.
+            Kind::PasswordRecheck => format!(
+                "Too many wrong passwords. Try again in {wait}. If you did not type them all, \
+                 log out your other sessions, then reset your password from the log-in page."
+            ),
         }
     }
 }
@@ -509,6 +515,7 @@ mod tests {
             lock(&d, &d.db, "password:2", Kind::PasswordRecheck).await.unwrap().unwrap();
         assert!(started);
         assert!(message.starts_with("Too many wrong passwords."), "{message}");
+        assert!(message.contains("log out your other sessions"), "{message}");
         assert_eq!(locked_until(&d, "password:2").await, Some(d.clock.now() + d.throttle.lock));
 
         // A lock that ran out, left on a row whose new window is under its

@@ -14,6 +14,7 @@ use sha1::Sha1;
 
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
+use crate::domain::core::clock;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::own_row;
@@ -332,21 +333,26 @@ async fn set_flag(
 
 /// The email a turn on or off sends, saying when and from which address,
 /// as the password's does: someone who did not do it needs both to tell
-/// support.
+/// support. Turned on, it says what that ended, as the page does.
 fn notice(d: &Domain, to: &str, enabled: bool, me: &Member) -> Email {
-    let (subject, what) = if enabled {
-        ("Two-factor authentication is on", "turned on")
+    let (subject, what, ended) = if enabled {
+        (
+            "Two-factor authentication is on",
+            "turned on",
+            " Your other sessions were logged out, and an email change waiting for its \
+             confirmation, if any, was cancelled.",
+        )
     } else {
-        ("Two-factor authentication is off", "turned off")
+        ("Two-factor authentication is off", "turned off", "")
     };
     let from = me.address().map(|address| format!(" from {address}")).unwrap_or_default();
     Email {
         to: to.into(),
         subject: subject.into(),
         body: format!(
-            "Two-factor authentication was {what} for your Voice Console user at {} UTC{from}.\n\n\
+            "Two-factor authentication was {what} for your Voice Console user at {}{from}.{ended}\n\n\
              If this was not you, reset your password at once and {}.\n",
-            d.clock.now().format("%Y-%m-%d %H:%M"),
+            clock::shown(d.clock.now()),
             d.contact_support()
         ),
     }
