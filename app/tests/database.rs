@@ -64,29 +64,6 @@ async fn a_snapshot_reads_one_moment_of_the_database_while_others_write() {
     before.assert_unchanged(&d).await;
 }
 
-/// On PostgreSQL the readiness probe asks on a connection of its own: a
-/// process whose pool is taken by slow requests is busy, not unready (a
-/// load balancer would move its load to the others, which would fill in
-/// turn).
-#[tokio::test]
-async fn a_process_whose_pool_is_busy_is_still_ready() {
-    use app::domain::core::db::{readiness, Readiness};
-    use sea_orm::TransactionTrait;
-    let url = fresh_shared_database_url().await;
-    if !url.starts_with("postgres") {
-        eprintln!("SQLite: the probe reads the local file on the read pool");
-        return;
-    }
-    let (d, _) = domain_on(&url).await;
-    let mut held = Vec::new();
-    while let Ok(Ok(txn)) = tokio::time::timeout(Duration::from_millis(500), d.read.begin()).await {
-        held.push(txn);
-    }
-    assert!(held.len() >= 2, "the pool is full with {} held", held.len());
-    let answer = tokio::time::timeout(Duration::from_secs(2), readiness(&d.probe)).await;
-    assert_eq!(answer.expect("answered within the probe's 2 s"), Readiness::Ready);
-}
-
 /// PostgreSQL may drop a pooled connection (a restart, a proxy's idle
 /// timeout). The pool checks a connection that has sat idle before handing
 /// it out, so the next request gets a live one instead of an error; one in

@@ -217,19 +217,29 @@ pub async fn rotate_secrets(
 ) -> Result<String, String> {
     match parse(args)? {
         Some(command @ Command::Secrets(_)) => {
-            execute(domain, command, &mut std::io::empty(), Some(key_file)).await
+            execute(domain, command, &mut std::io::empty(), Some(KeyFileAt::There(key_file))).await
         }
         _ => Err("not a secrets command".into()),
     }
 }
 
+/// The secret key file a command was given, as the start found it.
+#[derive(Clone, Copy)]
+pub enum KeyFileAt<'a> {
+    There(&'a Path),
+    /// Not there: `backup` and `secrets status` run without it (the
+    /// domain's key is then a throwaway that opens nothing), and say so.
+    Missing(&'a Path),
+}
+
 /// Runs a parsed operator command (`serve` is the caller's). `key_file` is
-/// the secret key file that `secrets rotate` adds a key to.
+/// the secret key file as the start found it: the one `secrets rotate` adds
+/// a key to, and the one `backup` and `secrets status` say is missing.
 pub async fn execute(
     domain: &Domain,
     command: Command,
     input: &mut dyn BufRead,
-    key_file: Option<&Path>,
+    key_file: Option<KeyFileAt<'_>>,
 ) -> Result<String, String> {
     match command {
         Command::Serve => Err("serve is not an operator command".into()),
@@ -277,8 +287,10 @@ pub async fn execute(
         }
         Command::Secrets(SecretsCommand::Status) => secrets_status(domain, key_file).await,
         Command::Secrets(SecretsCommand::Rotate { wait }) => match key_file {
-            Some(key_file) => rotate(domain, key_file, Duration::from_secs(wait)).await,
-            None => Err("secrets rotate needs the key file".into()),
+            Some(KeyFileAt::There(key_file)) => {
+                rotate(domain, key_file, Duration::from_secs(wait)).await
+            }
+            _ => Err("secrets rotate needs the key file".into()),
         },
         Command::Settings(SettingsCommand::Show) => show_settings(domain).await,
         Command::Settings(SettingsCommand::Adopt { yes }) => adopt_settings(domain, yes).await,
@@ -390,7 +402,7 @@ async fn failed_mail(domain: &Domain) -> Result<String, String> {
             format!(
                 "{}\t{}\t{}\t{} tries\t{}",
                 r.id,
-                r.created_at.format("%Y-%m-%d %H:%M"),
+                app::domain::core::clock::shown(r.created_at),
                 r.to_address,
                 r.attempts,
                 r.last_error.as_deref().unwrap_or("")
@@ -530,21 +542,21 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
 }
 
 /// `secrets status`: one line per table and key id, the current key marked.
-/// The key file named, when it is not there: `backup` and `secrets status`
-/// run without it (main's `KeyFile::IfThere`), and say so.
-fn missing(key_file: Option<&Path>) -> Option<&Path> {
-    key_file.filter(|file| !file.exists())
-}
-
-async fn secrets_status(domain: &Domain, key_file: Option<&Path>) -> Result<String, String> {
+async fn secrets_status(
+    domain: &Domain,
+    key_file: Option<KeyFileAt<'_>>,
+) -> Result<String, String> {
     let counts =
         operator::secrets_status(domain, &Operator::from_command_line()).await.map_err(explain)?;
-    if let Some(file) = missing(key_file) {
+    if let Some(KeyFileAt::Missing(file)) = key_file {
         // No key here opens anything: the ids say which keys a copy of the
         // file must hold (or `SECRET_KEYS_LOST` must give up).
+        let named = match counts.is_empty() {
+            true => "Nothing stored is sealed yet.",
+            false => "These secrets open only with the keys named here.",
+        };
         let mut lines = vec![format!(
-            "No key file at {}: is SECRET_KEYS_FILE (or DATA_DIR) the servers'? These secrets \
-             open only with the keys named here.",
+            "No key file at {}: is SECRET_KEYS_FILE (or DATA_DIR) the servers'? {named}",
             file.display()
         )];
         lines.extend(counts.iter().map(|c| format!("{}\t{}\t{}", c.table, c.key_id, c.count)));
@@ -564,10 +576,14 @@ async fn secrets_status(domain: &Domain, key_file: Option<&Path>) -> Result<Stri
         .join("\n"))
 }
 
-async fn backup(domain: &Domain, to: &Path, key_file: Option<&Path>) -> Result<String, String> {
+async fn backup(
+    domain: &Domain,
+    to: &Path,
+    key_file: Option<KeyFileAt<'_>>,
+) -> Result<String, String> {
     let bytes =
         operator::backup(domain, &Operator::from_command_line(), to).await.map_err(explain)?;
-    if let Some(file) = missing(key_file) {
+    if let Some(KeyFileAt::Missing(file)) = key_file {
         return Ok(format!(
             "Backed up the database to {} ({bytes} bytes). There is no key file at {}: without \
              the keys that sealed them, the copy's stored secrets do not open. Find the file \

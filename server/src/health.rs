@@ -32,7 +32,7 @@ async fn healthz() -> &'static str {
 pub fn starting() -> Router {
     Router::new().route("/healthz", get(healthz)).fallback(|uri: http::Uri| async move {
         let retry = [(http::header::RETRY_AFTER, "5")];
-        if uri.path().starts_with(crate::api_v1::BASE) {
+        if crate::api_v1::is_api_path(uri.path()) {
             let message = "The server is starting. Please try again in a few seconds.";
             (retry, crate::api_v1::unavailable(message.into())).into_response()
         } else {

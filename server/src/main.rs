@@ -127,6 +127,10 @@ async fn main() -> ExitCode {
             // anyway, and on a database older than this build (a backup
             // before an upgrade).
             let opening = if helps { db::Opening::AsItIs } else { db::Opening::Command };
+            let key_file = match parts.key_file_missing {
+                true => cli::KeyFileAt::Missing(&config.secret_keys_file),
+                false => cli::KeyFileAt::There(&config.secret_keys_file),
+            };
             let mut domain = match parts.open(&config, opening).await {
                 Ok(domain) => domain,
                 Err(message) => return fail(&message),
@@ -150,9 +154,8 @@ async fn main() -> ExitCode {
                     return fail(&message);
                 }
             }
-            let key_file = config.secret_keys_file.clone();
             let stdin = &mut std::io::stdin().lock();
-            match cli::execute(&domain, command, stdin, Some(&key_file)).await {
+            match cli::execute(&domain, command, stdin, Some(key_file)).await {
                 Ok(message) => {
                     println!("{message}");
                     ExitCode::SUCCESS
@@ -188,18 +191,25 @@ struct DomainParts {
     support_email: Option<String>,
     sessions: SessionPolicy,
     oauth: app::domain::core::oauth_provider::OAuthConfig,
+    /// No key file there, for a command that runs without one
+    /// ([`KeyFile::IfThere`]): its own key opens nothing stored.
+    key_file_missing: bool,
 }
 
 impl DomainParts {
     fn check(config: &Config, keys: KeyFile) -> Result<DomainParts, String> {
         let file = &config.secret_keys_file;
+        // Missing only when the file system says so: a file it cannot look
+        // at (a folder not searchable) is read, and its error told.
+        let missing = keys == KeyFile::IfThere && matches!(file.try_exists(), Ok(false));
         let secrets = match keys {
             KeyFile::MayCreate => Secrets::from_file(file),
-            KeyFile::IfThere if !file.exists() => Ok(Secrets::fixed(Keyring::generate())),
+            KeyFile::IfThere if missing => Ok(Secrets::fixed(Keyring::generate())),
             KeyFile::Needed | KeyFile::IfThere => Secrets::from_existing_file(file),
         };
         Ok(DomainParts {
             secrets: secrets.map_err(|err| format!("secret keys: {err}"))?,
+            key_file_missing: missing,
             numbers: LocalPool { cooldown: config.number_cooldown.clone()? },
             activity_retention: config.activity_retention.clone()?,
             sessions: config.sessions.clone()?,
@@ -415,17 +425,17 @@ async fn serve(
     }
     // Closing waits for every connection to come back to the pool; a request
     // still running after the grace may hold one, so the wait is bounded too.
-    let closing = async {
-        // A pool shared by two fields (the read pool on PostgreSQL) closes
-        // once; closing it again is a no-op.
-        for pool in &pools {
-            pool.close_by_ref().await?;
-        }
-        Ok::<(), sea_orm::DbErr>(())
-    };
+    // All at once: a pool held by a request still running waits out the
+    // bound alone, and the others close meanwhile. A pool that is two
+    // fields (on SQLite the read pool is also the search and probe pools)
+    // closes once; closing it again returns at once.
+    let closing = futures::future::join_all(pools.iter().map(|pool| pool.close_by_ref()));
     match tokio::time::timeout(CLOSE_DATABASE_WITHIN, closing).await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::warn!(error = %err, "closing the database"),
+        Ok(closed) => {
+            for err in closed.into_iter().filter_map(Result::err) {
+                tracing::warn!(error = %err, "closing the database");
+            }
+        }
         Err(_) => tracing::warn!("the database did not close in time; exiting anyway"),
     }
     tracing::info!("stopped");

@@ -62,6 +62,9 @@ pub fn OAuthTokensTab() -> impl IntoView {
             #[cfg(feature = "hydrate")]
             if let Some(window) = web_sys::window() {
                 let _ = window.location().set_href(&url);
+                // Still here after a while (the user pressed Stop, the
+                // provider does not answer): the button works again.
+                set_timeout(move || start.value().set(None), std::time::Duration::from_secs(10));
             }
             #[cfg(not(feature = "hydrate"))]
             let _ = url;

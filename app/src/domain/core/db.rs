@@ -8,8 +8,9 @@
 //! commit (which SQLite would refuse at once, whatever the busy timeout),
 //! while WAL lets readers run beside it. Another process's writer (an
 //! operator command) is kept out by [`begin`]. PostgreSQL gets one pool for both,
-//! and a small third pool for the user search's index statements (see
-//! [`Connections::search_index`]).
+//! a small third pool for the user search's index statements (see
+//! [`Connections::search_index`]) and a connection for the readiness probe
+//! ([`Connections::probe`]).
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -101,7 +102,8 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
             if applied.is_empty() {
                 return Err(DbErr::Custom(
                     "the database has no console tables: is DATABASE_URL (or DATA_DIR) the \
-                     servers'? A server's first start creates them"
+                     servers'? A server's first start creates them; if one is starting now, \
+                     run the command once /readyz answers"
                         .into(),
                 ));
             } else if missing > 0 {
@@ -140,7 +142,8 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
     };
     let probe = if url.starts_with("postgres") {
         let mut options = ConnectOptions::new(url.to_owned());
-        options.sqlx_logging(false).max_connections(1).min_connections(0);
+        // Connected when first probed: a command or a test never is.
+        options.sqlx_logging(false).max_connections(1).min_connections(0).connect_lazy(true);
         check_connections(&mut options, url);
         Database::connect(options).await?
     } else {
@@ -287,9 +290,8 @@ const MIGRATION_LOCK: i64 = 0x766f_6963_6500;
 /// migration would leave half a schema that no later start could finish.
 /// SQLite's DDL is transactional: all pending migrations run in one
 /// transaction, so a start applies them all or nothing. Its write lock,
-/// taken as it begins ([`begin`]), makes a second process (an operator
-/// command started beside a new server) wait up to the busy timeout and
-/// then find nothing pending. Inside a transaction SQLite ignores
+/// taken as it begins ([`begin`]), makes a second server started beside it
+/// wait up to the busy timeout and then find nothing pending. Inside a transaction SQLite ignores
 /// `PRAGMA foreign_keys = OFF`, and foreign keys are on: a future migration
 /// must not rebuild a table by drop-and-rename (dropping it would cascade to
 /// its children's rows); add columns, or copy the children first.
@@ -353,7 +355,8 @@ fn is_sqlite_file(url: &str) -> bool {
 /// what a load balancer's readiness probe asks before sending traffic. A
 /// migration this build does not know (a newer build's, during a rolling
 /// deploy) leaves it ready: migrations only add. One read of the migrations
-/// table, on the read pool; sea-orm's own pending check would create that
+/// table, on the connection given (the server's probe, [`Connections::probe`]);
+/// sea-orm's own pending check would create that
 /// table on the writer and call an unknown migration an error.
 pub async fn readiness(read: &DatabaseConnection) -> Readiness {
     match applied_migrations(read).await {

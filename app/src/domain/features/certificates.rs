@@ -178,20 +178,21 @@ pub const NAME_SHOWN_MAX: usize = 300;
 /// not refused: a NUL would fail PostgreSQL's insert, and U+202E would show
 /// every member of the account a name that reads other than it is.
 fn shown(name: String) -> String {
-    let name = if name.chars().any(|c| c.is_control() || turns_or_breaks(c)) {
-        name.chars()
-            .map(|c| match c.is_control() || turns_or_breaks(c) {
-                true => format!("\\u{{{:x}}}", c as u32),
-                false => c.to_string(),
-            })
-            .collect()
-    } else {
-        name
+    // Cut first, on the name's own characters, so no code is cut in half.
+    let (name, cut) = match name.char_indices().nth(NAME_SHOWN_MAX) {
+        Some((at, _)) => (&name[..at], "…"),
+        None => (name.as_str(), ""),
     };
-    match name.char_indices().nth(NAME_SHOWN_MAX) {
-        Some((cut, _)) => format!("{}…", &name[..cut]),
-        None => name,
+    let acts = |c: char| c.is_control() || turns_or_breaks(c);
+    let mut out = String::with_capacity(name.len() + cut.len());
+    for c in name.chars() {
+        match acts(c) {
+            true => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            false => out.push(c),
+        }
     }
+    out.push_str(cut);
+    out
 }
 
 /// Whether the key is the certificate's: the public key derived from the
