@@ -63,18 +63,23 @@ pub fn OAuthTokensTab() -> impl IntoView {
             if let Some(window) = web_sys::window() {
                 let _ = window.location().set_href(&url);
                 // Still here after a while (the user pressed Stop, the
-                // provider does not answer): the button works again.
-                set_timeout(move || start.value().set(None), std::time::Duration::from_secs(10));
+                // provider does not answer): the button works again. The
+                // timer goes with this answer: a newer one (pressed again
+                // after Back) keeps its own, and a tab left has none.
+                let again = std::time::Duration::from_secs(10);
+                if let Ok(timer) = set_timeout_with_handle(move || start.value().set(None), again) {
+                    on_cleanup(move || timer.clear());
+                }
             }
             #[cfg(not(feature = "hydrate"))]
             let _ = url;
         }
     });
-    // Until the provider's page has replaced this one the button stays busy:
-    // a second press would start a second connection, spending another of
-    // the hour's starts and holding another place among the tokens. A page
-    // the browser brings back from its cache (Back from Stripe) is usable
-    // again.
+    // Until the provider's page has replaced this one (or for 10 s) the
+    // button stays busy: a second press would start a second connection,
+    // spending another of the hour's starts and holding another place among
+    // the tokens. A page the browser brings back from its cache (Back from
+    // Stripe) is usable again.
     let leaving = move || start.pending().get() || matches!(start.value().get(), Some(Ok(_)));
     #[cfg(feature = "hydrate")]
     {

@@ -131,7 +131,8 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
         write.clone()
     };
     let search_index = if url.starts_with("postgres") {
-        // Opened as searches need them: most requests never search.
+        // Grown as searches need them (one connection at start): most
+        // requests never search.
         let mut options = ConnectOptions::new(url.to_owned());
         options.sqlx_logging(false).max_connections(2 * cores as u32).min_connections(0);
         check_connections(&mut options, url);
