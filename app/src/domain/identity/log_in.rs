@@ -53,9 +53,10 @@ pub async fn log_in(
     client: Option<std::net::IpAddr>,
 ) -> Result<LogIn, AppError> {
     let email = validation::normalize_email(email);
-    // No address holds a control character (sign-up refuses them), and
-    // PostgreSQL refuses a NUL in a query's text, with an error, before any
-    // count: answered at once, as any unknown address is answered.
+    // No address holds a control character (every form that sets one
+    // refuses them), and PostgreSQL errs on a NUL in a query's text, before
+    // any count. Answered as an unknown address, and at once: no user can
+    // have it, so how long the answer takes tells nothing.
     if email.contains(char::is_control) {
         return Err(AppError::field("password", WRONG_CREDENTIALS));
     }
