@@ -123,10 +123,14 @@ async fn main() -> ExitCode {
             serve(leptos_options, config, domain, serving, listening, signals).await
         }
         command => {
-            // The two commands that help put a lost key file right run
-            // anyway, and on a database older than this build (a backup
-            // before an upgrade).
-            let opening = if helps { db::Opening::AsItIs } else { db::Opening::Command };
+            // A backup runs on a database older than this build (before an
+            // upgrade). `secrets status` reads every sealed column, so it is
+            // refused there, and on one a first start is still making, with
+            // the reason rather than the database's missing table.
+            let opening = match command {
+                cli::Command::Backup { .. } => db::Opening::AsItIs,
+                _ => db::Opening::Command,
+            };
             let key_file = match parts.key_file_missing {
                 true => cli::KeyFileAt::Missing(&config.secret_keys_file),
                 false => cli::KeyFileAt::There(&config.secret_keys_file),

@@ -79,10 +79,8 @@ pub enum Opening {
     /// database's name reaches the user's default one), it would set the
     /// console up there and record its key file's key as the servers'.
     Command,
-    /// `backup` (a copy of whatever is there) and `secrets status` (which
-    /// reads the sealed columns; on a database older than one of them it
-    /// fails with the database's error): the database as it is, so a newer
-    /// build can back it up before the upgrade.
+    /// `backup`: a copy of the database as it is, so a newer build can back
+    /// it up before the upgrade.
     AsItIs,
 }
 
@@ -109,9 +107,10 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
             } else if missing > 0 {
                 return Err(DbErr::Custom(format!(
                     "the database is older than this build ({missing} of its migrations not \
-                     applied): back it up (`backup` runs on it; pg_dump on PostgreSQL), then \
-                     start this build's server, which applies them; or run the command with \
-                     the build the servers run"
+                     applied): if this build's server is starting now, run the command once \
+                     /readyz answers; otherwise back it up (`backup` runs on it; pg_dump on \
+                     PostgreSQL), then start this build's server, which applies them; or run \
+                     the command with the build the servers run"
                 )));
             }
         }
