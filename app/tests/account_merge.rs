@@ -538,7 +538,9 @@ async fn links_redeemed_while_a_merge_moves_their_user_ask_to_try_again() {
         row.email_verified_at.is_some()
     };
 
-    // Ada's address verified while she moves.
+    // Ada's address verified while she moves. Nothing but the move (her
+    // users row) is written when the link is refused.
+    let before = Snapshot::take_except(&d, &["users"]).await;
     let moving = change_user_under_lock(&d, ada.user_id(), |u| {
         u.account_id = Set(target.account_id());
     })
@@ -551,13 +553,16 @@ async fn links_redeemed_while_a_merge_moves_their_user_ask_to_try_again() {
     if postgres {
         assert_eq!(answer, try_again);
         assert!(!verified().await, "refused, the address is not verified");
+        before.assert_unchanged(&d).await;
         email_links::verify_email(&d, &verification, None).await.unwrap();
     } else {
         assert_eq!(answer, Ok(()));
     }
     assert!(verified().await);
 
-    // Cy's invitation declined while he moves.
+    // Cy's invitation declined while he moves: no decline, no event, the
+    // link unused.
+    let before = Snapshot::take_except(&d, &["users"]).await;
     let moving =
         change_user_under_lock(&d, cy.id, |u| u.account_id = Set(target.account_id())).await;
     let (d2, token) = (d.clone(), activation.clone());
@@ -569,6 +574,7 @@ async fn links_redeemed_while_a_merge_moves_their_user_ask_to_try_again() {
     if postgres {
         assert_eq!(answer, try_again);
         assert!(cy_row().await.is_some(), "refused, the invitation is still there");
+        before.assert_unchanged(&d).await;
         invitations::decline_invitation(&d, &activation).await.unwrap();
     } else {
         assert_eq!(answer, Ok(()));

@@ -178,7 +178,7 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     let before = Snapshot::take(&d).await;
     let refused = applications::share(&d, &ada, app.id, dan.user_id()).await.unwrap_err();
     assert_eq!(refused.message_for("user").as_deref(), Some(applications::SHARE_DISABLED));
-    before.assert_unchanged(&d).await;
+    before.assert_nothing_counted(&d).await;
     users::enable(&d, &admin, dan.user_id()).await.unwrap();
     assert_eq!(offered(app.id).await, ["dan@example.com"]);
 
@@ -188,6 +188,15 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     let before = Snapshot::take(&d).await;
     let forbidden = Err(AppError::Forbidden(OWNER_ONLY.into()));
     assert_eq!(applications::share(&d, &dan, app.id, carol.user_id()).await.map(|_| ()), forbidden);
+    // The owner already has it: sharing it with them is refused beside the field.
+    let refused = applications::share(&d, &ada, app.id, ada.user_id()).await.unwrap_err();
+    assert_eq!(
+        refused.message_for("user").as_deref(),
+        Some("The owner already has this application.")
+    );
+    // A share is checked before it is counted; the changes below count
+    // their caller's own (Dan's), as any change he tries does.
+    before.assert_nothing_counted(&d).await;
     assert_eq!(applications::clone(&d, &dan, app.id).await.map(|_| ()), forbidden);
     assert_eq!(
         applications::save_settings(&d, &dan, app.id, None, &[], &[]).await.map(|_| ()),
@@ -197,12 +206,6 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     // Nor takes it from another user it is shared with.
     let carol_id = carol.user_id();
     assert_eq!(applications::unshare(&d, &dan, app.id, carol_id).await.map(|_| ()), forbidden);
-    // The owner already has it: sharing it with them is refused beside the field.
-    let refused = applications::share(&d, &ada, app.id, ada.user_id()).await.unwrap_err();
-    assert_eq!(
-        refused.message_for("user").as_deref(),
-        Some("The owner already has this application.")
-    );
     before.assert_unchanged(&d).await;
 
     // An owner without Can Share cannot share; without Can Create cannot clone.
@@ -213,6 +216,8 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
         applications::share(&d, &ada, app.id, dan_id).await,
         Err(AppError::Forbidden(NEEDS_CAN_SHARE.into()))
     );
+    before.assert_nothing_counted(&d).await;
+    // A clone is counted first, as a creation is: Ada's own change.
     assert_eq!(
         applications::clone(&d, &ada, app.id).await,
         Err(AppError::Forbidden(NEEDS_CAN_CREATE.into()))
@@ -1068,7 +1073,7 @@ async fn application_and_library_names_are_not_used_twice() {
         renamed.err().unwrap().message_for("name").as_deref(),
         Some(js_libraries::NAME_TAKEN)
     );
-    before.assert_unchanged(&d).await;
+    before.assert_nothing_counted(&d).await;
 
     // Another owner's applications, another account's libraries.
     applications::create(&d, &cy, "Main IVR").await.unwrap();

@@ -486,6 +486,15 @@ async fn the_adder_or_an_admin_deletes_and_other_accounts_see_nothing() {
     assert_eq!(certificates::delete(&d, &eve, bobs.id).await, Err(AppError::NotFound));
     let not_admin = Err(AppError::Forbidden(app::domain::core::actor::NOT_ADMIN.into()));
     assert_eq!(certificates::delete(&d, &dan, bobs.id).await, not_admin);
+    // Nor may they replace it.
+    let (cert, key, ..) = issue(&authority, "bob.example.com", &[], 400);
+    let replaced = |who: app::domain::core::actor::Member| {
+        let (d, renewal) = (&d, renewal(&cert, &key));
+        async move { certificates::replace(d, &who, bobs.id, renewal).await.map(|_| ()) }
+    };
+    assert!(matches!(replaced(carol.clone()).await, Err(AppError::Forbidden(_))));
+    assert_eq!(replaced(eve.clone()).await, Err(AppError::NotFound));
+    assert_eq!(replaced(dan.clone()).await, not_admin);
     before.assert_unchanged(&d).await;
     certificates::delete(&d, &bob, bobs.id).await.unwrap();
     // Deleting Bob hands his certificate to the admin who deleted him.
@@ -592,8 +601,10 @@ async fn the_adder_or_an_admin_replaces_a_certificate_with_its_renewal() {
         (rows.len(), rows[0].added_by.as_str(), rows[0].can_delete),
         (1, "Ada Lovelace", false)
     );
+    let before = Snapshot::take(&d).await;
     let refused = certificates::replace(&d, &bob, bobs.id, renewal(&new_cert, &new_key)).await;
     assert!(matches!(refused, Err(AppError::Forbidden(_))), "{refused:?}");
+    before.assert_unchanged(&d).await;
 }
 
 /// A renewal servers would refuse now (expired, or valid only from later)

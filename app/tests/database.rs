@@ -304,6 +304,8 @@ async fn a_backup_is_whole_under_its_name_or_not_there() {
     }
     app::domain::testing::account_with_admin(&d, "Acme", "ada@example.com").await;
     let folder = std::env::temp_dir().join(format!("console-backup-{}", std::process::id()));
+    // A run that failed leaves its folder, and process ids come round again.
+    let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder).unwrap();
     let to = folder.join("copy.db");
     let bytes = operator::backup(&d, &Operator::from_command_line(), &to).await.unwrap();

@@ -37,7 +37,10 @@ class Authenticator {
   constructor(private secret: Buffer, public lastStep = 0) {}
   async code(): Promise<string> {
     const now = () => Math.floor(Date.now() / 1000 / 30);
-    const step = Math.max(this.lastStep + 1, now() - 1);
+    // The server takes the step before its own until that one ends: used
+    // with under 10 s left, the code could expire on its way there.
+    const leftInStep = 30 - ((Date.now() / 1000) % 30);
+    const step = Math.max(this.lastStep + 1, leftInStep > 10 ? now() - 1 : now());
     while (step > now() + 1) await new Promise((r) => setTimeout(r, 500));
     this.lastStep = step;
     return totp(this.secret, step);

@@ -121,8 +121,9 @@ pub fn build_router(
         .layer(compression::layer())
         .layer(from_fn(compression::mark_secret_replies))
         .layer(from_fn_with_state(policy.clone(), security::security_headers))
-        .layer(from_fn_with_state(policy.clone(), security::refuse_cross_site))
+        // Outside the cross-site refusal, which no cache may keep either.
         .layer(from_fn(assets::never_store))
+        .layer(from_fn_with_state(policy.clone(), security::refuse_cross_site))
         // A request that takes this long has stalled (a database that does
         // not answer, or a server render that never resolves): answer
         // instead of holding the connection forever. Inside the headers'

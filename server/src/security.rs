@@ -96,7 +96,13 @@ pub async fn refuse_cross_site(
 ) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && is_cross_site(&request, &policy.public_origin) {
-        return (StatusCode::FORBIDDEN, Body::from("Cross-site request refused.")).into_response();
+        const REFUSED: &str = "Cross-site request refused.";
+        // A script reads every answer of the API as JSON.
+        if crate::api_v1::is_api_path(request.uri().path()) {
+            return crate::api_v1::ApiError::from(AppError::Forbidden(REFUSED.into()))
+                .into_response();
+        }
+        return (StatusCode::FORBIDDEN, Body::from(REFUSED)).into_response();
     }
     next.run(request).await
 }

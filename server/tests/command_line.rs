@@ -76,8 +76,9 @@ fn what_the_server_writes_is_for_its_own_user_alone() {
     let backup = scratch.join("copy.db");
     // A server's first start makes the database; the backup is taken while
     // it serves. `backup` copies whatever is there, so the wait is on a
-    // command that is refused until the start has applied every migration
-    // (a copy taken halfway left the later commands a half-made database).
+    // command refused until the start has applied every migration: a backup
+    // taken before them, with the server then stopped mid-start, left the
+    // later commands a database without tables.
     let mut serving = Command::new(env!("CARGO_BIN_EXE_server"))
         .arg("serve")
         .env("DATA_DIR", &scratch)
@@ -100,6 +101,10 @@ fn what_the_server_writes_is_for_its_own_user_alone() {
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
+    if !started.status.success() {
+        let _ = serving.kill();
+        let _ = serving.wait();
+    }
     assert_eq!(started.status.code(), Some(0), "{}", stderr(&started));
     let done = Command::new(env!("CARGO_BIN_EXE_server"))
         .args(["backup", "--to", backup.to_str().unwrap()])
@@ -167,7 +172,7 @@ fn what_the_server_writes_is_for_its_own_user_alone() {
         "{}",
         stderr(&status)
     );
-    assert!(stderr(&status).contains("once /readyz answers"), "{}", stderr(&status));
+    assert!(stderr(&status).contains("once /readyz answers 200"), "{}", stderr(&status));
     let older = scratch.join("older.db");
     let backed_up = command(&["backup", "--to", older.to_str().unwrap()]);
     assert_eq!(backed_up.status.code(), Some(0), "{}", stderr(&backed_up));

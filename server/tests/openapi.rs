@@ -331,6 +331,15 @@ fn every_route_under_api_v1_is_in_the_document() {
         assert_eq!(read.headers[http::header::CACHE_CONTROL], "no-store");
         let preflight = app.send(from_elsewhere(http::Method::OPTIONS)).await;
         assert_eq!(preflight.status, StatusCode::METHOD_NOT_ALLOWED, "{}", preflight.body);
+        // A page of another site posting is refused before any route, in
+        // the API's format too; nothing runs, nothing is counted.
+        let before = testing::Snapshot::take(&app.domain).await;
+        let posted = app.send(from_elsewhere(http::Method::POST)).await;
+        assert_eq!(posted.status, StatusCode::FORBIDDEN, "{}", posted.body);
+        assert_eq!(posted.json()["error"]["code"], "forbidden", "{}", posted.body);
+        assert_eq!(posted.json()["error"]["message"], "Cross-site request refused.");
+        assert_eq!(posted.headers[http::header::CACHE_CONTROL], "no-store");
+        before.assert_unchanged(&app.domain).await;
         for reply in [&read, &preflight] {
             assert!(!reply.headers.contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN));
         }

@@ -596,6 +596,17 @@ impl Snapshot {
         }
         assert!(changed.is_empty(), "a refused call changed the database:\n{}", changed.join("\n"));
     }
+
+    /// [`Snapshot::assert_unchanged`], and not one attempt counted either
+    /// (none added to, none started): for a call refused before anything
+    /// is counted, such as a field left empty or a rule checked first, so
+    /// a stolen session's refused tries cannot spend its owner's counts.
+    pub async fn assert_nothing_counted(&self, d: &Domain) {
+        assert!(!self.except.contains(&"quota_counters"), "a snapshot without the counts");
+        self.assert_unchanged(d).await;
+        let now = Snapshot::take_except(d, &self.except).await;
+        assert_eq!(now.attempts, self.attempts, "a call refused before any count counted");
+    }
 }
 
 /// The applications a Delete dialog names: `names`, and `others` unnamed.

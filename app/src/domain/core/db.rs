@@ -101,14 +101,14 @@ pub async fn connect_as(url: &str, opening: Opening) -> Result<Connections, DbEr
                 return Err(DbErr::Custom(
                     "the database has no console tables: is DATABASE_URL (or DATA_DIR) the \
                      servers'? A server's first start creates them; if one is starting now, \
-                     run the command once /readyz answers"
+                     run the command once /readyz answers 200"
                         .into(),
                 ));
             } else if missing > 0 {
                 return Err(DbErr::Custom(format!(
                     "the database is older than this build ({missing} of its migrations not \
                      applied): if this build's server is starting now, run the command once \
-                     /readyz answers; otherwise back it up (`backup` runs on it; pg_dump on \
+                     /readyz answers 200; otherwise back it up (`backup` runs on it; pg_dump on \
                      PostgreSQL), then start this build's server, which applies them; or run \
                      the command with the build the servers run"
                 )));
