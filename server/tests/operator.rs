@@ -176,14 +176,29 @@ fn a_copy_of_the_key_file_from_before_a_rotation_does_not_start() {
             .await
             .unwrap();
         let new_key = Keyring::read(&key_file).unwrap().unwrap().current_key_id().to_owned();
+        // An email under a key no file holds, declared lost: a start refused
+        // for its key file gives nothing up either.
+        let lost = Secrets::fixed(Keyring::generate());
+        let email = Email { to: "lost@example.com".into(), subject: "Hi".into(), body: "H".into() };
+        mail::enqueue(&d.db, &lost, d.clock.now(), email).await.unwrap();
+        let status = || async {
+            use app::domain::entity::email_outbox as outbox;
+            use sea_orm::EntityTrait;
+            let rows = outbox::Entity::find().all(&d.db).await.unwrap();
+            rows.into_iter().map(|row| row.status).collect::<Vec<_>>()
+        };
+        let declared = [lost.current_key_id()];
         let behind = Domain { secrets: Arc::new(Secrets::fixed(copy_before)), ..d.clone() };
-        let refused = server::cli::refuse_unknown_keys(&behind, &key_file, &[]).await.unwrap_err();
+        let refused = server::cli::refuse_unknown_keys(&behind, &key_file, &declared);
+        let refused = refused.await.unwrap_err();
         assert!(
             refused.contains(&format!("seal with key {new_key}, and the current key"))
                 && refused.contains(&format!("is {old_key}: a key the servers sealed with before")),
             "{refused}"
         );
-        server::cli::refuse_unknown_keys(&d, &key_file, &[]).await.unwrap();
+        assert_eq!(status().await, [mail::PENDING], "a refused start gives nothing up");
+        server::cli::refuse_unknown_keys(&d, &key_file, &declared).await.unwrap();
+        assert_eq!(status().await, [mail::FAILED], "the start that goes on does");
         std::fs::remove_dir_all(&dir).unwrap();
     })
 }
