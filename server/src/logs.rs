@@ -12,7 +12,9 @@ use tracing::{Level, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-/// What `RUST_LOG` is when unset: SQL statements (logged at debug) stay out.
+/// What `RUST_LOG` is when unset: sqlx's and sea-orm's own lines below a
+/// warning stay out. (No level logs SQL statements: every pool turns sqlx's
+/// statement logging off.)
 pub const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
