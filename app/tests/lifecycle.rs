@@ -188,6 +188,32 @@ async fn the_clean_ups_check_each_candidate_not_against_a_whole_list() {
     }
 }
 
+/// An admin who never verified their address cannot delete the one user
+/// whose address is verified (an operator's `user add`, a merge): the
+/// account would become one nobody verified, removed by the next clean-up
+/// with everything in it, and claimable through its sign-up address.
+#[tokio::test]
+async fn the_last_verified_user_is_not_deleted_by_an_admin_never_verified() {
+    use app::domain::admin::users;
+    let (d, clock) = fresh_domain().await;
+    let grace = sign_up(&d, "grace@example.com").await.member;
+    let bob = add_user(&d, grace.account_id(), "bob@example.com", false).await;
+    let admin = grace.admin().unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = users::delete(&d, &admin, bob.user_id()).await;
+    assert_eq!(refused, Err(AppError::Forbidden(users::LAST_VERIFIED.into())));
+    before.assert_unchanged(&d).await;
+    clock.advance(UNVERIFIED_ACCOUNT_LIFETIME + Duration::hours(1));
+    assert_eq!(jobs::remove_unverified_accounts(&d).await.unwrap(), 0, "kept by Bob's");
+    // Once Grace's address is verified too, Bob's is not the only one.
+    email_links::resend_verification(&d, &grace).await.unwrap();
+    let token = link_token(&d, "grace@example.com", "/verify-email").await;
+    email_links::verify_email(&d, &token, None).await.unwrap();
+    users::delete(&d, &admin, bob.user_id()).await.unwrap();
+    assert_eq!(jobs::remove_unverified_accounts(&d).await.unwrap(), 0, "kept by Grace's");
+    assert_eq!(account::Entity::find().count(&d.db).await.unwrap(), 1);
+}
+
 #[tokio::test]
 async fn an_account_never_verified_is_removed_after_seven_days_freeing_the_address() {
     let (d, clock) = fresh_domain().await;

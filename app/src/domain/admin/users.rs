@@ -34,6 +34,9 @@ use crate::model::{ActivityKind, AppError, UserPage, UserRow, UserSort, UserStat
 pub const LAST_ADMIN: &str = "An account needs at least one admin who has activated: make \
      another active user an admin first.";
 pub const NOT_YOURSELF: &str = "You cannot delete your own user; another admin can.";
+pub const LAST_VERIFIED: &str = "This is the only user of the account whose email address is \
+     verified, and an account without one is removed a week after its sign-up: verify your own \
+     address first (the Account tab), then delete them.";
 pub const LAST_ACTIVE_ADMIN: &str = "An account needs at least one active admin: make another \
      user an admin (or enable a disabled one) first.";
 pub const NOT_YOURSELF_DISABLE: &str =
@@ -366,6 +369,19 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     let target = find_in_account(&txn, admin, id).await?;
     if target.is_admin && other_admins(&txn, admin, target.id).await? == 0 {
         return Err(AppError::Forbidden(LAST_ADMIN.into()));
+    }
+    // What keeps the account from the clean-up of sign-ups never verified
+    // (and from a claim by whoever resets its sign-up address): deleted by
+    // an admin who never verified theirs, it would take the whole account
+    // with it within the hour.
+    if target.email_verified_at.is_some() {
+        let others = Scoped::of(admin.member())
+            .users()
+            .filter(user::Column::Id.ne(target.id))
+            .filter(user::Column::EmailVerifiedAt.is_not_null());
+        if others.count(&txn).await? == 0 {
+            return Err(AppError::Forbidden(LAST_VERIFIED.into()));
+        }
     }
     hand_over(d, &txn, &target, admin.member().user_id()).await?;
     end_sign_ins(&txn, target.id, None).await?;
