@@ -559,3 +559,36 @@ async fn old_emails_and_links_are_removed_a_month_on() {
     assert_eq!(opened.await.err().unwrap().message_for("token").as_deref(), Some(LINK_INVALID));
     assert_eq!(statuses(rows(&d).await), [PENDING]);
 }
+
+/// A failed email queued again (`mail retry`) just as the clean-up removes
+/// old failed ones is kept: the clean-up checks each row again as the retry
+/// left it. (PostgreSQL is where the delete waits for the retry's row and
+/// then finds it changed; SQLite runs one writer at a time.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_email_queued_again_during_the_clean_up_is_kept() {
+    use app::domain::testing::wait_for_lock_waiters;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let (d, clock) = fresh_concurrent_domain().await;
+    enqueue(&d, "ada@example.com", "Old").await;
+    let status = |to: &'static str| {
+        outbox::Entity::update_many().col_expr(outbox::Column::Status, Expr::value(to))
+    };
+    status(FAILED).exec(&d.db).await.unwrap();
+    clock.advance(Duration::days(40));
+    let cutoff = d.clock.now() - Duration::days(30);
+
+    // The retry's change, not yet committed.
+    let retry = d.begin().await.unwrap();
+    let queued = status(PENDING)
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(d.clock.now()))
+        .filter(outbox::Column::Status.eq(FAILED));
+    assert_eq!(queued.exec(&retry).await.unwrap().rows_affected, 1);
+    let d2 = d.clone();
+    let cleaning = tokio::spawn(async move { mail::forget_before(&d2.db, cutoff, 100).await });
+    wait_for_lock_waiters(&d, 1).await;
+    retry.commit().await.unwrap();
+    assert_eq!(cleaning.await.unwrap().unwrap(), 0, "nothing removed");
+    let kept: Vec<String> = rows(&d).await.into_iter().map(|r| r.status).collect();
+    assert_eq!(kept, [PENDING]);
+}

@@ -234,24 +234,27 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
     // In batches read by the window's index: a spray of made-up emails from
     // many addresses grows the table, and one statement over it held the
     // only writer for its whole run.
-    let over = || {
-        login_failure::Entity::find()
-            .filter(login_failure::Column::WindowStartedAt.lt(now - d.throttle.window))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(login_failure::Column::LockedUntil.is_null())
-                    .add(login_failure::Column::LockedUntil.lt(now)),
-            )
-            .filter(
-                sea_orm::Condition::any()
-                    .add(login_failure::Column::Subject.not_like(format!("{CODE_SUBJECT}%")))
-                    .add(
-                        login_failure::Column::LastFailureAt
-                            .lt(now - d.throttle.code_locks_remembered),
-                    ),
-            )
-    };
-    let failures = db::delete_in_batches(&d.db, login_failure::Column::Subject, 1000, over).await?;
+    let over = Condition::all()
+        .add(login_failure::Column::WindowStartedAt.lt(now - d.throttle.window))
+        .add(
+            Condition::any()
+                .add(login_failure::Column::LockedUntil.is_null())
+                .add(login_failure::Column::LockedUntil.lt(now)),
+        )
+        .add(
+            Condition::any()
+                .add(login_failure::Column::Subject.not_like(format!("{CODE_SUBJECT}%")))
+                .add(
+                    login_failure::Column::LastFailureAt.lt(now - d.throttle.code_locks_remembered),
+                ),
+        );
+    let failures = db::delete_in_batches::<login_failure::Entity>(
+        &d.db,
+        login_failure::Column::Subject,
+        1000,
+        over,
+    )
+    .await?;
     let challenges = login_challenge::Entity::delete_many()
         .filter(login_challenge::Column::CreatedAt.lt(now - CHALLENGE_LIFETIME))
         .exec(&d.db)
@@ -265,14 +268,12 @@ pub async fn forget_expired(d: &Domain) -> Result<u64, AppError> {
     // client address and browser for as long as its user existed. In
     // batches: the first run on a database of years holds the writer for
     // one batch at a time.
-    let dead = || {
-        session::Entity::find().filter(
-            Condition::any()
-                .add(session::Column::LastSeenAt.lt(now - d.sessions.idle))
-                .add(session::Column::CreatedAt.lt(now - d.sessions.absolute)),
-        )
-    };
-    let sessions = db::delete_in_batches(&d.db, session::Column::TokenHash, 1000, dead).await?;
+    let dead = Condition::any()
+        .add(session::Column::LastSeenAt.lt(now - d.sessions.idle))
+        .add(session::Column::CreatedAt.lt(now - d.sessions.absolute));
+    let sessions =
+        db::delete_in_batches::<session::Entity>(&d.db, session::Column::TokenHash, 1000, dead)
+            .await?;
     // A declined invitation's address is kept only while it holds.
     let declines = invitation_decline::Entity::delete_many()
         .filter(invitation_decline::Column::DeclinedAt.lt(now - invitations::DECLINE_HOLD))

@@ -215,6 +215,11 @@ async fn remove_invitees(
         let Some(invitee) = expired(user::Entity::find_by_id(candidate.id)).one(&txn).await? else {
             continue;
         };
+        // Moved meanwhile by a merge, whose account's lock this is not: left
+        // to the next pass, which takes the right one.
+        if invitee.account_id != candidate.account_id {
+            continue;
+        }
         let Some(heir) = heir_of(&txn, &invitee).await? else {
             tracing::warn!(user = invitee.id, "an expired invitee's account has no active admin");
             continue;

@@ -429,6 +429,7 @@ pub async fn forget_before(
     cutoff: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, AppError> {
-    let old = || activity_event::Entity::find().filter(activity_event::Column::At.lt(cutoff));
-    db::delete_in_batches(conn, activity_event::Column::Id, batch, old).await
+    let old = sea_orm::Condition::all().add(activity_event::Column::At.lt(cutoff));
+    let key = activity_event::Column::Id;
+    db::delete_in_batches::<activity_event::Entity>(conn, key, batch, old).await
 }

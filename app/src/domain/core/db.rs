@@ -16,7 +16,7 @@ use std::time::Duration;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait, Select,
+    QueryFilter, QuerySelect, QueryTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -405,21 +405,27 @@ pub fn pool_use(conn: &DatabaseConnection) -> PoolUse {
     }
 }
 
-/// Deletes the rows `find` selects, `batch` at a time, so that no statement
-/// holds the write lock long (the clean-ups' first run on a database that
-/// never had them may find millions); `key` is the table's primary key.
-/// Returns how many.
+/// Deletes the rows of `E` that `which` holds for, `batch` at a time, so
+/// that no statement holds the write lock long (the clean-ups' first run on
+/// a database that never had them may find millions); `key` is the table's
+/// primary key. Returns how many.
 pub async fn delete_in_batches<E: EntityTrait>(
     conn: &impl ConnectionTrait,
     key: E::Column,
     batch: u64,
-    find: impl Fn() -> Select<E>,
+    which: sea_orm::Condition,
 ) -> Result<u64, AppError> {
     let batch = batch.max(1);
     let mut removed = 0;
     loop {
-        let some = find().select_only().column(key).limit(batch).into_query();
-        let gone = E::delete_many().filter(key.in_subquery(some)).exec(conn).await?.rows_affected;
+        let some = E::find().filter(which.clone()).select_only().column(key).limit(batch);
+        // `which` again on the rows deleted: a row another transaction
+        // changed meanwhile (a failed email queued again, a count whose
+        // window started anew) is checked again as changed on PostgreSQL,
+        // where the batch's list of keys alone would delete it anyway.
+        let these = key.in_subquery(some.into_query());
+        let gone = E::delete_many().filter(which.clone()).filter(these).exec(conn).await?;
+        let gone = gone.rows_affected;
         removed += gone;
         if gone < batch {
             return Ok(removed);

@@ -500,12 +500,10 @@ pub async fn forget_before<C: ConnectionTrait>(
     cutoff: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, AppError> {
-    let done = || {
-        outbox::Entity::find()
-            .filter(outbox::Column::Status.is_in([SENT, FAILED]))
-            .filter(outbox::Column::NextAttemptAt.lt(cutoff))
-    };
-    db::delete_in_batches(conn, outbox::Column::Id, batch, done).await
+    let done = sea_orm::Condition::all()
+        .add(outbox::Column::Status.is_in([SENT, FAILED]))
+        .add(outbox::Column::NextAttemptAt.lt(cutoff));
+    db::delete_in_batches::<outbox::Entity>(conn, outbox::Column::Id, batch, done).await
 }
 
 /// Removes the files of the local mail folder (the embedded default) whose

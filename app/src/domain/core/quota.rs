@@ -869,17 +869,16 @@ pub async fn forget_expired<C: ConnectionTrait>(
     for limit in &policy.limits {
         // The key's prefix, its `_` escaped: `LIKE` reads it as any character.
         let prefix = counter_key(limit.action, limit.per, "").replace('_', "\\_");
-        let expired = || {
-            counter::Entity::find()
-                .filter(counter::Column::WindowStartedAt.lte(now - limit.window))
-                .filter(Expr::col(key).like(LikeExpr::new(format!("{prefix}%")).escape('\\')))
-        };
-        removed += db::delete_in_batches(conn, key, BATCH, expired).await?;
+        let expired = sea_orm::Condition::all()
+            .add(counter::Column::WindowStartedAt.lte(now - limit.window))
+            .add(Expr::col(key).like(LikeExpr::new(format!("{prefix}%")).escape('\\')));
+        removed += db::delete_in_batches::<counter::Entity>(conn, key, BATCH, expired).await?;
     }
     let longest = policy.limits.iter().map(|l| l.window).max().unwrap_or(Duration::days(1));
     let past_every_window =
-        || counter::Entity::find().filter(counter::Column::WindowStartedAt.lte(now - longest));
-    removed += db::delete_in_batches(conn, key, BATCH, past_every_window).await?;
+        sea_orm::Condition::all().add(counter::Column::WindowStartedAt.lte(now - longest));
+    removed +=
+        db::delete_in_batches::<counter::Entity>(conn, key, BATCH, past_every_window).await?;
     Ok(removed)
 }
 

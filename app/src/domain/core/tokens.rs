@@ -108,8 +108,9 @@ pub async fn forget_expired_before<C: ConnectionTrait>(
     cutoff: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, AppError> {
-    let expired = || email_token::Entity::find().filter(email_token::Column::ExpiresAt.lt(cutoff));
-    db::delete_in_batches(conn, email_token::Column::TokenHash, batch, expired).await
+    let expired = sea_orm::Condition::all().add(email_token::Column::ExpiresAt.lt(cutoff));
+    let key = email_token::Column::TokenHash;
+    db::delete_in_batches::<email_token::Entity>(conn, key, batch, expired).await
 }
 
 /// Issues a token on `conn` (the caller's transaction). Earlier unused tokens

@@ -52,6 +52,11 @@ pub async fn add_user(
     };
     let now = d.clock.now();
     let txn = d.begin().await?;
+    // The lock every change to the account's users takes: the clean-up of
+    // accounts never verified, which checks under it, then sees this user
+    // (verified when given a password) or waits for it, and an account
+    // removed or merged meanwhile is seen here.
+    let owner = lock_account_of(&txn, owner.id).await?;
     let user = NewUser {
         account_id: owner.account_id,
         email,
