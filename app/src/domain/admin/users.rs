@@ -35,8 +35,8 @@ pub const LAST_ADMIN: &str = "An account needs at least one admin who has activa
      another active user an admin first.";
 pub const NOT_YOURSELF: &str = "You cannot delete your own user; another admin can.";
 pub const LAST_VERIFIED: &str = "This is the only user of the account whose email address is \
-     verified, and an account without one is removed a week after its sign-up: verify your own \
-     address first (the Account tab), then delete them.";
+     verified, and an account without one is removed once a week has passed since its sign-up: \
+     verify your own address first (the Account tab), then delete them.";
 pub const LAST_ACTIVE_ADMIN: &str = "An account needs at least one active admin: make another \
      user an admin (or enable a disabled one) first.";
 pub const NOT_YOURSELF_DISABLE: &str =
