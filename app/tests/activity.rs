@@ -205,6 +205,122 @@ async fn managing_users_and_the_account_records_each_change() {
     assert!(all_events(&d).await.iter().any(|e| e.actor == "bob@example.com"));
 }
 
+/// Gives each of `numbers` (owned by `from`) to `to`.
+async fn give(d: &Domain, admin: &Member, numbers: &[i32], from: i32, to: i32) {
+    let changes: Vec<OwnerChange> = numbers
+        .iter()
+        .map(|&number_id| OwnerChange { number_id, from_owner_id: from, owner_id: to })
+        .collect();
+    phone_numbers::save_owners(d, &admin.admin().unwrap(), &changes).await.unwrap();
+}
+
+/// Each event's kind, actor, target and detail.
+fn described(events: &[activity_event::Model]) -> Vec<(&str, &str, &str, Option<&str>)> {
+    events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.actor.as_str(), e.target.as_str(), e.detail.as_deref()))
+        .collect()
+}
+
+/// A user who goes passes their numbers on, and the log says where each
+/// went and what it stopped running (an application its new owner cannot
+/// see), as an admin's owner change does. The events are by whoever made
+/// the user go, after that event: the admin who deleted them, the invitee
+/// who declined, or, for an invitation that expired, the console itself
+/// (`system`, no user, no client address). Without them the admin saw a
+/// number stop answering with no reason anywhere.
+#[tokio::test]
+async fn numbers_a_user_leaves_behind_are_logged_with_what_they_stopped_running() {
+    let (d, clock) = stocked().await;
+    let ada = from_here(account_with_admin(&d, "Acme", "ada@example.com").await);
+    operator::set_plan(&d, &OP(), "ada@example.com", Plan::Full).await.unwrap();
+    let admin = ada.admin().unwrap();
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    let carol = add_user(&d, ada.account_id(), "carol@example.com", false).await;
+    // Grace's application, shared with Carol only, runs on one of Carol's
+    // numbers; the other runs nothing.
+    let graces = applications::create(&d, &grace, "Grace's IVR").await.unwrap();
+    applications::share(&d, &grace, graces.id, carol.user_id()).await.unwrap();
+    let mut numbers = Vec::new();
+    for _ in 0..4 {
+        numbers.push(phone_numbers::request(&d, &admin).await.unwrap());
+    }
+    numbers.sort_by(|a, b| a.e164.cmp(&b.e164));
+    let (running, idle) = (&numbers[0], &numbers[1]);
+    give(&d, &ada, &[running.id, idle.id], ada.user_id(), carol.user_id()).await;
+    deployments::deploy(&d, &carol, running.id, graces.id).await.unwrap();
+    let mut log = Log::new();
+    log.new_events(&d).await;
+
+    users::delete(&d, &admin, carol.user_id()).await.unwrap();
+    let events = log.new_events(&d).await;
+    assert_eq!(
+        described(&events),
+        [
+            ("user.deleted", "ada@example.com", "carol@example.com", None),
+            (
+                "phone_number.owner_changed",
+                "ada@example.com",
+                running.e164.as_str(),
+                Some("to ada@example.com; off Grace's IVR, which they cannot see")
+            ),
+            (
+                "phone_number.owner_changed",
+                "ada@example.com",
+                idle.e164.as_str(),
+                Some("to ada@example.com")
+            ),
+        ]
+    );
+    assert!(events.iter().all(|e| e.client_address.as_deref() == Some("203.0.113.7")));
+    let adas = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+    assert!(adas.iter().all(|n| n.deployed_to.is_none()), "what the log says happened");
+
+    // An invitee given a number: their invitation expires, and the clean-up
+    // removes them.
+    let bob = users::invite(&d, &admin, user_form("Bob", "bob@example.com")).await.unwrap();
+    give(&d, &ada, &[numbers[2].id], ada.user_id(), bob.id).await;
+    log.new_events(&d).await;
+    clock.advance(Duration::days(31));
+    assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 1);
+    let events = log.new_events(&d).await;
+    assert_eq!(
+        described(&events),
+        [
+            ("user.invitation_expired", "system", "bob@example.com", None),
+            (
+                "phone_number.owner_changed",
+                "system",
+                numbers[2].e164.as_str(),
+                Some("to ada@example.com")
+            ),
+        ]
+    );
+    for event in &events {
+        assert_eq!((event.account_id, event.actor_user_id), (ada.account_id(), None));
+        assert_eq!(event.client_address, None);
+    }
+
+    // An invitee given a number declines.
+    let cy = users::invite(&d, &admin, user_form("Cy", "cy@example.com")).await.unwrap();
+    give(&d, &ada, &[numbers[3].id], ada.user_id(), cy.id).await;
+    log.new_events(&d).await;
+    let token = link_token(&d, "cy@example.com", "/activate").await;
+    invitations::decline_invitation(&d, &token).await.unwrap();
+    assert_eq!(
+        described(&log.new_events(&d).await),
+        [
+            ("user.invitation_declined", "cy@example.com", "cy@example.com", None),
+            (
+                "phone_number.owner_changed",
+                "cy@example.com",
+                numbers[3].e164.as_str(),
+                Some("to ada@example.com")
+            ),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn numbers_applications_and_resources_record_each_change() {
     let (d, clock) = stocked().await;

@@ -134,7 +134,7 @@ where
 /// An email address for a `td.email` cell: a line may break after its "@"
 /// and nowhere else (allowed to break anywhere, the column shrank to
 /// "grace@example.co|m"; and a browser breaks after a hyphen too, so each
-/// half is kept whole). Other text ("operator") is shown as it is.
+/// half is kept whole). Other text ("operator", "system") is shown as it is.
 pub fn email_parts(email: String) -> impl IntoView {
     match email.rsplit_once('@') {
         Some((local, domain)) => {

@@ -49,6 +49,7 @@ activity_kinds! {
     UserInvited = "user.invited", "User invited", false;
     InvitationResent = "user.invitation_resent", "Invitation sent again", false;
     InvitationDeclined = "user.invitation_declined", "Invitation declined", false;
+    InvitationExpired = "user.invitation_expired", "Invitation expired", false;
     UserActivated = "user.activated", "User activated", true;
     UserUpdated = "user.updated", "User edited", false;
     UserRoleChanged = "user.role_changed", "Role or permissions changed", false;
@@ -154,7 +155,8 @@ pub struct ActivityRow {
     pub id: EventId,
     /// When, as RFC 3339 in UTC.
     pub at: String,
-    /// Who acted: their email address when it happened, or `operator`.
+    /// Who acted: their email address when it happened, `operator`, or
+    /// `system` for the console's own clean-up (an expired invitation).
     pub actor: String,
     /// The acting user's id, when a user acted (and not an unknown person).
     pub actor_user_id: Option<i32>,

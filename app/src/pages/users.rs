@@ -186,7 +186,8 @@ pub fn UsersTab() -> impl IntoView {
                 format!(
                     "Delete {} {} ({})? They can no longer log in, and their developer keys stop \
                      working. Their applications, JS libraries, phone numbers, certificates and \
-                     OAuth tokens pass to you.",
+                     OAuth tokens pass to you. A number running an application you cannot see \
+                     stops running it (the Activity tab says which).",
                     u.first_name, u.last_name, u.email
                 )
             }

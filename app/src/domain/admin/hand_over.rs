@@ -2,6 +2,7 @@
 //! whose invitation expired) owned passes to another user of the account.
 use sea_orm::DatabaseTransaction;
 
+use crate::domain::core::activity::Event;
 use crate::domain::core::scope::Scoped;
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
@@ -12,19 +13,22 @@ use crate::model::AppError;
 
 /// Gives what `leaving` owned to `to`, inside the caller's transaction.
 /// Everything a user can own is in this list, one call per feature (each
-/// feature's tests check its hand-over).
+/// feature's tests check its hand-over). Returns the events of what changed
+/// for the account's users beyond an owner's name (a number moved, and what
+/// it stopped running), for the caller to record after its own, by whoever
+/// made the user go.
 pub(super) async fn hand_over(
     d: &Domain,
     txn: &DatabaseTransaction,
     leaving: &user::Model,
-    to: i32,
-) -> Result<(), AppError> {
+    to: &user::Model,
+) -> Result<Vec<Event>, AppError> {
     let (from, scope) = (leaving.id, &Scoped::account(leaving.account_id));
-    applications::hand_over(txn, leaving, to).await?;
-    js_libraries::hand_over(txn, from, to).await?;
+    applications::hand_over(txn, leaving, to.id).await?;
+    js_libraries::hand_over(txn, from, to.id).await?;
     // After the applications: it checks what the new owner can see.
-    phone_numbers::hand_over(txn, scope, from, to).await?;
-    certificates::hand_over(txn, from, to).await?;
-    oauth_tokens::hand_over(d, txn, from, to).await?;
-    Ok(())
+    let numbers = phone_numbers::hand_over(txn, scope, from, to).await?;
+    certificates::hand_over(txn, from, to.id).await?;
+    oauth_tokens::hand_over(d, txn, from, to.id).await?;
+    Ok(numbers)
 }

@@ -224,8 +224,14 @@ async fn remove_invitees(
             tracing::warn!(user = invitee.id, "an expired invitee's account has no active admin");
             continue;
         };
-        hand_over(d, &txn, &invitee, heir.id).await?;
+        let handed_over = hand_over(d, &txn, &invitee, &heir).await?;
         removed += user::Entity::delete_by_id(invitee.id).exec(&txn).await?.rows_affected;
+        // Nobody asked for this: without an event of its own, an admin saw
+        // the invitee and their numbers' owner change with no reason given.
+        let mut events = vec![Event::new(ActivityKind::InvitationExpired, &invitee.email)];
+        events.extend(handed_over);
+        let by = By::System { account_id: invitee.account_id };
+        activity::record_all(d, &txn, by, events).await?;
         txn.commit().await?;
     }
     Ok(removed)
@@ -285,7 +291,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
             Purpose::Activate.lifetime_text()
         ))
     })?;
-    hand_over(d, &txn, &invitee, heir.id).await?;
+    let handed_over = hand_over(d, &txn, &invitee, &heir).await?;
     user::Entity::delete_by_id(invitee.id).exec(&txn).await?;
     // An address that declines again, after an earlier hold ran out, moves
     // its time on (one row per account and address; the account's lock
@@ -309,8 +315,9 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
     decline.save(&txn).await?;
     // Without the decliner's address: they owe the account that invited
     // them nothing, as an unknown address's failed log-in is nobody's.
-    let event = Event::new(ActivityKind::InvitationDeclined, &invitee.email);
-    activity::record(d, &txn, By::User(&invitee, None), event).await?;
+    let mut events = vec![Event::new(ActivityKind::InvitationDeclined, &invitee.email)];
+    events.extend(handed_over);
+    activity::record_all(d, &txn, By::User(&invitee, None), events).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -383,12 +383,14 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
             return Err(AppError::Forbidden(LAST_VERIFIED.into()));
         }
     }
-    hand_over(d, &txn, &target, admin.member().user_id()).await?;
+    let heir = find_in_account(&txn, admin, admin.member().user_id()).await?;
+    let handed_over = hand_over(d, &txn, &target, &heir).await?;
     end_sign_ins(&txn, target.id, None).await?;
     tokens::expire_requested_by(d, &txn, target.id).await?;
     user::Entity::delete_by_id(target.id).exec(&txn).await?;
-    let event = Event::new(ActivityKind::UserDeleted, &target.email);
-    activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
+    let mut events = vec![Event::new(ActivityKind::UserDeleted, &target.email)];
+    events.extend(handed_over);
+    activity::record_all(d, &txn, By::Remedy(admin.member()), events).await?;
     txn.commit().await?;
     Ok(())
 }

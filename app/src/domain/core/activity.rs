@@ -21,6 +21,9 @@ use crate::model::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, AppE
 
 /// The actor text of an operator's events.
 pub const OPERATOR: &str = "operator";
+/// The actor text of what the console's own jobs do to an account (an
+/// invitation the hourly clean-up removes), which nobody asked for.
+pub const SYSTEM: &str = "system";
 /// Targets and details are cut to this many characters.
 const MAX_TEXT: usize = 300;
 
@@ -38,6 +41,8 @@ pub enum By<'a> {
     User(&'a user::Model, Option<IpAddr>),
     /// An operator at the command line, acting on one account.
     Operator { account_id: i32 },
+    /// The console itself: a background job acting on one account.
+    System { account_id: i32 },
 }
 
 /// What happened and to what.
@@ -183,12 +188,17 @@ pub async fn record_all(
     }
     let (account_id, actor_user_id, actor, address) = match by {
         By::Member(Counted(member)) | By::Remedy(member) => {
-            for event in &events {
-                debug_assert_eq!(
-                    is_remedy(event.kind),
-                    matches!(by, By::Remedy(_)),
-                    "{:?}: a member's change is counted unless it is a remedy, and only then",
-                    event.kind
+            // A member's change is counted unless it is a remedy, and only
+            // then. A remedy's first event is the remedy; any after it are
+            // what it brought with it (a deleted user's numbers passing to
+            // the admin), uncounted with it.
+            let remedy = matches!(by, By::Remedy(_));
+            for (at, event) in events.iter().enumerate() {
+                debug_assert!(
+                    if remedy { at > 0 || is_remedy(event.kind) } else { !is_remedy(event.kind) },
+                    "{:?} recorded as a {}",
+                    event.kind,
+                    if remedy { "remedy" } else { "counted change" },
                 );
             }
             // The email as it is now, so the event outlives a deleted user.
@@ -201,6 +211,7 @@ pub async fn record_all(
         }
         By::User(user, address) => (user.account_id, Some(user.id), user.email.clone(), address),
         By::Operator { account_id } => (account_id, None, OPERATOR.to_owned(), None),
+        By::System { account_id } => (account_id, None, SYSTEM.to_owned(), None),
     };
     let at = d.clock.now();
     let address = address.map(|a| a.to_string());

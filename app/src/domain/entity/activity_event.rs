@@ -9,9 +9,10 @@ pub struct Model {
     pub id: i64,
     pub account_id: i32,
     pub at: DateTimeUtc,
-    /// The acting user; `None` for an operator.
+    /// The acting user; `None` for an operator or the system.
     pub actor_user_id: Option<i32>,
-    /// Who acted as they were then: an email address, or `operator`.
+    /// Who acted as they were then: an email address, `operator` or
+    /// `system`.
     pub actor: String,
     /// The kind's stable dotted name (`ActivityKind::as_str`).
     pub kind: String,

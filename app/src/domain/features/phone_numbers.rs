@@ -393,22 +393,29 @@ pub async fn save_owners(
         .map(|(at, (number_id, to))| {
             let e164 = &numbers[&number_id].e164;
             let stop = stopped_on.get(&number_id).filter(|_| last[&number_id] == at);
-            let detail = match stop {
-                Some(application) => {
-                    stopped.push(StoppedDeployment {
-                        number: e164.clone(),
-                        application: application.clone(),
-                    });
-                    format!("to {to}; off {application}, which they cannot see")
-                }
-                None => format!("to {to}"),
-            };
-            Event::new(ActivityKind::PhoneNumberOwnerChanged, e164).detail(detail)
+            if let Some(application) = stop {
+                stopped.push(StoppedDeployment {
+                    number: e164.clone(),
+                    application: application.clone(),
+                });
+            }
+            owner_changed(e164, &to, stop.map(String::as_str))
         })
         .collect();
     activity::record_all(d, &txn, by, events).await?;
     txn.commit().await?;
     Ok(OwnersSaved { numbers: list(d, admin).await?, stopped })
+}
+
+/// The event of a number given to the user whose address is `to`, saying
+/// which application it stopped running, if any, as its new owner cannot
+/// see it.
+fn owner_changed(e164: &str, to: &str, stopped: Option<&str>) -> Event {
+    let detail = match stopped {
+        Some(application) => format!("to {to}; off {application}, which they cannot see"),
+        None => format!("to {to}"),
+    };
+    Event::new(ActivityKind::PhoneNumberOwnerChanged, e164).detail(detail)
 }
 
 /// `items` by the key `key_of` gives each.
@@ -458,34 +465,56 @@ pub async fn owner_choices(
 /// invitee's heir). Called after their applications passed too: a number
 /// that runs an application its new owner cannot see (one only shared with
 /// the user who goes) stops running it, as when an admin gives a number to
-/// someone else ([`save_owners`]).
+/// someone else ([`save_owners`]). Returns an owner change event for each
+/// number, for the caller to record with its own: the account's log says
+/// where each number went and which stopped running what.
 pub async fn hand_over(
     txn: &DatabaseTransaction,
     scope: &Scoped,
     from: i32,
-    to: i32,
-) -> Result<(), AppError> {
-    let moved: Vec<i32> = scope
+    to: &user::Model,
+) -> Result<Vec<Event>, AppError> {
+    let moved: Vec<(i32, String)> = scope
         .all::<phone_number::Entity>()
         .select_only()
-        .column(phone_number::Column::Id)
+        .columns([phone_number::Column::Id, phone_number::Column::E164])
         .filter(phone_number::Column::OwnerId.eq(from))
+        .order_by_asc(phone_number::Column::E164)
         .into_tuple()
         .all(txn)
         .await?;
+    let ids: Vec<i32> = moved.iter().map(|(id, _)| *id).collect();
     phone_number::Entity::update_many()
-        .col_expr(phone_number::Column::OwnerId, to.into())
-        .filter(phone_number::Column::Id.is_in(moved.clone()))
+        .col_expr(phone_number::Column::OwnerId, to.id.into())
+        .filter(phone_number::Column::Id.is_in(ids.clone()))
         .exec(txn)
         .await?;
-    let seen = applications::visible_to_user(scope, to)
+    let unseen = || {
+        let seen = applications::visible_to_user(scope, to.id)
+            .select_only()
+            .column(application::Column::Id)
+            .into_query();
+        deployment::Column::ApplicationId.not_in_subquery(seen)
+    };
+    let stopped: HashMap<i32, String> = deployment::Entity::find()
         .select_only()
-        .column(application::Column::Id)
-        .into_query();
+        .column(deployment::Column::PhoneNumberId)
+        .column(application::Column::Name)
+        .inner_join(application::Entity)
+        .filter(deployment::Column::PhoneNumberId.is_in(ids))
+        .filter(unseen())
+        .into_tuple()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
     deployment::Entity::delete_many()
-        .filter(deployment::Column::PhoneNumberId.is_in(moved))
-        .filter(deployment::Column::ApplicationId.not_in_subquery(seen))
+        .filter(deployment::Column::PhoneNumberId.is_in(stopped.keys().copied()))
+        .filter(unseen())
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(moved
+        .iter()
+        .map(|(id, e164)| owner_changed(e164, &to.email, stopped.get(id).map(String::as_str)))
+        .collect())
 }
