@@ -760,6 +760,7 @@ async fn an_expired_invitation_stops_holding_its_address_after_a_week() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let admin = ada.admin().unwrap();
     let bob = users::invite(&d, &admin, invitee("bob@example.com")).await.unwrap();
+    let bobs_link = link_token(&d, "bob@example.com", "/activate").await;
     let carol = users::invite(&d, &admin, invitee("carol@example.com")).await.unwrap();
     // Bob was given a number before he activated.
     let number = phone_numbers::request(&d, &admin).await.unwrap();
@@ -776,9 +777,15 @@ async fn an_expired_invitation_stops_holding_its_address_after_a_week() {
         Duration::hours(48) + invitations::INVITEE_HOLD - Duration::days(5) - Duration::minutes(1),
     );
     assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 0, "a minute early");
+    let said = |err: AppError| err.message_for("token");
+    let held = invitations::read_invitation(&d, &bobs_link).await.err().unwrap();
+    assert_eq!(said(held).as_deref(), Some(app::domain::core::tokens::LINK_EXPIRED));
     clock.advance(Duration::minutes(1));
     assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 1);
     assert!(user::Entity::find_by_id(bob.id).one(&d.db).await.unwrap().is_none());
+    // His link, opened later, does not send him looking for a typo alone.
+    let gone = invitations::read_invitation(&d, &bobs_link).await.err().unwrap();
+    assert_eq!(said(gone).as_deref(), Some(invitations::LINK_UNKNOWN));
     assert!(user::Entity::find_by_id(carol.id).one(&d.db).await.unwrap().is_some());
     // Bob's number passed to the admin; his address is free again.
     let owned = phone_numbers::owned_by_me(&d, &ada).await.unwrap();

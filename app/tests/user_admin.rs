@@ -5,7 +5,7 @@ use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::edits::changed_meanwhile;
 use app::domain::core::people::EMAIL_TAKEN;
-use app::domain::core::tokens::{link_withdrawn, Purpose, LINK_EXPIRED, LINK_INVALID};
+use app::domain::core::tokens::{link_withdrawn, Purpose, LINK_EXPIRED};
 use app::domain::core::Domain;
 use app::domain::entity::{
     activity_event, email_outbox as outbox, invitation_decline, session, user,
@@ -173,7 +173,7 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
 
     let before = Snapshot::take(&d).await;
     let wrong = invitations::decline_invitation(&d, "not-the-link").await.err().unwrap();
-    assert_eq!(wrong.message_for("token").as_deref(), Some(LINK_INVALID));
+    assert_eq!(wrong.message_for("token").as_deref(), Some(invitations::LINK_UNKNOWN));
     // A link a newer invitation replaced declines nothing, and says where
     // the link that still works is.
     let replaced = invitations::decline_invitation(&d, &dee_first).await.err().unwrap();
@@ -211,7 +211,10 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     );
     let forged =
         invitations::activate(&d, "not-the-link", "Maple-Canyon-Drift-19", "t", None).await;
-    assert_eq!(forged.err().unwrap().message_for("token").as_deref(), Some(LINK_INVALID));
+    assert_eq!(
+        forged.err().unwrap().message_for("token").as_deref(),
+        Some(invitations::LINK_UNKNOWN)
+    );
     // Acme cannot invite the address again, nor move another invitation to it.
     let invited = users::invite(&d, &admin, form("Cy", " CY@example.com")).await.err().unwrap();
     let declined = invited.message_for("email").unwrap();

@@ -33,6 +33,14 @@ pub const DECLINE_EXPIRED: &str = "This invitation's link has expired, so there 
 /// What an invitation link says once it has been declined.
 pub const LINK_DECLINED: &str = "This invitation was declined, so its link no longer works. \
      Nothing more is needed.";
+/// What an invitation link the console does not know says. An invitation
+/// that ends (deleted by an admin, or removed a week after its link
+/// expired) takes its links with it, so a real link, opened late, ends here
+/// too: "check that you copied it" alone sent its invitee looking for a
+/// typo.
+pub const LINK_UNKNOWN: &str = "This invitation link is not valid. Check that you copied all of \
+     it; if you did, the invitation has ended (it expired, or an admin withdrew it), so please \
+     ask the admin who invited you for a new one.";
 /// Why a disabled user is sent no link that signs in.
 pub const TARGET_DISABLED: &str =
     "This user is disabled. Enable them first; then they can get a link by email.";
@@ -262,7 +270,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
         Err(err) if err.message_for("token").as_deref() == Some(tokens::LINK_EXPIRED) => {
             return Err(AppError::field("token", DECLINE_EXPIRED));
         }
-        Err(err) => return Err(declined_link(d, token, err).await?),
+        Err(err) => return Err(declined_or_unknown(d, token, err).await?),
     };
     let account_id = user::Entity::find_by_id(link.user_id)
         .one(&d.db)
@@ -329,7 +337,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
 pub async fn read_invitation(d: &Domain, token: &str) -> Result<Invitation, AppError> {
     let link = match tokens::check(d, &d.read, token, Purpose::Activate).await {
         Ok(link) => link,
-        Err(err) => return Err(declined_link(d, token, err).await?),
+        Err(err) => return Err(declined_or_unknown(d, token, err).await?),
     };
     let invitee =
         user::Entity::find_by_id(link.user_id).one(&d.read).await?.ok_or(AppError::NotFound)?;
@@ -362,14 +370,14 @@ pub async fn activate(
     )
     .await
     {
-        Err(err) => Err(declined_link(d, token, err).await?),
+        Err(err) => Err(declined_or_unknown(d, token, err).await?),
         done => done,
     }
 }
 
-/// `err`, or, when it says an invitation link is unknown and the link was
-/// declined (it went with its invitee), that it was declined.
-async fn declined_link(d: &Domain, token: &str, err: AppError) -> Result<AppError, AppError> {
+/// `err`, or, when it says an invitation link is unknown, that it was
+/// declined (the decline keeps its hash) or [`LINK_UNKNOWN`].
+async fn declined_or_unknown(d: &Domain, token: &str, err: AppError) -> Result<AppError, AppError> {
     if err.message_for("token").as_deref() != Some(tokens::LINK_INVALID) {
         return Ok(err);
     }
@@ -381,6 +389,6 @@ async fn declined_link(d: &Domain, token: &str, err: AppError) -> Result<AppErro
         .await?;
     Ok(match declined {
         Some(_) => AppError::field("token", LINK_DECLINED),
-        None => err,
+        None => AppError::field("token", LINK_UNKNOWN),
     })
 }
