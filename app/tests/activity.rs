@@ -224,7 +224,8 @@ fn described(events: &[activity_event::Model]) -> Vec<(&str, &str, &str, Option<
 
 /// A user who goes passes their numbers on, and the log says where each
 /// went and what it stopped running (an application its new owner cannot
-/// see), as an admin's owner change does. The events are by whoever made
+/// see), as an admin's owner change does, and which of their applications
+/// were renamed to tell them from the heir's. The events are by whoever made
 /// the user go, after that event: the admin who deleted them, the invitee
 /// who declined, or, for an invitation that expired, the console itself
 /// (`system`, no user, no client address). Without them the admin saw a
@@ -236,19 +237,27 @@ async fn numbers_a_user_leaves_behind_are_logged_with_what_they_stopped_running(
     operator::set_plan(&d, &OP(), "ada@example.com", Plan::Full).await.unwrap();
     let admin = ada.admin().unwrap();
     let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    // Carol, a member who may create applications.
     let carol = add_user(&d, ada.account_id(), "carol@example.com", false).await;
+    let may_create =
+        user::ActiveModel { id: Set(carol.user_id()), can_create: Set(true), ..Default::default() };
+    may_create.update(&d.db).await.unwrap();
     // Grace's application, shared with Carol only, runs on one of Carol's
-    // numbers; the other runs nothing.
+    // numbers; Carol's own IVR, named like Ada's, on another; the third
+    // runs nothing.
     let graces = applications::create(&d, &grace, "Grace's IVR").await.unwrap();
     applications::share(&d, &grace, graces.id, carol.user_id()).await.unwrap();
+    applications::create(&d, &ada, "IVR").await.unwrap();
+    let carols = applications::create(&d, &carol, "IVR").await.unwrap();
     let mut numbers = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..5 {
         numbers.push(phone_numbers::request(&d, &admin).await.unwrap());
     }
     numbers.sort_by(|a, b| a.e164.cmp(&b.e164));
-    let (running, idle) = (&numbers[0], &numbers[1]);
-    give(&d, &ada, &[running.id, idle.id], ada.user_id(), carol.user_id()).await;
+    let (running, own, idle) = (&numbers[0], &numbers[1], &numbers[2]);
+    give(&d, &ada, &[running.id, own.id, idle.id], ada.user_id(), carol.user_id()).await;
     deployments::deploy(&d, &carol, running.id, graces.id).await.unwrap();
+    deployments::deploy(&d, &carol, own.id, carols.id).await.unwrap();
     let mut log = Log::new();
     log.new_events(&d).await;
 
@@ -259,10 +268,22 @@ async fn numbers_a_user_leaves_behind_are_logged_with_what_they_stopped_running(
         [
             ("user.deleted", "ada@example.com", "carol@example.com", None),
             (
+                "application.renamed",
+                "ada@example.com",
+                "IVR (from Carol Lovelace)",
+                Some("from IVR")
+            ),
+            (
                 "phone_number.owner_changed",
                 "ada@example.com",
                 running.e164.as_str(),
                 Some("to ada@example.com; off Grace's IVR, which they cannot see")
+            ),
+            (
+                "phone_number.owner_changed",
+                "ada@example.com",
+                own.e164.as_str(),
+                Some("to ada@example.com")
             ),
             (
                 "phone_number.owner_changed",
@@ -272,14 +293,20 @@ async fn numbers_a_user_leaves_behind_are_logged_with_what_they_stopped_running(
             ),
         ]
     );
-    assert!(events.iter().all(|e| e.client_address.as_deref() == Some("203.0.113.7")));
+    for event in &events {
+        assert_eq!(event.client_address.as_deref(), Some("203.0.113.7"));
+        assert_eq!(event.actor_user_id, Some(ada.user_id()));
+    }
+    // What the log says happened: Carol's IVR, now Ada's, still runs.
     let adas = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
-    assert!(adas.iter().all(|n| n.deployed_to.is_none()), "what the log says happened");
+    let on = |id: i32| adas.iter().find(|n| n.id == id).unwrap().deployed_to.clone();
+    assert_eq!(on(running.id), None);
+    assert_eq!(on(own.id).map(|a| a.id), Some(carols.id));
 
     // An invitee given a number: their invitation expires, and the clean-up
     // removes them.
     let bob = users::invite(&d, &admin, user_form("Bob", "bob@example.com")).await.unwrap();
-    give(&d, &ada, &[numbers[2].id], ada.user_id(), bob.id).await;
+    give(&d, &ada, &[numbers[3].id], ada.user_id(), bob.id).await;
     log.new_events(&d).await;
     clock.advance(Duration::days(31));
     assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 1);
@@ -291,7 +318,7 @@ async fn numbers_a_user_leaves_behind_are_logged_with_what_they_stopped_running(
             (
                 "phone_number.owner_changed",
                 "system",
-                numbers[2].e164.as_str(),
+                numbers[3].e164.as_str(),
                 Some("to ada@example.com")
             ),
         ]
@@ -303,22 +330,102 @@ async fn numbers_a_user_leaves_behind_are_logged_with_what_they_stopped_running(
 
     // An invitee given a number declines.
     let cy = users::invite(&d, &admin, user_form("Cy", "cy@example.com")).await.unwrap();
-    give(&d, &ada, &[numbers[3].id], ada.user_id(), cy.id).await;
+    give(&d, &ada, &[numbers[4].id], ada.user_id(), cy.id).await;
     log.new_events(&d).await;
     let token = link_token(&d, "cy@example.com", "/activate").await;
     invitations::decline_invitation(&d, &token).await.unwrap();
+    let events = log.new_events(&d).await;
     assert_eq!(
-        described(&log.new_events(&d).await),
+        described(&events),
         [
             ("user.invitation_declined", "cy@example.com", "cy@example.com", None),
             (
                 "phone_number.owner_changed",
                 "cy@example.com",
-                numbers[3].e164.as_str(),
+                numbers[4].e164.as_str(),
                 Some("to ada@example.com")
             ),
         ]
     );
+    assert!(events.iter().all(|e| e.actor_user_id == Some(cy.id)));
+}
+
+/// A number stops running an application its owner can no longer see: one
+/// unshared from them, or deleted. The log says which numbers stopped and
+/// why, whoever owns them, after the change that stopped them; numbers
+/// running something else run on.
+#[tokio::test]
+async fn numbers_stopped_by_an_unshare_or_a_deleted_application_are_logged() {
+    let (d, _) = stocked().await;
+    let ada = from_here(account_with_admin(&d, "Acme", "ada@example.com").await);
+    operator::set_plan(&d, &OP(), "ada@example.com", Plan::Full).await.unwrap();
+    let admin = ada.admin().unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let hotline = applications::create(&d, &ada, "Hotline").await.unwrap();
+    applications::share(&d, &ada, hotline.id, bob.user_id()).await.unwrap();
+    let bobs = phone_numbers::request(&d, &admin).await.unwrap();
+    give(&d, &ada, &[bobs.id], ada.user_id(), bob.user_id()).await;
+    let adas = phone_numbers::request(&d, &admin).await.unwrap();
+    deployments::deploy(&d, &bob, bobs.id, hotline.id).await.unwrap();
+    deployments::deploy(&d, &ada, adas.id, hotline.id).await.unwrap();
+    let mut log = Log::new();
+    log.new_events(&d).await;
+
+    applications::unshare(&d, &ada, hotline.id, bob.user_id()).await.unwrap();
+    assert_eq!(
+        described(&log.new_events(&d).await),
+        [
+            ("application.unshared", "ada@example.com", "Hotline", Some("with bob@example.com")),
+            (
+                "phone_number.undeployed",
+                "ada@example.com",
+                bobs.e164.as_str(),
+                Some("off Hotline, no longer shared with bob@example.com")
+            ),
+        ]
+    );
+    let running = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+    assert_eq!(running[0].deployed_to.as_ref().map(|a| a.id), Some(hotline.id), "Ada's runs on");
+
+    // Shared and deployed again, beside a number of Ada's on another
+    // application: the deletion stops Bob's and Ada's, in number order.
+    applications::share(&d, &ada, hotline.id, bob.user_id()).await.unwrap();
+    deployments::deploy(&d, &bob, bobs.id, hotline.id).await.unwrap();
+    let other = applications::create(&d, &ada, "Other").await.unwrap();
+    let on_other = phone_numbers::request(&d, &admin).await.unwrap();
+    deployments::deploy(&d, &ada, on_other.id, other.id).await.unwrap();
+    log.new_events(&d).await;
+    applications::delete(&d, &ada, hotline.id).await.unwrap();
+    let mut stopped = [bobs.e164.as_str(), adas.e164.as_str()];
+    stopped.sort();
+    let deleted = Some("off Hotline, which was deleted");
+    assert_eq!(
+        described(&log.new_events(&d).await),
+        [
+            ("application.deleted", "ada@example.com", "Hotline", None),
+            ("phone_number.undeployed", "ada@example.com", stopped[0], deleted),
+            ("phone_number.undeployed", "ada@example.com", stopped[1], deleted),
+        ]
+    );
+    let running = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
+    let on = |id: i32| running.iter().find(|n| n.id == id).unwrap().deployed_to.clone();
+    assert_eq!(on(adas.id), None);
+    assert_eq!(on(on_other.id).map(|a| a.id), Some(other.id));
+}
+
+/// The check behind `record_all`'s debug assertion: a member's counted
+/// change holds no remedy, and a remedy (never counted) brings along only
+/// remedies and what removing a user brings about.
+#[test]
+fn a_remedy_brings_along_only_what_removing_a_user_brings_about() {
+    use ActivityKind::*;
+    let removal = [UserDeleted, ApplicationRenamed, PhoneNumberOwnerChanged, OAuthTokenDeleted];
+    assert!(activity::counted_rightly(true, &removal));
+    assert!(activity::counted_rightly(true, &[ApplicationDeleted, PhoneNumberUndeployed]));
+    assert!(!activity::counted_rightly(true, &[PhoneNumberOwnerChanged]), "the remedy first");
+    assert!(!activity::counted_rightly(true, &[PhoneNumberReleased, PhoneNumberDeployed]));
+    assert!(activity::counted_rightly(false, &[PhoneNumberOwnerChanged, ApplicationRenamed]));
+    assert!(!activity::counted_rightly(false, &[ApplicationCreated, UserDeleted]));
 }
 
 #[tokio::test]
@@ -413,11 +520,13 @@ async fn numbers_applications_and_resources_record_each_change() {
     js_libraries::delete(&d, &ada, library.id, &app::domain::testing::used_by(&["Hotline"], 0))
         .await
         .unwrap();
-    log.one_from_here(&d, ActivityKind::JsLibraryDeleted, me, "Helpers").await;
+    let deleted = log.one_from_here(&d, ActivityKind::JsLibraryDeleted, me, "Helpers").await;
+    assert_eq!(deleted.detail.as_deref(), Some("detached from Hotline"));
     integrations::delete(&d, &admin, integration, &app::domain::testing::used_by(&["Hotline"], 0))
         .await
         .unwrap();
-    log.one_from_here(&d, ActivityKind::IntegrationDeleted, me, "Calls").await;
+    let deleted = log.one_from_here(&d, ActivityKind::IntegrationDeleted, me, "Calls").await;
+    assert_eq!(deleted.detail.as_deref(), Some("detached from Hotline"));
 
     let cert = certificates::add(&d, &ada, certificate("api.acme.com")).await.unwrap();
     log.one_from_here(&d, ActivityKind::CertificateAdded, me, "api.acme.com").await;

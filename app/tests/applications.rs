@@ -6,7 +6,7 @@ use app::domain::core::actor::Operator;
 use app::domain::core::limits::Plan;
 use app::domain::core::provisioning::{self, default_pool};
 use app::domain::core::validation;
-use app::domain::entity::{js_library, user};
+use app::domain::entity::{activity_event, js_library, user};
 use app::domain::features::applications::{self, NEEDS_CAN_CREATE, NEEDS_CAN_SHARE, OWNER_ONLY};
 use app::domain::features::deployments;
 use app::domain::features::integrations;
@@ -635,6 +635,26 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
     let moved = format!("phone_number.owner_changed {}", to_private.e164);
     assert!(before.new_events(&d).await.contains(&moved), "{:?}", before.new_events(&d).await);
     assert_eq!(before.new_events(&d).await.len(), 2);
+    // The one that runs on says it lost its token, as a deploy's event does.
+    let kept_running = activity_event::Entity::find()
+        .filter(activity_event::Column::Target.eq(&to_shared.e164))
+        .filter(activity_event::Column::Kind.eq("phone_number.owner_changed"))
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let token_off = "to carol@example.com; its OAuth token taken off";
+    assert_eq!(kept_running.detail.as_deref(), Some(token_off));
+    // The one that stopped says so, its token gone with its deployment.
+    let stopped_running = activity_event::Entity::find()
+        .filter(activity_event::Column::Target.eq(&to_private.e164))
+        .filter(activity_event::Column::Kind.eq("phone_number.owner_changed"))
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let off = "to carol@example.com; off Private IVR, which they cannot see";
+    assert_eq!(stopped_running.detail.as_deref(), Some(off));
 
     // Carol sees her numbers: the one on an application she can see stays
     // deployed, the other is not; neither runs on Ada's token.
@@ -713,6 +733,7 @@ async fn a_deleted_users_numbers_stop_running_what_the_deleting_admin_cannot_see
 async fn a_deleted_users_tokens_pass_on_once_each_and_one_that_never_opens_goes() {
     use app::domain::core::secrets::{Keyring, Secrets};
     use app::domain::entity::oauth_token;
+    use sea_orm::QueryOrder;
     let (mut d, _) = fresh_domain().await;
     provisioning::stock_local_pool(&d.db, &default_pool()).await.unwrap();
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
@@ -788,6 +809,30 @@ async fn a_deleted_users_tokens_pass_on_once_each_and_one_that_never_opens_goes(
     let on = numbers.iter().find(|n| n.id == number.id).unwrap();
     assert_eq!(on.deployed_to.as_ref().map(|a| a.id), Some(app.id));
     assert_eq!(on.token.as_ref().map(|t| t.id), Some(adas), "{on:?}");
+    // The three that never open are in the log, by Ada, with what to do.
+    let dropped: Vec<_> = activity_event::Entity::find()
+        .filter(activity_event::Column::Kind.eq("oauth_token.deleted"))
+        .order_by_asc(activity_event::Column::Id)
+        .all(&d.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.actor, e.target, e.detail))
+        .collect();
+    let by_ada = |target: &str, what: &str| {
+        let detail = format!("it could no longer be opened: {what}");
+        ("ada@example.com".to_owned(), target.to_owned(), Some(detail))
+    };
+    let again = "connect this Stripe account again";
+    let replaced = "the one passed on replaces it";
+    assert_eq!(
+        dropped,
+        [
+            by_ada("Stripe test acct_lost", again),
+            by_ada("Stripe test acct_swap", replaced),
+            by_ada("Stripe test acct_altered", again)
+        ]
+    );
 }
 
 #[tokio::test]
@@ -1783,6 +1828,8 @@ async fn a_number_passed_on_twice_in_one_save_keeps_what_its_last_owner_may_use(
     applications::share(&d, &ada, app.id, carol.user_id()).await.unwrap();
     let number = phone_numbers::request(&d, &admin).await.unwrap();
     deployments::deploy(&d, &ada, number.id, app.id).await.unwrap();
+    let adas_token = token_of(&d, &ada).await;
+    deployments::assign_token(&d, &ada, number.id, Some(adas_token)).await.unwrap();
     let before = Snapshot::take(&d).await;
     let change = |from: &Member, to: &Member| OwnerChange {
         number_id: number.id,
@@ -1798,6 +1845,15 @@ async fn a_number_passed_on_twice_in_one_save_keeps_what_its_last_owner_may_use(
     assert!(phone_numbers::owned_by_me(&d, &bob).await.unwrap().is_empty());
     let moved = format!("phone_number.owner_changed {}", number.e164);
     assert_eq!(before.new_events(&d).await, [moved.clone(), moved]);
+    // Ada's token came off once, on the event of its last owner.
+    assert!(carols[0].token.is_none());
+    assert_eq!(
+        last_details(&d, 2).await,
+        [
+            Some("to bob@example.com".to_owned()),
+            Some("to carol@example.com; its OAuth token taken off".to_owned())
+        ]
+    );
 
     // On to Ada, then to Bob, who cannot see the application: it stopped
     // running it once, for Bob, and the save says so once.
@@ -1810,20 +1866,27 @@ async fn a_number_passed_on_twice_in_one_save_keeps_what_its_last_owner_may_use(
     };
     assert_eq!(saved.stopped, [stopped]);
     // Said on the event of the change to Bob, not on the one to Ada.
-    use app::domain::entity::activity_event;
+    let to_bob = "to bob@example.com; off Main line, which they cannot see";
+    assert_eq!(
+        last_details(&d, 2).await,
+        [Some("to ada@example.com".to_owned()), Some(to_bob.to_owned())]
+    );
+}
+
+/// The details of the last `n` events, oldest first.
+async fn last_details(d: &Domain, n: u64) -> Vec<Option<String>> {
     use sea_orm::{QueryOrder, QuerySelect};
-    let details: Vec<Option<String>> = activity_event::Entity::find()
+    let mut details: Vec<Option<String>> = activity_event::Entity::find()
         .order_by_desc(activity_event::Column::Id)
-        .limit(2)
+        .limit(n)
         .all(&d.db)
         .await
         .unwrap()
         .into_iter()
-        .rev()
         .map(|event| event.detail)
         .collect();
-    let to_bob = "to bob@example.com; off Main line, which they cannot see";
-    assert_eq!(details, [Some("to ada@example.com".to_owned()), Some(to_bob.to_owned())]);
+    details.reverse();
+    details
 }
 
 /// "2026-11-22 09:00 UTC", as the console gives a time: not a bare day.

@@ -174,6 +174,9 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     let before = Snapshot::take(&d).await;
     let wrong = invitations::decline_invitation(&d, "not-the-link").await.err().unwrap();
     assert_eq!(wrong.message_for("token").as_deref(), Some(invitations::LINK_UNKNOWN));
+    // No link at all is no invitation that ended.
+    let bare = invitations::read_invitation(&d, " ").await.err().unwrap();
+    assert_eq!(bare.message_for("token").as_deref(), Some(app::domain::core::tokens::LINK_INVALID));
     // A link a newer invitation replaced declines nothing, and says where
     // the link that still works is.
     let replaced = invitations::decline_invitation(&d, &dee_first).await.err().unwrap();

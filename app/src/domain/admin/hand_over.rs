@@ -14,8 +14,9 @@ use crate::model::AppError;
 /// Gives what `leaving` owned to `to`, inside the caller's transaction.
 /// Everything a user can own is in this list, one call per feature (each
 /// feature's tests check its hand-over). Returns the events of what changed
-/// for the account's users beyond an owner's name (a number moved, and what
-/// it stopped running), for the caller to record after its own, by whoever
+/// for the account's users beyond an owner's name (an application renamed,
+/// a number moved and what it stopped running, a token that could never
+/// open again dropped), for the caller to record after its own, by whoever
 /// made the user go.
 pub(super) async fn hand_over(
     d: &Domain,
@@ -24,11 +25,11 @@ pub(super) async fn hand_over(
     to: &user::Model,
 ) -> Result<Vec<Event>, AppError> {
     let (from, scope) = (leaving.id, &Scoped::account(leaving.account_id));
-    applications::hand_over(txn, leaving, to.id).await?;
+    let mut events = applications::hand_over(txn, leaving, to.id).await?;
     js_libraries::hand_over(txn, from, to.id).await?;
     // After the applications: it checks what the new owner can see.
-    let numbers = phone_numbers::hand_over(txn, scope, from, to).await?;
+    events.extend(phone_numbers::hand_over(txn, scope, from, to).await?);
     certificates::hand_over(txn, from, to.id).await?;
-    oauth_tokens::hand_over(d, txn, from, to.id).await?;
-    Ok(numbers)
+    events.extend(oauth_tokens::hand_over(d, txn, from, to.id).await?);
+    Ok(events)
 }

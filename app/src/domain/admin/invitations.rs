@@ -34,13 +34,14 @@ pub const DECLINE_EXPIRED: &str = "This invitation's link has expired, so there 
 pub const LINK_DECLINED: &str = "This invitation was declined, so its link no longer works. \
      Nothing more is needed.";
 /// What an invitation link the console does not know says. An invitation
-/// that ends (deleted by an admin, or removed a week after its link
-/// expired) takes its links with it, so a real link, opened late, ends here
-/// too: "check that you copied it" alone sent its invitee looking for a
-/// typo.
+/// that ends (deleted by an admin, or removed by the clean-up after it
+/// expired) takes its links with it, and a used link is forgotten a month
+/// after it would have expired, so a real link, opened late, ends here too:
+/// "check that you copied it" alone sent its invitee looking for a typo.
 pub const LINK_UNKNOWN: &str = "This invitation link is not valid. Check that you copied all of \
      it; if you did, the invitation has ended (it expired, or an admin withdrew it), so please \
-     ask the admin who invited you for a new one.";
+     ask the admin who invited you for a new one. If you already activated your account, log \
+     in instead.";
 /// Why a disabled user is sent no link that signs in.
 pub const TARGET_DISABLED: &str =
     "This user is disabled. Enable them first; then they can get a link by email.";
@@ -378,7 +379,9 @@ pub async fn activate(
 /// `err`, or, when it says an invitation link is unknown, that it was
 /// declined (the decline keeps its hash) or [`LINK_UNKNOWN`].
 async fn declined_or_unknown(d: &Domain, token: &str, err: AppError) -> Result<AppError, AppError> {
-    if err.message_for("token").as_deref() != Some(tokens::LINK_INVALID) {
+    // No link at all (the page opened bare) is no invitation that ended.
+    if err.message_for("token").as_deref() != Some(tokens::LINK_INVALID) || token.trim().is_empty()
+    {
         return Ok(err);
     }
     // On the read pool: an unknown token costs the single SQLite writer

@@ -34,8 +34,9 @@ pub enum By<'a> {
     /// making a change that [`count_change`] counted.
     Member(Counted<'a>),
     /// The same member undoing something or securing an account (a kind
-    /// [`is_remedy`]): never counted, so a spent count cannot stand in the
-    /// way of a removal or a remedy.
+    /// [`is_remedy`], with what it brings about: [`counted_rightly`]): never
+    /// counted, so a spent count cannot stand in the way of a removal or a
+    /// remedy.
     Remedy(&'a Member),
     /// A user not yet signed in (a log-in, a link), from `address`.
     User(&'a user::Model, Option<IpAddr>),
@@ -156,6 +157,21 @@ pub fn is_remedy(kind: ActivityKind) -> bool {
     )
 }
 
+/// Whether events of `kinds` may be recorded as one change of a member's:
+/// counted ones are no remedy; a remedy's first event is a remedy, and those
+/// after it remedies too or what removing a user brings about (their
+/// applications renamed and numbers moved as they pass on), which are
+/// bounded by what the user held, not loops of their own.
+pub fn counted_rightly(remedy: bool, kinds: &[ActivityKind]) -> bool {
+    use ActivityKind::*;
+    if !remedy {
+        return !kinds.iter().any(|&kind| is_remedy(kind));
+    }
+    let follows =
+        |kind| is_remedy(kind) || matches!(kind, PhoneNumberOwnerChanged | ApplicationRenamed);
+    kinds.first().is_none_or(|&first| is_remedy(first)) && kinds.iter().copied().all(follows)
+}
+
 fn clip(text: String) -> String {
     if text.chars().count() <= MAX_TEXT {
         text
@@ -188,19 +204,12 @@ pub async fn record_all(
     }
     let (account_id, actor_user_id, actor, address) = match by {
         By::Member(Counted(member)) | By::Remedy(member) => {
-            // A member's change is counted unless it is a remedy, and only
-            // then. A remedy's first event is the remedy; any after it are
-            // what it brought with it (a deleted user's numbers passing to
-            // the admin), uncounted with it.
-            let remedy = matches!(by, By::Remedy(_));
-            for (at, event) in events.iter().enumerate() {
-                debug_assert!(
-                    if remedy { at > 0 || is_remedy(event.kind) } else { !is_remedy(event.kind) },
-                    "{:?} recorded as a {}",
-                    event.kind,
-                    if remedy { "remedy" } else { "counted change" },
-                );
-            }
+            let kinds: Vec<ActivityKind> = events.iter().map(|e| e.kind).collect();
+            debug_assert!(
+                counted_rightly(matches!(by, By::Remedy(_)), &kinds),
+                "{kinds:?} recorded as a {}",
+                if matches!(by, By::Remedy(_)) { "remedy" } else { "counted change" },
+            );
             // The email as it is now, so the event outlives a deleted user.
             let email = user::Entity::find_by_id(member.user_id())
                 .one(conn)

@@ -113,6 +113,16 @@ pub(super) async fn refuse_impossible_confirmation(
     Ok(())
 }
 
+/// A deletion's event, saying which applications the thing was detached
+/// from (the applications' owners find their settings changed).
+pub(super) fn detached(event: Event, used_by: &UsedBy) -> Event {
+    if used_by.is_empty() {
+        event
+    } else {
+        event.detail(format!("detached from {used_by}"))
+    }
+}
+
 /// Refuses a delete unless every application using `what` now (read under
 /// the account's lock, which attaching takes) is among `detach_from`, what
 /// its dialog named: Yes detaches from the applications the user saw, and
@@ -535,9 +545,11 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     lock_account(&txn, me.account_id()).await?;
     me.active(&txn).await?;
     let app = find_owned(&txn, me, id).await?;
+    let stopped = stop_numbers(&txn, &app, None, "which was deleted").await?;
     delete_found::<application::Entity>(&txn, app.id).await?;
-    let event = Event::new(ActivityKind::ApplicationDeleted, &app.name);
-    activity::record(d, &txn, By::Remedy(me), event).await?;
+    let mut events = vec![Event::new(ActivityKind::ApplicationDeleted, &app.name)];
+    events.extend(stopped);
+    activity::record_all(d, &txn, By::Remedy(me), events).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -619,24 +631,17 @@ pub async fn unshare(
         .exec(&txn)
         .await?;
     if unshared.rows_affected > 0 {
-        // Their numbers stop running an application they can no longer see.
-        let their_numbers = Query::select()
-            .column(phone_number::Column::Id)
-            .from(phone_number::Entity)
-            .and_where(phone_number::Column::OwnerId.eq(with_user))
-            .to_owned();
-        deployment::Entity::delete_many()
-            .filter(deployment::Column::ApplicationId.eq(app.id))
-            .filter(deployment::Column::PhoneNumberId.in_subquery(their_numbers))
-            .exec(&txn)
-            .await?;
         let with = match Scoped::of(me).find::<user::Entity>(&txn, with_user).await {
             Ok(user) => user.email,
             Err(_) => format!("user {with_user}"),
         };
+        // Their numbers stop running an application they can no longer see.
+        let why = format!("no longer shared with {with}");
+        let stopped = stop_numbers(&txn, &app, Some(with_user), &why).await?;
         let event =
             Event::new(ActivityKind::ApplicationUnshared, &app.name).detail(format!("with {with}"));
-        activity::record(d, &txn, By::Remedy(me), event).await?;
+        let events = std::iter::once(event).chain(stopped).collect();
+        activity::record_all(d, &txn, By::Remedy(me), events).await?;
     } else if Scoped::of(me).find::<user::Entity>(&txn, with_user).await.is_err() {
         // Not shared with them is done already (a second click); nobody of
         // that id in the account is a request made up or gone stale.
@@ -645,6 +650,51 @@ pub async fn unshare(
     let shown = row(&txn, me, app).await?;
     txn.commit().await?;
     Ok(shown)
+}
+
+/// Stops the numbers running `app` (those owned by `owner` only, if given)
+/// and returns an undeploy event for each, naming the application and
+/// `why`, for the caller to record after its own: a number that stops
+/// answering calls has its reason in the log, whoever owns it.
+async fn stop_numbers(
+    txn: &DatabaseTransaction,
+    app: &application::Model,
+    owner: Option<i32>,
+    why: &str,
+) -> Result<Vec<Event>, AppError> {
+    let mut running = Query::select()
+        .column(deployment::Column::PhoneNumberId)
+        .from(deployment::Entity)
+        .and_where(deployment::Column::ApplicationId.eq(app.id))
+        .to_owned();
+    if let Some(owner) = owner {
+        let owned = Query::select()
+            .column(phone_number::Column::Id)
+            .from(phone_number::Entity)
+            .and_where(phone_number::Column::OwnerId.eq(owner))
+            .to_owned();
+        running.and_where(deployment::Column::PhoneNumberId.in_subquery(owned));
+    }
+    let stopped: Vec<(i32, String)> = phone_number::Entity::find()
+        .select_only()
+        .columns([phone_number::Column::Id, phone_number::Column::E164])
+        .filter(phone_number::Column::Id.in_subquery(running))
+        .order_by_asc(phone_number::Column::E164)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    deployment::Entity::delete_many()
+        .filter(deployment::Column::ApplicationId.eq(app.id))
+        .filter(deployment::Column::PhoneNumberId.is_in(stopped.iter().map(|(id, _)| *id)))
+        .exec(txn)
+        .await?;
+    Ok(stopped
+        .into_iter()
+        .map(|(_, e164)| {
+            Event::new(ActivityKind::PhoneNumberUndeployed, e164)
+                .detail(format!("off {}, {why}", app.name))
+        })
+        .collect())
 }
 
 /// Why sharing with a disabled user is refused.
@@ -771,12 +821,14 @@ fn dedup(ids: &[i32]) -> Vec<i32> {
 /// A deleted user's applications pass to the admin who deleted them; the
 /// admin no longer needs a share of what is now theirs. One named like an
 /// application the admin has (or like another passed on) becomes "IVR (from
-/// Bob Lee)", so that their lists and pickers can tell the two apart.
+/// Bob Lee)", so that their lists and pickers can tell the two apart; the
+/// rename events are returned for the caller to record (the users it was
+/// shared with see the new name).
 pub async fn hand_over(
     txn: &DatabaseTransaction,
     leaving: &user::Model,
     to: i32,
-) -> Result<(), AppError> {
+) -> Result<Vec<Event>, AppError> {
     let from = leaving.id;
     let owned_by = |owner| {
         application::Entity::find()
@@ -788,7 +840,12 @@ pub async fn hand_over(
     let joining: Vec<&str> = theirs.iter().map(|app| app.name.as_str()).collect();
     let whose = leaving.full_name();
     let renames = names::joining(kept.iter().map(|app| app.name.as_str()), &joining, &whose);
+    let mut events = Vec::new();
     for (at, name) in renames {
+        events.push(
+            Event::new(ActivityKind::ApplicationRenamed, &name)
+                .detail(format!("from {}", theirs[at].name)),
+        );
         let mut renamed = application::ActiveModel::from(theirs[at].clone());
         renamed.name = Set(name);
         renamed.update(txn).await?;
@@ -813,5 +870,5 @@ pub async fn hand_over(
         )
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(events)
 }

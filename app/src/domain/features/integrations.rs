@@ -20,7 +20,7 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_integration, integration};
 use crate::domain::features::applications::{
-    refuse_impossible_confirmation, refuse_unconfirmed, using_integrations,
+    detached, refuse_impossible_confirmation, refuse_unconfirmed, using_integrations,
     using_integrations_seen_by,
 };
 use crate::model::{ActivityKind, AppError, IntegrationRow, Service, UsedBy, AWS_REGIONS};
@@ -474,7 +474,7 @@ pub async fn delete(
         .exec(&txn)
         .await?;
     delete_found::<integration::Entity>(&txn, found.id).await?;
-    let event = Event::new(ActivityKind::IntegrationDeleted, &found.name);
+    let event = detached(Event::new(ActivityKind::IntegrationDeleted, &found.name), &used_by);
     activity::record(d, &txn, By::Remedy(admin.member()), event).await?;
     txn.commit().await?;
     Ok(())

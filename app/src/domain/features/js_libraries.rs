@@ -17,7 +17,7 @@ use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
 use crate::domain::features::applications::{
-    refuse_impossible_confirmation, refuse_unconfirmed, using_libraries_seen_by,
+    detached, refuse_impossible_confirmation, refuse_unconfirmed, using_libraries_seen_by,
 };
 use crate::model::{ActivityKind, AppError, JsLibraryRow, UsedBy, JS_LIBRARY_MAX};
 
@@ -264,7 +264,7 @@ pub async fn delete(
         .exec(&txn)
         .await?;
     delete_found::<js_library::Entity>(&txn, library.id).await?;
-    let event = Event::new(ActivityKind::JsLibraryDeleted, &library.name);
+    let event = detached(Event::new(ActivityKind::JsLibraryDeleted, &library.name), &used_by);
     activity::record(d, &txn, By::Remedy(me), event).await?;
     txn.commit().await?;
     Ok(())

@@ -531,7 +531,10 @@ pub async fn access_token(d: &Domain, me: &Member, id: i32) -> Result<String, Ap
 ///   the deployments that used the other use the one kept;
 /// - a token that can never open again ([`Opening::Never`]): nobody can use
 ///   it, and failing on it would keep its owner from ever being deleted.
-///   Logged; the admin connects that Stripe account again.
+///   Its deletion is returned as an event for the caller to record: the
+///   numbers that used it run without a token until the admin connects that
+///   Stripe account again. (So is that of the admin's own that can never
+///   open, replaced by the one passed on.)
 ///
 /// A token under a key this process lacks and nobody declared lost
 /// (another host's) refuses the deletion, naming the token: it changes
@@ -541,7 +544,8 @@ pub async fn hand_over(
     txn: &DatabaseTransaction,
     from: i32,
     to: i32,
-) -> Result<(), AppError> {
+) -> Result<Vec<Event>, AppError> {
+    let mut events = Vec::new();
     // In a fixed order, so a refusal names the same token each time.
     let theirs = oauth_token::Entity::find()
         .filter(oauth_token::Column::OwnerId.eq(from))
@@ -572,12 +576,20 @@ pub async fn hand_over(
             Opening::Never => {
                 // Its deployments' links go with it (the foreign key cascades).
                 delete_found::<oauth_token::Entity>(txn, token.id).await?;
+                events.push(
+                    Event::new(ActivityKind::OAuthTokenDeleted, token_name(&token))
+                        .detail("it could no longer be opened: connect this Stripe account again"),
+                );
                 continue;
             }
             Opening::NotHere => return Err(not_here(d, &token)),
         };
         if let Some(broken) = broken {
             merge_into(txn, broken.id, token.id).await?;
+            events.push(
+                Event::new(ActivityKind::OAuthTokenDeleted, token_name(&broken))
+                    .detail("it could no longer be opened: the one passed on replaces it"),
+            );
         }
         let resealed = d.secrets.seal(&text, &seal_context(token.account_id, to));
         let mut active = token.into_active_model();
@@ -586,7 +598,7 @@ pub async fn hand_over(
         active.ciphertext = Set(resealed.ciphertext);
         active.update(txn).await?;
     }
-    Ok(())
+    Ok(events)
 }
 
 /// Whether a stored token opens for its owner.
@@ -594,7 +606,7 @@ enum Opening {
     Opens(String),
     /// Never again: sealed under a key the operator declared lost
     /// ([`Domain::lost_keys`]), or altered or damaged. Logged; the hand-over
-    /// drops it.
+    /// drops it, with an event in the account's activity log.
     Never,
     /// Sealed under a key this process does not hold and nobody declared
     /// lost: another host's, until the key file is copied here. Logged.

@@ -327,6 +327,15 @@ pub async fn save_owners(
     }
     let moved: Vec<i32> = distinct(events.iter().map(|(id, _)| *id)).into_iter().collect();
     // The previous owner's token never runs on someone else's number.
+    let tokens_off: HashSet<i32> = deployment_token::Entity::find()
+        .select_only()
+        .column(deployment_token::Column::PhoneNumberId)
+        .filter(deployment_token::Column::PhoneNumberId.is_in(moved.clone()))
+        .into_tuple()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
     deployment_token::Entity::delete_many()
         .filter(deployment_token::Column::PhoneNumberId.is_in(moved.clone()))
         .exec(&txn)
@@ -392,14 +401,16 @@ pub async fn save_owners(
         .enumerate()
         .map(|(at, (number_id, to))| {
             let e164 = &numbers[&number_id].e164;
-            let stop = stopped_on.get(&number_id).filter(|_| last[&number_id] == at);
+            let is_last = last[&number_id] == at;
+            let stop = stopped_on.get(&number_id).filter(|_| is_last);
+            let token_off = is_last && tokens_off.contains(&number_id);
             if let Some(application) = stop {
                 stopped.push(StoppedDeployment {
                     number: e164.clone(),
                     application: application.clone(),
                 });
             }
-            owner_changed(e164, &to, stop.map(String::as_str))
+            owner_changed(e164, &to, stop.map(String::as_str), token_off)
         })
         .collect();
     activity::record_all(d, &txn, by, events).await?;
@@ -409,10 +420,12 @@ pub async fn save_owners(
 
 /// The event of a number given to the user whose address is `to`, saying
 /// which application it stopped running, if any, as its new owner cannot
-/// see it.
-fn owner_changed(e164: &str, to: &str, stopped: Option<&str>) -> Event {
+/// see it, or else whether the deployment lost its OAuth token (the
+/// previous owner's), as a new deployment's event says.
+fn owner_changed(e164: &str, to: &str, stopped: Option<&str>, token_off: bool) -> Event {
     let detail = match stopped {
         Some(application) => format!("to {to}; off {application}, which they cannot see"),
+        None if token_off => format!("to {to}; its OAuth token taken off"),
         None => format!("to {to}"),
     };
     Event::new(ActivityKind::PhoneNumberOwnerChanged, e164).detail(detail)
@@ -515,6 +528,11 @@ pub async fn hand_over(
         .await?;
     Ok(moved
         .iter()
-        .map(|(id, e164)| owner_changed(e164, &to.email, stopped.get(id).map(String::as_str)))
+        .map(|(id, e164)| {
+            // None comes off here: a deployment's token is its owner's, and
+            // passes on with them (one that can never open goes in
+            // `oauth_tokens::hand_over`, with an event of its own).
+            owner_changed(e164, &to.email, stopped.get(id).map(String::as_str), false)
+        })
         .collect())
 }
