@@ -635,26 +635,21 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
     let moved = format!("phone_number.owner_changed {}", to_private.e164);
     assert!(before.new_events(&d).await.contains(&moved), "{:?}", before.new_events(&d).await);
     assert_eq!(before.new_events(&d).await.len(), 2);
-    // The one that runs on says it lost its token, as a deploy's event does.
-    let kept_running = activity_event::Entity::find()
-        .filter(activity_event::Column::Target.eq(&to_shared.e164))
-        .filter(activity_event::Column::Kind.eq("phone_number.owner_changed"))
-        .one(&d.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let detail_of = async |number: &str| {
+        let moved = activity_event::Entity::find()
+            .filter(activity_event::Column::Target.eq(number))
+            .filter(activity_event::Column::Kind.eq("phone_number.owner_changed"))
+            .one(&d.db)
+            .await
+            .unwrap();
+        moved.unwrap().detail.unwrap()
+    };
+    // The one that runs on says it lost its token, as a deploy's event does;
+    // the one that stopped says so, its token gone with its deployment.
     let token_off = "to carol@example.com; its OAuth token taken off";
-    assert_eq!(kept_running.detail.as_deref(), Some(token_off));
-    // The one that stopped says so, its token gone with its deployment.
-    let stopped_running = activity_event::Entity::find()
-        .filter(activity_event::Column::Target.eq(&to_private.e164))
-        .filter(activity_event::Column::Kind.eq("phone_number.owner_changed"))
-        .one(&d.db)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(detail_of(&to_shared.e164).await, token_off);
     let off = "to carol@example.com; off Private IVR, which they cannot see";
-    assert_eq!(stopped_running.detail.as_deref(), Some(off));
+    assert_eq!(detail_of(&to_private.e164).await, off);
 
     // Carol sees her numbers: the one on an application she can see stays
     // deployed, the other is not; neither runs on Ada's token.

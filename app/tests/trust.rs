@@ -672,6 +672,22 @@ async fn claiming_an_unverified_sign_up_by_a_reset_ends_what_it_had() {
     assert_eq!(sessions::authenticate(&d, &squatter.token).await, Err(AppError::Unauthenticated));
     assert!(sessions::authenticate(&d, &claimed.token).await.is_ok());
     assert!(user::Entity::find_by_id(invited.id).one(&d.db).await.unwrap().is_none());
+    // Grace's log says why users and keys are gone.
+    let reset = app::domain::entity::activity_event::Entity::find()
+        .all(&d.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|event| event.kind == "password.reset")
+        .unwrap();
+    assert_eq!(
+        reset.detail.as_deref(),
+        Some(
+            "the account, whose addresses nobody had verified, was claimed: every log-in, second \
+             factor, developer key and emailed link of its users ended; invitations withdrawn: \
+             accomplice@example.com"
+        )
+    );
     // The squatter's pending verification link does nothing: the address
     // is verified already (by Grace's reset), which is all it would say.
     let before = Snapshot::take(&d).await;

@@ -46,9 +46,10 @@ pub async fn apply(
     new_password_hash: String,
     client: Option<std::net::IpAddr>,
 ) -> Result<user::Model, AppError> {
-    if claims(txn, &user, purpose).await? {
-        claim_unverified_account(d, txn, &user).await?;
-    }
+    let claim = match claims(txn, &user, purpose).await? {
+        true => Some(claim_unverified_account(d, txn, &user).await?),
+        false => None,
+    };
     let verified = user.email_verified_at.is_some();
     let mut active = user.into_active_model();
     active.password_hash = Set(Some(new_password_hash));
@@ -69,7 +70,11 @@ pub async fn apply(
             ActivityKind::PasswordReset
         }
     };
-    activity::record(d, txn, By::User(&user, client), Event::new(kind, &user.email)).await?;
+    let mut event = Event::new(kind, &user.email);
+    if let Some(claim) = claim {
+        event = event.detail(claim);
+    }
+    activity::record(d, txn, By::User(&user, client), event).await?;
     Ok(user)
 }
 
@@ -154,12 +159,13 @@ async fn account_verified(conn: &impl ConnectionTrait, account_id: i32) -> Resul
 /// them act when the address's owner claims it by a reset: every session,
 /// second factor, developer key and pending link of the account's users, and the users still
 /// invited to it (nobody in the account ever proved an address, so they were
-/// all invited by the claimed sign-up).
+/// all invited by the claimed sign-up). Returns what the claim's event says,
+/// so that the owner, finding users and keys gone, reads why.
 async fn claim_unverified_account(
     d: &Domain,
     txn: &DatabaseTransaction,
     claimed: &user::Model,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let account = Scoped::account(claimed.account_id);
     let users: Vec<i32> =
         account.users().select_only().column(user::Column::Id).into_tuple().all(txn).await?;
@@ -173,16 +179,27 @@ async fn claim_unverified_account(
         .exec(txn)
         .await?;
     tokens::expire_all(d, txn, users).await?;
-    let invited: Vec<i32> = account
+    let invited: Vec<(i32, String)> = account
         .users()
         .select_only()
-        .column(user::Column::Id)
+        .columns([user::Column::Id, user::Column::Email])
         .filter(user::Column::Id.ne(claimed.id))
         .filter(user::Column::Status.eq(user::INVITED))
+        .order_by_asc(user::Column::Email)
         .into_tuple()
         .all(txn)
         .await?;
-    user::Entity::delete_many().filter(user::Column::Id.is_in(invited)).exec(txn).await?;
+    user::Entity::delete_many()
+        .filter(user::Column::Id.is_in(invited.iter().map(|(id, _)| *id)))
+        .exec(txn)
+        .await?;
     tracing::warn!(account = claimed.account_id, "an unverified account was claimed by a reset");
-    Ok(())
+    let mut said = "the account, whose addresses nobody had verified, was claimed: every log-in, \
+                    second factor, developer key and emailed link of its users ended"
+        .to_owned();
+    if !invited.is_empty() {
+        let emails: Vec<&str> = invited.iter().map(|(_, email)| email.as_str()).collect();
+        said.push_str(&format!("; invitations withdrawn: {}", emails.join(", ")));
+    }
+    Ok(said)
 }
