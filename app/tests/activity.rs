@@ -413,6 +413,19 @@ async fn numbers_stopped_by_an_unshare_or_a_deleted_application_are_logged() {
     assert_eq!(on(on_other.id).map(|a| a.id), Some(other.id));
 }
 
+/// A detail lists what fits and counts the rest, rather than cutting the
+/// last name short.
+#[test]
+fn a_detail_lists_the_names_that_fit_and_counts_the_rest() {
+    let names = ["ada@example.com", "bob@example.com", "cy@example.com"];
+    assert_eq!(activity::names_within(&names, 100), names.join(", "));
+    // Room for two and " and 1 more", not for all three.
+    assert_eq!(activity::names_within(&names, 44), "ada@example.com, bob@example.com and 1 more");
+    assert_eq!(activity::names_within(&names, 40), "ada@example.com and 2 more");
+    assert_eq!(activity::names_within(&names, 10), "3 of them");
+    assert_eq!(activity::names_within(&[], 10), "");
+}
+
 /// The check behind `record_all`'s debug assertion: a member's counted
 /// change holds no remedy, and a remedy (never counted) brings along only
 /// remedies and what removing a user brings about.
@@ -424,6 +437,8 @@ fn a_remedy_brings_along_only_what_removing_a_user_brings_about() {
     assert!(activity::counted_rightly(true, &[ApplicationDeleted, PhoneNumberUndeployed]));
     assert!(!activity::counted_rightly(true, &[PhoneNumberOwnerChanged]), "the remedy first");
     assert!(!activity::counted_rightly(true, &[PhoneNumberReleased, PhoneNumberDeployed]));
+    let unshared = [ApplicationUnshared, PhoneNumberOwnerChanged];
+    assert!(!activity::counted_rightly(true, &unshared), "only a deletion passes numbers on");
     assert!(activity::counted_rightly(false, &[PhoneNumberOwnerChanged, ApplicationRenamed]));
     assert!(!activity::counted_rightly(false, &[ApplicationCreated, UserDeleted]));
 }
@@ -517,11 +532,14 @@ async fn numbers_applications_and_resources_record_each_change() {
         integrations::update(&d, &admin, integration, "Calls", "Kept", None).await.unwrap();
     assert_eq!(described.used_by, app::domain::testing::used_by(&["Hotline"], 0));
     log.one_from_here(&d, ActivityKind::IntegrationUpdated, me, "Calls").await;
-    js_libraries::delete(&d, &ada, library.id, &app::domain::testing::used_by(&["Hotline"], 0))
-        .await
-        .unwrap();
+    // Bob's application uses it too, which Ada cannot see: counted, not named.
+    let bobs = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
+    applications::save_settings(&d, &bob, bobs.id, None, &[library.id], &[]).await.unwrap();
+    log.new_events(&d).await;
+    let confirmed = app::domain::testing::used_by(&["Hotline"], 1);
+    js_libraries::delete(&d, &ada, library.id, &confirmed).await.unwrap();
     let deleted = log.one_from_here(&d, ActivityKind::JsLibraryDeleted, me, "Helpers").await;
-    assert_eq!(deleted.detail.as_deref(), Some("detached from Hotline"));
+    assert_eq!(deleted.detail.as_deref(), Some("detached from Hotline and 1 other application"));
     integrations::delete(&d, &admin, integration, &app::domain::testing::used_by(&["Hotline"], 0))
         .await
         .unwrap();

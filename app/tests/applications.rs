@@ -675,6 +675,14 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
     applications::unshare(&d, &ada, shared.id, ada.user_id()).await.unwrap();
     let adas = phone_numbers::owned_by_me(&d, &ada).await.unwrap();
     assert_eq!(adas[0].deployed_to.as_ref().map(|a| a.id), Some(shared.id));
+
+    // One that runs on, with no token to take off, says only where it went.
+    applications::share(&d, &ada, shared.id, carol.user_id()).await.unwrap();
+    phone_numbers::save_owners(&d, &admin, &[to(adas_number.id, &carol)]).await.unwrap();
+    assert_eq!(detail_of(&adas_number.e164).await, "to carol@example.com");
+    let carols = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
+    let runs = carols.iter().find(|n| n.id == adas_number.id).unwrap().deployed_to.clone();
+    assert_eq!(runs.map(|a| a.id), Some(shared.id));
 }
 
 /// A deleted user's numbers pass to the deleting admin with what they ran,

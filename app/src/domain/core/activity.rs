@@ -159,18 +159,47 @@ pub fn is_remedy(kind: ActivityKind) -> bool {
 
 /// Whether events of `kinds` may be recorded as one change of a member's:
 /// counted ones are no remedy; a remedy's first event is a remedy, and those
-/// after it remedies too or what removing a user brings about (their
-/// applications renamed and numbers moved as they pass on), which are
-/// bounded by what the user held, not loops of their own.
+/// after it remedies too or, after a user's deletion, what it brings about
+/// (their applications renamed and numbers moved as they pass on), which is
+/// bounded by what the user held, no loop of its own.
 pub fn counted_rightly(remedy: bool, kinds: &[ActivityKind]) -> bool {
     use ActivityKind::*;
     if !remedy {
         return !kinds.iter().any(|&kind| is_remedy(kind));
     }
-    let follows =
-        |kind| is_remedy(kind) || matches!(kind, PhoneNumberOwnerChanged | ApplicationRenamed);
-    kinds.first().is_none_or(|&first| is_remedy(first)) && kinds.iter().copied().all(follows)
+    let Some((&first, rest)) = kinds.split_first() else { return true };
+    let follows = |kind| {
+        is_remedy(kind)
+            || (first == UserDeleted
+                && matches!(kind, PhoneNumberOwnerChanged | ApplicationRenamed))
+    };
+    is_remedy(first) && rest.iter().copied().all(follows)
 }
+
+/// As many of `names` as fit in `room` characters of an event's detail,
+/// then how many more ("a, b and 3 more"): cut off at the limit, the last
+/// one could read as another ("dave@exam").
+pub fn names_within(names: &[&str], room: usize) -> String {
+    let mut listed = String::new();
+    for (at, name) in names.iter().enumerate() {
+        let left = names.len() - at - 1;
+        let more = if left > 0 { format!(" and {left} more") } else { String::new() };
+        let next = if listed.is_empty() { name.to_string() } else { format!("{listed}, {name}") };
+        // Room for this name and the count of those after it.
+        if next.chars().count() + more.chars().count() > room {
+            let rest = names.len() - at;
+            return match listed.is_empty() {
+                true => format!("{rest} of them"),
+                false => format!("{listed} and {rest} more"),
+            };
+        }
+        listed = next;
+    }
+    listed
+}
+
+/// The characters an event's detail keeps.
+pub const DETAIL_ROOM: usize = MAX_TEXT;
 
 fn clip(text: String) -> String {
     if text.chars().count() <= MAX_TEXT {

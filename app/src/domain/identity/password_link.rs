@@ -198,8 +198,10 @@ async fn claim_unverified_account(
                     second factor, developer key and emailed link of its users ended"
         .to_owned();
     if !invited.is_empty() {
+        said.push_str("; invitations withdrawn: ");
         let emails: Vec<&str> = invited.iter().map(|(_, email)| email.as_str()).collect();
-        said.push_str(&format!("; invitations withdrawn: {}", emails.join(", ")));
+        let room = activity::DETAIL_ROOM.saturating_sub(said.chars().count());
+        said.push_str(&activity::names_within(&emails, room));
     }
     Ok(said)
 }
