@@ -19,20 +19,20 @@ fn library(name: &str) -> LibraryForm {
     LibraryForm { name: name.into(), description: String::new(), code: "1".into() }
 }
 
-/// The refusal of one more, with nothing changed by it.
+/// The refusal of one more, with nothing changed by it; returns its message.
 async fn refused_as_full<T: std::fmt::Debug>(
     d: &Domain,
     what: &str,
     add: impl AsyncFnOnce() -> Result<T, AppError>,
-) {
+) -> String {
     let before = Snapshot::take(d).await;
-    match add().await {
-        Err(AppError::Conflict(message)) => {
-            assert!(message.contains(what) && message.contains("the most"), "{message}")
-        }
+    let message = match add().await {
+        Err(AppError::Conflict(message)) => message,
         other => panic!("one more {what} was not refused: {other:?}"),
-    }
+    };
+    assert!(message.contains(what) && message.contains("the most"), "{message}");
     before.assert_unchanged(d).await;
+    message
 }
 
 #[tokio::test]
@@ -121,8 +121,14 @@ async fn the_accounts_share_counts_every_users_rows() {
     js_libraries::add(&d, &bob, library("Bob's")).await.unwrap();
     for me in [&ada, &bob] {
         let third = async || js_libraries::add(&d, me, library("Third")).await;
-        refused_as_full(&d, "has 2 JS libraries", third).await;
+        let said = refused_as_full(&d, "has 2 JS libraries", third).await;
+        // Only an owner deletes one: each is told what is theirs.
+        assert!(said.contains("You own 1 of them: delete one of yours, or ask"), "{said}");
     }
+    // Grace owns none of them, so she is not told to delete one.
+    let graces = async || js_libraries::add(&d, &grace, library("Grace's")).await;
+    let said = refused_as_full(&d, "has 2 JS libraries", graces).await;
+    assert!(said.contains("None of them is yours, and only its owner can delete one"), "{said}");
 
     applications::create(&d, &ada, "Ada's").await.unwrap();
     applications::create(&d, &bob, "Bob's").await.unwrap();

@@ -507,6 +507,7 @@ async fn disabling_needs_the_password_and_a_code() {
         )),
         "{said}"
     );
+    assert!(said.contains("If this was not you, reset your password at once"), "{said}");
     // Off, with no set-up begun, a confirmation has nothing to turn on.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let code = current_code(&d, &secret);
@@ -1467,11 +1468,12 @@ async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted()
         Some(log_in::WRONG_CREDENTIALS)
     );
 
-    // A challenge left to expire changes nothing either: the link still works.
+    // A challenge left to expire changes nothing either: the link still
+    // works, and the step says to open it again, not to type the password.
     clock.advance(log_in::CHALLENGE_LIFETIME + Duration::seconds(1));
     let late =
         log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
-    assert_eq!(late.err().unwrap().message_for("code").as_deref(), Some(log_in::CHALLENGE_EXPIRED));
+    assert_eq!(late.err().unwrap().message_for("code").as_deref(), Some(log_in::LINK_STEP_EXPIRED));
     assert_eq!(session_ids(&d, ada.id).await, signed_in_before);
 
     // Two windows opened from one link: the first code accepted sets the
@@ -1992,6 +1994,10 @@ async fn turning_two_factor_on_ends_a_pending_email_change() {
         ),
         "{said}"
     );
+    // Someone else's second factor would stop a reset at its code step:
+    // the advice is support, not a reset.
+    assert!(said.contains("If this was not you, contact support at once"), "{said}");
+    assert!(!said.contains("reset your password"), "{said}");
 }
 
 /// A log-in waiting for its code, opened with the old password, opens no

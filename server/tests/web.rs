@@ -176,7 +176,8 @@ fn a_new_session_in_a_signed_in_browser_ends_the_one_it_replaces() {
 
 /// The two-factor step's "Start again" goes back to the log-in page with
 /// where the log-in was going, so a user whose step expired still lands
-/// there; without a `next`, to the bare log-in page.
+/// there; without a `next`, to the bare log-in page; after a password link,
+/// to a new link.
 #[test]
 fn starting_the_log_in_again_from_the_code_step_keeps_where_it_was_going() {
     support::run(async {
@@ -190,6 +191,12 @@ fn starting_the_log_in_again_from_the_code_step_keeps_where_it_was_going() {
         );
         let bare = app.page("/login/two-factor", None).await;
         assert!(bare.body.contains(r#"<a href="/login">Start again</a>"#), "{}", bare.body);
+        // After a password link, whose user may not know the password the
+        // log-in page asks for, the way on is a new link.
+        let linked = app.page("/login/two-factor?next=/account&password_link=1", None).await;
+        let new_link = r#"<a href="/forgot-password">Ask for a new password link</a>"#;
+        assert!(linked.body.contains(new_link), "{}", linked.body);
+        assert!(!linked.body.contains("Start again"), "{}", linked.body);
     })
 }
 

@@ -65,10 +65,14 @@ pub fn LogInCodePage() -> impl IntoView {
     let support = crate::api::web::domain().ok().and_then(|d| d.support_email);
     #[cfg(not(feature = "ssr"))]
     let support = None::<String>;
-    let start_again = if next.is_empty() {
-        "/login".to_owned()
+    // After a password link its user may not know the password the log-in
+    // page asks for: a new link is the way on.
+    let (start_again, start_again_text) = if after_password_link {
+        ("/forgot-password".to_owned(), "Ask for a new password link")
+    } else if next.is_empty() {
+        ("/login".to_owned(), "Start again")
     } else {
-        crate::components::address::log_in_url(&next)
+        (crate::components::address::log_in_url(&next), "Start again")
     };
     view! {
         <main id="main" class="narrow">
@@ -95,7 +99,7 @@ pub fn LogInCodePage() -> impl IntoView {
                 <ContactSupport address=support /> "."
             </p>
             // Back to where the log-in was going (the log-in page checks it).
-            <p><a href=start_again>"Start again"</a></p>
+            <p><a href=start_again>{start_again_text}</a></p>
         </main>
     }
 }

@@ -36,9 +36,13 @@ pub fn refuse_disabled(user: &user::Model) -> Result<(), AppError> {
 /// (an unverified one is answered as for a free address).
 pub const EMAIL_TAKEN: &str = "This email address is already in use.";
 
-/// Said at sign-up, where the one asking is most likely that address's user.
-pub const SIGN_UP_EMAIL_TAKEN: &str =
-    "An account with this email address already exists. Log in instead.";
+/// Said at sign-up, where the one asking is most likely that address's user:
+/// one invited (who has no password yet) or one whose address someone else
+/// signed up with (who does not know its password) is emailed the way on by
+/// "Forgot password?" (a reset link, or word that the invitation sets it).
+pub const SIGN_UP_EMAIL_TAKEN: &str = "An account with this email address already exists. Log \
+     in instead; if you have no password for it (you were invited, or did not sign up \
+     yourself), use Forgot password? and we will email this address what to do.";
 
 /// How long an account may send no invitation or email-change link to an
 /// address whose owner declined its invitation: long enough that declining

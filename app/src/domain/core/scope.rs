@@ -133,23 +133,40 @@ impl Scoped {
 
     /// Takes the account's lock, then refuses one more row of `E` when the
     /// account holds `most` already (`what` names them, plural). See
-    /// `limits::Holdings`.
+    /// `limits::Holdings`. `Deleting::OwnersOnly` when only a row's owner
+    /// may delete it (no admin either): the refusal then says how many are
+    /// the actor's own.
     pub async fn refuse_full<E: AccountOwned>(
         &self,
         txn: &DatabaseTransaction,
         most: u64,
         what: &str,
+        deleting: Deleting,
     ) -> Result<(), AppError>
     where
         E::Model: Sync,
     {
         lock_account(txn, self.account_id).await?;
         let held = self.all::<E>().count(txn).await?;
+        // Someone's own things are deleted by their owner alone: a member
+        // who holds none was told to delete one they cannot.
+        let yours = match (held >= most, deleting) {
+            (true, Deleting::OwnersOnly) => Some(self.mine::<E>().count(txn).await?),
+            _ => None,
+        };
         limits::refuse_full(held, most, || {
-            format!(
-                "This account has {held} {what}, the most it can keep is {most}. One must be \
-                 deleted before another is added."
-            )
+            let full = format!("This account has {held} {what}, the most it can keep is {most}.");
+            match yours {
+                None => format!("{full} One must be deleted before another is added."),
+                Some(0) => format!(
+                    "{full} None of them is yours, and only its owner can delete one: ask a \
+                     colleague to delete one they no longer need."
+                ),
+                Some(yours) => format!(
+                    "{full} You own {yours} of them: delete one of yours, or ask a colleague \
+                     to delete one they no longer need (only its owner can)."
+                ),
+            }
         })
     }
 
@@ -164,6 +181,15 @@ impl Scoped {
     pub fn phone_numbers(&self) -> Select<phone_number::Entity> {
         self.all()
     }
+}
+
+/// Who may delete the rows [`Scoped::refuse_full`] counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Deleting {
+    /// Their owner alone.
+    OwnersOnly,
+    /// An admin too (or the rows are the account's, not anyone's).
+    AdminsToo,
 }
 
 /// Serialises admin changes within one account: on PostgreSQL the UPDATE locks

@@ -62,7 +62,12 @@ impl Purpose {
 
 pub const LINK_USED: &str = "This link has already been used.";
 pub const LINK_EXPIRED: &str = "This link has expired. Please ask for a new one.";
-pub const LINK_INVALID: &str = "This link is not valid. Check that you copied all of it.";
+/// An unknown link: mis-copied, or real and forgotten (a month after it
+/// expired, or with the user or sign-up it was for, such as one nobody
+/// verified within its week).
+pub const LINK_INVALID: &str = "This link is not valid. Check that you copied all of it; if \
+     you did, it is too old to be known here, or what it was for was removed, so please ask \
+     for a new one.";
 
 /// Why a link that [`expire`] ended before its time no longer works: a
 /// newer link replaced it, or what it was for was cancelled or overtaken.

@@ -17,7 +17,7 @@ use crate::domain::core::db::delete_found;
 use crate::domain::core::limits::{self, distinct};
 use crate::domain::core::names;
 use crate::domain::core::people;
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account, Deleting, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{
@@ -432,7 +432,9 @@ async fn names_of(conn: &impl ConnectionTrait, owner_id: i32) -> Result<HashSet<
 /// Refuses one more application once the account holds its most.
 async fn room_for_one(d: &Domain, txn: &DatabaseTransaction, me: &Member) -> Result<(), AppError> {
     let most = d.holdings.applications;
-    Scoped::of(me).refuse_full::<application::Entity>(txn, most, "applications").await
+    Scoped::of(me)
+        .refuse_full::<application::Entity>(txn, most, "applications", Deleting::OwnersOnly)
+        .await
 }
 
 /// Attaches these libraries and integrations to `application_id`, a

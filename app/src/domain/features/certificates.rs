@@ -18,7 +18,7 @@ use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
 use crate::domain::core::outbound::{self, ClientIdentity, OutboundError};
 use crate::domain::core::people;
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account, Deleting, Scoped};
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::validation::{turns_or_breaks, Errors};
 use crate::domain::core::Domain;
@@ -340,7 +340,9 @@ pub async fn add(
     let by = By::Member(activity::count_change(d, me).await?);
     let model = activity::with_event(d, by, event, async |txn| {
         let most = d.holdings.certificates;
-        Scoped::of(me).refuse_full::<certificate::Entity>(txn, most, "certificates").await?;
+        Scoped::of(me)
+            .refuse_full::<certificate::Entity>(txn, most, "certificates", Deleting::AdminsToo)
+            .await?;
         // Read again under the lock, which disabling the user takes too.
         me.verified(txn).await?;
         new.insert(txn).await.map_err(|e| match e.sql_err() {

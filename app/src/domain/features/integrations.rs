@@ -14,7 +14,7 @@ use crate::domain::core::clock;
 use crate::domain::core::db::delete_found;
 use crate::domain::core::edits;
 use crate::domain::core::names;
-use crate::domain::core::scope::{lock_account_as, Scoped};
+use crate::domain::core::scope::{lock_account_as, Deleting, Scoped};
 use crate::domain::core::secrets::{Sealed, Secrets};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -333,7 +333,7 @@ pub async fn add(
         lock_account_as(txn, admin).await?;
         let most = d.holdings.integrations;
         Scoped::of(admin.member())
-            .refuse_full::<integration::Entity>(txn, most, "integrations")
+            .refuse_full::<integration::Entity>(txn, most, "integrations", Deleting::AdminsToo)
             .await?;
         new.insert(txn).await.map_err(name_conflict)
     })

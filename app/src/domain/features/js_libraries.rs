@@ -12,7 +12,7 @@ use crate::domain::core::actor::Member;
 use crate::domain::core::clock;
 use crate::domain::core::db::delete_found;
 use crate::domain::core::names;
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account, Deleting, Scoped};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{application_library, js_library};
@@ -149,7 +149,9 @@ pub async fn add(d: &Domain, me: &Member, form: LibraryForm) -> Result<JsLibrary
     let by = By::Member(activity::count_change(d, me).await?);
     let model = activity::with_event(d, by, event, async |txn| {
         let most = d.holdings.js_libraries;
-        Scoped::of(me).refuse_full::<js_library::Entity>(txn, most, "JS libraries").await?;
+        Scoped::of(me)
+            .refuse_full::<js_library::Entity>(txn, most, "JS libraries", Deleting::OwnersOnly)
+            .await?;
         // Read again under the lock, which disabling the user takes too.
         me.verified(txn).await?;
         refuse_taken(txn, me, &key, None).await?;

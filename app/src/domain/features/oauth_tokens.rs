@@ -22,7 +22,7 @@ use crate::domain::core::limits;
 use crate::domain::core::oauth_provider::CALLBACK_PATH;
 use crate::domain::core::outbound;
 use crate::domain::core::quota::{self, Action, Who};
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account, Deleting, Scoped};
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, oauth_state, oauth_token, user};
@@ -444,7 +444,8 @@ async fn exchange_and_write(
     if earlier.is_none() {
         let most = d.holdings.oauth_tokens;
         let scope = Scoped::of(me);
-        let full = scope.refuse_full::<oauth_token::Entity>(&txn, most, FULL).await;
+        let full =
+            scope.refuse_full::<oauth_token::Entity>(&txn, most, FULL, Deleting::OwnersOnly).await;
         full.map_err(|err| match err {
             AppError::Conflict(_) => CallbackRefusal::Full,
             _ => CallbackRefusal::ExchangeFailed,

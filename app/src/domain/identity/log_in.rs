@@ -35,6 +35,12 @@ pub const CHALLENGE_EXPIRED: &str =
     "This log-in has expired. Please enter your email and password again.";
 pub const CHALLENGE_TRIES_USED: &str =
     "Too many wrong codes for this log-in. Please enter your email and password again.";
+/// The same two, for the code step of a password link: its user may not
+/// know the password "again" would ask for, and the link still works.
+pub const LINK_STEP_EXPIRED: &str = "This step has expired, and your password was not changed. \
+     Open the link in your email again while it lasts, or ask for a new one.";
+pub const LINK_STEP_TRIES_USED: &str = "Too many wrong codes, and your password was not changed. \
+     Open the link in your email again while it lasts, or ask for a new one.";
 
 /// Checks the password (throttled per email and per client address) and
 /// opens a session, or asks for the second factor. An unknown email costs the
@@ -224,6 +230,10 @@ pub async fn complete_second_factor(
     let hash = token_hash(challenge);
     let found =
         login_challenge::Entity::find_by_id(hash.clone()).one(&d.db).await?.ok_or_else(expired)?;
+    let (ran_out, tries_used) = match found.link_hash {
+        Some(_) => (LINK_STEP_EXPIRED, LINK_STEP_TRIES_USED),
+        None => (CHALLENGE_EXPIRED, CHALLENGE_TRIES_USED),
+    };
     // Here only: its min/max would shadow the integers' elsewhere.
     use sea_orm::sea_query::ExprTrait;
     // The challenge's tries are taken one by one, atomically, so parallel
@@ -239,7 +249,7 @@ pub async fn complete_second_factor(
         .await?;
     if d.clock.now() - found.created_at > CHALLENGE_LIFETIME {
         login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
-        return Err(expired());
+        return Err(AppError::field("code", ran_out));
     }
     if tried.rows_affected == 0 {
         let still = login_challenge::Entity::find_by_id(hash.clone()).one(&d.db).await?;
@@ -251,7 +261,7 @@ pub async fn complete_second_factor(
         // Its tries are used up: the code's lock, when that is why, says how
         // long to wait; otherwise the password step opens a new one.
         throttle::lock_if_spent(d, &throttle::Subjects::second_factor(found.user_id)).await?;
-        return Err(AppError::field("code", CHALLENGE_TRIES_USED));
+        return Err(AppError::field("code", tries_used));
     }
     // A password link used or expired meanwhile ends its code step before
     // the code is checked, so a right code is never counted as a wrong one.

@@ -346,14 +346,24 @@ fn notice(d: &Domain, to: &str, enabled: bool, me: &Member) -> Email {
         ("Two-factor authentication is off", "turned off", "")
     };
     let from = me.address().map(|address| format!(" from {address}")).unwrap_or_default();
+    // Turned on by someone else, the second factor is theirs, and a reset
+    // by email would ask for its code: only support can turn it off.
+    let advice = if enabled {
+        format!(
+            "If this was not you, {} at once: a password reset would now ask for a code from \
+             their authenticator, and only support can turn it off.",
+            d.contact_support()
+        )
+    } else {
+        format!("If this was not you, reset your password at once and {}.", d.contact_support())
+    };
     Email {
         to: to.into(),
         subject: subject.into(),
         body: format!(
             "Two-factor authentication was {what} for your Voice Console user at {}{from}.{ended}\n\n\
-             If this was not you, reset your password at once and {}.\n",
+             {advice}\n",
             clock::shown(d.clock.now()),
-            d.contact_support()
         ),
     }
 }
