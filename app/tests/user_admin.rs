@@ -187,6 +187,17 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     assert_eq!(late.message_for("token").as_deref(), Some(invitations::DECLINE_EXPIRED));
     before.assert_unchanged(&d).await;
     users::resend_invitation(&d, &admin, cy.id).await.unwrap();
+    // Sent again since, the expired link points to the newest one rather
+    // than saying there is nothing to decline or to ask for a new one.
+    let before = Snapshot::take(&d).await;
+    let replaced = Some(invitations::LINK_REPLACED);
+    let old = invitations::decline_invitation(&d, &token).await.err().unwrap();
+    assert_eq!(old.message_for("token").as_deref(), replaced);
+    let read = invitations::read_invitation(&d, &token).await.err().unwrap();
+    assert_eq!(read.message_for("token").as_deref(), replaced);
+    let activated = invitations::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await;
+    assert_eq!(activated.err().unwrap().message_for("token").as_deref(), replaced);
+    before.assert_unchanged(&d).await;
     let token = link_token(&d, "cy@example.com", "/activate").await;
 
     invitations::decline_invitation(&d, &token).await.unwrap();

@@ -22,7 +22,7 @@ use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::{lock_account, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::Domain;
-use crate::domain::entity::{account, invitation_decline, user};
+use crate::domain::entity::{account, email_token, invitation_decline, user};
 use crate::domain::identity::email_links;
 use crate::domain::identity::log_in::LogIn;
 use crate::model::{ActivityKind, AppError, Invitation, DECLINE_HOLD_DAYS};
@@ -42,6 +42,11 @@ pub const LINK_UNKNOWN: &str = "This invitation link is not valid. Check that yo
      it; if you did, the invitation has ended (it expired, or an admin withdrew it), so please \
      ask the admin who invited you for a new one. If you already activated your account, log \
      in instead.";
+/// What an expired invitation link says once a newer invitation went to its
+/// address: "ask for a new one" (or, declining, "nothing to decline") would
+/// be untrue while the newer one waits.
+pub const LINK_REPLACED: &str = "This invitation link has expired, but a newer invitation was \
+     sent to this address since: please use the link in the newest invitation email.";
 /// Why a disabled user is sent no link that signs in.
 pub const TARGET_DISABLED: &str =
     "This user is disabled. Enable them first; then they can get a link by email.";
@@ -267,11 +272,14 @@ async fn heir_of(
 pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError> {
     let link = match tokens::check(d, &d.db, token, Purpose::Activate).await {
         Ok(link) => link,
-        // "Ask for a new one" is no advice to someone who wants none.
-        Err(err) if err.message_for("token").as_deref() == Some(tokens::LINK_EXPIRED) => {
-            return Err(AppError::field("token", DECLINE_EXPIRED));
+        Err(err) => {
+            let err = why_not(d, token, err).await?;
+            // "Ask for a new one" is no advice to someone who wants none.
+            if err.message_for("token").as_deref() == Some(tokens::LINK_EXPIRED) {
+                return Err(AppError::field("token", DECLINE_EXPIRED));
+            }
+            return Err(err);
         }
-        Err(err) => return Err(declined_or_unknown(d, token, err).await?),
     };
     let account_id = user::Entity::find_by_id(link.user_id)
         .one(&d.db)
@@ -338,7 +346,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
 pub async fn read_invitation(d: &Domain, token: &str) -> Result<Invitation, AppError> {
     let link = match tokens::check(d, &d.read, token, Purpose::Activate).await {
         Ok(link) => link,
-        Err(err) => return Err(declined_or_unknown(d, token, err).await?),
+        Err(err) => return Err(why_not(d, token, err).await?),
     };
     let invitee =
         user::Entity::find_by_id(link.user_id).one(&d.read).await?.ok_or(AppError::NotFound)?;
@@ -371,21 +379,38 @@ pub async fn activate(
     )
     .await
     {
-        Err(err) => Err(declined_or_unknown(d, token, err).await?),
+        Err(err) => Err(why_not(d, token, err).await?),
         done => done,
     }
 }
 
-/// `err`, or, when it says an invitation link is unknown, that it was
-/// declined (the decline keeps its hash) or [`LINK_UNKNOWN`].
-async fn declined_or_unknown(d: &Domain, token: &str, err: AppError) -> Result<AppError, AppError> {
+/// `err`, said for an invitation: an unknown link was declined (the
+/// decline keeps its hash) or is [`LINK_UNKNOWN`]; an expired one whose
+/// invitee has a newer link that works is [`LINK_REPLACED`]. On the read
+/// pool: a link that does not work costs the single SQLite writer nothing,
+/// however many anyone sends to the page.
+async fn why_not(d: &Domain, token: &str, err: AppError) -> Result<AppError, AppError> {
+    let said = err.message_for("token");
+    if said.as_deref() == Some(tokens::LINK_EXPIRED) {
+        let Some(invitee) = tokens::holder(&d.read, token, Purpose::Activate).await? else {
+            return Ok(err);
+        };
+        let newer = email_token::Entity::find()
+            .filter(email_token::Column::UserId.eq(invitee))
+            .filter(email_token::Column::Purpose.eq(Purpose::Activate.as_str()))
+            .filter(email_token::Column::UsedAt.is_null())
+            .filter(email_token::Column::ExpiresAt.gt(d.clock.now()))
+            .one(&d.read)
+            .await?;
+        return Ok(match newer {
+            Some(_) => AppError::field("token", LINK_REPLACED),
+            None => err,
+        });
+    }
     // No link at all (the page opened bare) is no invitation that ended.
-    if err.message_for("token").as_deref() != Some(tokens::LINK_INVALID) || token.trim().is_empty()
-    {
+    if said.as_deref() != Some(tokens::LINK_INVALID) || token.trim().is_empty() {
         return Ok(err);
     }
-    // On the read pool: an unknown token costs the single SQLite writer
-    // nothing, however many anyone sends to the page.
     let declined = invitation_decline::Entity::find()
         .filter(invitation_decline::Column::LinkHash.eq(token_hash(token.trim())))
         .one(&d.read)

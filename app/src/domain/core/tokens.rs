@@ -90,8 +90,9 @@ pub fn link_withdrawn(purpose: Purpose) -> &'static str {
         }
         Purpose::ChangeEmail => {
             "This link no longer works: the email change was cancelled or asked for again, or \
-             the account's password changed since. Please ask again from My Account if you \
-             still want the change."
+             since then the account's password changed, two-factor authentication was turned \
+             on, or the admin who asked for it stopped being one. Please ask again from My \
+             Account (or ask an admin) if you still want the change."
         }
     }
 }
