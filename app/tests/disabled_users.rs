@@ -268,13 +268,28 @@ async fn a_disabled_user_cannot_log_in_and_a_wrong_password_answers_as_always() 
 
     // The reset link from before does nothing (the password stays, the link
     // is not used up, no session), and no new link is sent: the request gets
-    // the usual answer (it is counted, in quota_counters) and writes no email.
-    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    // the usual answer (it is counted, in quota_counters) and an email that
+    // says why, with no link (in email_outbox), so Bob waits for none.
+    let before = Snapshot::take_except(&d, &["quota_counters", "email_outbox"]).await;
     let reset = email_links::reset_password(&d, &early_link, NEW_PASSWORD, "t", None).await;
     assert_eq!(reset.err(), Some(disabled()));
     email_links::request_password_reset(&d, "bob@example.com", None).await.unwrap();
     before.assert_unchanged(&d).await;
-    assert_eq!(emails_to(&d, "bob@example.com").await, 1, "only the link from before");
+    assert_eq!(emails_to(&d, "bob@example.com").await, 2, "the link from before, and why not");
+    let told = outbox::Entity::find()
+        .filter(outbox::Column::Subject.eq("Your user is disabled"))
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let said = app::domain::testing::body_of(&d, &told);
+    assert!(said.contains("no link was sent: to be enabled again, ask an admin"), "{said}");
+    assert!(!said.contains("/reset-password"), "{said}");
+    // At an address nobody proved is Bob's, "ask an admin" may be untrue:
+    // nothing is sent there.
+    mark_unverified(&d, bob.user_id()).await;
+    email_links::request_password_reset(&d, "bob@example.com", None).await.unwrap();
+    assert_eq!(emails_to(&d, "bob@example.com").await, 2, "nothing more");
     // The admin cannot send him one either, and is told why.
     let admin = ada.admin().unwrap();
     let before = Snapshot::take(&d).await;

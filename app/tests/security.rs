@@ -1437,6 +1437,27 @@ async fn two_factor_set_ups_are_counted_so_a_loop_cannot_hold_the_writer() {
     two_factor::begin_setup(&d, &me).await.unwrap();
 }
 
+/// A password link's code step that ran out says to open the link again
+/// only while the link works: replaced by a newer one meanwhile, it says
+/// that instead.
+#[tokio::test]
+async fn a_link_step_that_ran_out_says_why_its_link_no_longer_works() {
+    let (d, clock) = fresh_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let token = link_token(&d, "ada@example.com", "/reset-password").await;
+    let new_password = "Quartz-Harbor-Lantern-77";
+    let step = email_links::reset_password(&d, &token, new_password, "t", None).await.unwrap();
+    let LogIn::SecondFactor { challenge } = step else { panic!("no code step") };
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    clock.advance(log_in::CHALLENGE_LIFETIME + Duration::seconds(1));
+    let code = current_code(&d, &secret);
+    let late = log_in::complete_second_factor(&d, &challenge, &code, "t", None).await;
+    let replaced = tokens::link_withdrawn(tokens::Purpose::ResetPassword);
+    assert_eq!(late.err().unwrap().message_for("token").as_deref(), Some(replaced));
+}
+
 /// Someone with the mailbox but not the authenticator gets nowhere with a
 /// reset link: the password, the link and the sessions stay as they were
 /// until a code is accepted, and then the link's password is set.

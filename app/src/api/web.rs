@@ -257,7 +257,11 @@ const SECURE_CHALLENGE_COOKIE: &str = "__Host-console_login_challenge";
 pub fn set_challenge_cookie(token: &str) -> Result<(), AppError> {
     let web = web()?;
     let attributes = web.cookie_attributes("Strict");
-    set_cookie(format!("{}={token}; {attributes}; Max-Age=300", web.challenge_cookie()));
+    // Twice the step's lifetime, which the domain enforces: a cookie gone
+    // with the step would leave the answer to a code sent late to the
+    // generic "log in again", where a password link's step says how on.
+    let max_age = 2 * crate::domain::identity::log_in::CHALLENGE_LIFETIME.num_seconds();
+    set_cookie(format!("{}={token}; {attributes}; Max-Age={max_age}", web.challenge_cookie()));
     Ok(())
 }
 

@@ -46,7 +46,8 @@ pub const LINK_UNKNOWN: &str = "This invitation link is not valid. Check that yo
 /// address: "ask for a new one" (or, declining, "nothing to decline") would
 /// be untrue while the newer one waits.
 pub const LINK_REPLACED: &str = "This invitation link has expired, but a newer invitation was \
-     sent to this address since: please use the link in the newest invitation email.";
+     sent since (perhaps to a corrected address): please use the link in the newest invitation \
+     email.";
 /// Why a disabled user is sent no link that signs in.
 pub const TARGET_DISABLED: &str =
     "This user is disabled. Enable them first; then they can get a link by email.";

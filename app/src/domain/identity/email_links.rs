@@ -215,7 +215,8 @@ pub enum ResetAsker<'a> {
 
 /// Writes a reset link to `email`'s user, if there is one, not disabled and
 /// not still invited (asked by anyone, an invitee is told that their
-/// invitation sets the password), counted for `who` either way (so
+/// invitation sets the password, and a disabled user that they are
+/// disabled), counted for `who` either way (so
 /// neither the answer nor the limit tells whether the user exists or is
 /// disabled). An admin who asks is refused, before the count, when nothing
 /// would be sent: the user left the account, changed address or was
@@ -244,7 +245,18 @@ pub async fn send_password_reset(
         },
         None => None,
     };
-    let found = found.filter(|user| user.email == email && user.disabled_at.is_none());
+    let found = found.filter(|user| user.email == email);
+    // A disabled user is sent no link that signs in. Asked by anyone, they
+    // are told why instead, as an invitee is below: sent nothing, they
+    // would wait for a link that never comes. Only at an address proved
+    // theirs: at a squatted one, "ask an admin" would not be true.
+    let (found, disabled) = match found {
+        Some(user) if user.disabled_at.is_some() => {
+            let told = matches!(asker, ResetAsker::Anyone) && user.email_verified_at.is_some();
+            (None, Some(user).filter(|_| told))
+        }
+        found => (found, None),
+    };
     // An invited user has no password to reset: their invitation sets one
     // (and an admin's Reset Password sends it again). A reset link would
     // activate them at an address the admin may yet correct. Asked by
@@ -267,7 +279,7 @@ pub async fn send_password_reset(
     // else must not use up its owner's resets. Another spelling whose
     // mailbox has none left is sent nothing, answered as any address is
     // (refused, it would tell that the address is no verified user's).
-    let recipient = found.as_ref().or(invited.as_ref());
+    let recipient = found.as_ref().or(invited.as_ref()).or(disabled.as_ref());
     let verified = recipient.is_some_and(|user| user.email_verified_at.is_some());
     let mailbox_spent = !verified
         && recipient.is_some()
@@ -276,7 +288,8 @@ pub async fn send_password_reset(
             .await?;
     let found = found.filter(|_| !mailbox_spent);
     let invited = invited.filter(|_| !mailbox_spent);
-    let sends_nothing = found.is_none() && invited.is_none();
+    let disabled = disabled.filter(|_| !mailbox_spent);
+    let sends_nothing = found.is_none() && invited.is_none() && disabled.is_none();
     let who = Who { sends_nothing, skip_mailbox: verified || sends_nothing, ..who.clone() };
     d.spend(&txn, Action::PasswordReset, &who).await?;
     if let Some(user) = invited {
@@ -288,6 +301,18 @@ pub async fn send_password_reset(
         let notice = Email {
             to: user.email.clone(),
             subject: "No password to reset yet".into(),
+            body: body.into(),
+        };
+        mail::enqueue(&txn, &d.secrets, d.clock.now(), notice).await?;
+    }
+    if let Some(user) = disabled {
+        let body = "Someone, hopefully you, asked to reset the password of your Voice Console \
+                    account.\n\nYour user is disabled, so no link was sent: to be enabled \
+                    again, ask an admin of your company's account.\n\nIf you did not ask, ignore \
+                    this email.\n";
+        let notice = Email {
+            to: user.email.clone(),
+            subject: "Your user is disabled".into(),
             body: body.into(),
         };
         mail::enqueue(&txn, &d.secrets, d.clock.now(), notice).await?;

@@ -247,9 +247,15 @@ pub async fn complete_second_factor(
         .filter(login_challenge::Column::Attempts.lt(CHALLENGE_ATTEMPTS))
         .exec(&d.db)
         .await?;
+    // "Open the link again" only while it works: a newer link or a change
+    // since may have ended it, and then its own message says why.
+    let link_gone = async || match &found.link_hash {
+        Some(link_hash) => tokens::check_hash(d, &d.db, link_hash, None).await.err(),
+        None => None,
+    };
     if d.clock.now() - found.created_at > CHALLENGE_LIFETIME {
         login_challenge::Entity::delete_by_id(hash).exec(&d.db).await?;
-        return Err(AppError::field("code", ran_out));
+        return Err(link_gone().await.unwrap_or_else(|| AppError::field("code", ran_out)));
     }
     if tried.rows_affected == 0 {
         let still = login_challenge::Entity::find_by_id(hash.clone()).one(&d.db).await?;
@@ -259,9 +265,10 @@ pub async fn complete_second_factor(
             return Err(expired());
         }
         // Its tries are used up: the code's lock, when that is why, says how
-        // long to wait; otherwise the password step opens a new one.
+        // long to wait; otherwise the password step (or, for a password
+        // link's step, the link) opens a new one.
         throttle::lock_if_spent(d, &throttle::Subjects::second_factor(found.user_id)).await?;
-        return Err(AppError::field("code", tries_used));
+        return Err(link_gone().await.unwrap_or_else(|| AppError::field("code", tries_used)));
     }
     // A password link used or expired meanwhile ends its code step before
     // the code is checked, so a right code is never counted as a wrong one.
