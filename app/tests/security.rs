@@ -1453,9 +1453,14 @@ async fn a_link_step_that_ran_out_says_why_its_link_no_longer_works() {
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     clock.advance(log_in::CHALLENGE_LIFETIME + Duration::seconds(1));
     let code = current_code(&d, &secret);
+    // Only the step ends: no password, session or link changes.
+    let before = Snapshot::take_except(&d, &["login_challenges"]).await;
     let late = log_in::complete_second_factor(&d, &challenge, &code, "t", None).await;
     let replaced = tokens::link_withdrawn(tokens::Purpose::ResetPassword);
     assert_eq!(late.err().unwrap().message_for("token").as_deref(), Some(replaced));
+    before.assert_unchanged(&d).await;
+    let steps = app::domain::entity::login_challenge::Entity::find().all(&d.db).await.unwrap();
+    assert!(steps.is_empty(), "the step ended: {steps:?}");
 }
 
 /// Someone with the mailbox but not the authenticator gets nowhere with a
