@@ -1463,6 +1463,38 @@ async fn a_link_step_that_ran_out_says_why_its_link_no_longer_works() {
     assert!(steps.is_empty(), "the step ended: {steps:?}");
 }
 
+/// A password link's code step out of tries (with more tries per user than
+/// per step, so no lock speaks first) says the password was not changed and
+/// to open the link again, not to type a password: the link still works.
+#[tokio::test]
+async fn a_link_step_out_of_tries_says_to_open_the_link_again() {
+    let (mut d, clock) = fresh_domain().await;
+    d.throttle.code_lock_after = 20;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let token = link_token(&d, "ada@example.com", "/reset-password").await;
+    let new_password = "Quartz-Harbor-Lantern-77";
+    let reset = || email_links::reset_password(&d, &token, new_password, "t", None);
+    let LogIn::SecondFactor { challenge } = reset().await.unwrap() else { panic!("no code step") };
+    for _ in 0..log_in::CHALLENGE_ATTEMPTS {
+        assert!(log_in::complete_second_factor(&d, &challenge, "000000", "t", None).await.is_err());
+    }
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
+    let sixth =
+        log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
+    assert_eq!(
+        sixth.err().unwrap().message_for("code").as_deref(),
+        Some(log_in::LINK_STEP_TRIES_USED)
+    );
+    assert_code_refused(&before, &d).await;
+    // As it says, the link opens a new step, and a right code sets the password.
+    let LogIn::SecondFactor { challenge } = reset().await.unwrap() else { panic!("no code step") };
+    let code = current_code(&d, &secret);
+    assert!(log_in::complete_second_factor(&d, &challenge, &code, "t", None).await.is_ok());
+    assert!(log_in::log_in(&d, "ada@example.com", new_password, "t", None).await.is_ok());
+}
+
 /// Someone with the mailbox but not the authenticator gets nowhere with a
 /// reset link: the password, the link and the sessions stay as they were
 /// until a code is accepted, and then the link's password is set.
