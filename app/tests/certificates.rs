@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use app::domain::admin::users;
+use app::domain::core::actor::Member;
 use app::domain::core::outbound::Outbound;
 use app::domain::core::Domain;
 use app::domain::features::certificates::{self, NewCertificate, Renewal};
@@ -196,6 +197,49 @@ async fn an_account_keeps_at_most_its_share_of_certificates() {
     before.assert_unchanged(&d).await;
     certificates::delete(&d, &ada, first.id).await.unwrap();
     certificates::add(&d, &ada, input("eu.example.com", &cert, &key)).await.unwrap();
+}
+
+/// A full account's refusal says what its asker can do: an admin may delete
+/// any certificate; a member only their own, so they are told how many are
+/// theirs and to ask an admin about the others.
+#[tokio::test]
+async fn a_full_accounts_refusal_says_what_each_asker_can_delete() {
+    let (mut d, _) = fresh_domain().await;
+    d.holdings.certificates = 2;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let cy = add_user(&d, ada.account_id(), "cy@example.com", false).await;
+    let authority = ca("CA");
+    let (cert, key, ..) = issue(&authority, "Acme", &[], 365);
+    certificates::add(&d, &ada, input("api.example.com", &cert, &key)).await.unwrap();
+    certificates::add(&d, &bob, input("eu.example.com", &cert, &key)).await.unwrap();
+    let refused = async |me: &Member| {
+        let before = Snapshot::take(&d).await;
+        let full = certificates::add(&d, me, input("us.example.com", &cert, &key)).await;
+        before.assert_unchanged(&d).await;
+        match full {
+            Err(AppError::Conflict(message)) => message,
+            other => panic!("not refused as full: {other:?}"),
+        }
+    };
+    let to_ada = refused(&ada).await;
+    assert!(to_ada.ends_with("One must be deleted before another is added."), "{to_ada}");
+    let to_bob = refused(&bob).await;
+    assert!(
+        to_bob.ends_with(
+            "You own 1 of them: delete one of yours, or ask an admin to delete one \
+             that is no longer needed."
+        ),
+        "{to_bob}"
+    );
+    let to_cy = refused(&cy).await;
+    assert!(
+        to_cy.ends_with(
+            "None of them is yours: ask an admin to delete one that is no longer \
+             needed."
+        ),
+        "{to_cy}"
+    );
 }
 
 #[tokio::test]

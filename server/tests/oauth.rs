@@ -432,6 +432,13 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
         let first = state_of(&start(&app, &admin).await);
         let abandoned = state_of(&start(&app, &other_window).await);
         start_refused(http::StatusCode::CONFLICT, "2 connections to Stripe in progress").await;
+        // With no token yet, nothing is said about deleting one.
+        start_refused(
+            http::StatusCode::CONFLICT,
+            "the most it can keep is 2. A connection started \
+             and not finished holds its place for 10 minutes.",
+        )
+        .await;
         // The second session starting again gives up its own flow for it.
         let retried = state_of(&start(&app, &other_window).await);
         let query = format!("code=good-code&state={abandoned}");
@@ -443,6 +450,8 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
         assert_eq!(tokens().await.as_array().unwrap().len(), 1, "{}", tokens().await);
         // The token took its flow's place: still full.
         start_refused(http::StatusCode::CONFLICT, "1 connection to Stripe in progress").await;
+        // Only a token's owner deletes it: the asker is told the one is theirs.
+        start_refused(http::StatusCode::CONFLICT, "You own 1 of them: delete one of yours").await;
         // The retried flow expires unused and gives its place back; the next
         // start is the fourth counted within the hour: refused.
         app.clock.advance(oauth_tokens::STATE_LIFETIME + chrono::Duration::seconds(1));

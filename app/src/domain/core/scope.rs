@@ -133,9 +133,9 @@ impl Scoped {
 
     /// Takes the account's lock, then refuses one more row of `E` when the
     /// account holds `most` already (`what` names them, plural). See
-    /// `limits::Holdings`. `Deleting::OwnersOnly` when only a row's owner
-    /// may delete it (no admin either): the refusal then says how many are
-    /// the actor's own.
+    /// `limits::Holdings`. `deleting` says which rows the actor may delete:
+    /// unless any, the refusal says how many are their own and whom to ask
+    /// about the others.
     pub async fn refuse_full<E: AccountOwned>(
         &self,
         txn: &DatabaseTransaction,
@@ -148,25 +148,46 @@ impl Scoped {
     {
         lock_account(txn, self.account_id).await?;
         let held = self.all::<E>().count(txn).await?;
-        // Someone's own things are deleted by their owner alone: a member
-        // who holds none was told to delete one they cannot.
-        let yours = match (held >= most, deleting) {
-            (true, Deleting::OwnersOnly) => Some(self.mine::<E>().count(txn).await?),
-            _ => None,
-        };
-        limits::refuse_full(held, most, || {
-            let full = format!("This account has {held} {what}, the most it can keep is {most}.");
-            match yours {
-                None => format!("{full} One must be deleted before another is added."),
-                Some(0) => format!(
-                    "{full} None of them is yours, and only its owner can delete one: ask a \
-                     colleague to delete one they no longer need."
-                ),
-                Some(yours) => format!(
-                    "{full} You own {yours} of them: delete one of yours, or ask a colleague \
-                     to delete one they no longer need (only its owner can)."
-                ),
+        if held < most {
+            return Ok(());
+        }
+        let full = format!("This account has {held} {what}, the most it can keep is {most}.");
+        let advice = self.what_to_delete::<E>(txn, deleting).await?;
+        limits::refuse_full(held, most, || format!("{full} {advice}"))
+    }
+
+    /// What a full account's refusal tells this actor to do: delete one, if
+    /// they may delete any; otherwise how many are their own and whom to ask
+    /// about the others (a member who holds none was told to delete one they
+    /// cannot).
+    pub async fn what_to_delete<E: AccountOwned>(
+        &self,
+        conn: &impl ConnectionTrait,
+        deleting: Deleting,
+    ) -> Result<String, AppError>
+    where
+        E::Model: Sync,
+    {
+        if deleting == Deleting::Any {
+            return Ok("One must be deleted before another is added.".into());
+        }
+        let yours = self.mine::<E>().count(conn).await?;
+        Ok(match (yours, deleting) {
+            (_, Deleting::Any) => unreachable!("answered above"),
+            (0, Deleting::OwnersOnly) => "None of them is yours, and only its owner can delete \
+                 one: ask a colleague to delete one they no longer need."
+                .into(),
+            (0, Deleting::OwnersOrAnAdmin) => {
+                "None of them is yours: ask an admin to delete one that is no longer needed.".into()
             }
+            (yours, Deleting::OwnersOnly) => format!(
+                "You own {yours} of them: delete one of yours, or ask a colleague to delete one \
+                 they no longer need (only its owner can)."
+            ),
+            (yours, Deleting::OwnersOrAnAdmin) => format!(
+                "You own {yours} of them: delete one of yours, or ask an admin to delete one \
+                 that is no longer needed."
+            ),
         })
     }
 
@@ -183,13 +204,15 @@ impl Scoped {
     }
 }
 
-/// Who may delete the rows [`Scoped::refuse_full`] counts.
+/// Which of the rows [`Scoped::refuse_full`] counts the actor may delete.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Deleting {
-    /// Their owner alone.
+    /// Any of them: an admin, where admins may delete anyone's.
+    Any,
+    /// Their own; the others' owners alone may delete theirs.
     OwnersOnly,
-    /// An admin too (or the rows are the account's, not anyone's).
-    AdminsToo,
+    /// Their own; an admin may delete the others.
+    OwnersOrAnAdmin,
 }
 
 /// Serialises admin changes within one account: on PostgreSQL the UPDATE locks

@@ -340,8 +340,13 @@ pub async fn add(
     let by = By::Member(activity::count_change(d, me).await?);
     let model = activity::with_event(d, by, event, async |txn| {
         let most = d.holdings.certificates;
+        // An admin may delete anyone's certificate; a member only their own.
+        let deleting = match me.admin() {
+            Ok(_) => Deleting::Any,
+            Err(_) => Deleting::OwnersOrAnAdmin,
+        };
         Scoped::of(me)
-            .refuse_full::<certificate::Entity>(txn, most, "certificates", Deleting::AdminsToo)
+            .refuse_full::<certificate::Entity>(txn, most, "certificates", deleting)
             .await?;
         // Read again under the lock, which disabling the user takes too.
         me.verified(txn).await?;

@@ -333,7 +333,7 @@ pub async fn add(
         lock_account_as(txn, admin).await?;
         let most = d.holdings.integrations;
         Scoped::of(admin.member())
-            .refuse_full::<integration::Entity>(txn, most, "integrations", Deleting::AdminsToo)
+            .refuse_full::<integration::Entity>(txn, most, "integrations", Deleting::Any)
             .await?;
         new.insert(txn).await.map_err(name_conflict)
     })

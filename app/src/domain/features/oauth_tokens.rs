@@ -147,17 +147,31 @@ pub async fn start(
             pending = in_progress(&txn, me, d.clock.now()).await?;
         }
     }
+    // Only a token's owner deletes it: the asker is told how many are theirs.
+    let advice = match held > 0 && held + pending >= most {
+        true => {
+            Scoped::of(me).what_to_delete::<oauth_token::Entity>(&txn, Deleting::OwnersOnly).await?
+        }
+        false => String::new(),
+    };
     limits::refuse_full(held + pending, most, || {
-        let connecting = match pending {
-            0 => String::new(),
-            1 => " and 1 connection to Stripe in progress".into(),
-            n => format!(" and {n} connections to Stripe in progress"),
+        let (connecting, waiting) = match pending {
+            0 => (String::new(), String::new()),
+            n => (
+                match n {
+                    1 => " and 1 connection to Stripe in progress".into(),
+                    n => format!(" and {n} connections to Stripe in progress"),
+                },
+                format!(
+                    "A connection started and not finished holds its place for {} minutes.",
+                    STATE_LIFETIME.num_minutes()
+                ),
+            ),
         };
+        let then = [advice.as_str(), waiting.as_str()].join(" ");
         format!(
-            "This account has {held} {FULL}{connecting}, the most it can keep is {most}. One must \
-             be deleted (or a connection finished, or left {} minutes to expire) before \
-             another is added.",
-            STATE_LIFETIME.num_minutes()
+            "This account has {held} {FULL}{connecting}, the most it can keep is {most}. {}",
+            then.trim()
         )
     })?;
     // Read again under the lock, which disabling the user takes too.
