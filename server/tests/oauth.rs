@@ -531,6 +531,65 @@ async fn a_user_disabled_during_the_exchange_keeps_no_token() {
     assert_eq!(states(&d).await, 0);
 }
 
+/// A user disabled between their callback's session check and the code's
+/// exchange is refused before Stripe is asked: no connection is granted
+/// that the console would not keep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_disabled_before_the_exchange_is_refused_before_stripe_is_asked() {
+    let HeldStripe { d, mut heard, .. } = held_stripe().await;
+    let admin = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
+    let bob = app::domain::testing::add_user(&d, admin.account_id(), MEMBER, false).await;
+    enable_stripe_on(&d, ADMIN).await;
+    let state = state_of(&oauth_tokens::start(&d, &bob, "bob's window", "test").await.unwrap());
+    users::disable(&d, &admin.admin().unwrap(), bob.user_id()).await.unwrap();
+    let before = Snapshot::take_except(&d, &["oauth_states"]).await;
+    // The held provider would wait for a release that never comes.
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        oauth_tokens::callback(&d, &bob, "bob's window", &state, Some("good-code")),
+    );
+    let refused = refused.await.expect("the code was sent to Stripe");
+    assert!(matches!(refused, Err(oauth_tokens::CallbackRefusal::InvalidState)), "{refused:?}");
+    assert!(heard.try_recv().is_err(), "the code reached Stripe");
+    before.assert_unchanged(&d).await;
+    assert_eq!(states(&d).await, 0, "the flow gave its place back");
+}
+
+/// Every start may buy a call to Stripe with the platform's one secret:
+/// the starts of one client address's accounts, and of all accounts, are
+/// counted together, and one past either count is refused with nothing kept.
+#[tokio::test]
+async fn starts_are_counted_per_client_address_and_in_total() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    let (mut d, _) = app::domain::testing::fresh_domain().await;
+    d.oauth = Arc::new(oauth_config(&provider().await));
+    let hour = chrono::Duration::hours(1);
+    let office: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+    let ada = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
+    let grace = app::domain::testing::account_with_admin(&d, "Initech", "grace@initech.test").await;
+    let cy = app::domain::testing::account_with_admin(&d, "Globex", "cy@globex.test").await;
+    for email in [ADMIN, "grace@initech.test", "cy@globex.test"] {
+        enable_stripe_on(&d, email).await;
+    }
+    let (ada, grace) = (ada.from_address(Some(office)), grace.from_address(Some(office)));
+    let refused = async |d: &app::domain::Domain, me: &app::domain::core::actor::Member| {
+        let before = Snapshot::take(d).await;
+        let refused = oauth_tokens::start(d, me, "a window", "test").await;
+        assert!(
+            matches!(&refused, Err(app::model::AppError::TooManyRequests(why)) if why.contains("Too many Stripe connections started")),
+            "{refused:?}"
+        );
+        before.assert_unchanged(d).await;
+    };
+    d.quotas.set(Limit { action: Action::OAuthStart, per: Per::Client, max: 1, window: hour });
+    oauth_tokens::start(&d, &ada, "a window", "test").await.unwrap();
+    refused(&d, &grace).await;
+    // From elsewhere, Grace's own account starts.
+    oauth_tokens::start(&d, &grace.clone().from_address(None), "a window", "test").await.unwrap();
+    d.quotas.set(Limit { action: Action::OAuthStart, per: Per::Total, max: 2, window: hour });
+    refused(&d, &cy).await;
+}
+
 /// A callback in its state's last minute is refused as expired (its
 /// exchange could outlast the place the state holds), and the place comes
 /// back at once.

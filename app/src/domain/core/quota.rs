@@ -288,6 +288,11 @@ impl Default for QuotaPolicy {
                 limit(ActivityExport, Client, 30, HOUR),
                 limit(OAuthStart, Actor, 20, HOUR),
                 limit(OAuthStart, Account, 50, HOUR),
+                // The accounts one client signs up (an operator enables
+                // Stripe for each), and all of them, calling Stripe with the
+                // platform's one secret.
+                limit(OAuthStart, Client, 100, HOUR),
+                limit(OAuthStart, Total, 2000, HOUR),
                 limit(AddressLookup, Actor, 60, HOUR),
                 limit(AddressLookup, Client, 60, HOUR),
                 // Each change writes an event kept for a year: what bounds

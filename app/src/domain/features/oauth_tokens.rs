@@ -176,7 +176,12 @@ pub async fn start(
     })?;
     // Read again under the lock, which disabling the user takes too.
     me.verified(&txn).await?;
-    let who = Who { actor: Some(me.user_id()), account: Some(me.account_id()), ..Who::default() };
+    let who = Who {
+        actor: Some(me.user_id()),
+        account: Some(me.account_id()),
+        client: me.address(),
+        ..Who::default()
+    };
     d.spend(&txn, Action::OAuthStart, &who).await?;
     oauth_state::ActiveModel {
         state_hash: Set(token_hash(&state)),
@@ -405,6 +410,10 @@ async fn exchange_and_write(
         Err(AppError::TooManyRequests(_)) => return Err(CallbackRefusal::TooMany),
         Err(_) => return Err(CallbackRefusal::ExchangeFailed),
     };
+    // Disabled since the callback's session was checked: Stripe is not sent
+    // to grant a connection that the write below would throw away (it is
+    // checked again there, for one disabled during the exchange).
+    me.verified(&d.db).await.map_err(|_| CallbackRefusal::InvalidState)?;
     let client = if found.livemode { &d.oauth.live } else { &d.oauth.test };
     let client = client.as_ref().ok_or(CallbackRefusal::ExchangeFailed)?;
     let form = [
@@ -429,6 +438,24 @@ async fn exchange_and_write(
         tracing::warn!("the OAuth provider answered for the other mode");
         return Err(CallbackRefusal::ExchangeFailed);
     }
+    let stripe_account = exchange.stripe_user_id.clone();
+    keep(d, me, found, exchange, by).await.inspect_err(|refusal| {
+        // Stripe granted it: only the Stripe account's owner can end it now,
+        // so support is told which it was.
+        tracing::warn!(stripe_account, ?refusal, "a granted Stripe connection was not kept");
+    })
+}
+
+/// The token Stripe gave for `found`'s code, written in place of its state
+/// (or refused: the user disabled, or the account full, meanwhile).
+async fn keep(
+    d: &Domain,
+    me: &Member,
+    found: &oauth_state::Model,
+    exchange: Exchange,
+    by: By<'_>,
+) -> Result<(DatabaseTransaction, oauth_token::Model), CallbackRefusal> {
+    let internal = |_| CallbackRefusal::ExchangeFailed;
     let sealed_json = serde_json::to_string(&Tokens {
         access_token: exchange.access_token,
         refresh_token: exchange.refresh_token,
