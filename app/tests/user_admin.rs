@@ -280,6 +280,31 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     assert_eq!(kept().await.unwrap(), 1, "Other's decline came later and still holds");
 }
 
+/// An address that declines again once its hold ran out, before the
+/// hourly clean-up forgot the first decline, keeps one row, moved on: the
+/// new hold starts from the second decline, and its link says it was declined.
+#[tokio::test]
+async fn a_second_decline_after_the_hold_moves_the_one_decline_on() {
+    let (d, clock) = fresh_domain().await;
+    let admin = account_with_admin(&d, "Acme", "ada@example.com").await.admin().unwrap();
+    users::invite(&d, &admin, form("Cy", "cy@example.com")).await.unwrap();
+    let first = link_token(&d, "cy@example.com", "/activate").await;
+    invitations::decline_invitation(&d, &first).await.unwrap();
+    clock.advance(invitations::DECLINE_HOLD + Duration::minutes(1));
+    users::invite(&d, &admin, form("Cy", "cy@example.com")).await.unwrap();
+    let second = link_token(&d, "cy@example.com", "/activate").await;
+    invitations::decline_invitation(&d, &second).await.unwrap();
+    let declines = invitation_decline::Entity::find().all(&d.db).await.unwrap();
+    assert_eq!(declines.len(), 1, "{declines:?}");
+    assert_eq!(declines[0].declined_at, d.clock.now());
+    let again = invitations::decline_invitation(&d, &second).await.err().unwrap();
+    assert_eq!(again.message_for("token").as_deref(), Some(invitations::LINK_DECLINED));
+    let before = Snapshot::take(&d).await;
+    let held = users::invite(&d, &admin, form("Cy", "cy@example.com")).await.err().unwrap();
+    assert!(held.message_for("email").unwrap().contains("declined an invitation"), "{held:?}");
+    before.assert_unchanged(&d).await;
+}
+
 /// A decline holds back the person, not one spelling of their address: a
 /// tag or Gmail's dots would otherwise start the invitations again at once.
 #[tokio::test]

@@ -6,9 +6,10 @@
 //! hours, the invitee goes [`INVITEE_HOLD`] after their last link expired
 //! and [`INVITATION_MAX_AGE`] after the first, and a decline keeps the
 //! account from inviting that address again for [`DECLINE_HOLD`].
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::hand_over::hand_over;
@@ -312,25 +313,25 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
     let handed_over = hand_over(d, &txn, &invitee, &heir).await?;
     user::Entity::delete_by_id(invitee.id).exec(&txn).await?;
     // An address that declines again, after an earlier hold ran out, moves
-    // its time on (one row per account and address; the account's lock
-    // keeps two declines from both inserting).
-    let earlier = Scoped::account(account_id)
-        .all::<invitation_decline::Entity>()
-        .filter(invitation_decline::Column::Email.eq(&invitee.email))
-        .one(&txn)
-        .await?;
-    let mut decline = match earlier {
-        Some(row) => row.into_active_model(),
-        None => invitation_decline::ActiveModel {
-            account_id: Set(account_id),
-            email: Set(invitee.email.clone()),
-            ..Default::default()
-        },
-    };
-    decline.mailbox = Set(Some(quota::mailbox_of(&invitee.email)));
-    decline.declined_at = Set(d.clock.now());
-    decline.link_hash = Set(Some(link.token_hash.clone()));
-    decline.save(&txn).await?;
+    // its time on (one row per account and address). In one statement: the
+    // hourly clean-up, which takes no account's lock, may remove that
+    // earlier row at any moment.
+    use invitation_decline::Column;
+    invitation_decline::Entity::insert(invitation_decline::ActiveModel {
+        account_id: Set(account_id),
+        email: Set(invitee.email.clone()),
+        mailbox: Set(Some(quota::mailbox_of(&invitee.email))),
+        declined_at: Set(d.clock.now()),
+        link_hash: Set(Some(link.token_hash.clone())),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([Column::AccountId, Column::Email])
+            .update_columns([Column::Mailbox, Column::DeclinedAt, Column::LinkHash])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
     // Without the decliner's address: they owe the account that invited
     // them nothing, as an unknown address's failed log-in is nobody's.
     let mut events = vec![Event::new(ActivityKind::InvitationDeclined, &invitee.email)];
