@@ -649,6 +649,14 @@ async fn the_adder_or_an_admin_replaces_a_certificate_with_its_renewal() {
     let refused = certificates::replace(&d, &bob, bobs.id, renewal(&new_cert, &new_key)).await;
     assert!(matches!(refused, Err(AppError::Forbidden(_))), "{refused:?}");
     before.assert_unchanged(&d).await;
+    // A renewal is a new key pair stored, as an add is: not by a user whose
+    // verification lapsed, even one who may replace it.
+    app::domain::testing::mark_unverified(&d, ada.user_id()).await;
+    let before = Snapshot::take(&d).await;
+    let lapsed = certificates::replace(&d, &ada, bobs.id, renewal(&new_cert, &new_key)).await;
+    let unverified = app::domain::core::actor::unverified_refusal();
+    assert_eq!(lapsed.err(), Some(AppError::Forbidden(unverified)));
+    before.assert_unchanged(&d).await;
 }
 
 /// A renewal servers would refuse now (expired, or valid only from later)

@@ -343,7 +343,7 @@ async fn a_right_code_after_two_factor_was_turned_off_elsewhere_is_not_called_wr
     // The regenerate's change is counted before its code is asked for; a
     // code's count is taken and given back (its row stays at 0); no failed
     // sign-in is recorded.
-    let before = Snapshot::take_except(&d, &["quota_counters", "login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let step = log_in::complete_second_factor(&d, &challenge, &code, "t", None).await;
     let said = step.err().unwrap().message_for("code");
     assert_eq!(said.as_deref(), Some(log_in::CHALLENGE_EXPIRED), "log in again, not a wrong code");
@@ -1138,7 +1138,7 @@ async fn with_two_factor_on_keys_and_email_changes_also_ask_for_a_code() {
     let (d, clock) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let key = developer_keys::generate(&d, &ada, "Before", PASSWORD, "").await.unwrap().row.id;
-    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    let (secret, recovery) = enable(&d, &clock, "ada@example.com").await;
 
     // No code, or a wrong one: refused beside the code's field, and nothing
     // is made (a wrong code is counted, as every code is).
@@ -1171,6 +1171,15 @@ async fn with_two_factor_on_keys_and_email_changes_also_ask_for_a_code() {
     assert!(taken.message_for("name").unwrap().starts_with(developer_keys::KEY_NAME_TAKEN));
     let failures = login_failure::Entity::find().count(&d.db).await.unwrap();
     assert_eq!(failures, 0, "the refused change's right code gave the counts back");
+    // A recovery code likewise: not used up, and no "recovery code used"
+    // in the log, as the change it was for was not made.
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let taken =
+        developer_keys::generate(&d, &ada, "before", PASSWORD, &recovery[0]).await.err().unwrap();
+    assert!(taken.message_for("name").unwrap().starts_with(developer_keys::KEY_NAME_TAKEN));
+    before.assert_unchanged(&d).await;
+    developer_keys::generate(&d, &ada, "Laptop", PASSWORD, &recovery[0]).await.unwrap();
+    assert_eq!(before.new_events(&d).await[0], "recovery_code.used ada@example.com");
     developer_keys::generate(&d, &ada, "CI", PASSWORD, &code).await.unwrap();
     let failures = login_failure::Entity::find().count(&d.db).await.unwrap();
     assert_eq!(failures, 0, "the right code gave the wrong ones' counts back");
@@ -1461,6 +1470,24 @@ async fn a_link_step_that_ran_out_says_why_its_link_no_longer_works() {
     before.assert_unchanged(&d).await;
     let steps = app::domain::entity::login_challenge::Entity::find().all(&d.db).await.unwrap();
     assert!(steps.is_empty(), "the step ended: {steps:?}");
+}
+
+/// Turn off sent twice (a double click, two windows): the second finds 2FA
+/// off already and says so; its right code is not called wrong nor counted,
+/// and no second notice is emailed.
+#[tokio::test]
+async fn turning_two_factor_off_twice_says_it_changed_meanwhile_and_counts_nothing() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    let code = current_code(&d, &secret);
+    two_factor::disable(&d, &ada, PASSWORD, &code).await.unwrap();
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let again = two_factor::disable(&d, &ada, PASSWORD, &code).await;
+    assert_eq!(again, Err(AppError::Conflict(two_factor::CHANGED_MEANWHILE.into())));
+    before.assert_unchanged(&d).await;
+    let counted = login_failure::Entity::find().all(&d.db).await.unwrap();
+    assert!(counted.iter().all(|row| row.failures == 0), "{counted:?}");
 }
 
 /// A password link's code step out of tries (with more tries per user than

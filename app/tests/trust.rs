@@ -962,6 +962,35 @@ async fn sign_ups_with_new_spellings_of_one_mailbox_send_it_a_few_emails_at_most
     assert_eq!(emails_to(&d, &tagged).await, 1);
 }
 
+/// A sign-up whose verification email the platform's total no longer
+/// allows is refused before its account is made: no account, user, link or
+/// email, and only the sign-up itself counted (it asked whether the address
+/// is taken). An hour later it goes through.
+#[tokio::test]
+async fn a_sign_up_with_no_verification_email_left_in_total_is_refused_whole() {
+    use app::domain::entity::quota_counter;
+    let (mut d, clock) = fresh_domain().await;
+    d.quotas = QuotaPolicy::default().with_overrides("verification.total=1/60").unwrap();
+    sign_up::sign_up(&d, sign_up_input("ada@example.com"), "t", None).await.unwrap();
+    let other_counts = async |d: &Domain| {
+        let rows = quota_counter::Entity::find().all(&d.db).await.unwrap();
+        let rows = rows.into_iter().filter(|r| !r.key.starts_with("sign_up:"));
+        rows.map(|r| format!("{r:?}")).collect::<Vec<_>>()
+    };
+    let counted_before = other_counts(&d).await;
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let refused = sign_up::sign_up(&d, sign_up_input("bob@example.com"), "t", None).await;
+    assert_eq!(
+        try_again(refused.map(|_| ())),
+        "Too many verification emails for now. Try again in 60 minutes."
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(other_counts(&d).await, counted_before);
+    clock.advance(Duration::hours(1));
+    sign_up::sign_up(&d, sign_up_input("bob@example.com"), "t", None).await.unwrap();
+    assert_eq!(emails_to(&d, "bob@example.com").await, 1);
+}
+
 /// Every kind of email to the spellings of one mailbox, together, is held
 /// to a day's count ([`MAILBOX_DAY_MAX`]) besides each kind's hourly ones;
 /// the mailbox's own spelling is not.
@@ -1085,7 +1114,7 @@ async fn invitations_and_email_changes_from_one_client_address_share_a_count() {
     };
     users::invite(&d, &at(&ada, here), invitee("bob@example.com")).await.unwrap();
     users::invite(&d, &at(&eve, here), invitee("cy@other.example")).await.unwrap();
-    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let before = Snapshot::take(&d).await;
     let refused = users::invite(&d, &at(&eve, here), invitee("dee@other.example")).await;
     assert_eq!(
         try_again(refused.map(|_| ())),
@@ -1100,7 +1129,7 @@ async fn invitations_and_email_changes_from_one_client_address_share_a_count() {
         async move { email_links::request_email_change(d, &asker, PASSWORD, to, "").await.map(|_| ()) }
     };
     asked(&ada, here, "ada@new.example").await.unwrap();
-    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let refused = asked(&eve, here, "eve@new.example").await;
     assert_eq!(
         try_again(refused),
@@ -1307,6 +1336,23 @@ async fn email_changes_are_limited_per_account() {
     assert!(
         matches!(&second, Err(AppError::TooManyRequests(m)) if m.contains("email")),
         "{second:?}"
+    );
+    before.assert_unchanged(&d).await;
+    assert_eq!(emails_to(&d, "bob@new.example").await, 0);
+    // An admin's edit that changes an active user's address counts in the
+    // account too: refused whole, with the name and role changed beside it.
+    let before = Snapshot::take(&d).await;
+    let edit = UserForm {
+        first_name: "Robert".into(),
+        last_name: "Builder".into(),
+        email: "bob@new.example".into(),
+        is_admin: true,
+        ..Default::default()
+    };
+    let edited = users::update(&d, &ada.admin().unwrap(), bob.user_id(), edit).await;
+    assert!(
+        matches!(&edited, Err(AppError::TooManyRequests(m)) if m.contains("email")),
+        "{edited:?}"
     );
     before.assert_unchanged(&d).await;
     assert_eq!(emails_to(&d, "bob@new.example").await, 0);
