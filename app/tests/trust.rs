@@ -794,7 +794,7 @@ async fn an_expired_invitation_stops_holding_its_address_after_a_week() {
     assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 0, "a minute early");
     let said = |err: AppError| err.message_for("token");
     let held = invitations::read_invitation(&d, &bobs_link).await.err().unwrap();
-    assert_eq!(said(held).as_deref(), Some(app::domain::core::tokens::LINK_EXPIRED));
+    assert_eq!(said(held).as_deref(), Some(invitations::INVITATION_EXPIRED));
     clock.advance(Duration::minutes(1));
     assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 1);
     assert!(user::Entity::find_by_id(bob.id).one(&d.db).await.unwrap().is_none());

@@ -5,7 +5,7 @@ use app::domain::core::actor::{Admin, NOT_ADMIN};
 use app::domain::core::directory::{self, PAGE_SIZE};
 use app::domain::core::edits::changed_meanwhile;
 use app::domain::core::people::EMAIL_TAKEN;
-use app::domain::core::tokens::{link_withdrawn, Purpose, LINK_EXPIRED};
+use app::domain::core::tokens::{link_withdrawn, Purpose};
 use app::domain::core::Domain;
 use app::domain::entity::{
     activity_event, email_outbox as outbox, invitation_decline, session, user,
@@ -89,7 +89,7 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let before = Snapshot::take(&d).await;
     let late =
         invitations::activate(&d, &first, "Maple-Canyon-Drift-19", "t", None).await.err().unwrap();
-    assert_eq!(late.message_for("token").unwrap(), LINK_EXPIRED);
+    assert_eq!(late.message_for("token").unwrap(), invitations::INVITATION_EXPIRED);
     before.assert_unchanged(&d).await;
     users::resend_invitation(&d, &admin, carl.id).await.unwrap();
     let fresh = link_token(&d, "carl@example.com", "/activate").await;

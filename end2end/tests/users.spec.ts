@@ -30,6 +30,8 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await expect(dialog.getByText('Last Name is required.')).toBeVisible();
   await dialog.getByLabel('Last Name').fill('Newbie');
   await dialog.getByLabel('Email Address').fill(invited);
+  // What each permission gives is said beside it.
+  await expect(dialog.getByRole('group', { name: 'Permissions' })).toHaveAccessibleDescription(/^Can Create: create applications\. Can Share: share their applications/);
   await dialog.getByLabel('Can Create').check();
   await dialog.getByRole('button', { name: 'Add' }).click();
   await expect(dialog).toBeHidden();
@@ -39,6 +41,23 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await expect(row).toBeVisible();
   await expect(row.getByRole('cell', { name: 'Invited' })).toBeVisible();
   await expectAccessible(page);
+
+  // Disabling an invitee puts the invitation on hold, and says so: they
+  // have no log-in to end. Enabling lets it be activated again.
+  await page.getByRole('button', { name: 'Disable Nina Newbie' }).click();
+  dialog = page.getByRole('dialog', { name: 'Disable User' });
+  await expect(dialog.getByText('Their invitation is put on hold: its link cannot be activated until you enable them.', { exact: false })).toBeVisible();
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByText("Nina Newbie's invitation is on hold.")).toBeVisible();
+  await expect(row.getByRole('cell', { name: 'Disabled · Invited' })).toBeVisible();
+  await page.getByRole('button', { name: 'Enable Nina Newbie' }).click();
+  dialog = page.getByRole('dialog', { name: 'Enable User' });
+  await expect(dialog.getByText('Their invitation can be activated again while its link lasts.', { exact: false })).toBeVisible();
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByText("Nina Newbie's invitation works again", { exact: false })).toBeVisible();
+  await expect(row.getByRole('cell', { name: 'Invited', exact: true })).toBeVisible();
 
   // The invited user opens the activation email, sets a password, is signed in, sees no admin tab.
   await page.getByRole('button', { name: 'Log Out', exact: true }).click();

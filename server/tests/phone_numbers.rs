@@ -21,7 +21,8 @@ async fn stocked_app() -> TestApp {
 #[test]
 fn an_admin_requests_assigns_and_releases_a_number() {
     support::run(async {
-        let app = stocked_app().await;
+        let mut app = stocked_app().await;
+        app.configure(|d| d.support_email = Some("help@voice.example".into()));
         let admin = app.sign_up(ADMIN).await;
         let member = app.operator_adds_member(ADMIN, MEMBER).await;
         let requested = app.call("request_phone_number", &[], Some(&admin)).await;
@@ -66,6 +67,11 @@ fn an_admin_requests_assigns_and_releases_a_number() {
             page.body.contains("A demo account can hold one phone number"),
             "the limit is explained"
         );
+        // What a request gives, and where to ask for what it does not.
+        let other_numbers = "A request adds a toll-free number. For a local, specific or vanity \
+             number, or to move a number of yours here (RESPORG), <!>contact support at \
+             <a href=\"mailto:help@voice.example\">help@voice.example</a>";
+        assert!(page.body.contains(other_numbers), "{}", page.body);
         // The Activity tab names the number as this tab does.
         let activity = app.page("/account/activity", Some(&admin)).await;
         let requested = activity.body.find("Phone number requested").expect("the event is listed");

@@ -188,6 +188,18 @@ where
     latest_version(action, |answer| answer.is_ok())
 }
 
+/// The version of `action`'s latest success or "not found": what a list
+/// whose refusals must not reload it (a form inside it would lose what was
+/// typed) still reloads on when its row was deleted elsewhere, so the row
+/// is not offered again.
+pub fn successes_or_gone<S>(action: ServerAction<S>) -> Memo<usize>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    latest_version(action, |answer| matches!(answer, Ok(_) | Err(AppError::NotFound)))
+}
+
 /// The version of `action`'s latest answer, but for "your session has
 /// ended": what a list reloads on when a refusal too may mean it changed
 /// meanwhile (a row deleted elsewhere). Reloaded without a session, the tab

@@ -24,6 +24,8 @@ pub struct PhoneNumbers {
     pub rows: Vec<PhoneNumberRow>,
     /// Why no further number can be requested (the demo plan's limit), if so.
     pub limit: Option<String>,
+    /// Where to ask for a number a request does not give (local, vanity).
+    pub support_email: Option<String>,
 }
 
 /// The answer to a save of owners: the numbers as they are now, and those

@@ -9,7 +9,9 @@ use crate::api::applications::{
     list_applications, share_choices, CloneApplication, CreateApplication, DeleteApplication,
     SaveApplicationSettings, ShareApplication, UnshareApplication,
 };
-use crate::components::action::{announce, field_error, form_action, form_error, successes};
+use crate::components::action::{
+    announce, field_error, form_action, form_error, successes, successes_or_gone,
+};
 use crate::components::focus_by_id;
 use crate::components::form::{DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
@@ -48,7 +50,9 @@ pub fn ApplicationsTab() -> impl IntoView {
     let unshare = form_action::<UnshareApplication>();
     // The create form is inside the list, so the list reloads on successes
     // only: a refusal (of a name, or of a copy past the account's bound)
-    // would render the form afresh and empty the name being typed.
+    // would render the form afresh and empty the name being typed. An
+    // application deleted in another window ("not found") reloads it too,
+    // so its row is not offered again.
     // A settings save refused for a library or integration the account
     // no longer has (deleted in another window) reloads it too: the
     // dialog's choices come with the list, and stale they could only be
@@ -72,11 +76,11 @@ pub fn ApplicationsTab() -> impl IntoView {
     });
     let changes = [
         successes(create),
-        successes(clone),
-        successes(delete),
-        successes(save),
-        successes(share),
-        successes(unshare),
+        successes_or_gone(clone),
+        successes_or_gone(delete),
+        successes_or_gone(save),
+        successes_or_gone(share),
+        successes_or_gone(unshare),
         choices_gone,
     ];
     let apps =

@@ -20,6 +20,7 @@ use crate::components::form::{DoneNotice, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, Confirm};
 use crate::components::row_dialogs::{ConfirmDelete, RowDialogs};
+use crate::components::support::ContactSupport;
 use crate::components::table::{mark, DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{
@@ -111,7 +112,7 @@ fn NumberTable(
     pending: Pending,
     dialogs: RowDialogs<PhoneNumberRow>,
 ) -> impl IntoView {
-    let PhoneNumbers { rows, limit } = numbers;
+    let PhoneNumbers { rows, limit, support_email } = numbers;
     let listed: BTreeMap<i32, UserChoice> = rows.iter().map(|r| (r.id, r.owner.clone())).collect();
     // Choices made before the owners this table lists were saved (by this
     // admin or another) are older than the table: they go, without waking
@@ -239,6 +240,10 @@ fn NumberTable(
             </button>
         </div>
         {limit.map(|why| view! { <p class="hint" id=limit_id>{why}</p> })}
+        <p class="hint">
+            "A request adds a toll-free number. For a local, specific or vanity number, or to \
+             move a number of yours here (RESPORG), " <ContactSupport address=support_email /> "."
+        </p>
         <FormStatus error=form_error(request.value(), &[]) />
     }
 }

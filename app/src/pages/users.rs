@@ -269,9 +269,16 @@ fn done_notice(
         if disabled || enabled {
             let said = switch.row.get_untracked().map(|u| {
                 let who = u.full_name();
-                match disabled {
-                    true => format!("{who} is disabled and logged out everywhere."),
-                    false => format!("{who} is enabled and can log in again."),
+                // An invitee has never logged in: what changes is whether
+                // their invitation can be activated.
+                match (disabled, u.invited) {
+                    (true, false) => format!("{who} is disabled and logged out everywhere."),
+                    (false, false) => format!("{who} is enabled and can log in again."),
+                    (true, true) => format!("{who}'s invitation is on hold."),
+                    (false, true) => format!(
+                        "{who}'s invitation works again, until its link expires (Resend \
+                         Invitation sends a new one)."
+                    ),
                 }
             });
             notice.set(said);
@@ -385,13 +392,22 @@ fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
         switch.row.with(|row| {
             row.as_ref().map(|u| {
                 let who = format!("{} {} ({})", u.first_name, u.last_name, u.email);
-                if u.disabled {
-                    format!("Enable {who}? They can log in again; their old sessions stay ended.")
-                } else {
-                    format!(
+                match (u.disabled, u.invited) {
+                    (true, false) => format!(
+                        "Enable {who}? They can log in again; their old sessions stay ended."
+                    ),
+                    (false, false) => format!(
                         "Disable {who}? They are logged out everywhere at once, cannot log in, \
                          and their developer keys stop working. Everything they own stays."
-                    )
+                    ),
+                    (true, true) => format!(
+                        "Enable {who}? Their invitation can be activated again while its link \
+                         lasts."
+                    ),
+                    (false, true) => format!(
+                        "Disable {who}? Their invitation is put on hold: its link cannot be \
+                         activated until you enable them. Anything assigned to them stays."
+                    ),
                 }
             })
         })
@@ -430,10 +446,12 @@ fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
     }
 }
 
-/// The Status cell: Disabled (whatever else), Invited or Active.
+/// The Status cell: Disabled (and Invited, for an invitation on hold),
+/// Invited or Active.
 fn status(u: &UserRow) -> impl IntoView {
     if u.disabled {
-        Either::Left(view! { <span class="badge disabled">"Disabled"</span> })
+        let invited = u.invited.then_some(" · Invited");
+        Either::Left(view! { <span class="badge disabled">"Disabled"</span>{invited} })
     } else {
         Either::Right(if u.invited { "Invited" } else { "Active" })
     }
@@ -687,10 +705,15 @@ fn UserForm(
             })}
             <p class="error" id=format!("{prefix}is-admin-error") aria-live="polite">{move || admin_error.get()}</p>
         </fieldset>
-        <fieldset class="field">
+        <fieldset class="field" aria-describedby=format!("{prefix}permissions-hint")>
             <legend>"Permissions"</legend>
             <label class="inline"><input type="checkbox" name="can_create" value="on" checked=value.can_create />" Can Create"</label>
             <label class="inline"><input type="checkbox" name="can_share" value="on" checked=value.can_share />" Can Share"</label>
+            <p class="hint" id=format!("{prefix}permissions-hint")>
+                "Can Create: create applications. Can Share: share their applications with \
+                 users of this account. With neither, a user still sees the applications \
+                 shared with them and deploys the phone numbers they own."
+            </p>
         </fieldset>
     };
     match (add, update, row) {

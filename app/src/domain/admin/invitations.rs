@@ -43,6 +43,10 @@ pub const LINK_UNKNOWN: &str = "This invitation link is not valid. Check that yo
      it; if you did, the invitation has ended (it expired, or an admin withdrew it), so please \
      ask the admin who invited you for a new one. If you already activated your account, log \
      in instead.";
+/// What an expired invitation link says: the generic "ask for a new one"
+/// left its invitee, who has no log-in yet, to guess whom to ask.
+pub const INVITATION_EXPIRED: &str = "This invitation link has expired. Please ask the admin \
+     who invited you to send the invitation again.";
 /// What an expired invitation link says once a newer invitation went to its
 /// address: "ask for a new one" (or, declining, "nothing to decline") would
 /// be untrue while the newer one waits.
@@ -277,7 +281,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
         Err(err) => {
             let err = why_not(d, token, err).await?;
             // "Ask for a new one" is no advice to someone who wants none.
-            if err.message_for("token").as_deref() == Some(tokens::LINK_EXPIRED) {
+            if err.message_for("token").as_deref() == Some(INVITATION_EXPIRED) {
                 return Err(AppError::field("token", DECLINE_EXPIRED));
             }
             return Err(err);
@@ -387,15 +391,16 @@ pub async fn activate(
 }
 
 /// `err`, said for an invitation: an unknown link was declined (the
-/// decline keeps its hash) or is [`LINK_UNKNOWN`]; an expired one whose
-/// invitee has a newer link that works is [`LINK_REPLACED`]. On the read
+/// decline keeps its hash) or is [`LINK_UNKNOWN`]; an expired one is
+/// [`LINK_REPLACED`] when its invitee has a newer link that works,
+/// otherwise [`INVITATION_EXPIRED`]. On the read
 /// pool: a link that does not work costs the single SQLite writer nothing,
 /// however many anyone sends to the page.
 async fn why_not(d: &Domain, token: &str, err: AppError) -> Result<AppError, AppError> {
     let said = err.message_for("token");
     if said.as_deref() == Some(tokens::LINK_EXPIRED) {
         let Some(invitee) = tokens::holder(&d.read, token, Purpose::Activate).await? else {
-            return Ok(err);
+            return Ok(AppError::field("token", INVITATION_EXPIRED));
         };
         let newer = email_token::Entity::find()
             .filter(email_token::Column::UserId.eq(invitee))
@@ -404,10 +409,10 @@ async fn why_not(d: &Domain, token: &str, err: AppError) -> Result<AppError, App
             .filter(email_token::Column::ExpiresAt.gt(d.clock.now()))
             .one(&d.read)
             .await?;
-        return Ok(match newer {
-            Some(_) => AppError::field("token", LINK_REPLACED),
-            None => err,
-        });
+        return Ok(AppError::field(
+            "token",
+            if newer.is_some() { LINK_REPLACED } else { INVITATION_EXPIRED },
+        ));
     }
     // No link at all (the page opened bare) is no invitation that ended.
     if said.as_deref() != Some(tokens::LINK_INVALID) || token.trim().is_empty() {

@@ -137,7 +137,7 @@ pub async fn list(d: &Domain, admin: &Admin) -> Result<PhoneNumbers, AppError> {
     let rows = rows(&read, Scoped::of(admin.member()).phone_numbers()).await?;
     let limit = limit(d, &read, admin.account_id(), rows.len()).await?;
     read.commit().await?;
-    Ok(PhoneNumbers { rows, limit })
+    Ok(PhoneNumbers { rows, limit, support_email: d.support_email.clone() })
 }
 
 /// The numbers a user owns, for their own Account tab: the owner is the
