@@ -2281,7 +2281,7 @@ async fn a_disabled_users_links_are_refused_when_their_page_opens() {
     let before = Snapshot::take(&d).await;
     let address = email_links::check_reset_link(&d, &reset).await.unwrap();
     assert_eq!(address, "bob@example.com", "the page files the password under it");
-    let invitation = invitations::read_invitation(&d, &activation).await.unwrap();
+    let invitation = invitations::read_invitation(&d, &activation, false).await.unwrap();
     assert_eq!(
         (invitation.company.as_str(), invitation.email.as_str()),
         ("Acme", "cy@example.com")
@@ -2289,7 +2289,7 @@ async fn a_disabled_users_links_are_refused_when_their_page_opens() {
     // Each page checks its own kind of link only.
     let crossed = email_links::check_reset_link(&d, &activation).await.err().unwrap();
     assert_eq!(crossed.message_for("token").as_deref(), Some(tokens::LINK_INVALID));
-    let crossed = invitations::read_invitation(&d, &reset).await.err().unwrap();
+    let crossed = invitations::read_invitation(&d, &reset, false).await.err().unwrap();
     assert_eq!(crossed.message_for("token").as_deref(), Some(invitations::LINK_UNKNOWN));
     before.assert_unchanged(&d).await;
 
@@ -2300,7 +2300,7 @@ async fn a_disabled_users_links_are_refused_when_their_page_opens() {
     assert_eq!(email_links::check_reset_link(&d, &reset).await.err(), disabled);
     // A disabled invitee's invitation is on hold: its page says so (and
     // offers only Decline); Activate is refused.
-    let on_hold = invitations::read_invitation(&d, &activation).await.unwrap();
+    let on_hold = invitations::read_invitation(&d, &activation, false).await.unwrap();
     assert!(on_hold.on_hold && !invitation.on_hold);
     let activated = invitations::activate(&d, &activation, "Quartz-Harbor-Lantern-77", "t", None);
     assert_eq!(activated.await.err(), disabled);

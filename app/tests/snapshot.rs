@@ -101,3 +101,33 @@ async fn a_snapshot_fails_when_a_count_is_lowered_or_restarted_early() {
     });
     assert!(!renewed.await, "a window started again once the old one is over is no change");
 }
+
+/// `assert_nothing_counted` is for calls refused before any count: unlike
+/// `assert_unchanged`, it fails when a count of attempts (here Ada's
+/// log-ins, written by hand so nothing else changes) grew, or appeared.
+#[tokio::test]
+async fn nothing_counted_fails_when_an_attempt_is_counted() {
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let key = format!("sign_in:actor:{}", ada.user_id());
+    let counted_after = async |d: &Domain, count: Option<i32>| {
+        let before = Snapshot::take(d).await;
+        if let Some(count) = count {
+            quota_counter::Entity::delete_by_id(key.clone()).exec(&d.db).await.unwrap();
+            let row =
+                quota_counter::Model { key: key.clone(), count, window_started_at: d.clock.now() };
+            row.into_active_model().insert(&d.db).await.unwrap();
+        }
+        let d = d.clone();
+        tokio::spawn(async move { before.assert_nothing_counted(&d).await }).await.is_err()
+    };
+    assert!(!counted_after(&d, None).await, "nothing done, nothing counted");
+    assert!(counted_after(&d, Some(1)).await, "a count appeared");
+    assert!(counted_after(&d, Some(2)).await, "a count grew");
+    // Where `assert_unchanged` lets a count grow.
+    let before = Snapshot::take(&d).await;
+    quota_counter::Entity::delete_by_id(key.clone()).exec(&d.db).await.unwrap();
+    let row = quota_counter::Model { key: key.clone(), count: 3, window_started_at: d.clock.now() };
+    row.into_active_model().insert(&d.db).await.unwrap();
+    before.assert_unchanged(&d).await;
+}

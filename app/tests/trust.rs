@@ -793,13 +793,13 @@ async fn an_expired_invitation_stops_holding_its_address_after_a_week() {
     );
     assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 0, "a minute early");
     let said = |err: AppError| err.message_for("token");
-    let held = invitations::read_invitation(&d, &bobs_link).await.err().unwrap();
+    let held = invitations::read_invitation(&d, &bobs_link, false).await.err().unwrap();
     assert_eq!(said(held).as_deref(), Some(invitations::INVITATION_EXPIRED));
     clock.advance(Duration::minutes(1));
     assert_eq!(invitations::remove_expired_invitees(&d, 500).await.unwrap(), 1);
     assert!(user::Entity::find_by_id(bob.id).one(&d.db).await.unwrap().is_none());
     // His link, opened later, does not send him looking for a typo alone.
-    let gone = invitations::read_invitation(&d, &bobs_link).await.err().unwrap();
+    let gone = invitations::read_invitation(&d, &bobs_link, false).await.err().unwrap();
     assert_eq!(said(gone).as_deref(), Some(invitations::LINK_UNKNOWN));
     assert!(user::Entity::find_by_id(carol.id).one(&d.db).await.unwrap().is_some());
     // Bob's number passed to the admin; his address is free again.

@@ -175,7 +175,7 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     let wrong = invitations::decline_invitation(&d, "not-the-link").await.err().unwrap();
     assert_eq!(wrong.message_for("token").as_deref(), Some(invitations::LINK_UNKNOWN));
     // No link at all is no invitation that ended.
-    let bare = invitations::read_invitation(&d, " ").await.err().unwrap();
+    let bare = invitations::read_invitation(&d, " ", false).await.err().unwrap();
     assert_eq!(bare.message_for("token").as_deref(), Some(app::domain::core::tokens::LINK_INVALID));
     // A link a newer invitation replaced declines nothing, and says where
     // the link that still works is.
@@ -193,7 +193,7 @@ async fn a_declined_invitation_is_removed_and_the_address_is_not_invited_again_f
     let replaced = Some(invitations::LINK_REPLACED);
     let old = invitations::decline_invitation(&d, &token).await.err().unwrap();
     assert_eq!(old.message_for("token").as_deref(), replaced);
-    let read = invitations::read_invitation(&d, &token).await.err().unwrap();
+    let read = invitations::read_invitation(&d, &token, false).await.err().unwrap();
     assert_eq!(read.message_for("token").as_deref(), replaced);
     let activated = invitations::activate(&d, &token, "Maple-Canyon-Drift-19", "t", None).await;
     assert_eq!(activated.err().unwrap().message_for("token").as_deref(), replaced);

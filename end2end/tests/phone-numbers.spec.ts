@@ -57,7 +57,8 @@ test('an admin requests a number, assigns an owner, saves, reloads and deletes i
 
   await page.getByRole('button', { name: `Delete ${readable}` }).click();
   const dialog = page.getByRole('dialog', { name: 'Delete Phone Number' });
-  await expect(dialog).toContainText(readable);
+  // It names the owner, a colleague here, and what the number runs (nothing).
+  await expect(dialog).toContainText(`Delete ${readable}, owned by Bob Builder? It runs no application`);
   await dialog.getByRole('button', { name: 'Yes' }).click();
   await expect(page.getByText('This account has no phone numbers yet.')).toBeVisible();
   await expect(page.getByText(`${readable} is deleted.`)).toBeFocused();

@@ -56,7 +56,7 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await expect(dialog.getByText('Their invitation can be activated again while its link lasts.', { exact: false })).toBeVisible();
   await dialog.getByRole('button', { name: 'Yes' }).click();
   await expect(dialog).toBeHidden();
-  await expect(page.getByText("Nina Newbie's invitation works again", { exact: false })).toBeVisible();
+  await expect(page.getByText("Nina Newbie's invitation is no longer on hold.", { exact: false })).toBeVisible();
   await expect(row.getByRole('cell', { name: 'Invited', exact: true })).toBeVisible();
 
   // The invited user opens the activation email, sets a password, is signed in, sees no admin tab.

@@ -75,6 +75,11 @@ fn every_user_sees_the_accounts_certificates_and_only_the_adder_or_an_admin_dele
             page.body.contains("api.partner.example") && page.body.contains("CN=Acme outbound")
         );
         assert!(!page.body.contains("Delete the certificate for"), "no Delete for Carol");
+        let why = "Only the user who added a certificate, or an account admin, can replace or \
+             delete it.";
+        assert!(page.body.contains(why), "why Carol has no buttons");
+        let bobs_page = app.page("/account/certificates", Some(&bob)).await;
+        assert!(!bobs_page.body.contains(why), "Bob may change every row he sees");
         assert!(!page.body.contains(&key_body(&key)) && !page.body.contains("PRIVATE KEY"));
         let before = Snapshot::take(&app.domain).await;
         let refused = app.call("delete_certificate", &[("id", &id)], Some(&carol)).await;

@@ -551,7 +551,7 @@ async fn a_user_disabled_before_the_exchange_is_refused_before_stripe_is_asked()
     let refused = refused.await.expect("the code was sent to Stripe");
     assert!(matches!(refused, Err(oauth_tokens::CallbackRefusal::InvalidState)), "{refused:?}");
     assert!(heard.try_recv().is_err(), "the code reached Stripe");
-    before.assert_unchanged(&d).await;
+    before.assert_nothing_counted(&d).await;
     assert_eq!(states(&d).await, 0, "the flow gave its place back");
 }
 

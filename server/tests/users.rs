@@ -517,8 +517,13 @@ fn an_expired_or_unknown_invitation_link_says_so_on_its_page() {
         app.clock.advance(chrono::Duration::hours(49));
         let expired = app.page(&format!("/activate?token={token}"), None).await;
         assert_eq!(expired.status, StatusCode::OK);
-        assert!(expired.body.contains("This link has expired."), "{}", expired.body);
+        let invitations = app::domain::admin::invitations::INVITATION_EXPIRED;
+        assert!(expired.body.contains(invitations), "{}", expired.body);
         assert!(!expired.body.contains("Activate Account") && !expired.body.contains("Acme Voice"));
+        // Its decline page says what declining would: nothing to decline.
+        let declining = app.page(&format!("/activate?token={token}&decline=1"), None).await;
+        let nothing = app::domain::admin::invitations::DECLINE_EXPIRED;
+        assert!(declining.body.contains(nothing), "{}", declining.body);
 
         let made_up = app.page("/activate?token=not-a-token", None).await;
         let unknown = app::domain::admin::invitations::LINK_UNKNOWN;

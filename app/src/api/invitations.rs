@@ -14,11 +14,15 @@ pub async fn decline_invitation(token: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// What the page an invitation link opens names: the account and the address.
+/// What the page an invitation link opens names: the account and the
+/// address (`declining`: for its decline page).
 #[server(prefix = "/fn", endpoint = "read_invitation")]
-pub async fn read_invitation(token: String) -> Result<Invitation, AppError> {
+pub async fn read_invitation(
+    token: String,
+    #[server(default)] declining: bool,
+) -> Result<Invitation, AppError> {
     use super::web::*;
-    crate::domain::admin::invitations::read_invitation(&domain()?, &token).await
+    crate::domain::admin::invitations::read_invitation(&domain()?, &token, declining).await
 }
 
 /// The button on the page an invitation link opens.

@@ -135,6 +135,10 @@ fn CertificateTable(
     rows: Vec<CertificateRow>,
     dialogs: RowDialogs<CertificateRow>,
 ) -> impl IntoView {
+    // A member sees colleagues' certificates with no buttons: why is said.
+    let others = rows.iter().any(|r| !r.can_delete).then(|| view! {
+        <p class="hint">"Only the user who added a certificate, or an account admin, can replace or delete it."</p>
+    });
     let row = move |row: CertificateRow| {
         let flag = match row.expiry {
             Expiry::NotYetValid => Some(("warn", format!("Valid from {}", row.valid_from))),
@@ -174,5 +178,6 @@ fn CertificateTable(
             rows
             row
         />
+        {others}
     }
 }

@@ -182,8 +182,10 @@ pub fn ActivatePage() -> impl IntoView {
     let token = token.unwrap_or_default();
     // The route renders after this resolves (`SsrMode::Async`): the page is
     // plain HTML, with nothing to fill it in later.
-    let invitation =
-        server_resource(|| (), move |_| crate::api::invitations::read_invitation(token.clone()));
+    let invitation = server_resource(
+        || (),
+        move |_| crate::api::invitations::read_invitation(token.clone(), deciding),
+    );
     let decline_link = move || {
         view! {
             <h2>"Not for you?"</h2>

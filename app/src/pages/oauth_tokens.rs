@@ -22,7 +22,7 @@ fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
         "denied" => Some((false, "Stripe was not connected: the authorization was declined.")),
         "invalid_state" => Some((false, "Stripe was not connected: that link was not started here, was used already or has expired. Please try again from this page.")),
         "failed" => Some((false, "Stripe was not connected: Stripe did not confirm the authorization. Please try again.")),
-        "full" => Some((false, "Stripe was not connected: this account has as many OAuth tokens as it may keep. Delete one of yours, or ask the colleague who connected one to delete it (only its owner can), then try again.")),
+        "full" => Some((false, "Stripe was not connected: this account has as many OAuth tokens as it may keep. Delete one of yours if you have one, or ask the colleague who connected one to delete it (only its owner can), then try again.")),
         "too_many" => Some((false, "Stripe was not connected: you (or others on your network) have made as many changes as may be made for now. Please try again later.")),
         _ => None,
     }

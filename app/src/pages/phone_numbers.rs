@@ -93,10 +93,22 @@ pub fn PhoneNumbersTab() -> impl IntoView {
             id="delete-number"
             dialogs
             action=release
-            question=|row: &PhoneNumberRow| format!(
-                "Delete {}? Calls to it stop reaching your applications at once, and this account can no longer use it.",
-                readable_phone(&row.e164)
-            )
+            // Named as the row shows them: its owner may be a colleague,
+            // and what stops is their application, not "yours".
+            question=|row: &PhoneNumberRow| {
+                let (number, owner) = (readable_phone(&row.e164), &row.owner.name);
+                match &row.deployed_to {
+                    Some(app) => format!(
+                        "Delete {number}, owned by {owner}? It runs {}: calls to it stop reaching \
+                         that application at once, and this account can no longer use the number.",
+                        app.name
+                    ),
+                    None => format!(
+                        "Delete {number}, owned by {owner}? It runs no application; this account \
+                         can no longer use it."
+                    ),
+                }
+            }
             input=|row: &PhoneNumberRow| ReleasePhoneNumber { id: row.id }
             deleted=|row: &PhoneNumberRow| format!("{} is deleted.", readable_phone(&row.e164))
             done

@@ -276,8 +276,8 @@ fn done_notice(
                     (false, false) => format!("{who} is enabled and can log in again."),
                     (true, true) => format!("{who}'s invitation is on hold."),
                     (false, true) => format!(
-                        "{who}'s invitation works again, until its link expires (Resend \
-                         Invitation sends a new one)."
+                        "{who}'s invitation is no longer on hold. If its link has expired, \
+                         Resend Invitation sends a new one."
                     ),
                 }
             });
@@ -538,7 +538,11 @@ fn UserTable(
                             // behind the row's buttons: a user who cannot
                             // log in is marked where the eye is.
                             {(u.disabled || u.invited).then(|| {
-                                let (class, text) = if u.disabled { ("badge disabled", "Disabled") } else { ("badge", "Invited") };
+                                let (class, text) = match (u.disabled, u.invited) {
+                                    (true, true) => ("badge disabled", "Disabled · Invited"),
+                                    (true, false) => ("badge disabled", "Disabled"),
+                                    _ => ("badge", "Invited"),
+                                };
                                 view! { <span class=format!("{class} phone-only") aria-hidden="true">{text}</span> }
                             })}
                         </td>

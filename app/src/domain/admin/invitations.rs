@@ -20,7 +20,7 @@ use crate::domain::core::crypto::token_hash;
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people;
 use crate::domain::core::quota::{self, Action, Who};
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account, AccountOwned, Scoped};
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, email_token, invitation_decline, user};
@@ -44,9 +44,11 @@ pub const LINK_UNKNOWN: &str = "This invitation link is not valid. Check that yo
      ask the admin who invited you for a new one. If you already activated your account, log \
      in instead.";
 /// What an expired invitation link says: the generic "ask for a new one"
-/// left its invitee, who has no log-in yet, to guess whom to ask.
-pub const INVITATION_EXPIRED: &str = "This invitation link has expired. Please ask the admin \
-     who invited you to send the invitation again.";
+/// left its invitee, who has no log-in yet, to guess whom to ask. (Not
+/// "the admin who invited you": an operator's `user add` invites too, and
+/// the inviter may have gone since.)
+pub const INVITATION_EXPIRED: &str = "This invitation link has expired. Please ask an admin of \
+     the account to send you a new invitation.";
 /// What an expired invitation link says once a newer invitation went to its
 /// address: "ask for a new one" (or, declining, "nothing to decline") would
 /// be untrue while the newer one waits.
@@ -278,14 +280,7 @@ async fn heir_of(
 pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError> {
     let link = match tokens::check(d, &d.db, token, Purpose::Activate).await {
         Ok(link) => link,
-        Err(err) => {
-            let err = why_not(d, token, err).await?;
-            // "Ask for a new one" is no advice to someone who wants none.
-            if err.message_for("token").as_deref() == Some(INVITATION_EXPIRED) {
-                return Err(AppError::field("token", DECLINE_EXPIRED));
-            }
-            return Err(err);
-        }
+        Err(err) => return Err(as_decline(why_not(d, token, err).await?)),
     };
     let account_id = user::Entity::find_by_id(link.user_id)
         .one(&d.db)
@@ -330,7 +325,7 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
         ..Default::default()
     })
     .on_conflict(
-        OnConflict::columns([Column::AccountId, Column::Email])
+        OnConflict::columns([invitation_decline::Entity::account_column(), Column::Email])
             .update_columns([Column::Mailbox, Column::DeclinedAt, Column::LinkHash])
             .to_owned(),
     )
@@ -349,10 +344,19 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
 /// the account and the address invited. It only reads (mail scanners open
 /// links in advance); a link that no longer works says why at once, in the
 /// words pressing Activate would get.
-pub async fn read_invitation(d: &Domain, token: &str) -> Result<Invitation, AppError> {
+/// `declining`: read for the decline page, whose refusals say what a
+/// decline would ([`as_decline`]).
+pub async fn read_invitation(
+    d: &Domain,
+    token: &str,
+    declining: bool,
+) -> Result<Invitation, AppError> {
     let link = match tokens::check(d, &d.read, token, Purpose::Activate).await {
         Ok(link) => link,
-        Err(err) => return Err(why_not(d, token, err).await?),
+        Err(err) => {
+            let err = why_not(d, token, err).await?;
+            return Err(if declining { as_decline(err) } else { err });
+        }
     };
     let invitee =
         user::Entity::find_by_id(link.user_id).one(&d.read).await?.ok_or(AppError::NotFound)?;
@@ -387,6 +391,15 @@ pub async fn activate(
     {
         Err(err) => Err(why_not(d, token, err).await?),
         done => done,
+    }
+}
+
+/// `err` as said to someone declining: "ask for a new one" is no advice to
+/// someone who wants none.
+fn as_decline(err: AppError) -> AppError {
+    match err.message_for("token").as_deref() == Some(INVITATION_EXPIRED) {
+        true => AppError::field("token", DECLINE_EXPIRED),
+        false => err,
     }
 }
 

@@ -168,26 +168,22 @@ impl Scoped {
     where
         E::Model: Sync,
     {
-        if deleting == Deleting::Any {
-            return Ok("One must be deleted before another is added.".into());
-        }
-        let yours = self.mine::<E>().count(conn).await?;
-        Ok(match (yours, deleting) {
-            (_, Deleting::Any) => unreachable!("answered above"),
-            (0, Deleting::OwnersOnly) => "None of them is yours, and only its owner can delete \
-                 one: ask a colleague to delete one they no longer need."
-                .into(),
-            (0, Deleting::OwnersOrAnAdmin) => {
-                "None of them is yours: ask an admin to delete one that is no longer needed.".into()
+        let (ask, only_owners) = match deleting {
+            Deleting::Any => return Ok("One must be deleted before another is added.".into()),
+            Deleting::OwnersOnly => ("a colleague to delete one they no longer need", true),
+            Deleting::OwnersOrAnAdmin => ("an admin to delete one that is no longer needed", false),
+        };
+        Ok(match (self.mine::<E>().count(conn).await?, only_owners) {
+            (0, true) => {
+                format!("None of them is yours, and only its owner can delete one: ask {ask}.")
             }
-            (yours, Deleting::OwnersOnly) => format!(
-                "You own {yours} of them: delete one of yours, or ask a colleague to delete one \
-                 they no longer need (only its owner can)."
+            (0, false) => format!("None of them is yours: ask {ask}."),
+            (yours, true) => format!(
+                "You own {yours} of them: delete one of yours, or ask {ask} (only its owner can)."
             ),
-            (yours, Deleting::OwnersOrAnAdmin) => format!(
-                "You own {yours} of them: delete one of yours, or ask an admin to delete one \
-                 that is no longer needed."
-            ),
+            (yours, false) => {
+                format!("You own {yours} of them: delete one of yours, or ask {ask}.")
+            }
         })
     }
 

@@ -700,7 +700,8 @@ async fn stop_numbers(
 }
 
 /// Why sharing with a disabled user is refused.
-pub const SHARE_DISABLED: &str = "This user is disabled: enable them first to share with them.";
+pub const SHARE_DISABLED: &str =
+    "This user is disabled, so nothing can be shared with them until an admin enables them.";
 
 /// The users the sharing picker of the application `id` (the member's own)
 /// offers: only to users who may share, and only users it can still be

@@ -343,8 +343,11 @@ async fn claim_and_keep(
         // connection failed while listing its token.
         let exchange = exchange_and_write(d, me, &found, code);
         match tokio::time::timeout_at(deadline, exchange).await {
-            Ok(Ok((txn, model))) => match txn.commit().await {
-                Ok(()) => Ok(row(&model)),
+            Ok(Ok((txn, model, mut granted))) => match txn.commit().await {
+                Ok(()) => {
+                    granted.kept = true;
+                    Ok(row(&model))
+                }
                 Err(_) => Err(CallbackRefusal::ExchangeFailed),
             },
             Ok(Err(refusal)) => Err(refusal),
@@ -388,15 +391,33 @@ async fn claim(
     }
 }
 
+/// A connection Stripe granted, logged with its Stripe account when it is
+/// dropped before its token was kept (`kept`): refused after the exchange,
+/// cut short at the deadline, or its commit failed. Only that account's
+/// owner can end it then, so support is told which it was.
+struct Granted {
+    stripe_account: String,
+    kept: bool,
+}
+
+impl Drop for Granted {
+    fn drop(&mut self) {
+        if !self.kept {
+            let stripe_account = &self.stripe_account;
+            tracing::warn!(stripe_account, "a granted Stripe connection was not kept");
+        }
+    }
+}
+
 /// The rest of [`callback`], once its state is claimed: the code exchanged
 /// and the token written in place of its state, in the transaction
-/// returned for the caller to commit.
+/// returned for the caller to commit (and then to mark the grant kept).
 async fn exchange_and_write(
     d: &Domain,
     me: &Member,
     found: &oauth_state::Model,
     code: Option<&str>,
-) -> Result<(DatabaseTransaction, oauth_token::Model), CallbackRefusal> {
+) -> Result<(DatabaseTransaction, oauth_token::Model, Granted), CallbackRefusal> {
     let internal = |_| CallbackRefusal::ExchangeFailed;
     let Some(code) = code.filter(|c| !c.is_empty()) else { return Err(CallbackRefusal::Denied) };
     // Filled up since the start (another window): the code is not exchanged,
@@ -405,15 +426,19 @@ async fn exchange_and_write(
     if held >= d.holdings.oauth_tokens {
         return Err(CallbackRefusal::Full);
     }
+    // Disabled since the callback's session was checked: Stripe is not sent
+    // to grant a connection that the write below would throw away (it is
+    // checked again there, for one disabled during the exchange), and no
+    // change is counted.
+    me.verified(&d.db).await.map_err(|err| match err {
+        AppError::Internal => CallbackRefusal::ExchangeFailed,
+        _ => CallbackRefusal::InvalidState,
+    })?;
     let by = match activity::count_change(d, me).await {
         Ok(counted) => By::Member(counted),
         Err(AppError::TooManyRequests(_)) => return Err(CallbackRefusal::TooMany),
         Err(_) => return Err(CallbackRefusal::ExchangeFailed),
     };
-    // Disabled since the callback's session was checked: Stripe is not sent
-    // to grant a connection that the write below would throw away (it is
-    // checked again there, for one disabled during the exchange).
-    me.verified(&d.db).await.map_err(|_| CallbackRefusal::InvalidState)?;
     let client = if found.livemode { &d.oauth.live } else { &d.oauth.test };
     let client = client.as_ref().ok_or(CallbackRefusal::ExchangeFailed)?;
     let form = [
@@ -438,12 +463,9 @@ async fn exchange_and_write(
         tracing::warn!("the OAuth provider answered for the other mode");
         return Err(CallbackRefusal::ExchangeFailed);
     }
-    let stripe_account = exchange.stripe_user_id.clone();
-    keep(d, me, found, exchange, by).await.inspect_err(|refusal| {
-        // Stripe granted it: only the Stripe account's owner can end it now,
-        // so support is told which it was.
-        tracing::warn!(stripe_account, ?refusal, "a granted Stripe connection was not kept");
-    })
+    let granted = Granted { stripe_account: exchange.stripe_user_id.clone(), kept: false };
+    let (txn, model) = keep(d, me, found, exchange, by).await?;
+    Ok((txn, model, granted))
 }
 
 /// The token Stripe gave for `found`'s code, written in place of its state
