@@ -123,6 +123,43 @@ async fn libraries_are_checked_for_length_and_belong_to_their_author() {
     assert_eq!(js_libraries::code(&d, &ada, edited.id).await.unwrap(), "var a = 2;");
 }
 
+/// Edit sends the version of the library it opened on: saved meanwhile in
+/// another window, the library is not written over with what the dialog
+/// showed; the refusal says so and changes nothing, and an edit opened on
+/// the new version is saved.
+#[tokio::test]
+async fn an_edit_opened_before_a_save_elsewhere_is_refused_not_written_over() {
+    use app::domain::features::js_libraries::{LibraryEdit, CHANGED_SINCE_OPENED};
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let lib = js_libraries::add(&d, &ada, library("Helpers", "var a = 1;")).await.unwrap();
+    let opened_on = |version: &str, name: &str, code: &str| LibraryEdit {
+        form: library(name, code),
+        opened: Some(version.to_owned()),
+    };
+    clock.advance(chrono::Duration::seconds(1));
+    let elsewhere = opened_on(&lib.version, "Helpers", "var a = 2;");
+    let saved = js_libraries::update(&d, &ada, lib.id, elsewhere).await.unwrap();
+    assert_ne!(saved.version, lib.version);
+    clock.advance(chrono::Duration::seconds(1));
+    let before = Snapshot::take(&d).await;
+    let stale = opened_on(&lib.version, "Tools", "var b = 1;");
+    let refused = js_libraries::update(&d, &ada, lib.id, stale).await;
+    assert_eq!(refused, Err(AppError::Conflict(CHANGED_SINCE_OPENED.into())));
+    before.assert_nothing_counted(&d).await;
+    assert_eq!(js_libraries::code(&d, &ada, lib.id).await.unwrap(), "var a = 2;");
+    let fresh = opened_on(&saved.version, "Tools", "var b = 1;");
+    let renamed = js_libraries::update(&d, &ada, lib.id, fresh).await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.version == saved.version), ("Tools", false));
+    // The same save sent again (a double submit) writes nothing: no clash.
+    let again = opened_on(&saved.version, "Tools", "var b = 1;");
+    let unchanged = js_libraries::update(&d, &ada, lib.id, again).await.unwrap();
+    assert_eq!(unchanged.version, renamed.version);
+    // As the list gives it, the version is the one Edit opens on.
+    let listed = js_libraries::list(&d, &ada).await.unwrap();
+    assert_eq!(listed[0].version, renamed.version);
+}
+
 #[tokio::test]
 async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     let (d, _) = fresh_domain().await;
@@ -258,17 +295,11 @@ async fn nothing_crosses_accounts() {
     let err = applications::save_settings(&d, &ada, app.id, renamed, &[eves_library.id], &[])
         .await
         .unwrap_err();
-    assert_eq!(
-        err.message_for("libraries").as_deref(),
-        Some("Choose JS libraries of this account.")
-    );
+    assert_eq!(err.message_for("libraries").as_deref(), Some(app::model::LIBRARY_GONE));
     let err = applications::save_settings(&d, &ada, app.id, renamed, &[], &[eves_integration])
         .await
         .unwrap_err();
-    assert_eq!(
-        err.message_for("integrations").as_deref(),
-        Some("Choose integrations of this account.")
-    );
+    assert_eq!(err.message_for("integrations").as_deref(), Some(app::model::INTEGRATION_GONE));
     // Eve cannot see, clone, share or configure Ada's application.
     assert!(applications::list(&d, &eve).await.unwrap().rows.is_empty());
     assert_eq!(applications::clone(&d, &eve, app.id).await, Err(AppError::NotFound));
@@ -883,7 +914,7 @@ async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
     let answer = applications::save_settings(&d, &ada, app.id, None, &at_limit, &[]).await;
     assert_eq!(
         answer.unwrap_err().message_for("libraries").as_deref(),
-        Some("Choose JS libraries of this account.")
+        Some(app::model::LIBRARY_GONE)
     );
     before.assert_unchanged(&d).await;
 }

@@ -213,7 +213,8 @@ test('a library deleted elsewhere while Settings is open is refused once, then t
   await other.close();
 
   await settings.getByRole('button', { name: 'Save Settings' }).click();
-  await expect(settings.getByText('Choose JS libraries of this account.')).toBeVisible();
+  // Said beside the libraries, whose list is now the account's.
+  await expect(settings.getByRole('group', { name: 'JS Libraries' })).toHaveAccessibleDescription('A JS library you ticked is no longer in this account (deleted meanwhile). The list is up to date now: check it, then save again.');
   // The dialog now offers what the account has; saved again, it is done.
   await expect(settings.getByRole('checkbox', { name: 'Greeting' })).toHaveCount(0);
   await settings.getByRole('checkbox', { name: 'Farewell' }).check();

@@ -32,17 +32,20 @@ pub async fn add_js_library(
     js_libraries::add(&domain()?, &member().await?, form).await
 }
 
+/// `opened`: the version Edit opened on (`JsLibraryRow::version`).
 #[server(prefix = "/fn", endpoint = "update_js_library")]
 pub async fn update_js_library(
     id: i32,
     name: String,
     description: Option<String>,
     code: String,
+    #[server(default)] opened: Option<String>,
 ) -> Result<JsLibraryRow, AppError> {
     use super::web::*;
-    use crate::domain::features::js_libraries::{self, LibraryForm};
+    use crate::domain::features::js_libraries::{self, LibraryEdit, LibraryForm};
     let form = LibraryForm { name, description: description.unwrap_or_default(), code };
-    js_libraries::update(&domain()?, &member().await?, id, form).await
+    let edit = LibraryEdit { form, opened };
+    js_libraries::update(&domain()?, &member().await?, id, edit).await
 }
 
 /// `detach_from`: the applications the dialog named (JSON, as a list).

@@ -110,6 +110,15 @@ impl std::fmt::Display for UsedBy {
     }
 }
 
+/// Said beside an application's JS libraries when one ticked is no longer
+/// the account's (deleted in another window since the dialog opened): the
+/// dialog then lists the account's as they are now.
+pub const LIBRARY_GONE: &str = "A JS library you ticked is no longer in this account (deleted \
+     meanwhile). The list is up to date now: check it, then save again.";
+/// The same, for an integration.
+pub const INTEGRATION_GONE: &str = "An integration you ticked is no longer in this account \
+     (deleted meanwhile). The list is up to date now: check it, then save again.";
+
 #[cfg(test)]
 mod tests {
     use super::UsedBy;

@@ -19,4 +19,7 @@ pub struct JsLibraryRow {
     pub used_by: UsedBy,
     /// The day it was last changed, `YYYY-MM-DD`.
     pub updated: String,
+    /// Which save of it this is, for Edit to send back: a save since it
+    /// opened (another window) is refused rather than written over.
+    pub version: String,
 }

@@ -19,7 +19,9 @@ use crate::components::modal::{close_on_success, CancelButton, Modal};
 use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
-use crate::model::{ApplicationRow, Applications, Named, UserChoice, NAME_MAX};
+use crate::model::{
+    ApplicationRow, Applications, Named, UserChoice, INTEGRATION_GONE, LIBRARY_GONE, NAME_MAX,
+};
 
 /// What a row's buttons do: the Settings dialog is the rows' edit dialog;
 /// Share has a dialog of its own; Clone runs at once.
@@ -62,10 +64,11 @@ pub fn ApplicationsTab() -> impl IntoView {
     let choices_gone = Memo::new(move |last: Option<&usize>| {
         let version = save.version().get();
         let gone = save.value().with(|answer| match answer {
-            // "Choose … of this account.", not "At most N at a time."
-            Some(Err(err)) => ["libraries", "integrations"]
-                .iter()
-                .any(|f| err.message_for(f).is_some_and(|m| m.starts_with("Choose "))),
+            // Gone meanwhile, not "At most N at a time."
+            Some(Err(err)) => {
+                err.message_for("libraries").as_deref() == Some(LIBRARY_GONE)
+                    || err.message_for("integrations").as_deref() == Some(INTEGRATION_GONE)
+            }
             _ => false,
         });
         if gone {
@@ -342,10 +345,10 @@ fn SettingsForm(
     };
     view! {
         <form novalidate on:submit=submit>
-            <FormStatus error=form_error(saved, &["name"]) />
+            <FormStatus error=form_error(saved, &["name", "libraries", "integrations"]) />
             <Field label="Name" name="name" form="settings-" value=app.name.clone() bind=name maxlength=NAME_MAX error=field_error(saved, "name") />
-            <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries />
-            <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations />
+            <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries id="settings-libraries" error=field_error(saved, "libraries") />
+            <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations id="settings-integrations" error=field_error(saved, "integrations") />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || save.pending().get() aria-busy=move || save.pending().get().then_some("true")>"Save Settings"</button>
                 <CancelButton />
@@ -360,9 +363,12 @@ fn Checklist(
     empty: &'static str,
     things: Vec<Named>,
     chosen: RwSignal<Vec<i32>>,
+    id: &'static str,
+    error: Signal<Option<String>>,
 ) -> impl IntoView {
+    let invalid = move || error.get().is_some();
     view! {
-        <fieldset class="field">
+        <fieldset class="field" id=id class:invalid=invalid aria-describedby=format!("{id}-error")>
             <legend>{legend}</legend>
             {if things.is_empty() {
                 Either::Left(view! { <p class="hint">{empty}</p> })
@@ -393,6 +399,7 @@ fn Checklist(
                     }
                 }).collect_view())
             }}
+            <p class="error" id=format!("{id}-error") aria-live="polite">{move || error.get()}</p>
         </fieldset>
     }
 }

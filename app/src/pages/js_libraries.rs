@@ -89,6 +89,23 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
     }
 }
 
+/// The version of `row` Edit opens on: the row's, or, if this page saved it
+/// since, that save's (the list keeps showing its rows while it reloads, so
+/// a row may be older than the save just made).
+fn opened_version(row: &JsLibraryRow, update: Option<ServerAction<UpdateJsLibrary>>) -> String {
+    let saved = update.and_then(|update| {
+        update.value().with_untracked(|answer| match answer {
+            Some(Ok(saved)) if saved.id == row.id => Some(saved.version.clone()),
+            _ => None,
+        })
+    });
+    let number = |version: &str| version.parse::<i64>().unwrap_or(i64::MIN);
+    match saved {
+        Some(saved) if number(&saved) > number(&row.version) => saved,
+        _ => row.version.clone(),
+    }
+}
+
 /// The Add or Edit dialog's form: one of `add` / `update` is given. Edit
 /// loads the library's code as it opens (the list leaves it out); its
 /// other fields are there at once, so the dialog opens on Name as Add does.
@@ -145,7 +162,10 @@ fn LibraryForm(
     let submit = if row.is_some() { "Update" } else { "Add" };
     let fields = view! {
         <FormStatus error=form_error(result, FIELDS) />
-        {row.as_ref().map(|r| view! { <input type="hidden" name="id" value=r.id /> })}
+        {row.as_ref().map(|r| view! {
+            <input type="hidden" name="id" value=r.id />
+            <input type="hidden" name="opened" value=opened_version(r, update) />
+        })}
         <Field label="Name" name="name" form=prefix value=row.as_ref().map(|r| r.name.clone()).unwrap_or_default() maxlength=NAME_MAX error=field_error(result, "name") />
         <Field label="Description" name="description" form=prefix optional=true value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=DESCRIPTION_MAX error=field_error(result, "description") />
         // Drawn once the code is there, so that it is the field's saved

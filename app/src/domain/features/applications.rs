@@ -26,6 +26,7 @@ use crate::domain::entity::{
 };
 use crate::model::{
     ActivityKind, AppError, ApplicationRow, Applications, Named, UsedBy, UserChoice,
+    INTEGRATION_GONE, LIBRARY_GONE,
 };
 
 pub use crate::domain::core::actor::{NEEDS_CAN_CREATE, NEEDS_CAN_SHARE};
@@ -779,7 +780,7 @@ pub async fn save_settings(
         .all(&txn)
         .await?;
     if libraries.len() != dedup(library_ids).len() {
-        errors.add("libraries", "Choose JS libraries of this account.");
+        errors.add("libraries", LIBRARY_GONE);
     }
     let integrations = Scoped::of(me)
         .integrations()
@@ -787,7 +788,7 @@ pub async fn save_settings(
         .all(&txn)
         .await?;
     if integrations.len() != dedup(integration_ids).len() {
-        errors.add("integrations", "Choose integrations of this account.");
+        errors.add("integrations", INTEGRATION_GONE);
     }
     errors.into_result()?;
     app_library::Entity::delete_many()

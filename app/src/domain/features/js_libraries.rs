@@ -35,6 +35,41 @@ pub struct LibraryForm {
     pub code: String,
 }
 
+/// Edit's form, and the version of the library it opened on
+/// (`JsLibraryRow::version`; `None`: saved over whatever changed since).
+pub struct LibraryEdit {
+    pub form: LibraryForm,
+    pub opened: Option<String>,
+}
+
+impl From<LibraryForm> for LibraryEdit {
+    fn from(form: LibraryForm) -> Self {
+        LibraryEdit { form, opened: None }
+    }
+}
+
+/// Said when the library was saved (in another window) since Edit opened:
+/// only its owner edits it, so that is where the change came from, and
+/// saving the form whole would undo it unseen.
+pub const CHANGED_SINCE_OPENED: &str = "This library was changed in another window since you \
+     opened it. Close this dialog and open Edit again to see that change, then make yours.";
+
+/// A library's version, as rows carry it and Edit sends it back: its last
+/// change's time, to the microsecond both databases keep.
+fn version_of(updated_at: chrono::DateTime<chrono::Utc>) -> String {
+    updated_at.timestamp_micros().to_string()
+}
+
+/// Refuses an edit opened on another version than `found`'s.
+fn refuse_stale(opened: Option<&str>, found: &js_library::Model) -> Result<(), AppError> {
+    match opened {
+        Some(opened) if opened != version_of(found.updated_at) => {
+            Err(AppError::Conflict(CHANGED_SINCE_OPENED.into()))
+        }
+        _ => Ok(()),
+    }
+}
+
 struct Checked {
     name: String,
     description: String,
@@ -92,6 +127,7 @@ fn row(model: impl Into<Listed>, used_by: UsedBy) -> JsLibraryRow {
         description: model.description,
         used_by,
         updated: clock::shown(model.updated_at),
+        version: version_of(model.updated_at),
     }
 }
 
@@ -165,8 +201,9 @@ pub async fn update(
     d: &Domain,
     me: &Member,
     id: i32,
-    form: LibraryForm,
+    edit: impl Into<LibraryEdit>,
 ) -> Result<JsLibraryRow, AppError> {
+    let LibraryEdit { form, opened } = edit.into();
     let checked = check(&form)?;
     me.verified(&d.db).await?;
     let found = Scoped::of(me).find_mine::<js_library::Entity>(&d.db, id).await?;
@@ -185,6 +222,10 @@ pub async fn update(
     let model = if unchanged(&found) {
         found
     } else {
+        // Asked before anything is counted, and again under the lock. Not
+        // of a save that would write nothing (a double submit, the same
+        // change made in two windows).
+        refuse_stale(opened.as_deref(), &found)?;
         let by = By::Member(activity::count_change(d, me).await?);
         let txn = d.begin().await?;
         // Whether this renames is decided again under the lock, from the row
@@ -193,6 +234,7 @@ pub async fn update(
         lock_account(&txn, me.account_id()).await?;
         me.verified(&txn).await?;
         let found = Scoped::of(me).find_mine::<js_library::Entity>(&txn, id).await?;
+        refuse_stale(opened.as_deref(), &found)?;
         if renames(&found) {
             refuse_taken(&txn, me, &key, Some(id)).await?;
         }
