@@ -100,7 +100,14 @@ async fn a_merge_moves_everything_and_keeps_the_targets_admins_in_charge() {
     let form = LibraryForm { name: "Helpers".into(), description: String::new(), code: "1".into() };
     let library = js_libraries::add(&d, &ada, form).await.unwrap().id;
     let app = applications::create(&d, &ada, "Hotline").await.unwrap().id;
-    applications::save_settings(&d, &ada, app, None, &[library], &[integration]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        app,
+        applications::SettingsForm::new(None, &[library], &[integration]),
+    )
+    .await
+    .unwrap();
     deployments::deploy(&d, &ada, number.id, app).await.unwrap();
     add_certificate(&d, &ada, "api.globex.eu").await;
     let token = add_oauth_token(&d, &carl, "sk_carl").await;

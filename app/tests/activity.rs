@@ -521,9 +521,14 @@ async fn numbers_applications_and_resources_record_each_change() {
     assert_eq!(log.new_events(&d).await, [], "a library saved unchanged");
     assert_eq!(saved.updated, helpers.updated, "nor its Updated date moved");
 
-    applications::save_settings(&d, &ada, app.id, None, &[library.id], &[integration])
-        .await
-        .unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(None, &[library.id], &[integration]),
+    )
+    .await
+    .unwrap();
     let settings =
         log.one_from_here(&d, ActivityKind::ApplicationSettingsChanged, me, "Hotline").await;
     assert_eq!(settings.detail.as_deref(), Some("libraries: Helpers; integrations: Calls"));
@@ -534,7 +539,14 @@ async fn numbers_applications_and_resources_record_each_change() {
     log.one_from_here(&d, ActivityKind::IntegrationUpdated, me, "Calls").await;
     // Bob's application uses it too, which Ada cannot see: counted, not named.
     let bobs = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
-    applications::save_settings(&d, &bob, bobs.id, None, &[library.id], &[]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &bob,
+        bobs.id,
+        applications::SettingsForm::new(None, &[library.id], &[]),
+    )
+    .await
+    .unwrap();
     log.new_events(&d).await;
     let confirmed = app::domain::testing::used_by(&["Hotline"], 1);
     js_libraries::delete(&d, &ada, library.id, &confirmed).await.unwrap();
@@ -1588,20 +1600,46 @@ async fn a_save_that_renames_counts_its_two_events() {
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let app = applications::create(&d, &ada, "Hotline").await.unwrap();
     let before = Snapshot::take(&d).await;
-    let refused = applications::save_settings(&d, &ada, app.id, Some("Helpline"), &[], &[]).await;
+    let refused = applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(Some("Helpline"), &[], &[]),
+    )
+    .await;
     assert!(matches!(&refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
     before.assert_unchanged(&d).await;
-    applications::save_settings(&d, &ada, app.id, Some("Hotline"), &[], &[]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(Some("Hotline"), &[], &[]),
+    )
+    .await
+    .unwrap();
     assert_eq!(before.new_events(&d).await, ["application.settings_changed Hotline"]);
 
     // A new hour: the rename and the settings, two events for two counts.
     clock.advance(hour);
     let before = Snapshot::take(&d).await;
-    applications::save_settings(&d, &ada, app.id, Some("Helpline"), &[], &[]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(Some("Helpline"), &[], &[]),
+    )
+    .await
+    .unwrap();
     let both = ["application.renamed Helpline", "application.settings_changed Helpline"];
     assert_eq!(before.new_events(&d).await, both);
     let before = Snapshot::take(&d).await;
-    let spent = applications::save_settings(&d, &ada, app.id, None, &[], &[]).await;
+    let spent = applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(None, &[], &[]),
+    )
+    .await;
     assert!(matches!(&spent, Err(AppError::TooManyRequests(_))), "{spent:?}");
     before.assert_unchanged(&d).await;
 }

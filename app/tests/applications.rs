@@ -160,6 +160,54 @@ async fn an_edit_opened_before_a_save_elsewhere_is_refused_not_written_over() {
     assert_eq!(listed[0].version, renamed.version);
 }
 
+/// Settings send the version they opened on: saved meanwhile in another
+/// window, an application's lists are not written over with what the
+/// dialog showed (nor its name); the refusal says so and changes nothing,
+/// and a dialog opened on the new version saves. A save of what is already
+/// saved is no clash, and a library's deletion (detaching it) is not a save
+/// of the settings.
+#[tokio::test]
+async fn settings_opened_before_a_save_elsewhere_are_refused_not_written_over() {
+    use applications::{SettingsForm, SETTINGS_CHANGED_SINCE_OPENED};
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let app = applications::create(&d, &ada, "IVR").await.unwrap();
+    let helpers = js_libraries::add(&d, &ada, library("Helpers", "var a = 1;")).await.unwrap();
+    let tools = js_libraries::add(&d, &ada, library("Tools", "var b = 1;")).await.unwrap();
+    let spare = js_libraries::add(&d, &ada, library("Spare", "var c = 1;")).await.unwrap();
+    let (helpers, tools, spare) = ([helpers.id], [tools.id], [spare.id]);
+    let save = async |name: Option<&str>, libraries: &[i32], opened: &str| {
+        let form = SettingsForm::new(name, libraries, &[]).opened_on(Some(opened));
+        applications::save_settings(&d, &ada, app.id, form).await
+    };
+    clock.advance(chrono::Duration::seconds(1));
+    let saved = save(None, &helpers, &app.version).await.unwrap();
+    assert_ne!(saved.version, app.version);
+    clock.advance(chrono::Duration::seconds(1));
+    let before = Snapshot::take(&d).await;
+    for (name, libraries) in [(None, &tools), (Some("Hotline"), &helpers)] {
+        let refused = save(name, libraries, &app.version).await;
+        assert_eq!(refused, Err(AppError::Conflict(SETTINGS_CHANGED_SINCE_OPENED.into())));
+        before.assert_nothing_counted(&d).await;
+    }
+    let listed = applications::list(&d, &ada).await.unwrap();
+    let names = |row: &app::model::ApplicationRow| {
+        (row.name.clone(), row.libraries.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+    };
+    assert_eq!(names(&listed.rows[0]), ("IVR".to_owned(), vec!["Helpers".to_owned()]));
+    // As the list gives it, the version is the one Settings opens on.
+    assert_eq!(listed.rows[0].version, saved.version);
+    // What is saved already, sent from the old dialog: nothing is undone.
+    save(Some("IVR"), &[helpers[0], helpers[0]], &app.version).await.unwrap();
+    let renamed = save(Some("Hotline"), &[tools[0], spare[0]], &saved.version).await.unwrap();
+    assert_eq!(renamed.name, "Hotline");
+    // Spare's deletion detaches it: not a save of the settings, so a
+    // dialog opened before it still saves.
+    clock.advance(chrono::Duration::seconds(1));
+    js_libraries::delete(&d, &ada, spare[0], &used_by(&["Hotline"], 0)).await.unwrap();
+    assert_eq!(names(&save(None, &tools, &renamed.version).await.unwrap()).1, ["Tools"]);
+}
+
 #[tokio::test]
 async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     let (d, _) = fresh_domain().await;
@@ -236,7 +284,14 @@ async fn creating_needs_can_create_and_sharing_needs_can_share_and_ownership() {
     before.assert_nothing_counted(&d).await;
     assert_eq!(applications::clone(&d, &dan, app.id).await.map(|_| ()), forbidden);
     assert_eq!(
-        applications::save_settings(&d, &dan, app.id, None, &[], &[]).await.map(|_| ()),
+        applications::save_settings(
+            &d,
+            &dan,
+            app.id,
+            applications::SettingsForm::new(None, &[], &[])
+        )
+        .await
+        .map(|_| ()),
         forbidden
     );
     assert_eq!(applications::delete(&d, &dan, app.id).await, forbidden);
@@ -282,9 +337,7 @@ async fn nothing_crosses_accounts() {
         &d,
         &ada,
         app.id,
-        None,
-        &[eves_library.id],
-        &[eves_integration],
+        applications::SettingsForm::new(None, &[eves_library.id], &[eves_integration]),
     )
     .await
     .unwrap_err();
@@ -292,20 +345,36 @@ async fn nothing_crosses_accounts() {
     // Settings with a new name are renamed (and the rename recorded) before
     // the attachments are checked: the refusal rolls the rename back.
     let renamed = Some("Renamed IVR");
-    let err = applications::save_settings(&d, &ada, app.id, renamed, &[eves_library.id], &[])
-        .await
-        .unwrap_err();
+    let err = applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(renamed, &[eves_library.id], &[]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.message_for("libraries").as_deref(), Some(app::model::LIBRARY_GONE));
-    let err = applications::save_settings(&d, &ada, app.id, renamed, &[], &[eves_integration])
-        .await
-        .unwrap_err();
+    let err = applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(renamed, &[], &[eves_integration]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.message_for("integrations").as_deref(), Some(app::model::INTEGRATION_GONE));
     // Eve cannot see, clone, share or configure Ada's application.
     assert!(applications::list(&d, &eve).await.unwrap().rows.is_empty());
     assert_eq!(applications::clone(&d, &eve, app.id).await, Err(AppError::NotFound));
     assert_eq!(applications::share(&d, &eve, app.id, eve.user_id()).await, Err(AppError::NotFound));
     assert_eq!(
-        applications::save_settings(&d, &eve, app.id, None, &[], &[]).await,
+        applications::save_settings(
+            &d,
+            &eve,
+            app.id,
+            applications::SettingsForm::new(None, &[], &[])
+        )
+        .await,
         Err(AppError::NotFound)
     );
     assert_eq!(applications::delete(&d, &eve, app.id).await, Err(AppError::NotFound));
@@ -334,8 +403,14 @@ async fn attachments_show_as_used_by_and_deleting_asks_then_detaches() {
     let lib = js_libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
     let bucket = s3_integration(&d, &ada, "Recordings").await;
     let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
-    let set =
-        applications::save_settings(&d, &ada, ivr.id, None, &[lib.id], &[bucket]).await.unwrap();
+    let set = applications::save_settings(
+        &d,
+        &ada,
+        ivr.id,
+        applications::SettingsForm::new(None, &[lib.id], &[bucket]),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (set.libraries[0].name.as_str(), set.integrations[0].name.as_str()),
         ("Greeting", "Recordings")
@@ -403,11 +478,25 @@ async fn a_delete_confirmed_before_another_attachment_asks_again() {
     let lib = js_libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
     let bucket = s3_integration(&d, &ada, "Recordings").await;
     let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
-    applications::save_settings(&d, &ada, ivr.id, None, &[lib.id], &[bucket]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        ivr.id,
+        applications::SettingsForm::new(None, &[lib.id], &[bucket]),
+    )
+    .await
+    .unwrap();
     let shown = js_libraries::list(&d, &ada).await.unwrap()[0].used_by.clone();
     assert_eq!(shown, used_by(&["IVR"], 0));
     let night = applications::create(&d, &ada, "Night").await.unwrap();
-    applications::save_settings(&d, &ada, night.id, None, &[lib.id], &[bucket]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        night.id,
+        applications::SettingsForm::new(None, &[lib.id], &[bucket]),
+    )
+    .await
+    .unwrap();
 
     let before = Snapshot::take(&d).await;
     let asked = js_libraries::delete(&d, &ada, lib.id, &shown).await;
@@ -435,10 +524,19 @@ async fn a_delete_confirmed_before_another_attachment_asks_again() {
 
     // Detached since the dialog named it: nothing uses it, and Yes deletes it.
     let spare = js_libraries::add(&d, &ada, library("Spare", "1")).await.unwrap();
-    applications::save_settings(&d, &ada, ivr.id, None, &[spare.id], &[]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        ivr.id,
+        applications::SettingsForm::new(None, &[spare.id], &[]),
+    )
+    .await
+    .unwrap();
     let named = js_libraries::list(&d, &ada).await.unwrap()[0].used_by.clone();
     assert_eq!(named, used_by(&["IVR"], 0));
-    applications::save_settings(&d, &ada, ivr.id, None, &[], &[]).await.unwrap();
+    applications::save_settings(&d, &ada, ivr.id, applications::SettingsForm::new(None, &[], &[]))
+        .await
+        .unwrap();
     js_libraries::delete(&d, &ada, spare.id, &named).await.unwrap();
     assert!(js_libraries::list(&d, &ada).await.unwrap().is_empty());
 }
@@ -510,7 +608,14 @@ async fn a_deleted_users_applications_and_libraries_pass_to_the_deleting_admin()
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, true).await;
     let lib = js_libraries::add(&d, &bob, library("Bob's helpers", "1")).await.unwrap();
     let app = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
-    applications::save_settings(&d, &bob, app.id, None, &[lib.id], &[]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &bob,
+        app.id,
+        applications::SettingsForm::new(None, &[lib.id], &[]),
+    )
+    .await
+    .unwrap();
     applications::share(&d, &bob, app.id, grace.user_id()).await.unwrap();
     applications::share(&d, &bob, app.id, ada.user_id()).await.unwrap();
 
@@ -901,17 +1006,35 @@ async fn lists_of_ids_are_bounded_and_a_long_one_changes_nothing() {
     let library = js_libraries::add(&d, &ada, library("Helpers", "let a = 1;")).await.unwrap();
     let many: Vec<i32> = std::iter::once(library.id).chain(1..=max as i32).collect();
     let before = Snapshot::take(&d).await;
-    let refused =
-        applications::save_settings(&d, &ada, app.id, None, &many, &[]).await.unwrap_err();
+    let refused = applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(None, &many, &[]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refused.message_for("libraries"), Some(format!("At most {max} at a time.")));
-    let refused =
-        applications::save_settings(&d, &ada, app.id, None, &[], &many).await.unwrap_err();
+    let refused = applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(None, &[], &many),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refused.message_for("integrations"), Some(format!("At most {max} at a time.")));
     let listed = applications::list(&d, &ada).await.unwrap();
     assert!(listed.rows[0].libraries.is_empty(), "nothing was attached");
     // At the limit it is an ordinary request (here: ids of another account's rows).
     let at_limit: Vec<i32> = (1..=max as i32).collect();
-    let answer = applications::save_settings(&d, &ada, app.id, None, &at_limit, &[]).await;
+    let answer = applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(None, &at_limit, &[]),
+    )
+    .await;
     assert_eq!(
         answer.unwrap_err().message_for("libraries").as_deref(),
         Some(app::model::LIBRARY_GONE)
@@ -1032,7 +1155,14 @@ async fn another_accounts_library_is_neither_edited_nor_deleted() {
     let eve = account_with_admin(&d, "Globex", "eve@example.com").await;
     let lib = js_libraries::add(&d, &ada, library("Greeting", "1")).await.unwrap();
     let ivr = applications::create(&d, &ada, "IVR").await.unwrap();
-    applications::save_settings(&d, &ada, ivr.id, None, &[lib.id], &[]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        ivr.id,
+        applications::SettingsForm::new(None, &[lib.id], &[]),
+    )
+    .await
+    .unwrap();
 
     let before = Snapshot::take(&d).await;
     let edited = js_libraries::update(&d, &eve, lib.id, library("Mine now", "2")).await;
@@ -1199,12 +1329,24 @@ async fn an_owner_renames_an_application_to_a_name_not_taken() {
     let before = Snapshot::take(&d).await;
     let refusals = [
         (
-            applications::save_settings(&d, &ada, ivr.id, Some(" hotline "), &[], &[]).await,
+            applications::save_settings(
+                &d,
+                &ada,
+                ivr.id,
+                applications::SettingsForm::new(Some(" hotline "), &[], &[]),
+            )
+            .await,
             "name",
             applications::NAME_TAKEN,
         ),
         (
-            applications::save_settings(&d, &ada, ivr.id, Some("  "), &[], &[]).await,
+            applications::save_settings(
+                &d,
+                &ada,
+                ivr.id,
+                applications::SettingsForm::new(Some("  "), &[], &[]),
+            )
+            .await,
             "name",
             "Name is required.",
         ),
@@ -1213,15 +1355,33 @@ async fn an_owner_renames_an_application_to_a_name_not_taken() {
         assert_eq!(refused.err().unwrap().message_for(field).as_deref(), Some(message));
     }
     // Shared with Carol: she sees it, but it stays Ada's to name.
-    let not_hers = applications::save_settings(&d, &carol, ivr.id, Some("Carol's"), &[], &[]).await;
+    let not_hers = applications::save_settings(
+        &d,
+        &carol,
+        ivr.id,
+        applications::SettingsForm::new(Some("Carol's"), &[], &[]),
+    )
+    .await;
     assert_eq!(not_hers, Err(AppError::Forbidden(OWNER_ONLY.into())));
     // Another account's, or another user's not shared: not found.
     assert_eq!(
-        applications::save_settings(&d, &eve, ivr.id, Some("Eve's"), &[], &[]).await,
+        applications::save_settings(
+            &d,
+            &eve,
+            ivr.id,
+            applications::SettingsForm::new(Some("Eve's"), &[], &[])
+        )
+        .await,
         Err(AppError::NotFound)
     );
     assert_eq!(
-        applications::save_settings(&d, &ada, carols.id, Some("Ada's"), &[], &[]).await,
+        applications::save_settings(
+            &d,
+            &ada,
+            carols.id,
+            applications::SettingsForm::new(Some("Ada's"), &[], &[])
+        )
+        .await,
         Err(AppError::NotFound)
     );
     before.assert_unchanged(&d).await;
@@ -1232,18 +1392,35 @@ async fn an_owner_renames_an_application_to_a_name_not_taken() {
             .order_by_desc(activity_event::Column::Id)
     };
     // The same name again is no rename (the ticks are saved as ever).
-    let same = applications::save_settings(&d, &ada, ivr.id, Some("IVR"), &[], &[]).await;
+    let same = applications::save_settings(
+        &d,
+        &ada,
+        ivr.id,
+        applications::SettingsForm::new(Some("IVR"), &[], &[]),
+    )
+    .await;
     assert_eq!(same.unwrap().name, "IVR");
     assert_eq!(renames().count(&d.db).await.unwrap(), 0);
-    let renamed = applications::save_settings(&d, &ada, ivr.id, Some(" Main IVR "), &[], &[]);
+    let renamed = applications::save_settings(
+        &d,
+        &ada,
+        ivr.id,
+        applications::SettingsForm::new(Some(" Main IVR "), &[], &[]),
+    );
     let renamed = renamed.await.unwrap();
     assert_eq!((renamed.id, renamed.name.as_str()), (ivr.id, "Main IVR"));
     assert_eq!(renames().count(&d.db).await.unwrap(), 1);
     let event = renames().one(&d.db).await.unwrap().unwrap();
     assert_eq!((event.target.as_str(), event.detail.as_deref()), ("Main IVR", Some("from IVR")));
     // Capitals alone are a rename; the share and the owner stay.
-    let capitals =
-        applications::save_settings(&d, &ada, ivr.id, Some("MAIN IVR"), &[], &[]).await.unwrap();
+    let capitals = applications::save_settings(
+        &d,
+        &ada,
+        ivr.id,
+        applications::SettingsForm::new(Some("MAIN IVR"), &[], &[]),
+    )
+    .await
+    .unwrap();
     assert_eq!(capitals.name, "MAIN IVR");
     assert_eq!(capitals.shared_with.iter().map(|u| u.id).collect::<Vec<_>>(), [carol.user_id()]);
     let seen = applications::list(&d, &carol).await.unwrap().rows;
@@ -1265,7 +1442,13 @@ async fn a_refused_name_spends_no_change() {
     for _ in 0..5 {
         let created = applications::create(&d, &ada, " hotline").await.err().unwrap();
         assert_eq!(created.message_for("name").as_deref(), Some(applications::NAME_TAKEN));
-        let saved = applications::save_settings(&d, &ada, ivr.id, Some("HOTLINE"), &[], &[]).await;
+        let saved = applications::save_settings(
+            &d,
+            &ada,
+            ivr.id,
+            applications::SettingsForm::new(Some("HOTLINE"), &[], &[]),
+        )
+        .await;
         assert_eq!(
             saved.err().unwrap().message_for("name").as_deref(),
             Some(applications::NAME_TAKEN)
@@ -1275,9 +1458,22 @@ async fn a_refused_name_spends_no_change() {
     // Two changes spent (the creates), the third and fourth are this
     // rename and its settings; another is over the limit, and changes
     // nothing either.
-    applications::save_settings(&d, &ada, ivr.id, Some("Main IVR"), &[], &[]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        ivr.id,
+        applications::SettingsForm::new(Some("Main IVR"), &[], &[]),
+    )
+    .await
+    .unwrap();
     let before = Snapshot::take(&d).await;
-    let spent = applications::save_settings(&d, &ada, ivr.id, Some("IVR"), &[], &[]).await;
+    let spent = applications::save_settings(
+        &d,
+        &ada,
+        ivr.id,
+        applications::SettingsForm::new(Some("IVR"), &[], &[]),
+    )
+    .await;
     assert!(matches!(spent, Err(AppError::TooManyRequests(_))), "{spent:?}");
     before.assert_unchanged(&d).await;
 }
@@ -1488,7 +1684,15 @@ async fn changes_waiting_behind_their_users_disabling_are_refused() {
     });
     let save = tokio::spawn({
         let (d, bob) = (d.clone(), bob.clone());
-        async move { applications::save_settings(&d, &bob, app.id, Some("IVR 2"), &[], &[]).await }
+        async move {
+            applications::save_settings(
+                &d,
+                &bob,
+                app.id,
+                applications::SettingsForm::new(Some("IVR 2"), &[], &[]),
+            )
+            .await
+        }
     });
     let deploy = tokio::spawn({
         let (d, bob) = (d.clone(), bob.clone());
@@ -1788,9 +1992,23 @@ async fn a_librarys_owner_is_not_told_the_names_of_applications_they_cannot_see(
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
     let lib = js_libraries::add(&d, &bob, library("Greeting", "1")).await.unwrap();
     let mine = applications::create(&d, &bob, "Bob's IVR").await.unwrap();
-    applications::save_settings(&d, &bob, mine.id, None, &[lib.id], &[]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &bob,
+        mine.id,
+        applications::SettingsForm::new(None, &[lib.id], &[]),
+    )
+    .await
+    .unwrap();
     let hidden = applications::create(&d, &ada, "Merger plans").await.unwrap();
-    applications::save_settings(&d, &ada, hidden.id, None, &[lib.id], &[]).await.unwrap();
+    applications::save_settings(
+        &d,
+        &ada,
+        hidden.id,
+        applications::SettingsForm::new(None, &[lib.id], &[]),
+    )
+    .await
+    .unwrap();
 
     let listed = js_libraries::list(&d, &bob).await.unwrap();
     let seen = used_by(&["Bob's IVR"], 1);

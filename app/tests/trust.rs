@@ -470,7 +470,13 @@ async fn an_unverified_user_stores_no_libraries_or_applications() {
     assert_eq!(updated.err(), Some(AppError::Forbidden(unverified_refusal())));
     let copied = applications::clone(&d, &ada, app.id).await;
     assert_eq!(copied.err(), Some(AppError::Forbidden(unverified_refusal())));
-    let attached = applications::save_settings(&d, &ada, app.id, None, &[kept.id], &[]).await;
+    let attached = applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(None, &[kept.id], &[]),
+    )
+    .await;
     assert_eq!(attached.err(), Some(AppError::Forbidden(unverified_refusal())));
     before.assert_unchanged(&d).await;
 }

@@ -531,9 +531,10 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
 /// shows as waiting); any other way is refused when the link is used.
 #[tokio::test]
 async fn an_admins_email_change_link_stops_when_the_admin_is_removed() {
-    for removal in ["demoted", "disabled", "deleted", "demoted elsewhere"] {
+    for removal in ["demoted", "disabled", "deleted", "merged away", "demoted elsewhere"] {
         let (d, _) = fresh_domain().await;
         let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+        let gil = account_with_admin(&d, "Globex", "gil@example.com").await.admin().unwrap();
         let mal = add_user(&d, ada.account_id(), "mal@example.com", true).await;
         let val = add_user(&d, ada.account_id(), "val@example.com", false).await;
         let (ada, mal_admin) = (ada.admin().unwrap(), mal.admin().unwrap());
@@ -545,6 +546,17 @@ async fn an_admins_email_change_link_stops_when_the_admin_is_removed() {
                 .map(|_| ()),
             "disabled" => users::disable(&d, &ada, mal.user_id()).await.map(|_| ()),
             "deleted" => users::delete(&d, &ada, mal.user_id()).await,
+            // The operator merges Acme into Globex: Acme's admins become users.
+            "merged away" => {
+                let operator = app::domain::core::actor::Operator::from_command_line();
+                let merged = app::domain::operator::merge_accounts(
+                    &d,
+                    &operator,
+                    "ada@example.com",
+                    "gil@example.com",
+                );
+                merged.await.map(|_| ())
+            }
             _ => user::Entity::update_many()
                 .col_expr(user::Column::IsAdmin, sea_orm::sea_query::Expr::value(false))
                 .filter(user::Column::Id.eq(mal.user_id()))
@@ -559,7 +571,8 @@ async fn an_admins_email_change_link_stops_when_the_admin_is_removed() {
             _ => link_withdrawn(Purpose::ChangeEmail),
         };
         if why != REQUESTER_GONE {
-            let page = users::list_users(&d, &ada, "", UserSort::Email, None).await.unwrap();
+            let admin = if removal == "merged away" { &gil } else { &ada };
+            let page = users::list_users(&d, admin, "", UserSort::Email, None).await.unwrap();
             let val_row = page.rows.iter().find(|r| r.id == val.user_id()).unwrap();
             assert_eq!(val_row.pending_email, None, "{removal}: nothing waits any more");
         }

@@ -45,6 +45,8 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await page.getByLabel('Kind').selectOption({ label: 'Phone number requested' });
   await expect(table.locator('tbody tr')).toHaveCount(1);
   await expect(table.getByRole('cell', { name: 'Phone number requested' })).toBeVisible();
+  // The table drawn anew is said to a screen reader.
+  await expect(page.getByRole('status').filter({ hasText: '1 event shown.' })).toBeAttached();
   // Its time is to the minute, as every time in the console; the element
   // keeps the seconds for the machine.
   const time = table.locator('tbody tr td.when time');

@@ -11,6 +11,8 @@ test('add a library, create an application, attach it, see it used, deploy a num
 
   // A library: the count follows the typing and a syntax error is pointed at.
   await openTab(page, 'JS Libraries');
+  // The tab swapped in place is said to a screen reader.
+  await expect(page.getByRole('status').filter({ hasText: 'JS Libraries tab' })).toBeAttached();
   await expect(page.getByText('You have no JS libraries yet.')).toBeVisible();
   await page.getByRole('button', { name: 'Add JS Library' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add JS Library' });
@@ -224,6 +226,42 @@ test('a library deleted elsewhere while Settings is open is refused once, then t
   await expect(page.getByRole('row', { name: /Main IVR/ }).getByText('Farewell')).toBeVisible();
 });
 
+test('settings saved in another window while Settings is open are not written over', async ({ page, context }) => {
+  await signUp(page, uniqueEmail('settings-version'));
+  await openTab(page, 'JS Libraries');
+  await addJsLibrary(page, 'Greeting');
+  await addJsLibrary(page, 'Farewell');
+  await openTab(page, 'Applications');
+  await page.getByLabel('New application name').fill('Main IVR');
+  await page.getByRole('button', { name: 'Create Application' }).click();
+  await page.getByRole('button', { name: 'Settings of Main IVR' }).click();
+  const settings = page.getByRole('dialog', { name: 'Settings of Main IVR' });
+  await settings.getByRole('checkbox', { name: 'Farewell' }).check();
+  // Meanwhile, in another window, Greeting is attached.
+  const other = await context.newPage();
+  await other.goto('/account/applications');
+  await ready(other);
+  await other.getByRole('button', { name: 'Settings of Main IVR' }).click();
+  const there = other.getByRole('dialog', { name: 'Settings of Main IVR' });
+  await there.getByRole('checkbox', { name: 'Greeting' }).check();
+  await there.getByRole('button', { name: 'Save Settings' }).click();
+  await expect(there).toBeHidden();
+  await other.close();
+
+  await settings.getByRole('button', { name: 'Save Settings' }).click();
+  await expect(settings.getByText('The settings of this application were saved in another window since you opened them.', { exact: false })).toBeVisible();
+  await settings.getByRole('button', { name: 'Cancel' }).click();
+  await settings.getByRole('button', { name: 'Discard Changes' }).click();
+  await expect(settings).toBeHidden();
+  // Opened again, the dialog shows the other window's save, and adds to it.
+  await page.getByRole('button', { name: 'Settings of Main IVR' }).click();
+  await expect(settings.getByRole('checkbox', { name: 'Greeting' })).toBeChecked();
+  await settings.getByRole('checkbox', { name: 'Farewell' }).check();
+  await settings.getByRole('button', { name: 'Save Settings' }).click();
+  await expect(settings).toBeHidden();
+  await expect(page.getByRole('row', { name: /Main IVR/ }).getByRole('cell', { name: 'Farewell, Greeting' })).toBeVisible();
+});
+
 test('sharing an application, and Stop Sharing that asks first', async ({ page }) => {
   const email = uniqueEmail('share');
   await signUp(page, email);
@@ -234,7 +272,12 @@ test('sharing an application, and Stop Sharing that asks first', async ({ page }
   await page.getByRole('button', { name: 'Share Main IVR' }).click();
   const share = page.getByRole('dialog', { name: 'Share Main IVR' });
   await expect(share.getByText('Nobody yet.')).toBeVisible();
+  // What a search found is said, "nobody" too (the list's own line is no
+  // option the arrow keys reach).
+  await share.getByLabel('Share With').fill('Zed');
+  await expect(share.getByRole('status').filter({ hasText: 'No user matches.' })).toBeAttached();
   await share.getByLabel('Share With').fill('Bob');
+  await expect(share.getByRole('status').filter({ hasText: '1 user found.' })).toBeAttached();
   await share.getByRole('option', { name: /Bob Builder/ }).click();
   const stop = share.getByRole('button', { name: 'Stop sharing with Bob Builder' });
   await expect(stop).toBeVisible();

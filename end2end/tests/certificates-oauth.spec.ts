@@ -140,6 +140,9 @@ test('connect a Stripe account through the OAuth flow against the local provider
   expect(landed!.url()).toMatch(/\/account\/oauth-tokens\?oauth=invalid_state$/);
   await ready(page);
   await expect(page.getByText('Stripe was not connected: that link was not started here', { exact: false })).toBeVisible();
+  // Past the tabs, and drawn with the page (not read out as a status
+  // change), the outcome takes the focus.
+  await expect(page.getByText('Stripe was not connected: that link was not started here', { exact: false })).toBeFocused();
   await expect(page.getByRole('cell', { name: 'acct_e2eConnected', exact: true })).toHaveCount(1);
   expect(issuedCodes.has(validCode), 'the server never exchanged the code').toBe(true);
 

@@ -1,8 +1,7 @@
 //! Signed-out visitors of My Account pages go to log in, and come back after.
 //! Answered before any rendering: the page itself also redirects (for
 //! client-side navigation), but a server render that only redirects is wasted
-//! work, and leptos 0.8 renders that end in a redirect occasionally stalled
-//! under concurrent load in our tests. The session found here is handed to
+//! work. The session found here is handed to
 //! the render, which then looks it up no more. The pages that start a new
 //! session (log-in, sign-up, an invitation, a reset link) get it too, only to tell a
 //! signed-in visitor who they are and that going on ends that session.

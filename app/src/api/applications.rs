@@ -54,16 +54,21 @@ pub async fn share_choices(id: i32, search: String) -> Result<Vec<UserChoice>, A
     applications::share_choices(&domain()?, &member().await?, id, &search).await
 }
 
-/// JSON: the name (optional: absent keeps it) and two lists of ids.
+/// JSON: the name (optional: absent keeps it), two lists of ids, and the
+/// version the dialog opened on (`ApplicationRow::version`; absent: saved
+/// over whatever changed since).
 #[server(prefix = "/fn", endpoint = "save_application_settings", input = Json)]
 pub async fn save_application_settings(
     id: i32,
     name: Option<String>,
     library_ids: Vec<i32>,
     integration_ids: Vec<i32>,
+    #[server(default)] opened: Option<String>,
 ) -> Result<ApplicationRow, AppError> {
     use super::web::*;
-    use crate::domain::features::applications;
+    use crate::domain::features::applications::{self, SettingsForm};
     let (d, me) = (domain()?, member().await?);
-    applications::save_settings(&d, &me, id, name.as_deref(), &library_ids, &integration_ids).await
+    let form = SettingsForm::new(name.as_deref(), &library_ids, &integration_ids)
+        .opened_on(opened.as_deref());
+    applications::save_settings(&d, &me, id, form).await
 }

@@ -232,6 +232,34 @@ where
     })
 }
 
+/// The version of a row (`id` at `version`) an edit opens on: the row's,
+/// or, if `saves` saved it since, that save's (`saved` reads the id and
+/// version of what a save returned). A list keeps showing its rows while it
+/// reloads, so a row may be older than the save just made. Versions are
+/// counts of microseconds: the newer is the larger.
+pub fn opened_version<S>(
+    (id, version): (i32, &str),
+    saves: ServerAction<S>,
+    saved: fn(&S::Output) -> (i32, &str),
+) -> String
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let newer = saves.value().with_untracked(|answer| match answer {
+        Some(Ok(answer)) => match saved(answer) {
+            (saved_id, saved) if saved_id == id => Some(saved.to_owned()),
+            _ => None,
+        },
+        _ => None,
+    });
+    let number = |version: &str| version.parse::<i64>().unwrap_or(i64::MIN);
+    match newer {
+        Some(newer) if number(&newer) > number(version) => newer,
+        _ => version.to_owned(),
+    }
+}
+
 /// What a form says when its session ended while it was open (logged out
 /// elsewhere, expired, disabled); `FormStatus` adds a link to log in.
 pub const SESSION_ENDED: &str = "Your session has ended.";

@@ -161,6 +161,8 @@ pub(crate) fn refusal(err: AppError, admin_only: bool) -> AnyView {
     match err {
         AppError::Forbidden(why) if admin_only => view! { <Refused message=why /> }.into_any(),
         AppError::Unauthenticated => view! { <SessionEnded /> }.into_any(),
-        err => view! { <p class="alert error">{err.to_string()}</p> }.into_any(),
+        // An alert: a list reloaded after a save or a delete fails here,
+        // while the focus is on the notice that the change was made.
+        err => view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any(),
     }
 }

@@ -150,8 +150,11 @@ pub fn Modal(
             <Show when=move || open.get()>
                 <h2 id=heading_id.clone()>{move || title.get()}</h2>
                 <Show when=move || asking.get()>
-                    <div class="discard" role="alert">
-                        <p>"You have changes that are not saved. Close and discard them?"</p>
+                    // The alert is the question alone: its buttons read
+                    // out as part of it would be cut short by the focus
+                    // moving to Keep Editing.
+                    <div class="discard">
+                        <p role="alert">"You have changes that are not saved. Close and discard them?"</p>
                         <div class="actions">
                             <button type="button" class="danger" on:click=move |_| open.set(false)>"Discard Changes"</button>
                             <button type="button" id=keep_id.get_value() on:click=keep_editing>"Keep Editing"</button>

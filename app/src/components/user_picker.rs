@@ -236,6 +236,16 @@ fn picker(
                     </li>
                 })}
             </ul>
+            // What the search found, read out: the list's own "No user
+            // matches." is an option the arrow keys cannot reach.
+            <p class="sr-only" role="status">
+                {move || (open.get() && answered.get()).then(|| match (problem.get(), choices.with(Vec::len)) {
+                    (Some(problem), _) => problem,
+                    (None, 0) => "No user matches.".into(),
+                    (None, 1) => "1 user found.".into(),
+                    (None, found) => format!("{found} users found."),
+                })}
+            </p>
             <p class="error" id=error_id aria-live="polite">{move || error.get()}</p>
         </div>
     }

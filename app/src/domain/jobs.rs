@@ -37,7 +37,8 @@ pub async fn deliver_mail(
 }
 
 /// The hourly clean-up: unverified accounts past their week, invitees whose
-/// invitation expired a week ago, expired throttling records and limit
+/// invitation expired a week ago or who were first invited 30 days ago
+/// (`invitations::INVITATION_MAX_AGE`), expired throttling records and limit
 /// counts, sessions, log-in challenges and OAuth states, activity events past their
 /// retention, invitation declines past their hold, and old emails (in the
 /// outbox and, with the embedded default, in the mail folder `transport`

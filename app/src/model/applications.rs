@@ -17,6 +17,9 @@ pub struct ApplicationRow {
     pub shared_with: Vec<UserChoice>,
     pub libraries: Vec<Named>,
     pub integrations: Vec<Named>,
+    /// The version of its settings, which the Settings dialog sends back
+    /// (see `SaveApplicationSettings::opened`).
+    pub version: String,
 }
 
 /// The Applications page: what the user sees and may do.

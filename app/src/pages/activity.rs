@@ -100,6 +100,23 @@ pub fn ActivityTab() -> impl IntoView {
         move || asked.get(),
         |(f, before)| list_activity(f.user_id, f.kind, f.from, f.to, before),
     );
+    // Said to a screen reader after each filter or page, as the table
+    // drawn anew is heard by nobody (the Users tab does the same). Not on
+    // the first run: the region is empty as served, as in the browser.
+    let said = RwSignal::new(None::<String>);
+    Effect::new(move |seen: Option<()>| {
+        let summary = events.with(|page| match page {
+            Some(Ok(page)) => Some(match page.rows.len() {
+                0 => "No activity matches these filters.".to_owned(),
+                1 => "1 event shown.".to_owned(),
+                shown => format!("{shown} events shown."),
+            }),
+            _ => None,
+        });
+        if seen.is_some() && summary.is_some() {
+            said.set(summary);
+        }
+    });
     let restart = move || {
         pages.set(Vec::new());
         before.set(None);
@@ -275,6 +292,7 @@ pub fn ActivityTab() -> impl IntoView {
             <h2 id="activity-heading">"Activity"</h2>
             <Suspense>{admin_toolbar}</Suspense>
             <Loaded resource=events view=table admin_only=true />
+            <p class="sr-only" role="status">{move || said.get()}</p>
         </section>
     }
 }

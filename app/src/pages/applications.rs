@@ -10,7 +10,7 @@ use crate::api::applications::{
     SaveApplicationSettings, ShareApplication, UnshareApplication,
 };
 use crate::components::action::{
-    announce, field_error, form_action, form_error, successes, successes_or_gone,
+    announce, field_error, form_action, form_error, opened_version, successes, successes_or_gone,
 };
 use crate::components::focus_by_id;
 use crate::components::form::{DoneNotice, Field, FormStatus};
@@ -20,7 +20,8 @@ use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::components::user_picker::UserPicker;
 use crate::model::{
-    ApplicationRow, Applications, Named, UserChoice, INTEGRATION_GONE, LIBRARY_GONE, NAME_MAX,
+    AppError, ApplicationRow, Applications, Named, UserChoice, INTEGRATION_GONE, LIBRARY_GONE,
+    NAME_MAX,
 };
 
 /// What a row's buttons do: the Settings dialog is the rows' edit dialog;
@@ -60,10 +61,13 @@ pub fn ApplicationsTab() -> impl IntoView {
     // dialog's choices come with the list, and stale they could only be
     // refused again until the page was reloaded. (The dialog is open, so
     // no create form is being typed in; the dialog's own ticks are drawn
-    // afresh from what is offered.)
+    // afresh from what is offered.) So does one refused because the
+    // settings were saved in another window since the dialog opened: the
+    // row it opens on again must be the one saved.
     let choices_gone = Memo::new(move |last: Option<&usize>| {
         let version = save.version().get();
         let gone = save.value().with(|answer| match answer {
+            Some(Err(AppError::Conflict(_))) => true,
             // Gone meanwhile, not "At most N at a time."
             Some(Err(err)) => {
                 err.message_for("libraries").as_deref() == Some(LIBRARY_GONE)
@@ -329,6 +333,7 @@ fn SettingsForm(
         app.integrations.iter().map(|i| i.id).filter(|id| offered(&integrations, id));
     let chosen_integrations = RwSignal::new(chosen_integrations.collect::<Vec<_>>());
     let id = app.id;
+    let opened = opened_version((id, &app.version), save, |saved| (saved.id, &saved.version));
     // A form, so Enter in the name saves as in every other dialog; the
     // ticked boxes are sent from the signals, not as form fields.
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -341,6 +346,7 @@ fn SettingsForm(
             name: Some(name.get_untracked()),
             library_ids: chosen_libraries.get_untracked(),
             integration_ids: chosen_integrations.get_untracked(),
+            opened: Some(opened.clone()),
         });
     };
     view! {

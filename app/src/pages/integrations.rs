@@ -252,7 +252,9 @@ fn LockedField(label: &'static str, id: &'static str, value: String) -> impl Int
     view! {
         <div class="field">
             <label for=id>{label}</label>
-            <input id=id type="text" value=value disabled=true aria-describedby=LOCKED_HINT />
+            // Read-only, not disabled: a disabled field is skipped by Tab,
+            // and its hint never read.
+            <input id=id type="text" value=value readonly=true aria-describedby=LOCKED_HINT />
         </div>
     }
 }

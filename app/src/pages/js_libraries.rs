@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use crate::api::js_libraries::{
     js_library_code, list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary,
 };
-use crate::components::action::{announce, answers, field_error, form_action, form_error};
+use crate::components::action::{
+    announce, answers, field_error, form_action, form_error, opened_version,
+};
 use crate::components::form::{until_edited, DoneNotice, Field, FormStatus};
 use crate::components::js_syntax::syntax_problem;
 use crate::components::loaded::{server_resource, Loaded};
@@ -89,20 +91,13 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
     }
 }
 
-/// The version of `row` Edit opens on: the row's, or, if this page saved it
-/// since, that save's (the list keeps showing its rows while it reloads, so
-/// a row may be older than the save just made).
-fn opened_version(row: &JsLibraryRow, update: Option<ServerAction<UpdateJsLibrary>>) -> String {
-    let saved = update.and_then(|update| {
-        update.value().with_untracked(|answer| match answer {
-            Some(Ok(saved)) if saved.id == row.id => Some(saved.version.clone()),
-            _ => None,
-        })
-    });
-    let number = |version: &str| version.parse::<i64>().unwrap_or(i64::MIN);
-    match saved {
-        Some(saved) if number(&saved) > number(&row.version) => saved,
-        _ => row.version.clone(),
+/// The version of `row` Edit opens on (see [`opened_version`]).
+fn version_to_send(row: &JsLibraryRow, update: Option<ServerAction<UpdateJsLibrary>>) -> String {
+    match update {
+        Some(update) => {
+            opened_version((row.id, &row.version), update, |saved| (saved.id, &saved.version))
+        }
+        None => row.version.clone(),
     }
 }
 
@@ -164,7 +159,7 @@ fn LibraryForm(
         <FormStatus error=form_error(result, FIELDS) />
         {row.as_ref().map(|r| view! {
             <input type="hidden" name="id" value=r.id />
-            <input type="hidden" name="opened" value=opened_version(r, update) />
+            <input type="hidden" name="opened" value=version_to_send(r, update) />
         })}
         <Field label="Name" name="name" form=prefix value=row.as_ref().map(|r| r.name.clone()).unwrap_or_default() maxlength=NAME_MAX error=field_error(result, "name") />
         <Field label="Description" name="description" form=prefix optional=true value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=DESCRIPTION_MAX error=field_error(result, "description") />

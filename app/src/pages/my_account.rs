@@ -10,7 +10,7 @@ use crate::api::log_in::LogOut;
 use crate::components::address::{here, log_in_url};
 use crate::components::loaded::{loading, past_dry_runs};
 use crate::components::signed_in::{signed_in_user_resource, UserResource};
-use crate::components::tabs::TabBar;
+use crate::components::tabs::{Tab, TabBar};
 use crate::model::{AppError, UNVERIFIED_LIMITS};
 
 #[component]
@@ -20,6 +20,18 @@ pub fn MyAccountPage() -> impl IntoView {
     provide_context(super::phone_numbers::UnsavedOwners::new());
     let location = use_location();
     let main = NodeRef::<leptos::html::Main>::new();
+    // The tab opened by a link, after the first (which the page's load
+    // says): "Phone Numbers tab".
+    let opened = RwSignal::new(String::new());
+    Effect::new(move |first: Option<()>| {
+        let path = location.pathname.get();
+        let path = path.trim_end_matches('/');
+        if first.is_some() {
+            if let Some(tab) = Tab::ALL.into_iter().find(|tab| tab.path() == path) {
+                opened.set(format!("{} tab", tab.label()));
+            }
+        }
+    });
 
     // The tab content (<Outlet/>) sits beside this Transition, not inside it:
     // nested suspending routes are a known hydration trap (leptos #3726).
@@ -84,6 +96,9 @@ pub fn MyAccountPage() -> impl IntoView {
             // On a wide screen the tabs float at the left of what follows
             // them (the stylesheet): in the chrome's Transition, as the user
             // resource may be read in one Suspense only (leptos #4851).
+            // The router swaps a tab's content in place, the focus staying
+            // on its link: said, or a screen reader user hears nothing change.
+            <p class="sr-only" role="status">{move || opened.get()}</p>
             <main id="main" tabindex="-1" node_ref=main>
                 <Outlet />
             </main>

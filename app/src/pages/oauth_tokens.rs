@@ -15,6 +15,9 @@ use crate::components::support::ContactSupport;
 use crate::components::table::{DataTable, DeleteButton, RowActions};
 use crate::model::{OAuthTokenRow, OAuthTokens};
 
+/// The id of the callback's outcome, where the focus goes on return.
+const OUTCOME: &str = "oauth-outcome";
+
 /// The fixed message for each outcome the callback reports.
 fn outcome_message(code: &str) -> Option<(bool, &'static str)> {
     match code {
@@ -46,6 +49,12 @@ pub fn OAuthTokensTab() -> impl IntoView {
             return;
         };
         if url.search_params().has("oauth") {
+            // Drawn with the page, the outcome is not read out as a status
+            // would be, and past the tabs it is not seen first: it takes
+            // the focus.
+            if outcome.get_untracked().is_some() {
+                crate::components::focus_by_id(OUTCOME);
+            }
             url.search_params().delete("oauth");
             if let Ok(history) = window.history() {
                 let _ = history.replace_state_with_url(
@@ -143,7 +152,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="oauth-heading">
             <h2 id="oauth-heading">"OAuth Tokens"</h2>
-            {move || outcome.get().map(|(ok, text)| view! { <p class=if ok { "alert success" } else { "alert error" } role="status">{text}</p> })}
+            {move || outcome.get().map(|(ok, text)| view! { <p id=OUTCOME tabindex="-1" class=if ok { "alert success" } else { "alert error" } role="status">{text}</p> })}
             <Loaded resource=tokens view=body />
             <DoneNotice done />
         </section>

@@ -3,7 +3,26 @@
 //! it changed are saved. Another admin's change since the form opened, to
 //! any other field, stands; one to the same field is refused beside it
 //! rather than undone unseen.
+//!
+//! Forms that save a thing whole, which only its owner edits (a JS library,
+//! an application's settings), send the version they opened on instead: a
+//! save made meanwhile, in another window, is refused rather than undone.
+use chrono::{DateTime, Utc};
+
 use crate::domain::core::validation::Errors;
+
+/// A row's version, as a list carries it and an edit sends it back: when it
+/// last changed, to the microsecond both databases keep.
+pub fn version_of(changed_at: DateTime<Utc>) -> String {
+    changed_at.timestamp_micros().to_string()
+}
+
+/// Whether an edit opened on `opened` (`None`: sent by a page that predates
+/// versions, saved over whatever changed) was opened before the change at
+/// `changed_at`.
+pub fn is_stale(opened: Option<&str>, changed_at: DateTime<Utc>) -> bool {
+    opened.is_some_and(|opened| opened != version_of(changed_at))
+}
 
 /// A form as sent, and the values it opened with (`None`, from a page that
 /// predates them: every field is set as sent).

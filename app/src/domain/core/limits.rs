@@ -1,5 +1,6 @@
-//! The numbers that bound what a session, a log-in or an account may do,
-//! in one place so the README and the code agree.
+//! The numbers that bound a session, a log-in's throttle, an account's plan
+//! and what an account keeps. How often each thing may be done is in
+//! `quota`; how long each link lives, in `tokens`.
 use chrono::Duration;
 use sea_orm::{ConnectionTrait, EntityTrait};
 

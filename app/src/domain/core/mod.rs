@@ -67,11 +67,13 @@ pub struct Domain {
     pub outbound: Arc<outbound::Outbound>,
     /// The OAuth provider (Stripe Connect) and this server's clients.
     pub oauth: Arc<OAuthConfig>,
-    /// When failed log-ins slow down and lock.
+    /// When failed log-ins, 2FA codes and password re-checks slow down and lock.
     pub throttle: ThrottlePolicy,
     /// Where toll-free numbers come from.
     pub numbers: Arc<dyn NumberProvider>,
-    /// How many emails and numbers each subject may spend.
+    /// How often each subject (a user, an account, an address, the
+    /// platform) may do what costs others: emails, numbers, sign-ins,
+    /// password checks, changes, exports, Stripe starts (`quota::Action`).
     pub quotas: QuotaPolicy,
     /// How many of each thing an account keeps at most.
     pub holdings: limits::Holdings,

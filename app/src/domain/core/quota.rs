@@ -25,7 +25,8 @@ use crate::model::AppError;
 pub enum Action {
     /// A password-reset link, asked for by the user or sent by an admin.
     PasswordReset,
-    /// A verification link resent to a sign-up's address.
+    /// A verification link to a sign-up's address: the sign-up's first,
+    /// and each one resent.
     Verification,
     /// An invitation (activation link), first or resent.
     Invitation,
@@ -64,7 +65,8 @@ pub enum Action {
     /// right passwords would hold the hashing thread without end.
     PasswordCheck,
     /// A CSV download of the Activity tab: up to 100,000 events read and
-    /// written out at once, asked for by any admin, and every sign-up is one.
+    /// written out (in batches of a thousand), asked for by any admin, and
+    /// every sign-up is one.
     ActivityExport,
     /// A Stripe connection started: a state row kept until it is used or
     /// expires, and at most one call to Stripe with the platform's secret,

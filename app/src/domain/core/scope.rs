@@ -5,7 +5,8 @@
 //!
 //! Every entity with an `account_id` implements [`AccountOwned`] (a test in
 //! `app/tests/layers.rs` fails when one does not), and no other domain module
-//! filters by an account column by hand (the same test checks).
+//! filters by an account column by hand (the same test checks), but the
+//! operator's and the jobs', whose work spans accounts.
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -212,9 +213,10 @@ pub enum Deleting {
 }
 
 /// Serialises admin changes within one account: on PostgreSQL the UPDATE locks
-/// the account's row until commit; on SQLite a transaction that writes first
-/// takes the database's write lock at once. Either way a second admin's
-/// change waits, then sees the first one's result.
+/// the account's row until commit; on SQLite every transaction takes the
+/// database's write lock at its BEGIN (`db::begin`), so the UPDATE adds
+/// nothing there. Either way a second admin's change waits, then sees the
+/// first one's result.
 pub async fn lock_account(txn: &DatabaseTransaction, account_id: i32) -> Result<(), AppError> {
     account::Entity::update_many()
         .col_expr(account::Column::CompanyName, Expr::col(account::Column::CompanyName))

@@ -10,6 +10,8 @@ pub struct Model {
     pub owner_id: i32,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// When its settings were last saved (none since it was created: `None`).
+    pub settings_saved_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

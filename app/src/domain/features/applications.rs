@@ -14,6 +14,7 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::db::delete_found;
+use crate::domain::core::edits::{self, version_of};
 use crate::domain::core::limits::{self, distinct};
 use crate::domain::core::names;
 use crate::domain::core::people;
@@ -333,6 +334,7 @@ async fn rows(
         shared_with.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
         let libs = attached(&library_links, &library_names, app.id);
         let ints = attached(&integration_links, &integration_names, app.id);
+        let version = version_of(settings_version(&app));
         out.push(ApplicationRow {
             id: app.id,
             name: app.name,
@@ -341,6 +343,7 @@ async fn rows(
             shared_with,
             libraries: libs,
             integrations: ints,
+            version,
         });
     }
     Ok(out)
@@ -728,30 +731,112 @@ pub async fn share_choices(
     people::choices_among(d, scope, search).await
 }
 
+/// Said when an application's settings were saved (in another window)
+/// since its Settings dialog opened: only its owner saves them, so that is
+/// where the change came from, and saving the dialog's lists whole would
+/// undo it unseen.
+pub const SETTINGS_CHANGED_SINCE_OPENED: &str = "The settings of this application were saved \
+     in another window since you opened them. Close this dialog and open Settings again to see \
+     that change, then make yours.";
+
+/// When the application's settings last changed: its version
+/// (`ApplicationRow::version`).
+fn settings_version(app: &application::Model) -> chrono::DateTime<chrono::Utc> {
+    app.settings_saved_at.unwrap_or(app.created_at)
+}
+
+/// What a Settings dialog sends.
+pub struct SettingsForm<'a> {
+    /// `None` keeps the name.
+    pub name: Option<&'a str>,
+    pub library_ids: &'a [i32],
+    pub integration_ids: &'a [i32],
+    /// The version the dialog opened on (`None`: saved over whatever
+    /// changed since).
+    pub opened: Option<&'a str>,
+}
+
+impl<'a> SettingsForm<'a> {
+    pub fn new(name: Option<&'a str>, library_ids: &'a [i32], integration_ids: &'a [i32]) -> Self {
+        SettingsForm { name, library_ids, integration_ids, opened: None }
+    }
+
+    pub fn opened_on(self, opened: Option<&'a str>) -> Self {
+        SettingsForm { opened, ..self }
+    }
+}
+
+/// Whether saving `form` (its name as checked) would change `app`'s
+/// settings as they are saved now.
+async fn changes(
+    conn: &impl ConnectionTrait,
+    app: &application::Model,
+    form: &SettingsForm<'_>,
+    name: Option<&str>,
+) -> Result<bool, AppError> {
+    let libraries: Vec<i32> = app_library::Entity::find()
+        .select_only()
+        .column(app_library::Column::LibraryId)
+        .filter(app_library::Column::ApplicationId.eq(app.id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let integrations: Vec<i32> = app_integration::Entity::find()
+        .select_only()
+        .column(app_integration::Column::IntegrationId)
+        .filter(app_integration::Column::ApplicationId.eq(app.id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(name.is_some_and(|name| name != app.name)
+        || dedup(&libraries) != dedup(form.library_ids)
+        || dedup(&integrations) != dedup(form.integration_ids))
+}
+
+/// Whether `form` was opened on another version than `app`'s and would
+/// change what is saved now. A save of what is already there (a double
+/// submit, the same change made in two windows) is no clash.
+async fn is_stale(
+    conn: &impl ConnectionTrait,
+    app: &application::Model,
+    form: &SettingsForm<'_>,
+    name: Option<&str>,
+) -> Result<bool, AppError> {
+    Ok(edits::is_stale(form.opened, settings_version(app))
+        && changes(conn, app, form, name).await?)
+}
+
+fn settings_changed_since_opened() -> AppError {
+    AppError::Conflict(SETTINGS_CHANGED_SINCE_OPENED.into())
+}
+
 /// The application's settings (its owner's only), in one transaction: its
 /// name, when given, and exactly these libraries and integrations of the
 /// account, replacing the previous ones. A refused name changes nothing.
 /// The new name must differ from the owner's other applications, capitals
 /// aside (a change of capitals alone is a rename): checked before a change
 /// is counted and again under the account's lock, which a create or clone
-/// racing it takes too.
+/// racing it takes too; so is the version the dialog opened on.
 pub async fn save_settings(
     d: &Domain,
     me: &Member,
     id: i32,
-    name: Option<&str>,
-    library_ids: &[i32],
-    integration_ids: &[i32],
+    form: SettingsForm<'_>,
 ) -> Result<ApplicationRow, AppError> {
+    let SettingsForm { library_ids, integration_ids, .. } = form;
     limits::at_most("libraries", library_ids.len(), limits::IDS_MAX)?;
     limits::at_most("integrations", integration_ids.len(), limits::IDS_MAX)?;
-    let name = name
+    let name = form
+        .name
         .map(|name| validation::one_line_name(name, "Name").map_err(|m| AppError::field("name", m)))
         .transpose()?;
     me.verified(&d.db).await?;
+    let app = find_owned(&d.db, me, id).await?;
+    if is_stale(&d.db, &app, &form, name.as_deref()).await? {
+        return Err(settings_changed_since_opened());
+    }
     let mut renamed = false;
     if let Some(name) = &name {
-        let app = find_owned(&d.db, me, id).await?;
         refuse_taken_by_another(&d.db, &app, name).await?;
         renamed = *name != app.name;
     }
@@ -763,15 +848,29 @@ pub async fn save_settings(
     lock_account(&txn, me.account_id()).await?;
     // Read again under the lock, which disabling the user takes too.
     me.verified(&txn).await?;
-    let mut app = find_owned(&txn, me, id).await?;
+    let app = find_owned(&txn, me, id).await?;
+    let changes = changes(&txn, &app, &form, name.as_deref()).await?;
+    if changes && edits::is_stale(form.opened, settings_version(&app)) {
+        return Err(settings_changed_since_opened());
+    }
+    let mut saved = application::ActiveModel::from(app.clone());
+    let mut rename = None;
     if let Some(name) = name.filter(|name| *name != app.name) {
         refuse_taken_by_another(&txn, &app, &name).await?;
-        let event = Event::new(ActivityKind::ApplicationRenamed, &name)
-            .detail(format!("from {}", app.name));
-        let mut renamed = application::ActiveModel::from(app);
-        renamed.name = Set(name);
-        app = renamed.update(&txn).await?;
-        activity::record(d, &txn, by, event).await?;
+        rename = Some(
+            Event::new(ActivityKind::ApplicationRenamed, &name)
+                .detail(format!("from {}", app.name)),
+        );
+        saved.name = Set(name);
+    }
+    // A save of what is there already is no new version: a dialog opened
+    // before it saves as before.
+    if changes {
+        saved.settings_saved_at = Set(Some(d.clock.now()));
+    }
+    let app = saved.update(&txn).await?;
+    if let Some(rename) = rename {
+        activity::record(d, &txn, by, rename).await?;
     }
     let mut errors = Errors::default();
     let libraries = Scoped::of(me)

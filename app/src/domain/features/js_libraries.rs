@@ -11,6 +11,7 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Member;
 use crate::domain::core::clock;
 use crate::domain::core::db::delete_found;
+use crate::domain::core::edits::{self, version_of};
 use crate::domain::core::names;
 use crate::domain::core::scope::{lock_account, Deleting, Scoped};
 use crate::domain::core::validation::{self, Errors};
@@ -54,19 +55,11 @@ impl From<LibraryForm> for LibraryEdit {
 pub const CHANGED_SINCE_OPENED: &str = "This library was changed in another window since you \
      opened it. Close this dialog and open Edit again to see that change, then make yours.";
 
-/// A library's version, as rows carry it and Edit sends it back: its last
-/// change's time, to the microsecond both databases keep.
-fn version_of(updated_at: chrono::DateTime<chrono::Utc>) -> String {
-    updated_at.timestamp_micros().to_string()
-}
-
 /// Refuses an edit opened on another version than `found`'s.
 fn refuse_stale(opened: Option<&str>, found: &js_library::Model) -> Result<(), AppError> {
-    match opened {
-        Some(opened) if opened != version_of(found.updated_at) => {
-            Err(AppError::Conflict(CHANGED_SINCE_OPENED.into()))
-        }
-        _ => Ok(()),
+    match edits::is_stale(opened, found.updated_at) {
+        true => Err(AppError::Conflict(CHANGED_SINCE_OPENED.into())),
+        false => Ok(()),
     }
 }
 

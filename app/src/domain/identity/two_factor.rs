@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, Set, TryInsertResult,
+    QueryFilter, QuerySelect, Set, TryInsertResult,
 };
 use sha1::Sha1;
 
@@ -244,8 +244,12 @@ pub async fn confirm_setup(
     // since the password check must not find a stale set-up turned on.
     let current = lock_account_of(&txn, me.user_id()).await?;
     reauth::refuse_changed_since(&user, &current, "password")?;
+    // Locked (FOR UPDATE on PostgreSQL; SQLite has one writer): a key
+    // rotation re-sealing the row between this read and the update below
+    // would otherwise fail the right code as "changed in another window".
     let pending = two_factor::Entity::find_by_id(me.user_id())
         .filter(two_factor::Column::EnabledAt.is_null())
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::Conflict(NOT_SET_UP.into()))?;

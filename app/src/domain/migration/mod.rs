@@ -32,6 +32,7 @@ mod m20261206_000029_secret_keys;
 mod m20261207_000030_shared_settings;
 mod m20261208_000031_status_order;
 mod m20261208_000032_certificate_start;
+mod m20261209_000033_settings_versions;
 
 pub struct Migrator;
 
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000030_shared_settings::Migration),
             Box::new(m20261208_000031_status_order::Migration),
             Box::new(m20261208_000032_certificate_start::Migration),
+            Box::new(m20261209_000033_settings_versions::Migration),
         ]
     }
 }

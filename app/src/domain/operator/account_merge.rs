@@ -44,6 +44,7 @@ use crate::domain::core::people::by_email;
 use crate::domain::core::quota;
 use crate::domain::core::scope::{lock_account, AccountOwned, Scoped};
 use crate::domain::core::secrets::Sealed;
+use crate::domain::core::tokens;
 use crate::domain::core::validation::{normalize_email, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{
@@ -171,6 +172,12 @@ pub async fn merge_accounts(
     }
 
     let demoted = demote_admins(&txn, from).await?;
+    // No longer admins, the links they asked for others stop at once, as
+    // when the Users tab demotes an admin: the changes no longer show as
+    // waiting, in the target's Users tab or on the users' Account tab.
+    for admin in &demoted {
+        tokens::expire_requested_by(d, &txn, admin.id).await?;
+    }
     let renamed = rename_libraries(&txn, &source, &target).await?;
     let moved = move_everything(d, &txn, from, into).await?;
     // Each demotion in the target's log, where the demoted users now are:
