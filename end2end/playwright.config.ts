@@ -31,6 +31,7 @@ export const SERVER_ENV = {
   // A local OAuth provider the Stripe spec starts (plain http is allowed to loopback only).
   STRIPE_AUTHORIZE_URL: `http://127.0.0.1:${PROVIDER_PORT}/authorize`,
   STRIPE_TOKEN_URL: `http://127.0.0.1:${PROVIDER_PORT}/token`,
+  STRIPE_DEAUTHORIZE_URL: `http://127.0.0.1:${PROVIDER_PORT}/deauthorize`,
   STRIPE_CLIENT_ID_TEST: 'ca_e2e_test',
   STRIPE_SECRET_KEY_TEST: 'sk_test_e2e_secret',
 };

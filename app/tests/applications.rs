@@ -206,6 +206,10 @@ async fn settings_opened_before_a_save_elsewhere_are_refused_not_written_over() 
     clock.advance(chrono::Duration::seconds(1));
     js_libraries::delete(&d, &ada, spare[0], &used_by(&["Hotline"], 0)).await.unwrap();
     assert_eq!(names(&save(None, &tools, &renamed.version).await.unwrap()).1, ["Tools"]);
+    // Who it is shared with does not learn when its owner saved it.
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    applications::share(&d, &ada, app.id, bob.user_id()).await.unwrap();
+    assert_eq!(applications::list(&d, &bob).await.unwrap().rows[0].version, "");
 }
 
 #[tokio::test]

@@ -153,8 +153,9 @@ async fn the_outbound_client_presents_the_accounts_certificate_for_the_host() {
 
     let (cert, key, ..) = issue(&client_ca, "Acme outbound", &[], 365);
     certificates::add(&d, &ada, input("localhost", &cert, &key)).await.unwrap();
-    let answer =
-        certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
+    let answer = certificates::send_for_account(&d, ada.account_id(), "GET", &url, None, None)
+        .await
+        .unwrap();
     assert_eq!((answer.status, answer.body.as_str()), (200, "hello, 1 certificate(s)"));
     // Another account's certificate is never presented for it.
     refused_by_the_server(&d, eve.account_id(), &url).await;
@@ -170,7 +171,7 @@ async fn the_outbound_client_presents_the_accounts_certificate_for_the_host() {
 /// side; and the refused call changed nothing.
 async fn refused_by_the_server(d: &Domain, account_id: i32, url: &str) {
     let before = Snapshot::take(d).await;
-    let result = certificates::send_for_account(d, account_id, "GET", url, None).await;
+    let result = certificates::send_for_account(d, account_id, "GET", url, None, None).await;
     let why = result.map(|r| r.status).unwrap_err().0;
     for ours in ["URL", "timed out", "could not be opened", "bad host", "plain http"] {
         assert!(!why.contains(ours), "refused for the wrong reason: {why}");
@@ -381,8 +382,9 @@ async fn a_key_pasted_with_the_certificate_is_not_stored_in_the_clear() {
     assert!(!opened.contains("CERTIFICATE"), "{opened}");
     assert_eq!(opened.replace('\n', ""), key.replace(['\n', '\r'], ""));
     // What was stored still authenticates the account's calls.
-    let answer =
-        certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
+    let answer = certificates::send_for_account(&d, ada.account_id(), "GET", &url, None, None)
+        .await
+        .unwrap();
     assert_eq!(answer.status, 200);
 }
 
@@ -633,8 +635,9 @@ async fn the_adder_or_an_admin_replaces_a_certificate_with_its_renewal() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.cert_pem.replace('\n', ""), new_cert.replace(['\n', '\r'], ""));
-    let answer =
-        certificates::send_for_account(&d, ada.account_id(), "GET", &url, None).await.unwrap();
+    let answer = certificates::send_for_account(&d, ada.account_id(), "GET", &url, None, None)
+        .await
+        .unwrap();
     assert_eq!(answer.status, 200);
 
     // An admin replaces another user's, which is then theirs.

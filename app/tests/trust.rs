@@ -1430,7 +1430,12 @@ async fn stripe_starts_are_limited_per_account() {
     let (mut d, _) = fresh_domain().await;
     d.quotas = QuotaPolicy::default().with_overrides("oauth_start.account=2/60").unwrap();
     let client = OAuthClient { client_id: "ca_test_local".into(), secret: "sk_test_local".into() };
-    let config = OAuthConfig { test: Some(client), ..OAuthConfig::default() };
+    // Nowhere real: nothing here deletes a token, but nothing may reach Stripe.
+    let config = OAuthConfig {
+        test: Some(client),
+        deauthorize_url: "http://127.0.0.1:9/deauthorize".into(),
+        ..OAuthConfig::default()
+    };
     d.oauth = std::sync::Arc::new(config);
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;

@@ -79,8 +79,16 @@ test('the Activity tab lists who did what, filters by kind, downloads CSV; a use
   await expect(page.locator('#activity-to-error')).toHaveText('To must be the same day as From or later.');
   await expect(page.getByLabel('To')).toHaveAttribute('aria-invalid', 'true');
   await expect(table.getByRole('cell', { name: 'Phone number requested' })).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Download CSV' })).toHaveCount(0);
-  await expect(page.getByText('Download CSV')).toHaveAttribute('aria-disabled', 'true');
+  // The link stays where Tab finds it, and says why it downloads nothing.
+  const csvLink = page.getByRole('link', { name: 'Download CSV' });
+  await expect(csvLink).toHaveAttribute('aria-disabled', 'true');
+  await expect(csvLink).toHaveAccessibleDescription(/To must be the same day as From or later\./);
+  // Reached from the keyboard, and pressed: nothing is downloaded.
+  const downloaded = page.waitForEvent('download', { timeout: 1500 }).then(() => true, () => false);
+  await csvLink.focus();
+  await expect(csvLink).toBeFocused();
+  await page.keyboard.press('Enter');
+  expect(await downloaded).toBe(false);
 });
 
 test('a refused download is said beside its link, and All Users gives the focus back to the picker', async ({ page }) => {
@@ -94,6 +102,8 @@ test('a refused download is said beside its link, and All Users gives the focus 
     expect(await download.failure()).toBeNull();
     expect(download.suggestedFilename()).toBe('activity.csv');
     await expect(link).not.toHaveAttribute('aria-disabled', 'true');
+    // Said once saved: the link's text alone went back from "Preparing CSV…".
+    await expect(page.getByText('activity.csv is downloaded.')).toBeVisible();
   }
   // The eleventh is refused on the tab, not as a failed or bogus file.
   let downloads = 0;

@@ -6,6 +6,8 @@ import { certificate, expectAccessible, ready, operator, signUp, uniqueEmail } f
 
 let provider: Server;
 const issuedCodes = new Set<string>();
+/** The Stripe accounts /deauthorize was asked to disconnect. */
+const disconnected: string[] = [];
 
 test.beforeAll(async () => {
   // A stand-in for Stripe Connect: /authorize approves at once and sends the
@@ -19,6 +21,18 @@ test.beforeAll(async () => {
       back.searchParams.set('code', code);
       back.searchParams.set('state', url.searchParams.get('state')!);
       res.writeHead(302, { Location: back.toString() }).end();
+      return;
+    }
+    if (url.pathname === '/deauthorize' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        const ok = req.headers.authorization === 'Bearer sk_test_e2e_secret' && form.get('client_id') === 'ca_e2e_test';
+        if (ok) disconnected.push(form.get('stripe_user_id') ?? '');
+        res.writeHead(ok ? 200 : 401, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(ok ? { stripe_user_id: form.get('stripe_user_id') } : { error: 'invalid_client' }));
+      });
       return;
     }
     if (url.pathname === '/token' && req.method === 'POST') {
@@ -150,7 +164,12 @@ test('connect a Stripe account through the OAuth flow against the local provider
   // read as this one's.
   await page.getByRole('button', { name: 'Delete the test token of acct_e2eConnected' }).click();
   await expect(page.getByText('Stripe was not connected', { exact: false })).toHaveCount(0);
-  await page.getByRole('dialog', { name: 'Delete OAuth Token' }).getByRole('button', { name: 'Yes' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete OAuth Token' });
+  await expect(confirm).toContainText('unless another token still uses that Stripe account, it is disconnected from the platform');
+  await confirm.getByRole('button', { name: 'Yes' }).click();
   await expect(page.getByText('You have not connected a Stripe account yet.')).toBeVisible();
   await expect(page.getByText('The test token of acct_e2eConnected is deleted.')).toBeFocused();
+  // The console held no other token for that Stripe account: Stripe was
+  // asked to disconnect it, with the platform's secret.
+  expect(disconnected).toEqual(['acct_e2eConnected']);
 });

@@ -109,6 +109,8 @@ test('an admin invites a user who activates, then edits and deletes them', async
   await page.getByRole('button', { name: 'Edit Nina Newbie' }).click();
   await expect(dialog.getByLabel('Email Address')).toHaveValue(invited);
   await expect(dialog.getByText(`Waiting for confirmation from ${moved}: the address changes when the user opens the link sent there.`)).toBeVisible();
+  // Read with the field, after its hint: editing it, one hears the change waiting.
+  await expect(dialog.getByLabel('Email Address')).toHaveAccessibleDescription(/Waiting for confirmation from \S+: the address changes when the user opens the link sent there\./);
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await expect(dialog).toBeHidden();
 

@@ -45,8 +45,8 @@ pub struct Config {
     /// (default 30 days): when sessions end without a request, and in any
     /// case. Checked at start.
     pub sessions: Result<SessionPolicy, String>,
-    /// Stripe Connect: `STRIPE_AUTHORIZE_URL`, `STRIPE_TOKEN_URL` (Stripe's by
-    /// default), and per mode `STRIPE_CLIENT_ID_TEST` + `STRIPE_SECRET_KEY_TEST`,
+    /// Stripe Connect: `STRIPE_AUTHORIZE_URL`, `STRIPE_TOKEN_URL`,
+    /// `STRIPE_DEAUTHORIZE_URL` (Stripe's by default), and per mode `STRIPE_CLIENT_ID_TEST` + `STRIPE_SECRET_KEY_TEST`,
     /// `STRIPE_CLIENT_ID_LIVE` + `STRIPE_SECRET_KEY_LIVE`. Checked at start:
     /// an id without its secret, or a token URL the exchange would refuse,
     /// stops it rather than failing each connection after Stripe's consent.
@@ -105,6 +105,9 @@ fn oauth_config() -> Result<OAuthConfig, String> {
     // What the code's exchange would refuse, refused now.
     app::domain::core::outbound::parse_url(&token_url)
         .map_err(|err| format!("STRIPE_TOKEN_URL {token_url:?}: {err}"))?;
+    let deauthorize_url = var("STRIPE_DEAUTHORIZE_URL").unwrap_or(defaults.deauthorize_url.clone());
+    app::domain::core::outbound::parse_url(&deauthorize_url)
+        .map_err(|err| format!("STRIPE_DEAUTHORIZE_URL {deauthorize_url:?}: {err}"))?;
     // The browser is sent there with the flow's state: over plain HTTP
     // (loopback test providers aside) anyone on the way would read it. The
     // flow's query is added after a `?`, so the URL must not have one.
@@ -120,6 +123,7 @@ fn oauth_config() -> Result<OAuthConfig, String> {
     Ok(OAuthConfig {
         authorize_url,
         token_url,
+        deauthorize_url,
         test: oauth_client("STRIPE_CLIENT_ID_TEST", "STRIPE_SECRET_KEY_TEST")?,
         live: oauth_client("STRIPE_CLIENT_ID_LIVE", "STRIPE_SECRET_KEY_LIVE")?,
         ..defaults

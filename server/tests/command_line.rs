@@ -215,7 +215,7 @@ fn an_operator_command_without_a_database_is_refused_and_creates_nothing() {
 fn settings_that_cannot_be_meant_stop_the_start() {
     let scratch = std::env::temp_dir().join(format!("console-mailcfg-{}", std::process::id()));
     let smtp = ("SMTP_HOST", "mail.example.com");
-    let cases: [(&[(&str, &str)], &str); 13] = [
+    let cases: [(&[(&str, &str)], &str); 14] = [
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_SECURITY", "ssl")], "SMTP_SECURITY must be"),
         (&[("SMTP_HOST", "mail.example.com"), ("SMTP_PORT", "smtp")], "SMTP_PORT must be a port"),
         (&[("MAIL_DIR", "/etc/passwd/mail")], "MAIL_DIR /etc/passwd/mail"),
@@ -236,6 +236,10 @@ fn settings_that_cannot_be_meant_stop_the_start() {
             "STRIPE_CLIENT_ID_LIVE and STRIPE_SECRET_KEY_LIVE go together",
         ),
         (&[("STRIPE_TOKEN_URL", "http://stripe.example/token")], "STRIPE_TOKEN_URL"),
+        (
+            &[("STRIPE_DEAUTHORIZE_URL", "http://stripe.example/deauthorize")],
+            "STRIPE_DEAUTHORIZE_URL",
+        ),
         // The browser would carry the flow's state over plain HTTP.
         (
             &[("STRIPE_AUTHORIZE_URL", "http://connect.stripe.example/oauth/authorize")],

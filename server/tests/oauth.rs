@@ -26,9 +26,30 @@ const MEMBER: &str = "bob@example.com";
 const SECRET: &str = "sk_test_local_provider_secret";
 const ACCESS_TOKEN: &str = "sk_test_connected_ACCESS_TOKEN_123";
 
+/// What a local provider's `/deauthorize` heard: the form's client id and
+/// Stripe account, and the request's Authorization header.
+type Disconnects = Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
 /// A local provider's token endpoint: only the right secret and code get a token.
 async fn provider() -> String {
-    let app = axum::Router::new().route(
+    provider_recording().await.0
+}
+
+/// [`provider`], with what its `/deauthorize` heard.
+async fn provider_recording() -> (String, Disconnects) {
+    let disconnects = Disconnects::default();
+    let heard = disconnects.clone();
+    let deauthorize = post(
+        move |headers: http::HeaderMap,
+              Form(form): Form<std::collections::HashMap<String, String>>| async move {
+            let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+            let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let record = (field("client_id"), field("stripe_user_id"), auth.unwrap_or("").into());
+            heard.lock().unwrap().push(record);
+            Json(json!({ "stripe_user_id": field("stripe_user_id") }))
+        },
+    );
+    let app = axum::Router::new().route("/deauthorize", deauthorize).route(
         "/token",
         post(|Form(form): Form<std::collections::HashMap<String, String>>| async move {
             // Codes "good-code…" are good; what follows becomes part of the token.
@@ -56,7 +77,7 @@ async fn provider() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://127.0.0.1:{port}")
+    (format!("http://127.0.0.1:{port}"), disconnects)
 }
 
 async fn app_with_provider() -> TestApp {
@@ -70,6 +91,7 @@ fn oauth_config(provider_url: &str) -> OAuthConfig {
     OAuthConfig {
         authorize_url: format!("{provider_url}/authorize"),
         token_url: format!("{provider_url}/token"),
+        deauthorize_url: format!("{provider_url}/deauthorize"),
         test: Some(OAuthClient { client_id: "ca_test_local".into(), secret: SECRET.into() }),
         live: None,
         ..OAuthConfig::default()
@@ -387,6 +409,53 @@ fn tokens_go_to_deployments_and_pass_to_the_deleting_admin() {
         );
         let numbers = phone_numbers::owned_by_me(d, &grace).await.unwrap();
         assert_eq!(numbers[0].token.as_ref().map(|t| t.id), Some(graces_token));
+    })
+}
+
+/// Deleting the console's last token for a Stripe account disconnects that
+/// account from the platform (Stripe's deauthorize, with the mode's
+/// secret); while a colleague, or another account, still holds a token for
+/// it, the connection theirs needs stays. A delete refused (another's
+/// token) disconnects nothing and changes nothing.
+#[test]
+fn deleting_the_last_token_for_a_stripe_account_disconnects_it() {
+    support::run(async {
+        let (url, disconnects) = provider_recording().await;
+        let mut app = TestApp::new().await;
+        app.configure(|d| d.oauth = Arc::new(oauth_config(&url)));
+        let admin = app.sign_up(ADMIN).await;
+        let member = app.operator_adds_member(ADMIN, MEMBER).await;
+        let elsewhere = app.sign_up("eve@globex.example").await;
+        enable_stripe(&app, ADMIN).await;
+        enable_stripe(&app, "eve@globex.example").await;
+        let mut ids = Vec::new();
+        for session in [&admin, &member, &elsewhere] {
+            let state = state_of(&start(&app, session).await);
+            assert_eq!(
+                callback(&app, Some(session), &format!("code=good-code&state={state}")).await,
+                "/account/oauth-tokens?oauth=connected"
+            );
+            let listed = app.call("list_oauth_tokens", &[], Some(session)).await.json();
+            ids.push(listed["rows"][0]["id"].as_i64().unwrap().to_string());
+        }
+        let (graces, bobs, eves) = (&ids[0], &ids[1], &ids[2]);
+        let delete = async |id: &str, session: &str| {
+            app.call("delete_oauth_token", &[("id", id)], Some(session)).await.status
+        };
+        let before = Snapshot::take(&app.domain).await;
+        assert_eq!(delete(bobs, &admin).await, StatusCode::NOT_FOUND);
+        before.assert_unchanged(&app.domain).await;
+        assert_eq!(delete(graces, &admin).await, StatusCode::OK);
+        assert!(disconnects.lock().unwrap().is_empty(), "Bob's token still needs the connection");
+        assert_eq!(delete(bobs, &member).await, StatusCode::OK);
+        assert!(disconnects.lock().unwrap().is_empty(), "Eve's token, of Globex, still needs it");
+        assert_eq!(delete(eves, &elsewhere).await, StatusCode::OK);
+        let heard = disconnects.lock().unwrap().clone();
+        let expected = ("ca_test_local", "acct_1LocalTest", format!("Bearer {SECRET}"));
+        assert_eq!(
+            heard.iter().map(|(c, a, k)| (c.as_str(), a.as_str(), k.clone())).collect::<Vec<_>>(),
+            [expected]
+        );
     })
 }
 

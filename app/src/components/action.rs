@@ -232,31 +232,37 @@ where
     })
 }
 
-/// The version of a row (`id` at `version`) an edit opens on: the row's,
-/// or, if `saves` saved it since, that save's (`saved` reads the id and
-/// version of what a save returned). A list keeps showing its rows while it
-/// reloads, so a row may be older than the save just made. Versions are
-/// counts of microseconds: the newer is the larger.
-pub fn opened_version<S>(
-    (id, version): (i32, &str),
-    saves: ServerAction<S>,
-    saved: fn(&S::Output) -> (i32, &str),
-) -> String
+/// What `action` last returned successfully, kept when the dialog that
+/// ran it opens again (which clears the action's value): see [`newer_row`].
+pub fn kept_success<S>(action: ServerAction<S>) -> RwSignal<Option<S::Output>>
 where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
-    let newer = saves.value().with_untracked(|answer| match answer {
-        Some(Ok(answer)) => match saved(answer) {
-            (saved_id, saved) if saved_id == id => Some(saved.to_owned()),
-            _ => None,
-        },
-        _ => None,
+    let kept = RwSignal::new(None);
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = action.value().get() {
+            kept.set(Some(saved));
+        }
     });
+    kept
+}
+
+/// The row an edit opens on: `row` as the list has it, or `saved` (what
+/// this page's last save returned) when that is the same row, newer. A list
+/// keeps showing its rows while it reloads after a save, and an edit opened
+/// on an older row would send the new version with the old values,
+/// undoing the save. `key` gives a row's id and version (a count of
+/// microseconds: the newer is the larger).
+pub fn newer_row<T>(row: T, saved: Option<T>, key: fn(&T) -> (i32, &str)) -> T {
     let number = |version: &str| version.parse::<i64>().unwrap_or(i64::MIN);
-    match newer {
-        Some(newer) if number(&newer) > number(version) => newer,
-        _ => version.to_owned(),
+    match saved {
+        Some(saved)
+            if key(&saved).0 == key(&row).0 && number(key(&saved).1) > number(key(&row).1) =>
+        {
+            saved
+        }
+        _ => row,
     }
 }
 

@@ -55,13 +55,15 @@ fn described_by(
     id: &str,
     hint: Option<&'static str>,
     error: Signal<Option<String>>,
+    also: Option<String>,
 ) -> impl Fn() -> Option<String> + Send + Sync + 'static {
     let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
     move || {
-        let ids: Vec<_> = [hint.map(|_| hint_id.clone()), error.get().map(|_| error_id.clone())]
-            .into_iter()
-            .flatten()
-            .collect();
+        let ids: Vec<_> =
+            [hint.map(|_| hint_id.clone()), also.clone(), error.get().map(|_| error_id.clone())]
+                .into_iter()
+                .flatten()
+                .collect();
         (!ids.is_empty()).then(|| ids.join(" "))
     }
 }
@@ -98,11 +100,15 @@ pub fn Field(
     /// Shown and sent, not edited here; the hint says where it is.
     #[prop(optional)]
     readonly: bool,
+    /// The id of a note beside the field that describes it too (the
+    /// change an address waits on), read after its hint.
+    #[prop(optional_no_strip)]
+    also_described_by: Option<String>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("{form}{name}");
     let (error, edited) = until_edited(error);
-    let described_by = described_by(&id, hint, error);
+    let described_by = described_by(&id, hint, error, also_described_by);
     let input = NodeRef::<leptos::html::Input>::new();
     // The attribute gives the value the page is drawn with; the property
     // follows a value that changes after it (a save). Not at hydration:
@@ -147,9 +153,13 @@ pub fn Field(
 pub fn FormStatus(
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(optional, into)] success: Option<Signal<Option<String>>>,
+    /// For a form drawn anew with its message in it, which a screen reader
+    /// does not read out as a change: the page moves the focus here.
+    #[prop(optional)]
+    id: Option<&'static str>,
 ) -> impl IntoView {
     view! {
-        <div class="form-status" role="status" aria-live="polite">
+        <div class="form-status" role="status" aria-live="polite" id=id tabindex=id.map(|_| "-1")>
             {move || error.get().map(|e| match e == SESSION_ENDED {
                 true => Either::Left(view! { <SessionEndedHere /> }),
                 false => Either::Right(view! { <p class="alert error">{e}</p> }),
@@ -291,7 +301,7 @@ pub fn TextAreaField(
 ) -> impl IntoView {
     let id = format!("{form}{name}");
     let (error, edited) = until_edited(error);
-    let described_by = described_by(&id, hint, error);
+    let described_by = described_by(&id, hint, error, None);
     view! {
         <FieldFrame id=id.clone() label hint optional error>
             <textarea

@@ -18,7 +18,7 @@ pub struct ApplicationRow {
     pub libraries: Vec<Named>,
     pub integrations: Vec<Named>,
     /// The version of its settings, which the Settings dialog sends back
-    /// (see `SaveApplicationSettings::opened`).
+    /// (see `SaveApplicationSettings::opened`); empty unless `mine`.
     pub version: String,
 }
 

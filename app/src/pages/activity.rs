@@ -149,14 +149,14 @@ pub fn ActivityTab() -> impl IntoView {
             }
         }
     };
-    // A download under way, and why the last one was refused.
+    // A download under way, why the last one was refused, or that it was saved.
     let saving = RwSignal::new(false);
     let refusal = RwSignal::new(None::<String>);
-    // No download of To before From either, which would open a bare error page.
+    let saved = RwSignal::new(None::<String>);
     let csv = move || {
         let query = filter().query();
         let query = if query.is_empty() { query } else { format!("?{query}") };
-        (!backwards()).then(|| format!("/account/activity.csv{query}"))
+        format!("/account/activity.csv{query}")
     };
     let table = move |page| view! { <ActivityTable page pages before /> };
     // Type-erased, so the tab's view type stays within the compiler's limits.
@@ -238,24 +238,40 @@ pub fn ActivityTab() -> impl IntoView {
                 href=csv
                 aria-disabled=move || (backwards() || saving.get()).then_some("true")
                 aria-busy=move || saving.get().then_some("true")
-                aria-describedby="activity-csv-hint"
+                // With To before From, the link stays in the Tab order (a
+                // link without its address would leave it) and says why it
+                // downloads nothing.
+                aria-describedby=move || match backwards() {
+                    true => "activity-csv-hint activity-to-error",
+                    false => "activity-csv-hint",
+                }
                 download="activity.csv"
                 on:click=move |ev| {
+                    // No download of To before From, which would be a bare
+                    // error page, however it is clicked.
+                    if backwards() {
+                        ev.prevent_default();
+                        return;
+                    }
                     // A click to open it elsewhere (a new tab, a window) is the browser's.
                     if ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
                         return;
                     }
                     ev.prevent_default();
-                    let Some(url) = csv() else { return };
                     if saving.get_untracked() {
                         return;
                     }
+                    let url = csv();
                     saving.set(true);
                     refusal.set(None);
+                    saved.set(None);
                     leptos::task::spawn_local(async move {
-                        let saved = save_file(&url, "activity.csv", "text/csv").await;
+                        let answer = save_file(&url, "activity.csv", "text/csv").await;
                         saving.set(false);
-                        refusal.set(saved.err());
+                        match answer {
+                            Ok(()) => saved.set(Some("activity.csv is downloaded.".into())),
+                            Err(why) => refusal.set(Some(why)),
+                        }
                     });
                 }
             >
@@ -269,7 +285,7 @@ pub fn ActivityTab() -> impl IntoView {
         <p class="hint" id="activity-csv-hint">
             {format!("A download holds the newest {} events that match.", thousands(ACTIVITY_CSV_MAX))}
         </p>
-        <FormStatus error=refusal />
+        <FormStatus error=refusal success=saved />
     }
     .into_any()
     };

@@ -10,7 +10,8 @@ use crate::api::applications::{
     SaveApplicationSettings, ShareApplication, UnshareApplication,
 };
 use crate::components::action::{
-    announce, field_error, form_action, form_error, opened_version, successes, successes_or_gone,
+    announce, field_error, form_action, form_error, kept_success, newer_row, successes,
+    successes_or_gone,
 };
 use crate::components::focus_by_id;
 use crate::components::form::{DoneNotice, Field, FormStatus};
@@ -34,6 +35,8 @@ struct Buttons {
     share: ServerAction<ShareApplication>,
     unshare: ServerAction<UnshareApplication>,
     sharing: RwSignal<Option<ApplicationRow>>,
+    /// What the latest settings save returned (see `newer_row`).
+    saved: RwSignal<Option<ApplicationRow>>,
     share_open: RwSignal<bool>,
     /// Whether the user opening the dialog has Can Share: without it they
     /// may still stop sharing what they shared before it was taken away.
@@ -99,12 +102,32 @@ pub fn ApplicationsTab() -> impl IntoView {
         share,
         unshare,
         sharing: RwSignal::new(None),
+        saved: kept_success(save),
         share_open: RwSignal::new(false),
         may_share: RwSignal::new(false),
         named: RwSignal::new(None),
     };
     let dialogs = buttons.dialogs;
     close_on_success(save, dialogs.edit_open);
+    // Refused as saved in another window meanwhile, the open Settings show
+    // the settings as the reloaded list has them, and their version: the
+    // user sees the other save, and makes theirs again over it.
+    Effect::new(move |_| {
+        let Some(Ok(apps)) = apps.get() else { return };
+        let stale = save.value().with_untracked(|a| matches!(a, Some(Err(AppError::Conflict(_)))));
+        if !stale || !dialogs.edit_open.get_untracked() {
+            return;
+        }
+        let Some(shown) = dialogs.editing.get_untracked() else { return };
+        if let Some(now) = apps.rows.into_iter().find(|row| row.id == shown.id) {
+            if now != shown {
+                dialogs.editing.set(Some(now));
+                // The form drawn anew took the focus with it, and its
+                // message is read out only where the focus goes.
+                focus_by_id(SETTINGS_STATUS);
+            }
+        }
+    });
     let done = RwSignal::new(None);
     announce(clone, done, |copy| format!("The copy {} is created.", copy.name));
     announce(create, done, |app| format!("The application {} is created.", app.name));
@@ -238,8 +261,9 @@ fn ApplicationList(
             title=|app: &ApplicationRow| format!("Settings of {}", app.name)
             id="application-settings"
             dialogs
-            form=move |app: ApplicationRow| view! {
-                <SettingsForm app libraries=choices.get_value().0 integrations=choices.get_value().1 buttons />
+            form=move |app: ApplicationRow| {
+                let app = newer_row(app, buttons.saved.get_untracked(), |a| (a.id, &a.version));
+                view! { <SettingsForm app libraries=choices.get_value().0 integrations=choices.get_value().1 buttons /> }
             }
         />
     }
@@ -314,6 +338,9 @@ fn ApplicationRowView(
     }
 }
 
+/// Where the Settings form says why its save was refused.
+const SETTINGS_STATUS: &str = "settings-status";
+
 #[component]
 fn SettingsForm(
     app: ApplicationRow,
@@ -333,7 +360,7 @@ fn SettingsForm(
         app.integrations.iter().map(|i| i.id).filter(|id| offered(&integrations, id));
     let chosen_integrations = RwSignal::new(chosen_integrations.collect::<Vec<_>>());
     let id = app.id;
-    let opened = opened_version((id, &app.version), save, |saved| (saved.id, &saved.version));
+    let opened = app.version.clone();
     // A form, so Enter in the name saves as in every other dialog; the
     // ticked boxes are sent from the signals, not as form fields.
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -351,7 +378,7 @@ fn SettingsForm(
     };
     view! {
         <form novalidate on:submit=submit>
-            <FormStatus error=form_error(saved, &["name", "libraries", "integrations"]) />
+            <FormStatus error=form_error(saved, &["name", "libraries", "integrations"]) id=SETTINGS_STATUS />
             <Field label="Name" name="name" form="settings-" value=app.name.clone() bind=name maxlength=NAME_MAX error=field_error(saved, "name") />
             <Checklist legend="JS Libraries" empty="The account has no JS libraries yet." things=libraries chosen=chosen_libraries id="settings-libraries" error=field_error(saved, "libraries") />
             <Checklist legend="Integrations" empty="The account has no integrations yet." things=integrations chosen=chosen_integrations id="settings-integrations" error=field_error(saved, "integrations") />

@@ -7,7 +7,7 @@ use crate::api::js_libraries::{
     js_library_code, list_js_libraries, AddJsLibrary, DeleteJsLibrary, UpdateJsLibrary,
 };
 use crate::components::action::{
-    announce, answers, field_error, form_action, form_error, opened_version,
+    announce, answers, field_error, form_action, form_error, kept_success, newer_row,
 };
 use crate::components::form::{until_edited, DoneNotice, Field, FormStatus};
 use crate::components::js_syntax::syntax_problem;
@@ -30,6 +30,7 @@ pub fn JsLibrariesTab() -> impl IntoView {
     dialogs.follow(rows, |a, b| a.id == b.id);
     close_on_success(add, dialogs.adding);
     close_on_success(update, dialogs.edit_open);
+    let saved = kept_success(update);
     let done = RwSignal::new(None);
     announce(add, done, |lib| format!("The JS library {} is added.", lib.name));
     announce(update, done, |lib| format!("The JS library {} is saved.", lib.name));
@@ -48,7 +49,10 @@ pub fn JsLibrariesTab() -> impl IntoView {
         <Modal title="Add JS Library" open=dialogs.adding id="add-library">
             <LibraryForm row=None add=Some(add) update=None />
         </Modal>
-        <EditDialog title=|row: &JsLibraryRow| format!("Edit JS Library: {}", row.name) id="edit-library" dialogs form=move |row: JsLibraryRow| view! { <LibraryForm row=Some(row) add=None update=Some(update) /> } />
+        <EditDialog title=|row: &JsLibraryRow| format!("Edit JS Library: {}", row.name) id="edit-library" dialogs form=move |row: JsLibraryRow| {
+            let row = newer_row(row, saved.get_untracked(), |r| (r.id, &r.version));
+            view! { <LibraryForm row=Some(row) add=None update=Some(update) /> }
+        } />
         <ConfirmDelete
             title="Delete JS Library"
             id="delete-library"
@@ -88,16 +92,6 @@ fn LibraryTable(rows: Vec<JsLibraryRow>, dialogs: RowDialogs<JsLibraryRow>) -> i
             rows
             row
         />
-    }
-}
-
-/// The version of `row` Edit opens on (see [`opened_version`]).
-fn version_to_send(row: &JsLibraryRow, update: Option<ServerAction<UpdateJsLibrary>>) -> String {
-    match update {
-        Some(update) => {
-            opened_version((row.id, &row.version), update, |saved| (saved.id, &saved.version))
-        }
-        None => row.version.clone(),
     }
 }
 
@@ -159,7 +153,7 @@ fn LibraryForm(
         <FormStatus error=form_error(result, FIELDS) />
         {row.as_ref().map(|r| view! {
             <input type="hidden" name="id" value=r.id />
-            <input type="hidden" name="opened" value=version_to_send(r, update) />
+            <input type="hidden" name="opened" value=r.version.clone() />
         })}
         <Field label="Name" name="name" form=prefix value=row.as_ref().map(|r| r.name.clone()).unwrap_or_default() maxlength=NAME_MAX error=field_error(result, "name") />
         <Field label="Description" name="description" form=prefix optional=true value=row.as_ref().map(|r| r.description.clone()).unwrap_or_default() maxlength=DESCRIPTION_MAX error=field_error(result, "description") />

@@ -95,7 +95,7 @@ pub fn MyAccountPage() -> impl IntoView {
             <Transition fallback=loading>{chrome}</Transition>
             // On a wide screen the tabs float at the left of what follows
             // them (the stylesheet): in the chrome's Transition, as the user
-            // resource may be read in one Suspense only (leptos #4851).
+            // resource is read in one Suspense only (see `UserResource`).
             // The router swaps a tab's content in place, the focus staying
             // on its link: said, or a screen reader user hears nothing change.
             <p class="sr-only" role="status">{move || opened.get()}</p>

@@ -161,7 +161,7 @@ pub fn OAuthTokensTab() -> impl IntoView {
             id="delete-token"
             dialogs
             action=delete
-            question=|t: &OAuthTokenRow| format!("Delete the {} token of {}? Deployments using it lose it.", t.token_type.to_lowercase(), t.provider_account_id)
+            question=|t: &OAuthTokenRow| format!("Delete the {} token of {}? Deployments using it lose it, and unless another token still uses that Stripe account, it is disconnected from the platform.", t.token_type.to_lowercase(), t.provider_account_id)
             input=|row: &OAuthTokenRow| DeleteOauthToken { id: row.id }
             deleted=|t: &OAuthTokenRow| format!("The {} token of {} is deleted.", t.token_type.to_lowercase(), t.provider_account_id)
             done

@@ -685,6 +685,7 @@ fn UserForm(
             } else {
                 "The activation email goes to this address."
             }
+            also_described_by=value.pending_email.is_some().then(|| format!("{prefix}pending-email"))
             error=field_error(result, "email")
         />
         {value.pending_email.clone().map(|to| view! {

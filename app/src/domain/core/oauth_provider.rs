@@ -20,6 +20,9 @@ impl std::fmt::Debug for OAuthClient {
 pub struct OAuthConfig {
     pub authorize_url: String,
     pub token_url: String,
+    /// Where a connection is ended (Stripe disconnects the account from the
+    /// platform): when the console deletes its last token for an account.
+    pub deauthorize_url: String,
     pub test: Option<OAuthClient>,
     pub live: Option<OAuthClient>,
     /// The longest a callback's claim, code exchange and storing may take
@@ -33,6 +36,7 @@ impl Default for OAuthConfig {
         OAuthConfig {
             authorize_url: "https://connect.stripe.com/oauth/authorize".into(),
             token_url: "https://connect.stripe.com/oauth/token".into(),
+            deauthorize_url: "https://connect.stripe.com/oauth/deauthorize".into(),
             test: None,
             live: None,
             exchange_limit: EXCHANGE_LIMIT,

@@ -106,12 +106,14 @@ impl Outbound {
     }
 
     /// Sends one request; `identity` is the account's certificate for this
-    /// host, if it has one (see `certificates::identity_for`).
+    /// host, if it has one (see `certificates::identity_for`), and `bearer`
+    /// the key it is authorized with, if any.
     pub async fn send(
         &self,
         method: &str,
         url: &str,
         form: Option<&[(&str, &str)]>,
+        bearer: Option<&str>,
         identity: Option<ClientIdentity>,
     ) -> Result<Response, OutboundError> {
         let target = parse_url(url)?;
@@ -125,6 +127,9 @@ impl Outbound {
         if form.is_some() {
             request =
                 request.header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        if let Some(key) = bearer {
+            request = request.header(http::header::AUTHORIZATION, format!("Bearer {key}"));
         }
         let request = request.body(Full::new(Bytes::from(body))).map_err(fail)?;
         let call = async {

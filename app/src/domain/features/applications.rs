@@ -334,7 +334,9 @@ async fn rows(
         shared_with.sort_by(|a, b| names::order(&a.name, &b.name).then(a.id.cmp(&b.id)));
         let libs = attached(&library_links, &library_names, app.id);
         let ints = attached(&integration_links, &integration_names, app.id);
-        let version = version_of(settings_version(&app));
+        // Its owner's only, who alone saves its settings: a share does not
+        // learn when they were saved.
+        let version = if mine { version_of(settings_version(&app)) } else { String::new() };
         out.push(ApplicationRow {
             id: app.id,
             name: app.name,
@@ -736,8 +738,8 @@ pub async fn share_choices(
 /// where the change came from, and saving the dialog's lists whole would
 /// undo it unseen.
 pub const SETTINGS_CHANGED_SINCE_OPENED: &str = "The settings of this application were saved \
-     in another window since you opened them. Close this dialog and open Settings again to see \
-     that change, then make yours.";
+     in another window since you opened them, so nothing was saved here. Look at them as they \
+     are now, then make your change again.";
 
 /// When the application's settings last changed: its version
 /// (`ApplicationRow::version`).

@@ -621,12 +621,13 @@ pub async fn send_for_account(
     method: &str,
     url: &str,
     form: Option<&[(&str, &str)]>,
+    bearer: Option<&str>,
 ) -> Result<outbound::Response, OutboundError> {
     let host = outbound::parse_url(url)?.host;
     let identity = identity_for(d, account_id, &host)
         .await
         .map_err(|_| OutboundError("the account's certificate could not be opened".into()))?;
-    d.outbound.send(method, url, form, identity).await
+    d.outbound.send(method, url, form, bearer, identity).await
 }
 
 /// The certificates a deleted user added are now the deleting admin's to delete.

@@ -3,7 +3,9 @@
 //! that started it; the provider sends the browser back to the callback with
 //! that state and a code, which is accepted once, within nine minutes, only
 //! from the same session. The code is exchanged server-side for the token,
-//! which is sealed. Tokens belong to the user who connected them.
+//! which is sealed. Tokens belong to the user who connected them. Deleting
+//! the console's last token for a Stripe account disconnects that account
+//! from the platform, so that deleting is not only forgetting.
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -128,7 +130,8 @@ pub async fn start(
     // which account comes back is known only after the code is exchanged.
     // A connection in progress holds a place: two sessions' starts with one
     // place left would both be granted by Stripe, and the second grant
-    // thrown away at its callback, where the console could not revoke it.
+    // thrown away at its callback (a grant the console does not keep is
+    // not disconnected: it is logged, see `Granted`).
     let txn = d.begin().await?;
     lock_account(&txn, me.account_id()).await?;
     let held = Scoped::of(me).all::<oauth_token::Entity>().count(&txn).await?;
@@ -446,13 +449,19 @@ async fn exchange_and_write(
         ("code", code),
         ("client_secret", client.secret.as_str()),
     ];
-    let answer =
-        certificates::send_for_account(d, me.account_id(), "POST", &d.oauth.token_url, Some(&form))
-            .await
-            .map_err(|err| {
-                tracing::warn!(error = %err, "the OAuth code exchange failed");
-                CallbackRefusal::ExchangeFailed
-            })?;
+    let answer = certificates::send_for_account(
+        d,
+        me.account_id(),
+        "POST",
+        &d.oauth.token_url,
+        Some(&form),
+        None,
+    )
+    .await
+    .map_err(|err| {
+        tracing::warn!(error = %err, "the OAuth code exchange failed");
+        CallbackRefusal::ExchangeFailed
+    })?;
     if answer.status != 200 {
         tracing::warn!(status = answer.status, "the OAuth provider refused the code");
         return Err(CallbackRefusal::ExchangeFailed);
@@ -550,18 +559,97 @@ async fn keep(
     Ok((txn, model))
 }
 
+/// Deletes the user's token. When no token of the console (in any account,
+/// either mode) is left for its Stripe account, Stripe is then asked to
+/// disconnect that account from the platform: until then the platform's
+/// secret could still act on it, whatever the console forgot. Another
+/// token for it, a colleague's or another account's, keeps the connection,
+/// which theirs needs.
+///
+/// Counted after the commit: of two deletes at once of the last two tokens
+/// (in two accounts, whose locks differ), the later to count sees both
+/// gone. A callback storing a new token for that Stripe account between
+/// the count and Stripe's answer would keep a token Stripe no longer
+/// honours; the log says so (see `disconnect`).
 pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     let found = Scoped::of(me).find_mine::<oauth_token::Entity>(&d.db, id).await?;
     let event = Event::new(ActivityKind::OAuthTokenDeleted, token_name(&found));
-    activity::with_event(d, By::Remedy(me), event, async |txn| {
+    let found = activity::with_event(d, By::Remedy(me), event, async |txn| {
         // Read again under the lock a hand-over takes: a token passed to an
         // admin is not this user's to delete.
         lock_account(txn, me.account_id()).await?;
         me.active(txn).await?;
         let found = Scoped::of(me).find_mine::<oauth_token::Entity>(txn, found.id).await?;
-        delete_found::<oauth_token::Entity>(txn, found.id).await
+        delete_found::<oauth_token::Entity>(txn, found.id).await?;
+        Ok(found)
     })
-    .await
+    .await?;
+    if tokens_for(d, &found).await? == 0 {
+        // Run to its end (or its warning) even if the request goes away:
+        // a closed tab must not leave the account connected unseen.
+        let d2 = d.clone();
+        let work = d.background.spawn(
+            async move { disconnect(&d2, &found).await }.instrument(tracing::Span::current()),
+        );
+        if let Err(err) = work.await {
+            tracing::error!(error = %err, "a deleted token's disconnect failed");
+        }
+    }
+    Ok(())
+}
+
+/// How many tokens of the console, in any account and either mode, are for
+/// `token`'s Stripe account.
+async fn tokens_for(d: &Domain, token: &oauth_token::Model) -> Result<u64, AppError> {
+    Ok(oauth_token::Entity::find()
+        .filter(oauth_token::Column::Provider.eq(&token.provider))
+        .filter(oauth_token::Column::ProviderAccountId.eq(&token.provider_account_id))
+        .count(&d.db)
+        .await?)
+}
+
+/// Asks Stripe to disconnect `token`'s account from the platform, after its
+/// last token was deleted. Not undone when Stripe cannot be reached or
+/// refuses: the token is gone either way, and the log names the account
+/// for an operator to disconnect in Stripe's dashboard.
+async fn disconnect(d: &Domain, token: &oauth_token::Model) {
+    let stripe_account = token.provider_account_id.as_str();
+    let client = if token.livemode { &d.oauth.live } else { &d.oauth.test };
+    let Some(client) = client else {
+        tracing::warn!(
+            stripe_account,
+            "a deleted token's Stripe account was not disconnected: no client for its mode"
+        );
+        return;
+    };
+    let form = [("client_id", client.client_id.as_str()), ("stripe_user_id", stripe_account)];
+    let url = &d.oauth.deauthorize_url;
+    let secret = Some(client.secret.as_str());
+    match certificates::send_for_account(d, token.account_id, "POST", url, Some(&form), secret)
+        .await
+    {
+        Ok(answer) if answer.status == 200 => {
+            tracing::info!(stripe_account, "a deleted token's Stripe account was disconnected");
+            // Connected again meanwhile (a callback that stored its token
+            // after the count): that token no longer works at Stripe.
+            if tokens_for(d, token).await.is_ok_and(|held| held > 0) {
+                tracing::warn!(
+                    stripe_account,
+                    "a token stored while its Stripe account was being disconnected no longer works: its owner connects it again"
+                );
+            }
+        }
+        Ok(answer) => tracing::warn!(
+            stripe_account,
+            status = answer.status,
+            "Stripe refused to disconnect a deleted token's account: disconnect it in Stripe's dashboard"
+        ),
+        Err(err) => tracing::warn!(
+            stripe_account,
+            error = %err,
+            "a deleted token's Stripe account was not disconnected: disconnect it in Stripe's dashboard"
+        ),
+    }
 }
 
 /// How events name a token: its mode and the provider's account id (never the token).
