@@ -16,7 +16,7 @@ use app::domain::testing::{
     query_plan, Snapshot, PASSWORD,
 };
 use app::domain::{jobs, Domain};
-use app::model::{ActivityKind, AppError};
+use app::model::{ActivityKind, AppError, VerificationLink};
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryTrait};
 
@@ -143,12 +143,21 @@ async fn a_resent_verification_link_replaces_the_old_one() {
         field(&email_links::verify_email(&d, &first, None).await.err().unwrap(), "token"),
         link_withdrawn(Purpose::VerifyEmail)
     );
-    assert_eq!(email_links::check_verification_link(&d, &second).await, Ok(false));
+    // Its page names whose account it verifies, for a stranger's sign-up
+    // to be told from one's own.
+    let waiting = email_links::check_verification_link(&d, &second).await.unwrap();
+    assert!(
+        matches!(&waiting, VerificationLink::Waiting { company, name, .. } if company == "Acme" && name == "Grace Hopper"),
+        "{waiting:?}"
+    );
     before.assert_unchanged(&d).await;
     email_links::verify_email(&d, &second, None).await.unwrap();
     let before = Snapshot::take(&d).await;
     // The first link, opened once the second verified: verified, nothing to do.
-    assert_eq!(email_links::check_verification_link(&d, &first).await, Ok(true));
+    assert_eq!(
+        email_links::check_verification_link(&d, &first).await,
+        Ok(VerificationLink::Verified)
+    );
     email_links::verify_email(&d, &first, None).await.unwrap();
     let again = email_links::resend_verification(&d, &s.member).await.err().unwrap();
     assert_eq!(field(&again, "form"), "Your email address is already verified.");
@@ -300,6 +309,33 @@ async fn a_reset_link_expires_after_an_hour() {
     );
 }
 
+/// Anyone may sign up with anyone's address: a user whose address was never
+/// verified is not named by it when they move to another (its owner would
+/// take the account for theirs), neither in the email nor on the link's
+/// page, which say when they signed up instead. Once the move verified the
+/// user, the sign-up's verification link, still in the mistyped inbox,
+/// shows nothing of the account.
+#[tokio::test]
+async fn a_user_never_verified_is_not_named_by_their_address_when_moving_to_another() {
+    let (d, _) = fresh_domain().await;
+    let s = sign_up(&d, "grace@corp.example").await;
+    let verify = link_token(&d, "grace@corp.example", "/verify-email").await;
+    email_links::request_email_change(&d, &s.member, PASSWORD, "grace@home.example", "")
+        .await
+        .unwrap();
+    let sent = outbox_to(&d, "grace@home.example").await;
+    let body = body_of(&d, &sent[0]);
+    assert!(body.starts_with("Someone who signed up for Voice Console on "), "{body}");
+    assert!(body.contains("If you signed up yourself, confirm"), "{body}");
+    assert!(!body.contains("grace@corp.example"), "{body}");
+    let token = link_token(&d, "grace@home.example", "/confirm-email").await;
+    let page = email_links::check_email_change_link(&d, &token).await.unwrap();
+    assert_eq!((page.from, page.to.as_str()), (None, "grace@home.example"));
+    email_links::confirm_email_change(&d, &token, None).await.unwrap();
+    let old_link = email_links::check_verification_link(&d, &verify).await;
+    assert_eq!(old_link, Ok(VerificationLink::Verified));
+}
+
 #[tokio::test]
 async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_old_one() {
     let (d, _) = fresh_domain().await;
@@ -439,7 +475,11 @@ async fn a_pending_email_change_is_shown_and_can_be_cancelled() {
 
     let token = link_token(&d, "new@example.com", "/confirm-email").await;
     let checked = email_links::check_email_change_link(&d, &token).await.unwrap();
-    assert_eq!(checked, "new@example.com", "its page names the address");
+    assert_eq!(
+        (checked.from.as_deref(), checked.to.as_str()),
+        (Some("ada@example.com"), "new@example.com"),
+        "its page names the user by their verified address, and the new one"
+    );
     email_links::cancel_email_change(&d, &me).await.unwrap();
     assert_eq!(email_links::pending_email_change(&d, &me).await.unwrap(), None);
     let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);

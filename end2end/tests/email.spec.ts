@@ -12,6 +12,9 @@ test('sign up, open the verification email from the mail folder, verify', async 
   await page.goto(link);
   await ready(page);
   await expectAccessible(page);
+  // The page names the account, for the address's owner to tell a
+  // stranger's sign-up from theirs.
+  await expect(page.locator('main')).toContainText('This link verifies the address of Grace Hopper, who signed up for Acme Voice on');
   await page.getByRole('button', { name: 'Verify Email Address' }).click();
   await expect(page.getByText('Your email address is verified.')).toBeVisible();
 
@@ -99,7 +102,8 @@ test('change the email address: it changes only once the new address confirms', 
   const link = await linkFromMailFolder(newEmail, '/confirm-email');
   await page.goto(link);
   await ready(page);
-  await expect(page.locator('main strong')).toHaveText(newEmail);
+  await expect(page.locator('main strong.to')).toHaveText(newEmail);
+  await expect(page.locator('main strong.from')).toHaveText(email);
   await page.getByRole('button', { name: 'Confirm New Email Address' }).click();
   await expect(page.getByText('Your new email address is confirmed: your account now uses it.')).toBeVisible();
   await page.goto('/account');

@@ -27,6 +27,14 @@ fn opening_a_verification_link_changes_nothing_and_its_button_verifies() {
             let page = app.page(&format!("/verify-email?token={token}"), None).await;
             assert_eq!(page.status, StatusCode::OK);
             assert!(page.body.contains("Verify Email Address"));
+            // It names the account, for the address's owner to tell a
+            // stranger's sign-up from theirs.
+            let text = page.body.replace("<!>", "");
+            assert!(
+                text.contains("verifies the address of <strong>Grace Hopper</strong>, who signed up for <strong>Acme Voice</strong> on "),
+                "{}",
+                page.body
+            );
         }
         assert!(!verified(&app, &session).await, "a mail scanner's GET used up nothing");
         before.assert_unchanged(&app.domain).await;
@@ -167,9 +175,15 @@ fn an_email_change_needs_a_session_and_the_password_and_waits_for_the_new_addres
         assert_eq!(cancel.status, StatusCode::FORBIDDEN);
         before.assert_unchanged(&app.domain).await;
         let token = app.link_token("new@example.com", "/confirm-email").await;
-        // Opening the link changes nothing; its page names the address.
+        // Opening the link changes nothing; its page names the new address,
+        // and the account by the address it has now.
         let page = app.page(&format!("/confirm-email?token={token}"), None).await;
-        assert!(page.body.contains("<strong>new@example.com</strong>"), "{}", page.body);
+        assert!(
+            page.body.contains(r#"<strong class="to">new@example.com</strong>"#),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains(&format!(r#"<strong class="from">{ADMIN}</strong>"#)));
         assert!(page.body.contains("Confirm New Email Address"));
         assert_eq!(app.call("signed_in_user", &[], Some(&session)).await.json()["email"], ADMIN);
         let confirmed = app.call("confirm_email_change", &[("token", &token)], None).await;

@@ -1,7 +1,7 @@
 //! Email verification, password reset and email change.
 use leptos::prelude::*;
 
-use crate::model::{AppError, PendingEmailChange};
+use crate::model::{AppError, EmailChangeLink, PendingEmailChange, VerificationLink};
 
 #[server(prefix = "/fn", endpoint = "resend_verification")]
 pub async fn resend_verification() -> Result<(), AppError> {
@@ -10,10 +10,11 @@ pub async fn resend_verification() -> Result<(), AppError> {
     email_links::resend_verification(&domain()?, &member().await?).await
 }
 
-/// Whether a verification link would verify (false) or its address is
-/// verified already (true): its page says so before the button is pressed.
+/// Whether a verification link would verify (and whose account it is for),
+/// or its address is verified already: its page says so before the button
+/// is pressed.
 #[server(prefix = "/fn", endpoint = "check_verification_link")]
-pub async fn check_verification_link(token: String) -> Result<bool, AppError> {
+pub async fn check_verification_link(token: String) -> Result<VerificationLink, AppError> {
     use super::web::*;
     crate::domain::identity::email_links::check_verification_link(&domain()?, &token).await
 }
@@ -84,10 +85,10 @@ pub async fn cancel_email_change() -> Result<(), AppError> {
     email_links::cancel_email_change(&domain()?, &member().await?).await
 }
 
-/// Whether an email-change link still works, and the address it confirms:
-/// its page says so before the button is pressed.
+/// Whether an email-change link still works, the address it confirms and
+/// whose: its page says so before the button is pressed.
 #[server(prefix = "/fn", endpoint = "check_email_change_link")]
-pub async fn check_email_change_link(token: String) -> Result<String, AppError> {
+pub async fn check_email_change_link(token: String) -> Result<EmailChangeLink, AppError> {
     use super::web::*;
     crate::domain::identity::email_links::check_email_change_link(&domain()?, &token).await
 }

@@ -23,6 +23,28 @@ pub struct PendingEmailChange {
     pub until: String,
 }
 
+/// What a verification link's page shows before its button: whose account
+/// it verifies the address of, so that someone whose address a stranger
+/// signed up with can tell it is not theirs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VerificationLink {
+    /// The address is verified already: nothing to press.
+    Verified,
+    /// The account's company, the user's name, and when they signed up.
+    Waiting { company: String, name: String, signed_up: String },
+}
+
+/// What an email-change link's page shows before its button: the address
+/// the link moves the user to, and who they are: the address they log in
+/// with now when it is verified (one never verified proves nothing: anyone
+/// may sign up with anyone's address), else when they signed up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChangeLink {
+    pub to: String,
+    pub from: Option<String>,
+    pub signed_up: String,
+}
+
 /// What "Forgot password?" says once asked, whether or not an account uses
 /// the address (saying which would tell anyone who has an account).
 pub const RESET_REQUESTED: &str = "If an account uses that address, we have sent it a link to \

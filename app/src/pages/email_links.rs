@@ -15,7 +15,7 @@ use crate::api::email_links::{
 use crate::components::action::{field_error, form_action, form_error, redirected_success};
 use crate::components::form::{FormStatus, NewPasswordField, Username};
 use crate::components::loaded::{loading, past_dry_runs, server_resource};
-use crate::model::{AppError, Invitation, DECLINE_HOLD_DAYS};
+use crate::model::{AppError, EmailChangeLink, Invitation, VerificationLink, DECLINE_HOLD_DAYS};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -32,21 +32,31 @@ pub fn VerifyEmailPage() -> impl IntoView {
     // Rendered once this is in (`SsrMode::Async`): a link that no longer
     // works, or whose address is verified already, says so at once.
     let link = server_resource(|| (), move |_| check_verification_link(token.clone()));
-    let form = move || {
+    let form = move |company: String, name: String, signed_up: String| {
         view! {
             <ActionForm action=verify attr:class="card">
                 <FormStatus error=form_error(result, &[]) />
                 <input type="hidden" name="token" value=token_from_query() />
-                <p>"Press the button to confirm that this address is yours."</p>
+                // Anyone may sign up with any address: the page names the
+                // account, for its owner to tell a stranger's from theirs.
+                <p>
+                    "This link verifies the address of " <strong>{name}</strong> ", who signed up for "
+                    <strong>{company}</strong> " on " {signed_up} "."
+                </p>
+                <p>"Press the button only if that is you: it confirms that this address is yours."</p>
                 <button type="submit" class="primary" disabled=move || verify.pending().get() aria-busy=move || verify.pending().get().then_some("true")>
                     "Verify Email Address"
                 </button>
             </ActionForm>
         }
     };
-    let form_or_verified = move |verified: bool| match verified {
-        false => Either::Left(form()),
-        true => Either::Right(view! { <p class="alert success" role="status">{VERIFIED}</p> }),
+    let form_or_verified = move |link: VerificationLink| match link {
+        VerificationLink::Waiting { company, name, signed_up } => {
+            Either::Left(form(company, name, signed_up))
+        }
+        VerificationLink::Verified => {
+            Either::Right(view! { <p class="alert success" role="status">{VERIFIED}</p> })
+        }
     };
     view! {
         <main id="main" class="narrow">
@@ -134,15 +144,29 @@ pub fn ConfirmEmailPage() -> impl IntoView {
     // Rendered once this is in (`SsrMode::Async`): a link that no longer
     // works says why before anything is pressed.
     let link = server_resource(|| (), move |_| check_email_change_link(token.clone()));
-    let form = move |new_email: String| {
+    let form = move |link: EmailChangeLink| {
         view! {
             <ActionForm action=confirm attr:class="card">
                 <FormStatus error=form_error(result, &[]) />
                 <input type="hidden" name="token" value=token_from_query() />
-                <p>
-                    "Press the button to make " <strong>{new_email}</strong>
-                    " your account's email address, the one you log in with."
-                </p>
+                // The user named by the address they have now, when it is
+                // verified: the link may have reached someone else's inbox.
+                {match link.from {
+                    Some(from) => Either::Left(view! {
+                        <p>
+                            "Press the button to make " <strong class="to">{link.to}</strong>
+                            " the address that the Voice Console user " <strong class="from">{from}</strong>
+                            " logs in with. Press it only if that is your account."
+                        </p>
+                    }),
+                    None => Either::Right(view! {
+                        <p>
+                            "Press the button to make " <strong class="to">{link.to}</strong>
+                            " the address of the Voice Console user who signed up on " {link.signed_up}
+                            ". Press it only if you signed up yourself."
+                        </p>
+                    }),
+                }}
                 <button type="submit" class="primary" disabled=move || confirm.pending().get() aria-busy=move || confirm.pending().get().then_some("true")>
                     "Confirm New Email Address"
                 </button>

@@ -30,7 +30,9 @@ use crate::domain::identity::password_link;
 use crate::domain::identity::reauth;
 use crate::domain::identity::throttle;
 use crate::domain::identity::two_factor;
-use crate::model::{ActivityKind, AppError, PendingEmailChange};
+use crate::model::{
+    full_name, ActivityKind, AppError, EmailChangeLink, PendingEmailChange, VerificationLink,
+};
 
 /// An account whose address is never verified is removed after this long, so
 /// nobody can hold someone else's address.
@@ -63,9 +65,12 @@ pub fn verification_email(
     Email {
         to: to.into(),
         subject: "Verify your email address".into(),
+        // The page names the account: anyone can sign up with any address,
+        // and its owner must be able to tell a stranger's sign-up from theirs.
         body: format!(
-            "Welcome to Voice Console.\n\nPlease confirm that this is your email address by \
-             opening this link and pressing the button on the page:\n\n{}\n\n{kept}\n",
+            "Someone signed up for Voice Console with this address. If it was you, confirm \
+             that the address is yours: open this link, check that the page names your \
+             account, and press its button:\n\n{}\n\n{kept}\n",
             d.link("/verify-email", token),
         ),
     }
@@ -107,16 +112,32 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
     Ok(())
 }
 
-/// Whether a verification link would verify (`Ok(false)`), or its address
-/// is verified already (`Ok(true)`), for its page to say before the button.
-/// It only reads: mail scanners open links in advance.
-pub async fn check_verification_link(d: &Domain, token: &str) -> Result<bool, AppError> {
+/// Whether a verification link would verify, and whose account it is for
+/// (`Waiting`), or its address is verified already (`Verified`, also when
+/// it was verified by another way, an email change), for its page to say
+/// before the button. It only reads: mail scanners open links in advance.
+pub async fn check_verification_link(
+    d: &Domain,
+    token: &str,
+) -> Result<VerificationLink, AppError> {
     match tokens::check(d, &d.read, token, Purpose::VerifyEmail).await {
         Ok(link) => match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
-            Some(user) => people::refuse_disabled(&user).map(|()| false),
+            // Verified since by an email change (a sign-up's typo put
+            // right): nothing to do, and nothing of it to show whoever has
+            // the mistyped inbox.
+            Some(user) if user.email_verified_at.is_some() => Ok(VerificationLink::Verified),
+            Some(user) => {
+                people::refuse_disabled(&user)?;
+                let company = account::Entity::find_by_id(user.account_id).one(&d.read).await?;
+                Ok(VerificationLink::Waiting {
+                    company: company.map(|a| a.company_name).unwrap_or_default(),
+                    name: full_name(&user.first_name, &user.last_name),
+                    signed_up: clock::shown(user.created_at),
+                })
+            }
             None => Err(AppError::field("token", tokens::LINK_INVALID)),
         },
-        Err(_) if holder_verified(d, token).await? => Ok(true),
+        Err(_) if holder_verified(d, token).await? => Ok(VerificationLink::Verified),
         Err(refused) => Err(refused),
     }
 }
@@ -637,16 +658,47 @@ pub async fn send_email_change(
     let token =
         tokens::issue(d, txn, user.id, Purpose::ChangeEmail, confirms, requested_by).await?;
     // Told as it happened: the user, or an admin of their account, asked.
-    let (you_asked, someone_asked, if_unexpected) = if actor.user_id() == user.id {
+    // The new address may be anyone's (a typo, or on purpose): its email
+    // names the user by the address they have now, when it is verified (an
+    // address never verified proves nothing: anyone may sign up with
+    // anyone's), and assumes nothing.
+    let by_themselves = actor.user_id() == user.id;
+    let (who_asked, if_theirs) = match (by_themselves, user.email_verified_at.is_some()) {
+        (true, true) => (
+            format!("The Voice Console user {} asked to log in with this address", user.email),
+            "If that is your account, confirm",
+        ),
+        (true, false) => (
+            format!(
+                "Someone who signed up for Voice Console on {}, with an address not verified, \
+                 asked to log in with this address",
+                clock::shown(user.created_at)
+            ),
+            "If you signed up yourself, confirm",
+        ),
+        (false, true) => (
+            format!(
+                "An admin of their account asked that the Voice Console user {} log in with \
+                 this address",
+                user.email
+            ),
+            "If that is your account, confirm",
+        ),
+        (false, false) => (
+            "An admin of a Voice Console account asked that one of its users, whose address \
+             is not verified, log in with this address"
+                .to_owned(),
+            "If you expected this, confirm",
+        ),
+    };
+    let (someone_asked, if_unexpected) = if by_themselves {
         (
-            "You asked",
             "Someone asked",
             "If you did not expect this, change your password now and contact your account admin.",
         )
     } else {
         // A new password would not stop an admin's change: asking them does.
         (
-            "An admin of your company's account asked",
             "An admin of your company's account asked",
             "If you did not expect this, contact your account admin.",
         )
@@ -668,10 +720,10 @@ pub async fn send_email_change(
             to: new_email.to_owned(),
             subject: "Confirm your new email address".into(),
             body: format!(
-                "{you_asked} to use this address for your Voice Console account.\n\nTo confirm, \
-             open this link and press the button on the page:\n\n{}\n\nThe link works once, \
-             for {}. Until then your account keeps its current address.\n\nIf you did not \
-             expect this, do not open the link: ignore this email and nothing changes.\n",
+                "{who_asked} from now on.\n\n{if_theirs}: open this link and press the button \
+             on the page:\n\n{}\n\nThe link works once, for {}. Until then nothing \
+             changes.\n\nIf it is not your account, or you did not expect this, do not open \
+             the link: ignore this email and nothing changes.\n",
                 d.link("/confirm-email", &token),
                 Purpose::ChangeEmail.lifetime_text(),
             ),
@@ -691,27 +743,32 @@ pub async fn send_email_change(
     Ok(())
 }
 
-/// Whether an email-change link still works, and the address it would
-/// make the account's, for its page to say before the button is pressed
-/// (refused as pressing it would be). It only reads: mail scanners open
-/// links in advance.
-pub async fn check_email_change_link(d: &Domain, token: &str) -> Result<String, AppError> {
+/// Whether an email-change link still works, the address it would make
+/// the user's and who the user is ([`EmailChangeLink`]), for its page to
+/// say before the button is pressed (refused as pressing it would be). It
+/// only reads: mail scanners open links in advance.
+pub async fn check_email_change_link(d: &Domain, token: &str) -> Result<EmailChangeLink, AppError> {
     let link = tokens::check(d, &d.read, token, Purpose::ChangeEmail).await?;
-    match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
+    let user = match user::Entity::find_by_id(link.user_id).one(&d.read).await? {
         Some(user) => {
             people::refuse_disabled(&user)?;
             if let Some(admin_id) = link.requested_by {
                 refuse_unless_admin_still(&d.read, admin_id, user.account_id).await?;
             }
+            user
         }
         None => return Err(AppError::field("token", tokens::LINK_INVALID)),
-    }
+    };
     let new_email = link.new_email.ok_or(AppError::Internal)?;
     // Someone may have taken the address since the link was sent.
     if people::by_email(&d.read, &new_email).await?.is_some() {
         return Err(AppError::field("token", EMAIL_TAKEN));
     }
-    Ok(new_email)
+    Ok(EmailChangeLink {
+        to: new_email,
+        from: user.email_verified_at.is_some().then_some(user.email),
+        signed_up: clock::shown(user.created_at),
+    })
 }
 
 /// Why an email-change link an admin asked for no longer works.
@@ -721,9 +778,10 @@ pub const REQUESTER_GONE: &str = "This link no longer works: the admin who asked
 /// Refuses an admin's email-change link once that admin is not an active
 /// admin of the account any more: removing an admin must also stop a change
 /// they set up towards an address they read. Demoting, disabling and
-/// deleting them on the Users tab withdraws such links at once
-/// (`tokens::expire_requested_by`); this catches every other way an admin
-/// stops being one (an account merge, a change made outside the console).
+/// deleting them on the Users tab, or an account merge demoting them,
+/// withdraws such links at once (`tokens::expire_requested_by`); this
+/// catches every other way an admin stops being one (a change made outside
+/// the console).
 /// Read under the account's lock when confirming.
 async fn refuse_unless_admin_still(
     conn: &impl sea_orm::ConnectionTrait,
