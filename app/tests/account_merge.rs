@@ -588,3 +588,31 @@ async fn links_redeemed_while_a_merge_moves_their_user_ask_to_try_again() {
     }
     assert!(cy_row().await.is_none());
 }
+
+/// A secret of the source that this server's keys do not open (sealed with
+/// a key lost, or kept in another key file) could not be sealed again for
+/// the target: the merge refuses, naming it, and changes nothing, rather
+/// than failing half-way as "internal error".
+#[tokio::test]
+async fn a_source_secret_that_does_not_open_is_named_and_nothing_changes() {
+    let d = stocked().await;
+    account_with_admin(&d, "Globex", "grace@globex.com").await;
+    let ada = account_with_admin(&d, "Globex Europe", "ada@globex.eu").await;
+    let recordings = s3_integration(&d, &ada, "Recordings").await;
+    s3_integration(&d, &ada, "Transcripts").await;
+    integration::Entity::update_many()
+        .col_expr(integration::Column::KeyId, sea_orm::sea_query::Expr::value("k-lost"))
+        .filter(integration::Column::Id.eq(recordings))
+        .exec(&d.db)
+        .await
+        .unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = merge(&d, "ada@globex.eu", "grace@globex.com").await.unwrap_err();
+    let AppError::Conflict(message) = refused else { panic!("{refused:?}") };
+    assert!(
+        message.contains("the source account's integration \"Recordings\" does not open"),
+        "{message}"
+    );
+    assert!(!message.contains("Transcripts"), "{message}");
+    before.assert_unchanged(&d).await;
+}

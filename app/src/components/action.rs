@@ -255,15 +255,17 @@ where
 /// undoing the save. `key` gives a row's id and version (a count of
 /// microseconds: the newer is the larger).
 pub fn newer_row<T>(row: T, saved: Option<T>, key: fn(&T) -> (i32, &str)) -> T {
-    let number = |version: &str| version.parse::<i64>().unwrap_or(i64::MIN);
     match saved {
-        Some(saved)
-            if key(&saved).0 == key(&row).0 && number(key(&saved).1) > number(key(&row).1) =>
-        {
-            saved
-        }
+        Some(saved) if is_newer(&saved, &row, key) => saved,
         _ => row,
     }
+}
+
+/// Whether `row` is `than` (the same id) saved after it.
+pub fn is_newer<T>(row: &T, than: &T, key: fn(&T) -> (i32, &str)) -> bool {
+    let number = |version: &str| version.parse::<i64>().unwrap_or(i64::MIN);
+    let ((id, version), (than_id, than_version)) = (key(row), key(than));
+    id == than_id && number(version) > number(than_version)
 }
 
 /// What a form says when its session ended while it was open (logged out

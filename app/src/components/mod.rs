@@ -43,3 +43,23 @@ pub fn focus_by_id(id: impl Into<String>) {
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
 }
+
+/// Puts `text` in the live region `region`, emptied first for a moment: a
+/// screen reader reads out a change, and the same words again (the next
+/// page, as many rows as the last) are one only after the region was empty.
+pub fn say(region: leptos::prelude::RwSignal<Option<String>>, text: String) {
+    use leptos::prelude::*;
+    #[cfg(feature = "hydrate")]
+    {
+        region.set(None);
+        leptos::prelude::set_timeout(
+            move || {
+                // The tab may be gone by then, its signals with it.
+                region.try_set(Some(text));
+            },
+            std::time::Duration::from_millis(100),
+        );
+    }
+    #[cfg(not(feature = "hydrate"))]
+    region.set(Some(text));
+}

@@ -9,12 +9,12 @@ use crate::api::activity::{
     activity_user_choice, activity_user_choices, list_activity, my_security_activity,
 };
 use crate::components::address::{keep_in_address, Query};
-use crate::components::focus_by_id;
 use crate::components::form::FormStatus;
 use crate::components::loaded::{past_dry_runs, server_resource, Loaded};
 use crate::components::signed_in::signed_in_user_resource;
 use crate::components::table::{email_parts, DataTable, Pager};
 use crate::components::user_picker::UserPicker;
+use crate::components::{focus_by_id, say};
 use crate::model::{
     readable_phone, ActivityFilter, ActivityKind, ActivityPage, ActivityRow, EventId, UserChoice,
     ACTIVITY_CSV_MAX, TO_BEFORE_FROM,
@@ -113,8 +113,8 @@ pub fn ActivityTab() -> impl IntoView {
             }),
             _ => None,
         });
-        if seen.is_some() && summary.is_some() {
-            said.set(summary);
+        if let (Some(()), Some(summary)) = (seen, summary) {
+            say(said, summary);
         }
     });
     let restart = move || {

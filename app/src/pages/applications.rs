@@ -10,7 +10,7 @@ use crate::api::applications::{
     SaveApplicationSettings, ShareApplication, UnshareApplication,
 };
 use crate::components::action::{
-    announce, field_error, form_action, form_error, kept_success, newer_row, successes,
+    announce, field_error, form_action, form_error, is_newer, kept_success, newer_row, successes,
     successes_or_gone,
 };
 use crate::components::focus_by_id;
@@ -109,25 +109,6 @@ pub fn ApplicationsTab() -> impl IntoView {
     };
     let dialogs = buttons.dialogs;
     close_on_success(save, dialogs.edit_open);
-    // Refused as saved in another window meanwhile, the open Settings show
-    // the settings as the reloaded list has them, and their version: the
-    // user sees the other save, and makes theirs again over it.
-    Effect::new(move |_| {
-        let Some(Ok(apps)) = apps.get() else { return };
-        let stale = save.value().with_untracked(|a| matches!(a, Some(Err(AppError::Conflict(_)))));
-        if !stale || !dialogs.edit_open.get_untracked() {
-            return;
-        }
-        let Some(shown) = dialogs.editing.get_untracked() else { return };
-        if let Some(now) = apps.rows.into_iter().find(|row| row.id == shown.id) {
-            if now != shown {
-                dialogs.editing.set(Some(now));
-                // The form drawn anew took the focus with it, and its
-                // message is read out only where the focus goes.
-                focus_by_id(SETTINGS_STATUS);
-            }
-        }
-    });
     let done = RwSignal::new(None);
     announce(clone, done, |copy| format!("The copy {} is created.", copy.name));
     announce(create, done, |app| format!("The application {} is created.", app.name));
@@ -234,6 +215,9 @@ fn ApplicationList(
     let create_result = create.value();
     // What the settings dialog offers, for as many openings as it takes.
     let choices = StoredValue::new((libraries, integrations));
+    // The rows as this list has them, which a dialog drawn anew with it
+    // opens on when newer than the row it was opened on.
+    let listed = StoredValue::new(rows.clone());
     let dialogs = buttons.dialogs;
     view! {
         <DataTable
@@ -262,7 +246,18 @@ fn ApplicationList(
             id="application-settings"
             dialogs
             form=move |app: ApplicationRow| {
-                let app = newer_row(app, buttons.saved.get_untracked(), |a| (a.id, &a.version));
+                // Refused as saved in another window meanwhile, the list
+                // reloads and the open Settings are drawn anew with it: on
+                // the settings as they are now, with their version. The
+                // user sees the other save, and makes theirs again over it;
+                // the focus, gone with the form, goes to why.
+                let now = listed.with_value(|rows| rows.iter().find(|r| r.id == app.id).cloned());
+                let reloaded = now.as_ref().is_some_and(|now| is_newer(now, &app, settings_key));
+                let app = newer_row(app, now, settings_key);
+                let app = newer_row(app, buttons.saved.get_untracked(), settings_key);
+                if reloaded {
+                    focus_by_id(SETTINGS_STATUS);
+                }
                 view! { <SettingsForm app libraries=choices.get_value().0 integrations=choices.get_value().1 buttons /> }
             }
         />
@@ -340,6 +335,11 @@ fn ApplicationRowView(
 
 /// Where the Settings form says why its save was refused.
 const SETTINGS_STATUS: &str = "settings-status";
+
+/// An application's id and settings version (see `newer_row`).
+fn settings_key(app: &ApplicationRow) -> (i32, &str) {
+    (app.id, &app.version)
+}
 
 #[component]
 fn SettingsForm(

@@ -15,6 +15,7 @@ use crate::components::form::{DoneNotice, Field, FormStatus};
 use crate::components::loaded::{server_resource, Loaded};
 use crate::components::modal::{close_on_success, question_id, CancelButton, Modal};
 use crate::components::row_dialogs::{ConfirmDelete, EditDialog, RowDialogs};
+use crate::components::say;
 use crate::components::table::{
     email_parts, mark, DataTable, DeleteButton, EditButton, Pager, RowActions,
 };
@@ -79,8 +80,8 @@ pub fn UsersTab() -> impl IntoView {
             Some(Ok(page)) => Some(format!("{} users shown.", page.rows.len())),
             _ => None,
         });
-        if seen.is_some() && summary.is_some() {
-            said.set(summary);
+        if let (Some(()), Some(summary)) = (seen, summary) {
+            say(said, summary);
         }
     });
     let restart = move || {

@@ -584,16 +584,26 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
         Ok(found)
     })
     .await?;
-    if tokens_for(d, &found).await? == 0 {
-        // Run to its end (or its warning) even if the request goes away:
-        // a closed tab must not leave the account connected unseen.
-        let d2 = d.clone();
-        let work = d.background.spawn(
-            async move { disconnect(&d2, &found).await }.instrument(tracing::Span::current()),
-        );
-        if let Err(err) = work.await {
-            tracing::error!(error = %err, "a deleted token's disconnect failed");
+    // The token is gone whatever follows: a failure from here is logged,
+    // not answered as a delete that failed.
+    match tokens_for(d, &found).await {
+        Ok(0) => {
+            // Run to its end (or its warning) even if the request goes
+            // away: a closed tab must not leave the account connected unseen.
+            let d2 = d.clone();
+            let work = d.background.spawn(
+                async move { disconnect(&d2, &found).await }.instrument(tracing::Span::current()),
+            );
+            if let Err(err) = work.await {
+                tracing::error!(error = %err, "a deleted token's disconnect failed");
+            }
         }
+        Ok(_) => {}
+        Err(err) => tracing::warn!(
+            stripe_account = found.provider_account_id,
+            error = %err,
+            "a deleted token's Stripe account may still be connected: check it in Stripe's dashboard"
+        ),
     }
     Ok(())
 }
