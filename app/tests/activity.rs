@@ -1589,8 +1589,8 @@ async fn the_users_of_one_client_address_share_a_count_of_changes() {
 }
 
 /// A save that renames an application writes two events, the rename and
-/// the settings, and counts both: with one count left it is refused whole;
-/// the same save under the same name counts one.
+/// the settings, and counts both: with one count left it is refused whole,
+/// while a save under the same name counts one.
 #[tokio::test]
 async fn a_save_that_renames_counts_its_two_events() {
     use app::domain::core::quota::{Action, Limit, Per};
@@ -1599,25 +1599,30 @@ async fn a_save_that_renames_counts_its_two_events() {
     d.quotas.set(Limit { action: Action::Change, per: Per::Actor, max: 2, window: hour });
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let app = applications::create(&d, &ada, "Hotline").await.unwrap();
+    let library =
+        LibraryForm { name: "Utils".into(), description: String::new(), code: "var a;".into() };
+    let lib = [js_libraries::add(&d, &ada, library).await.unwrap().id];
+    clock.advance(hour);
+    let before = Snapshot::take(&d).await;
+    applications::save_settings(
+        &d,
+        &ada,
+        app.id,
+        applications::SettingsForm::new(Some("Hotline"), &lib, &[]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(before.new_events(&d).await, ["application.settings_changed Hotline"]);
     let before = Snapshot::take(&d).await;
     let refused = applications::save_settings(
         &d,
         &ada,
         app.id,
-        applications::SettingsForm::new(Some("Helpline"), &[], &[]),
+        applications::SettingsForm::new(Some("Helpline"), &lib, &[]),
     )
     .await;
     assert!(matches!(&refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
     before.assert_unchanged(&d).await;
-    applications::save_settings(
-        &d,
-        &ada,
-        app.id,
-        applications::SettingsForm::new(Some("Hotline"), &[], &[]),
-    )
-    .await
-    .unwrap();
-    assert_eq!(before.new_events(&d).await, ["application.settings_changed Hotline"]);
 
     // A new hour: the rename and the settings, two events for two counts.
     clock.advance(hour);
@@ -1626,7 +1631,7 @@ async fn a_save_that_renames_counts_its_two_events() {
         &d,
         &ada,
         app.id,
-        applications::SettingsForm::new(Some("Helpline"), &[], &[]),
+        applications::SettingsForm::new(Some("Helpline"), &lib, &[]),
     )
     .await
     .unwrap();

@@ -197,8 +197,13 @@ async fn settings_opened_before_a_save_elsewhere_are_refused_not_written_over() 
     assert_eq!(names(&listed.rows[0]), ("IVR".to_owned(), vec!["Helpers".to_owned()]));
     // As the list gives it, the version is the one Settings opens on.
     assert_eq!(listed.rows[0].version, saved.version);
-    // What is saved already, sent from the old dialog: nothing is undone.
-    save(Some("IVR"), &[helpers[0], helpers[0]], &app.version).await.unwrap();
+    // What is saved already, sent from the old dialog: nothing is undone,
+    // and nothing is written, counted or logged (a double submit).
+    let before = Snapshot::take(&d).await;
+    let same = save(Some("IVR"), &[helpers[0], helpers[0]], &app.version).await.unwrap();
+    assert_eq!(names(&same), ("IVR".to_owned(), vec!["Helpers".to_owned()]));
+    assert_eq!(same.version, saved.version);
+    before.assert_nothing_counted(&d).await;
     let renamed = save(Some("Hotline"), &[tools[0], spare[0]], &saved.version).await.unwrap();
     assert_eq!(renamed.name, "Hotline");
     // Spare's deletion detaches it: not a save of the settings, so a

@@ -416,7 +416,7 @@ async fn an_unverified_user_is_not_told_that_an_address_has_an_account() {
     assert!(body.contains("do not open the link: ignore this email and nothing changes"), "{body}");
     let told = outbox_to(&d, "taken@example.com").await;
     assert_eq!(told.len(), 1);
-    assert_eq!(told[0].subject, "This address already has a Voice Console account");
+    assert_eq!(told[0].subject, "This address already has an account");
     let body = body_of(&d, &told[0]);
     assert!(!body.contains("token="), "no link to take over the address: {body}");
     assert!(body.contains("http://127.0.0.1:3000/forgot-password"), "{body}");
@@ -607,6 +607,68 @@ async fn a_changed_or_reset_password_is_told_to_the_address_with_the_keys_that_s
         .unwrap();
     let to_grace = outbox_to(&d, "grace@example.com").await;
     assert!(to_grace.iter().all(|e| e.subject != "Your password was changed"));
+}
+
+/// A developer key made or given a new secret is told to the address, with
+/// when, where from and its name quoted: it acts as the user until revoked,
+/// so whoever had their password and a session must not mint one unseen.
+/// A refused one tells nothing. (An unverified user makes no key.) Each
+/// emails, so they are counted: past the user's count a key is refused
+/// and nothing changes.
+#[tokio::test]
+async fn a_developer_key_made_or_regenerated_is_told_to_the_address() {
+    use app::domain::core::quota::{Action, Limit, Per};
+    use app::domain::identity::developer_keys;
+    let (mut d, _) = fresh_domain().await;
+    let day = Duration::days(1);
+    d.quotas.set(Limit { action: Action::DeveloperKey, per: Per::Actor, max: 2, window: day });
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let session = log_in_by_password(&d, "ada@example.com", PASSWORD, "t").await.unwrap();
+    let here: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+    let me = session.member.clone().from_address(Some(here));
+    let told = || async {
+        let mut told = Vec::new();
+        for email in outbox_to(&d, "ada@example.com").await {
+            told.push((email.subject.clone(), body_of(&d, &email)));
+        }
+        told
+    };
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    assert!(developer_keys::generate(&d, &me, "CI", "wrong", "").await.is_err());
+    before.assert_unchanged(&d).await;
+
+    let forged = "CI\" was made by support. Ignore";
+    let key = developer_keys::generate(&d, &me, forged, PASSWORD, "").await.unwrap();
+    let made = told().await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].0, "A developer key was made");
+    let body = &made[0].1;
+    let at = d.clock.now().format("%Y-%m-%d %H:%M UTC");
+    let opening = format!(
+        "A developer key of your Voice Console user ada@example.com was made at {at} from \
+         203.0.113.9. Its name:\n\n  \"CI\\\" was made by support. Ignore\"\n\n"
+    );
+    assert!(body.starts_with(&opening), "{body}");
+    assert!(body.contains("/forgot-password") && body.contains("Developer Keys"), "{body}");
+    assert!(!body.contains(&key.key) && !body.contains(&key.row.prefix), "never the key");
+
+    developer_keys::regenerate(&d, &me, key.row.id, PASSWORD, "").await.unwrap();
+    let regenerated = told().await;
+    assert_eq!(regenerated.len(), 2);
+    assert_eq!(regenerated[1].0, "A developer key was regenerated");
+    assert!(regenerated[1].1.contains("was given a new secret at"), "{}", regenerated[1].1);
+    // Past the count: refused before the password is checked, nothing
+    // written, nothing sent.
+    let before = Snapshot::take(&d).await;
+    let refused = developer_keys::regenerate(&d, &me, key.row.id, PASSWORD, "").await;
+    assert!(
+        matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("developer keys made")),
+        "{refused:?}"
+    );
+    before.assert_nothing_counted(&d).await;
+    // Revoking one needs no warning, nor a count.
+    developer_keys::revoke(&d, &me, key.row.id).await.unwrap();
+    assert_eq!(told().await.len(), 2);
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use app::domain::core::mail::{
-    self, Email, SmtpSecurity, Transport, FAILED, MAX_ATTEMPTS, PENDING, SENT,
+    self, Email, SmtpSecurity, Transport, FAILED, MAX_ATTEMPTS, PENDING, SENT, WITHDRAWN,
 };
 use app::domain::core::Domain;
 use app::domain::entity::email_outbox as outbox;
@@ -103,7 +103,10 @@ async fn an_outbox_row_is_delivered_by_smtp_with_a_message_id_from_its_row() {
     assert_eq!(mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap(), 1);
     let messages = inbox.messages();
     assert_eq!(messages.len(), 1);
-    assert_eq!(header(&messages[0], "Subject"), Some("Hello"));
+    // The product's name first, so the inbox tells the platform's emails apart.
+    assert_eq!(header(&messages[0], "Subject"), Some("Voice Console: Hello"));
+    // No support address configured: replies go where From says.
+    assert_eq!(header(&messages[0], "Reply-To"), None);
     // From the configured sender (`MAIL_FROM`), as SPEC asks.
     assert_eq!(header(&messages[0], "From"), Some("\"Voice Console\" <no-reply@console.test>"));
     assert!(messages[0].contains("Body of Hello"));
@@ -140,8 +143,151 @@ async fn smtp_down_then_back_gives_exactly_one_message_per_row() {
     mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
     let subjects: Vec<_> =
         inbox.messages().iter().map(|m| header(m, "Subject").unwrap().to_owned()).collect();
-    assert_eq!(subjects, ["First", "Second"]);
+    assert_eq!(subjects, ["Voice Console: First", "Voice Console: Second"]);
     assert!(rows(&d).await.iter().all(|r| r.status == SENT && r.attempts == 2));
+}
+
+/// A Message-ID tells a recipient nothing of the outbox (how many emails
+/// went before theirs): random, one per row, kept for a resend. Replies
+/// reach the platform's support address when it has one, not the no-reply
+/// sender.
+#[tokio::test]
+async fn message_ids_are_random_and_replies_reach_support() {
+    let (mut d, _) = fresh_domain().await;
+    d.support_email = Some("help@console.test".into());
+    let port = free_port();
+    let inbox = start_smtp(port);
+    enqueue(&d, "ada@example.com", "One").await;
+    enqueue(&d, "ada@example.com", "Two").await;
+    let queued = rows(&d).await;
+    let ids: Vec<String> = queued.iter().map(|row| mail::message_id(row, &sender())).collect();
+
+    assert_eq!(mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap(), 2);
+    let messages = inbox.messages();
+    let sent: Vec<&str> = messages.iter().map(|m| header(m, "Message-ID").unwrap()).collect();
+    assert_eq!(sent, ids, "the ids read before delivery are the ones sent");
+    assert_ne!(sent[0], sent[1]);
+    for id in &sent {
+        let local = id.strip_prefix('<').unwrap().strip_suffix("@console.test>").unwrap();
+        assert!(local.len() == 32 && local.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    }
+    for message in &messages {
+        assert_eq!(header(message, "Reply-To"), Some("help@console.test"));
+        assert_eq!(header(message, "From"), Some("\"Voice Console\" <no-reply@console.test>"));
+    }
+}
+
+/// An email whose single-use link stopped working while it waited is not
+/// sent: replaced by a newer one, used, expired, or its user removed (an
+/// invitation deleted before it went must not arrive). It ends `withdrawn`,
+/// its body dropped, no try spent; one whose link works goes.
+#[tokio::test]
+async fn an_email_whose_link_stopped_working_is_not_sent() {
+    use app::domain::admin::users::{self, UserForm};
+    use app::domain::identity::email_links;
+    use app::domain::testing::{account_with_admin, link_token};
+    let (d, _) = fresh_domain().await;
+    let port = free_port();
+    let inbox = start_smtp(port);
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    // Replaced: the second reset's link replaces the first's.
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let link = link_token(&d, "ada@example.com", "/reset-password").await;
+    // Removed: an invitation deleted before it went.
+    let form = |email: &str| UserForm {
+        first_name: "Bob".into(),
+        last_name: "Doe".into(),
+        email: email.into(),
+        ..Default::default()
+    };
+    let bob = users::invite(&d, &admin, form("bob@example.com")).await.unwrap();
+    users::delete(&d, &admin, bob.id).await.unwrap();
+    // Works: an invitation left alone.
+    users::invite(&d, &admin, form("cy@example.com")).await.unwrap();
+    // An email without a link goes whatever happens.
+    enqueue(&d, "dee@example.com", "Plain").await;
+    let waiting = rows(&d).await;
+    assert_eq!(waiting.len(), 5);
+
+    assert_eq!(mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap(), 5);
+    let statuses: Vec<(String, String)> =
+        rows(&d).await.into_iter().map(|r| (r.to_address, r.status)).collect();
+    let expected = [
+        ("ada@example.com", WITHDRAWN),
+        ("ada@example.com", SENT),
+        ("bob@example.com", WITHDRAWN),
+        ("cy@example.com", SENT),
+        ("dee@example.com", SENT),
+    ];
+    let expected: Vec<(String, String)> =
+        expected.iter().map(|(to, status)| (to.to_string(), status.to_string())).collect();
+    assert_eq!(statuses, expected);
+    let recipients: Vec<String> =
+        inbox.messages().iter().map(|m| header(m, "To").unwrap().to_owned()).collect();
+    assert_eq!(recipients, ["ada@example.com", "cy@example.com", "dee@example.com"]);
+    for row in rows(&d).await.into_iter().filter(|r| r.status == WITHDRAWN) {
+        assert_eq!(
+            (row.body_text.as_str(), row.key_id, row.attempts),
+            (mail::WITHDRAWN_BODY, None, 0)
+        );
+        assert!(row.last_error.unwrap().starts_with("not sent: its link"));
+    }
+    // The reset that went still works.
+    assert!(email_links::check_reset_link(&d, &link).await.is_ok());
+
+    // Used before its turn (the relay slow, the link read from another
+    // copy), or expired while the relay was down: not sent either.
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
+    let used = link_token(&d, "ada@example.com", "/reset-password").await;
+    email_links::reset_password(&d, &used, "Quartz-Harbor-Lantern-77", "t", None).await.unwrap();
+    let (a, b) = ("eve@example.com", "fay@example.com");
+    users::invite(&d, &admin, form(a)).await.unwrap();
+    users::invite(&d, &admin, form(b)).await.unwrap();
+    let before = inbox.messages().len();
+    // Eve's link runs out while the relay holds her invitation back.
+    {
+        use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set};
+        let eve_id = app::domain::entity::user::Entity::find()
+            .filter(app::domain::entity::user::Column::Email.eq(a))
+            .one(&d.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let token = app::domain::entity::email_token::Entity::find()
+            .filter(app::domain::entity::email_token::Column::UserId.eq(eve_id))
+            .one(&d.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut token = token.into_active_model();
+        token.expires_at = Set(d.clock.now() - Duration::seconds(1));
+        token.update(&d.db).await.unwrap();
+    }
+    mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
+    let recipients: Vec<String> =
+        inbox.messages()[before..].iter().map(|m| header(m, "To").unwrap().to_owned()).collect();
+    // Ada's used reset and Eve's expired invitation are not sent; the
+    // password-changed notice and Fay's invitation are.
+    assert!(!recipients.iter().any(|to| to == a), "{recipients:?}");
+    assert!(recipients.iter().any(|to| to == b), "{recipients:?}");
+    let ada_rows: Vec<String> = rows(&d)
+        .await
+        .into_iter()
+        .filter(|r| r.to_address == "ada@example.com")
+        .map(|r| format!("{} {}", r.subject, r.status))
+        .collect();
+    assert_eq!(
+        ada_rows,
+        [
+            "Reset your password withdrawn",
+            "Reset your password sent",
+            "Reset your password withdrawn",
+            "Your password was changed sent",
+        ]
+    );
 }
 
 fn clock_now(d: &Domain) -> chrono::DateTime<chrono::Utc> {
@@ -320,7 +466,7 @@ async fn the_embedded_default_writes_one_readable_eml_file_per_email() {
     assert_eq!(files.len(), 2);
     assert!(files.iter().all(|f| f.extension().unwrap() == "eml"));
     let first = std::fs::read_to_string(&files[0]).unwrap();
-    assert_eq!(header(&first, "Subject"), Some("Welcome"));
+    assert_eq!(header(&first, "Subject"), Some("Voice Console: Welcome"));
     assert_eq!(header(&first, "To"), Some("ada@example.com"));
     assert!(first.contains("Body of Welcome"));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -534,13 +680,15 @@ async fn old_emails_and_links_are_removed_a_month_on() {
     let port = free_port();
     start_smtp(port);
     account_with_admin(&d, "Acme", "ada@example.com").await;
+    // Asked twice: the first email's link is replaced before it goes.
+    email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     let link = link_token(&d, "ada@example.com", "/reset-password").await;
     enqueue(&d, "cy@reject.example", "Refused").await;
     mail::deliver_due(&d, &smtp_transport(port), &sender(), 10).await.unwrap();
     let statuses =
         |rows: Vec<outbox::Model>| rows.into_iter().map(|r| r.status).collect::<Vec<_>>();
-    assert_eq!(statuses(rows(&d).await), [SENT, FAILED]);
+    assert_eq!(statuses(rows(&d).await), [WITHDRAWN, SENT, FAILED]);
     clock.advance(Duration::days(20));
     enqueue(&d, "bob@example.com", "Waiting").await; // SMTP is never asked again here
 
@@ -550,8 +698,9 @@ async fn old_emails_and_links_are_removed_a_month_on() {
     assert_eq!(opened.await.err().unwrap().message_for("token").as_deref(), Some(LINK_EXPIRED));
 
     clock.advance(Duration::minutes(2));
-    // The two emails; the link expired an hour after it was sent.
-    assert_eq!(jobs::forget_old_mail_and_links(&d, &smtp_transport(port)).await.unwrap(), 2);
+    // The three emails, and the replaced link (ended when it was replaced);
+    // the newer link expired an hour after it was sent.
+    assert_eq!(jobs::forget_old_mail_and_links(&d, &smtp_transport(port)).await.unwrap(), 4);
     assert_eq!(statuses(rows(&d).await), [PENDING], "the waiting email is kept");
     clock.advance(tokens::KEPT_AFTER_EXPIRY);
     jobs::clean_up(&d, &smtp_transport(port)).await;

@@ -2162,7 +2162,7 @@ async fn forgot_password_tells_an_invited_user_their_invitation_sets_the_passwor
     email_links::request_password_reset(&d, "Bob@typo.example", None).await.unwrap();
     assert_eq!(
         subjects_of_mail(&d, "bob@typo.example").await,
-        ["Your invitation to Voice Console", "No password to reset yet"]
+        ["Your invitation", "No password to reset yet"]
     );
     let notice = outbox::Entity::find()
         .filter(outbox::Column::Subject.eq("No password to reset yet"))

@@ -20,7 +20,8 @@ use app::domain::testing::{
 use app::model::{AppError, UserPage, UserRow, UserSort};
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 fn form(first: &str, email: &str) -> UserForm {
@@ -53,11 +54,12 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     // Whoever signs up names their company as they like: the subject carries
     // none of it, and the body quotes it beside who invited.
     let sent = email_to(&d, "bob@example.com").await;
-    assert_eq!(sent.subject, "Your invitation to Voice Console");
+    assert_eq!(sent.subject, "Your invitation");
     let inviter =
         "\"Ada Lovelace\" (ada@example.com) invited you to join \"Acme\" on Voice Console.";
     let body = body_of(&d, &sent);
     assert!(body.starts_with(inviter), "{body}");
+    assert!(!body.contains("earlier invitation"), "a first invitation replaces nothing: {body}");
     let token = link_token(&d, "bob@example.com", "/activate").await;
     // The failed log-in is counted (login_failures) and recorded; nothing
     // else changes.
@@ -83,15 +85,39 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     before.assert_unchanged(&d).await;
 
     // A second invitation's link expires after 48 hours; a resend replaces it.
+    // The table says when an invitee waits on a link that expired.
     let carl = users::invite(&d, &admin, form("Carl", "carl@example.com")).await.unwrap();
+    assert!(carl.invited && !carl.invitation_expired);
     let first = link_token(&d, "carl@example.com", "/activate").await;
-    clock.advance(Duration::hours(49));
+    let carls_row = |d: Domain, admin: Admin| async move {
+        let page = users::list_users(&d, &admin, "carl", UserSort::Email, None).await.unwrap();
+        let row = page.rows.into_iter().next().unwrap();
+        (row.invited, row.invitation_expired)
+    };
+    clock.advance(Duration::hours(47));
+    assert_eq!(carls_row(d.clone(), admin.clone()).await, (true, false));
+    clock.advance(Duration::hours(2));
+    assert_eq!(carls_row(d.clone(), admin.clone()).await, (true, true));
     let before = Snapshot::take(&d).await;
     let late =
         invitations::activate(&d, &first, "Maple-Canyon-Drift-19", "t", None).await.err().unwrap();
     assert_eq!(late.message_for("token").unwrap(), invitations::INVITATION_EXPIRED);
     before.assert_unchanged(&d).await;
     users::resend_invitation(&d, &admin, carl.id).await.unwrap();
+    assert_eq!(carls_row(d.clone(), admin.clone()).await, (true, false));
+    // The resent email says the earlier one's link stopped working.
+    let resent = outbox::Entity::find()
+        .filter(outbox::Column::ToAddress.eq("carl@example.com"))
+        .order_by_desc(outbox::Column::Id)
+        .one(&d.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let body = body_of(&d, &resent);
+    assert!(
+        body.contains("If you received an earlier invitation email, its link no longer works"),
+        "{body}"
+    );
     let fresh = link_token(&d, "carl@example.com", "/activate").await;
     assert!(invitations::activate(&d, &fresh, "Maple-Canyon-Drift-19", "t", None).await.is_ok());
     // Once active, there is no invitation to send again.
@@ -119,7 +145,7 @@ async fn an_invitation_cannot_pass_for_the_platform() {
     row.update(&d.db).await.unwrap();
     users::invite(&d, &ada.admin().unwrap(), form("Bob", "bob@example.com")).await.unwrap();
     let sent = email_to(&d, "bob@example.com").await;
-    assert_eq!(sent.subject, "Your invitation to Voice Console");
+    assert_eq!(sent.subject, "Your invitation");
     let body = body_of(&d, &sent);
     let first = body.lines().next().unwrap();
     assert_eq!(
@@ -501,14 +527,18 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
         users::update(&d, &admin, bob.user_id(), form("Robert", "bob@example.com")).await.unwrap();
     assert_eq!(renamed.pending_email.as_deref(), Some("bobby@example.com"));
     assert_eq!(pending(d.clone(), admin.clone()).await, waiting);
-    // Both emails say an admin asked, not Bob; the new address, which may
-    // be anyone's, is told which account by the address it has now.
+    // Both emails say which admin asked, not Bob; the new address, which
+    // may be anyone's, is told which account by the address it has now.
     let asked = [
         (
             "bobby@example.com",
-            "An admin of their account asked that the Voice Console user bob@example.com log in",
+            "An admin of their account, \"Ada Lovelace\" (ada@example.com), asked that the \
+             Voice Console user bob@example.com log in",
         ),
-        ("bob@example.com", "An admin of your company's account asked"),
+        (
+            "bob@example.com",
+            "An admin of your company's account, \"Ada Lovelace\" (ada@example.com), asked",
+        ),
     ];
     for (to, opening) in asked {
         let sent = outbox::Entity::find().filter(outbox::Column::ToAddress.eq(to)).one(&d.db);
@@ -924,7 +954,9 @@ async fn reset_password_sends_a_link_to_the_user_not_the_admin() {
     assert_eq!(emails[0].to_address, "bob@example.com");
     // Bob did not ask: the email says who did.
     let body = body_of(&d, &emails[0]);
-    assert!(body.starts_with("An admin of your company's Voice Console account"));
+    let opening = "An admin of your company's Voice Console account, \"Ada Lovelace\" \
+                   (ada@example.com), sent you this link";
+    assert!(body.starts_with(opening), "{body}");
     assert!(!body.contains("hopefully you"));
 }
 

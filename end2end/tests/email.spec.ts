@@ -132,6 +132,9 @@ test('a pending email change shows after a reload and can be cancelled', async (
   const waiting = section.locator('.pending-change');
   await expect(waiting).toContainText(`We sent a confirmation link to ${newEmail}.`);
   await expect(waiting).toContainText(/works until \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  // Read before the cancel: an email whose link is cancelled while it
+  // waits is not sent at all.
+  const cancelled = await linkFromMailFolder(newEmail, '/confirm-email');
   // What is waiting is loaded again after a cancel: late, as over a real
   // network, so the focus is placed before that answer comes.
   await page.route('**/fn/pending_email_change', async (route) => {
@@ -146,7 +149,7 @@ test('a pending email change shows after a reload and can be cancelled', async (
   await expect(section.getByRole('heading', { name: 'Change Email Address' })).toBeFocused();
   await expect(recent.getByText('Email change cancelled')).toBeVisible();
 
-  await page.goto(await linkFromMailFolder(newEmail, '/confirm-email'));
+  await page.goto(cancelled);
   await ready(page);
   // The page says why before anything is pressed, and offers no button.
   await expect(page.getByRole('alert')).toContainText('the email change was cancelled');

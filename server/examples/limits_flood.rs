@@ -173,7 +173,7 @@ async fn main() {
         "invitation + resends, one address",
         attempts + 1,
         admitted + 1,
-        emails(&d, "Your invitation to Voice Console").await,
+        emails(&d, "Your invitation").await,
         expected,
     );
 

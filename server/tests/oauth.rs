@@ -561,7 +561,9 @@ fn a_callback_without_room_is_refused_before_the_exchange() {
 #[test]
 fn an_answer_for_the_other_mode_stores_nothing() {
     support::run(async {
-        let app = app_with_provider().await;
+        let (url, disconnects) = provider_recording().await;
+        let mut app = TestApp::new().await;
+        app.configure(|d| d.oauth = Arc::new(oauth_config(&url)));
         let admin = app.sign_up(ADMIN).await;
         enable_stripe(&app, ADMIN).await;
         let state = state_of(&start(&app, &admin).await);
@@ -572,16 +574,25 @@ fn an_answer_for_the_other_mode_stores_nothing() {
         before.assert_unchanged(&app.domain).await;
         let listed = app.call("list_oauth_tokens", &[], Some(&admin)).await.json();
         assert_eq!(listed["rows"], json!([]));
+        // Stripe granted it all the same: it is disconnected, with the
+        // secret of the mode that exchanged the code.
+        background_done(&app.domain).await;
+        let heard = disconnects.lock().unwrap().clone();
+        let expected =
+            ("ca_test_local".into(), "acct_1LocalTest".into(), format!("Bearer {SECRET}"));
+        assert_eq!(heard, [expected]);
     })
 }
 
 /// A user disabled while Stripe exchanges their code keeps no token: the
 /// connection is refused as if it had not been started, and its place
-/// comes back.
+/// comes back. Stripe had granted it: the console asks Stripe to
+/// disconnect it, as for a deleted last token, so the platform's secret
+/// cannot act on an account whose owner was told it was not connected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_disabled_during_the_exchange_keeps_no_token() {
     use tokio::time::{timeout, Duration};
-    let HeldStripe { d, heard, release, .. } = held_stripe().await;
+    let HeldStripe { d, heard, release, disconnects, .. } = held_stripe().await;
     let admin = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
     let bob = app::domain::testing::add_user(&d, admin.account_id(), MEMBER, false).await;
     enable_stripe_on(&d, ADMIN).await;
@@ -598,6 +609,45 @@ async fn a_user_disabled_during_the_exchange_keeps_no_token() {
     assert!(matches!(refused, Err(oauth_tokens::CallbackRefusal::InvalidState)), "{refused:?}");
     before.assert_unchanged(&d).await;
     assert_eq!(states(&d).await, 0);
+    background_done(&d).await;
+    let heard = disconnects.lock().unwrap().clone();
+    let disconnected =
+        ("ca_test_local".into(), "acct_1LocalTest".into(), format!("Bearer {SECRET}"));
+    assert_eq!(heard, [disconnected]);
+}
+
+/// A grant refused after the exchange for a Stripe account the console
+/// holds another token for (a colleague's) keeps the connection theirs needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_grant_keeps_a_connection_a_colleague_holds() {
+    use tokio::time::{timeout, Duration};
+    let HeldStripe { d, heard, release, disconnects, .. } = held_stripe().await;
+    let admin = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
+    let bob = app::domain::testing::add_user(&d, admin.account_id(), MEMBER, false).await;
+    enable_stripe_on(&d, ADMIN).await;
+    let state = state_of(&oauth_tokens::start(&d, &bob, "bob's window", "test").await.unwrap());
+    let exchanging = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { oauth_tokens::callback(&d, &bob, "bob's window", &state, Some("good-code")).await }
+    });
+    timeout(Duration::from_secs(10), heard).await.expect("the code never reached Stripe").unwrap();
+    // Meanwhile Grace connects the same Stripe account (Stripe answers her
+    // at once), and Bob is disabled.
+    let state = state_of(&oauth_tokens::start(&d, &admin, "grace's window", "test").await.unwrap());
+    oauth_tokens::callback(&d, &admin, "grace's window", &state, Some("good-code")).await.unwrap();
+    users::disable(&d, &admin.admin().unwrap(), bob.user_id()).await.unwrap();
+    release.send(()).unwrap();
+    let refused = timeout(Duration::from_secs(10), exchanging).await.unwrap().unwrap();
+    assert!(matches!(refused, Err(oauth_tokens::CallbackRefusal::InvalidState)), "{refused:?}");
+    let tokens = oauth_tokens::list(&d, &admin).await.unwrap().rows;
+    assert_eq!(tokens.len(), 1);
+    // Grace's token needs the connection until she deletes it: then, once.
+    let disconnected =
+        ("ca_test_local".into(), "acct_1LocalTest".into(), format!("Bearer {SECRET}"));
+    background_done(&d).await;
+    assert_eq!(*disconnects.lock().unwrap(), []);
+    oauth_tokens::delete(&d, &admin, tokens[0].id).await.unwrap();
+    assert_eq!(*disconnects.lock().unwrap(), [disconnected]);
 }
 
 /// A user disabled between their callback's session check and the code's
@@ -748,10 +798,11 @@ async fn callbacks_at_the_same_moment_add_one_stripe_account_once() {
 
 /// A local provider that tells `asked` when a code reaches it and answers
 /// only once `released` fires (or at once, after the first); "bad-code" is
-/// refused. Returns its URL.
+/// refused. Its `/deauthorize` records into `disconnects`. Returns its URL.
 async fn held_provider(
     asked: tokio::sync::oneshot::Sender<()>,
     released: tokio::sync::oneshot::Receiver<()>,
+    disconnects: Disconnects,
 ) -> String {
     use axum::response::IntoResponse;
     use tokio::sync::Mutex;
@@ -759,7 +810,10 @@ async fn held_provider(
     let token = post(move |body: String| {
         let gate = gate.clone();
         async move {
-            if let Some((asked, released)) = gate.lock().await.take() {
+            // Taken before the wait: the lock is not held through it, so
+            // another code meanwhile is answered at once.
+            let first = gate.lock().await.take();
+            if let Some((asked, released)) = first {
                 let _ = asked.send(());
                 let _ = released.await;
             }
@@ -777,7 +831,17 @@ async fn held_provider(
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let router = axum::Router::new().route("/token", token);
+    let deauthorize = post(
+        move |headers: http::HeaderMap,
+              Form(form): Form<std::collections::HashMap<String, String>>| async move {
+            let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+            let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let record = (field("client_id"), field("stripe_user_id"), auth.unwrap_or("").into());
+            disconnects.lock().unwrap().push(record);
+            Json(json!({ "stripe_user_id": field("stripe_user_id") }))
+        },
+    );
+    let router = axum::Router::new().route("/token", token).route("/deauthorize", deauthorize);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     url
 }
@@ -789,15 +853,25 @@ struct HeldStripe {
     clock: app::domain::core::clock::ManualClock,
     heard: tokio::sync::oneshot::Receiver<()>,
     release: tokio::sync::oneshot::Sender<()>,
+    /// What its `/deauthorize` heard.
+    disconnects: Disconnects,
 }
 
 async fn held_stripe() -> HeldStripe {
     let (asked, heard) = tokio::sync::oneshot::channel::<()>();
     let (release, released) = tokio::sync::oneshot::channel::<()>();
-    let url = held_provider(asked, released).await;
+    let disconnects = Disconnects::default();
+    let url = held_provider(asked, released, disconnects.clone()).await;
     let (mut d, clock) = app::domain::testing::fresh_concurrent_domain().await;
     d.oauth = Arc::new(oauth_config(&url));
-    HeldStripe { d, clock, heard, release }
+    HeldStripe { d, clock, heard, release, disconnects }
+}
+
+/// Waits for the domain's background work (a disconnect) to end.
+async fn background_done(d: &app::domain::Domain) {
+    d.background.close();
+    let done = tokio::time::timeout(std::time::Duration::from_secs(10), d.background.wait());
+    done.await.expect("the background work ended");
 }
 
 /// How many OAuth flows are in the database, claimed or not.
@@ -889,7 +963,7 @@ async fn an_exchange_past_its_limit_is_refused_and_gives_its_place_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flow_cleaned_up_during_its_exchange_stores_nothing() {
     use tokio::time::{timeout, Duration};
-    let HeldStripe { d, clock, heard, release } = held_stripe().await;
+    let HeldStripe { d, clock, heard, release, .. } = held_stripe().await;
     let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
     enable_stripe_on(&d, ADMIN).await;
     let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_location;
 
 use super::tabs::Tab;
 
-pub const PRODUCT: &str = "Voice Console";
+pub use crate::model::PRODUCT;
 
 /// The title of the page at `path` (no query string).
 pub fn page_title(path: &str) -> String {

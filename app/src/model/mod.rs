@@ -46,6 +46,9 @@ pub struct Named {
     pub name: String,
 }
 
+/// The product's name, as pages' titles and emails' subjects begin with it.
+pub const PRODUCT: &str = "Voice Console";
+
 /// "contact support", or "contact support at help@example.com" when the
 /// platform has configured its address (`SUPPORT_EMAIL`): said where only
 /// the platform's operators can help. Shared by the server's messages and

@@ -25,6 +25,9 @@ pub struct UserRow {
     pub two_factor_enabled: bool,
     /// Still invited: has not set a password yet.
     pub invited: bool,
+    /// Invited, and the newest invitation link has expired (or was never
+    /// sent): nobody can activate until Resend Invitation sends a new one.
+    pub invitation_expired: bool,
     /// Disabled by an admin: cannot sign in, and their sessions and developer
     /// keys do not work, until an admin enables them again.
     pub disabled: bool,

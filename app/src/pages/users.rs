@@ -448,13 +448,18 @@ fn ConfirmSwitch(switch: StateSwitch) -> impl IntoView {
 }
 
 /// The Status cell: Disabled (and Invited, for an invitation on hold),
-/// Invited or Active.
+/// Invited (and whether its link expired, so an admin does not wait on an
+/// invitation nobody can accept) or Active.
 fn status(u: &UserRow) -> impl IntoView {
     if u.disabled {
         let invited = u.invited.then_some(" · Invited");
         Either::Left(view! { <span class="badge disabled">"Disabled"</span>{invited} })
     } else {
-        Either::Right(if u.invited { "Invited" } else { "Active" })
+        Either::Right(match (u.invited, u.invitation_expired) {
+            (true, true) => "Invited · link expired",
+            (true, false) => "Invited",
+            _ => "Active",
+        })
     }
 }
 
@@ -542,6 +547,7 @@ fn UserTable(
                                 let (class, text) = match (u.disabled, u.invited) {
                                     (true, true) => ("badge disabled", "Disabled · Invited"),
                                     (true, false) => ("badge disabled", "Disabled"),
+                                    _ if u.invitation_expired => ("badge", "Invited · link expired"),
                                     _ => ("badge", "Invited"),
                                 };
                                 view! { <span class=format!("{class} phone-only") aria-hidden="true">{text}</span> }
@@ -647,6 +653,7 @@ fn UserForm(
         can_share: false,
         two_factor_enabled: false,
         invited: true,
+        invitation_expired: false,
         disabled: false,
         pending_email: None,
     });
@@ -784,7 +791,10 @@ fn PasswordHelp(row: UserRow) -> impl IntoView {
         let action = form_action::<ResendInvitation>();
         let sent = format!("A new activation email is on its way to {}.", row.email);
         let input = ResendInvitation { id };
-        EitherOf3::B(view! { <MailButton action input label="Resend Invitation" sent /> })
+        let expired = row.invitation_expired.then(|| view! {
+            <p class="hint">"Their invitation link has expired: resend it so they can activate their account."</p>
+        });
+        EitherOf3::B(view! { {expired} <MailButton action input label="Resend Invitation" sent /> })
     } else {
         let action = form_action::<SendPasswordReset>();
         let sent = format!("A password reset email is on its way to {}.", row.email);

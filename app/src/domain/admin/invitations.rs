@@ -65,15 +65,33 @@ pub const TARGET_DISABLED: &str =
 /// the company's, quotes inside escaped: a made-up name ("Your bank", "The
 /// Voice Console team") reads as a name someone typed, not as the platform
 /// speaking.
-fn invitation_email(d: &Domain, to: &str, company: &str, inviter: &str, token: &str) -> Email {
+/// `again`: sent again (Resend Invitation), so an invitee who kept an
+/// earlier email must be told which one to use. Said as "if", since an
+/// earlier one may never have arrived (not sent once its link was
+/// replaced, or sent to an address corrected since).
+fn invitation_email(
+    d: &Domain,
+    to: &str,
+    company: &str,
+    inviter: &str,
+    token: &str,
+    again: bool,
+) -> Email {
+    let again = match again {
+        true => {
+            " If you received an earlier invitation email, its link no longer works: \
+                  use this one."
+        }
+        false => "",
+    };
     Email {
         to: to.into(),
-        subject: "Your invitation to Voice Console".into(),
+        subject: "Your invitation".into(),
         body: format!(
-            "{inviter} invited you to join {company:?} on Voice Console.\n\nTo choose your \
-             password and log in, open this link and press the button on the page:\n\n{}\n\n\
-             The link works once, for {}. If it expires, ask the account's admin to send \
-             a new one.\n\nNot expecting this? Open the same link and choose Decline \
+            "{inviter} invited you to join {company:?} on Voice Console.{again}\n\nTo choose \
+             your password and log in, open this link and press the button on the page:\n\n\
+             {}\n\nThe link works once, for {}. If it expires, ask the account's admin to \
+             send a new one.\n\nNot expecting this? Open the same link and choose Decline \
              Invitation; they will not be able to invite this address again for \
              {DECLINE_HOLD_DAYS} days.\n",
             d.link("/activate", token),
@@ -95,11 +113,7 @@ impl Inviter<'_> {
     async fn named(self, conn: &impl ConnectionTrait) -> Result<String, AppError> {
         match self {
             Inviter::Admin(admin) => {
-                let me = user::Entity::find_by_id(admin.member().user_id())
-                    .one(conn)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                Ok(format!("{:?} ({})", me.full_name(), me.email))
+                Ok(people::named(&people::find(conn, admin.member().user_id()).await?))
             }
             Inviter::Operator => Ok("The Voice Console team".into()),
         }
@@ -135,12 +149,14 @@ pub(super) async fn spend_invitation(
 }
 
 /// Writes a fresh activation link for an invited user (the old one stops
-/// working) in the caller's transaction.
+/// working) in the caller's transaction. `again`: Resend Invitation, whose
+/// email says that an earlier one's link no longer works.
 pub async fn send_invitation(
     d: &Domain,
     txn: &DatabaseTransaction,
     user: &user::Model,
     inviter: Inviter<'_>,
+    again: bool,
 ) -> Result<(), AppError> {
     if user.status != user::INVITED {
         return Err(AppError::field(
@@ -166,8 +182,32 @@ pub async fn send_invitation(
     let token = tokens::issue(d, txn, user.id, Purpose::Activate, None, None).await?;
     let company = company(txn, user.account_id).await?;
     let inviter = inviter.named(txn).await?;
-    let email = invitation_email(d, &user.email, &company, &inviter, &token);
-    mail::enqueue(txn, &d.secrets, d.clock.now(), email).await
+    let email = invitation_email(d, &user.email, &company, &inviter, &token, again);
+    mail::enqueue_with_link(txn, &d.secrets, d.clock.now(), email, &token).await
+}
+
+/// Which of the invitees `user_ids` hold an invitation link that still
+/// works (unused, unexpired), for the user table: the others wait on
+/// nothing until an admin resends it. One query, none for no invitee.
+pub(crate) async fn with_live_link<C: ConnectionTrait>(
+    d: &Domain,
+    conn: &C,
+    user_ids: Vec<i32>,
+) -> Result<std::collections::HashSet<i32>, AppError> {
+    if user_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let live: Vec<i32> = email_token::Entity::find()
+        .select_only()
+        .column(email_token::Column::UserId)
+        .filter(email_token::Column::UserId.is_in(user_ids))
+        .filter(email_token::Column::Purpose.eq(Purpose::Activate.as_str()))
+        .filter(email_token::Column::UsedAt.is_null())
+        .filter(email_token::Column::ExpiresAt.gt(d.clock.now()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(live.into_iter().collect())
 }
 
 /// How long an invited user keeps their address after their last

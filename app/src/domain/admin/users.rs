@@ -13,7 +13,7 @@ use sea_orm::{
 };
 
 use super::hand_over::hand_over;
-use super::invitations::{send_invitation, spend_invitation, Inviter, TARGET_DISABLED};
+use super::invitations::{self, send_invitation, spend_invitation, Inviter, TARGET_DISABLED};
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Admin;
 use crate::domain::core::directory;
@@ -134,7 +134,7 @@ pub async fn invite(d: &Domain, admin: &Admin, form: UserForm) -> Result<UserRow
     .insert(&txn, now)
     .await?;
     spend_invitation(d, &txn, admin, &user.email).await?;
-    send_invitation(d, &txn, &user, Inviter::Admin(admin)).await?;
+    send_invitation(d, &txn, &user, Inviter::Admin(admin), false).await?;
     let event = Event::new(ActivityKind::UserInvited, &user.email).detail(roles(&user));
     activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
@@ -155,7 +155,7 @@ pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(),
         }
         spend_invitation(d, &txn, admin, &user.email).await?;
     }
-    send_invitation(d, &txn, &user, Inviter::Admin(admin)).await?;
+    send_invitation(d, &txn, &user, Inviter::Admin(admin), true).await?;
     let event = Event::new(ActivityKind::InvitationResent, &user.email);
     activity::record(d, &txn, by, event).await?;
     txn.commit().await.map_err(Into::into)
@@ -301,7 +301,7 @@ pub async fn update(
         // Every link to the old address stops, not only the invitation.
         tokens::expire_all(d, &txn, vec![updated.id]).await?;
         spend_invitation(d, &txn, admin, &updated.email).await?;
-        send_invitation(d, &txn, &updated, Inviter::Admin(admin)).await?;
+        send_invitation(d, &txn, &updated, Inviter::Admin(admin), false).await?;
     } else if email_changes {
         email_links::send_email_change(d, &txn, admin.member(), &updated, &email).await?;
     }
@@ -497,6 +497,7 @@ pub fn user_row(u: user::Model) -> UserRow {
     UserRow {
         id: u.id,
         invited: u.status == user::INVITED,
+        invitation_expired: false,
         first_name: u.first_name,
         last_name: u.last_name,
         email: u.email,
@@ -509,7 +510,8 @@ pub fn user_row(u: user::Model) -> UserRow {
     }
 }
 
-/// The rows of `users`, each with the email change it waits on, if any.
+/// The rows of `users`, each with the email change it waits on, if any,
+/// and, for an invitee, whether their invitation link still works.
 async fn user_rows_now<C: sea_orm::ConnectionTrait>(
     d: &Domain,
     conn: &C,
@@ -517,9 +519,15 @@ async fn user_rows_now<C: sea_orm::ConnectionTrait>(
 ) -> Result<Vec<UserRow>, AppError> {
     let ids = users.iter().map(|u| u.id).collect();
     let mut pending = email_links::pending_email_changes(d, conn, ids).await?;
+    let invited = users.iter().filter(|u| u.status == user::INVITED).map(|u| u.id).collect();
+    let live = invitations::with_live_link(d, conn, invited).await?;
     Ok(users
         .into_iter()
-        .map(|u| UserRow { pending_email: pending.remove(&u.id), ..user_row(u) })
+        .map(|u| {
+            let expired = u.status == user::INVITED && !live.contains(&u.id);
+            let pending_email = pending.remove(&u.id);
+            UserRow { pending_email, invitation_expired: expired, ..user_row(u) }
+        })
         .collect())
 }
 

@@ -21,10 +21,11 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
+use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::secrets::{Keyring, Sealed, SecretError, Secrets};
 use crate::domain::core::{db, Domain};
 use crate::domain::entity::email_outbox as outbox;
-use crate::domain::entity::user;
+use crate::domain::entity::{email_token, user};
 use crate::model::AppError;
 
 /// After this many failed tries a row ends `failed`: with [`backoff`]'s
@@ -37,12 +38,20 @@ pub const CLAIM_FOR: Duration = Duration::minutes(5);
 
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
+/// Not sent, for good: the link it carried stopped working while it waited
+/// (used, expired, replaced by a newer one, or its user removed). A dead
+/// link would only send its reader to ask again, and an invitation for a
+/// user deleted since, or a reset replaced by a newer one, must not arrive
+/// at all.
+pub const WITHDRAWN: &str = "withdrawn";
 
 /// What a delivered row's body becomes: the links in an email (reset,
 /// activation, verification) are live until used, and a sealed body still
 /// opens for whoever holds the key, so it goes once the recipient has it.
 /// The recipient, subject and times stay, for the record.
 pub const DELIVERED_BODY: &str = "(delivered; the body is not kept)";
+/// What a [`WITHDRAWN`] row's body becomes: nobody will send it.
+pub const WITHDRAWN_BODY: &str = "(not sent; the body is not kept)";
 pub const FAILED: &str = "failed";
 
 /// An email to send.
@@ -73,12 +82,36 @@ pub async fn enqueue_notice<C: ConnectionTrait>(
 /// Writes `email` to the outbox on `conn`: pass the transaction of the change
 /// that causes it, so both are kept or neither. The body is sealed with
 /// `secrets` until delivery: the links it may hold work for whoever reads
-/// them, in the database or in a backup of it.
+/// them, in the database or in a backup of it. An email that carries a
+/// single-use link goes by [`enqueue_with_link`].
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     secrets: &Secrets,
     now: DateTime<Utc>,
     email: Email,
+) -> Result<(), AppError> {
+    insert(conn, secrets, now, email, None).await
+}
+
+/// [`enqueue`] for an email whose point is the single-use link `token`
+/// (from `tokens::issue`): it is sent only if the link still works when
+/// its turn comes, else it ends [`WITHDRAWN`].
+pub async fn enqueue_with_link<C: ConnectionTrait>(
+    conn: &C,
+    secrets: &Secrets,
+    now: DateTime<Utc>,
+    email: Email,
+    token: &str,
+) -> Result<(), AppError> {
+    insert(conn, secrets, now, email, Some(token_hash(token))).await
+}
+
+async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    secrets: &Secrets,
+    now: DateTime<Utc>,
+    email: Email,
+    link_token_hash: Option<String>,
 ) -> Result<(), AppError> {
     let body = secrets.seal(&email.body, &seal_context(&email.to));
     outbox::ActiveModel {
@@ -94,6 +127,8 @@ pub async fn enqueue<C: ConnectionTrait>(
         created_at: Set(now),
         requeued_at: Set(None),
         sent_at: Set(None),
+        link_token_hash: Set(link_token_hash),
+        message_key: Set(Some(hex::encode(random_bytes::<16>()))),
         ..Default::default()
     }
     .insert(conn)
@@ -213,10 +248,16 @@ enum Outcome {
     LoginRefused(String),
 }
 
-/// The Message-ID of a row: derived from the row, so a resend after a crash
-/// carries the same one.
+/// The Message-ID of a row: kept in the row, so a resend after a crash
+/// carries the same one; random, so it tells a recipient nothing of how
+/// many emails went before theirs (rows queued before the key existed
+/// keep the id they were given, made of the row's id and time).
 pub fn message_id(row: &outbox::Model, sender: &Mailbox) -> String {
-    format!("<outbox-{}-{}@{}>", row.id, row.created_at.timestamp(), sender.email.domain())
+    let domain = sender.email.domain();
+    match &row.message_key {
+        Some(key) => format!("<{key}@{domain}>"),
+        None => format!("<outbox-{}-{}@{domain}>", row.id, row.created_at.timestamp()),
+    }
 }
 
 /// `Auto-Submitted: auto-generated` (RFC 3834): every email is sent by
@@ -240,18 +281,37 @@ impl lettre::message::header::Header for AutoSubmitted {
     }
 }
 
-fn build_message(row: &outbox::Model, body: &str, sender: &Mailbox) -> Result<Message, String> {
+/// Who sends an email and who its replies reach.
+pub struct Sender<'a> {
+    /// `MAIL_FROM`.
+    pub from: &'a Mailbox,
+    /// The platform's support address (`SUPPORT_EMAIL`), when it has one:
+    /// `MAIL_FROM` is usually a no-reply box, and a user answering "this was
+    /// not me" must reach someone.
+    pub reply_to: Option<Mailbox>,
+}
+
+/// The subject as the recipient's inbox lists it: the product's name first,
+/// so an email is told from the platform's among others (and a made-up
+/// "Voice Console" name in a body is not the first thing read).
+pub fn shown_subject(subject: &str) -> String {
+    format!("{}: {subject}", crate::model::PRODUCT)
+}
+
+fn build_message(row: &outbox::Model, body: &str, sender: &Sender) -> Result<Message, String> {
     let to: Mailbox = row.to_address.parse().map_err(|e| format!("bad recipient: {e}"))?;
-    Message::builder()
-        .message_id(Some(message_id(row, sender)))
-        .from(sender.clone())
+    let mut message = Message::builder()
+        .message_id(Some(message_id(row, sender.from)))
+        .from(sender.from.clone())
         .to(to)
-        .subject(row.subject.clone())
+        .subject(shown_subject(&row.subject))
         .date(row.created_at.into())
         .header(AutoSubmitted)
-        .header(ContentType::TEXT_PLAIN)
-        .body(readable_body(body))
-        .map_err(|e| e.to_string())
+        .header(ContentType::TEXT_PLAIN);
+    if let Some(reply_to) = &sender.reply_to {
+        message = message.reply_to(reply_to.clone());
+    }
+    message.body(readable_body(body)).map_err(|e| e.to_string())
 }
 
 /// Plain 7-bit text when the text allows it (ASCII, lines within RFC 5322's
@@ -272,7 +332,7 @@ async fn deliver(
     transport: &Transport,
     secrets: &Keyring,
     row: &outbox::Model,
-    sender: &Mailbox,
+    sender: &Sender<'_>,
 ) -> Outcome {
     // A body under a key this process lacks (another host's) is not taken
     // ([`deliver_due_until`]); one whose key left the file meanwhile waits
@@ -339,6 +399,53 @@ fn backoff(attempts: i32) -> Duration {
     (Duration::seconds(30) * 2i32.pow(doublings)).min(Duration::hours(1))
 }
 
+/// Why `row`'s link no longer works, if it carries one that does not:
+/// then the email is not sent. Read after the row is claimed, so a link
+/// used or replaced up to that moment is seen.
+async fn link_gone(d: &Domain, row: &outbox::Model) -> Result<Option<&'static str>, AppError> {
+    let Some(hash) = &row.link_token_hash else { return Ok(None) };
+    let link = email_token::Entity::find_by_id(hash.clone()).one(&d.db).await?;
+    Ok(match link {
+        None => Some("not sent: its link is no longer known (what it was for was removed)"),
+        // Perhaps by its own reader: a worker that died after sending it,
+        // before recording so, leaves it to be sent again.
+        Some(link) if link.used_at.is_some() => {
+            Some("not sent (again): its link was used, perhaps from an earlier delivery")
+        }
+        Some(link) if link.expires_at <= d.clock.now() => {
+            Some("not sent: its link expired, or was replaced or withdrawn, before its turn")
+        }
+        Some(_) => None,
+    })
+}
+
+/// Ends a claimed row [`WITHDRAWN`] for `why`, its body dropped, no try
+/// spent; only while the claim is still this worker's.
+async fn withdraw(
+    d: &Domain,
+    row: &outbox::Model,
+    claimed_until: DateTime<Utc>,
+    why: &str,
+) -> Result<(), AppError> {
+    let withdrawn = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(WITHDRAWN))
+        .col_expr(outbox::Column::BodyText, Expr::value(WITHDRAWN_BODY))
+        .col_expr(outbox::Column::KeyId, Expr::value(None::<String>))
+        .col_expr(outbox::Column::LastError, Expr::value(why))
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(None::<DateTime<Utc>>))
+        .filter(outbox::Column::Id.eq(row.id))
+        .filter(outbox::Column::ClaimedUntil.eq(claimed_until))
+        .exec(&d.db)
+        .await?;
+    if withdrawn.rows_affected == 0 {
+        tracing::warn!(email = row.id, "an email's claim ran out while its link was checked");
+    } else {
+        tracing::info!(email = row.id, reason = why, "an email was not sent");
+        metrics::counter!("console_mail_deliveries_total", "outcome" => "withdrawn").increment(1);
+    }
+    Ok(())
+}
+
 /// Takes the row for this worker if nobody else holds it and it is still
 /// due, and returns until when: exactly one of several racing workers gets
 /// it. The time is read afresh for each row, so a pass slowed down by its
@@ -368,7 +475,7 @@ async fn claim(d: &Domain, row: &outbox::Model) -> Result<Option<DateTime<Utc>>,
 }
 
 /// One pass of a worker: delivers up to `batch` due rows. Returns how many it
-/// handled (sent, retried later or failed): none while the relay's refusal
+/// handled (sent, withdrawn, retried later or failed): none while the relay's refusal
 /// of this process's login is fresh.
 pub async fn deliver_due(
     d: &Domain,
@@ -395,6 +502,10 @@ pub async fn deliver_due_until(
             return Ok(0);
         }
     }
+    let sender = Sender {
+        from: sender,
+        reply_to: d.support_email.as_deref().and_then(|address| address.parse().ok()),
+    };
     // A rotation's new key, before the first row sealed with it.
     d.secrets.reread();
     let keyring = d.secrets.keyring();
@@ -425,7 +536,12 @@ pub async fn deliver_due_until(
         let Some(claimed_until) = claim(d, &row).await? else {
             continue;
         };
-        let outcome = deliver(transport, &keyring, &row, sender).await;
+        if let Some(why) = link_gone(d, &row).await? {
+            withdraw(d, &row, claimed_until, why).await?;
+            handled += 1;
+            continue;
+        }
+        let outcome = deliver(transport, &keyring, &row, &sender).await;
         let stop_pass = matches!(outcome, Outcome::LoginRefused(_));
         if let (true, Transport::Smtp(smtp)) = (stop_pass, transport) {
             smtp.refused(d.clock.now());
@@ -487,9 +603,9 @@ pub async fn deliver_due_until(
     Ok(handled)
 }
 
-/// How long a delivered or failed email stays in the outbox: failed ones
-/// for an operator to see and send again, delivered ones (their body already
-/// dropped) as a record of what went out.
+/// How long a delivered, withdrawn or failed email stays in the outbox:
+/// failed ones for an operator to see and send again, the others (their
+/// body already dropped) as a record of what went out or did not.
 pub const KEPT_AFTER_LAST_TRY: Duration = Duration::days(30);
 
 /// Removes emails no longer pending whose last try was due before `cutoff`
@@ -501,7 +617,7 @@ pub async fn forget_before<C: ConnectionTrait>(
     batch: u64,
 ) -> Result<u64, AppError> {
     let done = sea_orm::Condition::all()
-        .add(outbox::Column::Status.is_in([SENT, FAILED]))
+        .add(outbox::Column::Status.is_in([SENT, WITHDRAWN, FAILED]))
         .add(outbox::Column::NextAttemptAt.lt(cutoff));
     db::delete_in_batches::<outbox::Entity>(conn, outbox::Column::Id, batch, done).await
 }

@@ -23,6 +23,19 @@ use crate::model::{full_name, AppError, UserChoice, UserSort, DECLINE_HOLD_DAYS}
 /// cannot be probed without the password.
 pub const DISABLED: &str = "This user is disabled. Ask an admin of your account.";
 
+/// How an email names a user who acted on someone else (an admin who
+/// invites, resets or moves an address): their name quoted and escaped,
+/// since anyone names themself as they like ("The Voice Console team"),
+/// beside their address.
+pub fn named(user: &user::Model) -> String {
+    format!("{:?} ({})", user.full_name(), user.email)
+}
+
+/// The row of `user_id`, read on `conn` for an email that names them.
+pub async fn find(conn: &impl ConnectionTrait, user_id: i32) -> Result<user::Model, AppError> {
+    user::Entity::find_by_id(user_id).one(conn).await?.ok_or(AppError::NotFound)
+}
+
 /// Refuses a user an admin has disabled: no session, no second step.
 pub fn refuse_disabled(user: &user::Model) -> Result<(), AppError> {
     match user.disabled_at {

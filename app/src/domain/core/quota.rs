@@ -48,6 +48,10 @@ pub enum Action {
     /// notice: bounded per user, since the current password is all it
     /// takes, and in total, since verified accounts add up over time.
     PasswordChange,
+    /// A developer key made or given a new secret, which emails its user a
+    /// notice: bounded per user (the password and a session are all it
+    /// takes) and in total, as a password change is.
+    DeveloperKey,
     /// A two-factor set-up started: a new secret sealed and written in
     /// place of the pending one. Not a change (the activity log has no
     /// event for it, and a spent change count must not keep anyone from
@@ -101,7 +105,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::PasswordReset,
         Action::Verification,
         Action::Invitation,
@@ -111,6 +115,7 @@ impl Action {
         Action::DemoNumberRequest,
         Action::TwoFactorOn,
         Action::PasswordChange,
+        Action::DeveloperKey,
         Action::TwoFactorSetup,
         Action::SignIn,
         Action::PasswordCheck,
@@ -134,6 +139,7 @@ impl Action {
             Action::DemoNumberRequest => "demo_number_request",
             Action::TwoFactorOn => "two_factor_on",
             Action::PasswordChange => "password_change",
+            Action::DeveloperKey => "developer_key",
             Action::TwoFactorSetup => "two_factor_setup",
             Action::SignIn => "sign_in",
             Action::PasswordCheck => "password_check",
@@ -159,6 +165,7 @@ impl Action {
             Action::DemoNumberRequest => "phone-number requests on a demo account",
             Action::TwoFactorOn => "two-factor set-ups",
             Action::PasswordChange => "password changes",
+            Action::DeveloperKey => "developer keys made or regenerated",
             Action::TwoFactorSetup => "new two-factor secrets",
             Action::SignIn => "log-ins",
             Action::PasswordCheck => "password checks",
@@ -276,6 +283,11 @@ impl Default for QuotaPolicy {
                 // Accounts made from one address (five sign-ups an hour), together.
                 limit(PasswordChange, Client, 100, HOUR),
                 limit(PasswordChange, Total, 1000, HOUR),
+                // A script that regenerates its key daily, many times over.
+                limit(DeveloperKey, Actor, 20, DAY),
+                // Accounts made from one address (five sign-ups an hour), together.
+                limit(DeveloperKey, Client, 100, HOUR),
+                limit(DeveloperKey, Total, 1000, HOUR),
                 limit(TwoFactorSetup, Actor, 30, HOUR),
                 limit(SignIn, Actor, 30, HOUR),
                 // A client's own accounts each have a count: together they

@@ -29,6 +29,13 @@ pub struct Model {
     /// `None` if never.
     pub requeued_at: Option<DateTimeUtc>,
     pub sent_at: Option<DateTimeUtc>,
+    /// The SHA-256 of the single-use link the email carries (as
+    /// `email_tokens` keeps it), checked at delivery: an email whose link
+    /// no longer works is not sent. `None` for an email without one. No
+    /// foreign key: the link may be forgotten first.
+    pub link_token_hash: Option<String>,
+    /// Random, for the Message-ID; `None` on rows queued before it existed.
+    pub message_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

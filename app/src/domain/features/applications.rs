@@ -795,19 +795,6 @@ async fn changes(
         || dedup(&integrations) != dedup(form.integration_ids))
 }
 
-/// Whether `form` was opened on another version than `app`'s and would
-/// change what is saved now. A save of what is already there (a double
-/// submit, the same change made in two windows) is no clash.
-async fn is_stale(
-    conn: &impl ConnectionTrait,
-    app: &application::Model,
-    form: &SettingsForm<'_>,
-    name: Option<&str>,
-) -> Result<bool, AppError> {
-    Ok(edits::is_stale(form.opened, settings_version(app))
-        && changes(conn, app, form, name).await?)
-}
-
 fn settings_changed_since_opened() -> AppError {
     AppError::Conflict(SETTINGS_CHANGED_SINCE_OPENED.into())
 }
@@ -834,7 +821,14 @@ pub async fn save_settings(
         .transpose()?;
     me.verified(&d.db).await?;
     let app = find_owned(&d.db, me, id).await?;
-    if is_stale(&d.db, &app, &form, name.as_deref()).await? {
+    // A save of what is there already (a double submit, the same change
+    // made in two windows) is no clash, and neither written, counted nor
+    // logged, as a library's is not; a change on another version than the
+    // one the dialog opened on is a clash.
+    if !changes(&d.db, &app, &form, name.as_deref()).await? {
+        return row(&d.db, me, app).await;
+    }
+    if edits::is_stale(form.opened, settings_version(&app)) {
         return Err(settings_changed_since_opened());
     }
     let mut renamed = false;
@@ -851,8 +845,12 @@ pub async fn save_settings(
     // Read again under the lock, which disabling the user takes too.
     me.verified(&txn).await?;
     let app = find_owned(&txn, me, id).await?;
-    let changes = changes(&txn, &app, &form, name.as_deref()).await?;
-    if changes && edits::is_stale(form.opened, settings_version(&app)) {
+    // Saved as this form has it by another window since the check above:
+    // nothing to write or log (the count is spent already).
+    if !changes(&txn, &app, &form, name.as_deref()).await? {
+        return row(&txn, me, app).await;
+    }
+    if edits::is_stale(form.opened, settings_version(&app)) {
         return Err(settings_changed_since_opened());
     }
     let mut saved = application::ActiveModel::from(app.clone());
@@ -865,11 +863,7 @@ pub async fn save_settings(
         );
         saved.name = Set(name);
     }
-    // A save of what is there already is no new version: a dialog opened
-    // before it saves as before.
-    if changes {
-        saved.settings_saved_at = Set(Some(d.clock.now()));
-    }
+    saved.settings_saved_at = Set(Some(d.clock.now()));
     let app = saved.update(&txn).await?;
     if let Some(rename) = rename {
         activity::record(d, &txn, by, rename).await?;

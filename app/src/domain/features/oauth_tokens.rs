@@ -5,7 +5,8 @@
 //! from the same session. The code is exchanged server-side for the token,
 //! which is sealed. Tokens belong to the user who connected them. Deleting
 //! the console's last token for a Stripe account disconnects that account
-//! from the platform, so that deleting is not only forgetting.
+//! from the platform, so that deleting is not only forgetting; so does a
+//! connection Stripe granted whose token the console then did not keep.
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -130,8 +131,7 @@ pub async fn start(
     // which account comes back is known only after the code is exchanged.
     // A connection in progress holds a place: two sessions' starts with one
     // place left would both be granted by Stripe, and the second grant
-    // thrown away at its callback (a grant the console does not keep is
-    // not disconnected: it is logged, see `Granted`).
+    // thrown away at its callback (and then disconnected, see `Granted`).
     let txn = d.begin().await?;
     lock_account(&txn, me.account_id()).await?;
     let held = Scoped::of(me).all::<oauth_token::Entity>().count(&txn).await?;
@@ -346,9 +346,9 @@ async fn claim_and_keep(
         // connection failed while listing its token.
         let exchange = exchange_and_write(d, me, &found, code);
         match tokio::time::timeout_at(deadline, exchange).await {
-            Ok(Ok((txn, model, mut granted))) => match txn.commit().await {
+            Ok(Ok((txn, model, granted))) => match txn.commit().await {
                 Ok(()) => {
-                    granted.kept = true;
+                    granted.kept();
                     Ok(row(&model))
                 }
                 Err(_) => Err(CallbackRefusal::ExchangeFailed),
@@ -394,23 +394,60 @@ async fn claim(
     }
 }
 
-/// A connection Stripe granted, logged with its Stripe account when it is
-/// dropped before its token was kept (`kept`): refused after the exchange,
-/// cut short at the deadline, or its commit failed. Only that account's
-/// owner can end it then, so support is told which it was.
+/// A connection Stripe granted, until its token is kept ([`Granted::kept`]).
+/// Dropped before (refused after the exchange: the account full or the
+/// user disabled meanwhile; cut short at the deadline; its commit failed),
+/// it is disconnected as a deleted token's is, unless the console holds
+/// another token for that Stripe account: otherwise the platform's secret
+/// could act on an account whose owner was told it was not connected.
+/// As background work, since a drop cannot wait, and the request may be
+/// gone.
 struct Granted {
-    stripe_account: String,
-    kept: bool,
+    d: Domain,
+    connection: Option<Connection>,
+}
+
+impl Granted {
+    fn kept(mut self) {
+        self.connection = None;
+    }
 }
 
 impl Drop for Granted {
     fn drop(&mut self) {
-        if !self.kept {
-            let stripe_account = &self.stripe_account;
-            tracing::warn!(stripe_account, "a granted Stripe connection was not kept");
+        let Some(connection) = self.connection.take() else { return };
+        tracing::warn!(
+            stripe_account = connection.stripe_account,
+            "a granted Stripe connection was not kept: it is disconnected unless the console holds another token for it"
+        );
+        let d = self.d.clone();
+        let work = async move { disconnect_unless_held(&d, connection, GRANT_NOT_KEPT).await };
+        self.d.background.spawn(work.instrument(tracing::Span::current()));
+    }
+}
+
+/// A Stripe account connected to the platform through a token of the
+/// console: what Stripe's deauthorize needs to end it.
+struct Connection {
+    /// The console's account the token was for (outbound calls are counted to it).
+    account_id: i32,
+    livemode: bool,
+    stripe_account: String,
+}
+
+impl Connection {
+    fn of(token: &oauth_token::Model) -> Connection {
+        Connection {
+            account_id: token.account_id,
+            livemode: token.livemode,
+            stripe_account: token.provider_account_id.clone(),
         }
     }
 }
+
+/// Why a connection is ended, as the log says it.
+const LAST_TOKEN_DELETED: &str = "its last token was deleted";
+const GRANT_NOT_KEPT: &str = "it was granted but its token not kept";
 
 /// The rest of [`callback`], once its state is claimed: the code exchanged
 /// and the token written in place of its state, in the transaction
@@ -468,11 +505,18 @@ async fn exchange_and_write(
     }
     let exchange: Exchange =
         serde_json::from_str(&answer.body).map_err(|_| CallbackRefusal::ExchangeFailed)?;
+    // Granted from here, whatever follows: ended with the secret of the
+    // mode that was asked (the client that exchanged the code).
+    let connection = Connection {
+        account_id: me.account_id(),
+        livemode: found.livemode,
+        stripe_account: exchange.stripe_user_id.clone(),
+    };
+    let granted = Granted { d: d.clone(), connection: Some(connection) };
     if exchange.livemode != found.livemode {
         tracing::warn!("the OAuth provider answered for the other mode");
         return Err(CallbackRefusal::ExchangeFailed);
     }
-    let granted = Granted { stripe_account: exchange.stripe_user_id.clone(), kept: false };
     let (txn, model) = keep(d, me, found, exchange, by).await?;
     Ok((txn, model, granted))
 }
@@ -585,79 +629,97 @@ pub async fn delete(d: &Domain, me: &Member, id: i32) -> Result<(), AppError> {
     })
     .await?;
     // The token is gone whatever follows: a failure from here is logged,
-    // not answered as a delete that failed.
-    match tokens_for(d, &found).await {
-        Ok(0) => {
-            // Run to its end (or its warning) even if the request goes
-            // away: a closed tab must not leave the account connected unseen.
-            let d2 = d.clone();
-            let work = d.background.spawn(
-                async move { disconnect(&d2, &found).await }.instrument(tracing::Span::current()),
-            );
-            if let Err(err) = work.await {
-                tracing::error!(error = %err, "a deleted token's disconnect failed");
-            }
-        }
-        Ok(_) => {}
-        Err(err) => tracing::warn!(
-            stripe_account = found.provider_account_id,
-            error = %err,
-            "a deleted token's Stripe account may still be connected: check it in Stripe's dashboard"
-        ),
+    // not answered as a delete that failed. Run to its end (or its
+    // warning) even if the request goes away: a closed tab must not leave
+    // the account connected unseen.
+    let d2 = d.clone();
+    let work = async move {
+        disconnect_unless_held(&d2, Connection::of(&found), LAST_TOKEN_DELETED).await
+    };
+    if let Err(err) = d.background.spawn(work.instrument(tracing::Span::current())).await {
+        tracing::error!(error = %err, "a deleted token's disconnect failed");
     }
     Ok(())
 }
 
 /// How many tokens of the console, in any account and either mode, are for
-/// `token`'s Stripe account.
-async fn tokens_for(d: &Domain, token: &oauth_token::Model) -> Result<u64, AppError> {
+/// the Stripe account `stripe_account`.
+async fn tokens_for(d: &Domain, stripe_account: &str) -> Result<u64, AppError> {
     Ok(oauth_token::Entity::find()
-        .filter(oauth_token::Column::Provider.eq(&token.provider))
-        .filter(oauth_token::Column::ProviderAccountId.eq(&token.provider_account_id))
+        .filter(oauth_token::Column::Provider.eq(PROVIDER))
+        .filter(oauth_token::Column::ProviderAccountId.eq(stripe_account))
         .count(&d.db)
         .await?)
 }
 
-/// Asks Stripe to disconnect `token`'s account from the platform, after its
-/// last token was deleted. Not undone when Stripe cannot be reached or
-/// refuses: the token is gone either way, and the log names the account
-/// for an operator to disconnect in Stripe's dashboard.
-async fn disconnect(d: &Domain, token: &oauth_token::Model) {
-    let stripe_account = token.provider_account_id.as_str();
-    let client = if token.livemode { &d.oauth.live } else { &d.oauth.test };
+/// Asks Stripe to disconnect `connection` from the platform (`why`: its
+/// last token deleted, or its grant not kept), unless a token of the
+/// console (a colleague's, another account's) is left for its Stripe
+/// account: theirs needs the connection. Counted here, after the commit
+/// that removed the token (or that never stored it), so of two at once
+/// the later to count sees both gone.
+async fn disconnect_unless_held(d: &Domain, connection: Connection, why: &'static str) {
+    match tokens_for(d, &connection.stripe_account).await {
+        Ok(0) => disconnect(d, &connection, why).await,
+        Ok(_) => tracing::info!(
+            stripe_account = connection.stripe_account,
+            reason = why,
+            "a Stripe account stays connected: the console holds another token for it"
+        ),
+        Err(err) => tracing::warn!(
+            stripe_account = connection.stripe_account,
+            reason = why,
+            error = %err,
+            "a Stripe account may still be connected: check it in Stripe's dashboard"
+        ),
+    }
+}
+
+/// Asks Stripe to disconnect `connection`'s account from the platform. Not
+/// undone when Stripe cannot be reached or refuses: the token is gone (or
+/// was never kept) either way, and the log names the account for an
+/// operator to disconnect in Stripe's dashboard.
+async fn disconnect(d: &Domain, connection: &Connection, why: &'static str) {
+    let stripe_account = connection.stripe_account.as_str();
+    let client = if connection.livemode { &d.oauth.live } else { &d.oauth.test };
     let Some(client) = client else {
         tracing::warn!(
             stripe_account,
-            "a deleted token's Stripe account was not disconnected: no client for its mode"
+            reason = why,
+            "a Stripe account was not disconnected: no client for its mode"
         );
         return;
     };
     let form = [("client_id", client.client_id.as_str()), ("stripe_user_id", stripe_account)];
     let url = &d.oauth.deauthorize_url;
     let secret = Some(client.secret.as_str());
-    match certificates::send_for_account(d, token.account_id, "POST", url, Some(&form), secret)
-        .await
-    {
+    let account_id = connection.account_id;
+    match certificates::send_for_account(d, account_id, "POST", url, Some(&form), secret).await {
         Ok(answer) if answer.status == 200 => {
-            tracing::info!(stripe_account, "a deleted token's Stripe account was disconnected");
+            tracing::info!(stripe_account, reason = why, "a Stripe account was disconnected");
             // Connected again meanwhile (a callback that stored its token
-            // after the count): that token no longer works at Stripe.
-            if tokens_for(d, token).await.is_ok_and(|held| held > 0) {
+            // after the count): that token no longer works at Stripe. One
+            // whose commit lands after this count is not seen: the race is
+            // at Stripe, which no lock here closes.
+            if tokens_for(d, stripe_account).await.is_ok_and(|held| held > 0) {
                 tracing::warn!(
                     stripe_account,
+                    reason = why,
                     "a token stored while its Stripe account was being disconnected no longer works: its owner connects it again"
                 );
             }
         }
         Ok(answer) => tracing::warn!(
             stripe_account,
+            reason = why,
             status = answer.status,
-            "Stripe refused to disconnect a deleted token's account: disconnect it in Stripe's dashboard"
+            "Stripe refused to disconnect an account: disconnect it in Stripe's dashboard"
         ),
         Err(err) => tracing::warn!(
             stripe_account,
+            reason = why,
             error = %err,
-            "a deleted token's Stripe account was not disconnected: disconnect it in Stripe's dashboard"
+            "a Stripe account was not disconnected: disconnect it in Stripe's dashboard"
         ),
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::core::clock;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
+use crate::domain::core::mail;
 use crate::domain::core::people::{self, own_row};
 use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::lock_account_of;
@@ -83,6 +84,9 @@ pub async fn generate(
     me.verified(&d.db).await?;
     two_factor::require_code_if_on(d, me.user_id(), code).await?;
     let checked = own_row(d, me).await?;
+    // Its notice is an email: counted, and refused before the password's hash.
+    let who = Who { actor: Some(me.user_id()), client: me.address(), ..Who::default() };
+    quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::DeveloperKey, &who).await?;
     reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
     let by = By::Member(activity::count_change(d, me).await?);
@@ -91,6 +95,7 @@ pub async fn generate(
     two_factor::with_code_if_on(d, me.user_id(), code, me.address(), async |txn| {
         let current = lock_account_of(txn, me.user_id()).await?;
         reauth::refuse_changed_since(&checked, &current, "password")?;
+        d.spend(txn, Action::DeveloperKey, &who).await?;
         let names: Vec<String> = developer_key::Entity::find()
             .select_only()
             .column(developer_key::Column::Name)
@@ -126,6 +131,7 @@ pub async fn generate(
         .insert(txn)
         .await?;
         record(d, txn, by, ActivityKind::DeveloperKeyCreated, &model).await?;
+        notify(d, txn, me, &current, &model, ActivityKind::DeveloperKeyCreated).await?;
         Ok(NewDeveloperKey { row: row(&model), key })
     })
     .await
@@ -156,6 +162,9 @@ pub async fn regenerate(
     me.verified(&d.db).await?;
     two_factor::require_code_if_on(d, me.user_id(), code).await?;
     let checked = own_row(d, me).await?;
+    // Its notice is an email: counted, and refused before the password's hash.
+    let who = Who { actor: Some(me.user_id()), client: me.address(), ..Who::default() };
+    quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::DeveloperKey, &who).await?;
     reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
     let by = By::Member(activity::count_change(d, me).await?);
@@ -167,6 +176,7 @@ pub async fn regenerate(
         // answer would show a secret this one replaces before it is copied.
         let current = lock_account_of(txn, me.user_id()).await?;
         reauth::refuse_changed_since(&checked, &current, "password")?;
+        d.spend(txn, Action::DeveloperKey, &who).await?;
         let found = find_mine(txn, me, id).await?;
         if found.key_hash != asked_for.key_hash {
             return Err(AppError::Conflict(REGENERATED_MEANWHILE.into()));
@@ -178,6 +188,7 @@ pub async fn regenerate(
         active.last_used_at = Set(None);
         let model = active.update(txn).await?;
         record(d, txn, by, ActivityKind::DeveloperKeyRegenerated, &model).await?;
+        notify(d, txn, me, &current, &model, ActivityKind::DeveloperKeyRegenerated).await?;
         Ok(NewDeveloperKey { row: row(&model), key })
     })
     .await
@@ -201,6 +212,48 @@ async fn record(
     key: &developer_key::Model,
 ) -> Result<(), AppError> {
     activity::record(d, txn, by, Event::new(kind, &key.name)).await
+}
+
+/// Tells the user by email that a key was made or regenerated, when and
+/// from which address, as a password change is told: a key acts as them
+/// until it is revoked, whatever becomes of the password, so whoever got
+/// their password and a session must not mint one unseen. The name is
+/// quoted and escaped on a line of its own (whoever made it chose it, and
+/// may have chosen it to read as the platform's words). Bounded by its own
+/// count ([`Action::DeveloperKey`]), spent with the key.
+async fn notify(
+    d: &Domain,
+    txn: &sea_orm::DatabaseTransaction,
+    me: &Member,
+    user: &user::Model,
+    key: &developer_key::Model,
+    kind: ActivityKind,
+) -> Result<(), AppError> {
+    let (subject, what) = match kind {
+        ActivityKind::DeveloperKeyRegenerated => {
+            ("A developer key was regenerated", "given a new secret")
+        }
+        _ => ("A developer key was made", "made"),
+    };
+    let now = d.clock.now();
+    let from = me.address().map(|address| format!(" from {address}")).unwrap_or_default();
+    let notice = mail::Email {
+        to: user.email.clone(),
+        subject: subject.into(),
+        body: format!(
+            "A developer key of your Voice Console user {} was {what} at {}{from}. Its \
+             name:\n\n  {:?}\n\nA developer key acts as you through the API until it is \
+             revoked, even after your password changes.\n\nIf this was not you, revoke it \
+             under My Account, Developer Keys, reset your password at {}/forgot-password, \
+             and {}.\n",
+            user.email,
+            clock::shown(now),
+            key.name,
+            d.public_url,
+            d.contact_support(),
+        ),
+    };
+    mail::enqueue_notice(txn, &d.secrets, now, user, notice).await
 }
 
 /// Whether the row `id` still holds the secret of hash `key_hash`: neither

@@ -107,7 +107,7 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
     d.spend(&txn, Action::Verification, &who).await?;
     let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None, None).await?;
     let email = verification_email(d, &me.email, &token, removed_at);
-    mail::enqueue(&txn, &d.secrets, d.clock.now(), email).await?;
+    mail::enqueue_with_link(&txn, &d.secrets, d.clock.now(), email, &token).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -340,16 +340,21 @@ pub async fn send_password_reset(
     }
     if let Some(user) = found {
         let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None, None).await?;
-        // Told as it happened: a user whose admin sent the link did not ask.
+        // Told as it happened: a user whose admin sent the link did not ask,
+        // and is told which admin, to ask them if it is unexpected.
         let (asked, unasked) = match asker {
             ResetAsker::Anyone => (
                 "Someone, hopefully you, asked to reset the password of your Voice Console \
-                 account.",
+                 account."
+                    .to_owned(),
                 "If you did not ask",
             ),
-            ResetAsker::Admin(..) => (
-                "An admin of your company's Voice Console account sent you this link to choose a \
-                 new password.",
+            ResetAsker::Admin(admin, _) => (
+                format!(
+                    "An admin of your company's Voice Console account, {}, sent you this link \
+                     to choose a new password.",
+                    people::named(&people::find(&txn, admin.member().user_id()).await?)
+                ),
                 "If you do not want a new password",
             ),
         };
@@ -361,7 +366,7 @@ pub async fn send_password_reset(
             Purpose::ResetPassword.lifetime_text(),
         );
         let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
-        mail::enqueue(&txn, &d.secrets, d.clock.now(), reset).await?;
+        mail::enqueue_with_link(&txn, &d.secrets, d.clock.now(), reset, &token).await?;
         if let ResetAsker::Admin(admin, by) = asker {
             let event = Event::new(ActivityKind::PasswordResetSent, &user.email)
                 .about_other(admin.member(), user.id);
@@ -663,6 +668,12 @@ pub async fn send_email_change(
     // address never verified proves nothing: anyone may sign up with
     // anyone's), and assumes nothing.
     let by_themselves = actor.user_id() == user.id;
+    // An admin's request names the admin, for whoever did not expect it to
+    // know whom to ask.
+    let admin = match by_themselves {
+        true => String::new(),
+        false => people::named(&people::find(txn, actor.user_id()).await?),
+    };
     let (who_asked, if_theirs) = match (by_themselves, user.email_verified_at.is_some()) {
         (true, true) => (
             format!("The Voice Console user {} asked to log in with this address", user.email),
@@ -678,35 +689,36 @@ pub async fn send_email_change(
         ),
         (false, true) => (
             format!(
-                "An admin of their account asked that the Voice Console user {} log in with \
-                 this address",
+                "An admin of their account, {admin}, asked that the Voice Console user {} log \
+                 in with this address",
                 user.email
             ),
             "If that is your account, confirm",
         ),
         (false, false) => (
-            "An admin of a Voice Console account asked that one of its users, whose address \
-             is not verified, log in with this address"
-                .to_owned(),
+            format!(
+                "An admin of a Voice Console account, {admin}, asked that one of its users, \
+                 whose address is not verified, log in with this address"
+            ),
             "If you expected this, confirm",
         ),
     };
     let (someone_asked, if_unexpected) = if by_themselves {
         (
-            "Someone asked",
+            "Someone asked".to_owned(),
             "If you did not expect this, change your password now and contact your account admin.",
         )
     } else {
         // A new password would not stop an admin's change: asking them does.
         (
-            "An admin of your company's account asked",
-            "If you did not expect this, contact your account admin.",
+            format!("An admin of your company's account, {admin}, asked"),
+            "If you did not expect this, contact that admin or another admin of your account.",
         )
     };
     let confirm = if people::by_email(txn, new_email).await?.is_some() {
-        Email {
+        let taken = Email {
             to: new_email.to_owned(),
-            subject: "This address already has a Voice Console account".into(),
+            subject: "This address already has an account".into(),
             body: format!(
                 "Someone asked to use this address for another Voice Console account. It \
                  already has one, so nothing was changed and no link is sent.\n\nIf it was \
@@ -714,9 +726,10 @@ pub async fn send_email_change(
                  {}/forgot-password.\n\nIf it was not you, you can ignore this email.\n",
                 d.public_url,
             ),
-        }
+        };
+        (taken, None)
     } else {
-        Email {
+        let link = Email {
             to: new_email.to_owned(),
             subject: "Confirm your new email address".into(),
             body: format!(
@@ -727,7 +740,8 @@ pub async fn send_email_change(
                 d.link("/confirm-email", &token),
                 Purpose::ChangeEmail.lifetime_text(),
             ),
-        }
+        };
+        (link, Some(&token))
     };
     let notice = Email {
         to: user.email.clone(),
@@ -738,7 +752,10 @@ pub async fn send_email_change(
              {if_unexpected}\n"
         ),
     };
-    mail::enqueue(txn, &d.secrets, now, confirm).await?;
+    match confirm {
+        (email, Some(token)) => mail::enqueue_with_link(txn, &d.secrets, now, email, token).await?,
+        (email, None) => mail::enqueue(txn, &d.secrets, now, email).await?,
+    }
     mail::enqueue_notice(txn, &d.secrets, now, user, notice).await?;
     Ok(())
 }

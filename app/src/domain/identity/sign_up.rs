@@ -119,7 +119,7 @@ pub async fn sign_up(
         let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
         let removed_at = account.created_at + email_links::UNVERIFIED_ACCOUNT_LIFETIME;
         let email = email_links::verification_email(d, &user.email, &token, Some(removed_at));
-        mail::enqueue(&txn, &d.secrets, now, email).await?;
+        mail::enqueue_with_link(&txn, &d.secrets, now, email, &token).await?;
     }
     let event = Event::new(ActivityKind::AccountSignedUp, &account.company_name);
     activity::record(d, &txn, By::User(&user, client), event).await?;

@@ -35,7 +35,7 @@ pub const RECOVERY_CODES: usize = 10;
 pub const CODE_USED: &str =
     "This code was just used, and each code works once. Wait for the next one in your authenticator app.";
 pub const WRONG_CODE: &str = "That code is not valid. Enter the current 6-digit code from your authenticator app, or an unused recovery code.";
-const ISSUER: &str = "Voice Console";
+const ISSUER: &str = crate::model::PRODUCT;
 /// Two windows changed two-factor authentication at the same moment.
 pub const ALREADY_ON: &str = "Two-factor authentication is already on.";
 pub const NOT_SET_UP: &str = "Start setting up two-factor authentication first.";

@@ -33,6 +33,7 @@ mod m20261207_000030_shared_settings;
 mod m20261208_000031_status_order;
 mod m20261208_000032_certificate_start;
 mod m20261209_000033_settings_versions;
+mod m20261210_000034_outbox_links;
 
 pub struct Migrator;
 
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000031_status_order::Migration),
             Box::new(m20261208_000032_certificate_start::Migration),
             Box::new(m20261209_000033_settings_versions::Migration),
+            Box::new(m20261210_000034_outbox_links::Migration),
         ]
     }
 }

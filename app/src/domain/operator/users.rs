@@ -74,7 +74,7 @@ pub async fn add_user(
     .await?;
     let invite = input.password.is_none();
     if invite {
-        send_invitation(d, &txn, &user, Inviter::Operator).await?;
+        send_invitation(d, &txn, &user, Inviter::Operator, false).await?;
     }
     let admin = if input.is_admin { "admin" } else { "not admin" };
     let event =
