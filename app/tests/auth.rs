@@ -119,7 +119,7 @@ async fn a_user_without_a_password_cannot_log_in() {
     .unwrap();
     // The failed log-in is counted (login_failures); nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
-    let err = log_in_by_password(&d, "invited@example.com", "", "t").await.err().unwrap();
+    let err = log_in_by_password(&d, "invited@example.com", "A-Guess-9", "t").await.err().unwrap();
     assert_eq!(err.message_for("password").unwrap(), WRONG_CREDENTIALS);
     before.assert_unchanged(&d).await;
     assert_eq!(before.new_events(&d).await, ["sign_in.failed invited@example.com"]);

@@ -100,6 +100,67 @@ async fn second_step(d: &Domain, email: &str) -> String {
     }
 }
 
+/// An empty field is said beside it and counts nothing: not a failed
+/// log-in (towards the address's lock), nor a wrong code (towards the
+/// user's code lock or the log-in's tries), whichever step it is.
+#[tokio::test]
+async fn empty_log_in_fields_and_codes_are_required_and_count_nothing() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, _) = enable(&d, &clock, "ada@example.com").await;
+    let challenge = second_step(&d, "ada@example.com").await;
+    let before = Snapshot::take(&d).await;
+    let no_email = log_in::log_in(&d, "  ", PASSWORD, "t", None).await.err().unwrap();
+    assert_eq!(no_email.message_for("email").as_deref(), Some(log_in::EMAIL_REQUIRED));
+    let no_password = log_in::log_in(&d, "ada@example.com", "", "t", None).await.err().unwrap();
+    assert_eq!(no_password.message_for("password").as_deref(), Some(log_in::PASSWORD_REQUIRED));
+    for _ in 0..log_in::CHALLENGE_ATTEMPTS {
+        let no_code = log_in::complete_second_factor(&d, &challenge, " ", "t", None).await;
+        let no_code = no_code.err().unwrap();
+        assert_eq!(no_code.message_for("code").as_deref(), Some(two_factor::CODE_REQUIRED));
+    }
+    before.assert_nothing_counted(&d).await;
+    // The step kept all its tries: the right code opens the session.
+    let code = current_code(&d, &secret);
+    assert!(log_in::complete_second_factor(&d, &challenge, &code, "t", None).await.is_ok());
+    // Turning 2FA off checks the password first (counted as any check is),
+    // then the code: an empty one spends none of the code's tries.
+    clock.advance(Duration::seconds(30));
+    let before = Snapshot::take_except(&d, &["quota_counters"]).await;
+    let off = two_factor::disable(&d, &ada, PASSWORD, "").await.err().unwrap();
+    assert_eq!(off.message_for("code").as_deref(), Some(two_factor::CODE_REQUIRED));
+    before.assert_unchanged(&d).await;
+}
+
+/// A right code whose change is then refused (inside its transaction) is
+/// not used up, and the count it was checked under is given back: a
+/// recovery code stays unused, with no "recovery code used" in the log.
+#[tokio::test]
+async fn a_right_code_for_a_refused_change_is_not_used_up() {
+    let (d, clock) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let (secret, recovery) = enable(&d, &clock, "ada@example.com").await;
+    let refused = || {
+        async |_: &sea_orm::DatabaseTransaction| -> Result<(), AppError> {
+            Err(AppError::Conflict("refused for another reason".into()))
+        }
+    };
+    // A wrong code first, counted; the right ones after give it back.
+    let wrong = two_factor::with_code(&d, ada.user_id(), "000000", None, refused()).await;
+    assert_eq!(wrong.err().unwrap().message_for("code").as_deref(), Some(two_factor::WRONG_CODE));
+    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    for code in [current_code(&d, &secret), recovery[0].clone()] {
+        let answer = two_factor::with_code(&d, ada.user_id(), &code, None, refused()).await;
+        assert_eq!(answer, Err(AppError::Conflict("refused for another reason".into())));
+    }
+    before.assert_unchanged(&d).await;
+    assert_eq!(login_failure::Entity::find().count(&d.db).await.unwrap(), 0, "given back");
+    // Both still work.
+    for code in [current_code(&d, &secret), recovery[0].clone()] {
+        two_factor::with_code(&d, ada.user_id(), &code, None, async |_| Ok(())).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn confirmations_at_the_same_moment_turn_two_factor_on_once() {
     let (mut d, _) = fresh_concurrent_domain().await;
@@ -1164,20 +1225,17 @@ async fn with_two_factor_on_keys_and_email_changes_also_ask_for_a_code() {
         }
     }
 
-    // A right code refused for something else (a name taken) is not used
-    // up, and its count is given back.
+    // A name taken is said before the code is asked for: the right code is
+    // not used up, and nothing is counted. A recovery code likewise: not
+    // used up, and no "recovery code used" in the log.
     let code = current_code(&d, &secret);
-    let taken = developer_keys::generate(&d, &ada, "before", PASSWORD, &code).await.err().unwrap();
-    assert!(taken.message_for("name").unwrap().starts_with(developer_keys::KEY_NAME_TAKEN));
-    let failures = login_failure::Entity::find().count(&d.db).await.unwrap();
-    assert_eq!(failures, 0, "the refused change's right code gave the counts back");
-    // A recovery code likewise: not used up, and no "recovery code used"
-    // in the log, as the change it was for was not made.
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
-    let taken =
-        developer_keys::generate(&d, &ada, "before", PASSWORD, &recovery[0]).await.err().unwrap();
-    assert!(taken.message_for("name").unwrap().starts_with(developer_keys::KEY_NAME_TAKEN));
-    before.assert_unchanged(&d).await;
+    let before = Snapshot::take(&d).await;
+    for code in [code.as_str(), recovery[0].as_str()] {
+        let taken = developer_keys::generate(&d, &ada, "before", PASSWORD, code).await;
+        let taken = taken.err().unwrap();
+        assert!(taken.message_for("name").unwrap().starts_with(developer_keys::KEY_NAME_TAKEN));
+    }
+    before.assert_nothing_counted(&d).await;
     developer_keys::generate(&d, &ada, "Laptop", PASSWORD, &recovery[0]).await.unwrap();
     assert_eq!(before.new_events(&d).await[0], "recovery_code.used ada@example.com");
     developer_keys::generate(&d, &ada, "CI", PASSWORD, &code).await.unwrap();

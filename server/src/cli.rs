@@ -168,6 +168,11 @@ pub enum SecretsCommand {
     },
     /// How many stored secrets each key seals, table by table
     Status,
+    /// Drop every key but the current one from the key file, once nothing
+    /// stored is sealed with them (after a rotation's re-seal) and every
+    /// host has the rotated file. Copy the key file aside first: database
+    /// backups taken before the rotation open only with it
+    Retire,
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,6 +291,10 @@ pub async fn execute(
             retry_mail(domain, if all { None } else { id }).await
         }
         Command::Secrets(SecretsCommand::Status) => secrets_status(domain, key_file).await,
+        Command::Secrets(SecretsCommand::Retire) => match key_file {
+            Some(KeyFileAt::There(key_file)) => retire(domain, key_file).await,
+            _ => Err("secrets retire needs the key file".into()),
+        },
         Command::Secrets(SecretsCommand::Rotate { wait }) => match key_file {
             Some(KeyFileAt::There(key_file)) => {
                 rotate(domain, key_file, Duration::from_secs(wait)).await
@@ -443,22 +452,8 @@ async fn retry_mail(domain: &Domain, id: Option<i32>) -> Result<String, String> 
 /// key the operator believes retired. After [`crate::REQUEST_TIMEOUT`] every
 /// such request has committed or been dropped.
 async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<String, String> {
-    let fail = |err: std::io::Error| format!("{}: {err}", key_file.display());
-    if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let turn = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(key_file.with_extension("lock"))
-        .map_err(fail)?;
-    // Waited for off the async threads; held until `_turn` is dropped, after
-    // the re-seal.
-    let _turn = tokio::task::spawn_blocking(move || turn.lock().map(|()| turn))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(fail)?;
+    // Held until dropped, after the re-seal.
+    let _turn = key_file_turn(key_file).await?;
     let on_disk = Keyring::read(key_file).map_err(|e| e.to_string())?;
     let rotated = match &on_disk {
         Some(file) => file.joined(&domain.secrets.keyring()).rotated(),
@@ -538,6 +533,96 @@ async fn rotate(domain: &Domain, key_file: &Path, wait: Duration) -> Result<Stri
         "New key {} sealed {} secret(s). Running servers read it from the key file within seconds.{left}",
         rotated.current_key_id(),
         resealed.count
+    ))
+}
+
+/// Takes this key file's turn (its `.lock` beside it), as a rotation does:
+/// held until the returned file is dropped.
+async fn key_file_turn(key_file: &Path) -> Result<std::fs::File, String> {
+    let fail = |err: std::io::Error| format!("{}: {err}", key_file.display());
+    if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let turn = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(key_file.with_extension("lock"))
+        .map_err(fail)?;
+    // Waited for off the async threads.
+    tokio::task::spawn_blocking(move || turn.lock().map(|()| turn))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(fail)
+}
+
+/// `secrets retire`: what ends a rotation. A key left in the file keeps
+/// opening every copy of the database taken while it sealed (a backup
+/// someone took away, a leaked dump); retired, it opens nothing here. Only
+/// once no stored value is sealed with a key the file holds besides its
+/// current one (the rotation's re-seal done, no email waiting under an old
+/// key), and only while that current key is the servers' (the last
+/// recorded, checked under the record's lock, as a rotation is): refused,
+/// naming what is left, otherwise. Values under keys the file does not hold
+/// (given up with `SECRET_KEYS_LOST`) open with no file either way and do
+/// not hold it back. Takes the key file's turn, as a rotation does; a
+/// rotation that started before, from keys it held in memory, may add a
+/// retired key back, and `secrets status` then shows it unused.
+async fn retire(domain: &Domain, key_file: &Path) -> Result<String, String> {
+    let _turn = key_file_turn(key_file).await?;
+    let on_disk = Keyring::read(key_file)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no key file at {}", key_file.display()))?;
+    let current = on_disk.current_key_id().to_owned();
+    let counts =
+        operator::secrets_status(domain, &Operator::from_command_line()).await.map_err(explain)?;
+    let old = |key_id: &str| key_id != current;
+    let held: Vec<String> = counts
+        .iter()
+        .filter(|c| old(&c.key_id) && on_disk.holds(&c.key_id))
+        .map(|c| format!("{} {} under {}", c.table, c.count, c.key_id))
+        .collect();
+    if !held.is_empty() {
+        return Err(format!(
+            "secret keys: nothing retired, since stored secrets are still sealed with keys the \
+             file holds besides its current one ({current}): {}. Run `secrets rotate`, which \
+             re-seals every stored secret (with a newer key), then retire.",
+            held.join(", ")
+        ));
+    }
+    let retired: Vec<String> = on_disk.key_ids().into_iter().skip(1).collect();
+    if retired.is_empty() {
+        return Ok(format!(
+            "The key file holds only its current key, {current}: nothing to retire."
+        ));
+    }
+    let write = || on_disk.current_only().save(key_file).map_err(|e| e.to_string());
+    let operator = Operator::from_command_line();
+    match operator::record_retirement(domain, &operator, &on_disk, write).await? {
+        operator::KeyAgreement::Agreed => {}
+        operator::KeyAgreement::Differs { theirs, .. } => {
+            return Err(format!(
+                "secret keys: nothing retired: the servers on this database seal with key \
+                 {theirs}, not with {current}, the current key of {} (a rotation on another \
+                 host, or this file is not theirs). Copy the servers' key file here first.",
+                key_file.display()
+            ))
+        }
+    }
+    tracing::info!(target: "operator", retired = ?retired, "retired secret keys");
+    let unheld = counts.iter().filter(|c| old(&c.key_id) && !on_disk.holds(&c.key_id)).count();
+    let unheld = match unheld {
+        0 => String::new(),
+        _ => " Some secrets are sealed with keys given up before (see `secrets status`): \
+              they open with no key file, as before."
+            .to_owned(),
+    };
+    Ok(format!(
+        "Retired {}: the key file holds only {current} now. Copy it to the other hosts.{unheld} \
+         Database backups taken before the last rotation open only with the key file as it \
+         was: keep the copy you made before retiring with them, apart from the database, or \
+         let them go.",
+        retired.join(", ")
     ))
 }
 

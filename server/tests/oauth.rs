@@ -35,11 +35,9 @@ async fn provider() -> String {
     provider_recording().await.0
 }
 
-/// [`provider`], with what its `/deauthorize` heard.
-async fn provider_recording() -> (String, Disconnects) {
-    let disconnects = Disconnects::default();
-    let heard = disconnects.clone();
-    let deauthorize = post(
+/// A local provider's `/deauthorize`: records what it hears in `heard`.
+fn deauthorize(heard: Disconnects) -> axum::routing::MethodRouter {
+    post(
         move |headers: http::HeaderMap,
               Form(form): Form<std::collections::HashMap<String, String>>| async move {
             let field = |name: &str| form.get(name).cloned().unwrap_or_default();
@@ -48,8 +46,13 @@ async fn provider_recording() -> (String, Disconnects) {
             heard.lock().unwrap().push(record);
             Json(json!({ "stripe_user_id": field("stripe_user_id") }))
         },
-    );
-    let app = axum::Router::new().route("/deauthorize", deauthorize).route(
+    )
+}
+
+/// [`provider`], with what its `/deauthorize` heard.
+async fn provider_recording() -> (String, Disconnects) {
+    let disconnects = Disconnects::default();
+    let app = axum::Router::new().route("/deauthorize", deauthorize(disconnects.clone())).route(
         "/token",
         post(|Form(form): Form<std::collections::HashMap<String, String>>| async move {
             // Codes "good-code…" are good; what follows becomes part of the token.
@@ -577,10 +580,7 @@ fn an_answer_for_the_other_mode_stores_nothing() {
         // Stripe granted it all the same: it is disconnected, with the
         // secret of the mode that exchanged the code.
         background_done(&app.domain).await;
-        let heard = disconnects.lock().unwrap().clone();
-        let expected =
-            ("ca_test_local".into(), "acct_1LocalTest".into(), format!("Bearer {SECRET}"));
-        assert_eq!(heard, [expected]);
+        assert_eq!(*disconnects.lock().unwrap(), [disconnected()]);
     })
 }
 
@@ -593,15 +593,7 @@ fn an_answer_for_the_other_mode_stores_nothing() {
 async fn a_user_disabled_during_the_exchange_keeps_no_token() {
     use tokio::time::{timeout, Duration};
     let HeldStripe { d, heard, release, disconnects, .. } = held_stripe().await;
-    let admin = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
-    let bob = app::domain::testing::add_user(&d, admin.account_id(), MEMBER, false).await;
-    enable_stripe_on(&d, ADMIN).await;
-    let state = state_of(&oauth_tokens::start(&d, &bob, "bob's window", "test").await.unwrap());
-    let exchanging = tokio::spawn({
-        let (d, bob) = (d.clone(), bob.clone());
-        async move { oauth_tokens::callback(&d, &bob, "bob's window", &state, Some("good-code")).await }
-    });
-    timeout(Duration::from_secs(10), heard).await.expect("the code never reached Stripe").unwrap();
+    let (admin, bob, exchanging) = bob_exchanging(&d, heard).await;
     users::disable(&d, &admin.admin().unwrap(), bob.user_id()).await.unwrap();
     let before = Snapshot::take_except(&d, &["oauth_states"]).await;
     release.send(()).unwrap();
@@ -611,9 +603,7 @@ async fn a_user_disabled_during_the_exchange_keeps_no_token() {
     assert_eq!(states(&d).await, 0);
     background_done(&d).await;
     let heard = disconnects.lock().unwrap().clone();
-    let disconnected =
-        ("ca_test_local".into(), "acct_1LocalTest".into(), format!("Bearer {SECRET}"));
-    assert_eq!(heard, [disconnected]);
+    assert_eq!(heard, [disconnected()]);
 }
 
 /// A grant refused after the exchange for a Stripe account the console
@@ -622,15 +612,7 @@ async fn a_user_disabled_during_the_exchange_keeps_no_token() {
 async fn a_refused_grant_keeps_a_connection_a_colleague_holds() {
     use tokio::time::{timeout, Duration};
     let HeldStripe { d, heard, release, disconnects, .. } = held_stripe().await;
-    let admin = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
-    let bob = app::domain::testing::add_user(&d, admin.account_id(), MEMBER, false).await;
-    enable_stripe_on(&d, ADMIN).await;
-    let state = state_of(&oauth_tokens::start(&d, &bob, "bob's window", "test").await.unwrap());
-    let exchanging = tokio::spawn({
-        let (d, bob) = (d.clone(), bob.clone());
-        async move { oauth_tokens::callback(&d, &bob, "bob's window", &state, Some("good-code")).await }
-    });
-    timeout(Duration::from_secs(10), heard).await.expect("the code never reached Stripe").unwrap();
+    let (admin, bob, exchanging) = bob_exchanging(&d, heard).await;
     // Meanwhile Grace connects the same Stripe account (Stripe answers her
     // at once), and Bob is disabled.
     let state = state_of(&oauth_tokens::start(&d, &admin, "grace's window", "test").await.unwrap());
@@ -642,12 +624,10 @@ async fn a_refused_grant_keeps_a_connection_a_colleague_holds() {
     let tokens = oauth_tokens::list(&d, &admin).await.unwrap().rows;
     assert_eq!(tokens.len(), 1);
     // Grace's token needs the connection until she deletes it: then, once.
-    let disconnected =
-        ("ca_test_local".into(), "acct_1LocalTest".into(), format!("Bearer {SECRET}"));
     background_done(&d).await;
     assert_eq!(*disconnects.lock().unwrap(), []);
     oauth_tokens::delete(&d, &admin, tokens[0].id).await.unwrap();
-    assert_eq!(*disconnects.lock().unwrap(), [disconnected]);
+    assert_eq!(*disconnects.lock().unwrap(), [disconnected()]);
 }
 
 /// A user disabled between their callback's session check and the code's
@@ -831,17 +811,8 @@ async fn held_provider(
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let deauthorize = post(
-        move |headers: http::HeaderMap,
-              Form(form): Form<std::collections::HashMap<String, String>>| async move {
-            let field = |name: &str| form.get(name).cloned().unwrap_or_default();
-            let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-            let record = (field("client_id"), field("stripe_user_id"), auth.unwrap_or("").into());
-            disconnects.lock().unwrap().push(record);
-            Json(json!({ "stripe_user_id": field("stripe_user_id") }))
-        },
-    );
-    let router = axum::Router::new().route("/token", token).route("/deauthorize", deauthorize);
+    let router =
+        axum::Router::new().route("/token", token).route("/deauthorize", deauthorize(disconnects));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     url
 }
@@ -865,6 +836,35 @@ async fn held_stripe() -> HeldStripe {
     let (mut d, clock) = app::domain::testing::fresh_concurrent_domain().await;
     d.oauth = Arc::new(oauth_config(&url));
     HeldStripe { d, clock, heard, release, disconnects }
+}
+
+/// What the local provider's `/deauthorize` hears when the console
+/// disconnects its test-mode Stripe account.
+fn disconnected() -> (String, String, String) {
+    ("ca_test_local".into(), "acct_1LocalTest".into(), format!("Bearer {SECRET}"))
+}
+
+/// Grace's account with Bob in it, Stripe on, and Bob's connection started
+/// and its code at Stripe (`heard`), held there until released.
+async fn bob_exchanging(
+    d: &app::domain::Domain,
+    heard: tokio::sync::oneshot::Receiver<()>,
+) -> (
+    app::domain::core::actor::Member,
+    app::domain::core::actor::Member,
+    tokio::task::JoinHandle<Result<app::model::OAuthTokenRow, oauth_tokens::CallbackRefusal>>,
+) {
+    let admin = app::domain::testing::account_with_admin(d, "Acme", ADMIN).await;
+    let bob = app::domain::testing::add_user(d, admin.account_id(), MEMBER, false).await;
+    enable_stripe_on(d, ADMIN).await;
+    let state = state_of(&oauth_tokens::start(d, &bob, "bob's window", "test").await.unwrap());
+    let exchanging = tokio::spawn({
+        let (d, bob) = (d.clone(), bob.clone());
+        async move { oauth_tokens::callback(&d, &bob, "bob's window", &state, Some("good-code")).await }
+    });
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(10), heard).await;
+    waited.expect("the code never reached Stripe").unwrap();
+    (admin, bob, exchanging)
 }
 
 /// Waits for the domain's background work (a disconnect) to end.

@@ -59,6 +59,78 @@ fn secrets_rotate_writes_a_new_key_and_reseals_every_integration() {
     })
 }
 
+/// `secrets retire` ends a rotation: refused, the file unchanged, while a
+/// stored secret is sealed with a key other than the current one (a
+/// rotation whose re-seal has not run); once it has, the old keys leave the
+/// file, what is stored opens with the file alone, and a second retire has
+/// nothing to do.
+#[test]
+fn secrets_retire_drops_old_keys_only_once_nothing_is_sealed_with_them() {
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        let ada = account_with_admin(d, "Acme", "ada@example.com").await;
+        let added = s3_integration(d, &ada, "Recordings").await;
+        let admin = ada.admin().unwrap();
+        let dir = std::env::temp_dir().join(format!("console-retire-{}", std::process::id()));
+        let key_file = dir.join("secret-keys");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let old_key = d.secrets.current_key_id();
+        let retire = |d: Domain| {
+            let key_file = key_file.clone();
+            async move {
+                server::cli::rotate_secrets(&d, &words(&["secrets", "retire"]), &key_file).await
+            }
+        };
+
+        // A new key written, nothing re-sealed yet: the integration is still
+        // under the old key, which must stay.
+        let unsealed = d.secrets.keyring().rotated();
+        unsealed.save(&key_file).unwrap();
+        let before = Snapshot::take(d).await;
+        let refused = retire(d.clone()).await.unwrap_err();
+        assert!(refused.contains(&format!("integrations 1 under {old_key}")), "{refused}");
+        assert!(refused.contains("secrets rotate"), "{refused}");
+        before.assert_unchanged(d).await;
+        assert_eq!(Keyring::read(&key_file).unwrap().unwrap().key_ids(), unsealed.key_ids());
+
+        // A rotation re-seals everything: then the old keys go.
+        server::cli::rotate_secrets(d, &words(&["secrets", "rotate", "--wait", "0"]), &key_file)
+            .await
+            .unwrap();
+        let rotated = Keyring::read(&key_file).unwrap().unwrap();
+        assert_eq!(rotated.key_ids().len(), 3);
+        let said = retire(d.clone()).await.unwrap();
+        assert!(said.contains(&old_key) && said.contains("backups"), "{said}");
+        let left = Keyring::read(&key_file).unwrap().unwrap();
+        assert_eq!(left.key_ids(), [rotated.current_key_id().to_owned()]);
+        let restarted =
+            Domain { secrets: Arc::new(Secrets::from_file(&key_file).unwrap()), ..d.clone() };
+        assert_eq!(
+            integrations::credentials(&restarted, &admin, added).await.unwrap(),
+            Credentials::Aws { key: AWS_KEY.into(), secret: AWS_SECRET.into() }
+        );
+        let again = retire(restarted.clone()).await.unwrap();
+        assert!(again.contains("nothing to retire"), "{again}");
+        // The next rotation starts from the one key left.
+        let args = words(&["secrets", "rotate", "--wait", "0"]);
+        server::cli::rotate_secrets(&restarted, &args, &key_file).await.unwrap();
+        let next = Keyring::read(&key_file).unwrap().unwrap();
+        assert_eq!(next.key_ids()[1..], [rotated.current_key_id().to_owned()]);
+        // A file whose current key is not the servers' (another host's own
+        // file, whose keys seal nothing here) retires nothing.
+        let foreign = Keyring::generate().rotated();
+        foreign.save(&key_file).unwrap();
+        let refused = retire(restarted.clone()).await.unwrap_err();
+        let servers =
+            format!("the servers on this database seal with key {}", next.current_key_id());
+        assert!(refused.contains(&servers), "{refused}");
+        assert_eq!(Keyring::read(&key_file).unwrap().unwrap().key_ids(), foreign.key_ids());
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+}
+
 /// A rotation starts from the key file as it is, not as this process read
 /// it: a key another host's rotation added meanwhile stays in the file, and
 /// what it sealed still opens.

@@ -87,38 +87,19 @@ pub async fn generate(
     // Its notice is an email: counted, and refused before the password's hash.
     let who = Who { actor: Some(me.user_id()), client: me.address(), ..Who::default() };
     quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::DeveloperKey, &who).await?;
+    // Before the password: a name taken or no room left is said without
+    // the password typed again, a check or a change spent.
+    refuse_taken_or_full(d, &d.db, me, &name).await?;
     reauth::require_password(d, me, &checked, password, "password").await?;
     let key = new_key();
     let by = By::Member(activity::count_change(d, me).await?);
-    // The user's keys are counted under the account's lock, so two at once
-    // cannot both take the last place.
+    // The user's keys are counted again under the account's lock, so two at
+    // once cannot both take the last place.
     two_factor::with_code_if_on(d, me.user_id(), code, me.address(), async |txn| {
         let current = lock_account_of(txn, me.user_id()).await?;
         reauth::refuse_changed_since(&checked, &current, "password")?;
         d.spend(txn, Action::DeveloperKey, &who).await?;
-        let names: Vec<String> = developer_key::Entity::find()
-            .select_only()
-            .column(developer_key::Column::Name)
-            .filter(developer_key::Column::UserId.eq(me.user_id()))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        // Two keys of one name could not be told apart in the list, nor their
-        // buttons by a screen reader.
-        if names.iter().any(|held| held.to_lowercase() == name.to_lowercase()) {
-            return Err(AppError::field(
-                "name",
-                format!("{KEY_NAME_TAKEN} {name}: choose another, or regenerate that key."),
-            ));
-        }
-        let held = names.len() as u64;
-        let most = d.holdings.developer_keys;
-        limits::refuse_full(held, most, || {
-            format!(
-                "You have {most} developer keys, the most one user can keep. Revoke one before \
-                 making another."
-            )
-        })?;
+        refuse_taken_or_full(d, txn, me, &name).await?;
         let model = developer_key::ActiveModel {
             user_id: Set(me.user_id()),
             name: Set(name),
@@ -135,6 +116,37 @@ pub async fn generate(
         Ok(NewDeveloperKey { row: row(&model), key })
     })
     .await
+}
+
+/// Refuses a key name one of the user's keys has (capitals aside: two keys
+/// of one name could not be told apart in the list, nor their buttons by a
+/// screen reader), or a key beyond the most a user keeps.
+async fn refuse_taken_or_full(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    me: &Member,
+    name: &str,
+) -> Result<(), AppError> {
+    let names: Vec<String> = developer_key::Entity::find()
+        .select_only()
+        .column(developer_key::Column::Name)
+        .filter(developer_key::Column::UserId.eq(me.user_id()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if names.iter().any(|held| held.to_lowercase() == name.to_lowercase()) {
+        return Err(AppError::field(
+            "name",
+            format!("{KEY_NAME_TAKEN} {name}: choose another, or regenerate that key."),
+        ));
+    }
+    let most = d.holdings.developer_keys;
+    limits::refuse_full(names.len() as u64, most, || {
+        format!(
+            "You have {most} developer keys, the most one user can keep. Revoke one before \
+             making another."
+        )
+    })
 }
 
 async fn find_mine(

@@ -35,6 +35,9 @@ pub const CHALLENGE_EXPIRED: &str =
     "This log-in has expired. Please enter your email and password again.";
 pub const CHALLENGE_TRIES_USED: &str =
     "Too many wrong codes for this log-in. Please enter your email and password again.";
+/// Beside the log-in page's empty fields.
+pub const EMAIL_REQUIRED: &str = "Email Address is required.";
+pub const PASSWORD_REQUIRED: &str = "Password is required.";
 /// The same two, for the code step of a password link: its user may not
 /// know the password "again" would ask for, and the link still works.
 pub const LINK_STEP_EXPIRED: &str = "This step has expired, and your password was not changed. \
@@ -59,6 +62,14 @@ pub async fn log_in(
     client: Option<std::net::IpAddr>,
 ) -> Result<LogIn, AppError> {
     let email = validation::normalize_email(email);
+    // An empty field is said beside it, before anything is counted: not a
+    // failed log-in, which would count towards the address's lock.
+    if email.is_empty() {
+        return Err(AppError::field("email", EMAIL_REQUIRED));
+    }
+    if password.is_empty() {
+        return Err(AppError::field("password", PASSWORD_REQUIRED));
+    }
     // No address holds a control character (every form that sets one
     // refuses them), and PostgreSQL errs on a NUL in a query's text, before
     // any count. Answered as an unknown address, and at once: no user can
@@ -226,6 +237,9 @@ pub async fn complete_second_factor(
     user_agent: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<NewSession, AppError> {
+    if code.trim().is_empty() {
+        return Err(AppError::field("code", two_factor::CODE_REQUIRED));
+    }
     let expired = || AppError::field("code", CHALLENGE_EXPIRED);
     let hash = token_hash(challenge);
     let found =

@@ -482,6 +482,9 @@ pub async fn with_code_while<T>(
     still: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<(), AppError>,
     then: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
+    if code.trim().is_empty() {
+        return Err(AppError::field("code", CODE_REQUIRED));
+    }
     let subjects = throttle::Subjects::second_factor(user_id);
     throttle::admit(d, &subjects).await?;
     let txn = d.begin().await?;
@@ -535,6 +538,11 @@ pub async fn with_code_while<T>(
 
 /// Why a change guarded by the second factor is refused without a code.
 pub const CODE_NEEDED: &str = "Two-factor authentication is on: enter a code.";
+/// Beside an empty code field where a code is asked for: said before
+/// anything is counted, so a press of the button with the field empty does
+/// not spend one of the user's tries as a wrong code would.
+pub const CODE_REQUIRED: &str =
+    "Enter the 6-digit code from your authenticator app, or a recovery code.";
 
 /// Runs `then` in a transaction holding the account's lock; for a user with
 /// 2FA on, only after a right `code`, counted and checked as [`with_code`]

@@ -324,12 +324,7 @@ pub async fn agree_on_current_key(
     match recorded.first() {
         Some(last) if last.id == ours => return Ok(KeyAgreement::Agreed),
         Some(last) if !lost.contains(&last.id) => {
-            let why = match (recorded.iter().any(|r| r.id == ours), keyring.holds(&last.id)) {
-                (true, _) => KeyDiffers::Older,
-                (false, true) => KeyDiffers::Unrecorded,
-                (false, false) => KeyDiffers::Own,
-            };
-            return Ok(KeyAgreement::Differs { ours, theirs: last.id.clone(), why });
+            return Ok(differs(&recorded, &keyring, last, ours));
         }
         _ => {}
     }
@@ -375,6 +370,46 @@ pub async fn record_rotation(
     write()?;
     txn.commit().await.map_err(fail)?;
     Ok(KeyAgreement::Agreed)
+}
+
+/// `secrets retire`: runs `write` (which leaves `keyring`'s current key
+/// alone in the key file) under the record's lock, and only while that key
+/// is the last one recorded: after a rotation elsewhere (its key recorded,
+/// its re-seal perhaps under way) the file is left as it was, so a retire
+/// never drops a key the servers may seal with, and a rotation waits for
+/// the write.
+pub async fn record_retirement(
+    d: &Domain,
+    _: &Operator,
+    keyring: &Keyring,
+    write: impl FnOnce() -> Result<(), String>,
+) -> Result<KeyAgreement, String> {
+    let fail = |err: DbErr| format!("secret keys: cannot read the recorded keys: {err}");
+    let txn = lock_secret_keys(d).await.map_err(fail)?;
+    let recorded = recorded_keys(&txn).await.map_err(fail)?;
+    let ours = keyring.current_key_id().to_owned();
+    if let Some(last) = recorded.first().filter(|last| last.id != ours) {
+        return Ok(differs(&recorded, keyring, last, ours));
+    }
+    write()?;
+    txn.commit().await.map_err(fail)?;
+    Ok(KeyAgreement::Agreed)
+}
+
+/// How `keyring`, whose current key is `ours`, differs from the servers',
+/// whose last recorded key is `last` (another).
+fn differs(
+    recorded: &[secret_key::Model],
+    keyring: &Keyring,
+    last: &secret_key::Model,
+    ours: String,
+) -> KeyAgreement {
+    let why = match (recorded.iter().any(|r| r.id == ours), keyring.holds(&last.id)) {
+        (true, _) => KeyDiffers::Older,
+        (false, true) => KeyDiffers::Unrecorded,
+        (false, false) => KeyDiffers::Own,
+    };
+    KeyAgreement::Differs { ours, theirs: last.id.clone(), why }
 }
 
 /// A transaction holding the one lock on `secret_keys`: two first starts at
