@@ -567,7 +567,7 @@ async fn key_file_turn(key_file: &Path) -> Result<std::fs::File, String> {
 /// (given up with `SECRET_KEYS_LOST`) open with no file either way and do
 /// not hold it back. Takes the key file's turn, as a rotation does; a
 /// rotation that started before, from keys it held in memory, may add a
-/// retired key back, and `secrets status` then shows it unused.
+/// retired key back to the file, sealing nothing: a second retire drops it.
 async fn retire(domain: &Domain, key_file: &Path) -> Result<String, String> {
     let _turn = key_file_turn(key_file).await?;
     let on_disk = Keyring::read(key_file)
@@ -586,7 +586,8 @@ async fn retire(domain: &Domain, key_file: &Path) -> Result<String, String> {
         return Err(format!(
             "secret keys: nothing retired, since stored secrets are still sealed with keys the \
              file holds besides its current one ({current}): {}. Run `secrets rotate`, which \
-             re-seals every stored secret (with a newer key), then retire.",
+             re-seals every stored secret that opens (with a newer key), then retire; one that \
+             opens with no key (it names them) is entered again by its owner or deleted.",
             held.join(", ")
         ));
     }
@@ -613,8 +614,8 @@ async fn retire(domain: &Domain, key_file: &Path) -> Result<String, String> {
     let unheld = counts.iter().filter(|c| old(&c.key_id) && !on_disk.holds(&c.key_id)).count();
     let unheld = match unheld {
         0 => String::new(),
-        _ => " Some secrets are sealed with keys given up before (see `secrets status`): \
-              they open with no key file, as before."
+        _ => " Some secrets are sealed with keys given up before (see `secrets status`): no \
+              key file opens them, as before."
             .to_owned(),
     };
     Ok(format!(
