@@ -125,6 +125,9 @@ async fn a_verification_email_says_when_the_unverified_account_goes() {
     email_links::resend_verification(&d, &s.member).await.unwrap();
     let body = body_of(&d, &outbox_to(&d, "grace@example.com").await[2]);
     assert!(!body.contains("kept until") && body.contains("If you did not ask for this"), "{body}");
+    // The link's own time is said instead.
+    let until = (d.clock.now() + Duration::days(7)).format("%Y-%m-%d %H:%M UTC");
+    assert!(body.contains(&format!("The link works for 7 days, until {until}.")), "{body}");
 }
 
 #[tokio::test]
@@ -332,6 +335,10 @@ async fn a_user_never_verified_is_not_named_by_their_address_when_moving_to_anot
     let page = email_links::check_email_change_link(&d, &token).await.unwrap();
     assert_eq!((page.from, page.to.as_str()), (None, "grace@home.example"));
     email_links::confirm_email_change(&d, &token, None).await.unwrap();
+    // Nor is the address never verified told of the change, before or after.
+    let told = outbox_to(&d, "grace@corp.example").await;
+    let subjects: Vec<&str> = told.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(subjects, ["Verify your email address"]);
     let old_link = email_links::check_verification_link(&d, &verify).await;
     assert_eq!(old_link, Ok(VerificationLink::Verified));
 }
@@ -378,6 +385,14 @@ async fn an_email_change_takes_effect_only_from_the_new_address_and_tells_the_ol
         "new@example.com"
     );
     assert_eq!(profile::current_user(&d, &me).await.unwrap().email, "new@example.com");
+    // The old address hears the change took effect: the last email it gets.
+    let told = outbox_to(&d, "ada@example.com").await;
+    assert_eq!(told.len(), 2);
+    assert_eq!(told[1].subject, "Your email address was changed");
+    let body = body_of(&d, &told[1]);
+    let changed = "changed from this address to new@example.com on ";
+    assert!(body.contains(changed) && body.contains("contact support"), "{body}");
+    assert!(!body.contains("token=") && !body.contains("an admin of your account,"), "{body}");
     assert!(log_in_by_password(&d, "new@example.com", PASSWORD, "t").await.is_ok());
     // The old address's failed log-in is counted (login_failures); nothing else changes.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;

@@ -1807,9 +1807,18 @@ async fn an_empty_current_password_is_required_and_counts_nothing() {
     assert_eq!(regenerated.message_for("password").as_deref(), required);
     let confirmed = two_factor::confirm_setup(&d, &ada, "t", "", &code, None).await.err().unwrap();
     assert_eq!(confirmed.message_for("password").as_deref(), required);
-    let changed = profile::change_password(&d, &ada, "t", "", "1234").await.err().unwrap();
+    // A new password's length is said at once; whether it is guessable
+    // (the costly check) only after a counted check of the current one.
+    let changed = profile::change_password(&d, &ada, "t", "", "").await.err().unwrap();
     assert_eq!(changed.message_for("current_password").as_deref(), required);
-    assert_eq!(changed.message_for("new_password"), None, "not judged without a counted check");
+    assert_eq!(changed.message_for("new_password").as_deref(), Some("New Password is required."));
+    let short = profile::change_password(&d, &ada, "t", "", "1234").await.err().unwrap();
+    let said = short.message_for("new_password").unwrap_or_default();
+    assert!(said.starts_with("New Password must be at least"), "{said}");
+    let guessable = profile::change_password(&d, &ada, "t", "", "password1234").await;
+    let guessable = guessable.err().unwrap();
+    assert_eq!(guessable.message_for("current_password").as_deref(), required);
+    assert_eq!(guessable.message_for("new_password"), None, "not judged without a counted check");
     before.assert_nothing_counted(&d).await;
     // The new address is looked up (and that is counted), the password not.
     let before = Snapshot::take(&d).await;

@@ -60,6 +60,9 @@ async fn an_invited_user_activates_with_a_single_use_48_hour_link() {
     let body = body_of(&d, &sent);
     assert!(body.starts_with(inviter), "{body}");
     assert!(!body.contains("earlier invitation"), "a first invitation replaces nothing: {body}");
+    // The time as well as the length: an email may arrive hours late.
+    let until = app::domain::core::clock::shown(d.clock.now() + Duration::hours(48));
+    assert!(body.contains(&format!("works once, for 48 hours, until {until}.")), "{body}");
     let token = link_token(&d, "bob@example.com", "/activate").await;
     // The failed log-in is counted (login_failures) and recorded; nothing
     // else changes.
@@ -552,6 +555,18 @@ async fn editing_an_active_users_email_waits_for_confirmation_from_the_new_addre
     let token = link_token(&d, "bobby@example.com", "/confirm-email").await;
     app::domain::identity::email_links::confirm_email_change(&d, &token, None).await.unwrap();
     assert!(log_in_by_password(&d, "bobby@example.com", PASSWORD, "t").await.is_ok());
+    // The old address hears it happened, and at whose asking.
+    let told = outbox::Entity::find().filter(outbox::Column::ToAddress.eq("bob@example.com"));
+    let told = told.order_by_desc(outbox::Column::Id).one(&d.db).await.unwrap().unwrap();
+    assert_eq!(told.subject, "Your email address was changed");
+    let body = body_of(&d, &told);
+    let by = "to bobby@example.com on ";
+    assert!(body.contains(by), "{body}");
+    assert!(
+        body.contains(", as an admin of your account, \"Ada Lovelace\" (ada@example.com), asked."),
+        "{body}"
+    );
+    assert!(body.contains("contact that admin or another admin"), "{body}");
     let confirmed =
         vec![("ada@example.com".to_owned(), None), ("bobby@example.com".to_owned(), None)];
     assert_eq!(pending(d.clone(), admin.clone()).await, confirmed);

@@ -7,6 +7,10 @@
 pub const NAME_MAX: usize = 100;
 pub const COMPANY_MAX: usize = 200;
 pub const EMAIL_MAX: usize = 254;
+/// The one limit the forms do not set as `maxlength`: a browser cuts a
+/// longer paste without a word, and the user would then hold a password
+/// other than the one they pasted (or saved in a password manager). The
+/// server refuses it instead, beside the field.
 pub const PASSWORD_MAX: usize = 128;
 pub const ADDRESS_MAX: usize = 200;
 pub const CITY_MAX: usize = 100;

@@ -21,7 +21,7 @@ use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people;
 use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::{lock_account, AccountOwned, Scoped};
-use crate::domain::core::tokens::{self, Purpose};
+use crate::domain::core::tokens::{self, Issued, Purpose};
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, email_token, invitation_decline, user};
 use crate::domain::identity::email_links;
@@ -74,7 +74,7 @@ fn invitation_email(
     to: &str,
     company: &str,
     inviter: &str,
-    token: &str,
+    link: &Issued,
     again: bool,
 ) -> Email {
     let again = match again {
@@ -94,8 +94,8 @@ fn invitation_email(
              send a new one.\n\nNot expecting this? Open the same link and choose Decline \
              Invitation; they will not be able to invite this address again for \
              {DECLINE_HOLD_DAYS} days.\n",
-            d.link("/activate", token),
-            Purpose::Activate.lifetime_text(),
+            d.link("/activate", &link.token),
+            link.lifetime_text(),
         ),
     }
 }
@@ -179,11 +179,11 @@ pub async fn send_invitation(
             Purpose::Activate.lifetime_text(),
         )));
     }
-    let token = tokens::issue(d, txn, user.id, Purpose::Activate, None, None).await?;
+    let link = tokens::issue(d, txn, user.id, Purpose::Activate, None, None).await?;
     let company = company(txn, user.account_id).await?;
     let inviter = inviter.named(txn).await?;
-    let email = invitation_email(d, &user.email, &company, &inviter, &token, again);
-    mail::enqueue_with_link(txn, &d.secrets, d.clock.now(), email, &token).await
+    let email = invitation_email(d, &user.email, &company, &inviter, &link, again);
+    mail::enqueue_with_link(txn, &d.secrets, d.clock.now(), email, &link.token).await
 }
 
 /// Which of the invitees `user_ids` hold an invitation link that still
@@ -345,8 +345,8 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
     let heir = heir_of(&txn, &invitee).await?.ok_or_else(|| {
         AppError::Conflict(format!(
             "This account has no active admin at the moment, so the invitation cannot be \
-             declined now. Try again later, or ignore it: its link stops working after {}.",
-            Purpose::Activate.lifetime_text()
+             declined now. Try again later, or ignore it: its link stops working at {}.",
+            clock::shown(link.expires_at)
         ))
     })?;
     let handed_over = hand_over(d, &txn, &invitee, &heir).await?;

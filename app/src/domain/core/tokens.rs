@@ -9,7 +9,7 @@ use sea_orm::{
 
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::quota::duration_text;
-use crate::domain::core::{db, Domain};
+use crate::domain::core::{clock, db, Domain};
 use crate::domain::entity::{email_token, user};
 use crate::model::AppError;
 
@@ -57,6 +57,24 @@ impl Purpose {
     /// [`Purpose::lifetime`] as the emails and messages say it ("48 hours").
     pub fn lifetime_text(self) -> String {
         duration_text(self.lifetime().num_minutes())
+    }
+}
+
+/// A link just issued: the token its email carries (stored only as its
+/// hash) and when it stops working.
+pub struct Issued {
+    pub token: String,
+    purpose: Purpose,
+    expires_at: DateTime<Utc>,
+}
+
+impl Issued {
+    /// How long the link works, as its email says it: the time too, since
+    /// an email may arrive hours after it was written ("1 hour, until
+    /// 2026-12-09 21:16 UTC"). Seconds are dropped, so the time shown is
+    /// never after the link ends (at most a minute before).
+    pub fn lifetime_text(&self) -> String {
+        format!("{}, until {}", self.purpose.lifetime_text(), clock::shown(self.expires_at))
     }
 }
 
@@ -130,7 +148,7 @@ pub async fn issue<C: ConnectionTrait>(
     purpose: Purpose,
     new_email: Option<String>,
     requested_by: Option<i32>,
-) -> Result<String, AppError> {
+) -> Result<Issued, AppError> {
     let now = d.clock.now();
     expire(d, conn, user_id, purpose).await?;
     let token = new_token();
@@ -146,7 +164,7 @@ pub async fn issue<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?;
-    Ok(token)
+    Ok(Issued { token, purpose, expires_at: now + purpose.lifetime() })
 }
 
 /// Every unused link of the user for `purpose` stops working.

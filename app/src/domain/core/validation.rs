@@ -95,6 +95,13 @@ pub fn normalize_email(value: &str) -> String {
     value.trim().to_lowercase()
 }
 
+/// The most bytes before an address's @ that mail servers must accept
+/// (RFC 5321, 4.5.3.1.1), and that the mailer takes.
+const LOCAL_PART_MAX: usize = 64;
+
+/// The most characters of a domain's part between dots (RFC 1035).
+const DOMAIN_PART_MAX: usize = 63;
+
 pub fn email(value: &str) -> Result<String, String> {
     email_as(value, "Email Address")
 }
@@ -105,11 +112,35 @@ pub fn email_as(value: &str, label: &str) -> Result<String, String> {
     if email.is_empty() {
         return Err(format!("{label} is required."));
     }
-    if email.len() > EMAIL_MAX {
+    // Characters, as the message says and near enough to the form's
+    // `maxlength` (UTF-16 units): bytes would refuse a shorter address
+    // written in another script.
+    if email.chars().count() > EMAIL_MAX {
         return Err(format!("{label} must be at most {EMAIL_MAX} characters."));
     }
     let malformed = || "Enter an email address like name@example.com.".to_string();
     let (local, domain) = email.split_once('@').ok_or_else(malformed)?;
+    // Mail servers count this part in bytes, so a shorter one in letters
+    // beyond A to Z may be over too: said so, or the user could not see why.
+    if local.len() > LOCAL_PART_MAX {
+        let before = format!("The part of {label} before the @");
+        return Err(if local.chars().count() > LOCAL_PART_MAX {
+            format!("{before} must be at most {LOCAL_PART_MAX} characters.")
+        } else {
+            format!(
+                "{before} is too long: mail servers take at most {LOCAL_PART_MAX} bytes, and \
+                 a letter beyond A to Z takes two or more."
+            )
+        });
+    }
+    // Counted in characters, so a part in letters beyond A to Z, which the
+    // mailer takes as its longer ASCII form (punycode), is over for sure.
+    if domain.split('.').any(|part| part.chars().count() > DOMAIN_PART_MAX) {
+        return Err(format!(
+            "Each part of {label} after the @ between dots must be at most {DOMAIN_PART_MAX} \
+             characters."
+        ));
+    }
     let domain_ok = domain.contains('.')
         && domain.split('.').all(|label| {
             !label.is_empty()
@@ -118,7 +149,6 @@ pub fn email_as(value: &str, label: &str) -> Result<String, String> {
                 && label.chars().all(|c| c.is_alphanumeric() || c == '-')
         });
     let local_ok = !local.is_empty()
-        && local.len() <= 64
         && !local
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || "@<>()[]\\,;:\"".contains(c));
@@ -319,8 +349,26 @@ mod tests {
         ] {
             assert!(email(bad).is_err(), "{bad:?} should be refused");
         }
-        let long = format!("{}@example.com", "a".repeat(250));
-        assert!(email(&long).is_err());
+        let long = format!("{}@{}.com", "a".repeat(60), "b".repeat(200));
+        assert_eq!(email(&long).unwrap_err(), "Email Address must be at most 254 characters.");
+        // Counted in characters: 250 of them take more than 254 bytes.
+        let wide = format!("{}@{}.com", "ñ".repeat(32), vec!["b".repeat(50); 4].join("."));
+        assert!(wide.len() > 254 && wide.chars().count() <= 254);
+        assert_eq!(email(&wide).as_deref(), Ok(wide.as_str()));
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        assert_eq!(
+            email_as(&long_local, "New Email Address").unwrap_err(),
+            "The part of New Email Address before the @ must be at most 64 characters."
+        );
+        assert!(email(&format!("{}@example.com", "a".repeat(64))).is_ok());
+        let said = email(&format!("ann@{}.com", "b".repeat(64))).unwrap_err();
+        assert_eq!(
+            said,
+            "Each part of Email Address after the @ between dots must be at most 63 characters."
+        );
+        assert!(email(&format!("ann@{}.com", "b".repeat(63))).is_ok());
+        let said = email(&format!("{}@example.com", "ñ".repeat(33))).unwrap_err();
+        assert!(said.contains("at most 64 bytes"), "{said}");
     }
 
     #[test]

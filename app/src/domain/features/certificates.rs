@@ -27,6 +27,9 @@ use crate::model::{ActivityKind, AppError, CertificateRow, Expiry, EXPIRY_WARNIN
 
 /// Certificates expiring within this are flagged.
 pub const EXPIRY_WARNING: Duration = Duration::days(EXPIRY_WARNING_DAYS);
+/// Not a `maxlength` on the form (nor is [`super::integrations::CONFIG_MAX`]):
+/// a paste cut short there would be a broken certificate or JSON, read as
+/// the user's mistake; the server says the size beside the field instead.
 const PEM_MAX: usize = 64 * 1024;
 
 pub struct NewCertificate {
@@ -53,16 +56,21 @@ fn domain_name(value: &str) -> Result<String, String> {
     if name.is_empty() {
         return Err("Domain is required.".into());
     }
-    if name.len() > 253 {
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
         return Err(bad());
     }
-    let labels_ok = name.split('.').all(|label| {
-        !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    });
+    // The limits of DNS (RFC 1035), said as such: "like api.example.com"
+    // would not tell the user what is wrong with a long name. Only ASCII
+    // is left, so bytes are characters.
+    if name.len() > 253 {
+        return Err("Domain must be at most 253 characters.".into());
+    }
+    if name.split('.').any(|label| label.len() > 63) {
+        return Err("Each part of Domain between dots must be at most 63 characters.".into());
+    }
+    let labels_ok = name
+        .split('.')
+        .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
     if labels_ok {
         Ok(name)
     } else {
@@ -651,5 +659,16 @@ mod tests {
         for bad in ["", "exa mple.com", "-a.com", "a..com", "https://a.com", "*.a.com"] {
             assert!(domain_name(bad).is_err(), "{bad:?}");
         }
+        let long = vec!["a".repeat(60); 5].join(".");
+        assert_eq!(domain_name(&long).unwrap_err(), "Domain must be at most 253 characters.");
+        let long_label = format!("{}.example.com", "a".repeat(64));
+        assert_eq!(
+            domain_name(&long_label).unwrap_err(),
+            "Each part of Domain between dots must be at most 63 characters."
+        );
+        assert!(domain_name(&format!("{}.example.com", "a".repeat(63))).is_ok());
+        // Letters beyond ASCII are the problem, not the length.
+        let said = domain_name(&"ñ".repeat(130)).unwrap_err();
+        assert_eq!(said, "Domain must be a host name like api.example.com.");
     }
 }

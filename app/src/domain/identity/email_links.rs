@@ -21,7 +21,7 @@ use crate::domain::core::people::{
 };
 use crate::domain::core::quota::{self, duration_text, Action, Who};
 use crate::domain::core::scope::{lock_account, lock_account_of, Scoped};
-use crate::domain::core::tokens::{self, Purpose};
+use crate::domain::core::tokens::{self, Issued, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
 use crate::domain::entity::{account, email_token, user};
@@ -50,9 +50,11 @@ pub const RESET_TARGET_CHANGED: &str = "This user changed since the page was loa
 pub fn verification_email(
     d: &Domain,
     to: &str,
-    token: &str,
+    link: &Issued,
     removed_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Email {
+    // An account not yet verified goes at its removal, no later than its
+    // link's end: said once, as the time the reader must act by.
     let kept = match removed_at {
         Some(at) => format!(
             "Until you do, your account is kept until {} ({} from now). If you did not \
@@ -60,7 +62,10 @@ pub fn verification_email(
             clock::shown(at),
             duration_text((at - d.clock.now()).num_minutes()),
         ),
-        None => "If you did not ask for this, ignore this email.".into(),
+        None => format!(
+            "The link works for {}. If you did not ask for this, ignore this email.",
+            link.lifetime_text()
+        ),
     };
     Email {
         to: to.into(),
@@ -71,7 +76,7 @@ pub fn verification_email(
             "Someone signed up for Voice Console with this address. If it was you, confirm \
              that the address is yours: open this link, check that the page names your \
              account, and press its button:\n\n{}\n\n{kept}\n",
-            d.link("/verify-email", token),
+            d.link("/verify-email", &link.token),
         ),
     }
 }
@@ -105,9 +110,9 @@ pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppEr
         ..Who::default()
     };
     d.spend(&txn, Action::Verification, &who).await?;
-    let token = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None, None).await?;
-    let email = verification_email(d, &me.email, &token, removed_at);
-    mail::enqueue_with_link(&txn, &d.secrets, d.clock.now(), email, &token).await?;
+    let link = tokens::issue(d, &txn, me.id, Purpose::VerifyEmail, None, None).await?;
+    let email = verification_email(d, &me.email, &link, removed_at);
+    mail::enqueue_with_link(&txn, &d.secrets, d.clock.now(), email, &link.token).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -339,7 +344,7 @@ pub async fn send_password_reset(
         mail::enqueue(&txn, &d.secrets, d.clock.now(), notice).await?;
     }
     if let Some(user) = found {
-        let token = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None, None).await?;
+        let link = tokens::issue(d, &txn, user.id, Purpose::ResetPassword, None, None).await?;
         // Told as it happened: a user whose admin sent the link did not ask,
         // and is told which admin, to ask them if it is unexpected.
         let (asked, unasked) = match asker {
@@ -362,11 +367,11 @@ pub async fn send_password_reset(
             "{asked}\n\nTo choose a new password, open this link and press the button on the \
              page:\n\n{}\n\nThe link works once, for {}. {unasked}, ignore this email: \
              your password stays as it is.\n",
-            d.link("/reset-password", &token),
-            Purpose::ResetPassword.lifetime_text(),
+            d.link("/reset-password", &link.token),
+            link.lifetime_text(),
         );
         let reset = Email { to: user.email.clone(), subject: "Reset your password".into(), body };
-        mail::enqueue_with_link(&txn, &d.secrets, d.clock.now(), reset, &token).await?;
+        mail::enqueue_with_link(&txn, &d.secrets, d.clock.now(), reset, &link.token).await?;
         if let ResetAsker::Admin(admin, by) = asker {
             let event = Event::new(ActivityKind::PasswordResetSent, &user.email)
                 .about_other(admin.member(), user.id);
@@ -660,8 +665,7 @@ pub async fn send_email_change(
     // An admin's request is checked again when the link is used.
     let requested_by = (actor.user_id() != user.id).then(|| actor.user_id());
     let confirms = Some(new_email.to_owned());
-    let token =
-        tokens::issue(d, txn, user.id, Purpose::ChangeEmail, confirms, requested_by).await?;
+    let link = tokens::issue(d, txn, user.id, Purpose::ChangeEmail, confirms, requested_by).await?;
     // Told as it happened: the user, or an admin of their account, asked.
     // The new address may be anyone's (a typo, or on purpose): its email
     // names the user by the address they have now, when it is verified (an
@@ -729,19 +733,19 @@ pub async fn send_email_change(
         };
         (taken, None)
     } else {
-        let link = Email {
+        let email = Email {
             to: new_email.to_owned(),
             subject: "Confirm your new email address".into(),
             body: format!(
                 "{who_asked} from now on.\n\n{if_theirs}: open this link and press the button \
-             on the page:\n\n{}\n\nThe link works once, for {}. Until then nothing \
-             changes.\n\nIf it is not your account, or you did not expect this, do not open \
+             on the page:\n\n{}\n\nThe link works once, for {}. Nothing changes until \
+             it is used.\n\nIf it is not your account, or you did not expect this, do not open \
              the link: ignore this email and nothing changes.\n",
-                d.link("/confirm-email", &token),
-                Purpose::ChangeEmail.lifetime_text(),
+                d.link("/confirm-email", &link.token),
+                link.lifetime_text(),
             ),
         };
-        (link, Some(&token))
+        (email, Some(&link.token))
     };
     let notice = Email {
         to: user.email.clone(),
@@ -831,6 +835,9 @@ pub async fn confirm_email_change(
         refuse_unless_admin_still(&txn, admin_id, user.account_id).await?;
     }
     let old_email = user.email.clone();
+    let notice = changed_notice(d, &txn, &user, &new_email, used.requested_by).await?;
+    // Whether the old address was verified decides whether it hears of it.
+    let before = user.clone();
     let mut active = user.into_active_model();
     active.email = Set(new_email.clone());
     active.email_verified_at = Set(Some(d.clock.now()));
@@ -844,6 +851,51 @@ pub async fn confirm_email_change(
     let event =
         Event::new(ActivityKind::EmailChanged, &new_email).detail(format!("from {old_email}"));
     activity::record(d, &txn, By::User(&user, client), event).await?;
+    mail::enqueue_notice(&txn, &d.secrets, d.clock.now(), &before, notice).await?;
     txn.commit().await?;
     Ok(new_email)
+}
+
+/// The old address's notice that the change took effect, as it was told
+/// when it was asked: its owner may have missed the first notice, and no
+/// email about the account reaches them after this one. Bounded as the
+/// link it follows is (one per link, each counted as an email change).
+async fn changed_notice(
+    d: &Domain,
+    txn: &sea_orm::DatabaseTransaction,
+    user: &user::Model,
+    new_email: &str,
+    requested_by: Option<i32>,
+) -> Result<Email, AppError> {
+    let (by, if_unexpected) = match requested_by {
+        None => (
+            String::new(),
+            format!(
+                "If you did not expect this, {} or an admin of your company's account, who \
+                 can change the address back.",
+                d.contact_support()
+            ),
+        ),
+        Some(admin_id) => (
+            format!(
+                ", as an admin of your account, {}, asked",
+                people::named(&people::find(txn, admin_id).await?)
+            ),
+            format!(
+                "If you did not expect this, contact that admin or another admin of your \
+                 company's account, or {}.",
+                d.contact_support()
+            ),
+        ),
+    };
+    Ok(Email {
+        to: user.email.clone(),
+        subject: "Your email address was changed".into(),
+        body: format!(
+            "The email address of your Voice Console account was changed from this address \
+             to {new_email} on {}{by}. You now log in with {new_email}, and emails about the \
+             account go there.\n\n{if_unexpected}\n",
+            clock::shown(d.clock.now()),
+        ),
+    })
 }

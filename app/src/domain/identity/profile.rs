@@ -86,8 +86,11 @@ pub async fn change_password(
         // nothing, which a user who typed it did not mean.
         errors.add("new_password", SAME_PASSWORD);
     }
-    // Only after a counted check: an empty current password is not counted.
-    if !current_password.is_empty() {
+    // The costly judgement only after a counted check: an empty current
+    // password is not counted. Its length costs nothing, so is said anyway.
+    if current_password.is_empty() {
+        errors.check("new_password", validation::password_length(new_password, "New Password"));
+    } else {
         let judged = d.passwords.judge(new_password, &context, "New Password").await?;
         errors.check("new_password", judged);
     }

@@ -116,10 +116,10 @@ pub async fn sign_up(
     // signing up with their taken address, and of two sign-ups racing for
     // one address the one refused as taken spends none.
     if spend_unless_spent(d, &txn, &recipient).await? {
-        let token = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
+        let link = tokens::issue(d, &txn, user.id, Purpose::VerifyEmail, None, None).await?;
         let removed_at = account.created_at + email_links::UNVERIFIED_ACCOUNT_LIFETIME;
-        let email = email_links::verification_email(d, &user.email, &token, Some(removed_at));
-        mail::enqueue_with_link(&txn, &d.secrets, now, email, &token).await?;
+        let email = email_links::verification_email(d, &user.email, &link, Some(removed_at));
+        mail::enqueue_with_link(&txn, &d.secrets, now, email, &link.token).await?;
     }
     let event = Event::new(ActivityKind::AccountSignedUp, &account.company_name);
     activity::record(d, &txn, By::User(&user, client), event).await?;
