@@ -86,11 +86,13 @@ const CODE_COUNTS: &[&str] = &["login_challenges", "login_failures", "activity_e
 
 /// Nothing changed but what a refused code counts: the tables of
 /// [`CODE_COUNTS`] aside, all is as before, and every event since is a
-/// failed sign-in (no recovery code used, no password reset, no sign-in).
+/// failed sign-in or the lock it started (no recovery code used, no
+/// password reset, no sign-in).
 async fn assert_code_refused(before: &Snapshot, d: &Domain) {
     before.assert_unchanged(d).await;
     let events = before.new_events(d).await;
-    assert!(events.iter().all(|e| e.starts_with("sign_in.failed ")), "{events:?}");
+    let refusal = |e: &String| e.starts_with("sign_in.failed ") || e.starts_with("sign_in.locked ");
+    assert!(events.iter().all(refusal), "{events:?}");
 }
 
 async fn second_step(d: &Domain, email: &str) -> String {
@@ -1171,6 +1173,13 @@ async fn wrong_codes_count_across_log_ins_and_lock_the_second_factor() {
     let locked = "Too many wrong two-factor codes. Try again in 15 minutes.";
     assert_eq!(right.err(), Some(AppError::TooManyRequests(locked.into())));
     assert_code_refused(&before, &d).await;
+    // The lock is in Ada's activity, once, saying why.
+    use app::domain::entity::activity_event;
+    use sea_orm::QueryOrder;
+    assert_eq!(before.new_events(&d).await, ["sign_in.locked ada@example.com"]);
+    let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
+    let event = newest.one(&d.db).await.unwrap().unwrap();
+    assert_eq!(event.detail.as_deref(), Some("too many wrong two-factor codes"));
     // The password step says so too, and opens no code step none can pass.
     let before = Snapshot::take_except(&d, &["login_failures"]).await;
     let refused = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", None).await;
@@ -1356,7 +1365,7 @@ async fn wrong_codes_spaced_out_over_windows_still_lock() {
         clock.advance(d.throttle.window + Duration::hours(1));
         jobs::forget_expired(&d).await.unwrap();
     }
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     let refused = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", None).await;
     assert_eq!(
         refused.err(),
@@ -1365,6 +1374,8 @@ async fn wrong_codes_spaced_out_over_windows_still_lock() {
         ))
     );
     before.assert_unchanged(&d).await;
+    // The password step started the lock: recorded as a code's would be.
+    assert_eq!(before.new_events(&d).await, ["sign_in.locked ada@example.com"]);
     // The lock over, the right code works and ends the count.
     clock.advance(d.throttle.lock);
     let challenge = second_step(&d, "ada@example.com").await;
@@ -1457,13 +1468,14 @@ async fn turning_two_factor_on_is_counted_so_on_and_off_cannot_flood_the_mailbox
     let setup = two_factor::begin_setup(&d, &me).await.unwrap();
     let secret = app::domain::testing::base32_decode(&setup.secret);
     let before = Snapshot::take(&d).await;
+    // Said before the password is checked, which is not counted either.
     let refused =
         two_factor::confirm_setup(&d, &me, "t", PASSWORD, &current_code(&d, &secret), None).await;
     assert!(
         matches!(&refused, Err(AppError::TooManyRequests(m)) if m.contains("two-factor set-ups")),
         "{refused:?}"
     );
-    before.assert_unchanged(&d).await;
+    before.assert_nothing_counted(&d).await;
     assert_eq!(subjects_of_mail(&d, "ada@example.com").await.len(), 4, "two on, two off");
     clock.advance(day);
     let code = current_code(&d, &secret);
@@ -2051,8 +2063,10 @@ async fn password_changes_are_counted_per_user_and_in_total() {
 
 /// Turning two-factor on emails its user, so it is counted in everyone's
 /// total too, but not for an address never verified, which is sent nothing.
+/// Once the total is spent, 2FA still turns on, without its notice: a crowd
+/// of accounts spending it must not keep anyone from securing theirs.
 #[tokio::test]
-async fn two_factor_turned_on_is_counted_in_total_when_it_emails() {
+async fn two_factor_turns_on_past_the_total_without_its_notice() {
     use app::domain::core::quota::{Action, Limit, Per};
     let (mut d, clock) = fresh_domain().await;
     let hour = Duration::hours(1);
@@ -2065,13 +2079,19 @@ async fn two_factor_turned_on_is_counted_in_total_when_it_emails() {
     enable(&d, &clock, "ada@example.com").await;
     let setup = two_factor::begin_setup(&d, &grace).await.unwrap();
     let secret = app::domain::testing::base32_decode(&setup.secret);
-    let before = Snapshot::take(&d).await;
-    let refused =
-        two_factor::confirm_setup(&d, &grace, "t", PASSWORD, &current_code(&d, &secret), None)
-            .await;
-    assert!(matches!(&refused, Err(AppError::TooManyRequests(_))), "{refused:?}");
-    before.assert_unchanged(&d).await;
-    assert!(!two_factor::status(&d, &grace).await.unwrap().enabled);
+    assert_eq!(subjects_of_mail(&d, "ada@example.com").await.len(), 1, "Ada's notice");
+    let code = current_code(&d, &secret);
+    two_factor::confirm_setup(&d, &grace, "t", PASSWORD, &code, None).await.unwrap();
+    assert!(two_factor::status(&d, &grace).await.unwrap().enabled);
+    assert_eq!(subjects_of_mail(&d, "grace@example.com").await, Vec::<String>::new());
+    let events = all_events_of(&d, "grace@example.com").await;
+    assert!(events.contains(&"two_factor.enabled".to_owned()), "still recorded: {events:?}");
+}
+
+async fn all_events_of(d: &Domain, target: &str) -> Vec<String> {
+    use app::domain::entity::activity_event;
+    let events = activity_event::Entity::find().filter(activity_event::Column::Target.eq(target));
+    events.all(&d.db).await.unwrap().into_iter().map(|e| e.kind).collect()
 }
 
 /// Whoever knew the old password and asked for an email change (the old

@@ -611,8 +611,9 @@ async fn password_rechecks_are_throttled_per_user() {
     let (d, clock) = fresh_domain().await;
     let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
     let new = "Quartz-Harbor-Lantern-77";
-    // Every re-check is counted (login_failures); none changes anything else.
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    // Every re-check is counted (login_failures); none changes anything
+    // else, but for the lock, recorded in Ada's activity.
+    let before = Snapshot::take_except(&d, &["login_failures", "activity_events"]).await;
     for _ in 0..d.throttle.email_lock_after {
         let wrong = profile::change_password(&d, &ada, "none", "wrong", new).await.err().unwrap();
         assert!(wrong.message_for("current_password").is_some());
@@ -622,6 +623,7 @@ async fn password_rechecks_are_throttled_per_user() {
     let key = developer_keys::generate(&d, &ada, "CI", PASSWORD, "").await;
     assert!(matches!(key, Err(AppError::TooManyRequests(_))), "one count for every re-check");
     before.assert_unchanged(&d).await;
+    assert_eq!(before.new_events(&d).await, ["sign_in.locked ada@example.com"]);
     clock.advance(d.throttle.lock);
     profile::change_password(&d, &ada, "none", PASSWORD, new).await.unwrap();
 }
@@ -1135,13 +1137,22 @@ async fn invitations_and_email_changes_from_one_client_address_share_a_count() {
         async move { email_links::request_email_change(d, &asker, PASSWORD, to, "").await.map(|_| ()) }
     };
     asked(&ada, here, "ada@new.example").await.unwrap();
-    let before = Snapshot::take_except(&d, &["login_failures"]).await;
+    // Said before the address is looked up or the password checked, so
+    // nothing at all is counted; so is an admin's change of a user's.
+    let carl = add_user(&d, ada.account_id(), "carl@example.com", false).await;
+    let before = Snapshot::take(&d).await;
     let refused = asked(&eve, here, "eve@new.example").await;
     assert_eq!(
         try_again(refused),
         "Too many email-change confirmations for now. Try again in 60 minutes."
     );
-    before.assert_unchanged(&d).await;
+    let moved = UserForm { last_name: "Lovelace".into(), ..invitee("carl@new.example") };
+    let refused = users::update(&d, &at(&ada, here), carl.user_id(), moved).await;
+    assert_eq!(
+        try_again(refused.map(|_| ())),
+        "Too many email-change confirmations for now. Try again in 60 minutes."
+    );
+    before.assert_nothing_counted(&d).await;
     assert_eq!(emails_to(&d, "eve@new.example").await, 0);
     asked(&eve, elsewhere, "eve@new.example").await.unwrap();
     assert_eq!(emails_to(&d, "eve@new.example").await, 1);

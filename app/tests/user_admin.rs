@@ -1472,3 +1472,26 @@ async fn an_edit_from_a_stale_form_saves_only_what_it_changed() {
     assert_eq!(opened(&d, &adas, bob.user_id()).await.last_name, "Builder");
     assert!(!saved.is_admin);
 }
+
+/// A save of what is stored already (a double submit, the same edit made
+/// in two windows), in Edit User or in one's own settings, answers as saved
+/// and writes, counts and logs nothing; a real change still does all three.
+#[tokio::test]
+async fn a_save_that_changes_nothing_writes_counts_and_logs_nothing() {
+    use app::domain::identity::profile;
+    let (d, _) = fresh_domain().await;
+    let ada = account_with_admin(&d, "Acme", "ada@example.com").await;
+    let admin = ada.admin().unwrap();
+    let bob = add_user(&d, ada.account_id(), "bob@example.com", false).await;
+    let as_stored = UserForm { last_name: "Lovelace".into(), ..form(" Bob ", "BOB@example.com") };
+    let before = Snapshot::take(&d).await;
+    let row = users::update(&d, &admin, bob.user_id(), as_stored.clone()).await.unwrap();
+    assert_eq!((row.first_name.as_str(), row.email.as_str()), ("Bob", "bob@example.com"));
+    let me = profile::current_user(&d, &ada).await.unwrap();
+    profile::update_name(&d, &ada, &me.first_name, &format!("{} ", me.last_name)).await.unwrap();
+    before.assert_nothing_counted(&d).await;
+
+    let renamed = UserForm { first_name: "Robert".into(), ..as_stored };
+    users::update(&d, &admin, bob.user_id(), renamed).await.unwrap();
+    assert_eq!(before.new_events(&d).await, ["user.updated bob@example.com"]);
+}

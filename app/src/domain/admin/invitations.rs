@@ -318,7 +318,7 @@ async fn heir_of(
 /// invitation expires ([`heir_of`]). The link goes with the invitee, so
 /// declining again or activating finds no such link.
 pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError> {
-    let link = match tokens::check(d, &d.db, token, Purpose::Activate).await {
+    let link = match tokens::check(d, &d.read, token, Purpose::Activate).await {
         Ok(link) => link,
         Err(err) => return Err(as_decline(why_not(d, token, err).await?)),
     };

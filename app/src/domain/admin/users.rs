@@ -204,10 +204,24 @@ pub async fn update(
     // A form refused for what it holds is refused before anything is
     // counted; conflicts with another admin's save are found under the lock.
     std::mem::take(&mut errors).into_result()?;
+    // A save of what is there already (a double submit, the same edit made
+    // in two windows) is neither written, counted nor logged.
+    let as_stored = |u: &user::Model| {
+        (&checked.first_name, &checked.last_name, &checked.email)
+            == (&u.first_name, &u.last_name, &u.email)
+            && (form.is_admin, form.can_create, form.can_share)
+                == (u.is_admin, u.can_create, u.can_share)
+    };
+    if as_stored(&current) {
+        return user_row_now(d, &d.db, current).await;
+    }
     let email_edited = was.is_none_or(|(w, _)| w.email != checked.email);
     if email_edited && !checked.email.is_empty() && checked.email != current.email {
         // As for an invitation: checked before anything is counted.
         admin.member().verified(&d.db).await?;
+        if current.status != user::INVITED {
+            email_links::refuse_email_change_spent(d, admin.member(), &checked.email).await?;
+        }
         count_address_lookup(d, admin.member()).await?;
     }
     let by = By::Member(activity::count_change(d, admin.member()).await?);
@@ -279,6 +293,14 @@ pub async fn update(
         errors.add("is_admin", LAST_ADMIN);
     }
     errors.into_result()?;
+    // Saved so by another admin since the check above, or left so by the
+    // merge: nothing to write or log (the count is spent already).
+    let unchanged = (&first_name, &last_name) == (&target.first_name, &target.last_name)
+        && (is_admin, can_create, can_share)
+            == (target.is_admin, target.can_create, target.can_share);
+    if unchanged && !email_changes {
+        return user_row_now(d, &txn, target).await;
+    }
 
     let invited = target.status == user::INVITED;
     let mut active = target.clone().into_active_model();

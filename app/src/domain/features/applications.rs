@@ -897,8 +897,11 @@ pub async fn save_settings(
     let (library_ids, integration_ids) =
         (libraries.iter().map(|l| l.id), integrations.iter().map(|i| i.id));
     attach(&txn, app.id, library_ids, integration_ids).await?;
-    let names =
-        |names: Vec<&str>| if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+    // Each list in its half of the detail, cut at a whole name.
+    let names = |names: Vec<&str>| match names.is_empty() {
+        true => "none".to_owned(),
+        false => activity::names_within(&names, 130),
+    };
     let event = Event::new(ActivityKind::ApplicationSettingsChanged, &app.name).detail(format!(
         "libraries: {}; integrations: {}",
         names(libraries.iter().map(|l| l.name.as_str()).collect()),

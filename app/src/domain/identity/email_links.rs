@@ -163,7 +163,7 @@ async fn holder_verified(d: &Domain, token: &str) -> Result<bool, AppError> {
 
 /// The button on the page a verification link opens.
 pub async fn verify_email(d: &Domain, token: &str, client: Option<IpAddr>) -> Result<(), AppError> {
-    let link = match tokens::check(d, &d.db, token, Purpose::VerifyEmail).await {
+    let link = match tokens::check(d, &d.read, token, Purpose::VerifyEmail).await {
         Ok(link) => link,
         Err(_) if holder_verified(d, token).await? => return Ok(()),
         Err(refused) => return Err(refused),
@@ -428,7 +428,7 @@ pub async fn redeem_password_link(
     user_agent: &str,
     client: Option<IpAddr>,
 ) -> Result<LogIn, AppError> {
-    let found = tokens::check(d, &d.db, token, purpose).await?;
+    let found = tokens::check(d, &d.read, token, purpose).await?;
     // Before the hash it would cost; checked again under the link's lock.
     log_in::refuse_busy_link(d, &d.db, &found.token_hash).await?;
     let user =
@@ -444,7 +444,8 @@ pub async fn redeem_password_link(
     if two_factor::is_enabled(&d.db, user.id).await?
         && !password_link::claims(&d.db, &user, purpose).await?
     {
-        throttle::lock_if_spent(d, &throttle::Subjects::second_factor(user.id)).await?;
+        let codes = throttle::Subjects::second_factor(user.id);
+        throttle::lock_if_spent(d, &codes, user.id, client).await?;
     }
     // Each try costs a guessability check and a password hash, and a link
     // is not used up by a refused one: counted per client and per link's
@@ -505,6 +506,7 @@ pub async fn request_email_change(
     if !new_email.is_empty() && new_email == me.email {
         errors.add("new_email", ALREADY_YOURS);
     } else if !new_email.is_empty() {
+        refuse_email_change_spent(d, actor, &new_email).await?;
         count_address_lookup(d, actor).await?;
         let taken = email_taken(&d.db, &new_email).await?;
         // Anyone can sign up and, unverified, ask this: they are answered
@@ -637,6 +639,31 @@ pub async fn cancel_email_change(d: &Domain, actor: &Member) -> Result<(), AppEr
     Ok(())
 }
 
+/// Who an email change to `new_email` asked by `actor` is counted against.
+fn email_change_counts(actor: &Member, new_email: &str) -> Who {
+    Who {
+        recipient: Some(new_email.to_owned()),
+        actor: Some(actor.user_id()),
+        // The account's admins and users together: one account's hundred
+        // users each asking their ten an hour would be the platform's total.
+        account: Some(actor.account_id()),
+        client: actor.address(),
+        ..Who::default()
+    }
+}
+
+/// Refuses an email change whose counts are spent before the address is
+/// looked up or the password checked, which it would spend for nothing
+/// ([`send_email_change`] takes the count, under the lock).
+pub async fn refuse_email_change_spent(
+    d: &Domain,
+    actor: &Member,
+    new_email: &str,
+) -> Result<(), AppError> {
+    let who = email_change_counts(actor, new_email);
+    quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::EmailChange, &who).await
+}
+
 /// Writes the confirmation link to the new address and the notice to the old
 /// one, in the caller's transaction, counted against `actor` (the user
 /// themself or an admin) and the client address they act from. When the new
@@ -652,16 +679,7 @@ pub async fn send_email_change(
     new_email: &str,
 ) -> Result<(), AppError> {
     let now = d.clock.now();
-    let who = Who {
-        recipient: Some(new_email.to_owned()),
-        actor: Some(actor.user_id()),
-        // The account's admins and users together: one account's hundred
-        // users each asking their ten an hour would be the platform's total.
-        account: Some(actor.account_id()),
-        client: actor.address(),
-        ..Who::default()
-    };
-    d.spend(txn, Action::EmailChange, &who).await?;
+    d.spend(txn, Action::EmailChange, &email_change_counts(actor, new_email)).await?;
     // An admin's request is checked again when the link is used.
     let requested_by = (actor.user_id() != user.id).then(|| actor.user_id());
     let confirms = Some(new_email.to_owned());
@@ -825,7 +843,7 @@ pub async fn confirm_email_change(
     token: &str,
     client: Option<IpAddr>,
 ) -> Result<String, AppError> {
-    let link = tokens::check(d, &d.db, token, Purpose::ChangeEmail).await?;
+    let link = tokens::check(d, &d.read, token, Purpose::ChangeEmail).await?;
     let txn = d.begin().await?;
     let user = lock_account_of(&txn, link.user_id).await?;
     let used = tokens::consume(d, &txn, token, Purpose::ChangeEmail).await?;

@@ -93,10 +93,9 @@ pub async fn log_in(
     // The attempt is counted, and a lock it starts recorded, in one transaction.
     let txn = d.begin().await?;
     let admission = throttle::admit_on(d, &txn, &subjects).await?;
-    if let throttle::Admission::Refused { locked_email_now: true, .. } = &admission {
+    if let throttle::Admission::Refused { locked_now: Some(why), .. } = &admission {
         if let Some(user) = by_email().one(&txn).await? {
-            let event = Event::new(ActivityKind::SignInLocked, &user.email)
-                .detail("too many failed log-ins");
+            let event = Event::new(ActivityKind::SignInLocked, &user.email).detail(*why);
             activity::record(d, &txn, By::User(&user, client), event).await?;
         }
     }
@@ -139,7 +138,8 @@ pub async fn after_password(
 ) -> Result<LogIn, AppError> {
     people::refuse_disabled(user)?;
     if two_factor::is_enabled(&d.db, user.id).await? {
-        throttle::lock_if_spent(d, &throttle::Subjects::second_factor(user.id)).await?;
+        throttle::lock_if_spent(d, &throttle::Subjects::second_factor(user.id), user.id, client)
+            .await?;
         let txn = d.begin().await?;
         // As `start_session` does: a reset or password change committed
         // since the password was checked ended the code steps open then,
@@ -281,7 +281,8 @@ pub async fn complete_second_factor(
         // Its tries are used up: the code's lock, when that is why, says how
         // long to wait; otherwise the password step (or, for a password
         // link's step, the link) opens a new one.
-        throttle::lock_if_spent(d, &throttle::Subjects::second_factor(found.user_id)).await?;
+        let codes = throttle::Subjects::second_factor(found.user_id);
+        throttle::lock_if_spent(d, &codes, found.user_id, client).await?;
         return Err(link_gone().await.unwrap_or_else(|| AppError::field("code", tries_used)));
     }
     // A password link used or expired meanwhile ends its code step before

@@ -43,6 +43,12 @@ pub async fn update_name(
     // Before the change is counted (a refusal spends nothing), and again
     // under the lock below.
     people::refuse_disabled(&row)?;
+    // The name it has already (a double submit, a save with nothing
+    // edited) is neither written, counted nor logged.
+    let same = |u: &user::Model| (&u.first_name, &u.last_name) == (&first_name, &last_name);
+    if same(&row) {
+        return Ok(());
+    }
     let by = By::Member(activity::count_change(d, actor).await?);
     let txn = d.begin().await?;
     // The row as it is under the lock: the search columns written with the
@@ -51,6 +57,10 @@ pub async fn update_name(
     // changes nothing more (a Disable ends their sessions).
     let current = lock_account_of(&txn, row.id).await?;
     people::refuse_disabled(&current)?;
+    // Saved so by another window since (the count is spent already).
+    if same(&current) {
+        return Ok(());
+    }
     let event = Event::new(ActivityKind::ProfileUpdated, &current.email)
         .detail(format!("{first_name} {last_name}"));
     let mut me = current.into_active_model();

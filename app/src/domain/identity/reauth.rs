@@ -28,7 +28,7 @@ async fn password_matches(
     let who = Who { actor: Some(user.id), client: me.address(), ..Who::default() };
     d.spend_alone(Action::PasswordCheck, &who).await?;
     let subjects = Subjects::password_recheck(user.id);
-    throttle::admit(d, &subjects).await?;
+    throttle::admit(d, &subjects, user.id, me.address()).await?;
     let matches = d.passwords.verify(password, user.password_hash.as_deref()).await?;
     if matches {
         throttle::succeeded(d, &subjects).await?;

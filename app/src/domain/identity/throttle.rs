@@ -21,14 +21,15 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
+use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::crypto::token_hash;
 use crate::domain::core::limits::ThrottlePolicy;
 use crate::domain::core::quota::{
     client_key, duration_text, minutes_until, network_key, GROUP_FACTOR,
 };
 use crate::domain::core::Domain;
-use crate::domain::entity::login_failure;
-use crate::model::AppError;
+use crate::domain::entity::{login_failure, user};
+use crate::model::{ActivityKind, AppError};
 
 /// What kind of secret a subject guesses, which sets its limit and message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +96,17 @@ impl Kind {
         std::cmp::min(policy.lock * factor, longest)
     }
 
+    /// The detail of the user's `sign_in.locked` event when a lock of this
+    /// subject starts; `None` for a client's, which belongs to no user.
+    fn lock_detail(self) -> Option<&'static str> {
+        match self {
+            Kind::LogInEmail => Some("too many failed log-ins"),
+            Kind::SecondFactor => Some("too many wrong two-factor codes"),
+            Kind::PasswordRecheck => Some("too many wrong passwords asked again in settings"),
+            Kind::LogInAddress | Kind::LogInNetwork => None,
+        }
+    }
+
     fn locked(self, minutes: i64) -> String {
         let wait = duration_text(minutes);
         match self {
@@ -158,15 +170,48 @@ fn unlocked(now: DateTime<Utc>) -> Condition {
 /// refuses it while a subject is locked or waiting out its backoff. Counts
 /// already taken stay taken when a later subject refuses: every attempt that
 /// reached the database counts.
-pub async fn admit(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
-    admit_on(d, &d.db, subjects).await?.into_result()
+///
+/// The lock this attempt starts, if it starts one, is recorded in the
+/// activity of `user_id` (`subjects` are theirs: their codes, their
+/// password asked again), as a log-in email's is: it means someone tried
+/// their codes or password many times, which they and their admins should
+/// see.
+pub async fn admit(
+    d: &Domain,
+    subjects: &Subjects,
+    user_id: i32,
+    client: Option<std::net::IpAddr>,
+) -> Result<(), AppError> {
+    let txn = d.begin().await?;
+    let admission = admit_on(d, &txn, subjects).await?;
+    if let Admission::Refused { locked_now: Some(why), .. } = &admission {
+        record_lock(d, &txn, user_id, client, why).await?;
+    }
+    txn.commit().await?;
+    admission.into_result()
+}
+
+/// `user_id`'s `sign_in.locked` event, saying `why`.
+async fn record_lock(
+    d: &Domain,
+    txn: &sea_orm::DatabaseTransaction,
+    user_id: i32,
+    client: Option<std::net::IpAddr>,
+    why: &str,
+) -> Result<(), AppError> {
+    if let Some(user) = user::Entity::find_by_id(user_id).one(txn).await? {
+        let event = Event::new(ActivityKind::SignInLocked, &user.email).detail(why);
+        activity::record(d, txn, By::User(&user, client), event).await?;
+    }
+    Ok(())
 }
 
 /// Whether an attempt was admitted, and if not, whether this attempt is the
-/// one that locked a log-in email (which the activity log records).
+/// one that locked a user's subject (which the activity log records): its
+/// event's detail.
 pub enum Admission {
     Admitted,
-    Refused { error: AppError, locked_email_now: bool },
+    Refused { error: AppError, locked_now: Option<&'static str> },
 }
 
 impl Admission {
@@ -195,7 +240,7 @@ pub async fn admit_on(
         if let Some(message) = row.and_then(|row| must_wait(&row, *kind, &d.throttle, now)) {
             metrics::counter!("console_throttle_refusals_total").increment(1);
             let error = AppError::TooManyRequests(message);
-            return Ok(Admission::Refused { error, locked_email_now: false });
+            return Ok(Admission::Refused { error, locked_now: None });
         }
     }
     for (subject, kind) in &subjects.subjects {
@@ -217,7 +262,7 @@ pub async fn admit_on(
                 metrics::counter!("console_throttle_refusals_total").increment(1);
                 return Ok(Admission::Refused {
                     error: AppError::TooManyRequests(message),
-                    locked_email_now: locked_now && *kind == Kind::LogInEmail,
+                    locked_now: kind.lock_detail().filter(|_| locked_now),
                 });
             }
             Outcome::Vanished => return Err(AppError::Internal),
@@ -399,7 +444,14 @@ async fn lock(
 /// as the next attempt would. For a step that leads only to such
 /// an attempt: the password step of a user whose second factor is locked
 /// tells them so, instead of opening a code step no code can pass.
-pub async fn lock_if_spent(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
+///
+/// A lock it starts is recorded as [`admit`]'s is.
+pub async fn lock_if_spent(
+    d: &Domain,
+    subjects: &Subjects,
+    user_id: i32,
+    client: Option<std::net::IpAddr>,
+) -> Result<(), AppError> {
     let now = d.clock.now();
     let policy = d.throttle;
     for (subject, kind) in &subjects.subjects {
@@ -410,7 +462,13 @@ pub async fn lock_if_spent(d: &Domain, subjects: &Subjects) -> Result<(), AppErr
         let message = match must_wait(&row, *kind, &policy, now) {
             Some(message) => Some(message),
             None if kind.spent(&row, &policy, now) => {
-                lock(d, &d.db, subject, *kind).await?.map(|(message, _)| message)
+                let txn = d.begin().await?;
+                let locked = lock(d, &txn, subject, *kind).await?;
+                if let (Some((_, true)), Some(why)) = (&locked, kind.lock_detail()) {
+                    record_lock(d, &txn, user_id, client, why).await?;
+                }
+                txn.commit().await?;
+                locked.map(|(message, _)| message)
             }
             None => None,
         };

@@ -18,7 +18,7 @@ use crate::domain::core::clock;
 use crate::domain::core::crypto::{random_bytes, token_hash};
 use crate::domain::core::mail::{self, Email};
 use crate::domain::core::people::own_row;
-use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::secrets::Sealed;
 use crate::domain::core::tokens::{self, Purpose};
@@ -238,6 +238,11 @@ pub async fn confirm_setup(
 ) -> Result<Vec<String>, AppError> {
     let now = d.clock.now();
     let user = own_row(d, me).await?;
+    // Its own counts before the password is checked (a refusal then costs
+    // no check); the total never refuses it (see below).
+    let mine = Who { actor: Some(me.user_id()), client: me.address(), ..Who::default() };
+    let own_counts = Who { sends_nothing: true, ..mine.clone() };
+    quota::refuse_spent(&d.read, &d.quotas, now, Action::TwoFactorOn, &own_counts).await?;
     reauth::require_password(d, me, &user, password, "password").await?;
     let txn = d.begin().await?;
     // Before the code's rows, as `with_code` takes it. A reset committed
@@ -267,11 +272,10 @@ pub async fn confirm_setup(
     // the user is emailed: counted once the code is right. Not in the total
     // when no email goes (an address never verified is not written to):
     // sign-ups that send nothing must not close it to everyone.
-    let who = Who {
-        actor: Some(me.user_id()),
-        sends_nothing: current.email_verified_at.is_none(),
-        ..Who::default()
-    };
+    let mut who = Who { sends_nothing: current.email_verified_at.is_none(), ..mine };
+    let noticed =
+        quota::notice_unless_total_spent(&txn, &d.quotas, now, Action::TwoFactorOn, &mut who)
+            .await?;
     d.spend(&txn, Action::TwoFactorOn, &who).await?;
     // Only the pending secret just checked turns on, and only once: of two
     // confirmations at the same moment (a double submit, two windows), the
@@ -297,7 +301,10 @@ pub async fn confirm_setup(
     let user = set_flag(&txn, me.user_id(), true).await?;
     let event = Event::new(ActivityKind::TwoFactorEnabled, &user.email);
     activity::record(d, &txn, By::Remedy(me), event).await?;
-    mail::enqueue_notice(&txn, &d.secrets, now, &user, notice(d, &user.email, true, me)).await?;
+    if noticed {
+        mail::enqueue_notice(&txn, &d.secrets, now, &user, notice(d, &user.email, true, me))
+            .await?;
+    }
     txn.commit().await?;
     Ok(codes)
 }
@@ -486,7 +493,7 @@ pub async fn with_code_while<T>(
         return Err(AppError::field("code", CODE_REQUIRED));
     }
     let subjects = throttle::Subjects::second_factor(user_id);
-    throttle::admit(d, &subjects).await?;
+    throttle::admit(d, &subjects, user_id, client).await?;
     let txn = d.begin().await?;
     // Before the code's rows: `then` may use a link (a reset's code step),
     // and two regenerations at once queue rather than both keep their codes.
