@@ -173,11 +173,13 @@ async fn managing_users_and_the_account_records_each_change() {
     edit.can_create = true;
     users::update(&d, &admin, bob.id, edit.clone()).await.unwrap();
     let role = log.one_from_here(&d, ActivityKind::UserRoleChanged, me, "bob@example.com").await;
-    assert!(role.detail.unwrap().contains("can create: yes"));
+    // Only what changed, with what it was.
+    assert_eq!(role.detail.as_deref(), Some("can create: yes (was no)"));
     edit.first_name = "Robert".into();
     users::update(&d, &admin, bob.id, edit).await.unwrap();
     let edited = log.one_from_here(&d, ActivityKind::UserUpdated, me, "bob@example.com").await;
-    assert!(edited.detail.unwrap().contains("Robert"));
+    let detail = edited.detail.unwrap();
+    assert!(detail.starts_with("name: Robert ") && detail.contains("(was Bob "), "{detail}");
 
     // Bob activates from his own address; the link's token is not recorded.
     let token = link_token(&d, "bob@example.com", "/activate").await;
@@ -277,19 +279,19 @@ async fn numbers_a_user_leaves_behind_are_logged_with_what_they_stopped_running(
                 "phone_number.owner_changed",
                 "ada@example.com",
                 running.e164.as_str(),
-                Some("to ada@example.com; off Grace's IVR, which they cannot see")
+                Some("from carol@example.com to ada@example.com; off Grace's IVR, which they cannot see")
             ),
             (
                 "phone_number.owner_changed",
                 "ada@example.com",
                 own.e164.as_str(),
-                Some("to ada@example.com")
+                Some("from carol@example.com to ada@example.com")
             ),
             (
                 "phone_number.owner_changed",
                 "ada@example.com",
                 idle.e164.as_str(),
-                Some("to ada@example.com")
+                Some("from carol@example.com to ada@example.com")
             ),
         ]
     );
@@ -319,7 +321,7 @@ async fn numbers_a_user_leaves_behind_are_logged_with_what_they_stopped_running(
                 "phone_number.owner_changed",
                 "system",
                 numbers[3].e164.as_str(),
-                Some("to ada@example.com")
+                Some("from bob@example.com to ada@example.com")
             ),
         ]
     );
@@ -343,7 +345,7 @@ async fn numbers_a_user_leaves_behind_are_logged_with_what_they_stopped_running(
                 "phone_number.owner_changed",
                 "cy@example.com",
                 numbers[4].e164.as_str(),
-                Some("to ada@example.com")
+                Some("from cy@example.com to ada@example.com")
             ),
         ]
     );
@@ -491,7 +493,7 @@ async fn numbers_applications_and_resources_record_each_change() {
     let owner = log.one_from_here(&d, ActivityKind::PhoneNumberOwnerChanged, me, &e164).await;
     assert_eq!(
         owner.detail.as_deref(),
-        Some("to bob@example.com; off Hotline copy, which they cannot see")
+        Some("from ada@example.com to bob@example.com; off Hotline copy, which they cannot see")
     );
 
     applications::unshare(&d, &ada, app.id, bob.user_id()).await.unwrap();

@@ -791,9 +791,9 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
     };
     // The one that runs on says it lost its token, as a deploy's event does;
     // the one that stopped says so, its token gone with its deployment.
-    let token_off = "to carol@example.com; its OAuth token taken off";
+    let token_off = "from ada@example.com to carol@example.com; its OAuth token taken off";
     assert_eq!(detail_of(&to_shared.e164).await, token_off);
-    let off = "to carol@example.com; off Private IVR, which they cannot see";
+    let off = "from ada@example.com to carol@example.com; off Private IVR, which they cannot see";
     assert_eq!(detail_of(&to_private.e164).await, off);
 
     // Carol sees her numbers: the one on an application she can see stays
@@ -824,7 +824,7 @@ async fn a_number_that_changes_hands_keeps_only_what_its_new_owner_may_use() {
     // One that runs on, with no token to take off, says only where it went.
     applications::share(&d, &ada, shared.id, carol.user_id()).await.unwrap();
     phone_numbers::save_owners(&d, &admin, &[to(adas_number.id, &carol)]).await.unwrap();
-    assert_eq!(detail_of(&adas_number.e164).await, "to carol@example.com");
+    assert_eq!(detail_of(&adas_number.e164).await, "from ada@example.com to carol@example.com");
     let carols = phone_numbers::owned_by_me(&d, &carol).await.unwrap();
     let runs = carols.iter().find(|n| n.id == adas_number.id).unwrap().deployed_to.clone();
     assert_eq!(runs.map(|a| a.id), Some(shared.id));
@@ -1086,7 +1086,10 @@ async fn a_number_moved_to_another_application_leaves_its_token_behind() {
     use sea_orm::QueryOrder;
     let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
     let newest = newest.one(&d.db).await.unwrap().unwrap();
-    assert_eq!(newest.detail.as_deref(), Some("to Survey IVR (its OAuth token taken off)"));
+    assert_eq!(
+        newest.detail.as_deref(),
+        Some("from Payments IVR to Survey IVR (its OAuth token taken off)")
+    );
 }
 
 /// A number deleted while it runs an application with a token takes its
@@ -2111,8 +2114,8 @@ async fn a_number_passed_on_twice_in_one_save_keeps_what_its_last_owner_may_use(
     assert_eq!(
         last_details(&d, 2).await,
         [
-            Some("to bob@example.com".to_owned()),
-            Some("to carol@example.com; its OAuth token taken off".to_owned())
+            Some("from ada@example.com to bob@example.com".to_owned()),
+            Some("from bob@example.com to carol@example.com; its OAuth token taken off".to_owned())
         ]
     );
 
@@ -2127,10 +2130,10 @@ async fn a_number_passed_on_twice_in_one_save_keeps_what_its_last_owner_may_use(
     };
     assert_eq!(saved.stopped, [stopped]);
     // Said on the event of the change to Bob, not on the one to Ada.
-    let to_bob = "to bob@example.com; off Main line, which they cannot see";
+    let to_bob = "from ada@example.com to bob@example.com; off Main line, which they cannot see";
     assert_eq!(
         last_details(&d, 2).await,
-        [Some("to ada@example.com".to_owned()), Some(to_bob.to_owned())]
+        [Some("from carol@example.com to ada@example.com".to_owned()), Some(to_bob.to_owned())]
     );
 }
 

@@ -665,6 +665,19 @@ async fn an_operator_promoting_a_disabled_user_enables_them() {
         operator::promote(&d, &Operator::from_command_line(), "bob@example.com").await.unwrap();
     assert!(promoted.user.is_admin && promoted.user.disabled_at.is_none());
     assert!(promoted.enabled_again, "the operator is told");
+    // And so are the account's admins, in its activity.
+    use app::domain::entity::activity_event;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
+    let event = newest.one(&d.db).await.unwrap().unwrap();
+    assert_eq!(event.kind, "operator.promoted");
+    assert_eq!(event.detail.as_deref(), Some("enabled again (an admin had disabled them)"));
     let session = log_in_by_password(&d, "bob@example.com", PASSWORD, "t").await.unwrap();
     assert!(session.member.is_admin());
+    // Promoted again, an admin already: nothing to write or log.
+    let before = Snapshot::take(&d).await;
+    let again =
+        operator::promote(&d, &Operator::from_command_line(), "bob@example.com").await.unwrap();
+    assert!(again.user.is_admin && !again.enabled_again);
+    before.assert_unchanged(&d).await;
 }

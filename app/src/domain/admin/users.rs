@@ -479,15 +479,37 @@ pub async fn enable(d: &Domain, admin: &Admin, id: i32) -> Result<UserRow, AppEr
     Ok(row)
 }
 
+fn yes(on: bool) -> &'static str {
+    if on {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
 /// A user's admin flag and permissions, for events.
 fn roles(user: &user::Model) -> String {
-    let yes = |on: bool| if on { "yes" } else { "no" };
     format!(
         "admin: {}, can create: {}, can share: {}",
         yes(user.is_admin),
         yes(user.can_create),
         yes(user.can_share)
     )
+}
+
+/// The flags an edit changed, each with what it was ("can share: yes (was
+/// no)"): the ones left as they were would hide which one changed.
+fn roles_changed(before: &user::Model, after: &user::Model) -> String {
+    [
+        ("admin", before.is_admin, after.is_admin),
+        ("can create", before.can_create, after.can_create),
+        ("can share", before.can_share, after.can_share),
+    ]
+    .into_iter()
+    .filter(|(_, was, now)| was != now)
+    .map(|(flag, was, now)| format!("{flag}: {} (was {})", yes(now), yes(was)))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 /// What Edit User changed: a role change when the admin flag or a
@@ -497,10 +519,10 @@ fn edit_event(before: &user::Model, after: &user::Model, new_email: Option<&str>
         != (after.is_admin, after.can_create, after.can_share);
     let mut changes = Vec::new();
     if role_changed {
-        changes.push(roles(after));
+        changes.push(roles_changed(before, after));
     }
     if (&before.first_name, &before.last_name) != (&after.first_name, &after.last_name) {
-        changes.push(format!("name: {}", after.full_name()));
+        changes.push(format!("name: {} (was {})", after.full_name(), before.full_name()));
     }
     if let Some(email) = new_email {
         // An invited user's address changes at once; an active user's only

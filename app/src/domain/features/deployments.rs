@@ -60,8 +60,15 @@ pub async fn deploy(
     .exec(&txn)
     .await?;
     let off = if token_taken_off { " (its OAuth token taken off)" } else { "" };
+    // The application it ran is its owner's or shared with them, so theirs
+    // to read: named, so the log says what the number stopped running.
+    let was = match before.filter(|_| moved) {
+        Some(was) => application::Entity::find_by_id(was.application_id).one(&txn).await?,
+        None => None,
+    };
+    let from = was.map(|was| format!("from {} ", was.name)).unwrap_or_default();
     let event = Event::new(ActivityKind::PhoneNumberDeployed, &number.e164)
-        .detail(format!("to {}{off}", app.name));
+        .detail(format!("{from}to {}{off}", app.name));
     activity::record(d, &txn, by, event).await?;
     txn.commit().await?;
     Ok(())

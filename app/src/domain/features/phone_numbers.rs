@@ -286,7 +286,8 @@ pub async fn save_owners(
         .into_iter()
         .map(|n| (n.id, n))
         .collect();
-    let owner_ids = distinct(changes.iter().map(|c| c.owner_id));
+    // The owners they leave too, whom their events name.
+    let owner_ids = distinct(changes.iter().flat_map(|c| [c.owner_id, c.from_owner_id]));
     let owners: HashMap<i32, user::Model> = scope
         .users()
         .filter(user::Column::Id.is_in(owner_ids))
@@ -322,10 +323,11 @@ pub async fn save_owners(
         if owner.disabled_at.is_some() {
             return Err(AppError::field(&field, OWNER_DISABLED));
         }
+        let left = owners.get(&number.owner_id).map(|u| u.email.clone());
         number.owner_id = change.owner_id;
-        events.push((number.id, owner.email.clone()));
+        events.push((number.id, left, owner.email.clone()));
     }
-    let moved: Vec<i32> = distinct(events.iter().map(|(id, _)| *id)).into_iter().collect();
+    let moved: Vec<i32> = distinct(events.iter().map(|(id, ..)| *id)).into_iter().collect();
     // The previous owner's token never runs on someone else's number.
     let tokens_off: HashSet<i32> = deployment_token::Entity::find()
         .select_only()
@@ -394,12 +396,12 @@ pub async fn save_owners(
     // A number sent twice (A to B, then B to C) stopped for its last owner:
     // said once, on its last event.
     let last: HashMap<i32, usize> =
-        events.iter().enumerate().map(|(at, (number_id, _))| (*number_id, at)).collect();
+        events.iter().enumerate().map(|(at, (number_id, ..))| (*number_id, at)).collect();
     let mut stopped = Vec::new();
     let events = events
         .into_iter()
         .enumerate()
-        .map(|(at, (number_id, to))| {
+        .map(|(at, (number_id, from, to))| {
             let e164 = &numbers[&number_id].e164;
             let is_last = last[&number_id] == at;
             let stop = stopped_on.get(&number_id).filter(|_| is_last);
@@ -410,7 +412,7 @@ pub async fn save_owners(
                     application: application.clone(),
                 });
             }
-            owner_changed(e164, &to, stop.map(String::as_str), token_off)
+            owner_changed(e164, from.as_deref(), &to, stop.map(String::as_str), token_off)
         })
         .collect();
     activity::record_all(d, &txn, by, events).await?;
@@ -422,11 +424,21 @@ pub async fn save_owners(
 /// which application it stopped running, if any, as its new owner cannot
 /// see it, or else whether the deployment lost its OAuth token (the
 /// previous owner's), as a new deployment's event says.
-fn owner_changed(e164: &str, to: &str, stopped: Option<&str>, token_off: bool) -> Event {
-    let detail = match stopped {
-        Some(application) => format!("to {to}; off {application}, which they cannot see"),
-        None if token_off => format!("to {to}; its OAuth token taken off"),
+fn owner_changed(
+    e164: &str,
+    from: Option<&str>,
+    to: &str,
+    stopped: Option<&str>,
+    token_off: bool,
+) -> Event {
+    let moved = match from {
+        Some(from) => format!("from {from} to {to}"),
         None => format!("to {to}"),
+    };
+    let detail = match stopped {
+        Some(application) => format!("{moved}; off {application}, which they cannot see"),
+        None if token_off => format!("{moved}; its OAuth token taken off"),
+        None => moved,
     };
     Event::new(ActivityKind::PhoneNumberOwnerChanged, e164).detail(detail)
 }
@@ -497,6 +509,7 @@ pub async fn hand_over(
         .all(txn)
         .await?;
     let ids: Vec<i32> = moved.iter().map(|(id, _)| *id).collect();
+    let left = user::Entity::find_by_id(from).one(txn).await?.map(|u| u.email);
     phone_number::Entity::update_many()
         .col_expr(phone_number::Column::OwnerId, to.id.into())
         .filter(phone_number::Column::Id.is_in(ids.clone()))
@@ -532,7 +545,8 @@ pub async fn hand_over(
             // None comes off here: a deployment's token is its owner's, and
             // passes on with them (one that can never open goes in
             // `oauth_tokens::hand_over`, with an event of its own).
-            owner_changed(e164, &to.email, stopped.get(id).map(String::as_str), false)
+            let stopped = stopped.get(id).map(String::as_str);
+            owner_changed(e164, left.as_deref(), &to.email, stopped, false)
         })
         .collect())
 }

@@ -62,7 +62,7 @@ pub async fn update_name(
         return Ok(());
     }
     let event = Event::new(ActivityKind::ProfileUpdated, &current.email)
-        .detail(format!("{first_name} {last_name}"));
+        .detail(format!("{first_name} {last_name} (was {})", current.full_name()));
     let mut me = current.into_active_model();
     me.first_name = Set(first_name);
     me.last_name = Set(last_name);
@@ -87,6 +87,17 @@ pub async fn change_password(
     let me = own_row(d, actor).await?;
     let context = [me.first_name.as_str(), me.last_name.as_str(), me.email.as_str()];
     let mut errors = Errors::default();
+    // Its notice is an email: counted, and refused before the password is
+    // checked, so a refusal costs no re-check. Not in the total when no
+    // email goes (an address never verified is not written to): sign-ups
+    // that send nothing must not close it to everyone.
+    let who = Who {
+        actor: Some(actor.user_id()),
+        client: actor.address(),
+        sends_nothing: me.email_verified_at.is_none(),
+        ..Who::default()
+    };
+    quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::PasswordChange, &who).await?;
     // The current password first: its check is counted (`PasswordCheck`),
     // which bounds the costly guessability check of the new one after it.
     if reauth::current_password_in(d, actor, &me, current_password, &mut errors).await?
@@ -105,16 +116,6 @@ pub async fn change_password(
         errors.check("new_password", judged);
     }
     errors.into_result()?;
-    // Its notice is an email: counted, and refused before the hash. Not in
-    // the total when no email goes (an address never verified is not
-    // written to): sign-ups that send nothing must not close it to everyone.
-    let who = Who {
-        actor: Some(actor.user_id()),
-        client: actor.address(),
-        sends_nothing: me.email_verified_at.is_none(),
-        ..Who::default()
-    };
-    quota::refuse_spent(&d.read, &d.quotas, d.clock.now(), Action::PasswordChange, &who).await?;
     let hash = d.passwords.hash(new_password).await?;
     let txn = d.begin().await?;
     // Before the user's row and their links, as a reset link's redeem does;

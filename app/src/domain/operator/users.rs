@@ -120,11 +120,20 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<Promoted, 
         ));
     }
     let enabled_again = found.disabled_at.is_some();
+    if found.is_admin && !enabled_again {
+        // An admin already, who can sign in: nothing to write or log.
+        return Ok(Promoted { user: found, enabled_again });
+    }
     let mut active = found.into_active_model();
     active.is_admin = Set(true);
     active.disabled_at = Set(None);
     let updated = active.update(&txn).await?;
-    let event = Event::new(ActivityKind::OperatorPromoted, &updated.email).about(updated.id);
+    let mut event = Event::new(ActivityKind::OperatorPromoted, &updated.email).about(updated.id);
+    if enabled_again {
+        // The account's admins disabled them: they must see that they can
+        // sign in again, and that their developer keys work again.
+        event = event.detail("enabled again (an admin had disabled them)");
+    }
     activity::record(d, &txn, By::Operator { account_id: updated.account_id }, event).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, enabled_again, "operator promoted a user to admin");
