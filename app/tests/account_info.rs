@@ -176,6 +176,12 @@ async fn a_save_from_a_stale_form_keeps_another_admins_changes_and_refuses_a_cla
     };
     assert_eq!(saved, expected);
     assert_eq!(account_info::get(&d, &adas).await.unwrap(), expected);
+    // Saved again as stored, or as the form opened with nothing edited:
+    // answered with what is stored, nothing counted, written or logged.
+    let before = Snapshot::take(&d).await;
+    assert_eq!(account_info::save(&d, &adas, expected.clone()).await.unwrap(), expected);
+    assert_eq!(account_info::save(&d, &graces, edit(was.clone())).await.unwrap(), expected);
+    before.assert_nothing_counted(&d).await;
 }
 
 #[tokio::test]

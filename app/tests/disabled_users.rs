@@ -496,6 +496,9 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     assert_eq!(users::update(&d, &stale, bob.user_id(), back).await, forbidden);
     let renamed = form("Cyrus", "cy@example.com");
     assert_eq!(users::update(&d, &stale, member.user_id(), renamed).await, forbidden);
+    // A save that would change nothing is refused too, not answered.
+    let as_stored = form("Bob", "bob@example.com");
+    assert_eq!(users::update(&d, &stale, bob.user_id(), as_stored).await, forbidden);
     // Nor sends invitations, keeps integrations or company details.
     let not_admin = Some(AppError::Forbidden(NOT_ADMIN.into()));
     assert_eq!(users::resend_invitation(&d, &stale, invited.id).await.err(), not_admin);
@@ -678,6 +681,6 @@ async fn an_operator_promoting_a_disabled_user_enables_them() {
     let before = Snapshot::take(&d).await;
     let again =
         operator::promote(&d, &Operator::from_command_line(), "bob@example.com").await.unwrap();
-    assert!(again.user.is_admin && !again.enabled_again);
+    assert!(again.user.is_admin && again.already && !again.enabled_again);
     before.assert_unchanged(&d).await;
 }

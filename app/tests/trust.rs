@@ -624,6 +624,14 @@ async fn password_rechecks_are_throttled_per_user() {
     assert!(matches!(key, Err(AppError::TooManyRequests(_))), "one count for every re-check");
     before.assert_unchanged(&d).await;
     assert_eq!(before.new_events(&d).await, ["sign_in.locked ada@example.com"]);
+    {
+        use app::domain::entity::activity_event;
+        use sea_orm::{EntityTrait, QueryOrder};
+        let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
+        let lock = newest.one(&d.db).await.unwrap().unwrap();
+        let said = "too many wrong passwords in the settings; log-in is not locked";
+        assert_eq!(lock.detail.as_deref(), Some(said));
+    }
     clock.advance(d.throttle.lock);
     profile::change_password(&d, &ada, "none", PASSWORD, new).await.unwrap();
 }

@@ -1491,7 +1491,14 @@ async fn a_save_that_changes_nothing_writes_counts_and_logs_nothing() {
     profile::update_name(&d, &ada, &me.first_name, &format!("{} ", me.last_name)).await.unwrap();
     before.assert_nothing_counted(&d).await;
 
-    let renamed = UserForm { first_name: "Robert".into(), ..as_stored };
+    let renamed = UserForm { first_name: "Robert".into(), ..as_stored.clone() };
     users::update(&d, &admin, bob.user_id(), renamed).await.unwrap();
     assert_eq!(before.new_events(&d).await, ["user.updated bob@example.com"]);
+    // A form opened before that rename, saved with nothing edited: nothing
+    // is counted, and the rename stays.
+    let before = Snapshot::take(&d).await;
+    let unedited = UserEdit { form: as_stored.clone(), was: Some(as_stored) };
+    let row = users::update(&d, &admin, bob.user_id(), unedited).await.unwrap();
+    assert_eq!(row.first_name, "Robert");
+    before.assert_nothing_counted(&d).await;
 }

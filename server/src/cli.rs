@@ -390,6 +390,12 @@ async fn promote(domain: &Domain, email: String) -> Result<String, String> {
     let promoted =
         operator::promote(domain, &Operator::from_command_line(), &email).await.map_err(explain)?;
     let user = promoted.user;
+    if promoted.already {
+        return Ok(format!(
+            "{} is an admin of account {} already; nothing was changed.",
+            user.email, user.account_id
+        ));
+    }
     let again = if promoted.enabled_again {
         " An admin had disabled them: they are enabled again, and the developer keys they \
          had work again too."

@@ -80,6 +80,16 @@ pub async fn save(
             phone: opened("phone", checked.phone, &shown.phone),
         }
     });
+    // A save of what is there already (Save pressed again, nothing edited
+    // since the form opened) is neither counted, written nor logged.
+    // Only to an admin still: a demoted one is refused, not answered.
+    admin.recheck(&d.db).await?;
+    let stored = info(load(&d.db, admin.account_id()).await?);
+    if changed(&stored, &checked).is_none()
+        || was.as_ref().is_some_and(|w| changed(w, &checked).is_none())
+    {
+        return Ok(stored);
+    }
     let by = By::Member(activity::count_change(d, admin.member()).await?);
     let txn = d.begin().await?;
     lock_account_as(&txn, admin).await?;

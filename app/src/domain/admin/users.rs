@@ -205,21 +205,30 @@ pub async fn update(
     // counted; conflicts with another admin's save are found under the lock.
     std::mem::take(&mut errors).into_result()?;
     // A save of what is there already (a double submit, the same edit made
-    // in two windows) is neither written, counted nor logged.
-    let as_stored = |u: &user::Model| {
-        (&checked.first_name, &checked.last_name, &checked.email)
-            == (&u.first_name, &u.last_name, &u.email)
-            && (form.is_admin, form.can_create, form.can_share)
-                == (u.is_admin, u.can_create, u.can_share)
-    };
-    if as_stored(&current) {
+    // in two windows), or of the form as it opened (Save pressed with
+    // nothing edited, whatever another admin changed since: the merge would
+    // keep theirs), is neither written, counted nor logged.
+    let names = (&checked.first_name, &checked.last_name, &checked.email);
+    let flags = (form.is_admin, form.can_create, form.can_share);
+    let as_stored = names == (&current.first_name, &current.last_name, &current.email)
+        && flags == (current.is_admin, current.can_create, current.can_share);
+    let as_opened = was.is_some_and(|(w, shown)| {
+        names == (&w.first_name, &w.last_name, &w.email)
+            && flags == (shown.is_admin, shown.can_create, shown.can_share)
+    });
+    if as_stored || as_opened {
+        // Only to an admin still: a demoted one is refused, not answered.
+        admin.recheck(&d.db).await?;
         return user_row_now(d, &d.db, current).await;
     }
     let email_edited = was.is_none_or(|(w, _)| w.email != checked.email);
     if email_edited && !checked.email.is_empty() && checked.email != current.email {
         // As for an invitation: checked before anything is counted.
         admin.member().verified(&d.db).await?;
-        if current.status != user::INVITED {
+        // Not for a change the lock's checks refuse anyway (one's own
+        // address, a disabled user), whose answer says more than a count.
+        let refused_below = current.id == admin.member().user_id() || current.disabled_at.is_some();
+        if current.status != user::INVITED && !refused_below {
             email_links::refuse_email_change_spent(d, admin.member(), &checked.email).await?;
         }
         count_address_lookup(d, admin.member()).await?;

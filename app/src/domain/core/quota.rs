@@ -275,13 +275,15 @@ impl Default for QuotaPolicy {
                 // that paying accounts draw on.
                 limit(DemoNumberRequest, Client, 3, 30 * DAY),
                 limit(DemoNumberRequest, Total, 20, 30 * DAY),
+                // Each emails a notice (so does off, which needs it on
+                // first) to the user's own verified address. No total: a
+                // crowd of accounts spending it would keep everyone from
+                // securing theirs, and dropping the notice instead would
+                // let whoever holds a stolen session and password turn it
+                // on unseen. Accounts themselves are bounded by sign-ups.
                 limit(TwoFactorOn, Actor, 5, DAY),
                 // Accounts made from one address (five sign-ups an hour), together.
                 limit(TwoFactorOn, Client, 30, HOUR),
-                // Each emails a notice: accounts made for it, each with its
-                // own count, together. Spent, it holds back the notices,
-                // not the turning on (`notice_unless_total_spent`).
-                limit(TwoFactorOn, Total, 1000, HOUR),
                 limit(PasswordChange, Actor, 10, DAY),
                 // Accounts made from one address (five sign-ups an hour), together.
                 limit(PasswordChange, Client, 100, HOUR),
@@ -670,26 +672,6 @@ pub async fn refuse_spent<C: ConnectionTrait>(
         refuse_if_spent(conn, now, key, &limit).await?;
     }
     Ok(())
-}
-
-/// For a change that secures an account and emails its user a notice (2FA
-/// turned on): when the platform's total is spent, the change still goes,
-/// without its notice (`who` then sends nothing, and is not counted in
-/// it). The total bounds what the platform sends; a crowd of accounts
-/// spending it must not keep anyone from securing theirs. The user's and
-/// the client's own counts hold as ever. Whether the notice goes.
-pub async fn notice_unless_total_spent<C: ConnectionTrait>(
-    conn: &C,
-    policy: &QuotaPolicy,
-    now: DateTime<Utc>,
-    action: Action,
-    who: &mut Who,
-) -> Result<bool, AppError> {
-    if !who.sends_nothing {
-        let total = Who::default();
-        who.sends_nothing = is_spent(conn, policy, now, action, &total).await?;
-    }
-    Ok(!who.sends_nothing)
 }
 
 /// Whether a limit of `action` by `who` has no count left, asked without a

@@ -102,7 +102,10 @@ impl Kind {
         match self {
             Kind::LogInEmail => Some("too many failed log-ins"),
             Kind::SecondFactor => Some("too many wrong two-factor codes"),
-            Kind::PasswordRecheck => Some("too many wrong passwords asked again in settings"),
+            // Not a log-in lock, though recorded as one: said so.
+            Kind::PasswordRecheck => {
+                Some("too many wrong passwords in the settings; log-in is not locked")
+            }
             Kind::LogInAddress | Kind::LogInNetwork => None,
         }
     }

@@ -238,11 +238,12 @@ pub async fn confirm_setup(
 ) -> Result<Vec<String>, AppError> {
     let now = d.clock.now();
     let user = own_row(d, me).await?;
-    // Its own counts before the password is checked (a refusal then costs
-    // no check); the total never refuses it (see below).
-    let mine = Who { actor: Some(me.user_id()), client: me.address(), ..Who::default() };
-    let own_counts = Who { sends_nothing: true, ..mine.clone() };
-    quota::refuse_spent(&d.read, &d.quotas, now, Action::TwoFactorOn, &own_counts).await?;
+    // Its counts before the password is checked: a refusal then costs no
+    // check. Each time it turns on (and each time off, which needs it on
+    // first) the user is emailed, so it is counted per user and per client
+    // address (see `QuotaPolicy`: no platform total).
+    let who = Who { actor: Some(me.user_id()), client: me.address(), ..Who::default() };
+    quota::refuse_spent(&d.read, &d.quotas, now, Action::TwoFactorOn, &who).await?;
     reauth::require_password(d, me, &user, password, "password").await?;
     let txn = d.begin().await?;
     // Before the code's rows, as `with_code` takes it. A reset committed
@@ -268,14 +269,7 @@ pub async fn confirm_setup(
             "That code is not valid. Enter the current 6-digit code from your authenticator app.",
         )
     })?;
-    // Each time it turns on (and each time off, which needs it on first)
-    // the user is emailed: counted once the code is right. Not in the total
-    // when no email goes (an address never verified is not written to):
-    // sign-ups that send nothing must not close it to everyone.
-    let mut who = Who { sends_nothing: current.email_verified_at.is_none(), ..mine };
-    let noticed =
-        quota::notice_unless_total_spent(&txn, &d.quotas, now, Action::TwoFactorOn, &mut who)
-            .await?;
+    // Counted once the code is right.
     d.spend(&txn, Action::TwoFactorOn, &who).await?;
     // Only the pending secret just checked turns on, and only once: of two
     // confirmations at the same moment (a double submit, two windows), the
@@ -301,10 +295,7 @@ pub async fn confirm_setup(
     let user = set_flag(&txn, me.user_id(), true).await?;
     let event = Event::new(ActivityKind::TwoFactorEnabled, &user.email);
     activity::record(d, &txn, By::Remedy(me), event).await?;
-    if noticed {
-        mail::enqueue_notice(&txn, &d.secrets, now, &user, notice(d, &user.email, true, me))
-            .await?;
-    }
+    mail::enqueue_notice(&txn, &d.secrets, now, &user, notice(d, &user.email, true, me)).await?;
     txn.commit().await?;
     Ok(codes)
 }

@@ -92,6 +92,8 @@ pub struct Promoted {
     /// An admin had disabled them: enabled again, with the sessions and
     /// developer keys they kept, which the operator must be told.
     pub enabled_again: bool,
+    /// An enabled admin already: nothing was changed.
+    pub already: bool,
 }
 
 /// `promote`: makes the user with this email an admin of their account (the
@@ -122,7 +124,7 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<Promoted, 
     let enabled_again = found.disabled_at.is_some();
     if found.is_admin && !enabled_again {
         // An admin already, who can sign in: nothing to write or log.
-        return Ok(Promoted { user: found, enabled_again });
+        return Ok(Promoted { user: found, enabled_again, already: true });
     }
     let mut active = found.into_active_model();
     active.is_admin = Set(true);
@@ -137,7 +139,7 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<Promoted, 
     activity::record(d, &txn, By::Operator { account_id: updated.account_id }, event).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, enabled_again, "operator promoted a user to admin");
-    Ok(Promoted { user: updated, enabled_again })
+    Ok(Promoted { user: updated, enabled_again, already: false })
 }
 
 /// `user reset-2fa`, after checking who the user is: turns their 2FA off and
