@@ -1900,7 +1900,8 @@ async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
     app::domain::features::certificates::hand_over(&held, bob.user_id(), ada.user_id())
         .await
         .unwrap();
-    oauth_tokens::hand_over(&d, &held, bob.user_id(), ada.user_id()).await.unwrap();
+    let (_, dropped) =
+        oauth_tokens::hand_over(&d, &held, bob.user_id(), ada.user_id()).await.unwrap();
     let token_deleted = tokio::spawn({
         let (d, bob) = (d.clone(), bob.clone());
         async move { oauth_tokens::delete(&d, &bob, token).await }
@@ -1919,6 +1920,7 @@ async fn deletes_waiting_behind_a_hand_over_leave_the_admins_inheritance() {
     });
     app::domain::testing::wait_for_lock_waiters(&d, 4).await;
     held.commit().await.unwrap();
+    dropped.disconnect_unless_held(&d).await;
 
     assert_eq!(token_deleted.await.unwrap(), Err(AppError::NotFound));
     let token = app::domain::entity::oauth_token::Entity::find_by_id(token).one(&d.db).await;

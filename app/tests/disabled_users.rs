@@ -208,6 +208,8 @@ async fn a_disabled_user_cannot_confirm_an_email_change_or_verify_an_address() {
     assert_eq!(email_links::check_verification_link(&d, &verify).await.err(), Some(disabled()));
     assert_eq!(email_links::confirm_email_change(&d, &change, None).await.err(), Some(disabled()));
     assert_eq!(email_links::verify_email(&d, &verify, None).await.err(), Some(disabled()));
+    // Nor is he sent another link.
+    assert_eq!(email_links::resend_verification(&d, &bob).await, Err(disabled()));
     before.assert_unchanged(&d).await;
     // Enabled again, the change goes through while its link lasts.
     users::enable(&d, &ada.admin().unwrap(), bob.user_id()).await.unwrap();
@@ -354,7 +356,8 @@ async fn a_disabled_user_is_not_moved_to_a_new_address() {
         );
         assert_eq!(emails_to(&d, to).await, 0);
     }
-    before.assert_unchanged(&d).await;
+    // Refused before a change, a lookup or an email change is counted.
+    before.assert_nothing_counted(&d).await;
     let row = user::Entity::find_by_id(carl.id).one(&d.db).await.unwrap().unwrap();
     assert_eq!(row.email, "carl@example.com");
     // Enabled again, the change goes through as for anyone.
@@ -499,6 +502,10 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     // A save that would change nothing is refused too, not answered.
     let as_stored = form("Bob", "bob@example.com");
     assert_eq!(users::update(&d, &stale, bob.user_id(), as_stored).await, forbidden);
+    // And a move of his own address, refused for any admin, is refused
+    // him as no admin.
+    let moved = form("Bob", "bob@new.example");
+    assert_eq!(users::update(&d, &stale, bob.user_id(), moved).await, forbidden);
     // Nor sends invitations, keeps integrations or company details.
     let not_admin = Some(AppError::Forbidden(NOT_ADMIN.into()));
     assert_eq!(users::resend_invitation(&d, &stale, invited.id).await.err(), not_admin);
@@ -512,6 +519,10 @@ async fn another_accounts_user_is_not_found_and_a_demoted_admin_is_forbidden() {
     assert_eq!(integrations::add(&d, &stale, input).await.err(), not_admin);
     let renamed = integrations::update(&d, &stale, bucket, "Old recordings", "", None).await;
     assert_eq!(renamed.err(), not_admin);
+    // Its save of what is stored is refused too, not answered with the
+    // applications that use it.
+    let as_stored = integrations::update(&d, &stale, bucket, "Recordings", "", None).await;
+    assert_eq!(as_stored.err(), not_admin);
     assert_eq!(
         integrations::delete(&d, &stale, bucket, &app::domain::testing::used_by(&[], 0))
             .await

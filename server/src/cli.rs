@@ -319,7 +319,10 @@ async fn reset_two_factor(domain: &Domain, email: String) -> Result<String, Stri
 
 async fn enable_stripe(domain: &Domain, email: String) -> Result<String, String> {
     match operator::enable_stripe(domain, &Operator::from_command_line(), &email).await {
-        Ok(()) => Ok(format!("Stripe is enabled for the account of {email}.")),
+        Ok(true) => Ok(format!("Stripe is enabled for the account of {email}.")),
+        Ok(false) => Ok(format!(
+            "Stripe is enabled for the account of {email} already; nothing was changed."
+        )),
         Err(AppError::NotFound) => Err(format!("No user has the email address {email}.")),
         Err(err) => Err(err.to_string()),
     }
@@ -329,6 +332,10 @@ async fn account_plan(domain: &Domain, email: String, wanted: String) -> Result<
     let plan =
         Plan::from_key(&wanted).ok_or(format!("--plan must be demo or full, not {wanted:?}"))?;
     match operator::set_plan(domain, &Operator::from_command_line(), &email, plan).await {
+        Ok(before) if before == plan => Ok(format!(
+            "The account of {email} is on the {} plan already; nothing was changed.",
+            plan.key()
+        )),
         Ok(before) => Ok(format!(
             "The account of {email} was on the {} plan and is now on the {} plan.",
             before.key(),

@@ -443,6 +443,34 @@ fn account_plan_moves_an_account_between_demo_and_full() {
             words(&["account", "plan", "--account-of", "nobody@example.com", "--plan", "demo"]);
         let refused = server::cli::run(d, &unknown, &mut stdin).await.unwrap_err();
         assert!(refused.contains("No user has the email address"), "{refused}");
+        // The plan it is on already: said so, nothing written or logged.
+        let said = server::cli::run(d, &plan("full"), &mut stdin).await.unwrap();
+        assert_eq!(
+            said,
+            "The account of ada@example.com is on the full plan already; nothing was changed."
+        );
+        before.assert_unchanged(d).await;
+    })
+}
+
+/// `account enable-stripe` enables Stripe once; again, it says nothing
+/// changed and logs nothing.
+#[test]
+fn enable_stripe_says_whether_it_changed_anything() {
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        account_with_admin(d, "Acme", "ada@example.com").await;
+        let mut stdin = Cursor::new(String::new());
+        let enable = words(&["account", "enable-stripe", "--account-of", "ada@example.com"]);
+        let said = server::cli::run(d, &enable, &mut stdin).await.unwrap();
+        assert_eq!(said, "Stripe is enabled for the account of ada@example.com.");
+        let before = Snapshot::take(d).await;
+        let said = server::cli::run(d, &enable, &mut stdin).await.unwrap();
+        assert_eq!(
+            said,
+            "Stripe is enabled for the account of ada@example.com already; nothing was changed."
+        );
         before.assert_unchanged(d).await;
     })
 }
@@ -706,5 +734,40 @@ fn only_keys_still_lost_are_given_up_and_only_by_a_start_that_goes_on() {
         let failed = ("lost@example.com".to_owned(), mail::FAILED.to_owned());
         assert_eq!(statuses().await, [pending("kept@example.com"), failed]);
         std::fs::remove_dir_all(&dir).unwrap();
+    })
+}
+
+/// `promote` says what it did: made an admin, enabled a disabled user too,
+/// or nothing at all for an enabled admin (no event either).
+#[test]
+fn promote_says_whether_it_changed_anything() {
+    use app::domain::admin::users;
+    use app::domain::testing::add_user;
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        let ada = account_with_admin(d, "Acme", "ada@example.com").await;
+        add_user(d, ada.account_id(), "bob@example.com", false).await;
+        let cy = add_user(d, ada.account_id(), "cy@example.com", false).await;
+        users::disable(d, &ada.admin().unwrap(), cy.user_id()).await.unwrap();
+        let mut stdin = Cursor::new(String::new());
+        let promote = |email: &str| words(&["promote", "--email", email]);
+        let account = ada.account_id();
+
+        let said = server::cli::run(d, &promote("bob@example.com"), &mut stdin).await.unwrap();
+        assert_eq!(said, format!("bob@example.com is now an admin of account {account}."));
+        let said = server::cli::run(d, &promote("cy@example.com"), &mut stdin).await.unwrap();
+        assert!(said.contains("An admin had disabled them: they are enabled again"), "{said}");
+
+        let before = Snapshot::take(d).await;
+        let said = server::cli::run(d, &promote("bob@example.com"), &mut stdin).await.unwrap();
+        assert_eq!(
+            said,
+            format!(
+                "bob@example.com is an admin of account {account} already; nothing was changed."
+            )
+        );
+        // Not a row written, not an event recorded.
+        before.assert_unchanged(d).await;
     })
 }

@@ -291,10 +291,11 @@ async fn remove_invitees(
         // Nobody asked for this: without an event of its own, an admin saw
         // the invitee and their numbers' owner change with no reason given.
         let mut events = vec![Event::new(ActivityKind::InvitationExpired, &invitee.email)];
-        events.extend(handed_over);
+        events.extend(handed_over.events);
         let by = By::System { account_id: invitee.account_id };
         activity::record_all(d, &txn, by, events).await?;
         txn.commit().await?;
+        handed_over.dropped.disconnect_unless_held(d).await;
     }
     Ok(removed)
 }
@@ -374,9 +375,10 @@ pub async fn decline_invitation(d: &Domain, token: &str) -> Result<(), AppError>
     // Without the decliner's address: they owe the account that invited
     // them nothing, as an unknown address's failed log-in is nobody's.
     let mut events = vec![Event::new(ActivityKind::InvitationDeclined, &invitee.email)];
-    events.extend(handed_over);
+    events.extend(handed_over.events);
     activity::record_all(d, &txn, By::User(&invitee, None), events).await?;
     txn.commit().await?;
+    handed_over.dropped.disconnect_unless_held(d).await;
     Ok(())
 }
 

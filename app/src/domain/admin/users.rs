@@ -161,6 +161,21 @@ pub async fn resend_invitation(d: &Domain, admin: &Admin, id: i32) -> Result<(),
     txn.commit().await.map_err(Into::into)
 }
 
+/// Why no admin may change `target`'s address, whatever the address.
+fn email_refusal(admin: &Admin, target: &user::Model) -> Option<&'static str> {
+    if target.id == admin.member().user_id() {
+        // The Account tab asks for the password first; a stolen session
+        // must not move the admin's own address without it.
+        Some(OWN_EMAIL)
+    } else if target.disabled_at.is_some() {
+        // No link goes to a disabled user, an invitation's or an address
+        // change's: its page would refuse them.
+        Some(TARGET_DISABLED)
+    } else {
+        None
+    }
+}
+
 /// Edit User: only the fields the form changed are saved (see [`edits`]).
 /// An active user's new email takes effect when confirmed from the new
 /// address; an invited user's invitation goes to the new address at once.
@@ -223,12 +238,16 @@ pub async fn update(
     }
     let email_edited = was.is_none_or(|(w, _)| w.email != checked.email);
     if email_edited && !checked.email.is_empty() && checked.email != current.email {
+        // Refused before anything is counted, as the lock refuses them (it
+        // checks again, should the user be enabled meanwhile); only to an
+        // admin still.
+        if let Some(refusal) = email_refusal(admin, &current) {
+            admin.recheck(&d.db).await?;
+            return Err(AppError::field("email", refusal));
+        }
         // As for an invitation: checked before anything is counted.
         admin.member().verified(&d.db).await?;
-        // Not for a change the lock's checks refuse anyway (one's own
-        // address, a disabled user), whose answer says more than a count.
-        let refused_below = current.id == admin.member().user_id() || current.disabled_at.is_some();
-        if current.status != user::INVITED && !refused_below {
+        if current.status != user::INVITED {
             email_links::refuse_email_change_spent(d, admin.member(), &checked.email).await?;
         }
         count_address_lookup(d, admin.member()).await?;
@@ -272,14 +291,9 @@ pub async fn update(
         // was read, it would be written back unchecked.
         errors.add("email", refused.clone());
     }
-    if email_changes && target.id == admin.member().user_id() {
-        // The Account tab asks for the password first; a stolen session
-        // must not move the admin's own address without it.
-        errors.add("email", OWN_EMAIL);
-    } else if email_changes && target.disabled_at.is_some() {
-        // No link goes to a disabled user, an invitation's or an address
-        // change's: its page would refuse them.
-        errors.add("email", TARGET_DISABLED);
+    let refusal = email_changes.then(|| email_refusal(admin, &target)).flatten();
+    if let Some(refusal) = refusal {
+        errors.add("email", refusal);
     } else if email_changes {
         // As for an invitation: only a verified admin sends the link, and
         // only a verified one is told whether the address has an account.
@@ -420,9 +434,10 @@ pub async fn delete(d: &Domain, admin: &Admin, id: i32) -> Result<(), AppError> 
     tokens::expire_requested_by(d, &txn, target.id).await?;
     user::Entity::delete_by_id(target.id).exec(&txn).await?;
     let mut events = vec![Event::new(ActivityKind::UserDeleted, &target.email)];
-    events.extend(handed_over);
+    events.extend(handed_over.events);
     activity::record_all(d, &txn, By::Remedy(admin.member()), events).await?;
     txn.commit().await?;
+    handed_over.dropped.disconnect_unless_held(d).await;
     Ok(())
 }
 

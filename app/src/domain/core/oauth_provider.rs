@@ -28,6 +28,8 @@ pub struct OAuthConfig {
     /// The longest a callback's claim, code exchange and storing may take
     /// together: under the request timeout, so the browser hears the end,
     /// and under `secrets rotate`'s wait, since the token is sealed in it.
+    /// Over the outbound call's own timeout: a code is sent only while its
+    /// answer can still be read within this limit.
     pub exchange_limit: std::time::Duration,
 }
 

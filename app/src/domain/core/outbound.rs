@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 
 /// How long a call may take in all, and how large an answer may be.
-const TIMEOUT: Duration = Duration::from_secs(15);
+pub const TIMEOUT: Duration = Duration::from_secs(15);
 const MAX_BODY: usize = 1024 * 1024;
 
 /// A client certificate chain and its private key.

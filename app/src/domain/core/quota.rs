@@ -280,7 +280,9 @@ impl Default for QuotaPolicy {
                 // crowd of accounts spending it would keep everyone from
                 // securing theirs, and dropping the notice instead would
                 // let whoever holds a stolen session and password turn it
-                // on unseen. Accounts themselves are bounded by sign-ups.
+                // on unseen. A crowd so mails only itself, five a day for
+                // each verified user; sign-ups' and invitations' limits
+                // bound how fast it grows, not how large it grows.
                 limit(TwoFactorOn, Actor, 5, DAY),
                 // Accounts made from one address (five sign-ups an hour), together.
                 limit(TwoFactorOn, Client, 30, HOUR),

@@ -398,6 +398,8 @@ pub async fn update(
     // write, record or count.
     let now = Shown { name: current.name.clone(), description: current.description.clone() };
     if sent == now || was.as_ref() == Some(&sent) {
+        // Only to an admin still: a demoted one is refused, not answered.
+        admin.recheck(&d.db).await?;
         return with_used_by(d, row(current)).await;
     }
     // Only a name this form changed: another admin's rename stands, and the

@@ -262,6 +262,10 @@ const CLAIMED: &str = "claimed";
 /// a callback is taken only this long before its state expires.
 const EXCHANGE_MARGIN: Duration = Duration::minutes(1);
 
+/// Time for what a code's exchange does before its call to Stripe starts
+/// (opening the account's client certificate): see `exchange_and_write`.
+const SEND_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The provider's redirect back. `state` must be one this session started
 /// and not yet used; it is used up here whatever happens next.
 pub async fn callback(
@@ -344,7 +348,7 @@ async fn claim_and_keep(
         // Dropped at the deadline, its transaction rolls back: nothing is
         // stored. Its commit is not timed: cut short, the tab would say the
         // connection failed while listing its token.
-        let exchange = exchange_and_write(d, me, &found, code);
+        let exchange = exchange_and_write(d, me, &found, code, deadline);
         match tokio::time::timeout_at(deadline, exchange).await {
             Ok(Ok((txn, model, granted))) => match txn.commit().await {
                 Ok(()) => {
@@ -448,6 +452,30 @@ impl Connection {
 /// Why a connection is ended, as the log says it.
 const LAST_TOKEN_DELETED: &str = "its last token was deleted";
 const GRANT_NOT_KEPT: &str = "it was granted but its token not kept";
+const NEVER_OPENS_DROPPED: &str = "its token could never open again and went with its owner";
+
+/// The Stripe accounts of tokens a hand-over dropped because they could
+/// never open again: as for a deleted token, each is disconnected unless
+/// the console holds another token for it, once the hand-over committed.
+#[derive(Default)]
+#[must_use = "disconnect them once the hand-over has committed"]
+pub struct Dropped(Vec<Connection>);
+
+impl Dropped {
+    /// Called after the commit, so that the count of tokens left sees the
+    /// dropped ones gone (were it rolled back, they are counted and nothing
+    /// is disconnected). Runs to its end even if the request goes away.
+    pub async fn disconnect_unless_held(self, d: &Domain) {
+        for connection in self.0 {
+            let d2 = d.clone();
+            let work =
+                async move { disconnect_unless_held(&d2, connection, NEVER_OPENS_DROPPED).await };
+            if let Err(err) = d.background.spawn(work.instrument(tracing::Span::current())).await {
+                tracing::error!(error = %err, "a dropped token's disconnect failed");
+            }
+        }
+    }
+}
 
 /// The rest of [`callback`], once its state is claimed: the code exchanged
 /// and the token written in place of its state, in the transaction
@@ -457,6 +485,7 @@ async fn exchange_and_write(
     me: &Member,
     found: &oauth_state::Model,
     code: Option<&str>,
+    deadline: tokio::time::Instant,
 ) -> Result<(DatabaseTransaction, oauth_token::Model, Granted), CallbackRefusal> {
     let internal = |_| CallbackRefusal::ExchangeFailed;
     let Some(code) = code.filter(|c| !c.is_empty()) else { return Err(CallbackRefusal::Denied) };
@@ -481,6 +510,14 @@ async fn exchange_and_write(
     };
     let client = if found.livemode { &d.oauth.live } else { &d.oauth.test };
     let client = client.as_ref().ok_or(CallbackRefusal::ExchangeFailed)?;
+    // Sent only while the call's own timeout ends before the deadline (and
+    // a moment to open the account's certificate): cut short by the
+    // deadline after Stripe granted, its answer unread, the connection
+    // would be one the console never learns of, and so never ends.
+    if tokio::time::Instant::now() + outbound::TIMEOUT + SEND_MARGIN > deadline {
+        tracing::warn!("an OAuth callback had too little time left to exchange its code");
+        return Err(CallbackRefusal::ExchangeFailed);
+    }
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -758,7 +795,9 @@ pub async fn access_token(d: &Domain, me: &Member, id: i32) -> Result<String, Ap
 ///   Its deletion is returned as an event for the caller to record: the
 ///   numbers that used it run without a token until the admin connects that
 ///   Stripe account again. (So is that of the admin's own that can never
-///   open, replaced by the one passed on.)
+///   open, replaced by the one passed on.) Its Stripe account is returned
+///   too, for the caller to disconnect after its commit as a deleted
+///   token's ([`Dropped`]).
 ///
 /// A token under a key this process lacks and nobody declared lost
 /// (another host's) refuses the deletion, naming the token: it changes
@@ -768,8 +807,8 @@ pub async fn hand_over(
     txn: &DatabaseTransaction,
     from: i32,
     to: i32,
-) -> Result<Vec<Event>, AppError> {
-    let mut events = Vec::new();
+) -> Result<(Vec<Event>, Dropped), AppError> {
+    let (mut events, mut dropped) = (Vec::new(), Dropped::default());
     // In a fixed order, so a refusal names the same token each time.
     let theirs = oauth_token::Entity::find()
         .filter(oauth_token::Column::OwnerId.eq(from))
@@ -800,6 +839,7 @@ pub async fn hand_over(
             Opening::Never => {
                 // Its deployments' links go with it (the foreign key cascades).
                 delete_found::<oauth_token::Entity>(txn, token.id).await?;
+                dropped.0.push(Connection::of(&token));
                 events.push(
                     Event::new(ActivityKind::OAuthTokenDeleted, token_name(&token))
                         .detail("it could no longer be opened: connect this Stripe account again"),
@@ -822,7 +862,7 @@ pub async fn hand_over(
         active.ciphertext = Set(resealed.ciphertext);
         active.update(txn).await?;
     }
-    Ok(events)
+    Ok((events, dropped))
 }
 
 /// Whether a stored token opens for its owner.

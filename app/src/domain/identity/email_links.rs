@@ -20,7 +20,7 @@ use crate::domain::core::people::{
     self, count_address_lookup, email_conflict, email_taken, own_row, EMAIL_TAKEN,
 };
 use crate::domain::core::quota::{self, duration_text, Action, Who};
-use crate::domain::core::scope::{lock_account, lock_account_of, Scoped};
+use crate::domain::core::scope::{lock_account_of, Scoped};
 use crate::domain::core::tokens::{self, Issued, Purpose};
 use crate::domain::core::validation::{self, Errors};
 use crate::domain::core::Domain;
@@ -83,13 +83,22 @@ pub fn verification_email(
 
 /// Sends a fresh verification link to the actor, if their address is not verified yet.
 pub async fn resend_verification(d: &Domain, actor: &Member) -> Result<(), AppError> {
-    let me = own_row(d, actor).await?;
-    if me.email_verified_at.is_some() {
-        return Err(AppError::field("form", "Your email address is already verified."));
-    }
+    // Checked before anything is spent, and again under the lock a Disable
+    // and an email change's confirmation take: a user disabled meanwhile
+    // is sent no link their page would refuse, one verified meanwhile none
+    // they need.
+    let refuse = |me: &user::Model| {
+        people::refuse_disabled(me)?;
+        match me.email_verified_at {
+            Some(_) => Err(AppError::field("form", "Your email address is already verified.")),
+            None => Ok(()),
+        }
+    };
+    refuse(&own_row(d, actor).await?)?;
     let txn = d.begin().await?;
-    lock_account(&txn, actor.account_id()).await?;
-    let account = account::Entity::find_by_id(actor.account_id())
+    let me = lock_account_of(&txn, actor.user_id()).await?;
+    refuse(&me)?;
+    let account = account::Entity::find_by_id(me.account_id)
         .one(&txn)
         .await?
         .ok_or(AppError::Unauthenticated)?;
