@@ -692,6 +692,20 @@ async fn an_operator_promoting_a_disabled_user_enables_them() {
     let before = Snapshot::take(&d).await;
     let again =
         operator::promote(&d, &Operator::from_command_line(), "bob@example.com").await.unwrap();
-    assert!(again.user.is_admin && again.already && !again.enabled_again);
+    assert!(again.user.is_admin && again.changed_nothing() && !again.enabled_again);
     before.assert_unchanged(&d).await;
+
+    // A disabled admin is only enabled: the log says so, not a promotion.
+    let grace = add_user(&d, ada.account_id(), "grace@example.com", true).await;
+    users::disable(&d, &ada.admin().unwrap(), grace.user_id()).await.unwrap();
+    let promoted =
+        operator::promote(&d, &Operator::from_command_line(), "grace@example.com").await.unwrap();
+    assert!(promoted.was_admin && promoted.enabled_again && !promoted.changed_nothing());
+    let newest = activity_event::Entity::find().order_by_desc(activity_event::Column::Id);
+    let event = newest.one(&d.db).await.unwrap().unwrap();
+    assert_eq!(
+        (event.kind.as_str(), event.actor.as_str(), event.detail.as_deref()),
+        ("user.enabled", "operator", Some("by promote, an admin already"))
+    );
+    assert!(log_in_by_password(&d, "grace@example.com", PASSWORD, "t").await.is_ok());
 }

@@ -101,6 +101,17 @@ async fn admins_list_only_their_own_accounts_users_and_members_are_refused() {
     assert!(bob.several_users);
 }
 
+/// Ada (`admin`) invites Cy Doe, cy@example.com.
+async fn invite_cy(d: &app::domain::Domain, admin: &app::domain::core::actor::Member) {
+    let form = users::UserForm {
+        first_name: "Cy".into(),
+        last_name: "Doe".into(),
+        email: "cy@example.com".into(),
+        ..Default::default()
+    };
+    users::invite(d, &admin.admin().unwrap(), form).await.unwrap();
+}
+
 #[tokio::test]
 async fn operators_add_users_to_existing_accounts_with_the_same_rules() {
     let (d, _) = fresh_domain().await;
@@ -138,6 +149,25 @@ async fn operators_add_users_to_existing_accounts_with_the_same_rules() {
     assert_eq!(operator::add_user(&d, &op, nowhere).await.err(), Some(AppError::NotFound));
     before.assert_unchanged(&d).await;
     assert_eq!(user::Entity::find().count(&d.db).await.unwrap(), 2);
+
+    // An address that declined the account's invitation gets no other from
+    // the operator either; given a password (they asked), it is added.
+    invite_cy(&d, &admin).await;
+    let token = app::domain::testing::link_token(&d, "cy@example.com", "/activate").await;
+    app::domain::admin::invitations::decline_invitation(&d, &token).await.unwrap();
+    let before = Snapshot::take(&d).await;
+    let refused = operator::add_user(&d, &op, input("cy@example.com", None)).await.err().unwrap();
+    let said = refused.message_for("email").unwrap_or_default();
+    assert!(
+        said.starts_with("The owner of this address declined an invitation to this account.")
+            && said.ends_with(
+                "add them with a password (--password-stdin) if they asked for an account."
+            ),
+        "{said}"
+    );
+    before.assert_unchanged(&d).await;
+    let password = Some("Maple-Canyon-Drift-19");
+    operator::add_user(&d, &op, input("cy@example.com", password)).await.unwrap();
 }
 
 #[tokio::test]
@@ -158,13 +188,7 @@ async fn operators_promote_a_user_to_admin_of_their_account() {
     );
     before.assert_unchanged(&d).await;
     // An invitee could not sign in as the admin the account needs.
-    let form = users::UserForm {
-        first_name: "Cy".into(),
-        last_name: "Press".into(),
-        email: "cy@example.com".into(),
-        ..Default::default()
-    };
-    users::invite(&d, &admin.admin().unwrap(), form).await.unwrap();
+    invite_cy(&d, &admin).await;
     let before = Snapshot::take(&d).await;
     let refused = operator::promote(&d, &operator, "cy@example.com").await.err().unwrap();
     let said = refused.message_for("email").unwrap_or_default();

@@ -396,8 +396,9 @@ async fn user_add(domain: &Domain, input: NewUserByOperator) -> Result<String, S
 async fn promote(domain: &Domain, email: String) -> Result<String, String> {
     let promoted =
         operator::promote(domain, &Operator::from_command_line(), &email).await.map_err(explain)?;
+    let changed_nothing = promoted.changed_nothing();
     let user = promoted.user;
-    if promoted.already {
+    if changed_nothing {
         return Ok(format!(
             "{} is an admin of account {} already; nothing was changed.",
             user.email, user.account_id
@@ -409,6 +410,12 @@ async fn promote(domain: &Domain, email: String) -> Result<String, String> {
     } else {
         ""
     };
+    if promoted.was_admin {
+        return Ok(format!(
+            "{} was an admin of account {} already.{again}",
+            user.email, user.account_id
+        ));
+    }
     Ok(format!("{} is now an admin of account {}.{again}", user.email, user.account_id))
 }
 
@@ -443,7 +450,23 @@ async fn retry_mail(domain: &Domain, id: Option<i32>) -> Result<String, String> 
             "Email {id} was not queued again: it is not a failed email that this key file \
              opens (`mail failed` lists the failed ones)."
         )),
-        _ => Ok(format!("Queued {queued} email(s) again.")),
+        Some(_) => Ok(format!("Queued {queued} email(s) again.")),
+        // What `--all` left failed is what no key of this file opens:
+        // said, so "0 queued" does not read as "none failed".
+        None => {
+            let left = operator::failed_mail(domain, &Operator::from_command_line())
+                .await
+                .map_err(explain)?
+                .len();
+            let left = match left {
+                0 => String::new(),
+                left => format!(
+                    " {left} left failed: sealed with a key this key file lacks (`mail failed` \
+                     lists them)."
+                ),
+            };
+            Ok(format!("Queued {queued} email(s) again.{left}"))
+        }
     }
 }
 

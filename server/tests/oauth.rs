@@ -984,8 +984,8 @@ async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
 /// A callback left less time than Stripe's answer may take (its claim
 /// slow, or the limit short) does not send the code: cut short after Stripe
 /// granted, the connection would be one the console never learns of. It is
-/// refused before the request times out, stores nothing, gives its place
-/// back, and Stripe never hears the code.
+/// refused before the request times out and before a change is counted,
+/// stores nothing, gives its place back, and Stripe never hears the code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_without_time_for_stripes_answer_does_not_send_the_code() {
     use tokio::time::{timeout, Duration};
@@ -996,10 +996,13 @@ async fn a_callback_without_time_for_stripes_answer_does_not_send_the_code() {
     let me = app::domain::testing::account_with_admin(&d, "Acme", ADMIN).await;
     enable_stripe_on(&d, ADMIN).await;
     let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
+    // The flow itself aside, which the refusal ends.
+    let before = Snapshot::take_except(&d, &["oauth_states"]).await;
     let slow = oauth_tokens::callback(&d, &me, "window one", &state, Some("good-code"));
     let refused = timeout(Duration::from_secs(10), slow).await.expect("the callback waited on");
     assert!(matches!(refused, Err(oauth_tokens::CallbackRefusal::ExchangeFailed)), "{refused:?}");
     assert_eq!(heard.try_recv(), Err(tokio::sync::oneshot::error::TryRecvError::Empty));
+    before.assert_nothing_counted(&d).await;
     assert_eq!(states(&d).await, 0);
     assert!(oauth_tokens::list(&d, &me).await.unwrap().rows.is_empty());
     oauth_tokens::start(&d, &me, "window two", "test").await.unwrap();

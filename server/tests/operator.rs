@@ -758,6 +758,14 @@ fn promote_says_whether_it_changed_anything() {
         assert_eq!(said, format!("bob@example.com is now an admin of account {account}."));
         let said = server::cli::run(d, &promote("cy@example.com"), &mut stdin).await.unwrap();
         assert!(said.contains("An admin had disabled them: they are enabled again"), "{said}");
+        assert!(said.starts_with("cy@example.com is now an admin of account"), "{said}");
+        // A disabled admin is enabled, not promoted: said so.
+        users::disable(d, &ada.admin().unwrap(), cy.user_id()).await.unwrap();
+        let said = server::cli::run(d, &promote("cy@example.com"), &mut stdin).await.unwrap();
+        assert!(
+            said.starts_with(&format!("cy@example.com was an admin of account {account} already. An admin had disabled them")),
+            "{said}"
+        );
 
         let before = Snapshot::take(d).await;
         let said = server::cli::run(d, &promote("bob@example.com"), &mut stdin).await.unwrap();

@@ -457,7 +457,11 @@ async fn a_lost_key_file_stops_the_start() {
     let listed = String::from_utf8_lossy(&failed.stdout);
     assert!(listed.contains(app::domain::core::mail::SEALED_WITH_LOST_KEY), "{listed}");
     let retried = command(&["mail", "retry", "--all"], &lost);
-    assert_eq!(String::from_utf8_lossy(&retried.stdout).trim(), "Queued 0 email(s) again.");
+    assert_eq!(
+        String::from_utf8_lossy(&retried.stdout).trim(),
+        "Queued 0 email(s) again. 1 left failed: sealed with a key this key file lacks \
+         (`mail failed` lists them)."
+    );
 
     // The key found after all, and put back alone: the start without it
     // recorded the new key, which the servers seal with now, so the old file

@@ -239,7 +239,7 @@ pub async fn update(
     let email_edited = was.is_none_or(|(w, _)| w.email != checked.email);
     if email_edited && !checked.email.is_empty() && checked.email != current.email {
         // Refused before anything is counted, as the lock refuses them (it
-        // checks again, should the user be enabled meanwhile); only to an
+        // checks again, should the user be disabled meanwhile); only to an
         // admin still.
         if let Some(refusal) = email_refusal(admin, &current) {
             admin.recheck(&d.db).await?;

@@ -50,5 +50,9 @@ impl Default for OAuthConfig {
 /// and a moment for the database.
 pub const EXCHANGE_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
+// A code is sent only while the outbound call's whole timeout fits in what
+// is left of the limit: a limit under it would never send one.
+const _: () = assert!(EXCHANGE_LIMIT.as_secs() > super::outbound::TIMEOUT.as_secs() + 1);
+
 /// Where the provider sends the browser back.
 pub const CALLBACK_PATH: &str = "/oauth/stripe/callback";

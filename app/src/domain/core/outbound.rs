@@ -43,6 +43,15 @@ fn fail(what: impl std::fmt::Display) -> OutboundError {
     OutboundError(what.to_string())
 }
 
+const TIMED_OUT: &str = "timed out";
+
+impl OutboundError {
+    /// Whether the call ran out of time: sent, perhaps acted on, unanswered.
+    pub fn timed_out(&self) -> bool {
+        self.0 == TIMED_OUT
+    }
+}
+
 /// A URL split into what a request needs.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Target {
@@ -147,7 +156,7 @@ impl Outbound {
                 exchange(TokioIo::new(tcp), request).await
             }
         };
-        tokio::time::timeout(TIMEOUT, call).await.map_err(|_| fail("timed out"))?
+        tokio::time::timeout(TIMEOUT, call).await.map_err(|_| fail(TIMED_OUT))?
     }
 }
 

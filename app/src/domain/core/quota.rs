@@ -280,8 +280,9 @@ impl Default for QuotaPolicy {
                 // crowd of accounts spending it would keep everyone from
                 // securing theirs, and dropping the notice instead would
                 // let whoever holds a stolen session and password turn it
-                // on unseen. A crowd so mails only itself, five a day for
-                // each verified user; sign-ups' and invitations' limits
+                // on unseen. A crowd so mails only itself: five turn-ons a
+                // day for each verified user, so at most eleven notices with
+                // the turn-offs between; sign-ups' and invitations' limits
                 // bound how fast it grows, not how large it grows.
                 limit(TwoFactorOn, Actor, 5, DAY),
                 // Accounts made from one address (five sign-ups an hour), together.

@@ -631,11 +631,21 @@ pub async fn send_for_account(
     form: Option<&[(&str, &str)]>,
     bearer: Option<&str>,
 ) -> Result<outbound::Response, OutboundError> {
-    let host = outbound::parse_url(url)?.host;
-    let identity = identity_for(d, account_id, &host)
-        .await
-        .map_err(|_| OutboundError("the account's certificate could not be opened".into()))?;
+    let identity = identity_for_url(d, account_id, url).await?;
     d.outbound.send(method, url, form, bearer, identity).await
+}
+
+/// [`identity_for`] the host of `url`, for a caller that times the call
+/// itself.
+pub async fn identity_for_url(
+    d: &Domain,
+    account_id: i32,
+    url: &str,
+) -> Result<Option<ClientIdentity>, OutboundError> {
+    let host = outbound::parse_url(url)?.host;
+    identity_for(d, account_id, &host)
+        .await
+        .map_err(|_| OutboundError("the account's certificate could not be opened".into()))
 }
 
 /// The certificates a deleted user added are now the deleting admin's to delete.

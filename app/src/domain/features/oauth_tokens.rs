@@ -23,7 +23,7 @@ use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::db::delete_found;
 use crate::domain::core::limits;
 use crate::domain::core::oauth_provider::CALLBACK_PATH;
-use crate::domain::core::outbound;
+use crate::domain::core::outbound::{self, OutboundError};
 use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::{lock_account, Deleting, Scoped};
 use crate::domain::core::secrets::Sealed;
@@ -262,10 +262,6 @@ const CLAIMED: &str = "claimed";
 /// a callback is taken only this long before its state expires.
 const EXCHANGE_MARGIN: Duration = Duration::minutes(1);
 
-/// Time for what a code's exchange does before its call to Stripe starts
-/// (opening the account's client certificate): see `exchange_and_write`.
-const SEND_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// The provider's redirect back. `state` must be one this session started
 /// and not yet used; it is used up here whatever happens next.
 pub async fn callback(
@@ -464,13 +460,20 @@ pub struct Dropped(Vec<Connection>);
 impl Dropped {
     /// Called after the commit, so that the count of tokens left sees the
     /// dropped ones gone (were it rolled back, they are counted and nothing
-    /// is disconnected). Runs to its end even if the request goes away.
+    /// is disconnected). Each is started before any is awaited: they run
+    /// at once, and to their end even if the request goes away.
     pub async fn disconnect_unless_held(self, d: &Domain) {
-        for connection in self.0 {
-            let d2 = d.clone();
-            let work =
-                async move { disconnect_unless_held(&d2, connection, NEVER_OPENS_DROPPED).await };
-            if let Err(err) = d.background.spawn(work.instrument(tracing::Span::current())).await {
+        let started: Vec<_> = (self.0.into_iter())
+            .map(|connection| {
+                let d2 = d.clone();
+                let work = async move {
+                    disconnect_unless_held(&d2, connection, NEVER_OPENS_DROPPED).await
+                };
+                d.background.spawn(work.instrument(tracing::Span::current()))
+            })
+            .collect();
+        for work in started {
+            if let Err(err) = work.await {
                 tracing::error!(error = %err, "a dropped token's disconnect failed");
             }
         }
@@ -503,6 +506,21 @@ async fn exchange_and_write(
         AppError::Internal => CallbackRefusal::ExchangeFailed,
         _ => CallbackRefusal::InvalidState,
     })?;
+    // The code is sent only while the call's own timeout ends before the
+    // deadline: cut short by the deadline after Stripe granted, its answer
+    // unread, the connection would be one the console never learns of, and
+    // so never ends. Checked before the change is counted (a refusal spends
+    // nothing), and again just before the call.
+    let no_time_for_answer = || {
+        let late = tokio::time::Instant::now() + outbound::TIMEOUT > deadline;
+        if late {
+            tracing::warn!("an OAuth callback had too little time left to exchange its code");
+        }
+        late
+    };
+    if no_time_for_answer() {
+        return Err(CallbackRefusal::ExchangeFailed);
+    }
     let by = match activity::count_change(d, me).await {
         Ok(counted) => By::Member(counted),
         Err(AppError::TooManyRequests(_)) => return Err(CallbackRefusal::TooMany),
@@ -510,12 +528,22 @@ async fn exchange_and_write(
     };
     let client = if found.livemode { &d.oauth.live } else { &d.oauth.test };
     let client = client.as_ref().ok_or(CallbackRefusal::ExchangeFailed)?;
-    // Sent only while the call's own timeout ends before the deadline (and
-    // a moment to open the account's certificate): cut short by the
-    // deadline after Stripe granted, its answer unread, the connection
-    // would be one the console never learns of, and so never ends.
-    if tokio::time::Instant::now() + outbound::TIMEOUT + SEND_MARGIN > deadline {
-        tracing::warn!("an OAuth callback had too little time left to exchange its code");
+    let failed = |err: OutboundError| {
+        if err.timed_out() {
+            // Within the deadline, but unanswered: Stripe may have granted
+            // the connection after all.
+            tracing::error!(
+                error = %err,
+                "Stripe did not answer a code exchange in time: a connection it granted after all is unknown to the console; check the platform's connected accounts in Stripe's dashboard"
+            );
+        } else {
+            tracing::warn!(error = %err, "the OAuth code exchange failed");
+        }
+        CallbackRefusal::ExchangeFailed
+    };
+    let url = d.oauth.token_url.as_str();
+    let identity = certificates::identity_for_url(d, me.account_id(), url).await.map_err(failed)?;
+    if no_time_for_answer() {
         return Err(CallbackRefusal::ExchangeFailed);
     }
     let form = [
@@ -523,19 +551,7 @@ async fn exchange_and_write(
         ("code", code),
         ("client_secret", client.secret.as_str()),
     ];
-    let answer = certificates::send_for_account(
-        d,
-        me.account_id(),
-        "POST",
-        &d.oauth.token_url,
-        Some(&form),
-        None,
-    )
-    .await
-    .map_err(|err| {
-        tracing::warn!(error = %err, "the OAuth code exchange failed");
-        CallbackRefusal::ExchangeFailed
-    })?;
+    let answer = d.outbound.send("POST", url, Some(&form), None, identity).await.map_err(failed)?;
     if answer.status != 200 {
         tracing::warn!(status = answer.status, "the OAuth provider refused the code");
         return Err(CallbackRefusal::ExchangeFailed);

@@ -8,28 +8,22 @@ use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::limits::Plan;
 use crate::domain::core::people::by_email;
-use crate::domain::core::scope::{lock_account, Scoped};
+use crate::domain::core::scope::{lock_account_of, Scoped};
 use crate::domain::core::Domain;
 use crate::domain::entity::account;
 use crate::model::{ActivityKind, AppError};
 
-/// The account `member_email` belongs to.
-async fn account_of(d: &Domain, member_email: &str) -> Result<account::Model, AppError> {
-    let member = by_email(&d.db, member_email).await?.ok_or(AppError::NotFound)?;
-    account::Entity::find_by_id(member.account_id).one(&d.db).await?.ok_or(AppError::NotFound)
-}
-
-/// The account `member_email` belongs to, read again under its lock in the
+/// The account `member_email` belongs to, read under its lock in the
 /// transaction returned: of two commands at once, the second sees the
-/// first's change.
+/// first's change; a member a merge moved meanwhile is "please try again".
 async fn locked_account_of(
     d: &Domain,
     member_email: &str,
 ) -> Result<(DatabaseTransaction, account::Model), AppError> {
-    let account_id = account_of(d, member_email).await?.id;
+    let member = by_email(&d.db, member_email).await?.ok_or(AppError::NotFound)?;
     let txn = d.begin().await?;
-    lock_account(&txn, account_id).await?;
-    let found = account::Entity::find_by_id(account_id).one(&txn).await?;
+    let member = lock_account_of(&txn, member.id).await?;
+    let found = account::Entity::find_by_id(member.account_id).one(&txn).await?;
     Ok((txn, found.ok_or(AppError::NotFound)?))
 }
 

@@ -6,11 +6,12 @@ use crate::domain::admin::invitations::{send_invitation, Inviter};
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::actor::Operator;
 use crate::domain::core::mail::{self, Email};
-use crate::domain::core::people::{by_email, email_taken, NewUser, EMAIL_TAKEN};
+use crate::domain::core::people::{self, by_email, email_taken, NewUser, EMAIL_TAKEN};
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::validation;
 use crate::domain::core::Domain;
 use crate::domain::entity::user;
+use crate::domain::identity::sessions::end_sign_ins;
 use crate::domain::identity::two_factor;
 use crate::model::{ActivityKind, AppError};
 
@@ -57,6 +58,21 @@ pub async fn add_user(
     // (verified when given a password) or waits for it, and an account
     // removed or merged meanwhile is seen here.
     let owner = lock_account_of(&txn, owner.id).await?;
+    let invite = input.password.is_none();
+    // An invitation, as an admin's, does not go to an address that declined
+    // the account's: one given a password is the operator's to vouch for
+    // (the person asked for the account).
+    if invite {
+        if let Some(refusal) = people::declined(d, &txn, owner.account_id, &email).await? {
+            return Err(AppError::field(
+                "email",
+                format!(
+                    "{refusal} Nothing was changed; add them with a password \
+                     (--password-stdin) if they asked for an account."
+                ),
+            ));
+        }
+    }
     let user = NewUser {
         account_id: owner.account_id,
         email,
@@ -72,7 +88,6 @@ pub async fn add_user(
     }
     .insert(&txn, now)
     .await?;
-    let invite = input.password.is_none();
     if invite {
         send_invitation(d, &txn, &user, Inviter::Operator, false).await?;
     }
@@ -89,11 +104,18 @@ pub async fn add_user(
 #[derive(Debug)]
 pub struct Promoted {
     pub user: user::Model,
-    /// An admin had disabled them: enabled again, with the sessions and
-    /// developer keys they kept, which the operator must be told.
+    /// An admin had disabled them: enabled again, with the developer keys
+    /// they kept, which the operator must be told.
     pub enabled_again: bool,
+    /// An admin already (enabled again, or nothing was changed).
+    pub was_admin: bool,
+}
+
+impl Promoted {
     /// An enabled admin already: nothing was changed.
-    pub already: bool,
+    pub fn changed_nothing(&self) -> bool {
+        self.was_admin && !self.enabled_again
+    }
 }
 
 /// `promote`: makes the user with this email an admin of their account (the
@@ -121,25 +143,36 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<Promoted, 
             ),
         ));
     }
-    let enabled_again = found.disabled_at.is_some();
-    if found.is_admin && !enabled_again {
+    let (enabled_again, was_admin) = (found.disabled_at.is_some(), found.is_admin);
+    if was_admin && !enabled_again {
         // An admin already, who can sign in: nothing to write or log.
-        return Ok(Promoted { user: found, enabled_again, already: true });
+        return Ok(Promoted { user: found, enabled_again, was_admin });
     }
     let mut active = found.into_active_model();
     active.is_admin = Set(true);
     active.disabled_at = Set(None);
     let updated = active.update(&txn).await?;
-    let mut event = Event::new(ActivityKind::OperatorPromoted, &updated.email).about(updated.id);
+    // As an admin's Enable does: whatever sign-in outlived the disable
+    // does not come back with it.
     if enabled_again {
-        // The account's admins disabled them: they must see that they can
-        // sign in again, and that their developer keys work again.
-        event = event.detail("enabled again (an admin had disabled them)");
+        end_sign_ins(&txn, updated.id, None).await?;
     }
+    // The account's admins disabled them: they must see that they can sign
+    // in again, and that their developer keys work again; an admin already
+    // was only enabled, not promoted.
+    let event = if was_admin {
+        Event::new(ActivityKind::UserEnabled, &updated.email).detail("by promote, an admin already")
+    } else if enabled_again {
+        Event::new(ActivityKind::OperatorPromoted, &updated.email)
+            .detail("enabled again (an admin had disabled them)")
+    } else {
+        Event::new(ActivityKind::OperatorPromoted, &updated.email)
+    };
+    let event = event.about(updated.id);
     activity::record(d, &txn, By::Operator { account_id: updated.account_id }, event).await?;
     txn.commit().await?;
-    tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, enabled_again, "operator promoted a user to admin");
-    Ok(Promoted { user: updated, enabled_again, already: false })
+    tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, enabled_again, was_admin, "operator promoted a user to admin");
+    Ok(Promoted { user: updated, enabled_again, was_admin })
 }
 
 /// `user reset-2fa`, after checking who the user is: turns their 2FA off and
