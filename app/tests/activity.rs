@@ -144,6 +144,25 @@ fn user_form(first: &str, email: &str) -> users::UserForm {
     }
 }
 
+/// A Stripe test-mode token of `owner` for `stripe_account`, stored as the
+/// callback stores one (its secret a stand-in: these tests never open it).
+async fn stripe_token(d: &Domain, owner: &Member, stripe_account: &str) -> oauth_token::Model {
+    oauth_token::ActiveModel {
+        account_id: Set(owner.account_id()),
+        owner_id: Set(owner.user_id()),
+        provider: Set("stripe".into()),
+        livemode: Set(false),
+        provider_account_id: Set(stripe_account.into()),
+        key_id: Set("k".into()),
+        ciphertext: Set("c".into()),
+        created_at: Set(d.clock.now()),
+        ..Default::default()
+    }
+    .insert(&d.db)
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn managing_users_and_the_account_records_each_change() {
     let (d, _) = fresh_domain().await;
@@ -474,8 +493,22 @@ async fn numbers_applications_and_resources_record_each_change() {
 
     deployments::deploy(&d, &ada, number.id, app.id).await.unwrap();
     log.one_from_here(&d, ActivityKind::PhoneNumberDeployed, me, &e164).await;
+    // No token, chosen as it is (none): nothing to record.
     deployments::assign_token(&d, &ada, number.id, None).await.unwrap();
-    log.one_from_here(&d, ActivityKind::DeploymentTokenAssigned, me, &e164).await;
+    assert_eq!(log.new_events(&d).await, []);
+    let token = stripe_token(&d, &ada, "acct_0").await;
+    deployments::assign_token(&d, &ada, number.id, Some(token.id)).await.unwrap();
+    let assigned = log.one_from_here(&d, ActivityKind::DeploymentTokenAssigned, me, &e164).await;
+    assert_eq!(assigned.detail.as_deref(), Some("Stripe acct_0"));
+    // Deployed to it again, or given the token it has (a double click):
+    // nothing written, counted or recorded.
+    let before = Snapshot::take(&d).await;
+    deployments::deploy(&d, &ada, number.id, app.id).await.unwrap();
+    deployments::assign_token(&d, &ada, number.id, Some(token.id)).await.unwrap();
+    before.assert_nothing_counted(&d).await;
+    deployments::assign_token(&d, &ada, number.id, None).await.unwrap();
+    let taken_off = log.one_from_here(&d, ActivityKind::DeploymentTokenAssigned, me, &e164).await;
+    assert_eq!(taken_off.detail.as_deref(), Some("none"));
     deployments::undeploy(&d, &ada, number.id).await.unwrap();
     log.one_from_here(&d, ActivityKind::PhoneNumberUndeployed, me, &e164).await;
     deployments::undeploy(&d, &ada, number.id).await.unwrap();
@@ -572,20 +605,7 @@ async fn numbers_applications_and_resources_record_each_change() {
     certificates::delete(&d, &ada, cert.id).await.unwrap();
     log.one_from_here(&d, ActivityKind::CertificateDeleted, me, "api.acme.com").await;
 
-    let token = oauth_token::ActiveModel {
-        account_id: Set(ada.account_id()),
-        owner_id: Set(ada.user_id()),
-        provider: Set("stripe".into()),
-        livemode: Set(false),
-        provider_account_id: Set("acct_1".into()),
-        key_id: Set("k".into()),
-        ciphertext: Set("c".into()),
-        created_at: Set(d.clock.now()),
-        ..Default::default()
-    }
-    .insert(&d.db)
-    .await
-    .unwrap();
+    let token = stripe_token(&d, &ada, "acct_1").await;
     log.new_events(&d).await;
     oauth_tokens::delete(&d, &ada, token.id).await.unwrap();
     log.one_from_here(&d, ActivityKind::OAuthTokenDeleted, me, "Stripe test acct_1").await;
@@ -748,6 +768,7 @@ async fn sign_up_verification_and_operator_commands_record_each_change() {
     operator::add_user(&d, &OP(), input).await.unwrap();
     let added = log.one(&d, ActivityKind::OperatorUserAdded, "operator", "mindy@globex.com").await;
     assert_eq!((added.actor_user_id, added.client_address), (None, None));
+    assert_eq!(added.detail.as_deref(), Some("not admin; password set by the operator"));
     operator::promote(&d, &OP(), "mindy@globex.com").await.unwrap();
     log.one(&d, ActivityKind::OperatorPromoted, "operator", "mindy@globex.com").await;
     let hank_user = user::Entity::find().filter(user::Column::Email.eq(hank)).one(&d.db).await;

@@ -1592,6 +1592,8 @@ async fn creates_waiting_behind_can_create_being_taken_away_are_refused() {
     let bob = member_with(&d, ada.account_id(), "bob@example.com", true, false).await;
     let ivr = applications::create(&d, &bob, "IVR").await.unwrap();
     let events = activity_event::Entity::find().count(&d.db).await.unwrap();
+    // Bob's row aside, which the removal changes.
+    let before = Snapshot::take_except(&d, &["users"]).await;
 
     let removal =
         change_user_under_lock(&d, bob.user_id(), |bob| bob.can_create = Set(false)).await;
@@ -1609,6 +1611,7 @@ async fn creates_waiting_behind_can_create_being_taken_away_are_refused() {
     let refused = Some(AppError::Forbidden(NEEDS_CAN_CREATE.into()));
     assert_eq!(create.await.unwrap().err(), refused);
     assert_eq!(clone.await.unwrap().err(), refused);
+    before.assert_unchanged(&d).await;
     let names: Vec<String> =
         application::Entity::find().all(&d.db).await.unwrap().into_iter().map(|a| a.name).collect();
     assert_eq!(names, ["IVR"]);

@@ -8,7 +8,7 @@ use app::domain::core::mail::{
 };
 use app::domain::core::Domain;
 use app::domain::entity::email_outbox as outbox;
-use app::domain::testing::{body_of, fresh_concurrent_domain, fresh_domain};
+use app::domain::testing::{body_of, fresh_concurrent_domain, fresh_domain, Snapshot};
 use chrono::Duration;
 use lettre::message::Mailbox;
 use mailin_embedded::{response, Handler, Response, Server, SslConfig};
@@ -694,8 +694,10 @@ async fn old_emails_and_links_are_removed_a_month_on() {
 
     clock.advance(mail::KEPT_AFTER_LAST_TRY - Duration::days(20) - Duration::minutes(1));
     assert_eq!(jobs::forget_old_mail_and_links(&d, &smtp_transport(port)).await.unwrap(), 0);
+    let before = Snapshot::take(&d).await;
     let opened = email_links::reset_password(&d, &link, "Quartz-Harbor-Lantern-77", "t", None);
     assert_eq!(opened.await.err().unwrap().message_for("token").as_deref(), Some(LINK_EXPIRED));
+    before.assert_unchanged(&d).await;
 
     clock.advance(Duration::minutes(2));
     // The three emails, and the replaced link (ended when it was replaced);
@@ -704,8 +706,10 @@ async fn old_emails_and_links_are_removed_a_month_on() {
     assert_eq!(statuses(rows(&d).await), [PENDING], "the waiting email is kept");
     clock.advance(tokens::KEPT_AFTER_EXPIRY);
     jobs::clean_up(&d, &smtp_transport(port)).await;
+    let before = Snapshot::take(&d).await;
     let opened = email_links::reset_password(&d, &link, "Quartz-Harbor-Lantern-77", "t", None);
     assert_eq!(opened.await.err().unwrap().message_for("token").as_deref(), Some(LINK_INVALID));
+    before.assert_unchanged(&d).await;
     assert_eq!(statuses(rows(&d).await), [PENDING]);
 }
 

@@ -733,6 +733,30 @@ async fn a_successful_log_in_clears_the_failure_count() {
     assert_eq!(before.new_events(&d).await, ["sign_in.failed ada@example.com"; 3]);
 }
 
+/// A try at a locked or waiting address is refused by reads alone: with
+/// SQLite's one writer held by another transaction, the refusal comes at
+/// once, where each used to wait its turn at the writer (a flood at a
+/// locked address would queue everyone's writes). PostgreSQL's writers do
+/// not queue so; there the answer is the same.
+#[tokio::test]
+async fn a_locked_address_is_refused_without_a_turn_at_the_writer() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let (d, _) = fresh_concurrent_domain().await;
+    account_with_admin(&d, "Acme", "ada@example.com").await;
+    let attempt = || log_in::log_in(&d, "ada@example.com", "wrong", "t", None);
+    let mut tries = 0;
+    while !matches!(attempt().await, Err(AppError::TooManyRequests(_))) {
+        tries += 1;
+        assert!(tries < 20, "never refused");
+    }
+    let held = d.db.begin().await.unwrap();
+    held.execute_unprepared("UPDATE accounts SET company_name = company_name").await.unwrap();
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(2), attempt()).await;
+    let refused = answered.expect("answered without waiting for the writer");
+    assert!(matches!(refused, Err(AppError::TooManyRequests(_))), "{:?}", refused.err());
+    held.rollback().await.unwrap();
+}
+
 #[tokio::test]
 async fn one_address_trying_many_emails_is_locked() {
     let (d, clock) = fresh_domain().await;
@@ -1031,7 +1055,10 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
 
     // Regenerating replaces the secret; revoking ends it.
     let second = developer_keys::regenerate(&d, &grace, first.row.id, PASSWORD, "").await.unwrap();
+    // A refused key changes nothing (a key that works notes its last use).
+    let before = Snapshot::take(&d).await;
     assert_eq!(developer_keys::authenticate(&d, &first.key).await, Err(AppError::Unauthenticated));
+    before.assert_unchanged(&d).await;
     assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());
     // Another user (here an admin of the same account) can neither revoke
     // nor regenerate it, and trying changes nothing: the key still works.
@@ -1053,7 +1080,9 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     assert!(developer_keys::authenticate(&d, &second.key).await.is_ok());
     let third = developer_keys::generate(&d, &grace, "Reports", PASSWORD, "").await.unwrap();
     developer_keys::revoke(&d, &grace, second.row.id).await.unwrap();
+    let before = Snapshot::take(&d).await;
     assert_eq!(developer_keys::authenticate(&d, &second.key).await, Err(AppError::Unauthenticated));
+    before.assert_unchanged(&d).await;
 
     // A demoted admin's key loses admin rights at once.
     let form = users::UserForm {
@@ -1067,11 +1096,13 @@ async fn developer_keys_act_as_their_user_until_revoked_deleted_or_demoted() {
     assert!(demoted.admin().is_err());
     // A deleted user's keys stop working.
     users::delete(&d, &ada.admin().unwrap(), grace.user_id()).await.unwrap();
+    let before = Snapshot::take(&d).await;
     assert_eq!(developer_keys::authenticate(&d, &third.key).await, Err(AppError::Unauthenticated));
     assert_eq!(
         developer_keys::authenticate(&d, "vk_made-up").await,
         Err(AppError::Unauthenticated)
     );
+    before.assert_unchanged(&d).await;
 }
 
 /// A key's name and prefix are its user's to see: Ada, an admin of the
@@ -1307,8 +1338,10 @@ async fn each_code_lock_in_a_row_lasts_twice_as_long_until_a_right_code() {
             .unwrap()
             - d.clock.now();
         clock.advance(wait - Duration::minutes(1));
+        let before = Snapshot::take_except(&d, CODE_COUNTS).await;
         let early = log_in::log_in(&d, "ada@example.com", PASSWORD, "t", None).await;
         assert!(matches!(early.err(), Some(AppError::TooManyRequests(_))), "refused early");
+        assert_code_refused(&before, &d).await;
         // The clean-up between two locks, once the count's window is over
         // too, keeps the run.
         clock.advance(Duration::minutes(1) + d.throttle.window);
@@ -1626,9 +1659,11 @@ async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted()
     // A challenge left to expire changes nothing either: the link still
     // works, and the step says to open it again, not to type the password.
     clock.advance(log_in::CHALLENGE_LIFETIME + Duration::seconds(1));
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     let late =
         log_in::complete_second_factor(&d, &challenge, &current_code(&d, &secret), "t", None).await;
     assert_eq!(late.err().unwrap().message_for("code").as_deref(), Some(log_in::LINK_STEP_EXPIRED));
+    assert_code_refused(&before, &d).await;
     assert_eq!(session_ids(&d, ada.id).await, signed_in_before);
 
     // Two windows opened from one link: the first code accepted sets the
@@ -1660,12 +1695,14 @@ async fn a_reset_with_two_factor_on_changes_nothing_until_the_code_is_accepted()
     let session = session.unwrap();
     assert_eq!(notices().await, 1, "the reset is told once it takes effect");
     clock.advance(Duration::seconds(30));
+    let before = Snapshot::take_except(&d, CODE_COUNTS).await;
     let other =
         log_in::complete_second_factor(&d, &second, &current_code(&d, &secret), "t", None).await;
     assert_eq!(
         other.err().unwrap().message_for("code").as_deref(),
         Some(log_in::CHALLENGE_EXPIRED)
     );
+    assert_code_refused(&before, &d).await;
     assert_eq!(notices().await, 1, "a second window of the same link tells nothing more");
     // That right code was not counted as a wrong one.
     let code_failures = login_failure::Entity::find_by_id(format!("code:{}", ada.id))

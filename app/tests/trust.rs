@@ -154,8 +154,10 @@ async fn the_spellings_of_one_mailbox_share_a_few_times_one_addresss_limit() {
     // own address's limit holds.
     email_links::request_password_reset(&d, "ada@example.com", None).await.unwrap();
     assert_eq!(emails_to(&d, "ada@example.com").await, 1);
+    let before = Snapshot::take(&d).await;
     let again = email_links::request_password_reset(&d, "ada@example.com", None).await;
     assert!(try_again(again).contains("password-reset emails"));
+    before.assert_unchanged(&d).await;
     email_links::request_password_reset(&d, "bob+1@example.com", None).await.unwrap();
     // Which spellings are one mailbox.
     let one = |a: &str, b: &str| mailbox_key(a) == mailbox_key(b);
@@ -965,11 +967,13 @@ async fn sign_ups_with_new_spellings_of_one_mailbox_send_it_a_few_emails_at_most
     sign_up::sign_up(&d, sign_up_input("ada@example.com"), "t", client(next + 1)).await.unwrap();
     assert_eq!(emails_to(&d, "ada@example.com").await, 1, "the owner's own spelling");
     // Resend is refused, and said so, until the mailbox's hour is over.
+    let before = Snapshot::take(&d).await;
     let refused = email_links::resend_verification(&d, &late).await;
     assert_eq!(
         try_again(refused),
         "Too many verification emails for now. Try again in 60 minutes."
     );
+    before.assert_unchanged(&d).await;
     // Another mailbox is not held back, nor this one an hour later.
     sign_up::sign_up(&d, sign_up_input("bob+1@example.com"), "t", client(next)).await.unwrap();
     assert_eq!(emails_to(&d, "bob+1@example.com").await, 1);

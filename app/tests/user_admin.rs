@@ -327,9 +327,9 @@ async fn a_second_decline_after_the_hold_moves_the_one_decline_on() {
     let declines = invitation_decline::Entity::find().all(&d.db).await.unwrap();
     assert_eq!(declines.len(), 1, "{declines:?}");
     assert_eq!(declines[0].declined_at, d.clock.now());
+    let before = Snapshot::take(&d).await;
     let again = invitations::decline_invitation(&d, &second).await.err().unwrap();
     assert_eq!(again.message_for("token").as_deref(), Some(invitations::LINK_DECLINED));
-    let before = Snapshot::take(&d).await;
     let held = users::invite(&d, &admin, form("Cy", "cy@example.com")).await.err().unwrap();
     assert!(held.message_for("email").unwrap().contains("declined an invitation"), "{held:?}");
     before.assert_unchanged(&d).await;

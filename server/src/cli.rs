@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use app::domain::core::actor::Operator;
 use app::domain::core::limits::Plan;
 use app::domain::core::secrets::Keyring;
+use app::domain::core::validation::normalize_email;
 use app::domain::operator::{self, NewUserByOperator};
 use app::domain::Domain;
 use app::model::AppError;
@@ -101,7 +102,9 @@ pub enum AccountCommand {
     Plan {
         #[arg(long, value_name = "EMAIL")]
         account_of: String,
-        #[arg(long, value_name = "demo|full")]
+        // Checked as the words are read: a typo is refused before the
+        // database is opened, with the usage status.
+        #[arg(long, value_name = "demo|full", value_parser = ["demo", "full"])]
         plan: String,
     },
     /// Merge the account of --from into the account of --into (one company's
@@ -308,6 +311,8 @@ pub async fn execute(
 }
 
 async fn reset_two_factor(domain: &Domain, email: String) -> Result<String, String> {
+    // Answered as stored (" ADA@Example.com " is ada@example.com).
+    let email = normalize_email(&email);
     match operator::reset_two_factor(domain, &Operator::from_command_line(), &email).await {
         Ok(()) => {
             Ok(format!("Two-factor authentication of {email} is off; they were emailed about it."))
@@ -318,6 +323,7 @@ async fn reset_two_factor(domain: &Domain, email: String) -> Result<String, Stri
 }
 
 async fn enable_stripe(domain: &Domain, email: String) -> Result<String, String> {
+    let email = normalize_email(&email);
     match operator::enable_stripe(domain, &Operator::from_command_line(), &email).await {
         Ok(true) => Ok(format!("Stripe is enabled for the account of {email}.")),
         Ok(false) => Ok(format!(
@@ -329,6 +335,7 @@ async fn enable_stripe(domain: &Domain, email: String) -> Result<String, String>
 }
 
 async fn account_plan(domain: &Domain, email: String, wanted: String) -> Result<String, String> {
+    let email = normalize_email(&email);
     let plan =
         Plan::from_key(&wanted).ok_or(format!("--plan must be demo or full, not {wanted:?}"))?;
     match operator::set_plan(domain, &Operator::from_command_line(), &email, plan).await {
@@ -375,7 +382,7 @@ async fn merge_accounts(domain: &Domain, from: String, into: String) -> Result<S
 }
 
 async fn user_add(domain: &Domain, input: NewUserByOperator) -> Result<String, String> {
-    let owner_email = input.account_of.clone();
+    let owner_email = normalize_email(&input.account_of);
     let invite = input.password.is_none();
     let user = match operator::add_user(domain, &Operator::from_command_line(), input).await {
         Err(AppError::NotFound) => {
@@ -452,18 +459,21 @@ async fn retry_mail(domain: &Domain, id: Option<i32>) -> Result<String, String> 
         )),
         Some(_) => Ok(format!("Queued {queued} email(s) again.")),
         // What `--all` left failed is what no key of this file opens:
-        // said, so "0 queued" does not read as "none failed".
+        // said, so "0 queued" does not read as "none failed". Counted as
+        // such (a worker may fail another email meanwhile); a count that
+        // fails is not an error, the retry is done.
         None => {
-            let left = operator::failed_mail(domain, &Operator::from_command_line())
-                .await
-                .map_err(explain)?
-                .len();
-            let left = match left {
-                0 => String::new(),
-                left => format!(
+            let operator = Operator::from_command_line();
+            let left = match operator::failed_mail_unopened(domain, &operator).await {
+                Ok(0) => String::new(),
+                Ok(left) => format!(
                     " {left} left failed: sealed with a key this key file lacks (`mail failed` \
                      lists them)."
                 ),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the failed emails left could not be counted");
+                    String::new()
+                }
             };
             Ok(format!("Queued {queued} email(s) again.{left}"))
         }
@@ -821,11 +831,16 @@ pub async fn refuse_other_settings(domain: &Domain) -> Result<(), String> {
     ))
 }
 
+/// An error as the operator reads it: a refused field named by its flag.
 fn explain(err: AppError) -> String {
+    let flag = |field: &str| match field {
+        "password" => "--password-stdin".to_owned(),
+        field => format!("--{}", field.replace('_', "-")),
+    };
     match err {
         AppError::Invalid(errors) => errors
             .into_iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
+            .map(|e| format!("{}: {}", flag(&e.field), e.message))
             .collect::<Vec<_>>()
             .join("\n"),
         other => other.to_string(),

@@ -563,8 +563,11 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
         // The second session starting again gives up its own flow for it.
         let retried = state_of(&start(&app, &other_window).await);
         let query = format!("code=good-code&state={abandoned}");
+        // Nothing is stored (the flows aside).
+        let unchanged = Snapshot::take_except(&app.domain, &["oauth_states"]).await;
         let gone = callback(&app, Some(&other_window), &query).await;
         assert_eq!(gone, "/account/oauth-tokens?oauth=invalid_state");
+        unchanged.assert_unchanged(&app.domain).await;
         let connected =
             callback(&app, Some(&admin), &format!("code=good-code&state={first}")).await;
         assert_eq!(connected, "/account/oauth-tokens?oauth=connected");
@@ -581,8 +584,10 @@ fn connections_are_counted_and_an_account_keeps_a_bounded_number_of_tokens() {
         start_refused(http::StatusCode::TOO_MANY_REQUESTS, "Too many Stripe connections started")
             .await;
         let query = format!("code=good-code&state={retried}");
+        let unchanged = Snapshot::take_except(&app.domain, &["oauth_states", "sessions"]).await;
         let late = callback(&app, Some(&other_window), &query).await;
         assert_eq!(late, "/account/oauth-tokens?oauth=invalid_state");
+        unchanged.assert_unchanged(&app.domain).await;
     })
 }
 
@@ -667,9 +672,11 @@ async fn a_refused_grant_keeps_a_connection_a_colleague_holds() {
     let state = state_of(&oauth_tokens::start(&d, &admin, "grace's window", "test").await.unwrap());
     oauth_tokens::callback(&d, &admin, "grace's window", &state, Some("good-code")).await.unwrap();
     users::disable(&d, &admin.admin().unwrap(), bob.user_id()).await.unwrap();
+    let before = Snapshot::take_except(&d, &["oauth_states"]).await;
     release.send(()).unwrap();
     let refused = timeout(Duration::from_secs(10), exchanging).await.unwrap().unwrap();
     assert!(matches!(refused, Err(oauth_tokens::CallbackRefusal::InvalidState)), "{refused:?}");
+    before.assert_unchanged(&d).await;
     let tokens = oauth_tokens::list(&d, &admin).await.unwrap().rows;
     assert_eq!(tokens.len(), 1);
     // Grace's token needs the connection until she deletes it: then, once.
@@ -751,8 +758,10 @@ fn a_callback_in_its_states_last_minute_is_refused_and_gives_its_place_back() {
         enable_stripe(&app, ADMIN).await;
         let state = state_of(&start(&app, &admin).await);
         app.clock.advance(oauth_tokens::STATE_LIFETIME - chrono::Duration::seconds(30));
+        let unchanged = Snapshot::take_except(&app.domain, &["oauth_states", "sessions"]).await;
         let late = callback(&app, Some(&admin), &format!("code=good-code&state={state}")).await;
         assert_eq!(late, "/account/oauth-tokens?oauth=invalid_state");
+        unchanged.assert_unchanged(&app.domain).await;
         let listed = app.call("list_oauth_tokens", &[], Some(&other)).await.json();
         assert_eq!(listed["rows"], json!([]));
         start(&app, &other).await;
@@ -953,11 +962,13 @@ async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
         early = &mut exchanging => panic!("the callback ended before the exchange: {early:?}"),
         _ = tokio::time::sleep(Duration::from_secs(10)) => panic!("the code never reached Stripe"),
     }
+    let before = Snapshot::take(&d).await;
     let refused = oauth_tokens::start(&d, &me, "window two", "test").await;
     assert!(
         matches!(&refused, Err(app::model::AppError::Conflict(why)) if why.contains("1 connection to Stripe in progress")),
         "{refused:?}"
     );
+    before.assert_unchanged(&d).await;
     // The browser goes (a closed tab drops the request), then Stripe
     // answers; a stopping server waits for the domain's background work.
     exchanging.abort();
@@ -971,12 +982,17 @@ async fn a_connection_holds_its_place_while_its_code_is_exchanged() {
     // a flow declined at Stripe, then one whose code Stripe refuses, each
     // leave room for the next start.
     oauth_tokens::delete(&d, &me, stored[0].id).await.unwrap();
+    // Each stores nothing (the flow it ends aside).
     let state = state_of(&oauth_tokens::start(&d, &me, "window one", "test").await.unwrap());
+    let before = Snapshot::take_except(&d, &["oauth_states"]).await;
     let declined = oauth_tokens::callback(&d, &me, "window one", &state, None).await;
     assert!(matches!(declined, Err(oauth_tokens::CallbackRefusal::Denied)), "{declined:?}");
+    before.assert_unchanged(&d).await;
     let state = state_of(&oauth_tokens::start(&d, &me, "window two", "test").await.unwrap());
+    let before = Snapshot::take_except(&d, &["oauth_states"]).await;
     let failed = oauth_tokens::callback(&d, &me, "window two", &state, Some("bad-code")).await;
     assert!(matches!(failed, Err(oauth_tokens::CallbackRefusal::ExchangeFailed)), "{failed:?}");
+    before.assert_unchanged(&d).await;
     assert_eq!(states(&d).await, 0);
     oauth_tokens::start(&d, &me, "window three", "test").await.unwrap();
 }

@@ -438,7 +438,7 @@ fn account_plan_moves_an_account_between_demo_and_full() {
 
         let before = Snapshot::take(d).await;
         let refused = server::cli::run(d, &plan("gold"), &mut stdin).await.unwrap_err();
-        assert!(refused.contains("--plan must be demo or full"), "{refused}");
+        assert!(refused.contains("invalid value 'gold' for '--plan <demo|full>'"), "{refused}");
         let unknown =
             words(&["account", "plan", "--account-of", "nobody@example.com", "--plan", "demo"]);
         let refused = server::cli::run(d, &unknown, &mut stdin).await.unwrap_err();
@@ -631,7 +631,7 @@ fn account_merge_on_the_command_line_merges_once_and_then_refuses() {
         let unknown =
             words(&["account", "merge", "--from", "x@nowhere.com", "--into", "grace@globex.com"]);
         let said = server::cli::run(&d, &unknown, &mut Cursor::new("")).await.unwrap_err();
-        assert_eq!(said, "from: No user has the email address x@nowhere.com.");
+        assert_eq!(said, "--from: No user has the email address x@nowhere.com.");
         before.assert_unchanged(&d).await;
         std::fs::remove_dir_all(&dir).unwrap();
     })
@@ -777,5 +777,78 @@ fn promote_says_whether_it_changed_anything() {
         );
         // Not a row written, not an event recorded.
         before.assert_unchanged(d).await;
+    })
+}
+
+/// `user add` names each refused field by the flag it came from, changes
+/// nothing and fails; the account's user is named as stored.
+#[test]
+fn user_add_names_a_refused_field_by_its_flag() {
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        account_with_admin(d, "Acme", "ada@example.com").await;
+        let before = Snapshot::take(d).await;
+        let add = |account_of: &str, email: &str| {
+            words(&[
+                "user",
+                "add",
+                "--account-of",
+                account_of,
+                "--email",
+                email,
+                "--first-name",
+                "Bob",
+                "--last-name",
+                "Builder",
+                "--password-stdin",
+            ])
+        };
+        let mut stdin = Cursor::new("12345678\n");
+        let said = server::cli::run(d, &add("ada@example.com", "not an address"), &mut stdin)
+            .await
+            .unwrap_err();
+        assert!(said.contains("--email: ") && said.contains("--password-stdin: "), "{said}");
+        let mut stdin = Cursor::new("Maple-Canyon-Drift-19\n");
+        let said = server::cli::run(d, &add(" Nobody@Example.com ", "bob@example.com"), &mut stdin)
+            .await
+            .unwrap_err();
+        assert_eq!(said, "No user has the email address nobody@example.com.");
+        before.assert_unchanged(d).await;
+    })
+}
+
+/// `user reset-2fa` turns a user's 2FA off and says so; for a user without
+/// it, or an address nobody has, it fails and changes nothing.
+#[test]
+fn reset_2fa_says_what_it_did_and_fails_when_there_is_nothing_to_reset() {
+    use app::domain::testing::mark_two_factor_on;
+    run(async {
+        let app = TestApp::new().await;
+        let d = &app.domain;
+        let ada = account_with_admin(d, "Acme", "ada@example.com").await;
+        let mut stdin = Cursor::new(String::new());
+        let reset = |email: &str| words(&["user", "reset-2fa", "--email", email]);
+
+        let before = Snapshot::take(d).await;
+        let said = server::cli::run(d, &reset("ada@example.com"), &mut stdin).await.unwrap_err();
+        assert_eq!(
+            said,
+            "ada@example.com does not have two-factor authentication on; nothing was changed \
+             and no email was sent."
+        );
+        let said = server::cli::run(d, &reset("nobody@example.com"), &mut stdin).await.unwrap_err();
+        assert_eq!(said, "No user has the email address nobody@example.com.");
+        before.assert_unchanged(d).await;
+
+        mark_two_factor_on(d, ada.user_id()).await;
+        let said = server::cli::run(d, &reset(" ADA@Example.com "), &mut stdin).await.unwrap();
+        assert_eq!(
+            said,
+            "Two-factor authentication of ada@example.com is off; they were emailed about it."
+        );
+        let stored = app::domain::entity::user::Entity::find_by_id(ada.user_id());
+        use sea_orm::EntityTrait;
+        assert!(!stored.one(&d.db).await.unwrap().unwrap().two_factor_enabled);
     })
 }

@@ -168,8 +168,10 @@ fn the_api_counts_requests_per_user_and_per_address_and_says_when_to_come_back()
             let reply = api_from(&app, "/api/v1/me", &member_key, office).await;
             assert_eq!(reply.status, StatusCode::OK, "member's request {i}: {}", reply.body);
         }
+        let before = Snapshot::take(&app.domain).await;
         let crowded = api_from(&app, "/api/v1/me", &member_key, office).await;
         assert_eq!(crowded.status, StatusCode::TOO_MANY_REQUESTS, "{}", crowded.body);
+        before.assert_unchanged(&app.domain).await;
         let elsewhere = api_from(&app, "/api/v1/me", &member_key, "198.51.100.9").await;
         assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.body);
         // An address with no count left is refused before any key is

@@ -736,6 +736,18 @@ pub async fn retry_failed(d: &Domain, id: Option<i32>) -> Result<u64, AppError> 
     Ok(update.exec(&d.db).await?.rows_affected)
 }
 
+/// How many failed emails no key of this process opens: what a retry
+/// leaves failed, whatever the worker does meanwhile.
+pub async fn failed_unopened(d: &Domain) -> Result<u64, AppError> {
+    use sea_orm::PaginatorTrait;
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(FAILED))
+        .filter(outbox::Column::KeyId.is_not_null())
+        .filter(outbox::Column::KeyId.is_not_in(d.secrets.keyring().key_ids()))
+        .count(&d.db)
+        .await?)
+}
+
 /// What an email sealed with a lost key ends with.
 pub const SEALED_WITH_LOST_KEY: &str = "its body is sealed with a key declared lost";
 

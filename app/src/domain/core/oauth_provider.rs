@@ -51,7 +51,8 @@ impl Default for OAuthConfig {
 pub const EXCHANGE_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 // A code is sent only while the outbound call's whole timeout fits in what
-// is left of the limit: a limit under it would never send one.
+// is left of the limit: the limit leaves more than a second for the claim
+// and the checks before it, or hardly a code would be sent.
 const _: () = assert!(EXCHANGE_LIMIT.as_secs() > super::outbound::TIMEOUT.as_secs() + 1);
 
 /// Where the provider sends the browser back.

@@ -43,12 +43,14 @@ fn fail(what: impl std::fmt::Display) -> OutboundError {
     OutboundError(what.to_string())
 }
 
-const TIMED_OUT: &str = "timed out";
+/// A call that ran out of time once its request was on its way: the other
+/// side may have acted on it. (One that ran out connecting sent nothing.)
+const UNANSWERED: &str = "sent, and not answered in time";
 
 impl OutboundError {
-    /// Whether the call ran out of time: sent, perhaps acted on, unanswered.
-    pub fn timed_out(&self) -> bool {
-        self.0 == TIMED_OUT
+    /// Whether the request was sent, perhaps acted on, and not answered.
+    pub fn unanswered(&self) -> bool {
+        self.0 == UNANSWERED
     }
 }
 
@@ -141,6 +143,10 @@ impl Outbound {
             request = request.header(http::header::AUTHORIZATION, format!("Bearer {key}"));
         }
         let request = request.body(Full::new(Bytes::from(body))).map_err(fail)?;
+        // Set once the connection is up and the request goes to it: a
+        // timeout after that is `UNANSWERED`.
+        let sending = std::sync::atomic::AtomicBool::new(false);
+        let sent = || sending.store(true, std::sync::atomic::Ordering::Relaxed);
         let call = async {
             let tcp =
                 tokio::net::TcpStream::connect((target.host.trim_matches(['[', ']']), target.port))
@@ -151,12 +157,19 @@ impl Outbound {
                 let connector =
                     tokio_rustls::TlsConnector::from(Arc::new(self.tls_config(identity)?));
                 let tls = connector.connect(name, tcp).await.map_err(fail)?;
+                sent();
                 exchange(TokioIo::new(tls), request).await
             } else {
+                sent();
                 exchange(TokioIo::new(tcp), request).await
             }
         };
-        tokio::time::timeout(TIMEOUT, call).await.map_err(|_| fail(TIMED_OUT))?
+        tokio::time::timeout(TIMEOUT, call).await.map_err(|_| {
+            match sending.load(std::sync::atomic::Ordering::Relaxed) {
+                true => fail(UNANSWERED),
+                false => fail("timed out before the request was sent"),
+            }
+        })?
     }
 }
 

@@ -32,6 +32,11 @@ pub async fn deploy(
     number_id: i32,
     application_id: i32,
 ) -> Result<(), AppError> {
+    // Running it already (Save pressed again): nothing to write, record or
+    // count.
+    if runs_already(d, me, number_id, application_id).await? {
+        return Ok(());
+    }
     let by = By::Member(activity::count_change(d, me).await?);
     let txn = d.begin().await?;
     let number = my_number(&txn, me, number_id).await?;
@@ -74,6 +79,49 @@ pub async fn deploy(
     Ok(())
 }
 
+/// Whether the member's number `number_id` runs `application_id` already,
+/// an application they may still run (one no longer is left to `deploy`'s
+/// refusal). Another's number is not found, as `deploy` answers.
+async fn runs_already(
+    d: &Domain,
+    me: &Member,
+    number_id: i32,
+    application_id: i32,
+) -> Result<bool, AppError> {
+    me.active(&d.read).await?;
+    let number = Scoped::of(me).find_mine::<phone_number::Entity>(&d.read, number_id).await?;
+    let running = deployment::Entity::find_by_id(number.id).one(&d.read).await?;
+    if running.is_none_or(|running| running.application_id != application_id) {
+        return Ok(false);
+    }
+    let app = visible_to(me).filter(application::Column::Id.eq(application_id));
+    Ok(app.one(&d.read).await?.is_some())
+}
+
+/// Whether the member's deployed number `number_id` has `token_id` already
+/// (`None`: no token), one of their tokens still. Another's number is not
+/// found, as `assign_token` answers.
+async fn has_token_already(
+    d: &Domain,
+    me: &Member,
+    number_id: i32,
+    token_id: Option<i32>,
+) -> Result<bool, AppError> {
+    me.active(&d.read).await?;
+    let number = Scoped::of(me).find_mine::<phone_number::Entity>(&d.read, number_id).await?;
+    if deployment::Entity::find_by_id(number.id).one(&d.read).await?.is_none() {
+        return Ok(false);
+    }
+    let current = deployment_token::Entity::find_by_id(number.id).one(&d.read).await?;
+    if current.map(|t| t.oauth_token_id) != token_id {
+        return Ok(false);
+    }
+    Ok(match token_id {
+        Some(id) => Scoped::of(me).find_mine::<oauth_token::Entity>(&d.read, id).await.is_ok(),
+        None => true,
+    })
+}
+
 pub async fn undeploy(d: &Domain, me: &Member, number_id: i32) -> Result<(), AppError> {
     let txn = d.begin().await?;
     let number = my_number(&txn, me, number_id).await?;
@@ -95,6 +143,11 @@ pub async fn assign_token(
     number_id: i32,
     token_id: Option<i32>,
 ) -> Result<(), AppError> {
+    // The token it has already (Save pressed again): nothing to write,
+    // record or count.
+    if has_token_already(d, me, number_id, token_id).await? {
+        return Ok(());
+    }
     // Everything is checked before anything changes, in one transaction: a
     // refused request leaves the number's current token in place.
     let by = By::Member(activity::count_change(d, me).await?);

@@ -262,6 +262,10 @@ const CLAIMED: &str = "claimed";
 /// a callback is taken only this long before its state expires.
 const EXCHANGE_MARGIN: Duration = Duration::minutes(1);
 
+/// What the outbound call's own timeout may start after the last check
+/// that it fits before a callback's deadline (see `exchange_and_write`).
+const SEND_MARGIN: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The provider's redirect back. `state` must be one this session started
 /// and not yet used; it is used up here whatever happens next.
 pub async fn callback(
@@ -512,7 +516,7 @@ async fn exchange_and_write(
     // so never ends. Checked before the change is counted (a refusal spends
     // nothing), and again just before the call.
     let no_time_for_answer = || {
-        let late = tokio::time::Instant::now() + outbound::TIMEOUT > deadline;
+        let late = tokio::time::Instant::now() + outbound::TIMEOUT + SEND_MARGIN > deadline;
         if late {
             tracing::warn!("an OAuth callback had too little time left to exchange its code");
         }
@@ -529,9 +533,9 @@ async fn exchange_and_write(
     let client = if found.livemode { &d.oauth.live } else { &d.oauth.test };
     let client = client.as_ref().ok_or(CallbackRefusal::ExchangeFailed)?;
     let failed = |err: OutboundError| {
-        if err.timed_out() {
-            // Within the deadline, but unanswered: Stripe may have granted
-            // the connection after all.
+        if err.unanswered() {
+            // Sent within the deadline, but unanswered: Stripe may have
+            // granted the connection after all.
             tracing::error!(
                 error = %err,
                 "Stripe did not answer a code exchange in time: a connection it granted after all is unknown to the console; check the platform's connected accounts in Stripe's dashboard"

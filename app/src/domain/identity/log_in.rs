@@ -10,7 +10,7 @@ use sea_orm::{
 use crate::domain::core::activity::{self, By, Event};
 use crate::domain::core::crypto::{new_token, token_hash};
 use crate::domain::core::people;
-use crate::domain::core::quota::{Action, Who};
+use crate::domain::core::quota::{self, Action, Who};
 use crate::domain::core::scope::lock_account_of;
 use crate::domain::core::tokens::{self, Purpose};
 use crate::domain::core::validation;
@@ -79,7 +79,7 @@ pub async fn log_in(
     }
     let subjects = throttle::Subjects::log_in(&email, client);
     let by_email = || user::Entity::find().filter(user::Column::Email.eq(&email));
-    let found = by_email().one(&d.db).await?;
+    let found = by_email().one(&d.read).await?;
     // Right passwords are counted per user and per client address (a client
     // with many accounts of its own). A spent count refuses before the hash,
     // whatever the password, so a loop of right ones cannot hold the hashing
@@ -89,7 +89,12 @@ pub async fn log_in(
     // only for known ones, a spent client could tell them apart.
     let who =
         |user: Option<&user::Model>| Who { actor: user.map(|u| u.id), client, ..Who::default() };
-    d.refuse_spent(Action::SignIn, &who(found.as_ref())).await?;
+    // Both on the read pool: a spent count, or a locked address or client,
+    // is refused before any turn on the writer (see
+    // `throttle::refuse_waiting`).
+    let now = d.clock.now();
+    quota::refuse_spent(&d.read, &d.quotas, now, Action::SignIn, &who(found.as_ref())).await?;
+    throttle::refuse_waiting(d, &subjects).await?;
     // The attempt is counted, and a lock it starts recorded, in one transaction.
     let txn = d.begin().await?;
     let admission = throttle::admit_on(d, &txn, &subjects).await?;

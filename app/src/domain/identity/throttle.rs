@@ -185,6 +185,7 @@ pub async fn admit(
     user_id: i32,
     client: Option<std::net::IpAddr>,
 ) -> Result<(), AppError> {
+    refuse_waiting(d, subjects).await?;
     let txn = d.begin().await?;
     let admission = admit_on(d, &txn, subjects).await?;
     if let Admission::Refused { locked_now: Some(why), .. } = &admission {
@@ -237,14 +238,8 @@ pub async fn admit_on(
     // anything is counted: a locked client must not go on spending an
     // email's count (locking out its user at no cost of a hash) or its
     // /56's, nor a locked-out user's retries their office's shared address.
-    let now = d.clock.now();
-    for (subject, kind) in &subjects.subjects {
-        let row = login_failure::Entity::find_by_id(subject.to_owned()).one(conn).await?;
-        if let Some(message) = row.and_then(|row| must_wait(&row, *kind, &d.throttle, now)) {
-            metrics::counter!("console_throttle_refusals_total").increment(1);
-            let error = AppError::TooManyRequests(message);
-            return Ok(Admission::Refused { error, locked_now: None });
-        }
+    if let Some(error) = waiting(d, conn, subjects).await? {
+        return Ok(Admission::Refused { error, locked_now: None });
     }
     for (subject, kind) in &subjects.subjects {
         // The row may go between its insert and its update: the clean-up
@@ -272,6 +267,35 @@ pub async fn admit_on(
         }
     }
     Ok(Admission::Admitted)
+}
+
+/// Refuses, read on the read pool, while a subject is locked or waiting out
+/// its backoff: a flood of log-ins at a locked subject is answered by
+/// reads, without a turn on SQLite's one writer each (a password asked
+/// again, or a code, counts a write of its own first all the same).
+/// [`admit_on`] checks again in its transaction.
+pub async fn refuse_waiting(d: &Domain, subjects: &Subjects) -> Result<(), AppError> {
+    match waiting(d, &d.read, subjects).await? {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// The refusal a locked or waiting subject gives, if any is.
+async fn waiting(
+    d: &Domain,
+    conn: &impl ConnectionTrait,
+    subjects: &Subjects,
+) -> Result<Option<AppError>, AppError> {
+    let now = d.clock.now();
+    for (subject, kind) in &subjects.subjects {
+        let row = login_failure::Entity::find_by_id(subject.to_owned()).one(conn).await?;
+        if let Some(message) = row.and_then(|row| must_wait(&row, *kind, &d.throttle, now)) {
+            metrics::counter!("console_throttle_refusals_total").increment(1);
+            return Ok(Some(AppError::TooManyRequests(message)));
+        }
+    }
+    Ok(None)
 }
 
 /// How many times [`admit_on`] counts a subject whose row went meanwhile.

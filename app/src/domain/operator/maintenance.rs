@@ -19,6 +19,12 @@ pub async fn retry_mail(d: &Domain, _: &Operator, id: Option<i32>) -> Result<u64
     Ok(queued)
 }
 
+/// How many failed emails `mail retry` leaves failed: those no key of the
+/// key file opens.
+pub async fn failed_mail_unopened(d: &Domain, _: &Operator) -> Result<u64, AppError> {
+    mail::failed_unopened(d).await
+}
+
 /// A consistent copy of the embedded SQLite database at `to`, taken while
 /// the server runs: `VACUUM INTO` reads in one transaction, so writers go on
 /// and the copy holds exactly what was committed when it began. Returns the

@@ -11,7 +11,7 @@ mod users;
 
 pub use account_merge::{merge_accounts, MergeConflict, Merged};
 pub use accounts::{enable_stripe, set_plan};
-pub use maintenance::{backup, failed_mail, retry_mail};
+pub use maintenance::{backup, failed_mail, failed_mail_unopened, retry_mail};
 pub use secrets::{
     agree_on_current_key, give_up_lost_keys, record_retirement, record_rotation, reseal_secrets,
     reseal_secrets_in_batches, sealed_with_unknown_keys,

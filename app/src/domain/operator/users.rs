@@ -92,8 +92,12 @@ pub async fn add_user(
         send_invitation(d, &txn, &user, Inviter::Operator, false).await?;
     }
     let admin = if input.is_admin { "admin" } else { "not admin" };
-    let event =
-        Event::new(ActivityKind::OperatorUserAdded, &user.email).detail(admin).about(user.id);
+    // A password the operator set vouches for the address without a link:
+    // the admins must be able to tell that from an invitation.
+    let how = if invite { "invited" } else { "password set by the operator" };
+    let event = Event::new(ActivityKind::OperatorUserAdded, &user.email)
+        .detail(format!("{admin}; {how}"))
+        .about(user.id);
     activity::record(d, &txn, By::Operator { account_id: user.account_id }, event).await?;
     txn.commit().await?;
     tracing::info!(target: "operator", user_id = user.id, account_id = user.account_id, invite, "operator added a user");
@@ -171,7 +175,12 @@ pub async fn promote(d: &Domain, _: &Operator, email: &str) -> Result<Promoted, 
     let event = event.about(updated.id);
     activity::record(d, &txn, By::Operator { account_id: updated.account_id }, event).await?;
     txn.commit().await?;
-    tracing::info!(target: "operator", user_id = updated.id, account_id = updated.account_id, enabled_again, was_admin, "operator promoted a user to admin");
+    let (user_id, account_id) = (updated.id, updated.account_id);
+    if was_admin {
+        tracing::info!(target: "operator", user_id, account_id, "operator enabled an admin");
+    } else {
+        tracing::info!(target: "operator", user_id, account_id, enabled_again, "operator promoted a user to admin");
+    }
     Ok(Promoted { user: updated, enabled_again, was_admin })
 }
 
